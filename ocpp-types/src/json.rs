@@ -1,0 +1,626 @@
+//! A small, strict, zero-copy JSON pull parser and a JSON writer.
+//!
+//! The parser reads RFC 8259 JSON from a `&str` without building a tree: the typed decoders pull
+//! exactly the tokens they expect, strings without escapes are borrowed from the input, numbers are
+//! handed over as their exact source text (so decimals stay exact), and nesting is bounded so
+//! hostile input cannot exhaust the stack.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+/// The deepest nesting of arrays and objects the parser accepts.
+pub const MAX_DEPTH: usize = 64;
+
+/// A JSON syntax error: what was expected and the byte offset where it went wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// Byte offset into the input.
+    pub offset: usize,
+    /// What the parser expected or found.
+    pub message: &'static str,
+}
+
+impl std::fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid JSON at byte {}: {}", self.offset, self.message)
+    }
+}
+
+impl std::error::Error for SyntaxError {}
+
+/// The kind of the next JSON value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `{`
+    Object,
+    /// `[`
+    Array,
+    /// `"`
+    String,
+    /// `-` or a digit
+    Number,
+    /// `true` or `false`
+    Bool,
+    /// `null`
+    Null,
+    /// End of input.
+    End,
+    /// Anything else: not the start of a JSON value.
+    Invalid,
+}
+
+impl Kind {
+    /// The JSON type name, for messages.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Kind::Object => "an object",
+            Kind::Array => "an array",
+            Kind::String => "a string",
+            Kind::Number => "a number",
+            Kind::Bool => "a boolean",
+            Kind::Null => "null",
+            Kind::End => "the end of the input",
+            Kind::Invalid => "an invalid token",
+        }
+    }
+}
+
+/// A pull parser over one JSON text.
+#[derive(Debug, Clone)]
+pub struct Parser<'a> {
+    src: &'a str,
+    pos: usize,
+}
+
+type PResult<T> = Result<T, SyntaxError>;
+
+impl<'a> Parser<'a> {
+    /// A parser at the start of `src`.
+    pub fn new(src: &'a str) -> Self {
+        Parser { src, pos: 0 }
+    }
+
+    /// The whole input.
+    pub fn source(&self) -> &'a str {
+        self.src
+    }
+
+    /// The current byte offset.
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
+    #[inline]
+    fn err<T>(&self, message: &'static str) -> PResult<T> {
+        Err(SyntaxError { offset: self.pos, message })
+    }
+
+    #[inline]
+    fn skip_ws(&mut self) {
+        let b = self.src.as_bytes();
+        while let Some(&c) = b.get(self.pos) {
+            if c == b' ' || c == b'\n' || c == b'\r' || c == b'\t' {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    #[inline]
+    fn peek_byte(&mut self) -> Option<u8> {
+        self.skip_ws();
+        self.src.as_bytes().get(self.pos).copied()
+    }
+
+    /// The kind of the next value, after skipping white space.
+    #[inline]
+    pub fn peek(&mut self) -> Kind {
+        match self.peek_byte() {
+            Some(b'{') => Kind::Object,
+            Some(b'[') => Kind::Array,
+            Some(b'"') => Kind::String,
+            Some(b'-' | b'0'..=b'9') => Kind::Number,
+            Some(b't' | b'f') => Kind::Bool,
+            Some(b'n') => Kind::Null,
+            None => Kind::End,
+            Some(_) => Kind::Invalid,
+        }
+    }
+
+    /// Succeeds when only white space remains.
+    pub fn finish(&mut self) -> PResult<()> {
+        match self.peek_byte() {
+            None => Ok(()),
+            Some(_) => self.err("unexpected content after the value"),
+        }
+    }
+
+    #[inline]
+    fn expect_byte(&mut self, c: u8, message: &'static str) -> PResult<()> {
+        if self.peek_byte() == Some(c) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            self.err(message)
+        }
+    }
+
+    /// Consumes `{`.
+    #[inline]
+    pub fn object_begin(&mut self) -> PResult<()> {
+        self.expect_byte(b'{', "expected '{'")
+    }
+
+    /// Reads the next member name of an object, or consumes the closing `}` and returns `None`.
+    ///
+    /// `first` must be `true` for the first call after [`Parser::object_begin`]; it is updated.
+    #[inline]
+    pub fn object_next(&mut self, first: &mut bool) -> PResult<Option<Cow<'a, str>>> {
+        match self.peek_byte() {
+            Some(b'}') => {
+                self.pos += 1;
+                return Ok(None);
+            }
+            Some(b',') if !*first => {
+                self.pos += 1;
+                self.skip_ws();
+            }
+            Some(_) if *first => {}
+            _ => return self.err("expected ',' or '}'"),
+        }
+        *first = false;
+        if self.src.as_bytes().get(self.pos) != Some(&b'"') {
+            return self.err("expected a member name");
+        }
+        let key = self.string()?;
+        self.expect_byte(b':', "expected ':'")?;
+        Ok(Some(key))
+    }
+
+    /// Consumes `[`.
+    #[inline]
+    pub fn array_begin(&mut self) -> PResult<()> {
+        self.expect_byte(b'[', "expected '['")
+    }
+
+    /// Moves to the next array item and returns `true`, or consumes the closing `]` and returns
+    /// `false`. `first` must be `true` for the first call after [`Parser::array_begin`].
+    #[inline]
+    pub fn array_next(&mut self, first: &mut bool) -> PResult<bool> {
+        match self.peek_byte() {
+            Some(b']') => {
+                self.pos += 1;
+                Ok(false)
+            }
+            Some(b',') if !*first => {
+                self.pos += 1;
+                *first = false;
+                Ok(true)
+            }
+            Some(_) if *first => {
+                *first = false;
+                Ok(true)
+            }
+            _ => self.err("expected ',' or ']'"),
+        }
+    }
+
+    /// Reads a string, borrowed from the input when it holds no escape.
+    #[inline]
+    pub fn string(&mut self) -> PResult<Cow<'a, str>> {
+        self.expect_byte(b'"', "expected a string")?;
+        let b = self.src.as_bytes();
+        let start = self.pos;
+        let mut i = start;
+        loop {
+            match b.get(i) {
+                Some(b'"') => {
+                    self.pos = i + 1;
+                    return Ok(Cow::Borrowed(&self.src[start..i]));
+                }
+                Some(b'\\') => break,
+                Some(&c) if c < 0x20 => {
+                    self.pos = i;
+                    return self.err("control character in string");
+                }
+                Some(_) => i += 1,
+                None => {
+                    self.pos = i;
+                    return self.err("unterminated string");
+                }
+            }
+        }
+        // Slow path: unescape.
+        let mut out = String::with_capacity(i - start + 16);
+        out.push_str(&self.src[start..i]);
+        self.pos = i;
+        loop {
+            let run_start = self.pos;
+            let mut j = self.pos;
+            while let Some(&c) = b.get(j) {
+                if c == b'"' || c == b'\\' || c < 0x20 {
+                    break;
+                }
+                j += 1;
+            }
+            out.push_str(&self.src[run_start..j]);
+            self.pos = j;
+            match b.get(j) {
+                Some(b'"') => {
+                    self.pos = j + 1;
+                    return Ok(Cow::Owned(out));
+                }
+                Some(b'\\') => {
+                    self.pos = j + 1;
+                    let e = match b.get(self.pos) {
+                        Some(&e) => e,
+                        None => return self.err("unterminated escape"),
+                    };
+                    self.pos += 1;
+                    match e {
+                        b'"' => out.push('"'),
+                        b'\\' => out.push('\\'),
+                        b'/' => out.push('/'),
+                        b'b' => out.push('\u{8}'),
+                        b'f' => out.push('\u{c}'),
+                        b'n' => out.push('\n'),
+                        b'r' => out.push('\r'),
+                        b't' => out.push('\t'),
+                        b'u' => {
+                            let hi = self.hex4()?;
+                            let c = if (0xD800..0xDC00).contains(&hi) {
+                                if b.get(self.pos) != Some(&b'\\') || b.get(self.pos + 1) != Some(&b'u')
+                                {
+                                    return self.err("lone leading surrogate in \\u escape");
+                                }
+                                self.pos += 2;
+                                let lo = self.hex4()?;
+                                if !(0xDC00..0xE000).contains(&lo) {
+                                    return self.err("invalid trailing surrogate in \\u escape");
+                                }
+                                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                            } else if (0xDC00..0xE000).contains(&hi) {
+                                return self.err("lone trailing surrogate in \\u escape");
+                            } else {
+                                hi
+                            };
+                            match char::from_u32(c) {
+                                Some(c) => out.push(c),
+                                None => return self.err("invalid \\u escape"),
+                            }
+                        }
+                        _ => {
+                            self.pos -= 1;
+                            return self.err("invalid escape");
+                        }
+                    }
+                }
+                Some(_) => return self.err("control character in string"),
+                None => return self.err("unterminated string"),
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> PResult<u32> {
+        let b = self.src.as_bytes();
+        let mut v = 0u32;
+        for _ in 0..4 {
+            let d = match b.get(self.pos) {
+                Some(c @ b'0'..=b'9') => c - b'0',
+                Some(c @ b'a'..=b'f') => c - b'a' + 10,
+                Some(c @ b'A'..=b'F') => c - b'A' + 10,
+                _ => return self.err("expected four hex digits"),
+            };
+            v = v * 16 + u32::from(d);
+            self.pos += 1;
+        }
+        Ok(v)
+    }
+
+    /// Reads a number and returns its exact source text.
+    #[inline]
+    pub fn number(&mut self) -> PResult<&'a str> {
+        self.skip_ws();
+        let b = self.src.as_bytes();
+        let start = self.pos;
+        let mut i = start;
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(b'0') => i += 1,
+            Some(b'1'..=b'9') => {
+                i += 1;
+                while matches!(b.get(i), Some(b'0'..=b'9')) {
+                    i += 1;
+                }
+            }
+            _ => {
+                self.pos = i;
+                return self.err("expected a digit");
+            }
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            if !matches!(b.get(i), Some(b'0'..=b'9')) {
+                self.pos = i;
+                return self.err("expected a digit after '.'");
+            }
+            while matches!(b.get(i), Some(b'0'..=b'9')) {
+                i += 1;
+            }
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            if !matches!(b.get(i), Some(b'0'..=b'9')) {
+                self.pos = i;
+                return self.err("expected a digit in the exponent");
+            }
+            while matches!(b.get(i), Some(b'0'..=b'9')) {
+                i += 1;
+            }
+        }
+        self.pos = i;
+        Ok(&self.src[start..i])
+    }
+
+    /// Reads `true` or `false`.
+    #[inline]
+    pub fn boolean(&mut self) -> PResult<bool> {
+        self.skip_ws();
+        let rest = &self.src.as_bytes()[self.pos..];
+        if rest.starts_with(b"true") {
+            self.pos += 4;
+            Ok(true)
+        } else if rest.starts_with(b"false") {
+            self.pos += 5;
+            Ok(false)
+        } else {
+            self.err("expected true or false")
+        }
+    }
+
+    /// Reads `null`.
+    #[inline]
+    pub fn null(&mut self) -> PResult<()> {
+        self.skip_ws();
+        if self.src.as_bytes()[self.pos..].starts_with(b"null") {
+            self.pos += 4;
+            Ok(())
+        } else {
+            self.err("expected null")
+        }
+    }
+
+    /// Skips one complete value, checking its syntax, and returns its source text.
+    pub fn skip_value(&mut self) -> PResult<&'a str> {
+        self.skip_ws();
+        let start = self.pos;
+        // Iterative, with an explicit stack of open containers, so depth is bounded by MAX_DEPTH.
+        let mut stack: Vec<(bool, bool)> = Vec::new(); // (is_object, first)
+        loop {
+            // Parse one value (or open a container).
+            match self.peek() {
+                Kind::Object => {
+                    if stack.len() >= MAX_DEPTH {
+                        return self.err("nesting too deep");
+                    }
+                    self.pos += 1;
+                    stack.push((true, true));
+                }
+                Kind::Array => {
+                    if stack.len() >= MAX_DEPTH {
+                        return self.err("nesting too deep");
+                    }
+                    self.pos += 1;
+                    stack.push((false, true));
+                }
+                Kind::String => {
+                    self.string()?;
+                }
+                Kind::Number => {
+                    self.number()?;
+                }
+                Kind::Bool => {
+                    self.boolean()?;
+                }
+                Kind::Null => self.null()?,
+                Kind::End => return self.err("unexpected end of input"),
+                Kind::Invalid => return self.err("expected a value"),
+            }
+            // Close containers / advance to the next item.
+            loop {
+                let Some(top) = stack.last_mut() else {
+                    return Ok(&self.src[start..self.pos]);
+                };
+                let (is_object, first) = top;
+                if *is_object {
+                    if self.object_next(first)?.is_some() {
+                        break;
+                    }
+                } else if self.array_next(first)? {
+                    break;
+                }
+                stack.pop();
+            }
+        }
+    }
+}
+
+/// A JSON writer appending to a `String`.
+#[derive(Debug, Default, Clone)]
+pub struct JsonWriter {
+    buf: String,
+}
+
+impl JsonWriter {
+    /// An empty writer.
+    pub fn new() -> Self {
+        JsonWriter { buf: String::new() }
+    }
+
+    /// An empty writer with room for `n` bytes.
+    pub fn with_capacity(n: usize) -> Self {
+        JsonWriter { buf: String::with_capacity(n) }
+    }
+
+    /// A writer appending to `buf`.
+    pub fn from_string(buf: String) -> Self {
+        JsonWriter { buf }
+    }
+
+    /// The text written so far.
+    pub fn as_str(&self) -> &str {
+        &self.buf
+    }
+
+    /// The text written.
+    pub fn into_string(self) -> String {
+        self.buf
+    }
+
+    /// Appends raw JSON text (which must be valid JSON in that position).
+    #[inline]
+    pub fn raw(&mut self, s: &str) {
+        self.buf.push_str(s);
+    }
+
+    /// Appends one raw character.
+    #[inline]
+    pub fn push(&mut self, c: char) {
+        self.buf.push(c);
+    }
+
+    /// Writes `,` unless this is the first member, then `"name":`. `name` must need no escaping.
+    #[inline]
+    pub fn member(&mut self, first: &mut bool, name: &str) {
+        if !std::mem::take(first) {
+            self.buf.push(',');
+        }
+        self.buf.push('"');
+        self.buf.push_str(name);
+        self.buf.push_str("\":");
+    }
+
+    /// Writes `,` unless this is the first array item.
+    #[inline]
+    pub fn item(&mut self, first: &mut bool) {
+        if !std::mem::take(first) {
+            self.buf.push(',');
+        }
+    }
+
+    /// Writes a string literal, escaping as needed.
+    #[inline]
+    pub fn string(&mut self, s: &str) {
+        self.buf.push('"');
+        let bytes = s.as_bytes();
+        let mut start = 0;
+        for (i, &c) in bytes.iter().enumerate() {
+            let esc: &str = match c {
+                b'"' => "\\\"",
+                b'\\' => "\\\\",
+                b'\n' => "\\n",
+                b'\r' => "\\r",
+                b'\t' => "\\t",
+                0x08 => "\\b",
+                0x0c => "\\f",
+                c if c < 0x20 => {
+                    self.buf.push_str(&s[start..i]);
+                    let _ = write!(self.buf, "\\u{:04x}", c);
+                    start = i + 1;
+                    continue;
+                }
+                _ => continue,
+            };
+            self.buf.push_str(&s[start..i]);
+            self.buf.push_str(esc);
+            start = i + 1;
+        }
+        self.buf.push_str(&s[start..]);
+        self.buf.push('"');
+    }
+
+    /// Writes an integer.
+    #[inline]
+    pub fn integer(&mut self, v: i64) {
+        let _ = write!(self.buf, "{v}");
+    }
+
+    /// Writes a boolean.
+    #[inline]
+    pub fn boolean(&mut self, v: bool) {
+        self.buf.push_str(if v { "true" } else { "false" });
+    }
+
+    /// Writes an exact decimal.
+    #[inline]
+    pub fn decimal(&mut self, v: &rust_decimal::Decimal) {
+        let _ = write!(self.buf, "{v}");
+    }
+}
+
+/// Checks that `s` is exactly one JSON value (with optional surrounding white space).
+pub fn validate(s: &str) -> Result<(), SyntaxError> {
+    let mut p = Parser::new(s);
+    p.skip_value()?;
+    p.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_borrow_unless_escaped() {
+        let mut p = Parser::new(r#""abc" "a\"b\u00e9\ud83d\ude00\n""#);
+        assert!(matches!(p.string().unwrap(), Cow::Borrowed("abc")));
+        let s = p.string().unwrap();
+        assert!(matches!(s, Cow::Owned(_)));
+        assert_eq!(s, "a\"bé😀\n");
+        p.finish().unwrap();
+    }
+
+    #[test]
+    fn rejects_bad_strings() {
+        for bad in [r#""abc"#, "\"a\u{1}\"", r#""\x""#, r#""\ud800""#, r#""\udc00""#, r#""\u12""#] {
+            assert!(Parser::new(bad).string().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn numbers_keep_source_text() {
+        for ok in ["0", "-0", "12.50", "1e3", "-1.5E-7", "123456789012345678901234567890"] {
+            assert_eq!(Parser::new(ok).number().unwrap(), ok);
+        }
+        for bad in ["01", "-", "1.", ".5", "1e", "+1"] {
+            let mut p = Parser::new(bad);
+            assert!(p.number().is_err() || p.finish().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn skip_value_checks_syntax_and_depth() {
+        assert_eq!(validate(r#" {"a":[1,2,{"b":null}],"c":true} "#), Ok(()));
+        for bad in ["{", "[1,]", "{\"a\" 1}", "{\"a\":1,}", "[1 2]", "", "nul", "{}x", "{1:2}"] {
+            assert!(validate(bad).is_err(), "{bad:?}");
+        }
+        let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
+        assert!(validate(&deep).is_err());
+        let ok = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
+        assert!(validate(&ok).is_ok());
+    }
+
+    #[test]
+    fn writer_escapes() {
+        let mut w = JsonWriter::new();
+        w.string("a\"b\\c\n\u{1}é");
+        assert_eq!(w.as_str(), r#""a\"b\\c\n\u0001é""#);
+        let v: String = serde_json::from_str(w.as_str()).unwrap();
+        assert_eq!(v, "a\"b\\c\n\u{1}é");
+    }
+}
