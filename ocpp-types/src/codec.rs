@@ -220,6 +220,16 @@ pub fn decode_payload<T: Decode>(json: &str, opts: &DecodeOptions) -> Result<T, 
     Decoder::new(json, *opts).payload()
 }
 
+/// Decodes a whole payload under `opts` and reports the leniencies that were needed.
+pub fn decode_payload_counted<T: Decode>(
+    json: &str,
+    opts: &DecodeOptions,
+) -> Result<(T, Leniencies), DecodeError> {
+    let mut d = Decoder::new(json, *opts);
+    let v = d.payload()?;
+    Ok((v, d.leniencies))
+}
+
 /// Validates `value` under `opts` and returns its JSON.
 pub fn encode_validated<T: Encode>(value: &T, opts: &DecodeOptions) -> Result<String, DecodeError> {
     value.validate(&Validator::new(*opts))?;

@@ -52,13 +52,13 @@ pub mod message;
 pub mod version;
 
 pub use codec::{
-    decode_payload, encode_validated, Decode, DecodeOptions, Decoder, Encode, Extra, Leniencies, RawJson,
+    decode_payload, decode_payload_counted, encode_validated, Decode, DecodeOptions, Decoder, Encode, Extra, Leniencies, RawJson,
     Validator,
 };
 pub use datetime::DateTime;
 pub use error::{DecodeError, ErrorCode};
 pub use frame::{Frame, FrameError, FrameErrorKind, MessageType};
-pub use message::{Message, Request, SendMessage};
+pub use message::{Message, Protocol, Request, SendMessage};
 pub use rust_decimal::Decimal;
 pub use version::{Direction, OcppVersion, Role};
 

@@ -72,3 +72,52 @@ macro_rules! impl_serde {
         }
     )*};
 }
+
+/// A protocol version's generated dispatch tables: what the engine needs to route and decode any
+/// message of that version without knowing the concrete types.
+///
+/// Implemented by `ocpp16::Ocpp16`, `ocpp201::Ocpp201` and `ocpp21::Ocpp21`.
+pub trait Protocol: Copy + Debug + Default + Send + Sync + 'static {
+    /// The version.
+    const VERSION: OcppVersion;
+    /// The version's action enum.
+    type Action: Copy + Eq + std::hash::Hash + Debug + Send + Sync + 'static;
+    /// Any request (CALL or SEND payload) of the version, tagged by action.
+    type AnyRequest: Debug + Clone + Send + Sync + 'static;
+    /// Any response (CALLRESULT payload) of the version, tagged by action.
+    type AnyResponse: Debug + Clone + Send + Sync + 'static;
+
+    /// Every action of the version.
+    fn actions() -> &'static [Self::Action];
+    /// The action called `name`, or `None` when the version does not know it.
+    fn action_from_name(name: &str) -> Option<Self::Action>;
+    /// The action's wire name.
+    fn action_name(action: Self::Action) -> &'static str;
+    /// Who sends the action's CALL (or SEND).
+    fn action_direction(action: Self::Action) -> Direction;
+    /// Whether the action is a SEND (never answered) rather than a CALL.
+    fn action_is_send(action: Self::Action) -> bool;
+    /// The functional block (2.x) or feature profile (1.6) the action belongs to.
+    fn action_block(action: Self::Action) -> &'static str;
+
+    /// Decodes a request payload of `action`.
+    fn decode_request(
+        action: Self::Action,
+        payload: &str,
+        opts: &crate::DecodeOptions,
+    ) -> Result<(Self::AnyRequest, crate::Leniencies), crate::DecodeError>;
+    /// Decodes a response payload of `action`.
+    fn decode_response(
+        action: Self::Action,
+        payload: &str,
+        opts: &crate::DecodeOptions,
+    ) -> Result<(Self::AnyResponse, crate::Leniencies), crate::DecodeError>;
+    /// The action of a request.
+    fn request_action(request: &Self::AnyRequest) -> Self::Action;
+    /// The action of a response.
+    fn response_action(response: &Self::AnyResponse) -> Self::Action;
+    /// Validates a request under `opts` and writes its JSON payload.
+    fn encode_request(request: &Self::AnyRequest, opts: &crate::DecodeOptions) -> Result<String, crate::DecodeError>;
+    /// Validates a response under `opts` and writes its JSON payload.
+    fn encode_response(response: &Self::AnyResponse, opts: &crate::DecodeOptions) -> Result<String, crate::DecodeError>;
+}
