@@ -632,6 +632,16 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    /// Reads any JSON value (a member the schema leaves untyped, such as 2.x `DataTransfer.data`).
+    pub fn any(&mut self) -> Result<RawJson, DecodeError> {
+        match self.p.peek() {
+            Kind::End | Kind::Invalid => {
+                Err(syntax(SyntaxError { offset: self.p.offset(), message: "expected a value" }))
+            }
+            _ => Ok(RawJson::from_valid(self.p.skip_value().map_err(syntax)?)),
+        }
+    }
+
     /// Reads an array, each item with `item`, checking `minItems` / `maxItems`.
     #[inline]
     pub fn array<T>(

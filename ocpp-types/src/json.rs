@@ -557,6 +557,14 @@ impl JsonWriter {
         self.buf.push_str(if v { "true" } else { "false" });
     }
 
+    /// Writes a date-time string, exactly as it was read.
+    #[inline]
+    pub fn date_time(&mut self, v: &crate::DateTime) {
+        self.buf.push('"');
+        let _ = v.write_to(&mut self.buf);
+        self.buf.push('"');
+    }
+
     /// Writes an exact decimal.
     #[inline]
     pub fn decimal(&mut self, v: &rust_decimal::Decimal) {
