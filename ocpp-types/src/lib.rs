@@ -58,7 +58,7 @@ pub use codec::{
 pub use datetime::DateTime;
 pub use error::{DecodeError, ErrorCode};
 pub use frame::{Frame, FrameError, FrameErrorKind, MessageType};
-pub use message::{Message, Protocol, Request, SendMessage};
+pub use message::{decode_call, Message, Protocol, Request, SendMessage};
 pub use rust_decimal::Decimal;
 pub use version::{Direction, OcppVersion, Role};
 

@@ -121,3 +121,33 @@ pub trait Protocol: Copy + Debug + Default + Send + Sync + 'static {
     /// Validates a response under `opts` and writes its JSON payload.
     fn encode_response(response: &Self::AnyResponse, opts: &crate::DecodeOptions) -> Result<String, crate::DecodeError>;
 }
+
+/// Decodes an incoming CALL (or SEND) received by `receiver`, with the dispatch tables of `P`.
+///
+/// An action the version does not know is `NotImplemented`; an action the version knows but that
+/// `receiver` never receives (a CSMS receiving `Reset`) is `NotSupported`; the payload's own
+/// faults carry the codes of the table in the crate docs.
+pub fn decode_call<P: Protocol>(
+    receiver: crate::Role,
+    action: &str,
+    payload: &str,
+    opts: &crate::DecodeOptions,
+) -> Result<(P::AnyRequest, crate::Leniencies), crate::DecodeError> {
+    use crate::{DecodeError, ErrorCode};
+    let Some(a) = P::action_from_name(action) else {
+        return Err(DecodeError::new(
+            ErrorCode::NotImplemented,
+            format!("OCPP {} has no action {action:?}", P::VERSION),
+        ));
+    };
+    if !P::action_direction(a).received_by(receiver) {
+        return Err(DecodeError::new(
+            ErrorCode::NotSupported,
+            format!("{action} is not sent to the {}", match receiver {
+                crate::Role::Csms => "CSMS",
+                crate::Role::ChargingStation => "charging station",
+            }),
+        ));
+    }
+    P::decode_request(a, payload, opts)
+}

@@ -1,0 +1,1 @@
+//! Schema-driven payload generation and mutation for the conformance tests.
