@@ -19,5 +19,6 @@
 mod iso_codes;
 pub(crate) mod macros;
 pub mod primitives;
+pub mod transport;
 pub mod v221;
 pub mod validate;

@@ -105,7 +105,8 @@ pub(crate) use ocpi_enum;
 ///
 /// Each property is written `name: Type [card]` with the card of the specification: `[1]` a
 /// required value, `[?]` an optional one (`Option`), `[*]` a list that may be absent or empty
-/// (`Vec`, omitted when empty), `[+]` a required non-empty list (`Vec`, validated). Members the
+/// (`Vec`, omitted when empty), `[+]` a required non-empty list (`Vec`, validated), `[!]` a required value that
+/// peers are known to omit (`Option`, reported by validation when absent). Members the
 /// type does not know are kept in `extra` and written back.
 macro_rules! ocpi_object {
     (
@@ -146,6 +147,15 @@ macro_rules! ocpi_object {
         $crate::macros::ocpi_object!(@acc $m $name
             [$($fields)* $(#[doc = $d])* #[serde(default, skip_serializing_if = "Option::is_none")] pub $f: Option<$t>,]
             [$($checks)* ($f none)] $($($rest)*)?);
+    };
+    (@acc $m:tt $name:ident [$($fields:tt)*] [$($checks:tt)*]
+        $(#[doc = $d:literal])* $f:ident : $t:ty [!] $(, $($rest:tt)*)?) => {
+        $crate::macros::ocpi_object!(@acc $m $name
+            [$($fields)* $(#[doc = $d])*
+             #[doc = ""]
+             #[doc = "Required by the specification; tolerated absent on read (validation reports it)."]
+             #[serde(default, skip_serializing_if = "Option::is_none")] pub $f: Option<$t>,]
+            [$($checks)* ($f required)] $($($rest)*)?);
     };
     (@acc $m:tt $name:ident [$($fields:tt)*] [$($checks:tt)*]
         $(#[doc = $d:literal])* $f:ident : $t:ty [*] $(, $($rest:tt)*)?) => {

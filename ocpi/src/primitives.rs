@@ -391,7 +391,8 @@ impl Validate for Url {
 /// number with up to 15 significant digits (all money and energy values in practice) is read
 /// exactly: `0.1` is `0.1`, never `0.1000000000000000055…`. Strings are not accepted. Numbers are
 /// written as JSON numbers (integers exactly; fractions as the nearest double, whose shortest text
-/// is again the decimal for up to 15 significant digits). `serde_json`'s `arbitrary_precision`
+/// is again the decimal for up to 15 significant digits). A number read in fraction form (`10.0`)
+/// keeps a scale of at least 1 and is written back as a fraction; an integer stays an integer. `serde_json`'s `arbitrary_precision`
 /// feature is not needed (and not enabled, as it changes behaviour for every crate of a build).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Number(pub Decimal);
@@ -452,13 +453,13 @@ impl Serialize for Number {
 
 /// Writes a decimal as a JSON number (see [`Number`]).
 pub fn serialize_decimal<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
-    let n = d.normalize();
-    if n.scale() == 0 {
-        if let Ok(i) = i64::try_from(n) {
+    if d.scale() == 0 {
+        if let Ok(i) = i64::try_from(*d) {
             return s.serialize_i64(i);
         }
     }
-    let f: f64 = n
+    let f: f64 = d
+        .normalize()
         .to_string()
         .parse()
         .map_err(|_| serde::ser::Error::custom("decimal not representable"))?;
@@ -486,7 +487,14 @@ impl<'de> Deserialize<'de> for Number {
                 let text = v.to_string();
                 Decimal::from_str(&text)
                     .or_else(|_| Decimal::from_scientific(&text))
-                    .map(Number)
+                    .map(|mut d| {
+                        // `10.0` was written as a fraction: keep it one (scale 1), so that it
+                        // is written back as `10.0`, not `10`.
+                        if d.scale() == 0 {
+                            d.rescale(1);
+                        }
+                        Number(d)
+                    })
                     .map_err(|_| E::custom(format!("number {text} out of the decimal range")))
             }
         }

@@ -158,6 +158,13 @@ pub mod rules {
         }
     }
 
+    /// Cardinality `1` of a member that is read leniently: it must be present.
+    pub fn required<T>(value: &Option<T>, v: &mut Validator) {
+        if value.is_none() {
+            v.error("required member is missing");
+        }
+    }
+
     /// No rule beyond those of the value's type.
     pub fn none<T: ?Sized>(_value: &T, _v: &mut Validator) {}
 }

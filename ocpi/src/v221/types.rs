@@ -123,9 +123,9 @@ ocpi_object! {
     /// `CdrToken`: the token used in a session or CDR.
     pub struct CdrToken {
         /// Country code of the party that issued the token.
-        country_code: CountryCode [1],
+        country_code: CountryCode [!],
         /// Party id of the party that issued the token.
-        party_id: PartyId [1],
+        party_id: PartyId [!],
         /// Unique id by which the token can be identified.
         uid: CiStr<36> [1],
         /// Type of the token.
