@@ -81,10 +81,10 @@ impl StatusCode {
             4001 => "Unknown receiver",
             4002 => "Timeout on forwarded request",
             4003 => "Connection problem",
-            1000..=1999 => "Custom success",
-            2000..=2999 => "Custom client error",
-            3000..=3999 => "Custom server error",
-            4000..=4999 => "Custom hub error",
+            1001..=1999 => "Custom success",
+            2005..=2999 => "Custom client error",
+            3004..=3999 => "Custom server error",
+            4004..=4999 => "Custom hub error",
             _ => "Unknown status code",
         }
     }
