@@ -52,6 +52,9 @@ struct Outgoing<A> {
     action: A,
     payload: String,
     origin: Origin,
+    /// Failed attempts before this one (transaction-related messages); a retry gets the message
+    /// id `"<id>-<attempt>"` so that no two CALLs on a connection share an id.
+    retry: u32,
 }
 
 #[derive(Debug)]
@@ -217,7 +220,9 @@ struct Station {
 /// # Message ids
 ///
 /// Outgoing message ids are the decimal [`CallId`]s, counting up from 1 (or from one past the
-/// largest id left in the offline queue, so ids stay unique across a restart).
+/// largest id left in the offline queue, so ids stay unique across a restart). The n-th retry
+/// of a transaction-related message after a failed attempt goes out as `"<id>-<n>"`, so that no
+/// two CALLs on a connection share an id; events always carry the [`CallId`].
 #[derive(Debug)]
 pub struct Engine<P: Protocol, Q: OfflineQueue = MemoryQueue> {
     cfg: Config,
@@ -1064,6 +1069,7 @@ impl<P: Protocol, Q: OfflineQueue> Engine<P, Q> {
             action,
             payload,
             origin: Origin::App,
+            retry: 0,
         });
         self.pump(now);
         Ok(id)
@@ -1105,7 +1111,10 @@ impl<P: Protocol, Q: OfflineQueue> Engine<P, Q> {
             self.next_after_boot(now)
         };
         let Some(o) = next else { return };
-        let wire_id = o.id.to_string();
+        let wire_id = match o.retry {
+            0 => o.id.to_string(),
+            n => format!("{}-{n}", o.id),
+        };
         tracing::trace!(
             station = %self.cfg.station_id,
             message_id = %wire_id,
@@ -1144,6 +1153,7 @@ impl<P: Protocol, Q: OfflineQueue> Engine<P, Q> {
                 action: boot_action,
                 payload,
                 origin: Origin::Boot,
+                retry: 0,
             });
         }
         let i = self
@@ -1176,14 +1186,14 @@ impl<P: Protocol, Q: OfflineQueue> Engine<P, Q> {
             let _ = self.offline.pop_front();
             return self.next_after_boot(now);
         };
-        if let Some(st) = self.station.as_mut() {
-            st.tx_retry_at = None;
-        }
+        let st = self.station.as_mut()?;
+        st.tx_retry_at = None;
         Some(Outgoing {
             id: m.id,
             action,
             payload: m.payload.clone(),
             origin: Origin::Transaction,
+            retry: st.tx_failed_attempts,
         })
     }
 
@@ -1335,6 +1345,7 @@ impl<P: Protocol, Q: OfflineQueue> Engine<P, Q> {
                 action,
                 payload: "{}".to_owned(),
                 origin: Origin::Heartbeat,
+                retry: 0,
             });
         }
     }

@@ -292,17 +292,17 @@ fn decode(
         };
         let mut d = Decoder::new(value.get(), *opts);
         let v = match ty {
-            Ty::Str(max) => Value::Str(d.string(Some(*max))?),
-            Ty::Int(min) => Value::Int(d.integer(Some(*min), None)?),
-            Ty::Enum(values) => {
-                let s = d.enum_str()?;
+            Ty::Str(max) => d.string(Some(*max)).map(Value::Str),
+            Ty::Int(min) => d.integer(Some(*min), None).map(Value::Int),
+            Ty::Enum(values) => d.enum_str().and_then(|s| {
                 if values.contains(&&*s) {
-                    Value::Str(s.into_owned())
+                    Ok(Value::Str(s.into_owned()))
                 } else {
-                    Value::Str(d.unknown_enum(s, "the enum")?)
+                    d.unknown_enum(s, "the enum").map(Value::Str)
                 }
-            }
-        };
+            }),
+        }
+        .map_err(|e| e.at_key(name))?;
         len.add(d.leniencies());
         msg.members.push((name.to_owned(), v));
     }
