@@ -19,6 +19,7 @@
 mod iso_codes;
 pub(crate) mod macros;
 pub mod primitives;
+pub mod tariff;
 pub mod transport;
 pub mod v221;
 pub mod validate;
