@@ -489,8 +489,13 @@ impl<P: Protocol, Q: OfflineQueue> Engine<P, Q> {
         self.connected = false;
         if let Some(f) = self.in_flight.take() {
             self.remember_out(&f, Outcome::Abandoned);
+            let boot_cut = f.origin == Origin::Boot;
             if f.origin != Origin::Transaction {
                 self.call_failed(now, f, CallFailure::Disconnected);
+            }
+            if let (true, Some(st)) = (boot_cut, self.station.as_mut()) {
+                // A boot cut by the disconnect goes out again as soon as the link is back.
+                st.boot_due = None;
             }
         }
         for o in std::mem::take(&mut self.queue) {
@@ -504,17 +509,14 @@ impl<P: Protocol, Q: OfflineQueue> Engine<P, Q> {
         self.incoming_waiting.clear();
         if let Some(st) = self.station.as_mut() {
             st.heartbeat_due = None;
-            if self.boot != BootState::Accepted {
-                st.boot_due = None;
-            }
         }
         // Frames not yet written cannot be written any more.
         self.transmits.clear();
     }
 
     /// The transport is up again (station role: after a reconnect). Sends the BootNotification
-    /// if the boot is not accepted yet (at its scheduled retry time), and replays the offline
-    /// queue once it is.
+    /// if the boot is not accepted yet (at once, or at the retry time a `Pending` / `Rejected`
+    /// answer set), and replays the offline queue once it is.
     pub fn handle_connect(&mut self, now: Instant) {
         if self.connected {
             return;
@@ -525,7 +527,9 @@ impl<P: Protocol, Q: OfflineQueue> Engine<P, Q> {
             if accepted {
                 st.heartbeat_due = Some(now + st.heartbeat_interval);
             } else {
-                st.boot_due = Some(now);
+                // A Rejected / Pending boot keeps its retry time: the station must not send
+                // anything before it.
+                st.boot_due.get_or_insert(now);
             }
         }
         self.pump(now);

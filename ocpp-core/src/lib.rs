@@ -11,6 +11,12 @@
 //! version crates (`ocpp16::Ocpp16`, `ocpp201::Ocpp201`, `ocpp21::Ocpp21`) implement. The
 //! [`testing`] module has a miniature protocol for tests and examples.
 //!
+//! The async glue (a tokio driver, the WebSocket transport and TLS behind cargo features) is not
+//! part of this crate yet; the engine is complete without it. A driver is one loop per connection:
+//! socket in -> [`Engine::handle_text`], drain [`Engine::poll_transmit`] to the socket, arm a timer
+//! at [`Engine::poll_timeout`], hand [`Engine::poll_event`] to the handlers and feed their answers
+//! back with [`Engine::respond`].
+//!
 //! # Example
 //!
 //! A station and a CSMS engine talking over a simulated wire and clock:

@@ -167,6 +167,29 @@ fn boot_rejected_and_failed_boots_are_retried<P: Mini>() {
     assert_eq!(p.calls_to_csms().len(), 4);
 }
 
+fn rejected_boot_waits_its_interval_across_a_reconnect<P: Mini>() {
+    let mut p = Pair::<P>::new();
+    let (id, _) = p.take_csms_call(BootNotification);
+    p.csms
+        .respond(&id, Ok(MiniMessage::boot_response("Rejected", 100)))
+        .unwrap();
+    p.flush();
+    p.secs_f(10);
+    p.disconnect();
+    p.secs_f(10);
+    p.reconnect(Config::default());
+    assert_eq!(p.calls_to_csms().len(), 1);
+    p.secs_f(79);
+    assert_eq!(p.calls_to_csms().len(), 1);
+    p.secs_f(1);
+    assert_eq!(p.calls_to_csms().len(), 2);
+    // A boot cut by a disconnect goes out again at once on reconnect.
+    p.disconnect();
+    p.secs_f(5);
+    p.reconnect(Config::default());
+    assert_eq!(p.calls_to_csms().len(), 3);
+}
+
 fn one_outstanding_call_fifo_timeout_and_late_answers<P: Mini>() {
     let mut p = Pair::<P>::new();
     p.accept_boot();
@@ -919,6 +942,7 @@ macro_rules! per_version {
 per_version!(
     boot_pending_then_accepted,
     boot_rejected_and_failed_boots_are_retried,
+    rejected_boot_waits_its_interval_across_a_reconnect,
     one_outstanding_call_fifo_timeout_and_late_answers,
     incoming_calls_one_at_a_time,
     respond_refuses_invalid_responses,
