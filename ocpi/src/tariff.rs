@@ -1009,7 +1009,7 @@ fn periods_of(pieces: &[Piece], lines: &[Line], tariff: &Tariff) -> Vec<Charging
 ///                         "dimensions": [{"type": "ENERGY", "volume": 20}, {"type": "TIME", "volume": 2}]}]
 /// });
 /// let costs = ocpi::tariff::price_json(&tariff, &cdr).unwrap();
-/// assert_eq!(costs["total_cost"], serde_json::json!({"excl_vat": 5.0, "incl_vat": 5.5}));
+/// assert_eq!(costs["total_cost"], serde_json::json!({"excl_vat": 5, "incl_vat": 5.5}));
 /// ```
 pub fn price_json(
     tariff: &serde_json::Value,
