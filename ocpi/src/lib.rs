@@ -16,6 +16,7 @@
 //! assert_eq!(serde_json::to_value(&tariff).unwrap()["x_vendor"], 1);
 //! ```
 
+pub mod credentials;
 mod iso_codes;
 pub(crate) mod macros;
 pub mod primitives;
