@@ -149,6 +149,16 @@ impl Registry {
         id
     }
 
+    /// Adds a peer that is registered already, e.g. on the initiating side, where the peer will
+    /// call us with the `TOKEN_B` we gave it.
+    pub fn add_registered_peer(&mut self, token: &str, registration: Registration) -> u64 {
+        let id = self.add_peer_with_token_a(token);
+        if let Some(p) = self.peers.get_mut(&id) {
+            p.state = PeerState::Registered(registration);
+        }
+        id
+    }
+
     /// A peer by id.
     pub fn peer(&self, id: u64) -> Option<&Peer> {
         self.peers.get(&id)

@@ -16,10 +16,12 @@
 //! assert_eq!(serde_json::to_value(&tariff).unwrap()["x_vendor"], 1);
 //! ```
 
+pub mod client;
 pub mod credentials;
 mod iso_codes;
 pub(crate) mod macros;
 pub mod primitives;
+pub mod server;
 pub mod tariff;
 pub mod transport;
 pub mod v221;
