@@ -1,6 +1,22 @@
 #![warn(missing_docs)]
 //! OCPI (Open Charge Point Interface) 2.2.1, with 2.1.1 and 2.3.0.
 //!
+//! - [`v221`]: the objects of every 2.2.1 module; unknown members kept in `extra`, unknown enum
+//!   values kept as `Unknown(String)`, both written back. [`validate`] checks every field rule
+//!   and reports JSON paths. [`primitives`]: exact numbers ([`primitives::Number`], a
+//!   `rust_decimal::Decimal`), date-times that keep the peer's text, ISO 3166 / 4217 / 639 codes.
+//! - [`tariff`]: the tariff engine and [`tariff::price_json`].
+//! - [`transport`]: envelope, status codes, `Authorization` encoding (raw in 2.1.1, Base64 from
+//!   2.2, with a tolerance switch), routing headers, pagination, PATCH.
+//! - [`credentials`]: the handshake state machine; [`server`] (axum) and [`client`] (reqwest).
+//! - [`schema`]: JSON Schemas derived with `schemars`.
+//!
+//! Not yet here: typed 2.1.1 and 2.3.0 objects and the conversions between versions (the server
+//! serves 2.1.1 objects as JSON; [`tariff::price_json`] reads 2.3.0 tariffs), the commands,
+//! charging profiles and hub client info endpoints of the server.
+//!
+//! The client speaks plain HTTP unless TLS is added by the application's own reqwest features.
+//!
 //! ```
 //! use ocpi::v221::Tariff;
 //! use ocpi::validate::Validate;
@@ -21,6 +37,7 @@ pub mod credentials;
 mod iso_codes;
 pub(crate) mod macros;
 pub mod primitives;
+pub mod schema;
 pub mod server;
 pub mod tariff;
 pub mod transport;

@@ -1,0 +1,71 @@
+//! JSON Schemas of the objects, derived from the types with `schemars`.
+
+use std::collections::BTreeMap;
+
+use schemars::schema_for;
+use serde_json::Value;
+
+/// The JSON Schema (draft 2020-12) of every OCPI 2.2.1 object, by object name.
+///
+/// The schemas state the specification's rules (lengths, patterns, enums, required members);
+/// every object allows additional members, since unknown members are kept.
+pub fn v221() -> BTreeMap<&'static str, Value> {
+    use crate::v221::*;
+    let mut m = BTreeMap::new();
+    macro_rules! add {
+        ($($t:ty => $n:literal),* $(,)?) => {$(
+            m.insert($n, serde_json::to_value(schema_for!($t)).unwrap_or(Value::Null));
+        )*};
+    }
+    add!(
+        Version => "Version", VersionDetails => "VersionDetails", Endpoint => "Endpoint",
+        Credentials => "Credentials", CredentialsRole => "CredentialsRole",
+        Location => "Location", Evse => "EVSE", Connector => "Connector", Hours => "Hours",
+        EnergyMix => "EnergyMix", BusinessDetails => "BusinessDetails", Image => "Image",
+        Session => "Session", ChargingPreferences => "ChargingPreferences",
+        Cdr => "CDR", CdrToken => "CdrToken", ChargingPeriod => "ChargingPeriod",
+        Tariff => "Tariff", TariffElement => "TariffElement", PriceComponent => "PriceComponent",
+        TariffRestrictions => "TariffRestrictions", Price => "Price", DisplayText => "DisplayText",
+        Token => "Token", AuthorizationInfo => "AuthorizationInfo", LocationReferences => "LocationReferences",
+        CancelReservation => "CancelReservation", CommandResponse => "CommandResponse",
+        CommandResult => "CommandResult", ReserveNow => "ReserveNow", StartSession => "StartSession",
+        StopSession => "StopSession", UnlockConnector => "UnlockConnector",
+        ChargingProfileResponse => "ChargingProfileResponse",
+        ActiveChargingProfileResult => "ActiveChargingProfileResult",
+        ChargingProfileResult => "ChargingProfileResult", ClearProfileResult => "ClearProfileResult",
+        SetChargingProfile => "SetChargingProfile", ActiveChargingProfile => "ActiveChargingProfile",
+        ClientInfo => "ClientInfo",
+    );
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tariff_schema_has_the_rules() {
+        let all = super::v221();
+        assert_eq!(all.len(), 40);
+        let t = &all["Tariff"];
+        let required: Vec<&str> = t["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        for r in [
+            "country_code",
+            "party_id",
+            "id",
+            "currency",
+            "elements",
+            "last_updated",
+        ] {
+            assert!(required.contains(&r), "{r} required");
+        }
+        assert!(!required.contains(&"min_price"));
+        let s = t.to_string();
+        assert!(s.contains("\"maxLength\":36"), "CiString(36) id");
+        assert!(s.contains("PROFILE_CHEAP"), "TariffType enum");
+        assert!(s.contains("\"format\":\"date-time\""));
+    }
+}
