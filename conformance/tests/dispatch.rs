@@ -418,3 +418,36 @@ fn known_bug_syntax_error_masked_by_unknown_member() {
         assert!(!e.description().contains("not defined"), "OCPP {v}: {e}");
     }
 }
+
+/// Exact decimals and lossless date-times at the text level (a `Value` comparison cannot see
+/// trailing zeros or the spelling of an offset): the strict round trip writes back the same text.
+#[test]
+fn numbers_and_date_times_are_written_back_as_read() {
+    // Members in the encoder's (schema) order: the order of members is not part of the contract.
+    let input = r#"{"evseId":1,"meterValue":[{"sampledValue":[{"value":1.50},{"value":-0.000100},{"value":12345678901234.5678}],"timestamp":"2024-01-01T00:00:00.120+01:00"},{"sampledValue":[{"value":100}],"timestamp":"2024-01-01T00:00:00Z"}]}"#;
+    let (r, _) =
+        ocpp201::AnyRequest::decode(ocpp201::Action::MeterValues, input, &DecodeOptions::STRICT)
+            .unwrap();
+    assert_eq!(
+        r.encode(&DecodeOptions::STRICT).unwrap(),
+        input,
+        "OCPP 2.0.1 MeterValuesRequest"
+    );
+    let (r, _) =
+        ocpp21::AnyRequest::decode(ocpp21::Action::MeterValues, input, &DecodeOptions::STRICT)
+            .unwrap();
+    assert_eq!(
+        r.encode(&DecodeOptions::STRICT).unwrap(),
+        input,
+        "OCPP 2.1 MeterValuesRequest"
+    );
+    let v16 = r#"{"connectorId":1,"meterValue":[{"timestamp":"2024-01-01T00:00:00.123456789-05:30","sampledValue":[{"value":"1.50"}]}]}"#;
+    let (r, _) =
+        ocpp16::AnyRequest::decode(ocpp16::Action::MeterValues, v16, &DecodeOptions::STRICT)
+            .unwrap();
+    assert_eq!(
+        r.encode(&DecodeOptions::STRICT).unwrap(),
+        v16,
+        "OCPP 1.6 MeterValues"
+    );
+}
