@@ -63,12 +63,15 @@
 mod config;
 mod engine;
 mod event;
+pub mod handler;
 pub mod queue;
 pub mod testing;
 
 pub use config::{Config, StationConfig};
 pub use engine::{is_transaction_message, Engine, Stats};
 pub use event::{BootState, CallError, CallFailure, CallId, Event, RequestError, RespondError};
+pub use handler::{not_supported, CallContext, Dispatch, Outbound, Peer};
 pub use queue::{FileQueue, MemoryQueue, OfflineQueue, QueuedMessage, SyncPolicy};
 
+pub use async_trait::async_trait;
 pub use ocpp_types as types;

@@ -152,7 +152,11 @@ impl DateTime {
                 }
                 i += 6;
                 let secs = (oh * 3600 + om * 60) as i32;
-                let style = if c == b'-' && secs == 0 { OffsetStyle::MinusZero } else { OffsetStyle::Numeric };
+                let style = if c == b'-' && secs == 0 {
+                    OffsetStyle::MinusZero
+                } else {
+                    OffsetStyle::Numeric
+                };
                 (if c == b'-' { -secs } else { secs }, style)
             }
             None => {
@@ -165,15 +169,25 @@ impl DateTime {
             return Err(DateTimeError::Syntax);
         }
         let date = NaiveDate::from_ymd_opt(year as i32, month, day).ok_or(DateTimeError::Range)?;
-        let time =
-            NaiveTime::from_hms_nano_opt(hour, minute, second, nanos).ok_or(DateTimeError::Range)?;
+        let time = NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)
+            .ok_or(DateTimeError::Range)?;
         let tz = FixedOffset::east_opt(offset_secs).ok_or(DateTimeError::Range)?;
         let value = tz
             .from_local_datetime(&date.and_time(time))
             .single()
             .ok_or(DateTimeError::Range)?;
-        let dt = DateTime { value, style: Style { frac, sep, offset } };
-        Ok((dt, if lenient { Parsed::Lenient } else { Parsed::Strict }))
+        let dt = DateTime {
+            value,
+            style: Style { frac, sep, offset },
+        };
+        Ok((
+            dt,
+            if lenient {
+                Parsed::Lenient
+            } else {
+                Parsed::Strict
+            },
+        ))
     }
 
     /// The instant with the peer's offset.
@@ -213,7 +227,11 @@ impl DateTime {
         let t = t.with_nanosecond(nanos - nanos % unit).unwrap_or(t);
         DateTime {
             value: t.fixed_offset(),
-            style: Style { frac: digits, sep: b'T', offset: OffsetStyle::Zulu },
+            style: Style {
+                frac: digits,
+                sep: b'T',
+                offset: OffsetStyle::Zulu,
+            },
         }
     }
 
@@ -235,7 +253,12 @@ impl DateTime {
         if self.style.frac > 0 {
             let nanos = v.nanosecond() % 1_000_000_000;
             let digits = u32::from(self.style.frac);
-            write!(out, ".{:0width$}", nanos / 10u32.pow(9 - digits), width = digits as usize)?;
+            write!(
+                out,
+                ".{:0width$}",
+                nanos / 10u32.pow(9 - digits),
+                width = digits as usize
+            )?;
         }
         match self.style.offset {
             OffsetStyle::Zulu => out.write_char('Z'),
@@ -329,13 +352,19 @@ mod tests {
 
     #[test]
     fn strict_rejects_and_lenient_accepts() {
-        for s in ["2024-01-01T10:00:00", "2024-01-01 10:00:00Z", "2024-01-01t10:00:00z"] {
+        for s in [
+            "2024-01-01T10:00:00",
+            "2024-01-01 10:00:00Z",
+            "2024-01-01t10:00:00z",
+        ] {
             assert!(DateTime::parse(s).is_err(), "{s}");
             let (dt, how) = DateTime::parse_lenient(s).unwrap();
             assert_eq!(how, Parsed::Lenient);
             assert_eq!(dt.to_string(), s, "lenient values write back as read");
         }
-        assert!(DateTime::parse("2024-01-01T10:00:00").unwrap_err() == DateTimeError::MissingOffset);
+        assert!(
+            DateTime::parse("2024-01-01T10:00:00").unwrap_err() == DateTimeError::MissingOffset
+        );
     }
 
     #[test]
@@ -358,9 +387,13 @@ mod tests {
 
     #[test]
     fn constructed_values_use_shortest_exact_precision() {
-        let t = chrono::DateTime::parse_from_rfc3339("2024-05-01T00:00:00.250Z").unwrap().to_utc();
+        let t = chrono::DateTime::parse_from_rfc3339("2024-05-01T00:00:00.250Z")
+            .unwrap()
+            .to_utc();
         assert_eq!(DateTime::from(t).to_string(), "2024-05-01T00:00:00.250Z");
-        let t = chrono::DateTime::parse_from_rfc3339("2024-05-01T00:00:00Z").unwrap().to_utc();
+        let t = chrono::DateTime::parse_from_rfc3339("2024-05-01T00:00:00Z")
+            .unwrap()
+            .to_utc();
         assert_eq!(DateTime::from(t).to_string(), "2024-05-01T00:00:00Z");
     }
 }

@@ -124,8 +124,13 @@ impl fmt::Display for ErrorCode {
 /// Carries the OCPP error code the fault maps to (see the table in the crate docs), the JSON
 /// pointer (RFC 6901) of the offending member (for a missing member: where it should have been),
 /// and a human-readable description.
+///
+/// The error is one pointer wide, so that the `Result`s of the decoding hot path stay small.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeError {
+pub struct DecodeError(Box<Inner>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Inner {
     code: ErrorCode,
     path: String,
     description: String,
@@ -134,28 +139,32 @@ pub struct DecodeError {
 impl DecodeError {
     /// A new error at the root of the payload.
     pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
-        DecodeError { code, path: String::new(), description: description.into() }
+        DecodeError(Box::new(Inner {
+            code,
+            path: String::new(),
+            description: description.into(),
+        }))
     }
 
     /// The OCPP error code of the fault.
     pub fn code(&self) -> ErrorCode {
-        self.code
+        self.0.code
     }
 
     /// The JSON pointer of the offending member, `""` for the payload itself.
     pub fn path(&self) -> &str {
-        &self.path
+        &self.0.path
     }
 
     /// What is wrong, for people.
     pub fn description(&self) -> &str {
-        &self.description
+        &self.0.description
     }
 
     /// Prefixes the path with an object member name (used while unwinding out of a member).
     #[must_use]
     pub fn at_key(mut self, key: &str) -> Self {
-        let mut p = String::with_capacity(key.len() + 1 + self.path.len());
+        let mut p = String::with_capacity(key.len() + 1 + self.0.path.len());
         p.push('/');
         for c in key.chars() {
             match c {
@@ -164,25 +173,26 @@ impl DecodeError {
                 c => p.push(c),
             }
         }
-        p.push_str(&self.path);
-        self.path = p;
+        p.push_str(&self.0.path);
+        self.0.path = p;
         self
     }
 
     /// Prefixes the path with an array index (used while unwinding out of an array item).
     #[must_use]
     pub fn at_index(mut self, index: usize) -> Self {
-        self.path = format!("/{index}{}", self.path);
+        self.0.path = format!("/{index}{}", self.0.path);
         self
     }
 }
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            write!(f, "{}: {}", self.code, self.description)
+        let e = &self.0;
+        if e.path.is_empty() {
+            write!(f, "{}: {}", e.code, e.description)
         } else {
-            write!(f, "{} at {}: {}", self.code, self.path, self.description)
+            write!(f, "{} at {}: {}", e.code, e.path, e.description)
         }
     }
 }
@@ -195,8 +205,14 @@ mod tests {
 
     #[test]
     fn wire_spellings_per_version() {
-        assert_eq!(ErrorCode::FormatViolation.wire(OcppVersion::V16), "FormationViolation");
-        assert_eq!(ErrorCode::FormatViolation.wire(OcppVersion::V201), "FormatViolation");
+        assert_eq!(
+            ErrorCode::FormatViolation.wire(OcppVersion::V16),
+            "FormationViolation"
+        );
+        assert_eq!(
+            ErrorCode::FormatViolation.wire(OcppVersion::V201),
+            "FormatViolation"
+        );
         assert_eq!(
             ErrorCode::OccurrenceConstraintViolation.wire(OcppVersion::V16),
             "OccurenceConstraintViolation"
@@ -209,19 +225,28 @@ mod tests {
             for c in ErrorCode::ALL {
                 let w = c.wire(v);
                 if v == OcppVersion::V16
-                    && matches!(c, ErrorCode::RpcFrameworkError | ErrorCode::MessageTypeNotSupported)
+                    && matches!(
+                        c,
+                        ErrorCode::RpcFrameworkError | ErrorCode::MessageTypeNotSupported
+                    )
                 {
                     continue;
                 }
                 assert_eq!(ErrorCode::from_wire_strict(w, v), Some(c), "{v} {w}");
             }
         }
-        assert_eq!(ErrorCode::from_wire_strict("FormatViolation", OcppVersion::V16), None);
+        assert_eq!(
+            ErrorCode::from_wire_strict("FormatViolation", OcppVersion::V16),
+            None
+        );
         assert_eq!(
             ErrorCode::from_wire("FormatViolation", OcppVersion::V16),
             Some(ErrorCode::FormatViolation)
         );
-        assert_eq!(ErrorCode::from_wire_strict("RpcFrameworkError", OcppVersion::V16), None);
+        assert_eq!(
+            ErrorCode::from_wire_strict("RpcFrameworkError", OcppVersion::V16),
+            None
+        );
     }
 
     #[test]
@@ -231,6 +256,9 @@ mod tests {
             .at_index(3)
             .at_key("a/b~c");
         assert_eq!(e.path(), "/a~1b~0c/3/value");
-        assert_eq!(e.to_string(), "TypeConstraintViolation at /a~1b~0c/3/value: x");
+        assert_eq!(
+            e.to_string(),
+            "TypeConstraintViolation at /a~1b~0c/3/value: x"
+        );
     }
 }

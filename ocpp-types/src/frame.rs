@@ -140,8 +140,18 @@ pub struct FrameError {
 }
 
 impl FrameError {
-    fn new(kind: FrameErrorKind, message_type: Option<u64>, id: Option<String>, d: impl Into<String>) -> Self {
-        FrameError { kind, message_type, id, description: d.into() }
+    fn new(
+        kind: FrameErrorKind,
+        message_type: Option<u64>,
+        id: Option<String>,
+        d: impl Into<String>,
+    ) -> Self {
+        FrameError {
+            kind,
+            message_type,
+            id,
+            description: d.into(),
+        }
     }
 
     /// The error code the version answers this fault with, and the id to answer to, or `None` when
@@ -159,9 +169,11 @@ impl FrameError {
         }
         if version == OcppVersion::V16 {
             return match (&self.id, self.kind, self.message_type) {
-                (Some(id), FrameErrorKind::Unreadable | FrameErrorKind::MessageIdTooLong, Some(2)) => {
-                    Some((ErrorCode::ProtocolError, id.clone()))
-                }
+                (
+                    Some(id),
+                    FrameErrorKind::Unreadable | FrameErrorKind::MessageIdTooLong,
+                    Some(2),
+                ) => Some((ErrorCode::ProtocolError, id.clone())),
                 _ => None,
             };
         }
@@ -192,21 +204,33 @@ impl<'a> Frame<'a> {
         }
         let mut first = true;
         let mt = match p.array_next(&mut first) {
-            Ok(true) if p.peek() == Kind::Number => p.number().ok().and_then(|t| t.parse::<u64>().ok()),
+            Ok(true) if p.peek() == Kind::Number => {
+                p.number().ok().and_then(|t| t.parse::<u64>().ok())
+            }
             _ => None,
         };
         let Some(mt) = mt else {
-            return Err(unreadable(None, None, "the message type must be an integer"));
+            return Err(unreadable(
+                None,
+                None,
+                "the message type must be an integer",
+            ));
         };
         let id = match p.array_next(&mut first) {
             Ok(true) if p.peek() == Kind::String => p.string().ok(),
             _ => None,
         };
         let Some(id) = id else {
-            return Err(unreadable(Some(mt), None, "the message id must be a string"));
+            return Err(unreadable(
+                Some(mt),
+                None,
+                "the message id must be a string",
+            ));
         };
         let kind = match MessageType::from_number(mt) {
-            Some(k @ (MessageType::CallResultError | MessageType::Send)) if !version.has_send_frames() => {
+            Some(k @ (MessageType::CallResultError | MessageType::Send))
+                if !version.has_send_frames() =>
+            {
                 return Err(FrameError::new(
                     UnsupportedMessageType,
                     Some(mt),
@@ -232,16 +256,23 @@ impl<'a> Frame<'a> {
                 format!("message id longer than {MAX_MESSAGE_ID_LEN} characters"),
             ));
         }
-        let mut next_string = |p: &mut Parser<'a>, what: &str| -> Result<Cow<'a, str>, FrameError> {
-            match p.array_next(&mut first) {
-                Ok(true) if p.peek() == Kind::String => {
-                    p.string().map_err(|_| unreadable(Some(mt), Some(&id), &format!("the {what} must be a string")))
+        let mut next_string =
+            |p: &mut Parser<'a>, what: &str| -> Result<Cow<'a, str>, FrameError> {
+                match p.array_next(&mut first) {
+                    Ok(true) if p.peek() == Kind::String => p.string().map_err(|_| {
+                        unreadable(Some(mt), Some(&id), &format!("the {what} must be a string"))
+                    }),
+                    _ => Err(unreadable(
+                        Some(mt),
+                        Some(&id),
+                        &format!("the {what} must be a string"),
+                    )),
                 }
-                _ => Err(unreadable(Some(mt), Some(&id), &format!("the {what} must be a string"))),
-            }
-        };
+            };
         let (action, code, description) = match kind {
-            MessageType::Call | MessageType::Send => (Some(next_string(&mut p, "action")?), None, None),
+            MessageType::Call | MessageType::Send => {
+                (Some(next_string(&mut p, "action")?), None, None)
+            }
             MessageType::CallResult => (None, None, None),
             MessageType::CallError | MessageType::CallResultError => {
                 let code = next_string(&mut p, "error code")?;
@@ -252,20 +283,42 @@ impl<'a> Frame<'a> {
         // The last element runs to the closing bracket; its own syntax is checked when decoded.
         let rest = match p.array_next(&mut first) {
             Ok(true) => &text[p.offset()..],
-            _ => return Err(unreadable(Some(mt), Some(&id), "the frame has too few elements")),
+            _ => {
+                return Err(unreadable(
+                    Some(mt),
+                    Some(&id),
+                    "the frame has too few elements",
+                ))
+            }
         };
         let trimmed = rest.trim_end_matches([' ', '\n', '\r', '\t']);
         let Some(body) = trimmed.strip_suffix(']') else {
-            return Err(unreadable(Some(mt), Some(&id), "the frame is not a closed JSON array"));
+            return Err(unreadable(
+                Some(mt),
+                Some(&id),
+                "the frame is not a closed JSON array",
+            ));
         };
         let payload = body.trim_matches([' ', '\n', '\r', '\t']);
         if payload.is_empty() {
-            return Err(unreadable(Some(mt), Some(&id), "the frame has too few elements"));
+            return Err(unreadable(
+                Some(mt),
+                Some(&id),
+                "the frame has too few elements",
+            ));
         }
         let payload = Cow::Borrowed(payload);
         Ok(match kind {
-            MessageType::Call => Frame::Call { id, action: action.unwrap_or_default(), payload },
-            MessageType::Send => Frame::Send { id, action: action.unwrap_or_default(), payload },
+            MessageType::Call => Frame::Call {
+                id,
+                action: action.unwrap_or_default(),
+                payload,
+            },
+            MessageType::Send => Frame::Send {
+                id,
+                action: action.unwrap_or_default(),
+                payload,
+            },
             MessageType::CallResult => Frame::CallResult { id, payload },
             MessageType::CallError | MessageType::CallResultError => {
                 let parts = ErrorParts {
@@ -305,9 +358,9 @@ impl<'a> Frame<'a> {
     /// The raw payload (for errors: the details object).
     pub fn payload(&self) -> &str {
         match self {
-            Frame::Call { payload, .. } | Frame::CallResult { payload, .. } | Frame::Send { payload, .. } => {
-                payload
-            }
+            Frame::Call { payload, .. }
+            | Frame::CallResult { payload, .. }
+            | Frame::Send { payload, .. } => payload,
             Frame::CallError(e) | Frame::CallResultError(e) => &e.details,
         }
     }
@@ -319,24 +372,46 @@ impl<'a> Frame<'a> {
         if matches!(self, Frame::CallError(_) | Frame::CallResultError(_))
             && Parser::new(self.payload()).peek() != Kind::Object
         {
-            return Err(json::SyntaxError { offset: 0, message: "error details must be a JSON object" });
+            return Err(json::SyntaxError {
+                offset: 0,
+                message: "error details must be a JSON object",
+            });
         }
         Ok(())
     }
 
     /// A CALL frame.
-    pub fn call(id: impl Into<Cow<'a, str>>, action: impl Into<Cow<'a, str>>, payload: impl Into<Cow<'a, str>>) -> Self {
-        Frame::Call { id: id.into(), action: action.into(), payload: payload.into() }
+    pub fn call(
+        id: impl Into<Cow<'a, str>>,
+        action: impl Into<Cow<'a, str>>,
+        payload: impl Into<Cow<'a, str>>,
+    ) -> Self {
+        Frame::Call {
+            id: id.into(),
+            action: action.into(),
+            payload: payload.into(),
+        }
     }
 
     /// A CALLRESULT frame.
     pub fn call_result(id: impl Into<Cow<'a, str>>, payload: impl Into<Cow<'a, str>>) -> Self {
-        Frame::CallResult { id: id.into(), payload: payload.into() }
+        Frame::CallResult {
+            id: id.into(),
+            payload: payload.into(),
+        }
     }
 
     /// A SEND frame (2.1).
-    pub fn send(id: impl Into<Cow<'a, str>>, action: impl Into<Cow<'a, str>>, payload: impl Into<Cow<'a, str>>) -> Self {
-        Frame::Send { id: id.into(), action: action.into(), payload: payload.into() }
+    pub fn send(
+        id: impl Into<Cow<'a, str>>,
+        action: impl Into<Cow<'a, str>>,
+        payload: impl Into<Cow<'a, str>>,
+    ) -> Self {
+        Frame::Send {
+            id: id.into(),
+            action: action.into(),
+            payload: payload.into(),
+        }
     }
 
     /// A CALLERROR frame with the code spelled for `version`, the description cut to 255
@@ -370,7 +445,12 @@ impl<'a> Frame<'a> {
         w.push(',');
         w.string(id);
         match self {
-            Frame::Call { action, payload, .. } | Frame::Send { action, payload, .. } => {
+            Frame::Call {
+                action, payload, ..
+            }
+            | Frame::Send {
+                action, payload, ..
+            } => {
                 w.push(',');
                 w.string(action);
                 w.push(',');
@@ -403,11 +483,30 @@ impl<'a> Frame<'a> {
     pub fn into_owned(self) -> Frame<'static> {
         let o = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
         match self {
-            Frame::Call { id, action, payload } => Frame::Call { id: o(id), action: o(action), payload: o(payload) },
-            Frame::CallResult { id, payload } => Frame::CallResult { id: o(id), payload: o(payload) },
+            Frame::Call {
+                id,
+                action,
+                payload,
+            } => Frame::Call {
+                id: o(id),
+                action: o(action),
+                payload: o(payload),
+            },
+            Frame::CallResult { id, payload } => Frame::CallResult {
+                id: o(id),
+                payload: o(payload),
+            },
             Frame::CallError(e) => Frame::CallError(e.into_owned()),
             Frame::CallResultError(e) => Frame::CallResultError(e.into_owned()),
-            Frame::Send { id, action, payload } => Frame::Send { id: o(id), action: o(action), payload: o(payload) },
+            Frame::Send {
+                id,
+                action,
+                payload,
+            } => Frame::Send {
+                id: o(id),
+                action: o(action),
+                payload: o(payload),
+            },
         }
     }
 }
@@ -446,7 +545,11 @@ mod tests {
     fn parses_every_frame_type_and_borrows() {
         let f = Frame::parse(r#"[2, "19223201", "BootNotification", {"a": 1} ]"#, V201).unwrap();
         match &f {
-            Frame::Call { id, action, payload } => {
+            Frame::Call {
+                id,
+                action,
+                payload,
+            } => {
                 assert!(matches!(id, Cow::Borrowed("19223201")));
                 assert_eq!(action, "BootNotification");
                 assert!(matches!(payload, Cow::Borrowed(r#"{"a": 1}"#)));
@@ -459,50 +562,109 @@ mod tests {
         let Frame::CallError(e) = &f else { panic!() };
         assert_eq!(e.error_code(V16), Some(ErrorCode::FormatViolation));
         assert_eq!(e.details, r#"{"k":1}"#);
-        assert!(matches!(Frame::parse(r#"[5,"x","InternalError","",{}]"#, V21), Ok(Frame::CallResultError(_))));
-        assert!(matches!(Frame::parse(r#"[6,"x","NotifyPeriodicEventStream",{}]"#, V21), Ok(Frame::Send { .. })));
+        assert!(matches!(
+            Frame::parse(r#"[5,"x","InternalError","",{}]"#, V21),
+            Ok(Frame::CallResultError(_))
+        ));
+        assert!(matches!(
+            Frame::parse(r#"[6,"x","NotifyPeriodicEventStream",{}]"#, V21),
+            Ok(Frame::Send { .. })
+        ));
     }
 
     #[test]
     fn round_trips() {
-        for s in [r#"[2,"1","Heartbeat",{}]"#, r#"[3,"1",{"currentTime":"2024-01-01T00:00:00Z"}]"#,
-            r#"[4,"1","NotImplemented","no \"such\" action",{}]"#] {
+        for s in [
+            r#"[2,"1","Heartbeat",{}]"#,
+            r#"[3,"1",{"currentTime":"2024-01-01T00:00:00Z"}]"#,
+            r#"[4,"1","NotImplemented","no \"such\" action",{}]"#,
+        ] {
             assert_eq!(Frame::parse(s, V201).unwrap().to_json(), s);
         }
     }
 
     #[test]
     fn malformed_frames_get_the_codes_of_the_table() {
-        let cases: &[(&str, OcppVersion, Option<(ErrorCode, &str)>)] = &[
+        type Case<'a> = (&'a str, OcppVersion, Option<(ErrorCode, &'a str)>);
+        let cases: &[Case<'_>] = &[
             // unreadable frame / id
             ("not json", V201, Some((ErrorCode::RpcFrameworkError, "-1"))),
             ("not json", V16, None),
             ("{}", V21, Some((ErrorCode::RpcFrameworkError, "-1"))),
-            (r#"[2, 17, "Heartbeat", {}]"#, V201, Some((ErrorCode::RpcFrameworkError, "-1"))),
+            (
+                r#"[2, 17, "Heartbeat", {}]"#,
+                V201,
+                Some((ErrorCode::RpcFrameworkError, "-1")),
+            ),
             (r#"[2, 17, "Heartbeat", {}]"#, V16, None),
-            (r#"["2", "a", "Heartbeat", {}]"#, V201, Some((ErrorCode::RpcFrameworkError, "-1"))),
-            (r#"[2, "a", 5, {}]"#, V201, Some((ErrorCode::RpcFrameworkError, "a"))),
-            (r#"[2, "a", 5, {}]"#, V16, Some((ErrorCode::ProtocolError, "a"))),
-            (r#"[2, "a", "Heartbeat"]"#, V201, Some((ErrorCode::RpcFrameworkError, "a"))),
-            (r#"[2, "a", "Heartbeat", {}"#, V201, Some((ErrorCode::RpcFrameworkError, "a"))),
+            (
+                r#"["2", "a", "Heartbeat", {}]"#,
+                V201,
+                Some((ErrorCode::RpcFrameworkError, "-1")),
+            ),
+            (
+                r#"[2, "a", 5, {}]"#,
+                V201,
+                Some((ErrorCode::RpcFrameworkError, "a")),
+            ),
+            (
+                r#"[2, "a", 5, {}]"#,
+                V16,
+                Some((ErrorCode::ProtocolError, "a")),
+            ),
+            (
+                r#"[2, "a", "Heartbeat"]"#,
+                V201,
+                Some((ErrorCode::RpcFrameworkError, "a")),
+            ),
+            (
+                r#"[2, "a", "Heartbeat", {}"#,
+                V201,
+                Some((ErrorCode::RpcFrameworkError, "a")),
+            ),
             // unknown message type
-            (r#"[7, "a", "Heartbeat", {}]"#, V201, Some((ErrorCode::MessageTypeNotSupported, "a"))),
+            (
+                r#"[7, "a", "Heartbeat", {}]"#,
+                V201,
+                Some((ErrorCode::MessageTypeNotSupported, "a")),
+            ),
             (r#"[7, "a", "Heartbeat", {}]"#, V16, None),
-            (r#"[6, "a", "NotifyPeriodicEventStream", {}]"#, V201, Some((ErrorCode::MessageTypeNotSupported, "a"))),
-            (r#"[5, "a", "InternalError", "", {}]"#, V201, Some((ErrorCode::MessageTypeNotSupported, "a"))),
+            (
+                r#"[6, "a", "NotifyPeriodicEventStream", {}]"#,
+                V201,
+                Some((ErrorCode::MessageTypeNotSupported, "a")),
+            ),
+            (
+                r#"[5, "a", "InternalError", "", {}]"#,
+                V201,
+                Some((ErrorCode::MessageTypeNotSupported, "a")),
+            ),
             (r#"[6, "a", "NotifyPeriodicEventStream", {}]"#, V16, None),
             // broken responses are never answered
             (r#"[3, "a"]"#, V201, None),
             (r#"[4, "a", 1, "", {}]"#, V201, None),
             // over-long id
-            (r#"[2, "0123456789012345678901234567890123456", "Heartbeat", {}]"#, V201,
-                Some((ErrorCode::RpcFrameworkError, "0123456789012345678901234567890123456"))),
+            (
+                r#"[2, "0123456789012345678901234567890123456", "Heartbeat", {}]"#,
+                V201,
+                Some((
+                    ErrorCode::RpcFrameworkError,
+                    "0123456789012345678901234567890123456",
+                )),
+            ),
         ];
         for (text, v, want) in cases {
             let err = Frame::parse(text, *v).expect_err(text);
             let got = err.answer(*v);
-            assert_eq!(got.as_ref().map(|(c, id)| (*c, id.as_str())), *want, "{text} on {v}");
-            if let Some(reply) = err.reply(*v).filter(|_| err.kind != FrameErrorKind::MessageIdTooLong) {
+            assert_eq!(
+                got.as_ref().map(|(c, id)| (*c, id.as_str())),
+                *want,
+                "{text} on {v}"
+            );
+            if let Some(reply) = err
+                .reply(*v)
+                .filter(|_| err.kind != FrameErrorKind::MessageIdTooLong)
+            {
                 let back = Frame::parse(&reply, *v).unwrap();
                 assert!(matches!(back, Frame::CallError(_)));
             }

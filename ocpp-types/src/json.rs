@@ -92,7 +92,10 @@ impl<'a> Parser<'a> {
 
     #[inline]
     fn err<T>(&self, message: &'static str) -> PResult<T> {
-        Err(SyntaxError { offset: self.pos, message })
+        Err(SyntaxError {
+            offset: self.pos,
+            message,
+        })
     }
 
     #[inline]
@@ -212,7 +215,7 @@ impl<'a> Parser<'a> {
         self.expect_byte(b'"', "expected a string")?;
         let b = self.src.as_bytes();
         let start = self.pos;
-        let mut i = start;
+        let mut i = scan_plain(b, start);
         loop {
             match b.get(i) {
                 Some(b'"') => {
@@ -270,7 +273,8 @@ impl<'a> Parser<'a> {
                         b'u' => {
                             let hi = self.hex4()?;
                             let c = if (0xD800..0xDC00).contains(&hi) {
-                                if b.get(self.pos) != Some(&b'\\') || b.get(self.pos + 1) != Some(&b'u')
+                                if b.get(self.pos) != Some(&b'\\')
+                                    || b.get(self.pos + 1) != Some(&b'u')
                                 {
                                     return self.err("lone leading surrogate in \\u escape");
                                 }
@@ -451,6 +455,30 @@ impl<'a> Parser<'a> {
     }
 }
 
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Skips, eight bytes at a time, string content that needs no attention (no `"`, no `\\`, no
+/// control character), and returns the offset of the first chunk that may hold one.
+#[inline]
+fn scan_plain(b: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(chunk);
+        let v = u64::from_le_bytes(a);
+        let quote = v ^ (LO * u64::from(b'"'));
+        let backslash = v ^ (LO * u64::from(b'\\'));
+        let special = (quote.wrapping_sub(LO) & !quote)
+            | (backslash.wrapping_sub(LO) & !backslash)
+            | (v.wrapping_sub(LO * 0x20) & !v);
+        if special & HI != 0 {
+            break;
+        }
+        i += 8;
+    }
+    i
+}
+
 /// A JSON writer appending to a `String`.
 #[derive(Debug, Default, Clone)]
 pub struct JsonWriter {
@@ -465,7 +493,9 @@ impl JsonWriter {
 
     /// An empty writer with room for `n` bytes.
     pub fn with_capacity(n: usize) -> Self {
-        JsonWriter { buf: String::with_capacity(n) }
+        JsonWriter {
+            buf: String::with_capacity(n),
+        }
     }
 
     /// A writer appending to `buf`.
@@ -595,14 +625,28 @@ mod tests {
 
     #[test]
     fn rejects_bad_strings() {
-        for bad in [r#""abc"#, "\"a\u{1}\"", r#""\x""#, r#""\ud800""#, r#""\udc00""#, r#""\u12""#] {
+        for bad in [
+            r#""abc"#,
+            "\"a\u{1}\"",
+            r#""\x""#,
+            r#""\ud800""#,
+            r#""\udc00""#,
+            r#""\u12""#,
+        ] {
             assert!(Parser::new(bad).string().is_err(), "{bad}");
         }
     }
 
     #[test]
     fn numbers_keep_source_text() {
-        for ok in ["0", "-0", "12.50", "1e3", "-1.5E-7", "123456789012345678901234567890"] {
+        for ok in [
+            "0",
+            "-0",
+            "12.50",
+            "1e3",
+            "-1.5E-7",
+            "123456789012345678901234567890",
+        ] {
             assert_eq!(Parser::new(ok).number().unwrap(), ok);
         }
         for bad in ["01", "-", "1.", ".5", "1e", "+1"] {
@@ -614,7 +658,17 @@ mod tests {
     #[test]
     fn skip_value_checks_syntax_and_depth() {
         assert_eq!(validate(r#" {"a":[1,2,{"b":null}],"c":true} "#), Ok(()));
-        for bad in ["{", "[1,]", "{\"a\" 1}", "{\"a\":1,}", "[1 2]", "", "nul", "{}x", "{1:2}"] {
+        for bad in [
+            "{",
+            "[1,]",
+            "{\"a\" 1}",
+            "{\"a\":1,}",
+            "[1 2]",
+            "",
+            "nul",
+            "{}x",
+            "{1:2}",
+        ] {
             assert!(validate(bad).is_err(), "{bad:?}");
         }
         let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);

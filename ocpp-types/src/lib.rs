@@ -52,8 +52,8 @@ pub mod message;
 pub mod version;
 
 pub use codec::{
-    decode_payload, decode_payload_counted, encode_validated, Decode, DecodeOptions, Decoder, Encode, Extra, Leniencies, RawJson,
-    Validator,
+    decode_payload, decode_payload_counted, encode_validated, Decode, DecodeOptions, Decoder,
+    Encode, Extra, Leniencies, RawJson, Validator,
 };
 pub use datetime::DateTime;
 pub use error::{DecodeError, ErrorCode};

@@ -43,7 +43,8 @@ pub mod serde_glue {
 
     /// Serializes through [`Encode`].
     pub fn serialize<T: Encode, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
-        let raw = serde_json::value::RawValue::from_string(v.to_json()).map_err(S::Error::custom)?;
+        let raw =
+            serde_json::value::RawValue::from_string(v.to_json()).map_err(S::Error::custom)?;
         raw.serialize(s)
     }
 
@@ -117,9 +118,15 @@ pub trait Protocol: Copy + Debug + Default + Send + Sync + 'static {
     /// The action of a response.
     fn response_action(response: &Self::AnyResponse) -> Self::Action;
     /// Validates a request under `opts` and writes its JSON payload.
-    fn encode_request(request: &Self::AnyRequest, opts: &crate::DecodeOptions) -> Result<String, crate::DecodeError>;
+    fn encode_request(
+        request: &Self::AnyRequest,
+        opts: &crate::DecodeOptions,
+    ) -> Result<String, crate::DecodeError>;
     /// Validates a response under `opts` and writes its JSON payload.
-    fn encode_response(response: &Self::AnyResponse, opts: &crate::DecodeOptions) -> Result<String, crate::DecodeError>;
+    fn encode_response(
+        response: &Self::AnyResponse,
+        opts: &crate::DecodeOptions,
+    ) -> Result<String, crate::DecodeError>;
 }
 
 /// Decodes an incoming CALL (or SEND) received by `receiver`, with the dispatch tables of `P`.
@@ -143,10 +150,13 @@ pub fn decode_call<P: Protocol>(
     if !P::action_direction(a).received_by(receiver) {
         return Err(DecodeError::new(
             ErrorCode::NotSupported,
-            format!("{action} is not sent to the {}", match receiver {
-                crate::Role::Csms => "CSMS",
-                crate::Role::ChargingStation => "charging station",
-            }),
+            format!(
+                "{action} is not sent to the {}",
+                match receiver {
+                    crate::Role::Csms => "CSMS",
+                    crate::Role::ChargingStation => "charging station",
+                }
+            ),
         ));
     }
     P::decode_request(a, payload, opts)

@@ -37,8 +37,10 @@
 pub mod generated;
 
 pub use generated::actions::*;
+pub use generated::handlers::{csms, station};
 pub use generated::messages::*;
 pub use generated::types::*;
+pub use ocpp_core::async_trait;
 pub use ocpp_types;
 
 /// The error of `FromStr` for a generated enum when the text is not one of its values.

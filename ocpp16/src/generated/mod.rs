@@ -2,5 +2,6 @@
 //! Code generated from the official OCPP 1.6 schemas.
 
 pub mod actions;
+pub mod handlers;
 pub mod messages;
 pub mod types;

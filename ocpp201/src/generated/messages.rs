@@ -14,7 +14,7 @@ use ocpp_types::{Direction, Message, OcppVersion};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateSignedRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `certificateChain`: Required; at most 10000 characters.
     pub certificate_chain: String,
     /// `certificateType`: Optional; a [`CertificateSigningUseEnumType`].
@@ -38,7 +38,7 @@ impl CertificateSignedRequest {
 impl Decode for CertificateSignedRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_certificate_chain: Option<String> = None;
         let mut f_certificate_type: Option<CertificateSigningUseEnumType> = None;
         let mut extra = Extra::new();
@@ -53,8 +53,11 @@ impl Decode for CertificateSignedRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "certificateChain" => {
                     if f_certificate_chain.is_some() {
@@ -144,7 +147,7 @@ impl ocpp_types::Request for CertificateSignedRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateSignedResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`CertificateSignedStatusEnumType`].
     pub status: CertificateSignedStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -168,7 +171,7 @@ impl CertificateSignedResponse {
 impl Decode for CertificateSignedResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<CertificateSignedStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -183,8 +186,11 @@ impl Decode for CertificateSignedResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -261,7 +267,7 @@ impl Encode for CertificateSignedResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecurityEventNotificationRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `type`: Required; at most 50 characters.
     pub type_: String,
     /// `timestamp`: Required; an RFC 3339 date-time.
@@ -288,7 +294,7 @@ impl SecurityEventNotificationRequest {
 impl Decode for SecurityEventNotificationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_type_: Option<String> = None;
         let mut f_timestamp: Option<DateTime> = None;
         let mut f_tech_info: Option<String> = None;
@@ -304,8 +310,11 @@ impl Decode for SecurityEventNotificationRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "type" => {
                     if f_type_.is_some() {
@@ -407,7 +416,7 @@ impl ocpp_types::Request for SecurityEventNotificationRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecurityEventNotificationResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -425,7 +434,7 @@ impl SecurityEventNotificationResponse {
 impl Decode for SecurityEventNotificationResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -438,8 +447,11 @@ impl Decode for SecurityEventNotificationResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -475,7 +487,7 @@ impl Encode for SecurityEventNotificationResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignCertificateRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `csr`: Required; at most 5500 characters.
     pub csr: String,
     /// `certificateType`: Optional; a [`CertificateSigningUseEnumType`].
@@ -499,7 +511,7 @@ impl SignCertificateRequest {
 impl Decode for SignCertificateRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_csr: Option<String> = None;
         let mut f_certificate_type: Option<CertificateSigningUseEnumType> = None;
         let mut extra = Extra::new();
@@ -514,8 +526,11 @@ impl Decode for SignCertificateRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "csr" => {
                     if f_csr.is_some() {
@@ -601,7 +616,7 @@ impl ocpp_types::Request for SignCertificateRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignCertificateResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`GenericStatusEnumType`].
     pub status: GenericStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -625,7 +640,7 @@ impl SignCertificateResponse {
 impl Decode for SignCertificateResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<GenericStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -640,8 +655,11 @@ impl Decode for SignCertificateResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -716,7 +734,7 @@ impl Encode for SignCertificateResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BootNotificationRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `chargingStation`: Required; a [`ChargingStationType`].
     pub charging_station: ChargingStationType,
     /// `reason`: Required; a [`BootReasonEnumType`].
@@ -740,7 +758,7 @@ impl BootNotificationRequest {
 impl Decode for BootNotificationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_charging_station: Option<ChargingStationType> = None;
         let mut f_reason: Option<BootReasonEnumType> = None;
         let mut extra = Extra::new();
@@ -755,8 +773,11 @@ impl Decode for BootNotificationRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "chargingStation" => {
                     if f_charging_station.is_some() {
@@ -842,7 +863,7 @@ impl ocpp_types::Request for BootNotificationRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BootNotificationResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `currentTime`: Required; an RFC 3339 date-time.
     pub current_time: DateTime,
     /// `interval`: Required; an integer.
@@ -872,7 +893,7 @@ impl BootNotificationResponse {
 impl Decode for BootNotificationResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_current_time: Option<DateTime> = None;
         let mut f_interval: Option<i64> = None;
         let mut f_status: Option<RegistrationStatusEnumType> = None;
@@ -889,8 +910,11 @@ impl Decode for BootNotificationResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "currentTime" => {
                     if f_current_time.is_some() {
@@ -1000,7 +1024,7 @@ impl Encode for BootNotificationResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetBaseReportRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `requestId`: Required; an integer.
     pub request_id: i64,
     /// `reportBase`: Required; a [`ReportBaseEnumType`].
@@ -1024,7 +1048,7 @@ impl GetBaseReportRequest {
 impl Decode for GetBaseReportRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_request_id: Option<i64> = None;
         let mut f_report_base: Option<ReportBaseEnumType> = None;
         let mut extra = Extra::new();
@@ -1039,8 +1063,11 @@ impl Decode for GetBaseReportRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "requestId" => {
                     if f_request_id.is_some() {
@@ -1121,7 +1148,7 @@ impl ocpp_types::Request for GetBaseReportRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetBaseReportResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`GenericDeviceModelStatusEnumType`].
     pub status: GenericDeviceModelStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -1145,7 +1172,7 @@ impl GetBaseReportResponse {
 impl Decode for GetBaseReportResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<GenericDeviceModelStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -1160,8 +1187,11 @@ impl Decode for GetBaseReportResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -1238,7 +1268,7 @@ impl Encode for GetBaseReportResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetReportRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `componentVariable`: Optional; an array of at least 1 items, each a [`ComponentVariableType`].
     pub component_variable: Option<Vec<ComponentVariableType>>,
     /// `requestId`: Required; an integer.
@@ -1265,7 +1295,7 @@ impl GetReportRequest {
 impl Decode for GetReportRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_component_variable: Option<Vec<ComponentVariableType>> = None;
         let mut f_request_id: Option<i64> = None;
         let mut f_component_criteria: Option<Vec<ComponentCriterionEnumType>> = None;
@@ -1281,8 +1311,11 @@ impl Decode for GetReportRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "componentVariable" => {
                     if f_component_variable.is_some() {
@@ -1399,7 +1432,7 @@ impl ocpp_types::Request for GetReportRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetReportResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`GenericDeviceModelStatusEnumType`].
     pub status: GenericDeviceModelStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -1423,7 +1456,7 @@ impl GetReportResponse {
 impl Decode for GetReportResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<GenericDeviceModelStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -1438,8 +1471,11 @@ impl Decode for GetReportResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -1516,7 +1552,7 @@ impl Encode for GetReportResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetVariablesRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `getVariableData`: Required; an array of at least 1 items, each a [`GetVariableDataType`].
     pub get_variable_data: Vec<GetVariableDataType>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -1537,7 +1573,7 @@ impl GetVariablesRequest {
 impl Decode for GetVariablesRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_get_variable_data: Option<Vec<GetVariableDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
@@ -1551,8 +1587,11 @@ impl Decode for GetVariablesRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "getVariableData" => {
                     if f_get_variable_data.is_some() {
@@ -1627,7 +1666,7 @@ impl ocpp_types::Request for GetVariablesRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetVariablesResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `getVariableResult`: Required; an array of at least 1 items, each a [`GetVariableResultType`].
     pub get_variable_result: Vec<GetVariableResultType>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -1648,7 +1687,7 @@ impl GetVariablesResponse {
 impl Decode for GetVariablesResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_get_variable_result: Option<Vec<GetVariableResultType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
@@ -1662,8 +1701,11 @@ impl Decode for GetVariablesResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "getVariableResult" => {
                     if f_get_variable_result.is_some() {
@@ -1728,7 +1770,7 @@ impl Encode for GetVariablesResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyReportRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `requestId`: Required; an integer.
     pub request_id: i64,
     /// `generatedAt`: Required; an RFC 3339 date-time.
@@ -1761,7 +1803,7 @@ impl NotifyReportRequest {
 impl Decode for NotifyReportRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_request_id: Option<i64> = None;
         let mut f_generated_at: Option<DateTime> = None;
         let mut f_report_data: Option<Vec<ReportDataType>> = None;
@@ -1779,8 +1821,11 @@ impl Decode for NotifyReportRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "requestId" => {
                     if f_request_id.is_some() {
@@ -1918,7 +1963,7 @@ impl ocpp_types::Request for NotifyReportRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyReportResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -1936,7 +1981,7 @@ impl NotifyReportResponse {
 impl Decode for NotifyReportResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -1949,8 +1994,11 @@ impl Decode for NotifyReportResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -1986,7 +2034,7 @@ impl Encode for NotifyReportResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResetRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `type`: Required; a [`ResetEnumType`].
     pub type_: ResetEnumType,
     /// `evseId`: Optional; an integer.
@@ -2010,7 +2058,7 @@ impl ResetRequest {
 impl Decode for ResetRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_type_: Option<ResetEnumType> = None;
         let mut f_evse_id: Option<i64> = None;
         let mut extra = Extra::new();
@@ -2025,8 +2073,11 @@ impl Decode for ResetRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "type" => {
                     if f_type_.is_some() {
@@ -2106,7 +2157,7 @@ impl ocpp_types::Request for ResetRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResetResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`ResetStatusEnumType`].
     pub status: ResetStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -2130,7 +2181,7 @@ impl ResetResponse {
 impl Decode for ResetResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<ResetStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -2145,8 +2196,11 @@ impl Decode for ResetResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -2221,7 +2275,7 @@ impl Encode for ResetResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetNetworkProfileRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `configurationSlot`: Required; an integer.
     pub configuration_slot: i64,
     /// `connectionData`: Required; a [`NetworkConnectionProfileType`].
@@ -2245,7 +2299,7 @@ impl SetNetworkProfileRequest {
 impl Decode for SetNetworkProfileRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_configuration_slot: Option<i64> = None;
         let mut f_connection_data: Option<NetworkConnectionProfileType> = None;
         let mut extra = Extra::new();
@@ -2260,8 +2314,11 @@ impl Decode for SetNetworkProfileRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "configurationSlot" => {
                     if f_configuration_slot.is_some() {
@@ -2347,7 +2404,7 @@ impl ocpp_types::Request for SetNetworkProfileRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetNetworkProfileResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`SetNetworkProfileStatusEnumType`].
     pub status: SetNetworkProfileStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -2371,7 +2428,7 @@ impl SetNetworkProfileResponse {
 impl Decode for SetNetworkProfileResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<SetNetworkProfileStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -2386,8 +2443,11 @@ impl Decode for SetNetworkProfileResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -2464,7 +2524,7 @@ impl Encode for SetNetworkProfileResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetVariablesRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `setVariableData`: Required; an array of at least 1 items, each a [`SetVariableDataType`].
     pub set_variable_data: Vec<SetVariableDataType>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -2485,7 +2545,7 @@ impl SetVariablesRequest {
 impl Decode for SetVariablesRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_set_variable_data: Option<Vec<SetVariableDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
@@ -2499,8 +2559,11 @@ impl Decode for SetVariablesRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "setVariableData" => {
                     if f_set_variable_data.is_some() {
@@ -2575,7 +2638,7 @@ impl ocpp_types::Request for SetVariablesRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetVariablesResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `setVariableResult`: Required; an array of at least 1 items, each a [`SetVariableResultType`].
     pub set_variable_result: Vec<SetVariableResultType>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -2596,7 +2659,7 @@ impl SetVariablesResponse {
 impl Decode for SetVariablesResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_set_variable_result: Option<Vec<SetVariableResultType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
@@ -2610,8 +2673,11 @@ impl Decode for SetVariablesResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "setVariableResult" => {
                     if f_set_variable_result.is_some() {
@@ -2676,7 +2742,7 @@ impl Encode for SetVariablesResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizeRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `idToken`: Required; a [`IdTokenType`].
     pub id_token: IdTokenType,
     /// `certificate`: Optional; at most 5500 characters.
@@ -2703,7 +2769,7 @@ impl AuthorizeRequest {
 impl Decode for AuthorizeRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_id_token: Option<IdTokenType> = None;
         let mut f_certificate: Option<String> = None;
         let mut f_iso15118_certificate_hash_data: Option<Vec<OCSPRequestDataType>> = None;
@@ -2719,8 +2785,11 @@ impl Decode for AuthorizeRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "idToken" => {
                     if f_id_token.is_some() {
@@ -2833,7 +2902,7 @@ impl ocpp_types::Request for AuthorizeRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizeResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `idTokenInfo`: Required; a [`IdTokenInfoType`].
     pub id_token_info: IdTokenInfoType,
     /// `certificateStatus`: Optional; a [`AuthorizeCertificateStatusEnumType`].
@@ -2857,7 +2926,7 @@ impl AuthorizeResponse {
 impl Decode for AuthorizeResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_id_token_info: Option<IdTokenInfoType> = None;
         let mut f_certificate_status: Option<AuthorizeCertificateStatusEnumType> = None;
         let mut extra = Extra::new();
@@ -2872,8 +2941,11 @@ impl Decode for AuthorizeResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "idTokenInfo" => {
                     if f_id_token_info.is_some() {
@@ -2950,7 +3022,7 @@ impl Encode for AuthorizeResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClearCacheRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -2968,7 +3040,7 @@ impl ClearCacheRequest {
 impl Decode for ClearCacheRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -2981,8 +3053,11 @@ impl Decode for ClearCacheRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -3028,7 +3103,7 @@ impl ocpp_types::Request for ClearCacheRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClearCacheResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`ClearCacheStatusEnumType`].
     pub status: ClearCacheStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -3052,7 +3127,7 @@ impl ClearCacheResponse {
 impl Decode for ClearCacheResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<ClearCacheStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -3067,8 +3142,11 @@ impl Decode for ClearCacheResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -3143,7 +3221,7 @@ impl Encode for ClearCacheResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetLocalListVersionRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -3161,7 +3239,7 @@ impl GetLocalListVersionRequest {
 impl Decode for GetLocalListVersionRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -3174,8 +3252,11 @@ impl Decode for GetLocalListVersionRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -3221,7 +3302,7 @@ impl ocpp_types::Request for GetLocalListVersionRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetLocalListVersionResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `versionNumber`: Required; an integer.
     pub version_number: i64,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -3242,7 +3323,7 @@ impl GetLocalListVersionResponse {
 impl Decode for GetLocalListVersionResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_version_number: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
@@ -3256,8 +3337,11 @@ impl Decode for GetLocalListVersionResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "versionNumber" => {
                     if f_version_number.is_some() {
@@ -3311,7 +3395,7 @@ impl Encode for GetLocalListVersionResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendLocalListRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `localAuthorizationList`: Optional; an array of at least 1 items, each a [`AuthorizationData`].
     pub local_authorization_list: Option<Vec<AuthorizationData>>,
     /// `versionNumber`: Required; an integer.
@@ -3338,7 +3422,7 @@ impl SendLocalListRequest {
 impl Decode for SendLocalListRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_local_authorization_list: Option<Vec<AuthorizationData>> = None;
         let mut f_version_number: Option<i64> = None;
         let mut f_update_type: Option<UpdateEnumType> = None;
@@ -3354,8 +3438,11 @@ impl Decode for SendLocalListRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "localAuthorizationList" => {
                     if f_local_authorization_list.is_some() {
@@ -3467,7 +3554,7 @@ impl ocpp_types::Request for SendLocalListRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendLocalListResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`SendLocalListStatusEnumType`].
     pub status: SendLocalListStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -3491,7 +3578,7 @@ impl SendLocalListResponse {
 impl Decode for SendLocalListResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<SendLocalListStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -3506,8 +3593,11 @@ impl Decode for SendLocalListResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -3583,7 +3673,7 @@ impl Encode for SendLocalListResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetTransactionStatusRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `transactionId`: Optional; at most 36 characters.
     pub transaction_id: Option<String>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -3604,7 +3694,7 @@ impl GetTransactionStatusRequest {
 impl Decode for GetTransactionStatusRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_transaction_id: Option<String> = None;
         let mut extra = Extra::new();
         let mut first = true;
@@ -3618,8 +3708,11 @@ impl Decode for GetTransactionStatusRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "transactionId" => {
                     if f_transaction_id.is_some() {
@@ -3685,7 +3778,7 @@ impl ocpp_types::Request for GetTransactionStatusRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetTransactionStatusResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `ongoingIndicator`: Optional; a boolean.
     pub ongoing_indicator: Option<bool>,
     /// `messagesInQueue`: Required; a boolean.
@@ -3709,7 +3802,7 @@ impl GetTransactionStatusResponse {
 impl Decode for GetTransactionStatusResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_ongoing_indicator: Option<bool> = None;
         let mut f_messages_in_queue: Option<bool> = None;
         let mut extra = Extra::new();
@@ -3724,8 +3817,11 @@ impl Decode for GetTransactionStatusResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "ongoingIndicator" => {
                     if f_ongoing_indicator.is_some() {
@@ -3793,7 +3889,7 @@ impl Encode for GetTransactionStatusResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransactionEventRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `eventType`: Required; a [`TransactionEventEnumType`].
     pub event_type: TransactionEventEnumType,
     /// `meterValue`: Optional; an array of at least 1 items, each a [`MeterValueType`].
@@ -3853,7 +3949,7 @@ impl TransactionEventRequest {
 impl Decode for TransactionEventRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_event_type: Option<TransactionEventEnumType> = None;
         let mut f_meter_value: Option<Vec<MeterValueType>> = None;
         let mut f_timestamp: Option<DateTime> = None;
@@ -3878,8 +3974,11 @@ impl Decode for TransactionEventRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "eventType" => {
                     if f_event_type.is_some() {
@@ -4154,7 +4253,7 @@ impl ocpp_types::Request for TransactionEventRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransactionEventResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `totalCost`: Optional; an exact decimal.
     pub total_cost: Option<Decimal>,
     /// `chargingPriority`: Optional; an integer.
@@ -4184,7 +4283,7 @@ impl TransactionEventResponse {
 impl Decode for TransactionEventResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_total_cost: Option<Decimal> = None;
         let mut f_charging_priority: Option<i64> = None;
         let mut f_id_token_info: Option<IdTokenInfoType> = None;
@@ -4201,8 +4300,11 @@ impl Decode for TransactionEventResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "totalCost" => {
                     if f_total_cost.is_some() {
@@ -4315,7 +4417,7 @@ impl Encode for TransactionEventResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestStartTransactionRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `evseId`: Optional; an integer.
     pub evse_id: Option<i64>,
     /// `groupIdToken`: Optional; a [`IdTokenType`].
@@ -4348,7 +4450,7 @@ impl RequestStartTransactionRequest {
 impl Decode for RequestStartTransactionRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_evse_id: Option<i64> = None;
         let mut f_group_id_token: Option<IdTokenType> = None;
         let mut f_id_token: Option<IdTokenType> = None;
@@ -4366,8 +4468,11 @@ impl Decode for RequestStartTransactionRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "evseId" => {
                     if f_evse_id.is_some() {
@@ -4504,7 +4609,7 @@ impl ocpp_types::Request for RequestStartTransactionRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestStartTransactionResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`RequestStartStopStatusEnumType`].
     pub status: RequestStartStopStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -4531,7 +4636,7 @@ impl RequestStartTransactionResponse {
 impl Decode for RequestStartTransactionResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<RequestStartStopStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut f_transaction_id: Option<String> = None;
@@ -4547,8 +4652,11 @@ impl Decode for RequestStartTransactionResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -4645,7 +4753,7 @@ impl Encode for RequestStartTransactionResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestStopTransactionRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `transactionId`: Required; at most 36 characters.
     pub transaction_id: String,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -4666,7 +4774,7 @@ impl RequestStopTransactionRequest {
 impl Decode for RequestStopTransactionRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_transaction_id: Option<String> = None;
         let mut extra = Extra::new();
         let mut first = true;
@@ -4680,8 +4788,11 @@ impl Decode for RequestStopTransactionRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "transactionId" => {
                     if f_transaction_id.is_some() {
@@ -4748,7 +4859,7 @@ impl ocpp_types::Request for RequestStopTransactionRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestStopTransactionResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`RequestStartStopStatusEnumType`].
     pub status: RequestStartStopStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -4772,7 +4883,7 @@ impl RequestStopTransactionResponse {
 impl Decode for RequestStopTransactionResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<RequestStartStopStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -4787,8 +4898,11 @@ impl Decode for RequestStopTransactionResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -4865,7 +4979,7 @@ impl Encode for RequestStopTransactionResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TriggerMessageRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `evse`: Optional; a [`EVSEType`].
     pub evse: Option<EVSEType>,
     /// `requestedMessage`: Required; a [`MessageTriggerEnumType`].
@@ -4889,7 +5003,7 @@ impl TriggerMessageRequest {
 impl Decode for TriggerMessageRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_evse: Option<EVSEType> = None;
         let mut f_requested_message: Option<MessageTriggerEnumType> = None;
         let mut extra = Extra::new();
@@ -4904,8 +5018,11 @@ impl Decode for TriggerMessageRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "evse" => {
                     if f_evse.is_some() {
@@ -4991,7 +5108,7 @@ impl ocpp_types::Request for TriggerMessageRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TriggerMessageResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`TriggerMessageStatusEnumType`].
     pub status: TriggerMessageStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -5015,7 +5132,7 @@ impl TriggerMessageResponse {
 impl Decode for TriggerMessageResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<TriggerMessageStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -5030,8 +5147,11 @@ impl Decode for TriggerMessageResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -5107,7 +5227,7 @@ impl Encode for TriggerMessageResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnlockConnectorRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `evseId`: Required; an integer.
     pub evse_id: i64,
     /// `connectorId`: Required; an integer.
@@ -5131,7 +5251,7 @@ impl UnlockConnectorRequest {
 impl Decode for UnlockConnectorRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_evse_id: Option<i64> = None;
         let mut f_connector_id: Option<i64> = None;
         let mut extra = Extra::new();
@@ -5146,8 +5266,11 @@ impl Decode for UnlockConnectorRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "evseId" => {
                     if f_evse_id.is_some() {
@@ -5224,7 +5347,7 @@ impl ocpp_types::Request for UnlockConnectorRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnlockConnectorResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`UnlockStatusEnumType`].
     pub status: UnlockStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -5248,7 +5371,7 @@ impl UnlockConnectorResponse {
 impl Decode for UnlockConnectorResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<UnlockStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -5263,8 +5386,11 @@ impl Decode for UnlockConnectorResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -5339,7 +5465,7 @@ impl Encode for UnlockConnectorResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeAvailabilityRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `evse`: Optional; a [`EVSEType`].
     pub evse: Option<EVSEType>,
     /// `operationalStatus`: Required; a [`OperationalStatusEnumType`].
@@ -5363,7 +5489,7 @@ impl ChangeAvailabilityRequest {
 impl Decode for ChangeAvailabilityRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_evse: Option<EVSEType> = None;
         let mut f_operational_status: Option<OperationalStatusEnumType> = None;
         let mut extra = Extra::new();
@@ -5378,8 +5504,11 @@ impl Decode for ChangeAvailabilityRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "evse" => {
                     if f_evse.is_some() {
@@ -5465,7 +5594,7 @@ impl ocpp_types::Request for ChangeAvailabilityRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeAvailabilityResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`ChangeAvailabilityStatusEnumType`].
     pub status: ChangeAvailabilityStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -5489,7 +5618,7 @@ impl ChangeAvailabilityResponse {
 impl Decode for ChangeAvailabilityResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<ChangeAvailabilityStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -5504,8 +5633,11 @@ impl Decode for ChangeAvailabilityResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -5582,7 +5714,7 @@ impl Encode for ChangeAvailabilityResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeartbeatRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -5600,7 +5732,7 @@ impl HeartbeatRequest {
 impl Decode for HeartbeatRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -5613,8 +5745,11 @@ impl Decode for HeartbeatRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -5660,7 +5795,7 @@ impl ocpp_types::Request for HeartbeatRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeartbeatResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `currentTime`: Required; an RFC 3339 date-time.
     pub current_time: DateTime,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -5681,7 +5816,7 @@ impl HeartbeatResponse {
 impl Decode for HeartbeatResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_current_time: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
@@ -5695,8 +5830,11 @@ impl Decode for HeartbeatResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "currentTime" => {
                     if f_current_time.is_some() {
@@ -5751,7 +5889,7 @@ impl Encode for HeartbeatResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusNotificationRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `timestamp`: Required; an RFC 3339 date-time.
     pub timestamp: DateTime,
     /// `connectorStatus`: Required; a [`ConnectorStatusEnumType`].
@@ -5786,7 +5924,7 @@ impl StatusNotificationRequest {
 impl Decode for StatusNotificationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_timestamp: Option<DateTime> = None;
         let mut f_connector_status: Option<ConnectorStatusEnumType> = None;
         let mut f_evse_id: Option<i64> = None;
@@ -5803,8 +5941,11 @@ impl Decode for StatusNotificationRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "timestamp" => {
                     if f_timestamp.is_some() {
@@ -5922,7 +6063,7 @@ impl ocpp_types::Request for StatusNotificationRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusNotificationResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -5940,7 +6081,7 @@ impl StatusNotificationResponse {
 impl Decode for StatusNotificationResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -5953,8 +6094,11 @@ impl Decode for StatusNotificationResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -5990,7 +6134,7 @@ impl Encode for StatusNotificationResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CancelReservationRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `reservationId`: Required; an integer.
     pub reservation_id: i64,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -6011,7 +6155,7 @@ impl CancelReservationRequest {
 impl Decode for CancelReservationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_reservation_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
@@ -6025,8 +6169,11 @@ impl Decode for CancelReservationRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "reservationId" => {
                     if f_reservation_id.is_some() {
@@ -6090,7 +6237,7 @@ impl ocpp_types::Request for CancelReservationRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CancelReservationResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`CancelReservationStatusEnumType`].
     pub status: CancelReservationStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -6114,7 +6261,7 @@ impl CancelReservationResponse {
 impl Decode for CancelReservationResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<CancelReservationStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -6129,8 +6276,11 @@ impl Decode for CancelReservationResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -6207,7 +6357,7 @@ impl Encode for CancelReservationResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReservationStatusUpdateRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `reservationId`: Required; an integer.
     pub reservation_id: i64,
     /// `reservationUpdateStatus`: Required; a [`ReservationUpdateStatusEnumType`].
@@ -6234,7 +6384,7 @@ impl ReservationStatusUpdateRequest {
 impl Decode for ReservationStatusUpdateRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_reservation_id: Option<i64> = None;
         let mut f_reservation_update_status: Option<ReservationUpdateStatusEnumType> = None;
         let mut extra = Extra::new();
@@ -6249,8 +6399,11 @@ impl Decode for ReservationStatusUpdateRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "reservationId" => {
                     if f_reservation_id.is_some() {
@@ -6337,7 +6490,7 @@ impl ocpp_types::Request for ReservationStatusUpdateRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReservationStatusUpdateResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -6355,7 +6508,7 @@ impl ReservationStatusUpdateResponse {
 impl Decode for ReservationStatusUpdateResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -6368,8 +6521,11 @@ impl Decode for ReservationStatusUpdateResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -6405,7 +6561,7 @@ impl Encode for ReservationStatusUpdateResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReserveNowRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `id`: Required; an integer.
     pub id: i64,
     /// `expiryDateTime`: Required; an RFC 3339 date-time.
@@ -6441,7 +6597,7 @@ impl ReserveNowRequest {
 impl Decode for ReserveNowRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_id: Option<i64> = None;
         let mut f_expiry_date_time: Option<DateTime> = None;
         let mut f_connector_type: Option<ConnectorEnumType> = None;
@@ -6460,8 +6616,11 @@ impl Decode for ReserveNowRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "id" => {
                     if f_id.is_some() {
@@ -6614,7 +6773,7 @@ impl ocpp_types::Request for ReserveNowRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReserveNowResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`ReserveNowStatusEnumType`].
     pub status: ReserveNowStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -6638,7 +6797,7 @@ impl ReserveNowResponse {
 impl Decode for ReserveNowResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<ReserveNowStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -6653,8 +6812,11 @@ impl Decode for ReserveNowResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -6729,7 +6891,7 @@ impl Encode for ReserveNowResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CostUpdatedRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `totalCost`: Required; an exact decimal.
     pub total_cost: Decimal,
     /// `transactionId`: Required; at most 36 characters.
@@ -6753,7 +6915,7 @@ impl CostUpdatedRequest {
 impl Decode for CostUpdatedRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_total_cost: Option<Decimal> = None;
         let mut f_transaction_id: Option<String> = None;
         let mut extra = Extra::new();
@@ -6768,8 +6930,11 @@ impl Decode for CostUpdatedRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "totalCost" => {
                     if f_total_cost.is_some() {
@@ -6854,7 +7019,7 @@ impl ocpp_types::Request for CostUpdatedRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CostUpdatedResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -6872,7 +7037,7 @@ impl CostUpdatedResponse {
 impl Decode for CostUpdatedResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -6885,8 +7050,11 @@ impl Decode for CostUpdatedResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -6922,7 +7090,7 @@ impl Encode for CostUpdatedResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeterValuesRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `evseId`: Required; an integer.
     pub evse_id: i64,
     /// `meterValue`: Required; an array of at least 1 items, each a [`MeterValueType`].
@@ -6946,7 +7114,7 @@ impl MeterValuesRequest {
 impl Decode for MeterValuesRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_evse_id: Option<i64> = None;
         let mut f_meter_value: Option<Vec<MeterValueType>> = None;
         let mut extra = Extra::new();
@@ -6961,8 +7129,11 @@ impl Decode for MeterValuesRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "evseId" => {
                     if f_evse_id.is_some() {
@@ -7052,7 +7223,7 @@ impl ocpp_types::Request for MeterValuesRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeterValuesResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -7070,7 +7241,7 @@ impl MeterValuesResponse {
 impl Decode for MeterValuesResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -7083,8 +7254,11 @@ impl Decode for MeterValuesResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -7120,7 +7294,7 @@ impl Encode for MeterValuesResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClearChargingProfileRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `chargingProfileId`: Optional; an integer.
     pub charging_profile_id: Option<i64>,
     /// `chargingProfileCriteria`: Optional; a [`ClearChargingProfileType`].
@@ -7144,7 +7318,7 @@ impl ClearChargingProfileRequest {
 impl Decode for ClearChargingProfileRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_charging_profile_id: Option<i64> = None;
         let mut f_charging_profile_criteria: Option<ClearChargingProfileType> = None;
         let mut extra = Extra::new();
@@ -7159,8 +7333,11 @@ impl Decode for ClearChargingProfileRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "chargingProfileId" => {
                     if f_charging_profile_id.is_some() {
@@ -7246,7 +7423,7 @@ impl ocpp_types::Request for ClearChargingProfileRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClearChargingProfileResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`ClearChargingProfileStatusEnumType`].
     pub status: ClearChargingProfileStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -7270,7 +7447,7 @@ impl ClearChargingProfileResponse {
 impl Decode for ClearChargingProfileResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<ClearChargingProfileStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -7285,8 +7462,11 @@ impl Decode for ClearChargingProfileResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -7363,7 +7543,7 @@ impl Encode for ClearChargingProfileResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClearedChargingLimitRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `chargingLimitSource`: Required; a [`ChargingLimitSourceEnumType`].
     pub charging_limit_source: ChargingLimitSourceEnumType,
     /// `evseId`: Optional; an integer.
@@ -7387,7 +7567,7 @@ impl ClearedChargingLimitRequest {
 impl Decode for ClearedChargingLimitRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_charging_limit_source: Option<ChargingLimitSourceEnumType> = None;
         let mut f_evse_id: Option<i64> = None;
         let mut extra = Extra::new();
@@ -7402,8 +7582,11 @@ impl Decode for ClearedChargingLimitRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "chargingLimitSource" => {
                     if f_charging_limit_source.is_some() {
@@ -7487,7 +7670,7 @@ impl ocpp_types::Request for ClearedChargingLimitRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClearedChargingLimitResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -7505,7 +7688,7 @@ impl ClearedChargingLimitResponse {
 impl Decode for ClearedChargingLimitResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -7518,8 +7701,11 @@ impl Decode for ClearedChargingLimitResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -7555,7 +7741,7 @@ impl Encode for ClearedChargingLimitResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetChargingProfilesRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `requestId`: Required; an integer.
     pub request_id: i64,
     /// `evseId`: Optional; an integer.
@@ -7582,7 +7768,7 @@ impl GetChargingProfilesRequest {
 impl Decode for GetChargingProfilesRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_request_id: Option<i64> = None;
         let mut f_evse_id: Option<i64> = None;
         let mut f_charging_profile: Option<ChargingProfileCriterionType> = None;
@@ -7598,8 +7784,11 @@ impl Decode for GetChargingProfilesRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "requestId" => {
                     if f_request_id.is_some() {
@@ -7697,7 +7886,7 @@ impl ocpp_types::Request for GetChargingProfilesRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetChargingProfilesResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`GetChargingProfileStatusEnumType`].
     pub status: GetChargingProfileStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -7721,7 +7910,7 @@ impl GetChargingProfilesResponse {
 impl Decode for GetChargingProfilesResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<GetChargingProfileStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -7736,8 +7925,11 @@ impl Decode for GetChargingProfilesResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -7814,7 +8006,7 @@ impl Encode for GetChargingProfilesResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetCompositeScheduleRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `duration`: Required; an integer.
     pub duration: i64,
     /// `chargingRateUnit`: Optional; a [`ChargingRateUnitEnumType`].
@@ -7841,7 +8033,7 @@ impl GetCompositeScheduleRequest {
 impl Decode for GetCompositeScheduleRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_duration: Option<i64> = None;
         let mut f_charging_rate_unit: Option<ChargingRateUnitEnumType> = None;
         let mut f_evse_id: Option<i64> = None;
@@ -7857,8 +8049,11 @@ impl Decode for GetCompositeScheduleRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "duration" => {
                     if f_duration.is_some() {
@@ -7955,7 +8150,7 @@ impl ocpp_types::Request for GetCompositeScheduleRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetCompositeScheduleResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`GenericStatusEnumType`].
     pub status: GenericStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -7982,7 +8177,7 @@ impl GetCompositeScheduleResponse {
 impl Decode for GetCompositeScheduleResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<GenericStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut f_schedule: Option<CompositeScheduleType> = None;
@@ -7998,8 +8193,11 @@ impl Decode for GetCompositeScheduleResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -8093,7 +8291,7 @@ impl Encode for GetCompositeScheduleResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyChargingLimitRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `chargingSchedule`: Optional; an array of at least 1 items, each a [`ChargingScheduleType`].
     pub charging_schedule: Option<Vec<ChargingScheduleType>>,
     /// `evseId`: Optional; an integer.
@@ -8120,7 +8318,7 @@ impl NotifyChargingLimitRequest {
 impl Decode for NotifyChargingLimitRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_charging_schedule: Option<Vec<ChargingScheduleType>> = None;
         let mut f_evse_id: Option<i64> = None;
         let mut f_charging_limit: Option<ChargingLimitType> = None;
@@ -8136,8 +8334,11 @@ impl Decode for NotifyChargingLimitRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "chargingSchedule" => {
                     if f_charging_schedule.is_some() {
@@ -8246,7 +8447,7 @@ impl ocpp_types::Request for NotifyChargingLimitRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyChargingLimitResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -8264,7 +8465,7 @@ impl NotifyChargingLimitResponse {
 impl Decode for NotifyChargingLimitResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -8277,8 +8478,11 @@ impl Decode for NotifyChargingLimitResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -8314,7 +8518,7 @@ impl Encode for NotifyChargingLimitResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyEVChargingNeedsRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `maxScheduleTuples`: Optional; an integer.
     pub max_schedule_tuples: Option<i64>,
     /// `chargingNeeds`: Required; a [`ChargingNeedsType`].
@@ -8341,7 +8545,7 @@ impl NotifyEVChargingNeedsRequest {
 impl Decode for NotifyEVChargingNeedsRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_max_schedule_tuples: Option<i64> = None;
         let mut f_charging_needs: Option<ChargingNeedsType> = None;
         let mut f_evse_id: Option<i64> = None;
@@ -8357,8 +8561,11 @@ impl Decode for NotifyEVChargingNeedsRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "maxScheduleTuples" => {
                     if f_max_schedule_tuples.is_some() {
@@ -8457,7 +8664,7 @@ impl ocpp_types::Request for NotifyEVChargingNeedsRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyEVChargingNeedsResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`NotifyEVChargingNeedsStatusEnumType`].
     pub status: NotifyEVChargingNeedsStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -8481,7 +8688,7 @@ impl NotifyEVChargingNeedsResponse {
 impl Decode for NotifyEVChargingNeedsResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<NotifyEVChargingNeedsStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -8496,8 +8703,11 @@ impl Decode for NotifyEVChargingNeedsResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -8574,7 +8784,7 @@ impl Encode for NotifyEVChargingNeedsResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyEVChargingScheduleRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `timeBase`: Required; an RFC 3339 date-time.
     pub time_base: DateTime,
     /// `chargingSchedule`: Required; a [`ChargingScheduleType`].
@@ -8601,7 +8811,7 @@ impl NotifyEVChargingScheduleRequest {
 impl Decode for NotifyEVChargingScheduleRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_time_base: Option<DateTime> = None;
         let mut f_charging_schedule: Option<ChargingScheduleType> = None;
         let mut f_evse_id: Option<i64> = None;
@@ -8617,8 +8827,11 @@ impl Decode for NotifyEVChargingScheduleRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "timeBase" => {
                     if f_time_base.is_some() {
@@ -8720,7 +8933,7 @@ impl ocpp_types::Request for NotifyEVChargingScheduleRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyEVChargingScheduleResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`GenericStatusEnumType`].
     pub status: GenericStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -8744,7 +8957,7 @@ impl NotifyEVChargingScheduleResponse {
 impl Decode for NotifyEVChargingScheduleResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<GenericStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -8759,8 +8972,11 @@ impl Decode for NotifyEVChargingScheduleResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -8835,7 +9051,7 @@ impl Encode for NotifyEVChargingScheduleResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportChargingProfilesRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `requestId`: Required; an integer.
     pub request_id: i64,
     /// `chargingLimitSource`: Required; a [`ChargingLimitSourceEnumType`].
@@ -8873,7 +9089,7 @@ impl ReportChargingProfilesRequest {
 impl Decode for ReportChargingProfilesRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_request_id: Option<i64> = None;
         let mut f_charging_limit_source: Option<ChargingLimitSourceEnumType> = None;
         let mut f_charging_profile: Option<Vec<ChargingProfileType>> = None;
@@ -8891,8 +9107,11 @@ impl Decode for ReportChargingProfilesRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "requestId" => {
                     if f_request_id.is_some() {
@@ -9035,7 +9254,7 @@ impl ocpp_types::Request for ReportChargingProfilesRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportChargingProfilesResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -9053,7 +9272,7 @@ impl ReportChargingProfilesResponse {
 impl Decode for ReportChargingProfilesResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -9066,8 +9285,11 @@ impl Decode for ReportChargingProfilesResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -9103,7 +9325,7 @@ impl Encode for ReportChargingProfilesResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetChargingProfileRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `evseId`: Required; an integer.
     pub evse_id: i64,
     /// `chargingProfile`: Required; a [`ChargingProfileType`].
@@ -9127,7 +9349,7 @@ impl SetChargingProfileRequest {
 impl Decode for SetChargingProfileRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_evse_id: Option<i64> = None;
         let mut f_charging_profile: Option<ChargingProfileType> = None;
         let mut extra = Extra::new();
@@ -9142,8 +9364,11 @@ impl Decode for SetChargingProfileRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "evseId" => {
                     if f_evse_id.is_some() {
@@ -9225,7 +9450,7 @@ impl ocpp_types::Request for SetChargingProfileRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetChargingProfileResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`ChargingProfileStatusEnumType`].
     pub status: ChargingProfileStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -9249,7 +9474,7 @@ impl SetChargingProfileResponse {
 impl Decode for SetChargingProfileResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<ChargingProfileStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -9264,8 +9489,11 @@ impl Decode for SetChargingProfileResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -9341,7 +9569,7 @@ impl Encode for SetChargingProfileResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FirmwareStatusNotificationRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`FirmwareStatusEnumType`].
     pub status: FirmwareStatusEnumType,
     /// `requestId`: Optional; an integer.
@@ -9365,7 +9593,7 @@ impl FirmwareStatusNotificationRequest {
 impl Decode for FirmwareStatusNotificationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<FirmwareStatusEnumType> = None;
         let mut f_request_id: Option<i64> = None;
         let mut extra = Extra::new();
@@ -9380,8 +9608,11 @@ impl Decode for FirmwareStatusNotificationRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -9462,7 +9693,7 @@ impl ocpp_types::Request for FirmwareStatusNotificationRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FirmwareStatusNotificationResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -9480,7 +9711,7 @@ impl FirmwareStatusNotificationResponse {
 impl Decode for FirmwareStatusNotificationResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -9493,8 +9724,11 @@ impl Decode for FirmwareStatusNotificationResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -9530,7 +9764,7 @@ impl Encode for FirmwareStatusNotificationResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishFirmwareRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `location`: Required; at most 512 characters.
     pub location: String,
     /// `retries`: Optional; an integer.
@@ -9563,7 +9797,7 @@ impl PublishFirmwareRequest {
 impl Decode for PublishFirmwareRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_location: Option<String> = None;
         let mut f_retries: Option<i64> = None;
         let mut f_checksum: Option<String> = None;
@@ -9581,8 +9815,11 @@ impl Decode for PublishFirmwareRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "location" => {
                     if f_location.is_some() {
@@ -9714,7 +9951,7 @@ impl ocpp_types::Request for PublishFirmwareRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishFirmwareResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`GenericStatusEnumType`].
     pub status: GenericStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -9738,7 +9975,7 @@ impl PublishFirmwareResponse {
 impl Decode for PublishFirmwareResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<GenericStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -9753,8 +9990,11 @@ impl Decode for PublishFirmwareResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -9829,7 +10069,7 @@ impl Encode for PublishFirmwareResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishFirmwareStatusNotificationRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`PublishFirmwareStatusEnumType`].
     pub status: PublishFirmwareStatusEnumType,
     /// `location`: Optional; an array of at least 1 items, each at most 512 characters.
@@ -9856,7 +10096,7 @@ impl PublishFirmwareStatusNotificationRequest {
 impl Decode for PublishFirmwareStatusNotificationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<PublishFirmwareStatusEnumType> = None;
         let mut f_location: Option<Vec<String>> = None;
         let mut f_request_id: Option<i64> = None;
@@ -9872,8 +10112,11 @@ impl Decode for PublishFirmwareStatusNotificationRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -9983,7 +10226,7 @@ impl ocpp_types::Request for PublishFirmwareStatusNotificationRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishFirmwareStatusNotificationResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -10001,7 +10244,7 @@ impl PublishFirmwareStatusNotificationResponse {
 impl Decode for PublishFirmwareStatusNotificationResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -10014,8 +10257,11 @@ impl Decode for PublishFirmwareStatusNotificationResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -10051,7 +10297,7 @@ impl Encode for PublishFirmwareStatusNotificationResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnpublishFirmwareRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `checksum`: Required; at most 32 characters.
     pub checksum: String,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -10072,7 +10318,7 @@ impl UnpublishFirmwareRequest {
 impl Decode for UnpublishFirmwareRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_checksum: Option<String> = None;
         let mut extra = Extra::new();
         let mut first = true;
@@ -10086,8 +10332,11 @@ impl Decode for UnpublishFirmwareRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "checksum" => {
                     if f_checksum.is_some() {
@@ -10152,7 +10401,7 @@ impl ocpp_types::Request for UnpublishFirmwareRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnpublishFirmwareResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`UnpublishFirmwareStatusEnumType`].
     pub status: UnpublishFirmwareStatusEnumType,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -10173,7 +10422,7 @@ impl UnpublishFirmwareResponse {
 impl Decode for UnpublishFirmwareResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<UnpublishFirmwareStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
@@ -10187,8 +10436,11 @@ impl Decode for UnpublishFirmwareResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -10246,7 +10498,7 @@ impl Encode for UnpublishFirmwareResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpdateFirmwareRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `retries`: Optional; an integer.
     pub retries: Option<i64>,
     /// `retryInterval`: Optional; an integer.
@@ -10276,7 +10528,7 @@ impl UpdateFirmwareRequest {
 impl Decode for UpdateFirmwareRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_retries: Option<i64> = None;
         let mut f_retry_interval: Option<i64> = None;
         let mut f_request_id: Option<i64> = None;
@@ -10293,8 +10545,11 @@ impl Decode for UpdateFirmwareRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "retries" => {
                     if f_retries.is_some() {
@@ -10407,7 +10662,7 @@ impl ocpp_types::Request for UpdateFirmwareRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpdateFirmwareResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`UpdateFirmwareStatusEnumType`].
     pub status: UpdateFirmwareStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -10431,7 +10686,7 @@ impl UpdateFirmwareResponse {
 impl Decode for UpdateFirmwareResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<UpdateFirmwareStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -10446,8 +10701,11 @@ impl Decode for UpdateFirmwareResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -10523,7 +10781,7 @@ impl Encode for UpdateFirmwareResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeleteCertificateRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `certificateHashData`: Required; a [`CertificateHashDataType`].
     pub certificate_hash_data: CertificateHashDataType,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -10544,7 +10802,7 @@ impl DeleteCertificateRequest {
 impl Decode for DeleteCertificateRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_certificate_hash_data: Option<CertificateHashDataType> = None;
         let mut extra = Extra::new();
         let mut first = true;
@@ -10558,8 +10816,11 @@ impl Decode for DeleteCertificateRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "certificateHashData" => {
                     if f_certificate_hash_data.is_some() {
@@ -10628,7 +10889,7 @@ impl ocpp_types::Request for DeleteCertificateRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeleteCertificateResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`DeleteCertificateStatusEnumType`].
     pub status: DeleteCertificateStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -10652,7 +10913,7 @@ impl DeleteCertificateResponse {
 impl Decode for DeleteCertificateResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<DeleteCertificateStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -10667,8 +10928,11 @@ impl Decode for DeleteCertificateResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -10745,7 +11009,7 @@ impl Encode for DeleteCertificateResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Get15118EVCertificateRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `iso15118SchemaVersion`: Required; at most 50 characters.
     pub iso15118_schema_version: String,
     /// `action`: Required; a [`CertificateActionEnumType`].
@@ -10776,7 +11040,7 @@ impl Get15118EVCertificateRequest {
 impl Decode for Get15118EVCertificateRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_iso15118_schema_version: Option<String> = None;
         let mut f_action: Option<CertificateActionEnumType> = None;
         let mut f_exi_request: Option<String> = None;
@@ -10792,8 +11056,11 @@ impl Decode for Get15118EVCertificateRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "iso15118SchemaVersion" => {
                     if f_iso15118_schema_version.is_some() {
@@ -10902,7 +11169,7 @@ impl ocpp_types::Request for Get15118EVCertificateRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Get15118EVCertificateResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`Iso15118EVCertificateStatusEnumType`].
     pub status: Iso15118EVCertificateStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -10929,7 +11196,7 @@ impl Get15118EVCertificateResponse {
 impl Decode for Get15118EVCertificateResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<Iso15118EVCertificateStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut f_exi_response: Option<String> = None;
@@ -10945,8 +11212,11 @@ impl Decode for Get15118EVCertificateResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -11044,7 +11314,7 @@ impl Encode for Get15118EVCertificateResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetCertificateStatusRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `ocspRequestData`: Required; a [`OCSPRequestDataType`].
     pub ocsp_request_data: OCSPRequestDataType,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -11065,7 +11335,7 @@ impl GetCertificateStatusRequest {
 impl Decode for GetCertificateStatusRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_ocsp_request_data: Option<OCSPRequestDataType> = None;
         let mut extra = Extra::new();
         let mut first = true;
@@ -11079,8 +11349,11 @@ impl Decode for GetCertificateStatusRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "ocspRequestData" => {
                     if f_ocsp_request_data.is_some() {
@@ -11147,7 +11420,7 @@ impl ocpp_types::Request for GetCertificateStatusRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetCertificateStatusResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`GetCertificateStatusEnumType`].
     pub status: GetCertificateStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -11174,7 +11447,7 @@ impl GetCertificateStatusResponse {
 impl Decode for GetCertificateStatusResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<GetCertificateStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut f_ocsp_result: Option<String> = None;
@@ -11190,8 +11463,11 @@ impl Decode for GetCertificateStatusResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -11286,7 +11562,7 @@ impl Encode for GetCertificateStatusResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetInstalledCertificateIdsRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `certificateType`: Optional; an array of at least 1 items, each a [`GetCertificateIdUseEnumType`].
     pub certificate_type: Option<Vec<GetCertificateIdUseEnumType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -11307,7 +11583,7 @@ impl GetInstalledCertificateIdsRequest {
 impl Decode for GetInstalledCertificateIdsRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_certificate_type: Option<Vec<GetCertificateIdUseEnumType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
@@ -11321,8 +11597,11 @@ impl Decode for GetInstalledCertificateIdsRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "certificateType" => {
                     if f_certificate_type.is_some() {
@@ -11396,7 +11675,7 @@ impl ocpp_types::Request for GetInstalledCertificateIdsRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetInstalledCertificateIdsResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`GetInstalledCertificateStatusEnumType`].
     pub status: GetInstalledCertificateStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -11423,7 +11702,7 @@ impl GetInstalledCertificateIdsResponse {
 impl Decode for GetInstalledCertificateIdsResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<GetInstalledCertificateStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut f_certificate_hash_data_chain: Option<Vec<CertificateHashDataChainType>> = None;
@@ -11439,8 +11718,11 @@ impl Decode for GetInstalledCertificateIdsResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -11545,7 +11827,7 @@ impl Encode for GetInstalledCertificateIdsResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstallCertificateRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `certificateType`: Required; a [`InstallCertificateUseEnumType`].
     pub certificate_type: InstallCertificateUseEnumType,
     /// `certificate`: Required; at most 5500 characters.
@@ -11569,7 +11851,7 @@ impl InstallCertificateRequest {
 impl Decode for InstallCertificateRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_certificate_type: Option<InstallCertificateUseEnumType> = None;
         let mut f_certificate: Option<String> = None;
         let mut extra = Extra::new();
@@ -11584,8 +11866,11 @@ impl Decode for InstallCertificateRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "certificateType" => {
                     if f_certificate_type.is_some() {
@@ -11674,7 +11959,7 @@ impl ocpp_types::Request for InstallCertificateRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstallCertificateResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`InstallCertificateStatusEnumType`].
     pub status: InstallCertificateStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -11698,7 +11983,7 @@ impl InstallCertificateResponse {
 impl Decode for InstallCertificateResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<InstallCertificateStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -11713,8 +11998,11 @@ impl Decode for InstallCertificateResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -11791,7 +12079,7 @@ impl Encode for InstallCertificateResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClearVariableMonitoringRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `id`: Required; an array of at least 1 items, each an integer.
     pub id: Vec<i64>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -11812,7 +12100,7 @@ impl ClearVariableMonitoringRequest {
 impl Decode for ClearVariableMonitoringRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_id: Option<Vec<i64>> = None;
         let mut extra = Extra::new();
         let mut first = true;
@@ -11826,8 +12114,11 @@ impl Decode for ClearVariableMonitoringRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "id" => {
                     if f_id.is_some() {
@@ -11902,7 +12193,7 @@ impl ocpp_types::Request for ClearVariableMonitoringRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClearVariableMonitoringResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `clearMonitoringResult`: Required; an array of at least 1 items, each a [`ClearMonitoringResultType`].
     pub clear_monitoring_result: Vec<ClearMonitoringResultType>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -11923,7 +12214,7 @@ impl ClearVariableMonitoringResponse {
 impl Decode for ClearVariableMonitoringResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_clear_monitoring_result: Option<Vec<ClearMonitoringResultType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
@@ -11937,8 +12228,11 @@ impl Decode for ClearVariableMonitoringResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "clearMonitoringResult" => {
                     if f_clear_monitoring_result.is_some() {
@@ -12003,7 +12297,7 @@ impl Encode for ClearVariableMonitoringResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomerInformationRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `customerCertificate`: Optional; a [`CertificateHashDataType`].
     pub customer_certificate: Option<CertificateHashDataType>,
     /// `idToken`: Optional; a [`IdTokenType`].
@@ -12039,7 +12333,7 @@ impl CustomerInformationRequest {
 impl Decode for CustomerInformationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_customer_certificate: Option<CertificateHashDataType> = None;
         let mut f_id_token: Option<IdTokenType> = None;
         let mut f_request_id: Option<i64> = None;
@@ -12058,8 +12352,11 @@ impl Decode for CustomerInformationRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "customerCertificate" => {
                     if f_customer_certificate.is_some() {
@@ -12212,7 +12509,7 @@ impl ocpp_types::Request for CustomerInformationRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomerInformationResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`CustomerInformationStatusEnumType`].
     pub status: CustomerInformationStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -12236,7 +12533,7 @@ impl CustomerInformationResponse {
 impl Decode for CustomerInformationResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<CustomerInformationStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -12251,8 +12548,11 @@ impl Decode for CustomerInformationResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -12329,7 +12629,7 @@ impl Encode for CustomerInformationResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetLogRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `log`: Required; a [`LogParametersType`].
     pub log: LogParametersType,
     /// `logType`: Required; a [`LogEnumType`].
@@ -12362,7 +12662,7 @@ impl GetLogRequest {
 impl Decode for GetLogRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_log: Option<LogParametersType> = None;
         let mut f_log_type: Option<LogEnumType> = None;
         let mut f_request_id: Option<i64> = None;
@@ -12380,8 +12680,11 @@ impl Decode for GetLogRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "log" => {
                     if f_log.is_some() {
@@ -12513,7 +12816,7 @@ impl ocpp_types::Request for GetLogRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetLogResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`LogStatusEnumType`].
     pub status: LogStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -12540,7 +12843,7 @@ impl GetLogResponse {
 impl Decode for GetLogResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<LogStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut f_filename: Option<String> = None;
@@ -12556,8 +12859,11 @@ impl Decode for GetLogResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -12649,7 +12955,7 @@ impl Encode for GetLogResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetMonitoringReportRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `componentVariable`: Optional; an array of at least 1 items, each a [`ComponentVariableType`].
     pub component_variable: Option<Vec<ComponentVariableType>>,
     /// `requestId`: Required; an integer.
@@ -12676,7 +12982,7 @@ impl GetMonitoringReportRequest {
 impl Decode for GetMonitoringReportRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_component_variable: Option<Vec<ComponentVariableType>> = None;
         let mut f_request_id: Option<i64> = None;
         let mut f_monitoring_criteria: Option<Vec<MonitoringCriterionEnumType>> = None;
@@ -12692,8 +12998,11 @@ impl Decode for GetMonitoringReportRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "componentVariable" => {
                     if f_component_variable.is_some() {
@@ -12810,7 +13119,7 @@ impl ocpp_types::Request for GetMonitoringReportRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetMonitoringReportResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`GenericDeviceModelStatusEnumType`].
     pub status: GenericDeviceModelStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -12834,7 +13143,7 @@ impl GetMonitoringReportResponse {
 impl Decode for GetMonitoringReportResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<GenericDeviceModelStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -12849,8 +13158,11 @@ impl Decode for GetMonitoringReportResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -12927,7 +13239,7 @@ impl Encode for GetMonitoringReportResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogStatusNotificationRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`UploadLogStatusEnumType`].
     pub status: UploadLogStatusEnumType,
     /// `requestId`: Optional; an integer.
@@ -12951,7 +13263,7 @@ impl LogStatusNotificationRequest {
 impl Decode for LogStatusNotificationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<UploadLogStatusEnumType> = None;
         let mut f_request_id: Option<i64> = None;
         let mut extra = Extra::new();
@@ -12966,8 +13278,11 @@ impl Decode for LogStatusNotificationRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -13048,7 +13363,7 @@ impl ocpp_types::Request for LogStatusNotificationRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogStatusNotificationResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -13066,7 +13381,7 @@ impl LogStatusNotificationResponse {
 impl Decode for LogStatusNotificationResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -13079,8 +13394,11 @@ impl Decode for LogStatusNotificationResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -13116,7 +13434,7 @@ impl Encode for LogStatusNotificationResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyCustomerInformationRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `data`: Required; at most 512 characters.
     pub data: String,
     /// `tbc`: Optional; a boolean.
@@ -13149,7 +13467,7 @@ impl NotifyCustomerInformationRequest {
 impl Decode for NotifyCustomerInformationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_data: Option<String> = None;
         let mut f_tbc: Option<bool> = None;
         let mut f_seq_no: Option<i64> = None;
@@ -13167,8 +13485,11 @@ impl Decode for NotifyCustomerInformationRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "data" => {
                     if f_data.is_some() {
@@ -13297,7 +13618,7 @@ impl ocpp_types::Request for NotifyCustomerInformationRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyCustomerInformationResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -13315,7 +13636,7 @@ impl NotifyCustomerInformationResponse {
 impl Decode for NotifyCustomerInformationResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -13328,8 +13649,11 @@ impl Decode for NotifyCustomerInformationResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -13365,7 +13689,7 @@ impl Encode for NotifyCustomerInformationResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyEventRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `generatedAt`: Required; an RFC 3339 date-time.
     pub generated_at: DateTime,
     /// `tbc`: Optional; a boolean.
@@ -13395,7 +13719,7 @@ impl NotifyEventRequest {
 impl Decode for NotifyEventRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_generated_at: Option<DateTime> = None;
         let mut f_tbc: Option<bool> = None;
         let mut f_seq_no: Option<i64> = None;
@@ -13412,8 +13736,11 @@ impl Decode for NotifyEventRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "generatedAt" => {
                     if f_generated_at.is_some() {
@@ -13537,7 +13864,7 @@ impl ocpp_types::Request for NotifyEventRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyEventResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -13555,7 +13882,7 @@ impl NotifyEventResponse {
 impl Decode for NotifyEventResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -13568,8 +13895,11 @@ impl Decode for NotifyEventResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -13605,7 +13935,7 @@ impl Encode for NotifyEventResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyMonitoringReportRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `monitor`: Optional; an array of at least 1 items, each a [`MonitoringDataType`].
     pub monitor: Option<Vec<MonitoringDataType>>,
     /// `requestId`: Required; an integer.
@@ -13638,7 +13968,7 @@ impl NotifyMonitoringReportRequest {
 impl Decode for NotifyMonitoringReportRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_monitor: Option<Vec<MonitoringDataType>> = None;
         let mut f_request_id: Option<i64> = None;
         let mut f_tbc: Option<bool> = None;
@@ -13656,8 +13986,11 @@ impl Decode for NotifyMonitoringReportRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "monitor" => {
                     if f_monitor.is_some() {
@@ -13795,7 +14128,7 @@ impl ocpp_types::Request for NotifyMonitoringReportRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyMonitoringReportResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -13813,7 +14146,7 @@ impl NotifyMonitoringReportResponse {
 impl Decode for NotifyMonitoringReportResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -13826,8 +14159,11 @@ impl Decode for NotifyMonitoringReportResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -13863,7 +14199,7 @@ impl Encode for NotifyMonitoringReportResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetMonitoringBaseRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `monitoringBase`: Required; a [`MonitoringBaseEnumType`].
     pub monitoring_base: MonitoringBaseEnumType,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -13884,7 +14220,7 @@ impl SetMonitoringBaseRequest {
 impl Decode for SetMonitoringBaseRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_monitoring_base: Option<MonitoringBaseEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
@@ -13898,8 +14234,11 @@ impl Decode for SetMonitoringBaseRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "monitoringBase" => {
                     if f_monitoring_base.is_some() {
@@ -13967,7 +14306,7 @@ impl ocpp_types::Request for SetMonitoringBaseRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetMonitoringBaseResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`GenericDeviceModelStatusEnumType`].
     pub status: GenericDeviceModelStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -13991,7 +14330,7 @@ impl SetMonitoringBaseResponse {
 impl Decode for SetMonitoringBaseResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<GenericDeviceModelStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -14006,8 +14345,11 @@ impl Decode for SetMonitoringBaseResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -14084,7 +14426,7 @@ impl Encode for SetMonitoringBaseResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetMonitoringLevelRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `severity`: Required; an integer.
     pub severity: i64,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -14105,7 +14447,7 @@ impl SetMonitoringLevelRequest {
 impl Decode for SetMonitoringLevelRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_severity: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
@@ -14119,8 +14461,11 @@ impl Decode for SetMonitoringLevelRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "severity" => {
                     if f_severity.is_some() {
@@ -14181,7 +14526,7 @@ impl ocpp_types::Request for SetMonitoringLevelRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetMonitoringLevelResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`GenericStatusEnumType`].
     pub status: GenericStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -14205,7 +14550,7 @@ impl SetMonitoringLevelResponse {
 impl Decode for SetMonitoringLevelResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<GenericStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -14220,8 +14565,11 @@ impl Decode for SetMonitoringLevelResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -14296,7 +14644,7 @@ impl Encode for SetMonitoringLevelResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetVariableMonitoringRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `setMonitoringData`: Required; an array of at least 1 items, each a [`SetMonitoringDataType`].
     pub set_monitoring_data: Vec<SetMonitoringDataType>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -14317,7 +14665,7 @@ impl SetVariableMonitoringRequest {
 impl Decode for SetVariableMonitoringRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_set_monitoring_data: Option<Vec<SetMonitoringDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
@@ -14331,8 +14679,11 @@ impl Decode for SetVariableMonitoringRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "setMonitoringData" => {
                     if f_set_monitoring_data.is_some() {
@@ -14407,7 +14758,7 @@ impl ocpp_types::Request for SetVariableMonitoringRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetVariableMonitoringResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `setMonitoringResult`: Required; an array of at least 1 items, each a [`SetMonitoringResultType`].
     pub set_monitoring_result: Vec<SetMonitoringResultType>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -14428,7 +14779,7 @@ impl SetVariableMonitoringResponse {
 impl Decode for SetVariableMonitoringResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_set_monitoring_result: Option<Vec<SetMonitoringResultType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
@@ -14442,8 +14793,11 @@ impl Decode for SetVariableMonitoringResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "setMonitoringResult" => {
                     if f_set_monitoring_result.is_some() {
@@ -14508,7 +14862,7 @@ impl Encode for SetVariableMonitoringResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClearDisplayMessageRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `id`: Required; an integer.
     pub id: i64,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -14529,7 +14883,7 @@ impl ClearDisplayMessageRequest {
 impl Decode for ClearDisplayMessageRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
@@ -14543,8 +14897,11 @@ impl Decode for ClearDisplayMessageRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "id" => {
                     if f_id.is_some() {
@@ -14605,7 +14962,7 @@ impl ocpp_types::Request for ClearDisplayMessageRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClearDisplayMessageResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`ClearMessageStatusEnumType`].
     pub status: ClearMessageStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -14629,7 +14986,7 @@ impl ClearDisplayMessageResponse {
 impl Decode for ClearDisplayMessageResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<ClearMessageStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -14644,8 +15001,11 @@ impl Decode for ClearDisplayMessageResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -14721,7 +15081,7 @@ impl Encode for ClearDisplayMessageResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetDisplayMessagesRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `id`: Optional; an array of at least 1 items, each an integer.
     pub id: Option<Vec<i64>>,
     /// `requestId`: Required; an integer.
@@ -14751,7 +15111,7 @@ impl GetDisplayMessagesRequest {
 impl Decode for GetDisplayMessagesRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_id: Option<Vec<i64>> = None;
         let mut f_request_id: Option<i64> = None;
         let mut f_priority: Option<MessagePriorityEnumType> = None;
@@ -14768,8 +15128,11 @@ impl Decode for GetDisplayMessagesRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "id" => {
                     if f_id.is_some() {
@@ -14895,7 +15258,7 @@ impl ocpp_types::Request for GetDisplayMessagesRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetDisplayMessagesResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`GetDisplayMessagesStatusEnumType`].
     pub status: GetDisplayMessagesStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -14919,7 +15282,7 @@ impl GetDisplayMessagesResponse {
 impl Decode for GetDisplayMessagesResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<GetDisplayMessagesStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -14934,8 +15297,11 @@ impl Decode for GetDisplayMessagesResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -15012,7 +15378,7 @@ impl Encode for GetDisplayMessagesResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyDisplayMessagesRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `messageInfo`: Optional; an array of at least 1 items, each a [`MessageInfoType`].
     pub message_info: Option<Vec<MessageInfoType>>,
     /// `requestId`: Required; an integer.
@@ -15039,7 +15405,7 @@ impl NotifyDisplayMessagesRequest {
 impl Decode for NotifyDisplayMessagesRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_message_info: Option<Vec<MessageInfoType>> = None;
         let mut f_request_id: Option<i64> = None;
         let mut f_tbc: Option<bool> = None;
@@ -15055,8 +15421,11 @@ impl Decode for NotifyDisplayMessagesRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "messageInfo" => {
                     if f_message_info.is_some() {
@@ -15160,7 +15529,7 @@ impl ocpp_types::Request for NotifyDisplayMessagesRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyDisplayMessagesResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -15178,7 +15547,7 @@ impl NotifyDisplayMessagesResponse {
 impl Decode for NotifyDisplayMessagesResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -15191,8 +15560,11 @@ impl Decode for NotifyDisplayMessagesResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -15228,7 +15600,7 @@ impl Encode for NotifyDisplayMessagesResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetDisplayMessageRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `message`: Required; a [`MessageInfoType`].
     pub message: MessageInfoType,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -15249,7 +15621,7 @@ impl SetDisplayMessageRequest {
 impl Decode for SetDisplayMessageRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_message: Option<MessageInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
@@ -15263,8 +15635,11 @@ impl Decode for SetDisplayMessageRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "message" => {
                     if f_message.is_some() {
@@ -15329,7 +15704,7 @@ impl ocpp_types::Request for SetDisplayMessageRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetDisplayMessageResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`DisplayMessageStatusEnumType`].
     pub status: DisplayMessageStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -15353,7 +15728,7 @@ impl SetDisplayMessageResponse {
 impl Decode for SetDisplayMessageResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<DisplayMessageStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
@@ -15368,8 +15743,11 @@ impl Decode for SetDisplayMessageResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -15445,7 +15823,7 @@ impl Encode for SetDisplayMessageResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataTransferRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `messageId`: Optional; at most 50 characters.
     pub message_id: Option<String>,
     /// `data`: Optional; any JSON value.
@@ -15472,7 +15850,7 @@ impl DataTransferRequest {
 impl Decode for DataTransferRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_message_id: Option<String> = None;
         let mut f_data: Option<RawJson> = None;
         let mut f_vendor_id: Option<String> = None;
@@ -15488,8 +15866,11 @@ impl Decode for DataTransferRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "messageId" => {
                     if f_message_id.is_some() {
@@ -15587,7 +15968,7 @@ impl ocpp_types::Request for DataTransferRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataTransferResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`DataTransferStatusEnumType`].
     pub status: DataTransferStatusEnumType,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -15614,7 +15995,7 @@ impl DataTransferResponse {
 impl Decode for DataTransferResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<DataTransferStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut f_data: Option<RawJson> = None;
@@ -15630,8 +16011,11 @@ impl Decode for DataTransferResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {

@@ -2,5 +2,6 @@
 //! Code generated from the official OCPP 2.0.1 schemas.
 
 pub mod actions;
+pub mod handlers;
 pub mod messages;
 pub mod types;

@@ -11,7 +11,7 @@ use ocpp_types::{DateTime, Decimal, DecodeError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ACChargingParametersType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `energyAmount`: Required; an integer.
     pub energy_amount: i64,
     /// `evMinCurrent`: Required; an integer.
@@ -46,7 +46,7 @@ impl ACChargingParametersType {
 impl Decode for ACChargingParametersType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_energy_amount: Option<i64> = None;
         let mut f_ev_min_current: Option<i64> = None;
         let mut f_ev_max_current: Option<i64> = None;
@@ -63,8 +63,11 @@ impl Decode for ACChargingParametersType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "energyAmount" => {
                     if f_energy_amount.is_some() {
@@ -260,7 +263,7 @@ impl Encode for APNAuthenticationEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct APNType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `apn`: Required; at most 512 characters.
     pub apn: String,
     /// `apnUserName`: Optional; at most 20 characters.
@@ -299,7 +302,7 @@ impl APNType {
 impl Decode for APNType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_apn: Option<String> = None;
         let mut f_apn_user_name: Option<String> = None;
         let mut f_apn_password: Option<String> = None;
@@ -319,8 +322,11 @@ impl Decode for APNType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "apn" => {
                     if f_apn.is_some() {
@@ -491,7 +497,7 @@ impl Encode for APNType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdditionalInfoType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `additionalIdToken`: Required; at most 36 characters.
     pub additional_id_token: String,
     /// `type`: Required; at most 50 characters.
@@ -515,7 +521,7 @@ impl AdditionalInfoType {
 impl Decode for AdditionalInfoType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_additional_id_token: Option<String> = None;
         let mut f_type_: Option<String> = None;
         let mut extra = Extra::new();
@@ -530,8 +536,11 @@ impl Decode for AdditionalInfoType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "additionalIdToken" => {
                     if f_additional_id_token.is_some() {
@@ -693,7 +702,7 @@ impl Encode for AttributeEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizationData {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `idToken`: Required; a [`IdTokenType`].
     pub id_token: IdTokenType,
     /// `idTokenInfo`: Optional; a [`IdTokenInfoType`].
@@ -717,7 +726,7 @@ impl AuthorizationData {
 impl Decode for AuthorizationData {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_id_token: Option<IdTokenType> = None;
         let mut f_id_token_info: Option<IdTokenInfoType> = None;
         let mut extra = Extra::new();
@@ -732,8 +741,11 @@ impl Decode for AuthorizationData {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "idToken" => {
                     if f_id_token.is_some() {
@@ -1305,7 +1317,7 @@ impl Encode for CertificateActionEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateHashDataChainType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `certificateHashData`: Required; a [`CertificateHashDataType`].
     pub certificate_hash_data: CertificateHashDataType,
     /// `certificateType`: Required; a [`GetCertificateIdUseEnumType`].
@@ -1335,7 +1347,7 @@ impl CertificateHashDataChainType {
 impl Decode for CertificateHashDataChainType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_certificate_hash_data: Option<CertificateHashDataType> = None;
         let mut f_certificate_type: Option<GetCertificateIdUseEnumType> = None;
         let mut f_child_certificate_hash_data: Option<Vec<CertificateHashDataType>> = None;
@@ -1351,8 +1363,11 @@ impl Decode for CertificateHashDataChainType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "certificateHashData" => {
                     if f_certificate_hash_data.is_some() {
@@ -1461,7 +1476,7 @@ impl Encode for CertificateHashDataChainType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateHashDataType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `hashAlgorithm`: Required; a [`HashAlgorithmEnumType`].
     pub hash_algorithm: HashAlgorithmEnumType,
     /// `issuerNameHash`: Required; at most 128 characters.
@@ -1496,7 +1511,7 @@ impl CertificateHashDataType {
 impl Decode for CertificateHashDataType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_hash_algorithm: Option<HashAlgorithmEnumType> = None;
         let mut f_issuer_name_hash: Option<String> = None;
         let mut f_issuer_key_hash: Option<String> = None;
@@ -1513,8 +1528,11 @@ impl Decode for CertificateHashDataType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "hashAlgorithm" => {
                     if f_hash_algorithm.is_some() {
@@ -1964,7 +1982,7 @@ impl Encode for ChargingLimitSourceEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChargingLimitType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `chargingLimitSource`: Required; a [`ChargingLimitSourceEnumType`].
     pub charging_limit_source: ChargingLimitSourceEnumType,
     /// `isGridCritical`: Optional; a boolean.
@@ -1988,7 +2006,7 @@ impl ChargingLimitType {
 impl Decode for ChargingLimitType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_charging_limit_source: Option<ChargingLimitSourceEnumType> = None;
         let mut f_is_grid_critical: Option<bool> = None;
         let mut extra = Extra::new();
@@ -2003,8 +2021,11 @@ impl Decode for ChargingLimitType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "chargingLimitSource" => {
                     if f_charging_limit_source.is_some() {
@@ -2078,7 +2099,7 @@ impl Encode for ChargingLimitType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChargingNeedsType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `acChargingParameters`: Optional; a [`ACChargingParametersType`].
     pub ac_charging_parameters: Option<ACChargingParametersType>,
     /// `dcChargingParameters`: Optional; a [`DCChargingParametersType`].
@@ -2108,7 +2129,7 @@ impl ChargingNeedsType {
 impl Decode for ChargingNeedsType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_ac_charging_parameters: Option<ACChargingParametersType> = None;
         let mut f_dc_charging_parameters: Option<DCChargingParametersType> = None;
         let mut f_requested_energy_transfer: Option<EnergyTransferModeEnumType> = None;
@@ -2125,8 +2146,11 @@ impl Decode for ChargingNeedsType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "acChargingParameters" => {
                     if f_ac_charging_parameters.is_some() {
@@ -2247,7 +2271,7 @@ impl Encode for ChargingNeedsType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChargingProfileCriterionType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `chargingProfilePurpose`: Optional; a [`ChargingProfilePurposeEnumType`].
     pub charging_profile_purpose: Option<ChargingProfilePurposeEnumType>,
     /// `stackLevel`: Optional; an integer.
@@ -2277,7 +2301,7 @@ impl ChargingProfileCriterionType {
 impl Decode for ChargingProfileCriterionType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_charging_profile_purpose: Option<ChargingProfilePurposeEnumType> = None;
         let mut f_stack_level: Option<i64> = None;
         let mut f_charging_profile_id: Option<Vec<i64>> = None;
@@ -2294,8 +2318,11 @@ impl Decode for ChargingProfileCriterionType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "chargingProfilePurpose" => {
                     if f_charging_profile_purpose.is_some() {
@@ -2683,7 +2710,7 @@ impl Encode for ChargingProfileStatusEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChargingProfileType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `id`: Required; an integer.
     pub id: i64,
     /// `stackLevel`: Required; an integer.
@@ -2734,7 +2761,7 @@ impl ChargingProfileType {
 impl Decode for ChargingProfileType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_id: Option<i64> = None;
         let mut f_stack_level: Option<i64> = None;
         let mut f_charging_profile_purpose: Option<ChargingProfilePurposeEnumType> = None;
@@ -2756,8 +2783,11 @@ impl Decode for ChargingProfileType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "id" => {
                     if f_id.is_some() {
@@ -3050,7 +3080,7 @@ impl Encode for ChargingRateUnitEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChargingSchedulePeriodType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `startPeriod`: Required; an integer.
     pub start_period: i64,
     /// `limit`: Required; an exact decimal.
@@ -3080,7 +3110,7 @@ impl ChargingSchedulePeriodType {
 impl Decode for ChargingSchedulePeriodType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_start_period: Option<i64> = None;
         let mut f_limit: Option<Decimal> = None;
         let mut f_number_phases: Option<i64> = None;
@@ -3097,8 +3127,11 @@ impl Decode for ChargingSchedulePeriodType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "startPeriod" => {
                     if f_start_period.is_some() {
@@ -3199,7 +3232,7 @@ impl Encode for ChargingSchedulePeriodType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChargingScheduleType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `id`: Required; an integer.
     pub id: i64,
     /// `startSchedule`: Optional; an RFC 3339 date-time.
@@ -3242,7 +3275,7 @@ impl ChargingScheduleType {
 impl Decode for ChargingScheduleType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_id: Option<i64> = None;
         let mut f_start_schedule: Option<DateTime> = None;
         let mut f_duration: Option<i64> = None;
@@ -3262,8 +3295,11 @@ impl Decode for ChargingScheduleType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "id" => {
                     if f_id.is_some() {
@@ -3525,7 +3561,7 @@ impl Encode for ChargingStateEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChargingStationType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `serialNumber`: Optional; at most 25 characters.
     pub serial_number: Option<String>,
     /// `model`: Required; at most 20 characters.
@@ -3558,7 +3594,7 @@ impl ChargingStationType {
 impl Decode for ChargingStationType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_serial_number: Option<String> = None;
         let mut f_model: Option<String> = None;
         let mut f_modem: Option<ModemType> = None;
@@ -3576,8 +3612,11 @@ impl Decode for ChargingStationType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "serialNumber" => {
                     if f_serial_number.is_some() {
@@ -3863,7 +3902,7 @@ impl Encode for ClearChargingProfileStatusEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClearChargingProfileType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `evseId`: Optional; an integer.
     pub evse_id: Option<i64>,
     /// `chargingProfilePurpose`: Optional; a [`ChargingProfilePurposeEnumType`].
@@ -3890,7 +3929,7 @@ impl ClearChargingProfileType {
 impl Decode for ClearChargingProfileType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_evse_id: Option<i64> = None;
         let mut f_charging_profile_purpose: Option<ChargingProfilePurposeEnumType> = None;
         let mut f_stack_level: Option<i64> = None;
@@ -3906,8 +3945,11 @@ impl Decode for ClearChargingProfileType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "evseId" => {
                     if f_evse_id.is_some() {
@@ -4072,7 +4114,7 @@ impl Encode for ClearMessageStatusEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClearMonitoringResultType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`ClearMonitoringStatusEnumType`].
     pub status: ClearMonitoringStatusEnumType,
     /// `id`: Required; an integer.
@@ -4099,7 +4141,7 @@ impl ClearMonitoringResultType {
 impl Decode for ClearMonitoringResultType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<ClearMonitoringStatusEnumType> = None;
         let mut f_id: Option<i64> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
@@ -4115,8 +4157,11 @@ impl Decode for ClearMonitoringResultType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -4377,7 +4422,7 @@ impl Encode for ComponentCriterionEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComponentType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `evse`: Optional; a [`EVSEType`].
     pub evse: Option<EVSEType>,
     /// `name`: Required; at most 50 characters.
@@ -4404,7 +4449,7 @@ impl ComponentType {
 impl Decode for ComponentType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_evse: Option<EVSEType> = None;
         let mut f_name: Option<String> = None;
         let mut f_instance: Option<String> = None;
@@ -4420,8 +4465,11 @@ impl Decode for ComponentType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "evse" => {
                     if f_evse.is_some() {
@@ -4512,7 +4560,7 @@ impl Encode for ComponentType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComponentVariableType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `component`: Required; a [`ComponentType`].
     pub component: ComponentType,
     /// `variable`: Optional; a [`VariableType`].
@@ -4536,7 +4584,7 @@ impl ComponentVariableType {
 impl Decode for ComponentVariableType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_component: Option<ComponentType> = None;
         let mut f_variable: Option<VariableType> = None;
         let mut extra = Extra::new();
@@ -4551,8 +4599,11 @@ impl Decode for ComponentVariableType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "component" => {
                     if f_component.is_some() {
@@ -4626,7 +4677,7 @@ impl Encode for ComponentVariableType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompositeScheduleType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `chargingSchedulePeriod`: Required; an array of at least 1 items, each a [`ChargingSchedulePeriodType`].
     pub charging_schedule_period: Vec<ChargingSchedulePeriodType>,
     /// `evseId`: Required; an integer.
@@ -4665,7 +4716,7 @@ impl CompositeScheduleType {
 impl Decode for CompositeScheduleType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_charging_schedule_period: Option<Vec<ChargingSchedulePeriodType>> = None;
         let mut f_evse_id: Option<i64> = None;
         let mut f_duration: Option<i64> = None;
@@ -4683,8 +4734,11 @@ impl Decode for CompositeScheduleType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "chargingSchedulePeriod" => {
                     if f_charging_schedule_period.is_some() {
@@ -5106,7 +5160,7 @@ impl Encode for ConnectorStatusEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsumptionCostType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `startValue`: Required; an exact decimal.
     pub start_value: Decimal,
     /// `cost`: Required; an array of 1 to 3 items, each a [`CostType`].
@@ -5130,7 +5184,7 @@ impl ConsumptionCostType {
 impl Decode for ConsumptionCostType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_start_value: Option<Decimal> = None;
         let mut f_cost: Option<Vec<CostType>> = None;
         let mut extra = Extra::new();
@@ -5145,8 +5199,11 @@ impl Decode for ConsumptionCostType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "startValue" => {
                     if f_start_value.is_some() {
@@ -5307,7 +5364,7 @@ impl Encode for CostKindEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CostType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `costKind`: Required; a [`CostKindEnumType`].
     pub cost_kind: CostKindEnumType,
     /// `amount`: Required; an integer.
@@ -5334,7 +5391,7 @@ impl CostType {
 impl Decode for CostType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_cost_kind: Option<CostKindEnumType> = None;
         let mut f_amount: Option<i64> = None;
         let mut f_amount_multiplier: Option<i64> = None;
@@ -5350,8 +5407,11 @@ impl Decode for CostType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "costKind" => {
                     if f_cost_kind.is_some() {
@@ -5590,7 +5650,7 @@ impl Encode for CustomerInformationStatusEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DCChargingParametersType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `evMaxCurrent`: Required; an integer.
     pub ev_max_current: i64,
     /// `evMaxVoltage`: Required; an integer.
@@ -5632,7 +5692,7 @@ impl DCChargingParametersType {
 impl Decode for DCChargingParametersType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_ev_max_current: Option<i64> = None;
         let mut f_ev_max_voltage: Option<i64> = None;
         let mut f_energy_amount: Option<i64> = None;
@@ -5653,8 +5713,11 @@ impl Decode for DCChargingParametersType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "evMaxCurrent" => {
                     if f_ev_max_current.is_some() {
@@ -6224,7 +6287,7 @@ impl Encode for DisplayMessageStatusEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EVSEType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `id`: Required; an integer.
     pub id: i64,
     /// `connectorId`: Optional; an integer.
@@ -6248,7 +6311,7 @@ impl EVSEType {
 impl Decode for EVSEType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_id: Option<i64> = None;
         let mut f_connector_id: Option<i64> = None;
         let mut extra = Extra::new();
@@ -6263,8 +6326,11 @@ impl Decode for EVSEType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "id" => {
                     if f_id.is_some() {
@@ -6419,7 +6485,7 @@ impl Encode for EnergyTransferModeEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventDataType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `eventId`: Required; an integer.
     pub event_id: i64,
     /// `timestamp`: Required; an RFC 3339 date-time.
@@ -6484,7 +6550,7 @@ impl EventDataType {
 impl Decode for EventDataType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_event_id: Option<i64> = None;
         let mut f_timestamp: Option<DateTime> = None;
         let mut f_trigger: Option<EventTriggerEnumType> = None;
@@ -6510,8 +6576,11 @@ impl Decode for EventDataType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "eventId" => {
                     if f_event_id.is_some() {
@@ -7098,7 +7167,7 @@ impl Encode for FirmwareStatusEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FirmwareType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `location`: Required; at most 512 characters.
     pub location: String,
     /// `retrieveDateTime`: Required; an RFC 3339 date-time.
@@ -7131,7 +7200,7 @@ impl FirmwareType {
 impl Decode for FirmwareType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_location: Option<String> = None;
         let mut f_retrieve_date_time: Option<DateTime> = None;
         let mut f_install_date_time: Option<DateTime> = None;
@@ -7149,8 +7218,11 @@ impl Decode for FirmwareType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "location" => {
                     if f_location.is_some() {
@@ -7848,7 +7920,7 @@ impl Encode for GetInstalledCertificateStatusEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetVariableDataType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `attributeType`: Optional; a [`AttributeEnumType`].
     pub attribute_type: Option<AttributeEnumType>,
     /// `component`: Required; a [`ComponentType`].
@@ -7875,7 +7947,7 @@ impl GetVariableDataType {
 impl Decode for GetVariableDataType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_attribute_type: Option<AttributeEnumType> = None;
         let mut f_component: Option<ComponentType> = None;
         let mut f_variable: Option<VariableType> = None;
@@ -7891,8 +7963,11 @@ impl Decode for GetVariableDataType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "attributeType" => {
                     if f_attribute_type.is_some() {
@@ -7986,7 +8061,7 @@ impl Encode for GetVariableDataType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetVariableResultType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `attributeStatusInfo`: Optional; a [`StatusInfoType`].
     pub attribute_status_info: Option<StatusInfoType>,
     /// `attributeStatus`: Required; a [`GetVariableStatusEnumType`].
@@ -8026,7 +8101,7 @@ impl GetVariableResultType {
 impl Decode for GetVariableResultType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_attribute_status_info: Option<StatusInfoType> = None;
         let mut f_attribute_status: Option<GetVariableStatusEnumType> = None;
         let mut f_attribute_type: Option<AttributeEnumType> = None;
@@ -8045,8 +8120,11 @@ impl Decode for GetVariableResultType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "attributeStatusInfo" => {
                     if f_attribute_status_info.is_some() {
@@ -8485,7 +8563,7 @@ impl Encode for IdTokenEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdTokenInfoType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `status`: Required; a [`AuthorizationStatusEnumType`].
     pub status: AuthorizationStatusEnumType,
     /// `cacheExpiryDateTime`: Optional; an RFC 3339 date-time.
@@ -8527,7 +8605,7 @@ impl IdTokenInfoType {
 impl Decode for IdTokenInfoType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<AuthorizationStatusEnumType> = None;
         let mut f_cache_expiry_date_time: Option<DateTime> = None;
         let mut f_charging_priority: Option<i64> = None;
@@ -8548,8 +8626,11 @@ impl Decode for IdTokenInfoType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "status" => {
                     if f_status.is_some() {
@@ -8747,7 +8828,7 @@ impl Encode for IdTokenInfoType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdTokenType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `additionalInfo`: Optional; an array of at least 1 items, each a [`AdditionalInfoType`].
     pub additional_info: Option<Vec<AdditionalInfoType>>,
     /// `idToken`: Required; at most 36 characters.
@@ -8774,7 +8855,7 @@ impl IdTokenType {
 impl Decode for IdTokenType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_additional_info: Option<Vec<AdditionalInfoType>> = None;
         let mut f_id_token: Option<String> = None;
         let mut f_type_: Option<IdTokenEnumType> = None;
@@ -8790,8 +8871,11 @@ impl Decode for IdTokenType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "additionalInfo" => {
                     if f_additional_info.is_some() {
@@ -9305,7 +9389,7 @@ impl Encode for LogEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogParametersType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `remoteLocation`: Required; at most 512 characters.
     pub remote_location: String,
     /// `oldestTimestamp`: Optional; an RFC 3339 date-time.
@@ -9332,7 +9416,7 @@ impl LogParametersType {
 impl Decode for LogParametersType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_remote_location: Option<String> = None;
         let mut f_oldest_timestamp: Option<DateTime> = None;
         let mut f_latest_timestamp: Option<DateTime> = None;
@@ -9348,8 +9432,11 @@ impl Decode for LogParametersType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "remoteLocation" => {
                     if f_remote_location.is_some() {
@@ -9742,7 +9829,7 @@ impl Encode for MeasurandEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageContentType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `format`: Required; a [`MessageFormatEnumType`].
     pub format: MessageFormatEnumType,
     /// `language`: Optional; at most 8 characters.
@@ -9769,7 +9856,7 @@ impl MessageContentType {
 impl Decode for MessageContentType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_format: Option<MessageFormatEnumType> = None;
         let mut f_language: Option<String> = None;
         let mut f_content: Option<String> = None;
@@ -9785,8 +9872,11 @@ impl Decode for MessageContentType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "format" => {
                     if f_format.is_some() {
@@ -9963,7 +10053,7 @@ impl Encode for MessageFormatEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageInfoType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `display`: Optional; a [`ComponentType`].
     pub display: Option<ComponentType>,
     /// `id`: Required; an integer.
@@ -10005,7 +10095,7 @@ impl MessageInfoType {
 impl Decode for MessageInfoType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_display: Option<ComponentType> = None;
         let mut f_id: Option<i64> = None;
         let mut f_priority: Option<MessagePriorityEnumType> = None;
@@ -10026,8 +10116,11 @@ impl Decode for MessageInfoType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "display" => {
                     if f_display.is_some() {
@@ -10514,7 +10607,7 @@ impl Encode for MessageTriggerEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeterValueType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `sampledValue`: Required; an array of at least 1 items, each a [`SampledValueType`].
     pub sampled_value: Vec<SampledValueType>,
     /// `timestamp`: Required; an RFC 3339 date-time.
@@ -10538,7 +10631,7 @@ impl MeterValueType {
 impl Decode for MeterValueType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_sampled_value: Option<Vec<SampledValueType>> = None;
         let mut f_timestamp: Option<DateTime> = None;
         let mut extra = Extra::new();
@@ -10553,8 +10646,11 @@ impl Decode for MeterValueType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "sampledValue" => {
                     if f_sampled_value.is_some() {
@@ -10638,7 +10734,7 @@ impl Encode for MeterValueType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModemType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `iccid`: Optional; at most 20 characters.
     pub iccid: Option<String>,
     /// `imsi`: Optional; at most 20 characters.
@@ -10662,7 +10758,7 @@ impl ModemType {
 impl Decode for ModemType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_iccid: Option<String> = None;
         let mut f_imsi: Option<String> = None;
         let mut extra = Extra::new();
@@ -10677,8 +10773,11 @@ impl Decode for ModemType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "iccid" => {
                     if f_iccid.is_some() {
@@ -11000,7 +11099,7 @@ impl Encode for MonitoringCriterionEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MonitoringDataType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `component`: Required; a [`ComponentType`].
     pub component: ComponentType,
     /// `variable`: Required; a [`VariableType`].
@@ -11031,7 +11130,7 @@ impl MonitoringDataType {
 impl Decode for MonitoringDataType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_component: Option<ComponentType> = None;
         let mut f_variable: Option<VariableType> = None;
         let mut f_variable_monitoring: Option<Vec<VariableMonitoringType>> = None;
@@ -11047,8 +11146,11 @@ impl Decode for MonitoringDataType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "component" => {
                     if f_component.is_some() {
@@ -11230,7 +11332,7 @@ impl Encode for MutabilityEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetworkConnectionProfileType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `apn`: Optional; a [`APNType`].
     pub apn: Option<APNType>,
     /// `ocppVersion`: Required; a [`OCPPVersionEnumType`].
@@ -11279,7 +11381,7 @@ impl NetworkConnectionProfileType {
 impl Decode for NetworkConnectionProfileType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_apn: Option<APNType> = None;
         let mut f_ocpp_version: Option<OCPPVersionEnumType> = None;
         let mut f_ocpp_transport: Option<OCPPTransportEnumType> = None;
@@ -11300,8 +11402,11 @@ impl Decode for NetworkConnectionProfileType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "apn" => {
                     if f_apn.is_some() {
@@ -11836,7 +11941,7 @@ impl Encode for OCPPVersionEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OCSPRequestDataType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `hashAlgorithm`: Required; a [`HashAlgorithmEnumType`].
     pub hash_algorithm: HashAlgorithmEnumType,
     /// `issuerNameHash`: Required; at most 128 characters.
@@ -11875,7 +11980,7 @@ impl OCSPRequestDataType {
 impl Decode for OCSPRequestDataType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_hash_algorithm: Option<HashAlgorithmEnumType> = None;
         let mut f_issuer_name_hash: Option<String> = None;
         let mut f_issuer_key_hash: Option<String> = None;
@@ -11893,8 +11998,11 @@ impl Decode for OCSPRequestDataType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "hashAlgorithm" => {
                     if f_hash_algorithm.is_some() {
@@ -12793,7 +12901,7 @@ impl Encode for RegistrationStatusEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelativeTimeIntervalType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `start`: Required; an integer.
     pub start: i64,
     /// `duration`: Optional; an integer.
@@ -12817,7 +12925,7 @@ impl RelativeTimeIntervalType {
 impl Decode for RelativeTimeIntervalType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_start: Option<i64> = None;
         let mut f_duration: Option<i64> = None;
         let mut extra = Extra::new();
@@ -12832,8 +12940,11 @@ impl Decode for RelativeTimeIntervalType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "start" => {
                     if f_start.is_some() {
@@ -12977,7 +13088,7 @@ impl Encode for ReportBaseEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportDataType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `component`: Required; a [`ComponentType`].
     pub component: ComponentType,
     /// `variable`: Required; a [`VariableType`].
@@ -13011,7 +13122,7 @@ impl ReportDataType {
 impl Decode for ReportDataType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_component: Option<ComponentType> = None;
         let mut f_variable: Option<VariableType> = None;
         let mut f_variable_attribute: Option<Vec<VariableAttributeType>> = None;
@@ -13028,8 +13139,11 @@ impl Decode for ReportDataType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "component" => {
                     if f_component.is_some() {
@@ -13548,7 +13662,7 @@ impl Encode for ResetStatusEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SalesTariffEntryType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `relativeTimeInterval`: Required; a [`RelativeTimeIntervalType`].
     pub relative_time_interval: RelativeTimeIntervalType,
     /// `ePriceLevel`: Optional; an integer, at least 0.
@@ -13575,7 +13689,7 @@ impl SalesTariffEntryType {
 impl Decode for SalesTariffEntryType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_relative_time_interval: Option<RelativeTimeIntervalType> = None;
         let mut f_e_price_level: Option<i64> = None;
         let mut f_consumption_cost: Option<Vec<ConsumptionCostType>> = None;
@@ -13591,8 +13705,11 @@ impl Decode for SalesTariffEntryType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "relativeTimeInterval" => {
                     if f_relative_time_interval.is_some() {
@@ -13701,7 +13818,7 @@ impl Encode for SalesTariffEntryType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SalesTariffType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `id`: Required; an integer.
     pub id: i64,
     /// `salesTariffDescription`: Optional; at most 32 characters.
@@ -13731,7 +13848,7 @@ impl SalesTariffType {
 impl Decode for SalesTariffType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_id: Option<i64> = None;
         let mut f_sales_tariff_description: Option<String> = None;
         let mut f_num_e_price_levels: Option<i64> = None;
@@ -13748,8 +13865,11 @@ impl Decode for SalesTariffType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "id" => {
                     if f_id.is_some() {
@@ -13869,7 +13989,7 @@ impl Encode for SalesTariffType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SampledValueType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `value`: Required; an exact decimal.
     pub value: Decimal,
     /// `context`: Optional; a [`ReadingContextEnumType`].
@@ -13908,7 +14028,7 @@ impl SampledValueType {
 impl Decode for SampledValueType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_value: Option<Decimal> = None;
         let mut f_context: Option<ReadingContextEnumType> = None;
         let mut f_measurand: Option<MeasurandEnumType> = None;
@@ -13928,8 +14048,11 @@ impl Decode for SampledValueType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "value" => {
                     if f_value.is_some() {
@@ -14177,7 +14300,7 @@ impl Encode for SendLocalListStatusEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetMonitoringDataType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `id`: Optional; an integer.
     pub id: Option<i64>,
     /// `transaction`: Optional; a boolean.
@@ -14222,7 +14345,7 @@ impl SetMonitoringDataType {
 impl Decode for SetMonitoringDataType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_id: Option<i64> = None;
         let mut f_transaction: Option<bool> = None;
         let mut f_value: Option<Decimal> = None;
@@ -14242,8 +14365,11 @@ impl Decode for SetMonitoringDataType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "id" => {
                     if f_id.is_some() {
@@ -14397,7 +14523,7 @@ impl Encode for SetMonitoringDataType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetMonitoringResultType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `id`: Optional; an integer.
     pub id: Option<i64>,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -14442,7 +14568,7 @@ impl SetMonitoringResultType {
 impl Decode for SetMonitoringResultType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_id: Option<i64> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut f_status: Option<SetMonitoringStatusEnumType> = None;
@@ -14462,8 +14588,11 @@ impl Decode for SetMonitoringResultType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "id" => {
                     if f_id.is_some() {
@@ -14809,7 +14938,7 @@ impl Encode for SetNetworkProfileStatusEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetVariableDataType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `attributeType`: Optional; a [`AttributeEnumType`].
     pub attribute_type: Option<AttributeEnumType>,
     /// `attributeValue`: Required; at most 1000 characters.
@@ -14839,7 +14968,7 @@ impl SetVariableDataType {
 impl Decode for SetVariableDataType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_attribute_type: Option<AttributeEnumType> = None;
         let mut f_attribute_value: Option<String> = None;
         let mut f_component: Option<ComponentType> = None;
@@ -14856,8 +14985,11 @@ impl Decode for SetVariableDataType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "attributeType" => {
                     if f_attribute_type.is_some() {
@@ -14974,7 +15106,7 @@ impl Encode for SetVariableDataType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetVariableResultType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `attributeType`: Optional; a [`AttributeEnumType`].
     pub attribute_type: Option<AttributeEnumType>,
     /// `attributeStatus`: Required; a [`SetVariableStatusEnumType`].
@@ -15011,7 +15143,7 @@ impl SetVariableResultType {
 impl Decode for SetVariableResultType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_attribute_type: Option<AttributeEnumType> = None;
         let mut f_attribute_status: Option<SetVariableStatusEnumType> = None;
         let mut f_attribute_status_info: Option<StatusInfoType> = None;
@@ -15029,8 +15161,11 @@ impl Decode for SetVariableResultType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "attributeType" => {
                     if f_attribute_type.is_some() {
@@ -15267,7 +15402,7 @@ impl Encode for SetVariableStatusEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedMeterValueType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `signedMeterData`: Required; at most 2500 characters.
     pub signed_meter_data: String,
     /// `signingMethod`: Required; at most 50 characters.
@@ -15302,7 +15437,7 @@ impl SignedMeterValueType {
 impl Decode for SignedMeterValueType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_signed_meter_data: Option<String> = None;
         let mut f_signing_method: Option<String> = None;
         let mut f_encoding_method: Option<String> = None;
@@ -15319,8 +15454,11 @@ impl Decode for SignedMeterValueType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "signedMeterData" => {
                     if f_signed_meter_data.is_some() {
@@ -15441,7 +15579,7 @@ impl Encode for SignedMeterValueType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusInfoType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `reasonCode`: Required; at most 20 characters.
     pub reason_code: String,
     /// `additionalInfo`: Optional; at most 512 characters.
@@ -15465,7 +15603,7 @@ impl StatusInfoType {
 impl Decode for StatusInfoType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_reason_code: Option<String> = None;
         let mut f_additional_info: Option<String> = None;
         let mut extra = Extra::new();
@@ -15480,8 +15618,11 @@ impl Decode for StatusInfoType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "reasonCode" => {
                     if f_reason_code.is_some() {
@@ -15640,7 +15781,7 @@ impl Encode for TransactionEventEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransactionType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `transactionId`: Required; at most 36 characters.
     pub transaction_id: String,
     /// `chargingState`: Optional; a [`ChargingStateEnumType`].
@@ -15673,7 +15814,7 @@ impl TransactionType {
 impl Decode for TransactionType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_transaction_id: Option<String> = None;
         let mut f_charging_state: Option<ChargingStateEnumType> = None;
         let mut f_time_spent_charging: Option<i64> = None;
@@ -15691,8 +15832,11 @@ impl Decode for TransactionType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "transactionId" => {
                     if f_transaction_id.is_some() {
@@ -16092,7 +16236,7 @@ impl Encode for TriggerReasonEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnitOfMeasureType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `unit`: Optional; at most 20 characters.
     pub unit: Option<String>,
     /// `multiplier`: Optional; an integer.
@@ -16116,7 +16260,7 @@ impl UnitOfMeasureType {
 impl Decode for UnitOfMeasureType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_unit: Option<String> = None;
         let mut f_multiplier: Option<i64> = None;
         let mut extra = Extra::new();
@@ -16131,8 +16275,11 @@ impl Decode for UnitOfMeasureType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "unit" => {
                     if f_unit.is_some() {
@@ -16729,7 +16876,7 @@ impl Encode for VPNEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VPNType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `server`: Required; at most 512 characters.
     pub server: String,
     /// `user`: Required; at most 20 characters.
@@ -16771,7 +16918,7 @@ impl VPNType {
 impl Decode for VPNType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_server: Option<String> = None;
         let mut f_user: Option<String> = None;
         let mut f_group: Option<String> = None;
@@ -16790,8 +16937,11 @@ impl Decode for VPNType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "server" => {
                     if f_server.is_some() {
@@ -16940,7 +17090,7 @@ impl Encode for VPNType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VariableAttributeType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `type`: Optional; a [`AttributeEnumType`].
     pub type_: Option<AttributeEnumType>,
     /// `value`: Optional; at most 2500 characters.
@@ -16973,7 +17123,7 @@ impl VariableAttributeType {
 impl Decode for VariableAttributeType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_type_: Option<AttributeEnumType> = None;
         let mut f_value: Option<String> = None;
         let mut f_mutability: Option<MutabilityEnumType> = None;
@@ -16991,8 +17141,11 @@ impl Decode for VariableAttributeType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "type" => {
                     if f_type_.is_some() {
@@ -17113,7 +17266,7 @@ impl Encode for VariableAttributeType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VariableCharacteristicsType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `unit`: Optional; at most 16 characters.
     pub unit: Option<String>,
     /// `dataType`: Required; a [`DataEnumType`].
@@ -17149,7 +17302,7 @@ impl VariableCharacteristicsType {
 impl Decode for VariableCharacteristicsType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_unit: Option<String> = None;
         let mut f_data_type: Option<DataEnumType> = None;
         let mut f_min_limit: Option<Decimal> = None;
@@ -17168,8 +17321,11 @@ impl Decode for VariableCharacteristicsType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "unit" => {
                     if f_unit.is_some() {
@@ -17313,7 +17469,7 @@ impl Encode for VariableCharacteristicsType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VariableMonitoringType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `id`: Required; an integer.
     pub id: i64,
     /// `transaction`: Required; a boolean.
@@ -17352,7 +17508,7 @@ impl VariableMonitoringType {
 impl Decode for VariableMonitoringType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_id: Option<i64> = None;
         let mut f_transaction: Option<bool> = None;
         let mut f_value: Option<Decimal> = None;
@@ -17370,8 +17526,11 @@ impl Decode for VariableMonitoringType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "id" => {
                     if f_id.is_some() {
@@ -17486,7 +17645,7 @@ impl Encode for VariableMonitoringType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VariableType {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// `name`: Required; at most 50 characters.
     pub name: String,
     /// `instance`: Optional; at most 50 characters.
@@ -17510,7 +17669,7 @@ impl VariableType {
 impl Decode for VariableType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_name: Option<String> = None;
         let mut f_instance: Option<String> = None;
         let mut extra = Extra::new();
@@ -17525,8 +17684,11 @@ impl Decode for VariableType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 "name" => {
                     if f_name.is_some() {

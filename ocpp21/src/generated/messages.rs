@@ -20,7 +20,7 @@ pub struct CertificateSignedRequest {
     /// `requestId`: Optional; an integer.
     pub request_id: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -44,7 +44,7 @@ impl Decode for CertificateSignedRequest {
         let mut f_certificate_chain: Option<String> = None;
         let mut f_certificate_type: Option<CertificateSigningUseEnumType> = None;
         let mut f_request_id: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -89,8 +89,11 @@ impl Decode for CertificateSignedRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -167,7 +170,7 @@ pub struct CertificateSignedResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -189,7 +192,7 @@ impl Decode for CertificateSignedResponse {
         d.object_begin()?;
         let mut f_status: Option<CertificateSignedStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -222,8 +225,11 @@ impl Decode for CertificateSignedResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -286,7 +292,7 @@ pub struct SecurityEventNotificationRequest {
     /// `techInfo`: Optional; at most 255 characters.
     pub tech_info: Option<String>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -310,7 +316,7 @@ impl Decode for SecurityEventNotificationRequest {
         let mut f_type_: Option<String> = None;
         let mut f_timestamp: Option<DateTime> = None;
         let mut f_tech_info: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -345,8 +351,11 @@ impl Decode for SecurityEventNotificationRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -426,7 +435,7 @@ impl ocpp_types::Request for SecurityEventNotificationRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecurityEventNotificationResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -444,7 +453,7 @@ impl SecurityEventNotificationResponse {
 impl Decode for SecurityEventNotificationResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -457,8 +466,11 @@ impl Decode for SecurityEventNotificationResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -502,7 +514,7 @@ pub struct SignCertificateRequest {
     /// `requestId`: Optional; an integer.
     pub request_id: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -528,7 +540,7 @@ impl Decode for SignCertificateRequest {
         let mut f_certificate_type: Option<CertificateSigningUseEnumType> = None;
         let mut f_hash_root_certificate: Option<CertificateHashDataType> = None;
         let mut f_request_id: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -583,8 +595,11 @@ impl Decode for SignCertificateRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -669,7 +684,7 @@ pub struct SignCertificateResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -691,7 +706,7 @@ impl Decode for SignCertificateResponse {
         d.object_begin()?;
         let mut f_status: Option<GenericStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -722,8 +737,11 @@ impl Decode for SignCertificateResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -784,7 +802,7 @@ pub struct BootNotificationRequest {
     /// `reason`: Required; a [`BootReasonEnumType`].
     pub reason: BootReasonEnumType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -806,7 +824,7 @@ impl Decode for BootNotificationRequest {
         d.object_begin()?;
         let mut f_charging_station: Option<ChargingStationType> = None;
         let mut f_reason: Option<BootReasonEnumType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -833,8 +851,11 @@ impl Decode for BootNotificationRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -914,7 +935,7 @@ pub struct BootNotificationResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -940,7 +961,7 @@ impl Decode for BootNotificationResponse {
         let mut f_interval: Option<i64> = None;
         let mut f_status: Option<RegistrationStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -984,8 +1005,11 @@ impl Decode for BootNotificationResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -1068,7 +1092,7 @@ pub struct GetBaseReportRequest {
     /// `reportBase`: Required; a [`ReportBaseEnumType`].
     pub report_base: ReportBaseEnumType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -1090,7 +1114,7 @@ impl Decode for GetBaseReportRequest {
         d.object_begin()?;
         let mut f_request_id: Option<i64> = None;
         let mut f_report_base: Option<ReportBaseEnumType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -1116,8 +1140,11 @@ impl Decode for GetBaseReportRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -1189,7 +1216,7 @@ pub struct GetBaseReportResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -1211,7 +1238,7 @@ impl Decode for GetBaseReportResponse {
         d.object_begin()?;
         let mut f_status: Option<GenericDeviceModelStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -1244,8 +1271,11 @@ impl Decode for GetBaseReportResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -1308,7 +1338,7 @@ pub struct GetReportRequest {
     /// `componentCriteria`: Optional; an array of 1 to 4 items, each a [`ComponentCriterionEnumType`].
     pub component_criteria: Option<Vec<ComponentCriterionEnumType>>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -1332,7 +1362,7 @@ impl Decode for GetReportRequest {
         let mut f_component_variable: Option<Vec<ComponentVariableType>> = None;
         let mut f_request_id: Option<i64> = None;
         let mut f_component_criteria: Option<Vec<ComponentCriterionEnumType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -1377,8 +1407,11 @@ impl Decode for GetReportRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -1467,7 +1500,7 @@ pub struct GetReportResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -1489,7 +1522,7 @@ impl Decode for GetReportResponse {
         d.object_begin()?;
         let mut f_status: Option<GenericDeviceModelStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -1522,8 +1555,11 @@ impl Decode for GetReportResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -1582,7 +1618,7 @@ pub struct GetVariablesRequest {
     /// `getVariableData`: Required; an array of at least 1 items, each a [`GetVariableDataType`].
     pub get_variable_data: Vec<GetVariableDataType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -1602,7 +1638,7 @@ impl Decode for GetVariablesRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_get_variable_data: Option<Vec<GetVariableDataType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -1624,8 +1660,11 @@ impl Decode for GetVariablesRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -1693,7 +1732,7 @@ pub struct GetVariablesResponse {
     /// `getVariableResult`: Required; an array of at least 1 items, each a [`GetVariableResultType`].
     pub get_variable_result: Vec<GetVariableResultType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -1713,7 +1752,7 @@ impl Decode for GetVariablesResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_get_variable_result: Option<Vec<GetVariableResultType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -1735,8 +1774,11 @@ impl Decode for GetVariablesResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -1802,7 +1844,7 @@ pub struct NotifyReportRequest {
     /// `seqNo`: Required; an integer, at least 0.
     pub seq_no: i64,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -1830,7 +1872,7 @@ impl Decode for NotifyReportRequest {
         let mut f_report_data: Option<Vec<ReportDataType>> = None;
         let mut f_tbc: Option<bool> = None;
         let mut f_seq_no: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -1884,8 +1926,11 @@ impl Decode for NotifyReportRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -1987,7 +2032,7 @@ impl ocpp_types::Request for NotifyReportRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyReportResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -2005,7 +2050,7 @@ impl NotifyReportResponse {
 impl Decode for NotifyReportResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -2018,8 +2063,11 @@ impl Decode for NotifyReportResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -2059,7 +2107,7 @@ pub struct ResetRequest {
     /// `evseId`: Optional; an integer, at least 0.
     pub evse_id: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -2081,7 +2129,7 @@ impl Decode for ResetRequest {
         d.object_begin()?;
         let mut f_type_: Option<ResetEnumType> = None;
         let mut f_evse_id: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -2110,8 +2158,11 @@ impl Decode for ResetRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -2183,7 +2234,7 @@ pub struct ResetResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -2205,7 +2256,7 @@ impl Decode for ResetResponse {
         d.object_begin()?;
         let mut f_status: Option<ResetStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -2236,8 +2287,11 @@ impl Decode for ResetResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -2298,7 +2352,7 @@ pub struct SetNetworkProfileRequest {
     /// `connectionData`: Required; a [`NetworkConnectionProfileType`].
     pub connection_data: NetworkConnectionProfileType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -2320,7 +2374,7 @@ impl Decode for SetNetworkProfileRequest {
         d.object_begin()?;
         let mut f_configuration_slot: Option<i64> = None;
         let mut f_connection_data: Option<NetworkConnectionProfileType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -2351,8 +2405,11 @@ impl Decode for SetNetworkProfileRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -2424,7 +2481,7 @@ pub struct SetNetworkProfileResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -2446,7 +2503,7 @@ impl Decode for SetNetworkProfileResponse {
         d.object_begin()?;
         let mut f_status: Option<SetNetworkProfileStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -2479,8 +2536,11 @@ impl Decode for SetNetworkProfileResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -2539,7 +2599,7 @@ pub struct SetVariablesRequest {
     /// `setVariableData`: Required; an array of at least 1 items, each a [`SetVariableDataType`].
     pub set_variable_data: Vec<SetVariableDataType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -2559,7 +2619,7 @@ impl Decode for SetVariablesRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_set_variable_data: Option<Vec<SetVariableDataType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -2581,8 +2641,11 @@ impl Decode for SetVariablesRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -2650,7 +2713,7 @@ pub struct SetVariablesResponse {
     /// `setVariableResult`: Required; an array of at least 1 items, each a [`SetVariableResultType`].
     pub set_variable_result: Vec<SetVariableResultType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -2670,7 +2733,7 @@ impl Decode for SetVariablesResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_set_variable_result: Option<Vec<SetVariableResultType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -2692,8 +2755,11 @@ impl Decode for SetVariablesResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -2755,7 +2821,7 @@ pub struct AuthorizeRequest {
     /// `iso15118CertificateHashData`: Optional; an array of 1 to 4 items, each a [`OCSPRequestDataType`].
     pub iso15118_certificate_hash_data: Option<Vec<OCSPRequestDataType>>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -2779,7 +2845,7 @@ impl Decode for AuthorizeRequest {
         let mut f_id_token: Option<IdTokenType> = None;
         let mut f_certificate: Option<String> = None;
         let mut f_iso15118_certificate_hash_data: Option<Vec<OCSPRequestDataType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -2822,8 +2888,11 @@ impl Decode for AuthorizeRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -2914,7 +2983,7 @@ pub struct AuthorizeResponse {
     /// `tariff`: Optional; a [`TariffType`].
     pub tariff: Option<TariffType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -2940,7 +3009,7 @@ impl Decode for AuthorizeResponse {
         let mut f_certificate_status: Option<AuthorizeCertificateStatusEnumType> = None;
         let mut f_allowed_energy_transfer: Option<Vec<EnergyTransferModeEnumType>> = None;
         let mut f_tariff: Option<TariffType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -2996,8 +3065,11 @@ impl Decode for AuthorizeResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -3077,7 +3149,7 @@ impl Encode for AuthorizeResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClearCacheRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -3095,7 +3167,7 @@ impl ClearCacheRequest {
 impl Decode for ClearCacheRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -3108,8 +3180,11 @@ impl Decode for ClearCacheRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -3159,7 +3234,7 @@ pub struct ClearCacheResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -3181,7 +3256,7 @@ impl Decode for ClearCacheResponse {
         d.object_begin()?;
         let mut f_status: Option<ClearCacheStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -3212,8 +3287,11 @@ impl Decode for ClearCacheResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -3290,7 +3368,7 @@ pub struct NotifySettlementRequest {
     /// `vatNumber`: Optional; at most 20 characters.
     pub vat_number: Option<String>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -3333,7 +3411,7 @@ impl Decode for NotifySettlementRequest {
         let mut f_receipt_url: Option<String> = None;
         let mut f_vat_company: Option<AddressType> = None;
         let mut f_vat_number: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -3437,8 +3515,11 @@ impl Decode for NotifySettlementRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -3587,7 +3668,7 @@ pub struct NotifySettlementResponse {
     /// `receiptId`: Optional; at most 50 characters.
     pub receipt_id: Option<String>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -3609,7 +3690,7 @@ impl Decode for NotifySettlementResponse {
         d.object_begin()?;
         let mut f_receipt_url: Option<String> = None;
         let mut f_receipt_id: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -3642,8 +3723,11 @@ impl Decode for NotifySettlementResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -3700,7 +3784,7 @@ pub struct NotifyWebPaymentStartedRequest {
     /// `timeout`: Required; an integer.
     pub timeout: i64,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -3722,7 +3806,7 @@ impl Decode for NotifyWebPaymentStartedRequest {
         d.object_begin()?;
         let mut f_evse_id: Option<i64> = None;
         let mut f_timeout: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -3747,8 +3831,11 @@ impl Decode for NotifyWebPaymentStartedRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -3817,7 +3904,7 @@ impl ocpp_types::Request for NotifyWebPaymentStartedRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyWebPaymentStartedResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -3835,7 +3922,7 @@ impl NotifyWebPaymentStartedResponse {
 impl Decode for NotifyWebPaymentStartedResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -3848,8 +3935,11 @@ impl Decode for NotifyWebPaymentStartedResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -3889,7 +3979,7 @@ pub struct VatNumberValidationRequest {
     /// `evseId`: Optional; an integer, at least 0.
     pub evse_id: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -3911,7 +4001,7 @@ impl Decode for VatNumberValidationRequest {
         d.object_begin()?;
         let mut f_vat_number: Option<String> = None;
         let mut f_evse_id: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -3940,8 +4030,11 @@ impl Decode for VatNumberValidationRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -4019,7 +4112,7 @@ pub struct VatNumberValidationResponse {
     /// `status`: Required; a [`GenericStatusEnumType`].
     pub status: GenericStatusEnumType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -4047,7 +4140,7 @@ impl Decode for VatNumberValidationResponse {
         let mut f_vat_number: Option<String> = None;
         let mut f_evse_id: Option<i64> = None;
         let mut f_status: Option<GenericStatusEnumType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -4104,8 +4197,11 @@ impl Decode for VatNumberValidationResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -4192,7 +4288,7 @@ impl Encode for VatNumberValidationResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetLocalListVersionRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -4210,7 +4306,7 @@ impl GetLocalListVersionRequest {
 impl Decode for GetLocalListVersionRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -4223,8 +4319,11 @@ impl Decode for GetLocalListVersionRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -4272,7 +4371,7 @@ pub struct GetLocalListVersionResponse {
     /// `versionNumber`: Required; an integer.
     pub version_number: i64,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -4292,7 +4391,7 @@ impl Decode for GetLocalListVersionResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_version_number: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -4314,8 +4413,11 @@ impl Decode for GetLocalListVersionResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -4366,7 +4468,7 @@ pub struct SendLocalListRequest {
     /// `updateType`: Required; a [`UpdateEnumType`].
     pub update_type: UpdateEnumType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -4390,7 +4492,7 @@ impl Decode for SendLocalListRequest {
         let mut f_local_authorization_list: Option<Vec<AuthorizationData>> = None;
         let mut f_version_number: Option<i64> = None;
         let mut f_update_type: Option<UpdateEnumType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -4432,8 +4534,11 @@ impl Decode for SendLocalListRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -4520,7 +4625,7 @@ pub struct SendLocalListResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -4542,7 +4647,7 @@ impl Decode for SendLocalListResponse {
         d.object_begin()?;
         let mut f_status: Option<SendLocalListStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -4574,8 +4679,11 @@ impl Decode for SendLocalListResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -4634,7 +4742,7 @@ pub struct GetTransactionStatusRequest {
     /// `transactionId`: Optional; at most 36 characters.
     pub transaction_id: Option<String>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -4654,7 +4762,7 @@ impl Decode for GetTransactionStatusRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_transaction_id: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -4678,8 +4786,11 @@ impl Decode for GetTransactionStatusRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -4738,7 +4849,7 @@ pub struct GetTransactionStatusResponse {
     /// `messagesInQueue`: Required; a boolean.
     pub messages_in_queue: bool,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -4760,7 +4871,7 @@ impl Decode for GetTransactionStatusResponse {
         d.object_begin()?;
         let mut f_ongoing_indicator: Option<bool> = None;
         let mut f_messages_in_queue: Option<bool> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -4791,8 +4902,11 @@ impl Decode for GetTransactionStatusResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -4872,7 +4986,7 @@ pub struct TransactionEventRequest {
     /// `idToken`: Optional; a [`IdTokenType`].
     pub id_token: Option<IdTokenType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -4926,7 +5040,7 @@ impl Decode for TransactionEventRequest {
         let mut f_transaction_info: Option<TransactionType> = None;
         let mut f_evse: Option<EVSEType> = None;
         let mut f_id_token: Option<IdTokenType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -5090,8 +5204,11 @@ impl Decode for TransactionEventRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -5296,7 +5413,7 @@ pub struct TransactionEventResponse {
     /// `updatedPersonalMessageExtra`: Optional; an array of 1 to 4 items, each a [`MessageContentType`].
     pub updated_personal_message_extra: Option<Vec<MessageContentType>>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -5326,7 +5443,7 @@ impl Decode for TransactionEventResponse {
         let mut f_transaction_limit: Option<TransactionLimitType> = None;
         let mut f_updated_personal_message: Option<MessageContentType> = None;
         let mut f_updated_personal_message_extra: Option<Vec<MessageContentType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -5415,8 +5532,11 @@ impl Decode for TransactionEventResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -5512,7 +5632,7 @@ pub struct RequestStartTransactionRequest {
     /// `chargingProfile`: Optional; a [`ChargingProfileType`].
     pub charging_profile: Option<ChargingProfileType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -5540,7 +5660,7 @@ impl Decode for RequestStartTransactionRequest {
         let mut f_id_token: Option<IdTokenType> = None;
         let mut f_remote_start_id: Option<i64> = None;
         let mut f_charging_profile: Option<ChargingProfileType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -5601,8 +5721,11 @@ impl Decode for RequestStartTransactionRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -5701,7 +5824,7 @@ pub struct RequestStartTransactionResponse {
     /// `transactionId`: Optional; at most 36 characters.
     pub transaction_id: Option<String>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -5725,7 +5848,7 @@ impl Decode for RequestStartTransactionResponse {
         let mut f_status: Option<RequestStartStopStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut f_transaction_id: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -5769,8 +5892,11 @@ impl Decode for RequestStartTransactionResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -5838,7 +5964,7 @@ pub struct RequestStopTransactionRequest {
     /// `transactionId`: Required; at most 36 characters.
     pub transaction_id: String,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -5858,7 +5984,7 @@ impl Decode for RequestStopTransactionRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_transaction_id: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -5878,8 +6004,11 @@ impl Decode for RequestStopTransactionRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -5943,7 +6072,7 @@ pub struct RequestStopTransactionResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -5965,7 +6094,7 @@ impl Decode for RequestStopTransactionResponse {
         d.object_begin()?;
         let mut f_status: Option<RequestStartStopStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -5998,8 +6127,11 @@ impl Decode for RequestStopTransactionResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -6062,7 +6194,7 @@ pub struct TriggerMessageRequest {
     /// `customTrigger`: Optional; at most 50 characters.
     pub custom_trigger: Option<String>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -6086,7 +6218,7 @@ impl Decode for TriggerMessageRequest {
         let mut f_evse: Option<EVSEType> = None;
         let mut f_requested_message: Option<MessageTriggerEnumType> = None;
         let mut f_custom_trigger: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -6129,8 +6261,11 @@ impl Decode for TriggerMessageRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -6210,7 +6345,7 @@ pub struct TriggerMessageResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -6232,7 +6367,7 @@ impl Decode for TriggerMessageResponse {
         d.object_begin()?;
         let mut f_status: Option<TriggerMessageStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -6264,8 +6399,11 @@ impl Decode for TriggerMessageResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -6326,7 +6464,7 @@ pub struct UnlockConnectorRequest {
     /// `connectorId`: Required; an integer, at least 0.
     pub connector_id: i64,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -6348,7 +6486,7 @@ impl Decode for UnlockConnectorRequest {
         d.object_begin()?;
         let mut f_evse_id: Option<i64> = None;
         let mut f_connector_id: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -6376,8 +6514,11 @@ impl Decode for UnlockConnectorRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -6455,7 +6596,7 @@ pub struct UnlockConnectorResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -6477,7 +6618,7 @@ impl Decode for UnlockConnectorResponse {
         d.object_begin()?;
         let mut f_status: Option<UnlockStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -6508,8 +6649,11 @@ impl Decode for UnlockConnectorResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -6570,7 +6714,7 @@ pub struct ChangeAvailabilityRequest {
     /// `operationalStatus`: Required; a [`OperationalStatusEnumType`].
     pub operational_status: OperationalStatusEnumType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -6592,7 +6736,7 @@ impl Decode for ChangeAvailabilityRequest {
         d.object_begin()?;
         let mut f_evse: Option<EVSEType> = None;
         let mut f_operational_status: Option<OperationalStatusEnumType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -6624,8 +6768,11 @@ impl Decode for ChangeAvailabilityRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -6696,7 +6843,7 @@ pub struct ChangeAvailabilityResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -6718,7 +6865,7 @@ impl Decode for ChangeAvailabilityResponse {
         d.object_begin()?;
         let mut f_status: Option<ChangeAvailabilityStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -6751,8 +6898,11 @@ impl Decode for ChangeAvailabilityResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -6809,7 +6959,7 @@ impl Encode for ChangeAvailabilityResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeartbeatRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -6827,7 +6977,7 @@ impl HeartbeatRequest {
 impl Decode for HeartbeatRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -6840,8 +6990,11 @@ impl Decode for HeartbeatRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -6889,7 +7042,7 @@ pub struct HeartbeatResponse {
     /// `currentTime`: Required; an RFC 3339 date-time.
     pub current_time: DateTime,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -6909,7 +7062,7 @@ impl Decode for HeartbeatResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_current_time: Option<DateTime> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -6928,8 +7081,11 @@ impl Decode for HeartbeatResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -6986,7 +7142,7 @@ pub struct StatusNotificationRequest {
     /// `connectorId`: Required; an integer, at least 0.
     pub connector_id: i64,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -7017,7 +7173,7 @@ impl Decode for StatusNotificationRequest {
         let mut f_connector_status: Option<ConnectorStatusEnumType> = None;
         let mut f_evse_id: Option<i64> = None;
         let mut f_connector_id: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -7060,8 +7216,11 @@ impl Decode for StatusNotificationRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -7161,7 +7320,7 @@ impl ocpp_types::Request for StatusNotificationRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusNotificationResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -7179,7 +7338,7 @@ impl StatusNotificationResponse {
 impl Decode for StatusNotificationResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -7192,8 +7351,11 @@ impl Decode for StatusNotificationResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -7231,7 +7393,7 @@ pub struct CancelReservationRequest {
     /// `reservationId`: Required; an integer, at least 0.
     pub reservation_id: i64,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -7251,7 +7413,7 @@ impl Decode for CancelReservationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_reservation_id: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -7273,8 +7435,11 @@ impl Decode for CancelReservationRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -7338,7 +7503,7 @@ pub struct CancelReservationResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -7360,7 +7525,7 @@ impl Decode for CancelReservationResponse {
         d.object_begin()?;
         let mut f_status: Option<CancelReservationStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -7393,8 +7558,11 @@ impl Decode for CancelReservationResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -7455,7 +7623,7 @@ pub struct ReservationStatusUpdateRequest {
     /// `reservationUpdateStatus`: Required; a [`ReservationUpdateStatusEnumType`].
     pub reservation_update_status: ReservationUpdateStatusEnumType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -7480,7 +7648,7 @@ impl Decode for ReservationStatusUpdateRequest {
         d.object_begin()?;
         let mut f_reservation_id: Option<i64> = None;
         let mut f_reservation_update_status: Option<ReservationUpdateStatusEnumType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -7511,8 +7679,11 @@ impl Decode for ReservationStatusUpdateRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -7586,7 +7757,7 @@ impl ocpp_types::Request for ReservationStatusUpdateRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReservationStatusUpdateResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -7604,7 +7775,7 @@ impl ReservationStatusUpdateResponse {
 impl Decode for ReservationStatusUpdateResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -7617,8 +7788,11 @@ impl Decode for ReservationStatusUpdateResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -7666,7 +7840,7 @@ pub struct ReserveNowRequest {
     /// `groupIdToken`: Optional; a [`IdTokenType`].
     pub group_id_token: Option<IdTokenType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -7696,7 +7870,7 @@ impl Decode for ReserveNowRequest {
         let mut f_id_token: Option<IdTokenType> = None;
         let mut f_evse_id: Option<i64> = None;
         let mut f_group_id_token: Option<IdTokenType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -7760,8 +7934,11 @@ impl Decode for ReserveNowRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -7876,7 +8053,7 @@ pub struct ReserveNowResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -7898,7 +8075,7 @@ impl Decode for ReserveNowResponse {
         d.object_begin()?;
         let mut f_status: Option<ReserveNowStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -7929,8 +8106,11 @@ impl Decode for ReserveNowResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -7991,7 +8171,7 @@ pub struct ChangeTransactionTariffRequest {
     /// `transactionId`: Required; at most 36 characters.
     pub transaction_id: String,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -8013,7 +8193,7 @@ impl Decode for ChangeTransactionTariffRequest {
         d.object_begin()?;
         let mut f_tariff: Option<TariffType> = None;
         let mut f_transaction_id: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -8039,8 +8219,11 @@ impl Decode for ChangeTransactionTariffRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -8117,7 +8300,7 @@ pub struct ChangeTransactionTariffResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -8139,7 +8322,7 @@ impl Decode for ChangeTransactionTariffResponse {
         d.object_begin()?;
         let mut f_status: Option<TariffChangeStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -8171,8 +8354,11 @@ impl Decode for ChangeTransactionTariffResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -8233,7 +8419,7 @@ pub struct ClearTariffsRequest {
     /// `evseId`: Optional; an integer, at least 0.
     pub evse_id: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -8255,7 +8441,7 @@ impl Decode for ClearTariffsRequest {
         d.object_begin()?;
         let mut f_tariff_ids: Option<Vec<String>> = None;
         let mut f_evse_id: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -8291,8 +8477,11 @@ impl Decode for ClearTariffsRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -8364,7 +8553,7 @@ pub struct ClearTariffsResponse {
     /// `clearTariffsResult`: Required; an array of at least 1 items, each a [`ClearTariffsResultType`].
     pub clear_tariffs_result: Vec<ClearTariffsResultType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -8384,7 +8573,7 @@ impl Decode for ClearTariffsResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_clear_tariffs_result: Option<Vec<ClearTariffsResultType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -8406,8 +8595,11 @@ impl Decode for ClearTariffsResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -8467,7 +8659,7 @@ pub struct CostUpdatedRequest {
     /// `transactionId`: Required; at most 36 characters.
     pub transaction_id: String,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -8489,7 +8681,7 @@ impl Decode for CostUpdatedRequest {
         d.object_begin()?;
         let mut f_total_cost: Option<Decimal> = None;
         let mut f_transaction_id: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -8518,8 +8710,11 @@ impl Decode for CostUpdatedRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -8588,7 +8783,7 @@ impl ocpp_types::Request for CostUpdatedRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CostUpdatedResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -8606,7 +8801,7 @@ impl CostUpdatedResponse {
 impl Decode for CostUpdatedResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -8619,8 +8814,11 @@ impl Decode for CostUpdatedResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -8658,7 +8856,7 @@ pub struct GetTariffsRequest {
     /// `evseId`: Required; an integer, at least 0.
     pub evse_id: i64,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -8678,7 +8876,7 @@ impl Decode for GetTariffsRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_evse_id: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -8697,8 +8895,11 @@ impl Decode for GetTariffsRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -8764,7 +8965,7 @@ pub struct GetTariffsResponse {
     /// `tariffAssignments`: Optional; an array of at least 1 items, each a [`TariffAssignmentType`].
     pub tariff_assignments: Option<Vec<TariffAssignmentType>>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -8788,7 +8989,7 @@ impl Decode for GetTariffsResponse {
         let mut f_status: Option<TariffGetStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut f_tariff_assignments: Option<Vec<TariffAssignmentType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -8832,8 +9033,11 @@ impl Decode for GetTariffsResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -8909,7 +9113,7 @@ pub struct SetDefaultTariffRequest {
     /// `tariff`: Required; a [`TariffType`].
     pub tariff: TariffType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -8931,7 +9135,7 @@ impl Decode for SetDefaultTariffRequest {
         d.object_begin()?;
         let mut f_evse_id: Option<i64> = None;
         let mut f_tariff: Option<TariffType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -8956,8 +9160,11 @@ impl Decode for SetDefaultTariffRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -9034,7 +9241,7 @@ pub struct SetDefaultTariffResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -9056,7 +9263,7 @@ impl Decode for SetDefaultTariffResponse {
         d.object_begin()?;
         let mut f_status: Option<TariffSetStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -9087,8 +9294,11 @@ impl Decode for SetDefaultTariffResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -9149,7 +9359,7 @@ pub struct MeterValuesRequest {
     /// `meterValue`: Required; an array of at least 1 items, each a [`MeterValueType`].
     pub meter_value: Vec<MeterValueType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -9171,7 +9381,7 @@ impl Decode for MeterValuesRequest {
         d.object_begin()?;
         let mut f_evse_id: Option<i64> = None;
         let mut f_meter_value: Option<Vec<MeterValueType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -9199,8 +9409,11 @@ impl Decode for MeterValuesRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -9280,7 +9493,7 @@ impl ocpp_types::Request for MeterValuesRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeterValuesResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -9298,7 +9511,7 @@ impl MeterValuesResponse {
 impl Decode for MeterValuesResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -9311,8 +9524,11 @@ impl Decode for MeterValuesResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -9352,7 +9568,7 @@ pub struct ClearChargingProfileRequest {
     /// `chargingProfileCriteria`: Optional; a [`ClearChargingProfileType`].
     pub charging_profile_criteria: Option<ClearChargingProfileType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -9374,7 +9590,7 @@ impl Decode for ClearChargingProfileRequest {
         d.object_begin()?;
         let mut f_charging_profile_id: Option<i64> = None;
         let mut f_charging_profile_criteria: Option<ClearChargingProfileType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -9413,8 +9629,11 @@ impl Decode for ClearChargingProfileRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -9478,7 +9697,7 @@ pub struct ClearChargingProfileResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -9500,7 +9719,7 @@ impl Decode for ClearChargingProfileResponse {
         d.object_begin()?;
         let mut f_status: Option<ClearChargingProfileStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -9533,8 +9752,11 @@ impl Decode for ClearChargingProfileResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -9595,7 +9817,7 @@ pub struct ClearedChargingLimitRequest {
     /// `evseId`: Optional; an integer, at least 0.
     pub evse_id: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -9617,7 +9839,7 @@ impl Decode for ClearedChargingLimitRequest {
         d.object_begin()?;
         let mut f_charging_limit_source: Option<String> = None;
         let mut f_evse_id: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -9649,8 +9871,11 @@ impl Decode for ClearedChargingLimitRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -9719,7 +9944,7 @@ impl ocpp_types::Request for ClearedChargingLimitRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClearedChargingLimitResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -9737,7 +9962,7 @@ impl ClearedChargingLimitResponse {
 impl Decode for ClearedChargingLimitResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -9750,8 +9975,11 @@ impl Decode for ClearedChargingLimitResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -9793,7 +10021,7 @@ pub struct GetChargingProfilesRequest {
     /// `chargingProfile`: Required; a [`ChargingProfileCriterionType`].
     pub charging_profile: ChargingProfileCriterionType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -9817,7 +10045,7 @@ impl Decode for GetChargingProfilesRequest {
         let mut f_request_id: Option<i64> = None;
         let mut f_evse_id: Option<i64> = None;
         let mut f_charging_profile: Option<ChargingProfileCriterionType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -9855,8 +10083,11 @@ impl Decode for GetChargingProfilesRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -9937,7 +10168,7 @@ pub struct GetChargingProfilesResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -9959,7 +10190,7 @@ impl Decode for GetChargingProfilesResponse {
         d.object_begin()?;
         let mut f_status: Option<GetChargingProfileStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -9992,8 +10223,11 @@ impl Decode for GetChargingProfilesResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -10056,7 +10290,7 @@ pub struct GetCompositeScheduleRequest {
     /// `evseId`: Required; an integer, at least 0.
     pub evse_id: i64,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -10080,7 +10314,7 @@ impl Decode for GetCompositeScheduleRequest {
         let mut f_duration: Option<i64> = None;
         let mut f_charging_rate_unit: Option<ChargingRateUnitEnumType> = None;
         let mut f_evse_id: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -10118,8 +10352,11 @@ impl Decode for GetCompositeScheduleRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -10202,7 +10439,7 @@ pub struct GetCompositeScheduleResponse {
     /// `schedule`: Optional; a [`CompositeScheduleType`].
     pub schedule: Option<CompositeScheduleType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -10226,7 +10463,7 @@ impl Decode for GetCompositeScheduleResponse {
         let mut f_status: Option<GenericStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut f_schedule: Option<CompositeScheduleType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -10268,8 +10505,11 @@ impl Decode for GetCompositeScheduleResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -10340,7 +10580,7 @@ pub struct NotifyChargingLimitRequest {
     /// `chargingLimit`: Required; a [`ChargingLimitType`].
     pub charging_limit: ChargingLimitType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -10364,7 +10604,7 @@ impl Decode for NotifyChargingLimitRequest {
         let mut f_charging_schedule: Option<Vec<ChargingScheduleType>> = None;
         let mut f_evse_id: Option<i64> = None;
         let mut f_charging_limit: Option<ChargingLimitType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -10407,8 +10647,11 @@ impl Decode for NotifyChargingLimitRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -10491,7 +10734,7 @@ impl ocpp_types::Request for NotifyChargingLimitRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyChargingLimitResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -10509,7 +10752,7 @@ impl NotifyChargingLimitResponse {
 impl Decode for NotifyChargingLimitResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -10522,8 +10765,11 @@ impl Decode for NotifyChargingLimitResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -10567,7 +10813,7 @@ pub struct NotifyEVChargingNeedsRequest {
     /// `timestamp`: Optional; an RFC 3339 date-time.
     pub timestamp: Option<DateTime>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -10593,7 +10839,7 @@ impl Decode for NotifyEVChargingNeedsRequest {
         let mut f_max_schedule_tuples: Option<i64> = None;
         let mut f_charging_needs: Option<ChargingNeedsType> = None;
         let mut f_timestamp: Option<DateTime> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -10642,8 +10888,11 @@ impl Decode for NotifyEVChargingNeedsRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -10737,7 +10986,7 @@ pub struct NotifyEVChargingNeedsResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -10759,7 +11008,7 @@ impl Decode for NotifyEVChargingNeedsResponse {
         d.object_begin()?;
         let mut f_status: Option<NotifyEVChargingNeedsStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -10792,8 +11041,11 @@ impl Decode for NotifyEVChargingNeedsResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -10860,7 +11112,7 @@ pub struct NotifyEVChargingScheduleRequest {
     /// `powerToleranceAcceptance`: Optional; a boolean.
     pub power_tolerance_acceptance: Option<bool>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -10888,7 +11140,7 @@ impl Decode for NotifyEVChargingScheduleRequest {
         let mut f_evse_id: Option<i64> = None;
         let mut f_selected_charging_schedule_id: Option<i64> = None;
         let mut f_power_tolerance_acceptance: Option<bool> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -10948,8 +11200,11 @@ impl Decode for NotifyEVChargingScheduleRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -11053,7 +11308,7 @@ pub struct NotifyEVChargingScheduleResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -11075,7 +11330,7 @@ impl Decode for NotifyEVChargingScheduleResponse {
         d.object_begin()?;
         let mut f_status: Option<GenericStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -11106,8 +11361,11 @@ impl Decode for NotifyEVChargingScheduleResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -11168,7 +11426,7 @@ pub struct NotifyPriorityChargingRequest {
     /// `activated`: Required; a boolean.
     pub activated: bool,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -11190,7 +11448,7 @@ impl Decode for NotifyPriorityChargingRequest {
         d.object_begin()?;
         let mut f_transaction_id: Option<String> = None;
         let mut f_activated: Option<bool> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -11216,8 +11474,11 @@ impl Decode for NotifyPriorityChargingRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -11286,7 +11547,7 @@ impl ocpp_types::Request for NotifyPriorityChargingRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyPriorityChargingResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -11304,7 +11565,7 @@ impl NotifyPriorityChargingResponse {
 impl Decode for NotifyPriorityChargingResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -11317,8 +11578,11 @@ impl Decode for NotifyPriorityChargingResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -11356,7 +11620,7 @@ pub struct PullDynamicScheduleUpdateRequest {
     /// `chargingProfileId`: Required; an integer.
     pub charging_profile_id: i64,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -11376,7 +11640,7 @@ impl Decode for PullDynamicScheduleUpdateRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_charging_profile_id: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -11398,8 +11662,11 @@ impl Decode for PullDynamicScheduleUpdateRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -11460,7 +11727,7 @@ pub struct PullDynamicScheduleUpdateResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -11484,7 +11751,7 @@ impl Decode for PullDynamicScheduleUpdateResponse {
         let mut f_schedule_update: Option<ChargingScheduleUpdateType> = None;
         let mut f_status: Option<ChargingProfileStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -11529,8 +11796,11 @@ impl Decode for PullDynamicScheduleUpdateResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -11605,7 +11875,7 @@ pub struct ReportChargingProfilesRequest {
     /// `evseId`: Required; an integer, at least 0.
     pub evse_id: i64,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -11638,7 +11908,7 @@ impl Decode for ReportChargingProfilesRequest {
         let mut f_charging_profile: Option<Vec<ChargingProfileType>> = None;
         let mut f_tbc: Option<bool> = None;
         let mut f_evse_id: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -11691,8 +11961,11 @@ impl Decode for ReportChargingProfilesRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -11800,7 +12073,7 @@ impl ocpp_types::Request for ReportChargingProfilesRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportChargingProfilesResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -11818,7 +12091,7 @@ impl ReportChargingProfilesResponse {
 impl Decode for ReportChargingProfilesResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -11831,8 +12104,11 @@ impl Decode for ReportChargingProfilesResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -11872,7 +12148,7 @@ pub struct SetChargingProfileRequest {
     /// `chargingProfile`: Required; a [`ChargingProfileType`].
     pub charging_profile: ChargingProfileType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -11894,7 +12170,7 @@ impl Decode for SetChargingProfileRequest {
         d.object_begin()?;
         let mut f_evse_id: Option<i64> = None;
         let mut f_charging_profile: Option<ChargingProfileType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -11921,8 +12197,11 @@ impl Decode for SetChargingProfileRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -11999,7 +12278,7 @@ pub struct SetChargingProfileResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -12021,7 +12300,7 @@ impl Decode for SetChargingProfileResponse {
         d.object_begin()?;
         let mut f_status: Option<ChargingProfileStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -12053,8 +12332,11 @@ impl Decode for SetChargingProfileResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -12115,7 +12397,7 @@ pub struct UpdateDynamicScheduleRequest {
     /// `scheduleUpdate`: Required; a [`ChargingScheduleUpdateType`].
     pub schedule_update: ChargingScheduleUpdateType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -12137,7 +12419,7 @@ impl Decode for UpdateDynamicScheduleRequest {
         d.object_begin()?;
         let mut f_charging_profile_id: Option<i64> = None;
         let mut f_schedule_update: Option<ChargingScheduleUpdateType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -12168,8 +12450,11 @@ impl Decode for UpdateDynamicScheduleRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -12241,7 +12526,7 @@ pub struct UpdateDynamicScheduleResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -12263,7 +12548,7 @@ impl Decode for UpdateDynamicScheduleResponse {
         d.object_begin()?;
         let mut f_status: Option<ChargingProfileStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -12295,8 +12580,11 @@ impl Decode for UpdateDynamicScheduleResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -12357,7 +12645,7 @@ pub struct UsePriorityChargingRequest {
     /// `activate`: Required; a boolean.
     pub activate: bool,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -12379,7 +12667,7 @@ impl Decode for UsePriorityChargingRequest {
         d.object_begin()?;
         let mut f_transaction_id: Option<String> = None;
         let mut f_activate: Option<bool> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -12405,8 +12693,11 @@ impl Decode for UsePriorityChargingRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -12479,7 +12770,7 @@ pub struct UsePriorityChargingResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -12501,7 +12792,7 @@ impl Decode for UsePriorityChargingResponse {
         d.object_begin()?;
         let mut f_status: Option<PriorityChargingStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -12534,8 +12825,11 @@ impl Decode for UsePriorityChargingResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -12598,7 +12892,7 @@ pub struct FirmwareStatusNotificationRequest {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -12622,7 +12916,7 @@ impl Decode for FirmwareStatusNotificationRequest {
         let mut f_status: Option<FirmwareStatusEnumType> = None;
         let mut f_request_id: Option<i64> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -12663,8 +12957,11 @@ impl Decode for FirmwareStatusNotificationRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -12736,7 +13033,7 @@ impl ocpp_types::Request for FirmwareStatusNotificationRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FirmwareStatusNotificationResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -12754,7 +13051,7 @@ impl FirmwareStatusNotificationResponse {
 impl Decode for FirmwareStatusNotificationResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -12767,8 +13064,11 @@ impl Decode for FirmwareStatusNotificationResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -12814,7 +13114,7 @@ pub struct PublishFirmwareRequest {
     /// `retryInterval`: Optional; an integer, at least 0.
     pub retry_interval: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -12842,7 +13142,7 @@ impl Decode for PublishFirmwareRequest {
         let mut f_checksum: Option<String> = None;
         let mut f_request_id: Option<i64> = None;
         let mut f_retry_interval: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -12899,8 +13199,11 @@ impl Decode for PublishFirmwareRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -13008,7 +13311,7 @@ pub struct PublishFirmwareResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -13030,7 +13333,7 @@ impl Decode for PublishFirmwareResponse {
         d.object_begin()?;
         let mut f_status: Option<GenericStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -13061,8 +13364,11 @@ impl Decode for PublishFirmwareResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -13127,7 +13433,7 @@ pub struct PublishFirmwareStatusNotificationRequest {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -13153,7 +13459,7 @@ impl Decode for PublishFirmwareStatusNotificationRequest {
         let mut f_location: Option<Vec<String>> = None;
         let mut f_request_id: Option<i64> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -13211,8 +13517,11 @@ impl Decode for PublishFirmwareStatusNotificationRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -13303,7 +13612,7 @@ impl ocpp_types::Request for PublishFirmwareStatusNotificationRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishFirmwareStatusNotificationResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -13321,7 +13630,7 @@ impl PublishFirmwareStatusNotificationResponse {
 impl Decode for PublishFirmwareStatusNotificationResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -13334,8 +13643,11 @@ impl Decode for PublishFirmwareStatusNotificationResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -13373,7 +13685,7 @@ pub struct UnpublishFirmwareRequest {
     /// `checksum`: Required; at most 32 characters.
     pub checksum: String,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -13393,7 +13705,7 @@ impl Decode for UnpublishFirmwareRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_checksum: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -13412,8 +13724,11 @@ impl Decode for UnpublishFirmwareRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -13474,7 +13789,7 @@ pub struct UnpublishFirmwareResponse {
     /// `status`: Required; a [`UnpublishFirmwareStatusEnumType`].
     pub status: UnpublishFirmwareStatusEnumType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -13494,7 +13809,7 @@ impl Decode for UnpublishFirmwareResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_status: Option<UnpublishFirmwareStatusEnumType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -13516,8 +13831,11 @@ impl Decode for UnpublishFirmwareResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -13574,7 +13892,7 @@ pub struct UpdateFirmwareRequest {
     /// `firmware`: Required; a [`FirmwareType`].
     pub firmware: FirmwareType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -13600,7 +13918,7 @@ impl Decode for UpdateFirmwareRequest {
         let mut f_retry_interval: Option<i64> = None;
         let mut f_request_id: Option<i64> = None;
         let mut f_firmware: Option<FirmwareType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -13648,8 +13966,11 @@ impl Decode for UpdateFirmwareRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -13735,7 +14056,7 @@ pub struct UpdateFirmwareResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -13757,7 +14078,7 @@ impl Decode for UpdateFirmwareResponse {
         d.object_begin()?;
         let mut f_status: Option<UpdateFirmwareStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -13789,8 +14110,11 @@ impl Decode for UpdateFirmwareResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -13849,7 +14173,7 @@ pub struct DeleteCertificateRequest {
     /// `certificateHashData`: Required; a [`CertificateHashDataType`].
     pub certificate_hash_data: CertificateHashDataType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -13869,7 +14193,7 @@ impl Decode for DeleteCertificateRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_certificate_hash_data: Option<CertificateHashDataType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -13891,8 +14215,11 @@ impl Decode for DeleteCertificateRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -13956,7 +14283,7 @@ pub struct DeleteCertificateResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -13978,7 +14305,7 @@ impl Decode for DeleteCertificateResponse {
         d.object_begin()?;
         let mut f_status: Option<DeleteCertificateStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -14011,8 +14338,11 @@ impl Decode for DeleteCertificateResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -14079,7 +14409,7 @@ pub struct Get15118EVCertificateRequest {
     /// `prioritizedEMAIDs`: Optional; an array of 1 to 8 items, each at most 255 characters.
     pub prioritized_emai_ds: Option<Vec<String>>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -14111,7 +14441,7 @@ impl Decode for Get15118EVCertificateRequest {
         let mut f_exi_request: Option<String> = None;
         let mut f_maximum_contract_certificate_chains: Option<i64> = None;
         let mut f_prioritized_emai_ds: Option<Vec<String>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -14173,8 +14503,11 @@ impl Decode for Get15118EVCertificateRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -14293,7 +14626,7 @@ pub struct Get15118EVCertificateResponse {
     /// `remainingContracts`: Optional; an integer, at least 0.
     pub remaining_contracts: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -14319,7 +14652,7 @@ impl Decode for Get15118EVCertificateResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut f_exi_response: Option<String> = None;
         let mut f_remaining_contracts: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -14372,8 +14705,11 @@ impl Decode for Get15118EVCertificateResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -14455,7 +14791,7 @@ pub struct GetCertificateChainStatusRequest {
     /// `certificateStatusRequests`: Required; an array of 1 to 4 items, each a [`CertificateStatusRequestInfoType`].
     pub certificate_status_requests: Vec<CertificateStatusRequestInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -14475,7 +14811,7 @@ impl Decode for GetCertificateChainStatusRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_certificate_status_requests: Option<Vec<CertificateStatusRequestInfoType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -14497,8 +14833,11 @@ impl Decode for GetCertificateChainStatusRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -14566,7 +14905,7 @@ pub struct GetCertificateChainStatusResponse {
     /// `certificateStatus`: Required; an array of 1 to 4 items, each a [`CertificateStatusType`].
     pub certificate_status: Vec<CertificateStatusType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -14586,7 +14925,7 @@ impl Decode for GetCertificateChainStatusResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_certificate_status: Option<Vec<CertificateStatusType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -14608,8 +14947,11 @@ impl Decode for GetCertificateChainStatusResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -14667,7 +15009,7 @@ pub struct GetCertificateStatusRequest {
     /// `ocspRequestData`: Required; a [`OCSPRequestDataType`].
     pub ocsp_request_data: OCSPRequestDataType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -14687,7 +15029,7 @@ impl Decode for GetCertificateStatusRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_ocsp_request_data: Option<OCSPRequestDataType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -14708,8 +15050,11 @@ impl Decode for GetCertificateStatusRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -14774,7 +15119,7 @@ pub struct GetCertificateStatusResponse {
     /// `ocspResult`: Optional; at most 18000 characters.
     pub ocsp_result: Option<String>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -14798,7 +15143,7 @@ impl Decode for GetCertificateStatusResponse {
         let mut f_status: Option<GetCertificateStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut f_ocsp_result: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -14841,8 +15186,11 @@ impl Decode for GetCertificateStatusResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -14910,7 +15258,7 @@ pub struct GetInstalledCertificateIdsRequest {
     /// `certificateType`: Optional; an array of at least 1 items, each a [`GetCertificateIdUseEnumType`].
     pub certificate_type: Option<Vec<GetCertificateIdUseEnumType>>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -14930,7 +15278,7 @@ impl Decode for GetInstalledCertificateIdsRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_certificate_type: Option<Vec<GetCertificateIdUseEnumType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -14956,8 +15304,11 @@ impl Decode for GetInstalledCertificateIdsRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -15024,7 +15375,7 @@ pub struct GetInstalledCertificateIdsResponse {
     /// `certificateHashDataChain`: Optional; an array of at least 1 items, each a [`CertificateHashDataChainType`].
     pub certificate_hash_data_chain: Option<Vec<CertificateHashDataChainType>>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -15048,7 +15399,7 @@ impl Decode for GetInstalledCertificateIdsResponse {
         let mut f_status: Option<GetInstalledCertificateStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut f_certificate_hash_data_chain: Option<Vec<CertificateHashDataChainType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -15094,8 +15445,11 @@ impl Decode for GetInstalledCertificateIdsResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -15171,7 +15525,7 @@ pub struct InstallCertificateRequest {
     /// `certificate`: Required; at most 10000 characters.
     pub certificate: String,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -15193,7 +15547,7 @@ impl Decode for InstallCertificateRequest {
         d.object_begin()?;
         let mut f_certificate_type: Option<InstallCertificateUseEnumType> = None;
         let mut f_certificate: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -15222,8 +15576,11 @@ impl Decode for InstallCertificateRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -15300,7 +15657,7 @@ pub struct InstallCertificateResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -15322,7 +15679,7 @@ impl Decode for InstallCertificateResponse {
         d.object_begin()?;
         let mut f_status: Option<InstallCertificateStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -15355,8 +15712,11 @@ impl Decode for InstallCertificateResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -15417,7 +15777,7 @@ pub struct AdjustPeriodicEventStreamRequest {
     /// `params`: Required; a [`PeriodicEventStreamParamsType`].
     pub params: PeriodicEventStreamParamsType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -15439,7 +15799,7 @@ impl Decode for AdjustPeriodicEventStreamRequest {
         d.object_begin()?;
         let mut f_id: Option<i64> = None;
         let mut f_params: Option<PeriodicEventStreamParamsType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -15466,8 +15826,11 @@ impl Decode for AdjustPeriodicEventStreamRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -15543,7 +15906,7 @@ pub struct AdjustPeriodicEventStreamResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -15565,7 +15928,7 @@ impl Decode for AdjustPeriodicEventStreamResponse {
         d.object_begin()?;
         let mut f_status: Option<GenericStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -15596,8 +15959,11 @@ impl Decode for AdjustPeriodicEventStreamResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -15656,7 +16022,7 @@ pub struct ClearVariableMonitoringRequest {
     /// `id`: Required; an array of at least 1 items, each an integer, at least 0.
     pub id: Vec<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -15676,7 +16042,7 @@ impl Decode for ClearVariableMonitoringRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_id: Option<Vec<i64>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -15698,8 +16064,11 @@ impl Decode for ClearVariableMonitoringRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -15767,7 +16136,7 @@ pub struct ClearVariableMonitoringResponse {
     /// `clearMonitoringResult`: Required; an array of at least 1 items, each a [`ClearMonitoringResultType`].
     pub clear_monitoring_result: Vec<ClearMonitoringResultType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -15787,7 +16156,7 @@ impl Decode for ClearVariableMonitoringResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_clear_monitoring_result: Option<Vec<ClearMonitoringResultType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -15809,8 +16178,11 @@ impl Decode for ClearVariableMonitoringResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -15868,7 +16240,7 @@ pub struct ClosePeriodicEventStreamRequest {
     /// `id`: Required; an integer, at least 0.
     pub id: i64,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -15888,7 +16260,7 @@ impl Decode for ClosePeriodicEventStreamRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_id: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -15907,8 +16279,11 @@ impl Decode for ClosePeriodicEventStreamRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -15967,7 +16342,7 @@ impl ocpp_types::Request for ClosePeriodicEventStreamRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClosePeriodicEventStreamResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -15985,7 +16360,7 @@ impl ClosePeriodicEventStreamResponse {
 impl Decode for ClosePeriodicEventStreamResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -15998,8 +16373,11 @@ impl Decode for ClosePeriodicEventStreamResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -16047,7 +16425,7 @@ pub struct CustomerInformationRequest {
     /// `customerIdentifier`: Optional; at most 64 characters.
     pub customer_identifier: Option<String>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -16077,7 +16455,7 @@ impl Decode for CustomerInformationRequest {
         let mut f_report: Option<bool> = None;
         let mut f_clear: Option<bool> = None;
         let mut f_customer_identifier: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -16147,8 +16525,11 @@ impl Decode for CustomerInformationRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -16256,7 +16637,7 @@ pub struct CustomerInformationResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -16278,7 +16659,7 @@ impl Decode for CustomerInformationResponse {
         d.object_begin()?;
         let mut f_status: Option<CustomerInformationStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -16311,8 +16692,11 @@ impl Decode for CustomerInformationResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -16379,7 +16763,7 @@ pub struct GetLogRequest {
     /// `retryInterval`: Optional; an integer.
     pub retry_interval: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -16407,7 +16791,7 @@ impl Decode for GetLogRequest {
         let mut f_request_id: Option<i64> = None;
         let mut f_retries: Option<i64> = None;
         let mut f_retry_interval: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -16461,8 +16845,11 @@ impl Decode for GetLogRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -16563,7 +16950,7 @@ pub struct GetLogResponse {
     /// `filename`: Optional; at most 255 characters.
     pub filename: Option<String>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -16587,7 +16974,7 @@ impl Decode for GetLogResponse {
         let mut f_status: Option<LogStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut f_filename: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -16627,8 +17014,11 @@ impl Decode for GetLogResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -16699,7 +17089,7 @@ pub struct GetMonitoringReportRequest {
     /// `monitoringCriteria`: Optional; an array of 1 to 3 items, each a [`MonitoringCriterionEnumType`].
     pub monitoring_criteria: Option<Vec<MonitoringCriterionEnumType>>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -16723,7 +17113,7 @@ impl Decode for GetMonitoringReportRequest {
         let mut f_component_variable: Option<Vec<ComponentVariableType>> = None;
         let mut f_request_id: Option<i64> = None;
         let mut f_monitoring_criteria: Option<Vec<MonitoringCriterionEnumType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -16768,8 +17158,11 @@ impl Decode for GetMonitoringReportRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -16858,7 +17251,7 @@ pub struct GetMonitoringReportResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -16880,7 +17273,7 @@ impl Decode for GetMonitoringReportResponse {
         d.object_begin()?;
         let mut f_status: Option<GenericDeviceModelStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -16913,8 +17306,11 @@ impl Decode for GetMonitoringReportResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -16971,7 +17367,7 @@ impl Encode for GetMonitoringReportResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetPeriodicEventStreamRequest {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -16989,7 +17385,7 @@ impl GetPeriodicEventStreamRequest {
 impl Decode for GetPeriodicEventStreamRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -17002,8 +17398,11 @@ impl Decode for GetPeriodicEventStreamRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -17051,7 +17450,7 @@ pub struct GetPeriodicEventStreamResponse {
     /// `constantStreamData`: Optional; an array of at least 1 items, each a [`ConstantStreamDataType`].
     pub constant_stream_data: Option<Vec<ConstantStreamDataType>>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -17071,7 +17470,7 @@ impl Decode for GetPeriodicEventStreamResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_constant_stream_data: Option<Vec<ConstantStreamDataType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -17097,8 +17496,11 @@ impl Decode for GetPeriodicEventStreamResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -17155,7 +17557,7 @@ pub struct LogStatusNotificationRequest {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -17179,7 +17581,7 @@ impl Decode for LogStatusNotificationRequest {
         let mut f_status: Option<UploadLogStatusEnumType> = None;
         let mut f_request_id: Option<i64> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -17220,8 +17622,11 @@ impl Decode for LogStatusNotificationRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -17293,7 +17698,7 @@ impl ocpp_types::Request for LogStatusNotificationRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogStatusNotificationResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -17311,7 +17716,7 @@ impl LogStatusNotificationResponse {
 impl Decode for LogStatusNotificationResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -17324,8 +17729,11 @@ impl Decode for LogStatusNotificationResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -17371,7 +17779,7 @@ pub struct NotifyCustomerInformationRequest {
     /// `requestId`: Required; an integer, at least 0.
     pub request_id: i64,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -17399,7 +17807,7 @@ impl Decode for NotifyCustomerInformationRequest {
         let mut f_seq_no: Option<i64> = None;
         let mut f_generated_at: Option<DateTime> = None;
         let mut f_request_id: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -17449,8 +17857,11 @@ impl Decode for NotifyCustomerInformationRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -17555,7 +17966,7 @@ impl ocpp_types::Request for NotifyCustomerInformationRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyCustomerInformationResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -17573,7 +17984,7 @@ impl NotifyCustomerInformationResponse {
 impl Decode for NotifyCustomerInformationResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -17586,8 +17997,11 @@ impl Decode for NotifyCustomerInformationResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -17631,7 +18045,7 @@ pub struct NotifyEventRequest {
     /// `eventData`: Required; an array of at least 1 items, each a [`EventDataType`].
     pub event_data: Vec<EventDataType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -17657,7 +18071,7 @@ impl Decode for NotifyEventRequest {
         let mut f_tbc: Option<bool> = None;
         let mut f_seq_no: Option<i64> = None;
         let mut f_event_data: Option<Vec<EventDataType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -17701,8 +18115,11 @@ impl Decode for NotifyEventRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -17800,7 +18217,7 @@ impl ocpp_types::Request for NotifyEventRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyEventResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -17818,7 +18235,7 @@ impl NotifyEventResponse {
 impl Decode for NotifyEventResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -17831,8 +18248,11 @@ impl Decode for NotifyEventResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -17878,7 +18298,7 @@ pub struct NotifyMonitoringReportRequest {
     /// `generatedAt`: Required; an RFC 3339 date-time.
     pub generated_at: DateTime,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -17906,7 +18326,7 @@ impl Decode for NotifyMonitoringReportRequest {
         let mut f_tbc: Option<bool> = None;
         let mut f_seq_no: Option<i64> = None;
         let mut f_generated_at: Option<DateTime> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -17960,8 +18380,11 @@ impl Decode for NotifyMonitoringReportRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -18063,7 +18486,7 @@ impl ocpp_types::Request for NotifyMonitoringReportRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyMonitoringReportResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -18081,7 +18504,7 @@ impl NotifyMonitoringReportResponse {
 impl Decode for NotifyMonitoringReportResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -18094,8 +18517,11 @@ impl Decode for NotifyMonitoringReportResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -18139,7 +18565,7 @@ pub struct NotifyPeriodicEventStream {
     /// `basetime`: Required; an RFC 3339 date-time.
     pub basetime: DateTime,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -18170,7 +18596,7 @@ impl Decode for NotifyPeriodicEventStream {
         let mut f_id: Option<i64> = None;
         let mut f_pending: Option<i64> = None;
         let mut f_basetime: Option<DateTime> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -18210,8 +18636,11 @@ impl Decode for NotifyPeriodicEventStream {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -18318,7 +18747,7 @@ pub struct OpenPeriodicEventStreamRequest {
     /// `constantStreamData`: Required; a [`ConstantStreamDataType`].
     pub constant_stream_data: ConstantStreamDataType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -18338,7 +18767,7 @@ impl Decode for OpenPeriodicEventStreamRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_constant_stream_data: Option<ConstantStreamDataType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -18360,8 +18789,11 @@ impl Decode for OpenPeriodicEventStreamRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -18424,7 +18856,7 @@ pub struct OpenPeriodicEventStreamResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -18446,7 +18878,7 @@ impl Decode for OpenPeriodicEventStreamResponse {
         d.object_begin()?;
         let mut f_status: Option<GenericStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -18477,8 +18909,11 @@ impl Decode for OpenPeriodicEventStreamResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -18537,7 +18972,7 @@ pub struct SetMonitoringBaseRequest {
     /// `monitoringBase`: Required; a [`MonitoringBaseEnumType`].
     pub monitoring_base: MonitoringBaseEnumType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -18557,7 +18992,7 @@ impl Decode for SetMonitoringBaseRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_monitoring_base: Option<MonitoringBaseEnumType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -18579,8 +19014,11 @@ impl Decode for SetMonitoringBaseRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -18643,7 +19081,7 @@ pub struct SetMonitoringBaseResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -18665,7 +19103,7 @@ impl Decode for SetMonitoringBaseResponse {
         d.object_begin()?;
         let mut f_status: Option<GenericDeviceModelStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -18698,8 +19136,11 @@ impl Decode for SetMonitoringBaseResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -18758,7 +19199,7 @@ pub struct SetMonitoringLevelRequest {
     /// `severity`: Required; an integer, at least 0.
     pub severity: i64,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -18778,7 +19219,7 @@ impl Decode for SetMonitoringLevelRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_severity: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -18797,8 +19238,11 @@ impl Decode for SetMonitoringLevelRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -18862,7 +19306,7 @@ pub struct SetMonitoringLevelResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -18884,7 +19328,7 @@ impl Decode for SetMonitoringLevelResponse {
         d.object_begin()?;
         let mut f_status: Option<GenericStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -18915,8 +19359,11 @@ impl Decode for SetMonitoringLevelResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -18975,7 +19422,7 @@ pub struct SetVariableMonitoringRequest {
     /// `setMonitoringData`: Required; an array of at least 1 items, each a [`SetMonitoringDataType`].
     pub set_monitoring_data: Vec<SetMonitoringDataType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -18995,7 +19442,7 @@ impl Decode for SetVariableMonitoringRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_set_monitoring_data: Option<Vec<SetMonitoringDataType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -19017,8 +19464,11 @@ impl Decode for SetVariableMonitoringRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -19086,7 +19536,7 @@ pub struct SetVariableMonitoringResponse {
     /// `setMonitoringResult`: Required; an array of at least 1 items, each a [`SetMonitoringResultType`].
     pub set_monitoring_result: Vec<SetMonitoringResultType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -19106,7 +19556,7 @@ impl Decode for SetVariableMonitoringResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_set_monitoring_result: Option<Vec<SetMonitoringResultType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -19128,8 +19578,11 @@ impl Decode for SetVariableMonitoringResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -19187,7 +19640,7 @@ pub struct ClearDisplayMessageRequest {
     /// `id`: Required; an integer, at least 0.
     pub id: i64,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -19207,7 +19660,7 @@ impl Decode for ClearDisplayMessageRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_id: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -19226,8 +19679,11 @@ impl Decode for ClearDisplayMessageRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -19290,7 +19746,7 @@ pub struct ClearDisplayMessageResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -19312,7 +19768,7 @@ impl Decode for ClearDisplayMessageResponse {
         d.object_begin()?;
         let mut f_status: Option<ClearMessageStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -19344,8 +19800,11 @@ impl Decode for ClearDisplayMessageResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -19410,7 +19869,7 @@ pub struct GetDisplayMessagesRequest {
     /// `state`: Optional; a [`MessageStateEnumType`].
     pub state: Option<MessageStateEnumType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -19436,7 +19895,7 @@ impl Decode for GetDisplayMessagesRequest {
         let mut f_request_id: Option<i64> = None;
         let mut f_priority: Option<MessagePriorityEnumType> = None;
         let mut f_state: Option<MessageStateEnumType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -19489,8 +19948,11 @@ impl Decode for GetDisplayMessagesRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -19580,7 +20042,7 @@ pub struct GetDisplayMessagesResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -19602,7 +20064,7 @@ impl Decode for GetDisplayMessagesResponse {
         d.object_begin()?;
         let mut f_status: Option<GetDisplayMessagesStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -19635,8 +20097,11 @@ impl Decode for GetDisplayMessagesResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -19699,7 +20164,7 @@ pub struct NotifyDisplayMessagesRequest {
     /// `tbc`: Optional; a boolean.
     pub tbc: Option<bool>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -19723,7 +20188,7 @@ impl Decode for NotifyDisplayMessagesRequest {
         let mut f_message_info: Option<Vec<MessageInfoType>> = None;
         let mut f_request_id: Option<i64> = None;
         let mut f_tbc: Option<bool> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -19765,8 +20230,11 @@ impl Decode for NotifyDisplayMessagesRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -19841,7 +20309,7 @@ impl ocpp_types::Request for NotifyDisplayMessagesRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyDisplayMessagesResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -19859,7 +20327,7 @@ impl NotifyDisplayMessagesResponse {
 impl Decode for NotifyDisplayMessagesResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -19872,8 +20340,11 @@ impl Decode for NotifyDisplayMessagesResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -19911,7 +20382,7 @@ pub struct SetDisplayMessageRequest {
     /// `message`: Required; a [`MessageInfoType`].
     pub message: MessageInfoType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -19931,7 +20402,7 @@ impl Decode for SetDisplayMessageRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_message: Option<MessageInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -19950,8 +20421,11 @@ impl Decode for SetDisplayMessageRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -20014,7 +20488,7 @@ pub struct SetDisplayMessageResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -20036,7 +20510,7 @@ impl Decode for SetDisplayMessageResponse {
         d.object_begin()?;
         let mut f_status: Option<DisplayMessageStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -20068,8 +20542,11 @@ impl Decode for SetDisplayMessageResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -20132,7 +20609,7 @@ pub struct DataTransferRequest {
     /// `vendorId`: Required; at most 255 characters.
     pub vendor_id: String,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -20156,7 +20633,7 @@ impl Decode for DataTransferRequest {
         let mut f_message_id: Option<String> = None;
         let mut f_data: Option<RawJson> = None;
         let mut f_vendor_id: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -20195,8 +20672,11 @@ impl Decode for DataTransferRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -20274,7 +20754,7 @@ pub struct DataTransferResponse {
     /// `data`: Optional; any JSON value.
     pub data: Option<RawJson>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -20298,7 +20778,7 @@ impl Decode for DataTransferResponse {
         let mut f_status: Option<DataTransferStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut f_data: Option<RawJson> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -20340,8 +20820,11 @@ impl Decode for DataTransferResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -20407,7 +20890,7 @@ pub struct AFRRSignalRequest {
     /// `signal`: Required; an integer.
     pub signal: i64,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -20429,7 +20912,7 @@ impl Decode for AFRRSignalRequest {
         d.object_begin()?;
         let mut f_timestamp: Option<DateTime> = None;
         let mut f_signal: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -20454,8 +20937,11 @@ impl Decode for AFRRSignalRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -20527,7 +21013,7 @@ pub struct AFRRSignalResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -20549,7 +21035,7 @@ impl Decode for AFRRSignalResponse {
         d.object_begin()?;
         let mut f_status: Option<GenericStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -20580,8 +21066,11 @@ impl Decode for AFRRSignalResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -20642,7 +21131,7 @@ pub struct NotifyAllowedEnergyTransferRequest {
     /// `allowedEnergyTransfer`: Required; an array of at least 1 items, each a [`EnergyTransferModeEnumType`].
     pub allowed_energy_transfer: Vec<EnergyTransferModeEnumType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -20667,7 +21156,7 @@ impl Decode for NotifyAllowedEnergyTransferRequest {
         d.object_begin()?;
         let mut f_transaction_id: Option<String> = None;
         let mut f_allowed_energy_transfer: Option<Vec<EnergyTransferModeEnumType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -20696,8 +21185,11 @@ impl Decode for NotifyAllowedEnergyTransferRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -20781,7 +21273,7 @@ pub struct NotifyAllowedEnergyTransferResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -20803,7 +21295,7 @@ impl Decode for NotifyAllowedEnergyTransferResponse {
         d.object_begin()?;
         let mut f_status: Option<NotifyAllowedEnergyTransferStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -20836,8 +21328,11 @@ impl Decode for NotifyAllowedEnergyTransferResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -20900,7 +21395,7 @@ pub struct ClearDERControlRequest {
     /// `controlId`: Optional; at most 36 characters.
     pub control_id: Option<String>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -20924,7 +21419,7 @@ impl Decode for ClearDERControlRequest {
         let mut f_is_default: Option<bool> = None;
         let mut f_control_type: Option<DERControlEnumType> = None;
         let mut f_control_id: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -20964,8 +21459,11 @@ impl Decode for ClearDERControlRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -21040,7 +21538,7 @@ pub struct ClearDERControlResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -21062,7 +21560,7 @@ impl Decode for ClearDERControlResponse {
         d.object_begin()?;
         let mut f_status: Option<DERControlStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -21093,8 +21591,11 @@ impl Decode for ClearDERControlResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -21159,7 +21660,7 @@ pub struct GetDERControlRequest {
     /// `controlId`: Optional; at most 36 characters.
     pub control_id: Option<String>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -21185,7 +21686,7 @@ impl Decode for GetDERControlRequest {
         let mut f_is_default: Option<bool> = None;
         let mut f_control_type: Option<DERControlEnumType> = None;
         let mut f_control_id: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -21235,8 +21736,11 @@ impl Decode for GetDERControlRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -21316,7 +21820,7 @@ pub struct GetDERControlResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -21338,7 +21842,7 @@ impl Decode for GetDERControlResponse {
         d.object_begin()?;
         let mut f_status: Option<DERControlStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -21369,8 +21873,11 @@ impl Decode for GetDERControlResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -21437,7 +21944,7 @@ pub struct NotifyDERAlarmRequest {
     /// `extraInfo`: Optional; at most 200 characters.
     pub extra_info: Option<String>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -21465,7 +21972,7 @@ impl Decode for NotifyDERAlarmRequest {
         let mut f_alarm_ended: Option<bool> = None;
         let mut f_timestamp: Option<DateTime> = None;
         let mut f_extra_info: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -21524,8 +22031,11 @@ impl Decode for NotifyDERAlarmRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -21618,7 +22128,7 @@ impl ocpp_types::Request for NotifyDERAlarmRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyDERAlarmResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -21636,7 +22146,7 @@ impl NotifyDERAlarmResponse {
 impl Decode for NotifyDERAlarmResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -21649,8 +22159,11 @@ impl Decode for NotifyDERAlarmResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -21694,7 +22207,7 @@ pub struct NotifyDERStartStopRequest {
     /// `supersededIds`: Optional; an array of 1 to 24 items, each at most 36 characters.
     pub superseded_ids: Option<Vec<String>>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -21720,7 +22233,7 @@ impl Decode for NotifyDERStartStopRequest {
         let mut f_started: Option<bool> = None;
         let mut f_timestamp: Option<DateTime> = None;
         let mut f_superseded_ids: Option<Vec<String>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -21764,8 +22277,11 @@ impl Decode for NotifyDERStartStopRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -21861,7 +22377,7 @@ impl ocpp_types::Request for NotifyDERStartStopRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyDERStartStopResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -21879,7 +22395,7 @@ impl NotifyDERStartStopResponse {
 impl Decode for NotifyDERStartStopResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -21892,8 +22408,11 @@ impl Decode for NotifyDERStartStopResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -21949,7 +22468,7 @@ pub struct ReportDERControlRequest {
     /// `tbc`: Optional; a boolean.
     pub tbc: Option<bool>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -21987,7 +22506,7 @@ impl Decode for ReportDERControlRequest {
         let mut f_limit_max_discharge: Option<Vec<LimitMaxDischargeGetType>> = None;
         let mut f_request_id: Option<i64> = None;
         let mut f_tbc: Option<bool> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -22120,8 +22639,11 @@ impl Decode for ReportDERControlRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -22301,7 +22823,7 @@ impl ocpp_types::Request for ReportDERControlRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportDERControlResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -22319,7 +22841,7 @@ impl ReportDERControlResponse {
 impl Decode for ReportDERControlResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -22332,8 +22854,11 @@ impl Decode for ReportDERControlResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -22391,7 +22916,7 @@ pub struct SetDERControlRequest {
     /// `limitMaxDischarge`: Optional; a [`LimitMaxDischargeType`].
     pub limit_max_discharge: Option<LimitMaxDischargeType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -22431,7 +22956,7 @@ impl Decode for SetDERControlRequest {
         let mut f_freq_droop: Option<FreqDroopType> = None;
         let mut f_gradient: Option<GradientType> = None;
         let mut f_limit_max_discharge: Option<LimitMaxDischargeType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -22550,8 +23075,11 @@ impl Decode for SetDERControlRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -22702,7 +23230,7 @@ pub struct SetDERControlResponse {
     /// `supersededIds`: Optional; an array of 1 to 24 items, each at most 36 characters.
     pub superseded_ids: Option<Vec<String>>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -22726,7 +23254,7 @@ impl Decode for SetDERControlResponse {
         let mut f_status: Option<DERControlStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut f_superseded_ids: Option<Vec<String>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -22770,8 +23298,11 @@ impl Decode for SetDERControlResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -22851,7 +23382,7 @@ pub struct BatterySwapRequest {
     /// `requestId`: Required; an integer.
     pub request_id: i64,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -22882,7 +23413,7 @@ impl Decode for BatterySwapRequest {
         let mut f_event_type: Option<BatterySwapEventEnumType> = None;
         let mut f_id_token: Option<IdTokenType> = None;
         let mut f_request_id: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -22924,8 +23455,11 @@ impl Decode for BatterySwapRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -23026,7 +23560,7 @@ impl ocpp_types::Request for BatterySwapRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatterySwapResponse {
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -23044,7 +23578,7 @@ impl BatterySwapResponse {
 impl Decode for BatterySwapResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -23057,8 +23591,11 @@ impl Decode for BatterySwapResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -23098,7 +23635,7 @@ pub struct RequestBatterySwapRequest {
     /// `requestId`: Required; an integer.
     pub request_id: i64,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -23120,7 +23657,7 @@ impl Decode for RequestBatterySwapRequest {
         d.object_begin()?;
         let mut f_id_token: Option<IdTokenType> = None;
         let mut f_request_id: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -23145,8 +23682,11 @@ impl Decode for RequestBatterySwapRequest {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -23218,7 +23758,7 @@ pub struct RequestBatterySwapResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -23240,7 +23780,7 @@ impl Decode for RequestBatterySwapResponse {
         d.object_begin()?;
         let mut f_status: Option<GenericStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -23271,8 +23811,11 @@ impl Decode for RequestBatterySwapResponse {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }

@@ -19,7 +19,7 @@ pub struct ACChargingParametersType {
     /// `evMaxVoltage`: Required; an exact decimal.
     pub ev_max_voltage: Decimal,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -50,7 +50,7 @@ impl Decode for ACChargingParametersType {
         let mut f_ev_min_current: Option<Decimal> = None;
         let mut f_ev_max_current: Option<Decimal> = None;
         let mut f_ev_max_voltage: Option<Decimal> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -99,8 +99,11 @@ impl Decode for ACChargingParametersType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -274,7 +277,7 @@ pub struct APNType {
     /// `apnAuthentication`: Required; a [`APNAuthenticationEnumType`].
     pub apn_authentication: APNAuthenticationEnumType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -306,7 +309,7 @@ impl Decode for APNType {
         let mut f_preferred_network: Option<String> = None;
         let mut f_use_only_preferred_network: Option<bool> = None;
         let mut f_apn_authentication: Option<APNAuthenticationEnumType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -391,8 +394,11 @@ impl Decode for APNType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -515,7 +521,7 @@ pub struct AbsolutePriceScheduleType {
     /// `additionalSelectedServices`: Optional; an array of 1 to 5 items, each a [`AdditionalSelectedServicesType`].
     pub additional_selected_services: Option<Vec<AdditionalSelectedServicesType>>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -564,7 +570,7 @@ impl Decode for AbsolutePriceScheduleType {
         let mut f_tax_rules: Option<Vec<TaxRuleType>> = None;
         let mut f_overstay_rule_list: Option<OverstayRuleListType> = None;
         let mut f_additional_selected_services: Option<Vec<AdditionalSelectedServicesType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -696,8 +702,11 @@ impl Decode for AbsolutePriceScheduleType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -887,7 +896,7 @@ pub struct AdditionalInfoType {
     /// `type`: Required; at most 50 characters.
     pub type_: String,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -909,7 +918,7 @@ impl Decode for AdditionalInfoType {
         d.object_begin()?;
         let mut f_additional_id_token: Option<String> = None;
         let mut f_type_: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -937,8 +946,11 @@ impl Decode for AdditionalInfoType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -1005,7 +1017,7 @@ pub struct AdditionalSelectedServicesType {
     /// `serviceName`: Required; at most 80 characters.
     pub service_name: String,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -1027,7 +1039,7 @@ impl Decode for AdditionalSelectedServicesType {
         d.object_begin()?;
         let mut f_service_fee: Option<RationalNumberType> = None;
         let mut f_service_name: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -1053,8 +1065,11 @@ impl Decode for AdditionalSelectedServicesType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -1129,7 +1144,7 @@ pub struct AddressType {
     /// `country`: Required; at most 50 characters.
     pub country: String,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -1159,7 +1174,7 @@ impl Decode for AddressType {
         let mut f_city: Option<String> = None;
         let mut f_postal_code: Option<String> = None;
         let mut f_country: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -1216,8 +1231,11 @@ impl Decode for AddressType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -1409,7 +1427,7 @@ pub struct AuthorizationData {
     /// `idTokenInfo`: Optional; a [`IdTokenInfoType`].
     pub id_token_info: Option<IdTokenInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -1431,7 +1449,7 @@ impl Decode for AuthorizationData {
         d.object_begin()?;
         let mut f_id_token: Option<IdTokenType> = None;
         let mut f_id_token_info: Option<IdTokenInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -1461,8 +1479,11 @@ impl Decode for AuthorizationData {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -1763,7 +1784,7 @@ pub struct BatteryDataType {
     /// `vendorInfo`: Optional; at most 500 characters.
     pub vendor_info: Option<String>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -1793,7 +1814,7 @@ impl Decode for BatteryDataType {
         let mut f_so_h: Option<Decimal> = None;
         let mut f_production_date: Option<DateTime> = None;
         let mut f_vendor_info: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -1866,8 +1887,11 @@ impl Decode for BatteryDataType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -2340,7 +2364,7 @@ pub struct CertificateHashDataChainType {
     /// `childCertificateHashData`: Optional; an array of 1 to 4 items, each a [`CertificateHashDataType`].
     pub child_certificate_hash_data: Option<Vec<CertificateHashDataType>>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -2367,7 +2391,7 @@ impl Decode for CertificateHashDataChainType {
         let mut f_certificate_hash_data: Option<CertificateHashDataType> = None;
         let mut f_certificate_type: Option<GetCertificateIdUseEnumType> = None;
         let mut f_child_certificate_hash_data: Option<Vec<CertificateHashDataType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -2411,8 +2435,11 @@ impl Decode for CertificateHashDataChainType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -2498,7 +2525,7 @@ pub struct CertificateHashDataType {
     /// `serialNumber`: Required; at most 40 characters.
     pub serial_number: String,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -2529,7 +2556,7 @@ impl Decode for CertificateHashDataType {
         let mut f_issuer_name_hash: Option<String> = None;
         let mut f_issuer_key_hash: Option<String> = None;
         let mut f_serial_number: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -2573,8 +2600,11 @@ impl Decode for CertificateHashDataType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -2923,7 +2953,7 @@ pub struct CertificateStatusRequestInfoType {
     /// `urls`: Required; an array of 1 to 5 items, each at most 2000 characters.
     pub urls: Vec<String>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -2951,7 +2981,7 @@ impl Decode for CertificateStatusRequestInfoType {
         let mut f_certificate_hash_data: Option<CertificateHashDataType> = None;
         let mut f_source: Option<CertificateStatusSourceEnumType> = None;
         let mut f_urls: Option<Vec<String>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -2991,8 +3021,11 @@ impl Decode for CertificateStatusRequestInfoType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -3159,7 +3192,7 @@ pub struct CertificateStatusType {
     /// `nextUpdate`: Required; an RFC 3339 date-time.
     pub next_update: DateTime,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -3190,7 +3223,7 @@ impl Decode for CertificateStatusType {
         let mut f_source: Option<CertificateStatusSourceEnumType> = None;
         let mut f_status: Option<CertificateStatusEnumType> = None;
         let mut f_next_update: Option<DateTime> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -3234,8 +3267,11 @@ impl Decode for CertificateStatusType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -3412,7 +3448,7 @@ pub struct ChargingLimitType {
     /// `isGridCritical`: Optional; a boolean.
     pub is_grid_critical: Option<bool>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -3436,7 +3472,7 @@ impl Decode for ChargingLimitType {
         let mut f_charging_limit_source: Option<String> = None;
         let mut f_is_local_generation: Option<bool> = None;
         let mut f_is_grid_critical: Option<bool> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -3479,8 +3515,11 @@ impl Decode for ChargingLimitType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -3560,7 +3599,7 @@ pub struct ChargingNeedsType {
     /// `departureTime`: Optional; an RFC 3339 date-time.
     pub departure_time: Option<DateTime>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -3598,7 +3637,7 @@ impl Decode for ChargingNeedsType {
         let mut f_control_mode: Option<ControlModeEnumType> = None;
         let mut f_mobility_needs_mode: Option<MobilityNeedsModeEnumType> = None;
         let mut f_departure_time: Option<DateTime> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -3730,8 +3769,11 @@ impl Decode for ChargingNeedsType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -3870,7 +3912,7 @@ pub struct ChargingPeriodType {
     /// `startPeriod`: Required; an RFC 3339 date-time.
     pub start_period: DateTime,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -3894,7 +3936,7 @@ impl Decode for ChargingPeriodType {
         let mut f_dimensions: Option<Vec<CostDimensionType>> = None;
         let mut f_tariff_id: Option<String> = None;
         let mut f_start_period: Option<DateTime> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -3936,8 +3978,11 @@ impl Decode for ChargingPeriodType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -4017,7 +4062,7 @@ pub struct ChargingProfileCriterionType {
     /// `chargingLimitSource`: Optional; an array of 1 to 4 items, each at most 20 characters.
     pub charging_limit_source: Option<Vec<String>>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -4043,7 +4088,7 @@ impl Decode for ChargingProfileCriterionType {
         let mut f_stack_level: Option<i64> = None;
         let mut f_charging_profile_id: Option<Vec<i64>> = None;
         let mut f_charging_limit_source: Option<Vec<String>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -4108,8 +4153,11 @@ impl Decode for ChargingProfileCriterionType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -4497,7 +4545,7 @@ pub struct ChargingProfileType {
     /// `priceScheduleSignature`: Optional; at most 256 characters.
     pub price_schedule_signature: Option<String>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -4549,7 +4597,7 @@ impl Decode for ChargingProfileType {
         let mut f_dyn_update_interval: Option<i64> = None;
         let mut f_dyn_update_time: Option<DateTime> = None;
         let mut f_price_schedule_signature: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -4710,8 +4758,11 @@ impl Decode for ChargingProfileType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -4999,7 +5050,7 @@ pub struct ChargingSchedulePeriodType {
     /// `v2xSignalWattCurve`: Optional; an array of 1 to 20 items, each a [`V2XSignalWattPointType`].
     pub v2x_signal_watt_curve: Option<Vec<V2XSignalWattPointType>>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -5059,7 +5110,7 @@ impl Decode for ChargingSchedulePeriodType {
         let mut f_operation_mode: Option<OperationModeEnumType> = None;
         let mut f_v2x_freq_watt_curve: Option<Vec<V2XFreqWattPointType>> = None;
         let mut f_v2x_signal_watt_curve: Option<Vec<V2XSignalWattPointType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -5332,8 +5383,11 @@ impl Decode for ChargingSchedulePeriodType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -5551,7 +5605,7 @@ pub struct ChargingScheduleType {
     /// `priceLevelSchedule`: Optional; a [`PriceLevelScheduleType`].
     pub price_level_schedule: Option<PriceLevelScheduleType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -5603,7 +5657,7 @@ impl Decode for ChargingScheduleType {
         let mut f_sales_tariff: Option<SalesTariffType> = None;
         let mut f_absolute_price_schedule: Option<AbsolutePriceScheduleType> = None;
         let mut f_price_level_schedule: Option<PriceLevelScheduleType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -5780,8 +5834,11 @@ impl Decode for ChargingScheduleType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -5971,7 +6028,7 @@ pub struct ChargingScheduleUpdateType {
     /// `setpointReactive_L3`: Optional; an exact decimal.
     pub setpoint_reactive_l3: Option<Decimal>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -6013,7 +6070,7 @@ impl Decode for ChargingScheduleUpdateType {
         let mut f_setpoint_reactive: Option<Decimal> = None;
         let mut f_setpoint_reactive_l2: Option<Decimal> = None;
         let mut f_setpoint_reactive_l3: Option<Decimal> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -6179,8 +6236,11 @@ impl Decode for ChargingScheduleUpdateType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -6388,7 +6448,7 @@ pub struct ChargingStationType {
     /// `firmwareVersion`: Optional; at most 50 characters.
     pub firmware_version: Option<String>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -6416,7 +6476,7 @@ impl Decode for ChargingStationType {
         let mut f_modem: Option<ModemType> = None;
         let mut f_vendor_name: Option<String> = None;
         let mut f_firmware_version: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -6475,8 +6535,11 @@ impl Decode for ChargingStationType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -6722,7 +6785,7 @@ pub struct ClearChargingProfileType {
     /// `stackLevel`: Optional; an integer, at least 0.
     pub stack_level: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -6746,7 +6809,7 @@ impl Decode for ClearChargingProfileType {
         let mut f_evse_id: Option<i64> = None;
         let mut f_charging_profile_purpose: Option<ChargingProfilePurposeEnumType> = None;
         let mut f_stack_level: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -6795,8 +6858,11 @@ impl Decode for ClearChargingProfileType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -6947,7 +7013,7 @@ pub struct ClearMonitoringResultType {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -6971,7 +7037,7 @@ impl Decode for ClearMonitoringResultType {
         let mut f_status: Option<ClearMonitoringStatusEnumType> = None;
         let mut f_id: Option<i64> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -7009,8 +7075,11 @@ impl Decode for ClearMonitoringResultType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -7168,7 +7237,7 @@ pub struct ClearTariffsResultType {
     /// `status`: Required; a [`TariffClearStatusEnumType`].
     pub status: TariffClearStatusEnumType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -7192,7 +7261,7 @@ impl Decode for ClearTariffsResultType {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut f_tariff_id: Option<String> = None;
         let mut f_status: Option<TariffClearStatusEnumType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -7233,8 +7302,11 @@ impl Decode for ClearTariffsResultType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -7393,7 +7465,7 @@ pub struct ComponentType {
     /// `instance`: Optional; at most 50 characters.
     pub instance: Option<String>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -7417,7 +7489,7 @@ impl Decode for ComponentType {
         let mut f_evse: Option<EVSEType> = None;
         let mut f_name: Option<String> = None;
         let mut f_instance: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -7456,8 +7528,11 @@ impl Decode for ComponentType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -7526,7 +7601,7 @@ pub struct ComponentVariableType {
     /// `variable`: Optional; a [`VariableType`].
     pub variable: Option<VariableType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -7548,7 +7623,7 @@ impl Decode for ComponentVariableType {
         d.object_begin()?;
         let mut f_component: Option<ComponentType> = None;
         let mut f_variable: Option<VariableType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -7578,8 +7653,11 @@ impl Decode for ComponentVariableType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -7646,7 +7724,7 @@ pub struct CompositeScheduleType {
     /// `chargingSchedulePeriod`: Required; an array of at least 1 items, each a [`ChargingSchedulePeriodType`].
     pub charging_schedule_period: Vec<ChargingSchedulePeriodType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -7680,7 +7758,7 @@ impl Decode for CompositeScheduleType {
         let mut f_schedule_start: Option<DateTime> = None;
         let mut f_charging_rate_unit: Option<ChargingRateUnitEnumType> = None;
         let mut f_charging_schedule_period: Option<Vec<ChargingSchedulePeriodType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -7729,8 +7807,11 @@ impl Decode for CompositeScheduleType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -7935,7 +8016,7 @@ pub struct ConstantStreamDataType {
     /// `variableMonitoringId`: Required; an integer, at least 0.
     pub variable_monitoring_id: i64,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -7963,7 +8044,7 @@ impl Decode for ConstantStreamDataType {
         let mut f_id: Option<i64> = None;
         let mut f_params: Option<PeriodicEventStreamParamsType> = None;
         let mut f_variable_monitoring_id: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -7999,8 +8080,11 @@ impl Decode for ConstantStreamDataType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -8080,7 +8164,7 @@ pub struct ConsumptionCostType {
     /// `cost`: Required; an array of 1 to 3 items, each a [`CostType`].
     pub cost: Vec<CostType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -8102,7 +8186,7 @@ impl Decode for ConsumptionCostType {
         d.object_begin()?;
         let mut f_start_value: Option<Decimal> = None;
         let mut f_cost: Option<Vec<CostType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -8133,8 +8217,11 @@ impl Decode for ConsumptionCostType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -8281,7 +8368,7 @@ pub struct CostDetailsType {
     /// `failureReason`: Optional; at most 500 characters.
     pub failure_reason: Option<String>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -8309,7 +8396,7 @@ impl Decode for CostDetailsType {
         let mut f_total_usage: Option<TotalUsageType> = None;
         let mut f_failure_to_calculate: Option<bool> = None;
         let mut f_failure_reason: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -8371,8 +8458,11 @@ impl Decode for CostDetailsType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -8569,7 +8659,7 @@ pub struct CostDimensionType {
     /// `volume`: Required; an exact decimal.
     pub volume: Decimal,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -8591,7 +8681,7 @@ impl Decode for CostDimensionType {
         d.object_begin()?;
         let mut f_type_: Option<CostDimensionEnumType> = None;
         let mut f_volume: Option<Decimal> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -8619,8 +8709,11 @@ impl Decode for CostDimensionType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -8762,7 +8855,7 @@ pub struct CostType {
     /// `amountMultiplier`: Optional; an integer.
     pub amount_multiplier: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -8786,7 +8879,7 @@ impl Decode for CostType {
         let mut f_cost_kind: Option<CostKindEnumType> = None;
         let mut f_amount: Option<i64> = None;
         let mut f_amount_multiplier: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -8825,8 +8918,11 @@ impl Decode for CostType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -9055,7 +9151,7 @@ pub struct DCChargingParametersType {
     /// `bulkSoC`: Optional; an integer from 0 to 100.
     pub bulk_so_c: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -9089,7 +9185,7 @@ impl Decode for DCChargingParametersType {
         let mut f_state_of_charge: Option<i64> = None;
         let mut f_full_so_c: Option<i64> = None;
         let mut f_bulk_so_c: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -9198,8 +9294,11 @@ impl Decode for DCChargingParametersType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -9377,7 +9476,7 @@ pub struct DERChargingParametersType {
     /// `evSessionTotalDischargeEnergyAvailable`: Optional; an exact decimal.
     pub ev_session_total_discharge_energy_available: Option<Decimal>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -9477,7 +9576,7 @@ impl Decode for DERChargingParametersType {
         let mut f_ev_duration_level2_dc_injection: Option<Decimal> = None;
         let mut f_ev_reactive_susceptance: Option<Decimal> = None;
         let mut f_ev_session_total_discharge_energy_available: Option<Decimal> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -10023,8 +10122,11 @@ impl Decode for DERChargingParametersType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -10596,7 +10698,7 @@ pub struct DERCurveGetType {
     /// `isSuperseded`: Required; a boolean.
     pub is_superseded: bool,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -10630,7 +10732,7 @@ impl Decode for DERCurveGetType {
         let mut f_curve_type: Option<DERControlEnumType> = None;
         let mut f_is_default: Option<bool> = None;
         let mut f_is_superseded: Option<bool> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -10674,8 +10776,11 @@ impl Decode for DERCurveGetType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -10772,7 +10877,7 @@ pub struct DERCurvePointsType {
     /// `y`: Required; an exact decimal.
     pub y: Decimal,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -10794,7 +10899,7 @@ impl Decode for DERCurvePointsType {
         d.object_begin()?;
         let mut f_x: Option<Decimal> = None;
         let mut f_y: Option<Decimal> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -10819,8 +10924,11 @@ impl Decode for DERCurvePointsType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -10892,7 +11000,7 @@ pub struct DERCurveType {
     /// `duration`: Optional; an exact decimal.
     pub duration: Option<Decimal>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -10932,7 +11040,7 @@ impl Decode for DERCurveType {
         let mut f_response_time: Option<Decimal> = None;
         let mut f_start_time: Option<DateTime> = None;
         let mut f_duration: Option<Decimal> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -11037,8 +11145,11 @@ impl Decode for DERCurveType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -11752,7 +11863,7 @@ pub struct EVAbsolutePriceScheduleEntryType {
     /// `evPriceRule`: Required; an array of 1 to 8 items, each a [`EVPriceRuleType`].
     pub ev_price_rule: Vec<EVPriceRuleType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -11774,7 +11885,7 @@ impl Decode for EVAbsolutePriceScheduleEntryType {
         d.object_begin()?;
         let mut f_duration: Option<i64> = None;
         let mut f_ev_price_rule: Option<Vec<EVPriceRuleType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -11802,8 +11913,11 @@ impl Decode for EVAbsolutePriceScheduleEntryType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -11876,7 +11990,7 @@ pub struct EVAbsolutePriceScheduleType {
     /// `priceAlgorithm`: Required; at most 2000 characters.
     pub price_algorithm: String,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -11909,7 +12023,7 @@ impl Decode for EVAbsolutePriceScheduleType {
             Vec<EVAbsolutePriceScheduleEntryType>,
         > = None;
         let mut f_price_algorithm: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -11954,8 +12068,11 @@ impl Decode for EVAbsolutePriceScheduleType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -12055,7 +12172,7 @@ pub struct EVEnergyOfferType {
     /// `evPowerSchedule`: Required; a [`EVPowerScheduleType`].
     pub ev_power_schedule: EVPowerScheduleType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -12077,7 +12194,7 @@ impl Decode for EVEnergyOfferType {
         d.object_begin()?;
         let mut f_ev_absolute_price_schedule: Option<EVAbsolutePriceScheduleType> = None;
         let mut f_ev_power_schedule: Option<EVPowerScheduleType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -12111,8 +12228,11 @@ impl Decode for EVEnergyOfferType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -12174,7 +12294,7 @@ pub struct EVPowerScheduleEntryType {
     /// `power`: Required; an exact decimal.
     pub power: Decimal,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -12196,7 +12316,7 @@ impl Decode for EVPowerScheduleEntryType {
         d.object_begin()?;
         let mut f_duration: Option<i64> = None;
         let mut f_power: Option<Decimal> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -12221,8 +12341,11 @@ impl Decode for EVPowerScheduleEntryType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -12280,7 +12403,7 @@ pub struct EVPowerScheduleType {
     /// `timeAnchor`: Required; an RFC 3339 date-time.
     pub time_anchor: DateTime,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -12305,7 +12428,7 @@ impl Decode for EVPowerScheduleType {
         d.object_begin()?;
         let mut f_ev_power_schedule_entries: Option<Vec<EVPowerScheduleEntryType>> = None;
         let mut f_time_anchor: Option<DateTime> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -12333,8 +12456,11 @@ impl Decode for EVPowerScheduleType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -12407,7 +12533,7 @@ pub struct EVPriceRuleType {
     /// `powerRangeStart`: Required; an exact decimal.
     pub power_range_start: Decimal,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -12429,7 +12555,7 @@ impl Decode for EVPriceRuleType {
         d.object_begin()?;
         let mut f_energy_fee: Option<Decimal> = None;
         let mut f_power_range_start: Option<Decimal> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -12460,8 +12586,11 @@ impl Decode for EVPriceRuleType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -12519,7 +12648,7 @@ pub struct EVSEType {
     /// `connectorId`: Optional; an integer, at least 0.
     pub connector_id: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -12541,7 +12670,7 @@ impl Decode for EVSEType {
         d.object_begin()?;
         let mut f_id: Option<i64> = None;
         let mut f_connector_id: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -12573,8 +12702,11 @@ impl Decode for EVSEType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -12766,7 +12898,7 @@ pub struct EnterServiceGetType {
     /// `id`: Required; at most 36 characters.
     pub id: String,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -12788,7 +12920,7 @@ impl Decode for EnterServiceGetType {
         d.object_begin()?;
         let mut f_enter_service: Option<EnterServiceType> = None;
         let mut f_id: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -12814,8 +12946,11 @@ impl Decode for EnterServiceGetType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -12893,7 +13028,7 @@ pub struct EnterServiceType {
     /// `rampRate`: Optional; an exact decimal.
     pub ramp_rate: Option<Decimal>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -12933,7 +13068,7 @@ impl Decode for EnterServiceType {
         let mut f_delay: Option<Decimal> = None;
         let mut f_random_delay: Option<Decimal> = None;
         let mut f_ramp_rate: Option<Decimal> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -13024,8 +13159,11 @@ impl Decode for EnterServiceType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -13154,7 +13292,7 @@ pub struct EventDataType {
     /// `severity`: Optional; an integer, at least 0.
     pub severity: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -13208,7 +13346,7 @@ impl Decode for EventDataType {
         let mut f_event_notification_type: Option<EventNotificationEnumType> = None;
         let mut f_variable: Option<VariableType> = None;
         let mut f_severity: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -13343,8 +13481,11 @@ impl Decode for EventDataType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -13920,7 +14061,7 @@ pub struct FirmwareType {
     /// `signature`: Optional; at most 800 characters.
     pub signature: Option<String>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -13948,7 +14089,7 @@ impl Decode for FirmwareType {
         let mut f_install_date_time: Option<DateTime> = None;
         let mut f_signing_certificate: Option<String> = None;
         let mut f_signature: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -14008,8 +14149,11 @@ impl Decode for FirmwareType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -14104,7 +14248,7 @@ pub struct FixedPFGetType {
     /// `isSuperseded`: Required; a boolean.
     pub is_superseded: bool,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -14130,7 +14274,7 @@ impl Decode for FixedPFGetType {
         let mut f_id: Option<String> = None;
         let mut f_is_default: Option<bool> = None;
         let mut f_is_superseded: Option<bool> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -14167,8 +14311,11 @@ impl Decode for FixedPFGetType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -14258,7 +14405,7 @@ pub struct FixedPFType {
     /// `duration`: Optional; an exact decimal.
     pub duration: Option<Decimal>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -14286,7 +14433,7 @@ impl Decode for FixedPFType {
         let mut f_excitation: Option<bool> = None;
         let mut f_start_time: Option<DateTime> = None;
         let mut f_duration: Option<Decimal> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -14343,8 +14490,11 @@ impl Decode for FixedPFType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -14433,7 +14583,7 @@ pub struct FixedVarGetType {
     /// `isSuperseded`: Required; a boolean.
     pub is_superseded: bool,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -14459,7 +14609,7 @@ impl Decode for FixedVarGetType {
         let mut f_id: Option<String> = None;
         let mut f_is_default: Option<bool> = None;
         let mut f_is_superseded: Option<bool> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -14496,8 +14646,11 @@ impl Decode for FixedVarGetType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -14587,7 +14740,7 @@ pub struct FixedVarType {
     /// `duration`: Optional; an exact decimal.
     pub duration: Option<Decimal>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -14615,7 +14768,7 @@ impl Decode for FixedVarType {
         let mut f_unit: Option<DERUnitEnumType> = None;
         let mut f_start_time: Option<DateTime> = None;
         let mut f_duration: Option<Decimal> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -14672,8 +14825,11 @@ impl Decode for FixedVarType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -14766,7 +14922,7 @@ pub struct FreqDroopGetType {
     /// `isSuperseded`: Required; a boolean.
     pub is_superseded: bool,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -14797,7 +14953,7 @@ impl Decode for FreqDroopGetType {
         let mut f_id: Option<String> = None;
         let mut f_is_default: Option<bool> = None;
         let mut f_is_superseded: Option<bool> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -14835,8 +14991,11 @@ impl Decode for FreqDroopGetType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -14932,7 +15091,7 @@ pub struct FreqDroopType {
     /// `duration`: Optional; an exact decimal.
     pub duration: Option<Decimal>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -14973,7 +15132,7 @@ impl Decode for FreqDroopType {
         let mut f_response_time: Option<Decimal> = None;
         let mut f_start_time: Option<DateTime> = None;
         let mut f_duration: Option<Decimal> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -15060,8 +15219,11 @@ impl Decode for FreqDroopType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -15745,7 +15907,7 @@ pub struct GetVariableDataType {
     /// `variable`: Required; a [`VariableType`].
     pub variable: VariableType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -15769,7 +15931,7 @@ impl Decode for GetVariableDataType {
         let mut f_attribute_type: Option<AttributeEnumType> = None;
         let mut f_component: Option<ComponentType> = None;
         let mut f_variable: Option<VariableType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -15806,8 +15968,11 @@ impl Decode for GetVariableDataType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -15889,7 +16054,7 @@ pub struct GetVariableResultType {
     /// `variable`: Required; a [`VariableType`].
     pub variable: VariableType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -15923,7 +16088,7 @@ impl Decode for GetVariableResultType {
         let mut f_attribute_value: Option<String> = None;
         let mut f_component: Option<ComponentType> = None;
         let mut f_variable: Option<VariableType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -15994,8 +16159,11 @@ impl Decode for GetVariableResultType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -16194,7 +16362,7 @@ pub struct GradientGetType {
     /// `id`: Required; at most 36 characters.
     pub id: String,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -16216,7 +16384,7 @@ impl Decode for GradientGetType {
         d.object_begin()?;
         let mut f_gradient: Option<GradientType> = None;
         let mut f_id: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -16241,8 +16409,11 @@ impl Decode for GradientGetType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -16310,7 +16481,7 @@ pub struct GradientType {
     /// `softGradient`: Required; an exact decimal.
     pub soft_gradient: Decimal,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -16334,7 +16505,7 @@ impl Decode for GradientType {
         let mut f_priority: Option<i64> = None;
         let mut f_gradient: Option<Decimal> = None;
         let mut f_soft_gradient: Option<Decimal> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -16371,8 +16542,11 @@ impl Decode for GradientType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -16652,7 +16826,7 @@ pub struct HysteresisType {
     /// `hysteresisGradient`: Optional; an exact decimal.
     pub hysteresis_gradient: Option<Decimal>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -16678,7 +16852,7 @@ impl Decode for HysteresisType {
         let mut f_hysteresis_low: Option<Decimal> = None;
         let mut f_hysteresis_delay: Option<Decimal> = None;
         let mut f_hysteresis_gradient: Option<Decimal> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -16743,8 +16917,11 @@ impl Decode for HysteresisType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -16816,7 +16993,7 @@ pub struct IdTokenInfoType {
     /// `personalMessage`: Optional; a [`MessageContentType`].
     pub personal_message: Option<MessageContentType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -16850,7 +17027,7 @@ impl Decode for IdTokenInfoType {
         let mut f_language2: Option<String> = None;
         let mut f_evse_id: Option<Vec<i64>> = None;
         let mut f_personal_message: Option<MessageContentType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -16951,8 +17128,11 @@ impl Decode for IdTokenInfoType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -17068,7 +17248,7 @@ pub struct IdTokenType {
     /// `type`: Required; at most 20 characters.
     pub type_: String,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -17092,7 +17272,7 @@ impl Decode for IdTokenType {
         let mut f_additional_info: Option<Vec<AdditionalInfoType>> = None;
         let mut f_id_token: Option<String> = None;
         let mut f_type_: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -17130,8 +17310,11 @@ impl Decode for IdTokenType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -17624,7 +17807,7 @@ pub struct LimitAtSoCType {
     /// `limit`: Required; an exact decimal.
     pub limit: Decimal,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -17646,7 +17829,7 @@ impl Decode for LimitAtSoCType {
         d.object_begin()?;
         let mut f_soc: Option<i64> = None;
         let mut f_limit: Option<Decimal> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -17671,8 +17854,11 @@ impl Decode for LimitAtSoCType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -17739,7 +17925,7 @@ pub struct LimitMaxDischargeGetType {
     /// `limitMaxDischarge`: Required; a [`LimitMaxDischargeType`].
     pub limit_max_discharge: LimitMaxDischargeType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -17770,7 +17956,7 @@ impl Decode for LimitMaxDischargeGetType {
         let mut f_is_default: Option<bool> = None;
         let mut f_is_superseded: Option<bool> = None;
         let mut f_limit_max_discharge: Option<LimitMaxDischargeType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -17810,8 +17996,11 @@ impl Decode for LimitMaxDischargeGetType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -17901,7 +18090,7 @@ pub struct LimitMaxDischargeType {
     /// `duration`: Optional; an exact decimal.
     pub duration: Option<Decimal>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -17929,7 +18118,7 @@ impl Decode for LimitMaxDischargeType {
         let mut f_power_monitoring_must_trip: Option<DERCurveType> = None;
         let mut f_start_time: Option<DateTime> = None;
         let mut f_duration: Option<Decimal> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -17996,8 +18185,11 @@ impl Decode for LimitMaxDischargeType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -18254,7 +18446,7 @@ pub struct LogParametersType {
     /// `latestTimestamp`: Optional; an RFC 3339 date-time.
     pub latest_timestamp: Option<DateTime>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -18278,7 +18470,7 @@ impl Decode for LogParametersType {
         let mut f_remote_location: Option<String> = None;
         let mut f_oldest_timestamp: Option<DateTime> = None;
         let mut f_latest_timestamp: Option<DateTime> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -18322,8 +18514,11 @@ impl Decode for LogParametersType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -18903,7 +19098,7 @@ pub struct MessageContentType {
     /// `content`: Required; at most 1024 characters.
     pub content: String,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -18927,7 +19122,7 @@ impl Decode for MessageContentType {
         let mut f_format: Option<MessageFormatEnumType> = None;
         let mut f_language: Option<String> = None;
         let mut f_content: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -18963,8 +19158,11 @@ impl Decode for MessageContentType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -19142,7 +19340,7 @@ pub struct MessageInfoType {
     /// `messageExtra`: Optional; an array of 1 to 4 items, each a [`MessageContentType`].
     pub message_extra: Option<Vec<MessageContentType>>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -19178,7 +19376,7 @@ impl Decode for MessageInfoType {
         let mut f_transaction_id: Option<String> = None;
         let mut f_message: Option<MessageContentType> = None;
         let mut f_message_extra: Option<Vec<MessageContentType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -19275,8 +19473,11 @@ impl Decode for MessageInfoType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -19739,7 +19940,7 @@ pub struct MeterValueType {
     /// `timestamp`: Required; an RFC 3339 date-time.
     pub timestamp: DateTime,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -19761,7 +19962,7 @@ impl Decode for MeterValueType {
         d.object_begin()?;
         let mut f_sampled_value: Option<Vec<SampledValueType>> = None;
         let mut f_timestamp: Option<DateTime> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -19789,8 +19990,11 @@ impl Decode for MeterValueType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -19939,7 +20143,7 @@ pub struct ModemType {
     /// `imsi`: Optional; at most 20 characters.
     pub imsi: Option<String>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -19961,7 +20165,7 @@ impl Decode for ModemType {
         d.object_begin()?;
         let mut f_iccid: Option<String> = None;
         let mut f_imsi: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -19994,8 +20198,11 @@ impl Decode for ModemType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -20315,7 +20522,7 @@ pub struct MonitoringDataType {
     /// `variableMonitoring`: Required; an array of at least 1 items, each a [`VariableMonitoringType`].
     pub variable_monitoring: Vec<VariableMonitoringType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -20343,7 +20550,7 @@ impl Decode for MonitoringDataType {
         let mut f_component: Option<ComponentType> = None;
         let mut f_variable: Option<VariableType> = None;
         let mut f_variable_monitoring: Option<Vec<VariableMonitoringType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -20378,8 +20585,11 @@ impl Decode for MonitoringDataType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -20559,7 +20769,7 @@ pub struct NetworkConnectionProfileType {
     /// `vpn`: Optional; a [`VPNType`].
     pub vpn: Option<VPNType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -20603,7 +20813,7 @@ impl Decode for NetworkConnectionProfileType {
         let mut f_identity: Option<String> = None;
         let mut f_basic_auth_password: Option<String> = None;
         let mut f_vpn: Option<VPNType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -20711,8 +20921,11 @@ impl Decode for NetworkConnectionProfileType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -21306,7 +21519,7 @@ pub struct OCSPRequestDataType {
     /// `responderURL`: Required; at most 2000 characters.
     pub responder_url: String,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -21340,7 +21553,7 @@ impl Decode for OCSPRequestDataType {
         let mut f_issuer_key_hash: Option<String> = None;
         let mut f_serial_number: Option<String> = None;
         let mut f_responder_url: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -21391,8 +21604,11 @@ impl Decode for OCSPRequestDataType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -21687,7 +21903,7 @@ pub struct OverstayRuleListType {
     /// `overstayTimeThreshold`: Optional; an integer.
     pub overstay_time_threshold: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -21711,7 +21927,7 @@ impl Decode for OverstayRuleListType {
         let mut f_overstay_power_threshold: Option<RationalNumberType> = None;
         let mut f_overstay_rule: Option<Vec<OverstayRuleType>> = None;
         let mut f_overstay_time_threshold: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -21759,8 +21975,11 @@ impl Decode for OverstayRuleListType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -21838,7 +22057,7 @@ pub struct OverstayRuleType {
     /// `overstayFeePeriod`: Required; an integer.
     pub overstay_fee_period: i64,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -21868,7 +22087,7 @@ impl Decode for OverstayRuleType {
         let mut f_overstay_rule_description: Option<String> = None;
         let mut f_start_time: Option<i64> = None;
         let mut f_overstay_fee_period: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -21916,8 +22135,11 @@ impl Decode for OverstayRuleType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -22081,7 +22303,7 @@ pub struct PeriodicEventStreamParamsType {
     /// `values`: Optional; an integer, at least 0.
     pub values: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -22103,7 +22325,7 @@ impl Decode for PeriodicEventStreamParamsType {
         d.object_begin()?;
         let mut f_interval: Option<i64> = None;
         let mut f_values: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -22136,8 +22358,11 @@ impl Decode for PeriodicEventStreamParamsType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -22479,7 +22704,7 @@ pub struct PriceLevelScheduleEntryType {
     /// `priceLevel`: Required; an integer, at least 0.
     pub price_level: i64,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -22501,7 +22726,7 @@ impl Decode for PriceLevelScheduleEntryType {
         d.object_begin()?;
         let mut f_duration: Option<i64> = None;
         let mut f_price_level: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -22529,8 +22754,11 @@ impl Decode for PriceLevelScheduleEntryType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -22599,7 +22827,7 @@ pub struct PriceLevelScheduleType {
     /// `numberOfPriceLevels`: Required; an integer, at least 0.
     pub number_of_price_levels: i64,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -22632,7 +22860,7 @@ impl Decode for PriceLevelScheduleType {
         let mut f_price_schedule_id: Option<i64> = None;
         let mut f_price_schedule_description: Option<String> = None;
         let mut f_number_of_price_levels: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -22691,8 +22919,11 @@ impl Decode for PriceLevelScheduleType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -22802,7 +23033,7 @@ pub struct PriceRuleStackType {
     /// `priceRule`: Required; an array of 1 to 8 items, each a [`PriceRuleType`].
     pub price_rule: Vec<PriceRuleType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -22824,7 +23055,7 @@ impl Decode for PriceRuleStackType {
         d.object_begin()?;
         let mut f_duration: Option<i64> = None;
         let mut f_price_rule: Option<Vec<PriceRuleType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -22852,8 +23083,11 @@ impl Decode for PriceRuleStackType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -22930,7 +23164,7 @@ pub struct PriceRuleType {
     /// `powerRangeStart`: Required; a [`RationalNumberType`].
     pub power_range_start: RationalNumberType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -22960,7 +23194,7 @@ impl Decode for PriceRuleType {
         let mut f_energy_fee: Option<RationalNumberType> = None;
         let mut f_parking_fee: Option<RationalNumberType> = None;
         let mut f_power_range_start: Option<RationalNumberType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -23038,8 +23272,11 @@ impl Decode for PriceRuleType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -23138,7 +23375,7 @@ pub struct PriceType {
     /// `taxRates`: Optional; an array of 1 to 5 items, each a [`TaxRateType`].
     pub tax_rates: Option<Vec<TaxRateType>>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -23162,7 +23399,7 @@ impl Decode for PriceType {
         let mut f_excl_tax: Option<Decimal> = None;
         let mut f_incl_tax: Option<Decimal> = None;
         let mut f_tax_rates: Option<Vec<TaxRateType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -23214,8 +23451,11 @@ impl Decode for PriceType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -23486,7 +23726,7 @@ pub struct RationalNumberType {
     /// `value`: Required; an integer.
     pub value: i64,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -23508,7 +23748,7 @@ impl Decode for RationalNumberType {
         d.object_begin()?;
         let mut f_exponent: Option<i64> = None;
         let mut f_value: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -23533,8 +23773,11 @@ impl Decode for RationalNumberType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -23594,7 +23837,7 @@ pub struct ReactivePowerParamsType {
     /// `autonomousVRefTimeConstant`: Optional; an exact decimal.
     pub autonomous_v_ref_time_constant: Option<Decimal>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -23618,7 +23861,7 @@ impl Decode for ReactivePowerParamsType {
         let mut f_v_ref: Option<Decimal> = None;
         let mut f_autonomous_v_ref_enable: Option<bool> = None;
         let mut f_autonomous_v_ref_time_constant: Option<Decimal> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -23665,8 +23908,11 @@ impl Decode for ReactivePowerParamsType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -24163,7 +24409,7 @@ pub struct RelativeTimeIntervalType {
     /// `duration`: Optional; an integer.
     pub duration: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -24185,7 +24431,7 @@ impl Decode for RelativeTimeIntervalType {
         d.object_begin()?;
         let mut f_start: Option<i64> = None;
         let mut f_duration: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -24214,8 +24460,11 @@ impl Decode for RelativeTimeIntervalType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -24351,7 +24600,7 @@ pub struct ReportDataType {
     /// `variableCharacteristics`: Optional; a [`VariableCharacteristicsType`].
     pub variable_characteristics: Option<VariableCharacteristicsType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -24381,7 +24630,7 @@ impl Decode for ReportDataType {
         let mut f_variable: Option<VariableType> = None;
         let mut f_variable_attribute: Option<Vec<VariableAttributeType>> = None;
         let mut f_variable_characteristics: Option<VariableCharacteristicsType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -24429,8 +24678,11 @@ impl Decode for ReportDataType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -24935,7 +25187,7 @@ pub struct SalesTariffEntryType {
     /// `consumptionCost`: Optional; an array of 1 to 3 items, each a [`ConsumptionCostType`].
     pub consumption_cost: Option<Vec<ConsumptionCostType>>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -24959,7 +25211,7 @@ impl Decode for SalesTariffEntryType {
         let mut f_relative_time_interval: Option<RelativeTimeIntervalType> = None;
         let mut f_e_price_level: Option<i64> = None;
         let mut f_consumption_cost: Option<Vec<ConsumptionCostType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -25007,8 +25259,11 @@ impl Decode for SalesTariffEntryType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -25090,7 +25345,7 @@ pub struct SalesTariffType {
     /// `salesTariffEntry`: Required; an array of 1 to 1024 items, each a [`SalesTariffEntryType`].
     pub sales_tariff_entry: Vec<SalesTariffEntryType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -25116,7 +25371,7 @@ impl Decode for SalesTariffType {
         let mut f_sales_tariff_description: Option<String> = None;
         let mut f_num_e_price_levels: Option<i64> = None;
         let mut f_sales_tariff_entry: Option<Vec<SalesTariffEntryType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -25170,8 +25425,11 @@ impl Decode for SalesTariffType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -25272,7 +25530,7 @@ pub struct SampledValueType {
     /// `unitOfMeasure`: Optional; a [`UnitOfMeasureType`].
     pub unit_of_measure: Option<UnitOfMeasureType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -25304,7 +25562,7 @@ impl Decode for SampledValueType {
         let mut f_location: Option<LocationEnumType> = None;
         let mut f_signed_meter_value: Option<SignedMeterValueType> = None;
         let mut f_unit_of_measure: Option<UnitOfMeasureType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -25390,8 +25648,11 @@ impl Decode for SampledValueType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -25582,7 +25843,7 @@ pub struct SetMonitoringDataType {
     /// `variable`: Required; a [`VariableType`].
     pub variable: VariableType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -25622,7 +25883,7 @@ impl Decode for SetMonitoringDataType {
         let mut f_severity: Option<i64> = None;
         let mut f_component: Option<ComponentType> = None;
         let mut f_variable: Option<VariableType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -25699,8 +25960,11 @@ impl Decode for SetMonitoringDataType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -25834,7 +26098,7 @@ pub struct SetMonitoringResultType {
     /// `severity`: Required; an integer, at least 0.
     pub severity: i64,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -25872,7 +26136,7 @@ impl Decode for SetMonitoringResultType {
         let mut f_component: Option<ComponentType> = None;
         let mut f_variable: Option<VariableType> = None;
         let mut f_severity: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -25939,8 +26203,11 @@ impl Decode for SetMonitoringResultType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -26248,7 +26515,7 @@ pub struct SetVariableDataType {
     /// `variable`: Required; a [`VariableType`].
     pub variable: VariableType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -26274,7 +26541,7 @@ impl Decode for SetVariableDataType {
         let mut f_attribute_value: Option<String> = None;
         let mut f_component: Option<ComponentType> = None;
         let mut f_variable: Option<VariableType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -26320,8 +26587,11 @@ impl Decode for SetVariableDataType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -26415,7 +26685,7 @@ pub struct SetVariableResultType {
     /// `variable`: Required; a [`VariableType`].
     pub variable: VariableType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -26447,7 +26717,7 @@ impl Decode for SetVariableResultType {
         let mut f_attribute_status_info: Option<StatusInfoType> = None;
         let mut f_component: Option<ComponentType> = None;
         let mut f_variable: Option<VariableType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -26505,8 +26775,11 @@ impl Decode for SetVariableResultType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -26706,7 +26979,7 @@ pub struct SignedMeterValueType {
     /// `publicKey`: Optional; at most 2500 characters.
     pub public_key: Option<String>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -26732,7 +27005,7 @@ impl Decode for SignedMeterValueType {
         let mut f_signing_method: Option<String> = None;
         let mut f_encoding_method: Option<String> = None;
         let mut f_public_key: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -26782,8 +27055,11 @@ impl Decode for SignedMeterValueType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -26869,7 +27145,7 @@ pub struct StatusInfoType {
     /// `additionalInfo`: Optional; at most 1024 characters.
     pub additional_info: Option<String>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -26891,7 +27167,7 @@ impl Decode for StatusInfoType {
         d.object_begin()?;
         let mut f_reason_code: Option<String> = None;
         let mut f_additional_info: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -26923,8 +27199,11 @@ impl Decode for StatusInfoType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -26986,7 +27265,7 @@ pub struct StreamDataElementType {
     /// `v`: Required; at most 2500 characters.
     pub v: String,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -27008,7 +27287,7 @@ impl Decode for StreamDataElementType {
         d.object_begin()?;
         let mut f_t: Option<Decimal> = None;
         let mut f_v: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -27033,8 +27312,11 @@ impl Decode for StreamDataElementType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -27102,7 +27384,7 @@ pub struct TariffAssignmentType {
     /// `idTokens`: Optional; an array of at least 1 items, each at most 255 characters.
     pub id_tokens: Option<Vec<String>>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -27130,7 +27412,7 @@ impl Decode for TariffAssignmentType {
         let mut f_valid_from: Option<DateTime> = None;
         let mut f_evse_ids: Option<Vec<i64>> = None;
         let mut f_id_tokens: Option<Vec<String>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -27192,8 +27474,11 @@ impl Decode for TariffAssignmentType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -27491,7 +27776,7 @@ pub struct TariffConditionsFixedType {
     /// `paymentRecognition`: Optional; at most 20 characters.
     pub payment_recognition: Option<String>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -27525,7 +27810,7 @@ impl Decode for TariffConditionsFixedType {
         let mut f_evse_kind: Option<EvseKindEnumType> = None;
         let mut f_payment_brand: Option<String> = None;
         let mut f_payment_recognition: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -27628,8 +27913,11 @@ impl Decode for TariffConditionsFixedType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -27762,7 +28050,7 @@ pub struct TariffConditionsType {
     /// `maxIdleTime`: Optional; an integer.
     pub max_idle_time: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -27816,7 +28104,7 @@ impl Decode for TariffConditionsType {
         let mut f_max_charging_time: Option<i64> = None;
         let mut f_min_idle_time: Option<i64> = None;
         let mut f_max_idle_time: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -28041,8 +28329,11 @@ impl Decode for TariffConditionsType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -28263,7 +28554,7 @@ pub struct TariffEnergyPriceType {
     /// `conditions`: Optional; a [`TariffConditionsType`].
     pub conditions: Option<TariffConditionsType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -28285,7 +28576,7 @@ impl Decode for TariffEnergyPriceType {
         d.object_begin()?;
         let mut f_price_kwh: Option<Decimal> = None;
         let mut f_conditions: Option<TariffConditionsType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -28318,8 +28609,11 @@ impl Decode for TariffEnergyPriceType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -28376,7 +28670,7 @@ pub struct TariffEnergyType {
     /// `taxRates`: Optional; an array of 1 to 5 items, each a [`TaxRateType`].
     pub tax_rates: Option<Vec<TaxRateType>>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -28398,7 +28692,7 @@ impl Decode for TariffEnergyType {
         d.object_begin()?;
         let mut f_prices: Option<Vec<TariffEnergyPriceType>> = None;
         let mut f_tax_rates: Option<Vec<TaxRateType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -28433,8 +28727,11 @@ impl Decode for TariffEnergyType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -28509,7 +28806,7 @@ pub struct TariffFixedPriceType {
     /// `priceFixed`: Required; an exact decimal.
     pub price_fixed: Decimal,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -28531,7 +28828,7 @@ impl Decode for TariffFixedPriceType {
         d.object_begin()?;
         let mut f_conditions: Option<TariffConditionsFixedType> = None;
         let mut f_price_fixed: Option<Decimal> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -28565,8 +28862,11 @@ impl Decode for TariffFixedPriceType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -28623,7 +28923,7 @@ pub struct TariffFixedType {
     /// `taxRates`: Optional; an array of 1 to 5 items, each a [`TaxRateType`].
     pub tax_rates: Option<Vec<TaxRateType>>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -28645,7 +28945,7 @@ impl Decode for TariffFixedType {
         d.object_begin()?;
         let mut f_prices: Option<Vec<TariffFixedPriceType>> = None;
         let mut f_tax_rates: Option<Vec<TaxRateType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -28680,8 +28980,11 @@ impl Decode for TariffFixedType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -29004,7 +29307,7 @@ pub struct TariffTimePriceType {
     /// `conditions`: Optional; a [`TariffConditionsType`].
     pub conditions: Option<TariffConditionsType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -29026,7 +29329,7 @@ impl Decode for TariffTimePriceType {
         d.object_begin()?;
         let mut f_price_minute: Option<Decimal> = None;
         let mut f_conditions: Option<TariffConditionsType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -29059,8 +29362,11 @@ impl Decode for TariffTimePriceType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -29117,7 +29423,7 @@ pub struct TariffTimeType {
     /// `taxRates`: Optional; an array of 1 to 5 items, each a [`TaxRateType`].
     pub tax_rates: Option<Vec<TaxRateType>>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -29139,7 +29445,7 @@ impl Decode for TariffTimeType {
         d.object_begin()?;
         let mut f_prices: Option<Vec<TariffTimePriceType>> = None;
         let mut f_tax_rates: Option<Vec<TaxRateType>> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -29174,8 +29480,11 @@ impl Decode for TariffTimeType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -29270,7 +29579,7 @@ pub struct TariffType {
     /// `maxCost`: Optional; a [`PriceType`].
     pub max_cost: Option<PriceType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -29312,7 +29621,7 @@ impl Decode for TariffType {
         let mut f_reservation_fixed: Option<TariffFixedType> = None;
         let mut f_min_cost: Option<PriceType> = None;
         let mut f_max_cost: Option<PriceType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -29445,8 +29754,11 @@ impl Decode for TariffType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -29601,7 +29913,7 @@ pub struct TaxRateType {
     /// `stack`: Optional; an integer, at least 0.
     pub stack: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -29625,7 +29937,7 @@ impl Decode for TaxRateType {
         let mut f_type_: Option<String> = None;
         let mut f_tax: Option<Decimal> = None;
         let mut f_stack: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -29660,8 +29972,11 @@ impl Decode for TaxRateType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -29744,7 +30059,7 @@ pub struct TaxRuleType {
     /// `taxRate`: Required; a [`RationalNumberType`].
     pub tax_rate: RationalNumberType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -29785,7 +30100,7 @@ impl Decode for TaxRuleType {
         let mut f_applies_to_overstay_fee: Option<bool> = None;
         let mut f_applies_to_minimum_maximum_cost: Option<bool> = None;
         let mut f_tax_rate: Option<RationalNumberType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -29866,8 +30181,11 @@ impl Decode for TaxRuleType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -29998,7 +30316,7 @@ pub struct TotalCostType {
     /// `total`: Required; a [`TotalPriceType`].
     pub total: TotalPriceType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -30034,7 +30352,7 @@ impl Decode for TotalCostType {
         let mut f_reservation_time: Option<PriceType> = None;
         let mut f_reservation_fixed: Option<PriceType> = None;
         let mut f_total: Option<TotalPriceType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -30129,8 +30447,11 @@ impl Decode for TotalCostType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -30257,7 +30578,7 @@ pub struct TotalPriceType {
     /// `inclTax`: Optional; an exact decimal.
     pub incl_tax: Option<Decimal>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -30279,7 +30600,7 @@ impl Decode for TotalPriceType {
         d.object_begin()?;
         let mut f_excl_tax: Option<Decimal> = None;
         let mut f_incl_tax: Option<Decimal> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -30318,8 +30639,11 @@ impl Decode for TotalPriceType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -30373,7 +30697,7 @@ pub struct TotalUsageType {
     /// `reservationTime`: Optional; an integer.
     pub reservation_time: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -30399,7 +30723,7 @@ impl Decode for TotalUsageType {
         let mut f_charging_time: Option<i64> = None;
         let mut f_idle_time: Option<i64> = None;
         let mut f_reservation_time: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -30449,8 +30773,11 @@ impl Decode for TotalUsageType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -30608,7 +30935,7 @@ pub struct TransactionLimitType {
     /// `maxSoC`: Optional; an integer from 0 to 100.
     pub max_so_c: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -30634,7 +30961,7 @@ impl Decode for TransactionLimitType {
         let mut f_max_energy: Option<Decimal> = None;
         let mut f_max_time: Option<i64> = None;
         let mut f_max_so_c: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -30696,8 +31023,11 @@ impl Decode for TransactionLimitType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -30773,7 +31103,7 @@ pub struct TransactionType {
     /// `transactionLimit`: Optional; a [`TransactionLimitType`].
     pub transaction_limit: Option<TransactionLimitType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -30807,7 +31137,7 @@ impl Decode for TransactionType {
         let mut f_operation_mode: Option<OperationModeEnumType> = None;
         let mut f_tariff_id: Option<String> = None;
         let mut f_transaction_limit: Option<TransactionLimitType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -30911,8 +31241,11 @@ impl Decode for TransactionType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -31332,7 +31665,7 @@ pub struct UnitOfMeasureType {
     /// `multiplier`: Optional; an integer.
     pub multiplier: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -31354,7 +31687,7 @@ impl Decode for UnitOfMeasureType {
         d.object_begin()?;
         let mut f_unit: Option<String> = None;
         let mut f_multiplier: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -31387,8 +31720,11 @@ impl Decode for UnitOfMeasureType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -31929,7 +32265,7 @@ pub struct V2XChargingParametersType {
     /// `targetSoC`: Optional; an integer from 0 to 100.
     pub target_so_c: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -31995,7 +32331,7 @@ impl Decode for V2XChargingParametersType {
         let mut f_ev_min_v2_x_energy_request: Option<Decimal> = None;
         let mut f_ev_max_v2_x_energy_request: Option<Decimal> = None;
         let mut f_target_so_c: Option<i64> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -32320,8 +32656,11 @@ impl Decode for V2XChargingParametersType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -32485,7 +32824,7 @@ pub struct V2XFreqWattPointType {
     /// `power`: Required; an exact decimal.
     pub power: Decimal,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -32507,7 +32846,7 @@ impl Decode for V2XFreqWattPointType {
         d.object_begin()?;
         let mut f_frequency: Option<Decimal> = None;
         let mut f_power: Option<Decimal> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -32535,8 +32874,11 @@ impl Decode for V2XFreqWattPointType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -32594,7 +32936,7 @@ pub struct V2XSignalWattPointType {
     /// `power`: Required; an exact decimal.
     pub power: Decimal,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -32616,7 +32958,7 @@ impl Decode for V2XSignalWattPointType {
         d.object_begin()?;
         let mut f_signal: Option<i64> = None;
         let mut f_power: Option<Decimal> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -32641,8 +32983,11 @@ impl Decode for V2XSignalWattPointType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -32792,7 +33137,7 @@ pub struct VPNType {
     /// `type`: Required; a [`VPNEnumType`].
     pub type_: VPNEnumType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -32828,7 +33173,7 @@ impl Decode for VPNType {
         let mut f_password: Option<String> = None;
         let mut f_key: Option<String> = None;
         let mut f_type_: Option<VPNEnumType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -32881,8 +33226,11 @@ impl Decode for VPNType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -33001,7 +33349,7 @@ pub struct VariableAttributeType {
     /// `constant`: Optional; a boolean.
     pub constant: Option<bool>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -33029,7 +33377,7 @@ impl Decode for VariableAttributeType {
         let mut f_mutability: Option<MutabilityEnumType> = None;
         let mut f_persistent: Option<bool> = None;
         let mut f_constant: Option<bool> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -33093,8 +33441,11 @@ impl Decode for VariableAttributeType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -33178,7 +33529,7 @@ pub struct VariableCharacteristicsType {
     /// `supportsMonitoring`: Required; a boolean.
     pub supports_monitoring: bool,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -33210,7 +33561,7 @@ impl Decode for VariableCharacteristicsType {
         let mut f_max_elements: Option<i64> = None;
         let mut f_values_list: Option<String> = None;
         let mut f_supports_monitoring: Option<bool> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -33295,8 +33646,11 @@ impl Decode for VariableCharacteristicsType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -33402,7 +33756,7 @@ pub struct VariableMonitoringType {
     /// `eventNotificationType`: Required; a [`EventNotificationEnumType`].
     pub event_notification_type: EventNotificationEnumType,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -33439,7 +33793,7 @@ impl Decode for VariableMonitoringType {
         let mut f_type_: Option<MonitorEnumType> = None;
         let mut f_severity: Option<i64> = None;
         let mut f_event_notification_type: Option<EventNotificationEnumType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -33491,8 +33845,11 @@ impl Decode for VariableMonitoringType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -33604,7 +33961,7 @@ pub struct VariableType {
     /// `instance`: Optional; at most 50 characters.
     pub instance: Option<String>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -33626,7 +33983,7 @@ impl Decode for VariableType {
         d.object_begin()?;
         let mut f_name: Option<String> = None;
         let mut f_instance: Option<String> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -33655,8 +34012,11 @@ impl Decode for VariableType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
@@ -33719,7 +34079,7 @@ pub struct VoltageParamsType {
     /// `powerDuringCessation`: Optional; a [`PowerDuringCessationEnumType`].
     pub power_during_cessation: Option<PowerDuringCessationEnumType>,
     /// `customData`: Optional; a [`CustomDataType`].
-    pub custom_data: Option<CustomDataType>,
+    pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -33743,7 +34103,7 @@ impl Decode for VoltageParamsType {
         let mut f_hv10_min_mean_value: Option<Decimal> = None;
         let mut f_hv10_min_mean_trip_delay: Option<Decimal> = None;
         let mut f_power_during_cessation: Option<PowerDuringCessationEnumType> = None;
-        let mut f_custom_data: Option<CustomDataType> = None;
+        let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
         while let Some(key) = d.next_member(&mut first)? {
@@ -33795,8 +34155,11 @@ impl Decode for VoltageParamsType {
                         f_custom_data = None;
                         continue;
                     }
-                    f_custom_data =
-                        Some(CustomDataType::decode(d).map_err(|e| e.at_key("customData"))?);
+                    f_custom_data = Some(
+                        CustomDataType::decode(d)
+                            .map(Box::new)
+                            .map_err(|e| e.at_key("customData"))?,
+                    );
                 }
                 _ => d.unknown_member(key, &mut extra)?,
             }
