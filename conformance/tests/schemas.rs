@@ -188,17 +188,14 @@ mod harness_self_test {
     }
 }
 
-/// Minimal reproductions of bugs found by this suite in the generated code / ocpp-types
-/// (owned by another engineer). Ignored so that the suite stays green until they are fixed;
-/// run with `cargo test -p conformance -- --ignored`.
-mod known_bugs {
+/// Regression tests of bugs this suite found in the generated code / ocpp-types.
+mod regressions {
     use ocpp_types::DecodeOptions;
 
     /// 2.0.1 / 2.1 `DataTransfer.data` has no type: `null` is a valid value and strict decoding
     /// keeps it, but LENIENT (`null_as_absent`) drops it, so the payload is not written back as
     /// read, and `null_members` counts a leniency for a valid payload.
     #[test]
-    #[ignore = "bug: lenient null_as_absent drops a valid null of an untyped member (DataTransfer.data)"]
     fn lenient_keeps_null_of_untyped_member() {
         let input = r#"{"vendorId":"v","data":null}"#;
         let want: serde_json::Value = serde_json::from_str(input).unwrap();

@@ -394,8 +394,8 @@ impl<'a> Decoder<'a> {
 
     /// Reads a whole payload: it must be a JSON object and nothing may follow it.
     ///
-    /// When the first fault found is not a syntax error, the rest of the text is still checked for
-    /// syntax, so that a syntactically broken payload is always reported as `FormatViolation`.
+    /// When a fault is found, the whole text is still checked for syntax, so that a syntactically
+    /// broken payload is always reported as a syntax `FormatViolation` at the root.
     pub fn payload<T: Decode>(&mut self) -> Result<T, DecodeError> {
         let kind = self.p.peek();
         if kind != Kind::Object {
@@ -412,13 +412,13 @@ impl<'a> Decoder<'a> {
         }
         let result = T::decode(self).and_then(|v| self.p.finish().map(|()| v).map_err(syntax));
         match result {
-            Err(e) if e.code() != ErrorCode::FormatViolation => {
-                match json::validate(self.p.source()) {
-                    Err(s) => Err(syntax(s)),
-                    Ok(()) => Err(e),
-                }
-            }
-            other => other,
+            // The first fault found may sit before a syntax error (an unknown member, a wrong
+            // type): a payload that is not JSON at all is reported as such.
+            Err(e) => match json::validate(self.p.source()) {
+                Err(s) => Err(syntax(s)),
+                Ok(()) => Err(e),
+            },
+            ok => ok,
         }
     }
 

@@ -1001,7 +1001,8 @@ fn emit_struct(
             "                    if f_{}.is_some() {{ d.duplicate(\"{}\")?; }}",
             f.rust, f.json
         )?;
-        if !f.required {
+        // `null` is a valid value of an untyped member, never an absent one.
+        if !f.required && f.ty != Ty::Any {
             writeln!(
                 out,
                 "                    if d.null_as_absent()? {{ f_{} = None; continue; }}",

@@ -15886,10 +15886,6 @@ impl Decode for DataTransferRequest {
                     if f_data.is_some() {
                         d.duplicate("data")?;
                     }
-                    if d.null_as_absent()? {
-                        f_data = None;
-                        continue;
-                    }
                     f_data = Some(d.any().map_err(|e| e.at_key("data"))?);
                 }
                 "vendorId" => {
@@ -16039,10 +16035,6 @@ impl Decode for DataTransferResponse {
                 "data" => {
                     if f_data.is_some() {
                         d.duplicate("data")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_data = None;
-                        continue;
                     }
                     f_data = Some(d.any().map_err(|e| e.at_key("data"))?);
                 }
