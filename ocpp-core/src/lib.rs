@@ -65,6 +65,7 @@ mod engine;
 mod event;
 pub mod handler;
 pub mod queue;
+pub mod smart_charging;
 pub mod testing;
 
 pub use config::{Config, StationConfig};

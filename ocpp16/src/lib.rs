@@ -32,6 +32,7 @@
 #![warn(missing_docs)]
 
 pub mod generated;
+pub mod smart_charging;
 
 pub use generated::actions::*;
 pub use generated::handlers::{csms, station};
