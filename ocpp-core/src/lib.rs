@@ -11,8 +11,9 @@
 //! version crates (`ocpp16::Ocpp16`, `ocpp201::Ocpp201`, `ocpp21::Ocpp21`) implement. The
 //! [`testing`] module has a miniature protocol for tests and examples.
 //!
-//! The async glue (a tokio driver, the WebSocket transport and TLS behind cargo features) is not
-//! part of this crate yet; the engine is complete without it. A driver is one loop per connection:
+//! The async glue is the [`transport`] module, behind cargo features (`runtime`, `server`,
+//! `client`, `tls`, or `full`): a tokio driver, the CSMS WebSocket server, the station client
+//! and rustls TLS. The engine is complete without it. A driver is one loop per connection:
 //! socket in -> [`Engine::handle_text`], drain [`Engine::poll_transmit`] to the socket, arm a timer
 //! at [`Engine::poll_timeout`], hand [`Engine::poll_event`] to the handlers and feed their answers
 //! back with [`Engine::respond`].
@@ -67,6 +68,8 @@ pub mod handler;
 pub mod queue;
 pub mod smart_charging;
 pub mod testing;
+#[cfg(feature = "runtime")]
+pub mod transport;
 
 pub use config::{Config, StationConfig};
 pub use engine::{is_transaction_message, Engine, Stats};

@@ -1,0 +1,99 @@
+//! Settings shared by the server and the client, and why a connection ended.
+
+use std::time::Duration;
+
+/// WebSocket-level settings of a connection, for both roles.
+///
+/// Build one with [`TransportConfig::default`] and change the public fields.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct TransportConfig {
+    /// How often a WebSocket ping is sent; `None` sends none. Default 30 s.
+    pub ping_interval: Option<Duration>,
+    /// How long past a ping interval the peer may stay silent (no pong, no frame) before the
+    /// connection is dropped. Default 30 s.
+    pub pong_timeout: Duration,
+    /// The largest incoming message (and frame) in bytes; a larger one closes the connection
+    /// with close code 1009. Default 256 KiB.
+    pub max_message_size: usize,
+    /// How many bytes may wait in the WebSocket write buffer before writes fail (the bounded
+    /// send queue towards a slow peer). Default 1 MiB.
+    pub max_write_buffer: usize,
+    /// How many application calls may wait in the channel to a connection task before
+    /// [`Peer`](crate::Peer) calls wait for room. Default 64.
+    pub command_queue: usize,
+    /// How long a graceful shutdown waits for the calls in flight. Default 10 s.
+    pub drain_timeout: Duration,
+    /// How long the TCP connect, the TLS handshake and the HTTP upgrade may take. Default 10 s.
+    pub handshake_timeout: Duration,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        TransportConfig {
+            ping_interval: Some(Duration::from_secs(30)),
+            pong_timeout: Duration::from_secs(30),
+            max_message_size: 256 * 1024,
+            max_write_buffer: 1024 * 1024,
+            command_queue: 64,
+            drain_timeout: Duration::from_secs(10),
+            handshake_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl TransportConfig {
+    pub(crate) fn ws_config(&self) -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+        tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .max_message_size(Some(self.max_message_size))
+            .max_frame_size(Some(self.max_message_size))
+            .write_buffer_size(0)
+            .max_write_buffer_size(self.max_write_buffer.max(self.max_message_size * 2))
+    }
+}
+
+/// Why a connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    /// The peer closed the WebSocket (or the TCP connection), with its close code if it sent one.
+    Closed {
+        /// The close code the peer sent (1000 normal, 1001 going away, ...).
+        code: Option<u16>,
+        /// The close reason the peer sent.
+        reason: String,
+    },
+    /// The peer sent a message larger than [`TransportConfig::max_message_size`]; the
+    /// connection was closed with code 1009.
+    MessageTooBig,
+    /// The peer stayed silent past the keepalive deadline.
+    KeepaliveTimeout,
+    /// The same station connected again; this older connection was closed.
+    Replaced,
+    /// The application asked for this connection to be closed.
+    Kicked,
+    /// A graceful shutdown closed the connection.
+    Shutdown,
+    /// A WebSocket protocol or I/O error.
+    Error(String),
+}
+
+impl std::fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DisconnectReason::Closed {
+                code: Some(c),
+                reason,
+            } => {
+                write!(f, "closed by the peer ({c} {reason})")
+            }
+            DisconnectReason::Closed { code: None, .. } => f.write_str("closed by the peer"),
+            DisconnectReason::MessageTooBig => f.write_str("message too big"),
+            DisconnectReason::KeepaliveTimeout => f.write_str("keepalive timeout"),
+            DisconnectReason::Replaced => f.write_str("replaced by a new connection"),
+            DisconnectReason::Kicked => f.write_str("closed by the application"),
+            DisconnectReason::Shutdown => f.write_str("shutdown"),
+            DisconnectReason::Error(e) => write!(f, "error: {e}"),
+        }
+    }
+}
