@@ -532,3 +532,261 @@ pub fn composite_schedule(
         periods,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smart_charging::model::{ChargingSchedule, Recurrency};
+    use chrono::TimeZone;
+
+    fn dec(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    fn t(d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 1, d, h, 0, 0).unwrap()
+    }
+
+    fn limits(c: &CompositeSchedule) -> Vec<(i64, Option<Decimal>)> {
+        c.periods
+            .iter()
+            .map(|p| (p.start_period, p.limit))
+            .collect()
+    }
+
+    fn abs(
+        id: i64,
+        stack: i64,
+        purpose: Purpose,
+        start: DateTime<Utc>,
+        l: &str,
+    ) -> ChargingProfile {
+        ChargingProfile::new(
+            id,
+            stack,
+            purpose,
+            ProfileKind::Absolute,
+            ChargingSchedule::new(RateUnit::A, vec![SchedulePeriod::new(0, dec(l))])
+                .starting(start),
+        )
+    }
+
+    #[test]
+    fn conversion_rounds_toward_zero() {
+        let s = StationState::default();
+        // 11 000 W / (230 V x 3) = 15.942... A, written 15.9 A.
+        assert_eq!(
+            s.convert(dec("11000"), RateUnit::W, RateUnit::A, 3),
+            dec("15.9")
+        );
+        // 16 A x 230 V x 1 = 3680 W, exact.
+        assert_eq!(
+            s.convert(dec("16"), RateUnit::A, RateUnit::W, 1),
+            dec("3680")
+        );
+        // A discharge limit of -11 000 W is -15.9 A, not -16.0 A.
+        assert_eq!(
+            s.convert(dec("-11000"), RateUnit::W, RateUnit::A, 3),
+            dec("-15.9")
+        );
+        let s110 = StationState::default().with_voltage(dec("110"));
+        assert_eq!(
+            s110.convert(dec("10"), RateUnit::A, RateUnit::W, 2),
+            dec("2200")
+        );
+    }
+
+    #[test]
+    fn nothing_in_force_is_no_limit_and_empty_windows_are_empty() {
+        let req = CompositeRequest {
+            start: t(6, 0),
+            duration: 3600,
+            evse_id: 1,
+            unit: RateUnit::A,
+        };
+        let c = composite_schedule(&[], &req, &StationState::default());
+        assert_eq!(limits(&c), [(0, None)]);
+        assert_eq!(c.periods[0].number_phases, 3);
+        let c = composite_schedule(
+            &[],
+            &CompositeRequest {
+                duration: 0,
+                ..req.clone()
+            },
+            &StationState::default(),
+        );
+        assert!(c.periods.is_empty());
+        assert_eq!(c.limit_at(0), None);
+    }
+
+    #[test]
+    fn absolute_profile_starts_and_validity_ends_inside_the_window() {
+        // Starts at 02:00, valid until 03:00: limited only 02:00 to 03:00.
+        let p = abs(1, 0, Purpose::StationMax, t(6, 2), "20").valid(None, Some(t(6, 3)));
+        let req = CompositeRequest {
+            start: t(6, 0),
+            duration: 4 * 3600,
+            evse_id: 0,
+            unit: RateUnit::A,
+        };
+        let c = composite_schedule(
+            &[InstalledProfile::new(0, p)],
+            &req,
+            &StationState::default(),
+        );
+        assert_eq!(
+            limits(&c),
+            [(0, None), (7200, Some(dec("20"))), (10800, None)]
+        );
+        assert_eq!(c.limit_at(7199), None);
+        assert_eq!(c.limit_at(7200), Some(dec("20")));
+        assert_eq!(c.period_at(4 * 3600), None);
+    }
+
+    #[test]
+    fn recurring_is_not_in_force_before_its_first_start() {
+        let p = ChargingProfile::new(
+            1,
+            0,
+            Purpose::TxDefault,
+            ProfileKind::Recurring(Recurrency::Daily),
+            ChargingSchedule::new(RateUnit::A, vec![SchedulePeriod::new(0, dec("10"))])
+                .starting(t(6, 12))
+                .lasting(3600),
+        );
+        let req = CompositeRequest {
+            start: t(6, 0),
+            duration: 2 * 86_400,
+            evse_id: 1,
+            unit: RateUnit::A,
+        };
+        let c = composite_schedule(
+            &[InstalledProfile::new(0, p)],
+            &req,
+            &StationState::default(),
+        );
+        // 12:00-13:00 on the 6th and on the 7th.
+        assert_eq!(
+            limits(&c),
+            [
+                (0, None),
+                (43_200, Some(dec("10"))),
+                (46_800, None),
+                (129_600, Some(dec("10"))),
+                (133_200, None)
+            ]
+        );
+    }
+
+    #[test]
+    fn equal_stack_levels_in_one_layer_take_the_lowest() {
+        // Station-wide and EVSE-specific external constraints are separate caps; two station
+        // maxima with one stack level (only possible without validation) both apply.
+        let ps = [
+            InstalledProfile::new(0, abs(1, 0, Purpose::StationMax, t(6, 0), "20")),
+            InstalledProfile::new(0, abs(2, 0, Purpose::StationMax, t(6, 0), "18")),
+            InstalledProfile::new(1, abs(3, 0, Purpose::ExternalConstraints, t(6, 0), "19")),
+        ];
+        let req = CompositeRequest {
+            start: t(6, 0),
+            duration: 60,
+            evse_id: 1,
+            unit: RateUnit::A,
+        };
+        let c = composite_schedule(&ps, &req, &StationState::default());
+        assert_eq!(limits(&c), [(0, Some(dec("18")))]);
+        // EVSE 2 sees the station caps only.
+        let c = composite_schedule(
+            &ps[..1],
+            &CompositeRequest { evse_id: 2, ..req },
+            &StationState::default(),
+        );
+        assert_eq!(limits(&c), [(0, Some(dec("20")))]);
+    }
+
+    #[test]
+    fn local_generation_caps_and_priority_charging_replaces_the_tx_layer() {
+        let tx = ChargingProfile::new(
+            3,
+            0,
+            Purpose::Tx,
+            ProfileKind::Relative,
+            ChargingSchedule::new(RateUnit::A, vec![SchedulePeriod::new(0, dec("10"))]),
+        )
+        .for_transaction("T");
+        let prio = ChargingProfile::new(
+            4,
+            0,
+            Purpose::PriorityCharging,
+            ProfileKind::Relative,
+            ChargingSchedule::new(RateUnit::A, vec![SchedulePeriod::new(0, dec("30"))]),
+        );
+        let ps = [
+            InstalledProfile::new(1, tx),
+            InstalledProfile::new(1, prio),
+            InstalledProfile::new(0, abs(5, 0, Purpose::LocalGeneration, t(6, 0), "25")),
+        ];
+        let req = CompositeRequest {
+            start: t(6, 0),
+            duration: 60,
+            evse_id: 1,
+            unit: RateUnit::A,
+        };
+        let mut st = StationState::default().with_transaction(1, "T", t(6, 0));
+        assert_eq!(
+            limits(&composite_schedule(&ps, &req, &st)),
+            [(0, Some(dec("10")))]
+        );
+        st.evses.get_mut(&1).unwrap().priority_charging = true;
+        // 30 A asked for, 25 A of local generation.
+        assert_eq!(
+            limits(&composite_schedule(&ps, &req, &st)),
+            [(0, Some(dec("25")))]
+        );
+    }
+
+    #[test]
+    fn differences_report_disagreeing_stretches() {
+        let mk = |start, ls: &[(i64, &str)]| CompositeSchedule {
+            evse_id: 1,
+            start,
+            duration: 3600,
+            unit: RateUnit::A,
+            periods: ls
+                .iter()
+                .map(|&(s, l)| CompositePeriod {
+                    start_period: s,
+                    limit: Some(dec(l)),
+                    number_phases: 3,
+                    discharge_limit: None,
+                    setpoint: None,
+                })
+                .collect(),
+        };
+        let predicted = mk(t(6, 0), &[(0, "16"), (1800, "8")]);
+        let same_but_later = mk(
+            t(6, 0) + chrono::Duration::seconds(600),
+            &[(0, "16"), (1200, "8.05")],
+        );
+        // The answer starts 10 minutes later: 0-600 s is missing in it; the rest agrees
+        // within 0.1 A.
+        let d = predicted.differences(&same_but_later, dec("0.1"));
+        assert_eq!(
+            d,
+            [Difference {
+                from: 0,
+                to: 600,
+                expected: Some(dec("16")),
+                actual: None
+            }]
+        );
+        assert_eq!(
+            predicted
+                .differences(&same_but_later, Decimal::ZERO)
+                .last()
+                .map(|d| (d.from, d.to)),
+            Some((1800, 3600))
+        );
+        assert!(predicted.differences(&predicted, Decimal::ZERO).is_empty());
+    }
+}

@@ -708,3 +708,361 @@ fn windows_overlap(a: &ChargingProfile, b: &ChargingProfile) -> bool {
     };
     starts_before_end(a.valid_from, b.valid_to) && starts_before_end(b.valid_from, a.valid_to)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smart_charging::model::{ChargingSchedule, Recurrency, SchedulePeriod, V2xPeriod};
+    use chrono::{TimeZone, Utc};
+
+    fn dec(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    fn profile(purpose: Purpose, kind: ProfileKind, limits: &[(i64, &str)]) -> ChargingProfile {
+        let periods = limits
+            .iter()
+            .map(|&(s, l)| SchedulePeriod::new(s, dec(l)))
+            .collect();
+        let mut schedule = ChargingSchedule::new(RateUnit::A, periods);
+        if kind != ProfileKind::Relative {
+            schedule.start_schedule = Some(Utc.with_ymd_and_hms(2025, 1, 6, 0, 0, 0).unwrap());
+        }
+        ChargingProfile::new(1, 0, purpose, kind, schedule)
+    }
+
+    fn check(
+        version: OcppVersion,
+        evse_id: u32,
+        tx: Option<&str>,
+        caps: &StationCapabilities,
+        p: &ChargingProfile,
+    ) -> Result<(), &'static str> {
+        let ctx = ValidationContext {
+            version,
+            evse_id,
+            active_transaction: tx,
+            capabilities: caps,
+            origin: ProfileOrigin::Csms,
+        };
+        validate_profile(p, &ctx).map_err(|e| e.rule())
+    }
+
+    const ALL: [OcppVersion; 3] = [OcppVersion::V16, OcppVersion::V201, OcppVersion::V21];
+
+    #[test]
+    fn a_plain_profile_passes_every_version() {
+        let caps = StationCapabilities::default();
+        let p = profile(
+            Purpose::TxDefault,
+            ProfileKind::Absolute,
+            &[(0, "16"), (3600, "6.5")],
+        );
+        for v in ALL {
+            assert_eq!(check(v, 0, None, &caps, &p), Ok(()), "{v}");
+            assert_eq!(check(v, 2, None, &caps, &p), Ok(()), "{v}");
+        }
+    }
+
+    #[test]
+    fn periods_ascend_from_zero() {
+        let caps = StationCapabilities::default();
+        for v in ALL {
+            let p = profile(Purpose::TxDefault, ProfileKind::Absolute, &[(60, "16")]);
+            assert_eq!(check(v, 0, None, &caps, &p), Err("first-period-at-0"));
+            let p = profile(
+                Purpose::TxDefault,
+                ProfileKind::Absolute,
+                &[(0, "16"), (600, "8"), (600, "4")],
+            );
+            assert_eq!(check(v, 0, None, &caps, &p), Err("periods-ascending"));
+            let p = profile(Purpose::TxDefault, ProfileKind::Absolute, &[]);
+            assert_eq!(check(v, 0, None, &caps, &p), Err("periods-present"));
+        }
+        let limited = StationCapabilities {
+            max_periods: Some(1),
+            ..StationCapabilities::default()
+        };
+        let p = profile(
+            Purpose::TxDefault,
+            ProfileKind::Absolute,
+            &[(0, "16"), (60, "8")],
+        );
+        assert_eq!(
+            check(OcppVersion::V16, 0, None, &limited, &p),
+            Err("periods-per-schedule")
+        );
+    }
+
+    #[test]
+    fn tx_profile_needs_its_transaction() {
+        let caps = StationCapabilities::default();
+        let bare = profile(Purpose::Tx, ProfileKind::Relative, &[(0, "16")]);
+        let named = bare.clone().for_transaction("7");
+        for v in ALL {
+            assert_eq!(
+                check(v, 0, Some("7"), &caps, &named),
+                Err("tx-profile-on-evse")
+            );
+            assert_eq!(
+                check(v, 1, None, &caps, &named),
+                Err("tx-profile-needs-transaction")
+            );
+            assert_eq!(
+                check(v, 1, Some("8"), &caps, &named),
+                Err("tx-profile-matches-transaction")
+            );
+            assert_eq!(check(v, 1, Some("7"), &caps, &named), Ok(()));
+        }
+        // 1.6 lets a TxProfile without transactionId apply to the running transaction.
+        assert_eq!(check(OcppVersion::V16, 1, Some("7"), &caps, &bare), Ok(()));
+        assert_eq!(
+            check(OcppVersion::V201, 1, Some("7"), &caps, &bare),
+            Err("tx-profile-names-transaction")
+        );
+        let default_with_tx =
+            profile(Purpose::TxDefault, ProfileKind::Relative, &[(0, "16")]).for_transaction("7");
+        assert_eq!(
+            check(OcppVersion::V16, 1, Some("7"), &caps, &default_with_tx),
+            Err("transaction-id-only-on-tx-profile")
+        );
+    }
+
+    #[test]
+    fn purposes_and_kinds_per_version() {
+        let caps = StationCapabilities::default();
+        let max = profile(Purpose::StationMax, ProfileKind::Absolute, &[(0, "32")]);
+        assert_eq!(
+            check(OcppVersion::V16, 1, None, &caps, &max),
+            Err("station-max-on-evse-0")
+        );
+        let ext = profile(
+            Purpose::ExternalConstraints,
+            ProfileKind::Absolute,
+            &[(0, "32")],
+        );
+        assert_eq!(
+            check(OcppVersion::V16, 0, None, &caps, &ext),
+            Err("purpose-in-version")
+        );
+        assert_eq!(
+            check(OcppVersion::V201, 0, None, &caps, &ext),
+            Err("not-settable-by-csms")
+        );
+        let ctx = ValidationContext {
+            version: OcppVersion::V201,
+            evse_id: 0,
+            active_transaction: None,
+            capabilities: &caps,
+            origin: ProfileOrigin::Local,
+        };
+        assert_eq!(validate_profile(&ext, &ctx), Ok(()));
+        let prio = profile(
+            Purpose::PriorityCharging,
+            ProfileKind::Relative,
+            &[(0, "32")],
+        );
+        assert_eq!(
+            check(OcppVersion::V201, 1, None, &caps, &prio),
+            Err("purpose-in-version")
+        );
+        assert_eq!(check(OcppVersion::V21, 1, None, &caps, &prio), Ok(()));
+        let dynamic = profile(Purpose::TxDefault, ProfileKind::Dynamic, &[(0, "32")]);
+        assert_eq!(
+            check(OcppVersion::V201, 1, None, &caps, &dynamic),
+            Err("kind-in-version")
+        );
+        assert_eq!(check(OcppVersion::V21, 1, None, &caps, &dynamic), Ok(()));
+        let mut neg = max.clone();
+        neg.stack_level = -1;
+        assert_eq!(
+            check(OcppVersion::V21, 0, None, &caps, &neg),
+            Err("stack-level-not-negative")
+        );
+    }
+
+    #[test]
+    fn start_schedule_rules_of_2x() {
+        let caps = StationCapabilities::default();
+        let mut recurring = profile(
+            Purpose::TxDefault,
+            ProfileKind::Recurring(Recurrency::Daily),
+            &[(0, "16")],
+        );
+        recurring.schedules[0].start_schedule = None;
+        // 1.6 allows it (the schedule then starts with the transaction).
+        assert_eq!(check(OcppVersion::V16, 0, None, &caps, &recurring), Ok(()));
+        assert_eq!(
+            check(OcppVersion::V201, 0, None, &caps, &recurring),
+            Err("start-schedule-present")
+        );
+        let mut relative = profile(Purpose::TxDefault, ProfileKind::Relative, &[(0, "16")]);
+        relative.schedules[0].start_schedule = Some(Utc::now());
+        assert_eq!(
+            check(OcppVersion::V21, 0, None, &caps, &relative),
+            Err("start-schedule-absent-on-relative")
+        );
+    }
+
+    #[test]
+    fn limits_units_and_phases() {
+        let caps = StationCapabilities::default();
+        let neg = profile(Purpose::TxDefault, ProfileKind::Absolute, &[(0, "-1")]);
+        for v in ALL {
+            assert_eq!(check(v, 0, None, &caps, &neg), Err("limit-not-negative"));
+        }
+        let v2g = StationCapabilities {
+            discharge: true,
+            ..StationCapabilities::default()
+        };
+        // Only 2.1, and only a station that can discharge, accepts a negative limit.
+        assert_eq!(check(OcppVersion::V21, 0, None, &v2g, &neg), Ok(()));
+        assert_eq!(
+            check(OcppVersion::V201, 0, None, &v2g, &neg),
+            Err("limit-not-negative")
+        );
+
+        let mut discharge = profile(Purpose::TxDefault, ProfileKind::Absolute, &[(0, "16")]);
+        discharge.schedules[0].periods[0].v2x = Some(Box::new(V2xPeriod {
+            discharge_limit: Some(dec("-10")),
+            ..V2xPeriod::default()
+        }));
+        assert_eq!(check(OcppVersion::V21, 0, None, &v2g, &discharge), Ok(()));
+        assert_eq!(
+            check(OcppVersion::V21, 0, None, &caps, &discharge),
+            Err("discharge-supported")
+        );
+        assert_eq!(
+            check(OcppVersion::V201, 0, None, &v2g, &discharge),
+            Err("v2x-in-version")
+        );
+        discharge.schedules[0].periods[0]
+            .v2x
+            .as_mut()
+            .unwrap()
+            .discharge_limit = Some(dec("5"));
+        assert_eq!(
+            check(OcppVersion::V21, 0, None, &v2g, &discharge),
+            Err("discharge-limit-not-positive")
+        );
+
+        let amps_only = StationCapabilities {
+            watts: false,
+            ..StationCapabilities::default()
+        };
+        let mut watts = profile(Purpose::TxDefault, ProfileKind::Absolute, &[(0, "11000")]);
+        watts.schedules[0].rate_unit = RateUnit::W;
+        assert_eq!(
+            check(OcppVersion::V16, 0, None, &amps_only, &watts),
+            Err("unit-supported")
+        );
+        let mut mixed = profile(Purpose::TxDefault, ProfileKind::Absolute, &[(0, "16")]);
+        mixed.schedules.push(watts.schedules[0].clone());
+        assert_eq!(
+            check(OcppVersion::V201, 0, None, &caps, &mixed),
+            Err("units-consistent")
+        );
+        assert_eq!(
+            check(OcppVersion::V16, 0, None, &caps, &mixed),
+            Err("schedule-count")
+        );
+
+        let mut phases = profile(Purpose::TxDefault, ProfileKind::Absolute, &[(0, "16")]);
+        phases.schedules[0].periods[0].number_phases = Some(4);
+        assert_eq!(
+            check(OcppVersion::V16, 0, None, &caps, &phases),
+            Err("phases-in-range")
+        );
+        let single = StationCapabilities {
+            max_phases: 1,
+            ..StationCapabilities::default()
+        };
+        phases.schedules[0].periods[0].number_phases = Some(3);
+        assert_eq!(
+            check(OcppVersion::V201, 0, None, &single, &phases),
+            Err("phases-in-range")
+        );
+        phases.schedules[0].periods[0].phase_to_use = Some(2);
+        assert_eq!(
+            check(OcppVersion::V201, 0, None, &caps, &phases),
+            Err("phase-to-use-single-phase")
+        );
+        phases.schedules[0].periods[0].number_phases = Some(1);
+        assert_eq!(check(OcppVersion::V201, 0, None, &caps, &phases), Ok(()));
+        phases.schedules[0].periods[0].phase_to_use = None;
+        phases.schedules[0].periods[0].limit_l2 = Some(dec("10"));
+        assert_eq!(
+            check(OcppVersion::V21, 0, None, &caps, &phases),
+            Err("per-phase-limits-three-phases")
+        );
+
+        let mut min_rate = profile(Purpose::TxDefault, ProfileKind::Absolute, &[(0, "16")]);
+        min_rate.schedules[0].min_charging_rate = Some(dec("-0.1"));
+        assert_eq!(
+            check(OcppVersion::V16, 0, None, &caps, &min_rate),
+            Err("min-charging-rate-not-negative")
+        );
+        min_rate.schedules[0].min_charging_rate = None;
+        min_rate.schedules[0].duration = Some(0);
+        assert_eq!(
+            check(OcppVersion::V16, 0, None, &caps, &min_rate),
+            Err("duration-positive")
+        );
+        let t = Utc.with_ymd_and_hms(2025, 1, 6, 0, 0, 0).unwrap();
+        let empty = profile(Purpose::TxDefault, ProfileKind::Absolute, &[(0, "16")])
+            .valid(Some(t), Some(t));
+        assert_eq!(
+            check(OcppVersion::V16, 0, None, &caps, &empty),
+            Err("validity-window-not-empty")
+        );
+    }
+
+    #[test]
+    fn stack_level_conflicts_replace_in_16_and_refuse_in_2x() {
+        let t = |h| Utc.with_ymd_and_hms(2025, 1, 6, h, 0, 0).unwrap();
+        let mut a = profile(Purpose::TxDefault, ProfileKind::Absolute, &[(0, "16")]);
+        a.id = 1;
+        let installed = [
+            InstalledProfile::new(1, a.clone()),
+            InstalledProfile::new(2, a.clone()),
+        ];
+        let mut b = a.clone();
+        b.id = 2;
+        // Same purpose and stack level on connector 1: 1.6 replaces profile 1.
+        assert_eq!(
+            check_conflicts(OcppVersion::V16, 1, &b, &installed[..1]),
+            Ok(Conflicts { replaced: vec![0] })
+        );
+        // 2.x refuses it.
+        assert_eq!(
+            check_conflicts(OcppVersion::V201, 1, &b, &installed[..1])
+                .unwrap_err()
+                .rule(),
+            "unique-stack-level"
+        );
+        // On another EVSE it is no conflict.
+        assert_eq!(
+            check_conflicts(OcppVersion::V201, 3, &b, &installed[..1]),
+            Ok(Conflicts { replaced: vec![] })
+        );
+        // Nor with validity windows that do not overlap.
+        let a_morning = installed[0].profile.clone().valid(Some(t(6)), Some(t(12)));
+        let b_afternoon = b.clone().valid(Some(t(12)), None);
+        assert_eq!(
+            check_conflicts(
+                OcppVersion::V21,
+                1,
+                &b_afternoon,
+                &[InstalledProfile::new(1, a_morning)]
+            ),
+            Ok(Conflicts { replaced: vec![] })
+        );
+        // The same id is replaced wherever it is.
+        assert_eq!(
+            check_conflicts(OcppVersion::V201, 5, &a, &installed),
+            Ok(Conflicts {
+                replaced: vec![0, 1]
+            })
+        );
+    }
+}
