@@ -173,8 +173,16 @@ impl<'a> Parser<'a> {
             _ => return self.err("expected ',' or '}'"),
         }
         *first = false;
-        if self.src.as_bytes().get(self.pos) != Some(&b'"') {
+        let b = self.src.as_bytes();
+        if b.get(self.pos) != Some(&b'"') {
             return self.err("expected a member name");
+        }
+        // Fast path: a name without escapes, directly followed by ':'.
+        let start = self.pos + 1;
+        let end = find_special(b, start);
+        if b.get(end) == Some(&b'"') && b.get(end + 1) == Some(&b':') {
+            self.pos = end + 2;
+            return Ok(Some(Cow::Borrowed(&self.src[start..end])));
         }
         let key = self.string()?;
         self.expect_byte(b':', "expected ':'")?;
@@ -215,23 +223,20 @@ impl<'a> Parser<'a> {
         self.expect_byte(b'"', "expected a string")?;
         let b = self.src.as_bytes();
         let start = self.pos;
-        let mut i = scan_plain(b, start);
-        loop {
-            match b.get(i) {
-                Some(b'"') => {
-                    self.pos = i + 1;
-                    return Ok(Cow::Borrowed(&self.src[start..i]));
-                }
-                Some(b'\\') => break,
-                Some(&c) if c < 0x20 => {
-                    self.pos = i;
-                    return self.err("control character in string");
-                }
-                Some(_) => i += 1,
-                None => {
-                    self.pos = i;
-                    return self.err("unterminated string");
-                }
+        let i = find_special(b, start);
+        match b.get(i) {
+            Some(b'"') => {
+                self.pos = i + 1;
+                return Ok(Cow::Borrowed(&self.src[start..i]));
+            }
+            Some(b'\\') => {}
+            Some(_) => {
+                self.pos = i;
+                return self.err("control character in string");
+            }
+            None => {
+                self.pos = i;
+                return self.err("unterminated string");
             }
         }
         // Slow path: unescape.
@@ -458,23 +463,31 @@ impl<'a> Parser<'a> {
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
 
-/// Skips, eight bytes at a time, string content that needs no attention (no `"`, no `\\`, no
-/// control character), and returns the offset of the first chunk that may hold one.
+/// The offset of the first byte at or after `i` that ends a plain run of string content (a `"`,
+/// a `\\` or a control character), or `b.len()`. Eight bytes at a time: in each of the three
+/// zero-byte tests below the lowest flagged byte is always a true match, so the position is exact.
 #[inline]
-fn scan_plain(b: &[u8], mut i: usize) -> usize {
+fn find_special(b: &[u8], mut i: usize) -> usize {
     while let Some(chunk) = b.get(i..i + 8) {
         let mut a = [0u8; 8];
         a.copy_from_slice(chunk);
         let v = u64::from_le_bytes(a);
         let quote = v ^ (LO * u64::from(b'"'));
         let backslash = v ^ (LO * u64::from(b'\\'));
-        let special = (quote.wrapping_sub(LO) & !quote)
+        let special = ((quote.wrapping_sub(LO) & !quote)
             | (backslash.wrapping_sub(LO) & !backslash)
-            | (v.wrapping_sub(LO * 0x20) & !v);
-        if special & HI != 0 {
-            break;
+            | (v.wrapping_sub(LO * 0x20) & !v))
+            & HI;
+        if special != 0 {
+            return i + (special.trailing_zeros() / 8) as usize;
         }
         i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            return i;
+        }
+        i += 1;
     }
     i
 }
@@ -675,6 +688,48 @@ mod tests {
         assert!(validate(&deep).is_err());
         let ok = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
         assert!(validate(&ok).is_ok());
+    }
+
+    fn find_special_naive(b: &[u8], i: usize) -> usize {
+        (i..b.len())
+            .find(|&j| b[j] == b'"' || b[j] == b'\\' || b[j] < 0x20)
+            .unwrap_or(b.len())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn find_special_matches_the_naive_scan(
+            s in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            start in 0usize..64,
+        ) {
+            let start = start.min(s.len());
+            proptest::prop_assert_eq!(find_special(&s, start), find_special_naive(&s, start));
+        }
+
+        #[test]
+        fn strings_read_back_what_was_written(s in "\\PC{0,40}") {
+            let mut w = JsonWriter::new();
+            w.string(&s);
+            let mut p = Parser::new(w.as_str());
+            proptest::prop_assert_eq!(p.string().unwrap(), s.as_str());
+            proptest::prop_assert!(p.finish().is_ok());
+        }
+    }
+
+    #[test]
+    fn object_names_fast_and_slow_paths_agree() {
+        for text in [r#"{"ab":1,"c\u0064":2 , "e" :3}"#, r#"{ "x\"y" : 4 }"#] {
+            let mut p = Parser::new(text);
+            p.object_begin().unwrap();
+            let mut first = true;
+            let mut keys = Vec::new();
+            while let Some(k) = p.object_next(&mut first).unwrap() {
+                keys.push(k.into_owned());
+                p.number().unwrap();
+            }
+            p.finish().unwrap();
+            assert!(keys == ["ab", "cd", "e"] || keys == ["x\"y"], "{keys:?}");
+        }
     }
 
     #[test]
