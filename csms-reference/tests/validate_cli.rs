@@ -14,7 +14,12 @@ fn run(args: &[&str], stdin: &str) -> (Output, Vec<Value>) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("csms runs");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let lines = String::from_utf8(out.stdout.clone())
         .unwrap()
@@ -39,10 +44,19 @@ fn a_valid_16_session_is_all_ok() {
     let (out, lines) = run(&["--ocpp", "1.6", "-"], log);
     assert_eq!(out.status.code(), Some(0), "{lines:?}");
     assert_eq!(lines.len(), 8, "blank lines are skipped");
-    assert_eq!(lines[0], json!({"line":1,"id":"b1","action":"BootNotification","ok":true}));
-    assert_eq!(lines[1], json!({"line":2,"id":"b1","action":"BootNotification","ok":true}));
+    assert_eq!(
+        lines[0],
+        json!({"line":1,"id":"b1","action":"BootNotification","ok":true})
+    );
+    assert_eq!(
+        lines[1],
+        json!({"line":2,"id":"b1","action":"BootNotification","ok":true})
+    );
     assert_eq!(lines[2]["line"], 4, "line numbers count the blank line");
-    assert_eq!(lines[7], json!({"line":9,"id":"r1","action":"Reset","ok":true}));
+    assert_eq!(
+        lines[7],
+        json!({"line":9,"id":"r1","action":"Reset","ok":true})
+    );
 }
 
 #[test]
@@ -64,7 +78,10 @@ not a frame
         .iter()
         .map(|l| {
             assert_eq!(l["ok"], false, "{l}");
-            (l["errorCode"].as_str().unwrap().to_owned(), l["path"].as_str().unwrap().to_owned())
+            (
+                l["errorCode"].as_str().unwrap().to_owned(),
+                l["path"].as_str().unwrap().to_owned(),
+            )
         })
         .collect();
     let want = [
@@ -79,7 +96,10 @@ not a frame
         ("FormationViolation", ""),
         ("FormationViolation", ""),
     ];
-    let want: Vec<(String, String)> = want.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
     assert_eq!(got, want);
     assert_eq!(lines[6]["id"], "nope");
     assert_eq!(lines[6]["action"], Value::Null);
@@ -98,10 +118,17 @@ fn versions_spell_codes_their_way_and_responses_take_the_call_action() {
     assert_eq!(lines[1]["action"], "Heartbeat");
     assert_eq!(lines[1]["errorCode"], "OccurrenceConstraintViolation");
     assert_eq!(lines[1]["path"], "/currentTime");
-    assert_eq!(lines[3]["errorCode"], "PropertyConstraintViolation", "{}", lines[3]);
+    assert_eq!(
+        lines[3]["errorCode"], "PropertyConstraintViolation",
+        "{}",
+        lines[3]
+    );
     assert_eq!(lines[3]["action"], "Heartbeat");
     // 2.1-only frame types are refused on 2.0.1.
-    let (_, lines) = run(&["--ocpp", "2.0.1"], r#"[6,"9","NotifyPeriodicEventStream",{}]"#);
+    let (_, lines) = run(
+        &["--ocpp", "2.0.1"],
+        r#"[6,"9","NotifyPeriodicEventStream",{}]"#,
+    );
     assert_eq!(lines[0]["errorCode"], "MessageTypeNotSupported");
 }
 
@@ -114,7 +141,10 @@ fn lenient_accepts_and_echo_writes_back_exactly() {
     assert_eq!(lines[0]["path"], "/vendorThing");
     let (out, lines) = run(&["--ocpp", "2.1", "--lenient", "--echo"], frame);
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(lines[0]["frame"], serde_json::from_str::<Value>(frame).unwrap());
+    assert_eq!(
+        lines[0]["frame"],
+        serde_json::from_str::<Value>(frame).unwrap()
+    );
     let exact = r#"[3,"1",{"idTokenInfo":{"status":"Accepted","cacheExpiryDateTime":"2024-05-01T10:00:00.120+02:00"}}]"#;
     let (out, _) = run(&["--ocpp", "2.1", "--echo"], &format!("{frame}\n{exact}"));
     let text = String::from_utf8(out.stdout).unwrap();
