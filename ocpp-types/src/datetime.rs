@@ -397,3 +397,39 @@ mod tests {
         assert_eq!(DateTime::from(t).to_string(), "2024-05-01T00:00:00Z");
     }
 }
+
+impl serde::Serialize for DateTime {
+    /// Serializes as the text read (or, for constructed values, RFC 3339).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DateTime {
+    /// Deserializes a strict RFC 3339 date-time; the lenient forms (no offset, a space or a
+    /// lower-case separator) are accepted too, since stored values may have been received
+    /// leniently.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        DateTime::parse_lenient(&s)
+            .map(|(dt, _)| dt)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod serde_tests {
+    use super::DateTime;
+
+    #[test]
+    fn serde_keeps_the_text() {
+        for s in [
+            "\"2024-01-01T10:00:00.10+02:00\"",
+            "\"2024-01-01 10:00:00\"",
+        ] {
+            let dt: DateTime = serde_json::from_str(s).unwrap();
+            assert_eq!(serde_json::to_string(&dt).unwrap(), s);
+        }
+        assert!(serde_json::from_str::<DateTime>("\"yesterday\"").is_err());
+    }
+}
