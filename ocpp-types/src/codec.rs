@@ -516,6 +516,9 @@ impl<'a> Decoder<'a> {
 
     #[inline]
     fn raw_string(&mut self) -> Result<Cow<'a, str>, DecodeError> {
+        if let Some(s) = self.p.plain_string() {
+            return Ok(Cow::Borrowed(s));
+        }
         match self.p.peek() {
             Kind::String => self.p.string().map_err(syntax),
             k => Err(type_error("a string", k)),

@@ -217,6 +217,25 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Reads a string that holds no escape, borrowed from the input, and returns `None` without
+    /// moving when the next value is anything else (then use [`Parser::string`]).
+    #[inline]
+    pub fn plain_string(&mut self) -> Option<&'a str> {
+        self.skip_ws();
+        let b = self.src.as_bytes();
+        if b.get(self.pos) != Some(&b'"') {
+            return None;
+        }
+        let start = self.pos + 1;
+        let end = find_special(b, start);
+        if b.get(end) == Some(&b'"') {
+            self.pos = end + 1;
+            Some(&self.src[start..end])
+        } else {
+            None
+        }
+    }
+
     /// Reads a string, borrowed from the input when it holds no escape.
     #[inline]
     pub fn string(&mut self) -> PResult<Cow<'a, str>> {
