@@ -5,7 +5,7 @@
 #
 # Works with the stable toolchain: cargo-fuzz needs nightly-only rustc flags, which
 # RUSTC_BOOTSTRAP=1 unlocks. Installs cargo-fuzz from crates.io when it is missing.
-# Corpora are kept in fuzz/corpus/<target> (seeded from fuzz/seeds/<target> when present),
+# Corpora are kept in fuzz/corpus/<target> (seeded when empty, see seed() below),
 # crashes land in fuzz/artifacts/<target>; a summary line per target is printed at the end
 # and written to fuzz/last-run.txt.
 set -euo pipefail
@@ -23,17 +23,79 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 export RUSTC_BOOTSTRAP=1
 
+# Seeds: written into an empty corpus so that a short budget still reaches deep code paths.
+# OCPI objects and tariffs come from the specification's examples in ../../shared/ocpi (when
+# present; they are not copied into this repository); OCPP payloads are a few of our own.
+shared="${OCPI_EXAMPLES_DIR:-../../shared/ocpi/examples-2.2.1}"
+seed_ocpi() { # selector-byte file-glob
+    local sel="$1" glob="$2" f
+    for f in $shared/$glob; do
+        [ -f "$f" ] || continue
+        { printf "\\x$sel"; tr -d '\n\r' <"$f"; } >"corpus/ocpi_parse/$(basename "$f")"
+    done
+}
+seed_dispatch() { # target action payload...
+    local t="$1" a="$2" i=0
+    shift 2
+    for p in "$@"; do
+        i=$((i + 1))
+        { printf '\xf0\x00%s\n' "$a"; printf '%s' "$p"; } >"corpus/$t/seed-$a-$i"
+        { printf '\xf0\x01%s\n' "$a"; printf '%s' "$p"; } >"corpus/$t/seed-$a-$i-lenient"
+    done
+}
+seed() {
+    local t="$1"
+    [ -z "$(ls -A "corpus/$t")" ] || return 0
+    local T='"2025-01-01T00:00:00.120+01:00"'
+    case "$t" in
+    frame_parse)
+        printf '[2,"1","BootNotification",{"a":[1,2.50,null]}]' >corpus/$t/call
+        printf '[3,"1",{}]' >corpus/$t/result
+        printf '[4,"1","FormationViolation","d",{}]' >corpus/$t/error
+        printf '[5,"1","FormatViolation","d",{}]' >corpus/$t/result_error
+        printf '[6,"1","NotifyPeriodicEventStream",{}]' >corpus/$t/send
+        printf '[2, 42]' >corpus/$t/bad_id ;;
+    json_parser)
+        printf '{"a":[1,-2.5e3,true,false,null,"\\u00e9\\ud83d\\ude00\\n"],"b":{}}' >corpus/$t/doc ;;
+    dispatch_v16)
+        seed_dispatch $t BootNotification '{"chargePointVendor":"ACME","chargePointModel":"W1","meterType":"x"}' \
+            "{\"status\":\"Accepted\",\"currentTime\":$T,\"interval\":60}"
+        seed_dispatch $t MeterValues "{\"connectorId\":1,\"meterValue\":[{\"timestamp\":$T,\"sampledValue\":[{\"value\":\"1.50\",\"measurand\":\"Energy.Active.Import.Register\",\"unit\":\"Wh\"}]}]}"
+        seed_dispatch $t SetChargingProfile '{"connectorId":1,"csChargingProfiles":{"chargingProfileId":1,"stackLevel":0,"chargingProfilePurpose":"TxDefaultProfile","chargingProfileKind":"Absolute","chargingSchedule":{"chargingRateUnit":"A","chargingSchedulePeriod":[{"startPeriod":0,"limit":16.5}]}}}' ;;
+    dispatch_v201 | dispatch_v21)
+        seed_dispatch $t BootNotification '{"chargingStation":{"model":"W1","vendorName":"ACME","customData":{"vendorId":"x","k":[1]}},"reason":"PowerUp"}' \
+            "{\"currentTime\":$T,\"interval\":60,\"status\":\"Accepted\"}"
+        seed_dispatch $t TransactionEvent "{\"eventType\":\"Updated\",\"timestamp\":$T,\"triggerReason\":\"MeterValuePeriodic\",\"seqNo\":3,\"transactionInfo\":{\"transactionId\":\"tx1\"},\"meterValue\":[{\"timestamp\":$T,\"sampledValue\":[{\"value\":12.345}]}]}"
+        seed_dispatch $t SetVariables '{"setVariableData":[{"attributeValue":"5","component":{"name":"C","evse":{"id":1}},"variable":{"name":"V"}}]}' ;;
+    ocpi_parse)
+        seed_ocpi 00 'location_*example*.json'
+        seed_ocpi 03 'session_example_*.json'
+        seed_ocpi 04 'cdr_example.json'
+        seed_ocpi 05 'tariff_*.json'
+        seed_ocpi 06 'token_example_*.json'
+        seed_ocpi 07 'credentials_example*.json'
+        seed_ocpi 19 'version_details_example*.json'
+        seed_ocpi 1c 'transport_and_format_*.json'
+        printf '\x1dToken IWxhYmVs' >corpus/$t/auth ;;
+    tariff)
+        local cdr="$shared/cdr_example.json" f
+        [ -f "$cdr" ] || return 0
+        for f in $shared/tariff_*.json; do
+            { tr -d '\n\r' <"$f"; printf '\n'; tr -d '\n\r' <"$cdr"; } >"corpus/$t/$(basename "$f")"
+        done ;;
+    esac
+}
+
 summary=()
 for t in "${targets[@]}"; do
     mkdir -p "corpus/$t" "artifacts/$t"
-    seeds=()
-    if [ -d "seeds/$t" ]; then seeds=("seeds/$t"); fi
+    seed "$t"
     echo "=== $t: building"
     cargo fuzz build "$t"
     echo "=== $t: fuzzing for ${budget}s"
     log="artifacts/$t/run.log"
     start=$(date +%s)
-    if cargo fuzz run "$t" "corpus/$t" "${seeds[@]}" -- \
+    if cargo fuzz run "$t" "corpus/$t" -- \
         -max_total_time="$budget" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         >"$log" 2>&1; then
         status=ok
