@@ -93,14 +93,17 @@ for t in "${targets[@]}"; do
     echo "=== $t: building"
     cargo fuzz build "$t"
     echo "=== $t: fuzzing for ${budget}s"
-    log="artifacts/$t/run.log"
+    log="artifacts/$t.log"
+    rm -f "$log"
     start=$(date +%s)
     if cargo fuzz run "$t" "corpus/$t" -- \
         -max_total_time="$budget" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         >"$log" 2>&1; then
         status=ok
-    else
+    elif ls "artifacts/$t" | grep -qE '^(crash|leak|timeout|oom)-'; then
         status=CRASH
+    else
+        status=FAILED # the build or libFuzzer itself failed; see the log
     fi
     secs=$(( $(date +%s) - start ))
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1 || true)
@@ -112,7 +115,7 @@ for t in "${targets[@]}"; do
     if [ "$status" != ok ]; then
         tail -60 "$log"
         printf '%s\n' "${summary[@]}" > last-run.txt
-        echo "crash input(s): $(ls artifacts/$t | grep -v run.log || true)" >&2
+        echo "crash input(s): $(ls artifacts/$t || true)" >&2
         exit 1
     fi
 done
