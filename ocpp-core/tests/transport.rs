@@ -900,3 +900,58 @@ async fn graceful_shutdown_drains_calls_in_flight() {
     assert!(last.unwrap_or_default().contains("1001"));
     c.shutdown().await;
 }
+
+#[tokio::test]
+async fn leniency_is_chosen_per_station() {
+    struct LenientForOld;
+    #[async_trait]
+    impl ConnectionObserver for LenientForOld {
+        async fn decode_options(&self, info: &ConnectionInfo) -> Option<DecodeOptions> {
+            (&*info.station_id == "OLD1").then_some(DecodeOptions::LENIENT)
+        }
+    }
+    let log = Log::default();
+    let server = server_builder(&log)
+        .authenticator(AllowAll)
+        .observer(LenientForOld)
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    // A 1.6 boot with a member the schema does not define, as some firmware sends.
+    let boot = r#"[2,"b1","BootNotification",{"chargePointVendor":"ACME","chargePointModel":"W","colour":"red"}]"#;
+    let mut answers = Vec::new();
+    for station in ["OLD1", "NEW1"] {
+        let (mut ws, proto) = raw_connect(
+            server.local_addr(),
+            &format!("/ocpp/{station}"),
+            Some("ocpp1.6"),
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(proto.as_deref(), Some("ocpp1.6"));
+        ws.send(Message::text(boot)).await.unwrap();
+        let answer = loop {
+            match tokio::time::timeout(WAIT, ws.next())
+                .await
+                .expect("an answer")
+            {
+                Some(Ok(Message::Text(t))) => break t.to_string(),
+                Some(Ok(_)) => continue,
+                other => panic!("{station}: {other:?}"),
+            }
+        };
+        answers.push(answer);
+    }
+    assert!(
+        answers[0].starts_with(r#"[3,"b1","#),
+        "lenient station accepted: {}",
+        answers[0]
+    );
+    assert!(
+        answers[1].starts_with(r#"[4,"b1","FormationViolation""#),
+        "strict station refused: {}",
+        answers[1]
+    );
+    server.shutdown().await;
+}

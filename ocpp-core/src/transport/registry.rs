@@ -200,6 +200,14 @@ pub trait ConnectionObserver: Send + Sync + 'static {
         None
     }
 
+    /// How this station's payloads are read, when it differs from the server's engine
+    /// configuration: [`DecodeOptions::LENIENT`](ocpp_types::DecodeOptions::LENIENT) for a
+    /// real-world charger that gets the schemas wrong. `None` (the default) keeps the server's.
+    async fn decode_options(&self, info: &ConnectionInfo) -> Option<ocpp_types::DecodeOptions> {
+        let _ = info;
+        None
+    }
+
     /// A station's connection ended.
     async fn disconnected(&self, info: &ConnectionInfo, reason: &DisconnectReason) {
         let _ = (info, reason);

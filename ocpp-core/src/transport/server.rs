@@ -71,10 +71,13 @@ impl<P: Protocol> Stack for VersionStack<P> {
             o.connected(&handle).await;
         }
         drop(handle);
-        let known = match &shared.observer {
-            Some(o) => o.boot_state(&info).await,
-            None => None,
+        let (known, decode_options) = match &shared.observer {
+            Some(o) => (o.boot_state(&info).await, o.decode_options(&info).await),
+            None => (None, None),
         };
+        if let Some(opts) = decode_options {
+            cfg.decode_options = opts;
+        }
         if let Some(state) = known {
             cfg.boot_state = state;
         } else if shared.accepted(&conn.station_id) {
