@@ -31,6 +31,7 @@
 
 #![warn(missing_docs)]
 
+pub mod config_store;
 pub mod generated;
 pub mod smart_charging;
 

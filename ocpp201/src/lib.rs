@@ -34,6 +34,7 @@
 
 #![warn(missing_docs)]
 
+pub mod device_model;
 pub mod generated;
 pub mod smart_charging;
 
