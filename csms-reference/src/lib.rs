@@ -1,8 +1,13 @@
 //! The reference CSMS of the ocpp-rs crate family, as a library: the pieces behind the `csms`
 //! binary.
 //!
-//! Today it holds the OCPP-J log validator ([`validate`]); the server itself lands with the
-//! reference-CSMS work.
+//! - [`config`]: settings from defaults, a TOML file, `CSMS_*` variables and flags, validated.
+//! - [`store`]: the [`Store`](store::Store) trait and its SQLite and PostgreSQL implementations.
+//! - [`domain`]: the version-neutral domain services (registration, authorization,
+//!   transactions, meter values, device model, reports, DataTransfer) with thin per-version
+//!   adapters, fed by [`ocpp`], the one generic dispatcher of all three OCPP versions.
+//! - [`api`]: the operator HTTP API; [`metrics`]: Prometheus metrics.
+//! - [`server`]: [`start`](server::start) runs it all; [`validate`]: the OCPP-J log validator.
 //!
 //! # Example
 //!
@@ -26,4 +31,11 @@
 
 #![warn(missing_docs)]
 
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod metrics;
+pub mod ocpp;
+pub mod server;
+pub mod store;
 pub mod validate;

@@ -22,8 +22,9 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run the CSMS (the default).
-    Serve,
+    /// Run the CSMS (the default): OCPP 1.6, 2.0.1 and 2.1 on one port, the operator API on
+    /// another, SQLite `csms.db` unless told otherwise. Every flag has a `CSMS_*` variable.
+    Serve(ServeArgs),
     /// Validate OCPP-J frames, one JSON array per line, and print one JSON verdict per line.
     ///
     /// Exit status: 0 when every line is ok, 1 otherwise, 2 for usage errors.
@@ -55,13 +56,142 @@ enum Command {
     },
 }
 
+#[derive(clap::Args, Debug, Default)]
+struct ServeArgs {
+    /// A TOML configuration file (see the crate docs of `config`).
+    #[arg(long, env = "CSMS_CONFIG")]
+    config: Option<PathBuf>,
+    /// OCPP WebSocket address [default: 0.0.0.0:9000].
+    #[arg(long, env = "CSMS_OCPP_LISTEN")]
+    ocpp_listen: Option<String>,
+    /// Operator API address [default: 127.0.0.1:9001].
+    #[arg(long, env = "CSMS_API_LISTEN")]
+    api_listen: Option<String>,
+    /// Database URL: sqlite:<file> or postgres://... [default: sqlite:csms.db].
+    #[arg(long, env = "CSMS_DATABASE_URL")]
+    database_url: Option<String>,
+    /// TLS certificate chain (PEM): serve wss://.
+    #[arg(long, env = "CSMS_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, env = "CSMS_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+    /// CA certificates (PEM) of station client certificates (security profile 3).
+    #[arg(long, env = "CSMS_TLS_CLIENT_CA")]
+    tls_client_ca: Option<PathBuf>,
+    /// Unknown stations: accept (default), pending (until an operator accepts) or reject.
+    #[arg(long, env = "CSMS_UNKNOWN_STATIONS")]
+    unknown_stations: Option<String>,
+    /// Accept id tokens missing from the id-token table [default: true].
+    #[arg(long, env = "CSMS_ACCEPT_UNKNOWN_TOKENS")]
+    accept_unknown_tokens: Option<bool>,
+    /// Security profile of stations without their own (0 to 3) [default: 0].
+    #[arg(long, env = "CSMS_SECURITY_PROFILE")]
+    security_profile: Option<u8>,
+    /// Accept what real chargers get wrong (every station) [default: false].
+    #[arg(long, env = "CSMS_LENIENT")]
+    lenient: Option<bool>,
+    /// Heartbeat interval in seconds [default: 300].
+    #[arg(long, env = "CSMS_HEARTBEAT_INTERVAL")]
+    heartbeat_interval: Option<i64>,
+    /// Timeout of CSMS-initiated calls in seconds [default: 30].
+    #[arg(long, env = "CSMS_CALL_TIMEOUT")]
+    call_timeout: Option<u64>,
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    use csms_reference::config::{FileSettings, Settings};
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CSMS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .init();
+    let file = match &args.config {
+        Some(p) => match FileSettings::read(p) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("csms: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => FileSettings::default(),
+    };
+    let flags = FileSettings {
+        ocpp_listen: args.ocpp_listen,
+        api_listen: args.api_listen,
+        database_url: args.database_url,
+        tls_cert: args.tls_cert,
+        tls_key: args.tls_key,
+        tls_client_ca: args.tls_client_ca,
+        unknown_stations: args.unknown_stations,
+        accept_unknown_tokens: args.accept_unknown_tokens,
+        security_profile: args.security_profile,
+        lenient: args.lenient,
+        heartbeat_interval: args.heartbeat_interval,
+        call_timeout: args.call_timeout,
+        station: Vec::new(),
+    };
+    let settings = match Settings::validate(file.overlay(flags)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("csms: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("csms: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(async move {
+        let db = settings.database_url.clone();
+        let running = match csms_reference::server::start(settings).await {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("csms: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        println!("csms: stations connect to {}", running.station_url());
+        println!(
+            "csms: operator API at {} (OpenAPI: {}/openapi.json, metrics: http://{}/metrics)",
+            running.api_url(),
+            running.api_url(),
+            running.api_addr
+        );
+        println!(
+            "csms: database {}",
+            if db.contains('@') {
+                "(postgres)".to_owned()
+            } else {
+                db
+            }
+        );
+        let _ = io::stdout().flush();
+        let _ = tokio::signal::ctrl_c().await;
+        println!("csms: shutting down");
+        running.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            println!("csms: not yet serving; `csms validate` and `csms tariff` are available (see --help)");
-            ExitCode::SUCCESS
-        }
+    // No subcommand is `serve`, with its CSMS_* variables read.
+    let command = match cli.command {
+        Some(c) => c,
+        None => Cli::parse_from(["csms", "serve"])
+            .command
+            .unwrap_or(Command::Serve(ServeArgs::default())),
+    };
+    match command {
+        Command::Serve(args) => serve(args),
         Command::Validate {
             version,
             lenient,

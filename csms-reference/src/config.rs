@@ -1,0 +1,379 @@
+//! Configuration of `csms serve`: defaults, an optional TOML file, `CSMS_*` environment
+//! variables and command-line flags, in increasing priority. [`Settings::validate`] checks
+//! everything before anything starts, and names the bad setting.
+//!
+//! ```toml
+//! ocpp_listen = "0.0.0.0:9000"          # CSMS_OCPP_LISTEN, --ocpp-listen
+//! api_listen = "127.0.0.1:9001"         # CSMS_API_LISTEN, --api-listen
+//! database_url = "sqlite:csms.db"       # CSMS_DATABASE_URL, --database-url
+//! unknown_stations = "accept"           # accept | pending | reject
+//! accept_unknown_tokens = true
+//! security_profile = 0                  # default for stations without their own
+//! lenient = false                       # accept what real chargers get wrong
+//! heartbeat_interval = 300
+//! tls_cert = "cert.pem"                 # with tls_key: wss:// (profiles 2 and 3)
+//! tls_key = "key.pem"
+//! tls_client_ca = "ca.pem"              # optional: client certificates (profile 3)
+//!
+//! [[station]]
+//! id = "CS-1"
+//! security_profile = 1
+//! password = "a-long-secret"            # stored as an Argon2id hash
+//! ```
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::domain::UnknownStations;
+
+/// The default OCPP WebSocket address.
+pub const DEFAULT_OCPP_LISTEN: &str = "0.0.0.0:9000";
+/// The default operator API address (loopback: the API has no authentication).
+pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:9001";
+/// The default database.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite:csms.db";
+
+/// A bad setting.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A setting has a bad value.
+    #[error("invalid setting {setting}: {message}")]
+    Invalid {
+        /// The setting's name as written in the TOML file.
+        setting: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The configuration file cannot be read or parsed.
+    #[error("configuration file {path}: {message}")]
+    File {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn bad(setting: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        setting: setting.into(),
+        message: message.into(),
+    }
+}
+
+/// One station's own settings.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StationSettings {
+    /// The station id.
+    pub id: String,
+    /// Its security profile (0 to 3).
+    pub security_profile: Option<u8>,
+    /// Its Basic-auth password (profiles 1 and 2); stored hashed.
+    pub password: Option<String>,
+}
+
+/// Everything `csms serve` can be told, as read from the TOML file (every field optional).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    /// OCPP listen address.
+    pub ocpp_listen: Option<String>,
+    /// API listen address.
+    pub api_listen: Option<String>,
+    /// Database URL.
+    pub database_url: Option<String>,
+    /// TLS certificate chain (PEM).
+    pub tls_cert: Option<PathBuf>,
+    /// TLS key (PEM).
+    pub tls_key: Option<PathBuf>,
+    /// CA of station client certificates (PEM).
+    pub tls_client_ca: Option<PathBuf>,
+    /// Unknown stations policy: accept, pending, reject.
+    pub unknown_stations: Option<String>,
+    /// Accept tokens missing from the id-token table.
+    pub accept_unknown_tokens: Option<bool>,
+    /// Default security profile.
+    pub security_profile: Option<u8>,
+    /// Lenient decoding.
+    pub lenient: Option<bool>,
+    /// Heartbeat interval, seconds.
+    pub heartbeat_interval: Option<i64>,
+    /// Call timeout of CSMS-initiated calls, seconds.
+    pub call_timeout: Option<u64>,
+    /// Per-station settings.
+    #[serde(default)]
+    pub station: Vec<StationSettings>,
+}
+
+impl FileSettings {
+    /// Reads a TOML file.
+    pub fn read(path: &std::path::Path) -> Result<Self, ConfigError> {
+        let err = |m: String| ConfigError::File {
+            path: path.display().to_string(),
+            message: m,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        toml::from_str(&text).map_err(|e| err(e.to_string()))
+    }
+
+    /// Overlays `other` (higher priority) on `self`.
+    pub fn overlay(mut self, other: FileSettings) -> Self {
+        macro_rules! o {
+            ($($f:ident),*) => { $( if other.$f.is_some() { self.$f = other.$f; } )* };
+        }
+        o!(
+            ocpp_listen,
+            api_listen,
+            database_url,
+            tls_cert,
+            tls_key,
+            tls_client_ca,
+            unknown_stations,
+            accept_unknown_tokens,
+            security_profile,
+            lenient,
+            heartbeat_interval,
+            call_timeout
+        );
+        self.station.extend(other.station);
+        self
+    }
+}
+
+/// The TLS certificate chain, key and optional client CA, PEM contents.
+pub type TlsFiles = (Vec<u8>, Vec<u8>, Option<Vec<u8>>);
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// OCPP WebSocket address.
+    pub ocpp_listen: SocketAddr,
+    /// Operator API address.
+    pub api_listen: SocketAddr,
+    /// Database URL (`sqlite:...` or `postgres://...`).
+    pub database_url: String,
+    /// TLS certificate and key (PEM contents), and the client CA.
+    pub tls: Option<TlsFiles>,
+    /// Unknown stations policy.
+    pub unknown_stations: UnknownStations,
+    /// Accept tokens missing from the table.
+    pub accept_unknown_tokens: bool,
+    /// Default security profile.
+    pub security_profile: u8,
+    /// Lenient decoding for every station.
+    pub lenient: bool,
+    /// Heartbeat interval, seconds.
+    pub heartbeat_interval: i64,
+    /// Call timeout, seconds.
+    pub call_timeout: u64,
+    /// Per-station settings.
+    pub stations: Vec<StationSettings>,
+}
+
+fn addr(setting: &str, v: Option<String>, default: &str) -> Result<SocketAddr, ConfigError> {
+    let v = v.unwrap_or_else(|| default.into());
+    v.parse().map_err(|_| {
+        bad(
+            setting,
+            format!("{v:?} is not an address like 0.0.0.0:9000"),
+        )
+    })
+}
+
+impl Settings {
+    /// Checks and completes the settings.
+    pub fn validate(f: FileSettings) -> Result<Settings, ConfigError> {
+        let ocpp_listen = addr("ocpp_listen", f.ocpp_listen, DEFAULT_OCPP_LISTEN)?;
+        let api_listen = addr("api_listen", f.api_listen, DEFAULT_API_LISTEN)?;
+        if ocpp_listen.port() != 0 && ocpp_listen.port() == api_listen.port() {
+            return Err(bad(
+                "api_listen",
+                format!("port {} is also ocpp_listen's", api_listen.port()),
+            ));
+        }
+        let database_url = f
+            .database_url
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(bad(
+                "database_url",
+                format!("{database_url:?} is neither sqlite:<file> nor postgres://..."),
+            ));
+        }
+        let read = |setting: &str, p: &PathBuf| {
+            std::fs::read(p).map_err(|e| bad(setting, format!("cannot read {}: {e}", p.display())))
+        };
+        let tls = match (&f.tls_cert, &f.tls_key) {
+            (Some(c), Some(k)) => {
+                let ca = f
+                    .tls_client_ca
+                    .as_ref()
+                    .map(|p| read("tls_client_ca", p))
+                    .transpose()?;
+                let (c, k) = (read("tls_cert", c)?, read("tls_key", k)?);
+                ocpp_core::transport::ServerTls::from_pem(&c, &k, ca.as_deref())
+                    .map_err(|e| bad("tls_cert", e.to_string()))?;
+                Some((c, k, ca))
+            }
+            (Some(_), None) => return Err(bad("tls_key", "tls_cert is set but tls_key is not")),
+            (None, Some(_)) => return Err(bad("tls_cert", "tls_key is set but tls_cert is not")),
+            (None, None) if f.tls_client_ca.is_some() => {
+                return Err(bad("tls_client_ca", "needs tls_cert and tls_key"))
+            }
+            (None, None) => None,
+        };
+        let unknown_stations = match f.unknown_stations {
+            Some(s) => s.parse().map_err(|e: String| bad("unknown_stations", e))?,
+            None => UnknownStations::Accept,
+        };
+        let profile_ok = |setting: &str, p: u8| -> Result<u8, ConfigError> {
+            if p > 3 {
+                return Err(bad(
+                    setting,
+                    format!("{p} is not a security profile (0 to 3)"),
+                ));
+            }
+            if p >= 2 && tls.is_none() {
+                return Err(bad(
+                    setting,
+                    format!("profile {p} needs TLS (tls_cert and tls_key)"),
+                ));
+            }
+            Ok(p)
+        };
+        let security_profile = profile_ok("security_profile", f.security_profile.unwrap_or(0))?;
+        if security_profile == 1 || security_profile == 2 {
+            for s in &f.station {
+                if s.security_profile.is_none() && s.password.is_none() {
+                    return Err(bad(
+                        &format!("station.{}.password", s.id),
+                        "the default profile needs a password",
+                    ));
+                }
+            }
+        }
+        for s in &f.station {
+            if s.id.is_empty() || s.id.len() > 48 {
+                return Err(bad(
+                    "station.id",
+                    format!("{:?} is not a station id (1 to 48 characters)", s.id),
+                ));
+            }
+            let p = s.security_profile.unwrap_or(security_profile);
+            profile_ok(&format!("station.{}.security_profile", s.id), p)?;
+            if (p == 1 || p == 2) && s.password.as_deref().is_none_or(str::is_empty) {
+                return Err(bad(
+                    &format!("station.{}.password", s.id),
+                    format!("profile {p} needs a password"),
+                ));
+            }
+            if let Some(pw) = &s.password {
+                if pw.len() < 8 {
+                    return Err(bad(
+                        &format!("station.{}.password", s.id),
+                        "shorter than 8 characters",
+                    ));
+                }
+            }
+        }
+        let heartbeat_interval = f.heartbeat_interval.unwrap_or(300);
+        if heartbeat_interval <= 0 || heartbeat_interval > 86_400 {
+            return Err(bad(
+                "heartbeat_interval",
+                format!("{heartbeat_interval} is not 1 to 86400 seconds"),
+            ));
+        }
+        let call_timeout = f.call_timeout.unwrap_or(30);
+        if call_timeout == 0 || call_timeout > 3600 {
+            return Err(bad(
+                "call_timeout",
+                format!("{call_timeout} is not 1 to 3600 seconds"),
+            ));
+        }
+        Ok(Settings {
+            ocpp_listen,
+            api_listen,
+            database_url,
+            tls,
+            unknown_stations,
+            accept_unknown_tokens: f.accept_unknown_tokens.unwrap_or(true),
+            security_profile,
+            lenient: f.lenient.unwrap_or(false),
+            heartbeat_interval,
+            call_timeout,
+            stations: f.station,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setting(r: Result<Settings, ConfigError>) -> String {
+        match r {
+            Err(ConfigError::Invalid { setting, .. }) => setting,
+            other => panic!("expected an invalid setting, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let s = Settings::validate(FileSettings::default()).unwrap();
+        assert_eq!(s.ocpp_listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(s.api_listen.to_string(), "127.0.0.1:9001");
+        assert_eq!(s.database_url, "sqlite:csms.db");
+        assert_eq!(s.unknown_stations, UnknownStations::Accept);
+        assert_eq!(s.security_profile, 0);
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let f = |t: &str| Settings::validate(toml::from_str::<FileSettings>(t).unwrap());
+        assert_eq!(setting(f("ocpp_listen = \"nine\"")), "ocpp_listen");
+        assert_eq!(setting(f("api_listen = \"0.0.0.0:9000\"")), "api_listen");
+        assert_eq!(setting(f("database_url = \"mysql://x\"")), "database_url");
+        assert_eq!(setting(f("tls_cert = \"c.pem\"")), "tls_key");
+        assert_eq!(
+            setting(f("unknown_stations = \"maybe\"")),
+            "unknown_stations"
+        );
+        assert_eq!(setting(f("security_profile = 2")), "security_profile");
+        assert_eq!(setting(f("security_profile = 7")), "security_profile");
+        assert_eq!(setting(f("heartbeat_interval = 0")), "heartbeat_interval");
+        assert_eq!(
+            setting(f("[[station]]\nid = \"CS1\"\nsecurity_profile = 1\n")),
+            "station.CS1.password"
+        );
+        assert_eq!(
+            setting(f(
+                "[[station]]\nid = \"CS1\"\nsecurity_profile = 1\npassword = \"short\"\n"
+            )),
+            "station.CS1.password"
+        );
+        assert!(
+            toml::from_str::<FileSettings>("colour = 1").is_err(),
+            "unknown keys are refused"
+        );
+    }
+
+    #[test]
+    fn overlay_prefers_the_later_source() {
+        let a: FileSettings =
+            toml::from_str("ocpp_listen = \"127.0.0.1:1\"\nlenient = true").unwrap();
+        let b = FileSettings {
+            ocpp_listen: Some("127.0.0.1:2".into()),
+            ..Default::default()
+        };
+        let s = Settings::validate(a.overlay(b)).unwrap();
+        assert_eq!(s.ocpp_listen.port(), 2);
+        assert!(s.lenient);
+    }
+}

@@ -1,0 +1,890 @@
+//! The version-neutral domain services of the CSMS, and the thin per-version adapters that map
+//! each station-initiated message onto them.
+//!
+//! The OCPP layer ([`crate::ocpp`]) hands every decoded and validated CALL to
+//! [`Csms::handle_call`] as its action name and JSON payload. The adapters below read the
+//! version's spelling of each message (1.6 `idTag`, 2.x `idToken.idToken`, ...) into the
+//! neutral records of [`crate::store`], the domain logic (registration, authorization,
+//! transactions, meter values, device model, reports) runs once for every version, and the
+//! answer is written back in the version's spelling. The OCPP layer decodes that answer against
+//! the response schema before it is sent, so a wrong answer can never reach a station.
+//!
+//! Every state change is committed before `handle_call` returns, and so before the station
+//! gets its answer.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use async_trait::async_trait;
+use ocpp_core::CallError;
+use ocpp_types::{ErrorCode, OcppVersion};
+use serde_json::{json, Map, Value};
+
+use crate::metrics::Metrics;
+use crate::store::*;
+
+/// The current time as the CSMS writes it (RFC 3339, UTC, milliseconds).
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// What to do with a station that is not in the database yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownStations {
+    /// Accept and record it (the default).
+    Accept,
+    /// Record it and answer its boots `Pending` until an operator accepts it.
+    Pending,
+    /// Refuse the connection (HTTP 401 before the WebSocket upgrade).
+    Reject,
+}
+
+impl std::str::FromStr for UnknownStations {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "accept" => Ok(UnknownStations::Accept),
+            "pending" => Ok(UnknownStations::Pending),
+            "reject" => Ok(UnknownStations::Reject),
+            _ => Err(format!("{s:?} is not one of accept, pending, reject")),
+        }
+    }
+}
+
+/// The domain settings.
+#[derive(Debug, Clone)]
+pub struct DomainSettings {
+    /// Unknown stations policy.
+    pub unknown_stations: UnknownStations,
+    /// Whether a token that is not in the id-token table is accepted (default true, so a new
+    /// installation charges with any card; set false to authorize against the table only).
+    pub accept_unknown_tokens: bool,
+    /// The heartbeat interval given to accepted stations, seconds.
+    pub heartbeat_interval: i64,
+    /// The retry interval given with a Pending or Rejected boot, seconds.
+    pub pending_interval: i64,
+}
+
+impl Default for DomainSettings {
+    fn default() -> Self {
+        DomainSettings {
+            unknown_stations: UnknownStations::Accept,
+            accept_unknown_tokens: true,
+            heartbeat_interval: 300,
+            pending_interval: 30,
+        }
+    }
+}
+
+/// The answer of a [`DataTransferHandler`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataTransferAnswer {
+    /// `Accepted`, `Rejected`, `UnknownMessageId` or `UnknownVendorId`.
+    pub status: String,
+    /// The data to send back (a string in 1.6; any JSON in 2.x).
+    pub data: Option<Value>,
+}
+
+/// Handles the DataTransfer messages of one vendor id.
+#[async_trait]
+pub trait DataTransferHandler: Send + Sync + 'static {
+    /// A station sent a DataTransfer with this handler's vendor id.
+    async fn data_transfer(
+        &self,
+        station_id: &str,
+        version: OcppVersion,
+        message_id: Option<&str>,
+        data: Option<&Value>,
+    ) -> DataTransferAnswer;
+}
+
+/// The CSMS domain: storage, settings, vendor handlers, metrics.
+pub struct Csms {
+    store: Arc<dyn Store>,
+    settings: DomainSettings,
+    vendors: RwLock<HashMap<String, Arc<dyn DataTransferHandler>>>,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for Csms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Csms")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+fn internal(e: StoreError) -> CallError {
+    tracing::error!(error = %e, "storage failed; the station is answered InternalError");
+    CallError::new(
+        ErrorCode::InternalError,
+        "the CSMS could not store the message",
+    )
+}
+
+fn s(v: &Value, key: &str) -> Option<String> {
+    match v.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+fn i(v: &Value, key: &str) -> Option<i64> {
+    v.get(key)?.as_i64()
+}
+
+fn arr<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+fn is_v16(v: OcppVersion) -> bool {
+    v == OcppVersion::V16
+}
+
+impl Csms {
+    /// A domain over a store.
+    pub fn new(store: Arc<dyn Store>, settings: DomainSettings, metrics: Arc<Metrics>) -> Self {
+        Csms {
+            store,
+            settings,
+            vendors: RwLock::new(HashMap::new()),
+            metrics,
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &DomainSettings {
+        &self.settings
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Routes the DataTransfer messages of `vendor_id` to `handler`.
+    pub fn register_vendor(
+        &self,
+        vendor_id: impl Into<String>,
+        handler: Arc<dyn DataTransferHandler>,
+    ) {
+        self.vendors
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(vendor_id.into(), handler);
+    }
+
+    /// The registration a new station gets.
+    pub fn initial_registration(&self) -> &'static str {
+        match self.settings.unknown_stations {
+            UnknownStations::Accept => "Accepted",
+            UnknownStations::Pending => "Pending",
+            UnknownStations::Reject => "Rejected",
+        }
+    }
+
+    /// Handles one station-initiated CALL (or 2.1 SEND, whose answer is dropped): logs it,
+    /// applies it, commits, logs the answer and returns the response payload JSON.
+    pub async fn handle_call(
+        &self,
+        station: &str,
+        version: OcppVersion,
+        message_id: &str,
+        action: &str,
+        payload: &str,
+    ) -> Result<String, CallError> {
+        let at = now();
+        self.metrics.message("in", action);
+        self.store
+            .log_message(&MessageRecord {
+                station_id: station.to_owned(),
+                direction: "in".into(),
+                kind: "call".into(),
+                message_id: message_id.to_owned(),
+                action: action.to_owned(),
+                payload: payload.to_owned(),
+                at: at.clone(),
+            })
+            .await
+            .map_err(internal)?;
+        let req: Value = serde_json::from_str(payload).map_err(|e| {
+            CallError::new(
+                ErrorCode::InternalError,
+                format!("re-reading the payload: {e}"),
+            )
+        })?;
+        let started = Instant::now();
+        let result = self
+            .apply(station, version, action, payload, &req, &at)
+            .await;
+        self.metrics.store_latency(action, started.elapsed());
+        let (kind, body) = match &result {
+            Ok(v) => ("result", v.to_string()),
+            Err(e) => {
+                self.metrics.call_error("out", e.code.wire(version));
+                (
+                    "error",
+                    json!({"code": e.code.wire(version), "description": e.description}).to_string(),
+                )
+            }
+        };
+        self.store.touch(station, &at).await.map_err(internal)?;
+        self.store
+            .log_message(&MessageRecord {
+                station_id: station.to_owned(),
+                direction: "out".into(),
+                kind: kind.into(),
+                message_id: message_id.to_owned(),
+                action: action.to_owned(),
+                payload: body.clone(),
+                at: now(),
+            })
+            .await
+            .map_err(internal)?;
+        self.metrics.message("out", action);
+        result.map(|_| body)
+    }
+
+    async fn apply(
+        &self,
+        station: &str,
+        version: OcppVersion,
+        action: &str,
+        payload: &str,
+        req: &Value,
+        at: &str,
+    ) -> Result<Value, CallError> {
+        let v16 = is_v16(version);
+        let event = |status: Option<String>, detail: Option<String>| EventRecord {
+            station_id: station.to_owned(),
+            kind: action.to_owned(),
+            status,
+            detail,
+            payload: payload.to_owned(),
+            at: at.to_owned(),
+        };
+        match action {
+            "BootNotification" => self.boot(station, version, payload, req, at).await,
+            "Heartbeat" => Ok(json!({"currentTime": now()})),
+            "StatusNotification" => {
+                let rec = if v16 {
+                    let c = i(req, "connectorId").unwrap_or(0);
+                    StatusRecord {
+                        station_id: station.into(),
+                        evse_id: c,
+                        connector_id: c,
+                        status: s(req, "status").unwrap_or_default(),
+                        error_code: s(req, "errorCode"),
+                        info: s(req, "info").or_else(|| s(req, "vendorErrorCode")),
+                        timestamp: s(req, "timestamp"),
+                        payload: payload.into(),
+                        received_at: at.into(),
+                    }
+                } else {
+                    StatusRecord {
+                        station_id: station.into(),
+                        evse_id: i(req, "evseId").unwrap_or(0),
+                        connector_id: i(req, "connectorId").unwrap_or(0),
+                        status: s(req, "connectorStatus").unwrap_or_default(),
+                        error_code: None,
+                        info: None,
+                        timestamp: s(req, "timestamp"),
+                        payload: payload.into(),
+                        received_at: at.into(),
+                    }
+                };
+                self.store.record_status(&rec).await.map_err(internal)?;
+                Ok(json!({}))
+            }
+            "Authorize" => {
+                let (token, ty) = token_of(version, req);
+                let info = self.authorize(&token, &ty).await?;
+                Ok(if v16 {
+                    json!({"idTagInfo": id_tag_info(&info)})
+                } else {
+                    json!({"idTokenInfo": id_token_info(&info)})
+                })
+            }
+            "StartTransaction" => {
+                let (token, _) = token_of(version, req);
+                let info = self.authorize(&token, "").await?;
+                let start = TxStart {
+                    station_id: station.into(),
+                    connector_id: i(req, "connectorId").unwrap_or(0),
+                    id_token: token,
+                    meter_start: s(req, "meterStart").unwrap_or_default(),
+                    timestamp: s(req, "timestamp").unwrap_or_default(),
+                    reservation_id: i(req, "reservationId"),
+                    payload: payload.into(),
+                    received_at: at.into(),
+                };
+                let id = self
+                    .store
+                    .start_transaction_16(&start)
+                    .await
+                    .map_err(internal)?;
+                if let Some(r) = start.reservation_id {
+                    self.store
+                        .set_reservation_status(station, r, "Used", at)
+                        .await
+                        .map_err(internal)?;
+                }
+                Ok(json!({"transactionId": id, "idTagInfo": id_tag_info(&info)}))
+            }
+            "StopTransaction" => {
+                let tx_id = i(req, "transactionId").unwrap_or(0).to_string();
+                let timestamp = s(req, "timestamp").unwrap_or_default();
+                let token = s(req, "idTag");
+                let meter_values = arr(req, "transactionData")
+                    .iter()
+                    .flat_map(|mv| meter_value(version, mv, Some(&tx_id), None))
+                    .collect();
+                let ev = TxEventRecord {
+                    station_id: station.into(),
+                    version: version.to_string(),
+                    transaction_id: tx_id,
+                    // A 1.6 transaction has one Stop: the highest sequence number.
+                    seq_no: i64::MAX,
+                    event_type: "Ended".into(),
+                    trigger_reason: s(req, "reason"),
+                    timestamp,
+                    offline: false,
+                    stop_reason: Some(s(req, "reason").unwrap_or_else(|| "Local".into())),
+                    meter_stop: s(req, "meterStop"),
+                    meter_values,
+                    payload: payload.into(),
+                    received_at: at.into(),
+                    ..Default::default()
+                };
+                self.store
+                    .apply_transaction_event(&ev)
+                    .await
+                    .map_err(internal)?;
+                match token {
+                    Some(t) => {
+                        let info = self.authorize(&t, "").await?;
+                        Ok(json!({"idTagInfo": id_tag_info(&info)}))
+                    }
+                    None => Ok(json!({})),
+                }
+            }
+            "TransactionEvent" => {
+                self.transaction_event(station, version, payload, req, at)
+                    .await
+            }
+            "MeterValues" => {
+                let tx = if v16 {
+                    i(req, "transactionId").map(|t| t.to_string())
+                } else {
+                    None
+                };
+                let evse = i(req, if v16 { "connectorId" } else { "evseId" });
+                let values: Vec<_> = arr(req, "meterValue")
+                    .iter()
+                    .flat_map(|mv| meter_value(version, mv, tx.as_deref(), evse))
+                    .collect();
+                self.store
+                    .insert_meter_values(station, &values)
+                    .await
+                    .map_err(internal)?;
+                Ok(json!({}))
+            }
+            "NotifyReport" => {
+                let vars = report_variables(req, "NotifyReport", at);
+                self.store
+                    .upsert_variables(station, &vars)
+                    .await
+                    .map_err(internal)?;
+                self.store
+                    .record_event(&event(s(req, "requestId"), s(req, "seqNo")))
+                    .await
+                    .map_err(internal)?;
+                Ok(json!({}))
+            }
+            "DataTransfer" => {
+                let vendor = s(req, "vendorId").unwrap_or_default();
+                self.store
+                    .record_event(&event(Some(vendor.clone()), s(req, "messageId")))
+                    .await
+                    .map_err(internal)?;
+                let handler = self
+                    .vendors
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(&vendor)
+                    .cloned();
+                let answer = match handler {
+                    Some(h) => {
+                        h.data_transfer(
+                            station,
+                            version,
+                            s(req, "messageId").as_deref(),
+                            req.get("data"),
+                        )
+                        .await
+                    }
+                    None => DataTransferAnswer {
+                        status: "UnknownVendorId".into(),
+                        data: None,
+                    },
+                };
+                let mut out = Map::new();
+                out.insert("status".into(), Value::String(answer.status));
+                if let Some(d) = answer.data {
+                    out.insert(
+                        "data".into(),
+                        if v16 {
+                            Value::String(
+                                d.as_str()
+                                    .map(str::to_owned)
+                                    .unwrap_or_else(|| d.to_string()),
+                            )
+                        } else {
+                            d
+                        },
+                    );
+                }
+                Ok(Value::Object(out))
+            }
+            "SignCertificate" => {
+                self.store
+                    .record_event(&event(
+                        s(req, "certificateType"),
+                        Some("no CA configured: Rejected".into()),
+                    ))
+                    .await
+                    .map_err(internal)?;
+                Ok(if v16 {
+                    json!({"status": "Rejected"})
+                } else {
+                    json!({"status": "Rejected", "statusInfo": {"reasonCode": "NoCA", "additionalInfo": "no certificate authority is configured on this CSMS"}})
+                })
+            }
+            "Get15118EVCertificate" => {
+                self.store
+                    .record_event(&event(s(req, "action"), None))
+                    .await
+                    .map_err(internal)?;
+                Ok(
+                    json!({"status": "Failed", "exiResponse": "", "statusInfo": {"reasonCode": "NoCA", "additionalInfo": "no certificate authority is configured on this CSMS"}}),
+                )
+            }
+            "GetCertificateStatus" => {
+                self.store
+                    .record_event(&event(None, None))
+                    .await
+                    .map_err(internal)?;
+                Ok(
+                    json!({"status": "Failed", "statusInfo": {"reasonCode": "NoOCSP", "additionalInfo": "no OCSP responder is configured on this CSMS"}}),
+                )
+            }
+            "GetCertificateChainStatus" => {
+                self.store
+                    .record_event(&event(None, None))
+                    .await
+                    .map_err(internal)?;
+                let items: Vec<Value> = arr(req, "certificateStatusRequests")
+                    .iter()
+                    .map(|r| json!({"certificateHashData": r.get("certificateHashData").cloned().unwrap_or(json!({})), "source": r.get("source").cloned().unwrap_or(json!("OCSP")), "status": "Failed"}))
+                    .collect();
+                Ok(json!({"certificateStatus": items}))
+            }
+            "NotifyEVChargingNeeds" => {
+                self.store
+                    .record_event(&event(s(req, "evseId"), None))
+                    .await
+                    .map_err(internal)?;
+                // No smart-charging service computes schedules for EVs here: say so.
+                Ok(if version == OcppVersion::V21 {
+                    json!({"status": "NoChargingProfile"})
+                } else {
+                    json!({"status": "Rejected"})
+                })
+            }
+            "NotifyEVChargingSchedule" => {
+                self.store
+                    .record_event(&event(s(req, "evseId"), s(req, "timeBase")))
+                    .await
+                    .map_err(internal)?;
+                Ok(json!({"status": "Accepted"}))
+            }
+            "PullDynamicScheduleUpdate" => {
+                self.store
+                    .record_event(&event(s(req, "chargingProfileId"), None))
+                    .await
+                    .map_err(internal)?;
+                Ok(
+                    json!({"status": "Rejected", "statusInfo": {"reasonCode": "NoSchedule", "additionalInfo": "no dynamic schedule is kept for this profile"}}),
+                )
+            }
+            "OpenPeriodicEventStream" => {
+                self.store
+                    .record_event(&event(
+                        None,
+                        req.get("constantStreamData")
+                            .and_then(|c| c.get("id"))
+                            .map(|v| v.to_string()),
+                    ))
+                    .await
+                    .map_err(internal)?;
+                Ok(json!({"status": "Accepted"}))
+            }
+            "VatNumberValidation" => {
+                self.store
+                    .record_event(&event(None, s(req, "vatNumber")))
+                    .await
+                    .map_err(internal)?;
+                Ok(
+                    json!({"vatNumber": s(req, "vatNumber").unwrap_or_default(), "status": "Rejected", "statusInfo": {"reasonCode": "NoService", "additionalInfo": "no VAT validation service is configured"}}),
+                )
+            }
+            "ReservationStatusUpdate" => {
+                let status = s(req, "reservationUpdateStatus");
+                if let (Some(id), Some(st)) = (i(req, "reservationId"), status.as_deref()) {
+                    self.store
+                        .set_reservation_status(station, id, st, at)
+                        .await
+                        .map_err(internal)?;
+                }
+                self.store
+                    .record_event(&event(status, s(req, "reservationId")))
+                    .await
+                    .map_err(internal)?;
+                Ok(json!({}))
+            }
+            // Everything else a station reports is kept whole, with its status or type.
+            _ => {
+                let status = [
+                    "status",
+                    "type",
+                    "chargingLimitSource",
+                    "requestId",
+                    "eventType",
+                ]
+                .iter()
+                .find_map(|k| s(req, k));
+                let detail = ["requestId", "techInfo", "seqNo", "evseId", "reservationId"]
+                    .iter()
+                    .find_map(|k| s(req, k));
+                self.store
+                    .record_event(&event(status, detail))
+                    .await
+                    .map_err(internal)?;
+                if action == "NotifyMonitoringReport" {
+                    let vars = report_variables(req, "NotifyMonitoringReport", at);
+                    self.store
+                        .upsert_variables(station, &vars)
+                        .await
+                        .map_err(internal)?;
+                }
+                Ok(json!({}))
+            }
+        }
+    }
+
+    async fn boot(
+        &self,
+        station: &str,
+        version: OcppVersion,
+        payload: &str,
+        req: &Value,
+        at: &str,
+    ) -> Result<Value, CallError> {
+        let rec = if is_v16(version) {
+            BootRecord {
+                station_id: station.into(),
+                version: version.to_string(),
+                vendor: s(req, "chargePointVendor"),
+                model: s(req, "chargePointModel"),
+                serial_number: s(req, "chargePointSerialNumber")
+                    .or_else(|| s(req, "chargeBoxSerialNumber")),
+                firmware_version: s(req, "firmwareVersion"),
+                reason: None,
+                payload: payload.into(),
+                at: at.into(),
+            }
+        } else {
+            let cs = req.get("chargingStation").cloned().unwrap_or(Value::Null);
+            BootRecord {
+                station_id: station.into(),
+                version: version.to_string(),
+                vendor: s(&cs, "vendorName"),
+                model: s(&cs, "model"),
+                serial_number: s(&cs, "serialNumber"),
+                firmware_version: s(&cs, "firmwareVersion"),
+                reason: s(req, "reason"),
+                payload: payload.into(),
+                at: at.into(),
+            }
+        };
+        let st = self
+            .store
+            .ensure_station(station, self.initial_registration(), at)
+            .await
+            .map_err(internal)?;
+        self.store.record_boot(&rec).await.map_err(internal)?;
+        let (status, interval) = match st.registration.as_str() {
+            "Accepted" => ("Accepted", self.settings.heartbeat_interval),
+            "Rejected" => ("Rejected", self.settings.pending_interval),
+            _ => ("Pending", self.settings.pending_interval),
+        };
+        tracing::info!(station, %version, status, vendor = ?rec.vendor, model = ?rec.model, "boot");
+        Ok(json!({"status": status, "currentTime": now(), "interval": interval}))
+    }
+
+    /// Authorizes a token against the id-token table: status, expiry, parent / group.
+    pub async fn authorize(&self, token: &str, token_type: &str) -> Result<TokenInfo, CallError> {
+        let rec = self
+            .store
+            .id_token(token, token_type)
+            .await
+            .map_err(internal)?;
+        Ok(match rec {
+            None if self.settings.accept_unknown_tokens => TokenInfo {
+                status: "Accepted".into(),
+                expiry: None,
+                group: None,
+            },
+            None => TokenInfo {
+                status: "Invalid".into(),
+                expiry: None,
+                group: None,
+            },
+            Some(r) => {
+                let expired = r
+                    .expiry
+                    .as_deref()
+                    .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
+                    .is_some_and(|e| e < chrono::Utc::now());
+                TokenInfo {
+                    status: if expired && r.status == "Accepted" {
+                        "Expired".into()
+                    } else {
+                        r.status
+                    },
+                    expiry: r.expiry,
+                    group: r.group_id.or(r.parent_id),
+                }
+            }
+        })
+    }
+
+    async fn transaction_event(
+        &self,
+        station: &str,
+        version: OcppVersion,
+        payload: &str,
+        req: &Value,
+        at: &str,
+    ) -> Result<Value, CallError> {
+        let info = req.get("transactionInfo").cloned().unwrap_or(Value::Null);
+        let tx_id = s(&info, "transactionId").unwrap_or_default();
+        let evse = req.get("evse");
+        let token = req.get("idToken");
+        let evse_id = evse.and_then(|e| i(e, "id"));
+        let ev = TxEventRecord {
+            station_id: station.into(),
+            version: version.to_string(),
+            transaction_id: tx_id.clone(),
+            seq_no: i(req, "seqNo").unwrap_or(0),
+            event_type: s(req, "eventType").unwrap_or_default(),
+            trigger_reason: s(req, "triggerReason"),
+            timestamp: s(req, "timestamp").unwrap_or_default(),
+            offline: req.get("offline").and_then(Value::as_bool).unwrap_or(false),
+            evse_id,
+            connector_id: evse.and_then(|e| i(e, "connectorId")),
+            id_token: token.and_then(|t| s(t, "idToken")),
+            token_type: token.and_then(|t| s(t, "type")),
+            charging_state: s(&info, "chargingState"),
+            stop_reason: s(&info, "stoppedReason"),
+            meter_stop: None,
+            reservation_id: i(req, "reservationId"),
+            meter_values: arr(req, "meterValue")
+                .iter()
+                .flat_map(|mv| meter_value(version, mv, Some(&tx_id), evse_id))
+                .collect(),
+            payload: payload.into(),
+            received_at: at.into(),
+        };
+        let outcome = self
+            .store
+            .apply_transaction_event(&ev)
+            .await
+            .map_err(internal)?;
+        if outcome.duplicate {
+            tracing::info!(station, transaction = %tx_id, seq_no = ev.seq_no, "redelivered TransactionEvent: already stored");
+        } else if let (Some(r), "Started") = (ev.reservation_id, ev.event_type.as_str()) {
+            self.store
+                .set_reservation_status(station, r, "Used", at)
+                .await
+                .map_err(internal)?;
+        }
+        match (&ev.id_token, &ev.token_type) {
+            (Some(t), ty) => {
+                let info = self.authorize(t, ty.as_deref().unwrap_or("")).await?;
+                Ok(json!({"idTokenInfo": id_token_info(&info)}))
+            }
+            _ => Ok(json!({})),
+        }
+    }
+}
+
+/// The outcome of an authorization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    /// The status (`Accepted`, `Blocked`, `Expired`, `Invalid`, ...).
+    pub status: String,
+    /// The expiry.
+    pub expiry: Option<String>,
+    /// The parent (1.6) or group (2.x) id.
+    pub group: Option<String>,
+}
+
+fn id_tag_info(t: &TokenInfo) -> Value {
+    let status = match t.status.as_str() {
+        s @ ("Accepted" | "Blocked" | "Expired" | "Invalid" | "ConcurrentTx") => s,
+        _ => "Invalid",
+    };
+    let mut m = Map::new();
+    m.insert("status".into(), json!(status));
+    if let Some(e) = &t.expiry {
+        m.insert("expiryDate".into(), json!(e));
+    }
+    if let Some(g) = &t.group {
+        m.insert(
+            "parentIdTag".into(),
+            json!(g.chars().take(20).collect::<String>()),
+        );
+    }
+    Value::Object(m)
+}
+
+fn id_token_info(t: &TokenInfo) -> Value {
+    let mut m = Map::new();
+    m.insert("status".into(), json!(t.status));
+    if let Some(e) = &t.expiry {
+        m.insert("cacheExpiryDateTime".into(), json!(e));
+    }
+    if let Some(g) = &t.group {
+        m.insert(
+            "groupIdToken".into(),
+            json!({"idToken": g, "type": "Central"}),
+        );
+    }
+    Value::Object(m)
+}
+
+/// The token of an Authorize / StartTransaction: (value, type). 1.6 has no type.
+fn token_of(version: OcppVersion, req: &Value) -> (String, String) {
+    if is_v16(version) {
+        (s(req, "idTag").unwrap_or_default(), String::new())
+    } else {
+        let t = req.get("idToken").cloned().unwrap_or(Value::Null);
+        (
+            s(&t, "idToken").unwrap_or_default(),
+            s(&t, "type").unwrap_or_default(),
+        )
+    }
+}
+
+/// The sampled values of one MeterValue, in either version's spelling.
+pub fn meter_value(
+    version: OcppVersion,
+    mv: &Value,
+    tx: Option<&str>,
+    evse: Option<i64>,
+) -> Vec<MeterValueRecord> {
+    let ts = s(mv, "timestamp").unwrap_or_default();
+    arr(mv, "sampledValue")
+        .iter()
+        .map(|sv| {
+            let (unit, signed) = if is_v16(version) {
+                let signed = (s(sv, "format").as_deref() == Some("SignedData"))
+                    .then(|| s(sv, "value"))
+                    .flatten();
+                (s(sv, "unit"), signed)
+            } else {
+                let uom = sv.get("unitOfMeasure");
+                let unit = uom.map(|u| {
+                    let unit = s(u, "unit").unwrap_or_else(|| "Wh".into());
+                    match i(u, "multiplier") {
+                        Some(m) if m != 0 => format!("{unit}e{m}"),
+                        _ => unit,
+                    }
+                });
+                (unit, sv.get("signedMeterValue").map(Value::to_string))
+            };
+            MeterValueRecord {
+                transaction_id: tx.map(str::to_owned),
+                evse_id: evse,
+                timestamp: ts.clone(),
+                value: s(sv, "value").unwrap_or_default(),
+                measurand: s(sv, "measurand"),
+                phase: s(sv, "phase"),
+                unit,
+                context: s(sv, "context"),
+                location: s(sv, "location"),
+                signed_data: signed,
+            }
+        })
+        .collect()
+}
+
+/// The device-model rows of a NotifyReport (`reportData`) or NotifyMonitoringReport (`monitor`,
+/// kept as the characteristics of the attribute type `Monitor`).
+pub fn report_variables(req: &Value, source: &str, at: &str) -> Vec<VariableRecord> {
+    let mut out = Vec::new();
+    let items = if source == "NotifyReport" {
+        arr(req, "reportData")
+    } else {
+        arr(req, "monitor")
+    };
+    for rd in items {
+        let comp = rd.get("component").cloned().unwrap_or(Value::Null);
+        let var = rd.get("variable").cloned().unwrap_or(Value::Null);
+        let evse = comp.get("evse");
+        let base = VariableRecord {
+            component: s(&comp, "name").unwrap_or_default(),
+            component_instance: s(&comp, "instance").unwrap_or_default(),
+            evse_id: evse.and_then(|e| i(e, "id")).unwrap_or(0),
+            connector_id: evse.and_then(|e| i(e, "connectorId")).unwrap_or(0),
+            variable: s(&var, "name").unwrap_or_default(),
+            variable_instance: s(&var, "instance").unwrap_or_default(),
+            source: source.into(),
+            updated_at: at.into(),
+            ..Default::default()
+        };
+        if source == "NotifyReport" {
+            let ch = rd.get("variableCharacteristics").map(Value::to_string);
+            for a in arr(rd, "variableAttribute") {
+                out.push(VariableRecord {
+                    attribute_type: s(a, "type").unwrap_or_else(|| "Actual".into()),
+                    value: s(a, "value"),
+                    mutability: s(a, "mutability"),
+                    persistent: a.get("persistent").and_then(Value::as_bool),
+                    constant: a.get("constant").and_then(Value::as_bool),
+                    characteristics: ch.clone(),
+                    ..base.clone()
+                });
+            }
+        } else {
+            out.push(VariableRecord {
+                attribute_type: "Monitor".into(),
+                characteristics: rd.get("variableMonitoring").map(Value::to_string),
+                ..base
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,181 @@
+//! Prometheus metrics, written in the text exposition format by hand.
+//!
+//! | metric | labels | what |
+//! | --- | --- | --- |
+//! | `csms_connected_stations` | `version` | stations connected now |
+//! | `csms_messages_total` | `direction`, `action` | OCPP messages (calls and answers) |
+//! | `csms_call_errors_total` | `direction`, `code` | CALLERRORs sent (`out`) and received (`in`) |
+//! | `csms_call_duration_seconds` | `action` | CSMS-initiated call latency (histogram) |
+//! | `csms_store_duration_seconds` | `action` | time to persist one incoming message (histogram) |
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+const BUCKETS: [f64; 10] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0, 30.0];
+
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+impl Histogram {
+    fn observe(&mut self, secs: f64) {
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                self.counts[i] += 1;
+            }
+        }
+        self.count += 1;
+        self.sum += secs;
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    connected: BTreeMap<String, i64>,
+    messages: BTreeMap<(String, String), u64>,
+    errors: BTreeMap<(String, String), u64>,
+    calls: BTreeMap<String, Histogram>,
+    store: BTreeMap<String, Histogram>,
+}
+
+/// The CSMS's metrics registry.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    inner: Mutex<Inner>,
+}
+
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+impl Metrics {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A station of `version` connected (`+1`) or left (`-1`).
+    pub fn connected(&self, version: &str, delta: i64) {
+        *self.lock().connected.entry(version.to_owned()).or_default() += delta;
+    }
+
+    /// One message in `direction` (`in`/`out`) of `action`.
+    pub fn message(&self, direction: &str, action: &str) {
+        *self
+            .lock()
+            .messages
+            .entry((direction.to_owned(), action.to_owned()))
+            .or_default() += 1;
+    }
+
+    /// One CALLERROR in `direction` with `code`.
+    pub fn call_error(&self, direction: &str, code: &str) {
+        *self
+            .lock()
+            .errors
+            .entry((direction.to_owned(), code.to_owned()))
+            .or_default() += 1;
+    }
+
+    /// The latency of a CSMS-initiated call.
+    pub fn call_latency(&self, action: &str, d: Duration) {
+        self.lock()
+            .calls
+            .entry(action.to_owned())
+            .or_default()
+            .observe(d.as_secs_f64());
+    }
+
+    /// The time spent storing one incoming message.
+    pub fn store_latency(&self, action: &str, d: Duration) {
+        self.lock()
+            .store
+            .entry(action.to_owned())
+            .or_default()
+            .observe(d.as_secs_f64());
+    }
+
+    /// The text exposition.
+    pub fn render(&self) -> String {
+        let m = self.lock();
+        let mut o = String::new();
+        o.push_str("# HELP csms_connected_stations Stations connected now.\n# TYPE csms_connected_stations gauge\n");
+        for v in ["1.6", "2.0.1", "2.1"] {
+            let n = m.connected.get(v).copied().unwrap_or(0);
+            let _ = writeln!(o, "csms_connected_stations{{version=\"{v}\"}} {n}");
+        }
+        o.push_str("# HELP csms_messages_total OCPP messages by direction and action.\n# TYPE csms_messages_total counter\n");
+        for ((d, a), n) in &m.messages {
+            let _ = writeln!(
+                o,
+                "csms_messages_total{{direction=\"{}\",action=\"{}\"}} {n}",
+                esc(d),
+                esc(a)
+            );
+        }
+        o.push_str("# HELP csms_call_errors_total CALLERRORs by direction and code.\n# TYPE csms_call_errors_total counter\n");
+        for ((d, c), n) in &m.errors {
+            let _ = writeln!(
+                o,
+                "csms_call_errors_total{{direction=\"{}\",code=\"{}\"}} {n}",
+                esc(d),
+                esc(c)
+            );
+        }
+        for (name, help, map) in [
+            (
+                "csms_call_duration_seconds",
+                "Latency of CSMS-initiated calls.",
+                &m.calls,
+            ),
+            (
+                "csms_store_duration_seconds",
+                "Time to persist one incoming message.",
+                &m.store,
+            ),
+        ] {
+            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} histogram");
+            for (a, h) in map {
+                let a = esc(a);
+                for (i, b) in BUCKETS.iter().enumerate() {
+                    let _ = writeln!(
+                        o,
+                        "{name}_bucket{{action=\"{a}\",le=\"{b}\"}} {}",
+                        h.counts[i]
+                    );
+                }
+                let _ = writeln!(o, "{name}_bucket{{action=\"{a}\",le=\"+Inf\"}} {}", h.count);
+                let _ = writeln!(o, "{name}_sum{{action=\"{a}\"}} {}", h.sum);
+                let _ = writeln!(o, "{name}_count{{action=\"{a}\"}} {}", h.count);
+            }
+        }
+        o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposition() {
+        let m = Metrics::default();
+        m.connected("2.0.1", 1);
+        m.message("in", "BootNotification");
+        m.call_error("in", "NotSupported");
+        m.call_latency("Reset", Duration::from_millis(3));
+        let t = m.render();
+        assert!(t.contains("csms_connected_stations{version=\"2.0.1\"} 1"));
+        assert!(t.contains("csms_connected_stations{version=\"1.6\"} 0"));
+        assert!(t.contains("csms_messages_total{direction=\"in\",action=\"BootNotification\"} 1"));
+        assert!(t.contains("csms_call_errors_total{direction=\"in\",code=\"NotSupported\"} 1"));
+        assert!(t.contains("csms_call_duration_seconds_bucket{action=\"Reset\",le=\"0.005\"} 1"));
+        assert!(t.contains("csms_call_duration_seconds_bucket{action=\"Reset\",le=\"0.001\"} 0"));
+    }
+}

@@ -1,0 +1,234 @@
+//! Starting and stopping the whole CSMS: storage, the OCPP listener, the operator API.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ocpp_core::transport::{Connections, Server, ServerTls};
+use ocpp_types::DecodeOptions;
+use tokio::sync::watch;
+
+use crate::config::Settings;
+use crate::domain::{now, Csms, DomainSettings};
+use crate::metrics::Metrics;
+use crate::ocpp::{hash_password, Observer, StoreAuthenticator, VersionStack};
+use crate::store::{PgStore, SqliteStore, Store, StoreError};
+
+/// Why the CSMS could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error("database {url}: {source}")]
+    Store {
+        /// The URL (without password).
+        url: String,
+        /// The cause.
+        source: StoreError,
+    },
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr} ({setting}): {source}")]
+    Bind {
+        /// The setting.
+        setting: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// TLS settings were refused.
+    #[error("tls: {0}")]
+    Tls(String),
+    /// A station password could not be hashed.
+    #[error("hashing the password of station {0}: {1}")]
+    Password(String, String),
+}
+
+/// Opens the store a database URL names.
+pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.into()))
+    }
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(a), Some(b)) if b > a => match url[a + 3..b].find(':') {
+            Some(c) => format!("{}:***{}", &url[..a + 3 + c], &url[b..]),
+            None => url.into(),
+        },
+        _ => url.into(),
+    }
+}
+
+/// A running CSMS.
+#[derive(Debug)]
+pub struct RunningCsms {
+    /// The OCPP listener's address.
+    pub ocpp_addr: SocketAddr,
+    /// The operator API's address.
+    pub api_addr: SocketAddr,
+    /// Whether the OCPP listener is TLS.
+    pub tls: bool,
+    /// The domain.
+    pub csms: Arc<Csms>,
+    /// The connected stations.
+    pub connections: Connections,
+    server: Server,
+    api_stop: watch::Sender<bool>,
+    api_task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningCsms {
+    /// The station URL to print (`ws://host:port/ocpp/<stationId>`).
+    pub fn station_url(&self) -> String {
+        format!(
+            "{}://{}/ocpp/<stationId>",
+            if self.tls { "wss" } else { "ws" },
+            self.ocpp_addr
+        )
+    }
+
+    /// The API base URL.
+    pub fn api_url(&self) -> String {
+        format!("http://{}/api", self.api_addr)
+    }
+
+    /// Graceful shutdown: the API stops, every station connection finishes its calls in flight
+    /// and is closed.
+    pub async fn shutdown(self) {
+        self.api_stop.send_replace(true);
+        self.server.shutdown().await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.api_task).await;
+        let _ = self.csms.store().reset_connected().await;
+    }
+}
+
+/// Starts the CSMS with validated settings.
+pub async fn start(settings: Settings) -> Result<RunningCsms, StartError> {
+    let store = open_store(&settings.database_url)
+        .await
+        .map_err(|source| StartError::Store {
+            url: redact(&settings.database_url),
+            source,
+        })?;
+    start_with_store(settings, store).await
+}
+
+/// Starts the CSMS over a store the caller opened (their own [`Store`] implementation).
+pub async fn start_with_store(
+    settings: Settings,
+    store: Arc<dyn Store>,
+) -> Result<RunningCsms, StartError> {
+    let st = |source| StartError::Store {
+        url: redact(&settings.database_url),
+        source,
+    };
+    store.reset_connected().await.map_err(st)?;
+    for s in &settings.stations {
+        let hash = match &s.password {
+            Some(p) => {
+                let p = p.clone();
+                Some(
+                    tokio::task::spawn_blocking(move || hash_password(&p))
+                        .await
+                        .map_err(|e| StartError::Password(s.id.clone(), e.to_string()))?
+                        .map_err(|e| StartError::Password(s.id.clone(), e))?,
+                )
+            }
+            None => None,
+        };
+        store
+            .set_station_auth(
+                &s.id,
+                s.security_profile.map(i64::from),
+                hash.as_deref(),
+                &now(),
+            )
+            .await
+            .map_err(st)?;
+    }
+    let metrics = Arc::new(Metrics::default());
+    let csms = Arc::new(Csms::new(
+        store,
+        DomainSettings {
+            unknown_stations: settings.unknown_stations,
+            accept_unknown_tokens: settings.accept_unknown_tokens,
+            heartbeat_interval: settings.heartbeat_interval,
+            pending_interval: 30,
+        },
+        metrics,
+    ));
+    let mut engine = ocpp_core::Config::default();
+    engine.call_timeout = Duration::from_secs(settings.call_timeout);
+    if settings.lenient {
+        engine.decode_options = DecodeOptions::LENIENT;
+    }
+    let mut builder = Server::builder()
+        .path("/ocpp")
+        .protocol::<ocpp16::Ocpp16>(Arc::new(VersionStack::new(csms.clone())))
+        .protocol::<ocpp201::Ocpp201>(Arc::new(VersionStack::new(csms.clone())))
+        .protocol::<ocpp21::Ocpp21>(Arc::new(VersionStack::new(csms.clone())))
+        .authenticator(StoreAuthenticator {
+            csms: csms.clone(),
+            default_profile: settings.security_profile,
+        })
+        .observer(Observer { csms: csms.clone() })
+        .engine(engine);
+    let tls = settings.tls.is_some();
+    if let Some((cert, key, ca)) = &settings.tls {
+        let t = ServerTls::from_pem(cert, key, ca.as_deref())
+            .map_err(|e| StartError::Tls(e.to_string()))?;
+        builder = builder.tls(t);
+    }
+    let server = builder
+        .bind(settings.ocpp_listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            setting: "ocpp_listen",
+            addr: settings.ocpp_listen,
+            source,
+        })?;
+    let connections = server.connections();
+    let listener = tokio::net::TcpListener::bind(settings.api_listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            setting: "api_listen",
+            addr: settings.api_listen,
+            source,
+        })?;
+    let api_addr = listener.local_addr().map_err(|source| StartError::Bind {
+        setting: "api_listen",
+        addr: settings.api_listen,
+        source,
+    })?;
+    let app = crate::api::router(crate::api::ApiState {
+        csms: csms.clone(),
+        connections: connections.clone(),
+    });
+    let (api_stop, mut stop_rx) = watch::channel(false);
+    let api_task = tokio::spawn(async move {
+        let r = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop_rx.wait_for(|s| *s).await;
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::error!(error = %e, "the API server failed");
+        }
+    });
+    Ok(RunningCsms {
+        ocpp_addr: server.local_addr(),
+        api_addr,
+        tls,
+        csms,
+        connections,
+        server,
+        api_stop,
+        api_task,
+    })
+}

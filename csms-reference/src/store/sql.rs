@@ -1,0 +1,611 @@
+//! The SQL implementations of [`Store`]: the same statements (`$N` placeholders, `ON CONFLICT`,
+//! `RETURNING`) serve SQLite and PostgreSQL; one macro writes both implementations. Migrations
+//! are embedded from `migrations/sqlite` and `migrations/postgres`.
+
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::Row;
+
+use super::*;
+
+fn migrator(files: &[(i64, &'static str, &'static str)]) -> Migrator {
+    Migrator {
+        migrations: Cow::Owned(
+            files
+                .iter()
+                .map(|(v, d, sql)| {
+                    Migration::new(
+                        *v,
+                        Cow::Borrowed(*d),
+                        MigrationType::Simple,
+                        Cow::Borrowed(*sql),
+                        false,
+                    )
+                })
+                .collect(),
+        ),
+        ..Migrator::DEFAULT
+    }
+}
+
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+)];
+const PG_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../../migrations/postgres/0001_init.sql"),
+)];
+
+static NONCE: AtomicU64 = AtomicU64::new(0);
+
+/// The SQLite store (the embedded default).
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating the file when missing) and migrates the database at `url`
+    /// (`sqlite:csms.db`, `sqlite::memory:`, `sqlite:///abs/path.db`).
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let opts = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit is on disk before the station gets its answer.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .foreign_keys(true);
+        let memory = url.contains(":memory:");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(if memory { 1 } else { 8 })
+            .connect_with(opts)
+            .await?;
+        migrator(SQLITE_MIGRATIONS).run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// The pool, for direct queries.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+/// The PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user@host/db`) and migrates.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::connect_in_schema(url, None).await
+    }
+
+    /// Connects and works in `schema` (created when missing) instead of the default search
+    /// path; the tests give each run its own schema.
+    pub async fn connect_in_schema(url: &str, schema: Option<&str>) -> StoreResult<Self> {
+        let mut opts = PgConnectOptions::from_str(url)?;
+        if let Some(s) = schema {
+            let admin = PgPoolOptions::new()
+                .max_connections(1)
+                .connect_with(opts.clone())
+                .await?;
+            sqlx::query(&format!(
+                "CREATE SCHEMA IF NOT EXISTS \"{}\"",
+                s.replace('"', "")
+            ))
+            .execute(&admin)
+            .await?;
+            admin.close().await;
+            opts = opts.options([("search_path", s)]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .connect_with(opts)
+            .await?;
+        migrator(PG_MIGRATIONS).run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+
+    /// The pool, for direct queries.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+fn station_row<R: Row>(r: &R) -> Result<StationRecord, sqlx::Error>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<String>: sqlx::Decode<'a, R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> bool: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(StationRecord {
+        id: r.try_get("id")?,
+        version: r.try_get("version")?,
+        registration: r.try_get("registration")?,
+        vendor: r.try_get("vendor")?,
+        model: r.try_get("model")?,
+        serial_number: r.try_get("serial_number")?,
+        firmware_version: r.try_get("firmware_version")?,
+        boot_reason: r.try_get("boot_reason")?,
+        boot_payload: r.try_get("boot_payload")?,
+        first_seen: r.try_get("first_seen")?,
+        last_seen: r.try_get("last_seen")?,
+        last_boot_at: r.try_get("last_boot_at")?,
+        connected: r.try_get("connected")?,
+        security_profile: r.try_get("security_profile")?,
+        password_hash: r.try_get("password_hash")?,
+    })
+}
+
+macro_rules! row_fn {
+    ($name:ident, $ty:ty, |$r:ident| $body:expr) => {
+        fn $name<R: Row>($r: &R) -> Result<$ty, sqlx::Error>
+        where
+            for<'a> &'a str: sqlx::ColumnIndex<R>,
+            for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+            for<'a> Option<String>: sqlx::Decode<'a, R::Database>,
+            for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+            for<'a> bool: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+        {
+            Ok($body)
+        }
+    };
+}
+
+row_fn!(message_row, MessageRecord, |r| MessageRecord {
+    station_id: r.try_get("station_id")?,
+    direction: r.try_get("direction")?,
+    kind: r.try_get("kind")?,
+    message_id: r.try_get("message_id")?,
+    action: r.try_get("action")?,
+    payload: r.try_get("payload")?,
+    at: r.try_get("at")?,
+});
+
+row_fn!(status_row, StatusRecord, |r| StatusRecord {
+    station_id: r.try_get("station_id")?,
+    evse_id: r.try_get("evse_id")?,
+    connector_id: r.try_get("connector_id")?,
+    status: r.try_get("status")?,
+    error_code: r.try_get("error_code")?,
+    info: r.try_get("info")?,
+    timestamp: r.try_get("timestamp")?,
+    payload: r.try_get("payload")?,
+    received_at: r.try_get("received_at")?,
+});
+
+row_fn!(token_row, IdTokenRecord, |r| IdTokenRecord {
+    id_token: r.try_get("id_token")?,
+    token_type: r.try_get("token_type")?,
+    status: r.try_get("status")?,
+    expiry: r.try_get("expiry")?,
+    parent_id: r.try_get("parent_id")?,
+    group_id: r.try_get("group_id")?,
+});
+
+row_fn!(tx_row, TransactionRecord, |r| TransactionRecord {
+    station_id: r.try_get("station_id")?,
+    transaction_id: r.try_get("transaction_id")?,
+    version: r.try_get("version")?,
+    evse_id: r.try_get::<Option<i64>, _>("evse_id")?,
+    connector_id: r.try_get::<Option<i64>, _>("connector_id")?,
+    id_token: r.try_get("id_token")?,
+    token_type: r.try_get("token_type")?,
+    status: r.try_get("status")?,
+    started_at: r.try_get("started_at")?,
+    stopped_at: r.try_get("stopped_at")?,
+    meter_start: r.try_get("meter_start")?,
+    meter_stop: r.try_get("meter_stop")?,
+    stop_reason: r.try_get("stop_reason")?,
+    charging_state: r.try_get("charging_state")?,
+    last_seq_no: r.try_get::<Option<i64>, _>("last_seq_no")?,
+    offline: r.try_get("offline")?,
+});
+
+row_fn!(meter_row, MeterValueRecord, |r| MeterValueRecord {
+    transaction_id: r.try_get("transaction_id")?,
+    evse_id: r.try_get::<Option<i64>, _>("evse_id")?,
+    timestamp: r.try_get("timestamp")?,
+    value: r.try_get("value")?,
+    measurand: r.try_get("measurand")?,
+    phase: r.try_get("phase")?,
+    unit: r.try_get("unit")?,
+    context: r.try_get("context")?,
+    location: r.try_get("location")?,
+    signed_data: r.try_get("signed_data")?,
+});
+
+row_fn!(variable_row, VariableRecord, |r| VariableRecord {
+    component: r.try_get("component")?,
+    component_instance: r.try_get("component_instance")?,
+    evse_id: r.try_get("evse_id")?,
+    connector_id: r.try_get("connector_id")?,
+    variable: r.try_get("variable")?,
+    variable_instance: r.try_get("variable_instance")?,
+    attribute_type: r.try_get("attribute_type")?,
+    value: r.try_get("value")?,
+    mutability: r.try_get("mutability")?,
+    persistent: r.try_get::<Option<bool>, _>("persistent")?,
+    constant: r.try_get::<Option<bool>, _>("constant_value")?,
+    characteristics: r.try_get("characteristics")?,
+    source: r.try_get("source")?,
+    updated_at: r.try_get("updated_at")?,
+});
+
+row_fn!(event_row, EventRecord, |r| EventRecord {
+    station_id: r.try_get("station_id")?,
+    kind: r.try_get("kind")?,
+    status: r.try_get("status")?,
+    detail: r.try_get("detail")?,
+    payload: r.try_get("payload")?,
+    at: r.try_get("at")?,
+});
+
+row_fn!(reservation_row, ReservationRecord, |r| ReservationRecord {
+    id: r.try_get("id")?,
+    station_id: r.try_get("station_id")?,
+    evse_id: r.try_get::<Option<i64>, _>("evse_id")?,
+    id_token: r.try_get("id_token")?,
+    expiry: r.try_get("expiry")?,
+    status: r.try_get("status")?,
+});
+
+const STATION_COLS: &str = "id, version, registration, vendor, model, serial_number, firmware_version, boot_reason, boot_payload, first_seen, last_seen, last_boot_at, connected, security_profile, password_hash";
+const TX_COLS: &str = "station_id, transaction_id, version, evse_id, connector_id, id_token, token_type, status, started_at, stopped_at, meter_start, meter_stop, stop_reason, charging_state, last_seq_no, offline";
+const METER_COLS: &str = "transaction_id, evse_id, timestamp, value, measurand, phase, unit, context, location, signed_data";
+
+macro_rules! sql_store {
+    ($store:ty) => {
+        #[async_trait]
+        impl Store for $store {
+            async fn log_message(&self, m: &MessageRecord) -> StoreResult<()> {
+                sqlx::query("INSERT INTO message_log (station_id, direction, kind, message_id, action, payload, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(&m.station_id).bind(&m.direction).bind(&m.kind).bind(&m.message_id)
+                    .bind(&m.action).bind(&m.payload).bind(&m.at)
+                    .execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn messages(&self, station_id: &str, page: Page) -> StoreResult<Vec<MessageRecord>> {
+                let rows = sqlx::query("SELECT * FROM message_log WHERE station_id = $1 ORDER BY id LIMIT $2 OFFSET $3")
+                    .bind(station_id).bind(page.limit).bind(page.offset)
+                    .fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(message_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn ensure_station(&self, station_id: &str, registration: &str, at: &str) -> StoreResult<StationRecord> {
+                sqlx::query("INSERT INTO stations (id, registration, first_seen) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
+                    .bind(station_id).bind(registration).bind(at)
+                    .execute(&self.pool).await?;
+                let row = sqlx::query(&format!("SELECT {STATION_COLS} FROM stations WHERE id = $1"))
+                    .bind(station_id).fetch_one(&self.pool).await?;
+                Ok(station_row(&row)?)
+            }
+
+            async fn station(&self, station_id: &str) -> StoreResult<Option<StationRecord>> {
+                let row = sqlx::query(&format!("SELECT {STATION_COLS} FROM stations WHERE id = $1"))
+                    .bind(station_id).fetch_optional(&self.pool).await?;
+                Ok(row.as_ref().map(station_row).transpose()?)
+            }
+
+            async fn stations(&self, page: Page) -> StoreResult<Vec<StationRecord>> {
+                let rows = sqlx::query(&format!("SELECT {STATION_COLS} FROM stations ORDER BY id LIMIT $1 OFFSET $2"))
+                    .bind(page.limit).bind(page.offset).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(station_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn record_boot(&self, b: &BootRecord) -> StoreResult<()> {
+                sqlx::query("INSERT INTO stations (id, version, vendor, model, serial_number, firmware_version, boot_reason, boot_payload, first_seen, last_seen, last_boot_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9) \
+                             ON CONFLICT (id) DO UPDATE SET version = $2, vendor = $3, model = $4, serial_number = $5, firmware_version = $6, boot_reason = $7, boot_payload = $8, last_seen = $9, last_boot_at = $9")
+                    .bind(&b.station_id).bind(&b.version).bind(&b.vendor).bind(&b.model)
+                    .bind(&b.serial_number).bind(&b.firmware_version).bind(&b.reason)
+                    .bind(&b.payload).bind(&b.at)
+                    .execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn set_registration(&self, station_id: &str, registration: &str) -> StoreResult<bool> {
+                let r = sqlx::query("UPDATE stations SET registration = $2 WHERE id = $1")
+                    .bind(station_id).bind(registration).execute(&self.pool).await?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            async fn set_station_auth(&self, station_id: &str, security_profile: Option<i64>, password_hash: Option<&str>, at: &str) -> StoreResult<()> {
+                sqlx::query("INSERT INTO stations (id, first_seen, security_profile, password_hash) VALUES ($1, $2, $3, $4) \
+                             ON CONFLICT (id) DO UPDATE SET security_profile = $3, password_hash = $4")
+                    .bind(station_id).bind(at).bind(security_profile).bind(password_hash)
+                    .execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn set_connected(&self, station_id: &str, version: &str, connected: bool, at: &str) -> StoreResult<()> {
+                sqlx::query("UPDATE stations SET connected = $2, version = $3, last_seen = $4 WHERE id = $1")
+                    .bind(station_id).bind(connected).bind(version).bind(at)
+                    .execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn reset_connected(&self) -> StoreResult<()> {
+                sqlx::query("UPDATE stations SET connected = FALSE WHERE connected").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn touch(&self, station_id: &str, at: &str) -> StoreResult<()> {
+                sqlx::query("UPDATE stations SET last_seen = $2 WHERE id = $1")
+                    .bind(station_id).bind(at).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn record_status(&self, s: &StatusRecord) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("INSERT INTO connector_status (station_id, evse_id, connector_id, status, error_code, info, timestamp, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                             ON CONFLICT (station_id, evse_id, connector_id) DO UPDATE SET status = $4, error_code = $5, info = $6, timestamp = $7, updated_at = $8")
+                    .bind(&s.station_id).bind(s.evse_id).bind(s.connector_id).bind(&s.status)
+                    .bind(&s.error_code).bind(&s.info).bind(&s.timestamp).bind(&s.received_at)
+                    .execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO status_history (station_id, evse_id, connector_id, status, error_code, info, timestamp, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                    .bind(&s.station_id).bind(s.evse_id).bind(s.connector_id).bind(&s.status)
+                    .bind(&s.error_code).bind(&s.info).bind(&s.timestamp).bind(&s.payload).bind(&s.received_at)
+                    .execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn statuses(&self, station_id: &str) -> StoreResult<Vec<StatusRecord>> {
+                let rows = sqlx::query("SELECT station_id, evse_id, connector_id, status, error_code, info, timestamp, '' AS payload, updated_at AS received_at FROM connector_status WHERE station_id = $1 ORDER BY evse_id, connector_id")
+                    .bind(station_id).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(status_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn status_history(&self, station_id: &str, page: Page) -> StoreResult<Vec<StatusRecord>> {
+                let rows = sqlx::query("SELECT station_id, evse_id, connector_id, status, error_code, info, timestamp, payload, received_at FROM status_history WHERE station_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3")
+                    .bind(station_id).bind(page.limit).bind(page.offset).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(status_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn id_token(&self, id_token: &str, token_type: &str) -> StoreResult<Option<IdTokenRecord>> {
+                let row = sqlx::query("SELECT * FROM id_tokens WHERE id_token = $1 AND (token_type = $2 OR token_type = '') ORDER BY token_type DESC LIMIT 1")
+                    .bind(id_token).bind(token_type).fetch_optional(&self.pool).await?;
+                Ok(row.as_ref().map(token_row).transpose()?)
+            }
+
+            async fn put_id_token(&self, t: &IdTokenRecord, at: &str) -> StoreResult<()> {
+                sqlx::query("INSERT INTO id_tokens (id_token, token_type, status, expiry, parent_id, group_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                             ON CONFLICT (id_token, token_type) DO UPDATE SET status = $3, expiry = $4, parent_id = $5, group_id = $6, updated_at = $7")
+                    .bind(&t.id_token).bind(&t.token_type).bind(&t.status).bind(&t.expiry)
+                    .bind(&t.parent_id).bind(&t.group_id).bind(at)
+                    .execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn delete_id_token(&self, id_token: &str, token_type: &str) -> StoreResult<bool> {
+                let r = sqlx::query("DELETE FROM id_tokens WHERE id_token = $1 AND token_type = $2")
+                    .bind(id_token).bind(token_type).execute(&self.pool).await?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            async fn id_tokens(&self, page: Page) -> StoreResult<Vec<IdTokenRecord>> {
+                let rows = sqlx::query("SELECT * FROM id_tokens ORDER BY id_token, token_type LIMIT $1 OFFSET $2")
+                    .bind(page.limit).bind(page.offset).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(token_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn start_transaction_16(&self, s: &TxStart) -> StoreResult<i64> {
+                let mut tx = self.pool.begin().await?;
+                let existing = sqlx::query("SELECT id FROM transactions WHERE station_id = $1 AND version = '1.6' AND connector_id = $2 AND id_token = $3 AND meter_start = $4 AND started_at = $5")
+                    .bind(&s.station_id).bind(s.connector_id).bind(&s.id_token).bind(&s.meter_start).bind(&s.timestamp)
+                    .fetch_optional(&mut *tx).await?;
+                if let Some(row) = existing {
+                    return Ok(row.try_get("id")?);
+                }
+                let placeholder = format!("pending-{}-{}", std::process::id(), NONCE.fetch_add(1, Ordering::Relaxed));
+                let row = sqlx::query("INSERT INTO transactions (station_id, transaction_id, version, evse_id, connector_id, id_token, status, started_at, meter_start, reservation_id, last_seq_no, updated_at) \
+                                       VALUES ($1, $2, '1.6', $3, $3, $4, 'Active', $5, $6, $7, 0, $8) RETURNING id")
+                    .bind(&s.station_id).bind(&placeholder).bind(s.connector_id).bind(&s.id_token)
+                    .bind(&s.timestamp).bind(&s.meter_start).bind(s.reservation_id).bind(&s.received_at)
+                    .fetch_one(&mut *tx).await?;
+                let id: i64 = row.try_get("id")?;
+                sqlx::query("UPDATE transactions SET transaction_id = $2 WHERE id = $1")
+                    .bind(id).bind(id.to_string()).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO transaction_events (station_id, transaction_id, seq_no, event_type, trigger_reason, timestamp, offline, payload, received_at) VALUES ($1, $2, 0, 'Started', NULL, $3, FALSE, $4, $5)")
+                    .bind(&s.station_id).bind(id.to_string()).bind(&s.timestamp).bind(&s.payload).bind(&s.received_at)
+                    .execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn apply_transaction_event(&self, e: &TxEventRecord) -> StoreResult<TxEventOutcome> {
+                let mut tx = self.pool.begin().await?;
+                let inserted = sqlx::query("INSERT INTO transaction_events (station_id, transaction_id, seq_no, event_type, trigger_reason, timestamp, offline, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                                            ON CONFLICT (station_id, transaction_id, seq_no) DO NOTHING RETURNING id")
+                    .bind(&e.station_id).bind(&e.transaction_id).bind(e.seq_no).bind(&e.event_type)
+                    .bind(&e.trigger_reason).bind(&e.timestamp).bind(e.offline).bind(&e.payload).bind(&e.received_at)
+                    .fetch_optional(&mut *tx).await?;
+                let Some(row) = inserted else {
+                    tx.rollback().await?;
+                    return Ok(TxEventOutcome { duplicate: true });
+                };
+                let event_id: i64 = row.try_get("id")?;
+                let ended = e.event_type == "Ended";
+                let status = if ended { "Ended" } else { "Active" };
+                let started = if e.event_type == "Started" { Some(e.timestamp.as_str()) } else { None };
+                let stopped = if ended { Some(e.timestamp.as_str()) } else { None };
+                // An event may arrive before the Started one (offline delivery out of order):
+                // the row is created by whichever comes first, and each fills what it knows.
+                sqlx::query("INSERT INTO transactions (station_id, transaction_id, version, evse_id, connector_id, id_token, token_type, status, started_at, stopped_at, meter_stop, stop_reason, charging_state, last_seq_no, offline, reservation_id, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+                             ON CONFLICT (station_id, transaction_id) DO UPDATE SET \
+                               evse_id = COALESCE(transactions.evse_id, excluded.evse_id), \
+                               connector_id = COALESCE(transactions.connector_id, excluded.connector_id), \
+                               id_token = COALESCE(excluded.id_token, transactions.id_token), \
+                               token_type = COALESCE(excluded.token_type, transactions.token_type), \
+                               status = CASE WHEN transactions.status = 'Ended' THEN 'Ended' ELSE excluded.status END, \
+                               started_at = COALESCE(transactions.started_at, excluded.started_at), \
+                               stopped_at = COALESCE(excluded.stopped_at, transactions.stopped_at), \
+                               meter_stop = COALESCE(excluded.meter_stop, transactions.meter_stop), \
+                               stop_reason = COALESCE(excluded.stop_reason, transactions.stop_reason), \
+                               charging_state = COALESCE(excluded.charging_state, transactions.charging_state), \
+                               last_seq_no = CASE WHEN transactions.last_seq_no IS NULL OR excluded.last_seq_no > transactions.last_seq_no THEN excluded.last_seq_no ELSE transactions.last_seq_no END, \
+                               offline = transactions.offline OR excluded.offline, \
+                               reservation_id = COALESCE(transactions.reservation_id, excluded.reservation_id), \
+                               updated_at = excluded.updated_at")
+                    .bind(&e.station_id).bind(&e.transaction_id).bind(&e.version).bind(e.evse_id).bind(e.connector_id)
+                    .bind(&e.id_token).bind(&e.token_type).bind(status).bind(started).bind(stopped)
+                    .bind(&e.meter_stop).bind(&e.stop_reason).bind(&e.charging_state).bind(e.seq_no)
+                    .bind(e.offline).bind(e.reservation_id).bind(&e.received_at)
+                    .execute(&mut *tx).await?;
+                for m in &e.meter_values {
+                    insert_meter(&mut *tx, &e.station_id, m, Some(event_id)).await?;
+                }
+                tx.commit().await?;
+                Ok(TxEventOutcome { duplicate: false })
+            }
+
+            async fn transaction(&self, station_id: &str, transaction_id: &str) -> StoreResult<Option<TransactionRecord>> {
+                let row = sqlx::query(&format!("SELECT {TX_COLS} FROM transactions WHERE station_id = $1 AND transaction_id = $2"))
+                    .bind(station_id).bind(transaction_id).fetch_optional(&self.pool).await?;
+                Ok(row.as_ref().map(tx_row).transpose()?)
+            }
+
+            async fn transactions(&self, station_id: Option<&str>, page: Page) -> StoreResult<Vec<TransactionRecord>> {
+                let rows = sqlx::query(&format!("SELECT {TX_COLS} FROM transactions WHERE ($1 = '' OR station_id = $1) ORDER BY id DESC LIMIT $2 OFFSET $3"))
+                    .bind(station_id.unwrap_or("")).bind(page.limit).bind(page.offset).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(tx_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn insert_meter_values(&self, station_id: &str, values: &[MeterValueRecord]) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                for m in values {
+                    insert_meter(&mut *tx, station_id, m, None).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn meter_values(&self, station_id: &str, transaction_id: &str, page: Page) -> StoreResult<Vec<MeterValueRecord>> {
+                let rows = sqlx::query(&format!("SELECT {METER_COLS} FROM meter_values WHERE station_id = $1 AND transaction_id = $2 ORDER BY id LIMIT $3 OFFSET $4"))
+                    .bind(station_id).bind(transaction_id).bind(page.limit).bind(page.offset).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(meter_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn upsert_variables(&self, station_id: &str, vars: &[VariableRecord]) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                for v in vars {
+                    sqlx::query("INSERT INTO device_model (station_id, component, component_instance, evse_id, connector_id, variable, variable_instance, attribute_type, value, mutability, persistent, constant_value, characteristics, source, updated_at) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                                 ON CONFLICT (station_id, component, component_instance, evse_id, connector_id, variable, variable_instance, attribute_type) DO UPDATE SET \
+                                   value = COALESCE(excluded.value, device_model.value), \
+                                   mutability = COALESCE(excluded.mutability, device_model.mutability), \
+                                   persistent = COALESCE(excluded.persistent, device_model.persistent), \
+                                   constant_value = COALESCE(excluded.constant_value, device_model.constant_value), \
+                                   characteristics = COALESCE(excluded.characteristics, device_model.characteristics), \
+                                   source = excluded.source, updated_at = excluded.updated_at")
+                        .bind(station_id).bind(&v.component).bind(&v.component_instance).bind(v.evse_id).bind(v.connector_id)
+                        .bind(&v.variable).bind(&v.variable_instance).bind(&v.attribute_type).bind(&v.value)
+                        .bind(&v.mutability).bind(v.persistent).bind(v.constant).bind(&v.characteristics)
+                        .bind(&v.source).bind(&v.updated_at)
+                        .execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn variables(&self, station_id: &str, page: Page) -> StoreResult<Vec<VariableRecord>> {
+                let rows = sqlx::query("SELECT * FROM device_model WHERE station_id = $1 ORDER BY component, component_instance, evse_id, connector_id, variable, variable_instance, attribute_type LIMIT $2 OFFSET $3")
+                    .bind(station_id).bind(page.limit).bind(page.offset).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(variable_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn record_event(&self, e: &EventRecord) -> StoreResult<()> {
+                sqlx::query("INSERT INTO station_events (station_id, kind, status, detail, payload, at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(&e.station_id).bind(&e.kind).bind(&e.status).bind(&e.detail).bind(&e.payload).bind(&e.at)
+                    .execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn events(&self, station_id: &str, kind: Option<&str>, page: Page) -> StoreResult<Vec<EventRecord>> {
+                let rows = sqlx::query("SELECT * FROM station_events WHERE station_id = $1 AND ($2 = '' OR kind = $2) ORDER BY id DESC LIMIT $3 OFFSET $4")
+                    .bind(station_id).bind(kind.unwrap_or("")).bind(page.limit).bind(page.offset).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(event_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn put_reservation(&self, r: &ReservationRecord, at: &str) -> StoreResult<()> {
+                sqlx::query("INSERT INTO reservations (id, station_id, evse_id, id_token, expiry, status, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                             ON CONFLICT (station_id, id) DO UPDATE SET evse_id = $3, id_token = $4, expiry = $5, status = $6, updated_at = $7")
+                    .bind(r.id).bind(&r.station_id).bind(r.evse_id).bind(&r.id_token).bind(&r.expiry).bind(&r.status).bind(at)
+                    .execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn set_reservation_status(&self, station_id: &str, id: i64, status: &str, at: &str) -> StoreResult<bool> {
+                let r = sqlx::query("UPDATE reservations SET status = $3, updated_at = $4 WHERE station_id = $1 AND id = $2")
+                    .bind(station_id).bind(id).bind(status).bind(at).execute(&self.pool).await?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            async fn reservations(&self, station_id: &str) -> StoreResult<Vec<ReservationRecord>> {
+                let rows = sqlx::query("SELECT * FROM reservations WHERE station_id = $1 ORDER BY id")
+                    .bind(station_id).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(reservation_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn set_local_list_version(&self, station_id: &str, version: i64, at: &str) -> StoreResult<()> {
+                sqlx::query("INSERT INTO local_list_versions (station_id, version, updated_at) VALUES ($1, $2, $3) ON CONFLICT (station_id) DO UPDATE SET version = $2, updated_at = $3")
+                    .bind(station_id).bind(version).bind(at).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn local_list_version(&self, station_id: &str) -> StoreResult<Option<i64>> {
+                let row = sqlx::query("SELECT version FROM local_list_versions WHERE station_id = $1")
+                    .bind(station_id).fetch_optional(&self.pool).await?;
+                Ok(row.map(|r| r.try_get("version")).transpose()?)
+            }
+        }
+    };
+}
+
+macro_rules! insert_meter_fn {
+    ($name:ident, $db:ty) => {
+        async fn $name(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            station_id: &str,
+            m: &MeterValueRecord,
+            source_event: Option<i64>,
+        ) -> Result<(), sqlx::Error> {
+            sqlx::query(&format!("INSERT INTO meter_values (station_id, {METER_COLS}, source_event) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
+                .bind(station_id).bind(&m.transaction_id).bind(m.evse_id).bind(&m.timestamp).bind(&m.value)
+                .bind(&m.measurand).bind(&m.phase).bind(&m.unit).bind(&m.context).bind(&m.location)
+                .bind(&m.signed_data).bind(source_event)
+                .execute(conn).await?;
+            Ok(())
+        }
+    };
+}
+
+mod sqlite_impl {
+    use super::*;
+    insert_meter_fn!(insert_meter, sqlx::Sqlite);
+    sql_store!(SqliteStore);
+}
+
+mod pg_impl {
+    use super::*;
+    insert_meter_fn!(insert_meter, sqlx::Postgres);
+    sql_store!(PgStore);
+}
