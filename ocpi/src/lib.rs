@@ -41,5 +41,7 @@ pub mod schema;
 pub mod server;
 pub mod tariff;
 pub mod transport;
+pub mod v211;
 pub mod v221;
+pub mod v230;
 pub mod validate;

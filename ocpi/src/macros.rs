@@ -93,7 +93,9 @@ macro_rules! ocpi_enum {
         impl $crate::validate::Validate for $name {
             fn validate_into(&self, v: &mut $crate::validate::Validator) {
                 if let Self::Unknown(s) = self {
-                    v.error(format!("{s:?} is not a value of {}", stringify!($name)));
+                    if !v.is_open_enum(stringify!($name)) {
+                        v.error(format!("{s:?} is not a value of {}", stringify!($name)));
+                    }
                 }
             }
         }
@@ -106,16 +108,28 @@ pub(crate) use ocpi_enum;
 /// Each property is written `name: Type [card]` with the card of the specification: `[1]` a
 /// required value, `[?]` an optional one (`Option`), `[*]` a list that may be absent or empty
 /// (`Vec`, omitted when empty), `[+]` a required non-empty list (`Vec`, validated), `[!]` a required value that
-/// peers are known to omit (`Option`, reported by validation when absent). Members the
-/// type does not know are kept in `extra` and written back.
+/// peers are known to omit (`Option`, reported by validation when absent), `[+!]` a required
+/// non-empty list that peers are known to omit (`Vec`, absent reads as empty, validated). Members
+/// the type does not know are kept in `extra` and written back.
+///
+/// A leading `#[open_enums = PATH]` names the list of `OpenEnum` types of the object's version
+/// (PATH: `&'static [&'static str]`): their unknown values are then not reported by validation
+/// anywhere inside the object.
 macro_rules! ocpi_object {
+    (
+        #[open_enums = $open:path]
+        $(#[$m:meta])*
+        pub struct $name:ident { $($body:tt)* }
+    ) => {
+        $crate::macros::ocpi_object!(@acc [$(#[$m])*] (Some($open)) $name [] [] $($body)*);
+    };
     (
         $(#[$m:meta])*
         pub struct $name:ident { $($body:tt)* }
     ) => {
-        $crate::macros::ocpi_object!(@acc [$(#[$m])*] $name [] [] $($body)*);
+        $crate::macros::ocpi_object!(@acc [$(#[$m])*] (None) $name [] [] $($body)*);
     };
-    (@acc [$($m:tt)*] $name:ident [$($fields:tt)*] [$(($f:ident $rule:ident))*]) => {
+    (@acc [$($m:tt)*] $o:tt $name:ident [$($fields:tt)*] [$(($f:ident $rule:ident))*]) => {
         $($m)*
         #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema)]
         pub struct $name {
@@ -127,45 +141,57 @@ macro_rules! ocpi_object {
 
         impl $crate::validate::Validate for $name {
             fn validate_into(&self, v: &mut $crate::validate::Validator) {
-                $(
-                    v.field(stringify!($f), |v| {
-                        $crate::validate::rules::$rule(&self.$f, v);
-                        $crate::validate::Validate::validate_into(&self.$f, v);
-                    });
-                )*
+                v.with_open_enums($o, |v| {
+                    $(
+                        v.field(stringify!($f), |v| {
+                            $crate::validate::rules::$rule(&self.$f, v);
+                            $crate::validate::Validate::validate_into(&self.$f, v);
+                        });
+                    )*
+                    let _ = v;
+                });
             }
         }
     };
-    (@acc $m:tt $name:ident [$($fields:tt)*] [$($checks:tt)*]
+    (@acc $m:tt $o:tt $name:ident [$($fields:tt)*] [$($checks:tt)*]
         $(#[doc = $d:literal])* $f:ident : $t:ty [1] $(, $($rest:tt)*)?) => {
-        $crate::macros::ocpi_object!(@acc $m $name
+        $crate::macros::ocpi_object!(@acc $m $o $name
             [$($fields)* $(#[doc = $d])* pub $f: $t,]
             [$($checks)* ($f none)] $($($rest)*)?);
     };
-    (@acc $m:tt $name:ident [$($fields:tt)*] [$($checks:tt)*]
+    (@acc $m:tt $o:tt $name:ident [$($fields:tt)*] [$($checks:tt)*]
         $(#[doc = $d:literal])* $f:ident : $t:ty [?] $(, $($rest:tt)*)?) => {
-        $crate::macros::ocpi_object!(@acc $m $name
+        $crate::macros::ocpi_object!(@acc $m $o $name
             [$($fields)* $(#[doc = $d])* #[serde(default, skip_serializing_if = "Option::is_none")] pub $f: Option<$t>,]
             [$($checks)* ($f none)] $($($rest)*)?);
     };
-    (@acc $m:tt $name:ident [$($fields:tt)*] [$($checks:tt)*]
+    (@acc $m:tt $o:tt $name:ident [$($fields:tt)*] [$($checks:tt)*]
         $(#[doc = $d:literal])* $f:ident : $t:ty [!] $(, $($rest:tt)*)?) => {
-        $crate::macros::ocpi_object!(@acc $m $name
+        $crate::macros::ocpi_object!(@acc $m $o $name
             [$($fields)* $(#[doc = $d])*
              #[doc = ""]
              #[doc = "Required by the specification; tolerated absent on read (validation reports it)."]
              #[serde(default, skip_serializing_if = "Option::is_none")] pub $f: Option<$t>,]
             [$($checks)* ($f required)] $($($rest)*)?);
     };
-    (@acc $m:tt $name:ident [$($fields:tt)*] [$($checks:tt)*]
+    (@acc $m:tt $o:tt $name:ident [$($fields:tt)*] [$($checks:tt)*]
         $(#[doc = $d:literal])* $f:ident : $t:ty [*] $(, $($rest:tt)*)?) => {
-        $crate::macros::ocpi_object!(@acc $m $name
+        $crate::macros::ocpi_object!(@acc $m $o $name
             [$($fields)* $(#[doc = $d])* #[serde(default, skip_serializing_if = "Vec::is_empty")] pub $f: Vec<$t>,]
             [$($checks)* ($f none)] $($($rest)*)?);
     };
-    (@acc $m:tt $name:ident [$($fields:tt)*] [$($checks:tt)*]
+    (@acc $m:tt $o:tt $name:ident [$($fields:tt)*] [$($checks:tt)*]
+        $(#[doc = $d:literal])* $f:ident : $t:ty [+!] $(, $($rest:tt)*)?) => {
+        $crate::macros::ocpi_object!(@acc $m $o $name
+            [$($fields)* $(#[doc = $d])*
+             #[doc = ""]
+             #[doc = "Required and non-empty by the specification; tolerated absent on read (validation reports it)."]
+             #[serde(default, skip_serializing_if = "Vec::is_empty")] pub $f: Vec<$t>,]
+            [$($checks)* ($f non_empty)] $($($rest)*)?);
+    };
+    (@acc $m:tt $o:tt $name:ident [$($fields:tt)*] [$($checks:tt)*]
         $(#[doc = $d:literal])* $f:ident : $t:ty [+] $(, $($rest:tt)*)?) => {
-        $crate::macros::ocpi_object!(@acc $m $name
+        $crate::macros::ocpi_object!(@acc $m $o $name
             [$($fields)* $(#[doc = $d])* pub $f: Vec<$t>,]
             [$($checks)* ($f non_empty)] $($($rest)*)?);
     };

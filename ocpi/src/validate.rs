@@ -38,6 +38,7 @@ enum Seg {
 pub struct Validator {
     path: Vec<Seg>,
     errors: Vec<ValidationError>,
+    open_enums: Option<&'static [&'static str]>,
 }
 
 impl Validator {
@@ -86,6 +87,28 @@ impl Validator {
             path,
             message: message.into(),
         });
+    }
+
+    /// Runs `f` with `open` (when given) as the `OpenEnum` types of the version being checked:
+    /// values outside their list are then not faults (OCPI 2.3.0 `OpenEnum`).
+    pub fn with_open_enums(
+        &mut self,
+        open: Option<&'static [&'static str]>,
+        f: impl FnOnce(&mut Self),
+    ) {
+        match open {
+            Some(list) => {
+                let saved = self.open_enums.replace(list);
+                f(self);
+                self.open_enums = saved;
+            }
+            None => f(self),
+        }
+    }
+
+    /// Whether the enum type `name` is an `OpenEnum` in the version being checked.
+    pub fn is_open_enum(&self, name: &str) -> bool {
+        self.open_enums.is_some_and(|l| l.contains(&name))
     }
 
     /// The faults found so far.
