@@ -158,26 +158,30 @@ impl FrameError {
     /// the version prescribes no answer.
     ///
     /// 2.0.1 / 2.1: an unreadable frame or message id gets `RpcFrameworkError` (id `"-1"` when the
-    /// id could not be read), an unknown message type gets `MessageTypeNotSupported`. Faults in
-    /// what was a response (types 3 to 5) are never answered. 1.6 defines neither code: a CALL
-    /// whose id could be read gets `ProtocolError`; anything else is ignored.
+    /// id could not be read or is longer than 36 characters), an unknown message type gets
+    /// `MessageTypeNotSupported`. Faults in what was a response (types 3 to 5) are never answered.
+    /// 1.6 defines neither code: a CALL whose valid id could be read gets `ProtocolError`;
+    /// anything else is ignored.
     pub fn answer(&self, version: OcppVersion) -> Option<(ErrorCode, String)> {
         let may_be_call = matches!(self.message_type, None | Some(2) | Some(6))
             || self.kind == FrameErrorKind::UnsupportedMessageType;
         if !may_be_call {
             return None;
         }
+        // An id that is too long cannot be answered to: a frame carrying it would be invalid too.
+        let id = self
+            .id
+            .as_ref()
+            .filter(|id| id.chars().count() <= MAX_MESSAGE_ID_LEN);
         if version == OcppVersion::V16 {
-            return match (&self.id, self.kind, self.message_type) {
-                (
-                    Some(id),
-                    FrameErrorKind::Unreadable | FrameErrorKind::MessageIdTooLong,
-                    Some(2),
-                ) => Some((ErrorCode::ProtocolError, id.clone())),
+            return match (id, self.kind, self.message_type) {
+                (Some(id), FrameErrorKind::Unreadable, Some(2)) => {
+                    Some((ErrorCode::ProtocolError, id.clone()))
+                }
                 _ => None,
             };
         }
-        let id = self.id.clone().unwrap_or_else(|| "-1".to_owned());
+        let id = id.cloned().unwrap_or_else(|| "-1".to_owned());
         Some(match self.kind {
             FrameErrorKind::UnsupportedMessageType => (ErrorCode::MessageTypeNotSupported, id),
             _ => (ErrorCode::RpcFrameworkError, id),
@@ -643,14 +647,22 @@ mod tests {
             // broken responses are never answered
             (r#"[3, "a"]"#, V201, None),
             (r#"[4, "a", 1, "", {}]"#, V201, None),
-            // over-long id
+            // over-long id: answered to "-1" on 2.x, not at all on 1.6
             (
                 r#"[2, "0123456789012345678901234567890123456", "Heartbeat", {}]"#,
                 V201,
-                Some((
-                    ErrorCode::RpcFrameworkError,
-                    "0123456789012345678901234567890123456",
-                )),
+                Some((ErrorCode::RpcFrameworkError, "-1")),
+            ),
+            (
+                r#"[2, "0123456789012345678901234567890123456", "Heartbeat", {}]"#,
+                V16,
+                None,
+            ),
+            // found by fuzzing: an unknown type with an over-long id was answered to that id
+            (
+                r#"[5,"1000108.7100000498401671aItonatnullIon",("#,
+                V201,
+                Some((ErrorCode::MessageTypeNotSupported, "-1")),
             ),
         ];
         for (text, v, want) in cases {
@@ -661,10 +673,7 @@ mod tests {
                 *want,
                 "{text} on {v}"
             );
-            if let Some(reply) = err
-                .reply(*v)
-                .filter(|_| err.kind != FrameErrorKind::MessageIdTooLong)
-            {
+            if let Some(reply) = err.reply(*v) {
                 let back = Frame::parse(&reply, *v).unwrap();
                 assert!(matches!(back, Frame::CallError(_)));
             }
