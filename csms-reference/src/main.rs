@@ -174,11 +174,27 @@ fn serve(args: ServeArgs) -> ExitCode {
             }
         );
         let _ = io::stdout().flush();
-        let _ = tokio::signal::ctrl_c().await;
+        shutdown_signal().await;
         println!("csms: shutting down");
         running.shutdown().await;
         ExitCode::SUCCESS
     })
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn main() -> ExitCode {
