@@ -19,6 +19,7 @@
 //! id = "CS-1"
 //! security_profile = 1
 //! password = "a-long-secret"            # stored as an Argon2id hash
+//! lenient = true                        # this charger's firmware bends the schemas
 //! ```
 
 use std::net::SocketAddr;
@@ -74,6 +75,8 @@ pub struct StationSettings {
     pub security_profile: Option<u8>,
     /// Its Basic-auth password (profiles 1 and 2); stored hashed.
     pub password: Option<String>,
+    /// Whether its payloads are read leniently (overrides the server-wide `lenient`).
+    pub lenient: Option<bool>,
 }
 
 /// Everything `csms serve` can be told, as read from the TOML file (every field optional).
@@ -375,5 +378,21 @@ mod tests {
         let s = Settings::validate(a.overlay(b)).unwrap();
         assert_eq!(s.ocpp_listen.port(), 2);
         assert!(s.lenient);
+    }
+
+    #[test]
+    fn leniency_can_be_set_per_station() {
+        let f: FileSettings = toml::from_str(
+            "[[station]]\nid = \"OLD-1\"\nlenient = true\n\n[[station]]\nid = \"NEW-1\"",
+        )
+        .unwrap();
+        let s = Settings::validate(f).unwrap();
+        assert!(!s.lenient, "the server-wide default stays strict");
+        let per: Vec<(&str, Option<bool>)> = s
+            .stations
+            .iter()
+            .map(|st| (st.id.as_str(), st.lenient))
+            .collect();
+        assert_eq!(per, [("OLD-1", Some(true)), ("NEW-1", None)]);
     }
 }

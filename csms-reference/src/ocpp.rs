@@ -86,6 +86,8 @@ impl<P: Protocol> Dispatch<P> for VersionStack<P> {
 pub struct Observer {
     /// The domain.
     pub csms: Arc<Csms>,
+    /// Stations whose own `lenient` setting differs from the server-wide one.
+    pub leniency: Arc<std::collections::HashMap<String, bool>>,
 }
 
 #[async_trait]
@@ -116,6 +118,16 @@ impl ConnectionObserver for Observer {
             }
             _ => None,
         }
+    }
+
+    async fn decode_options(&self, info: &ConnectionInfo) -> Option<ocpp_types::DecodeOptions> {
+        self.leniency.get(&*info.station_id).map(|&lenient| {
+            if lenient {
+                ocpp_types::DecodeOptions::LENIENT
+            } else {
+                ocpp_types::DecodeOptions::STRICT
+            }
+        })
     }
 
     async fn disconnected(&self, info: &ConnectionInfo, reason: &DisconnectReason) {

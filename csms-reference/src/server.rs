@@ -177,7 +177,16 @@ pub async fn start_with_store(
             csms: csms.clone(),
             default_profile: settings.security_profile,
         })
-        .observer(Observer { csms: csms.clone() })
+        .observer(Observer {
+            csms: csms.clone(),
+            leniency: Arc::new(
+                settings
+                    .stations
+                    .iter()
+                    .filter_map(|s| s.lenient.map(|l| (s.id.clone(), l)))
+                    .collect(),
+            ),
+        })
         .engine(engine);
     let tls = settings.tls.is_some();
     if let Some((cert, key, ca)) = &settings.tls {
