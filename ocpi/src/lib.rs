@@ -9,11 +9,17 @@
 //! - [`transport`]: envelope, status codes, `Authorization` encoding (raw in 2.1.1, Base64 from
 //!   2.2, with a tolerance switch), routing headers, pagination, PATCH.
 //! - [`credentials`]: the handshake state machine; [`server`] (axum) and [`client`] (reqwest).
-//! - [`schema`]: JSON Schemas derived with `schemars`.
+//! - [`schema`]: JSON Schemas derived with `schemars` ([`schema::v211`], [`schema::v221`],
+//!   [`schema::v230`]).
 //!
-//! Not yet here: typed 2.1.1 and 2.3.0 objects and the conversions between versions (the server
-//! serves 2.1.1 objects as JSON; [`tariff::price_json`] reads 2.3.0 tariffs), the commands,
-//! charging profiles and hub client info endpoints of the server.
+//! - [`v211`] and [`v230`]: the objects of OCPI 2.1.1 and 2.3.0 (with Payments); what did not
+//!   change from 2.2.1 is the 2.2.1 type, re-exported. 2.3.0 `OpenEnum`s are open in validation.
+//! - [`convert`]: locations, sessions, CDRs, tariffs and tokens between 2.1.1, 2.2.1 and 2.3.0,
+//!   each conversion returning what it lost.
+//!
+//! Not yet here: the commands, charging profiles and hub client info endpoints of the server,
+//! and serving typed 2.3.0 objects (the server validates 2.2.1 forms; it stores 2.1.1 objects
+//! as JSON).
 //!
 //! The client speaks plain HTTP unless TLS is added by the application's own reqwest features.
 //!
@@ -33,6 +39,7 @@
 //! ```
 
 pub mod client;
+pub mod convert;
 pub mod credentials;
 mod iso_codes;
 pub(crate) mod macros;

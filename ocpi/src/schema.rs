@@ -39,6 +39,31 @@ pub fn v221() -> BTreeMap<&'static str, Value> {
     m
 }
 
+/// The JSON Schema (draft 2020-12) of every OCPI 2.1.1 object, by object name.
+pub fn v211() -> BTreeMap<&'static str, Value> {
+    use crate::v211::*;
+    let mut m = BTreeMap::new();
+    macro_rules! add {
+        ($($t:ty => $n:literal),* $(,)?) => {$(
+            m.insert($n, serde_json::to_value(schema_for!($t)).unwrap_or(Value::Null));
+        )*};
+    }
+    add!(
+        Version => "Version", VersionDetails => "VersionDetails", Endpoint => "Endpoint",
+        Credentials => "Credentials", Location => "Location", Evse => "EVSE",
+        Connector => "Connector", Hours => "Hours", EnergyMix => "EnergyMix",
+        EnvironmentalImpact => "EnvironmentalImpact", Session => "Session", Cdr => "CDR",
+        ChargingPeriod => "ChargingPeriod", CdrDimension => "CdrDimension", Tariff => "Tariff",
+        TariffElement => "TariffElement", PriceComponent => "PriceComponent",
+        TariffRestrictions => "TariffRestrictions", DisplayText => "DisplayText", Token => "Token",
+        AuthorizationInfo => "AuthorizationInfo", LocationReferences => "LocationReferences",
+        CommandResponse => "CommandResponse", ReserveNow => "ReserveNow",
+        StartSession => "StartSession", StopSession => "StopSession",
+        UnlockConnector => "UnlockConnector",
+    );
+    m
+}
+
 /// The JSON Schema (draft 2020-12) of every OCPI 2.3.0 object, by object name (including the
 /// Payments module). Objects that 2.3.0 shares with 2.2.1 have the same schema as in [`v221`].
 ///
@@ -81,6 +106,24 @@ pub fn v230() -> BTreeMap<&'static str, Value> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn v211_schemas() {
+        let all = super::v211();
+        assert_eq!(all.len(), 27);
+        let c = &all["Connector"];
+        assert!(c["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "voltage"));
+        assert!(!all["Location"].to_string().contains("country_code"));
+        assert!(all["Token"]["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "auth_id"));
+    }
+
     #[test]
     fn v230_schemas_have_the_new_members() {
         let all = super::v230();
