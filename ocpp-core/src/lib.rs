@@ -62,6 +62,7 @@
 #![warn(missing_docs)]
 
 mod config;
+mod device_model_2x;
 mod engine;
 mod event;
 pub mod handler;
