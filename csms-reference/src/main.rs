@@ -67,7 +67,7 @@ struct ServeArgs {
     /// Operator API address [default: 127.0.0.1:9001].
     #[arg(long, env = "CSMS_API_LISTEN")]
     api_listen: Option<String>,
-    /// Database URL: sqlite:<file> or postgres://... [default: sqlite:csms.db].
+    /// Database URL: sqlite:FILE or postgres://... [default: sqlite:csms.db].
     #[arg(long, env = "CSMS_DATABASE_URL")]
     database_url: Option<String>,
     /// TLS certificate chain (PEM): serve wss://.

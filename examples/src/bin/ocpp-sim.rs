@@ -20,7 +20,7 @@ use ocpp_types::OcppVersion;
 #[derive(Debug, Parser)]
 #[command(name = "ocpp-sim", version)]
 struct Args {
-    /// CSMS URL without the station id (the id is appended: <url>/<id>).
+    /// CSMS URL without the station id (the id is appended: URL/ID).
     #[arg(long)]
     url: String,
     /// Number of stations.
@@ -47,7 +47,7 @@ struct Args {
     /// How long the load runs; sessions in progress are then stopped.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     duration: Duration,
-    /// Station ids are <prefix>-0001, <prefix>-0002, ...
+    /// Station ids are PREFIX-0001, PREFIX-0002, ...
     #[arg(long, default_value = "SIM")]
     id_prefix: String,
     /// Security profile 0 to 3 (1 and 2 send Basic auth with --password).
