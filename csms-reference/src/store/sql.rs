@@ -66,9 +66,11 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(std::time::Duration::from_secs(10))
             .foreign_keys(true);
-        let memory = url.contains(":memory:");
+        // One connection: SQLite has one writer at a time, and several pooled connections
+        // upgrading deferred transactions fail with SQLITE_BUSY(_SNAPSHOT) under load (found
+        // with ocpp-sim, 100 stations) instead of waiting. Serialising here never fails.
         let pool = SqlitePoolOptions::new()
-            .max_connections(if memory { 1 } else { 8 })
+            .max_connections(1)
             .connect_with(opts)
             .await?;
         migrator(SQLITE_MIGRATIONS).run(&pool).await?;
