@@ -773,7 +773,7 @@ impl Validator {
     /// Checks a date-time's form.
     #[inline]
     pub fn date_time(&self, v: &DateTime) -> Result<(), DecodeError> {
-        if !self.opts.lenient_date_times && DateTime::parse(&v.to_string()).is_err() {
+        if !self.opts.lenient_date_times && !v.is_strict() {
             return Err(DecodeError::new(
                 ErrorCode::PropertyConstraintViolation,
                 format!("{v} is not an RFC 3339 date-time with offset"),

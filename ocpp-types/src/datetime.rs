@@ -210,6 +210,16 @@ impl DateTime {
         self.style.offset == OffsetStyle::Missing
     }
 
+    /// Whether the value is written as strict RFC 3339 (what [`DateTime::parse`] accepts): a `T`
+    /// separator and a `Z` or numeric offset. Only lenient parsing makes values that are not.
+    pub fn is_strict(&self) -> bool {
+        self.style.sep == b'T'
+            && matches!(
+                self.style.offset,
+                OffsetStyle::Zulu | OffsetStyle::Numeric | OffsetStyle::MinusZero
+            )
+    }
+
     /// The current time in UTC, written with millisecond precision.
     pub fn now() -> Self {
         let now = Utc::now();
@@ -340,6 +350,7 @@ mod tests {
         ] {
             let dt: DateTime = s.parse().unwrap();
             assert_eq!(dt.to_string(), s);
+            assert!(dt.is_strict());
         }
     }
 
@@ -360,6 +371,7 @@ mod tests {
             assert!(DateTime::parse(s).is_err(), "{s}");
             let (dt, how) = DateTime::parse_lenient(s).unwrap();
             assert_eq!(how, Parsed::Lenient);
+            assert!(!dt.is_strict());
             assert_eq!(dt.to_string(), s, "lenient values write back as read");
         }
         assert!(
