@@ -8,10 +8,26 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::credentials::{generate_token, initiator};
+use crate::handlers::ChargingProfileAsyncResult;
 use crate::transport::{
     authorization_header, headers, parse_next_link, Envelope, PageQuery, StatusCode, TokenEncoding,
 };
-use crate::v221::{Credentials, Version, VersionDetails, VersionNumber};
+use crate::v221::{
+    ActiveChargingProfile, ChargingProfileResponse, CommandResponse, CommandResult,
+    CommandResultType, CommandType, Credentials, SetChargingProfile, Version, VersionDetails,
+    VersionNumber,
+};
+
+/// The 2.1.1 `CommandResponseType` nearest to a 2.2.1 `CommandResultType`.
+fn command_result_as_211(r: &CommandResultType) -> &str {
+    match r {
+        CommandResultType::Accepted => "ACCEPTED",
+        CommandResultType::NotSupported => "NOT_SUPPORTED",
+        CommandResultType::Timeout => "TIMEOUT",
+        CommandResultType::Unknown(s) => s,
+        _ => "REJECTED",
+    }
+}
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +57,13 @@ pub enum ClientError {
     /// The handshake failed.
     #[error("handshake: {0}")]
     Handshake(#[from] initiator::HandshakeError),
+    /// HTTP 429 with a `Retry-After` longer than the policy's `max_delay`: the client does not
+    /// retry earlier than the server allows, it gives up.
+    #[error("rate limited: retry after {retry_after:?}")]
+    RateLimited {
+        /// The wait the server asked for.
+        retry_after: Duration,
+    },
 }
 
 impl ClientError {
@@ -56,19 +79,26 @@ impl ClientError {
         match self {
             ClientError::Ocpi { status, .. } | ClientError::Body { status, .. } => Some(*status),
             ClientError::Http(e) => e.status().map(|s| s.as_u16()),
+            ClientError::RateLimited { .. } => Some(429),
             ClientError::Handshake(_) => None,
         }
     }
 }
 
 /// Retry policy: exponential backoff from `base`, doubled per attempt, capped at `max_delay`.
+///
+/// Retried: connection failures and timeouts (any method: the request did not arrive or
+/// was not answered), HTTP 429 (any method: the server did not process it; the client waits
+/// `Retry-After`, in seconds or as an HTTP date, and gives up with
+/// [`ClientError::RateLimited`] when that is longer than `max_delay`), and HTTP 5xx for the
+/// idempotent methods GET, PUT and DELETE only (a POST or PATCH may have had its effect).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts in all (1 = no retry).
     pub attempts: u32,
     /// First delay.
     pub base: Duration,
-    /// Largest delay (also caps `Retry-After`).
+    /// Largest delay; a longer `Retry-After` is not waited for.
     pub max_delay: Duration,
 }
 
@@ -116,15 +146,62 @@ pub struct Response<T> {
     pub limit: Option<usize>,
 }
 
+/// Reads a `Retry-After` value: seconds, or an HTTP date (the wait until then, zero when past).
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// `url` with path segments appended (`/` between them, whether `url` ends with one or not;
+/// characters outside the unreserved set of RFC 3986 percent-encoded).
+pub fn join_url(url: &str, segments: &[&str]) -> String {
+    let mut out = url.trim_end_matches('/').to_owned();
+    for s in segments {
+        out.push('/');
+        for b in s.bytes() {
+            match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'*' => {
+                    out.push(b as char)
+                }
+                _ => out.push_str(&format!("%{b:02X}")),
+            }
+        }
+    }
+    out
+}
+
+fn encode_component(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 fn request_id() -> String {
     generate_token()[..32].to_owned()
 }
 
 impl Client {
-    /// A client using `token`, encoded as the version requires.
+    /// A client using `token`, encoded as the version requires (requests time out after 30
+    /// seconds).
     pub fn new(token: impl Into<String>, encoding: TokenEncoding) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap_or_default();
         Client {
-            http: reqwest::Client::new(),
+            http,
             token: token.into(),
             encoding,
             retry: RetryPolicy::default(),
@@ -170,15 +247,23 @@ impl Client {
                 Err(e) => return Err(e.into()),
             };
             let status = resp.status().as_u16();
-            if !last && (status == 429 || status >= 500) {
-                let wait = resp
+            let idempotent = matches!(
+                method,
+                reqwest::Method::GET | reqwest::Method::PUT | reqwest::Method::DELETE
+            );
+            if !last && (status == 429 || (status >= 500 && idempotent)) {
+                let retry_after = resp
                     .headers()
                     .get("retry-after")
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs)
-                    .unwrap_or_else(|| self.retry.delay(attempt))
-                    .min(self.retry.max_delay);
+                    .and_then(parse_retry_after);
+                let wait = match retry_after {
+                    Some(w) if w > self.retry.max_delay => {
+                        return Err(ClientError::RateLimited { retry_after: w })
+                    }
+                    Some(w) => w,
+                    None => self.retry.delay(attempt),
+                };
                 tokio::time::sleep(wait).await;
                 attempt += 1;
                 continue;
@@ -263,6 +348,238 @@ impl Client {
             }
         }
         Ok((out, pages))
+    }
+
+    /// Sends a request whose answer carries no data (e.g. a PUT to a Receiver interface);
+    /// returns the HTTP status (200 updated, 201 created).
+    pub async fn send<B: Serialize>(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&B>,
+    ) -> Result<u16, ClientError> {
+        Ok(self
+            .request::<B, serde_json::Value>(method, url, body)
+            .await?
+            .status)
+    }
+
+    /// Receiver interface of a data module: GET one client-owned object (or EVSE/connector)
+    /// at `{endpoint}/{country_code}/{party_id}/{id}[/…]`.
+    pub async fn get_object<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        path: &[&str],
+    ) -> Result<T, ClientError> {
+        self.get(&join_url(endpoint, path)).await
+    }
+
+    /// Receiver interface of a data module: PUT an object (201 when created, 200 when
+    /// replaced).
+    pub async fn put_object<B: Serialize>(
+        &self,
+        endpoint: &str,
+        path: &[&str],
+        object: &B,
+    ) -> Result<u16, ClientError> {
+        self.send(
+            reqwest::Method::PUT,
+            &join_url(endpoint, path),
+            Some(object),
+        )
+        .await
+    }
+
+    /// Receiver interface of a data module: PATCH an object (the patch must hold
+    /// `last_updated`).
+    pub async fn patch_object(
+        &self,
+        endpoint: &str,
+        path: &[&str],
+        patch: &serde_json::Value,
+    ) -> Result<u16, ClientError> {
+        self.send(
+            reqwest::Method::PATCH,
+            &join_url(endpoint, path),
+            Some(patch),
+        )
+        .await
+    }
+
+    /// Receiver interface of a data module: DELETE an object.
+    pub async fn delete_object(&self, endpoint: &str, path: &[&str]) -> Result<u16, ClientError> {
+        self.send::<()>(reqwest::Method::DELETE, &join_url(endpoint, path), None)
+            .await
+    }
+
+    /// Commands, Receiver interface: POSTs a command (`body` is the `StartSession`,
+    /// `StopSession`, … of the peer's version) to `{endpoint}/{command}` and returns the
+    /// synchronous answer. A 2.1.1 answer has only `result`; its `timeout` reads as 0.
+    pub async fn send_command<B: Serialize>(
+        &self,
+        endpoint: &str,
+        command: &CommandType,
+        body: &B,
+    ) -> Result<CommandResponse, ClientError> {
+        let r = self
+            .request::<B, serde_json::Value>(
+                reqwest::Method::POST,
+                &join_url(endpoint, &[command.as_str()]),
+                Some(body),
+            )
+            .await?;
+        let status = r.status;
+        let mut v = r.envelope.data.ok_or(ClientError::Body {
+            status,
+            message: "no CommandResponse in the answer".into(),
+        })?;
+        if let Some(o) = v.as_object_mut() {
+            o.entry("timeout").or_insert(serde_json::Value::from(0));
+        }
+        serde_json::from_value(v).map_err(|e| ClientError::Body {
+            status,
+            message: e.to_string(),
+        })
+    }
+
+    /// Commands, Sender interface: POSTs the asynchronous result of a command to the
+    /// `response_url` the sender gave. On 2.1.1 the body is a `CommandResponse` with the
+    /// nearest 2.1.1 value (`REJECTED` for the results 2.1.1 does not have).
+    pub async fn post_command_result(
+        &self,
+        response_url: &str,
+        version: &VersionNumber,
+        result: &CommandResult,
+    ) -> Result<(), ClientError> {
+        let body = if matches!(
+            version,
+            VersionNumber::V2_1_1 | VersionNumber::V2_0 | VersionNumber::V2_1
+        ) {
+            serde_json::json!({ "result": command_result_as_211(&result.result) })
+        } else {
+            serde_json::to_value(result).map_err(|e| ClientError::Body {
+                status: 0,
+                message: e.to_string(),
+            })?
+        };
+        self.send(reqwest::Method::POST, response_url, Some(&body))
+            .await
+            .map(drop)
+    }
+
+    /// Charging profiles, Receiver interface: GET
+    /// `{endpoint}/{session_id}?duration=..&response_url=..`; the `ActiveChargingProfileResult`
+    /// follows at `response_url`.
+    pub async fn get_active_charging_profile(
+        &self,
+        endpoint: &str,
+        session_id: &str,
+        duration: u32,
+        response_url: &str,
+    ) -> Result<ChargingProfileResponse, ClientError> {
+        let url = format!(
+            "{}?duration={duration}&response_url={}",
+            join_url(endpoint, &[session_id]),
+            encode_component(response_url)
+        );
+        self.get(&url).await
+    }
+
+    /// Charging profiles, Receiver interface: PUT a `SetChargingProfile` on a session; the
+    /// `ChargingProfileResult` follows at its `response_url`.
+    pub async fn set_charging_profile(
+        &self,
+        endpoint: &str,
+        session_id: &str,
+        request: &SetChargingProfile,
+    ) -> Result<ChargingProfileResponse, ClientError> {
+        self.data(
+            reqwest::Method::PUT,
+            &join_url(endpoint, &[session_id]),
+            Some(request),
+        )
+        .await
+    }
+
+    /// Charging profiles, Receiver interface: DELETE `{endpoint}/{session_id}?response_url=..`;
+    /// the `ClearProfileResult` follows at `response_url`.
+    pub async fn clear_charging_profile(
+        &self,
+        endpoint: &str,
+        session_id: &str,
+        response_url: &str,
+    ) -> Result<ChargingProfileResponse, ClientError> {
+        let url = format!(
+            "{}?response_url={}",
+            join_url(endpoint, &[session_id]),
+            encode_component(response_url)
+        );
+        self.data::<(), _>(reqwest::Method::DELETE, &url, None)
+            .await
+    }
+
+    /// Charging profiles, Sender interface: POSTs an asynchronous result to a `response_url`.
+    pub async fn post_charging_profile_result(
+        &self,
+        response_url: &str,
+        result: &ChargingProfileAsyncResult,
+    ) -> Result<(), ClientError> {
+        self.send(reqwest::Method::POST, response_url, Some(result))
+            .await
+            .map(drop)
+    }
+
+    /// Charging profiles, Sender interface: PUT an updated `ActiveChargingProfile` of a
+    /// session to `{endpoint}/{session_id}`.
+    pub async fn put_active_charging_profile(
+        &self,
+        endpoint: &str,
+        session_id: &str,
+        profile: &ActiveChargingProfile,
+    ) -> Result<(), ClientError> {
+        self.send(
+            reqwest::Method::PUT,
+            &join_url(endpoint, &[session_id]),
+            Some(profile),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Hub client info, Receiver interface: PUT a `ClientInfo` (of 2.2.1 or 2.3.0) to
+    /// `{endpoint}/{country_code}/{party_id}`.
+    pub async fn put_client_info<B: Serialize>(
+        &self,
+        endpoint: &str,
+        country_code: &str,
+        party_id: &str,
+        info: &B,
+    ) -> Result<u16, ClientError> {
+        self.put_object(endpoint, &[country_code, party_id], info)
+            .await
+    }
+
+    /// Hub client info, Receiver interface: GET the `ClientInfo` of a party.
+    pub async fn get_client_info<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        country_code: &str,
+        party_id: &str,
+    ) -> Result<T, ClientError> {
+        self.get_object(endpoint, &[country_code, party_id]).await
+    }
+
+    async fn data<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        let r = self.request::<B, T>(method, url, body).await?;
+        r.envelope.data.ok_or(ClientError::Body {
+            status: r.status,
+            message: "no data".into(),
+        })
     }
 
     /// The peer's versions.

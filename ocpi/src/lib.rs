@@ -17,9 +17,10 @@
 //! - [`convert`]: locations, sessions, CDRs, tariffs and tokens between 2.1.1, 2.2.1 and 2.3.0,
 //!   each conversion returning what it lost.
 //!
-//! Not yet here: the commands, charging profiles and hub client info endpoints of the server,
-//! and serving typed 2.3.0 objects (the server validates 2.2.1 forms; it stores 2.1.1 objects
-//! as JSON).
+//! - [`handlers`]: the application's side of commands and charging profiles (one trait per
+//!   module interface, each method with a "not supported" default).
+//!
+//! Not yet here: the payments module's endpoints (its objects are in [`v230`]).
 //!
 //! The client speaks plain HTTP unless TLS is added by the application's own reqwest features.
 //!
@@ -41,6 +42,7 @@
 pub mod client;
 pub mod convert;
 pub mod credentials;
+pub mod handlers;
 mod iso_codes;
 pub(crate) mod macros;
 pub mod primitives;

@@ -9,10 +9,39 @@
 //!   `date_from`, `date_to`; answers `Link`, `X-Total-Count`, `X-Limit`) and
 //!   `GET /{version}/sender/{module}/{id}[/{evse_uid}[/{connector_id}]]`
 //! - Receiver interface (client-owned objects):
-//!   `GET|PUT|PATCH|DELETE /{version}/receiver/{module}/{country_code}/{party_id}/{id}[/…]`
+//!   `GET|PUT|PATCH|DELETE /{version}/receiver/{module}/{country_code}/{party_id}/{id}[/…]`;
+//!   hub client info: `GET|PUT /{version}/receiver/hubclientinfo/{country_code}/{party_id}`
+//! - Commands: `POST /{version}/receiver/commands/{command}` (CPO) and the asynchronous results
+//!   at `POST /{version}/sender/commands/{command}/{id}` (eMSP, see
+//!   [`Server::command_response_url`]).
+//! - Charging profiles: `GET|PUT|DELETE /{version}/receiver/chargingprofiles/{session_id}`
+//!   (CPO), results at `POST /{version}/sender/chargingprofiles/{active|set|clear}/{id}` and
+//!   profile updates at `PUT /{version}/sender/chargingprofiles/{session_id}` (SCSP / eMSP).
 //!
-//! Objects are validated by their typed form ([`crate::v221`]) before they are stored on 2.2.1
-//! and 2.3.0; on 2.1.1 they are stored as JSON objects with their ids checked.
+//! # Storage and handlers
+//! Data modules (locations, sessions, CDRs, tariffs, tokens, hub client info) are objects in
+//! one [`Storage`] the application implements (JSON objects keyed by module, interface and path
+//! ids; [`MemoryStorage`] for tests). Commands and charging profiles are requests to act: they
+//! go to the per-module traits of [`crate::handlers`], whose methods all have a "not supported"
+//! default, so an application implements only the interfaces it offers
+//! ([`Server::with_handlers`]).
+//!
+//! # Versions
+//! Objects pushed to a Receiver interface are validated by the typed form of the request's
+//! version ([`crate::v211`], [`crate::v221`] or [`crate::v230`]: 2.3.0's `Price` with taxes,
+//! `tax_included`, parking, `EMAID` tokens, roles without `HUB`) before they are stored, and
+//! their ids checked against the URL. The Sender interface serves what the storage holds: an
+//! application that serves several versions keeps (or converts, with [`crate::convert`]) the
+//! objects of each. Modules a version does not have (charging profiles and hub client info in
+//! 2.1.1) are left out of its version details and answered with 404.
+//!
+//! # Status codes
+//! Missing or unknown token, or `TOKEN_A` on a functional module: HTTP 401. A body that is
+//! not JSON, or a query parameter that cannot be read: HTTP 400 with 2001. Valid JSON that is
+//! not the expected object or breaks a field rule: HTTP 200 with 2001 (the specification allows
+//! no HTTP error for requests that reach the OCPI layer). Unknown object on GET: HTTP 404 with
+//! 2003 (locations), 2004 (tokens) or 2000. Unsupported version: 3002; a registration whose
+//! versions cannot be read: 3001. Credentials rules: 405.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -26,14 +55,19 @@ use axum::Router;
 use serde_json::Value;
 
 use crate::client::Client;
-use crate::credentials::{Registration, Registry, Scope};
+use crate::credentials::{PeerState, Registration, Registry, Scope};
+use crate::handlers::{
+    ChargingProfileAsyncResult, ChargingProfileResultKind, CommandRequest, Handlers, RequestContext,
+};
+use crate::transport::Routing;
 use crate::transport::{
     apply_patch, headers, next_link, paginate, parse_authorization, Envelope, OcpiError, PageQuery,
     StatusCode, TokenEncoding,
 };
 use crate::v221::{
-    Credentials, CredentialsRole, Endpoint, InterfaceRole, ModuleId, Version, VersionDetails,
-    VersionNumber,
+    ActiveChargingProfile, ChargingProfileResponse, CommandResponse, CommandResult,
+    CommandResultType, CommandType, Credentials, CredentialsRole, Endpoint, InterfaceRole,
+    ModuleId, SetChargingProfile, Version, VersionDetails, VersionNumber,
 };
 use crate::validate::Validate;
 
@@ -75,7 +109,7 @@ impl Storage for MemoryStorage {
     fn list(&self, module: &ModuleId, role: &InterfaceRole) -> Vec<Value> {
         let g = self.objects.read().unwrap_or_else(|e| e.into_inner());
         g.iter()
-            .filter(|((m, r, ids), _)| m == module.as_str() && r == role.as_str() && ids.len() == 1)
+            .filter(|((m, r, _), _)| m == module.as_str() && r == role.as_str())
             .map(|(_, v)| v.clone())
             .collect()
     }
@@ -144,16 +178,75 @@ pub struct Server<S> {
     pub storage: S,
     /// The peers and their handshake state.
     pub registry: Mutex<Registry>,
+    /// The handlers of the commands and charging profiles modules.
+    pub handlers: Handlers,
 }
 
 impl<S: Storage> Server<S> {
     /// A server.
     pub fn new(config: ServerConfig, storage: S, registry: Registry) -> Arc<Self> {
+        Self::with_handlers(config, storage, registry, Handlers::default())
+    }
+
+    /// A server with handlers for the commands and charging profiles modules.
+    pub fn with_handlers(
+        config: ServerConfig,
+        storage: S,
+        registry: Registry,
+        handlers: Handlers,
+    ) -> Arc<Self> {
         Arc::new(Server {
             config,
             storage,
             registry: Mutex::new(registry),
+            handlers,
         })
+    }
+
+    /// The URL of one of our module interfaces, e.g. `{base}/2.2.1/sender/commands`.
+    pub fn module_url(
+        &self,
+        version: &VersionNumber,
+        module: &ModuleId,
+        role: &InterfaceRole,
+    ) -> String {
+        let seg = if *role == InterfaceRole::Sender {
+            "sender"
+        } else {
+            "receiver"
+        };
+        format!("{}/{}/{seg}/{module}", self.config.base_url, version)
+    }
+
+    /// A `response_url` for a command we send: our commands Sender interface
+    /// `{base}/{version}/sender/commands/{command}/{id}`; the result POSTed there reaches
+    /// [`crate::handlers::CommandsSender::command_result`] with `command` and `id`.
+    pub fn command_response_url(
+        &self,
+        version: &VersionNumber,
+        command: &CommandType,
+        id: &str,
+    ) -> String {
+        format!(
+            "{}/{command}/{id}",
+            self.module_url(version, &ModuleId::Commands, &InterfaceRole::Sender)
+        )
+    }
+
+    /// A `response_url` for a charging profile request we send:
+    /// `{base}/{version}/sender/chargingprofiles/{kind}/{id}`; the result POSTed there reaches
+    /// [`crate::handlers::ChargingProfilesSender::profile_result`] with `id`.
+    pub fn charging_profile_response_url(
+        &self,
+        version: &VersionNumber,
+        kind: ChargingProfileResultKind,
+        id: &str,
+    ) -> String {
+        format!(
+            "{}/{}/{id}",
+            self.module_url(version, &ModuleId::ChargingProfiles, &InterfaceRole::Sender),
+            kind.as_str()
+        )
     }
 
     fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
@@ -173,6 +266,9 @@ impl<S: Storage> Server<S> {
             extra: Default::default(),
         }];
         for (m, r) in &self.config.modules {
+            if !module_in_version(m, v) {
+                continue;
+            }
             let seg = if *r == InterfaceRole::Sender {
                 "sender"
             } else {
@@ -321,15 +417,49 @@ async fn route<S: Storage>(
                 InterfaceRole::Receiver
             };
             let module = ModuleId::from_wire(&segs[2]);
-            if !server
-                .config
-                .modules
-                .contains(&(module.clone(), role.clone()))
+            if !module_in_version(&module, &version)
+                || !server
+                    .config
+                    .modules
+                    .contains(&(module.clone(), role.clone()))
             {
                 return Err(OcpiError::not_found(
                     StatusCode::CLIENT_ERROR,
                     "module not offered",
                 ));
+            }
+            let registration = match server.registry().peer(caller.peer).map(|p| &p.state) {
+                Some(PeerState::Registered(r)) => Some(r.clone()),
+                _ => None,
+            };
+            let ctx = RequestContext {
+                version: version.clone(),
+                peer: caller.peer,
+                registration,
+                routing: Routing::from_lookup(|n| {
+                    hdrs.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned)
+                }),
+                correlation_id: hdrs
+                    .get(headers::X_CORRELATION_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
+            };
+            match module {
+                ModuleId::Commands => {
+                    return commands_request(server, &ctx, &role, method, &segs[3..], body)
+                }
+                ModuleId::ChargingProfiles => {
+                    return charging_profiles_request(
+                        server,
+                        &ctx,
+                        &role,
+                        method,
+                        uri,
+                        &segs[3..],
+                        body,
+                    )
+                }
+                _ => {}
             }
             module_request(
                 server,
@@ -467,26 +597,71 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Validates an object of a module by its typed 2.2.1 form.
-fn validate_object(module: &ModuleId, depth: usize, v: &Value) -> Result<(), OcpiError> {
-    fn check<T: serde::de::DeserializeOwned + Validate>(v: &Value) -> Result<(), OcpiError> {
-        let t: T =
-            serde_json::from_value(v.clone()).map_err(|e| OcpiError::bad_request(e.to_string()))?;
-        t.validate()
-            .map_err(|e| OcpiError::invalid_parameters(e.to_string()))
+/// Whether a version is 2.1.1 or older (raw tokens, objects without parties).
+fn is_211(v: &VersionNumber) -> bool {
+    matches!(
+        v,
+        VersionNumber::V2_1_1 | VersionNumber::V2_0 | VersionNumber::V2_1
+    )
+}
+
+/// Whether a module exists in a version: 2.1.1 has no charging profiles, hub client info or
+/// payments; payments came with 2.3.0.
+pub fn module_in_version(module: &ModuleId, version: &VersionNumber) -> bool {
+    match module {
+        ModuleId::ChargingProfiles | ModuleId::HubClientInfo => !is_211(version),
+        ModuleId::Payments => {
+            !is_211(version) && !matches!(version, VersionNumber::V2_2 | VersionNumber::V2_2_1)
+        }
+        _ => true,
     }
-    use crate::v221 as m;
-    match (module, depth) {
-        (ModuleId::Locations, 0) => check::<m::Location>(v),
-        (ModuleId::Locations, 1) => check::<m::Evse>(v),
-        (ModuleId::Locations, _) => check::<m::Connector>(v),
-        (ModuleId::Sessions, _) => check::<m::Session>(v),
-        (ModuleId::Cdrs, _) => check::<m::Cdr>(v),
-        (ModuleId::Tariffs, _) => check::<m::Tariff>(v),
-        (ModuleId::Tokens, _) => check::<m::Token>(v),
-        (ModuleId::HubClientInfo, _) => check::<m::ClientInfo>(v),
-        _ => Ok(()),
+}
+
+fn check<T: serde::de::DeserializeOwned + Validate>(v: &Value) -> Result<T, OcpiError> {
+    // Valid JSON that is not the object expected reached the OCPI layer: HTTP 200 with 2001
+    // (HTTP 400 is for bodies that are not JSON at all).
+    let t: T = serde_json::from_value(v.clone())
+        .map_err(|e| OcpiError::invalid_parameters(format!("not the expected object: {e}")))?;
+    t.validate()
+        .map_err(|e| OcpiError::invalid_parameters(e.to_string()))?;
+    Ok(t)
+}
+
+/// Validates an object of a module by the typed form of the request's version (2.1.1, 2.2.1
+/// or 2.3.0; `depth` 1 and 2 are the EVSE and connector of a location).
+fn validate_object(
+    version: &VersionNumber,
+    module: &ModuleId,
+    depth: usize,
+    v: &Value,
+) -> Result<(), OcpiError> {
+    macro_rules! by {
+        ($m:ident) => {
+            match (module, depth) {
+                (ModuleId::Locations, 0) => check::<crate::$m::Location>(v).map(drop),
+                (ModuleId::Locations, 1) => check::<crate::$m::Evse>(v).map(drop),
+                (ModuleId::Locations, _) => check::<crate::$m::Connector>(v).map(drop),
+                (ModuleId::Sessions, _) => check::<crate::$m::Session>(v).map(drop),
+                (ModuleId::Cdrs, _) => check::<crate::$m::Cdr>(v).map(drop),
+                (ModuleId::Tariffs, _) => check::<crate::$m::Tariff>(v).map(drop),
+                (ModuleId::Tokens, _) => check::<crate::$m::Token>(v).map(drop),
+                _ => Ok(()),
+            }
+        };
     }
+    if is_211(version) {
+        return by!(v211);
+    }
+    if *version == VersionNumber::V2_3_0 || version.is_unknown() {
+        if *module == ModuleId::HubClientInfo {
+            return check::<crate::v230::ClientInfo>(v).map(drop);
+        }
+        return by!(v230);
+    }
+    if *module == ModuleId::HubClientInfo {
+        return check::<crate::v221::ClientInfo>(v).map(drop);
+    }
+    by!(v221)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -500,11 +675,18 @@ fn module_request<S: Storage>(
     ids: &[String],
     body: &Bytes,
 ) -> Result<Response, OcpiError> {
-    let typed = !matches!(
-        version,
-        VersionNumber::V2_1_1 | VersionNumber::V2_0 | VersionNumber::V2_1
-    );
     let st = &server.storage;
+    // Client-owned object URLs: /{country_code}/{party_id}/{id}; ClientInfo has no id.
+    let n = if *module == ModuleId::HubClientInfo {
+        2
+    } else {
+        3
+    };
+    let identity: &[&str] = if *module == ModuleId::HubClientInfo {
+        &["country_code", "party_id"]
+    } else {
+        &["country_code", "party_id", "id", "uid"]
+    };
     match (role, method) {
         (InterfaceRole::Sender, &Method::GET) if ids.is_empty() => {
             let q = parse_query(uri)?;
@@ -546,17 +728,26 @@ fn module_request<S: Storage>(
             })?;
             Ok(ok(found))
         }
-        (InterfaceRole::Receiver, _) if ids.len() < 3 => Err(OcpiError::bad_request(
-            "expected /{country_code}/{party_id}/{id} in the URL",
-        )),
+        (InterfaceRole::Receiver, _) if ids.len() < n => Err(OcpiError::bad_request(if n == 2 {
+            "expected /{country_code}/{party_id} in the URL"
+        } else {
+            "expected /{country_code}/{party_id}/{id} in the URL"
+        })),
+        (InterfaceRole::Receiver, &Method::PATCH | &Method::DELETE)
+            if *module == ModuleId::HubClientInfo =>
+        {
+            Err(OcpiError::method_not_allowed(
+                "ClientInfo objects are replaced with PUT and cannot be removed",
+            ))
+        }
         (InterfaceRole::Receiver, &Method::GET) => {
-            let obj = st.get(module, role, &ids[..3]).ok_or_else(|| {
+            let obj = st.get(module, role, &ids[..n]).ok_or_else(|| {
                 OcpiError::not_found(
                     not_found_code(module),
-                    format!("unknown {module} {}", ids[2]),
+                    format!("unknown {module} {}", ids[..n].join("/")),
                 )
             })?;
-            let found = descend(&obj, &ids[3..]).ok_or_else(|| {
+            let found = descend(&obj, &ids[n..]).ok_or_else(|| {
                 OcpiError::not_found(not_found_code(module), "unknown EVSE or connector")
             })?;
             Ok(ok(found))
@@ -564,28 +755,35 @@ fn module_request<S: Storage>(
         (InterfaceRole::Receiver, &Method::PUT) => {
             let v: Value =
                 serde_json::from_slice(body).map_err(|e| OcpiError::bad_request(e.to_string()))?;
-            let depth = ids.len() - 3;
-            if typed {
-                validate_object(module, depth, &v)?;
-            }
-            let id_field = match (module, depth) {
-                (ModuleId::Locations, 1) => "uid",
-                (ModuleId::Tokens, _) => "uid",
-                _ => "id",
+            let depth = ids.len() - n;
+            validate_object(version, module, depth, &v)?;
+            let id_fields: &[(&str, usize)] = match (module, depth) {
+                (ModuleId::HubClientInfo, _) => &[("country_code", 0), ("party_id", 1)],
+                (ModuleId::Locations, 1) => &[("uid", 3)],
+                (ModuleId::Locations, 2) => &[("id", 4)],
+                (ModuleId::Tokens, _) => &[("uid", 2)],
+                _ => &[("id", 2)],
             };
-            if v.get(id_field).and_then(|x| x.as_str()) != Some(ids[ids.len() - 1].as_str()) {
-                return Err(OcpiError::invalid_parameters(format!(
-                    "{id_field} differs from the URL"
-                )));
+            // 2.1.1 objects carry no party, and its tokens are named by `uid` too.
+            let v211 = is_211(version);
+            for (field, i) in id_fields {
+                if v211 && (*field == "country_code" || *field == "party_id") {
+                    continue;
+                }
+                if v.get(*field).and_then(|x| x.as_str()) != Some(ids[*i].as_str()) {
+                    return Err(OcpiError::invalid_parameters(format!(
+                        "{field} differs from the URL"
+                    )));
+                }
             }
             let created = if depth == 0 {
                 st.put(module, role, ids.to_vec(), v)
             } else {
-                let mut root = st.get(module, role, &ids[..3]).ok_or_else(|| {
+                let mut root = st.get(module, role, &ids[..n]).ok_or_else(|| {
                     OcpiError::not_found(not_found_code(module), "unknown parent object")
                 })?;
-                let created = replace_child(&mut root, &ids[3..], v)?;
-                st.put(module, role, ids[..3].to_vec(), root);
+                let created = replace_child(&mut root, &ids[n..], v)?;
+                st.put(module, role, ids[..n].to_vec(), root);
                 created
             };
             let mut r = envelope_response(
@@ -601,23 +799,20 @@ fn module_request<S: Storage>(
             let patch: Value =
                 serde_json::from_slice(body).map_err(|e| OcpiError::bad_request(e.to_string()))?;
             let mut root = st
-                .get(module, role, &ids[..3])
+                .get(module, role, &ids[..n])
                 .ok_or_else(|| OcpiError::not_found(not_found_code(module), "unknown object"))?;
-            let target = descend_mut(&mut root, &ids[3..]).ok_or_else(|| {
+            let target = descend_mut(&mut root, &ids[n..]).ok_or_else(|| {
                 OcpiError::not_found(not_found_code(module), "unknown EVSE or connector")
             })?;
-            let patched: Value =
-                apply_patch(target, &patch, &["country_code", "party_id", "id", "uid"])
-                    .map_err(|e| OcpiError::invalid_parameters(e.to_string()))?;
-            if typed {
-                validate_object(module, ids.len() - 3, &patched)?;
-            }
+            let patched: Value = apply_patch(target, &patch, identity)
+                .map_err(|e| OcpiError::invalid_parameters(e.to_string()))?;
+            validate_object(version, module, ids.len() - n, &patched)?;
             *target = patched;
-            st.put(module, role, ids[..3].to_vec(), root);
+            st.put(module, role, ids[..n].to_vec(), root);
             Ok(ok(()))
         }
         (InterfaceRole::Receiver, &Method::DELETE) => {
-            if st.delete(module, role, &ids[..3]) {
+            if st.delete(module, role, &ids[..n]) {
                 Ok(ok(()))
             } else {
                 Err(OcpiError::not_found(
@@ -626,6 +821,257 @@ fn module_request<S: Storage>(
                 ))
             }
         }
+        _ => Err(OcpiError::method_not_allowed(
+            "method not supported on this interface",
+        )),
+    }
+}
+
+fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
+    uri.query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|s| !s.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn query_param(uri: &Uri, name: &str) -> Option<String> {
+    query_pairs(uri)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+fn json_body(body: &Bytes) -> Result<Value, OcpiError> {
+    serde_json::from_slice(body).map_err(|e| OcpiError::bad_request(format!("invalid JSON: {e}")))
+}
+
+fn require_url(what: &str, url: Option<String>) -> Result<String, OcpiError> {
+    let url = url
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| OcpiError::invalid_parameters(format!("missing {what}")))?;
+    crate::primitives::Url::new(url.clone())
+        .validate()
+        .map_err(|e| OcpiError::invalid_parameters(format!("{what}: {e}")))?;
+    Ok(url)
+}
+
+/// The commands module: `POST /receiver/commands/{command}` and the results POSTed to
+/// `/sender/commands/{command}/{id}`.
+fn commands_request<S: Storage>(
+    server: &Arc<Server<S>>,
+    ctx: &RequestContext,
+    role: &InterfaceRole,
+    method: &Method,
+    ids: &[String],
+    body: &Bytes,
+) -> Result<Response, OcpiError> {
+    if *method != Method::POST {
+        return Err(OcpiError::method_not_allowed(
+            "the commands module takes POST only",
+        ));
+    }
+    let v211 = is_211(&ctx.version);
+    match role {
+        InterfaceRole::Receiver => {
+            let [command] = ids else {
+                return Err(OcpiError::not_found(
+                    StatusCode::CLIENT_ERROR,
+                    "expected /commands/{command}",
+                ));
+            };
+            let command = CommandType::from_wire(command);
+            let v = json_body(body)?;
+            use crate::{v211 as a, v221 as b, v230 as c};
+            let version = &ctx.version;
+            let (CommandType::CancelReservation
+            | CommandType::ReserveNow
+            | CommandType::StartSession
+            | CommandType::StopSession
+            | CommandType::UnlockConnector) = &command
+            else {
+                // An unknown command (2.3.0's CommandType is open): the handler may know it.
+                let request = CommandRequest {
+                    command,
+                    response_url: v
+                        .get("response_url")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    body: v,
+                };
+                let answer = server.handlers.commands_receiver.command(ctx, &request)?;
+                return Ok(ok(command_response_json(version, &answer)));
+            };
+            match (&command, v211, *version == VersionNumber::V2_3_0) {
+                (CommandType::CancelReservation, true, _) => {
+                    return Ok(ok(command_response_json(
+                        version,
+                        &crate::handlers::command_not_supported(),
+                    )))
+                }
+                (CommandType::CancelReservation, ..) => check::<b::CancelReservation>(&v).map(drop),
+                (CommandType::ReserveNow, true, _) => check::<a::ReserveNow>(&v).map(drop),
+                (CommandType::ReserveNow, _, true) => check::<c::ReserveNow>(&v).map(drop),
+                (CommandType::ReserveNow, ..) => check::<b::ReserveNow>(&v).map(drop),
+                (CommandType::StartSession, true, _) => check::<a::StartSession>(&v).map(drop),
+                (CommandType::StartSession, _, true) => check::<c::StartSession>(&v).map(drop),
+                (CommandType::StartSession, ..) => check::<b::StartSession>(&v).map(drop),
+                (CommandType::StopSession, true, _) => check::<a::StopSession>(&v).map(drop),
+                (CommandType::StopSession, ..) => check::<b::StopSession>(&v).map(drop),
+                (CommandType::UnlockConnector, true, _) => {
+                    check::<a::UnlockConnector>(&v).map(drop)
+                }
+                (CommandType::UnlockConnector, ..) => check::<b::UnlockConnector>(&v).map(drop),
+                _ => Ok(()),
+            }?;
+            let request = CommandRequest {
+                command,
+                response_url: v
+                    .get("response_url")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                body: v,
+            };
+            let answer = server.handlers.commands_receiver.command(ctx, &request)?;
+            Ok(ok(command_response_json(version, &answer)))
+        }
+        _ => {
+            let [command, rest @ ..] = ids else {
+                return Err(OcpiError::not_found(
+                    StatusCode::CLIENT_ERROR,
+                    "expected /commands/{command}/{id}",
+                ));
+            };
+            let command = CommandType::from_wire(command);
+            let v = json_body(body)?;
+            let result = if v211 {
+                command_result_from_211(&check::<crate::v211::CommandResponse>(&v)?)
+            } else {
+                check::<CommandResult>(&v)?
+            };
+            server.handlers.commands_sender.command_result(
+                ctx,
+                &command,
+                &rest.join("/"),
+                result,
+            )?;
+            Ok(envelope_response(200, &Envelope::<()>::success(())))
+        }
+    }
+}
+
+/// The synchronous answer to a command in the request's version (2.1.1 has only `result`).
+fn command_response_json(version: &VersionNumber, answer: &CommandResponse) -> Value {
+    let mut v = serde_json::to_value(answer).unwrap_or(Value::Null);
+    if is_211(version) {
+        if let Some(o) = v.as_object_mut() {
+            o.retain(|k, _| k == "result");
+        }
+    }
+    v
+}
+
+/// A 2.1.1 asynchronous result (a `CommandResponse`) as a [`CommandResult`].
+fn command_result_from_211(r: &crate::v211::CommandResponse) -> CommandResult {
+    use crate::v211::CommandResponseType as A;
+    let result = match &r.result {
+        A::Accepted => CommandResultType::Accepted,
+        A::Rejected => CommandResultType::Rejected,
+        A::NotSupported => CommandResultType::NotSupported,
+        A::Timeout => CommandResultType::Timeout,
+        A::UnknownSession => CommandResultType::Failed,
+        A::Unknown(s) => CommandResultType::Unknown(s.clone()),
+    };
+    CommandResult {
+        result,
+        message: vec![],
+        extra: r.extra.clone(),
+    }
+}
+
+/// The charging profiles module: `GET/PUT/DELETE /receiver/chargingprofiles/{session_id}`,
+/// results POSTed to `/sender/chargingprofiles/{kind}/{id}` and active profile updates PUT to
+/// `/sender/chargingprofiles/{session_id}`.
+#[allow(clippy::too_many_arguments)]
+fn charging_profiles_request<S: Storage>(
+    server: &Arc<Server<S>>,
+    ctx: &RequestContext,
+    role: &InterfaceRole,
+    method: &Method,
+    uri: &Uri,
+    ids: &[String],
+    body: &Bytes,
+) -> Result<Response, OcpiError> {
+    let respond = |r: ChargingProfileResponse| Ok(ok(r));
+    match (role, method, ids) {
+        (InterfaceRole::Receiver, &Method::GET, [session_id]) => {
+            let duration = query_param(uri, "duration")
+                .ok_or_else(|| OcpiError::invalid_parameters("missing duration"))?;
+            let duration: u32 = duration.parse().map_err(|_| {
+                OcpiError::invalid_parameters(format!("invalid duration: {duration:?}"))
+            })?;
+            let response_url = require_url("response_url", query_param(uri, "response_url"))?;
+            respond(
+                server
+                    .handlers
+                    .charging_profiles_receiver
+                    .get_active_profile(ctx, session_id, duration, &response_url)?,
+            )
+        }
+        (InterfaceRole::Receiver, &Method::PUT, [session_id]) => {
+            let req = check::<SetChargingProfile>(&json_body(body)?)?;
+            respond(
+                server
+                    .handlers
+                    .charging_profiles_receiver
+                    .set_profile(ctx, session_id, req)?,
+            )
+        }
+        (InterfaceRole::Receiver, &Method::DELETE, [session_id]) => {
+            let response_url = require_url("response_url", query_param(uri, "response_url"))?;
+            respond(server.handlers.charging_profiles_receiver.clear_profile(
+                ctx,
+                session_id,
+                &response_url,
+            )?)
+        }
+        (InterfaceRole::Sender, &Method::POST, [kind, id @ ..]) if !id.is_empty() => {
+            let kind = ChargingProfileResultKind::from_segment(kind).ok_or_else(|| {
+                OcpiError::not_found(StatusCode::CLIENT_ERROR, "unknown result kind")
+            })?;
+            let v = json_body(body)?;
+            let result = match kind {
+                ChargingProfileResultKind::Active => {
+                    ChargingProfileAsyncResult::Active(Box::new(check(&v)?))
+                }
+                ChargingProfileResultKind::Set => ChargingProfileAsyncResult::Set(check(&v)?),
+                ChargingProfileResultKind::Clear => ChargingProfileAsyncResult::Clear(check(&v)?),
+            };
+            server
+                .handlers
+                .charging_profiles_sender
+                .profile_result(ctx, &id.join("/"), result)?;
+            Ok(envelope_response(200, &Envelope::<()>::success(())))
+        }
+        (InterfaceRole::Sender, &Method::PUT, [session_id]) => {
+            let profile = check::<ActiveChargingProfile>(&json_body(body)?)?;
+            server
+                .handlers
+                .charging_profiles_sender
+                .active_profile_changed(ctx, session_id, profile)?;
+            Ok(envelope_response(200, &Envelope::<()>::success(())))
+        }
+        (InterfaceRole::Receiver, &Method::GET | &Method::PUT | &Method::DELETE, _)
+        | (InterfaceRole::Sender, &Method::POST | &Method::PUT, _) => Err(OcpiError::not_found(
+            StatusCode::CLIENT_ERROR,
+            "expected /chargingprofiles/{session_id} (or /{kind}/{id} for results)",
+        )),
         _ => Err(OcpiError::method_not_allowed(
             "method not supported on this interface",
         )),

@@ -1,23 +1,38 @@
-//! Two parties on loopback: our eMSP registers with our CPO through the full credentials
-//! handshake, then pulls every module with pagination; negative tests for the status codes.
+//! Two parties on loopback, for 2.1.1, 2.2.1 and 2.3.0: our eMSP registers with our CPO
+//! through the full credentials handshake, then pulls every module with pagination, pushes to
+//! the CPO's Receiver interfaces, sends commands and charging profile requests whose
+//! asynchronous results the CPO POSTs back to the eMSP's `response_url`s, and exchanges
+//! ClientInfo objects; negative tests for the status codes.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use ocpi::client::{Client, ClientError};
 use ocpi::credentials::{Registration, Registry};
+use ocpi::handlers::{
+    ChargingProfileAsyncResult, ChargingProfileResultKind, ChargingProfilesReceiver,
+    ChargingProfilesSender, CommandRequest, CommandsReceiver, CommandsSender, Handlers,
+    RequestContext,
+};
 use ocpi::server::{router, MemoryStorage, Server, ServerConfig, Storage};
-use ocpi::transport::{authorization_header, PageQuery, StatusCode, TokenEncoding};
+use ocpi::transport::{authorization_header, OcpiError, PageQuery, StatusCode, TokenEncoding};
 use ocpi::v221::*;
+use ocpi::validate::Validate;
+use ocpi::{convert, v211, v230};
+use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
+use tokio::sync::mpsc;
 
 fn role(r: &str, cc: &str, pid: &str) -> CredentialsRole {
     serde_json::from_value(json!({"role": r, "party_id": pid, "country_code": cc, "business_details": {"name": format!("{pid} {r}")}})).unwrap()
 }
 
+// ---------------------------------------------------------------- fixtures (2.2.1 form)
+
 fn location(i: usize) -> Value {
     json!({
         "country_code": "NL", "party_id": "CPO", "id": format!("LOC{i}"), "publish": true,
-        "address": "Street 1", "city": "Utrecht", "country": "NLD",
+        "address": "Street 1", "city": "Utrecht", "postal_code": "3511 AB", "country": "NLD",
         "coordinates": {"latitude": "52.090736", "longitude": "5.121420"},
         "evses": [{"uid": format!("EVSE{i}"), "status": "AVAILABLE", "connectors": [{
             "id": "1", "standard": "IEC_62196_T2", "format": "SOCKET", "power_type": "AC_3_PHASE",
@@ -47,7 +62,7 @@ fn session(i: usize) -> Value {
 fn cdr(i: usize) -> Value {
     json!({"country_code": "NL", "party_id": "CPO", "id": format!("C{i}"), "start_date_time": "2024-01-01T10:00:00Z",
         "end_date_time": "2024-01-01T12:00:00Z", "cdr_token": cdr_token(), "auth_method": "WHITELIST",
-        "cdr_location": {"id": "LOC0", "address": "Street 1", "city": "Utrecht", "country": "NLD",
+        "cdr_location": {"id": "LOC0", "address": "Street 1", "city": "Utrecht", "postal_code": "3511 AB", "country": "NLD",
             "coordinates": {"latitude": "52.090736", "longitude": "5.121420"}, "evse_uid": "EVSE0",
             "evse_id": "NL*CPO*E0", "connector_id": "1", "connector_standard": "IEC_62196_T2",
             "connector_format": "SOCKET", "connector_power_type": "AC_3_PHASE"},
@@ -63,6 +78,258 @@ fn token(i: usize) -> Value {
         "last_updated": "2024-01-01T00:00:00Z"})
 }
 
+fn v<T: serde::Serialize>(t: T) -> Value {
+    serde_json::to_value(t).unwrap()
+}
+
+fn typed<T: DeserializeOwned>(v: Value) -> T {
+    serde_json::from_value(v).unwrap()
+}
+
+/// A fixture in the form of `version` (converted from 2.2.1 by the crate's conversions).
+fn in_version(version: &VersionNumber, module: &ModuleId, obj: Value) -> Value {
+    use ModuleId as M;
+    match version {
+        VersionNumber::V2_2_1 => obj,
+        VersionNumber::V2_3_0 => match module {
+            M::Locations => v(convert::location_221_to_230(&typed(obj)).unwrap().value),
+            M::Tariffs => v(convert::tariff_221_to_230(&typed(obj)).unwrap().value),
+            M::Sessions => v(convert::session_221_to_230(&typed(obj)).unwrap().value),
+            M::Cdrs => v(convert::cdr_221_to_230(&typed(obj)).unwrap().value),
+            M::Tokens => v(convert::token_221_to_230(&typed(obj)).unwrap().value),
+            _ => obj,
+        },
+        _ => match module {
+            M::Locations => v(convert::location_221_to_211(&typed(obj)).unwrap().value),
+            M::Tariffs => v(convert::tariff_221_to_211(&typed(obj)).unwrap().value),
+            M::Sessions => {
+                let loc = convert::location_221_to_211(&typed(location(0)))
+                    .unwrap()
+                    .value;
+                v(convert::session_221_to_211(&typed(obj), &loc)
+                    .unwrap()
+                    .value)
+            }
+            M::Cdrs => v(convert::cdr_221_to_211(&typed(obj)).unwrap().value),
+            M::Tokens => v(convert::token_221_to_211(&typed(obj)).unwrap().value),
+            _ => obj,
+        },
+    }
+}
+
+// ---------------------------------------------------------------- handlers
+
+/// The CPO's commands and charging profiles: known locations and sessions; every accepted
+/// request is answered asynchronously at its `response_url`.
+struct Cpo {
+    locations: Vec<String>,
+    sessions: Vec<String>,
+}
+
+fn spawn_post<F>(ctx: &RequestContext, f: impl FnOnce(Client, VersionNumber) -> F)
+where
+    F: std::future::Future<Output = Result<(), ClientError>> + Send + 'static,
+{
+    let client = ctx.client().expect("the caller is registered");
+    let fut = f(client, ctx.version.clone());
+    tokio::spawn(async move {
+        fut.await.expect("posting the asynchronous result");
+    });
+}
+
+fn accepted(timeout: u32) -> CommandResponse {
+    CommandResponse {
+        result: CommandResponseType::Accepted,
+        timeout,
+        message: vec![],
+        extra: Default::default(),
+    }
+}
+
+fn cp_response(result: ChargingProfileResponseType) -> ChargingProfileResponse {
+    ChargingProfileResponse {
+        result,
+        timeout: 30,
+        extra: Default::default(),
+    }
+}
+
+fn profile() -> ChargingProfile {
+    typed(
+        json!({"charging_rate_unit": "W", "charging_profile_period": [
+        {"start_period": 0, "limit": 11000}, {"start_period": 1800, "limit": 7400.5}]}),
+    )
+}
+
+impl CommandsReceiver for Cpo {
+    fn command(
+        &self,
+        ctx: &RequestContext,
+        request: &CommandRequest,
+    ) -> Result<CommandResponse, OcpiError> {
+        let result = match request.command {
+            CommandType::StartSession | CommandType::UnlockConnector => {
+                let loc = request.str_member("location_id").unwrap_or_default();
+                if !self.locations.iter().any(|l| l == loc) {
+                    return Err(OcpiError::new(
+                        200,
+                        StatusCode::UNKNOWN_LOCATION,
+                        format!("unknown location {loc}"),
+                    ));
+                }
+                CommandResultType::Accepted
+            }
+            CommandType::StopSession => {
+                let s = request.str_member("session_id").unwrap_or_default();
+                if !self.sessions.iter().any(|x| x == s) {
+                    return Ok(CommandResponse {
+                        result: CommandResponseType::UnknownSession,
+                        timeout: 0,
+                        message: vec![],
+                        extra: Default::default(),
+                    });
+                }
+                CommandResultType::Accepted
+            }
+            // The charge point refuses reservations.
+            CommandType::ReserveNow => CommandResultType::Rejected,
+            _ => return Ok(ocpi::handlers::command_not_supported()),
+        };
+        let url = request.response_url.clone();
+        spawn_post(ctx, move |client, version| async move {
+            let r = CommandResult {
+                result,
+                message: vec![],
+                extra: Default::default(),
+            };
+            client.post_command_result(&url, &version, &r).await
+        });
+        Ok(accepted(30))
+    }
+}
+
+impl ChargingProfilesReceiver for Cpo {
+    fn get_active_profile(
+        &self,
+        ctx: &RequestContext,
+        session_id: &str,
+        duration: u32,
+        response_url: &str,
+    ) -> Result<ChargingProfileResponse, OcpiError> {
+        if !self.sessions.iter().any(|s| s == session_id) {
+            return Ok(cp_response(ChargingProfileResponseType::UnknownSession));
+        }
+        let url = response_url.to_owned();
+        spawn_post(ctx, move |client, _| async move {
+            let mut p = profile();
+            p.duration = Some(duration);
+            let r = ChargingProfileAsyncResult::Active(Box::new(ActiveChargingProfileResult {
+                result: ChargingProfileResultType::Accepted,
+                profile: Some(ActiveChargingProfile {
+                    start_date_time: "2024-01-01T10:00:00Z".parse().unwrap(),
+                    charging_profile: p,
+                    extra: Default::default(),
+                }),
+                extra: Default::default(),
+            }));
+            client.post_charging_profile_result(&url, &r).await
+        });
+        Ok(cp_response(ChargingProfileResponseType::Accepted))
+    }
+
+    fn set_profile(
+        &self,
+        ctx: &RequestContext,
+        session_id: &str,
+        request: SetChargingProfile,
+    ) -> Result<ChargingProfileResponse, OcpiError> {
+        if !self.sessions.iter().any(|s| s == session_id) {
+            return Ok(cp_response(ChargingProfileResponseType::UnknownSession));
+        }
+        let url = request.response_url.0.clone();
+        spawn_post(ctx, move |client, _| async move {
+            let r = ChargingProfileAsyncResult::Set(ChargingProfileResult {
+                result: ChargingProfileResultType::Accepted,
+                extra: Default::default(),
+            });
+            client.post_charging_profile_result(&url, &r).await
+        });
+        Ok(cp_response(ChargingProfileResponseType::Accepted))
+    }
+
+    fn clear_profile(
+        &self,
+        ctx: &RequestContext,
+        _session_id: &str,
+        response_url: &str,
+    ) -> Result<ChargingProfileResponse, OcpiError> {
+        let url = response_url.to_owned();
+        spawn_post(ctx, move |client, _| async move {
+            let r = ChargingProfileAsyncResult::Clear(ClearProfileResult {
+                result: ChargingProfileResultType::Accepted,
+                extra: Default::default(),
+            });
+            client.post_charging_profile_result(&url, &r).await
+        });
+        Ok(cp_response(ChargingProfileResponseType::Accepted))
+    }
+}
+
+/// What the eMSP received on its Sender interfaces.
+#[derive(Debug)]
+enum Received {
+    Command(CommandType, String, CommandResult),
+    Profile(String, ChargingProfileAsyncResult),
+    ActiveProfile(String, ActiveChargingProfile),
+}
+
+struct Emsp {
+    tx: Mutex<mpsc::UnboundedSender<Received>>,
+}
+
+impl Emsp {
+    fn send(&self, r: Received) {
+        let _ = self.tx.lock().unwrap().send(r);
+    }
+}
+
+impl CommandsSender for Emsp {
+    fn command_result(
+        &self,
+        _ctx: &RequestContext,
+        command: &CommandType,
+        id: &str,
+        result: CommandResult,
+    ) -> Result<(), OcpiError> {
+        self.send(Received::Command(command.clone(), id.to_owned(), result));
+        Ok(())
+    }
+}
+
+impl ChargingProfilesSender for Emsp {
+    fn profile_result(
+        &self,
+        _ctx: &RequestContext,
+        id: &str,
+        result: ChargingProfileAsyncResult,
+    ) -> Result<(), OcpiError> {
+        self.send(Received::Profile(id.to_owned(), result));
+        Ok(())
+    }
+
+    fn active_profile_changed(
+        &self,
+        _ctx: &RequestContext,
+        session_id: &str,
+        profile: ActiveChargingProfile,
+    ) -> Result<(), OcpiError> {
+        self.send(Received::ActiveProfile(session_id.to_owned(), profile));
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------- the two parties
+
 async fn serve<S: Storage>(server: Arc<Server<S>>, listener: tokio::net::TcpListener) {
     let app = router(server);
     tokio::spawn(async move {
@@ -71,110 +338,152 @@ async fn serve<S: Storage>(server: Arc<Server<S>>, listener: tokio::net::TcpList
 }
 
 const SENDER: InterfaceRole = InterfaceRole::Sender;
+const RECEIVER: InterfaceRole = InterfaceRole::Receiver;
 
 struct Parties {
+    version: VersionNumber,
     cpo: Arc<Server<MemoryStorage>>,
+    emsp: Arc<Server<MemoryStorage>>,
     cpo_base: String,
     emsp_base: String,
     token_a: String,
+    received: mpsc::UnboundedReceiver<Received>,
 }
 
-async fn start(versions: Vec<VersionNumber>) -> Parties {
+fn all_modules(role: InterfaceRole) -> Vec<(ModuleId, InterfaceRole)> {
+    use ModuleId as M;
+    [
+        M::Locations,
+        M::Sessions,
+        M::Cdrs,
+        M::Tariffs,
+        M::Tokens,
+        M::Commands,
+        M::ChargingProfiles,
+        M::HubClientInfo,
+    ]
+    .into_iter()
+    .map(|m| (m, role.clone()))
+    .collect()
+}
+
+fn client_info(cc: &str, pid: &str, r: &str, status: &str) -> Value {
+    json!({"country_code": cc, "party_id": pid, "role": r, "status": status,
+        "last_updated": "2024-01-01T00:00:00Z"})
+}
+
+async fn start(version: VersionNumber) -> Parties {
     let l_cpo = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let l_emsp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let cpo_base = format!("http://{}/ocpi", l_cpo.local_addr().unwrap());
     let emsp_base = format!("http://{}/ocpi", l_emsp.local_addr().unwrap());
+    let vv = |m: ModuleId, o: Value| in_version(&version, &m, o);
 
+    // The CPO: Sender of locations, sessions, CDRs and tariffs; Receiver of the rest.
     let storage = MemoryStorage::new();
     for i in 0..5 {
+        let id = vec![format!("LOC{i}")];
         storage.put(
             &ModuleId::Locations,
             &SENDER,
-            vec![format!("LOC{i}")],
-            location(i),
+            id,
+            vv(ModuleId::Locations, location(i)),
         );
     }
     for i in 0..3 {
-        storage.put(
-            &ModuleId::Tariffs,
-            &SENDER,
-            vec![format!("T{i}")],
-            tariff(i),
-        );
-        storage.put(&ModuleId::Cdrs, &SENDER, vec![format!("C{i}")], cdr(i));
+        let t = vv(ModuleId::Tariffs, tariff(i));
+        storage.put(&ModuleId::Tariffs, &SENDER, vec![format!("T{i}")], t);
+        let c = vv(ModuleId::Cdrs, cdr(i));
+        storage.put(&ModuleId::Cdrs, &SENDER, vec![format!("C{i}")], c);
     }
     for i in 0..4 {
-        storage.put(
-            &ModuleId::Sessions,
-            &SENDER,
-            vec![format!("S{i}")],
-            session(i),
-        );
+        let s = vv(ModuleId::Sessions, session(i));
+        storage.put(&ModuleId::Sessions, &SENDER, vec![format!("S{i}")], s);
     }
     let mut registry = Registry::new();
     let (_, token_a) = registry.issue_token_a();
-    let cpo = Server::new(
+    let cpo_handlers = Arc::new(Cpo {
+        locations: (0..5).map(|i| format!("LOC{i}")).collect(),
+        sessions: (0..4).map(|i| format!("S{i}")).collect(),
+    });
+    let mut modules: Vec<_> = all_modules(SENDER).into_iter().take(4).collect();
+    modules.extend(all_modules(RECEIVER).into_iter().skip(4));
+    let cpo = Server::with_handlers(
         ServerConfig {
             base_url: cpo_base.clone(),
-            versions: versions.clone(),
-            modules: vec![
-                (ModuleId::Locations, SENDER),
-                (ModuleId::Tariffs, SENDER),
-                (ModuleId::Sessions, SENDER),
-                (ModuleId::Cdrs, SENDER),
-                (ModuleId::Tokens, InterfaceRole::Receiver),
-            ],
+            versions: vec![version.clone()],
+            modules,
             roles: vec![role("CPO", "NL", "CPO")],
             tolerant_token_encoding: false,
             max_limit: 2,
         },
         storage,
         registry,
+        Handlers {
+            commands_receiver: cpo_handlers.clone(),
+            charging_profiles_receiver: cpo_handlers,
+            ..Default::default()
+        },
     );
     serve(cpo.clone(), l_cpo).await;
 
-    // The eMSP accepts TOKEN_B, which it hands to the CPO in its credentials.
+    // The eMSP accepts TOKEN_B, which it hands to the CPO in its credentials. Sender of tokens,
+    // commands (results), charging profiles (results) and client info; Receiver of the rest.
     let emsp_storage = MemoryStorage::new();
     for i in 0..3 {
+        let t = vv(ModuleId::Tokens, token(i));
+        emsp_storage.put(&ModuleId::Tokens, &SENDER, vec![format!("TOK{i}")], t);
+    }
+    for (i, pid) in ["CPO", "CP2", "CP3"].iter().enumerate() {
+        let status = if i == 2 { "PLANNED" } else { "CONNECTED" };
         emsp_storage.put(
-            &ModuleId::Tokens,
+            &ModuleId::HubClientInfo,
             &SENDER,
-            vec![format!("TOK{i}")],
-            token(i),
+            vec!["NL".into(), pid.to_string()],
+            client_info("NL", pid, "CPO", status),
         );
     }
     let mut emsp_registry = Registry::new();
     emsp_registry.add_registered_peer(
         "token-b-for-the-cpo",
         Registration {
-            version: versions[versions.len() - 1].clone(),
+            version: version.clone(),
             token_b: String::new(),
             versions_url: format!("{cpo_base}/versions"),
             endpoints: vec![],
             roles: vec![],
         },
     );
-    let emsp = Server::new(
+    let (tx, received) = mpsc::unbounded_channel();
+    let emsp_handlers = Arc::new(Emsp { tx: Mutex::new(tx) });
+    let mut modules: Vec<_> = all_modules(RECEIVER).into_iter().take(4).collect();
+    modules.extend(all_modules(SENDER).into_iter().skip(4));
+    let emsp = Server::with_handlers(
         ServerConfig {
             base_url: emsp_base.clone(),
-            versions,
-            modules: vec![
-                (ModuleId::Tokens, SENDER),
-                (ModuleId::Locations, InterfaceRole::Receiver),
-            ],
+            versions: vec![version.clone()],
+            modules,
             roles: vec![role("EMSP", "NL", "MSP")],
             tolerant_token_encoding: false,
-            max_limit: 50,
+            max_limit: 2,
         },
         emsp_storage,
         emsp_registry,
+        Handlers {
+            commands_sender: emsp_handlers.clone(),
+            charging_profiles_sender: emsp_handlers,
+            ..Default::default()
+        },
     );
-    serve(emsp, l_emsp).await;
+    serve(emsp.clone(), l_emsp).await;
     Parties {
+        version,
         cpo,
+        emsp,
         cpo_base,
         emsp_base,
         token_a,
+        received,
     }
 }
 
@@ -187,8 +496,35 @@ fn emsp_credentials(p: &Parties) -> Credentials {
     }
 }
 
+async fn next_received(p: &mut Parties) -> Received {
+    tokio::time::timeout(Duration::from_secs(20), p.received.recv())
+        .await
+        .expect("an asynchronous result within 20 s")
+        .expect("channel open")
+}
+
+/// Pulls a whole module as `T`, validating every object; returns the objects and pages.
+async fn pull<T: DeserializeOwned + Validate>(
+    client: &Client,
+    url: &str,
+    q: &PageQuery,
+) -> (Vec<T>, usize) {
+    let (all, pages): (Vec<T>, usize) = client.get_all(url, q).await.unwrap();
+    for o in &all {
+        o.validate().unwrap();
+    }
+    (all, pages)
+}
+
+fn endpoint(eps: &[Endpoint], m: ModuleId, r: InterfaceRole) -> String {
+    eps.iter()
+        .find(|e| e.identifier == m && e.role == r)
+        .map(|e| e.url.0.clone())
+        .unwrap_or_else(|| panic!("no {m} {r} endpoint"))
+}
+
 async fn handshake_and_pull(version: VersionNumber) {
-    let p = start(vec![version.clone()]).await;
+    let mut p = start(version.clone()).await;
     let cpo_versions = format!("{}/versions", p.cpo_base);
     let reg = Client::register(
         &p.token_a,
@@ -201,6 +537,14 @@ async fn handshake_and_pull(version: VersionNumber) {
     assert_eq!(reg.version, version);
     assert_ne!(reg.token_c, p.token_a);
     assert_eq!(reg.peer.roles[0].role, Role::Cpo);
+    let v211 = version == VersionNumber::V2_1_1;
+    // 2.1.1 has no charging profiles and no hub client info: not in the version details.
+    assert_eq!(
+        reg.endpoints
+            .iter()
+            .any(|e| e.identifier == ModuleId::ChargingProfiles),
+        !v211
+    );
     // the CPO fetched our endpoints with TOKEN_B during the POST
     {
         let r = p.cpo.registry.lock().unwrap();
@@ -217,42 +561,48 @@ async fn handshake_and_pull(version: VersionNumber) {
     }
 
     let client = Client::new(reg.token_c.clone(), ocpi::server::encoding_of(&version));
-    let url = |m: &ModuleId| {
-        reg.endpoints
-            .iter()
-            .find(|e| &e.identifier == m && e.role == SENDER)
-            .map(|e| e.url.0.clone())
-            .unwrap()
-    };
+    let url = |m: ModuleId| endpoint(&reg.endpoints, m, SENDER);
     let q = PageQuery::default();
-    let typed = version != VersionNumber::V2_1_1;
-    let (locs, pages): (Vec<Value>, usize) = client
-        .get_all(&url(&ModuleId::Locations), &q)
-        .await
-        .unwrap();
-    assert_eq!((locs.len(), pages), (5, 3), "5 locations in pages of 2");
-    if typed {
-        let (l, _): (Vec<Location>, _) = client
-            .get_all(&url(&ModuleId::Locations), &q)
-            .await
-            .unwrap();
-        assert_eq!(l[4].id.0, "LOC4");
-        let (t, _): (Vec<Tariff>, _) = client.get_all(&url(&ModuleId::Tariffs), &q).await.unwrap();
-        assert_eq!(t.len(), 3);
-        let (s, pages): (Vec<Session>, _) =
-            client.get_all(&url(&ModuleId::Sessions), &q).await.unwrap();
-        assert_eq!((s.len(), pages), (4, 2));
-        let (c, _): (Vec<Cdr>, _) = client.get_all(&url(&ModuleId::Cdrs), &q).await.unwrap();
-        assert_eq!(c.len(), 3);
-        assert_eq!(c[0].total_cost.incl_vat.unwrap().to_string(), "6.05");
-    } else {
-        for (m, n) in [
-            (ModuleId::Tariffs, 3),
-            (ModuleId::Sessions, 4),
-            (ModuleId::Cdrs, 3),
-        ] {
-            let (v, _): (Vec<Value>, _) = client.get_all(&url(&m), &q).await.unwrap();
-            assert_eq!(v.len(), n, "{m}");
+
+    // Every Sender module of the CPO, in pages of 2, typed in the version's own form.
+    match version {
+        VersionNumber::V2_2_1 => {
+            let (l, pages) = pull::<Location>(&client, &url(ModuleId::Locations), &q).await;
+            assert_eq!((l.len(), pages), (5, 3), "5 locations in pages of 2");
+            assert_eq!(l[4].id.0, "LOC4");
+            let (t, _) = pull::<Tariff>(&client, &url(ModuleId::Tariffs), &q).await;
+            assert_eq!(t.len(), 3);
+            let (s, pages) = pull::<Session>(&client, &url(ModuleId::Sessions), &q).await;
+            assert_eq!((s.len(), pages), (4, 2));
+            let (c, _) = pull::<Cdr>(&client, &url(ModuleId::Cdrs), &q).await;
+            assert_eq!(c.len(), 3);
+            assert_eq!(c[0].total_cost.incl_vat.unwrap().to_string(), "6.05");
+        }
+        VersionNumber::V2_3_0 => {
+            let (l, pages) = pull::<v230::Location>(&client, &url(ModuleId::Locations), &q).await;
+            assert_eq!((l.len(), pages), (5, 3), "5 locations in pages of 2");
+            assert_eq!(l[4].id.0, "LOC4");
+            let (t, _) = pull::<v230::Tariff>(&client, &url(ModuleId::Tariffs), &q).await;
+            assert_eq!(t.len(), 3);
+            assert_eq!(t[0].tax_included, Some(v230::TaxIncluded::No));
+            let (s, pages) = pull::<v230::Session>(&client, &url(ModuleId::Sessions), &q).await;
+            assert_eq!((s.len(), pages), (4, 2));
+            let (c, _) = pull::<v230::Cdr>(&client, &url(ModuleId::Cdrs), &q).await;
+            assert_eq!(c.len(), 3);
+            // 2.3.0 Price: before_taxes and the list of taxes
+            assert_eq!(c[0].total_cost.before_taxes.unwrap().to_string(), "5.0");
+            assert_eq!(v(&c[0].total_cost)["taxes"][0]["amount"], json!(1.05));
+        }
+        _ => {
+            let (l, pages) = pull::<v211::Location>(&client, &url(ModuleId::Locations), &q).await;
+            assert_eq!((l.len(), pages), (5, 3), "5 locations in pages of 2");
+            let (t, _) = pull::<v211::Tariff>(&client, &url(ModuleId::Tariffs), &q).await;
+            assert_eq!(t.len(), 3);
+            let (s, pages) = pull::<v211::Session>(&client, &url(ModuleId::Sessions), &q).await;
+            assert_eq!((s.len(), pages), (4, 2));
+            let (c, _) = pull::<v211::Cdr>(&client, &url(ModuleId::Cdrs), &q).await;
+            assert_eq!(c.len(), 3);
+            assert_eq!(c[0].total_cost.to_string(), "5.0");
         }
     }
     // date filter: locations updated from Jan 3 on: LOC2..LOC4
@@ -260,76 +610,322 @@ async fn handshake_and_pull(version: VersionNumber) {
         date_from: Some("2024-01-03T00:00:00Z".parse().unwrap()),
         ..Default::default()
     };
-    let (locs, _): (Vec<Value>, _) = client
-        .get_all(&url(&ModuleId::Locations), &q)
-        .await
-        .unwrap();
+    let (locs, _): (Vec<Value>, _) = client.get_all(&url(ModuleId::Locations), &q).await.unwrap();
     assert_eq!(locs.len(), 3);
     // single object, EVSE and connector
     let one: Value = client
-        .get(&format!("{}/LOC3/EVSE3/1", url(&ModuleId::Locations)))
+        .get_object(&url(ModuleId::Locations), &["LOC3", "EVSE3", "1"])
         .await
         .unwrap();
     assert_eq!(one["standard"], "IEC_62196_T2");
 
     // Receiver interface of the CPO: the eMSP pushes a token, patches it, reads it back.
-    let tokens = reg
-        .endpoints
-        .iter()
-        .find(|e| e.identifier == ModuleId::Tokens && e.role == InterfaceRole::Receiver)
-        .unwrap()
-        .url
-        .0
-        .clone();
-    let r = client
-        .request::<Value, Value>(
-            reqwest::Method::PUT,
-            &format!("{tokens}/NL/MSP/TOK9"),
-            Some(&token(9)),
-        )
-        .await
-        .unwrap();
-    assert_eq!(r.status, 201);
+    let tokens = endpoint(&reg.endpoints, ModuleId::Tokens, RECEIVER);
+    let tok9 = in_version(&version, &ModuleId::Tokens, token(9));
+    let path = ["NL", "MSP", "TOK9"];
+    assert_eq!(client.put_object(&tokens, &path, &tok9).await.unwrap(), 201);
+    assert_eq!(client.put_object(&tokens, &path, &tok9).await.unwrap(), 200);
     let patch = json!({"valid": false, "last_updated": "2024-02-01T00:00:00Z"});
-    client
-        .request::<Value, Value>(
-            reqwest::Method::PATCH,
-            &format!("{tokens}/NL/MSP/TOK9"),
-            Some(&patch),
-        )
-        .await
-        .unwrap();
-    let back: Value = client.get(&format!("{tokens}/NL/MSP/TOK9")).await.unwrap();
+    client.patch_object(&tokens, &path, &patch).await.unwrap();
+    let back: Value = client.get_object(&tokens, &path).await.unwrap();
     assert_eq!(back["valid"], false);
     // PATCH without last_updated: 2001
     let e = client
-        .request::<Value, Value>(
-            reqwest::Method::PATCH,
-            &format!("{tokens}/NL/MSP/TOK9"),
-            Some(&json!({"valid": true})),
-        )
+        .patch_object(&tokens, &path, &json!({"valid": true}))
         .await
         .unwrap_err();
     assert_eq!(e.status_code(), Some(StatusCode::INVALID_PARAMETERS));
-
-    // The CPO calls the eMSP with TOKEN_B and pulls its tokens.
+    // The CPO pushes a location to the eMSP's Receiver interface.
+    let emsp_locations = p.emsp.module_url(&version, &ModuleId::Locations, &RECEIVER);
     let cpo_client = Client::new("token-b-for-the-cpo", ocpi::server::encoding_of(&version));
-    let (toks, _): (Vec<Value>, _) = cpo_client
+    let loc7 = in_version(&version, &ModuleId::Locations, location(7));
+    assert_eq!(
+        cpo_client
+            .put_object(&emsp_locations, &["NL", "CPO", "LOC7"], &loc7)
+            .await
+            .unwrap(),
+        201
+    );
+    let evse: Value = cpo_client
+        .get_object(&emsp_locations, &["NL", "CPO", "LOC7", "EVSE7"])
+        .await
+        .unwrap();
+    assert_eq!(evse["status"], "AVAILABLE");
+
+    // The CPO calls the eMSP with TOKEN_B and pulls its tokens (pages of 2).
+    let (toks, pages): (Vec<Value>, _) = cpo_client
         .get_all(
-            &format!("{}/{}/sender/tokens", p.emsp_base, version),
+            &p.emsp.module_url(&version, &ModuleId::Tokens, &SENDER),
             &PageQuery::default(),
         )
         .await
         .unwrap();
-    assert_eq!(toks.len(), 3);
+    assert_eq!((toks.len(), pages), (3, 2));
 
-    // POST again: 405; PUT (update) gives a new TOKEN_C; DELETE unregisters.
+    // Commands: START_SESSION accepted, the result arrives at the eMSP's response_url.
+    let commands = endpoint(&reg.endpoints, ModuleId::Commands, RECEIVER);
+    let response_url = p
+        .emsp
+        .command_response_url(&version, &CommandType::StartSession, "req-1");
+    let tok0 = in_version(&version, &ModuleId::Tokens, token(0));
+    let mut start = json!({"response_url": response_url, "token": tok0, "location_id": "LOC1",
+        "evse_uid": "EVSE1"});
+    if !v211 {
+        start["connector_id"] = json!("1");
+    }
+    let answer = client
+        .send_command(&commands, &CommandType::StartSession, &start)
+        .await
+        .unwrap();
+    assert_eq!(answer.result, CommandResponseType::Accepted);
+    assert_eq!(answer.timeout, if v211 { 0 } else { 30 });
+    match next_received(&mut p).await {
+        Received::Command(c, id, r) => {
+            assert_eq!((c, id.as_str()), (CommandType::StartSession, "req-1"));
+            assert_eq!(r.result, CommandResultType::Accepted);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // RESERVE_NOW: accepted by the CPO, rejected by the charge point (asynchronously).
+    let response_url = p
+        .emsp
+        .command_response_url(&version, &CommandType::ReserveNow, "req-2");
+    let reserve = json!({"response_url": response_url, "token": tok0,
+        "expiry_date": "2024-01-01T12:00:00Z", "reservation_id": if v211 { json!(7) } else { json!("R7") },
+        "location_id": "LOC2"});
+    let answer = client
+        .send_command(&commands, &CommandType::ReserveNow, &reserve)
+        .await
+        .unwrap();
+    assert_eq!(answer.result, CommandResponseType::Accepted);
+    match next_received(&mut p).await {
+        Received::Command(c, id, r) => {
+            assert_eq!((c, id.as_str()), (CommandType::ReserveNow, "req-2"));
+            assert_eq!(r.result, CommandResultType::Rejected);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // STOP_SESSION of an unknown session: UNKNOWN_SESSION, synchronously, no result follows.
+    let stop = json!({"response_url": p.emsp.command_response_url(&version, &CommandType::StopSession, "req-3"),
+        "session_id": "NOPE"});
+    let answer = client
+        .send_command(&commands, &CommandType::StopSession, &stop)
+        .await
+        .unwrap();
+    assert_eq!(answer.result, CommandResponseType::UnknownSession);
+    // START_SESSION at an unknown location: HTTP 200 with 2003.
+    start["location_id"] = json!("LOC99");
+    let e = client
+        .send_command(&commands, &CommandType::StartSession, &start)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.http_status(), e.status_code()),
+        (Some(200), Some(StatusCode::UNKNOWN_LOCATION))
+    );
+    // A body without response_url: HTTP 200 with 2001.
+    let e = client
+        .send_command(
+            &commands,
+            &CommandType::StopSession,
+            &json!({"session_id": "S1"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.http_status(), e.status_code()),
+        (Some(200), Some(StatusCode::INVALID_PARAMETERS))
+    );
+    // CANCEL_RESERVATION is not handled by this CPO: NOT_SUPPORTED (2.1.1 has no such command).
+    let cancel = json!({"response_url": p.emsp.command_response_url(&version, &CommandType::CancelReservation, "req-4"),
+        "reservation_id": "R7"});
+    let answer = client
+        .send_command(&commands, &CommandType::CancelReservation, &cancel)
+        .await
+        .unwrap();
+    assert_eq!(answer.result, CommandResponseType::NotSupported);
+
+    if v211 {
+        return unregister(&p, &client, &reg).await;
+    }
+
+    // Charging profiles: PUT, GET and DELETE with their asynchronous results.
+    let cps = endpoint(&reg.endpoints, ModuleId::ChargingProfiles, RECEIVER);
+    let set = SetChargingProfile {
+        charging_profile: profile(),
+        response_url: p
+            .emsp
+            .charging_profile_response_url(&version, ChargingProfileResultKind::Set, "cp-1")
+            .into(),
+        extra: Default::default(),
+    };
+    let r = client.set_charging_profile(&cps, "S1", &set).await.unwrap();
+    assert_eq!(r.result, ChargingProfileResponseType::Accepted);
+    match next_received(&mut p).await {
+        Received::Profile(id, ChargingProfileAsyncResult::Set(r)) => {
+            assert_eq!(id, "cp-1");
+            assert_eq!(r.result, ChargingProfileResultType::Accepted);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let r = client
+        .set_charging_profile(&cps, "S99", &set)
+        .await
+        .unwrap();
+    assert_eq!(r.result, ChargingProfileResponseType::UnknownSession);
+    let active_url =
+        p.emsp
+            .charging_profile_response_url(&version, ChargingProfileResultKind::Active, "cp-2");
+    let r = client
+        .get_active_charging_profile(&cps, "S2", 900, &active_url)
+        .await
+        .unwrap();
+    assert_eq!(r.result, ChargingProfileResponseType::Accepted);
+    match next_received(&mut p).await {
+        Received::Profile(id, ChargingProfileAsyncResult::Active(r)) => {
+            assert_eq!(id, "cp-2");
+            let prof = r.profile.unwrap().charging_profile;
+            assert_eq!(prof.duration, Some(900));
+            assert_eq!(prof.charging_profile_period[1].limit.to_string(), "7400.5");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let clear_url =
+        p.emsp
+            .charging_profile_response_url(&version, ChargingProfileResultKind::Clear, "cp-3");
+    let r = client
+        .clear_charging_profile(&cps, "S1", &clear_url)
+        .await
+        .unwrap();
+    assert_eq!(r.result, ChargingProfileResponseType::Accepted);
+    match next_received(&mut p).await {
+        Received::Profile(id, ChargingProfileAsyncResult::Clear(r)) => {
+            assert_eq!(id, "cp-3");
+            assert_eq!(r.result, ChargingProfileResultType::Accepted);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // The CPO tells the eMSP that the active profile of S1 changed (Sender interface PUT).
+    let emsp_cps = endpoint(
+        &p.cpo_registration(&reg.token_c).endpoints,
+        ModuleId::ChargingProfiles,
+        SENDER,
+    );
+    let active = ActiveChargingProfile {
+        start_date_time: "2024-01-01T10:30:00Z".parse().unwrap(),
+        charging_profile: profile(),
+        extra: Default::default(),
+    };
+    cpo_client
+        .put_active_charging_profile(&emsp_cps, "S1", &active)
+        .await
+        .unwrap();
+    match next_received(&mut p).await {
+        Received::ActiveProfile(s, a) => assert_eq!((s.as_str(), a), ("S1", active)),
+        other => panic!("unexpected {other:?}"),
+    }
+    // GET without duration: 2001.
+    let e = client
+        .get::<Value>(&format!("{cps}/S1?response_url=http%3A%2F%2Fx%2Fy"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.status_code(), Some(StatusCode::INVALID_PARAMETERS));
+
+    // Hub client info: pushed to the CPO's Receiver interface, read back; the list pulled
+    // from the eMSP's Sender interface with pagination.
+    let infos = endpoint(&reg.endpoints, ModuleId::HubClientInfo, RECEIVER);
+    let info = client_info("NL", "MSP", "EMSP", "CONNECTED");
+    assert_eq!(
+        client
+            .put_client_info(&infos, "NL", "MSP", &info)
+            .await
+            .unwrap(),
+        201
+    );
+    let info = client_info("NL", "MSP", "EMSP", "SUSPENDED");
+    assert_eq!(
+        client
+            .put_client_info(&infos, "NL", "MSP", &info)
+            .await
+            .unwrap(),
+        200
+    );
+    let back: ClientInfo = client.get_client_info(&infos, "NL", "MSP").await.unwrap();
+    assert_eq!(back.status, ConnectionStatus::Suspended);
+    let e = client
+        .get_client_info::<Value>(&infos, "DE", "XXX")
+        .await
+        .unwrap_err();
+    assert_eq!(e.http_status(), Some(404));
+    // ClientInfo objects cannot be removed: 405.
+    let e = client
+        .delete_object(&infos, &["NL", "MSP"])
+        .await
+        .unwrap_err();
+    assert_eq!(e.http_status(), Some(405));
+    // a party id that differs from the URL: 2001
+    let e = client
+        .put_client_info(&infos, "NL", "ABC", &info)
+        .await
+        .unwrap_err();
+    assert_eq!(e.status_code(), Some(StatusCode::INVALID_PARAMETERS));
+    let (list, pages) = if version == VersionNumber::V2_3_0 {
+        let (l, pages) = pull::<v230::ClientInfo>(
+            &cpo_client,
+            &p.emsp
+                .module_url(&version, &ModuleId::HubClientInfo, &SENDER),
+            &PageQuery::default(),
+        )
+        .await;
+        (
+            l.into_iter().map(|c| c.party_id.0).collect::<Vec<_>>(),
+            pages,
+        )
+    } else {
+        let (l, pages) = pull::<ClientInfo>(
+            &cpo_client,
+            &p.emsp
+                .module_url(&version, &ModuleId::HubClientInfo, &SENDER),
+            &PageQuery::default(),
+        )
+        .await;
+        (
+            l.into_iter().map(|c| c.party_id.0).collect::<Vec<_>>(),
+            pages,
+        )
+    };
+    assert_eq!(
+        (list, pages),
+        (vec!["CPO".into(), "CP2".into(), "CP3".into()], 2)
+    );
+
+    unregister(&p, &client, &reg).await;
+}
+
+impl Parties {
+    /// What the CPO learned of the eMSP at registration.
+    fn cpo_registration(&self, token_c: &str) -> Registration {
+        let r = self.cpo.registry.lock().unwrap();
+        let caller = r
+            .authenticate(token_c, ocpi::credentials::Scope::Module)
+            .unwrap();
+        match &r.peer(caller.peer).unwrap().state {
+            ocpi::credentials::PeerState::Registered(x) => x.clone(),
+            s => panic!("not registered: {s:?}"),
+        }
+    }
+}
+
+/// POST again: 405; PUT (update) gives a new TOKEN_C; DELETE unregisters.
+async fn unregister(p: &Parties, client: &Client, reg: &ocpi::credentials::initiator::Registered) {
+    let version = &p.version;
+    let locations = endpoint(&reg.endpoints, ModuleId::Locations, SENDER);
     let creds_url = format!("{}/{}/credentials", p.cpo_base, version);
     let e = client
         .request::<Credentials, Credentials>(
             reqwest::Method::POST,
             &creds_url,
-            Some(&emsp_credentials(&p)),
+            Some(&emsp_credentials(p)),
         )
         .await
         .unwrap_err();
@@ -338,7 +934,7 @@ async fn handshake_and_pull(version: VersionNumber) {
         .request::<Credentials, Credentials>(
             reqwest::Method::PUT,
             &creds_url,
-            Some(&emsp_credentials(&p)),
+            Some(&emsp_credentials(p)),
         )
         .await
         .unwrap()
@@ -346,22 +942,22 @@ async fn handshake_and_pull(version: VersionNumber) {
         .data
         .unwrap();
     assert_ne!(updated.token.0, reg.token_c);
-    let e = client
-        .get::<Value>(&url(&ModuleId::Locations))
-        .await
-        .unwrap_err();
+    let e = client.get::<Value>(&locations).await.unwrap_err();
     assert_eq!(
         e.http_status(),
         Some(401),
         "the old TOKEN_C no longer works"
     );
-    let client = Client::new(updated.token.0.clone(), ocpi::server::encoding_of(&version));
+    let client = Client::new(updated.token.0.clone(), ocpi::server::encoding_of(version));
     client
         .request::<(), Value>(reqwest::Method::DELETE, &creds_url, None)
         .await
         .unwrap();
+    let e = client.get::<Value>(&locations).await.unwrap_err();
+    assert_eq!(e.http_status(), Some(401));
+    // DELETE again: the token is revoked, 401.
     let e = client
-        .get::<Value>(&url(&ModuleId::Locations))
+        .request::<(), Value>(reqwest::Method::DELETE, &creds_url, None)
         .await
         .unwrap_err();
     assert_eq!(e.http_status(), Some(401));
@@ -377,119 +973,320 @@ async fn handshake_and_pull_2_1_1() {
     handshake_and_pull(VersionNumber::V2_1_1).await;
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn handshake_and_pull_2_3_0() {
+    handshake_and_pull(VersionNumber::V2_3_0).await;
+}
+
+// ---------------------------------------------------------------- status codes
+
 async fn raw(method: reqwest::Method, url: &str, auth: Option<String>) -> (u16, Value) {
+    raw_body(method, url, auth, None).await
+}
+
+async fn raw_body(
+    method: reqwest::Method,
+    url: &str,
+    auth: Option<String>,
+    body: Option<&str>,
+) -> (u16, Value) {
     let mut rb = reqwest::Client::new().request(method, url);
     if let Some(a) = auth {
         rb = rb.header("Authorization", a);
+    }
+    if let Some(b) = body {
+        rb = rb
+            .header("Content-Type", "application/json")
+            .body(b.to_owned());
     }
     let r = rb.send().await.unwrap();
     let s = r.status().as_u16();
     (s, r.json().await.unwrap_or(Value::Null))
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn status_codes() {
-    let p = start(vec![VersionNumber::V2_2_1]).await;
-    let b64 = |t: &str| Some(authorization_header(t, TokenEncoding::Base64));
-    let locs = format!("{}/2.2.1/sender/locations", p.cpo_base);
-    // no / bad token: 401
-    assert_eq!(raw(reqwest::Method::GET, &locs, None).await.0, 401);
-    assert_eq!(raw(reqwest::Method::GET, &locs, b64("wrong")).await.0, 401);
-    // TOKEN_A on a functional module: 401; on versions: fine
+fn code(v: &Value) -> Option<u64> {
+    v["status_code"].as_u64()
+}
+
+async fn status_codes(version: VersionNumber) {
+    let p = start(version.clone()).await;
+    let enc = ocpi::server::encoding_of(&version);
+    let auth = |t: &str| Some(authorization_header(t, enc));
+    let base = format!("{}/{}", p.cpo_base, version);
+    let locs = format!("{base}/sender/locations");
+    // no token, unknown token: HTTP 401 (transport_and_format: "the server SHALL respond with
+    // an HTTP 401 - Unauthorized"), envelope 2000
+    let (s, body) = raw(reqwest::Method::GET, &locs, None).await;
+    assert_eq!((s, code(&body)), (401, Some(2000)));
+    let (s, body) = raw(reqwest::Method::GET, &locs, auth("wrong")).await;
+    assert_eq!((s, code(&body)), (401, Some(2000)));
+    // TOKEN_A on a functional module: 401; on versions and version details: fine
     assert_eq!(
-        raw(reqwest::Method::GET, &locs, b64(&p.token_a)).await.0,
+        raw(reqwest::Method::GET, &locs, auth(&p.token_a)).await.0,
         401
     );
     let (s, v) = raw(
         reqwest::Method::GET,
         &format!("{}/versions", p.cpo_base),
-        b64(&p.token_a),
+        auth(&p.token_a),
     )
     .await;
-    assert_eq!((s, v["status_code"].as_u64()), (200, Some(1000)));
-    // raw token on 2.2.1 without tolerance: 401
-    assert_eq!(
-        raw(
-            reqwest::Method::GET,
-            &format!("{}/2.2.1/details", p.cpo_base),
-            Some(format!("Token {}", p.token_a))
-        )
-        .await
-        .0,
-        401
-    );
-    // PUT credentials before registration: 405
-    assert_eq!(
-        raw(
-            reqwest::Method::PUT,
-            &format!("{}/2.2.1/credentials", p.cpo_base),
-            b64(&p.token_a)
-        )
-        .await
-        .0,
-        405
-    );
+    assert_eq!((s, code(&v)), (200, Some(1000)));
+    let (s, v) = raw(
+        reqwest::Method::GET,
+        &format!("{base}/details"),
+        auth(&p.token_a),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (200, Some(1000)));
+    // the token in the other encoding, without tolerance: 401
+    let other = if enc == TokenEncoding::Raw {
+        TokenEncoding::Base64
+    } else {
+        TokenEncoding::Raw
+    };
+    let (s, _) = raw(
+        reqwest::Method::GET,
+        &format!("{base}/details"),
+        Some(authorization_header(&p.token_a, other)),
+    )
+    .await;
+    assert_eq!(s, 401);
+    // PUT and DELETE credentials before registration: 405
+    for m in [reqwest::Method::PUT, reqwest::Method::DELETE] {
+        let (s, _) = raw(m, &format!("{base}/credentials"), auth(&p.token_a)).await;
+        assert_eq!(s, 405);
+    }
     // unsupported version: 3002
-    let (_, v) = raw(
+    let (s, v) = raw(
         reqwest::Method::GET,
         &format!("{}/2.0/details", p.cpo_base),
-        b64(&p.token_a),
+        auth(&p.token_a),
     )
     .await;
-    assert_eq!(v["status_code"], 3002);
+    assert_eq!((s, code(&v)), (200, Some(3002)));
+    // registration whose versions URL cannot be read: 3001
+    let mut creds = emsp_credentials(&p);
+    creds.url = "http://127.0.0.1:9/versions".into();
+    let (s, v) = raw_body(
+        reqwest::Method::POST,
+        &format!("{base}/credentials"),
+        auth(&p.token_a),
+        Some(&serde_json::to_string(&creds).unwrap()),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (200, Some(3001)));
+    // registration of a party that does not offer our version: 3002
+    let other_party = start(if version == VersionNumber::V2_2_1 {
+        VersionNumber::V2_3_0
+    } else {
+        VersionNumber::V2_2_1
+    })
+    .await;
+    let mut creds = emsp_credentials(&p);
+    creds.url = format!("{}/versions", other_party.emsp_base).into();
+    let (s, v) = raw_body(
+        reqwest::Method::POST,
+        &format!("{base}/credentials"),
+        auth(&p.token_a),
+        Some(&serde_json::to_string(&creds).unwrap()),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (200, Some(3002)));
+    // a body that is not JSON: HTTP 400
+    let (s, v) = raw_body(
+        reqwest::Method::POST,
+        &format!("{base}/credentials"),
+        auth(&p.token_a),
+        Some("{not json"),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (400, Some(2001)));
 
     let reg = Client::register(
         &p.token_a,
         &format!("{}/versions", p.cpo_base),
-        &[VersionNumber::V2_2_1],
+        std::slice::from_ref(&version),
         &emsp_credentials(&p),
     )
     .await
     .unwrap();
-    let c = b64(&reg.token_c);
-    // unknown location: 404 with 2003
+    let c = auth(&reg.token_c);
+    // TOKEN_A no longer works anywhere after registration: 401
+    let (s, _) = raw(
+        reqwest::Method::GET,
+        &format!("{}/versions", p.cpo_base),
+        auth(&p.token_a),
+    )
+    .await;
+    assert_eq!(s, 401);
+    // unknown location, EVSE: 404 with 2003
     let (s, v) = raw(reqwest::Method::GET, &format!("{locs}/NOPE"), c.clone()).await;
-    assert_eq!((s, v["status_code"].as_u64()), (404, Some(2003)));
-    // invalid parameter: 400 with 2001
+    assert_eq!((s, code(&v)), (404, Some(2003)));
+    let (s, v) = raw(
+        reqwest::Method::GET,
+        &format!("{locs}/LOC1/NOPE"),
+        c.clone(),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (404, Some(2003)));
+    // unknown token on the Receiver interface: 404 with 2004
+    let (s, v) = raw(
+        reqwest::Method::GET,
+        &format!("{base}/receiver/tokens/NL/MSP/NOPE"),
+        c.clone(),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (404, Some(2004)));
+    // invalid query parameter: 400 with 2001
     let (s, v) = raw(
         reqwest::Method::GET,
         &format!("{locs}?limit=abc"),
         c.clone(),
     )
     .await;
-    assert_eq!((s, v["status_code"].as_u64()), (400, Some(2001)));
+    assert_eq!((s, code(&v)), (400, Some(2001)));
+    // a module this party does not offer: 404; a method an interface does not have: 405
+    let (s, _) = raw(
+        reqwest::Method::GET,
+        &format!("{base}/sender/tokens"),
+        c.clone(),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (s, _) = raw(
+        reqwest::Method::GET,
+        &format!("{base}/receiver/commands/START_SESSION"),
+        c.clone(),
+    )
+    .await;
+    assert_eq!(s, 405);
+    let (s, _) = raw(reqwest::Method::DELETE, &format!("{locs}/LOC1"), c.clone()).await;
+    assert_eq!(s, 405);
     // pagination headers
     let r = reqwest::Client::new()
         .get(format!("{locs}?limit=10"))
         .header("Authorization", c.clone().unwrap())
         .header("X-Request-ID", "r1")
+        .header("X-Correlation-ID", "c1")
         .send()
         .await
         .unwrap();
     assert_eq!(r.headers()["x-total-count"], "5");
     assert_eq!(r.headers()["x-limit"], "2");
     assert_eq!(r.headers()["x-request-id"], "r1");
+    assert_eq!(r.headers()["x-correlation-id"], "c1");
     assert!(r.headers()["link"]
         .to_str()
         .unwrap()
         .contains("offset=2&limit=2>; rel=\"next\""));
-    // invalid object pushed: 2001 with the JSON path
-    let mut bad = token(5);
-    bad["country_code"] = json!("XX");
-    let tokens = format!("{}/2.2.1/receiver/tokens/XX/MSP/TOK5", p.cpo_base);
-    let r = reqwest::Client::new()
-        .put(&tokens)
-        .header("Authorization", c.unwrap())
-        .json(&bad)
-        .send()
-        .await
-        .unwrap();
-    let v: Value = r.json().await.unwrap();
-    assert_eq!(v["status_code"], 2001);
+    // an invalid object pushed: HTTP 200 with 2001 and the JSON path
+    let mut bad = in_version(&version, &ModuleId::Tokens, token(5));
+    bad["whitelist"] = json!("SOMETIMES");
+    let url = format!("{base}/receiver/tokens/NL/MSP/TOK5");
+    let (s, v) = raw_body(
+        reqwest::Method::PUT,
+        &url,
+        c.clone(),
+        Some(&bad.to_string()),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (200, Some(2001)));
     assert!(v["status_message"]
         .as_str()
         .unwrap()
-        .contains("$.country_code"));
+        .contains("$.whitelist"));
+    // valid JSON that is not a token: HTTP 200 with 2001
+    let (s, v) = raw_body(reqwest::Method::PUT, &url, c.clone(), Some("[1, 2]")).await;
+    assert_eq!((s, code(&v)), (200, Some(2001)));
+    // not JSON: HTTP 400
+    let (s, _) = raw_body(reqwest::Method::PUT, &url, c.clone(), Some("{")).await;
+    assert_eq!(s, 400);
+    // a uid that differs from the URL: 2001
+    let (s, v) = raw_body(
+        reqwest::Method::PUT,
+        &format!("{base}/receiver/tokens/NL/MSP/TOK6"),
+        c,
+        Some(&in_version(&version, &ModuleId::Tokens, token(5)).to_string()),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (200, Some(2001)));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn status_codes_2_2_1() {
+    status_codes(VersionNumber::V2_2_1).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn status_codes_2_1_1() {
+    status_codes(VersionNumber::V2_1_1).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn status_codes_2_3_0() {
+    status_codes(VersionNumber::V2_3_0).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_2_3_0_server_checks_2_3_0_objects() {
+    let p = start(VersionNumber::V2_3_0).await;
+    let reg = Client::register(
+        &p.token_a,
+        &format!("{}/versions", p.cpo_base),
+        &[VersionNumber::V2_3_0],
+        &emsp_credentials(&p),
+    )
+    .await
+    .unwrap();
+    let client = Client::new(reg.token_c.clone(), TokenEncoding::Base64);
+    let tokens = endpoint(&reg.endpoints, ModuleId::Tokens, RECEIVER);
+    // EMAID is a 2.3.0 token type: accepted
+    let mut t = in_version(&VersionNumber::V2_3_0, &ModuleId::Tokens, token(1));
+    t["type"] = json!("EMAID");
+    assert_eq!(
+        client
+            .put_object(&tokens, &["NL", "MSP", "TOK1"], &t)
+            .await
+            .unwrap(),
+        201
+    );
+    // a 2.2.1 tariff with a 2.3.0 server's ClientInfo role HUB (removed in 2.3.0): 2001
+    let infos = endpoint(&reg.endpoints, ModuleId::HubClientInfo, RECEIVER);
+    let e = client
+        .put_client_info(
+            &infos,
+            "NL",
+            "HUB",
+            &client_info("NL", "HUB", "HUB", "CONNECTED"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.status_code(), Some(StatusCode::INVALID_PARAMETERS));
+    // the same on 2.2.1 is fine
+    let p221 = start(VersionNumber::V2_2_1).await;
+    let reg = Client::register(
+        &p221.token_a,
+        &format!("{}/versions", p221.cpo_base),
+        &[VersionNumber::V2_2_1],
+        &emsp_credentials(&p221),
+    )
+    .await
+    .unwrap();
+    let client = Client::new(reg.token_c.clone(), TokenEncoding::Base64);
+    let infos = endpoint(&reg.endpoints, ModuleId::HubClientInfo, RECEIVER);
+    assert_eq!(
+        client
+            .put_client_info(
+                &infos,
+                "NL",
+                "HUB",
+                &client_info("NL", "HUB", "HUB", "CONNECTED")
+            )
+            .await
+            .unwrap(),
+        201
+    );
     let _ =
         ClientError::Handshake(ocpi::credentials::initiator::HandshakeError::NoCredentialsEndpoint)
             .http_status();
