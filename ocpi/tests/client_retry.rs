@@ -1,0 +1,252 @@
+//! The client against a tiny local axum server: retries with exponential backoff on 5xx and
+//! connection errors, HTTP 429 with `Retry-After`, no retry of a POST after a 5xx, and
+//! pagination followed to the end.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode as Http};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use ocpi::client::{parse_retry_after, Client, ClientError, RetryPolicy};
+use ocpi::transport::{PageQuery, StatusCode, TokenEncoding};
+use serde_json::{json, Value};
+
+#[derive(Clone, Default)]
+struct Counter(Arc<AtomicUsize>);
+
+impl Counter {
+    fn next(&self) -> usize {
+        self.0.fetch_add(1, Ordering::SeqCst)
+    }
+    fn get(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+fn envelope(data: Value) -> Value {
+    json!({"data": data, "status_code": 1000, "timestamp": "2024-01-01T00:00:00Z"})
+}
+
+/// Fails `fail` times with `status` (and `Retry-After` when given), then answers 1000.
+fn flaky(counter: Counter, fail: usize, status: u16, retry_after: Option<&'static str>) -> Router {
+    let handler = move |State(c): State<Counter>| async move {
+        if c.next() < fail {
+            let mut r = (
+                Http::from_u16(status).unwrap(),
+                axum::Json(json!({"status_code": 3000, "timestamp": "2024-01-01T00:00:00Z"})),
+            )
+                .into_response();
+            if let Some(ra) = retry_after {
+                r.headers_mut().insert("retry-after", ra.parse().unwrap());
+            }
+            r
+        } else {
+            axum::Json(envelope(json!({"ok": true}))).into_response()
+        }
+    };
+    Router::new()
+        .route("/x", get(handler.clone()).post(handler))
+        .with_state(counter)
+}
+
+async fn serve(app: Router) -> String {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(l, app).await;
+    });
+    url
+}
+
+fn client(attempts: u32, base: Duration, max_delay: Duration) -> Client {
+    let mut c = Client::new("token", TokenEncoding::Base64);
+    c.retry = RetryPolicy {
+        attempts,
+        base,
+        max_delay,
+    };
+    c
+}
+
+/// Runs a future with a generous bound, so a wrong wait fails the test instead of hanging.
+async fn bounded<F: std::future::Future>(f: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(60), f)
+        .await
+        .expect("finished within the bound")
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn retries_5xx_with_backoff_then_succeeds() {
+    let c = Counter::default();
+    let url = serve(flaky(c.clone(), 2, 503, None)).await;
+    let cl = client(4, Duration::from_millis(1), Duration::from_millis(10));
+    let v: Value = bounded(cl.get(&format!("{url}/x"))).await.unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(c.get(), 3, "two failures, then the answer");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn gives_up_after_the_attempts() {
+    let c = Counter::default();
+    let url = serve(flaky(c.clone(), usize::MAX, 500, None)).await;
+    let cl = client(3, Duration::from_millis(1), Duration::from_millis(10));
+    let e = bounded(cl.get::<Value>(&format!("{url}/x")))
+        .await
+        .unwrap_err();
+    assert_eq!(e.http_status(), Some(500));
+    assert_eq!(e.status_code(), Some(StatusCode::SERVER_ERROR));
+    assert_eq!(c.get(), 3);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_post_is_not_retried_after_a_5xx() {
+    let c = Counter::default();
+    let url = serve(flaky(c.clone(), 1, 502, None)).await;
+    let cl = client(4, Duration::from_millis(1), Duration::from_millis(10));
+    let e = bounded(cl.send(reqwest::Method::POST, &format!("{url}/x"), Some(&json!({}))))
+        .await
+        .unwrap_err();
+    assert_eq!(e.http_status(), Some(502));
+    assert_eq!(c.get(), 1, "a POST may have had its effect");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn honours_retry_after_on_429() {
+    // The backoff delay is an hour: only Retry-After (0 s) lets the retry happen in time.
+    let c = Counter::default();
+    let url = serve(flaky(c.clone(), 1, 429, Some("0"))).await;
+    let cl = client(3, Duration::from_secs(3600), Duration::from_secs(3600));
+    let v: Value = bounded(cl.get(&format!("{url}/x"))).await.unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(c.get(), 2);
+    // A POST is retried after a 429 too: the server did not process it.
+    let c = Counter::default();
+    let url = serve(flaky(c.clone(), 1, 429, Some("0"))).await;
+    let status = bounded(cl.send(reqwest::Method::POST, &format!("{url}/x"), Some(&json!({}))))
+        .await
+        .unwrap();
+    assert_eq!((status, c.get()), (200, 2));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_retry_after_longer_than_max_delay_is_not_cut_short() {
+    let c = Counter::default();
+    let url = serve(flaky(c.clone(), 1, 429, Some("120"))).await;
+    let cl = client(3, Duration::from_millis(1), Duration::from_secs(5));
+    let e = bounded(cl.get::<Value>(&format!("{url}/x")))
+        .await
+        .unwrap_err();
+    match e {
+        ClientError::RateLimited { retry_after } => {
+            assert_eq!(retry_after, Duration::from_secs(120))
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(c.get(), 1, "no request before the server allows it");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn retries_connection_errors() {
+    // A port nobody listens on.
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    let cl = client(3, Duration::from_millis(1), Duration::from_millis(10));
+    let e = bounded(cl.get::<Value>(&format!("http://{addr}/x")))
+        .await
+        .unwrap_err();
+    match e {
+        ClientError::Http(e) => assert!(e.is_connect(), "{e}"),
+        other => panic!("unexpected {other:?}"),
+    }
+    // The server comes up while the client backs off: the request succeeds.
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    let c = Counter::default();
+    let app = flaky(c.clone(), 0, 200, None);
+    let cl = client(10, Duration::from_millis(50), Duration::from_millis(400));
+    let late = format!("http://{addr}/x");
+    let (r, _) = tokio::join!(cl.get::<Value>(&late), async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let l = tokio::net::TcpListener::bind(addr).await.unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(l, app).await;
+        });
+    });
+    assert_eq!(r.unwrap()["ok"], true);
+    assert_eq!(c.get(), 1);
+}
+
+#[derive(serde::Deserialize)]
+struct Page {
+    offset: Option<usize>,
+    limit: Option<usize>,
+    date_from: Option<String>,
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn follows_pagination_to_the_end() {
+    // 7 objects in pages of 3; the Link of the last page is absent. The filter stays on every
+    // page, and the Link points at another path, which the client follows as given.
+    let handler = |State(base): State<Arc<std::sync::OnceLock<String>>>,
+                   Query(q): Query<Page>,
+                   _h: HeaderMap| async move {
+        assert_eq!(q.date_from.as_deref(), Some("2024-01-01T00:00:00Z"));
+        let offset = q.offset.unwrap_or(0);
+        let limit = q.limit.unwrap_or(3).min(3);
+        let items: Vec<Value> = (offset..7.min(offset + limit)).map(|i| json!(i)).collect();
+        let mut r: Response = axum::Json(envelope(json!(items))).into_response();
+        let h = r.headers_mut();
+        h.insert("x-total-count", "7".parse().unwrap());
+        h.insert("x-limit", limit.to_string().parse().unwrap());
+        if offset + limit < 7 {
+            let next = format!(
+                "<{}/next?offset={}&limit={limit}&date_from=2024-01-01T00:00:00Z>; rel=\"next\"",
+                base.get().unwrap(),
+                offset + limit
+            );
+            h.insert("link", next.parse().unwrap());
+        }
+        r
+    };
+    let base = Arc::new(std::sync::OnceLock::new());
+    let app = Router::new()
+        .route("/list", get(handler))
+        .route("/next", get(handler))
+        .with_state(base.clone());
+    let url = serve(app).await;
+    base.set(url.clone()).unwrap();
+    let cl = client(1, Duration::from_millis(1), Duration::from_millis(1));
+    let q = PageQuery {
+        date_from: Some("2024-01-01T00:00:00Z".parse().unwrap()),
+        limit: Some(100),
+        ..Default::default()
+    };
+    let (all, pages): (Vec<u32>, usize) = bounded(cl.get_all(&format!("{url}/list"), &q))
+        .await
+        .unwrap();
+    assert_eq!(all, (0..7).collect::<Vec<_>>());
+    assert_eq!(pages, 3);
+}
+
+#[test]
+fn retry_after_values() {
+    assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
+    assert_eq!(parse_retry_after(" 0 "), Some(Duration::ZERO));
+    // an HTTP date in the past: no wait
+    assert_eq!(
+        parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+        Some(Duration::ZERO)
+    );
+    let future = (chrono::Utc::now() + chrono::Duration::hours(1))
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    let wait = parse_retry_after(&future).unwrap();
+    assert!(wait > Duration::from_secs(3000) && wait <= Duration::from_secs(3600));
+    assert_eq!(parse_retry_after("soon"), None);
+}
