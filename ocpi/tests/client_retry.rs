@@ -49,7 +49,7 @@ fn flaky(counter: Counter, fail: usize, status: u16, retry_after: Option<&'stati
         }
     };
     Router::new()
-        .route("/x", get(handler.clone()).post(handler))
+        .route("/x", get(handler).post(handler))
         .with_state(counter)
 }
 
