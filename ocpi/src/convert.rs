@@ -61,6 +61,9 @@ pub enum ConvertError {
     /// The converted JSON does not form the target object (a required member is missing).
     #[error("cannot form the target object: {0}")]
     Shape(#[from] serde_json::Error),
+    /// A session becomes a 2.1.1 session only with its location, which was not given.
+    #[error("a 2.1.1 session embeds its location, which was not given")]
+    MissingLocation,
 }
 
 /// The parties that 2.1.1 objects do not name, needed to upgrade them to 2.2.1.
@@ -981,4 +984,107 @@ pub fn cdr_211_to_230(
 /// A 2.3.0 CDR as 2.1.1 (through 2.2.1).
 pub fn cdr_230_to_211(cdr: &v230::Cdr) -> Result<Converted<v211::Cdr>, ConvertError> {
     chain(cdr_230_to_221(cdr), cdr_221_to_211)
+}
+
+/// The three object families: 2.0/2.1/2.1.1, 2.2/2.2.1 and 2.3.0 (and later).
+fn family(v: &v221::VersionNumber) -> u8 {
+    use v221::VersionNumber as N;
+    match v {
+        N::V2_0 | N::V2_1 | N::V2_1_1 => 0,
+        N::V2_2 | N::V2_2_1 => 1,
+        _ => 2,
+    }
+}
+
+fn via<A: DeserializeOwned, B: Serialize>(
+    v: &Value,
+    f: impl FnOnce(&A) -> Result<Converted<B>, ConvertError>,
+) -> Result<Converted<Value>, ConvertError> {
+    let a: A = serde_json::from_value(v.clone())?;
+    let c = f(&a)?;
+    Ok(Converted {
+        value: serde_json::to_value(c.value)?,
+        losses: c.losses,
+    })
+}
+
+/// Converts an object of a module, as JSON, between two versions (the server uses it to serve
+/// a storage kept in one version to peers of every version).
+///
+/// Locations, sessions, CDRs, tariffs and tokens are converted by the functions above; objects
+/// of other modules, and any object between versions of one family (2.2 and 2.2.1), are
+/// returned unchanged. `parties` names the owner when upgrading 2.1.1 objects. A session
+/// downgraded to 2.1.1 embeds its location: `location` is that location in the `from` version
+/// ([`ConvertError::MissingLocation`] without it).
+pub fn convert_json(
+    module: &v221::ModuleId,
+    from: &v221::VersionNumber,
+    to: &v221::VersionNumber,
+    value: &Value,
+    parties: &Parties211,
+    location: Option<&Value>,
+) -> Result<Converted<Value>, ConvertError> {
+    use v221::ModuleId as M;
+    let same = || {
+        Ok(Converted {
+            value: value.clone(),
+            losses: vec![],
+        })
+    };
+    let (f, t) = (family(from), family(to));
+    if f == t {
+        return same();
+    }
+    let p = parties;
+    let location_211 = || -> Result<v211::Location, ConvertError> {
+        let l = location.ok_or(ConvertError::MissingLocation)?;
+        let c = convert_json(
+            &M::Locations,
+            from,
+            &v221::VersionNumber::V2_1_1,
+            l,
+            p,
+            None,
+        )?;
+        Ok(serde_json::from_value(c.value)?)
+    };
+    match (module, f, t) {
+        (M::Locations, 0, 1) => via(value, |x| location_211_to_221(x, p)),
+        (M::Locations, 0, _) => via(value, |x| location_211_to_230(x, p)),
+        (M::Locations, 1, 0) => via(value, location_221_to_211),
+        (M::Locations, 1, _) => via(value, location_221_to_230),
+        (M::Locations, _, 0) => via(value, location_230_to_211),
+        (M::Locations, ..) => via(value, location_230_to_221),
+        (M::Tariffs, 0, 1) => via(value, |x| tariff_211_to_221(x, p)),
+        (M::Tariffs, 0, _) => via(value, |x| tariff_211_to_230(x, p)),
+        (M::Tariffs, 1, 0) => via(value, tariff_221_to_211),
+        (M::Tariffs, 1, _) => via(value, tariff_221_to_230),
+        (M::Tariffs, _, 0) => via(value, tariff_230_to_211),
+        (M::Tariffs, ..) => via(value, tariff_230_to_221),
+        (M::Tokens, 0, 1) => via(value, |x| token_211_to_221(x, p)),
+        (M::Tokens, 0, _) => via(value, |x| token_211_to_230(x, p)),
+        (M::Tokens, 1, 0) => via(value, token_221_to_211),
+        (M::Tokens, 1, _) => via(value, token_221_to_230),
+        (M::Tokens, _, 0) => via(value, token_230_to_211),
+        (M::Tokens, ..) => via(value, token_230_to_221),
+        (M::Sessions, 0, 1) => via(value, |x| session_211_to_221(x, p)),
+        (M::Sessions, 0, _) => via(value, |x| session_211_to_230(x, p)),
+        (M::Sessions, 1, 0) => {
+            let l = location_211()?;
+            via(value, |x| session_221_to_211(x, &l))
+        }
+        (M::Sessions, 1, _) => via(value, session_221_to_230),
+        (M::Sessions, _, 0) => {
+            let l = location_211()?;
+            via(value, |x| session_230_to_211(x, &l))
+        }
+        (M::Sessions, ..) => via(value, session_230_to_221),
+        (M::Cdrs, 0, 1) => via(value, |x| cdr_211_to_221(x, p)),
+        (M::Cdrs, 0, _) => via(value, |x| cdr_211_to_230(x, p)),
+        (M::Cdrs, 1, 0) => via(value, cdr_221_to_211),
+        (M::Cdrs, 1, _) => via(value, cdr_221_to_230),
+        (M::Cdrs, _, 0) => via(value, cdr_230_to_211),
+        (M::Cdrs, ..) => via(value, cdr_230_to_221),
+        _ => same(),
+    }
 }

@@ -30,9 +30,10 @@
 //! Objects pushed to a Receiver interface are validated by the typed form of the request's
 //! version ([`crate::v211`], [`crate::v221`] or [`crate::v230`]: 2.3.0's `Price` with taxes,
 //! `tax_included`, parking, `EMAID` tokens, roles without `HUB`) before they are stored, and
-//! their ids checked against the URL. The Sender interface serves what the storage holds: an
-//! application that serves several versions keeps (or converts, with [`crate::convert`]) the
-//! objects of each. Modules a version does not have (charging profiles and hub client info in
+//! their ids checked against the URL. With [`ServerConfig::storage_version`] set, the storage
+//! holds objects of that one version and the server converts them ([`crate::convert`]) to the
+//! version of each request and pushed objects back, so one storage serves every version;
+//! without it, objects are stored as received and served as stored. Modules a version does not have (charging profiles and hub client info in
 //! 2.1.1) are left out of its version details and answered with 404.
 //!
 //! # Status codes
@@ -55,6 +56,7 @@ use axum::Router;
 use serde_json::Value;
 
 use crate::client::Client;
+use crate::convert::Parties211;
 use crate::credentials::{PeerState, Registration, Registry, Scope};
 use crate::handlers::{
     ChargingProfileAsyncResult, ChargingProfileResultKind, CommandRequest, Handlers, RequestContext,
@@ -159,6 +161,12 @@ pub struct ServerConfig {
     pub tolerant_token_encoding: bool,
     /// Maximum page size.
     pub max_limit: usize,
+    /// The version of the objects in the storage. When set, objects are converted with
+    /// [`crate::convert::convert_json`] between it and the version of each request (served
+    /// objects on the way out, pushed objects on the way in), so one storage serves peers of
+    /// 2.1.1, 2.2.1 and 2.3.0; what a conversion loses is not kept. When `None`, objects are
+    /// stored as received and served as stored.
+    pub storage_version: Option<VersionNumber>,
 }
 
 /// Token encoding of a version: raw on 2.1.1 and earlier, Base64 from 2.2 on.
@@ -201,6 +209,100 @@ impl<S: Storage> Server<S> {
             registry: Mutex::new(registry),
             handlers,
         })
+    }
+
+    /// The parties that 2.1.1 objects do not name: `owner` (from the URL of a Receiver
+    /// interface) or our own first role, and our first role as the issuer of tokens.
+    fn parties(&self, owner: Option<(&str, &str)>) -> Parties211 {
+        let ours = self
+            .config
+            .roles
+            .first()
+            .map(|r| (r.country_code.0.as_str(), r.party_id.0.as_str()))
+            .unwrap_or(("ZZ", "ZZZ"));
+        let (cc, pid) = owner.unwrap_or(ours);
+        Parties211 {
+            country_code: cc.into(),
+            party_id: pid.into(),
+            token_country_code: ours.0.into(),
+            token_party_id: ours.1.into(),
+        }
+    }
+
+    fn convert(
+        &self,
+        module: &ModuleId,
+        from: &VersionNumber,
+        to: &VersionNumber,
+        object: Value,
+        owner: Option<(&str, &str)>,
+    ) -> Result<Value, OcpiError> {
+        if from == to {
+            return Ok(object);
+        }
+        // A session downgraded to 2.1.1 embeds its location (ours, or the one pushed to us).
+        let location = if *module == ModuleId::Sessions {
+            object
+                .get("location_id")
+                .and_then(Value::as_str)
+                .and_then(|id| {
+                    let id = id.to_owned();
+                    self.storage
+                        .get(
+                            &ModuleId::Locations,
+                            &InterfaceRole::Sender,
+                            std::slice::from_ref(&id),
+                        )
+                        .or_else(|| {
+                            let cc = object.get("country_code")?.as_str()?.to_owned();
+                            let pid = object.get("party_id")?.as_str()?.to_owned();
+                            self.storage.get(
+                                &ModuleId::Locations,
+                                &InterfaceRole::Receiver,
+                                &[cc, pid, id],
+                            )
+                        })
+                })
+        } else {
+            None
+        };
+        crate::convert::convert_json(
+            module,
+            from,
+            to,
+            &object,
+            &self.parties(owner),
+            location.as_ref(),
+        )
+        .map(|c| c.value)
+        .map_err(|e| OcpiError::server_error(format!("cannot convert the {module} object: {e}")))
+    }
+
+    /// A stored object in the form of the request's version.
+    fn outgoing(
+        &self,
+        module: &ModuleId,
+        version: &VersionNumber,
+        object: Value,
+    ) -> Result<Value, OcpiError> {
+        match &self.config.storage_version {
+            Some(sv) => self.convert(module, sv, version, object, None),
+            None => Ok(object),
+        }
+    }
+
+    /// A received object (in the request's version) in the form of the storage.
+    fn incoming(
+        &self,
+        module: &ModuleId,
+        version: &VersionNumber,
+        object: Value,
+        owner: (&str, &str),
+    ) -> Result<Value, OcpiError> {
+        match &self.config.storage_version {
+            Some(sv) => self.convert(module, version, sv, object, Some(owner)),
+            None => Ok(object),
+        }
     }
 
     /// The URL of one of our module interfaces, e.g. `{base}/2.2.1/sender/commands`.
@@ -701,7 +803,12 @@ fn module_request<S: Storage>(
                 })
                 .collect();
             let page = paginate(all, &q, server.config.max_limit);
-            let mut resp = ok(page.items);
+            let items = page
+                .items
+                .into_iter()
+                .map(|o| server.outgoing(module, version, o))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut resp = ok(items);
             let h = resp.headers_mut();
             let num = |n: usize| {
                 HeaderValue::from_str(&n.to_string()).unwrap_or(HeaderValue::from_static("0"))
@@ -723,6 +830,7 @@ fn module_request<S: Storage>(
                     format!("unknown {module} {}", ids[0]),
                 )
             })?;
+            let obj = server.outgoing(module, version, obj)?;
             let found = descend(&obj, &ids[1..]).ok_or_else(|| {
                 OcpiError::not_found(not_found_code(module), "unknown EVSE or connector")
             })?;
@@ -747,6 +855,7 @@ fn module_request<S: Storage>(
                     format!("unknown {module} {}", ids[..n].join("/")),
                 )
             })?;
+            let obj = server.outgoing(module, version, obj)?;
             let found = descend(&obj, &ids[n..]).ok_or_else(|| {
                 OcpiError::not_found(not_found_code(module), "unknown EVSE or connector")
             })?;
@@ -776,13 +885,18 @@ fn module_request<S: Storage>(
                     )));
                 }
             }
+            let owner = (ids[0].as_str(), ids[1].as_str());
             let created = if depth == 0 {
+                let v = server.incoming(module, version, v, owner)?;
                 st.put(module, role, ids.to_vec(), v)
             } else {
-                let mut root = st.get(module, role, &ids[..n]).ok_or_else(|| {
+                let root = st.get(module, role, &ids[..n]).ok_or_else(|| {
                     OcpiError::not_found(not_found_code(module), "unknown parent object")
                 })?;
+                // The child is replaced in the request's form of the whole object.
+                let mut root = server.outgoing(module, version, root)?;
                 let created = replace_child(&mut root, &ids[n..], v)?;
+                let root = server.incoming(module, version, root, owner)?;
                 st.put(module, role, ids[..n].to_vec(), root);
                 created
             };
@@ -798,9 +912,10 @@ fn module_request<S: Storage>(
         (InterfaceRole::Receiver, &Method::PATCH) => {
             let patch: Value =
                 serde_json::from_slice(body).map_err(|e| OcpiError::bad_request(e.to_string()))?;
-            let mut root = st
+            let root = st
                 .get(module, role, &ids[..n])
                 .ok_or_else(|| OcpiError::not_found(not_found_code(module), "unknown object"))?;
+            let mut root = server.outgoing(module, version, root)?;
             let target = descend_mut(&mut root, &ids[n..]).ok_or_else(|| {
                 OcpiError::not_found(not_found_code(module), "unknown EVSE or connector")
             })?;
@@ -808,6 +923,7 @@ fn module_request<S: Storage>(
                 .map_err(|e| OcpiError::invalid_parameters(e.to_string()))?;
             validate_object(version, module, ids.len() - n, &patched)?;
             *target = patched;
+            let root = server.incoming(module, version, root, (&ids[0], &ids[1]))?;
             st.put(module, role, ids[..n].to_vec(), root);
             Ok(ok(()))
         }

@@ -416,6 +416,7 @@ async fn start(version: VersionNumber) -> Parties {
             roles: vec![role("CPO", "NL", "CPO")],
             tolerant_token_encoding: false,
             max_limit: 2,
+            storage_version: None,
         },
         storage,
         registry,
@@ -466,6 +467,7 @@ async fn start(version: VersionNumber) -> Parties {
             roles: vec![role("EMSP", "NL", "MSP")],
             tolerant_token_encoding: false,
             max_limit: 2,
+            storage_version: None,
         },
         emsp_storage,
         emsp_registry,
@@ -1290,4 +1292,173 @@ async fn a_2_3_0_server_checks_2_3_0_objects() {
     let _ =
         ClientError::Handshake(ocpi::credentials::initiator::HandshakeError::NoCredentialsEndpoint)
             .http_status();
+}
+
+/// One CPO whose storage holds 2.2.1 objects serves eMSPs of 2.1.1, 2.2.1 and 2.3.0: each
+/// pulls the objects in its own version's form and pushes tokens in it, stored as 2.2.1.
+#[tokio::test(flavor = "current_thread")]
+async fn one_storage_serves_every_version() {
+    let all = vec![
+        VersionNumber::V2_1_1,
+        VersionNumber::V2_2_1,
+        VersionNumber::V2_3_0,
+    ];
+    let l_cpo = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let l_emsp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let cpo_base = format!("http://{}/ocpi", l_cpo.local_addr().unwrap());
+    let emsp_base = format!("http://{}/ocpi", l_emsp.local_addr().unwrap());
+    let storage = MemoryStorage::new();
+    for i in 0..3 {
+        storage.put(
+            &ModuleId::Locations,
+            &SENDER,
+            vec![format!("LOC{i}")],
+            location(i),
+        );
+        storage.put(
+            &ModuleId::Tariffs,
+            &SENDER,
+            vec![format!("T{i}")],
+            tariff(i),
+        );
+        storage.put(
+            &ModuleId::Sessions,
+            &SENDER,
+            vec![format!("S{i}")],
+            session(i),
+        );
+        storage.put(&ModuleId::Cdrs, &SENDER, vec![format!("C{i}")], cdr(i));
+    }
+    let mut modules: Vec<_> = all_modules(SENDER).into_iter().take(4).collect();
+    modules.push((ModuleId::Tokens, RECEIVER));
+    let cpo = Server::new(
+        ServerConfig {
+            base_url: cpo_base.clone(),
+            versions: all.clone(),
+            modules,
+            roles: vec![role("CPO", "NL", "CPO")],
+            tolerant_token_encoding: false,
+            max_limit: 2,
+            storage_version: Some(VersionNumber::V2_2_1),
+        },
+        storage,
+        Registry::new(),
+    );
+    serve(cpo.clone(), l_cpo).await;
+    let mut emsp_registry = Registry::new();
+    emsp_registry.add_registered_peer(
+        "token-b-for-the-cpo",
+        Registration {
+            version: VersionNumber::V2_2_1,
+            token_b: String::new(),
+            versions_url: format!("{cpo_base}/versions"),
+            endpoints: vec![],
+            roles: vec![],
+        },
+    );
+    let emsp = Server::new(
+        ServerConfig {
+            base_url: emsp_base.clone(),
+            versions: all.clone(),
+            modules: vec![(ModuleId::Tokens, SENDER)],
+            roles: vec![role("EMSP", "NL", "MSP")],
+            tolerant_token_encoding: false,
+            max_limit: 2,
+            storage_version: None,
+        },
+        MemoryStorage::new(),
+        emsp_registry,
+    );
+    serve(emsp, l_emsp).await;
+    let creds = Credentials {
+        token: "token-b-for-the-cpo".into(),
+        url: format!("{emsp_base}/versions").into(),
+        roles: vec![role("EMSP", "NL", "MSP")],
+        extra: Default::default(),
+    };
+
+    for (n, version) in all.iter().enumerate() {
+        let (_, token_a) = cpo.registry.lock().unwrap().issue_token_a();
+        let reg = Client::register(
+            &token_a,
+            &format!("{cpo_base}/versions"),
+            std::slice::from_ref(version),
+            &creds,
+        )
+        .await
+        .unwrap();
+        assert_eq!(&reg.version, version);
+        let client = Client::new(reg.token_c.clone(), ocpi::server::encoding_of(version));
+        let url = |m: ModuleId| endpoint(&reg.endpoints, m, SENDER);
+        let q = PageQuery::default();
+        match version {
+            VersionNumber::V2_1_1 => {
+                let (l, pages) =
+                    pull::<v211::Location>(&client, &url(ModuleId::Locations), &q).await;
+                assert_eq!((l.len(), pages), (3, 2));
+                let (t, _) = pull::<v211::Tariff>(&client, &url(ModuleId::Tariffs), &q).await;
+                assert_eq!(t.len(), 3);
+                let (s, _) = pull::<v211::Session>(&client, &url(ModuleId::Sessions), &q).await;
+                // the session embeds its location (LOC0, reduced to its EVSE)
+                assert_eq!(s[2].location.id.0, "LOC0");
+                let (c, _) = pull::<v211::Cdr>(&client, &url(ModuleId::Cdrs), &q).await;
+                assert_eq!(c[0].total_cost.to_string(), "5.0");
+            }
+            VersionNumber::V2_2_1 => {
+                let (c, _) = pull::<Cdr>(&client, &url(ModuleId::Cdrs), &q).await;
+                assert_eq!(c[0].total_cost.incl_vat.unwrap().to_string(), "6.05");
+                let (s, _) = pull::<Session>(&client, &url(ModuleId::Sessions), &q).await;
+                assert_eq!(s.len(), 3);
+            }
+            _ => {
+                let (t, _) = pull::<v230::Tariff>(&client, &url(ModuleId::Tariffs), &q).await;
+                assert_eq!(t[1].tax_included, Some(v230::TaxIncluded::No));
+                let (c, _) = pull::<v230::Cdr>(&client, &url(ModuleId::Cdrs), &q).await;
+                assert_eq!(c[2].total_cost.before_taxes.unwrap().to_string(), "5.0");
+                assert_eq!(v(&c[2].total_cost)["taxes"][0]["amount"], json!(1.05));
+                let (l, _) = pull::<v230::Location>(&client, &url(ModuleId::Locations), &q).await;
+                assert_eq!(l.len(), 3);
+                let one: v230::Connector = client
+                    .get_object(&url(ModuleId::Locations), &["LOC1", "EVSE1", "1"])
+                    .await
+                    .unwrap();
+                assert_eq!(one.id.0, "1");
+            }
+        }
+        // A token pushed in the version's form is stored as 2.2.1 and read back as pushed.
+        let tokens = endpoint(&reg.endpoints, ModuleId::Tokens, RECEIVER);
+        let uid = format!("TOK{n}");
+        let pushed = in_version(version, &ModuleId::Tokens, token(n));
+        assert_eq!(
+            client
+                .put_object(&tokens, &["NL", "MSP", &uid], &pushed)
+                .await
+                .unwrap(),
+            201
+        );
+        let stored = cpo
+            .storage
+            .get(
+                &ModuleId::Tokens,
+                &RECEIVER,
+                &["NL".into(), "MSP".into(), uid.clone()],
+            )
+            .unwrap();
+        let stored: Token = typed(stored);
+        stored.validate().unwrap();
+        assert_eq!(stored.contract_id.0, format!("NL-MSP-C{n}"));
+        let patch = json!({"valid": false, "last_updated": "2024-03-01T00:00:00Z"});
+        client
+            .patch_object(&tokens, &["NL", "MSP", &uid], &patch)
+            .await
+            .unwrap();
+        let back: Value = client
+            .get_object(&tokens, &["NL", "MSP", &uid])
+            .await
+            .unwrap();
+        let mut expected = pushed.clone();
+        expected["valid"] = json!(false);
+        expected["last_updated"] = json!("2024-03-01T00:00:00Z");
+        assert_eq!(back, expected, "{version}");
+    }
 }
