@@ -14,6 +14,11 @@
 //! tls_cert = "cert.pem"                 # with tls_key: wss:// (profiles 2 and 3)
 //! tls_key = "key.pem"
 //! tls_client_ca = "ca.pem"              # optional: client certificates (profile 3)
+//! api_auth = "auto"                     # auto | on | off (see below)
+//! api_token = "a-long-random-token"     # CSMS_API_TOKEN: Authorization: Bearer <token>
+//! api_user = "operator"                 # CSMS_API_USER, with api_password: Basic auth
+//! api_password = "a-long-secret"        # CSMS_API_PASSWORD
+//! metrics_public = false                # true: /metrics needs no credentials
 //!
 //! [[station]]
 //! id = "CS-1"
@@ -21,6 +26,22 @@
 //! password = "a-long-secret"            # stored as an Argon2id hash
 //! lenient = true                        # this charger's firmware bends the schemas
 //! ```
+//!
+//! # Operator API authentication
+//!
+//! `api_auth = "auto"` (the default) protects the whole API (every route, the OpenAPI document
+//! and any page mounted in the API router; `/metrics` too unless `metrics_public = true`) when
+//! a credential is configured or when `api_listen` is not a loopback address; on loopback with
+//! no credential the API stays open, as before. `on` always protects it, `off` never does (for
+//! an API behind an authenticating proxy; a warning is logged when it listens beyond loopback).
+//! A request passes with `Authorization: Bearer <api_token>` or with Basic credentials
+//! `api_user:api_password`, both compared in constant time; anything else is answered 401.
+//!
+//! When the API is protected and no credential is configured, `csms serve` generates a random
+//! token at start-up and prints it once on standard output (never in the logs); it changes at
+//! every start, so configure `api_token` for anything that must survive a restart. Pass secrets
+//! through the `CSMS_*` variables or the file rather than flags, which other local users can
+//! read in the process list.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,7 +52,8 @@ use crate::domain::UnknownStations;
 
 /// The default OCPP WebSocket address.
 pub const DEFAULT_OCPP_LISTEN: &str = "0.0.0.0:9000";
-/// The default operator API address (loopback: the API has no authentication).
+/// The default operator API address (loopback: the API needs no credentials unless some are
+/// configured).
 pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:9001";
 /// The default database.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite:csms.db";
@@ -65,8 +87,8 @@ fn bad(setting: &str, message: impl Into<String>) -> ConfigError {
     }
 }
 
-/// One station's own settings.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+/// One station's own settings. Its `Debug` output never shows the password.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct StationSettings {
     /// The station id.
@@ -79,8 +101,20 @@ pub struct StationSettings {
     pub lenient: Option<bool>,
 }
 
+impl std::fmt::Debug for StationSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StationSettings")
+            .field("id", &self.id)
+            .field("security_profile", &self.security_profile)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("lenient", &self.lenient)
+            .finish()
+    }
+}
+
 /// Everything `csms serve` can be told, as read from the TOML file (every field optional).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+/// Its `Debug` output never shows a secret.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct FileSettings {
     /// OCPP listen address.
@@ -107,9 +141,83 @@ pub struct FileSettings {
     pub heartbeat_interval: Option<i64>,
     /// Call timeout of CSMS-initiated calls, seconds.
     pub call_timeout: Option<u64>,
+    /// Operator API authentication: auto, on, off.
+    pub api_auth: Option<String>,
+    /// Bearer token of the operator API.
+    pub api_token: Option<String>,
+    /// Basic-auth user of the operator API.
+    pub api_user: Option<String>,
+    /// Basic-auth password of the operator API.
+    pub api_password: Option<String>,
+    /// Whether `/metrics` is served without credentials.
+    pub metrics_public: Option<bool>,
     /// Per-station settings.
     #[serde(default)]
     pub station: Vec<StationSettings>,
+}
+
+impl std::fmt::Debug for FileSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hide = |s: &Option<String>| s.as_ref().map(|_| "***");
+        f.debug_struct("FileSettings")
+            .field("ocpp_listen", &self.ocpp_listen)
+            .field("api_listen", &self.api_listen)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .field("tls_client_ca", &self.tls_client_ca)
+            .field("unknown_stations", &self.unknown_stations)
+            .field("accept_unknown_tokens", &self.accept_unknown_tokens)
+            .field("security_profile", &self.security_profile)
+            .field("lenient", &self.lenient)
+            .field("heartbeat_interval", &self.heartbeat_interval)
+            .field("call_timeout", &self.call_timeout)
+            .field("api_auth", &self.api_auth)
+            .field("api_token", &hide(&self.api_token))
+            .field("api_user", &self.api_user)
+            .field("api_password", &hide(&self.api_password))
+            .field("metrics_public", &self.metrics_public)
+            .field("station", &self.station)
+            .finish()
+    }
+}
+
+/// A database URL with its password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(a), Some(b)) if b > a => match url[a + 3..b].find(':') {
+            Some(c) => format!("{}:***{}", &url[..a + 3 + c], &url[b..]),
+            None => url.into(),
+        },
+        _ => url.into(),
+    }
+}
+
+/// How the operator API is protected (see the module docs). `Debug` never shows a secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiAuthSettings {
+    /// Whether requests need credentials.
+    pub enabled: bool,
+    /// The bearer token.
+    pub token: Option<String>,
+    /// The Basic-auth user and password.
+    pub basic: Option<(String, String)>,
+    /// Whether `/metrics` is served without credentials.
+    pub metrics_public: bool,
+}
+
+impl std::fmt::Debug for ApiAuthSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiAuthSettings")
+            .field("enabled", &self.enabled)
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("basic_user", &self.basic.as_ref().map(|b| &b.0))
+            .field("metrics_public", &self.metrics_public)
+            .finish()
+    }
 }
 
 impl FileSettings {
@@ -140,7 +248,12 @@ impl FileSettings {
             security_profile,
             lenient,
             heartbeat_interval,
-            call_timeout
+            call_timeout,
+            api_auth,
+            api_token,
+            api_user,
+            api_password,
+            metrics_public
         );
         self.station.extend(other.station);
         self
@@ -150,8 +263,8 @@ impl FileSettings {
 /// The TLS certificate chain, key and optional client CA, PEM contents.
 pub type TlsFiles = (Vec<u8>, Vec<u8>, Option<Vec<u8>>);
 
-/// Validated settings.
-#[derive(Debug, Clone)]
+/// Validated settings. `Debug` never shows a secret (the TLS key is shown by its length).
+#[derive(Clone)]
 pub struct Settings {
     /// OCPP WebSocket address.
     pub ocpp_listen: SocketAddr,
@@ -175,6 +288,82 @@ pub struct Settings {
     pub call_timeout: u64,
     /// Per-station settings.
     pub stations: Vec<StationSettings>,
+    /// Operator API authentication.
+    pub api_auth: ApiAuthSettings,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("ocpp_listen", &self.ocpp_listen)
+            .field("api_listen", &self.api_listen)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("tls", &self.tls.as_ref().map(|t| (t.0.len(), t.1.len())))
+            .field("unknown_stations", &self.unknown_stations)
+            .field("accept_unknown_tokens", &self.accept_unknown_tokens)
+            .field("security_profile", &self.security_profile)
+            .field("lenient", &self.lenient)
+            .field("heartbeat_interval", &self.heartbeat_interval)
+            .field("call_timeout", &self.call_timeout)
+            .field("stations", &self.stations)
+            .field("api_auth", &self.api_auth)
+            .finish()
+    }
+}
+
+fn api_auth(f: &FileSettings, api_listen: &SocketAddr) -> Result<ApiAuthSettings, ConfigError> {
+    let token = f.api_token.clone();
+    if let Some(t) = &token {
+        if t.len() < 16 || !t.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(bad(
+                "api_token",
+                "needs at least 16 visible ASCII characters (no spaces)",
+            ));
+        }
+    }
+    let basic = match (&f.api_user, &f.api_password) {
+        (Some(u), Some(p)) => {
+            if u.is_empty() || u.contains(':') {
+                return Err(bad("api_user", "must be non-empty and without ':'"));
+            }
+            if p.len() < 8 {
+                return Err(bad("api_password", "shorter than 8 characters"));
+            }
+            Some((u.clone(), p.clone()))
+        }
+        (Some(_), None) => {
+            return Err(bad(
+                "api_password",
+                "api_user is set but api_password is not",
+            ))
+        }
+        (None, Some(_)) => return Err(bad("api_user", "api_password is set but api_user is not")),
+        (None, None) => None,
+    };
+    let configured = token.is_some() || basic.is_some();
+    let enabled = match f.api_auth.as_deref().unwrap_or("auto") {
+        "auto" => configured || !api_listen.ip().is_loopback(),
+        "on" => true,
+        "off" if configured => {
+            return Err(bad(
+                "api_auth",
+                "off, but api_token or api_user is set: remove them or use auto / on",
+            ))
+        }
+        "off" => false,
+        other => {
+            return Err(bad(
+                "api_auth",
+                format!("{other:?} is not one of auto, on, off"),
+            ))
+        }
+    };
+    Ok(ApiAuthSettings {
+        enabled,
+        token,
+        basic,
+        metrics_public: f.metrics_public.unwrap_or(false),
+    })
 }
 
 fn addr(setting: &str, v: Option<String>, default: &str) -> Result<SocketAddr, ConfigError> {
@@ -190,8 +379,9 @@ fn addr(setting: &str, v: Option<String>, default: &str) -> Result<SocketAddr, C
 impl Settings {
     /// Checks and completes the settings.
     pub fn validate(f: FileSettings) -> Result<Settings, ConfigError> {
-        let ocpp_listen = addr("ocpp_listen", f.ocpp_listen, DEFAULT_OCPP_LISTEN)?;
-        let api_listen = addr("api_listen", f.api_listen, DEFAULT_API_LISTEN)?;
+        let ocpp_listen = addr("ocpp_listen", f.ocpp_listen.clone(), DEFAULT_OCPP_LISTEN)?;
+        let api_listen = addr("api_listen", f.api_listen.clone(), DEFAULT_API_LISTEN)?;
+        let api_auth = api_auth(&f, &api_listen)?;
         if ocpp_listen.port() != 0 && ocpp_listen.port() == api_listen.port() {
             return Err(bad(
                 "api_listen",
@@ -312,6 +502,7 @@ impl Settings {
             heartbeat_interval,
             call_timeout,
             stations: f.station,
+            api_auth,
         })
     }
 }
@@ -364,6 +555,44 @@ mod tests {
         assert!(
             toml::from_str::<FileSettings>("colour = 1").is_err(),
             "unknown keys are refused"
+        );
+    }
+
+    #[test]
+    fn api_auth_defaults_and_bad_values() {
+        let f = |t: &str| Settings::validate(toml::from_str::<FileSettings>(t).unwrap());
+        let a = f("").unwrap().api_auth;
+        assert!(!a.enabled, "loopback without credentials: open");
+        let a = f("api_listen = \"0.0.0.0:9001\"").unwrap().api_auth;
+        assert!(a.enabled, "beyond loopback: protected");
+        assert!(a.token.is_none() && a.basic.is_none());
+        let a = f("api_token = \"0123456789abcdef\"").unwrap().api_auth;
+        assert!(
+            a.enabled,
+            "a configured credential is enforced on loopback too"
+        );
+        let a = f("api_listen = \"0.0.0.0:9001\"\napi_auth = \"off\"")
+            .unwrap()
+            .api_auth;
+        assert!(!a.enabled);
+        assert_eq!(setting(f("api_token = \"short\"")), "api_token");
+        assert_eq!(setting(f("api_user = \"op\"")), "api_password");
+        assert_eq!(setting(f("api_password = \"longenough\"")), "api_user");
+        assert_eq!(
+            setting(f("api_user = \"op\"\napi_password = \"short\"")),
+            "api_password"
+        );
+        assert_eq!(setting(f("api_auth = \"maybe\"")), "api_auth");
+        assert_eq!(
+            setting(f("api_auth = \"off\"\napi_token = \"0123456789abcdef\"")),
+            "api_auth"
+        );
+        let s = f("api_user = \"op\"\napi_password = \"s3cret-pass\"\n[[station]]\nid = \"A\"\npassword = \"station-secret\"")
+            .unwrap();
+        let dbg = format!("{s:?}");
+        assert!(
+            !dbg.contains("s3cret-pass") && !dbg.contains("station-secret"),
+            "{dbg}"
         );
     }
 

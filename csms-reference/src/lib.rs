@@ -6,7 +6,7 @@
 //! - [`domain`]: the version-neutral domain services (registration, authorization,
 //!   transactions, meter values, device model, reports, DataTransfer) with thin per-version
 //!   adapters, fed by [`ocpp`], the one generic dispatcher of all three OCPP versions.
-//! - [`api`]: the operator HTTP API; [`metrics`]: Prometheus metrics.
+//! - [`api`]: the operator HTTP API, protected by [`api_auth`]; [`metrics`]: Prometheus metrics.
 //! - [`server`]: [`start`](server::start) runs it all; [`validate`]: the OCPP-J log validator.
 //!
 //! # Example
@@ -32,6 +32,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod api_auth;
 pub mod config;
 pub mod domain;
 pub mod metrics;

@@ -97,6 +97,22 @@ struct ServeArgs {
     /// Timeout of CSMS-initiated calls in seconds [default: 30].
     #[arg(long, env = "CSMS_CALL_TIMEOUT")]
     call_timeout: Option<u64>,
+    /// Operator API authentication: auto (on beyond loopback or with a credential), on, off
+    /// [default: auto].
+    #[arg(long, env = "CSMS_API_AUTH")]
+    api_auth: Option<String>,
+    /// Operator API bearer token (prefer the variable: flags show in the process list).
+    #[arg(long, env = "CSMS_API_TOKEN", hide_env_values = true)]
+    api_token: Option<String>,
+    /// Operator API Basic-auth user (with --api-password).
+    #[arg(long, env = "CSMS_API_USER")]
+    api_user: Option<String>,
+    /// Operator API Basic-auth password (prefer the variable).
+    #[arg(long, env = "CSMS_API_PASSWORD", hide_env_values = true)]
+    api_password: Option<String>,
+    /// Serve /metrics without credentials when the API is protected [default: false].
+    #[arg(long, env = "CSMS_METRICS_PUBLIC")]
+    metrics_public: Option<bool>,
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
@@ -130,6 +146,11 @@ fn serve(args: ServeArgs) -> ExitCode {
         lenient: args.lenient,
         heartbeat_interval: args.heartbeat_interval,
         call_timeout: args.call_timeout,
+        api_auth: args.api_auth,
+        api_token: args.api_token,
+        api_user: args.api_user,
+        api_password: args.api_password,
+        metrics_public: args.metrics_public,
         station: Vec::new(),
     };
     let settings = match Settings::validate(file.overlay(flags)) {
@@ -165,6 +186,12 @@ fn serve(args: ServeArgs) -> ExitCode {
             running.api_url(),
             running.api_addr
         );
+        if let Some(t) = &running.generated_api_token {
+            println!("csms: operator API token (generated for this run, shown only here): {t}");
+            println!("csms: send it as: Authorization: Bearer <token>; set CSMS_API_TOKEN to keep one across restarts");
+        } else if running.api_protected {
+            println!("csms: the operator API needs the configured credentials");
+        }
         println!(
             "csms: database {}",
             if db.contains('@') {

@@ -7,6 +7,8 @@
 //! | `csms_call_errors_total` | `direction`, `code` | CALLERRORs sent (`out`) and received (`in`) |
 //! | `csms_call_duration_seconds` | `action` | CSMS-initiated call latency (histogram) |
 //! | `csms_store_duration_seconds` | `action` | time to persist one incoming message (histogram) |
+//! | `csms_api_auth_failures_total` | | operator API requests refused for missing or wrong credentials |
+//! | `csms_refused_connections_total` | `reason` | station connections refused before the WebSocket upgrade by the CSMS (`bad_station_id`, `throttled`, `wrong_password`) |
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -41,6 +43,8 @@ struct Inner {
     errors: BTreeMap<(String, String), u64>,
     calls: BTreeMap<String, Histogram>,
     store: BTreeMap<String, Histogram>,
+    api_auth_failures: u64,
+    refused: BTreeMap<String, u64>,
 }
 
 /// The CSMS's metrics registry.
@@ -101,6 +105,16 @@ impl Metrics {
             .observe(d.as_secs_f64());
     }
 
+    /// One operator API request refused for its credentials.
+    pub fn api_auth_failure(&self) {
+        self.lock().api_auth_failures += 1;
+    }
+
+    /// One station connection refused by the CSMS's authenticator, for `reason`.
+    pub fn refused_connection(&self, reason: &str) {
+        *self.lock().refused.entry(reason.to_owned()).or_default() += 1;
+    }
+
     /// The text exposition.
     pub fn render(&self) -> String {
         let m = self.lock();
@@ -126,6 +140,16 @@ impl Metrics {
                 "csms_call_errors_total{{direction=\"{}\",code=\"{}\"}} {n}",
                 esc(d),
                 esc(c)
+            );
+        }
+        o.push_str("# HELP csms_api_auth_failures_total Operator API requests refused for their credentials.\n# TYPE csms_api_auth_failures_total counter\n");
+        let _ = writeln!(o, "csms_api_auth_failures_total {}", m.api_auth_failures);
+        o.push_str("# HELP csms_refused_connections_total Station connections refused before the upgrade.\n# TYPE csms_refused_connections_total counter\n");
+        for (r, n) in &m.refused {
+            let _ = writeln!(
+                o,
+                "csms_refused_connections_total{{reason=\"{}\"}} {n}",
+                esc(r)
             );
         }
         for (name, help, map) in [

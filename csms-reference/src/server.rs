@@ -78,6 +78,11 @@ pub struct RunningCsms {
     pub csms: Arc<Csms>,
     /// The connected stations.
     pub connections: Connections,
+    /// The operator API token generated at start-up (the API is protected and no credential
+    /// was configured): print it once for the operator, never log it.
+    pub generated_api_token: Option<String>,
+    /// Whether the operator API needs credentials.
+    pub api_protected: bool,
     server: Server,
     api_stop: watch::Sender<bool>,
     api_task: tokio::task::JoinHandle<()>,
@@ -219,6 +224,20 @@ pub async fn start_with_store(
         csms: csms.clone(),
         connections: connections.clone(),
     });
+    // Authentication goes over the finished router, so it covers every route mounted in it.
+    let (app, generated_api_token) = match crate::api_auth::ApiCredentials::from_settings(
+        &settings.api_auth,
+        csms.metrics().clone(),
+    ) {
+        Some((creds, generated)) => (crate::api_auth::protect(app, creds), generated),
+        None => {
+            if !api_addr.ip().is_loopback() {
+                tracing::warn!(addr = %api_addr, "the operator API listens beyond loopback without authentication (api_auth = off)");
+            }
+            (app, None)
+        }
+    };
+    let api_protected = settings.api_auth.enabled;
     let (api_stop, mut stop_rx) = watch::channel(false);
     let api_task = tokio::spawn(async move {
         let r = axum::serve(listener, app)
@@ -236,6 +255,8 @@ pub async fn start_with_store(
         tls,
         csms,
         connections,
+        generated_api_token,
+        api_protected,
         server,
         api_stop,
         api_task,

@@ -1,0 +1,198 @@
+//! Authentication of the operator API: one layer over the whole API router, so every route
+//! (the JSON API, the OpenAPI document, pages mounted in the same router, unknown paths) needs
+//! `Authorization: Bearer <token>` or Basic credentials; `/metrics` too unless it is configured
+//! public. See [`crate::config`] for when it is on.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::config::ApiAuthSettings;
+use crate::metrics::Metrics;
+
+/// The credentials the API accepts. `Debug` never shows them.
+#[derive(Clone)]
+pub struct ApiCredentials {
+    token: Option<String>,
+    basic: Option<(String, String)>,
+    metrics_public: bool,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for ApiCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiCredentials")
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("basic_user", &self.basic.as_ref().map(|b| &b.0))
+            .field("metrics_public", &self.metrics_public)
+            .finish()
+    }
+}
+
+/// A random token: 32 bytes from the operating system's generator, hex-encoded.
+pub fn generate_token() -> String {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let mut b = [0u8; 32];
+    OsRng.fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+impl ApiCredentials {
+    /// The credentials of enabled settings; `None` when the API is open. When no credential is
+    /// configured, a token is generated and returned as the second value (to print once).
+    pub fn from_settings(
+        s: &ApiAuthSettings,
+        metrics: Arc<Metrics>,
+    ) -> Option<(ApiCredentials, Option<String>)> {
+        if !s.enabled {
+            return None;
+        }
+        let mut generated = None;
+        let token = match (&s.token, &s.basic) {
+            (None, None) => {
+                let t = generate_token();
+                generated = Some(t.clone());
+                Some(t)
+            }
+            (t, _) => t.clone(),
+        };
+        Some((
+            ApiCredentials {
+                token,
+                basic: s.basic.clone(),
+                metrics_public: s.metrics_public,
+                metrics,
+            },
+            generated,
+        ))
+    }
+
+    /// Whether an `Authorization` header value carries accepted credentials. Every comparison
+    /// takes a time that depends on the lengths only.
+    pub fn accepts(&self, authorization: &[u8]) -> bool {
+        let s = match std::str::from_utf8(authorization) {
+            Ok(s) => s.trim(),
+            Err(_) => return false,
+        };
+        let Some((scheme, rest)) = s.split_once(' ') else {
+            return false;
+        };
+        let rest = rest.trim();
+        if scheme.eq_ignore_ascii_case("bearer") {
+            return self
+                .token
+                .as_deref()
+                .is_some_and(|t| constant_time_eq(t.as_bytes(), rest.as_bytes()));
+        }
+        if scheme.eq_ignore_ascii_case("basic") {
+            use base64_decode as b64;
+            let (Some((user, password)), Some(raw)) = (&self.basic, b64(rest)) else {
+                return false;
+            };
+            let Some(colon) = raw.iter().position(|&c| c == b':') else {
+                return false;
+            };
+            // Both halves are compared, whatever the first gives.
+            let u = constant_time_eq(user.as_bytes(), &raw[..colon]);
+            let p = constant_time_eq(password.as_bytes(), &raw[colon + 1..]);
+            return u & p;
+        }
+        false
+    }
+
+    fn challenge(&self) -> HeaderValue {
+        HeaderValue::from_static(if self.basic.is_some() {
+            "Basic realm=\"csms\", charset=\"UTF-8\""
+        } else {
+            "Bearer realm=\"csms\""
+        })
+    }
+}
+
+/// Compares two byte strings in time that depends on their lengths only.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Standard base64 (with padding) to bytes; `None` when malformed.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(s).ok()
+}
+
+async fn require(State(c): State<Arc<ApiCredentials>>, req: Request, next: Next) -> Response {
+    if c.metrics_public && req.uri().path() == "/metrics" {
+        return next.run(req).await;
+    }
+    let ok = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .is_some_and(|h| c.accepts(h.as_bytes()));
+    if ok {
+        return next.run(req).await;
+    }
+    c.metrics.api_auth_failure();
+    tracing::info!(path = %req.uri().path(), "operator API request without valid credentials");
+    let mut r = (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({"error": "credentials required: Authorization: Bearer <token> or Basic"})),
+    )
+        .into_response();
+    r.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, c.challenge());
+    r
+}
+
+/// Puts the authentication layer over every route of `app` (call it after every route and the
+/// fallback are added).
+pub fn protect(app: Router, credentials: ApiCredentials) -> Router {
+    app.layer(axum::middleware::from_fn_with_state(
+        Arc::new(credentials),
+        require,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn creds() -> ApiCredentials {
+        ApiCredentials {
+            token: Some("0123456789abcdef".into()),
+            basic: Some(("op".into(), "pa:ss-word".into())),
+            metrics_public: false,
+            metrics: Arc::new(Metrics::default()),
+        }
+    }
+
+    #[test]
+    fn headers() {
+        let c = creds();
+        assert!(c.accepts(b"Bearer 0123456789abcdef"));
+        assert!(c.accepts(b"bearer 0123456789abcdef"));
+        assert!(!c.accepts(b"Bearer 0123456789abcdeF"));
+        assert!(!c.accepts(b"Bearer "));
+        // op:pa:ss-word
+        assert!(c.accepts(b"Basic b3A6cGE6c3Mtd29yZA=="));
+        // op:pa:ss-wore
+        assert!(!c.accepts(b"Basic b3A6cGE6c3Mtd29yZQ=="));
+        assert!(!c.accepts(b"Basic !!!!"));
+        assert!(!c.accepts(b"Digest x"));
+        assert!(!c.accepts(&[0xff, 0xfe]));
+        assert_eq!(base64_decode("YQ==").unwrap(), b"a");
+        assert_eq!(base64_decode("YWI=").unwrap(), b"ab");
+        assert_eq!(base64_decode("YWJj").unwrap(), b"abc");
+        assert!(base64_decode("YQ=a").is_none());
+        let t = generate_token();
+        assert_eq!(t.len(), 64);
+        assert_ne!(t, generate_token());
+    }
+}
