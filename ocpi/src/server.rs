@@ -42,7 +42,8 @@
 //! not the expected object or breaks a field rule: HTTP 200 with 2001 (the specification allows
 //! no HTTP error for requests that reach the OCPI layer). Unknown object on GET: HTTP 404 with
 //! 2003 (locations), 2004 (tokens) or 2000. Unsupported version: 3002; a registration whose
-//! versions cannot be read: 3001. Credentials rules: 405.
+//! versions cannot be read: 3001; a registration of a party with no module in common with us:
+//! 3003. Credentials rules: 405.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -627,6 +628,22 @@ async fn credentials<S: Storage>(
             let details = client.version_details(&v.url.0).await.map_err(|e| {
                 OcpiError::new(200, StatusCode::UNABLE_TO_USE_CLIENT_API, e.to_string())
             })?;
+            // 3003 when the parties have no module in common.
+            let mutual = details.endpoints.iter().any(|e| {
+                e.identifier != ModuleId::Credentials
+                    && server
+                        .config
+                        .modules
+                        .iter()
+                        .any(|(m, _)| *m == e.identifier && module_in_version(m, version))
+            });
+            if !mutual {
+                return Err(OcpiError::new(
+                    200,
+                    StatusCode::NO_MATCHING_ENDPOINTS,
+                    "the parties have no module in common",
+                ));
+            }
             let registration = Registration {
                 version: version.clone(),
                 token_b: theirs.token.0.clone(),

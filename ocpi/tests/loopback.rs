@@ -1095,6 +1095,44 @@ async fn status_codes(version: VersionNumber) {
     )
     .await;
     assert_eq!((s, code(&v)), (200, Some(3002)));
+    // registration of a party with no module in common: 3003
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let bare_base = format!("http://{}/ocpi", l.local_addr().unwrap());
+    let mut bare_registry = Registry::new();
+    bare_registry.add_registered_peer(
+        "token-b-for-the-cpo",
+        Registration {
+            version: version.clone(),
+            token_b: String::new(),
+            versions_url: format!("{}/versions", p.cpo_base),
+            endpoints: vec![],
+            roles: vec![],
+        },
+    );
+    let bare = Server::new(
+        ServerConfig {
+            base_url: bare_base.clone(),
+            versions: vec![version.clone()],
+            modules: vec![(ModuleId::Payments, SENDER)],
+            roles: vec![role("EMSP", "NL", "MSP")],
+            tolerant_token_encoding: false,
+            max_limit: 2,
+            storage_version: None,
+        },
+        MemoryStorage::new(),
+        bare_registry,
+    );
+    serve(bare, l).await;
+    let mut creds = emsp_credentials(&p);
+    creds.url = format!("{bare_base}/versions").into();
+    let (s, v) = raw_body(
+        reqwest::Method::POST,
+        &format!("{base}/credentials"),
+        auth(&p.token_a),
+        Some(&serde_json::to_string(&creds).unwrap()),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (200, Some(3003)));
     // a body that is not JSON: HTTP 400
     let (s, v) = raw_body(
         reqwest::Method::POST,
