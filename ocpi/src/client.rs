@@ -13,9 +13,9 @@ use crate::transport::{
     authorization_header, headers, parse_next_link, Envelope, PageQuery, StatusCode, TokenEncoding,
 };
 use crate::v221::{
-    ActiveChargingProfile, ChargingProfileResponse, CommandResponse, CommandResult,
-    CommandResultType, CommandType, Credentials, SetChargingProfile, Version, VersionDetails,
-    VersionNumber,
+    ActiveChargingProfile, ChargingPreferences, ChargingPreferencesResponse,
+    ChargingProfileResponse, CommandResponse, CommandResult, CommandResultType, CommandType,
+    Credentials, SetChargingProfile, Version, VersionDetails, VersionNumber,
 };
 
 /// The 2.1.1 `CommandResponseType` nearest to a 2.2.1 `CommandResultType`.
@@ -144,6 +144,8 @@ pub struct Response<T> {
     pub total_count: Option<usize>,
     /// `X-Limit`.
     pub limit: Option<usize>,
+    /// `Location` (the URL of a CDR created with POST).
+    pub location: Option<String>,
 }
 
 /// Reads a `Retry-After` value: seconds, or an HTTP date (the wait until then, zero when past).
@@ -273,6 +275,7 @@ impl Client {
             let next = header(headers::LINK).and_then(|l| parse_next_link(&l));
             let total_count = header(headers::X_TOTAL_COUNT).and_then(|v| v.parse().ok());
             let limit = header(headers::X_LIMIT).and_then(|v| v.parse().ok());
+            let location = header(headers::LOCATION);
             let bytes = resp.bytes().await?;
             let env: Envelope<serde_json::Value> =
                 serde_json::from_slice(&bytes).map_err(|e| ClientError::Body {
@@ -306,6 +309,7 @@ impl Client {
                 next,
                 total_count,
                 limit,
+                location,
             });
         }
     }
@@ -544,6 +548,56 @@ impl Client {
         )
         .await
         .map(drop)
+    }
+
+    /// CDRs, Receiver interface: POSTs a new CDR (of the peer's version) to the cdrs endpoint;
+    /// returns the URL of the CDR in the peer's system (the `Location` header).
+    pub async fn post_cdr<B: Serialize>(
+        &self,
+        endpoint: &str,
+        cdr: &B,
+    ) -> Result<String, ClientError> {
+        let r = self
+            .request::<B, serde_json::Value>(reqwest::Method::POST, endpoint, Some(cdr))
+            .await?;
+        r.location.ok_or(ClientError::Body {
+            status: r.status,
+            message: "no Location header in the answer to a CDR POST".into(),
+        })
+    }
+
+    /// Tokens, Sender interface: real-time authorization of a token,
+    /// `POST {endpoint}/{token_uid}/authorize?type={token_type}` with the `LocationReferences`
+    /// when given; `T` is the version's `AuthorizationInfo`
+    /// ([`crate::v221::AuthorizationInfo`], [`crate::v211::AuthorizationInfo`], ...).
+    pub async fn authorize_token<T: DeserializeOwned, L: Serialize>(
+        &self,
+        endpoint: &str,
+        token_uid: &str,
+        token_type: &str,
+        location: Option<&L>,
+    ) -> Result<T, ClientError> {
+        let url = format!(
+            "{}?type={}",
+            join_url(endpoint, &[token_uid, "authorize"]),
+            encode_component(token_type)
+        );
+        self.data(reqwest::Method::POST, &url, location).await
+    }
+
+    /// Sessions, Sender interface: `PUT {endpoint}/{session_id}/charging_preferences`.
+    pub async fn set_charging_preferences(
+        &self,
+        endpoint: &str,
+        session_id: &str,
+        preferences: &ChargingPreferences,
+    ) -> Result<ChargingPreferencesResponse, ClientError> {
+        self.data(
+            reqwest::Method::PUT,
+            &join_url(endpoint, &[session_id, "charging_preferences"]),
+            Some(preferences),
+        )
+        .await
     }
 
     /// Hub client info, Receiver interface: PUT a `ClientInfo` (of 2.2.1 or 2.3.0) to

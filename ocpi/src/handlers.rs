@@ -1,8 +1,8 @@
 //! The application's side of the command-like modules: commands and charging profiles.
 //!
-//! Data modules (locations, sessions, CDRs, tariffs, tokens, hub client info, payments) are
-//! objects the server keeps in the application's [`crate::server::Storage`]. Commands and
-//! charging profiles are requests to act: the server checks the token, the URL and the body (by
+//! Data modules (locations, sessions, CDRs, tariffs, tokens, hub client info) are objects the
+//! server keeps in the application's [`crate::server::Storage`]. Commands, charging profiles,
+//! real-time authorization and charging preferences are requests to act: the server checks the token, the URL and the body (by
 //! the typed form of the request's version) and hands the request to a handler trait the
 //! application implements. There is one trait per module and interface, every method with a
 //! default answer, so an application implements only what it offers:
@@ -13,6 +13,8 @@
 //! | [`CommandsSender`] | `POST /{version}/sender/commands/{command}/{id}` (the `response_url`) | eMSP | 2000 "not supported" |
 //! | [`ChargingProfilesReceiver`] | `GET/PUT/DELETE /{version}/receiver/chargingprofiles/{session_id}` | CPO | `ChargingProfileResponse` `NOT_SUPPORTED` |
 //! | [`ChargingProfilesSender`] | `POST /{version}/sender/chargingprofiles/{kind}/{id}` (the `response_url`), `PUT /{version}/sender/chargingprofiles/{session_id}` | SCSP / eMSP | 2000 "not supported" |
+//! | [`TokensSender`] | `POST /{version}/sender/tokens/{uid}/authorize[?type=..]` (real-time authorization) | eMSP | from the stored token: `ALLOWED` when `valid`, else `BLOCKED` |
+//! | [`SessionsSender`] | `PUT /{version}/sender/sessions/{session_id}/charging_preferences` | CPO | `NOT_POSSIBLE` |
 //!
 //! Handlers answer synchronously: the synchronous answer of both modules only says whether the
 //! request can be forwarded to the charge point. The charge point's answer arrives later; the
@@ -32,9 +34,10 @@ use crate::client::Client;
 use crate::credentials::Registration;
 use crate::transport::{OcpiError, Routing};
 use crate::v221::{
-    ActiveChargingProfile, ActiveChargingProfileResult, ChargingProfileResponse,
-    ChargingProfileResponseType, ChargingProfileResult, ClearProfileResult, CommandResponse,
-    CommandResponseType, CommandResult, CommandType, SetChargingProfile, VersionNumber,
+    ActiveChargingProfile, ActiveChargingProfileResult, AllowedType, ChargingPreferences,
+    ChargingPreferencesResponse, ChargingProfileResponse, ChargingProfileResponseType,
+    ChargingProfileResult, ClearProfileResult, CommandResponse, CommandResponseType, CommandResult,
+    CommandType, DisplayText, SetChargingProfile, VersionNumber,
 };
 
 /// Who sent a request to a handler, and how to call that party back.
@@ -278,6 +281,63 @@ pub trait ChargingProfilesSender: Send + Sync + 'static {
     }
 }
 
+/// The decision of a real-time authorization; the server answers it as the version's
+/// `AuthorizationInfo` (with the token in the request's form on 2.2.1 and later, and the
+/// location references of the request).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Authorization {
+    /// Whether the token may charge.
+    pub allowed: AllowedType,
+    /// Reference to this authorization (2.2.1 and later), to be given in the session and CDR.
+    pub authorization_reference: Option<String>,
+    /// Message for the driver.
+    pub info: Option<DisplayText>,
+}
+
+/// The Sender interface of the tokens module (typically the eMSP): real-time authorization of
+/// one of the tokens in the storage.
+pub trait TokensSender: Send + Sync + 'static {
+    /// Authorizes `token` (the stored token, in the storage's form) for the `location` of the
+    /// request (`LocationReferences`, when sent). Answer 2002
+    /// ([`crate::transport::StatusCode::NOT_ENOUGH_INFORMATION`]) when the location is needed
+    /// but missing. An unknown token never reaches the handler: the server answers 404 with
+    /// 2004. The default allows a token whose `valid` is true and blocks the others.
+    fn authorize(
+        &self,
+        ctx: &RequestContext,
+        token: &Value,
+        location: Option<&Value>,
+    ) -> Result<Authorization, OcpiError> {
+        let _ = (ctx, location);
+        let valid = token.get("valid").and_then(Value::as_bool).unwrap_or(false);
+        Ok(Authorization {
+            allowed: if valid {
+                AllowedType::Allowed
+            } else {
+                AllowedType::Blocked
+            },
+            authorization_reference: None,
+            info: None,
+        })
+    }
+}
+
+/// The Sender interface of the sessions module (typically the CPO): the driver's charging
+/// preferences for a session, sent by the eMSP.
+pub trait SessionsSender: Send + Sync + 'static {
+    /// Charging preferences for a session of the storage (an unknown session never reaches
+    /// the handler: the server answers 404). The default answers `NOT_POSSIBLE`.
+    fn charging_preferences(
+        &self,
+        ctx: &RequestContext,
+        session_id: &str,
+        preferences: ChargingPreferences,
+    ) -> Result<ChargingPreferencesResponse, OcpiError> {
+        let _ = (ctx, session_id, preferences);
+        Ok(ChargingPreferencesResponse::NotPossible)
+    }
+}
+
 /// A handler that supports nothing: every method gives its default answer.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NotSupported;
@@ -286,6 +346,8 @@ impl CommandsReceiver for NotSupported {}
 impl CommandsSender for NotSupported {}
 impl ChargingProfilesReceiver for NotSupported {}
 impl ChargingProfilesSender for NotSupported {}
+impl TokensSender for NotSupported {}
+impl SessionsSender for NotSupported {}
 
 /// The handlers of a server, one per module interface; [`Default`] supports nothing.
 #[derive(Clone)]
@@ -298,6 +360,10 @@ pub struct Handlers {
     pub charging_profiles_receiver: std::sync::Arc<dyn ChargingProfilesReceiver>,
     /// Charging profiles, Sender interface.
     pub charging_profiles_sender: std::sync::Arc<dyn ChargingProfilesSender>,
+    /// Tokens, Sender interface (real-time authorization).
+    pub tokens_sender: std::sync::Arc<dyn TokensSender>,
+    /// Sessions, Sender interface (charging preferences).
+    pub sessions_sender: std::sync::Arc<dyn SessionsSender>,
 }
 
 impl Default for Handlers {
@@ -307,7 +373,9 @@ impl Default for Handlers {
             commands_receiver: n.clone(),
             commands_sender: n.clone(),
             charging_profiles_receiver: n.clone(),
-            charging_profiles_sender: n,
+            charging_profiles_sender: n.clone(),
+            tokens_sender: n.clone(),
+            sessions_sender: n,
         }
     }
 }

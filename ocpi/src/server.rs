@@ -11,6 +11,12 @@
 //! - Receiver interface (client-owned objects):
 //!   `GET|PUT|PATCH|DELETE /{version}/receiver/{module}/{country_code}/{party_id}/{id}[/…]`;
 //!   hub client info: `GET|PUT /{version}/receiver/hubclientinfo/{country_code}/{party_id}`
+//! - CDRs, Receiver interface: `POST /{version}/receiver/cdrs` (answers the CDR's URL in
+//!   `Location`; PUT, PATCH and DELETE answer 405).
+//! - Tokens, Sender interface: `POST /{version}/sender/tokens/{uid}/authorize[?type=..]`
+//!   (real-time authorization, [`crate::handlers::TokensSender`]).
+//! - Sessions, Sender interface: `PUT /{version}/sender/sessions/{session_id}/charging_preferences`
+//!   ([`crate::handlers::SessionsSender`]).
 //! - Commands: `POST /{version}/receiver/commands/{command}` (CPO) and the asynchronous results
 //!   at `POST /{version}/sender/commands/{command}/{id}` (eMSP, see
 //!   [`Server::command_response_url`]).
@@ -564,16 +570,7 @@ async fn route<S: Storage>(
                 }
                 _ => {}
             }
-            module_request(
-                server,
-                &version,
-                &module,
-                &role,
-                method,
-                uri,
-                &segs[3..],
-                body,
-            )
+            module_request(server, &ctx, &module, &role, method, uri, &segs[3..], body)
         }
         _ => Err(OcpiError::not_found(
             StatusCode::CLIENT_ERROR,
@@ -786,7 +783,7 @@ fn validate_object(
 #[allow(clippy::too_many_arguments)]
 fn module_request<S: Storage>(
     server: &Arc<Server<S>>,
-    version: &VersionNumber,
+    ctx: &RequestContext,
     module: &ModuleId,
     role: &InterfaceRole,
     method: &Method,
@@ -794,6 +791,7 @@ fn module_request<S: Storage>(
     ids: &[String],
     body: &Bytes,
 ) -> Result<Response, OcpiError> {
+    let version = &ctx.version;
     let st = &server.storage;
     // Client-owned object URLs: /{country_code}/{party_id}/{id}; ClientInfo has no id.
     let n = if *module == ModuleId::HubClientInfo {
@@ -807,6 +805,22 @@ fn module_request<S: Storage>(
         &["country_code", "party_id", "id", "uid"]
     };
     match (role, method) {
+        (InterfaceRole::Sender, &Method::POST) if *module == ModuleId::Tokens => {
+            authorize(server, ctx, uri, ids, body)
+        }
+        (InterfaceRole::Sender, &Method::PUT) if *module == ModuleId::Sessions => {
+            charging_preferences(server, ctx, ids, body)
+        }
+        (InterfaceRole::Receiver, &Method::POST) if *module == ModuleId::Cdrs => {
+            post_cdr(server, ctx, ids, body)
+        }
+        (InterfaceRole::Receiver, &Method::PUT | &Method::PATCH | &Method::DELETE)
+            if *module == ModuleId::Cdrs =>
+        {
+            Err(OcpiError::method_not_allowed(
+                "CDRs are created with POST and cannot be replaced, updated or removed",
+            ))
+        }
         (InterfaceRole::Sender, &Method::GET) if ids.is_empty() => {
             let q = parse_query(uri)?;
             let all: Vec<Value> = st
@@ -958,6 +972,173 @@ fn module_request<S: Storage>(
             "method not supported on this interface",
         )),
     }
+}
+
+/// Tokens, Sender interface: `POST {tokens}/{uid}/authorize[?type={type}]` with optional
+/// `LocationReferences`; answers the version's `AuthorizationInfo`, or 404 with 2004 for an
+/// unknown token.
+fn authorize<S: Storage>(
+    server: &Arc<Server<S>>,
+    ctx: &RequestContext,
+    uri: &Uri,
+    ids: &[String],
+    body: &Bytes,
+) -> Result<Response, OcpiError> {
+    let [uid, last] = ids else {
+        return Err(OcpiError::not_found(
+            StatusCode::CLIENT_ERROR,
+            "expected /tokens/{token_uid}/authorize",
+        ));
+    };
+    if last != "authorize" {
+        return Err(OcpiError::not_found(
+            StatusCode::CLIENT_ERROR,
+            "expected /tokens/{token_uid}/authorize",
+        ));
+    }
+    let wanted = query_param(uri, "type").unwrap_or_else(|| "RFID".to_owned());
+    let version = &ctx.version;
+    let token = server
+        .storage
+        .list(&ModuleId::Tokens, &InterfaceRole::Sender)
+        .into_iter()
+        .find(|t| {
+            t.get("uid").and_then(Value::as_str) == Some(uid.as_str())
+                && t.get("type").and_then(Value::as_str) == Some(wanted.as_str())
+        })
+        .ok_or_else(|| OcpiError::not_found(StatusCode::UNKNOWN_TOKEN, "unknown token"))?;
+    let location = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let v = json_body(body)?;
+        if is_211(version) {
+            check::<crate::v211::LocationReferences>(&v)?;
+        } else {
+            check::<crate::v221::LocationReferences>(&v)?;
+        }
+        Some(v)
+    };
+    let decision = server
+        .handlers
+        .tokens_sender
+        .authorize(ctx, &token, location.as_ref())?;
+    let mut info = serde_json::Map::new();
+    info.insert("allowed".into(), Value::from(decision.allowed.as_str()));
+    if !is_211(version) {
+        info.insert(
+            "token".into(),
+            server.outgoing(&ModuleId::Tokens, version, token)?,
+        );
+    }
+    if let Some(l) = location {
+        info.insert("location".into(), l);
+    }
+    if let (Some(r), false) = (decision.authorization_reference, is_211(version)) {
+        info.insert("authorization_reference".into(), Value::from(r));
+    }
+    if let Some(i) = decision.info {
+        info.insert(
+            "info".into(),
+            serde_json::to_value(i).map_err(|e| OcpiError::server_error(e.to_string()))?,
+        );
+    }
+    Ok(ok(Value::Object(info)))
+}
+
+/// Sessions, Sender interface: `PUT {sessions}/{session_id}/charging_preferences`.
+fn charging_preferences<S: Storage>(
+    server: &Arc<Server<S>>,
+    ctx: &RequestContext,
+    ids: &[String],
+    body: &Bytes,
+) -> Result<Response, OcpiError> {
+    let [session_id, last] = ids else {
+        return Err(OcpiError::method_not_allowed(
+            "only /sessions/{session_id}/charging_preferences takes PUT",
+        ));
+    };
+    if last != "charging_preferences" || is_211(&ctx.version) {
+        return Err(OcpiError::method_not_allowed(
+            "only /sessions/{session_id}/charging_preferences takes PUT",
+        ));
+    }
+    let prefs = check::<crate::v221::ChargingPreferences>(&json_body(body)?)?;
+    if server
+        .storage
+        .get(
+            &ModuleId::Sessions,
+            &InterfaceRole::Sender,
+            std::slice::from_ref(session_id),
+        )
+        .is_none()
+    {
+        return Err(OcpiError::not_found(
+            StatusCode::CLIENT_ERROR,
+            format!("unknown session {session_id}"),
+        ));
+    }
+    let answer = server
+        .handlers
+        .sessions_sender
+        .charging_preferences(ctx, session_id, prefs)?;
+    Ok(ok(answer))
+}
+
+/// CDRs, Receiver interface: `POST {cdrs}` creates a CDR (stored under
+/// `/{country_code}/{party_id}/{id}`, the CPO's party taken from its registration on 2.1.1) and
+/// answers 201 with its URL in `Location`; posting the same CDR again answers 200 with the same
+/// URL, a different CDR with an id already used answers 2001.
+fn post_cdr<S: Storage>(
+    server: &Arc<Server<S>>,
+    ctx: &RequestContext,
+    ids: &[String],
+    body: &Bytes,
+) -> Result<Response, OcpiError> {
+    if !ids.is_empty() {
+        return Err(OcpiError::method_not_allowed(
+            "POST a CDR to the cdrs endpoint",
+        ));
+    }
+    let version = &ctx.version;
+    let v = json_body(body)?;
+    validate_object(version, &ModuleId::Cdrs, 0, &v)?;
+    let field = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    let role = ctx.registration.as_ref().and_then(|r| r.roles.first());
+    let cc = field("country_code").or_else(|| role.map(|r| r.country_code.0.clone()));
+    let pid = field("party_id").or_else(|| role.map(|r| r.party_id.0.clone()));
+    let (Some(cc), Some(pid), Some(id)) = (cc, pid, field("id")) else {
+        return Err(OcpiError::invalid_parameters(
+            "the CDR's owner is unknown (no country_code/party_id)",
+        ));
+    };
+    let key = vec![cc.clone(), pid.clone(), id.clone()];
+    let stored = server.incoming(&ModuleId::Cdrs, version, v, (&cc, &pid))?;
+    let created = match server
+        .storage
+        .get(&ModuleId::Cdrs, &InterfaceRole::Receiver, &key)
+    {
+        Some(existing) if existing == stored => false,
+        Some(_) => {
+            return Err(OcpiError::invalid_parameters(format!(
+                "a different CDR {id} exists already; CDRs cannot be replaced"
+            )))
+        }
+        None => server
+            .storage
+            .put(&ModuleId::Cdrs, &InterfaceRole::Receiver, key, stored),
+    };
+    let url = crate::client::join_url(
+        &server.module_url(version, &ModuleId::Cdrs, &InterfaceRole::Receiver),
+        &[&cc, &pid, &id],
+    );
+    let mut r = envelope_response(
+        if created { 201 } else { 200 },
+        &Envelope::<()>::success(()),
+    );
+    if let Ok(h) = HeaderValue::from_str(&url) {
+        r.headers_mut().insert(headers::LOCATION, h);
+    }
+    Ok(r)
 }
 
 fn query_pairs(uri: &Uri) -> Vec<(String, String)> {

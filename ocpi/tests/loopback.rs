@@ -275,6 +275,21 @@ impl ChargingProfilesReceiver for Cpo {
     }
 }
 
+impl ocpi::handlers::SessionsSender for Cpo {
+    fn charging_preferences(
+        &self,
+        _ctx: &RequestContext,
+        _session_id: &str,
+        preferences: ChargingPreferences,
+    ) -> Result<ChargingPreferencesResponse, OcpiError> {
+        Ok(if preferences.energy_need.is_none() {
+            ChargingPreferencesResponse::EnergyNeedRequired
+        } else {
+            ChargingPreferencesResponse::Accepted
+        })
+    }
+}
+
 /// What the eMSP received on its Sender interfaces.
 #[derive(Debug)]
 enum Received {
@@ -422,7 +437,8 @@ async fn start(version: VersionNumber) -> Parties {
         registry,
         Handlers {
             commands_receiver: cpo_handlers.clone(),
-            charging_profiles_receiver: cpo_handlers,
+            charging_profiles_receiver: cpo_handlers.clone(),
+            sessions_sender: cpo_handlers,
             ..Default::default()
         },
     );
@@ -432,7 +448,9 @@ async fn start(version: VersionNumber) -> Parties {
     // commands (results), charging profiles (results) and client info; Receiver of the rest.
     let emsp_storage = MemoryStorage::new();
     for i in 0..3 {
-        let t = vv(ModuleId::Tokens, token(i));
+        let mut t = token(i);
+        t["valid"] = json!(i != 2);
+        let t = vv(ModuleId::Tokens, t);
         emsp_storage.put(&ModuleId::Tokens, &SENDER, vec![format!("TOK{i}")], t);
     }
     for (i, pid) in ["CPO", "CP2", "CP3"].iter().enumerate() {
@@ -452,7 +470,7 @@ async fn start(version: VersionNumber) -> Parties {
             token_b: String::new(),
             versions_url: format!("{cpo_base}/versions"),
             endpoints: vec![],
-            roles: vec![],
+            roles: vec![role("CPO", "NL", "CPO")],
         },
     );
     let (tx, received) = mpsc::unbounded_channel();
@@ -747,9 +765,102 @@ async fn handshake_and_pull(version: VersionNumber) {
         .unwrap();
     assert_eq!(answer.result, CommandResponseType::NotSupported);
 
+    // Real-time authorization: the CPO asks the eMSP about its tokens.
+    let emsp_tokens = endpoint(
+        &p.cpo_registration(&reg.token_c).endpoints,
+        ModuleId::Tokens,
+        SENDER,
+    );
+    let at = json!({"location_id": "LOC1", "evse_uids": ["EVSE1"]});
+    let info: Value = cpo_client
+        .authorize_token(&emsp_tokens, "TOK1", "RFID", Some(&at))
+        .await
+        .unwrap();
+    assert_eq!(info["allowed"], "ALLOWED");
+    assert_eq!(info["location"], at);
+    match version {
+        VersionNumber::V2_1_1 => {
+            let i: v211::AuthorizationInfo = typed(info);
+            i.validate().unwrap();
+        }
+        VersionNumber::V2_2_1 => {
+            let i: AuthorizationInfo = typed(info);
+            i.validate().unwrap();
+            assert_eq!(i.token.uid.0, "TOK1");
+        }
+        _ => {
+            let i: v230::AuthorizationInfo = typed(info);
+            i.validate().unwrap();
+            assert_eq!(i.token.uid.0, "TOK1");
+        }
+    }
+    let info: Value = cpo_client
+        .authorize_token::<_, Value>(&emsp_tokens, "TOK2", "RFID", None)
+        .await
+        .unwrap();
+    assert_eq!(info["allowed"], "BLOCKED");
+    for (uid, ty) in [("NOPE", "RFID"), ("TOK1", "APP_USER")] {
+        let e = cpo_client
+            .authorize_token::<Value, Value>(&emsp_tokens, uid, ty, None)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.http_status(), e.status_code()),
+            (Some(404), Some(StatusCode::UNKNOWN_TOKEN))
+        );
+    }
+
+    // CDRs: the CPO POSTs a CDR to the eMSP and reads it back at the URL it is given.
+    let emsp_cdrs = endpoint(
+        &p.cpo_registration(&reg.token_c).endpoints,
+        ModuleId::Cdrs,
+        RECEIVER,
+    );
+    let c9 = in_version(&version, &ModuleId::Cdrs, cdr(9));
+    let at = cpo_client.post_cdr(&emsp_cdrs, &c9).await.unwrap();
+    assert!(at.ends_with("/NL/CPO/C9"), "{at}");
+    let back: Value = cpo_client.get(&at).await.unwrap();
+    assert_eq!(back, c9);
+    // the same CDR again: 200 with the same URL; a different one with that id: 2001
+    let r = cpo_client
+        .request::<Value, Value>(reqwest::Method::POST, &emsp_cdrs, Some(&c9))
+        .await
+        .unwrap();
+    assert_eq!((r.status, r.location.as_deref()), (200, Some(at.as_str())));
+    let mut other = c9.clone();
+    other["total_energy"] = json!(21);
+    let e = cpo_client.post_cdr(&emsp_cdrs, &other).await.unwrap_err();
+    assert_eq!(e.status_code(), Some(StatusCode::INVALID_PARAMETERS));
+    // CDRs cannot be replaced: 405
+    let e = cpo_client
+        .put_object(&emsp_cdrs, &["NL", "CPO", "C9"], &c9)
+        .await
+        .unwrap_err();
+    assert_eq!(e.http_status(), Some(405));
+
     if v211 {
         return unregister(&p, &client, &reg).await;
     }
+
+    // Charging preferences for a session of the CPO.
+    let sessions = url(ModuleId::Sessions);
+    let prefs: ChargingPreferences = typed(json!({"profile_type": "REGULAR", "energy_need": 20.5}));
+    let r = client
+        .set_charging_preferences(&sessions, "S1", &prefs)
+        .await
+        .unwrap();
+    assert_eq!(r, ChargingPreferencesResponse::Accepted);
+    let prefs: ChargingPreferences = typed(json!({"profile_type": "FAST"}));
+    let r = client
+        .set_charging_preferences(&sessions, "S1", &prefs)
+        .await
+        .unwrap();
+    assert_eq!(r, ChargingPreferencesResponse::EnergyNeedRequired);
+    let e = client
+        .set_charging_preferences(&sessions, "S99", &prefs)
+        .await
+        .unwrap_err();
+    assert_eq!(e.http_status(), Some(404));
 
     // Charging profiles: PUT, GET and DELETE with their asynchronous results.
     let cps = endpoint(&reg.endpoints, ModuleId::ChargingProfiles, RECEIVER);
