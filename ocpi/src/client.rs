@@ -10,7 +10,8 @@ use serde::Serialize;
 use crate::credentials::{generate_token, initiator};
 use crate::handlers::ChargingProfileAsyncResult;
 use crate::transport::{
-    authorization_header, headers, parse_next_link, Envelope, PageQuery, StatusCode, TokenEncoding,
+    authorization_header, headers, parse_next_link, Envelope, PageQuery, Routing, StatusCode,
+    TokenEncoding,
 };
 use crate::v221::{
     ActiveChargingProfile, ChargingPreferences, ChargingPreferencesResponse,
@@ -127,6 +128,7 @@ pub struct Client {
     http: reqwest::Client,
     token: String,
     encoding: TokenEncoding,
+    routing: Option<Routing>,
     /// Retry policy.
     pub retry: RetryPolicy,
 }
@@ -206,8 +208,16 @@ impl Client {
             http,
             token: token.into(),
             encoding,
+            routing: None,
             retry: RetryPolicy::default(),
         }
+    }
+
+    /// The same client sending the `OCPI-from-*` / `OCPI-to-*` routing headers on every
+    /// request (required from 2.2 on when a request goes through a hub, allowed otherwise).
+    pub fn with_routing(mut self, routing: Routing) -> Self {
+        self.routing = Some(routing);
+        self
     }
 
     /// The credentials token in use.
@@ -215,8 +225,8 @@ impl Client {
         &self.token
     }
 
-    /// Sends a request and decodes the envelope; retries transport failures, HTTP 5xx and 429
-    /// (waiting `Retry-After` seconds when given, else the backoff delay).
+    /// Sends a request and decodes the envelope; retries as [`RetryPolicy`] says. Every attempt
+    /// has its own `X-Request-ID`; all attempts share one `X-Correlation-ID`.
     pub async fn request<B: Serialize, T: DeserializeOwned>(
         &self,
         method: reqwest::Method,
@@ -235,6 +245,9 @@ impl Client {
                 )
                 .header(headers::X_REQUEST_ID, request_id())
                 .header(headers::X_CORRELATION_ID, &correlation);
+            for (name, value) in self.routing.iter().flat_map(Routing::headers) {
+                rb = rb.header(name, value);
+            }
             if let Some(b) = body {
                 rb = rb.json(b);
             }

@@ -879,6 +879,19 @@ fn module_request<S: Storage>(
                 "ClientInfo objects are replaced with PUT and cannot be removed",
             ))
         }
+        // The methods the specification marks n/a: only tariffs are removed (locations and
+        // EVSEs are PATCHed to REMOVED, sessions and tokens cannot be removed), and 2.2.1 and
+        // later tariffs are not PATCHed (2.1.1 ones are).
+        (InterfaceRole::Receiver, &Method::DELETE) if *module != ModuleId::Tariffs => Err(
+            OcpiError::method_not_allowed(format!("{module} objects cannot be removed")),
+        ),
+        (InterfaceRole::Receiver, &Method::PATCH)
+            if *module == ModuleId::Tariffs && !is_211(version) =>
+        {
+            Err(OcpiError::method_not_allowed(
+                "tariffs are replaced with PUT, not PATCHed",
+            ))
+        }
         (InterfaceRole::Receiver, &Method::GET) => {
             let obj = st.get(module, role, &ids[..n]).ok_or_else(|| {
                 OcpiError::not_found(

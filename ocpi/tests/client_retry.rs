@@ -250,3 +250,49 @@ fn retry_after_values() {
     assert!(wait > Duration::from_secs(3000) && wait <= Duration::from_secs(3600));
     assert_eq!(parse_retry_after("soon"), None);
 }
+
+/// The (`X-Request-ID`, `X-Correlation-ID`) of each request the server saw.
+type Seen = Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+#[tokio::test(flavor = "current_thread")]
+async fn request_ids_correlation_and_routing_headers() {
+    // Fails once (503), then echoes the headers it got; remembers the request ids.
+    let seen: Seen = Arc::default();
+    let handler = |State(seen): State<Seen>, h: HeaderMap| async move {
+        let get = |n: &str| {
+            h.get(n)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let first = {
+            let mut s = seen.lock().unwrap();
+            s.push((get("x-request-id"), get("x-correlation-id")));
+            s.len() == 1
+        };
+        if first {
+            return (Http::SERVICE_UNAVAILABLE, "busy").into_response();
+        }
+        axum::Json(envelope(json!({
+            "authorization": get("authorization"),
+            "to": [get("ocpi-to-country-code"), get("ocpi-to-party-id")],
+            "from": [get("ocpi-from-country-code"), get("ocpi-from-party-id")],
+        })))
+        .into_response()
+    };
+    let app = Router::new()
+        .route("/x", get(handler))
+        .with_state(seen.clone());
+    let url = serve(app).await;
+    let cl = client(3, Duration::from_millis(1), Duration::from_millis(10))
+        .with_routing(ocpi::transport::Routing::new(("NL", "MSP"), ("DE", "CPO")));
+    let v: Value = bounded(cl.get(&format!("{url}/x"))).await.unwrap();
+    assert_eq!(v["authorization"], "Token dG9rZW4=");
+    assert_eq!(v["to"], json!(["DE", "CPO"]));
+    assert_eq!(v["from"], json!(["NL", "MSP"]));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    assert_ne!(seen[0].0, seen[1].0, "a new X-Request-ID per attempt");
+    assert!(!seen[0].0.is_empty());
+    assert_eq!(seen[0].1, seen[1].1, "one X-Correlation-ID for the retries");
+}

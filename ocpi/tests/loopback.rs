@@ -672,6 +672,42 @@ async fn handshake_and_pull(version: VersionNumber) {
         .unwrap();
     assert_eq!(evse["status"], "AVAILABLE");
 
+    // Locations are not removed (PATCH them to REMOVED): 405; tariffs are.
+    let e = cpo_client
+        .delete_object(&emsp_locations, &["NL", "CPO", "LOC7"])
+        .await
+        .unwrap_err();
+    assert_eq!(e.http_status(), Some(405));
+    let emsp_tariffs = p.emsp.module_url(&version, &ModuleId::Tariffs, &RECEIVER);
+    let t7 = in_version(&version, &ModuleId::Tariffs, tariff(7));
+    let path = ["NL", "CPO", "T7"];
+    assert_eq!(
+        cpo_client
+            .put_object(&emsp_tariffs, &path, &t7)
+            .await
+            .unwrap(),
+        201
+    );
+    let patch = json!({"currency": "USD", "last_updated": "2024-02-01T00:00:00Z"});
+    let patched = cpo_client.patch_object(&emsp_tariffs, &path, &patch).await;
+    if v211 {
+        patched.unwrap();
+    } else {
+        assert_eq!(patched.unwrap_err().http_status(), Some(405));
+    }
+    assert_eq!(
+        cpo_client
+            .delete_object(&emsp_tariffs, &path)
+            .await
+            .unwrap(),
+        200
+    );
+    let e = cpo_client
+        .get_object::<Value>(&emsp_tariffs, &path)
+        .await
+        .unwrap_err();
+    assert_eq!(e.http_status(), Some(404));
+
     // The CPO calls the eMSP with TOKEN_B and pulls its tokens (pages of 2).
     let (toks, pages): (Vec<Value>, _) = cpo_client
         .get_all(
