@@ -152,6 +152,7 @@ pub fn router(state: ApiState) -> Router {
             "/api/stations/{id}/configuration",
             get(get_configuration).post(set_configuration),
         )
+        .merge(crate::smart_charging::api::routes())
         .fallback(|| async {
             err(
                 StatusCode::NOT_FOUND,

@@ -100,12 +100,37 @@ pub trait DataTransferHandler: Send + Sync + 'static {
     ) -> DataTransferAnswer;
 }
 
+/// A transaction that started or ended, told to the [`TransactionListener`]s after it was
+/// committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionChange {
+    /// The station.
+    pub station_id: String,
+    /// The station's version.
+    pub version: OcppVersion,
+    /// The transaction id (the 1.6 integer as text).
+    pub transaction_id: String,
+    /// The EVSE (1.6: connector), when known.
+    pub evse_id: Option<i64>,
+    /// True when it started, false when it ended.
+    pub started: bool,
+}
+
+/// Told about every transaction start and end (smart charging's load balancing). Called on
+/// the station's answer path: an implementation must return at once and do its work in a
+/// task of its own.
+pub trait TransactionListener: Send + Sync + 'static {
+    /// A transaction started or ended; its state is committed.
+    fn transaction_changed(&self, change: TransactionChange);
+}
+
 /// The CSMS domain: storage, settings, vendor handlers, metrics.
 pub struct Csms {
     store: Arc<dyn Store>,
     settings: DomainSettings,
     vendors: RwLock<HashMap<String, Arc<dyn DataTransferHandler>>>,
     metrics: Arc<Metrics>,
+    tx_listeners: RwLock<Vec<Arc<dyn TransactionListener>>>,
 }
 
 impl std::fmt::Debug for Csms {
@@ -155,6 +180,39 @@ impl Csms {
             settings,
             vendors: RwLock::new(HashMap::new()),
             metrics,
+            tx_listeners: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// Tells `listener` about every transaction start and end from now on.
+    pub fn add_transaction_listener(&self, listener: Arc<dyn TransactionListener>) {
+        self.tx_listeners
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(listener);
+    }
+
+    fn transaction_changed(
+        &self,
+        station: &str,
+        version: OcppVersion,
+        transaction_id: &str,
+        evse_id: Option<i64>,
+        started: bool,
+    ) {
+        let listeners = self
+            .tx_listeners
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for l in listeners {
+            l.transaction_changed(TransactionChange {
+                station_id: station.to_owned(),
+                version,
+                transaction_id: transaction_id.to_owned(),
+                evse_id,
+                started,
+            });
         }
     }
 
@@ -340,6 +398,13 @@ impl Csms {
                         .await
                         .map_err(internal)?;
                 }
+                self.transaction_changed(
+                    station,
+                    version,
+                    &id.to_string(),
+                    Some(start.connector_id),
+                    true,
+                );
                 Ok(json!({"transactionId": id, "idTagInfo": id_tag_info(&info)}))
             }
             "StopTransaction" => {
@@ -367,10 +432,15 @@ impl Csms {
                     received_at: at.into(),
                     ..Default::default()
                 };
-                self.store
+                let outcome = self
+                    .store
                     .apply_transaction_event(&ev)
                     .await
                     .map_err(internal)?;
+                if !outcome.duplicate {
+                    // A 1.6 Stop names no connector: listeners read it from the transaction.
+                    self.transaction_changed(station, version, &ev.transaction_id, None, false);
+                }
                 match token {
                     Some(t) => {
                         let info = self.authorize(&t, "").await?;
@@ -581,6 +651,17 @@ impl Csms {
                     .record_event(&event(status, detail))
                     .await
                     .map_err(internal)?;
+                if action == "ReportChargingProfiles" {
+                    crate::smart_charging::record_reported_profiles(
+                        self.store.as_ref(),
+                        station,
+                        version,
+                        req,
+                        at,
+                    )
+                    .await
+                    .map_err(internal)?;
+                }
                 if action == "NotifyMonitoringReport" {
                     let vars = report_variables(req, "NotifyMonitoringReport", at);
                     self.store
@@ -729,6 +810,15 @@ impl Csms {
                 .set_reservation_status(station, r, "Used", at)
                 .await
                 .map_err(internal)?;
+        }
+        if !outcome.duplicate && matches!(ev.event_type.as_str(), "Started" | "Ended") {
+            self.transaction_changed(
+                station,
+                version,
+                &tx_id,
+                ev.evse_id,
+                ev.event_type == "Started",
+            );
         }
         match (&ev.id_token, &ev.token_type) {
             (Some(t), ty) => {

@@ -7,6 +7,8 @@
 //!   transactions, meter values, device model, reports, DataTransfer) with thin per-version
 //!   adapters, fed by [`ocpp`], the one generic dispatcher of all three OCPP versions.
 //! - [`api`]: the operator HTTP API, protected by [`api_auth`]; [`metrics`]: Prometheus metrics.
+//! - [`smart_charging`]: stored charging profiles, local composite schedules, reconciliation
+//!   with the stations' reports, site load balancing.
 //! - [`server`]: [`start`](server::start) runs it all; [`validate`]: the OCPP-J log validator.
 //!
 //! # Example
@@ -38,5 +40,6 @@ pub mod domain;
 pub mod metrics;
 pub mod ocpp;
 pub mod server;
+pub mod smart_charging;
 pub mod store;
 pub mod validate;

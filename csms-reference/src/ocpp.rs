@@ -297,7 +297,8 @@ pub fn validate_call(
 }
 
 /// Sends a CSMS-initiated call to a connected station, logs both messages, records the effects
-/// of an accepted call (configuration and variables, reservations, local list versions) and
+/// of an accepted call (configuration and variables, reservations, local list versions,
+/// charging profiles and composite schedules) and
 /// returns the station's answer as JSON.
 pub async fn operator_call(
     csms: &Csms,
@@ -418,6 +419,20 @@ async fn record_effects(
     ans: &Value,
 ) -> Result<(), crate::store::StoreError> {
     let store = csms.store();
+    if matches!(
+        action,
+        "SetChargingProfile" | "ClearChargingProfile" | "GetCompositeSchedule"
+    ) {
+        return crate::smart_charging::record_call(
+            store.as_ref(),
+            station,
+            version,
+            action,
+            req,
+            ans,
+        )
+        .await;
+    }
     let at = now();
     let status = st(ans, "status").unwrap_or_default();
     let accepted = status == "Accepted";

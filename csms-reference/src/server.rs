@@ -208,6 +208,10 @@ pub async fn start_with_store(
             source,
         })?;
     let connections = server.connections();
+    csms.add_transaction_listener(Arc::new(crate::smart_charging::SmartChargingListener::new(
+        &csms,
+        connections.clone(),
+    )));
     let listener = tokio::net::TcpListener::bind(settings.api_listen)
         .await
         .map_err(|source| StartError::Bind {

@@ -380,6 +380,115 @@ pub struct ReservationRecord {
     pub status: String,
 }
 
+/// A charging profile installed on a station, as the CSMS knows it (recorded when the station
+/// accepted the SetChargingProfile that carried it).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ChargingProfileRecord {
+    /// The station.
+    pub station_id: String,
+    /// `chargingProfileId` (1.6) / `id` (2.x).
+    pub profile_id: i64,
+    /// The EVSE (1.6: connector); 0 for the whole station.
+    pub evse_id: i64,
+    /// The version the profile is spelled in (`1.6`, `2.0.1`, `2.1`).
+    pub version: String,
+    /// The purpose as the version spells it (`TxProfile`, `ChargePointMaxProfile`, ...).
+    pub purpose: String,
+    /// The stack level.
+    pub stack_level: i64,
+    /// `Absolute`, `Relative`, `Recurring` or `Dynamic`.
+    pub kind: String,
+    /// `Daily` or `Weekly` for a Recurring profile.
+    pub recurrency: Option<String>,
+    /// The transaction of a TxProfile.
+    pub transaction_id: Option<String>,
+    /// Not in force before (RFC 3339, UTC).
+    pub valid_from: Option<String>,
+    /// Not in force from (RFC 3339, UTC).
+    pub valid_to: Option<String>,
+    /// The unit of the first schedule (`A` or `W`).
+    pub rate_unit: Option<String>,
+    /// The profile JSON exactly as sent, in the station's version.
+    pub profile: String,
+    /// The version-neutral model of the profile as JSON.
+    pub neutral: String,
+    /// Who installed it: `csms` (the operator) or `load-balancing`.
+    pub source: String,
+    /// When the station accepted it.
+    pub installed_at: String,
+}
+
+/// A station's answer to GetCompositeSchedule, with what the CSMS predicted for the same window.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct CompositeReportRecord {
+    /// The station.
+    pub station_id: String,
+    /// The EVSE (1.6: connector) asked about.
+    pub evse_id: i64,
+    /// The version of the station.
+    pub version: String,
+    /// When the CSMS asked (the start of the predicted window).
+    pub requested_at: String,
+    /// The requested duration in seconds.
+    pub duration: i64,
+    /// The requested unit, if one was asked for.
+    pub rate_unit: Option<String>,
+    /// The status the station answered.
+    pub status: String,
+    /// The station's schedule in neutral form (JSON), when it sent one.
+    pub reported: Option<String>,
+    /// The CSMS's prediction over its stored profiles (JSON).
+    pub predicted: Option<String>,
+    /// Where the two differ (JSON array).
+    pub differences: Option<String>,
+    /// The station's answer JSON.
+    pub payload: String,
+    /// When it was recorded.
+    pub at: String,
+}
+
+/// One profile a 2.x station reported in ReportChargingProfiles.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportedProfileRecord {
+    /// The station.
+    pub station_id: String,
+    /// The `requestId` of the GetChargingProfiles it answers.
+    pub request_id: i64,
+    /// The EVSE the profiles are installed on.
+    pub evse_id: i64,
+    /// `chargingLimitSource` (`CSO`, `EMS`, `SO`, `Other`).
+    pub limit_source: String,
+    /// The profile id.
+    pub profile_id: i64,
+    /// The profile JSON as reported.
+    pub profile: String,
+    /// When it was received.
+    pub at: String,
+}
+
+/// A load-balancing group: stations behind one grid connection sharing a limit.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadGroupRecord {
+    /// The group id.
+    pub id: String,
+    /// A name for people.
+    pub name: Option<String>,
+    /// The limit of the grid connection, an exact decimal as text (per phase in A, or W).
+    pub limit: String,
+    /// `A` or `W`.
+    pub unit: String,
+    /// The least a charging car is given, an exact decimal as text, in `unit`.
+    pub min_per_car: String,
+    /// When it was created.
+    pub created_at: String,
+    /// When it was last changed.
+    pub updated_at: String,
+}
+
 /// The storage of the CSMS. Each method commits before it returns.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -516,4 +625,65 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// The local list version last accepted.
     async fn local_list_version(&self, station_id: &str) -> StoreResult<Option<i64>>;
+
+    // Smart charging (crate::smart_charging).
+
+    /// Records an installed charging profile (replacing one with the same id) and removes
+    /// the profiles with the ids in `replaced` (those it displaced), in one transaction.
+    async fn put_charging_profile(
+        &self,
+        profile: &ChargingProfileRecord,
+        replaced: &[i64],
+    ) -> StoreResult<()>;
+    /// The installed profiles of a station (of one EVSE when given), by EVSE and id.
+    async fn charging_profiles(
+        &self,
+        station_id: &str,
+        evse_id: Option<i64>,
+    ) -> StoreResult<Vec<ChargingProfileRecord>>;
+    /// Removes profiles of a station by id; returns how many were removed.
+    async fn delete_charging_profiles(&self, station_id: &str, ids: &[i64]) -> StoreResult<u64>;
+    /// The active transactions of a station, oldest first.
+    async fn active_transactions(&self, station_id: &str) -> StoreResult<Vec<TransactionRecord>>;
+    /// Records a GetCompositeSchedule answer.
+    async fn put_composite_report(&self, report: &CompositeReportRecord) -> StoreResult<()>;
+    /// GetCompositeSchedule answers of a station (of one EVSE when given), newest first.
+    async fn composite_reports(
+        &self,
+        station_id: &str,
+        evse_id: Option<i64>,
+        page: Page,
+    ) -> StoreResult<Vec<CompositeReportRecord>>;
+    /// Records the profiles of one ReportChargingProfiles message.
+    async fn put_reported_profiles(&self, profiles: &[ReportedProfileRecord]) -> StoreResult<()>;
+    /// The profiles a station reported for its latest `requestId`, in the order received.
+    async fn latest_reported_profiles(
+        &self,
+        station_id: &str,
+    ) -> StoreResult<Vec<ReportedProfileRecord>>;
+    /// Creates or updates a load-balancing group (`created_at` is kept on update).
+    async fn put_load_group(&self, group: &LoadGroupRecord) -> StoreResult<()>;
+    /// A load-balancing group.
+    async fn load_group(&self, id: &str) -> StoreResult<Option<LoadGroupRecord>>;
+    /// Every load-balancing group, by id.
+    async fn load_groups(&self) -> StoreResult<Vec<LoadGroupRecord>>;
+    /// Deletes a group and its memberships; false when unknown.
+    async fn delete_load_group(&self, id: &str) -> StoreResult<bool>;
+    /// Adds a station to a group. Returns the group it is already in instead, if another.
+    async fn add_load_group_member(
+        &self,
+        group_id: &str,
+        station_id: &str,
+        at: &str,
+    ) -> StoreResult<Option<String>>;
+    /// Removes a station from a group; false when it was not a member.
+    async fn remove_load_group_member(&self, group_id: &str, station_id: &str)
+        -> StoreResult<bool>;
+    /// The stations of a group, by id.
+    async fn load_group_members(&self, group_id: &str) -> StoreResult<Vec<String>>;
+    /// The group a station belongs to.
+    async fn load_group_of(&self, station_id: &str) -> StoreResult<Option<String>>;
+    /// The active transactions of every station of a group, oldest first (in the order the
+    /// CSMS recorded their start).
+    async fn load_group_transactions(&self, group_id: &str) -> StoreResult<Vec<TransactionRecord>>;
 }

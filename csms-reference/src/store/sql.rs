@@ -36,16 +36,30 @@ fn migrator(files: &[(i64, &'static str, &'static str)]) -> Migrator {
     }
 }
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../../migrations/sqlite/0001_init.sql"),
-)];
-const PG_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../../migrations/postgres/0001_init.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "smart_charging",
+        include_str!("../../migrations/sqlite/0002_smart_charging.sql"),
+    ),
+];
+const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "smart_charging",
+        include_str!("../../migrations/postgres/0002_smart_charging.sql"),
+    ),
+];
 
 static NONCE: AtomicU64 = AtomicU64::new(0);
 
@@ -266,6 +280,70 @@ row_fn!(reservation_row, ReservationRecord, |r| ReservationRecord {
     expiry: r.try_get("expiry")?,
     status: r.try_get("status")?,
 });
+
+// Smart charging rows (crate::smart_charging).
+
+row_fn!(profile_row, ChargingProfileRecord, |r| {
+    ChargingProfileRecord {
+        station_id: r.try_get("station_id")?,
+        profile_id: r.try_get("profile_id")?,
+        evse_id: r.try_get("evse_id")?,
+        version: r.try_get("version")?,
+        purpose: r.try_get("purpose")?,
+        stack_level: r.try_get("stack_level")?,
+        kind: r.try_get("kind")?,
+        recurrency: r.try_get("recurrency")?,
+        transaction_id: r.try_get("transaction_id")?,
+        valid_from: r.try_get("valid_from")?,
+        valid_to: r.try_get("valid_to")?,
+        rate_unit: r.try_get("rate_unit")?,
+        profile: r.try_get("profile")?,
+        neutral: r.try_get("neutral")?,
+        source: r.try_get("source")?,
+        installed_at: r.try_get("installed_at")?,
+    }
+});
+
+row_fn!(composite_row, CompositeReportRecord, |r| {
+    CompositeReportRecord {
+        station_id: r.try_get("station_id")?,
+        evse_id: r.try_get("evse_id")?,
+        version: r.try_get("version")?,
+        requested_at: r.try_get("requested_at")?,
+        duration: r.try_get("duration")?,
+        rate_unit: r.try_get("rate_unit")?,
+        status: r.try_get("status")?,
+        reported: r.try_get("reported")?,
+        predicted: r.try_get("predicted")?,
+        differences: r.try_get("differences")?,
+        payload: r.try_get("payload")?,
+        at: r.try_get("at")?,
+    }
+});
+
+row_fn!(reported_row, ReportedProfileRecord, |r| {
+    ReportedProfileRecord {
+        station_id: r.try_get("station_id")?,
+        request_id: r.try_get("request_id")?,
+        evse_id: r.try_get("evse_id")?,
+        limit_source: r.try_get("limit_source")?,
+        profile_id: r.try_get("profile_id")?,
+        profile: r.try_get("profile")?,
+        at: r.try_get("at")?,
+    }
+});
+
+row_fn!(group_row, LoadGroupRecord, |r| LoadGroupRecord {
+    id: r.try_get("id")?,
+    name: r.try_get("name")?,
+    limit: r.try_get("limit_value")?,
+    unit: r.try_get("rate_unit")?,
+    min_per_car: r.try_get("min_per_car")?,
+    created_at: r.try_get("created_at")?,
+    updated_at: r.try_get("updated_at")?,
+});
+
+const PROFILE_COLS: &str = "station_id, profile_id, evse_id, version, purpose, stack_level, kind, recurrency, transaction_id, valid_from, valid_to, rate_unit, profile, neutral, source, installed_at";
 
 const STATION_COLS: &str = "id, version, registration, vendor, model, serial_number, firmware_version, boot_reason, boot_payload, first_seen, last_seen, last_boot_at, connected, security_profile, password_hash";
 const TX_COLS: &str = "station_id, transaction_id, version, evse_id, connector_id, id_token, token_type, status, started_at, stopped_at, meter_start, meter_stop, stop_reason, charging_state, last_seq_no, offline";
@@ -577,6 +655,152 @@ macro_rules! sql_store {
                 let row = sqlx::query("SELECT version FROM local_list_versions WHERE station_id = $1")
                     .bind(station_id).fetch_optional(&self.pool).await?;
                 Ok(row.map(|r| r.try_get("version")).transpose()?)
+            }
+
+            // Smart charging (crate::smart_charging).
+
+            async fn put_charging_profile(&self, p: &ChargingProfileRecord, replaced: &[i64]) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                for id in replaced {
+                    sqlx::query("DELETE FROM charging_profiles WHERE station_id = $1 AND profile_id = $2")
+                        .bind(&p.station_id).bind(id).execute(&mut *tx).await?;
+                }
+                sqlx::query(&format!("INSERT INTO charging_profiles ({PROFILE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                             ON CONFLICT (station_id, profile_id) DO UPDATE SET evse_id = $3, version = $4, purpose = $5, stack_level = $6, kind = $7, recurrency = $8, \
+                               transaction_id = $9, valid_from = $10, valid_to = $11, rate_unit = $12, profile = $13, neutral = $14, source = $15, installed_at = $16"))
+                    .bind(&p.station_id).bind(p.profile_id).bind(p.evse_id).bind(&p.version).bind(&p.purpose)
+                    .bind(p.stack_level).bind(&p.kind).bind(&p.recurrency).bind(&p.transaction_id)
+                    .bind(&p.valid_from).bind(&p.valid_to).bind(&p.rate_unit).bind(&p.profile)
+                    .bind(&p.neutral).bind(&p.source).bind(&p.installed_at)
+                    .execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn charging_profiles(&self, station_id: &str, evse_id: Option<i64>) -> StoreResult<Vec<ChargingProfileRecord>> {
+                let rows = sqlx::query(&format!("SELECT {PROFILE_COLS} FROM charging_profiles WHERE station_id = $1 AND ($2 < 0 OR evse_id = $2) ORDER BY evse_id, profile_id"))
+                    .bind(station_id).bind(evse_id.unwrap_or(-1)).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(profile_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn delete_charging_profiles(&self, station_id: &str, ids: &[i64]) -> StoreResult<u64> {
+                let mut tx = self.pool.begin().await?;
+                let mut n = 0;
+                for id in ids {
+                    n += sqlx::query("DELETE FROM charging_profiles WHERE station_id = $1 AND profile_id = $2")
+                        .bind(station_id).bind(id).execute(&mut *tx).await?.rows_affected();
+                }
+                tx.commit().await?;
+                Ok(n)
+            }
+
+            async fn active_transactions(&self, station_id: &str) -> StoreResult<Vec<TransactionRecord>> {
+                let rows = sqlx::query(&format!("SELECT {TX_COLS} FROM transactions WHERE station_id = $1 AND status = 'Active' ORDER BY id"))
+                    .bind(station_id).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(tx_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn put_composite_report(&self, c: &CompositeReportRecord) -> StoreResult<()> {
+                sqlx::query("INSERT INTO composite_reports (station_id, evse_id, version, requested_at, duration, rate_unit, status, reported, predicted, differences, payload, at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+                    .bind(&c.station_id).bind(c.evse_id).bind(&c.version).bind(&c.requested_at).bind(c.duration)
+                    .bind(&c.rate_unit).bind(&c.status).bind(&c.reported).bind(&c.predicted).bind(&c.differences)
+                    .bind(&c.payload).bind(&c.at)
+                    .execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn composite_reports(&self, station_id: &str, evse_id: Option<i64>, page: Page) -> StoreResult<Vec<CompositeReportRecord>> {
+                let rows = sqlx::query("SELECT * FROM composite_reports WHERE station_id = $1 AND ($2 < 0 OR evse_id = $2) ORDER BY id DESC LIMIT $3 OFFSET $4")
+                    .bind(station_id).bind(evse_id.unwrap_or(-1)).bind(page.limit).bind(page.offset).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(composite_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn put_reported_profiles(&self, profiles: &[ReportedProfileRecord]) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                for p in profiles {
+                    sqlx::query("INSERT INTO reported_profiles (station_id, request_id, evse_id, limit_source, profile_id, profile, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                        .bind(&p.station_id).bind(p.request_id).bind(p.evse_id).bind(&p.limit_source)
+                        .bind(p.profile_id).bind(&p.profile).bind(&p.at)
+                        .execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn latest_reported_profiles(&self, station_id: &str) -> StoreResult<Vec<ReportedProfileRecord>> {
+                let rows = sqlx::query("SELECT * FROM reported_profiles WHERE station_id = $1 AND request_id = \
+                                        (SELECT request_id FROM reported_profiles WHERE station_id = $1 ORDER BY id DESC LIMIT 1) ORDER BY id")
+                    .bind(station_id).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(reported_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn put_load_group(&self, g: &LoadGroupRecord) -> StoreResult<()> {
+                sqlx::query("INSERT INTO lb_groups (id, name, limit_value, rate_unit, min_per_car, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                             ON CONFLICT (id) DO UPDATE SET name = $2, limit_value = $3, rate_unit = $4, min_per_car = $5, updated_at = $7")
+                    .bind(&g.id).bind(&g.name).bind(&g.limit).bind(&g.unit).bind(&g.min_per_car)
+                    .bind(&g.created_at).bind(&g.updated_at)
+                    .execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn load_group(&self, id: &str) -> StoreResult<Option<LoadGroupRecord>> {
+                let row = sqlx::query("SELECT * FROM lb_groups WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+                Ok(row.as_ref().map(group_row).transpose()?)
+            }
+
+            async fn load_groups(&self) -> StoreResult<Vec<LoadGroupRecord>> {
+                let rows = sqlx::query("SELECT * FROM lb_groups ORDER BY id").fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(group_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn delete_load_group(&self, id: &str) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("DELETE FROM lb_group_members WHERE group_id = $1").bind(id).execute(&mut *tx).await?;
+                let r = sqlx::query("DELETE FROM lb_groups WHERE id = $1").bind(id).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            async fn add_load_group_member(&self, group_id: &str, station_id: &str, at: &str) -> StoreResult<Option<String>> {
+                let mut tx = self.pool.begin().await?;
+                let existing = sqlx::query("SELECT group_id FROM lb_group_members WHERE station_id = $1")
+                    .bind(station_id).fetch_optional(&mut *tx).await?;
+                if let Some(row) = existing {
+                    let g: String = row.try_get("group_id")?;
+                    tx.rollback().await?;
+                    return Ok((g != group_id).then_some(g));
+                }
+                sqlx::query("INSERT INTO lb_group_members (group_id, station_id, added_at) VALUES ($1, $2, $3)")
+                    .bind(group_id).bind(station_id).bind(at).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(None)
+            }
+
+            async fn remove_load_group_member(&self, group_id: &str, station_id: &str) -> StoreResult<bool> {
+                let r = sqlx::query("DELETE FROM lb_group_members WHERE group_id = $1 AND station_id = $2")
+                    .bind(group_id).bind(station_id).execute(&self.pool).await?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            async fn load_group_members(&self, group_id: &str) -> StoreResult<Vec<String>> {
+                let rows = sqlx::query("SELECT station_id FROM lb_group_members WHERE group_id = $1 ORDER BY station_id")
+                    .bind(group_id).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(|r| r.try_get("station_id")).collect::<Result<_, _>>()?)
+            }
+
+            async fn load_group_of(&self, station_id: &str) -> StoreResult<Option<String>> {
+                let row = sqlx::query("SELECT group_id FROM lb_group_members WHERE station_id = $1")
+                    .bind(station_id).fetch_optional(&self.pool).await?;
+                Ok(row.map(|r| r.try_get("group_id")).transpose()?)
+            }
+
+            async fn load_group_transactions(&self, group_id: &str) -> StoreResult<Vec<TransactionRecord>> {
+                let cols = TX_COLS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ");
+                let rows = sqlx::query(&format!("SELECT {cols} FROM transactions t JOIN lb_group_members m ON m.station_id = t.station_id \
+                                                 WHERE m.group_id = $1 AND t.status = 'Active' ORDER BY t.id"))
+                    .bind(group_id).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(tx_row).collect::<Result<_, _>>()?)
             }
         }
     };
