@@ -14,6 +14,7 @@
 //! | [`ChargingProfilesReceiver`] | `GET/PUT/DELETE /{version}/receiver/chargingprofiles/{session_id}` | CPO | `ChargingProfileResponse` `NOT_SUPPORTED` |
 //! | [`ChargingProfilesSender`] | `POST /{version}/sender/chargingprofiles/{kind}/{id}` (the `response_url`), `PUT /{version}/sender/chargingprofiles/{session_id}` | SCSP / eMSP | 2000 "not supported" |
 //! | [`TokensSender`] | `POST /{version}/sender/tokens/{uid}/authorize[?type=..]` (real-time authorization) | eMSP | from the stored token: `ALLOWED` when `valid`, else `BLOCKED` |
+//! | [`PaymentsSender`] | `POST /{version}/sender/payments/terminals/activate`, `POST /{version}/sender/payments/terminals/{terminal_id}/deactivate` (2.3.0) | PTP | 2000 "not supported" |
 //! | [`SessionsSender`] | `PUT /{version}/sender/sessions/{session_id}/charging_preferences` | CPO | `NOT_POSSIBLE` |
 //!
 //! Handlers answer synchronously: the synchronous answer of both modules only says whether the
@@ -338,6 +339,29 @@ pub trait SessionsSender: Send + Sync + 'static {
     }
 }
 
+/// The Sender interface of the payments module (2.3.0, typically the PTP): the requests of a
+/// CPO to activate and deactivate terminals. (Terminals and financial advice confirmations
+/// themselves are objects in the storage.)
+pub trait PaymentsSender: Send + Sync + 'static {
+    /// Activation of a terminal (a `Terminal` whose `terminal_id` may be absent: the PTP sets
+    /// it, then creates the terminal on the CPO's side). The default refuses with 2000.
+    fn activate_terminal(&self, ctx: &RequestContext, terminal: Value) -> Result<(), OcpiError> {
+        let _ = (ctx, terminal);
+        Err(not_supported("activating terminals"))
+    }
+
+    /// Deactivation of a terminal of the storage (an unknown one never reaches the handler:
+    /// the server answers 404). The default refuses with 2000.
+    fn deactivate_terminal(
+        &self,
+        ctx: &RequestContext,
+        terminal_id: &str,
+    ) -> Result<(), OcpiError> {
+        let _ = (ctx, terminal_id);
+        Err(not_supported("deactivating terminals"))
+    }
+}
+
 /// A handler that supports nothing: every method gives its default answer.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NotSupported;
@@ -348,6 +372,7 @@ impl ChargingProfilesReceiver for NotSupported {}
 impl ChargingProfilesSender for NotSupported {}
 impl TokensSender for NotSupported {}
 impl SessionsSender for NotSupported {}
+impl PaymentsSender for NotSupported {}
 
 /// The handlers of a server, one per module interface; [`Default`] supports nothing.
 #[derive(Clone)]
@@ -364,6 +389,8 @@ pub struct Handlers {
     pub tokens_sender: std::sync::Arc<dyn TokensSender>,
     /// Sessions, Sender interface (charging preferences).
     pub sessions_sender: std::sync::Arc<dyn SessionsSender>,
+    /// Payments, Sender interface (terminal activation and deactivation).
+    pub payments_sender: std::sync::Arc<dyn PaymentsSender>,
 }
 
 impl Default for Handlers {
@@ -375,7 +402,8 @@ impl Default for Handlers {
             charging_profiles_receiver: n.clone(),
             charging_profiles_sender: n.clone(),
             tokens_sender: n.clone(),
-            sessions_sender: n,
+            sessions_sender: n.clone(),
+            payments_sender: n,
         }
     }
 }

@@ -17,10 +17,10 @@
 //! - [`convert`]: locations, sessions, CDRs, tariffs and tokens between 2.1.1, 2.2.1 and 2.3.0,
 //!   each conversion returning what it lost.
 //!
-//! - [`handlers`]: the application's side of commands and charging profiles (one trait per
-//!   module interface, each method with a "not supported" default).
-//!
-//! Not yet here: the payments module's endpoints (its objects are in [`v230`]).
+//! - [`handlers`]: the application's side of the modules that ask to act rather than store:
+//!   commands, charging profiles, real-time token authorization, charging preferences and
+//!   payment terminal activation (one trait per module interface, each method with a default
+//!   answer, so an application implements only what it offers).
 //!
 //! The client speaks plain HTTP unless TLS is added by the application's own reqwest features.
 //!

@@ -17,6 +17,9 @@
 //!   (real-time authorization, [`crate::handlers::TokensSender`]).
 //! - Sessions, Sender interface: `PUT /{version}/sender/sessions/{session_id}/charging_preferences`
 //!   ([`crate::handlers::SessionsSender`]).
+//! - Payments (2.3.0): `/{version}/{sender|receiver}/payments/terminals[/…]` and
+//!   `/{version}/{sender|receiver}/payments/financial-advice-confirmations[/…]`, with terminal
+//!   activation and deactivation on the Sender interface ([`crate::handlers::PaymentsSender`]).
 //! - Commands: `POST /{version}/receiver/commands/{command}` (CPO) and the asynchronous results
 //!   at `POST /{version}/sender/commands/{command}/{id}` (eMSP, see
 //!   [`Server::command_response_url`]).
@@ -556,6 +559,9 @@ async fn route<S: Storage>(
             match module {
                 ModuleId::Commands => {
                     return commands_request(server, &ctx, &role, method, &segs[3..], body)
+                }
+                ModuleId::Payments => {
+                    return payments_request(server, &ctx, &role, method, uri, &segs[3..], body)
                 }
                 ModuleId::ChargingProfiles => {
                     return charging_profiles_request(
@@ -1152,6 +1158,183 @@ fn post_cdr<S: Storage>(
         r.headers_mut().insert(headers::LOCATION, h);
     }
     Ok(r)
+}
+
+/// The two collections of the payments module.
+const TERMINALS: &str = "terminals";
+const ADVICES: &str = "financial-advice-confirmations";
+
+/// Payments (2.3.0), both interfaces, under `/payments/terminals` and
+/// `/payments/financial-advice-confirmations` (stored under the keys
+/// `["terminals", terminal_id]` and `["financial-advice-confirmations", id]`).
+///
+/// Sender (PTP): GET lists (paginated) and objects of both; PUT and PATCH of a terminal (the
+/// CPO assigns locations; a PATCH needs no `last_updated`, a PUT may leave out the
+/// `terminal_id` of the URL, as the specification's examples do); POST `terminals/activate` and
+/// `terminals/{id}/deactivate` ([`crate::handlers::PaymentsSender`]). Receiver (CPO): GET
+/// objects and POST new ones of both. A terminal without `last_updated` is stamped now.
+#[allow(clippy::too_many_arguments)]
+fn payments_request<S: Storage>(
+    server: &Arc<Server<S>>,
+    ctx: &RequestContext,
+    role: &InterfaceRole,
+    method: &Method,
+    uri: &Uri,
+    ids: &[String],
+    body: &Bytes,
+) -> Result<Response, OcpiError> {
+    use crate::v230::{FinancialAdviceConfirmation, Terminal};
+    let st = &server.storage;
+    let m = &ModuleId::Payments;
+    let version = &ctx.version;
+    let unknown = |what: &str, id: &str| {
+        OcpiError::not_found(StatusCode::CLIENT_ERROR, format!("unknown {what} {id}"))
+    };
+    let stamp = |mut v: Value| {
+        if let Some(o) = v.as_object_mut() {
+            o.entry("last_updated")
+                .or_insert_with(|| Value::from(crate::primitives::DateTime::now().as_str()));
+        }
+        v
+    };
+    let key = |kind: &str, id: &str| vec![kind.to_owned(), id.to_owned()];
+    let strs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    match (role, method, strs.as_slice()) {
+        (InterfaceRole::Sender, &Method::GET, [kind @ (TERMINALS | ADVICES)]) => {
+            let q = parse_query(uri)?;
+            let is_terminal = *kind == TERMINALS;
+            let all: Vec<Value> = st
+                .list(m, role)
+                .into_iter()
+                .filter(|o| o.get("terminal_id").is_some() == is_terminal)
+                .filter(|o| {
+                    o.get("last_updated")
+                        .and_then(|d| d.as_str())
+                        .and_then(|d| crate::primitives::DateTime::parse(d).ok())
+                        .is_none_or(|d| q.matches(&d))
+                })
+                .collect();
+            let base = format!("{}/{kind}", server.module_url(version, m, role));
+            Ok(page_response(all, &q, server.config.max_limit, &base))
+        }
+        (_, &Method::GET, [kind @ (TERMINALS | ADVICES), id]) => {
+            let obj = st
+                .get(m, role, &key(kind, id))
+                .ok_or_else(|| unknown(kind, id))?;
+            Ok(ok(obj))
+        }
+        (InterfaceRole::Sender, &Method::POST, [TERMINALS, "activate"]) => {
+            let v = stamp(json_body(body)?);
+            let mut t = v.clone();
+            if let Some(o) = t.as_object_mut() {
+                // the PTP sets the id: any placeholder passes validation
+                o.entry("terminal_id").or_insert_with(|| Value::from("-"));
+            }
+            check::<Terminal>(&t)?;
+            server.handlers.payments_sender.activate_terminal(ctx, v)?;
+            Ok(envelope_response(200, &Envelope::<()>::success(())))
+        }
+        (InterfaceRole::Sender, &Method::POST, [TERMINALS, id, "deactivate"]) => {
+            st.get(m, role, &key(TERMINALS, id))
+                .ok_or_else(|| unknown(TERMINALS, id))?;
+            server
+                .handlers
+                .payments_sender
+                .deactivate_terminal(ctx, id)?;
+            Ok(envelope_response(200, &Envelope::<()>::success(())))
+        }
+        (InterfaceRole::Sender, &Method::PUT | &Method::PATCH, [TERMINALS, id]) => {
+            let v = json_body(body)?;
+            let new = if *method == Method::PUT {
+                let mut v = stamp(v);
+                if let Some(o) = v.as_object_mut() {
+                    o.entry("terminal_id").or_insert_with(|| Value::from(*id));
+                }
+                v
+            } else {
+                let mut old = st
+                    .get(m, role, &key(TERMINALS, id))
+                    .ok_or_else(|| unknown(TERMINALS, id))?;
+                let (Some(o), Some(p)) = (old.as_object_mut(), v.as_object()) else {
+                    return Err(OcpiError::invalid_parameters("a PATCH is a JSON object"));
+                };
+                for (k, x) in p {
+                    if x.is_null() {
+                        o.remove(k);
+                    } else {
+                        o.insert(k.clone(), x.clone());
+                    }
+                }
+                if !p.contains_key("last_updated") {
+                    o.insert(
+                        "last_updated".into(),
+                        Value::from(crate::primitives::DateTime::now().as_str()),
+                    );
+                }
+                old
+            };
+            check::<Terminal>(&new)?;
+            if new.get("terminal_id").and_then(Value::as_str) != Some(*id) {
+                return Err(OcpiError::invalid_parameters(
+                    "terminal_id differs from the URL",
+                ));
+            }
+            let created = st.put(m, role, key(TERMINALS, id), new);
+            Ok(created_response(created))
+        }
+        (InterfaceRole::Receiver, &Method::POST, [kind @ (TERMINALS | ADVICES)]) => {
+            let v = json_body(body)?;
+            let (v, id_field) = if *kind == TERMINALS {
+                let v = stamp(v);
+                check::<Terminal>(&v)?;
+                (v, "terminal_id")
+            } else {
+                check::<FinancialAdviceConfirmation>(&v)?;
+                (v, "id")
+            };
+            let id = v
+                .get(id_field)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let created = st.put(m, role, key(kind, &id), v);
+            Ok(created_response(created))
+        }
+        (_, &Method::GET | &Method::POST | &Method::PUT | &Method::PATCH, _) => Err(
+            OcpiError::not_found(StatusCode::CLIENT_ERROR, "no such payments endpoint"),
+        ),
+        _ => Err(OcpiError::method_not_allowed(
+            "method not supported on this interface",
+        )),
+    }
+}
+
+fn created_response(created: bool) -> Response {
+    let mut r = envelope_response(
+        if created { 201 } else { 200 },
+        &Envelope::<()>::success(()),
+    );
+    if created {
+        *r.status_mut() = HttpStatus::CREATED;
+    }
+    r
+}
+
+/// A page of a list with the pagination headers (`X-Total-Count`, `X-Limit`, `Link`).
+fn page_response(all: Vec<Value>, q: &PageQuery, max_limit: usize, base: &str) -> Response {
+    let page = paginate(all, q, max_limit);
+    let mut resp = ok(page.items);
+    let h = resp.headers_mut();
+    let num =
+        |n: usize| HeaderValue::from_str(&n.to_string()).unwrap_or(HeaderValue::from_static("0"));
+    h.insert(headers::X_TOTAL_COUNT, num(page.total_count));
+    h.insert(headers::X_LIMIT, num(page.limit));
+    if let Some(next) = page.next_offset {
+        if let Ok(v) = HeaderValue::from_str(&next_link(base, q, next, page.limit)) {
+            h.insert(headers::LINK, v);
+        }
+    }
+    resp
 }
 
 fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
