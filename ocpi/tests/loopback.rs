@@ -321,6 +321,34 @@ impl CommandsSender for Emsp {
     }
 }
 
+impl ocpi::handlers::TokensSender for Emsp {
+    /// TOK0 is authorized real-time only for a known location: without one, 2002.
+    fn authorize(
+        &self,
+        _ctx: &RequestContext,
+        token: &Value,
+        location: Option<&Value>,
+    ) -> Result<ocpi::handlers::Authorization, OcpiError> {
+        if token["uid"] == "TOK0" && location.is_none() {
+            return Err(OcpiError::new(
+                200,
+                StatusCode::NOT_ENOUGH_INFORMATION,
+                "TOK0 needs the location",
+            ));
+        }
+        let valid = token["valid"].as_bool().unwrap_or(false);
+        Ok(ocpi::handlers::Authorization {
+            allowed: if valid {
+                AllowedType::Allowed
+            } else {
+                AllowedType::Blocked
+            },
+            authorization_reference: Some("AUTH-1".into()),
+            info: None,
+        })
+    }
+}
+
 impl ChargingProfilesSender for Emsp {
     fn profile_result(
         &self,
@@ -491,6 +519,7 @@ async fn start(version: VersionNumber) -> Parties {
         emsp_registry,
         Handlers {
             commands_sender: emsp_handlers.clone(),
+            tokens_sender: emsp_handlers.clone(),
             charging_profiles_sender: emsp_handlers,
             ..Default::default()
         },
@@ -800,6 +829,16 @@ async fn handshake_and_pull(version: VersionNumber) {
         .await
         .unwrap();
     assert_eq!(answer.result, CommandResponseType::NotSupported);
+    // A command this version does not define (2.3.0's CommandType is open): NOT_SUPPORTED.
+    let answer = client
+        .send_command(
+            &commands,
+            &CommandType::Unknown("OPEN_LID".into()),
+            &json!({"response_url": "http://127.0.0.1:9/x"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.result, CommandResponseType::NotSupported);
 
     // Real-time authorization: the CPO asks the eMSP about its tokens.
     let emsp_tokens = endpoint(
@@ -835,6 +874,17 @@ async fn handshake_and_pull(version: VersionNumber) {
         .await
         .unwrap();
     assert_eq!(info["allowed"], "BLOCKED");
+    // 2.1.1 has no authorization_reference
+    assert_eq!(info.get("authorization_reference").is_some(), !v211);
+    // not enough information: HTTP 200 with 2002
+    let e = cpo_client
+        .authorize_token::<Value, Value>(&emsp_tokens, "TOK0", "RFID", None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.http_status(), e.status_code()),
+        (Some(200), Some(StatusCode::NOT_ENOUGH_INFORMATION))
+    );
     for (uid, ty) in [("NOPE", "RFID"), ("TOK1", "APP_USER")] {
         let e = cpo_client
             .authorize_token::<Value, Value>(&emsp_tokens, uid, ty, None)
