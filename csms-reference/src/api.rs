@@ -153,6 +153,7 @@ pub fn router(state: ApiState) -> Router {
             get(get_configuration).post(set_configuration),
         )
         .merge(crate::smart_charging::api::routes())
+        .merge(crate::dashboard::routes())
         .fallback(|| async {
             err(
                 StatusCode::NOT_FOUND,

@@ -9,6 +9,7 @@
 //! - [`api`]: the operator HTTP API, protected by [`api_auth`]; [`metrics`]: Prometheus metrics.
 //! - [`smart_charging`]: stored charging profiles, local composite schedules, reconciliation
 //!   with the stations' reports, site load balancing.
+//! - [`dashboard`]: the operator web dashboard at `/` of the API address.
 //! - [`server`]: [`start`](server::start) runs it all; [`validate`]: the OCPP-J log validator.
 //!
 //! # Example
@@ -36,6 +37,7 @@
 pub mod api;
 pub mod api_auth;
 pub mod config;
+pub mod dashboard;
 pub mod domain;
 pub mod metrics;
 pub mod ocpp;

@@ -686,4 +686,47 @@ pub trait Store: Send + Sync + 'static {
     /// The active transactions of every station of a group, oldest first (in the order the
     /// CSMS recorded their start).
     async fn load_group_transactions(&self, group_id: &str) -> StoreResult<Vec<TransactionRecord>>;
+
+    // Read methods of the operator dashboard (`crate::dashboard`).
+
+    /// Stations matching `filter`, by id, and how many match in all.
+    async fn search_stations(
+        &self,
+        filter: &StationFilter,
+        page: Page,
+    ) -> StoreResult<(Vec<StationRecord>, i64)>;
+    /// The current status of every connector of several stations.
+    async fn statuses_of(&self, station_ids: &[String]) -> StoreResult<Vec<StatusRecord>>;
+    /// The station message log of a station, newest first.
+    async fn recent_messages(&self, station_id: &str, page: Page)
+        -> StoreResult<Vec<MessageRecord>>;
+    /// Transactions, newest first, of one station or all, of one status (`Active`, `Ended`) or
+    /// all, and how many match in all.
+    async fn search_transactions(
+        &self,
+        station_id: Option<&str>,
+        status: Option<&str>,
+        page: Page,
+    ) -> StoreResult<(Vec<TransactionRecord>, i64)>;
+    /// The first and the last energy register reading (`Energy.Active.Import.Register` or no
+    /// measurand, no phase) of a transaction.
+    async fn energy_register_bounds(
+        &self,
+        station_id: &str,
+        transaction_id: &str,
+    ) -> StoreResult<Option<(MeterValueRecord, MeterValueRecord)>>;
+    /// How many id tokens there are.
+    async fn count_id_tokens(&self) -> StoreResult<i64>;
+}
+
+/// Which stations [`Store::search_stations`] returns (empty fields match everything).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StationFilter {
+    /// Text found, ignoring ASCII case, in the id, vendor, model, serial number or firmware
+    /// version.
+    pub text: String,
+    /// The version of the last connection (`1.6`, `2.0.1`, `2.1`).
+    pub version: String,
+    /// `online` or `offline` (as last recorded).
+    pub connection: String,
 }

@@ -802,6 +802,71 @@ macro_rules! sql_store {
                     .bind(group_id).fetch_all(&self.pool).await?;
                 Ok(rows.iter().map(tx_row).collect::<Result<_, _>>()?)
             }
+
+            // Read methods of the operator dashboard.
+
+            async fn search_stations(&self, f: &StationFilter, page: Page) -> StoreResult<(Vec<StationRecord>, i64)> {
+                let like = format!("%{}%", f.text.to_ascii_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+                let cond = "($1 = '%%' OR LOWER(id) LIKE $1 ESCAPE '\\' OR LOWER(COALESCE(vendor, '')) LIKE $1 ESCAPE '\\' \
+                            OR LOWER(COALESCE(model, '')) LIKE $1 ESCAPE '\\' OR LOWER(COALESCE(serial_number, '')) LIKE $1 ESCAPE '\\' \
+                            OR LOWER(COALESCE(firmware_version, '')) LIKE $1 ESCAPE '\\') \
+                            AND ($2 = '' OR version = $2) \
+                            AND ($3 = '' OR ($3 = 'online' AND connected) OR ($3 = 'offline' AND NOT connected))";
+                let rows = sqlx::query(&format!("SELECT {STATION_COLS} FROM stations WHERE {cond} ORDER BY id LIMIT $4 OFFSET $5"))
+                    .bind(&like).bind(&f.version).bind(&f.connection).bind(page.limit).bind(page.offset)
+                    .fetch_all(&self.pool).await?;
+                let n: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM stations WHERE {cond}"))
+                    .bind(&like).bind(&f.version).bind(&f.connection)
+                    .fetch_one(&self.pool).await?.try_get("n")?;
+                Ok((rows.iter().map(station_row).collect::<Result<_, _>>()?, n))
+            }
+
+            async fn statuses_of(&self, station_ids: &[String]) -> StoreResult<Vec<StatusRecord>> {
+                if station_ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let marks: Vec<String> = (1..=station_ids.len()).map(|i| format!("${i}")).collect();
+                let sql = format!("SELECT station_id, evse_id, connector_id, status, error_code, info, timestamp, '' AS payload, updated_at AS received_at FROM connector_status WHERE station_id IN ({}) ORDER BY station_id, evse_id, connector_id", marks.join(", "));
+                let mut q = sqlx::query(&sql);
+                for id in station_ids {
+                    q = q.bind(id);
+                }
+                let rows = q.fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(status_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn recent_messages(&self, station_id: &str, page: Page) -> StoreResult<Vec<MessageRecord>> {
+                let rows = sqlx::query("SELECT * FROM message_log WHERE station_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3")
+                    .bind(station_id).bind(page.limit).bind(page.offset)
+                    .fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(message_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn search_transactions(&self, station_id: Option<&str>, status: Option<&str>, page: Page) -> StoreResult<(Vec<TransactionRecord>, i64)> {
+                let cond = "($1 = '' OR station_id = $1) AND ($2 = '' OR status = $2)";
+                let (st, stat) = (station_id.unwrap_or(""), status.unwrap_or(""));
+                let rows = sqlx::query(&format!("SELECT {TX_COLS} FROM transactions WHERE {cond} ORDER BY id DESC LIMIT $3 OFFSET $4"))
+                    .bind(st).bind(stat).bind(page.limit).bind(page.offset).fetch_all(&self.pool).await?;
+                let n: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM transactions WHERE {cond}"))
+                    .bind(st).bind(stat).fetch_one(&self.pool).await?.try_get("n")?;
+                Ok((rows.iter().map(tx_row).collect::<Result<_, _>>()?, n))
+            }
+
+            async fn energy_register_bounds(&self, station_id: &str, transaction_id: &str) -> StoreResult<Option<(MeterValueRecord, MeterValueRecord)>> {
+                let cond = "station_id = $1 AND transaction_id = $2 AND (measurand IS NULL OR measurand = 'Energy.Active.Import.Register') AND phase IS NULL";
+                let first = sqlx::query(&format!("SELECT {METER_COLS} FROM meter_values WHERE {cond} ORDER BY id LIMIT 1"))
+                    .bind(station_id).bind(transaction_id).fetch_optional(&self.pool).await?;
+                let last = sqlx::query(&format!("SELECT {METER_COLS} FROM meter_values WHERE {cond} ORDER BY id DESC LIMIT 1"))
+                    .bind(station_id).bind(transaction_id).fetch_optional(&self.pool).await?;
+                Ok(match (first, last) {
+                    (Some(a), Some(b)) => Some((meter_row(&a)?, meter_row(&b)?)),
+                    _ => None,
+                })
+            }
+
+            async fn count_id_tokens(&self) -> StoreResult<i64> {
+                Ok(sqlx::query("SELECT COUNT(*) AS n FROM id_tokens").fetch_one(&self.pool).await?.try_get("n")?)
+            }
         }
     };
 }
