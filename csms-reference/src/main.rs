@@ -186,6 +186,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             running.api_url(),
             running.api_addr
         );
+        println!("csms: operator dashboard at http://{}/", running.api_addr);
         if let Some(t) = &running.generated_api_token {
             println!("csms: operator API token (generated for this run, shown only here): {t}");
             println!("csms: send it as: Authorization: Bearer <token>; set CSMS_API_TOKEN to keep one across restarts");
