@@ -129,6 +129,7 @@ pub struct Client {
     token: String,
     encoding: TokenEncoding,
     routing: Option<Routing>,
+    correlation_id: Option<String>,
     /// Retry policy.
     pub retry: RetryPolicy,
 }
@@ -209,8 +210,17 @@ impl Client {
             token: token.into(),
             encoding,
             routing: None,
+            correlation_id: None,
             retry: RetryPolicy::default(),
         }
+    }
+
+    /// The same client sending `correlation_id` as the `X-Correlation-ID` of every request
+    /// (for the requests that a request caused, e.g. the asynchronous result of a command);
+    /// without it, each request gets a new correlation id.
+    pub fn with_correlation_id(mut self, correlation_id: impl Into<String>) -> Self {
+        self.correlation_id = Some(correlation_id.into());
+        self
     }
 
     /// The same client sending the `OCPI-from-*` / `OCPI-to-*` routing headers on every
@@ -233,7 +243,7 @@ impl Client {
         url: &str,
         body: Option<&B>,
     ) -> Result<Response<T>, ClientError> {
-        let correlation = request_id();
+        let correlation = self.correlation_id.clone().unwrap_or_else(request_id);
         let mut attempt = 0;
         loop {
             let mut rb = self

@@ -58,13 +58,18 @@ pub struct RequestContext {
 
 impl RequestContext {
     /// A client that calls the peer with the token it gave us (`TOKEN_B`), encoded as the
-    /// request's version requires; `None` when the peer is not registered.
+    /// request's version requires, reusing the request's `X-Correlation-ID`; `None` when the
+    /// peer is not registered.
     pub fn client(&self) -> Option<Client> {
         let reg = self.registration.as_ref()?;
-        Some(Client::new(
+        let client = Client::new(
             reg.token_b.clone(),
             crate::server::encoding_of(&self.version),
-        ))
+        );
+        Some(match &self.correlation_id {
+            Some(id) => client.with_correlation_id(id.clone()),
+            None => client,
+        })
     }
 }
 

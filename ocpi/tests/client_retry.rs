@@ -290,9 +290,22 @@ async fn request_ids_correlation_and_routing_headers() {
     assert_eq!(v["authorization"], "Token dG9rZW4=");
     assert_eq!(v["to"], json!(["DE", "CPO"]));
     assert_eq!(v["from"], json!(["NL", "MSP"]));
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 2);
+        assert_ne!(seen[0].0, seen[1].0, "a new X-Request-ID per attempt");
+        assert!(!seen[0].0.is_empty());
+        assert_eq!(seen[0].1, seen[1].1, "one X-Correlation-ID for the retries");
+    }
+    // A client for requests caused by another one keeps its correlation id.
+    let cl = cl.with_correlation_id("corr-7");
+    let _: Value = bounded(cl.get(&format!("{url}/x"))).await.unwrap();
+    let _: Value = bounded(cl.get(&format!("{url}/x"))).await.unwrap();
     let seen = seen.lock().unwrap();
-    assert_eq!(seen.len(), 2);
-    assert_ne!(seen[0].0, seen[1].0, "a new X-Request-ID per attempt");
-    assert!(!seen[0].0.is_empty());
-    assert_eq!(seen[0].1, seen[1].1, "one X-Correlation-ID for the retries");
+    assert_eq!(seen.len(), 4);
+    assert_eq!(
+        (seen[2].1.as_str(), seen[3].1.as_str()),
+        ("corr-7", "corr-7")
+    );
+    assert_ne!(seen[2].0, seen[3].0);
 }

@@ -293,7 +293,8 @@ impl ocpi::handlers::SessionsSender for Cpo {
 /// What the eMSP received on its Sender interfaces.
 #[derive(Debug)]
 enum Received {
-    Command(CommandType, String, CommandResult),
+    /// Command, id of the response URL, result, `X-Correlation-ID` of the result's POST.
+    Command(CommandType, String, CommandResult, Option<String>),
     Profile(String, ChargingProfileAsyncResult),
     ActiveProfile(String, ActiveChargingProfile),
 }
@@ -311,12 +312,17 @@ impl Emsp {
 impl CommandsSender for Emsp {
     fn command_result(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         command: &CommandType,
         id: &str,
         result: CommandResult,
     ) -> Result<(), OcpiError> {
-        self.send(Received::Command(command.clone(), id.to_owned(), result));
+        self.send(Received::Command(
+            command.clone(),
+            id.to_owned(),
+            result,
+            ctx.correlation_id.clone(),
+        ));
         Ok(())
     }
 }
@@ -759,15 +765,19 @@ async fn handshake_and_pull(version: VersionNumber) {
         start["connector_id"] = json!("1");
     }
     let answer = client
+        .clone()
+        .with_correlation_id("corr-start")
         .send_command(&commands, &CommandType::StartSession, &start)
         .await
         .unwrap();
     assert_eq!(answer.result, CommandResponseType::Accepted);
     assert_eq!(answer.timeout, if v211 { 0 } else { 30 });
     match next_received(&mut p).await {
-        Received::Command(c, id, r) => {
+        Received::Command(c, id, r, correlation) => {
             assert_eq!((c, id.as_str()), (CommandType::StartSession, "req-1"));
             assert_eq!(r.result, CommandResultType::Accepted);
+            // the result's POST carries the correlation id of the command
+            assert_eq!(correlation.as_deref(), Some("corr-start"));
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -784,7 +794,7 @@ async fn handshake_and_pull(version: VersionNumber) {
         .unwrap();
     assert_eq!(answer.result, CommandResponseType::Accepted);
     match next_received(&mut p).await {
-        Received::Command(c, id, r) => {
+        Received::Command(c, id, r, _) => {
             assert_eq!((c, id.as_str()), (CommandType::ReserveNow, "req-2"));
             assert_eq!(r.result, CommandResultType::Rejected);
         }
