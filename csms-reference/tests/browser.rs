@@ -454,6 +454,57 @@ async fn pages_paginate_filter_and_escape() {
     csms.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_authentication_covers_the_dashboard() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = FileSettings {
+        ocpp_listen: Some("127.0.0.1:0".into()),
+        api_listen: Some("127.0.0.1:0".into()),
+        database_url: Some(format!("sqlite:{}", dir.path().join("csms.db").display())),
+        api_auth: Some("on".into()),
+        api_user: Some("operator".into()),
+        api_password: Some("s3cret-pass".into()),
+        ..Default::default()
+    };
+    let csms = start(Settings::validate(f).unwrap()).await.unwrap();
+    let base = format!("http://{}", csms.api_addr);
+    let c = reqwest::Client::new();
+    for p in [
+        "/",
+        "/ui/fleet",
+        "/sessions",
+        "/tokens",
+        "/stations/X",
+        "/ui/stations/X/validate/Reset",
+    ] {
+        let r = c.get(format!("{base}{p}")).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 401, "{p} without credentials");
+        assert!(
+            r.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .starts_with("Basic"),
+            "{p}: a browser asks for the password"
+        );
+        let r = c
+            .get(format!("{base}{p}"))
+            .basic_auth("operator", Some("wrong"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401, "{p} with a wrong password");
+    }
+    let r = c
+        .get(format!("{base}/"))
+        .basic_auth("operator", Some("s3cret-pass"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.text().await.unwrap().contains("<h1>Fleet</h1>"));
+    csms.shutdown().await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // A tiny Chrome DevTools Protocol client.
 

@@ -314,7 +314,8 @@ button.danger{color:#b91c1c;border-color:#fecaca}button.danger:hover{background:
 .pageno{margin:0 10px;color:#475569}
 dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:6px 18px;margin:0}
 dl.kv dt{color:#64748b}dl.kv dd{margin:0;word-break:break-word}
-.cmds{display:grid;grid-template-columns:repeat(auto-fill,minmax(250px,1fr));gap:14px}
+.cmds{display:grid;grid-template-columns:repeat(3,minmax(0,1fr));gap:14px}
+@media(max-width:1000px){.cmds{grid-template-columns:1fr}}
 .cmd{border:1px solid #e2e8f0;border-radius:8px;padding:12px;background:#fcfdfe}
 .cmd h4{margin:0 0 8px;font-size:13px}
 .cmd .row{display:flex;gap:6px;flex-wrap:wrap;align-items:center}
