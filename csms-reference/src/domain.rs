@@ -252,8 +252,11 @@ impl Csms {
         }
     }
 
-    /// Handles one station-initiated CALL (or 2.1 SEND, whose answer is dropped): logs it,
-    /// applies it, commits, logs the answer and returns the response payload JSON.
+    /// Handles one station-initiated CALL (or 2.1 SEND, whose answer is dropped) as one unit
+    /// of work: the message logged, its state changes applied, the station's last-seen time
+    /// and the answer logged, all in one database transaction committed before the answer is
+    /// returned. When the unit fails (storage error), nothing of it is kept except a
+    /// best-effort log of the call and its InternalError answer.
     pub async fn handle_call(
         &self,
         station: &str,
@@ -264,58 +267,189 @@ impl Csms {
     ) -> Result<String, CallError> {
         let at = now();
         self.metrics.message("in", action);
-        self.store
-            .log_message(&MessageRecord {
-                station_id: station.to_owned(),
-                direction: "in".into(),
-                kind: "call".into(),
-                message_id: message_id.to_owned(),
-                action: action.to_owned(),
-                payload: payload.to_owned(),
-                at: at.clone(),
-            })
-            .await
-            .map_err(internal)?;
         let req: Value = serde_json::from_str(payload).map_err(|e| {
             CallError::new(
                 ErrorCode::InternalError,
                 format!("re-reading the payload: {e}"),
             )
         })?;
+        let log = |direction: &str, kind: &str, payload: String, at: String| MessageRecord {
+            station_id: station.to_owned(),
+            direction: direction.into(),
+            kind: kind.into(),
+            message_id: message_id.to_owned(),
+            action: action.to_owned(),
+            payload,
+            at,
+        };
+        let call_log = log("in", "call", payload.to_owned(), at.clone());
+        // A vendor's DataTransfer handler may use the store itself: it runs before the unit.
+        let vendor_answer = if action == "DataTransfer" {
+            Some(self.vendor_answer(station, version, &req).await)
+        } else {
+            None
+        };
         let started = Instant::now();
-        let result = self
-            .apply(station, version, action, payload, &req, &at)
-            .await;
-        self.metrics.store_latency(action, started.elapsed());
-        let (kind, body) = match &result {
-            Ok(v) => ("result", v.to_string()),
+        let mut unit = match self.store.begin().await {
+            Ok(db) => Unit {
+                db,
+                changes: Vec::new(),
+                reported_profiles: false,
+                vendor_answer,
+            },
+            Err(e) => return Err(self.unit_failed(call_log, version, e).await),
+        };
+        let mut result = match unit.db.log_message(&call_log).await {
+            Ok(()) => {
+                self.apply(&mut unit, station, version, action, payload, &req, &at)
+                    .await
+            }
+            Err(e) => Err(internal(e)),
+        };
+        let failed_in_store = matches!(&result, Err(e) if e.code == ErrorCode::InternalError);
+        let body = match &result {
+            Ok(v) => v.to_string(),
             Err(e) => {
-                self.metrics.call_error("out", e.code.wire(version));
-                (
-                    "error",
-                    json!({"code": e.code.wire(version), "description": e.description}).to_string(),
-                )
+                json!({"code": e.code.wire(version), "description": e.description}).to_string()
             }
         };
-        self.store.touch(station, &at).await.map_err(internal)?;
-        self.store
-            .log_message(&MessageRecord {
-                station_id: station.to_owned(),
-                direction: "out".into(),
-                kind: kind.into(),
-                message_id: message_id.to_owned(),
-                action: action.to_owned(),
-                payload: body.clone(),
-                at: now(),
-            })
-            .await
-            .map_err(internal)?;
+        let kind = if result.is_ok() { "result" } else { "error" };
+        if failed_in_store {
+            // The unit is rolled back: half of a message's changes are never kept.
+            drop(unit);
+            let _ = self.store.log_message(&call_log).await;
+            let _ = self
+                .store
+                .log_message(&log("out", kind, body.clone(), now()))
+                .await;
+        } else {
+            let answer_log = log("out", kind, body.clone(), now());
+            let committed = async {
+                unit.db.touch(station, &at).await?;
+                unit.db.log_message(&answer_log).await?;
+                unit.db.commit().await
+            }
+            .await;
+            if let Err(e) = committed {
+                self.metrics.store_latency(action, started.elapsed());
+                return Err(self.unit_failed(call_log, version, e).await);
+            }
+            self.after_commit(
+                station,
+                version,
+                &req,
+                &at,
+                unit.changes,
+                unit.reported_profiles,
+            )
+            .await;
+        }
+        self.metrics.store_latency(action, started.elapsed());
+        if let Err(e) = &result {
+            self.metrics.call_error("out", e.code.wire(version));
+        }
         self.metrics.message("out", action);
+        result = result.map(|_| Value::Null);
         result.map(|_| body)
     }
 
+    /// The unit of work of a call could not be begun or committed: the station gets an
+    /// InternalError (it will send the message again), and the call is logged if possible.
+    async fn unit_failed(
+        &self,
+        call_log: MessageRecord,
+        version: OcppVersion,
+        e: StoreError,
+    ) -> CallError {
+        let err = internal(e);
+        let _ = self.store.log_message(&call_log).await;
+        let _ = self
+            .store
+            .log_message(&MessageRecord {
+                direction: "out".into(),
+                kind: "error".into(),
+                payload: json!({"code": err.code.wire(version), "description": err.description})
+                    .to_string(),
+                at: now(),
+                ..call_log
+            })
+            .await;
+        self.metrics.call_error("out", err.code.wire(version));
+        err
+    }
+
+    /// What runs once a call's unit of work is committed: the transaction listeners, and the
+    /// charging profiles a ReportChargingProfiles carried (derived from the committed report).
+    async fn after_commit(
+        &self,
+        station: &str,
+        version: OcppVersion,
+        req: &Value,
+        at: &str,
+        changes: Vec<TransactionChange>,
+        reported_profiles: bool,
+    ) {
+        for c in changes {
+            self.transaction_changed(
+                &c.station_id,
+                c.version,
+                &c.transaction_id,
+                c.evse_id,
+                c.started,
+            );
+        }
+        if reported_profiles {
+            if let Err(e) = crate::smart_charging::record_reported_profiles(
+                self.store.as_ref(),
+                station,
+                version,
+                req,
+                at,
+            )
+            .await
+            {
+                tracing::error!(station, error = %e, "recording the reported charging profiles failed");
+            }
+        }
+    }
+
+    async fn vendor_answer(
+        &self,
+        station: &str,
+        version: OcppVersion,
+        req: &Value,
+    ) -> DataTransferAnswer {
+        let vendor = s(req, "vendorId").unwrap_or_default();
+        let handler = self
+            .vendors
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&vendor)
+            .cloned();
+        match handler {
+            Some(h) => {
+                h.data_transfer(
+                    station,
+                    version,
+                    s(req, "messageId").as_deref(),
+                    req.get("data"),
+                )
+                .await
+            }
+            None => DataTransferAnswer {
+                status: "UnknownVendorId".into(),
+                data: None,
+            },
+        }
+    }
+
+    /// Applies one message inside its unit of work: every read and write goes through
+    /// `unit.db` (on SQLite the unit holds the one connection, so `self.store` must not be
+    /// used here), and what must wait for the commit is queued in `unit`.
+    #[allow(clippy::too_many_arguments)]
     async fn apply(
         &self,
+        unit: &mut Unit,
         station: &str,
         version: OcppVersion,
         action: &str,
@@ -323,6 +457,7 @@ impl Csms {
         req: &Value,
         at: &str,
     ) -> Result<Value, CallError> {
+        let db: &mut dyn StoreTx = &mut *unit.db;
         let v16 = is_v16(version);
         let event = |status: Option<String>, detail: Option<String>| EventRecord {
             station_id: station.to_owned(),
@@ -333,7 +468,10 @@ impl Csms {
             at: at.to_owned(),
         };
         match action {
-            "BootNotification" => self.boot(station, version, payload, req, at).await,
+            "BootNotification" => {
+                self.boot(&mut *db, station, version, payload, req, at)
+                    .await
+            }
             "Heartbeat" => Ok(json!({"currentTime": now()})),
             "StatusNotification" => {
                 let rec = if v16 {
@@ -362,12 +500,12 @@ impl Csms {
                         received_at: at.into(),
                     }
                 };
-                self.store.record_status(&rec).await.map_err(internal)?;
+                db.record_status(&rec).await.map_err(internal)?;
                 Ok(json!({}))
             }
             "Authorize" => {
                 let (token, ty) = token_of(version, req);
-                let info = self.authorize(&token, &ty).await?;
+                let info = self.authorize_in(&mut *db, &token, &ty).await?;
                 Ok(if v16 {
                     json!({"idTagInfo": id_tag_info(&info)})
                 } else {
@@ -376,7 +514,7 @@ impl Csms {
             }
             "StartTransaction" => {
                 let (token, _) = token_of(version, req);
-                let info = self.authorize(&token, "").await?;
+                let info = self.authorize_in(&mut *db, &token, "").await?;
                 let start = TxStart {
                     station_id: station.into(),
                     connector_id: i(req, "connectorId").unwrap_or(0),
@@ -387,24 +525,19 @@ impl Csms {
                     payload: payload.into(),
                     received_at: at.into(),
                 };
-                let id = self
-                    .store
-                    .start_transaction_16(&start)
-                    .await
-                    .map_err(internal)?;
+                let id = db.start_transaction_16(&start).await.map_err(internal)?;
                 if let Some(r) = start.reservation_id {
-                    self.store
-                        .set_reservation_status(station, r, "Used", at)
+                    db.set_reservation_status(station, r, "Used", at)
                         .await
                         .map_err(internal)?;
                 }
-                self.transaction_changed(
+                unit.changes.push(change(
                     station,
                     version,
                     &id.to_string(),
                     Some(start.connector_id),
                     true,
-                );
+                ));
                 Ok(json!({"transactionId": id, "idTagInfo": id_tag_info(&info)}))
             }
             "StopTransaction" => {
@@ -432,25 +565,22 @@ impl Csms {
                     received_at: at.into(),
                     ..Default::default()
                 };
-                let outcome = self
-                    .store
-                    .apply_transaction_event(&ev)
-                    .await
-                    .map_err(internal)?;
+                let outcome = db.apply_transaction_event(&ev).await.map_err(internal)?;
                 if !outcome.duplicate {
                     // A 1.6 Stop names no connector: listeners read it from the transaction.
-                    self.transaction_changed(station, version, &ev.transaction_id, None, false);
+                    unit.changes
+                        .push(change(station, version, &ev.transaction_id, None, false));
                 }
                 match token {
                     Some(t) => {
-                        let info = self.authorize(&t, "").await?;
+                        let info = self.authorize_in(&mut *db, &t, "").await?;
                         Ok(json!({"idTagInfo": id_tag_info(&info)}))
                     }
                     None => Ok(json!({})),
                 }
             }
             "TransactionEvent" => {
-                self.transaction_event(station, version, payload, req, at)
+                self.transaction_event(unit, station, version, payload, req, at)
                     .await
             }
             "MeterValues" => {
@@ -464,51 +594,30 @@ impl Csms {
                     .iter()
                     .flat_map(|mv| meter_value(version, mv, tx.as_deref(), evse))
                     .collect();
-                self.store
-                    .insert_meter_values(station, &values)
+                db.insert_meter_values(station, &values)
                     .await
                     .map_err(internal)?;
                 Ok(json!({}))
             }
             "NotifyReport" => {
                 let vars = report_variables(req, "NotifyReport", at);
-                self.store
-                    .upsert_variables(station, &vars)
+                db.upsert_variables(station, &vars)
                     .await
                     .map_err(internal)?;
-                self.store
-                    .record_event(&event(s(req, "requestId"), s(req, "seqNo")))
+                db.record_event(&event(s(req, "requestId"), s(req, "seqNo")))
                     .await
                     .map_err(internal)?;
                 Ok(json!({}))
             }
             "DataTransfer" => {
                 let vendor = s(req, "vendorId").unwrap_or_default();
-                self.store
-                    .record_event(&event(Some(vendor.clone()), s(req, "messageId")))
+                db.record_event(&event(Some(vendor), s(req, "messageId")))
                     .await
                     .map_err(internal)?;
-                let handler = self
-                    .vendors
-                    .read()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get(&vendor)
-                    .cloned();
-                let answer = match handler {
-                    Some(h) => {
-                        h.data_transfer(
-                            station,
-                            version,
-                            s(req, "messageId").as_deref(),
-                            req.get("data"),
-                        )
-                        .await
-                    }
-                    None => DataTransferAnswer {
-                        status: "UnknownVendorId".into(),
-                        data: None,
-                    },
-                };
+                let answer = unit.vendor_answer.take().unwrap_or(DataTransferAnswer {
+                    status: "UnknownVendorId".into(),
+                    data: None,
+                });
                 let mut out = Map::new();
                 out.insert("status".into(), Value::String(answer.status));
                 if let Some(d) = answer.data {
@@ -528,13 +637,12 @@ impl Csms {
                 Ok(Value::Object(out))
             }
             "SignCertificate" => {
-                self.store
-                    .record_event(&event(
-                        s(req, "certificateType"),
-                        Some("no CA configured: Rejected".into()),
-                    ))
-                    .await
-                    .map_err(internal)?;
+                db.record_event(&event(
+                    s(req, "certificateType"),
+                    Some("no CA configured: Rejected".into()),
+                ))
+                .await
+                .map_err(internal)?;
                 Ok(if v16 {
                     json!({"status": "Rejected"})
                 } else {
@@ -542,8 +650,7 @@ impl Csms {
                 })
             }
             "Get15118EVCertificate" => {
-                self.store
-                    .record_event(&event(s(req, "action"), None))
+                db.record_event(&event(s(req, "action"), None))
                     .await
                     .map_err(internal)?;
                 Ok(
@@ -551,8 +658,7 @@ impl Csms {
                 )
             }
             "GetCertificateStatus" => {
-                self.store
-                    .record_event(&event(None, None))
+                db.record_event(&event(None, None))
                     .await
                     .map_err(internal)?;
                 Ok(
@@ -560,8 +666,7 @@ impl Csms {
                 )
             }
             "GetCertificateChainStatus" => {
-                self.store
-                    .record_event(&event(None, None))
+                db.record_event(&event(None, None))
                     .await
                     .map_err(internal)?;
                 let items: Vec<Value> = arr(req, "certificateStatusRequests")
@@ -571,8 +676,7 @@ impl Csms {
                 Ok(json!({"certificateStatus": items}))
             }
             "NotifyEVChargingNeeds" => {
-                self.store
-                    .record_event(&event(s(req, "evseId"), None))
+                db.record_event(&event(s(req, "evseId"), None))
                     .await
                     .map_err(internal)?;
                 // No smart-charging service computes schedules for EVs here: say so.
@@ -583,15 +687,13 @@ impl Csms {
                 })
             }
             "NotifyEVChargingSchedule" => {
-                self.store
-                    .record_event(&event(s(req, "evseId"), s(req, "timeBase")))
+                db.record_event(&event(s(req, "evseId"), s(req, "timeBase")))
                     .await
                     .map_err(internal)?;
                 Ok(json!({"status": "Accepted"}))
             }
             "PullDynamicScheduleUpdate" => {
-                self.store
-                    .record_event(&event(s(req, "chargingProfileId"), None))
+                db.record_event(&event(s(req, "chargingProfileId"), None))
                     .await
                     .map_err(internal)?;
                 Ok(
@@ -599,20 +701,18 @@ impl Csms {
                 )
             }
             "OpenPeriodicEventStream" => {
-                self.store
-                    .record_event(&event(
-                        None,
-                        req.get("constantStreamData")
-                            .and_then(|c| c.get("id"))
-                            .map(|v| v.to_string()),
-                    ))
-                    .await
-                    .map_err(internal)?;
+                db.record_event(&event(
+                    None,
+                    req.get("constantStreamData")
+                        .and_then(|c| c.get("id"))
+                        .map(|v| v.to_string()),
+                ))
+                .await
+                .map_err(internal)?;
                 Ok(json!({"status": "Accepted"}))
             }
             "VatNumberValidation" => {
-                self.store
-                    .record_event(&event(None, s(req, "vatNumber")))
+                db.record_event(&event(None, s(req, "vatNumber")))
                     .await
                     .map_err(internal)?;
                 Ok(
@@ -622,13 +722,11 @@ impl Csms {
             "ReservationStatusUpdate" => {
                 let status = s(req, "reservationUpdateStatus");
                 if let (Some(id), Some(st)) = (i(req, "reservationId"), status.as_deref()) {
-                    self.store
-                        .set_reservation_status(station, id, st, at)
+                    db.set_reservation_status(station, id, st, at)
                         .await
                         .map_err(internal)?;
                 }
-                self.store
-                    .record_event(&event(status, s(req, "reservationId")))
+                db.record_event(&event(status, s(req, "reservationId")))
                     .await
                     .map_err(internal)?;
                 Ok(json!({}))
@@ -647,25 +745,15 @@ impl Csms {
                 let detail = ["requestId", "techInfo", "seqNo", "evseId", "reservationId"]
                     .iter()
                     .find_map(|k| s(req, k));
-                self.store
-                    .record_event(&event(status, detail))
+                db.record_event(&event(status, detail))
                     .await
                     .map_err(internal)?;
                 if action == "ReportChargingProfiles" {
-                    crate::smart_charging::record_reported_profiles(
-                        self.store.as_ref(),
-                        station,
-                        version,
-                        req,
-                        at,
-                    )
-                    .await
-                    .map_err(internal)?;
+                    unit.reported_profiles = true;
                 }
                 if action == "NotifyMonitoringReport" {
                     let vars = report_variables(req, "NotifyMonitoringReport", at);
-                    self.store
-                        .upsert_variables(station, &vars)
+                    db.upsert_variables(station, &vars)
                         .await
                         .map_err(internal)?;
                 }
@@ -676,6 +764,7 @@ impl Csms {
 
     async fn boot(
         &self,
+        db: &mut dyn StoreTx,
         station: &str,
         version: OcppVersion,
         payload: &str,
@@ -709,12 +798,11 @@ impl Csms {
                 at: at.into(),
             }
         };
-        let st = self
-            .store
+        let st = db
             .ensure_station(station, self.initial_registration(), at)
             .await
             .map_err(internal)?;
-        self.store.record_boot(&rec).await.map_err(internal)?;
+        db.record_boot(&rec).await.map_err(internal)?;
         let (status, interval) = match st.registration.as_str() {
             "Accepted" => ("Accepted", self.settings.heartbeat_interval),
             "Rejected" => ("Rejected", self.settings.pending_interval),
@@ -731,7 +819,21 @@ impl Csms {
             .id_token(token, token_type)
             .await
             .map_err(internal)?;
-        Ok(match rec {
+        Ok(self.token_info(rec))
+    }
+
+    async fn authorize_in(
+        &self,
+        db: &mut dyn StoreTx,
+        token: &str,
+        token_type: &str,
+    ) -> Result<TokenInfo, CallError> {
+        let rec = db.id_token(token, token_type).await.map_err(internal)?;
+        Ok(self.token_info(rec))
+    }
+
+    fn token_info(&self, rec: Option<IdTokenRecord>) -> TokenInfo {
+        match rec {
             None if self.settings.accept_unknown_tokens => TokenInfo {
                 status: "Accepted".into(),
                 expiry: None,
@@ -758,11 +860,12 @@ impl Csms {
                     group: r.group_id.or(r.parent_id),
                 }
             }
-        })
+        }
     }
 
     async fn transaction_event(
         &self,
+        unit: &mut Unit,
         station: &str,
         version: OcppVersion,
         payload: &str,
@@ -798,35 +901,61 @@ impl Csms {
             payload: payload.into(),
             received_at: at.into(),
         };
-        let outcome = self
-            .store
-            .apply_transaction_event(&ev)
-            .await
-            .map_err(internal)?;
+        let db: &mut dyn StoreTx = &mut *unit.db;
+        let outcome = db.apply_transaction_event(&ev).await.map_err(internal)?;
         if outcome.duplicate {
             tracing::info!(station, transaction = %tx_id, seq_no = ev.seq_no, "redelivered TransactionEvent: already stored");
         } else if let (Some(r), "Started") = (ev.reservation_id, ev.event_type.as_str()) {
-            self.store
-                .set_reservation_status(station, r, "Used", at)
+            db.set_reservation_status(station, r, "Used", at)
                 .await
                 .map_err(internal)?;
         }
         if !outcome.duplicate && matches!(ev.event_type.as_str(), "Started" | "Ended") {
-            self.transaction_changed(
+            unit.changes.push(change(
                 station,
                 version,
                 &tx_id,
                 ev.evse_id,
                 ev.event_type == "Started",
-            );
+            ));
         }
         match (&ev.id_token, &ev.token_type) {
             (Some(t), ty) => {
-                let info = self.authorize(t, ty.as_deref().unwrap_or("")).await?;
+                let info = self
+                    .authorize_in(&mut *db, t, ty.as_deref().unwrap_or(""))
+                    .await?;
                 Ok(json!({"idTokenInfo": id_token_info(&info)}))
             }
             _ => Ok(json!({})),
         }
+    }
+}
+
+/// The unit of work of one station message (see [`Csms::handle_call`]).
+struct Unit {
+    /// Its database transaction.
+    db: Box<dyn StoreTx>,
+    /// Transaction starts and ends to tell the listeners once committed.
+    changes: Vec<TransactionChange>,
+    /// Whether the reported charging profiles are to be recorded once committed.
+    reported_profiles: bool,
+    /// The answer of the vendor's DataTransfer handler, asked before the unit began.
+    vendor_answer: Option<DataTransferAnswer>,
+}
+
+fn change(
+    station: &str,
+    version: OcppVersion,
+    transaction_id: &str,
+    evse_id: Option<i64>,
+    started: bool,
+) -> TransactionChange {
+    TransactionChange {
+        station_id: station.to_owned(),
+        version,
+        transaction_id: transaction_id.to_owned(),
+        evse_id,
+        started,
     }
 }
 

@@ -24,7 +24,7 @@ struct Cli {
 enum Command {
     /// Run the CSMS (the default): OCPP 1.6, 2.0.1 and 2.1 on one port, the operator API on
     /// another, SQLite `csms.db` unless told otherwise. Every flag has a `CSMS_*` variable.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Validate OCPP-J frames, one JSON array per line, and print one JSON verdict per line.
     ///
     /// Exit status: 0 when every line is ok, 1 otherwise, 2 for usage errors.
@@ -115,6 +115,17 @@ struct ServeArgs {
     metrics_public: Option<bool>,
 }
 
+/// Prints a line on standard output for the operator, ignoring write errors: a closed or
+/// broken stdout (a supervisor's log pipe going away) must not stop a running CSMS, which
+/// `println!` would do by panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let mut out = io::stdout().lock();
+        let _ = writeln!(out, $($arg)*);
+        let _ = out.flush();
+    }};
+}
+
 fn serve(args: ServeArgs) -> ExitCode {
     use csms_reference::config::{FileSettings, Settings};
     let filter = tracing_subscriber::EnvFilter::try_from_env("CSMS_LOG")
@@ -179,21 +190,21 @@ fn serve(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        println!("csms: stations connect to {}", running.station_url());
-        println!(
+        say!("csms: stations connect to {}", running.station_url());
+        say!(
             "csms: operator API at {} (OpenAPI: {}/openapi.json, metrics: http://{}/metrics)",
             running.api_url(),
             running.api_url(),
             running.api_addr
         );
-        println!("csms: operator dashboard at http://{}/", running.api_addr);
+        say!("csms: operator dashboard at http://{}/", running.api_addr);
         if let Some(t) = &running.generated_api_token {
-            println!("csms: operator API token (generated for this run, shown only here): {t}");
-            println!("csms: send it as: Authorization: Bearer <token>; set CSMS_API_TOKEN to keep one across restarts");
+            say!("csms: operator API token (generated for this run, shown only here): {t}");
+            say!("csms: send it as: Authorization: Bearer <token>; set CSMS_API_TOKEN to keep one across restarts");
         } else if running.api_protected {
-            println!("csms: the operator API needs the configured credentials");
+            say!("csms: the operator API needs the configured credentials");
         }
-        println!(
+        say!(
             "csms: database {}",
             if db.contains('@') {
                 "(postgres)".to_owned()
@@ -201,9 +212,8 @@ fn serve(args: ServeArgs) -> ExitCode {
                 db
             }
         );
-        let _ = io::stdout().flush();
         shutdown_signal().await;
-        println!("csms: shutting down");
+        say!("csms: shutting down");
         running.shutdown().await;
         ExitCode::SUCCESS
     })
@@ -232,10 +242,10 @@ fn main() -> ExitCode {
         Some(c) => c,
         None => Cli::parse_from(["csms", "serve"])
             .command
-            .unwrap_or(Command::Serve(ServeArgs::default())),
+            .unwrap_or(Command::Serve(Box::default())),
     };
     match command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Validate {
             version,
             lenient,

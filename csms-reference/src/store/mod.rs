@@ -380,6 +380,69 @@ pub struct ReservationRecord {
     pub status: String,
 }
 
+/// One unit of work: the writes of one station message (its log entries and every state change
+/// it reports) committed together by [`StoreTx::commit`], so the message log and the state
+/// never disagree. Dropped without `commit`, nothing of it is written. Reads inside the unit
+/// ([`StoreTx::id_token`], [`StoreTx::ensure_station`]) see its own writes.
+///
+/// The methods do what the [`Store`] methods of the same name do.
+#[async_trait]
+pub trait StoreTx: Send {
+    /// Appends to the station message log.
+    async fn log_message(&mut self, message: &MessageRecord) -> StoreResult<()>;
+    /// Creates the station if it is unknown (with `registration`); returns it.
+    async fn ensure_station(
+        &mut self,
+        station_id: &str,
+        registration: &str,
+        at: &str,
+    ) -> StoreResult<StationRecord>;
+    /// Records a boot.
+    async fn record_boot(&mut self, boot: &BootRecord) -> StoreResult<()>;
+    /// Updates the last-seen time.
+    async fn touch(&mut self, station_id: &str, at: &str) -> StoreResult<()>;
+    /// Records a status report.
+    async fn record_status(&mut self, status: &StatusRecord) -> StoreResult<()>;
+    /// The token with this value and type.
+    async fn id_token(
+        &mut self,
+        id_token: &str,
+        token_type: &str,
+    ) -> StoreResult<Option<IdTokenRecord>>;
+    /// Starts a 1.6 transaction (idempotent, see [`Store::start_transaction_16`]).
+    async fn start_transaction_16(&mut self, start: &TxStart) -> StoreResult<i64>;
+    /// Applies a transaction event (idempotent by seqNo).
+    async fn apply_transaction_event(
+        &mut self,
+        event: &TxEventRecord,
+    ) -> StoreResult<TxEventOutcome>;
+    /// Stores meter values outside a transaction event; a sample identical to a stored one in
+    /// every column (a redelivery) is not stored again.
+    async fn insert_meter_values(
+        &mut self,
+        station_id: &str,
+        values: &[MeterValueRecord],
+    ) -> StoreResult<()>;
+    /// Creates or updates device-model attributes.
+    async fn upsert_variables(
+        &mut self,
+        station_id: &str,
+        variables: &[VariableRecord],
+    ) -> StoreResult<()>;
+    /// Records any other report.
+    async fn record_event(&mut self, event: &EventRecord) -> StoreResult<()>;
+    /// Sets a reservation's status; false when unknown.
+    async fn set_reservation_status(
+        &mut self,
+        station_id: &str,
+        id: i64,
+        status: &str,
+        at: &str,
+    ) -> StoreResult<bool>;
+    /// Commits every write of the unit.
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+}
+
 /// A charging profile installed on a station, as the CSMS knows it (recorded when the station
 /// accepted the SetChargingProfile that carried it).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -492,6 +555,10 @@ pub struct LoadGroupRecord {
 /// The storage of the CSMS. Each method commits before it returns.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// Begins a unit of work (see [`StoreTx`]). On SQLite the unit holds the database's one
+    /// connection until it is committed or dropped: do not call other [`Store`] methods while
+    /// holding it.
+    async fn begin(&self) -> StoreResult<Box<dyn StoreTx>>;
     /// Appends to the station message log.
     async fn log_message(&self, message: &MessageRecord) -> StoreResult<()>;
     /// The station message log of a station, oldest first.
@@ -626,6 +693,40 @@ pub trait Store: Send + Sync + 'static {
     /// The local list version last accepted.
     async fn local_list_version(&self, station_id: &str) -> StoreResult<Option<i64>>;
 
+    // Read methods of the operator dashboard (`crate::dashboard`).
+
+    /// Stations matching `filter`, by id, and how many match in all.
+    async fn search_stations(
+        &self,
+        filter: &StationFilter,
+        page: Page,
+    ) -> StoreResult<(Vec<StationRecord>, i64)>;
+    /// The current status of every connector of several stations.
+    async fn statuses_of(&self, station_ids: &[String]) -> StoreResult<Vec<StatusRecord>>;
+    /// The station message log of a station, newest first.
+    async fn recent_messages(
+        &self,
+        station_id: &str,
+        page: Page,
+    ) -> StoreResult<Vec<MessageRecord>>;
+    /// Transactions, newest first, of one station or all, of one status (`Active`, `Ended`) or
+    /// all, and how many match in all.
+    async fn search_transactions(
+        &self,
+        station_id: Option<&str>,
+        status: Option<&str>,
+        page: Page,
+    ) -> StoreResult<(Vec<TransactionRecord>, i64)>;
+    /// The first and the last energy register reading (`Energy.Active.Import.Register` or no
+    /// measurand, no phase) of a transaction.
+    async fn energy_register_bounds(
+        &self,
+        station_id: &str,
+        transaction_id: &str,
+    ) -> StoreResult<Option<(MeterValueRecord, MeterValueRecord)>>;
+    /// How many id tokens there are.
+    async fn count_id_tokens(&self) -> StoreResult<i64>;
+
     // Smart charging (crate::smart_charging).
 
     /// Records an installed charging profile (replacing one with the same id) and removes
@@ -686,37 +787,6 @@ pub trait Store: Send + Sync + 'static {
     /// The active transactions of every station of a group, oldest first (in the order the
     /// CSMS recorded their start).
     async fn load_group_transactions(&self, group_id: &str) -> StoreResult<Vec<TransactionRecord>>;
-
-    // Read methods of the operator dashboard (`crate::dashboard`).
-
-    /// Stations matching `filter`, by id, and how many match in all.
-    async fn search_stations(
-        &self,
-        filter: &StationFilter,
-        page: Page,
-    ) -> StoreResult<(Vec<StationRecord>, i64)>;
-    /// The current status of every connector of several stations.
-    async fn statuses_of(&self, station_ids: &[String]) -> StoreResult<Vec<StatusRecord>>;
-    /// The station message log of a station, newest first.
-    async fn recent_messages(&self, station_id: &str, page: Page)
-        -> StoreResult<Vec<MessageRecord>>;
-    /// Transactions, newest first, of one station or all, of one status (`Active`, `Ended`) or
-    /// all, and how many match in all.
-    async fn search_transactions(
-        &self,
-        station_id: Option<&str>,
-        status: Option<&str>,
-        page: Page,
-    ) -> StoreResult<(Vec<TransactionRecord>, i64)>;
-    /// The first and the last energy register reading (`Energy.Active.Import.Register` or no
-    /// measurand, no phase) of a transaction.
-    async fn energy_register_bounds(
-        &self,
-        station_id: &str,
-        transaction_id: &str,
-    ) -> StoreResult<Option<(MeterValueRecord, MeterValueRecord)>>;
-    /// How many id tokens there are.
-    async fn count_id_tokens(&self) -> StoreResult<i64>;
 }
 
 /// Which stations [`Store::search_stations`] returns (empty fields match everything).

@@ -349,16 +349,26 @@ const STATION_COLS: &str = "id, version, registration, vendor, model, serial_num
 const TX_COLS: &str = "station_id, transaction_id, version, evse_id, connector_id, id_token, token_type, status, started_at, stopped_at, meter_start, meter_stop, stop_reason, charging_state, last_seq_no, offline";
 const METER_COLS: &str = "transaction_id, evse_id, timestamp, value, measurand, phase, unit, context, location, signed_data";
 
+/// One Store write as its own unit of work: begin, the StoreTx method, commit.
+macro_rules! in_tx {
+    ($self:ident, $method:ident($($arg:expr),*)) => {{
+        let mut t = Box::new(Tx($self.pool.begin().await?));
+        let r = t.$method($($arg),*).await?;
+        t.commit().await?;
+        Ok(r)
+    }};
+}
+
 macro_rules! sql_store {
-    ($store:ty) => {
+    ($store:ty, $tx:ident) => {
         #[async_trait]
         impl Store for $store {
+            async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
+                Ok(Box::new($tx(self.pool.begin().await?)))
+            }
+
             async fn log_message(&self, m: &MessageRecord) -> StoreResult<()> {
-                sqlx::query("INSERT INTO message_log (station_id, direction, kind, message_id, action, payload, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                    .bind(&m.station_id).bind(&m.direction).bind(&m.kind).bind(&m.message_id)
-                    .bind(&m.action).bind(&m.payload).bind(&m.at)
-                    .execute(&self.pool).await?;
-                Ok(())
+                in_tx!(self, log_message(m))
             }
 
             async fn messages(&self, station_id: &str, page: Page) -> StoreResult<Vec<MessageRecord>> {
@@ -369,12 +379,7 @@ macro_rules! sql_store {
             }
 
             async fn ensure_station(&self, station_id: &str, registration: &str, at: &str) -> StoreResult<StationRecord> {
-                sqlx::query("INSERT INTO stations (id, registration, first_seen) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
-                    .bind(station_id).bind(registration).bind(at)
-                    .execute(&self.pool).await?;
-                let row = sqlx::query(&format!("SELECT {STATION_COLS} FROM stations WHERE id = $1"))
-                    .bind(station_id).fetch_one(&self.pool).await?;
-                Ok(station_row(&row)?)
+                in_tx!(self, ensure_station(station_id, registration, at))
             }
 
             async fn station(&self, station_id: &str) -> StoreResult<Option<StationRecord>> {
@@ -390,14 +395,7 @@ macro_rules! sql_store {
             }
 
             async fn record_boot(&self, b: &BootRecord) -> StoreResult<()> {
-                sqlx::query("INSERT INTO stations (id, version, vendor, model, serial_number, firmware_version, boot_reason, boot_payload, first_seen, last_seen, last_boot_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9) \
-                             ON CONFLICT (id) DO UPDATE SET version = $2, vendor = $3, model = $4, serial_number = $5, firmware_version = $6, boot_reason = $7, boot_payload = $8, last_seen = $9, last_boot_at = $9")
-                    .bind(&b.station_id).bind(&b.version).bind(&b.vendor).bind(&b.model)
-                    .bind(&b.serial_number).bind(&b.firmware_version).bind(&b.reason)
-                    .bind(&b.payload).bind(&b.at)
-                    .execute(&self.pool).await?;
-                Ok(())
+                in_tx!(self, record_boot(b))
             }
 
             async fn set_registration(&self, station_id: &str, registration: &str) -> StoreResult<bool> {
@@ -427,24 +425,11 @@ macro_rules! sql_store {
             }
 
             async fn touch(&self, station_id: &str, at: &str) -> StoreResult<()> {
-                sqlx::query("UPDATE stations SET last_seen = $2 WHERE id = $1")
-                    .bind(station_id).bind(at).execute(&self.pool).await?;
-                Ok(())
+                in_tx!(self, touch(station_id, at))
             }
 
             async fn record_status(&self, s: &StatusRecord) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
-                sqlx::query("INSERT INTO connector_status (station_id, evse_id, connector_id, status, error_code, info, timestamp, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                             ON CONFLICT (station_id, evse_id, connector_id) DO UPDATE SET status = $4, error_code = $5, info = $6, timestamp = $7, updated_at = $8")
-                    .bind(&s.station_id).bind(s.evse_id).bind(s.connector_id).bind(&s.status)
-                    .bind(&s.error_code).bind(&s.info).bind(&s.timestamp).bind(&s.received_at)
-                    .execute(&mut *tx).await?;
-                sqlx::query("INSERT INTO status_history (station_id, evse_id, connector_id, status, error_code, info, timestamp, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-                    .bind(&s.station_id).bind(s.evse_id).bind(s.connector_id).bind(&s.status)
-                    .bind(&s.error_code).bind(&s.info).bind(&s.timestamp).bind(&s.payload).bind(&s.received_at)
-                    .execute(&mut *tx).await?;
-                tx.commit().await?;
-                Ok(())
+                in_tx!(self, record_status(s))
             }
 
             async fn statuses(&self, station_id: &str) -> StoreResult<Vec<StatusRecord>> {
@@ -460,9 +445,7 @@ macro_rules! sql_store {
             }
 
             async fn id_token(&self, id_token: &str, token_type: &str) -> StoreResult<Option<IdTokenRecord>> {
-                let row = sqlx::query("SELECT * FROM id_tokens WHERE id_token = $1 AND (token_type = $2 OR token_type = '') ORDER BY token_type DESC LIMIT 1")
-                    .bind(id_token).bind(token_type).fetch_optional(&self.pool).await?;
-                Ok(row.as_ref().map(token_row).transpose()?)
+                in_tx!(self, id_token(id_token, token_type))
             }
 
             async fn put_id_token(&self, t: &IdTokenRecord, at: &str) -> StoreResult<()> {
@@ -487,74 +470,11 @@ macro_rules! sql_store {
             }
 
             async fn start_transaction_16(&self, s: &TxStart) -> StoreResult<i64> {
-                let mut tx = self.pool.begin().await?;
-                let existing = sqlx::query("SELECT id FROM transactions WHERE station_id = $1 AND version = '1.6' AND connector_id = $2 AND id_token = $3 AND meter_start = $4 AND started_at = $5")
-                    .bind(&s.station_id).bind(s.connector_id).bind(&s.id_token).bind(&s.meter_start).bind(&s.timestamp)
-                    .fetch_optional(&mut *tx).await?;
-                if let Some(row) = existing {
-                    return Ok(row.try_get("id")?);
-                }
-                let placeholder = format!("pending-{}-{}", std::process::id(), NONCE.fetch_add(1, Ordering::Relaxed));
-                let row = sqlx::query("INSERT INTO transactions (station_id, transaction_id, version, evse_id, connector_id, id_token, status, started_at, meter_start, reservation_id, last_seq_no, updated_at) \
-                                       VALUES ($1, $2, '1.6', $3, $3, $4, 'Active', $5, $6, $7, 0, $8) RETURNING id")
-                    .bind(&s.station_id).bind(&placeholder).bind(s.connector_id).bind(&s.id_token)
-                    .bind(&s.timestamp).bind(&s.meter_start).bind(s.reservation_id).bind(&s.received_at)
-                    .fetch_one(&mut *tx).await?;
-                let id: i64 = row.try_get("id")?;
-                sqlx::query("UPDATE transactions SET transaction_id = $2 WHERE id = $1")
-                    .bind(id).bind(id.to_string()).execute(&mut *tx).await?;
-                sqlx::query("INSERT INTO transaction_events (station_id, transaction_id, seq_no, event_type, trigger_reason, timestamp, offline, payload, received_at) VALUES ($1, $2, 0, 'Started', NULL, $3, FALSE, $4, $5)")
-                    .bind(&s.station_id).bind(id.to_string()).bind(&s.timestamp).bind(&s.payload).bind(&s.received_at)
-                    .execute(&mut *tx).await?;
-                tx.commit().await?;
-                Ok(id)
+                in_tx!(self, start_transaction_16(s))
             }
 
             async fn apply_transaction_event(&self, e: &TxEventRecord) -> StoreResult<TxEventOutcome> {
-                let mut tx = self.pool.begin().await?;
-                let inserted = sqlx::query("INSERT INTO transaction_events (station_id, transaction_id, seq_no, event_type, trigger_reason, timestamp, offline, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                                            ON CONFLICT (station_id, transaction_id, seq_no) DO NOTHING RETURNING id")
-                    .bind(&e.station_id).bind(&e.transaction_id).bind(e.seq_no).bind(&e.event_type)
-                    .bind(&e.trigger_reason).bind(&e.timestamp).bind(e.offline).bind(&e.payload).bind(&e.received_at)
-                    .fetch_optional(&mut *tx).await?;
-                let Some(row) = inserted else {
-                    tx.rollback().await?;
-                    return Ok(TxEventOutcome { duplicate: true });
-                };
-                let event_id: i64 = row.try_get("id")?;
-                let ended = e.event_type == "Ended";
-                let status = if ended { "Ended" } else { "Active" };
-                let started = if e.event_type == "Started" { Some(e.timestamp.as_str()) } else { None };
-                let stopped = if ended { Some(e.timestamp.as_str()) } else { None };
-                // An event may arrive before the Started one (offline delivery out of order):
-                // the row is created by whichever comes first, and each fills what it knows.
-                sqlx::query("INSERT INTO transactions (station_id, transaction_id, version, evse_id, connector_id, id_token, token_type, status, started_at, stopped_at, meter_stop, stop_reason, charging_state, last_seq_no, offline, reservation_id, updated_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-                             ON CONFLICT (station_id, transaction_id) DO UPDATE SET \
-                               evse_id = COALESCE(transactions.evse_id, excluded.evse_id), \
-                               connector_id = COALESCE(transactions.connector_id, excluded.connector_id), \
-                               id_token = COALESCE(excluded.id_token, transactions.id_token), \
-                               token_type = COALESCE(excluded.token_type, transactions.token_type), \
-                               status = CASE WHEN transactions.status = 'Ended' THEN 'Ended' ELSE excluded.status END, \
-                               started_at = COALESCE(transactions.started_at, excluded.started_at), \
-                               stopped_at = COALESCE(excluded.stopped_at, transactions.stopped_at), \
-                               meter_stop = COALESCE(excluded.meter_stop, transactions.meter_stop), \
-                               stop_reason = COALESCE(excluded.stop_reason, transactions.stop_reason), \
-                               charging_state = COALESCE(excluded.charging_state, transactions.charging_state), \
-                               last_seq_no = CASE WHEN transactions.last_seq_no IS NULL OR excluded.last_seq_no > transactions.last_seq_no THEN excluded.last_seq_no ELSE transactions.last_seq_no END, \
-                               offline = transactions.offline OR excluded.offline, \
-                               reservation_id = COALESCE(transactions.reservation_id, excluded.reservation_id), \
-                               updated_at = excluded.updated_at")
-                    .bind(&e.station_id).bind(&e.transaction_id).bind(&e.version).bind(e.evse_id).bind(e.connector_id)
-                    .bind(&e.id_token).bind(&e.token_type).bind(status).bind(started).bind(stopped)
-                    .bind(&e.meter_stop).bind(&e.stop_reason).bind(&e.charging_state).bind(e.seq_no)
-                    .bind(e.offline).bind(e.reservation_id).bind(&e.received_at)
-                    .execute(&mut *tx).await?;
-                for m in &e.meter_values {
-                    insert_meter(&mut *tx, &e.station_id, m, Some(event_id)).await?;
-                }
-                tx.commit().await?;
-                Ok(TxEventOutcome { duplicate: false })
+                in_tx!(self, apply_transaction_event(e))
             }
 
             async fn transaction(&self, station_id: &str, transaction_id: &str) -> StoreResult<Option<TransactionRecord>> {
@@ -570,12 +490,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_meter_values(&self, station_id: &str, values: &[MeterValueRecord]) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
-                for m in values {
-                    insert_meter(&mut *tx, station_id, m, None).await?;
-                }
-                tx.commit().await?;
-                Ok(())
+                in_tx!(self, insert_meter_values(station_id, values))
             }
 
             async fn meter_values(&self, station_id: &str, transaction_id: &str, page: Page) -> StoreResult<Vec<MeterValueRecord>> {
@@ -585,25 +500,7 @@ macro_rules! sql_store {
             }
 
             async fn upsert_variables(&self, station_id: &str, vars: &[VariableRecord]) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
-                for v in vars {
-                    sqlx::query("INSERT INTO device_model (station_id, component, component_instance, evse_id, connector_id, variable, variable_instance, attribute_type, value, mutability, persistent, constant_value, characteristics, source, updated_at) \
-                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-                                 ON CONFLICT (station_id, component, component_instance, evse_id, connector_id, variable, variable_instance, attribute_type) DO UPDATE SET \
-                                   value = COALESCE(excluded.value, device_model.value), \
-                                   mutability = COALESCE(excluded.mutability, device_model.mutability), \
-                                   persistent = COALESCE(excluded.persistent, device_model.persistent), \
-                                   constant_value = COALESCE(excluded.constant_value, device_model.constant_value), \
-                                   characteristics = COALESCE(excluded.characteristics, device_model.characteristics), \
-                                   source = excluded.source, updated_at = excluded.updated_at")
-                        .bind(station_id).bind(&v.component).bind(&v.component_instance).bind(v.evse_id).bind(v.connector_id)
-                        .bind(&v.variable).bind(&v.variable_instance).bind(&v.attribute_type).bind(&v.value)
-                        .bind(&v.mutability).bind(v.persistent).bind(v.constant).bind(&v.characteristics)
-                        .bind(&v.source).bind(&v.updated_at)
-                        .execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
-                Ok(())
+                in_tx!(self, upsert_variables(station_id, vars))
             }
 
             async fn variables(&self, station_id: &str, page: Page) -> StoreResult<Vec<VariableRecord>> {
@@ -613,10 +510,7 @@ macro_rules! sql_store {
             }
 
             async fn record_event(&self, e: &EventRecord) -> StoreResult<()> {
-                sqlx::query("INSERT INTO station_events (station_id, kind, status, detail, payload, at) VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(&e.station_id).bind(&e.kind).bind(&e.status).bind(&e.detail).bind(&e.payload).bind(&e.at)
-                    .execute(&self.pool).await?;
-                Ok(())
+                in_tx!(self, record_event(e))
             }
 
             async fn events(&self, station_id: &str, kind: Option<&str>, page: Page) -> StoreResult<Vec<EventRecord>> {
@@ -634,9 +528,7 @@ macro_rules! sql_store {
             }
 
             async fn set_reservation_status(&self, station_id: &str, id: i64, status: &str, at: &str) -> StoreResult<bool> {
-                let r = sqlx::query("UPDATE reservations SET status = $3, updated_at = $4 WHERE station_id = $1 AND id = $2")
-                    .bind(station_id).bind(id).bind(status).bind(at).execute(&self.pool).await?;
-                Ok(r.rows_affected() > 0)
+                in_tx!(self, set_reservation_status(station_id, id, status, at))
             }
 
             async fn reservations(&self, station_id: &str) -> StoreResult<Vec<ReservationRecord>> {
@@ -868,6 +760,180 @@ macro_rules! sql_store {
                 Ok(sqlx::query("SELECT COUNT(*) AS n FROM id_tokens").fetch_one(&self.pool).await?.try_get("n")?)
             }
         }
+
+        #[async_trait]
+        impl StoreTx for $tx {
+            async fn log_message(&mut self, m: &MessageRecord) -> StoreResult<()> {
+                sqlx::query("INSERT INTO message_log (station_id, direction, kind, message_id, action, payload, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(&m.station_id).bind(&m.direction).bind(&m.kind).bind(&m.message_id)
+                    .bind(&m.action).bind(&m.payload).bind(&m.at)
+                    .execute(&mut *self.0).await?;
+                Ok(())
+            }
+
+            async fn ensure_station(&mut self, station_id: &str, registration: &str, at: &str) -> StoreResult<StationRecord> {
+                sqlx::query("INSERT INTO stations (id, registration, first_seen) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
+                    .bind(station_id).bind(registration).bind(at)
+                    .execute(&mut *self.0).await?;
+                let row = sqlx::query(&format!("SELECT {STATION_COLS} FROM stations WHERE id = $1"))
+                    .bind(station_id).fetch_one(&mut *self.0).await?;
+                Ok(station_row(&row)?)
+            }
+
+            async fn record_boot(&mut self, b: &BootRecord) -> StoreResult<()> {
+                sqlx::query("INSERT INTO stations (id, version, vendor, model, serial_number, firmware_version, boot_reason, boot_payload, first_seen, last_seen, last_boot_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9) \
+                             ON CONFLICT (id) DO UPDATE SET version = $2, vendor = $3, model = $4, serial_number = $5, firmware_version = $6, boot_reason = $7, boot_payload = $8, last_seen = $9, last_boot_at = $9")
+                    .bind(&b.station_id).bind(&b.version).bind(&b.vendor).bind(&b.model)
+                    .bind(&b.serial_number).bind(&b.firmware_version).bind(&b.reason)
+                    .bind(&b.payload).bind(&b.at)
+                    .execute(&mut *self.0).await?;
+                Ok(())
+            }
+
+            async fn touch(&mut self, station_id: &str, at: &str) -> StoreResult<()> {
+                sqlx::query("UPDATE stations SET last_seen = $2 WHERE id = $1")
+                    .bind(station_id).bind(at).execute(&mut *self.0).await?;
+                Ok(())
+            }
+
+            async fn record_status(&mut self, s: &StatusRecord) -> StoreResult<()> {
+                let tx = &mut *self.0;
+                sqlx::query("INSERT INTO connector_status (station_id, evse_id, connector_id, status, error_code, info, timestamp, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                             ON CONFLICT (station_id, evse_id, connector_id) DO UPDATE SET status = $4, error_code = $5, info = $6, timestamp = $7, updated_at = $8")
+                    .bind(&s.station_id).bind(s.evse_id).bind(s.connector_id).bind(&s.status)
+                    .bind(&s.error_code).bind(&s.info).bind(&s.timestamp).bind(&s.received_at)
+                    .execute(&mut *tx).await?;
+                // A redelivered report (same status at the same station time) is one entry.
+                sqlx::query("INSERT INTO status_history (station_id, evse_id, connector_id, status, error_code, info, timestamp, payload, received_at) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 \
+                             WHERE $7 IS NULL OR NOT EXISTS (SELECT 1 FROM status_history WHERE station_id = $1 AND evse_id = $2 AND connector_id = $3 AND status = $4 AND timestamp = $7)")
+                    .bind(&s.station_id).bind(s.evse_id).bind(s.connector_id).bind(&s.status)
+                    .bind(&s.error_code).bind(&s.info).bind(&s.timestamp).bind(&s.payload).bind(&s.received_at)
+                    .execute(&mut *tx).await?;
+                Ok(())
+            }
+
+            async fn id_token(&mut self, id_token: &str, token_type: &str) -> StoreResult<Option<IdTokenRecord>> {
+                let row = sqlx::query("SELECT * FROM id_tokens WHERE id_token = $1 AND (token_type = $2 OR token_type = '') ORDER BY token_type DESC LIMIT 1")
+                    .bind(id_token).bind(token_type).fetch_optional(&mut *self.0).await?;
+                Ok(row.as_ref().map(token_row).transpose()?)
+            }
+
+            async fn start_transaction_16(&mut self, s: &TxStart) -> StoreResult<i64> {
+                let tx = &mut *self.0;
+                let existing = sqlx::query("SELECT id FROM transactions WHERE station_id = $1 AND version = '1.6' AND connector_id = $2 AND id_token = $3 AND meter_start = $4 AND started_at = $5")
+                    .bind(&s.station_id).bind(s.connector_id).bind(&s.id_token).bind(&s.meter_start).bind(&s.timestamp)
+                    .fetch_optional(&mut *tx).await?;
+                if let Some(row) = existing {
+                    return Ok(row.try_get("id")?);
+                }
+                let placeholder = format!("pending-{}-{}", std::process::id(), NONCE.fetch_add(1, Ordering::Relaxed));
+                let row = sqlx::query("INSERT INTO transactions (station_id, transaction_id, version, evse_id, connector_id, id_token, status, started_at, meter_start, reservation_id, last_seq_no, updated_at) \
+                                       VALUES ($1, $2, '1.6', $3, $3, $4, 'Active', $5, $6, $7, 0, $8) RETURNING id")
+                    .bind(&s.station_id).bind(&placeholder).bind(s.connector_id).bind(&s.id_token)
+                    .bind(&s.timestamp).bind(&s.meter_start).bind(s.reservation_id).bind(&s.received_at)
+                    .fetch_one(&mut *tx).await?;
+                let id: i64 = row.try_get("id")?;
+                sqlx::query("UPDATE transactions SET transaction_id = $2 WHERE id = $1")
+                    .bind(id).bind(id.to_string()).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO transaction_events (station_id, transaction_id, seq_no, event_type, trigger_reason, timestamp, offline, payload, received_at) VALUES ($1, $2, 0, 'Started', NULL, $3, FALSE, $4, $5)")
+                    .bind(&s.station_id).bind(id.to_string()).bind(&s.timestamp).bind(&s.payload).bind(&s.received_at)
+                    .execute(&mut *tx).await?;
+                Ok(id)
+            }
+
+            async fn apply_transaction_event(&mut self, e: &TxEventRecord) -> StoreResult<TxEventOutcome> {
+                let tx = &mut *self.0;
+                let inserted = sqlx::query("INSERT INTO transaction_events (station_id, transaction_id, seq_no, event_type, trigger_reason, timestamp, offline, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                                            ON CONFLICT (station_id, transaction_id, seq_no) DO NOTHING RETURNING id")
+                    .bind(&e.station_id).bind(&e.transaction_id).bind(e.seq_no).bind(&e.event_type)
+                    .bind(&e.trigger_reason).bind(&e.timestamp).bind(e.offline).bind(&e.payload).bind(&e.received_at)
+                    .fetch_optional(&mut *tx).await?;
+                let Some(row) = inserted else {
+                    return Ok(TxEventOutcome { duplicate: true });
+                };
+                let event_id: i64 = row.try_get("id")?;
+                let ended = e.event_type == "Ended";
+                let status = if ended { "Ended" } else { "Active" };
+                let started = if e.event_type == "Started" { Some(e.timestamp.as_str()) } else { None };
+                let stopped = if ended { Some(e.timestamp.as_str()) } else { None };
+                // An event may arrive before the Started one (offline delivery out of order):
+                // the row is created by whichever comes first, and each fills what it knows.
+                sqlx::query("INSERT INTO transactions (station_id, transaction_id, version, evse_id, connector_id, id_token, token_type, status, started_at, stopped_at, meter_stop, stop_reason, charging_state, last_seq_no, offline, reservation_id, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+                             ON CONFLICT (station_id, transaction_id) DO UPDATE SET \
+                               evse_id = COALESCE(transactions.evse_id, excluded.evse_id), \
+                               connector_id = COALESCE(transactions.connector_id, excluded.connector_id), \
+                               id_token = COALESCE(excluded.id_token, transactions.id_token), \
+                               token_type = COALESCE(excluded.token_type, transactions.token_type), \
+                               status = CASE WHEN transactions.status = 'Ended' THEN 'Ended' ELSE excluded.status END, \
+                               started_at = COALESCE(transactions.started_at, excluded.started_at), \
+                               stopped_at = COALESCE(excluded.stopped_at, transactions.stopped_at), \
+                               meter_stop = COALESCE(excluded.meter_stop, transactions.meter_stop), \
+                               stop_reason = COALESCE(excluded.stop_reason, transactions.stop_reason), \
+                               charging_state = COALESCE(excluded.charging_state, transactions.charging_state), \
+                               last_seq_no = CASE WHEN transactions.last_seq_no IS NULL OR excluded.last_seq_no > transactions.last_seq_no THEN excluded.last_seq_no ELSE transactions.last_seq_no END, \
+                               offline = transactions.offline OR excluded.offline, \
+                               reservation_id = COALESCE(transactions.reservation_id, excluded.reservation_id), \
+                               updated_at = excluded.updated_at")
+                    .bind(&e.station_id).bind(&e.transaction_id).bind(&e.version).bind(e.evse_id).bind(e.connector_id)
+                    .bind(&e.id_token).bind(&e.token_type).bind(status).bind(started).bind(stopped)
+                    .bind(&e.meter_stop).bind(&e.stop_reason).bind(&e.charging_state).bind(e.seq_no)
+                    .bind(e.offline).bind(e.reservation_id).bind(&e.received_at)
+                    .execute(&mut *tx).await?;
+                for m in &e.meter_values {
+                    insert_meter(&mut *tx, &e.station_id, m, Some(event_id)).await?;
+                }
+                Ok(TxEventOutcome { duplicate: false })
+            }
+
+            async fn insert_meter_values(&mut self, station_id: &str, values: &[MeterValueRecord]) -> StoreResult<()> {
+                let tx = &mut *self.0;
+                for m in values {
+                    insert_meter(&mut *tx, station_id, m, None).await?;
+                }
+                Ok(())
+            }
+
+            async fn upsert_variables(&mut self, station_id: &str, vars: &[VariableRecord]) -> StoreResult<()> {
+                let tx = &mut *self.0;
+                for v in vars {
+                    sqlx::query("INSERT INTO device_model (station_id, component, component_instance, evse_id, connector_id, variable, variable_instance, attribute_type, value, mutability, persistent, constant_value, characteristics, source, updated_at) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                                 ON CONFLICT (station_id, component, component_instance, evse_id, connector_id, variable, variable_instance, attribute_type) DO UPDATE SET \
+                                   value = COALESCE(excluded.value, device_model.value), \
+                                   mutability = COALESCE(excluded.mutability, device_model.mutability), \
+                                   persistent = COALESCE(excluded.persistent, device_model.persistent), \
+                                   constant_value = COALESCE(excluded.constant_value, device_model.constant_value), \
+                                   characteristics = COALESCE(excluded.characteristics, device_model.characteristics), \
+                                   source = excluded.source, updated_at = excluded.updated_at")
+                        .bind(station_id).bind(&v.component).bind(&v.component_instance).bind(v.evse_id).bind(v.connector_id)
+                        .bind(&v.variable).bind(&v.variable_instance).bind(&v.attribute_type).bind(&v.value)
+                        .bind(&v.mutability).bind(v.persistent).bind(v.constant).bind(&v.characteristics)
+                        .bind(&v.source).bind(&v.updated_at)
+                        .execute(&mut *tx).await?;
+                }
+                Ok(())
+            }
+
+            async fn record_event(&mut self, e: &EventRecord) -> StoreResult<()> {
+                sqlx::query("INSERT INTO station_events (station_id, kind, status, detail, payload, at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(&e.station_id).bind(&e.kind).bind(&e.status).bind(&e.detail).bind(&e.payload).bind(&e.at)
+                    .execute(&mut *self.0).await?;
+                Ok(())
+            }
+
+            async fn set_reservation_status(&mut self, station_id: &str, id: i64, status: &str, at: &str) -> StoreResult<bool> {
+                let r = sqlx::query("UPDATE reservations SET status = $3, updated_at = $4 WHERE station_id = $1 AND id = $2")
+                    .bind(station_id).bind(id).bind(status).bind(at).execute(&mut *self.0).await?;
+                Ok(r.rows_affected() > 0)
+            }
+
+            async fn commit(self: Box<Self>) -> StoreResult<()> {
+                self.0.commit().await?;
+                Ok(())
+            }
+        }
     };
 }
 
@@ -879,7 +945,18 @@ macro_rules! insert_meter_fn {
             m: &MeterValueRecord,
             source_event: Option<i64>,
         ) -> Result<(), sqlx::Error> {
-            sqlx::query(&format!("INSERT INTO meter_values (station_id, {METER_COLS}, source_event) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
+            // A MeterValues message redelivered (the CSMS stored it, then the station lost
+            // the answer) adds nothing: a sample identical in every column is stored once.
+            // Samples of a TransactionEvent are deduplicated with their event (seqNo).
+            let sql = if source_event.is_none() {
+                format!("INSERT INTO meter_values (station_id, {METER_COLS}, source_event) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 \
+                         WHERE NOT EXISTS (SELECT 1 FROM meter_values WHERE station_id = $1 AND source_event IS NULL AND transaction_id IS NOT DISTINCT FROM $2 \
+                           AND evse_id IS NOT DISTINCT FROM $3 AND timestamp = $4 AND value = $5 AND measurand IS NOT DISTINCT FROM $6 AND phase IS NOT DISTINCT FROM $7 \
+                           AND unit IS NOT DISTINCT FROM $8 AND context IS NOT DISTINCT FROM $9 AND location IS NOT DISTINCT FROM $10)")
+            } else {
+                format!("INSERT INTO meter_values (station_id, {METER_COLS}, source_event) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+            };
+            sqlx::query(&sql)
                 .bind(station_id).bind(&m.transaction_id).bind(m.evse_id).bind(&m.timestamp).bind(&m.value)
                 .bind(&m.measurand).bind(&m.phase).bind(&m.unit).bind(&m.context).bind(&m.location)
                 .bind(&m.signed_data).bind(source_event)
@@ -891,12 +968,16 @@ macro_rules! insert_meter_fn {
 
 mod sqlite_impl {
     use super::*;
+    /// A unit of work on SQLite.
+    pub(super) struct Tx(sqlx::Transaction<'static, sqlx::Sqlite>);
     insert_meter_fn!(insert_meter, sqlx::Sqlite);
-    sql_store!(SqliteStore);
+    sql_store!(SqliteStore, Tx);
 }
 
 mod pg_impl {
     use super::*;
+    /// A unit of work on PostgreSQL.
+    pub(super) struct Tx(sqlx::Transaction<'static, sqlx::Postgres>);
     insert_meter_fn!(insert_meter, sqlx::Postgres);
-    sql_store!(PgStore);
+    sql_store!(PgStore, Tx);
 }
