@@ -224,7 +224,9 @@ impl Client {
     }
 
     /// The same client sending the `OCPI-from-*` / `OCPI-to-*` routing headers on every
-    /// request (required from 2.2 on when a request goes through a hub, allowed otherwise).
+    /// request (required from 2.2 on when a request goes through a hub or to a platform of
+    /// several parties). The specification forbids them on versions, credentials and hub
+    /// client info: call those with a client without routing.
     pub fn with_routing(mut self, routing: Routing) -> Self {
         self.routing = Some(routing);
         self

@@ -45,6 +45,11 @@
 //! without it, objects are stored as received and served as stored. Modules a version does not have (charging profiles and hub client info in
 //! 2.1.1) are left out of its version details and answered with 404.
 //!
+//! # Headers
+//! `X-Request-ID` and `X-Correlation-ID` are echoed. The answer of a functional module (2.2
+//! and later) carries the `OCPI-from-*` / `OCPI-to-*` routing headers of the request, swapped;
+//! the handlers see them in [`crate::handlers::RequestContext::routing`].
+//!
 //! # Status codes
 //! Missing or unknown token, or `TOKEN_A` on a functional module: HTTP 401. A body that is
 //! not JSON, or a query parameter that cannot be read: HTTP 400 with 2001. Valid JSON that is
@@ -445,6 +450,35 @@ async fn handle<S: Storage>(
     for h in [headers::X_REQUEST_ID, headers::X_CORRELATION_ID] {
         if let Some(v) = headers_in.get(h) {
             resp.headers_mut().insert(h, v.clone());
+        }
+    }
+    // The answer of a functional module (2.2 on) carries the routing headers of the request,
+    // from and to swapped; configuration modules and hub client info are not routed.
+    let rest = uri
+        .path()
+        .strip_prefix(prefix.as_str())
+        .unwrap_or(uri.path());
+    let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let routed = match segs.as_slice() {
+        [v, "sender" | "receiver", m, ..] => {
+            !is_211(&parse_version(v)) && *m != ModuleId::HubClientInfo.as_str()
+        }
+        _ => false,
+    };
+    if routed {
+        for (to, from) in [
+            (headers::OCPI_TO_PARTY_ID, headers::OCPI_FROM_PARTY_ID),
+            (
+                headers::OCPI_TO_COUNTRY_CODE,
+                headers::OCPI_FROM_COUNTRY_CODE,
+            ),
+        ] {
+            if let Some(v) = headers_in.get(from) {
+                resp.headers_mut().insert(to, v.clone());
+            }
+            if let Some(v) = headers_in.get(to) {
+                resp.headers_mut().insert(from, v.clone());
+            }
         }
     }
     resp

@@ -1427,6 +1427,23 @@ async fn status_codes(version: VersionNumber) {
         .to_str()
         .unwrap()
         .contains("offset=2&limit=2>; rel=\"next\""));
+    let routing = ocpi::transport::Routing::new(("NL", "MSP"), ("NL", "CPO"));
+    let mut rb = reqwest::Client::new()
+        .get(format!("{locs}/LOC1"))
+        .header("Authorization", c.clone().unwrap());
+    for (n, val) in routing.headers() {
+        rb = rb.header(n, val);
+    }
+    let routed = rb.send().await.unwrap();
+    if version == VersionNumber::V2_1_1 {
+        assert!(routed.headers().get("ocpi-to-party-id").is_none());
+    } else {
+        // the answer is routed back: from and to swapped
+        assert_eq!(routed.headers()["ocpi-to-party-id"], "MSP");
+        assert_eq!(routed.headers()["ocpi-to-country-code"], "NL");
+        assert_eq!(routed.headers()["ocpi-from-party-id"], "CPO");
+        assert_eq!(routed.headers()["ocpi-from-country-code"], "NL");
+    }
     // an invalid object pushed: HTTP 200 with 2001 and the JSON path
     let mut bad = in_version(&version, &ModuleId::Tokens, token(5));
     bad["whitelist"] = json!("SOMETIMES");
