@@ -58,22 +58,48 @@ fn unique() -> String {
     format!("{}_{}", std::process::id(), n)
 }
 
+/// One backend of a run: the store, and what to clean up after it.
+struct Backend {
+    name: &'static str,
+    store: Arc<dyn Store>,
+    _dir: Option<tempfile::TempDir>,
+    pg_schema: Option<(PgStore, String)>,
+}
+
+impl Backend {
+    /// Drops the PostgreSQL schema of the run.
+    async fn cleanup(self) {
+        if let Some((pg, schema)) = self.pg_schema {
+            sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+                .execute(pg.pool())
+                .await
+                .unwrap();
+        }
+    }
+}
+
 /// The backends: SQLite always, PostgreSQL when configured (in a fresh schema).
-async fn backends(test: &str) -> Vec<(String, Arc<dyn Store>, Option<tempfile::TempDir>)> {
+async fn backends(test: &str) -> Vec<Backend> {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("csms.db").display());
-    let mut out: Vec<(String, Arc<dyn Store>, Option<tempfile::TempDir>)> = vec![(
-        "sqlite".into(),
-        Arc::new(SqliteStore::connect(&url).await.unwrap()),
-        Some(dir),
-    )];
+    let mut out = vec![Backend {
+        name: "sqlite",
+        store: Arc::new(SqliteStore::connect(&url).await.unwrap()),
+        _dir: Some(dir),
+        pg_schema: None,
+    }];
     match std::env::var("OCPP_TEST_POSTGRES_URL") {
         Ok(url) => {
             let schema = format!("csms_sc_{}", unique());
             let pg = PgStore::connect_in_schema(&url, Some(&schema))
                 .await
                 .unwrap();
-            out.push(("postgres".into(), Arc::new(pg), None));
+            out.push(Backend {
+                name: "postgres",
+                store: Arc::new(pg.clone()),
+                _dir: None,
+                pg_schema: Some((pg, schema)),
+            });
         }
         Err(_) => println!("SKIPPED {test} on postgres: OCPP_TEST_POSTGRES_URL is not set"),
     }
@@ -430,9 +456,10 @@ async fn profiles_scenario(store: Arc<dyn Store>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn profiles_stored_listed_validated_cleared_and_reconciled() {
-    for (name, store, _dir) in backends("profiles").await {
-        println!("backend {name}");
-        profiles_scenario(store).await;
+    for b in backends("profiles").await {
+        println!("backend {}", b.name);
+        profiles_scenario(b.store.clone()).await;
+        b.cleanup().await;
     }
 }
 
@@ -711,9 +738,10 @@ async fn load_balancing_scenario(store: Arc<dyn Store>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_balancing_shares_63_a_as_stations_join_and_leave() {
-    for (name, store, _dir) in backends("load_balancing").await {
-        println!("backend {name}");
-        load_balancing_scenario(store).await;
+    for b in backends("load_balancing").await {
+        println!("backend {}", b.name);
+        load_balancing_scenario(b.store.clone()).await;
+        b.cleanup().await;
     }
 }
 
@@ -966,8 +994,9 @@ async fn store_suite(store: Arc<dyn Store>) {
 
 #[tokio::test]
 async fn store_on_every_backend() {
-    for (name, store, _dir) in backends("store").await {
-        println!("backend {name}");
-        store_suite(store).await;
+    for b in backends("store").await {
+        println!("backend {}", b.name);
+        store_suite(b.store.clone()).await;
+        b.cleanup().await;
     }
 }
