@@ -448,6 +448,26 @@ async fn profiles_scenario(store: Arc<dyn Store>) {
     let (_, list) = get(&api, "/api/stations/SC16/charging-profiles").await;
     assert!(profile_ids(&list).is_empty());
 
+    // Every smart-charging route is in the OpenAPI document.
+    let (_, doc) = get(&api, "/api/openapi.json").await;
+    for path in [
+        "/api/stations/{id}/charging-profiles",
+        "/api/stations/{id}/charging-profiles/clear",
+        "/api/stations/{id}/charging-profiles/{profile}",
+        "/api/stations/{id}/composite-schedule",
+        "/api/stations/{id}/composite-schedule/compare",
+        "/api/stations/{id}/smart-charging/reconciliation",
+        "/api/load-balancing/groups",
+        "/api/load-balancing/groups/{gid}",
+        "/api/load-balancing/groups/{gid}/stations/{id}",
+        "/api/load-balancing/groups/{gid}/rebalance",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+
     // Not connected: 409; unknown: 404.
     let (s, _) = post(&api, "/api/stations/NOPE/charging-profiles", p(3, 6)).await;
     assert_eq!(s, 404);
