@@ -16,8 +16,50 @@ use crate::transport::{
 use crate::v221::{
     ActiveChargingProfile, ChargingPreferences, ChargingPreferencesResponse,
     ChargingProfileResponse, CommandResponse, CommandResult, CommandResultType, CommandType,
-    Credentials, SetChargingProfile, Version, VersionDetails, VersionNumber,
+    Credentials, Role, SetChargingProfile, Version, VersionDetails, VersionNumber,
 };
+
+/// Our credentials in the form of `version` (2.1.1: the first role's party, no roles).
+fn credentials_to_wire(
+    version: &VersionNumber,
+    our: &Credentials,
+) -> Result<serde_json::Value, ClientError> {
+    let v211 = matches!(
+        version,
+        VersionNumber::V2_0 | VersionNumber::V2_1 | VersionNumber::V2_1_1
+    );
+    if v211 {
+        let c = crate::convert::credentials_221_to_211(our).ok_or(ClientError::Body {
+            status: 0,
+            message: "our credentials name no role".into(),
+        })?;
+        serde_json::to_value(c.value)
+    } else {
+        serde_json::to_value(our)
+    }
+    .map_err(|e| ClientError::Body {
+        status: 0,
+        message: e.to_string(),
+    })
+}
+
+/// Credentials as received: 2.2.1 and later ones as they are, 2.1.1 ones (without `roles`)
+/// as one role of kind `role`.
+pub(crate) fn credentials_from_wire(
+    v: serde_json::Value,
+    role: &Role,
+) -> Result<Credentials, ClientError> {
+    let body = |e: serde_json::Error| ClientError::Body {
+        status: 200,
+        message: format!("not a Credentials object: {e}"),
+    };
+    if v.get("roles").is_some() {
+        serde_json::from_value(v).map_err(body)
+    } else {
+        let c: crate::v211::Credentials = serde_json::from_value(v).map_err(body)?;
+        Ok(crate::convert::credentials_211_to_221(&c, role.clone()))
+    }
+}
 
 /// The 2.1.1 `CommandResponseType` nearest to a 2.2.1 `CommandResultType`.
 fn command_result_as_211(r: &CommandResultType) -> &str {
@@ -661,14 +703,66 @@ impl Client {
         })
     }
 
+    /// Updates our credentials at the peer (PUT on its credentials endpoint, with the current
+    /// `TOKEN_C`): `our` holds the new token the peer is to call us with; returns the peer's
+    /// credentials, whose token is the new `TOKEN_C`. On 2.1.1 the credentials are sent and
+    /// read in the 2.1.1 form (the peer's role then is the one opposite ours).
+    pub async fn update_credentials(
+        &self,
+        credentials_url: &str,
+        version: &VersionNumber,
+        our: &Credentials,
+    ) -> Result<Credentials, ClientError> {
+        let body = credentials_to_wire(version, our)?;
+        let answer: serde_json::Value = self
+            .data(reqwest::Method::PUT, credentials_url, Some(&body))
+            .await?;
+        let peer_role = crate::convert::peer_role_211(
+            &our.roles.first().map_or(Role::Emsp, |r| r.role.clone()),
+        );
+        credentials_from_wire(answer, &peer_role)
+    }
+
+    /// Unregisters from the peer (DELETE on its credentials endpoint): our token stops working.
+    pub async fn unregister(&self, credentials_url: &str) -> Result<(), ClientError> {
+        self.send::<()>(reqwest::Method::DELETE, credentials_url, None)
+            .await
+            .map(drop)
+    }
+
     /// The peer's versions.
     pub async fn versions(&self, versions_url: &str) -> Result<Vec<Version>, ClientError> {
         self.get(versions_url).await
     }
 
-    /// The endpoints of one version.
+    /// The endpoints of one version. 2.1.1 details name no interface roles: they are filled
+    /// in as a CPO offers them (see [`crate::convert::interface_211`]); use
+    /// [`Client::version_details_of`] for a peer of another role.
     pub async fn version_details(&self, url: &str) -> Result<VersionDetails, ClientError> {
-        self.get(url).await
+        self.version_details_of(url, &Role::Cpo).await
+    }
+
+    /// The endpoints of one version of a peer of role `peer` (which gives the interface of
+    /// each endpoint of 2.1.1 details, where they are not named).
+    pub async fn version_details_of(
+        &self,
+        url: &str,
+        peer: &Role,
+    ) -> Result<VersionDetails, ClientError> {
+        let v: serde_json::Value = self.get(url).await?;
+        let body = |e: serde_json::Error| ClientError::Body {
+            status: 200,
+            message: e.to_string(),
+        };
+        let roleless = v["endpoints"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|e| e.get("role").is_none()));
+        if roleless {
+            let d: crate::v211::VersionDetails = serde_json::from_value(v).map_err(body)?;
+            Ok(crate::convert::version_details_211_to_221(&d, peer))
+        } else {
+            serde_json::from_value(v).map_err(body)
+        }
     }
 
     /// Registers with a peer: with `TOKEN_A`, discovers versions, picks the highest of `ours`,
@@ -692,22 +786,21 @@ impl Client {
         let discovery = Client::new(token_a, enc);
         let offered = discovery.versions(versions_url).await?;
         let chosen = start.choose_version(&offered, ours)?;
-        let client = Client::new(token_a, crate::server::encoding_of(&chosen.version.version));
-        let details = client.version_details(&chosen.version.url.0).await?;
+        let version = chosen.version.version.clone();
+        let client = Client::new(token_a, crate::server::encoding_of(&version));
+        // 2.1.1 names neither interfaces nor roles: the peer has the role opposite ours.
+        let peer_role = crate::convert::peer_role_211(
+            &our.roles.first().map_or(Role::Emsp, |r| r.role.clone()),
+        );
+        let details = client
+            .version_details_of(&chosen.version.url.0, &peer_role)
+            .await?;
         let known = chosen.endpoints(details)?;
-        let answer: Credentials = client
-            .request::<Credentials, Credentials>(
-                reqwest::Method::POST,
-                &known.credentials_url,
-                Some(our),
-            )
-            .await?
-            .envelope
-            .data
-            .ok_or(ClientError::Body {
-                status: 200,
-                message: "no credentials in the answer".into(),
-            })?;
+        let body = credentials_to_wire(&version, our)?;
+        let answer: serde_json::Value = client
+            .data(reqwest::Method::POST, &known.credentials_url, Some(&body))
+            .await?;
+        let answer = credentials_from_wire(answer, &peer_role)?;
         Ok(known.registered(answer))
     }
 }

@@ -1088,3 +1088,133 @@ pub fn convert_json(
         _ => same(),
     }
 }
+
+/// The interface a 2.1.1 endpoint implements: 2.1.1 version details name no interface role,
+/// each party offering its own side of a module. A CPO offers the Sender side of locations,
+/// tariffs, sessions and CDRs and the Receiver side of tokens and commands; any other party
+/// (an eMSP) the opposite. Credentials is always a Receiver.
+pub fn interface_211(module: &v221::ModuleId, party: &v221::Role) -> v221::InterfaceRole {
+    use v221::{InterfaceRole as I, ModuleId as M};
+    let cpo = *party == v221::Role::Cpo;
+    match module {
+        M::Credentials => I::Receiver,
+        M::Locations | M::Tariffs | M::Sessions | M::Cdrs if cpo => I::Sender,
+        M::Locations | M::Tariffs | M::Sessions | M::Cdrs => I::Receiver,
+        _ if cpo => I::Receiver,
+        _ => I::Sender,
+    }
+}
+
+/// The role of the other party of a 2.1.1 connection, which 2.1.1 credentials do not say: a
+/// CPO talks to an eMSP, anyone else to a CPO.
+pub fn peer_role_211(ours: &v221::Role) -> v221::Role {
+    if *ours == v221::Role::Cpo {
+        v221::Role::Emsp
+    } else {
+        v221::Role::Cpo
+    }
+}
+
+/// 2.1.1 version details as 2.2.1, the interface of each endpoint given by the party's role
+/// ([`interface_211`]). Lossless.
+pub fn version_details_211_to_221(
+    d: &v211::VersionDetails,
+    party: &v221::Role,
+) -> v221::VersionDetails {
+    v221::VersionDetails {
+        version: d.version.clone(),
+        endpoints: d
+            .endpoints
+            .iter()
+            .map(|e| {
+                let identifier = v221::ModuleId::from_wire(e.identifier.as_str());
+                v221::Endpoint {
+                    role: interface_211(&identifier, party),
+                    identifier,
+                    url: e.url.clone(),
+                    extra: e.extra.clone(),
+                }
+            })
+            .collect(),
+        extra: d.extra.clone(),
+    }
+}
+
+/// 2.2.1 version details as 2.1.1: the interface roles are dropped and, 2.1.1 having one
+/// endpoint per module, only the first endpoint of each module is kept (the others noted).
+pub fn version_details_221_to_211(d: &v221::VersionDetails) -> Converted<v211::VersionDetails> {
+    let mut losses = Vec::new();
+    let mut endpoints: Vec<v211::Endpoint> = Vec::new();
+    for (i, e) in d.endpoints.iter().enumerate() {
+        let id = v211::ModuleId::from_wire(e.identifier.as_str());
+        if endpoints.iter().any(|x| x.identifier == id) {
+            losses.push(Loss {
+                path: format!("$.endpoints[{i}]"),
+                note: format!(
+                    "2.1.1 has one endpoint per module: the {} {} endpoint is left out",
+                    e.identifier, e.role
+                ),
+            });
+            continue;
+        }
+        endpoints.push(v211::Endpoint {
+            identifier: id,
+            url: e.url.clone(),
+            extra: e.extra.clone(),
+        });
+    }
+    Converted {
+        value: v211::VersionDetails {
+            version: d.version.clone(),
+            endpoints,
+            extra: d.extra.clone(),
+        },
+        losses,
+    }
+}
+
+/// 2.1.1 credentials as 2.2.1: one role, of the given kind (2.1.1 does not say it).
+pub fn credentials_211_to_221(c: &v211::Credentials, role: v221::Role) -> v221::Credentials {
+    v221::Credentials {
+        token: crate::primitives::Str(c.token.0.clone()),
+        url: c.url.clone(),
+        roles: vec![v221::CredentialsRole {
+            role,
+            business_details: c.business_details.clone(),
+            party_id: c.party_id.clone(),
+            country_code: c.country_code.clone(),
+            extra: Default::default(),
+        }],
+        extra: c.extra.clone(),
+    }
+}
+
+/// 2.2.1 credentials as 2.1.1: the first role's party (the other roles noted as lost); `None`
+/// without any role.
+pub fn credentials_221_to_211(c: &v221::Credentials) -> Option<Converted<v211::Credentials>> {
+    let first = c.roles.first()?;
+    let losses = c
+        .roles
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(i, r)| Loss {
+            path: format!("$.roles[{i}]"),
+            note: format!(
+                "2.1.1 credentials name one party: {} {}{} is left out",
+                r.role, r.country_code.0, r.party_id.0
+            ),
+        })
+        .collect();
+    Some(Converted {
+        value: v211::Credentials {
+            token: crate::primitives::Str(c.token.0.clone()),
+            url: c.url.clone(),
+            business_details: first.business_details.clone(),
+            party_id: first.party_id.clone(),
+            country_code: first.country_code.clone(),
+            extra: c.extra.clone(),
+        },
+        losses,
+    })
+}

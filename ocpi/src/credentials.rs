@@ -164,6 +164,25 @@ impl Registry {
         self.peers.get(&id)
     }
 
+    /// Every peer, in no particular order (to persist the registry).
+    pub fn peers(&self) -> impl Iterator<Item = &Peer> {
+        self.peers.values()
+    }
+
+    /// Puts back a peer read from persistent storage (its id, token hash and state as
+    /// [`Registry::peers`] gave them), replacing one with the same id; later peers get higher
+    /// ids. An unregistered peer's hash authenticates nothing.
+    pub fn restore_peer(&mut self, peer: Peer) {
+        if let Some(old) = self.peers.remove(&peer.id) {
+            self.by_hash.remove(&old.token_hash);
+        }
+        if peer.state != PeerState::Unregistered {
+            self.by_hash.insert(peer.token_hash.clone(), peer.id);
+        }
+        self.next = self.next.max(peer.id);
+        self.peers.insert(peer.id, peer);
+    }
+
     /// Checks a credentials token for a request to `scope` (the transport rules): unknown token
     /// → 401; `TOKEN_A` of a pending peer outside versions/credentials → 401.
     pub fn authenticate(&self, token: &str, scope: Scope) -> Result<Caller, OcpiError> {
@@ -391,6 +410,23 @@ mod tests {
             endpoints: vec![],
             roles: vec![],
         }
+    }
+
+    #[test]
+    fn peers_restore_by_hash() {
+        let mut r = Registry::new();
+        let (id, token_a) = r.issue_token_a();
+        let caller = r.authenticate(&token_a, Scope::Credentials).unwrap();
+        let token_c = r.register(&caller, reg()).unwrap();
+        let saved: Vec<Peer> = r.peers().cloned().collect();
+        let mut back = Registry::new();
+        for p in saved {
+            back.restore_peer(p);
+        }
+        assert_eq!(back.authenticate(&token_c, Scope::Module).unwrap().peer, id);
+        assert!(back.authenticate(&token_a, Scope::Versions).is_err());
+        // new peers do not reuse a restored id
+        assert!(back.issue_token_a().0 > id);
     }
 
     #[test]

@@ -554,7 +554,15 @@ async fn route<S: Storage>(
         )));
     }
     match segs.get(1).map(String::as_str) {
-        Some("details") if *method == Method::GET => Ok(ok(server.details(&version))),
+        Some("details") if *method == Method::GET => {
+            let d = server.details(&version);
+            if is_211(&version) {
+                // 2.1.1 details: no interface roles, one endpoint per module
+                Ok(ok(crate::convert::version_details_221_to_211(&d).value))
+            } else {
+                Ok(ok(d))
+            }
+        }
         Some("credentials") => credentials(server, &version, method, caller, body).await,
         Some(role @ ("sender" | "receiver")) if segs.len() >= 3 => {
             let role = if role == "sender" {
@@ -628,6 +636,33 @@ fn our_credentials<S: Storage>(server: &Server<S>, token: String) -> Credentials
     }
 }
 
+/// Our credentials in the form of the version: 2.1.1 credentials name one party, no roles.
+fn our_credentials_in<S: Storage>(
+    server: &Server<S>,
+    version: &VersionNumber,
+    token: String,
+) -> Result<Response, OcpiError> {
+    let c = our_credentials(server, token);
+    if is_211(version) {
+        let c = crate::convert::credentials_221_to_211(&c)
+            .ok_or_else(|| OcpiError::server_error("no role configured"))?;
+        Ok(ok(c.value))
+    } else {
+        Ok(ok(c))
+    }
+}
+
+/// The role of the other party of a 2.1.1 connection (see [`crate::convert::peer_role_211`]).
+fn peer_role_211<S: Storage>(server: &Server<S>) -> crate::v221::Role {
+    crate::convert::peer_role_211(
+        &server
+            .config
+            .roles
+            .first()
+            .map_or(crate::v221::Role::Cpo, |r| r.role.clone()),
+    )
+}
+
 async fn credentials<S: Storage>(
     server: &Arc<Server<S>>,
     version: &VersionNumber,
@@ -636,7 +671,7 @@ async fn credentials<S: Storage>(
     body: &Bytes,
 ) -> Result<Response, OcpiError> {
     match *method {
-        Method::GET => Ok(ok(our_credentials(server, "*".repeat(8)))),
+        Method::GET => our_credentials_in(server, version, "*".repeat(8)),
         Method::POST | Method::PUT => {
             {
                 let r = server.registry();
@@ -646,11 +681,15 @@ async fn credentials<S: Storage>(
                     r.check_registered(&caller)?;
                 }
             }
-            let theirs: Credentials = serde_json::from_slice(body)
-                .map_err(|e| OcpiError::bad_request(format!("not a Credentials object: {e}")))?;
-            theirs
-                .validate()
-                .map_err(|e| OcpiError::invalid_parameters(e.to_string()))?;
+            let v = json_body(body)?;
+            let peer_role = peer_role_211(server);
+            // 2.1.1 credentials (no roles) are read as one role opposite ours.
+            let theirs: Credentials = if is_211(version) && v.get("roles").is_none() {
+                let c = check::<crate::v211::Credentials>(&v)?;
+                crate::convert::credentials_211_to_221(&c, peer_role.clone())
+            } else {
+                check::<Credentials>(&v)?
+            };
             // Fetch the client's versions and endpoints with TOKEN_B.
             let client = Client::new(theirs.token.0.clone(), encoding_of(version));
             let versions = client.versions(&theirs.url.0).await.map_err(|e| {
@@ -662,9 +701,12 @@ async fn credentials<S: Storage>(
                 .ok_or_else(|| {
                     OcpiError::unsupported_version(format!("the client does not offer {version}"))
                 })?;
-            let details = client.version_details(&v.url.0).await.map_err(|e| {
-                OcpiError::new(200, StatusCode::UNABLE_TO_USE_CLIENT_API, e.to_string())
-            })?;
+            let details = client
+                .version_details_of(&v.url.0, &peer_role)
+                .await
+                .map_err(|e| {
+                    OcpiError::new(200, StatusCode::UNABLE_TO_USE_CLIENT_API, e.to_string())
+                })?;
             // 3003 when the parties have no module in common.
             let mutual = details.endpoints.iter().any(|e| {
                 e.identifier != ModuleId::Credentials
@@ -693,7 +735,7 @@ async fn credentials<S: Storage>(
             } else {
                 server.registry().update(&caller, registration)?
             };
-            Ok(ok(our_credentials(server, token_c)))
+            our_credentials_in(server, version, token_c)
         }
         Method::DELETE => {
             server.registry().unregister(&caller)?;

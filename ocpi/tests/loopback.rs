@@ -1139,18 +1139,12 @@ async fn unregister(p: &Parties, client: &Client, reg: &ocpi::credentials::initi
         .await
         .unwrap_err();
     assert_eq!(e.http_status(), Some(405));
-    let updated: Credentials = client
-        .request::<Credentials, Credentials>(
-            reqwest::Method::PUT,
-            &creds_url,
-            Some(&emsp_credentials(p)),
-        )
+    let updated = client
+        .update_credentials(&creds_url, version, &emsp_credentials(p))
         .await
-        .unwrap()
-        .envelope
-        .data
         .unwrap();
     assert_ne!(updated.token.0, reg.token_c);
+    assert_eq!(updated.roles[0].role, Role::Cpo);
     let e = client.get::<Value>(&locations).await.unwrap_err();
     assert_eq!(
         e.http_status(),
@@ -1158,17 +1152,11 @@ async fn unregister(p: &Parties, client: &Client, reg: &ocpi::credentials::initi
         "the old TOKEN_C no longer works"
     );
     let client = Client::new(updated.token.0.clone(), ocpi::server::encoding_of(version));
-    client
-        .request::<(), Value>(reqwest::Method::DELETE, &creds_url, None)
-        .await
-        .unwrap();
+    client.unregister(&creds_url).await.unwrap();
     let e = client.get::<Value>(&locations).await.unwrap_err();
     assert_eq!(e.http_status(), Some(401));
     // DELETE again: the token is revoked, 401.
-    let e = client
-        .request::<(), Value>(reqwest::Method::DELETE, &creds_url, None)
-        .await
-        .unwrap_err();
+    let e = client.unregister(&creds_url).await.unwrap_err();
     assert_eq!(e.http_status(), Some(401));
 }
 
@@ -1359,6 +1347,25 @@ async fn status_codes(version: VersionNumber) {
     .await
     .unwrap();
     let c = auth(&reg.token_c);
+    // The wire form of the version: 2.1.1 details name no interface roles and 2.1.1
+    // credentials one party without roles.
+    let (_, d) = raw(reqwest::Method::GET, &format!("{base}/details"), c.clone()).await;
+    let (_, cr) = raw(
+        reqwest::Method::GET,
+        &format!("{base}/credentials"),
+        c.clone(),
+    )
+    .await;
+    let v211 = version == VersionNumber::V2_1_1;
+    assert_eq!(d["data"]["endpoints"][0].get("role").is_none(), v211);
+    assert_eq!(cr["data"].get("roles").is_none(), v211);
+    assert_eq!(cr["data"].get("party_id").is_some(), v211);
+    if v211 {
+        let d: v211::VersionDetails = typed(d["data"].clone());
+        d.validate().unwrap();
+        let cr: v211::Credentials = typed(cr["data"].clone());
+        assert_eq!(cr.party_id.0, "CPO");
+    }
     // TOKEN_A no longer works anywhere after registration: 401
     let (s, _) = raw(
         reqwest::Method::GET,
