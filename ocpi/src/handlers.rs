@@ -1,11 +1,13 @@
-//! The application's side of the command-like modules: commands and charging profiles.
+//! The application's side of the modules that ask a party to act rather than to store.
 //!
-//! Data modules (locations, sessions, CDRs, tariffs, tokens, hub client info) are objects the
-//! server keeps in the application's [`crate::server::Storage`]. Commands, charging profiles,
-//! real-time authorization and charging preferences are requests to act: the server checks the token, the URL and the body (by
-//! the typed form of the request's version) and hands the request to a handler trait the
-//! application implements. There is one trait per module and interface, every method with a
-//! default answer, so an application implements only what it offers:
+//! Data modules (locations, sessions, CDRs, tariffs, tokens, hub client info, payments) are
+//! objects the server keeps in the application's [`crate::server::Storage`]. Commands, charging
+//! profiles, real-time authorization, charging preferences and terminal activation are
+//! requests to act: the server checks the token, the URL and the body (by the typed form of the
+//! request's version) and hands the request to a handler trait the application implements.
+//! There is one trait per module and interface, every method with a default answer, so an
+//! application implements only what it offers ([`Handlers`], given to
+//! [`crate::server::Server::with_handlers`]):
 //!
 //! | trait | interface | role (typically) | default answer |
 //! | --- | --- | --- | --- |
@@ -17,16 +19,17 @@
 //! | [`PaymentsSender`] | `POST /{version}/sender/payments/terminals/activate`, `POST /{version}/sender/payments/terminals/{terminal_id}/deactivate` (2.3.0) | PTP | 2000 "not supported" |
 //! | [`SessionsSender`] | `PUT /{version}/sender/sessions/{session_id}/charging_preferences` | CPO | `NOT_POSSIBLE` |
 //!
-//! Handlers answer synchronously: the synchronous answer of both modules only says whether the
-//! request can be forwarded to the charge point. The charge point's answer arrives later; the
+//! Handlers answer synchronously: the synchronous answer of commands and charging profiles only
+//! says whether the request can be forwarded to the charge point. The charge point's answer arrives later; the
 //! application then POSTs it to the `response_url` with [`RequestContext::client`] and
 //! [`crate::client::Client::post_command_result`] or
 //! [`crate::client::Client::post_charging_profile_result`] (typically from a spawned task).
 //!
-//! Why per-module traits with defaults rather than one storage trait: commands and charging
-//! profiles carry no stored state the server could manage, and most parties implement only one
-//! side of one of them; a default "not supported" answer is what the specification expects
-//! from a party that does not support a request.
+//! Why per-module traits with defaults rather than one storage trait: these requests carry no
+//! stored state the server could manage, and most parties implement only one side of one of
+//! them; a default "not supported" answer is what the specification expects from a party that
+//! does not support a request. The server does not call any `response_url` itself: the
+//! application decides when (and whether) to, with the peer's token from the context.
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
