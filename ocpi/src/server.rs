@@ -903,6 +903,23 @@ fn module_request<S: Storage>(
                 "CDRs are created with POST and cannot be replaced, updated or removed",
             ))
         }
+        // Only locations have children (EVSEs and their connectors) in their URLs.
+        (InterfaceRole::Sender, _)
+            if ids.len() > if *module == ModuleId::Locations { 3 } else { 1 } =>
+        {
+            Err(OcpiError::not_found(
+                not_found_code(module),
+                "no such object",
+            ))
+        }
+        (InterfaceRole::Receiver, _)
+            if ids.len() > n + if *module == ModuleId::Locations { 2 } else { 0 } =>
+        {
+            Err(OcpiError::not_found(
+                not_found_code(module),
+                "no such object",
+            ))
+        }
         (InterfaceRole::Sender, &Method::GET) if ids.is_empty() => {
             let q = parse_query(uri)?;
             let all: Vec<Value> = st

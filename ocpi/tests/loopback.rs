@@ -1451,6 +1451,14 @@ async fn status_codes(version: VersionNumber) {
         assert_eq!(routed.headers()["ocpi-from-party-id"], "CPO");
         assert_eq!(routed.headers()["ocpi-from-country-code"], "NL");
     }
+    // tokens have no children: 404 with 2004
+    let (s, v) = raw(
+        reqwest::Method::GET,
+        &format!("{base}/receiver/tokens/NL/MSP/TOK1/x"),
+        c.clone(),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (404, Some(2004)));
     // an invalid object pushed: HTTP 200 with 2001 and the JSON path
     let mut bad = in_version(&version, &ModuleId::Tokens, token(5));
     bad["whitelist"] = json!("SOMETIMES");
@@ -1982,4 +1990,77 @@ async fn payments_2_3_0() {
         .await
         .unwrap_err();
     assert_eq!(e.http_status(), Some(404));
+}
+
+/// Whatever the path, method and body, the server answers an OCPI envelope with an error
+/// code and never panics.
+#[tokio::test(flavor = "current_thread")]
+async fn malformed_requests_answer_envelopes() {
+    for version in [
+        VersionNumber::V2_1_1,
+        VersionNumber::V2_2_1,
+        VersionNumber::V2_3_0,
+    ] {
+        let p = start(version.clone()).await;
+        let reg = Client::register(
+            &p.token_a,
+            &format!("{}/versions", p.cpo_base),
+            std::slice::from_ref(&version),
+            &emsp_credentials(&p),
+        )
+        .await
+        .unwrap();
+        let c = Some(authorization_header(
+            &reg.token_c,
+            ocpi::server::encoding_of(&version),
+        ));
+        let base = format!("{}/{version}", p.cpo_base);
+        let paths = [
+            "".to_owned(),
+            "/nope".into(),
+            "/sender".into(),
+            "/sender/nope".into(),
+            "/receiver/tokens".into(),
+            "/receiver/tokens/NL".into(),
+            "/receiver/tokens/NL/MSP".into(),
+            "/receiver/tokens/NL/MSP/T/x/y/z".into(),
+            "/receiver/commands".into(),
+            "/receiver/commands/START_SESSION/x".into(),
+            "/receiver/chargingprofiles".into(),
+            "/receiver/chargingprofiles/S1/x".into(),
+            "/receiver/chargingprofiles/S1?duration=-1&response_url=x".into(),
+            "/receiver/chargingprofiles/S1?duration=60&response_url=not%20a%20url".into(),
+            "/receiver/hubclientinfo/NL".into(),
+            "/sender/locations/LOC1/EVSE1/9".into(),
+            "/sender/locations?offset=-1".into(),
+            "/sender/locations?date_from=yesterday".into(),
+            "/sender/sessions/S1/charging_preferences/x".into(),
+            "/sender/payments/terminals".into(),
+        ];
+        let bodies = ["", "{", "[]", "null", "{\"id\": 5}", "\"x\""];
+        for path in &paths {
+            for method in [
+                reqwest::Method::GET,
+                reqwest::Method::POST,
+                reqwest::Method::PUT,
+                reqwest::Method::PATCH,
+                reqwest::Method::DELETE,
+            ] {
+                for body in bodies {
+                    let b = (!body.is_empty()).then_some(body);
+                    let url = format!("{base}{path}");
+                    let (s, v) = raw_body(method.clone(), &url, c.clone(), b).await;
+                    let code = v["status_code"].as_u64();
+                    assert!(
+                        code.is_some_and(|c| c >= 2000) || (s < 300 && code == Some(1000)),
+                        "{method} {url} {body:?}: HTTP {s}, {v}"
+                    );
+                    assert!(
+                        v["timestamp"].is_string(),
+                        "{method} {url}: no timestamp in {v}"
+                    );
+                }
+            }
+        }
+    }
 }
