@@ -1038,7 +1038,9 @@ fn module_request<S: Storage>(
                 })?;
                 // The child is replaced in the request's form of the whole object.
                 let mut root = server.outgoing(module, version, root)?;
+                let updated = v.get("last_updated").cloned();
                 let created = replace_child(&mut root, &ids[n..], v)?;
+                touch_parents(&mut root, &ids[n..], updated);
                 let root = server.incoming(module, version, root, owner)?;
                 st.put(module, role, ids[..n].to_vec(), root);
                 created
@@ -1066,6 +1068,7 @@ fn module_request<S: Storage>(
                 .map_err(|e| OcpiError::invalid_parameters(e.to_string()))?;
             validate_object(version, module, ids.len() - n, &patched)?;
             *target = patched;
+            touch_parents(&mut root, &ids[n..], patch.get("last_updated").cloned());
             let root = server.incoming(module, version, root, (&ids[0], &ids[1]))?;
             st.put(module, role, ids[..n].to_vec(), root);
             Ok(ok(()))
@@ -1678,6 +1681,17 @@ fn charging_profiles_request<S: Storage>(
         _ => Err(OcpiError::method_not_allowed(
             "method not supported on this interface",
         )),
+    }
+}
+
+/// After a PUT or PATCH of an EVSE or connector, its parents (the location, and the EVSE of a
+/// connector) take its `last_updated`, as the locations module requires.
+fn touch_parents(root: &mut Value, child_ids: &[String], last_updated: Option<Value>) {
+    let Some(lu) = last_updated else { return };
+    for depth in 0..child_ids.len() {
+        if let Some(o) = descend_mut(root, &child_ids[..depth]).and_then(Value::as_object_mut) {
+            o.insert("last_updated".into(), lu.clone());
+        }
     }
 }
 

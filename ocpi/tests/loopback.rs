@@ -706,6 +706,40 @@ async fn handshake_and_pull(version: VersionNumber) {
         .await
         .unwrap();
     assert_eq!(evse["status"], "AVAILABLE");
+    // A connector PATCHed: its EVSE and location take its last_updated.
+    let patch = json!({"max_amperage": 32, "last_updated": "2024-05-01T00:00:00Z"});
+    cpo_client
+        .patch_object(
+            &emsp_locations,
+            &["NL", "CPO", "LOC7", "EVSE7", "1"],
+            &patch,
+        )
+        .await
+        .unwrap();
+    let loc: Value = cpo_client
+        .get_object(&emsp_locations, &["NL", "CPO", "LOC7"])
+        .await
+        .unwrap();
+    assert_eq!(loc["last_updated"], "2024-05-01T00:00:00Z");
+    assert_eq!(loc["evses"][0]["last_updated"], "2024-05-01T00:00:00Z");
+    assert_eq!(loc["evses"][0]["connectors"][0]["max_amperage"], 32);
+    // An EVSE PUT: the location takes its last_updated.
+    let mut evse8 = loc["evses"][0].clone();
+    evse8["uid"] = json!("EVSE8");
+    evse8["last_updated"] = json!("2024-06-01T00:00:00Z");
+    assert_eq!(
+        cpo_client
+            .put_object(&emsp_locations, &["NL", "CPO", "LOC7", "EVSE8"], &evse8)
+            .await
+            .unwrap(),
+        201
+    );
+    let loc: Value = cpo_client
+        .get_object(&emsp_locations, &["NL", "CPO", "LOC7"])
+        .await
+        .unwrap();
+    assert_eq!(loc["last_updated"], "2024-06-01T00:00:00Z");
+    assert_eq!(loc["evses"].as_array().unwrap().len(), 2);
 
     // Locations are not removed (PATCH them to REMOVED): 405; tariffs are.
     let e = cpo_client
