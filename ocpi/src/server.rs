@@ -9,8 +9,11 @@
 //!   `date_from`, `date_to`; answers `Link`, `X-Total-Count`, `X-Limit`) and
 //!   `GET /{version}/sender/{module}/{id}[/{evse_uid}[/{connector_id}]]`
 //! - Receiver interface (client-owned objects):
-//!   `GET|PUT|PATCH|DELETE /{version}/receiver/{module}/{country_code}/{party_id}/{id}[/…]`;
-//!   hub client info: `GET|PUT /{version}/receiver/hubclientinfo/{country_code}/{party_id}`
+//!   `GET|PUT|PATCH /{version}/receiver/{module}/{country_code}/{party_id}/{id}[/…]` (only
+//!   locations have children: `/{evse_uid}[/{connector_id}]`, whose PUT or PATCH also sets
+//!   the parents' `last_updated`; DELETE only for tariffs, PATCH not for 2.2.1+ tariffs, as the
+//!   specification says); hub client info:
+//!   `GET|PUT /{version}/receiver/hubclientinfo/{country_code}/{party_id}`
 //! - CDRs, Receiver interface: `POST /{version}/receiver/cdrs` (answers the CDR's URL in
 //!   `Location`; PUT, PATCH and DELETE answer 405).
 //! - Tokens, Sender interface: `POST /{version}/sender/tokens/{uid}/authorize[?type=..]`
@@ -28,12 +31,15 @@
 //!   profile updates at `PUT /{version}/sender/chargingprofiles/{session_id}` (SCSP / eMSP).
 //!
 //! # Storage and handlers
-//! Data modules (locations, sessions, CDRs, tariffs, tokens, hub client info) are objects in
-//! one [`Storage`] the application implements (JSON objects keyed by module, interface and path
-//! ids; [`MemoryStorage`] for tests). Commands and charging profiles are requests to act: they
-//! go to the per-module traits of [`crate::handlers`], whose methods all have a "not supported"
-//! default, so an application implements only the interfaces it offers
-//! ([`Server::with_handlers`]).
+//! Data modules (locations, sessions, CDRs, tariffs, tokens, hub client info, payments) are
+//! objects in one [`Storage`] the application implements (JSON objects keyed by module,
+//! interface and path ids: `[id]` on the Sender interface, `[country_code, party_id, id]` on
+//! the Receiver interface, `[country_code, party_id]` for hub client info, `["terminals", id]`
+//! and `["financial-advice-confirmations", id]` for payments; [`MemoryStorage`] for tests).
+//! Commands, charging profiles, real-time authorization, charging preferences and terminal
+//! activation are requests to act: they go to the per-module traits of [`crate::handlers`],
+//! whose methods all have default answers, so an application implements only the interfaces
+//! it offers ([`Server::with_handlers`]).
 //!
 //! # Versions
 //! Objects pushed to a Receiver interface are validated by the typed form of the request's
@@ -42,8 +48,11 @@
 //! their ids checked against the URL. With [`ServerConfig::storage_version`] set, the storage
 //! holds objects of that one version and the server converts them ([`crate::convert`]) to the
 //! version of each request and pushed objects back, so one storage serves every version;
-//! without it, objects are stored as received and served as stored. Modules a version does not have (charging profiles and hub client info in
-//! 2.1.1) are left out of its version details and answered with 404.
+//! without it, objects are stored as received and served as stored. Modules a version does
+//! not have (charging profiles and hub client info in 2.1.1, payments before 2.3.0) are left
+//! out of its version details and answered with 404. On 2.1.1, version details are served
+//! without interface roles and credentials name one party (the peer's role is taken to be the
+//! opposite of ours, see [`crate::convert::interface_211`]).
 //!
 //! # Headers
 //! `X-Request-ID` and `X-Correlation-ID` are echoed. The answer of a functional module (2.2
