@@ -307,6 +307,12 @@ async fn variables(
 
 async fn reservations(State(s): State<ApiState>, Path(id): Path<String>) -> ApiResult {
     known(&s, &id).await?;
+    // Expiry is enforced on read too, not only by the periodic sweep.
+    s.csms
+        .store()
+        .expire_reservations(chrono::Utc::now())
+        .await
+        .map_err(db)?;
     Ok(Json(
         json!({"items": s.csms.store().reservations(&id).await.map_err(db)?}),
     ))

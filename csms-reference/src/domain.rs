@@ -590,10 +590,7 @@ impl Csms {
                     None
                 };
                 let evse = i(req, if v16 { "connectorId" } else { "evseId" });
-                let values: Vec<_> = arr(req, "meterValue")
-                    .iter()
-                    .flat_map(|mv| meter_value(version, mv, tx.as_deref(), evse))
-                    .collect();
+                let values = meter_values_exact(version, req, payload, tx.as_deref(), evse);
                 db.insert_meter_values(station, &values)
                     .await
                     .map_err(internal)?;
@@ -894,10 +891,7 @@ impl Csms {
             stop_reason: s(&info, "stoppedReason"),
             meter_stop: None,
             reservation_id: i(req, "reservationId"),
-            meter_values: arr(req, "meterValue")
-                .iter()
-                .flat_map(|mv| meter_value(version, mv, Some(&tx_id), evse_id))
-                .collect(),
+            meter_values: meter_values_exact(version, req, payload, Some(&tx_id), evse_id),
             payload: payload.into(),
             received_at: at.into(),
         };
@@ -1015,6 +1009,68 @@ fn token_of(version: OcppVersion, req: &Value) -> (String, String) {
             s(&t, "type").unwrap_or_default(),
         )
     }
+}
+
+/// The sampled values of every `meterValue` of a message, each value exactly as the station
+/// wrote it: 2.x sends numbers, which [`Value`] would read as binary floating point ("12.50"
+/// would come back "12.5"), so they are taken from the payload text.
+pub fn meter_values_exact(
+    version: OcppVersion,
+    req: &Value,
+    payload: &str,
+    tx: Option<&str>,
+    evse: Option<i64>,
+) -> Vec<MeterValueRecord> {
+    let raw = exact_sampled_values(payload);
+    arr(req, "meterValue")
+        .iter()
+        .enumerate()
+        .flat_map(|(i, mv)| {
+            let mut values = meter_value(version, mv, tx, evse);
+            for (j, v) in values.iter_mut().enumerate() {
+                if let Some(Some(text)) = raw.get(i).and_then(|m| m.get(j)) {
+                    v.value = text.clone();
+                }
+            }
+            values
+        })
+        .collect()
+}
+
+/// The number literals of `meterValue[i].sampledValue[j].value` as written (`None` for
+/// anything that is not a number).
+fn exact_sampled_values(payload: &str) -> Vec<Vec<Option<String>>> {
+    use serde_json::value::RawValue;
+    #[derive(serde::Deserialize)]
+    struct Sampled {
+        value: Option<Box<RawValue>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Meter {
+        #[serde(rename = "sampledValue", default)]
+        sampled_value: Vec<Sampled>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Message {
+        #[serde(rename = "meterValue", default)]
+        meter_value: Vec<Meter>,
+    }
+    let Ok(m) = serde_json::from_str::<Message>(payload) else {
+        return Vec::new();
+    };
+    m.meter_value
+        .into_iter()
+        .map(|mv| {
+            mv.sampled_value
+                .into_iter()
+                .map(|sv| {
+                    sv.value
+                        .map(|r| r.get().trim().to_owned())
+                        .filter(|t| t.starts_with(|c: char| c == '-' || c.is_ascii_digit()))
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// The sampled values of one MeterValue, in either version's spelling.

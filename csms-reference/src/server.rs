@@ -113,6 +113,29 @@ impl RunningCsms {
     }
 }
 
+/// How often reservations past their expiry are set `Expired`.
+pub const RESERVATION_SWEEP: Duration = Duration::from_secs(5);
+
+/// The background sweep of expired reservations, until `stop`.
+async fn expire_reservations(csms: Arc<Csms>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(RESERVATION_SWEEP);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        match csms.store().expire_reservations(chrono::Utc::now()).await {
+            Ok(expired) => {
+                for r in expired {
+                    tracing::info!(station = %r.station_id, reservation = r.id, expiry = %r.expiry, "reservation expired");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "expiring reservations failed"),
+        }
+    }
+}
+
 /// Starts the CSMS with validated settings.
 pub async fn start(settings: Settings) -> Result<RunningCsms, StartError> {
     let store = open_store(&settings.database_url)
@@ -243,6 +266,7 @@ pub async fn start_with_store(
     };
     let api_protected = settings.api_auth.enabled;
     let (api_stop, mut stop_rx) = watch::channel(false);
+    tokio::spawn(expire_reservations(csms.clone(), stop_rx.clone()));
     let api_task = tokio::spawn(async move {
         let r = axum::serve(listener, app)
             .with_graceful_shutdown(async move {

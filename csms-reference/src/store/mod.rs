@@ -693,6 +693,14 @@ pub trait Store: Send + Sync + 'static {
     /// The local list version last accepted.
     async fn local_list_version(&self, station_id: &str) -> StoreResult<Option<i64>>;
 
+    /// Sets every reservation still `Reserved` or `Accepted` whose expiry is not after `now`
+    /// to `Expired`, and returns them (with their new status). Expiry times are compared as
+    /// instants, whatever offset they were written with.
+    async fn expire_reservations(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<Vec<ReservationRecord>>;
+
     // Read methods of the operator dashboard (`crate::dashboard`).
 
     /// Stations matching `filter`, by id, and how many match in all.

@@ -543,6 +543,28 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn expire_reservations(&self, now: chrono::DateTime<chrono::Utc>) -> StoreResult<Vec<ReservationRecord>> {
+                let mut tx = self.pool.begin().await?;
+                let rows = sqlx::query("SELECT * FROM reservations WHERE status IN ('Reserved', 'Accepted')")
+                    .fetch_all(&mut *tx).await?;
+                let at = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                let mut expired = Vec::new();
+                for row in &rows {
+                    let mut r = reservation_row(row)?;
+                    let due = chrono::DateTime::parse_from_rfc3339(&r.expiry).is_ok_and(|e| e <= now);
+                    if !due {
+                        continue;
+                    }
+                    sqlx::query("UPDATE reservations SET status = 'Expired', updated_at = $3 WHERE station_id = $1 AND id = $2 AND status = $4")
+                        .bind(&r.station_id).bind(r.id).bind(&at).bind(&r.status)
+                        .execute(&mut *tx).await?;
+                    r.status = "Expired".into();
+                    expired.push(r);
+                }
+                tx.commit().await?;
+                Ok(expired)
+            }
+
             async fn local_list_version(&self, station_id: &str) -> StoreResult<Option<i64>> {
                 let row = sqlx::query("SELECT version FROM local_list_versions WHERE station_id = $1")
                     .bind(station_id).fetch_optional(&self.pool).await?;
