@@ -936,6 +936,61 @@ async fn dashboard_in_headless_chromium() {
     assert_eq!(t.status, "Blocked");
     b.screenshot(&out.join("tokens.png")).await;
 
+    // Load balancing: a group made in the page, a charging station added to it; the CSMS
+    // gives its session a TxProfile, which the station page lists.
+    b.open(&format!("{base}/load-balancing")).await;
+    b.eval("(() => { const f = document.querySelector('#group-add'); f.elements.id.value = 'SITE-1'; f.elements.name.value = 'Garage'; f.elements.limit.value = '10'; f.elements.minPerCar.value = '6'; f.querySelector('button').click(); return true; })()").await;
+    b.wait_for(
+        "document.querySelector('[data-group=\"SITE-1\"]') !== null",
+        10,
+        "the new group",
+    )
+    .await;
+    b.eval("(() => { const f = document.querySelector('#group-member'); f.elements.group.value = 'SITE-1'; f.elements.station.value = 'DASH-0002'; f.querySelector('button').click(); return true; })()").await;
+    let limit = b
+        .wait_for(
+            "(function(){ const c = document.querySelector('[data-group=\"SITE-1\"] td.num.mono'); return c && /A$/.test(c.textContent) ? c.textContent : ''; })()",
+            20,
+            "the limit given to the session",
+        )
+        .await;
+    assert_eq!(limit, json!("10 A"), "the whole limit to the one session");
+    b.screenshot(&out.join("load-balancing.png")).await;
+    b.open(&format!("{base}/stations/DASH-0002")).await;
+    b.wait_for(
+        "Array.from(document.querySelectorAll('#profiles tr[data-profile]')).some(r => r.innerText.includes('load-balancing') && r.innerText.includes('TxProfile'))",
+        10,
+        "the TxProfile on the station page",
+    )
+    .await;
+    b.screenshot(&out.join("station-2.0.1-profile.png")).await;
+    // The device model (2.x, GetBaseReport and NotifyReport) and the configuration keys (1.6,
+    // GetConfiguration), read from the stations by a button.
+    for id in ["DASH-0002", "DASH-0001"] {
+        if id == "DASH-0001" {
+            b.open(&format!("{base}/stations/{id}")).await;
+        }
+        b.eval("document.querySelector('#variables-live').previousElementSibling.previousElementSibling.querySelector('button').click(); true").await;
+        let rows = b
+            .wait_for(
+                "document.querySelectorAll('#variables tbody tr:not(:has(.empty))').length",
+                20,
+                "the stored device model or configuration keys",
+            )
+            .await;
+        println!(
+            "{id}: {rows} device-model attributes or configuration keys read from the station"
+        );
+    }
+    // The station follows the limit: its meter values show the lower power.
+    b.open(&format!("{base}/sessions/DASH-0002/DASH-0002-1"))
+        .await;
+    let count = "(function(){ const s = document.querySelector('#session-chart'); return s ? +s.dataset.powerPoints : 0; })()";
+    let now = b.wait_for(count, 10, "the chart").await.as_u64().unwrap();
+    b.wait_for(&format!("{count} >= {}", now + 3), 30, "more readings")
+        .await;
+    b.screenshot(&out.join("session-2.0.1-balanced.png")).await;
+
     drop(b);
     sim.abort();
     csms.shutdown().await;

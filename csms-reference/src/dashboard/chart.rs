@@ -150,8 +150,8 @@ pub(super) fn svg(s: &Series) -> String {
         t0 = t0.min(t);
         t1 = t1.max(t);
     }
-    if t1 - t0 < 60_000 {
-        t1 = t0 + 60_000;
+    if t1 - t0 < 30_000 {
+        t1 = t0 + 30_000;
     }
     let e_min = s.energy.first().map(|p| p.1).unwrap_or(0.0);
     let e_max = s.energy.iter().map(|p| p.1 - e_min).fold(0.0, f64::max);

@@ -11,6 +11,8 @@
 //! - `/sessions` and `/sessions/{station}/{transaction}`: sessions, active and finished, with
 //!   energy, duration, token and a power / energy chart from the meter values.
 //! - `/tokens`: id tokens: list, add, block, accept, expire, delete.
+//! - `/load-balancing`: site load-balancing groups with their stations and the limits given to
+//!   their sessions; the station page lists its installed charging profiles.
 //!
 //! Live parts are HTML fragments under `/ui/` that the page fetches again every second or two
 //! (only the part shown: one page of the fleet, never all of it), and only while the tab is
@@ -21,6 +23,7 @@
 mod chart;
 mod fleet;
 mod sessions;
+mod smart;
 mod station;
 mod tokens;
 
@@ -52,6 +55,8 @@ pub fn routes() -> Router<ApiState> {
         .route("/ui/sessions/{id}/{tx}", get(sessions::detail_fragment))
         .route("/tokens", get(tokens::page))
         .route("/ui/tokens", get(tokens::fragment))
+        .route("/load-balancing", get(smart::page))
+        .route("/ui/load-balancing", get(smart::fragment))
 }
 
 /// A page or fragment, or the HTML page of what went wrong.
@@ -231,6 +236,7 @@ fn layout(title: &str, active: &str, body: &str) -> String {
         ("fleet", "/", "Fleet"),
         ("sessions", "/sessions", "Sessions"),
         ("tokens", "/tokens", "Id tokens"),
+        ("load", "/load-balancing", "Load balancing"),
     ]
     .iter()
     .map(|(k, href, label)| {
@@ -391,7 +397,12 @@ const JS: &str = r#"
     if(f.dataset.api){
       e.preventDefault();
       const sp = f.dataset.api.indexOf(' ');
-      send(f.dataset.api.slice(0, sp), f.dataset.api.slice(sp + 1), JSON.stringify(fields(f)), out)
+      const body = fields(f);
+      // {name} in the URL takes the field's value (and leaves the body).
+      const url = f.dataset.api.slice(sp + 1).replace(/\{(\w+)\}/g, function(m, k){
+        const v = body[k]; delete body[k]; return encodeURIComponent(v === undefined ? '' : v);
+      });
+      send(f.dataset.api.slice(0, sp), url, JSON.stringify(body), out)
         .then(function(ok){ if(ok && f.dataset.reset) f.reset(); });
     } else if(f.dataset.call){
       e.preventDefault();

@@ -193,6 +193,7 @@ async fn render_live(s: &ApiState, id: &str) -> PageResult {
         out.push_str(r#"<tr><td colspan="8" class="empty">No session yet. Start one with <b>Remote start</b> below.</td></tr>"#);
     }
     out.push_str("</tbody></table></div>");
+    out.push_str(&super::smart::profiles_card(s, id).await?);
     Ok(Html(out))
 }
 
