@@ -19,6 +19,12 @@ pub struct TransportConfig {
     /// How many bytes may wait in the WebSocket write buffer before writes fail (the bounded
     /// send queue towards a slow peer). Default 1 MiB.
     pub max_write_buffer: usize,
+    /// How long one write to the socket (the frames the engine has ready, or a ping) may wait
+    /// for the peer to take them. A peer that stops reading fills the kernel's socket buffers,
+    /// then this write waits; past this limit the connection is dropped with
+    /// [`DisconnectReason::SlowPeer`], so a connection never holds more than the socket
+    /// buffers plus [`max_write_buffer`](Self::max_write_buffer) of unsent data. Default 30 s.
+    pub write_timeout: Duration,
     /// How many application calls may wait in the channel to a connection task before
     /// [`Peer`](crate::Peer) calls wait for room. Default 64.
     pub command_queue: usize,
@@ -35,6 +41,7 @@ impl Default for TransportConfig {
             pong_timeout: Duration::from_secs(30),
             max_message_size: 256 * 1024,
             max_write_buffer: 1024 * 1024,
+            write_timeout: Duration::from_secs(30),
             command_queue: 64,
             drain_timeout: Duration::from_secs(10),
             handshake_timeout: Duration::from_secs(10),
@@ -53,6 +60,8 @@ impl TransportConfig {
 }
 
 /// Why a connection ended.
+///
+/// [`label`](Self::label) names the reason in one stable word, for metrics.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DisconnectReason {
@@ -68,6 +77,11 @@ pub enum DisconnectReason {
     MessageTooBig,
     /// The peer stayed silent past the keepalive deadline.
     KeepaliveTimeout,
+    /// The peer did not take what was sent to it: a write waited longer than
+    /// [`TransportConfig::write_timeout`], or the write buffer went past
+    /// [`TransportConfig::max_write_buffer`]. The connection was dropped without a close
+    /// handshake (the peer is not reading it).
+    SlowPeer,
     /// The same station connected again; this older connection was closed.
     Replaced,
     /// The application asked for this connection to be closed.
@@ -90,10 +104,29 @@ impl std::fmt::Display for DisconnectReason {
             DisconnectReason::Closed { code: None, .. } => f.write_str("closed by the peer"),
             DisconnectReason::MessageTooBig => f.write_str("message too big"),
             DisconnectReason::KeepaliveTimeout => f.write_str("keepalive timeout"),
+            DisconnectReason::SlowPeer => f.write_str("the peer does not read (write timeout)"),
             DisconnectReason::Replaced => f.write_str("replaced by a new connection"),
             DisconnectReason::Kicked => f.write_str("closed by the application"),
             DisconnectReason::Shutdown => f.write_str("shutdown"),
             DisconnectReason::Error(e) => write!(f, "error: {e}"),
+        }
+    }
+}
+
+impl DisconnectReason {
+    /// The reason as one stable lower-case word, for metric labels: `closed`,
+    /// `message_too_big`, `keepalive_timeout`, `slow_peer`, `replaced`, `kicked`, `shutdown`,
+    /// `error`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            DisconnectReason::Closed { .. } => "closed",
+            DisconnectReason::MessageTooBig => "message_too_big",
+            DisconnectReason::KeepaliveTimeout => "keepalive_timeout",
+            DisconnectReason::SlowPeer => "slow_peer",
+            DisconnectReason::Replaced => "replaced",
+            DisconnectReason::Kicked => "kicked",
+            DisconnectReason::Shutdown => "shutdown",
+            DisconnectReason::Error(_) => "error",
         }
     }
 }

@@ -28,7 +28,10 @@
 //! ([`TransportConfig::ping_interval`]): a peer that sends nothing, not even a pong, for
 //! `ping_interval + pong_timeout` is disconnected. An incoming message larger than
 //! [`TransportConfig::max_message_size`] closes the connection with close code 1009 (message
-//! too big). A graceful shutdown stops taking new calls, lets the calls in flight in both
+//! too big). A peer that stops reading cannot make a connection hoard memory: what waits for
+//! it is bounded by the socket buffers and [`TransportConfig::max_write_buffer`], and a write
+//! that waits longer than [`TransportConfig::write_timeout`] drops the connection
+//! ([`DisconnectReason::SlowPeer`]). A graceful shutdown stops taking new calls, lets the calls in flight in both
 //! directions finish (up to [`TransportConfig::drain_timeout`]), then closes with code 1001.
 //!
 //! A call the engine refuses locally (it breaks its schema, the queue is full, the action does

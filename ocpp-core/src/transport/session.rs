@@ -305,8 +305,13 @@ impl<P: Protocol, Q: OfflineQueue> Session<P, Q> {
         let mut cmds_open = true;
         self.process_events();
         loop {
-            if let Err(e) = self.flush(ws).await {
-                return error_reason(e);
+            match tokio::time::timeout(cfg.write_timeout, self.flush(ws)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return error_reason(e),
+                Err(_) => {
+                    tracing::warn!(station = %self.station_id, timeout = ?cfg.write_timeout, "the peer does not read; dropping the connection");
+                    return DisconnectReason::SlowPeer;
+                }
             }
             if drain_until.is_some() && self.idle() {
                 close(ws, CloseCode::Away, "shutting down").await;
@@ -376,8 +381,13 @@ impl<P: Protocol, Q: OfflineQueue> Session<P, Q> {
                         close(ws, CloseCode::Away, "keepalive timeout").await;
                         return DisconnectReason::KeepaliveTimeout;
                     }
-                    if let Err(e) = ws.send(Message::Ping(Default::default())).await {
-                        return error_reason(e);
+                    match tokio::time::timeout(cfg.write_timeout, ws.send(Message::Ping(Default::default()))).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => return error_reason(e),
+                        Err(_) => {
+                            tracing::warn!(station = %self.station_id, timeout = ?cfg.write_timeout, "the peer does not read; dropping the connection");
+                            return DisconnectReason::SlowPeer;
+                        }
                     }
                 }
             }
@@ -401,6 +411,7 @@ fn error_reason(e: tungstenite::Error) -> DisconnectReason {
             }
         }
         tungstenite::Error::Capacity(_) => DisconnectReason::MessageTooBig,
+        tungstenite::Error::WriteBufferFull(_) => DisconnectReason::SlowPeer,
         e => DisconnectReason::Error(e.to_string()),
     }
 }
