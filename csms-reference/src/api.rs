@@ -161,6 +161,7 @@ pub fn router(state: ApiState) -> Router {
             )
         })
         .with_state(state)
+        .layer(axum::middleware::from_fn(crate::dashboard::same_origin_writes))
 }
 
 async fn openapi() -> Response {

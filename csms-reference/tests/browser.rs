@@ -445,6 +445,40 @@ async fn pages_paginate_filter_and_escape() {
     assert_eq!(r.status().as_u16(), 400, "a 1.6 action for a 2.0.1 station");
     let r = v("BootNotification", "{}").await.unwrap();
     assert_eq!(r.status().as_u16(), 400, "not CSMS-initiated");
+    // Writes from another site are refused; from the dashboard's origin or without an Origin
+    // (curl, scripts) they pass.
+    let token = |t: &str| json!({"idToken": t, "status": "Accepted"}).to_string();
+    let host = csms.api_addr.to_string();
+    for (origin, site, body, want) in [
+        (Some("http://evil.example"), None, "X1", 403),
+        (Some("null"), None, "X2", 403),
+        (None, Some("cross-site"), "X3", 403),
+        (
+            Some(format!("http://{host}").as_str()),
+            Some("same-origin"),
+            "X4",
+            201,
+        ),
+        (None, None, "X5", 201),
+    ] {
+        let mut r = c
+            .post(format!("{base}/api/id-tokens"))
+            .header("content-type", "text/plain")
+            .body(token(body));
+        if let Some(o) = origin {
+            r = r.header("origin", o);
+        }
+        if let Some(s) = site {
+            r = r.header("sec-fetch-site", s);
+        }
+        assert_eq!(
+            r.send().await.unwrap().status().as_u16(),
+            want,
+            "{origin:?} {site:?}"
+        );
+    }
+    assert!(store.id_token("X1", "").await.unwrap().is_none());
+    assert!(store.id_token("X5", "").await.unwrap().is_some());
     // The API's own routes are untouched.
     let (s, _) = get(&format!("{base}/api/stations")).await;
     assert_eq!(s, 200);

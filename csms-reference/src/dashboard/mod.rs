@@ -59,6 +59,45 @@ pub fn routes() -> Router<ApiState> {
         .route("/ui/load-balancing", get(smart::fragment))
 }
 
+/// Refuses cross-site writes to the API and the dashboard: a request other than `GET`, `HEAD`
+/// or `OPTIONS` that a browser sent from another site (its `Origin` names another host than
+/// its `Host`, or `Sec-Fetch-Site` says `cross-site`) is answered 403. Without it, any web page
+/// the operator opens could post to an API on loopback, or to one whose Basic credentials the
+/// browser remembers. Clients that are not browsers send neither header and are not affected.
+pub async fn same_origin_writes(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::http::{header, Method};
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let h = req.headers();
+    let host = h
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let origin_ok = match h.get(header::ORIGIN).map(|v| v.to_str().unwrap_or("null")) {
+        None => true,
+        Some(o) => o
+            .split_once("://")
+            .is_some_and(|(_, rest)| !host.is_empty() && rest.eq_ignore_ascii_case(host)),
+    };
+    let site_ok = h
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v != "cross-site");
+    if origin_ok && site_ok {
+        return next.run(req).await;
+    }
+    tracing::warn!(path = %req.uri().path(), "cross-site write refused");
+    (
+        StatusCode::FORBIDDEN,
+        axum::Json(serde_json::json!({"error": "cross-site request refused: send it from the dashboard or without an Origin header"})),
+    )
+        .into_response()
+}
+
 /// A page or fragment, or the HTML page of what went wrong.
 type PageResult = Result<Html<String>, PageError>;
 
