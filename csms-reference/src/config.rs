@@ -20,6 +20,15 @@
 //! api_password = "a-long-secret"        # CSMS_API_PASSWORD
 //! metrics_public = false                # true: /metrics needs no credentials
 //!
+//! [ocpi]                                # the OCPI CPO bridge: off unless listen is set
+//! listen = "127.0.0.1:9002"             # CSMS_OCPI_LISTEN, --ocpi-listen
+//! url = "https://cpo.example.org/ocpi"  # public base URL (default http://{listen}/ocpi)
+//! country_code = "NL"                   # our party (defaults NL / CPO)
+//! party_id = "CPO"
+//! name = "My charging"
+//! currency = "EUR"                      # of sessions without a tariff
+//! retry_max_seconds = 60                # longest wait between push attempts
+//!
 //! [[station]]
 //! id = "CS-1"
 //! security_profile = 1
@@ -154,6 +163,8 @@ pub struct FileSettings {
     /// Per-station settings.
     #[serde(default)]
     pub station: Vec<StationSettings>,
+    /// The OCPI CPO bridge (`[ocpi]`; off unless `listen` is set).
+    pub ocpi: Option<crate::ocpi_cpo::OcpiFileSettings>,
 }
 
 impl std::fmt::Debug for FileSettings {
@@ -181,6 +192,7 @@ impl std::fmt::Debug for FileSettings {
             .field("api_password", &hide(&self.api_password))
             .field("metrics_public", &self.metrics_public)
             .field("station", &self.station)
+            .field("ocpi", &self.ocpi)
             .finish()
     }
 }
@@ -256,6 +268,10 @@ impl FileSettings {
             metrics_public
         );
         self.station.extend(other.station);
+        self.ocpi = match (self.ocpi.take(), other.ocpi) {
+            (Some(a), Some(b)) => Some(a.overlay(b)),
+            (a, b) => b.or(a),
+        };
         self
     }
 }
@@ -290,6 +306,8 @@ pub struct Settings {
     pub stations: Vec<StationSettings>,
     /// Operator API authentication.
     pub api_auth: ApiAuthSettings,
+    /// The OCPI CPO bridge, when enabled.
+    pub ocpi: Option<crate::ocpi_cpo::OcpiSettings>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -307,6 +325,7 @@ impl std::fmt::Debug for Settings {
             .field("call_timeout", &self.call_timeout)
             .field("stations", &self.stations)
             .field("api_auth", &self.api_auth)
+            .field("ocpi", &self.ocpi)
             .finish()
     }
 }
@@ -382,6 +401,7 @@ impl Settings {
         let ocpp_listen = addr("ocpp_listen", f.ocpp_listen.clone(), DEFAULT_OCPP_LISTEN)?;
         let api_listen = addr("api_listen", f.api_listen.clone(), DEFAULT_API_LISTEN)?;
         let api_auth = api_auth(&f, &api_listen)?;
+        let ocpi = crate::ocpi_cpo::OcpiSettings::validate(f.ocpi.as_ref())?;
         if ocpp_listen.port() != 0 && ocpp_listen.port() == api_listen.port() {
             return Err(bad(
                 "api_listen",
@@ -501,6 +521,7 @@ impl Settings {
             lenient: f.lenient.unwrap_or(false),
             heartbeat_interval,
             call_timeout,
+            ocpi,
             stations: f.station,
             api_auth,
         })

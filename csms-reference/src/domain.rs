@@ -124,6 +124,43 @@ pub trait TransactionListener: Send + Sync + 'static {
     fn transaction_changed(&self, change: TransactionChange);
 }
 
+/// What the [`DomainHooks`] are told once a station message is committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookEvent {
+    /// A connector (or EVSE) status report.
+    Status(StatusRecord),
+    /// A transaction got new meter values or a new event (not its start or end, which the
+    /// [`TransactionListener`]s are told).
+    TransactionUpdated {
+        /// The station.
+        station_id: String,
+        /// The station's version.
+        version: OcppVersion,
+        /// The transaction id.
+        transaction_id: String,
+    },
+}
+
+/// Hooks of an integration (the OCPI bridge, [`crate::ocpi_cpo`]): an authority asked about
+/// tokens before the id-token table, and a listener of committed status and transaction
+/// changes.
+#[async_trait]
+pub trait DomainHooks: Send + Sync + 'static {
+    /// Authorizes a token a station presented (Authorize, StartTransaction, TransactionEvent
+    /// with a token), before the message's unit of work begins (it may call a partner over
+    /// the network). `None` leaves the decision to the id-token table.
+    async fn authorize(
+        &self,
+        station_id: &str,
+        version: OcppVersion,
+        token: &str,
+        token_type: &str,
+    ) -> Option<TokenInfo>;
+    /// Committed changes, in the order the station reported them. Called on the answer path:
+    /// return at once.
+    fn committed(&self, events: Vec<HookEvent>);
+}
+
 /// The CSMS domain: storage, settings, vendor handlers, metrics.
 pub struct Csms {
     store: Arc<dyn Store>,
@@ -131,6 +168,7 @@ pub struct Csms {
     vendors: RwLock<HashMap<String, Arc<dyn DataTransferHandler>>>,
     metrics: Arc<Metrics>,
     tx_listeners: RwLock<Vec<Arc<dyn TransactionListener>>>,
+    hooks: RwLock<Option<Arc<dyn DomainHooks>>>,
 }
 
 impl std::fmt::Debug for Csms {
@@ -181,7 +219,40 @@ impl Csms {
             vendors: RwLock::new(HashMap::new()),
             metrics,
             tx_listeners: RwLock::new(Vec::new()),
+            hooks: RwLock::new(None),
         }
+    }
+
+    /// Installs the [`DomainHooks`] (one set; a later call replaces it).
+    pub fn set_hooks(&self, hooks: Arc<dyn DomainHooks>) {
+        *self.hooks.write().unwrap_or_else(|e| e.into_inner()) = Some(hooks);
+    }
+
+    fn hooks(&self) -> Option<Arc<dyn DomainHooks>> {
+        self.hooks.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The hooks' decision on the token of an authorizing message, asked before its unit.
+    async fn external_authorization(
+        &self,
+        station: &str,
+        version: OcppVersion,
+        action: &str,
+        req: &Value,
+    ) -> Option<TokenInfo> {
+        let hooks = self.hooks()?;
+        let (token, ty) = match action {
+            "Authorize" | "StartTransaction" => token_of(version, req),
+            "TransactionEvent" => {
+                let t = req.get("idToken")?;
+                (s(t, "idToken")?, s(t, "type").unwrap_or_default())
+            }
+            _ => return None,
+        };
+        if token.is_empty() {
+            return None;
+        }
+        hooks.authorize(station, version, &token, &ty).await
     }
 
     /// Tells `listener` about every transaction start and end from now on.
@@ -289,6 +360,9 @@ impl Csms {
         } else {
             None
         };
+        let external_auth = self
+            .external_authorization(station, version, action, &req)
+            .await;
         let started = Instant::now();
         let mut unit = match self.store.begin().await {
             Ok(db) => Unit {
@@ -296,6 +370,8 @@ impl Csms {
                 changes: Vec::new(),
                 reported_profiles: false,
                 vendor_answer,
+                external_auth,
+                events: Vec::new(),
             },
             Err(e) => return Err(self.unit_failed(call_log, version, e).await),
         };
@@ -343,6 +419,9 @@ impl Csms {
                 unit.reported_profiles,
             )
             .await;
+            if let (Some(h), false) = (self.hooks(), unit.events.is_empty()) {
+                h.committed(unit.events);
+            }
         }
         self.metrics.store_latency(action, started.elapsed());
         if let Err(e) = &result {
@@ -501,11 +580,15 @@ impl Csms {
                     }
                 };
                 db.record_status(&rec).await.map_err(internal)?;
+                unit.events.push(HookEvent::Status(rec));
                 Ok(json!({}))
             }
             "Authorize" => {
                 let (token, ty) = token_of(version, req);
-                let info = self.authorize_in(&mut *db, &token, &ty).await?;
+                let info = match unit.external_auth.take() {
+                    Some(info) => info,
+                    None => self.authorize_in(&mut *db, &token, &ty).await?,
+                };
                 Ok(if v16 {
                     json!({"idTagInfo": id_tag_info(&info)})
                 } else {
@@ -514,7 +597,10 @@ impl Csms {
             }
             "StartTransaction" => {
                 let (token, _) = token_of(version, req);
-                let info = self.authorize_in(&mut *db, &token, "").await?;
+                let info = match unit.external_auth.take() {
+                    Some(info) => info,
+                    None => self.authorize_in(&mut *db, &token, "").await?,
+                };
                 let start = TxStart {
                     station_id: station.into(),
                     connector_id: i(req, "connectorId").unwrap_or(0),
@@ -594,6 +680,13 @@ impl Csms {
                 db.insert_meter_values(station, &values)
                     .await
                     .map_err(internal)?;
+                if let Some(t) = tx {
+                    unit.events.push(HookEvent::TransactionUpdated {
+                        station_id: station.into(),
+                        version,
+                        transaction_id: t,
+                    });
+                }
                 Ok(json!({}))
             }
             "NotifyReport" => {
@@ -904,6 +997,13 @@ impl Csms {
                 .await
                 .map_err(internal)?;
         }
+        if !outcome.duplicate && ev.event_type == "Updated" {
+            unit.events.push(HookEvent::TransactionUpdated {
+                station_id: station.into(),
+                version,
+                transaction_id: tx_id.clone(),
+            });
+        }
         if !outcome.duplicate && matches!(ev.event_type.as_str(), "Started" | "Ended") {
             unit.changes.push(change(
                 station,
@@ -915,9 +1015,13 @@ impl Csms {
         }
         match (&ev.id_token, &ev.token_type) {
             (Some(t), ty) => {
-                let info = self
-                    .authorize_in(&mut *db, t, ty.as_deref().unwrap_or(""))
-                    .await?;
+                let info = match unit.external_auth.take() {
+                    Some(info) => info,
+                    None => {
+                        self.authorize_in(&mut *db, t, ty.as_deref().unwrap_or(""))
+                            .await?
+                    }
+                };
                 Ok(json!({"idTokenInfo": id_token_info(&info)}))
             }
             _ => Ok(json!({})),
@@ -935,6 +1039,10 @@ struct Unit {
     reported_profiles: bool,
     /// The answer of the vendor's DataTransfer handler, asked before the unit began.
     vendor_answer: Option<DataTransferAnswer>,
+    /// The [`DomainHooks`]' decision on the message's token, asked before the unit began.
+    external_auth: Option<TokenInfo>,
+    /// What to tell the [`DomainHooks`] once committed.
+    events: Vec<HookEvent>,
 }
 
 fn change(

@@ -10,6 +10,8 @@
 //! - [`smart_charging`]: stored charging profiles, local composite schedules, reconciliation
 //!   with the stations' reports, site load balancing.
 //! - [`dashboard`]: the operator web dashboard at `/` of the API address.
+//! - [`ocpi_cpo`]: the OCPI CPO bridge (locations, tokens, sessions, CDRs, tariffs, commands
+//!   for eMSP partners), on its own address when `[ocpi] listen` is set.
 //! - [`server`]: [`start`](server::start) runs it all; [`validate`]: the OCPP-J log validator.
 //!
 //! # Example
@@ -40,6 +42,7 @@ pub mod config;
 pub mod dashboard;
 pub mod domain;
 pub mod metrics;
+pub mod ocpi_cpo;
 pub mod ocpp;
 pub mod server;
 pub mod smart_charging;

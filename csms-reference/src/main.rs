@@ -113,6 +113,9 @@ struct ServeArgs {
     /// Serve /metrics without credentials when the API is protected [default: false].
     #[arg(long, env = "CSMS_METRICS_PUBLIC")]
     metrics_public: Option<bool>,
+    /// OCPI CPO bridge address (enables OCPI; see `[ocpi]` in the config file) [default: off].
+    #[arg(long, env = "CSMS_OCPI_LISTEN")]
+    ocpi_listen: Option<String>,
 }
 
 /// Prints a line on standard output for the operator, ignoring write errors: a closed or
@@ -163,6 +166,12 @@ fn serve(args: ServeArgs) -> ExitCode {
         api_password: args.api_password,
         metrics_public: args.metrics_public,
         station: Vec::new(),
+        ocpi: args
+            .ocpi_listen
+            .map(|l| csms_reference::ocpi_cpo::OcpiFileSettings {
+                listen: Some(l),
+                ..Default::default()
+            }),
     };
     let settings = match Settings::validate(file.overlay(flags)) {
         Ok(s) => s,
@@ -198,6 +207,13 @@ fn serve(args: ServeArgs) -> ExitCode {
             running.api_addr
         );
         say!("csms: operator dashboard at http://{}/", running.api_addr);
+        if let Some(o) = &running.ocpi {
+            say!(
+                "csms: OCPI CPO at {} (register partners with POST {}/ocpi/partners)",
+                o.versions_url(),
+                running.api_url()
+            );
+        }
         if let Some(t) = &running.generated_api_token {
             say!("csms: operator API token (generated for this run, shown only here): {t}");
             say!("csms: send it as: Authorization: Bearer <token>; set CSMS_API_TOKEN to keep one across restarts");

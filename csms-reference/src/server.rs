@@ -42,6 +42,9 @@ pub enum StartError {
     /// A station password could not be hashed.
     #[error("hashing the password of station {0}: {1}")]
     Password(String, String),
+    /// The OCPI bridge could not start.
+    #[error("ocpi: {0}")]
+    Ocpi(#[from] crate::ocpi_cpo::OcpiStartError),
 }
 
 /// Opens the store a database URL names.
@@ -83,6 +86,8 @@ pub struct RunningCsms {
     pub generated_api_token: Option<String>,
     /// Whether the operator API needs credentials.
     pub api_protected: bool,
+    /// The OCPI CPO bridge, when enabled.
+    pub ocpi: Option<Arc<crate::ocpi_cpo::OcpiCpo>>,
     server: Server,
     api_stop: watch::Sender<bool>,
     api_task: tokio::task::JoinHandle<()>,
@@ -106,6 +111,9 @@ impl RunningCsms {
     /// Graceful shutdown: the API stops, every station connection finishes its calls in flight
     /// and is closed.
     pub async fn shutdown(self) {
+        if let Some(o) = &self.ocpi {
+            o.shutdown().await;
+        }
         self.api_stop.send_replace(true);
         self.server.shutdown().await;
         let _ = tokio::time::timeout(Duration::from_secs(5), self.api_task).await;
@@ -247,10 +255,20 @@ pub async fn start_with_store(
         addr: settings.api_listen,
         source,
     })?;
-    let app = crate::api::router(crate::api::ApiState {
+    let mut app = crate::api::router(crate::api::ApiState {
         csms: csms.clone(),
         connections: connections.clone(),
     });
+    let ocpi = match &settings.ocpi {
+        Some(o) => {
+            let cpo =
+                crate::ocpi_cpo::OcpiCpo::start(o.clone(), csms.clone(), connections.clone())
+                    .await?;
+            app = app.merge(crate::ocpi_cpo::api::routes(cpo.clone()));
+            Some(cpo)
+        }
+        None => None,
+    };
     // Authentication goes over the finished router, so it covers every route mounted in it.
     let (app, generated_api_token) = match crate::api_auth::ApiCredentials::from_settings(
         &settings.api_auth,
@@ -285,6 +303,7 @@ pub async fn start_with_store(
         connections,
         generated_api_token,
         api_protected,
+        ocpi,
         server,
         api_stop,
         api_task,

@@ -559,6 +559,11 @@ pub trait Store: Send + Sync + 'static {
     /// connection until it is committed or dropped: do not call other [`Store`] methods while
     /// holding it.
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>>;
+    /// The storage of the OCPI bridge ([`crate::ocpi_cpo`]) over the same database, when this
+    /// store has one (the SQL stores do; the default has none and the bridge cannot start).
+    fn ocpi_db(&self) -> Option<std::sync::Arc<dyn crate::ocpi_cpo::db::OcpiDb>> {
+        None
+    }
     /// Appends to the station message log.
     async fn log_message(&self, message: &MessageRecord) -> StoreResult<()>;
     /// The station message log of a station, oldest first.

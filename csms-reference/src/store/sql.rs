@@ -47,6 +47,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "smart_charging",
         include_str!("../../migrations/sqlite/0002_smart_charging.sql"),
     ),
+    (
+        4,
+        "ocpi",
+        include_str!("../../migrations/sqlite/0004_ocpi.sql"),
+    ),
 ];
 const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -58,6 +63,11 @@ const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "smart_charging",
         include_str!("../../migrations/postgres/0002_smart_charging.sql"),
+    ),
+    (
+        4,
+        "ocpi",
+        include_str!("../../migrations/postgres/0004_ocpi.sql"),
     ),
 ];
 
@@ -365,6 +375,10 @@ macro_rules! sql_store {
         impl Store for $store {
             async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
                 Ok(Box::new($tx(self.pool.begin().await?)))
+            }
+
+            fn ocpi_db(&self) -> Option<std::sync::Arc<dyn crate::ocpi_cpo::db::OcpiDb>> {
+                Some(std::sync::Arc::new(self.clone()))
             }
 
             async fn log_message(&self, m: &MessageRecord) -> StoreResult<()> {

@@ -1,0 +1,292 @@
+//! Persistence of the OCPI bridge (migration `0004_ocpi.sql`): partners, OCPI objects and the
+//! push outbox, on SQLite and PostgreSQL with the same statements.
+
+use async_trait::async_trait;
+use sqlx::Row;
+
+use crate::store::{PgStore, SqliteStore, StoreResult};
+
+/// A partner as persisted: the handshake state of one peer of the credentials registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerRow {
+    /// The registry's peer id.
+    pub id: i64,
+    /// SHA-256 of the token the partner calls us with (`TOKEN_A`, then `TOKEN_C`).
+    pub token_hash: String,
+    /// `pending`, `registered` or `unregistered`.
+    pub state: String,
+    /// The registration (JSON: version, `token_b`, versions URL, endpoints, roles).
+    pub registration: Option<String>,
+    /// A name the operator gave.
+    pub name: Option<String>,
+    /// When the `TOKEN_A` was issued.
+    pub created_at: String,
+    /// When the state last changed.
+    pub updated_at: String,
+}
+
+/// One OCPI object as persisted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectRow {
+    /// Module (`locations`, `tokens`, ... or a bridge-private kind starting with `x-`).
+    pub module: String,
+    /// `SENDER` or `RECEIVER`.
+    pub role: String,
+    /// The path ids (JSON array).
+    pub ids: String,
+    /// Insertion order.
+    pub seq: i64,
+    /// The object (JSON).
+    pub object: String,
+}
+
+/// One push to a partner.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxRow {
+    /// Queue position (increasing).
+    pub id: i64,
+    /// The partner.
+    pub partner_id: i64,
+    /// `PUT`, `PATCH` or `POST`.
+    pub method: String,
+    /// The module of the partner's Receiver interface.
+    pub module: String,
+    /// Path segments after the module URL (JSON array).
+    pub path: String,
+    /// The body (JSON, OCPI 2.2.1).
+    pub body: String,
+    /// When it was queued.
+    pub created_at: String,
+    /// Failed deliveries so far.
+    pub attempts: i64,
+    /// The last delivery error.
+    pub last_error: Option<String>,
+    /// When it was delivered.
+    pub delivered_at: Option<String>,
+    /// What the delivery returned (the `Location` of a POSTed CDR).
+    pub result: Option<String>,
+}
+
+/// The storage of the OCPI bridge.
+#[async_trait]
+pub trait OcpiDb: Send + Sync + 'static {
+    /// Every partner.
+    async fn partners(&self) -> StoreResult<Vec<PartnerRow>>;
+    /// Creates or replaces a partner (`created_at` and `name` kept on update when given none).
+    async fn put_partner(&self, p: &PartnerRow) -> StoreResult<()>;
+    /// Every object, in insertion order.
+    async fn objects(&self) -> StoreResult<Vec<ObjectRow>>;
+    /// Creates or replaces an object.
+    async fn put_object(&self, o: &ObjectRow) -> StoreResult<()>;
+    /// Deletes an object.
+    async fn delete_object(&self, module: &str, role: &str, ids: &str) -> StoreResult<()>;
+    /// Queues a push; returns its id.
+    async fn push_outbox(&self, o: &OutboxRow) -> StoreResult<i64>;
+    /// The oldest undelivered push of a partner.
+    async fn next_outbox(&self, partner_id: i64) -> StoreResult<Option<OutboxRow>>;
+    /// Partners with undelivered pushes.
+    async fn outbox_partners(&self) -> StoreResult<Vec<i64>>;
+    /// Marks a push delivered.
+    async fn outbox_delivered(&self, id: i64, at: &str, result: Option<&str>) -> StoreResult<()>;
+    /// Records a failed delivery.
+    async fn outbox_failed(&self, id: i64, error: &str) -> StoreResult<()>;
+    /// The pushes of a partner, oldest first.
+    async fn outbox(&self, partner_id: i64, limit: i64) -> StoreResult<Vec<OutboxRow>>;
+}
+
+macro_rules! ocpi_db {
+    ($store:ty) => {
+        #[async_trait]
+        impl OcpiDb for $store {
+            async fn partners(&self) -> StoreResult<Vec<PartnerRow>> {
+                let rows = sqlx::query(
+                    "SELECT id, token_hash, state, registration, name, created_at, updated_at \
+                     FROM ocpi_partners ORDER BY id",
+                )
+                .fetch_all(self.pool())
+                .await?;
+                let mut out = Vec::new();
+                for r in rows {
+                    out.push(PartnerRow {
+                        id: r.try_get("id")?,
+                        token_hash: r.try_get("token_hash")?,
+                        state: r.try_get("state")?,
+                        registration: r.try_get("registration")?,
+                        name: r.try_get("name")?,
+                        created_at: r.try_get("created_at")?,
+                        updated_at: r.try_get("updated_at")?,
+                    });
+                }
+                Ok(out)
+            }
+            async fn put_partner(&self, p: &PartnerRow) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO ocpi_partners (id, token_hash, state, registration, name, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash, \
+                     state = excluded.state, registration = excluded.registration, \
+                     name = COALESCE(excluded.name, ocpi_partners.name), \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(p.id)
+                .bind(&p.token_hash)
+                .bind(&p.state)
+                .bind(&p.registration)
+                .bind(&p.name)
+                .bind(&p.created_at)
+                .bind(&p.updated_at)
+                .execute(self.pool())
+                .await?;
+                Ok(())
+            }
+            async fn objects(&self) -> StoreResult<Vec<ObjectRow>> {
+                let rows = sqlx::query(
+                    "SELECT module, role, ids, seq, object FROM ocpi_objects ORDER BY seq",
+                )
+                .fetch_all(self.pool())
+                .await?;
+                let mut out = Vec::new();
+                for r in rows {
+                    out.push(ObjectRow {
+                        module: r.try_get("module")?,
+                        role: r.try_get("role")?,
+                        ids: r.try_get("ids")?,
+                        seq: r.try_get("seq")?,
+                        object: r.try_get("object")?,
+                    });
+                }
+                Ok(out)
+            }
+            async fn put_object(&self, o: &ObjectRow) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO ocpi_objects (module, role, ids, seq, object) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (module, role, ids) \
+                     DO UPDATE SET object = excluded.object",
+                )
+                .bind(&o.module)
+                .bind(&o.role)
+                .bind(&o.ids)
+                .bind(o.seq)
+                .bind(&o.object)
+                .execute(self.pool())
+                .await?;
+                Ok(())
+            }
+            async fn delete_object(&self, module: &str, role: &str, ids: &str) -> StoreResult<()> {
+                sqlx::query(
+                    "DELETE FROM ocpi_objects WHERE module = $1 AND role = $2 AND ids = $3",
+                )
+                .bind(module)
+                .bind(role)
+                .bind(ids)
+                .execute(self.pool())
+                .await?;
+                Ok(())
+            }
+            async fn push_outbox(&self, o: &OutboxRow) -> StoreResult<i64> {
+                let r = sqlx::query(
+                    "INSERT INTO ocpi_outbox (partner_id, method, module, path, body, created_at, \
+                     attempts) VALUES ($1, $2, $3, $4, $5, $6, 0) RETURNING id",
+                )
+                .bind(o.partner_id)
+                .bind(&o.method)
+                .bind(&o.module)
+                .bind(&o.path)
+                .bind(&o.body)
+                .bind(&o.created_at)
+                .fetch_one(self.pool())
+                .await?;
+                Ok(r.try_get("id")?)
+            }
+            async fn next_outbox(&self, partner_id: i64) -> StoreResult<Option<OutboxRow>> {
+                let rows = sqlx::query(
+                    "SELECT * FROM ocpi_outbox WHERE partner_id = $1 AND delivered_at IS NULL \
+                     ORDER BY id LIMIT 1",
+                )
+                .bind(partner_id)
+                .fetch_all(self.pool())
+                .await?;
+                rows.iter()
+                    .next()
+                    .map(outbox_row)
+                    .transpose()
+                    .map_err(Into::into)
+            }
+            async fn outbox_partners(&self) -> StoreResult<Vec<i64>> {
+                let rows = sqlx::query(
+                    "SELECT DISTINCT partner_id FROM ocpi_outbox WHERE delivered_at IS NULL",
+                )
+                .fetch_all(self.pool())
+                .await?;
+                let mut out = Vec::new();
+                for r in rows {
+                    out.push(r.try_get("partner_id")?);
+                }
+                Ok(out)
+            }
+            async fn outbox_delivered(
+                &self,
+                id: i64,
+                at: &str,
+                result: Option<&str>,
+            ) -> StoreResult<()> {
+                sqlx::query("UPDATE ocpi_outbox SET delivered_at = $1, result = $2 WHERE id = $3")
+                    .bind(at)
+                    .bind(result)
+                    .bind(id)
+                    .execute(self.pool())
+                    .await?;
+                Ok(())
+            }
+            async fn outbox_failed(&self, id: i64, error: &str) -> StoreResult<()> {
+                sqlx::query(
+                    "UPDATE ocpi_outbox SET attempts = attempts + 1, last_error = $1 WHERE id = $2",
+                )
+                .bind(error)
+                .bind(id)
+                .execute(self.pool())
+                .await?;
+                Ok(())
+            }
+            async fn outbox(&self, partner_id: i64, limit: i64) -> StoreResult<Vec<OutboxRow>> {
+                let rows = sqlx::query(
+                    "SELECT * FROM ocpi_outbox WHERE partner_id = $1 ORDER BY id LIMIT $2",
+                )
+                .bind(partner_id)
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?;
+                let mut out = Vec::new();
+                for r in &rows {
+                    out.push(outbox_row(r)?);
+                }
+                Ok(out)
+            }
+        }
+    };
+}
+
+fn outbox_row<R: Row>(r: &R) -> Result<OutboxRow, sqlx::Error>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<String>: sqlx::Decode<'a, R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(OutboxRow {
+        id: r.try_get("id")?,
+        partner_id: r.try_get("partner_id")?,
+        method: r.try_get("method")?,
+        module: r.try_get("module")?,
+        path: r.try_get("path")?,
+        body: r.try_get("body")?,
+        created_at: r.try_get("created_at")?,
+        attempts: r.try_get("attempts")?,
+        last_error: r.try_get("last_error")?,
+        delivered_at: r.try_get("delivered_at")?,
+        result: r.try_get("result")?,
+    })
+}
+
+ocpi_db!(SqliteStore);
+ocpi_db!(PgStore);

@@ -1,0 +1,811 @@
+//! The OCPI CPO bridge end to end: the CSMS on loopback with OCPI enabled, an eMSP built with
+//! the `ocpi` crate's server and client that registers through the credentials handshake and
+//! pushes tokens, and simulated OCPP 1.6 and 2.0.1 stations charging with those tokens. The
+//! eMSP receives the location status PATCHes, the session and its updates, and a CDR priced
+//! with the tariff attached to the connector; START_SESSION and UNLOCK_CONNECTOR round trips
+//! give their asynchronous results; and pushes queued while the eMSP is down are delivered in
+//! order after it comes back, across a CSMS restart.
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use csms_reference::config::{FileSettings, Settings};
+use csms_reference::ocpi_cpo::OcpiFileSettings;
+use csms_reference::server::{start, RunningCsms};
+use ocpi::client::Client;
+use ocpi::credentials::{generate_token, Registration, Registry};
+use ocpi::handlers::{CommandsSender, Handlers, RequestContext};
+use ocpi::server::{router, MemoryStorage, Server, ServerConfig, Storage};
+use ocpi::transport::{OcpiError, PageQuery, TokenEncoding};
+use ocpi::v221::{
+    CommandResult, CommandType, Credentials, CredentialsRole, Endpoint, InterfaceRole, ModuleId,
+    VersionNumber,
+};
+use ocpp_core::transport::StationClient;
+use ocpp_core::{BootState, CallContext, CallError, Dispatch, MemoryQueue, Peer, StationConfig};
+use ocpp_types::{DecodeOptions, Protocol};
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+
+// ---------------------------------------------------------------- stations
+
+struct Answers<P>(
+    Vec<(&'static str, &'static str)>,
+    std::marker::PhantomData<fn() -> P>,
+);
+
+#[async_trait]
+impl<P: Protocol> Dispatch<P> for Answers<P> {
+    async fn dispatch(
+        &self,
+        _: CallContext<P>,
+        req: P::AnyRequest,
+    ) -> Result<P::AnyResponse, CallError> {
+        let action = P::request_action(&req);
+        let name = P::action_name(action);
+        match self.0.iter().find(|(a, _)| *a == name) {
+            Some((_, answer)) => Ok(P::decode_response(action, answer, &DecodeOptions::STRICT)
+                .unwrap()
+                .0),
+            None => Err(ocpp_core::not_supported(name)),
+        }
+    }
+    async fn dispatch_send(&self, _: CallContext<P>, _: P::AnyRequest) {}
+}
+
+async fn station<P: Protocol>(
+    csms: &RunningCsms,
+    id: &str,
+    boot: &str,
+    answers: Vec<(&'static str, &'static str)>,
+) -> (StationClient, Peer<P>) {
+    let a = P::action_from_name("BootNotification").unwrap();
+    let boot = P::decode_request(a, boot, &DecodeOptions::STRICT)
+        .unwrap()
+        .0;
+    let client = StationClient::builder(format!("ws://{}/ocpp", csms.ocpp_addr), id)
+        .version::<P, _>(
+            Arc::new(Answers::<P>(answers, Default::default())),
+            StationConfig::new(boot),
+            MemoryQueue::new(),
+        )
+        .start()
+        .unwrap();
+    let mut st = client.status();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        st.wait_for(|s| s.boot == BootState::Accepted && s.connected.is_some()),
+    )
+    .await
+    .expect("boot accepted in time")
+    .unwrap();
+    let peer = client.peer::<P>().unwrap();
+    (client, peer)
+}
+
+async fn call<P: Protocol>(peer: &Peer<P>, action: &str, payload: Value) -> Value {
+    let a = P::action_from_name(action).unwrap();
+    let req = P::decode_request(a, &payload.to_string(), &DecodeOptions::STRICT)
+        .unwrap_or_else(|e| panic!("{action}: {e}"))
+        .0;
+    let resp = peer
+        .call_any(req)
+        .await
+        .unwrap_or_else(|e| panic!("{action}: {e}"));
+    serde_json::from_str(&P::encode_response(&resp, &DecodeOptions::STRICT).unwrap()).unwrap()
+}
+
+// ---------------------------------------------------------------- CSMS and API
+
+async fn csms(dir: &tempfile::TempDir) -> RunningCsms {
+    let f = FileSettings {
+        ocpp_listen: Some("127.0.0.1:0".into()),
+        api_listen: Some("127.0.0.1:0".into()),
+        database_url: Some(format!("sqlite:{}", dir.path().join("csms.db").display())),
+        call_timeout: Some(5),
+        accept_unknown_tokens: Some(false),
+        ocpi: Some(OcpiFileSettings {
+            listen: Some("127.0.0.1:0".into()),
+            retry_max_seconds: Some(1),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    start(Settings::validate(f).unwrap()).await.unwrap()
+}
+
+async fn api(method: reqwest::Method, url: String, body: Option<Value>) -> (u16, Value) {
+    let mut r = reqwest::Client::new().request(method, url);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let r = r.send().await.unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Polls `f` until it gives a value (at most 20 s: a bound, not a timing assertion).
+async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..400 {
+        if let Some(v) = f().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn dec(v: &Value) -> Decimal {
+    Decimal::from_str(&v.to_string()).unwrap_or_else(|_| panic!("{v} is not a number"))
+}
+
+// ---------------------------------------------------------------- the eMSP
+
+type Log = Arc<Mutex<Vec<(String, String, Value)>>>;
+
+struct Results(Arc<Mutex<Vec<(String, String, String)>>>);
+
+impl CommandsSender for Results {
+    fn command_result(
+        &self,
+        _: &RequestContext,
+        command: &CommandType,
+        id: &str,
+        result: CommandResult,
+    ) -> Result<(), OcpiError> {
+        self.0.lock().unwrap().push((
+            command.to_string(),
+            id.to_owned(),
+            result.result.to_string(),
+        ));
+        Ok(())
+    }
+}
+
+struct Emsp {
+    server: Arc<Server<MemoryStorage>>,
+    base: String,
+    /// Every request that reached the eMSP while up: method, path, body.
+    log: Log,
+    /// While true, the eMSP answers 503 to everything.
+    down: Arc<AtomicBool>,
+    results: Arc<Mutex<Vec<(String, String, String)>>>,
+    token_b: String,
+}
+
+fn role(role: &str, party_id: &str) -> CredentialsRole {
+    serde_json::from_value(
+        json!({"role": role, "party_id": party_id, "country_code": "NL",
+        "business_details": {"name": party_id}}),
+    )
+    .unwrap()
+}
+
+async fn emsp(listener: tokio::net::TcpListener, cpo_versions: &str) -> Emsp {
+    let base = format!("http://{}/ocpi", listener.local_addr().unwrap());
+    let token_b = generate_token();
+    let mut registry = Registry::new();
+    registry.add_registered_peer(
+        &token_b,
+        Registration {
+            version: VersionNumber::V2_2_1,
+            token_b: String::new(),
+            versions_url: cpo_versions.to_owned(),
+            endpoints: vec![],
+            roles: vec![],
+        },
+    );
+    let results = Arc::new(Mutex::new(Vec::new()));
+    let config = ServerConfig {
+        base_url: base.clone(),
+        versions: vec![VersionNumber::V2_2_1],
+        modules: vec![
+            (ModuleId::Locations, InterfaceRole::Receiver),
+            (ModuleId::Sessions, InterfaceRole::Receiver),
+            (ModuleId::Cdrs, InterfaceRole::Receiver),
+            (ModuleId::Tariffs, InterfaceRole::Receiver),
+            (ModuleId::Tokens, InterfaceRole::Sender),
+            (ModuleId::Commands, InterfaceRole::Sender),
+        ],
+        roles: vec![role("EMSP", "MSP")],
+        tolerant_token_encoding: false,
+        max_limit: 50,
+        storage_version: None,
+    };
+    let server = Server::with_handlers(
+        config,
+        MemoryStorage::new(),
+        registry,
+        Handlers {
+            commands_sender: Arc::new(Results(results.clone())),
+            ..Handlers::default()
+        },
+    );
+    let log: Log = Arc::default();
+    let down = Arc::new(AtomicBool::new(false));
+    serve_emsp(listener, server.clone(), log.clone(), down.clone());
+    Emsp {
+        server,
+        base,
+        log,
+        down,
+        results,
+        token_b,
+    }
+}
+
+fn serve_emsp(
+    listener: tokio::net::TcpListener,
+    server: Arc<Server<MemoryStorage>>,
+    log: Log,
+    down: Arc<AtomicBool>,
+) {
+    let app = router(server).layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| {
+            let log = log.clone();
+            let down = down.clone();
+            async move {
+                use axum::response::IntoResponse;
+                if down.load(Ordering::SeqCst) {
+                    return (axum::http::StatusCode::SERVICE_UNAVAILABLE, "down").into_response();
+                }
+                let (parts, body) = req.into_parts();
+                let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+                log.lock().unwrap().push((
+                    parts.method.to_string(),
+                    parts.uri.path().to_owned(),
+                    serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+                ));
+                next.run(axum::extract::Request::from_parts(
+                    parts,
+                    axum::body::Body::from(bytes),
+                ))
+                .await
+            }
+        },
+    ));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+}
+
+impl Emsp {
+    fn stored(&self, module: ModuleId, ids: &[&str]) -> Option<Value> {
+        let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+        self.server
+            .storage
+            .get(&module, &InterfaceRole::Receiver, &ids)
+    }
+
+    fn logged(&self, method: &str, path_part: &str) -> Vec<Value> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(m, p, _)| m == method && p.contains(path_part))
+            .map(|(_, _, b)| b.clone())
+            .collect()
+    }
+
+    /// Registers with the CPO with `token_a`; returns TOKEN_C and the CPO's endpoints.
+    async fn register(&self, token_a: &str, cpo_versions: &str) -> (String, Vec<Endpoint>) {
+        let ours = Credentials {
+            token: self.token_b.clone().into(),
+            url: format!("{}/versions", self.base).into(),
+            roles: vec![role("EMSP", "MSP")],
+            extra: Default::default(),
+        };
+        let r = Client::register(token_a, cpo_versions, &[VersionNumber::V2_2_1], &ours)
+            .await
+            .unwrap();
+        (r.token_c, r.endpoints)
+    }
+}
+
+fn url_of(endpoints: &[Endpoint], module: ModuleId, role: InterfaceRole) -> String {
+    endpoints
+        .iter()
+        .find(|e| e.identifier == module && e.role == role)
+        .unwrap_or_else(|| panic!("no {module} endpoint"))
+        .url
+        .0
+        .clone()
+}
+
+fn token(uid: &str, whitelist: &str, valid: bool) -> Value {
+    json!({"country_code": "NL", "party_id": "MSP", "uid": uid, "type": "RFID",
+        "contract_id": format!("NL-MSP-C{uid}"), "issuer": "MSP", "valid": valid,
+        "whitelist": whitelist, "group_id": "GROUP1", "last_updated": "2024-01-01T00:00:00Z"})
+}
+
+fn connector(tariff: &str) -> Value {
+    json!({"id": "1", "standard": "IEC_62196_T2", "format": "SOCKET", "power_type": "AC_3_PHASE",
+        "max_voltage": 230, "max_amperage": 32, "tariff_ids": [tariff]})
+}
+
+fn location(evses: Value) -> Value {
+    json!({"name": "Town hall", "address": "Main Street 1", "city": "Utrecht",
+        "postal_code": "3511AA", "country": "NLD",
+        "coordinates": {"latitude": "52.090736", "longitude": "5.121420"},
+        "time_zone": "Europe/Amsterdam", "operator": {"name": "Town Charging"},
+        "opening_times": {"twentyfourseven": true}, "evses": evses})
+}
+
+fn t(base: chrono::DateTime<chrono::Utc>, minutes: i64) -> String {
+    (base + chrono::TimeDelta::minutes(minutes)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+async fn evse_status(e: &Emsp, uid: &str, want: &str) {
+    eventually(&format!("{uid} {want} at the eMSP"), || async {
+        let loc = e.stored(ModuleId::Locations, &["NL", "CPO", "LOC1"])?;
+        let evse = loc["evses"]
+            .as_array()?
+            .iter()
+            .find(|x| x["uid"] == uid)?
+            .clone();
+        (evse["status"] == want).then_some(())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emsp_registers_and_sees_locations_sessions_cdrs_and_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let csms = csms(&dir).await;
+    let api_url = format!("http://{}/api", csms.api_addr);
+    let cpo_versions = csms.ocpi.as_ref().unwrap().versions_url();
+
+    // Registration: the operator issues TOKEN_A, the eMSP registers with it.
+    let (s, partner) = api(
+        reqwest::Method::POST,
+        format!("{api_url}/ocpi/partners"),
+        Some(json!({"name": "Test eMSP"})),
+    )
+    .await;
+    assert_eq!(s, 201, "{partner}");
+    assert_eq!(partner["versions_url"], json!(cpo_versions));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let e = emsp(listener, &cpo_versions).await;
+    let (token_c, endpoints) = e
+        .register(partner["token_a"].as_str().unwrap(), &cpo_versions)
+        .await;
+    let (_, partners) = api(
+        reqwest::Method::GET,
+        format!("{api_url}/ocpi/partners"),
+        None,
+    )
+    .await;
+    assert_eq!(partners[0]["state"], "registered");
+    assert_eq!(partners[0]["version"], "2.2.1");
+    assert_eq!(partners[0]["name"], "Test eMSP");
+    assert_eq!(partners[0]["roles"][0]["party_id"], "MSP");
+    assert!(partners[0]["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["identifier"] == "cdrs" && x["role"] == "RECEIVER"));
+    let pid = partners[0]["id"].as_i64().unwrap();
+
+    // Tokens pushed by the eMSP; the NEVER one is known to the eMSP for real-time checks.
+    let client = Client::new(token_c.clone(), TokenEncoding::Base64);
+    let tokens_url = url_of(&endpoints, ModuleId::Tokens, InterfaceRole::Receiver);
+    for (uid, wl, valid) in [
+        ("TOK16", "ALWAYS", true),
+        ("TOK201", "NEVER", true),
+        ("BLK", "ALWAYS", false),
+    ] {
+        let tk = token(uid, wl, valid);
+        let st = client
+            .put_object(&tokens_url, &["NL", "MSP", uid], &tk)
+            .await
+            .unwrap();
+        assert_eq!(st, 201);
+        e.server.storage.put(
+            &ModuleId::Tokens,
+            &InterfaceRole::Sender,
+            vec![uid.into()],
+            tk,
+        );
+    }
+
+    // A tariff (0.25/kWh + 0.50 per session, 20 % VAT), attached to both connectors.
+    let (s, tariff) = api(
+        reqwest::Method::PUT,
+        format!("{api_url}/ocpi/tariffs/T1"),
+        Some(
+            json!({"currency": "EUR", "elements": [{"price_components": [
+            {"type": "ENERGY", "price": 0.25, "vat": 20.0, "step_size": 1},
+            {"type": "FLAT", "price": 0.50, "vat": 20.0, "step_size": 1}]}]}),
+        ),
+    )
+    .await;
+    assert_eq!(s, 200, "{tariff}");
+    // Bad input is named.
+    let (s, bad) = api(
+        reqwest::Method::PUT,
+        format!("{api_url}/ocpi/locations/LOC1"),
+        Some(json!({"address": "x", "evses": [{"station": "CS16"}]})),
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert!(bad["error"].as_str().unwrap().contains("evses[0].evse"));
+
+    // Stations, then the location that holds their EVSEs.
+    let (_c16, p16) = station::<ocpp16::Ocpp16>(
+        &csms,
+        "CS16",
+        r#"{"chargePointVendor":"ACME","chargePointModel":"W16"}"#,
+        vec![
+            ("RemoteStartTransaction", r#"{"status":"Accepted"}"#),
+            ("UnlockConnector", r#"{"status":"Unlocked"}"#),
+        ],
+    )
+    .await;
+    let (_c201, p201) = station::<ocpp201::Ocpp201>(
+        &csms,
+        "CS201",
+        r#"{"reason":"PowerUp","chargingStation":{"vendorName":"ACME","model":"W201"}}"#,
+        vec![("RequestStartTransaction", r#"{"status":"Accepted"}"#)],
+    )
+    .await;
+    let (s, loc) = api(
+        reqwest::Method::PUT,
+        format!("{api_url}/ocpi/locations/LOC1"),
+        Some(location(json!([
+            {"station": "CS16", "evse": 1, "evse_id": "NL*CPO*E16", "connectors": [connector("T1")]},
+            {"station": "CS201", "evse": 1, "evse_id": "NL*CPO*E201", "connectors": [connector("T1")]},
+        ]))),
+    )
+    .await;
+    assert_eq!(s, 200, "{loc}");
+    assert_eq!(loc["evses"][0]["uid"], "CS16-1");
+    assert_eq!(loc["evses"][0]["status"], "UNKNOWN");
+    // The eMSP got the location with its metadata.
+    let pushed = eventually("the location at the eMSP", || async {
+        e.stored(ModuleId::Locations, &["NL", "CPO", "LOC1"])
+    })
+    .await;
+    assert_eq!(pushed["time_zone"], "Europe/Amsterdam");
+    assert_eq!(pushed["operator"]["name"], "Town Charging");
+    assert_eq!(pushed["opening_times"]["twentyfourseven"], true);
+
+    // Status changes reach the eMSP as PATCHes.
+    call(
+        &p16,
+        "StatusNotification",
+        json!({"connectorId": 1, "errorCode": "NoError", "status": "Available"}),
+    )
+    .await;
+    evse_status(&e, "CS16-1", "AVAILABLE").await;
+    let now = chrono::Utc::now();
+    call(
+        &p201,
+        "StatusNotification",
+        json!({"timestamp": t(now, 0), "connectorStatus": "Available", "evseId": 1, "connectorId": 1}),
+    )
+    .await;
+    evse_status(&e, "CS201-1", "AVAILABLE").await;
+
+    // Authorization with eMSP tokens: list, real-time, blocked; 1.6 parent id = group id.
+    let a = call(&p16, "Authorize", json!({"idTag": "TOK16"})).await;
+    assert_eq!(a["idTagInfo"]["status"], "Accepted");
+    assert_eq!(a["idTagInfo"]["parentIdTag"], "GROUP1");
+    let a = call(&p16, "Authorize", json!({"idTag": "BLK"})).await;
+    assert_eq!(a["idTagInfo"]["status"], "Blocked");
+    let before = e.logged("POST", "/authorize").len();
+    let a = call(
+        &p201,
+        "Authorize",
+        json!({"idToken": {"idToken": "TOK201", "type": "ISO14443"}}),
+    )
+    .await;
+    assert_eq!(a["idTokenInfo"]["status"], "Accepted");
+    assert_eq!(a["idTokenInfo"]["groupIdToken"]["idToken"], "GROUP1");
+    let asked = e.logged("POST", "/authorize");
+    assert_eq!(asked.len(), before + 1, "NEVER asks the eMSP in real time");
+    assert_eq!(asked[before]["location_id"], "LOC1");
+
+    // 1.6: 10 kWh.
+    let st = call(
+        &p16,
+        "StartTransaction",
+        json!({"connectorId": 1, "idTag": "TOK16", "meterStart": 1000, "timestamp": t(now, 0)}),
+    )
+    .await;
+    assert_eq!(st["idTagInfo"]["status"], "Accepted");
+    let tx16 = st["transactionId"].as_i64().unwrap();
+    call(
+        &p16,
+        "StatusNotification",
+        json!({"connectorId": 1, "errorCode": "NoError", "status": "Charging"}),
+    )
+    .await;
+    evse_status(&e, "CS16-1", "CHARGING").await;
+    let sid16 = format!("CS16-{tx16}");
+    let session = eventually("the 1.6 session", || async {
+        e.stored(ModuleId::Sessions, &["NL", "CPO", &sid16])
+    })
+    .await;
+    assert_eq!(session["status"], "ACTIVE");
+    assert_eq!(session["cdr_token"]["uid"], "TOK16");
+    assert_eq!(session["location_id"], "LOC1");
+    call(
+        &p16,
+        "MeterValues",
+        json!({"connectorId": 1, "transactionId": tx16, "meterValue": [{"timestamp": t(now, 30),
+            "sampledValue": [{"value": "6000", "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]}]}),
+    )
+    .await;
+    let patch = eventually("the session update", || async {
+        e.logged("PATCH", &format!("/sessions/NL/CPO/{sid16}"))
+            .into_iter()
+            .find(|b| b["kwh"].is_number() && dec(&b["kwh"]) == Decimal::from(5))
+    })
+    .await;
+    // cost so far: 5 kWh x 0.25 + 0.50
+    assert_eq!(dec(&patch["total_cost"]["excl_vat"]), Decimal::new(175, 2));
+    call(
+        &p16,
+        "StopTransaction",
+        json!({"transactionId": tx16, "meterStop": 11000, "timestamp": t(now, 60), "idTag": "TOK16"}),
+    )
+    .await;
+    let cdr = eventually("the 1.6 CDR", || async {
+        e.stored(ModuleId::Cdrs, &["NL", "CPO", &sid16])
+    })
+    .await;
+    // 10 kWh x 0.25 + 0.50 = 3.00, incl. 20 % VAT 3.60
+    assert_eq!(dec(&cdr["total_cost"]["excl_vat"]), Decimal::new(300, 2));
+    assert_eq!(dec(&cdr["total_cost"]["incl_vat"]), Decimal::new(360, 2));
+    assert_eq!(dec(&cdr["total_energy"]), Decimal::from(10));
+    assert_eq!(
+        dec(&cdr["total_energy_cost"]["excl_vat"]),
+        Decimal::new(250, 2)
+    );
+    assert_eq!(
+        dec(&cdr["total_fixed_cost"]["excl_vat"]),
+        Decimal::new(50, 2)
+    );
+    assert_eq!(dec(&cdr["total_time"]), Decimal::from(1));
+    assert_eq!(cdr["cdr_location"]["evse_id"], "NL*CPO*E16");
+    assert_eq!(cdr["tariffs"][0]["id"], "T1");
+    let session = e
+        .stored(ModuleId::Sessions, &["NL", "CPO", &sid16])
+        .unwrap();
+    assert_eq!(session["status"], "COMPLETED");
+    assert_eq!(dec(&session["kwh"]), Decimal::from(10));
+    // The CDR's URL at the eMSP (its Location answer) is recorded in the outbox.
+    let (_, out) = api(
+        reqwest::Method::GET,
+        format!("{api_url}/ocpi/partners/{pid}/outbox"),
+        None,
+    )
+    .await;
+    let posted = out
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["method"] == "POST")
+        .unwrap();
+    assert!(posted["result"].as_str().unwrap().contains(&sid16));
+
+    // 2.0.1 with the real-time token: 7.5 kWh.
+    let ev = |seq: i64, kind: &str, trig: &str, min: i64, wh: &str| {
+        json!({"eventType": kind, "timestamp": t(now, min), "triggerReason": trig, "seqNo": seq,
+            "transactionInfo": {"transactionId": "TX201"},
+            "idToken": {"idToken": "TOK201", "type": "ISO14443"},
+            "evse": {"id": 1, "connectorId": 1},
+            "meterValue": [{"timestamp": t(now, min), "sampledValue": [{"value": wh.parse::<f64>().unwrap(),
+                "measurand": "Energy.Active.Import.Register", "unitOfMeasure": {"unit": "Wh"}}]}]})
+    };
+    let r = call(
+        &p201,
+        "TransactionEvent",
+        ev(0, "Started", "Authorized", 0, "0"),
+    )
+    .await;
+    assert_eq!(r["idTokenInfo"]["status"], "Accepted");
+    call(
+        &p201,
+        "TransactionEvent",
+        ev(1, "Updated", "MeterValuePeriodic", 20, "3000"),
+    )
+    .await;
+    call(
+        &p201,
+        "TransactionEvent",
+        ev(2, "Ended", "StopAuthorized", 40, "7500"),
+    )
+    .await;
+    let cdr = eventually("the 2.0.1 CDR", || async {
+        e.stored(ModuleId::Cdrs, &["NL", "CPO", "CS201-TX201"])
+    })
+    .await;
+    // 7.5 kWh x 0.25 + 0.50 = 2.375, incl. VAT 2.85
+    assert_eq!(dec(&cdr["total_cost"]["excl_vat"]), Decimal::new(2375, 3));
+    assert_eq!(dec(&cdr["total_cost"]["incl_vat"]), Decimal::new(285, 2));
+    assert_eq!(cdr["auth_method"], "AUTH_REQUEST");
+    assert!(!e.logged("PATCH", "/sessions/NL/CPO/CS201-TX201").is_empty());
+
+    // The CDRs are served on the CPO's Sender interface too.
+    let (cdrs, _) = client
+        .get_all::<Value>(
+            &url_of(&endpoints, ModuleId::Cdrs, InterfaceRole::Sender),
+            &PageQuery::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(cdrs.len(), 2);
+
+    // Commands: START_SESSION and UNLOCK_CONNECTOR on 1.6, START_SESSION on 2.0.1.
+    let commands = url_of(&endpoints, ModuleId::Commands, InterfaceRole::Receiver);
+    for (n, (cmd, body)) in [
+        (
+            CommandType::StartSession,
+            json!({"token": token("TOK16", "ALWAYS", true), "location_id": "LOC1", "evse_uid": "CS16-1"}),
+        ),
+        (
+            CommandType::UnlockConnector,
+            json!({"location_id": "LOC1", "evse_uid": "CS16-1", "connector_id": "1"}),
+        ),
+        (
+            CommandType::StartSession,
+            json!({"token": token("TOK201", "NEVER", true), "location_id": "LOC1", "evse_uid": "CS201-1"}),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = format!("c{n}");
+        let mut body = body;
+        body["response_url"] =
+            json!(e
+                .server
+                .command_response_url(&VersionNumber::V2_2_1, &cmd, &id));
+        let r = client.send_command(&commands, &cmd, &body).await.unwrap();
+        assert_eq!(r.result.to_string(), "ACCEPTED");
+        let got = eventually("the command result", || async {
+            e.results
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|(_, i, _)| *i == id)
+                .cloned()
+        })
+        .await;
+        assert_eq!(got.2, "ACCEPTED", "{cmd}");
+    }
+    // An unknown location is refused synchronously with 2003.
+    let err = client
+        .send_command(
+            &commands,
+            &CommandType::StartSession,
+            &json!({"response_url": "http://127.0.0.1:1/x", "token": token("TOK16", "ALWAYS", true),
+                "location_id": "NOPE"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status_code().map(|c| c.0), Some(2003));
+    csms.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_wait_for_a_partner_that_is_down_in_order_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = csms(&dir).await;
+    let api_url = format!("http://{}/api", first.api_addr);
+    let cpo_versions = first.ocpi.as_ref().unwrap().versions_url();
+    let (_, partner) = api(
+        reqwest::Method::POST,
+        format!("{api_url}/ocpi/partners"),
+        None,
+    )
+    .await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let e = emsp(listener, &cpo_versions).await;
+    let (token_c, endpoints) = e
+        .register(partner["token_a"].as_str().unwrap(), &cpo_versions)
+        .await;
+    let (_c16, p16) = station::<ocpp16::Ocpp16>(
+        &first,
+        "CS16",
+        r#"{"chargePointVendor":"ACME","chargePointModel":"W16"}"#,
+        vec![],
+    )
+    .await;
+    let (s, _) = api(
+        reqwest::Method::PUT,
+        format!("{api_url}/ocpi/locations/LOC1"),
+        Some(location(
+            json!([{"station": "CS16", "evse": 1, "connectors": [connector("T1")]}]),
+        )),
+    )
+    .await;
+    assert_eq!(s, 200);
+    evse_status(&e, "CS16-1", "UNKNOWN").await;
+
+    // The partner goes down; five status changes are queued.
+    e.down.store(true, Ordering::SeqCst);
+    let statuses = [
+        ("Available", "AVAILABLE"),
+        ("Charging", "CHARGING"),
+        ("Faulted", "OUTOFORDER"),
+        ("Unavailable", "INOPERATIVE"),
+        ("Available", "AVAILABLE"),
+    ];
+    for (ocpp, _) in statuses {
+        call(
+            &p16,
+            "StatusNotification",
+            json!({"connectorId": 1, "errorCode": "NoError", "status": ocpp}),
+        )
+        .await;
+    }
+    let pid = partner["id"].as_i64().unwrap();
+    let queued = eventually("five queued PATCHes that failed once", || async {
+        let (_, out) = api(
+            reqwest::Method::GET,
+            format!("{api_url}/ocpi/partners/{pid}/outbox"),
+            None,
+        )
+        .await;
+        let pending: Vec<Value> = out
+            .as_array()?
+            .iter()
+            .filter(|o| o["delivered_at"].is_null())
+            .cloned()
+            .collect();
+        (pending.len() == 5 && pending[0]["attempts"].as_i64()? >= 1).then_some(pending)
+    })
+    .await;
+    assert!(queued.iter().all(|o| o["method"] == "PATCH"));
+
+    // The CSMS restarts while the partner is still down.
+    drop(_c16);
+    first.shutdown().await;
+    let second = csms(&dir).await;
+    let api2 = format!("http://{}/api", second.api_addr);
+    let (_, partners) = api(reqwest::Method::GET, format!("{api2}/ocpi/partners"), None).await;
+    assert_eq!(partners[0]["state"], "registered");
+    // TOKEN_C still works after the restart.
+    let client = Client::new(token_c, TokenEncoding::Base64);
+    let locs = url_of(&endpoints, ModuleId::Locations, InterfaceRole::Sender).replace(
+        &cpo_versions.replace("/versions", ""),
+        &second
+            .ocpi
+            .as_ref()
+            .unwrap()
+            .versions_url()
+            .replace("/versions", ""),
+    );
+    let (all, _) = client
+        .get_all::<Value>(&locs, &PageQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1);
+
+    // The partner comes back: every PATCH arrives, in the order of the changes.
+    let before = e.logged("PATCH", "/locations/").len();
+    e.down.store(false, Ordering::SeqCst);
+    let got = eventually("the five PATCHes", || async {
+        let l = e.logged("PATCH", "/locations/NL/CPO/LOC1/CS16-1");
+        (l.len() >= before + 5).then_some(l)
+    })
+    .await;
+    let order: Vec<&str> = got[before..]
+        .iter()
+        .map(|b| b["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        statuses.iter().map(|(_, o)| *o).collect::<Vec<_>>(),
+        "delivered in order, none lost"
+    );
+    evse_status(&e, "CS16-1", "AVAILABLE").await;
+    second.shutdown().await;
+}
