@@ -3,6 +3,7 @@
 //! version-neutral [`Csms`]), the connection observer, the authenticator over the station table,
 //! and CSMS-initiated calls with their recorded effects.
 
+use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Instant;
@@ -88,12 +89,20 @@ pub struct Observer {
     pub csms: Arc<Csms>,
     /// Stations whose own `lenient` setting differs from the server-wide one.
     pub leniency: Arc<std::collections::HashMap<String, bool>>,
+    /// The newest connection of each connected station (its connection id): when a second
+    /// connection replaced a first, the first one's end does not mark the station
+    /// disconnected.
+    pub current: Arc<std::sync::Mutex<HashMap<Arc<str>, u64>>>,
 }
 
 #[async_trait]
 impl ConnectionObserver for Observer {
     async fn connected(&self, station: &StationHandle) {
         let info = station.info();
+        self.current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(info.station_id.clone(), info.connection_id);
         let at = now();
         let store = self.csms.store();
         let r = async {
@@ -133,7 +142,15 @@ impl ConnectionObserver for Observer {
     async fn disconnected(&self, info: &ConnectionInfo, reason: &DisconnectReason) {
         tracing::info!(station = %info.station_id, %reason, "disconnected");
         self.csms.metrics().connected(info.version.as_str(), -1);
-        // A newer connection of the same station may already be registered.
+        // A newer connection of the same station may already be registered: then the
+        // station stays connected.
+        {
+            let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+            if current.get(&info.station_id) != Some(&info.connection_id) {
+                return;
+            }
+            current.remove(&info.station_id);
+        }
         if let Err(e) = self
             .csms
             .store()
@@ -167,19 +184,141 @@ pub fn verify_password(hash: &str, password: &[u8]) -> bool {
         .unwrap_or(false)
 }
 
+/// Why a station id from the URL is refused, or `None` when it is a valid OCPP identity:
+/// 1 to 48 printable ASCII characters (the `CiString48` of the specifications), none of them
+/// a space, `:` (it cannot be a Basic-auth user name), or a character with a meaning in URLs
+/// or paths (`/ \ ? # % " < > |`), and not `.` or `..`.
+pub fn station_id_fault(id: &str) -> Option<&'static str> {
+    if id.is_empty() || id.len() > 48 {
+        return Some("not 1 to 48 characters");
+    }
+    if id == "." || id == ".." {
+        return Some("a path step");
+    }
+    if !id.bytes().all(|b| {
+        b.is_ascii_graphic()
+            && !matches!(
+                b,
+                b'/' | b'\\' | b':' | b'?' | b'#' | b'%' | b'"' | b'<' | b'>' | b'|'
+            )
+    }) {
+        return Some("a character outside printable ASCII, or one of / \\ : ? # % \" < > |");
+    }
+    None
+}
+
+/// Failed Basic-auth attempts per station id and per source address. Past
+/// [`AuthThrottle::PER_STATION`] failures of one station id, or [`AuthThrottle::PER_ADDRESS`]
+/// failures from one address, within [`AuthThrottle::WINDOW`], further attempts are refused
+/// without looking at the password (so guessing is slow and costs no Argon2 time) until the
+/// window that began with the first failure has passed. A success clears the station's count.
+#[derive(Debug, Default)]
+pub struct AuthThrottle {
+    failures: std::sync::Mutex<HashMap<ThrottleKey, (Instant, u32)>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum ThrottleKey {
+    Station(String),
+    Address(std::net::IpAddr),
+}
+
+impl AuthThrottle {
+    /// Failures of one station id allowed within the window.
+    pub const PER_STATION: u32 = 5;
+    /// Failures from one source address allowed within the window.
+    pub const PER_ADDRESS: u32 = 20;
+    /// The window.
+    pub const WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+    /// At most this many keys are kept; past it, expired windows are dropped.
+    const MAX_KEYS: usize = 100_000;
+
+    fn keys(station: &str, address: std::net::IpAddr) -> [(ThrottleKey, u32); 2] {
+        [
+            (ThrottleKey::Station(station.to_owned()), Self::PER_STATION),
+            (ThrottleKey::Address(address), Self::PER_ADDRESS),
+        ]
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ThrottleKey, (Instant, u32)>> {
+        self.failures.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether attempts of `station` from `address` are refused now.
+    pub fn throttled(&self, station: &str, address: std::net::IpAddr) -> bool {
+        let now = Instant::now();
+        let m = self.lock();
+        Self::keys(station, address).iter().any(|(k, limit)| {
+            m.get(k)
+                .is_some_and(|(since, n)| now.duration_since(*since) < Self::WINDOW && n >= limit)
+        })
+    }
+
+    /// Counts a failed attempt.
+    pub fn failed(&self, station: &str, address: std::net::IpAddr) {
+        let now = Instant::now();
+        let mut m = self.lock();
+        if m.len() >= Self::MAX_KEYS {
+            m.retain(|_, (since, _)| now.duration_since(*since) < Self::WINDOW);
+        }
+        for (k, _) in Self::keys(station, address) {
+            let e = m.entry(k).or_insert((now, 0));
+            if now.duration_since(e.0) >= Self::WINDOW {
+                *e = (now, 0);
+            }
+            e.1 += 1;
+        }
+    }
+
+    /// Clears the station's count after a successful attempt.
+    pub fn succeeded(&self, station: &str) {
+        self.lock()
+            .remove(&ThrottleKey::Station(station.to_owned()));
+    }
+}
+
 /// Authenticates stations against the station table: the per-station profile, else the
-/// default; passwords checked against their Argon2 hash.
+/// default; passwords checked against their Argon2 hash, failed attempts throttled
+/// ([`AuthThrottle`]); station ids that are not valid OCPP identities ([`station_id_fault`])
+/// refused. Refusals are counted in `csms_refused_connections_total`.
 #[derive(Debug, Clone)]
 pub struct StoreAuthenticator {
     /// The domain.
     pub csms: Arc<Csms>,
     /// The profile of stations without their own.
     pub default_profile: u8,
+    /// The failed-attempt throttle.
+    pub throttle: Arc<AuthThrottle>,
+}
+
+impl StoreAuthenticator {
+    /// An authenticator over the domain's station table.
+    pub fn new(csms: Arc<Csms>, default_profile: u8) -> Self {
+        StoreAuthenticator {
+            csms,
+            default_profile,
+            throttle: Arc::default(),
+        }
+    }
+}
+
+/// The first characters of an untrusted string, escaped, for a log line.
+fn shown(s: &str) -> String {
+    let mut out: String = s.chars().take(64).flat_map(char::escape_default).collect();
+    if s.chars().count() > 64 {
+        out.push_str("...");
+    }
+    out
 }
 
 #[async_trait]
 impl Authenticator for StoreAuthenticator {
     async fn security_profile(&self, request: &AuthRequest<'_>) -> Option<u8> {
+        if let Some(fault) = station_id_fault(request.station_id) {
+            tracing::info!(station = %shown(request.station_id), remote = %request.remote_addr, fault, "station id refused");
+            self.csms.metrics().refused_connection("bad_station_id");
+            return None;
+        }
         match self.csms.store().station(request.station_id).await {
             Ok(Some(s)) => Some(
                 s.security_profile
@@ -199,16 +338,33 @@ impl Authenticator for StoreAuthenticator {
     }
 
     async fn check_password(&self, request: &AuthRequest<'_>, password: &[u8]) -> bool {
-        let Ok(Some(s)) = self.csms.store().station(request.station_id).await else {
+        let (station, address) = (request.station_id, request.remote_addr.ip());
+        if self.throttle.throttled(station, address) {
+            tracing::warn!(station, remote = %request.remote_addr, "Basic auth throttled after repeated failures");
+            self.csms.metrics().refused_connection("throttled");
             return false;
+        }
+        let hash = match self.csms.store().station(station).await {
+            Ok(Some(s)) => s.password_hash,
+            _ => None,
         };
-        let Some(hash) = s.password_hash else {
-            return false;
+        let ok = match hash {
+            Some(hash) => {
+                let password = password.to_vec();
+                tokio::task::spawn_blocking(move || verify_password(&hash, &password))
+                    .await
+                    .unwrap_or(false)
+            }
+            None => false,
         };
-        let password = password.to_vec();
-        tokio::task::spawn_blocking(move || verify_password(&hash, &password))
-            .await
-            .unwrap_or(false)
+        if ok {
+            self.throttle.succeeded(station);
+        } else {
+            tracing::info!(station, remote = %request.remote_addr, "wrong Basic-auth credentials");
+            self.throttle.failed(station, address);
+            self.csms.metrics().refused_connection("wrong_password");
+        }
+        ok
     }
 }
 
@@ -606,4 +762,64 @@ async fn record_effects(
         _ => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn station_ids() {
+        for ok in [
+            "CS-1",
+            "ACME_0001",
+            "a.b",
+            "x".repeat(48).as_str(),
+            "*@+~!$&'()=,;[]",
+        ] {
+            assert_eq!(station_id_fault(ok), None, "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "a\\b",
+            "a:b",
+            "a b",
+            "a%2Fb",
+            "caf\u{e9}",
+            "x\u{0}y",
+            "a?b",
+            "a#b",
+            "<script>",
+            "x".repeat(49).as_str(),
+        ] {
+            assert!(station_id_fault(bad).is_some(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn throttle_per_station_and_per_address() {
+        let t = AuthThrottle::default();
+        let a: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+        let b: std::net::IpAddr = "192.0.2.2".parse().unwrap();
+        for _ in 0..AuthThrottle::PER_STATION {
+            assert!(!t.throttled("S1", a));
+            t.failed("S1", a);
+        }
+        assert!(t.throttled("S1", a));
+        assert!(t.throttled("S1", b), "per station, whatever the address");
+        assert!(
+            !t.throttled("S2", a),
+            "another station from the same address"
+        );
+        t.succeeded("S1");
+        assert!(!t.throttled("S1", b));
+        for i in 0..AuthThrottle::PER_ADDRESS {
+            t.failed(&format!("X{i}"), b);
+        }
+        assert!(t.throttled("S3", b), "per address, whatever the station");
+        assert!(!t.throttled("S3", a));
+    }
 }

@@ -209,10 +209,10 @@ pub async fn start_with_store(
         .protocol::<ocpp16::Ocpp16>(Arc::new(VersionStack::new(csms.clone())))
         .protocol::<ocpp201::Ocpp201>(Arc::new(VersionStack::new(csms.clone())))
         .protocol::<ocpp21::Ocpp21>(Arc::new(VersionStack::new(csms.clone())))
-        .authenticator(StoreAuthenticator {
-            csms: csms.clone(),
-            default_profile: settings.security_profile,
-        })
+        .authenticator(StoreAuthenticator::new(
+            csms.clone(),
+            settings.security_profile,
+        ))
         .observer(Observer {
             csms: csms.clone(),
             leniency: Arc::new(
@@ -222,6 +222,7 @@ pub async fn start_with_store(
                     .filter_map(|s| s.lenient.map(|l| (s.id.clone(), l)))
                     .collect(),
             ),
+            current: Arc::default(),
         })
         .engine(engine);
     let tls = settings.tls.is_some();
