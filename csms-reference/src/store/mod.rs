@@ -12,6 +12,7 @@
 use async_trait::async_trait;
 use serde::Serialize;
 
+mod group;
 mod sql;
 
 pub use sql::{PgStore, SqliteStore};

@@ -77,6 +77,8 @@ static NONCE: AtomicU64 = AtomicU64::new(0);
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Group commit of the units of work ([`Store::begin`]).
+    group: super::group::Group,
 }
 
 impl SqliteStore {
@@ -98,7 +100,8 @@ impl SqliteStore {
             .connect_with(opts)
             .await?;
         migrator(SQLITE_MIGRATIONS).run(&pool).await?;
-        Ok(SqliteStore { pool })
+        let group = super::group::Group::new(pool.clone());
+        Ok(SqliteStore { pool, group })
     }
 
     /// The pool, for direct queries.
@@ -362,7 +365,7 @@ const METER_COLS: &str = "transaction_id, evse_id, timestamp, value, measurand, 
 /// One Store write as its own unit of work: begin, the StoreTx method, commit.
 macro_rules! in_tx {
     ($self:ident, $method:ident($($arg:expr),*)) => {{
-        let mut t = Box::new(Tx($self.pool.begin().await?));
+        let mut t = Box::new($self.unit().await?);
         let r = t.$method($($arg),*).await?;
         t.commit().await?;
         Ok(r)
@@ -374,7 +377,7 @@ macro_rules! sql_store {
         #[async_trait]
         impl Store for $store {
             async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
-                Ok(Box::new($tx(self.pool.begin().await?)))
+                Ok(Box::new(self.unit().await?))
             }
 
             fn ocpi_db(&self) -> Option<std::sync::Arc<dyn crate::ocpi_cpo::db::OcpiDb>> {
@@ -1005,7 +1008,13 @@ macro_rules! insert_meter_fn {
 mod sqlite_impl {
     use super::*;
     /// A unit of work on SQLite.
-    pub(super) struct Tx(sqlx::Transaction<'static, sqlx::Sqlite>);
+    pub(super) struct Tx(crate::store::group::Unit);
+    impl SqliteStore {
+        /// A unit of work, committed with the other units of its group.
+        async fn unit(&self) -> Result<Tx, sqlx::Error> {
+            Ok(Tx(self.group.begin().await?))
+        }
+    }
     insert_meter_fn!(insert_meter, sqlx::Sqlite);
     sql_store!(SqliteStore, Tx);
 }
@@ -1014,6 +1023,13 @@ mod pg_impl {
     use super::*;
     /// A unit of work on PostgreSQL.
     pub(super) struct Tx(sqlx::Transaction<'static, sqlx::Postgres>);
+    impl PgStore {
+        /// A unit of work: a transaction of its own (PostgreSQL commits concurrent
+        /// transactions together by itself).
+        async fn unit(&self) -> Result<Tx, sqlx::Error> {
+            Ok(Tx(self.pool.begin().await?))
+        }
+    }
     insert_meter_fn!(insert_meter, sqlx::Postgres);
     sql_store!(PgStore, Tx);
 }

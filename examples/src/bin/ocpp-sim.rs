@@ -4,8 +4,15 @@
 //! ocpp-sim --url ws://127.0.0.1:9000/ocpp --stations 100 --versions 1.6,2.0.1,2.1 \
 //!          --scenario charging --duration 60s --report report.json
 //! ```
-//! Exit status 0 when every station connected and no call got a CALLERROR, 1 otherwise,
-//! 2 for usage errors.
+//! Load runs (see `benches/README.md`):
+//! ```text
+//! ocpp-sim --url ws://127.0.0.1:9000/ocpp,ws://127.0.0.2:9000/ocpp --stations 10000 \
+//!          --versions 1.6,2.0.1,2.1 --ratio 2:1:1 --connect-rate 200 --heartbeat 60s \
+//!          --interval 10s --session 120s --pause 60s --duration 300s --json
+//! ```
+//! At start the soft limit of open files (`RLIMIT_NOFILE`) is raised to the hard limit (one
+//! file descriptor per station is needed). Exit status 0 when every station connected, no call
+//! got a CALLERROR and none went unanswered, 1 otherwise, 2 for usage errors.
 
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::Ordering;
@@ -20,7 +27,8 @@ use ocpp_types::OcppVersion;
 #[derive(Debug, Parser)]
 #[command(name = "ocpp-sim", version)]
 struct Args {
-    /// CSMS URL without the station id (the id is appended: URL/ID).
+    /// CSMS URL without the station id (the id is appended: URL/ID). Several, separated by
+    /// commas, are given to the stations in turn (more listener addresses, more ephemeral ports).
     #[arg(long)]
     url: String,
     /// Number of stations.
@@ -29,12 +37,20 @@ struct Args {
     /// Versions, given to the stations in turn: 1.6, 2.0.1, 2.1.
     #[arg(long, value_delimiter = ',', default_value = "1.6,2.0.1,2.1")]
     versions: Vec<OcppVersion>,
+    /// The share of each version, in the order of --versions: 2:1:1 makes half the stations
+    /// the first version [default: equal shares].
+    #[arg(long, value_delimiter = ':')]
+    ratio: Vec<u32>,
     /// idle (boot, status, heartbeats) or charging (sessions with meter values).
     #[arg(long, default_value = "charging")]
     scenario: Scenario,
-    /// Stations started per second.
-    #[arg(long, default_value_t = 50.0)]
+    /// Stations started (connections opened) per second.
+    #[arg(long, visible_alias = "connect-rate", default_value_t = 50.0)]
     ramp_up: f64,
+    /// The simulator's own heartbeat interval (timed like every other call) in both scenarios
+    /// [default: none; the engine then sends the heartbeats at the CSMS's interval, untimed].
+    #[arg(long, value_parser = parse_duration)]
+    heartbeat: Option<Duration>,
     /// Interval of meter values (charging) or heartbeats (idle): 10s, 500ms, 1m.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     interval: Duration,
@@ -62,6 +78,9 @@ struct Args {
     /// Write the summary as JSON to this file.
     #[arg(long)]
     report: Option<std::path::PathBuf>,
+    /// Print the summary as JSON on standard output instead of text.
+    #[arg(long)]
+    json: bool,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -110,10 +129,32 @@ async fn main() -> std::process::ExitCode {
         eprintln!("ocpp-sim: --stations and --versions must not be empty");
         return std::process::ExitCode::from(2);
     }
+    if !args.ratio.is_empty()
+        && (args.ratio.len() != args.versions.len() || args.ratio.iter().all(|w| *w == 0))
+    {
+        eprintln!("ocpp-sim: --ratio needs one share per version in --versions, not all 0");
+        return std::process::ExitCode::from(2);
+    }
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => {
+            if !args.quiet {
+                eprintln!("ocpp-sim: open files limit (RLIMIT_NOFILE) {n}");
+            }
+            if (n as usize) < args.stations + 64 {
+                eprintln!(
+                    "ocpp-sim: warning: {n} open files is too few for {} stations; raise the hard limit (ulimit -Hn, LimitNOFILE)",
+                    args.stations
+                );
+            }
+        }
+        Err(e) => eprintln!("ocpp-sim: cannot raise the open files limit: {e}"),
+    }
     let cfg = SimConfig {
         url: args.url.clone(),
         stations: args.stations,
         versions: args.versions.clone(),
+        weights: args.ratio.clone(),
+        heartbeat: args.heartbeat,
         scenario: args.scenario,
         ramp_up: args.ramp_up,
         interval: args.interval,
@@ -162,15 +203,19 @@ async fn main() -> std::process::ExitCode {
             eprintln!();
         }
     }
-    println!("{summary}");
+    let json = serde_json::to_string_pretty(&summary.to_json()).expect("JSON");
+    if args.json {
+        println!("{json}");
+    } else {
+        println!("{summary}");
+    }
     if let Some(path) = &args.report {
-        let json = serde_json::to_string_pretty(&summary.to_json()).expect("JSON");
         if let Err(e) = std::fs::write(path, json + "\n") {
             eprintln!("ocpp-sim: cannot write {}: {e}", path.display());
             return std::process::ExitCode::from(2);
         }
     }
-    if summary.failed > 0 || summary.errors_total() > 0 {
+    if summary.failed > 0 || summary.errors_total() > 0 || summary.lost() > 0 {
         std::process::ExitCode::from(1)
     } else {
         std::process::ExitCode::SUCCESS

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ocpp_core::transport::{Backoff, StationClient};
-use ocpp_core::{async_trait, BootState, CallFailure};
+use ocpp_core::{async_trait, BootState, CallFailure, StationConfig};
 use ocpp_types::{decode_payload, Decode, DecodeOptions, OcppVersion};
 
 use hw::{Hw, StopCause, Trigger};
@@ -50,12 +50,23 @@ impl std::str::FromStr for Scenario {
 /// The settings of a run.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
-    /// The CSMS URL without the station id (`ws://host:port/ocpp`).
+    /// The CSMS URL without the station id (`ws://host:port/ocpp`). Several URLs separated by
+    /// commas are given to the stations in turn: the same CSMS at `127.0.0.1`, `127.0.0.2`, ...
+    /// gives every listener address its own range of ephemeral ports (one source address and
+    /// one destination address and port allow at most as many connections as
+    /// `/proc/sys/net/ipv4/ip_local_port_range` holds ports).
     pub url: String,
     /// Number of stations.
     pub stations: usize,
-    /// Versions, given to the stations in turn.
+    /// Versions, given to the stations in turn (see [`SimConfig::weights`]).
     pub versions: Vec<OcppVersion>,
+    /// The share of each of [`SimConfig::versions`] (same order; empty: equal shares). With
+    /// `[2, 1, 1]` and 1.6, 2.0.1, 2.1, half the stations are 1.6, a quarter each 2.x; the
+    /// stations are interleaved (1.6, 1.6, 2.0.1, 2.1, 1.6, ...).
+    pub weights: Vec<u32>,
+    /// The simulator's own heartbeat interval (both scenarios); `None`: only the heartbeats the
+    /// engine sends at the interval the CSMS gave in the BootNotification answer (not timed).
+    pub heartbeat: Option<Duration>,
     /// What the stations do.
     pub scenario: Scenario,
     /// Stations started per second.
@@ -92,6 +103,8 @@ impl Default for SimConfig {
             url: "ws://127.0.0.1:9000/ocpp".into(),
             stations: 1,
             versions: vec![OcppVersion::V16, OcppVersion::V201, OcppVersion::V21],
+            weights: Vec::new(),
+            heartbeat: None,
             scenario: Scenario::Charging,
             ramp_up: 50.0,
             interval: Duration::from_secs(10),
@@ -154,31 +167,98 @@ pub(crate) fn msg<T: Decode>(json: &str) -> T {
     }
 }
 
+/// The station settings of the engine: with the simulator's own heartbeats, the engine's are
+/// skipped while other calls go out.
+pub(crate) fn station_config<P: ocpp_types::Protocol>(
+    cfg: &SimConfig,
+    boot: P::AnyRequest,
+) -> StationConfig<P> {
+    let mut st = StationConfig::new(boot);
+    st.skip_heartbeat_after_traffic = cfg.heartbeat.is_some();
+    st
+}
+
 pub(crate) fn now() -> String {
     ocpp_types::DateTime::now().to_string()
+}
+
+impl SimConfig {
+    /// The version of station `n` (from 0): the versions in turn, by their weights.
+    pub fn version_of(&self, n: usize) -> OcppVersion {
+        let w: Vec<u64> = (0..self.versions.len())
+            .map(|i| u64::from(self.weights.get(i).copied().unwrap_or(1)))
+            .collect();
+        let total: u64 = w.iter().sum();
+        if total == 0 {
+            return self.versions[n % self.versions.len()];
+        }
+        // Smooth weighted round robin over one cycle of `total` stations: each version's
+        // stations are spread through the cycle instead of coming in blocks.
+        let pos = n as u64 % total;
+        let mut current = vec![0i64; w.len()];
+        let mut pick = 0;
+        for _ in 0..=pos {
+            for (c, wi) in current.iter_mut().zip(&w) {
+                *c += *wi as i64;
+            }
+            pick = (0..w.len())
+                .max_by_key(|&i| (current[i], -(i as i64)))
+                .unwrap_or(0);
+            current[pick] -= total as i64;
+        }
+        self.versions[pick]
+    }
+
+    /// The URL of station `n` (from 0): the comma-separated URLs in turn.
+    pub fn url_of(&self, n: usize) -> &str {
+        let urls: Vec<&str> = self
+            .url
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .collect();
+        if urls.is_empty() {
+            &self.url
+        } else {
+            urls[n % urls.len()]
+        }
+    }
 }
 
 /// Runs the stations and returns the summary once every station has stopped. `stats` are the
 /// live counters (read them for a progress display while this runs).
 pub async fn run(cfg: SimConfig, stats: Arc<Stats>) -> Summary {
     let start = Instant::now();
+    stats.set_epoch(start);
     let end = tokio::time::Instant::now() + cfg.duration;
     let cfg = Arc::new(cfg);
+    // How many stations are online when the load ends.
+    let at_end = {
+        let stats = stats.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep_until(end).await;
+            let online = stats.online.load(Ordering::Relaxed).max(0) as u64;
+            stats.final_online.store(online, Ordering::Relaxed);
+        })
+    };
     let mut tasks = Vec::with_capacity(cfg.stations);
     for n in 0..cfg.stations {
         if n > 0 && cfg.ramp_up > 0.0 {
             let at = start + Duration::from_secs_f64(n as f64 / cfg.ramp_up);
             tokio::time::sleep_until(at.into()).await;
         }
-        let version = cfg.versions[n % cfg.versions.len()];
+        let version = cfg.version_of(n);
         let (cfg, stats) = (cfg.clone(), stats.clone());
         stats.started.fetch_add(1, Ordering::Relaxed);
         tasks.push(tokio::spawn(station(cfg, n + 1, version, stats, end)));
     }
+    // The steady window: every station started (plus one boot and status exchange).
+    let ramped = start.elapsed() + Duration::from_secs(2);
     for t in tasks {
         let _ = t.await;
     }
-    stats.summary(cfg.stations, start.elapsed())
+    let _ = at_end.await;
+    stats.summary_in(cfg.stations, start.elapsed(), (ramped, cfg.duration))
 }
 
 /// One station from start to shutdown.
@@ -199,7 +279,7 @@ async fn station(
     let mut backoff = Backoff::default();
     backoff.initial = cfg.reconnect;
     backoff.max = cfg.reconnect * 10;
-    let mut b = StationClient::builder(&cfg.url, &id)
+    let mut b = StationClient::builder(cfg.url_of(n - 1), &id)
         .security_profile(cfg.security_profile)
         .engine(engine)
         .backoff(backoff);
@@ -238,7 +318,7 @@ async fn station(
         return;
     }
     stats.connected.fetch_add(1, Ordering::Relaxed);
-    stats.online.fetch_add(1, Ordering::Relaxed);
+    stats.online_change(1);
     // Track reconnects and the online count.
     let watcher = {
         let stats = stats.clone();
@@ -250,9 +330,7 @@ async fn station(
                 let s = status.borrow_and_update().clone();
                 let online = s.connected.is_some();
                 if online != was_online {
-                    stats
-                        .online
-                        .fetch_add(if online { 1 } else { -1 }, Ordering::Relaxed);
+                    stats.online_change(if online { 1 } else { -1 });
                     was_online = online;
                 }
                 if s.connections > connections {
@@ -267,12 +345,12 @@ async fn station(
     let tag = cfg.id_token.replace("{n}", &n.to_string());
     let _ = link.status(Status::Available).await;
     match cfg.scenario {
-        Scenario::Idle => idle(&*link, &hw, &cfg, end).await,
+        Scenario::Idle => idle(&*link, &hw, &cfg, &id, end).await,
         Scenario::Charging => charging(&*link, &hw, &cfg, &id, &tag, end).await,
     }
     watcher.abort();
     if client.status().borrow().connected.is_some() {
-        stats.online.fetch_add(-1, Ordering::Relaxed);
+        stats.online_change(-1);
     }
     client.shutdown().await;
 }
@@ -290,7 +368,57 @@ async fn triggers(link: &dyn Link, hw: &Hw, tx: Option<&Tx>, status: Status) {
     }
 }
 
-async fn idle(link: &dyn Link, hw: &Hw, cfg: &SimConfig, end: tokio::time::Instant) {
+/// The simulator's own heartbeats (`SimConfig::heartbeat`), sent when due.
+struct Beat {
+    every: Option<Duration>,
+    next: tokio::time::Instant,
+}
+
+impl Beat {
+    fn new(cfg: &SimConfig, id: &str) -> Self {
+        let every = cfg.heartbeat;
+        // Spread the stations' heartbeats over one interval.
+        let first = every.map_or(Duration::ZERO, |e| e.mul_f64(jitter(&format!("{id}#hb"))));
+        Beat {
+            every,
+            next: tokio::time::Instant::now() + first,
+        }
+    }
+
+    /// When the next heartbeat is due (far away when the simulator sends none).
+    fn due(&self) -> tokio::time::Instant {
+        match self.every {
+            Some(_) => self.next,
+            None => tokio::time::Instant::now() + Duration::from_secs(86_400),
+        }
+    }
+
+    async fn tick(&mut self, link: &dyn Link, end: tokio::time::Instant) {
+        let Some(every) = self.every else { return };
+        let now = tokio::time::Instant::now();
+        if now >= self.next && now < end {
+            let _ = link.heartbeat().await;
+            self.next = (self.next + every).max(now + every / 2);
+        }
+    }
+}
+
+async fn idle(link: &dyn Link, hw: &Hw, cfg: &SimConfig, id: &str, end: tokio::time::Instant) {
+    if cfg.heartbeat.is_some() {
+        // The simulator's heartbeat is the idle load.
+        let mut beat = Beat::new(cfg, id);
+        while tokio::time::Instant::now() < end {
+            hw.sleep(
+                beat.due()
+                    .min(end)
+                    .saturating_duration_since(tokio::time::Instant::now()),
+            )
+            .await;
+            triggers(link, hw, None, Status::Available).await;
+            beat.tick(link, end).await;
+        }
+        return;
+    }
     let mut next = tokio::time::Instant::now() + cfg.interval;
     while tokio::time::Instant::now() < end {
         hw.sleep(
@@ -315,6 +443,7 @@ async fn charging(
     end: tokio::time::Instant,
 ) {
     let stats = hw.stats.clone();
+    let mut beat = Beat::new(cfg, id);
     let mut session = 0u32;
     // Spread the first plug-ins over the pause.
     let mut plug_at = tokio::time::Instant::now() + cfg.pause.mul_f64(jitter(id));
@@ -326,6 +455,7 @@ async fn charging(
                 return;
             }
             triggers(link, hw, None, Status::Available).await;
+            beat.tick(link, end).await;
             let remote = hw.state().remote_start.take();
             if remote.is_some() {
                 break remote;
@@ -336,6 +466,7 @@ async fn charging(
             hw.sleep(
                 plug_at
                     .min(end)
+                    .min(beat.due())
                     .saturating_duration_since(now)
                     .max(Duration::from_millis(5)),
             )
@@ -374,9 +505,17 @@ async fn charging(
                     .unwrap_or(cfg.interval)
                     .max(Duration::from_millis(10));
                 let next = (last + interval).min(stop_at);
-                hw.sleep(next.saturating_duration_since(tokio::time::Instant::now()))
-                    .await;
+                hw.sleep(
+                    next.min(beat.due())
+                        .saturating_duration_since(tokio::time::Instant::now()),
+                )
+                .await;
+                beat.tick(link, end).await;
                 let now = tokio::time::Instant::now();
+                if now < next && hw.state().stop.is_none() && hw.state().triggers.is_empty() {
+                    // Woken for the heartbeat only.
+                    continue;
+                }
                 tx.meter_wh +=
                     (tx.power_w * now.duration_since(last).as_secs_f64() / 3600.0).round() as i64;
                 last = now;

@@ -15,12 +15,19 @@ pub struct Stats {
     errors: Mutex<BTreeMap<String, u64>>,
     received: Mutex<BTreeMap<String, u64>>,
     latencies_us: Mutex<Vec<u64>>,
+    /// Answered calls per second of the run (index: whole seconds since `epoch`).
+    per_second: Mutex<Vec<u64>>,
+    epoch: Mutex<Option<Instant>>,
+    /// The most stations connected at once.
+    pub peak_online: AtomicI64,
     /// Stations whose boot was accepted at least once.
     pub connected: AtomicU64,
     /// Stations that never got an accepted boot (or could not start).
     pub failed: AtomicU64,
     /// Stations connected right now.
     pub online: AtomicI64,
+    /// Stations connected when the load ended (before the stations shut down).
+    pub final_online: AtomicU64,
     /// Stations started so far (ramp-up).
     pub started: AtomicU64,
     /// Calls without an answer within the call timeout.
@@ -37,10 +44,38 @@ pub struct Stats {
 }
 
 fn bump(map: &Mutex<BTreeMap<String, u64>>, key: &str) {
-    *map.lock().unwrap().entry(key.to_owned()).or_default() += 1;
+    let mut map = map.lock().unwrap();
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_owned(), 1);
+        }
+    }
 }
 
 impl Stats {
+    /// Marks the start of the run: messages per second are counted from here.
+    pub fn set_epoch(&self, at: Instant) {
+        *self.epoch.lock().unwrap() = Some(at);
+    }
+
+    /// A station came online (`+1`) or went offline (`-1`); keeps the peak.
+    pub fn online_change(&self, delta: i64) {
+        let now = self.online.fetch_add(delta, Ordering::Relaxed) + delta;
+        self.peak_online.fetch_max(now, Ordering::Relaxed);
+    }
+
+    fn answered_at(&self, at: Instant) {
+        let epoch = *self.epoch.lock().unwrap();
+        let Some(epoch) = epoch else { return };
+        let i = at.saturating_duration_since(epoch).as_secs() as usize;
+        let mut ps = self.per_second.lock().unwrap();
+        if ps.len() <= i {
+            ps.resize(i + 1, 0);
+        }
+        ps[i] += 1;
+    }
+
     /// Awaits one station-initiated call and records it: sent, latency, error code.
     pub async fn timed<T>(
         &self,
@@ -49,11 +84,13 @@ impl Stats {
     ) -> Result<T, CallFailure> {
         let t = Instant::now();
         let r = call.await;
-        let us = t.elapsed().as_micros() as u64;
+        let done = Instant::now();
+        let us = done.duration_since(t).as_micros() as u64;
         match &r {
             Ok(_) => {
                 bump(&self.sent, action);
                 self.latencies_us.lock().unwrap().push(us);
+                self.answered_at(done);
             }
             Err(CallFailure::Error { error, wire_code }) => {
                 if wire_code.is_empty() {
@@ -67,6 +104,7 @@ impl Stats {
                 } else {
                     bump(&self.sent, action);
                     bump(&self.errors, wire_code);
+                    self.answered_at(done);
                 }
             }
             Err(CallFailure::Timeout) => {
@@ -99,7 +137,29 @@ impl Stats {
         self.errors.lock().unwrap().values().sum()
     }
 
-    /// The summary of the run.
+    /// The summary of the run. `steady` is the part of the run (from its start) over which the
+    /// sustained rate is averaged: from when every station was started to the end of the load.
+    pub fn summary_in(
+        &self,
+        requested: usize,
+        elapsed: Duration,
+        steady: (Duration, Duration),
+    ) -> Summary {
+        let mut s = self.summary(requested, elapsed);
+        let ps = self.per_second.lock().unwrap().clone();
+        // Whole seconds inside the window only.
+        let from = steady.0.as_secs_f64().ceil() as usize;
+        let to = (steady.1.as_secs() as usize).min(ps.len());
+        if to > from {
+            let window = &ps[from..to];
+            s.steady_seconds = window.len() as u64;
+            s.calls_per_second = window.iter().sum::<u64>() as f64 / window.len() as f64;
+        }
+        s.peak_calls_per_second = ps.iter().copied().max().unwrap_or(0);
+        s
+    }
+
+    /// The summary of the run (no sustained rate: see [`Stats::summary_in`]).
     pub fn summary(&self, requested: usize, elapsed: Duration) -> Summary {
         let mut lat = self.latencies_us.lock().unwrap().clone();
         lat.sort_unstable();
@@ -113,6 +173,8 @@ impl Stats {
         Summary {
             stations: requested as u64,
             connected: self.connected.load(Ordering::Relaxed),
+            peak_online: self.peak_online.load(Ordering::Relaxed).max(0) as u64,
+            final_online: self.final_online.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
             elapsed,
             sent: self.sent.lock().unwrap().clone(),
@@ -128,6 +190,9 @@ impl Stats {
             p90_ms: pct(90.0),
             p99_ms: pct(99.0),
             max_ms: lat.last().map_or(0.0, |m| *m as f64 / 1000.0),
+            steady_seconds: 0,
+            calls_per_second: 0.0,
+            peak_calls_per_second: 0,
         }
     }
 }
@@ -139,6 +204,10 @@ pub struct Summary {
     pub stations: u64,
     /// Stations whose boot was accepted.
     pub connected: u64,
+    /// The most stations connected at once.
+    pub peak_online: u64,
+    /// Stations connected when the load ended, before they shut down.
+    pub final_online: u64,
     /// Stations that never got an accepted boot.
     pub failed: u64,
     /// Wall time of the run.
@@ -169,6 +238,13 @@ pub struct Summary {
     pub p99_ms: f64,
     /// Maximum.
     pub max_ms: f64,
+    /// Whole seconds over which [`Summary::calls_per_second`] is averaged (0: no such window).
+    pub steady_seconds: u64,
+    /// Answered calls per second, sustained: the mean over the steady window (every station
+    /// started, load not yet ended). Each call is two WebSocket messages (CALL and answer).
+    pub calls_per_second: f64,
+    /// The most calls answered in one second.
+    pub peak_calls_per_second: u64,
 }
 
 impl Summary {
@@ -182,10 +258,20 @@ impl Summary {
         self.sent.values().sum()
     }
 
+    /// Calls that got no answer: timed out, or lost when the connection dropped.
+    pub fn lost(&self) -> u64 {
+        self.timeouts + self.disconnected
+    }
+
+    /// Answered calls (results and CALLERRORs).
+    pub fn answered(&self) -> u64 {
+        self.sent_total() - self.timeouts
+    }
+
     /// The summary as JSON (`--report`).
     pub fn to_json(&self) -> Value {
         json!({
-            "stations": {"requested": self.stations, "connected": self.connected, "failed": self.failed},
+            "stations": {"requested": self.stations, "connected": self.connected, "failed": self.failed, "peakOnline": self.peak_online, "finalOnline": self.final_online},
             "elapsedSeconds": self.elapsed.as_secs_f64(),
             "messagesSent": self.sent,
             "messagesSentTotal": self.sent_total(),
@@ -193,6 +279,10 @@ impl Summary {
             "callErrorsTotal": self.errors_total(),
             "timeouts": self.timeouts,
             "lostToDisconnect": self.disconnected,
+            "lost": self.lost(),
+            "answered": self.answered(),
+            "callsPerSecond": {"sustained": self.calls_per_second, "steadySeconds": self.steady_seconds, "peak": self.peak_calls_per_second},
+            "messagesPerSecond": {"sustained": self.calls_per_second * 2.0},
             "csmsCallsAnswered": self.received,
             "transactions": {"started": self.tx_started, "ended": self.tx_ended},
             "reconnects": self.reconnects,
@@ -205,9 +295,11 @@ impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "stations: {} requested, {} connected, {} failed ({:.1} s)",
+            "stations: {} requested, {} connected (peak online {}, online at the end {}), {} failed ({:.1} s)",
             self.stations,
             self.connected,
+            self.peak_online,
+            self.final_online,
             self.failed,
             self.elapsed.as_secs_f64()
         )?;
@@ -233,6 +325,21 @@ impl std::fmt::Display for Summary {
             f,
             "transactions: {} started, {} ended; timeouts {}, lost to disconnect {}, reconnects {}",
             self.tx_started, self.tx_ended, self.timeouts, self.disconnected, self.reconnects
+        )?;
+        writeln!(
+            f,
+            "calls sent {}, answered {}, lost (unanswered) {}",
+            self.sent_total(),
+            self.answered(),
+            self.lost()
+        )?;
+        writeln!(
+            f,
+            "sustained {:.1} calls/s ({:.1} messages/s) over {} s, peak {} calls/s",
+            self.calls_per_second,
+            self.calls_per_second * 2.0,
+            self.steady_seconds,
+            self.peak_calls_per_second
         )?;
         write!(
             f,

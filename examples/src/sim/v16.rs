@@ -8,10 +8,10 @@ use ocpp16::config_store::ConfigStore;
 use ocpp16::station::{CoreHandler, RemoteTriggerHandler, Router, SmartChargingHandler};
 use ocpp16::*;
 use ocpp_core::transport::{ClientError, StationClient, StationClientBuilder};
-use ocpp_core::{async_trait, CallContext, CallError, MemoryQueue, Peer, StationConfig};
+use ocpp_core::{async_trait, CallContext, CallError, MemoryQueue, Peer};
 
 use super::hw::{Hw, StopCause, Trigger};
-use super::{msg, now, CallResult, Link, SimConfig, Status, Tx};
+use super::{msg, now, station_config, CallResult, Link, SimConfig, Status, Tx};
 
 type Ctx = CallContext<Ocpp16>;
 type R<T> = Result<T, CallError>;
@@ -40,7 +40,7 @@ pub(crate) fn start(
     let client = b
         .version::<Ocpp16, _>(
             Arc::new(router),
-            StationConfig::new(boot.into()),
+            station_config(cfg, boot.into()),
             MemoryQueue::new(),
         )
         .start()?;

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use ocpp_core::transport::{ClientError, StationClient, StationClientBuilder};
-use ocpp_core::{async_trait, CallContext, CallError, MemoryQueue, Peer, StationConfig};
+use ocpp_core::{async_trait, CallContext, CallError, MemoryQueue, Peer};
 
 use super::hw::{Hw, StopCause, Trigger};
-use super::{msg, now, CallResult, Link, SimConfig, Status, Tx};
+use super::{msg, now, station_config, CallResult, Link, SimConfig, Status, Tx};
 
 fn ok<T: ocpp_types::Decode>(status: &str) -> Result<T, CallError> {
     Ok(msg(&format!(r#"{{"status":"{status}"}}"#)))
@@ -76,7 +76,7 @@ macro_rules! v2x {
                     env!("CARGO_PKG_VERSION")
                 ));
                 let client = b
-                    .version::<$p, _>(Arc::new(router), StationConfig::new(boot.into()), MemoryQueue::new())
+                    .version::<$p, _>(Arc::new(router), super::station_config(cfg, boot.into()), MemoryQueue::new())
                     .start()?;
                 let peer = client.peer::<$p>().expect("offered");
                 let link = Link2x { peer, hw, model, interval, fixed: cfg.interval, seq: AtomicI64::new(0) };
