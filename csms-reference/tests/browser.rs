@@ -933,6 +933,18 @@ async fn dashboard_in_headless_chromium() {
         .wait_for("document.querySelector('#out').className.includes('ok') && document.querySelector('#out').textContent.includes('response') && document.querySelector('#out').textContent", 15, "the station's answer")
         .await;
     assert!(ok.as_str().unwrap().contains("Accepted"), "{ok}");
+    // An action the station does not implement: its CALLERROR is shown, and marked in the log.
+    b.eval("(() => { const f = document.querySelector('#cmd-call'); f.elements.action.value = 'ClearCache'; f.elements.payload.value = '{}'; f.querySelector('button[value=send]').click(); return true; })()").await;
+    let refused = b
+        .wait_for("document.querySelector('#out').className.includes('err') && document.querySelector('#out').textContent", 15, "the CALLERROR")
+        .await;
+    assert!(refused.as_str().unwrap().starts_with("502"), "{refused}");
+    b.wait_for(
+        "Array.from(document.querySelectorAll('#messages tr.err')).some(r => r.innerText.includes('ClearCache'))",
+        10,
+        "the error in the message log",
+    )
+    .await;
 
     // Sessions, active.
     b.open(&format!("{base}/sessions")).await;
