@@ -530,7 +530,10 @@ async fn route<S: Storage>(
         _ => Scope::Module,
     };
     let mut caller = Err(OcpiError::unauthorized("unknown credentials token"));
+    // The token the caller authenticated with (GET credentials answers it).
+    let mut token = "";
     for c in &candidates {
+        token = c;
         caller = server.registry().authenticate(c, scope);
         if caller.is_ok()
             || caller
@@ -572,7 +575,7 @@ async fn route<S: Storage>(
                 Ok(ok(d))
             }
         }
-        Some("credentials") => credentials(server, &version, method, caller, body).await,
+        Some("credentials") => credentials(server, &version, method, caller, token, body).await,
         Some(role @ ("sender" | "receiver")) if segs.len() >= 3 => {
             let role = if role == "sender" {
                 InterfaceRole::Sender
@@ -677,10 +680,13 @@ async fn credentials<S: Storage>(
     version: &VersionNumber,
     method: &Method,
     caller: crate::credentials::Caller,
+    token: &str,
     body: &Bytes,
 ) -> Result<Response, OcpiError> {
     match *method {
-        Method::GET => our_credentials_in(server, version, "*".repeat(8)),
+        // "the credentials object to access the server's platform": the token the caller
+        // used (TOKEN_A before registration, TOKEN_C after); only hashes are stored.
+        Method::GET => our_credentials_in(server, version, token.to_owned()),
         Method::POST | Method::PUT => {
             {
                 let r = server.registry();

@@ -1283,6 +1283,15 @@ async fn status_codes(version: VersionNumber) {
     )
     .await;
     assert_eq!(s, 401);
+    // GET credentials: the credentials to access the server, i.e. the token the caller used
+    let (s, v) = raw(
+        reqwest::Method::GET,
+        &format!("{base}/credentials"),
+        auth(&p.token_a),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (200, Some(1000)));
+    assert_eq!(v["data"]["token"], json!(p.token_a));
     // PUT and DELETE credentials before registration: 405
     for m in [reqwest::Method::PUT, reqwest::Method::DELETE] {
         let (s, _) = raw(m, &format!("{base}/credentials"), auth(&p.token_a)).await;
