@@ -798,8 +798,11 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(x) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(x);
+            // On bytes: the query may hold UTF-8 (http allows it), and slicing the str at
+            // i + 3 could cut a character.
+            let hex = |c: u8| char::from(c).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
                 i += 3;
                 continue;
             }
@@ -1782,4 +1785,21 @@ pub fn counts<S: Storage>(server: &Server<S>) -> BTreeMap<String, usize> {
         .iter()
         .map(|(m, r)| (format!("{r} {m}"), server.storage.list(m, r).len()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn percent_decoding_never_cuts_a_character() {
+        assert_eq!(percent_decode("a%20b+c"), "a b c");
+        assert_eq!(percent_decode("%41%4a%4A"), "AJJ");
+        // a percent sign before a multi-byte character: kept as it is, no panic
+        assert_eq!(percent_decode("%a\u{e9}"), "%a\u{e9}");
+        assert_eq!(percent_decode("%\u{e9}x"), "%\u{e9}x");
+        assert_eq!(percent_decode("x%4"), "x%4");
+        assert_eq!(percent_decode("%zz"), "%zz");
+        assert_eq!(percent_decode("%C3%A9"), "\u{e9}");
+    }
 }
