@@ -762,6 +762,18 @@ async fn credentials<S: Storage>(
     }
 }
 
+/// Whether the caller named the party `country_code`/`party_id` among its roles in the
+/// credentials handshake (or is a hub, which speaks for many parties).
+fn owned_by_caller(ctx: &RequestContext, country_code: &str, party_id: &str) -> bool {
+    ctx.registration.as_ref().is_some_and(|r| {
+        r.roles.iter().any(|role| {
+            role.role == crate::v221::Role::Hub
+                || (role.country_code.0.eq_ignore_ascii_case(country_code)
+                    && role.party_id.0.eq_ignore_ascii_case(party_id))
+        })
+    })
+}
+
 fn not_found_code(module: &ModuleId) -> StatusCode {
     match module {
         ModuleId::Locations => StatusCode::UNKNOWN_LOCATION,
@@ -989,6 +1001,19 @@ fn module_request<S: Storage>(
         } else {
             "expected /{country_code}/{party_id}/{id} in the URL"
         })),
+        // Client owned objects of another party (transport_and_format, "Errors": a client
+        // may only reach the objects of the parties it named in the credentials handshake;
+        // HTTP 404), so that no partner can read, overwrite or remove another one's data. A
+        // hub speaks for many parties; ClientInfo objects describe other parties.
+        (InterfaceRole::Receiver, _)
+            if *module != ModuleId::HubClientInfo
+                && !owned_by_caller(ctx, &ids[0], &ids[1]) =>
+        {
+            Err(OcpiError::not_found(
+                not_found_code(module),
+                format!("{}/{} is not a party of this client", ids[0], ids[1]),
+            ))
+        }
         (InterfaceRole::Receiver, &Method::PATCH | &Method::DELETE)
             if *module == ModuleId::HubClientInfo =>
         {

@@ -1435,6 +1435,36 @@ async fn status_codes(version: VersionNumber) {
     )
     .await;
     assert_eq!((s, code(&v)), (404, Some(2004)));
+    // client owned objects of a party the client did not name in the handshake: 404, not
+    // stored; its own party: created
+    let mut other = token(7);
+    other["country_code"] = json!("DE");
+    other["party_id"] = json!("OTH");
+    let other = in_version(&version, &ModuleId::Tokens, other);
+    let (s, v) = raw_body(
+        reqwest::Method::PUT,
+        &format!("{base}/receiver/tokens/DE/OTH/TOK7"),
+        c.clone(),
+        Some(&other.to_string()),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (404, Some(2004)));
+    let (s, _) = raw(
+        reqwest::Method::GET,
+        &format!("{base}/receiver/tokens/DE/OTH/TOK7"),
+        c.clone(),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let own = in_version(&version, &ModuleId::Tokens, token(7));
+    let (s, v) = raw_body(
+        reqwest::Method::PUT,
+        &format!("{base}/receiver/tokens/NL/MSP/TOK7"),
+        c.clone(),
+        Some(&own.to_string()),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (201, Some(1000)));
     // invalid query parameter: 400 with 2001
     let (s, v) = raw(
         reqwest::Method::GET,
