@@ -1006,8 +1006,7 @@ fn module_request<S: Storage>(
         // HTTP 404), so that no partner can read, overwrite or remove another one's data. A
         // hub speaks for many parties; ClientInfo objects describe other parties.
         (InterfaceRole::Receiver, _)
-            if *module != ModuleId::HubClientInfo
-                && !owned_by_caller(ctx, &ids[0], &ids[1]) =>
+            if *module != ModuleId::HubClientInfo && !owned_by_caller(ctx, &ids[0], &ids[1]) =>
         {
             Err(OcpiError::not_found(
                 not_found_code(module),
