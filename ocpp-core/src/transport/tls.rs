@@ -175,3 +175,42 @@ fn der_element(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
     }
     Some(rest.split_at(len))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::{CipherSuite, SupportedCipherSuite};
+
+    /// The server offers TLS 1.3 and 1.2 only (rustls implements nothing older), and on
+    /// TLS 1.2 only ECDHE key exchange with AEAD ciphers (forward secrecy; no CBC, no RSA key
+    /// exchange, no SHA-1 MAC), as the OCPP security profiles ask.
+    #[test]
+    fn server_offers_tls12_and_tls13_with_aead_ecdhe_suites_only() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".into()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let tls = ServerTls::from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes(), None)
+            .unwrap();
+        let suites = &tls.config.crypto_provider().cipher_suites;
+        assert!(!suites.is_empty());
+        let (mut v12, mut v13) = (0, 0);
+        for s in suites {
+            let name = format!("{:?}", s.suite());
+            match s {
+                SupportedCipherSuite::Tls13(_) => v13 += 1,
+                SupportedCipherSuite::Tls12(_) => {
+                    v12 += 1;
+                    assert!(name.starts_with("TLS_ECDHE_"), "{name}");
+                    assert!(
+                        name.contains("_GCM_") || name.contains("CHACHA20_POLY1305"),
+                        "{name}"
+                    );
+                }
+            }
+            assert_ne!(s.suite(), CipherSuite::TLS_NULL_WITH_NULL_NULL);
+        }
+        assert!(v12 > 0 && v13 > 0, "both versions have suites");
+    }
+}
