@@ -715,7 +715,7 @@ impl Browser {
                 "document.readyState === 'complete' && location.href === {}",
                 json!(url)
             ),
-            30,
+            60,
             "the page to load",
         )
         .await;
@@ -771,7 +771,7 @@ async fn dashboard_in_headless_chromium() {
 
     // The fleet page, open before any station exists.
     b.open(&format!("{base}/")).await;
-    b.wait_for("document.querySelector('#fleet') && document.querySelector('#fleet').innerText.includes('No station yet')", 10, "the empty fleet").await;
+    b.wait_for("document.querySelector('#fleet') && document.querySelector('#fleet').innerText.includes('No station yet')", 20, "the empty fleet").await;
     b.eval("window.__notReloaded = true").await;
 
     // Three simulated stations, one per version: no session until a remote start (the first
@@ -798,7 +798,7 @@ async fn dashboard_in_headless_chromium() {
     ));
     b.wait_for(
         "document.querySelectorAll('#fleet tr[data-connected=\"true\"]').length === 3",
-        20,
+        40,
         "three connected stations on the fleet page",
     )
     .await;
@@ -809,7 +809,7 @@ async fn dashboard_in_headless_chromium() {
     assert_eq!(b.eval("window.__notReloaded === true").await, json!(true));
     b.wait_for(
         "document.querySelectorAll('#fleet .conn.s-available').length >= 3",
-        10,
+        20,
         "connector statuses",
     )
     .await;
@@ -833,7 +833,7 @@ async fn dashboard_in_headless_chromium() {
         b.open(&format!("{base}/stations/{id}")).await;
         b.wait_for(
             "document.querySelector('#conn-state').dataset.connected === 'true' && document.querySelector('#connectors') !== null",
-            10,
+            20,
             "the station's connectors",
         )
         .await;
@@ -853,7 +853,7 @@ async fn dashboard_in_headless_chromium() {
         let answer = b
             .wait_for(
                 "(document.querySelector('#out').className.includes('ok') || document.querySelector('#out').className.includes('err')) && document.querySelector('#out').textContent",
-                20,
+                40,
                 "the station's answer to the remote start",
             )
             .await;
@@ -865,13 +865,13 @@ async fn dashboard_in_headless_chromium() {
         let href = b
             .wait_for(
                 "(function(){ const r = document.querySelector('#station-sessions tr[data-status=\"Active\"] a'); return r ? r.getAttribute('href') : ''; })()",
-                20,
+                40,
                 "the active session on the station page",
             )
             .await;
         b.wait_for(
             "document.querySelectorAll('#messages tr[data-dir=\"out\"]').length > 0",
-            10,
+            20,
             "the outgoing call in the message log",
         )
         .await;
@@ -881,14 +881,14 @@ async fn dashboard_in_headless_chromium() {
         b.open(&format!("{base}{}", href.as_str().unwrap())).await;
         let count = "(function(){ const s = document.querySelector('#session-chart'); return s ? +s.dataset.energyPoints : 0; })()";
         let first = b
-            .wait_for(count, 20, "the session chart")
+            .wait_for(count, 40, "the session chart")
             .await
             .as_u64()
             .unwrap();
         let grown = b
             .wait_for(
                 &format!("{count} >= {} && {count}", (first + 2).max(4)),
-                30,
+                60,
                 "the chart to grow",
             )
             .await
@@ -925,23 +925,23 @@ async fn dashboard_in_headless_chromium() {
     b.open(&format!("{base}/stations/DASH-0002")).await;
     b.eval("(() => { const f = document.querySelector('#cmd-call'); f.elements.action.value = 'TriggerMessage'; f.elements.payload.value = '{\"requestedMessage\": 5}'; f.querySelector('button[value=validate]').click(); return true; })()").await;
     let bad = b
-        .wait_for("document.querySelector('#out').className.includes('err') && document.querySelector('#out').textContent", 10, "the validation fault")
+        .wait_for("document.querySelector('#out').className.includes('err') && document.querySelector('#out').textContent", 20, "the validation fault")
         .await;
     assert!(bad.as_str().unwrap().contains("/requestedMessage"), "{bad}");
     b.eval("(() => { const f = document.querySelector('#cmd-call'); f.elements.payload.value = '{\"requestedMessage\": \"Heartbeat\"}'; f.querySelector('button[value=send]').click(); return true; })()").await;
     let ok = b
-        .wait_for("document.querySelector('#out').className.includes('ok') && document.querySelector('#out').textContent.includes('response') && document.querySelector('#out').textContent", 15, "the station's answer")
+        .wait_for("document.querySelector('#out').className.includes('ok') && document.querySelector('#out').textContent.includes('response') && document.querySelector('#out').textContent", 30, "the station's answer")
         .await;
     assert!(ok.as_str().unwrap().contains("Accepted"), "{ok}");
     // An action the station does not implement: its CALLERROR is shown, and marked in the log.
     b.eval("(() => { const f = document.querySelector('#cmd-call'); f.elements.action.value = 'ClearCache'; f.elements.payload.value = '{}'; f.querySelector('button[value=send]').click(); return true; })()").await;
     let refused = b
-        .wait_for("document.querySelector('#out').className.includes('err') && document.querySelector('#out').textContent", 15, "the CALLERROR")
+        .wait_for("document.querySelector('#out').className.includes('err') && document.querySelector('#out').textContent", 30, "the CALLERROR")
         .await;
     assert!(refused.as_str().unwrap().starts_with("502"), "{refused}");
     b.wait_for(
         "Array.from(document.querySelectorAll('#messages tr.err')).some(r => r.innerText.includes('ClearCache'))",
-        10,
+        20,
         "the error in the message log",
     )
     .await;
@@ -950,7 +950,7 @@ async fn dashboard_in_headless_chromium() {
     b.open(&format!("{base}/sessions")).await;
     b.wait_for(
         "document.querySelectorAll('#sessions tr[data-status=\"Active\"]').length === 3",
-        10,
+        20,
         "three active sessions",
     )
     .await;
@@ -961,14 +961,14 @@ async fn dashboard_in_headless_chromium() {
     b.eval("(() => { const f = document.querySelector('#token-add'); f.elements.idToken.value = 'RFID-0042'; f.elements.tokenType.value = 'ISO14443'; f.querySelector('button').click(); return true; })()").await;
     b.wait_for(
         "document.querySelector('#tokens tr[data-token=\"RFID-0042\"][data-status=\"Accepted\"]') !== null",
-        10,
+        20,
         "the new token",
     )
     .await;
     b.eval("document.querySelector('#tokens tr[data-token=\"RFID-0042\"] button.danger').click(); true").await;
     b.wait_for(
         "document.querySelector('#tokens tr[data-token=\"RFID-0042\"][data-status=\"Blocked\"]') !== null",
-        10,
+        20,
         "the blocked token",
     )
     .await;
@@ -988,7 +988,7 @@ async fn dashboard_in_headless_chromium() {
     b.eval("(() => { const f = document.querySelector('#group-add'); f.elements.id.value = 'SITE-1'; f.elements.name.value = 'Garage'; f.elements.limit.value = '10'; f.elements.minPerCar.value = '6'; f.querySelector('button').click(); return true; })()").await;
     b.wait_for(
         "document.querySelector('[data-group=\"SITE-1\"]') !== null",
-        10,
+        20,
         "the new group",
     )
     .await;
@@ -996,7 +996,7 @@ async fn dashboard_in_headless_chromium() {
     let limit = b
         .wait_for(
             "(function(){ const c = document.querySelector('[data-group=\"SITE-1\"] td.num.mono'); return c && /A$/.test(c.textContent) ? c.textContent : ''; })()",
-            20,
+            40,
             "the limit given to the session",
         )
         .await;
@@ -1005,7 +1005,7 @@ async fn dashboard_in_headless_chromium() {
     b.open(&format!("{base}/stations/DASH-0002")).await;
     b.wait_for(
         "Array.from(document.querySelectorAll('#profiles tr[data-profile]')).some(r => r.innerText.includes('load-balancing') && r.innerText.includes('TxProfile'))",
-        10,
+        20,
         "the TxProfile on the station page",
     )
     .await;
@@ -1020,7 +1020,7 @@ async fn dashboard_in_headless_chromium() {
         let rows = b
             .wait_for(
                 "document.querySelectorAll('#variables tbody tr:not(:has(.empty))').length",
-                20,
+                40,
                 "the stored device model or configuration keys",
             )
             .await;
@@ -1032,8 +1032,8 @@ async fn dashboard_in_headless_chromium() {
     b.open(&format!("{base}/sessions/DASH-0002/DASH-0002-1"))
         .await;
     let count = "(function(){ const s = document.querySelector('#session-chart'); return s ? +s.dataset.powerPoints : 0; })()";
-    let now = b.wait_for(count, 10, "the chart").await.as_u64().unwrap();
-    b.wait_for(&format!("{count} >= {}", now + 3), 30, "more readings")
+    let now = b.wait_for(count, 20, "the chart").await.as_u64().unwrap();
+    b.wait_for(&format!("{count} >= {}", now + 3), 60, "more readings")
         .await;
     b.screenshot(&out.join("session-2.0.1-balanced.png")).await;
 
