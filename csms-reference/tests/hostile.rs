@@ -511,3 +511,52 @@ async fn failed_basic_auth_is_throttled_per_station_and_per_address() {
         2
     );
 }
+
+/// The operator's console going away (stdout closed, as when a supervisor's log pipe dies)
+/// neither stops the server nor makes it fail on the lines it prints later (at shutdown).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_stdout_does_not_stop_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_csms"))
+        .arg("serve")
+        .args([
+            "--ocpp-listen",
+            "127.0.0.1:0",
+            "--api-listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--database-url")
+        .arg(format!("sqlite:{}", dir.path().join("s.db").display()))
+        .env("CSMS_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut api = None;
+    {
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        for line in lines {
+            let line = line.unwrap();
+            if let Some(r) = line.strip_prefix("csms: operator API at http://") {
+                api = r.split('/').next().map(str::to_owned);
+                break;
+            }
+        }
+        // The pipe's read end closes here.
+    }
+    let api = format!("http://{}", api.unwrap());
+    let r = reqwest::get(format!("{api}/api/stations")).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        status.success(),
+        "a graceful shutdown, not a panic on the closed stdout: {status:?}"
+    );
+}
