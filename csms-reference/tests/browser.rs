@@ -972,6 +972,13 @@ async fn dashboard_in_headless_chromium() {
         "the blocked token",
     )
     .await;
+    b.eval("Array.from(document.querySelectorAll('#tokens tr[data-token=\"RFID-0042\"] button')).find(b => b.textContent === 'Expire').click(); true").await;
+    b.wait_for(
+        "document.querySelector('#tokens tr[data-token=\"RFID-0042\"][data-status=\"Expired\"]') !== null",
+        20,
+        "the expired token",
+    )
+    .await;
     let t = csms
         .csms
         .store()
@@ -979,7 +986,9 @@ async fn dashboard_in_headless_chromium() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(t.status, "Blocked");
+    assert_eq!(t.status, "Expired");
+    let expiry = chrono::DateTime::parse_from_rfc3339(t.expiry.as_deref().unwrap()).unwrap();
+    assert!(expiry <= chrono::Utc::now(), "expired now");
     b.screenshot(&out.join("tokens.png")).await;
 
     // Load balancing: a group made in the page, a charging station added to it; the CSMS
