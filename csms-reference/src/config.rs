@@ -19,6 +19,13 @@
 //! api_user = "operator"                 # CSMS_API_USER, with api_password: Basic auth
 //! api_password = "a-long-secret"        # CSMS_API_PASSWORD
 //! metrics_public = false                # true: /metrics needs no credentials
+//! ping_interval = 30                    # CSMS_PING_INTERVAL: WebSocket pings, seconds (0: none)
+//! pong_timeout = 30                     # CSMS_PONG_TIMEOUT: silence past an interval that
+//!                                       #   drops a station (half-open TCP)
+//! write_timeout = 30                    # CSMS_WRITE_TIMEOUT: a station that does not read is
+//!                                       #   dropped when a write waits this long
+//! store_timeout = 15                    # CSMS_STORE_TIMEOUT: longest wait of one database
+//!                                       #   operation; the station then gets InternalError
 //!
 //! [ocpi]                                # the OCPI CPO bridge: off unless listen is set
 //! listen = "127.0.0.1:9002"             # CSMS_OCPI_LISTEN, --ocpi-listen
@@ -160,6 +167,15 @@ pub struct FileSettings {
     pub api_password: Option<String>,
     /// Whether `/metrics` is served without credentials.
     pub metrics_public: Option<bool>,
+    /// WebSocket ping interval, seconds; 0 sends no pings (default 30).
+    pub ping_interval: Option<u64>,
+    /// How long past a ping interval a silent station is kept, seconds (default 30).
+    pub pong_timeout: Option<u64>,
+    /// How long a write to a station that does not read may wait, seconds (default 30).
+    pub write_timeout: Option<u64>,
+    /// How long one database operation may wait (lock, connection, statement), seconds
+    /// (default 15).
+    pub store_timeout: Option<u64>,
     /// Per-station settings.
     #[serde(default)]
     pub station: Vec<StationSettings>,
@@ -191,6 +207,10 @@ impl std::fmt::Debug for FileSettings {
             .field("api_user", &self.api_user)
             .field("api_password", &hide(&self.api_password))
             .field("metrics_public", &self.metrics_public)
+            .field("ping_interval", &self.ping_interval)
+            .field("pong_timeout", &self.pong_timeout)
+            .field("write_timeout", &self.write_timeout)
+            .field("store_timeout", &self.store_timeout)
             .field("station", &self.station)
             .field("ocpi", &self.ocpi)
             .finish()
@@ -265,7 +285,11 @@ impl FileSettings {
             api_token,
             api_user,
             api_password,
-            metrics_public
+            metrics_public,
+            ping_interval,
+            pong_timeout,
+            write_timeout,
+            store_timeout
         );
         self.station.extend(other.station);
         self.ocpi = match (self.ocpi.take(), other.ocpi) {
@@ -306,6 +330,11 @@ pub struct Settings {
     pub stations: Vec<StationSettings>,
     /// Operator API authentication.
     pub api_auth: ApiAuthSettings,
+    /// Keepalive and slow-reader limits of station connections.
+    pub connection_limits: ConnectionLimits,
+    /// How long one database operation may wait before it fails (the station is answered
+    /// InternalError).
+    pub store_timeout: std::time::Duration,
     /// The OCPI CPO bridge, when enabled.
     pub ocpi: Option<crate::ocpi_cpo::OcpiSettings>,
 }
@@ -325,6 +354,8 @@ impl std::fmt::Debug for Settings {
             .field("call_timeout", &self.call_timeout)
             .field("stations", &self.stations)
             .field("api_auth", &self.api_auth)
+            .field("connection_limits", &self.connection_limits)
+            .field("store_timeout", &self.store_timeout)
             .field("ocpi", &self.ocpi)
             .finish()
     }
@@ -401,6 +432,17 @@ impl Settings {
         let ocpp_listen = addr("ocpp_listen", f.ocpp_listen.clone(), DEFAULT_OCPP_LISTEN)?;
         let api_listen = addr("api_listen", f.api_listen.clone(), DEFAULT_API_LISTEN)?;
         let api_auth = api_auth(&f, &api_listen)?;
+        let connection_limits = ConnectionLimits::validate(&f)?;
+        let store_timeout = match f.store_timeout {
+            None => crate::store::DEFAULT_STORE_TIMEOUT,
+            Some(s @ 1..=3600) => std::time::Duration::from_secs(s),
+            Some(s) => {
+                return Err(bad(
+                    "store_timeout",
+                    format!("{s} is not 1 to 3600 seconds"),
+                ))
+            }
+        };
         let ocpi = crate::ocpi_cpo::OcpiSettings::validate(f.ocpi.as_ref())?;
         if ocpp_listen.port() != 0 && ocpp_listen.port() == api_listen.port() {
             return Err(bad(
@@ -522,9 +564,52 @@ impl Settings {
             heartbeat_interval,
             call_timeout,
             ocpi,
+            connection_limits,
+            store_timeout,
             stations: f.station,
             api_auth,
         })
+    }
+}
+
+/// Keepalive and slow-reader limits of station connections (`ping_interval`, `pong_timeout`,
+/// `write_timeout`; see [`ocpp_core::transport::TransportConfig`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// WebSocket ping interval; `None` sends none.
+    pub ping_interval: Option<std::time::Duration>,
+    /// How long past a ping interval a silent station is kept.
+    pub pong_timeout: std::time::Duration,
+    /// How long a write to a station that does not read may wait before the connection is
+    /// dropped.
+    pub write_timeout: std::time::Duration,
+}
+
+impl ConnectionLimits {
+    fn validate(f: &FileSettings) -> Result<Self, ConfigError> {
+        let secs = |setting: &str, v: Option<u64>, default: u64, zero: bool| {
+            let v = v.unwrap_or(default);
+            if (v == 0 && !zero) || v > 3600 {
+                let range = if zero { "0 to 3600" } else { "1 to 3600" };
+                return Err(bad(setting, format!("{v} is not {range} seconds")));
+            }
+            Ok(std::time::Duration::from_secs(v))
+        };
+        let ping = secs("ping_interval", f.ping_interval, 30, true)?;
+        Ok(ConnectionLimits {
+            ping_interval: (!ping.is_zero()).then_some(ping),
+            pong_timeout: secs("pong_timeout", f.pong_timeout, 30, false)?,
+            write_timeout: secs("write_timeout", f.write_timeout, 30, false)?,
+        })
+    }
+
+    /// The transport settings of the OCPP listener with these limits.
+    pub fn transport(&self) -> ocpp_core::transport::TransportConfig {
+        let mut t = ocpp_core::transport::TransportConfig::default();
+        t.ping_interval = self.ping_interval;
+        t.pong_timeout = self.pong_timeout;
+        t.write_timeout = self.write_timeout;
+        t
     }
 }
 
@@ -563,6 +648,14 @@ mod tests {
         assert_eq!(setting(f("security_profile = 2")), "security_profile");
         assert_eq!(setting(f("security_profile = 7")), "security_profile");
         assert_eq!(setting(f("heartbeat_interval = 0")), "heartbeat_interval");
+        assert_eq!(setting(f("pong_timeout = 0")), "pong_timeout");
+        assert_eq!(setting(f("write_timeout = 3601")), "write_timeout");
+        assert_eq!(setting(f("store_timeout = 0")), "store_timeout");
+        let l = f("ping_interval = 0").unwrap().connection_limits;
+        assert_eq!(l.ping_interval, None, "0 turns pings off");
+        let l = f("").unwrap().connection_limits.transport();
+        assert_eq!(l.ping_interval, Some(std::time::Duration::from_secs(30)));
+        assert_eq!(l.write_timeout, std::time::Duration::from_secs(30));
         assert_eq!(
             setting(f("[[station]]\nid = \"CS1\"\nsecurity_profile = 1\n")),
             "station.CS1.password"

@@ -113,6 +113,20 @@ struct ServeArgs {
     /// Serve /metrics without credentials when the API is protected [default: false].
     #[arg(long, env = "CSMS_METRICS_PUBLIC")]
     metrics_public: Option<bool>,
+    /// WebSocket ping interval in seconds, 0 for none [default: 30].
+    #[arg(long, env = "CSMS_PING_INTERVAL")]
+    ping_interval: Option<u64>,
+    /// Seconds past a ping interval a silent station is kept [default: 30].
+    #[arg(long, env = "CSMS_PONG_TIMEOUT")]
+    pong_timeout: Option<u64>,
+    /// Seconds a write to a station that does not read may wait before it is dropped
+    /// [default: 30].
+    #[arg(long, env = "CSMS_WRITE_TIMEOUT")]
+    write_timeout: Option<u64>,
+    /// Seconds one database operation may wait (a lock, a connection, a statement) before
+    /// the station is answered InternalError [default: 15].
+    #[arg(long, env = "CSMS_STORE_TIMEOUT")]
+    store_timeout: Option<u64>,
     /// OCPI CPO bridge address (enables OCPI; see `[ocpi]` in the config file) [default: off].
     #[arg(long, env = "CSMS_OCPI_LISTEN")]
     ocpi_listen: Option<String>,
@@ -165,6 +179,10 @@ fn serve(args: ServeArgs) -> ExitCode {
         api_user: args.api_user,
         api_password: args.api_password,
         metrics_public: args.metrics_public,
+        ping_interval: args.ping_interval,
+        pong_timeout: args.pong_timeout,
+        write_timeout: args.write_timeout,
+        store_timeout: args.store_timeout,
         station: Vec::new(),
         ocpi: args
             .ocpi_listen

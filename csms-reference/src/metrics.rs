@@ -8,6 +8,7 @@
 //! | `csms_call_duration_seconds` | `action` | CSMS-initiated call latency (histogram) |
 //! | `csms_store_duration_seconds` | `action` | time to persist one incoming message (histogram) |
 //! | `csms_api_auth_failures_total` | | operator API requests refused for missing or wrong credentials |
+//! | `csms_disconnects_total` | `reason` | station connections ended: `closed` (by the station), `keepalive_timeout` (no pong: half-open TCP), `slow_peer` (it did not read what was sent), `message_too_big`, `replaced`, `kicked`, `shutdown`, `error` |
 //! | `csms_refused_connections_total` | `reason` | station connections refused before the WebSocket upgrade by the CSMS (`bad_station_id`, `throttled`, `wrong_password`) |
 
 use std::collections::BTreeMap;
@@ -45,6 +46,7 @@ struct Inner {
     store: BTreeMap<String, Histogram>,
     api_auth_failures: u64,
     refused: BTreeMap<String, u64>,
+    disconnects: BTreeMap<&'static str, u64>,
 }
 
 /// The CSMS's metrics registry.
@@ -115,6 +117,13 @@ impl Metrics {
         *self.lock().refused.entry(reason.to_owned()).or_default() += 1;
     }
 
+    /// One station connection ended, for `reason` (a [`DisconnectReason::label`]).
+    ///
+    /// [`DisconnectReason::label`]: ocpp_core::transport::DisconnectReason::label
+    pub fn disconnect(&self, reason: &'static str) {
+        *self.lock().disconnects.entry(reason).or_default() += 1;
+    }
+
     /// The text exposition.
     pub fn render(&self) -> String {
         let m = self.lock();
@@ -151,6 +160,10 @@ impl Metrics {
                 "csms_refused_connections_total{{reason=\"{}\"}} {n}",
                 esc(r)
             );
+        }
+        o.push_str("# HELP csms_disconnects_total Station connections ended, by reason.\n# TYPE csms_disconnects_total counter\n");
+        for (r, n) in &m.disconnects {
+            let _ = writeln!(o, "csms_disconnects_total{{reason=\"{r}\"}} {n}");
         }
         for (name, help, map) in [
             (

@@ -142,6 +142,7 @@ impl ConnectionObserver for Observer {
     async fn disconnected(&self, info: &ConnectionInfo, reason: &DisconnectReason) {
         tracing::info!(station = %info.station_id, %reason, "disconnected");
         self.csms.metrics().connected(info.version.as_str(), -1);
+        self.csms.metrics().disconnect(reason.label());
         // A newer connection of the same station may already be registered: then the
         // station stays connected.
         {

@@ -49,10 +49,23 @@ pub enum StartError {
 
 /// Opens the store a database URL names.
 pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    open_store_with_timeout(url, crate::store::DEFAULT_STORE_TIMEOUT).await
+}
+
+/// Opens the store a database URL names, with how long one database operation may wait (a
+/// lock, a connection, a statement) before it fails (`store_timeout`).
+pub async fn open_store_with_timeout(
+    url: &str,
+    timeout: Duration,
+) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(url).await?))
+        Ok(Arc::new(
+            SqliteStore::connect_with_timeout(url, timeout).await?,
+        ))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PgStore::connect(url).await?))
+        Ok(Arc::new(
+            PgStore::connect_with_timeout(url, None, timeout).await?,
+        ))
     } else {
         Err(StoreError::UnsupportedUrl(url.into()))
     }
@@ -146,7 +159,7 @@ async fn expire_reservations(csms: Arc<Csms>, mut stop: watch::Receiver<bool>) {
 
 /// Starts the CSMS with validated settings.
 pub async fn start(settings: Settings) -> Result<RunningCsms, StartError> {
-    let store = open_store(&settings.database_url)
+    let store = open_store_with_timeout(&settings.database_url, settings.store_timeout)
         .await
         .map_err(|source| StartError::Store {
             url: redact(&settings.database_url),
@@ -224,7 +237,8 @@ pub async fn start_with_store(
             ),
             current: Arc::default(),
         })
-        .engine(engine);
+        .engine(engine)
+        .transport(settings.connection_limits.transport());
     let tls = settings.tls.is_some();
     if let Some((cert, key, ca)) = &settings.tls {
         let t = ServerTls::from_pem(cert, key, ca.as_deref())

@@ -15,7 +15,7 @@ use serde::Serialize;
 mod group;
 mod sql;
 
-pub use sql::{PgStore, SqliteStore};
+pub use sql::{PgStore, SqliteStore, DEFAULT_STORE_TIMEOUT};
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]

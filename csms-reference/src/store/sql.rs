@@ -73,6 +73,11 @@ const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
 
 static NONCE: AtomicU64 = AtomicU64::new(0);
 
+/// How long one database operation may wait (a lock held elsewhere, a connection from the
+/// pool, a statement) before it fails, unless the caller chose otherwise
+/// (`connect_with_timeout`): the station then gets a timely InternalError instead of no answer.
+pub const DEFAULT_STORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// The SQLite store (the embedded default).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -85,12 +90,21 @@ impl SqliteStore {
     /// Opens (creating the file when missing) and migrates the database at `url`
     /// (`sqlite:csms.db`, `sqlite::memory:`, `sqlite:///abs/path.db`).
     pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::connect_with_timeout(url, DEFAULT_STORE_TIMEOUT).await
+    }
+
+    /// [`connect`](Self::connect), with how long a write may wait for a lock another process
+    /// holds on the file (SQLite's busy timeout) before it fails.
+    pub async fn connect_with_timeout(
+        url: &str,
+        timeout: std::time::Duration,
+    ) -> StoreResult<Self> {
         let opts = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a commit is on disk before the station gets its answer.
             .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(std::time::Duration::from_secs(10))
+            .busy_timeout(timeout)
             .foreign_keys(true);
         // One connection: SQLite has one writer at a time, and several pooled connections
         // upgrading deferred transactions fail with SQLITE_BUSY(_SNAPSHOT) under load (found
@@ -125,7 +139,22 @@ impl PgStore {
     /// Connects and works in `schema` (created when missing) instead of the default search
     /// path; the tests give each run its own schema.
     pub async fn connect_in_schema(url: &str, schema: Option<&str>) -> StoreResult<Self> {
-        let mut opts = PgConnectOptions::from_str(url)?;
+        Self::connect_with_timeout(url, schema, DEFAULT_STORE_TIMEOUT).await
+    }
+
+    /// [`connect_in_schema`](Self::connect_in_schema), with how long one operation may wait:
+    /// for a connection from the pool (the server unreachable or refusing connections), for a
+    /// lock (`lock_timeout`) and for a statement (`statement_timeout`).
+    pub async fn connect_with_timeout(
+        url: &str,
+        schema: Option<&str>,
+        timeout: std::time::Duration,
+    ) -> StoreResult<Self> {
+        let ms = timeout.as_millis().max(1).to_string();
+        let mut opts = PgConnectOptions::from_str(url)?.options([
+            ("lock_timeout", ms.as_str()),
+            ("statement_timeout", ms.as_str()),
+        ]);
         if let Some(s) = schema {
             let admin = PgPoolOptions::new()
                 .max_connections(1)
@@ -142,6 +171,7 @@ impl PgStore {
         }
         let pool = PgPoolOptions::new()
             .max_connections(8)
+            .acquire_timeout(timeout)
             .connect_with(opts)
             .await?;
         migrator(PG_MIGRATIONS).run(&pool).await?;
