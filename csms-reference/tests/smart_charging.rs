@@ -20,8 +20,28 @@ use serde_json::{json, Value};
 
 type Log = Arc<Mutex<Vec<(String, Value)>>>;
 
+/// Every SetChargingProfile the simulated stations received and answered, in the order it
+/// happened across stations: (station, "received" or "answered", the first period's limit).
+static PROFILE_EVENTS: Mutex<Vec<(String, &'static str, Value)>> = Mutex::new(Vec::new());
+
+/// Stations that answer SetChargingProfile only after a pause (a slow station).
+static SLOW_STATIONS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn first_limit(payload: &Value) -> Value {
+    let prof = payload
+        .get("csChargingProfiles")
+        .or_else(|| payload.get("chargingProfile"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let sched = prof["chargingSchedule"]
+        .as_array()
+        .map_or(&prof["chargingSchedule"], |a| &a[0]);
+    sched["chargingSchedulePeriod"][0]["limit"].clone()
+}
+
 /// A station-side dispatcher that records every CSMS call and answers from a table.
 struct Recorder<P> {
+    station: String,
     log: Log,
     answers: Vec<(&'static str, String)>,
     _p: std::marker::PhantomData<fn() -> P>,
@@ -39,7 +59,16 @@ impl<P: Protocol> Dispatch<P> for Recorder<P> {
         let payload: Value =
             serde_json::from_str(&P::encode_request(&req, &DecodeOptions::STRICT).unwrap())
                 .unwrap();
+        let profile_event = (name == "SetChargingProfile").then(|| first_limit(&payload));
         self.log.lock().unwrap().push((name.to_owned(), payload));
+        if let Some(limit) = profile_event {
+            let event = |what| (self.station.clone(), what, limit.clone());
+            PROFILE_EVENTS.lock().unwrap().push(event("received"));
+            if SLOW_STATIONS.lock().unwrap().contains(&self.station) {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            PROFILE_EVENTS.lock().unwrap().push(event("answered"));
+        }
         match self.answers.iter().find(|(a, _)| *a == name) {
             Some((_, answer)) => Ok(P::decode_response(action, answer, &DecodeOptions::STRICT)
                 .unwrap()
@@ -140,6 +169,7 @@ async fn station<P: Protocol>(
     let client = StationClient::builder(format!("ws://{}/ocpp", csms.ocpp_addr), id)
         .version::<P, _>(
             Arc::new(Recorder::<P> {
+                station: id.to_owned(),
                 log: log.clone(),
                 answers,
                 _p: Default::default(),
@@ -702,6 +732,47 @@ async fn load_balancing_scenario(store: Arc<dyn Store>) {
     )
     .await;
     assert_eq!(last_limit(&log16, 2), Some((json!(0), json!(tx16b))));
+
+    // Minimum per car back to 6 A: 21 A each, the two cars at 31.5 A come down and the
+    // paused one goes up, and the increase is sent only once both decreases are answered
+    // (the 2.0.1 station answers slowly), so the site never draws more than 63 A.
+    let from = PROFILE_EVENTS.lock().unwrap().len();
+    SLOW_STATIONS.lock().unwrap().push("LB201".into());
+    let (s, g) = put(
+        &api,
+        "/api/load-balancing/groups/site",
+        json!({"minPerCar": "6"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{g}");
+    wait_allocations(
+        &api,
+        &[
+            ("LB201", Some("21")),
+            ("LB21", Some("21")),
+            ("LB16", Some("21")),
+        ],
+    )
+    .await;
+    SLOW_STATIONS.lock().unwrap().clear();
+    let events: Vec<(String, &str, Value)> = PROFILE_EVENTS.lock().unwrap()[from..]
+        .iter()
+        .filter(|(st, _, _)| st.starts_with("LB"))
+        .cloned()
+        .collect();
+    let at = |st: &str, what: &str| {
+        events
+            .iter()
+            .position(|(s, w, _)| s == st && *w == what)
+            .unwrap_or_else(|| panic!("{st} {what} in {events:?}"))
+    };
+    assert!(
+        at("LB16", "received") > at("LB201", "answered")
+            && at("LB16", "received") > at("LB21", "answered"),
+        "the increase was sent before the decreases were applied: {events:?}"
+    );
+    assert_eq!(last_limit(&log16, 2), Some((json!(21), json!(tx16b))));
+    assert_eq!(last_limit(&log201, 1), Some((json!(21), json!("tx-201"))));
 
     // 2.0.1 leaves the group: its profile is cleared; the paused car gets its share.
     let before = log201.lock().unwrap().len();

@@ -915,29 +915,85 @@ pub async fn rebalance(
         })
         .collect();
     let shares = share(group.limit, group.min_per_car, txs.len());
-    let mut tasks = tokio::task::JoinSet::new();
+    // Lower shares (and first ones) are sent before higher ones, and the higher ones only
+    // once the lower ones are answered: while shares move from some cars to others the group
+    // never draws more than its limit (a car still at its old, higher share while another
+    // already has its new, higher one would).
+    let mut lower = Vec::new();
+    let mut higher = Vec::new();
     for (i, ((t, evse), limit)) in txs.into_iter().zip(shares).enumerate() {
+        let current = current_share(
+            store.as_ref(),
+            &t.station_id,
+            &t.transaction_id,
+            evse,
+            group.unit,
+        )
+        .await;
+        let job = ShareJob {
+            index: i,
+            tx: t,
+            evse,
+            limit,
+            current,
+        };
+        if current.is_some_and(|c| limit > c) {
+            higher.push(job);
+        } else {
+            lower.push(job);
+        }
+    }
+    let mut out = send_shares(csms, connections, group.unit, lower).await;
+    out.extend(send_shares(csms, connections, group.unit, higher).await);
+    out.sort_by_key(|(i, _)| *i);
+    let out: Vec<Allocation> = out.into_iter().map(|(_, a)| a).collect();
+    tracing::info!(group = group_id, transactions = out.len(), "load balanced");
+    Ok(out)
+}
+
+/// One transaction's share to send.
+struct ShareJob {
+    index: usize,
+    tx: crate::store::TransactionRecord,
+    evse: i64,
+    limit: Decimal,
+    current: Option<Decimal>,
+}
+
+/// Sends shares concurrently and waits for every answer; `(index, allocation)` pairs.
+async fn send_shares(
+    csms: &Arc<Csms>,
+    connections: &Connections,
+    unit: RateUnit,
+    jobs: Vec<ShareJob>,
+) -> Vec<(usize, Allocation)> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for job in jobs {
         let csms = csms.clone();
         let connections = connections.clone();
-        let unit = group.unit;
         tasks.spawn(async move {
-            let outcome = send_share(
-                &csms,
-                &connections,
-                &t.station_id,
-                &t.transaction_id,
-                evse,
-                unit,
-                limit,
-            )
-            .await;
+            let t = job.tx;
+            let outcome = if job.current == Some(job.limit) {
+                "unchanged".to_owned()
+            } else {
+                send_share(
+                    &csms,
+                    &connections,
+                    &t.station_id,
+                    &t.transaction_id,
+                    job.evse,
+                    unit,
+                    job.limit,
+                )
+                .await
+            };
             (
-                i,
+                job.index,
                 Allocation {
                     station_id: t.station_id,
                     transaction_id: t.transaction_id,
-                    evse_id: evse,
-                    limit: limit.to_string(),
+                    evse_id: job.evse,
+                    limit: job.limit.to_string(),
                     outcome,
                 },
             )
@@ -950,10 +1006,30 @@ pub async fn rebalance(
             Err(e) => tracing::error!(error = %e, "a load-balancing task failed"),
         }
     }
-    out.sort_by_key(|(i, _)| *i);
-    let out: Vec<Allocation> = out.into_iter().map(|(_, a)| a).collect();
-    tracing::info!(group = group_id, transactions = out.len(), "load balanced");
-    Ok(out)
+    out
+}
+
+/// The share a transaction holds now: the limit of the load-balancing profile stored for it
+/// (one period in `unit`), `None` when it has none (or it cannot be read).
+async fn current_share(
+    store: &dyn Store,
+    station: &str,
+    transaction_id: &str,
+    evse: i64,
+    unit: RateUnit,
+) -> Option<Decimal> {
+    let list = store.charging_profiles(station, Some(evse)).await.ok()?;
+    let id = LOAD_BALANCING_PROFILE_ID + evse;
+    list.iter()
+        .filter(|r| r.profile_id == id && r.transaction_id.as_deref() == Some(transaction_id))
+        .find_map(|r| {
+            let p = stored_profile(r).ok()?;
+            let s = p.profile.schedule()?;
+            match s.periods.as_slice() {
+                [only] if s.rate_unit == unit => only.limit,
+                _ => None,
+            }
+        })
 }
 
 async fn send_share(
@@ -965,24 +1041,6 @@ async fn send_share(
     unit: RateUnit,
     limit: Decimal,
 ) -> String {
-    let store = csms.store();
-    let current = store.charging_profiles(station, Some(evse)).await;
-    let id = LOAD_BALANCING_PROFILE_ID + evse;
-    if let Ok(list) = &current {
-        let unchanged = list.iter().filter(|r| r.profile_id == id).any(|r| {
-            r.transaction_id.as_deref() == Some(transaction_id)
-                && stored_profile(r).ok().is_some_and(|p| {
-                    p.profile.schedule().is_some_and(|s| {
-                        s.rate_unit == unit
-                            && s.periods.len() == 1
-                            && s.periods[0].limit == Some(limit)
-                    })
-                })
-        });
-        if unchanged {
-            return "unchanged".into();
-        }
-    }
     let Some(handle) = connections.get(station) else {
         return "not connected".into();
     };
