@@ -13,10 +13,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use csms_reference::config::{FileSettings, Settings};
+use csms_reference::ocpi_cpo::db::{ObjectRow, OutboxRow, PartnerRow};
 use csms_reference::ocpi_cpo::OcpiFileSettings;
-use csms_reference::server::{start, RunningCsms};
+use csms_reference::server::{start, start_with_store, RunningCsms};
+use csms_reference::store::{PgStore, SqliteStore, Store};
 use ocpi::client::Client;
-use ocpi::credentials::{generate_token, Registration, Registry};
+use ocpi::credentials::{generate_token, PeerState, Registration, Registry};
 use ocpi::handlers::{CommandsSender, Handlers, RequestContext};
 use ocpi::server::{router, MemoryStorage, Server, ServerConfig, Storage};
 use ocpi::transport::{OcpiError, PageQuery, TokenEncoding};
@@ -100,11 +102,11 @@ async fn call<P: Protocol>(peer: &Peer<P>, action: &str, payload: Value) -> Valu
 
 // ---------------------------------------------------------------- CSMS and API
 
-async fn csms(dir: &tempfile::TempDir) -> RunningCsms {
+fn settings(database_url: String) -> Settings {
     let f = FileSettings {
         ocpp_listen: Some("127.0.0.1:0".into()),
         api_listen: Some("127.0.0.1:0".into()),
-        database_url: Some(format!("sqlite:{}", dir.path().join("csms.db").display())),
+        database_url: Some(database_url),
         call_timeout: Some(5),
         accept_unknown_tokens: Some(false),
         ocpi: Some(OcpiFileSettings {
@@ -114,7 +116,55 @@ async fn csms(dir: &tempfile::TempDir) -> RunningCsms {
         }),
         ..Default::default()
     };
-    start(Settings::validate(f).unwrap()).await.unwrap()
+    Settings::validate(f).unwrap()
+}
+
+async fn csms(dir: &tempfile::TempDir) -> RunningCsms {
+    let url = format!("sqlite:{}", dir.path().join("csms.db").display());
+    start(settings(url)).await.unwrap()
+}
+
+fn unique() -> String {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{}_{}", std::process::id(), n)
+}
+
+/// A store of a run: its name, the store, and the PostgreSQL schema to drop afterwards.
+type Backend = (&'static str, Arc<dyn Store>, Option<(PgStore, String)>);
+
+/// The stores of a run: SQLite always, PostgreSQL (in a fresh schema, dropped afterwards by
+/// [`drop_schema`]) when OCPP_TEST_POSTGRES_URL is set.
+async fn stores(test: &str) -> Vec<Backend> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.keep().join("csms.db").display());
+    let mut out: Vec<Backend> = vec![(
+        "sqlite",
+        Arc::new(SqliteStore::connect(&url).await.unwrap()),
+        None,
+    )];
+    match std::env::var("OCPP_TEST_POSTGRES_URL") {
+        Ok(url) => {
+            let schema = format!("csms_ocpi_{}", unique());
+            let pg = PgStore::connect_in_schema(&url, Some(&schema))
+                .await
+                .unwrap();
+            out.push(("postgres", Arc::new(pg.clone()), Some((pg, schema))));
+        }
+        Err(_) => println!("SKIPPED {test} on postgres: OCPP_TEST_POSTGRES_URL is not set"),
+    }
+    out
+}
+
+async fn drop_schema(pg: Option<(PgStore, String)>) {
+    if let Some((pg, schema)) = pg {
+        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+            .execute(pg.pool())
+            .await
+            .unwrap();
+    }
 }
 
 async fn api(method: reqwest::Method, url: String, body: Option<Value>) -> (u16, Value) {
@@ -303,6 +353,18 @@ impl Emsp {
         let r = Client::register(token_a, cpo_versions, &[VersionNumber::V2_2_1], &ours)
             .await
             .unwrap();
+        // What the eMSP now knows of the CPO: its TOKEN_C, endpoints and roles (the roles say
+        // which parties may push to our Receiver interfaces).
+        let mut registry = self.server.registry.lock().unwrap();
+        let mut peer = registry.peers().next().unwrap().clone();
+        peer.state = PeerState::Registered(Registration {
+            version: r.version.clone(),
+            token_b: r.token_c.clone(),
+            versions_url: cpo_versions.to_owned(),
+            endpoints: r.endpoints.clone(),
+            roles: r.peer.roles.clone(),
+        });
+        registry.restore_peer(peer);
         (r.token_c, r.endpoints)
     }
 }
@@ -355,8 +417,105 @@ async fn evse_status(e: &Emsp, uid: &str, want: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emsp_registers_and_sees_locations_sessions_cdrs_and_commands() {
-    let dir = tempfile::tempdir().unwrap();
-    let csms = csms(&dir).await;
+    for (name, store, pg) in stores("the OCPI end-to-end scenario").await {
+        println!("backend {name}");
+        let csms = start_with_store(settings("sqlite::memory:".into()), store)
+            .await
+            .unwrap();
+        scenario(csms).await;
+        drop_schema(pg).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ocpi_storage_on_every_backend() {
+    for (name, store, pg) in stores("the OCPI storage").await {
+        let db = store.ocpi_db().expect("the SQL stores have OCPI storage");
+        let p = PartnerRow {
+            id: 7,
+            token_hash: "h1".into(),
+            state: "pending".into(),
+            registration: None,
+            name: Some("eMSP".into()),
+            created_at: "2024-01-01T00:00:00Z".into(),
+            updated_at: "2024-01-01T00:00:00Z".into(),
+        };
+        db.put_partner(&p).await.unwrap();
+        db.put_partner(&PartnerRow {
+            token_hash: "h2".into(),
+            state: "registered".into(),
+            registration: Some("{}".into()),
+            name: None,
+            ..p.clone()
+        })
+        .await
+        .unwrap();
+        let got = db.partners().await.unwrap();
+        assert_eq!(got.len(), 1, "{name}");
+        assert_eq!(got[0].token_hash, "h2", "{name}");
+        assert_eq!(
+            got[0].name.as_deref(),
+            Some("eMSP"),
+            "{name}: the name is kept"
+        );
+        for (seq, id) in [(1, "B"), (2, "A")] {
+            db.put_object(&ObjectRow {
+                module: "tokens".into(),
+                role: "RECEIVER".into(),
+                ids: format!("[\"{id}\"]"),
+                seq,
+                object: format!("{{\"uid\":\"{id}\"}}"),
+            })
+            .await
+            .unwrap();
+        }
+        db.delete_object("tokens", "RECEIVER", "[\"B\"]")
+            .await
+            .unwrap();
+        let objects = db.objects().await.unwrap();
+        assert_eq!(objects.len(), 1, "{name}");
+        assert_eq!(objects[0].object, "{\"uid\":\"A\"}", "{name}");
+        let row = |body: &str| OutboxRow {
+            id: 0,
+            partner_id: 7,
+            method: "PATCH".into(),
+            module: "locations".into(),
+            path: "[]".into(),
+            body: body.into(),
+            created_at: "2024-01-01T00:00:00Z".into(),
+            attempts: 0,
+            last_error: None,
+            delivered_at: None,
+            result: None,
+        };
+        let first = db.push_outbox(&row("1")).await.unwrap();
+        let second = db.push_outbox(&row("2")).await.unwrap();
+        assert!(second > first, "{name}");
+        assert_eq!(db.outbox_partners().await.unwrap(), vec![7], "{name}");
+        db.outbox_failed(first, "down").await.unwrap();
+        let next = db.next_outbox(7).await.unwrap().unwrap();
+        assert_eq!((next.id, next.attempts), (first, 1), "{name}");
+        assert_eq!(next.last_error.as_deref(), Some("down"), "{name}");
+        db.outbox_delivered(first, "2024-01-01T00:00:01Z", Some("url"))
+            .await
+            .unwrap();
+        assert_eq!(
+            db.next_outbox(7).await.unwrap().unwrap().body,
+            "2",
+            "{name}"
+        );
+        db.outbox_delivered(second, "2024-01-01T00:00:02Z", None)
+            .await
+            .unwrap();
+        assert!(db.next_outbox(7).await.unwrap().is_none(), "{name}");
+        assert!(db.outbox_partners().await.unwrap().is_empty(), "{name}");
+        let all = db.outbox(7, 10).await.unwrap();
+        assert_eq!(all[0].result.as_deref(), Some("url"), "{name}");
+        drop_schema(pg).await;
+    }
+}
+
+async fn scenario(csms: RunningCsms) {
     let api_url = format!("http://{}/api", csms.api_addr);
     let cpo_versions = csms.ocpi.as_ref().unwrap().versions_url();
 
@@ -398,6 +557,7 @@ async fn emsp_registers_and_sees_locations_sessions_cdrs_and_commands() {
         ("TOK16", "ALWAYS", true),
         ("TOK201", "NEVER", true),
         ("BLK", "ALWAYS", false),
+        ("TOK21", "ALLOWED_OFFLINE", true),
     ] {
         let tk = token(uid, wl, valid);
         let st = client
@@ -442,6 +602,7 @@ async fn emsp_registers_and_sees_locations_sessions_cdrs_and_commands() {
         r#"{"chargePointVendor":"ACME","chargePointModel":"W16"}"#,
         vec![
             ("RemoteStartTransaction", r#"{"status":"Accepted"}"#),
+            ("RemoteStopTransaction", r#"{"status":"Accepted"}"#),
             ("UnlockConnector", r#"{"status":"Unlocked"}"#),
         ],
     )
@@ -450,7 +611,20 @@ async fn emsp_registers_and_sees_locations_sessions_cdrs_and_commands() {
         &csms,
         "CS201",
         r#"{"reason":"PowerUp","chargingStation":{"vendorName":"ACME","model":"W201"}}"#,
-        vec![("RequestStartTransaction", r#"{"status":"Accepted"}"#)],
+        vec![
+            ("RequestStartTransaction", r#"{"status":"Accepted"}"#),
+            ("UnlockConnector", r#"{"status":"UnlockFailed"}"#),
+        ],
+    )
+    .await;
+    let (_c21, p21) = station::<ocpp21::Ocpp21>(
+        &csms,
+        "CS21",
+        r#"{"reason":"PowerUp","chargingStation":{"vendorName":"ACME","model":"W21"}}"#,
+        vec![
+            ("ReserveNow", r#"{"status":"Accepted"}"#),
+            ("CancelReservation", r#"{"status":"Accepted"}"#),
+        ],
     )
     .await;
     let (s, loc) = api(
@@ -459,6 +633,7 @@ async fn emsp_registers_and_sees_locations_sessions_cdrs_and_commands() {
         Some(location(json!([
             {"station": "CS16", "evse": 1, "evse_id": "NL*CPO*E16", "connectors": [connector("T1")]},
             {"station": "CS201", "evse": 1, "evse_id": "NL*CPO*E201", "connectors": [connector("T1")]},
+            {"station": "CS21", "evse": 1, "evse_id": "NL*CPO*E21", "connectors": [connector("T1")]},
         ]))),
     )
     .await;
@@ -632,6 +807,37 @@ async fn emsp_registers_and_sees_locations_sessions_cdrs_and_commands() {
     assert_eq!(cdr["auth_method"], "AUTH_REQUEST");
     assert!(!e.logged("PATCH", "/sessions/NL/CPO/CS201-TX201").is_empty());
 
+    // 2.1 with an ALLOWED_OFFLINE token (asked in real time while the eMSP is up): 6 kWh.
+    let ev21 = |seq: i64, kind: &str, trig: &str, min: i64, wh: f64| {
+        json!({"eventType": kind, "timestamp": t(now, min), "triggerReason": trig, "seqNo": seq,
+            "transactionInfo": {"transactionId": "TX21"},
+            "idToken": {"idToken": "TOK21", "type": "ISO14443"},
+            "evse": {"id": 1, "connectorId": 1},
+            "meterValue": [{"timestamp": t(now, min), "sampledValue": [{"value": wh,
+                "measurand": "Energy.Active.Import.Register", "unitOfMeasure": {"unit": "Wh"}}]}]})
+    };
+    let r = call(
+        &p21,
+        "TransactionEvent",
+        ev21(0, "Started", "Authorized", 0, 0.0),
+    )
+    .await;
+    assert_eq!(r["idTokenInfo"]["status"], "Accepted");
+    call(
+        &p21,
+        "TransactionEvent",
+        ev21(1, "Ended", "StopAuthorized", 30, 6000.0),
+    )
+    .await;
+    let cdr = eventually("the 2.1 CDR", || async {
+        e.stored(ModuleId::Cdrs, &["NL", "CPO", "CS21-TX21"])
+    })
+    .await;
+    // 6 kWh x 0.25 + 0.50 = 2.00, incl. VAT 2.40
+    assert_eq!(dec(&cdr["total_cost"]["excl_vat"]), Decimal::new(200, 2));
+    assert_eq!(dec(&cdr["total_cost"]["incl_vat"]), Decimal::new(240, 2));
+    assert_eq!(cdr["auth_method"], "AUTH_REQUEST");
+
     // The CDRs are served on the CPO's Sender interface too.
     let (cdrs, _) = client
         .get_all::<Value>(
@@ -640,46 +846,91 @@ async fn emsp_registers_and_sees_locations_sessions_cdrs_and_commands() {
         )
         .await
         .unwrap();
-    assert_eq!(cdrs.len(), 2);
+    assert_eq!(cdrs.len(), 3);
 
-    // Commands: START_SESSION and UNLOCK_CONNECTOR on 1.6, START_SESSION on 2.0.1.
+    // Commands: each synchronous ACCEPTED, then the station's answer as the async result.
     let commands = url_of(&endpoints, ModuleId::Commands, InterfaceRole::Receiver);
-    for (n, (cmd, body)) in [
-        (
-            CommandType::StartSession,
-            json!({"token": token("TOK16", "ALWAYS", true), "location_id": "LOC1", "evse_uid": "CS16-1"}),
-        ),
-        (
-            CommandType::UnlockConnector,
-            json!({"location_id": "LOC1", "evse_uid": "CS16-1", "connector_id": "1"}),
-        ),
-        (
-            CommandType::StartSession,
-            json!({"token": token("TOK201", "NEVER", true), "location_id": "LOC1", "evse_uid": "CS201-1"}),
-        ),
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    let mut n = 0;
+    let mut command = |cmd: CommandType, mut body: Value| {
+        n += 1;
         let id = format!("c{n}");
-        let mut body = body;
         body["response_url"] =
             json!(e
                 .server
                 .command_response_url(&VersionNumber::V2_2_1, &cmd, &id));
-        let r = client.send_command(&commands, &cmd, &body).await.unwrap();
-        assert_eq!(r.result.to_string(), "ACCEPTED");
-        let got = eventually("the command result", || async {
-            e.results
-                .lock()
-                .unwrap()
-                .iter()
-                .find(|(_, i, _)| *i == id)
-                .cloned()
-        })
-        .await;
-        assert_eq!(got.2, "ACCEPTED", "{cmd}");
-    }
+        let (client, commands, e) = (&client, &commands, &e);
+        async move {
+            let r = client.send_command(commands, &cmd, &body).await.unwrap();
+            assert_eq!(r.result.to_string(), "ACCEPTED", "{cmd}");
+            eventually("the command result", || async {
+                e.results
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .find(|(_, i, _)| *i == id)
+                    .map(|(_, _, r)| r.clone())
+            })
+            .await
+        }
+    };
+    let at16 = json!({"location_id": "LOC1", "evse_uid": "CS16-1"});
+    let with = |mut v: Value, k: &str, x: Value| {
+        v[k] = x;
+        v
+    };
+    let r = command(
+        CommandType::StartSession,
+        with(at16.clone(), "token", token("TOK16", "ALWAYS", true)),
+    )
+    .await;
+    assert_eq!(r, "ACCEPTED");
+    // The station starts the session it was asked for; STOP_SESSION stops it.
+    let st = call(
+        &p16,
+        "StartTransaction",
+        json!({"connectorId": 1, "idTag": "TOK16", "meterStart": 11000, "timestamp": t(now, 70)}),
+    )
+    .await;
+    let sid = format!("CS16-{}", st["transactionId"]);
+    eventually("the remote-started session", || async {
+        e.stored(ModuleId::Sessions, &["NL", "CPO", &sid])
+    })
+    .await;
+    let r = command(CommandType::StopSession, json!({"session_id": sid})).await;
+    assert_eq!(r, "ACCEPTED");
+    let r = command(
+        CommandType::UnlockConnector,
+        with(at16.clone(), "connector_id", json!("1")),
+    )
+    .await;
+    assert_eq!(r, "ACCEPTED");
+    let r = command(
+        CommandType::StartSession,
+        json!({"token": token("TOK201", "NEVER", true), "location_id": "LOC1", "evse_uid": "CS201-1"}),
+    )
+    .await;
+    assert_eq!(r, "ACCEPTED");
+    // RESERVE_NOW and CANCEL_RESERVATION on 2.1.
+    let r = command(
+        CommandType::ReserveNow,
+        json!({"token": token("TOK21", "ALLOWED_OFFLINE", true), "expiry_date": t(now, 180),
+            "reservation_id": "R1", "location_id": "LOC1", "evse_uid": "CS21-1"}),
+    )
+    .await;
+    assert_eq!(r, "ACCEPTED");
+    let r = command(
+        CommandType::CancelReservation,
+        json!({"reservation_id": "R1"}),
+    )
+    .await;
+    assert_eq!(r, "ACCEPTED");
+    // A station that refuses gives REJECTED.
+    let r = command(
+        CommandType::UnlockConnector,
+        json!({"location_id": "LOC1", "evse_uid": "CS201-1", "connector_id": "1"}),
+    )
+    .await;
+    assert_eq!(r, "FAILED");
     // An unknown location is refused synchronously with 2003.
     let err = client
         .send_command(
