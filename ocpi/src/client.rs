@@ -100,6 +100,11 @@ pub enum ClientError {
     /// The handshake failed.
     #[error("handshake: {0}")]
     Handshake(#[from] initiator::HandshakeError),
+    /// A paginated list whose `Link` rel="next" leads back to a page already fetched (or
+    /// that goes on past [`Client::MAX_PAGES`]): following it would never end, and stopping
+    /// quietly would return part of the list as if it were all of it.
+    #[error("pagination does not end: {0}")]
+    Pagination(String),
     /// HTTP 429 with a `Retry-After` longer than the policy's `max_delay`: the client does not
     /// retry earlier than the server allows, it gives up.
     #[error("rate limited: retry after {retry_after:?}")]
@@ -123,7 +128,7 @@ impl ClientError {
             ClientError::Ocpi { status, .. } | ClientError::Body { status, .. } => Some(*status),
             ClientError::Http(e) => e.status().map(|s| s.as_u16()),
             ClientError::RateLimited { .. } => Some(429),
-            ClientError::Handshake(_) => None,
+            ClientError::Handshake(_) | ClientError::Pagination(_) => None,
         }
     }
 }
@@ -392,8 +397,12 @@ impl Client {
         })
     }
 
+    /// The most pages [`Client::get_all`] follows.
+    pub const MAX_PAGES: usize = 100_000;
+
     /// GETs a paginated list and follows `Link` rel="next" to the end; returns the objects and
-    /// the number of pages fetched.
+    /// the number of pages fetched. A `Link` back to a page already fetched, or more than
+    /// [`Client::MAX_PAGES`] pages, is [`ClientError::Pagination`].
     pub async fn get_all<T: DeserializeOwned>(
         &self,
         url: &str,
@@ -407,15 +416,25 @@ impl Client {
         });
         let mut out = Vec::new();
         let mut pages = 0;
+        let mut seen = std::collections::HashSet::new();
         while let Some(u) = next.take() {
+            if pages >= Self::MAX_PAGES {
+                return Err(ClientError::Pagination(format!(
+                    "more than {} pages",
+                    Self::MAX_PAGES
+                )));
+            }
             let r = self
                 .request::<(), Vec<T>>(reqwest::Method::GET, &u, None)
                 .await?;
             pages += 1;
+            seen.insert(u);
             out.extend(r.envelope.data.unwrap_or_default());
             next = r.next;
-            if pages > 100_000 {
-                break;
+            if let Some(n) = next.as_ref().filter(|n| seen.contains(*n)) {
+                return Err(ClientError::Pagination(format!(
+                    "the next page {n} was fetched already"
+                )));
             }
         }
         Ok((out, pages))

@@ -234,6 +234,39 @@ async fn follows_pagination_to_the_end() {
     assert_eq!(pages, 3);
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn a_pagination_loop_is_an_error() {
+    // A server whose second page links back to the first: the client stops with an error
+    // instead of fetching (and duplicating) pages forever or returning part of the list.
+    let handler = |State(base): State<Arc<std::sync::OnceLock<String>>>, Query(q): Query<Page>| async move {
+        let offset = q.offset.unwrap_or(0);
+        let mut r: Response = axum::Json(envelope(json!([offset]))).into_response();
+        let next = if offset == 0 { 1 } else { 0 };
+        let link = format!(
+            "<{}/list?offset={next}&limit=1>; rel=\"next\"",
+            base.get().unwrap()
+        );
+        r.headers_mut().insert("link", link.parse().unwrap());
+        r
+    };
+    let base = Arc::new(std::sync::OnceLock::new());
+    let app = Router::new()
+        .route("/list", get(handler))
+        .with_state(base.clone());
+    let url = serve(app).await;
+    base.set(url.clone()).unwrap();
+    let cl = client(1, Duration::from_millis(1), Duration::from_millis(1));
+    let q = PageQuery {
+        offset: Some(0),
+        limit: Some(1),
+        ..Default::default()
+    };
+    let r: Result<(Vec<u32>, usize), _> = bounded(cl.get_all(&format!("{url}/list"), &q)).await;
+    let e = r.unwrap_err();
+    assert!(matches!(e, ClientError::Pagination(_)), "{e}");
+    assert!(e.to_string().contains("fetched already"), "{e}");
+}
+
 #[test]
 fn retry_after_values() {
     assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
