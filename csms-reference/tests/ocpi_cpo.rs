@@ -549,6 +549,14 @@ async fn scenario(csms: RunningCsms) {
         .iter()
         .any(|x| x["identifier"] == "cdrs" && x["role"] == "RECEIVER"));
     let pid = partners[0]["id"].as_i64().unwrap();
+    let (_, doc) = api(
+        reqwest::Method::GET,
+        format!("{api_url}/openapi.json"),
+        None,
+    )
+    .await;
+    assert!(doc["paths"]["/api/ocpi/partners"]["post"].is_object());
+    assert!(doc["paths"]["/api/ocpi/locations/{id}"]["put"].is_object());
 
     // Tokens pushed by the eMSP; the NEVER one is known to the eMSP for real-time checks.
     let client = Client::new(token_c.clone(), TokenEncoding::Base64);
