@@ -301,9 +301,24 @@ async fn broken_frames_and_floods_leave_the_server_and_others_unaffected() {
     heartbeat(&peer).await;
     good_heartbeats += 1;
 
-    // Up, and counted.
+    // Up, and counted: the two dropped connections by their reason.
     assert!(csms.alive());
     csms.api_ok().await;
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while csms
+            .metric("csms_disconnects_total{reason=\"error\"}")
+            .await
+            != 1
+            || csms
+                .metric("csms_disconnects_total{reason=\"message_too_big\"}")
+                .await
+                != 1
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("invalid UTF-8 counted as an error, the big frame as message_too_big");
     assert_eq!(
         csms.metric("csms_messages_total{direction=\"in\",action=\"Heartbeat\"}")
             .await,
