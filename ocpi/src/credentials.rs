@@ -248,6 +248,17 @@ impl Registry {
         registration: Registration,
     ) -> Result<String, OcpiError> {
         self.check_register(caller)?;
+        // The caller was authenticated before the peer's endpoints were fetched: another
+        // request may have registered (or revoked) the peer meanwhile.
+        match self.peers.get(&caller.peer).map(|p| &p.state) {
+            Some(PeerState::Pending) => {}
+            Some(PeerState::Registered(_)) => {
+                return Err(OcpiError::method_not_allowed(
+                    "already registered: use PUT to update",
+                ))
+            }
+            _ => return Err(OcpiError::unauthorized("credentials token revoked")),
+        }
         let token_c = generate_token();
         self.set_token(caller.peer, &token_c);
         if let Some(p) = self.peers.get_mut(&caller.peer) {
@@ -263,6 +274,14 @@ impl Registry {
         registration: Registration,
     ) -> Result<String, OcpiError> {
         self.check_registered(caller)?;
+        // An unregistration (DELETE) that ended while this update fetched the peer's
+        // endpoints stays in force: the peer is not brought back.
+        if !matches!(
+            self.peers.get(&caller.peer).map(|p| &p.state),
+            Some(PeerState::Registered(_))
+        ) {
+            return Err(OcpiError::unauthorized("credentials token revoked"));
+        }
         let token_c = generate_token();
         self.set_token(caller.peer, &token_c);
         if let Some(p) = self.peers.get_mut(&caller.peer) {
@@ -427,6 +446,28 @@ mod tests {
         assert!(back.authenticate(&token_a, Scope::Versions).is_err());
         // new peers do not reuse a restored id
         assert!(back.issue_token_a().0 > id);
+    }
+
+    #[test]
+    fn concurrent_handshakes_do_not_undo_each_other() {
+        // Two POSTs authenticated with the same TOKEN_A before either completed: the
+        // second does not issue another TOKEN_C (which would silently revoke the first).
+        let mut r = Registry::new();
+        let (_, token_a) = r.issue_token_a();
+        let first = r.authenticate(&token_a, Scope::Credentials).unwrap();
+        let second = r.authenticate(&token_a, Scope::Credentials).unwrap();
+        let token_c = r.register(&first, reg()).unwrap();
+        assert_eq!(r.register(&second, reg()).unwrap_err().http_status, 405);
+        assert!(r.authenticate(&token_c, Scope::Module).is_ok());
+        // A PUT authenticated before a DELETE completed does not bring the peer back.
+        let put = r.authenticate(&token_c, Scope::Credentials).unwrap();
+        let delete = r.authenticate(&token_c, Scope::Credentials).unwrap();
+        r.unregister(&delete).unwrap();
+        assert_eq!(r.update(&put, reg()).unwrap_err().http_status, 401);
+        assert!(matches!(
+            r.peer(put.peer).unwrap().state,
+            PeerState::Unregistered
+        ));
     }
 
     #[test]
