@@ -446,6 +446,16 @@ async fn profiles_scenario(store: Arc<dyn Store>) {
         [2],
         "1.6 replaces the same purpose and stack level"
     );
+    // Members of the wrong type are refused, not read as the defaults (EVSE 0, one hour).
+    let sent_before = log16.lock().unwrap().len();
+    for bad in [
+        json!({"evseId": "1", "duration": 3600}),
+        json!({"evseId": 1, "duration": 60.5}),
+    ] {
+        let (s, r) = post(&api, "/api/stations/SC16/composite-schedule/compare", bad).await;
+        assert_eq!(s, 400, "{r}");
+    }
+    assert_eq!(log16.lock().unwrap().len(), sent_before, "nothing sent");
     let (s, r) = post(
         &api,
         "/api/stations/SC16/composite-schedule/compare",

@@ -128,6 +128,20 @@ async fn version_of_station(s: &ApiState, id: &str) -> Result<OcppVersion, E> {
     }
 }
 
+/// An optional integer member of a JSON body: 400 when present and not an integer (never
+/// silently replaced by the default).
+fn body_int(b: &Value, k: &str) -> Result<Option<i64>, E> {
+    match b.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v.as_i64().map(Some).ok_or_else(|| {
+            err(
+                StatusCode::BAD_REQUEST,
+                format!("{k} must be an integer, not {v}"),
+            )
+        }),
+    }
+}
+
 fn q_int<T: std::str::FromStr>(
     q: &HashMap<String, String>,
     k: &str,
@@ -316,8 +330,8 @@ async fn composite(
 async fn compare(State(s): State<ApiState>, Path(id): Path<String>, b: Bytes) -> R {
     let b = body(&b)?;
     let version = version_of_station(&s, &id).await?;
-    let evse = b.get("evseId").and_then(Value::as_i64).unwrap_or(0);
-    let duration = b.get("duration").and_then(Value::as_i64).unwrap_or(3600);
+    let evse = body_int(&b, "evseId")?.unwrap_or(0);
+    let duration = body_int(&b, "duration")?.unwrap_or(3600);
     if evse < 0 || duration <= 0 {
         return Err(err(
             StatusCode::BAD_REQUEST,
