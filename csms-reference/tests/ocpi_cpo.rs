@@ -19,7 +19,10 @@ use csms_reference::server::{start, start_with_store, RunningCsms};
 use csms_reference::store::{PgStore, SqliteStore, Store};
 use ocpi::client::Client;
 use ocpi::credentials::{generate_token, PeerState, Registration, Registry};
-use ocpi::handlers::{CommandsSender, Handlers, RequestContext};
+use ocpi::handlers::{
+    ChargingProfileAsyncResult, ChargingProfileResultKind, ChargingProfilesSender, CommandsSender,
+    Handlers, RequestContext,
+};
 use ocpi::server::{router, MemoryStorage, Server, ServerConfig, Storage};
 use ocpi::transport::{OcpiError, PageQuery, TokenEncoding};
 use ocpi::v221::{
@@ -219,6 +222,25 @@ impl CommandsSender for Results {
     }
 }
 
+impl ChargingProfilesSender for Results {
+    fn profile_result(
+        &self,
+        _: &RequestContext,
+        id: &str,
+        result: ChargingProfileAsyncResult,
+    ) -> Result<(), OcpiError> {
+        let r = serde_json::to_value(&result).unwrap()["result"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        self.0
+            .lock()
+            .unwrap()
+            .push(("profile".into(), id.to_owned(), r));
+        Ok(())
+    }
+}
+
 struct Emsp {
     server: Arc<Server<MemoryStorage>>,
     base: String,
@@ -263,6 +285,7 @@ async fn emsp(listener: tokio::net::TcpListener, cpo_versions: &str) -> Emsp {
             (ModuleId::Tariffs, InterfaceRole::Receiver),
             (ModuleId::Tokens, InterfaceRole::Sender),
             (ModuleId::Commands, InterfaceRole::Sender),
+            (ModuleId::ChargingProfiles, InterfaceRole::Sender),
         ],
         roles: vec![role("EMSP", "MSP")],
         tolerant_token_encoding: false,
@@ -275,6 +298,7 @@ async fn emsp(listener: tokio::net::TcpListener, cpo_versions: &str) -> Emsp {
         registry,
         Handlers {
             commands_sender: Arc::new(Results(results.clone())),
+            charging_profiles_sender: Arc::new(Results(results.clone())),
             ..Handlers::default()
         },
     );
@@ -611,6 +635,7 @@ async fn scenario(csms: RunningCsms) {
         vec![
             ("RemoteStartTransaction", r#"{"status":"Accepted"}"#),
             ("RemoteStopTransaction", r#"{"status":"Accepted"}"#),
+            ("SetChargingProfile", r#"{"status":"Accepted"}"#),
             ("UnlockConnector", r#"{"status":"Unlocked"}"#),
         ],
     )
@@ -906,6 +931,48 @@ async fn scenario(csms: RunningCsms) {
     .await;
     let r = command(CommandType::StopSession, json!({"session_id": sid})).await;
     assert_eq!(r, "ACCEPTED");
+    // A charging profile for the (still active) session becomes a 1.6 TxProfile.
+    let profiles = url_of(
+        &endpoints,
+        ModuleId::ChargingProfiles,
+        InterfaceRole::Receiver,
+    );
+    let set: ocpi::v221::SetChargingProfile = serde_json::from_value(json!({
+        "charging_profile": {"charging_rate_unit": "A",
+            "charging_profile_period": [{"start_period": 0, "limit": 16.5}]},
+        "response_url": e.server.charging_profile_response_url(
+            &VersionNumber::V2_2_1, ChargingProfileResultKind::Set, "p1"),
+    }))
+    .unwrap();
+    let r = client
+        .set_charging_profile(&profiles, &sid, &set)
+        .await
+        .unwrap();
+    assert_eq!(r.result.to_string(), "ACCEPTED");
+    let got = eventually("the charging profile result", || async {
+        e.results
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(k, i, _)| k == "profile" && i == "p1")
+            .map(|(_, _, r)| r.clone())
+    })
+    .await;
+    assert_eq!(got, "ACCEPTED");
+    let (_, installed) = api(
+        reqwest::Method::GET,
+        format!("{api_url}/stations/CS16/charging-profiles"),
+        None,
+    )
+    .await;
+    let txp = installed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["purpose"] == "TxProfile")
+        .unwrap_or_else(|| panic!("{installed}"))
+        .clone();
+    assert!(txp["profile"].to_string().contains("16.5"), "{txp}");
     let r = command(
         CommandType::UnlockConnector,
         with(at16.clone(), "connector_id", json!("1")),
