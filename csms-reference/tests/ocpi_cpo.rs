@@ -682,13 +682,24 @@ async fn scenario(csms: RunningCsms) {
     assert_eq!(pushed["operator"]["name"], "Town Charging");
     assert_eq!(pushed["opening_times"]["twentyfourseven"], true);
 
-    // Status changes reach the eMSP as PATCHes.
+    // Status changes reach the eMSP as PATCHes (the delay is printed, not asserted).
+    let sent = std::time::Instant::now();
     call(
         &p16,
         "StatusNotification",
         json!({"connectorId": 1, "errorCode": "NoError", "status": "Available"}),
     )
     .await;
+    eventually("the status PATCH", || async {
+        (!e.logged("PATCH", "/locations/NL/CPO/LOC1/CS16-1")
+            .is_empty())
+        .then_some(())
+    })
+    .await;
+    println!(
+        "StatusNotification to PATCH at the eMSP: {} ms (polled every 50 ms)",
+        sent.elapsed().as_millis()
+    );
     evse_status(&e, "CS16-1", "AVAILABLE").await;
     let now = chrono::Utc::now();
     call(
