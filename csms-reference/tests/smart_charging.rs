@@ -821,6 +821,59 @@ async fn load_balancing_scenario(store: Arc<dyn Store>) {
         [("LB21", "31.5", "unchanged"), ("LB16", "31.5", "unchanged")]
     );
 
+    // A station removed while a recomputation is still sending shares: its share comes
+    // after the clear would stay on it, so the clear waits for the recomputation. With
+    // minimum 32 A only one car fits (2.1 gets 63, 1.6 is paused); back to 6 A the 2.1
+    // station (slow) comes down first, and the 1.6 station leaves while it answers.
+    let (s, g) = put(
+        &api,
+        "/api/load-balancing/groups/site",
+        json!({"minPerCar": "32"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{g}");
+    wait_allocations(&api, &[("LB21", Some("63")), ("LB16", Some("0"))]).await;
+    let from = PROFILE_EVENTS.lock().unwrap().len();
+    SLOW_STATIONS.lock().unwrap().push("LB21".into());
+    let (s, g) = put(
+        &api,
+        "/api/load-balancing/groups/site",
+        json!({"minPerCar": "6"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{g}");
+    eventually("the 2.1 station receiving its lower share", || async {
+        PROFILE_EVENTS.lock().unwrap()[from..]
+            .iter()
+            .any(|(st, w, _)| st == "LB21" && *w == "received")
+            .then_some(())
+    })
+    .await;
+    let (s, _) = delete(&api, "/api/load-balancing/groups/site/stations/LB16").await;
+    assert_eq!(s, 200);
+    // The recomputation after the removal (2.1 alone: 63 A again) runs after the one that
+    // was under way, so once the station has it everything before has been sent.
+    eventually("the 2.1 station given 63 A again", || async {
+        let events = PROFILE_EVENTS.lock().unwrap();
+        let lb21: Vec<&Value> = events[from..]
+            .iter()
+            .filter(|(st, w, _)| st == "LB21" && *w == "answered")
+            .map(|(_, _, l)| l)
+            .collect();
+        (lb21 == [&json!(31.5), &json!(63)]).then_some(())
+    })
+    .await;
+    wait_allocations(&api, &[("LB21", Some("63"))]).await;
+    SLOW_STATIONS.lock().unwrap().clear();
+    eventually(
+        "no load-balancing profile left on the 1.6 station",
+        || async {
+            let (_, list) = get(&api, "/api/stations/LB16/charging-profiles").await;
+            profile_ids(&list).is_empty().then_some(())
+        },
+    )
+    .await;
+
     // Deleting the group clears the profiles it set.
     let (s, _) = delete(&api, "/api/load-balancing/groups/site").await;
     assert_eq!(s, 204);

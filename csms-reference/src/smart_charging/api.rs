@@ -557,6 +557,9 @@ async fn delete_group(State(s): State<ApiState>, Path(gid): Path<String>) -> Res
     let csms = s.csms.clone();
     let connections = s.connections.clone();
     tokio::spawn(async move {
+        // After any recomputation still sending shares to the members.
+        let lock = group_lock(&csms, &gid);
+        let _guard = lock.lock().await;
         for m in members {
             clear_load_profiles(&csms, &connections, &m).await;
         }
@@ -602,7 +605,13 @@ async fn remove_member(State(s): State<ApiState>, Path((gid, id)): Path<(String,
     let connections = s.connections.clone();
     let group = gid.clone();
     tokio::spawn(async move {
-        clear_load_profiles(&csms, &connections, &id).await;
+        {
+            // After a recomputation that may still send this station a share (it read the
+            // members before the removal): a share sent after the clear would stay.
+            let lock = group_lock(&csms, &group);
+            let _guard = lock.lock().await;
+            clear_load_profiles(&csms, &connections, &id).await;
+        }
         if let Err(e) = rebalance(&csms, &connections, &group).await {
             tracing::error!(group, error = %e, "rebalancing failed");
         }
