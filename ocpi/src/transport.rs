@@ -269,7 +269,7 @@ pub enum AuthHeaderError {
 ///
 /// With [`TokenEncoding::Base64`] the value must decode; when `tolerant` is set (for partners
 /// that send the raw token on 2.2+, or Base64 on 2.1.1) the function returns every plausible
-/// reading, the decoded one first, and the caller looks each up. Without tolerance exactly one
+/// reading, the one of the version's own encoding first, and the caller looks each up. Without tolerance exactly one
 /// candidate is returned.
 pub fn parse_authorization(
     value: Option<&str>,

@@ -32,7 +32,10 @@
 //! transaction ends. Transactions whose EVSE is unknown cannot be given a TxProfile and are not
 //! counted. The work runs in a task of its own after the transaction is committed (it never
 //! delays the station's answer), after a short pause that lets the station receive that
-//! answer first; recomputations of one group run one at a time.
+//! answer first; recomputations of one group run one at a time. Lower shares are sent first
+//! and higher ones only once those are answered, so the group stays within its limit while
+//! shares move between cars; a station leaving the group is cleared after any recomputation
+//! still under way.
 
 pub mod api;
 
