@@ -90,27 +90,34 @@ impl ApiCredentials {
                 .is_some_and(|t| constant_time_eq(t.as_bytes(), rest.as_bytes()));
         }
         if scheme.eq_ignore_ascii_case("basic") {
-            use base64_decode as b64;
-            let (Some((user, password)), Some(raw)) = (&self.basic, b64(rest)) else {
+            let Some(raw) = base64_decode(rest) else {
                 return false;
             };
             let Some(colon) = raw.iter().position(|&c| c == b':') else {
                 return false;
             };
-            // Both halves are compared, whatever the first gives.
-            let u = constant_time_eq(user.as_bytes(), &raw[..colon]);
-            let p = constant_time_eq(password.as_bytes(), &raw[colon + 1..]);
-            return u & p;
+            let (given_user, given_password) = (&raw[..colon], &raw[colon + 1..]);
+            // Every comparison is made, whatever the others give.
+            let configured = self.basic.as_ref().is_some_and(|(user, password)| {
+                let u = constant_time_eq(user.as_bytes(), given_user);
+                let p = constant_time_eq(password.as_bytes(), given_password);
+                u & p
+            });
+            // The token as the password (any user name): a browser, which cannot send a
+            // bearer token, logs in with it when only a token is configured.
+            let token = self
+                .token
+                .as_deref()
+                .is_some_and(|t| constant_time_eq(t.as_bytes(), given_password));
+            return configured | token;
         }
         false
     }
 
+    /// A Basic challenge in every case, so a browser asks for credentials: the configured
+    /// Basic user and password, or the token as the password.
     fn challenge(&self) -> HeaderValue {
-        HeaderValue::from_static(if self.basic.is_some() {
-            "Basic realm=\"csms\", charset=\"UTF-8\""
-        } else {
-            "Bearer realm=\"csms\""
-        })
+        HeaderValue::from_static("Basic realm=\"csms\", charset=\"UTF-8\"")
     }
 }
 
@@ -185,6 +192,14 @@ mod tests {
         // op:pa:ss-wore
         assert!(!c.accepts(b"Basic b3A6cGE6c3Mtd29yZQ=="));
         assert!(!c.accepts(b"Basic !!!!"));
+        // any:0123456789abcdef (the token as the Basic password)
+        assert!(c.accepts(b"Basic YW55OjAxMjM0NTY3ODlhYmNkZWY="));
+        // :0123456789abcdef
+        assert!(c.accepts(b"Basic OjAxMjM0NTY3ODlhYmNkZWY="));
+        // any:0123456789abcdeF
+        assert!(!c.accepts(b"Basic YW55OjAxMjM0NTY3ODlhYmNkZUY="));
+        // 0123456789abcdef (no colon)
+        assert!(!c.accepts(b"Basic MDEyMzQ1Njc4OWFiY2RlZg=="));
         assert!(!c.accepts(b"Digest x"));
         assert!(!c.accepts(&[0xff, 0xfe]));
         assert_eq!(base64_decode("YQ==").unwrap(), b"a");

@@ -237,3 +237,62 @@ fn beyond_loopback_is_protected_by_default_with_a_printed_token() {
     assert!(!logs.is_empty(), "the server logged something");
     assert!(!logs.contains(&token), "the token is never logged: {logs}");
 }
+
+/// Only a bearer token configured: a browser (which cannot send a bearer token) is asked for
+/// Basic credentials and logs in with the token as the password, whatever the user name; a
+/// wrong password is still refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_only_browser_logs_in_with_the_token_as_basic_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = csms(
+        &dir,
+        FileSettings {
+            api_token: Some("tok-only-0123456789".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(c.api_protected);
+    let base = format!("http://{}", c.api_addr);
+    use base64::Engine as _;
+    let basic = |s: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(s)
+        )
+    };
+    for p in ["/", "/api/stations"] {
+        let url = format!("{base}{p}");
+        let (s, challenge) = status(&url, None).await;
+        assert_eq!(s, 401, "{p}");
+        assert!(
+            challenge.as_deref().is_some_and(|c| c.starts_with("Basic")),
+            "{p}: {challenge:?}"
+        );
+        assert_eq!(
+            status(&url, Some(&basic("admin:tok-only-0123456789")))
+                .await
+                .0,
+            200,
+            "{p} with the token as the Basic password"
+        );
+        assert_eq!(
+            status(&url, Some(&basic(":tok-only-0123456789"))).await.0,
+            200,
+            "{p} with an empty user"
+        );
+        for wrong in [
+            basic("admin:tok-only-012345678"),
+            basic("tok-only-0123456789:x"),
+            basic("tok-only-0123456789"),
+        ] {
+            assert_eq!(status(&url, Some(&wrong)).await.0, 401, "{p} with {wrong}");
+        }
+        assert_eq!(
+            status(&url, Some("Bearer tok-only-0123456789")).await.0,
+            200,
+            "{p} with the bearer token"
+        );
+    }
+    c.shutdown().await;
+}
