@@ -357,10 +357,15 @@ impl OcpiCpo {
         });
         let _ = handlers_slot.set(Arc::downgrade(&cpo));
         // The OCPI server; after every credentials request the registry is persisted.
-        let app = ocpi::server::router(server).layer(axum::middleware::from_fn_with_state(
-            Arc::downgrade(&cpo),
-            persist_after_credentials,
-        ));
+        let app = ocpi::server::router(server)
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::downgrade(&cpo),
+                persist_after_credentials,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::downgrade(&cpo),
+                persist_before_answer,
+            ));
         let mut rx = stop_rx.clone();
         let http = tokio::spawn(async move {
             let r = axum::serve(listener, app)
@@ -555,7 +560,9 @@ impl OcpiCpo {
         })
     }
 
-    /// Queues a push to one partner (its Receiver interface of `module`).
+    /// Queues a push to one partner (its Receiver interface of `module`), after the objects
+    /// changed so far are in the database (a partner never hears of an object that a
+    /// restart would lose).
     async fn push(
         &self,
         partner: u64,
@@ -577,6 +584,7 @@ impl OcpiCpo {
             delivered_at: None,
             result: None,
         };
+        self.storage().flush().await;
         match self.db.push_outbox(&row).await {
             Ok(_) => self.outbox_wake.notify_one(),
             Err(e) => tracing::error!(error = %e, partner, "queueing an OCPI push failed"),
@@ -712,6 +720,48 @@ async fn persist_after_credentials(
         if let Some(cpo) = cpo.upgrade() {
             cpo.persist_partners().await;
         }
+    }
+    resp
+}
+
+/// The storage keeps objects in memory and writes them to the database from a writer task
+/// (the OCPI server's storage trait is synchronous). A partner's change must not be
+/// acknowledged before it is in the database: every request that may change objects waits
+/// for the writes issued so far; when one failed, an idempotent request (PUT, PATCH, DELETE)
+/// is answered 500 / 3000 so that the partner sends it again.
+async fn persist_before_answer(
+    axum::extract::State(cpo): axum::extract::State<Weak<OcpiCpo>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::Method;
+    use axum::response::IntoResponse;
+    let method = req.method().clone();
+    if method == Method::GET || method == Method::HEAD || method == Method::OPTIONS {
+        return next.run(req).await;
+    }
+    let before = cpo.upgrade().map(|c| c.storage().failures());
+    let resp = next.run(req).await;
+    let Some(cpo) = cpo.upgrade() else {
+        return resp;
+    };
+    cpo.storage().flush().await;
+    let idempotent = method == Method::PUT || method == Method::PATCH || method == Method::DELETE;
+    if idempotent && before.is_some_and(|b| cpo.storage().failures() > b) {
+        let e = ocpi::transport::OcpiError::server_error(
+            "the change could not be stored; send it again",
+        );
+        let mut out = (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(e.envelope()),
+        )
+            .into_response();
+        for (k, v) in resp.headers() {
+            if k.as_str().starts_with("x-") {
+                out.headers_mut().insert(k.clone(), v.clone());
+            }
+        }
+        return out;
     }
     resp
 }

@@ -2,7 +2,7 @@
 //! trait is synchronous) and written through to the database, in order, by one writer task.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use ocpi::server::Storage;
@@ -26,6 +26,8 @@ pub struct CpoStorage {
     objects: RwLock<BTreeMap<Key, (i64, Value)>>,
     seq: AtomicI64,
     writes: mpsc::UnboundedSender<Write>,
+    /// Writes that failed so far (see [`CpoStorage::failures`]).
+    failures: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Write {
@@ -49,6 +51,8 @@ impl CpoStorage {
             objects.insert((r.module, r.role, ids), (r.seq, v));
         }
         let (tx, mut rx) = mpsc::unbounded_channel::<Write>();
+        let failures = Arc::new(AtomicU64::new(0));
+        let failed = failures.clone();
         tokio::spawn(async move {
             while let Some(w) = rx.recv().await {
                 let r = match w {
@@ -60,6 +64,7 @@ impl CpoStorage {
                     }
                 };
                 if let Err(e) = r {
+                    failed.fetch_add(1, Ordering::SeqCst);
                     tracing::error!(error = %e, "persisting an OCPI object failed");
                 }
             }
@@ -68,6 +73,7 @@ impl CpoStorage {
             objects: RwLock::new(objects),
             seq: AtomicI64::new(seq),
             writes: tx,
+            failures,
         })
     }
 
@@ -77,6 +83,12 @@ impl CpoStorage {
         if self.writes.send(Write::Flush(tx)).is_ok() {
             let _ = rx.await;
         }
+    }
+
+    /// How many writes have failed since the start (compare two readings around a
+    /// [`CpoStorage::flush`] to learn whether a change reached the database).
+    pub fn failures(&self) -> u64 {
+        self.failures.load(Ordering::SeqCst)
     }
 
     /// Objects of a module kind given by name (bridge-private kinds such as `x-location`),
