@@ -151,6 +151,12 @@ fn serve(args: ServeArgs) -> ExitCode {
         .with_env_filter(filter)
         .with_writer(io::stderr)
         .init();
+    // One file descriptor per connected station: raise the soft limit to the hard limit
+    // (raise the hard one with `ulimit -Hn` or systemd's LimitNOFILE).
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => tracing::info!(limit = n, "open files limit (RLIMIT_NOFILE)"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit"),
+    }
     let file = match &args.config {
         Some(p) => match FileSettings::read(p) {
             Ok(f) => f,

@@ -196,6 +196,12 @@ async fn main() -> std::process::ExitCode {
             eprintln!("\ninterrupted");
             stats.summary(args.stations, started.elapsed())
         }
+        // Stations still shutting down a minute after the load ended do not hold the report.
+        _ = tokio::time::sleep(args.duration + Duration::from_secs(60)) => {
+            eprintln!("\nsome stations had not shut down a minute after the end of the load");
+            let ramped = Duration::from_secs_f64(args.stations as f64 / args.ramp_up.max(0.001) + 2.0);
+            stats.summary_in(args.stations, started.elapsed(), (ramped, args.duration))
+        }
     };
     if let Some(t) = ticker {
         t.abort();
