@@ -276,10 +276,13 @@ pub async fn start_with_store(
     });
     let ocpi = match &settings.ocpi {
         Some(o) => {
-            let cpo =
-                crate::ocpi_cpo::OcpiCpo::start(o.clone(), csms.clone(), connections.clone())
-                    .await?;
-            app = app.merge(crate::ocpi_cpo::api::routes(cpo.clone()));
+            let cpo = crate::ocpi_cpo::OcpiCpo::start(o.clone(), csms.clone(), connections.clone())
+                .await?;
+            // The OCPI routes get the cross-site-write check of the API router too (that
+            // layer is inside `api::router`, so it does not cover routes merged here).
+            app = app.merge(crate::ocpi_cpo::api::routes(cpo.clone()).layer(
+                axum::middleware::from_fn(crate::dashboard::same_origin_writes),
+            ));
             Some(cpo)
         }
         None => None,

@@ -296,3 +296,59 @@ async fn token_only_browser_logs_in_with_the_token_as_basic_password() {
     }
     c.shutdown().await;
 }
+
+/// The OCPI operator routes (merged into the API router in `server.rs`) refuse cross-site
+/// writes like every other API route: a cross-site form post cannot create an eMSP partner on
+/// an API open on loopback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ocpi_routes_refuse_cross_site_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = csms(
+        &dir,
+        FileSettings {
+            ocpi: Some(csms_reference::ocpi_cpo::OcpiFileSettings {
+                listen: Some("127.0.0.1:0".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    )
+    .await;
+    let base = format!("http://{}", c.api_addr);
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{base}/api/ocpi/partners"))
+        .header("Origin", "https://evil.example")
+        .header("Content-Type", "text/plain")
+        .body(r#"{"name":"x"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let r = http
+        .put(format!("{base}/api/ocpi/tariffs/T1"))
+        .header("Sec-Fetch-Site", "cross-site")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let v: serde_json::Value = http
+        .get(format!("{base}/api/ocpi/partners"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v.to_string().matches("\"x\"").count(), 0, "{v}");
+    // Without an Origin header (a script, curl), the write goes through.
+    let r = http
+        .post(format!("{base}/api/ocpi/partners"))
+        .body(r#"{"name":"y"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    c.shutdown().await;
+}
