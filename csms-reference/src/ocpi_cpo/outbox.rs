@@ -80,6 +80,12 @@ async fn deliver(cpo: &OcpiCpo, item: &OutboxRow) -> Outcome {
             Err(e) => return Outcome::Dropped(format!("cannot convert to {}: {e}", reg.version)),
         }
     }
+    if reg.version == VersionNumber::V2_1_1
+        && item.method == "PATCH"
+        && module == ModuleId::Sessions
+    {
+        session_patch_to_211(&mut body);
+    }
     let mut client = Client::new(reg.token_b.clone(), encoding_of(&reg.version));
     client.retry.attempts = 1;
     let r = match item.method.as_str() {
@@ -93,6 +99,33 @@ async fn deliver(cpo: &OcpiCpo, item: &OutboxRow) -> Outcome {
         Ok(result) => Outcome::Delivered(result),
         Err(e) if retryable(&e) => Outcome::Retry(e.to_string()),
         Err(e) => Outcome::Dropped(e.to_string()),
+    }
+}
+
+/// A 2.2.1 session PATCH as 2.1.1 (PATCHes are not whole objects, so the object conversion
+/// does not apply): `end_date_time` is `end_datetime`, `total_cost` a number excluding VAT,
+/// and charging periods have no `tariff_id`.
+fn session_patch_to_211(body: &mut Value) {
+    let Some(o) = body.as_object_mut() else {
+        return;
+    };
+    if let Some(end) = o.remove("end_date_time") {
+        o.insert("end_datetime".into(), end);
+    }
+    if let Some(cost) = o.remove("total_cost") {
+        let excl = match cost {
+            Value::Object(mut p) => p.remove("excl_vat"),
+            n @ Value::Number(_) => Some(n),
+            _ => None,
+        };
+        if let Some(e) = excl {
+            o.insert("total_cost".into(), e);
+        }
+    }
+    if let Some(Value::Array(periods)) = o.get_mut("charging_periods") {
+        for p in periods.iter_mut().filter_map(Value::as_object_mut) {
+            p.remove("tariff_id");
+        }
     }
 }
 
@@ -163,5 +196,33 @@ pub(super) async fn run(cpo: Weak<OcpiCpo>, mut stop: watch::Receiver<bool>) {
             _ = tokio::time::sleep_until(sleep) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::session_patch_to_211;
+    use serde_json::json;
+
+    #[test]
+    fn a_session_patch_for_2_1_1_uses_its_field_names_and_a_number_cost() {
+        let mut p = json!({
+            "kwh": 10, "status": "COMPLETED", "end_date_time": "2026-01-01T10:00:00Z",
+            "total_cost": {"excl_vat": 3.0, "incl_vat": 3.6},
+            "charging_periods": [{"start_date_time": "2026-01-01T09:00:00Z",
+                "dimensions": [{"type": "ENERGY", "volume": 10}], "tariff_id": "T1"}],
+            "last_updated": "2026-01-01T10:00:00Z"
+        });
+        session_patch_to_211(&mut p);
+        assert_eq!(
+            p,
+            json!({
+                "kwh": 10, "status": "COMPLETED", "end_datetime": "2026-01-01T10:00:00Z",
+                "total_cost": 3.0,
+                "charging_periods": [{"start_date_time": "2026-01-01T09:00:00Z",
+                    "dimensions": [{"type": "ENERGY", "volume": 10}]}],
+                "last_updated": "2026-01-01T10:00:00Z"
+            })
+        );
     }
 }
