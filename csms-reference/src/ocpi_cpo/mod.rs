@@ -670,6 +670,12 @@ impl OcpiCpo {
             .and_then(Value::as_str)
             .unwrap_or("ALLOWED");
         let from_list = if valid { "ALLOWED" } else { "BLOCKED" };
+        // A reference given by an earlier real-time authorization must not mark later
+        // sessions of this token (decided from the list, or refused) as AUTH_REQUEST.
+        self.auth_refs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(uid);
         let decided = match whitelist {
             "ALWAYS" | "ALLOWED" => from_list.to_owned(),
             "ALLOWED_OFFLINE" | "NEVER" => match self.realtime(&token, station).await {
@@ -678,15 +684,18 @@ impl OcpiCpo {
                         .get("authorization_reference")
                         .and_then(Value::as_str)
                         .map(str::to_owned);
-                    self.auth_refs
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(uid.to_owned(), reference);
-                    answer
+                    let allowed = answer
                         .get("allowed")
                         .and_then(Value::as_str)
                         .unwrap_or("NOT_ALLOWED")
-                        .to_owned()
+                        .to_owned();
+                    if allowed == "ALLOWED" {
+                        self.auth_refs
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert(uid.to_owned(), reference);
+                    }
+                    allowed
                 }
                 Err(e) if whitelist == "ALLOWED_OFFLINE" => {
                     tracing::warn!(token = uid, error = %e, "eMSP unreachable: ALLOWED_OFFLINE token checked against the list");
