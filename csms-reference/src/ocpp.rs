@@ -255,10 +255,37 @@ impl AuthThrottle {
         })
     }
 
+    /// Whether an attempt of `station` from `address` may be checked now; when it may, it is
+    /// counted as a failure at once (until [`AuthThrottle::succeeded`]), so attempts made at
+    /// the same time cannot all pass the limit before the first of them is counted, and no
+    /// more than the limits' worth of Argon2 verifications run at once.
+    pub fn begin(&self, station: &str, address: std::net::IpAddr) -> bool {
+        let now = Instant::now();
+        let mut m = self.lock();
+        let throttled = Self::keys(station, address).iter().any(|(k, limit)| {
+            m.get(k)
+                .is_some_and(|(since, n)| now.duration_since(*since) < Self::WINDOW && n >= limit)
+        });
+        if throttled {
+            return false;
+        }
+        Self::count(&mut m, now, station, address);
+        true
+    }
+
     /// Counts a failed attempt.
     pub fn failed(&self, station: &str, address: std::net::IpAddr) {
         let now = Instant::now();
         let mut m = self.lock();
+        Self::count(&mut m, now, station, address);
+    }
+
+    fn count(
+        m: &mut HashMap<ThrottleKey, (Instant, u32)>,
+        now: Instant,
+        station: &str,
+        address: std::net::IpAddr,
+    ) {
         if m.len() >= Self::MAX_KEYS {
             m.retain(|_, (since, _)| now.duration_since(*since) < Self::WINDOW);
         }
@@ -271,10 +298,14 @@ impl AuthThrottle {
         }
     }
 
-    /// Clears the station's count after a successful attempt.
-    pub fn succeeded(&self, station: &str) {
-        self.lock()
-            .remove(&ThrottleKey::Station(station.to_owned()));
+    /// After a successful attempt (counted by [`AuthThrottle::begin`]): clears the station's
+    /// count and takes the attempt back from the address's.
+    pub fn succeeded(&self, station: &str, address: std::net::IpAddr) {
+        let mut m = self.lock();
+        m.remove(&ThrottleKey::Station(station.to_owned()));
+        if let Some((_, n)) = m.get_mut(&ThrottleKey::Address(address)) {
+            *n = n.saturating_sub(1);
+        }
     }
 }
 
@@ -340,7 +371,7 @@ impl Authenticator for StoreAuthenticator {
 
     async fn check_password(&self, request: &AuthRequest<'_>, password: &[u8]) -> bool {
         let (station, address) = (request.station_id, request.remote_addr.ip());
-        if self.throttle.throttled(station, address) {
+        if !self.throttle.begin(station, address) {
             tracing::warn!(station, remote = %request.remote_addr, "Basic auth throttled after repeated failures");
             self.csms.metrics().refused_connection("throttled");
             return false;
@@ -359,10 +390,10 @@ impl Authenticator for StoreAuthenticator {
             None => false,
         };
         if ok {
-            self.throttle.succeeded(station);
+            self.throttle.succeeded(station, address);
         } else {
+            // Already counted by `begin`.
             tracing::info!(station, remote = %request.remote_addr, "wrong Basic-auth credentials");
-            self.throttle.failed(station, address);
             self.csms.metrics().refused_connection("wrong_password");
         }
         ok
@@ -815,12 +846,35 @@ mod tests {
             !t.throttled("S2", a),
             "another station from the same address"
         );
-        t.succeeded("S1");
+        t.succeeded("S1", a);
         assert!(!t.throttled("S1", b));
         for i in 0..AuthThrottle::PER_ADDRESS {
             t.failed(&format!("X{i}"), b);
         }
         assert!(t.throttled("S3", b), "per address, whatever the station");
         assert!(!t.throttled("S3", a));
+    }
+
+    /// Attempts in flight at the same time are counted as they begin: no more than the limit
+    /// pass before any of them has failed; a success takes its attempt back.
+    #[test]
+    fn throttle_counts_attempts_as_they_begin() {
+        let t = AuthThrottle::default();
+        let a: std::net::IpAddr = "192.0.2.7".parse().unwrap();
+        for _ in 0..AuthThrottle::PER_STATION {
+            assert!(t.begin("C1", a));
+        }
+        assert!(
+            !t.begin("C1", a),
+            "a sixth attempt while five are in flight"
+        );
+        assert!(t.throttled("C1", a));
+        t.succeeded("C1", a);
+        assert!(t.begin("C1", a), "the station's count cleared by a success");
+        // The address: 5 + 1 begun, one taken back by the success.
+        for i in 0..(AuthThrottle::PER_ADDRESS - 5) {
+            assert!(t.begin(&format!("D{i}"), a), "attempt {i}");
+        }
+        assert!(!t.begin("D-last", a), "the address's limit");
     }
 }
