@@ -942,6 +942,17 @@ async fn scenario(csms: RunningCsms) {
     .await;
     let r = command(CommandType::StopSession, json!({"session_id": sid})).await;
     assert_eq!(r, "ACCEPTED");
+    // A session this eMSP was never told of is unknown to it.
+    let unknown = client
+        .send_command(
+            &commands,
+            &CommandType::StopSession,
+            &json!({"session_id": "NOT-A-SESSION", "response_url": e.server.command_response_url(
+                &VersionNumber::V2_2_1, &CommandType::StopSession, "unknown")}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(unknown.result.to_string(), "UNKNOWN_SESSION");
     // A charging profile for the (still active) session becomes a 1.6 TxProfile.
     let profiles = url_of(
         &endpoints,

@@ -267,6 +267,20 @@ fn session_of(cpo: &OcpiCpo, session_id: &str) -> Option<(String, String)> {
     ))
 }
 
+/// The partner a session we serve is reported to (the owner of its token's party).
+fn session_owner(cpo: &OcpiCpo, session_id: &str) -> Option<u64> {
+    let s = cpo.storage().get_kind(
+        ocpi::v221::ModuleId::Sessions.as_str(),
+        "SENDER",
+        &[session_id.to_owned()],
+    )?;
+    let t = s.get("cdr_token")?;
+    cpo.owner_of(
+        t.get("country_code")?.as_str()?,
+        t.get("party_id")?.as_str()?,
+    )
+}
+
 /// The OCPI result of a station's answer.
 fn result_of(
     command: &CommandType,
@@ -294,6 +308,16 @@ impl CommandsReceiver for CpoHandlers {
         request: &CommandRequest,
     ) -> Result<CommandResponse, OcpiError> {
         let cpo = self.cpo()?;
+        if request.command == CommandType::StopSession {
+            // Only the eMSP a session is reported to may stop it; to any other partner the
+            // session does not exist.
+            let owned = request
+                .str_member("session_id")
+                .is_some_and(|sid| session_owner(&cpo, sid) == Some(ctx.peer));
+            if !owned && request.str_member("session_id").is_some() {
+                return Ok(response(CommandResponseType::UnknownSession, 0));
+            }
+        }
         let (station, action, payload) = match plan(&cpo, request)? {
             Ok(p) => p,
             Err(refusal) => return Ok(response(refusal, 0)),
