@@ -55,6 +55,30 @@ impl ApiCredentials {
         let mut generated = None;
         let token = match (&s.token, &s.basic) {
             (None, None) => {
+                for ok in [
+                    "127.0.0.1:9001",
+                    "127.0.0.1",
+                    "localhost:9001",
+                    "LOCALHOST",
+                    "app.localhost:80",
+                    "[::1]:9001",
+                    "[::1]",
+                    "10.1.2.3:8080",
+                ] {
+                    assert!(loopback_host(ok), "{ok}");
+                }
+                for bad in [
+                    "evil.example:9001",
+                    "evil.example",
+                    "localhost.evil.example",
+                    "127.0.0.1.nip.io:9001",
+                    "127.0.0.1:x",
+                    "[::1]x",
+                    "[evil]:1",
+                    "",
+                ] {
+                    assert!(!loopback_host(bad), "{bad}");
+                }
                 let t = generate_token();
                 generated = Some(t.clone());
                 Some(t)
@@ -167,6 +191,60 @@ pub fn protect(app: Router, credentials: ApiCredentials) -> Router {
     ))
 }
 
+/// Whether a `Host` header names this machine's loopback in a way no other site can:
+/// `localhost` (or a name under `.localhost`) or an IP address literal, with or without a port.
+/// A DNS name that a web page's own site resolves to 127.0.0.1 (DNS rebinding) is not one.
+pub fn loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        // [v6] or [v6]:port
+        Some(rest) => {
+            return rest.split_once(']').is_some_and(|(ip, tail)| {
+                ip.parse::<std::net::Ipv6Addr>().is_ok()
+                    && (tail.is_empty() || tail.strip_prefix(':').is_some_and(is_port))
+            })
+        }
+        None => match host.rsplit_once(':') {
+            Some((name, port)) if is_port(port) => name,
+            Some(_) => return false,
+            None => host,
+        },
+    };
+    let name = name.to_ascii_lowercase();
+    name.parse::<std::net::Ipv4Addr>().is_ok()
+        || name == "localhost"
+        || name == "localhost."
+        || name.ends_with(".localhost")
+        || name.ends_with(".localhost.")
+}
+
+fn is_port(p: &str) -> bool {
+    !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
+}
+
+async fn require_loopback_host(req: Request, next: Next) -> Response {
+    let ok = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(loopback_host);
+    if ok {
+        return next.run(req).await;
+    }
+    tracing::warn!(path = %req.uri().path(), "operator API request with a Host that is not loopback refused");
+    (
+        StatusCode::FORBIDDEN,
+        Json(json!({"error": "the open operator API answers only requests addressed to localhost or an IP address (Host header)"})),
+    )
+        .into_response()
+}
+
+/// For an API open on loopback (no credentials): refuses requests whose `Host` is not
+/// [`loopback_host`], so a web page whose DNS name is rebound to 127.0.0.1 cannot read or
+/// write the API with the browser as its client.
+pub fn loopback_host_only(app: Router) -> Router {
+    app.layer(axum::middleware::from_fn(require_loopback_host))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +284,30 @@ mod tests {
         assert_eq!(base64_decode("YWI=").unwrap(), b"ab");
         assert_eq!(base64_decode("YWJj").unwrap(), b"abc");
         assert!(base64_decode("YQ=a").is_none());
+        for ok in [
+            "127.0.0.1:9001",
+            "127.0.0.1",
+            "localhost:9001",
+            "LOCALHOST",
+            "app.localhost:80",
+            "[::1]:9001",
+            "[::1]",
+            "10.1.2.3:8080",
+        ] {
+            assert!(loopback_host(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example:9001",
+            "evil.example",
+            "localhost.evil.example",
+            "127.0.0.1.nip.io:9001",
+            "127.0.0.1:x",
+            "[::1]x",
+            "[evil]:1",
+            "",
+        ] {
+            assert!(!loopback_host(bad), "{bad}");
+        }
         let t = generate_token();
         assert_eq!(t.len(), 64);
         assert_ne!(t, generate_token());

@@ -296,8 +296,11 @@ pub async fn start_with_store(
         None => {
             if !api_addr.ip().is_loopback() {
                 tracing::warn!(addr = %api_addr, "the operator API listens beyond loopback without authentication (api_auth = off)");
+                (app, None)
+            } else {
+                // Open on loopback: only requests addressed to loopback (DNS rebinding).
+                (crate::api_auth::loopback_host_only(app), None)
             }
-            (app, None)
         }
     };
     let api_protected = settings.api_auth.enabled;

@@ -49,6 +49,23 @@ async fn loopback_without_credentials_is_open() {
     let base = format!("http://{}", c.api_addr);
     assert_eq!(status(&format!("{base}/api/stations"), None).await.0, 200);
     assert_eq!(status(&format!("{base}/metrics"), None).await.0, 200);
+    // A page whose DNS name was rebound to 127.0.0.1 cannot use the open API: its requests
+    // carry its own name as Host. localhost is fine.
+    let port = c.api_addr.port();
+    let http = reqwest::Client::new();
+    for (host, want) in [
+        (format!("evil.example:{port}"), 403),
+        (format!("localhost:{port}"), 200),
+        (format!("127.0.0.1:{port}"), 200),
+    ] {
+        let r = http
+            .get(format!("{base}/api/stations"))
+            .header("Host", &host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), want, "Host: {host}");
+    }
     c.shutdown().await;
 }
 
