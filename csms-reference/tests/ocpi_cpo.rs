@@ -881,6 +881,23 @@ async fn scenario(csms: RunningCsms) {
     assert_eq!(dec(&cdr["total_cost"]["excl_vat"]), Decimal::new(200, 2));
     assert_eq!(dec(&cdr["total_cost"]["incl_vat"]), Decimal::new(240, 2));
     assert_eq!(cdr["auth_method"], "AUTH_REQUEST");
+    // A transaction the station reports without any meter value still owes the flat fee.
+    for (seq, kind, trig, min) in [
+        (2, "Started", "Authorized", 40),
+        (3, "Ended", "StopAuthorized", 70),
+    ] {
+        let mut ev = ev21(seq, kind, trig, min, 0.0);
+        ev["transactionInfo"]["transactionId"] = json!("TX21B");
+        ev.as_object_mut().unwrap().remove("meterValue");
+        call(&p21, "TransactionEvent", ev).await;
+    }
+    let cdr = eventually("the CDR without meter values", || async {
+        e.stored(ModuleId::Cdrs, &["NL", "CPO", "CS21-TX21B"])
+    })
+    .await;
+    assert_eq!(dec(&cdr["total_energy"]), Decimal::ZERO);
+    assert_eq!(dec(&cdr["total_cost"]["excl_vat"]), Decimal::new(50, 2));
+    assert_eq!(dec(&cdr["total_time"]), Decimal::new(5, 1));
 
     // The CDRs are served on the CPO's Sender interface too.
     let (cdrs, _) = client
@@ -890,7 +907,7 @@ async fn scenario(csms: RunningCsms) {
         )
         .await
         .unwrap();
-    assert_eq!(cdrs.len(), 3);
+    assert_eq!(cdrs.len(), 4);
 
     // Commands: each synchronous ACCEPTED, then the station's answer as the async result.
     let commands = url_of(&endpoints, ModuleId::Commands, InterfaceRole::Receiver);

@@ -147,7 +147,20 @@ async fn numbers(cpo: &OcpiCpo, tx: &TransactionRecord, a: &Assigned) -> Numbers
         kwh += e;
         periods.push(period(w[0].0, e));
     }
-    let end = r.last().map(|(t, _)| *t).filter(|_| r.len() > 1);
+    let mut end = r.last().map(|(t, _)| *t).filter(|_| r.len() > 1);
+    // The session lasts until the transaction stopped, also when the meter said nothing
+    // at (or since) its start (a 2.x station may send no meter values at all): time and
+    // flat fees are due for that time.
+    let started = tx.started_at.as_deref().and_then(parse_time);
+    let stopped = tx.stopped_at.as_deref().and_then(parse_time);
+    if let (Some(a), Some(b)) = (started, stopped) {
+        if periods.is_empty() && b >= a {
+            periods.push(period(a, Decimal::ZERO));
+            end = Some(b);
+        } else if !periods.is_empty() && end.is_some_and(|e| b > e) {
+            end = Some(b);
+        }
+    }
     let tariff = tariff_of(cpo, tx, a);
     let tz = a
         .location
@@ -540,7 +553,11 @@ fn cdr_json(cpo: &OcpiCpo, c: &Context, n: &Numbers, s: &Value) -> Value {
         }
         None => {
             cdr["total_cost"] = json!({"excl_vat": 0});
-            cdr["remark"] = json!("no tariff attached to the connector");
+            cdr["remark"] = json!(if n.tariff.is_some() {
+                "the tariff could not price this session"
+            } else {
+                "no tariff attached to the connector"
+            });
         }
     }
     cdr
