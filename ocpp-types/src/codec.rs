@@ -13,6 +13,7 @@ use rust_decimal::Decimal;
 use crate::datetime::{DateTime, Parsed};
 use crate::error::{DecodeError, ErrorCode};
 use crate::json::{self, JsonWriter, Kind, Parser, SyntaxError, MAX_DEPTH};
+use crate::text::Text;
 
 /// How strictly to read payloads.
 ///
@@ -450,6 +451,50 @@ impl<'a> Decoder<'a> {
         Ok(r)
     }
 
+    /// The next member name as bytes (see [`Parser::object_next_key`]), or `None` at the end of
+    /// the object. The generated decoders match it against the names of the schema.
+    #[inline(always)]
+    pub fn next_key(&mut self, first: &mut bool) -> Result<Option<Cow<'a, [u8]>>, DecodeError> {
+        match self.p.object_next_key(first) {
+            Ok(Some(k)) => Ok(Some(k)),
+            Ok(None) => {
+                self.depth -= 1;
+                Ok(None)
+            }
+            Err(e) => Err(syntax(e)),
+        }
+    }
+
+    /// The member name returned by [`Decoder::next_key`] as a string.
+    pub fn key_str(key: Cow<'a, [u8]>) -> Cow<'a, str> {
+        match key {
+            Cow::Borrowed(k) => String::from_utf8_lossy(k),
+            Cow::Owned(k) => match String::from_utf8(k) {
+                Ok(k) => Cow::Owned(k),
+                Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            },
+        }
+    }
+
+    /// [`Decoder::unknown_member`] for a name returned by [`Decoder::next_key`].
+    #[cold]
+    pub fn unknown_key(
+        &mut self,
+        key: Cow<'a, [u8]>,
+        extra: &mut Extra,
+    ) -> Result<(), DecodeError> {
+        self.unknown_member(Self::key_str(key), extra)
+    }
+
+    /// [`Decoder::extension_member`] for a name returned by [`Decoder::next_key`].
+    pub fn extension_key(
+        &mut self,
+        key: Cow<'a, [u8]>,
+        extra: &mut Extra,
+    ) -> Result<(), DecodeError> {
+        self.extension_member(Self::key_str(key), extra)
+    }
+
     /// Handles a member the schema does not define: `FormatViolation` under strict options; kept
     /// in `extra` under lenient ones.
     pub fn unknown_member(
@@ -495,9 +540,18 @@ impl<'a> Decoder<'a> {
     }
 
     /// For an optional member: under lenient options, consumes a `null` and returns `true`.
-    #[inline]
+    #[inline(always)]
     pub fn null_as_absent(&mut self) -> Result<bool, DecodeError> {
-        if self.opts.null_as_absent && self.p.peek() == Kind::Null {
+        if self.opts.null_as_absent {
+            self.null_as_absent_slow()
+        } else {
+            Ok(false)
+        }
+    }
+
+    #[inline(never)]
+    fn null_as_absent_slow(&mut self) -> Result<bool, DecodeError> {
+        if self.p.peek() == Kind::Null {
             self.p.null().map_err(syntax)?;
             self.leniencies.null_members += 1;
             return Ok(true);
@@ -526,9 +580,30 @@ impl<'a> Decoder<'a> {
     }
 
     /// Reads a string, checking `maxLength` when given.
-    #[inline]
-    pub fn string(&mut self, max_length: Option<usize>) -> Result<String, DecodeError> {
+    #[inline(always)]
+    pub fn string(&mut self, max_length: Option<usize>) -> Result<Text, DecodeError> {
+        // Fast path: no escape, and short enough in bytes (so in characters).
+        if let Some(s) = self.p.plain_string() {
+            if max_length.is_none_or(|m| s.len() <= m) {
+                return Ok(Text::new(s));
+            }
+            return self.checked_string(Cow::Borrowed(s), max_length);
+        }
+        self.string_slow(max_length)
+    }
+
+    #[inline(never)]
+    fn string_slow(&mut self, max_length: Option<usize>) -> Result<Text, DecodeError> {
         let s = self.raw_string()?;
+        self.checked_string(s, max_length)
+    }
+
+    #[inline(never)]
+    fn checked_string(
+        &mut self,
+        s: Cow<'a, str>,
+        max_length: Option<usize>,
+    ) -> Result<Text, DecodeError> {
         if let Some(max) = max_length {
             if let Err(e) = check_max_length(&s, max) {
                 if !self.opts.allow_over_long_strings {
@@ -537,11 +612,11 @@ impl<'a> Decoder<'a> {
                 self.leniencies.over_long_strings += 1;
             }
         }
-        Ok(s.into_owned())
+        Ok(Text::from(s))
     }
 
     /// Reads a `format: uri` string.
-    pub fn uri(&mut self, max_length: Option<usize>) -> Result<String, DecodeError> {
+    pub fn uri(&mut self, max_length: Option<usize>) -> Result<Text, DecodeError> {
         let s = self.string(max_length)?;
         check_uri(&s)?;
         Ok(s)
@@ -551,6 +626,34 @@ impl<'a> Decoder<'a> {
     #[inline]
     pub fn enum_str(&mut self) -> Result<Cow<'a, str>, DecodeError> {
         self.raw_string()
+    }
+
+    /// Reads the string of an enum value as bytes, to be matched by the caller (the generated
+    /// decoders); see [`Decoder::unknown_enum_bytes`]. The bytes are always valid UTF-8.
+    #[inline(always)]
+    pub fn enum_bytes(&mut self) -> Result<Cow<'a, [u8]>, DecodeError> {
+        if let Some(s) = self.p.plain_string_bytes() {
+            return Ok(Cow::Borrowed(s));
+        }
+        self.enum_bytes_slow()
+    }
+
+    #[inline(never)]
+    fn enum_bytes_slow(&mut self) -> Result<Cow<'a, [u8]>, DecodeError> {
+        Ok(match self.raw_string()? {
+            Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+            Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+        })
+    }
+
+    /// [`Decoder::unknown_enum`] for a value read with [`Decoder::enum_bytes`].
+    #[cold]
+    pub fn unknown_enum_bytes(
+        &mut self,
+        value: Cow<'a, [u8]>,
+        type_name: &str,
+    ) -> Result<String, DecodeError> {
+        self.unknown_enum(Self::key_str(value), type_name)
     }
 
     /// Handles an enum value the schema does not list: `PropertyConstraintViolation` under strict

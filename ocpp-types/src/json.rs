@@ -100,6 +100,16 @@ impl<'a> Parser<'a> {
 
     #[inline]
     fn skip_ws(&mut self) {
+        // Compact JSON has no white space between tokens: one comparison in the common case
+        // (every white space byte is at most b' ').
+        match self.src.as_bytes().get(self.pos) {
+            Some(&c) if c <= b' ' => self.skip_ws_slow(),
+            _ => {}
+        }
+    }
+
+    #[cold]
+    fn skip_ws_slow(&mut self) {
         let b = self.src.as_bytes();
         while let Some(&c) = b.get(self.pos) {
             if c == b' ' || c == b'\n' || c == b'\r' || c == b'\t' {
@@ -189,6 +199,45 @@ impl<'a> Parser<'a> {
         Ok(Some(key))
     }
 
+    /// Like [`Parser::object_next`], but returns the name as bytes: borrowed from the input when
+    /// it holds no escape, so that callers can match it against the names they know without a
+    /// UTF-8 boundary check. The bytes are always valid UTF-8.
+    #[inline(always)]
+    pub fn object_next_key(&mut self, first: &mut bool) -> PResult<Option<Cow<'a, [u8]>>> {
+        // Fast path for compact JSON: `}`, or `"name":` (first member) / `,"name":` (others)
+        // without white space or escapes; anything else takes the general path.
+        let b = self.src.as_bytes();
+        let mut i = self.pos;
+        match b.get(i) {
+            Some(b'}') => {
+                self.pos = i + 1;
+                return Ok(None);
+            }
+            Some(b',') if !*first => i += 1,
+            Some(b'"') if *first => {}
+            _ => return self.object_next_key_slow(first),
+        }
+        if b.get(i) == Some(&b'"') {
+            let start = i + 1;
+            let end = find_special(b, start);
+            if let (Some(b'"'), Some(b':')) = (b.get(end), b.get(end + 1)) {
+                *first = false;
+                self.pos = end + 2;
+                return Ok(Some(Cow::Borrowed(&b[start..end])));
+            }
+        }
+        self.object_next_key_slow(first)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn object_next_key_slow(&mut self, first: &mut bool) -> PResult<Option<Cow<'a, [u8]>>> {
+        Ok(self.object_next(first)?.map(|key| match key {
+            Cow::Borrowed(k) => Cow::Borrowed(k.as_bytes()),
+            Cow::Owned(k) => Cow::Owned(k.into_bytes()),
+        }))
+    }
+
     /// Consumes `[`.
     #[inline]
     pub fn array_begin(&mut self) -> PResult<()> {
@@ -217,9 +266,29 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Reads a string that holds no escape as bytes, borrowed from the input, and returns `None`
+    /// without moving when the next value is anything else (then use [`Parser::string`]). The
+    /// bytes are always valid UTF-8.
+    #[inline(always)]
+    pub fn plain_string_bytes(&mut self) -> Option<&'a [u8]> {
+        self.skip_ws();
+        let b = self.src.as_bytes();
+        if b.get(self.pos) != Some(&b'"') {
+            return None;
+        }
+        let start = self.pos + 1;
+        let end = find_special(b, start);
+        if b.get(end) == Some(&b'"') {
+            self.pos = end + 1;
+            Some(&b[start..end])
+        } else {
+            None
+        }
+    }
+
     /// Reads a string that holds no escape, borrowed from the input, and returns `None` without
     /// moving when the next value is anything else (then use [`Parser::string`]).
-    #[inline]
+    #[inline(always)]
     pub fn plain_string(&mut self) -> Option<&'a str> {
         self.skip_ws();
         let b = self.src.as_bytes();
@@ -485,7 +554,7 @@ const HI: u64 = 0x8080_8080_8080_8080;
 /// The offset of the first byte at or after `i` that ends a plain run of string content (a `"`,
 /// a `\\` or a control character), or `b.len()`. Eight bytes at a time: in each of the three
 /// zero-byte tests below the lowest flagged byte is always a true match, so the position is exact.
-#[inline]
+#[inline(always)]
 fn find_special(b: &[u8], mut i: usize) -> usize {
     while let Some(chunk) = b.get(i..i + 8) {
         let mut a = [0u8; 8];

@@ -778,7 +778,7 @@ fn boxed(name: &str) -> bool {
 
 fn rust_type(ty: &Ty) -> String {
     match ty {
-        Ty::Str { .. } => "String".into(),
+        Ty::Str { .. } => "Text".into(),
         Ty::Int { .. } => "i64".into(),
         Ty::Num { .. } => "Decimal".into(),
         Ty::Bool => "bool".into(),
@@ -991,11 +991,11 @@ fn emit_struct(
     writeln!(out, "        let mut first = true;")?;
     writeln!(
         out,
-        "        while let Some(key) = d.next_member(&mut first)? {{"
+        "        while let Some(key) = d.next_key(&mut first)? {{"
     )?;
     writeln!(out, "            match &*key {{")?;
     for f in fields {
-        writeln!(out, "                \"{}\" => {{", f.json)?;
+        writeln!(out, "                b\"{}\" => {{", f.json)?;
         writeln!(
             out,
             "                    if f_{}.is_some() {{ d.duplicate(\"{}\")?; }}",
@@ -1018,11 +1018,7 @@ fn emit_struct(
         )?;
         writeln!(out, "                }}")?;
     }
-    let unknown = if open {
-        "extension_member"
-    } else {
-        "unknown_member"
-    };
+    let unknown = if open { "extension_key" } else { "unknown_key" };
     writeln!(out, "                _ => d.{unknown}(key, &mut extra)?,")?;
     writeln!(out, "            }}\n        }}")?;
     writeln!(out, "        Ok({name} {{")?;
@@ -1175,14 +1171,14 @@ fn emit_enum(out: &mut String, name: &str, values: &[String], doc: &str) -> Resu
         out,
         "    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {{"
     )?;
-    writeln!(out, "        let s = d.enum_str()?;")?;
+    writeln!(out, "        let s = d.enum_bytes()?;")?;
     writeln!(out, "        Ok(match &*s {{")?;
     for (v, w) in vars.iter().zip(values) {
-        writeln!(out, "            \"{w}\" => {name}::{v},")?;
+        writeln!(out, "            b\"{w}\" => {name}::{v},")?;
     }
     writeln!(
         out,
-        "            _ => {name}::UnknownValue(d.unknown_enum(s, \"{name}\")?),"
+        "            _ => {name}::UnknownValue(d.unknown_enum_bytes(s, \"{name}\")?),"
     )?;
     writeln!(out, "        }})\n    }}\n}}\n")?;
     writeln!(out, "impl Encode for {name} {{")?;
@@ -1206,7 +1202,7 @@ fn header(spec: &VersionSpec, what: &str, files: &str) -> String {
          #![allow(clippy::all, unused_imports)]\n\n\
          use ocpp_types::codec::{{Decode, Decoder, Encode, Extra, RawJson, Validator}};\n\
          use ocpp_types::json::JsonWriter;\n\
-         use ocpp_types::{{DateTime, DecodeError, Decimal}};\n\
+         use ocpp_types::{{DateTime, DecodeError, Decimal, Text}};\n\
          use crate::UnknownEnumValue;\n",
         spec.version
     )

@@ -7,21 +7,21 @@ use crate::generated::types::*;
 use crate::UnknownEnumValue;
 use ocpp_types::codec::{Decode, Decoder, Encode, Extra, RawJson, Validator};
 use ocpp_types::json::JsonWriter;
-use ocpp_types::{DateTime, Decimal, DecodeError};
+use ocpp_types::{DateTime, Decimal, DecodeError, Text};
 use ocpp_types::{Direction, Message, OcppVersion};
 
 /// The `Authorize` request (CALL payload) of OCPP 1.6, sent by the charging station to the CSMS; block `Core`. Answered by [`AuthorizeResponse`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizeRequest {
     /// `idTag`: Required; at most 20 characters.
-    pub id_tag: String,
+    pub id_tag: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl AuthorizeRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(id_tag: String) -> Self {
+    pub fn new(id_tag: Text) -> Self {
         AuthorizeRequest {
             id_tag,
             extra: Extra::new(),
@@ -32,18 +32,18 @@ impl AuthorizeRequest {
 impl Decode for AuthorizeRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_id_tag: Option<String> = None;
+        let mut f_id_tag: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "idTag" => {
+                b"idTag" => {
                     if f_id_tag.is_some() {
                         d.duplicate("idTag")?;
                     }
                     f_id_tag = Some(d.string(Some(20)).map_err(|e| e.at_key("idTag"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(AuthorizeRequest {
@@ -113,15 +113,15 @@ impl Decode for AuthorizeResponse {
         let mut f_id_tag_info: Option<IdTagInfo> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "idTagInfo" => {
+                b"idTagInfo" => {
                     if f_id_tag_info.is_some() {
                         d.duplicate("idTagInfo")?;
                     }
                     f_id_tag_info = Some(IdTagInfo::decode(d).map_err(|e| e.at_key("idTagInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(AuthorizeResponse {
@@ -160,30 +160,30 @@ impl Encode for AuthorizeResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BootNotificationRequest {
     /// `chargePointVendor`: Required; at most 20 characters.
-    pub charge_point_vendor: String,
+    pub charge_point_vendor: Text,
     /// `chargePointModel`: Required; at most 20 characters.
-    pub charge_point_model: String,
+    pub charge_point_model: Text,
     /// `chargePointSerialNumber`: Optional; at most 25 characters.
-    pub charge_point_serial_number: Option<String>,
+    pub charge_point_serial_number: Option<Text>,
     /// `chargeBoxSerialNumber`: Optional; at most 25 characters.
-    pub charge_box_serial_number: Option<String>,
+    pub charge_box_serial_number: Option<Text>,
     /// `firmwareVersion`: Optional; at most 50 characters.
-    pub firmware_version: Option<String>,
+    pub firmware_version: Option<Text>,
     /// `iccid`: Optional; at most 20 characters.
-    pub iccid: Option<String>,
+    pub iccid: Option<Text>,
     /// `imsi`: Optional; at most 20 characters.
-    pub imsi: Option<String>,
+    pub imsi: Option<Text>,
     /// `meterType`: Optional; at most 25 characters.
-    pub meter_type: Option<String>,
+    pub meter_type: Option<Text>,
     /// `meterSerialNumber`: Optional; at most 25 characters.
-    pub meter_serial_number: Option<String>,
+    pub meter_serial_number: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl BootNotificationRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(charge_point_vendor: String, charge_point_model: String) -> Self {
+    pub fn new(charge_point_vendor: Text, charge_point_model: Text) -> Self {
         BootNotificationRequest {
             charge_point_vendor,
             charge_point_model,
@@ -202,20 +202,20 @@ impl BootNotificationRequest {
 impl Decode for BootNotificationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_charge_point_vendor: Option<String> = None;
-        let mut f_charge_point_model: Option<String> = None;
-        let mut f_charge_point_serial_number: Option<String> = None;
-        let mut f_charge_box_serial_number: Option<String> = None;
-        let mut f_firmware_version: Option<String> = None;
-        let mut f_iccid: Option<String> = None;
-        let mut f_imsi: Option<String> = None;
-        let mut f_meter_type: Option<String> = None;
-        let mut f_meter_serial_number: Option<String> = None;
+        let mut f_charge_point_vendor: Option<Text> = None;
+        let mut f_charge_point_model: Option<Text> = None;
+        let mut f_charge_point_serial_number: Option<Text> = None;
+        let mut f_charge_box_serial_number: Option<Text> = None;
+        let mut f_firmware_version: Option<Text> = None;
+        let mut f_iccid: Option<Text> = None;
+        let mut f_imsi: Option<Text> = None;
+        let mut f_meter_type: Option<Text> = None;
+        let mut f_meter_serial_number: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "chargePointVendor" => {
+                b"chargePointVendor" => {
                     if f_charge_point_vendor.is_some() {
                         d.duplicate("chargePointVendor")?;
                     }
@@ -224,7 +224,7 @@ impl Decode for BootNotificationRequest {
                             .map_err(|e| e.at_key("chargePointVendor"))?,
                     );
                 }
-                "chargePointModel" => {
+                b"chargePointModel" => {
                     if f_charge_point_model.is_some() {
                         d.duplicate("chargePointModel")?;
                     }
@@ -233,7 +233,7 @@ impl Decode for BootNotificationRequest {
                             .map_err(|e| e.at_key("chargePointModel"))?,
                     );
                 }
-                "chargePointSerialNumber" => {
+                b"chargePointSerialNumber" => {
                     if f_charge_point_serial_number.is_some() {
                         d.duplicate("chargePointSerialNumber")?;
                     }
@@ -246,7 +246,7 @@ impl Decode for BootNotificationRequest {
                             .map_err(|e| e.at_key("chargePointSerialNumber"))?,
                     );
                 }
-                "chargeBoxSerialNumber" => {
+                b"chargeBoxSerialNumber" => {
                     if f_charge_box_serial_number.is_some() {
                         d.duplicate("chargeBoxSerialNumber")?;
                     }
@@ -259,7 +259,7 @@ impl Decode for BootNotificationRequest {
                             .map_err(|e| e.at_key("chargeBoxSerialNumber"))?,
                     );
                 }
-                "firmwareVersion" => {
+                b"firmwareVersion" => {
                     if f_firmware_version.is_some() {
                         d.duplicate("firmwareVersion")?;
                     }
@@ -272,7 +272,7 @@ impl Decode for BootNotificationRequest {
                             .map_err(|e| e.at_key("firmwareVersion"))?,
                     );
                 }
-                "iccid" => {
+                b"iccid" => {
                     if f_iccid.is_some() {
                         d.duplicate("iccid")?;
                     }
@@ -282,7 +282,7 @@ impl Decode for BootNotificationRequest {
                     }
                     f_iccid = Some(d.string(Some(20)).map_err(|e| e.at_key("iccid"))?);
                 }
-                "imsi" => {
+                b"imsi" => {
                     if f_imsi.is_some() {
                         d.duplicate("imsi")?;
                     }
@@ -292,7 +292,7 @@ impl Decode for BootNotificationRequest {
                     }
                     f_imsi = Some(d.string(Some(20)).map_err(|e| e.at_key("imsi"))?);
                 }
-                "meterType" => {
+                b"meterType" => {
                     if f_meter_type.is_some() {
                         d.duplicate("meterType")?;
                     }
@@ -302,7 +302,7 @@ impl Decode for BootNotificationRequest {
                     }
                     f_meter_type = Some(d.string(Some(25)).map_err(|e| e.at_key("meterType"))?);
                 }
-                "meterSerialNumber" => {
+                b"meterSerialNumber" => {
                     if f_meter_serial_number.is_some() {
                         d.duplicate("meterSerialNumber")?;
                     }
@@ -315,7 +315,7 @@ impl Decode for BootNotificationRequest {
                             .map_err(|e| e.at_key("meterSerialNumber"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(BootNotificationRequest {
@@ -468,27 +468,27 @@ impl Decode for BootNotificationResponse {
         let mut f_interval: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status = Some(RegistrationStatus::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "currentTime" => {
+                b"currentTime" => {
                     if f_current_time.is_some() {
                         d.duplicate("currentTime")?;
                     }
                     f_current_time = Some(d.date_time().map_err(|e| e.at_key("currentTime"))?);
                 }
-                "interval" => {
+                b"interval" => {
                     if f_interval.is_some() {
                         d.duplicate("interval")?;
                     }
                     f_interval = Some(d.integer(None, None).map_err(|e| e.at_key("interval"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(BootNotificationResponse {
@@ -574,22 +574,22 @@ impl Decode for ChangeAvailabilityRequest {
         let mut f_type_: Option<AvailabilityType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "connectorId" => {
+                b"connectorId" => {
                     if f_connector_id.is_some() {
                         d.duplicate("connectorId")?;
                     }
                     f_connector_id =
                         Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
                 }
-                "type" => {
+                b"type" => {
                     if f_type_.is_some() {
                         d.duplicate("type")?;
                     }
                     f_type_ = Some(AvailabilityType::decode(d).map_err(|e| e.at_key("type"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChangeAvailabilityRequest {
@@ -668,15 +668,15 @@ impl Decode for ChangeAvailabilityResponse {
         let mut f_status: Option<AvailabilityStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status = Some(AvailabilityStatus::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChangeAvailabilityResponse {
@@ -715,16 +715,16 @@ impl Encode for ChangeAvailabilityResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeConfigurationRequest {
     /// `key`: Required; at most 50 characters.
-    pub key: String,
+    pub key: Text,
     /// `value`: Required; at most 500 characters.
-    pub value: String,
+    pub value: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl ChangeConfigurationRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(key: String, value: String) -> Self {
+    pub fn new(key: Text, value: Text) -> Self {
         ChangeConfigurationRequest {
             key,
             value,
@@ -736,25 +736,25 @@ impl ChangeConfigurationRequest {
 impl Decode for ChangeConfigurationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_key: Option<String> = None;
-        let mut f_value: Option<String> = None;
+        let mut f_key: Option<Text> = None;
+        let mut f_value: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "key" => {
+                b"key" => {
                     if f_key.is_some() {
                         d.duplicate("key")?;
                     }
                     f_key = Some(d.string(Some(50)).map_err(|e| e.at_key("key"))?);
                 }
-                "value" => {
+                b"value" => {
                     if f_value.is_some() {
                         d.duplicate("value")?;
                     }
                     f_value = Some(d.string(Some(500)).map_err(|e| e.at_key("value"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChangeConfigurationRequest {
@@ -837,16 +837,16 @@ impl Decode for ChangeConfigurationResponse {
         let mut f_status: Option<ConfigurationStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(ConfigurationStatus::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChangeConfigurationResponse {
@@ -902,9 +902,9 @@ impl Decode for ClearCacheRequest {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearCacheRequest { extra })
@@ -959,15 +959,15 @@ impl Decode for ClearCacheResponse {
         let mut f_status: Option<ClearCacheStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status = Some(ClearCacheStatus::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearCacheResponse {
@@ -1006,18 +1006,18 @@ impl Encode for ClearCacheResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataTransferRequest {
     /// `vendorId`: Required; at most 255 characters.
-    pub vendor_id: String,
+    pub vendor_id: Text,
     /// `messageId`: Optional; at most 50 characters.
-    pub message_id: Option<String>,
+    pub message_id: Option<Text>,
     /// `data`: Optional; a string.
-    pub data: Option<String>,
+    pub data: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl DataTransferRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(vendor_id: String) -> Self {
+    pub fn new(vendor_id: Text) -> Self {
         DataTransferRequest {
             vendor_id,
             message_id: None,
@@ -1030,20 +1030,20 @@ impl DataTransferRequest {
 impl Decode for DataTransferRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_vendor_id: Option<String> = None;
-        let mut f_message_id: Option<String> = None;
-        let mut f_data: Option<String> = None;
+        let mut f_vendor_id: Option<Text> = None;
+        let mut f_message_id: Option<Text> = None;
+        let mut f_data: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "vendorId" => {
+                b"vendorId" => {
                     if f_vendor_id.is_some() {
                         d.duplicate("vendorId")?;
                     }
                     f_vendor_id = Some(d.string(Some(255)).map_err(|e| e.at_key("vendorId"))?);
                 }
-                "messageId" => {
+                b"messageId" => {
                     if f_message_id.is_some() {
                         d.duplicate("messageId")?;
                     }
@@ -1053,7 +1053,7 @@ impl Decode for DataTransferRequest {
                     }
                     f_message_id = Some(d.string(Some(50)).map_err(|e| e.at_key("messageId"))?);
                 }
-                "data" => {
+                b"data" => {
                     if f_data.is_some() {
                         d.duplicate("data")?;
                     }
@@ -1063,7 +1063,7 @@ impl Decode for DataTransferRequest {
                     }
                     f_data = Some(d.string(None).map_err(|e| e.at_key("data"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(DataTransferRequest {
@@ -1127,7 +1127,7 @@ pub struct DataTransferResponse {
     /// `status`: Required; a [`DataTransferStatus`].
     pub status: DataTransferStatus,
     /// `data`: Optional; a string.
-    pub data: Option<String>,
+    pub data: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -1147,18 +1147,18 @@ impl Decode for DataTransferResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_status: Option<DataTransferStatus> = None;
-        let mut f_data: Option<String> = None;
+        let mut f_data: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status = Some(DataTransferStatus::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "data" => {
+                b"data" => {
                     if f_data.is_some() {
                         d.duplicate("data")?;
                     }
@@ -1168,7 +1168,7 @@ impl Decode for DataTransferResponse {
                     }
                     f_data = Some(d.string(None).map_err(|e| e.at_key("data"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(DataTransferResponse {
@@ -1212,7 +1212,7 @@ impl Encode for DataTransferResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetConfigurationRequest {
     /// `key`: Optional; an array of items, each at most 50 characters.
-    pub key: Option<Vec<String>>,
+    pub key: Option<Vec<Text>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -1230,12 +1230,12 @@ impl GetConfigurationRequest {
 impl Decode for GetConfigurationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_key: Option<Vec<String>> = None;
+        let mut f_key: Option<Vec<Text>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "key" => {
+                b"key" => {
                     if f_key.is_some() {
                         d.duplicate("key")?;
                     }
@@ -1248,7 +1248,7 @@ impl Decode for GetConfigurationRequest {
                             .map_err(|e| e.at_key("key"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetConfigurationRequest { key: f_key, extra })
@@ -1298,7 +1298,7 @@ pub struct GetConfigurationResponse {
     /// `configurationKey`: Optional; an array of items, each a [`KeyValue`].
     pub configuration_key: Option<Vec<KeyValue>>,
     /// `unknownKey`: Optional; an array of items, each at most 50 characters.
-    pub unknown_key: Option<Vec<String>>,
+    pub unknown_key: Option<Vec<Text>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -1318,12 +1318,12 @@ impl Decode for GetConfigurationResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_configuration_key: Option<Vec<KeyValue>> = None;
-        let mut f_unknown_key: Option<Vec<String>> = None;
+        let mut f_unknown_key: Option<Vec<Text>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "configurationKey" => {
+                b"configurationKey" => {
                     if f_configuration_key.is_some() {
                         d.duplicate("configurationKey")?;
                     }
@@ -1336,7 +1336,7 @@ impl Decode for GetConfigurationResponse {
                             .map_err(|e| e.at_key("configurationKey"))?,
                     );
                 }
-                "unknownKey" => {
+                b"unknownKey" => {
                     if f_unknown_key.is_some() {
                         d.duplicate("unknownKey")?;
                     }
@@ -1349,7 +1349,7 @@ impl Decode for GetConfigurationResponse {
                             .map_err(|e| e.at_key("unknownKey"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetConfigurationResponse {
@@ -1422,9 +1422,9 @@ impl Decode for HeartbeatRequest {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(HeartbeatRequest { extra })
@@ -1479,15 +1479,15 @@ impl Decode for HeartbeatResponse {
         let mut f_current_time: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "currentTime" => {
+                b"currentTime" => {
                     if f_current_time.is_some() {
                         d.duplicate("currentTime")?;
                     }
                     f_current_time = Some(d.date_time().map_err(|e| e.at_key("currentTime"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(HeartbeatResponse {
@@ -1555,16 +1555,16 @@ impl Decode for MeterValuesRequest {
         let mut f_meter_value: Option<Vec<MeterValue>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "connectorId" => {
+                b"connectorId" => {
                     if f_connector_id.is_some() {
                         d.duplicate("connectorId")?;
                     }
                     f_connector_id =
                         Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
                 }
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
@@ -1577,7 +1577,7 @@ impl Decode for MeterValuesRequest {
                             .map_err(|e| e.at_key("transactionId"))?,
                     );
                 }
-                "meterValue" => {
+                b"meterValue" => {
                     if f_meter_value.is_some() {
                         d.duplicate("meterValue")?;
                     }
@@ -1586,7 +1586,7 @@ impl Decode for MeterValuesRequest {
                             .map_err(|e| e.at_key("meterValue"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(MeterValuesRequest {
@@ -1673,9 +1673,9 @@ impl Decode for MeterValuesResponse {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(MeterValuesResponse { extra })
@@ -1701,7 +1701,7 @@ pub struct RemoteStartTransactionRequest {
     /// `connectorId`: Optional; an integer.
     pub connector_id: Option<i64>,
     /// `idTag`: Required; at most 20 characters.
-    pub id_tag: String,
+    pub id_tag: Text,
     /// `chargingProfile`: Optional; a [`ChargingProfile`].
     pub charging_profile: Option<ChargingProfile>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -1710,7 +1710,7 @@ pub struct RemoteStartTransactionRequest {
 
 impl RemoteStartTransactionRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(id_tag: String) -> Self {
+    pub fn new(id_tag: Text) -> Self {
         RemoteStartTransactionRequest {
             connector_id: None,
             id_tag,
@@ -1724,13 +1724,13 @@ impl Decode for RemoteStartTransactionRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_connector_id: Option<i64> = None;
-        let mut f_id_tag: Option<String> = None;
+        let mut f_id_tag: Option<Text> = None;
         let mut f_charging_profile: Option<ChargingProfile> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "connectorId" => {
+                b"connectorId" => {
                     if f_connector_id.is_some() {
                         d.duplicate("connectorId")?;
                     }
@@ -1741,13 +1741,13 @@ impl Decode for RemoteStartTransactionRequest {
                     f_connector_id =
                         Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
                 }
-                "idTag" => {
+                b"idTag" => {
                     if f_id_tag.is_some() {
                         d.duplicate("idTag")?;
                     }
                     f_id_tag = Some(d.string(Some(20)).map_err(|e| e.at_key("idTag"))?);
                 }
-                "chargingProfile" => {
+                b"chargingProfile" => {
                     if f_charging_profile.is_some() {
                         d.duplicate("chargingProfile")?;
                     }
@@ -1758,7 +1758,7 @@ impl Decode for RemoteStartTransactionRequest {
                     f_charging_profile =
                         Some(ChargingProfile::decode(d).map_err(|e| e.at_key("chargingProfile"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(RemoteStartTransactionRequest {
@@ -1841,16 +1841,16 @@ impl Decode for RemoteStartTransactionResponse {
         let mut f_status: Option<RemoteStartStopStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(RemoteStartStopStatus::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(RemoteStartTransactionResponse {
@@ -1910,9 +1910,9 @@ impl Decode for RemoteStopTransactionRequest {
         let mut f_transaction_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
@@ -1921,7 +1921,7 @@ impl Decode for RemoteStopTransactionRequest {
                             .map_err(|e| e.at_key("transactionId"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(RemoteStopTransactionRequest {
@@ -1987,16 +1987,16 @@ impl Decode for RemoteStopTransactionResponse {
         let mut f_status: Option<RemoteStartStopStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(RemoteStartStopStatus::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(RemoteStopTransactionResponse {
@@ -2056,15 +2056,15 @@ impl Decode for ResetRequest {
         let mut f_type_: Option<ResetType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "type" => {
+                b"type" => {
                     if f_type_.is_some() {
                         d.duplicate("type")?;
                     }
                     f_type_ = Some(ResetType::decode(d).map_err(|e| e.at_key("type"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ResetRequest {
@@ -2134,15 +2134,15 @@ impl Decode for ResetResponse {
         let mut f_status: Option<ResetStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status = Some(ResetStatus::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ResetResponse {
@@ -2183,7 +2183,7 @@ pub struct StartTransactionRequest {
     /// `connectorId`: Required; an integer.
     pub connector_id: i64,
     /// `idTag`: Required; at most 20 characters.
-    pub id_tag: String,
+    pub id_tag: Text,
     /// `meterStart`: Required; an integer.
     pub meter_start: i64,
     /// `reservationId`: Optional; an integer.
@@ -2196,7 +2196,7 @@ pub struct StartTransactionRequest {
 
 impl StartTransactionRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(connector_id: i64, id_tag: String, meter_start: i64, timestamp: DateTime) -> Self {
+    pub fn new(connector_id: i64, id_tag: Text, meter_start: i64, timestamp: DateTime) -> Self {
         StartTransactionRequest {
             connector_id,
             id_tag,
@@ -2212,35 +2212,35 @@ impl Decode for StartTransactionRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_connector_id: Option<i64> = None;
-        let mut f_id_tag: Option<String> = None;
+        let mut f_id_tag: Option<Text> = None;
         let mut f_meter_start: Option<i64> = None;
         let mut f_reservation_id: Option<i64> = None;
         let mut f_timestamp: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "connectorId" => {
+                b"connectorId" => {
                     if f_connector_id.is_some() {
                         d.duplicate("connectorId")?;
                     }
                     f_connector_id =
                         Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
                 }
-                "idTag" => {
+                b"idTag" => {
                     if f_id_tag.is_some() {
                         d.duplicate("idTag")?;
                     }
                     f_id_tag = Some(d.string(Some(20)).map_err(|e| e.at_key("idTag"))?);
                 }
-                "meterStart" => {
+                b"meterStart" => {
                     if f_meter_start.is_some() {
                         d.duplicate("meterStart")?;
                     }
                     f_meter_start =
                         Some(d.integer(None, None).map_err(|e| e.at_key("meterStart"))?);
                 }
-                "reservationId" => {
+                b"reservationId" => {
                     if f_reservation_id.is_some() {
                         d.duplicate("reservationId")?;
                     }
@@ -2253,13 +2253,13 @@ impl Decode for StartTransactionRequest {
                             .map_err(|e| e.at_key("reservationId"))?,
                     );
                 }
-                "timestamp" => {
+                b"timestamp" => {
                     if f_timestamp.is_some() {
                         d.duplicate("timestamp")?;
                     }
                     f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(StartTransactionRequest {
@@ -2369,15 +2369,15 @@ impl Decode for StartTransactionResponse {
         let mut f_transaction_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "idTagInfo" => {
+                b"idTagInfo" => {
                     if f_id_tag_info.is_some() {
                         d.duplicate("idTagInfo")?;
                     }
                     f_id_tag_info = Some(IdTagInfo::decode(d).map_err(|e| e.at_key("idTagInfo"))?);
                 }
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
@@ -2386,7 +2386,7 @@ impl Decode for StartTransactionResponse {
                             .map_err(|e| e.at_key("transactionId"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(StartTransactionResponse {
@@ -2438,15 +2438,15 @@ pub struct StatusNotificationRequest {
     /// `errorCode`: Required; a [`ChargePointErrorCode`].
     pub error_code: ChargePointErrorCode,
     /// `info`: Optional; at most 50 characters.
-    pub info: Option<String>,
+    pub info: Option<Text>,
     /// `status`: Required; a [`ChargePointStatus`].
     pub status: ChargePointStatus,
     /// `timestamp`: Optional; an RFC 3339 date-time.
     pub timestamp: Option<DateTime>,
     /// `vendorId`: Optional; at most 255 characters.
-    pub vendor_id: Option<String>,
+    pub vendor_id: Option<Text>,
     /// `vendorErrorCode`: Optional; at most 50 characters.
-    pub vendor_error_code: Option<String>,
+    pub vendor_error_code: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -2476,30 +2476,30 @@ impl Decode for StatusNotificationRequest {
         d.object_begin()?;
         let mut f_connector_id: Option<i64> = None;
         let mut f_error_code: Option<ChargePointErrorCode> = None;
-        let mut f_info: Option<String> = None;
+        let mut f_info: Option<Text> = None;
         let mut f_status: Option<ChargePointStatus> = None;
         let mut f_timestamp: Option<DateTime> = None;
-        let mut f_vendor_id: Option<String> = None;
-        let mut f_vendor_error_code: Option<String> = None;
+        let mut f_vendor_id: Option<Text> = None;
+        let mut f_vendor_error_code: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "connectorId" => {
+                b"connectorId" => {
                     if f_connector_id.is_some() {
                         d.duplicate("connectorId")?;
                     }
                     f_connector_id =
                         Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
                 }
-                "errorCode" => {
+                b"errorCode" => {
                     if f_error_code.is_some() {
                         d.duplicate("errorCode")?;
                     }
                     f_error_code =
                         Some(ChargePointErrorCode::decode(d).map_err(|e| e.at_key("errorCode"))?);
                 }
-                "info" => {
+                b"info" => {
                     if f_info.is_some() {
                         d.duplicate("info")?;
                     }
@@ -2509,13 +2509,13 @@ impl Decode for StatusNotificationRequest {
                     }
                     f_info = Some(d.string(Some(50)).map_err(|e| e.at_key("info"))?);
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status = Some(ChargePointStatus::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "timestamp" => {
+                b"timestamp" => {
                     if f_timestamp.is_some() {
                         d.duplicate("timestamp")?;
                     }
@@ -2525,7 +2525,7 @@ impl Decode for StatusNotificationRequest {
                     }
                     f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
                 }
-                "vendorId" => {
+                b"vendorId" => {
                     if f_vendor_id.is_some() {
                         d.duplicate("vendorId")?;
                     }
@@ -2535,7 +2535,7 @@ impl Decode for StatusNotificationRequest {
                     }
                     f_vendor_id = Some(d.string(Some(255)).map_err(|e| e.at_key("vendorId"))?);
                 }
-                "vendorErrorCode" => {
+                b"vendorErrorCode" => {
                     if f_vendor_error_code.is_some() {
                         d.duplicate("vendorErrorCode")?;
                     }
@@ -2548,7 +2548,7 @@ impl Decode for StatusNotificationRequest {
                             .map_err(|e| e.at_key("vendorErrorCode"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(StatusNotificationRequest {
@@ -2669,9 +2669,9 @@ impl Decode for StatusNotificationResponse {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(StatusNotificationResponse { extra })
@@ -2695,7 +2695,7 @@ impl Encode for StatusNotificationResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StopTransactionRequest {
     /// `idTag`: Optional; at most 20 characters.
-    pub id_tag: Option<String>,
+    pub id_tag: Option<Text>,
     /// `meterStop`: Required; an integer.
     pub meter_stop: i64,
     /// `timestamp`: Required; an RFC 3339 date-time.
@@ -2728,7 +2728,7 @@ impl StopTransactionRequest {
 impl Decode for StopTransactionRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_id_tag: Option<String> = None;
+        let mut f_id_tag: Option<Text> = None;
         let mut f_meter_stop: Option<i64> = None;
         let mut f_timestamp: Option<DateTime> = None;
         let mut f_transaction_id: Option<i64> = None;
@@ -2736,9 +2736,9 @@ impl Decode for StopTransactionRequest {
         let mut f_transaction_data: Option<Vec<TransactionData>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "idTag" => {
+                b"idTag" => {
                     if f_id_tag.is_some() {
                         d.duplicate("idTag")?;
                     }
@@ -2748,19 +2748,19 @@ impl Decode for StopTransactionRequest {
                     }
                     f_id_tag = Some(d.string(Some(20)).map_err(|e| e.at_key("idTag"))?);
                 }
-                "meterStop" => {
+                b"meterStop" => {
                     if f_meter_stop.is_some() {
                         d.duplicate("meterStop")?;
                     }
                     f_meter_stop = Some(d.integer(None, None).map_err(|e| e.at_key("meterStop"))?);
                 }
-                "timestamp" => {
+                b"timestamp" => {
                     if f_timestamp.is_some() {
                         d.duplicate("timestamp")?;
                     }
                     f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
                 }
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
@@ -2769,7 +2769,7 @@ impl Decode for StopTransactionRequest {
                             .map_err(|e| e.at_key("transactionId"))?,
                     );
                 }
-                "reason" => {
+                b"reason" => {
                     if f_reason.is_some() {
                         d.duplicate("reason")?;
                     }
@@ -2779,7 +2779,7 @@ impl Decode for StopTransactionRequest {
                     }
                     f_reason = Some(Reason::decode(d).map_err(|e| e.at_key("reason"))?);
                 }
-                "transactionData" => {
+                b"transactionData" => {
                     if f_transaction_data.is_some() {
                         d.duplicate("transactionData")?;
                     }
@@ -2792,7 +2792,7 @@ impl Decode for StopTransactionRequest {
                             .map_err(|e| e.at_key("transactionData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(StopTransactionRequest {
@@ -2911,9 +2911,9 @@ impl Decode for StopTransactionResponse {
         let mut f_id_tag_info: Option<IdTagInfo> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "idTagInfo" => {
+                b"idTagInfo" => {
                     if f_id_tag_info.is_some() {
                         d.duplicate("idTagInfo")?;
                     }
@@ -2923,7 +2923,7 @@ impl Decode for StopTransactionResponse {
                     }
                     f_id_tag_info = Some(IdTagInfo::decode(d).map_err(|e| e.at_key("idTagInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(StopTransactionResponse {
@@ -2978,16 +2978,16 @@ impl Decode for UnlockConnectorRequest {
         let mut f_connector_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "connectorId" => {
+                b"connectorId" => {
                     if f_connector_id.is_some() {
                         d.duplicate("connectorId")?;
                     }
                     f_connector_id =
                         Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(UnlockConnectorRequest {
@@ -3053,15 +3053,15 @@ impl Decode for UnlockConnectorResponse {
         let mut f_status: Option<UnlockStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status = Some(UnlockStatus::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(UnlockConnectorResponse {
@@ -3121,15 +3121,15 @@ impl Decode for DiagnosticsStatusNotificationRequest {
         let mut f_status: Option<DiagnosticsStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status = Some(DiagnosticsStatus::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(DiagnosticsStatusNotificationRequest {
@@ -3195,9 +3195,9 @@ impl Decode for DiagnosticsStatusNotificationResponse {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(DiagnosticsStatusNotificationResponse { extra })
@@ -3242,15 +3242,15 @@ impl Decode for FirmwareStatusNotificationRequest {
         let mut f_status: Option<FirmwareStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status = Some(FirmwareStatus::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(FirmwareStatusNotificationRequest {
@@ -3316,9 +3316,9 @@ impl Decode for FirmwareStatusNotificationResponse {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(FirmwareStatusNotificationResponse { extra })
@@ -3342,7 +3342,7 @@ impl Encode for FirmwareStatusNotificationResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetDiagnosticsRequest {
     /// `location`: Required; a URI.
-    pub location: String,
+    pub location: Text,
     /// `retries`: Optional; an integer.
     pub retries: Option<i64>,
     /// `retryInterval`: Optional; an integer.
@@ -3357,7 +3357,7 @@ pub struct GetDiagnosticsRequest {
 
 impl GetDiagnosticsRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(location: String) -> Self {
+    pub fn new(location: Text) -> Self {
         GetDiagnosticsRequest {
             location,
             retries: None,
@@ -3372,22 +3372,22 @@ impl GetDiagnosticsRequest {
 impl Decode for GetDiagnosticsRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_location: Option<String> = None;
+        let mut f_location: Option<Text> = None;
         let mut f_retries: Option<i64> = None;
         let mut f_retry_interval: Option<i64> = None;
         let mut f_start_time: Option<DateTime> = None;
         let mut f_stop_time: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "location" => {
+                b"location" => {
                     if f_location.is_some() {
                         d.duplicate("location")?;
                     }
                     f_location = Some(d.uri(None).map_err(|e| e.at_key("location"))?);
                 }
-                "retries" => {
+                b"retries" => {
                     if f_retries.is_some() {
                         d.duplicate("retries")?;
                     }
@@ -3397,7 +3397,7 @@ impl Decode for GetDiagnosticsRequest {
                     }
                     f_retries = Some(d.integer(None, None).map_err(|e| e.at_key("retries"))?);
                 }
-                "retryInterval" => {
+                b"retryInterval" => {
                     if f_retry_interval.is_some() {
                         d.duplicate("retryInterval")?;
                     }
@@ -3410,7 +3410,7 @@ impl Decode for GetDiagnosticsRequest {
                             .map_err(|e| e.at_key("retryInterval"))?,
                     );
                 }
-                "startTime" => {
+                b"startTime" => {
                     if f_start_time.is_some() {
                         d.duplicate("startTime")?;
                     }
@@ -3420,7 +3420,7 @@ impl Decode for GetDiagnosticsRequest {
                     }
                     f_start_time = Some(d.date_time().map_err(|e| e.at_key("startTime"))?);
                 }
-                "stopTime" => {
+                b"stopTime" => {
                     if f_stop_time.is_some() {
                         d.duplicate("stopTime")?;
                     }
@@ -3430,7 +3430,7 @@ impl Decode for GetDiagnosticsRequest {
                     }
                     f_stop_time = Some(d.date_time().map_err(|e| e.at_key("stopTime"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetDiagnosticsRequest {
@@ -3505,7 +3505,7 @@ impl ocpp_types::Request for GetDiagnosticsRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetDiagnosticsResponse {
     /// `fileName`: Optional; at most 255 characters.
-    pub file_name: Option<String>,
+    pub file_name: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -3523,12 +3523,12 @@ impl GetDiagnosticsResponse {
 impl Decode for GetDiagnosticsResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_file_name: Option<String> = None;
+        let mut f_file_name: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "fileName" => {
+                b"fileName" => {
                     if f_file_name.is_some() {
                         d.duplicate("fileName")?;
                     }
@@ -3538,7 +3538,7 @@ impl Decode for GetDiagnosticsResponse {
                     }
                     f_file_name = Some(d.string(Some(255)).map_err(|e| e.at_key("fileName"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetDiagnosticsResponse {
@@ -3572,7 +3572,7 @@ impl Encode for GetDiagnosticsResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpdateFirmwareRequest {
     /// `location`: Required; a URI.
-    pub location: String,
+    pub location: Text,
     /// `retries`: Optional; an integer.
     pub retries: Option<i64>,
     /// `retrieveDate`: Required; an RFC 3339 date-time.
@@ -3585,7 +3585,7 @@ pub struct UpdateFirmwareRequest {
 
 impl UpdateFirmwareRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(location: String, retrieve_date: DateTime) -> Self {
+    pub fn new(location: Text, retrieve_date: DateTime) -> Self {
         UpdateFirmwareRequest {
             location,
             retries: None,
@@ -3599,21 +3599,21 @@ impl UpdateFirmwareRequest {
 impl Decode for UpdateFirmwareRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_location: Option<String> = None;
+        let mut f_location: Option<Text> = None;
         let mut f_retries: Option<i64> = None;
         let mut f_retrieve_date: Option<DateTime> = None;
         let mut f_retry_interval: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "location" => {
+                b"location" => {
                     if f_location.is_some() {
                         d.duplicate("location")?;
                     }
                     f_location = Some(d.uri(None).map_err(|e| e.at_key("location"))?);
                 }
-                "retries" => {
+                b"retries" => {
                     if f_retries.is_some() {
                         d.duplicate("retries")?;
                     }
@@ -3623,13 +3623,13 @@ impl Decode for UpdateFirmwareRequest {
                     }
                     f_retries = Some(d.integer(None, None).map_err(|e| e.at_key("retries"))?);
                 }
-                "retrieveDate" => {
+                b"retrieveDate" => {
                     if f_retrieve_date.is_some() {
                         d.duplicate("retrieveDate")?;
                     }
                     f_retrieve_date = Some(d.date_time().map_err(|e| e.at_key("retrieveDate"))?);
                 }
-                "retryInterval" => {
+                b"retryInterval" => {
                     if f_retry_interval.is_some() {
                         d.duplicate("retryInterval")?;
                     }
@@ -3642,7 +3642,7 @@ impl Decode for UpdateFirmwareRequest {
                             .map_err(|e| e.at_key("retryInterval"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(UpdateFirmwareRequest {
@@ -3731,9 +3731,9 @@ impl Decode for UpdateFirmwareResponse {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(UpdateFirmwareResponse { extra })
@@ -3774,9 +3774,9 @@ impl Decode for GetLocalListVersionRequest {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetLocalListVersionRequest { extra })
@@ -3831,16 +3831,16 @@ impl Decode for GetLocalListVersionResponse {
         let mut f_list_version: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "listVersion" => {
+                b"listVersion" => {
                     if f_list_version.is_some() {
                         d.duplicate("listVersion")?;
                     }
                     f_list_version =
                         Some(d.integer(None, None).map_err(|e| e.at_key("listVersion"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetLocalListVersionResponse {
@@ -3904,16 +3904,16 @@ impl Decode for SendLocalListRequest {
         let mut f_update_type: Option<UpdateType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "listVersion" => {
+                b"listVersion" => {
                     if f_list_version.is_some() {
                         d.duplicate("listVersion")?;
                     }
                     f_list_version =
                         Some(d.integer(None, None).map_err(|e| e.at_key("listVersion"))?);
                 }
-                "localAuthorizationList" => {
+                b"localAuthorizationList" => {
                     if f_local_authorization_list.is_some() {
                         d.duplicate("localAuthorizationList")?;
                     }
@@ -3926,14 +3926,14 @@ impl Decode for SendLocalListRequest {
                             .map_err(|e| e.at_key("localAuthorizationList"))?,
                     );
                 }
-                "updateType" => {
+                b"updateType" => {
                     if f_update_type.is_some() {
                         d.duplicate("updateType")?;
                     }
                     f_update_type =
                         Some(UpdateType::decode(d).map_err(|e| e.at_key("updateType"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SendLocalListRequest {
@@ -4027,15 +4027,15 @@ impl Decode for SendLocalListResponse {
         let mut f_status: Option<UpdateStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status = Some(UpdateStatus::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SendLocalListResponse {
@@ -4095,9 +4095,9 @@ impl Decode for CancelReservationRequest {
         let mut f_reservation_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "reservationId" => {
+                b"reservationId" => {
                     if f_reservation_id.is_some() {
                         d.duplicate("reservationId")?;
                     }
@@ -4106,7 +4106,7 @@ impl Decode for CancelReservationRequest {
                             .map_err(|e| e.at_key("reservationId"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CancelReservationRequest {
@@ -4172,16 +4172,16 @@ impl Decode for CancelReservationResponse {
         let mut f_status: Option<CancelReservationStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(CancelReservationStatus::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CancelReservationResponse {
@@ -4224,9 +4224,9 @@ pub struct ReserveNowRequest {
     /// `expiryDate`: Required; an RFC 3339 date-time.
     pub expiry_date: DateTime,
     /// `idTag`: Required; at most 20 characters.
-    pub id_tag: String,
+    pub id_tag: Text,
     /// `parentIdTag`: Optional; at most 20 characters.
-    pub parent_id_tag: Option<String>,
+    pub parent_id_tag: Option<Text>,
     /// `reservationId`: Required; an integer.
     pub reservation_id: i64,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -4238,7 +4238,7 @@ impl ReserveNowRequest {
     pub fn new(
         connector_id: i64,
         expiry_date: DateTime,
-        id_tag: String,
+        id_tag: Text,
         reservation_id: i64,
     ) -> Self {
         ReserveNowRequest {
@@ -4257,33 +4257,33 @@ impl Decode for ReserveNowRequest {
         d.object_begin()?;
         let mut f_connector_id: Option<i64> = None;
         let mut f_expiry_date: Option<DateTime> = None;
-        let mut f_id_tag: Option<String> = None;
-        let mut f_parent_id_tag: Option<String> = None;
+        let mut f_id_tag: Option<Text> = None;
+        let mut f_parent_id_tag: Option<Text> = None;
         let mut f_reservation_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "connectorId" => {
+                b"connectorId" => {
                     if f_connector_id.is_some() {
                         d.duplicate("connectorId")?;
                     }
                     f_connector_id =
                         Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
                 }
-                "expiryDate" => {
+                b"expiryDate" => {
                     if f_expiry_date.is_some() {
                         d.duplicate("expiryDate")?;
                     }
                     f_expiry_date = Some(d.date_time().map_err(|e| e.at_key("expiryDate"))?);
                 }
-                "idTag" => {
+                b"idTag" => {
                     if f_id_tag.is_some() {
                         d.duplicate("idTag")?;
                     }
                     f_id_tag = Some(d.string(Some(20)).map_err(|e| e.at_key("idTag"))?);
                 }
-                "parentIdTag" => {
+                b"parentIdTag" => {
                     if f_parent_id_tag.is_some() {
                         d.duplicate("parentIdTag")?;
                     }
@@ -4294,7 +4294,7 @@ impl Decode for ReserveNowRequest {
                     f_parent_id_tag =
                         Some(d.string(Some(20)).map_err(|e| e.at_key("parentIdTag"))?);
                 }
-                "reservationId" => {
+                b"reservationId" => {
                     if f_reservation_id.is_some() {
                         d.duplicate("reservationId")?;
                     }
@@ -4303,7 +4303,7 @@ impl Decode for ReserveNowRequest {
                             .map_err(|e| e.at_key("reservationId"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ReserveNowRequest {
@@ -4413,15 +4413,15 @@ impl Decode for ReserveNowResponse {
         let mut f_status: Option<ReservationStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status = Some(ReservationStatus::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ReserveNowResponse {
@@ -4493,9 +4493,9 @@ impl Decode for ClearChargingProfileRequest {
         let mut f_stack_level: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
@@ -4505,7 +4505,7 @@ impl Decode for ClearChargingProfileRequest {
                     }
                     f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
                 }
-                "connectorId" => {
+                b"connectorId" => {
                     if f_connector_id.is_some() {
                         d.duplicate("connectorId")?;
                     }
@@ -4516,7 +4516,7 @@ impl Decode for ClearChargingProfileRequest {
                     f_connector_id =
                         Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
                 }
-                "chargingProfilePurpose" => {
+                b"chargingProfilePurpose" => {
                     if f_charging_profile_purpose.is_some() {
                         d.duplicate("chargingProfilePurpose")?;
                     }
@@ -4529,7 +4529,7 @@ impl Decode for ClearChargingProfileRequest {
                             .map_err(|e| e.at_key("chargingProfilePurpose"))?,
                     );
                 }
-                "stackLevel" => {
+                b"stackLevel" => {
                     if f_stack_level.is_some() {
                         d.duplicate("stackLevel")?;
                     }
@@ -4540,7 +4540,7 @@ impl Decode for ClearChargingProfileRequest {
                     f_stack_level =
                         Some(d.integer(None, None).map_err(|e| e.at_key("stackLevel"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearChargingProfileRequest {
@@ -4621,9 +4621,9 @@ impl Decode for ClearChargingProfileResponse {
         let mut f_status: Option<ClearChargingProfileStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -4631,7 +4631,7 @@ impl Decode for ClearChargingProfileResponse {
                         ClearChargingProfileStatus::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearChargingProfileResponse {
@@ -4699,22 +4699,22 @@ impl Decode for GetCompositeScheduleRequest {
         let mut f_charging_rate_unit: Option<ChargingRateUnitType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "connectorId" => {
+                b"connectorId" => {
                     if f_connector_id.is_some() {
                         d.duplicate("connectorId")?;
                     }
                     f_connector_id =
                         Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
                 }
-                "duration" => {
+                b"duration" => {
                     if f_duration.is_some() {
                         d.duplicate("duration")?;
                     }
                     f_duration = Some(d.integer(None, None).map_err(|e| e.at_key("duration"))?);
                 }
-                "chargingRateUnit" => {
+                b"chargingRateUnit" => {
                     if f_charging_rate_unit.is_some() {
                         d.duplicate("chargingRateUnit")?;
                     }
@@ -4727,7 +4727,7 @@ impl Decode for GetCompositeScheduleRequest {
                             .map_err(|e| e.at_key("chargingRateUnit"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetCompositeScheduleRequest {
@@ -4822,9 +4822,9 @@ impl Decode for GetCompositeScheduleResponse {
         let mut f_charging_schedule: Option<ChargingSchedule> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -4832,7 +4832,7 @@ impl Decode for GetCompositeScheduleResponse {
                         GetCompositeScheduleStatus::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "connectorId" => {
+                b"connectorId" => {
                     if f_connector_id.is_some() {
                         d.duplicate("connectorId")?;
                     }
@@ -4843,7 +4843,7 @@ impl Decode for GetCompositeScheduleResponse {
                     f_connector_id =
                         Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
                 }
-                "scheduleStart" => {
+                b"scheduleStart" => {
                     if f_schedule_start.is_some() {
                         d.duplicate("scheduleStart")?;
                     }
@@ -4853,7 +4853,7 @@ impl Decode for GetCompositeScheduleResponse {
                     }
                     f_schedule_start = Some(d.date_time().map_err(|e| e.at_key("scheduleStart"))?);
                 }
-                "chargingSchedule" => {
+                b"chargingSchedule" => {
                     if f_charging_schedule.is_some() {
                         d.duplicate("chargingSchedule")?;
                     }
@@ -4865,7 +4865,7 @@ impl Decode for GetCompositeScheduleResponse {
                         ChargingSchedule::decode(d).map_err(|e| e.at_key("chargingSchedule"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetCompositeScheduleResponse {
@@ -4950,16 +4950,16 @@ impl Decode for SetChargingProfileRequest {
         let mut f_cs_charging_profiles: Option<ChargingProfile> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "connectorId" => {
+                b"connectorId" => {
                     if f_connector_id.is_some() {
                         d.duplicate("connectorId")?;
                     }
                     f_connector_id =
                         Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
                 }
-                "csChargingProfiles" => {
+                b"csChargingProfiles" => {
                     if f_cs_charging_profiles.is_some() {
                         d.duplicate("csChargingProfiles")?;
                     }
@@ -4967,7 +4967,7 @@ impl Decode for SetChargingProfileRequest {
                         ChargingProfile::decode(d).map_err(|e| e.at_key("csChargingProfiles"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetChargingProfileRequest {
@@ -5046,16 +5046,16 @@ impl Decode for SetChargingProfileResponse {
         let mut f_status: Option<ChargingProfileStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(ChargingProfileStatus::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetChargingProfileResponse {
@@ -5119,16 +5119,16 @@ impl Decode for TriggerMessageRequest {
         let mut f_connector_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "requestedMessage" => {
+                b"requestedMessage" => {
                     if f_requested_message.is_some() {
                         d.duplicate("requestedMessage")?;
                     }
                     f_requested_message =
                         Some(MessageTrigger::decode(d).map_err(|e| e.at_key("requestedMessage"))?);
                 }
-                "connectorId" => {
+                b"connectorId" => {
                     if f_connector_id.is_some() {
                         d.duplicate("connectorId")?;
                     }
@@ -5139,7 +5139,7 @@ impl Decode for TriggerMessageRequest {
                     f_connector_id =
                         Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TriggerMessageRequest {
@@ -5214,16 +5214,16 @@ impl Decode for TriggerMessageResponse {
         let mut f_status: Option<TriggerMessageStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(TriggerMessageStatus::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TriggerMessageResponse {
@@ -5262,14 +5262,14 @@ impl Encode for TriggerMessageResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateSignedRequest {
     /// `certificateChain`: Required; at most 10000 characters.
-    pub certificate_chain: String,
+    pub certificate_chain: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl CertificateSignedRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(certificate_chain: String) -> Self {
+    pub fn new(certificate_chain: Text) -> Self {
         CertificateSignedRequest {
             certificate_chain,
             extra: Extra::new(),
@@ -5280,12 +5280,12 @@ impl CertificateSignedRequest {
 impl Decode for CertificateSignedRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_certificate_chain: Option<String> = None;
+        let mut f_certificate_chain: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "certificateChain" => {
+                b"certificateChain" => {
                     if f_certificate_chain.is_some() {
                         d.duplicate("certificateChain")?;
                     }
@@ -5294,7 +5294,7 @@ impl Decode for CertificateSignedRequest {
                             .map_err(|e| e.at_key("certificateChain"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CertificateSignedRequest {
@@ -5365,9 +5365,9 @@ impl Decode for CertificateSignedResponse {
         let mut f_status: Option<CertificateSignedStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -5376,7 +5376,7 @@ impl Decode for CertificateSignedResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CertificateSignedResponse {
@@ -5436,9 +5436,9 @@ impl Decode for DeleteCertificateRequest {
         let mut f_certificate_hash_data: Option<CertificateHashDataType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "certificateHashData" => {
+                b"certificateHashData" => {
                     if f_certificate_hash_data.is_some() {
                         d.duplicate("certificateHashData")?;
                     }
@@ -5447,7 +5447,7 @@ impl Decode for DeleteCertificateRequest {
                             .map_err(|e| e.at_key("certificateHashData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(DeleteCertificateRequest {
@@ -5518,9 +5518,9 @@ impl Decode for DeleteCertificateResponse {
         let mut f_status: Option<DeleteCertificateStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -5529,7 +5529,7 @@ impl Decode for DeleteCertificateResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(DeleteCertificateResponse {
@@ -5593,9 +5593,9 @@ impl Decode for ExtendedTriggerMessageRequest {
         let mut f_connector_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "requestedMessage" => {
+                b"requestedMessage" => {
                     if f_requested_message.is_some() {
                         d.duplicate("requestedMessage")?;
                     }
@@ -5604,7 +5604,7 @@ impl Decode for ExtendedTriggerMessageRequest {
                             .map_err(|e| e.at_key("requestedMessage"))?,
                     );
                 }
-                "connectorId" => {
+                b"connectorId" => {
                     if f_connector_id.is_some() {
                         d.duplicate("connectorId")?;
                     }
@@ -5615,7 +5615,7 @@ impl Decode for ExtendedTriggerMessageRequest {
                     f_connector_id =
                         Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ExtendedTriggerMessageRequest {
@@ -5690,9 +5690,9 @@ impl Decode for ExtendedTriggerMessageResponse {
         let mut f_status: Option<TriggerMessageStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -5700,7 +5700,7 @@ impl Decode for ExtendedTriggerMessageResponse {
                         TriggerMessageStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ExtendedTriggerMessageResponse {
@@ -5760,9 +5760,9 @@ impl Decode for GetInstalledCertificateIdsRequest {
         let mut f_certificate_type: Option<CertificateUseEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "certificateType" => {
+                b"certificateType" => {
                     if f_certificate_type.is_some() {
                         d.duplicate("certificateType")?;
                     }
@@ -5771,7 +5771,7 @@ impl Decode for GetInstalledCertificateIdsRequest {
                             .map_err(|e| e.at_key("certificateType"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetInstalledCertificateIdsRequest {
@@ -5845,9 +5845,9 @@ impl Decode for GetInstalledCertificateIdsResponse {
         let mut f_status: Option<GetInstalledCertificateStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "certificateHashData" => {
+                b"certificateHashData" => {
                     if f_certificate_hash_data.is_some() {
                         d.duplicate("certificateHashData")?;
                     }
@@ -5860,7 +5860,7 @@ impl Decode for GetInstalledCertificateIdsResponse {
                             .map_err(|e| e.at_key("certificateHashData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -5869,7 +5869,7 @@ impl Decode for GetInstalledCertificateIdsResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetInstalledCertificateIdsResponse {
@@ -5960,27 +5960,27 @@ impl Decode for GetLogRequest {
         let mut f_retry_interval: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "log" => {
+                b"log" => {
                     if f_log.is_some() {
                         d.duplicate("log")?;
                     }
                     f_log = Some(LogParametersType::decode(d).map_err(|e| e.at_key("log"))?);
                 }
-                "logType" => {
+                b"logType" => {
                     if f_log_type.is_some() {
                         d.duplicate("logType")?;
                     }
                     f_log_type = Some(LogEnumType::decode(d).map_err(|e| e.at_key("logType"))?);
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "retries" => {
+                b"retries" => {
                     if f_retries.is_some() {
                         d.duplicate("retries")?;
                     }
@@ -5990,7 +5990,7 @@ impl Decode for GetLogRequest {
                     }
                     f_retries = Some(d.integer(None, None).map_err(|e| e.at_key("retries"))?);
                 }
-                "retryInterval" => {
+                b"retryInterval" => {
                     if f_retry_interval.is_some() {
                         d.duplicate("retryInterval")?;
                     }
@@ -6003,7 +6003,7 @@ impl Decode for GetLogRequest {
                             .map_err(|e| e.at_key("retryInterval"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetLogRequest {
@@ -6086,7 +6086,7 @@ pub struct GetLogResponse {
     /// `status`: Required; a [`LogStatusEnumType`].
     pub status: LogStatusEnumType,
     /// `filename`: Optional; at most 255 characters.
-    pub filename: Option<String>,
+    pub filename: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -6106,18 +6106,18 @@ impl Decode for GetLogResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_status: Option<LogStatusEnumType> = None;
-        let mut f_filename: Option<String> = None;
+        let mut f_filename: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status = Some(LogStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "filename" => {
+                b"filename" => {
                     if f_filename.is_some() {
                         d.duplicate("filename")?;
                     }
@@ -6127,7 +6127,7 @@ impl Decode for GetLogResponse {
                     }
                     f_filename = Some(d.string(Some(255)).map_err(|e| e.at_key("filename"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetLogResponse {
@@ -6176,14 +6176,14 @@ pub struct InstallCertificateRequest {
     /// `certificateType`: Required; a [`CertificateUseEnumType`].
     pub certificate_type: CertificateUseEnumType,
     /// `certificate`: Required; at most 5500 characters.
-    pub certificate: String,
+    pub certificate: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl InstallCertificateRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(certificate_type: CertificateUseEnumType, certificate: String) -> Self {
+    pub fn new(certificate_type: CertificateUseEnumType, certificate: Text) -> Self {
         InstallCertificateRequest {
             certificate_type,
             certificate,
@@ -6196,12 +6196,12 @@ impl Decode for InstallCertificateRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_certificate_type: Option<CertificateUseEnumType> = None;
-        let mut f_certificate: Option<String> = None;
+        let mut f_certificate: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "certificateType" => {
+                b"certificateType" => {
                     if f_certificate_type.is_some() {
                         d.duplicate("certificateType")?;
                     }
@@ -6210,14 +6210,14 @@ impl Decode for InstallCertificateRequest {
                             .map_err(|e| e.at_key("certificateType"))?,
                     );
                 }
-                "certificate" => {
+                b"certificate" => {
                     if f_certificate.is_some() {
                         d.duplicate("certificate")?;
                     }
                     f_certificate =
                         Some(d.string(Some(5500)).map_err(|e| e.at_key("certificate"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(InstallCertificateRequest {
@@ -6301,9 +6301,9 @@ impl Decode for InstallCertificateResponse {
         let mut f_status: Option<InstallCertificateStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -6312,7 +6312,7 @@ impl Decode for InstallCertificateResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(InstallCertificateResponse {
@@ -6376,16 +6376,16 @@ impl Decode for LogStatusNotificationRequest {
         let mut f_request_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(UploadLogStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
@@ -6395,7 +6395,7 @@ impl Decode for LogStatusNotificationRequest {
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(LogStatusNotificationRequest {
@@ -6466,9 +6466,9 @@ impl Decode for LogStatusNotificationResponse {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(LogStatusNotificationResponse { extra })
@@ -6492,18 +6492,18 @@ impl Encode for LogStatusNotificationResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecurityEventNotificationRequest {
     /// `type`: Required; at most 50 characters.
-    pub type_: String,
+    pub type_: Text,
     /// `timestamp`: Required; an RFC 3339 date-time.
     pub timestamp: DateTime,
     /// `techInfo`: Optional; at most 255 characters.
-    pub tech_info: Option<String>,
+    pub tech_info: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl SecurityEventNotificationRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(type_: String, timestamp: DateTime) -> Self {
+    pub fn new(type_: Text, timestamp: DateTime) -> Self {
         SecurityEventNotificationRequest {
             type_,
             timestamp,
@@ -6516,26 +6516,26 @@ impl SecurityEventNotificationRequest {
 impl Decode for SecurityEventNotificationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_type_: Option<String> = None;
+        let mut f_type_: Option<Text> = None;
         let mut f_timestamp: Option<DateTime> = None;
-        let mut f_tech_info: Option<String> = None;
+        let mut f_tech_info: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "type" => {
+                b"type" => {
                     if f_type_.is_some() {
                         d.duplicate("type")?;
                     }
                     f_type_ = Some(d.string(Some(50)).map_err(|e| e.at_key("type"))?);
                 }
-                "timestamp" => {
+                b"timestamp" => {
                     if f_timestamp.is_some() {
                         d.duplicate("timestamp")?;
                     }
                     f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
                 }
-                "techInfo" => {
+                b"techInfo" => {
                     if f_tech_info.is_some() {
                         d.duplicate("techInfo")?;
                     }
@@ -6545,7 +6545,7 @@ impl Decode for SecurityEventNotificationRequest {
                     }
                     f_tech_info = Some(d.string(Some(255)).map_err(|e| e.at_key("techInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SecurityEventNotificationRequest {
@@ -6632,9 +6632,9 @@ impl Decode for SecurityEventNotificationResponse {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SecurityEventNotificationResponse { extra })
@@ -6658,14 +6658,14 @@ impl Encode for SecurityEventNotificationResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignCertificateRequest {
     /// `csr`: Required; at most 5500 characters.
-    pub csr: String,
+    pub csr: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl SignCertificateRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(csr: String) -> Self {
+    pub fn new(csr: Text) -> Self {
         SignCertificateRequest {
             csr,
             extra: Extra::new(),
@@ -6676,18 +6676,18 @@ impl SignCertificateRequest {
 impl Decode for SignCertificateRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_csr: Option<String> = None;
+        let mut f_csr: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "csr" => {
+                b"csr" => {
                     if f_csr.is_some() {
                         d.duplicate("csr")?;
                     }
                     f_csr = Some(d.string(Some(5500)).map_err(|e| e.at_key("csr"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SignCertificateRequest {
@@ -6757,16 +6757,16 @@ impl Decode for SignCertificateResponse {
         let mut f_status: Option<GenericStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(GenericStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SignCertificateResponse {
@@ -6830,16 +6830,16 @@ impl Decode for SignedFirmwareStatusNotificationRequest {
         let mut f_request_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(FirmwareStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
@@ -6849,7 +6849,7 @@ impl Decode for SignedFirmwareStatusNotificationRequest {
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SignedFirmwareStatusNotificationRequest {
@@ -6920,9 +6920,9 @@ impl Decode for SignedFirmwareStatusNotificationResponse {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SignedFirmwareStatusNotificationResponse { extra })
@@ -6979,9 +6979,9 @@ impl Decode for SignedUpdateFirmwareRequest {
         let mut f_firmware: Option<FirmwareType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "retries" => {
+                b"retries" => {
                     if f_retries.is_some() {
                         d.duplicate("retries")?;
                     }
@@ -6991,7 +6991,7 @@ impl Decode for SignedUpdateFirmwareRequest {
                     }
                     f_retries = Some(d.integer(None, None).map_err(|e| e.at_key("retries"))?);
                 }
-                "retryInterval" => {
+                b"retryInterval" => {
                     if f_retry_interval.is_some() {
                         d.duplicate("retryInterval")?;
                     }
@@ -7004,19 +7004,19 @@ impl Decode for SignedUpdateFirmwareRequest {
                             .map_err(|e| e.at_key("retryInterval"))?,
                     );
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "firmware" => {
+                b"firmware" => {
                     if f_firmware.is_some() {
                         d.duplicate("firmware")?;
                     }
                     f_firmware = Some(FirmwareType::decode(d).map_err(|e| e.at_key("firmware"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SignedUpdateFirmwareRequest {
@@ -7105,9 +7105,9 @@ impl Decode for SignedUpdateFirmwareResponse {
         let mut f_status: Option<UpdateFirmwareStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -7115,7 +7115,7 @@ impl Decode for SignedUpdateFirmwareResponse {
                         UpdateFirmwareStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SignedUpdateFirmwareResponse {

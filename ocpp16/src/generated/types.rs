@@ -6,12 +6,12 @@
 use crate::UnknownEnumValue;
 use ocpp_types::codec::{Decode, Decoder, Encode, Extra, RawJson, Validator};
 use ocpp_types::json::JsonWriter;
-use ocpp_types::{DateTime, Decimal, DecodeError};
+use ocpp_types::{DateTime, Decimal, DecodeError, Text};
 /// `AuthorizationData` of OCPP 1.6; used in SendLocalList.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizationData {
     /// `idTag`: Required; at most 20 characters.
-    pub id_tag: String,
+    pub id_tag: Text,
     /// `idTagInfo`: Optional; a [`IdTagInfo`].
     pub id_tag_info: Option<IdTagInfo>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -20,7 +20,7 @@ pub struct AuthorizationData {
 
 impl AuthorizationData {
     /// A value with the required members given and every optional member absent.
-    pub fn new(id_tag: String) -> Self {
+    pub fn new(id_tag: Text) -> Self {
         AuthorizationData {
             id_tag,
             id_tag_info: None,
@@ -32,19 +32,19 @@ impl AuthorizationData {
 impl Decode for AuthorizationData {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_id_tag: Option<String> = None;
+        let mut f_id_tag: Option<Text> = None;
         let mut f_id_tag_info: Option<IdTagInfo> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "idTag" => {
+                b"idTag" => {
                     if f_id_tag.is_some() {
                         d.duplicate("idTag")?;
                     }
                     f_id_tag = Some(d.string(Some(20)).map_err(|e| e.at_key("idTag"))?);
                 }
-                "idTagInfo" => {
+                b"idTagInfo" => {
                     if f_id_tag_info.is_some() {
                         d.duplicate("idTagInfo")?;
                     }
@@ -54,7 +54,7 @@ impl Decode for AuthorizationData {
                     }
                     f_id_tag_info = Some(IdTagInfo::decode(d).map_err(|e| e.at_key("idTagInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(AuthorizationData {
@@ -162,14 +162,14 @@ impl std::str::FromStr for AuthorizationStatus {
 
 impl Decode for AuthorizationStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => AuthorizationStatus::Accepted,
-            "Blocked" => AuthorizationStatus::Blocked,
-            "Expired" => AuthorizationStatus::Expired,
-            "Invalid" => AuthorizationStatus::Invalid,
-            "ConcurrentTx" => AuthorizationStatus::ConcurrentTx,
-            _ => AuthorizationStatus::UnknownValue(d.unknown_enum(s, "AuthorizationStatus")?),
+            b"Accepted" => AuthorizationStatus::Accepted,
+            b"Blocked" => AuthorizationStatus::Blocked,
+            b"Expired" => AuthorizationStatus::Expired,
+            b"Invalid" => AuthorizationStatus::Invalid,
+            b"ConcurrentTx" => AuthorizationStatus::ConcurrentTx,
+            _ => AuthorizationStatus::UnknownValue(d.unknown_enum_bytes(s, "AuthorizationStatus")?),
         })
     }
 }
@@ -242,12 +242,12 @@ impl std::str::FromStr for AvailabilityStatus {
 
 impl Decode for AvailabilityStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => AvailabilityStatus::Accepted,
-            "Rejected" => AvailabilityStatus::Rejected,
-            "Scheduled" => AvailabilityStatus::Scheduled,
-            _ => AvailabilityStatus::UnknownValue(d.unknown_enum(s, "AvailabilityStatus")?),
+            b"Accepted" => AvailabilityStatus::Accepted,
+            b"Rejected" => AvailabilityStatus::Rejected,
+            b"Scheduled" => AvailabilityStatus::Scheduled,
+            _ => AvailabilityStatus::UnknownValue(d.unknown_enum_bytes(s, "AvailabilityStatus")?),
         })
     }
 }
@@ -313,11 +313,11 @@ impl std::str::FromStr for AvailabilityType {
 
 impl Decode for AvailabilityType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Inoperative" => AvailabilityType::Inoperative,
-            "Operative" => AvailabilityType::Operative,
-            _ => AvailabilityType::UnknownValue(d.unknown_enum(s, "AvailabilityType")?),
+            b"Inoperative" => AvailabilityType::Inoperative,
+            b"Operative" => AvailabilityType::Operative,
+            _ => AvailabilityType::UnknownValue(d.unknown_enum_bytes(s, "AvailabilityType")?),
         })
     }
 }
@@ -385,13 +385,13 @@ impl std::str::FromStr for CancelReservationStatus {
 
 impl Decode for CancelReservationStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => CancelReservationStatus::Accepted,
-            "Rejected" => CancelReservationStatus::Rejected,
-            _ => {
-                CancelReservationStatus::UnknownValue(d.unknown_enum(s, "CancelReservationStatus")?)
-            }
+            b"Accepted" => CancelReservationStatus::Accepted,
+            b"Rejected" => CancelReservationStatus::Rejected,
+            _ => CancelReservationStatus::UnknownValue(
+                d.unknown_enum_bytes(s, "CancelReservationStatus")?,
+            ),
         })
     }
 }
@@ -417,11 +417,11 @@ pub struct CertificateHashDataType {
     /// `hashAlgorithm`: Required; a [`HashAlgorithmEnumType`].
     pub hash_algorithm: HashAlgorithmEnumType,
     /// `issuerNameHash`: Required; at most 128 characters.
-    pub issuer_name_hash: String,
+    pub issuer_name_hash: Text,
     /// `issuerKeyHash`: Required; at most 128 characters.
-    pub issuer_key_hash: String,
+    pub issuer_key_hash: Text,
     /// `serialNumber`: Required; at most 40 characters.
-    pub serial_number: String,
+    pub serial_number: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -430,9 +430,9 @@ impl CertificateHashDataType {
     /// A value with the required members given and every optional member absent.
     pub fn new(
         hash_algorithm: HashAlgorithmEnumType,
-        issuer_name_hash: String,
-        issuer_key_hash: String,
-        serial_number: String,
+        issuer_name_hash: Text,
+        issuer_key_hash: Text,
+        serial_number: Text,
     ) -> Self {
         CertificateHashDataType {
             hash_algorithm,
@@ -448,14 +448,14 @@ impl Decode for CertificateHashDataType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_hash_algorithm: Option<HashAlgorithmEnumType> = None;
-        let mut f_issuer_name_hash: Option<String> = None;
-        let mut f_issuer_key_hash: Option<String> = None;
-        let mut f_serial_number: Option<String> = None;
+        let mut f_issuer_name_hash: Option<Text> = None;
+        let mut f_issuer_key_hash: Option<Text> = None;
+        let mut f_serial_number: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "hashAlgorithm" => {
+                b"hashAlgorithm" => {
                     if f_hash_algorithm.is_some() {
                         d.duplicate("hashAlgorithm")?;
                     }
@@ -463,7 +463,7 @@ impl Decode for CertificateHashDataType {
                         HashAlgorithmEnumType::decode(d).map_err(|e| e.at_key("hashAlgorithm"))?,
                     );
                 }
-                "issuerNameHash" => {
+                b"issuerNameHash" => {
                     if f_issuer_name_hash.is_some() {
                         d.duplicate("issuerNameHash")?;
                     }
@@ -472,21 +472,21 @@ impl Decode for CertificateHashDataType {
                             .map_err(|e| e.at_key("issuerNameHash"))?,
                     );
                 }
-                "issuerKeyHash" => {
+                b"issuerKeyHash" => {
                     if f_issuer_key_hash.is_some() {
                         d.duplicate("issuerKeyHash")?;
                     }
                     f_issuer_key_hash =
                         Some(d.string(Some(128)).map_err(|e| e.at_key("issuerKeyHash"))?);
                 }
-                "serialNumber" => {
+                b"serialNumber" => {
                     if f_serial_number.is_some() {
                         d.duplicate("serialNumber")?;
                     }
                     f_serial_number =
                         Some(d.string(Some(40)).map_err(|e| e.at_key("serialNumber"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CertificateHashDataType {
@@ -613,12 +613,12 @@ impl std::str::FromStr for CertificateSignedStatusEnumType {
 
 impl Decode for CertificateSignedStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => CertificateSignedStatusEnumType::Accepted,
-            "Rejected" => CertificateSignedStatusEnumType::Rejected,
+            b"Accepted" => CertificateSignedStatusEnumType::Accepted,
+            b"Rejected" => CertificateSignedStatusEnumType::Rejected,
             _ => CertificateSignedStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "CertificateSignedStatusEnumType")?,
+                d.unknown_enum_bytes(s, "CertificateSignedStatusEnumType")?,
             ),
         })
     }
@@ -693,11 +693,13 @@ impl std::str::FromStr for CertificateUseEnumType {
 
 impl Decode for CertificateUseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "CentralSystemRootCertificate" => CertificateUseEnumType::CentralSystemRootCertificate,
-            "ManufacturerRootCertificate" => CertificateUseEnumType::ManufacturerRootCertificate,
-            _ => CertificateUseEnumType::UnknownValue(d.unknown_enum(s, "CertificateUseEnumType")?),
+            b"CentralSystemRootCertificate" => CertificateUseEnumType::CentralSystemRootCertificate,
+            b"ManufacturerRootCertificate" => CertificateUseEnumType::ManufacturerRootCertificate,
+            _ => CertificateUseEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "CertificateUseEnumType")?,
+            ),
         })
     }
 }
@@ -835,25 +837,27 @@ impl std::str::FromStr for ChargePointErrorCode {
 
 impl Decode for ChargePointErrorCode {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "ConnectorLockFailure" => ChargePointErrorCode::ConnectorLockFailure,
-            "EVCommunicationError" => ChargePointErrorCode::EVCommunicationError,
-            "GroundFailure" => ChargePointErrorCode::GroundFailure,
-            "HighTemperature" => ChargePointErrorCode::HighTemperature,
-            "InternalError" => ChargePointErrorCode::InternalError,
-            "LocalListConflict" => ChargePointErrorCode::LocalListConflict,
-            "NoError" => ChargePointErrorCode::NoError,
-            "OtherError" => ChargePointErrorCode::OtherError,
-            "OverCurrentFailure" => ChargePointErrorCode::OverCurrentFailure,
-            "PowerMeterFailure" => ChargePointErrorCode::PowerMeterFailure,
-            "PowerSwitchFailure" => ChargePointErrorCode::PowerSwitchFailure,
-            "ReaderFailure" => ChargePointErrorCode::ReaderFailure,
-            "ResetFailure" => ChargePointErrorCode::ResetFailure,
-            "UnderVoltage" => ChargePointErrorCode::UnderVoltage,
-            "OverVoltage" => ChargePointErrorCode::OverVoltage,
-            "WeakSignal" => ChargePointErrorCode::WeakSignal,
-            _ => ChargePointErrorCode::UnknownValue(d.unknown_enum(s, "ChargePointErrorCode")?),
+            b"ConnectorLockFailure" => ChargePointErrorCode::ConnectorLockFailure,
+            b"EVCommunicationError" => ChargePointErrorCode::EVCommunicationError,
+            b"GroundFailure" => ChargePointErrorCode::GroundFailure,
+            b"HighTemperature" => ChargePointErrorCode::HighTemperature,
+            b"InternalError" => ChargePointErrorCode::InternalError,
+            b"LocalListConflict" => ChargePointErrorCode::LocalListConflict,
+            b"NoError" => ChargePointErrorCode::NoError,
+            b"OtherError" => ChargePointErrorCode::OtherError,
+            b"OverCurrentFailure" => ChargePointErrorCode::OverCurrentFailure,
+            b"PowerMeterFailure" => ChargePointErrorCode::PowerMeterFailure,
+            b"PowerSwitchFailure" => ChargePointErrorCode::PowerSwitchFailure,
+            b"ReaderFailure" => ChargePointErrorCode::ReaderFailure,
+            b"ResetFailure" => ChargePointErrorCode::ResetFailure,
+            b"UnderVoltage" => ChargePointErrorCode::UnderVoltage,
+            b"OverVoltage" => ChargePointErrorCode::OverVoltage,
+            b"WeakSignal" => ChargePointErrorCode::WeakSignal,
+            _ => {
+                ChargePointErrorCode::UnknownValue(d.unknown_enum_bytes(s, "ChargePointErrorCode")?)
+            }
         })
     }
 }
@@ -956,18 +960,18 @@ impl std::str::FromStr for ChargePointStatus {
 
 impl Decode for ChargePointStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Available" => ChargePointStatus::Available,
-            "Preparing" => ChargePointStatus::Preparing,
-            "Charging" => ChargePointStatus::Charging,
-            "SuspendedEVSE" => ChargePointStatus::SuspendedEVSE,
-            "SuspendedEV" => ChargePointStatus::SuspendedEV,
-            "Finishing" => ChargePointStatus::Finishing,
-            "Reserved" => ChargePointStatus::Reserved,
-            "Unavailable" => ChargePointStatus::Unavailable,
-            "Faulted" => ChargePointStatus::Faulted,
-            _ => ChargePointStatus::UnknownValue(d.unknown_enum(s, "ChargePointStatus")?),
+            b"Available" => ChargePointStatus::Available,
+            b"Preparing" => ChargePointStatus::Preparing,
+            b"Charging" => ChargePointStatus::Charging,
+            b"SuspendedEVSE" => ChargePointStatus::SuspendedEVSE,
+            b"SuspendedEV" => ChargePointStatus::SuspendedEV,
+            b"Finishing" => ChargePointStatus::Finishing,
+            b"Reserved" => ChargePointStatus::Reserved,
+            b"Unavailable" => ChargePointStatus::Unavailable,
+            b"Faulted" => ChargePointStatus::Faulted,
+            _ => ChargePointStatus::UnknownValue(d.unknown_enum_bytes(s, "ChargePointStatus")?),
         })
     }
 }
@@ -1048,9 +1052,9 @@ impl Decode for ChargingProfile {
         let mut f_charging_schedule: Option<ChargingSchedule> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "chargingProfileId" => {
+                b"chargingProfileId" => {
                     if f_charging_profile_id.is_some() {
                         d.duplicate("chargingProfileId")?;
                     }
@@ -1059,7 +1063,7 @@ impl Decode for ChargingProfile {
                             .map_err(|e| e.at_key("chargingProfileId"))?,
                     );
                 }
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
@@ -1072,14 +1076,14 @@ impl Decode for ChargingProfile {
                             .map_err(|e| e.at_key("transactionId"))?,
                     );
                 }
-                "stackLevel" => {
+                b"stackLevel" => {
                     if f_stack_level.is_some() {
                         d.duplicate("stackLevel")?;
                     }
                     f_stack_level =
                         Some(d.integer(None, None).map_err(|e| e.at_key("stackLevel"))?);
                 }
-                "chargingProfilePurpose" => {
+                b"chargingProfilePurpose" => {
                     if f_charging_profile_purpose.is_some() {
                         d.duplicate("chargingProfilePurpose")?;
                     }
@@ -1088,7 +1092,7 @@ impl Decode for ChargingProfile {
                             .map_err(|e| e.at_key("chargingProfilePurpose"))?,
                     );
                 }
-                "chargingProfileKind" => {
+                b"chargingProfileKind" => {
                     if f_charging_profile_kind.is_some() {
                         d.duplicate("chargingProfileKind")?;
                     }
@@ -1097,7 +1101,7 @@ impl Decode for ChargingProfile {
                             .map_err(|e| e.at_key("chargingProfileKind"))?,
                     );
                 }
-                "recurrencyKind" => {
+                b"recurrencyKind" => {
                     if f_recurrency_kind.is_some() {
                         d.duplicate("recurrencyKind")?;
                     }
@@ -1109,7 +1113,7 @@ impl Decode for ChargingProfile {
                         RecurrencyKindType::decode(d).map_err(|e| e.at_key("recurrencyKind"))?,
                     );
                 }
-                "validFrom" => {
+                b"validFrom" => {
                     if f_valid_from.is_some() {
                         d.duplicate("validFrom")?;
                     }
@@ -1119,7 +1123,7 @@ impl Decode for ChargingProfile {
                     }
                     f_valid_from = Some(d.date_time().map_err(|e| e.at_key("validFrom"))?);
                 }
-                "validTo" => {
+                b"validTo" => {
                     if f_valid_to.is_some() {
                         d.duplicate("validTo")?;
                     }
@@ -1129,7 +1133,7 @@ impl Decode for ChargingProfile {
                     }
                     f_valid_to = Some(d.date_time().map_err(|e| e.at_key("validTo"))?);
                 }
-                "chargingSchedule" => {
+                b"chargingSchedule" => {
                     if f_charging_schedule.is_some() {
                         d.duplicate("chargingSchedule")?;
                     }
@@ -1137,7 +1141,7 @@ impl Decode for ChargingProfile {
                         ChargingSchedule::decode(d).map_err(|e| e.at_key("chargingSchedule"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChargingProfile {
@@ -1302,14 +1306,14 @@ impl std::str::FromStr for ChargingProfileKindType {
 
 impl Decode for ChargingProfileKindType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Absolute" => ChargingProfileKindType::Absolute,
-            "Recurring" => ChargingProfileKindType::Recurring,
-            "Relative" => ChargingProfileKindType::Relative,
-            _ => {
-                ChargingProfileKindType::UnknownValue(d.unknown_enum(s, "ChargingProfileKindType")?)
-            }
+            b"Absolute" => ChargingProfileKindType::Absolute,
+            b"Recurring" => ChargingProfileKindType::Recurring,
+            b"Relative" => ChargingProfileKindType::Relative,
+            _ => ChargingProfileKindType::UnknownValue(
+                d.unknown_enum_bytes(s, "ChargingProfileKindType")?,
+            ),
         })
     }
 }
@@ -1384,13 +1388,13 @@ impl std::str::FromStr for ChargingProfilePurposeType {
 
 impl Decode for ChargingProfilePurposeType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "ChargePointMaxProfile" => ChargingProfilePurposeType::ChargePointMaxProfile,
-            "TxDefaultProfile" => ChargingProfilePurposeType::TxDefaultProfile,
-            "TxProfile" => ChargingProfilePurposeType::TxProfile,
+            b"ChargePointMaxProfile" => ChargingProfilePurposeType::ChargePointMaxProfile,
+            b"TxDefaultProfile" => ChargingProfilePurposeType::TxDefaultProfile,
+            b"TxProfile" => ChargingProfilePurposeType::TxProfile,
             _ => ChargingProfilePurposeType::UnknownValue(
-                d.unknown_enum(s, "ChargingProfilePurposeType")?,
+                d.unknown_enum_bytes(s, "ChargingProfilePurposeType")?,
             ),
         })
     }
@@ -1466,12 +1470,14 @@ impl std::str::FromStr for ChargingProfileStatus {
 
 impl Decode for ChargingProfileStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => ChargingProfileStatus::Accepted,
-            "Rejected" => ChargingProfileStatus::Rejected,
-            "NotSupported" => ChargingProfileStatus::NotSupported,
-            _ => ChargingProfileStatus::UnknownValue(d.unknown_enum(s, "ChargingProfileStatus")?),
+            b"Accepted" => ChargingProfileStatus::Accepted,
+            b"Rejected" => ChargingProfileStatus::Rejected,
+            b"NotSupported" => ChargingProfileStatus::NotSupported,
+            _ => ChargingProfileStatus::UnknownValue(
+                d.unknown_enum_bytes(s, "ChargingProfileStatus")?,
+            ),
         })
     }
 }
@@ -1537,11 +1543,13 @@ impl std::str::FromStr for ChargingRateUnitType {
 
 impl Decode for ChargingRateUnitType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "A" => ChargingRateUnitType::A,
-            "W" => ChargingRateUnitType::W,
-            _ => ChargingRateUnitType::UnknownValue(d.unknown_enum(s, "ChargingRateUnitType")?),
+            b"A" => ChargingRateUnitType::A,
+            b"W" => ChargingRateUnitType::W,
+            _ => {
+                ChargingRateUnitType::UnknownValue(d.unknown_enum_bytes(s, "ChargingRateUnitType")?)
+            }
         })
     }
 }
@@ -1603,9 +1611,9 @@ impl Decode for ChargingSchedule {
         let mut f_min_charging_rate: Option<Decimal> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "duration" => {
+                b"duration" => {
                     if f_duration.is_some() {
                         d.duplicate("duration")?;
                     }
@@ -1615,7 +1623,7 @@ impl Decode for ChargingSchedule {
                     }
                     f_duration = Some(d.integer(None, None).map_err(|e| e.at_key("duration"))?);
                 }
-                "startSchedule" => {
+                b"startSchedule" => {
                     if f_start_schedule.is_some() {
                         d.duplicate("startSchedule")?;
                     }
@@ -1625,7 +1633,7 @@ impl Decode for ChargingSchedule {
                     }
                     f_start_schedule = Some(d.date_time().map_err(|e| e.at_key("startSchedule"))?);
                 }
-                "chargingRateUnit" => {
+                b"chargingRateUnit" => {
                     if f_charging_rate_unit.is_some() {
                         d.duplicate("chargingRateUnit")?;
                     }
@@ -1634,7 +1642,7 @@ impl Decode for ChargingSchedule {
                             .map_err(|e| e.at_key("chargingRateUnit"))?,
                     );
                 }
-                "chargingSchedulePeriod" => {
+                b"chargingSchedulePeriod" => {
                     if f_charging_schedule_period.is_some() {
                         d.duplicate("chargingSchedulePeriod")?;
                     }
@@ -1643,7 +1651,7 @@ impl Decode for ChargingSchedule {
                             .map_err(|e| e.at_key("chargingSchedulePeriod"))?,
                     );
                 }
-                "minChargingRate" => {
+                b"minChargingRate" => {
                     if f_min_charging_rate.is_some() {
                         d.duplicate("minChargingRate")?;
                     }
@@ -1656,7 +1664,7 @@ impl Decode for ChargingSchedule {
                             .map_err(|e| e.at_key("minChargingRate"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChargingSchedule {
@@ -1766,16 +1774,16 @@ impl Decode for ChargingSchedulePeriod {
         let mut f_number_phases: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "startPeriod" => {
+                b"startPeriod" => {
                     if f_start_period.is_some() {
                         d.duplicate("startPeriod")?;
                     }
                     f_start_period =
                         Some(d.integer(None, None).map_err(|e| e.at_key("startPeriod"))?);
                 }
-                "limit" => {
+                b"limit" => {
                     if f_limit.is_some() {
                         d.duplicate("limit")?;
                     }
@@ -1784,7 +1792,7 @@ impl Decode for ChargingSchedulePeriod {
                             .map_err(|e| e.at_key("limit"))?,
                     );
                 }
-                "numberPhases" => {
+                b"numberPhases" => {
                     if f_number_phases.is_some() {
                         d.duplicate("numberPhases")?;
                     }
@@ -1797,7 +1805,7 @@ impl Decode for ChargingSchedulePeriod {
                             .map_err(|e| e.at_key("numberPhases"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChargingSchedulePeriod {
@@ -1895,11 +1903,11 @@ impl std::str::FromStr for ClearCacheStatus {
 
 impl Decode for ClearCacheStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => ClearCacheStatus::Accepted,
-            "Rejected" => ClearCacheStatus::Rejected,
-            _ => ClearCacheStatus::UnknownValue(d.unknown_enum(s, "ClearCacheStatus")?),
+            b"Accepted" => ClearCacheStatus::Accepted,
+            b"Rejected" => ClearCacheStatus::Rejected,
+            _ => ClearCacheStatus::UnknownValue(d.unknown_enum_bytes(s, "ClearCacheStatus")?),
         })
     }
 }
@@ -1967,12 +1975,12 @@ impl std::str::FromStr for ClearChargingProfileStatus {
 
 impl Decode for ClearChargingProfileStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => ClearChargingProfileStatus::Accepted,
-            "Unknown" => ClearChargingProfileStatus::Unknown,
+            b"Accepted" => ClearChargingProfileStatus::Accepted,
+            b"Unknown" => ClearChargingProfileStatus::Unknown,
             _ => ClearChargingProfileStatus::UnknownValue(
-                d.unknown_enum(s, "ClearChargingProfileStatus")?,
+                d.unknown_enum_bytes(s, "ClearChargingProfileStatus")?,
             ),
         })
     }
@@ -2053,13 +2061,13 @@ impl std::str::FromStr for ConfigurationStatus {
 
 impl Decode for ConfigurationStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => ConfigurationStatus::Accepted,
-            "Rejected" => ConfigurationStatus::Rejected,
-            "RebootRequired" => ConfigurationStatus::RebootRequired,
-            "NotSupported" => ConfigurationStatus::NotSupported,
-            _ => ConfigurationStatus::UnknownValue(d.unknown_enum(s, "ConfigurationStatus")?),
+            b"Accepted" => ConfigurationStatus::Accepted,
+            b"Rejected" => ConfigurationStatus::Rejected,
+            b"RebootRequired" => ConfigurationStatus::RebootRequired,
+            b"NotSupported" => ConfigurationStatus::NotSupported,
+            _ => ConfigurationStatus::UnknownValue(d.unknown_enum_bytes(s, "ConfigurationStatus")?),
         })
     }
 }
@@ -2137,13 +2145,13 @@ impl std::str::FromStr for DataTransferStatus {
 
 impl Decode for DataTransferStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => DataTransferStatus::Accepted,
-            "Rejected" => DataTransferStatus::Rejected,
-            "UnknownMessageId" => DataTransferStatus::UnknownMessageId,
-            "UnknownVendorId" => DataTransferStatus::UnknownVendorId,
-            _ => DataTransferStatus::UnknownValue(d.unknown_enum(s, "DataTransferStatus")?),
+            b"Accepted" => DataTransferStatus::Accepted,
+            b"Rejected" => DataTransferStatus::Rejected,
+            b"UnknownMessageId" => DataTransferStatus::UnknownMessageId,
+            b"UnknownVendorId" => DataTransferStatus::UnknownVendorId,
+            _ => DataTransferStatus::UnknownValue(d.unknown_enum_bytes(s, "DataTransferStatus")?),
         })
     }
 }
@@ -2216,13 +2224,13 @@ impl std::str::FromStr for DeleteCertificateStatusEnumType {
 
 impl Decode for DeleteCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => DeleteCertificateStatusEnumType::Accepted,
-            "Failed" => DeleteCertificateStatusEnumType::Failed,
-            "NotFound" => DeleteCertificateStatusEnumType::NotFound,
+            b"Accepted" => DeleteCertificateStatusEnumType::Accepted,
+            b"Failed" => DeleteCertificateStatusEnumType::Failed,
+            b"NotFound" => DeleteCertificateStatusEnumType::NotFound,
             _ => DeleteCertificateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "DeleteCertificateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "DeleteCertificateStatusEnumType")?,
             ),
         })
     }
@@ -2303,13 +2311,13 @@ impl std::str::FromStr for DiagnosticsStatus {
 
 impl Decode for DiagnosticsStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Idle" => DiagnosticsStatus::Idle,
-            "Uploaded" => DiagnosticsStatus::Uploaded,
-            "UploadFailed" => DiagnosticsStatus::UploadFailed,
-            "Uploading" => DiagnosticsStatus::Uploading,
-            _ => DiagnosticsStatus::UnknownValue(d.unknown_enum(s, "DiagnosticsStatus")?),
+            b"Idle" => DiagnosticsStatus::Idle,
+            b"Uploaded" => DiagnosticsStatus::Uploaded,
+            b"UploadFailed" => DiagnosticsStatus::UploadFailed,
+            b"Uploading" => DiagnosticsStatus::Uploading,
+            _ => DiagnosticsStatus::UnknownValue(d.unknown_enum_bytes(s, "DiagnosticsStatus")?),
         })
     }
 }
@@ -2402,16 +2410,16 @@ impl std::str::FromStr for FirmwareStatus {
 
 impl Decode for FirmwareStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Downloaded" => FirmwareStatus::Downloaded,
-            "DownloadFailed" => FirmwareStatus::DownloadFailed,
-            "Downloading" => FirmwareStatus::Downloading,
-            "Idle" => FirmwareStatus::Idle,
-            "InstallationFailed" => FirmwareStatus::InstallationFailed,
-            "Installing" => FirmwareStatus::Installing,
-            "Installed" => FirmwareStatus::Installed,
-            _ => FirmwareStatus::UnknownValue(d.unknown_enum(s, "FirmwareStatus")?),
+            b"Downloaded" => FirmwareStatus::Downloaded,
+            b"DownloadFailed" => FirmwareStatus::DownloadFailed,
+            b"Downloading" => FirmwareStatus::Downloading,
+            b"Idle" => FirmwareStatus::Idle,
+            b"InstallationFailed" => FirmwareStatus::InstallationFailed,
+            b"Installing" => FirmwareStatus::Installing,
+            b"Installed" => FirmwareStatus::Installed,
+            _ => FirmwareStatus::UnknownValue(d.unknown_enum_bytes(s, "FirmwareStatus")?),
         })
     }
 }
@@ -2539,23 +2547,25 @@ impl std::str::FromStr for FirmwareStatusEnumType {
 
 impl Decode for FirmwareStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Downloaded" => FirmwareStatusEnumType::Downloaded,
-            "DownloadFailed" => FirmwareStatusEnumType::DownloadFailed,
-            "Downloading" => FirmwareStatusEnumType::Downloading,
-            "DownloadScheduled" => FirmwareStatusEnumType::DownloadScheduled,
-            "DownloadPaused" => FirmwareStatusEnumType::DownloadPaused,
-            "Idle" => FirmwareStatusEnumType::Idle,
-            "InstallationFailed" => FirmwareStatusEnumType::InstallationFailed,
-            "Installing" => FirmwareStatusEnumType::Installing,
-            "Installed" => FirmwareStatusEnumType::Installed,
-            "InstallRebooting" => FirmwareStatusEnumType::InstallRebooting,
-            "InstallScheduled" => FirmwareStatusEnumType::InstallScheduled,
-            "InstallVerificationFailed" => FirmwareStatusEnumType::InstallVerificationFailed,
-            "InvalidSignature" => FirmwareStatusEnumType::InvalidSignature,
-            "SignatureVerified" => FirmwareStatusEnumType::SignatureVerified,
-            _ => FirmwareStatusEnumType::UnknownValue(d.unknown_enum(s, "FirmwareStatusEnumType")?),
+            b"Downloaded" => FirmwareStatusEnumType::Downloaded,
+            b"DownloadFailed" => FirmwareStatusEnumType::DownloadFailed,
+            b"Downloading" => FirmwareStatusEnumType::Downloading,
+            b"DownloadScheduled" => FirmwareStatusEnumType::DownloadScheduled,
+            b"DownloadPaused" => FirmwareStatusEnumType::DownloadPaused,
+            b"Idle" => FirmwareStatusEnumType::Idle,
+            b"InstallationFailed" => FirmwareStatusEnumType::InstallationFailed,
+            b"Installing" => FirmwareStatusEnumType::Installing,
+            b"Installed" => FirmwareStatusEnumType::Installed,
+            b"InstallRebooting" => FirmwareStatusEnumType::InstallRebooting,
+            b"InstallScheduled" => FirmwareStatusEnumType::InstallScheduled,
+            b"InstallVerificationFailed" => FirmwareStatusEnumType::InstallVerificationFailed,
+            b"InvalidSignature" => FirmwareStatusEnumType::InvalidSignature,
+            b"SignatureVerified" => FirmwareStatusEnumType::SignatureVerified,
+            _ => FirmwareStatusEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+            ),
         })
     }
 }
@@ -2577,15 +2587,15 @@ impl Encode for FirmwareStatusEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FirmwareType {
     /// `location`: Required; at most 512 characters.
-    pub location: String,
+    pub location: Text,
     /// `retrieveDateTime`: Required; an RFC 3339 date-time.
     pub retrieve_date_time: DateTime,
     /// `installDateTime`: Optional; an RFC 3339 date-time.
     pub install_date_time: Option<DateTime>,
     /// `signingCertificate`: Required; at most 5500 characters.
-    pub signing_certificate: String,
+    pub signing_certificate: Text,
     /// `signature`: Required; at most 800 characters.
-    pub signature: String,
+    pub signature: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -2593,10 +2603,10 @@ pub struct FirmwareType {
 impl FirmwareType {
     /// A value with the required members given and every optional member absent.
     pub fn new(
-        location: String,
+        location: Text,
         retrieve_date_time: DateTime,
-        signing_certificate: String,
-        signature: String,
+        signing_certificate: Text,
+        signature: Text,
     ) -> Self {
         FirmwareType {
             location,
@@ -2612,29 +2622,29 @@ impl FirmwareType {
 impl Decode for FirmwareType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_location: Option<String> = None;
+        let mut f_location: Option<Text> = None;
         let mut f_retrieve_date_time: Option<DateTime> = None;
         let mut f_install_date_time: Option<DateTime> = None;
-        let mut f_signing_certificate: Option<String> = None;
-        let mut f_signature: Option<String> = None;
+        let mut f_signing_certificate: Option<Text> = None;
+        let mut f_signature: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "location" => {
+                b"location" => {
                     if f_location.is_some() {
                         d.duplicate("location")?;
                     }
                     f_location = Some(d.string(Some(512)).map_err(|e| e.at_key("location"))?);
                 }
-                "retrieveDateTime" => {
+                b"retrieveDateTime" => {
                     if f_retrieve_date_time.is_some() {
                         d.duplicate("retrieveDateTime")?;
                     }
                     f_retrieve_date_time =
                         Some(d.date_time().map_err(|e| e.at_key("retrieveDateTime"))?);
                 }
-                "installDateTime" => {
+                b"installDateTime" => {
                     if f_install_date_time.is_some() {
                         d.duplicate("installDateTime")?;
                     }
@@ -2645,7 +2655,7 @@ impl Decode for FirmwareType {
                     f_install_date_time =
                         Some(d.date_time().map_err(|e| e.at_key("installDateTime"))?);
                 }
-                "signingCertificate" => {
+                b"signingCertificate" => {
                     if f_signing_certificate.is_some() {
                         d.duplicate("signingCertificate")?;
                     }
@@ -2654,13 +2664,13 @@ impl Decode for FirmwareType {
                             .map_err(|e| e.at_key("signingCertificate"))?,
                     );
                 }
-                "signature" => {
+                b"signature" => {
                     if f_signature.is_some() {
                         d.duplicate("signature")?;
                     }
                     f_signature = Some(d.string(Some(800)).map_err(|e| e.at_key("signature"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(FirmwareType {
@@ -2793,11 +2803,13 @@ impl std::str::FromStr for GenericStatusEnumType {
 
 impl Decode for GenericStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => GenericStatusEnumType::Accepted,
-            "Rejected" => GenericStatusEnumType::Rejected,
-            _ => GenericStatusEnumType::UnknownValue(d.unknown_enum(s, "GenericStatusEnumType")?),
+            b"Accepted" => GenericStatusEnumType::Accepted,
+            b"Rejected" => GenericStatusEnumType::Rejected,
+            _ => GenericStatusEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "GenericStatusEnumType")?,
+            ),
         })
     }
 }
@@ -2865,12 +2877,12 @@ impl std::str::FromStr for GetCompositeScheduleStatus {
 
 impl Decode for GetCompositeScheduleStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => GetCompositeScheduleStatus::Accepted,
-            "Rejected" => GetCompositeScheduleStatus::Rejected,
+            b"Accepted" => GetCompositeScheduleStatus::Accepted,
+            b"Rejected" => GetCompositeScheduleStatus::Rejected,
             _ => GetCompositeScheduleStatus::UnknownValue(
-                d.unknown_enum(s, "GetCompositeScheduleStatus")?,
+                d.unknown_enum_bytes(s, "GetCompositeScheduleStatus")?,
             ),
         })
     }
@@ -2941,12 +2953,12 @@ impl std::str::FromStr for GetInstalledCertificateStatusEnumType {
 
 impl Decode for GetInstalledCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => GetInstalledCertificateStatusEnumType::Accepted,
-            "NotFound" => GetInstalledCertificateStatusEnumType::NotFound,
+            b"Accepted" => GetInstalledCertificateStatusEnumType::Accepted,
+            b"NotFound" => GetInstalledCertificateStatusEnumType::NotFound,
             _ => GetInstalledCertificateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "GetInstalledCertificateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "GetInstalledCertificateStatusEnumType")?,
             ),
         })
     }
@@ -3022,12 +3034,14 @@ impl std::str::FromStr for HashAlgorithmEnumType {
 
 impl Decode for HashAlgorithmEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "SHA256" => HashAlgorithmEnumType::SHA256,
-            "SHA384" => HashAlgorithmEnumType::SHA384,
-            "SHA512" => HashAlgorithmEnumType::SHA512,
-            _ => HashAlgorithmEnumType::UnknownValue(d.unknown_enum(s, "HashAlgorithmEnumType")?),
+            b"SHA256" => HashAlgorithmEnumType::SHA256,
+            b"SHA384" => HashAlgorithmEnumType::SHA384,
+            b"SHA512" => HashAlgorithmEnumType::SHA512,
+            _ => HashAlgorithmEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "HashAlgorithmEnumType")?,
+            ),
         })
     }
 }
@@ -3051,7 +3065,7 @@ pub struct IdTagInfo {
     /// `expiryDate`: Optional; an RFC 3339 date-time.
     pub expiry_date: Option<DateTime>,
     /// `parentIdTag`: Optional; at most 20 characters.
-    pub parent_id_tag: Option<String>,
+    pub parent_id_tag: Option<Text>,
     /// `status`: Required; a [`AuthorizationStatus`].
     pub status: AuthorizationStatus,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -3074,13 +3088,13 @@ impl Decode for IdTagInfo {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_expiry_date: Option<DateTime> = None;
-        let mut f_parent_id_tag: Option<String> = None;
+        let mut f_parent_id_tag: Option<Text> = None;
         let mut f_status: Option<AuthorizationStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "expiryDate" => {
+                b"expiryDate" => {
                     if f_expiry_date.is_some() {
                         d.duplicate("expiryDate")?;
                     }
@@ -3090,7 +3104,7 @@ impl Decode for IdTagInfo {
                     }
                     f_expiry_date = Some(d.date_time().map_err(|e| e.at_key("expiryDate"))?);
                 }
-                "parentIdTag" => {
+                b"parentIdTag" => {
                     if f_parent_id_tag.is_some() {
                         d.duplicate("parentIdTag")?;
                     }
@@ -3101,14 +3115,14 @@ impl Decode for IdTagInfo {
                     f_parent_id_tag =
                         Some(d.string(Some(20)).map_err(|e| e.at_key("parentIdTag"))?);
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(AuthorizationStatus::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(IdTagInfo {
@@ -3215,13 +3229,13 @@ impl std::str::FromStr for InstallCertificateStatusEnumType {
 
 impl Decode for InstallCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => InstallCertificateStatusEnumType::Accepted,
-            "Failed" => InstallCertificateStatusEnumType::Failed,
-            "Rejected" => InstallCertificateStatusEnumType::Rejected,
+            b"Accepted" => InstallCertificateStatusEnumType::Accepted,
+            b"Failed" => InstallCertificateStatusEnumType::Failed,
+            b"Rejected" => InstallCertificateStatusEnumType::Rejected,
             _ => InstallCertificateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "InstallCertificateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "InstallCertificateStatusEnumType")?,
             ),
         })
     }
@@ -3246,18 +3260,18 @@ impl Encode for InstallCertificateStatusEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyValue {
     /// `key`: Required; at most 50 characters.
-    pub key: String,
+    pub key: Text,
     /// `readonly`: Required; a boolean.
     pub readonly: bool,
     /// `value`: Optional; at most 500 characters.
-    pub value: Option<String>,
+    pub value: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl KeyValue {
     /// A value with the required members given and every optional member absent.
-    pub fn new(key: String, readonly: bool) -> Self {
+    pub fn new(key: Text, readonly: bool) -> Self {
         KeyValue {
             key,
             readonly,
@@ -3270,26 +3284,26 @@ impl KeyValue {
 impl Decode for KeyValue {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_key: Option<String> = None;
+        let mut f_key: Option<Text> = None;
         let mut f_readonly: Option<bool> = None;
-        let mut f_value: Option<String> = None;
+        let mut f_value: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "key" => {
+                b"key" => {
                     if f_key.is_some() {
                         d.duplicate("key")?;
                     }
                     f_key = Some(d.string(Some(50)).map_err(|e| e.at_key("key"))?);
                 }
-                "readonly" => {
+                b"readonly" => {
                     if f_readonly.is_some() {
                         d.duplicate("readonly")?;
                     }
                     f_readonly = Some(d.boolean().map_err(|e| e.at_key("readonly"))?);
                 }
-                "value" => {
+                b"value" => {
                     if f_value.is_some() {
                         d.duplicate("value")?;
                     }
@@ -3299,7 +3313,7 @@ impl Decode for KeyValue {
                     }
                     f_value = Some(d.string(Some(500)).map_err(|e| e.at_key("value"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(KeyValue {
@@ -3416,14 +3430,14 @@ impl std::str::FromStr for Location {
 
 impl Decode for Location {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Cable" => Location::Cable,
-            "EV" => Location::EV,
-            "Inlet" => Location::Inlet,
-            "Outlet" => Location::Outlet,
-            "Body" => Location::Body,
-            _ => Location::UnknownValue(d.unknown_enum(s, "Location")?),
+            b"Cable" => Location::Cable,
+            b"EV" => Location::EV,
+            b"Inlet" => Location::Inlet,
+            b"Outlet" => Location::Outlet,
+            b"Body" => Location::Body,
+            _ => Location::UnknownValue(d.unknown_enum_bytes(s, "Location")?),
         })
     }
 }
@@ -3489,11 +3503,11 @@ impl std::str::FromStr for LogEnumType {
 
 impl Decode for LogEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "DiagnosticsLog" => LogEnumType::DiagnosticsLog,
-            "SecurityLog" => LogEnumType::SecurityLog,
-            _ => LogEnumType::UnknownValue(d.unknown_enum(s, "LogEnumType")?),
+            b"DiagnosticsLog" => LogEnumType::DiagnosticsLog,
+            b"SecurityLog" => LogEnumType::SecurityLog,
+            _ => LogEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogEnumType")?),
         })
     }
 }
@@ -3515,7 +3529,7 @@ impl Encode for LogEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogParametersType {
     /// `remoteLocation`: Required; at most 512 characters.
-    pub remote_location: String,
+    pub remote_location: Text,
     /// `oldestTimestamp`: Optional; an RFC 3339 date-time.
     pub oldest_timestamp: Option<DateTime>,
     /// `latestTimestamp`: Optional; an RFC 3339 date-time.
@@ -3526,7 +3540,7 @@ pub struct LogParametersType {
 
 impl LogParametersType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(remote_location: String) -> Self {
+    pub fn new(remote_location: Text) -> Self {
         LogParametersType {
             remote_location,
             oldest_timestamp: None,
@@ -3539,14 +3553,14 @@ impl LogParametersType {
 impl Decode for LogParametersType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_remote_location: Option<String> = None;
+        let mut f_remote_location: Option<Text> = None;
         let mut f_oldest_timestamp: Option<DateTime> = None;
         let mut f_latest_timestamp: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "remoteLocation" => {
+                b"remoteLocation" => {
                     if f_remote_location.is_some() {
                         d.duplicate("remoteLocation")?;
                     }
@@ -3555,7 +3569,7 @@ impl Decode for LogParametersType {
                             .map_err(|e| e.at_key("remoteLocation"))?,
                     );
                 }
-                "oldestTimestamp" => {
+                b"oldestTimestamp" => {
                     if f_oldest_timestamp.is_some() {
                         d.duplicate("oldestTimestamp")?;
                     }
@@ -3566,7 +3580,7 @@ impl Decode for LogParametersType {
                     f_oldest_timestamp =
                         Some(d.date_time().map_err(|e| e.at_key("oldestTimestamp"))?);
                 }
-                "latestTimestamp" => {
+                b"latestTimestamp" => {
                     if f_latest_timestamp.is_some() {
                         d.duplicate("latestTimestamp")?;
                     }
@@ -3577,7 +3591,7 @@ impl Decode for LogParametersType {
                     f_latest_timestamp =
                         Some(d.date_time().map_err(|e| e.at_key("latestTimestamp"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(LogParametersType {
@@ -3684,12 +3698,12 @@ impl std::str::FromStr for LogStatusEnumType {
 
 impl Decode for LogStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => LogStatusEnumType::Accepted,
-            "Rejected" => LogStatusEnumType::Rejected,
-            "AcceptedCanceled" => LogStatusEnumType::AcceptedCanceled,
-            _ => LogStatusEnumType::UnknownValue(d.unknown_enum(s, "LogStatusEnumType")?),
+            b"Accepted" => LogStatusEnumType::Accepted,
+            b"Rejected" => LogStatusEnumType::Rejected,
+            b"AcceptedCanceled" => LogStatusEnumType::AcceptedCanceled,
+            _ => LogStatusEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogStatusEnumType")?),
         })
     }
 }
@@ -3857,31 +3871,31 @@ impl std::str::FromStr for Measurand {
 
 impl Decode for Measurand {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Energy.Active.Export.Register" => Measurand::EnergyActiveExportRegister,
-            "Energy.Active.Import.Register" => Measurand::EnergyActiveImportRegister,
-            "Energy.Reactive.Export.Register" => Measurand::EnergyReactiveExportRegister,
-            "Energy.Reactive.Import.Register" => Measurand::EnergyReactiveImportRegister,
-            "Energy.Active.Export.Interval" => Measurand::EnergyActiveExportInterval,
-            "Energy.Active.Import.Interval" => Measurand::EnergyActiveImportInterval,
-            "Energy.Reactive.Export.Interval" => Measurand::EnergyReactiveExportInterval,
-            "Energy.Reactive.Import.Interval" => Measurand::EnergyReactiveImportInterval,
-            "Power.Active.Export" => Measurand::PowerActiveExport,
-            "Power.Active.Import" => Measurand::PowerActiveImport,
-            "Power.Offered" => Measurand::PowerOffered,
-            "Power.Reactive.Export" => Measurand::PowerReactiveExport,
-            "Power.Reactive.Import" => Measurand::PowerReactiveImport,
-            "Power.Factor" => Measurand::PowerFactor,
-            "Current.Import" => Measurand::CurrentImport,
-            "Current.Export" => Measurand::CurrentExport,
-            "Current.Offered" => Measurand::CurrentOffered,
-            "Voltage" => Measurand::Voltage,
-            "Frequency" => Measurand::Frequency,
-            "Temperature" => Measurand::Temperature,
-            "SoC" => Measurand::SoC,
-            "RPM" => Measurand::RPM,
-            _ => Measurand::UnknownValue(d.unknown_enum(s, "Measurand")?),
+            b"Energy.Active.Export.Register" => Measurand::EnergyActiveExportRegister,
+            b"Energy.Active.Import.Register" => Measurand::EnergyActiveImportRegister,
+            b"Energy.Reactive.Export.Register" => Measurand::EnergyReactiveExportRegister,
+            b"Energy.Reactive.Import.Register" => Measurand::EnergyReactiveImportRegister,
+            b"Energy.Active.Export.Interval" => Measurand::EnergyActiveExportInterval,
+            b"Energy.Active.Import.Interval" => Measurand::EnergyActiveImportInterval,
+            b"Energy.Reactive.Export.Interval" => Measurand::EnergyReactiveExportInterval,
+            b"Energy.Reactive.Import.Interval" => Measurand::EnergyReactiveImportInterval,
+            b"Power.Active.Export" => Measurand::PowerActiveExport,
+            b"Power.Active.Import" => Measurand::PowerActiveImport,
+            b"Power.Offered" => Measurand::PowerOffered,
+            b"Power.Reactive.Export" => Measurand::PowerReactiveExport,
+            b"Power.Reactive.Import" => Measurand::PowerReactiveImport,
+            b"Power.Factor" => Measurand::PowerFactor,
+            b"Current.Import" => Measurand::CurrentImport,
+            b"Current.Export" => Measurand::CurrentExport,
+            b"Current.Offered" => Measurand::CurrentOffered,
+            b"Voltage" => Measurand::Voltage,
+            b"Frequency" => Measurand::Frequency,
+            b"Temperature" => Measurand::Temperature,
+            b"SoC" => Measurand::SoC,
+            b"RPM" => Measurand::RPM,
+            _ => Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?),
         })
     }
 }
@@ -3969,15 +3983,15 @@ impl std::str::FromStr for MessageTrigger {
 
 impl Decode for MessageTrigger {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "BootNotification" => MessageTrigger::BootNotification,
-            "DiagnosticsStatusNotification" => MessageTrigger::DiagnosticsStatusNotification,
-            "FirmwareStatusNotification" => MessageTrigger::FirmwareStatusNotification,
-            "Heartbeat" => MessageTrigger::Heartbeat,
-            "MeterValues" => MessageTrigger::MeterValues,
-            "StatusNotification" => MessageTrigger::StatusNotification,
-            _ => MessageTrigger::UnknownValue(d.unknown_enum(s, "MessageTrigger")?),
+            b"BootNotification" => MessageTrigger::BootNotification,
+            b"DiagnosticsStatusNotification" => MessageTrigger::DiagnosticsStatusNotification,
+            b"FirmwareStatusNotification" => MessageTrigger::FirmwareStatusNotification,
+            b"Heartbeat" => MessageTrigger::Heartbeat,
+            b"MeterValues" => MessageTrigger::MeterValues,
+            b"StatusNotification" => MessageTrigger::StatusNotification,
+            _ => MessageTrigger::UnknownValue(d.unknown_enum_bytes(s, "MessageTrigger")?),
         })
     }
 }
@@ -4070,16 +4084,18 @@ impl std::str::FromStr for MessageTriggerEnumType {
 
 impl Decode for MessageTriggerEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "BootNotification" => MessageTriggerEnumType::BootNotification,
-            "LogStatusNotification" => MessageTriggerEnumType::LogStatusNotification,
-            "FirmwareStatusNotification" => MessageTriggerEnumType::FirmwareStatusNotification,
-            "Heartbeat" => MessageTriggerEnumType::Heartbeat,
-            "MeterValues" => MessageTriggerEnumType::MeterValues,
-            "SignChargePointCertificate" => MessageTriggerEnumType::SignChargePointCertificate,
-            "StatusNotification" => MessageTriggerEnumType::StatusNotification,
-            _ => MessageTriggerEnumType::UnknownValue(d.unknown_enum(s, "MessageTriggerEnumType")?),
+            b"BootNotification" => MessageTriggerEnumType::BootNotification,
+            b"LogStatusNotification" => MessageTriggerEnumType::LogStatusNotification,
+            b"FirmwareStatusNotification" => MessageTriggerEnumType::FirmwareStatusNotification,
+            b"Heartbeat" => MessageTriggerEnumType::Heartbeat,
+            b"MeterValues" => MessageTriggerEnumType::MeterValues,
+            b"SignChargePointCertificate" => MessageTriggerEnumType::SignChargePointCertificate,
+            b"StatusNotification" => MessageTriggerEnumType::StatusNotification,
+            _ => MessageTriggerEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+            ),
         })
     }
 }
@@ -4126,15 +4142,15 @@ impl Decode for MeterValue {
         let mut f_sampled_value: Option<Vec<SampledValue>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "timestamp" => {
+                b"timestamp" => {
                     if f_timestamp.is_some() {
                         d.duplicate("timestamp")?;
                     }
                     f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
                 }
-                "sampledValue" => {
+                b"sampledValue" => {
                     if f_sampled_value.is_some() {
                         d.duplicate("sampledValue")?;
                     }
@@ -4143,7 +4159,7 @@ impl Decode for MeterValue {
                             .map_err(|e| e.at_key("sampledValue"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(MeterValue {
@@ -4288,19 +4304,19 @@ impl std::str::FromStr for Phase {
 
 impl Decode for Phase {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "L1" => Phase::L1,
-            "L2" => Phase::L2,
-            "L3" => Phase::L3,
-            "N" => Phase::N,
-            "L1-N" => Phase::L1N,
-            "L2-N" => Phase::L2N,
-            "L3-N" => Phase::L3N,
-            "L1-L2" => Phase::L1L2,
-            "L2-L3" => Phase::L2L3,
-            "L3-L1" => Phase::L3L1,
-            _ => Phase::UnknownValue(d.unknown_enum(s, "Phase")?),
+            b"L1" => Phase::L1,
+            b"L2" => Phase::L2,
+            b"L3" => Phase::L3,
+            b"N" => Phase::N,
+            b"L1-N" => Phase::L1N,
+            b"L2-N" => Phase::L2N,
+            b"L3-N" => Phase::L3N,
+            b"L1-L2" => Phase::L1L2,
+            b"L2-L3" => Phase::L2L3,
+            b"L3-L1" => Phase::L3L1,
+            _ => Phase::UnknownValue(d.unknown_enum_bytes(s, "Phase")?),
         })
     }
 }
@@ -4398,17 +4414,17 @@ impl std::str::FromStr for ReadingContext {
 
 impl Decode for ReadingContext {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Interruption.Begin" => ReadingContext::InterruptionBegin,
-            "Interruption.End" => ReadingContext::InterruptionEnd,
-            "Sample.Clock" => ReadingContext::SampleClock,
-            "Sample.Periodic" => ReadingContext::SamplePeriodic,
-            "Transaction.Begin" => ReadingContext::TransactionBegin,
-            "Transaction.End" => ReadingContext::TransactionEnd,
-            "Trigger" => ReadingContext::Trigger,
-            "Other" => ReadingContext::Other,
-            _ => ReadingContext::UnknownValue(d.unknown_enum(s, "ReadingContext")?),
+            b"Interruption.Begin" => ReadingContext::InterruptionBegin,
+            b"Interruption.End" => ReadingContext::InterruptionEnd,
+            b"Sample.Clock" => ReadingContext::SampleClock,
+            b"Sample.Periodic" => ReadingContext::SamplePeriodic,
+            b"Transaction.Begin" => ReadingContext::TransactionBegin,
+            b"Transaction.End" => ReadingContext::TransactionEnd,
+            b"Trigger" => ReadingContext::Trigger,
+            b"Other" => ReadingContext::Other,
+            _ => ReadingContext::UnknownValue(d.unknown_enum_bytes(s, "ReadingContext")?),
         })
     }
 }
@@ -4521,20 +4537,20 @@ impl std::str::FromStr for Reason {
 
 impl Decode for Reason {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "EmergencyStop" => Reason::EmergencyStop,
-            "EVDisconnected" => Reason::EVDisconnected,
-            "HardReset" => Reason::HardReset,
-            "Local" => Reason::Local,
-            "Other" => Reason::Other,
-            "PowerLoss" => Reason::PowerLoss,
-            "Reboot" => Reason::Reboot,
-            "Remote" => Reason::Remote,
-            "SoftReset" => Reason::SoftReset,
-            "UnlockCommand" => Reason::UnlockCommand,
-            "DeAuthorized" => Reason::DeAuthorized,
-            _ => Reason::UnknownValue(d.unknown_enum(s, "Reason")?),
+            b"EmergencyStop" => Reason::EmergencyStop,
+            b"EVDisconnected" => Reason::EVDisconnected,
+            b"HardReset" => Reason::HardReset,
+            b"Local" => Reason::Local,
+            b"Other" => Reason::Other,
+            b"PowerLoss" => Reason::PowerLoss,
+            b"Reboot" => Reason::Reboot,
+            b"Remote" => Reason::Remote,
+            b"SoftReset" => Reason::SoftReset,
+            b"UnlockCommand" => Reason::UnlockCommand,
+            b"DeAuthorized" => Reason::DeAuthorized,
+            _ => Reason::UnknownValue(d.unknown_enum_bytes(s, "Reason")?),
         })
     }
 }
@@ -4600,11 +4616,11 @@ impl std::str::FromStr for RecurrencyKindType {
 
 impl Decode for RecurrencyKindType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Daily" => RecurrencyKindType::Daily,
-            "Weekly" => RecurrencyKindType::Weekly,
-            _ => RecurrencyKindType::UnknownValue(d.unknown_enum(s, "RecurrencyKindType")?),
+            b"Daily" => RecurrencyKindType::Daily,
+            b"Weekly" => RecurrencyKindType::Weekly,
+            _ => RecurrencyKindType::UnknownValue(d.unknown_enum_bytes(s, "RecurrencyKindType")?),
         })
     }
 }
@@ -4677,12 +4693,12 @@ impl std::str::FromStr for RegistrationStatus {
 
 impl Decode for RegistrationStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => RegistrationStatus::Accepted,
-            "Pending" => RegistrationStatus::Pending,
-            "Rejected" => RegistrationStatus::Rejected,
-            _ => RegistrationStatus::UnknownValue(d.unknown_enum(s, "RegistrationStatus")?),
+            b"Accepted" => RegistrationStatus::Accepted,
+            b"Pending" => RegistrationStatus::Pending,
+            b"Rejected" => RegistrationStatus::Rejected,
+            _ => RegistrationStatus::UnknownValue(d.unknown_enum_bytes(s, "RegistrationStatus")?),
         })
     }
 }
@@ -4750,11 +4766,13 @@ impl std::str::FromStr for RemoteStartStopStatus {
 
 impl Decode for RemoteStartStopStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => RemoteStartStopStatus::Accepted,
-            "Rejected" => RemoteStartStopStatus::Rejected,
-            _ => RemoteStartStopStatus::UnknownValue(d.unknown_enum(s, "RemoteStartStopStatus")?),
+            b"Accepted" => RemoteStartStopStatus::Accepted,
+            b"Rejected" => RemoteStartStopStatus::Rejected,
+            _ => RemoteStartStopStatus::UnknownValue(
+                d.unknown_enum_bytes(s, "RemoteStartStopStatus")?,
+            ),
         })
     }
 }
@@ -4837,14 +4855,14 @@ impl std::str::FromStr for ReservationStatus {
 
 impl Decode for ReservationStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => ReservationStatus::Accepted,
-            "Faulted" => ReservationStatus::Faulted,
-            "Occupied" => ReservationStatus::Occupied,
-            "Rejected" => ReservationStatus::Rejected,
-            "Unavailable" => ReservationStatus::Unavailable,
-            _ => ReservationStatus::UnknownValue(d.unknown_enum(s, "ReservationStatus")?),
+            b"Accepted" => ReservationStatus::Accepted,
+            b"Faulted" => ReservationStatus::Faulted,
+            b"Occupied" => ReservationStatus::Occupied,
+            b"Rejected" => ReservationStatus::Rejected,
+            b"Unavailable" => ReservationStatus::Unavailable,
+            _ => ReservationStatus::UnknownValue(d.unknown_enum_bytes(s, "ReservationStatus")?),
         })
     }
 }
@@ -4909,11 +4927,11 @@ impl std::str::FromStr for ResetStatus {
 
 impl Decode for ResetStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => ResetStatus::Accepted,
-            "Rejected" => ResetStatus::Rejected,
-            _ => ResetStatus::UnknownValue(d.unknown_enum(s, "ResetStatus")?),
+            b"Accepted" => ResetStatus::Accepted,
+            b"Rejected" => ResetStatus::Rejected,
+            _ => ResetStatus::UnknownValue(d.unknown_enum_bytes(s, "ResetStatus")?),
         })
     }
 }
@@ -4978,11 +4996,11 @@ impl std::str::FromStr for ResetType {
 
 impl Decode for ResetType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Hard" => ResetType::Hard,
-            "Soft" => ResetType::Soft,
-            _ => ResetType::UnknownValue(d.unknown_enum(s, "ResetType")?),
+            b"Hard" => ResetType::Hard,
+            b"Soft" => ResetType::Soft,
+            _ => ResetType::UnknownValue(d.unknown_enum_bytes(s, "ResetType")?),
         })
     }
 }
@@ -5004,7 +5022,7 @@ impl Encode for ResetType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SampledValue {
     /// `value`: Required; a string.
-    pub value: String,
+    pub value: Text,
     /// `context`: Optional; a [`ReadingContext`].
     pub context: Option<ReadingContext>,
     /// `format`: Optional; a [`ValueFormat`].
@@ -5023,7 +5041,7 @@ pub struct SampledValue {
 
 impl SampledValue {
     /// A value with the required members given and every optional member absent.
-    pub fn new(value: String) -> Self {
+    pub fn new(value: Text) -> Self {
         SampledValue {
             value,
             context: None,
@@ -5040,7 +5058,7 @@ impl SampledValue {
 impl Decode for SampledValue {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_value: Option<String> = None;
+        let mut f_value: Option<Text> = None;
         let mut f_context: Option<ReadingContext> = None;
         let mut f_format: Option<ValueFormat> = None;
         let mut f_measurand: Option<Measurand> = None;
@@ -5049,15 +5067,15 @@ impl Decode for SampledValue {
         let mut f_unit: Option<UnitOfMeasure> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "value" => {
+                b"value" => {
                     if f_value.is_some() {
                         d.duplicate("value")?;
                     }
                     f_value = Some(d.string(None).map_err(|e| e.at_key("value"))?);
                 }
-                "context" => {
+                b"context" => {
                     if f_context.is_some() {
                         d.duplicate("context")?;
                     }
@@ -5067,7 +5085,7 @@ impl Decode for SampledValue {
                     }
                     f_context = Some(ReadingContext::decode(d).map_err(|e| e.at_key("context"))?);
                 }
-                "format" => {
+                b"format" => {
                     if f_format.is_some() {
                         d.duplicate("format")?;
                     }
@@ -5077,7 +5095,7 @@ impl Decode for SampledValue {
                     }
                     f_format = Some(ValueFormat::decode(d).map_err(|e| e.at_key("format"))?);
                 }
-                "measurand" => {
+                b"measurand" => {
                     if f_measurand.is_some() {
                         d.duplicate("measurand")?;
                     }
@@ -5087,7 +5105,7 @@ impl Decode for SampledValue {
                     }
                     f_measurand = Some(Measurand::decode(d).map_err(|e| e.at_key("measurand"))?);
                 }
-                "phase" => {
+                b"phase" => {
                     if f_phase.is_some() {
                         d.duplicate("phase")?;
                     }
@@ -5097,7 +5115,7 @@ impl Decode for SampledValue {
                     }
                     f_phase = Some(Phase::decode(d).map_err(|e| e.at_key("phase"))?);
                 }
-                "location" => {
+                b"location" => {
                     if f_location.is_some() {
                         d.duplicate("location")?;
                     }
@@ -5107,7 +5125,7 @@ impl Decode for SampledValue {
                     }
                     f_location = Some(Location::decode(d).map_err(|e| e.at_key("location"))?);
                 }
-                "unit" => {
+                b"unit" => {
                     if f_unit.is_some() {
                         d.duplicate("unit")?;
                     }
@@ -5117,7 +5135,7 @@ impl Decode for SampledValue {
                     }
                     f_unit = Some(UnitOfMeasure::decode(d).map_err(|e| e.at_key("unit"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SampledValue {
@@ -5225,15 +5243,15 @@ impl Decode for TransactionData {
         let mut f_sampled_value: Option<Vec<SampledValue>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "timestamp" => {
+                b"timestamp" => {
                     if f_timestamp.is_some() {
                         d.duplicate("timestamp")?;
                     }
                     f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
                 }
-                "sampledValue" => {
+                b"sampledValue" => {
                     if f_sampled_value.is_some() {
                         d.duplicate("sampledValue")?;
                     }
@@ -5242,7 +5260,7 @@ impl Decode for TransactionData {
                             .map_err(|e| e.at_key("sampledValue"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TransactionData {
@@ -5352,12 +5370,14 @@ impl std::str::FromStr for TriggerMessageStatus {
 
 impl Decode for TriggerMessageStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => TriggerMessageStatus::Accepted,
-            "Rejected" => TriggerMessageStatus::Rejected,
-            "NotImplemented" => TriggerMessageStatus::NotImplemented,
-            _ => TriggerMessageStatus::UnknownValue(d.unknown_enum(s, "TriggerMessageStatus")?),
+            b"Accepted" => TriggerMessageStatus::Accepted,
+            b"Rejected" => TriggerMessageStatus::Rejected,
+            b"NotImplemented" => TriggerMessageStatus::NotImplemented,
+            _ => {
+                TriggerMessageStatus::UnknownValue(d.unknown_enum_bytes(s, "TriggerMessageStatus")?)
+            }
         })
     }
 }
@@ -5430,13 +5450,13 @@ impl std::str::FromStr for TriggerMessageStatusEnumType {
 
 impl Decode for TriggerMessageStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => TriggerMessageStatusEnumType::Accepted,
-            "Rejected" => TriggerMessageStatusEnumType::Rejected,
-            "NotImplemented" => TriggerMessageStatusEnumType::NotImplemented,
+            b"Accepted" => TriggerMessageStatusEnumType::Accepted,
+            b"Rejected" => TriggerMessageStatusEnumType::Rejected,
+            b"NotImplemented" => TriggerMessageStatusEnumType::NotImplemented,
             _ => TriggerMessageStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "TriggerMessageStatusEnumType")?,
+                d.unknown_enum_bytes(s, "TriggerMessageStatusEnumType")?,
             ),
         })
     }
@@ -5587,27 +5607,27 @@ impl std::str::FromStr for UnitOfMeasure {
 
 impl Decode for UnitOfMeasure {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Wh" => UnitOfMeasure::Wh,
-            "kWh" => UnitOfMeasure::KWh,
-            "varh" => UnitOfMeasure::Varh,
-            "kvarh" => UnitOfMeasure::Kvarh,
-            "W" => UnitOfMeasure::W,
-            "kW" => UnitOfMeasure::KW,
-            "VA" => UnitOfMeasure::VA,
-            "kVA" => UnitOfMeasure::KVA,
-            "var" => UnitOfMeasure::Var,
-            "kvar" => UnitOfMeasure::Kvar,
-            "A" => UnitOfMeasure::A,
-            "V" => UnitOfMeasure::V,
-            "K" => UnitOfMeasure::K,
-            "Celcius" => UnitOfMeasure::Celcius,
-            "Celsius" => UnitOfMeasure::Celsius,
-            "Fahrenheit" => UnitOfMeasure::Fahrenheit,
-            "Percent" => UnitOfMeasure::Percent,
-            "Hertz" => UnitOfMeasure::Hertz,
-            _ => UnitOfMeasure::UnknownValue(d.unknown_enum(s, "UnitOfMeasure")?),
+            b"Wh" => UnitOfMeasure::Wh,
+            b"kWh" => UnitOfMeasure::KWh,
+            b"varh" => UnitOfMeasure::Varh,
+            b"kvarh" => UnitOfMeasure::Kvarh,
+            b"W" => UnitOfMeasure::W,
+            b"kW" => UnitOfMeasure::KW,
+            b"VA" => UnitOfMeasure::VA,
+            b"kVA" => UnitOfMeasure::KVA,
+            b"var" => UnitOfMeasure::Var,
+            b"kvar" => UnitOfMeasure::Kvar,
+            b"A" => UnitOfMeasure::A,
+            b"V" => UnitOfMeasure::V,
+            b"K" => UnitOfMeasure::K,
+            b"Celcius" => UnitOfMeasure::Celcius,
+            b"Celsius" => UnitOfMeasure::Celsius,
+            b"Fahrenheit" => UnitOfMeasure::Fahrenheit,
+            b"Percent" => UnitOfMeasure::Percent,
+            b"Hertz" => UnitOfMeasure::Hertz,
+            _ => UnitOfMeasure::UnknownValue(d.unknown_enum_bytes(s, "UnitOfMeasure")?),
         })
     }
 }
@@ -5680,12 +5700,12 @@ impl std::str::FromStr for UnlockStatus {
 
 impl Decode for UnlockStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Unlocked" => UnlockStatus::Unlocked,
-            "UnlockFailed" => UnlockStatus::UnlockFailed,
-            "NotSupported" => UnlockStatus::NotSupported,
-            _ => UnlockStatus::UnknownValue(d.unknown_enum(s, "UnlockStatus")?),
+            b"Unlocked" => UnlockStatus::Unlocked,
+            b"UnlockFailed" => UnlockStatus::UnlockFailed,
+            b"NotSupported" => UnlockStatus::NotSupported,
+            _ => UnlockStatus::UnknownValue(d.unknown_enum_bytes(s, "UnlockStatus")?),
         })
     }
 }
@@ -5768,15 +5788,15 @@ impl std::str::FromStr for UpdateFirmwareStatusEnumType {
 
 impl Decode for UpdateFirmwareStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => UpdateFirmwareStatusEnumType::Accepted,
-            "Rejected" => UpdateFirmwareStatusEnumType::Rejected,
-            "AcceptedCanceled" => UpdateFirmwareStatusEnumType::AcceptedCanceled,
-            "InvalidCertificate" => UpdateFirmwareStatusEnumType::InvalidCertificate,
-            "RevokedCertificate" => UpdateFirmwareStatusEnumType::RevokedCertificate,
+            b"Accepted" => UpdateFirmwareStatusEnumType::Accepted,
+            b"Rejected" => UpdateFirmwareStatusEnumType::Rejected,
+            b"AcceptedCanceled" => UpdateFirmwareStatusEnumType::AcceptedCanceled,
+            b"InvalidCertificate" => UpdateFirmwareStatusEnumType::InvalidCertificate,
+            b"RevokedCertificate" => UpdateFirmwareStatusEnumType::RevokedCertificate,
             _ => UpdateFirmwareStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "UpdateFirmwareStatusEnumType")?,
+                d.unknown_enum_bytes(s, "UpdateFirmwareStatusEnumType")?,
             ),
         })
     }
@@ -5857,13 +5877,13 @@ impl std::str::FromStr for UpdateStatus {
 
 impl Decode for UpdateStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => UpdateStatus::Accepted,
-            "Failed" => UpdateStatus::Failed,
-            "NotSupported" => UpdateStatus::NotSupported,
-            "VersionMismatch" => UpdateStatus::VersionMismatch,
-            _ => UpdateStatus::UnknownValue(d.unknown_enum(s, "UpdateStatus")?),
+            b"Accepted" => UpdateStatus::Accepted,
+            b"Failed" => UpdateStatus::Failed,
+            b"NotSupported" => UpdateStatus::NotSupported,
+            b"VersionMismatch" => UpdateStatus::VersionMismatch,
+            _ => UpdateStatus::UnknownValue(d.unknown_enum_bytes(s, "UpdateStatus")?),
         })
     }
 }
@@ -5928,11 +5948,11 @@ impl std::str::FromStr for UpdateType {
 
 impl Decode for UpdateType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Differential" => UpdateType::Differential,
-            "Full" => UpdateType::Full,
-            _ => UpdateType::UnknownValue(d.unknown_enum(s, "UpdateType")?),
+            b"Differential" => UpdateType::Differential,
+            b"Full" => UpdateType::Full,
+            _ => UpdateType::UnknownValue(d.unknown_enum_bytes(s, "UpdateType")?),
         })
     }
 }
@@ -6025,18 +6045,18 @@ impl std::str::FromStr for UploadLogStatusEnumType {
 
 impl Decode for UploadLogStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "BadMessage" => UploadLogStatusEnumType::BadMessage,
-            "Idle" => UploadLogStatusEnumType::Idle,
-            "NotSupportedOperation" => UploadLogStatusEnumType::NotSupportedOperation,
-            "PermissionDenied" => UploadLogStatusEnumType::PermissionDenied,
-            "Uploaded" => UploadLogStatusEnumType::Uploaded,
-            "UploadFailure" => UploadLogStatusEnumType::UploadFailure,
-            "Uploading" => UploadLogStatusEnumType::Uploading,
-            _ => {
-                UploadLogStatusEnumType::UnknownValue(d.unknown_enum(s, "UploadLogStatusEnumType")?)
-            }
+            b"BadMessage" => UploadLogStatusEnumType::BadMessage,
+            b"Idle" => UploadLogStatusEnumType::Idle,
+            b"NotSupportedOperation" => UploadLogStatusEnumType::NotSupportedOperation,
+            b"PermissionDenied" => UploadLogStatusEnumType::PermissionDenied,
+            b"Uploaded" => UploadLogStatusEnumType::Uploaded,
+            b"UploadFailure" => UploadLogStatusEnumType::UploadFailure,
+            b"Uploading" => UploadLogStatusEnumType::Uploading,
+            _ => UploadLogStatusEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+            ),
         })
     }
 }
@@ -6103,11 +6123,11 @@ impl std::str::FromStr for ValueFormat {
 
 impl Decode for ValueFormat {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Raw" => ValueFormat::Raw,
-            "SignedData" => ValueFormat::SignedData,
-            _ => ValueFormat::UnknownValue(d.unknown_enum(s, "ValueFormat")?),
+            b"Raw" => ValueFormat::Raw,
+            b"SignedData" => ValueFormat::SignedData,
+            _ => ValueFormat::UnknownValue(d.unknown_enum_bytes(s, "ValueFormat")?),
         })
     }
 }

@@ -7,7 +7,7 @@ use crate::generated::types::*;
 use crate::UnknownEnumValue;
 use ocpp_types::codec::{Decode, Decoder, Encode, Extra, RawJson, Validator};
 use ocpp_types::json::JsonWriter;
-use ocpp_types::{DateTime, Decimal, DecodeError};
+use ocpp_types::{DateTime, Decimal, DecodeError, Text};
 use ocpp_types::{Direction, Message, OcppVersion};
 
 /// The `CertificateSigned` request (CALL payload) of OCPP 2.0.1, sent by the CSMS to the charging station; block `A_Security`. Answered by [`CertificateSignedResponse`].
@@ -16,7 +16,7 @@ pub struct CertificateSignedRequest {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `certificateChain`: Required; at most 10000 characters.
-    pub certificate_chain: String,
+    pub certificate_chain: Text,
     /// `certificateType`: Optional; a [`CertificateSigningUseEnumType`].
     pub certificate_type: Option<CertificateSigningUseEnumType>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -25,7 +25,7 @@ pub struct CertificateSignedRequest {
 
 impl CertificateSignedRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(certificate_chain: String) -> Self {
+    pub fn new(certificate_chain: Text) -> Self {
         CertificateSignedRequest {
             custom_data: None,
             certificate_chain,
@@ -39,13 +39,13 @@ impl Decode for CertificateSignedRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_certificate_chain: Option<String> = None;
+        let mut f_certificate_chain: Option<Text> = None;
         let mut f_certificate_type: Option<CertificateSigningUseEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -59,7 +59,7 @@ impl Decode for CertificateSignedRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "certificateChain" => {
+                b"certificateChain" => {
                     if f_certificate_chain.is_some() {
                         d.duplicate("certificateChain")?;
                     }
@@ -68,7 +68,7 @@ impl Decode for CertificateSignedRequest {
                             .map_err(|e| e.at_key("certificateChain"))?,
                     );
                 }
-                "certificateType" => {
+                b"certificateType" => {
                     if f_certificate_type.is_some() {
                         d.duplicate("certificateType")?;
                     }
@@ -81,7 +81,7 @@ impl Decode for CertificateSignedRequest {
                             .map_err(|e| e.at_key("certificateType"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CertificateSignedRequest {
@@ -176,9 +176,9 @@ impl Decode for CertificateSignedResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -192,7 +192,7 @@ impl Decode for CertificateSignedResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -201,7 +201,7 @@ impl Decode for CertificateSignedResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -212,7 +212,7 @@ impl Decode for CertificateSignedResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CertificateSignedResponse {
@@ -269,18 +269,18 @@ pub struct SecurityEventNotificationRequest {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `type`: Required; at most 50 characters.
-    pub type_: String,
+    pub type_: Text,
     /// `timestamp`: Required; an RFC 3339 date-time.
     pub timestamp: DateTime,
     /// `techInfo`: Optional; at most 255 characters.
-    pub tech_info: Option<String>,
+    pub tech_info: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl SecurityEventNotificationRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(type_: String, timestamp: DateTime) -> Self {
+    pub fn new(type_: Text, timestamp: DateTime) -> Self {
         SecurityEventNotificationRequest {
             custom_data: None,
             type_,
@@ -295,14 +295,14 @@ impl Decode for SecurityEventNotificationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_type_: Option<String> = None;
+        let mut f_type_: Option<Text> = None;
         let mut f_timestamp: Option<DateTime> = None;
-        let mut f_tech_info: Option<String> = None;
+        let mut f_tech_info: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -316,19 +316,19 @@ impl Decode for SecurityEventNotificationRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "type" => {
+                b"type" => {
                     if f_type_.is_some() {
                         d.duplicate("type")?;
                     }
                     f_type_ = Some(d.string(Some(50)).map_err(|e| e.at_key("type"))?);
                 }
-                "timestamp" => {
+                b"timestamp" => {
                     if f_timestamp.is_some() {
                         d.duplicate("timestamp")?;
                     }
                     f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
                 }
-                "techInfo" => {
+                b"techInfo" => {
                     if f_tech_info.is_some() {
                         d.duplicate("techInfo")?;
                     }
@@ -338,7 +338,7 @@ impl Decode for SecurityEventNotificationRequest {
                     }
                     f_tech_info = Some(d.string(Some(255)).map_err(|e| e.at_key("techInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SecurityEventNotificationRequest {
@@ -437,9 +437,9 @@ impl Decode for SecurityEventNotificationResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -453,7 +453,7 @@ impl Decode for SecurityEventNotificationResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SecurityEventNotificationResponse {
@@ -489,7 +489,7 @@ pub struct SignCertificateRequest {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `csr`: Required; at most 5500 characters.
-    pub csr: String,
+    pub csr: Text,
     /// `certificateType`: Optional; a [`CertificateSigningUseEnumType`].
     pub certificate_type: Option<CertificateSigningUseEnumType>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -498,7 +498,7 @@ pub struct SignCertificateRequest {
 
 impl SignCertificateRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(csr: String) -> Self {
+    pub fn new(csr: Text) -> Self {
         SignCertificateRequest {
             custom_data: None,
             csr,
@@ -512,13 +512,13 @@ impl Decode for SignCertificateRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_csr: Option<String> = None;
+        let mut f_csr: Option<Text> = None;
         let mut f_certificate_type: Option<CertificateSigningUseEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -532,13 +532,13 @@ impl Decode for SignCertificateRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "csr" => {
+                b"csr" => {
                     if f_csr.is_some() {
                         d.duplicate("csr")?;
                     }
                     f_csr = Some(d.string(Some(5500)).map_err(|e| e.at_key("csr"))?);
                 }
-                "certificateType" => {
+                b"certificateType" => {
                     if f_certificate_type.is_some() {
                         d.duplicate("certificateType")?;
                     }
@@ -551,7 +551,7 @@ impl Decode for SignCertificateRequest {
                             .map_err(|e| e.at_key("certificateType"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SignCertificateRequest {
@@ -645,9 +645,9 @@ impl Decode for SignCertificateResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -661,14 +661,14 @@ impl Decode for SignCertificateResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(GenericStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -679,7 +679,7 @@ impl Decode for SignCertificateResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SignCertificateResponse {
@@ -763,9 +763,9 @@ impl Decode for BootNotificationRequest {
         let mut f_reason: Option<BootReasonEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -779,7 +779,7 @@ impl Decode for BootNotificationRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "chargingStation" => {
+                b"chargingStation" => {
                     if f_charging_station.is_some() {
                         d.duplicate("chargingStation")?;
                     }
@@ -787,13 +787,13 @@ impl Decode for BootNotificationRequest {
                         ChargingStationType::decode(d).map_err(|e| e.at_key("chargingStation"))?,
                     );
                 }
-                "reason" => {
+                b"reason" => {
                     if f_reason.is_some() {
                         d.duplicate("reason")?;
                     }
                     f_reason = Some(BootReasonEnumType::decode(d).map_err(|e| e.at_key("reason"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(BootNotificationRequest {
@@ -900,9 +900,9 @@ impl Decode for BootNotificationResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -916,19 +916,19 @@ impl Decode for BootNotificationResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "currentTime" => {
+                b"currentTime" => {
                     if f_current_time.is_some() {
                         d.duplicate("currentTime")?;
                     }
                     f_current_time = Some(d.date_time().map_err(|e| e.at_key("currentTime"))?);
                 }
-                "interval" => {
+                b"interval" => {
                     if f_interval.is_some() {
                         d.duplicate("interval")?;
                     }
                     f_interval = Some(d.integer(None, None).map_err(|e| e.at_key("interval"))?);
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -936,7 +936,7 @@ impl Decode for BootNotificationResponse {
                         RegistrationStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -947,7 +947,7 @@ impl Decode for BootNotificationResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(BootNotificationResponse {
@@ -1053,9 +1053,9 @@ impl Decode for GetBaseReportRequest {
         let mut f_report_base: Option<ReportBaseEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -1069,20 +1069,20 @@ impl Decode for GetBaseReportRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "reportBase" => {
+                b"reportBase" => {
                     if f_report_base.is_some() {
                         d.duplicate("reportBase")?;
                     }
                     f_report_base =
                         Some(ReportBaseEnumType::decode(d).map_err(|e| e.at_key("reportBase"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetBaseReportRequest {
@@ -1177,9 +1177,9 @@ impl Decode for GetBaseReportResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -1193,7 +1193,7 @@ impl Decode for GetBaseReportResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -1202,7 +1202,7 @@ impl Decode for GetBaseReportResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -1213,7 +1213,7 @@ impl Decode for GetBaseReportResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetBaseReportResponse {
@@ -1301,9 +1301,9 @@ impl Decode for GetReportRequest {
         let mut f_component_criteria: Option<Vec<ComponentCriterionEnumType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -1317,7 +1317,7 @@ impl Decode for GetReportRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "componentVariable" => {
+                b"componentVariable" => {
                     if f_component_variable.is_some() {
                         d.duplicate("componentVariable")?;
                     }
@@ -1330,13 +1330,13 @@ impl Decode for GetReportRequest {
                             .map_err(|e| e.at_key("componentVariable"))?,
                     );
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "componentCriteria" => {
+                b"componentCriteria" => {
                     if f_component_criteria.is_some() {
                         d.duplicate("componentCriteria")?;
                     }
@@ -1349,7 +1349,7 @@ impl Decode for GetReportRequest {
                             .map_err(|e| e.at_key("componentCriteria"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetReportRequest {
@@ -1461,9 +1461,9 @@ impl Decode for GetReportResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -1477,7 +1477,7 @@ impl Decode for GetReportResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -1486,7 +1486,7 @@ impl Decode for GetReportResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -1497,7 +1497,7 @@ impl Decode for GetReportResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetReportResponse {
@@ -1577,9 +1577,9 @@ impl Decode for GetVariablesRequest {
         let mut f_get_variable_data: Option<Vec<GetVariableDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -1593,7 +1593,7 @@ impl Decode for GetVariablesRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "getVariableData" => {
+                b"getVariableData" => {
                     if f_get_variable_data.is_some() {
                         d.duplicate("getVariableData")?;
                     }
@@ -1602,7 +1602,7 @@ impl Decode for GetVariablesRequest {
                             .map_err(|e| e.at_key("getVariableData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetVariablesRequest {
@@ -1691,9 +1691,9 @@ impl Decode for GetVariablesResponse {
         let mut f_get_variable_result: Option<Vec<GetVariableResultType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -1707,7 +1707,7 @@ impl Decode for GetVariablesResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "getVariableResult" => {
+                b"getVariableResult" => {
                     if f_get_variable_result.is_some() {
                         d.duplicate("getVariableResult")?;
                     }
@@ -1716,7 +1716,7 @@ impl Decode for GetVariablesResponse {
                             .map_err(|e| e.at_key("getVariableResult"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetVariablesResponse {
@@ -1811,9 +1811,9 @@ impl Decode for NotifyReportRequest {
         let mut f_seq_no: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -1827,19 +1827,19 @@ impl Decode for NotifyReportRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "generatedAt" => {
+                b"generatedAt" => {
                     if f_generated_at.is_some() {
                         d.duplicate("generatedAt")?;
                     }
                     f_generated_at = Some(d.date_time().map_err(|e| e.at_key("generatedAt"))?);
                 }
-                "reportData" => {
+                b"reportData" => {
                     if f_report_data.is_some() {
                         d.duplicate("reportData")?;
                     }
@@ -1852,7 +1852,7 @@ impl Decode for NotifyReportRequest {
                             .map_err(|e| e.at_key("reportData"))?,
                     );
                 }
-                "tbc" => {
+                b"tbc" => {
                     if f_tbc.is_some() {
                         d.duplicate("tbc")?;
                     }
@@ -1862,13 +1862,13 @@ impl Decode for NotifyReportRequest {
                     }
                     f_tbc = Some(d.boolean().map_err(|e| e.at_key("tbc"))?);
                 }
-                "seqNo" => {
+                b"seqNo" => {
                     if f_seq_no.is_some() {
                         d.duplicate("seqNo")?;
                     }
                     f_seq_no = Some(d.integer(None, None).map_err(|e| e.at_key("seqNo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyReportRequest {
@@ -1984,9 +1984,9 @@ impl Decode for NotifyReportResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -2000,7 +2000,7 @@ impl Decode for NotifyReportResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyReportResponse {
@@ -2063,9 +2063,9 @@ impl Decode for ResetRequest {
         let mut f_evse_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -2079,13 +2079,13 @@ impl Decode for ResetRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "type" => {
+                b"type" => {
                     if f_type_.is_some() {
                         d.duplicate("type")?;
                     }
                     f_type_ = Some(ResetEnumType::decode(d).map_err(|e| e.at_key("type"))?);
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
@@ -2095,7 +2095,7 @@ impl Decode for ResetRequest {
                     }
                     f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ResetRequest {
@@ -2186,9 +2186,9 @@ impl Decode for ResetResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -2202,14 +2202,14 @@ impl Decode for ResetResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(ResetStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -2220,7 +2220,7 @@ impl Decode for ResetResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ResetResponse {
@@ -2304,9 +2304,9 @@ impl Decode for SetNetworkProfileRequest {
         let mut f_connection_data: Option<NetworkConnectionProfileType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -2320,7 +2320,7 @@ impl Decode for SetNetworkProfileRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "configurationSlot" => {
+                b"configurationSlot" => {
                     if f_configuration_slot.is_some() {
                         d.duplicate("configurationSlot")?;
                     }
@@ -2329,7 +2329,7 @@ impl Decode for SetNetworkProfileRequest {
                             .map_err(|e| e.at_key("configurationSlot"))?,
                     );
                 }
-                "connectionData" => {
+                b"connectionData" => {
                     if f_connection_data.is_some() {
                         d.duplicate("connectionData")?;
                     }
@@ -2338,7 +2338,7 @@ impl Decode for SetNetworkProfileRequest {
                             .map_err(|e| e.at_key("connectionData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetNetworkProfileRequest {
@@ -2433,9 +2433,9 @@ impl Decode for SetNetworkProfileResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -2449,7 +2449,7 @@ impl Decode for SetNetworkProfileResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -2458,7 +2458,7 @@ impl Decode for SetNetworkProfileResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -2469,7 +2469,7 @@ impl Decode for SetNetworkProfileResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetNetworkProfileResponse {
@@ -2549,9 +2549,9 @@ impl Decode for SetVariablesRequest {
         let mut f_set_variable_data: Option<Vec<SetVariableDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -2565,7 +2565,7 @@ impl Decode for SetVariablesRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "setVariableData" => {
+                b"setVariableData" => {
                     if f_set_variable_data.is_some() {
                         d.duplicate("setVariableData")?;
                     }
@@ -2574,7 +2574,7 @@ impl Decode for SetVariablesRequest {
                             .map_err(|e| e.at_key("setVariableData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetVariablesRequest {
@@ -2663,9 +2663,9 @@ impl Decode for SetVariablesResponse {
         let mut f_set_variable_result: Option<Vec<SetVariableResultType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -2679,7 +2679,7 @@ impl Decode for SetVariablesResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "setVariableResult" => {
+                b"setVariableResult" => {
                     if f_set_variable_result.is_some() {
                         d.duplicate("setVariableResult")?;
                     }
@@ -2688,7 +2688,7 @@ impl Decode for SetVariablesResponse {
                             .map_err(|e| e.at_key("setVariableResult"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetVariablesResponse {
@@ -2746,7 +2746,7 @@ pub struct AuthorizeRequest {
     /// `idToken`: Required; a [`IdTokenType`].
     pub id_token: IdTokenType,
     /// `certificate`: Optional; at most 5500 characters.
-    pub certificate: Option<String>,
+    pub certificate: Option<Text>,
     /// `iso15118CertificateHashData`: Optional; an array of 1 to 4 items, each a [`OCSPRequestDataType`].
     pub iso15118_certificate_hash_data: Option<Vec<OCSPRequestDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -2771,13 +2771,13 @@ impl Decode for AuthorizeRequest {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_id_token: Option<IdTokenType> = None;
-        let mut f_certificate: Option<String> = None;
+        let mut f_certificate: Option<Text> = None;
         let mut f_iso15118_certificate_hash_data: Option<Vec<OCSPRequestDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -2791,13 +2791,13 @@ impl Decode for AuthorizeRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "idToken" => {
+                b"idToken" => {
                     if f_id_token.is_some() {
                         d.duplicate("idToken")?;
                     }
                     f_id_token = Some(IdTokenType::decode(d).map_err(|e| e.at_key("idToken"))?);
                 }
-                "certificate" => {
+                b"certificate" => {
                     if f_certificate.is_some() {
                         d.duplicate("certificate")?;
                     }
@@ -2808,7 +2808,7 @@ impl Decode for AuthorizeRequest {
                     f_certificate =
                         Some(d.string(Some(5500)).map_err(|e| e.at_key("certificate"))?);
                 }
-                "iso15118CertificateHashData" => {
+                b"iso15118CertificateHashData" => {
                     if f_iso15118_certificate_hash_data.is_some() {
                         d.duplicate("iso15118CertificateHashData")?;
                     }
@@ -2821,7 +2821,7 @@ impl Decode for AuthorizeRequest {
                             .map_err(|e| e.at_key("iso15118CertificateHashData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(AuthorizeRequest {
@@ -2931,9 +2931,9 @@ impl Decode for AuthorizeResponse {
         let mut f_certificate_status: Option<AuthorizeCertificateStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -2947,14 +2947,14 @@ impl Decode for AuthorizeResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "idTokenInfo" => {
+                b"idTokenInfo" => {
                     if f_id_token_info.is_some() {
                         d.duplicate("idTokenInfo")?;
                     }
                     f_id_token_info =
                         Some(IdTokenInfoType::decode(d).map_err(|e| e.at_key("idTokenInfo"))?);
                 }
-                "certificateStatus" => {
+                b"certificateStatus" => {
                     if f_certificate_status.is_some() {
                         d.duplicate("certificateStatus")?;
                     }
@@ -2967,7 +2967,7 @@ impl Decode for AuthorizeResponse {
                             .map_err(|e| e.at_key("certificateStatus"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(AuthorizeResponse {
@@ -3043,9 +3043,9 @@ impl Decode for ClearCacheRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -3059,7 +3059,7 @@ impl Decode for ClearCacheRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearCacheRequest {
@@ -3132,9 +3132,9 @@ impl Decode for ClearCacheResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -3148,14 +3148,14 @@ impl Decode for ClearCacheResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(ClearCacheStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -3166,7 +3166,7 @@ impl Decode for ClearCacheResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearCacheResponse {
@@ -3242,9 +3242,9 @@ impl Decode for GetLocalListVersionRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -3258,7 +3258,7 @@ impl Decode for GetLocalListVersionRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetLocalListVersionRequest {
@@ -3327,9 +3327,9 @@ impl Decode for GetLocalListVersionResponse {
         let mut f_version_number: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -3343,7 +3343,7 @@ impl Decode for GetLocalListVersionResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "versionNumber" => {
+                b"versionNumber" => {
                     if f_version_number.is_some() {
                         d.duplicate("versionNumber")?;
                     }
@@ -3352,7 +3352,7 @@ impl Decode for GetLocalListVersionResponse {
                             .map_err(|e| e.at_key("versionNumber"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetLocalListVersionResponse {
@@ -3428,9 +3428,9 @@ impl Decode for SendLocalListRequest {
         let mut f_update_type: Option<UpdateEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -3444,7 +3444,7 @@ impl Decode for SendLocalListRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "localAuthorizationList" => {
+                b"localAuthorizationList" => {
                     if f_local_authorization_list.is_some() {
                         d.duplicate("localAuthorizationList")?;
                     }
@@ -3457,7 +3457,7 @@ impl Decode for SendLocalListRequest {
                             .map_err(|e| e.at_key("localAuthorizationList"))?,
                     );
                 }
-                "versionNumber" => {
+                b"versionNumber" => {
                     if f_version_number.is_some() {
                         d.duplicate("versionNumber")?;
                     }
@@ -3466,14 +3466,14 @@ impl Decode for SendLocalListRequest {
                             .map_err(|e| e.at_key("versionNumber"))?,
                     );
                 }
-                "updateType" => {
+                b"updateType" => {
                     if f_update_type.is_some() {
                         d.duplicate("updateType")?;
                     }
                     f_update_type =
                         Some(UpdateEnumType::decode(d).map_err(|e| e.at_key("updateType"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SendLocalListRequest {
@@ -3583,9 +3583,9 @@ impl Decode for SendLocalListResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -3599,7 +3599,7 @@ impl Decode for SendLocalListResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -3607,7 +3607,7 @@ impl Decode for SendLocalListResponse {
                         SendLocalListStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -3618,7 +3618,7 @@ impl Decode for SendLocalListResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SendLocalListResponse {
@@ -3675,7 +3675,7 @@ pub struct GetTransactionStatusRequest {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `transactionId`: Optional; at most 36 characters.
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -3695,12 +3695,12 @@ impl Decode for GetTransactionStatusRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -3714,7 +3714,7 @@ impl Decode for GetTransactionStatusRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
@@ -3725,7 +3725,7 @@ impl Decode for GetTransactionStatusRequest {
                     f_transaction_id =
                         Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetTransactionStatusRequest {
@@ -3807,9 +3807,9 @@ impl Decode for GetTransactionStatusResponse {
         let mut f_messages_in_queue: Option<bool> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -3823,7 +3823,7 @@ impl Decode for GetTransactionStatusResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "ongoingIndicator" => {
+                b"ongoingIndicator" => {
                     if f_ongoing_indicator.is_some() {
                         d.duplicate("ongoingIndicator")?;
                     }
@@ -3834,14 +3834,14 @@ impl Decode for GetTransactionStatusResponse {
                     f_ongoing_indicator =
                         Some(d.boolean().map_err(|e| e.at_key("ongoingIndicator"))?);
                 }
-                "messagesInQueue" => {
+                b"messagesInQueue" => {
                     if f_messages_in_queue.is_some() {
                         d.duplicate("messagesInQueue")?;
                     }
                     f_messages_in_queue =
                         Some(d.boolean().map_err(|e| e.at_key("messagesInQueue"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetTransactionStatusResponse {
@@ -3964,9 +3964,9 @@ impl Decode for TransactionEventRequest {
         let mut f_id_token: Option<IdTokenType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -3980,7 +3980,7 @@ impl Decode for TransactionEventRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "eventType" => {
+                b"eventType" => {
                     if f_event_type.is_some() {
                         d.duplicate("eventType")?;
                     }
@@ -3988,7 +3988,7 @@ impl Decode for TransactionEventRequest {
                         TransactionEventEnumType::decode(d).map_err(|e| e.at_key("eventType"))?,
                     );
                 }
-                "meterValue" => {
+                b"meterValue" => {
                     if f_meter_value.is_some() {
                         d.duplicate("meterValue")?;
                     }
@@ -4001,13 +4001,13 @@ impl Decode for TransactionEventRequest {
                             .map_err(|e| e.at_key("meterValue"))?,
                     );
                 }
-                "timestamp" => {
+                b"timestamp" => {
                     if f_timestamp.is_some() {
                         d.duplicate("timestamp")?;
                     }
                     f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
                 }
-                "triggerReason" => {
+                b"triggerReason" => {
                     if f_trigger_reason.is_some() {
                         d.duplicate("triggerReason")?;
                     }
@@ -4015,13 +4015,13 @@ impl Decode for TransactionEventRequest {
                         TriggerReasonEnumType::decode(d).map_err(|e| e.at_key("triggerReason"))?,
                     );
                 }
-                "seqNo" => {
+                b"seqNo" => {
                     if f_seq_no.is_some() {
                         d.duplicate("seqNo")?;
                     }
                     f_seq_no = Some(d.integer(None, None).map_err(|e| e.at_key("seqNo"))?);
                 }
-                "offline" => {
+                b"offline" => {
                     if f_offline.is_some() {
                         d.duplicate("offline")?;
                     }
@@ -4031,7 +4031,7 @@ impl Decode for TransactionEventRequest {
                     }
                     f_offline = Some(d.boolean().map_err(|e| e.at_key("offline"))?);
                 }
-                "numberOfPhasesUsed" => {
+                b"numberOfPhasesUsed" => {
                     if f_number_of_phases_used.is_some() {
                         d.duplicate("numberOfPhasesUsed")?;
                     }
@@ -4044,7 +4044,7 @@ impl Decode for TransactionEventRequest {
                             .map_err(|e| e.at_key("numberOfPhasesUsed"))?,
                     );
                 }
-                "cableMaxCurrent" => {
+                b"cableMaxCurrent" => {
                     if f_cable_max_current.is_some() {
                         d.duplicate("cableMaxCurrent")?;
                     }
@@ -4057,7 +4057,7 @@ impl Decode for TransactionEventRequest {
                             .map_err(|e| e.at_key("cableMaxCurrent"))?,
                     );
                 }
-                "reservationId" => {
+                b"reservationId" => {
                     if f_reservation_id.is_some() {
                         d.duplicate("reservationId")?;
                     }
@@ -4070,14 +4070,14 @@ impl Decode for TransactionEventRequest {
                             .map_err(|e| e.at_key("reservationId"))?,
                     );
                 }
-                "transactionInfo" => {
+                b"transactionInfo" => {
                     if f_transaction_info.is_some() {
                         d.duplicate("transactionInfo")?;
                     }
                     f_transaction_info =
                         Some(TransactionType::decode(d).map_err(|e| e.at_key("transactionInfo"))?);
                 }
-                "evse" => {
+                b"evse" => {
                     if f_evse.is_some() {
                         d.duplicate("evse")?;
                     }
@@ -4087,7 +4087,7 @@ impl Decode for TransactionEventRequest {
                     }
                     f_evse = Some(EVSEType::decode(d).map_err(|e| e.at_key("evse"))?);
                 }
-                "idToken" => {
+                b"idToken" => {
                     if f_id_token.is_some() {
                         d.duplicate("idToken")?;
                     }
@@ -4097,7 +4097,7 @@ impl Decode for TransactionEventRequest {
                     }
                     f_id_token = Some(IdTokenType::decode(d).map_err(|e| e.at_key("idToken"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TransactionEventRequest {
@@ -4290,9 +4290,9 @@ impl Decode for TransactionEventResponse {
         let mut f_updated_personal_message: Option<MessageContentType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -4306,7 +4306,7 @@ impl Decode for TransactionEventResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "totalCost" => {
+                b"totalCost" => {
                     if f_total_cost.is_some() {
                         d.duplicate("totalCost")?;
                     }
@@ -4319,7 +4319,7 @@ impl Decode for TransactionEventResponse {
                             .map_err(|e| e.at_key("totalCost"))?,
                     );
                 }
-                "chargingPriority" => {
+                b"chargingPriority" => {
                     if f_charging_priority.is_some() {
                         d.duplicate("chargingPriority")?;
                     }
@@ -4332,7 +4332,7 @@ impl Decode for TransactionEventResponse {
                             .map_err(|e| e.at_key("chargingPriority"))?,
                     );
                 }
-                "idTokenInfo" => {
+                b"idTokenInfo" => {
                     if f_id_token_info.is_some() {
                         d.duplicate("idTokenInfo")?;
                     }
@@ -4343,7 +4343,7 @@ impl Decode for TransactionEventResponse {
                     f_id_token_info =
                         Some(IdTokenInfoType::decode(d).map_err(|e| e.at_key("idTokenInfo"))?);
                 }
-                "updatedPersonalMessage" => {
+                b"updatedPersonalMessage" => {
                     if f_updated_personal_message.is_some() {
                         d.duplicate("updatedPersonalMessage")?;
                     }
@@ -4356,7 +4356,7 @@ impl Decode for TransactionEventResponse {
                             .map_err(|e| e.at_key("updatedPersonalMessage"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TransactionEventResponse {
@@ -4458,9 +4458,9 @@ impl Decode for RequestStartTransactionRequest {
         let mut f_charging_profile: Option<ChargingProfileType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -4474,7 +4474,7 @@ impl Decode for RequestStartTransactionRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
@@ -4484,7 +4484,7 @@ impl Decode for RequestStartTransactionRequest {
                     }
                     f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "groupIdToken" => {
+                b"groupIdToken" => {
                     if f_group_id_token.is_some() {
                         d.duplicate("groupIdToken")?;
                     }
@@ -4495,13 +4495,13 @@ impl Decode for RequestStartTransactionRequest {
                     f_group_id_token =
                         Some(IdTokenType::decode(d).map_err(|e| e.at_key("groupIdToken"))?);
                 }
-                "idToken" => {
+                b"idToken" => {
                     if f_id_token.is_some() {
                         d.duplicate("idToken")?;
                     }
                     f_id_token = Some(IdTokenType::decode(d).map_err(|e| e.at_key("idToken"))?);
                 }
-                "remoteStartId" => {
+                b"remoteStartId" => {
                     if f_remote_start_id.is_some() {
                         d.duplicate("remoteStartId")?;
                     }
@@ -4510,7 +4510,7 @@ impl Decode for RequestStartTransactionRequest {
                             .map_err(|e| e.at_key("remoteStartId"))?,
                     );
                 }
-                "chargingProfile" => {
+                b"chargingProfile" => {
                     if f_charging_profile.is_some() {
                         d.duplicate("chargingProfile")?;
                     }
@@ -4522,7 +4522,7 @@ impl Decode for RequestStartTransactionRequest {
                         ChargingProfileType::decode(d).map_err(|e| e.at_key("chargingProfile"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(RequestStartTransactionRequest {
@@ -4615,7 +4615,7 @@ pub struct RequestStartTransactionResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `transactionId`: Optional; at most 36 characters.
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -4639,12 +4639,12 @@ impl Decode for RequestStartTransactionResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<RequestStartStopStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -4658,7 +4658,7 @@ impl Decode for RequestStartTransactionResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -4667,7 +4667,7 @@ impl Decode for RequestStartTransactionResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -4678,7 +4678,7 @@ impl Decode for RequestStartTransactionResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
@@ -4689,7 +4689,7 @@ impl Decode for RequestStartTransactionResponse {
                     f_transaction_id =
                         Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(RequestStartTransactionResponse {
@@ -4755,14 +4755,14 @@ pub struct RequestStopTransactionRequest {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `transactionId`: Required; at most 36 characters.
-    pub transaction_id: String,
+    pub transaction_id: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl RequestStopTransactionRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(transaction_id: String) -> Self {
+    pub fn new(transaction_id: Text) -> Self {
         RequestStopTransactionRequest {
             custom_data: None,
             transaction_id,
@@ -4775,12 +4775,12 @@ impl Decode for RequestStopTransactionRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -4794,14 +4794,14 @@ impl Decode for RequestStopTransactionRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
                     f_transaction_id =
                         Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(RequestStopTransactionRequest {
@@ -4888,9 +4888,9 @@ impl Decode for RequestStopTransactionResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -4904,7 +4904,7 @@ impl Decode for RequestStopTransactionResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -4913,7 +4913,7 @@ impl Decode for RequestStopTransactionResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -4924,7 +4924,7 @@ impl Decode for RequestStopTransactionResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(RequestStopTransactionResponse {
@@ -5008,9 +5008,9 @@ impl Decode for TriggerMessageRequest {
         let mut f_requested_message: Option<MessageTriggerEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -5024,7 +5024,7 @@ impl Decode for TriggerMessageRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "evse" => {
+                b"evse" => {
                     if f_evse.is_some() {
                         d.duplicate("evse")?;
                     }
@@ -5034,7 +5034,7 @@ impl Decode for TriggerMessageRequest {
                     }
                     f_evse = Some(EVSEType::decode(d).map_err(|e| e.at_key("evse"))?);
                 }
-                "requestedMessage" => {
+                b"requestedMessage" => {
                     if f_requested_message.is_some() {
                         d.duplicate("requestedMessage")?;
                     }
@@ -5043,7 +5043,7 @@ impl Decode for TriggerMessageRequest {
                             .map_err(|e| e.at_key("requestedMessage"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TriggerMessageRequest {
@@ -5137,9 +5137,9 @@ impl Decode for TriggerMessageResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -5153,7 +5153,7 @@ impl Decode for TriggerMessageResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -5161,7 +5161,7 @@ impl Decode for TriggerMessageResponse {
                         TriggerMessageStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -5172,7 +5172,7 @@ impl Decode for TriggerMessageResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TriggerMessageResponse {
@@ -5256,9 +5256,9 @@ impl Decode for UnlockConnectorRequest {
         let mut f_connector_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -5272,20 +5272,20 @@ impl Decode for UnlockConnectorRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
                     f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "connectorId" => {
+                b"connectorId" => {
                     if f_connector_id.is_some() {
                         d.duplicate("connectorId")?;
                     }
                     f_connector_id =
                         Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(UnlockConnectorRequest {
@@ -5376,9 +5376,9 @@ impl Decode for UnlockConnectorResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -5392,14 +5392,14 @@ impl Decode for UnlockConnectorResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(UnlockStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -5410,7 +5410,7 @@ impl Decode for UnlockConnectorResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(UnlockConnectorResponse {
@@ -5494,9 +5494,9 @@ impl Decode for ChangeAvailabilityRequest {
         let mut f_operational_status: Option<OperationalStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -5510,7 +5510,7 @@ impl Decode for ChangeAvailabilityRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "evse" => {
+                b"evse" => {
                     if f_evse.is_some() {
                         d.duplicate("evse")?;
                     }
@@ -5520,7 +5520,7 @@ impl Decode for ChangeAvailabilityRequest {
                     }
                     f_evse = Some(EVSEType::decode(d).map_err(|e| e.at_key("evse"))?);
                 }
-                "operationalStatus" => {
+                b"operationalStatus" => {
                     if f_operational_status.is_some() {
                         d.duplicate("operationalStatus")?;
                     }
@@ -5529,7 +5529,7 @@ impl Decode for ChangeAvailabilityRequest {
                             .map_err(|e| e.at_key("operationalStatus"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChangeAvailabilityRequest {
@@ -5623,9 +5623,9 @@ impl Decode for ChangeAvailabilityResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -5639,7 +5639,7 @@ impl Decode for ChangeAvailabilityResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -5648,7 +5648,7 @@ impl Decode for ChangeAvailabilityResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -5659,7 +5659,7 @@ impl Decode for ChangeAvailabilityResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChangeAvailabilityResponse {
@@ -5735,9 +5735,9 @@ impl Decode for HeartbeatRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -5751,7 +5751,7 @@ impl Decode for HeartbeatRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(HeartbeatRequest {
@@ -5820,9 +5820,9 @@ impl Decode for HeartbeatResponse {
         let mut f_current_time: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -5836,13 +5836,13 @@ impl Decode for HeartbeatResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "currentTime" => {
+                b"currentTime" => {
                     if f_current_time.is_some() {
                         d.duplicate("currentTime")?;
                     }
                     f_current_time = Some(d.date_time().map_err(|e| e.at_key("currentTime"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(HeartbeatResponse {
@@ -5931,9 +5931,9 @@ impl Decode for StatusNotificationRequest {
         let mut f_connector_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -5947,13 +5947,13 @@ impl Decode for StatusNotificationRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "timestamp" => {
+                b"timestamp" => {
                     if f_timestamp.is_some() {
                         d.duplicate("timestamp")?;
                     }
                     f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
                 }
-                "connectorStatus" => {
+                b"connectorStatus" => {
                     if f_connector_status.is_some() {
                         d.duplicate("connectorStatus")?;
                     }
@@ -5962,20 +5962,20 @@ impl Decode for StatusNotificationRequest {
                             .map_err(|e| e.at_key("connectorStatus"))?,
                     );
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
                     f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "connectorId" => {
+                b"connectorId" => {
                     if f_connector_id.is_some() {
                         d.duplicate("connectorId")?;
                     }
                     f_connector_id =
                         Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(StatusNotificationRequest {
@@ -6084,9 +6084,9 @@ impl Decode for StatusNotificationResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -6100,7 +6100,7 @@ impl Decode for StatusNotificationResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(StatusNotificationResponse {
@@ -6159,9 +6159,9 @@ impl Decode for CancelReservationRequest {
         let mut f_reservation_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -6175,7 +6175,7 @@ impl Decode for CancelReservationRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "reservationId" => {
+                b"reservationId" => {
                     if f_reservation_id.is_some() {
                         d.duplicate("reservationId")?;
                     }
@@ -6184,7 +6184,7 @@ impl Decode for CancelReservationRequest {
                             .map_err(|e| e.at_key("reservationId"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CancelReservationRequest {
@@ -6266,9 +6266,9 @@ impl Decode for CancelReservationResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -6282,7 +6282,7 @@ impl Decode for CancelReservationResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -6291,7 +6291,7 @@ impl Decode for CancelReservationResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -6302,7 +6302,7 @@ impl Decode for CancelReservationResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CancelReservationResponse {
@@ -6389,9 +6389,9 @@ impl Decode for ReservationStatusUpdateRequest {
         let mut f_reservation_update_status: Option<ReservationUpdateStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -6405,7 +6405,7 @@ impl Decode for ReservationStatusUpdateRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "reservationId" => {
+                b"reservationId" => {
                     if f_reservation_id.is_some() {
                         d.duplicate("reservationId")?;
                     }
@@ -6414,7 +6414,7 @@ impl Decode for ReservationStatusUpdateRequest {
                             .map_err(|e| e.at_key("reservationId"))?,
                     );
                 }
-                "reservationUpdateStatus" => {
+                b"reservationUpdateStatus" => {
                     if f_reservation_update_status.is_some() {
                         d.duplicate("reservationUpdateStatus")?;
                     }
@@ -6423,7 +6423,7 @@ impl Decode for ReservationStatusUpdateRequest {
                             .map_err(|e| e.at_key("reservationUpdateStatus"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ReservationStatusUpdateRequest {
@@ -6511,9 +6511,9 @@ impl Decode for ReservationStatusUpdateResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -6527,7 +6527,7 @@ impl Decode for ReservationStatusUpdateResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ReservationStatusUpdateResponse {
@@ -6606,9 +6606,9 @@ impl Decode for ReserveNowRequest {
         let mut f_group_id_token: Option<IdTokenType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -6622,20 +6622,20 @@ impl Decode for ReserveNowRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
                 }
-                "expiryDateTime" => {
+                b"expiryDateTime" => {
                     if f_expiry_date_time.is_some() {
                         d.duplicate("expiryDateTime")?;
                     }
                     f_expiry_date_time =
                         Some(d.date_time().map_err(|e| e.at_key("expiryDateTime"))?);
                 }
-                "connectorType" => {
+                b"connectorType" => {
                     if f_connector_type.is_some() {
                         d.duplicate("connectorType")?;
                     }
@@ -6646,13 +6646,13 @@ impl Decode for ReserveNowRequest {
                     f_connector_type =
                         Some(ConnectorEnumType::decode(d).map_err(|e| e.at_key("connectorType"))?);
                 }
-                "idToken" => {
+                b"idToken" => {
                     if f_id_token.is_some() {
                         d.duplicate("idToken")?;
                     }
                     f_id_token = Some(IdTokenType::decode(d).map_err(|e| e.at_key("idToken"))?);
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
@@ -6662,7 +6662,7 @@ impl Decode for ReserveNowRequest {
                     }
                     f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "groupIdToken" => {
+                b"groupIdToken" => {
                     if f_group_id_token.is_some() {
                         d.duplicate("groupIdToken")?;
                     }
@@ -6673,7 +6673,7 @@ impl Decode for ReserveNowRequest {
                     f_group_id_token =
                         Some(IdTokenType::decode(d).map_err(|e| e.at_key("groupIdToken"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ReserveNowRequest {
@@ -6802,9 +6802,9 @@ impl Decode for ReserveNowResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -6818,14 +6818,14 @@ impl Decode for ReserveNowResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(ReserveNowStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -6836,7 +6836,7 @@ impl Decode for ReserveNowResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ReserveNowResponse {
@@ -6895,14 +6895,14 @@ pub struct CostUpdatedRequest {
     /// `totalCost`: Required; an exact decimal.
     pub total_cost: Decimal,
     /// `transactionId`: Required; at most 36 characters.
-    pub transaction_id: String,
+    pub transaction_id: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl CostUpdatedRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(total_cost: Decimal, transaction_id: String) -> Self {
+    pub fn new(total_cost: Decimal, transaction_id: Text) -> Self {
         CostUpdatedRequest {
             custom_data: None,
             total_cost,
@@ -6917,12 +6917,12 @@ impl Decode for CostUpdatedRequest {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_total_cost: Option<Decimal> = None;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -6936,7 +6936,7 @@ impl Decode for CostUpdatedRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "totalCost" => {
+                b"totalCost" => {
                     if f_total_cost.is_some() {
                         d.duplicate("totalCost")?;
                     }
@@ -6945,14 +6945,14 @@ impl Decode for CostUpdatedRequest {
                             .map_err(|e| e.at_key("totalCost"))?,
                     );
                 }
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
                     f_transaction_id =
                         Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CostUpdatedRequest {
@@ -7040,9 +7040,9 @@ impl Decode for CostUpdatedResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -7056,7 +7056,7 @@ impl Decode for CostUpdatedResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CostUpdatedResponse {
@@ -7119,9 +7119,9 @@ impl Decode for MeterValuesRequest {
         let mut f_meter_value: Option<Vec<MeterValueType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -7135,13 +7135,13 @@ impl Decode for MeterValuesRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
                     f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "meterValue" => {
+                b"meterValue" => {
                     if f_meter_value.is_some() {
                         d.duplicate("meterValue")?;
                     }
@@ -7150,7 +7150,7 @@ impl Decode for MeterValuesRequest {
                             .map_err(|e| e.at_key("meterValue"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(MeterValuesRequest {
@@ -7244,9 +7244,9 @@ impl Decode for MeterValuesResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -7260,7 +7260,7 @@ impl Decode for MeterValuesResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(MeterValuesResponse {
@@ -7323,9 +7323,9 @@ impl Decode for ClearChargingProfileRequest {
         let mut f_charging_profile_criteria: Option<ClearChargingProfileType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -7339,7 +7339,7 @@ impl Decode for ClearChargingProfileRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "chargingProfileId" => {
+                b"chargingProfileId" => {
                     if f_charging_profile_id.is_some() {
                         d.duplicate("chargingProfileId")?;
                     }
@@ -7352,7 +7352,7 @@ impl Decode for ClearChargingProfileRequest {
                             .map_err(|e| e.at_key("chargingProfileId"))?,
                     );
                 }
-                "chargingProfileCriteria" => {
+                b"chargingProfileCriteria" => {
                     if f_charging_profile_criteria.is_some() {
                         d.duplicate("chargingProfileCriteria")?;
                     }
@@ -7365,7 +7365,7 @@ impl Decode for ClearChargingProfileRequest {
                             .map_err(|e| e.at_key("chargingProfileCriteria"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearChargingProfileRequest {
@@ -7452,9 +7452,9 @@ impl Decode for ClearChargingProfileResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -7468,7 +7468,7 @@ impl Decode for ClearChargingProfileResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -7477,7 +7477,7 @@ impl Decode for ClearChargingProfileResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -7488,7 +7488,7 @@ impl Decode for ClearChargingProfileResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearChargingProfileResponse {
@@ -7572,9 +7572,9 @@ impl Decode for ClearedChargingLimitRequest {
         let mut f_evse_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -7588,7 +7588,7 @@ impl Decode for ClearedChargingLimitRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "chargingLimitSource" => {
+                b"chargingLimitSource" => {
                     if f_charging_limit_source.is_some() {
                         d.duplicate("chargingLimitSource")?;
                     }
@@ -7597,7 +7597,7 @@ impl Decode for ClearedChargingLimitRequest {
                             .map_err(|e| e.at_key("chargingLimitSource"))?,
                     );
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
@@ -7607,7 +7607,7 @@ impl Decode for ClearedChargingLimitRequest {
                     }
                     f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearedChargingLimitRequest {
@@ -7691,9 +7691,9 @@ impl Decode for ClearedChargingLimitResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -7707,7 +7707,7 @@ impl Decode for ClearedChargingLimitResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearedChargingLimitResponse {
@@ -7774,9 +7774,9 @@ impl Decode for GetChargingProfilesRequest {
         let mut f_charging_profile: Option<ChargingProfileCriterionType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -7790,13 +7790,13 @@ impl Decode for GetChargingProfilesRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
@@ -7806,7 +7806,7 @@ impl Decode for GetChargingProfilesRequest {
                     }
                     f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "chargingProfile" => {
+                b"chargingProfile" => {
                     if f_charging_profile.is_some() {
                         d.duplicate("chargingProfile")?;
                     }
@@ -7815,7 +7815,7 @@ impl Decode for GetChargingProfilesRequest {
                             .map_err(|e| e.at_key("chargingProfile"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetChargingProfilesRequest {
@@ -7915,9 +7915,9 @@ impl Decode for GetChargingProfilesResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -7931,7 +7931,7 @@ impl Decode for GetChargingProfilesResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -7940,7 +7940,7 @@ impl Decode for GetChargingProfilesResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -7951,7 +7951,7 @@ impl Decode for GetChargingProfilesResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetChargingProfilesResponse {
@@ -8039,9 +8039,9 @@ impl Decode for GetCompositeScheduleRequest {
         let mut f_evse_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -8055,13 +8055,13 @@ impl Decode for GetCompositeScheduleRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "duration" => {
+                b"duration" => {
                     if f_duration.is_some() {
                         d.duplicate("duration")?;
                     }
                     f_duration = Some(d.integer(None, None).map_err(|e| e.at_key("duration"))?);
                 }
-                "chargingRateUnit" => {
+                b"chargingRateUnit" => {
                     if f_charging_rate_unit.is_some() {
                         d.duplicate("chargingRateUnit")?;
                     }
@@ -8074,13 +8074,13 @@ impl Decode for GetCompositeScheduleRequest {
                             .map_err(|e| e.at_key("chargingRateUnit"))?,
                     );
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
                     f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetCompositeScheduleRequest {
@@ -8183,9 +8183,9 @@ impl Decode for GetCompositeScheduleResponse {
         let mut f_schedule: Option<CompositeScheduleType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -8199,14 +8199,14 @@ impl Decode for GetCompositeScheduleResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(GenericStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -8217,7 +8217,7 @@ impl Decode for GetCompositeScheduleResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "schedule" => {
+                b"schedule" => {
                     if f_schedule.is_some() {
                         d.duplicate("schedule")?;
                     }
@@ -8228,7 +8228,7 @@ impl Decode for GetCompositeScheduleResponse {
                     f_schedule =
                         Some(CompositeScheduleType::decode(d).map_err(|e| e.at_key("schedule"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetCompositeScheduleResponse {
@@ -8324,9 +8324,9 @@ impl Decode for NotifyChargingLimitRequest {
         let mut f_charging_limit: Option<ChargingLimitType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -8340,7 +8340,7 @@ impl Decode for NotifyChargingLimitRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "chargingSchedule" => {
+                b"chargingSchedule" => {
                     if f_charging_schedule.is_some() {
                         d.duplicate("chargingSchedule")?;
                     }
@@ -8353,7 +8353,7 @@ impl Decode for NotifyChargingLimitRequest {
                             .map_err(|e| e.at_key("chargingSchedule"))?,
                     );
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
@@ -8363,14 +8363,14 @@ impl Decode for NotifyChargingLimitRequest {
                     }
                     f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "chargingLimit" => {
+                b"chargingLimit" => {
                     if f_charging_limit.is_some() {
                         d.duplicate("chargingLimit")?;
                     }
                     f_charging_limit =
                         Some(ChargingLimitType::decode(d).map_err(|e| e.at_key("chargingLimit"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyChargingLimitRequest {
@@ -8468,9 +8468,9 @@ impl Decode for NotifyChargingLimitResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -8484,7 +8484,7 @@ impl Decode for NotifyChargingLimitResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyChargingLimitResponse {
@@ -8551,9 +8551,9 @@ impl Decode for NotifyEVChargingNeedsRequest {
         let mut f_evse_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -8567,7 +8567,7 @@ impl Decode for NotifyEVChargingNeedsRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "maxScheduleTuples" => {
+                b"maxScheduleTuples" => {
                     if f_max_schedule_tuples.is_some() {
                         d.duplicate("maxScheduleTuples")?;
                     }
@@ -8580,20 +8580,20 @@ impl Decode for NotifyEVChargingNeedsRequest {
                             .map_err(|e| e.at_key("maxScheduleTuples"))?,
                     );
                 }
-                "chargingNeeds" => {
+                b"chargingNeeds" => {
                     if f_charging_needs.is_some() {
                         d.duplicate("chargingNeeds")?;
                     }
                     f_charging_needs =
                         Some(ChargingNeedsType::decode(d).map_err(|e| e.at_key("chargingNeeds"))?);
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
                     f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyEVChargingNeedsRequest {
@@ -8693,9 +8693,9 @@ impl Decode for NotifyEVChargingNeedsResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -8709,7 +8709,7 @@ impl Decode for NotifyEVChargingNeedsResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -8718,7 +8718,7 @@ impl Decode for NotifyEVChargingNeedsResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -8729,7 +8729,7 @@ impl Decode for NotifyEVChargingNeedsResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyEVChargingNeedsResponse {
@@ -8817,9 +8817,9 @@ impl Decode for NotifyEVChargingScheduleRequest {
         let mut f_evse_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -8833,13 +8833,13 @@ impl Decode for NotifyEVChargingScheduleRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "timeBase" => {
+                b"timeBase" => {
                     if f_time_base.is_some() {
                         d.duplicate("timeBase")?;
                     }
                     f_time_base = Some(d.date_time().map_err(|e| e.at_key("timeBase"))?);
                 }
-                "chargingSchedule" => {
+                b"chargingSchedule" => {
                     if f_charging_schedule.is_some() {
                         d.duplicate("chargingSchedule")?;
                     }
@@ -8848,13 +8848,13 @@ impl Decode for NotifyEVChargingScheduleRequest {
                             .map_err(|e| e.at_key("chargingSchedule"))?,
                     );
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
                     f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyEVChargingScheduleRequest {
@@ -8962,9 +8962,9 @@ impl Decode for NotifyEVChargingScheduleResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -8978,14 +8978,14 @@ impl Decode for NotifyEVChargingScheduleResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(GenericStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -8996,7 +8996,7 @@ impl Decode for NotifyEVChargingScheduleResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyEVChargingScheduleResponse {
@@ -9097,9 +9097,9 @@ impl Decode for ReportChargingProfilesRequest {
         let mut f_evse_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -9113,13 +9113,13 @@ impl Decode for ReportChargingProfilesRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "chargingLimitSource" => {
+                b"chargingLimitSource" => {
                     if f_charging_limit_source.is_some() {
                         d.duplicate("chargingLimitSource")?;
                     }
@@ -9128,7 +9128,7 @@ impl Decode for ReportChargingProfilesRequest {
                             .map_err(|e| e.at_key("chargingLimitSource"))?,
                     );
                 }
-                "chargingProfile" => {
+                b"chargingProfile" => {
                     if f_charging_profile.is_some() {
                         d.duplicate("chargingProfile")?;
                     }
@@ -9137,7 +9137,7 @@ impl Decode for ReportChargingProfilesRequest {
                             .map_err(|e| e.at_key("chargingProfile"))?,
                     );
                 }
-                "tbc" => {
+                b"tbc" => {
                     if f_tbc.is_some() {
                         d.duplicate("tbc")?;
                     }
@@ -9147,13 +9147,13 @@ impl Decode for ReportChargingProfilesRequest {
                     }
                     f_tbc = Some(d.boolean().map_err(|e| e.at_key("tbc"))?);
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
                     f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ReportChargingProfilesRequest {
@@ -9275,9 +9275,9 @@ impl Decode for ReportChargingProfilesResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -9291,7 +9291,7 @@ impl Decode for ReportChargingProfilesResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ReportChargingProfilesResponse {
@@ -9354,9 +9354,9 @@ impl Decode for SetChargingProfileRequest {
         let mut f_charging_profile: Option<ChargingProfileType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -9370,13 +9370,13 @@ impl Decode for SetChargingProfileRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
                     f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "chargingProfile" => {
+                b"chargingProfile" => {
                     if f_charging_profile.is_some() {
                         d.duplicate("chargingProfile")?;
                     }
@@ -9384,7 +9384,7 @@ impl Decode for SetChargingProfileRequest {
                         ChargingProfileType::decode(d).map_err(|e| e.at_key("chargingProfile"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetChargingProfileRequest {
@@ -9479,9 +9479,9 @@ impl Decode for SetChargingProfileResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -9495,7 +9495,7 @@ impl Decode for SetChargingProfileResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -9503,7 +9503,7 @@ impl Decode for SetChargingProfileResponse {
                         ChargingProfileStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -9514,7 +9514,7 @@ impl Decode for SetChargingProfileResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetChargingProfileResponse {
@@ -9598,9 +9598,9 @@ impl Decode for FirmwareStatusNotificationRequest {
         let mut f_request_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -9614,14 +9614,14 @@ impl Decode for FirmwareStatusNotificationRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(FirmwareStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
@@ -9631,7 +9631,7 @@ impl Decode for FirmwareStatusNotificationRequest {
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(FirmwareStatusNotificationRequest {
@@ -9714,9 +9714,9 @@ impl Decode for FirmwareStatusNotificationResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -9730,7 +9730,7 @@ impl Decode for FirmwareStatusNotificationResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(FirmwareStatusNotificationResponse {
@@ -9766,11 +9766,11 @@ pub struct PublishFirmwareRequest {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `location`: Required; at most 512 characters.
-    pub location: String,
+    pub location: Text,
     /// `retries`: Optional; an integer.
     pub retries: Option<i64>,
     /// `checksum`: Required; at most 32 characters.
-    pub checksum: String,
+    pub checksum: Text,
     /// `requestId`: Required; an integer.
     pub request_id: i64,
     /// `retryInterval`: Optional; an integer.
@@ -9781,7 +9781,7 @@ pub struct PublishFirmwareRequest {
 
 impl PublishFirmwareRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(location: String, checksum: String, request_id: i64) -> Self {
+    pub fn new(location: Text, checksum: Text, request_id: i64) -> Self {
         PublishFirmwareRequest {
             custom_data: None,
             location,
@@ -9798,16 +9798,16 @@ impl Decode for PublishFirmwareRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_location: Option<String> = None;
+        let mut f_location: Option<Text> = None;
         let mut f_retries: Option<i64> = None;
-        let mut f_checksum: Option<String> = None;
+        let mut f_checksum: Option<Text> = None;
         let mut f_request_id: Option<i64> = None;
         let mut f_retry_interval: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -9821,13 +9821,13 @@ impl Decode for PublishFirmwareRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "location" => {
+                b"location" => {
                     if f_location.is_some() {
                         d.duplicate("location")?;
                     }
                     f_location = Some(d.string(Some(512)).map_err(|e| e.at_key("location"))?);
                 }
-                "retries" => {
+                b"retries" => {
                     if f_retries.is_some() {
                         d.duplicate("retries")?;
                     }
@@ -9837,19 +9837,19 @@ impl Decode for PublishFirmwareRequest {
                     }
                     f_retries = Some(d.integer(None, None).map_err(|e| e.at_key("retries"))?);
                 }
-                "checksum" => {
+                b"checksum" => {
                     if f_checksum.is_some() {
                         d.duplicate("checksum")?;
                     }
                     f_checksum = Some(d.string(Some(32)).map_err(|e| e.at_key("checksum"))?);
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "retryInterval" => {
+                b"retryInterval" => {
                     if f_retry_interval.is_some() {
                         d.duplicate("retryInterval")?;
                     }
@@ -9862,7 +9862,7 @@ impl Decode for PublishFirmwareRequest {
                             .map_err(|e| e.at_key("retryInterval"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(PublishFirmwareRequest {
@@ -9980,9 +9980,9 @@ impl Decode for PublishFirmwareResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -9996,14 +9996,14 @@ impl Decode for PublishFirmwareResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(GenericStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -10014,7 +10014,7 @@ impl Decode for PublishFirmwareResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(PublishFirmwareResponse {
@@ -10073,7 +10073,7 @@ pub struct PublishFirmwareStatusNotificationRequest {
     /// `status`: Required; a [`PublishFirmwareStatusEnumType`].
     pub status: PublishFirmwareStatusEnumType,
     /// `location`: Optional; an array of at least 1 items, each at most 512 characters.
-    pub location: Option<Vec<String>>,
+    pub location: Option<Vec<Text>>,
     /// `requestId`: Optional; an integer.
     pub request_id: Option<i64>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -10098,13 +10098,13 @@ impl Decode for PublishFirmwareStatusNotificationRequest {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<PublishFirmwareStatusEnumType> = None;
-        let mut f_location: Option<Vec<String>> = None;
+        let mut f_location: Option<Vec<Text>> = None;
         let mut f_request_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -10118,7 +10118,7 @@ impl Decode for PublishFirmwareStatusNotificationRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -10126,7 +10126,7 @@ impl Decode for PublishFirmwareStatusNotificationRequest {
                         PublishFirmwareStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "location" => {
+                b"location" => {
                     if f_location.is_some() {
                         d.duplicate("location")?;
                     }
@@ -10139,7 +10139,7 @@ impl Decode for PublishFirmwareStatusNotificationRequest {
                             .map_err(|e| e.at_key("location"))?,
                     );
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
@@ -10149,7 +10149,7 @@ impl Decode for PublishFirmwareStatusNotificationRequest {
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(PublishFirmwareStatusNotificationRequest {
@@ -10247,9 +10247,9 @@ impl Decode for PublishFirmwareStatusNotificationResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -10263,7 +10263,7 @@ impl Decode for PublishFirmwareStatusNotificationResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(PublishFirmwareStatusNotificationResponse {
@@ -10299,14 +10299,14 @@ pub struct UnpublishFirmwareRequest {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `checksum`: Required; at most 32 characters.
-    pub checksum: String,
+    pub checksum: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl UnpublishFirmwareRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(checksum: String) -> Self {
+    pub fn new(checksum: Text) -> Self {
         UnpublishFirmwareRequest {
             custom_data: None,
             checksum,
@@ -10319,12 +10319,12 @@ impl Decode for UnpublishFirmwareRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_checksum: Option<String> = None;
+        let mut f_checksum: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -10338,13 +10338,13 @@ impl Decode for UnpublishFirmwareRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "checksum" => {
+                b"checksum" => {
                     if f_checksum.is_some() {
                         d.duplicate("checksum")?;
                     }
                     f_checksum = Some(d.string(Some(32)).map_err(|e| e.at_key("checksum"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(UnpublishFirmwareRequest {
@@ -10426,9 +10426,9 @@ impl Decode for UnpublishFirmwareResponse {
         let mut f_status: Option<UnpublishFirmwareStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -10442,7 +10442,7 @@ impl Decode for UnpublishFirmwareResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -10451,7 +10451,7 @@ impl Decode for UnpublishFirmwareResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(UnpublishFirmwareResponse {
@@ -10535,9 +10535,9 @@ impl Decode for UpdateFirmwareRequest {
         let mut f_firmware: Option<FirmwareType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -10551,7 +10551,7 @@ impl Decode for UpdateFirmwareRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "retries" => {
+                b"retries" => {
                     if f_retries.is_some() {
                         d.duplicate("retries")?;
                     }
@@ -10561,7 +10561,7 @@ impl Decode for UpdateFirmwareRequest {
                     }
                     f_retries = Some(d.integer(None, None).map_err(|e| e.at_key("retries"))?);
                 }
-                "retryInterval" => {
+                b"retryInterval" => {
                     if f_retry_interval.is_some() {
                         d.duplicate("retryInterval")?;
                     }
@@ -10574,19 +10574,19 @@ impl Decode for UpdateFirmwareRequest {
                             .map_err(|e| e.at_key("retryInterval"))?,
                     );
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "firmware" => {
+                b"firmware" => {
                     if f_firmware.is_some() {
                         d.duplicate("firmware")?;
                     }
                     f_firmware = Some(FirmwareType::decode(d).map_err(|e| e.at_key("firmware"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(UpdateFirmwareRequest {
@@ -10691,9 +10691,9 @@ impl Decode for UpdateFirmwareResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -10707,7 +10707,7 @@ impl Decode for UpdateFirmwareResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -10715,7 +10715,7 @@ impl Decode for UpdateFirmwareResponse {
                         UpdateFirmwareStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -10726,7 +10726,7 @@ impl Decode for UpdateFirmwareResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(UpdateFirmwareResponse {
@@ -10806,9 +10806,9 @@ impl Decode for DeleteCertificateRequest {
         let mut f_certificate_hash_data: Option<CertificateHashDataType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -10822,7 +10822,7 @@ impl Decode for DeleteCertificateRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "certificateHashData" => {
+                b"certificateHashData" => {
                     if f_certificate_hash_data.is_some() {
                         d.duplicate("certificateHashData")?;
                     }
@@ -10831,7 +10831,7 @@ impl Decode for DeleteCertificateRequest {
                             .map_err(|e| e.at_key("certificateHashData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(DeleteCertificateRequest {
@@ -10918,9 +10918,9 @@ impl Decode for DeleteCertificateResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -10934,7 +10934,7 @@ impl Decode for DeleteCertificateResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -10943,7 +10943,7 @@ impl Decode for DeleteCertificateResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -10954,7 +10954,7 @@ impl Decode for DeleteCertificateResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(DeleteCertificateResponse {
@@ -11011,11 +11011,11 @@ pub struct Get15118EVCertificateRequest {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `iso15118SchemaVersion`: Required; at most 50 characters.
-    pub iso15118_schema_version: String,
+    pub iso15118_schema_version: Text,
     /// `action`: Required; a [`CertificateActionEnumType`].
     pub action: CertificateActionEnumType,
     /// `exiRequest`: Required; at most 5600 characters.
-    pub exi_request: String,
+    pub exi_request: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -11023,9 +11023,9 @@ pub struct Get15118EVCertificateRequest {
 impl Get15118EVCertificateRequest {
     /// A value with the required members given and every optional member absent.
     pub fn new(
-        iso15118_schema_version: String,
+        iso15118_schema_version: Text,
         action: CertificateActionEnumType,
-        exi_request: String,
+        exi_request: Text,
     ) -> Self {
         Get15118EVCertificateRequest {
             custom_data: None,
@@ -11041,14 +11041,14 @@ impl Decode for Get15118EVCertificateRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_iso15118_schema_version: Option<String> = None;
+        let mut f_iso15118_schema_version: Option<Text> = None;
         let mut f_action: Option<CertificateActionEnumType> = None;
-        let mut f_exi_request: Option<String> = None;
+        let mut f_exi_request: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -11062,7 +11062,7 @@ impl Decode for Get15118EVCertificateRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "iso15118SchemaVersion" => {
+                b"iso15118SchemaVersion" => {
                     if f_iso15118_schema_version.is_some() {
                         d.duplicate("iso15118SchemaVersion")?;
                     }
@@ -11071,20 +11071,20 @@ impl Decode for Get15118EVCertificateRequest {
                             .map_err(|e| e.at_key("iso15118SchemaVersion"))?,
                     );
                 }
-                "action" => {
+                b"action" => {
                     if f_action.is_some() {
                         d.duplicate("action")?;
                     }
                     f_action =
                         Some(CertificateActionEnumType::decode(d).map_err(|e| e.at_key("action"))?);
                 }
-                "exiRequest" => {
+                b"exiRequest" => {
                     if f_exi_request.is_some() {
                         d.duplicate("exiRequest")?;
                     }
                     f_exi_request = Some(d.string(Some(5600)).map_err(|e| e.at_key("exiRequest"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(Get15118EVCertificateRequest {
@@ -11175,14 +11175,14 @@ pub struct Get15118EVCertificateResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `exiResponse`: Required; at most 7500 characters.
-    pub exi_response: String,
+    pub exi_response: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl Get15118EVCertificateResponse {
     /// A value with the required members given and every optional member absent.
-    pub fn new(status: Iso15118EVCertificateStatusEnumType, exi_response: String) -> Self {
+    pub fn new(status: Iso15118EVCertificateStatusEnumType, exi_response: Text) -> Self {
         Get15118EVCertificateResponse {
             custom_data: None,
             status,
@@ -11199,12 +11199,12 @@ impl Decode for Get15118EVCertificateResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<Iso15118EVCertificateStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_exi_response: Option<String> = None;
+        let mut f_exi_response: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -11218,7 +11218,7 @@ impl Decode for Get15118EVCertificateResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -11227,7 +11227,7 @@ impl Decode for Get15118EVCertificateResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -11238,14 +11238,14 @@ impl Decode for Get15118EVCertificateResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "exiResponse" => {
+                b"exiResponse" => {
                     if f_exi_response.is_some() {
                         d.duplicate("exiResponse")?;
                     }
                     f_exi_response =
                         Some(d.string(Some(7500)).map_err(|e| e.at_key("exiResponse"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(Get15118EVCertificateResponse {
@@ -11339,9 +11339,9 @@ impl Decode for GetCertificateStatusRequest {
         let mut f_ocsp_request_data: Option<OCSPRequestDataType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -11355,7 +11355,7 @@ impl Decode for GetCertificateStatusRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "ocspRequestData" => {
+                b"ocspRequestData" => {
                     if f_ocsp_request_data.is_some() {
                         d.duplicate("ocspRequestData")?;
                     }
@@ -11363,7 +11363,7 @@ impl Decode for GetCertificateStatusRequest {
                         OCSPRequestDataType::decode(d).map_err(|e| e.at_key("ocspRequestData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetCertificateStatusRequest {
@@ -11426,7 +11426,7 @@ pub struct GetCertificateStatusResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `ocspResult`: Optional; at most 5500 characters.
-    pub ocsp_result: Option<String>,
+    pub ocsp_result: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -11450,12 +11450,12 @@ impl Decode for GetCertificateStatusResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<GetCertificateStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_ocsp_result: Option<String> = None;
+        let mut f_ocsp_result: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -11469,7 +11469,7 @@ impl Decode for GetCertificateStatusResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -11477,7 +11477,7 @@ impl Decode for GetCertificateStatusResponse {
                         GetCertificateStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -11488,7 +11488,7 @@ impl Decode for GetCertificateStatusResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "ocspResult" => {
+                b"ocspResult" => {
                     if f_ocsp_result.is_some() {
                         d.duplicate("ocspResult")?;
                     }
@@ -11498,7 +11498,7 @@ impl Decode for GetCertificateStatusResponse {
                     }
                     f_ocsp_result = Some(d.string(Some(5500)).map_err(|e| e.at_key("ocspResult"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetCertificateStatusResponse {
@@ -11587,9 +11587,9 @@ impl Decode for GetInstalledCertificateIdsRequest {
         let mut f_certificate_type: Option<Vec<GetCertificateIdUseEnumType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -11603,7 +11603,7 @@ impl Decode for GetInstalledCertificateIdsRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "certificateType" => {
+                b"certificateType" => {
                     if f_certificate_type.is_some() {
                         d.duplicate("certificateType")?;
                     }
@@ -11616,7 +11616,7 @@ impl Decode for GetInstalledCertificateIdsRequest {
                             .map_err(|e| e.at_key("certificateType"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetInstalledCertificateIdsRequest {
@@ -11708,9 +11708,9 @@ impl Decode for GetInstalledCertificateIdsResponse {
         let mut f_certificate_hash_data_chain: Option<Vec<CertificateHashDataChainType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -11724,7 +11724,7 @@ impl Decode for GetInstalledCertificateIdsResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -11733,7 +11733,7 @@ impl Decode for GetInstalledCertificateIdsResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -11744,7 +11744,7 @@ impl Decode for GetInstalledCertificateIdsResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "certificateHashDataChain" => {
+                b"certificateHashDataChain" => {
                     if f_certificate_hash_data_chain.is_some() {
                         d.duplicate("certificateHashDataChain")?;
                     }
@@ -11757,7 +11757,7 @@ impl Decode for GetInstalledCertificateIdsResponse {
                             .map_err(|e| e.at_key("certificateHashDataChain"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetInstalledCertificateIdsResponse {
@@ -11831,14 +11831,14 @@ pub struct InstallCertificateRequest {
     /// `certificateType`: Required; a [`InstallCertificateUseEnumType`].
     pub certificate_type: InstallCertificateUseEnumType,
     /// `certificate`: Required; at most 5500 characters.
-    pub certificate: String,
+    pub certificate: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl InstallCertificateRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(certificate_type: InstallCertificateUseEnumType, certificate: String) -> Self {
+    pub fn new(certificate_type: InstallCertificateUseEnumType, certificate: Text) -> Self {
         InstallCertificateRequest {
             custom_data: None,
             certificate_type,
@@ -11853,12 +11853,12 @@ impl Decode for InstallCertificateRequest {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_certificate_type: Option<InstallCertificateUseEnumType> = None;
-        let mut f_certificate: Option<String> = None;
+        let mut f_certificate: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -11872,7 +11872,7 @@ impl Decode for InstallCertificateRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "certificateType" => {
+                b"certificateType" => {
                     if f_certificate_type.is_some() {
                         d.duplicate("certificateType")?;
                     }
@@ -11881,14 +11881,14 @@ impl Decode for InstallCertificateRequest {
                             .map_err(|e| e.at_key("certificateType"))?,
                     );
                 }
-                "certificate" => {
+                b"certificate" => {
                     if f_certificate.is_some() {
                         d.duplicate("certificate")?;
                     }
                     f_certificate =
                         Some(d.string(Some(5500)).map_err(|e| e.at_key("certificate"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(InstallCertificateRequest {
@@ -11988,9 +11988,9 @@ impl Decode for InstallCertificateResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -12004,7 +12004,7 @@ impl Decode for InstallCertificateResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -12013,7 +12013,7 @@ impl Decode for InstallCertificateResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -12024,7 +12024,7 @@ impl Decode for InstallCertificateResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(InstallCertificateResponse {
@@ -12104,9 +12104,9 @@ impl Decode for ClearVariableMonitoringRequest {
         let mut f_id: Option<Vec<i64>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -12120,7 +12120,7 @@ impl Decode for ClearVariableMonitoringRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
@@ -12129,7 +12129,7 @@ impl Decode for ClearVariableMonitoringRequest {
                             .map_err(|e| e.at_key("id"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearVariableMonitoringRequest {
@@ -12218,9 +12218,9 @@ impl Decode for ClearVariableMonitoringResponse {
         let mut f_clear_monitoring_result: Option<Vec<ClearMonitoringResultType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -12234,7 +12234,7 @@ impl Decode for ClearVariableMonitoringResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "clearMonitoringResult" => {
+                b"clearMonitoringResult" => {
                     if f_clear_monitoring_result.is_some() {
                         d.duplicate("clearMonitoringResult")?;
                     }
@@ -12243,7 +12243,7 @@ impl Decode for ClearVariableMonitoringResponse {
                             .map_err(|e| e.at_key("clearMonitoringResult"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearVariableMonitoringResponse {
@@ -12309,7 +12309,7 @@ pub struct CustomerInformationRequest {
     /// `clear`: Required; a boolean.
     pub clear: bool,
     /// `customerIdentifier`: Optional; at most 64 characters.
-    pub customer_identifier: Option<String>,
+    pub customer_identifier: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -12339,12 +12339,12 @@ impl Decode for CustomerInformationRequest {
         let mut f_request_id: Option<i64> = None;
         let mut f_report: Option<bool> = None;
         let mut f_clear: Option<bool> = None;
-        let mut f_customer_identifier: Option<String> = None;
+        let mut f_customer_identifier: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -12358,7 +12358,7 @@ impl Decode for CustomerInformationRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "customerCertificate" => {
+                b"customerCertificate" => {
                     if f_customer_certificate.is_some() {
                         d.duplicate("customerCertificate")?;
                     }
@@ -12371,7 +12371,7 @@ impl Decode for CustomerInformationRequest {
                             .map_err(|e| e.at_key("customerCertificate"))?,
                     );
                 }
-                "idToken" => {
+                b"idToken" => {
                     if f_id_token.is_some() {
                         d.duplicate("idToken")?;
                     }
@@ -12381,25 +12381,25 @@ impl Decode for CustomerInformationRequest {
                     }
                     f_id_token = Some(IdTokenType::decode(d).map_err(|e| e.at_key("idToken"))?);
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "report" => {
+                b"report" => {
                     if f_report.is_some() {
                         d.duplicate("report")?;
                     }
                     f_report = Some(d.boolean().map_err(|e| e.at_key("report"))?);
                 }
-                "clear" => {
+                b"clear" => {
                     if f_clear.is_some() {
                         d.duplicate("clear")?;
                     }
                     f_clear = Some(d.boolean().map_err(|e| e.at_key("clear"))?);
                 }
-                "customerIdentifier" => {
+                b"customerIdentifier" => {
                     if f_customer_identifier.is_some() {
                         d.duplicate("customerIdentifier")?;
                     }
@@ -12412,7 +12412,7 @@ impl Decode for CustomerInformationRequest {
                             .map_err(|e| e.at_key("customerIdentifier"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CustomerInformationRequest {
@@ -12538,9 +12538,9 @@ impl Decode for CustomerInformationResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -12554,7 +12554,7 @@ impl Decode for CustomerInformationResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -12563,7 +12563,7 @@ impl Decode for CustomerInformationResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -12574,7 +12574,7 @@ impl Decode for CustomerInformationResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CustomerInformationResponse {
@@ -12670,9 +12670,9 @@ impl Decode for GetLogRequest {
         let mut f_retry_interval: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -12686,25 +12686,25 @@ impl Decode for GetLogRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "log" => {
+                b"log" => {
                     if f_log.is_some() {
                         d.duplicate("log")?;
                     }
                     f_log = Some(LogParametersType::decode(d).map_err(|e| e.at_key("log"))?);
                 }
-                "logType" => {
+                b"logType" => {
                     if f_log_type.is_some() {
                         d.duplicate("logType")?;
                     }
                     f_log_type = Some(LogEnumType::decode(d).map_err(|e| e.at_key("logType"))?);
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "retries" => {
+                b"retries" => {
                     if f_retries.is_some() {
                         d.duplicate("retries")?;
                     }
@@ -12714,7 +12714,7 @@ impl Decode for GetLogRequest {
                     }
                     f_retries = Some(d.integer(None, None).map_err(|e| e.at_key("retries"))?);
                 }
-                "retryInterval" => {
+                b"retryInterval" => {
                     if f_retry_interval.is_some() {
                         d.duplicate("retryInterval")?;
                     }
@@ -12727,7 +12727,7 @@ impl Decode for GetLogRequest {
                             .map_err(|e| e.at_key("retryInterval"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetLogRequest {
@@ -12822,7 +12822,7 @@ pub struct GetLogResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `filename`: Optional; at most 255 characters.
-    pub filename: Option<String>,
+    pub filename: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -12846,12 +12846,12 @@ impl Decode for GetLogResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<LogStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_filename: Option<String> = None;
+        let mut f_filename: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -12865,13 +12865,13 @@ impl Decode for GetLogResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status = Some(LogStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -12882,7 +12882,7 @@ impl Decode for GetLogResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "filename" => {
+                b"filename" => {
                     if f_filename.is_some() {
                         d.duplicate("filename")?;
                     }
@@ -12892,7 +12892,7 @@ impl Decode for GetLogResponse {
                     }
                     f_filename = Some(d.string(Some(255)).map_err(|e| e.at_key("filename"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetLogResponse {
@@ -12988,9 +12988,9 @@ impl Decode for GetMonitoringReportRequest {
         let mut f_monitoring_criteria: Option<Vec<MonitoringCriterionEnumType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -13004,7 +13004,7 @@ impl Decode for GetMonitoringReportRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "componentVariable" => {
+                b"componentVariable" => {
                     if f_component_variable.is_some() {
                         d.duplicate("componentVariable")?;
                     }
@@ -13017,13 +13017,13 @@ impl Decode for GetMonitoringReportRequest {
                             .map_err(|e| e.at_key("componentVariable"))?,
                     );
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "monitoringCriteria" => {
+                b"monitoringCriteria" => {
                     if f_monitoring_criteria.is_some() {
                         d.duplicate("monitoringCriteria")?;
                     }
@@ -13036,7 +13036,7 @@ impl Decode for GetMonitoringReportRequest {
                             .map_err(|e| e.at_key("monitoringCriteria"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetMonitoringReportRequest {
@@ -13148,9 +13148,9 @@ impl Decode for GetMonitoringReportResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -13164,7 +13164,7 @@ impl Decode for GetMonitoringReportResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -13173,7 +13173,7 @@ impl Decode for GetMonitoringReportResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -13184,7 +13184,7 @@ impl Decode for GetMonitoringReportResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetMonitoringReportResponse {
@@ -13268,9 +13268,9 @@ impl Decode for LogStatusNotificationRequest {
         let mut f_request_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -13284,14 +13284,14 @@ impl Decode for LogStatusNotificationRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(UploadLogStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
@@ -13301,7 +13301,7 @@ impl Decode for LogStatusNotificationRequest {
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(LogStatusNotificationRequest {
@@ -13384,9 +13384,9 @@ impl Decode for LogStatusNotificationResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -13400,7 +13400,7 @@ impl Decode for LogStatusNotificationResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(LogStatusNotificationResponse {
@@ -13436,7 +13436,7 @@ pub struct NotifyCustomerInformationRequest {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `data`: Required; at most 512 characters.
-    pub data: String,
+    pub data: Text,
     /// `tbc`: Optional; a boolean.
     pub tbc: Option<bool>,
     /// `seqNo`: Required; an integer.
@@ -13451,7 +13451,7 @@ pub struct NotifyCustomerInformationRequest {
 
 impl NotifyCustomerInformationRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(data: String, seq_no: i64, generated_at: DateTime, request_id: i64) -> Self {
+    pub fn new(data: Text, seq_no: i64, generated_at: DateTime, request_id: i64) -> Self {
         NotifyCustomerInformationRequest {
             custom_data: None,
             data,
@@ -13468,16 +13468,16 @@ impl Decode for NotifyCustomerInformationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_data: Option<String> = None;
+        let mut f_data: Option<Text> = None;
         let mut f_tbc: Option<bool> = None;
         let mut f_seq_no: Option<i64> = None;
         let mut f_generated_at: Option<DateTime> = None;
         let mut f_request_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -13491,13 +13491,13 @@ impl Decode for NotifyCustomerInformationRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "data" => {
+                b"data" => {
                     if f_data.is_some() {
                         d.duplicate("data")?;
                     }
                     f_data = Some(d.string(Some(512)).map_err(|e| e.at_key("data"))?);
                 }
-                "tbc" => {
+                b"tbc" => {
                     if f_tbc.is_some() {
                         d.duplicate("tbc")?;
                     }
@@ -13507,25 +13507,25 @@ impl Decode for NotifyCustomerInformationRequest {
                     }
                     f_tbc = Some(d.boolean().map_err(|e| e.at_key("tbc"))?);
                 }
-                "seqNo" => {
+                b"seqNo" => {
                     if f_seq_no.is_some() {
                         d.duplicate("seqNo")?;
                     }
                     f_seq_no = Some(d.integer(None, None).map_err(|e| e.at_key("seqNo"))?);
                 }
-                "generatedAt" => {
+                b"generatedAt" => {
                     if f_generated_at.is_some() {
                         d.duplicate("generatedAt")?;
                     }
                     f_generated_at = Some(d.date_time().map_err(|e| e.at_key("generatedAt"))?);
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyCustomerInformationRequest {
@@ -13639,9 +13639,9 @@ impl Decode for NotifyCustomerInformationResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -13655,7 +13655,7 @@ impl Decode for NotifyCustomerInformationResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyCustomerInformationResponse {
@@ -13726,9 +13726,9 @@ impl Decode for NotifyEventRequest {
         let mut f_event_data: Option<Vec<EventDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -13742,13 +13742,13 @@ impl Decode for NotifyEventRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "generatedAt" => {
+                b"generatedAt" => {
                     if f_generated_at.is_some() {
                         d.duplicate("generatedAt")?;
                     }
                     f_generated_at = Some(d.date_time().map_err(|e| e.at_key("generatedAt"))?);
                 }
-                "tbc" => {
+                b"tbc" => {
                     if f_tbc.is_some() {
                         d.duplicate("tbc")?;
                     }
@@ -13758,13 +13758,13 @@ impl Decode for NotifyEventRequest {
                     }
                     f_tbc = Some(d.boolean().map_err(|e| e.at_key("tbc"))?);
                 }
-                "seqNo" => {
+                b"seqNo" => {
                     if f_seq_no.is_some() {
                         d.duplicate("seqNo")?;
                     }
                     f_seq_no = Some(d.integer(None, None).map_err(|e| e.at_key("seqNo"))?);
                 }
-                "eventData" => {
+                b"eventData" => {
                     if f_event_data.is_some() {
                         d.duplicate("eventData")?;
                     }
@@ -13773,7 +13773,7 @@ impl Decode for NotifyEventRequest {
                             .map_err(|e| e.at_key("eventData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyEventRequest {
@@ -13885,9 +13885,9 @@ impl Decode for NotifyEventResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -13901,7 +13901,7 @@ impl Decode for NotifyEventResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyEventResponse {
@@ -13976,9 +13976,9 @@ impl Decode for NotifyMonitoringReportRequest {
         let mut f_generated_at: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -13992,7 +13992,7 @@ impl Decode for NotifyMonitoringReportRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "monitor" => {
+                b"monitor" => {
                     if f_monitor.is_some() {
                         d.duplicate("monitor")?;
                     }
@@ -14005,13 +14005,13 @@ impl Decode for NotifyMonitoringReportRequest {
                             .map_err(|e| e.at_key("monitor"))?,
                     );
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "tbc" => {
+                b"tbc" => {
                     if f_tbc.is_some() {
                         d.duplicate("tbc")?;
                     }
@@ -14021,19 +14021,19 @@ impl Decode for NotifyMonitoringReportRequest {
                     }
                     f_tbc = Some(d.boolean().map_err(|e| e.at_key("tbc"))?);
                 }
-                "seqNo" => {
+                b"seqNo" => {
                     if f_seq_no.is_some() {
                         d.duplicate("seqNo")?;
                     }
                     f_seq_no = Some(d.integer(None, None).map_err(|e| e.at_key("seqNo"))?);
                 }
-                "generatedAt" => {
+                b"generatedAt" => {
                     if f_generated_at.is_some() {
                         d.duplicate("generatedAt")?;
                     }
                     f_generated_at = Some(d.date_time().map_err(|e| e.at_key("generatedAt"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyMonitoringReportRequest {
@@ -14149,9 +14149,9 @@ impl Decode for NotifyMonitoringReportResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -14165,7 +14165,7 @@ impl Decode for NotifyMonitoringReportResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyMonitoringReportResponse {
@@ -14224,9 +14224,9 @@ impl Decode for SetMonitoringBaseRequest {
         let mut f_monitoring_base: Option<MonitoringBaseEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -14240,7 +14240,7 @@ impl Decode for SetMonitoringBaseRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "monitoringBase" => {
+                b"monitoringBase" => {
                     if f_monitoring_base.is_some() {
                         d.duplicate("monitoringBase")?;
                     }
@@ -14249,7 +14249,7 @@ impl Decode for SetMonitoringBaseRequest {
                             .map_err(|e| e.at_key("monitoringBase"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetMonitoringBaseRequest {
@@ -14335,9 +14335,9 @@ impl Decode for SetMonitoringBaseResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -14351,7 +14351,7 @@ impl Decode for SetMonitoringBaseResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -14360,7 +14360,7 @@ impl Decode for SetMonitoringBaseResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -14371,7 +14371,7 @@ impl Decode for SetMonitoringBaseResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetMonitoringBaseResponse {
@@ -14451,9 +14451,9 @@ impl Decode for SetMonitoringLevelRequest {
         let mut f_severity: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -14467,13 +14467,13 @@ impl Decode for SetMonitoringLevelRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "severity" => {
+                b"severity" => {
                     if f_severity.is_some() {
                         d.duplicate("severity")?;
                     }
                     f_severity = Some(d.integer(None, None).map_err(|e| e.at_key("severity"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetMonitoringLevelRequest {
@@ -14555,9 +14555,9 @@ impl Decode for SetMonitoringLevelResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -14571,14 +14571,14 @@ impl Decode for SetMonitoringLevelResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(GenericStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -14589,7 +14589,7 @@ impl Decode for SetMonitoringLevelResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetMonitoringLevelResponse {
@@ -14669,9 +14669,9 @@ impl Decode for SetVariableMonitoringRequest {
         let mut f_set_monitoring_data: Option<Vec<SetMonitoringDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -14685,7 +14685,7 @@ impl Decode for SetVariableMonitoringRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "setMonitoringData" => {
+                b"setMonitoringData" => {
                     if f_set_monitoring_data.is_some() {
                         d.duplicate("setMonitoringData")?;
                     }
@@ -14694,7 +14694,7 @@ impl Decode for SetVariableMonitoringRequest {
                             .map_err(|e| e.at_key("setMonitoringData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetVariableMonitoringRequest {
@@ -14783,9 +14783,9 @@ impl Decode for SetVariableMonitoringResponse {
         let mut f_set_monitoring_result: Option<Vec<SetMonitoringResultType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -14799,7 +14799,7 @@ impl Decode for SetVariableMonitoringResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "setMonitoringResult" => {
+                b"setMonitoringResult" => {
                     if f_set_monitoring_result.is_some() {
                         d.duplicate("setMonitoringResult")?;
                     }
@@ -14808,7 +14808,7 @@ impl Decode for SetVariableMonitoringResponse {
                             .map_err(|e| e.at_key("setMonitoringResult"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetVariableMonitoringResponse {
@@ -14887,9 +14887,9 @@ impl Decode for ClearDisplayMessageRequest {
         let mut f_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -14903,13 +14903,13 @@ impl Decode for ClearDisplayMessageRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearDisplayMessageRequest {
@@ -14991,9 +14991,9 @@ impl Decode for ClearDisplayMessageResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -15007,7 +15007,7 @@ impl Decode for ClearDisplayMessageResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -15015,7 +15015,7 @@ impl Decode for ClearDisplayMessageResponse {
                         ClearMessageStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -15026,7 +15026,7 @@ impl Decode for ClearDisplayMessageResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearDisplayMessageResponse {
@@ -15118,9 +15118,9 @@ impl Decode for GetDisplayMessagesRequest {
         let mut f_state: Option<MessageStateEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -15134,7 +15134,7 @@ impl Decode for GetDisplayMessagesRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
@@ -15147,13 +15147,13 @@ impl Decode for GetDisplayMessagesRequest {
                             .map_err(|e| e.at_key("id"))?,
                     );
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "priority" => {
+                b"priority" => {
                     if f_priority.is_some() {
                         d.duplicate("priority")?;
                     }
@@ -15164,7 +15164,7 @@ impl Decode for GetDisplayMessagesRequest {
                     f_priority =
                         Some(MessagePriorityEnumType::decode(d).map_err(|e| e.at_key("priority"))?);
                 }
-                "state" => {
+                b"state" => {
                     if f_state.is_some() {
                         d.duplicate("state")?;
                     }
@@ -15174,7 +15174,7 @@ impl Decode for GetDisplayMessagesRequest {
                     }
                     f_state = Some(MessageStateEnumType::decode(d).map_err(|e| e.at_key("state"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetDisplayMessagesRequest {
@@ -15287,9 +15287,9 @@ impl Decode for GetDisplayMessagesResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -15303,7 +15303,7 @@ impl Decode for GetDisplayMessagesResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -15312,7 +15312,7 @@ impl Decode for GetDisplayMessagesResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -15323,7 +15323,7 @@ impl Decode for GetDisplayMessagesResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetDisplayMessagesResponse {
@@ -15411,9 +15411,9 @@ impl Decode for NotifyDisplayMessagesRequest {
         let mut f_tbc: Option<bool> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -15427,7 +15427,7 @@ impl Decode for NotifyDisplayMessagesRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "messageInfo" => {
+                b"messageInfo" => {
                     if f_message_info.is_some() {
                         d.duplicate("messageInfo")?;
                     }
@@ -15440,13 +15440,13 @@ impl Decode for NotifyDisplayMessagesRequest {
                             .map_err(|e| e.at_key("messageInfo"))?,
                     );
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "tbc" => {
+                b"tbc" => {
                     if f_tbc.is_some() {
                         d.duplicate("tbc")?;
                     }
@@ -15456,7 +15456,7 @@ impl Decode for NotifyDisplayMessagesRequest {
                     }
                     f_tbc = Some(d.boolean().map_err(|e| e.at_key("tbc"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyDisplayMessagesRequest {
@@ -15550,9 +15550,9 @@ impl Decode for NotifyDisplayMessagesResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -15566,7 +15566,7 @@ impl Decode for NotifyDisplayMessagesResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyDisplayMessagesResponse {
@@ -15625,9 +15625,9 @@ impl Decode for SetDisplayMessageRequest {
         let mut f_message: Option<MessageInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -15641,13 +15641,13 @@ impl Decode for SetDisplayMessageRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "message" => {
+                b"message" => {
                     if f_message.is_some() {
                         d.duplicate("message")?;
                     }
                     f_message = Some(MessageInfoType::decode(d).map_err(|e| e.at_key("message"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetDisplayMessageRequest {
@@ -15733,9 +15733,9 @@ impl Decode for SetDisplayMessageResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -15749,7 +15749,7 @@ impl Decode for SetDisplayMessageResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -15757,7 +15757,7 @@ impl Decode for SetDisplayMessageResponse {
                         DisplayMessageStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -15768,7 +15768,7 @@ impl Decode for SetDisplayMessageResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetDisplayMessageResponse {
@@ -15825,18 +15825,18 @@ pub struct DataTransferRequest {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `messageId`: Optional; at most 50 characters.
-    pub message_id: Option<String>,
+    pub message_id: Option<Text>,
     /// `data`: Optional; any JSON value.
     pub data: Option<RawJson>,
     /// `vendorId`: Required; at most 255 characters.
-    pub vendor_id: String,
+    pub vendor_id: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl DataTransferRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(vendor_id: String) -> Self {
+    pub fn new(vendor_id: Text) -> Self {
         DataTransferRequest {
             custom_data: None,
             message_id: None,
@@ -15851,14 +15851,14 @@ impl Decode for DataTransferRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_message_id: Option<String> = None;
+        let mut f_message_id: Option<Text> = None;
         let mut f_data: Option<RawJson> = None;
-        let mut f_vendor_id: Option<String> = None;
+        let mut f_vendor_id: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -15872,7 +15872,7 @@ impl Decode for DataTransferRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "messageId" => {
+                b"messageId" => {
                     if f_message_id.is_some() {
                         d.duplicate("messageId")?;
                     }
@@ -15882,19 +15882,19 @@ impl Decode for DataTransferRequest {
                     }
                     f_message_id = Some(d.string(Some(50)).map_err(|e| e.at_key("messageId"))?);
                 }
-                "data" => {
+                b"data" => {
                     if f_data.is_some() {
                         d.duplicate("data")?;
                     }
                     f_data = Some(d.any().map_err(|e| e.at_key("data"))?);
                 }
-                "vendorId" => {
+                b"vendorId" => {
                     if f_vendor_id.is_some() {
                         d.duplicate("vendorId")?;
                     }
                     f_vendor_id = Some(d.string(Some(255)).map_err(|e| e.at_key("vendorId"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(DataTransferRequest {
@@ -15997,9 +15997,9 @@ impl Decode for DataTransferResponse {
         let mut f_data: Option<RawJson> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -16013,7 +16013,7 @@ impl Decode for DataTransferResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -16021,7 +16021,7 @@ impl Decode for DataTransferResponse {
                         DataTransferStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -16032,13 +16032,13 @@ impl Decode for DataTransferResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "data" => {
+                b"data" => {
                     if f_data.is_some() {
                         d.duplicate("data")?;
                     }
                     f_data = Some(d.any().map_err(|e| e.at_key("data"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(DataTransferResponse {

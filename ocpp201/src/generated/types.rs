@@ -6,7 +6,7 @@
 use crate::UnknownEnumValue;
 use ocpp_types::codec::{Decode, Decoder, Encode, Extra, RawJson, Validator};
 use ocpp_types::json::JsonWriter;
-use ocpp_types::{DateTime, Decimal, DecodeError};
+use ocpp_types::{DateTime, Decimal, DecodeError, Text};
 /// `ACChargingParametersType` of OCPP 2.0.1; used in NotifyEVChargingNeedsRequest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ACChargingParametersType {
@@ -53,9 +53,9 @@ impl Decode for ACChargingParametersType {
         let mut f_ev_max_voltage: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -69,7 +69,7 @@ impl Decode for ACChargingParametersType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "energyAmount" => {
+                b"energyAmount" => {
                     if f_energy_amount.is_some() {
                         d.duplicate("energyAmount")?;
                     }
@@ -78,7 +78,7 @@ impl Decode for ACChargingParametersType {
                             .map_err(|e| e.at_key("energyAmount"))?,
                     );
                 }
-                "evMinCurrent" => {
+                b"evMinCurrent" => {
                     if f_ev_min_current.is_some() {
                         d.duplicate("evMinCurrent")?;
                     }
@@ -87,7 +87,7 @@ impl Decode for ACChargingParametersType {
                             .map_err(|e| e.at_key("evMinCurrent"))?,
                     );
                 }
-                "evMaxCurrent" => {
+                b"evMaxCurrent" => {
                     if f_ev_max_current.is_some() {
                         d.duplicate("evMaxCurrent")?;
                     }
@@ -96,7 +96,7 @@ impl Decode for ACChargingParametersType {
                             .map_err(|e| e.at_key("evMaxCurrent"))?,
                     );
                 }
-                "evMaxVoltage" => {
+                b"evMaxVoltage" => {
                     if f_ev_max_voltage.is_some() {
                         d.duplicate("evMaxVoltage")?;
                     }
@@ -105,7 +105,7 @@ impl Decode for ACChargingParametersType {
                             .map_err(|e| e.at_key("evMaxVoltage"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ACChargingParametersType {
@@ -231,14 +231,14 @@ impl std::str::FromStr for APNAuthenticationEnumType {
 
 impl Decode for APNAuthenticationEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "CHAP" => APNAuthenticationEnumType::CHAP,
-            "NONE" => APNAuthenticationEnumType::NONE,
-            "PAP" => APNAuthenticationEnumType::PAP,
-            "AUTO" => APNAuthenticationEnumType::AUTO,
+            b"CHAP" => APNAuthenticationEnumType::CHAP,
+            b"NONE" => APNAuthenticationEnumType::NONE,
+            b"PAP" => APNAuthenticationEnumType::PAP,
+            b"AUTO" => APNAuthenticationEnumType::AUTO,
             _ => APNAuthenticationEnumType::UnknownValue(
-                d.unknown_enum(s, "APNAuthenticationEnumType")?,
+                d.unknown_enum_bytes(s, "APNAuthenticationEnumType")?,
             ),
         })
     }
@@ -265,15 +265,15 @@ pub struct APNType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `apn`: Required; at most 512 characters.
-    pub apn: String,
+    pub apn: Text,
     /// `apnUserName`: Optional; at most 20 characters.
-    pub apn_user_name: Option<String>,
+    pub apn_user_name: Option<Text>,
     /// `apnPassword`: Optional; at most 20 characters.
-    pub apn_password: Option<String>,
+    pub apn_password: Option<Text>,
     /// `simPin`: Optional; an integer.
     pub sim_pin: Option<i64>,
     /// `preferredNetwork`: Optional; at most 6 characters.
-    pub preferred_network: Option<String>,
+    pub preferred_network: Option<Text>,
     /// `useOnlyPreferredNetwork`: Optional; a boolean.
     pub use_only_preferred_network: Option<bool>,
     /// `apnAuthentication`: Required; a [`APNAuthenticationEnumType`].
@@ -284,7 +284,7 @@ pub struct APNType {
 
 impl APNType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(apn: String, apn_authentication: APNAuthenticationEnumType) -> Self {
+    pub fn new(apn: Text, apn_authentication: APNAuthenticationEnumType) -> Self {
         APNType {
             custom_data: None,
             apn,
@@ -303,18 +303,18 @@ impl Decode for APNType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_apn: Option<String> = None;
-        let mut f_apn_user_name: Option<String> = None;
-        let mut f_apn_password: Option<String> = None;
+        let mut f_apn: Option<Text> = None;
+        let mut f_apn_user_name: Option<Text> = None;
+        let mut f_apn_password: Option<Text> = None;
         let mut f_sim_pin: Option<i64> = None;
-        let mut f_preferred_network: Option<String> = None;
+        let mut f_preferred_network: Option<Text> = None;
         let mut f_use_only_preferred_network: Option<bool> = None;
         let mut f_apn_authentication: Option<APNAuthenticationEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -328,13 +328,13 @@ impl Decode for APNType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "apn" => {
+                b"apn" => {
                     if f_apn.is_some() {
                         d.duplicate("apn")?;
                     }
                     f_apn = Some(d.string(Some(512)).map_err(|e| e.at_key("apn"))?);
                 }
-                "apnUserName" => {
+                b"apnUserName" => {
                     if f_apn_user_name.is_some() {
                         d.duplicate("apnUserName")?;
                     }
@@ -345,7 +345,7 @@ impl Decode for APNType {
                     f_apn_user_name =
                         Some(d.string(Some(20)).map_err(|e| e.at_key("apnUserName"))?);
                 }
-                "apnPassword" => {
+                b"apnPassword" => {
                     if f_apn_password.is_some() {
                         d.duplicate("apnPassword")?;
                     }
@@ -355,7 +355,7 @@ impl Decode for APNType {
                     }
                     f_apn_password = Some(d.string(Some(20)).map_err(|e| e.at_key("apnPassword"))?);
                 }
-                "simPin" => {
+                b"simPin" => {
                     if f_sim_pin.is_some() {
                         d.duplicate("simPin")?;
                     }
@@ -365,7 +365,7 @@ impl Decode for APNType {
                     }
                     f_sim_pin = Some(d.integer(None, None).map_err(|e| e.at_key("simPin"))?);
                 }
-                "preferredNetwork" => {
+                b"preferredNetwork" => {
                     if f_preferred_network.is_some() {
                         d.duplicate("preferredNetwork")?;
                     }
@@ -378,7 +378,7 @@ impl Decode for APNType {
                             .map_err(|e| e.at_key("preferredNetwork"))?,
                     );
                 }
-                "useOnlyPreferredNetwork" => {
+                b"useOnlyPreferredNetwork" => {
                     if f_use_only_preferred_network.is_some() {
                         d.duplicate("useOnlyPreferredNetwork")?;
                     }
@@ -391,7 +391,7 @@ impl Decode for APNType {
                             .map_err(|e| e.at_key("useOnlyPreferredNetwork"))?,
                     );
                 }
-                "apnAuthentication" => {
+                b"apnAuthentication" => {
                     if f_apn_authentication.is_some() {
                         d.duplicate("apnAuthentication")?;
                     }
@@ -400,7 +400,7 @@ impl Decode for APNType {
                             .map_err(|e| e.at_key("apnAuthentication"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(APNType {
@@ -499,16 +499,16 @@ pub struct AdditionalInfoType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `additionalIdToken`: Required; at most 36 characters.
-    pub additional_id_token: String,
+    pub additional_id_token: Text,
     /// `type`: Required; at most 50 characters.
-    pub type_: String,
+    pub type_: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl AdditionalInfoType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(additional_id_token: String, type_: String) -> Self {
+    pub fn new(additional_id_token: Text, type_: Text) -> Self {
         AdditionalInfoType {
             custom_data: None,
             additional_id_token,
@@ -522,13 +522,13 @@ impl Decode for AdditionalInfoType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_additional_id_token: Option<String> = None;
-        let mut f_type_: Option<String> = None;
+        let mut f_additional_id_token: Option<Text> = None;
+        let mut f_type_: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -542,7 +542,7 @@ impl Decode for AdditionalInfoType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "additionalIdToken" => {
+                b"additionalIdToken" => {
                     if f_additional_id_token.is_some() {
                         d.duplicate("additionalIdToken")?;
                     }
@@ -551,13 +551,13 @@ impl Decode for AdditionalInfoType {
                             .map_err(|e| e.at_key("additionalIdToken"))?,
                     );
                 }
-                "type" => {
+                b"type" => {
                     if f_type_.is_some() {
                         d.duplicate("type")?;
                     }
                     f_type_ = Some(d.string(Some(50)).map_err(|e| e.at_key("type"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(AdditionalInfoType {
@@ -674,13 +674,13 @@ impl std::str::FromStr for AttributeEnumType {
 
 impl Decode for AttributeEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Actual" => AttributeEnumType::Actual,
-            "Target" => AttributeEnumType::Target,
-            "MinSet" => AttributeEnumType::MinSet,
-            "MaxSet" => AttributeEnumType::MaxSet,
-            _ => AttributeEnumType::UnknownValue(d.unknown_enum(s, "AttributeEnumType")?),
+            b"Actual" => AttributeEnumType::Actual,
+            b"Target" => AttributeEnumType::Target,
+            b"MinSet" => AttributeEnumType::MinSet,
+            b"MaxSet" => AttributeEnumType::MaxSet,
+            _ => AttributeEnumType::UnknownValue(d.unknown_enum_bytes(s, "AttributeEnumType")?),
         })
     }
 }
@@ -731,9 +731,9 @@ impl Decode for AuthorizationData {
         let mut f_id_token_info: Option<IdTokenInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -747,13 +747,13 @@ impl Decode for AuthorizationData {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "idToken" => {
+                b"idToken" => {
                     if f_id_token.is_some() {
                         d.duplicate("idToken")?;
                     }
                     f_id_token = Some(IdTokenType::decode(d).map_err(|e| e.at_key("idToken"))?);
                 }
-                "idTokenInfo" => {
+                b"idTokenInfo" => {
                     if f_id_token_info.is_some() {
                         d.duplicate("idTokenInfo")?;
                     }
@@ -764,7 +764,7 @@ impl Decode for AuthorizationData {
                     f_id_token_info =
                         Some(IdTokenInfoType::decode(d).map_err(|e| e.at_key("idTokenInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(AuthorizationData {
@@ -905,20 +905,20 @@ impl std::str::FromStr for AuthorizationStatusEnumType {
 
 impl Decode for AuthorizationStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => AuthorizationStatusEnumType::Accepted,
-            "Blocked" => AuthorizationStatusEnumType::Blocked,
-            "ConcurrentTx" => AuthorizationStatusEnumType::ConcurrentTx,
-            "Expired" => AuthorizationStatusEnumType::Expired,
-            "Invalid" => AuthorizationStatusEnumType::Invalid,
-            "NoCredit" => AuthorizationStatusEnumType::NoCredit,
-            "NotAllowedTypeEVSE" => AuthorizationStatusEnumType::NotAllowedTypeEVSE,
-            "NotAtThisLocation" => AuthorizationStatusEnumType::NotAtThisLocation,
-            "NotAtThisTime" => AuthorizationStatusEnumType::NotAtThisTime,
-            "Unknown" => AuthorizationStatusEnumType::Unknown,
+            b"Accepted" => AuthorizationStatusEnumType::Accepted,
+            b"Blocked" => AuthorizationStatusEnumType::Blocked,
+            b"ConcurrentTx" => AuthorizationStatusEnumType::ConcurrentTx,
+            b"Expired" => AuthorizationStatusEnumType::Expired,
+            b"Invalid" => AuthorizationStatusEnumType::Invalid,
+            b"NoCredit" => AuthorizationStatusEnumType::NoCredit,
+            b"NotAllowedTypeEVSE" => AuthorizationStatusEnumType::NotAllowedTypeEVSE,
+            b"NotAtThisLocation" => AuthorizationStatusEnumType::NotAtThisLocation,
+            b"NotAtThisTime" => AuthorizationStatusEnumType::NotAtThisTime,
+            b"Unknown" => AuthorizationStatusEnumType::Unknown,
             _ => AuthorizationStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "AuthorizationStatusEnumType")?,
+                d.unknown_enum_bytes(s, "AuthorizationStatusEnumType")?,
             ),
         })
     }
@@ -1016,17 +1016,17 @@ impl std::str::FromStr for AuthorizeCertificateStatusEnumType {
 
 impl Decode for AuthorizeCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => AuthorizeCertificateStatusEnumType::Accepted,
-            "SignatureError" => AuthorizeCertificateStatusEnumType::SignatureError,
-            "CertificateExpired" => AuthorizeCertificateStatusEnumType::CertificateExpired,
-            "CertificateRevoked" => AuthorizeCertificateStatusEnumType::CertificateRevoked,
-            "NoCertificateAvailable" => AuthorizeCertificateStatusEnumType::NoCertificateAvailable,
-            "CertChainError" => AuthorizeCertificateStatusEnumType::CertChainError,
-            "ContractCancelled" => AuthorizeCertificateStatusEnumType::ContractCancelled,
+            b"Accepted" => AuthorizeCertificateStatusEnumType::Accepted,
+            b"SignatureError" => AuthorizeCertificateStatusEnumType::SignatureError,
+            b"CertificateExpired" => AuthorizeCertificateStatusEnumType::CertificateExpired,
+            b"CertificateRevoked" => AuthorizeCertificateStatusEnumType::CertificateRevoked,
+            b"NoCertificateAvailable" => AuthorizeCertificateStatusEnumType::NoCertificateAvailable,
+            b"CertChainError" => AuthorizeCertificateStatusEnumType::CertChainError,
+            b"ContractCancelled" => AuthorizeCertificateStatusEnumType::ContractCancelled,
             _ => AuthorizeCertificateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "AuthorizeCertificateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "AuthorizeCertificateStatusEnumType")?,
             ),
         })
     }
@@ -1132,18 +1132,18 @@ impl std::str::FromStr for BootReasonEnumType {
 
 impl Decode for BootReasonEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "ApplicationReset" => BootReasonEnumType::ApplicationReset,
-            "FirmwareUpdate" => BootReasonEnumType::FirmwareUpdate,
-            "LocalReset" => BootReasonEnumType::LocalReset,
-            "PowerUp" => BootReasonEnumType::PowerUp,
-            "RemoteReset" => BootReasonEnumType::RemoteReset,
-            "ScheduledReset" => BootReasonEnumType::ScheduledReset,
-            "Triggered" => BootReasonEnumType::Triggered,
-            "Unknown" => BootReasonEnumType::Unknown,
-            "Watchdog" => BootReasonEnumType::Watchdog,
-            _ => BootReasonEnumType::UnknownValue(d.unknown_enum(s, "BootReasonEnumType")?),
+            b"ApplicationReset" => BootReasonEnumType::ApplicationReset,
+            b"FirmwareUpdate" => BootReasonEnumType::FirmwareUpdate,
+            b"LocalReset" => BootReasonEnumType::LocalReset,
+            b"PowerUp" => BootReasonEnumType::PowerUp,
+            b"RemoteReset" => BootReasonEnumType::RemoteReset,
+            b"ScheduledReset" => BootReasonEnumType::ScheduledReset,
+            b"Triggered" => BootReasonEnumType::Triggered,
+            b"Unknown" => BootReasonEnumType::Unknown,
+            b"Watchdog" => BootReasonEnumType::Watchdog,
+            _ => BootReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "BootReasonEnumType")?),
         })
     }
 }
@@ -1211,12 +1211,12 @@ impl std::str::FromStr for CancelReservationStatusEnumType {
 
 impl Decode for CancelReservationStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => CancelReservationStatusEnumType::Accepted,
-            "Rejected" => CancelReservationStatusEnumType::Rejected,
+            b"Accepted" => CancelReservationStatusEnumType::Accepted,
+            b"Rejected" => CancelReservationStatusEnumType::Rejected,
             _ => CancelReservationStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "CancelReservationStatusEnumType")?,
+                d.unknown_enum_bytes(s, "CancelReservationStatusEnumType")?,
             ),
         })
     }
@@ -1287,12 +1287,12 @@ impl std::str::FromStr for CertificateActionEnumType {
 
 impl Decode for CertificateActionEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Install" => CertificateActionEnumType::Install,
-            "Update" => CertificateActionEnumType::Update,
+            b"Install" => CertificateActionEnumType::Install,
+            b"Update" => CertificateActionEnumType::Update,
             _ => CertificateActionEnumType::UnknownValue(
-                d.unknown_enum(s, "CertificateActionEnumType")?,
+                d.unknown_enum_bytes(s, "CertificateActionEnumType")?,
             ),
         })
     }
@@ -1353,9 +1353,9 @@ impl Decode for CertificateHashDataChainType {
         let mut f_child_certificate_hash_data: Option<Vec<CertificateHashDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -1369,7 +1369,7 @@ impl Decode for CertificateHashDataChainType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "certificateHashData" => {
+                b"certificateHashData" => {
                     if f_certificate_hash_data.is_some() {
                         d.duplicate("certificateHashData")?;
                     }
@@ -1378,7 +1378,7 @@ impl Decode for CertificateHashDataChainType {
                             .map_err(|e| e.at_key("certificateHashData"))?,
                     );
                 }
-                "certificateType" => {
+                b"certificateType" => {
                     if f_certificate_type.is_some() {
                         d.duplicate("certificateType")?;
                     }
@@ -1387,7 +1387,7 @@ impl Decode for CertificateHashDataChainType {
                             .map_err(|e| e.at_key("certificateType"))?,
                     );
                 }
-                "childCertificateHashData" => {
+                b"childCertificateHashData" => {
                     if f_child_certificate_hash_data.is_some() {
                         d.duplicate("childCertificateHashData")?;
                     }
@@ -1400,7 +1400,7 @@ impl Decode for CertificateHashDataChainType {
                             .map_err(|e| e.at_key("childCertificateHashData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CertificateHashDataChainType {
@@ -1480,11 +1480,11 @@ pub struct CertificateHashDataType {
     /// `hashAlgorithm`: Required; a [`HashAlgorithmEnumType`].
     pub hash_algorithm: HashAlgorithmEnumType,
     /// `issuerNameHash`: Required; at most 128 characters.
-    pub issuer_name_hash: String,
+    pub issuer_name_hash: Text,
     /// `issuerKeyHash`: Required; at most 128 characters.
-    pub issuer_key_hash: String,
+    pub issuer_key_hash: Text,
     /// `serialNumber`: Required; at most 40 characters.
-    pub serial_number: String,
+    pub serial_number: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -1493,9 +1493,9 @@ impl CertificateHashDataType {
     /// A value with the required members given and every optional member absent.
     pub fn new(
         hash_algorithm: HashAlgorithmEnumType,
-        issuer_name_hash: String,
-        issuer_key_hash: String,
-        serial_number: String,
+        issuer_name_hash: Text,
+        issuer_key_hash: Text,
+        serial_number: Text,
     ) -> Self {
         CertificateHashDataType {
             custom_data: None,
@@ -1513,14 +1513,14 @@ impl Decode for CertificateHashDataType {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_hash_algorithm: Option<HashAlgorithmEnumType> = None;
-        let mut f_issuer_name_hash: Option<String> = None;
-        let mut f_issuer_key_hash: Option<String> = None;
-        let mut f_serial_number: Option<String> = None;
+        let mut f_issuer_name_hash: Option<Text> = None;
+        let mut f_issuer_key_hash: Option<Text> = None;
+        let mut f_serial_number: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -1534,7 +1534,7 @@ impl Decode for CertificateHashDataType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "hashAlgorithm" => {
+                b"hashAlgorithm" => {
                     if f_hash_algorithm.is_some() {
                         d.duplicate("hashAlgorithm")?;
                     }
@@ -1542,7 +1542,7 @@ impl Decode for CertificateHashDataType {
                         HashAlgorithmEnumType::decode(d).map_err(|e| e.at_key("hashAlgorithm"))?,
                     );
                 }
-                "issuerNameHash" => {
+                b"issuerNameHash" => {
                     if f_issuer_name_hash.is_some() {
                         d.duplicate("issuerNameHash")?;
                     }
@@ -1551,21 +1551,21 @@ impl Decode for CertificateHashDataType {
                             .map_err(|e| e.at_key("issuerNameHash"))?,
                     );
                 }
-                "issuerKeyHash" => {
+                b"issuerKeyHash" => {
                     if f_issuer_key_hash.is_some() {
                         d.duplicate("issuerKeyHash")?;
                     }
                     f_issuer_key_hash =
                         Some(d.string(Some(128)).map_err(|e| e.at_key("issuerKeyHash"))?);
                 }
-                "serialNumber" => {
+                b"serialNumber" => {
                     if f_serial_number.is_some() {
                         d.duplicate("serialNumber")?;
                     }
                     f_serial_number =
                         Some(d.string(Some(40)).map_err(|e| e.at_key("serialNumber"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CertificateHashDataType {
@@ -1700,12 +1700,12 @@ impl std::str::FromStr for CertificateSignedStatusEnumType {
 
 impl Decode for CertificateSignedStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => CertificateSignedStatusEnumType::Accepted,
-            "Rejected" => CertificateSignedStatusEnumType::Rejected,
+            b"Accepted" => CertificateSignedStatusEnumType::Accepted,
+            b"Rejected" => CertificateSignedStatusEnumType::Rejected,
             _ => CertificateSignedStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "CertificateSignedStatusEnumType")?,
+                d.unknown_enum_bytes(s, "CertificateSignedStatusEnumType")?,
             ),
         })
     }
@@ -1780,14 +1780,14 @@ impl std::str::FromStr for CertificateSigningUseEnumType {
 
 impl Decode for CertificateSigningUseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "ChargingStationCertificate" => {
+            b"ChargingStationCertificate" => {
                 CertificateSigningUseEnumType::ChargingStationCertificate
             }
-            "V2GCertificate" => CertificateSigningUseEnumType::V2GCertificate,
+            b"V2GCertificate" => CertificateSigningUseEnumType::V2GCertificate,
             _ => CertificateSigningUseEnumType::UnknownValue(
-                d.unknown_enum(s, "CertificateSigningUseEnumType")?,
+                d.unknown_enum_bytes(s, "CertificateSigningUseEnumType")?,
             ),
         })
     }
@@ -1863,13 +1863,13 @@ impl std::str::FromStr for ChangeAvailabilityStatusEnumType {
 
 impl Decode for ChangeAvailabilityStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => ChangeAvailabilityStatusEnumType::Accepted,
-            "Rejected" => ChangeAvailabilityStatusEnumType::Rejected,
-            "Scheduled" => ChangeAvailabilityStatusEnumType::Scheduled,
+            b"Accepted" => ChangeAvailabilityStatusEnumType::Accepted,
+            b"Rejected" => ChangeAvailabilityStatusEnumType::Rejected,
+            b"Scheduled" => ChangeAvailabilityStatusEnumType::Scheduled,
             _ => ChangeAvailabilityStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "ChangeAvailabilityStatusEnumType")?,
+                d.unknown_enum_bytes(s, "ChangeAvailabilityStatusEnumType")?,
             ),
         })
     }
@@ -1950,14 +1950,14 @@ impl std::str::FromStr for ChargingLimitSourceEnumType {
 
 impl Decode for ChargingLimitSourceEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "EMS" => ChargingLimitSourceEnumType::EMS,
-            "Other" => ChargingLimitSourceEnumType::Other,
-            "SO" => ChargingLimitSourceEnumType::SO,
-            "CSO" => ChargingLimitSourceEnumType::CSO,
+            b"EMS" => ChargingLimitSourceEnumType::EMS,
+            b"Other" => ChargingLimitSourceEnumType::Other,
+            b"SO" => ChargingLimitSourceEnumType::SO,
+            b"CSO" => ChargingLimitSourceEnumType::CSO,
             _ => ChargingLimitSourceEnumType::UnknownValue(
-                d.unknown_enum(s, "ChargingLimitSourceEnumType")?,
+                d.unknown_enum_bytes(s, "ChargingLimitSourceEnumType")?,
             ),
         })
     }
@@ -2011,9 +2011,9 @@ impl Decode for ChargingLimitType {
         let mut f_is_grid_critical: Option<bool> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -2027,7 +2027,7 @@ impl Decode for ChargingLimitType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "chargingLimitSource" => {
+                b"chargingLimitSource" => {
                     if f_charging_limit_source.is_some() {
                         d.duplicate("chargingLimitSource")?;
                     }
@@ -2036,7 +2036,7 @@ impl Decode for ChargingLimitType {
                             .map_err(|e| e.at_key("chargingLimitSource"))?,
                     );
                 }
-                "isGridCritical" => {
+                b"isGridCritical" => {
                     if f_is_grid_critical.is_some() {
                         d.duplicate("isGridCritical")?;
                     }
@@ -2046,7 +2046,7 @@ impl Decode for ChargingLimitType {
                     }
                     f_is_grid_critical = Some(d.boolean().map_err(|e| e.at_key("isGridCritical"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChargingLimitType {
@@ -2136,9 +2136,9 @@ impl Decode for ChargingNeedsType {
         let mut f_departure_time: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -2152,7 +2152,7 @@ impl Decode for ChargingNeedsType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "acChargingParameters" => {
+                b"acChargingParameters" => {
                     if f_ac_charging_parameters.is_some() {
                         d.duplicate("acChargingParameters")?;
                     }
@@ -2165,7 +2165,7 @@ impl Decode for ChargingNeedsType {
                             .map_err(|e| e.at_key("acChargingParameters"))?,
                     );
                 }
-                "dcChargingParameters" => {
+                b"dcChargingParameters" => {
                     if f_dc_charging_parameters.is_some() {
                         d.duplicate("dcChargingParameters")?;
                     }
@@ -2178,7 +2178,7 @@ impl Decode for ChargingNeedsType {
                             .map_err(|e| e.at_key("dcChargingParameters"))?,
                     );
                 }
-                "requestedEnergyTransfer" => {
+                b"requestedEnergyTransfer" => {
                     if f_requested_energy_transfer.is_some() {
                         d.duplicate("requestedEnergyTransfer")?;
                     }
@@ -2187,7 +2187,7 @@ impl Decode for ChargingNeedsType {
                             .map_err(|e| e.at_key("requestedEnergyTransfer"))?,
                     );
                 }
-                "departureTime" => {
+                b"departureTime" => {
                     if f_departure_time.is_some() {
                         d.duplicate("departureTime")?;
                     }
@@ -2197,7 +2197,7 @@ impl Decode for ChargingNeedsType {
                     }
                     f_departure_time = Some(d.date_time().map_err(|e| e.at_key("departureTime"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChargingNeedsType {
@@ -2308,9 +2308,9 @@ impl Decode for ChargingProfileCriterionType {
         let mut f_charging_limit_source: Option<Vec<ChargingLimitSourceEnumType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -2324,7 +2324,7 @@ impl Decode for ChargingProfileCriterionType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "chargingProfilePurpose" => {
+                b"chargingProfilePurpose" => {
                     if f_charging_profile_purpose.is_some() {
                         d.duplicate("chargingProfilePurpose")?;
                     }
@@ -2337,7 +2337,7 @@ impl Decode for ChargingProfileCriterionType {
                             .map_err(|e| e.at_key("chargingProfilePurpose"))?,
                     );
                 }
-                "stackLevel" => {
+                b"stackLevel" => {
                     if f_stack_level.is_some() {
                         d.duplicate("stackLevel")?;
                     }
@@ -2348,7 +2348,7 @@ impl Decode for ChargingProfileCriterionType {
                     f_stack_level =
                         Some(d.integer(None, None).map_err(|e| e.at_key("stackLevel"))?);
                 }
-                "chargingProfileId" => {
+                b"chargingProfileId" => {
                     if f_charging_profile_id.is_some() {
                         d.duplicate("chargingProfileId")?;
                     }
@@ -2361,7 +2361,7 @@ impl Decode for ChargingProfileCriterionType {
                             .map_err(|e| e.at_key("chargingProfileId"))?,
                     );
                 }
-                "chargingLimitSource" => {
+                b"chargingLimitSource" => {
                     if f_charging_limit_source.is_some() {
                         d.duplicate("chargingLimitSource")?;
                     }
@@ -2374,7 +2374,7 @@ impl Decode for ChargingProfileCriterionType {
                             .map_err(|e| e.at_key("chargingLimitSource"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChargingProfileCriterionType {
@@ -2503,13 +2503,13 @@ impl std::str::FromStr for ChargingProfileKindEnumType {
 
 impl Decode for ChargingProfileKindEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Absolute" => ChargingProfileKindEnumType::Absolute,
-            "Recurring" => ChargingProfileKindEnumType::Recurring,
-            "Relative" => ChargingProfileKindEnumType::Relative,
+            b"Absolute" => ChargingProfileKindEnumType::Absolute,
+            b"Recurring" => ChargingProfileKindEnumType::Recurring,
+            b"Relative" => ChargingProfileKindEnumType::Relative,
             _ => ChargingProfileKindEnumType::UnknownValue(
-                d.unknown_enum(s, "ChargingProfileKindEnumType")?,
+                d.unknown_enum_bytes(s, "ChargingProfileKindEnumType")?,
             ),
         })
     }
@@ -2598,18 +2598,18 @@ impl std::str::FromStr for ChargingProfilePurposeEnumType {
 
 impl Decode for ChargingProfilePurposeEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "ChargingStationExternalConstraints" => {
+            b"ChargingStationExternalConstraints" => {
                 ChargingProfilePurposeEnumType::ChargingStationExternalConstraints
             }
-            "ChargingStationMaxProfile" => {
+            b"ChargingStationMaxProfile" => {
                 ChargingProfilePurposeEnumType::ChargingStationMaxProfile
             }
-            "TxDefaultProfile" => ChargingProfilePurposeEnumType::TxDefaultProfile,
-            "TxProfile" => ChargingProfilePurposeEnumType::TxProfile,
+            b"TxDefaultProfile" => ChargingProfilePurposeEnumType::TxDefaultProfile,
+            b"TxProfile" => ChargingProfilePurposeEnumType::TxProfile,
             _ => ChargingProfilePurposeEnumType::UnknownValue(
-                d.unknown_enum(s, "ChargingProfilePurposeEnumType")?,
+                d.unknown_enum_bytes(s, "ChargingProfilePurposeEnumType")?,
             ),
         })
     }
@@ -2680,12 +2680,12 @@ impl std::str::FromStr for ChargingProfileStatusEnumType {
 
 impl Decode for ChargingProfileStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => ChargingProfileStatusEnumType::Accepted,
-            "Rejected" => ChargingProfileStatusEnumType::Rejected,
+            b"Accepted" => ChargingProfileStatusEnumType::Accepted,
+            b"Rejected" => ChargingProfileStatusEnumType::Rejected,
             _ => ChargingProfileStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "ChargingProfileStatusEnumType")?,
+                d.unknown_enum_bytes(s, "ChargingProfileStatusEnumType")?,
             ),
         })
     }
@@ -2728,7 +2728,7 @@ pub struct ChargingProfileType {
     /// `chargingSchedule`: Required; an array of 1 to 3 items, each a [`ChargingScheduleType`].
     pub charging_schedule: Vec<ChargingScheduleType>,
     /// `transactionId`: Optional; at most 36 characters.
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -2770,12 +2770,12 @@ impl Decode for ChargingProfileType {
         let mut f_valid_from: Option<DateTime> = None;
         let mut f_valid_to: Option<DateTime> = None;
         let mut f_charging_schedule: Option<Vec<ChargingScheduleType>> = None;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -2789,20 +2789,20 @@ impl Decode for ChargingProfileType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
                 }
-                "stackLevel" => {
+                b"stackLevel" => {
                     if f_stack_level.is_some() {
                         d.duplicate("stackLevel")?;
                     }
                     f_stack_level =
                         Some(d.integer(None, None).map_err(|e| e.at_key("stackLevel"))?);
                 }
-                "chargingProfilePurpose" => {
+                b"chargingProfilePurpose" => {
                     if f_charging_profile_purpose.is_some() {
                         d.duplicate("chargingProfilePurpose")?;
                     }
@@ -2811,7 +2811,7 @@ impl Decode for ChargingProfileType {
                             .map_err(|e| e.at_key("chargingProfilePurpose"))?,
                     );
                 }
-                "chargingProfileKind" => {
+                b"chargingProfileKind" => {
                     if f_charging_profile_kind.is_some() {
                         d.duplicate("chargingProfileKind")?;
                     }
@@ -2820,7 +2820,7 @@ impl Decode for ChargingProfileType {
                             .map_err(|e| e.at_key("chargingProfileKind"))?,
                     );
                 }
-                "recurrencyKind" => {
+                b"recurrencyKind" => {
                     if f_recurrency_kind.is_some() {
                         d.duplicate("recurrencyKind")?;
                     }
@@ -2833,7 +2833,7 @@ impl Decode for ChargingProfileType {
                             .map_err(|e| e.at_key("recurrencyKind"))?,
                     );
                 }
-                "validFrom" => {
+                b"validFrom" => {
                     if f_valid_from.is_some() {
                         d.duplicate("validFrom")?;
                     }
@@ -2843,7 +2843,7 @@ impl Decode for ChargingProfileType {
                     }
                     f_valid_from = Some(d.date_time().map_err(|e| e.at_key("validFrom"))?);
                 }
-                "validTo" => {
+                b"validTo" => {
                     if f_valid_to.is_some() {
                         d.duplicate("validTo")?;
                     }
@@ -2853,7 +2853,7 @@ impl Decode for ChargingProfileType {
                     }
                     f_valid_to = Some(d.date_time().map_err(|e| e.at_key("validTo"))?);
                 }
-                "chargingSchedule" => {
+                b"chargingSchedule" => {
                     if f_charging_schedule.is_some() {
                         d.duplicate("chargingSchedule")?;
                     }
@@ -2862,7 +2862,7 @@ impl Decode for ChargingProfileType {
                             .map_err(|e| e.at_key("chargingSchedule"))?,
                     );
                 }
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
@@ -2873,7 +2873,7 @@ impl Decode for ChargingProfileType {
                     f_transaction_id =
                         Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChargingProfileType {
@@ -3050,12 +3050,12 @@ impl std::str::FromStr for ChargingRateUnitEnumType {
 
 impl Decode for ChargingRateUnitEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "W" => ChargingRateUnitEnumType::W,
-            "A" => ChargingRateUnitEnumType::A,
+            b"W" => ChargingRateUnitEnumType::W,
+            b"A" => ChargingRateUnitEnumType::A,
             _ => ChargingRateUnitEnumType::UnknownValue(
-                d.unknown_enum(s, "ChargingRateUnitEnumType")?,
+                d.unknown_enum_bytes(s, "ChargingRateUnitEnumType")?,
             ),
         })
     }
@@ -3117,9 +3117,9 @@ impl Decode for ChargingSchedulePeriodType {
         let mut f_phase_to_use: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -3133,20 +3133,20 @@ impl Decode for ChargingSchedulePeriodType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "startPeriod" => {
+                b"startPeriod" => {
                     if f_start_period.is_some() {
                         d.duplicate("startPeriod")?;
                     }
                     f_start_period =
                         Some(d.integer(None, None).map_err(|e| e.at_key("startPeriod"))?);
                 }
-                "limit" => {
+                b"limit" => {
                     if f_limit.is_some() {
                         d.duplicate("limit")?;
                     }
                     f_limit = Some(d.decimal(None, None, None).map_err(|e| e.at_key("limit"))?);
                 }
-                "numberPhases" => {
+                b"numberPhases" => {
                     if f_number_phases.is_some() {
                         d.duplicate("numberPhases")?;
                     }
@@ -3159,7 +3159,7 @@ impl Decode for ChargingSchedulePeriodType {
                             .map_err(|e| e.at_key("numberPhases"))?,
                     );
                 }
-                "phaseToUse" => {
+                b"phaseToUse" => {
                     if f_phase_to_use.is_some() {
                         d.duplicate("phaseToUse")?;
                     }
@@ -3170,7 +3170,7 @@ impl Decode for ChargingSchedulePeriodType {
                     f_phase_to_use =
                         Some(d.integer(None, None).map_err(|e| e.at_key("phaseToUse"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChargingSchedulePeriodType {
@@ -3285,9 +3285,9 @@ impl Decode for ChargingScheduleType {
         let mut f_sales_tariff: Option<SalesTariffType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -3301,13 +3301,13 @@ impl Decode for ChargingScheduleType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
                 }
-                "startSchedule" => {
+                b"startSchedule" => {
                     if f_start_schedule.is_some() {
                         d.duplicate("startSchedule")?;
                     }
@@ -3317,7 +3317,7 @@ impl Decode for ChargingScheduleType {
                     }
                     f_start_schedule = Some(d.date_time().map_err(|e| e.at_key("startSchedule"))?);
                 }
-                "duration" => {
+                b"duration" => {
                     if f_duration.is_some() {
                         d.duplicate("duration")?;
                     }
@@ -3327,7 +3327,7 @@ impl Decode for ChargingScheduleType {
                     }
                     f_duration = Some(d.integer(None, None).map_err(|e| e.at_key("duration"))?);
                 }
-                "chargingRateUnit" => {
+                b"chargingRateUnit" => {
                     if f_charging_rate_unit.is_some() {
                         d.duplicate("chargingRateUnit")?;
                     }
@@ -3336,7 +3336,7 @@ impl Decode for ChargingScheduleType {
                             .map_err(|e| e.at_key("chargingRateUnit"))?,
                     );
                 }
-                "chargingSchedulePeriod" => {
+                b"chargingSchedulePeriod" => {
                     if f_charging_schedule_period.is_some() {
                         d.duplicate("chargingSchedulePeriod")?;
                     }
@@ -3345,7 +3345,7 @@ impl Decode for ChargingScheduleType {
                             .map_err(|e| e.at_key("chargingSchedulePeriod"))?,
                     );
                 }
-                "minChargingRate" => {
+                b"minChargingRate" => {
                     if f_min_charging_rate.is_some() {
                         d.duplicate("minChargingRate")?;
                     }
@@ -3358,7 +3358,7 @@ impl Decode for ChargingScheduleType {
                             .map_err(|e| e.at_key("minChargingRate"))?,
                     );
                 }
-                "salesTariff" => {
+                b"salesTariff" => {
                     if f_sales_tariff.is_some() {
                         d.duplicate("salesTariff")?;
                     }
@@ -3369,7 +3369,7 @@ impl Decode for ChargingScheduleType {
                     f_sales_tariff =
                         Some(SalesTariffType::decode(d).map_err(|e| e.at_key("salesTariff"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChargingScheduleType {
@@ -3532,14 +3532,16 @@ impl std::str::FromStr for ChargingStateEnumType {
 
 impl Decode for ChargingStateEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Charging" => ChargingStateEnumType::Charging,
-            "EVConnected" => ChargingStateEnumType::EVConnected,
-            "SuspendedEV" => ChargingStateEnumType::SuspendedEV,
-            "SuspendedEVSE" => ChargingStateEnumType::SuspendedEVSE,
-            "Idle" => ChargingStateEnumType::Idle,
-            _ => ChargingStateEnumType::UnknownValue(d.unknown_enum(s, "ChargingStateEnumType")?),
+            b"Charging" => ChargingStateEnumType::Charging,
+            b"EVConnected" => ChargingStateEnumType::EVConnected,
+            b"SuspendedEV" => ChargingStateEnumType::SuspendedEV,
+            b"SuspendedEVSE" => ChargingStateEnumType::SuspendedEVSE,
+            b"Idle" => ChargingStateEnumType::Idle,
+            _ => ChargingStateEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "ChargingStateEnumType")?,
+            ),
         })
     }
 }
@@ -3563,22 +3565,22 @@ pub struct ChargingStationType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `serialNumber`: Optional; at most 25 characters.
-    pub serial_number: Option<String>,
+    pub serial_number: Option<Text>,
     /// `model`: Required; at most 20 characters.
-    pub model: String,
+    pub model: Text,
     /// `modem`: Optional; a [`ModemType`].
     pub modem: Option<ModemType>,
     /// `vendorName`: Required; at most 50 characters.
-    pub vendor_name: String,
+    pub vendor_name: Text,
     /// `firmwareVersion`: Optional; at most 50 characters.
-    pub firmware_version: Option<String>,
+    pub firmware_version: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl ChargingStationType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(model: String, vendor_name: String) -> Self {
+    pub fn new(model: Text, vendor_name: Text) -> Self {
         ChargingStationType {
             custom_data: None,
             serial_number: None,
@@ -3595,16 +3597,16 @@ impl Decode for ChargingStationType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_serial_number: Option<String> = None;
-        let mut f_model: Option<String> = None;
+        let mut f_serial_number: Option<Text> = None;
+        let mut f_model: Option<Text> = None;
         let mut f_modem: Option<ModemType> = None;
-        let mut f_vendor_name: Option<String> = None;
-        let mut f_firmware_version: Option<String> = None;
+        let mut f_vendor_name: Option<Text> = None;
+        let mut f_firmware_version: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -3618,7 +3620,7 @@ impl Decode for ChargingStationType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "serialNumber" => {
+                b"serialNumber" => {
                     if f_serial_number.is_some() {
                         d.duplicate("serialNumber")?;
                     }
@@ -3629,13 +3631,13 @@ impl Decode for ChargingStationType {
                     f_serial_number =
                         Some(d.string(Some(25)).map_err(|e| e.at_key("serialNumber"))?);
                 }
-                "model" => {
+                b"model" => {
                     if f_model.is_some() {
                         d.duplicate("model")?;
                     }
                     f_model = Some(d.string(Some(20)).map_err(|e| e.at_key("model"))?);
                 }
-                "modem" => {
+                b"modem" => {
                     if f_modem.is_some() {
                         d.duplicate("modem")?;
                     }
@@ -3645,13 +3647,13 @@ impl Decode for ChargingStationType {
                     }
                     f_modem = Some(ModemType::decode(d).map_err(|e| e.at_key("modem"))?);
                 }
-                "vendorName" => {
+                b"vendorName" => {
                     if f_vendor_name.is_some() {
                         d.duplicate("vendorName")?;
                     }
                     f_vendor_name = Some(d.string(Some(50)).map_err(|e| e.at_key("vendorName"))?);
                 }
-                "firmwareVersion" => {
+                b"firmwareVersion" => {
                     if f_firmware_version.is_some() {
                         d.duplicate("firmwareVersion")?;
                     }
@@ -3664,7 +3666,7 @@ impl Decode for ChargingStationType {
                             .map_err(|e| e.at_key("firmwareVersion"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChargingStationType {
@@ -3796,12 +3798,12 @@ impl std::str::FromStr for ClearCacheStatusEnumType {
 
 impl Decode for ClearCacheStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => ClearCacheStatusEnumType::Accepted,
-            "Rejected" => ClearCacheStatusEnumType::Rejected,
+            b"Accepted" => ClearCacheStatusEnumType::Accepted,
+            b"Rejected" => ClearCacheStatusEnumType::Rejected,
             _ => ClearCacheStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "ClearCacheStatusEnumType")?,
+                d.unknown_enum_bytes(s, "ClearCacheStatusEnumType")?,
             ),
         })
     }
@@ -3872,12 +3874,12 @@ impl std::str::FromStr for ClearChargingProfileStatusEnumType {
 
 impl Decode for ClearChargingProfileStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => ClearChargingProfileStatusEnumType::Accepted,
-            "Unknown" => ClearChargingProfileStatusEnumType::Unknown,
+            b"Accepted" => ClearChargingProfileStatusEnumType::Accepted,
+            b"Unknown" => ClearChargingProfileStatusEnumType::Unknown,
             _ => ClearChargingProfileStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "ClearChargingProfileStatusEnumType")?,
+                d.unknown_enum_bytes(s, "ClearChargingProfileStatusEnumType")?,
             ),
         })
     }
@@ -3935,9 +3937,9 @@ impl Decode for ClearChargingProfileType {
         let mut f_stack_level: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -3951,7 +3953,7 @@ impl Decode for ClearChargingProfileType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
@@ -3961,7 +3963,7 @@ impl Decode for ClearChargingProfileType {
                     }
                     f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "chargingProfilePurpose" => {
+                b"chargingProfilePurpose" => {
                     if f_charging_profile_purpose.is_some() {
                         d.duplicate("chargingProfilePurpose")?;
                     }
@@ -3974,7 +3976,7 @@ impl Decode for ClearChargingProfileType {
                             .map_err(|e| e.at_key("chargingProfilePurpose"))?,
                     );
                 }
-                "stackLevel" => {
+                b"stackLevel" => {
                     if f_stack_level.is_some() {
                         d.duplicate("stackLevel")?;
                     }
@@ -3985,7 +3987,7 @@ impl Decode for ClearChargingProfileType {
                     f_stack_level =
                         Some(d.integer(None, None).map_err(|e| e.at_key("stackLevel"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearChargingProfileType {
@@ -4084,12 +4086,12 @@ impl std::str::FromStr for ClearMessageStatusEnumType {
 
 impl Decode for ClearMessageStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => ClearMessageStatusEnumType::Accepted,
-            "Unknown" => ClearMessageStatusEnumType::Unknown,
+            b"Accepted" => ClearMessageStatusEnumType::Accepted,
+            b"Unknown" => ClearMessageStatusEnumType::Unknown,
             _ => ClearMessageStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "ClearMessageStatusEnumType")?,
+                d.unknown_enum_bytes(s, "ClearMessageStatusEnumType")?,
             ),
         })
     }
@@ -4147,9 +4149,9 @@ impl Decode for ClearMonitoringResultType {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -4163,7 +4165,7 @@ impl Decode for ClearMonitoringResultType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -4171,13 +4173,13 @@ impl Decode for ClearMonitoringResultType {
                         ClearMonitoringStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -4188,7 +4190,7 @@ impl Decode for ClearMonitoringResultType {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearMonitoringResultType {
@@ -4303,13 +4305,13 @@ impl std::str::FromStr for ClearMonitoringStatusEnumType {
 
 impl Decode for ClearMonitoringStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => ClearMonitoringStatusEnumType::Accepted,
-            "Rejected" => ClearMonitoringStatusEnumType::Rejected,
-            "NotFound" => ClearMonitoringStatusEnumType::NotFound,
+            b"Accepted" => ClearMonitoringStatusEnumType::Accepted,
+            b"Rejected" => ClearMonitoringStatusEnumType::Rejected,
+            b"NotFound" => ClearMonitoringStatusEnumType::NotFound,
             _ => ClearMonitoringStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "ClearMonitoringStatusEnumType")?,
+                d.unknown_enum_bytes(s, "ClearMonitoringStatusEnumType")?,
             ),
         })
     }
@@ -4390,14 +4392,14 @@ impl std::str::FromStr for ComponentCriterionEnumType {
 
 impl Decode for ComponentCriterionEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Active" => ComponentCriterionEnumType::Active,
-            "Available" => ComponentCriterionEnumType::Available,
-            "Enabled" => ComponentCriterionEnumType::Enabled,
-            "Problem" => ComponentCriterionEnumType::Problem,
+            b"Active" => ComponentCriterionEnumType::Active,
+            b"Available" => ComponentCriterionEnumType::Available,
+            b"Enabled" => ComponentCriterionEnumType::Enabled,
+            b"Problem" => ComponentCriterionEnumType::Problem,
             _ => ComponentCriterionEnumType::UnknownValue(
-                d.unknown_enum(s, "ComponentCriterionEnumType")?,
+                d.unknown_enum_bytes(s, "ComponentCriterionEnumType")?,
             ),
         })
     }
@@ -4426,16 +4428,16 @@ pub struct ComponentType {
     /// `evse`: Optional; a [`EVSEType`].
     pub evse: Option<EVSEType>,
     /// `name`: Required; at most 50 characters.
-    pub name: String,
+    pub name: Text,
     /// `instance`: Optional; at most 50 characters.
-    pub instance: Option<String>,
+    pub instance: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl ComponentType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(name: String) -> Self {
+    pub fn new(name: Text) -> Self {
         ComponentType {
             custom_data: None,
             evse: None,
@@ -4451,13 +4453,13 @@ impl Decode for ComponentType {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_evse: Option<EVSEType> = None;
-        let mut f_name: Option<String> = None;
-        let mut f_instance: Option<String> = None;
+        let mut f_name: Option<Text> = None;
+        let mut f_instance: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -4471,7 +4473,7 @@ impl Decode for ComponentType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "evse" => {
+                b"evse" => {
                     if f_evse.is_some() {
                         d.duplicate("evse")?;
                     }
@@ -4481,13 +4483,13 @@ impl Decode for ComponentType {
                     }
                     f_evse = Some(EVSEType::decode(d).map_err(|e| e.at_key("evse"))?);
                 }
-                "name" => {
+                b"name" => {
                     if f_name.is_some() {
                         d.duplicate("name")?;
                     }
                     f_name = Some(d.string(Some(50)).map_err(|e| e.at_key("name"))?);
                 }
-                "instance" => {
+                b"instance" => {
                     if f_instance.is_some() {
                         d.duplicate("instance")?;
                     }
@@ -4497,7 +4499,7 @@ impl Decode for ComponentType {
                     }
                     f_instance = Some(d.string(Some(50)).map_err(|e| e.at_key("instance"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ComponentType {
@@ -4589,9 +4591,9 @@ impl Decode for ComponentVariableType {
         let mut f_variable: Option<VariableType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -4605,14 +4607,14 @@ impl Decode for ComponentVariableType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "component" => {
+                b"component" => {
                     if f_component.is_some() {
                         d.duplicate("component")?;
                     }
                     f_component =
                         Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
                 }
-                "variable" => {
+                b"variable" => {
                     if f_variable.is_some() {
                         d.duplicate("variable")?;
                     }
@@ -4622,7 +4624,7 @@ impl Decode for ComponentVariableType {
                     }
                     f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ComponentVariableType {
@@ -4724,9 +4726,9 @@ impl Decode for CompositeScheduleType {
         let mut f_charging_rate_unit: Option<ChargingRateUnitEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -4740,7 +4742,7 @@ impl Decode for CompositeScheduleType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "chargingSchedulePeriod" => {
+                b"chargingSchedulePeriod" => {
                     if f_charging_schedule_period.is_some() {
                         d.duplicate("chargingSchedulePeriod")?;
                     }
@@ -4749,25 +4751,25 @@ impl Decode for CompositeScheduleType {
                             .map_err(|e| e.at_key("chargingSchedulePeriod"))?,
                     );
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
                     f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "duration" => {
+                b"duration" => {
                     if f_duration.is_some() {
                         d.duplicate("duration")?;
                     }
                     f_duration = Some(d.integer(None, None).map_err(|e| e.at_key("duration"))?);
                 }
-                "scheduleStart" => {
+                b"scheduleStart" => {
                     if f_schedule_start.is_some() {
                         d.duplicate("scheduleStart")?;
                     }
                     f_schedule_start = Some(d.date_time().map_err(|e| e.at_key("scheduleStart"))?);
                 }
-                "chargingRateUnit" => {
+                b"chargingRateUnit" => {
                     if f_charging_rate_unit.is_some() {
                         d.duplicate("chargingRateUnit")?;
                     }
@@ -4776,7 +4778,7 @@ impl Decode for CompositeScheduleType {
                             .map_err(|e| e.at_key("chargingRateUnit"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CompositeScheduleType {
@@ -5020,31 +5022,31 @@ impl std::str::FromStr for ConnectorEnumType {
 
 impl Decode for ConnectorEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "cCCS1" => ConnectorEnumType::CCCS1,
-            "cCCS2" => ConnectorEnumType::CCCS2,
-            "cG105" => ConnectorEnumType::CG105,
-            "cTesla" => ConnectorEnumType::CTesla,
-            "cType1" => ConnectorEnumType::CType1,
-            "cType2" => ConnectorEnumType::CType2,
-            "s309-1P-16A" => ConnectorEnumType::S3091P16A,
-            "s309-1P-32A" => ConnectorEnumType::S3091P32A,
-            "s309-3P-16A" => ConnectorEnumType::S3093P16A,
-            "s309-3P-32A" => ConnectorEnumType::S3093P32A,
-            "sBS1361" => ConnectorEnumType::SBS1361,
-            "sCEE-7-7" => ConnectorEnumType::SCEE77,
-            "sType2" => ConnectorEnumType::SType2,
-            "sType3" => ConnectorEnumType::SType3,
-            "Other1PhMax16A" => ConnectorEnumType::Other1PhMax16A,
-            "Other1PhOver16A" => ConnectorEnumType::Other1PhOver16A,
-            "Other3Ph" => ConnectorEnumType::Other3Ph,
-            "Pan" => ConnectorEnumType::Pan,
-            "wInductive" => ConnectorEnumType::WInductive,
-            "wResonant" => ConnectorEnumType::WResonant,
-            "Undetermined" => ConnectorEnumType::Undetermined,
-            "Unknown" => ConnectorEnumType::Unknown,
-            _ => ConnectorEnumType::UnknownValue(d.unknown_enum(s, "ConnectorEnumType")?),
+            b"cCCS1" => ConnectorEnumType::CCCS1,
+            b"cCCS2" => ConnectorEnumType::CCCS2,
+            b"cG105" => ConnectorEnumType::CG105,
+            b"cTesla" => ConnectorEnumType::CTesla,
+            b"cType1" => ConnectorEnumType::CType1,
+            b"cType2" => ConnectorEnumType::CType2,
+            b"s309-1P-16A" => ConnectorEnumType::S3091P16A,
+            b"s309-1P-32A" => ConnectorEnumType::S3091P32A,
+            b"s309-3P-16A" => ConnectorEnumType::S3093P16A,
+            b"s309-3P-32A" => ConnectorEnumType::S3093P32A,
+            b"sBS1361" => ConnectorEnumType::SBS1361,
+            b"sCEE-7-7" => ConnectorEnumType::SCEE77,
+            b"sType2" => ConnectorEnumType::SType2,
+            b"sType3" => ConnectorEnumType::SType3,
+            b"Other1PhMax16A" => ConnectorEnumType::Other1PhMax16A,
+            b"Other1PhOver16A" => ConnectorEnumType::Other1PhOver16A,
+            b"Other3Ph" => ConnectorEnumType::Other3Ph,
+            b"Pan" => ConnectorEnumType::Pan,
+            b"wInductive" => ConnectorEnumType::WInductive,
+            b"wResonant" => ConnectorEnumType::WResonant,
+            b"Undetermined" => ConnectorEnumType::Undetermined,
+            b"Unknown" => ConnectorEnumType::Unknown,
+            _ => ConnectorEnumType::UnknownValue(d.unknown_enum_bytes(s, "ConnectorEnumType")?),
         })
     }
 }
@@ -5127,16 +5129,16 @@ impl std::str::FromStr for ConnectorStatusEnumType {
 
 impl Decode for ConnectorStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Available" => ConnectorStatusEnumType::Available,
-            "Occupied" => ConnectorStatusEnumType::Occupied,
-            "Reserved" => ConnectorStatusEnumType::Reserved,
-            "Unavailable" => ConnectorStatusEnumType::Unavailable,
-            "Faulted" => ConnectorStatusEnumType::Faulted,
-            _ => {
-                ConnectorStatusEnumType::UnknownValue(d.unknown_enum(s, "ConnectorStatusEnumType")?)
-            }
+            b"Available" => ConnectorStatusEnumType::Available,
+            b"Occupied" => ConnectorStatusEnumType::Occupied,
+            b"Reserved" => ConnectorStatusEnumType::Reserved,
+            b"Unavailable" => ConnectorStatusEnumType::Unavailable,
+            b"Faulted" => ConnectorStatusEnumType::Faulted,
+            _ => ConnectorStatusEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "ConnectorStatusEnumType")?,
+            ),
         })
     }
 }
@@ -5189,9 +5191,9 @@ impl Decode for ConsumptionCostType {
         let mut f_cost: Option<Vec<CostType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -5205,7 +5207,7 @@ impl Decode for ConsumptionCostType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "startValue" => {
+                b"startValue" => {
                     if f_start_value.is_some() {
                         d.duplicate("startValue")?;
                     }
@@ -5214,7 +5216,7 @@ impl Decode for ConsumptionCostType {
                             .map_err(|e| e.at_key("startValue"))?,
                     );
                 }
-                "cost" => {
+                b"cost" => {
                     if f_cost.is_some() {
                         d.duplicate("cost")?;
                     }
@@ -5223,7 +5225,7 @@ impl Decode for ConsumptionCostType {
                             .map_err(|e| e.at_key("cost"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ConsumptionCostType {
@@ -5337,12 +5339,12 @@ impl std::str::FromStr for CostKindEnumType {
 
 impl Decode for CostKindEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "CarbonDioxideEmission" => CostKindEnumType::CarbonDioxideEmission,
-            "RelativePricePercentage" => CostKindEnumType::RelativePricePercentage,
-            "RenewableGenerationPercentage" => CostKindEnumType::RenewableGenerationPercentage,
-            _ => CostKindEnumType::UnknownValue(d.unknown_enum(s, "CostKindEnumType")?),
+            b"CarbonDioxideEmission" => CostKindEnumType::CarbonDioxideEmission,
+            b"RelativePricePercentage" => CostKindEnumType::RelativePricePercentage,
+            b"RenewableGenerationPercentage" => CostKindEnumType::RenewableGenerationPercentage,
+            _ => CostKindEnumType::UnknownValue(d.unknown_enum_bytes(s, "CostKindEnumType")?),
         })
     }
 }
@@ -5397,9 +5399,9 @@ impl Decode for CostType {
         let mut f_amount_multiplier: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -5413,20 +5415,20 @@ impl Decode for CostType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "costKind" => {
+                b"costKind" => {
                     if f_cost_kind.is_some() {
                         d.duplicate("costKind")?;
                     }
                     f_cost_kind =
                         Some(CostKindEnumType::decode(d).map_err(|e| e.at_key("costKind"))?);
                 }
-                "amount" => {
+                b"amount" => {
                     if f_amount.is_some() {
                         d.duplicate("amount")?;
                     }
                     f_amount = Some(d.integer(None, None).map_err(|e| e.at_key("amount"))?);
                 }
-                "amountMultiplier" => {
+                b"amountMultiplier" => {
                     if f_amount_multiplier.is_some() {
                         d.duplicate("amountMultiplier")?;
                     }
@@ -5439,7 +5441,7 @@ impl Decode for CostType {
                             .map_err(|e| e.at_key("amountMultiplier"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CostType {
@@ -5500,14 +5502,14 @@ impl Encode for CostType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomDataType {
     /// `vendorId`: Required; at most 255 characters.
-    pub vendor_id: String,
+    pub vendor_id: Text,
     /// Further members: this object is open to vendor-specific members, which are kept and written back.
     pub extra: Extra,
 }
 
 impl CustomDataType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(vendor_id: String) -> Self {
+    pub fn new(vendor_id: Text) -> Self {
         CustomDataType {
             vendor_id,
             extra: Extra::new(),
@@ -5518,18 +5520,18 @@ impl CustomDataType {
 impl Decode for CustomDataType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_vendor_id: Option<String> = None;
+        let mut f_vendor_id: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "vendorId" => {
+                b"vendorId" => {
                     if f_vendor_id.is_some() {
                         d.duplicate("vendorId")?;
                     }
                     f_vendor_id = Some(d.string(Some(255)).map_err(|e| e.at_key("vendorId"))?);
                 }
-                _ => d.extension_member(key, &mut extra)?,
+                _ => d.extension_key(key, &mut extra)?,
             }
         }
         Ok(CustomDataType {
@@ -5619,13 +5621,13 @@ impl std::str::FromStr for CustomerInformationStatusEnumType {
 
 impl Decode for CustomerInformationStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => CustomerInformationStatusEnumType::Accepted,
-            "Rejected" => CustomerInformationStatusEnumType::Rejected,
-            "Invalid" => CustomerInformationStatusEnumType::Invalid,
+            b"Accepted" => CustomerInformationStatusEnumType::Accepted,
+            b"Rejected" => CustomerInformationStatusEnumType::Rejected,
+            b"Invalid" => CustomerInformationStatusEnumType::Invalid,
             _ => CustomerInformationStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "CustomerInformationStatusEnumType")?,
+                d.unknown_enum_bytes(s, "CustomerInformationStatusEnumType")?,
             ),
         })
     }
@@ -5703,9 +5705,9 @@ impl Decode for DCChargingParametersType {
         let mut f_bulk_so_c: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -5719,7 +5721,7 @@ impl Decode for DCChargingParametersType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "evMaxCurrent" => {
+                b"evMaxCurrent" => {
                     if f_ev_max_current.is_some() {
                         d.duplicate("evMaxCurrent")?;
                     }
@@ -5728,7 +5730,7 @@ impl Decode for DCChargingParametersType {
                             .map_err(|e| e.at_key("evMaxCurrent"))?,
                     );
                 }
-                "evMaxVoltage" => {
+                b"evMaxVoltage" => {
                     if f_ev_max_voltage.is_some() {
                         d.duplicate("evMaxVoltage")?;
                     }
@@ -5737,7 +5739,7 @@ impl Decode for DCChargingParametersType {
                             .map_err(|e| e.at_key("evMaxVoltage"))?,
                     );
                 }
-                "energyAmount" => {
+                b"energyAmount" => {
                     if f_energy_amount.is_some() {
                         d.duplicate("energyAmount")?;
                     }
@@ -5750,7 +5752,7 @@ impl Decode for DCChargingParametersType {
                             .map_err(|e| e.at_key("energyAmount"))?,
                     );
                 }
-                "evMaxPower" => {
+                b"evMaxPower" => {
                     if f_ev_max_power.is_some() {
                         d.duplicate("evMaxPower")?;
                     }
@@ -5761,7 +5763,7 @@ impl Decode for DCChargingParametersType {
                     f_ev_max_power =
                         Some(d.integer(None, None).map_err(|e| e.at_key("evMaxPower"))?);
                 }
-                "stateOfCharge" => {
+                b"stateOfCharge" => {
                     if f_state_of_charge.is_some() {
                         d.duplicate("stateOfCharge")?;
                     }
@@ -5774,7 +5776,7 @@ impl Decode for DCChargingParametersType {
                             .map_err(|e| e.at_key("stateOfCharge"))?,
                     );
                 }
-                "evEnergyCapacity" => {
+                b"evEnergyCapacity" => {
                     if f_ev_energy_capacity.is_some() {
                         d.duplicate("evEnergyCapacity")?;
                     }
@@ -5787,7 +5789,7 @@ impl Decode for DCChargingParametersType {
                             .map_err(|e| e.at_key("evEnergyCapacity"))?,
                     );
                 }
-                "fullSoC" => {
+                b"fullSoC" => {
                     if f_full_so_c.is_some() {
                         d.duplicate("fullSoC")?;
                     }
@@ -5800,7 +5802,7 @@ impl Decode for DCChargingParametersType {
                             .map_err(|e| e.at_key("fullSoC"))?,
                     );
                 }
-                "bulkSoC" => {
+                b"bulkSoC" => {
                     if f_bulk_so_c.is_some() {
                         d.duplicate("bulkSoC")?;
                     }
@@ -5813,7 +5815,7 @@ impl Decode for DCChargingParametersType {
                             .map_err(|e| e.at_key("bulkSoC"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(DCChargingParametersType {
@@ -5983,17 +5985,17 @@ impl std::str::FromStr for DataEnumType {
 
 impl Decode for DataEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "string" => DataEnumType::String,
-            "decimal" => DataEnumType::Decimal,
-            "integer" => DataEnumType::Integer,
-            "dateTime" => DataEnumType::DateTime,
-            "boolean" => DataEnumType::Boolean,
-            "OptionList" => DataEnumType::OptionList,
-            "SequenceList" => DataEnumType::SequenceList,
-            "MemberList" => DataEnumType::MemberList,
-            _ => DataEnumType::UnknownValue(d.unknown_enum(s, "DataEnumType")?),
+            b"string" => DataEnumType::String,
+            b"decimal" => DataEnumType::Decimal,
+            b"integer" => DataEnumType::Integer,
+            b"dateTime" => DataEnumType::DateTime,
+            b"boolean" => DataEnumType::Boolean,
+            b"OptionList" => DataEnumType::OptionList,
+            b"SequenceList" => DataEnumType::SequenceList,
+            b"MemberList" => DataEnumType::MemberList,
+            _ => DataEnumType::UnknownValue(d.unknown_enum_bytes(s, "DataEnumType")?),
         })
     }
 }
@@ -6071,14 +6073,14 @@ impl std::str::FromStr for DataTransferStatusEnumType {
 
 impl Decode for DataTransferStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => DataTransferStatusEnumType::Accepted,
-            "Rejected" => DataTransferStatusEnumType::Rejected,
-            "UnknownMessageId" => DataTransferStatusEnumType::UnknownMessageId,
-            "UnknownVendorId" => DataTransferStatusEnumType::UnknownVendorId,
+            b"Accepted" => DataTransferStatusEnumType::Accepted,
+            b"Rejected" => DataTransferStatusEnumType::Rejected,
+            b"UnknownMessageId" => DataTransferStatusEnumType::UnknownMessageId,
+            b"UnknownVendorId" => DataTransferStatusEnumType::UnknownVendorId,
             _ => DataTransferStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "DataTransferStatusEnumType")?,
+                d.unknown_enum_bytes(s, "DataTransferStatusEnumType")?,
             ),
         })
     }
@@ -6154,13 +6156,13 @@ impl std::str::FromStr for DeleteCertificateStatusEnumType {
 
 impl Decode for DeleteCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => DeleteCertificateStatusEnumType::Accepted,
-            "Failed" => DeleteCertificateStatusEnumType::Failed,
-            "NotFound" => DeleteCertificateStatusEnumType::NotFound,
+            b"Accepted" => DeleteCertificateStatusEnumType::Accepted,
+            b"Failed" => DeleteCertificateStatusEnumType::Failed,
+            b"NotFound" => DeleteCertificateStatusEnumType::NotFound,
             _ => DeleteCertificateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "DeleteCertificateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "DeleteCertificateStatusEnumType")?,
             ),
         })
     }
@@ -6253,16 +6255,16 @@ impl std::str::FromStr for DisplayMessageStatusEnumType {
 
 impl Decode for DisplayMessageStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => DisplayMessageStatusEnumType::Accepted,
-            "NotSupportedMessageFormat" => DisplayMessageStatusEnumType::NotSupportedMessageFormat,
-            "Rejected" => DisplayMessageStatusEnumType::Rejected,
-            "NotSupportedPriority" => DisplayMessageStatusEnumType::NotSupportedPriority,
-            "NotSupportedState" => DisplayMessageStatusEnumType::NotSupportedState,
-            "UnknownTransaction" => DisplayMessageStatusEnumType::UnknownTransaction,
+            b"Accepted" => DisplayMessageStatusEnumType::Accepted,
+            b"NotSupportedMessageFormat" => DisplayMessageStatusEnumType::NotSupportedMessageFormat,
+            b"Rejected" => DisplayMessageStatusEnumType::Rejected,
+            b"NotSupportedPriority" => DisplayMessageStatusEnumType::NotSupportedPriority,
+            b"NotSupportedState" => DisplayMessageStatusEnumType::NotSupportedState,
+            b"UnknownTransaction" => DisplayMessageStatusEnumType::UnknownTransaction,
             _ => DisplayMessageStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "DisplayMessageStatusEnumType")?,
+                d.unknown_enum_bytes(s, "DisplayMessageStatusEnumType")?,
             ),
         })
     }
@@ -6316,9 +6318,9 @@ impl Decode for EVSEType {
         let mut f_connector_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -6332,13 +6334,13 @@ impl Decode for EVSEType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
                 }
-                "connectorId" => {
+                b"connectorId" => {
                     if f_connector_id.is_some() {
                         d.duplicate("connectorId")?;
                     }
@@ -6349,7 +6351,7 @@ impl Decode for EVSEType {
                     f_connector_id =
                         Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(EVSEType {
@@ -6453,14 +6455,14 @@ impl std::str::FromStr for EnergyTransferModeEnumType {
 
 impl Decode for EnergyTransferModeEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "DC" => EnergyTransferModeEnumType::DC,
-            "AC_single_phase" => EnergyTransferModeEnumType::ACSinglePhase,
-            "AC_two_phase" => EnergyTransferModeEnumType::ACTwoPhase,
-            "AC_three_phase" => EnergyTransferModeEnumType::ACThreePhase,
+            b"DC" => EnergyTransferModeEnumType::DC,
+            b"AC_single_phase" => EnergyTransferModeEnumType::ACSinglePhase,
+            b"AC_two_phase" => EnergyTransferModeEnumType::ACTwoPhase,
+            b"AC_three_phase" => EnergyTransferModeEnumType::ACThreePhase,
             _ => EnergyTransferModeEnumType::UnknownValue(
-                d.unknown_enum(s, "EnergyTransferModeEnumType")?,
+                d.unknown_enum_bytes(s, "EnergyTransferModeEnumType")?,
             ),
         })
     }
@@ -6495,15 +6497,15 @@ pub struct EventDataType {
     /// `cause`: Optional; an integer.
     pub cause: Option<i64>,
     /// `actualValue`: Required; at most 2500 characters.
-    pub actual_value: String,
+    pub actual_value: Text,
     /// `techCode`: Optional; at most 50 characters.
-    pub tech_code: Option<String>,
+    pub tech_code: Option<Text>,
     /// `techInfo`: Optional; at most 500 characters.
-    pub tech_info: Option<String>,
+    pub tech_info: Option<Text>,
     /// `cleared`: Optional; a boolean.
     pub cleared: Option<bool>,
     /// `transactionId`: Optional; at most 36 characters.
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<Text>,
     /// `component`: Required; a [`ComponentType`].
     pub component: ComponentType,
     /// `variableMonitoringId`: Optional; an integer.
@@ -6522,7 +6524,7 @@ impl EventDataType {
         event_id: i64,
         timestamp: DateTime,
         trigger: EventTriggerEnumType,
-        actual_value: String,
+        actual_value: Text,
         component: ComponentType,
         event_notification_type: EventNotificationEnumType,
         variable: VariableType,
@@ -6555,20 +6557,20 @@ impl Decode for EventDataType {
         let mut f_timestamp: Option<DateTime> = None;
         let mut f_trigger: Option<EventTriggerEnumType> = None;
         let mut f_cause: Option<i64> = None;
-        let mut f_actual_value: Option<String> = None;
-        let mut f_tech_code: Option<String> = None;
-        let mut f_tech_info: Option<String> = None;
+        let mut f_actual_value: Option<Text> = None;
+        let mut f_tech_code: Option<Text> = None;
+        let mut f_tech_info: Option<Text> = None;
         let mut f_cleared: Option<bool> = None;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut f_component: Option<ComponentType> = None;
         let mut f_variable_monitoring_id: Option<i64> = None;
         let mut f_event_notification_type: Option<EventNotificationEnumType> = None;
         let mut f_variable: Option<VariableType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -6582,26 +6584,26 @@ impl Decode for EventDataType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "eventId" => {
+                b"eventId" => {
                     if f_event_id.is_some() {
                         d.duplicate("eventId")?;
                     }
                     f_event_id = Some(d.integer(None, None).map_err(|e| e.at_key("eventId"))?);
                 }
-                "timestamp" => {
+                b"timestamp" => {
                     if f_timestamp.is_some() {
                         d.duplicate("timestamp")?;
                     }
                     f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
                 }
-                "trigger" => {
+                b"trigger" => {
                     if f_trigger.is_some() {
                         d.duplicate("trigger")?;
                     }
                     f_trigger =
                         Some(EventTriggerEnumType::decode(d).map_err(|e| e.at_key("trigger"))?);
                 }
-                "cause" => {
+                b"cause" => {
                     if f_cause.is_some() {
                         d.duplicate("cause")?;
                     }
@@ -6611,14 +6613,14 @@ impl Decode for EventDataType {
                     }
                     f_cause = Some(d.integer(None, None).map_err(|e| e.at_key("cause"))?);
                 }
-                "actualValue" => {
+                b"actualValue" => {
                     if f_actual_value.is_some() {
                         d.duplicate("actualValue")?;
                     }
                     f_actual_value =
                         Some(d.string(Some(2500)).map_err(|e| e.at_key("actualValue"))?);
                 }
-                "techCode" => {
+                b"techCode" => {
                     if f_tech_code.is_some() {
                         d.duplicate("techCode")?;
                     }
@@ -6628,7 +6630,7 @@ impl Decode for EventDataType {
                     }
                     f_tech_code = Some(d.string(Some(50)).map_err(|e| e.at_key("techCode"))?);
                 }
-                "techInfo" => {
+                b"techInfo" => {
                     if f_tech_info.is_some() {
                         d.duplicate("techInfo")?;
                     }
@@ -6638,7 +6640,7 @@ impl Decode for EventDataType {
                     }
                     f_tech_info = Some(d.string(Some(500)).map_err(|e| e.at_key("techInfo"))?);
                 }
-                "cleared" => {
+                b"cleared" => {
                     if f_cleared.is_some() {
                         d.duplicate("cleared")?;
                     }
@@ -6648,7 +6650,7 @@ impl Decode for EventDataType {
                     }
                     f_cleared = Some(d.boolean().map_err(|e| e.at_key("cleared"))?);
                 }
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
@@ -6659,14 +6661,14 @@ impl Decode for EventDataType {
                     f_transaction_id =
                         Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
                 }
-                "component" => {
+                b"component" => {
                     if f_component.is_some() {
                         d.duplicate("component")?;
                     }
                     f_component =
                         Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
                 }
-                "variableMonitoringId" => {
+                b"variableMonitoringId" => {
                     if f_variable_monitoring_id.is_some() {
                         d.duplicate("variableMonitoringId")?;
                     }
@@ -6679,7 +6681,7 @@ impl Decode for EventDataType {
                             .map_err(|e| e.at_key("variableMonitoringId"))?,
                     );
                 }
-                "eventNotificationType" => {
+                b"eventNotificationType" => {
                     if f_event_notification_type.is_some() {
                         d.duplicate("eventNotificationType")?;
                     }
@@ -6688,13 +6690,13 @@ impl Decode for EventDataType {
                             .map_err(|e| e.at_key("eventNotificationType"))?,
                     );
                 }
-                "variable" => {
+                b"variable" => {
                     if f_variable.is_some() {
                         d.duplicate("variable")?;
                     }
                     f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(EventDataType {
@@ -6913,14 +6915,14 @@ impl std::str::FromStr for EventNotificationEnumType {
 
 impl Decode for EventNotificationEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "HardWiredNotification" => EventNotificationEnumType::HardWiredNotification,
-            "HardWiredMonitor" => EventNotificationEnumType::HardWiredMonitor,
-            "PreconfiguredMonitor" => EventNotificationEnumType::PreconfiguredMonitor,
-            "CustomMonitor" => EventNotificationEnumType::CustomMonitor,
+            b"HardWiredNotification" => EventNotificationEnumType::HardWiredNotification,
+            b"HardWiredMonitor" => EventNotificationEnumType::HardWiredMonitor,
+            b"PreconfiguredMonitor" => EventNotificationEnumType::PreconfiguredMonitor,
+            b"CustomMonitor" => EventNotificationEnumType::CustomMonitor,
             _ => EventNotificationEnumType::UnknownValue(
-                d.unknown_enum(s, "EventNotificationEnumType")?,
+                d.unknown_enum_bytes(s, "EventNotificationEnumType")?,
             ),
         })
     }
@@ -6996,12 +6998,14 @@ impl std::str::FromStr for EventTriggerEnumType {
 
 impl Decode for EventTriggerEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Alerting" => EventTriggerEnumType::Alerting,
-            "Delta" => EventTriggerEnumType::Delta,
-            "Periodic" => EventTriggerEnumType::Periodic,
-            _ => EventTriggerEnumType::UnknownValue(d.unknown_enum(s, "EventTriggerEnumType")?),
+            b"Alerting" => EventTriggerEnumType::Alerting,
+            b"Delta" => EventTriggerEnumType::Delta,
+            b"Periodic" => EventTriggerEnumType::Periodic,
+            _ => {
+                EventTriggerEnumType::UnknownValue(d.unknown_enum_bytes(s, "EventTriggerEnumType")?)
+            }
         })
     }
 }
@@ -7129,23 +7133,25 @@ impl std::str::FromStr for FirmwareStatusEnumType {
 
 impl Decode for FirmwareStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Downloaded" => FirmwareStatusEnumType::Downloaded,
-            "DownloadFailed" => FirmwareStatusEnumType::DownloadFailed,
-            "Downloading" => FirmwareStatusEnumType::Downloading,
-            "DownloadScheduled" => FirmwareStatusEnumType::DownloadScheduled,
-            "DownloadPaused" => FirmwareStatusEnumType::DownloadPaused,
-            "Idle" => FirmwareStatusEnumType::Idle,
-            "InstallationFailed" => FirmwareStatusEnumType::InstallationFailed,
-            "Installing" => FirmwareStatusEnumType::Installing,
-            "Installed" => FirmwareStatusEnumType::Installed,
-            "InstallRebooting" => FirmwareStatusEnumType::InstallRebooting,
-            "InstallScheduled" => FirmwareStatusEnumType::InstallScheduled,
-            "InstallVerificationFailed" => FirmwareStatusEnumType::InstallVerificationFailed,
-            "InvalidSignature" => FirmwareStatusEnumType::InvalidSignature,
-            "SignatureVerified" => FirmwareStatusEnumType::SignatureVerified,
-            _ => FirmwareStatusEnumType::UnknownValue(d.unknown_enum(s, "FirmwareStatusEnumType")?),
+            b"Downloaded" => FirmwareStatusEnumType::Downloaded,
+            b"DownloadFailed" => FirmwareStatusEnumType::DownloadFailed,
+            b"Downloading" => FirmwareStatusEnumType::Downloading,
+            b"DownloadScheduled" => FirmwareStatusEnumType::DownloadScheduled,
+            b"DownloadPaused" => FirmwareStatusEnumType::DownloadPaused,
+            b"Idle" => FirmwareStatusEnumType::Idle,
+            b"InstallationFailed" => FirmwareStatusEnumType::InstallationFailed,
+            b"Installing" => FirmwareStatusEnumType::Installing,
+            b"Installed" => FirmwareStatusEnumType::Installed,
+            b"InstallRebooting" => FirmwareStatusEnumType::InstallRebooting,
+            b"InstallScheduled" => FirmwareStatusEnumType::InstallScheduled,
+            b"InstallVerificationFailed" => FirmwareStatusEnumType::InstallVerificationFailed,
+            b"InvalidSignature" => FirmwareStatusEnumType::InvalidSignature,
+            b"SignatureVerified" => FirmwareStatusEnumType::SignatureVerified,
+            _ => FirmwareStatusEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+            ),
         })
     }
 }
@@ -7169,22 +7175,22 @@ pub struct FirmwareType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `location`: Required; at most 512 characters.
-    pub location: String,
+    pub location: Text,
     /// `retrieveDateTime`: Required; an RFC 3339 date-time.
     pub retrieve_date_time: DateTime,
     /// `installDateTime`: Optional; an RFC 3339 date-time.
     pub install_date_time: Option<DateTime>,
     /// `signingCertificate`: Optional; at most 5500 characters.
-    pub signing_certificate: Option<String>,
+    pub signing_certificate: Option<Text>,
     /// `signature`: Optional; at most 800 characters.
-    pub signature: Option<String>,
+    pub signature: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl FirmwareType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(location: String, retrieve_date_time: DateTime) -> Self {
+    pub fn new(location: Text, retrieve_date_time: DateTime) -> Self {
         FirmwareType {
             custom_data: None,
             location,
@@ -7201,16 +7207,16 @@ impl Decode for FirmwareType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_location: Option<String> = None;
+        let mut f_location: Option<Text> = None;
         let mut f_retrieve_date_time: Option<DateTime> = None;
         let mut f_install_date_time: Option<DateTime> = None;
-        let mut f_signing_certificate: Option<String> = None;
-        let mut f_signature: Option<String> = None;
+        let mut f_signing_certificate: Option<Text> = None;
+        let mut f_signature: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -7224,20 +7230,20 @@ impl Decode for FirmwareType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "location" => {
+                b"location" => {
                     if f_location.is_some() {
                         d.duplicate("location")?;
                     }
                     f_location = Some(d.string(Some(512)).map_err(|e| e.at_key("location"))?);
                 }
-                "retrieveDateTime" => {
+                b"retrieveDateTime" => {
                     if f_retrieve_date_time.is_some() {
                         d.duplicate("retrieveDateTime")?;
                     }
                     f_retrieve_date_time =
                         Some(d.date_time().map_err(|e| e.at_key("retrieveDateTime"))?);
                 }
-                "installDateTime" => {
+                b"installDateTime" => {
                     if f_install_date_time.is_some() {
                         d.duplicate("installDateTime")?;
                     }
@@ -7248,7 +7254,7 @@ impl Decode for FirmwareType {
                     f_install_date_time =
                         Some(d.date_time().map_err(|e| e.at_key("installDateTime"))?);
                 }
-                "signingCertificate" => {
+                b"signingCertificate" => {
                     if f_signing_certificate.is_some() {
                         d.duplicate("signingCertificate")?;
                     }
@@ -7261,7 +7267,7 @@ impl Decode for FirmwareType {
                             .map_err(|e| e.at_key("signingCertificate"))?,
                     );
                 }
-                "signature" => {
+                b"signature" => {
                     if f_signature.is_some() {
                         d.duplicate("signature")?;
                     }
@@ -7271,7 +7277,7 @@ impl Decode for FirmwareType {
                     }
                     f_signature = Some(d.string(Some(800)).map_err(|e| e.at_key("signature"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(FirmwareType {
@@ -7412,14 +7418,14 @@ impl std::str::FromStr for GenericDeviceModelStatusEnumType {
 
 impl Decode for GenericDeviceModelStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => GenericDeviceModelStatusEnumType::Accepted,
-            "Rejected" => GenericDeviceModelStatusEnumType::Rejected,
-            "NotSupported" => GenericDeviceModelStatusEnumType::NotSupported,
-            "EmptyResultSet" => GenericDeviceModelStatusEnumType::EmptyResultSet,
+            b"Accepted" => GenericDeviceModelStatusEnumType::Accepted,
+            b"Rejected" => GenericDeviceModelStatusEnumType::Rejected,
+            b"NotSupported" => GenericDeviceModelStatusEnumType::NotSupported,
+            b"EmptyResultSet" => GenericDeviceModelStatusEnumType::EmptyResultSet,
             _ => GenericDeviceModelStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "GenericDeviceModelStatusEnumType")?,
+                d.unknown_enum_bytes(s, "GenericDeviceModelStatusEnumType")?,
             ),
         })
     }
@@ -7490,11 +7496,13 @@ impl std::str::FromStr for GenericStatusEnumType {
 
 impl Decode for GenericStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => GenericStatusEnumType::Accepted,
-            "Rejected" => GenericStatusEnumType::Rejected,
-            _ => GenericStatusEnumType::UnknownValue(d.unknown_enum(s, "GenericStatusEnumType")?),
+            b"Accepted" => GenericStatusEnumType::Accepted,
+            b"Rejected" => GenericStatusEnumType::Rejected,
+            _ => GenericStatusEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "GenericStatusEnumType")?,
+            ),
         })
     }
 }
@@ -7581,17 +7589,17 @@ impl std::str::FromStr for GetCertificateIdUseEnumType {
 
 impl Decode for GetCertificateIdUseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "V2GRootCertificate" => GetCertificateIdUseEnumType::V2GRootCertificate,
-            "MORootCertificate" => GetCertificateIdUseEnumType::MORootCertificate,
-            "CSMSRootCertificate" => GetCertificateIdUseEnumType::CSMSRootCertificate,
-            "V2GCertificateChain" => GetCertificateIdUseEnumType::V2GCertificateChain,
-            "ManufacturerRootCertificate" => {
+            b"V2GRootCertificate" => GetCertificateIdUseEnumType::V2GRootCertificate,
+            b"MORootCertificate" => GetCertificateIdUseEnumType::MORootCertificate,
+            b"CSMSRootCertificate" => GetCertificateIdUseEnumType::CSMSRootCertificate,
+            b"V2GCertificateChain" => GetCertificateIdUseEnumType::V2GCertificateChain,
+            b"ManufacturerRootCertificate" => {
                 GetCertificateIdUseEnumType::ManufacturerRootCertificate
             }
             _ => GetCertificateIdUseEnumType::UnknownValue(
-                d.unknown_enum(s, "GetCertificateIdUseEnumType")?,
+                d.unknown_enum_bytes(s, "GetCertificateIdUseEnumType")?,
             ),
         })
     }
@@ -7662,12 +7670,12 @@ impl std::str::FromStr for GetCertificateStatusEnumType {
 
 impl Decode for GetCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => GetCertificateStatusEnumType::Accepted,
-            "Failed" => GetCertificateStatusEnumType::Failed,
+            b"Accepted" => GetCertificateStatusEnumType::Accepted,
+            b"Failed" => GetCertificateStatusEnumType::Failed,
             _ => GetCertificateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "GetCertificateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "GetCertificateStatusEnumType")?,
             ),
         })
     }
@@ -7738,12 +7746,12 @@ impl std::str::FromStr for GetChargingProfileStatusEnumType {
 
 impl Decode for GetChargingProfileStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => GetChargingProfileStatusEnumType::Accepted,
-            "NoProfiles" => GetChargingProfileStatusEnumType::NoProfiles,
+            b"Accepted" => GetChargingProfileStatusEnumType::Accepted,
+            b"NoProfiles" => GetChargingProfileStatusEnumType::NoProfiles,
             _ => GetChargingProfileStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "GetChargingProfileStatusEnumType")?,
+                d.unknown_enum_bytes(s, "GetChargingProfileStatusEnumType")?,
             ),
         })
     }
@@ -7814,12 +7822,12 @@ impl std::str::FromStr for GetDisplayMessagesStatusEnumType {
 
 impl Decode for GetDisplayMessagesStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => GetDisplayMessagesStatusEnumType::Accepted,
-            "Unknown" => GetDisplayMessagesStatusEnumType::Unknown,
+            b"Accepted" => GetDisplayMessagesStatusEnumType::Accepted,
+            b"Unknown" => GetDisplayMessagesStatusEnumType::Unknown,
             _ => GetDisplayMessagesStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "GetDisplayMessagesStatusEnumType")?,
+                d.unknown_enum_bytes(s, "GetDisplayMessagesStatusEnumType")?,
             ),
         })
     }
@@ -7890,12 +7898,12 @@ impl std::str::FromStr for GetInstalledCertificateStatusEnumType {
 
 impl Decode for GetInstalledCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => GetInstalledCertificateStatusEnumType::Accepted,
-            "NotFound" => GetInstalledCertificateStatusEnumType::NotFound,
+            b"Accepted" => GetInstalledCertificateStatusEnumType::Accepted,
+            b"NotFound" => GetInstalledCertificateStatusEnumType::NotFound,
             _ => GetInstalledCertificateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "GetInstalledCertificateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "GetInstalledCertificateStatusEnumType")?,
             ),
         })
     }
@@ -7953,9 +7961,9 @@ impl Decode for GetVariableDataType {
         let mut f_variable: Option<VariableType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -7969,7 +7977,7 @@ impl Decode for GetVariableDataType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "attributeType" => {
+                b"attributeType" => {
                     if f_attribute_type.is_some() {
                         d.duplicate("attributeType")?;
                     }
@@ -7980,20 +7988,20 @@ impl Decode for GetVariableDataType {
                     f_attribute_type =
                         Some(AttributeEnumType::decode(d).map_err(|e| e.at_key("attributeType"))?);
                 }
-                "component" => {
+                b"component" => {
                     if f_component.is_some() {
                         d.duplicate("component")?;
                     }
                     f_component =
                         Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
                 }
-                "variable" => {
+                b"variable" => {
                     if f_variable.is_some() {
                         d.duplicate("variable")?;
                     }
                     f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetVariableDataType {
@@ -8069,7 +8077,7 @@ pub struct GetVariableResultType {
     /// `attributeType`: Optional; a [`AttributeEnumType`].
     pub attribute_type: Option<AttributeEnumType>,
     /// `attributeValue`: Optional; at most 2500 characters.
-    pub attribute_value: Option<String>,
+    pub attribute_value: Option<Text>,
     /// `component`: Required; a [`ComponentType`].
     pub component: ComponentType,
     /// `variable`: Required; a [`VariableType`].
@@ -8105,14 +8113,14 @@ impl Decode for GetVariableResultType {
         let mut f_attribute_status_info: Option<StatusInfoType> = None;
         let mut f_attribute_status: Option<GetVariableStatusEnumType> = None;
         let mut f_attribute_type: Option<AttributeEnumType> = None;
-        let mut f_attribute_value: Option<String> = None;
+        let mut f_attribute_value: Option<Text> = None;
         let mut f_component: Option<ComponentType> = None;
         let mut f_variable: Option<VariableType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -8126,7 +8134,7 @@ impl Decode for GetVariableResultType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "attributeStatusInfo" => {
+                b"attributeStatusInfo" => {
                     if f_attribute_status_info.is_some() {
                         d.duplicate("attributeStatusInfo")?;
                     }
@@ -8138,7 +8146,7 @@ impl Decode for GetVariableResultType {
                         StatusInfoType::decode(d).map_err(|e| e.at_key("attributeStatusInfo"))?,
                     );
                 }
-                "attributeStatus" => {
+                b"attributeStatus" => {
                     if f_attribute_status.is_some() {
                         d.duplicate("attributeStatus")?;
                     }
@@ -8147,7 +8155,7 @@ impl Decode for GetVariableResultType {
                             .map_err(|e| e.at_key("attributeStatus"))?,
                     );
                 }
-                "attributeType" => {
+                b"attributeType" => {
                     if f_attribute_type.is_some() {
                         d.duplicate("attributeType")?;
                     }
@@ -8158,7 +8166,7 @@ impl Decode for GetVariableResultType {
                     f_attribute_type =
                         Some(AttributeEnumType::decode(d).map_err(|e| e.at_key("attributeType"))?);
                 }
-                "attributeValue" => {
+                b"attributeValue" => {
                     if f_attribute_value.is_some() {
                         d.duplicate("attributeValue")?;
                     }
@@ -8171,20 +8179,20 @@ impl Decode for GetVariableResultType {
                             .map_err(|e| e.at_key("attributeValue"))?,
                     );
                 }
-                "component" => {
+                b"component" => {
                     if f_component.is_some() {
                         d.duplicate("component")?;
                     }
                     f_component =
                         Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
                 }
-                "variable" => {
+                b"variable" => {
                     if f_variable.is_some() {
                         d.duplicate("variable")?;
                     }
                     f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetVariableResultType {
@@ -8344,15 +8352,15 @@ impl std::str::FromStr for GetVariableStatusEnumType {
 
 impl Decode for GetVariableStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => GetVariableStatusEnumType::Accepted,
-            "Rejected" => GetVariableStatusEnumType::Rejected,
-            "UnknownComponent" => GetVariableStatusEnumType::UnknownComponent,
-            "UnknownVariable" => GetVariableStatusEnumType::UnknownVariable,
-            "NotSupportedAttributeType" => GetVariableStatusEnumType::NotSupportedAttributeType,
+            b"Accepted" => GetVariableStatusEnumType::Accepted,
+            b"Rejected" => GetVariableStatusEnumType::Rejected,
+            b"UnknownComponent" => GetVariableStatusEnumType::UnknownComponent,
+            b"UnknownVariable" => GetVariableStatusEnumType::UnknownVariable,
+            b"NotSupportedAttributeType" => GetVariableStatusEnumType::NotSupportedAttributeType,
             _ => GetVariableStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "GetVariableStatusEnumType")?,
+                d.unknown_enum_bytes(s, "GetVariableStatusEnumType")?,
             ),
         })
     }
@@ -8428,12 +8436,14 @@ impl std::str::FromStr for HashAlgorithmEnumType {
 
 impl Decode for HashAlgorithmEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "SHA256" => HashAlgorithmEnumType::SHA256,
-            "SHA384" => HashAlgorithmEnumType::SHA384,
-            "SHA512" => HashAlgorithmEnumType::SHA512,
-            _ => HashAlgorithmEnumType::UnknownValue(d.unknown_enum(s, "HashAlgorithmEnumType")?),
+            b"SHA256" => HashAlgorithmEnumType::SHA256,
+            b"SHA384" => HashAlgorithmEnumType::SHA384,
+            b"SHA512" => HashAlgorithmEnumType::SHA512,
+            _ => HashAlgorithmEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "HashAlgorithmEnumType")?,
+            ),
         })
     }
 }
@@ -8531,17 +8541,17 @@ impl std::str::FromStr for IdTokenEnumType {
 
 impl Decode for IdTokenEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Central" => IdTokenEnumType::Central,
-            "eMAID" => IdTokenEnumType::EMAID,
-            "ISO14443" => IdTokenEnumType::ISO14443,
-            "ISO15693" => IdTokenEnumType::ISO15693,
-            "KeyCode" => IdTokenEnumType::KeyCode,
-            "Local" => IdTokenEnumType::Local,
-            "MacAddress" => IdTokenEnumType::MacAddress,
-            "NoAuthorization" => IdTokenEnumType::NoAuthorization,
-            _ => IdTokenEnumType::UnknownValue(d.unknown_enum(s, "IdTokenEnumType")?),
+            b"Central" => IdTokenEnumType::Central,
+            b"eMAID" => IdTokenEnumType::EMAID,
+            b"ISO14443" => IdTokenEnumType::ISO14443,
+            b"ISO15693" => IdTokenEnumType::ISO15693,
+            b"KeyCode" => IdTokenEnumType::KeyCode,
+            b"Local" => IdTokenEnumType::Local,
+            b"MacAddress" => IdTokenEnumType::MacAddress,
+            b"NoAuthorization" => IdTokenEnumType::NoAuthorization,
+            _ => IdTokenEnumType::UnknownValue(d.unknown_enum_bytes(s, "IdTokenEnumType")?),
         })
     }
 }
@@ -8571,13 +8581,13 @@ pub struct IdTokenInfoType {
     /// `chargingPriority`: Optional; an integer.
     pub charging_priority: Option<i64>,
     /// `language1`: Optional; at most 8 characters.
-    pub language1: Option<String>,
+    pub language1: Option<Text>,
     /// `evseId`: Optional; an array of at least 1 items, each an integer.
     pub evse_id: Option<Vec<i64>>,
     /// `groupIdToken`: Optional; a [`IdTokenType`].
     pub group_id_token: Option<IdTokenType>,
     /// `language2`: Optional; at most 8 characters.
-    pub language2: Option<String>,
+    pub language2: Option<Text>,
     /// `personalMessage`: Optional; a [`MessageContentType`].
     pub personal_message: Option<MessageContentType>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -8609,16 +8619,16 @@ impl Decode for IdTokenInfoType {
         let mut f_status: Option<AuthorizationStatusEnumType> = None;
         let mut f_cache_expiry_date_time: Option<DateTime> = None;
         let mut f_charging_priority: Option<i64> = None;
-        let mut f_language1: Option<String> = None;
+        let mut f_language1: Option<Text> = None;
         let mut f_evse_id: Option<Vec<i64>> = None;
         let mut f_group_id_token: Option<IdTokenType> = None;
-        let mut f_language2: Option<String> = None;
+        let mut f_language2: Option<Text> = None;
         let mut f_personal_message: Option<MessageContentType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -8632,7 +8642,7 @@ impl Decode for IdTokenInfoType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -8640,7 +8650,7 @@ impl Decode for IdTokenInfoType {
                         AuthorizationStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "cacheExpiryDateTime" => {
+                b"cacheExpiryDateTime" => {
                     if f_cache_expiry_date_time.is_some() {
                         d.duplicate("cacheExpiryDateTime")?;
                     }
@@ -8651,7 +8661,7 @@ impl Decode for IdTokenInfoType {
                     f_cache_expiry_date_time =
                         Some(d.date_time().map_err(|e| e.at_key("cacheExpiryDateTime"))?);
                 }
-                "chargingPriority" => {
+                b"chargingPriority" => {
                     if f_charging_priority.is_some() {
                         d.duplicate("chargingPriority")?;
                     }
@@ -8664,7 +8674,7 @@ impl Decode for IdTokenInfoType {
                             .map_err(|e| e.at_key("chargingPriority"))?,
                     );
                 }
-                "language1" => {
+                b"language1" => {
                     if f_language1.is_some() {
                         d.duplicate("language1")?;
                     }
@@ -8674,7 +8684,7 @@ impl Decode for IdTokenInfoType {
                     }
                     f_language1 = Some(d.string(Some(8)).map_err(|e| e.at_key("language1"))?);
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
@@ -8687,7 +8697,7 @@ impl Decode for IdTokenInfoType {
                             .map_err(|e| e.at_key("evseId"))?,
                     );
                 }
-                "groupIdToken" => {
+                b"groupIdToken" => {
                     if f_group_id_token.is_some() {
                         d.duplicate("groupIdToken")?;
                     }
@@ -8698,7 +8708,7 @@ impl Decode for IdTokenInfoType {
                     f_group_id_token =
                         Some(IdTokenType::decode(d).map_err(|e| e.at_key("groupIdToken"))?);
                 }
-                "language2" => {
+                b"language2" => {
                     if f_language2.is_some() {
                         d.duplicate("language2")?;
                     }
@@ -8708,7 +8718,7 @@ impl Decode for IdTokenInfoType {
                     }
                     f_language2 = Some(d.string(Some(8)).map_err(|e| e.at_key("language2"))?);
                 }
-                "personalMessage" => {
+                b"personalMessage" => {
                     if f_personal_message.is_some() {
                         d.duplicate("personalMessage")?;
                     }
@@ -8720,7 +8730,7 @@ impl Decode for IdTokenInfoType {
                         MessageContentType::decode(d).map_err(|e| e.at_key("personalMessage"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(IdTokenInfoType {
@@ -8832,7 +8842,7 @@ pub struct IdTokenType {
     /// `additionalInfo`: Optional; an array of at least 1 items, each a [`AdditionalInfoType`].
     pub additional_info: Option<Vec<AdditionalInfoType>>,
     /// `idToken`: Required; at most 36 characters.
-    pub id_token: String,
+    pub id_token: Text,
     /// `type`: Required; a [`IdTokenEnumType`].
     pub type_: IdTokenEnumType,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -8841,7 +8851,7 @@ pub struct IdTokenType {
 
 impl IdTokenType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(id_token: String, type_: IdTokenEnumType) -> Self {
+    pub fn new(id_token: Text, type_: IdTokenEnumType) -> Self {
         IdTokenType {
             custom_data: None,
             additional_info: None,
@@ -8857,13 +8867,13 @@ impl Decode for IdTokenType {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_additional_info: Option<Vec<AdditionalInfoType>> = None;
-        let mut f_id_token: Option<String> = None;
+        let mut f_id_token: Option<Text> = None;
         let mut f_type_: Option<IdTokenEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -8877,7 +8887,7 @@ impl Decode for IdTokenType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "additionalInfo" => {
+                b"additionalInfo" => {
                     if f_additional_info.is_some() {
                         d.duplicate("additionalInfo")?;
                     }
@@ -8890,19 +8900,19 @@ impl Decode for IdTokenType {
                             .map_err(|e| e.at_key("additionalInfo"))?,
                     );
                 }
-                "idToken" => {
+                b"idToken" => {
                     if f_id_token.is_some() {
                         d.duplicate("idToken")?;
                     }
                     f_id_token = Some(d.string(Some(36)).map_err(|e| e.at_key("idToken"))?);
                 }
-                "type" => {
+                b"type" => {
                     if f_type_.is_some() {
                         d.duplicate("type")?;
                     }
                     f_type_ = Some(IdTokenEnumType::decode(d).map_err(|e| e.at_key("type"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(IdTokenType {
@@ -9028,13 +9038,13 @@ impl std::str::FromStr for InstallCertificateStatusEnumType {
 
 impl Decode for InstallCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => InstallCertificateStatusEnumType::Accepted,
-            "Rejected" => InstallCertificateStatusEnumType::Rejected,
-            "Failed" => InstallCertificateStatusEnumType::Failed,
+            b"Accepted" => InstallCertificateStatusEnumType::Accepted,
+            b"Rejected" => InstallCertificateStatusEnumType::Rejected,
+            b"Failed" => InstallCertificateStatusEnumType::Failed,
             _ => InstallCertificateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "InstallCertificateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "InstallCertificateStatusEnumType")?,
             ),
         })
     }
@@ -9119,16 +9129,16 @@ impl std::str::FromStr for InstallCertificateUseEnumType {
 
 impl Decode for InstallCertificateUseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "V2GRootCertificate" => InstallCertificateUseEnumType::V2GRootCertificate,
-            "MORootCertificate" => InstallCertificateUseEnumType::MORootCertificate,
-            "CSMSRootCertificate" => InstallCertificateUseEnumType::CSMSRootCertificate,
-            "ManufacturerRootCertificate" => {
+            b"V2GRootCertificate" => InstallCertificateUseEnumType::V2GRootCertificate,
+            b"MORootCertificate" => InstallCertificateUseEnumType::MORootCertificate,
+            b"CSMSRootCertificate" => InstallCertificateUseEnumType::CSMSRootCertificate,
+            b"ManufacturerRootCertificate" => {
                 InstallCertificateUseEnumType::ManufacturerRootCertificate
             }
             _ => InstallCertificateUseEnumType::UnknownValue(
-                d.unknown_enum(s, "InstallCertificateUseEnumType")?,
+                d.unknown_enum_bytes(s, "InstallCertificateUseEnumType")?,
             ),
         })
     }
@@ -9199,12 +9209,12 @@ impl std::str::FromStr for Iso15118EVCertificateStatusEnumType {
 
 impl Decode for Iso15118EVCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => Iso15118EVCertificateStatusEnumType::Accepted,
-            "Failed" => Iso15118EVCertificateStatusEnumType::Failed,
+            b"Accepted" => Iso15118EVCertificateStatusEnumType::Accepted,
+            b"Failed" => Iso15118EVCertificateStatusEnumType::Failed,
             _ => Iso15118EVCertificateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "Iso15118EVCertificateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "Iso15118EVCertificateStatusEnumType")?,
             ),
         })
     }
@@ -9290,14 +9300,14 @@ impl std::str::FromStr for LocationEnumType {
 
 impl Decode for LocationEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Body" => LocationEnumType::Body,
-            "Cable" => LocationEnumType::Cable,
-            "EV" => LocationEnumType::EV,
-            "Inlet" => LocationEnumType::Inlet,
-            "Outlet" => LocationEnumType::Outlet,
-            _ => LocationEnumType::UnknownValue(d.unknown_enum(s, "LocationEnumType")?),
+            b"Body" => LocationEnumType::Body,
+            b"Cable" => LocationEnumType::Cable,
+            b"EV" => LocationEnumType::EV,
+            b"Inlet" => LocationEnumType::Inlet,
+            b"Outlet" => LocationEnumType::Outlet,
+            _ => LocationEnumType::UnknownValue(d.unknown_enum_bytes(s, "LocationEnumType")?),
         })
     }
 }
@@ -9363,11 +9373,11 @@ impl std::str::FromStr for LogEnumType {
 
 impl Decode for LogEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "DiagnosticsLog" => LogEnumType::DiagnosticsLog,
-            "SecurityLog" => LogEnumType::SecurityLog,
-            _ => LogEnumType::UnknownValue(d.unknown_enum(s, "LogEnumType")?),
+            b"DiagnosticsLog" => LogEnumType::DiagnosticsLog,
+            b"SecurityLog" => LogEnumType::SecurityLog,
+            _ => LogEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogEnumType")?),
         })
     }
 }
@@ -9391,7 +9401,7 @@ pub struct LogParametersType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `remoteLocation`: Required; at most 512 characters.
-    pub remote_location: String,
+    pub remote_location: Text,
     /// `oldestTimestamp`: Optional; an RFC 3339 date-time.
     pub oldest_timestamp: Option<DateTime>,
     /// `latestTimestamp`: Optional; an RFC 3339 date-time.
@@ -9402,7 +9412,7 @@ pub struct LogParametersType {
 
 impl LogParametersType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(remote_location: String) -> Self {
+    pub fn new(remote_location: Text) -> Self {
         LogParametersType {
             custom_data: None,
             remote_location,
@@ -9417,14 +9427,14 @@ impl Decode for LogParametersType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_remote_location: Option<String> = None;
+        let mut f_remote_location: Option<Text> = None;
         let mut f_oldest_timestamp: Option<DateTime> = None;
         let mut f_latest_timestamp: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -9438,7 +9448,7 @@ impl Decode for LogParametersType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "remoteLocation" => {
+                b"remoteLocation" => {
                     if f_remote_location.is_some() {
                         d.duplicate("remoteLocation")?;
                     }
@@ -9447,7 +9457,7 @@ impl Decode for LogParametersType {
                             .map_err(|e| e.at_key("remoteLocation"))?,
                     );
                 }
-                "oldestTimestamp" => {
+                b"oldestTimestamp" => {
                     if f_oldest_timestamp.is_some() {
                         d.duplicate("oldestTimestamp")?;
                     }
@@ -9458,7 +9468,7 @@ impl Decode for LogParametersType {
                     f_oldest_timestamp =
                         Some(d.date_time().map_err(|e| e.at_key("oldestTimestamp"))?);
                 }
-                "latestTimestamp" => {
+                b"latestTimestamp" => {
                     if f_latest_timestamp.is_some() {
                         d.duplicate("latestTimestamp")?;
                     }
@@ -9469,7 +9479,7 @@ impl Decode for LogParametersType {
                     f_latest_timestamp =
                         Some(d.date_time().map_err(|e| e.at_key("latestTimestamp"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(LogParametersType {
@@ -9584,12 +9594,12 @@ impl std::str::FromStr for LogStatusEnumType {
 
 impl Decode for LogStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => LogStatusEnumType::Accepted,
-            "Rejected" => LogStatusEnumType::Rejected,
-            "AcceptedCanceled" => LogStatusEnumType::AcceptedCanceled,
-            _ => LogStatusEnumType::UnknownValue(d.unknown_enum(s, "LogStatusEnumType")?),
+            b"Accepted" => LogStatusEnumType::Accepted,
+            b"Rejected" => LogStatusEnumType::Rejected,
+            b"AcceptedCanceled" => LogStatusEnumType::AcceptedCanceled,
+            _ => LogStatusEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogStatusEnumType")?),
         })
     }
 }
@@ -9780,34 +9790,34 @@ impl std::str::FromStr for MeasurandEnumType {
 
 impl Decode for MeasurandEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Current.Export" => MeasurandEnumType::CurrentExport,
-            "Current.Import" => MeasurandEnumType::CurrentImport,
-            "Current.Offered" => MeasurandEnumType::CurrentOffered,
-            "Energy.Active.Export.Register" => MeasurandEnumType::EnergyActiveExportRegister,
-            "Energy.Active.Import.Register" => MeasurandEnumType::EnergyActiveImportRegister,
-            "Energy.Reactive.Export.Register" => MeasurandEnumType::EnergyReactiveExportRegister,
-            "Energy.Reactive.Import.Register" => MeasurandEnumType::EnergyReactiveImportRegister,
-            "Energy.Active.Export.Interval" => MeasurandEnumType::EnergyActiveExportInterval,
-            "Energy.Active.Import.Interval" => MeasurandEnumType::EnergyActiveImportInterval,
-            "Energy.Active.Net" => MeasurandEnumType::EnergyActiveNet,
-            "Energy.Reactive.Export.Interval" => MeasurandEnumType::EnergyReactiveExportInterval,
-            "Energy.Reactive.Import.Interval" => MeasurandEnumType::EnergyReactiveImportInterval,
-            "Energy.Reactive.Net" => MeasurandEnumType::EnergyReactiveNet,
-            "Energy.Apparent.Net" => MeasurandEnumType::EnergyApparentNet,
-            "Energy.Apparent.Import" => MeasurandEnumType::EnergyApparentImport,
-            "Energy.Apparent.Export" => MeasurandEnumType::EnergyApparentExport,
-            "Frequency" => MeasurandEnumType::Frequency,
-            "Power.Active.Export" => MeasurandEnumType::PowerActiveExport,
-            "Power.Active.Import" => MeasurandEnumType::PowerActiveImport,
-            "Power.Factor" => MeasurandEnumType::PowerFactor,
-            "Power.Offered" => MeasurandEnumType::PowerOffered,
-            "Power.Reactive.Export" => MeasurandEnumType::PowerReactiveExport,
-            "Power.Reactive.Import" => MeasurandEnumType::PowerReactiveImport,
-            "SoC" => MeasurandEnumType::SoC,
-            "Voltage" => MeasurandEnumType::Voltage,
-            _ => MeasurandEnumType::UnknownValue(d.unknown_enum(s, "MeasurandEnumType")?),
+            b"Current.Export" => MeasurandEnumType::CurrentExport,
+            b"Current.Import" => MeasurandEnumType::CurrentImport,
+            b"Current.Offered" => MeasurandEnumType::CurrentOffered,
+            b"Energy.Active.Export.Register" => MeasurandEnumType::EnergyActiveExportRegister,
+            b"Energy.Active.Import.Register" => MeasurandEnumType::EnergyActiveImportRegister,
+            b"Energy.Reactive.Export.Register" => MeasurandEnumType::EnergyReactiveExportRegister,
+            b"Energy.Reactive.Import.Register" => MeasurandEnumType::EnergyReactiveImportRegister,
+            b"Energy.Active.Export.Interval" => MeasurandEnumType::EnergyActiveExportInterval,
+            b"Energy.Active.Import.Interval" => MeasurandEnumType::EnergyActiveImportInterval,
+            b"Energy.Active.Net" => MeasurandEnumType::EnergyActiveNet,
+            b"Energy.Reactive.Export.Interval" => MeasurandEnumType::EnergyReactiveExportInterval,
+            b"Energy.Reactive.Import.Interval" => MeasurandEnumType::EnergyReactiveImportInterval,
+            b"Energy.Reactive.Net" => MeasurandEnumType::EnergyReactiveNet,
+            b"Energy.Apparent.Net" => MeasurandEnumType::EnergyApparentNet,
+            b"Energy.Apparent.Import" => MeasurandEnumType::EnergyApparentImport,
+            b"Energy.Apparent.Export" => MeasurandEnumType::EnergyApparentExport,
+            b"Frequency" => MeasurandEnumType::Frequency,
+            b"Power.Active.Export" => MeasurandEnumType::PowerActiveExport,
+            b"Power.Active.Import" => MeasurandEnumType::PowerActiveImport,
+            b"Power.Factor" => MeasurandEnumType::PowerFactor,
+            b"Power.Offered" => MeasurandEnumType::PowerOffered,
+            b"Power.Reactive.Export" => MeasurandEnumType::PowerReactiveExport,
+            b"Power.Reactive.Import" => MeasurandEnumType::PowerReactiveImport,
+            b"SoC" => MeasurandEnumType::SoC,
+            b"Voltage" => MeasurandEnumType::Voltage,
+            _ => MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?),
         })
     }
 }
@@ -9833,16 +9843,16 @@ pub struct MessageContentType {
     /// `format`: Required; a [`MessageFormatEnumType`].
     pub format: MessageFormatEnumType,
     /// `language`: Optional; at most 8 characters.
-    pub language: Option<String>,
+    pub language: Option<Text>,
     /// `content`: Required; at most 512 characters.
-    pub content: String,
+    pub content: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl MessageContentType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(format: MessageFormatEnumType, content: String) -> Self {
+    pub fn new(format: MessageFormatEnumType, content: Text) -> Self {
         MessageContentType {
             custom_data: None,
             format,
@@ -9858,13 +9868,13 @@ impl Decode for MessageContentType {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_format: Option<MessageFormatEnumType> = None;
-        let mut f_language: Option<String> = None;
-        let mut f_content: Option<String> = None;
+        let mut f_language: Option<Text> = None;
+        let mut f_content: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -9878,14 +9888,14 @@ impl Decode for MessageContentType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "format" => {
+                b"format" => {
                     if f_format.is_some() {
                         d.duplicate("format")?;
                     }
                     f_format =
                         Some(MessageFormatEnumType::decode(d).map_err(|e| e.at_key("format"))?);
                 }
-                "language" => {
+                b"language" => {
                     if f_language.is_some() {
                         d.duplicate("language")?;
                     }
@@ -9895,13 +9905,13 @@ impl Decode for MessageContentType {
                     }
                     f_language = Some(d.string(Some(8)).map_err(|e| e.at_key("language"))?);
                 }
-                "content" => {
+                b"content" => {
                     if f_content.is_some() {
                         d.duplicate("content")?;
                     }
                     f_content = Some(d.string(Some(512)).map_err(|e| e.at_key("content"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(MessageContentType {
@@ -10025,13 +10035,15 @@ impl std::str::FromStr for MessageFormatEnumType {
 
 impl Decode for MessageFormatEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "ASCII" => MessageFormatEnumType::ASCII,
-            "HTML" => MessageFormatEnumType::HTML,
-            "URI" => MessageFormatEnumType::URI,
-            "UTF8" => MessageFormatEnumType::UTF8,
-            _ => MessageFormatEnumType::UnknownValue(d.unknown_enum(s, "MessageFormatEnumType")?),
+            b"ASCII" => MessageFormatEnumType::ASCII,
+            b"HTML" => MessageFormatEnumType::HTML,
+            b"URI" => MessageFormatEnumType::URI,
+            b"UTF8" => MessageFormatEnumType::UTF8,
+            _ => MessageFormatEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "MessageFormatEnumType")?,
+            ),
         })
     }
 }
@@ -10067,7 +10079,7 @@ pub struct MessageInfoType {
     /// `endDateTime`: Optional; an RFC 3339 date-time.
     pub end_date_time: Option<DateTime>,
     /// `transactionId`: Optional; at most 36 characters.
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<Text>,
     /// `message`: Required; a [`MessageContentType`].
     pub message: MessageContentType,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -10102,13 +10114,13 @@ impl Decode for MessageInfoType {
         let mut f_state: Option<MessageStateEnumType> = None;
         let mut f_start_date_time: Option<DateTime> = None;
         let mut f_end_date_time: Option<DateTime> = None;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut f_message: Option<MessageContentType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -10122,7 +10134,7 @@ impl Decode for MessageInfoType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "display" => {
+                b"display" => {
                     if f_display.is_some() {
                         d.duplicate("display")?;
                     }
@@ -10132,20 +10144,20 @@ impl Decode for MessageInfoType {
                     }
                     f_display = Some(ComponentType::decode(d).map_err(|e| e.at_key("display"))?);
                 }
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
                 }
-                "priority" => {
+                b"priority" => {
                     if f_priority.is_some() {
                         d.duplicate("priority")?;
                     }
                     f_priority =
                         Some(MessagePriorityEnumType::decode(d).map_err(|e| e.at_key("priority"))?);
                 }
-                "state" => {
+                b"state" => {
                     if f_state.is_some() {
                         d.duplicate("state")?;
                     }
@@ -10155,7 +10167,7 @@ impl Decode for MessageInfoType {
                     }
                     f_state = Some(MessageStateEnumType::decode(d).map_err(|e| e.at_key("state"))?);
                 }
-                "startDateTime" => {
+                b"startDateTime" => {
                     if f_start_date_time.is_some() {
                         d.duplicate("startDateTime")?;
                     }
@@ -10165,7 +10177,7 @@ impl Decode for MessageInfoType {
                     }
                     f_start_date_time = Some(d.date_time().map_err(|e| e.at_key("startDateTime"))?);
                 }
-                "endDateTime" => {
+                b"endDateTime" => {
                     if f_end_date_time.is_some() {
                         d.duplicate("endDateTime")?;
                     }
@@ -10175,7 +10187,7 @@ impl Decode for MessageInfoType {
                     }
                     f_end_date_time = Some(d.date_time().map_err(|e| e.at_key("endDateTime"))?);
                 }
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
@@ -10186,14 +10198,14 @@ impl Decode for MessageInfoType {
                     f_transaction_id =
                         Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
                 }
-                "message" => {
+                b"message" => {
                     if f_message.is_some() {
                         d.duplicate("message")?;
                     }
                     f_message =
                         Some(MessageContentType::decode(d).map_err(|e| e.at_key("message"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(MessageInfoType {
@@ -10354,14 +10366,14 @@ impl std::str::FromStr for MessagePriorityEnumType {
 
 impl Decode for MessagePriorityEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "AlwaysFront" => MessagePriorityEnumType::AlwaysFront,
-            "InFront" => MessagePriorityEnumType::InFront,
-            "NormalCycle" => MessagePriorityEnumType::NormalCycle,
-            _ => {
-                MessagePriorityEnumType::UnknownValue(d.unknown_enum(s, "MessagePriorityEnumType")?)
-            }
+            b"AlwaysFront" => MessagePriorityEnumType::AlwaysFront,
+            b"InFront" => MessagePriorityEnumType::InFront,
+            b"NormalCycle" => MessagePriorityEnumType::NormalCycle,
+            _ => MessagePriorityEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "MessagePriorityEnumType")?,
+            ),
         })
     }
 }
@@ -10441,13 +10453,15 @@ impl std::str::FromStr for MessageStateEnumType {
 
 impl Decode for MessageStateEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Charging" => MessageStateEnumType::Charging,
-            "Faulted" => MessageStateEnumType::Faulted,
-            "Idle" => MessageStateEnumType::Idle,
-            "Unavailable" => MessageStateEnumType::Unavailable,
-            _ => MessageStateEnumType::UnknownValue(d.unknown_enum(s, "MessageStateEnumType")?),
+            b"Charging" => MessageStateEnumType::Charging,
+            b"Faulted" => MessageStateEnumType::Faulted,
+            b"Idle" => MessageStateEnumType::Idle,
+            b"Unavailable" => MessageStateEnumType::Unavailable,
+            _ => {
+                MessageStateEnumType::UnknownValue(d.unknown_enum_bytes(s, "MessageStateEnumType")?)
+            }
         })
     }
 }
@@ -10568,24 +10582,26 @@ impl std::str::FromStr for MessageTriggerEnumType {
 
 impl Decode for MessageTriggerEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "BootNotification" => MessageTriggerEnumType::BootNotification,
-            "LogStatusNotification" => MessageTriggerEnumType::LogStatusNotification,
-            "FirmwareStatusNotification" => MessageTriggerEnumType::FirmwareStatusNotification,
-            "Heartbeat" => MessageTriggerEnumType::Heartbeat,
-            "MeterValues" => MessageTriggerEnumType::MeterValues,
-            "SignChargingStationCertificate" => {
+            b"BootNotification" => MessageTriggerEnumType::BootNotification,
+            b"LogStatusNotification" => MessageTriggerEnumType::LogStatusNotification,
+            b"FirmwareStatusNotification" => MessageTriggerEnumType::FirmwareStatusNotification,
+            b"Heartbeat" => MessageTriggerEnumType::Heartbeat,
+            b"MeterValues" => MessageTriggerEnumType::MeterValues,
+            b"SignChargingStationCertificate" => {
                 MessageTriggerEnumType::SignChargingStationCertificate
             }
-            "SignV2GCertificate" => MessageTriggerEnumType::SignV2GCertificate,
-            "StatusNotification" => MessageTriggerEnumType::StatusNotification,
-            "TransactionEvent" => MessageTriggerEnumType::TransactionEvent,
-            "SignCombinedCertificate" => MessageTriggerEnumType::SignCombinedCertificate,
-            "PublishFirmwareStatusNotification" => {
+            b"SignV2GCertificate" => MessageTriggerEnumType::SignV2GCertificate,
+            b"StatusNotification" => MessageTriggerEnumType::StatusNotification,
+            b"TransactionEvent" => MessageTriggerEnumType::TransactionEvent,
+            b"SignCombinedCertificate" => MessageTriggerEnumType::SignCombinedCertificate,
+            b"PublishFirmwareStatusNotification" => {
                 MessageTriggerEnumType::PublishFirmwareStatusNotification
             }
-            _ => MessageTriggerEnumType::UnknownValue(d.unknown_enum(s, "MessageTriggerEnumType")?),
+            _ => MessageTriggerEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+            ),
         })
     }
 }
@@ -10636,9 +10652,9 @@ impl Decode for MeterValueType {
         let mut f_timestamp: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -10652,7 +10668,7 @@ impl Decode for MeterValueType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "sampledValue" => {
+                b"sampledValue" => {
                     if f_sampled_value.is_some() {
                         d.duplicate("sampledValue")?;
                     }
@@ -10661,13 +10677,13 @@ impl Decode for MeterValueType {
                             .map_err(|e| e.at_key("sampledValue"))?,
                     );
                 }
-                "timestamp" => {
+                b"timestamp" => {
                     if f_timestamp.is_some() {
                         d.duplicate("timestamp")?;
                     }
                     f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(MeterValueType {
@@ -10736,9 +10752,9 @@ pub struct ModemType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `iccid`: Optional; at most 20 characters.
-    pub iccid: Option<String>,
+    pub iccid: Option<Text>,
     /// `imsi`: Optional; at most 20 characters.
-    pub imsi: Option<String>,
+    pub imsi: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -10759,13 +10775,13 @@ impl Decode for ModemType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_iccid: Option<String> = None;
-        let mut f_imsi: Option<String> = None;
+        let mut f_iccid: Option<Text> = None;
+        let mut f_imsi: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -10779,7 +10795,7 @@ impl Decode for ModemType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "iccid" => {
+                b"iccid" => {
                     if f_iccid.is_some() {
                         d.duplicate("iccid")?;
                     }
@@ -10789,7 +10805,7 @@ impl Decode for ModemType {
                     }
                     f_iccid = Some(d.string(Some(20)).map_err(|e| e.at_key("iccid"))?);
                 }
-                "imsi" => {
+                b"imsi" => {
                     if f_imsi.is_some() {
                         d.duplicate("imsi")?;
                     }
@@ -10799,7 +10815,7 @@ impl Decode for ModemType {
                     }
                     f_imsi = Some(d.string(Some(20)).map_err(|e| e.at_key("imsi"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ModemType {
@@ -10910,14 +10926,14 @@ impl std::str::FromStr for MonitorEnumType {
 
 impl Decode for MonitorEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "UpperThreshold" => MonitorEnumType::UpperThreshold,
-            "LowerThreshold" => MonitorEnumType::LowerThreshold,
-            "Delta" => MonitorEnumType::Delta,
-            "Periodic" => MonitorEnumType::Periodic,
-            "PeriodicClockAligned" => MonitorEnumType::PeriodicClockAligned,
-            _ => MonitorEnumType::UnknownValue(d.unknown_enum(s, "MonitorEnumType")?),
+            b"UpperThreshold" => MonitorEnumType::UpperThreshold,
+            b"LowerThreshold" => MonitorEnumType::LowerThreshold,
+            b"Delta" => MonitorEnumType::Delta,
+            b"Periodic" => MonitorEnumType::Periodic,
+            b"PeriodicClockAligned" => MonitorEnumType::PeriodicClockAligned,
+            _ => MonitorEnumType::UnknownValue(d.unknown_enum_bytes(s, "MonitorEnumType")?),
         })
     }
 }
@@ -10990,12 +11006,14 @@ impl std::str::FromStr for MonitoringBaseEnumType {
 
 impl Decode for MonitoringBaseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "All" => MonitoringBaseEnumType::All,
-            "FactoryDefault" => MonitoringBaseEnumType::FactoryDefault,
-            "HardWiredOnly" => MonitoringBaseEnumType::HardWiredOnly,
-            _ => MonitoringBaseEnumType::UnknownValue(d.unknown_enum(s, "MonitoringBaseEnumType")?),
+            b"All" => MonitoringBaseEnumType::All,
+            b"FactoryDefault" => MonitoringBaseEnumType::FactoryDefault,
+            b"HardWiredOnly" => MonitoringBaseEnumType::HardWiredOnly,
+            _ => MonitoringBaseEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "MonitoringBaseEnumType")?,
+            ),
         })
     }
 }
@@ -11068,13 +11086,13 @@ impl std::str::FromStr for MonitoringCriterionEnumType {
 
 impl Decode for MonitoringCriterionEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "ThresholdMonitoring" => MonitoringCriterionEnumType::ThresholdMonitoring,
-            "DeltaMonitoring" => MonitoringCriterionEnumType::DeltaMonitoring,
-            "PeriodicMonitoring" => MonitoringCriterionEnumType::PeriodicMonitoring,
+            b"ThresholdMonitoring" => MonitoringCriterionEnumType::ThresholdMonitoring,
+            b"DeltaMonitoring" => MonitoringCriterionEnumType::DeltaMonitoring,
+            b"PeriodicMonitoring" => MonitoringCriterionEnumType::PeriodicMonitoring,
             _ => MonitoringCriterionEnumType::UnknownValue(
-                d.unknown_enum(s, "MonitoringCriterionEnumType")?,
+                d.unknown_enum_bytes(s, "MonitoringCriterionEnumType")?,
             ),
         })
     }
@@ -11136,9 +11154,9 @@ impl Decode for MonitoringDataType {
         let mut f_variable_monitoring: Option<Vec<VariableMonitoringType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -11152,20 +11170,20 @@ impl Decode for MonitoringDataType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "component" => {
+                b"component" => {
                     if f_component.is_some() {
                         d.duplicate("component")?;
                     }
                     f_component =
                         Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
                 }
-                "variable" => {
+                b"variable" => {
                     if f_variable.is_some() {
                         d.duplicate("variable")?;
                     }
                     f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
                 }
-                "variableMonitoring" => {
+                b"variableMonitoring" => {
                     if f_variable_monitoring.is_some() {
                         d.duplicate("variableMonitoring")?;
                     }
@@ -11174,7 +11192,7 @@ impl Decode for MonitoringDataType {
                             .map_err(|e| e.at_key("variableMonitoring"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(MonitoringDataType {
@@ -11305,12 +11323,12 @@ impl std::str::FromStr for MutabilityEnumType {
 
 impl Decode for MutabilityEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "ReadOnly" => MutabilityEnumType::ReadOnly,
-            "WriteOnly" => MutabilityEnumType::WriteOnly,
-            "ReadWrite" => MutabilityEnumType::ReadWrite,
-            _ => MutabilityEnumType::UnknownValue(d.unknown_enum(s, "MutabilityEnumType")?),
+            b"ReadOnly" => MutabilityEnumType::ReadOnly,
+            b"WriteOnly" => MutabilityEnumType::WriteOnly,
+            b"ReadWrite" => MutabilityEnumType::ReadWrite,
+            _ => MutabilityEnumType::UnknownValue(d.unknown_enum_bytes(s, "MutabilityEnumType")?),
         })
     }
 }
@@ -11340,7 +11358,7 @@ pub struct NetworkConnectionProfileType {
     /// `ocppTransport`: Required; a [`OCPPTransportEnumType`].
     pub ocpp_transport: OCPPTransportEnumType,
     /// `ocppCsmsUrl`: Required; at most 512 characters.
-    pub ocpp_csms_url: String,
+    pub ocpp_csms_url: Text,
     /// `messageTimeout`: Required; an integer.
     pub message_timeout: i64,
     /// `securityProfile`: Required; an integer.
@@ -11358,7 +11376,7 @@ impl NetworkConnectionProfileType {
     pub fn new(
         ocpp_version: OCPPVersionEnumType,
         ocpp_transport: OCPPTransportEnumType,
-        ocpp_csms_url: String,
+        ocpp_csms_url: Text,
         message_timeout: i64,
         security_profile: i64,
         ocpp_interface: OCPPInterfaceEnumType,
@@ -11385,16 +11403,16 @@ impl Decode for NetworkConnectionProfileType {
         let mut f_apn: Option<APNType> = None;
         let mut f_ocpp_version: Option<OCPPVersionEnumType> = None;
         let mut f_ocpp_transport: Option<OCPPTransportEnumType> = None;
-        let mut f_ocpp_csms_url: Option<String> = None;
+        let mut f_ocpp_csms_url: Option<Text> = None;
         let mut f_message_timeout: Option<i64> = None;
         let mut f_security_profile: Option<i64> = None;
         let mut f_ocpp_interface: Option<OCPPInterfaceEnumType> = None;
         let mut f_vpn: Option<VPNType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -11408,7 +11426,7 @@ impl Decode for NetworkConnectionProfileType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "apn" => {
+                b"apn" => {
                     if f_apn.is_some() {
                         d.duplicate("apn")?;
                     }
@@ -11418,14 +11436,14 @@ impl Decode for NetworkConnectionProfileType {
                     }
                     f_apn = Some(APNType::decode(d).map_err(|e| e.at_key("apn"))?);
                 }
-                "ocppVersion" => {
+                b"ocppVersion" => {
                     if f_ocpp_version.is_some() {
                         d.duplicate("ocppVersion")?;
                     }
                     f_ocpp_version =
                         Some(OCPPVersionEnumType::decode(d).map_err(|e| e.at_key("ocppVersion"))?);
                 }
-                "ocppTransport" => {
+                b"ocppTransport" => {
                     if f_ocpp_transport.is_some() {
                         d.duplicate("ocppTransport")?;
                     }
@@ -11433,14 +11451,14 @@ impl Decode for NetworkConnectionProfileType {
                         OCPPTransportEnumType::decode(d).map_err(|e| e.at_key("ocppTransport"))?,
                     );
                 }
-                "ocppCsmsUrl" => {
+                b"ocppCsmsUrl" => {
                     if f_ocpp_csms_url.is_some() {
                         d.duplicate("ocppCsmsUrl")?;
                     }
                     f_ocpp_csms_url =
                         Some(d.string(Some(512)).map_err(|e| e.at_key("ocppCsmsUrl"))?);
                 }
-                "messageTimeout" => {
+                b"messageTimeout" => {
                     if f_message_timeout.is_some() {
                         d.duplicate("messageTimeout")?;
                     }
@@ -11449,7 +11467,7 @@ impl Decode for NetworkConnectionProfileType {
                             .map_err(|e| e.at_key("messageTimeout"))?,
                     );
                 }
-                "securityProfile" => {
+                b"securityProfile" => {
                     if f_security_profile.is_some() {
                         d.duplicate("securityProfile")?;
                     }
@@ -11458,7 +11476,7 @@ impl Decode for NetworkConnectionProfileType {
                             .map_err(|e| e.at_key("securityProfile"))?,
                     );
                 }
-                "ocppInterface" => {
+                b"ocppInterface" => {
                     if f_ocpp_interface.is_some() {
                         d.duplicate("ocppInterface")?;
                     }
@@ -11466,7 +11484,7 @@ impl Decode for NetworkConnectionProfileType {
                         OCPPInterfaceEnumType::decode(d).map_err(|e| e.at_key("ocppInterface"))?,
                     );
                 }
-                "vpn" => {
+                b"vpn" => {
                     if f_vpn.is_some() {
                         d.duplicate("vpn")?;
                     }
@@ -11476,7 +11494,7 @@ impl Decode for NetworkConnectionProfileType {
                     }
                     f_vpn = Some(VPNType::decode(d).map_err(|e| e.at_key("vpn"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NetworkConnectionProfileType {
@@ -11648,13 +11666,13 @@ impl std::str::FromStr for NotifyEVChargingNeedsStatusEnumType {
 
 impl Decode for NotifyEVChargingNeedsStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => NotifyEVChargingNeedsStatusEnumType::Accepted,
-            "Rejected" => NotifyEVChargingNeedsStatusEnumType::Rejected,
-            "Processing" => NotifyEVChargingNeedsStatusEnumType::Processing,
+            b"Accepted" => NotifyEVChargingNeedsStatusEnumType::Accepted,
+            b"Rejected" => NotifyEVChargingNeedsStatusEnumType::Rejected,
+            b"Processing" => NotifyEVChargingNeedsStatusEnumType::Processing,
             _ => NotifyEVChargingNeedsStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "NotifyEVChargingNeedsStatusEnumType")?,
+                d.unknown_enum_bytes(s, "NotifyEVChargingNeedsStatusEnumType")?,
             ),
         })
     }
@@ -11755,17 +11773,19 @@ impl std::str::FromStr for OCPPInterfaceEnumType {
 
 impl Decode for OCPPInterfaceEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Wired0" => OCPPInterfaceEnumType::Wired0,
-            "Wired1" => OCPPInterfaceEnumType::Wired1,
-            "Wired2" => OCPPInterfaceEnumType::Wired2,
-            "Wired3" => OCPPInterfaceEnumType::Wired3,
-            "Wireless0" => OCPPInterfaceEnumType::Wireless0,
-            "Wireless1" => OCPPInterfaceEnumType::Wireless1,
-            "Wireless2" => OCPPInterfaceEnumType::Wireless2,
-            "Wireless3" => OCPPInterfaceEnumType::Wireless3,
-            _ => OCPPInterfaceEnumType::UnknownValue(d.unknown_enum(s, "OCPPInterfaceEnumType")?),
+            b"Wired0" => OCPPInterfaceEnumType::Wired0,
+            b"Wired1" => OCPPInterfaceEnumType::Wired1,
+            b"Wired2" => OCPPInterfaceEnumType::Wired2,
+            b"Wired3" => OCPPInterfaceEnumType::Wired3,
+            b"Wireless0" => OCPPInterfaceEnumType::Wireless0,
+            b"Wireless1" => OCPPInterfaceEnumType::Wireless1,
+            b"Wireless2" => OCPPInterfaceEnumType::Wireless2,
+            b"Wireless3" => OCPPInterfaceEnumType::Wireless3,
+            _ => OCPPInterfaceEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "OCPPInterfaceEnumType")?,
+            ),
         })
     }
 }
@@ -11831,11 +11851,13 @@ impl std::str::FromStr for OCPPTransportEnumType {
 
 impl Decode for OCPPTransportEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "JSON" => OCPPTransportEnumType::JSON,
-            "SOAP" => OCPPTransportEnumType::SOAP,
-            _ => OCPPTransportEnumType::UnknownValue(d.unknown_enum(s, "OCPPTransportEnumType")?),
+            b"JSON" => OCPPTransportEnumType::JSON,
+            b"SOAP" => OCPPTransportEnumType::SOAP,
+            _ => OCPPTransportEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "OCPPTransportEnumType")?,
+            ),
         })
     }
 }
@@ -11913,13 +11935,13 @@ impl std::str::FromStr for OCPPVersionEnumType {
 
 impl Decode for OCPPVersionEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "OCPP12" => OCPPVersionEnumType::OCPP12,
-            "OCPP15" => OCPPVersionEnumType::OCPP15,
-            "OCPP16" => OCPPVersionEnumType::OCPP16,
-            "OCPP20" => OCPPVersionEnumType::OCPP20,
-            _ => OCPPVersionEnumType::UnknownValue(d.unknown_enum(s, "OCPPVersionEnumType")?),
+            b"OCPP12" => OCPPVersionEnumType::OCPP12,
+            b"OCPP15" => OCPPVersionEnumType::OCPP15,
+            b"OCPP16" => OCPPVersionEnumType::OCPP16,
+            b"OCPP20" => OCPPVersionEnumType::OCPP20,
+            _ => OCPPVersionEnumType::UnknownValue(d.unknown_enum_bytes(s, "OCPPVersionEnumType")?),
         })
     }
 }
@@ -11945,13 +11967,13 @@ pub struct OCSPRequestDataType {
     /// `hashAlgorithm`: Required; a [`HashAlgorithmEnumType`].
     pub hash_algorithm: HashAlgorithmEnumType,
     /// `issuerNameHash`: Required; at most 128 characters.
-    pub issuer_name_hash: String,
+    pub issuer_name_hash: Text,
     /// `issuerKeyHash`: Required; at most 128 characters.
-    pub issuer_key_hash: String,
+    pub issuer_key_hash: Text,
     /// `serialNumber`: Required; at most 40 characters.
-    pub serial_number: String,
+    pub serial_number: Text,
     /// `responderURL`: Required; at most 512 characters.
-    pub responder_url: String,
+    pub responder_url: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -11960,10 +11982,10 @@ impl OCSPRequestDataType {
     /// A value with the required members given and every optional member absent.
     pub fn new(
         hash_algorithm: HashAlgorithmEnumType,
-        issuer_name_hash: String,
-        issuer_key_hash: String,
-        serial_number: String,
-        responder_url: String,
+        issuer_name_hash: Text,
+        issuer_key_hash: Text,
+        serial_number: Text,
+        responder_url: Text,
     ) -> Self {
         OCSPRequestDataType {
             custom_data: None,
@@ -11982,15 +12004,15 @@ impl Decode for OCSPRequestDataType {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_hash_algorithm: Option<HashAlgorithmEnumType> = None;
-        let mut f_issuer_name_hash: Option<String> = None;
-        let mut f_issuer_key_hash: Option<String> = None;
-        let mut f_serial_number: Option<String> = None;
-        let mut f_responder_url: Option<String> = None;
+        let mut f_issuer_name_hash: Option<Text> = None;
+        let mut f_issuer_key_hash: Option<Text> = None;
+        let mut f_serial_number: Option<Text> = None;
+        let mut f_responder_url: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -12004,7 +12026,7 @@ impl Decode for OCSPRequestDataType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "hashAlgorithm" => {
+                b"hashAlgorithm" => {
                     if f_hash_algorithm.is_some() {
                         d.duplicate("hashAlgorithm")?;
                     }
@@ -12012,7 +12034,7 @@ impl Decode for OCSPRequestDataType {
                         HashAlgorithmEnumType::decode(d).map_err(|e| e.at_key("hashAlgorithm"))?,
                     );
                 }
-                "issuerNameHash" => {
+                b"issuerNameHash" => {
                     if f_issuer_name_hash.is_some() {
                         d.duplicate("issuerNameHash")?;
                     }
@@ -12021,28 +12043,28 @@ impl Decode for OCSPRequestDataType {
                             .map_err(|e| e.at_key("issuerNameHash"))?,
                     );
                 }
-                "issuerKeyHash" => {
+                b"issuerKeyHash" => {
                     if f_issuer_key_hash.is_some() {
                         d.duplicate("issuerKeyHash")?;
                     }
                     f_issuer_key_hash =
                         Some(d.string(Some(128)).map_err(|e| e.at_key("issuerKeyHash"))?);
                 }
-                "serialNumber" => {
+                b"serialNumber" => {
                     if f_serial_number.is_some() {
                         d.duplicate("serialNumber")?;
                     }
                     f_serial_number =
                         Some(d.string(Some(40)).map_err(|e| e.at_key("serialNumber"))?);
                 }
-                "responderURL" => {
+                b"responderURL" => {
                     if f_responder_url.is_some() {
                         d.duplicate("responderURL")?;
                     }
                     f_responder_url =
                         Some(d.string(Some(512)).map_err(|e| e.at_key("responderURL"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(OCSPRequestDataType {
@@ -12191,12 +12213,12 @@ impl std::str::FromStr for OperationalStatusEnumType {
 
 impl Decode for OperationalStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Inoperative" => OperationalStatusEnumType::Inoperative,
-            "Operative" => OperationalStatusEnumType::Operative,
+            b"Inoperative" => OperationalStatusEnumType::Inoperative,
+            b"Operative" => OperationalStatusEnumType::Operative,
             _ => OperationalStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "OperationalStatusEnumType")?,
+                d.unknown_enum_bytes(s, "OperationalStatusEnumType")?,
             ),
         })
     }
@@ -12307,19 +12329,19 @@ impl std::str::FromStr for PhaseEnumType {
 
 impl Decode for PhaseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "L1" => PhaseEnumType::L1,
-            "L2" => PhaseEnumType::L2,
-            "L3" => PhaseEnumType::L3,
-            "N" => PhaseEnumType::N,
-            "L1-N" => PhaseEnumType::L1N,
-            "L2-N" => PhaseEnumType::L2N,
-            "L3-N" => PhaseEnumType::L3N,
-            "L1-L2" => PhaseEnumType::L1L2,
-            "L2-L3" => PhaseEnumType::L2L3,
-            "L3-L1" => PhaseEnumType::L3L1,
-            _ => PhaseEnumType::UnknownValue(d.unknown_enum(s, "PhaseEnumType")?),
+            b"L1" => PhaseEnumType::L1,
+            b"L2" => PhaseEnumType::L2,
+            b"L3" => PhaseEnumType::L3,
+            b"N" => PhaseEnumType::N,
+            b"L1-N" => PhaseEnumType::L1N,
+            b"L2-N" => PhaseEnumType::L2N,
+            b"L3-N" => PhaseEnumType::L3N,
+            b"L1-L2" => PhaseEnumType::L1L2,
+            b"L2-L3" => PhaseEnumType::L2L3,
+            b"L3-L1" => PhaseEnumType::L3L1,
+            _ => PhaseEnumType::UnknownValue(d.unknown_enum_bytes(s, "PhaseEnumType")?),
         })
     }
 }
@@ -12427,20 +12449,20 @@ impl std::str::FromStr for PublishFirmwareStatusEnumType {
 
 impl Decode for PublishFirmwareStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Idle" => PublishFirmwareStatusEnumType::Idle,
-            "DownloadScheduled" => PublishFirmwareStatusEnumType::DownloadScheduled,
-            "Downloading" => PublishFirmwareStatusEnumType::Downloading,
-            "Downloaded" => PublishFirmwareStatusEnumType::Downloaded,
-            "Published" => PublishFirmwareStatusEnumType::Published,
-            "DownloadFailed" => PublishFirmwareStatusEnumType::DownloadFailed,
-            "DownloadPaused" => PublishFirmwareStatusEnumType::DownloadPaused,
-            "InvalidChecksum" => PublishFirmwareStatusEnumType::InvalidChecksum,
-            "ChecksumVerified" => PublishFirmwareStatusEnumType::ChecksumVerified,
-            "PublishFailed" => PublishFirmwareStatusEnumType::PublishFailed,
+            b"Idle" => PublishFirmwareStatusEnumType::Idle,
+            b"DownloadScheduled" => PublishFirmwareStatusEnumType::DownloadScheduled,
+            b"Downloading" => PublishFirmwareStatusEnumType::Downloading,
+            b"Downloaded" => PublishFirmwareStatusEnumType::Downloaded,
+            b"Published" => PublishFirmwareStatusEnumType::Published,
+            b"DownloadFailed" => PublishFirmwareStatusEnumType::DownloadFailed,
+            b"DownloadPaused" => PublishFirmwareStatusEnumType::DownloadPaused,
+            b"InvalidChecksum" => PublishFirmwareStatusEnumType::InvalidChecksum,
+            b"ChecksumVerified" => PublishFirmwareStatusEnumType::ChecksumVerified,
+            b"PublishFailed" => PublishFirmwareStatusEnumType::PublishFailed,
             _ => PublishFirmwareStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "PublishFirmwareStatusEnumType")?,
+                d.unknown_enum_bytes(s, "PublishFirmwareStatusEnumType")?,
             ),
         })
     }
@@ -12541,17 +12563,19 @@ impl std::str::FromStr for ReadingContextEnumType {
 
 impl Decode for ReadingContextEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Interruption.Begin" => ReadingContextEnumType::InterruptionBegin,
-            "Interruption.End" => ReadingContextEnumType::InterruptionEnd,
-            "Other" => ReadingContextEnumType::Other,
-            "Sample.Clock" => ReadingContextEnumType::SampleClock,
-            "Sample.Periodic" => ReadingContextEnumType::SamplePeriodic,
-            "Transaction.Begin" => ReadingContextEnumType::TransactionBegin,
-            "Transaction.End" => ReadingContextEnumType::TransactionEnd,
-            "Trigger" => ReadingContextEnumType::Trigger,
-            _ => ReadingContextEnumType::UnknownValue(d.unknown_enum(s, "ReadingContextEnumType")?),
+            b"Interruption.Begin" => ReadingContextEnumType::InterruptionBegin,
+            b"Interruption.End" => ReadingContextEnumType::InterruptionEnd,
+            b"Other" => ReadingContextEnumType::Other,
+            b"Sample.Clock" => ReadingContextEnumType::SampleClock,
+            b"Sample.Periodic" => ReadingContextEnumType::SamplePeriodic,
+            b"Transaction.Begin" => ReadingContextEnumType::TransactionBegin,
+            b"Transaction.End" => ReadingContextEnumType::TransactionEnd,
+            b"Trigger" => ReadingContextEnumType::Trigger,
+            _ => ReadingContextEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "ReadingContextEnumType")?,
+            ),
         })
     }
 }
@@ -12704,28 +12728,28 @@ impl std::str::FromStr for ReasonEnumType {
 
 impl Decode for ReasonEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "DeAuthorized" => ReasonEnumType::DeAuthorized,
-            "EmergencyStop" => ReasonEnumType::EmergencyStop,
-            "EnergyLimitReached" => ReasonEnumType::EnergyLimitReached,
-            "EVDisconnected" => ReasonEnumType::EVDisconnected,
-            "GroundFault" => ReasonEnumType::GroundFault,
-            "ImmediateReset" => ReasonEnumType::ImmediateReset,
-            "Local" => ReasonEnumType::Local,
-            "LocalOutOfCredit" => ReasonEnumType::LocalOutOfCredit,
-            "MasterPass" => ReasonEnumType::MasterPass,
-            "Other" => ReasonEnumType::Other,
-            "OvercurrentFault" => ReasonEnumType::OvercurrentFault,
-            "PowerLoss" => ReasonEnumType::PowerLoss,
-            "PowerQuality" => ReasonEnumType::PowerQuality,
-            "Reboot" => ReasonEnumType::Reboot,
-            "Remote" => ReasonEnumType::Remote,
-            "SOCLimitReached" => ReasonEnumType::SOCLimitReached,
-            "StoppedByEV" => ReasonEnumType::StoppedByEV,
-            "TimeLimitReached" => ReasonEnumType::TimeLimitReached,
-            "Timeout" => ReasonEnumType::Timeout,
-            _ => ReasonEnumType::UnknownValue(d.unknown_enum(s, "ReasonEnumType")?),
+            b"DeAuthorized" => ReasonEnumType::DeAuthorized,
+            b"EmergencyStop" => ReasonEnumType::EmergencyStop,
+            b"EnergyLimitReached" => ReasonEnumType::EnergyLimitReached,
+            b"EVDisconnected" => ReasonEnumType::EVDisconnected,
+            b"GroundFault" => ReasonEnumType::GroundFault,
+            b"ImmediateReset" => ReasonEnumType::ImmediateReset,
+            b"Local" => ReasonEnumType::Local,
+            b"LocalOutOfCredit" => ReasonEnumType::LocalOutOfCredit,
+            b"MasterPass" => ReasonEnumType::MasterPass,
+            b"Other" => ReasonEnumType::Other,
+            b"OvercurrentFault" => ReasonEnumType::OvercurrentFault,
+            b"PowerLoss" => ReasonEnumType::PowerLoss,
+            b"PowerQuality" => ReasonEnumType::PowerQuality,
+            b"Reboot" => ReasonEnumType::Reboot,
+            b"Remote" => ReasonEnumType::Remote,
+            b"SOCLimitReached" => ReasonEnumType::SOCLimitReached,
+            b"StoppedByEV" => ReasonEnumType::StoppedByEV,
+            b"TimeLimitReached" => ReasonEnumType::TimeLimitReached,
+            b"Timeout" => ReasonEnumType::Timeout,
+            _ => ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?),
         })
     }
 }
@@ -12793,11 +12817,13 @@ impl std::str::FromStr for RecurrencyKindEnumType {
 
 impl Decode for RecurrencyKindEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Daily" => RecurrencyKindEnumType::Daily,
-            "Weekly" => RecurrencyKindEnumType::Weekly,
-            _ => RecurrencyKindEnumType::UnknownValue(d.unknown_enum(s, "RecurrencyKindEnumType")?),
+            b"Daily" => RecurrencyKindEnumType::Daily,
+            b"Weekly" => RecurrencyKindEnumType::Weekly,
+            _ => RecurrencyKindEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "RecurrencyKindEnumType")?,
+            ),
         })
     }
 }
@@ -12870,13 +12896,13 @@ impl std::str::FromStr for RegistrationStatusEnumType {
 
 impl Decode for RegistrationStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => RegistrationStatusEnumType::Accepted,
-            "Pending" => RegistrationStatusEnumType::Pending,
-            "Rejected" => RegistrationStatusEnumType::Rejected,
+            b"Accepted" => RegistrationStatusEnumType::Accepted,
+            b"Pending" => RegistrationStatusEnumType::Pending,
+            b"Rejected" => RegistrationStatusEnumType::Rejected,
             _ => RegistrationStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "RegistrationStatusEnumType")?,
+                d.unknown_enum_bytes(s, "RegistrationStatusEnumType")?,
             ),
         })
     }
@@ -12930,9 +12956,9 @@ impl Decode for RelativeTimeIntervalType {
         let mut f_duration: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -12946,13 +12972,13 @@ impl Decode for RelativeTimeIntervalType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "start" => {
+                b"start" => {
                     if f_start.is_some() {
                         d.duplicate("start")?;
                     }
                     f_start = Some(d.integer(None, None).map_err(|e| e.at_key("start"))?);
                 }
-                "duration" => {
+                b"duration" => {
                     if f_duration.is_some() {
                         d.duplicate("duration")?;
                     }
@@ -12962,7 +12988,7 @@ impl Decode for RelativeTimeIntervalType {
                     }
                     f_duration = Some(d.integer(None, None).map_err(|e| e.at_key("duration"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(RelativeTimeIntervalType {
@@ -13061,12 +13087,12 @@ impl std::str::FromStr for ReportBaseEnumType {
 
 impl Decode for ReportBaseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "ConfigurationInventory" => ReportBaseEnumType::ConfigurationInventory,
-            "FullInventory" => ReportBaseEnumType::FullInventory,
-            "SummaryInventory" => ReportBaseEnumType::SummaryInventory,
-            _ => ReportBaseEnumType::UnknownValue(d.unknown_enum(s, "ReportBaseEnumType")?),
+            b"ConfigurationInventory" => ReportBaseEnumType::ConfigurationInventory,
+            b"FullInventory" => ReportBaseEnumType::FullInventory,
+            b"SummaryInventory" => ReportBaseEnumType::SummaryInventory,
+            _ => ReportBaseEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReportBaseEnumType")?),
         })
     }
 }
@@ -13129,9 +13155,9 @@ impl Decode for ReportDataType {
         let mut f_variable_characteristics: Option<VariableCharacteristicsType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -13145,20 +13171,20 @@ impl Decode for ReportDataType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "component" => {
+                b"component" => {
                     if f_component.is_some() {
                         d.duplicate("component")?;
                     }
                     f_component =
                         Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
                 }
-                "variable" => {
+                b"variable" => {
                     if f_variable.is_some() {
                         d.duplicate("variable")?;
                     }
                     f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
                 }
-                "variableAttribute" => {
+                b"variableAttribute" => {
                     if f_variable_attribute.is_some() {
                         d.duplicate("variableAttribute")?;
                     }
@@ -13167,7 +13193,7 @@ impl Decode for ReportDataType {
                             .map_err(|e| e.at_key("variableAttribute"))?,
                     );
                 }
-                "variableCharacteristics" => {
+                b"variableCharacteristics" => {
                     if f_variable_characteristics.is_some() {
                         d.duplicate("variableCharacteristics")?;
                     }
@@ -13180,7 +13206,7 @@ impl Decode for ReportDataType {
                             .map_err(|e| e.at_key("variableCharacteristics"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ReportDataType {
@@ -13315,12 +13341,12 @@ impl std::str::FromStr for RequestStartStopStatusEnumType {
 
 impl Decode for RequestStartStopStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => RequestStartStopStatusEnumType::Accepted,
-            "Rejected" => RequestStartStopStatusEnumType::Rejected,
+            b"Accepted" => RequestStartStopStatusEnumType::Accepted,
+            b"Rejected" => RequestStartStopStatusEnumType::Rejected,
             _ => RequestStartStopStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "RequestStartStopStatusEnumType")?,
+                d.unknown_enum_bytes(s, "RequestStartStopStatusEnumType")?,
             ),
         })
     }
@@ -13391,12 +13417,12 @@ impl std::str::FromStr for ReservationUpdateStatusEnumType {
 
 impl Decode for ReservationUpdateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Expired" => ReservationUpdateStatusEnumType::Expired,
-            "Removed" => ReservationUpdateStatusEnumType::Removed,
+            b"Expired" => ReservationUpdateStatusEnumType::Expired,
+            b"Removed" => ReservationUpdateStatusEnumType::Removed,
             _ => ReservationUpdateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "ReservationUpdateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "ReservationUpdateStatusEnumType")?,
             ),
         })
     }
@@ -13482,15 +13508,15 @@ impl std::str::FromStr for ReserveNowStatusEnumType {
 
 impl Decode for ReserveNowStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => ReserveNowStatusEnumType::Accepted,
-            "Faulted" => ReserveNowStatusEnumType::Faulted,
-            "Occupied" => ReserveNowStatusEnumType::Occupied,
-            "Rejected" => ReserveNowStatusEnumType::Rejected,
-            "Unavailable" => ReserveNowStatusEnumType::Unavailable,
+            b"Accepted" => ReserveNowStatusEnumType::Accepted,
+            b"Faulted" => ReserveNowStatusEnumType::Faulted,
+            b"Occupied" => ReserveNowStatusEnumType::Occupied,
+            b"Rejected" => ReserveNowStatusEnumType::Rejected,
+            b"Unavailable" => ReserveNowStatusEnumType::Unavailable,
             _ => ReserveNowStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "ReserveNowStatusEnumType")?,
+                d.unknown_enum_bytes(s, "ReserveNowStatusEnumType")?,
             ),
         })
     }
@@ -13558,11 +13584,11 @@ impl std::str::FromStr for ResetEnumType {
 
 impl Decode for ResetEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Immediate" => ResetEnumType::Immediate,
-            "OnIdle" => ResetEnumType::OnIdle,
-            _ => ResetEnumType::UnknownValue(d.unknown_enum(s, "ResetEnumType")?),
+            b"Immediate" => ResetEnumType::Immediate,
+            b"OnIdle" => ResetEnumType::OnIdle,
+            _ => ResetEnumType::UnknownValue(d.unknown_enum_bytes(s, "ResetEnumType")?),
         })
     }
 }
@@ -13635,12 +13661,12 @@ impl std::str::FromStr for ResetStatusEnumType {
 
 impl Decode for ResetStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => ResetStatusEnumType::Accepted,
-            "Rejected" => ResetStatusEnumType::Rejected,
-            "Scheduled" => ResetStatusEnumType::Scheduled,
-            _ => ResetStatusEnumType::UnknownValue(d.unknown_enum(s, "ResetStatusEnumType")?),
+            b"Accepted" => ResetStatusEnumType::Accepted,
+            b"Rejected" => ResetStatusEnumType::Rejected,
+            b"Scheduled" => ResetStatusEnumType::Scheduled,
+            _ => ResetStatusEnumType::UnknownValue(d.unknown_enum_bytes(s, "ResetStatusEnumType")?),
         })
     }
 }
@@ -13695,9 +13721,9 @@ impl Decode for SalesTariffEntryType {
         let mut f_consumption_cost: Option<Vec<ConsumptionCostType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -13711,7 +13737,7 @@ impl Decode for SalesTariffEntryType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "relativeTimeInterval" => {
+                b"relativeTimeInterval" => {
                     if f_relative_time_interval.is_some() {
                         d.duplicate("relativeTimeInterval")?;
                     }
@@ -13720,7 +13746,7 @@ impl Decode for SalesTariffEntryType {
                             .map_err(|e| e.at_key("relativeTimeInterval"))?,
                     );
                 }
-                "ePriceLevel" => {
+                b"ePriceLevel" => {
                     if f_e_price_level.is_some() {
                         d.duplicate("ePriceLevel")?;
                     }
@@ -13733,7 +13759,7 @@ impl Decode for SalesTariffEntryType {
                             .map_err(|e| e.at_key("ePriceLevel"))?,
                     );
                 }
-                "consumptionCost" => {
+                b"consumptionCost" => {
                     if f_consumption_cost.is_some() {
                         d.duplicate("consumptionCost")?;
                     }
@@ -13746,7 +13772,7 @@ impl Decode for SalesTariffEntryType {
                             .map_err(|e| e.at_key("consumptionCost"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SalesTariffEntryType {
@@ -13822,7 +13848,7 @@ pub struct SalesTariffType {
     /// `id`: Required; an integer.
     pub id: i64,
     /// `salesTariffDescription`: Optional; at most 32 characters.
-    pub sales_tariff_description: Option<String>,
+    pub sales_tariff_description: Option<Text>,
     /// `numEPriceLevels`: Optional; an integer.
     pub num_e_price_levels: Option<i64>,
     /// `salesTariffEntry`: Required; an array of 1 to 1024 items, each a [`SalesTariffEntryType`].
@@ -13850,14 +13876,14 @@ impl Decode for SalesTariffType {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_id: Option<i64> = None;
-        let mut f_sales_tariff_description: Option<String> = None;
+        let mut f_sales_tariff_description: Option<Text> = None;
         let mut f_num_e_price_levels: Option<i64> = None;
         let mut f_sales_tariff_entry: Option<Vec<SalesTariffEntryType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -13871,13 +13897,13 @@ impl Decode for SalesTariffType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
                 }
-                "salesTariffDescription" => {
+                b"salesTariffDescription" => {
                     if f_sales_tariff_description.is_some() {
                         d.duplicate("salesTariffDescription")?;
                     }
@@ -13890,7 +13916,7 @@ impl Decode for SalesTariffType {
                             .map_err(|e| e.at_key("salesTariffDescription"))?,
                     );
                 }
-                "numEPriceLevels" => {
+                b"numEPriceLevels" => {
                     if f_num_e_price_levels.is_some() {
                         d.duplicate("numEPriceLevels")?;
                     }
@@ -13903,7 +13929,7 @@ impl Decode for SalesTariffType {
                             .map_err(|e| e.at_key("numEPriceLevels"))?,
                     );
                 }
-                "salesTariffEntry" => {
+                b"salesTariffEntry" => {
                     if f_sales_tariff_entry.is_some() {
                         d.duplicate("salesTariffEntry")?;
                     }
@@ -13912,7 +13938,7 @@ impl Decode for SalesTariffType {
                             .map_err(|e| e.at_key("salesTariffEntry"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SalesTariffType {
@@ -14038,9 +14064,9 @@ impl Decode for SampledValueType {
         let mut f_unit_of_measure: Option<UnitOfMeasureType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -14054,13 +14080,13 @@ impl Decode for SampledValueType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "value" => {
+                b"value" => {
                     if f_value.is_some() {
                         d.duplicate("value")?;
                     }
                     f_value = Some(d.decimal(None, None, None).map_err(|e| e.at_key("value"))?);
                 }
-                "context" => {
+                b"context" => {
                     if f_context.is_some() {
                         d.duplicate("context")?;
                     }
@@ -14071,7 +14097,7 @@ impl Decode for SampledValueType {
                     f_context =
                         Some(ReadingContextEnumType::decode(d).map_err(|e| e.at_key("context"))?);
                 }
-                "measurand" => {
+                b"measurand" => {
                     if f_measurand.is_some() {
                         d.duplicate("measurand")?;
                     }
@@ -14082,7 +14108,7 @@ impl Decode for SampledValueType {
                     f_measurand =
                         Some(MeasurandEnumType::decode(d).map_err(|e| e.at_key("measurand"))?);
                 }
-                "phase" => {
+                b"phase" => {
                     if f_phase.is_some() {
                         d.duplicate("phase")?;
                     }
@@ -14092,7 +14118,7 @@ impl Decode for SampledValueType {
                     }
                     f_phase = Some(PhaseEnumType::decode(d).map_err(|e| e.at_key("phase"))?);
                 }
-                "location" => {
+                b"location" => {
                     if f_location.is_some() {
                         d.duplicate("location")?;
                     }
@@ -14103,7 +14129,7 @@ impl Decode for SampledValueType {
                     f_location =
                         Some(LocationEnumType::decode(d).map_err(|e| e.at_key("location"))?);
                 }
-                "signedMeterValue" => {
+                b"signedMeterValue" => {
                     if f_signed_meter_value.is_some() {
                         d.duplicate("signedMeterValue")?;
                     }
@@ -14116,7 +14142,7 @@ impl Decode for SampledValueType {
                             .map_err(|e| e.at_key("signedMeterValue"))?,
                     );
                 }
-                "unitOfMeasure" => {
+                b"unitOfMeasure" => {
                     if f_unit_of_measure.is_some() {
                         d.duplicate("unitOfMeasure")?;
                     }
@@ -14127,7 +14153,7 @@ impl Decode for SampledValueType {
                     f_unit_of_measure =
                         Some(UnitOfMeasureType::decode(d).map_err(|e| e.at_key("unitOfMeasure"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SampledValueType {
@@ -14269,13 +14295,13 @@ impl std::str::FromStr for SendLocalListStatusEnumType {
 
 impl Decode for SendLocalListStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => SendLocalListStatusEnumType::Accepted,
-            "Failed" => SendLocalListStatusEnumType::Failed,
-            "VersionMismatch" => SendLocalListStatusEnumType::VersionMismatch,
+            b"Accepted" => SendLocalListStatusEnumType::Accepted,
+            b"Failed" => SendLocalListStatusEnumType::Failed,
+            b"VersionMismatch" => SendLocalListStatusEnumType::VersionMismatch,
             _ => SendLocalListStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "SendLocalListStatusEnumType")?,
+                d.unknown_enum_bytes(s, "SendLocalListStatusEnumType")?,
             ),
         })
     }
@@ -14355,9 +14381,9 @@ impl Decode for SetMonitoringDataType {
         let mut f_variable: Option<VariableType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -14371,7 +14397,7 @@ impl Decode for SetMonitoringDataType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
@@ -14381,7 +14407,7 @@ impl Decode for SetMonitoringDataType {
                     }
                     f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
                 }
-                "transaction" => {
+                b"transaction" => {
                     if f_transaction.is_some() {
                         d.duplicate("transaction")?;
                     }
@@ -14391,38 +14417,38 @@ impl Decode for SetMonitoringDataType {
                     }
                     f_transaction = Some(d.boolean().map_err(|e| e.at_key("transaction"))?);
                 }
-                "value" => {
+                b"value" => {
                     if f_value.is_some() {
                         d.duplicate("value")?;
                     }
                     f_value = Some(d.decimal(None, None, None).map_err(|e| e.at_key("value"))?);
                 }
-                "type" => {
+                b"type" => {
                     if f_type_.is_some() {
                         d.duplicate("type")?;
                     }
                     f_type_ = Some(MonitorEnumType::decode(d).map_err(|e| e.at_key("type"))?);
                 }
-                "severity" => {
+                b"severity" => {
                     if f_severity.is_some() {
                         d.duplicate("severity")?;
                     }
                     f_severity = Some(d.integer(None, None).map_err(|e| e.at_key("severity"))?);
                 }
-                "component" => {
+                b"component" => {
                     if f_component.is_some() {
                         d.duplicate("component")?;
                     }
                     f_component =
                         Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
                 }
-                "variable" => {
+                b"variable" => {
                     if f_variable.is_some() {
                         d.duplicate("variable")?;
                     }
                     f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetMonitoringDataType {
@@ -14578,9 +14604,9 @@ impl Decode for SetMonitoringResultType {
         let mut f_severity: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -14594,7 +14620,7 @@ impl Decode for SetMonitoringResultType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
@@ -14604,7 +14630,7 @@ impl Decode for SetMonitoringResultType {
                     }
                     f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -14615,7 +14641,7 @@ impl Decode for SetMonitoringResultType {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -14623,32 +14649,32 @@ impl Decode for SetMonitoringResultType {
                         SetMonitoringStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "type" => {
+                b"type" => {
                     if f_type_.is_some() {
                         d.duplicate("type")?;
                     }
                     f_type_ = Some(MonitorEnumType::decode(d).map_err(|e| e.at_key("type"))?);
                 }
-                "component" => {
+                b"component" => {
                     if f_component.is_some() {
                         d.duplicate("component")?;
                     }
                     f_component =
                         Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
                 }
-                "variable" => {
+                b"variable" => {
                     if f_variable.is_some() {
                         d.duplicate("variable")?;
                     }
                     f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
                 }
-                "severity" => {
+                b"severity" => {
                     if f_severity.is_some() {
                         d.duplicate("severity")?;
                     }
                     f_severity = Some(d.integer(None, None).map_err(|e| e.at_key("severity"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetMonitoringResultType {
@@ -14822,16 +14848,16 @@ impl std::str::FromStr for SetMonitoringStatusEnumType {
 
 impl Decode for SetMonitoringStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => SetMonitoringStatusEnumType::Accepted,
-            "UnknownComponent" => SetMonitoringStatusEnumType::UnknownComponent,
-            "UnknownVariable" => SetMonitoringStatusEnumType::UnknownVariable,
-            "UnsupportedMonitorType" => SetMonitoringStatusEnumType::UnsupportedMonitorType,
-            "Rejected" => SetMonitoringStatusEnumType::Rejected,
-            "Duplicate" => SetMonitoringStatusEnumType::Duplicate,
+            b"Accepted" => SetMonitoringStatusEnumType::Accepted,
+            b"UnknownComponent" => SetMonitoringStatusEnumType::UnknownComponent,
+            b"UnknownVariable" => SetMonitoringStatusEnumType::UnknownVariable,
+            b"UnsupportedMonitorType" => SetMonitoringStatusEnumType::UnsupportedMonitorType,
+            b"Rejected" => SetMonitoringStatusEnumType::Rejected,
+            b"Duplicate" => SetMonitoringStatusEnumType::Duplicate,
             _ => SetMonitoringStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "SetMonitoringStatusEnumType")?,
+                d.unknown_enum_bytes(s, "SetMonitoringStatusEnumType")?,
             ),
         })
     }
@@ -14907,13 +14933,13 @@ impl std::str::FromStr for SetNetworkProfileStatusEnumType {
 
 impl Decode for SetNetworkProfileStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => SetNetworkProfileStatusEnumType::Accepted,
-            "Rejected" => SetNetworkProfileStatusEnumType::Rejected,
-            "Failed" => SetNetworkProfileStatusEnumType::Failed,
+            b"Accepted" => SetNetworkProfileStatusEnumType::Accepted,
+            b"Rejected" => SetNetworkProfileStatusEnumType::Rejected,
+            b"Failed" => SetNetworkProfileStatusEnumType::Failed,
             _ => SetNetworkProfileStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "SetNetworkProfileStatusEnumType")?,
+                d.unknown_enum_bytes(s, "SetNetworkProfileStatusEnumType")?,
             ),
         })
     }
@@ -14942,7 +14968,7 @@ pub struct SetVariableDataType {
     /// `attributeType`: Optional; a [`AttributeEnumType`].
     pub attribute_type: Option<AttributeEnumType>,
     /// `attributeValue`: Required; at most 1000 characters.
-    pub attribute_value: String,
+    pub attribute_value: Text,
     /// `component`: Required; a [`ComponentType`].
     pub component: ComponentType,
     /// `variable`: Required; a [`VariableType`].
@@ -14953,7 +14979,7 @@ pub struct SetVariableDataType {
 
 impl SetVariableDataType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(attribute_value: String, component: ComponentType, variable: VariableType) -> Self {
+    pub fn new(attribute_value: Text, component: ComponentType, variable: VariableType) -> Self {
         SetVariableDataType {
             custom_data: None,
             attribute_type: None,
@@ -14970,14 +14996,14 @@ impl Decode for SetVariableDataType {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_attribute_type: Option<AttributeEnumType> = None;
-        let mut f_attribute_value: Option<String> = None;
+        let mut f_attribute_value: Option<Text> = None;
         let mut f_component: Option<ComponentType> = None;
         let mut f_variable: Option<VariableType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -14991,7 +15017,7 @@ impl Decode for SetVariableDataType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "attributeType" => {
+                b"attributeType" => {
                     if f_attribute_type.is_some() {
                         d.duplicate("attributeType")?;
                     }
@@ -15002,7 +15028,7 @@ impl Decode for SetVariableDataType {
                     f_attribute_type =
                         Some(AttributeEnumType::decode(d).map_err(|e| e.at_key("attributeType"))?);
                 }
-                "attributeValue" => {
+                b"attributeValue" => {
                     if f_attribute_value.is_some() {
                         d.duplicate("attributeValue")?;
                     }
@@ -15011,20 +15037,20 @@ impl Decode for SetVariableDataType {
                             .map_err(|e| e.at_key("attributeValue"))?,
                     );
                 }
-                "component" => {
+                b"component" => {
                     if f_component.is_some() {
                         d.duplicate("component")?;
                     }
                     f_component =
                         Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
                 }
-                "variable" => {
+                b"variable" => {
                     if f_variable.is_some() {
                         d.duplicate("variable")?;
                     }
                     f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetVariableDataType {
@@ -15151,9 +15177,9 @@ impl Decode for SetVariableResultType {
         let mut f_variable: Option<VariableType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -15167,7 +15193,7 @@ impl Decode for SetVariableResultType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "attributeType" => {
+                b"attributeType" => {
                     if f_attribute_type.is_some() {
                         d.duplicate("attributeType")?;
                     }
@@ -15178,7 +15204,7 @@ impl Decode for SetVariableResultType {
                     f_attribute_type =
                         Some(AttributeEnumType::decode(d).map_err(|e| e.at_key("attributeType"))?);
                 }
-                "attributeStatus" => {
+                b"attributeStatus" => {
                     if f_attribute_status.is_some() {
                         d.duplicate("attributeStatus")?;
                     }
@@ -15187,7 +15213,7 @@ impl Decode for SetVariableResultType {
                             .map_err(|e| e.at_key("attributeStatus"))?,
                     );
                 }
-                "attributeStatusInfo" => {
+                b"attributeStatusInfo" => {
                     if f_attribute_status_info.is_some() {
                         d.duplicate("attributeStatusInfo")?;
                     }
@@ -15199,20 +15225,20 @@ impl Decode for SetVariableResultType {
                         StatusInfoType::decode(d).map_err(|e| e.at_key("attributeStatusInfo"))?,
                     );
                 }
-                "component" => {
+                b"component" => {
                     if f_component.is_some() {
                         d.duplicate("component")?;
                     }
                     f_component =
                         Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
                 }
-                "variable" => {
+                b"variable" => {
                     if f_variable.is_some() {
                         d.duplicate("variable")?;
                     }
                     f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetVariableResultType {
@@ -15368,16 +15394,16 @@ impl std::str::FromStr for SetVariableStatusEnumType {
 
 impl Decode for SetVariableStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => SetVariableStatusEnumType::Accepted,
-            "Rejected" => SetVariableStatusEnumType::Rejected,
-            "UnknownComponent" => SetVariableStatusEnumType::UnknownComponent,
-            "UnknownVariable" => SetVariableStatusEnumType::UnknownVariable,
-            "NotSupportedAttributeType" => SetVariableStatusEnumType::NotSupportedAttributeType,
-            "RebootRequired" => SetVariableStatusEnumType::RebootRequired,
+            b"Accepted" => SetVariableStatusEnumType::Accepted,
+            b"Rejected" => SetVariableStatusEnumType::Rejected,
+            b"UnknownComponent" => SetVariableStatusEnumType::UnknownComponent,
+            b"UnknownVariable" => SetVariableStatusEnumType::UnknownVariable,
+            b"NotSupportedAttributeType" => SetVariableStatusEnumType::NotSupportedAttributeType,
+            b"RebootRequired" => SetVariableStatusEnumType::RebootRequired,
             _ => SetVariableStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "SetVariableStatusEnumType")?,
+                d.unknown_enum_bytes(s, "SetVariableStatusEnumType")?,
             ),
         })
     }
@@ -15404,13 +15430,13 @@ pub struct SignedMeterValueType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `signedMeterData`: Required; at most 2500 characters.
-    pub signed_meter_data: String,
+    pub signed_meter_data: Text,
     /// `signingMethod`: Required; at most 50 characters.
-    pub signing_method: String,
+    pub signing_method: Text,
     /// `encodingMethod`: Required; at most 50 characters.
-    pub encoding_method: String,
+    pub encoding_method: Text,
     /// `publicKey`: Required; at most 2500 characters.
-    pub public_key: String,
+    pub public_key: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -15418,10 +15444,10 @@ pub struct SignedMeterValueType {
 impl SignedMeterValueType {
     /// A value with the required members given and every optional member absent.
     pub fn new(
-        signed_meter_data: String,
-        signing_method: String,
-        encoding_method: String,
-        public_key: String,
+        signed_meter_data: Text,
+        signing_method: Text,
+        encoding_method: Text,
+        public_key: Text,
     ) -> Self {
         SignedMeterValueType {
             custom_data: None,
@@ -15438,15 +15464,15 @@ impl Decode for SignedMeterValueType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_signed_meter_data: Option<String> = None;
-        let mut f_signing_method: Option<String> = None;
-        let mut f_encoding_method: Option<String> = None;
-        let mut f_public_key: Option<String> = None;
+        let mut f_signed_meter_data: Option<Text> = None;
+        let mut f_signing_method: Option<Text> = None;
+        let mut f_encoding_method: Option<Text> = None;
+        let mut f_public_key: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -15460,7 +15486,7 @@ impl Decode for SignedMeterValueType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "signedMeterData" => {
+                b"signedMeterData" => {
                     if f_signed_meter_data.is_some() {
                         d.duplicate("signedMeterData")?;
                     }
@@ -15469,27 +15495,27 @@ impl Decode for SignedMeterValueType {
                             .map_err(|e| e.at_key("signedMeterData"))?,
                     );
                 }
-                "signingMethod" => {
+                b"signingMethod" => {
                     if f_signing_method.is_some() {
                         d.duplicate("signingMethod")?;
                     }
                     f_signing_method =
                         Some(d.string(Some(50)).map_err(|e| e.at_key("signingMethod"))?);
                 }
-                "encodingMethod" => {
+                b"encodingMethod" => {
                     if f_encoding_method.is_some() {
                         d.duplicate("encodingMethod")?;
                     }
                     f_encoding_method =
                         Some(d.string(Some(50)).map_err(|e| e.at_key("encodingMethod"))?);
                 }
-                "publicKey" => {
+                b"publicKey" => {
                     if f_public_key.is_some() {
                         d.duplicate("publicKey")?;
                     }
                     f_public_key = Some(d.string(Some(2500)).map_err(|e| e.at_key("publicKey"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SignedMeterValueType {
@@ -15581,16 +15607,16 @@ pub struct StatusInfoType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `reasonCode`: Required; at most 20 characters.
-    pub reason_code: String,
+    pub reason_code: Text,
     /// `additionalInfo`: Optional; at most 512 characters.
-    pub additional_info: Option<String>,
+    pub additional_info: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl StatusInfoType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(reason_code: String) -> Self {
+    pub fn new(reason_code: Text) -> Self {
         StatusInfoType {
             custom_data: None,
             reason_code,
@@ -15604,13 +15630,13 @@ impl Decode for StatusInfoType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_reason_code: Option<String> = None;
-        let mut f_additional_info: Option<String> = None;
+        let mut f_reason_code: Option<Text> = None;
+        let mut f_additional_info: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -15624,13 +15650,13 @@ impl Decode for StatusInfoType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "reasonCode" => {
+                b"reasonCode" => {
                     if f_reason_code.is_some() {
                         d.duplicate("reasonCode")?;
                     }
                     f_reason_code = Some(d.string(Some(20)).map_err(|e| e.at_key("reasonCode"))?);
                 }
-                "additionalInfo" => {
+                b"additionalInfo" => {
                     if f_additional_info.is_some() {
                         d.duplicate("additionalInfo")?;
                     }
@@ -15643,7 +15669,7 @@ impl Decode for StatusInfoType {
                             .map_err(|e| e.at_key("additionalInfo"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(StatusInfoType {
@@ -15750,13 +15776,13 @@ impl std::str::FromStr for TransactionEventEnumType {
 
 impl Decode for TransactionEventEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Ended" => TransactionEventEnumType::Ended,
-            "Started" => TransactionEventEnumType::Started,
-            "Updated" => TransactionEventEnumType::Updated,
+            b"Ended" => TransactionEventEnumType::Ended,
+            b"Started" => TransactionEventEnumType::Started,
+            b"Updated" => TransactionEventEnumType::Updated,
             _ => TransactionEventEnumType::UnknownValue(
-                d.unknown_enum(s, "TransactionEventEnumType")?,
+                d.unknown_enum_bytes(s, "TransactionEventEnumType")?,
             ),
         })
     }
@@ -15783,7 +15809,7 @@ pub struct TransactionType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `transactionId`: Required; at most 36 characters.
-    pub transaction_id: String,
+    pub transaction_id: Text,
     /// `chargingState`: Optional; a [`ChargingStateEnumType`].
     pub charging_state: Option<ChargingStateEnumType>,
     /// `timeSpentCharging`: Optional; an integer.
@@ -15798,7 +15824,7 @@ pub struct TransactionType {
 
 impl TransactionType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(transaction_id: String) -> Self {
+    pub fn new(transaction_id: Text) -> Self {
         TransactionType {
             custom_data: None,
             transaction_id,
@@ -15815,16 +15841,16 @@ impl Decode for TransactionType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut f_charging_state: Option<ChargingStateEnumType> = None;
         let mut f_time_spent_charging: Option<i64> = None;
         let mut f_stopped_reason: Option<ReasonEnumType> = None;
         let mut f_remote_start_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -15838,14 +15864,14 @@ impl Decode for TransactionType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
                     f_transaction_id =
                         Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
                 }
-                "chargingState" => {
+                b"chargingState" => {
                     if f_charging_state.is_some() {
                         d.duplicate("chargingState")?;
                     }
@@ -15857,7 +15883,7 @@ impl Decode for TransactionType {
                         ChargingStateEnumType::decode(d).map_err(|e| e.at_key("chargingState"))?,
                     );
                 }
-                "timeSpentCharging" => {
+                b"timeSpentCharging" => {
                     if f_time_spent_charging.is_some() {
                         d.duplicate("timeSpentCharging")?;
                     }
@@ -15870,7 +15896,7 @@ impl Decode for TransactionType {
                             .map_err(|e| e.at_key("timeSpentCharging"))?,
                     );
                 }
-                "stoppedReason" => {
+                b"stoppedReason" => {
                     if f_stopped_reason.is_some() {
                         d.duplicate("stoppedReason")?;
                     }
@@ -15881,7 +15907,7 @@ impl Decode for TransactionType {
                     f_stopped_reason =
                         Some(ReasonEnumType::decode(d).map_err(|e| e.at_key("stoppedReason"))?);
                 }
-                "remoteStartId" => {
+                b"remoteStartId" => {
                     if f_remote_start_id.is_some() {
                         d.duplicate("remoteStartId")?;
                     }
@@ -15894,7 +15920,7 @@ impl Decode for TransactionType {
                             .map_err(|e| e.at_key("remoteStartId"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TransactionType {
@@ -16019,13 +16045,13 @@ impl std::str::FromStr for TriggerMessageStatusEnumType {
 
 impl Decode for TriggerMessageStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => TriggerMessageStatusEnumType::Accepted,
-            "Rejected" => TriggerMessageStatusEnumType::Rejected,
-            "NotImplemented" => TriggerMessageStatusEnumType::NotImplemented,
+            b"Accepted" => TriggerMessageStatusEnumType::Accepted,
+            b"Rejected" => TriggerMessageStatusEnumType::Rejected,
+            b"NotImplemented" => TriggerMessageStatusEnumType::NotImplemented,
             _ => TriggerMessageStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "TriggerMessageStatusEnumType")?,
+                d.unknown_enum_bytes(s, "TriggerMessageStatusEnumType")?,
             ),
         })
     }
@@ -16191,30 +16217,32 @@ impl std::str::FromStr for TriggerReasonEnumType {
 
 impl Decode for TriggerReasonEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Authorized" => TriggerReasonEnumType::Authorized,
-            "CablePluggedIn" => TriggerReasonEnumType::CablePluggedIn,
-            "ChargingRateChanged" => TriggerReasonEnumType::ChargingRateChanged,
-            "ChargingStateChanged" => TriggerReasonEnumType::ChargingStateChanged,
-            "Deauthorized" => TriggerReasonEnumType::Deauthorized,
-            "EnergyLimitReached" => TriggerReasonEnumType::EnergyLimitReached,
-            "EVCommunicationLost" => TriggerReasonEnumType::EVCommunicationLost,
-            "EVConnectTimeout" => TriggerReasonEnumType::EVConnectTimeout,
-            "MeterValueClock" => TriggerReasonEnumType::MeterValueClock,
-            "MeterValuePeriodic" => TriggerReasonEnumType::MeterValuePeriodic,
-            "TimeLimitReached" => TriggerReasonEnumType::TimeLimitReached,
-            "Trigger" => TriggerReasonEnumType::Trigger,
-            "UnlockCommand" => TriggerReasonEnumType::UnlockCommand,
-            "StopAuthorized" => TriggerReasonEnumType::StopAuthorized,
-            "EVDeparted" => TriggerReasonEnumType::EVDeparted,
-            "EVDetected" => TriggerReasonEnumType::EVDetected,
-            "RemoteStop" => TriggerReasonEnumType::RemoteStop,
-            "RemoteStart" => TriggerReasonEnumType::RemoteStart,
-            "AbnormalCondition" => TriggerReasonEnumType::AbnormalCondition,
-            "SignedDataReceived" => TriggerReasonEnumType::SignedDataReceived,
-            "ResetCommand" => TriggerReasonEnumType::ResetCommand,
-            _ => TriggerReasonEnumType::UnknownValue(d.unknown_enum(s, "TriggerReasonEnumType")?),
+            b"Authorized" => TriggerReasonEnumType::Authorized,
+            b"CablePluggedIn" => TriggerReasonEnumType::CablePluggedIn,
+            b"ChargingRateChanged" => TriggerReasonEnumType::ChargingRateChanged,
+            b"ChargingStateChanged" => TriggerReasonEnumType::ChargingStateChanged,
+            b"Deauthorized" => TriggerReasonEnumType::Deauthorized,
+            b"EnergyLimitReached" => TriggerReasonEnumType::EnergyLimitReached,
+            b"EVCommunicationLost" => TriggerReasonEnumType::EVCommunicationLost,
+            b"EVConnectTimeout" => TriggerReasonEnumType::EVConnectTimeout,
+            b"MeterValueClock" => TriggerReasonEnumType::MeterValueClock,
+            b"MeterValuePeriodic" => TriggerReasonEnumType::MeterValuePeriodic,
+            b"TimeLimitReached" => TriggerReasonEnumType::TimeLimitReached,
+            b"Trigger" => TriggerReasonEnumType::Trigger,
+            b"UnlockCommand" => TriggerReasonEnumType::UnlockCommand,
+            b"StopAuthorized" => TriggerReasonEnumType::StopAuthorized,
+            b"EVDeparted" => TriggerReasonEnumType::EVDeparted,
+            b"EVDetected" => TriggerReasonEnumType::EVDetected,
+            b"RemoteStop" => TriggerReasonEnumType::RemoteStop,
+            b"RemoteStart" => TriggerReasonEnumType::RemoteStart,
+            b"AbnormalCondition" => TriggerReasonEnumType::AbnormalCondition,
+            b"SignedDataReceived" => TriggerReasonEnumType::SignedDataReceived,
+            b"ResetCommand" => TriggerReasonEnumType::ResetCommand,
+            _ => TriggerReasonEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+            ),
         })
     }
 }
@@ -16238,7 +16266,7 @@ pub struct UnitOfMeasureType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `unit`: Optional; at most 20 characters.
-    pub unit: Option<String>,
+    pub unit: Option<Text>,
     /// `multiplier`: Optional; an integer.
     pub multiplier: Option<i64>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -16261,13 +16289,13 @@ impl Decode for UnitOfMeasureType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_unit: Option<String> = None;
+        let mut f_unit: Option<Text> = None;
         let mut f_multiplier: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -16281,7 +16309,7 @@ impl Decode for UnitOfMeasureType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "unit" => {
+                b"unit" => {
                     if f_unit.is_some() {
                         d.duplicate("unit")?;
                     }
@@ -16291,7 +16319,7 @@ impl Decode for UnitOfMeasureType {
                     }
                     f_unit = Some(d.string(Some(20)).map_err(|e| e.at_key("unit"))?);
                 }
-                "multiplier" => {
+                b"multiplier" => {
                     if f_multiplier.is_some() {
                         d.duplicate("multiplier")?;
                     }
@@ -16301,7 +16329,7 @@ impl Decode for UnitOfMeasureType {
                     }
                     f_multiplier = Some(d.integer(None, None).map_err(|e| e.at_key("multiplier"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(UnitOfMeasureType {
@@ -16406,13 +16434,15 @@ impl std::str::FromStr for UnlockStatusEnumType {
 
 impl Decode for UnlockStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Unlocked" => UnlockStatusEnumType::Unlocked,
-            "UnlockFailed" => UnlockStatusEnumType::UnlockFailed,
-            "OngoingAuthorizedTransaction" => UnlockStatusEnumType::OngoingAuthorizedTransaction,
-            "UnknownConnector" => UnlockStatusEnumType::UnknownConnector,
-            _ => UnlockStatusEnumType::UnknownValue(d.unknown_enum(s, "UnlockStatusEnumType")?),
+            b"Unlocked" => UnlockStatusEnumType::Unlocked,
+            b"UnlockFailed" => UnlockStatusEnumType::UnlockFailed,
+            b"OngoingAuthorizedTransaction" => UnlockStatusEnumType::OngoingAuthorizedTransaction,
+            b"UnknownConnector" => UnlockStatusEnumType::UnknownConnector,
+            _ => {
+                UnlockStatusEnumType::UnknownValue(d.unknown_enum_bytes(s, "UnlockStatusEnumType")?)
+            }
         })
     }
 }
@@ -16485,13 +16515,13 @@ impl std::str::FromStr for UnpublishFirmwareStatusEnumType {
 
 impl Decode for UnpublishFirmwareStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "DownloadOngoing" => UnpublishFirmwareStatusEnumType::DownloadOngoing,
-            "NoFirmware" => UnpublishFirmwareStatusEnumType::NoFirmware,
-            "Unpublished" => UnpublishFirmwareStatusEnumType::Unpublished,
+            b"DownloadOngoing" => UnpublishFirmwareStatusEnumType::DownloadOngoing,
+            b"NoFirmware" => UnpublishFirmwareStatusEnumType::NoFirmware,
+            b"Unpublished" => UnpublishFirmwareStatusEnumType::Unpublished,
             _ => UnpublishFirmwareStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "UnpublishFirmwareStatusEnumType")?,
+                d.unknown_enum_bytes(s, "UnpublishFirmwareStatusEnumType")?,
             ),
         })
     }
@@ -16560,11 +16590,11 @@ impl std::str::FromStr for UpdateEnumType {
 
 impl Decode for UpdateEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Differential" => UpdateEnumType::Differential,
-            "Full" => UpdateEnumType::Full,
-            _ => UpdateEnumType::UnknownValue(d.unknown_enum(s, "UpdateEnumType")?),
+            b"Differential" => UpdateEnumType::Differential,
+            b"Full" => UpdateEnumType::Full,
+            _ => UpdateEnumType::UnknownValue(d.unknown_enum_bytes(s, "UpdateEnumType")?),
         })
     }
 }
@@ -16647,15 +16677,15 @@ impl std::str::FromStr for UpdateFirmwareStatusEnumType {
 
 impl Decode for UpdateFirmwareStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => UpdateFirmwareStatusEnumType::Accepted,
-            "Rejected" => UpdateFirmwareStatusEnumType::Rejected,
-            "AcceptedCanceled" => UpdateFirmwareStatusEnumType::AcceptedCanceled,
-            "InvalidCertificate" => UpdateFirmwareStatusEnumType::InvalidCertificate,
-            "RevokedCertificate" => UpdateFirmwareStatusEnumType::RevokedCertificate,
+            b"Accepted" => UpdateFirmwareStatusEnumType::Accepted,
+            b"Rejected" => UpdateFirmwareStatusEnumType::Rejected,
+            b"AcceptedCanceled" => UpdateFirmwareStatusEnumType::AcceptedCanceled,
+            b"InvalidCertificate" => UpdateFirmwareStatusEnumType::InvalidCertificate,
+            b"RevokedCertificate" => UpdateFirmwareStatusEnumType::RevokedCertificate,
             _ => UpdateFirmwareStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "UpdateFirmwareStatusEnumType")?,
+                d.unknown_enum_bytes(s, "UpdateFirmwareStatusEnumType")?,
             ),
         })
     }
@@ -16756,19 +16786,19 @@ impl std::str::FromStr for UploadLogStatusEnumType {
 
 impl Decode for UploadLogStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "BadMessage" => UploadLogStatusEnumType::BadMessage,
-            "Idle" => UploadLogStatusEnumType::Idle,
-            "NotSupportedOperation" => UploadLogStatusEnumType::NotSupportedOperation,
-            "PermissionDenied" => UploadLogStatusEnumType::PermissionDenied,
-            "Uploaded" => UploadLogStatusEnumType::Uploaded,
-            "UploadFailure" => UploadLogStatusEnumType::UploadFailure,
-            "Uploading" => UploadLogStatusEnumType::Uploading,
-            "AcceptedCanceled" => UploadLogStatusEnumType::AcceptedCanceled,
-            _ => {
-                UploadLogStatusEnumType::UnknownValue(d.unknown_enum(s, "UploadLogStatusEnumType")?)
-            }
+            b"BadMessage" => UploadLogStatusEnumType::BadMessage,
+            b"Idle" => UploadLogStatusEnumType::Idle,
+            b"NotSupportedOperation" => UploadLogStatusEnumType::NotSupportedOperation,
+            b"PermissionDenied" => UploadLogStatusEnumType::PermissionDenied,
+            b"Uploaded" => UploadLogStatusEnumType::Uploaded,
+            b"UploadFailure" => UploadLogStatusEnumType::UploadFailure,
+            b"Uploading" => UploadLogStatusEnumType::Uploading,
+            b"AcceptedCanceled" => UploadLogStatusEnumType::AcceptedCanceled,
+            _ => UploadLogStatusEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+            ),
         })
     }
 }
@@ -16848,13 +16878,13 @@ impl std::str::FromStr for VPNEnumType {
 
 impl Decode for VPNEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "IKEv2" => VPNEnumType::IKEv2,
-            "IPSec" => VPNEnumType::IPSec,
-            "L2TP" => VPNEnumType::L2TP,
-            "PPTP" => VPNEnumType::PPTP,
-            _ => VPNEnumType::UnknownValue(d.unknown_enum(s, "VPNEnumType")?),
+            b"IKEv2" => VPNEnumType::IKEv2,
+            b"IPSec" => VPNEnumType::IPSec,
+            b"L2TP" => VPNEnumType::L2TP,
+            b"PPTP" => VPNEnumType::PPTP,
+            _ => VPNEnumType::UnknownValue(d.unknown_enum_bytes(s, "VPNEnumType")?),
         })
     }
 }
@@ -16878,15 +16908,15 @@ pub struct VPNType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `server`: Required; at most 512 characters.
-    pub server: String,
+    pub server: Text,
     /// `user`: Required; at most 20 characters.
-    pub user: String,
+    pub user: Text,
     /// `group`: Optional; at most 20 characters.
-    pub group: Option<String>,
+    pub group: Option<Text>,
     /// `password`: Required; at most 20 characters.
-    pub password: String,
+    pub password: Text,
     /// `key`: Required; at most 255 characters.
-    pub key: String,
+    pub key: Text,
     /// `type`: Required; a [`VPNEnumType`].
     pub type_: VPNEnumType,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -16895,13 +16925,7 @@ pub struct VPNType {
 
 impl VPNType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(
-        server: String,
-        user: String,
-        password: String,
-        key: String,
-        type_: VPNEnumType,
-    ) -> Self {
+    pub fn new(server: Text, user: Text, password: Text, key: Text, type_: VPNEnumType) -> Self {
         VPNType {
             custom_data: None,
             server,
@@ -16919,17 +16943,17 @@ impl Decode for VPNType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_server: Option<String> = None;
-        let mut f_user: Option<String> = None;
-        let mut f_group: Option<String> = None;
-        let mut f_password: Option<String> = None;
-        let mut f_key: Option<String> = None;
+        let mut f_server: Option<Text> = None;
+        let mut f_user: Option<Text> = None;
+        let mut f_group: Option<Text> = None;
+        let mut f_password: Option<Text> = None;
+        let mut f_key: Option<Text> = None;
         let mut f_type_: Option<VPNEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -16943,19 +16967,19 @@ impl Decode for VPNType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "server" => {
+                b"server" => {
                     if f_server.is_some() {
                         d.duplicate("server")?;
                     }
                     f_server = Some(d.string(Some(512)).map_err(|e| e.at_key("server"))?);
                 }
-                "user" => {
+                b"user" => {
                     if f_user.is_some() {
                         d.duplicate("user")?;
                     }
                     f_user = Some(d.string(Some(20)).map_err(|e| e.at_key("user"))?);
                 }
-                "group" => {
+                b"group" => {
                     if f_group.is_some() {
                         d.duplicate("group")?;
                     }
@@ -16965,25 +16989,25 @@ impl Decode for VPNType {
                     }
                     f_group = Some(d.string(Some(20)).map_err(|e| e.at_key("group"))?);
                 }
-                "password" => {
+                b"password" => {
                     if f_password.is_some() {
                         d.duplicate("password")?;
                     }
                     f_password = Some(d.string(Some(20)).map_err(|e| e.at_key("password"))?);
                 }
-                "key" => {
+                b"key" => {
                     if f_key.is_some() {
                         d.duplicate("key")?;
                     }
                     f_key = Some(d.string(Some(255)).map_err(|e| e.at_key("key"))?);
                 }
-                "type" => {
+                b"type" => {
                     if f_type_.is_some() {
                         d.duplicate("type")?;
                     }
                     f_type_ = Some(VPNEnumType::decode(d).map_err(|e| e.at_key("type"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(VPNType {
@@ -17094,7 +17118,7 @@ pub struct VariableAttributeType {
     /// `type`: Optional; a [`AttributeEnumType`].
     pub type_: Option<AttributeEnumType>,
     /// `value`: Optional; at most 2500 characters.
-    pub value: Option<String>,
+    pub value: Option<Text>,
     /// `mutability`: Optional; a [`MutabilityEnumType`].
     pub mutability: Option<MutabilityEnumType>,
     /// `persistent`: Optional; a boolean.
@@ -17125,15 +17149,15 @@ impl Decode for VariableAttributeType {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_type_: Option<AttributeEnumType> = None;
-        let mut f_value: Option<String> = None;
+        let mut f_value: Option<Text> = None;
         let mut f_mutability: Option<MutabilityEnumType> = None;
         let mut f_persistent: Option<bool> = None;
         let mut f_constant: Option<bool> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -17147,7 +17171,7 @@ impl Decode for VariableAttributeType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "type" => {
+                b"type" => {
                     if f_type_.is_some() {
                         d.duplicate("type")?;
                     }
@@ -17157,7 +17181,7 @@ impl Decode for VariableAttributeType {
                     }
                     f_type_ = Some(AttributeEnumType::decode(d).map_err(|e| e.at_key("type"))?);
                 }
-                "value" => {
+                b"value" => {
                     if f_value.is_some() {
                         d.duplicate("value")?;
                     }
@@ -17167,7 +17191,7 @@ impl Decode for VariableAttributeType {
                     }
                     f_value = Some(d.string(Some(2500)).map_err(|e| e.at_key("value"))?);
                 }
-                "mutability" => {
+                b"mutability" => {
                     if f_mutability.is_some() {
                         d.duplicate("mutability")?;
                     }
@@ -17178,7 +17202,7 @@ impl Decode for VariableAttributeType {
                     f_mutability =
                         Some(MutabilityEnumType::decode(d).map_err(|e| e.at_key("mutability"))?);
                 }
-                "persistent" => {
+                b"persistent" => {
                     if f_persistent.is_some() {
                         d.duplicate("persistent")?;
                     }
@@ -17188,7 +17212,7 @@ impl Decode for VariableAttributeType {
                     }
                     f_persistent = Some(d.boolean().map_err(|e| e.at_key("persistent"))?);
                 }
-                "constant" => {
+                b"constant" => {
                     if f_constant.is_some() {
                         d.duplicate("constant")?;
                     }
@@ -17198,7 +17222,7 @@ impl Decode for VariableAttributeType {
                     }
                     f_constant = Some(d.boolean().map_err(|e| e.at_key("constant"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(VariableAttributeType {
@@ -17268,7 +17292,7 @@ pub struct VariableCharacteristicsType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `unit`: Optional; at most 16 characters.
-    pub unit: Option<String>,
+    pub unit: Option<Text>,
     /// `dataType`: Required; a [`DataEnumType`].
     pub data_type: DataEnumType,
     /// `minLimit`: Optional; an exact decimal.
@@ -17276,7 +17300,7 @@ pub struct VariableCharacteristicsType {
     /// `maxLimit`: Optional; an exact decimal.
     pub max_limit: Option<Decimal>,
     /// `valuesList`: Optional; at most 1000 characters.
-    pub values_list: Option<String>,
+    pub values_list: Option<Text>,
     /// `supportsMonitoring`: Required; a boolean.
     pub supports_monitoring: bool,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -17303,17 +17327,17 @@ impl Decode for VariableCharacteristicsType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_unit: Option<String> = None;
+        let mut f_unit: Option<Text> = None;
         let mut f_data_type: Option<DataEnumType> = None;
         let mut f_min_limit: Option<Decimal> = None;
         let mut f_max_limit: Option<Decimal> = None;
-        let mut f_values_list: Option<String> = None;
+        let mut f_values_list: Option<Text> = None;
         let mut f_supports_monitoring: Option<bool> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -17327,7 +17351,7 @@ impl Decode for VariableCharacteristicsType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "unit" => {
+                b"unit" => {
                     if f_unit.is_some() {
                         d.duplicate("unit")?;
                     }
@@ -17337,13 +17361,13 @@ impl Decode for VariableCharacteristicsType {
                     }
                     f_unit = Some(d.string(Some(16)).map_err(|e| e.at_key("unit"))?);
                 }
-                "dataType" => {
+                b"dataType" => {
                     if f_data_type.is_some() {
                         d.duplicate("dataType")?;
                     }
                     f_data_type = Some(DataEnumType::decode(d).map_err(|e| e.at_key("dataType"))?);
                 }
-                "minLimit" => {
+                b"minLimit" => {
                     if f_min_limit.is_some() {
                         d.duplicate("minLimit")?;
                     }
@@ -17356,7 +17380,7 @@ impl Decode for VariableCharacteristicsType {
                             .map_err(|e| e.at_key("minLimit"))?,
                     );
                 }
-                "maxLimit" => {
+                b"maxLimit" => {
                     if f_max_limit.is_some() {
                         d.duplicate("maxLimit")?;
                     }
@@ -17369,7 +17393,7 @@ impl Decode for VariableCharacteristicsType {
                             .map_err(|e| e.at_key("maxLimit"))?,
                     );
                 }
-                "valuesList" => {
+                b"valuesList" => {
                     if f_values_list.is_some() {
                         d.duplicate("valuesList")?;
                     }
@@ -17379,14 +17403,14 @@ impl Decode for VariableCharacteristicsType {
                     }
                     f_values_list = Some(d.string(Some(1000)).map_err(|e| e.at_key("valuesList"))?);
                 }
-                "supportsMonitoring" => {
+                b"supportsMonitoring" => {
                     if f_supports_monitoring.is_some() {
                         d.duplicate("supportsMonitoring")?;
                     }
                     f_supports_monitoring =
                         Some(d.boolean().map_err(|e| e.at_key("supportsMonitoring"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(VariableCharacteristicsType {
@@ -17516,9 +17540,9 @@ impl Decode for VariableMonitoringType {
         let mut f_severity: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -17532,37 +17556,37 @@ impl Decode for VariableMonitoringType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
                 }
-                "transaction" => {
+                b"transaction" => {
                     if f_transaction.is_some() {
                         d.duplicate("transaction")?;
                     }
                     f_transaction = Some(d.boolean().map_err(|e| e.at_key("transaction"))?);
                 }
-                "value" => {
+                b"value" => {
                     if f_value.is_some() {
                         d.duplicate("value")?;
                     }
                     f_value = Some(d.decimal(None, None, None).map_err(|e| e.at_key("value"))?);
                 }
-                "type" => {
+                b"type" => {
                     if f_type_.is_some() {
                         d.duplicate("type")?;
                     }
                     f_type_ = Some(MonitorEnumType::decode(d).map_err(|e| e.at_key("type"))?);
                 }
-                "severity" => {
+                b"severity" => {
                     if f_severity.is_some() {
                         d.duplicate("severity")?;
                     }
                     f_severity = Some(d.integer(None, None).map_err(|e| e.at_key("severity"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(VariableMonitoringType {
@@ -17647,16 +17671,16 @@ pub struct VariableType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `name`: Required; at most 50 characters.
-    pub name: String,
+    pub name: Text,
     /// `instance`: Optional; at most 50 characters.
-    pub instance: Option<String>,
+    pub instance: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl VariableType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(name: String) -> Self {
+    pub fn new(name: Text) -> Self {
         VariableType {
             custom_data: None,
             name,
@@ -17670,13 +17694,13 @@ impl Decode for VariableType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_name: Option<String> = None;
-        let mut f_instance: Option<String> = None;
+        let mut f_name: Option<Text> = None;
+        let mut f_instance: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -17690,13 +17714,13 @@ impl Decode for VariableType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                "name" => {
+                b"name" => {
                     if f_name.is_some() {
                         d.duplicate("name")?;
                     }
                     f_name = Some(d.string(Some(50)).map_err(|e| e.at_key("name"))?);
                 }
-                "instance" => {
+                b"instance" => {
                     if f_instance.is_some() {
                         d.duplicate("instance")?;
                     }
@@ -17706,7 +17730,7 @@ impl Decode for VariableType {
                     }
                     f_instance = Some(d.string(Some(50)).map_err(|e| e.at_key("instance"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(VariableType {

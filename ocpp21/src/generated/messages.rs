@@ -7,14 +7,14 @@ use crate::generated::types::*;
 use crate::UnknownEnumValue;
 use ocpp_types::codec::{Decode, Decoder, Encode, Extra, RawJson, Validator};
 use ocpp_types::json::JsonWriter;
-use ocpp_types::{DateTime, Decimal, DecodeError};
+use ocpp_types::{DateTime, Decimal, DecodeError, Text};
 use ocpp_types::{Direction, Message, OcppVersion};
 
 /// The `CertificateSigned` request (CALL payload) of OCPP 2.1, sent by the CSMS to the charging station; block `A_Security`. Answered by [`CertificateSignedResponse`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateSignedRequest {
     /// `certificateChain`: Required; at most 10000 characters.
-    pub certificate_chain: String,
+    pub certificate_chain: Text,
     /// `certificateType`: Optional; a [`CertificateSigningUseEnumType`].
     pub certificate_type: Option<CertificateSigningUseEnumType>,
     /// `requestId`: Optional; an integer.
@@ -27,7 +27,7 @@ pub struct CertificateSignedRequest {
 
 impl CertificateSignedRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(certificate_chain: String) -> Self {
+    pub fn new(certificate_chain: Text) -> Self {
         CertificateSignedRequest {
             certificate_chain,
             certificate_type: None,
@@ -41,15 +41,15 @@ impl CertificateSignedRequest {
 impl Decode for CertificateSignedRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_certificate_chain: Option<String> = None;
+        let mut f_certificate_chain: Option<Text> = None;
         let mut f_certificate_type: Option<CertificateSigningUseEnumType> = None;
         let mut f_request_id: Option<i64> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "certificateChain" => {
+                b"certificateChain" => {
                     if f_certificate_chain.is_some() {
                         d.duplicate("certificateChain")?;
                     }
@@ -58,7 +58,7 @@ impl Decode for CertificateSignedRequest {
                             .map_err(|e| e.at_key("certificateChain"))?,
                     );
                 }
-                "certificateType" => {
+                b"certificateType" => {
                     if f_certificate_type.is_some() {
                         d.duplicate("certificateType")?;
                     }
@@ -71,7 +71,7 @@ impl Decode for CertificateSignedRequest {
                             .map_err(|e| e.at_key("certificateType"))?,
                     );
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
@@ -81,7 +81,7 @@ impl Decode for CertificateSignedRequest {
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -95,7 +95,7 @@ impl Decode for CertificateSignedRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CertificateSignedRequest {
@@ -195,9 +195,9 @@ impl Decode for CertificateSignedResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -206,7 +206,7 @@ impl Decode for CertificateSignedResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -217,7 +217,7 @@ impl Decode for CertificateSignedResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -231,7 +231,7 @@ impl Decode for CertificateSignedResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CertificateSignedResponse {
@@ -286,11 +286,11 @@ impl Encode for CertificateSignedResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecurityEventNotificationRequest {
     /// `type`: Required; at most 50 characters.
-    pub type_: String,
+    pub type_: Text,
     /// `timestamp`: Required; an RFC 3339 date-time.
     pub timestamp: DateTime,
     /// `techInfo`: Optional; at most 255 characters.
-    pub tech_info: Option<String>,
+    pub tech_info: Option<Text>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -299,7 +299,7 @@ pub struct SecurityEventNotificationRequest {
 
 impl SecurityEventNotificationRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(type_: String, timestamp: DateTime) -> Self {
+    pub fn new(type_: Text, timestamp: DateTime) -> Self {
         SecurityEventNotificationRequest {
             type_,
             timestamp,
@@ -313,27 +313,27 @@ impl SecurityEventNotificationRequest {
 impl Decode for SecurityEventNotificationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_type_: Option<String> = None;
+        let mut f_type_: Option<Text> = None;
         let mut f_timestamp: Option<DateTime> = None;
-        let mut f_tech_info: Option<String> = None;
+        let mut f_tech_info: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "type" => {
+                b"type" => {
                     if f_type_.is_some() {
                         d.duplicate("type")?;
                     }
                     f_type_ = Some(d.string(Some(50)).map_err(|e| e.at_key("type"))?);
                 }
-                "timestamp" => {
+                b"timestamp" => {
                     if f_timestamp.is_some() {
                         d.duplicate("timestamp")?;
                     }
                     f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
                 }
-                "techInfo" => {
+                b"techInfo" => {
                     if f_tech_info.is_some() {
                         d.duplicate("techInfo")?;
                     }
@@ -343,7 +343,7 @@ impl Decode for SecurityEventNotificationRequest {
                     }
                     f_tech_info = Some(d.string(Some(255)).map_err(|e| e.at_key("techInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -357,7 +357,7 @@ impl Decode for SecurityEventNotificationRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SecurityEventNotificationRequest {
@@ -456,9 +456,9 @@ impl Decode for SecurityEventNotificationResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -472,7 +472,7 @@ impl Decode for SecurityEventNotificationResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SecurityEventNotificationResponse {
@@ -506,7 +506,7 @@ impl Encode for SecurityEventNotificationResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignCertificateRequest {
     /// `csr`: Required; at most 5500 characters.
-    pub csr: String,
+    pub csr: Text,
     /// `certificateType`: Optional; a [`CertificateSigningUseEnumType`].
     pub certificate_type: Option<CertificateSigningUseEnumType>,
     /// `hashRootCertificate`: Optional; a [`CertificateHashDataType`].
@@ -521,7 +521,7 @@ pub struct SignCertificateRequest {
 
 impl SignCertificateRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(csr: String) -> Self {
+    pub fn new(csr: Text) -> Self {
         SignCertificateRequest {
             csr,
             certificate_type: None,
@@ -536,22 +536,22 @@ impl SignCertificateRequest {
 impl Decode for SignCertificateRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_csr: Option<String> = None;
+        let mut f_csr: Option<Text> = None;
         let mut f_certificate_type: Option<CertificateSigningUseEnumType> = None;
         let mut f_hash_root_certificate: Option<CertificateHashDataType> = None;
         let mut f_request_id: Option<i64> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "csr" => {
+                b"csr" => {
                     if f_csr.is_some() {
                         d.duplicate("csr")?;
                     }
                     f_csr = Some(d.string(Some(5500)).map_err(|e| e.at_key("csr"))?);
                 }
-                "certificateType" => {
+                b"certificateType" => {
                     if f_certificate_type.is_some() {
                         d.duplicate("certificateType")?;
                     }
@@ -564,7 +564,7 @@ impl Decode for SignCertificateRequest {
                             .map_err(|e| e.at_key("certificateType"))?,
                     );
                 }
-                "hashRootCertificate" => {
+                b"hashRootCertificate" => {
                     if f_hash_root_certificate.is_some() {
                         d.duplicate("hashRootCertificate")?;
                     }
@@ -577,7 +577,7 @@ impl Decode for SignCertificateRequest {
                             .map_err(|e| e.at_key("hashRootCertificate"))?,
                     );
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
@@ -587,7 +587,7 @@ impl Decode for SignCertificateRequest {
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -601,7 +601,7 @@ impl Decode for SignCertificateRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SignCertificateRequest {
@@ -709,16 +709,16 @@ impl Decode for SignCertificateResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(GenericStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -729,7 +729,7 @@ impl Decode for SignCertificateResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -743,7 +743,7 @@ impl Decode for SignCertificateResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SignCertificateResponse {
@@ -827,9 +827,9 @@ impl Decode for BootNotificationRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "chargingStation" => {
+                b"chargingStation" => {
                     if f_charging_station.is_some() {
                         d.duplicate("chargingStation")?;
                     }
@@ -837,13 +837,13 @@ impl Decode for BootNotificationRequest {
                         ChargingStationType::decode(d).map_err(|e| e.at_key("chargingStation"))?,
                     );
                 }
-                "reason" => {
+                b"reason" => {
                     if f_reason.is_some() {
                         d.duplicate("reason")?;
                     }
                     f_reason = Some(BootReasonEnumType::decode(d).map_err(|e| e.at_key("reason"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -857,7 +857,7 @@ impl Decode for BootNotificationRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(BootNotificationRequest {
@@ -964,21 +964,21 @@ impl Decode for BootNotificationResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "currentTime" => {
+                b"currentTime" => {
                     if f_current_time.is_some() {
                         d.duplicate("currentTime")?;
                     }
                     f_current_time = Some(d.date_time().map_err(|e| e.at_key("currentTime"))?);
                 }
-                "interval" => {
+                b"interval" => {
                     if f_interval.is_some() {
                         d.duplicate("interval")?;
                     }
                     f_interval = Some(d.integer(None, None).map_err(|e| e.at_key("interval"))?);
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -986,7 +986,7 @@ impl Decode for BootNotificationResponse {
                         RegistrationStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -997,7 +997,7 @@ impl Decode for BootNotificationResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -1011,7 +1011,7 @@ impl Decode for BootNotificationResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(BootNotificationResponse {
@@ -1117,22 +1117,22 @@ impl Decode for GetBaseReportRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "reportBase" => {
+                b"reportBase" => {
                     if f_report_base.is_some() {
                         d.duplicate("reportBase")?;
                     }
                     f_report_base =
                         Some(ReportBaseEnumType::decode(d).map_err(|e| e.at_key("reportBase"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -1146,7 +1146,7 @@ impl Decode for GetBaseReportRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetBaseReportRequest {
@@ -1241,9 +1241,9 @@ impl Decode for GetBaseReportResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -1252,7 +1252,7 @@ impl Decode for GetBaseReportResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -1263,7 +1263,7 @@ impl Decode for GetBaseReportResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -1277,7 +1277,7 @@ impl Decode for GetBaseReportResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetBaseReportResponse {
@@ -1365,9 +1365,9 @@ impl Decode for GetReportRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "componentVariable" => {
+                b"componentVariable" => {
                     if f_component_variable.is_some() {
                         d.duplicate("componentVariable")?;
                     }
@@ -1380,13 +1380,13 @@ impl Decode for GetReportRequest {
                             .map_err(|e| e.at_key("componentVariable"))?,
                     );
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "componentCriteria" => {
+                b"componentCriteria" => {
                     if f_component_criteria.is_some() {
                         d.duplicate("componentCriteria")?;
                     }
@@ -1399,7 +1399,7 @@ impl Decode for GetReportRequest {
                             .map_err(|e| e.at_key("componentCriteria"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -1413,7 +1413,7 @@ impl Decode for GetReportRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetReportRequest {
@@ -1525,9 +1525,9 @@ impl Decode for GetReportResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -1536,7 +1536,7 @@ impl Decode for GetReportResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -1547,7 +1547,7 @@ impl Decode for GetReportResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -1561,7 +1561,7 @@ impl Decode for GetReportResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetReportResponse {
@@ -1641,9 +1641,9 @@ impl Decode for GetVariablesRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "getVariableData" => {
+                b"getVariableData" => {
                     if f_get_variable_data.is_some() {
                         d.duplicate("getVariableData")?;
                     }
@@ -1652,7 +1652,7 @@ impl Decode for GetVariablesRequest {
                             .map_err(|e| e.at_key("getVariableData"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -1666,7 +1666,7 @@ impl Decode for GetVariablesRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetVariablesRequest {
@@ -1755,9 +1755,9 @@ impl Decode for GetVariablesResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "getVariableResult" => {
+                b"getVariableResult" => {
                     if f_get_variable_result.is_some() {
                         d.duplicate("getVariableResult")?;
                     }
@@ -1766,7 +1766,7 @@ impl Decode for GetVariablesResponse {
                             .map_err(|e| e.at_key("getVariableResult"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -1780,7 +1780,7 @@ impl Decode for GetVariablesResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetVariablesResponse {
@@ -1875,21 +1875,21 @@ impl Decode for NotifyReportRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "generatedAt" => {
+                b"generatedAt" => {
                     if f_generated_at.is_some() {
                         d.duplicate("generatedAt")?;
                     }
                     f_generated_at = Some(d.date_time().map_err(|e| e.at_key("generatedAt"))?);
                 }
-                "reportData" => {
+                b"reportData" => {
                     if f_report_data.is_some() {
                         d.duplicate("reportData")?;
                     }
@@ -1902,7 +1902,7 @@ impl Decode for NotifyReportRequest {
                             .map_err(|e| e.at_key("reportData"))?,
                     );
                 }
-                "tbc" => {
+                b"tbc" => {
                     if f_tbc.is_some() {
                         d.duplicate("tbc")?;
                     }
@@ -1912,13 +1912,13 @@ impl Decode for NotifyReportRequest {
                     }
                     f_tbc = Some(d.boolean().map_err(|e| e.at_key("tbc"))?);
                 }
-                "seqNo" => {
+                b"seqNo" => {
                     if f_seq_no.is_some() {
                         d.duplicate("seqNo")?;
                     }
                     f_seq_no = Some(d.integer(Some(0), None).map_err(|e| e.at_key("seqNo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -1932,7 +1932,7 @@ impl Decode for NotifyReportRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyReportRequest {
@@ -2053,9 +2053,9 @@ impl Decode for NotifyReportResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -2069,7 +2069,7 @@ impl Decode for NotifyReportResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyReportResponse {
@@ -2132,15 +2132,15 @@ impl Decode for ResetRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "type" => {
+                b"type" => {
                     if f_type_.is_some() {
                         d.duplicate("type")?;
                     }
                     f_type_ = Some(ResetEnumType::decode(d).map_err(|e| e.at_key("type"))?);
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
@@ -2150,7 +2150,7 @@ impl Decode for ResetRequest {
                     }
                     f_evse_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -2164,7 +2164,7 @@ impl Decode for ResetRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ResetRequest {
@@ -2259,16 +2259,16 @@ impl Decode for ResetResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(ResetStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -2279,7 +2279,7 @@ impl Decode for ResetResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -2293,7 +2293,7 @@ impl Decode for ResetResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ResetResponse {
@@ -2377,9 +2377,9 @@ impl Decode for SetNetworkProfileRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "configurationSlot" => {
+                b"configurationSlot" => {
                     if f_configuration_slot.is_some() {
                         d.duplicate("configurationSlot")?;
                     }
@@ -2388,7 +2388,7 @@ impl Decode for SetNetworkProfileRequest {
                             .map_err(|e| e.at_key("configurationSlot"))?,
                     );
                 }
-                "connectionData" => {
+                b"connectionData" => {
                     if f_connection_data.is_some() {
                         d.duplicate("connectionData")?;
                     }
@@ -2397,7 +2397,7 @@ impl Decode for SetNetworkProfileRequest {
                             .map_err(|e| e.at_key("connectionData"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -2411,7 +2411,7 @@ impl Decode for SetNetworkProfileRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetNetworkProfileRequest {
@@ -2506,9 +2506,9 @@ impl Decode for SetNetworkProfileResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -2517,7 +2517,7 @@ impl Decode for SetNetworkProfileResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -2528,7 +2528,7 @@ impl Decode for SetNetworkProfileResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -2542,7 +2542,7 @@ impl Decode for SetNetworkProfileResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetNetworkProfileResponse {
@@ -2622,9 +2622,9 @@ impl Decode for SetVariablesRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "setVariableData" => {
+                b"setVariableData" => {
                     if f_set_variable_data.is_some() {
                         d.duplicate("setVariableData")?;
                     }
@@ -2633,7 +2633,7 @@ impl Decode for SetVariablesRequest {
                             .map_err(|e| e.at_key("setVariableData"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -2647,7 +2647,7 @@ impl Decode for SetVariablesRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetVariablesRequest {
@@ -2736,9 +2736,9 @@ impl Decode for SetVariablesResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "setVariableResult" => {
+                b"setVariableResult" => {
                     if f_set_variable_result.is_some() {
                         d.duplicate("setVariableResult")?;
                     }
@@ -2747,7 +2747,7 @@ impl Decode for SetVariablesResponse {
                             .map_err(|e| e.at_key("setVariableResult"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -2761,7 +2761,7 @@ impl Decode for SetVariablesResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetVariablesResponse {
@@ -2817,7 +2817,7 @@ pub struct AuthorizeRequest {
     /// `idToken`: Required; a [`IdTokenType`].
     pub id_token: IdTokenType,
     /// `certificate`: Optional; at most 10000 characters.
-    pub certificate: Option<String>,
+    pub certificate: Option<Text>,
     /// `iso15118CertificateHashData`: Optional; an array of 1 to 4 items, each a [`OCSPRequestDataType`].
     pub iso15118_certificate_hash_data: Option<Vec<OCSPRequestDataType>>,
     /// `customData`: Optional; a [`CustomDataType`].
@@ -2843,20 +2843,20 @@ impl Decode for AuthorizeRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_id_token: Option<IdTokenType> = None;
-        let mut f_certificate: Option<String> = None;
+        let mut f_certificate: Option<Text> = None;
         let mut f_iso15118_certificate_hash_data: Option<Vec<OCSPRequestDataType>> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "idToken" => {
+                b"idToken" => {
                     if f_id_token.is_some() {
                         d.duplicate("idToken")?;
                     }
                     f_id_token = Some(IdTokenType::decode(d).map_err(|e| e.at_key("idToken"))?);
                 }
-                "certificate" => {
+                b"certificate" => {
                     if f_certificate.is_some() {
                         d.duplicate("certificate")?;
                     }
@@ -2867,7 +2867,7 @@ impl Decode for AuthorizeRequest {
                     f_certificate =
                         Some(d.string(Some(10000)).map_err(|e| e.at_key("certificate"))?);
                 }
-                "iso15118CertificateHashData" => {
+                b"iso15118CertificateHashData" => {
                     if f_iso15118_certificate_hash_data.is_some() {
                         d.duplicate("iso15118CertificateHashData")?;
                     }
@@ -2880,7 +2880,7 @@ impl Decode for AuthorizeRequest {
                             .map_err(|e| e.at_key("iso15118CertificateHashData"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -2894,7 +2894,7 @@ impl Decode for AuthorizeRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(AuthorizeRequest {
@@ -3012,16 +3012,16 @@ impl Decode for AuthorizeResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "idTokenInfo" => {
+                b"idTokenInfo" => {
                     if f_id_token_info.is_some() {
                         d.duplicate("idTokenInfo")?;
                     }
                     f_id_token_info =
                         Some(IdTokenInfoType::decode(d).map_err(|e| e.at_key("idTokenInfo"))?);
                 }
-                "certificateStatus" => {
+                b"certificateStatus" => {
                     if f_certificate_status.is_some() {
                         d.duplicate("certificateStatus")?;
                     }
@@ -3034,7 +3034,7 @@ impl Decode for AuthorizeResponse {
                             .map_err(|e| e.at_key("certificateStatus"))?,
                     );
                 }
-                "allowedEnergyTransfer" => {
+                b"allowedEnergyTransfer" => {
                     if f_allowed_energy_transfer.is_some() {
                         d.duplicate("allowedEnergyTransfer")?;
                     }
@@ -3047,7 +3047,7 @@ impl Decode for AuthorizeResponse {
                             .map_err(|e| e.at_key("allowedEnergyTransfer"))?,
                     );
                 }
-                "tariff" => {
+                b"tariff" => {
                     if f_tariff.is_some() {
                         d.duplicate("tariff")?;
                     }
@@ -3057,7 +3057,7 @@ impl Decode for AuthorizeResponse {
                     }
                     f_tariff = Some(TariffType::decode(d).map_err(|e| e.at_key("tariff"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -3071,7 +3071,7 @@ impl Decode for AuthorizeResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(AuthorizeResponse {
@@ -3170,9 +3170,9 @@ impl Decode for ClearCacheRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -3186,7 +3186,7 @@ impl Decode for ClearCacheRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearCacheRequest {
@@ -3259,16 +3259,16 @@ impl Decode for ClearCacheResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(ClearCacheStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -3279,7 +3279,7 @@ impl Decode for ClearCacheResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -3293,7 +3293,7 @@ impl Decode for ClearCacheResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearCacheResponse {
@@ -3348,25 +3348,25 @@ impl Encode for ClearCacheResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifySettlementRequest {
     /// `transactionId`: Optional; at most 36 characters.
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<Text>,
     /// `pspRef`: Required; at most 255 characters.
-    pub psp_ref: String,
+    pub psp_ref: Text,
     /// `status`: Required; a [`PaymentStatusEnumType`].
     pub status: PaymentStatusEnumType,
     /// `statusInfo`: Optional; at most 500 characters.
-    pub status_info: Option<String>,
+    pub status_info: Option<Text>,
     /// `settlementAmount`: Required; an exact decimal.
     pub settlement_amount: Decimal,
     /// `settlementTime`: Required; an RFC 3339 date-time.
     pub settlement_time: DateTime,
     /// `receiptId`: Optional; at most 50 characters.
-    pub receipt_id: Option<String>,
+    pub receipt_id: Option<Text>,
     /// `receiptUrl`: Optional; at most 2000 characters.
-    pub receipt_url: Option<String>,
+    pub receipt_url: Option<Text>,
     /// `vatCompany`: Optional; a [`AddressType`].
     pub vat_company: Option<AddressType>,
     /// `vatNumber`: Optional; at most 20 characters.
-    pub vat_number: Option<String>,
+    pub vat_number: Option<Text>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -3376,7 +3376,7 @@ pub struct NotifySettlementRequest {
 impl NotifySettlementRequest {
     /// A value with the required members given and every optional member absent.
     pub fn new(
-        psp_ref: String,
+        psp_ref: Text,
         status: PaymentStatusEnumType,
         settlement_amount: Decimal,
         settlement_time: DateTime,
@@ -3401,22 +3401,22 @@ impl NotifySettlementRequest {
 impl Decode for NotifySettlementRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_transaction_id: Option<String> = None;
-        let mut f_psp_ref: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
+        let mut f_psp_ref: Option<Text> = None;
         let mut f_status: Option<PaymentStatusEnumType> = None;
-        let mut f_status_info: Option<String> = None;
+        let mut f_status_info: Option<Text> = None;
         let mut f_settlement_amount: Option<Decimal> = None;
         let mut f_settlement_time: Option<DateTime> = None;
-        let mut f_receipt_id: Option<String> = None;
-        let mut f_receipt_url: Option<String> = None;
+        let mut f_receipt_id: Option<Text> = None;
+        let mut f_receipt_url: Option<Text> = None;
         let mut f_vat_company: Option<AddressType> = None;
-        let mut f_vat_number: Option<String> = None;
+        let mut f_vat_number: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
@@ -3427,20 +3427,20 @@ impl Decode for NotifySettlementRequest {
                     f_transaction_id =
                         Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
                 }
-                "pspRef" => {
+                b"pspRef" => {
                     if f_psp_ref.is_some() {
                         d.duplicate("pspRef")?;
                     }
                     f_psp_ref = Some(d.string(Some(255)).map_err(|e| e.at_key("pspRef"))?);
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(PaymentStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -3450,7 +3450,7 @@ impl Decode for NotifySettlementRequest {
                     }
                     f_status_info = Some(d.string(Some(500)).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "settlementAmount" => {
+                b"settlementAmount" => {
                     if f_settlement_amount.is_some() {
                         d.duplicate("settlementAmount")?;
                     }
@@ -3459,14 +3459,14 @@ impl Decode for NotifySettlementRequest {
                             .map_err(|e| e.at_key("settlementAmount"))?,
                     );
                 }
-                "settlementTime" => {
+                b"settlementTime" => {
                     if f_settlement_time.is_some() {
                         d.duplicate("settlementTime")?;
                     }
                     f_settlement_time =
                         Some(d.date_time().map_err(|e| e.at_key("settlementTime"))?);
                 }
-                "receiptId" => {
+                b"receiptId" => {
                     if f_receipt_id.is_some() {
                         d.duplicate("receiptId")?;
                     }
@@ -3476,7 +3476,7 @@ impl Decode for NotifySettlementRequest {
                     }
                     f_receipt_id = Some(d.string(Some(50)).map_err(|e| e.at_key("receiptId"))?);
                 }
-                "receiptUrl" => {
+                b"receiptUrl" => {
                     if f_receipt_url.is_some() {
                         d.duplicate("receiptUrl")?;
                     }
@@ -3486,7 +3486,7 @@ impl Decode for NotifySettlementRequest {
                     }
                     f_receipt_url = Some(d.string(Some(2000)).map_err(|e| e.at_key("receiptUrl"))?);
                 }
-                "vatCompany" => {
+                b"vatCompany" => {
                     if f_vat_company.is_some() {
                         d.duplicate("vatCompany")?;
                     }
@@ -3497,7 +3497,7 @@ impl Decode for NotifySettlementRequest {
                     f_vat_company =
                         Some(AddressType::decode(d).map_err(|e| e.at_key("vatCompany"))?);
                 }
-                "vatNumber" => {
+                b"vatNumber" => {
                     if f_vat_number.is_some() {
                         d.duplicate("vatNumber")?;
                     }
@@ -3507,7 +3507,7 @@ impl Decode for NotifySettlementRequest {
                     }
                     f_vat_number = Some(d.string(Some(20)).map_err(|e| e.at_key("vatNumber"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -3521,7 +3521,7 @@ impl Decode for NotifySettlementRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifySettlementRequest {
@@ -3664,9 +3664,9 @@ impl ocpp_types::Request for NotifySettlementRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifySettlementResponse {
     /// `receiptUrl`: Optional; at most 2000 characters.
-    pub receipt_url: Option<String>,
+    pub receipt_url: Option<Text>,
     /// `receiptId`: Optional; at most 50 characters.
-    pub receipt_id: Option<String>,
+    pub receipt_id: Option<Text>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -3688,14 +3688,14 @@ impl NotifySettlementResponse {
 impl Decode for NotifySettlementResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_receipt_url: Option<String> = None;
-        let mut f_receipt_id: Option<String> = None;
+        let mut f_receipt_url: Option<Text> = None;
+        let mut f_receipt_id: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "receiptUrl" => {
+                b"receiptUrl" => {
                     if f_receipt_url.is_some() {
                         d.duplicate("receiptUrl")?;
                     }
@@ -3705,7 +3705,7 @@ impl Decode for NotifySettlementResponse {
                     }
                     f_receipt_url = Some(d.string(Some(2000)).map_err(|e| e.at_key("receiptUrl"))?);
                 }
-                "receiptId" => {
+                b"receiptId" => {
                     if f_receipt_id.is_some() {
                         d.duplicate("receiptId")?;
                     }
@@ -3715,7 +3715,7 @@ impl Decode for NotifySettlementResponse {
                     }
                     f_receipt_id = Some(d.string(Some(50)).map_err(|e| e.at_key("receiptId"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -3729,7 +3729,7 @@ impl Decode for NotifySettlementResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifySettlementResponse {
@@ -3809,21 +3809,21 @@ impl Decode for NotifyWebPaymentStartedRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
                     f_evse_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "timeout" => {
+                b"timeout" => {
                     if f_timeout.is_some() {
                         d.duplicate("timeout")?;
                     }
                     f_timeout = Some(d.integer(None, None).map_err(|e| e.at_key("timeout"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -3837,7 +3837,7 @@ impl Decode for NotifyWebPaymentStartedRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyWebPaymentStartedRequest {
@@ -3925,9 +3925,9 @@ impl Decode for NotifyWebPaymentStartedResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -3941,7 +3941,7 @@ impl Decode for NotifyWebPaymentStartedResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyWebPaymentStartedResponse {
@@ -3975,7 +3975,7 @@ impl Encode for NotifyWebPaymentStartedResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VatNumberValidationRequest {
     /// `vatNumber`: Required; at most 20 characters.
-    pub vat_number: String,
+    pub vat_number: Text,
     /// `evseId`: Optional; an integer, at least 0.
     pub evse_id: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
@@ -3986,7 +3986,7 @@ pub struct VatNumberValidationRequest {
 
 impl VatNumberValidationRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(vat_number: String) -> Self {
+    pub fn new(vat_number: Text) -> Self {
         VatNumberValidationRequest {
             vat_number,
             evse_id: None,
@@ -3999,20 +3999,20 @@ impl VatNumberValidationRequest {
 impl Decode for VatNumberValidationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_vat_number: Option<String> = None;
+        let mut f_vat_number: Option<Text> = None;
         let mut f_evse_id: Option<i64> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "vatNumber" => {
+                b"vatNumber" => {
                     if f_vat_number.is_some() {
                         d.duplicate("vatNumber")?;
                     }
                     f_vat_number = Some(d.string(Some(20)).map_err(|e| e.at_key("vatNumber"))?);
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
@@ -4022,7 +4022,7 @@ impl Decode for VatNumberValidationRequest {
                     }
                     f_evse_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -4036,7 +4036,7 @@ impl Decode for VatNumberValidationRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(VatNumberValidationRequest {
@@ -4106,7 +4106,7 @@ pub struct VatNumberValidationResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `vatNumber`: Required; at most 20 characters.
-    pub vat_number: String,
+    pub vat_number: Text,
     /// `evseId`: Optional; an integer, at least 0.
     pub evse_id: Option<i64>,
     /// `status`: Required; a [`GenericStatusEnumType`].
@@ -4119,7 +4119,7 @@ pub struct VatNumberValidationResponse {
 
 impl VatNumberValidationResponse {
     /// A value with the required members given and every optional member absent.
-    pub fn new(vat_number: String, status: GenericStatusEnumType) -> Self {
+    pub fn new(vat_number: Text, status: GenericStatusEnumType) -> Self {
         VatNumberValidationResponse {
             company: None,
             status_info: None,
@@ -4137,15 +4137,15 @@ impl Decode for VatNumberValidationResponse {
         d.object_begin()?;
         let mut f_company: Option<AddressType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_vat_number: Option<String> = None;
+        let mut f_vat_number: Option<Text> = None;
         let mut f_evse_id: Option<i64> = None;
         let mut f_status: Option<GenericStatusEnumType> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "company" => {
+                b"company" => {
                     if f_company.is_some() {
                         d.duplicate("company")?;
                     }
@@ -4155,7 +4155,7 @@ impl Decode for VatNumberValidationResponse {
                     }
                     f_company = Some(AddressType::decode(d).map_err(|e| e.at_key("company"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -4166,13 +4166,13 @@ impl Decode for VatNumberValidationResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "vatNumber" => {
+                b"vatNumber" => {
                     if f_vat_number.is_some() {
                         d.duplicate("vatNumber")?;
                     }
                     f_vat_number = Some(d.string(Some(20)).map_err(|e| e.at_key("vatNumber"))?);
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
@@ -4182,14 +4182,14 @@ impl Decode for VatNumberValidationResponse {
                     }
                     f_evse_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(GenericStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -4203,7 +4203,7 @@ impl Decode for VatNumberValidationResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(VatNumberValidationResponse {
@@ -4309,9 +4309,9 @@ impl Decode for GetLocalListVersionRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -4325,7 +4325,7 @@ impl Decode for GetLocalListVersionRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetLocalListVersionRequest {
@@ -4394,9 +4394,9 @@ impl Decode for GetLocalListVersionResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "versionNumber" => {
+                b"versionNumber" => {
                     if f_version_number.is_some() {
                         d.duplicate("versionNumber")?;
                     }
@@ -4405,7 +4405,7 @@ impl Decode for GetLocalListVersionResponse {
                             .map_err(|e| e.at_key("versionNumber"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -4419,7 +4419,7 @@ impl Decode for GetLocalListVersionResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetLocalListVersionResponse {
@@ -4495,9 +4495,9 @@ impl Decode for SendLocalListRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "localAuthorizationList" => {
+                b"localAuthorizationList" => {
                     if f_local_authorization_list.is_some() {
                         d.duplicate("localAuthorizationList")?;
                     }
@@ -4510,7 +4510,7 @@ impl Decode for SendLocalListRequest {
                             .map_err(|e| e.at_key("localAuthorizationList"))?,
                     );
                 }
-                "versionNumber" => {
+                b"versionNumber" => {
                     if f_version_number.is_some() {
                         d.duplicate("versionNumber")?;
                     }
@@ -4519,14 +4519,14 @@ impl Decode for SendLocalListRequest {
                             .map_err(|e| e.at_key("versionNumber"))?,
                     );
                 }
-                "updateType" => {
+                b"updateType" => {
                     if f_update_type.is_some() {
                         d.duplicate("updateType")?;
                     }
                     f_update_type =
                         Some(UpdateEnumType::decode(d).map_err(|e| e.at_key("updateType"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -4540,7 +4540,7 @@ impl Decode for SendLocalListRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SendLocalListRequest {
@@ -4650,9 +4650,9 @@ impl Decode for SendLocalListResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -4660,7 +4660,7 @@ impl Decode for SendLocalListResponse {
                         SendLocalListStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -4671,7 +4671,7 @@ impl Decode for SendLocalListResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -4685,7 +4685,7 @@ impl Decode for SendLocalListResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SendLocalListResponse {
@@ -4740,7 +4740,7 @@ impl Encode for SendLocalListResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetTransactionStatusRequest {
     /// `transactionId`: Optional; at most 36 characters.
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<Text>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -4761,13 +4761,13 @@ impl GetTransactionStatusRequest {
 impl Decode for GetTransactionStatusRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
@@ -4778,7 +4778,7 @@ impl Decode for GetTransactionStatusRequest {
                     f_transaction_id =
                         Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -4792,7 +4792,7 @@ impl Decode for GetTransactionStatusRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetTransactionStatusRequest {
@@ -4874,9 +4874,9 @@ impl Decode for GetTransactionStatusResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "ongoingIndicator" => {
+                b"ongoingIndicator" => {
                     if f_ongoing_indicator.is_some() {
                         d.duplicate("ongoingIndicator")?;
                     }
@@ -4887,14 +4887,14 @@ impl Decode for GetTransactionStatusResponse {
                     f_ongoing_indicator =
                         Some(d.boolean().map_err(|e| e.at_key("ongoingIndicator"))?);
                 }
-                "messagesInQueue" => {
+                b"messagesInQueue" => {
                     if f_messages_in_queue.is_some() {
                         d.duplicate("messagesInQueue")?;
                     }
                     f_messages_in_queue =
                         Some(d.boolean().map_err(|e| e.at_key("messagesInQueue"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -4908,7 +4908,7 @@ impl Decode for GetTransactionStatusResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetTransactionStatusResponse {
@@ -5043,9 +5043,9 @@ impl Decode for TransactionEventRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "costDetails" => {
+                b"costDetails" => {
                     if f_cost_details.is_some() {
                         d.duplicate("costDetails")?;
                     }
@@ -5056,7 +5056,7 @@ impl Decode for TransactionEventRequest {
                     f_cost_details =
                         Some(CostDetailsType::decode(d).map_err(|e| e.at_key("costDetails"))?);
                 }
-                "eventType" => {
+                b"eventType" => {
                     if f_event_type.is_some() {
                         d.duplicate("eventType")?;
                     }
@@ -5064,7 +5064,7 @@ impl Decode for TransactionEventRequest {
                         TransactionEventEnumType::decode(d).map_err(|e| e.at_key("eventType"))?,
                     );
                 }
-                "meterValue" => {
+                b"meterValue" => {
                     if f_meter_value.is_some() {
                         d.duplicate("meterValue")?;
                     }
@@ -5077,13 +5077,13 @@ impl Decode for TransactionEventRequest {
                             .map_err(|e| e.at_key("meterValue"))?,
                     );
                 }
-                "timestamp" => {
+                b"timestamp" => {
                     if f_timestamp.is_some() {
                         d.duplicate("timestamp")?;
                     }
                     f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
                 }
-                "triggerReason" => {
+                b"triggerReason" => {
                     if f_trigger_reason.is_some() {
                         d.duplicate("triggerReason")?;
                     }
@@ -5091,13 +5091,13 @@ impl Decode for TransactionEventRequest {
                         TriggerReasonEnumType::decode(d).map_err(|e| e.at_key("triggerReason"))?,
                     );
                 }
-                "seqNo" => {
+                b"seqNo" => {
                     if f_seq_no.is_some() {
                         d.duplicate("seqNo")?;
                     }
                     f_seq_no = Some(d.integer(Some(0), None).map_err(|e| e.at_key("seqNo"))?);
                 }
-                "offline" => {
+                b"offline" => {
                     if f_offline.is_some() {
                         d.duplicate("offline")?;
                     }
@@ -5107,7 +5107,7 @@ impl Decode for TransactionEventRequest {
                     }
                     f_offline = Some(d.boolean().map_err(|e| e.at_key("offline"))?);
                 }
-                "numberOfPhasesUsed" => {
+                b"numberOfPhasesUsed" => {
                     if f_number_of_phases_used.is_some() {
                         d.duplicate("numberOfPhasesUsed")?;
                     }
@@ -5120,7 +5120,7 @@ impl Decode for TransactionEventRequest {
                             .map_err(|e| e.at_key("numberOfPhasesUsed"))?,
                     );
                 }
-                "cableMaxCurrent" => {
+                b"cableMaxCurrent" => {
                     if f_cable_max_current.is_some() {
                         d.duplicate("cableMaxCurrent")?;
                     }
@@ -5133,7 +5133,7 @@ impl Decode for TransactionEventRequest {
                             .map_err(|e| e.at_key("cableMaxCurrent"))?,
                     );
                 }
-                "reservationId" => {
+                b"reservationId" => {
                     if f_reservation_id.is_some() {
                         d.duplicate("reservationId")?;
                     }
@@ -5146,7 +5146,7 @@ impl Decode for TransactionEventRequest {
                             .map_err(|e| e.at_key("reservationId"))?,
                     );
                 }
-                "preconditioningStatus" => {
+                b"preconditioningStatus" => {
                     if f_preconditioning_status.is_some() {
                         d.duplicate("preconditioningStatus")?;
                     }
@@ -5159,7 +5159,7 @@ impl Decode for TransactionEventRequest {
                             .map_err(|e| e.at_key("preconditioningStatus"))?,
                     );
                 }
-                "evseSleep" => {
+                b"evseSleep" => {
                     if f_evse_sleep.is_some() {
                         d.duplicate("evseSleep")?;
                     }
@@ -5169,14 +5169,14 @@ impl Decode for TransactionEventRequest {
                     }
                     f_evse_sleep = Some(d.boolean().map_err(|e| e.at_key("evseSleep"))?);
                 }
-                "transactionInfo" => {
+                b"transactionInfo" => {
                     if f_transaction_info.is_some() {
                         d.duplicate("transactionInfo")?;
                     }
                     f_transaction_info =
                         Some(TransactionType::decode(d).map_err(|e| e.at_key("transactionInfo"))?);
                 }
-                "evse" => {
+                b"evse" => {
                     if f_evse.is_some() {
                         d.duplicate("evse")?;
                     }
@@ -5186,7 +5186,7 @@ impl Decode for TransactionEventRequest {
                     }
                     f_evse = Some(EVSEType::decode(d).map_err(|e| e.at_key("evse"))?);
                 }
-                "idToken" => {
+                b"idToken" => {
                     if f_id_token.is_some() {
                         d.duplicate("idToken")?;
                     }
@@ -5196,7 +5196,7 @@ impl Decode for TransactionEventRequest {
                     }
                     f_id_token = Some(IdTokenType::decode(d).map_err(|e| e.at_key("idToken"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -5210,7 +5210,7 @@ impl Decode for TransactionEventRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TransactionEventRequest {
@@ -5446,9 +5446,9 @@ impl Decode for TransactionEventResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "totalCost" => {
+                b"totalCost" => {
                     if f_total_cost.is_some() {
                         d.duplicate("totalCost")?;
                     }
@@ -5461,7 +5461,7 @@ impl Decode for TransactionEventResponse {
                             .map_err(|e| e.at_key("totalCost"))?,
                     );
                 }
-                "chargingPriority" => {
+                b"chargingPriority" => {
                     if f_charging_priority.is_some() {
                         d.duplicate("chargingPriority")?;
                     }
@@ -5474,7 +5474,7 @@ impl Decode for TransactionEventResponse {
                             .map_err(|e| e.at_key("chargingPriority"))?,
                     );
                 }
-                "idTokenInfo" => {
+                b"idTokenInfo" => {
                     if f_id_token_info.is_some() {
                         d.duplicate("idTokenInfo")?;
                     }
@@ -5485,7 +5485,7 @@ impl Decode for TransactionEventResponse {
                     f_id_token_info =
                         Some(IdTokenInfoType::decode(d).map_err(|e| e.at_key("idTokenInfo"))?);
                 }
-                "transactionLimit" => {
+                b"transactionLimit" => {
                     if f_transaction_limit.is_some() {
                         d.duplicate("transactionLimit")?;
                     }
@@ -5498,7 +5498,7 @@ impl Decode for TransactionEventResponse {
                             .map_err(|e| e.at_key("transactionLimit"))?,
                     );
                 }
-                "updatedPersonalMessage" => {
+                b"updatedPersonalMessage" => {
                     if f_updated_personal_message.is_some() {
                         d.duplicate("updatedPersonalMessage")?;
                     }
@@ -5511,7 +5511,7 @@ impl Decode for TransactionEventResponse {
                             .map_err(|e| e.at_key("updatedPersonalMessage"))?,
                     );
                 }
-                "updatedPersonalMessageExtra" => {
+                b"updatedPersonalMessageExtra" => {
                     if f_updated_personal_message_extra.is_some() {
                         d.duplicate("updatedPersonalMessageExtra")?;
                     }
@@ -5524,7 +5524,7 @@ impl Decode for TransactionEventResponse {
                             .map_err(|e| e.at_key("updatedPersonalMessageExtra"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -5538,7 +5538,7 @@ impl Decode for TransactionEventResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TransactionEventResponse {
@@ -5663,9 +5663,9 @@ impl Decode for RequestStartTransactionRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
@@ -5675,7 +5675,7 @@ impl Decode for RequestStartTransactionRequest {
                     }
                     f_evse_id = Some(d.integer(Some(1), None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "groupIdToken" => {
+                b"groupIdToken" => {
                     if f_group_id_token.is_some() {
                         d.duplicate("groupIdToken")?;
                     }
@@ -5686,13 +5686,13 @@ impl Decode for RequestStartTransactionRequest {
                     f_group_id_token =
                         Some(IdTokenType::decode(d).map_err(|e| e.at_key("groupIdToken"))?);
                 }
-                "idToken" => {
+                b"idToken" => {
                     if f_id_token.is_some() {
                         d.duplicate("idToken")?;
                     }
                     f_id_token = Some(IdTokenType::decode(d).map_err(|e| e.at_key("idToken"))?);
                 }
-                "remoteStartId" => {
+                b"remoteStartId" => {
                     if f_remote_start_id.is_some() {
                         d.duplicate("remoteStartId")?;
                     }
@@ -5701,7 +5701,7 @@ impl Decode for RequestStartTransactionRequest {
                             .map_err(|e| e.at_key("remoteStartId"))?,
                     );
                 }
-                "chargingProfile" => {
+                b"chargingProfile" => {
                     if f_charging_profile.is_some() {
                         d.duplicate("chargingProfile")?;
                     }
@@ -5713,7 +5713,7 @@ impl Decode for RequestStartTransactionRequest {
                         ChargingProfileType::decode(d).map_err(|e| e.at_key("chargingProfile"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -5727,7 +5727,7 @@ impl Decode for RequestStartTransactionRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(RequestStartTransactionRequest {
@@ -5822,7 +5822,7 @@ pub struct RequestStartTransactionResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `transactionId`: Optional; at most 36 characters.
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<Text>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -5847,13 +5847,13 @@ impl Decode for RequestStartTransactionResponse {
         d.object_begin()?;
         let mut f_status: Option<RequestStartStopStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -5862,7 +5862,7 @@ impl Decode for RequestStartTransactionResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -5873,7 +5873,7 @@ impl Decode for RequestStartTransactionResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
@@ -5884,7 +5884,7 @@ impl Decode for RequestStartTransactionResponse {
                     f_transaction_id =
                         Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -5898,7 +5898,7 @@ impl Decode for RequestStartTransactionResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(RequestStartTransactionResponse {
@@ -5962,7 +5962,7 @@ impl Encode for RequestStartTransactionResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestStopTransactionRequest {
     /// `transactionId`: Required; at most 36 characters.
-    pub transaction_id: String,
+    pub transaction_id: Text,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -5971,7 +5971,7 @@ pub struct RequestStopTransactionRequest {
 
 impl RequestStopTransactionRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(transaction_id: String) -> Self {
+    pub fn new(transaction_id: Text) -> Self {
         RequestStopTransactionRequest {
             transaction_id,
             custom_data: None,
@@ -5983,20 +5983,20 @@ impl RequestStopTransactionRequest {
 impl Decode for RequestStopTransactionRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
                     f_transaction_id =
                         Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -6010,7 +6010,7 @@ impl Decode for RequestStopTransactionRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(RequestStopTransactionRequest {
@@ -6097,9 +6097,9 @@ impl Decode for RequestStopTransactionResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -6108,7 +6108,7 @@ impl Decode for RequestStopTransactionResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -6119,7 +6119,7 @@ impl Decode for RequestStopTransactionResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -6133,7 +6133,7 @@ impl Decode for RequestStopTransactionResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(RequestStopTransactionResponse {
@@ -6192,7 +6192,7 @@ pub struct TriggerMessageRequest {
     /// `requestedMessage`: Required; a [`MessageTriggerEnumType`].
     pub requested_message: MessageTriggerEnumType,
     /// `customTrigger`: Optional; at most 50 characters.
-    pub custom_trigger: Option<String>,
+    pub custom_trigger: Option<Text>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -6217,13 +6217,13 @@ impl Decode for TriggerMessageRequest {
         d.object_begin()?;
         let mut f_evse: Option<EVSEType> = None;
         let mut f_requested_message: Option<MessageTriggerEnumType> = None;
-        let mut f_custom_trigger: Option<String> = None;
+        let mut f_custom_trigger: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "evse" => {
+                b"evse" => {
                     if f_evse.is_some() {
                         d.duplicate("evse")?;
                     }
@@ -6233,7 +6233,7 @@ impl Decode for TriggerMessageRequest {
                     }
                     f_evse = Some(EVSEType::decode(d).map_err(|e| e.at_key("evse"))?);
                 }
-                "requestedMessage" => {
+                b"requestedMessage" => {
                     if f_requested_message.is_some() {
                         d.duplicate("requestedMessage")?;
                     }
@@ -6242,7 +6242,7 @@ impl Decode for TriggerMessageRequest {
                             .map_err(|e| e.at_key("requestedMessage"))?,
                     );
                 }
-                "customTrigger" => {
+                b"customTrigger" => {
                     if f_custom_trigger.is_some() {
                         d.duplicate("customTrigger")?;
                     }
@@ -6253,7 +6253,7 @@ impl Decode for TriggerMessageRequest {
                     f_custom_trigger =
                         Some(d.string(Some(50)).map_err(|e| e.at_key("customTrigger"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -6267,7 +6267,7 @@ impl Decode for TriggerMessageRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TriggerMessageRequest {
@@ -6370,9 +6370,9 @@ impl Decode for TriggerMessageResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -6380,7 +6380,7 @@ impl Decode for TriggerMessageResponse {
                         TriggerMessageStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -6391,7 +6391,7 @@ impl Decode for TriggerMessageResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -6405,7 +6405,7 @@ impl Decode for TriggerMessageResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TriggerMessageResponse {
@@ -6489,15 +6489,15 @@ impl Decode for UnlockConnectorRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
                     f_evse_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "connectorId" => {
+                b"connectorId" => {
                     if f_connector_id.is_some() {
                         d.duplicate("connectorId")?;
                     }
@@ -6506,7 +6506,7 @@ impl Decode for UnlockConnectorRequest {
                             .map_err(|e| e.at_key("connectorId"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -6520,7 +6520,7 @@ impl Decode for UnlockConnectorRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(UnlockConnectorRequest {
@@ -6621,16 +6621,16 @@ impl Decode for UnlockConnectorResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(UnlockStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -6641,7 +6641,7 @@ impl Decode for UnlockConnectorResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -6655,7 +6655,7 @@ impl Decode for UnlockConnectorResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(UnlockConnectorResponse {
@@ -6739,9 +6739,9 @@ impl Decode for ChangeAvailabilityRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "evse" => {
+                b"evse" => {
                     if f_evse.is_some() {
                         d.duplicate("evse")?;
                     }
@@ -6751,7 +6751,7 @@ impl Decode for ChangeAvailabilityRequest {
                     }
                     f_evse = Some(EVSEType::decode(d).map_err(|e| e.at_key("evse"))?);
                 }
-                "operationalStatus" => {
+                b"operationalStatus" => {
                     if f_operational_status.is_some() {
                         d.duplicate("operationalStatus")?;
                     }
@@ -6760,7 +6760,7 @@ impl Decode for ChangeAvailabilityRequest {
                             .map_err(|e| e.at_key("operationalStatus"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -6774,7 +6774,7 @@ impl Decode for ChangeAvailabilityRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChangeAvailabilityRequest {
@@ -6868,9 +6868,9 @@ impl Decode for ChangeAvailabilityResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -6879,7 +6879,7 @@ impl Decode for ChangeAvailabilityResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -6890,7 +6890,7 @@ impl Decode for ChangeAvailabilityResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -6904,7 +6904,7 @@ impl Decode for ChangeAvailabilityResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChangeAvailabilityResponse {
@@ -6980,9 +6980,9 @@ impl Decode for HeartbeatRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -6996,7 +6996,7 @@ impl Decode for HeartbeatRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(HeartbeatRequest {
@@ -7065,15 +7065,15 @@ impl Decode for HeartbeatResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "currentTime" => {
+                b"currentTime" => {
                     if f_current_time.is_some() {
                         d.duplicate("currentTime")?;
                     }
                     f_current_time = Some(d.date_time().map_err(|e| e.at_key("currentTime"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -7087,7 +7087,7 @@ impl Decode for HeartbeatResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(HeartbeatResponse {
@@ -7176,15 +7176,15 @@ impl Decode for StatusNotificationRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "timestamp" => {
+                b"timestamp" => {
                     if f_timestamp.is_some() {
                         d.duplicate("timestamp")?;
                     }
                     f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
                 }
-                "connectorStatus" => {
+                b"connectorStatus" => {
                     if f_connector_status.is_some() {
                         d.duplicate("connectorStatus")?;
                     }
@@ -7193,13 +7193,13 @@ impl Decode for StatusNotificationRequest {
                             .map_err(|e| e.at_key("connectorStatus"))?,
                     );
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
                     f_evse_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "connectorId" => {
+                b"connectorId" => {
                     if f_connector_id.is_some() {
                         d.duplicate("connectorId")?;
                     }
@@ -7208,7 +7208,7 @@ impl Decode for StatusNotificationRequest {
                             .map_err(|e| e.at_key("connectorId"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -7222,7 +7222,7 @@ impl Decode for StatusNotificationRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(StatusNotificationRequest {
@@ -7341,9 +7341,9 @@ impl Decode for StatusNotificationResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -7357,7 +7357,7 @@ impl Decode for StatusNotificationResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(StatusNotificationResponse {
@@ -7416,9 +7416,9 @@ impl Decode for CancelReservationRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "reservationId" => {
+                b"reservationId" => {
                     if f_reservation_id.is_some() {
                         d.duplicate("reservationId")?;
                     }
@@ -7427,7 +7427,7 @@ impl Decode for CancelReservationRequest {
                             .map_err(|e| e.at_key("reservationId"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -7441,7 +7441,7 @@ impl Decode for CancelReservationRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CancelReservationRequest {
@@ -7528,9 +7528,9 @@ impl Decode for CancelReservationResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -7539,7 +7539,7 @@ impl Decode for CancelReservationResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -7550,7 +7550,7 @@ impl Decode for CancelReservationResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -7564,7 +7564,7 @@ impl Decode for CancelReservationResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CancelReservationResponse {
@@ -7651,9 +7651,9 @@ impl Decode for ReservationStatusUpdateRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "reservationId" => {
+                b"reservationId" => {
                     if f_reservation_id.is_some() {
                         d.duplicate("reservationId")?;
                     }
@@ -7662,7 +7662,7 @@ impl Decode for ReservationStatusUpdateRequest {
                             .map_err(|e| e.at_key("reservationId"))?,
                     );
                 }
-                "reservationUpdateStatus" => {
+                b"reservationUpdateStatus" => {
                     if f_reservation_update_status.is_some() {
                         d.duplicate("reservationUpdateStatus")?;
                     }
@@ -7671,7 +7671,7 @@ impl Decode for ReservationStatusUpdateRequest {
                             .map_err(|e| e.at_key("reservationUpdateStatus"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -7685,7 +7685,7 @@ impl Decode for ReservationStatusUpdateRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ReservationStatusUpdateRequest {
@@ -7778,9 +7778,9 @@ impl Decode for ReservationStatusUpdateResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -7794,7 +7794,7 @@ impl Decode for ReservationStatusUpdateResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ReservationStatusUpdateResponse {
@@ -7832,7 +7832,7 @@ pub struct ReserveNowRequest {
     /// `expiryDateTime`: Required; an RFC 3339 date-time.
     pub expiry_date_time: DateTime,
     /// `connectorType`: Optional; at most 20 characters.
-    pub connector_type: Option<String>,
+    pub connector_type: Option<Text>,
     /// `idToken`: Required; a [`IdTokenType`].
     pub id_token: IdTokenType,
     /// `evseId`: Optional; an integer, at least 0.
@@ -7866,29 +7866,29 @@ impl Decode for ReserveNowRequest {
         d.object_begin()?;
         let mut f_id: Option<i64> = None;
         let mut f_expiry_date_time: Option<DateTime> = None;
-        let mut f_connector_type: Option<String> = None;
+        let mut f_connector_type: Option<Text> = None;
         let mut f_id_token: Option<IdTokenType> = None;
         let mut f_evse_id: Option<i64> = None;
         let mut f_group_id_token: Option<IdTokenType> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("id"))?);
                 }
-                "expiryDateTime" => {
+                b"expiryDateTime" => {
                     if f_expiry_date_time.is_some() {
                         d.duplicate("expiryDateTime")?;
                     }
                     f_expiry_date_time =
                         Some(d.date_time().map_err(|e| e.at_key("expiryDateTime"))?);
                 }
-                "connectorType" => {
+                b"connectorType" => {
                     if f_connector_type.is_some() {
                         d.duplicate("connectorType")?;
                     }
@@ -7899,13 +7899,13 @@ impl Decode for ReserveNowRequest {
                     f_connector_type =
                         Some(d.string(Some(20)).map_err(|e| e.at_key("connectorType"))?);
                 }
-                "idToken" => {
+                b"idToken" => {
                     if f_id_token.is_some() {
                         d.duplicate("idToken")?;
                     }
                     f_id_token = Some(IdTokenType::decode(d).map_err(|e| e.at_key("idToken"))?);
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
@@ -7915,7 +7915,7 @@ impl Decode for ReserveNowRequest {
                     }
                     f_evse_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "groupIdToken" => {
+                b"groupIdToken" => {
                     if f_group_id_token.is_some() {
                         d.duplicate("groupIdToken")?;
                     }
@@ -7926,7 +7926,7 @@ impl Decode for ReserveNowRequest {
                     f_group_id_token =
                         Some(IdTokenType::decode(d).map_err(|e| e.at_key("groupIdToken"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -7940,7 +7940,7 @@ impl Decode for ReserveNowRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ReserveNowRequest {
@@ -8078,16 +8078,16 @@ impl Decode for ReserveNowResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(ReserveNowStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -8098,7 +8098,7 @@ impl Decode for ReserveNowResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -8112,7 +8112,7 @@ impl Decode for ReserveNowResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ReserveNowResponse {
@@ -8169,7 +8169,7 @@ pub struct ChangeTransactionTariffRequest {
     /// `tariff`: Required; a [`TariffType`].
     pub tariff: TariffType,
     /// `transactionId`: Required; at most 36 characters.
-    pub transaction_id: String,
+    pub transaction_id: Text,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -8178,7 +8178,7 @@ pub struct ChangeTransactionTariffRequest {
 
 impl ChangeTransactionTariffRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(tariff: TariffType, transaction_id: String) -> Self {
+    pub fn new(tariff: TariffType, transaction_id: Text) -> Self {
         ChangeTransactionTariffRequest {
             tariff,
             transaction_id,
@@ -8192,26 +8192,26 @@ impl Decode for ChangeTransactionTariffRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_tariff: Option<TariffType> = None;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "tariff" => {
+                b"tariff" => {
                     if f_tariff.is_some() {
                         d.duplicate("tariff")?;
                     }
                     f_tariff = Some(TariffType::decode(d).map_err(|e| e.at_key("tariff"))?);
                 }
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
                     f_transaction_id =
                         Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -8225,7 +8225,7 @@ impl Decode for ChangeTransactionTariffRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChangeTransactionTariffRequest {
@@ -8325,9 +8325,9 @@ impl Decode for ChangeTransactionTariffResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -8335,7 +8335,7 @@ impl Decode for ChangeTransactionTariffResponse {
                         TariffChangeStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -8346,7 +8346,7 @@ impl Decode for ChangeTransactionTariffResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -8360,7 +8360,7 @@ impl Decode for ChangeTransactionTariffResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChangeTransactionTariffResponse {
@@ -8415,7 +8415,7 @@ impl Encode for ChangeTransactionTariffResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClearTariffsRequest {
     /// `tariffIds`: Optional; an array of at least 1 items, each at most 60 characters.
-    pub tariff_ids: Option<Vec<String>>,
+    pub tariff_ids: Option<Vec<Text>>,
     /// `evseId`: Optional; an integer, at least 0.
     pub evse_id: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
@@ -8439,14 +8439,14 @@ impl ClearTariffsRequest {
 impl Decode for ClearTariffsRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_tariff_ids: Option<Vec<String>> = None;
+        let mut f_tariff_ids: Option<Vec<Text>> = None;
         let mut f_evse_id: Option<i64> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "tariffIds" => {
+                b"tariffIds" => {
                     if f_tariff_ids.is_some() {
                         d.duplicate("tariffIds")?;
                     }
@@ -8459,7 +8459,7 @@ impl Decode for ClearTariffsRequest {
                             .map_err(|e| e.at_key("tariffIds"))?,
                     );
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
@@ -8469,7 +8469,7 @@ impl Decode for ClearTariffsRequest {
                     }
                     f_evse_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -8483,7 +8483,7 @@ impl Decode for ClearTariffsRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearTariffsRequest {
@@ -8576,9 +8576,9 @@ impl Decode for ClearTariffsResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "clearTariffsResult" => {
+                b"clearTariffsResult" => {
                     if f_clear_tariffs_result.is_some() {
                         d.duplicate("clearTariffsResult")?;
                     }
@@ -8587,7 +8587,7 @@ impl Decode for ClearTariffsResponse {
                             .map_err(|e| e.at_key("clearTariffsResult"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -8601,7 +8601,7 @@ impl Decode for ClearTariffsResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearTariffsResponse {
@@ -8657,7 +8657,7 @@ pub struct CostUpdatedRequest {
     /// `totalCost`: Required; an exact decimal.
     pub total_cost: Decimal,
     /// `transactionId`: Required; at most 36 characters.
-    pub transaction_id: String,
+    pub transaction_id: Text,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -8666,7 +8666,7 @@ pub struct CostUpdatedRequest {
 
 impl CostUpdatedRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(total_cost: Decimal, transaction_id: String) -> Self {
+    pub fn new(total_cost: Decimal, transaction_id: Text) -> Self {
         CostUpdatedRequest {
             total_cost,
             transaction_id,
@@ -8680,13 +8680,13 @@ impl Decode for CostUpdatedRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_total_cost: Option<Decimal> = None;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "totalCost" => {
+                b"totalCost" => {
                     if f_total_cost.is_some() {
                         d.duplicate("totalCost")?;
                     }
@@ -8695,14 +8695,14 @@ impl Decode for CostUpdatedRequest {
                             .map_err(|e| e.at_key("totalCost"))?,
                     );
                 }
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
                     f_transaction_id =
                         Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -8716,7 +8716,7 @@ impl Decode for CostUpdatedRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CostUpdatedRequest {
@@ -8804,9 +8804,9 @@ impl Decode for CostUpdatedResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -8820,7 +8820,7 @@ impl Decode for CostUpdatedResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CostUpdatedResponse {
@@ -8879,15 +8879,15 @@ impl Decode for GetTariffsRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
                     f_evse_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -8901,7 +8901,7 @@ impl Decode for GetTariffsRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetTariffsRequest {
@@ -8992,16 +8992,16 @@ impl Decode for GetTariffsResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(TariffGetStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -9012,7 +9012,7 @@ impl Decode for GetTariffsResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "tariffAssignments" => {
+                b"tariffAssignments" => {
                     if f_tariff_assignments.is_some() {
                         d.duplicate("tariffAssignments")?;
                     }
@@ -9025,7 +9025,7 @@ impl Decode for GetTariffsResponse {
                             .map_err(|e| e.at_key("tariffAssignments"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -9039,7 +9039,7 @@ impl Decode for GetTariffsResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetTariffsResponse {
@@ -9138,21 +9138,21 @@ impl Decode for SetDefaultTariffRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
                     f_evse_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "tariff" => {
+                b"tariff" => {
                     if f_tariff.is_some() {
                         d.duplicate("tariff")?;
                     }
                     f_tariff = Some(TariffType::decode(d).map_err(|e| e.at_key("tariff"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -9166,7 +9166,7 @@ impl Decode for SetDefaultTariffRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetDefaultTariffRequest {
@@ -9266,16 +9266,16 @@ impl Decode for SetDefaultTariffResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(TariffSetStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -9286,7 +9286,7 @@ impl Decode for SetDefaultTariffResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -9300,7 +9300,7 @@ impl Decode for SetDefaultTariffResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetDefaultTariffResponse {
@@ -9384,15 +9384,15 @@ impl Decode for MeterValuesRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
                     f_evse_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "meterValue" => {
+                b"meterValue" => {
                     if f_meter_value.is_some() {
                         d.duplicate("meterValue")?;
                     }
@@ -9401,7 +9401,7 @@ impl Decode for MeterValuesRequest {
                             .map_err(|e| e.at_key("meterValue"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -9415,7 +9415,7 @@ impl Decode for MeterValuesRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(MeterValuesRequest {
@@ -9514,9 +9514,9 @@ impl Decode for MeterValuesResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -9530,7 +9530,7 @@ impl Decode for MeterValuesResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(MeterValuesResponse {
@@ -9593,9 +9593,9 @@ impl Decode for ClearChargingProfileRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "chargingProfileId" => {
+                b"chargingProfileId" => {
                     if f_charging_profile_id.is_some() {
                         d.duplicate("chargingProfileId")?;
                     }
@@ -9608,7 +9608,7 @@ impl Decode for ClearChargingProfileRequest {
                             .map_err(|e| e.at_key("chargingProfileId"))?,
                     );
                 }
-                "chargingProfileCriteria" => {
+                b"chargingProfileCriteria" => {
                     if f_charging_profile_criteria.is_some() {
                         d.duplicate("chargingProfileCriteria")?;
                     }
@@ -9621,7 +9621,7 @@ impl Decode for ClearChargingProfileRequest {
                             .map_err(|e| e.at_key("chargingProfileCriteria"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -9635,7 +9635,7 @@ impl Decode for ClearChargingProfileRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearChargingProfileRequest {
@@ -9722,9 +9722,9 @@ impl Decode for ClearChargingProfileResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -9733,7 +9733,7 @@ impl Decode for ClearChargingProfileResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -9744,7 +9744,7 @@ impl Decode for ClearChargingProfileResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -9758,7 +9758,7 @@ impl Decode for ClearChargingProfileResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearChargingProfileResponse {
@@ -9813,7 +9813,7 @@ impl Encode for ClearChargingProfileResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClearedChargingLimitRequest {
     /// `chargingLimitSource`: Required; at most 20 characters.
-    pub charging_limit_source: String,
+    pub charging_limit_source: Text,
     /// `evseId`: Optional; an integer, at least 0.
     pub evse_id: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
@@ -9824,7 +9824,7 @@ pub struct ClearedChargingLimitRequest {
 
 impl ClearedChargingLimitRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(charging_limit_source: String) -> Self {
+    pub fn new(charging_limit_source: Text) -> Self {
         ClearedChargingLimitRequest {
             charging_limit_source,
             evse_id: None,
@@ -9837,14 +9837,14 @@ impl ClearedChargingLimitRequest {
 impl Decode for ClearedChargingLimitRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_charging_limit_source: Option<String> = None;
+        let mut f_charging_limit_source: Option<Text> = None;
         let mut f_evse_id: Option<i64> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "chargingLimitSource" => {
+                b"chargingLimitSource" => {
                     if f_charging_limit_source.is_some() {
                         d.duplicate("chargingLimitSource")?;
                     }
@@ -9853,7 +9853,7 @@ impl Decode for ClearedChargingLimitRequest {
                             .map_err(|e| e.at_key("chargingLimitSource"))?,
                     );
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
@@ -9863,7 +9863,7 @@ impl Decode for ClearedChargingLimitRequest {
                     }
                     f_evse_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -9877,7 +9877,7 @@ impl Decode for ClearedChargingLimitRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearedChargingLimitRequest {
@@ -9965,9 +9965,9 @@ impl Decode for ClearedChargingLimitResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -9981,7 +9981,7 @@ impl Decode for ClearedChargingLimitResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearedChargingLimitResponse {
@@ -10048,15 +10048,15 @@ impl Decode for GetChargingProfilesRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
@@ -10066,7 +10066,7 @@ impl Decode for GetChargingProfilesRequest {
                     }
                     f_evse_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "chargingProfile" => {
+                b"chargingProfile" => {
                     if f_charging_profile.is_some() {
                         d.duplicate("chargingProfile")?;
                     }
@@ -10075,7 +10075,7 @@ impl Decode for GetChargingProfilesRequest {
                             .map_err(|e| e.at_key("chargingProfile"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -10089,7 +10089,7 @@ impl Decode for GetChargingProfilesRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetChargingProfilesRequest {
@@ -10193,9 +10193,9 @@ impl Decode for GetChargingProfilesResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -10204,7 +10204,7 @@ impl Decode for GetChargingProfilesResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -10215,7 +10215,7 @@ impl Decode for GetChargingProfilesResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -10229,7 +10229,7 @@ impl Decode for GetChargingProfilesResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetChargingProfilesResponse {
@@ -10317,15 +10317,15 @@ impl Decode for GetCompositeScheduleRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "duration" => {
+                b"duration" => {
                     if f_duration.is_some() {
                         d.duplicate("duration")?;
                     }
                     f_duration = Some(d.integer(None, None).map_err(|e| e.at_key("duration"))?);
                 }
-                "chargingRateUnit" => {
+                b"chargingRateUnit" => {
                     if f_charging_rate_unit.is_some() {
                         d.duplicate("chargingRateUnit")?;
                     }
@@ -10338,13 +10338,13 @@ impl Decode for GetCompositeScheduleRequest {
                             .map_err(|e| e.at_key("chargingRateUnit"))?,
                     );
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
                     f_evse_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -10358,7 +10358,7 @@ impl Decode for GetCompositeScheduleRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetCompositeScheduleRequest {
@@ -10466,16 +10466,16 @@ impl Decode for GetCompositeScheduleResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(GenericStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -10486,7 +10486,7 @@ impl Decode for GetCompositeScheduleResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "schedule" => {
+                b"schedule" => {
                     if f_schedule.is_some() {
                         d.duplicate("schedule")?;
                     }
@@ -10497,7 +10497,7 @@ impl Decode for GetCompositeScheduleResponse {
                     f_schedule =
                         Some(CompositeScheduleType::decode(d).map_err(|e| e.at_key("schedule"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -10511,7 +10511,7 @@ impl Decode for GetCompositeScheduleResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetCompositeScheduleResponse {
@@ -10607,9 +10607,9 @@ impl Decode for NotifyChargingLimitRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "chargingSchedule" => {
+                b"chargingSchedule" => {
                     if f_charging_schedule.is_some() {
                         d.duplicate("chargingSchedule")?;
                     }
@@ -10622,7 +10622,7 @@ impl Decode for NotifyChargingLimitRequest {
                             .map_err(|e| e.at_key("chargingSchedule"))?,
                     );
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
@@ -10632,14 +10632,14 @@ impl Decode for NotifyChargingLimitRequest {
                     }
                     f_evse_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "chargingLimit" => {
+                b"chargingLimit" => {
                     if f_charging_limit.is_some() {
                         d.duplicate("chargingLimit")?;
                     }
                     f_charging_limit =
                         Some(ChargingLimitType::decode(d).map_err(|e| e.at_key("chargingLimit"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -10653,7 +10653,7 @@ impl Decode for NotifyChargingLimitRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyChargingLimitRequest {
@@ -10755,9 +10755,9 @@ impl Decode for NotifyChargingLimitResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -10771,7 +10771,7 @@ impl Decode for NotifyChargingLimitResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyChargingLimitResponse {
@@ -10842,15 +10842,15 @@ impl Decode for NotifyEVChargingNeedsRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
                     f_evse_id = Some(d.integer(Some(1), None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "maxScheduleTuples" => {
+                b"maxScheduleTuples" => {
                     if f_max_schedule_tuples.is_some() {
                         d.duplicate("maxScheduleTuples")?;
                     }
@@ -10863,14 +10863,14 @@ impl Decode for NotifyEVChargingNeedsRequest {
                             .map_err(|e| e.at_key("maxScheduleTuples"))?,
                     );
                 }
-                "chargingNeeds" => {
+                b"chargingNeeds" => {
                     if f_charging_needs.is_some() {
                         d.duplicate("chargingNeeds")?;
                     }
                     f_charging_needs =
                         Some(ChargingNeedsType::decode(d).map_err(|e| e.at_key("chargingNeeds"))?);
                 }
-                "timestamp" => {
+                b"timestamp" => {
                     if f_timestamp.is_some() {
                         d.duplicate("timestamp")?;
                     }
@@ -10880,7 +10880,7 @@ impl Decode for NotifyEVChargingNeedsRequest {
                     }
                     f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -10894,7 +10894,7 @@ impl Decode for NotifyEVChargingNeedsRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyEVChargingNeedsRequest {
@@ -11011,9 +11011,9 @@ impl Decode for NotifyEVChargingNeedsResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -11022,7 +11022,7 @@ impl Decode for NotifyEVChargingNeedsResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -11033,7 +11033,7 @@ impl Decode for NotifyEVChargingNeedsResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -11047,7 +11047,7 @@ impl Decode for NotifyEVChargingNeedsResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyEVChargingNeedsResponse {
@@ -11143,15 +11143,15 @@ impl Decode for NotifyEVChargingScheduleRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "timeBase" => {
+                b"timeBase" => {
                     if f_time_base.is_some() {
                         d.duplicate("timeBase")?;
                     }
                     f_time_base = Some(d.date_time().map_err(|e| e.at_key("timeBase"))?);
                 }
-                "chargingSchedule" => {
+                b"chargingSchedule" => {
                     if f_charging_schedule.is_some() {
                         d.duplicate("chargingSchedule")?;
                     }
@@ -11160,13 +11160,13 @@ impl Decode for NotifyEVChargingScheduleRequest {
                             .map_err(|e| e.at_key("chargingSchedule"))?,
                     );
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
                     f_evse_id = Some(d.integer(Some(1), None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "selectedChargingScheduleId" => {
+                b"selectedChargingScheduleId" => {
                     if f_selected_charging_schedule_id.is_some() {
                         d.duplicate("selectedChargingScheduleId")?;
                     }
@@ -11179,7 +11179,7 @@ impl Decode for NotifyEVChargingScheduleRequest {
                             .map_err(|e| e.at_key("selectedChargingScheduleId"))?,
                     );
                 }
-                "powerToleranceAcceptance" => {
+                b"powerToleranceAcceptance" => {
                     if f_power_tolerance_acceptance.is_some() {
                         d.duplicate("powerToleranceAcceptance")?;
                     }
@@ -11192,7 +11192,7 @@ impl Decode for NotifyEVChargingScheduleRequest {
                             .map_err(|e| e.at_key("powerToleranceAcceptance"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -11206,7 +11206,7 @@ impl Decode for NotifyEVChargingScheduleRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyEVChargingScheduleRequest {
@@ -11333,16 +11333,16 @@ impl Decode for NotifyEVChargingScheduleResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(GenericStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -11353,7 +11353,7 @@ impl Decode for NotifyEVChargingScheduleResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -11367,7 +11367,7 @@ impl Decode for NotifyEVChargingScheduleResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyEVChargingScheduleResponse {
@@ -11422,7 +11422,7 @@ impl Encode for NotifyEVChargingScheduleResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyPriorityChargingRequest {
     /// `transactionId`: Required; at most 36 characters.
-    pub transaction_id: String,
+    pub transaction_id: Text,
     /// `activated`: Required; a boolean.
     pub activated: bool,
     /// `customData`: Optional; a [`CustomDataType`].
@@ -11433,7 +11433,7 @@ pub struct NotifyPriorityChargingRequest {
 
 impl NotifyPriorityChargingRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(transaction_id: String, activated: bool) -> Self {
+    pub fn new(transaction_id: Text, activated: bool) -> Self {
         NotifyPriorityChargingRequest {
             transaction_id,
             activated,
@@ -11446,27 +11446,27 @@ impl NotifyPriorityChargingRequest {
 impl Decode for NotifyPriorityChargingRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut f_activated: Option<bool> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
                     f_transaction_id =
                         Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
                 }
-                "activated" => {
+                b"activated" => {
                     if f_activated.is_some() {
                         d.duplicate("activated")?;
                     }
                     f_activated = Some(d.boolean().map_err(|e| e.at_key("activated"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -11480,7 +11480,7 @@ impl Decode for NotifyPriorityChargingRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyPriorityChargingRequest {
@@ -11568,9 +11568,9 @@ impl Decode for NotifyPriorityChargingResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -11584,7 +11584,7 @@ impl Decode for NotifyPriorityChargingResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyPriorityChargingResponse {
@@ -11643,9 +11643,9 @@ impl Decode for PullDynamicScheduleUpdateRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "chargingProfileId" => {
+                b"chargingProfileId" => {
                     if f_charging_profile_id.is_some() {
                         d.duplicate("chargingProfileId")?;
                     }
@@ -11654,7 +11654,7 @@ impl Decode for PullDynamicScheduleUpdateRequest {
                             .map_err(|e| e.at_key("chargingProfileId"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -11668,7 +11668,7 @@ impl Decode for PullDynamicScheduleUpdateRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(PullDynamicScheduleUpdateRequest {
@@ -11754,9 +11754,9 @@ impl Decode for PullDynamicScheduleUpdateResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "scheduleUpdate" => {
+                b"scheduleUpdate" => {
                     if f_schedule_update.is_some() {
                         d.duplicate("scheduleUpdate")?;
                     }
@@ -11769,7 +11769,7 @@ impl Decode for PullDynamicScheduleUpdateResponse {
                             .map_err(|e| e.at_key("scheduleUpdate"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -11777,7 +11777,7 @@ impl Decode for PullDynamicScheduleUpdateResponse {
                         ChargingProfileStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -11788,7 +11788,7 @@ impl Decode for PullDynamicScheduleUpdateResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -11802,7 +11802,7 @@ impl Decode for PullDynamicScheduleUpdateResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(PullDynamicScheduleUpdateResponse {
@@ -11867,7 +11867,7 @@ pub struct ReportChargingProfilesRequest {
     /// `requestId`: Required; an integer.
     pub request_id: i64,
     /// `chargingLimitSource`: Required; at most 20 characters.
-    pub charging_limit_source: String,
+    pub charging_limit_source: Text,
     /// `chargingProfile`: Required; an array of at least 1 items, each a [`ChargingProfileType`].
     pub charging_profile: Vec<ChargingProfileType>,
     /// `tbc`: Optional; a boolean.
@@ -11884,7 +11884,7 @@ impl ReportChargingProfilesRequest {
     /// A value with the required members given and every optional member absent.
     pub fn new(
         request_id: i64,
-        charging_limit_source: String,
+        charging_limit_source: Text,
         charging_profile: Vec<ChargingProfileType>,
         evse_id: i64,
     ) -> Self {
@@ -11904,22 +11904,22 @@ impl Decode for ReportChargingProfilesRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_request_id: Option<i64> = None;
-        let mut f_charging_limit_source: Option<String> = None;
+        let mut f_charging_limit_source: Option<Text> = None;
         let mut f_charging_profile: Option<Vec<ChargingProfileType>> = None;
         let mut f_tbc: Option<bool> = None;
         let mut f_evse_id: Option<i64> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "chargingLimitSource" => {
+                b"chargingLimitSource" => {
                     if f_charging_limit_source.is_some() {
                         d.duplicate("chargingLimitSource")?;
                     }
@@ -11928,7 +11928,7 @@ impl Decode for ReportChargingProfilesRequest {
                             .map_err(|e| e.at_key("chargingLimitSource"))?,
                     );
                 }
-                "chargingProfile" => {
+                b"chargingProfile" => {
                     if f_charging_profile.is_some() {
                         d.duplicate("chargingProfile")?;
                     }
@@ -11937,7 +11937,7 @@ impl Decode for ReportChargingProfilesRequest {
                             .map_err(|e| e.at_key("chargingProfile"))?,
                     );
                 }
-                "tbc" => {
+                b"tbc" => {
                     if f_tbc.is_some() {
                         d.duplicate("tbc")?;
                     }
@@ -11947,13 +11947,13 @@ impl Decode for ReportChargingProfilesRequest {
                     }
                     f_tbc = Some(d.boolean().map_err(|e| e.at_key("tbc"))?);
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
                     f_evse_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -11967,7 +11967,7 @@ impl Decode for ReportChargingProfilesRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ReportChargingProfilesRequest {
@@ -12094,9 +12094,9 @@ impl Decode for ReportChargingProfilesResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -12110,7 +12110,7 @@ impl Decode for ReportChargingProfilesResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ReportChargingProfilesResponse {
@@ -12173,15 +12173,15 @@ impl Decode for SetChargingProfileRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
                     f_evse_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "chargingProfile" => {
+                b"chargingProfile" => {
                     if f_charging_profile.is_some() {
                         d.duplicate("chargingProfile")?;
                     }
@@ -12189,7 +12189,7 @@ impl Decode for SetChargingProfileRequest {
                         ChargingProfileType::decode(d).map_err(|e| e.at_key("chargingProfile"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -12203,7 +12203,7 @@ impl Decode for SetChargingProfileRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetChargingProfileRequest {
@@ -12303,9 +12303,9 @@ impl Decode for SetChargingProfileResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -12313,7 +12313,7 @@ impl Decode for SetChargingProfileResponse {
                         ChargingProfileStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -12324,7 +12324,7 @@ impl Decode for SetChargingProfileResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -12338,7 +12338,7 @@ impl Decode for SetChargingProfileResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetChargingProfileResponse {
@@ -12422,9 +12422,9 @@ impl Decode for UpdateDynamicScheduleRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "chargingProfileId" => {
+                b"chargingProfileId" => {
                     if f_charging_profile_id.is_some() {
                         d.duplicate("chargingProfileId")?;
                     }
@@ -12433,7 +12433,7 @@ impl Decode for UpdateDynamicScheduleRequest {
                             .map_err(|e| e.at_key("chargingProfileId"))?,
                     );
                 }
-                "scheduleUpdate" => {
+                b"scheduleUpdate" => {
                     if f_schedule_update.is_some() {
                         d.duplicate("scheduleUpdate")?;
                     }
@@ -12442,7 +12442,7 @@ impl Decode for UpdateDynamicScheduleRequest {
                             .map_err(|e| e.at_key("scheduleUpdate"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -12456,7 +12456,7 @@ impl Decode for UpdateDynamicScheduleRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(UpdateDynamicScheduleRequest {
@@ -12551,9 +12551,9 @@ impl Decode for UpdateDynamicScheduleResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -12561,7 +12561,7 @@ impl Decode for UpdateDynamicScheduleResponse {
                         ChargingProfileStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -12572,7 +12572,7 @@ impl Decode for UpdateDynamicScheduleResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -12586,7 +12586,7 @@ impl Decode for UpdateDynamicScheduleResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(UpdateDynamicScheduleResponse {
@@ -12641,7 +12641,7 @@ impl Encode for UpdateDynamicScheduleResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsePriorityChargingRequest {
     /// `transactionId`: Required; at most 36 characters.
-    pub transaction_id: String,
+    pub transaction_id: Text,
     /// `activate`: Required; a boolean.
     pub activate: bool,
     /// `customData`: Optional; a [`CustomDataType`].
@@ -12652,7 +12652,7 @@ pub struct UsePriorityChargingRequest {
 
 impl UsePriorityChargingRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(transaction_id: String, activate: bool) -> Self {
+    pub fn new(transaction_id: Text, activate: bool) -> Self {
         UsePriorityChargingRequest {
             transaction_id,
             activate,
@@ -12665,27 +12665,27 @@ impl UsePriorityChargingRequest {
 impl Decode for UsePriorityChargingRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut f_activate: Option<bool> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
                     f_transaction_id =
                         Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
                 }
-                "activate" => {
+                b"activate" => {
                     if f_activate.is_some() {
                         d.duplicate("activate")?;
                     }
                     f_activate = Some(d.boolean().map_err(|e| e.at_key("activate"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -12699,7 +12699,7 @@ impl Decode for UsePriorityChargingRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(UsePriorityChargingRequest {
@@ -12795,9 +12795,9 @@ impl Decode for UsePriorityChargingResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -12806,7 +12806,7 @@ impl Decode for UsePriorityChargingResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -12817,7 +12817,7 @@ impl Decode for UsePriorityChargingResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -12831,7 +12831,7 @@ impl Decode for UsePriorityChargingResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(UsePriorityChargingResponse {
@@ -12919,16 +12919,16 @@ impl Decode for FirmwareStatusNotificationRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(FirmwareStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
@@ -12938,7 +12938,7 @@ impl Decode for FirmwareStatusNotificationRequest {
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -12949,7 +12949,7 @@ impl Decode for FirmwareStatusNotificationRequest {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -12963,7 +12963,7 @@ impl Decode for FirmwareStatusNotificationRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(FirmwareStatusNotificationRequest {
@@ -13054,9 +13054,9 @@ impl Decode for FirmwareStatusNotificationResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -13070,7 +13070,7 @@ impl Decode for FirmwareStatusNotificationResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(FirmwareStatusNotificationResponse {
@@ -13104,11 +13104,11 @@ impl Encode for FirmwareStatusNotificationResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishFirmwareRequest {
     /// `location`: Required; at most 2000 characters.
-    pub location: String,
+    pub location: Text,
     /// `retries`: Optional; an integer, at least 0.
     pub retries: Option<i64>,
     /// `checksum`: Required; at most 32 characters.
-    pub checksum: String,
+    pub checksum: Text,
     /// `requestId`: Required; an integer, at least 0.
     pub request_id: i64,
     /// `retryInterval`: Optional; an integer, at least 0.
@@ -13121,7 +13121,7 @@ pub struct PublishFirmwareRequest {
 
 impl PublishFirmwareRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(location: String, checksum: String, request_id: i64) -> Self {
+    pub fn new(location: Text, checksum: Text, request_id: i64) -> Self {
         PublishFirmwareRequest {
             location,
             retries: None,
@@ -13137,23 +13137,23 @@ impl PublishFirmwareRequest {
 impl Decode for PublishFirmwareRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_location: Option<String> = None;
+        let mut f_location: Option<Text> = None;
         let mut f_retries: Option<i64> = None;
-        let mut f_checksum: Option<String> = None;
+        let mut f_checksum: Option<Text> = None;
         let mut f_request_id: Option<i64> = None;
         let mut f_retry_interval: Option<i64> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "location" => {
+                b"location" => {
                     if f_location.is_some() {
                         d.duplicate("location")?;
                     }
                     f_location = Some(d.string(Some(2000)).map_err(|e| e.at_key("location"))?);
                 }
-                "retries" => {
+                b"retries" => {
                     if f_retries.is_some() {
                         d.duplicate("retries")?;
                     }
@@ -13163,13 +13163,13 @@ impl Decode for PublishFirmwareRequest {
                     }
                     f_retries = Some(d.integer(Some(0), None).map_err(|e| e.at_key("retries"))?);
                 }
-                "checksum" => {
+                b"checksum" => {
                     if f_checksum.is_some() {
                         d.duplicate("checksum")?;
                     }
                     f_checksum = Some(d.string(Some(32)).map_err(|e| e.at_key("checksum"))?);
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
@@ -13178,7 +13178,7 @@ impl Decode for PublishFirmwareRequest {
                             .map_err(|e| e.at_key("requestId"))?,
                     );
                 }
-                "retryInterval" => {
+                b"retryInterval" => {
                     if f_retry_interval.is_some() {
                         d.duplicate("retryInterval")?;
                     }
@@ -13191,7 +13191,7 @@ impl Decode for PublishFirmwareRequest {
                             .map_err(|e| e.at_key("retryInterval"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -13205,7 +13205,7 @@ impl Decode for PublishFirmwareRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(PublishFirmwareRequest {
@@ -13336,16 +13336,16 @@ impl Decode for PublishFirmwareResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(GenericStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -13356,7 +13356,7 @@ impl Decode for PublishFirmwareResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -13370,7 +13370,7 @@ impl Decode for PublishFirmwareResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(PublishFirmwareResponse {
@@ -13427,7 +13427,7 @@ pub struct PublishFirmwareStatusNotificationRequest {
     /// `status`: Required; a [`PublishFirmwareStatusEnumType`].
     pub status: PublishFirmwareStatusEnumType,
     /// `location`: Optional; an array of at least 1 items, each at most 2000 characters.
-    pub location: Option<Vec<String>>,
+    pub location: Option<Vec<Text>>,
     /// `requestId`: Optional; an integer, at least 0.
     pub request_id: Option<i64>,
     /// `statusInfo`: Optional; a [`StatusInfoType`].
@@ -13456,15 +13456,15 @@ impl Decode for PublishFirmwareStatusNotificationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_status: Option<PublishFirmwareStatusEnumType> = None;
-        let mut f_location: Option<Vec<String>> = None;
+        let mut f_location: Option<Vec<Text>> = None;
         let mut f_request_id: Option<i64> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -13472,7 +13472,7 @@ impl Decode for PublishFirmwareStatusNotificationRequest {
                         PublishFirmwareStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "location" => {
+                b"location" => {
                     if f_location.is_some() {
                         d.duplicate("location")?;
                     }
@@ -13485,7 +13485,7 @@ impl Decode for PublishFirmwareStatusNotificationRequest {
                             .map_err(|e| e.at_key("location"))?,
                     );
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
@@ -13498,7 +13498,7 @@ impl Decode for PublishFirmwareStatusNotificationRequest {
                             .map_err(|e| e.at_key("requestId"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -13509,7 +13509,7 @@ impl Decode for PublishFirmwareStatusNotificationRequest {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -13523,7 +13523,7 @@ impl Decode for PublishFirmwareStatusNotificationRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(PublishFirmwareStatusNotificationRequest {
@@ -13633,9 +13633,9 @@ impl Decode for PublishFirmwareStatusNotificationResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -13649,7 +13649,7 @@ impl Decode for PublishFirmwareStatusNotificationResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(PublishFirmwareStatusNotificationResponse {
@@ -13683,7 +13683,7 @@ impl Encode for PublishFirmwareStatusNotificationResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnpublishFirmwareRequest {
     /// `checksum`: Required; at most 32 characters.
-    pub checksum: String,
+    pub checksum: Text,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -13692,7 +13692,7 @@ pub struct UnpublishFirmwareRequest {
 
 impl UnpublishFirmwareRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(checksum: String) -> Self {
+    pub fn new(checksum: Text) -> Self {
         UnpublishFirmwareRequest {
             checksum,
             custom_data: None,
@@ -13704,19 +13704,19 @@ impl UnpublishFirmwareRequest {
 impl Decode for UnpublishFirmwareRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_checksum: Option<String> = None;
+        let mut f_checksum: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "checksum" => {
+                b"checksum" => {
                     if f_checksum.is_some() {
                         d.duplicate("checksum")?;
                     }
                     f_checksum = Some(d.string(Some(32)).map_err(|e| e.at_key("checksum"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -13730,7 +13730,7 @@ impl Decode for UnpublishFirmwareRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(UnpublishFirmwareRequest {
@@ -13812,9 +13812,9 @@ impl Decode for UnpublishFirmwareResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -13823,7 +13823,7 @@ impl Decode for UnpublishFirmwareResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -13837,7 +13837,7 @@ impl Decode for UnpublishFirmwareResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(UnpublishFirmwareResponse {
@@ -13921,9 +13921,9 @@ impl Decode for UpdateFirmwareRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "retries" => {
+                b"retries" => {
                     if f_retries.is_some() {
                         d.duplicate("retries")?;
                     }
@@ -13933,7 +13933,7 @@ impl Decode for UpdateFirmwareRequest {
                     }
                     f_retries = Some(d.integer(Some(0), None).map_err(|e| e.at_key("retries"))?);
                 }
-                "retryInterval" => {
+                b"retryInterval" => {
                     if f_retry_interval.is_some() {
                         d.duplicate("retryInterval")?;
                     }
@@ -13946,19 +13946,19 @@ impl Decode for UpdateFirmwareRequest {
                             .map_err(|e| e.at_key("retryInterval"))?,
                     );
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "firmware" => {
+                b"firmware" => {
                     if f_firmware.is_some() {
                         d.duplicate("firmware")?;
                     }
                     f_firmware = Some(FirmwareType::decode(d).map_err(|e| e.at_key("firmware"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -13972,7 +13972,7 @@ impl Decode for UpdateFirmwareRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(UpdateFirmwareRequest {
@@ -14081,9 +14081,9 @@ impl Decode for UpdateFirmwareResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -14091,7 +14091,7 @@ impl Decode for UpdateFirmwareResponse {
                         UpdateFirmwareStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -14102,7 +14102,7 @@ impl Decode for UpdateFirmwareResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -14116,7 +14116,7 @@ impl Decode for UpdateFirmwareResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(UpdateFirmwareResponse {
@@ -14196,9 +14196,9 @@ impl Decode for DeleteCertificateRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "certificateHashData" => {
+                b"certificateHashData" => {
                     if f_certificate_hash_data.is_some() {
                         d.duplicate("certificateHashData")?;
                     }
@@ -14207,7 +14207,7 @@ impl Decode for DeleteCertificateRequest {
                             .map_err(|e| e.at_key("certificateHashData"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -14221,7 +14221,7 @@ impl Decode for DeleteCertificateRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(DeleteCertificateRequest {
@@ -14308,9 +14308,9 @@ impl Decode for DeleteCertificateResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -14319,7 +14319,7 @@ impl Decode for DeleteCertificateResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -14330,7 +14330,7 @@ impl Decode for DeleteCertificateResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -14344,7 +14344,7 @@ impl Decode for DeleteCertificateResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(DeleteCertificateResponse {
@@ -14399,15 +14399,15 @@ impl Encode for DeleteCertificateResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Get15118EVCertificateRequest {
     /// `iso15118SchemaVersion`: Required; at most 50 characters.
-    pub iso15118_schema_version: String,
+    pub iso15118_schema_version: Text,
     /// `action`: Required; a [`CertificateActionEnumType`].
     pub action: CertificateActionEnumType,
     /// `exiRequest`: Required; at most 11000 characters.
-    pub exi_request: String,
+    pub exi_request: Text,
     /// `maximumContractCertificateChains`: Optional; an integer, at least 0.
     pub maximum_contract_certificate_chains: Option<i64>,
     /// `prioritizedEMAIDs`: Optional; an array of 1 to 8 items, each at most 255 characters.
-    pub prioritized_emai_ds: Option<Vec<String>>,
+    pub prioritized_emai_ds: Option<Vec<Text>>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -14417,9 +14417,9 @@ pub struct Get15118EVCertificateRequest {
 impl Get15118EVCertificateRequest {
     /// A value with the required members given and every optional member absent.
     pub fn new(
-        iso15118_schema_version: String,
+        iso15118_schema_version: Text,
         action: CertificateActionEnumType,
-        exi_request: String,
+        exi_request: Text,
     ) -> Self {
         Get15118EVCertificateRequest {
             iso15118_schema_version,
@@ -14436,17 +14436,17 @@ impl Get15118EVCertificateRequest {
 impl Decode for Get15118EVCertificateRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_iso15118_schema_version: Option<String> = None;
+        let mut f_iso15118_schema_version: Option<Text> = None;
         let mut f_action: Option<CertificateActionEnumType> = None;
-        let mut f_exi_request: Option<String> = None;
+        let mut f_exi_request: Option<Text> = None;
         let mut f_maximum_contract_certificate_chains: Option<i64> = None;
-        let mut f_prioritized_emai_ds: Option<Vec<String>> = None;
+        let mut f_prioritized_emai_ds: Option<Vec<Text>> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "iso15118SchemaVersion" => {
+                b"iso15118SchemaVersion" => {
                     if f_iso15118_schema_version.is_some() {
                         d.duplicate("iso15118SchemaVersion")?;
                     }
@@ -14455,21 +14455,21 @@ impl Decode for Get15118EVCertificateRequest {
                             .map_err(|e| e.at_key("iso15118SchemaVersion"))?,
                     );
                 }
-                "action" => {
+                b"action" => {
                     if f_action.is_some() {
                         d.duplicate("action")?;
                     }
                     f_action =
                         Some(CertificateActionEnumType::decode(d).map_err(|e| e.at_key("action"))?);
                 }
-                "exiRequest" => {
+                b"exiRequest" => {
                     if f_exi_request.is_some() {
                         d.duplicate("exiRequest")?;
                     }
                     f_exi_request =
                         Some(d.string(Some(11000)).map_err(|e| e.at_key("exiRequest"))?);
                 }
-                "maximumContractCertificateChains" => {
+                b"maximumContractCertificateChains" => {
                     if f_maximum_contract_certificate_chains.is_some() {
                         d.duplicate("maximumContractCertificateChains")?;
                     }
@@ -14482,7 +14482,7 @@ impl Decode for Get15118EVCertificateRequest {
                             .map_err(|e| e.at_key("maximumContractCertificateChains"))?,
                     );
                 }
-                "prioritizedEMAIDs" => {
+                b"prioritizedEMAIDs" => {
                     if f_prioritized_emai_ds.is_some() {
                         d.duplicate("prioritizedEMAIDs")?;
                     }
@@ -14495,7 +14495,7 @@ impl Decode for Get15118EVCertificateRequest {
                             .map_err(|e| e.at_key("prioritizedEMAIDs"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -14509,7 +14509,7 @@ impl Decode for Get15118EVCertificateRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(Get15118EVCertificateRequest {
@@ -14622,7 +14622,7 @@ pub struct Get15118EVCertificateResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `exiResponse`: Required; at most 17000 characters.
-    pub exi_response: String,
+    pub exi_response: Text,
     /// `remainingContracts`: Optional; an integer, at least 0.
     pub remaining_contracts: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
@@ -14633,7 +14633,7 @@ pub struct Get15118EVCertificateResponse {
 
 impl Get15118EVCertificateResponse {
     /// A value with the required members given and every optional member absent.
-    pub fn new(status: Iso15118EVCertificateStatusEnumType, exi_response: String) -> Self {
+    pub fn new(status: Iso15118EVCertificateStatusEnumType, exi_response: Text) -> Self {
         Get15118EVCertificateResponse {
             status,
             status_info: None,
@@ -14650,14 +14650,14 @@ impl Decode for Get15118EVCertificateResponse {
         d.object_begin()?;
         let mut f_status: Option<Iso15118EVCertificateStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_exi_response: Option<String> = None;
+        let mut f_exi_response: Option<Text> = None;
         let mut f_remaining_contracts: Option<i64> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -14666,7 +14666,7 @@ impl Decode for Get15118EVCertificateResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -14677,14 +14677,14 @@ impl Decode for Get15118EVCertificateResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "exiResponse" => {
+                b"exiResponse" => {
                     if f_exi_response.is_some() {
                         d.duplicate("exiResponse")?;
                     }
                     f_exi_response =
                         Some(d.string(Some(17000)).map_err(|e| e.at_key("exiResponse"))?);
                 }
-                "remainingContracts" => {
+                b"remainingContracts" => {
                     if f_remaining_contracts.is_some() {
                         d.duplicate("remainingContracts")?;
                     }
@@ -14697,7 +14697,7 @@ impl Decode for Get15118EVCertificateResponse {
                             .map_err(|e| e.at_key("remainingContracts"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -14711,7 +14711,7 @@ impl Decode for Get15118EVCertificateResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(Get15118EVCertificateResponse {
@@ -14814,9 +14814,9 @@ impl Decode for GetCertificateChainStatusRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "certificateStatusRequests" => {
+                b"certificateStatusRequests" => {
                     if f_certificate_status_requests.is_some() {
                         d.duplicate("certificateStatusRequests")?;
                     }
@@ -14825,7 +14825,7 @@ impl Decode for GetCertificateChainStatusRequest {
                             .map_err(|e| e.at_key("certificateStatusRequests"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -14839,7 +14839,7 @@ impl Decode for GetCertificateChainStatusRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetCertificateChainStatusRequest {
@@ -14928,9 +14928,9 @@ impl Decode for GetCertificateChainStatusResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "certificateStatus" => {
+                b"certificateStatus" => {
                     if f_certificate_status.is_some() {
                         d.duplicate("certificateStatus")?;
                     }
@@ -14939,7 +14939,7 @@ impl Decode for GetCertificateChainStatusResponse {
                             .map_err(|e| e.at_key("certificateStatus"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -14953,7 +14953,7 @@ impl Decode for GetCertificateChainStatusResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetCertificateChainStatusResponse {
@@ -15032,9 +15032,9 @@ impl Decode for GetCertificateStatusRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "ocspRequestData" => {
+                b"ocspRequestData" => {
                     if f_ocsp_request_data.is_some() {
                         d.duplicate("ocspRequestData")?;
                     }
@@ -15042,7 +15042,7 @@ impl Decode for GetCertificateStatusRequest {
                         OCSPRequestDataType::decode(d).map_err(|e| e.at_key("ocspRequestData"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -15056,7 +15056,7 @@ impl Decode for GetCertificateStatusRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetCertificateStatusRequest {
@@ -15117,7 +15117,7 @@ pub struct GetCertificateStatusResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `ocspResult`: Optional; at most 18000 characters.
-    pub ocsp_result: Option<String>,
+    pub ocsp_result: Option<Text>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -15142,13 +15142,13 @@ impl Decode for GetCertificateStatusResponse {
         d.object_begin()?;
         let mut f_status: Option<GetCertificateStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_ocsp_result: Option<String> = None;
+        let mut f_ocsp_result: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -15156,7 +15156,7 @@ impl Decode for GetCertificateStatusResponse {
                         GetCertificateStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -15167,7 +15167,7 @@ impl Decode for GetCertificateStatusResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "ocspResult" => {
+                b"ocspResult" => {
                     if f_ocsp_result.is_some() {
                         d.duplicate("ocspResult")?;
                     }
@@ -15178,7 +15178,7 @@ impl Decode for GetCertificateStatusResponse {
                     f_ocsp_result =
                         Some(d.string(Some(18000)).map_err(|e| e.at_key("ocspResult"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -15192,7 +15192,7 @@ impl Decode for GetCertificateStatusResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetCertificateStatusResponse {
@@ -15281,9 +15281,9 @@ impl Decode for GetInstalledCertificateIdsRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "certificateType" => {
+                b"certificateType" => {
                     if f_certificate_type.is_some() {
                         d.duplicate("certificateType")?;
                     }
@@ -15296,7 +15296,7 @@ impl Decode for GetInstalledCertificateIdsRequest {
                             .map_err(|e| e.at_key("certificateType"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -15310,7 +15310,7 @@ impl Decode for GetInstalledCertificateIdsRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetInstalledCertificateIdsRequest {
@@ -15402,9 +15402,9 @@ impl Decode for GetInstalledCertificateIdsResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -15413,7 +15413,7 @@ impl Decode for GetInstalledCertificateIdsResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -15424,7 +15424,7 @@ impl Decode for GetInstalledCertificateIdsResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "certificateHashDataChain" => {
+                b"certificateHashDataChain" => {
                     if f_certificate_hash_data_chain.is_some() {
                         d.duplicate("certificateHashDataChain")?;
                     }
@@ -15437,7 +15437,7 @@ impl Decode for GetInstalledCertificateIdsResponse {
                             .map_err(|e| e.at_key("certificateHashDataChain"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -15451,7 +15451,7 @@ impl Decode for GetInstalledCertificateIdsResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetInstalledCertificateIdsResponse {
@@ -15523,7 +15523,7 @@ pub struct InstallCertificateRequest {
     /// `certificateType`: Required; a [`InstallCertificateUseEnumType`].
     pub certificate_type: InstallCertificateUseEnumType,
     /// `certificate`: Required; at most 10000 characters.
-    pub certificate: String,
+    pub certificate: Text,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -15532,7 +15532,7 @@ pub struct InstallCertificateRequest {
 
 impl InstallCertificateRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(certificate_type: InstallCertificateUseEnumType, certificate: String) -> Self {
+    pub fn new(certificate_type: InstallCertificateUseEnumType, certificate: Text) -> Self {
         InstallCertificateRequest {
             certificate_type,
             certificate,
@@ -15546,13 +15546,13 @@ impl Decode for InstallCertificateRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_certificate_type: Option<InstallCertificateUseEnumType> = None;
-        let mut f_certificate: Option<String> = None;
+        let mut f_certificate: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "certificateType" => {
+                b"certificateType" => {
                     if f_certificate_type.is_some() {
                         d.duplicate("certificateType")?;
                     }
@@ -15561,14 +15561,14 @@ impl Decode for InstallCertificateRequest {
                             .map_err(|e| e.at_key("certificateType"))?,
                     );
                 }
-                "certificate" => {
+                b"certificate" => {
                     if f_certificate.is_some() {
                         d.duplicate("certificate")?;
                     }
                     f_certificate =
                         Some(d.string(Some(10000)).map_err(|e| e.at_key("certificate"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -15582,7 +15582,7 @@ impl Decode for InstallCertificateRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(InstallCertificateRequest {
@@ -15682,9 +15682,9 @@ impl Decode for InstallCertificateResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -15693,7 +15693,7 @@ impl Decode for InstallCertificateResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -15704,7 +15704,7 @@ impl Decode for InstallCertificateResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -15718,7 +15718,7 @@ impl Decode for InstallCertificateResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(InstallCertificateResponse {
@@ -15802,15 +15802,15 @@ impl Decode for AdjustPeriodicEventStreamRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("id"))?);
                 }
-                "params" => {
+                b"params" => {
                     if f_params.is_some() {
                         d.duplicate("params")?;
                     }
@@ -15818,7 +15818,7 @@ impl Decode for AdjustPeriodicEventStreamRequest {
                         PeriodicEventStreamParamsType::decode(d).map_err(|e| e.at_key("params"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -15832,7 +15832,7 @@ impl Decode for AdjustPeriodicEventStreamRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(AdjustPeriodicEventStreamRequest {
@@ -15931,16 +15931,16 @@ impl Decode for AdjustPeriodicEventStreamResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(GenericStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -15951,7 +15951,7 @@ impl Decode for AdjustPeriodicEventStreamResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -15965,7 +15965,7 @@ impl Decode for AdjustPeriodicEventStreamResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(AdjustPeriodicEventStreamResponse {
@@ -16045,9 +16045,9 @@ impl Decode for ClearVariableMonitoringRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
@@ -16056,7 +16056,7 @@ impl Decode for ClearVariableMonitoringRequest {
                             .map_err(|e| e.at_key("id"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -16070,7 +16070,7 @@ impl Decode for ClearVariableMonitoringRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearVariableMonitoringRequest {
@@ -16159,9 +16159,9 @@ impl Decode for ClearVariableMonitoringResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "clearMonitoringResult" => {
+                b"clearMonitoringResult" => {
                     if f_clear_monitoring_result.is_some() {
                         d.duplicate("clearMonitoringResult")?;
                     }
@@ -16170,7 +16170,7 @@ impl Decode for ClearVariableMonitoringResponse {
                             .map_err(|e| e.at_key("clearMonitoringResult"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -16184,7 +16184,7 @@ impl Decode for ClearVariableMonitoringResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearVariableMonitoringResponse {
@@ -16263,15 +16263,15 @@ impl Decode for ClosePeriodicEventStreamRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("id"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -16285,7 +16285,7 @@ impl Decode for ClosePeriodicEventStreamRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClosePeriodicEventStreamRequest {
@@ -16363,9 +16363,9 @@ impl Decode for ClosePeriodicEventStreamResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -16379,7 +16379,7 @@ impl Decode for ClosePeriodicEventStreamResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClosePeriodicEventStreamResponse {
@@ -16423,7 +16423,7 @@ pub struct CustomerInformationRequest {
     /// `clear`: Required; a boolean.
     pub clear: bool,
     /// `customerIdentifier`: Optional; at most 64 characters.
-    pub customer_identifier: Option<String>,
+    pub customer_identifier: Option<Text>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -16454,13 +16454,13 @@ impl Decode for CustomerInformationRequest {
         let mut f_request_id: Option<i64> = None;
         let mut f_report: Option<bool> = None;
         let mut f_clear: Option<bool> = None;
-        let mut f_customer_identifier: Option<String> = None;
+        let mut f_customer_identifier: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customerCertificate" => {
+                b"customerCertificate" => {
                     if f_customer_certificate.is_some() {
                         d.duplicate("customerCertificate")?;
                     }
@@ -16473,7 +16473,7 @@ impl Decode for CustomerInformationRequest {
                             .map_err(|e| e.at_key("customerCertificate"))?,
                     );
                 }
-                "idToken" => {
+                b"idToken" => {
                     if f_id_token.is_some() {
                         d.duplicate("idToken")?;
                     }
@@ -16483,7 +16483,7 @@ impl Decode for CustomerInformationRequest {
                     }
                     f_id_token = Some(IdTokenType::decode(d).map_err(|e| e.at_key("idToken"))?);
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
@@ -16492,19 +16492,19 @@ impl Decode for CustomerInformationRequest {
                             .map_err(|e| e.at_key("requestId"))?,
                     );
                 }
-                "report" => {
+                b"report" => {
                     if f_report.is_some() {
                         d.duplicate("report")?;
                     }
                     f_report = Some(d.boolean().map_err(|e| e.at_key("report"))?);
                 }
-                "clear" => {
+                b"clear" => {
                     if f_clear.is_some() {
                         d.duplicate("clear")?;
                     }
                     f_clear = Some(d.boolean().map_err(|e| e.at_key("clear"))?);
                 }
-                "customerIdentifier" => {
+                b"customerIdentifier" => {
                     if f_customer_identifier.is_some() {
                         d.duplicate("customerIdentifier")?;
                     }
@@ -16517,7 +16517,7 @@ impl Decode for CustomerInformationRequest {
                             .map_err(|e| e.at_key("customerIdentifier"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -16531,7 +16531,7 @@ impl Decode for CustomerInformationRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CustomerInformationRequest {
@@ -16662,9 +16662,9 @@ impl Decode for CustomerInformationResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -16673,7 +16673,7 @@ impl Decode for CustomerInformationResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -16684,7 +16684,7 @@ impl Decode for CustomerInformationResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -16698,7 +16698,7 @@ impl Decode for CustomerInformationResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CustomerInformationResponse {
@@ -16794,27 +16794,27 @@ impl Decode for GetLogRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "log" => {
+                b"log" => {
                     if f_log.is_some() {
                         d.duplicate("log")?;
                     }
                     f_log = Some(LogParametersType::decode(d).map_err(|e| e.at_key("log"))?);
                 }
-                "logType" => {
+                b"logType" => {
                     if f_log_type.is_some() {
                         d.duplicate("logType")?;
                     }
                     f_log_type = Some(LogEnumType::decode(d).map_err(|e| e.at_key("logType"))?);
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "retries" => {
+                b"retries" => {
                     if f_retries.is_some() {
                         d.duplicate("retries")?;
                     }
@@ -16824,7 +16824,7 @@ impl Decode for GetLogRequest {
                     }
                     f_retries = Some(d.integer(Some(0), None).map_err(|e| e.at_key("retries"))?);
                 }
-                "retryInterval" => {
+                b"retryInterval" => {
                     if f_retry_interval.is_some() {
                         d.duplicate("retryInterval")?;
                     }
@@ -16837,7 +16837,7 @@ impl Decode for GetLogRequest {
                             .map_err(|e| e.at_key("retryInterval"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -16851,7 +16851,7 @@ impl Decode for GetLogRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetLogRequest {
@@ -16948,7 +16948,7 @@ pub struct GetLogResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `filename`: Optional; at most 255 characters.
-    pub filename: Option<String>,
+    pub filename: Option<Text>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -16973,19 +16973,19 @@ impl Decode for GetLogResponse {
         d.object_begin()?;
         let mut f_status: Option<LogStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_filename: Option<String> = None;
+        let mut f_filename: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status = Some(LogStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -16996,7 +16996,7 @@ impl Decode for GetLogResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "filename" => {
+                b"filename" => {
                     if f_filename.is_some() {
                         d.duplicate("filename")?;
                     }
@@ -17006,7 +17006,7 @@ impl Decode for GetLogResponse {
                     }
                     f_filename = Some(d.string(Some(255)).map_err(|e| e.at_key("filename"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -17020,7 +17020,7 @@ impl Decode for GetLogResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetLogResponse {
@@ -17116,9 +17116,9 @@ impl Decode for GetMonitoringReportRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "componentVariable" => {
+                b"componentVariable" => {
                     if f_component_variable.is_some() {
                         d.duplicate("componentVariable")?;
                     }
@@ -17131,13 +17131,13 @@ impl Decode for GetMonitoringReportRequest {
                             .map_err(|e| e.at_key("componentVariable"))?,
                     );
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "monitoringCriteria" => {
+                b"monitoringCriteria" => {
                     if f_monitoring_criteria.is_some() {
                         d.duplicate("monitoringCriteria")?;
                     }
@@ -17150,7 +17150,7 @@ impl Decode for GetMonitoringReportRequest {
                             .map_err(|e| e.at_key("monitoringCriteria"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -17164,7 +17164,7 @@ impl Decode for GetMonitoringReportRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetMonitoringReportRequest {
@@ -17276,9 +17276,9 @@ impl Decode for GetMonitoringReportResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -17287,7 +17287,7 @@ impl Decode for GetMonitoringReportResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -17298,7 +17298,7 @@ impl Decode for GetMonitoringReportResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -17312,7 +17312,7 @@ impl Decode for GetMonitoringReportResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetMonitoringReportResponse {
@@ -17388,9 +17388,9 @@ impl Decode for GetPeriodicEventStreamRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -17404,7 +17404,7 @@ impl Decode for GetPeriodicEventStreamRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetPeriodicEventStreamRequest {
@@ -17473,9 +17473,9 @@ impl Decode for GetPeriodicEventStreamResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "constantStreamData" => {
+                b"constantStreamData" => {
                     if f_constant_stream_data.is_some() {
                         d.duplicate("constantStreamData")?;
                     }
@@ -17488,7 +17488,7 @@ impl Decode for GetPeriodicEventStreamResponse {
                             .map_err(|e| e.at_key("constantStreamData"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -17502,7 +17502,7 @@ impl Decode for GetPeriodicEventStreamResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetPeriodicEventStreamResponse {
@@ -17584,16 +17584,16 @@ impl Decode for LogStatusNotificationRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(UploadLogStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
@@ -17603,7 +17603,7 @@ impl Decode for LogStatusNotificationRequest {
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -17614,7 +17614,7 @@ impl Decode for LogStatusNotificationRequest {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -17628,7 +17628,7 @@ impl Decode for LogStatusNotificationRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(LogStatusNotificationRequest {
@@ -17719,9 +17719,9 @@ impl Decode for LogStatusNotificationResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -17735,7 +17735,7 @@ impl Decode for LogStatusNotificationResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(LogStatusNotificationResponse {
@@ -17769,7 +17769,7 @@ impl Encode for LogStatusNotificationResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyCustomerInformationRequest {
     /// `data`: Required; at most 512 characters.
-    pub data: String,
+    pub data: Text,
     /// `tbc`: Optional; a boolean.
     pub tbc: Option<bool>,
     /// `seqNo`: Required; an integer, at least 0.
@@ -17786,7 +17786,7 @@ pub struct NotifyCustomerInformationRequest {
 
 impl NotifyCustomerInformationRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(data: String, seq_no: i64, generated_at: DateTime, request_id: i64) -> Self {
+    pub fn new(data: Text, seq_no: i64, generated_at: DateTime, request_id: i64) -> Self {
         NotifyCustomerInformationRequest {
             data,
             tbc: None,
@@ -17802,7 +17802,7 @@ impl NotifyCustomerInformationRequest {
 impl Decode for NotifyCustomerInformationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_data: Option<String> = None;
+        let mut f_data: Option<Text> = None;
         let mut f_tbc: Option<bool> = None;
         let mut f_seq_no: Option<i64> = None;
         let mut f_generated_at: Option<DateTime> = None;
@@ -17810,15 +17810,15 @@ impl Decode for NotifyCustomerInformationRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "data" => {
+                b"data" => {
                     if f_data.is_some() {
                         d.duplicate("data")?;
                     }
                     f_data = Some(d.string(Some(512)).map_err(|e| e.at_key("data"))?);
                 }
-                "tbc" => {
+                b"tbc" => {
                     if f_tbc.is_some() {
                         d.duplicate("tbc")?;
                     }
@@ -17828,19 +17828,19 @@ impl Decode for NotifyCustomerInformationRequest {
                     }
                     f_tbc = Some(d.boolean().map_err(|e| e.at_key("tbc"))?);
                 }
-                "seqNo" => {
+                b"seqNo" => {
                     if f_seq_no.is_some() {
                         d.duplicate("seqNo")?;
                     }
                     f_seq_no = Some(d.integer(Some(0), None).map_err(|e| e.at_key("seqNo"))?);
                 }
-                "generatedAt" => {
+                b"generatedAt" => {
                     if f_generated_at.is_some() {
                         d.duplicate("generatedAt")?;
                     }
                     f_generated_at = Some(d.date_time().map_err(|e| e.at_key("generatedAt"))?);
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
@@ -17849,7 +17849,7 @@ impl Decode for NotifyCustomerInformationRequest {
                             .map_err(|e| e.at_key("requestId"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -17863,7 +17863,7 @@ impl Decode for NotifyCustomerInformationRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyCustomerInformationRequest {
@@ -17987,9 +17987,9 @@ impl Decode for NotifyCustomerInformationResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -18003,7 +18003,7 @@ impl Decode for NotifyCustomerInformationResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyCustomerInformationResponse {
@@ -18074,15 +18074,15 @@ impl Decode for NotifyEventRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "generatedAt" => {
+                b"generatedAt" => {
                     if f_generated_at.is_some() {
                         d.duplicate("generatedAt")?;
                     }
                     f_generated_at = Some(d.date_time().map_err(|e| e.at_key("generatedAt"))?);
                 }
-                "tbc" => {
+                b"tbc" => {
                     if f_tbc.is_some() {
                         d.duplicate("tbc")?;
                     }
@@ -18092,13 +18092,13 @@ impl Decode for NotifyEventRequest {
                     }
                     f_tbc = Some(d.boolean().map_err(|e| e.at_key("tbc"))?);
                 }
-                "seqNo" => {
+                b"seqNo" => {
                     if f_seq_no.is_some() {
                         d.duplicate("seqNo")?;
                     }
                     f_seq_no = Some(d.integer(Some(0), None).map_err(|e| e.at_key("seqNo"))?);
                 }
-                "eventData" => {
+                b"eventData" => {
                     if f_event_data.is_some() {
                         d.duplicate("eventData")?;
                     }
@@ -18107,7 +18107,7 @@ impl Decode for NotifyEventRequest {
                             .map_err(|e| e.at_key("eventData"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -18121,7 +18121,7 @@ impl Decode for NotifyEventRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyEventRequest {
@@ -18238,9 +18238,9 @@ impl Decode for NotifyEventResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -18254,7 +18254,7 @@ impl Decode for NotifyEventResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyEventResponse {
@@ -18329,9 +18329,9 @@ impl Decode for NotifyMonitoringReportRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "monitor" => {
+                b"monitor" => {
                     if f_monitor.is_some() {
                         d.duplicate("monitor")?;
                     }
@@ -18344,13 +18344,13 @@ impl Decode for NotifyMonitoringReportRequest {
                             .map_err(|e| e.at_key("monitor"))?,
                     );
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "tbc" => {
+                b"tbc" => {
                     if f_tbc.is_some() {
                         d.duplicate("tbc")?;
                     }
@@ -18360,19 +18360,19 @@ impl Decode for NotifyMonitoringReportRequest {
                     }
                     f_tbc = Some(d.boolean().map_err(|e| e.at_key("tbc"))?);
                 }
-                "seqNo" => {
+                b"seqNo" => {
                     if f_seq_no.is_some() {
                         d.duplicate("seqNo")?;
                     }
                     f_seq_no = Some(d.integer(Some(0), None).map_err(|e| e.at_key("seqNo"))?);
                 }
-                "generatedAt" => {
+                b"generatedAt" => {
                     if f_generated_at.is_some() {
                         d.duplicate("generatedAt")?;
                     }
                     f_generated_at = Some(d.date_time().map_err(|e| e.at_key("generatedAt"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -18386,7 +18386,7 @@ impl Decode for NotifyMonitoringReportRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyMonitoringReportRequest {
@@ -18507,9 +18507,9 @@ impl Decode for NotifyMonitoringReportResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -18523,7 +18523,7 @@ impl Decode for NotifyMonitoringReportResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyMonitoringReportResponse {
@@ -18599,9 +18599,9 @@ impl Decode for NotifyPeriodicEventStream {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "data" => {
+                b"data" => {
                     if f_data.is_some() {
                         d.duplicate("data")?;
                     }
@@ -18610,25 +18610,25 @@ impl Decode for NotifyPeriodicEventStream {
                             .map_err(|e| e.at_key("data"))?,
                     );
                 }
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("id"))?);
                 }
-                "pending" => {
+                b"pending" => {
                     if f_pending.is_some() {
                         d.duplicate("pending")?;
                     }
                     f_pending = Some(d.integer(Some(0), None).map_err(|e| e.at_key("pending"))?);
                 }
-                "basetime" => {
+                b"basetime" => {
                     if f_basetime.is_some() {
                         d.duplicate("basetime")?;
                     }
                     f_basetime = Some(d.date_time().map_err(|e| e.at_key("basetime"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -18642,7 +18642,7 @@ impl Decode for NotifyPeriodicEventStream {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyPeriodicEventStream {
@@ -18770,9 +18770,9 @@ impl Decode for OpenPeriodicEventStreamRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "constantStreamData" => {
+                b"constantStreamData" => {
                     if f_constant_stream_data.is_some() {
                         d.duplicate("constantStreamData")?;
                     }
@@ -18781,7 +18781,7 @@ impl Decode for OpenPeriodicEventStreamRequest {
                             .map_err(|e| e.at_key("constantStreamData"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -18795,7 +18795,7 @@ impl Decode for OpenPeriodicEventStreamRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(OpenPeriodicEventStreamRequest {
@@ -18881,16 +18881,16 @@ impl Decode for OpenPeriodicEventStreamResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(GenericStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -18901,7 +18901,7 @@ impl Decode for OpenPeriodicEventStreamResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -18915,7 +18915,7 @@ impl Decode for OpenPeriodicEventStreamResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(OpenPeriodicEventStreamResponse {
@@ -18995,9 +18995,9 @@ impl Decode for SetMonitoringBaseRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "monitoringBase" => {
+                b"monitoringBase" => {
                     if f_monitoring_base.is_some() {
                         d.duplicate("monitoringBase")?;
                     }
@@ -19006,7 +19006,7 @@ impl Decode for SetMonitoringBaseRequest {
                             .map_err(|e| e.at_key("monitoringBase"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -19020,7 +19020,7 @@ impl Decode for SetMonitoringBaseRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetMonitoringBaseRequest {
@@ -19106,9 +19106,9 @@ impl Decode for SetMonitoringBaseResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -19117,7 +19117,7 @@ impl Decode for SetMonitoringBaseResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -19128,7 +19128,7 @@ impl Decode for SetMonitoringBaseResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -19142,7 +19142,7 @@ impl Decode for SetMonitoringBaseResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetMonitoringBaseResponse {
@@ -19222,15 +19222,15 @@ impl Decode for SetMonitoringLevelRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "severity" => {
+                b"severity" => {
                     if f_severity.is_some() {
                         d.duplicate("severity")?;
                     }
                     f_severity = Some(d.integer(Some(0), None).map_err(|e| e.at_key("severity"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -19244,7 +19244,7 @@ impl Decode for SetMonitoringLevelRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetMonitoringLevelRequest {
@@ -19331,16 +19331,16 @@ impl Decode for SetMonitoringLevelResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(GenericStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -19351,7 +19351,7 @@ impl Decode for SetMonitoringLevelResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -19365,7 +19365,7 @@ impl Decode for SetMonitoringLevelResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetMonitoringLevelResponse {
@@ -19445,9 +19445,9 @@ impl Decode for SetVariableMonitoringRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "setMonitoringData" => {
+                b"setMonitoringData" => {
                     if f_set_monitoring_data.is_some() {
                         d.duplicate("setMonitoringData")?;
                     }
@@ -19456,7 +19456,7 @@ impl Decode for SetVariableMonitoringRequest {
                             .map_err(|e| e.at_key("setMonitoringData"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -19470,7 +19470,7 @@ impl Decode for SetVariableMonitoringRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetVariableMonitoringRequest {
@@ -19559,9 +19559,9 @@ impl Decode for SetVariableMonitoringResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "setMonitoringResult" => {
+                b"setMonitoringResult" => {
                     if f_set_monitoring_result.is_some() {
                         d.duplicate("setMonitoringResult")?;
                     }
@@ -19570,7 +19570,7 @@ impl Decode for SetVariableMonitoringResponse {
                             .map_err(|e| e.at_key("setMonitoringResult"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -19584,7 +19584,7 @@ impl Decode for SetVariableMonitoringResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetVariableMonitoringResponse {
@@ -19663,15 +19663,15 @@ impl Decode for ClearDisplayMessageRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("id"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -19685,7 +19685,7 @@ impl Decode for ClearDisplayMessageRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearDisplayMessageRequest {
@@ -19771,9 +19771,9 @@ impl Decode for ClearDisplayMessageResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -19781,7 +19781,7 @@ impl Decode for ClearDisplayMessageResponse {
                         ClearMessageStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -19792,7 +19792,7 @@ impl Decode for ClearDisplayMessageResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -19806,7 +19806,7 @@ impl Decode for ClearDisplayMessageResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearDisplayMessageResponse {
@@ -19898,9 +19898,9 @@ impl Decode for GetDisplayMessagesRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
@@ -19913,13 +19913,13 @@ impl Decode for GetDisplayMessagesRequest {
                             .map_err(|e| e.at_key("id"))?,
                     );
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "priority" => {
+                b"priority" => {
                     if f_priority.is_some() {
                         d.duplicate("priority")?;
                     }
@@ -19930,7 +19930,7 @@ impl Decode for GetDisplayMessagesRequest {
                     f_priority =
                         Some(MessagePriorityEnumType::decode(d).map_err(|e| e.at_key("priority"))?);
                 }
-                "state" => {
+                b"state" => {
                     if f_state.is_some() {
                         d.duplicate("state")?;
                     }
@@ -19940,7 +19940,7 @@ impl Decode for GetDisplayMessagesRequest {
                     }
                     f_state = Some(MessageStateEnumType::decode(d).map_err(|e| e.at_key("state"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -19954,7 +19954,7 @@ impl Decode for GetDisplayMessagesRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetDisplayMessagesRequest {
@@ -20067,9 +20067,9 @@ impl Decode for GetDisplayMessagesResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -20078,7 +20078,7 @@ impl Decode for GetDisplayMessagesResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -20089,7 +20089,7 @@ impl Decode for GetDisplayMessagesResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -20103,7 +20103,7 @@ impl Decode for GetDisplayMessagesResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetDisplayMessagesResponse {
@@ -20191,9 +20191,9 @@ impl Decode for NotifyDisplayMessagesRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "messageInfo" => {
+                b"messageInfo" => {
                     if f_message_info.is_some() {
                         d.duplicate("messageInfo")?;
                     }
@@ -20206,13 +20206,13 @@ impl Decode for NotifyDisplayMessagesRequest {
                             .map_err(|e| e.at_key("messageInfo"))?,
                     );
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "tbc" => {
+                b"tbc" => {
                     if f_tbc.is_some() {
                         d.duplicate("tbc")?;
                     }
@@ -20222,7 +20222,7 @@ impl Decode for NotifyDisplayMessagesRequest {
                     }
                     f_tbc = Some(d.boolean().map_err(|e| e.at_key("tbc"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -20236,7 +20236,7 @@ impl Decode for NotifyDisplayMessagesRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyDisplayMessagesRequest {
@@ -20330,9 +20330,9 @@ impl Decode for NotifyDisplayMessagesResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -20346,7 +20346,7 @@ impl Decode for NotifyDisplayMessagesResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyDisplayMessagesResponse {
@@ -20405,15 +20405,15 @@ impl Decode for SetDisplayMessageRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "message" => {
+                b"message" => {
                     if f_message.is_some() {
                         d.duplicate("message")?;
                     }
                     f_message = Some(MessageInfoType::decode(d).map_err(|e| e.at_key("message"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -20427,7 +20427,7 @@ impl Decode for SetDisplayMessageRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetDisplayMessageRequest {
@@ -20513,9 +20513,9 @@ impl Decode for SetDisplayMessageResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -20523,7 +20523,7 @@ impl Decode for SetDisplayMessageResponse {
                         DisplayMessageStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -20534,7 +20534,7 @@ impl Decode for SetDisplayMessageResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -20548,7 +20548,7 @@ impl Decode for SetDisplayMessageResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetDisplayMessageResponse {
@@ -20603,11 +20603,11 @@ impl Encode for SetDisplayMessageResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataTransferRequest {
     /// `messageId`: Optional; at most 50 characters.
-    pub message_id: Option<String>,
+    pub message_id: Option<Text>,
     /// `data`: Optional; any JSON value.
     pub data: Option<RawJson>,
     /// `vendorId`: Required; at most 255 characters.
-    pub vendor_id: String,
+    pub vendor_id: Text,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -20616,7 +20616,7 @@ pub struct DataTransferRequest {
 
 impl DataTransferRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(vendor_id: String) -> Self {
+    pub fn new(vendor_id: Text) -> Self {
         DataTransferRequest {
             message_id: None,
             data: None,
@@ -20630,15 +20630,15 @@ impl DataTransferRequest {
 impl Decode for DataTransferRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_message_id: Option<String> = None;
+        let mut f_message_id: Option<Text> = None;
         let mut f_data: Option<RawJson> = None;
-        let mut f_vendor_id: Option<String> = None;
+        let mut f_vendor_id: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "messageId" => {
+                b"messageId" => {
                     if f_message_id.is_some() {
                         d.duplicate("messageId")?;
                     }
@@ -20648,19 +20648,19 @@ impl Decode for DataTransferRequest {
                     }
                     f_message_id = Some(d.string(Some(50)).map_err(|e| e.at_key("messageId"))?);
                 }
-                "data" => {
+                b"data" => {
                     if f_data.is_some() {
                         d.duplicate("data")?;
                     }
                     f_data = Some(d.any().map_err(|e| e.at_key("data"))?);
                 }
-                "vendorId" => {
+                b"vendorId" => {
                     if f_vendor_id.is_some() {
                         d.duplicate("vendorId")?;
                     }
                     f_vendor_id = Some(d.string(Some(255)).map_err(|e| e.at_key("vendorId"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -20674,7 +20674,7 @@ impl Decode for DataTransferRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(DataTransferRequest {
@@ -20777,9 +20777,9 @@ impl Decode for DataTransferResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -20787,7 +20787,7 @@ impl Decode for DataTransferResponse {
                         DataTransferStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -20798,13 +20798,13 @@ impl Decode for DataTransferResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "data" => {
+                b"data" => {
                     if f_data.is_some() {
                         d.duplicate("data")?;
                     }
                     f_data = Some(d.any().map_err(|e| e.at_key("data"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -20818,7 +20818,7 @@ impl Decode for DataTransferResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(DataTransferResponse {
@@ -20907,21 +20907,21 @@ impl Decode for AFRRSignalRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "timestamp" => {
+                b"timestamp" => {
                     if f_timestamp.is_some() {
                         d.duplicate("timestamp")?;
                     }
                     f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
                 }
-                "signal" => {
+                b"signal" => {
                     if f_signal.is_some() {
                         d.duplicate("signal")?;
                     }
                     f_signal = Some(d.integer(None, None).map_err(|e| e.at_key("signal"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -20935,7 +20935,7 @@ impl Decode for AFRRSignalRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(AFRRSignalRequest {
@@ -21030,16 +21030,16 @@ impl Decode for AFRRSignalResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(GenericStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -21050,7 +21050,7 @@ impl Decode for AFRRSignalResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -21064,7 +21064,7 @@ impl Decode for AFRRSignalResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(AFRRSignalResponse {
@@ -21119,7 +21119,7 @@ impl Encode for AFRRSignalResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyAllowedEnergyTransferRequest {
     /// `transactionId`: Required; at most 36 characters.
-    pub transaction_id: String,
+    pub transaction_id: Text,
     /// `allowedEnergyTransfer`: Required; an array of at least 1 items, each a [`EnergyTransferModeEnumType`].
     pub allowed_energy_transfer: Vec<EnergyTransferModeEnumType>,
     /// `customData`: Optional; a [`CustomDataType`].
@@ -21131,7 +21131,7 @@ pub struct NotifyAllowedEnergyTransferRequest {
 impl NotifyAllowedEnergyTransferRequest {
     /// A value with the required members given and every optional member absent.
     pub fn new(
-        transaction_id: String,
+        transaction_id: Text,
         allowed_energy_transfer: Vec<EnergyTransferModeEnumType>,
     ) -> Self {
         NotifyAllowedEnergyTransferRequest {
@@ -21146,21 +21146,21 @@ impl NotifyAllowedEnergyTransferRequest {
 impl Decode for NotifyAllowedEnergyTransferRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut f_allowed_energy_transfer: Option<Vec<EnergyTransferModeEnumType>> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
                     f_transaction_id =
                         Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
                 }
-                "allowedEnergyTransfer" => {
+                b"allowedEnergyTransfer" => {
                     if f_allowed_energy_transfer.is_some() {
                         d.duplicate("allowedEnergyTransfer")?;
                     }
@@ -21169,7 +21169,7 @@ impl Decode for NotifyAllowedEnergyTransferRequest {
                             .map_err(|e| e.at_key("allowedEnergyTransfer"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -21183,7 +21183,7 @@ impl Decode for NotifyAllowedEnergyTransferRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyAllowedEnergyTransferRequest {
@@ -21290,9 +21290,9 @@ impl Decode for NotifyAllowedEnergyTransferResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -21301,7 +21301,7 @@ impl Decode for NotifyAllowedEnergyTransferResponse {
                             .map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -21312,7 +21312,7 @@ impl Decode for NotifyAllowedEnergyTransferResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -21326,7 +21326,7 @@ impl Decode for NotifyAllowedEnergyTransferResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyAllowedEnergyTransferResponse {
@@ -21385,7 +21385,7 @@ pub struct ClearDERControlRequest {
     /// `controlType`: Optional; a [`DERControlEnumType`].
     pub control_type: Option<DERControlEnumType>,
     /// `controlId`: Optional; at most 36 characters.
-    pub control_id: Option<String>,
+    pub control_id: Option<Text>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -21410,19 +21410,19 @@ impl Decode for ClearDERControlRequest {
         d.object_begin()?;
         let mut f_is_default: Option<bool> = None;
         let mut f_control_type: Option<DERControlEnumType> = None;
-        let mut f_control_id: Option<String> = None;
+        let mut f_control_id: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "isDefault" => {
+                b"isDefault" => {
                     if f_is_default.is_some() {
                         d.duplicate("isDefault")?;
                     }
                     f_is_default = Some(d.boolean().map_err(|e| e.at_key("isDefault"))?);
                 }
-                "controlType" => {
+                b"controlType" => {
                     if f_control_type.is_some() {
                         d.duplicate("controlType")?;
                     }
@@ -21433,7 +21433,7 @@ impl Decode for ClearDERControlRequest {
                     f_control_type =
                         Some(DERControlEnumType::decode(d).map_err(|e| e.at_key("controlType"))?);
                 }
-                "controlId" => {
+                b"controlId" => {
                     if f_control_id.is_some() {
                         d.duplicate("controlId")?;
                     }
@@ -21443,7 +21443,7 @@ impl Decode for ClearDERControlRequest {
                     }
                     f_control_id = Some(d.string(Some(36)).map_err(|e| e.at_key("controlId"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -21457,7 +21457,7 @@ impl Decode for ClearDERControlRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearDERControlRequest {
@@ -21555,16 +21555,16 @@ impl Decode for ClearDERControlResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(DERControlStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -21575,7 +21575,7 @@ impl Decode for ClearDERControlResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -21589,7 +21589,7 @@ impl Decode for ClearDERControlResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearDERControlResponse {
@@ -21650,7 +21650,7 @@ pub struct GetDERControlRequest {
     /// `controlType`: Optional; a [`DERControlEnumType`].
     pub control_type: Option<DERControlEnumType>,
     /// `controlId`: Optional; at most 36 characters.
-    pub control_id: Option<String>,
+    pub control_id: Option<Text>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -21677,19 +21677,19 @@ impl Decode for GetDERControlRequest {
         let mut f_request_id: Option<i64> = None;
         let mut f_is_default: Option<bool> = None;
         let mut f_control_type: Option<DERControlEnumType> = None;
-        let mut f_control_id: Option<String> = None;
+        let mut f_control_id: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "isDefault" => {
+                b"isDefault" => {
                     if f_is_default.is_some() {
                         d.duplicate("isDefault")?;
                     }
@@ -21699,7 +21699,7 @@ impl Decode for GetDERControlRequest {
                     }
                     f_is_default = Some(d.boolean().map_err(|e| e.at_key("isDefault"))?);
                 }
-                "controlType" => {
+                b"controlType" => {
                     if f_control_type.is_some() {
                         d.duplicate("controlType")?;
                     }
@@ -21710,7 +21710,7 @@ impl Decode for GetDERControlRequest {
                     f_control_type =
                         Some(DERControlEnumType::decode(d).map_err(|e| e.at_key("controlType"))?);
                 }
-                "controlId" => {
+                b"controlId" => {
                     if f_control_id.is_some() {
                         d.duplicate("controlId")?;
                     }
@@ -21720,7 +21720,7 @@ impl Decode for GetDERControlRequest {
                     }
                     f_control_id = Some(d.string(Some(36)).map_err(|e| e.at_key("controlId"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -21734,7 +21734,7 @@ impl Decode for GetDERControlRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetDERControlRequest {
@@ -21837,16 +21837,16 @@ impl Decode for GetDERControlResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(DERControlStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -21857,7 +21857,7 @@ impl Decode for GetDERControlResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -21871,7 +21871,7 @@ impl Decode for GetDERControlResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetDERControlResponse {
@@ -21934,7 +21934,7 @@ pub struct NotifyDERAlarmRequest {
     /// `timestamp`: Required; an RFC 3339 date-time.
     pub timestamp: DateTime,
     /// `extraInfo`: Optional; at most 200 characters.
-    pub extra_info: Option<String>,
+    pub extra_info: Option<Text>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -21963,20 +21963,20 @@ impl Decode for NotifyDERAlarmRequest {
         let mut f_grid_event_fault: Option<GridEventFaultEnumType> = None;
         let mut f_alarm_ended: Option<bool> = None;
         let mut f_timestamp: Option<DateTime> = None;
-        let mut f_extra_info: Option<String> = None;
+        let mut f_extra_info: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "controlType" => {
+                b"controlType" => {
                     if f_control_type.is_some() {
                         d.duplicate("controlType")?;
                     }
                     f_control_type =
                         Some(DERControlEnumType::decode(d).map_err(|e| e.at_key("controlType"))?);
                 }
-                "gridEventFault" => {
+                b"gridEventFault" => {
                     if f_grid_event_fault.is_some() {
                         d.duplicate("gridEventFault")?;
                     }
@@ -21989,7 +21989,7 @@ impl Decode for NotifyDERAlarmRequest {
                             .map_err(|e| e.at_key("gridEventFault"))?,
                     );
                 }
-                "alarmEnded" => {
+                b"alarmEnded" => {
                     if f_alarm_ended.is_some() {
                         d.duplicate("alarmEnded")?;
                     }
@@ -21999,13 +21999,13 @@ impl Decode for NotifyDERAlarmRequest {
                     }
                     f_alarm_ended = Some(d.boolean().map_err(|e| e.at_key("alarmEnded"))?);
                 }
-                "timestamp" => {
+                b"timestamp" => {
                     if f_timestamp.is_some() {
                         d.duplicate("timestamp")?;
                     }
                     f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
                 }
-                "extraInfo" => {
+                b"extraInfo" => {
                     if f_extra_info.is_some() {
                         d.duplicate("extraInfo")?;
                     }
@@ -22015,7 +22015,7 @@ impl Decode for NotifyDERAlarmRequest {
                     }
                     f_extra_info = Some(d.string(Some(200)).map_err(|e| e.at_key("extraInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -22029,7 +22029,7 @@ impl Decode for NotifyDERAlarmRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyDERAlarmRequest {
@@ -22141,9 +22141,9 @@ impl Decode for NotifyDERAlarmResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -22157,7 +22157,7 @@ impl Decode for NotifyDERAlarmResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyDERAlarmResponse {
@@ -22191,13 +22191,13 @@ impl Encode for NotifyDERAlarmResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyDERStartStopRequest {
     /// `controlId`: Required; at most 36 characters.
-    pub control_id: String,
+    pub control_id: Text,
     /// `started`: Required; a boolean.
     pub started: bool,
     /// `timestamp`: Required; an RFC 3339 date-time.
     pub timestamp: DateTime,
     /// `supersededIds`: Optional; an array of 1 to 24 items, each at most 36 characters.
-    pub superseded_ids: Option<Vec<String>>,
+    pub superseded_ids: Option<Vec<Text>>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -22206,7 +22206,7 @@ pub struct NotifyDERStartStopRequest {
 
 impl NotifyDERStartStopRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(control_id: String, started: bool, timestamp: DateTime) -> Self {
+    pub fn new(control_id: Text, started: bool, timestamp: DateTime) -> Self {
         NotifyDERStartStopRequest {
             control_id,
             started,
@@ -22221,34 +22221,34 @@ impl NotifyDERStartStopRequest {
 impl Decode for NotifyDERStartStopRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_control_id: Option<String> = None;
+        let mut f_control_id: Option<Text> = None;
         let mut f_started: Option<bool> = None;
         let mut f_timestamp: Option<DateTime> = None;
-        let mut f_superseded_ids: Option<Vec<String>> = None;
+        let mut f_superseded_ids: Option<Vec<Text>> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "controlId" => {
+                b"controlId" => {
                     if f_control_id.is_some() {
                         d.duplicate("controlId")?;
                     }
                     f_control_id = Some(d.string(Some(36)).map_err(|e| e.at_key("controlId"))?);
                 }
-                "started" => {
+                b"started" => {
                     if f_started.is_some() {
                         d.duplicate("started")?;
                     }
                     f_started = Some(d.boolean().map_err(|e| e.at_key("started"))?);
                 }
-                "timestamp" => {
+                b"timestamp" => {
                     if f_timestamp.is_some() {
                         d.duplicate("timestamp")?;
                     }
                     f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
                 }
-                "supersededIds" => {
+                b"supersededIds" => {
                     if f_superseded_ids.is_some() {
                         d.duplicate("supersededIds")?;
                     }
@@ -22261,7 +22261,7 @@ impl Decode for NotifyDERStartStopRequest {
                             .map_err(|e| e.at_key("supersededIds"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -22275,7 +22275,7 @@ impl Decode for NotifyDERStartStopRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyDERStartStopRequest {
@@ -22390,9 +22390,9 @@ impl Decode for NotifyDERStartStopResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -22406,7 +22406,7 @@ impl Decode for NotifyDERStartStopResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NotifyDERStartStopResponse {
@@ -22501,9 +22501,9 @@ impl Decode for ReportDERControlRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "curve" => {
+                b"curve" => {
                     if f_curve.is_some() {
                         d.duplicate("curve")?;
                     }
@@ -22516,7 +22516,7 @@ impl Decode for ReportDERControlRequest {
                             .map_err(|e| e.at_key("curve"))?,
                     );
                 }
-                "enterService" => {
+                b"enterService" => {
                     if f_enter_service.is_some() {
                         d.duplicate("enterService")?;
                     }
@@ -22529,7 +22529,7 @@ impl Decode for ReportDERControlRequest {
                             .map_err(|e| e.at_key("enterService"))?,
                     );
                 }
-                "fixedPFAbsorb" => {
+                b"fixedPFAbsorb" => {
                     if f_fixed_pf_absorb.is_some() {
                         d.duplicate("fixedPFAbsorb")?;
                     }
@@ -22542,7 +22542,7 @@ impl Decode for ReportDERControlRequest {
                             .map_err(|e| e.at_key("fixedPFAbsorb"))?,
                     );
                 }
-                "fixedPFInject" => {
+                b"fixedPFInject" => {
                     if f_fixed_pf_inject.is_some() {
                         d.duplicate("fixedPFInject")?;
                     }
@@ -22555,7 +22555,7 @@ impl Decode for ReportDERControlRequest {
                             .map_err(|e| e.at_key("fixedPFInject"))?,
                     );
                 }
-                "fixedVar" => {
+                b"fixedVar" => {
                     if f_fixed_var.is_some() {
                         d.duplicate("fixedVar")?;
                     }
@@ -22568,7 +22568,7 @@ impl Decode for ReportDERControlRequest {
                             .map_err(|e| e.at_key("fixedVar"))?,
                     );
                 }
-                "freqDroop" => {
+                b"freqDroop" => {
                     if f_freq_droop.is_some() {
                         d.duplicate("freqDroop")?;
                     }
@@ -22581,7 +22581,7 @@ impl Decode for ReportDERControlRequest {
                             .map_err(|e| e.at_key("freqDroop"))?,
                     );
                 }
-                "gradient" => {
+                b"gradient" => {
                     if f_gradient.is_some() {
                         d.duplicate("gradient")?;
                     }
@@ -22594,7 +22594,7 @@ impl Decode for ReportDERControlRequest {
                             .map_err(|e| e.at_key("gradient"))?,
                     );
                 }
-                "limitMaxDischarge" => {
+                b"limitMaxDischarge" => {
                     if f_limit_max_discharge.is_some() {
                         d.duplicate("limitMaxDischarge")?;
                     }
@@ -22607,13 +22607,13 @@ impl Decode for ReportDERControlRequest {
                             .map_err(|e| e.at_key("limitMaxDischarge"))?,
                     );
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "tbc" => {
+                b"tbc" => {
                     if f_tbc.is_some() {
                         d.duplicate("tbc")?;
                     }
@@ -22623,7 +22623,7 @@ impl Decode for ReportDERControlRequest {
                     }
                     f_tbc = Some(d.boolean().map_err(|e| e.at_key("tbc"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -22637,7 +22637,7 @@ impl Decode for ReportDERControlRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ReportDERControlRequest {
@@ -22836,9 +22836,9 @@ impl Decode for ReportDERControlResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -22852,7 +22852,7 @@ impl Decode for ReportDERControlResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ReportDERControlResponse {
@@ -22888,7 +22888,7 @@ pub struct SetDERControlRequest {
     /// `isDefault`: Required; a boolean.
     pub is_default: bool,
     /// `controlId`: Required; at most 36 characters.
-    pub control_id: String,
+    pub control_id: Text,
     /// `controlType`: Required; a [`DERControlEnumType`].
     pub control_type: DERControlEnumType,
     /// `curve`: Optional; a [`DERCurveType`].
@@ -22915,7 +22915,7 @@ pub struct SetDERControlRequest {
 
 impl SetDERControlRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(is_default: bool, control_id: String, control_type: DERControlEnumType) -> Self {
+    pub fn new(is_default: bool, control_id: Text, control_type: DERControlEnumType) -> Self {
         SetDERControlRequest {
             is_default,
             control_id,
@@ -22938,7 +22938,7 @@ impl Decode for SetDERControlRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_is_default: Option<bool> = None;
-        let mut f_control_id: Option<String> = None;
+        let mut f_control_id: Option<Text> = None;
         let mut f_control_type: Option<DERControlEnumType> = None;
         let mut f_curve: Option<DERCurveType> = None;
         let mut f_enter_service: Option<EnterServiceType> = None;
@@ -22951,28 +22951,28 @@ impl Decode for SetDERControlRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "isDefault" => {
+                b"isDefault" => {
                     if f_is_default.is_some() {
                         d.duplicate("isDefault")?;
                     }
                     f_is_default = Some(d.boolean().map_err(|e| e.at_key("isDefault"))?);
                 }
-                "controlId" => {
+                b"controlId" => {
                     if f_control_id.is_some() {
                         d.duplicate("controlId")?;
                     }
                     f_control_id = Some(d.string(Some(36)).map_err(|e| e.at_key("controlId"))?);
                 }
-                "controlType" => {
+                b"controlType" => {
                     if f_control_type.is_some() {
                         d.duplicate("controlType")?;
                     }
                     f_control_type =
                         Some(DERControlEnumType::decode(d).map_err(|e| e.at_key("controlType"))?);
                 }
-                "curve" => {
+                b"curve" => {
                     if f_curve.is_some() {
                         d.duplicate("curve")?;
                     }
@@ -22982,7 +22982,7 @@ impl Decode for SetDERControlRequest {
                     }
                     f_curve = Some(DERCurveType::decode(d).map_err(|e| e.at_key("curve"))?);
                 }
-                "enterService" => {
+                b"enterService" => {
                     if f_enter_service.is_some() {
                         d.duplicate("enterService")?;
                     }
@@ -22993,7 +22993,7 @@ impl Decode for SetDERControlRequest {
                     f_enter_service =
                         Some(EnterServiceType::decode(d).map_err(|e| e.at_key("enterService"))?);
                 }
-                "fixedPFAbsorb" => {
+                b"fixedPFAbsorb" => {
                     if f_fixed_pf_absorb.is_some() {
                         d.duplicate("fixedPFAbsorb")?;
                     }
@@ -23004,7 +23004,7 @@ impl Decode for SetDERControlRequest {
                     f_fixed_pf_absorb =
                         Some(FixedPFType::decode(d).map_err(|e| e.at_key("fixedPFAbsorb"))?);
                 }
-                "fixedPFInject" => {
+                b"fixedPFInject" => {
                     if f_fixed_pf_inject.is_some() {
                         d.duplicate("fixedPFInject")?;
                     }
@@ -23015,7 +23015,7 @@ impl Decode for SetDERControlRequest {
                     f_fixed_pf_inject =
                         Some(FixedPFType::decode(d).map_err(|e| e.at_key("fixedPFInject"))?);
                 }
-                "fixedVar" => {
+                b"fixedVar" => {
                     if f_fixed_var.is_some() {
                         d.duplicate("fixedVar")?;
                     }
@@ -23025,7 +23025,7 @@ impl Decode for SetDERControlRequest {
                     }
                     f_fixed_var = Some(FixedVarType::decode(d).map_err(|e| e.at_key("fixedVar"))?);
                 }
-                "freqDroop" => {
+                b"freqDroop" => {
                     if f_freq_droop.is_some() {
                         d.duplicate("freqDroop")?;
                     }
@@ -23036,7 +23036,7 @@ impl Decode for SetDERControlRequest {
                     f_freq_droop =
                         Some(FreqDroopType::decode(d).map_err(|e| e.at_key("freqDroop"))?);
                 }
-                "gradient" => {
+                b"gradient" => {
                     if f_gradient.is_some() {
                         d.duplicate("gradient")?;
                     }
@@ -23046,7 +23046,7 @@ impl Decode for SetDERControlRequest {
                     }
                     f_gradient = Some(GradientType::decode(d).map_err(|e| e.at_key("gradient"))?);
                 }
-                "limitMaxDischarge" => {
+                b"limitMaxDischarge" => {
                     if f_limit_max_discharge.is_some() {
                         d.duplicate("limitMaxDischarge")?;
                     }
@@ -23059,7 +23059,7 @@ impl Decode for SetDERControlRequest {
                             .map_err(|e| e.at_key("limitMaxDischarge"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -23073,7 +23073,7 @@ impl Decode for SetDERControlRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetDERControlRequest {
@@ -23220,7 +23220,7 @@ pub struct SetDERControlResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `supersededIds`: Optional; an array of 1 to 24 items, each at most 36 characters.
-    pub superseded_ids: Option<Vec<String>>,
+    pub superseded_ids: Option<Vec<Text>>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -23245,20 +23245,20 @@ impl Decode for SetDERControlResponse {
         d.object_begin()?;
         let mut f_status: Option<DERControlStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_superseded_ids: Option<Vec<String>> = None;
+        let mut f_superseded_ids: Option<Vec<Text>> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(DERControlStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -23269,7 +23269,7 @@ impl Decode for SetDERControlResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "supersededIds" => {
+                b"supersededIds" => {
                     if f_superseded_ids.is_some() {
                         d.duplicate("supersededIds")?;
                     }
@@ -23282,7 +23282,7 @@ impl Decode for SetDERControlResponse {
                             .map_err(|e| e.at_key("supersededIds"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -23296,7 +23296,7 @@ impl Decode for SetDERControlResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetDERControlResponse {
@@ -23408,9 +23408,9 @@ impl Decode for BatterySwapRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "batteryData" => {
+                b"batteryData" => {
                     if f_battery_data.is_some() {
                         d.duplicate("batteryData")?;
                     }
@@ -23419,7 +23419,7 @@ impl Decode for BatterySwapRequest {
                             .map_err(|e| e.at_key("batteryData"))?,
                     );
                 }
-                "eventType" => {
+                b"eventType" => {
                     if f_event_type.is_some() {
                         d.duplicate("eventType")?;
                     }
@@ -23427,19 +23427,19 @@ impl Decode for BatterySwapRequest {
                         BatterySwapEventEnumType::decode(d).map_err(|e| e.at_key("eventType"))?,
                     );
                 }
-                "idToken" => {
+                b"idToken" => {
                     if f_id_token.is_some() {
                         d.duplicate("idToken")?;
                     }
                     f_id_token = Some(IdTokenType::decode(d).map_err(|e| e.at_key("idToken"))?);
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -23453,7 +23453,7 @@ impl Decode for BatterySwapRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(BatterySwapRequest {
@@ -23573,9 +23573,9 @@ impl Decode for BatterySwapResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -23589,7 +23589,7 @@ impl Decode for BatterySwapResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(BatterySwapResponse {
@@ -23652,21 +23652,21 @@ impl Decode for RequestBatterySwapRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "idToken" => {
+                b"idToken" => {
                     if f_id_token.is_some() {
                         d.duplicate("idToken")?;
                     }
                     f_id_token = Some(IdTokenType::decode(d).map_err(|e| e.at_key("idToken"))?);
                 }
-                "requestId" => {
+                b"requestId" => {
                     if f_request_id.is_some() {
                         d.duplicate("requestId")?;
                     }
                     f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -23680,7 +23680,7 @@ impl Decode for RequestBatterySwapRequest {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(RequestBatterySwapRequest {
@@ -23775,16 +23775,16 @@ impl Decode for RequestBatterySwapResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(GenericStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -23795,7 +23795,7 @@ impl Decode for RequestBatterySwapResponse {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -23809,7 +23809,7 @@ impl Decode for RequestBatterySwapResponse {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(RequestBatterySwapResponse {

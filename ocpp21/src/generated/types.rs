@@ -6,7 +6,7 @@
 use crate::UnknownEnumValue;
 use ocpp_types::codec::{Decode, Decoder, Encode, Extra, RawJson, Validator};
 use ocpp_types::json::JsonWriter;
-use ocpp_types::{DateTime, Decimal, DecodeError};
+use ocpp_types::{DateTime, Decimal, DecodeError, Text};
 /// `ACChargingParametersType` of OCPP 2.1; used in NotifyEVChargingNeedsRequest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ACChargingParametersType {
@@ -53,9 +53,9 @@ impl Decode for ACChargingParametersType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "energyAmount" => {
+                b"energyAmount" => {
                     if f_energy_amount.is_some() {
                         d.duplicate("energyAmount")?;
                     }
@@ -64,7 +64,7 @@ impl Decode for ACChargingParametersType {
                             .map_err(|e| e.at_key("energyAmount"))?,
                     );
                 }
-                "evMinCurrent" => {
+                b"evMinCurrent" => {
                     if f_ev_min_current.is_some() {
                         d.duplicate("evMinCurrent")?;
                     }
@@ -73,7 +73,7 @@ impl Decode for ACChargingParametersType {
                             .map_err(|e| e.at_key("evMinCurrent"))?,
                     );
                 }
-                "evMaxCurrent" => {
+                b"evMaxCurrent" => {
                     if f_ev_max_current.is_some() {
                         d.duplicate("evMaxCurrent")?;
                     }
@@ -82,7 +82,7 @@ impl Decode for ACChargingParametersType {
                             .map_err(|e| e.at_key("evMaxCurrent"))?,
                     );
                 }
-                "evMaxVoltage" => {
+                b"evMaxVoltage" => {
                     if f_ev_max_voltage.is_some() {
                         d.duplicate("evMaxVoltage")?;
                     }
@@ -91,7 +91,7 @@ impl Decode for ACChargingParametersType {
                             .map_err(|e| e.at_key("evMaxVoltage"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -105,7 +105,7 @@ impl Decode for ACChargingParametersType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ACChargingParametersType {
@@ -231,14 +231,14 @@ impl std::str::FromStr for APNAuthenticationEnumType {
 
 impl Decode for APNAuthenticationEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "PAP" => APNAuthenticationEnumType::PAP,
-            "CHAP" => APNAuthenticationEnumType::CHAP,
-            "NONE" => APNAuthenticationEnumType::NONE,
-            "AUTO" => APNAuthenticationEnumType::AUTO,
+            b"PAP" => APNAuthenticationEnumType::PAP,
+            b"CHAP" => APNAuthenticationEnumType::CHAP,
+            b"NONE" => APNAuthenticationEnumType::NONE,
+            b"AUTO" => APNAuthenticationEnumType::AUTO,
             _ => APNAuthenticationEnumType::UnknownValue(
-                d.unknown_enum(s, "APNAuthenticationEnumType")?,
+                d.unknown_enum_bytes(s, "APNAuthenticationEnumType")?,
             ),
         })
     }
@@ -263,15 +263,15 @@ impl Encode for APNAuthenticationEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct APNType {
     /// `apn`: Required; at most 2000 characters.
-    pub apn: String,
+    pub apn: Text,
     /// `apnUserName`: Optional; at most 50 characters.
-    pub apn_user_name: Option<String>,
+    pub apn_user_name: Option<Text>,
     /// `apnPassword`: Optional; at most 64 characters.
-    pub apn_password: Option<String>,
+    pub apn_password: Option<Text>,
     /// `simPin`: Optional; an integer.
     pub sim_pin: Option<i64>,
     /// `preferredNetwork`: Optional; at most 6 characters.
-    pub preferred_network: Option<String>,
+    pub preferred_network: Option<Text>,
     /// `useOnlyPreferredNetwork`: Optional; a boolean.
     pub use_only_preferred_network: Option<bool>,
     /// `apnAuthentication`: Required; a [`APNAuthenticationEnumType`].
@@ -284,7 +284,7 @@ pub struct APNType {
 
 impl APNType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(apn: String, apn_authentication: APNAuthenticationEnumType) -> Self {
+    pub fn new(apn: Text, apn_authentication: APNAuthenticationEnumType) -> Self {
         APNType {
             apn,
             apn_user_name: None,
@@ -302,25 +302,25 @@ impl APNType {
 impl Decode for APNType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_apn: Option<String> = None;
-        let mut f_apn_user_name: Option<String> = None;
-        let mut f_apn_password: Option<String> = None;
+        let mut f_apn: Option<Text> = None;
+        let mut f_apn_user_name: Option<Text> = None;
+        let mut f_apn_password: Option<Text> = None;
         let mut f_sim_pin: Option<i64> = None;
-        let mut f_preferred_network: Option<String> = None;
+        let mut f_preferred_network: Option<Text> = None;
         let mut f_use_only_preferred_network: Option<bool> = None;
         let mut f_apn_authentication: Option<APNAuthenticationEnumType> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "apn" => {
+                b"apn" => {
                     if f_apn.is_some() {
                         d.duplicate("apn")?;
                     }
                     f_apn = Some(d.string(Some(2000)).map_err(|e| e.at_key("apn"))?);
                 }
-                "apnUserName" => {
+                b"apnUserName" => {
                     if f_apn_user_name.is_some() {
                         d.duplicate("apnUserName")?;
                     }
@@ -331,7 +331,7 @@ impl Decode for APNType {
                     f_apn_user_name =
                         Some(d.string(Some(50)).map_err(|e| e.at_key("apnUserName"))?);
                 }
-                "apnPassword" => {
+                b"apnPassword" => {
                     if f_apn_password.is_some() {
                         d.duplicate("apnPassword")?;
                     }
@@ -341,7 +341,7 @@ impl Decode for APNType {
                     }
                     f_apn_password = Some(d.string(Some(64)).map_err(|e| e.at_key("apnPassword"))?);
                 }
-                "simPin" => {
+                b"simPin" => {
                     if f_sim_pin.is_some() {
                         d.duplicate("simPin")?;
                     }
@@ -351,7 +351,7 @@ impl Decode for APNType {
                     }
                     f_sim_pin = Some(d.integer(None, None).map_err(|e| e.at_key("simPin"))?);
                 }
-                "preferredNetwork" => {
+                b"preferredNetwork" => {
                     if f_preferred_network.is_some() {
                         d.duplicate("preferredNetwork")?;
                     }
@@ -364,7 +364,7 @@ impl Decode for APNType {
                             .map_err(|e| e.at_key("preferredNetwork"))?,
                     );
                 }
-                "useOnlyPreferredNetwork" => {
+                b"useOnlyPreferredNetwork" => {
                     if f_use_only_preferred_network.is_some() {
                         d.duplicate("useOnlyPreferredNetwork")?;
                     }
@@ -377,7 +377,7 @@ impl Decode for APNType {
                             .map_err(|e| e.at_key("useOnlyPreferredNetwork"))?,
                     );
                 }
-                "apnAuthentication" => {
+                b"apnAuthentication" => {
                     if f_apn_authentication.is_some() {
                         d.duplicate("apnAuthentication")?;
                     }
@@ -386,7 +386,7 @@ impl Decode for APNType {
                             .map_err(|e| e.at_key("apnAuthentication"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -400,7 +400,7 @@ impl Decode for APNType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(APNType {
@@ -501,13 +501,13 @@ pub struct AbsolutePriceScheduleType {
     /// `priceScheduleID`: Required; an integer, at least 0.
     pub price_schedule_id: i64,
     /// `priceScheduleDescription`: Optional; at most 160 characters.
-    pub price_schedule_description: Option<String>,
+    pub price_schedule_description: Option<Text>,
     /// `currency`: Required; at most 3 characters.
-    pub currency: String,
+    pub currency: Text,
     /// `language`: Required; at most 8 characters.
-    pub language: String,
+    pub language: Text,
     /// `priceAlgorithm`: Required; at most 2000 characters.
-    pub price_algorithm: String,
+    pub price_algorithm: Text,
     /// `minimumCost`: Optional; a [`RationalNumberType`].
     pub minimum_cost: Option<RationalNumberType>,
     /// `maximumCost`: Optional; a [`RationalNumberType`].
@@ -531,9 +531,9 @@ impl AbsolutePriceScheduleType {
     pub fn new(
         time_anchor: DateTime,
         price_schedule_id: i64,
-        currency: String,
-        language: String,
-        price_algorithm: String,
+        currency: Text,
+        language: Text,
+        price_algorithm: Text,
         price_rule_stacks: Vec<PriceRuleStackType>,
     ) -> Self {
         AbsolutePriceScheduleType {
@@ -560,10 +560,10 @@ impl Decode for AbsolutePriceScheduleType {
         d.object_begin()?;
         let mut f_time_anchor: Option<DateTime> = None;
         let mut f_price_schedule_id: Option<i64> = None;
-        let mut f_price_schedule_description: Option<String> = None;
-        let mut f_currency: Option<String> = None;
-        let mut f_language: Option<String> = None;
-        let mut f_price_algorithm: Option<String> = None;
+        let mut f_price_schedule_description: Option<Text> = None;
+        let mut f_currency: Option<Text> = None;
+        let mut f_language: Option<Text> = None;
+        let mut f_price_algorithm: Option<Text> = None;
         let mut f_minimum_cost: Option<RationalNumberType> = None;
         let mut f_maximum_cost: Option<RationalNumberType> = None;
         let mut f_price_rule_stacks: Option<Vec<PriceRuleStackType>> = None;
@@ -573,15 +573,15 @@ impl Decode for AbsolutePriceScheduleType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "timeAnchor" => {
+                b"timeAnchor" => {
                     if f_time_anchor.is_some() {
                         d.duplicate("timeAnchor")?;
                     }
                     f_time_anchor = Some(d.date_time().map_err(|e| e.at_key("timeAnchor"))?);
                 }
-                "priceScheduleID" => {
+                b"priceScheduleID" => {
                     if f_price_schedule_id.is_some() {
                         d.duplicate("priceScheduleID")?;
                     }
@@ -590,7 +590,7 @@ impl Decode for AbsolutePriceScheduleType {
                             .map_err(|e| e.at_key("priceScheduleID"))?,
                     );
                 }
-                "priceScheduleDescription" => {
+                b"priceScheduleDescription" => {
                     if f_price_schedule_description.is_some() {
                         d.duplicate("priceScheduleDescription")?;
                     }
@@ -603,19 +603,19 @@ impl Decode for AbsolutePriceScheduleType {
                             .map_err(|e| e.at_key("priceScheduleDescription"))?,
                     );
                 }
-                "currency" => {
+                b"currency" => {
                     if f_currency.is_some() {
                         d.duplicate("currency")?;
                     }
                     f_currency = Some(d.string(Some(3)).map_err(|e| e.at_key("currency"))?);
                 }
-                "language" => {
+                b"language" => {
                     if f_language.is_some() {
                         d.duplicate("language")?;
                     }
                     f_language = Some(d.string(Some(8)).map_err(|e| e.at_key("language"))?);
                 }
-                "priceAlgorithm" => {
+                b"priceAlgorithm" => {
                     if f_price_algorithm.is_some() {
                         d.duplicate("priceAlgorithm")?;
                     }
@@ -624,7 +624,7 @@ impl Decode for AbsolutePriceScheduleType {
                             .map_err(|e| e.at_key("priceAlgorithm"))?,
                     );
                 }
-                "minimumCost" => {
+                b"minimumCost" => {
                     if f_minimum_cost.is_some() {
                         d.duplicate("minimumCost")?;
                     }
@@ -635,7 +635,7 @@ impl Decode for AbsolutePriceScheduleType {
                     f_minimum_cost =
                         Some(RationalNumberType::decode(d).map_err(|e| e.at_key("minimumCost"))?);
                 }
-                "maximumCost" => {
+                b"maximumCost" => {
                     if f_maximum_cost.is_some() {
                         d.duplicate("maximumCost")?;
                     }
@@ -646,7 +646,7 @@ impl Decode for AbsolutePriceScheduleType {
                     f_maximum_cost =
                         Some(RationalNumberType::decode(d).map_err(|e| e.at_key("maximumCost"))?);
                 }
-                "priceRuleStacks" => {
+                b"priceRuleStacks" => {
                     if f_price_rule_stacks.is_some() {
                         d.duplicate("priceRuleStacks")?;
                     }
@@ -655,7 +655,7 @@ impl Decode for AbsolutePriceScheduleType {
                             .map_err(|e| e.at_key("priceRuleStacks"))?,
                     );
                 }
-                "taxRules" => {
+                b"taxRules" => {
                     if f_tax_rules.is_some() {
                         d.duplicate("taxRules")?;
                     }
@@ -668,7 +668,7 @@ impl Decode for AbsolutePriceScheduleType {
                             .map_err(|e| e.at_key("taxRules"))?,
                     );
                 }
-                "overstayRuleList" => {
+                b"overstayRuleList" => {
                     if f_overstay_rule_list.is_some() {
                         d.duplicate("overstayRuleList")?;
                     }
@@ -681,7 +681,7 @@ impl Decode for AbsolutePriceScheduleType {
                             .map_err(|e| e.at_key("overstayRuleList"))?,
                     );
                 }
-                "additionalSelectedServices" => {
+                b"additionalSelectedServices" => {
                     if f_additional_selected_services.is_some() {
                         d.duplicate("additionalSelectedServices")?;
                     }
@@ -694,7 +694,7 @@ impl Decode for AbsolutePriceScheduleType {
                             .map_err(|e| e.at_key("additionalSelectedServices"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -708,7 +708,7 @@ impl Decode for AbsolutePriceScheduleType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(AbsolutePriceScheduleType {
@@ -892,9 +892,9 @@ impl Encode for AbsolutePriceScheduleType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdditionalInfoType {
     /// `additionalIdToken`: Required; at most 255 characters.
-    pub additional_id_token: String,
+    pub additional_id_token: Text,
     /// `type`: Required; at most 50 characters.
-    pub type_: String,
+    pub type_: Text,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -903,7 +903,7 @@ pub struct AdditionalInfoType {
 
 impl AdditionalInfoType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(additional_id_token: String, type_: String) -> Self {
+    pub fn new(additional_id_token: Text, type_: Text) -> Self {
         AdditionalInfoType {
             additional_id_token,
             type_,
@@ -916,14 +916,14 @@ impl AdditionalInfoType {
 impl Decode for AdditionalInfoType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_additional_id_token: Option<String> = None;
-        let mut f_type_: Option<String> = None;
+        let mut f_additional_id_token: Option<Text> = None;
+        let mut f_type_: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "additionalIdToken" => {
+                b"additionalIdToken" => {
                     if f_additional_id_token.is_some() {
                         d.duplicate("additionalIdToken")?;
                     }
@@ -932,13 +932,13 @@ impl Decode for AdditionalInfoType {
                             .map_err(|e| e.at_key("additionalIdToken"))?,
                     );
                 }
-                "type" => {
+                b"type" => {
                     if f_type_.is_some() {
                         d.duplicate("type")?;
                     }
                     f_type_ = Some(d.string(Some(50)).map_err(|e| e.at_key("type"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -952,7 +952,7 @@ impl Decode for AdditionalInfoType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(AdditionalInfoType {
@@ -1015,7 +1015,7 @@ pub struct AdditionalSelectedServicesType {
     /// `serviceFee`: Required; a [`RationalNumberType`].
     pub service_fee: RationalNumberType,
     /// `serviceName`: Required; at most 80 characters.
-    pub service_name: String,
+    pub service_name: Text,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -1024,7 +1024,7 @@ pub struct AdditionalSelectedServicesType {
 
 impl AdditionalSelectedServicesType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(service_fee: RationalNumberType, service_name: String) -> Self {
+    pub fn new(service_fee: RationalNumberType, service_name: Text) -> Self {
         AdditionalSelectedServicesType {
             service_fee,
             service_name,
@@ -1038,26 +1038,26 @@ impl Decode for AdditionalSelectedServicesType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_service_fee: Option<RationalNumberType> = None;
-        let mut f_service_name: Option<String> = None;
+        let mut f_service_name: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "serviceFee" => {
+                b"serviceFee" => {
                     if f_service_fee.is_some() {
                         d.duplicate("serviceFee")?;
                     }
                     f_service_fee =
                         Some(RationalNumberType::decode(d).map_err(|e| e.at_key("serviceFee"))?);
                 }
-                "serviceName" => {
+                b"serviceName" => {
                     if f_service_name.is_some() {
                         d.duplicate("serviceName")?;
                     }
                     f_service_name = Some(d.string(Some(80)).map_err(|e| e.at_key("serviceName"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -1071,7 +1071,7 @@ impl Decode for AdditionalSelectedServicesType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(AdditionalSelectedServicesType {
@@ -1132,17 +1132,17 @@ impl Encode for AdditionalSelectedServicesType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddressType {
     /// `name`: Required; at most 50 characters.
-    pub name: String,
+    pub name: Text,
     /// `address1`: Required; at most 100 characters.
-    pub address1: String,
+    pub address1: Text,
     /// `address2`: Optional; at most 100 characters.
-    pub address2: Option<String>,
+    pub address2: Option<Text>,
     /// `city`: Required; at most 100 characters.
-    pub city: String,
+    pub city: Text,
     /// `postalCode`: Optional; at most 20 characters.
-    pub postal_code: Option<String>,
+    pub postal_code: Option<Text>,
     /// `country`: Required; at most 50 characters.
-    pub country: String,
+    pub country: Text,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -1151,7 +1151,7 @@ pub struct AddressType {
 
 impl AddressType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(name: String, address1: String, city: String, country: String) -> Self {
+    pub fn new(name: Text, address1: Text, city: Text, country: Text) -> Self {
         AddressType {
             name,
             address1,
@@ -1168,30 +1168,30 @@ impl AddressType {
 impl Decode for AddressType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_name: Option<String> = None;
-        let mut f_address1: Option<String> = None;
-        let mut f_address2: Option<String> = None;
-        let mut f_city: Option<String> = None;
-        let mut f_postal_code: Option<String> = None;
-        let mut f_country: Option<String> = None;
+        let mut f_name: Option<Text> = None;
+        let mut f_address1: Option<Text> = None;
+        let mut f_address2: Option<Text> = None;
+        let mut f_city: Option<Text> = None;
+        let mut f_postal_code: Option<Text> = None;
+        let mut f_country: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "name" => {
+                b"name" => {
                     if f_name.is_some() {
                         d.duplicate("name")?;
                     }
                     f_name = Some(d.string(Some(50)).map_err(|e| e.at_key("name"))?);
                 }
-                "address1" => {
+                b"address1" => {
                     if f_address1.is_some() {
                         d.duplicate("address1")?;
                     }
                     f_address1 = Some(d.string(Some(100)).map_err(|e| e.at_key("address1"))?);
                 }
-                "address2" => {
+                b"address2" => {
                     if f_address2.is_some() {
                         d.duplicate("address2")?;
                     }
@@ -1201,13 +1201,13 @@ impl Decode for AddressType {
                     }
                     f_address2 = Some(d.string(Some(100)).map_err(|e| e.at_key("address2"))?);
                 }
-                "city" => {
+                b"city" => {
                     if f_city.is_some() {
                         d.duplicate("city")?;
                     }
                     f_city = Some(d.string(Some(100)).map_err(|e| e.at_key("city"))?);
                 }
-                "postalCode" => {
+                b"postalCode" => {
                     if f_postal_code.is_some() {
                         d.duplicate("postalCode")?;
                     }
@@ -1217,13 +1217,13 @@ impl Decode for AddressType {
                     }
                     f_postal_code = Some(d.string(Some(20)).map_err(|e| e.at_key("postalCode"))?);
                 }
-                "country" => {
+                b"country" => {
                     if f_country.is_some() {
                         d.duplicate("country")?;
                     }
                     f_country = Some(d.string(Some(50)).map_err(|e| e.at_key("country"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -1237,7 +1237,7 @@ impl Decode for AddressType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(AddressType {
@@ -1395,13 +1395,13 @@ impl std::str::FromStr for AttributeEnumType {
 
 impl Decode for AttributeEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Actual" => AttributeEnumType::Actual,
-            "Target" => AttributeEnumType::Target,
-            "MinSet" => AttributeEnumType::MinSet,
-            "MaxSet" => AttributeEnumType::MaxSet,
-            _ => AttributeEnumType::UnknownValue(d.unknown_enum(s, "AttributeEnumType")?),
+            b"Actual" => AttributeEnumType::Actual,
+            b"Target" => AttributeEnumType::Target,
+            b"MinSet" => AttributeEnumType::MinSet,
+            b"MaxSet" => AttributeEnumType::MaxSet,
+            _ => AttributeEnumType::UnknownValue(d.unknown_enum_bytes(s, "AttributeEnumType")?),
         })
     }
 }
@@ -1452,15 +1452,15 @@ impl Decode for AuthorizationData {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "idToken" => {
+                b"idToken" => {
                     if f_id_token.is_some() {
                         d.duplicate("idToken")?;
                     }
                     f_id_token = Some(IdTokenType::decode(d).map_err(|e| e.at_key("idToken"))?);
                 }
-                "idTokenInfo" => {
+                b"idTokenInfo" => {
                     if f_id_token_info.is_some() {
                         d.duplicate("idTokenInfo")?;
                     }
@@ -1471,7 +1471,7 @@ impl Decode for AuthorizationData {
                     f_id_token_info =
                         Some(IdTokenInfoType::decode(d).map_err(|e| e.at_key("idTokenInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -1485,7 +1485,7 @@ impl Decode for AuthorizationData {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(AuthorizationData {
@@ -1626,20 +1626,20 @@ impl std::str::FromStr for AuthorizationStatusEnumType {
 
 impl Decode for AuthorizationStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => AuthorizationStatusEnumType::Accepted,
-            "Blocked" => AuthorizationStatusEnumType::Blocked,
-            "ConcurrentTx" => AuthorizationStatusEnumType::ConcurrentTx,
-            "Expired" => AuthorizationStatusEnumType::Expired,
-            "Invalid" => AuthorizationStatusEnumType::Invalid,
-            "NoCredit" => AuthorizationStatusEnumType::NoCredit,
-            "NotAllowedTypeEVSE" => AuthorizationStatusEnumType::NotAllowedTypeEVSE,
-            "NotAtThisLocation" => AuthorizationStatusEnumType::NotAtThisLocation,
-            "NotAtThisTime" => AuthorizationStatusEnumType::NotAtThisTime,
-            "Unknown" => AuthorizationStatusEnumType::Unknown,
+            b"Accepted" => AuthorizationStatusEnumType::Accepted,
+            b"Blocked" => AuthorizationStatusEnumType::Blocked,
+            b"ConcurrentTx" => AuthorizationStatusEnumType::ConcurrentTx,
+            b"Expired" => AuthorizationStatusEnumType::Expired,
+            b"Invalid" => AuthorizationStatusEnumType::Invalid,
+            b"NoCredit" => AuthorizationStatusEnumType::NoCredit,
+            b"NotAllowedTypeEVSE" => AuthorizationStatusEnumType::NotAllowedTypeEVSE,
+            b"NotAtThisLocation" => AuthorizationStatusEnumType::NotAtThisLocation,
+            b"NotAtThisTime" => AuthorizationStatusEnumType::NotAtThisTime,
+            b"Unknown" => AuthorizationStatusEnumType::Unknown,
             _ => AuthorizationStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "AuthorizationStatusEnumType")?,
+                d.unknown_enum_bytes(s, "AuthorizationStatusEnumType")?,
             ),
         })
     }
@@ -1737,17 +1737,17 @@ impl std::str::FromStr for AuthorizeCertificateStatusEnumType {
 
 impl Decode for AuthorizeCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => AuthorizeCertificateStatusEnumType::Accepted,
-            "SignatureError" => AuthorizeCertificateStatusEnumType::SignatureError,
-            "CertificateExpired" => AuthorizeCertificateStatusEnumType::CertificateExpired,
-            "CertificateRevoked" => AuthorizeCertificateStatusEnumType::CertificateRevoked,
-            "NoCertificateAvailable" => AuthorizeCertificateStatusEnumType::NoCertificateAvailable,
-            "CertChainError" => AuthorizeCertificateStatusEnumType::CertChainError,
-            "ContractCancelled" => AuthorizeCertificateStatusEnumType::ContractCancelled,
+            b"Accepted" => AuthorizeCertificateStatusEnumType::Accepted,
+            b"SignatureError" => AuthorizeCertificateStatusEnumType::SignatureError,
+            b"CertificateExpired" => AuthorizeCertificateStatusEnumType::CertificateExpired,
+            b"CertificateRevoked" => AuthorizeCertificateStatusEnumType::CertificateRevoked,
+            b"NoCertificateAvailable" => AuthorizeCertificateStatusEnumType::NoCertificateAvailable,
+            b"CertChainError" => AuthorizeCertificateStatusEnumType::CertChainError,
+            b"ContractCancelled" => AuthorizeCertificateStatusEnumType::ContractCancelled,
             _ => AuthorizeCertificateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "AuthorizeCertificateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "AuthorizeCertificateStatusEnumType")?,
             ),
         })
     }
@@ -1774,7 +1774,7 @@ pub struct BatteryDataType {
     /// `evseId`: Required; an integer, at least 0.
     pub evse_id: i64,
     /// `serialNumber`: Required; at most 50 characters.
-    pub serial_number: String,
+    pub serial_number: Text,
     /// `soC`: Required; an exact decimal, at least 0.0, at most 100.0.
     pub so_c: Decimal,
     /// `soH`: Required; an exact decimal, at least 0.0, at most 100.0.
@@ -1782,7 +1782,7 @@ pub struct BatteryDataType {
     /// `productionDate`: Optional; an RFC 3339 date-time.
     pub production_date: Option<DateTime>,
     /// `vendorInfo`: Optional; at most 500 characters.
-    pub vendor_info: Option<String>,
+    pub vendor_info: Option<Text>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -1791,7 +1791,7 @@ pub struct BatteryDataType {
 
 impl BatteryDataType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(evse_id: i64, serial_number: String, so_c: Decimal, so_h: Decimal) -> Self {
+    pub fn new(evse_id: i64, serial_number: Text, so_c: Decimal, so_h: Decimal) -> Self {
         BatteryDataType {
             evse_id,
             serial_number,
@@ -1809,30 +1809,30 @@ impl Decode for BatteryDataType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_evse_id: Option<i64> = None;
-        let mut f_serial_number: Option<String> = None;
+        let mut f_serial_number: Option<Text> = None;
         let mut f_so_c: Option<Decimal> = None;
         let mut f_so_h: Option<Decimal> = None;
         let mut f_production_date: Option<DateTime> = None;
-        let mut f_vendor_info: Option<String> = None;
+        let mut f_vendor_info: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
                     f_evse_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "serialNumber" => {
+                b"serialNumber" => {
                     if f_serial_number.is_some() {
                         d.duplicate("serialNumber")?;
                     }
                     f_serial_number =
                         Some(d.string(Some(50)).map_err(|e| e.at_key("serialNumber"))?);
                 }
-                "soC" => {
+                b"soC" => {
                     if f_so_c.is_some() {
                         d.duplicate("soC")?;
                     }
@@ -1845,7 +1845,7 @@ impl Decode for BatteryDataType {
                         .map_err(|e| e.at_key("soC"))?,
                     );
                 }
-                "soH" => {
+                b"soH" => {
                     if f_so_h.is_some() {
                         d.duplicate("soH")?;
                     }
@@ -1858,7 +1858,7 @@ impl Decode for BatteryDataType {
                         .map_err(|e| e.at_key("soH"))?,
                     );
                 }
-                "productionDate" => {
+                b"productionDate" => {
                     if f_production_date.is_some() {
                         d.duplicate("productionDate")?;
                     }
@@ -1869,7 +1869,7 @@ impl Decode for BatteryDataType {
                     f_production_date =
                         Some(d.date_time().map_err(|e| e.at_key("productionDate"))?);
                 }
-                "vendorInfo" => {
+                b"vendorInfo" => {
                     if f_vendor_info.is_some() {
                         d.duplicate("vendorInfo")?;
                     }
@@ -1879,7 +1879,7 @@ impl Decode for BatteryDataType {
                     }
                     f_vendor_info = Some(d.string(Some(500)).map_err(|e| e.at_key("vendorInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -1893,7 +1893,7 @@ impl Decode for BatteryDataType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(BatteryDataType {
@@ -2061,13 +2061,13 @@ impl std::str::FromStr for BatterySwapEventEnumType {
 
 impl Decode for BatterySwapEventEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "BatteryIn" => BatterySwapEventEnumType::BatteryIn,
-            "BatteryOut" => BatterySwapEventEnumType::BatteryOut,
-            "BatteryOutTimeout" => BatterySwapEventEnumType::BatteryOutTimeout,
+            b"BatteryIn" => BatterySwapEventEnumType::BatteryIn,
+            b"BatteryOut" => BatterySwapEventEnumType::BatteryOut,
+            b"BatteryOutTimeout" => BatterySwapEventEnumType::BatteryOutTimeout,
             _ => BatterySwapEventEnumType::UnknownValue(
-                d.unknown_enum(s, "BatterySwapEventEnumType")?,
+                d.unknown_enum_bytes(s, "BatterySwapEventEnumType")?,
             ),
         })
     }
@@ -2173,18 +2173,18 @@ impl std::str::FromStr for BootReasonEnumType {
 
 impl Decode for BootReasonEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "ApplicationReset" => BootReasonEnumType::ApplicationReset,
-            "FirmwareUpdate" => BootReasonEnumType::FirmwareUpdate,
-            "LocalReset" => BootReasonEnumType::LocalReset,
-            "PowerUp" => BootReasonEnumType::PowerUp,
-            "RemoteReset" => BootReasonEnumType::RemoteReset,
-            "ScheduledReset" => BootReasonEnumType::ScheduledReset,
-            "Triggered" => BootReasonEnumType::Triggered,
-            "Unknown" => BootReasonEnumType::Unknown,
-            "Watchdog" => BootReasonEnumType::Watchdog,
-            _ => BootReasonEnumType::UnknownValue(d.unknown_enum(s, "BootReasonEnumType")?),
+            b"ApplicationReset" => BootReasonEnumType::ApplicationReset,
+            b"FirmwareUpdate" => BootReasonEnumType::FirmwareUpdate,
+            b"LocalReset" => BootReasonEnumType::LocalReset,
+            b"PowerUp" => BootReasonEnumType::PowerUp,
+            b"RemoteReset" => BootReasonEnumType::RemoteReset,
+            b"ScheduledReset" => BootReasonEnumType::ScheduledReset,
+            b"Triggered" => BootReasonEnumType::Triggered,
+            b"Unknown" => BootReasonEnumType::Unknown,
+            b"Watchdog" => BootReasonEnumType::Watchdog,
+            _ => BootReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "BootReasonEnumType")?),
         })
     }
 }
@@ -2252,12 +2252,12 @@ impl std::str::FromStr for CancelReservationStatusEnumType {
 
 impl Decode for CancelReservationStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => CancelReservationStatusEnumType::Accepted,
-            "Rejected" => CancelReservationStatusEnumType::Rejected,
+            b"Accepted" => CancelReservationStatusEnumType::Accepted,
+            b"Rejected" => CancelReservationStatusEnumType::Rejected,
             _ => CancelReservationStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "CancelReservationStatusEnumType")?,
+                d.unknown_enum_bytes(s, "CancelReservationStatusEnumType")?,
             ),
         })
     }
@@ -2328,12 +2328,12 @@ impl std::str::FromStr for CertificateActionEnumType {
 
 impl Decode for CertificateActionEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Install" => CertificateActionEnumType::Install,
-            "Update" => CertificateActionEnumType::Update,
+            b"Install" => CertificateActionEnumType::Install,
+            b"Update" => CertificateActionEnumType::Update,
             _ => CertificateActionEnumType::UnknownValue(
-                d.unknown_enum(s, "CertificateActionEnumType")?,
+                d.unknown_enum_bytes(s, "CertificateActionEnumType")?,
             ),
         })
     }
@@ -2394,9 +2394,9 @@ impl Decode for CertificateHashDataChainType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "certificateHashData" => {
+                b"certificateHashData" => {
                     if f_certificate_hash_data.is_some() {
                         d.duplicate("certificateHashData")?;
                     }
@@ -2405,7 +2405,7 @@ impl Decode for CertificateHashDataChainType {
                             .map_err(|e| e.at_key("certificateHashData"))?,
                     );
                 }
-                "certificateType" => {
+                b"certificateType" => {
                     if f_certificate_type.is_some() {
                         d.duplicate("certificateType")?;
                     }
@@ -2414,7 +2414,7 @@ impl Decode for CertificateHashDataChainType {
                             .map_err(|e| e.at_key("certificateType"))?,
                     );
                 }
-                "childCertificateHashData" => {
+                b"childCertificateHashData" => {
                     if f_child_certificate_hash_data.is_some() {
                         d.duplicate("childCertificateHashData")?;
                     }
@@ -2427,7 +2427,7 @@ impl Decode for CertificateHashDataChainType {
                             .map_err(|e| e.at_key("childCertificateHashData"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -2441,7 +2441,7 @@ impl Decode for CertificateHashDataChainType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CertificateHashDataChainType {
@@ -2519,11 +2519,11 @@ pub struct CertificateHashDataType {
     /// `hashAlgorithm`: Required; a [`HashAlgorithmEnumType`].
     pub hash_algorithm: HashAlgorithmEnumType,
     /// `issuerNameHash`: Required; at most 128 characters.
-    pub issuer_name_hash: String,
+    pub issuer_name_hash: Text,
     /// `issuerKeyHash`: Required; at most 128 characters.
-    pub issuer_key_hash: String,
+    pub issuer_key_hash: Text,
     /// `serialNumber`: Required; at most 40 characters.
-    pub serial_number: String,
+    pub serial_number: Text,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -2534,9 +2534,9 @@ impl CertificateHashDataType {
     /// A value with the required members given and every optional member absent.
     pub fn new(
         hash_algorithm: HashAlgorithmEnumType,
-        issuer_name_hash: String,
-        issuer_key_hash: String,
-        serial_number: String,
+        issuer_name_hash: Text,
+        issuer_key_hash: Text,
+        serial_number: Text,
     ) -> Self {
         CertificateHashDataType {
             hash_algorithm,
@@ -2553,15 +2553,15 @@ impl Decode for CertificateHashDataType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_hash_algorithm: Option<HashAlgorithmEnumType> = None;
-        let mut f_issuer_name_hash: Option<String> = None;
-        let mut f_issuer_key_hash: Option<String> = None;
-        let mut f_serial_number: Option<String> = None;
+        let mut f_issuer_name_hash: Option<Text> = None;
+        let mut f_issuer_key_hash: Option<Text> = None;
+        let mut f_serial_number: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "hashAlgorithm" => {
+                b"hashAlgorithm" => {
                     if f_hash_algorithm.is_some() {
                         d.duplicate("hashAlgorithm")?;
                     }
@@ -2569,7 +2569,7 @@ impl Decode for CertificateHashDataType {
                         HashAlgorithmEnumType::decode(d).map_err(|e| e.at_key("hashAlgorithm"))?,
                     );
                 }
-                "issuerNameHash" => {
+                b"issuerNameHash" => {
                     if f_issuer_name_hash.is_some() {
                         d.duplicate("issuerNameHash")?;
                     }
@@ -2578,21 +2578,21 @@ impl Decode for CertificateHashDataType {
                             .map_err(|e| e.at_key("issuerNameHash"))?,
                     );
                 }
-                "issuerKeyHash" => {
+                b"issuerKeyHash" => {
                     if f_issuer_key_hash.is_some() {
                         d.duplicate("issuerKeyHash")?;
                     }
                     f_issuer_key_hash =
                         Some(d.string(Some(128)).map_err(|e| e.at_key("issuerKeyHash"))?);
                 }
-                "serialNumber" => {
+                b"serialNumber" => {
                     if f_serial_number.is_some() {
                         d.duplicate("serialNumber")?;
                     }
                     f_serial_number =
                         Some(d.string(Some(40)).map_err(|e| e.at_key("serialNumber"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -2606,7 +2606,7 @@ impl Decode for CertificateHashDataType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CertificateHashDataType {
@@ -2741,12 +2741,12 @@ impl std::str::FromStr for CertificateSignedStatusEnumType {
 
 impl Decode for CertificateSignedStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => CertificateSignedStatusEnumType::Accepted,
-            "Rejected" => CertificateSignedStatusEnumType::Rejected,
+            b"Accepted" => CertificateSignedStatusEnumType::Accepted,
+            b"Rejected" => CertificateSignedStatusEnumType::Rejected,
             _ => CertificateSignedStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "CertificateSignedStatusEnumType")?,
+                d.unknown_enum_bytes(s, "CertificateSignedStatusEnumType")?,
             ),
         })
     }
@@ -2826,15 +2826,15 @@ impl std::str::FromStr for CertificateSigningUseEnumType {
 
 impl Decode for CertificateSigningUseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "ChargingStationCertificate" => {
+            b"ChargingStationCertificate" => {
                 CertificateSigningUseEnumType::ChargingStationCertificate
             }
-            "V2GCertificate" => CertificateSigningUseEnumType::V2GCertificate,
-            "V2G20Certificate" => CertificateSigningUseEnumType::V2G20Certificate,
+            b"V2GCertificate" => CertificateSigningUseEnumType::V2GCertificate,
+            b"V2G20Certificate" => CertificateSigningUseEnumType::V2G20Certificate,
             _ => CertificateSigningUseEnumType::UnknownValue(
-                d.unknown_enum(s, "CertificateSigningUseEnumType")?,
+                d.unknown_enum_bytes(s, "CertificateSigningUseEnumType")?,
             ),
         })
     }
@@ -2915,14 +2915,14 @@ impl std::str::FromStr for CertificateStatusEnumType {
 
 impl Decode for CertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Good" => CertificateStatusEnumType::Good,
-            "Revoked" => CertificateStatusEnumType::Revoked,
-            "Unknown" => CertificateStatusEnumType::Unknown,
-            "Failed" => CertificateStatusEnumType::Failed,
+            b"Good" => CertificateStatusEnumType::Good,
+            b"Revoked" => CertificateStatusEnumType::Revoked,
+            b"Unknown" => CertificateStatusEnumType::Unknown,
+            b"Failed" => CertificateStatusEnumType::Failed,
             _ => CertificateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "CertificateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "CertificateStatusEnumType")?,
             ),
         })
     }
@@ -2951,7 +2951,7 @@ pub struct CertificateStatusRequestInfoType {
     /// `source`: Required; a [`CertificateStatusSourceEnumType`].
     pub source: CertificateStatusSourceEnumType,
     /// `urls`: Required; an array of 1 to 5 items, each at most 2000 characters.
-    pub urls: Vec<String>,
+    pub urls: Vec<Text>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -2963,7 +2963,7 @@ impl CertificateStatusRequestInfoType {
     pub fn new(
         certificate_hash_data: CertificateHashDataType,
         source: CertificateStatusSourceEnumType,
-        urls: Vec<String>,
+        urls: Vec<Text>,
     ) -> Self {
         CertificateStatusRequestInfoType {
             certificate_hash_data,
@@ -2980,13 +2980,13 @@ impl Decode for CertificateStatusRequestInfoType {
         d.object_begin()?;
         let mut f_certificate_hash_data: Option<CertificateHashDataType> = None;
         let mut f_source: Option<CertificateStatusSourceEnumType> = None;
-        let mut f_urls: Option<Vec<String>> = None;
+        let mut f_urls: Option<Vec<Text>> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "certificateHashData" => {
+                b"certificateHashData" => {
                     if f_certificate_hash_data.is_some() {
                         d.duplicate("certificateHashData")?;
                     }
@@ -2995,7 +2995,7 @@ impl Decode for CertificateStatusRequestInfoType {
                             .map_err(|e| e.at_key("certificateHashData"))?,
                     );
                 }
-                "source" => {
+                b"source" => {
                     if f_source.is_some() {
                         d.duplicate("source")?;
                     }
@@ -3004,7 +3004,7 @@ impl Decode for CertificateStatusRequestInfoType {
                             .map_err(|e| e.at_key("source"))?,
                     );
                 }
-                "urls" => {
+                b"urls" => {
                     if f_urls.is_some() {
                         d.duplicate("urls")?;
                     }
@@ -3013,7 +3013,7 @@ impl Decode for CertificateStatusRequestInfoType {
                             .map_err(|e| e.at_key("urls"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -3027,7 +3027,7 @@ impl Decode for CertificateStatusRequestInfoType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CertificateStatusRequestInfoType {
@@ -3154,12 +3154,12 @@ impl std::str::FromStr for CertificateStatusSourceEnumType {
 
 impl Decode for CertificateStatusSourceEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "CRL" => CertificateStatusSourceEnumType::CRL,
-            "OCSP" => CertificateStatusSourceEnumType::OCSP,
+            b"CRL" => CertificateStatusSourceEnumType::CRL,
+            b"OCSP" => CertificateStatusSourceEnumType::OCSP,
             _ => CertificateStatusSourceEnumType::UnknownValue(
-                d.unknown_enum(s, "CertificateStatusSourceEnumType")?,
+                d.unknown_enum_bytes(s, "CertificateStatusSourceEnumType")?,
             ),
         })
     }
@@ -3226,9 +3226,9 @@ impl Decode for CertificateStatusType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "certificateHashData" => {
+                b"certificateHashData" => {
                     if f_certificate_hash_data.is_some() {
                         d.duplicate("certificateHashData")?;
                     }
@@ -3237,7 +3237,7 @@ impl Decode for CertificateStatusType {
                             .map_err(|e| e.at_key("certificateHashData"))?,
                     );
                 }
-                "source" => {
+                b"source" => {
                     if f_source.is_some() {
                         d.duplicate("source")?;
                     }
@@ -3246,20 +3246,20 @@ impl Decode for CertificateStatusType {
                             .map_err(|e| e.at_key("source"))?,
                     );
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(CertificateStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "nextUpdate" => {
+                b"nextUpdate" => {
                     if f_next_update.is_some() {
                         d.duplicate("nextUpdate")?;
                     }
                     f_next_update = Some(d.date_time().map_err(|e| e.at_key("nextUpdate"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -3273,7 +3273,7 @@ impl Decode for CertificateStatusType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CertificateStatusType {
@@ -3411,13 +3411,13 @@ impl std::str::FromStr for ChangeAvailabilityStatusEnumType {
 
 impl Decode for ChangeAvailabilityStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => ChangeAvailabilityStatusEnumType::Accepted,
-            "Rejected" => ChangeAvailabilityStatusEnumType::Rejected,
-            "Scheduled" => ChangeAvailabilityStatusEnumType::Scheduled,
+            b"Accepted" => ChangeAvailabilityStatusEnumType::Accepted,
+            b"Rejected" => ChangeAvailabilityStatusEnumType::Rejected,
+            b"Scheduled" => ChangeAvailabilityStatusEnumType::Scheduled,
             _ => ChangeAvailabilityStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "ChangeAvailabilityStatusEnumType")?,
+                d.unknown_enum_bytes(s, "ChangeAvailabilityStatusEnumType")?,
             ),
         })
     }
@@ -3442,7 +3442,7 @@ impl Encode for ChangeAvailabilityStatusEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChargingLimitType {
     /// `chargingLimitSource`: Required; at most 20 characters.
-    pub charging_limit_source: String,
+    pub charging_limit_source: Text,
     /// `isLocalGeneration`: Optional; a boolean.
     pub is_local_generation: Option<bool>,
     /// `isGridCritical`: Optional; a boolean.
@@ -3455,7 +3455,7 @@ pub struct ChargingLimitType {
 
 impl ChargingLimitType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(charging_limit_source: String) -> Self {
+    pub fn new(charging_limit_source: Text) -> Self {
         ChargingLimitType {
             charging_limit_source,
             is_local_generation: None,
@@ -3469,15 +3469,15 @@ impl ChargingLimitType {
 impl Decode for ChargingLimitType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_charging_limit_source: Option<String> = None;
+        let mut f_charging_limit_source: Option<Text> = None;
         let mut f_is_local_generation: Option<bool> = None;
         let mut f_is_grid_critical: Option<bool> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "chargingLimitSource" => {
+                b"chargingLimitSource" => {
                     if f_charging_limit_source.is_some() {
                         d.duplicate("chargingLimitSource")?;
                     }
@@ -3486,7 +3486,7 @@ impl Decode for ChargingLimitType {
                             .map_err(|e| e.at_key("chargingLimitSource"))?,
                     );
                 }
-                "isLocalGeneration" => {
+                b"isLocalGeneration" => {
                     if f_is_local_generation.is_some() {
                         d.duplicate("isLocalGeneration")?;
                     }
@@ -3497,7 +3497,7 @@ impl Decode for ChargingLimitType {
                     f_is_local_generation =
                         Some(d.boolean().map_err(|e| e.at_key("isLocalGeneration"))?);
                 }
-                "isGridCritical" => {
+                b"isGridCritical" => {
                     if f_is_grid_critical.is_some() {
                         d.duplicate("isGridCritical")?;
                     }
@@ -3507,7 +3507,7 @@ impl Decode for ChargingLimitType {
                     }
                     f_is_grid_critical = Some(d.boolean().map_err(|e| e.at_key("isGridCritical"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -3521,7 +3521,7 @@ impl Decode for ChargingLimitType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChargingLimitType {
@@ -3640,9 +3640,9 @@ impl Decode for ChargingNeedsType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "acChargingParameters" => {
+                b"acChargingParameters" => {
                     if f_ac_charging_parameters.is_some() {
                         d.duplicate("acChargingParameters")?;
                     }
@@ -3655,7 +3655,7 @@ impl Decode for ChargingNeedsType {
                             .map_err(|e| e.at_key("acChargingParameters"))?,
                     );
                 }
-                "derChargingParameters" => {
+                b"derChargingParameters" => {
                     if f_der_charging_parameters.is_some() {
                         d.duplicate("derChargingParameters")?;
                     }
@@ -3668,7 +3668,7 @@ impl Decode for ChargingNeedsType {
                             .map_err(|e| e.at_key("derChargingParameters"))?,
                     );
                 }
-                "evEnergyOffer" => {
+                b"evEnergyOffer" => {
                     if f_ev_energy_offer.is_some() {
                         d.duplicate("evEnergyOffer")?;
                     }
@@ -3679,7 +3679,7 @@ impl Decode for ChargingNeedsType {
                     f_ev_energy_offer =
                         Some(EVEnergyOfferType::decode(d).map_err(|e| e.at_key("evEnergyOffer"))?);
                 }
-                "requestedEnergyTransfer" => {
+                b"requestedEnergyTransfer" => {
                     if f_requested_energy_transfer.is_some() {
                         d.duplicate("requestedEnergyTransfer")?;
                     }
@@ -3688,7 +3688,7 @@ impl Decode for ChargingNeedsType {
                             .map_err(|e| e.at_key("requestedEnergyTransfer"))?,
                     );
                 }
-                "dcChargingParameters" => {
+                b"dcChargingParameters" => {
                     if f_dc_charging_parameters.is_some() {
                         d.duplicate("dcChargingParameters")?;
                     }
@@ -3701,7 +3701,7 @@ impl Decode for ChargingNeedsType {
                             .map_err(|e| e.at_key("dcChargingParameters"))?,
                     );
                 }
-                "v2xChargingParameters" => {
+                b"v2xChargingParameters" => {
                     if f_v2x_charging_parameters.is_some() {
                         d.duplicate("v2xChargingParameters")?;
                     }
@@ -3714,7 +3714,7 @@ impl Decode for ChargingNeedsType {
                             .map_err(|e| e.at_key("v2xChargingParameters"))?,
                     );
                 }
-                "availableEnergyTransfer" => {
+                b"availableEnergyTransfer" => {
                     if f_available_energy_transfer.is_some() {
                         d.duplicate("availableEnergyTransfer")?;
                     }
@@ -3727,7 +3727,7 @@ impl Decode for ChargingNeedsType {
                             .map_err(|e| e.at_key("availableEnergyTransfer"))?,
                     );
                 }
-                "controlMode" => {
+                b"controlMode" => {
                     if f_control_mode.is_some() {
                         d.duplicate("controlMode")?;
                     }
@@ -3738,7 +3738,7 @@ impl Decode for ChargingNeedsType {
                     f_control_mode =
                         Some(ControlModeEnumType::decode(d).map_err(|e| e.at_key("controlMode"))?);
                 }
-                "mobilityNeedsMode" => {
+                b"mobilityNeedsMode" => {
                     if f_mobility_needs_mode.is_some() {
                         d.duplicate("mobilityNeedsMode")?;
                     }
@@ -3751,7 +3751,7 @@ impl Decode for ChargingNeedsType {
                             .map_err(|e| e.at_key("mobilityNeedsMode"))?,
                     );
                 }
-                "departureTime" => {
+                b"departureTime" => {
                     if f_departure_time.is_some() {
                         d.duplicate("departureTime")?;
                     }
@@ -3761,7 +3761,7 @@ impl Decode for ChargingNeedsType {
                     }
                     f_departure_time = Some(d.date_time().map_err(|e| e.at_key("departureTime"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -3775,7 +3775,7 @@ impl Decode for ChargingNeedsType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChargingNeedsType {
@@ -3908,7 +3908,7 @@ pub struct ChargingPeriodType {
     /// `dimensions`: Optional; an array of at least 1 items, each a [`CostDimensionType`].
     pub dimensions: Option<Vec<CostDimensionType>>,
     /// `tariffId`: Optional; at most 60 characters.
-    pub tariff_id: Option<String>,
+    pub tariff_id: Option<Text>,
     /// `startPeriod`: Required; an RFC 3339 date-time.
     pub start_period: DateTime,
     /// `customData`: Optional; a [`CustomDataType`].
@@ -3934,14 +3934,14 @@ impl Decode for ChargingPeriodType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_dimensions: Option<Vec<CostDimensionType>> = None;
-        let mut f_tariff_id: Option<String> = None;
+        let mut f_tariff_id: Option<Text> = None;
         let mut f_start_period: Option<DateTime> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "dimensions" => {
+                b"dimensions" => {
                     if f_dimensions.is_some() {
                         d.duplicate("dimensions")?;
                     }
@@ -3954,7 +3954,7 @@ impl Decode for ChargingPeriodType {
                             .map_err(|e| e.at_key("dimensions"))?,
                     );
                 }
-                "tariffId" => {
+                b"tariffId" => {
                     if f_tariff_id.is_some() {
                         d.duplicate("tariffId")?;
                     }
@@ -3964,13 +3964,13 @@ impl Decode for ChargingPeriodType {
                     }
                     f_tariff_id = Some(d.string(Some(60)).map_err(|e| e.at_key("tariffId"))?);
                 }
-                "startPeriod" => {
+                b"startPeriod" => {
                     if f_start_period.is_some() {
                         d.duplicate("startPeriod")?;
                     }
                     f_start_period = Some(d.date_time().map_err(|e| e.at_key("startPeriod"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -3984,7 +3984,7 @@ impl Decode for ChargingPeriodType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChargingPeriodType {
@@ -4060,7 +4060,7 @@ pub struct ChargingProfileCriterionType {
     /// `chargingProfileId`: Optional; an array of at least 1 items, each an integer.
     pub charging_profile_id: Option<Vec<i64>>,
     /// `chargingLimitSource`: Optional; an array of 1 to 4 items, each at most 20 characters.
-    pub charging_limit_source: Option<Vec<String>>,
+    pub charging_limit_source: Option<Vec<Text>>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -4087,13 +4087,13 @@ impl Decode for ChargingProfileCriterionType {
         let mut f_charging_profile_purpose: Option<ChargingProfilePurposeEnumType> = None;
         let mut f_stack_level: Option<i64> = None;
         let mut f_charging_profile_id: Option<Vec<i64>> = None;
-        let mut f_charging_limit_source: Option<Vec<String>> = None;
+        let mut f_charging_limit_source: Option<Vec<Text>> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "chargingProfilePurpose" => {
+                b"chargingProfilePurpose" => {
                     if f_charging_profile_purpose.is_some() {
                         d.duplicate("chargingProfilePurpose")?;
                     }
@@ -4106,7 +4106,7 @@ impl Decode for ChargingProfileCriterionType {
                             .map_err(|e| e.at_key("chargingProfilePurpose"))?,
                     );
                 }
-                "stackLevel" => {
+                b"stackLevel" => {
                     if f_stack_level.is_some() {
                         d.duplicate("stackLevel")?;
                     }
@@ -4119,7 +4119,7 @@ impl Decode for ChargingProfileCriterionType {
                             .map_err(|e| e.at_key("stackLevel"))?,
                     );
                 }
-                "chargingProfileId" => {
+                b"chargingProfileId" => {
                     if f_charging_profile_id.is_some() {
                         d.duplicate("chargingProfileId")?;
                     }
@@ -4132,7 +4132,7 @@ impl Decode for ChargingProfileCriterionType {
                             .map_err(|e| e.at_key("chargingProfileId"))?,
                     );
                 }
-                "chargingLimitSource" => {
+                b"chargingLimitSource" => {
                     if f_charging_limit_source.is_some() {
                         d.duplicate("chargingLimitSource")?;
                     }
@@ -4145,7 +4145,7 @@ impl Decode for ChargingProfileCriterionType {
                             .map_err(|e| e.at_key("chargingLimitSource"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -4159,7 +4159,7 @@ impl Decode for ChargingProfileCriterionType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChargingProfileCriterionType {
@@ -4297,14 +4297,14 @@ impl std::str::FromStr for ChargingProfileKindEnumType {
 
 impl Decode for ChargingProfileKindEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Absolute" => ChargingProfileKindEnumType::Absolute,
-            "Recurring" => ChargingProfileKindEnumType::Recurring,
-            "Relative" => ChargingProfileKindEnumType::Relative,
-            "Dynamic" => ChargingProfileKindEnumType::Dynamic,
+            b"Absolute" => ChargingProfileKindEnumType::Absolute,
+            b"Recurring" => ChargingProfileKindEnumType::Recurring,
+            b"Relative" => ChargingProfileKindEnumType::Relative,
+            b"Dynamic" => ChargingProfileKindEnumType::Dynamic,
             _ => ChargingProfileKindEnumType::UnknownValue(
-                d.unknown_enum(s, "ChargingProfileKindEnumType")?,
+                d.unknown_enum_bytes(s, "ChargingProfileKindEnumType")?,
             ),
         })
     }
@@ -4403,20 +4403,20 @@ impl std::str::FromStr for ChargingProfilePurposeEnumType {
 
 impl Decode for ChargingProfilePurposeEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "ChargingStationExternalConstraints" => {
+            b"ChargingStationExternalConstraints" => {
                 ChargingProfilePurposeEnumType::ChargingStationExternalConstraints
             }
-            "ChargingStationMaxProfile" => {
+            b"ChargingStationMaxProfile" => {
                 ChargingProfilePurposeEnumType::ChargingStationMaxProfile
             }
-            "TxDefaultProfile" => ChargingProfilePurposeEnumType::TxDefaultProfile,
-            "TxProfile" => ChargingProfilePurposeEnumType::TxProfile,
-            "PriorityCharging" => ChargingProfilePurposeEnumType::PriorityCharging,
-            "LocalGeneration" => ChargingProfilePurposeEnumType::LocalGeneration,
+            b"TxDefaultProfile" => ChargingProfilePurposeEnumType::TxDefaultProfile,
+            b"TxProfile" => ChargingProfilePurposeEnumType::TxProfile,
+            b"PriorityCharging" => ChargingProfilePurposeEnumType::PriorityCharging,
+            b"LocalGeneration" => ChargingProfilePurposeEnumType::LocalGeneration,
             _ => ChargingProfilePurposeEnumType::UnknownValue(
-                d.unknown_enum(s, "ChargingProfilePurposeEnumType")?,
+                d.unknown_enum_bytes(s, "ChargingProfilePurposeEnumType")?,
             ),
         })
     }
@@ -4487,12 +4487,12 @@ impl std::str::FromStr for ChargingProfileStatusEnumType {
 
 impl Decode for ChargingProfileStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => ChargingProfileStatusEnumType::Accepted,
-            "Rejected" => ChargingProfileStatusEnumType::Rejected,
+            b"Accepted" => ChargingProfileStatusEnumType::Accepted,
+            b"Rejected" => ChargingProfileStatusEnumType::Rejected,
             _ => ChargingProfileStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "ChargingProfileStatusEnumType")?,
+                d.unknown_enum_bytes(s, "ChargingProfileStatusEnumType")?,
             ),
         })
     }
@@ -4531,7 +4531,7 @@ pub struct ChargingProfileType {
     /// `validTo`: Optional; an RFC 3339 date-time.
     pub valid_to: Option<DateTime>,
     /// `transactionId`: Optional; at most 36 characters.
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<Text>,
     /// `maxOfflineDuration`: Optional; an integer.
     pub max_offline_duration: Option<i64>,
     /// `chargingSchedule`: Required; an array of 1 to 3 items, each a [`ChargingScheduleType`].
@@ -4543,7 +4543,7 @@ pub struct ChargingProfileType {
     /// `dynUpdateTime`: Optional; an RFC 3339 date-time.
     pub dyn_update_time: Option<DateTime>,
     /// `priceScheduleSignature`: Optional; at most 256 characters.
-    pub price_schedule_signature: Option<String>,
+    pub price_schedule_signature: Option<Text>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -4590,25 +4590,25 @@ impl Decode for ChargingProfileType {
         let mut f_recurrency_kind: Option<RecurrencyKindEnumType> = None;
         let mut f_valid_from: Option<DateTime> = None;
         let mut f_valid_to: Option<DateTime> = None;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut f_max_offline_duration: Option<i64> = None;
         let mut f_charging_schedule: Option<Vec<ChargingScheduleType>> = None;
         let mut f_invalid_after_offline_duration: Option<bool> = None;
         let mut f_dyn_update_interval: Option<i64> = None;
         let mut f_dyn_update_time: Option<DateTime> = None;
-        let mut f_price_schedule_signature: Option<String> = None;
+        let mut f_price_schedule_signature: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
                 }
-                "stackLevel" => {
+                b"stackLevel" => {
                     if f_stack_level.is_some() {
                         d.duplicate("stackLevel")?;
                     }
@@ -4617,7 +4617,7 @@ impl Decode for ChargingProfileType {
                             .map_err(|e| e.at_key("stackLevel"))?,
                     );
                 }
-                "chargingProfilePurpose" => {
+                b"chargingProfilePurpose" => {
                     if f_charging_profile_purpose.is_some() {
                         d.duplicate("chargingProfilePurpose")?;
                     }
@@ -4626,7 +4626,7 @@ impl Decode for ChargingProfileType {
                             .map_err(|e| e.at_key("chargingProfilePurpose"))?,
                     );
                 }
-                "chargingProfileKind" => {
+                b"chargingProfileKind" => {
                     if f_charging_profile_kind.is_some() {
                         d.duplicate("chargingProfileKind")?;
                     }
@@ -4635,7 +4635,7 @@ impl Decode for ChargingProfileType {
                             .map_err(|e| e.at_key("chargingProfileKind"))?,
                     );
                 }
-                "recurrencyKind" => {
+                b"recurrencyKind" => {
                     if f_recurrency_kind.is_some() {
                         d.duplicate("recurrencyKind")?;
                     }
@@ -4648,7 +4648,7 @@ impl Decode for ChargingProfileType {
                             .map_err(|e| e.at_key("recurrencyKind"))?,
                     );
                 }
-                "validFrom" => {
+                b"validFrom" => {
                     if f_valid_from.is_some() {
                         d.duplicate("validFrom")?;
                     }
@@ -4658,7 +4658,7 @@ impl Decode for ChargingProfileType {
                     }
                     f_valid_from = Some(d.date_time().map_err(|e| e.at_key("validFrom"))?);
                 }
-                "validTo" => {
+                b"validTo" => {
                     if f_valid_to.is_some() {
                         d.duplicate("validTo")?;
                     }
@@ -4668,7 +4668,7 @@ impl Decode for ChargingProfileType {
                     }
                     f_valid_to = Some(d.date_time().map_err(|e| e.at_key("validTo"))?);
                 }
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
@@ -4679,7 +4679,7 @@ impl Decode for ChargingProfileType {
                     f_transaction_id =
                         Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
                 }
-                "maxOfflineDuration" => {
+                b"maxOfflineDuration" => {
                     if f_max_offline_duration.is_some() {
                         d.duplicate("maxOfflineDuration")?;
                     }
@@ -4692,7 +4692,7 @@ impl Decode for ChargingProfileType {
                             .map_err(|e| e.at_key("maxOfflineDuration"))?,
                     );
                 }
-                "chargingSchedule" => {
+                b"chargingSchedule" => {
                     if f_charging_schedule.is_some() {
                         d.duplicate("chargingSchedule")?;
                     }
@@ -4701,7 +4701,7 @@ impl Decode for ChargingProfileType {
                             .map_err(|e| e.at_key("chargingSchedule"))?,
                     );
                 }
-                "invalidAfterOfflineDuration" => {
+                b"invalidAfterOfflineDuration" => {
                     if f_invalid_after_offline_duration.is_some() {
                         d.duplicate("invalidAfterOfflineDuration")?;
                     }
@@ -4714,7 +4714,7 @@ impl Decode for ChargingProfileType {
                             .map_err(|e| e.at_key("invalidAfterOfflineDuration"))?,
                     );
                 }
-                "dynUpdateInterval" => {
+                b"dynUpdateInterval" => {
                     if f_dyn_update_interval.is_some() {
                         d.duplicate("dynUpdateInterval")?;
                     }
@@ -4727,7 +4727,7 @@ impl Decode for ChargingProfileType {
                             .map_err(|e| e.at_key("dynUpdateInterval"))?,
                     );
                 }
-                "dynUpdateTime" => {
+                b"dynUpdateTime" => {
                     if f_dyn_update_time.is_some() {
                         d.duplicate("dynUpdateTime")?;
                     }
@@ -4737,7 +4737,7 @@ impl Decode for ChargingProfileType {
                     }
                     f_dyn_update_time = Some(d.date_time().map_err(|e| e.at_key("dynUpdateTime"))?);
                 }
-                "priceScheduleSignature" => {
+                b"priceScheduleSignature" => {
                     if f_price_schedule_signature.is_some() {
                         d.duplicate("priceScheduleSignature")?;
                     }
@@ -4750,7 +4750,7 @@ impl Decode for ChargingProfileType {
                             .map_err(|e| e.at_key("priceScheduleSignature"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -4764,7 +4764,7 @@ impl Decode for ChargingProfileType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChargingProfileType {
@@ -4978,12 +4978,12 @@ impl std::str::FromStr for ChargingRateUnitEnumType {
 
 impl Decode for ChargingRateUnitEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "W" => ChargingRateUnitEnumType::W,
-            "A" => ChargingRateUnitEnumType::A,
+            b"W" => ChargingRateUnitEnumType::W,
+            b"A" => ChargingRateUnitEnumType::A,
             _ => ChargingRateUnitEnumType::UnknownValue(
-                d.unknown_enum(s, "ChargingRateUnitEnumType")?,
+                d.unknown_enum_bytes(s, "ChargingRateUnitEnumType")?,
             ),
         })
     }
@@ -5113,16 +5113,16 @@ impl Decode for ChargingSchedulePeriodType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "startPeriod" => {
+                b"startPeriod" => {
                     if f_start_period.is_some() {
                         d.duplicate("startPeriod")?;
                     }
                     f_start_period =
                         Some(d.integer(None, None).map_err(|e| e.at_key("startPeriod"))?);
                 }
-                "limit" => {
+                b"limit" => {
                     if f_limit.is_some() {
                         d.duplicate("limit")?;
                     }
@@ -5132,7 +5132,7 @@ impl Decode for ChargingSchedulePeriodType {
                     }
                     f_limit = Some(d.decimal(None, None, None).map_err(|e| e.at_key("limit"))?);
                 }
-                "limit_L2" => {
+                b"limit_L2" => {
                     if f_limit_l2.is_some() {
                         d.duplicate("limit_L2")?;
                     }
@@ -5145,7 +5145,7 @@ impl Decode for ChargingSchedulePeriodType {
                             .map_err(|e| e.at_key("limit_L2"))?,
                     );
                 }
-                "limit_L3" => {
+                b"limit_L3" => {
                     if f_limit_l3.is_some() {
                         d.duplicate("limit_L3")?;
                     }
@@ -5158,7 +5158,7 @@ impl Decode for ChargingSchedulePeriodType {
                             .map_err(|e| e.at_key("limit_L3"))?,
                     );
                 }
-                "numberPhases" => {
+                b"numberPhases" => {
                     if f_number_phases.is_some() {
                         d.duplicate("numberPhases")?;
                     }
@@ -5171,7 +5171,7 @@ impl Decode for ChargingSchedulePeriodType {
                             .map_err(|e| e.at_key("numberPhases"))?,
                     );
                 }
-                "phaseToUse" => {
+                b"phaseToUse" => {
                     if f_phase_to_use.is_some() {
                         d.duplicate("phaseToUse")?;
                     }
@@ -5184,7 +5184,7 @@ impl Decode for ChargingSchedulePeriodType {
                             .map_err(|e| e.at_key("phaseToUse"))?,
                     );
                 }
-                "dischargeLimit" => {
+                b"dischargeLimit" => {
                     if f_discharge_limit.is_some() {
                         d.duplicate("dischargeLimit")?;
                     }
@@ -5197,7 +5197,7 @@ impl Decode for ChargingSchedulePeriodType {
                             .map_err(|e| e.at_key("dischargeLimit"))?,
                     );
                 }
-                "dischargeLimit_L2" => {
+                b"dischargeLimit_L2" => {
                     if f_discharge_limit_l2.is_some() {
                         d.duplicate("dischargeLimit_L2")?;
                     }
@@ -5210,7 +5210,7 @@ impl Decode for ChargingSchedulePeriodType {
                             .map_err(|e| e.at_key("dischargeLimit_L2"))?,
                     );
                 }
-                "dischargeLimit_L3" => {
+                b"dischargeLimit_L3" => {
                     if f_discharge_limit_l3.is_some() {
                         d.duplicate("dischargeLimit_L3")?;
                     }
@@ -5223,7 +5223,7 @@ impl Decode for ChargingSchedulePeriodType {
                             .map_err(|e| e.at_key("dischargeLimit_L3"))?,
                     );
                 }
-                "setpoint" => {
+                b"setpoint" => {
                     if f_setpoint.is_some() {
                         d.duplicate("setpoint")?;
                     }
@@ -5236,7 +5236,7 @@ impl Decode for ChargingSchedulePeriodType {
                             .map_err(|e| e.at_key("setpoint"))?,
                     );
                 }
-                "setpoint_L2" => {
+                b"setpoint_L2" => {
                     if f_setpoint_l2.is_some() {
                         d.duplicate("setpoint_L2")?;
                     }
@@ -5249,7 +5249,7 @@ impl Decode for ChargingSchedulePeriodType {
                             .map_err(|e| e.at_key("setpoint_L2"))?,
                     );
                 }
-                "setpoint_L3" => {
+                b"setpoint_L3" => {
                     if f_setpoint_l3.is_some() {
                         d.duplicate("setpoint_L3")?;
                     }
@@ -5262,7 +5262,7 @@ impl Decode for ChargingSchedulePeriodType {
                             .map_err(|e| e.at_key("setpoint_L3"))?,
                     );
                 }
-                "setpointReactive" => {
+                b"setpointReactive" => {
                     if f_setpoint_reactive.is_some() {
                         d.duplicate("setpointReactive")?;
                     }
@@ -5275,7 +5275,7 @@ impl Decode for ChargingSchedulePeriodType {
                             .map_err(|e| e.at_key("setpointReactive"))?,
                     );
                 }
-                "setpointReactive_L2" => {
+                b"setpointReactive_L2" => {
                     if f_setpoint_reactive_l2.is_some() {
                         d.duplicate("setpointReactive_L2")?;
                     }
@@ -5288,7 +5288,7 @@ impl Decode for ChargingSchedulePeriodType {
                             .map_err(|e| e.at_key("setpointReactive_L2"))?,
                     );
                 }
-                "setpointReactive_L3" => {
+                b"setpointReactive_L3" => {
                     if f_setpoint_reactive_l3.is_some() {
                         d.duplicate("setpointReactive_L3")?;
                     }
@@ -5301,7 +5301,7 @@ impl Decode for ChargingSchedulePeriodType {
                             .map_err(|e| e.at_key("setpointReactive_L3"))?,
                     );
                 }
-                "preconditioningRequest" => {
+                b"preconditioningRequest" => {
                     if f_preconditioning_request.is_some() {
                         d.duplicate("preconditioningRequest")?;
                     }
@@ -5314,7 +5314,7 @@ impl Decode for ChargingSchedulePeriodType {
                             .map_err(|e| e.at_key("preconditioningRequest"))?,
                     );
                 }
-                "evseSleep" => {
+                b"evseSleep" => {
                     if f_evse_sleep.is_some() {
                         d.duplicate("evseSleep")?;
                     }
@@ -5324,7 +5324,7 @@ impl Decode for ChargingSchedulePeriodType {
                     }
                     f_evse_sleep = Some(d.boolean().map_err(|e| e.at_key("evseSleep"))?);
                 }
-                "v2xBaseline" => {
+                b"v2xBaseline" => {
                     if f_v2x_baseline.is_some() {
                         d.duplicate("v2xBaseline")?;
                     }
@@ -5337,7 +5337,7 @@ impl Decode for ChargingSchedulePeriodType {
                             .map_err(|e| e.at_key("v2xBaseline"))?,
                     );
                 }
-                "operationMode" => {
+                b"operationMode" => {
                     if f_operation_mode.is_some() {
                         d.duplicate("operationMode")?;
                     }
@@ -5349,7 +5349,7 @@ impl Decode for ChargingSchedulePeriodType {
                         OperationModeEnumType::decode(d).map_err(|e| e.at_key("operationMode"))?,
                     );
                 }
-                "v2xFreqWattCurve" => {
+                b"v2xFreqWattCurve" => {
                     if f_v2x_freq_watt_curve.is_some() {
                         d.duplicate("v2xFreqWattCurve")?;
                     }
@@ -5362,7 +5362,7 @@ impl Decode for ChargingSchedulePeriodType {
                             .map_err(|e| e.at_key("v2xFreqWattCurve"))?,
                     );
                 }
-                "v2xSignalWattCurve" => {
+                b"v2xSignalWattCurve" => {
                     if f_v2x_signal_watt_curve.is_some() {
                         d.duplicate("v2xSignalWattCurve")?;
                     }
@@ -5375,7 +5375,7 @@ impl Decode for ChargingSchedulePeriodType {
                             .map_err(|e| e.at_key("v2xSignalWattCurve"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -5389,7 +5389,7 @@ impl Decode for ChargingSchedulePeriodType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChargingSchedulePeriodType {
@@ -5591,7 +5591,7 @@ pub struct ChargingScheduleType {
     /// `signatureId`: Optional; an integer, at least 0.
     pub signature_id: Option<i64>,
     /// `digestValue`: Optional; at most 88 characters.
-    pub digest_value: Option<String>,
+    pub digest_value: Option<Text>,
     /// `useLocalTime`: Optional; a boolean.
     pub use_local_time: Option<bool>,
     /// `chargingSchedulePeriod`: Required; an array of 1 to 1024 items, each a [`ChargingSchedulePeriodType`].
@@ -5650,7 +5650,7 @@ impl Decode for ChargingScheduleType {
         let mut f_min_charging_rate: Option<Decimal> = None;
         let mut f_power_tolerance: Option<Decimal> = None;
         let mut f_signature_id: Option<i64> = None;
-        let mut f_digest_value: Option<String> = None;
+        let mut f_digest_value: Option<Text> = None;
         let mut f_use_local_time: Option<bool> = None;
         let mut f_charging_schedule_period: Option<Vec<ChargingSchedulePeriodType>> = None;
         let mut f_randomized_delay: Option<i64> = None;
@@ -5660,15 +5660,15 @@ impl Decode for ChargingScheduleType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
                 }
-                "limitAtSoC" => {
+                b"limitAtSoC" => {
                     if f_limit_at_so_c.is_some() {
                         d.duplicate("limitAtSoC")?;
                     }
@@ -5679,7 +5679,7 @@ impl Decode for ChargingScheduleType {
                     f_limit_at_so_c =
                         Some(LimitAtSoCType::decode(d).map_err(|e| e.at_key("limitAtSoC"))?);
                 }
-                "startSchedule" => {
+                b"startSchedule" => {
                     if f_start_schedule.is_some() {
                         d.duplicate("startSchedule")?;
                     }
@@ -5689,7 +5689,7 @@ impl Decode for ChargingScheduleType {
                     }
                     f_start_schedule = Some(d.date_time().map_err(|e| e.at_key("startSchedule"))?);
                 }
-                "duration" => {
+                b"duration" => {
                     if f_duration.is_some() {
                         d.duplicate("duration")?;
                     }
@@ -5699,7 +5699,7 @@ impl Decode for ChargingScheduleType {
                     }
                     f_duration = Some(d.integer(None, None).map_err(|e| e.at_key("duration"))?);
                 }
-                "chargingRateUnit" => {
+                b"chargingRateUnit" => {
                     if f_charging_rate_unit.is_some() {
                         d.duplicate("chargingRateUnit")?;
                     }
@@ -5708,7 +5708,7 @@ impl Decode for ChargingScheduleType {
                             .map_err(|e| e.at_key("chargingRateUnit"))?,
                     );
                 }
-                "minChargingRate" => {
+                b"minChargingRate" => {
                     if f_min_charging_rate.is_some() {
                         d.duplicate("minChargingRate")?;
                     }
@@ -5721,7 +5721,7 @@ impl Decode for ChargingScheduleType {
                             .map_err(|e| e.at_key("minChargingRate"))?,
                     );
                 }
-                "powerTolerance" => {
+                b"powerTolerance" => {
                     if f_power_tolerance.is_some() {
                         d.duplicate("powerTolerance")?;
                     }
@@ -5734,7 +5734,7 @@ impl Decode for ChargingScheduleType {
                             .map_err(|e| e.at_key("powerTolerance"))?,
                     );
                 }
-                "signatureId" => {
+                b"signatureId" => {
                     if f_signature_id.is_some() {
                         d.duplicate("signatureId")?;
                     }
@@ -5747,7 +5747,7 @@ impl Decode for ChargingScheduleType {
                             .map_err(|e| e.at_key("signatureId"))?,
                     );
                 }
-                "digestValue" => {
+                b"digestValue" => {
                     if f_digest_value.is_some() {
                         d.duplicate("digestValue")?;
                     }
@@ -5757,7 +5757,7 @@ impl Decode for ChargingScheduleType {
                     }
                     f_digest_value = Some(d.string(Some(88)).map_err(|e| e.at_key("digestValue"))?);
                 }
-                "useLocalTime" => {
+                b"useLocalTime" => {
                     if f_use_local_time.is_some() {
                         d.duplicate("useLocalTime")?;
                     }
@@ -5767,7 +5767,7 @@ impl Decode for ChargingScheduleType {
                     }
                     f_use_local_time = Some(d.boolean().map_err(|e| e.at_key("useLocalTime"))?);
                 }
-                "chargingSchedulePeriod" => {
+                b"chargingSchedulePeriod" => {
                     if f_charging_schedule_period.is_some() {
                         d.duplicate("chargingSchedulePeriod")?;
                     }
@@ -5776,7 +5776,7 @@ impl Decode for ChargingScheduleType {
                             .map_err(|e| e.at_key("chargingSchedulePeriod"))?,
                     );
                 }
-                "randomizedDelay" => {
+                b"randomizedDelay" => {
                     if f_randomized_delay.is_some() {
                         d.duplicate("randomizedDelay")?;
                     }
@@ -5789,7 +5789,7 @@ impl Decode for ChargingScheduleType {
                             .map_err(|e| e.at_key("randomizedDelay"))?,
                     );
                 }
-                "salesTariff" => {
+                b"salesTariff" => {
                     if f_sales_tariff.is_some() {
                         d.duplicate("salesTariff")?;
                     }
@@ -5800,7 +5800,7 @@ impl Decode for ChargingScheduleType {
                     f_sales_tariff =
                         Some(SalesTariffType::decode(d).map_err(|e| e.at_key("salesTariff"))?);
                 }
-                "absolutePriceSchedule" => {
+                b"absolutePriceSchedule" => {
                     if f_absolute_price_schedule.is_some() {
                         d.duplicate("absolutePriceSchedule")?;
                     }
@@ -5813,7 +5813,7 @@ impl Decode for ChargingScheduleType {
                             .map_err(|e| e.at_key("absolutePriceSchedule"))?,
                     );
                 }
-                "priceLevelSchedule" => {
+                b"priceLevelSchedule" => {
                     if f_price_level_schedule.is_some() {
                         d.duplicate("priceLevelSchedule")?;
                     }
@@ -5826,7 +5826,7 @@ impl Decode for ChargingScheduleType {
                             .map_err(|e| e.at_key("priceLevelSchedule"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -5840,7 +5840,7 @@ impl Decode for ChargingScheduleType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChargingScheduleType {
@@ -6073,9 +6073,9 @@ impl Decode for ChargingScheduleUpdateType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "limit" => {
+                b"limit" => {
                     if f_limit.is_some() {
                         d.duplicate("limit")?;
                     }
@@ -6085,7 +6085,7 @@ impl Decode for ChargingScheduleUpdateType {
                     }
                     f_limit = Some(d.decimal(None, None, None).map_err(|e| e.at_key("limit"))?);
                 }
-                "limit_L2" => {
+                b"limit_L2" => {
                     if f_limit_l2.is_some() {
                         d.duplicate("limit_L2")?;
                     }
@@ -6098,7 +6098,7 @@ impl Decode for ChargingScheduleUpdateType {
                             .map_err(|e| e.at_key("limit_L2"))?,
                     );
                 }
-                "limit_L3" => {
+                b"limit_L3" => {
                     if f_limit_l3.is_some() {
                         d.duplicate("limit_L3")?;
                     }
@@ -6111,7 +6111,7 @@ impl Decode for ChargingScheduleUpdateType {
                             .map_err(|e| e.at_key("limit_L3"))?,
                     );
                 }
-                "dischargeLimit" => {
+                b"dischargeLimit" => {
                     if f_discharge_limit.is_some() {
                         d.duplicate("dischargeLimit")?;
                     }
@@ -6124,7 +6124,7 @@ impl Decode for ChargingScheduleUpdateType {
                             .map_err(|e| e.at_key("dischargeLimit"))?,
                     );
                 }
-                "dischargeLimit_L2" => {
+                b"dischargeLimit_L2" => {
                     if f_discharge_limit_l2.is_some() {
                         d.duplicate("dischargeLimit_L2")?;
                     }
@@ -6137,7 +6137,7 @@ impl Decode for ChargingScheduleUpdateType {
                             .map_err(|e| e.at_key("dischargeLimit_L2"))?,
                     );
                 }
-                "dischargeLimit_L3" => {
+                b"dischargeLimit_L3" => {
                     if f_discharge_limit_l3.is_some() {
                         d.duplicate("dischargeLimit_L3")?;
                     }
@@ -6150,7 +6150,7 @@ impl Decode for ChargingScheduleUpdateType {
                             .map_err(|e| e.at_key("dischargeLimit_L3"))?,
                     );
                 }
-                "setpoint" => {
+                b"setpoint" => {
                     if f_setpoint.is_some() {
                         d.duplicate("setpoint")?;
                     }
@@ -6163,7 +6163,7 @@ impl Decode for ChargingScheduleUpdateType {
                             .map_err(|e| e.at_key("setpoint"))?,
                     );
                 }
-                "setpoint_L2" => {
+                b"setpoint_L2" => {
                     if f_setpoint_l2.is_some() {
                         d.duplicate("setpoint_L2")?;
                     }
@@ -6176,7 +6176,7 @@ impl Decode for ChargingScheduleUpdateType {
                             .map_err(|e| e.at_key("setpoint_L2"))?,
                     );
                 }
-                "setpoint_L3" => {
+                b"setpoint_L3" => {
                     if f_setpoint_l3.is_some() {
                         d.duplicate("setpoint_L3")?;
                     }
@@ -6189,7 +6189,7 @@ impl Decode for ChargingScheduleUpdateType {
                             .map_err(|e| e.at_key("setpoint_L3"))?,
                     );
                 }
-                "setpointReactive" => {
+                b"setpointReactive" => {
                     if f_setpoint_reactive.is_some() {
                         d.duplicate("setpointReactive")?;
                     }
@@ -6202,7 +6202,7 @@ impl Decode for ChargingScheduleUpdateType {
                             .map_err(|e| e.at_key("setpointReactive"))?,
                     );
                 }
-                "setpointReactive_L2" => {
+                b"setpointReactive_L2" => {
                     if f_setpoint_reactive_l2.is_some() {
                         d.duplicate("setpointReactive_L2")?;
                     }
@@ -6215,7 +6215,7 @@ impl Decode for ChargingScheduleUpdateType {
                             .map_err(|e| e.at_key("setpointReactive_L2"))?,
                     );
                 }
-                "setpointReactive_L3" => {
+                b"setpointReactive_L3" => {
                     if f_setpoint_reactive_l3.is_some() {
                         d.duplicate("setpointReactive_L3")?;
                     }
@@ -6228,7 +6228,7 @@ impl Decode for ChargingScheduleUpdateType {
                             .map_err(|e| e.at_key("setpointReactive_L3"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -6242,7 +6242,7 @@ impl Decode for ChargingScheduleUpdateType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChargingScheduleUpdateType {
@@ -6409,14 +6409,16 @@ impl std::str::FromStr for ChargingStateEnumType {
 
 impl Decode for ChargingStateEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "EVConnected" => ChargingStateEnumType::EVConnected,
-            "Charging" => ChargingStateEnumType::Charging,
-            "SuspendedEV" => ChargingStateEnumType::SuspendedEV,
-            "SuspendedEVSE" => ChargingStateEnumType::SuspendedEVSE,
-            "Idle" => ChargingStateEnumType::Idle,
-            _ => ChargingStateEnumType::UnknownValue(d.unknown_enum(s, "ChargingStateEnumType")?),
+            b"EVConnected" => ChargingStateEnumType::EVConnected,
+            b"Charging" => ChargingStateEnumType::Charging,
+            b"SuspendedEV" => ChargingStateEnumType::SuspendedEV,
+            b"SuspendedEVSE" => ChargingStateEnumType::SuspendedEVSE,
+            b"Idle" => ChargingStateEnumType::Idle,
+            _ => ChargingStateEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "ChargingStateEnumType")?,
+            ),
         })
     }
 }
@@ -6438,15 +6440,15 @@ impl Encode for ChargingStateEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChargingStationType {
     /// `serialNumber`: Optional; at most 25 characters.
-    pub serial_number: Option<String>,
+    pub serial_number: Option<Text>,
     /// `model`: Required; at most 20 characters.
-    pub model: String,
+    pub model: Text,
     /// `modem`: Optional; a [`ModemType`].
     pub modem: Option<ModemType>,
     /// `vendorName`: Required; at most 50 characters.
-    pub vendor_name: String,
+    pub vendor_name: Text,
     /// `firmwareVersion`: Optional; at most 50 characters.
-    pub firmware_version: Option<String>,
+    pub firmware_version: Option<Text>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -6455,7 +6457,7 @@ pub struct ChargingStationType {
 
 impl ChargingStationType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(model: String, vendor_name: String) -> Self {
+    pub fn new(model: Text, vendor_name: Text) -> Self {
         ChargingStationType {
             serial_number: None,
             model,
@@ -6471,17 +6473,17 @@ impl ChargingStationType {
 impl Decode for ChargingStationType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_serial_number: Option<String> = None;
-        let mut f_model: Option<String> = None;
+        let mut f_serial_number: Option<Text> = None;
+        let mut f_model: Option<Text> = None;
         let mut f_modem: Option<ModemType> = None;
-        let mut f_vendor_name: Option<String> = None;
-        let mut f_firmware_version: Option<String> = None;
+        let mut f_vendor_name: Option<Text> = None;
+        let mut f_firmware_version: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "serialNumber" => {
+                b"serialNumber" => {
                     if f_serial_number.is_some() {
                         d.duplicate("serialNumber")?;
                     }
@@ -6492,13 +6494,13 @@ impl Decode for ChargingStationType {
                     f_serial_number =
                         Some(d.string(Some(25)).map_err(|e| e.at_key("serialNumber"))?);
                 }
-                "model" => {
+                b"model" => {
                     if f_model.is_some() {
                         d.duplicate("model")?;
                     }
                     f_model = Some(d.string(Some(20)).map_err(|e| e.at_key("model"))?);
                 }
-                "modem" => {
+                b"modem" => {
                     if f_modem.is_some() {
                         d.duplicate("modem")?;
                     }
@@ -6508,13 +6510,13 @@ impl Decode for ChargingStationType {
                     }
                     f_modem = Some(ModemType::decode(d).map_err(|e| e.at_key("modem"))?);
                 }
-                "vendorName" => {
+                b"vendorName" => {
                     if f_vendor_name.is_some() {
                         d.duplicate("vendorName")?;
                     }
                     f_vendor_name = Some(d.string(Some(50)).map_err(|e| e.at_key("vendorName"))?);
                 }
-                "firmwareVersion" => {
+                b"firmwareVersion" => {
                     if f_firmware_version.is_some() {
                         d.duplicate("firmwareVersion")?;
                     }
@@ -6527,7 +6529,7 @@ impl Decode for ChargingStationType {
                             .map_err(|e| e.at_key("firmwareVersion"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -6541,7 +6543,7 @@ impl Decode for ChargingStationType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ChargingStationType {
@@ -6673,12 +6675,12 @@ impl std::str::FromStr for ClearCacheStatusEnumType {
 
 impl Decode for ClearCacheStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => ClearCacheStatusEnumType::Accepted,
-            "Rejected" => ClearCacheStatusEnumType::Rejected,
+            b"Accepted" => ClearCacheStatusEnumType::Accepted,
+            b"Rejected" => ClearCacheStatusEnumType::Rejected,
             _ => ClearCacheStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "ClearCacheStatusEnumType")?,
+                d.unknown_enum_bytes(s, "ClearCacheStatusEnumType")?,
             ),
         })
     }
@@ -6749,12 +6751,12 @@ impl std::str::FromStr for ClearChargingProfileStatusEnumType {
 
 impl Decode for ClearChargingProfileStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => ClearChargingProfileStatusEnumType::Accepted,
-            "Unknown" => ClearChargingProfileStatusEnumType::Unknown,
+            b"Accepted" => ClearChargingProfileStatusEnumType::Accepted,
+            b"Unknown" => ClearChargingProfileStatusEnumType::Unknown,
             _ => ClearChargingProfileStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "ClearChargingProfileStatusEnumType")?,
+                d.unknown_enum_bytes(s, "ClearChargingProfileStatusEnumType")?,
             ),
         })
     }
@@ -6812,9 +6814,9 @@ impl Decode for ClearChargingProfileType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
@@ -6824,7 +6826,7 @@ impl Decode for ClearChargingProfileType {
                     }
                     f_evse_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "chargingProfilePurpose" => {
+                b"chargingProfilePurpose" => {
                     if f_charging_profile_purpose.is_some() {
                         d.duplicate("chargingProfilePurpose")?;
                     }
@@ -6837,7 +6839,7 @@ impl Decode for ClearChargingProfileType {
                             .map_err(|e| e.at_key("chargingProfilePurpose"))?,
                     );
                 }
-                "stackLevel" => {
+                b"stackLevel" => {
                     if f_stack_level.is_some() {
                         d.duplicate("stackLevel")?;
                     }
@@ -6850,7 +6852,7 @@ impl Decode for ClearChargingProfileType {
                             .map_err(|e| e.at_key("stackLevel"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -6864,7 +6866,7 @@ impl Decode for ClearChargingProfileType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearChargingProfileType {
@@ -6976,13 +6978,13 @@ impl std::str::FromStr for ClearMessageStatusEnumType {
 
 impl Decode for ClearMessageStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => ClearMessageStatusEnumType::Accepted,
-            "Unknown" => ClearMessageStatusEnumType::Unknown,
-            "Rejected" => ClearMessageStatusEnumType::Rejected,
+            b"Accepted" => ClearMessageStatusEnumType::Accepted,
+            b"Unknown" => ClearMessageStatusEnumType::Unknown,
+            b"Rejected" => ClearMessageStatusEnumType::Rejected,
             _ => ClearMessageStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "ClearMessageStatusEnumType")?,
+                d.unknown_enum_bytes(s, "ClearMessageStatusEnumType")?,
             ),
         })
     }
@@ -7040,9 +7042,9 @@ impl Decode for ClearMonitoringResultType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -7050,13 +7052,13 @@ impl Decode for ClearMonitoringResultType {
                         ClearMonitoringStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("id"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -7067,7 +7069,7 @@ impl Decode for ClearMonitoringResultType {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -7081,7 +7083,7 @@ impl Decode for ClearMonitoringResultType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearMonitoringResultType {
@@ -7200,13 +7202,13 @@ impl std::str::FromStr for ClearMonitoringStatusEnumType {
 
 impl Decode for ClearMonitoringStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => ClearMonitoringStatusEnumType::Accepted,
-            "Rejected" => ClearMonitoringStatusEnumType::Rejected,
-            "NotFound" => ClearMonitoringStatusEnumType::NotFound,
+            b"Accepted" => ClearMonitoringStatusEnumType::Accepted,
+            b"Rejected" => ClearMonitoringStatusEnumType::Rejected,
+            b"NotFound" => ClearMonitoringStatusEnumType::NotFound,
             _ => ClearMonitoringStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "ClearMonitoringStatusEnumType")?,
+                d.unknown_enum_bytes(s, "ClearMonitoringStatusEnumType")?,
             ),
         })
     }
@@ -7233,7 +7235,7 @@ pub struct ClearTariffsResultType {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `tariffId`: Optional; at most 60 characters.
-    pub tariff_id: Option<String>,
+    pub tariff_id: Option<Text>,
     /// `status`: Required; a [`TariffClearStatusEnumType`].
     pub status: TariffClearStatusEnumType,
     /// `customData`: Optional; a [`CustomDataType`].
@@ -7259,14 +7261,14 @@ impl Decode for ClearTariffsResultType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_tariff_id: Option<String> = None;
+        let mut f_tariff_id: Option<Text> = None;
         let mut f_status: Option<TariffClearStatusEnumType> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -7277,7 +7279,7 @@ impl Decode for ClearTariffsResultType {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "tariffId" => {
+                b"tariffId" => {
                     if f_tariff_id.is_some() {
                         d.duplicate("tariffId")?;
                     }
@@ -7287,14 +7289,14 @@ impl Decode for ClearTariffsResultType {
                     }
                     f_tariff_id = Some(d.string(Some(60)).map_err(|e| e.at_key("tariffId"))?);
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
                     f_status =
                         Some(TariffClearStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -7308,7 +7310,7 @@ impl Decode for ClearTariffsResultType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ClearTariffsResultType {
@@ -7427,14 +7429,14 @@ impl std::str::FromStr for ComponentCriterionEnumType {
 
 impl Decode for ComponentCriterionEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Active" => ComponentCriterionEnumType::Active,
-            "Available" => ComponentCriterionEnumType::Available,
-            "Enabled" => ComponentCriterionEnumType::Enabled,
-            "Problem" => ComponentCriterionEnumType::Problem,
+            b"Active" => ComponentCriterionEnumType::Active,
+            b"Available" => ComponentCriterionEnumType::Available,
+            b"Enabled" => ComponentCriterionEnumType::Enabled,
+            b"Problem" => ComponentCriterionEnumType::Problem,
             _ => ComponentCriterionEnumType::UnknownValue(
-                d.unknown_enum(s, "ComponentCriterionEnumType")?,
+                d.unknown_enum_bytes(s, "ComponentCriterionEnumType")?,
             ),
         })
     }
@@ -7461,9 +7463,9 @@ pub struct ComponentType {
     /// `evse`: Optional; a [`EVSEType`].
     pub evse: Option<EVSEType>,
     /// `name`: Required; at most 50 characters.
-    pub name: String,
+    pub name: Text,
     /// `instance`: Optional; at most 50 characters.
-    pub instance: Option<String>,
+    pub instance: Option<Text>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -7472,7 +7474,7 @@ pub struct ComponentType {
 
 impl ComponentType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(name: String) -> Self {
+    pub fn new(name: Text) -> Self {
         ComponentType {
             evse: None,
             name,
@@ -7487,14 +7489,14 @@ impl Decode for ComponentType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_evse: Option<EVSEType> = None;
-        let mut f_name: Option<String> = None;
-        let mut f_instance: Option<String> = None;
+        let mut f_name: Option<Text> = None;
+        let mut f_instance: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "evse" => {
+                b"evse" => {
                     if f_evse.is_some() {
                         d.duplicate("evse")?;
                     }
@@ -7504,13 +7506,13 @@ impl Decode for ComponentType {
                     }
                     f_evse = Some(EVSEType::decode(d).map_err(|e| e.at_key("evse"))?);
                 }
-                "name" => {
+                b"name" => {
                     if f_name.is_some() {
                         d.duplicate("name")?;
                     }
                     f_name = Some(d.string(Some(50)).map_err(|e| e.at_key("name"))?);
                 }
-                "instance" => {
+                b"instance" => {
                     if f_instance.is_some() {
                         d.duplicate("instance")?;
                     }
@@ -7520,7 +7522,7 @@ impl Decode for ComponentType {
                     }
                     f_instance = Some(d.string(Some(50)).map_err(|e| e.at_key("instance"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -7534,7 +7536,7 @@ impl Decode for ComponentType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ComponentType {
@@ -7626,16 +7628,16 @@ impl Decode for ComponentVariableType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "component" => {
+                b"component" => {
                     if f_component.is_some() {
                         d.duplicate("component")?;
                     }
                     f_component =
                         Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
                 }
-                "variable" => {
+                b"variable" => {
                     if f_variable.is_some() {
                         d.duplicate("variable")?;
                     }
@@ -7645,7 +7647,7 @@ impl Decode for ComponentVariableType {
                     }
                     f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -7659,7 +7661,7 @@ impl Decode for ComponentVariableType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ComponentVariableType {
@@ -7761,27 +7763,27 @@ impl Decode for CompositeScheduleType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
                     f_evse_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("evseId"))?);
                 }
-                "duration" => {
+                b"duration" => {
                     if f_duration.is_some() {
                         d.duplicate("duration")?;
                     }
                     f_duration = Some(d.integer(None, None).map_err(|e| e.at_key("duration"))?);
                 }
-                "scheduleStart" => {
+                b"scheduleStart" => {
                     if f_schedule_start.is_some() {
                         d.duplicate("scheduleStart")?;
                     }
                     f_schedule_start = Some(d.date_time().map_err(|e| e.at_key("scheduleStart"))?);
                 }
-                "chargingRateUnit" => {
+                b"chargingRateUnit" => {
                     if f_charging_rate_unit.is_some() {
                         d.duplicate("chargingRateUnit")?;
                     }
@@ -7790,7 +7792,7 @@ impl Decode for CompositeScheduleType {
                             .map_err(|e| e.at_key("chargingRateUnit"))?,
                     );
                 }
-                "chargingSchedulePeriod" => {
+                b"chargingSchedulePeriod" => {
                     if f_charging_schedule_period.is_some() {
                         d.duplicate("chargingSchedulePeriod")?;
                     }
@@ -7799,7 +7801,7 @@ impl Decode for CompositeScheduleType {
                             .map_err(|e| e.at_key("chargingSchedulePeriod"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -7813,7 +7815,7 @@ impl Decode for CompositeScheduleType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CompositeScheduleType {
@@ -7977,16 +7979,16 @@ impl std::str::FromStr for ConnectorStatusEnumType {
 
 impl Decode for ConnectorStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Available" => ConnectorStatusEnumType::Available,
-            "Occupied" => ConnectorStatusEnumType::Occupied,
-            "Reserved" => ConnectorStatusEnumType::Reserved,
-            "Unavailable" => ConnectorStatusEnumType::Unavailable,
-            "Faulted" => ConnectorStatusEnumType::Faulted,
-            _ => {
-                ConnectorStatusEnumType::UnknownValue(d.unknown_enum(s, "ConnectorStatusEnumType")?)
-            }
+            b"Available" => ConnectorStatusEnumType::Available,
+            b"Occupied" => ConnectorStatusEnumType::Occupied,
+            b"Reserved" => ConnectorStatusEnumType::Reserved,
+            b"Unavailable" => ConnectorStatusEnumType::Unavailable,
+            b"Faulted" => ConnectorStatusEnumType::Faulted,
+            _ => ConnectorStatusEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "ConnectorStatusEnumType")?,
+            ),
         })
     }
 }
@@ -8047,15 +8049,15 @@ impl Decode for ConstantStreamDataType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("id"))?);
                 }
-                "params" => {
+                b"params" => {
                     if f_params.is_some() {
                         d.duplicate("params")?;
                     }
@@ -8063,7 +8065,7 @@ impl Decode for ConstantStreamDataType {
                         PeriodicEventStreamParamsType::decode(d).map_err(|e| e.at_key("params"))?,
                     );
                 }
-                "variableMonitoringId" => {
+                b"variableMonitoringId" => {
                     if f_variable_monitoring_id.is_some() {
                         d.duplicate("variableMonitoringId")?;
                     }
@@ -8072,7 +8074,7 @@ impl Decode for ConstantStreamDataType {
                             .map_err(|e| e.at_key("variableMonitoringId"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -8086,7 +8088,7 @@ impl Decode for ConstantStreamDataType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ConstantStreamDataType {
@@ -8189,9 +8191,9 @@ impl Decode for ConsumptionCostType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "startValue" => {
+                b"startValue" => {
                     if f_start_value.is_some() {
                         d.duplicate("startValue")?;
                     }
@@ -8200,7 +8202,7 @@ impl Decode for ConsumptionCostType {
                             .map_err(|e| e.at_key("startValue"))?,
                     );
                 }
-                "cost" => {
+                b"cost" => {
                     if f_cost.is_some() {
                         d.duplicate("cost")?;
                     }
@@ -8209,7 +8211,7 @@ impl Decode for ConsumptionCostType {
                             .map_err(|e| e.at_key("cost"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -8223,7 +8225,7 @@ impl Decode for ConsumptionCostType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ConsumptionCostType {
@@ -8332,11 +8334,11 @@ impl std::str::FromStr for ControlModeEnumType {
 
 impl Decode for ControlModeEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "ScheduledControl" => ControlModeEnumType::ScheduledControl,
-            "DynamicControl" => ControlModeEnumType::DynamicControl,
-            _ => ControlModeEnumType::UnknownValue(d.unknown_enum(s, "ControlModeEnumType")?),
+            b"ScheduledControl" => ControlModeEnumType::ScheduledControl,
+            b"DynamicControl" => ControlModeEnumType::DynamicControl,
+            _ => ControlModeEnumType::UnknownValue(d.unknown_enum_bytes(s, "ControlModeEnumType")?),
         })
     }
 }
@@ -8366,7 +8368,7 @@ pub struct CostDetailsType {
     /// `failureToCalculate`: Optional; a boolean.
     pub failure_to_calculate: Option<bool>,
     /// `failureReason`: Optional; at most 500 characters.
-    pub failure_reason: Option<String>,
+    pub failure_reason: Option<Text>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -8395,13 +8397,13 @@ impl Decode for CostDetailsType {
         let mut f_total_cost: Option<TotalCostType> = None;
         let mut f_total_usage: Option<TotalUsageType> = None;
         let mut f_failure_to_calculate: Option<bool> = None;
-        let mut f_failure_reason: Option<String> = None;
+        let mut f_failure_reason: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "chargingPeriods" => {
+                b"chargingPeriods" => {
                     if f_charging_periods.is_some() {
                         d.duplicate("chargingPeriods")?;
                     }
@@ -8414,21 +8416,21 @@ impl Decode for CostDetailsType {
                             .map_err(|e| e.at_key("chargingPeriods"))?,
                     );
                 }
-                "totalCost" => {
+                b"totalCost" => {
                     if f_total_cost.is_some() {
                         d.duplicate("totalCost")?;
                     }
                     f_total_cost =
                         Some(TotalCostType::decode(d).map_err(|e| e.at_key("totalCost"))?);
                 }
-                "totalUsage" => {
+                b"totalUsage" => {
                     if f_total_usage.is_some() {
                         d.duplicate("totalUsage")?;
                     }
                     f_total_usage =
                         Some(TotalUsageType::decode(d).map_err(|e| e.at_key("totalUsage"))?);
                 }
-                "failureToCalculate" => {
+                b"failureToCalculate" => {
                     if f_failure_to_calculate.is_some() {
                         d.duplicate("failureToCalculate")?;
                     }
@@ -8439,7 +8441,7 @@ impl Decode for CostDetailsType {
                     f_failure_to_calculate =
                         Some(d.boolean().map_err(|e| e.at_key("failureToCalculate"))?);
                 }
-                "failureReason" => {
+                b"failureReason" => {
                     if f_failure_reason.is_some() {
                         d.duplicate("failureReason")?;
                     }
@@ -8450,7 +8452,7 @@ impl Decode for CostDetailsType {
                     f_failure_reason =
                         Some(d.string(Some(500)).map_err(|e| e.at_key("failureReason"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -8464,7 +8466,7 @@ impl Decode for CostDetailsType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CostDetailsType {
@@ -8624,16 +8626,18 @@ impl std::str::FromStr for CostDimensionEnumType {
 
 impl Decode for CostDimensionEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Energy" => CostDimensionEnumType::Energy,
-            "MaxCurrent" => CostDimensionEnumType::MaxCurrent,
-            "MinCurrent" => CostDimensionEnumType::MinCurrent,
-            "MaxPower" => CostDimensionEnumType::MaxPower,
-            "MinPower" => CostDimensionEnumType::MinPower,
-            "IdleTIme" => CostDimensionEnumType::IdleTIme,
-            "ChargingTime" => CostDimensionEnumType::ChargingTime,
-            _ => CostDimensionEnumType::UnknownValue(d.unknown_enum(s, "CostDimensionEnumType")?),
+            b"Energy" => CostDimensionEnumType::Energy,
+            b"MaxCurrent" => CostDimensionEnumType::MaxCurrent,
+            b"MinCurrent" => CostDimensionEnumType::MinCurrent,
+            b"MaxPower" => CostDimensionEnumType::MaxPower,
+            b"MinPower" => CostDimensionEnumType::MinPower,
+            b"IdleTIme" => CostDimensionEnumType::IdleTIme,
+            b"ChargingTime" => CostDimensionEnumType::ChargingTime,
+            _ => CostDimensionEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "CostDimensionEnumType")?,
+            ),
         })
     }
 }
@@ -8684,15 +8688,15 @@ impl Decode for CostDimensionType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "type" => {
+                b"type" => {
                     if f_type_.is_some() {
                         d.duplicate("type")?;
                     }
                     f_type_ = Some(CostDimensionEnumType::decode(d).map_err(|e| e.at_key("type"))?);
                 }
-                "volume" => {
+                b"volume" => {
                     if f_volume.is_some() {
                         d.duplicate("volume")?;
                     }
@@ -8701,7 +8705,7 @@ impl Decode for CostDimensionType {
                             .map_err(|e| e.at_key("volume"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -8715,7 +8719,7 @@ impl Decode for CostDimensionType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CostDimensionType {
@@ -8822,12 +8826,12 @@ impl std::str::FromStr for CostKindEnumType {
 
 impl Decode for CostKindEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "CarbonDioxideEmission" => CostKindEnumType::CarbonDioxideEmission,
-            "RelativePricePercentage" => CostKindEnumType::RelativePricePercentage,
-            "RenewableGenerationPercentage" => CostKindEnumType::RenewableGenerationPercentage,
-            _ => CostKindEnumType::UnknownValue(d.unknown_enum(s, "CostKindEnumType")?),
+            b"CarbonDioxideEmission" => CostKindEnumType::CarbonDioxideEmission,
+            b"RelativePricePercentage" => CostKindEnumType::RelativePricePercentage,
+            b"RenewableGenerationPercentage" => CostKindEnumType::RenewableGenerationPercentage,
+            _ => CostKindEnumType::UnknownValue(d.unknown_enum_bytes(s, "CostKindEnumType")?),
         })
     }
 }
@@ -8882,22 +8886,22 @@ impl Decode for CostType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "costKind" => {
+                b"costKind" => {
                     if f_cost_kind.is_some() {
                         d.duplicate("costKind")?;
                     }
                     f_cost_kind =
                         Some(CostKindEnumType::decode(d).map_err(|e| e.at_key("costKind"))?);
                 }
-                "amount" => {
+                b"amount" => {
                     if f_amount.is_some() {
                         d.duplicate("amount")?;
                     }
                     f_amount = Some(d.integer(None, None).map_err(|e| e.at_key("amount"))?);
                 }
-                "amountMultiplier" => {
+                b"amountMultiplier" => {
                     if f_amount_multiplier.is_some() {
                         d.duplicate("amountMultiplier")?;
                     }
@@ -8910,7 +8914,7 @@ impl Decode for CostType {
                             .map_err(|e| e.at_key("amountMultiplier"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -8924,7 +8928,7 @@ impl Decode for CostType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(CostType {
@@ -8985,14 +8989,14 @@ impl Encode for CostType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomDataType {
     /// `vendorId`: Required; at most 255 characters.
-    pub vendor_id: String,
+    pub vendor_id: Text,
     /// Further members: this object is open to vendor-specific members, which are kept and written back.
     pub extra: Extra,
 }
 
 impl CustomDataType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(vendor_id: String) -> Self {
+    pub fn new(vendor_id: Text) -> Self {
         CustomDataType {
             vendor_id,
             extra: Extra::new(),
@@ -9003,18 +9007,18 @@ impl CustomDataType {
 impl Decode for CustomDataType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_vendor_id: Option<String> = None;
+        let mut f_vendor_id: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "vendorId" => {
+                b"vendorId" => {
                     if f_vendor_id.is_some() {
                         d.duplicate("vendorId")?;
                     }
                     f_vendor_id = Some(d.string(Some(255)).map_err(|e| e.at_key("vendorId"))?);
                 }
-                _ => d.extension_member(key, &mut extra)?,
+                _ => d.extension_key(key, &mut extra)?,
             }
         }
         Ok(CustomDataType {
@@ -9104,13 +9108,13 @@ impl std::str::FromStr for CustomerInformationStatusEnumType {
 
 impl Decode for CustomerInformationStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => CustomerInformationStatusEnumType::Accepted,
-            "Rejected" => CustomerInformationStatusEnumType::Rejected,
-            "Invalid" => CustomerInformationStatusEnumType::Invalid,
+            b"Accepted" => CustomerInformationStatusEnumType::Accepted,
+            b"Rejected" => CustomerInformationStatusEnumType::Rejected,
+            b"Invalid" => CustomerInformationStatusEnumType::Invalid,
             _ => CustomerInformationStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "CustomerInformationStatusEnumType")?,
+                d.unknown_enum_bytes(s, "CustomerInformationStatusEnumType")?,
             ),
         })
     }
@@ -9188,9 +9192,9 @@ impl Decode for DCChargingParametersType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "evMaxCurrent" => {
+                b"evMaxCurrent" => {
                     if f_ev_max_current.is_some() {
                         d.duplicate("evMaxCurrent")?;
                     }
@@ -9199,7 +9203,7 @@ impl Decode for DCChargingParametersType {
                             .map_err(|e| e.at_key("evMaxCurrent"))?,
                     );
                 }
-                "evMaxVoltage" => {
+                b"evMaxVoltage" => {
                     if f_ev_max_voltage.is_some() {
                         d.duplicate("evMaxVoltage")?;
                     }
@@ -9208,7 +9212,7 @@ impl Decode for DCChargingParametersType {
                             .map_err(|e| e.at_key("evMaxVoltage"))?,
                     );
                 }
-                "evMaxPower" => {
+                b"evMaxPower" => {
                     if f_ev_max_power.is_some() {
                         d.duplicate("evMaxPower")?;
                     }
@@ -9221,7 +9225,7 @@ impl Decode for DCChargingParametersType {
                             .map_err(|e| e.at_key("evMaxPower"))?,
                     );
                 }
-                "evEnergyCapacity" => {
+                b"evEnergyCapacity" => {
                     if f_ev_energy_capacity.is_some() {
                         d.duplicate("evEnergyCapacity")?;
                     }
@@ -9234,7 +9238,7 @@ impl Decode for DCChargingParametersType {
                             .map_err(|e| e.at_key("evEnergyCapacity"))?,
                     );
                 }
-                "energyAmount" => {
+                b"energyAmount" => {
                     if f_energy_amount.is_some() {
                         d.duplicate("energyAmount")?;
                     }
@@ -9247,7 +9251,7 @@ impl Decode for DCChargingParametersType {
                             .map_err(|e| e.at_key("energyAmount"))?,
                     );
                 }
-                "stateOfCharge" => {
+                b"stateOfCharge" => {
                     if f_state_of_charge.is_some() {
                         d.duplicate("stateOfCharge")?;
                     }
@@ -9260,7 +9264,7 @@ impl Decode for DCChargingParametersType {
                             .map_err(|e| e.at_key("stateOfCharge"))?,
                     );
                 }
-                "fullSoC" => {
+                b"fullSoC" => {
                     if f_full_so_c.is_some() {
                         d.duplicate("fullSoC")?;
                     }
@@ -9273,7 +9277,7 @@ impl Decode for DCChargingParametersType {
                             .map_err(|e| e.at_key("fullSoC"))?,
                     );
                 }
-                "bulkSoC" => {
+                b"bulkSoC" => {
                     if f_bulk_so_c.is_some() {
                         d.duplicate("bulkSoC")?;
                     }
@@ -9286,7 +9290,7 @@ impl Decode for DCChargingParametersType {
                             .map_err(|e| e.at_key("bulkSoC"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -9300,7 +9304,7 @@ impl Decode for DCChargingParametersType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(DCChargingParametersType {
@@ -9450,15 +9454,15 @@ pub struct DERChargingParametersType {
     /// `minNominalVoltage`: Optional; an exact decimal.
     pub min_nominal_voltage: Option<Decimal>,
     /// `evInverterManufacturer`: Optional; at most 50 characters.
-    pub ev_inverter_manufacturer: Option<String>,
+    pub ev_inverter_manufacturer: Option<Text>,
     /// `evInverterModel`: Optional; at most 50 characters.
-    pub ev_inverter_model: Option<String>,
+    pub ev_inverter_model: Option<Text>,
     /// `evInverterSerialNumber`: Optional; at most 50 characters.
-    pub ev_inverter_serial_number: Option<String>,
+    pub ev_inverter_serial_number: Option<Text>,
     /// `evInverterSwVersion`: Optional; at most 50 characters.
-    pub ev_inverter_sw_version: Option<String>,
+    pub ev_inverter_sw_version: Option<Text>,
     /// `evInverterHwVersion`: Optional; at most 50 characters.
-    pub ev_inverter_hw_version: Option<String>,
+    pub ev_inverter_hw_version: Option<Text>,
     /// `evIslandingDetectionMethod`: Optional; an array of at least 1 items, each a [`IslandingDetectionEnumType`].
     pub ev_islanding_detection_method: Option<Vec<IslandingDetectionEnumType>>,
     /// `evIslandingTripTime`: Optional; an exact decimal.
@@ -9563,11 +9567,11 @@ impl Decode for DERChargingParametersType {
         let mut f_nominal_voltage_offset: Option<Decimal> = None;
         let mut f_max_nominal_voltage: Option<Decimal> = None;
         let mut f_min_nominal_voltage: Option<Decimal> = None;
-        let mut f_ev_inverter_manufacturer: Option<String> = None;
-        let mut f_ev_inverter_model: Option<String> = None;
-        let mut f_ev_inverter_serial_number: Option<String> = None;
-        let mut f_ev_inverter_sw_version: Option<String> = None;
-        let mut f_ev_inverter_hw_version: Option<String> = None;
+        let mut f_ev_inverter_manufacturer: Option<Text> = None;
+        let mut f_ev_inverter_model: Option<Text> = None;
+        let mut f_ev_inverter_serial_number: Option<Text> = None;
+        let mut f_ev_inverter_sw_version: Option<Text> = None;
+        let mut f_ev_inverter_hw_version: Option<Text> = None;
         let mut f_ev_islanding_detection_method: Option<Vec<IslandingDetectionEnumType>> = None;
         let mut f_ev_islanding_trip_time: Option<Decimal> = None;
         let mut f_ev_maximum_level1_dc_injection: Option<Decimal> = None;
@@ -9579,9 +9583,9 @@ impl Decode for DERChargingParametersType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "evSupportedDERControl" => {
+                b"evSupportedDERControl" => {
                     if f_ev_supported_der_control.is_some() {
                         d.duplicate("evSupportedDERControl")?;
                     }
@@ -9594,7 +9598,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("evSupportedDERControl"))?,
                     );
                 }
-                "evOverExcitedMaxDischargePower" => {
+                b"evOverExcitedMaxDischargePower" => {
                     if f_ev_over_excited_max_discharge_power.is_some() {
                         d.duplicate("evOverExcitedMaxDischargePower")?;
                     }
@@ -9607,7 +9611,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("evOverExcitedMaxDischargePower"))?,
                     );
                 }
-                "evOverExcitedPowerFactor" => {
+                b"evOverExcitedPowerFactor" => {
                     if f_ev_over_excited_power_factor.is_some() {
                         d.duplicate("evOverExcitedPowerFactor")?;
                     }
@@ -9620,7 +9624,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("evOverExcitedPowerFactor"))?,
                     );
                 }
-                "evUnderExcitedMaxDischargePower" => {
+                b"evUnderExcitedMaxDischargePower" => {
                     if f_ev_under_excited_max_discharge_power.is_some() {
                         d.duplicate("evUnderExcitedMaxDischargePower")?;
                     }
@@ -9633,7 +9637,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("evUnderExcitedMaxDischargePower"))?,
                     );
                 }
-                "evUnderExcitedPowerFactor" => {
+                b"evUnderExcitedPowerFactor" => {
                     if f_ev_under_excited_power_factor.is_some() {
                         d.duplicate("evUnderExcitedPowerFactor")?;
                     }
@@ -9646,7 +9650,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("evUnderExcitedPowerFactor"))?,
                     );
                 }
-                "maxApparentPower" => {
+                b"maxApparentPower" => {
                     if f_max_apparent_power.is_some() {
                         d.duplicate("maxApparentPower")?;
                     }
@@ -9659,7 +9663,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("maxApparentPower"))?,
                     );
                 }
-                "maxChargeApparentPower" => {
+                b"maxChargeApparentPower" => {
                     if f_max_charge_apparent_power.is_some() {
                         d.duplicate("maxChargeApparentPower")?;
                     }
@@ -9672,7 +9676,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("maxChargeApparentPower"))?,
                     );
                 }
-                "maxChargeApparentPower_L2" => {
+                b"maxChargeApparentPower_L2" => {
                     if f_max_charge_apparent_power_l2.is_some() {
                         d.duplicate("maxChargeApparentPower_L2")?;
                     }
@@ -9685,7 +9689,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("maxChargeApparentPower_L2"))?,
                     );
                 }
-                "maxChargeApparentPower_L3" => {
+                b"maxChargeApparentPower_L3" => {
                     if f_max_charge_apparent_power_l3.is_some() {
                         d.duplicate("maxChargeApparentPower_L3")?;
                     }
@@ -9698,7 +9702,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("maxChargeApparentPower_L3"))?,
                     );
                 }
-                "maxDischargeApparentPower" => {
+                b"maxDischargeApparentPower" => {
                     if f_max_discharge_apparent_power.is_some() {
                         d.duplicate("maxDischargeApparentPower")?;
                     }
@@ -9711,7 +9715,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("maxDischargeApparentPower"))?,
                     );
                 }
-                "maxDischargeApparentPower_L2" => {
+                b"maxDischargeApparentPower_L2" => {
                     if f_max_discharge_apparent_power_l2.is_some() {
                         d.duplicate("maxDischargeApparentPower_L2")?;
                     }
@@ -9724,7 +9728,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("maxDischargeApparentPower_L2"))?,
                     );
                 }
-                "maxDischargeApparentPower_L3" => {
+                b"maxDischargeApparentPower_L3" => {
                     if f_max_discharge_apparent_power_l3.is_some() {
                         d.duplicate("maxDischargeApparentPower_L3")?;
                     }
@@ -9737,7 +9741,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("maxDischargeApparentPower_L3"))?,
                     );
                 }
-                "maxChargeReactivePower" => {
+                b"maxChargeReactivePower" => {
                     if f_max_charge_reactive_power.is_some() {
                         d.duplicate("maxChargeReactivePower")?;
                     }
@@ -9750,7 +9754,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("maxChargeReactivePower"))?,
                     );
                 }
-                "maxChargeReactivePower_L2" => {
+                b"maxChargeReactivePower_L2" => {
                     if f_max_charge_reactive_power_l2.is_some() {
                         d.duplicate("maxChargeReactivePower_L2")?;
                     }
@@ -9763,7 +9767,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("maxChargeReactivePower_L2"))?,
                     );
                 }
-                "maxChargeReactivePower_L3" => {
+                b"maxChargeReactivePower_L3" => {
                     if f_max_charge_reactive_power_l3.is_some() {
                         d.duplicate("maxChargeReactivePower_L3")?;
                     }
@@ -9776,7 +9780,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("maxChargeReactivePower_L3"))?,
                     );
                 }
-                "minChargeReactivePower" => {
+                b"minChargeReactivePower" => {
                     if f_min_charge_reactive_power.is_some() {
                         d.duplicate("minChargeReactivePower")?;
                     }
@@ -9789,7 +9793,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("minChargeReactivePower"))?,
                     );
                 }
-                "minChargeReactivePower_L2" => {
+                b"minChargeReactivePower_L2" => {
                     if f_min_charge_reactive_power_l2.is_some() {
                         d.duplicate("minChargeReactivePower_L2")?;
                     }
@@ -9802,7 +9806,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("minChargeReactivePower_L2"))?,
                     );
                 }
-                "minChargeReactivePower_L3" => {
+                b"minChargeReactivePower_L3" => {
                     if f_min_charge_reactive_power_l3.is_some() {
                         d.duplicate("minChargeReactivePower_L3")?;
                     }
@@ -9815,7 +9819,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("minChargeReactivePower_L3"))?,
                     );
                 }
-                "maxDischargeReactivePower" => {
+                b"maxDischargeReactivePower" => {
                     if f_max_discharge_reactive_power.is_some() {
                         d.duplicate("maxDischargeReactivePower")?;
                     }
@@ -9828,7 +9832,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("maxDischargeReactivePower"))?,
                     );
                 }
-                "maxDischargeReactivePower_L2" => {
+                b"maxDischargeReactivePower_L2" => {
                     if f_max_discharge_reactive_power_l2.is_some() {
                         d.duplicate("maxDischargeReactivePower_L2")?;
                     }
@@ -9841,7 +9845,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("maxDischargeReactivePower_L2"))?,
                     );
                 }
-                "maxDischargeReactivePower_L3" => {
+                b"maxDischargeReactivePower_L3" => {
                     if f_max_discharge_reactive_power_l3.is_some() {
                         d.duplicate("maxDischargeReactivePower_L3")?;
                     }
@@ -9854,7 +9858,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("maxDischargeReactivePower_L3"))?,
                     );
                 }
-                "minDischargeReactivePower" => {
+                b"minDischargeReactivePower" => {
                     if f_min_discharge_reactive_power.is_some() {
                         d.duplicate("minDischargeReactivePower")?;
                     }
@@ -9867,7 +9871,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("minDischargeReactivePower"))?,
                     );
                 }
-                "minDischargeReactivePower_L2" => {
+                b"minDischargeReactivePower_L2" => {
                     if f_min_discharge_reactive_power_l2.is_some() {
                         d.duplicate("minDischargeReactivePower_L2")?;
                     }
@@ -9880,7 +9884,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("minDischargeReactivePower_L2"))?,
                     );
                 }
-                "minDischargeReactivePower_L3" => {
+                b"minDischargeReactivePower_L3" => {
                     if f_min_discharge_reactive_power_l3.is_some() {
                         d.duplicate("minDischargeReactivePower_L3")?;
                     }
@@ -9893,7 +9897,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("minDischargeReactivePower_L3"))?,
                     );
                 }
-                "nominalVoltage" => {
+                b"nominalVoltage" => {
                     if f_nominal_voltage.is_some() {
                         d.duplicate("nominalVoltage")?;
                     }
@@ -9906,7 +9910,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("nominalVoltage"))?,
                     );
                 }
-                "nominalVoltageOffset" => {
+                b"nominalVoltageOffset" => {
                     if f_nominal_voltage_offset.is_some() {
                         d.duplicate("nominalVoltageOffset")?;
                     }
@@ -9919,7 +9923,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("nominalVoltageOffset"))?,
                     );
                 }
-                "maxNominalVoltage" => {
+                b"maxNominalVoltage" => {
                     if f_max_nominal_voltage.is_some() {
                         d.duplicate("maxNominalVoltage")?;
                     }
@@ -9932,7 +9936,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("maxNominalVoltage"))?,
                     );
                 }
-                "minNominalVoltage" => {
+                b"minNominalVoltage" => {
                     if f_min_nominal_voltage.is_some() {
                         d.duplicate("minNominalVoltage")?;
                     }
@@ -9945,7 +9949,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("minNominalVoltage"))?,
                     );
                 }
-                "evInverterManufacturer" => {
+                b"evInverterManufacturer" => {
                     if f_ev_inverter_manufacturer.is_some() {
                         d.duplicate("evInverterManufacturer")?;
                     }
@@ -9958,7 +9962,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("evInverterManufacturer"))?,
                     );
                 }
-                "evInverterModel" => {
+                b"evInverterModel" => {
                     if f_ev_inverter_model.is_some() {
                         d.duplicate("evInverterModel")?;
                     }
@@ -9971,7 +9975,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("evInverterModel"))?,
                     );
                 }
-                "evInverterSerialNumber" => {
+                b"evInverterSerialNumber" => {
                     if f_ev_inverter_serial_number.is_some() {
                         d.duplicate("evInverterSerialNumber")?;
                     }
@@ -9984,7 +9988,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("evInverterSerialNumber"))?,
                     );
                 }
-                "evInverterSwVersion" => {
+                b"evInverterSwVersion" => {
                     if f_ev_inverter_sw_version.is_some() {
                         d.duplicate("evInverterSwVersion")?;
                     }
@@ -9997,7 +10001,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("evInverterSwVersion"))?,
                     );
                 }
-                "evInverterHwVersion" => {
+                b"evInverterHwVersion" => {
                     if f_ev_inverter_hw_version.is_some() {
                         d.duplicate("evInverterHwVersion")?;
                     }
@@ -10010,7 +10014,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("evInverterHwVersion"))?,
                     );
                 }
-                "evIslandingDetectionMethod" => {
+                b"evIslandingDetectionMethod" => {
                     if f_ev_islanding_detection_method.is_some() {
                         d.duplicate("evIslandingDetectionMethod")?;
                     }
@@ -10023,7 +10027,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("evIslandingDetectionMethod"))?,
                     );
                 }
-                "evIslandingTripTime" => {
+                b"evIslandingTripTime" => {
                     if f_ev_islanding_trip_time.is_some() {
                         d.duplicate("evIslandingTripTime")?;
                     }
@@ -10036,7 +10040,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("evIslandingTripTime"))?,
                     );
                 }
-                "evMaximumLevel1DCInjection" => {
+                b"evMaximumLevel1DCInjection" => {
                     if f_ev_maximum_level1_dc_injection.is_some() {
                         d.duplicate("evMaximumLevel1DCInjection")?;
                     }
@@ -10049,7 +10053,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("evMaximumLevel1DCInjection"))?,
                     );
                 }
-                "evDurationLevel1DCInjection" => {
+                b"evDurationLevel1DCInjection" => {
                     if f_ev_duration_level1_dc_injection.is_some() {
                         d.duplicate("evDurationLevel1DCInjection")?;
                     }
@@ -10062,7 +10066,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("evDurationLevel1DCInjection"))?,
                     );
                 }
-                "evMaximumLevel2DCInjection" => {
+                b"evMaximumLevel2DCInjection" => {
                     if f_ev_maximum_level2_dc_injection.is_some() {
                         d.duplicate("evMaximumLevel2DCInjection")?;
                     }
@@ -10075,7 +10079,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("evMaximumLevel2DCInjection"))?,
                     );
                 }
-                "evDurationLevel2DCInjection" => {
+                b"evDurationLevel2DCInjection" => {
                     if f_ev_duration_level2_dc_injection.is_some() {
                         d.duplicate("evDurationLevel2DCInjection")?;
                     }
@@ -10088,7 +10092,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("evDurationLevel2DCInjection"))?,
                     );
                 }
-                "evReactiveSusceptance" => {
+                b"evReactiveSusceptance" => {
                     if f_ev_reactive_susceptance.is_some() {
                         d.duplicate("evReactiveSusceptance")?;
                     }
@@ -10101,7 +10105,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("evReactiveSusceptance"))?,
                     );
                 }
-                "evSessionTotalDischargeEnergyAvailable" => {
+                b"evSessionTotalDischargeEnergyAvailable" => {
                     if f_ev_session_total_discharge_energy_available.is_some() {
                         d.duplicate("evSessionTotalDischargeEnergyAvailable")?;
                     }
@@ -10114,7 +10118,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("evSessionTotalDischargeEnergyAvailable"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -10128,7 +10132,7 @@ impl Decode for DERChargingParametersType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(DERChargingParametersType {
@@ -10554,31 +10558,31 @@ impl std::str::FromStr for DERControlEnumType {
 
 impl Decode for DERControlEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "EnterService" => DERControlEnumType::EnterService,
-            "FreqDroop" => DERControlEnumType::FreqDroop,
-            "FreqWatt" => DERControlEnumType::FreqWatt,
-            "FixedPFAbsorb" => DERControlEnumType::FixedPFAbsorb,
-            "FixedPFInject" => DERControlEnumType::FixedPFInject,
-            "FixedVar" => DERControlEnumType::FixedVar,
-            "Gradients" => DERControlEnumType::Gradients,
-            "HFMustTrip" => DERControlEnumType::HFMustTrip,
-            "HFMayTrip" => DERControlEnumType::HFMayTrip,
-            "HVMustTrip" => DERControlEnumType::HVMustTrip,
-            "HVMomCess" => DERControlEnumType::HVMomCess,
-            "HVMayTrip" => DERControlEnumType::HVMayTrip,
-            "LimitMaxDischarge" => DERControlEnumType::LimitMaxDischarge,
-            "LFMustTrip" => DERControlEnumType::LFMustTrip,
-            "LVMustTrip" => DERControlEnumType::LVMustTrip,
-            "LVMomCess" => DERControlEnumType::LVMomCess,
-            "LVMayTrip" => DERControlEnumType::LVMayTrip,
-            "PowerMonitoringMustTrip" => DERControlEnumType::PowerMonitoringMustTrip,
-            "VoltVar" => DERControlEnumType::VoltVar,
-            "VoltWatt" => DERControlEnumType::VoltWatt,
-            "WattPF" => DERControlEnumType::WattPF,
-            "WattVar" => DERControlEnumType::WattVar,
-            _ => DERControlEnumType::UnknownValue(d.unknown_enum(s, "DERControlEnumType")?),
+            b"EnterService" => DERControlEnumType::EnterService,
+            b"FreqDroop" => DERControlEnumType::FreqDroop,
+            b"FreqWatt" => DERControlEnumType::FreqWatt,
+            b"FixedPFAbsorb" => DERControlEnumType::FixedPFAbsorb,
+            b"FixedPFInject" => DERControlEnumType::FixedPFInject,
+            b"FixedVar" => DERControlEnumType::FixedVar,
+            b"Gradients" => DERControlEnumType::Gradients,
+            b"HFMustTrip" => DERControlEnumType::HFMustTrip,
+            b"HFMayTrip" => DERControlEnumType::HFMayTrip,
+            b"HVMustTrip" => DERControlEnumType::HVMustTrip,
+            b"HVMomCess" => DERControlEnumType::HVMomCess,
+            b"HVMayTrip" => DERControlEnumType::HVMayTrip,
+            b"LimitMaxDischarge" => DERControlEnumType::LimitMaxDischarge,
+            b"LFMustTrip" => DERControlEnumType::LFMustTrip,
+            b"LVMustTrip" => DERControlEnumType::LVMustTrip,
+            b"LVMomCess" => DERControlEnumType::LVMomCess,
+            b"LVMayTrip" => DERControlEnumType::LVMayTrip,
+            b"PowerMonitoringMustTrip" => DERControlEnumType::PowerMonitoringMustTrip,
+            b"VoltVar" => DERControlEnumType::VoltVar,
+            b"VoltWatt" => DERControlEnumType::VoltWatt,
+            b"WattPF" => DERControlEnumType::WattPF,
+            b"WattVar" => DERControlEnumType::WattVar,
+            _ => DERControlEnumType::UnknownValue(d.unknown_enum_bytes(s, "DERControlEnumType")?),
         })
     }
 }
@@ -10656,14 +10660,14 @@ impl std::str::FromStr for DERControlStatusEnumType {
 
 impl Decode for DERControlStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => DERControlStatusEnumType::Accepted,
-            "Rejected" => DERControlStatusEnumType::Rejected,
-            "NotSupported" => DERControlStatusEnumType::NotSupported,
-            "NotFound" => DERControlStatusEnumType::NotFound,
+            b"Accepted" => DERControlStatusEnumType::Accepted,
+            b"Rejected" => DERControlStatusEnumType::Rejected,
+            b"NotSupported" => DERControlStatusEnumType::NotSupported,
+            b"NotFound" => DERControlStatusEnumType::NotFound,
             _ => DERControlStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "DERControlStatusEnumType")?,
+                d.unknown_enum_bytes(s, "DERControlStatusEnumType")?,
             ),
         })
     }
@@ -10690,7 +10694,7 @@ pub struct DERCurveGetType {
     /// `curve`: Required; a [`DERCurveType`].
     pub curve: DERCurveType,
     /// `id`: Required; at most 36 characters.
-    pub id: String,
+    pub id: Text,
     /// `curveType`: Required; a [`DERControlEnumType`].
     pub curve_type: DERControlEnumType,
     /// `isDefault`: Required; a boolean.
@@ -10707,7 +10711,7 @@ impl DERCurveGetType {
     /// A value with the required members given and every optional member absent.
     pub fn new(
         curve: DERCurveType,
-        id: String,
+        id: Text,
         curve_type: DERControlEnumType,
         is_default: bool,
         is_superseded: bool,
@@ -10728,47 +10732,47 @@ impl Decode for DERCurveGetType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_curve: Option<DERCurveType> = None;
-        let mut f_id: Option<String> = None;
+        let mut f_id: Option<Text> = None;
         let mut f_curve_type: Option<DERControlEnumType> = None;
         let mut f_is_default: Option<bool> = None;
         let mut f_is_superseded: Option<bool> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "curve" => {
+                b"curve" => {
                     if f_curve.is_some() {
                         d.duplicate("curve")?;
                     }
                     f_curve = Some(DERCurveType::decode(d).map_err(|e| e.at_key("curve"))?);
                 }
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.string(Some(36)).map_err(|e| e.at_key("id"))?);
                 }
-                "curveType" => {
+                b"curveType" => {
                     if f_curve_type.is_some() {
                         d.duplicate("curveType")?;
                     }
                     f_curve_type =
                         Some(DERControlEnumType::decode(d).map_err(|e| e.at_key("curveType"))?);
                 }
-                "isDefault" => {
+                b"isDefault" => {
                     if f_is_default.is_some() {
                         d.duplicate("isDefault")?;
                     }
                     f_is_default = Some(d.boolean().map_err(|e| e.at_key("isDefault"))?);
                 }
-                "isSuperseded" => {
+                b"isSuperseded" => {
                     if f_is_superseded.is_some() {
                         d.duplicate("isSuperseded")?;
                     }
                     f_is_superseded = Some(d.boolean().map_err(|e| e.at_key("isSuperseded"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -10782,7 +10786,7 @@ impl Decode for DERCurveGetType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(DERCurveGetType {
@@ -10902,21 +10906,21 @@ impl Decode for DERCurvePointsType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "x" => {
+                b"x" => {
                     if f_x.is_some() {
                         d.duplicate("x")?;
                     }
                     f_x = Some(d.decimal(None, None, None).map_err(|e| e.at_key("x"))?);
                 }
-                "y" => {
+                b"y" => {
                     if f_y.is_some() {
                         d.duplicate("y")?;
                     }
                     f_y = Some(d.decimal(None, None, None).map_err(|e| e.at_key("y"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -10930,7 +10934,7 @@ impl Decode for DERCurvePointsType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(DERCurvePointsType {
@@ -11043,9 +11047,9 @@ impl Decode for DERCurveType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "curveData" => {
+                b"curveData" => {
                     if f_curve_data.is_some() {
                         d.duplicate("curveData")?;
                     }
@@ -11054,7 +11058,7 @@ impl Decode for DERCurveType {
                             .map_err(|e| e.at_key("curveData"))?,
                     );
                 }
-                "hysteresis" => {
+                b"hysteresis" => {
                     if f_hysteresis.is_some() {
                         d.duplicate("hysteresis")?;
                     }
@@ -11065,13 +11069,13 @@ impl Decode for DERCurveType {
                     f_hysteresis =
                         Some(HysteresisType::decode(d).map_err(|e| e.at_key("hysteresis"))?);
                 }
-                "priority" => {
+                b"priority" => {
                     if f_priority.is_some() {
                         d.duplicate("priority")?;
                     }
                     f_priority = Some(d.integer(Some(0), None).map_err(|e| e.at_key("priority"))?);
                 }
-                "reactivePowerParams" => {
+                b"reactivePowerParams" => {
                     if f_reactive_power_params.is_some() {
                         d.duplicate("reactivePowerParams")?;
                     }
@@ -11084,7 +11088,7 @@ impl Decode for DERCurveType {
                             .map_err(|e| e.at_key("reactivePowerParams"))?,
                     );
                 }
-                "voltageParams" => {
+                b"voltageParams" => {
                     if f_voltage_params.is_some() {
                         d.duplicate("voltageParams")?;
                     }
@@ -11095,13 +11099,13 @@ impl Decode for DERCurveType {
                     f_voltage_params =
                         Some(VoltageParamsType::decode(d).map_err(|e| e.at_key("voltageParams"))?);
                 }
-                "yUnit" => {
+                b"yUnit" => {
                     if f_y_unit.is_some() {
                         d.duplicate("yUnit")?;
                     }
                     f_y_unit = Some(DERUnitEnumType::decode(d).map_err(|e| e.at_key("yUnit"))?);
                 }
-                "responseTime" => {
+                b"responseTime" => {
                     if f_response_time.is_some() {
                         d.duplicate("responseTime")?;
                     }
@@ -11114,7 +11118,7 @@ impl Decode for DERCurveType {
                             .map_err(|e| e.at_key("responseTime"))?,
                     );
                 }
-                "startTime" => {
+                b"startTime" => {
                     if f_start_time.is_some() {
                         d.duplicate("startTime")?;
                     }
@@ -11124,7 +11128,7 @@ impl Decode for DERCurveType {
                     }
                     f_start_time = Some(d.date_time().map_err(|e| e.at_key("startTime"))?);
                 }
-                "duration" => {
+                b"duration" => {
                     if f_duration.is_some() {
                         d.duplicate("duration")?;
                     }
@@ -11137,7 +11141,7 @@ impl Decode for DERCurveType {
                             .map_err(|e| e.at_key("duration"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -11151,7 +11155,7 @@ impl Decode for DERCurveType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(DERCurveType {
@@ -11341,15 +11345,15 @@ impl std::str::FromStr for DERUnitEnumType {
 
 impl Decode for DERUnitEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Not_Applicable" => DERUnitEnumType::NotApplicable,
-            "PctMaxW" => DERUnitEnumType::PctMaxW,
-            "PctMaxVar" => DERUnitEnumType::PctMaxVar,
-            "PctWAvail" => DERUnitEnumType::PctWAvail,
-            "PctVarAvail" => DERUnitEnumType::PctVarAvail,
-            "PctEffectiveV" => DERUnitEnumType::PctEffectiveV,
-            _ => DERUnitEnumType::UnknownValue(d.unknown_enum(s, "DERUnitEnumType")?),
+            b"Not_Applicable" => DERUnitEnumType::NotApplicable,
+            b"PctMaxW" => DERUnitEnumType::PctMaxW,
+            b"PctMaxVar" => DERUnitEnumType::PctMaxVar,
+            b"PctWAvail" => DERUnitEnumType::PctWAvail,
+            b"PctVarAvail" => DERUnitEnumType::PctVarAvail,
+            b"PctEffectiveV" => DERUnitEnumType::PctEffectiveV,
+            _ => DERUnitEnumType::UnknownValue(d.unknown_enum_bytes(s, "DERUnitEnumType")?),
         })
     }
 }
@@ -11447,17 +11451,17 @@ impl std::str::FromStr for DataEnumType {
 
 impl Decode for DataEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "string" => DataEnumType::String,
-            "decimal" => DataEnumType::Decimal,
-            "integer" => DataEnumType::Integer,
-            "dateTime" => DataEnumType::DateTime,
-            "boolean" => DataEnumType::Boolean,
-            "OptionList" => DataEnumType::OptionList,
-            "SequenceList" => DataEnumType::SequenceList,
-            "MemberList" => DataEnumType::MemberList,
-            _ => DataEnumType::UnknownValue(d.unknown_enum(s, "DataEnumType")?),
+            b"string" => DataEnumType::String,
+            b"decimal" => DataEnumType::Decimal,
+            b"integer" => DataEnumType::Integer,
+            b"dateTime" => DataEnumType::DateTime,
+            b"boolean" => DataEnumType::Boolean,
+            b"OptionList" => DataEnumType::OptionList,
+            b"SequenceList" => DataEnumType::SequenceList,
+            b"MemberList" => DataEnumType::MemberList,
+            _ => DataEnumType::UnknownValue(d.unknown_enum_bytes(s, "DataEnumType")?),
         })
     }
 }
@@ -11535,14 +11539,14 @@ impl std::str::FromStr for DataTransferStatusEnumType {
 
 impl Decode for DataTransferStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => DataTransferStatusEnumType::Accepted,
-            "Rejected" => DataTransferStatusEnumType::Rejected,
-            "UnknownMessageId" => DataTransferStatusEnumType::UnknownMessageId,
-            "UnknownVendorId" => DataTransferStatusEnumType::UnknownVendorId,
+            b"Accepted" => DataTransferStatusEnumType::Accepted,
+            b"Rejected" => DataTransferStatusEnumType::Rejected,
+            b"UnknownMessageId" => DataTransferStatusEnumType::UnknownMessageId,
+            b"UnknownVendorId" => DataTransferStatusEnumType::UnknownVendorId,
             _ => DataTransferStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "DataTransferStatusEnumType")?,
+                d.unknown_enum_bytes(s, "DataTransferStatusEnumType")?,
             ),
         })
     }
@@ -11638,16 +11642,16 @@ impl std::str::FromStr for DayOfWeekEnumType {
 
 impl Decode for DayOfWeekEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Monday" => DayOfWeekEnumType::Monday,
-            "Tuesday" => DayOfWeekEnumType::Tuesday,
-            "Wednesday" => DayOfWeekEnumType::Wednesday,
-            "Thursday" => DayOfWeekEnumType::Thursday,
-            "Friday" => DayOfWeekEnumType::Friday,
-            "Saturday" => DayOfWeekEnumType::Saturday,
-            "Sunday" => DayOfWeekEnumType::Sunday,
-            _ => DayOfWeekEnumType::UnknownValue(d.unknown_enum(s, "DayOfWeekEnumType")?),
+            b"Monday" => DayOfWeekEnumType::Monday,
+            b"Tuesday" => DayOfWeekEnumType::Tuesday,
+            b"Wednesday" => DayOfWeekEnumType::Wednesday,
+            b"Thursday" => DayOfWeekEnumType::Thursday,
+            b"Friday" => DayOfWeekEnumType::Friday,
+            b"Saturday" => DayOfWeekEnumType::Saturday,
+            b"Sunday" => DayOfWeekEnumType::Sunday,
+            _ => DayOfWeekEnumType::UnknownValue(d.unknown_enum_bytes(s, "DayOfWeekEnumType")?),
         })
     }
 }
@@ -11720,13 +11724,13 @@ impl std::str::FromStr for DeleteCertificateStatusEnumType {
 
 impl Decode for DeleteCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => DeleteCertificateStatusEnumType::Accepted,
-            "Failed" => DeleteCertificateStatusEnumType::Failed,
-            "NotFound" => DeleteCertificateStatusEnumType::NotFound,
+            b"Accepted" => DeleteCertificateStatusEnumType::Accepted,
+            b"Failed" => DeleteCertificateStatusEnumType::Failed,
+            b"NotFound" => DeleteCertificateStatusEnumType::NotFound,
             _ => DeleteCertificateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "DeleteCertificateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "DeleteCertificateStatusEnumType")?,
             ),
         })
     }
@@ -11824,17 +11828,17 @@ impl std::str::FromStr for DisplayMessageStatusEnumType {
 
 impl Decode for DisplayMessageStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => DisplayMessageStatusEnumType::Accepted,
-            "NotSupportedMessageFormat" => DisplayMessageStatusEnumType::NotSupportedMessageFormat,
-            "Rejected" => DisplayMessageStatusEnumType::Rejected,
-            "NotSupportedPriority" => DisplayMessageStatusEnumType::NotSupportedPriority,
-            "NotSupportedState" => DisplayMessageStatusEnumType::NotSupportedState,
-            "UnknownTransaction" => DisplayMessageStatusEnumType::UnknownTransaction,
-            "LanguageNotSupported" => DisplayMessageStatusEnumType::LanguageNotSupported,
+            b"Accepted" => DisplayMessageStatusEnumType::Accepted,
+            b"NotSupportedMessageFormat" => DisplayMessageStatusEnumType::NotSupportedMessageFormat,
+            b"Rejected" => DisplayMessageStatusEnumType::Rejected,
+            b"NotSupportedPriority" => DisplayMessageStatusEnumType::NotSupportedPriority,
+            b"NotSupportedState" => DisplayMessageStatusEnumType::NotSupportedState,
+            b"UnknownTransaction" => DisplayMessageStatusEnumType::UnknownTransaction,
+            b"LanguageNotSupported" => DisplayMessageStatusEnumType::LanguageNotSupported,
             _ => DisplayMessageStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "DisplayMessageStatusEnumType")?,
+                d.unknown_enum_bytes(s, "DisplayMessageStatusEnumType")?,
             ),
         })
     }
@@ -11888,15 +11892,15 @@ impl Decode for EVAbsolutePriceScheduleEntryType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "duration" => {
+                b"duration" => {
                     if f_duration.is_some() {
                         d.duplicate("duration")?;
                     }
                     f_duration = Some(d.integer(None, None).map_err(|e| e.at_key("duration"))?);
                 }
-                "evPriceRule" => {
+                b"evPriceRule" => {
                     if f_ev_price_rule.is_some() {
                         d.duplicate("evPriceRule")?;
                     }
@@ -11905,7 +11909,7 @@ impl Decode for EVAbsolutePriceScheduleEntryType {
                             .map_err(|e| e.at_key("evPriceRule"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -11919,7 +11923,7 @@ impl Decode for EVAbsolutePriceScheduleEntryType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(EVAbsolutePriceScheduleEntryType {
@@ -11984,11 +11988,11 @@ pub struct EVAbsolutePriceScheduleType {
     /// `timeAnchor`: Required; an RFC 3339 date-time.
     pub time_anchor: DateTime,
     /// `currency`: Required; at most 3 characters.
-    pub currency: String,
+    pub currency: Text,
     /// `evAbsolutePriceScheduleEntries`: Required; an array of 1 to 1024 items, each a [`EVAbsolutePriceScheduleEntryType`].
     pub ev_absolute_price_schedule_entries: Vec<EVAbsolutePriceScheduleEntryType>,
     /// `priceAlgorithm`: Required; at most 2000 characters.
-    pub price_algorithm: String,
+    pub price_algorithm: Text,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -11999,9 +12003,9 @@ impl EVAbsolutePriceScheduleType {
     /// A value with the required members given and every optional member absent.
     pub fn new(
         time_anchor: DateTime,
-        currency: String,
+        currency: Text,
         ev_absolute_price_schedule_entries: Vec<EVAbsolutePriceScheduleEntryType>,
-        price_algorithm: String,
+        price_algorithm: Text,
     ) -> Self {
         EVAbsolutePriceScheduleType {
             time_anchor,
@@ -12018,29 +12022,29 @@ impl Decode for EVAbsolutePriceScheduleType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_time_anchor: Option<DateTime> = None;
-        let mut f_currency: Option<String> = None;
+        let mut f_currency: Option<Text> = None;
         let mut f_ev_absolute_price_schedule_entries: Option<
             Vec<EVAbsolutePriceScheduleEntryType>,
         > = None;
-        let mut f_price_algorithm: Option<String> = None;
+        let mut f_price_algorithm: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "timeAnchor" => {
+                b"timeAnchor" => {
                     if f_time_anchor.is_some() {
                         d.duplicate("timeAnchor")?;
                     }
                     f_time_anchor = Some(d.date_time().map_err(|e| e.at_key("timeAnchor"))?);
                 }
-                "currency" => {
+                b"currency" => {
                     if f_currency.is_some() {
                         d.duplicate("currency")?;
                     }
                     f_currency = Some(d.string(Some(3)).map_err(|e| e.at_key("currency"))?);
                 }
-                "evAbsolutePriceScheduleEntries" => {
+                b"evAbsolutePriceScheduleEntries" => {
                     if f_ev_absolute_price_schedule_entries.is_some() {
                         d.duplicate("evAbsolutePriceScheduleEntries")?;
                     }
@@ -12051,7 +12055,7 @@ impl Decode for EVAbsolutePriceScheduleType {
                         .map_err(|e| e.at_key("evAbsolutePriceScheduleEntries"))?,
                     );
                 }
-                "priceAlgorithm" => {
+                b"priceAlgorithm" => {
                     if f_price_algorithm.is_some() {
                         d.duplicate("priceAlgorithm")?;
                     }
@@ -12060,7 +12064,7 @@ impl Decode for EVAbsolutePriceScheduleType {
                             .map_err(|e| e.at_key("priceAlgorithm"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -12074,7 +12078,7 @@ impl Decode for EVAbsolutePriceScheduleType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(EVAbsolutePriceScheduleType {
@@ -12197,9 +12201,9 @@ impl Decode for EVEnergyOfferType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "evAbsolutePriceSchedule" => {
+                b"evAbsolutePriceSchedule" => {
                     if f_ev_absolute_price_schedule.is_some() {
                         d.duplicate("evAbsolutePriceSchedule")?;
                     }
@@ -12212,7 +12216,7 @@ impl Decode for EVEnergyOfferType {
                             .map_err(|e| e.at_key("evAbsolutePriceSchedule"))?,
                     );
                 }
-                "evPowerSchedule" => {
+                b"evPowerSchedule" => {
                     if f_ev_power_schedule.is_some() {
                         d.duplicate("evPowerSchedule")?;
                     }
@@ -12220,7 +12224,7 @@ impl Decode for EVEnergyOfferType {
                         EVPowerScheduleType::decode(d).map_err(|e| e.at_key("evPowerSchedule"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -12234,7 +12238,7 @@ impl Decode for EVEnergyOfferType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(EVEnergyOfferType {
@@ -12319,21 +12323,21 @@ impl Decode for EVPowerScheduleEntryType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "duration" => {
+                b"duration" => {
                     if f_duration.is_some() {
                         d.duplicate("duration")?;
                     }
                     f_duration = Some(d.integer(None, None).map_err(|e| e.at_key("duration"))?);
                 }
-                "power" => {
+                b"power" => {
                     if f_power.is_some() {
                         d.duplicate("power")?;
                     }
                     f_power = Some(d.decimal(None, None, None).map_err(|e| e.at_key("power"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -12347,7 +12351,7 @@ impl Decode for EVPowerScheduleEntryType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(EVPowerScheduleEntryType {
@@ -12431,9 +12435,9 @@ impl Decode for EVPowerScheduleType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "evPowerScheduleEntries" => {
+                b"evPowerScheduleEntries" => {
                     if f_ev_power_schedule_entries.is_some() {
                         d.duplicate("evPowerScheduleEntries")?;
                     }
@@ -12442,13 +12446,13 @@ impl Decode for EVPowerScheduleType {
                             .map_err(|e| e.at_key("evPowerScheduleEntries"))?,
                     );
                 }
-                "timeAnchor" => {
+                b"timeAnchor" => {
                     if f_time_anchor.is_some() {
                         d.duplicate("timeAnchor")?;
                     }
                     f_time_anchor = Some(d.date_time().map_err(|e| e.at_key("timeAnchor"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -12462,7 +12466,7 @@ impl Decode for EVPowerScheduleType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(EVPowerScheduleType {
@@ -12558,9 +12562,9 @@ impl Decode for EVPriceRuleType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "energyFee" => {
+                b"energyFee" => {
                     if f_energy_fee.is_some() {
                         d.duplicate("energyFee")?;
                     }
@@ -12569,7 +12573,7 @@ impl Decode for EVPriceRuleType {
                             .map_err(|e| e.at_key("energyFee"))?,
                     );
                 }
-                "powerRangeStart" => {
+                b"powerRangeStart" => {
                     if f_power_range_start.is_some() {
                         d.duplicate("powerRangeStart")?;
                     }
@@ -12578,7 +12582,7 @@ impl Decode for EVPriceRuleType {
                             .map_err(|e| e.at_key("powerRangeStart"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -12592,7 +12596,7 @@ impl Decode for EVPriceRuleType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(EVPriceRuleType {
@@ -12673,15 +12677,15 @@ impl Decode for EVSEType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("id"))?);
                 }
-                "connectorId" => {
+                b"connectorId" => {
                     if f_connector_id.is_some() {
                         d.duplicate("connectorId")?;
                     }
@@ -12694,7 +12698,7 @@ impl Decode for EVSEType {
                             .map_err(|e| e.at_key("connectorId"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -12708,7 +12712,7 @@ impl Decode for EVSEType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(EVSEType {
@@ -12855,21 +12859,21 @@ impl std::str::FromStr for EnergyTransferModeEnumType {
 
 impl Decode for EnergyTransferModeEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "AC_single_phase" => EnergyTransferModeEnumType::ACSinglePhase,
-            "AC_two_phase" => EnergyTransferModeEnumType::ACTwoPhase,
-            "AC_three_phase" => EnergyTransferModeEnumType::ACThreePhase,
-            "DC" => EnergyTransferModeEnumType::DC,
-            "AC_BPT" => EnergyTransferModeEnumType::ACBPT,
-            "AC_BPT_DER" => EnergyTransferModeEnumType::ACBPTDER,
-            "AC_DER" => EnergyTransferModeEnumType::ACDER,
-            "DC_BPT" => EnergyTransferModeEnumType::DCBPT,
-            "DC_ACDP" => EnergyTransferModeEnumType::DCACDP,
-            "DC_ACDP_BPT" => EnergyTransferModeEnumType::DCACDPBPT,
-            "WPT" => EnergyTransferModeEnumType::WPT,
+            b"AC_single_phase" => EnergyTransferModeEnumType::ACSinglePhase,
+            b"AC_two_phase" => EnergyTransferModeEnumType::ACTwoPhase,
+            b"AC_three_phase" => EnergyTransferModeEnumType::ACThreePhase,
+            b"DC" => EnergyTransferModeEnumType::DC,
+            b"AC_BPT" => EnergyTransferModeEnumType::ACBPT,
+            b"AC_BPT_DER" => EnergyTransferModeEnumType::ACBPTDER,
+            b"AC_DER" => EnergyTransferModeEnumType::ACDER,
+            b"DC_BPT" => EnergyTransferModeEnumType::DCBPT,
+            b"DC_ACDP" => EnergyTransferModeEnumType::DCACDP,
+            b"DC_ACDP_BPT" => EnergyTransferModeEnumType::DCACDPBPT,
+            b"WPT" => EnergyTransferModeEnumType::WPT,
             _ => EnergyTransferModeEnumType::UnknownValue(
-                d.unknown_enum(s, "EnergyTransferModeEnumType")?,
+                d.unknown_enum_bytes(s, "EnergyTransferModeEnumType")?,
             ),
         })
     }
@@ -12896,7 +12900,7 @@ pub struct EnterServiceGetType {
     /// `enterService`: Required; a [`EnterServiceType`].
     pub enter_service: EnterServiceType,
     /// `id`: Required; at most 36 characters.
-    pub id: String,
+    pub id: Text,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -12905,7 +12909,7 @@ pub struct EnterServiceGetType {
 
 impl EnterServiceGetType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(enter_service: EnterServiceType, id: String) -> Self {
+    pub fn new(enter_service: EnterServiceType, id: Text) -> Self {
         EnterServiceGetType {
             enter_service,
             id,
@@ -12919,26 +12923,26 @@ impl Decode for EnterServiceGetType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_enter_service: Option<EnterServiceType> = None;
-        let mut f_id: Option<String> = None;
+        let mut f_id: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "enterService" => {
+                b"enterService" => {
                     if f_enter_service.is_some() {
                         d.duplicate("enterService")?;
                     }
                     f_enter_service =
                         Some(EnterServiceType::decode(d).map_err(|e| e.at_key("enterService"))?);
                 }
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.string(Some(36)).map_err(|e| e.at_key("id"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -12952,7 +12956,7 @@ impl Decode for EnterServiceGetType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(EnterServiceGetType {
@@ -13071,15 +13075,15 @@ impl Decode for EnterServiceType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "priority" => {
+                b"priority" => {
                     if f_priority.is_some() {
                         d.duplicate("priority")?;
                     }
                     f_priority = Some(d.integer(Some(0), None).map_err(|e| e.at_key("priority"))?);
                 }
-                "highVoltage" => {
+                b"highVoltage" => {
                     if f_high_voltage.is_some() {
                         d.duplicate("highVoltage")?;
                     }
@@ -13088,7 +13092,7 @@ impl Decode for EnterServiceType {
                             .map_err(|e| e.at_key("highVoltage"))?,
                     );
                 }
-                "lowVoltage" => {
+                b"lowVoltage" => {
                     if f_low_voltage.is_some() {
                         d.duplicate("lowVoltage")?;
                     }
@@ -13097,7 +13101,7 @@ impl Decode for EnterServiceType {
                             .map_err(|e| e.at_key("lowVoltage"))?,
                     );
                 }
-                "highFreq" => {
+                b"highFreq" => {
                     if f_high_freq.is_some() {
                         d.duplicate("highFreq")?;
                     }
@@ -13106,7 +13110,7 @@ impl Decode for EnterServiceType {
                             .map_err(|e| e.at_key("highFreq"))?,
                     );
                 }
-                "lowFreq" => {
+                b"lowFreq" => {
                     if f_low_freq.is_some() {
                         d.duplicate("lowFreq")?;
                     }
@@ -13115,7 +13119,7 @@ impl Decode for EnterServiceType {
                             .map_err(|e| e.at_key("lowFreq"))?,
                     );
                 }
-                "delay" => {
+                b"delay" => {
                     if f_delay.is_some() {
                         d.duplicate("delay")?;
                     }
@@ -13125,7 +13129,7 @@ impl Decode for EnterServiceType {
                     }
                     f_delay = Some(d.decimal(None, None, None).map_err(|e| e.at_key("delay"))?);
                 }
-                "randomDelay" => {
+                b"randomDelay" => {
                     if f_random_delay.is_some() {
                         d.duplicate("randomDelay")?;
                     }
@@ -13138,7 +13142,7 @@ impl Decode for EnterServiceType {
                             .map_err(|e| e.at_key("randomDelay"))?,
                     );
                 }
-                "rampRate" => {
+                b"rampRate" => {
                     if f_ramp_rate.is_some() {
                         d.duplicate("rampRate")?;
                     }
@@ -13151,7 +13155,7 @@ impl Decode for EnterServiceType {
                             .map_err(|e| e.at_key("rampRate"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -13165,7 +13169,7 @@ impl Decode for EnterServiceType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(EnterServiceType {
@@ -13272,15 +13276,15 @@ pub struct EventDataType {
     /// `cause`: Optional; an integer, at least 0.
     pub cause: Option<i64>,
     /// `actualValue`: Required; at most 2500 characters.
-    pub actual_value: String,
+    pub actual_value: Text,
     /// `techCode`: Optional; at most 50 characters.
-    pub tech_code: Option<String>,
+    pub tech_code: Option<Text>,
     /// `techInfo`: Optional; at most 500 characters.
-    pub tech_info: Option<String>,
+    pub tech_info: Option<Text>,
     /// `cleared`: Optional; a boolean.
     pub cleared: Option<bool>,
     /// `transactionId`: Optional; at most 36 characters.
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<Text>,
     /// `component`: Required; a [`ComponentType`].
     pub component: ComponentType,
     /// `variableMonitoringId`: Optional; an integer, at least 0.
@@ -13303,7 +13307,7 @@ impl EventDataType {
         event_id: i64,
         timestamp: DateTime,
         trigger: EventTriggerEnumType,
-        actual_value: String,
+        actual_value: Text,
         component: ComponentType,
         event_notification_type: EventNotificationEnumType,
         variable: VariableType,
@@ -13336,11 +13340,11 @@ impl Decode for EventDataType {
         let mut f_timestamp: Option<DateTime> = None;
         let mut f_trigger: Option<EventTriggerEnumType> = None;
         let mut f_cause: Option<i64> = None;
-        let mut f_actual_value: Option<String> = None;
-        let mut f_tech_code: Option<String> = None;
-        let mut f_tech_info: Option<String> = None;
+        let mut f_actual_value: Option<Text> = None;
+        let mut f_tech_code: Option<Text> = None;
+        let mut f_tech_info: Option<Text> = None;
         let mut f_cleared: Option<bool> = None;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut f_component: Option<ComponentType> = None;
         let mut f_variable_monitoring_id: Option<i64> = None;
         let mut f_event_notification_type: Option<EventNotificationEnumType> = None;
@@ -13349,28 +13353,28 @@ impl Decode for EventDataType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "eventId" => {
+                b"eventId" => {
                     if f_event_id.is_some() {
                         d.duplicate("eventId")?;
                     }
                     f_event_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("eventId"))?);
                 }
-                "timestamp" => {
+                b"timestamp" => {
                     if f_timestamp.is_some() {
                         d.duplicate("timestamp")?;
                     }
                     f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
                 }
-                "trigger" => {
+                b"trigger" => {
                     if f_trigger.is_some() {
                         d.duplicate("trigger")?;
                     }
                     f_trigger =
                         Some(EventTriggerEnumType::decode(d).map_err(|e| e.at_key("trigger"))?);
                 }
-                "cause" => {
+                b"cause" => {
                     if f_cause.is_some() {
                         d.duplicate("cause")?;
                     }
@@ -13380,14 +13384,14 @@ impl Decode for EventDataType {
                     }
                     f_cause = Some(d.integer(Some(0), None).map_err(|e| e.at_key("cause"))?);
                 }
-                "actualValue" => {
+                b"actualValue" => {
                     if f_actual_value.is_some() {
                         d.duplicate("actualValue")?;
                     }
                     f_actual_value =
                         Some(d.string(Some(2500)).map_err(|e| e.at_key("actualValue"))?);
                 }
-                "techCode" => {
+                b"techCode" => {
                     if f_tech_code.is_some() {
                         d.duplicate("techCode")?;
                     }
@@ -13397,7 +13401,7 @@ impl Decode for EventDataType {
                     }
                     f_tech_code = Some(d.string(Some(50)).map_err(|e| e.at_key("techCode"))?);
                 }
-                "techInfo" => {
+                b"techInfo" => {
                     if f_tech_info.is_some() {
                         d.duplicate("techInfo")?;
                     }
@@ -13407,7 +13411,7 @@ impl Decode for EventDataType {
                     }
                     f_tech_info = Some(d.string(Some(500)).map_err(|e| e.at_key("techInfo"))?);
                 }
-                "cleared" => {
+                b"cleared" => {
                     if f_cleared.is_some() {
                         d.duplicate("cleared")?;
                     }
@@ -13417,7 +13421,7 @@ impl Decode for EventDataType {
                     }
                     f_cleared = Some(d.boolean().map_err(|e| e.at_key("cleared"))?);
                 }
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
@@ -13428,14 +13432,14 @@ impl Decode for EventDataType {
                     f_transaction_id =
                         Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
                 }
-                "component" => {
+                b"component" => {
                     if f_component.is_some() {
                         d.duplicate("component")?;
                     }
                     f_component =
                         Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
                 }
-                "variableMonitoringId" => {
+                b"variableMonitoringId" => {
                     if f_variable_monitoring_id.is_some() {
                         d.duplicate("variableMonitoringId")?;
                     }
@@ -13448,7 +13452,7 @@ impl Decode for EventDataType {
                             .map_err(|e| e.at_key("variableMonitoringId"))?,
                     );
                 }
-                "eventNotificationType" => {
+                b"eventNotificationType" => {
                     if f_event_notification_type.is_some() {
                         d.duplicate("eventNotificationType")?;
                     }
@@ -13457,13 +13461,13 @@ impl Decode for EventDataType {
                             .map_err(|e| e.at_key("eventNotificationType"))?,
                     );
                 }
-                "variable" => {
+                b"variable" => {
                     if f_variable.is_some() {
                         d.duplicate("variable")?;
                     }
                     f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
                 }
-                "severity" => {
+                b"severity" => {
                     if f_severity.is_some() {
                         d.duplicate("severity")?;
                     }
@@ -13473,7 +13477,7 @@ impl Decode for EventDataType {
                     }
                     f_severity = Some(d.integer(Some(0), None).map_err(|e| e.at_key("severity"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -13487,7 +13491,7 @@ impl Decode for EventDataType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(EventDataType {
@@ -13728,14 +13732,14 @@ impl std::str::FromStr for EventNotificationEnumType {
 
 impl Decode for EventNotificationEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "HardWiredNotification" => EventNotificationEnumType::HardWiredNotification,
-            "HardWiredMonitor" => EventNotificationEnumType::HardWiredMonitor,
-            "PreconfiguredMonitor" => EventNotificationEnumType::PreconfiguredMonitor,
-            "CustomMonitor" => EventNotificationEnumType::CustomMonitor,
+            b"HardWiredNotification" => EventNotificationEnumType::HardWiredNotification,
+            b"HardWiredMonitor" => EventNotificationEnumType::HardWiredMonitor,
+            b"PreconfiguredMonitor" => EventNotificationEnumType::PreconfiguredMonitor,
+            b"CustomMonitor" => EventNotificationEnumType::CustomMonitor,
             _ => EventNotificationEnumType::UnknownValue(
-                d.unknown_enum(s, "EventNotificationEnumType")?,
+                d.unknown_enum_bytes(s, "EventNotificationEnumType")?,
             ),
         })
     }
@@ -13811,12 +13815,14 @@ impl std::str::FromStr for EventTriggerEnumType {
 
 impl Decode for EventTriggerEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Alerting" => EventTriggerEnumType::Alerting,
-            "Delta" => EventTriggerEnumType::Delta,
-            "Periodic" => EventTriggerEnumType::Periodic,
-            _ => EventTriggerEnumType::UnknownValue(d.unknown_enum(s, "EventTriggerEnumType")?),
+            b"Alerting" => EventTriggerEnumType::Alerting,
+            b"Delta" => EventTriggerEnumType::Delta,
+            b"Periodic" => EventTriggerEnumType::Periodic,
+            _ => {
+                EventTriggerEnumType::UnknownValue(d.unknown_enum_bytes(s, "EventTriggerEnumType")?)
+            }
         })
     }
 }
@@ -13881,11 +13887,11 @@ impl std::str::FromStr for EvseKindEnumType {
 
 impl Decode for EvseKindEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "AC" => EvseKindEnumType::AC,
-            "DC" => EvseKindEnumType::DC,
-            _ => EvseKindEnumType::UnknownValue(d.unknown_enum(s, "EvseKindEnumType")?),
+            b"AC" => EvseKindEnumType::AC,
+            b"DC" => EvseKindEnumType::DC,
+            _ => EvseKindEnumType::UnknownValue(d.unknown_enum_bytes(s, "EvseKindEnumType")?),
         })
     }
 }
@@ -14013,23 +14019,25 @@ impl std::str::FromStr for FirmwareStatusEnumType {
 
 impl Decode for FirmwareStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Downloaded" => FirmwareStatusEnumType::Downloaded,
-            "DownloadFailed" => FirmwareStatusEnumType::DownloadFailed,
-            "Downloading" => FirmwareStatusEnumType::Downloading,
-            "DownloadScheduled" => FirmwareStatusEnumType::DownloadScheduled,
-            "DownloadPaused" => FirmwareStatusEnumType::DownloadPaused,
-            "Idle" => FirmwareStatusEnumType::Idle,
-            "InstallationFailed" => FirmwareStatusEnumType::InstallationFailed,
-            "Installing" => FirmwareStatusEnumType::Installing,
-            "Installed" => FirmwareStatusEnumType::Installed,
-            "InstallRebooting" => FirmwareStatusEnumType::InstallRebooting,
-            "InstallScheduled" => FirmwareStatusEnumType::InstallScheduled,
-            "InstallVerificationFailed" => FirmwareStatusEnumType::InstallVerificationFailed,
-            "InvalidSignature" => FirmwareStatusEnumType::InvalidSignature,
-            "SignatureVerified" => FirmwareStatusEnumType::SignatureVerified,
-            _ => FirmwareStatusEnumType::UnknownValue(d.unknown_enum(s, "FirmwareStatusEnumType")?),
+            b"Downloaded" => FirmwareStatusEnumType::Downloaded,
+            b"DownloadFailed" => FirmwareStatusEnumType::DownloadFailed,
+            b"Downloading" => FirmwareStatusEnumType::Downloading,
+            b"DownloadScheduled" => FirmwareStatusEnumType::DownloadScheduled,
+            b"DownloadPaused" => FirmwareStatusEnumType::DownloadPaused,
+            b"Idle" => FirmwareStatusEnumType::Idle,
+            b"InstallationFailed" => FirmwareStatusEnumType::InstallationFailed,
+            b"Installing" => FirmwareStatusEnumType::Installing,
+            b"Installed" => FirmwareStatusEnumType::Installed,
+            b"InstallRebooting" => FirmwareStatusEnumType::InstallRebooting,
+            b"InstallScheduled" => FirmwareStatusEnumType::InstallScheduled,
+            b"InstallVerificationFailed" => FirmwareStatusEnumType::InstallVerificationFailed,
+            b"InvalidSignature" => FirmwareStatusEnumType::InvalidSignature,
+            b"SignatureVerified" => FirmwareStatusEnumType::SignatureVerified,
+            _ => FirmwareStatusEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+            ),
         })
     }
 }
@@ -14051,15 +14059,15 @@ impl Encode for FirmwareStatusEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FirmwareType {
     /// `location`: Required; at most 2000 characters.
-    pub location: String,
+    pub location: Text,
     /// `retrieveDateTime`: Required; an RFC 3339 date-time.
     pub retrieve_date_time: DateTime,
     /// `installDateTime`: Optional; an RFC 3339 date-time.
     pub install_date_time: Option<DateTime>,
     /// `signingCertificate`: Optional; at most 5500 characters.
-    pub signing_certificate: Option<String>,
+    pub signing_certificate: Option<Text>,
     /// `signature`: Optional; at most 800 characters.
-    pub signature: Option<String>,
+    pub signature: Option<Text>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -14068,7 +14076,7 @@ pub struct FirmwareType {
 
 impl FirmwareType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(location: String, retrieve_date_time: DateTime) -> Self {
+    pub fn new(location: Text, retrieve_date_time: DateTime) -> Self {
         FirmwareType {
             location,
             retrieve_date_time,
@@ -14084,30 +14092,30 @@ impl FirmwareType {
 impl Decode for FirmwareType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_location: Option<String> = None;
+        let mut f_location: Option<Text> = None;
         let mut f_retrieve_date_time: Option<DateTime> = None;
         let mut f_install_date_time: Option<DateTime> = None;
-        let mut f_signing_certificate: Option<String> = None;
-        let mut f_signature: Option<String> = None;
+        let mut f_signing_certificate: Option<Text> = None;
+        let mut f_signature: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "location" => {
+                b"location" => {
                     if f_location.is_some() {
                         d.duplicate("location")?;
                     }
                     f_location = Some(d.string(Some(2000)).map_err(|e| e.at_key("location"))?);
                 }
-                "retrieveDateTime" => {
+                b"retrieveDateTime" => {
                     if f_retrieve_date_time.is_some() {
                         d.duplicate("retrieveDateTime")?;
                     }
                     f_retrieve_date_time =
                         Some(d.date_time().map_err(|e| e.at_key("retrieveDateTime"))?);
                 }
-                "installDateTime" => {
+                b"installDateTime" => {
                     if f_install_date_time.is_some() {
                         d.duplicate("installDateTime")?;
                     }
@@ -14118,7 +14126,7 @@ impl Decode for FirmwareType {
                     f_install_date_time =
                         Some(d.date_time().map_err(|e| e.at_key("installDateTime"))?);
                 }
-                "signingCertificate" => {
+                b"signingCertificate" => {
                     if f_signing_certificate.is_some() {
                         d.duplicate("signingCertificate")?;
                     }
@@ -14131,7 +14139,7 @@ impl Decode for FirmwareType {
                             .map_err(|e| e.at_key("signingCertificate"))?,
                     );
                 }
-                "signature" => {
+                b"signature" => {
                     if f_signature.is_some() {
                         d.duplicate("signature")?;
                     }
@@ -14141,7 +14149,7 @@ impl Decode for FirmwareType {
                     }
                     f_signature = Some(d.string(Some(800)).map_err(|e| e.at_key("signature"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -14155,7 +14163,7 @@ impl Decode for FirmwareType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(FirmwareType {
@@ -14242,7 +14250,7 @@ pub struct FixedPFGetType {
     /// `fixedPF`: Required; a [`FixedPFType`].
     pub fixed_pf: FixedPFType,
     /// `id`: Required; at most 36 characters.
-    pub id: String,
+    pub id: Text,
     /// `isDefault`: Required; a boolean.
     pub is_default: bool,
     /// `isSuperseded`: Required; a boolean.
@@ -14255,7 +14263,7 @@ pub struct FixedPFGetType {
 
 impl FixedPFGetType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(fixed_pf: FixedPFType, id: String, is_default: bool, is_superseded: bool) -> Self {
+    pub fn new(fixed_pf: FixedPFType, id: Text, is_default: bool, is_superseded: bool) -> Self {
         FixedPFGetType {
             fixed_pf,
             id,
@@ -14271,39 +14279,39 @@ impl Decode for FixedPFGetType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_fixed_pf: Option<FixedPFType> = None;
-        let mut f_id: Option<String> = None;
+        let mut f_id: Option<Text> = None;
         let mut f_is_default: Option<bool> = None;
         let mut f_is_superseded: Option<bool> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "fixedPF" => {
+                b"fixedPF" => {
                     if f_fixed_pf.is_some() {
                         d.duplicate("fixedPF")?;
                     }
                     f_fixed_pf = Some(FixedPFType::decode(d).map_err(|e| e.at_key("fixedPF"))?);
                 }
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.string(Some(36)).map_err(|e| e.at_key("id"))?);
                 }
-                "isDefault" => {
+                b"isDefault" => {
                     if f_is_default.is_some() {
                         d.duplicate("isDefault")?;
                     }
                     f_is_default = Some(d.boolean().map_err(|e| e.at_key("isDefault"))?);
                 }
-                "isSuperseded" => {
+                b"isSuperseded" => {
                     if f_is_superseded.is_some() {
                         d.duplicate("isSuperseded")?;
                     }
                     f_is_superseded = Some(d.boolean().map_err(|e| e.at_key("isSuperseded"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -14317,7 +14325,7 @@ impl Decode for FixedPFGetType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(FixedPFGetType {
@@ -14436,15 +14444,15 @@ impl Decode for FixedPFType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "priority" => {
+                b"priority" => {
                     if f_priority.is_some() {
                         d.duplicate("priority")?;
                     }
                     f_priority = Some(d.integer(Some(0), None).map_err(|e| e.at_key("priority"))?);
                 }
-                "displacement" => {
+                b"displacement" => {
                     if f_displacement.is_some() {
                         d.duplicate("displacement")?;
                     }
@@ -14453,13 +14461,13 @@ impl Decode for FixedPFType {
                             .map_err(|e| e.at_key("displacement"))?,
                     );
                 }
-                "excitation" => {
+                b"excitation" => {
                     if f_excitation.is_some() {
                         d.duplicate("excitation")?;
                     }
                     f_excitation = Some(d.boolean().map_err(|e| e.at_key("excitation"))?);
                 }
-                "startTime" => {
+                b"startTime" => {
                     if f_start_time.is_some() {
                         d.duplicate("startTime")?;
                     }
@@ -14469,7 +14477,7 @@ impl Decode for FixedPFType {
                     }
                     f_start_time = Some(d.date_time().map_err(|e| e.at_key("startTime"))?);
                 }
-                "duration" => {
+                b"duration" => {
                     if f_duration.is_some() {
                         d.duplicate("duration")?;
                     }
@@ -14482,7 +14490,7 @@ impl Decode for FixedPFType {
                             .map_err(|e| e.at_key("duration"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -14496,7 +14504,7 @@ impl Decode for FixedPFType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(FixedPFType {
@@ -14577,7 +14585,7 @@ pub struct FixedVarGetType {
     /// `fixedVar`: Required; a [`FixedVarType`].
     pub fixed_var: FixedVarType,
     /// `id`: Required; at most 36 characters.
-    pub id: String,
+    pub id: Text,
     /// `isDefault`: Required; a boolean.
     pub is_default: bool,
     /// `isSuperseded`: Required; a boolean.
@@ -14590,7 +14598,7 @@ pub struct FixedVarGetType {
 
 impl FixedVarGetType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(fixed_var: FixedVarType, id: String, is_default: bool, is_superseded: bool) -> Self {
+    pub fn new(fixed_var: FixedVarType, id: Text, is_default: bool, is_superseded: bool) -> Self {
         FixedVarGetType {
             fixed_var,
             id,
@@ -14606,39 +14614,39 @@ impl Decode for FixedVarGetType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_fixed_var: Option<FixedVarType> = None;
-        let mut f_id: Option<String> = None;
+        let mut f_id: Option<Text> = None;
         let mut f_is_default: Option<bool> = None;
         let mut f_is_superseded: Option<bool> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "fixedVar" => {
+                b"fixedVar" => {
                     if f_fixed_var.is_some() {
                         d.duplicate("fixedVar")?;
                     }
                     f_fixed_var = Some(FixedVarType::decode(d).map_err(|e| e.at_key("fixedVar"))?);
                 }
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.string(Some(36)).map_err(|e| e.at_key("id"))?);
                 }
-                "isDefault" => {
+                b"isDefault" => {
                     if f_is_default.is_some() {
                         d.duplicate("isDefault")?;
                     }
                     f_is_default = Some(d.boolean().map_err(|e| e.at_key("isDefault"))?);
                 }
-                "isSuperseded" => {
+                b"isSuperseded" => {
                     if f_is_superseded.is_some() {
                         d.duplicate("isSuperseded")?;
                     }
                     f_is_superseded = Some(d.boolean().map_err(|e| e.at_key("isSuperseded"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -14652,7 +14660,7 @@ impl Decode for FixedVarGetType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(FixedVarGetType {
@@ -14771,15 +14779,15 @@ impl Decode for FixedVarType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "priority" => {
+                b"priority" => {
                     if f_priority.is_some() {
                         d.duplicate("priority")?;
                     }
                     f_priority = Some(d.integer(Some(0), None).map_err(|e| e.at_key("priority"))?);
                 }
-                "setpoint" => {
+                b"setpoint" => {
                     if f_setpoint.is_some() {
                         d.duplicate("setpoint")?;
                     }
@@ -14788,13 +14796,13 @@ impl Decode for FixedVarType {
                             .map_err(|e| e.at_key("setpoint"))?,
                     );
                 }
-                "unit" => {
+                b"unit" => {
                     if f_unit.is_some() {
                         d.duplicate("unit")?;
                     }
                     f_unit = Some(DERUnitEnumType::decode(d).map_err(|e| e.at_key("unit"))?);
                 }
-                "startTime" => {
+                b"startTime" => {
                     if f_start_time.is_some() {
                         d.duplicate("startTime")?;
                     }
@@ -14804,7 +14812,7 @@ impl Decode for FixedVarType {
                     }
                     f_start_time = Some(d.date_time().map_err(|e| e.at_key("startTime"))?);
                 }
-                "duration" => {
+                b"duration" => {
                     if f_duration.is_some() {
                         d.duplicate("duration")?;
                     }
@@ -14817,7 +14825,7 @@ impl Decode for FixedVarType {
                             .map_err(|e| e.at_key("duration"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -14831,7 +14839,7 @@ impl Decode for FixedVarType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(FixedVarType {
@@ -14916,7 +14924,7 @@ pub struct FreqDroopGetType {
     /// `freqDroop`: Required; a [`FreqDroopType`].
     pub freq_droop: FreqDroopType,
     /// `id`: Required; at most 36 characters.
-    pub id: String,
+    pub id: Text,
     /// `isDefault`: Required; a boolean.
     pub is_default: bool,
     /// `isSuperseded`: Required; a boolean.
@@ -14929,12 +14937,7 @@ pub struct FreqDroopGetType {
 
 impl FreqDroopGetType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(
-        freq_droop: FreqDroopType,
-        id: String,
-        is_default: bool,
-        is_superseded: bool,
-    ) -> Self {
+    pub fn new(freq_droop: FreqDroopType, id: Text, is_default: bool, is_superseded: bool) -> Self {
         FreqDroopGetType {
             freq_droop,
             id,
@@ -14950,40 +14953,40 @@ impl Decode for FreqDroopGetType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_freq_droop: Option<FreqDroopType> = None;
-        let mut f_id: Option<String> = None;
+        let mut f_id: Option<Text> = None;
         let mut f_is_default: Option<bool> = None;
         let mut f_is_superseded: Option<bool> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "freqDroop" => {
+                b"freqDroop" => {
                     if f_freq_droop.is_some() {
                         d.duplicate("freqDroop")?;
                     }
                     f_freq_droop =
                         Some(FreqDroopType::decode(d).map_err(|e| e.at_key("freqDroop"))?);
                 }
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.string(Some(36)).map_err(|e| e.at_key("id"))?);
                 }
-                "isDefault" => {
+                b"isDefault" => {
                     if f_is_default.is_some() {
                         d.duplicate("isDefault")?;
                     }
                     f_is_default = Some(d.boolean().map_err(|e| e.at_key("isDefault"))?);
                 }
-                "isSuperseded" => {
+                b"isSuperseded" => {
                     if f_is_superseded.is_some() {
                         d.duplicate("isSuperseded")?;
                     }
                     f_is_superseded = Some(d.boolean().map_err(|e| e.at_key("isSuperseded"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -14997,7 +15000,7 @@ impl Decode for FreqDroopGetType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(FreqDroopGetType {
@@ -15135,15 +15138,15 @@ impl Decode for FreqDroopType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "priority" => {
+                b"priority" => {
                     if f_priority.is_some() {
                         d.duplicate("priority")?;
                     }
                     f_priority = Some(d.integer(Some(0), None).map_err(|e| e.at_key("priority"))?);
                 }
-                "overFreq" => {
+                b"overFreq" => {
                     if f_over_freq.is_some() {
                         d.duplicate("overFreq")?;
                     }
@@ -15152,7 +15155,7 @@ impl Decode for FreqDroopType {
                             .map_err(|e| e.at_key("overFreq"))?,
                     );
                 }
-                "underFreq" => {
+                b"underFreq" => {
                     if f_under_freq.is_some() {
                         d.duplicate("underFreq")?;
                     }
@@ -15161,7 +15164,7 @@ impl Decode for FreqDroopType {
                             .map_err(|e| e.at_key("underFreq"))?,
                     );
                 }
-                "overDroop" => {
+                b"overDroop" => {
                     if f_over_droop.is_some() {
                         d.duplicate("overDroop")?;
                     }
@@ -15170,7 +15173,7 @@ impl Decode for FreqDroopType {
                             .map_err(|e| e.at_key("overDroop"))?,
                     );
                 }
-                "underDroop" => {
+                b"underDroop" => {
                     if f_under_droop.is_some() {
                         d.duplicate("underDroop")?;
                     }
@@ -15179,7 +15182,7 @@ impl Decode for FreqDroopType {
                             .map_err(|e| e.at_key("underDroop"))?,
                     );
                 }
-                "responseTime" => {
+                b"responseTime" => {
                     if f_response_time.is_some() {
                         d.duplicate("responseTime")?;
                     }
@@ -15188,7 +15191,7 @@ impl Decode for FreqDroopType {
                             .map_err(|e| e.at_key("responseTime"))?,
                     );
                 }
-                "startTime" => {
+                b"startTime" => {
                     if f_start_time.is_some() {
                         d.duplicate("startTime")?;
                     }
@@ -15198,7 +15201,7 @@ impl Decode for FreqDroopType {
                     }
                     f_start_time = Some(d.date_time().map_err(|e| e.at_key("startTime"))?);
                 }
-                "duration" => {
+                b"duration" => {
                     if f_duration.is_some() {
                         d.duplicate("duration")?;
                     }
@@ -15211,7 +15214,7 @@ impl Decode for FreqDroopType {
                             .map_err(|e| e.at_key("duration"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -15225,7 +15228,7 @@ impl Decode for FreqDroopType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(FreqDroopType {
@@ -15387,14 +15390,14 @@ impl std::str::FromStr for GenericDeviceModelStatusEnumType {
 
 impl Decode for GenericDeviceModelStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => GenericDeviceModelStatusEnumType::Accepted,
-            "Rejected" => GenericDeviceModelStatusEnumType::Rejected,
-            "NotSupported" => GenericDeviceModelStatusEnumType::NotSupported,
-            "EmptyResultSet" => GenericDeviceModelStatusEnumType::EmptyResultSet,
+            b"Accepted" => GenericDeviceModelStatusEnumType::Accepted,
+            b"Rejected" => GenericDeviceModelStatusEnumType::Rejected,
+            b"NotSupported" => GenericDeviceModelStatusEnumType::NotSupported,
+            b"EmptyResultSet" => GenericDeviceModelStatusEnumType::EmptyResultSet,
             _ => GenericDeviceModelStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "GenericDeviceModelStatusEnumType")?,
+                d.unknown_enum_bytes(s, "GenericDeviceModelStatusEnumType")?,
             ),
         })
     }
@@ -15465,11 +15468,13 @@ impl std::str::FromStr for GenericStatusEnumType {
 
 impl Decode for GenericStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => GenericStatusEnumType::Accepted,
-            "Rejected" => GenericStatusEnumType::Rejected,
-            _ => GenericStatusEnumType::UnknownValue(d.unknown_enum(s, "GenericStatusEnumType")?),
+            b"Accepted" => GenericStatusEnumType::Accepted,
+            b"Rejected" => GenericStatusEnumType::Rejected,
+            _ => GenericStatusEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "GenericStatusEnumType")?,
+            ),
         })
     }
 }
@@ -15561,18 +15566,18 @@ impl std::str::FromStr for GetCertificateIdUseEnumType {
 
 impl Decode for GetCertificateIdUseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "V2GRootCertificate" => GetCertificateIdUseEnumType::V2GRootCertificate,
-            "MORootCertificate" => GetCertificateIdUseEnumType::MORootCertificate,
-            "CSMSRootCertificate" => GetCertificateIdUseEnumType::CSMSRootCertificate,
-            "V2GCertificateChain" => GetCertificateIdUseEnumType::V2GCertificateChain,
-            "ManufacturerRootCertificate" => {
+            b"V2GRootCertificate" => GetCertificateIdUseEnumType::V2GRootCertificate,
+            b"MORootCertificate" => GetCertificateIdUseEnumType::MORootCertificate,
+            b"CSMSRootCertificate" => GetCertificateIdUseEnumType::CSMSRootCertificate,
+            b"V2GCertificateChain" => GetCertificateIdUseEnumType::V2GCertificateChain,
+            b"ManufacturerRootCertificate" => {
                 GetCertificateIdUseEnumType::ManufacturerRootCertificate
             }
-            "OEMRootCertificate" => GetCertificateIdUseEnumType::OEMRootCertificate,
+            b"OEMRootCertificate" => GetCertificateIdUseEnumType::OEMRootCertificate,
             _ => GetCertificateIdUseEnumType::UnknownValue(
-                d.unknown_enum(s, "GetCertificateIdUseEnumType")?,
+                d.unknown_enum_bytes(s, "GetCertificateIdUseEnumType")?,
             ),
         })
     }
@@ -15643,12 +15648,12 @@ impl std::str::FromStr for GetCertificateStatusEnumType {
 
 impl Decode for GetCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => GetCertificateStatusEnumType::Accepted,
-            "Failed" => GetCertificateStatusEnumType::Failed,
+            b"Accepted" => GetCertificateStatusEnumType::Accepted,
+            b"Failed" => GetCertificateStatusEnumType::Failed,
             _ => GetCertificateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "GetCertificateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "GetCertificateStatusEnumType")?,
             ),
         })
     }
@@ -15719,12 +15724,12 @@ impl std::str::FromStr for GetChargingProfileStatusEnumType {
 
 impl Decode for GetChargingProfileStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => GetChargingProfileStatusEnumType::Accepted,
-            "NoProfiles" => GetChargingProfileStatusEnumType::NoProfiles,
+            b"Accepted" => GetChargingProfileStatusEnumType::Accepted,
+            b"NoProfiles" => GetChargingProfileStatusEnumType::NoProfiles,
             _ => GetChargingProfileStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "GetChargingProfileStatusEnumType")?,
+                d.unknown_enum_bytes(s, "GetChargingProfileStatusEnumType")?,
             ),
         })
     }
@@ -15795,12 +15800,12 @@ impl std::str::FromStr for GetDisplayMessagesStatusEnumType {
 
 impl Decode for GetDisplayMessagesStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => GetDisplayMessagesStatusEnumType::Accepted,
-            "Unknown" => GetDisplayMessagesStatusEnumType::Unknown,
+            b"Accepted" => GetDisplayMessagesStatusEnumType::Accepted,
+            b"Unknown" => GetDisplayMessagesStatusEnumType::Unknown,
             _ => GetDisplayMessagesStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "GetDisplayMessagesStatusEnumType")?,
+                d.unknown_enum_bytes(s, "GetDisplayMessagesStatusEnumType")?,
             ),
         })
     }
@@ -15871,12 +15876,12 @@ impl std::str::FromStr for GetInstalledCertificateStatusEnumType {
 
 impl Decode for GetInstalledCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => GetInstalledCertificateStatusEnumType::Accepted,
-            "NotFound" => GetInstalledCertificateStatusEnumType::NotFound,
+            b"Accepted" => GetInstalledCertificateStatusEnumType::Accepted,
+            b"NotFound" => GetInstalledCertificateStatusEnumType::NotFound,
             _ => GetInstalledCertificateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "GetInstalledCertificateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "GetInstalledCertificateStatusEnumType")?,
             ),
         })
     }
@@ -15934,9 +15939,9 @@ impl Decode for GetVariableDataType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "attributeType" => {
+                b"attributeType" => {
                     if f_attribute_type.is_some() {
                         d.duplicate("attributeType")?;
                     }
@@ -15947,20 +15952,20 @@ impl Decode for GetVariableDataType {
                     f_attribute_type =
                         Some(AttributeEnumType::decode(d).map_err(|e| e.at_key("attributeType"))?);
                 }
-                "component" => {
+                b"component" => {
                     if f_component.is_some() {
                         d.duplicate("component")?;
                     }
                     f_component =
                         Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
                 }
-                "variable" => {
+                b"variable" => {
                     if f_variable.is_some() {
                         d.duplicate("variable")?;
                     }
                     f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -15974,7 +15979,7 @@ impl Decode for GetVariableDataType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetVariableDataType {
@@ -16048,7 +16053,7 @@ pub struct GetVariableResultType {
     /// `attributeType`: Optional; a [`AttributeEnumType`].
     pub attribute_type: Option<AttributeEnumType>,
     /// `attributeValue`: Optional; at most 2500 characters.
-    pub attribute_value: Option<String>,
+    pub attribute_value: Option<Text>,
     /// `component`: Required; a [`ComponentType`].
     pub component: ComponentType,
     /// `variable`: Required; a [`VariableType`].
@@ -16085,15 +16090,15 @@ impl Decode for GetVariableResultType {
         let mut f_attribute_status: Option<GetVariableStatusEnumType> = None;
         let mut f_attribute_status_info: Option<StatusInfoType> = None;
         let mut f_attribute_type: Option<AttributeEnumType> = None;
-        let mut f_attribute_value: Option<String> = None;
+        let mut f_attribute_value: Option<Text> = None;
         let mut f_component: Option<ComponentType> = None;
         let mut f_variable: Option<VariableType> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "attributeStatus" => {
+                b"attributeStatus" => {
                     if f_attribute_status.is_some() {
                         d.duplicate("attributeStatus")?;
                     }
@@ -16102,7 +16107,7 @@ impl Decode for GetVariableResultType {
                             .map_err(|e| e.at_key("attributeStatus"))?,
                     );
                 }
-                "attributeStatusInfo" => {
+                b"attributeStatusInfo" => {
                     if f_attribute_status_info.is_some() {
                         d.duplicate("attributeStatusInfo")?;
                     }
@@ -16114,7 +16119,7 @@ impl Decode for GetVariableResultType {
                         StatusInfoType::decode(d).map_err(|e| e.at_key("attributeStatusInfo"))?,
                     );
                 }
-                "attributeType" => {
+                b"attributeType" => {
                     if f_attribute_type.is_some() {
                         d.duplicate("attributeType")?;
                     }
@@ -16125,7 +16130,7 @@ impl Decode for GetVariableResultType {
                     f_attribute_type =
                         Some(AttributeEnumType::decode(d).map_err(|e| e.at_key("attributeType"))?);
                 }
-                "attributeValue" => {
+                b"attributeValue" => {
                     if f_attribute_value.is_some() {
                         d.duplicate("attributeValue")?;
                     }
@@ -16138,20 +16143,20 @@ impl Decode for GetVariableResultType {
                             .map_err(|e| e.at_key("attributeValue"))?,
                     );
                 }
-                "component" => {
+                b"component" => {
                     if f_component.is_some() {
                         d.duplicate("component")?;
                     }
                     f_component =
                         Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
                 }
-                "variable" => {
+                b"variable" => {
                     if f_variable.is_some() {
                         d.duplicate("variable")?;
                     }
                     f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -16165,7 +16170,7 @@ impl Decode for GetVariableResultType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GetVariableResultType {
@@ -16325,15 +16330,15 @@ impl std::str::FromStr for GetVariableStatusEnumType {
 
 impl Decode for GetVariableStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => GetVariableStatusEnumType::Accepted,
-            "Rejected" => GetVariableStatusEnumType::Rejected,
-            "UnknownComponent" => GetVariableStatusEnumType::UnknownComponent,
-            "UnknownVariable" => GetVariableStatusEnumType::UnknownVariable,
-            "NotSupportedAttributeType" => GetVariableStatusEnumType::NotSupportedAttributeType,
+            b"Accepted" => GetVariableStatusEnumType::Accepted,
+            b"Rejected" => GetVariableStatusEnumType::Rejected,
+            b"UnknownComponent" => GetVariableStatusEnumType::UnknownComponent,
+            b"UnknownVariable" => GetVariableStatusEnumType::UnknownVariable,
+            b"NotSupportedAttributeType" => GetVariableStatusEnumType::NotSupportedAttributeType,
             _ => GetVariableStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "GetVariableStatusEnumType")?,
+                d.unknown_enum_bytes(s, "GetVariableStatusEnumType")?,
             ),
         })
     }
@@ -16360,7 +16365,7 @@ pub struct GradientGetType {
     /// `gradient`: Required; a [`GradientType`].
     pub gradient: GradientType,
     /// `id`: Required; at most 36 characters.
-    pub id: String,
+    pub id: Text,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -16369,7 +16374,7 @@ pub struct GradientGetType {
 
 impl GradientGetType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(gradient: GradientType, id: String) -> Self {
+    pub fn new(gradient: GradientType, id: Text) -> Self {
         GradientGetType {
             gradient,
             id,
@@ -16383,25 +16388,25 @@ impl Decode for GradientGetType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_gradient: Option<GradientType> = None;
-        let mut f_id: Option<String> = None;
+        let mut f_id: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "gradient" => {
+                b"gradient" => {
                     if f_gradient.is_some() {
                         d.duplicate("gradient")?;
                     }
                     f_gradient = Some(GradientType::decode(d).map_err(|e| e.at_key("gradient"))?);
                 }
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.string(Some(36)).map_err(|e| e.at_key("id"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -16415,7 +16420,7 @@ impl Decode for GradientGetType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GradientGetType {
@@ -16508,15 +16513,15 @@ impl Decode for GradientType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "priority" => {
+                b"priority" => {
                     if f_priority.is_some() {
                         d.duplicate("priority")?;
                     }
                     f_priority = Some(d.integer(Some(0), None).map_err(|e| e.at_key("priority"))?);
                 }
-                "gradient" => {
+                b"gradient" => {
                     if f_gradient.is_some() {
                         d.duplicate("gradient")?;
                     }
@@ -16525,7 +16530,7 @@ impl Decode for GradientType {
                             .map_err(|e| e.at_key("gradient"))?,
                     );
                 }
-                "softGradient" => {
+                b"softGradient" => {
                     if f_soft_gradient.is_some() {
                         d.duplicate("softGradient")?;
                     }
@@ -16534,7 +16539,7 @@ impl Decode for GradientType {
                             .map_err(|e| e.at_key("softGradient"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -16548,7 +16553,7 @@ impl Decode for GradientType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(GradientType {
@@ -16705,20 +16710,22 @@ impl std::str::FromStr for GridEventFaultEnumType {
 
 impl Decode for GridEventFaultEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "CurrentImbalance" => GridEventFaultEnumType::CurrentImbalance,
-            "LocalEmergency" => GridEventFaultEnumType::LocalEmergency,
-            "LowInputPower" => GridEventFaultEnumType::LowInputPower,
-            "OverCurrent" => GridEventFaultEnumType::OverCurrent,
-            "OverFrequency" => GridEventFaultEnumType::OverFrequency,
-            "OverVoltage" => GridEventFaultEnumType::OverVoltage,
-            "PhaseRotation" => GridEventFaultEnumType::PhaseRotation,
-            "RemoteEmergency" => GridEventFaultEnumType::RemoteEmergency,
-            "UnderFrequency" => GridEventFaultEnumType::UnderFrequency,
-            "UnderVoltage" => GridEventFaultEnumType::UnderVoltage,
-            "VoltageImbalance" => GridEventFaultEnumType::VoltageImbalance,
-            _ => GridEventFaultEnumType::UnknownValue(d.unknown_enum(s, "GridEventFaultEnumType")?),
+            b"CurrentImbalance" => GridEventFaultEnumType::CurrentImbalance,
+            b"LocalEmergency" => GridEventFaultEnumType::LocalEmergency,
+            b"LowInputPower" => GridEventFaultEnumType::LowInputPower,
+            b"OverCurrent" => GridEventFaultEnumType::OverCurrent,
+            b"OverFrequency" => GridEventFaultEnumType::OverFrequency,
+            b"OverVoltage" => GridEventFaultEnumType::OverVoltage,
+            b"PhaseRotation" => GridEventFaultEnumType::PhaseRotation,
+            b"RemoteEmergency" => GridEventFaultEnumType::RemoteEmergency,
+            b"UnderFrequency" => GridEventFaultEnumType::UnderFrequency,
+            b"UnderVoltage" => GridEventFaultEnumType::UnderVoltage,
+            b"VoltageImbalance" => GridEventFaultEnumType::VoltageImbalance,
+            _ => GridEventFaultEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "GridEventFaultEnumType")?,
+            ),
         })
     }
 }
@@ -16791,12 +16798,14 @@ impl std::str::FromStr for HashAlgorithmEnumType {
 
 impl Decode for HashAlgorithmEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "SHA256" => HashAlgorithmEnumType::SHA256,
-            "SHA384" => HashAlgorithmEnumType::SHA384,
-            "SHA512" => HashAlgorithmEnumType::SHA512,
-            _ => HashAlgorithmEnumType::UnknownValue(d.unknown_enum(s, "HashAlgorithmEnumType")?),
+            b"SHA256" => HashAlgorithmEnumType::SHA256,
+            b"SHA384" => HashAlgorithmEnumType::SHA384,
+            b"SHA512" => HashAlgorithmEnumType::SHA512,
+            _ => HashAlgorithmEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "HashAlgorithmEnumType")?,
+            ),
         })
     }
 }
@@ -16855,9 +16864,9 @@ impl Decode for HysteresisType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "hysteresisHigh" => {
+                b"hysteresisHigh" => {
                     if f_hysteresis_high.is_some() {
                         d.duplicate("hysteresisHigh")?;
                     }
@@ -16870,7 +16879,7 @@ impl Decode for HysteresisType {
                             .map_err(|e| e.at_key("hysteresisHigh"))?,
                     );
                 }
-                "hysteresisLow" => {
+                b"hysteresisLow" => {
                     if f_hysteresis_low.is_some() {
                         d.duplicate("hysteresisLow")?;
                     }
@@ -16883,7 +16892,7 @@ impl Decode for HysteresisType {
                             .map_err(|e| e.at_key("hysteresisLow"))?,
                     );
                 }
-                "hysteresisDelay" => {
+                b"hysteresisDelay" => {
                     if f_hysteresis_delay.is_some() {
                         d.duplicate("hysteresisDelay")?;
                     }
@@ -16896,7 +16905,7 @@ impl Decode for HysteresisType {
                             .map_err(|e| e.at_key("hysteresisDelay"))?,
                     );
                 }
-                "hysteresisGradient" => {
+                b"hysteresisGradient" => {
                     if f_hysteresis_gradient.is_some() {
                         d.duplicate("hysteresisGradient")?;
                     }
@@ -16909,7 +16918,7 @@ impl Decode for HysteresisType {
                             .map_err(|e| e.at_key("hysteresisGradient"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -16923,7 +16932,7 @@ impl Decode for HysteresisType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(HysteresisType {
@@ -16985,9 +16994,9 @@ pub struct IdTokenInfoType {
     /// `groupIdToken`: Optional; a [`IdTokenType`].
     pub group_id_token: Option<IdTokenType>,
     /// `language1`: Optional; at most 8 characters.
-    pub language1: Option<String>,
+    pub language1: Option<Text>,
     /// `language2`: Optional; at most 8 characters.
-    pub language2: Option<String>,
+    pub language2: Option<Text>,
     /// `evseId`: Optional; an array of at least 1 items, each an integer, at least 0.
     pub evse_id: Option<Vec<i64>>,
     /// `personalMessage`: Optional; a [`MessageContentType`].
@@ -17023,16 +17032,16 @@ impl Decode for IdTokenInfoType {
         let mut f_cache_expiry_date_time: Option<DateTime> = None;
         let mut f_charging_priority: Option<i64> = None;
         let mut f_group_id_token: Option<IdTokenType> = None;
-        let mut f_language1: Option<String> = None;
-        let mut f_language2: Option<String> = None;
+        let mut f_language1: Option<Text> = None;
+        let mut f_language2: Option<Text> = None;
         let mut f_evse_id: Option<Vec<i64>> = None;
         let mut f_personal_message: Option<MessageContentType> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -17040,7 +17049,7 @@ impl Decode for IdTokenInfoType {
                         AuthorizationStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "cacheExpiryDateTime" => {
+                b"cacheExpiryDateTime" => {
                     if f_cache_expiry_date_time.is_some() {
                         d.duplicate("cacheExpiryDateTime")?;
                     }
@@ -17051,7 +17060,7 @@ impl Decode for IdTokenInfoType {
                     f_cache_expiry_date_time =
                         Some(d.date_time().map_err(|e| e.at_key("cacheExpiryDateTime"))?);
                 }
-                "chargingPriority" => {
+                b"chargingPriority" => {
                     if f_charging_priority.is_some() {
                         d.duplicate("chargingPriority")?;
                     }
@@ -17064,7 +17073,7 @@ impl Decode for IdTokenInfoType {
                             .map_err(|e| e.at_key("chargingPriority"))?,
                     );
                 }
-                "groupIdToken" => {
+                b"groupIdToken" => {
                     if f_group_id_token.is_some() {
                         d.duplicate("groupIdToken")?;
                     }
@@ -17075,7 +17084,7 @@ impl Decode for IdTokenInfoType {
                     f_group_id_token =
                         Some(IdTokenType::decode(d).map_err(|e| e.at_key("groupIdToken"))?);
                 }
-                "language1" => {
+                b"language1" => {
                     if f_language1.is_some() {
                         d.duplicate("language1")?;
                     }
@@ -17085,7 +17094,7 @@ impl Decode for IdTokenInfoType {
                     }
                     f_language1 = Some(d.string(Some(8)).map_err(|e| e.at_key("language1"))?);
                 }
-                "language2" => {
+                b"language2" => {
                     if f_language2.is_some() {
                         d.duplicate("language2")?;
                     }
@@ -17095,7 +17104,7 @@ impl Decode for IdTokenInfoType {
                     }
                     f_language2 = Some(d.string(Some(8)).map_err(|e| e.at_key("language2"))?);
                 }
-                "evseId" => {
+                b"evseId" => {
                     if f_evse_id.is_some() {
                         d.duplicate("evseId")?;
                     }
@@ -17108,7 +17117,7 @@ impl Decode for IdTokenInfoType {
                             .map_err(|e| e.at_key("evseId"))?,
                     );
                 }
-                "personalMessage" => {
+                b"personalMessage" => {
                     if f_personal_message.is_some() {
                         d.duplicate("personalMessage")?;
                     }
@@ -17120,7 +17129,7 @@ impl Decode for IdTokenInfoType {
                         MessageContentType::decode(d).map_err(|e| e.at_key("personalMessage"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -17134,7 +17143,7 @@ impl Decode for IdTokenInfoType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(IdTokenInfoType {
@@ -17244,9 +17253,9 @@ pub struct IdTokenType {
     /// `additionalInfo`: Optional; an array of at least 1 items, each a [`AdditionalInfoType`].
     pub additional_info: Option<Vec<AdditionalInfoType>>,
     /// `idToken`: Required; at most 255 characters.
-    pub id_token: String,
+    pub id_token: Text,
     /// `type`: Required; at most 20 characters.
-    pub type_: String,
+    pub type_: Text,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -17255,7 +17264,7 @@ pub struct IdTokenType {
 
 impl IdTokenType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(id_token: String, type_: String) -> Self {
+    pub fn new(id_token: Text, type_: Text) -> Self {
         IdTokenType {
             additional_info: None,
             id_token,
@@ -17270,14 +17279,14 @@ impl Decode for IdTokenType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_additional_info: Option<Vec<AdditionalInfoType>> = None;
-        let mut f_id_token: Option<String> = None;
-        let mut f_type_: Option<String> = None;
+        let mut f_id_token: Option<Text> = None;
+        let mut f_type_: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "additionalInfo" => {
+                b"additionalInfo" => {
                     if f_additional_info.is_some() {
                         d.duplicate("additionalInfo")?;
                     }
@@ -17290,19 +17299,19 @@ impl Decode for IdTokenType {
                             .map_err(|e| e.at_key("additionalInfo"))?,
                     );
                 }
-                "idToken" => {
+                b"idToken" => {
                     if f_id_token.is_some() {
                         d.duplicate("idToken")?;
                     }
                     f_id_token = Some(d.string(Some(255)).map_err(|e| e.at_key("idToken"))?);
                 }
-                "type" => {
+                b"type" => {
                     if f_type_.is_some() {
                         d.duplicate("type")?;
                     }
                     f_type_ = Some(d.string(Some(20)).map_err(|e| e.at_key("type"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -17316,7 +17325,7 @@ impl Decode for IdTokenType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(IdTokenType {
@@ -17442,13 +17451,13 @@ impl std::str::FromStr for InstallCertificateStatusEnumType {
 
 impl Decode for InstallCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => InstallCertificateStatusEnumType::Accepted,
-            "Rejected" => InstallCertificateStatusEnumType::Rejected,
-            "Failed" => InstallCertificateStatusEnumType::Failed,
+            b"Accepted" => InstallCertificateStatusEnumType::Accepted,
+            b"Rejected" => InstallCertificateStatusEnumType::Rejected,
+            b"Failed" => InstallCertificateStatusEnumType::Failed,
             _ => InstallCertificateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "InstallCertificateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "InstallCertificateStatusEnumType")?,
             ),
         })
     }
@@ -17538,17 +17547,17 @@ impl std::str::FromStr for InstallCertificateUseEnumType {
 
 impl Decode for InstallCertificateUseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "V2GRootCertificate" => InstallCertificateUseEnumType::V2GRootCertificate,
-            "MORootCertificate" => InstallCertificateUseEnumType::MORootCertificate,
-            "ManufacturerRootCertificate" => {
+            b"V2GRootCertificate" => InstallCertificateUseEnumType::V2GRootCertificate,
+            b"MORootCertificate" => InstallCertificateUseEnumType::MORootCertificate,
+            b"ManufacturerRootCertificate" => {
                 InstallCertificateUseEnumType::ManufacturerRootCertificate
             }
-            "CSMSRootCertificate" => InstallCertificateUseEnumType::CSMSRootCertificate,
-            "OEMRootCertificate" => InstallCertificateUseEnumType::OEMRootCertificate,
+            b"CSMSRootCertificate" => InstallCertificateUseEnumType::CSMSRootCertificate,
+            b"OEMRootCertificate" => InstallCertificateUseEnumType::OEMRootCertificate,
             _ => InstallCertificateUseEnumType::UnknownValue(
-                d.unknown_enum(s, "InstallCertificateUseEnumType")?,
+                d.unknown_enum_bytes(s, "InstallCertificateUseEnumType")?,
             ),
         })
     }
@@ -17684,25 +17693,25 @@ impl std::str::FromStr for IslandingDetectionEnumType {
 
 impl Decode for IslandingDetectionEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "NoAntiIslandingSupport" => IslandingDetectionEnumType::NoAntiIslandingSupport,
-            "RoCoF" => IslandingDetectionEnumType::RoCoF,
-            "UVP_OVP" => IslandingDetectionEnumType::UVPOVP,
-            "UFP_OFP" => IslandingDetectionEnumType::UFPOFP,
-            "VoltageVectorShift" => IslandingDetectionEnumType::VoltageVectorShift,
-            "ZeroCrossingDetection" => IslandingDetectionEnumType::ZeroCrossingDetection,
-            "OtherPassive" => IslandingDetectionEnumType::OtherPassive,
-            "ImpedanceMeasurement" => IslandingDetectionEnumType::ImpedanceMeasurement,
-            "ImpedanceAtFrequency" => IslandingDetectionEnumType::ImpedanceAtFrequency,
-            "SlipModeFrequencyShift" => IslandingDetectionEnumType::SlipModeFrequencyShift,
-            "SandiaFrequencyShift" => IslandingDetectionEnumType::SandiaFrequencyShift,
-            "SandiaVoltageShift" => IslandingDetectionEnumType::SandiaVoltageShift,
-            "FrequencyJump" => IslandingDetectionEnumType::FrequencyJump,
-            "RCLQFactor" => IslandingDetectionEnumType::RCLQFactor,
-            "OtherActive" => IslandingDetectionEnumType::OtherActive,
+            b"NoAntiIslandingSupport" => IslandingDetectionEnumType::NoAntiIslandingSupport,
+            b"RoCoF" => IslandingDetectionEnumType::RoCoF,
+            b"UVP_OVP" => IslandingDetectionEnumType::UVPOVP,
+            b"UFP_OFP" => IslandingDetectionEnumType::UFPOFP,
+            b"VoltageVectorShift" => IslandingDetectionEnumType::VoltageVectorShift,
+            b"ZeroCrossingDetection" => IslandingDetectionEnumType::ZeroCrossingDetection,
+            b"OtherPassive" => IslandingDetectionEnumType::OtherPassive,
+            b"ImpedanceMeasurement" => IslandingDetectionEnumType::ImpedanceMeasurement,
+            b"ImpedanceAtFrequency" => IslandingDetectionEnumType::ImpedanceAtFrequency,
+            b"SlipModeFrequencyShift" => IslandingDetectionEnumType::SlipModeFrequencyShift,
+            b"SandiaFrequencyShift" => IslandingDetectionEnumType::SandiaFrequencyShift,
+            b"SandiaVoltageShift" => IslandingDetectionEnumType::SandiaVoltageShift,
+            b"FrequencyJump" => IslandingDetectionEnumType::FrequencyJump,
+            b"RCLQFactor" => IslandingDetectionEnumType::RCLQFactor,
+            b"OtherActive" => IslandingDetectionEnumType::OtherActive,
             _ => IslandingDetectionEnumType::UnknownValue(
-                d.unknown_enum(s, "IslandingDetectionEnumType")?,
+                d.unknown_enum_bytes(s, "IslandingDetectionEnumType")?,
             ),
         })
     }
@@ -17773,12 +17782,12 @@ impl std::str::FromStr for Iso15118EVCertificateStatusEnumType {
 
 impl Decode for Iso15118EVCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => Iso15118EVCertificateStatusEnumType::Accepted,
-            "Failed" => Iso15118EVCertificateStatusEnumType::Failed,
+            b"Accepted" => Iso15118EVCertificateStatusEnumType::Accepted,
+            b"Failed" => Iso15118EVCertificateStatusEnumType::Failed,
             _ => Iso15118EVCertificateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "Iso15118EVCertificateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "Iso15118EVCertificateStatusEnumType")?,
             ),
         })
     }
@@ -17832,21 +17841,21 @@ impl Decode for LimitAtSoCType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "soc" => {
+                b"soc" => {
                     if f_soc.is_some() {
                         d.duplicate("soc")?;
                     }
                     f_soc = Some(d.integer(Some(0), Some(100)).map_err(|e| e.at_key("soc"))?);
                 }
-                "limit" => {
+                b"limit" => {
                     if f_limit.is_some() {
                         d.duplicate("limit")?;
                     }
                     f_limit = Some(d.decimal(None, None, None).map_err(|e| e.at_key("limit"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -17860,7 +17869,7 @@ impl Decode for LimitAtSoCType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(LimitAtSoCType {
@@ -17917,7 +17926,7 @@ impl Encode for LimitAtSoCType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LimitMaxDischargeGetType {
     /// `id`: Required; at most 36 characters.
-    pub id: String,
+    pub id: Text,
     /// `isDefault`: Required; a boolean.
     pub is_default: bool,
     /// `isSuperseded`: Required; a boolean.
@@ -17933,7 +17942,7 @@ pub struct LimitMaxDischargeGetType {
 impl LimitMaxDischargeGetType {
     /// A value with the required members given and every optional member absent.
     pub fn new(
-        id: String,
+        id: Text,
         is_default: bool,
         is_superseded: bool,
         limit_max_discharge: LimitMaxDischargeType,
@@ -17952,34 +17961,34 @@ impl LimitMaxDischargeGetType {
 impl Decode for LimitMaxDischargeGetType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_id: Option<String> = None;
+        let mut f_id: Option<Text> = None;
         let mut f_is_default: Option<bool> = None;
         let mut f_is_superseded: Option<bool> = None;
         let mut f_limit_max_discharge: Option<LimitMaxDischargeType> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.string(Some(36)).map_err(|e| e.at_key("id"))?);
                 }
-                "isDefault" => {
+                b"isDefault" => {
                     if f_is_default.is_some() {
                         d.duplicate("isDefault")?;
                     }
                     f_is_default = Some(d.boolean().map_err(|e| e.at_key("isDefault"))?);
                 }
-                "isSuperseded" => {
+                b"isSuperseded" => {
                     if f_is_superseded.is_some() {
                         d.duplicate("isSuperseded")?;
                     }
                     f_is_superseded = Some(d.boolean().map_err(|e| e.at_key("isSuperseded"))?);
                 }
-                "limitMaxDischarge" => {
+                b"limitMaxDischarge" => {
                     if f_limit_max_discharge.is_some() {
                         d.duplicate("limitMaxDischarge")?;
                     }
@@ -17988,7 +17997,7 @@ impl Decode for LimitMaxDischargeGetType {
                             .map_err(|e| e.at_key("limitMaxDischarge"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -18002,7 +18011,7 @@ impl Decode for LimitMaxDischargeGetType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(LimitMaxDischargeGetType {
@@ -18121,15 +18130,15 @@ impl Decode for LimitMaxDischargeType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "priority" => {
+                b"priority" => {
                     if f_priority.is_some() {
                         d.duplicate("priority")?;
                     }
                     f_priority = Some(d.integer(Some(0), None).map_err(|e| e.at_key("priority"))?);
                 }
-                "pctMaxDischargePower" => {
+                b"pctMaxDischargePower" => {
                     if f_pct_max_discharge_power.is_some() {
                         d.duplicate("pctMaxDischargePower")?;
                     }
@@ -18142,7 +18151,7 @@ impl Decode for LimitMaxDischargeType {
                             .map_err(|e| e.at_key("pctMaxDischargePower"))?,
                     );
                 }
-                "powerMonitoringMustTrip" => {
+                b"powerMonitoringMustTrip" => {
                     if f_power_monitoring_must_trip.is_some() {
                         d.duplicate("powerMonitoringMustTrip")?;
                     }
@@ -18154,7 +18163,7 @@ impl Decode for LimitMaxDischargeType {
                         DERCurveType::decode(d).map_err(|e| e.at_key("powerMonitoringMustTrip"))?,
                     );
                 }
-                "startTime" => {
+                b"startTime" => {
                     if f_start_time.is_some() {
                         d.duplicate("startTime")?;
                     }
@@ -18164,7 +18173,7 @@ impl Decode for LimitMaxDischargeType {
                     }
                     f_start_time = Some(d.date_time().map_err(|e| e.at_key("startTime"))?);
                 }
-                "duration" => {
+                b"duration" => {
                     if f_duration.is_some() {
                         d.duplicate("duration")?;
                     }
@@ -18177,7 +18186,7 @@ impl Decode for LimitMaxDischargeType {
                             .map_err(|e| e.at_key("duration"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -18191,7 +18200,7 @@ impl Decode for LimitMaxDischargeType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(LimitMaxDischargeType {
@@ -18332,15 +18341,15 @@ impl std::str::FromStr for LocationEnumType {
 
 impl Decode for LocationEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Body" => LocationEnumType::Body,
-            "Cable" => LocationEnumType::Cable,
-            "EV" => LocationEnumType::EV,
-            "Inlet" => LocationEnumType::Inlet,
-            "Outlet" => LocationEnumType::Outlet,
-            "Upstream" => LocationEnumType::Upstream,
-            _ => LocationEnumType::UnknownValue(d.unknown_enum(s, "LocationEnumType")?),
+            b"Body" => LocationEnumType::Body,
+            b"Cable" => LocationEnumType::Cable,
+            b"EV" => LocationEnumType::EV,
+            b"Inlet" => LocationEnumType::Inlet,
+            b"Outlet" => LocationEnumType::Outlet,
+            b"Upstream" => LocationEnumType::Upstream,
+            _ => LocationEnumType::UnknownValue(d.unknown_enum_bytes(s, "LocationEnumType")?),
         })
     }
 }
@@ -18413,12 +18422,12 @@ impl std::str::FromStr for LogEnumType {
 
 impl Decode for LogEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "DiagnosticsLog" => LogEnumType::DiagnosticsLog,
-            "SecurityLog" => LogEnumType::SecurityLog,
-            "DataCollectorLog" => LogEnumType::DataCollectorLog,
-            _ => LogEnumType::UnknownValue(d.unknown_enum(s, "LogEnumType")?),
+            b"DiagnosticsLog" => LogEnumType::DiagnosticsLog,
+            b"SecurityLog" => LogEnumType::SecurityLog,
+            b"DataCollectorLog" => LogEnumType::DataCollectorLog,
+            _ => LogEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogEnumType")?),
         })
     }
 }
@@ -18440,7 +18449,7 @@ impl Encode for LogEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogParametersType {
     /// `remoteLocation`: Required; at most 2000 characters.
-    pub remote_location: String,
+    pub remote_location: Text,
     /// `oldestTimestamp`: Optional; an RFC 3339 date-time.
     pub oldest_timestamp: Option<DateTime>,
     /// `latestTimestamp`: Optional; an RFC 3339 date-time.
@@ -18453,7 +18462,7 @@ pub struct LogParametersType {
 
 impl LogParametersType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(remote_location: String) -> Self {
+    pub fn new(remote_location: Text) -> Self {
         LogParametersType {
             remote_location,
             oldest_timestamp: None,
@@ -18467,15 +18476,15 @@ impl LogParametersType {
 impl Decode for LogParametersType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_remote_location: Option<String> = None;
+        let mut f_remote_location: Option<Text> = None;
         let mut f_oldest_timestamp: Option<DateTime> = None;
         let mut f_latest_timestamp: Option<DateTime> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "remoteLocation" => {
+                b"remoteLocation" => {
                     if f_remote_location.is_some() {
                         d.duplicate("remoteLocation")?;
                     }
@@ -18484,7 +18493,7 @@ impl Decode for LogParametersType {
                             .map_err(|e| e.at_key("remoteLocation"))?,
                     );
                 }
-                "oldestTimestamp" => {
+                b"oldestTimestamp" => {
                     if f_oldest_timestamp.is_some() {
                         d.duplicate("oldestTimestamp")?;
                     }
@@ -18495,7 +18504,7 @@ impl Decode for LogParametersType {
                     f_oldest_timestamp =
                         Some(d.date_time().map_err(|e| e.at_key("oldestTimestamp"))?);
                 }
-                "latestTimestamp" => {
+                b"latestTimestamp" => {
                     if f_latest_timestamp.is_some() {
                         d.duplicate("latestTimestamp")?;
                     }
@@ -18506,7 +18515,7 @@ impl Decode for LogParametersType {
                     f_latest_timestamp =
                         Some(d.date_time().map_err(|e| e.at_key("latestTimestamp"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -18520,7 +18529,7 @@ impl Decode for LogParametersType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(LogParametersType {
@@ -18635,12 +18644,12 @@ impl std::str::FromStr for LogStatusEnumType {
 
 impl Decode for LogStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => LogStatusEnumType::Accepted,
-            "Rejected" => LogStatusEnumType::Rejected,
-            "AcceptedCanceled" => LogStatusEnumType::AcceptedCanceled,
-            _ => LogStatusEnumType::UnknownValue(d.unknown_enum(s, "LogStatusEnumType")?),
+            b"Accepted" => LogStatusEnumType::Accepted,
+            b"Rejected" => LogStatusEnumType::Rejected,
+            b"AcceptedCanceled" => LogStatusEnumType::AcceptedCanceled,
+            _ => LogStatusEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogStatusEnumType")?),
         })
     }
 }
@@ -19004,73 +19013,73 @@ impl std::str::FromStr for MeasurandEnumType {
 
 impl Decode for MeasurandEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Current.Export" => MeasurandEnumType::CurrentExport,
-            "Current.Export.Offered" => MeasurandEnumType::CurrentExportOffered,
-            "Current.Export.Minimum" => MeasurandEnumType::CurrentExportMinimum,
-            "Current.Import" => MeasurandEnumType::CurrentImport,
-            "Current.Import.Offered" => MeasurandEnumType::CurrentImportOffered,
-            "Current.Import.Minimum" => MeasurandEnumType::CurrentImportMinimum,
-            "Current.Offered" => MeasurandEnumType::CurrentOffered,
-            "Display.PresentSOC" => MeasurandEnumType::DisplayPresentSOC,
-            "Display.MinimumSOC" => MeasurandEnumType::DisplayMinimumSOC,
-            "Display.TargetSOC" => MeasurandEnumType::DisplayTargetSOC,
-            "Display.MaximumSOC" => MeasurandEnumType::DisplayMaximumSOC,
-            "Display.RemainingTimeToMinimumSOC" => {
+            b"Current.Export" => MeasurandEnumType::CurrentExport,
+            b"Current.Export.Offered" => MeasurandEnumType::CurrentExportOffered,
+            b"Current.Export.Minimum" => MeasurandEnumType::CurrentExportMinimum,
+            b"Current.Import" => MeasurandEnumType::CurrentImport,
+            b"Current.Import.Offered" => MeasurandEnumType::CurrentImportOffered,
+            b"Current.Import.Minimum" => MeasurandEnumType::CurrentImportMinimum,
+            b"Current.Offered" => MeasurandEnumType::CurrentOffered,
+            b"Display.PresentSOC" => MeasurandEnumType::DisplayPresentSOC,
+            b"Display.MinimumSOC" => MeasurandEnumType::DisplayMinimumSOC,
+            b"Display.TargetSOC" => MeasurandEnumType::DisplayTargetSOC,
+            b"Display.MaximumSOC" => MeasurandEnumType::DisplayMaximumSOC,
+            b"Display.RemainingTimeToMinimumSOC" => {
                 MeasurandEnumType::DisplayRemainingTimeToMinimumSOC
             }
-            "Display.RemainingTimeToTargetSOC" => {
+            b"Display.RemainingTimeToTargetSOC" => {
                 MeasurandEnumType::DisplayRemainingTimeToTargetSOC
             }
-            "Display.RemainingTimeToMaximumSOC" => {
+            b"Display.RemainingTimeToMaximumSOC" => {
                 MeasurandEnumType::DisplayRemainingTimeToMaximumSOC
             }
-            "Display.ChargingComplete" => MeasurandEnumType::DisplayChargingComplete,
-            "Display.BatteryEnergyCapacity" => MeasurandEnumType::DisplayBatteryEnergyCapacity,
-            "Display.InletHot" => MeasurandEnumType::DisplayInletHot,
-            "Energy.Active.Export.Interval" => MeasurandEnumType::EnergyActiveExportInterval,
-            "Energy.Active.Export.Register" => MeasurandEnumType::EnergyActiveExportRegister,
-            "Energy.Active.Import.Interval" => MeasurandEnumType::EnergyActiveImportInterval,
-            "Energy.Active.Import.Register" => MeasurandEnumType::EnergyActiveImportRegister,
-            "Energy.Active.Import.CableLoss" => MeasurandEnumType::EnergyActiveImportCableLoss,
-            "Energy.Active.Import.LocalGeneration.Register" => {
+            b"Display.ChargingComplete" => MeasurandEnumType::DisplayChargingComplete,
+            b"Display.BatteryEnergyCapacity" => MeasurandEnumType::DisplayBatteryEnergyCapacity,
+            b"Display.InletHot" => MeasurandEnumType::DisplayInletHot,
+            b"Energy.Active.Export.Interval" => MeasurandEnumType::EnergyActiveExportInterval,
+            b"Energy.Active.Export.Register" => MeasurandEnumType::EnergyActiveExportRegister,
+            b"Energy.Active.Import.Interval" => MeasurandEnumType::EnergyActiveImportInterval,
+            b"Energy.Active.Import.Register" => MeasurandEnumType::EnergyActiveImportRegister,
+            b"Energy.Active.Import.CableLoss" => MeasurandEnumType::EnergyActiveImportCableLoss,
+            b"Energy.Active.Import.LocalGeneration.Register" => {
                 MeasurandEnumType::EnergyActiveImportLocalGenerationRegister
             }
-            "Energy.Active.Net" => MeasurandEnumType::EnergyActiveNet,
-            "Energy.Active.Setpoint.Interval" => MeasurandEnumType::EnergyActiveSetpointInterval,
-            "Energy.Apparent.Export" => MeasurandEnumType::EnergyApparentExport,
-            "Energy.Apparent.Import" => MeasurandEnumType::EnergyApparentImport,
-            "Energy.Apparent.Net" => MeasurandEnumType::EnergyApparentNet,
-            "Energy.Reactive.Export.Interval" => MeasurandEnumType::EnergyReactiveExportInterval,
-            "Energy.Reactive.Export.Register" => MeasurandEnumType::EnergyReactiveExportRegister,
-            "Energy.Reactive.Import.Interval" => MeasurandEnumType::EnergyReactiveImportInterval,
-            "Energy.Reactive.Import.Register" => MeasurandEnumType::EnergyReactiveImportRegister,
-            "Energy.Reactive.Net" => MeasurandEnumType::EnergyReactiveNet,
-            "EnergyRequest.Target" => MeasurandEnumType::EnergyRequestTarget,
-            "EnergyRequest.Minimum" => MeasurandEnumType::EnergyRequestMinimum,
-            "EnergyRequest.Maximum" => MeasurandEnumType::EnergyRequestMaximum,
-            "EnergyRequest.Minimum.V2X" => MeasurandEnumType::EnergyRequestMinimumV2X,
-            "EnergyRequest.Maximum.V2X" => MeasurandEnumType::EnergyRequestMaximumV2X,
-            "EnergyRequest.Bulk" => MeasurandEnumType::EnergyRequestBulk,
-            "Frequency" => MeasurandEnumType::Frequency,
-            "Power.Active.Export" => MeasurandEnumType::PowerActiveExport,
-            "Power.Active.Import" => MeasurandEnumType::PowerActiveImport,
-            "Power.Active.Setpoint" => MeasurandEnumType::PowerActiveSetpoint,
-            "Power.Active.Residual" => MeasurandEnumType::PowerActiveResidual,
-            "Power.Export.Minimum" => MeasurandEnumType::PowerExportMinimum,
-            "Power.Export.Offered" => MeasurandEnumType::PowerExportOffered,
-            "Power.Factor" => MeasurandEnumType::PowerFactor,
-            "Power.Import.Offered" => MeasurandEnumType::PowerImportOffered,
-            "Power.Import.Minimum" => MeasurandEnumType::PowerImportMinimum,
-            "Power.Offered" => MeasurandEnumType::PowerOffered,
-            "Power.Reactive.Export" => MeasurandEnumType::PowerReactiveExport,
-            "Power.Reactive.Import" => MeasurandEnumType::PowerReactiveImport,
-            "SoC" => MeasurandEnumType::SoC,
-            "Voltage" => MeasurandEnumType::Voltage,
-            "Voltage.Minimum" => MeasurandEnumType::VoltageMinimum,
-            "Voltage.Maximum" => MeasurandEnumType::VoltageMaximum,
-            _ => MeasurandEnumType::UnknownValue(d.unknown_enum(s, "MeasurandEnumType")?),
+            b"Energy.Active.Net" => MeasurandEnumType::EnergyActiveNet,
+            b"Energy.Active.Setpoint.Interval" => MeasurandEnumType::EnergyActiveSetpointInterval,
+            b"Energy.Apparent.Export" => MeasurandEnumType::EnergyApparentExport,
+            b"Energy.Apparent.Import" => MeasurandEnumType::EnergyApparentImport,
+            b"Energy.Apparent.Net" => MeasurandEnumType::EnergyApparentNet,
+            b"Energy.Reactive.Export.Interval" => MeasurandEnumType::EnergyReactiveExportInterval,
+            b"Energy.Reactive.Export.Register" => MeasurandEnumType::EnergyReactiveExportRegister,
+            b"Energy.Reactive.Import.Interval" => MeasurandEnumType::EnergyReactiveImportInterval,
+            b"Energy.Reactive.Import.Register" => MeasurandEnumType::EnergyReactiveImportRegister,
+            b"Energy.Reactive.Net" => MeasurandEnumType::EnergyReactiveNet,
+            b"EnergyRequest.Target" => MeasurandEnumType::EnergyRequestTarget,
+            b"EnergyRequest.Minimum" => MeasurandEnumType::EnergyRequestMinimum,
+            b"EnergyRequest.Maximum" => MeasurandEnumType::EnergyRequestMaximum,
+            b"EnergyRequest.Minimum.V2X" => MeasurandEnumType::EnergyRequestMinimumV2X,
+            b"EnergyRequest.Maximum.V2X" => MeasurandEnumType::EnergyRequestMaximumV2X,
+            b"EnergyRequest.Bulk" => MeasurandEnumType::EnergyRequestBulk,
+            b"Frequency" => MeasurandEnumType::Frequency,
+            b"Power.Active.Export" => MeasurandEnumType::PowerActiveExport,
+            b"Power.Active.Import" => MeasurandEnumType::PowerActiveImport,
+            b"Power.Active.Setpoint" => MeasurandEnumType::PowerActiveSetpoint,
+            b"Power.Active.Residual" => MeasurandEnumType::PowerActiveResidual,
+            b"Power.Export.Minimum" => MeasurandEnumType::PowerExportMinimum,
+            b"Power.Export.Offered" => MeasurandEnumType::PowerExportOffered,
+            b"Power.Factor" => MeasurandEnumType::PowerFactor,
+            b"Power.Import.Offered" => MeasurandEnumType::PowerImportOffered,
+            b"Power.Import.Minimum" => MeasurandEnumType::PowerImportMinimum,
+            b"Power.Offered" => MeasurandEnumType::PowerOffered,
+            b"Power.Reactive.Export" => MeasurandEnumType::PowerReactiveExport,
+            b"Power.Reactive.Import" => MeasurandEnumType::PowerReactiveImport,
+            b"SoC" => MeasurandEnumType::SoC,
+            b"Voltage" => MeasurandEnumType::Voltage,
+            b"Voltage.Minimum" => MeasurandEnumType::VoltageMinimum,
+            b"Voltage.Maximum" => MeasurandEnumType::VoltageMaximum,
+            _ => MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?),
         })
     }
 }
@@ -19094,9 +19103,9 @@ pub struct MessageContentType {
     /// `format`: Required; a [`MessageFormatEnumType`].
     pub format: MessageFormatEnumType,
     /// `language`: Optional; at most 8 characters.
-    pub language: Option<String>,
+    pub language: Option<Text>,
     /// `content`: Required; at most 1024 characters.
-    pub content: String,
+    pub content: Text,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -19105,7 +19114,7 @@ pub struct MessageContentType {
 
 impl MessageContentType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(format: MessageFormatEnumType, content: String) -> Self {
+    pub fn new(format: MessageFormatEnumType, content: Text) -> Self {
         MessageContentType {
             format,
             language: None,
@@ -19120,21 +19129,21 @@ impl Decode for MessageContentType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_format: Option<MessageFormatEnumType> = None;
-        let mut f_language: Option<String> = None;
-        let mut f_content: Option<String> = None;
+        let mut f_language: Option<Text> = None;
+        let mut f_content: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "format" => {
+                b"format" => {
                     if f_format.is_some() {
                         d.duplicate("format")?;
                     }
                     f_format =
                         Some(MessageFormatEnumType::decode(d).map_err(|e| e.at_key("format"))?);
                 }
-                "language" => {
+                b"language" => {
                     if f_language.is_some() {
                         d.duplicate("language")?;
                     }
@@ -19144,13 +19153,13 @@ impl Decode for MessageContentType {
                     }
                     f_language = Some(d.string(Some(8)).map_err(|e| e.at_key("language"))?);
                 }
-                "content" => {
+                b"content" => {
                     if f_content.is_some() {
                         d.duplicate("content")?;
                     }
                     f_content = Some(d.string(Some(1024)).map_err(|e| e.at_key("content"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -19164,7 +19173,7 @@ impl Decode for MessageContentType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(MessageContentType {
@@ -19293,14 +19302,16 @@ impl std::str::FromStr for MessageFormatEnumType {
 
 impl Decode for MessageFormatEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "ASCII" => MessageFormatEnumType::ASCII,
-            "HTML" => MessageFormatEnumType::HTML,
-            "URI" => MessageFormatEnumType::URI,
-            "UTF8" => MessageFormatEnumType::UTF8,
-            "QRCODE" => MessageFormatEnumType::QRCODE,
-            _ => MessageFormatEnumType::UnknownValue(d.unknown_enum(s, "MessageFormatEnumType")?),
+            b"ASCII" => MessageFormatEnumType::ASCII,
+            b"HTML" => MessageFormatEnumType::HTML,
+            b"URI" => MessageFormatEnumType::URI,
+            b"UTF8" => MessageFormatEnumType::UTF8,
+            b"QRCODE" => MessageFormatEnumType::QRCODE,
+            _ => MessageFormatEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "MessageFormatEnumType")?,
+            ),
         })
     }
 }
@@ -19334,7 +19345,7 @@ pub struct MessageInfoType {
     /// `endDateTime`: Optional; an RFC 3339 date-time.
     pub end_date_time: Option<DateTime>,
     /// `transactionId`: Optional; at most 36 characters.
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<Text>,
     /// `message`: Required; a [`MessageContentType`].
     pub message: MessageContentType,
     /// `messageExtra`: Optional; an array of 1 to 4 items, each a [`MessageContentType`].
@@ -19373,15 +19384,15 @@ impl Decode for MessageInfoType {
         let mut f_state: Option<MessageStateEnumType> = None;
         let mut f_start_date_time: Option<DateTime> = None;
         let mut f_end_date_time: Option<DateTime> = None;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut f_message: Option<MessageContentType> = None;
         let mut f_message_extra: Option<Vec<MessageContentType>> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "display" => {
+                b"display" => {
                     if f_display.is_some() {
                         d.duplicate("display")?;
                     }
@@ -19391,20 +19402,20 @@ impl Decode for MessageInfoType {
                     }
                     f_display = Some(ComponentType::decode(d).map_err(|e| e.at_key("display"))?);
                 }
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("id"))?);
                 }
-                "priority" => {
+                b"priority" => {
                     if f_priority.is_some() {
                         d.duplicate("priority")?;
                     }
                     f_priority =
                         Some(MessagePriorityEnumType::decode(d).map_err(|e| e.at_key("priority"))?);
                 }
-                "state" => {
+                b"state" => {
                     if f_state.is_some() {
                         d.duplicate("state")?;
                     }
@@ -19414,7 +19425,7 @@ impl Decode for MessageInfoType {
                     }
                     f_state = Some(MessageStateEnumType::decode(d).map_err(|e| e.at_key("state"))?);
                 }
-                "startDateTime" => {
+                b"startDateTime" => {
                     if f_start_date_time.is_some() {
                         d.duplicate("startDateTime")?;
                     }
@@ -19424,7 +19435,7 @@ impl Decode for MessageInfoType {
                     }
                     f_start_date_time = Some(d.date_time().map_err(|e| e.at_key("startDateTime"))?);
                 }
-                "endDateTime" => {
+                b"endDateTime" => {
                     if f_end_date_time.is_some() {
                         d.duplicate("endDateTime")?;
                     }
@@ -19434,7 +19445,7 @@ impl Decode for MessageInfoType {
                     }
                     f_end_date_time = Some(d.date_time().map_err(|e| e.at_key("endDateTime"))?);
                 }
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
@@ -19445,14 +19456,14 @@ impl Decode for MessageInfoType {
                     f_transaction_id =
                         Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
                 }
-                "message" => {
+                b"message" => {
                     if f_message.is_some() {
                         d.duplicate("message")?;
                     }
                     f_message =
                         Some(MessageContentType::decode(d).map_err(|e| e.at_key("message"))?);
                 }
-                "messageExtra" => {
+                b"messageExtra" => {
                     if f_message_extra.is_some() {
                         d.duplicate("messageExtra")?;
                     }
@@ -19465,7 +19476,7 @@ impl Decode for MessageInfoType {
                             .map_err(|e| e.at_key("messageExtra"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -19479,7 +19490,7 @@ impl Decode for MessageInfoType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(MessageInfoType {
@@ -19659,14 +19670,14 @@ impl std::str::FromStr for MessagePriorityEnumType {
 
 impl Decode for MessagePriorityEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "AlwaysFront" => MessagePriorityEnumType::AlwaysFront,
-            "InFront" => MessagePriorityEnumType::InFront,
-            "NormalCycle" => MessagePriorityEnumType::NormalCycle,
-            _ => {
-                MessagePriorityEnumType::UnknownValue(d.unknown_enum(s, "MessagePriorityEnumType")?)
-            }
+            b"AlwaysFront" => MessagePriorityEnumType::AlwaysFront,
+            b"InFront" => MessagePriorityEnumType::InFront,
+            b"NormalCycle" => MessagePriorityEnumType::NormalCycle,
+            _ => MessagePriorityEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "MessagePriorityEnumType")?,
+            ),
         })
     }
 }
@@ -19756,15 +19767,17 @@ impl std::str::FromStr for MessageStateEnumType {
 
 impl Decode for MessageStateEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Charging" => MessageStateEnumType::Charging,
-            "Faulted" => MessageStateEnumType::Faulted,
-            "Idle" => MessageStateEnumType::Idle,
-            "Unavailable" => MessageStateEnumType::Unavailable,
-            "Suspended" => MessageStateEnumType::Suspended,
-            "Discharging" => MessageStateEnumType::Discharging,
-            _ => MessageStateEnumType::UnknownValue(d.unknown_enum(s, "MessageStateEnumType")?),
+            b"Charging" => MessageStateEnumType::Charging,
+            b"Faulted" => MessageStateEnumType::Faulted,
+            b"Idle" => MessageStateEnumType::Idle,
+            b"Unavailable" => MessageStateEnumType::Unavailable,
+            b"Suspended" => MessageStateEnumType::Suspended,
+            b"Discharging" => MessageStateEnumType::Discharging,
+            _ => {
+                MessageStateEnumType::UnknownValue(d.unknown_enum_bytes(s, "MessageStateEnumType")?)
+            }
         })
     }
 }
@@ -19895,26 +19908,28 @@ impl std::str::FromStr for MessageTriggerEnumType {
 
 impl Decode for MessageTriggerEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "BootNotification" => MessageTriggerEnumType::BootNotification,
-            "LogStatusNotification" => MessageTriggerEnumType::LogStatusNotification,
-            "FirmwareStatusNotification" => MessageTriggerEnumType::FirmwareStatusNotification,
-            "Heartbeat" => MessageTriggerEnumType::Heartbeat,
-            "MeterValues" => MessageTriggerEnumType::MeterValues,
-            "SignChargingStationCertificate" => {
+            b"BootNotification" => MessageTriggerEnumType::BootNotification,
+            b"LogStatusNotification" => MessageTriggerEnumType::LogStatusNotification,
+            b"FirmwareStatusNotification" => MessageTriggerEnumType::FirmwareStatusNotification,
+            b"Heartbeat" => MessageTriggerEnumType::Heartbeat,
+            b"MeterValues" => MessageTriggerEnumType::MeterValues,
+            b"SignChargingStationCertificate" => {
                 MessageTriggerEnumType::SignChargingStationCertificate
             }
-            "SignV2GCertificate" => MessageTriggerEnumType::SignV2GCertificate,
-            "SignV2G20Certificate" => MessageTriggerEnumType::SignV2G20Certificate,
-            "StatusNotification" => MessageTriggerEnumType::StatusNotification,
-            "TransactionEvent" => MessageTriggerEnumType::TransactionEvent,
-            "SignCombinedCertificate" => MessageTriggerEnumType::SignCombinedCertificate,
-            "PublishFirmwareStatusNotification" => {
+            b"SignV2GCertificate" => MessageTriggerEnumType::SignV2GCertificate,
+            b"SignV2G20Certificate" => MessageTriggerEnumType::SignV2G20Certificate,
+            b"StatusNotification" => MessageTriggerEnumType::StatusNotification,
+            b"TransactionEvent" => MessageTriggerEnumType::TransactionEvent,
+            b"SignCombinedCertificate" => MessageTriggerEnumType::SignCombinedCertificate,
+            b"PublishFirmwareStatusNotification" => {
                 MessageTriggerEnumType::PublishFirmwareStatusNotification
             }
-            "CustomTrigger" => MessageTriggerEnumType::CustomTrigger,
-            _ => MessageTriggerEnumType::UnknownValue(d.unknown_enum(s, "MessageTriggerEnumType")?),
+            b"CustomTrigger" => MessageTriggerEnumType::CustomTrigger,
+            _ => MessageTriggerEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+            ),
         })
     }
 }
@@ -19965,9 +19980,9 @@ impl Decode for MeterValueType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "sampledValue" => {
+                b"sampledValue" => {
                     if f_sampled_value.is_some() {
                         d.duplicate("sampledValue")?;
                     }
@@ -19976,13 +19991,13 @@ impl Decode for MeterValueType {
                             .map_err(|e| e.at_key("sampledValue"))?,
                     );
                 }
-                "timestamp" => {
+                b"timestamp" => {
                     if f_timestamp.is_some() {
                         d.duplicate("timestamp")?;
                     }
                     f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -19996,7 +20011,7 @@ impl Decode for MeterValueType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(MeterValueType {
@@ -20109,12 +20124,12 @@ impl std::str::FromStr for MobilityNeedsModeEnumType {
 
 impl Decode for MobilityNeedsModeEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "EVCC" => MobilityNeedsModeEnumType::EVCC,
-            "EVCC_SECC" => MobilityNeedsModeEnumType::EVCCSECC,
+            b"EVCC" => MobilityNeedsModeEnumType::EVCC,
+            b"EVCC_SECC" => MobilityNeedsModeEnumType::EVCCSECC,
             _ => MobilityNeedsModeEnumType::UnknownValue(
-                d.unknown_enum(s, "MobilityNeedsModeEnumType")?,
+                d.unknown_enum_bytes(s, "MobilityNeedsModeEnumType")?,
             ),
         })
     }
@@ -20139,9 +20154,9 @@ impl Encode for MobilityNeedsModeEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModemType {
     /// `iccid`: Optional; at most 20 characters.
-    pub iccid: Option<String>,
+    pub iccid: Option<Text>,
     /// `imsi`: Optional; at most 20 characters.
-    pub imsi: Option<String>,
+    pub imsi: Option<Text>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -20163,14 +20178,14 @@ impl ModemType {
 impl Decode for ModemType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_iccid: Option<String> = None;
-        let mut f_imsi: Option<String> = None;
+        let mut f_iccid: Option<Text> = None;
+        let mut f_imsi: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "iccid" => {
+                b"iccid" => {
                     if f_iccid.is_some() {
                         d.duplicate("iccid")?;
                     }
@@ -20180,7 +20195,7 @@ impl Decode for ModemType {
                     }
                     f_iccid = Some(d.string(Some(20)).map_err(|e| e.at_key("iccid"))?);
                 }
-                "imsi" => {
+                b"imsi" => {
                     if f_imsi.is_some() {
                         d.duplicate("imsi")?;
                     }
@@ -20190,7 +20205,7 @@ impl Decode for ModemType {
                     }
                     f_imsi = Some(d.string(Some(20)).map_err(|e| e.at_key("imsi"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -20204,7 +20219,7 @@ impl Decode for ModemType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ModemType {
@@ -20325,16 +20340,16 @@ impl std::str::FromStr for MonitorEnumType {
 
 impl Decode for MonitorEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "UpperThreshold" => MonitorEnumType::UpperThreshold,
-            "LowerThreshold" => MonitorEnumType::LowerThreshold,
-            "Delta" => MonitorEnumType::Delta,
-            "Periodic" => MonitorEnumType::Periodic,
-            "PeriodicClockAligned" => MonitorEnumType::PeriodicClockAligned,
-            "TargetDelta" => MonitorEnumType::TargetDelta,
-            "TargetDeltaRelative" => MonitorEnumType::TargetDeltaRelative,
-            _ => MonitorEnumType::UnknownValue(d.unknown_enum(s, "MonitorEnumType")?),
+            b"UpperThreshold" => MonitorEnumType::UpperThreshold,
+            b"LowerThreshold" => MonitorEnumType::LowerThreshold,
+            b"Delta" => MonitorEnumType::Delta,
+            b"Periodic" => MonitorEnumType::Periodic,
+            b"PeriodicClockAligned" => MonitorEnumType::PeriodicClockAligned,
+            b"TargetDelta" => MonitorEnumType::TargetDelta,
+            b"TargetDeltaRelative" => MonitorEnumType::TargetDeltaRelative,
+            _ => MonitorEnumType::UnknownValue(d.unknown_enum_bytes(s, "MonitorEnumType")?),
         })
     }
 }
@@ -20407,12 +20422,14 @@ impl std::str::FromStr for MonitoringBaseEnumType {
 
 impl Decode for MonitoringBaseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "All" => MonitoringBaseEnumType::All,
-            "FactoryDefault" => MonitoringBaseEnumType::FactoryDefault,
-            "HardWiredOnly" => MonitoringBaseEnumType::HardWiredOnly,
-            _ => MonitoringBaseEnumType::UnknownValue(d.unknown_enum(s, "MonitoringBaseEnumType")?),
+            b"All" => MonitoringBaseEnumType::All,
+            b"FactoryDefault" => MonitoringBaseEnumType::FactoryDefault,
+            b"HardWiredOnly" => MonitoringBaseEnumType::HardWiredOnly,
+            _ => MonitoringBaseEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "MonitoringBaseEnumType")?,
+            ),
         })
     }
 }
@@ -20485,13 +20502,13 @@ impl std::str::FromStr for MonitoringCriterionEnumType {
 
 impl Decode for MonitoringCriterionEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "ThresholdMonitoring" => MonitoringCriterionEnumType::ThresholdMonitoring,
-            "DeltaMonitoring" => MonitoringCriterionEnumType::DeltaMonitoring,
-            "PeriodicMonitoring" => MonitoringCriterionEnumType::PeriodicMonitoring,
+            b"ThresholdMonitoring" => MonitoringCriterionEnumType::ThresholdMonitoring,
+            b"DeltaMonitoring" => MonitoringCriterionEnumType::DeltaMonitoring,
+            b"PeriodicMonitoring" => MonitoringCriterionEnumType::PeriodicMonitoring,
             _ => MonitoringCriterionEnumType::UnknownValue(
-                d.unknown_enum(s, "MonitoringCriterionEnumType")?,
+                d.unknown_enum_bytes(s, "MonitoringCriterionEnumType")?,
             ),
         })
     }
@@ -20553,22 +20570,22 @@ impl Decode for MonitoringDataType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "component" => {
+                b"component" => {
                     if f_component.is_some() {
                         d.duplicate("component")?;
                     }
                     f_component =
                         Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
                 }
-                "variable" => {
+                b"variable" => {
                     if f_variable.is_some() {
                         d.duplicate("variable")?;
                     }
                     f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
                 }
-                "variableMonitoring" => {
+                b"variableMonitoring" => {
                     if f_variable_monitoring.is_some() {
                         d.duplicate("variableMonitoring")?;
                     }
@@ -20577,7 +20594,7 @@ impl Decode for MonitoringDataType {
                             .map_err(|e| e.at_key("variableMonitoring"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -20591,7 +20608,7 @@ impl Decode for MonitoringDataType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(MonitoringDataType {
@@ -20722,12 +20739,12 @@ impl std::str::FromStr for MutabilityEnumType {
 
 impl Decode for MutabilityEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "ReadOnly" => MutabilityEnumType::ReadOnly,
-            "WriteOnly" => MutabilityEnumType::WriteOnly,
-            "ReadWrite" => MutabilityEnumType::ReadWrite,
-            _ => MutabilityEnumType::UnknownValue(d.unknown_enum(s, "MutabilityEnumType")?),
+            b"ReadOnly" => MutabilityEnumType::ReadOnly,
+            b"WriteOnly" => MutabilityEnumType::WriteOnly,
+            b"ReadWrite" => MutabilityEnumType::ReadWrite,
+            _ => MutabilityEnumType::UnknownValue(d.unknown_enum_bytes(s, "MutabilityEnumType")?),
         })
     }
 }
@@ -20759,13 +20776,13 @@ pub struct NetworkConnectionProfileType {
     /// `messageTimeout`: Required; an integer.
     pub message_timeout: i64,
     /// `ocppCsmsUrl`: Required; at most 2000 characters.
-    pub ocpp_csms_url: String,
+    pub ocpp_csms_url: Text,
     /// `securityProfile`: Required; an integer, at least 0.
     pub security_profile: i64,
     /// `identity`: Optional; at most 48 characters.
-    pub identity: Option<String>,
+    pub identity: Option<Text>,
     /// `basicAuthPassword`: Optional; at most 64 characters.
-    pub basic_auth_password: Option<String>,
+    pub basic_auth_password: Option<Text>,
     /// `vpn`: Optional; a [`VPNType`].
     pub vpn: Option<VPNType>,
     /// `customData`: Optional; a [`CustomDataType`].
@@ -20780,7 +20797,7 @@ impl NetworkConnectionProfileType {
         ocpp_interface: OCPPInterfaceEnumType,
         ocpp_transport: OCPPTransportEnumType,
         message_timeout: i64,
-        ocpp_csms_url: String,
+        ocpp_csms_url: Text,
         security_profile: i64,
     ) -> Self {
         NetworkConnectionProfileType {
@@ -20808,17 +20825,17 @@ impl Decode for NetworkConnectionProfileType {
         let mut f_ocpp_interface: Option<OCPPInterfaceEnumType> = None;
         let mut f_ocpp_transport: Option<OCPPTransportEnumType> = None;
         let mut f_message_timeout: Option<i64> = None;
-        let mut f_ocpp_csms_url: Option<String> = None;
+        let mut f_ocpp_csms_url: Option<Text> = None;
         let mut f_security_profile: Option<i64> = None;
-        let mut f_identity: Option<String> = None;
-        let mut f_basic_auth_password: Option<String> = None;
+        let mut f_identity: Option<Text> = None;
+        let mut f_basic_auth_password: Option<Text> = None;
         let mut f_vpn: Option<VPNType> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "apn" => {
+                b"apn" => {
                     if f_apn.is_some() {
                         d.duplicate("apn")?;
                     }
@@ -20828,7 +20845,7 @@ impl Decode for NetworkConnectionProfileType {
                     }
                     f_apn = Some(APNType::decode(d).map_err(|e| e.at_key("apn"))?);
                 }
-                "ocppVersion" => {
+                b"ocppVersion" => {
                     if f_ocpp_version.is_some() {
                         d.duplicate("ocppVersion")?;
                     }
@@ -20839,7 +20856,7 @@ impl Decode for NetworkConnectionProfileType {
                     f_ocpp_version =
                         Some(OCPPVersionEnumType::decode(d).map_err(|e| e.at_key("ocppVersion"))?);
                 }
-                "ocppInterface" => {
+                b"ocppInterface" => {
                     if f_ocpp_interface.is_some() {
                         d.duplicate("ocppInterface")?;
                     }
@@ -20847,7 +20864,7 @@ impl Decode for NetworkConnectionProfileType {
                         OCPPInterfaceEnumType::decode(d).map_err(|e| e.at_key("ocppInterface"))?,
                     );
                 }
-                "ocppTransport" => {
+                b"ocppTransport" => {
                     if f_ocpp_transport.is_some() {
                         d.duplicate("ocppTransport")?;
                     }
@@ -20855,7 +20872,7 @@ impl Decode for NetworkConnectionProfileType {
                         OCPPTransportEnumType::decode(d).map_err(|e| e.at_key("ocppTransport"))?,
                     );
                 }
-                "messageTimeout" => {
+                b"messageTimeout" => {
                     if f_message_timeout.is_some() {
                         d.duplicate("messageTimeout")?;
                     }
@@ -20864,14 +20881,14 @@ impl Decode for NetworkConnectionProfileType {
                             .map_err(|e| e.at_key("messageTimeout"))?,
                     );
                 }
-                "ocppCsmsUrl" => {
+                b"ocppCsmsUrl" => {
                     if f_ocpp_csms_url.is_some() {
                         d.duplicate("ocppCsmsUrl")?;
                     }
                     f_ocpp_csms_url =
                         Some(d.string(Some(2000)).map_err(|e| e.at_key("ocppCsmsUrl"))?);
                 }
-                "securityProfile" => {
+                b"securityProfile" => {
                     if f_security_profile.is_some() {
                         d.duplicate("securityProfile")?;
                     }
@@ -20880,7 +20897,7 @@ impl Decode for NetworkConnectionProfileType {
                             .map_err(|e| e.at_key("securityProfile"))?,
                     );
                 }
-                "identity" => {
+                b"identity" => {
                     if f_identity.is_some() {
                         d.duplicate("identity")?;
                     }
@@ -20890,7 +20907,7 @@ impl Decode for NetworkConnectionProfileType {
                     }
                     f_identity = Some(d.string(Some(48)).map_err(|e| e.at_key("identity"))?);
                 }
-                "basicAuthPassword" => {
+                b"basicAuthPassword" => {
                     if f_basic_auth_password.is_some() {
                         d.duplicate("basicAuthPassword")?;
                     }
@@ -20903,7 +20920,7 @@ impl Decode for NetworkConnectionProfileType {
                             .map_err(|e| e.at_key("basicAuthPassword"))?,
                     );
                 }
-                "vpn" => {
+                b"vpn" => {
                     if f_vpn.is_some() {
                         d.duplicate("vpn")?;
                     }
@@ -20913,7 +20930,7 @@ impl Decode for NetworkConnectionProfileType {
                     }
                     f_vpn = Some(VPNType::decode(d).map_err(|e| e.at_key("vpn"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -20927,7 +20944,7 @@ impl Decode for NetworkConnectionProfileType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(NetworkConnectionProfileType {
@@ -21111,12 +21128,12 @@ impl std::str::FromStr for NotifyAllowedEnergyTransferStatusEnumType {
 
 impl Decode for NotifyAllowedEnergyTransferStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => NotifyAllowedEnergyTransferStatusEnumType::Accepted,
-            "Rejected" => NotifyAllowedEnergyTransferStatusEnumType::Rejected,
+            b"Accepted" => NotifyAllowedEnergyTransferStatusEnumType::Accepted,
+            b"Rejected" => NotifyAllowedEnergyTransferStatusEnumType::Rejected,
             _ => NotifyAllowedEnergyTransferStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "NotifyAllowedEnergyTransferStatusEnumType")?,
+                d.unknown_enum_bytes(s, "NotifyAllowedEnergyTransferStatusEnumType")?,
             ),
         })
     }
@@ -21197,14 +21214,14 @@ impl std::str::FromStr for NotifyEVChargingNeedsStatusEnumType {
 
 impl Decode for NotifyEVChargingNeedsStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => NotifyEVChargingNeedsStatusEnumType::Accepted,
-            "Rejected" => NotifyEVChargingNeedsStatusEnumType::Rejected,
-            "Processing" => NotifyEVChargingNeedsStatusEnumType::Processing,
-            "NoChargingProfile" => NotifyEVChargingNeedsStatusEnumType::NoChargingProfile,
+            b"Accepted" => NotifyEVChargingNeedsStatusEnumType::Accepted,
+            b"Rejected" => NotifyEVChargingNeedsStatusEnumType::Rejected,
+            b"Processing" => NotifyEVChargingNeedsStatusEnumType::Processing,
+            b"NoChargingProfile" => NotifyEVChargingNeedsStatusEnumType::NoChargingProfile,
             _ => NotifyEVChargingNeedsStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "NotifyEVChargingNeedsStatusEnumType")?,
+                d.unknown_enum_bytes(s, "NotifyEVChargingNeedsStatusEnumType")?,
             ),
         })
     }
@@ -21310,18 +21327,20 @@ impl std::str::FromStr for OCPPInterfaceEnumType {
 
 impl Decode for OCPPInterfaceEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Wired0" => OCPPInterfaceEnumType::Wired0,
-            "Wired1" => OCPPInterfaceEnumType::Wired1,
-            "Wired2" => OCPPInterfaceEnumType::Wired2,
-            "Wired3" => OCPPInterfaceEnumType::Wired3,
-            "Wireless0" => OCPPInterfaceEnumType::Wireless0,
-            "Wireless1" => OCPPInterfaceEnumType::Wireless1,
-            "Wireless2" => OCPPInterfaceEnumType::Wireless2,
-            "Wireless3" => OCPPInterfaceEnumType::Wireless3,
-            "Any" => OCPPInterfaceEnumType::Any,
-            _ => OCPPInterfaceEnumType::UnknownValue(d.unknown_enum(s, "OCPPInterfaceEnumType")?),
+            b"Wired0" => OCPPInterfaceEnumType::Wired0,
+            b"Wired1" => OCPPInterfaceEnumType::Wired1,
+            b"Wired2" => OCPPInterfaceEnumType::Wired2,
+            b"Wired3" => OCPPInterfaceEnumType::Wired3,
+            b"Wireless0" => OCPPInterfaceEnumType::Wireless0,
+            b"Wireless1" => OCPPInterfaceEnumType::Wireless1,
+            b"Wireless2" => OCPPInterfaceEnumType::Wireless2,
+            b"Wireless3" => OCPPInterfaceEnumType::Wireless3,
+            b"Any" => OCPPInterfaceEnumType::Any,
+            _ => OCPPInterfaceEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "OCPPInterfaceEnumType")?,
+            ),
         })
     }
 }
@@ -21387,11 +21406,13 @@ impl std::str::FromStr for OCPPTransportEnumType {
 
 impl Decode for OCPPTransportEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "SOAP" => OCPPTransportEnumType::SOAP,
-            "JSON" => OCPPTransportEnumType::JSON,
-            _ => OCPPTransportEnumType::UnknownValue(d.unknown_enum(s, "OCPPTransportEnumType")?),
+            b"SOAP" => OCPPTransportEnumType::SOAP,
+            b"JSON" => OCPPTransportEnumType::JSON,
+            _ => OCPPTransportEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "OCPPTransportEnumType")?,
+            ),
         })
     }
 }
@@ -21479,15 +21500,15 @@ impl std::str::FromStr for OCPPVersionEnumType {
 
 impl Decode for OCPPVersionEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "OCPP12" => OCPPVersionEnumType::OCPP12,
-            "OCPP15" => OCPPVersionEnumType::OCPP15,
-            "OCPP16" => OCPPVersionEnumType::OCPP16,
-            "OCPP20" => OCPPVersionEnumType::OCPP20,
-            "OCPP201" => OCPPVersionEnumType::OCPP201,
-            "OCPP21" => OCPPVersionEnumType::OCPP21,
-            _ => OCPPVersionEnumType::UnknownValue(d.unknown_enum(s, "OCPPVersionEnumType")?),
+            b"OCPP12" => OCPPVersionEnumType::OCPP12,
+            b"OCPP15" => OCPPVersionEnumType::OCPP15,
+            b"OCPP16" => OCPPVersionEnumType::OCPP16,
+            b"OCPP20" => OCPPVersionEnumType::OCPP20,
+            b"OCPP201" => OCPPVersionEnumType::OCPP201,
+            b"OCPP21" => OCPPVersionEnumType::OCPP21,
+            _ => OCPPVersionEnumType::UnknownValue(d.unknown_enum_bytes(s, "OCPPVersionEnumType")?),
         })
     }
 }
@@ -21511,13 +21532,13 @@ pub struct OCSPRequestDataType {
     /// `hashAlgorithm`: Required; a [`HashAlgorithmEnumType`].
     pub hash_algorithm: HashAlgorithmEnumType,
     /// `issuerNameHash`: Required; at most 128 characters.
-    pub issuer_name_hash: String,
+    pub issuer_name_hash: Text,
     /// `issuerKeyHash`: Required; at most 128 characters.
-    pub issuer_key_hash: String,
+    pub issuer_key_hash: Text,
     /// `serialNumber`: Required; at most 40 characters.
-    pub serial_number: String,
+    pub serial_number: Text,
     /// `responderURL`: Required; at most 2000 characters.
-    pub responder_url: String,
+    pub responder_url: Text,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -21528,10 +21549,10 @@ impl OCSPRequestDataType {
     /// A value with the required members given and every optional member absent.
     pub fn new(
         hash_algorithm: HashAlgorithmEnumType,
-        issuer_name_hash: String,
-        issuer_key_hash: String,
-        serial_number: String,
-        responder_url: String,
+        issuer_name_hash: Text,
+        issuer_key_hash: Text,
+        serial_number: Text,
+        responder_url: Text,
     ) -> Self {
         OCSPRequestDataType {
             hash_algorithm,
@@ -21549,16 +21570,16 @@ impl Decode for OCSPRequestDataType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_hash_algorithm: Option<HashAlgorithmEnumType> = None;
-        let mut f_issuer_name_hash: Option<String> = None;
-        let mut f_issuer_key_hash: Option<String> = None;
-        let mut f_serial_number: Option<String> = None;
-        let mut f_responder_url: Option<String> = None;
+        let mut f_issuer_name_hash: Option<Text> = None;
+        let mut f_issuer_key_hash: Option<Text> = None;
+        let mut f_serial_number: Option<Text> = None;
+        let mut f_responder_url: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "hashAlgorithm" => {
+                b"hashAlgorithm" => {
                     if f_hash_algorithm.is_some() {
                         d.duplicate("hashAlgorithm")?;
                     }
@@ -21566,7 +21587,7 @@ impl Decode for OCSPRequestDataType {
                         HashAlgorithmEnumType::decode(d).map_err(|e| e.at_key("hashAlgorithm"))?,
                     );
                 }
-                "issuerNameHash" => {
+                b"issuerNameHash" => {
                     if f_issuer_name_hash.is_some() {
                         d.duplicate("issuerNameHash")?;
                     }
@@ -21575,28 +21596,28 @@ impl Decode for OCSPRequestDataType {
                             .map_err(|e| e.at_key("issuerNameHash"))?,
                     );
                 }
-                "issuerKeyHash" => {
+                b"issuerKeyHash" => {
                     if f_issuer_key_hash.is_some() {
                         d.duplicate("issuerKeyHash")?;
                     }
                     f_issuer_key_hash =
                         Some(d.string(Some(128)).map_err(|e| e.at_key("issuerKeyHash"))?);
                 }
-                "serialNumber" => {
+                b"serialNumber" => {
                     if f_serial_number.is_some() {
                         d.duplicate("serialNumber")?;
                     }
                     f_serial_number =
                         Some(d.string(Some(40)).map_err(|e| e.at_key("serialNumber"))?);
                 }
-                "responderURL" => {
+                b"responderURL" => {
                     if f_responder_url.is_some() {
                         d.duplicate("responderURL")?;
                     }
                     f_responder_url =
                         Some(d.string(Some(2000)).map_err(|e| e.at_key("responderURL"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -21610,7 +21631,7 @@ impl Decode for OCSPRequestDataType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(OCSPRequestDataType {
@@ -21789,17 +21810,19 @@ impl std::str::FromStr for OperationModeEnumType {
 
 impl Decode for OperationModeEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Idle" => OperationModeEnumType::Idle,
-            "ChargingOnly" => OperationModeEnumType::ChargingOnly,
-            "CentralSetpoint" => OperationModeEnumType::CentralSetpoint,
-            "ExternalSetpoint" => OperationModeEnumType::ExternalSetpoint,
-            "ExternalLimits" => OperationModeEnumType::ExternalLimits,
-            "CentralFrequency" => OperationModeEnumType::CentralFrequency,
-            "LocalFrequency" => OperationModeEnumType::LocalFrequency,
-            "LocalLoadBalancing" => OperationModeEnumType::LocalLoadBalancing,
-            _ => OperationModeEnumType::UnknownValue(d.unknown_enum(s, "OperationModeEnumType")?),
+            b"Idle" => OperationModeEnumType::Idle,
+            b"ChargingOnly" => OperationModeEnumType::ChargingOnly,
+            b"CentralSetpoint" => OperationModeEnumType::CentralSetpoint,
+            b"ExternalSetpoint" => OperationModeEnumType::ExternalSetpoint,
+            b"ExternalLimits" => OperationModeEnumType::ExternalLimits,
+            b"CentralFrequency" => OperationModeEnumType::CentralFrequency,
+            b"LocalFrequency" => OperationModeEnumType::LocalFrequency,
+            b"LocalLoadBalancing" => OperationModeEnumType::LocalLoadBalancing,
+            _ => OperationModeEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "OperationModeEnumType")?,
+            ),
         })
     }
 }
@@ -21867,12 +21890,12 @@ impl std::str::FromStr for OperationalStatusEnumType {
 
 impl Decode for OperationalStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Inoperative" => OperationalStatusEnumType::Inoperative,
-            "Operative" => OperationalStatusEnumType::Operative,
+            b"Inoperative" => OperationalStatusEnumType::Inoperative,
+            b"Operative" => OperationalStatusEnumType::Operative,
             _ => OperationalStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "OperationalStatusEnumType")?,
+                d.unknown_enum_bytes(s, "OperationalStatusEnumType")?,
             ),
         })
     }
@@ -21930,9 +21953,9 @@ impl Decode for OverstayRuleListType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "overstayPowerThreshold" => {
+                b"overstayPowerThreshold" => {
                     if f_overstay_power_threshold.is_some() {
                         d.duplicate("overstayPowerThreshold")?;
                     }
@@ -21945,7 +21968,7 @@ impl Decode for OverstayRuleListType {
                             .map_err(|e| e.at_key("overstayPowerThreshold"))?,
                     );
                 }
-                "overstayRule" => {
+                b"overstayRule" => {
                     if f_overstay_rule.is_some() {
                         d.duplicate("overstayRule")?;
                     }
@@ -21954,7 +21977,7 @@ impl Decode for OverstayRuleListType {
                             .map_err(|e| e.at_key("overstayRule"))?,
                     );
                 }
-                "overstayTimeThreshold" => {
+                b"overstayTimeThreshold" => {
                     if f_overstay_time_threshold.is_some() {
                         d.duplicate("overstayTimeThreshold")?;
                     }
@@ -21967,7 +21990,7 @@ impl Decode for OverstayRuleListType {
                             .map_err(|e| e.at_key("overstayTimeThreshold"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -21981,7 +22004,7 @@ impl Decode for OverstayRuleListType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(OverstayRuleListType {
@@ -22051,7 +22074,7 @@ pub struct OverstayRuleType {
     /// `overstayFee`: Required; a [`RationalNumberType`].
     pub overstay_fee: RationalNumberType,
     /// `overstayRuleDescription`: Optional; at most 32 characters.
-    pub overstay_rule_description: Option<String>,
+    pub overstay_rule_description: Option<Text>,
     /// `startTime`: Required; an integer.
     pub start_time: i64,
     /// `overstayFeePeriod`: Required; an integer.
@@ -22084,22 +22107,22 @@ impl Decode for OverstayRuleType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_overstay_fee: Option<RationalNumberType> = None;
-        let mut f_overstay_rule_description: Option<String> = None;
+        let mut f_overstay_rule_description: Option<Text> = None;
         let mut f_start_time: Option<i64> = None;
         let mut f_overstay_fee_period: Option<i64> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "overstayFee" => {
+                b"overstayFee" => {
                     if f_overstay_fee.is_some() {
                         d.duplicate("overstayFee")?;
                     }
                     f_overstay_fee =
                         Some(RationalNumberType::decode(d).map_err(|e| e.at_key("overstayFee"))?);
                 }
-                "overstayRuleDescription" => {
+                b"overstayRuleDescription" => {
                     if f_overstay_rule_description.is_some() {
                         d.duplicate("overstayRuleDescription")?;
                     }
@@ -22112,13 +22135,13 @@ impl Decode for OverstayRuleType {
                             .map_err(|e| e.at_key("overstayRuleDescription"))?,
                     );
                 }
-                "startTime" => {
+                b"startTime" => {
                     if f_start_time.is_some() {
                         d.duplicate("startTime")?;
                     }
                     f_start_time = Some(d.integer(None, None).map_err(|e| e.at_key("startTime"))?);
                 }
-                "overstayFeePeriod" => {
+                b"overstayFeePeriod" => {
                     if f_overstay_fee_period.is_some() {
                         d.duplicate("overstayFeePeriod")?;
                     }
@@ -22127,7 +22150,7 @@ impl Decode for OverstayRuleType {
                             .map_err(|e| e.at_key("overstayFeePeriod"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -22141,7 +22164,7 @@ impl Decode for OverstayRuleType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(OverstayRuleType {
@@ -22271,13 +22294,15 @@ impl std::str::FromStr for PaymentStatusEnumType {
 
 impl Decode for PaymentStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Settled" => PaymentStatusEnumType::Settled,
-            "Canceled" => PaymentStatusEnumType::Canceled,
-            "Rejected" => PaymentStatusEnumType::Rejected,
-            "Failed" => PaymentStatusEnumType::Failed,
-            _ => PaymentStatusEnumType::UnknownValue(d.unknown_enum(s, "PaymentStatusEnumType")?),
+            b"Settled" => PaymentStatusEnumType::Settled,
+            b"Canceled" => PaymentStatusEnumType::Canceled,
+            b"Rejected" => PaymentStatusEnumType::Rejected,
+            b"Failed" => PaymentStatusEnumType::Failed,
+            _ => PaymentStatusEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "PaymentStatusEnumType")?,
+            ),
         })
     }
 }
@@ -22328,9 +22353,9 @@ impl Decode for PeriodicEventStreamParamsType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "interval" => {
+                b"interval" => {
                     if f_interval.is_some() {
                         d.duplicate("interval")?;
                     }
@@ -22340,7 +22365,7 @@ impl Decode for PeriodicEventStreamParamsType {
                     }
                     f_interval = Some(d.integer(Some(0), None).map_err(|e| e.at_key("interval"))?);
                 }
-                "values" => {
+                b"values" => {
                     if f_values.is_some() {
                         d.duplicate("values")?;
                     }
@@ -22350,7 +22375,7 @@ impl Decode for PeriodicEventStreamParamsType {
                     }
                     f_values = Some(d.integer(Some(0), None).map_err(|e| e.at_key("values"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -22364,7 +22389,7 @@ impl Decode for PeriodicEventStreamParamsType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(PeriodicEventStreamParamsType {
@@ -22502,19 +22527,19 @@ impl std::str::FromStr for PhaseEnumType {
 
 impl Decode for PhaseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "L1" => PhaseEnumType::L1,
-            "L2" => PhaseEnumType::L2,
-            "L3" => PhaseEnumType::L3,
-            "N" => PhaseEnumType::N,
-            "L1-N" => PhaseEnumType::L1N,
-            "L2-N" => PhaseEnumType::L2N,
-            "L3-N" => PhaseEnumType::L3N,
-            "L1-L2" => PhaseEnumType::L1L2,
-            "L2-L3" => PhaseEnumType::L2L3,
-            "L3-L1" => PhaseEnumType::L3L1,
-            _ => PhaseEnumType::UnknownValue(d.unknown_enum(s, "PhaseEnumType")?),
+            b"L1" => PhaseEnumType::L1,
+            b"L2" => PhaseEnumType::L2,
+            b"L3" => PhaseEnumType::L3,
+            b"N" => PhaseEnumType::N,
+            b"L1-N" => PhaseEnumType::L1N,
+            b"L2-N" => PhaseEnumType::L2N,
+            b"L3-N" => PhaseEnumType::L3N,
+            b"L1-L2" => PhaseEnumType::L1L2,
+            b"L2-L3" => PhaseEnumType::L2L3,
+            b"L3-L1" => PhaseEnumType::L3L1,
+            _ => PhaseEnumType::UnknownValue(d.unknown_enum_bytes(s, "PhaseEnumType")?),
         })
     }
 }
@@ -22582,12 +22607,12 @@ impl std::str::FromStr for PowerDuringCessationEnumType {
 
 impl Decode for PowerDuringCessationEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Active" => PowerDuringCessationEnumType::Active,
-            "Reactive" => PowerDuringCessationEnumType::Reactive,
+            b"Active" => PowerDuringCessationEnumType::Active,
+            b"Reactive" => PowerDuringCessationEnumType::Reactive,
             _ => PowerDuringCessationEnumType::UnknownValue(
-                d.unknown_enum(s, "PowerDuringCessationEnumType")?,
+                d.unknown_enum_bytes(s, "PowerDuringCessationEnumType")?,
             ),
         })
     }
@@ -22668,14 +22693,14 @@ impl std::str::FromStr for PreconditioningStatusEnumType {
 
 impl Decode for PreconditioningStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Unknown" => PreconditioningStatusEnumType::Unknown,
-            "Ready" => PreconditioningStatusEnumType::Ready,
-            "NotReady" => PreconditioningStatusEnumType::NotReady,
-            "Preconditioning" => PreconditioningStatusEnumType::Preconditioning,
+            b"Unknown" => PreconditioningStatusEnumType::Unknown,
+            b"Ready" => PreconditioningStatusEnumType::Ready,
+            b"NotReady" => PreconditioningStatusEnumType::NotReady,
+            b"Preconditioning" => PreconditioningStatusEnumType::Preconditioning,
             _ => PreconditioningStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "PreconditioningStatusEnumType")?,
+                d.unknown_enum_bytes(s, "PreconditioningStatusEnumType")?,
             ),
         })
     }
@@ -22729,15 +22754,15 @@ impl Decode for PriceLevelScheduleEntryType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "duration" => {
+                b"duration" => {
                     if f_duration.is_some() {
                         d.duplicate("duration")?;
                     }
                     f_duration = Some(d.integer(None, None).map_err(|e| e.at_key("duration"))?);
                 }
-                "priceLevel" => {
+                b"priceLevel" => {
                     if f_price_level.is_some() {
                         d.duplicate("priceLevel")?;
                     }
@@ -22746,7 +22771,7 @@ impl Decode for PriceLevelScheduleEntryType {
                             .map_err(|e| e.at_key("priceLevel"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -22760,7 +22785,7 @@ impl Decode for PriceLevelScheduleEntryType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(PriceLevelScheduleEntryType {
@@ -22823,7 +22848,7 @@ pub struct PriceLevelScheduleType {
     /// `priceScheduleId`: Required; an integer, at least 0.
     pub price_schedule_id: i64,
     /// `priceScheduleDescription`: Optional; at most 32 characters.
-    pub price_schedule_description: Option<String>,
+    pub price_schedule_description: Option<Text>,
     /// `numberOfPriceLevels`: Required; an integer, at least 0.
     pub number_of_price_levels: i64,
     /// `customData`: Optional; a [`CustomDataType`].
@@ -22858,14 +22883,14 @@ impl Decode for PriceLevelScheduleType {
         let mut f_price_level_schedule_entries: Option<Vec<PriceLevelScheduleEntryType>> = None;
         let mut f_time_anchor: Option<DateTime> = None;
         let mut f_price_schedule_id: Option<i64> = None;
-        let mut f_price_schedule_description: Option<String> = None;
+        let mut f_price_schedule_description: Option<Text> = None;
         let mut f_number_of_price_levels: Option<i64> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "priceLevelScheduleEntries" => {
+                b"priceLevelScheduleEntries" => {
                     if f_price_level_schedule_entries.is_some() {
                         d.duplicate("priceLevelScheduleEntries")?;
                     }
@@ -22874,13 +22899,13 @@ impl Decode for PriceLevelScheduleType {
                             .map_err(|e| e.at_key("priceLevelScheduleEntries"))?,
                     );
                 }
-                "timeAnchor" => {
+                b"timeAnchor" => {
                     if f_time_anchor.is_some() {
                         d.duplicate("timeAnchor")?;
                     }
                     f_time_anchor = Some(d.date_time().map_err(|e| e.at_key("timeAnchor"))?);
                 }
-                "priceScheduleId" => {
+                b"priceScheduleId" => {
                     if f_price_schedule_id.is_some() {
                         d.duplicate("priceScheduleId")?;
                     }
@@ -22889,7 +22914,7 @@ impl Decode for PriceLevelScheduleType {
                             .map_err(|e| e.at_key("priceScheduleId"))?,
                     );
                 }
-                "priceScheduleDescription" => {
+                b"priceScheduleDescription" => {
                     if f_price_schedule_description.is_some() {
                         d.duplicate("priceScheduleDescription")?;
                     }
@@ -22902,7 +22927,7 @@ impl Decode for PriceLevelScheduleType {
                             .map_err(|e| e.at_key("priceScheduleDescription"))?,
                     );
                 }
-                "numberOfPriceLevels" => {
+                b"numberOfPriceLevels" => {
                     if f_number_of_price_levels.is_some() {
                         d.duplicate("numberOfPriceLevels")?;
                     }
@@ -22911,7 +22936,7 @@ impl Decode for PriceLevelScheduleType {
                             .map_err(|e| e.at_key("numberOfPriceLevels"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -22925,7 +22950,7 @@ impl Decode for PriceLevelScheduleType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(PriceLevelScheduleType {
@@ -23058,15 +23083,15 @@ impl Decode for PriceRuleStackType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "duration" => {
+                b"duration" => {
                     if f_duration.is_some() {
                         d.duplicate("duration")?;
                     }
                     f_duration = Some(d.integer(None, None).map_err(|e| e.at_key("duration"))?);
                 }
-                "priceRule" => {
+                b"priceRule" => {
                     if f_price_rule.is_some() {
                         d.duplicate("priceRule")?;
                     }
@@ -23075,7 +23100,7 @@ impl Decode for PriceRuleStackType {
                             .map_err(|e| e.at_key("priceRule"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -23089,7 +23114,7 @@ impl Decode for PriceRuleStackType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(PriceRuleStackType {
@@ -23197,9 +23222,9 @@ impl Decode for PriceRuleType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "parkingFeePeriod" => {
+                b"parkingFeePeriod" => {
                     if f_parking_fee_period.is_some() {
                         d.duplicate("parkingFeePeriod")?;
                     }
@@ -23212,7 +23237,7 @@ impl Decode for PriceRuleType {
                             .map_err(|e| e.at_key("parkingFeePeriod"))?,
                     );
                 }
-                "carbonDioxideEmission" => {
+                b"carbonDioxideEmission" => {
                     if f_carbon_dioxide_emission.is_some() {
                         d.duplicate("carbonDioxideEmission")?;
                     }
@@ -23225,7 +23250,7 @@ impl Decode for PriceRuleType {
                             .map_err(|e| e.at_key("carbonDioxideEmission"))?,
                     );
                 }
-                "renewableGenerationPercentage" => {
+                b"renewableGenerationPercentage" => {
                     if f_renewable_generation_percentage.is_some() {
                         d.duplicate("renewableGenerationPercentage")?;
                     }
@@ -23238,14 +23263,14 @@ impl Decode for PriceRuleType {
                             .map_err(|e| e.at_key("renewableGenerationPercentage"))?,
                     );
                 }
-                "energyFee" => {
+                b"energyFee" => {
                     if f_energy_fee.is_some() {
                         d.duplicate("energyFee")?;
                     }
                     f_energy_fee =
                         Some(RationalNumberType::decode(d).map_err(|e| e.at_key("energyFee"))?);
                 }
-                "parkingFee" => {
+                b"parkingFee" => {
                     if f_parking_fee.is_some() {
                         d.duplicate("parkingFee")?;
                     }
@@ -23256,7 +23281,7 @@ impl Decode for PriceRuleType {
                     f_parking_fee =
                         Some(RationalNumberType::decode(d).map_err(|e| e.at_key("parkingFee"))?);
                 }
-                "powerRangeStart" => {
+                b"powerRangeStart" => {
                     if f_power_range_start.is_some() {
                         d.duplicate("powerRangeStart")?;
                     }
@@ -23264,7 +23289,7 @@ impl Decode for PriceRuleType {
                         RationalNumberType::decode(d).map_err(|e| e.at_key("powerRangeStart"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -23278,7 +23303,7 @@ impl Decode for PriceRuleType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(PriceRuleType {
@@ -23402,9 +23427,9 @@ impl Decode for PriceType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "exclTax" => {
+                b"exclTax" => {
                     if f_excl_tax.is_some() {
                         d.duplicate("exclTax")?;
                     }
@@ -23417,7 +23442,7 @@ impl Decode for PriceType {
                             .map_err(|e| e.at_key("exclTax"))?,
                     );
                 }
-                "inclTax" => {
+                b"inclTax" => {
                     if f_incl_tax.is_some() {
                         d.duplicate("inclTax")?;
                     }
@@ -23430,7 +23455,7 @@ impl Decode for PriceType {
                             .map_err(|e| e.at_key("inclTax"))?,
                     );
                 }
-                "taxRates" => {
+                b"taxRates" => {
                     if f_tax_rates.is_some() {
                         d.duplicate("taxRates")?;
                     }
@@ -23443,7 +23468,7 @@ impl Decode for PriceType {
                             .map_err(|e| e.at_key("taxRates"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -23457,7 +23482,7 @@ impl Decode for PriceType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(PriceType {
@@ -23567,13 +23592,13 @@ impl std::str::FromStr for PriorityChargingStatusEnumType {
 
 impl Decode for PriorityChargingStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => PriorityChargingStatusEnumType::Accepted,
-            "Rejected" => PriorityChargingStatusEnumType::Rejected,
-            "NoProfile" => PriorityChargingStatusEnumType::NoProfile,
+            b"Accepted" => PriorityChargingStatusEnumType::Accepted,
+            b"Rejected" => PriorityChargingStatusEnumType::Rejected,
+            b"NoProfile" => PriorityChargingStatusEnumType::NoProfile,
             _ => PriorityChargingStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "PriorityChargingStatusEnumType")?,
+                d.unknown_enum_bytes(s, "PriorityChargingStatusEnumType")?,
             ),
         })
     }
@@ -23684,20 +23709,20 @@ impl std::str::FromStr for PublishFirmwareStatusEnumType {
 
 impl Decode for PublishFirmwareStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Idle" => PublishFirmwareStatusEnumType::Idle,
-            "DownloadScheduled" => PublishFirmwareStatusEnumType::DownloadScheduled,
-            "Downloading" => PublishFirmwareStatusEnumType::Downloading,
-            "Downloaded" => PublishFirmwareStatusEnumType::Downloaded,
-            "Published" => PublishFirmwareStatusEnumType::Published,
-            "DownloadFailed" => PublishFirmwareStatusEnumType::DownloadFailed,
-            "DownloadPaused" => PublishFirmwareStatusEnumType::DownloadPaused,
-            "InvalidChecksum" => PublishFirmwareStatusEnumType::InvalidChecksum,
-            "ChecksumVerified" => PublishFirmwareStatusEnumType::ChecksumVerified,
-            "PublishFailed" => PublishFirmwareStatusEnumType::PublishFailed,
+            b"Idle" => PublishFirmwareStatusEnumType::Idle,
+            b"DownloadScheduled" => PublishFirmwareStatusEnumType::DownloadScheduled,
+            b"Downloading" => PublishFirmwareStatusEnumType::Downloading,
+            b"Downloaded" => PublishFirmwareStatusEnumType::Downloaded,
+            b"Published" => PublishFirmwareStatusEnumType::Published,
+            b"DownloadFailed" => PublishFirmwareStatusEnumType::DownloadFailed,
+            b"DownloadPaused" => PublishFirmwareStatusEnumType::DownloadPaused,
+            b"InvalidChecksum" => PublishFirmwareStatusEnumType::InvalidChecksum,
+            b"ChecksumVerified" => PublishFirmwareStatusEnumType::ChecksumVerified,
+            b"PublishFailed" => PublishFirmwareStatusEnumType::PublishFailed,
             _ => PublishFirmwareStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "PublishFirmwareStatusEnumType")?,
+                d.unknown_enum_bytes(s, "PublishFirmwareStatusEnumType")?,
             ),
         })
     }
@@ -23751,21 +23776,21 @@ impl Decode for RationalNumberType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "exponent" => {
+                b"exponent" => {
                     if f_exponent.is_some() {
                         d.duplicate("exponent")?;
                     }
                     f_exponent = Some(d.integer(None, None).map_err(|e| e.at_key("exponent"))?);
                 }
-                "value" => {
+                b"value" => {
                     if f_value.is_some() {
                         d.duplicate("value")?;
                     }
                     f_value = Some(d.integer(None, None).map_err(|e| e.at_key("value"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -23779,7 +23804,7 @@ impl Decode for RationalNumberType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(RationalNumberType {
@@ -23864,9 +23889,9 @@ impl Decode for ReactivePowerParamsType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "vRef" => {
+                b"vRef" => {
                     if f_v_ref.is_some() {
                         d.duplicate("vRef")?;
                     }
@@ -23876,7 +23901,7 @@ impl Decode for ReactivePowerParamsType {
                     }
                     f_v_ref = Some(d.decimal(None, None, None).map_err(|e| e.at_key("vRef"))?);
                 }
-                "autonomousVRefEnable" => {
+                b"autonomousVRefEnable" => {
                     if f_autonomous_v_ref_enable.is_some() {
                         d.duplicate("autonomousVRefEnable")?;
                     }
@@ -23887,7 +23912,7 @@ impl Decode for ReactivePowerParamsType {
                     f_autonomous_v_ref_enable =
                         Some(d.boolean().map_err(|e| e.at_key("autonomousVRefEnable"))?);
                 }
-                "autonomousVRefTimeConstant" => {
+                b"autonomousVRefTimeConstant" => {
                     if f_autonomous_v_ref_time_constant.is_some() {
                         d.duplicate("autonomousVRefTimeConstant")?;
                     }
@@ -23900,7 +23925,7 @@ impl Decode for ReactivePowerParamsType {
                             .map_err(|e| e.at_key("autonomousVRefTimeConstant"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -23914,7 +23939,7 @@ impl Decode for ReactivePowerParamsType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ReactivePowerParamsType {
@@ -24039,17 +24064,19 @@ impl std::str::FromStr for ReadingContextEnumType {
 
 impl Decode for ReadingContextEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Interruption.Begin" => ReadingContextEnumType::InterruptionBegin,
-            "Interruption.End" => ReadingContextEnumType::InterruptionEnd,
-            "Other" => ReadingContextEnumType::Other,
-            "Sample.Clock" => ReadingContextEnumType::SampleClock,
-            "Sample.Periodic" => ReadingContextEnumType::SamplePeriodic,
-            "Transaction.Begin" => ReadingContextEnumType::TransactionBegin,
-            "Transaction.End" => ReadingContextEnumType::TransactionEnd,
-            "Trigger" => ReadingContextEnumType::Trigger,
-            _ => ReadingContextEnumType::UnknownValue(d.unknown_enum(s, "ReadingContextEnumType")?),
+            b"Interruption.Begin" => ReadingContextEnumType::InterruptionBegin,
+            b"Interruption.End" => ReadingContextEnumType::InterruptionEnd,
+            b"Other" => ReadingContextEnumType::Other,
+            b"Sample.Clock" => ReadingContextEnumType::SampleClock,
+            b"Sample.Periodic" => ReadingContextEnumType::SamplePeriodic,
+            b"Transaction.Begin" => ReadingContextEnumType::TransactionBegin,
+            b"Transaction.End" => ReadingContextEnumType::TransactionEnd,
+            b"Trigger" => ReadingContextEnumType::Trigger,
+            _ => ReadingContextEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "ReadingContextEnumType")?,
+            ),
         })
     }
 }
@@ -24207,29 +24234,29 @@ impl std::str::FromStr for ReasonEnumType {
 
 impl Decode for ReasonEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "DeAuthorized" => ReasonEnumType::DeAuthorized,
-            "EmergencyStop" => ReasonEnumType::EmergencyStop,
-            "EnergyLimitReached" => ReasonEnumType::EnergyLimitReached,
-            "EVDisconnected" => ReasonEnumType::EVDisconnected,
-            "GroundFault" => ReasonEnumType::GroundFault,
-            "ImmediateReset" => ReasonEnumType::ImmediateReset,
-            "MasterPass" => ReasonEnumType::MasterPass,
-            "Local" => ReasonEnumType::Local,
-            "LocalOutOfCredit" => ReasonEnumType::LocalOutOfCredit,
-            "Other" => ReasonEnumType::Other,
-            "OvercurrentFault" => ReasonEnumType::OvercurrentFault,
-            "PowerLoss" => ReasonEnumType::PowerLoss,
-            "PowerQuality" => ReasonEnumType::PowerQuality,
-            "Reboot" => ReasonEnumType::Reboot,
-            "Remote" => ReasonEnumType::Remote,
-            "SOCLimitReached" => ReasonEnumType::SOCLimitReached,
-            "StoppedByEV" => ReasonEnumType::StoppedByEV,
-            "TimeLimitReached" => ReasonEnumType::TimeLimitReached,
-            "Timeout" => ReasonEnumType::Timeout,
-            "ReqEnergyTransferRejected" => ReasonEnumType::ReqEnergyTransferRejected,
-            _ => ReasonEnumType::UnknownValue(d.unknown_enum(s, "ReasonEnumType")?),
+            b"DeAuthorized" => ReasonEnumType::DeAuthorized,
+            b"EmergencyStop" => ReasonEnumType::EmergencyStop,
+            b"EnergyLimitReached" => ReasonEnumType::EnergyLimitReached,
+            b"EVDisconnected" => ReasonEnumType::EVDisconnected,
+            b"GroundFault" => ReasonEnumType::GroundFault,
+            b"ImmediateReset" => ReasonEnumType::ImmediateReset,
+            b"MasterPass" => ReasonEnumType::MasterPass,
+            b"Local" => ReasonEnumType::Local,
+            b"LocalOutOfCredit" => ReasonEnumType::LocalOutOfCredit,
+            b"Other" => ReasonEnumType::Other,
+            b"OvercurrentFault" => ReasonEnumType::OvercurrentFault,
+            b"PowerLoss" => ReasonEnumType::PowerLoss,
+            b"PowerQuality" => ReasonEnumType::PowerQuality,
+            b"Reboot" => ReasonEnumType::Reboot,
+            b"Remote" => ReasonEnumType::Remote,
+            b"SOCLimitReached" => ReasonEnumType::SOCLimitReached,
+            b"StoppedByEV" => ReasonEnumType::StoppedByEV,
+            b"TimeLimitReached" => ReasonEnumType::TimeLimitReached,
+            b"Timeout" => ReasonEnumType::Timeout,
+            b"ReqEnergyTransferRejected" => ReasonEnumType::ReqEnergyTransferRejected,
+            _ => ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?),
         })
     }
 }
@@ -24297,11 +24324,13 @@ impl std::str::FromStr for RecurrencyKindEnumType {
 
 impl Decode for RecurrencyKindEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Daily" => RecurrencyKindEnumType::Daily,
-            "Weekly" => RecurrencyKindEnumType::Weekly,
-            _ => RecurrencyKindEnumType::UnknownValue(d.unknown_enum(s, "RecurrencyKindEnumType")?),
+            b"Daily" => RecurrencyKindEnumType::Daily,
+            b"Weekly" => RecurrencyKindEnumType::Weekly,
+            _ => RecurrencyKindEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "RecurrencyKindEnumType")?,
+            ),
         })
     }
 }
@@ -24374,13 +24403,13 @@ impl std::str::FromStr for RegistrationStatusEnumType {
 
 impl Decode for RegistrationStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => RegistrationStatusEnumType::Accepted,
-            "Pending" => RegistrationStatusEnumType::Pending,
-            "Rejected" => RegistrationStatusEnumType::Rejected,
+            b"Accepted" => RegistrationStatusEnumType::Accepted,
+            b"Pending" => RegistrationStatusEnumType::Pending,
+            b"Rejected" => RegistrationStatusEnumType::Rejected,
             _ => RegistrationStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "RegistrationStatusEnumType")?,
+                d.unknown_enum_bytes(s, "RegistrationStatusEnumType")?,
             ),
         })
     }
@@ -24434,15 +24463,15 @@ impl Decode for RelativeTimeIntervalType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "start" => {
+                b"start" => {
                     if f_start.is_some() {
                         d.duplicate("start")?;
                     }
                     f_start = Some(d.integer(None, None).map_err(|e| e.at_key("start"))?);
                 }
-                "duration" => {
+                b"duration" => {
                     if f_duration.is_some() {
                         d.duplicate("duration")?;
                     }
@@ -24452,7 +24481,7 @@ impl Decode for RelativeTimeIntervalType {
                     }
                     f_duration = Some(d.integer(None, None).map_err(|e| e.at_key("duration"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -24466,7 +24495,7 @@ impl Decode for RelativeTimeIntervalType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(RelativeTimeIntervalType {
@@ -24565,12 +24594,12 @@ impl std::str::FromStr for ReportBaseEnumType {
 
 impl Decode for ReportBaseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "ConfigurationInventory" => ReportBaseEnumType::ConfigurationInventory,
-            "FullInventory" => ReportBaseEnumType::FullInventory,
-            "SummaryInventory" => ReportBaseEnumType::SummaryInventory,
-            _ => ReportBaseEnumType::UnknownValue(d.unknown_enum(s, "ReportBaseEnumType")?),
+            b"ConfigurationInventory" => ReportBaseEnumType::ConfigurationInventory,
+            b"FullInventory" => ReportBaseEnumType::FullInventory,
+            b"SummaryInventory" => ReportBaseEnumType::SummaryInventory,
+            _ => ReportBaseEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReportBaseEnumType")?),
         })
     }
 }
@@ -24633,22 +24662,22 @@ impl Decode for ReportDataType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "component" => {
+                b"component" => {
                     if f_component.is_some() {
                         d.duplicate("component")?;
                     }
                     f_component =
                         Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
                 }
-                "variable" => {
+                b"variable" => {
                     if f_variable.is_some() {
                         d.duplicate("variable")?;
                     }
                     f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
                 }
-                "variableAttribute" => {
+                b"variableAttribute" => {
                     if f_variable_attribute.is_some() {
                         d.duplicate("variableAttribute")?;
                     }
@@ -24657,7 +24686,7 @@ impl Decode for ReportDataType {
                             .map_err(|e| e.at_key("variableAttribute"))?,
                     );
                 }
-                "variableCharacteristics" => {
+                b"variableCharacteristics" => {
                     if f_variable_characteristics.is_some() {
                         d.duplicate("variableCharacteristics")?;
                     }
@@ -24670,7 +24699,7 @@ impl Decode for ReportDataType {
                             .map_err(|e| e.at_key("variableCharacteristics"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -24684,7 +24713,7 @@ impl Decode for ReportDataType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(ReportDataType {
@@ -24819,12 +24848,12 @@ impl std::str::FromStr for RequestStartStopStatusEnumType {
 
 impl Decode for RequestStartStopStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => RequestStartStopStatusEnumType::Accepted,
-            "Rejected" => RequestStartStopStatusEnumType::Rejected,
+            b"Accepted" => RequestStartStopStatusEnumType::Accepted,
+            b"Rejected" => RequestStartStopStatusEnumType::Rejected,
             _ => RequestStartStopStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "RequestStartStopStatusEnumType")?,
+                d.unknown_enum_bytes(s, "RequestStartStopStatusEnumType")?,
             ),
         })
     }
@@ -24900,13 +24929,13 @@ impl std::str::FromStr for ReservationUpdateStatusEnumType {
 
 impl Decode for ReservationUpdateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Expired" => ReservationUpdateStatusEnumType::Expired,
-            "Removed" => ReservationUpdateStatusEnumType::Removed,
-            "NoTransaction" => ReservationUpdateStatusEnumType::NoTransaction,
+            b"Expired" => ReservationUpdateStatusEnumType::Expired,
+            b"Removed" => ReservationUpdateStatusEnumType::Removed,
+            b"NoTransaction" => ReservationUpdateStatusEnumType::NoTransaction,
             _ => ReservationUpdateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "ReservationUpdateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "ReservationUpdateStatusEnumType")?,
             ),
         })
     }
@@ -24992,15 +25021,15 @@ impl std::str::FromStr for ReserveNowStatusEnumType {
 
 impl Decode for ReserveNowStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => ReserveNowStatusEnumType::Accepted,
-            "Faulted" => ReserveNowStatusEnumType::Faulted,
-            "Occupied" => ReserveNowStatusEnumType::Occupied,
-            "Rejected" => ReserveNowStatusEnumType::Rejected,
-            "Unavailable" => ReserveNowStatusEnumType::Unavailable,
+            b"Accepted" => ReserveNowStatusEnumType::Accepted,
+            b"Faulted" => ReserveNowStatusEnumType::Faulted,
+            b"Occupied" => ReserveNowStatusEnumType::Occupied,
+            b"Rejected" => ReserveNowStatusEnumType::Rejected,
+            b"Unavailable" => ReserveNowStatusEnumType::Unavailable,
             _ => ReserveNowStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "ReserveNowStatusEnumType")?,
+                d.unknown_enum_bytes(s, "ReserveNowStatusEnumType")?,
             ),
         })
     }
@@ -25076,12 +25105,12 @@ impl std::str::FromStr for ResetEnumType {
 
 impl Decode for ResetEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Immediate" => ResetEnumType::Immediate,
-            "OnIdle" => ResetEnumType::OnIdle,
-            "ImmediateAndResume" => ResetEnumType::ImmediateAndResume,
-            _ => ResetEnumType::UnknownValue(d.unknown_enum(s, "ResetEnumType")?),
+            b"Immediate" => ResetEnumType::Immediate,
+            b"OnIdle" => ResetEnumType::OnIdle,
+            b"ImmediateAndResume" => ResetEnumType::ImmediateAndResume,
+            _ => ResetEnumType::UnknownValue(d.unknown_enum_bytes(s, "ResetEnumType")?),
         })
     }
 }
@@ -25154,12 +25183,12 @@ impl std::str::FromStr for ResetStatusEnumType {
 
 impl Decode for ResetStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => ResetStatusEnumType::Accepted,
-            "Rejected" => ResetStatusEnumType::Rejected,
-            "Scheduled" => ResetStatusEnumType::Scheduled,
-            _ => ResetStatusEnumType::UnknownValue(d.unknown_enum(s, "ResetStatusEnumType")?),
+            b"Accepted" => ResetStatusEnumType::Accepted,
+            b"Rejected" => ResetStatusEnumType::Rejected,
+            b"Scheduled" => ResetStatusEnumType::Scheduled,
+            _ => ResetStatusEnumType::UnknownValue(d.unknown_enum_bytes(s, "ResetStatusEnumType")?),
         })
     }
 }
@@ -25214,9 +25243,9 @@ impl Decode for SalesTariffEntryType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "relativeTimeInterval" => {
+                b"relativeTimeInterval" => {
                     if f_relative_time_interval.is_some() {
                         d.duplicate("relativeTimeInterval")?;
                     }
@@ -25225,7 +25254,7 @@ impl Decode for SalesTariffEntryType {
                             .map_err(|e| e.at_key("relativeTimeInterval"))?,
                     );
                 }
-                "ePriceLevel" => {
+                b"ePriceLevel" => {
                     if f_e_price_level.is_some() {
                         d.duplicate("ePriceLevel")?;
                     }
@@ -25238,7 +25267,7 @@ impl Decode for SalesTariffEntryType {
                             .map_err(|e| e.at_key("ePriceLevel"))?,
                     );
                 }
-                "consumptionCost" => {
+                b"consumptionCost" => {
                     if f_consumption_cost.is_some() {
                         d.duplicate("consumptionCost")?;
                     }
@@ -25251,7 +25280,7 @@ impl Decode for SalesTariffEntryType {
                             .map_err(|e| e.at_key("consumptionCost"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -25265,7 +25294,7 @@ impl Decode for SalesTariffEntryType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SalesTariffEntryType {
@@ -25339,7 +25368,7 @@ pub struct SalesTariffType {
     /// `id`: Required; an integer, at least 0.
     pub id: i64,
     /// `salesTariffDescription`: Optional; at most 32 characters.
-    pub sales_tariff_description: Option<String>,
+    pub sales_tariff_description: Option<Text>,
     /// `numEPriceLevels`: Optional; an integer, at least 0.
     pub num_e_price_levels: Option<i64>,
     /// `salesTariffEntry`: Required; an array of 1 to 1024 items, each a [`SalesTariffEntryType`].
@@ -25368,21 +25397,21 @@ impl Decode for SalesTariffType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_id: Option<i64> = None;
-        let mut f_sales_tariff_description: Option<String> = None;
+        let mut f_sales_tariff_description: Option<Text> = None;
         let mut f_num_e_price_levels: Option<i64> = None;
         let mut f_sales_tariff_entry: Option<Vec<SalesTariffEntryType>> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("id"))?);
                 }
-                "salesTariffDescription" => {
+                b"salesTariffDescription" => {
                     if f_sales_tariff_description.is_some() {
                         d.duplicate("salesTariffDescription")?;
                     }
@@ -25395,7 +25424,7 @@ impl Decode for SalesTariffType {
                             .map_err(|e| e.at_key("salesTariffDescription"))?,
                     );
                 }
-                "numEPriceLevels" => {
+                b"numEPriceLevels" => {
                     if f_num_e_price_levels.is_some() {
                         d.duplicate("numEPriceLevels")?;
                     }
@@ -25408,7 +25437,7 @@ impl Decode for SalesTariffType {
                             .map_err(|e| e.at_key("numEPriceLevels"))?,
                     );
                 }
-                "salesTariffEntry" => {
+                b"salesTariffEntry" => {
                     if f_sales_tariff_entry.is_some() {
                         d.duplicate("salesTariffEntry")?;
                     }
@@ -25417,7 +25446,7 @@ impl Decode for SalesTariffType {
                             .map_err(|e| e.at_key("salesTariffEntry"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -25431,7 +25460,7 @@ impl Decode for SalesTariffType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SalesTariffType {
@@ -25565,15 +25594,15 @@ impl Decode for SampledValueType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "value" => {
+                b"value" => {
                     if f_value.is_some() {
                         d.duplicate("value")?;
                     }
                     f_value = Some(d.decimal(None, None, None).map_err(|e| e.at_key("value"))?);
                 }
-                "measurand" => {
+                b"measurand" => {
                     if f_measurand.is_some() {
                         d.duplicate("measurand")?;
                     }
@@ -25584,7 +25613,7 @@ impl Decode for SampledValueType {
                     f_measurand =
                         Some(MeasurandEnumType::decode(d).map_err(|e| e.at_key("measurand"))?);
                 }
-                "context" => {
+                b"context" => {
                     if f_context.is_some() {
                         d.duplicate("context")?;
                     }
@@ -25595,7 +25624,7 @@ impl Decode for SampledValueType {
                     f_context =
                         Some(ReadingContextEnumType::decode(d).map_err(|e| e.at_key("context"))?);
                 }
-                "phase" => {
+                b"phase" => {
                     if f_phase.is_some() {
                         d.duplicate("phase")?;
                     }
@@ -25605,7 +25634,7 @@ impl Decode for SampledValueType {
                     }
                     f_phase = Some(PhaseEnumType::decode(d).map_err(|e| e.at_key("phase"))?);
                 }
-                "location" => {
+                b"location" => {
                     if f_location.is_some() {
                         d.duplicate("location")?;
                     }
@@ -25616,7 +25645,7 @@ impl Decode for SampledValueType {
                     f_location =
                         Some(LocationEnumType::decode(d).map_err(|e| e.at_key("location"))?);
                 }
-                "signedMeterValue" => {
+                b"signedMeterValue" => {
                     if f_signed_meter_value.is_some() {
                         d.duplicate("signedMeterValue")?;
                     }
@@ -25629,7 +25658,7 @@ impl Decode for SampledValueType {
                             .map_err(|e| e.at_key("signedMeterValue"))?,
                     );
                 }
-                "unitOfMeasure" => {
+                b"unitOfMeasure" => {
                     if f_unit_of_measure.is_some() {
                         d.duplicate("unitOfMeasure")?;
                     }
@@ -25640,7 +25669,7 @@ impl Decode for SampledValueType {
                     f_unit_of_measure =
                         Some(UnitOfMeasureType::decode(d).map_err(|e| e.at_key("unitOfMeasure"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -25654,7 +25683,7 @@ impl Decode for SampledValueType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SampledValueType {
@@ -25796,13 +25825,13 @@ impl std::str::FromStr for SendLocalListStatusEnumType {
 
 impl Decode for SendLocalListStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => SendLocalListStatusEnumType::Accepted,
-            "Failed" => SendLocalListStatusEnumType::Failed,
-            "VersionMismatch" => SendLocalListStatusEnumType::VersionMismatch,
+            b"Accepted" => SendLocalListStatusEnumType::Accepted,
+            b"Failed" => SendLocalListStatusEnumType::Failed,
+            b"VersionMismatch" => SendLocalListStatusEnumType::VersionMismatch,
             _ => SendLocalListStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "SendLocalListStatusEnumType")?,
+                d.unknown_enum_bytes(s, "SendLocalListStatusEnumType")?,
             ),
         })
     }
@@ -25886,9 +25915,9 @@ impl Decode for SetMonitoringDataType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
@@ -25898,7 +25927,7 @@ impl Decode for SetMonitoringDataType {
                     }
                     f_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("id"))?);
                 }
-                "periodicEventStream" => {
+                b"periodicEventStream" => {
                     if f_periodic_event_stream.is_some() {
                         d.duplicate("periodicEventStream")?;
                     }
@@ -25911,7 +25940,7 @@ impl Decode for SetMonitoringDataType {
                             .map_err(|e| e.at_key("periodicEventStream"))?,
                     );
                 }
-                "transaction" => {
+                b"transaction" => {
                     if f_transaction.is_some() {
                         d.duplicate("transaction")?;
                     }
@@ -25921,38 +25950,38 @@ impl Decode for SetMonitoringDataType {
                     }
                     f_transaction = Some(d.boolean().map_err(|e| e.at_key("transaction"))?);
                 }
-                "value" => {
+                b"value" => {
                     if f_value.is_some() {
                         d.duplicate("value")?;
                     }
                     f_value = Some(d.decimal(None, None, None).map_err(|e| e.at_key("value"))?);
                 }
-                "type" => {
+                b"type" => {
                     if f_type_.is_some() {
                         d.duplicate("type")?;
                     }
                     f_type_ = Some(MonitorEnumType::decode(d).map_err(|e| e.at_key("type"))?);
                 }
-                "severity" => {
+                b"severity" => {
                     if f_severity.is_some() {
                         d.duplicate("severity")?;
                     }
                     f_severity = Some(d.integer(Some(0), None).map_err(|e| e.at_key("severity"))?);
                 }
-                "component" => {
+                b"component" => {
                     if f_component.is_some() {
                         d.duplicate("component")?;
                     }
                     f_component =
                         Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
                 }
-                "variable" => {
+                b"variable" => {
                     if f_variable.is_some() {
                         d.duplicate("variable")?;
                     }
                     f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -25966,7 +25995,7 @@ impl Decode for SetMonitoringDataType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetMonitoringDataType {
@@ -26139,9 +26168,9 @@ impl Decode for SetMonitoringResultType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
@@ -26151,7 +26180,7 @@ impl Decode for SetMonitoringResultType {
                     }
                     f_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("id"))?);
                 }
-                "statusInfo" => {
+                b"statusInfo" => {
                     if f_status_info.is_some() {
                         d.duplicate("statusInfo")?;
                     }
@@ -26162,7 +26191,7 @@ impl Decode for SetMonitoringResultType {
                     f_status_info =
                         Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
                 }
-                "status" => {
+                b"status" => {
                     if f_status.is_some() {
                         d.duplicate("status")?;
                     }
@@ -26170,32 +26199,32 @@ impl Decode for SetMonitoringResultType {
                         SetMonitoringStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
                     );
                 }
-                "type" => {
+                b"type" => {
                     if f_type_.is_some() {
                         d.duplicate("type")?;
                     }
                     f_type_ = Some(MonitorEnumType::decode(d).map_err(|e| e.at_key("type"))?);
                 }
-                "component" => {
+                b"component" => {
                     if f_component.is_some() {
                         d.duplicate("component")?;
                     }
                     f_component =
                         Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
                 }
-                "variable" => {
+                b"variable" => {
                     if f_variable.is_some() {
                         d.duplicate("variable")?;
                     }
                     f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
                 }
-                "severity" => {
+                b"severity" => {
                     if f_severity.is_some() {
                         d.duplicate("severity")?;
                     }
                     f_severity = Some(d.integer(Some(0), None).map_err(|e| e.at_key("severity"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -26209,7 +26238,7 @@ impl Decode for SetMonitoringResultType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetMonitoringResultType {
@@ -26391,16 +26420,16 @@ impl std::str::FromStr for SetMonitoringStatusEnumType {
 
 impl Decode for SetMonitoringStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => SetMonitoringStatusEnumType::Accepted,
-            "UnknownComponent" => SetMonitoringStatusEnumType::UnknownComponent,
-            "UnknownVariable" => SetMonitoringStatusEnumType::UnknownVariable,
-            "UnsupportedMonitorType" => SetMonitoringStatusEnumType::UnsupportedMonitorType,
-            "Rejected" => SetMonitoringStatusEnumType::Rejected,
-            "Duplicate" => SetMonitoringStatusEnumType::Duplicate,
+            b"Accepted" => SetMonitoringStatusEnumType::Accepted,
+            b"UnknownComponent" => SetMonitoringStatusEnumType::UnknownComponent,
+            b"UnknownVariable" => SetMonitoringStatusEnumType::UnknownVariable,
+            b"UnsupportedMonitorType" => SetMonitoringStatusEnumType::UnsupportedMonitorType,
+            b"Rejected" => SetMonitoringStatusEnumType::Rejected,
+            b"Duplicate" => SetMonitoringStatusEnumType::Duplicate,
             _ => SetMonitoringStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "SetMonitoringStatusEnumType")?,
+                d.unknown_enum_bytes(s, "SetMonitoringStatusEnumType")?,
             ),
         })
     }
@@ -26476,13 +26505,13 @@ impl std::str::FromStr for SetNetworkProfileStatusEnumType {
 
 impl Decode for SetNetworkProfileStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => SetNetworkProfileStatusEnumType::Accepted,
-            "Rejected" => SetNetworkProfileStatusEnumType::Rejected,
-            "Failed" => SetNetworkProfileStatusEnumType::Failed,
+            b"Accepted" => SetNetworkProfileStatusEnumType::Accepted,
+            b"Rejected" => SetNetworkProfileStatusEnumType::Rejected,
+            b"Failed" => SetNetworkProfileStatusEnumType::Failed,
             _ => SetNetworkProfileStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "SetNetworkProfileStatusEnumType")?,
+                d.unknown_enum_bytes(s, "SetNetworkProfileStatusEnumType")?,
             ),
         })
     }
@@ -26509,7 +26538,7 @@ pub struct SetVariableDataType {
     /// `attributeType`: Optional; a [`AttributeEnumType`].
     pub attribute_type: Option<AttributeEnumType>,
     /// `attributeValue`: Required; at most 2500 characters.
-    pub attribute_value: String,
+    pub attribute_value: Text,
     /// `component`: Required; a [`ComponentType`].
     pub component: ComponentType,
     /// `variable`: Required; a [`VariableType`].
@@ -26522,7 +26551,7 @@ pub struct SetVariableDataType {
 
 impl SetVariableDataType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(attribute_value: String, component: ComponentType, variable: VariableType) -> Self {
+    pub fn new(attribute_value: Text, component: ComponentType, variable: VariableType) -> Self {
         SetVariableDataType {
             attribute_type: None,
             attribute_value,
@@ -26538,15 +26567,15 @@ impl Decode for SetVariableDataType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_attribute_type: Option<AttributeEnumType> = None;
-        let mut f_attribute_value: Option<String> = None;
+        let mut f_attribute_value: Option<Text> = None;
         let mut f_component: Option<ComponentType> = None;
         let mut f_variable: Option<VariableType> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "attributeType" => {
+                b"attributeType" => {
                     if f_attribute_type.is_some() {
                         d.duplicate("attributeType")?;
                     }
@@ -26557,7 +26586,7 @@ impl Decode for SetVariableDataType {
                     f_attribute_type =
                         Some(AttributeEnumType::decode(d).map_err(|e| e.at_key("attributeType"))?);
                 }
-                "attributeValue" => {
+                b"attributeValue" => {
                     if f_attribute_value.is_some() {
                         d.duplicate("attributeValue")?;
                     }
@@ -26566,20 +26595,20 @@ impl Decode for SetVariableDataType {
                             .map_err(|e| e.at_key("attributeValue"))?,
                     );
                 }
-                "component" => {
+                b"component" => {
                     if f_component.is_some() {
                         d.duplicate("component")?;
                     }
                     f_component =
                         Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
                 }
-                "variable" => {
+                b"variable" => {
                     if f_variable.is_some() {
                         d.duplicate("variable")?;
                     }
                     f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -26593,7 +26622,7 @@ impl Decode for SetVariableDataType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetVariableDataType {
@@ -26720,9 +26749,9 @@ impl Decode for SetVariableResultType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "attributeType" => {
+                b"attributeType" => {
                     if f_attribute_type.is_some() {
                         d.duplicate("attributeType")?;
                     }
@@ -26733,7 +26762,7 @@ impl Decode for SetVariableResultType {
                     f_attribute_type =
                         Some(AttributeEnumType::decode(d).map_err(|e| e.at_key("attributeType"))?);
                 }
-                "attributeStatus" => {
+                b"attributeStatus" => {
                     if f_attribute_status.is_some() {
                         d.duplicate("attributeStatus")?;
                     }
@@ -26742,7 +26771,7 @@ impl Decode for SetVariableResultType {
                             .map_err(|e| e.at_key("attributeStatus"))?,
                     );
                 }
-                "attributeStatusInfo" => {
+                b"attributeStatusInfo" => {
                     if f_attribute_status_info.is_some() {
                         d.duplicate("attributeStatusInfo")?;
                     }
@@ -26754,20 +26783,20 @@ impl Decode for SetVariableResultType {
                         StatusInfoType::decode(d).map_err(|e| e.at_key("attributeStatusInfo"))?,
                     );
                 }
-                "component" => {
+                b"component" => {
                     if f_component.is_some() {
                         d.duplicate("component")?;
                     }
                     f_component =
                         Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
                 }
-                "variable" => {
+                b"variable" => {
                     if f_variable.is_some() {
                         d.duplicate("variable")?;
                     }
                     f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -26781,7 +26810,7 @@ impl Decode for SetVariableResultType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SetVariableResultType {
@@ -26937,16 +26966,16 @@ impl std::str::FromStr for SetVariableStatusEnumType {
 
 impl Decode for SetVariableStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => SetVariableStatusEnumType::Accepted,
-            "Rejected" => SetVariableStatusEnumType::Rejected,
-            "UnknownComponent" => SetVariableStatusEnumType::UnknownComponent,
-            "UnknownVariable" => SetVariableStatusEnumType::UnknownVariable,
-            "NotSupportedAttributeType" => SetVariableStatusEnumType::NotSupportedAttributeType,
-            "RebootRequired" => SetVariableStatusEnumType::RebootRequired,
+            b"Accepted" => SetVariableStatusEnumType::Accepted,
+            b"Rejected" => SetVariableStatusEnumType::Rejected,
+            b"UnknownComponent" => SetVariableStatusEnumType::UnknownComponent,
+            b"UnknownVariable" => SetVariableStatusEnumType::UnknownVariable,
+            b"NotSupportedAttributeType" => SetVariableStatusEnumType::NotSupportedAttributeType,
+            b"RebootRequired" => SetVariableStatusEnumType::RebootRequired,
             _ => SetVariableStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "SetVariableStatusEnumType")?,
+                d.unknown_enum_bytes(s, "SetVariableStatusEnumType")?,
             ),
         })
     }
@@ -26971,13 +27000,13 @@ impl Encode for SetVariableStatusEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedMeterValueType {
     /// `signedMeterData`: Required; at most 32768 characters.
-    pub signed_meter_data: String,
+    pub signed_meter_data: Text,
     /// `signingMethod`: Optional; at most 50 characters.
-    pub signing_method: Option<String>,
+    pub signing_method: Option<Text>,
     /// `encodingMethod`: Required; at most 50 characters.
-    pub encoding_method: String,
+    pub encoding_method: Text,
     /// `publicKey`: Optional; at most 2500 characters.
-    pub public_key: Option<String>,
+    pub public_key: Option<Text>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -26986,7 +27015,7 @@ pub struct SignedMeterValueType {
 
 impl SignedMeterValueType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(signed_meter_data: String, encoding_method: String) -> Self {
+    pub fn new(signed_meter_data: Text, encoding_method: Text) -> Self {
         SignedMeterValueType {
             signed_meter_data,
             signing_method: None,
@@ -27001,16 +27030,16 @@ impl SignedMeterValueType {
 impl Decode for SignedMeterValueType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_signed_meter_data: Option<String> = None;
-        let mut f_signing_method: Option<String> = None;
-        let mut f_encoding_method: Option<String> = None;
-        let mut f_public_key: Option<String> = None;
+        let mut f_signed_meter_data: Option<Text> = None;
+        let mut f_signing_method: Option<Text> = None;
+        let mut f_encoding_method: Option<Text> = None;
+        let mut f_public_key: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "signedMeterData" => {
+                b"signedMeterData" => {
                     if f_signed_meter_data.is_some() {
                         d.duplicate("signedMeterData")?;
                     }
@@ -27019,7 +27048,7 @@ impl Decode for SignedMeterValueType {
                             .map_err(|e| e.at_key("signedMeterData"))?,
                     );
                 }
-                "signingMethod" => {
+                b"signingMethod" => {
                     if f_signing_method.is_some() {
                         d.duplicate("signingMethod")?;
                     }
@@ -27030,14 +27059,14 @@ impl Decode for SignedMeterValueType {
                     f_signing_method =
                         Some(d.string(Some(50)).map_err(|e| e.at_key("signingMethod"))?);
                 }
-                "encodingMethod" => {
+                b"encodingMethod" => {
                     if f_encoding_method.is_some() {
                         d.duplicate("encodingMethod")?;
                     }
                     f_encoding_method =
                         Some(d.string(Some(50)).map_err(|e| e.at_key("encodingMethod"))?);
                 }
-                "publicKey" => {
+                b"publicKey" => {
                     if f_public_key.is_some() {
                         d.duplicate("publicKey")?;
                     }
@@ -27047,7 +27076,7 @@ impl Decode for SignedMeterValueType {
                     }
                     f_public_key = Some(d.string(Some(2500)).map_err(|e| e.at_key("publicKey"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -27061,7 +27090,7 @@ impl Decode for SignedMeterValueType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(SignedMeterValueType {
@@ -27141,9 +27170,9 @@ impl Encode for SignedMeterValueType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusInfoType {
     /// `reasonCode`: Required; at most 20 characters.
-    pub reason_code: String,
+    pub reason_code: Text,
     /// `additionalInfo`: Optional; at most 1024 characters.
-    pub additional_info: Option<String>,
+    pub additional_info: Option<Text>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -27152,7 +27181,7 @@ pub struct StatusInfoType {
 
 impl StatusInfoType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(reason_code: String) -> Self {
+    pub fn new(reason_code: Text) -> Self {
         StatusInfoType {
             reason_code,
             additional_info: None,
@@ -27165,20 +27194,20 @@ impl StatusInfoType {
 impl Decode for StatusInfoType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_reason_code: Option<String> = None;
-        let mut f_additional_info: Option<String> = None;
+        let mut f_reason_code: Option<Text> = None;
+        let mut f_additional_info: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "reasonCode" => {
+                b"reasonCode" => {
                     if f_reason_code.is_some() {
                         d.duplicate("reasonCode")?;
                     }
                     f_reason_code = Some(d.string(Some(20)).map_err(|e| e.at_key("reasonCode"))?);
                 }
-                "additionalInfo" => {
+                b"additionalInfo" => {
                     if f_additional_info.is_some() {
                         d.duplicate("additionalInfo")?;
                     }
@@ -27191,7 +27220,7 @@ impl Decode for StatusInfoType {
                             .map_err(|e| e.at_key("additionalInfo"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -27205,7 +27234,7 @@ impl Decode for StatusInfoType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(StatusInfoType {
@@ -27263,7 +27292,7 @@ pub struct StreamDataElementType {
     /// `t`: Required; an exact decimal.
     pub t: Decimal,
     /// `v`: Required; at most 2500 characters.
-    pub v: String,
+    pub v: Text,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -27272,7 +27301,7 @@ pub struct StreamDataElementType {
 
 impl StreamDataElementType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(t: Decimal, v: String) -> Self {
+    pub fn new(t: Decimal, v: Text) -> Self {
         StreamDataElementType {
             t,
             v,
@@ -27286,25 +27315,25 @@ impl Decode for StreamDataElementType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_t: Option<Decimal> = None;
-        let mut f_v: Option<String> = None;
+        let mut f_v: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "t" => {
+                b"t" => {
                     if f_t.is_some() {
                         d.duplicate("t")?;
                     }
                     f_t = Some(d.decimal(None, None, None).map_err(|e| e.at_key("t"))?);
                 }
-                "v" => {
+                b"v" => {
                     if f_v.is_some() {
                         d.duplicate("v")?;
                     }
                     f_v = Some(d.string(Some(2500)).map_err(|e| e.at_key("v"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -27318,7 +27347,7 @@ impl Decode for StreamDataElementType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(StreamDataElementType {
@@ -27374,7 +27403,7 @@ impl Encode for StreamDataElementType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TariffAssignmentType {
     /// `tariffId`: Required; at most 60 characters.
-    pub tariff_id: String,
+    pub tariff_id: Text,
     /// `tariffKind`: Required; a [`TariffKindEnumType`].
     pub tariff_kind: TariffKindEnumType,
     /// `validFrom`: Optional; an RFC 3339 date-time.
@@ -27382,7 +27411,7 @@ pub struct TariffAssignmentType {
     /// `evseIds`: Optional; an array of at least 1 items, each an integer, at least 0.
     pub evse_ids: Option<Vec<i64>>,
     /// `idTokens`: Optional; an array of at least 1 items, each at most 255 characters.
-    pub id_tokens: Option<Vec<String>>,
+    pub id_tokens: Option<Vec<Text>>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -27391,7 +27420,7 @@ pub struct TariffAssignmentType {
 
 impl TariffAssignmentType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(tariff_id: String, tariff_kind: TariffKindEnumType) -> Self {
+    pub fn new(tariff_id: Text, tariff_kind: TariffKindEnumType) -> Self {
         TariffAssignmentType {
             tariff_id,
             tariff_kind,
@@ -27407,30 +27436,30 @@ impl TariffAssignmentType {
 impl Decode for TariffAssignmentType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_tariff_id: Option<String> = None;
+        let mut f_tariff_id: Option<Text> = None;
         let mut f_tariff_kind: Option<TariffKindEnumType> = None;
         let mut f_valid_from: Option<DateTime> = None;
         let mut f_evse_ids: Option<Vec<i64>> = None;
-        let mut f_id_tokens: Option<Vec<String>> = None;
+        let mut f_id_tokens: Option<Vec<Text>> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "tariffId" => {
+                b"tariffId" => {
                     if f_tariff_id.is_some() {
                         d.duplicate("tariffId")?;
                     }
                     f_tariff_id = Some(d.string(Some(60)).map_err(|e| e.at_key("tariffId"))?);
                 }
-                "tariffKind" => {
+                b"tariffKind" => {
                     if f_tariff_kind.is_some() {
                         d.duplicate("tariffKind")?;
                     }
                     f_tariff_kind =
                         Some(TariffKindEnumType::decode(d).map_err(|e| e.at_key("tariffKind"))?);
                 }
-                "validFrom" => {
+                b"validFrom" => {
                     if f_valid_from.is_some() {
                         d.duplicate("validFrom")?;
                     }
@@ -27440,7 +27469,7 @@ impl Decode for TariffAssignmentType {
                     }
                     f_valid_from = Some(d.date_time().map_err(|e| e.at_key("validFrom"))?);
                 }
-                "evseIds" => {
+                b"evseIds" => {
                     if f_evse_ids.is_some() {
                         d.duplicate("evseIds")?;
                     }
@@ -27453,7 +27482,7 @@ impl Decode for TariffAssignmentType {
                             .map_err(|e| e.at_key("evseIds"))?,
                     );
                 }
-                "idTokens" => {
+                b"idTokens" => {
                     if f_id_tokens.is_some() {
                         d.duplicate("idTokens")?;
                     }
@@ -27466,7 +27495,7 @@ impl Decode for TariffAssignmentType {
                             .map_err(|e| e.at_key("idTokens"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -27480,7 +27509,7 @@ impl Decode for TariffAssignmentType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TariffAssignmentType {
@@ -27644,16 +27673,16 @@ impl std::str::FromStr for TariffChangeStatusEnumType {
 
 impl Decode for TariffChangeStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => TariffChangeStatusEnumType::Accepted,
-            "Rejected" => TariffChangeStatusEnumType::Rejected,
-            "TooManyElements" => TariffChangeStatusEnumType::TooManyElements,
-            "ConditionNotSupported" => TariffChangeStatusEnumType::ConditionNotSupported,
-            "TxNotFound" => TariffChangeStatusEnumType::TxNotFound,
-            "NoCurrencyChange" => TariffChangeStatusEnumType::NoCurrencyChange,
+            b"Accepted" => TariffChangeStatusEnumType::Accepted,
+            b"Rejected" => TariffChangeStatusEnumType::Rejected,
+            b"TooManyElements" => TariffChangeStatusEnumType::TooManyElements,
+            b"ConditionNotSupported" => TariffChangeStatusEnumType::ConditionNotSupported,
+            b"TxNotFound" => TariffChangeStatusEnumType::TxNotFound,
+            b"NoCurrencyChange" => TariffChangeStatusEnumType::NoCurrencyChange,
             _ => TariffChangeStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "TariffChangeStatusEnumType")?,
+                d.unknown_enum_bytes(s, "TariffChangeStatusEnumType")?,
             ),
         })
     }
@@ -27729,13 +27758,13 @@ impl std::str::FromStr for TariffClearStatusEnumType {
 
 impl Decode for TariffClearStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => TariffClearStatusEnumType::Accepted,
-            "Rejected" => TariffClearStatusEnumType::Rejected,
-            "NoTariff" => TariffClearStatusEnumType::NoTariff,
+            b"Accepted" => TariffClearStatusEnumType::Accepted,
+            b"Rejected" => TariffClearStatusEnumType::Rejected,
+            b"NoTariff" => TariffClearStatusEnumType::NoTariff,
             _ => TariffClearStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "TariffClearStatusEnumType")?,
+                d.unknown_enum_bytes(s, "TariffClearStatusEnumType")?,
             ),
         })
     }
@@ -27760,21 +27789,21 @@ impl Encode for TariffClearStatusEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TariffConditionsFixedType {
     /// `startTimeOfDay`: Optional; a string.
-    pub start_time_of_day: Option<String>,
+    pub start_time_of_day: Option<Text>,
     /// `endTimeOfDay`: Optional; a string.
-    pub end_time_of_day: Option<String>,
+    pub end_time_of_day: Option<Text>,
     /// `dayOfWeek`: Optional; an array of 1 to 7 items, each a [`DayOfWeekEnumType`].
     pub day_of_week: Option<Vec<DayOfWeekEnumType>>,
     /// `validFromDate`: Optional; a string.
-    pub valid_from_date: Option<String>,
+    pub valid_from_date: Option<Text>,
     /// `validToDate`: Optional; a string.
-    pub valid_to_date: Option<String>,
+    pub valid_to_date: Option<Text>,
     /// `evseKind`: Optional; a [`EvseKindEnumType`].
     pub evse_kind: Option<EvseKindEnumType>,
     /// `paymentBrand`: Optional; at most 20 characters.
-    pub payment_brand: Option<String>,
+    pub payment_brand: Option<Text>,
     /// `paymentRecognition`: Optional; at most 20 characters.
-    pub payment_recognition: Option<String>,
+    pub payment_recognition: Option<Text>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -27802,20 +27831,20 @@ impl TariffConditionsFixedType {
 impl Decode for TariffConditionsFixedType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_start_time_of_day: Option<String> = None;
-        let mut f_end_time_of_day: Option<String> = None;
+        let mut f_start_time_of_day: Option<Text> = None;
+        let mut f_end_time_of_day: Option<Text> = None;
         let mut f_day_of_week: Option<Vec<DayOfWeekEnumType>> = None;
-        let mut f_valid_from_date: Option<String> = None;
-        let mut f_valid_to_date: Option<String> = None;
+        let mut f_valid_from_date: Option<Text> = None;
+        let mut f_valid_to_date: Option<Text> = None;
         let mut f_evse_kind: Option<EvseKindEnumType> = None;
-        let mut f_payment_brand: Option<String> = None;
-        let mut f_payment_recognition: Option<String> = None;
+        let mut f_payment_brand: Option<Text> = None;
+        let mut f_payment_recognition: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "startTimeOfDay" => {
+                b"startTimeOfDay" => {
                     if f_start_time_of_day.is_some() {
                         d.duplicate("startTimeOfDay")?;
                     }
@@ -27826,7 +27855,7 @@ impl Decode for TariffConditionsFixedType {
                     f_start_time_of_day =
                         Some(d.string(None).map_err(|e| e.at_key("startTimeOfDay"))?);
                 }
-                "endTimeOfDay" => {
+                b"endTimeOfDay" => {
                     if f_end_time_of_day.is_some() {
                         d.duplicate("endTimeOfDay")?;
                     }
@@ -27836,7 +27865,7 @@ impl Decode for TariffConditionsFixedType {
                     }
                     f_end_time_of_day = Some(d.string(None).map_err(|e| e.at_key("endTimeOfDay"))?);
                 }
-                "dayOfWeek" => {
+                b"dayOfWeek" => {
                     if f_day_of_week.is_some() {
                         d.duplicate("dayOfWeek")?;
                     }
@@ -27849,7 +27878,7 @@ impl Decode for TariffConditionsFixedType {
                             .map_err(|e| e.at_key("dayOfWeek"))?,
                     );
                 }
-                "validFromDate" => {
+                b"validFromDate" => {
                     if f_valid_from_date.is_some() {
                         d.duplicate("validFromDate")?;
                     }
@@ -27860,7 +27889,7 @@ impl Decode for TariffConditionsFixedType {
                     f_valid_from_date =
                         Some(d.string(None).map_err(|e| e.at_key("validFromDate"))?);
                 }
-                "validToDate" => {
+                b"validToDate" => {
                     if f_valid_to_date.is_some() {
                         d.duplicate("validToDate")?;
                     }
@@ -27870,7 +27899,7 @@ impl Decode for TariffConditionsFixedType {
                     }
                     f_valid_to_date = Some(d.string(None).map_err(|e| e.at_key("validToDate"))?);
                 }
-                "evseKind" => {
+                b"evseKind" => {
                     if f_evse_kind.is_some() {
                         d.duplicate("evseKind")?;
                     }
@@ -27881,7 +27910,7 @@ impl Decode for TariffConditionsFixedType {
                     f_evse_kind =
                         Some(EvseKindEnumType::decode(d).map_err(|e| e.at_key("evseKind"))?);
                 }
-                "paymentBrand" => {
+                b"paymentBrand" => {
                     if f_payment_brand.is_some() {
                         d.duplicate("paymentBrand")?;
                     }
@@ -27892,7 +27921,7 @@ impl Decode for TariffConditionsFixedType {
                     f_payment_brand =
                         Some(d.string(Some(20)).map_err(|e| e.at_key("paymentBrand"))?);
                 }
-                "paymentRecognition" => {
+                b"paymentRecognition" => {
                     if f_payment_recognition.is_some() {
                         d.duplicate("paymentRecognition")?;
                     }
@@ -27905,7 +27934,7 @@ impl Decode for TariffConditionsFixedType {
                             .map_err(|e| e.at_key("paymentRecognition"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -27919,7 +27948,7 @@ impl Decode for TariffConditionsFixedType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TariffConditionsFixedType {
@@ -28014,15 +28043,15 @@ impl Encode for TariffConditionsFixedType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TariffConditionsType {
     /// `startTimeOfDay`: Optional; a string.
-    pub start_time_of_day: Option<String>,
+    pub start_time_of_day: Option<Text>,
     /// `endTimeOfDay`: Optional; a string.
-    pub end_time_of_day: Option<String>,
+    pub end_time_of_day: Option<Text>,
     /// `dayOfWeek`: Optional; an array of 1 to 7 items, each a [`DayOfWeekEnumType`].
     pub day_of_week: Option<Vec<DayOfWeekEnumType>>,
     /// `validFromDate`: Optional; a string.
-    pub valid_from_date: Option<String>,
+    pub valid_from_date: Option<Text>,
     /// `validToDate`: Optional; a string.
-    pub valid_to_date: Option<String>,
+    pub valid_to_date: Option<Text>,
     /// `evseKind`: Optional; a [`EvseKindEnumType`].
     pub evse_kind: Option<EvseKindEnumType>,
     /// `minEnergy`: Optional; an exact decimal.
@@ -28086,11 +28115,11 @@ impl TariffConditionsType {
 impl Decode for TariffConditionsType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_start_time_of_day: Option<String> = None;
-        let mut f_end_time_of_day: Option<String> = None;
+        let mut f_start_time_of_day: Option<Text> = None;
+        let mut f_end_time_of_day: Option<Text> = None;
         let mut f_day_of_week: Option<Vec<DayOfWeekEnumType>> = None;
-        let mut f_valid_from_date: Option<String> = None;
-        let mut f_valid_to_date: Option<String> = None;
+        let mut f_valid_from_date: Option<Text> = None;
+        let mut f_valid_to_date: Option<Text> = None;
         let mut f_evse_kind: Option<EvseKindEnumType> = None;
         let mut f_min_energy: Option<Decimal> = None;
         let mut f_max_energy: Option<Decimal> = None;
@@ -28107,9 +28136,9 @@ impl Decode for TariffConditionsType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "startTimeOfDay" => {
+                b"startTimeOfDay" => {
                     if f_start_time_of_day.is_some() {
                         d.duplicate("startTimeOfDay")?;
                     }
@@ -28120,7 +28149,7 @@ impl Decode for TariffConditionsType {
                     f_start_time_of_day =
                         Some(d.string(None).map_err(|e| e.at_key("startTimeOfDay"))?);
                 }
-                "endTimeOfDay" => {
+                b"endTimeOfDay" => {
                     if f_end_time_of_day.is_some() {
                         d.duplicate("endTimeOfDay")?;
                     }
@@ -28130,7 +28159,7 @@ impl Decode for TariffConditionsType {
                     }
                     f_end_time_of_day = Some(d.string(None).map_err(|e| e.at_key("endTimeOfDay"))?);
                 }
-                "dayOfWeek" => {
+                b"dayOfWeek" => {
                     if f_day_of_week.is_some() {
                         d.duplicate("dayOfWeek")?;
                     }
@@ -28143,7 +28172,7 @@ impl Decode for TariffConditionsType {
                             .map_err(|e| e.at_key("dayOfWeek"))?,
                     );
                 }
-                "validFromDate" => {
+                b"validFromDate" => {
                     if f_valid_from_date.is_some() {
                         d.duplicate("validFromDate")?;
                     }
@@ -28154,7 +28183,7 @@ impl Decode for TariffConditionsType {
                     f_valid_from_date =
                         Some(d.string(None).map_err(|e| e.at_key("validFromDate"))?);
                 }
-                "validToDate" => {
+                b"validToDate" => {
                     if f_valid_to_date.is_some() {
                         d.duplicate("validToDate")?;
                     }
@@ -28164,7 +28193,7 @@ impl Decode for TariffConditionsType {
                     }
                     f_valid_to_date = Some(d.string(None).map_err(|e| e.at_key("validToDate"))?);
                 }
-                "evseKind" => {
+                b"evseKind" => {
                     if f_evse_kind.is_some() {
                         d.duplicate("evseKind")?;
                     }
@@ -28175,7 +28204,7 @@ impl Decode for TariffConditionsType {
                     f_evse_kind =
                         Some(EvseKindEnumType::decode(d).map_err(|e| e.at_key("evseKind"))?);
                 }
-                "minEnergy" => {
+                b"minEnergy" => {
                     if f_min_energy.is_some() {
                         d.duplicate("minEnergy")?;
                     }
@@ -28188,7 +28217,7 @@ impl Decode for TariffConditionsType {
                             .map_err(|e| e.at_key("minEnergy"))?,
                     );
                 }
-                "maxEnergy" => {
+                b"maxEnergy" => {
                     if f_max_energy.is_some() {
                         d.duplicate("maxEnergy")?;
                     }
@@ -28201,7 +28230,7 @@ impl Decode for TariffConditionsType {
                             .map_err(|e| e.at_key("maxEnergy"))?,
                     );
                 }
-                "minCurrent" => {
+                b"minCurrent" => {
                     if f_min_current.is_some() {
                         d.duplicate("minCurrent")?;
                     }
@@ -28214,7 +28243,7 @@ impl Decode for TariffConditionsType {
                             .map_err(|e| e.at_key("minCurrent"))?,
                     );
                 }
-                "maxCurrent" => {
+                b"maxCurrent" => {
                     if f_max_current.is_some() {
                         d.duplicate("maxCurrent")?;
                     }
@@ -28227,7 +28256,7 @@ impl Decode for TariffConditionsType {
                             .map_err(|e| e.at_key("maxCurrent"))?,
                     );
                 }
-                "minPower" => {
+                b"minPower" => {
                     if f_min_power.is_some() {
                         d.duplicate("minPower")?;
                     }
@@ -28240,7 +28269,7 @@ impl Decode for TariffConditionsType {
                             .map_err(|e| e.at_key("minPower"))?,
                     );
                 }
-                "maxPower" => {
+                b"maxPower" => {
                     if f_max_power.is_some() {
                         d.duplicate("maxPower")?;
                     }
@@ -28253,7 +28282,7 @@ impl Decode for TariffConditionsType {
                             .map_err(|e| e.at_key("maxPower"))?,
                     );
                 }
-                "minTime" => {
+                b"minTime" => {
                     if f_min_time.is_some() {
                         d.duplicate("minTime")?;
                     }
@@ -28263,7 +28292,7 @@ impl Decode for TariffConditionsType {
                     }
                     f_min_time = Some(d.integer(None, None).map_err(|e| e.at_key("minTime"))?);
                 }
-                "maxTime" => {
+                b"maxTime" => {
                     if f_max_time.is_some() {
                         d.duplicate("maxTime")?;
                     }
@@ -28273,7 +28302,7 @@ impl Decode for TariffConditionsType {
                     }
                     f_max_time = Some(d.integer(None, None).map_err(|e| e.at_key("maxTime"))?);
                 }
-                "minChargingTime" => {
+                b"minChargingTime" => {
                     if f_min_charging_time.is_some() {
                         d.duplicate("minChargingTime")?;
                     }
@@ -28286,7 +28315,7 @@ impl Decode for TariffConditionsType {
                             .map_err(|e| e.at_key("minChargingTime"))?,
                     );
                 }
-                "maxChargingTime" => {
+                b"maxChargingTime" => {
                     if f_max_charging_time.is_some() {
                         d.duplicate("maxChargingTime")?;
                     }
@@ -28299,7 +28328,7 @@ impl Decode for TariffConditionsType {
                             .map_err(|e| e.at_key("maxChargingTime"))?,
                     );
                 }
-                "minIdleTime" => {
+                b"minIdleTime" => {
                     if f_min_idle_time.is_some() {
                         d.duplicate("minIdleTime")?;
                     }
@@ -28310,7 +28339,7 @@ impl Decode for TariffConditionsType {
                     f_min_idle_time =
                         Some(d.integer(None, None).map_err(|e| e.at_key("minIdleTime"))?);
                 }
-                "maxIdleTime" => {
+                b"maxIdleTime" => {
                     if f_max_idle_time.is_some() {
                         d.duplicate("maxIdleTime")?;
                     }
@@ -28321,7 +28350,7 @@ impl Decode for TariffConditionsType {
                     f_max_idle_time =
                         Some(d.integer(None, None).map_err(|e| e.at_key("maxIdleTime"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -28335,7 +28364,7 @@ impl Decode for TariffConditionsType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TariffConditionsType {
@@ -28523,12 +28552,12 @@ impl std::str::FromStr for TariffCostEnumType {
 
 impl Decode for TariffCostEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "NormalCost" => TariffCostEnumType::NormalCost,
-            "MinCost" => TariffCostEnumType::MinCost,
-            "MaxCost" => TariffCostEnumType::MaxCost,
-            _ => TariffCostEnumType::UnknownValue(d.unknown_enum(s, "TariffCostEnumType")?),
+            b"NormalCost" => TariffCostEnumType::NormalCost,
+            b"MinCost" => TariffCostEnumType::MinCost,
+            b"MaxCost" => TariffCostEnumType::MaxCost,
+            _ => TariffCostEnumType::UnknownValue(d.unknown_enum_bytes(s, "TariffCostEnumType")?),
         })
     }
 }
@@ -28579,9 +28608,9 @@ impl Decode for TariffEnergyPriceType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "priceKwh" => {
+                b"priceKwh" => {
                     if f_price_kwh.is_some() {
                         d.duplicate("priceKwh")?;
                     }
@@ -28590,7 +28619,7 @@ impl Decode for TariffEnergyPriceType {
                             .map_err(|e| e.at_key("priceKwh"))?,
                     );
                 }
-                "conditions" => {
+                b"conditions" => {
                     if f_conditions.is_some() {
                         d.duplicate("conditions")?;
                     }
@@ -28601,7 +28630,7 @@ impl Decode for TariffEnergyPriceType {
                     f_conditions =
                         Some(TariffConditionsType::decode(d).map_err(|e| e.at_key("conditions"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -28615,7 +28644,7 @@ impl Decode for TariffEnergyPriceType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TariffEnergyPriceType {
@@ -28695,9 +28724,9 @@ impl Decode for TariffEnergyType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "prices" => {
+                b"prices" => {
                     if f_prices.is_some() {
                         d.duplicate("prices")?;
                     }
@@ -28706,7 +28735,7 @@ impl Decode for TariffEnergyType {
                             .map_err(|e| e.at_key("prices"))?,
                     );
                 }
-                "taxRates" => {
+                b"taxRates" => {
                     if f_tax_rates.is_some() {
                         d.duplicate("taxRates")?;
                     }
@@ -28719,7 +28748,7 @@ impl Decode for TariffEnergyType {
                             .map_err(|e| e.at_key("taxRates"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -28733,7 +28762,7 @@ impl Decode for TariffEnergyType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TariffEnergyType {
@@ -28831,9 +28860,9 @@ impl Decode for TariffFixedPriceType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "conditions" => {
+                b"conditions" => {
                     if f_conditions.is_some() {
                         d.duplicate("conditions")?;
                     }
@@ -28845,7 +28874,7 @@ impl Decode for TariffFixedPriceType {
                         TariffConditionsFixedType::decode(d).map_err(|e| e.at_key("conditions"))?,
                     );
                 }
-                "priceFixed" => {
+                b"priceFixed" => {
                     if f_price_fixed.is_some() {
                         d.duplicate("priceFixed")?;
                     }
@@ -28854,7 +28883,7 @@ impl Decode for TariffFixedPriceType {
                             .map_err(|e| e.at_key("priceFixed"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -28868,7 +28897,7 @@ impl Decode for TariffFixedPriceType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TariffFixedPriceType {
@@ -28948,9 +28977,9 @@ impl Decode for TariffFixedType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "prices" => {
+                b"prices" => {
                     if f_prices.is_some() {
                         d.duplicate("prices")?;
                     }
@@ -28959,7 +28988,7 @@ impl Decode for TariffFixedType {
                             .map_err(|e| e.at_key("prices"))?,
                     );
                 }
-                "taxRates" => {
+                b"taxRates" => {
                     if f_tax_rates.is_some() {
                         d.duplicate("taxRates")?;
                     }
@@ -28972,7 +29001,7 @@ impl Decode for TariffFixedType {
                             .map_err(|e| e.at_key("taxRates"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -28986,7 +29015,7 @@ impl Decode for TariffFixedType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TariffFixedType {
@@ -29106,14 +29135,14 @@ impl std::str::FromStr for TariffGetStatusEnumType {
 
 impl Decode for TariffGetStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => TariffGetStatusEnumType::Accepted,
-            "Rejected" => TariffGetStatusEnumType::Rejected,
-            "NoTariff" => TariffGetStatusEnumType::NoTariff,
-            _ => {
-                TariffGetStatusEnumType::UnknownValue(d.unknown_enum(s, "TariffGetStatusEnumType")?)
-            }
+            b"Accepted" => TariffGetStatusEnumType::Accepted,
+            b"Rejected" => TariffGetStatusEnumType::Rejected,
+            b"NoTariff" => TariffGetStatusEnumType::NoTariff,
+            _ => TariffGetStatusEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "TariffGetStatusEnumType")?,
+            ),
         })
     }
 }
@@ -29183,11 +29212,11 @@ impl std::str::FromStr for TariffKindEnumType {
 
 impl Decode for TariffKindEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "DefaultTariff" => TariffKindEnumType::DefaultTariff,
-            "DriverTariff" => TariffKindEnumType::DriverTariff,
-            _ => TariffKindEnumType::UnknownValue(d.unknown_enum(s, "TariffKindEnumType")?),
+            b"DefaultTariff" => TariffKindEnumType::DefaultTariff,
+            b"DriverTariff" => TariffKindEnumType::DriverTariff,
+            _ => TariffKindEnumType::UnknownValue(d.unknown_enum_bytes(s, "TariffKindEnumType")?),
         })
     }
 }
@@ -29270,16 +29299,16 @@ impl std::str::FromStr for TariffSetStatusEnumType {
 
 impl Decode for TariffSetStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => TariffSetStatusEnumType::Accepted,
-            "Rejected" => TariffSetStatusEnumType::Rejected,
-            "TooManyElements" => TariffSetStatusEnumType::TooManyElements,
-            "ConditionNotSupported" => TariffSetStatusEnumType::ConditionNotSupported,
-            "DuplicateTariffId" => TariffSetStatusEnumType::DuplicateTariffId,
-            _ => {
-                TariffSetStatusEnumType::UnknownValue(d.unknown_enum(s, "TariffSetStatusEnumType")?)
-            }
+            b"Accepted" => TariffSetStatusEnumType::Accepted,
+            b"Rejected" => TariffSetStatusEnumType::Rejected,
+            b"TooManyElements" => TariffSetStatusEnumType::TooManyElements,
+            b"ConditionNotSupported" => TariffSetStatusEnumType::ConditionNotSupported,
+            b"DuplicateTariffId" => TariffSetStatusEnumType::DuplicateTariffId,
+            _ => TariffSetStatusEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "TariffSetStatusEnumType")?,
+            ),
         })
     }
 }
@@ -29332,9 +29361,9 @@ impl Decode for TariffTimePriceType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "priceMinute" => {
+                b"priceMinute" => {
                     if f_price_minute.is_some() {
                         d.duplicate("priceMinute")?;
                     }
@@ -29343,7 +29372,7 @@ impl Decode for TariffTimePriceType {
                             .map_err(|e| e.at_key("priceMinute"))?,
                     );
                 }
-                "conditions" => {
+                b"conditions" => {
                     if f_conditions.is_some() {
                         d.duplicate("conditions")?;
                     }
@@ -29354,7 +29383,7 @@ impl Decode for TariffTimePriceType {
                     f_conditions =
                         Some(TariffConditionsType::decode(d).map_err(|e| e.at_key("conditions"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -29368,7 +29397,7 @@ impl Decode for TariffTimePriceType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TariffTimePriceType {
@@ -29448,9 +29477,9 @@ impl Decode for TariffTimeType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "prices" => {
+                b"prices" => {
                     if f_prices.is_some() {
                         d.duplicate("prices")?;
                     }
@@ -29459,7 +29488,7 @@ impl Decode for TariffTimeType {
                             .map_err(|e| e.at_key("prices"))?,
                     );
                 }
-                "taxRates" => {
+                b"taxRates" => {
                     if f_tax_rates.is_some() {
                         d.duplicate("taxRates")?;
                     }
@@ -29472,7 +29501,7 @@ impl Decode for TariffTimeType {
                             .map_err(|e| e.at_key("taxRates"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -29486,7 +29515,7 @@ impl Decode for TariffTimeType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TariffTimeType {
@@ -29555,11 +29584,11 @@ impl Encode for TariffTimeType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TariffType {
     /// `tariffId`: Required; at most 60 characters.
-    pub tariff_id: String,
+    pub tariff_id: Text,
     /// `description`: Optional; an array of 1 to 10 items, each a [`MessageContentType`].
     pub description: Option<Vec<MessageContentType>>,
     /// `currency`: Required; at most 3 characters.
-    pub currency: String,
+    pub currency: Text,
     /// `energy`: Optional; a [`TariffEnergyType`].
     pub energy: Option<TariffEnergyType>,
     /// `validFrom`: Optional; an RFC 3339 date-time.
@@ -29586,7 +29615,7 @@ pub struct TariffType {
 
 impl TariffType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(tariff_id: String, currency: String) -> Self {
+    pub fn new(tariff_id: Text, currency: Text) -> Self {
         TariffType {
             tariff_id,
             description: None,
@@ -29609,9 +29638,9 @@ impl TariffType {
 impl Decode for TariffType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_tariff_id: Option<String> = None;
+        let mut f_tariff_id: Option<Text> = None;
         let mut f_description: Option<Vec<MessageContentType>> = None;
-        let mut f_currency: Option<String> = None;
+        let mut f_currency: Option<Text> = None;
         let mut f_energy: Option<TariffEnergyType> = None;
         let mut f_valid_from: Option<DateTime> = None;
         let mut f_charging_time: Option<TariffTimeType> = None;
@@ -29624,15 +29653,15 @@ impl Decode for TariffType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "tariffId" => {
+                b"tariffId" => {
                     if f_tariff_id.is_some() {
                         d.duplicate("tariffId")?;
                     }
                     f_tariff_id = Some(d.string(Some(60)).map_err(|e| e.at_key("tariffId"))?);
                 }
-                "description" => {
+                b"description" => {
                     if f_description.is_some() {
                         d.duplicate("description")?;
                     }
@@ -29645,13 +29674,13 @@ impl Decode for TariffType {
                             .map_err(|e| e.at_key("description"))?,
                     );
                 }
-                "currency" => {
+                b"currency" => {
                     if f_currency.is_some() {
                         d.duplicate("currency")?;
                     }
                     f_currency = Some(d.string(Some(3)).map_err(|e| e.at_key("currency"))?);
                 }
-                "energy" => {
+                b"energy" => {
                     if f_energy.is_some() {
                         d.duplicate("energy")?;
                     }
@@ -29661,7 +29690,7 @@ impl Decode for TariffType {
                     }
                     f_energy = Some(TariffEnergyType::decode(d).map_err(|e| e.at_key("energy"))?);
                 }
-                "validFrom" => {
+                b"validFrom" => {
                     if f_valid_from.is_some() {
                         d.duplicate("validFrom")?;
                     }
@@ -29671,7 +29700,7 @@ impl Decode for TariffType {
                     }
                     f_valid_from = Some(d.date_time().map_err(|e| e.at_key("validFrom"))?);
                 }
-                "chargingTime" => {
+                b"chargingTime" => {
                     if f_charging_time.is_some() {
                         d.duplicate("chargingTime")?;
                     }
@@ -29682,7 +29711,7 @@ impl Decode for TariffType {
                     f_charging_time =
                         Some(TariffTimeType::decode(d).map_err(|e| e.at_key("chargingTime"))?);
                 }
-                "idleTime" => {
+                b"idleTime" => {
                     if f_idle_time.is_some() {
                         d.duplicate("idleTime")?;
                     }
@@ -29693,7 +29722,7 @@ impl Decode for TariffType {
                     f_idle_time =
                         Some(TariffTimeType::decode(d).map_err(|e| e.at_key("idleTime"))?);
                 }
-                "fixedFee" => {
+                b"fixedFee" => {
                     if f_fixed_fee.is_some() {
                         d.duplicate("fixedFee")?;
                     }
@@ -29704,7 +29733,7 @@ impl Decode for TariffType {
                     f_fixed_fee =
                         Some(TariffFixedType::decode(d).map_err(|e| e.at_key("fixedFee"))?);
                 }
-                "reservationTime" => {
+                b"reservationTime" => {
                     if f_reservation_time.is_some() {
                         d.duplicate("reservationTime")?;
                     }
@@ -29715,7 +29744,7 @@ impl Decode for TariffType {
                     f_reservation_time =
                         Some(TariffTimeType::decode(d).map_err(|e| e.at_key("reservationTime"))?);
                 }
-                "reservationFixed" => {
+                b"reservationFixed" => {
                     if f_reservation_fixed.is_some() {
                         d.duplicate("reservationFixed")?;
                     }
@@ -29726,7 +29755,7 @@ impl Decode for TariffType {
                     f_reservation_fixed =
                         Some(TariffFixedType::decode(d).map_err(|e| e.at_key("reservationFixed"))?);
                 }
-                "minCost" => {
+                b"minCost" => {
                     if f_min_cost.is_some() {
                         d.duplicate("minCost")?;
                     }
@@ -29736,7 +29765,7 @@ impl Decode for TariffType {
                     }
                     f_min_cost = Some(PriceType::decode(d).map_err(|e| e.at_key("minCost"))?);
                 }
-                "maxCost" => {
+                b"maxCost" => {
                     if f_max_cost.is_some() {
                         d.duplicate("maxCost")?;
                     }
@@ -29746,7 +29775,7 @@ impl Decode for TariffType {
                     }
                     f_max_cost = Some(PriceType::decode(d).map_err(|e| e.at_key("maxCost"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -29760,7 +29789,7 @@ impl Decode for TariffType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TariffType {
@@ -29907,7 +29936,7 @@ impl Encode for TariffType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaxRateType {
     /// `type`: Required; at most 20 characters.
-    pub type_: String,
+    pub type_: Text,
     /// `tax`: Required; an exact decimal.
     pub tax: Decimal,
     /// `stack`: Optional; an integer, at least 0.
@@ -29920,7 +29949,7 @@ pub struct TaxRateType {
 
 impl TaxRateType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(type_: String, tax: Decimal) -> Self {
+    pub fn new(type_: Text, tax: Decimal) -> Self {
         TaxRateType {
             type_,
             tax,
@@ -29934,27 +29963,27 @@ impl TaxRateType {
 impl Decode for TaxRateType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_type_: Option<String> = None;
+        let mut f_type_: Option<Text> = None;
         let mut f_tax: Option<Decimal> = None;
         let mut f_stack: Option<i64> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "type" => {
+                b"type" => {
                     if f_type_.is_some() {
                         d.duplicate("type")?;
                     }
                     f_type_ = Some(d.string(Some(20)).map_err(|e| e.at_key("type"))?);
                 }
-                "tax" => {
+                b"tax" => {
                     if f_tax.is_some() {
                         d.duplicate("tax")?;
                     }
                     f_tax = Some(d.decimal(None, None, None).map_err(|e| e.at_key("tax"))?);
                 }
-                "stack" => {
+                b"stack" => {
                     if f_stack.is_some() {
                         d.duplicate("stack")?;
                     }
@@ -29964,7 +29993,7 @@ impl Decode for TaxRateType {
                     }
                     f_stack = Some(d.integer(Some(0), None).map_err(|e| e.at_key("stack"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -29978,7 +30007,7 @@ impl Decode for TaxRateType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TaxRateType {
@@ -30045,7 +30074,7 @@ pub struct TaxRuleType {
     /// `taxRuleID`: Required; an integer, at least 0.
     pub tax_rule_id: i64,
     /// `taxRuleName`: Optional; at most 100 characters.
-    pub tax_rule_name: Option<String>,
+    pub tax_rule_name: Option<Text>,
     /// `taxIncludedInPrice`: Optional; a boolean.
     pub tax_included_in_price: Option<bool>,
     /// `appliesToEnergyFee`: Required; a boolean.
@@ -30093,7 +30122,7 @@ impl Decode for TaxRuleType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_tax_rule_id: Option<i64> = None;
-        let mut f_tax_rule_name: Option<String> = None;
+        let mut f_tax_rule_name: Option<Text> = None;
         let mut f_tax_included_in_price: Option<bool> = None;
         let mut f_applies_to_energy_fee: Option<bool> = None;
         let mut f_applies_to_parking_fee: Option<bool> = None;
@@ -30103,9 +30132,9 @@ impl Decode for TaxRuleType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "taxRuleID" => {
+                b"taxRuleID" => {
                     if f_tax_rule_id.is_some() {
                         d.duplicate("taxRuleID")?;
                     }
@@ -30114,7 +30143,7 @@ impl Decode for TaxRuleType {
                             .map_err(|e| e.at_key("taxRuleID"))?,
                     );
                 }
-                "taxRuleName" => {
+                b"taxRuleName" => {
                     if f_tax_rule_name.is_some() {
                         d.duplicate("taxRuleName")?;
                     }
@@ -30125,7 +30154,7 @@ impl Decode for TaxRuleType {
                     f_tax_rule_name =
                         Some(d.string(Some(100)).map_err(|e| e.at_key("taxRuleName"))?);
                 }
-                "taxIncludedInPrice" => {
+                b"taxIncludedInPrice" => {
                     if f_tax_included_in_price.is_some() {
                         d.duplicate("taxIncludedInPrice")?;
                     }
@@ -30136,28 +30165,28 @@ impl Decode for TaxRuleType {
                     f_tax_included_in_price =
                         Some(d.boolean().map_err(|e| e.at_key("taxIncludedInPrice"))?);
                 }
-                "appliesToEnergyFee" => {
+                b"appliesToEnergyFee" => {
                     if f_applies_to_energy_fee.is_some() {
                         d.duplicate("appliesToEnergyFee")?;
                     }
                     f_applies_to_energy_fee =
                         Some(d.boolean().map_err(|e| e.at_key("appliesToEnergyFee"))?);
                 }
-                "appliesToParkingFee" => {
+                b"appliesToParkingFee" => {
                     if f_applies_to_parking_fee.is_some() {
                         d.duplicate("appliesToParkingFee")?;
                     }
                     f_applies_to_parking_fee =
                         Some(d.boolean().map_err(|e| e.at_key("appliesToParkingFee"))?);
                 }
-                "appliesToOverstayFee" => {
+                b"appliesToOverstayFee" => {
                     if f_applies_to_overstay_fee.is_some() {
                         d.duplicate("appliesToOverstayFee")?;
                     }
                     f_applies_to_overstay_fee =
                         Some(d.boolean().map_err(|e| e.at_key("appliesToOverstayFee"))?);
                 }
-                "appliesToMinimumMaximumCost" => {
+                b"appliesToMinimumMaximumCost" => {
                     if f_applies_to_minimum_maximum_cost.is_some() {
                         d.duplicate("appliesToMinimumMaximumCost")?;
                     }
@@ -30166,14 +30195,14 @@ impl Decode for TaxRuleType {
                             .map_err(|e| e.at_key("appliesToMinimumMaximumCost"))?,
                     );
                 }
-                "taxRate" => {
+                b"taxRate" => {
                     if f_tax_rate.is_some() {
                         d.duplicate("taxRate")?;
                     }
                     f_tax_rate =
                         Some(RationalNumberType::decode(d).map_err(|e| e.at_key("taxRate"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -30187,7 +30216,7 @@ impl Decode for TaxRuleType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TaxRuleType {
@@ -30298,7 +30327,7 @@ impl Encode for TaxRuleType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TotalCostType {
     /// `currency`: Required; at most 3 characters.
-    pub currency: String,
+    pub currency: Text,
     /// `typeOfCost`: Required; a [`TariffCostEnumType`].
     pub type_of_cost: TariffCostEnumType,
     /// `fixed`: Optional; a [`PriceType`].
@@ -30323,7 +30352,7 @@ pub struct TotalCostType {
 
 impl TotalCostType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(currency: String, type_of_cost: TariffCostEnumType, total: TotalPriceType) -> Self {
+    pub fn new(currency: Text, type_of_cost: TariffCostEnumType, total: TotalPriceType) -> Self {
         TotalCostType {
             currency,
             type_of_cost,
@@ -30343,7 +30372,7 @@ impl TotalCostType {
 impl Decode for TotalCostType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_currency: Option<String> = None;
+        let mut f_currency: Option<Text> = None;
         let mut f_type_of_cost: Option<TariffCostEnumType> = None;
         let mut f_fixed: Option<PriceType> = None;
         let mut f_energy: Option<PriceType> = None;
@@ -30355,22 +30384,22 @@ impl Decode for TotalCostType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "currency" => {
+                b"currency" => {
                     if f_currency.is_some() {
                         d.duplicate("currency")?;
                     }
                     f_currency = Some(d.string(Some(3)).map_err(|e| e.at_key("currency"))?);
                 }
-                "typeOfCost" => {
+                b"typeOfCost" => {
                     if f_type_of_cost.is_some() {
                         d.duplicate("typeOfCost")?;
                     }
                     f_type_of_cost =
                         Some(TariffCostEnumType::decode(d).map_err(|e| e.at_key("typeOfCost"))?);
                 }
-                "fixed" => {
+                b"fixed" => {
                     if f_fixed.is_some() {
                         d.duplicate("fixed")?;
                     }
@@ -30380,7 +30409,7 @@ impl Decode for TotalCostType {
                     }
                     f_fixed = Some(PriceType::decode(d).map_err(|e| e.at_key("fixed"))?);
                 }
-                "energy" => {
+                b"energy" => {
                     if f_energy.is_some() {
                         d.duplicate("energy")?;
                     }
@@ -30390,7 +30419,7 @@ impl Decode for TotalCostType {
                     }
                     f_energy = Some(PriceType::decode(d).map_err(|e| e.at_key("energy"))?);
                 }
-                "chargingTime" => {
+                b"chargingTime" => {
                     if f_charging_time.is_some() {
                         d.duplicate("chargingTime")?;
                     }
@@ -30401,7 +30430,7 @@ impl Decode for TotalCostType {
                     f_charging_time =
                         Some(PriceType::decode(d).map_err(|e| e.at_key("chargingTime"))?);
                 }
-                "idleTime" => {
+                b"idleTime" => {
                     if f_idle_time.is_some() {
                         d.duplicate("idleTime")?;
                     }
@@ -30411,7 +30440,7 @@ impl Decode for TotalCostType {
                     }
                     f_idle_time = Some(PriceType::decode(d).map_err(|e| e.at_key("idleTime"))?);
                 }
-                "reservationTime" => {
+                b"reservationTime" => {
                     if f_reservation_time.is_some() {
                         d.duplicate("reservationTime")?;
                     }
@@ -30422,7 +30451,7 @@ impl Decode for TotalCostType {
                     f_reservation_time =
                         Some(PriceType::decode(d).map_err(|e| e.at_key("reservationTime"))?);
                 }
-                "reservationFixed" => {
+                b"reservationFixed" => {
                     if f_reservation_fixed.is_some() {
                         d.duplicate("reservationFixed")?;
                     }
@@ -30433,13 +30462,13 @@ impl Decode for TotalCostType {
                     f_reservation_fixed =
                         Some(PriceType::decode(d).map_err(|e| e.at_key("reservationFixed"))?);
                 }
-                "total" => {
+                b"total" => {
                     if f_total.is_some() {
                         d.duplicate("total")?;
                     }
                     f_total = Some(TotalPriceType::decode(d).map_err(|e| e.at_key("total"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -30453,7 +30482,7 @@ impl Decode for TotalCostType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TotalCostType {
@@ -30603,9 +30632,9 @@ impl Decode for TotalPriceType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "exclTax" => {
+                b"exclTax" => {
                     if f_excl_tax.is_some() {
                         d.duplicate("exclTax")?;
                     }
@@ -30618,7 +30647,7 @@ impl Decode for TotalPriceType {
                             .map_err(|e| e.at_key("exclTax"))?,
                     );
                 }
-                "inclTax" => {
+                b"inclTax" => {
                     if f_incl_tax.is_some() {
                         d.duplicate("inclTax")?;
                     }
@@ -30631,7 +30660,7 @@ impl Decode for TotalPriceType {
                             .map_err(|e| e.at_key("inclTax"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -30645,7 +30674,7 @@ impl Decode for TotalPriceType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TotalPriceType {
@@ -30726,9 +30755,9 @@ impl Decode for TotalUsageType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "energy" => {
+                b"energy" => {
                     if f_energy.is_some() {
                         d.duplicate("energy")?;
                     }
@@ -30737,7 +30766,7 @@ impl Decode for TotalUsageType {
                             .map_err(|e| e.at_key("energy"))?,
                     );
                 }
-                "chargingTime" => {
+                b"chargingTime" => {
                     if f_charging_time.is_some() {
                         d.duplicate("chargingTime")?;
                     }
@@ -30746,13 +30775,13 @@ impl Decode for TotalUsageType {
                             .map_err(|e| e.at_key("chargingTime"))?,
                     );
                 }
-                "idleTime" => {
+                b"idleTime" => {
                     if f_idle_time.is_some() {
                         d.duplicate("idleTime")?;
                     }
                     f_idle_time = Some(d.integer(None, None).map_err(|e| e.at_key("idleTime"))?);
                 }
-                "reservationTime" => {
+                b"reservationTime" => {
                     if f_reservation_time.is_some() {
                         d.duplicate("reservationTime")?;
                     }
@@ -30765,7 +30794,7 @@ impl Decode for TotalUsageType {
                             .map_err(|e| e.at_key("reservationTime"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -30779,7 +30808,7 @@ impl Decode for TotalUsageType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TotalUsageType {
@@ -30896,13 +30925,13 @@ impl std::str::FromStr for TransactionEventEnumType {
 
 impl Decode for TransactionEventEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Ended" => TransactionEventEnumType::Ended,
-            "Started" => TransactionEventEnumType::Started,
-            "Updated" => TransactionEventEnumType::Updated,
+            b"Ended" => TransactionEventEnumType::Ended,
+            b"Started" => TransactionEventEnumType::Started,
+            b"Updated" => TransactionEventEnumType::Updated,
             _ => TransactionEventEnumType::UnknownValue(
-                d.unknown_enum(s, "TransactionEventEnumType")?,
+                d.unknown_enum_bytes(s, "TransactionEventEnumType")?,
             ),
         })
     }
@@ -30964,9 +30993,9 @@ impl Decode for TransactionLimitType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "maxCost" => {
+                b"maxCost" => {
                     if f_max_cost.is_some() {
                         d.duplicate("maxCost")?;
                     }
@@ -30979,7 +31008,7 @@ impl Decode for TransactionLimitType {
                             .map_err(|e| e.at_key("maxCost"))?,
                     );
                 }
-                "maxEnergy" => {
+                b"maxEnergy" => {
                     if f_max_energy.is_some() {
                         d.duplicate("maxEnergy")?;
                     }
@@ -30992,7 +31021,7 @@ impl Decode for TransactionLimitType {
                             .map_err(|e| e.at_key("maxEnergy"))?,
                     );
                 }
-                "maxTime" => {
+                b"maxTime" => {
                     if f_max_time.is_some() {
                         d.duplicate("maxTime")?;
                     }
@@ -31002,7 +31031,7 @@ impl Decode for TransactionLimitType {
                     }
                     f_max_time = Some(d.integer(None, None).map_err(|e| e.at_key("maxTime"))?);
                 }
-                "maxSoC" => {
+                b"maxSoC" => {
                     if f_max_so_c.is_some() {
                         d.duplicate("maxSoC")?;
                     }
@@ -31015,7 +31044,7 @@ impl Decode for TransactionLimitType {
                             .map_err(|e| e.at_key("maxSoC"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -31029,7 +31058,7 @@ impl Decode for TransactionLimitType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TransactionLimitType {
@@ -31087,7 +31116,7 @@ impl Encode for TransactionLimitType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransactionType {
     /// `transactionId`: Required; at most 36 characters.
-    pub transaction_id: String,
+    pub transaction_id: Text,
     /// `chargingState`: Optional; a [`ChargingStateEnumType`].
     pub charging_state: Option<ChargingStateEnumType>,
     /// `timeSpentCharging`: Optional; an integer.
@@ -31099,7 +31128,7 @@ pub struct TransactionType {
     /// `operationMode`: Optional; a [`OperationModeEnumType`].
     pub operation_mode: Option<OperationModeEnumType>,
     /// `tariffId`: Optional; at most 60 characters.
-    pub tariff_id: Option<String>,
+    pub tariff_id: Option<Text>,
     /// `transactionLimit`: Optional; a [`TransactionLimitType`].
     pub transaction_limit: Option<TransactionLimitType>,
     /// `customData`: Optional; a [`CustomDataType`].
@@ -31110,7 +31139,7 @@ pub struct TransactionType {
 
 impl TransactionType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(transaction_id: String) -> Self {
+    pub fn new(transaction_id: Text) -> Self {
         TransactionType {
             transaction_id,
             charging_state: None,
@@ -31129,27 +31158,27 @@ impl TransactionType {
 impl Decode for TransactionType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut f_charging_state: Option<ChargingStateEnumType> = None;
         let mut f_time_spent_charging: Option<i64> = None;
         let mut f_stopped_reason: Option<ReasonEnumType> = None;
         let mut f_remote_start_id: Option<i64> = None;
         let mut f_operation_mode: Option<OperationModeEnumType> = None;
-        let mut f_tariff_id: Option<String> = None;
+        let mut f_tariff_id: Option<Text> = None;
         let mut f_transaction_limit: Option<TransactionLimitType> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "transactionId" => {
+                b"transactionId" => {
                     if f_transaction_id.is_some() {
                         d.duplicate("transactionId")?;
                     }
                     f_transaction_id =
                         Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
                 }
-                "chargingState" => {
+                b"chargingState" => {
                     if f_charging_state.is_some() {
                         d.duplicate("chargingState")?;
                     }
@@ -31161,7 +31190,7 @@ impl Decode for TransactionType {
                         ChargingStateEnumType::decode(d).map_err(|e| e.at_key("chargingState"))?,
                     );
                 }
-                "timeSpentCharging" => {
+                b"timeSpentCharging" => {
                     if f_time_spent_charging.is_some() {
                         d.duplicate("timeSpentCharging")?;
                     }
@@ -31174,7 +31203,7 @@ impl Decode for TransactionType {
                             .map_err(|e| e.at_key("timeSpentCharging"))?,
                     );
                 }
-                "stoppedReason" => {
+                b"stoppedReason" => {
                     if f_stopped_reason.is_some() {
                         d.duplicate("stoppedReason")?;
                     }
@@ -31185,7 +31214,7 @@ impl Decode for TransactionType {
                     f_stopped_reason =
                         Some(ReasonEnumType::decode(d).map_err(|e| e.at_key("stoppedReason"))?);
                 }
-                "remoteStartId" => {
+                b"remoteStartId" => {
                     if f_remote_start_id.is_some() {
                         d.duplicate("remoteStartId")?;
                     }
@@ -31198,7 +31227,7 @@ impl Decode for TransactionType {
                             .map_err(|e| e.at_key("remoteStartId"))?,
                     );
                 }
-                "operationMode" => {
+                b"operationMode" => {
                     if f_operation_mode.is_some() {
                         d.duplicate("operationMode")?;
                     }
@@ -31210,7 +31239,7 @@ impl Decode for TransactionType {
                         OperationModeEnumType::decode(d).map_err(|e| e.at_key("operationMode"))?,
                     );
                 }
-                "tariffId" => {
+                b"tariffId" => {
                     if f_tariff_id.is_some() {
                         d.duplicate("tariffId")?;
                     }
@@ -31220,7 +31249,7 @@ impl Decode for TransactionType {
                     }
                     f_tariff_id = Some(d.string(Some(60)).map_err(|e| e.at_key("tariffId"))?);
                 }
-                "transactionLimit" => {
+                b"transactionLimit" => {
                     if f_transaction_limit.is_some() {
                         d.duplicate("transactionLimit")?;
                     }
@@ -31233,7 +31262,7 @@ impl Decode for TransactionType {
                             .map_err(|e| e.at_key("transactionLimit"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -31247,7 +31276,7 @@ impl Decode for TransactionType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(TransactionType {
@@ -31396,13 +31425,13 @@ impl std::str::FromStr for TriggerMessageStatusEnumType {
 
 impl Decode for TriggerMessageStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => TriggerMessageStatusEnumType::Accepted,
-            "Rejected" => TriggerMessageStatusEnumType::Rejected,
-            "NotImplemented" => TriggerMessageStatusEnumType::NotImplemented,
+            b"Accepted" => TriggerMessageStatusEnumType::Accepted,
+            b"Rejected" => TriggerMessageStatusEnumType::Rejected,
+            b"NotImplemented" => TriggerMessageStatusEnumType::NotImplemented,
             _ => TriggerMessageStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "TriggerMessageStatusEnumType")?,
+                d.unknown_enum_bytes(s, "TriggerMessageStatusEnumType")?,
             ),
         })
     }
@@ -31608,38 +31637,40 @@ impl std::str::FromStr for TriggerReasonEnumType {
 
 impl Decode for TriggerReasonEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "AbnormalCondition" => TriggerReasonEnumType::AbnormalCondition,
-            "Authorized" => TriggerReasonEnumType::Authorized,
-            "CablePluggedIn" => TriggerReasonEnumType::CablePluggedIn,
-            "ChargingRateChanged" => TriggerReasonEnumType::ChargingRateChanged,
-            "ChargingStateChanged" => TriggerReasonEnumType::ChargingStateChanged,
-            "CostLimitReached" => TriggerReasonEnumType::CostLimitReached,
-            "Deauthorized" => TriggerReasonEnumType::Deauthorized,
-            "EnergyLimitReached" => TriggerReasonEnumType::EnergyLimitReached,
-            "EVCommunicationLost" => TriggerReasonEnumType::EVCommunicationLost,
-            "EVConnectTimeout" => TriggerReasonEnumType::EVConnectTimeout,
-            "EVDeparted" => TriggerReasonEnumType::EVDeparted,
-            "EVDetected" => TriggerReasonEnumType::EVDetected,
-            "LimitSet" => TriggerReasonEnumType::LimitSet,
-            "MeterValueClock" => TriggerReasonEnumType::MeterValueClock,
-            "MeterValuePeriodic" => TriggerReasonEnumType::MeterValuePeriodic,
-            "OperationModeChanged" => TriggerReasonEnumType::OperationModeChanged,
-            "RemoteStart" => TriggerReasonEnumType::RemoteStart,
-            "RemoteStop" => TriggerReasonEnumType::RemoteStop,
-            "ResetCommand" => TriggerReasonEnumType::ResetCommand,
-            "RunningCost" => TriggerReasonEnumType::RunningCost,
-            "SignedDataReceived" => TriggerReasonEnumType::SignedDataReceived,
-            "SoCLimitReached" => TriggerReasonEnumType::SoCLimitReached,
-            "StopAuthorized" => TriggerReasonEnumType::StopAuthorized,
-            "TariffChanged" => TriggerReasonEnumType::TariffChanged,
-            "TariffNotAccepted" => TriggerReasonEnumType::TariffNotAccepted,
-            "TimeLimitReached" => TriggerReasonEnumType::TimeLimitReached,
-            "Trigger" => TriggerReasonEnumType::Trigger,
-            "TxResumed" => TriggerReasonEnumType::TxResumed,
-            "UnlockCommand" => TriggerReasonEnumType::UnlockCommand,
-            _ => TriggerReasonEnumType::UnknownValue(d.unknown_enum(s, "TriggerReasonEnumType")?),
+            b"AbnormalCondition" => TriggerReasonEnumType::AbnormalCondition,
+            b"Authorized" => TriggerReasonEnumType::Authorized,
+            b"CablePluggedIn" => TriggerReasonEnumType::CablePluggedIn,
+            b"ChargingRateChanged" => TriggerReasonEnumType::ChargingRateChanged,
+            b"ChargingStateChanged" => TriggerReasonEnumType::ChargingStateChanged,
+            b"CostLimitReached" => TriggerReasonEnumType::CostLimitReached,
+            b"Deauthorized" => TriggerReasonEnumType::Deauthorized,
+            b"EnergyLimitReached" => TriggerReasonEnumType::EnergyLimitReached,
+            b"EVCommunicationLost" => TriggerReasonEnumType::EVCommunicationLost,
+            b"EVConnectTimeout" => TriggerReasonEnumType::EVConnectTimeout,
+            b"EVDeparted" => TriggerReasonEnumType::EVDeparted,
+            b"EVDetected" => TriggerReasonEnumType::EVDetected,
+            b"LimitSet" => TriggerReasonEnumType::LimitSet,
+            b"MeterValueClock" => TriggerReasonEnumType::MeterValueClock,
+            b"MeterValuePeriodic" => TriggerReasonEnumType::MeterValuePeriodic,
+            b"OperationModeChanged" => TriggerReasonEnumType::OperationModeChanged,
+            b"RemoteStart" => TriggerReasonEnumType::RemoteStart,
+            b"RemoteStop" => TriggerReasonEnumType::RemoteStop,
+            b"ResetCommand" => TriggerReasonEnumType::ResetCommand,
+            b"RunningCost" => TriggerReasonEnumType::RunningCost,
+            b"SignedDataReceived" => TriggerReasonEnumType::SignedDataReceived,
+            b"SoCLimitReached" => TriggerReasonEnumType::SoCLimitReached,
+            b"StopAuthorized" => TriggerReasonEnumType::StopAuthorized,
+            b"TariffChanged" => TriggerReasonEnumType::TariffChanged,
+            b"TariffNotAccepted" => TriggerReasonEnumType::TariffNotAccepted,
+            b"TimeLimitReached" => TriggerReasonEnumType::TimeLimitReached,
+            b"Trigger" => TriggerReasonEnumType::Trigger,
+            b"TxResumed" => TriggerReasonEnumType::TxResumed,
+            b"UnlockCommand" => TriggerReasonEnumType::UnlockCommand,
+            _ => TriggerReasonEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+            ),
         })
     }
 }
@@ -31661,7 +31692,7 @@ impl Encode for TriggerReasonEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnitOfMeasureType {
     /// `unit`: Optional; at most 20 characters.
-    pub unit: Option<String>,
+    pub unit: Option<Text>,
     /// `multiplier`: Optional; an integer.
     pub multiplier: Option<i64>,
     /// `customData`: Optional; a [`CustomDataType`].
@@ -31685,14 +31716,14 @@ impl UnitOfMeasureType {
 impl Decode for UnitOfMeasureType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_unit: Option<String> = None;
+        let mut f_unit: Option<Text> = None;
         let mut f_multiplier: Option<i64> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "unit" => {
+                b"unit" => {
                     if f_unit.is_some() {
                         d.duplicate("unit")?;
                     }
@@ -31702,7 +31733,7 @@ impl Decode for UnitOfMeasureType {
                     }
                     f_unit = Some(d.string(Some(20)).map_err(|e| e.at_key("unit"))?);
                 }
-                "multiplier" => {
+                b"multiplier" => {
                     if f_multiplier.is_some() {
                         d.duplicate("multiplier")?;
                     }
@@ -31712,7 +31743,7 @@ impl Decode for UnitOfMeasureType {
                     }
                     f_multiplier = Some(d.integer(None, None).map_err(|e| e.at_key("multiplier"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -31726,7 +31757,7 @@ impl Decode for UnitOfMeasureType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(UnitOfMeasureType {
@@ -31831,13 +31862,15 @@ impl std::str::FromStr for UnlockStatusEnumType {
 
 impl Decode for UnlockStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Unlocked" => UnlockStatusEnumType::Unlocked,
-            "UnlockFailed" => UnlockStatusEnumType::UnlockFailed,
-            "OngoingAuthorizedTransaction" => UnlockStatusEnumType::OngoingAuthorizedTransaction,
-            "UnknownConnector" => UnlockStatusEnumType::UnknownConnector,
-            _ => UnlockStatusEnumType::UnknownValue(d.unknown_enum(s, "UnlockStatusEnumType")?),
+            b"Unlocked" => UnlockStatusEnumType::Unlocked,
+            b"UnlockFailed" => UnlockStatusEnumType::UnlockFailed,
+            b"OngoingAuthorizedTransaction" => UnlockStatusEnumType::OngoingAuthorizedTransaction,
+            b"UnknownConnector" => UnlockStatusEnumType::UnknownConnector,
+            _ => {
+                UnlockStatusEnumType::UnknownValue(d.unknown_enum_bytes(s, "UnlockStatusEnumType")?)
+            }
         })
     }
 }
@@ -31910,13 +31943,13 @@ impl std::str::FromStr for UnpublishFirmwareStatusEnumType {
 
 impl Decode for UnpublishFirmwareStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "DownloadOngoing" => UnpublishFirmwareStatusEnumType::DownloadOngoing,
-            "NoFirmware" => UnpublishFirmwareStatusEnumType::NoFirmware,
-            "Unpublished" => UnpublishFirmwareStatusEnumType::Unpublished,
+            b"DownloadOngoing" => UnpublishFirmwareStatusEnumType::DownloadOngoing,
+            b"NoFirmware" => UnpublishFirmwareStatusEnumType::NoFirmware,
+            b"Unpublished" => UnpublishFirmwareStatusEnumType::Unpublished,
             _ => UnpublishFirmwareStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "UnpublishFirmwareStatusEnumType")?,
+                d.unknown_enum_bytes(s, "UnpublishFirmwareStatusEnumType")?,
             ),
         })
     }
@@ -31985,11 +32018,11 @@ impl std::str::FromStr for UpdateEnumType {
 
 impl Decode for UpdateEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Differential" => UpdateEnumType::Differential,
-            "Full" => UpdateEnumType::Full,
-            _ => UpdateEnumType::UnknownValue(d.unknown_enum(s, "UpdateEnumType")?),
+            b"Differential" => UpdateEnumType::Differential,
+            b"Full" => UpdateEnumType::Full,
+            _ => UpdateEnumType::UnknownValue(d.unknown_enum_bytes(s, "UpdateEnumType")?),
         })
     }
 }
@@ -32072,15 +32105,15 @@ impl std::str::FromStr for UpdateFirmwareStatusEnumType {
 
 impl Decode for UpdateFirmwareStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "Accepted" => UpdateFirmwareStatusEnumType::Accepted,
-            "Rejected" => UpdateFirmwareStatusEnumType::Rejected,
-            "AcceptedCanceled" => UpdateFirmwareStatusEnumType::AcceptedCanceled,
-            "InvalidCertificate" => UpdateFirmwareStatusEnumType::InvalidCertificate,
-            "RevokedCertificate" => UpdateFirmwareStatusEnumType::RevokedCertificate,
+            b"Accepted" => UpdateFirmwareStatusEnumType::Accepted,
+            b"Rejected" => UpdateFirmwareStatusEnumType::Rejected,
+            b"AcceptedCanceled" => UpdateFirmwareStatusEnumType::AcceptedCanceled,
+            b"InvalidCertificate" => UpdateFirmwareStatusEnumType::InvalidCertificate,
+            b"RevokedCertificate" => UpdateFirmwareStatusEnumType::RevokedCertificate,
             _ => UpdateFirmwareStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "UpdateFirmwareStatusEnumType")?,
+                d.unknown_enum_bytes(s, "UpdateFirmwareStatusEnumType")?,
             ),
         })
     }
@@ -32181,19 +32214,19 @@ impl std::str::FromStr for UploadLogStatusEnumType {
 
 impl Decode for UploadLogStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "BadMessage" => UploadLogStatusEnumType::BadMessage,
-            "Idle" => UploadLogStatusEnumType::Idle,
-            "NotSupportedOperation" => UploadLogStatusEnumType::NotSupportedOperation,
-            "PermissionDenied" => UploadLogStatusEnumType::PermissionDenied,
-            "Uploaded" => UploadLogStatusEnumType::Uploaded,
-            "UploadFailure" => UploadLogStatusEnumType::UploadFailure,
-            "Uploading" => UploadLogStatusEnumType::Uploading,
-            "AcceptedCanceled" => UploadLogStatusEnumType::AcceptedCanceled,
-            _ => {
-                UploadLogStatusEnumType::UnknownValue(d.unknown_enum(s, "UploadLogStatusEnumType")?)
-            }
+            b"BadMessage" => UploadLogStatusEnumType::BadMessage,
+            b"Idle" => UploadLogStatusEnumType::Idle,
+            b"NotSupportedOperation" => UploadLogStatusEnumType::NotSupportedOperation,
+            b"PermissionDenied" => UploadLogStatusEnumType::PermissionDenied,
+            b"Uploaded" => UploadLogStatusEnumType::Uploaded,
+            b"UploadFailure" => UploadLogStatusEnumType::UploadFailure,
+            b"Uploading" => UploadLogStatusEnumType::Uploading,
+            b"AcceptedCanceled" => UploadLogStatusEnumType::AcceptedCanceled,
+            _ => UploadLogStatusEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+            ),
         })
     }
 }
@@ -32334,9 +32367,9 @@ impl Decode for V2XChargingParametersType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "minChargePower" => {
+                b"minChargePower" => {
                     if f_min_charge_power.is_some() {
                         d.duplicate("minChargePower")?;
                     }
@@ -32349,7 +32382,7 @@ impl Decode for V2XChargingParametersType {
                             .map_err(|e| e.at_key("minChargePower"))?,
                     );
                 }
-                "minChargePower_L2" => {
+                b"minChargePower_L2" => {
                     if f_min_charge_power_l2.is_some() {
                         d.duplicate("minChargePower_L2")?;
                     }
@@ -32362,7 +32395,7 @@ impl Decode for V2XChargingParametersType {
                             .map_err(|e| e.at_key("minChargePower_L2"))?,
                     );
                 }
-                "minChargePower_L3" => {
+                b"minChargePower_L3" => {
                     if f_min_charge_power_l3.is_some() {
                         d.duplicate("minChargePower_L3")?;
                     }
@@ -32375,7 +32408,7 @@ impl Decode for V2XChargingParametersType {
                             .map_err(|e| e.at_key("minChargePower_L3"))?,
                     );
                 }
-                "maxChargePower" => {
+                b"maxChargePower" => {
                     if f_max_charge_power.is_some() {
                         d.duplicate("maxChargePower")?;
                     }
@@ -32388,7 +32421,7 @@ impl Decode for V2XChargingParametersType {
                             .map_err(|e| e.at_key("maxChargePower"))?,
                     );
                 }
-                "maxChargePower_L2" => {
+                b"maxChargePower_L2" => {
                     if f_max_charge_power_l2.is_some() {
                         d.duplicate("maxChargePower_L2")?;
                     }
@@ -32401,7 +32434,7 @@ impl Decode for V2XChargingParametersType {
                             .map_err(|e| e.at_key("maxChargePower_L2"))?,
                     );
                 }
-                "maxChargePower_L3" => {
+                b"maxChargePower_L3" => {
                     if f_max_charge_power_l3.is_some() {
                         d.duplicate("maxChargePower_L3")?;
                     }
@@ -32414,7 +32447,7 @@ impl Decode for V2XChargingParametersType {
                             .map_err(|e| e.at_key("maxChargePower_L3"))?,
                     );
                 }
-                "minDischargePower" => {
+                b"minDischargePower" => {
                     if f_min_discharge_power.is_some() {
                         d.duplicate("minDischargePower")?;
                     }
@@ -32427,7 +32460,7 @@ impl Decode for V2XChargingParametersType {
                             .map_err(|e| e.at_key("minDischargePower"))?,
                     );
                 }
-                "minDischargePower_L2" => {
+                b"minDischargePower_L2" => {
                     if f_min_discharge_power_l2.is_some() {
                         d.duplicate("minDischargePower_L2")?;
                     }
@@ -32440,7 +32473,7 @@ impl Decode for V2XChargingParametersType {
                             .map_err(|e| e.at_key("minDischargePower_L2"))?,
                     );
                 }
-                "minDischargePower_L3" => {
+                b"minDischargePower_L3" => {
                     if f_min_discharge_power_l3.is_some() {
                         d.duplicate("minDischargePower_L3")?;
                     }
@@ -32453,7 +32486,7 @@ impl Decode for V2XChargingParametersType {
                             .map_err(|e| e.at_key("minDischargePower_L3"))?,
                     );
                 }
-                "maxDischargePower" => {
+                b"maxDischargePower" => {
                     if f_max_discharge_power.is_some() {
                         d.duplicate("maxDischargePower")?;
                     }
@@ -32466,7 +32499,7 @@ impl Decode for V2XChargingParametersType {
                             .map_err(|e| e.at_key("maxDischargePower"))?,
                     );
                 }
-                "maxDischargePower_L2" => {
+                b"maxDischargePower_L2" => {
                     if f_max_discharge_power_l2.is_some() {
                         d.duplicate("maxDischargePower_L2")?;
                     }
@@ -32479,7 +32512,7 @@ impl Decode for V2XChargingParametersType {
                             .map_err(|e| e.at_key("maxDischargePower_L2"))?,
                     );
                 }
-                "maxDischargePower_L3" => {
+                b"maxDischargePower_L3" => {
                     if f_max_discharge_power_l3.is_some() {
                         d.duplicate("maxDischargePower_L3")?;
                     }
@@ -32492,7 +32525,7 @@ impl Decode for V2XChargingParametersType {
                             .map_err(|e| e.at_key("maxDischargePower_L3"))?,
                     );
                 }
-                "minChargeCurrent" => {
+                b"minChargeCurrent" => {
                     if f_min_charge_current.is_some() {
                         d.duplicate("minChargeCurrent")?;
                     }
@@ -32505,7 +32538,7 @@ impl Decode for V2XChargingParametersType {
                             .map_err(|e| e.at_key("minChargeCurrent"))?,
                     );
                 }
-                "maxChargeCurrent" => {
+                b"maxChargeCurrent" => {
                     if f_max_charge_current.is_some() {
                         d.duplicate("maxChargeCurrent")?;
                     }
@@ -32518,7 +32551,7 @@ impl Decode for V2XChargingParametersType {
                             .map_err(|e| e.at_key("maxChargeCurrent"))?,
                     );
                 }
-                "minDischargeCurrent" => {
+                b"minDischargeCurrent" => {
                     if f_min_discharge_current.is_some() {
                         d.duplicate("minDischargeCurrent")?;
                     }
@@ -32531,7 +32564,7 @@ impl Decode for V2XChargingParametersType {
                             .map_err(|e| e.at_key("minDischargeCurrent"))?,
                     );
                 }
-                "maxDischargeCurrent" => {
+                b"maxDischargeCurrent" => {
                     if f_max_discharge_current.is_some() {
                         d.duplicate("maxDischargeCurrent")?;
                     }
@@ -32544,7 +32577,7 @@ impl Decode for V2XChargingParametersType {
                             .map_err(|e| e.at_key("maxDischargeCurrent"))?,
                     );
                 }
-                "minVoltage" => {
+                b"minVoltage" => {
                     if f_min_voltage.is_some() {
                         d.duplicate("minVoltage")?;
                     }
@@ -32557,7 +32590,7 @@ impl Decode for V2XChargingParametersType {
                             .map_err(|e| e.at_key("minVoltage"))?,
                     );
                 }
-                "maxVoltage" => {
+                b"maxVoltage" => {
                     if f_max_voltage.is_some() {
                         d.duplicate("maxVoltage")?;
                     }
@@ -32570,7 +32603,7 @@ impl Decode for V2XChargingParametersType {
                             .map_err(|e| e.at_key("maxVoltage"))?,
                     );
                 }
-                "evTargetEnergyRequest" => {
+                b"evTargetEnergyRequest" => {
                     if f_ev_target_energy_request.is_some() {
                         d.duplicate("evTargetEnergyRequest")?;
                     }
@@ -32583,7 +32616,7 @@ impl Decode for V2XChargingParametersType {
                             .map_err(|e| e.at_key("evTargetEnergyRequest"))?,
                     );
                 }
-                "evMinEnergyRequest" => {
+                b"evMinEnergyRequest" => {
                     if f_ev_min_energy_request.is_some() {
                         d.duplicate("evMinEnergyRequest")?;
                     }
@@ -32596,7 +32629,7 @@ impl Decode for V2XChargingParametersType {
                             .map_err(|e| e.at_key("evMinEnergyRequest"))?,
                     );
                 }
-                "evMaxEnergyRequest" => {
+                b"evMaxEnergyRequest" => {
                     if f_ev_max_energy_request.is_some() {
                         d.duplicate("evMaxEnergyRequest")?;
                     }
@@ -32609,7 +32642,7 @@ impl Decode for V2XChargingParametersType {
                             .map_err(|e| e.at_key("evMaxEnergyRequest"))?,
                     );
                 }
-                "evMinV2XEnergyRequest" => {
+                b"evMinV2XEnergyRequest" => {
                     if f_ev_min_v2_x_energy_request.is_some() {
                         d.duplicate("evMinV2XEnergyRequest")?;
                     }
@@ -32622,7 +32655,7 @@ impl Decode for V2XChargingParametersType {
                             .map_err(|e| e.at_key("evMinV2XEnergyRequest"))?,
                     );
                 }
-                "evMaxV2XEnergyRequest" => {
+                b"evMaxV2XEnergyRequest" => {
                     if f_ev_max_v2_x_energy_request.is_some() {
                         d.duplicate("evMaxV2XEnergyRequest")?;
                     }
@@ -32635,7 +32668,7 @@ impl Decode for V2XChargingParametersType {
                             .map_err(|e| e.at_key("evMaxV2XEnergyRequest"))?,
                     );
                 }
-                "targetSoC" => {
+                b"targetSoC" => {
                     if f_target_so_c.is_some() {
                         d.duplicate("targetSoC")?;
                     }
@@ -32648,7 +32681,7 @@ impl Decode for V2XChargingParametersType {
                             .map_err(|e| e.at_key("targetSoC"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -32662,7 +32695,7 @@ impl Decode for V2XChargingParametersType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(V2XChargingParametersType {
@@ -32849,9 +32882,9 @@ impl Decode for V2XFreqWattPointType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "frequency" => {
+                b"frequency" => {
                     if f_frequency.is_some() {
                         d.duplicate("frequency")?;
                     }
@@ -32860,13 +32893,13 @@ impl Decode for V2XFreqWattPointType {
                             .map_err(|e| e.at_key("frequency"))?,
                     );
                 }
-                "power" => {
+                b"power" => {
                     if f_power.is_some() {
                         d.duplicate("power")?;
                     }
                     f_power = Some(d.decimal(None, None, None).map_err(|e| e.at_key("power"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -32880,7 +32913,7 @@ impl Decode for V2XFreqWattPointType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(V2XFreqWattPointType {
@@ -32961,21 +32994,21 @@ impl Decode for V2XSignalWattPointType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "signal" => {
+                b"signal" => {
                     if f_signal.is_some() {
                         d.duplicate("signal")?;
                     }
                     f_signal = Some(d.integer(None, None).map_err(|e| e.at_key("signal"))?);
                 }
-                "power" => {
+                b"power" => {
                     if f_power.is_some() {
                         d.duplicate("power")?;
                     }
                     f_power = Some(d.decimal(None, None, None).map_err(|e| e.at_key("power"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -32989,7 +33022,7 @@ impl Decode for V2XSignalWattPointType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(V2XSignalWattPointType {
@@ -33097,13 +33130,13 @@ impl std::str::FromStr for VPNEnumType {
 
 impl Decode for VPNEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
+        let s = d.enum_bytes()?;
         Ok(match &*s {
-            "IKEv2" => VPNEnumType::IKEv2,
-            "IPSec" => VPNEnumType::IPSec,
-            "L2TP" => VPNEnumType::L2TP,
-            "PPTP" => VPNEnumType::PPTP,
-            _ => VPNEnumType::UnknownValue(d.unknown_enum(s, "VPNEnumType")?),
+            b"IKEv2" => VPNEnumType::IKEv2,
+            b"IPSec" => VPNEnumType::IPSec,
+            b"L2TP" => VPNEnumType::L2TP,
+            b"PPTP" => VPNEnumType::PPTP,
+            _ => VPNEnumType::UnknownValue(d.unknown_enum_bytes(s, "VPNEnumType")?),
         })
     }
 }
@@ -33125,15 +33158,15 @@ impl Encode for VPNEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VPNType {
     /// `server`: Required; at most 2000 characters.
-    pub server: String,
+    pub server: Text,
     /// `user`: Required; at most 50 characters.
-    pub user: String,
+    pub user: Text,
     /// `group`: Optional; at most 50 characters.
-    pub group: Option<String>,
+    pub group: Option<Text>,
     /// `password`: Required; at most 64 characters.
-    pub password: String,
+    pub password: Text,
     /// `key`: Required; at most 255 characters.
-    pub key: String,
+    pub key: Text,
     /// `type`: Required; a [`VPNEnumType`].
     pub type_: VPNEnumType,
     /// `customData`: Optional; a [`CustomDataType`].
@@ -33144,13 +33177,7 @@ pub struct VPNType {
 
 impl VPNType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(
-        server: String,
-        user: String,
-        password: String,
-        key: String,
-        type_: VPNEnumType,
-    ) -> Self {
+    pub fn new(server: Text, user: Text, password: Text, key: Text, type_: VPNEnumType) -> Self {
         VPNType {
             server,
             user,
@@ -33167,30 +33194,30 @@ impl VPNType {
 impl Decode for VPNType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_server: Option<String> = None;
-        let mut f_user: Option<String> = None;
-        let mut f_group: Option<String> = None;
-        let mut f_password: Option<String> = None;
-        let mut f_key: Option<String> = None;
+        let mut f_server: Option<Text> = None;
+        let mut f_user: Option<Text> = None;
+        let mut f_group: Option<Text> = None;
+        let mut f_password: Option<Text> = None;
+        let mut f_key: Option<Text> = None;
         let mut f_type_: Option<VPNEnumType> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "server" => {
+                b"server" => {
                     if f_server.is_some() {
                         d.duplicate("server")?;
                     }
                     f_server = Some(d.string(Some(2000)).map_err(|e| e.at_key("server"))?);
                 }
-                "user" => {
+                b"user" => {
                     if f_user.is_some() {
                         d.duplicate("user")?;
                     }
                     f_user = Some(d.string(Some(50)).map_err(|e| e.at_key("user"))?);
                 }
-                "group" => {
+                b"group" => {
                     if f_group.is_some() {
                         d.duplicate("group")?;
                     }
@@ -33200,25 +33227,25 @@ impl Decode for VPNType {
                     }
                     f_group = Some(d.string(Some(50)).map_err(|e| e.at_key("group"))?);
                 }
-                "password" => {
+                b"password" => {
                     if f_password.is_some() {
                         d.duplicate("password")?;
                     }
                     f_password = Some(d.string(Some(64)).map_err(|e| e.at_key("password"))?);
                 }
-                "key" => {
+                b"key" => {
                     if f_key.is_some() {
                         d.duplicate("key")?;
                     }
                     f_key = Some(d.string(Some(255)).map_err(|e| e.at_key("key"))?);
                 }
-                "type" => {
+                b"type" => {
                     if f_type_.is_some() {
                         d.duplicate("type")?;
                     }
                     f_type_ = Some(VPNEnumType::decode(d).map_err(|e| e.at_key("type"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -33232,7 +33259,7 @@ impl Decode for VPNType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(VPNType {
@@ -33341,7 +33368,7 @@ pub struct VariableAttributeType {
     /// `type`: Optional; a [`AttributeEnumType`].
     pub type_: Option<AttributeEnumType>,
     /// `value`: Optional; at most 2500 characters.
-    pub value: Option<String>,
+    pub value: Option<Text>,
     /// `mutability`: Optional; a [`MutabilityEnumType`].
     pub mutability: Option<MutabilityEnumType>,
     /// `persistent`: Optional; a boolean.
@@ -33373,16 +33400,16 @@ impl Decode for VariableAttributeType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_type_: Option<AttributeEnumType> = None;
-        let mut f_value: Option<String> = None;
+        let mut f_value: Option<Text> = None;
         let mut f_mutability: Option<MutabilityEnumType> = None;
         let mut f_persistent: Option<bool> = None;
         let mut f_constant: Option<bool> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "type" => {
+                b"type" => {
                     if f_type_.is_some() {
                         d.duplicate("type")?;
                     }
@@ -33392,7 +33419,7 @@ impl Decode for VariableAttributeType {
                     }
                     f_type_ = Some(AttributeEnumType::decode(d).map_err(|e| e.at_key("type"))?);
                 }
-                "value" => {
+                b"value" => {
                     if f_value.is_some() {
                         d.duplicate("value")?;
                     }
@@ -33402,7 +33429,7 @@ impl Decode for VariableAttributeType {
                     }
                     f_value = Some(d.string(Some(2500)).map_err(|e| e.at_key("value"))?);
                 }
-                "mutability" => {
+                b"mutability" => {
                     if f_mutability.is_some() {
                         d.duplicate("mutability")?;
                     }
@@ -33413,7 +33440,7 @@ impl Decode for VariableAttributeType {
                     f_mutability =
                         Some(MutabilityEnumType::decode(d).map_err(|e| e.at_key("mutability"))?);
                 }
-                "persistent" => {
+                b"persistent" => {
                     if f_persistent.is_some() {
                         d.duplicate("persistent")?;
                     }
@@ -33423,7 +33450,7 @@ impl Decode for VariableAttributeType {
                     }
                     f_persistent = Some(d.boolean().map_err(|e| e.at_key("persistent"))?);
                 }
-                "constant" => {
+                b"constant" => {
                     if f_constant.is_some() {
                         d.duplicate("constant")?;
                     }
@@ -33433,7 +33460,7 @@ impl Decode for VariableAttributeType {
                     }
                     f_constant = Some(d.boolean().map_err(|e| e.at_key("constant"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -33447,7 +33474,7 @@ impl Decode for VariableAttributeType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(VariableAttributeType {
@@ -33515,7 +33542,7 @@ impl Encode for VariableAttributeType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VariableCharacteristicsType {
     /// `unit`: Optional; at most 16 characters.
-    pub unit: Option<String>,
+    pub unit: Option<Text>,
     /// `dataType`: Required; a [`DataEnumType`].
     pub data_type: DataEnumType,
     /// `minLimit`: Optional; an exact decimal.
@@ -33525,7 +33552,7 @@ pub struct VariableCharacteristicsType {
     /// `maxElements`: Optional; an integer, at least 1.
     pub max_elements: Option<i64>,
     /// `valuesList`: Optional; at most 1000 characters.
-    pub values_list: Option<String>,
+    pub values_list: Option<Text>,
     /// `supportsMonitoring`: Required; a boolean.
     pub supports_monitoring: bool,
     /// `customData`: Optional; a [`CustomDataType`].
@@ -33554,19 +33581,19 @@ impl VariableCharacteristicsType {
 impl Decode for VariableCharacteristicsType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_unit: Option<String> = None;
+        let mut f_unit: Option<Text> = None;
         let mut f_data_type: Option<DataEnumType> = None;
         let mut f_min_limit: Option<Decimal> = None;
         let mut f_max_limit: Option<Decimal> = None;
         let mut f_max_elements: Option<i64> = None;
-        let mut f_values_list: Option<String> = None;
+        let mut f_values_list: Option<Text> = None;
         let mut f_supports_monitoring: Option<bool> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "unit" => {
+                b"unit" => {
                     if f_unit.is_some() {
                         d.duplicate("unit")?;
                     }
@@ -33576,13 +33603,13 @@ impl Decode for VariableCharacteristicsType {
                     }
                     f_unit = Some(d.string(Some(16)).map_err(|e| e.at_key("unit"))?);
                 }
-                "dataType" => {
+                b"dataType" => {
                     if f_data_type.is_some() {
                         d.duplicate("dataType")?;
                     }
                     f_data_type = Some(DataEnumType::decode(d).map_err(|e| e.at_key("dataType"))?);
                 }
-                "minLimit" => {
+                b"minLimit" => {
                     if f_min_limit.is_some() {
                         d.duplicate("minLimit")?;
                     }
@@ -33595,7 +33622,7 @@ impl Decode for VariableCharacteristicsType {
                             .map_err(|e| e.at_key("minLimit"))?,
                     );
                 }
-                "maxLimit" => {
+                b"maxLimit" => {
                     if f_max_limit.is_some() {
                         d.duplicate("maxLimit")?;
                     }
@@ -33608,7 +33635,7 @@ impl Decode for VariableCharacteristicsType {
                             .map_err(|e| e.at_key("maxLimit"))?,
                     );
                 }
-                "maxElements" => {
+                b"maxElements" => {
                     if f_max_elements.is_some() {
                         d.duplicate("maxElements")?;
                     }
@@ -33621,7 +33648,7 @@ impl Decode for VariableCharacteristicsType {
                             .map_err(|e| e.at_key("maxElements"))?,
                     );
                 }
-                "valuesList" => {
+                b"valuesList" => {
                     if f_values_list.is_some() {
                         d.duplicate("valuesList")?;
                     }
@@ -33631,14 +33658,14 @@ impl Decode for VariableCharacteristicsType {
                     }
                     f_values_list = Some(d.string(Some(1000)).map_err(|e| e.at_key("valuesList"))?);
                 }
-                "supportsMonitoring" => {
+                b"supportsMonitoring" => {
                     if f_supports_monitoring.is_some() {
                         d.duplicate("supportsMonitoring")?;
                     }
                     f_supports_monitoring =
                         Some(d.boolean().map_err(|e| e.at_key("supportsMonitoring"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -33652,7 +33679,7 @@ impl Decode for VariableCharacteristicsType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(VariableCharacteristicsType {
@@ -33796,39 +33823,39 @@ impl Decode for VariableMonitoringType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "id" => {
+                b"id" => {
                     if f_id.is_some() {
                         d.duplicate("id")?;
                     }
                     f_id = Some(d.integer(Some(0), None).map_err(|e| e.at_key("id"))?);
                 }
-                "transaction" => {
+                b"transaction" => {
                     if f_transaction.is_some() {
                         d.duplicate("transaction")?;
                     }
                     f_transaction = Some(d.boolean().map_err(|e| e.at_key("transaction"))?);
                 }
-                "value" => {
+                b"value" => {
                     if f_value.is_some() {
                         d.duplicate("value")?;
                     }
                     f_value = Some(d.decimal(None, None, None).map_err(|e| e.at_key("value"))?);
                 }
-                "type" => {
+                b"type" => {
                     if f_type_.is_some() {
                         d.duplicate("type")?;
                     }
                     f_type_ = Some(MonitorEnumType::decode(d).map_err(|e| e.at_key("type"))?);
                 }
-                "severity" => {
+                b"severity" => {
                     if f_severity.is_some() {
                         d.duplicate("severity")?;
                     }
                     f_severity = Some(d.integer(Some(0), None).map_err(|e| e.at_key("severity"))?);
                 }
-                "eventNotificationType" => {
+                b"eventNotificationType" => {
                     if f_event_notification_type.is_some() {
                         d.duplicate("eventNotificationType")?;
                     }
@@ -33837,7 +33864,7 @@ impl Decode for VariableMonitoringType {
                             .map_err(|e| e.at_key("eventNotificationType"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -33851,7 +33878,7 @@ impl Decode for VariableMonitoringType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(VariableMonitoringType {
@@ -33957,9 +33984,9 @@ impl Encode for VariableMonitoringType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VariableType {
     /// `name`: Required; at most 50 characters.
-    pub name: String,
+    pub name: Text,
     /// `instance`: Optional; at most 50 characters.
-    pub instance: Option<String>,
+    pub instance: Option<Text>,
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -33968,7 +33995,7 @@ pub struct VariableType {
 
 impl VariableType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(name: String) -> Self {
+    pub fn new(name: Text) -> Self {
         VariableType {
             name,
             instance: None,
@@ -33981,20 +34008,20 @@ impl VariableType {
 impl Decode for VariableType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_name: Option<String> = None;
-        let mut f_instance: Option<String> = None;
+        let mut f_name: Option<Text> = None;
+        let mut f_instance: Option<Text> = None;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "name" => {
+                b"name" => {
                     if f_name.is_some() {
                         d.duplicate("name")?;
                     }
                     f_name = Some(d.string(Some(50)).map_err(|e| e.at_key("name"))?);
                 }
-                "instance" => {
+                b"instance" => {
                     if f_instance.is_some() {
                         d.duplicate("instance")?;
                     }
@@ -34004,7 +34031,7 @@ impl Decode for VariableType {
                     }
                     f_instance = Some(d.string(Some(50)).map_err(|e| e.at_key("instance"))?);
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -34018,7 +34045,7 @@ impl Decode for VariableType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(VariableType {
@@ -34106,9 +34133,9 @@ impl Decode for VoltageParamsType {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
+        while let Some(key) = d.next_key(&mut first)? {
             match &*key {
-                "hv10MinMeanValue" => {
+                b"hv10MinMeanValue" => {
                     if f_hv10_min_mean_value.is_some() {
                         d.duplicate("hv10MinMeanValue")?;
                     }
@@ -34121,7 +34148,7 @@ impl Decode for VoltageParamsType {
                             .map_err(|e| e.at_key("hv10MinMeanValue"))?,
                     );
                 }
-                "hv10MinMeanTripDelay" => {
+                b"hv10MinMeanTripDelay" => {
                     if f_hv10_min_mean_trip_delay.is_some() {
                         d.duplicate("hv10MinMeanTripDelay")?;
                     }
@@ -34134,7 +34161,7 @@ impl Decode for VoltageParamsType {
                             .map_err(|e| e.at_key("hv10MinMeanTripDelay"))?,
                     );
                 }
-                "powerDuringCessation" => {
+                b"powerDuringCessation" => {
                     if f_power_during_cessation.is_some() {
                         d.duplicate("powerDuringCessation")?;
                     }
@@ -34147,7 +34174,7 @@ impl Decode for VoltageParamsType {
                             .map_err(|e| e.at_key("powerDuringCessation"))?,
                     );
                 }
-                "customData" => {
+                b"customData" => {
                     if f_custom_data.is_some() {
                         d.duplicate("customData")?;
                     }
@@ -34161,7 +34188,7 @@ impl Decode for VoltageParamsType {
                             .map_err(|e| e.at_key("customData"))?,
                     );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
+                _ => d.unknown_key(key, &mut extra)?,
             }
         }
         Ok(VoltageParamsType {
