@@ -355,12 +355,50 @@ pub fn check_uri(s: &str) -> Result<(), DecodeError> {
     Ok(())
 }
 
+/// Reads the source text of a JSON number (already checked by the parser) as an exact decimal.
 fn parse_decimal(text: &str) -> Option<Decimal> {
+    if let Some(d) = parse_plain_decimal(text) {
+        return Some(d);
+    }
     if text.contains(['e', 'E']) {
         Decimal::from_scientific(text).ok()
     } else {
         Decimal::from_str_exact(text).ok()
     }
+}
+
+/// The fast path of [`parse_decimal`]: `-?digits(.digits)?` of at most 18 bytes, which fits an
+/// `i64` mantissa. Anything else (exponents, long numbers, negative zero) returns `None`.
+#[inline]
+fn parse_plain_decimal(text: &str) -> Option<Decimal> {
+    let b = text.as_bytes();
+    let (negative, digits) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut mantissa: i64 = 0;
+    let mut scale = 0u32;
+    let mut fraction = false;
+    for &c in digits {
+        match c {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + i64::from(c - b'0');
+                scale += u32::from(fraction);
+            }
+            b'.' if !fraction => fraction = true,
+            _ => return None,
+        }
+    }
+    if negative && mantissa == 0 {
+        return None;
+    }
+    Some(Decimal::new(
+        if negative { -mantissa } else { mantissa },
+        scale,
+    ))
 }
 
 /// Reads JSON with schema validation; the generated `Decode` impls drive it.
@@ -525,7 +563,8 @@ impl<'a> Decoder<'a> {
     }
 
     /// Called when a member is seen a second time: `FormatViolation` under strict options.
-    #[inline]
+    #[cold]
+    #[inline(never)]
     pub fn duplicate(&mut self, name: &str) -> Result<(), DecodeError> {
         if self.opts.allow_duplicate_members {
             self.leniencies.duplicate_members += 1;
@@ -580,7 +619,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// Reads a string, checking `maxLength` when given.
-    #[inline(always)]
+    #[inline(never)]
     pub fn string(&mut self, max_length: Option<usize>) -> Result<Text, DecodeError> {
         // Fast path: no escape, and short enough in bytes (so in characters).
         if let Some(s) = self.p.plain_string() {
@@ -630,7 +669,7 @@ impl<'a> Decoder<'a> {
 
     /// Reads the string of an enum value as bytes, to be matched by the caller (the generated
     /// decoders); see [`Decoder::unknown_enum_bytes`]. The bytes are always valid UTF-8.
-    #[inline(always)]
+    #[inline(never)]
     pub fn enum_bytes(&mut self) -> Result<Cow<'a, [u8]>, DecodeError> {
         if let Some(s) = self.p.plain_string_bytes() {
             return Ok(Cow::Borrowed(s));
@@ -806,8 +845,25 @@ impl<'a> Decoder<'a> {
         }
         self.depth += 1;
         self.p.array_begin().map_err(syntax)?;
-        let mut out = Vec::new();
         let mut first = true;
+        if !self.p.array_next(&mut first).map_err(syntax)? {
+            self.depth -= 1;
+            check_items(0, min_items, max_items)?;
+            return Ok(Vec::new());
+        }
+        if max_items == Some(0) {
+            self.p.skip_value().map_err(syntax)?;
+            return Err(check_items(1, min_items, max_items).unwrap_err());
+        }
+        // Most arrays hold one item: allocate exactly one; otherwise room for several, so that
+        // long arrays of large items are not copied at every doubling.
+        let item0 = item(self).map_err(|e| e.at_index(0))?;
+        let mut out = if self.p.at_array_end() {
+            Vec::with_capacity(1)
+        } else {
+            Vec::with_capacity(max_items.map_or(8, |m| m.min(8)))
+        };
+        out.push(item0);
         while self.p.array_next(&mut first).map_err(syntax)? {
             if max_items.is_some_and(|m| out.len() >= m) {
                 // Report too many items at the first item past the limit, after checking its syntax.
@@ -923,5 +979,90 @@ impl Validator {
             .at_key(name)),
             _ => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slow_decimal(text: &str) -> Option<Decimal> {
+        if text.contains(['e', 'E']) {
+            Decimal::from_scientific(text).ok()
+        } else {
+            Decimal::from_str_exact(text).ok()
+        }
+    }
+
+    #[test]
+    fn plain_decimals_read_exactly_like_the_general_parser() {
+        for text in [
+            "0",
+            "7",
+            "-7",
+            "12.50",
+            "0.001",
+            "-0.5",
+            "230.4",
+            "123456789012345678",
+            "1234567890123456.8",
+        ] {
+            let fast = parse_plain_decimal(text).unwrap();
+            let slow = slow_decimal(text).unwrap();
+            assert_eq!(fast, slow, "{text}");
+            assert_eq!(fast.to_string(), slow.to_string(), "{text}");
+        }
+        // Left to the general parser.
+        for text in ["-0", "-0.0", "1e3", "1234567890123456789", "1.5E-7"] {
+            assert_eq!(parse_plain_decimal(text), None, "{text}");
+            assert_eq!(parse_decimal(text), slow_decimal(text), "{text}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decimal_fast_path_agrees_with_rust_decimal(
+            int in "-?(0|[1-9][0-9]{0,20})",
+            frac in proptest::option::of("[0-9]{1,20}"),
+        ) {
+            let text = match frac {
+                Some(f) => format!("{int}.{f}"),
+                None => int,
+            };
+            let fast = parse_decimal(&text);
+            let slow = slow_decimal(&text);
+            proptest::prop_assert_eq!(fast, slow);
+            if let (Some(a), Some(b)) = (fast, slow) {
+                proptest::prop_assert_eq!(a.to_string(), b.to_string());
+            }
+        }
+    }
+
+    #[test]
+    fn arrays_of_one_item_take_exactly_one_slot() {
+        let mut d = Decoder::new("[1]", DecodeOptions::STRICT);
+        assert_eq!(
+            d.array(0, None, |d| d.integer(None, None)).unwrap(),
+            vec![1]
+        );
+        let mut d = Decoder::new("[1]", DecodeOptions::STRICT);
+        assert_eq!(
+            d.array(0, None, |d| d.integer(None, None))
+                .unwrap()
+                .capacity(),
+            1
+        );
+        let mut d = Decoder::new("[1,2,3,4,5,6,7,8,9,10]", DecodeOptions::STRICT);
+        let v = d.array(0, None, |d| d.integer(None, None)).unwrap();
+        assert_eq!(v, (1..=10).collect::<Vec<i64>>());
+        let mut d = Decoder::new("[]", DecodeOptions::STRICT);
+        let e = d.array(1, None, |d| d.integer(None, None)).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::OccurrenceConstraintViolation);
+        let mut d = Decoder::new("[1,2,3]", DecodeOptions::STRICT);
+        let e = d.array(0, Some(2), |d| d.integer(None, None)).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::OccurrenceConstraintViolation);
+        let mut d = Decoder::new("[\"x\"]", DecodeOptions::STRICT);
+        let e = d.array(0, Some(0), |d| d.integer(None, None)).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::OccurrenceConstraintViolation);
     }
 }

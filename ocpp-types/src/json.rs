@@ -238,6 +238,12 @@ impl<'a> Parser<'a> {
         }))
     }
 
+    /// Whether the next token is the `]` that closes an array (without consuming it).
+    #[inline]
+    pub fn at_array_end(&mut self) -> bool {
+        self.peek_byte() == Some(b']')
+    }
+
     /// Consumes `[`.
     #[inline]
     pub fn array_begin(&mut self) -> PResult<()> {

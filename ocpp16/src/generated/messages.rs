@@ -35,23 +35,43 @@ impl Decode for AuthorizeRequest {
         let mut f_id_tag: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"idTag" => {
-                    if f_id_tag.is_some() {
-                        d.duplicate("idTag")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"idTag" => {
+                        if f_id_tag.is_some() {
+                            if let Err(e) = d.duplicate("idTag") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(20)) {
+                            Ok(v) => f_id_tag = Some(v),
+                            Err(e) => break 'fail (e, Some("idTag")),
+                        }
                     }
-                    f_id_tag = Some(d.string(Some(20)).map_err(|e| e.at_key("idTag"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(AuthorizeRequest {
-            id_tag: match f_id_tag {
-                Some(v) => v,
-                None => return Err(Decoder::missing("idTag")),
-            },
-            extra,
+            let Some(r_id_tag) = f_id_tag else {
+                break 'fail (Decoder::missing("idTag"), None);
+            };
+            return Ok(AuthorizeRequest {
+                id_tag: r_id_tag,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -113,23 +133,43 @@ impl Decode for AuthorizeResponse {
         let mut f_id_tag_info: Option<IdTagInfo> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"idTagInfo" => {
-                    if f_id_tag_info.is_some() {
-                        d.duplicate("idTagInfo")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"idTagInfo" => {
+                        if f_id_tag_info.is_some() {
+                            if let Err(e) = d.duplicate("idTagInfo") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match IdTagInfo::decode(d) {
+                            Ok(v) => f_id_tag_info = Some(v),
+                            Err(e) => break 'fail (e, Some("idTagInfo")),
+                        }
                     }
-                    f_id_tag_info = Some(IdTagInfo::decode(d).map_err(|e| e.at_key("idTagInfo"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(AuthorizeResponse {
-            id_tag_info: match f_id_tag_info {
-                Some(v) => v,
-                None => return Err(Decoder::missing("idTagInfo")),
-            },
-            extra,
+            let Some(r_id_tag_info) = f_id_tag_info else {
+                break 'fail (Decoder::missing("idTagInfo"), None);
+            };
+            return Ok(AuthorizeResponse {
+                id_tag_info: r_id_tag_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -213,128 +253,198 @@ impl Decode for BootNotificationRequest {
         let mut f_meter_serial_number: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"chargePointVendor" => {
-                    if f_charge_point_vendor.is_some() {
-                        d.duplicate("chargePointVendor")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"chargePointVendor" => {
+                        if f_charge_point_vendor.is_some() {
+                            if let Err(e) = d.duplicate("chargePointVendor") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(20)) {
+                            Ok(v) => f_charge_point_vendor = Some(v),
+                            Err(e) => break 'fail (e, Some("chargePointVendor")),
+                        }
                     }
-                    f_charge_point_vendor = Some(
-                        d.string(Some(20))
-                            .map_err(|e| e.at_key("chargePointVendor"))?,
-                    );
+                    b"chargePointModel" => {
+                        if f_charge_point_model.is_some() {
+                            if let Err(e) = d.duplicate("chargePointModel") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(20)) {
+                            Ok(v) => f_charge_point_model = Some(v),
+                            Err(e) => break 'fail (e, Some("chargePointModel")),
+                        }
+                    }
+                    b"chargePointSerialNumber" => {
+                        if f_charge_point_serial_number.is_some() {
+                            if let Err(e) = d.duplicate("chargePointSerialNumber") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_charge_point_serial_number = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(25)) {
+                            Ok(v) => f_charge_point_serial_number = Some(v),
+                            Err(e) => break 'fail (e, Some("chargePointSerialNumber")),
+                        }
+                    }
+                    b"chargeBoxSerialNumber" => {
+                        if f_charge_box_serial_number.is_some() {
+                            if let Err(e) = d.duplicate("chargeBoxSerialNumber") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_charge_box_serial_number = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(25)) {
+                            Ok(v) => f_charge_box_serial_number = Some(v),
+                            Err(e) => break 'fail (e, Some("chargeBoxSerialNumber")),
+                        }
+                    }
+                    b"firmwareVersion" => {
+                        if f_firmware_version.is_some() {
+                            if let Err(e) = d.duplicate("firmwareVersion") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_firmware_version = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(50)) {
+                            Ok(v) => f_firmware_version = Some(v),
+                            Err(e) => break 'fail (e, Some("firmwareVersion")),
+                        }
+                    }
+                    b"iccid" => {
+                        if f_iccid.is_some() {
+                            if let Err(e) = d.duplicate("iccid") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_iccid = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(20)) {
+                            Ok(v) => f_iccid = Some(v),
+                            Err(e) => break 'fail (e, Some("iccid")),
+                        }
+                    }
+                    b"imsi" => {
+                        if f_imsi.is_some() {
+                            if let Err(e) = d.duplicate("imsi") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_imsi = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(20)) {
+                            Ok(v) => f_imsi = Some(v),
+                            Err(e) => break 'fail (e, Some("imsi")),
+                        }
+                    }
+                    b"meterType" => {
+                        if f_meter_type.is_some() {
+                            if let Err(e) = d.duplicate("meterType") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_meter_type = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(25)) {
+                            Ok(v) => f_meter_type = Some(v),
+                            Err(e) => break 'fail (e, Some("meterType")),
+                        }
+                    }
+                    b"meterSerialNumber" => {
+                        if f_meter_serial_number.is_some() {
+                            if let Err(e) = d.duplicate("meterSerialNumber") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_meter_serial_number = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(25)) {
+                            Ok(v) => f_meter_serial_number = Some(v),
+                            Err(e) => break 'fail (e, Some("meterSerialNumber")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"chargePointModel" => {
-                    if f_charge_point_model.is_some() {
-                        d.duplicate("chargePointModel")?;
-                    }
-                    f_charge_point_model = Some(
-                        d.string(Some(20))
-                            .map_err(|e| e.at_key("chargePointModel"))?,
-                    );
-                }
-                b"chargePointSerialNumber" => {
-                    if f_charge_point_serial_number.is_some() {
-                        d.duplicate("chargePointSerialNumber")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charge_point_serial_number = None;
-                        continue;
-                    }
-                    f_charge_point_serial_number = Some(
-                        d.string(Some(25))
-                            .map_err(|e| e.at_key("chargePointSerialNumber"))?,
-                    );
-                }
-                b"chargeBoxSerialNumber" => {
-                    if f_charge_box_serial_number.is_some() {
-                        d.duplicate("chargeBoxSerialNumber")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charge_box_serial_number = None;
-                        continue;
-                    }
-                    f_charge_box_serial_number = Some(
-                        d.string(Some(25))
-                            .map_err(|e| e.at_key("chargeBoxSerialNumber"))?,
-                    );
-                }
-                b"firmwareVersion" => {
-                    if f_firmware_version.is_some() {
-                        d.duplicate("firmwareVersion")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_firmware_version = None;
-                        continue;
-                    }
-                    f_firmware_version = Some(
-                        d.string(Some(50))
-                            .map_err(|e| e.at_key("firmwareVersion"))?,
-                    );
-                }
-                b"iccid" => {
-                    if f_iccid.is_some() {
-                        d.duplicate("iccid")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_iccid = None;
-                        continue;
-                    }
-                    f_iccid = Some(d.string(Some(20)).map_err(|e| e.at_key("iccid"))?);
-                }
-                b"imsi" => {
-                    if f_imsi.is_some() {
-                        d.duplicate("imsi")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_imsi = None;
-                        continue;
-                    }
-                    f_imsi = Some(d.string(Some(20)).map_err(|e| e.at_key("imsi"))?);
-                }
-                b"meterType" => {
-                    if f_meter_type.is_some() {
-                        d.duplicate("meterType")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_meter_type = None;
-                        continue;
-                    }
-                    f_meter_type = Some(d.string(Some(25)).map_err(|e| e.at_key("meterType"))?);
-                }
-                b"meterSerialNumber" => {
-                    if f_meter_serial_number.is_some() {
-                        d.duplicate("meterSerialNumber")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_meter_serial_number = None;
-                        continue;
-                    }
-                    f_meter_serial_number = Some(
-                        d.string(Some(25))
-                            .map_err(|e| e.at_key("meterSerialNumber"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(BootNotificationRequest {
-            charge_point_vendor: match f_charge_point_vendor {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargePointVendor")),
-            },
-            charge_point_model: match f_charge_point_model {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargePointModel")),
-            },
-            charge_point_serial_number: f_charge_point_serial_number,
-            charge_box_serial_number: f_charge_box_serial_number,
-            firmware_version: f_firmware_version,
-            iccid: f_iccid,
-            imsi: f_imsi,
-            meter_type: f_meter_type,
-            meter_serial_number: f_meter_serial_number,
-            extra,
+            let Some(r_charge_point_vendor) = f_charge_point_vendor else {
+                break 'fail (Decoder::missing("chargePointVendor"), None);
+            };
+            let Some(r_charge_point_model) = f_charge_point_model else {
+                break 'fail (Decoder::missing("chargePointModel"), None);
+            };
+            return Ok(BootNotificationRequest {
+                charge_point_vendor: r_charge_point_vendor,
+                charge_point_model: r_charge_point_model,
+                charge_point_serial_number: f_charge_point_serial_number,
+                charge_box_serial_number: f_charge_box_serial_number,
+                firmware_version: f_firmware_version,
+                iccid: f_iccid,
+                imsi: f_imsi,
+                meter_type: f_meter_type,
+                meter_serial_number: f_meter_serial_number,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -468,43 +578,73 @@ impl Decode for BootNotificationResponse {
         let mut f_interval: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match RegistrationStatus::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status = Some(RegistrationStatus::decode(d).map_err(|e| e.at_key("status"))?);
-                }
-                b"currentTime" => {
-                    if f_current_time.is_some() {
-                        d.duplicate("currentTime")?;
+                    b"currentTime" => {
+                        if f_current_time.is_some() {
+                            if let Err(e) = d.duplicate("currentTime") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_current_time = Some(v),
+                            Err(e) => break 'fail (e, Some("currentTime")),
+                        }
                     }
-                    f_current_time = Some(d.date_time().map_err(|e| e.at_key("currentTime"))?);
-                }
-                b"interval" => {
-                    if f_interval.is_some() {
-                        d.duplicate("interval")?;
+                    b"interval" => {
+                        if f_interval.is_some() {
+                            if let Err(e) = d.duplicate("interval") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_interval = Some(v),
+                            Err(e) => break 'fail (e, Some("interval")),
+                        }
                     }
-                    f_interval = Some(d.integer(None, None).map_err(|e| e.at_key("interval"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(BootNotificationResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            current_time: match f_current_time {
-                Some(v) => v,
-                None => return Err(Decoder::missing("currentTime")),
-            },
-            interval: match f_interval {
-                Some(v) => v,
-                None => return Err(Decoder::missing("interval")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            let Some(r_current_time) = f_current_time else {
+                break 'fail (Decoder::missing("currentTime"), None);
+            };
+            let Some(r_interval) = f_interval else {
+                break 'fail (Decoder::missing("interval"), None);
+            };
+            return Ok(BootNotificationResponse {
+                status: r_status,
+                current_time: r_current_time,
+                interval: r_interval,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -574,34 +714,58 @@ impl Decode for ChangeAvailabilityRequest {
         let mut f_type_: Option<AvailabilityType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"connectorId" => {
+                        if f_connector_id.is_some() {
+                            if let Err(e) = d.duplicate("connectorId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_connector_id = Some(v),
+                            Err(e) => break 'fail (e, Some("connectorId")),
+                        }
                     }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
-                }
-                b"type" => {
-                    if f_type_.is_some() {
-                        d.duplicate("type")?;
+                    b"type" => {
+                        if f_type_.is_some() {
+                            if let Err(e) = d.duplicate("type") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match AvailabilityType::decode(d) {
+                            Ok(v) => f_type_ = Some(v),
+                            Err(e) => break 'fail (e, Some("type")),
+                        }
                     }
-                    f_type_ = Some(AvailabilityType::decode(d).map_err(|e| e.at_key("type"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ChangeAvailabilityRequest {
-            connector_id: match f_connector_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("connectorId")),
-            },
-            type_: match f_type_ {
-                Some(v) => v,
-                None => return Err(Decoder::missing("type")),
-            },
-            extra,
+            let Some(r_connector_id) = f_connector_id else {
+                break 'fail (Decoder::missing("connectorId"), None);
+            };
+            let Some(r_type_) = f_type_ else {
+                break 'fail (Decoder::missing("type"), None);
+            };
+            return Ok(ChangeAvailabilityRequest {
+                connector_id: r_connector_id,
+                type_: r_type_,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -668,23 +832,43 @@ impl Decode for ChangeAvailabilityResponse {
         let mut f_status: Option<AvailabilityStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match AvailabilityStatus::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status = Some(AvailabilityStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ChangeAvailabilityResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(ChangeAvailabilityResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -740,33 +924,58 @@ impl Decode for ChangeConfigurationRequest {
         let mut f_value: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"key" => {
-                    if f_key.is_some() {
-                        d.duplicate("key")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"key" => {
+                        if f_key.is_some() {
+                            if let Err(e) = d.duplicate("key") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(50)) {
+                            Ok(v) => f_key = Some(v),
+                            Err(e) => break 'fail (e, Some("key")),
+                        }
                     }
-                    f_key = Some(d.string(Some(50)).map_err(|e| e.at_key("key"))?);
-                }
-                b"value" => {
-                    if f_value.is_some() {
-                        d.duplicate("value")?;
+                    b"value" => {
+                        if f_value.is_some() {
+                            if let Err(e) = d.duplicate("value") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(500)) {
+                            Ok(v) => f_value = Some(v),
+                            Err(e) => break 'fail (e, Some("value")),
+                        }
                     }
-                    f_value = Some(d.string(Some(500)).map_err(|e| e.at_key("value"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ChangeConfigurationRequest {
-            key: match f_key {
-                Some(v) => v,
-                None => return Err(Decoder::missing("key")),
-            },
-            value: match f_value {
-                Some(v) => v,
-                None => return Err(Decoder::missing("value")),
-            },
-            extra,
+            let Some(r_key) = f_key else {
+                break 'fail (Decoder::missing("key"), None);
+            };
+            let Some(r_value) = f_value else {
+                break 'fail (Decoder::missing("value"), None);
+            };
+            return Ok(ChangeConfigurationRequest {
+                key: r_key,
+                value: r_value,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -837,24 +1046,43 @@ impl Decode for ChangeConfigurationResponse {
         let mut f_status: Option<ConfigurationStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ConfigurationStatus::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status =
-                        Some(ConfigurationStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ChangeConfigurationResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(ChangeConfigurationResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -902,12 +1130,27 @@ impl Decode for ClearCacheRequest {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                _ => d.unknown_key(key, &mut extra)?,
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
+                }
             }
-        }
-        Ok(ClearCacheRequest { extra })
+            return Ok(ClearCacheRequest { extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
+        })
     }
 }
 
@@ -959,23 +1202,43 @@ impl Decode for ClearCacheResponse {
         let mut f_status: Option<ClearCacheStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ClearCacheStatus::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status = Some(ClearCacheStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ClearCacheResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(ClearCacheResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1035,45 +1298,83 @@ impl Decode for DataTransferRequest {
         let mut f_data: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"vendorId" => {
-                    if f_vendor_id.is_some() {
-                        d.duplicate("vendorId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"vendorId" => {
+                        if f_vendor_id.is_some() {
+                            if let Err(e) = d.duplicate("vendorId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(255)) {
+                            Ok(v) => f_vendor_id = Some(v),
+                            Err(e) => break 'fail (e, Some("vendorId")),
+                        }
                     }
-                    f_vendor_id = Some(d.string(Some(255)).map_err(|e| e.at_key("vendorId"))?);
+                    b"messageId" => {
+                        if f_message_id.is_some() {
+                            if let Err(e) = d.duplicate("messageId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_message_id = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(50)) {
+                            Ok(v) => f_message_id = Some(v),
+                            Err(e) => break 'fail (e, Some("messageId")),
+                        }
+                    }
+                    b"data" => {
+                        if f_data.is_some() {
+                            if let Err(e) = d.duplicate("data") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(None) {
+                            Ok(v) => f_data = Some(v),
+                            Err(e) => break 'fail (e, Some("data")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"messageId" => {
-                    if f_message_id.is_some() {
-                        d.duplicate("messageId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_message_id = None;
-                        continue;
-                    }
-                    f_message_id = Some(d.string(Some(50)).map_err(|e| e.at_key("messageId"))?);
-                }
-                b"data" => {
-                    if f_data.is_some() {
-                        d.duplicate("data")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_data = None;
-                        continue;
-                    }
-                    f_data = Some(d.string(None).map_err(|e| e.at_key("data"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(DataTransferRequest {
-            vendor_id: match f_vendor_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("vendorId")),
-            },
-            message_id: f_message_id,
-            data: f_data,
-            extra,
+            let Some(r_vendor_id) = f_vendor_id else {
+                break 'fail (Decoder::missing("vendorId"), None);
+            };
+            return Ok(DataTransferRequest {
+                vendor_id: r_vendor_id,
+                message_id: f_message_id,
+                data: f_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1150,34 +1451,63 @@ impl Decode for DataTransferResponse {
         let mut f_data: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match DataTransferStatus::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status = Some(DataTransferStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    b"data" => {
+                        if f_data.is_some() {
+                            if let Err(e) = d.duplicate("data") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(None) {
+                            Ok(v) => f_data = Some(v),
+                            Err(e) => break 'fail (e, Some("data")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"data" => {
-                    if f_data.is_some() {
-                        d.duplicate("data")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_data = None;
-                        continue;
-                    }
-                    f_data = Some(d.string(None).map_err(|e| e.at_key("data"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(DataTransferResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            data: f_data,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(DataTransferResponse {
+                status: r_status,
+                data: f_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1233,25 +1563,46 @@ impl Decode for GetConfigurationRequest {
         let mut f_key: Option<Vec<Text>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"key" => {
-                    if f_key.is_some() {
-                        d.duplicate("key")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"key" => {
+                        if f_key.is_some() {
+                            if let Err(e) = d.duplicate("key") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_key = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.array(0, None, |d| d.string(Some(50))) {
+                            Ok(v) => f_key = Some(v),
+                            Err(e) => break 'fail (e, Some("key")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_key = None;
-                        continue;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_key = Some(
-                        d.array(0, None, |d| d.string(Some(50)))
-                            .map_err(|e| e.at_key("key"))?,
-                    );
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(GetConfigurationRequest { key: f_key, extra })
+            return Ok(GetConfigurationRequest { key: f_key, extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
+        })
     }
 }
 
@@ -1321,41 +1672,68 @@ impl Decode for GetConfigurationResponse {
         let mut f_unknown_key: Option<Vec<Text>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"configurationKey" => {
-                    if f_configuration_key.is_some() {
-                        d.duplicate("configurationKey")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"configurationKey" => {
+                        if f_configuration_key.is_some() {
+                            if let Err(e) = d.duplicate("configurationKey") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_configuration_key = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.array(0, None, |d| KeyValue::decode(d)) {
+                            Ok(v) => f_configuration_key = Some(v),
+                            Err(e) => break 'fail (e, Some("configurationKey")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_configuration_key = None;
-                        continue;
+                    b"unknownKey" => {
+                        if f_unknown_key.is_some() {
+                            if let Err(e) = d.duplicate("unknownKey") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_unknown_key = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.array(0, None, |d| d.string(Some(50))) {
+                            Ok(v) => f_unknown_key = Some(v),
+                            Err(e) => break 'fail (e, Some("unknownKey")),
+                        }
                     }
-                    f_configuration_key = Some(
-                        d.array(0, None, |d| KeyValue::decode(d))
-                            .map_err(|e| e.at_key("configurationKey"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"unknownKey" => {
-                    if f_unknown_key.is_some() {
-                        d.duplicate("unknownKey")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_unknown_key = None;
-                        continue;
-                    }
-                    f_unknown_key = Some(
-                        d.array(0, None, |d| d.string(Some(50)))
-                            .map_err(|e| e.at_key("unknownKey"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(GetConfigurationResponse {
-            configuration_key: f_configuration_key,
-            unknown_key: f_unknown_key,
-            extra,
+            return Ok(GetConfigurationResponse {
+                configuration_key: f_configuration_key,
+                unknown_key: f_unknown_key,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1422,12 +1800,27 @@ impl Decode for HeartbeatRequest {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                _ => d.unknown_key(key, &mut extra)?,
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
+                }
             }
-        }
-        Ok(HeartbeatRequest { extra })
+            return Ok(HeartbeatRequest { extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
+        })
     }
 }
 
@@ -1479,23 +1872,43 @@ impl Decode for HeartbeatResponse {
         let mut f_current_time: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"currentTime" => {
-                    if f_current_time.is_some() {
-                        d.duplicate("currentTime")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"currentTime" => {
+                        if f_current_time.is_some() {
+                            if let Err(e) = d.duplicate("currentTime") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_current_time = Some(v),
+                            Err(e) => break 'fail (e, Some("currentTime")),
+                        }
                     }
-                    f_current_time = Some(d.date_time().map_err(|e| e.at_key("currentTime"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(HeartbeatResponse {
-            current_time: match f_current_time {
-                Some(v) => v,
-                None => return Err(Decoder::missing("currentTime")),
-            },
-            extra,
+            let Some(r_current_time) = f_current_time else {
+                break 'fail (Decoder::missing("currentTime"), None);
+            };
+            return Ok(HeartbeatResponse {
+                current_time: r_current_time,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1555,51 +1968,78 @@ impl Decode for MeterValuesRequest {
         let mut f_meter_value: Option<Vec<MeterValue>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"connectorId" => {
+                        if f_connector_id.is_some() {
+                            if let Err(e) = d.duplicate("connectorId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_connector_id = Some(v),
+                            Err(e) => break 'fail (e, Some("connectorId")),
+                        }
                     }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
+                    b"transactionId" => {
+                        if f_transaction_id.is_some() {
+                            if let Err(e) = d.duplicate("transactionId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_transaction_id = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_transaction_id = Some(v),
+                            Err(e) => break 'fail (e, Some("transactionId")),
+                        }
+                    }
+                    b"meterValue" => {
+                        if f_meter_value.is_some() {
+                            if let Err(e) = d.duplicate("meterValue") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.array(1, None, |d| MeterValue::decode(d)) {
+                            Ok(v) => f_meter_value = Some(v),
+                            Err(e) => break 'fail (e, Some("meterValue")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"transactionId" => {
-                    if f_transaction_id.is_some() {
-                        d.duplicate("transactionId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_transaction_id = None;
-                        continue;
-                    }
-                    f_transaction_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("transactionId"))?,
-                    );
-                }
-                b"meterValue" => {
-                    if f_meter_value.is_some() {
-                        d.duplicate("meterValue")?;
-                    }
-                    f_meter_value = Some(
-                        d.array(1, None, |d| MeterValue::decode(d))
-                            .map_err(|e| e.at_key("meterValue"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(MeterValuesRequest {
-            connector_id: match f_connector_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("connectorId")),
-            },
-            transaction_id: f_transaction_id,
-            meter_value: match f_meter_value {
-                Some(v) => v,
-                None => return Err(Decoder::missing("meterValue")),
-            },
-            extra,
+            let Some(r_connector_id) = f_connector_id else {
+                break 'fail (Decoder::missing("connectorId"), None);
+            };
+            let Some(r_meter_value) = f_meter_value else {
+                break 'fail (Decoder::missing("meterValue"), None);
+            };
+            return Ok(MeterValuesRequest {
+                connector_id: r_connector_id,
+                transaction_id: f_transaction_id,
+                meter_value: r_meter_value,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1673,12 +2113,27 @@ impl Decode for MeterValuesResponse {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                _ => d.unknown_key(key, &mut extra)?,
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
+                }
             }
-        }
-        Ok(MeterValuesResponse { extra })
+            return Ok(MeterValuesResponse { extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
+        })
     }
 }
 
@@ -1728,47 +2183,83 @@ impl Decode for RemoteStartTransactionRequest {
         let mut f_charging_profile: Option<ChargingProfile> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"connectorId" => {
+                        if f_connector_id.is_some() {
+                            if let Err(e) = d.duplicate("connectorId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_connector_id = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_connector_id = Some(v),
+                            Err(e) => break 'fail (e, Some("connectorId")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_connector_id = None;
-                        continue;
+                    b"idTag" => {
+                        if f_id_tag.is_some() {
+                            if let Err(e) = d.duplicate("idTag") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(20)) {
+                            Ok(v) => f_id_tag = Some(v),
+                            Err(e) => break 'fail (e, Some("idTag")),
+                        }
                     }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
+                    b"chargingProfile" => {
+                        if f_charging_profile.is_some() {
+                            if let Err(e) = d.duplicate("chargingProfile") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_charging_profile = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match ChargingProfile::decode(d) {
+                            Ok(v) => f_charging_profile = Some(v),
+                            Err(e) => break 'fail (e, Some("chargingProfile")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"idTag" => {
-                    if f_id_tag.is_some() {
-                        d.duplicate("idTag")?;
-                    }
-                    f_id_tag = Some(d.string(Some(20)).map_err(|e| e.at_key("idTag"))?);
-                }
-                b"chargingProfile" => {
-                    if f_charging_profile.is_some() {
-                        d.duplicate("chargingProfile")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_profile = None;
-                        continue;
-                    }
-                    f_charging_profile =
-                        Some(ChargingProfile::decode(d).map_err(|e| e.at_key("chargingProfile"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(RemoteStartTransactionRequest {
-            connector_id: f_connector_id,
-            id_tag: match f_id_tag {
-                Some(v) => v,
-                None => return Err(Decoder::missing("idTag")),
-            },
-            charging_profile: f_charging_profile,
-            extra,
+            let Some(r_id_tag) = f_id_tag else {
+                break 'fail (Decoder::missing("idTag"), None);
+            };
+            return Ok(RemoteStartTransactionRequest {
+                connector_id: f_connector_id,
+                id_tag: r_id_tag,
+                charging_profile: f_charging_profile,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1841,24 +2332,43 @@ impl Decode for RemoteStartTransactionResponse {
         let mut f_status: Option<RemoteStartStopStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match RemoteStartStopStatus::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status =
-                        Some(RemoteStartStopStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(RemoteStartTransactionResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(RemoteStartTransactionResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1910,26 +2420,43 @@ impl Decode for RemoteStopTransactionRequest {
         let mut f_transaction_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"transactionId" => {
-                    if f_transaction_id.is_some() {
-                        d.duplicate("transactionId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"transactionId" => {
+                        if f_transaction_id.is_some() {
+                            if let Err(e) = d.duplicate("transactionId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_transaction_id = Some(v),
+                            Err(e) => break 'fail (e, Some("transactionId")),
+                        }
                     }
-                    f_transaction_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("transactionId"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(RemoteStopTransactionRequest {
-            transaction_id: match f_transaction_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("transactionId")),
-            },
-            extra,
+            let Some(r_transaction_id) = f_transaction_id else {
+                break 'fail (Decoder::missing("transactionId"), None);
+            };
+            return Ok(RemoteStopTransactionRequest {
+                transaction_id: r_transaction_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1987,24 +2514,43 @@ impl Decode for RemoteStopTransactionResponse {
         let mut f_status: Option<RemoteStartStopStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match RemoteStartStopStatus::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status =
-                        Some(RemoteStartStopStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(RemoteStopTransactionResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(RemoteStopTransactionResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2056,23 +2602,43 @@ impl Decode for ResetRequest {
         let mut f_type_: Option<ResetType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"type" => {
-                    if f_type_.is_some() {
-                        d.duplicate("type")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"type" => {
+                        if f_type_.is_some() {
+                            if let Err(e) = d.duplicate("type") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ResetType::decode(d) {
+                            Ok(v) => f_type_ = Some(v),
+                            Err(e) => break 'fail (e, Some("type")),
+                        }
                     }
-                    f_type_ = Some(ResetType::decode(d).map_err(|e| e.at_key("type"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ResetRequest {
-            type_: match f_type_ {
-                Some(v) => v,
-                None => return Err(Decoder::missing("type")),
-            },
-            extra,
+            let Some(r_type_) = f_type_ else {
+                break 'fail (Decoder::missing("type"), None);
+            };
+            return Ok(ResetRequest {
+                type_: r_type_,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2134,23 +2700,43 @@ impl Decode for ResetResponse {
         let mut f_status: Option<ResetStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ResetStatus::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status = Some(ResetStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ResetResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(ResetResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2218,69 +2804,108 @@ impl Decode for StartTransactionRequest {
         let mut f_timestamp: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"connectorId" => {
+                        if f_connector_id.is_some() {
+                            if let Err(e) = d.duplicate("connectorId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_connector_id = Some(v),
+                            Err(e) => break 'fail (e, Some("connectorId")),
+                        }
                     }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
+                    b"idTag" => {
+                        if f_id_tag.is_some() {
+                            if let Err(e) = d.duplicate("idTag") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(20)) {
+                            Ok(v) => f_id_tag = Some(v),
+                            Err(e) => break 'fail (e, Some("idTag")),
+                        }
+                    }
+                    b"meterStart" => {
+                        if f_meter_start.is_some() {
+                            if let Err(e) = d.duplicate("meterStart") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_meter_start = Some(v),
+                            Err(e) => break 'fail (e, Some("meterStart")),
+                        }
+                    }
+                    b"reservationId" => {
+                        if f_reservation_id.is_some() {
+                            if let Err(e) = d.duplicate("reservationId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_reservation_id = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_reservation_id = Some(v),
+                            Err(e) => break 'fail (e, Some("reservationId")),
+                        }
+                    }
+                    b"timestamp" => {
+                        if f_timestamp.is_some() {
+                            if let Err(e) = d.duplicate("timestamp") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_timestamp = Some(v),
+                            Err(e) => break 'fail (e, Some("timestamp")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"idTag" => {
-                    if f_id_tag.is_some() {
-                        d.duplicate("idTag")?;
-                    }
-                    f_id_tag = Some(d.string(Some(20)).map_err(|e| e.at_key("idTag"))?);
-                }
-                b"meterStart" => {
-                    if f_meter_start.is_some() {
-                        d.duplicate("meterStart")?;
-                    }
-                    f_meter_start =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("meterStart"))?);
-                }
-                b"reservationId" => {
-                    if f_reservation_id.is_some() {
-                        d.duplicate("reservationId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_reservation_id = None;
-                        continue;
-                    }
-                    f_reservation_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("reservationId"))?,
-                    );
-                }
-                b"timestamp" => {
-                    if f_timestamp.is_some() {
-                        d.duplicate("timestamp")?;
-                    }
-                    f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(StartTransactionRequest {
-            connector_id: match f_connector_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("connectorId")),
-            },
-            id_tag: match f_id_tag {
-                Some(v) => v,
-                None => return Err(Decoder::missing("idTag")),
-            },
-            meter_start: match f_meter_start {
-                Some(v) => v,
-                None => return Err(Decoder::missing("meterStart")),
-            },
-            reservation_id: f_reservation_id,
-            timestamp: match f_timestamp {
-                Some(v) => v,
-                None => return Err(Decoder::missing("timestamp")),
-            },
-            extra,
+            let Some(r_connector_id) = f_connector_id else {
+                break 'fail (Decoder::missing("connectorId"), None);
+            };
+            let Some(r_id_tag) = f_id_tag else {
+                break 'fail (Decoder::missing("idTag"), None);
+            };
+            let Some(r_meter_start) = f_meter_start else {
+                break 'fail (Decoder::missing("meterStart"), None);
+            };
+            let Some(r_timestamp) = f_timestamp else {
+                break 'fail (Decoder::missing("timestamp"), None);
+            };
+            return Ok(StartTransactionRequest {
+                connector_id: r_connector_id,
+                id_tag: r_id_tag,
+                meter_start: r_meter_start,
+                reservation_id: f_reservation_id,
+                timestamp: r_timestamp,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2369,36 +2994,58 @@ impl Decode for StartTransactionResponse {
         let mut f_transaction_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"idTagInfo" => {
-                    if f_id_tag_info.is_some() {
-                        d.duplicate("idTagInfo")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"idTagInfo" => {
+                        if f_id_tag_info.is_some() {
+                            if let Err(e) = d.duplicate("idTagInfo") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match IdTagInfo::decode(d) {
+                            Ok(v) => f_id_tag_info = Some(v),
+                            Err(e) => break 'fail (e, Some("idTagInfo")),
+                        }
                     }
-                    f_id_tag_info = Some(IdTagInfo::decode(d).map_err(|e| e.at_key("idTagInfo"))?);
-                }
-                b"transactionId" => {
-                    if f_transaction_id.is_some() {
-                        d.duplicate("transactionId")?;
+                    b"transactionId" => {
+                        if f_transaction_id.is_some() {
+                            if let Err(e) = d.duplicate("transactionId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_transaction_id = Some(v),
+                            Err(e) => break 'fail (e, Some("transactionId")),
+                        }
                     }
-                    f_transaction_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("transactionId"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(StartTransactionResponse {
-            id_tag_info: match f_id_tag_info {
-                Some(v) => v,
-                None => return Err(Decoder::missing("idTagInfo")),
-            },
-            transaction_id: match f_transaction_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("transactionId")),
-            },
-            extra,
+            let Some(r_id_tag_info) = f_id_tag_info else {
+                break 'fail (Decoder::missing("idTagInfo"), None);
+            };
+            let Some(r_transaction_id) = f_transaction_id else {
+                break 'fail (Decoder::missing("transactionId"), None);
+            };
+            return Ok(StartTransactionResponse {
+                id_tag_info: r_id_tag_info,
+                transaction_id: r_transaction_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2483,92 +3130,153 @@ impl Decode for StatusNotificationRequest {
         let mut f_vendor_error_code: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"connectorId" => {
+                        if f_connector_id.is_some() {
+                            if let Err(e) = d.duplicate("connectorId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_connector_id = Some(v),
+                            Err(e) => break 'fail (e, Some("connectorId")),
+                        }
                     }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
+                    b"errorCode" => {
+                        if f_error_code.is_some() {
+                            if let Err(e) = d.duplicate("errorCode") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ChargePointErrorCode::decode(d) {
+                            Ok(v) => f_error_code = Some(v),
+                            Err(e) => break 'fail (e, Some("errorCode")),
+                        }
+                    }
+                    b"info" => {
+                        if f_info.is_some() {
+                            if let Err(e) = d.duplicate("info") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_info = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(50)) {
+                            Ok(v) => f_info = Some(v),
+                            Err(e) => break 'fail (e, Some("info")),
+                        }
+                    }
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ChargePointStatus::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
+                    }
+                    b"timestamp" => {
+                        if f_timestamp.is_some() {
+                            if let Err(e) = d.duplicate("timestamp") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_timestamp = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_timestamp = Some(v),
+                            Err(e) => break 'fail (e, Some("timestamp")),
+                        }
+                    }
+                    b"vendorId" => {
+                        if f_vendor_id.is_some() {
+                            if let Err(e) = d.duplicate("vendorId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_vendor_id = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(255)) {
+                            Ok(v) => f_vendor_id = Some(v),
+                            Err(e) => break 'fail (e, Some("vendorId")),
+                        }
+                    }
+                    b"vendorErrorCode" => {
+                        if f_vendor_error_code.is_some() {
+                            if let Err(e) = d.duplicate("vendorErrorCode") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_vendor_error_code = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(50)) {
+                            Ok(v) => f_vendor_error_code = Some(v),
+                            Err(e) => break 'fail (e, Some("vendorErrorCode")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"errorCode" => {
-                    if f_error_code.is_some() {
-                        d.duplicate("errorCode")?;
-                    }
-                    f_error_code =
-                        Some(ChargePointErrorCode::decode(d).map_err(|e| e.at_key("errorCode"))?);
-                }
-                b"info" => {
-                    if f_info.is_some() {
-                        d.duplicate("info")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_info = None;
-                        continue;
-                    }
-                    f_info = Some(d.string(Some(50)).map_err(|e| e.at_key("info"))?);
-                }
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(ChargePointStatus::decode(d).map_err(|e| e.at_key("status"))?);
-                }
-                b"timestamp" => {
-                    if f_timestamp.is_some() {
-                        d.duplicate("timestamp")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_timestamp = None;
-                        continue;
-                    }
-                    f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
-                }
-                b"vendorId" => {
-                    if f_vendor_id.is_some() {
-                        d.duplicate("vendorId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_vendor_id = None;
-                        continue;
-                    }
-                    f_vendor_id = Some(d.string(Some(255)).map_err(|e| e.at_key("vendorId"))?);
-                }
-                b"vendorErrorCode" => {
-                    if f_vendor_error_code.is_some() {
-                        d.duplicate("vendorErrorCode")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_vendor_error_code = None;
-                        continue;
-                    }
-                    f_vendor_error_code = Some(
-                        d.string(Some(50))
-                            .map_err(|e| e.at_key("vendorErrorCode"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(StatusNotificationRequest {
-            connector_id: match f_connector_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("connectorId")),
-            },
-            error_code: match f_error_code {
-                Some(v) => v,
-                None => return Err(Decoder::missing("errorCode")),
-            },
-            info: f_info,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            timestamp: f_timestamp,
-            vendor_id: f_vendor_id,
-            vendor_error_code: f_vendor_error_code,
-            extra,
+            let Some(r_connector_id) = f_connector_id else {
+                break 'fail (Decoder::missing("connectorId"), None);
+            };
+            let Some(r_error_code) = f_error_code else {
+                break 'fail (Decoder::missing("errorCode"), None);
+            };
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(StatusNotificationRequest {
+                connector_id: r_connector_id,
+                error_code: r_error_code,
+                info: f_info,
+                status: r_status,
+                timestamp: f_timestamp,
+                vendor_id: f_vendor_id,
+                vendor_error_code: f_vendor_error_code,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2669,12 +3377,27 @@ impl Decode for StatusNotificationResponse {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                _ => d.unknown_key(key, &mut extra)?,
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
+                }
             }
-        }
-        Ok(StatusNotificationResponse { extra })
+            return Ok(StatusNotificationResponse { extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
+        })
     }
 }
 
@@ -2736,82 +3459,133 @@ impl Decode for StopTransactionRequest {
         let mut f_transaction_data: Option<Vec<TransactionData>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"idTag" => {
-                    if f_id_tag.is_some() {
-                        d.duplicate("idTag")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"idTag" => {
+                        if f_id_tag.is_some() {
+                            if let Err(e) = d.duplicate("idTag") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_id_tag = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(20)) {
+                            Ok(v) => f_id_tag = Some(v),
+                            Err(e) => break 'fail (e, Some("idTag")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_id_tag = None;
-                        continue;
+                    b"meterStop" => {
+                        if f_meter_stop.is_some() {
+                            if let Err(e) = d.duplicate("meterStop") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_meter_stop = Some(v),
+                            Err(e) => break 'fail (e, Some("meterStop")),
+                        }
                     }
-                    f_id_tag = Some(d.string(Some(20)).map_err(|e| e.at_key("idTag"))?);
+                    b"timestamp" => {
+                        if f_timestamp.is_some() {
+                            if let Err(e) = d.duplicate("timestamp") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_timestamp = Some(v),
+                            Err(e) => break 'fail (e, Some("timestamp")),
+                        }
+                    }
+                    b"transactionId" => {
+                        if f_transaction_id.is_some() {
+                            if let Err(e) = d.duplicate("transactionId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_transaction_id = Some(v),
+                            Err(e) => break 'fail (e, Some("transactionId")),
+                        }
+                    }
+                    b"reason" => {
+                        if f_reason.is_some() {
+                            if let Err(e) = d.duplicate("reason") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_reason = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match Reason::decode(d) {
+                            Ok(v) => f_reason = Some(v),
+                            Err(e) => break 'fail (e, Some("reason")),
+                        }
+                    }
+                    b"transactionData" => {
+                        if f_transaction_data.is_some() {
+                            if let Err(e) = d.duplicate("transactionData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_transaction_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.array(0, None, |d| TransactionData::decode(d)) {
+                            Ok(v) => f_transaction_data = Some(v),
+                            Err(e) => break 'fail (e, Some("transactionData")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"meterStop" => {
-                    if f_meter_stop.is_some() {
-                        d.duplicate("meterStop")?;
-                    }
-                    f_meter_stop = Some(d.integer(None, None).map_err(|e| e.at_key("meterStop"))?);
-                }
-                b"timestamp" => {
-                    if f_timestamp.is_some() {
-                        d.duplicate("timestamp")?;
-                    }
-                    f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
-                }
-                b"transactionId" => {
-                    if f_transaction_id.is_some() {
-                        d.duplicate("transactionId")?;
-                    }
-                    f_transaction_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("transactionId"))?,
-                    );
-                }
-                b"reason" => {
-                    if f_reason.is_some() {
-                        d.duplicate("reason")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_reason = None;
-                        continue;
-                    }
-                    f_reason = Some(Reason::decode(d).map_err(|e| e.at_key("reason"))?);
-                }
-                b"transactionData" => {
-                    if f_transaction_data.is_some() {
-                        d.duplicate("transactionData")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_transaction_data = None;
-                        continue;
-                    }
-                    f_transaction_data = Some(
-                        d.array(0, None, |d| TransactionData::decode(d))
-                            .map_err(|e| e.at_key("transactionData"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(StopTransactionRequest {
-            id_tag: f_id_tag,
-            meter_stop: match f_meter_stop {
-                Some(v) => v,
-                None => return Err(Decoder::missing("meterStop")),
-            },
-            timestamp: match f_timestamp {
-                Some(v) => v,
-                None => return Err(Decoder::missing("timestamp")),
-            },
-            transaction_id: match f_transaction_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("transactionId")),
-            },
-            reason: f_reason,
-            transaction_data: f_transaction_data,
-            extra,
+            let Some(r_meter_stop) = f_meter_stop else {
+                break 'fail (Decoder::missing("meterStop"), None);
+            };
+            let Some(r_timestamp) = f_timestamp else {
+                break 'fail (Decoder::missing("timestamp"), None);
+            };
+            let Some(r_transaction_id) = f_transaction_id else {
+                break 'fail (Decoder::missing("transactionId"), None);
+            };
+            return Ok(StopTransactionRequest {
+                id_tag: f_id_tag,
+                meter_stop: r_meter_stop,
+                timestamp: r_timestamp,
+                transaction_id: r_transaction_id,
+                reason: f_reason,
+                transaction_data: f_transaction_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2911,24 +3685,48 @@ impl Decode for StopTransactionResponse {
         let mut f_id_tag_info: Option<IdTagInfo> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"idTagInfo" => {
-                    if f_id_tag_info.is_some() {
-                        d.duplicate("idTagInfo")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"idTagInfo" => {
+                        if f_id_tag_info.is_some() {
+                            if let Err(e) = d.duplicate("idTagInfo") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_id_tag_info = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match IdTagInfo::decode(d) {
+                            Ok(v) => f_id_tag_info = Some(v),
+                            Err(e) => break 'fail (e, Some("idTagInfo")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_id_tag_info = None;
-                        continue;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_id_tag_info = Some(IdTagInfo::decode(d).map_err(|e| e.at_key("idTagInfo"))?);
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(StopTransactionResponse {
-            id_tag_info: f_id_tag_info,
-            extra,
+            return Ok(StopTransactionResponse {
+                id_tag_info: f_id_tag_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2978,24 +3776,43 @@ impl Decode for UnlockConnectorRequest {
         let mut f_connector_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"connectorId" => {
+                        if f_connector_id.is_some() {
+                            if let Err(e) = d.duplicate("connectorId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_connector_id = Some(v),
+                            Err(e) => break 'fail (e, Some("connectorId")),
+                        }
                     }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(UnlockConnectorRequest {
-            connector_id: match f_connector_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("connectorId")),
-            },
-            extra,
+            let Some(r_connector_id) = f_connector_id else {
+                break 'fail (Decoder::missing("connectorId"), None);
+            };
+            return Ok(UnlockConnectorRequest {
+                connector_id: r_connector_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3053,23 +3870,43 @@ impl Decode for UnlockConnectorResponse {
         let mut f_status: Option<UnlockStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match UnlockStatus::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status = Some(UnlockStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(UnlockConnectorResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(UnlockConnectorResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3121,23 +3958,43 @@ impl Decode for DiagnosticsStatusNotificationRequest {
         let mut f_status: Option<DiagnosticsStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match DiagnosticsStatus::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status = Some(DiagnosticsStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(DiagnosticsStatusNotificationRequest {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(DiagnosticsStatusNotificationRequest {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3195,12 +4052,27 @@ impl Decode for DiagnosticsStatusNotificationResponse {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                _ => d.unknown_key(key, &mut extra)?,
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
+                }
             }
-        }
-        Ok(DiagnosticsStatusNotificationResponse { extra })
+            return Ok(DiagnosticsStatusNotificationResponse { extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
+        })
     }
 }
 
@@ -3242,23 +4114,43 @@ impl Decode for FirmwareStatusNotificationRequest {
         let mut f_status: Option<FirmwareStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match FirmwareStatus::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status = Some(FirmwareStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(FirmwareStatusNotificationRequest {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(FirmwareStatusNotificationRequest {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3316,12 +4208,27 @@ impl Decode for FirmwareStatusNotificationResponse {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                _ => d.unknown_key(key, &mut extra)?,
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
+                }
             }
-        }
-        Ok(FirmwareStatusNotificationResponse { extra })
+            return Ok(FirmwareStatusNotificationResponse { extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
+        })
     }
 }
 
@@ -3379,70 +4286,123 @@ impl Decode for GetDiagnosticsRequest {
         let mut f_stop_time: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"location" => {
-                    if f_location.is_some() {
-                        d.duplicate("location")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"location" => {
+                        if f_location.is_some() {
+                            if let Err(e) = d.duplicate("location") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.uri(None) {
+                            Ok(v) => f_location = Some(v),
+                            Err(e) => break 'fail (e, Some("location")),
+                        }
                     }
-                    f_location = Some(d.uri(None).map_err(|e| e.at_key("location"))?);
+                    b"retries" => {
+                        if f_retries.is_some() {
+                            if let Err(e) = d.duplicate("retries") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_retries = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_retries = Some(v),
+                            Err(e) => break 'fail (e, Some("retries")),
+                        }
+                    }
+                    b"retryInterval" => {
+                        if f_retry_interval.is_some() {
+                            if let Err(e) = d.duplicate("retryInterval") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_retry_interval = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_retry_interval = Some(v),
+                            Err(e) => break 'fail (e, Some("retryInterval")),
+                        }
+                    }
+                    b"startTime" => {
+                        if f_start_time.is_some() {
+                            if let Err(e) = d.duplicate("startTime") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_start_time = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_start_time = Some(v),
+                            Err(e) => break 'fail (e, Some("startTime")),
+                        }
+                    }
+                    b"stopTime" => {
+                        if f_stop_time.is_some() {
+                            if let Err(e) = d.duplicate("stopTime") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_stop_time = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_stop_time = Some(v),
+                            Err(e) => break 'fail (e, Some("stopTime")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"retries" => {
-                    if f_retries.is_some() {
-                        d.duplicate("retries")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_retries = None;
-                        continue;
-                    }
-                    f_retries = Some(d.integer(None, None).map_err(|e| e.at_key("retries"))?);
-                }
-                b"retryInterval" => {
-                    if f_retry_interval.is_some() {
-                        d.duplicate("retryInterval")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_retry_interval = None;
-                        continue;
-                    }
-                    f_retry_interval = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("retryInterval"))?,
-                    );
-                }
-                b"startTime" => {
-                    if f_start_time.is_some() {
-                        d.duplicate("startTime")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_start_time = None;
-                        continue;
-                    }
-                    f_start_time = Some(d.date_time().map_err(|e| e.at_key("startTime"))?);
-                }
-                b"stopTime" => {
-                    if f_stop_time.is_some() {
-                        d.duplicate("stopTime")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_stop_time = None;
-                        continue;
-                    }
-                    f_stop_time = Some(d.date_time().map_err(|e| e.at_key("stopTime"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(GetDiagnosticsRequest {
-            location: match f_location {
-                Some(v) => v,
-                None => return Err(Decoder::missing("location")),
-            },
-            retries: f_retries,
-            retry_interval: f_retry_interval,
-            start_time: f_start_time,
-            stop_time: f_stop_time,
-            extra,
+            let Some(r_location) = f_location else {
+                break 'fail (Decoder::missing("location"), None);
+            };
+            return Ok(GetDiagnosticsRequest {
+                location: r_location,
+                retries: f_retries,
+                retry_interval: f_retry_interval,
+                start_time: f_start_time,
+                stop_time: f_stop_time,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3526,24 +4486,48 @@ impl Decode for GetDiagnosticsResponse {
         let mut f_file_name: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"fileName" => {
-                    if f_file_name.is_some() {
-                        d.duplicate("fileName")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"fileName" => {
+                        if f_file_name.is_some() {
+                            if let Err(e) = d.duplicate("fileName") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_file_name = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(255)) {
+                            Ok(v) => f_file_name = Some(v),
+                            Err(e) => break 'fail (e, Some("fileName")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_file_name = None;
-                        continue;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_file_name = Some(d.string(Some(255)).map_err(|e| e.at_key("fileName"))?);
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(GetDiagnosticsResponse {
-            file_name: f_file_name,
-            extra,
+            return Ok(GetDiagnosticsResponse {
+                file_name: f_file_name,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3605,58 +4589,98 @@ impl Decode for UpdateFirmwareRequest {
         let mut f_retry_interval: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"location" => {
-                    if f_location.is_some() {
-                        d.duplicate("location")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"location" => {
+                        if f_location.is_some() {
+                            if let Err(e) = d.duplicate("location") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.uri(None) {
+                            Ok(v) => f_location = Some(v),
+                            Err(e) => break 'fail (e, Some("location")),
+                        }
                     }
-                    f_location = Some(d.uri(None).map_err(|e| e.at_key("location"))?);
+                    b"retries" => {
+                        if f_retries.is_some() {
+                            if let Err(e) = d.duplicate("retries") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_retries = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_retries = Some(v),
+                            Err(e) => break 'fail (e, Some("retries")),
+                        }
+                    }
+                    b"retrieveDate" => {
+                        if f_retrieve_date.is_some() {
+                            if let Err(e) = d.duplicate("retrieveDate") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_retrieve_date = Some(v),
+                            Err(e) => break 'fail (e, Some("retrieveDate")),
+                        }
+                    }
+                    b"retryInterval" => {
+                        if f_retry_interval.is_some() {
+                            if let Err(e) = d.duplicate("retryInterval") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_retry_interval = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_retry_interval = Some(v),
+                            Err(e) => break 'fail (e, Some("retryInterval")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"retries" => {
-                    if f_retries.is_some() {
-                        d.duplicate("retries")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_retries = None;
-                        continue;
-                    }
-                    f_retries = Some(d.integer(None, None).map_err(|e| e.at_key("retries"))?);
-                }
-                b"retrieveDate" => {
-                    if f_retrieve_date.is_some() {
-                        d.duplicate("retrieveDate")?;
-                    }
-                    f_retrieve_date = Some(d.date_time().map_err(|e| e.at_key("retrieveDate"))?);
-                }
-                b"retryInterval" => {
-                    if f_retry_interval.is_some() {
-                        d.duplicate("retryInterval")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_retry_interval = None;
-                        continue;
-                    }
-                    f_retry_interval = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("retryInterval"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(UpdateFirmwareRequest {
-            location: match f_location {
-                Some(v) => v,
-                None => return Err(Decoder::missing("location")),
-            },
-            retries: f_retries,
-            retrieve_date: match f_retrieve_date {
-                Some(v) => v,
-                None => return Err(Decoder::missing("retrieveDate")),
-            },
-            retry_interval: f_retry_interval,
-            extra,
+            let Some(r_location) = f_location else {
+                break 'fail (Decoder::missing("location"), None);
+            };
+            let Some(r_retrieve_date) = f_retrieve_date else {
+                break 'fail (Decoder::missing("retrieveDate"), None);
+            };
+            return Ok(UpdateFirmwareRequest {
+                location: r_location,
+                retries: f_retries,
+                retrieve_date: r_retrieve_date,
+                retry_interval: f_retry_interval,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3731,12 +4755,27 @@ impl Decode for UpdateFirmwareResponse {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                _ => d.unknown_key(key, &mut extra)?,
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
+                }
             }
-        }
-        Ok(UpdateFirmwareResponse { extra })
+            return Ok(UpdateFirmwareResponse { extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
+        })
     }
 }
 
@@ -3774,12 +4813,27 @@ impl Decode for GetLocalListVersionRequest {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                _ => d.unknown_key(key, &mut extra)?,
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
+                }
             }
-        }
-        Ok(GetLocalListVersionRequest { extra })
+            return Ok(GetLocalListVersionRequest { extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
+        })
     }
 }
 
@@ -3831,24 +4885,43 @@ impl Decode for GetLocalListVersionResponse {
         let mut f_list_version: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"listVersion" => {
-                    if f_list_version.is_some() {
-                        d.duplicate("listVersion")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"listVersion" => {
+                        if f_list_version.is_some() {
+                            if let Err(e) = d.duplicate("listVersion") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_list_version = Some(v),
+                            Err(e) => break 'fail (e, Some("listVersion")),
+                        }
                     }
-                    f_list_version =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("listVersion"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(GetLocalListVersionResponse {
-            list_version: match f_list_version {
-                Some(v) => v,
-                None => return Err(Decoder::missing("listVersion")),
-            },
-            extra,
+            let Some(r_list_version) = f_list_version else {
+                break 'fail (Decoder::missing("listVersion"), None);
+            };
+            return Ok(GetLocalListVersionResponse {
+                list_version: r_list_version,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3904,49 +4977,78 @@ impl Decode for SendLocalListRequest {
         let mut f_update_type: Option<UpdateType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"listVersion" => {
-                    if f_list_version.is_some() {
-                        d.duplicate("listVersion")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"listVersion" => {
+                        if f_list_version.is_some() {
+                            if let Err(e) = d.duplicate("listVersion") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_list_version = Some(v),
+                            Err(e) => break 'fail (e, Some("listVersion")),
+                        }
                     }
-                    f_list_version =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("listVersion"))?);
+                    b"localAuthorizationList" => {
+                        if f_local_authorization_list.is_some() {
+                            if let Err(e) = d.duplicate("localAuthorizationList") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_local_authorization_list = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.array(0, None, |d| AuthorizationData::decode(d)) {
+                            Ok(v) => f_local_authorization_list = Some(v),
+                            Err(e) => break 'fail (e, Some("localAuthorizationList")),
+                        }
+                    }
+                    b"updateType" => {
+                        if f_update_type.is_some() {
+                            if let Err(e) = d.duplicate("updateType") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match UpdateType::decode(d) {
+                            Ok(v) => f_update_type = Some(v),
+                            Err(e) => break 'fail (e, Some("updateType")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"localAuthorizationList" => {
-                    if f_local_authorization_list.is_some() {
-                        d.duplicate("localAuthorizationList")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_local_authorization_list = None;
-                        continue;
-                    }
-                    f_local_authorization_list = Some(
-                        d.array(0, None, |d| AuthorizationData::decode(d))
-                            .map_err(|e| e.at_key("localAuthorizationList"))?,
-                    );
-                }
-                b"updateType" => {
-                    if f_update_type.is_some() {
-                        d.duplicate("updateType")?;
-                    }
-                    f_update_type =
-                        Some(UpdateType::decode(d).map_err(|e| e.at_key("updateType"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(SendLocalListRequest {
-            list_version: match f_list_version {
-                Some(v) => v,
-                None => return Err(Decoder::missing("listVersion")),
-            },
-            local_authorization_list: f_local_authorization_list,
-            update_type: match f_update_type {
-                Some(v) => v,
-                None => return Err(Decoder::missing("updateType")),
-            },
-            extra,
+            let Some(r_list_version) = f_list_version else {
+                break 'fail (Decoder::missing("listVersion"), None);
+            };
+            let Some(r_update_type) = f_update_type else {
+                break 'fail (Decoder::missing("updateType"), None);
+            };
+            return Ok(SendLocalListRequest {
+                list_version: r_list_version,
+                local_authorization_list: f_local_authorization_list,
+                update_type: r_update_type,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4027,23 +5129,43 @@ impl Decode for SendLocalListResponse {
         let mut f_status: Option<UpdateStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match UpdateStatus::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status = Some(UpdateStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(SendLocalListResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(SendLocalListResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4095,26 +5217,43 @@ impl Decode for CancelReservationRequest {
         let mut f_reservation_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"reservationId" => {
-                    if f_reservation_id.is_some() {
-                        d.duplicate("reservationId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"reservationId" => {
+                        if f_reservation_id.is_some() {
+                            if let Err(e) = d.duplicate("reservationId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_reservation_id = Some(v),
+                            Err(e) => break 'fail (e, Some("reservationId")),
+                        }
                     }
-                    f_reservation_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("reservationId"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(CancelReservationRequest {
-            reservation_id: match f_reservation_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("reservationId")),
-            },
-            extra,
+            let Some(r_reservation_id) = f_reservation_id else {
+                break 'fail (Decoder::missing("reservationId"), None);
+            };
+            return Ok(CancelReservationRequest {
+                reservation_id: r_reservation_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4172,24 +5311,43 @@ impl Decode for CancelReservationResponse {
         let mut f_status: Option<CancelReservationStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match CancelReservationStatus::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status =
-                        Some(CancelReservationStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(CancelReservationResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(CancelReservationResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4262,69 +5420,108 @@ impl Decode for ReserveNowRequest {
         let mut f_reservation_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"connectorId" => {
+                        if f_connector_id.is_some() {
+                            if let Err(e) = d.duplicate("connectorId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_connector_id = Some(v),
+                            Err(e) => break 'fail (e, Some("connectorId")),
+                        }
                     }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
+                    b"expiryDate" => {
+                        if f_expiry_date.is_some() {
+                            if let Err(e) = d.duplicate("expiryDate") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_expiry_date = Some(v),
+                            Err(e) => break 'fail (e, Some("expiryDate")),
+                        }
+                    }
+                    b"idTag" => {
+                        if f_id_tag.is_some() {
+                            if let Err(e) = d.duplicate("idTag") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(20)) {
+                            Ok(v) => f_id_tag = Some(v),
+                            Err(e) => break 'fail (e, Some("idTag")),
+                        }
+                    }
+                    b"parentIdTag" => {
+                        if f_parent_id_tag.is_some() {
+                            if let Err(e) = d.duplicate("parentIdTag") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_parent_id_tag = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(20)) {
+                            Ok(v) => f_parent_id_tag = Some(v),
+                            Err(e) => break 'fail (e, Some("parentIdTag")),
+                        }
+                    }
+                    b"reservationId" => {
+                        if f_reservation_id.is_some() {
+                            if let Err(e) = d.duplicate("reservationId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_reservation_id = Some(v),
+                            Err(e) => break 'fail (e, Some("reservationId")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"expiryDate" => {
-                    if f_expiry_date.is_some() {
-                        d.duplicate("expiryDate")?;
-                    }
-                    f_expiry_date = Some(d.date_time().map_err(|e| e.at_key("expiryDate"))?);
-                }
-                b"idTag" => {
-                    if f_id_tag.is_some() {
-                        d.duplicate("idTag")?;
-                    }
-                    f_id_tag = Some(d.string(Some(20)).map_err(|e| e.at_key("idTag"))?);
-                }
-                b"parentIdTag" => {
-                    if f_parent_id_tag.is_some() {
-                        d.duplicate("parentIdTag")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_parent_id_tag = None;
-                        continue;
-                    }
-                    f_parent_id_tag =
-                        Some(d.string(Some(20)).map_err(|e| e.at_key("parentIdTag"))?);
-                }
-                b"reservationId" => {
-                    if f_reservation_id.is_some() {
-                        d.duplicate("reservationId")?;
-                    }
-                    f_reservation_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("reservationId"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ReserveNowRequest {
-            connector_id: match f_connector_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("connectorId")),
-            },
-            expiry_date: match f_expiry_date {
-                Some(v) => v,
-                None => return Err(Decoder::missing("expiryDate")),
-            },
-            id_tag: match f_id_tag {
-                Some(v) => v,
-                None => return Err(Decoder::missing("idTag")),
-            },
-            parent_id_tag: f_parent_id_tag,
-            reservation_id: match f_reservation_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("reservationId")),
-            },
-            extra,
+            let Some(r_connector_id) = f_connector_id else {
+                break 'fail (Decoder::missing("connectorId"), None);
+            };
+            let Some(r_expiry_date) = f_expiry_date else {
+                break 'fail (Decoder::missing("expiryDate"), None);
+            };
+            let Some(r_id_tag) = f_id_tag else {
+                break 'fail (Decoder::missing("idTag"), None);
+            };
+            let Some(r_reservation_id) = f_reservation_id else {
+                break 'fail (Decoder::missing("reservationId"), None);
+            };
+            return Ok(ReserveNowRequest {
+                connector_id: r_connector_id,
+                expiry_date: r_expiry_date,
+                id_tag: r_id_tag,
+                parent_id_tag: f_parent_id_tag,
+                reservation_id: r_reservation_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4413,23 +5610,43 @@ impl Decode for ReserveNowResponse {
         let mut f_status: Option<ReservationStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ReservationStatus::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status = Some(ReservationStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ReserveNowResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(ReserveNowResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4493,62 +5710,108 @@ impl Decode for ClearChargingProfileRequest {
         let mut f_stack_level: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"id" => {
-                    if f_id.is_some() {
-                        d.duplicate("id")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"id" => {
+                        if f_id.is_some() {
+                            if let Err(e) = d.duplicate("id") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_id = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_id = Some(v),
+                            Err(e) => break 'fail (e, Some("id")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_id = None;
-                        continue;
+                    b"connectorId" => {
+                        if f_connector_id.is_some() {
+                            if let Err(e) = d.duplicate("connectorId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_connector_id = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_connector_id = Some(v),
+                            Err(e) => break 'fail (e, Some("connectorId")),
+                        }
                     }
-                    f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
+                    b"chargingProfilePurpose" => {
+                        if f_charging_profile_purpose.is_some() {
+                            if let Err(e) = d.duplicate("chargingProfilePurpose") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_charging_profile_purpose = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match ChargingProfilePurposeType::decode(d) {
+                            Ok(v) => f_charging_profile_purpose = Some(v),
+                            Err(e) => break 'fail (e, Some("chargingProfilePurpose")),
+                        }
+                    }
+                    b"stackLevel" => {
+                        if f_stack_level.is_some() {
+                            if let Err(e) = d.duplicate("stackLevel") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_stack_level = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_stack_level = Some(v),
+                            Err(e) => break 'fail (e, Some("stackLevel")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_connector_id = None;
-                        continue;
-                    }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
-                }
-                b"chargingProfilePurpose" => {
-                    if f_charging_profile_purpose.is_some() {
-                        d.duplicate("chargingProfilePurpose")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_profile_purpose = None;
-                        continue;
-                    }
-                    f_charging_profile_purpose = Some(
-                        ChargingProfilePurposeType::decode(d)
-                            .map_err(|e| e.at_key("chargingProfilePurpose"))?,
-                    );
-                }
-                b"stackLevel" => {
-                    if f_stack_level.is_some() {
-                        d.duplicate("stackLevel")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_stack_level = None;
-                        continue;
-                    }
-                    f_stack_level =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("stackLevel"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ClearChargingProfileRequest {
-            id: f_id,
-            connector_id: f_connector_id,
-            charging_profile_purpose: f_charging_profile_purpose,
-            stack_level: f_stack_level,
-            extra,
+            return Ok(ClearChargingProfileRequest {
+                id: f_id,
+                connector_id: f_connector_id,
+                charging_profile_purpose: f_charging_profile_purpose,
+                stack_level: f_stack_level,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4621,25 +5884,43 @@ impl Decode for ClearChargingProfileResponse {
         let mut f_status: Option<ClearChargingProfileStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ClearChargingProfileStatus::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status = Some(
-                        ClearChargingProfileStatus::decode(d).map_err(|e| e.at_key("status"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ClearChargingProfileResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(ClearChargingProfileResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4699,48 +5980,78 @@ impl Decode for GetCompositeScheduleRequest {
         let mut f_charging_rate_unit: Option<ChargingRateUnitType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"connectorId" => {
+                        if f_connector_id.is_some() {
+                            if let Err(e) = d.duplicate("connectorId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_connector_id = Some(v),
+                            Err(e) => break 'fail (e, Some("connectorId")),
+                        }
                     }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
+                    b"duration" => {
+                        if f_duration.is_some() {
+                            if let Err(e) = d.duplicate("duration") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_duration = Some(v),
+                            Err(e) => break 'fail (e, Some("duration")),
+                        }
+                    }
+                    b"chargingRateUnit" => {
+                        if f_charging_rate_unit.is_some() {
+                            if let Err(e) = d.duplicate("chargingRateUnit") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_charging_rate_unit = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match ChargingRateUnitType::decode(d) {
+                            Ok(v) => f_charging_rate_unit = Some(v),
+                            Err(e) => break 'fail (e, Some("chargingRateUnit")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"duration" => {
-                    if f_duration.is_some() {
-                        d.duplicate("duration")?;
-                    }
-                    f_duration = Some(d.integer(None, None).map_err(|e| e.at_key("duration"))?);
-                }
-                b"chargingRateUnit" => {
-                    if f_charging_rate_unit.is_some() {
-                        d.duplicate("chargingRateUnit")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_rate_unit = None;
-                        continue;
-                    }
-                    f_charging_rate_unit = Some(
-                        ChargingRateUnitType::decode(d)
-                            .map_err(|e| e.at_key("chargingRateUnit"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(GetCompositeScheduleRequest {
-            connector_id: match f_connector_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("connectorId")),
-            },
-            duration: match f_duration {
-                Some(v) => v,
-                None => return Err(Decoder::missing("duration")),
-            },
-            charging_rate_unit: f_charging_rate_unit,
-            extra,
+            let Some(r_connector_id) = f_connector_id else {
+                break 'fail (Decoder::missing("connectorId"), None);
+            };
+            let Some(r_duration) = f_duration else {
+                break 'fail (Decoder::missing("duration"), None);
+            };
+            return Ok(GetCompositeScheduleRequest {
+                connector_id: r_connector_id,
+                duration: r_duration,
+                charging_rate_unit: f_charging_rate_unit,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4822,61 +6133,103 @@ impl Decode for GetCompositeScheduleResponse {
         let mut f_charging_schedule: Option<ChargingSchedule> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match GetCompositeScheduleStatus::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status = Some(
-                        GetCompositeScheduleStatus::decode(d).map_err(|e| e.at_key("status"))?,
-                    );
+                    b"connectorId" => {
+                        if f_connector_id.is_some() {
+                            if let Err(e) = d.duplicate("connectorId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_connector_id = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_connector_id = Some(v),
+                            Err(e) => break 'fail (e, Some("connectorId")),
+                        }
+                    }
+                    b"scheduleStart" => {
+                        if f_schedule_start.is_some() {
+                            if let Err(e) = d.duplicate("scheduleStart") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_schedule_start = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_schedule_start = Some(v),
+                            Err(e) => break 'fail (e, Some("scheduleStart")),
+                        }
+                    }
+                    b"chargingSchedule" => {
+                        if f_charging_schedule.is_some() {
+                            if let Err(e) = d.duplicate("chargingSchedule") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_charging_schedule = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match ChargingSchedule::decode(d) {
+                            Ok(v) => f_charging_schedule = Some(v),
+                            Err(e) => break 'fail (e, Some("chargingSchedule")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_connector_id = None;
-                        continue;
-                    }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
-                }
-                b"scheduleStart" => {
-                    if f_schedule_start.is_some() {
-                        d.duplicate("scheduleStart")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_schedule_start = None;
-                        continue;
-                    }
-                    f_schedule_start = Some(d.date_time().map_err(|e| e.at_key("scheduleStart"))?);
-                }
-                b"chargingSchedule" => {
-                    if f_charging_schedule.is_some() {
-                        d.duplicate("chargingSchedule")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_schedule = None;
-                        continue;
-                    }
-                    f_charging_schedule = Some(
-                        ChargingSchedule::decode(d).map_err(|e| e.at_key("chargingSchedule"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(GetCompositeScheduleResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            connector_id: f_connector_id,
-            schedule_start: f_schedule_start,
-            charging_schedule: f_charging_schedule,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(GetCompositeScheduleResponse {
+                status: r_status,
+                connector_id: f_connector_id,
+                schedule_start: f_schedule_start,
+                charging_schedule: f_charging_schedule,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4950,36 +6303,58 @@ impl Decode for SetChargingProfileRequest {
         let mut f_cs_charging_profiles: Option<ChargingProfile> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"connectorId" => {
+                        if f_connector_id.is_some() {
+                            if let Err(e) = d.duplicate("connectorId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_connector_id = Some(v),
+                            Err(e) => break 'fail (e, Some("connectorId")),
+                        }
                     }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
-                }
-                b"csChargingProfiles" => {
-                    if f_cs_charging_profiles.is_some() {
-                        d.duplicate("csChargingProfiles")?;
+                    b"csChargingProfiles" => {
+                        if f_cs_charging_profiles.is_some() {
+                            if let Err(e) = d.duplicate("csChargingProfiles") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ChargingProfile::decode(d) {
+                            Ok(v) => f_cs_charging_profiles = Some(v),
+                            Err(e) => break 'fail (e, Some("csChargingProfiles")),
+                        }
                     }
-                    f_cs_charging_profiles = Some(
-                        ChargingProfile::decode(d).map_err(|e| e.at_key("csChargingProfiles"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(SetChargingProfileRequest {
-            connector_id: match f_connector_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("connectorId")),
-            },
-            cs_charging_profiles: match f_cs_charging_profiles {
-                Some(v) => v,
-                None => return Err(Decoder::missing("csChargingProfiles")),
-            },
-            extra,
+            let Some(r_connector_id) = f_connector_id else {
+                break 'fail (Decoder::missing("connectorId"), None);
+            };
+            let Some(r_cs_charging_profiles) = f_cs_charging_profiles else {
+                break 'fail (Decoder::missing("csChargingProfiles"), None);
+            };
+            return Ok(SetChargingProfileRequest {
+                connector_id: r_connector_id,
+                cs_charging_profiles: r_cs_charging_profiles,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5046,24 +6421,43 @@ impl Decode for SetChargingProfileResponse {
         let mut f_status: Option<ChargingProfileStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ChargingProfileStatus::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status =
-                        Some(ChargingProfileStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(SetChargingProfileResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(SetChargingProfileResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5119,36 +6513,63 @@ impl Decode for TriggerMessageRequest {
         let mut f_connector_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"requestedMessage" => {
-                    if f_requested_message.is_some() {
-                        d.duplicate("requestedMessage")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"requestedMessage" => {
+                        if f_requested_message.is_some() {
+                            if let Err(e) = d.duplicate("requestedMessage") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match MessageTrigger::decode(d) {
+                            Ok(v) => f_requested_message = Some(v),
+                            Err(e) => break 'fail (e, Some("requestedMessage")),
+                        }
                     }
-                    f_requested_message =
-                        Some(MessageTrigger::decode(d).map_err(|e| e.at_key("requestedMessage"))?);
+                    b"connectorId" => {
+                        if f_connector_id.is_some() {
+                            if let Err(e) = d.duplicate("connectorId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_connector_id = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_connector_id = Some(v),
+                            Err(e) => break 'fail (e, Some("connectorId")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_connector_id = None;
-                        continue;
-                    }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(TriggerMessageRequest {
-            requested_message: match f_requested_message {
-                Some(v) => v,
-                None => return Err(Decoder::missing("requestedMessage")),
-            },
-            connector_id: f_connector_id,
-            extra,
+            let Some(r_requested_message) = f_requested_message else {
+                break 'fail (Decoder::missing("requestedMessage"), None);
+            };
+            return Ok(TriggerMessageRequest {
+                requested_message: r_requested_message,
+                connector_id: f_connector_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5214,24 +6635,43 @@ impl Decode for TriggerMessageResponse {
         let mut f_status: Option<TriggerMessageStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match TriggerMessageStatus::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status =
-                        Some(TriggerMessageStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(TriggerMessageResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(TriggerMessageResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5283,26 +6723,43 @@ impl Decode for CertificateSignedRequest {
         let mut f_certificate_chain: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"certificateChain" => {
-                    if f_certificate_chain.is_some() {
-                        d.duplicate("certificateChain")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"certificateChain" => {
+                        if f_certificate_chain.is_some() {
+                            if let Err(e) = d.duplicate("certificateChain") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(10000)) {
+                            Ok(v) => f_certificate_chain = Some(v),
+                            Err(e) => break 'fail (e, Some("certificateChain")),
+                        }
                     }
-                    f_certificate_chain = Some(
-                        d.string(Some(10000))
-                            .map_err(|e| e.at_key("certificateChain"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(CertificateSignedRequest {
-            certificate_chain: match f_certificate_chain {
-                Some(v) => v,
-                None => return Err(Decoder::missing("certificateChain")),
-            },
-            extra,
+            let Some(r_certificate_chain) = f_certificate_chain else {
+                break 'fail (Decoder::missing("certificateChain"), None);
+            };
+            return Ok(CertificateSignedRequest {
+                certificate_chain: r_certificate_chain,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5365,26 +6822,43 @@ impl Decode for CertificateSignedResponse {
         let mut f_status: Option<CertificateSignedStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match CertificateSignedStatusEnumType::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status = Some(
-                        CertificateSignedStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(CertificateSignedResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(CertificateSignedResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5436,26 +6910,43 @@ impl Decode for DeleteCertificateRequest {
         let mut f_certificate_hash_data: Option<CertificateHashDataType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"certificateHashData" => {
-                    if f_certificate_hash_data.is_some() {
-                        d.duplicate("certificateHashData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"certificateHashData" => {
+                        if f_certificate_hash_data.is_some() {
+                            if let Err(e) = d.duplicate("certificateHashData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match CertificateHashDataType::decode(d) {
+                            Ok(v) => f_certificate_hash_data = Some(v),
+                            Err(e) => break 'fail (e, Some("certificateHashData")),
+                        }
                     }
-                    f_certificate_hash_data = Some(
-                        CertificateHashDataType::decode(d)
-                            .map_err(|e| e.at_key("certificateHashData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(DeleteCertificateRequest {
-            certificate_hash_data: match f_certificate_hash_data {
-                Some(v) => v,
-                None => return Err(Decoder::missing("certificateHashData")),
-            },
-            extra,
+            let Some(r_certificate_hash_data) = f_certificate_hash_data else {
+                break 'fail (Decoder::missing("certificateHashData"), None);
+            };
+            return Ok(DeleteCertificateRequest {
+                certificate_hash_data: r_certificate_hash_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5518,26 +7009,43 @@ impl Decode for DeleteCertificateResponse {
         let mut f_status: Option<DeleteCertificateStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match DeleteCertificateStatusEnumType::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status = Some(
-                        DeleteCertificateStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(DeleteCertificateResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(DeleteCertificateResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5593,38 +7101,63 @@ impl Decode for ExtendedTriggerMessageRequest {
         let mut f_connector_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"requestedMessage" => {
-                    if f_requested_message.is_some() {
-                        d.duplicate("requestedMessage")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"requestedMessage" => {
+                        if f_requested_message.is_some() {
+                            if let Err(e) = d.duplicate("requestedMessage") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match MessageTriggerEnumType::decode(d) {
+                            Ok(v) => f_requested_message = Some(v),
+                            Err(e) => break 'fail (e, Some("requestedMessage")),
+                        }
                     }
-                    f_requested_message = Some(
-                        MessageTriggerEnumType::decode(d)
-                            .map_err(|e| e.at_key("requestedMessage"))?,
-                    );
+                    b"connectorId" => {
+                        if f_connector_id.is_some() {
+                            if let Err(e) = d.duplicate("connectorId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_connector_id = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_connector_id = Some(v),
+                            Err(e) => break 'fail (e, Some("connectorId")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_connector_id = None;
-                        continue;
-                    }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ExtendedTriggerMessageRequest {
-            requested_message: match f_requested_message {
-                Some(v) => v,
-                None => return Err(Decoder::missing("requestedMessage")),
-            },
-            connector_id: f_connector_id,
-            extra,
+            let Some(r_requested_message) = f_requested_message else {
+                break 'fail (Decoder::missing("requestedMessage"), None);
+            };
+            return Ok(ExtendedTriggerMessageRequest {
+                requested_message: r_requested_message,
+                connector_id: f_connector_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5690,25 +7223,43 @@ impl Decode for ExtendedTriggerMessageResponse {
         let mut f_status: Option<TriggerMessageStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match TriggerMessageStatusEnumType::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status = Some(
-                        TriggerMessageStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ExtendedTriggerMessageResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(ExtendedTriggerMessageResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5760,26 +7311,43 @@ impl Decode for GetInstalledCertificateIdsRequest {
         let mut f_certificate_type: Option<CertificateUseEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"certificateType" => {
-                    if f_certificate_type.is_some() {
-                        d.duplicate("certificateType")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"certificateType" => {
+                        if f_certificate_type.is_some() {
+                            if let Err(e) = d.duplicate("certificateType") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match CertificateUseEnumType::decode(d) {
+                            Ok(v) => f_certificate_type = Some(v),
+                            Err(e) => break 'fail (e, Some("certificateType")),
+                        }
                     }
-                    f_certificate_type = Some(
-                        CertificateUseEnumType::decode(d)
-                            .map_err(|e| e.at_key("certificateType"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(GetInstalledCertificateIdsRequest {
-            certificate_type: match f_certificate_type {
-                Some(v) => v,
-                None => return Err(Decoder::missing("certificateType")),
-            },
-            extra,
+            let Some(r_certificate_type) = f_certificate_type else {
+                break 'fail (Decoder::missing("certificateType"), None);
+            };
+            return Ok(GetInstalledCertificateIdsRequest {
+                certificate_type: r_certificate_type,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5845,40 +7413,63 @@ impl Decode for GetInstalledCertificateIdsResponse {
         let mut f_status: Option<GetInstalledCertificateStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"certificateHashData" => {
-                    if f_certificate_hash_data.is_some() {
-                        d.duplicate("certificateHashData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"certificateHashData" => {
+                        if f_certificate_hash_data.is_some() {
+                            if let Err(e) = d.duplicate("certificateHashData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_certificate_hash_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.array(1, None, |d| CertificateHashDataType::decode(d)) {
+                            Ok(v) => f_certificate_hash_data = Some(v),
+                            Err(e) => break 'fail (e, Some("certificateHashData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_certificate_hash_data = None;
-                        continue;
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match GetInstalledCertificateStatusEnumType::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_certificate_hash_data = Some(
-                        d.array(1, None, |d| CertificateHashDataType::decode(d))
-                            .map_err(|e| e.at_key("certificateHashData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        GetInstalledCertificateStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(GetInstalledCertificateIdsResponse {
-            certificate_hash_data: f_certificate_hash_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(GetInstalledCertificateIdsResponse {
+                certificate_hash_data: f_certificate_hash_data,
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5960,68 +7551,113 @@ impl Decode for GetLogRequest {
         let mut f_retry_interval: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"log" => {
-                    if f_log.is_some() {
-                        d.duplicate("log")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"log" => {
+                        if f_log.is_some() {
+                            if let Err(e) = d.duplicate("log") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match LogParametersType::decode(d) {
+                            Ok(v) => f_log = Some(v),
+                            Err(e) => break 'fail (e, Some("log")),
+                        }
                     }
-                    f_log = Some(LogParametersType::decode(d).map_err(|e| e.at_key("log"))?);
+                    b"logType" => {
+                        if f_log_type.is_some() {
+                            if let Err(e) = d.duplicate("logType") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match LogEnumType::decode(d) {
+                            Ok(v) => f_log_type = Some(v),
+                            Err(e) => break 'fail (e, Some("logType")),
+                        }
+                    }
+                    b"requestId" => {
+                        if f_request_id.is_some() {
+                            if let Err(e) = d.duplicate("requestId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_request_id = Some(v),
+                            Err(e) => break 'fail (e, Some("requestId")),
+                        }
+                    }
+                    b"retries" => {
+                        if f_retries.is_some() {
+                            if let Err(e) = d.duplicate("retries") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_retries = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_retries = Some(v),
+                            Err(e) => break 'fail (e, Some("retries")),
+                        }
+                    }
+                    b"retryInterval" => {
+                        if f_retry_interval.is_some() {
+                            if let Err(e) = d.duplicate("retryInterval") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_retry_interval = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_retry_interval = Some(v),
+                            Err(e) => break 'fail (e, Some("retryInterval")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"logType" => {
-                    if f_log_type.is_some() {
-                        d.duplicate("logType")?;
-                    }
-                    f_log_type = Some(LogEnumType::decode(d).map_err(|e| e.at_key("logType"))?);
-                }
-                b"requestId" => {
-                    if f_request_id.is_some() {
-                        d.duplicate("requestId")?;
-                    }
-                    f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
-                }
-                b"retries" => {
-                    if f_retries.is_some() {
-                        d.duplicate("retries")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_retries = None;
-                        continue;
-                    }
-                    f_retries = Some(d.integer(None, None).map_err(|e| e.at_key("retries"))?);
-                }
-                b"retryInterval" => {
-                    if f_retry_interval.is_some() {
-                        d.duplicate("retryInterval")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_retry_interval = None;
-                        continue;
-                    }
-                    f_retry_interval = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("retryInterval"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(GetLogRequest {
-            log: match f_log {
-                Some(v) => v,
-                None => return Err(Decoder::missing("log")),
-            },
-            log_type: match f_log_type {
-                Some(v) => v,
-                None => return Err(Decoder::missing("logType")),
-            },
-            request_id: match f_request_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("requestId")),
-            },
-            retries: f_retries,
-            retry_interval: f_retry_interval,
-            extra,
+            let Some(r_log) = f_log else {
+                break 'fail (Decoder::missing("log"), None);
+            };
+            let Some(r_log_type) = f_log_type else {
+                break 'fail (Decoder::missing("logType"), None);
+            };
+            let Some(r_request_id) = f_request_id else {
+                break 'fail (Decoder::missing("requestId"), None);
+            };
+            return Ok(GetLogRequest {
+                log: r_log,
+                log_type: r_log_type,
+                request_id: r_request_id,
+                retries: f_retries,
+                retry_interval: f_retry_interval,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6109,34 +7745,63 @@ impl Decode for GetLogResponse {
         let mut f_filename: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match LogStatusEnumType::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status = Some(LogStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
+                    b"filename" => {
+                        if f_filename.is_some() {
+                            if let Err(e) = d.duplicate("filename") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_filename = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(255)) {
+                            Ok(v) => f_filename = Some(v),
+                            Err(e) => break 'fail (e, Some("filename")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"filename" => {
-                    if f_filename.is_some() {
-                        d.duplicate("filename")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_filename = None;
-                        continue;
-                    }
-                    f_filename = Some(d.string(Some(255)).map_err(|e| e.at_key("filename"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(GetLogResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            filename: f_filename,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(GetLogResponse {
+                status: r_status,
+                filename: f_filename,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6199,37 +7864,58 @@ impl Decode for InstallCertificateRequest {
         let mut f_certificate: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"certificateType" => {
-                    if f_certificate_type.is_some() {
-                        d.duplicate("certificateType")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"certificateType" => {
+                        if f_certificate_type.is_some() {
+                            if let Err(e) = d.duplicate("certificateType") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match CertificateUseEnumType::decode(d) {
+                            Ok(v) => f_certificate_type = Some(v),
+                            Err(e) => break 'fail (e, Some("certificateType")),
+                        }
                     }
-                    f_certificate_type = Some(
-                        CertificateUseEnumType::decode(d)
-                            .map_err(|e| e.at_key("certificateType"))?,
-                    );
-                }
-                b"certificate" => {
-                    if f_certificate.is_some() {
-                        d.duplicate("certificate")?;
+                    b"certificate" => {
+                        if f_certificate.is_some() {
+                            if let Err(e) = d.duplicate("certificate") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(5500)) {
+                            Ok(v) => f_certificate = Some(v),
+                            Err(e) => break 'fail (e, Some("certificate")),
+                        }
                     }
-                    f_certificate =
-                        Some(d.string(Some(5500)).map_err(|e| e.at_key("certificate"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(InstallCertificateRequest {
-            certificate_type: match f_certificate_type {
-                Some(v) => v,
-                None => return Err(Decoder::missing("certificateType")),
-            },
-            certificate: match f_certificate {
-                Some(v) => v,
-                None => return Err(Decoder::missing("certificate")),
-            },
-            extra,
+            let Some(r_certificate_type) = f_certificate_type else {
+                break 'fail (Decoder::missing("certificateType"), None);
+            };
+            let Some(r_certificate) = f_certificate else {
+                break 'fail (Decoder::missing("certificate"), None);
+            };
+            return Ok(InstallCertificateRequest {
+                certificate_type: r_certificate_type,
+                certificate: r_certificate,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6301,26 +7987,43 @@ impl Decode for InstallCertificateResponse {
         let mut f_status: Option<InstallCertificateStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match InstallCertificateStatusEnumType::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status = Some(
-                        InstallCertificateStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(InstallCertificateResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(InstallCertificateResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6376,35 +8079,63 @@ impl Decode for LogStatusNotificationRequest {
         let mut f_request_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match UploadLogStatusEnumType::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status =
-                        Some(UploadLogStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
+                    b"requestId" => {
+                        if f_request_id.is_some() {
+                            if let Err(e) = d.duplicate("requestId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_request_id = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_request_id = Some(v),
+                            Err(e) => break 'fail (e, Some("requestId")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"requestId" => {
-                    if f_request_id.is_some() {
-                        d.duplicate("requestId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_request_id = None;
-                        continue;
-                    }
-                    f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(LogStatusNotificationRequest {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            request_id: f_request_id,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(LogStatusNotificationRequest {
+                status: r_status,
+                request_id: f_request_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6466,12 +8197,27 @@ impl Decode for LogStatusNotificationResponse {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                _ => d.unknown_key(key, &mut extra)?,
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
+                }
             }
-        }
-        Ok(LogStatusNotificationResponse { extra })
+            return Ok(LogStatusNotificationResponse { extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
+        })
     }
 }
 
@@ -6521,44 +8267,78 @@ impl Decode for SecurityEventNotificationRequest {
         let mut f_tech_info: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"type" => {
-                    if f_type_.is_some() {
-                        d.duplicate("type")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"type" => {
+                        if f_type_.is_some() {
+                            if let Err(e) = d.duplicate("type") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(50)) {
+                            Ok(v) => f_type_ = Some(v),
+                            Err(e) => break 'fail (e, Some("type")),
+                        }
                     }
-                    f_type_ = Some(d.string(Some(50)).map_err(|e| e.at_key("type"))?);
+                    b"timestamp" => {
+                        if f_timestamp.is_some() {
+                            if let Err(e) = d.duplicate("timestamp") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_timestamp = Some(v),
+                            Err(e) => break 'fail (e, Some("timestamp")),
+                        }
+                    }
+                    b"techInfo" => {
+                        if f_tech_info.is_some() {
+                            if let Err(e) = d.duplicate("techInfo") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_tech_info = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(255)) {
+                            Ok(v) => f_tech_info = Some(v),
+                            Err(e) => break 'fail (e, Some("techInfo")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"timestamp" => {
-                    if f_timestamp.is_some() {
-                        d.duplicate("timestamp")?;
-                    }
-                    f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
-                }
-                b"techInfo" => {
-                    if f_tech_info.is_some() {
-                        d.duplicate("techInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_tech_info = None;
-                        continue;
-                    }
-                    f_tech_info = Some(d.string(Some(255)).map_err(|e| e.at_key("techInfo"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(SecurityEventNotificationRequest {
-            type_: match f_type_ {
-                Some(v) => v,
-                None => return Err(Decoder::missing("type")),
-            },
-            timestamp: match f_timestamp {
-                Some(v) => v,
-                None => return Err(Decoder::missing("timestamp")),
-            },
-            tech_info: f_tech_info,
-            extra,
+            let Some(r_type_) = f_type_ else {
+                break 'fail (Decoder::missing("type"), None);
+            };
+            let Some(r_timestamp) = f_timestamp else {
+                break 'fail (Decoder::missing("timestamp"), None);
+            };
+            return Ok(SecurityEventNotificationRequest {
+                type_: r_type_,
+                timestamp: r_timestamp,
+                tech_info: f_tech_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6632,12 +8412,27 @@ impl Decode for SecurityEventNotificationResponse {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                _ => d.unknown_key(key, &mut extra)?,
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
+                }
             }
-        }
-        Ok(SecurityEventNotificationResponse { extra })
+            return Ok(SecurityEventNotificationResponse { extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
+        })
     }
 }
 
@@ -6679,23 +8474,40 @@ impl Decode for SignCertificateRequest {
         let mut f_csr: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"csr" => {
-                    if f_csr.is_some() {
-                        d.duplicate("csr")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"csr" => {
+                        if f_csr.is_some() {
+                            if let Err(e) = d.duplicate("csr") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(5500)) {
+                            Ok(v) => f_csr = Some(v),
+                            Err(e) => break 'fail (e, Some("csr")),
+                        }
                     }
-                    f_csr = Some(d.string(Some(5500)).map_err(|e| e.at_key("csr"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(SignCertificateRequest {
-            csr: match f_csr {
-                Some(v) => v,
-                None => return Err(Decoder::missing("csr")),
-            },
-            extra,
+            let Some(r_csr) = f_csr else {
+                break 'fail (Decoder::missing("csr"), None);
+            };
+            return Ok(SignCertificateRequest { csr: r_csr, extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6757,24 +8569,43 @@ impl Decode for SignCertificateResponse {
         let mut f_status: Option<GenericStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match GenericStatusEnumType::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status =
-                        Some(GenericStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(SignCertificateResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(SignCertificateResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6830,35 +8661,63 @@ impl Decode for SignedFirmwareStatusNotificationRequest {
         let mut f_request_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match FirmwareStatusEnumType::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status =
-                        Some(FirmwareStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
+                    b"requestId" => {
+                        if f_request_id.is_some() {
+                            if let Err(e) = d.duplicate("requestId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_request_id = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_request_id = Some(v),
+                            Err(e) => break 'fail (e, Some("requestId")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"requestId" => {
-                    if f_request_id.is_some() {
-                        d.duplicate("requestId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_request_id = None;
-                        continue;
-                    }
-                    f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(SignedFirmwareStatusNotificationRequest {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            request_id: f_request_id,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(SignedFirmwareStatusNotificationRequest {
+                status: r_status,
+                request_id: f_request_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6920,12 +8779,27 @@ impl Decode for SignedFirmwareStatusNotificationResponse {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                _ => d.unknown_key(key, &mut extra)?,
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
+                }
             }
-        }
-        Ok(SignedFirmwareStatusNotificationResponse { extra })
+            return Ok(SignedFirmwareStatusNotificationResponse { extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
+        })
     }
 }
 
@@ -6979,58 +8853,98 @@ impl Decode for SignedUpdateFirmwareRequest {
         let mut f_firmware: Option<FirmwareType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"retries" => {
-                    if f_retries.is_some() {
-                        d.duplicate("retries")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"retries" => {
+                        if f_retries.is_some() {
+                            if let Err(e) = d.duplicate("retries") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_retries = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_retries = Some(v),
+                            Err(e) => break 'fail (e, Some("retries")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_retries = None;
-                        continue;
+                    b"retryInterval" => {
+                        if f_retry_interval.is_some() {
+                            if let Err(e) = d.duplicate("retryInterval") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_retry_interval = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_retry_interval = Some(v),
+                            Err(e) => break 'fail (e, Some("retryInterval")),
+                        }
                     }
-                    f_retries = Some(d.integer(None, None).map_err(|e| e.at_key("retries"))?);
+                    b"requestId" => {
+                        if f_request_id.is_some() {
+                            if let Err(e) = d.duplicate("requestId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_request_id = Some(v),
+                            Err(e) => break 'fail (e, Some("requestId")),
+                        }
+                    }
+                    b"firmware" => {
+                        if f_firmware.is_some() {
+                            if let Err(e) = d.duplicate("firmware") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match FirmwareType::decode(d) {
+                            Ok(v) => f_firmware = Some(v),
+                            Err(e) => break 'fail (e, Some("firmware")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"retryInterval" => {
-                    if f_retry_interval.is_some() {
-                        d.duplicate("retryInterval")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_retry_interval = None;
-                        continue;
-                    }
-                    f_retry_interval = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("retryInterval"))?,
-                    );
-                }
-                b"requestId" => {
-                    if f_request_id.is_some() {
-                        d.duplicate("requestId")?;
-                    }
-                    f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
-                }
-                b"firmware" => {
-                    if f_firmware.is_some() {
-                        d.duplicate("firmware")?;
-                    }
-                    f_firmware = Some(FirmwareType::decode(d).map_err(|e| e.at_key("firmware"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(SignedUpdateFirmwareRequest {
-            retries: f_retries,
-            retry_interval: f_retry_interval,
-            request_id: match f_request_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("requestId")),
-            },
-            firmware: match f_firmware {
-                Some(v) => v,
-                None => return Err(Decoder::missing("firmware")),
-            },
-            extra,
+            let Some(r_request_id) = f_request_id else {
+                break 'fail (Decoder::missing("requestId"), None);
+            };
+            let Some(r_firmware) = f_firmware else {
+                break 'fail (Decoder::missing("firmware"), None);
+            };
+            return Ok(SignedUpdateFirmwareRequest {
+                retries: f_retries,
+                retry_interval: f_retry_interval,
+                request_id: r_request_id,
+                firmware: r_firmware,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -7105,25 +9019,43 @@ impl Decode for SignedUpdateFirmwareResponse {
         let mut f_status: Option<UpdateFirmwareStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match UpdateFirmwareStatusEnumType::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_status = Some(
-                        UpdateFirmwareStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(SignedUpdateFirmwareResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(SignedUpdateFirmwareResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }

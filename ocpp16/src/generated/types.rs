@@ -36,34 +36,63 @@ impl Decode for AuthorizationData {
         let mut f_id_tag_info: Option<IdTagInfo> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"idTag" => {
-                    if f_id_tag.is_some() {
-                        d.duplicate("idTag")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"idTag" => {
+                        if f_id_tag.is_some() {
+                            if let Err(e) = d.duplicate("idTag") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(20)) {
+                            Ok(v) => f_id_tag = Some(v),
+                            Err(e) => break 'fail (e, Some("idTag")),
+                        }
                     }
-                    f_id_tag = Some(d.string(Some(20)).map_err(|e| e.at_key("idTag"))?);
+                    b"idTagInfo" => {
+                        if f_id_tag_info.is_some() {
+                            if let Err(e) = d.duplicate("idTagInfo") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_id_tag_info = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match IdTagInfo::decode(d) {
+                            Ok(v) => f_id_tag_info = Some(v),
+                            Err(e) => break 'fail (e, Some("idTagInfo")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"idTagInfo" => {
-                    if f_id_tag_info.is_some() {
-                        d.duplicate("idTagInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_id_tag_info = None;
-                        continue;
-                    }
-                    f_id_tag_info = Some(IdTagInfo::decode(d).map_err(|e| e.at_key("idTagInfo"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(AuthorizationData {
-            id_tag: match f_id_tag {
-                Some(v) => v,
-                None => return Err(Decoder::missing("idTag")),
-            },
-            id_tag_info: f_id_tag_info,
-            extra,
+            let Some(r_id_tag) = f_id_tag else {
+                break 'fail (Decoder::missing("idTag"), None);
+            };
+            return Ok(AuthorizationData {
+                id_tag: r_id_tag,
+                id_tag_info: f_id_tag_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -453,60 +482,88 @@ impl Decode for CertificateHashDataType {
         let mut f_serial_number: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"hashAlgorithm" => {
-                    if f_hash_algorithm.is_some() {
-                        d.duplicate("hashAlgorithm")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"hashAlgorithm" => {
+                        if f_hash_algorithm.is_some() {
+                            if let Err(e) = d.duplicate("hashAlgorithm") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match HashAlgorithmEnumType::decode(d) {
+                            Ok(v) => f_hash_algorithm = Some(v),
+                            Err(e) => break 'fail (e, Some("hashAlgorithm")),
+                        }
                     }
-                    f_hash_algorithm = Some(
-                        HashAlgorithmEnumType::decode(d).map_err(|e| e.at_key("hashAlgorithm"))?,
-                    );
-                }
-                b"issuerNameHash" => {
-                    if f_issuer_name_hash.is_some() {
-                        d.duplicate("issuerNameHash")?;
+                    b"issuerNameHash" => {
+                        if f_issuer_name_hash.is_some() {
+                            if let Err(e) = d.duplicate("issuerNameHash") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(128)) {
+                            Ok(v) => f_issuer_name_hash = Some(v),
+                            Err(e) => break 'fail (e, Some("issuerNameHash")),
+                        }
                     }
-                    f_issuer_name_hash = Some(
-                        d.string(Some(128))
-                            .map_err(|e| e.at_key("issuerNameHash"))?,
-                    );
-                }
-                b"issuerKeyHash" => {
-                    if f_issuer_key_hash.is_some() {
-                        d.duplicate("issuerKeyHash")?;
+                    b"issuerKeyHash" => {
+                        if f_issuer_key_hash.is_some() {
+                            if let Err(e) = d.duplicate("issuerKeyHash") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(128)) {
+                            Ok(v) => f_issuer_key_hash = Some(v),
+                            Err(e) => break 'fail (e, Some("issuerKeyHash")),
+                        }
                     }
-                    f_issuer_key_hash =
-                        Some(d.string(Some(128)).map_err(|e| e.at_key("issuerKeyHash"))?);
-                }
-                b"serialNumber" => {
-                    if f_serial_number.is_some() {
-                        d.duplicate("serialNumber")?;
+                    b"serialNumber" => {
+                        if f_serial_number.is_some() {
+                            if let Err(e) = d.duplicate("serialNumber") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(40)) {
+                            Ok(v) => f_serial_number = Some(v),
+                            Err(e) => break 'fail (e, Some("serialNumber")),
+                        }
                     }
-                    f_serial_number =
-                        Some(d.string(Some(40)).map_err(|e| e.at_key("serialNumber"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(CertificateHashDataType {
-            hash_algorithm: match f_hash_algorithm {
-                Some(v) => v,
-                None => return Err(Decoder::missing("hashAlgorithm")),
-            },
-            issuer_name_hash: match f_issuer_name_hash {
-                Some(v) => v,
-                None => return Err(Decoder::missing("issuerNameHash")),
-            },
-            issuer_key_hash: match f_issuer_key_hash {
-                Some(v) => v,
-                None => return Err(Decoder::missing("issuerKeyHash")),
-            },
-            serial_number: match f_serial_number {
-                Some(v) => v,
-                None => return Err(Decoder::missing("serialNumber")),
-            },
-            extra,
+            let Some(r_hash_algorithm) = f_hash_algorithm else {
+                break 'fail (Decoder::missing("hashAlgorithm"), None);
+            };
+            let Some(r_issuer_name_hash) = f_issuer_name_hash else {
+                break 'fail (Decoder::missing("issuerNameHash"), None);
+            };
+            let Some(r_issuer_key_hash) = f_issuer_key_hash else {
+                break 'fail (Decoder::missing("issuerKeyHash"), None);
+            };
+            let Some(r_serial_number) = f_serial_number else {
+                break 'fail (Decoder::missing("serialNumber"), None);
+            };
+            return Ok(CertificateHashDataType {
+                hash_algorithm: r_hash_algorithm,
+                issuer_name_hash: r_issuer_name_hash,
+                issuer_key_hash: r_issuer_key_hash,
+                serial_number: r_serial_number,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1052,124 +1109,183 @@ impl Decode for ChargingProfile {
         let mut f_charging_schedule: Option<ChargingSchedule> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"chargingProfileId" => {
-                    if f_charging_profile_id.is_some() {
-                        d.duplicate("chargingProfileId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"chargingProfileId" => {
+                        if f_charging_profile_id.is_some() {
+                            if let Err(e) = d.duplicate("chargingProfileId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_charging_profile_id = Some(v),
+                            Err(e) => break 'fail (e, Some("chargingProfileId")),
+                        }
                     }
-                    f_charging_profile_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("chargingProfileId"))?,
-                    );
+                    b"transactionId" => {
+                        if f_transaction_id.is_some() {
+                            if let Err(e) = d.duplicate("transactionId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_transaction_id = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_transaction_id = Some(v),
+                            Err(e) => break 'fail (e, Some("transactionId")),
+                        }
+                    }
+                    b"stackLevel" => {
+                        if f_stack_level.is_some() {
+                            if let Err(e) = d.duplicate("stackLevel") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_stack_level = Some(v),
+                            Err(e) => break 'fail (e, Some("stackLevel")),
+                        }
+                    }
+                    b"chargingProfilePurpose" => {
+                        if f_charging_profile_purpose.is_some() {
+                            if let Err(e) = d.duplicate("chargingProfilePurpose") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ChargingProfilePurposeType::decode(d) {
+                            Ok(v) => f_charging_profile_purpose = Some(v),
+                            Err(e) => break 'fail (e, Some("chargingProfilePurpose")),
+                        }
+                    }
+                    b"chargingProfileKind" => {
+                        if f_charging_profile_kind.is_some() {
+                            if let Err(e) = d.duplicate("chargingProfileKind") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ChargingProfileKindType::decode(d) {
+                            Ok(v) => f_charging_profile_kind = Some(v),
+                            Err(e) => break 'fail (e, Some("chargingProfileKind")),
+                        }
+                    }
+                    b"recurrencyKind" => {
+                        if f_recurrency_kind.is_some() {
+                            if let Err(e) = d.duplicate("recurrencyKind") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_recurrency_kind = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match RecurrencyKindType::decode(d) {
+                            Ok(v) => f_recurrency_kind = Some(v),
+                            Err(e) => break 'fail (e, Some("recurrencyKind")),
+                        }
+                    }
+                    b"validFrom" => {
+                        if f_valid_from.is_some() {
+                            if let Err(e) = d.duplicate("validFrom") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_valid_from = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_valid_from = Some(v),
+                            Err(e) => break 'fail (e, Some("validFrom")),
+                        }
+                    }
+                    b"validTo" => {
+                        if f_valid_to.is_some() {
+                            if let Err(e) = d.duplicate("validTo") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_valid_to = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_valid_to = Some(v),
+                            Err(e) => break 'fail (e, Some("validTo")),
+                        }
+                    }
+                    b"chargingSchedule" => {
+                        if f_charging_schedule.is_some() {
+                            if let Err(e) = d.duplicate("chargingSchedule") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ChargingSchedule::decode(d) {
+                            Ok(v) => f_charging_schedule = Some(v),
+                            Err(e) => break 'fail (e, Some("chargingSchedule")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"transactionId" => {
-                    if f_transaction_id.is_some() {
-                        d.duplicate("transactionId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_transaction_id = None;
-                        continue;
-                    }
-                    f_transaction_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("transactionId"))?,
-                    );
-                }
-                b"stackLevel" => {
-                    if f_stack_level.is_some() {
-                        d.duplicate("stackLevel")?;
-                    }
-                    f_stack_level =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("stackLevel"))?);
-                }
-                b"chargingProfilePurpose" => {
-                    if f_charging_profile_purpose.is_some() {
-                        d.duplicate("chargingProfilePurpose")?;
-                    }
-                    f_charging_profile_purpose = Some(
-                        ChargingProfilePurposeType::decode(d)
-                            .map_err(|e| e.at_key("chargingProfilePurpose"))?,
-                    );
-                }
-                b"chargingProfileKind" => {
-                    if f_charging_profile_kind.is_some() {
-                        d.duplicate("chargingProfileKind")?;
-                    }
-                    f_charging_profile_kind = Some(
-                        ChargingProfileKindType::decode(d)
-                            .map_err(|e| e.at_key("chargingProfileKind"))?,
-                    );
-                }
-                b"recurrencyKind" => {
-                    if f_recurrency_kind.is_some() {
-                        d.duplicate("recurrencyKind")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_recurrency_kind = None;
-                        continue;
-                    }
-                    f_recurrency_kind = Some(
-                        RecurrencyKindType::decode(d).map_err(|e| e.at_key("recurrencyKind"))?,
-                    );
-                }
-                b"validFrom" => {
-                    if f_valid_from.is_some() {
-                        d.duplicate("validFrom")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_valid_from = None;
-                        continue;
-                    }
-                    f_valid_from = Some(d.date_time().map_err(|e| e.at_key("validFrom"))?);
-                }
-                b"validTo" => {
-                    if f_valid_to.is_some() {
-                        d.duplicate("validTo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_valid_to = None;
-                        continue;
-                    }
-                    f_valid_to = Some(d.date_time().map_err(|e| e.at_key("validTo"))?);
-                }
-                b"chargingSchedule" => {
-                    if f_charging_schedule.is_some() {
-                        d.duplicate("chargingSchedule")?;
-                    }
-                    f_charging_schedule = Some(
-                        ChargingSchedule::decode(d).map_err(|e| e.at_key("chargingSchedule"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ChargingProfile {
-            charging_profile_id: match f_charging_profile_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingProfileId")),
-            },
-            transaction_id: f_transaction_id,
-            stack_level: match f_stack_level {
-                Some(v) => v,
-                None => return Err(Decoder::missing("stackLevel")),
-            },
-            charging_profile_purpose: match f_charging_profile_purpose {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingProfilePurpose")),
-            },
-            charging_profile_kind: match f_charging_profile_kind {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingProfileKind")),
-            },
-            recurrency_kind: f_recurrency_kind,
-            valid_from: f_valid_from,
-            valid_to: f_valid_to,
-            charging_schedule: match f_charging_schedule {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingSchedule")),
-            },
-            extra,
+            let Some(r_charging_profile_id) = f_charging_profile_id else {
+                break 'fail (Decoder::missing("chargingProfileId"), None);
+            };
+            let Some(r_stack_level) = f_stack_level else {
+                break 'fail (Decoder::missing("stackLevel"), None);
+            };
+            let Some(r_charging_profile_purpose) = f_charging_profile_purpose else {
+                break 'fail (Decoder::missing("chargingProfilePurpose"), None);
+            };
+            let Some(r_charging_profile_kind) = f_charging_profile_kind else {
+                break 'fail (Decoder::missing("chargingProfileKind"), None);
+            };
+            let Some(r_charging_schedule) = f_charging_schedule else {
+                break 'fail (Decoder::missing("chargingSchedule"), None);
+            };
+            return Ok(ChargingProfile {
+                charging_profile_id: r_charging_profile_id,
+                transaction_id: f_transaction_id,
+                stack_level: r_stack_level,
+                charging_profile_purpose: r_charging_profile_purpose,
+                charging_profile_kind: r_charging_profile_kind,
+                recurrency_kind: f_recurrency_kind,
+                valid_from: f_valid_from,
+                valid_to: f_valid_to,
+                charging_schedule: r_charging_schedule,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1611,75 +1727,118 @@ impl Decode for ChargingSchedule {
         let mut f_min_charging_rate: Option<Decimal> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"duration" => {
-                    if f_duration.is_some() {
-                        d.duplicate("duration")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"duration" => {
+                        if f_duration.is_some() {
+                            if let Err(e) = d.duplicate("duration") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_duration = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_duration = Some(v),
+                            Err(e) => break 'fail (e, Some("duration")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_duration = None;
-                        continue;
+                    b"startSchedule" => {
+                        if f_start_schedule.is_some() {
+                            if let Err(e) = d.duplicate("startSchedule") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_start_schedule = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_start_schedule = Some(v),
+                            Err(e) => break 'fail (e, Some("startSchedule")),
+                        }
                     }
-                    f_duration = Some(d.integer(None, None).map_err(|e| e.at_key("duration"))?);
+                    b"chargingRateUnit" => {
+                        if f_charging_rate_unit.is_some() {
+                            if let Err(e) = d.duplicate("chargingRateUnit") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ChargingRateUnitType::decode(d) {
+                            Ok(v) => f_charging_rate_unit = Some(v),
+                            Err(e) => break 'fail (e, Some("chargingRateUnit")),
+                        }
+                    }
+                    b"chargingSchedulePeriod" => {
+                        if f_charging_schedule_period.is_some() {
+                            if let Err(e) = d.duplicate("chargingSchedulePeriod") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.array(0, None, |d| ChargingSchedulePeriod::decode(d)) {
+                            Ok(v) => f_charging_schedule_period = Some(v),
+                            Err(e) => break 'fail (e, Some("chargingSchedulePeriod")),
+                        }
+                    }
+                    b"minChargingRate" => {
+                        if f_min_charging_rate.is_some() {
+                            if let Err(e) = d.duplicate("minChargingRate") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_min_charging_rate = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.decimal(None, None, Some(Decimal::from_parts(1, 0, 0, false, 1))) {
+                            Ok(v) => f_min_charging_rate = Some(v),
+                            Err(e) => break 'fail (e, Some("minChargingRate")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"startSchedule" => {
-                    if f_start_schedule.is_some() {
-                        d.duplicate("startSchedule")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_start_schedule = None;
-                        continue;
-                    }
-                    f_start_schedule = Some(d.date_time().map_err(|e| e.at_key("startSchedule"))?);
-                }
-                b"chargingRateUnit" => {
-                    if f_charging_rate_unit.is_some() {
-                        d.duplicate("chargingRateUnit")?;
-                    }
-                    f_charging_rate_unit = Some(
-                        ChargingRateUnitType::decode(d)
-                            .map_err(|e| e.at_key("chargingRateUnit"))?,
-                    );
-                }
-                b"chargingSchedulePeriod" => {
-                    if f_charging_schedule_period.is_some() {
-                        d.duplicate("chargingSchedulePeriod")?;
-                    }
-                    f_charging_schedule_period = Some(
-                        d.array(0, None, |d| ChargingSchedulePeriod::decode(d))
-                            .map_err(|e| e.at_key("chargingSchedulePeriod"))?,
-                    );
-                }
-                b"minChargingRate" => {
-                    if f_min_charging_rate.is_some() {
-                        d.duplicate("minChargingRate")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_min_charging_rate = None;
-                        continue;
-                    }
-                    f_min_charging_rate = Some(
-                        d.decimal(None, None, Some(Decimal::from_parts(1, 0, 0, false, 1)))
-                            .map_err(|e| e.at_key("minChargingRate"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ChargingSchedule {
-            duration: f_duration,
-            start_schedule: f_start_schedule,
-            charging_rate_unit: match f_charging_rate_unit {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingRateUnit")),
-            },
-            charging_schedule_period: match f_charging_schedule_period {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingSchedulePeriod")),
-            },
-            min_charging_rate: f_min_charging_rate,
-            extra,
+            let Some(r_charging_rate_unit) = f_charging_rate_unit else {
+                break 'fail (Decoder::missing("chargingRateUnit"), None);
+            };
+            let Some(r_charging_schedule_period) = f_charging_schedule_period else {
+                break 'fail (Decoder::missing("chargingSchedulePeriod"), None);
+            };
+            return Ok(ChargingSchedule {
+                duration: f_duration,
+                start_schedule: f_start_schedule,
+                charging_rate_unit: r_charging_rate_unit,
+                charging_schedule_period: r_charging_schedule_period,
+                min_charging_rate: f_min_charging_rate,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1774,51 +1933,78 @@ impl Decode for ChargingSchedulePeriod {
         let mut f_number_phases: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"startPeriod" => {
-                    if f_start_period.is_some() {
-                        d.duplicate("startPeriod")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"startPeriod" => {
+                        if f_start_period.is_some() {
+                            if let Err(e) = d.duplicate("startPeriod") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_start_period = Some(v),
+                            Err(e) => break 'fail (e, Some("startPeriod")),
+                        }
                     }
-                    f_start_period =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("startPeriod"))?);
+                    b"limit" => {
+                        if f_limit.is_some() {
+                            if let Err(e) = d.duplicate("limit") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.decimal(None, None, Some(Decimal::from_parts(1, 0, 0, false, 1))) {
+                            Ok(v) => f_limit = Some(v),
+                            Err(e) => break 'fail (e, Some("limit")),
+                        }
+                    }
+                    b"numberPhases" => {
+                        if f_number_phases.is_some() {
+                            if let Err(e) = d.duplicate("numberPhases") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_number_phases = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_number_phases = Some(v),
+                            Err(e) => break 'fail (e, Some("numberPhases")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"limit" => {
-                    if f_limit.is_some() {
-                        d.duplicate("limit")?;
-                    }
-                    f_limit = Some(
-                        d.decimal(None, None, Some(Decimal::from_parts(1, 0, 0, false, 1)))
-                            .map_err(|e| e.at_key("limit"))?,
-                    );
-                }
-                b"numberPhases" => {
-                    if f_number_phases.is_some() {
-                        d.duplicate("numberPhases")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_number_phases = None;
-                        continue;
-                    }
-                    f_number_phases = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("numberPhases"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ChargingSchedulePeriod {
-            start_period: match f_start_period {
-                Some(v) => v,
-                None => return Err(Decoder::missing("startPeriod")),
-            },
-            limit: match f_limit {
-                Some(v) => v,
-                None => return Err(Decoder::missing("limit")),
-            },
-            number_phases: f_number_phases,
-            extra,
+            let Some(r_start_period) = f_start_period else {
+                break 'fail (Decoder::missing("startPeriod"), None);
+            };
+            let Some(r_limit) = f_limit else {
+                break 'fail (Decoder::missing("limit"), None);
+            };
+            return Ok(ChargingSchedulePeriod {
+                start_period: r_start_period,
+                limit: r_limit,
+                number_phases: f_number_phases,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2629,69 +2815,108 @@ impl Decode for FirmwareType {
         let mut f_signature: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"location" => {
-                    if f_location.is_some() {
-                        d.duplicate("location")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"location" => {
+                        if f_location.is_some() {
+                            if let Err(e) = d.duplicate("location") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(512)) {
+                            Ok(v) => f_location = Some(v),
+                            Err(e) => break 'fail (e, Some("location")),
+                        }
                     }
-                    f_location = Some(d.string(Some(512)).map_err(|e| e.at_key("location"))?);
+                    b"retrieveDateTime" => {
+                        if f_retrieve_date_time.is_some() {
+                            if let Err(e) = d.duplicate("retrieveDateTime") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_retrieve_date_time = Some(v),
+                            Err(e) => break 'fail (e, Some("retrieveDateTime")),
+                        }
+                    }
+                    b"installDateTime" => {
+                        if f_install_date_time.is_some() {
+                            if let Err(e) = d.duplicate("installDateTime") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_install_date_time = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_install_date_time = Some(v),
+                            Err(e) => break 'fail (e, Some("installDateTime")),
+                        }
+                    }
+                    b"signingCertificate" => {
+                        if f_signing_certificate.is_some() {
+                            if let Err(e) = d.duplicate("signingCertificate") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(5500)) {
+                            Ok(v) => f_signing_certificate = Some(v),
+                            Err(e) => break 'fail (e, Some("signingCertificate")),
+                        }
+                    }
+                    b"signature" => {
+                        if f_signature.is_some() {
+                            if let Err(e) = d.duplicate("signature") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(800)) {
+                            Ok(v) => f_signature = Some(v),
+                            Err(e) => break 'fail (e, Some("signature")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"retrieveDateTime" => {
-                    if f_retrieve_date_time.is_some() {
-                        d.duplicate("retrieveDateTime")?;
-                    }
-                    f_retrieve_date_time =
-                        Some(d.date_time().map_err(|e| e.at_key("retrieveDateTime"))?);
-                }
-                b"installDateTime" => {
-                    if f_install_date_time.is_some() {
-                        d.duplicate("installDateTime")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_install_date_time = None;
-                        continue;
-                    }
-                    f_install_date_time =
-                        Some(d.date_time().map_err(|e| e.at_key("installDateTime"))?);
-                }
-                b"signingCertificate" => {
-                    if f_signing_certificate.is_some() {
-                        d.duplicate("signingCertificate")?;
-                    }
-                    f_signing_certificate = Some(
-                        d.string(Some(5500))
-                            .map_err(|e| e.at_key("signingCertificate"))?,
-                    );
-                }
-                b"signature" => {
-                    if f_signature.is_some() {
-                        d.duplicate("signature")?;
-                    }
-                    f_signature = Some(d.string(Some(800)).map_err(|e| e.at_key("signature"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(FirmwareType {
-            location: match f_location {
-                Some(v) => v,
-                None => return Err(Decoder::missing("location")),
-            },
-            retrieve_date_time: match f_retrieve_date_time {
-                Some(v) => v,
-                None => return Err(Decoder::missing("retrieveDateTime")),
-            },
-            install_date_time: f_install_date_time,
-            signing_certificate: match f_signing_certificate {
-                Some(v) => v,
-                None => return Err(Decoder::missing("signingCertificate")),
-            },
-            signature: match f_signature {
-                Some(v) => v,
-                None => return Err(Decoder::missing("signature")),
-            },
-            extra,
+            let Some(r_location) = f_location else {
+                break 'fail (Decoder::missing("location"), None);
+            };
+            let Some(r_retrieve_date_time) = f_retrieve_date_time else {
+                break 'fail (Decoder::missing("retrieveDateTime"), None);
+            };
+            let Some(r_signing_certificate) = f_signing_certificate else {
+                break 'fail (Decoder::missing("signingCertificate"), None);
+            };
+            let Some(r_signature) = f_signature else {
+                break 'fail (Decoder::missing("signature"), None);
+            };
+            return Ok(FirmwareType {
+                location: r_location,
+                retrieve_date_time: r_retrieve_date_time,
+                install_date_time: f_install_date_time,
+                signing_certificate: r_signing_certificate,
+                signature: r_signature,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3092,47 +3317,83 @@ impl Decode for IdTagInfo {
         let mut f_status: Option<AuthorizationStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"expiryDate" => {
-                    if f_expiry_date.is_some() {
-                        d.duplicate("expiryDate")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"expiryDate" => {
+                        if f_expiry_date.is_some() {
+                            if let Err(e) = d.duplicate("expiryDate") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_expiry_date = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_expiry_date = Some(v),
+                            Err(e) => break 'fail (e, Some("expiryDate")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_expiry_date = None;
-                        continue;
+                    b"parentIdTag" => {
+                        if f_parent_id_tag.is_some() {
+                            if let Err(e) = d.duplicate("parentIdTag") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_parent_id_tag = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(20)) {
+                            Ok(v) => f_parent_id_tag = Some(v),
+                            Err(e) => break 'fail (e, Some("parentIdTag")),
+                        }
                     }
-                    f_expiry_date = Some(d.date_time().map_err(|e| e.at_key("expiryDate"))?);
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match AuthorizationStatus::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"parentIdTag" => {
-                    if f_parent_id_tag.is_some() {
-                        d.duplicate("parentIdTag")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_parent_id_tag = None;
-                        continue;
-                    }
-                    f_parent_id_tag =
-                        Some(d.string(Some(20)).map_err(|e| e.at_key("parentIdTag"))?);
-                }
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status =
-                        Some(AuthorizationStatus::decode(d).map_err(|e| e.at_key("status"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(IdTagInfo {
-            expiry_date: f_expiry_date,
-            parent_id_tag: f_parent_id_tag,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(IdTagInfo {
+                expiry_date: f_expiry_date,
+                parent_id_tag: f_parent_id_tag,
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3289,44 +3550,78 @@ impl Decode for KeyValue {
         let mut f_value: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"key" => {
-                    if f_key.is_some() {
-                        d.duplicate("key")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"key" => {
+                        if f_key.is_some() {
+                            if let Err(e) = d.duplicate("key") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(50)) {
+                            Ok(v) => f_key = Some(v),
+                            Err(e) => break 'fail (e, Some("key")),
+                        }
                     }
-                    f_key = Some(d.string(Some(50)).map_err(|e| e.at_key("key"))?);
+                    b"readonly" => {
+                        if f_readonly.is_some() {
+                            if let Err(e) = d.duplicate("readonly") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.boolean() {
+                            Ok(v) => f_readonly = Some(v),
+                            Err(e) => break 'fail (e, Some("readonly")),
+                        }
+                    }
+                    b"value" => {
+                        if f_value.is_some() {
+                            if let Err(e) = d.duplicate("value") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_value = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(500)) {
+                            Ok(v) => f_value = Some(v),
+                            Err(e) => break 'fail (e, Some("value")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"readonly" => {
-                    if f_readonly.is_some() {
-                        d.duplicate("readonly")?;
-                    }
-                    f_readonly = Some(d.boolean().map_err(|e| e.at_key("readonly"))?);
-                }
-                b"value" => {
-                    if f_value.is_some() {
-                        d.duplicate("value")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_value = None;
-                        continue;
-                    }
-                    f_value = Some(d.string(Some(500)).map_err(|e| e.at_key("value"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(KeyValue {
-            key: match f_key {
-                Some(v) => v,
-                None => return Err(Decoder::missing("key")),
-            },
-            readonly: match f_readonly {
-                Some(v) => v,
-                None => return Err(Decoder::missing("readonly")),
-            },
-            value: f_value,
-            extra,
+            let Some(r_key) = f_key else {
+                break 'fail (Decoder::missing("key"), None);
+            };
+            let Some(r_readonly) = f_readonly else {
+                break 'fail (Decoder::missing("readonly"), None);
+            };
+            return Ok(KeyValue {
+                key: r_key,
+                readonly: r_readonly,
+                value: f_value,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3558,50 +3853,83 @@ impl Decode for LogParametersType {
         let mut f_latest_timestamp: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"remoteLocation" => {
-                    if f_remote_location.is_some() {
-                        d.duplicate("remoteLocation")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"remoteLocation" => {
+                        if f_remote_location.is_some() {
+                            if let Err(e) = d.duplicate("remoteLocation") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(512)) {
+                            Ok(v) => f_remote_location = Some(v),
+                            Err(e) => break 'fail (e, Some("remoteLocation")),
+                        }
                     }
-                    f_remote_location = Some(
-                        d.string(Some(512))
-                            .map_err(|e| e.at_key("remoteLocation"))?,
-                    );
+                    b"oldestTimestamp" => {
+                        if f_oldest_timestamp.is_some() {
+                            if let Err(e) = d.duplicate("oldestTimestamp") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_oldest_timestamp = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_oldest_timestamp = Some(v),
+                            Err(e) => break 'fail (e, Some("oldestTimestamp")),
+                        }
+                    }
+                    b"latestTimestamp" => {
+                        if f_latest_timestamp.is_some() {
+                            if let Err(e) = d.duplicate("latestTimestamp") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_latest_timestamp = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_latest_timestamp = Some(v),
+                            Err(e) => break 'fail (e, Some("latestTimestamp")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"oldestTimestamp" => {
-                    if f_oldest_timestamp.is_some() {
-                        d.duplicate("oldestTimestamp")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_oldest_timestamp = None;
-                        continue;
-                    }
-                    f_oldest_timestamp =
-                        Some(d.date_time().map_err(|e| e.at_key("oldestTimestamp"))?);
-                }
-                b"latestTimestamp" => {
-                    if f_latest_timestamp.is_some() {
-                        d.duplicate("latestTimestamp")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_latest_timestamp = None;
-                        continue;
-                    }
-                    f_latest_timestamp =
-                        Some(d.date_time().map_err(|e| e.at_key("latestTimestamp"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(LogParametersType {
-            remote_location: match f_remote_location {
-                Some(v) => v,
-                None => return Err(Decoder::missing("remoteLocation")),
-            },
-            oldest_timestamp: f_oldest_timestamp,
-            latest_timestamp: f_latest_timestamp,
-            extra,
+            let Some(r_remote_location) = f_remote_location else {
+                break 'fail (Decoder::missing("remoteLocation"), None);
+            };
+            return Ok(LogParametersType {
+                remote_location: r_remote_location,
+                oldest_timestamp: f_oldest_timestamp,
+                latest_timestamp: f_latest_timestamp,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4142,36 +4470,58 @@ impl Decode for MeterValue {
         let mut f_sampled_value: Option<Vec<SampledValue>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"timestamp" => {
-                    if f_timestamp.is_some() {
-                        d.duplicate("timestamp")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"timestamp" => {
+                        if f_timestamp.is_some() {
+                            if let Err(e) = d.duplicate("timestamp") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_timestamp = Some(v),
+                            Err(e) => break 'fail (e, Some("timestamp")),
+                        }
                     }
-                    f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
-                }
-                b"sampledValue" => {
-                    if f_sampled_value.is_some() {
-                        d.duplicate("sampledValue")?;
+                    b"sampledValue" => {
+                        if f_sampled_value.is_some() {
+                            if let Err(e) = d.duplicate("sampledValue") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.array(1, None, |d| SampledValue::decode(d)) {
+                            Ok(v) => f_sampled_value = Some(v),
+                            Err(e) => break 'fail (e, Some("sampledValue")),
+                        }
                     }
-                    f_sampled_value = Some(
-                        d.array(1, None, |d| SampledValue::decode(d))
-                            .map_err(|e| e.at_key("sampledValue"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(MeterValue {
-            timestamp: match f_timestamp {
-                Some(v) => v,
-                None => return Err(Decoder::missing("timestamp")),
-            },
-            sampled_value: match f_sampled_value {
-                Some(v) => v,
-                None => return Err(Decoder::missing("sampledValue")),
-            },
-            extra,
+            let Some(r_timestamp) = f_timestamp else {
+                break 'fail (Decoder::missing("timestamp"), None);
+            };
+            let Some(r_sampled_value) = f_sampled_value else {
+                break 'fail (Decoder::missing("sampledValue"), None);
+            };
+            return Ok(MeterValue {
+                timestamp: r_timestamp,
+                sampled_value: r_sampled_value,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5067,89 +5417,163 @@ impl Decode for SampledValue {
         let mut f_unit: Option<UnitOfMeasure> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"value" => {
-                    if f_value.is_some() {
-                        d.duplicate("value")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"value" => {
+                        if f_value.is_some() {
+                            if let Err(e) = d.duplicate("value") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(None) {
+                            Ok(v) => f_value = Some(v),
+                            Err(e) => break 'fail (e, Some("value")),
+                        }
                     }
-                    f_value = Some(d.string(None).map_err(|e| e.at_key("value"))?);
+                    b"context" => {
+                        if f_context.is_some() {
+                            if let Err(e) = d.duplicate("context") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_context = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match ReadingContext::decode(d) {
+                            Ok(v) => f_context = Some(v),
+                            Err(e) => break 'fail (e, Some("context")),
+                        }
+                    }
+                    b"format" => {
+                        if f_format.is_some() {
+                            if let Err(e) = d.duplicate("format") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_format = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match ValueFormat::decode(d) {
+                            Ok(v) => f_format = Some(v),
+                            Err(e) => break 'fail (e, Some("format")),
+                        }
+                    }
+                    b"measurand" => {
+                        if f_measurand.is_some() {
+                            if let Err(e) = d.duplicate("measurand") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_measurand = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match Measurand::decode(d) {
+                            Ok(v) => f_measurand = Some(v),
+                            Err(e) => break 'fail (e, Some("measurand")),
+                        }
+                    }
+                    b"phase" => {
+                        if f_phase.is_some() {
+                            if let Err(e) = d.duplicate("phase") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_phase = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match Phase::decode(d) {
+                            Ok(v) => f_phase = Some(v),
+                            Err(e) => break 'fail (e, Some("phase")),
+                        }
+                    }
+                    b"location" => {
+                        if f_location.is_some() {
+                            if let Err(e) = d.duplicate("location") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_location = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match Location::decode(d) {
+                            Ok(v) => f_location = Some(v),
+                            Err(e) => break 'fail (e, Some("location")),
+                        }
+                    }
+                    b"unit" => {
+                        if f_unit.is_some() {
+                            if let Err(e) = d.duplicate("unit") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_unit = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match UnitOfMeasure::decode(d) {
+                            Ok(v) => f_unit = Some(v),
+                            Err(e) => break 'fail (e, Some("unit")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"context" => {
-                    if f_context.is_some() {
-                        d.duplicate("context")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_context = None;
-                        continue;
-                    }
-                    f_context = Some(ReadingContext::decode(d).map_err(|e| e.at_key("context"))?);
-                }
-                b"format" => {
-                    if f_format.is_some() {
-                        d.duplicate("format")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_format = None;
-                        continue;
-                    }
-                    f_format = Some(ValueFormat::decode(d).map_err(|e| e.at_key("format"))?);
-                }
-                b"measurand" => {
-                    if f_measurand.is_some() {
-                        d.duplicate("measurand")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_measurand = None;
-                        continue;
-                    }
-                    f_measurand = Some(Measurand::decode(d).map_err(|e| e.at_key("measurand"))?);
-                }
-                b"phase" => {
-                    if f_phase.is_some() {
-                        d.duplicate("phase")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_phase = None;
-                        continue;
-                    }
-                    f_phase = Some(Phase::decode(d).map_err(|e| e.at_key("phase"))?);
-                }
-                b"location" => {
-                    if f_location.is_some() {
-                        d.duplicate("location")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_location = None;
-                        continue;
-                    }
-                    f_location = Some(Location::decode(d).map_err(|e| e.at_key("location"))?);
-                }
-                b"unit" => {
-                    if f_unit.is_some() {
-                        d.duplicate("unit")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_unit = None;
-                        continue;
-                    }
-                    f_unit = Some(UnitOfMeasure::decode(d).map_err(|e| e.at_key("unit"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(SampledValue {
-            value: match f_value {
-                Some(v) => v,
-                None => return Err(Decoder::missing("value")),
-            },
-            context: f_context,
-            format: f_format,
-            measurand: f_measurand,
-            phase: f_phase,
-            location: f_location,
-            unit: f_unit,
-            extra,
+            let Some(r_value) = f_value else {
+                break 'fail (Decoder::missing("value"), None);
+            };
+            return Ok(SampledValue {
+                value: r_value,
+                context: f_context,
+                format: f_format,
+                measurand: f_measurand,
+                phase: f_phase,
+                location: f_location,
+                unit: f_unit,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5243,36 +5667,58 @@ impl Decode for TransactionData {
         let mut f_sampled_value: Option<Vec<SampledValue>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"timestamp" => {
-                    if f_timestamp.is_some() {
-                        d.duplicate("timestamp")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"timestamp" => {
+                        if f_timestamp.is_some() {
+                            if let Err(e) = d.duplicate("timestamp") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_timestamp = Some(v),
+                            Err(e) => break 'fail (e, Some("timestamp")),
+                        }
                     }
-                    f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
-                }
-                b"sampledValue" => {
-                    if f_sampled_value.is_some() {
-                        d.duplicate("sampledValue")?;
+                    b"sampledValue" => {
+                        if f_sampled_value.is_some() {
+                            if let Err(e) = d.duplicate("sampledValue") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.array(0, None, |d| SampledValue::decode(d)) {
+                            Ok(v) => f_sampled_value = Some(v),
+                            Err(e) => break 'fail (e, Some("sampledValue")),
+                        }
                     }
-                    f_sampled_value = Some(
-                        d.array(0, None, |d| SampledValue::decode(d))
-                            .map_err(|e| e.at_key("sampledValue"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(TransactionData {
-            timestamp: match f_timestamp {
-                Some(v) => v,
-                None => return Err(Decoder::missing("timestamp")),
-            },
-            sampled_value: match f_sampled_value {
-                Some(v) => v,
-                None => return Err(Decoder::missing("sampledValue")),
-            },
-            extra,
+            let Some(r_timestamp) = f_timestamp else {
+                break 'fail (Decoder::missing("timestamp"), None);
+            };
+            let Some(r_sampled_value) = f_sampled_value else {
+                break 'fail (Decoder::missing("sampledValue"), None);
+            };
+            return Ok(TransactionData {
+                timestamp: r_timestamp,
+                sampled_value: r_sampled_value,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }

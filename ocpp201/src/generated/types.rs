@@ -53,80 +53,108 @@ impl Decode for ACChargingParametersType {
         let mut f_ev_max_voltage: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"energyAmount" => {
+                        if f_energy_amount.is_some() {
+                            if let Err(e) = d.duplicate("energyAmount") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_energy_amount = Some(v),
+                            Err(e) => break 'fail (e, Some("energyAmount")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"evMinCurrent" => {
+                        if f_ev_min_current.is_some() {
+                            if let Err(e) = d.duplicate("evMinCurrent") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_ev_min_current = Some(v),
+                            Err(e) => break 'fail (e, Some("evMinCurrent")),
+                        }
+                    }
+                    b"evMaxCurrent" => {
+                        if f_ev_max_current.is_some() {
+                            if let Err(e) = d.duplicate("evMaxCurrent") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_ev_max_current = Some(v),
+                            Err(e) => break 'fail (e, Some("evMaxCurrent")),
+                        }
+                    }
+                    b"evMaxVoltage" => {
+                        if f_ev_max_voltage.is_some() {
+                            if let Err(e) = d.duplicate("evMaxVoltage") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_ev_max_voltage = Some(v),
+                            Err(e) => break 'fail (e, Some("evMaxVoltage")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"energyAmount" => {
-                    if f_energy_amount.is_some() {
-                        d.duplicate("energyAmount")?;
-                    }
-                    f_energy_amount = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("energyAmount"))?,
-                    );
-                }
-                b"evMinCurrent" => {
-                    if f_ev_min_current.is_some() {
-                        d.duplicate("evMinCurrent")?;
-                    }
-                    f_ev_min_current = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("evMinCurrent"))?,
-                    );
-                }
-                b"evMaxCurrent" => {
-                    if f_ev_max_current.is_some() {
-                        d.duplicate("evMaxCurrent")?;
-                    }
-                    f_ev_max_current = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("evMaxCurrent"))?,
-                    );
-                }
-                b"evMaxVoltage" => {
-                    if f_ev_max_voltage.is_some() {
-                        d.duplicate("evMaxVoltage")?;
-                    }
-                    f_ev_max_voltage = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("evMaxVoltage"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ACChargingParametersType {
-            custom_data: f_custom_data,
-            energy_amount: match f_energy_amount {
-                Some(v) => v,
-                None => return Err(Decoder::missing("energyAmount")),
-            },
-            ev_min_current: match f_ev_min_current {
-                Some(v) => v,
-                None => return Err(Decoder::missing("evMinCurrent")),
-            },
-            ev_max_current: match f_ev_max_current {
-                Some(v) => v,
-                None => return Err(Decoder::missing("evMaxCurrent")),
-            },
-            ev_max_voltage: match f_ev_max_voltage {
-                Some(v) => v,
-                None => return Err(Decoder::missing("evMaxVoltage")),
-            },
-            extra,
+            let Some(r_energy_amount) = f_energy_amount else {
+                break 'fail (Decoder::missing("energyAmount"), None);
+            };
+            let Some(r_ev_min_current) = f_ev_min_current else {
+                break 'fail (Decoder::missing("evMinCurrent"), None);
+            };
+            let Some(r_ev_max_current) = f_ev_max_current else {
+                break 'fail (Decoder::missing("evMaxCurrent"), None);
+            };
+            let Some(r_ev_max_voltage) = f_ev_max_voltage else {
+                break 'fail (Decoder::missing("evMaxVoltage"), None);
+            };
+            return Ok(ACChargingParametersType {
+                custom_data: f_custom_data,
+                energy_amount: r_energy_amount,
+                ev_min_current: r_ev_min_current,
+                ev_max_current: r_ev_max_current,
+                ev_max_voltage: r_ev_max_voltage,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -312,113 +340,178 @@ impl Decode for APNType {
         let mut f_apn_authentication: Option<APNAuthenticationEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"apn" => {
+                        if f_apn.is_some() {
+                            if let Err(e) = d.duplicate("apn") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(512)) {
+                            Ok(v) => f_apn = Some(v),
+                            Err(e) => break 'fail (e, Some("apn")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"apnUserName" => {
+                        if f_apn_user_name.is_some() {
+                            if let Err(e) = d.duplicate("apnUserName") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_apn_user_name = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(20)) {
+                            Ok(v) => f_apn_user_name = Some(v),
+                            Err(e) => break 'fail (e, Some("apnUserName")),
+                        }
+                    }
+                    b"apnPassword" => {
+                        if f_apn_password.is_some() {
+                            if let Err(e) = d.duplicate("apnPassword") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_apn_password = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(20)) {
+                            Ok(v) => f_apn_password = Some(v),
+                            Err(e) => break 'fail (e, Some("apnPassword")),
+                        }
+                    }
+                    b"simPin" => {
+                        if f_sim_pin.is_some() {
+                            if let Err(e) = d.duplicate("simPin") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_sim_pin = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_sim_pin = Some(v),
+                            Err(e) => break 'fail (e, Some("simPin")),
+                        }
+                    }
+                    b"preferredNetwork" => {
+                        if f_preferred_network.is_some() {
+                            if let Err(e) = d.duplicate("preferredNetwork") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_preferred_network = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(6)) {
+                            Ok(v) => f_preferred_network = Some(v),
+                            Err(e) => break 'fail (e, Some("preferredNetwork")),
+                        }
+                    }
+                    b"useOnlyPreferredNetwork" => {
+                        if f_use_only_preferred_network.is_some() {
+                            if let Err(e) = d.duplicate("useOnlyPreferredNetwork") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_use_only_preferred_network = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.boolean() {
+                            Ok(v) => f_use_only_preferred_network = Some(v),
+                            Err(e) => break 'fail (e, Some("useOnlyPreferredNetwork")),
+                        }
+                    }
+                    b"apnAuthentication" => {
+                        if f_apn_authentication.is_some() {
+                            if let Err(e) = d.duplicate("apnAuthentication") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match APNAuthenticationEnumType::decode(d) {
+                            Ok(v) => f_apn_authentication = Some(v),
+                            Err(e) => break 'fail (e, Some("apnAuthentication")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"apn" => {
-                    if f_apn.is_some() {
-                        d.duplicate("apn")?;
-                    }
-                    f_apn = Some(d.string(Some(512)).map_err(|e| e.at_key("apn"))?);
-                }
-                b"apnUserName" => {
-                    if f_apn_user_name.is_some() {
-                        d.duplicate("apnUserName")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_apn_user_name = None;
-                        continue;
-                    }
-                    f_apn_user_name =
-                        Some(d.string(Some(20)).map_err(|e| e.at_key("apnUserName"))?);
-                }
-                b"apnPassword" => {
-                    if f_apn_password.is_some() {
-                        d.duplicate("apnPassword")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_apn_password = None;
-                        continue;
-                    }
-                    f_apn_password = Some(d.string(Some(20)).map_err(|e| e.at_key("apnPassword"))?);
-                }
-                b"simPin" => {
-                    if f_sim_pin.is_some() {
-                        d.duplicate("simPin")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_sim_pin = None;
-                        continue;
-                    }
-                    f_sim_pin = Some(d.integer(None, None).map_err(|e| e.at_key("simPin"))?);
-                }
-                b"preferredNetwork" => {
-                    if f_preferred_network.is_some() {
-                        d.duplicate("preferredNetwork")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_preferred_network = None;
-                        continue;
-                    }
-                    f_preferred_network = Some(
-                        d.string(Some(6))
-                            .map_err(|e| e.at_key("preferredNetwork"))?,
-                    );
-                }
-                b"useOnlyPreferredNetwork" => {
-                    if f_use_only_preferred_network.is_some() {
-                        d.duplicate("useOnlyPreferredNetwork")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_use_only_preferred_network = None;
-                        continue;
-                    }
-                    f_use_only_preferred_network = Some(
-                        d.boolean()
-                            .map_err(|e| e.at_key("useOnlyPreferredNetwork"))?,
-                    );
-                }
-                b"apnAuthentication" => {
-                    if f_apn_authentication.is_some() {
-                        d.duplicate("apnAuthentication")?;
-                    }
-                    f_apn_authentication = Some(
-                        APNAuthenticationEnumType::decode(d)
-                            .map_err(|e| e.at_key("apnAuthentication"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(APNType {
-            custom_data: f_custom_data,
-            apn: match f_apn {
-                Some(v) => v,
-                None => return Err(Decoder::missing("apn")),
-            },
-            apn_user_name: f_apn_user_name,
-            apn_password: f_apn_password,
-            sim_pin: f_sim_pin,
-            preferred_network: f_preferred_network,
-            use_only_preferred_network: f_use_only_preferred_network,
-            apn_authentication: match f_apn_authentication {
-                Some(v) => v,
-                None => return Err(Decoder::missing("apnAuthentication")),
-            },
-            extra,
+            let Some(r_apn) = f_apn else {
+                break 'fail (Decoder::missing("apn"), None);
+            };
+            let Some(r_apn_authentication) = f_apn_authentication else {
+                break 'fail (Decoder::missing("apnAuthentication"), None);
+            };
+            return Ok(APNType {
+                custom_data: f_custom_data,
+                apn: r_apn,
+                apn_user_name: f_apn_user_name,
+                apn_password: f_apn_password,
+                sim_pin: f_sim_pin,
+                preferred_network: f_preferred_network,
+                use_only_preferred_network: f_use_only_preferred_network,
+                apn_authentication: r_apn_authentication,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -526,51 +619,78 @@ impl Decode for AdditionalInfoType {
         let mut f_type_: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"additionalIdToken" => {
+                        if f_additional_id_token.is_some() {
+                            if let Err(e) = d.duplicate("additionalIdToken") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(36)) {
+                            Ok(v) => f_additional_id_token = Some(v),
+                            Err(e) => break 'fail (e, Some("additionalIdToken")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"type" => {
+                        if f_type_.is_some() {
+                            if let Err(e) = d.duplicate("type") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(50)) {
+                            Ok(v) => f_type_ = Some(v),
+                            Err(e) => break 'fail (e, Some("type")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"additionalIdToken" => {
-                    if f_additional_id_token.is_some() {
-                        d.duplicate("additionalIdToken")?;
-                    }
-                    f_additional_id_token = Some(
-                        d.string(Some(36))
-                            .map_err(|e| e.at_key("additionalIdToken"))?,
-                    );
-                }
-                b"type" => {
-                    if f_type_.is_some() {
-                        d.duplicate("type")?;
-                    }
-                    f_type_ = Some(d.string(Some(50)).map_err(|e| e.at_key("type"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(AdditionalInfoType {
-            custom_data: f_custom_data,
-            additional_id_token: match f_additional_id_token {
-                Some(v) => v,
-                None => return Err(Decoder::missing("additionalIdToken")),
-            },
-            type_: match f_type_ {
-                Some(v) => v,
-                None => return Err(Decoder::missing("type")),
-            },
-            extra,
+            let Some(r_additional_id_token) = f_additional_id_token else {
+                break 'fail (Decoder::missing("additionalIdToken"), None);
+            };
+            let Some(r_type_) = f_type_ else {
+                break 'fail (Decoder::missing("type"), None);
+            };
+            return Ok(AdditionalInfoType {
+                custom_data: f_custom_data,
+                additional_id_token: r_additional_id_token,
+                type_: r_type_,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -731,50 +851,83 @@ impl Decode for AuthorizationData {
         let mut f_id_token_info: Option<IdTokenInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"idToken" => {
+                        if f_id_token.is_some() {
+                            if let Err(e) = d.duplicate("idToken") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match IdTokenType::decode(d) {
+                            Ok(v) => f_id_token = Some(v),
+                            Err(e) => break 'fail (e, Some("idToken")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"idTokenInfo" => {
+                        if f_id_token_info.is_some() {
+                            if let Err(e) = d.duplicate("idTokenInfo") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_id_token_info = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match IdTokenInfoType::decode(d) {
+                            Ok(v) => f_id_token_info = Some(v),
+                            Err(e) => break 'fail (e, Some("idTokenInfo")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"idToken" => {
-                    if f_id_token.is_some() {
-                        d.duplicate("idToken")?;
-                    }
-                    f_id_token = Some(IdTokenType::decode(d).map_err(|e| e.at_key("idToken"))?);
-                }
-                b"idTokenInfo" => {
-                    if f_id_token_info.is_some() {
-                        d.duplicate("idTokenInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_id_token_info = None;
-                        continue;
-                    }
-                    f_id_token_info =
-                        Some(IdTokenInfoType::decode(d).map_err(|e| e.at_key("idTokenInfo"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(AuthorizationData {
-            custom_data: f_custom_data,
-            id_token: match f_id_token {
-                Some(v) => v,
-                None => return Err(Decoder::missing("idToken")),
-            },
-            id_token_info: f_id_token_info,
-            extra,
+            let Some(r_id_token) = f_id_token else {
+                break 'fail (Decoder::missing("idToken"), None);
+            };
+            return Ok(AuthorizationData {
+                custom_data: f_custom_data,
+                id_token: r_id_token,
+                id_token_info: f_id_token_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1353,68 +1506,98 @@ impl Decode for CertificateHashDataChainType {
         let mut f_child_certificate_hash_data: Option<Vec<CertificateHashDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"certificateHashData" => {
+                        if f_certificate_hash_data.is_some() {
+                            if let Err(e) = d.duplicate("certificateHashData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match CertificateHashDataType::decode(d) {
+                            Ok(v) => f_certificate_hash_data = Some(v),
+                            Err(e) => break 'fail (e, Some("certificateHashData")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"certificateType" => {
+                        if f_certificate_type.is_some() {
+                            if let Err(e) = d.duplicate("certificateType") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match GetCertificateIdUseEnumType::decode(d) {
+                            Ok(v) => f_certificate_type = Some(v),
+                            Err(e) => break 'fail (e, Some("certificateType")),
+                        }
+                    }
+                    b"childCertificateHashData" => {
+                        if f_child_certificate_hash_data.is_some() {
+                            if let Err(e) = d.duplicate("childCertificateHashData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_child_certificate_hash_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.array(1, Some(4), |d| CertificateHashDataType::decode(d)) {
+                            Ok(v) => f_child_certificate_hash_data = Some(v),
+                            Err(e) => break 'fail (e, Some("childCertificateHashData")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"certificateHashData" => {
-                    if f_certificate_hash_data.is_some() {
-                        d.duplicate("certificateHashData")?;
-                    }
-                    f_certificate_hash_data = Some(
-                        CertificateHashDataType::decode(d)
-                            .map_err(|e| e.at_key("certificateHashData"))?,
-                    );
-                }
-                b"certificateType" => {
-                    if f_certificate_type.is_some() {
-                        d.duplicate("certificateType")?;
-                    }
-                    f_certificate_type = Some(
-                        GetCertificateIdUseEnumType::decode(d)
-                            .map_err(|e| e.at_key("certificateType"))?,
-                    );
-                }
-                b"childCertificateHashData" => {
-                    if f_child_certificate_hash_data.is_some() {
-                        d.duplicate("childCertificateHashData")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_child_certificate_hash_data = None;
-                        continue;
-                    }
-                    f_child_certificate_hash_data = Some(
-                        d.array(1, Some(4), |d| CertificateHashDataType::decode(d))
-                            .map_err(|e| e.at_key("childCertificateHashData"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(CertificateHashDataChainType {
-            custom_data: f_custom_data,
-            certificate_hash_data: match f_certificate_hash_data {
-                Some(v) => v,
-                None => return Err(Decoder::missing("certificateHashData")),
-            },
-            certificate_type: match f_certificate_type {
-                Some(v) => v,
-                None => return Err(Decoder::missing("certificateType")),
-            },
-            child_certificate_hash_data: f_child_certificate_hash_data,
-            extra,
+            let Some(r_certificate_hash_data) = f_certificate_hash_data else {
+                break 'fail (Decoder::missing("certificateHashData"), None);
+            };
+            let Some(r_certificate_type) = f_certificate_type else {
+                break 'fail (Decoder::missing("certificateType"), None);
+            };
+            return Ok(CertificateHashDataChainType {
+                custom_data: f_custom_data,
+                certificate_hash_data: r_certificate_hash_data,
+                certificate_type: r_certificate_type,
+                child_certificate_hash_data: f_child_certificate_hash_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1518,75 +1701,108 @@ impl Decode for CertificateHashDataType {
         let mut f_serial_number: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"hashAlgorithm" => {
+                        if f_hash_algorithm.is_some() {
+                            if let Err(e) = d.duplicate("hashAlgorithm") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match HashAlgorithmEnumType::decode(d) {
+                            Ok(v) => f_hash_algorithm = Some(v),
+                            Err(e) => break 'fail (e, Some("hashAlgorithm")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"issuerNameHash" => {
+                        if f_issuer_name_hash.is_some() {
+                            if let Err(e) = d.duplicate("issuerNameHash") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(128)) {
+                            Ok(v) => f_issuer_name_hash = Some(v),
+                            Err(e) => break 'fail (e, Some("issuerNameHash")),
+                        }
+                    }
+                    b"issuerKeyHash" => {
+                        if f_issuer_key_hash.is_some() {
+                            if let Err(e) = d.duplicate("issuerKeyHash") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(128)) {
+                            Ok(v) => f_issuer_key_hash = Some(v),
+                            Err(e) => break 'fail (e, Some("issuerKeyHash")),
+                        }
+                    }
+                    b"serialNumber" => {
+                        if f_serial_number.is_some() {
+                            if let Err(e) = d.duplicate("serialNumber") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(40)) {
+                            Ok(v) => f_serial_number = Some(v),
+                            Err(e) => break 'fail (e, Some("serialNumber")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"hashAlgorithm" => {
-                    if f_hash_algorithm.is_some() {
-                        d.duplicate("hashAlgorithm")?;
-                    }
-                    f_hash_algorithm = Some(
-                        HashAlgorithmEnumType::decode(d).map_err(|e| e.at_key("hashAlgorithm"))?,
-                    );
-                }
-                b"issuerNameHash" => {
-                    if f_issuer_name_hash.is_some() {
-                        d.duplicate("issuerNameHash")?;
-                    }
-                    f_issuer_name_hash = Some(
-                        d.string(Some(128))
-                            .map_err(|e| e.at_key("issuerNameHash"))?,
-                    );
-                }
-                b"issuerKeyHash" => {
-                    if f_issuer_key_hash.is_some() {
-                        d.duplicate("issuerKeyHash")?;
-                    }
-                    f_issuer_key_hash =
-                        Some(d.string(Some(128)).map_err(|e| e.at_key("issuerKeyHash"))?);
-                }
-                b"serialNumber" => {
-                    if f_serial_number.is_some() {
-                        d.duplicate("serialNumber")?;
-                    }
-                    f_serial_number =
-                        Some(d.string(Some(40)).map_err(|e| e.at_key("serialNumber"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(CertificateHashDataType {
-            custom_data: f_custom_data,
-            hash_algorithm: match f_hash_algorithm {
-                Some(v) => v,
-                None => return Err(Decoder::missing("hashAlgorithm")),
-            },
-            issuer_name_hash: match f_issuer_name_hash {
-                Some(v) => v,
-                None => return Err(Decoder::missing("issuerNameHash")),
-            },
-            issuer_key_hash: match f_issuer_key_hash {
-                Some(v) => v,
-                None => return Err(Decoder::missing("issuerKeyHash")),
-            },
-            serial_number: match f_serial_number {
-                Some(v) => v,
-                None => return Err(Decoder::missing("serialNumber")),
-            },
-            extra,
+            let Some(r_hash_algorithm) = f_hash_algorithm else {
+                break 'fail (Decoder::missing("hashAlgorithm"), None);
+            };
+            let Some(r_issuer_name_hash) = f_issuer_name_hash else {
+                break 'fail (Decoder::missing("issuerNameHash"), None);
+            };
+            let Some(r_issuer_key_hash) = f_issuer_key_hash else {
+                break 'fail (Decoder::missing("issuerKeyHash"), None);
+            };
+            let Some(r_serial_number) = f_serial_number else {
+                break 'fail (Decoder::missing("serialNumber"), None);
+            };
+            return Ok(CertificateHashDataType {
+                custom_data: f_custom_data,
+                hash_algorithm: r_hash_algorithm,
+                issuer_name_hash: r_issuer_name_hash,
+                issuer_key_hash: r_issuer_key_hash,
+                serial_number: r_serial_number,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2011,52 +2227,83 @@ impl Decode for ChargingLimitType {
         let mut f_is_grid_critical: Option<bool> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"chargingLimitSource" => {
+                        if f_charging_limit_source.is_some() {
+                            if let Err(e) = d.duplicate("chargingLimitSource") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ChargingLimitSourceEnumType::decode(d) {
+                            Ok(v) => f_charging_limit_source = Some(v),
+                            Err(e) => break 'fail (e, Some("chargingLimitSource")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"isGridCritical" => {
+                        if f_is_grid_critical.is_some() {
+                            if let Err(e) = d.duplicate("isGridCritical") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_is_grid_critical = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.boolean() {
+                            Ok(v) => f_is_grid_critical = Some(v),
+                            Err(e) => break 'fail (e, Some("isGridCritical")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"chargingLimitSource" => {
-                    if f_charging_limit_source.is_some() {
-                        d.duplicate("chargingLimitSource")?;
-                    }
-                    f_charging_limit_source = Some(
-                        ChargingLimitSourceEnumType::decode(d)
-                            .map_err(|e| e.at_key("chargingLimitSource"))?,
-                    );
-                }
-                b"isGridCritical" => {
-                    if f_is_grid_critical.is_some() {
-                        d.duplicate("isGridCritical")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_is_grid_critical = None;
-                        continue;
-                    }
-                    f_is_grid_critical = Some(d.boolean().map_err(|e| e.at_key("isGridCritical"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ChargingLimitType {
-            custom_data: f_custom_data,
-            charging_limit_source: match f_charging_limit_source {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingLimitSource")),
-            },
-            is_grid_critical: f_is_grid_critical,
-            extra,
+            let Some(r_charging_limit_source) = f_charging_limit_source else {
+                break 'fail (Decoder::missing("chargingLimitSource"), None);
+            };
+            return Ok(ChargingLimitType {
+                custom_data: f_custom_data,
+                charging_limit_source: r_charging_limit_source,
+                is_grid_critical: f_is_grid_critical,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2136,80 +2383,123 @@ impl Decode for ChargingNeedsType {
         let mut f_departure_time: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"acChargingParameters" => {
+                        if f_ac_charging_parameters.is_some() {
+                            if let Err(e) = d.duplicate("acChargingParameters") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_ac_charging_parameters = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match ACChargingParametersType::decode(d) {
+                            Ok(v) => f_ac_charging_parameters = Some(v),
+                            Err(e) => break 'fail (e, Some("acChargingParameters")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"dcChargingParameters" => {
+                        if f_dc_charging_parameters.is_some() {
+                            if let Err(e) = d.duplicate("dcChargingParameters") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_dc_charging_parameters = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match DCChargingParametersType::decode(d) {
+                            Ok(v) => f_dc_charging_parameters = Some(v),
+                            Err(e) => break 'fail (e, Some("dcChargingParameters")),
+                        }
+                    }
+                    b"requestedEnergyTransfer" => {
+                        if f_requested_energy_transfer.is_some() {
+                            if let Err(e) = d.duplicate("requestedEnergyTransfer") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match EnergyTransferModeEnumType::decode(d) {
+                            Ok(v) => f_requested_energy_transfer = Some(v),
+                            Err(e) => break 'fail (e, Some("requestedEnergyTransfer")),
+                        }
+                    }
+                    b"departureTime" => {
+                        if f_departure_time.is_some() {
+                            if let Err(e) = d.duplicate("departureTime") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_departure_time = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_departure_time = Some(v),
+                            Err(e) => break 'fail (e, Some("departureTime")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"acChargingParameters" => {
-                    if f_ac_charging_parameters.is_some() {
-                        d.duplicate("acChargingParameters")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_ac_charging_parameters = None;
-                        continue;
-                    }
-                    f_ac_charging_parameters = Some(
-                        ACChargingParametersType::decode(d)
-                            .map_err(|e| e.at_key("acChargingParameters"))?,
-                    );
-                }
-                b"dcChargingParameters" => {
-                    if f_dc_charging_parameters.is_some() {
-                        d.duplicate("dcChargingParameters")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_dc_charging_parameters = None;
-                        continue;
-                    }
-                    f_dc_charging_parameters = Some(
-                        DCChargingParametersType::decode(d)
-                            .map_err(|e| e.at_key("dcChargingParameters"))?,
-                    );
-                }
-                b"requestedEnergyTransfer" => {
-                    if f_requested_energy_transfer.is_some() {
-                        d.duplicate("requestedEnergyTransfer")?;
-                    }
-                    f_requested_energy_transfer = Some(
-                        EnergyTransferModeEnumType::decode(d)
-                            .map_err(|e| e.at_key("requestedEnergyTransfer"))?,
-                    );
-                }
-                b"departureTime" => {
-                    if f_departure_time.is_some() {
-                        d.duplicate("departureTime")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_departure_time = None;
-                        continue;
-                    }
-                    f_departure_time = Some(d.date_time().map_err(|e| e.at_key("departureTime"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ChargingNeedsType {
-            custom_data: f_custom_data,
-            ac_charging_parameters: f_ac_charging_parameters,
-            dc_charging_parameters: f_dc_charging_parameters,
-            requested_energy_transfer: match f_requested_energy_transfer {
-                Some(v) => v,
-                None => return Err(Decoder::missing("requestedEnergyTransfer")),
-            },
-            departure_time: f_departure_time,
-            extra,
+            let Some(r_requested_energy_transfer) = f_requested_energy_transfer else {
+                break 'fail (Decoder::missing("requestedEnergyTransfer"), None);
+            };
+            return Ok(ChargingNeedsType {
+                custom_data: f_custom_data,
+                ac_charging_parameters: f_ac_charging_parameters,
+                dc_charging_parameters: f_dc_charging_parameters,
+                requested_energy_transfer: r_requested_energy_transfer,
+                departure_time: f_departure_time,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2308,82 +2598,128 @@ impl Decode for ChargingProfileCriterionType {
         let mut f_charging_limit_source: Option<Vec<ChargingLimitSourceEnumType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"chargingProfilePurpose" => {
+                        if f_charging_profile_purpose.is_some() {
+                            if let Err(e) = d.duplicate("chargingProfilePurpose") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_charging_profile_purpose = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match ChargingProfilePurposeEnumType::decode(d) {
+                            Ok(v) => f_charging_profile_purpose = Some(v),
+                            Err(e) => break 'fail (e, Some("chargingProfilePurpose")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"stackLevel" => {
+                        if f_stack_level.is_some() {
+                            if let Err(e) = d.duplicate("stackLevel") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_stack_level = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_stack_level = Some(v),
+                            Err(e) => break 'fail (e, Some("stackLevel")),
+                        }
+                    }
+                    b"chargingProfileId" => {
+                        if f_charging_profile_id.is_some() {
+                            if let Err(e) = d.duplicate("chargingProfileId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_charging_profile_id = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.array(1, None, |d| d.integer(None, None)) {
+                            Ok(v) => f_charging_profile_id = Some(v),
+                            Err(e) => break 'fail (e, Some("chargingProfileId")),
+                        }
+                    }
+                    b"chargingLimitSource" => {
+                        if f_charging_limit_source.is_some() {
+                            if let Err(e) = d.duplicate("chargingLimitSource") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_charging_limit_source = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.array(1, Some(4), |d| ChargingLimitSourceEnumType::decode(d)) {
+                            Ok(v) => f_charging_limit_source = Some(v),
+                            Err(e) => break 'fail (e, Some("chargingLimitSource")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"chargingProfilePurpose" => {
-                    if f_charging_profile_purpose.is_some() {
-                        d.duplicate("chargingProfilePurpose")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_profile_purpose = None;
-                        continue;
-                    }
-                    f_charging_profile_purpose = Some(
-                        ChargingProfilePurposeEnumType::decode(d)
-                            .map_err(|e| e.at_key("chargingProfilePurpose"))?,
-                    );
-                }
-                b"stackLevel" => {
-                    if f_stack_level.is_some() {
-                        d.duplicate("stackLevel")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_stack_level = None;
-                        continue;
-                    }
-                    f_stack_level =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("stackLevel"))?);
-                }
-                b"chargingProfileId" => {
-                    if f_charging_profile_id.is_some() {
-                        d.duplicate("chargingProfileId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_profile_id = None;
-                        continue;
-                    }
-                    f_charging_profile_id = Some(
-                        d.array(1, None, |d| d.integer(None, None))
-                            .map_err(|e| e.at_key("chargingProfileId"))?,
-                    );
-                }
-                b"chargingLimitSource" => {
-                    if f_charging_limit_source.is_some() {
-                        d.duplicate("chargingLimitSource")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_limit_source = None;
-                        continue;
-                    }
-                    f_charging_limit_source = Some(
-                        d.array(1, Some(4), |d| ChargingLimitSourceEnumType::decode(d))
-                            .map_err(|e| e.at_key("chargingLimitSource"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ChargingProfileCriterionType {
-            custom_data: f_custom_data,
-            charging_profile_purpose: f_charging_profile_purpose,
-            stack_level: f_stack_level,
-            charging_profile_id: f_charging_profile_id,
-            charging_limit_source: f_charging_limit_source,
-            extra,
+            return Ok(ChargingProfileCriterionType {
+                custom_data: f_custom_data,
+                charging_profile_purpose: f_charging_profile_purpose,
+                stack_level: f_stack_level,
+                charging_profile_id: f_charging_profile_id,
+                charging_limit_source: f_charging_limit_source,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2773,136 +3109,203 @@ impl Decode for ChargingProfileType {
         let mut f_transaction_id: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"id" => {
+                        if f_id.is_some() {
+                            if let Err(e) = d.duplicate("id") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_id = Some(v),
+                            Err(e) => break 'fail (e, Some("id")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"stackLevel" => {
+                        if f_stack_level.is_some() {
+                            if let Err(e) = d.duplicate("stackLevel") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_stack_level = Some(v),
+                            Err(e) => break 'fail (e, Some("stackLevel")),
+                        }
+                    }
+                    b"chargingProfilePurpose" => {
+                        if f_charging_profile_purpose.is_some() {
+                            if let Err(e) = d.duplicate("chargingProfilePurpose") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ChargingProfilePurposeEnumType::decode(d) {
+                            Ok(v) => f_charging_profile_purpose = Some(v),
+                            Err(e) => break 'fail (e, Some("chargingProfilePurpose")),
+                        }
+                    }
+                    b"chargingProfileKind" => {
+                        if f_charging_profile_kind.is_some() {
+                            if let Err(e) = d.duplicate("chargingProfileKind") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ChargingProfileKindEnumType::decode(d) {
+                            Ok(v) => f_charging_profile_kind = Some(v),
+                            Err(e) => break 'fail (e, Some("chargingProfileKind")),
+                        }
+                    }
+                    b"recurrencyKind" => {
+                        if f_recurrency_kind.is_some() {
+                            if let Err(e) = d.duplicate("recurrencyKind") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_recurrency_kind = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match RecurrencyKindEnumType::decode(d) {
+                            Ok(v) => f_recurrency_kind = Some(v),
+                            Err(e) => break 'fail (e, Some("recurrencyKind")),
+                        }
+                    }
+                    b"validFrom" => {
+                        if f_valid_from.is_some() {
+                            if let Err(e) = d.duplicate("validFrom") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_valid_from = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_valid_from = Some(v),
+                            Err(e) => break 'fail (e, Some("validFrom")),
+                        }
+                    }
+                    b"validTo" => {
+                        if f_valid_to.is_some() {
+                            if let Err(e) = d.duplicate("validTo") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_valid_to = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_valid_to = Some(v),
+                            Err(e) => break 'fail (e, Some("validTo")),
+                        }
+                    }
+                    b"chargingSchedule" => {
+                        if f_charging_schedule.is_some() {
+                            if let Err(e) = d.duplicate("chargingSchedule") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.array(1, Some(3), |d| ChargingScheduleType::decode(d)) {
+                            Ok(v) => f_charging_schedule = Some(v),
+                            Err(e) => break 'fail (e, Some("chargingSchedule")),
+                        }
+                    }
+                    b"transactionId" => {
+                        if f_transaction_id.is_some() {
+                            if let Err(e) = d.duplicate("transactionId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_transaction_id = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(36)) {
+                            Ok(v) => f_transaction_id = Some(v),
+                            Err(e) => break 'fail (e, Some("transactionId")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"id" => {
-                    if f_id.is_some() {
-                        d.duplicate("id")?;
-                    }
-                    f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
-                }
-                b"stackLevel" => {
-                    if f_stack_level.is_some() {
-                        d.duplicate("stackLevel")?;
-                    }
-                    f_stack_level =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("stackLevel"))?);
-                }
-                b"chargingProfilePurpose" => {
-                    if f_charging_profile_purpose.is_some() {
-                        d.duplicate("chargingProfilePurpose")?;
-                    }
-                    f_charging_profile_purpose = Some(
-                        ChargingProfilePurposeEnumType::decode(d)
-                            .map_err(|e| e.at_key("chargingProfilePurpose"))?,
-                    );
-                }
-                b"chargingProfileKind" => {
-                    if f_charging_profile_kind.is_some() {
-                        d.duplicate("chargingProfileKind")?;
-                    }
-                    f_charging_profile_kind = Some(
-                        ChargingProfileKindEnumType::decode(d)
-                            .map_err(|e| e.at_key("chargingProfileKind"))?,
-                    );
-                }
-                b"recurrencyKind" => {
-                    if f_recurrency_kind.is_some() {
-                        d.duplicate("recurrencyKind")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_recurrency_kind = None;
-                        continue;
-                    }
-                    f_recurrency_kind = Some(
-                        RecurrencyKindEnumType::decode(d)
-                            .map_err(|e| e.at_key("recurrencyKind"))?,
-                    );
-                }
-                b"validFrom" => {
-                    if f_valid_from.is_some() {
-                        d.duplicate("validFrom")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_valid_from = None;
-                        continue;
-                    }
-                    f_valid_from = Some(d.date_time().map_err(|e| e.at_key("validFrom"))?);
-                }
-                b"validTo" => {
-                    if f_valid_to.is_some() {
-                        d.duplicate("validTo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_valid_to = None;
-                        continue;
-                    }
-                    f_valid_to = Some(d.date_time().map_err(|e| e.at_key("validTo"))?);
-                }
-                b"chargingSchedule" => {
-                    if f_charging_schedule.is_some() {
-                        d.duplicate("chargingSchedule")?;
-                    }
-                    f_charging_schedule = Some(
-                        d.array(1, Some(3), |d| ChargingScheduleType::decode(d))
-                            .map_err(|e| e.at_key("chargingSchedule"))?,
-                    );
-                }
-                b"transactionId" => {
-                    if f_transaction_id.is_some() {
-                        d.duplicate("transactionId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_transaction_id = None;
-                        continue;
-                    }
-                    f_transaction_id =
-                        Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ChargingProfileType {
-            custom_data: f_custom_data,
-            id: match f_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("id")),
-            },
-            stack_level: match f_stack_level {
-                Some(v) => v,
-                None => return Err(Decoder::missing("stackLevel")),
-            },
-            charging_profile_purpose: match f_charging_profile_purpose {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingProfilePurpose")),
-            },
-            charging_profile_kind: match f_charging_profile_kind {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingProfileKind")),
-            },
-            recurrency_kind: f_recurrency_kind,
-            valid_from: f_valid_from,
-            valid_to: f_valid_to,
-            charging_schedule: match f_charging_schedule {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingSchedule")),
-            },
-            transaction_id: f_transaction_id,
-            extra,
+            let Some(r_id) = f_id else {
+                break 'fail (Decoder::missing("id"), None);
+            };
+            let Some(r_stack_level) = f_stack_level else {
+                break 'fail (Decoder::missing("stackLevel"), None);
+            };
+            let Some(r_charging_profile_purpose) = f_charging_profile_purpose else {
+                break 'fail (Decoder::missing("chargingProfilePurpose"), None);
+            };
+            let Some(r_charging_profile_kind) = f_charging_profile_kind else {
+                break 'fail (Decoder::missing("chargingProfileKind"), None);
+            };
+            let Some(r_charging_schedule) = f_charging_schedule else {
+                break 'fail (Decoder::missing("chargingSchedule"), None);
+            };
+            return Ok(ChargingProfileType {
+                custom_data: f_custom_data,
+                id: r_id,
+                stack_level: r_stack_level,
+                charging_profile_purpose: r_charging_profile_purpose,
+                charging_profile_kind: r_charging_profile_kind,
+                recurrency_kind: f_recurrency_kind,
+                valid_from: f_valid_from,
+                valid_to: f_valid_to,
+                charging_schedule: r_charging_schedule,
+                transaction_id: f_transaction_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3117,75 +3520,118 @@ impl Decode for ChargingSchedulePeriodType {
         let mut f_phase_to_use: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"startPeriod" => {
+                        if f_start_period.is_some() {
+                            if let Err(e) = d.duplicate("startPeriod") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_start_period = Some(v),
+                            Err(e) => break 'fail (e, Some("startPeriod")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"limit" => {
+                        if f_limit.is_some() {
+                            if let Err(e) = d.duplicate("limit") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.decimal(None, None, None) {
+                            Ok(v) => f_limit = Some(v),
+                            Err(e) => break 'fail (e, Some("limit")),
+                        }
+                    }
+                    b"numberPhases" => {
+                        if f_number_phases.is_some() {
+                            if let Err(e) = d.duplicate("numberPhases") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_number_phases = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_number_phases = Some(v),
+                            Err(e) => break 'fail (e, Some("numberPhases")),
+                        }
+                    }
+                    b"phaseToUse" => {
+                        if f_phase_to_use.is_some() {
+                            if let Err(e) = d.duplicate("phaseToUse") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_phase_to_use = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_phase_to_use = Some(v),
+                            Err(e) => break 'fail (e, Some("phaseToUse")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"startPeriod" => {
-                    if f_start_period.is_some() {
-                        d.duplicate("startPeriod")?;
-                    }
-                    f_start_period =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("startPeriod"))?);
-                }
-                b"limit" => {
-                    if f_limit.is_some() {
-                        d.duplicate("limit")?;
-                    }
-                    f_limit = Some(d.decimal(None, None, None).map_err(|e| e.at_key("limit"))?);
-                }
-                b"numberPhases" => {
-                    if f_number_phases.is_some() {
-                        d.duplicate("numberPhases")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_number_phases = None;
-                        continue;
-                    }
-                    f_number_phases = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("numberPhases"))?,
-                    );
-                }
-                b"phaseToUse" => {
-                    if f_phase_to_use.is_some() {
-                        d.duplicate("phaseToUse")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_phase_to_use = None;
-                        continue;
-                    }
-                    f_phase_to_use =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("phaseToUse"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ChargingSchedulePeriodType {
-            custom_data: f_custom_data,
-            start_period: match f_start_period {
-                Some(v) => v,
-                None => return Err(Decoder::missing("startPeriod")),
-            },
-            limit: match f_limit {
-                Some(v) => v,
-                None => return Err(Decoder::missing("limit")),
-            },
-            number_phases: f_number_phases,
-            phase_to_use: f_phase_to_use,
-            extra,
+            let Some(r_start_period) = f_start_period else {
+                break 'fail (Decoder::missing("startPeriod"), None);
+            };
+            let Some(r_limit) = f_limit else {
+                break 'fail (Decoder::missing("limit"), None);
+            };
+            return Ok(ChargingSchedulePeriodType {
+                custom_data: f_custom_data,
+                start_period: r_start_period,
+                limit: r_limit,
+                number_phases: f_number_phases,
+                phase_to_use: f_phase_to_use,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3285,112 +3731,173 @@ impl Decode for ChargingScheduleType {
         let mut f_sales_tariff: Option<SalesTariffType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"id" => {
+                        if f_id.is_some() {
+                            if let Err(e) = d.duplicate("id") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_id = Some(v),
+                            Err(e) => break 'fail (e, Some("id")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"startSchedule" => {
+                        if f_start_schedule.is_some() {
+                            if let Err(e) = d.duplicate("startSchedule") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_start_schedule = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_start_schedule = Some(v),
+                            Err(e) => break 'fail (e, Some("startSchedule")),
+                        }
+                    }
+                    b"duration" => {
+                        if f_duration.is_some() {
+                            if let Err(e) = d.duplicate("duration") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_duration = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_duration = Some(v),
+                            Err(e) => break 'fail (e, Some("duration")),
+                        }
+                    }
+                    b"chargingRateUnit" => {
+                        if f_charging_rate_unit.is_some() {
+                            if let Err(e) = d.duplicate("chargingRateUnit") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ChargingRateUnitEnumType::decode(d) {
+                            Ok(v) => f_charging_rate_unit = Some(v),
+                            Err(e) => break 'fail (e, Some("chargingRateUnit")),
+                        }
+                    }
+                    b"chargingSchedulePeriod" => {
+                        if f_charging_schedule_period.is_some() {
+                            if let Err(e) = d.duplicate("chargingSchedulePeriod") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.array(1, Some(1024), |d| ChargingSchedulePeriodType::decode(d)) {
+                            Ok(v) => f_charging_schedule_period = Some(v),
+                            Err(e) => break 'fail (e, Some("chargingSchedulePeriod")),
+                        }
+                    }
+                    b"minChargingRate" => {
+                        if f_min_charging_rate.is_some() {
+                            if let Err(e) = d.duplicate("minChargingRate") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_min_charging_rate = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.decimal(None, None, None) {
+                            Ok(v) => f_min_charging_rate = Some(v),
+                            Err(e) => break 'fail (e, Some("minChargingRate")),
+                        }
+                    }
+                    b"salesTariff" => {
+                        if f_sales_tariff.is_some() {
+                            if let Err(e) = d.duplicate("salesTariff") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_sales_tariff = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match SalesTariffType::decode(d) {
+                            Ok(v) => f_sales_tariff = Some(v),
+                            Err(e) => break 'fail (e, Some("salesTariff")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"id" => {
-                    if f_id.is_some() {
-                        d.duplicate("id")?;
-                    }
-                    f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
-                }
-                b"startSchedule" => {
-                    if f_start_schedule.is_some() {
-                        d.duplicate("startSchedule")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_start_schedule = None;
-                        continue;
-                    }
-                    f_start_schedule = Some(d.date_time().map_err(|e| e.at_key("startSchedule"))?);
-                }
-                b"duration" => {
-                    if f_duration.is_some() {
-                        d.duplicate("duration")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_duration = None;
-                        continue;
-                    }
-                    f_duration = Some(d.integer(None, None).map_err(|e| e.at_key("duration"))?);
-                }
-                b"chargingRateUnit" => {
-                    if f_charging_rate_unit.is_some() {
-                        d.duplicate("chargingRateUnit")?;
-                    }
-                    f_charging_rate_unit = Some(
-                        ChargingRateUnitEnumType::decode(d)
-                            .map_err(|e| e.at_key("chargingRateUnit"))?,
-                    );
-                }
-                b"chargingSchedulePeriod" => {
-                    if f_charging_schedule_period.is_some() {
-                        d.duplicate("chargingSchedulePeriod")?;
-                    }
-                    f_charging_schedule_period = Some(
-                        d.array(1, Some(1024), |d| ChargingSchedulePeriodType::decode(d))
-                            .map_err(|e| e.at_key("chargingSchedulePeriod"))?,
-                    );
-                }
-                b"minChargingRate" => {
-                    if f_min_charging_rate.is_some() {
-                        d.duplicate("minChargingRate")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_min_charging_rate = None;
-                        continue;
-                    }
-                    f_min_charging_rate = Some(
-                        d.decimal(None, None, None)
-                            .map_err(|e| e.at_key("minChargingRate"))?,
-                    );
-                }
-                b"salesTariff" => {
-                    if f_sales_tariff.is_some() {
-                        d.duplicate("salesTariff")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_sales_tariff = None;
-                        continue;
-                    }
-                    f_sales_tariff =
-                        Some(SalesTariffType::decode(d).map_err(|e| e.at_key("salesTariff"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ChargingScheduleType {
-            custom_data: f_custom_data,
-            id: match f_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("id")),
-            },
-            start_schedule: f_start_schedule,
-            duration: f_duration,
-            charging_rate_unit: match f_charging_rate_unit {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingRateUnit")),
-            },
-            charging_schedule_period: match f_charging_schedule_period {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingSchedulePeriod")),
-            },
-            min_charging_rate: f_min_charging_rate,
-            sales_tariff: f_sales_tariff,
-            extra,
+            let Some(r_id) = f_id else {
+                break 'fail (Decoder::missing("id"), None);
+            };
+            let Some(r_charging_rate_unit) = f_charging_rate_unit else {
+                break 'fail (Decoder::missing("chargingRateUnit"), None);
+            };
+            let Some(r_charging_schedule_period) = f_charging_schedule_period else {
+                break 'fail (Decoder::missing("chargingSchedulePeriod"), None);
+            };
+            return Ok(ChargingScheduleType {
+                custom_data: f_custom_data,
+                id: r_id,
+                start_schedule: f_start_schedule,
+                duration: f_duration,
+                charging_rate_unit: r_charging_rate_unit,
+                charging_schedule_period: r_charging_schedule_period,
+                min_charging_rate: f_min_charging_rate,
+                sales_tariff: f_sales_tariff,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3604,85 +4111,138 @@ impl Decode for ChargingStationType {
         let mut f_firmware_version: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"serialNumber" => {
+                        if f_serial_number.is_some() {
+                            if let Err(e) = d.duplicate("serialNumber") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_serial_number = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(25)) {
+                            Ok(v) => f_serial_number = Some(v),
+                            Err(e) => break 'fail (e, Some("serialNumber")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"model" => {
+                        if f_model.is_some() {
+                            if let Err(e) = d.duplicate("model") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(20)) {
+                            Ok(v) => f_model = Some(v),
+                            Err(e) => break 'fail (e, Some("model")),
+                        }
+                    }
+                    b"modem" => {
+                        if f_modem.is_some() {
+                            if let Err(e) = d.duplicate("modem") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_modem = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match ModemType::decode(d) {
+                            Ok(v) => f_modem = Some(v),
+                            Err(e) => break 'fail (e, Some("modem")),
+                        }
+                    }
+                    b"vendorName" => {
+                        if f_vendor_name.is_some() {
+                            if let Err(e) = d.duplicate("vendorName") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(50)) {
+                            Ok(v) => f_vendor_name = Some(v),
+                            Err(e) => break 'fail (e, Some("vendorName")),
+                        }
+                    }
+                    b"firmwareVersion" => {
+                        if f_firmware_version.is_some() {
+                            if let Err(e) = d.duplicate("firmwareVersion") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_firmware_version = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(50)) {
+                            Ok(v) => f_firmware_version = Some(v),
+                            Err(e) => break 'fail (e, Some("firmwareVersion")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"serialNumber" => {
-                    if f_serial_number.is_some() {
-                        d.duplicate("serialNumber")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_serial_number = None;
-                        continue;
-                    }
-                    f_serial_number =
-                        Some(d.string(Some(25)).map_err(|e| e.at_key("serialNumber"))?);
-                }
-                b"model" => {
-                    if f_model.is_some() {
-                        d.duplicate("model")?;
-                    }
-                    f_model = Some(d.string(Some(20)).map_err(|e| e.at_key("model"))?);
-                }
-                b"modem" => {
-                    if f_modem.is_some() {
-                        d.duplicate("modem")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_modem = None;
-                        continue;
-                    }
-                    f_modem = Some(ModemType::decode(d).map_err(|e| e.at_key("modem"))?);
-                }
-                b"vendorName" => {
-                    if f_vendor_name.is_some() {
-                        d.duplicate("vendorName")?;
-                    }
-                    f_vendor_name = Some(d.string(Some(50)).map_err(|e| e.at_key("vendorName"))?);
-                }
-                b"firmwareVersion" => {
-                    if f_firmware_version.is_some() {
-                        d.duplicate("firmwareVersion")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_firmware_version = None;
-                        continue;
-                    }
-                    f_firmware_version = Some(
-                        d.string(Some(50))
-                            .map_err(|e| e.at_key("firmwareVersion"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ChargingStationType {
-            custom_data: f_custom_data,
-            serial_number: f_serial_number,
-            model: match f_model {
-                Some(v) => v,
-                None => return Err(Decoder::missing("model")),
-            },
-            modem: f_modem,
-            vendor_name: match f_vendor_name {
-                Some(v) => v,
-                None => return Err(Decoder::missing("vendorName")),
-            },
-            firmware_version: f_firmware_version,
-            extra,
+            let Some(r_model) = f_model else {
+                break 'fail (Decoder::missing("model"), None);
+            };
+            let Some(r_vendor_name) = f_vendor_name else {
+                break 'fail (Decoder::missing("vendorName"), None);
+            };
+            return Ok(ChargingStationType {
+                custom_data: f_custom_data,
+                serial_number: f_serial_number,
+                model: r_model,
+                modem: f_modem,
+                vendor_name: r_vendor_name,
+                firmware_version: f_firmware_version,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3937,65 +4497,108 @@ impl Decode for ClearChargingProfileType {
         let mut f_stack_level: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"evseId" => {
+                        if f_evse_id.is_some() {
+                            if let Err(e) = d.duplicate("evseId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_evse_id = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_evse_id = Some(v),
+                            Err(e) => break 'fail (e, Some("evseId")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"chargingProfilePurpose" => {
+                        if f_charging_profile_purpose.is_some() {
+                            if let Err(e) = d.duplicate("chargingProfilePurpose") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_charging_profile_purpose = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match ChargingProfilePurposeEnumType::decode(d) {
+                            Ok(v) => f_charging_profile_purpose = Some(v),
+                            Err(e) => break 'fail (e, Some("chargingProfilePurpose")),
+                        }
+                    }
+                    b"stackLevel" => {
+                        if f_stack_level.is_some() {
+                            if let Err(e) = d.duplicate("stackLevel") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_stack_level = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_stack_level = Some(v),
+                            Err(e) => break 'fail (e, Some("stackLevel")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"evseId" => {
-                    if f_evse_id.is_some() {
-                        d.duplicate("evseId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_evse_id = None;
-                        continue;
-                    }
-                    f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
-                }
-                b"chargingProfilePurpose" => {
-                    if f_charging_profile_purpose.is_some() {
-                        d.duplicate("chargingProfilePurpose")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_profile_purpose = None;
-                        continue;
-                    }
-                    f_charging_profile_purpose = Some(
-                        ChargingProfilePurposeEnumType::decode(d)
-                            .map_err(|e| e.at_key("chargingProfilePurpose"))?,
-                    );
-                }
-                b"stackLevel" => {
-                    if f_stack_level.is_some() {
-                        d.duplicate("stackLevel")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_stack_level = None;
-                        continue;
-                    }
-                    f_stack_level =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("stackLevel"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ClearChargingProfileType {
-            custom_data: f_custom_data,
-            evse_id: f_evse_id,
-            charging_profile_purpose: f_charging_profile_purpose,
-            stack_level: f_stack_level,
-            extra,
+            return Ok(ClearChargingProfileType {
+                custom_data: f_custom_data,
+                evse_id: f_evse_id,
+                charging_profile_purpose: f_charging_profile_purpose,
+                stack_level: f_stack_level,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4149,62 +4752,98 @@ impl Decode for ClearMonitoringResultType {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ClearMonitoringStatusEnumType::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"id" => {
+                        if f_id.is_some() {
+                            if let Err(e) = d.duplicate("id") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_id = Some(v),
+                            Err(e) => break 'fail (e, Some("id")),
+                        }
+                    }
+                    b"statusInfo" => {
+                        if f_status_info.is_some() {
+                            if let Err(e) = d.duplicate("statusInfo") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_status_info = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match StatusInfoType::decode(d) {
+                            Ok(v) => f_status_info = Some(v),
+                            Err(e) => break 'fail (e, Some("statusInfo")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        ClearMonitoringStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                b"id" => {
-                    if f_id.is_some() {
-                        d.duplicate("id")?;
-                    }
-                    f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
-                }
-                b"statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ClearMonitoringResultType {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            id: match f_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("id")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            let Some(r_id) = f_id else {
+                break 'fail (Decoder::missing("id"), None);
+            };
+            return Ok(ClearMonitoringResultType {
+                custom_data: f_custom_data,
+                status: r_status,
+                id: r_id,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4457,60 +5096,103 @@ impl Decode for ComponentType {
         let mut f_instance: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"evse" => {
+                        if f_evse.is_some() {
+                            if let Err(e) = d.duplicate("evse") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_evse = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match EVSEType::decode(d) {
+                            Ok(v) => f_evse = Some(v),
+                            Err(e) => break 'fail (e, Some("evse")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"name" => {
+                        if f_name.is_some() {
+                            if let Err(e) = d.duplicate("name") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(50)) {
+                            Ok(v) => f_name = Some(v),
+                            Err(e) => break 'fail (e, Some("name")),
+                        }
+                    }
+                    b"instance" => {
+                        if f_instance.is_some() {
+                            if let Err(e) = d.duplicate("instance") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_instance = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(50)) {
+                            Ok(v) => f_instance = Some(v),
+                            Err(e) => break 'fail (e, Some("instance")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"evse" => {
-                    if f_evse.is_some() {
-                        d.duplicate("evse")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_evse = None;
-                        continue;
-                    }
-                    f_evse = Some(EVSEType::decode(d).map_err(|e| e.at_key("evse"))?);
-                }
-                b"name" => {
-                    if f_name.is_some() {
-                        d.duplicate("name")?;
-                    }
-                    f_name = Some(d.string(Some(50)).map_err(|e| e.at_key("name"))?);
-                }
-                b"instance" => {
-                    if f_instance.is_some() {
-                        d.duplicate("instance")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_instance = None;
-                        continue;
-                    }
-                    f_instance = Some(d.string(Some(50)).map_err(|e| e.at_key("instance"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ComponentType {
-            custom_data: f_custom_data,
-            evse: f_evse,
-            name: match f_name {
-                Some(v) => v,
-                None => return Err(Decoder::missing("name")),
-            },
-            instance: f_instance,
-            extra,
+            let Some(r_name) = f_name else {
+                break 'fail (Decoder::missing("name"), None);
+            };
+            return Ok(ComponentType {
+                custom_data: f_custom_data,
+                evse: f_evse,
+                name: r_name,
+                instance: f_instance,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4591,50 +5273,83 @@ impl Decode for ComponentVariableType {
         let mut f_variable: Option<VariableType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"component" => {
+                        if f_component.is_some() {
+                            if let Err(e) = d.duplicate("component") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ComponentType::decode(d) {
+                            Ok(v) => f_component = Some(v),
+                            Err(e) => break 'fail (e, Some("component")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"variable" => {
+                        if f_variable.is_some() {
+                            if let Err(e) = d.duplicate("variable") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_variable = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match VariableType::decode(d) {
+                            Ok(v) => f_variable = Some(v),
+                            Err(e) => break 'fail (e, Some("variable")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"component" => {
-                    if f_component.is_some() {
-                        d.duplicate("component")?;
-                    }
-                    f_component =
-                        Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
-                }
-                b"variable" => {
-                    if f_variable.is_some() {
-                        d.duplicate("variable")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_variable = None;
-                        continue;
-                    }
-                    f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ComponentVariableType {
-            custom_data: f_custom_data,
-            component: match f_component {
-                Some(v) => v,
-                None => return Err(Decoder::missing("component")),
-            },
-            variable: f_variable,
-            extra,
+            let Some(r_component) = f_component else {
+                break 'fail (Decoder::missing("component"), None);
+            };
+            return Ok(ComponentVariableType {
+                custom_data: f_custom_data,
+                component: r_component,
+                variable: f_variable,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4726,84 +5441,123 @@ impl Decode for CompositeScheduleType {
         let mut f_charging_rate_unit: Option<ChargingRateUnitEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"chargingSchedulePeriod" => {
+                        if f_charging_schedule_period.is_some() {
+                            if let Err(e) = d.duplicate("chargingSchedulePeriod") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.array(1, None, |d| ChargingSchedulePeriodType::decode(d)) {
+                            Ok(v) => f_charging_schedule_period = Some(v),
+                            Err(e) => break 'fail (e, Some("chargingSchedulePeriod")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"evseId" => {
+                        if f_evse_id.is_some() {
+                            if let Err(e) = d.duplicate("evseId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_evse_id = Some(v),
+                            Err(e) => break 'fail (e, Some("evseId")),
+                        }
+                    }
+                    b"duration" => {
+                        if f_duration.is_some() {
+                            if let Err(e) = d.duplicate("duration") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_duration = Some(v),
+                            Err(e) => break 'fail (e, Some("duration")),
+                        }
+                    }
+                    b"scheduleStart" => {
+                        if f_schedule_start.is_some() {
+                            if let Err(e) = d.duplicate("scheduleStart") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_schedule_start = Some(v),
+                            Err(e) => break 'fail (e, Some("scheduleStart")),
+                        }
+                    }
+                    b"chargingRateUnit" => {
+                        if f_charging_rate_unit.is_some() {
+                            if let Err(e) = d.duplicate("chargingRateUnit") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ChargingRateUnitEnumType::decode(d) {
+                            Ok(v) => f_charging_rate_unit = Some(v),
+                            Err(e) => break 'fail (e, Some("chargingRateUnit")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"chargingSchedulePeriod" => {
-                    if f_charging_schedule_period.is_some() {
-                        d.duplicate("chargingSchedulePeriod")?;
-                    }
-                    f_charging_schedule_period = Some(
-                        d.array(1, None, |d| ChargingSchedulePeriodType::decode(d))
-                            .map_err(|e| e.at_key("chargingSchedulePeriod"))?,
-                    );
-                }
-                b"evseId" => {
-                    if f_evse_id.is_some() {
-                        d.duplicate("evseId")?;
-                    }
-                    f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
-                }
-                b"duration" => {
-                    if f_duration.is_some() {
-                        d.duplicate("duration")?;
-                    }
-                    f_duration = Some(d.integer(None, None).map_err(|e| e.at_key("duration"))?);
-                }
-                b"scheduleStart" => {
-                    if f_schedule_start.is_some() {
-                        d.duplicate("scheduleStart")?;
-                    }
-                    f_schedule_start = Some(d.date_time().map_err(|e| e.at_key("scheduleStart"))?);
-                }
-                b"chargingRateUnit" => {
-                    if f_charging_rate_unit.is_some() {
-                        d.duplicate("chargingRateUnit")?;
-                    }
-                    f_charging_rate_unit = Some(
-                        ChargingRateUnitEnumType::decode(d)
-                            .map_err(|e| e.at_key("chargingRateUnit"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(CompositeScheduleType {
-            custom_data: f_custom_data,
-            charging_schedule_period: match f_charging_schedule_period {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingSchedulePeriod")),
-            },
-            evse_id: match f_evse_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("evseId")),
-            },
-            duration: match f_duration {
-                Some(v) => v,
-                None => return Err(Decoder::missing("duration")),
-            },
-            schedule_start: match f_schedule_start {
-                Some(v) => v,
-                None => return Err(Decoder::missing("scheduleStart")),
-            },
-            charging_rate_unit: match f_charging_rate_unit {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingRateUnit")),
-            },
-            extra,
+            let Some(r_charging_schedule_period) = f_charging_schedule_period else {
+                break 'fail (Decoder::missing("chargingSchedulePeriod"), None);
+            };
+            let Some(r_evse_id) = f_evse_id else {
+                break 'fail (Decoder::missing("evseId"), None);
+            };
+            let Some(r_duration) = f_duration else {
+                break 'fail (Decoder::missing("duration"), None);
+            };
+            let Some(r_schedule_start) = f_schedule_start else {
+                break 'fail (Decoder::missing("scheduleStart"), None);
+            };
+            let Some(r_charging_rate_unit) = f_charging_rate_unit else {
+                break 'fail (Decoder::missing("chargingRateUnit"), None);
+            };
+            return Ok(CompositeScheduleType {
+                custom_data: f_custom_data,
+                charging_schedule_period: r_charging_schedule_period,
+                evse_id: r_evse_id,
+                duration: r_duration,
+                schedule_start: r_schedule_start,
+                charging_rate_unit: r_charging_rate_unit,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5191,54 +5945,78 @@ impl Decode for ConsumptionCostType {
         let mut f_cost: Option<Vec<CostType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"startValue" => {
+                        if f_start_value.is_some() {
+                            if let Err(e) = d.duplicate("startValue") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.decimal(None, None, None) {
+                            Ok(v) => f_start_value = Some(v),
+                            Err(e) => break 'fail (e, Some("startValue")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"cost" => {
+                        if f_cost.is_some() {
+                            if let Err(e) = d.duplicate("cost") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.array(1, Some(3), |d| CostType::decode(d)) {
+                            Ok(v) => f_cost = Some(v),
+                            Err(e) => break 'fail (e, Some("cost")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"startValue" => {
-                    if f_start_value.is_some() {
-                        d.duplicate("startValue")?;
-                    }
-                    f_start_value = Some(
-                        d.decimal(None, None, None)
-                            .map_err(|e| e.at_key("startValue"))?,
-                    );
-                }
-                b"cost" => {
-                    if f_cost.is_some() {
-                        d.duplicate("cost")?;
-                    }
-                    f_cost = Some(
-                        d.array(1, Some(3), |d| CostType::decode(d))
-                            .map_err(|e| e.at_key("cost"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ConsumptionCostType {
-            custom_data: f_custom_data,
-            start_value: match f_start_value {
-                Some(v) => v,
-                None => return Err(Decoder::missing("startValue")),
-            },
-            cost: match f_cost {
-                Some(v) => v,
-                None => return Err(Decoder::missing("cost")),
-            },
-            extra,
+            let Some(r_start_value) = f_start_value else {
+                break 'fail (Decoder::missing("startValue"), None);
+            };
+            let Some(r_cost) = f_cost else {
+                break 'fail (Decoder::missing("cost"), None);
+            };
+            return Ok(ConsumptionCostType {
+                custom_data: f_custom_data,
+                start_value: r_start_value,
+                cost: r_cost,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5399,63 +6177,98 @@ impl Decode for CostType {
         let mut f_amount_multiplier: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"costKind" => {
+                        if f_cost_kind.is_some() {
+                            if let Err(e) = d.duplicate("costKind") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match CostKindEnumType::decode(d) {
+                            Ok(v) => f_cost_kind = Some(v),
+                            Err(e) => break 'fail (e, Some("costKind")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"amount" => {
+                        if f_amount.is_some() {
+                            if let Err(e) = d.duplicate("amount") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_amount = Some(v),
+                            Err(e) => break 'fail (e, Some("amount")),
+                        }
+                    }
+                    b"amountMultiplier" => {
+                        if f_amount_multiplier.is_some() {
+                            if let Err(e) = d.duplicate("amountMultiplier") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_amount_multiplier = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_amount_multiplier = Some(v),
+                            Err(e) => break 'fail (e, Some("amountMultiplier")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"costKind" => {
-                    if f_cost_kind.is_some() {
-                        d.duplicate("costKind")?;
-                    }
-                    f_cost_kind =
-                        Some(CostKindEnumType::decode(d).map_err(|e| e.at_key("costKind"))?);
-                }
-                b"amount" => {
-                    if f_amount.is_some() {
-                        d.duplicate("amount")?;
-                    }
-                    f_amount = Some(d.integer(None, None).map_err(|e| e.at_key("amount"))?);
-                }
-                b"amountMultiplier" => {
-                    if f_amount_multiplier.is_some() {
-                        d.duplicate("amountMultiplier")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_amount_multiplier = None;
-                        continue;
-                    }
-                    f_amount_multiplier = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("amountMultiplier"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(CostType {
-            custom_data: f_custom_data,
-            cost_kind: match f_cost_kind {
-                Some(v) => v,
-                None => return Err(Decoder::missing("costKind")),
-            },
-            amount: match f_amount {
-                Some(v) => v,
-                None => return Err(Decoder::missing("amount")),
-            },
-            amount_multiplier: f_amount_multiplier,
-            extra,
+            let Some(r_cost_kind) = f_cost_kind else {
+                break 'fail (Decoder::missing("costKind"), None);
+            };
+            let Some(r_amount) = f_amount else {
+                break 'fail (Decoder::missing("amount"), None);
+            };
+            return Ok(CostType {
+                custom_data: f_custom_data,
+                cost_kind: r_cost_kind,
+                amount: r_amount,
+                amount_multiplier: f_amount_multiplier,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5523,23 +6336,43 @@ impl Decode for CustomDataType {
         let mut f_vendor_id: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"vendorId" => {
-                    if f_vendor_id.is_some() {
-                        d.duplicate("vendorId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"vendorId" => {
+                        if f_vendor_id.is_some() {
+                            if let Err(e) = d.duplicate("vendorId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(255)) {
+                            Ok(v) => f_vendor_id = Some(v),
+                            Err(e) => break 'fail (e, Some("vendorId")),
+                        }
                     }
-                    f_vendor_id = Some(d.string(Some(255)).map_err(|e| e.at_key("vendorId"))?);
+                    _ => {
+                        if let Err(e) = d.extension_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.extension_key(key, &mut extra)?,
             }
-        }
-        Ok(CustomDataType {
-            vendor_id: match f_vendor_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("vendorId")),
-            },
-            extra,
+            let Some(r_vendor_id) = f_vendor_id else {
+                break 'fail (Decoder::missing("vendorId"), None);
+            };
+            return Ok(CustomDataType {
+                vendor_id: r_vendor_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5705,136 +6538,198 @@ impl Decode for DCChargingParametersType {
         let mut f_bulk_so_c: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"evMaxCurrent" => {
+                        if f_ev_max_current.is_some() {
+                            if let Err(e) = d.duplicate("evMaxCurrent") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_ev_max_current = Some(v),
+                            Err(e) => break 'fail (e, Some("evMaxCurrent")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"evMaxVoltage" => {
+                        if f_ev_max_voltage.is_some() {
+                            if let Err(e) = d.duplicate("evMaxVoltage") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_ev_max_voltage = Some(v),
+                            Err(e) => break 'fail (e, Some("evMaxVoltage")),
+                        }
+                    }
+                    b"energyAmount" => {
+                        if f_energy_amount.is_some() {
+                            if let Err(e) = d.duplicate("energyAmount") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_energy_amount = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_energy_amount = Some(v),
+                            Err(e) => break 'fail (e, Some("energyAmount")),
+                        }
+                    }
+                    b"evMaxPower" => {
+                        if f_ev_max_power.is_some() {
+                            if let Err(e) = d.duplicate("evMaxPower") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_ev_max_power = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_ev_max_power = Some(v),
+                            Err(e) => break 'fail (e, Some("evMaxPower")),
+                        }
+                    }
+                    b"stateOfCharge" => {
+                        if f_state_of_charge.is_some() {
+                            if let Err(e) = d.duplicate("stateOfCharge") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_state_of_charge = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(Some(0), Some(100)) {
+                            Ok(v) => f_state_of_charge = Some(v),
+                            Err(e) => break 'fail (e, Some("stateOfCharge")),
+                        }
+                    }
+                    b"evEnergyCapacity" => {
+                        if f_ev_energy_capacity.is_some() {
+                            if let Err(e) = d.duplicate("evEnergyCapacity") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_ev_energy_capacity = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_ev_energy_capacity = Some(v),
+                            Err(e) => break 'fail (e, Some("evEnergyCapacity")),
+                        }
+                    }
+                    b"fullSoC" => {
+                        if f_full_so_c.is_some() {
+                            if let Err(e) = d.duplicate("fullSoC") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_full_so_c = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(Some(0), Some(100)) {
+                            Ok(v) => f_full_so_c = Some(v),
+                            Err(e) => break 'fail (e, Some("fullSoC")),
+                        }
+                    }
+                    b"bulkSoC" => {
+                        if f_bulk_so_c.is_some() {
+                            if let Err(e) = d.duplicate("bulkSoC") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_bulk_so_c = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(Some(0), Some(100)) {
+                            Ok(v) => f_bulk_so_c = Some(v),
+                            Err(e) => break 'fail (e, Some("bulkSoC")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"evMaxCurrent" => {
-                    if f_ev_max_current.is_some() {
-                        d.duplicate("evMaxCurrent")?;
-                    }
-                    f_ev_max_current = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("evMaxCurrent"))?,
-                    );
-                }
-                b"evMaxVoltage" => {
-                    if f_ev_max_voltage.is_some() {
-                        d.duplicate("evMaxVoltage")?;
-                    }
-                    f_ev_max_voltage = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("evMaxVoltage"))?,
-                    );
-                }
-                b"energyAmount" => {
-                    if f_energy_amount.is_some() {
-                        d.duplicate("energyAmount")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_energy_amount = None;
-                        continue;
-                    }
-                    f_energy_amount = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("energyAmount"))?,
-                    );
-                }
-                b"evMaxPower" => {
-                    if f_ev_max_power.is_some() {
-                        d.duplicate("evMaxPower")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_ev_max_power = None;
-                        continue;
-                    }
-                    f_ev_max_power =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("evMaxPower"))?);
-                }
-                b"stateOfCharge" => {
-                    if f_state_of_charge.is_some() {
-                        d.duplicate("stateOfCharge")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_state_of_charge = None;
-                        continue;
-                    }
-                    f_state_of_charge = Some(
-                        d.integer(Some(0), Some(100))
-                            .map_err(|e| e.at_key("stateOfCharge"))?,
-                    );
-                }
-                b"evEnergyCapacity" => {
-                    if f_ev_energy_capacity.is_some() {
-                        d.duplicate("evEnergyCapacity")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_ev_energy_capacity = None;
-                        continue;
-                    }
-                    f_ev_energy_capacity = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("evEnergyCapacity"))?,
-                    );
-                }
-                b"fullSoC" => {
-                    if f_full_so_c.is_some() {
-                        d.duplicate("fullSoC")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_full_so_c = None;
-                        continue;
-                    }
-                    f_full_so_c = Some(
-                        d.integer(Some(0), Some(100))
-                            .map_err(|e| e.at_key("fullSoC"))?,
-                    );
-                }
-                b"bulkSoC" => {
-                    if f_bulk_so_c.is_some() {
-                        d.duplicate("bulkSoC")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_bulk_so_c = None;
-                        continue;
-                    }
-                    f_bulk_so_c = Some(
-                        d.integer(Some(0), Some(100))
-                            .map_err(|e| e.at_key("bulkSoC"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(DCChargingParametersType {
-            custom_data: f_custom_data,
-            ev_max_current: match f_ev_max_current {
-                Some(v) => v,
-                None => return Err(Decoder::missing("evMaxCurrent")),
-            },
-            ev_max_voltage: match f_ev_max_voltage {
-                Some(v) => v,
-                None => return Err(Decoder::missing("evMaxVoltage")),
-            },
-            energy_amount: f_energy_amount,
-            ev_max_power: f_ev_max_power,
-            state_of_charge: f_state_of_charge,
-            ev_energy_capacity: f_ev_energy_capacity,
-            full_so_c: f_full_so_c,
-            bulk_so_c: f_bulk_so_c,
-            extra,
+            let Some(r_ev_max_current) = f_ev_max_current else {
+                break 'fail (Decoder::missing("evMaxCurrent"), None);
+            };
+            let Some(r_ev_max_voltage) = f_ev_max_voltage else {
+                break 'fail (Decoder::missing("evMaxVoltage"), None);
+            };
+            return Ok(DCChargingParametersType {
+                custom_data: f_custom_data,
+                ev_max_current: r_ev_max_current,
+                ev_max_voltage: r_ev_max_voltage,
+                energy_amount: f_energy_amount,
+                ev_max_power: f_ev_max_power,
+                state_of_charge: f_state_of_charge,
+                ev_energy_capacity: f_ev_energy_capacity,
+                full_so_c: f_full_so_c,
+                bulk_so_c: f_bulk_so_c,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6318,50 +7213,83 @@ impl Decode for EVSEType {
         let mut f_connector_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"id" => {
+                        if f_id.is_some() {
+                            if let Err(e) = d.duplicate("id") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_id = Some(v),
+                            Err(e) => break 'fail (e, Some("id")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"connectorId" => {
+                        if f_connector_id.is_some() {
+                            if let Err(e) = d.duplicate("connectorId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_connector_id = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_connector_id = Some(v),
+                            Err(e) => break 'fail (e, Some("connectorId")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"id" => {
-                    if f_id.is_some() {
-                        d.duplicate("id")?;
-                    }
-                    f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
-                }
-                b"connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_connector_id = None;
-                        continue;
-                    }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(EVSEType {
-            custom_data: f_custom_data,
-            id: match f_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("id")),
-            },
-            connector_id: f_connector_id,
-            extra,
+            let Some(r_id) = f_id else {
+                break 'fail (Decoder::missing("id"), None);
+            };
+            return Ok(EVSEType {
+                custom_data: f_custom_data,
+                id: r_id,
+                connector_id: f_connector_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6568,174 +7496,273 @@ impl Decode for EventDataType {
         let mut f_variable: Option<VariableType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"eventId" => {
+                        if f_event_id.is_some() {
+                            if let Err(e) = d.duplicate("eventId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_event_id = Some(v),
+                            Err(e) => break 'fail (e, Some("eventId")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"timestamp" => {
+                        if f_timestamp.is_some() {
+                            if let Err(e) = d.duplicate("timestamp") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_timestamp = Some(v),
+                            Err(e) => break 'fail (e, Some("timestamp")),
+                        }
+                    }
+                    b"trigger" => {
+                        if f_trigger.is_some() {
+                            if let Err(e) = d.duplicate("trigger") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match EventTriggerEnumType::decode(d) {
+                            Ok(v) => f_trigger = Some(v),
+                            Err(e) => break 'fail (e, Some("trigger")),
+                        }
+                    }
+                    b"cause" => {
+                        if f_cause.is_some() {
+                            if let Err(e) = d.duplicate("cause") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_cause = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_cause = Some(v),
+                            Err(e) => break 'fail (e, Some("cause")),
+                        }
+                    }
+                    b"actualValue" => {
+                        if f_actual_value.is_some() {
+                            if let Err(e) = d.duplicate("actualValue") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(2500)) {
+                            Ok(v) => f_actual_value = Some(v),
+                            Err(e) => break 'fail (e, Some("actualValue")),
+                        }
+                    }
+                    b"techCode" => {
+                        if f_tech_code.is_some() {
+                            if let Err(e) = d.duplicate("techCode") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_tech_code = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(50)) {
+                            Ok(v) => f_tech_code = Some(v),
+                            Err(e) => break 'fail (e, Some("techCode")),
+                        }
+                    }
+                    b"techInfo" => {
+                        if f_tech_info.is_some() {
+                            if let Err(e) = d.duplicate("techInfo") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_tech_info = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(500)) {
+                            Ok(v) => f_tech_info = Some(v),
+                            Err(e) => break 'fail (e, Some("techInfo")),
+                        }
+                    }
+                    b"cleared" => {
+                        if f_cleared.is_some() {
+                            if let Err(e) = d.duplicate("cleared") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_cleared = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.boolean() {
+                            Ok(v) => f_cleared = Some(v),
+                            Err(e) => break 'fail (e, Some("cleared")),
+                        }
+                    }
+                    b"transactionId" => {
+                        if f_transaction_id.is_some() {
+                            if let Err(e) = d.duplicate("transactionId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_transaction_id = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(36)) {
+                            Ok(v) => f_transaction_id = Some(v),
+                            Err(e) => break 'fail (e, Some("transactionId")),
+                        }
+                    }
+                    b"component" => {
+                        if f_component.is_some() {
+                            if let Err(e) = d.duplicate("component") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ComponentType::decode(d) {
+                            Ok(v) => f_component = Some(v),
+                            Err(e) => break 'fail (e, Some("component")),
+                        }
+                    }
+                    b"variableMonitoringId" => {
+                        if f_variable_monitoring_id.is_some() {
+                            if let Err(e) = d.duplicate("variableMonitoringId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_variable_monitoring_id = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_variable_monitoring_id = Some(v),
+                            Err(e) => break 'fail (e, Some("variableMonitoringId")),
+                        }
+                    }
+                    b"eventNotificationType" => {
+                        if f_event_notification_type.is_some() {
+                            if let Err(e) = d.duplicate("eventNotificationType") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match EventNotificationEnumType::decode(d) {
+                            Ok(v) => f_event_notification_type = Some(v),
+                            Err(e) => break 'fail (e, Some("eventNotificationType")),
+                        }
+                    }
+                    b"variable" => {
+                        if f_variable.is_some() {
+                            if let Err(e) = d.duplicate("variable") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match VariableType::decode(d) {
+                            Ok(v) => f_variable = Some(v),
+                            Err(e) => break 'fail (e, Some("variable")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"eventId" => {
-                    if f_event_id.is_some() {
-                        d.duplicate("eventId")?;
-                    }
-                    f_event_id = Some(d.integer(None, None).map_err(|e| e.at_key("eventId"))?);
-                }
-                b"timestamp" => {
-                    if f_timestamp.is_some() {
-                        d.duplicate("timestamp")?;
-                    }
-                    f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
-                }
-                b"trigger" => {
-                    if f_trigger.is_some() {
-                        d.duplicate("trigger")?;
-                    }
-                    f_trigger =
-                        Some(EventTriggerEnumType::decode(d).map_err(|e| e.at_key("trigger"))?);
-                }
-                b"cause" => {
-                    if f_cause.is_some() {
-                        d.duplicate("cause")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_cause = None;
-                        continue;
-                    }
-                    f_cause = Some(d.integer(None, None).map_err(|e| e.at_key("cause"))?);
-                }
-                b"actualValue" => {
-                    if f_actual_value.is_some() {
-                        d.duplicate("actualValue")?;
-                    }
-                    f_actual_value =
-                        Some(d.string(Some(2500)).map_err(|e| e.at_key("actualValue"))?);
-                }
-                b"techCode" => {
-                    if f_tech_code.is_some() {
-                        d.duplicate("techCode")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_tech_code = None;
-                        continue;
-                    }
-                    f_tech_code = Some(d.string(Some(50)).map_err(|e| e.at_key("techCode"))?);
-                }
-                b"techInfo" => {
-                    if f_tech_info.is_some() {
-                        d.duplicate("techInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_tech_info = None;
-                        continue;
-                    }
-                    f_tech_info = Some(d.string(Some(500)).map_err(|e| e.at_key("techInfo"))?);
-                }
-                b"cleared" => {
-                    if f_cleared.is_some() {
-                        d.duplicate("cleared")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_cleared = None;
-                        continue;
-                    }
-                    f_cleared = Some(d.boolean().map_err(|e| e.at_key("cleared"))?);
-                }
-                b"transactionId" => {
-                    if f_transaction_id.is_some() {
-                        d.duplicate("transactionId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_transaction_id = None;
-                        continue;
-                    }
-                    f_transaction_id =
-                        Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
-                }
-                b"component" => {
-                    if f_component.is_some() {
-                        d.duplicate("component")?;
-                    }
-                    f_component =
-                        Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
-                }
-                b"variableMonitoringId" => {
-                    if f_variable_monitoring_id.is_some() {
-                        d.duplicate("variableMonitoringId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_variable_monitoring_id = None;
-                        continue;
-                    }
-                    f_variable_monitoring_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("variableMonitoringId"))?,
-                    );
-                }
-                b"eventNotificationType" => {
-                    if f_event_notification_type.is_some() {
-                        d.duplicate("eventNotificationType")?;
-                    }
-                    f_event_notification_type = Some(
-                        EventNotificationEnumType::decode(d)
-                            .map_err(|e| e.at_key("eventNotificationType"))?,
-                    );
-                }
-                b"variable" => {
-                    if f_variable.is_some() {
-                        d.duplicate("variable")?;
-                    }
-                    f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(EventDataType {
-            custom_data: f_custom_data,
-            event_id: match f_event_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("eventId")),
-            },
-            timestamp: match f_timestamp {
-                Some(v) => v,
-                None => return Err(Decoder::missing("timestamp")),
-            },
-            trigger: match f_trigger {
-                Some(v) => v,
-                None => return Err(Decoder::missing("trigger")),
-            },
-            cause: f_cause,
-            actual_value: match f_actual_value {
-                Some(v) => v,
-                None => return Err(Decoder::missing("actualValue")),
-            },
-            tech_code: f_tech_code,
-            tech_info: f_tech_info,
-            cleared: f_cleared,
-            transaction_id: f_transaction_id,
-            component: match f_component {
-                Some(v) => v,
-                None => return Err(Decoder::missing("component")),
-            },
-            variable_monitoring_id: f_variable_monitoring_id,
-            event_notification_type: match f_event_notification_type {
-                Some(v) => v,
-                None => return Err(Decoder::missing("eventNotificationType")),
-            },
-            variable: match f_variable {
-                Some(v) => v,
-                None => return Err(Decoder::missing("variable")),
-            },
-            extra,
+            let Some(r_event_id) = f_event_id else {
+                break 'fail (Decoder::missing("eventId"), None);
+            };
+            let Some(r_timestamp) = f_timestamp else {
+                break 'fail (Decoder::missing("timestamp"), None);
+            };
+            let Some(r_trigger) = f_trigger else {
+                break 'fail (Decoder::missing("trigger"), None);
+            };
+            let Some(r_actual_value) = f_actual_value else {
+                break 'fail (Decoder::missing("actualValue"), None);
+            };
+            let Some(r_component) = f_component else {
+                break 'fail (Decoder::missing("component"), None);
+            };
+            let Some(r_event_notification_type) = f_event_notification_type else {
+                break 'fail (Decoder::missing("eventNotificationType"), None);
+            };
+            let Some(r_variable) = f_variable else {
+                break 'fail (Decoder::missing("variable"), None);
+            };
+            return Ok(EventDataType {
+                custom_data: f_custom_data,
+                event_id: r_event_id,
+                timestamp: r_timestamp,
+                trigger: r_trigger,
+                cause: f_cause,
+                actual_value: r_actual_value,
+                tech_code: f_tech_code,
+                tech_info: f_tech_info,
+                cleared: f_cleared,
+                transaction_id: f_transaction_id,
+                component: r_component,
+                variable_monitoring_id: f_variable_monitoring_id,
+                event_notification_type: r_event_notification_type,
+                variable: r_variable,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -7214,86 +8241,138 @@ impl Decode for FirmwareType {
         let mut f_signature: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"location" => {
+                        if f_location.is_some() {
+                            if let Err(e) = d.duplicate("location") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(512)) {
+                            Ok(v) => f_location = Some(v),
+                            Err(e) => break 'fail (e, Some("location")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"retrieveDateTime" => {
+                        if f_retrieve_date_time.is_some() {
+                            if let Err(e) = d.duplicate("retrieveDateTime") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_retrieve_date_time = Some(v),
+                            Err(e) => break 'fail (e, Some("retrieveDateTime")),
+                        }
+                    }
+                    b"installDateTime" => {
+                        if f_install_date_time.is_some() {
+                            if let Err(e) = d.duplicate("installDateTime") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_install_date_time = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_install_date_time = Some(v),
+                            Err(e) => break 'fail (e, Some("installDateTime")),
+                        }
+                    }
+                    b"signingCertificate" => {
+                        if f_signing_certificate.is_some() {
+                            if let Err(e) = d.duplicate("signingCertificate") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_signing_certificate = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(5500)) {
+                            Ok(v) => f_signing_certificate = Some(v),
+                            Err(e) => break 'fail (e, Some("signingCertificate")),
+                        }
+                    }
+                    b"signature" => {
+                        if f_signature.is_some() {
+                            if let Err(e) = d.duplicate("signature") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_signature = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(800)) {
+                            Ok(v) => f_signature = Some(v),
+                            Err(e) => break 'fail (e, Some("signature")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"location" => {
-                    if f_location.is_some() {
-                        d.duplicate("location")?;
-                    }
-                    f_location = Some(d.string(Some(512)).map_err(|e| e.at_key("location"))?);
-                }
-                b"retrieveDateTime" => {
-                    if f_retrieve_date_time.is_some() {
-                        d.duplicate("retrieveDateTime")?;
-                    }
-                    f_retrieve_date_time =
-                        Some(d.date_time().map_err(|e| e.at_key("retrieveDateTime"))?);
-                }
-                b"installDateTime" => {
-                    if f_install_date_time.is_some() {
-                        d.duplicate("installDateTime")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_install_date_time = None;
-                        continue;
-                    }
-                    f_install_date_time =
-                        Some(d.date_time().map_err(|e| e.at_key("installDateTime"))?);
-                }
-                b"signingCertificate" => {
-                    if f_signing_certificate.is_some() {
-                        d.duplicate("signingCertificate")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_signing_certificate = None;
-                        continue;
-                    }
-                    f_signing_certificate = Some(
-                        d.string(Some(5500))
-                            .map_err(|e| e.at_key("signingCertificate"))?,
-                    );
-                }
-                b"signature" => {
-                    if f_signature.is_some() {
-                        d.duplicate("signature")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_signature = None;
-                        continue;
-                    }
-                    f_signature = Some(d.string(Some(800)).map_err(|e| e.at_key("signature"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(FirmwareType {
-            custom_data: f_custom_data,
-            location: match f_location {
-                Some(v) => v,
-                None => return Err(Decoder::missing("location")),
-            },
-            retrieve_date_time: match f_retrieve_date_time {
-                Some(v) => v,
-                None => return Err(Decoder::missing("retrieveDateTime")),
-            },
-            install_date_time: f_install_date_time,
-            signing_certificate: f_signing_certificate,
-            signature: f_signature,
-            extra,
+            let Some(r_location) = f_location else {
+                break 'fail (Decoder::missing("location"), None);
+            };
+            let Some(r_retrieve_date_time) = f_retrieve_date_time else {
+                break 'fail (Decoder::missing("retrieveDateTime"), None);
+            };
+            return Ok(FirmwareType {
+                custom_data: f_custom_data,
+                location: r_location,
+                retrieve_date_time: r_retrieve_date_time,
+                install_date_time: f_install_date_time,
+                signing_certificate: f_signing_certificate,
+                signature: f_signature,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -7961,61 +9040,98 @@ impl Decode for GetVariableDataType {
         let mut f_variable: Option<VariableType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"attributeType" => {
+                        if f_attribute_type.is_some() {
+                            if let Err(e) = d.duplicate("attributeType") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_attribute_type = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match AttributeEnumType::decode(d) {
+                            Ok(v) => f_attribute_type = Some(v),
+                            Err(e) => break 'fail (e, Some("attributeType")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"component" => {
+                        if f_component.is_some() {
+                            if let Err(e) = d.duplicate("component") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ComponentType::decode(d) {
+                            Ok(v) => f_component = Some(v),
+                            Err(e) => break 'fail (e, Some("component")),
+                        }
+                    }
+                    b"variable" => {
+                        if f_variable.is_some() {
+                            if let Err(e) = d.duplicate("variable") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match VariableType::decode(d) {
+                            Ok(v) => f_variable = Some(v),
+                            Err(e) => break 'fail (e, Some("variable")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"attributeType" => {
-                    if f_attribute_type.is_some() {
-                        d.duplicate("attributeType")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_attribute_type = None;
-                        continue;
-                    }
-                    f_attribute_type =
-                        Some(AttributeEnumType::decode(d).map_err(|e| e.at_key("attributeType"))?);
-                }
-                b"component" => {
-                    if f_component.is_some() {
-                        d.duplicate("component")?;
-                    }
-                    f_component =
-                        Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
-                }
-                b"variable" => {
-                    if f_variable.is_some() {
-                        d.duplicate("variable")?;
-                    }
-                    f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(GetVariableDataType {
-            custom_data: f_custom_data,
-            attribute_type: f_attribute_type,
-            component: match f_component {
-                Some(v) => v,
-                None => return Err(Decoder::missing("component")),
-            },
-            variable: match f_variable {
-                Some(v) => v,
-                None => return Err(Decoder::missing("variable")),
-            },
-            extra,
+            let Some(r_component) = f_component else {
+                break 'fail (Decoder::missing("component"), None);
+            };
+            let Some(r_variable) = f_variable else {
+                break 'fail (Decoder::missing("variable"), None);
+            };
+            return Ok(GetVariableDataType {
+                custom_data: f_custom_data,
+                attribute_type: f_attribute_type,
+                component: r_component,
+                variable: r_variable,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -8118,101 +9234,153 @@ impl Decode for GetVariableResultType {
         let mut f_variable: Option<VariableType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"attributeStatusInfo" => {
+                        if f_attribute_status_info.is_some() {
+                            if let Err(e) = d.duplicate("attributeStatusInfo") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_attribute_status_info = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match StatusInfoType::decode(d) {
+                            Ok(v) => f_attribute_status_info = Some(v),
+                            Err(e) => break 'fail (e, Some("attributeStatusInfo")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"attributeStatus" => {
+                        if f_attribute_status.is_some() {
+                            if let Err(e) = d.duplicate("attributeStatus") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match GetVariableStatusEnumType::decode(d) {
+                            Ok(v) => f_attribute_status = Some(v),
+                            Err(e) => break 'fail (e, Some("attributeStatus")),
+                        }
+                    }
+                    b"attributeType" => {
+                        if f_attribute_type.is_some() {
+                            if let Err(e) = d.duplicate("attributeType") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_attribute_type = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match AttributeEnumType::decode(d) {
+                            Ok(v) => f_attribute_type = Some(v),
+                            Err(e) => break 'fail (e, Some("attributeType")),
+                        }
+                    }
+                    b"attributeValue" => {
+                        if f_attribute_value.is_some() {
+                            if let Err(e) = d.duplicate("attributeValue") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_attribute_value = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(2500)) {
+                            Ok(v) => f_attribute_value = Some(v),
+                            Err(e) => break 'fail (e, Some("attributeValue")),
+                        }
+                    }
+                    b"component" => {
+                        if f_component.is_some() {
+                            if let Err(e) = d.duplicate("component") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ComponentType::decode(d) {
+                            Ok(v) => f_component = Some(v),
+                            Err(e) => break 'fail (e, Some("component")),
+                        }
+                    }
+                    b"variable" => {
+                        if f_variable.is_some() {
+                            if let Err(e) = d.duplicate("variable") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match VariableType::decode(d) {
+                            Ok(v) => f_variable = Some(v),
+                            Err(e) => break 'fail (e, Some("variable")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"attributeStatusInfo" => {
-                    if f_attribute_status_info.is_some() {
-                        d.duplicate("attributeStatusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_attribute_status_info = None;
-                        continue;
-                    }
-                    f_attribute_status_info = Some(
-                        StatusInfoType::decode(d).map_err(|e| e.at_key("attributeStatusInfo"))?,
-                    );
-                }
-                b"attributeStatus" => {
-                    if f_attribute_status.is_some() {
-                        d.duplicate("attributeStatus")?;
-                    }
-                    f_attribute_status = Some(
-                        GetVariableStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("attributeStatus"))?,
-                    );
-                }
-                b"attributeType" => {
-                    if f_attribute_type.is_some() {
-                        d.duplicate("attributeType")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_attribute_type = None;
-                        continue;
-                    }
-                    f_attribute_type =
-                        Some(AttributeEnumType::decode(d).map_err(|e| e.at_key("attributeType"))?);
-                }
-                b"attributeValue" => {
-                    if f_attribute_value.is_some() {
-                        d.duplicate("attributeValue")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_attribute_value = None;
-                        continue;
-                    }
-                    f_attribute_value = Some(
-                        d.string(Some(2500))
-                            .map_err(|e| e.at_key("attributeValue"))?,
-                    );
-                }
-                b"component" => {
-                    if f_component.is_some() {
-                        d.duplicate("component")?;
-                    }
-                    f_component =
-                        Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
-                }
-                b"variable" => {
-                    if f_variable.is_some() {
-                        d.duplicate("variable")?;
-                    }
-                    f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(GetVariableResultType {
-            custom_data: f_custom_data,
-            attribute_status_info: f_attribute_status_info,
-            attribute_status: match f_attribute_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("attributeStatus")),
-            },
-            attribute_type: f_attribute_type,
-            attribute_value: f_attribute_value,
-            component: match f_component {
-                Some(v) => v,
-                None => return Err(Decoder::missing("component")),
-            },
-            variable: match f_variable {
-                Some(v) => v,
-                None => return Err(Decoder::missing("variable")),
-            },
-            extra,
+            let Some(r_attribute_status) = f_attribute_status else {
+                break 'fail (Decoder::missing("attributeStatus"), None);
+            };
+            let Some(r_component) = f_component else {
+                break 'fail (Decoder::missing("component"), None);
+            };
+            let Some(r_variable) = f_variable else {
+                break 'fail (Decoder::missing("variable"), None);
+            };
+            return Ok(GetVariableResultType {
+                custom_data: f_custom_data,
+                attribute_status_info: f_attribute_status_info,
+                attribute_status: r_attribute_status,
+                attribute_type: f_attribute_type,
+                attribute_value: f_attribute_value,
+                component: r_component,
+                variable: r_variable,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -8626,127 +9794,203 @@ impl Decode for IdTokenInfoType {
         let mut f_personal_message: Option<MessageContentType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match AuthorizationStatusEnumType::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"cacheExpiryDateTime" => {
+                        if f_cache_expiry_date_time.is_some() {
+                            if let Err(e) = d.duplicate("cacheExpiryDateTime") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_cache_expiry_date_time = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_cache_expiry_date_time = Some(v),
+                            Err(e) => break 'fail (e, Some("cacheExpiryDateTime")),
+                        }
+                    }
+                    b"chargingPriority" => {
+                        if f_charging_priority.is_some() {
+                            if let Err(e) = d.duplicate("chargingPriority") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_charging_priority = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_charging_priority = Some(v),
+                            Err(e) => break 'fail (e, Some("chargingPriority")),
+                        }
+                    }
+                    b"language1" => {
+                        if f_language1.is_some() {
+                            if let Err(e) = d.duplicate("language1") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_language1 = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(8)) {
+                            Ok(v) => f_language1 = Some(v),
+                            Err(e) => break 'fail (e, Some("language1")),
+                        }
+                    }
+                    b"evseId" => {
+                        if f_evse_id.is_some() {
+                            if let Err(e) = d.duplicate("evseId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_evse_id = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.array(1, None, |d| d.integer(None, None)) {
+                            Ok(v) => f_evse_id = Some(v),
+                            Err(e) => break 'fail (e, Some("evseId")),
+                        }
+                    }
+                    b"groupIdToken" => {
+                        if f_group_id_token.is_some() {
+                            if let Err(e) = d.duplicate("groupIdToken") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_group_id_token = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match IdTokenType::decode(d) {
+                            Ok(v) => f_group_id_token = Some(v),
+                            Err(e) => break 'fail (e, Some("groupIdToken")),
+                        }
+                    }
+                    b"language2" => {
+                        if f_language2.is_some() {
+                            if let Err(e) = d.duplicate("language2") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_language2 = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(8)) {
+                            Ok(v) => f_language2 = Some(v),
+                            Err(e) => break 'fail (e, Some("language2")),
+                        }
+                    }
+                    b"personalMessage" => {
+                        if f_personal_message.is_some() {
+                            if let Err(e) = d.duplicate("personalMessage") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_personal_message = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match MessageContentType::decode(d) {
+                            Ok(v) => f_personal_message = Some(v),
+                            Err(e) => break 'fail (e, Some("personalMessage")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        AuthorizationStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                b"cacheExpiryDateTime" => {
-                    if f_cache_expiry_date_time.is_some() {
-                        d.duplicate("cacheExpiryDateTime")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_cache_expiry_date_time = None;
-                        continue;
-                    }
-                    f_cache_expiry_date_time =
-                        Some(d.date_time().map_err(|e| e.at_key("cacheExpiryDateTime"))?);
-                }
-                b"chargingPriority" => {
-                    if f_charging_priority.is_some() {
-                        d.duplicate("chargingPriority")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_priority = None;
-                        continue;
-                    }
-                    f_charging_priority = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("chargingPriority"))?,
-                    );
-                }
-                b"language1" => {
-                    if f_language1.is_some() {
-                        d.duplicate("language1")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_language1 = None;
-                        continue;
-                    }
-                    f_language1 = Some(d.string(Some(8)).map_err(|e| e.at_key("language1"))?);
-                }
-                b"evseId" => {
-                    if f_evse_id.is_some() {
-                        d.duplicate("evseId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_evse_id = None;
-                        continue;
-                    }
-                    f_evse_id = Some(
-                        d.array(1, None, |d| d.integer(None, None))
-                            .map_err(|e| e.at_key("evseId"))?,
-                    );
-                }
-                b"groupIdToken" => {
-                    if f_group_id_token.is_some() {
-                        d.duplicate("groupIdToken")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_group_id_token = None;
-                        continue;
-                    }
-                    f_group_id_token =
-                        Some(IdTokenType::decode(d).map_err(|e| e.at_key("groupIdToken"))?);
-                }
-                b"language2" => {
-                    if f_language2.is_some() {
-                        d.duplicate("language2")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_language2 = None;
-                        continue;
-                    }
-                    f_language2 = Some(d.string(Some(8)).map_err(|e| e.at_key("language2"))?);
-                }
-                b"personalMessage" => {
-                    if f_personal_message.is_some() {
-                        d.duplicate("personalMessage")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_personal_message = None;
-                        continue;
-                    }
-                    f_personal_message = Some(
-                        MessageContentType::decode(d).map_err(|e| e.at_key("personalMessage"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(IdTokenInfoType {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            cache_expiry_date_time: f_cache_expiry_date_time,
-            charging_priority: f_charging_priority,
-            language1: f_language1,
-            evse_id: f_evse_id,
-            group_id_token: f_group_id_token,
-            language2: f_language2,
-            personal_message: f_personal_message,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(IdTokenInfoType {
+                custom_data: f_custom_data,
+                status: r_status,
+                cache_expiry_date_time: f_cache_expiry_date_time,
+                charging_priority: f_charging_priority,
+                language1: f_language1,
+                evse_id: f_evse_id,
+                group_id_token: f_group_id_token,
+                language2: f_language2,
+                personal_message: f_personal_message,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -8871,62 +10115,98 @@ impl Decode for IdTokenType {
         let mut f_type_: Option<IdTokenEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"additionalInfo" => {
+                        if f_additional_info.is_some() {
+                            if let Err(e) = d.duplicate("additionalInfo") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_additional_info = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.array(1, None, |d| AdditionalInfoType::decode(d)) {
+                            Ok(v) => f_additional_info = Some(v),
+                            Err(e) => break 'fail (e, Some("additionalInfo")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"idToken" => {
+                        if f_id_token.is_some() {
+                            if let Err(e) = d.duplicate("idToken") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(36)) {
+                            Ok(v) => f_id_token = Some(v),
+                            Err(e) => break 'fail (e, Some("idToken")),
+                        }
+                    }
+                    b"type" => {
+                        if f_type_.is_some() {
+                            if let Err(e) = d.duplicate("type") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match IdTokenEnumType::decode(d) {
+                            Ok(v) => f_type_ = Some(v),
+                            Err(e) => break 'fail (e, Some("type")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"additionalInfo" => {
-                    if f_additional_info.is_some() {
-                        d.duplicate("additionalInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_additional_info = None;
-                        continue;
-                    }
-                    f_additional_info = Some(
-                        d.array(1, None, |d| AdditionalInfoType::decode(d))
-                            .map_err(|e| e.at_key("additionalInfo"))?,
-                    );
-                }
-                b"idToken" => {
-                    if f_id_token.is_some() {
-                        d.duplicate("idToken")?;
-                    }
-                    f_id_token = Some(d.string(Some(36)).map_err(|e| e.at_key("idToken"))?);
-                }
-                b"type" => {
-                    if f_type_.is_some() {
-                        d.duplicate("type")?;
-                    }
-                    f_type_ = Some(IdTokenEnumType::decode(d).map_err(|e| e.at_key("type"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(IdTokenType {
-            custom_data: f_custom_data,
-            additional_info: f_additional_info,
-            id_token: match f_id_token {
-                Some(v) => v,
-                None => return Err(Decoder::missing("idToken")),
-            },
-            type_: match f_type_ {
-                Some(v) => v,
-                None => return Err(Decoder::missing("type")),
-            },
-            extra,
+            let Some(r_id_token) = f_id_token else {
+                break 'fail (Decoder::missing("idToken"), None);
+            };
+            let Some(r_type_) = f_type_ else {
+                break 'fail (Decoder::missing("type"), None);
+            };
+            return Ok(IdTokenType {
+                custom_data: f_custom_data,
+                additional_info: f_additional_info,
+                id_token: r_id_token,
+                type_: r_type_,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -9432,65 +10712,103 @@ impl Decode for LogParametersType {
         let mut f_latest_timestamp: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"remoteLocation" => {
+                        if f_remote_location.is_some() {
+                            if let Err(e) = d.duplicate("remoteLocation") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(512)) {
+                            Ok(v) => f_remote_location = Some(v),
+                            Err(e) => break 'fail (e, Some("remoteLocation")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"oldestTimestamp" => {
+                        if f_oldest_timestamp.is_some() {
+                            if let Err(e) = d.duplicate("oldestTimestamp") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_oldest_timestamp = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_oldest_timestamp = Some(v),
+                            Err(e) => break 'fail (e, Some("oldestTimestamp")),
+                        }
+                    }
+                    b"latestTimestamp" => {
+                        if f_latest_timestamp.is_some() {
+                            if let Err(e) = d.duplicate("latestTimestamp") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_latest_timestamp = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_latest_timestamp = Some(v),
+                            Err(e) => break 'fail (e, Some("latestTimestamp")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"remoteLocation" => {
-                    if f_remote_location.is_some() {
-                        d.duplicate("remoteLocation")?;
-                    }
-                    f_remote_location = Some(
-                        d.string(Some(512))
-                            .map_err(|e| e.at_key("remoteLocation"))?,
-                    );
-                }
-                b"oldestTimestamp" => {
-                    if f_oldest_timestamp.is_some() {
-                        d.duplicate("oldestTimestamp")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_oldest_timestamp = None;
-                        continue;
-                    }
-                    f_oldest_timestamp =
-                        Some(d.date_time().map_err(|e| e.at_key("oldestTimestamp"))?);
-                }
-                b"latestTimestamp" => {
-                    if f_latest_timestamp.is_some() {
-                        d.duplicate("latestTimestamp")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_latest_timestamp = None;
-                        continue;
-                    }
-                    f_latest_timestamp =
-                        Some(d.date_time().map_err(|e| e.at_key("latestTimestamp"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(LogParametersType {
-            custom_data: f_custom_data,
-            remote_location: match f_remote_location {
-                Some(v) => v,
-                None => return Err(Decoder::missing("remoteLocation")),
-            },
-            oldest_timestamp: f_oldest_timestamp,
-            latest_timestamp: f_latest_timestamp,
-            extra,
+            let Some(r_remote_location) = f_remote_location else {
+                break 'fail (Decoder::missing("remoteLocation"), None);
+            };
+            return Ok(LogParametersType {
+                custom_data: f_custom_data,
+                remote_location: r_remote_location,
+                oldest_timestamp: f_oldest_timestamp,
+                latest_timestamp: f_latest_timestamp,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -9872,60 +11190,98 @@ impl Decode for MessageContentType {
         let mut f_content: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"format" => {
+                        if f_format.is_some() {
+                            if let Err(e) = d.duplicate("format") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match MessageFormatEnumType::decode(d) {
+                            Ok(v) => f_format = Some(v),
+                            Err(e) => break 'fail (e, Some("format")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"language" => {
+                        if f_language.is_some() {
+                            if let Err(e) = d.duplicate("language") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_language = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(8)) {
+                            Ok(v) => f_language = Some(v),
+                            Err(e) => break 'fail (e, Some("language")),
+                        }
+                    }
+                    b"content" => {
+                        if f_content.is_some() {
+                            if let Err(e) = d.duplicate("content") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(512)) {
+                            Ok(v) => f_content = Some(v),
+                            Err(e) => break 'fail (e, Some("content")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"format" => {
-                    if f_format.is_some() {
-                        d.duplicate("format")?;
-                    }
-                    f_format =
-                        Some(MessageFormatEnumType::decode(d).map_err(|e| e.at_key("format"))?);
-                }
-                b"language" => {
-                    if f_language.is_some() {
-                        d.duplicate("language")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_language = None;
-                        continue;
-                    }
-                    f_language = Some(d.string(Some(8)).map_err(|e| e.at_key("language"))?);
-                }
-                b"content" => {
-                    if f_content.is_some() {
-                        d.duplicate("content")?;
-                    }
-                    f_content = Some(d.string(Some(512)).map_err(|e| e.at_key("content"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(MessageContentType {
-            custom_data: f_custom_data,
-            format: match f_format {
-                Some(v) => v,
-                None => return Err(Decoder::missing("format")),
-            },
-            language: f_language,
-            content: match f_content {
-                Some(v) => v,
-                None => return Err(Decoder::missing("content")),
-            },
-            extra,
+            let Some(r_format) = f_format else {
+                break 'fail (Decoder::missing("format"), None);
+            };
+            let Some(r_content) = f_content else {
+                break 'fail (Decoder::missing("content"), None);
+            };
+            return Ok(MessageContentType {
+                custom_data: f_custom_data,
+                format: r_format,
+                language: f_language,
+                content: r_content,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -10118,116 +11474,193 @@ impl Decode for MessageInfoType {
         let mut f_message: Option<MessageContentType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"display" => {
+                        if f_display.is_some() {
+                            if let Err(e) = d.duplicate("display") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_display = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match ComponentType::decode(d) {
+                            Ok(v) => f_display = Some(v),
+                            Err(e) => break 'fail (e, Some("display")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"id" => {
+                        if f_id.is_some() {
+                            if let Err(e) = d.duplicate("id") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_id = Some(v),
+                            Err(e) => break 'fail (e, Some("id")),
+                        }
+                    }
+                    b"priority" => {
+                        if f_priority.is_some() {
+                            if let Err(e) = d.duplicate("priority") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match MessagePriorityEnumType::decode(d) {
+                            Ok(v) => f_priority = Some(v),
+                            Err(e) => break 'fail (e, Some("priority")),
+                        }
+                    }
+                    b"state" => {
+                        if f_state.is_some() {
+                            if let Err(e) = d.duplicate("state") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_state = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match MessageStateEnumType::decode(d) {
+                            Ok(v) => f_state = Some(v),
+                            Err(e) => break 'fail (e, Some("state")),
+                        }
+                    }
+                    b"startDateTime" => {
+                        if f_start_date_time.is_some() {
+                            if let Err(e) = d.duplicate("startDateTime") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_start_date_time = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_start_date_time = Some(v),
+                            Err(e) => break 'fail (e, Some("startDateTime")),
+                        }
+                    }
+                    b"endDateTime" => {
+                        if f_end_date_time.is_some() {
+                            if let Err(e) = d.duplicate("endDateTime") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_end_date_time = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_end_date_time = Some(v),
+                            Err(e) => break 'fail (e, Some("endDateTime")),
+                        }
+                    }
+                    b"transactionId" => {
+                        if f_transaction_id.is_some() {
+                            if let Err(e) = d.duplicate("transactionId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_transaction_id = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(36)) {
+                            Ok(v) => f_transaction_id = Some(v),
+                            Err(e) => break 'fail (e, Some("transactionId")),
+                        }
+                    }
+                    b"message" => {
+                        if f_message.is_some() {
+                            if let Err(e) = d.duplicate("message") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match MessageContentType::decode(d) {
+                            Ok(v) => f_message = Some(v),
+                            Err(e) => break 'fail (e, Some("message")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"display" => {
-                    if f_display.is_some() {
-                        d.duplicate("display")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_display = None;
-                        continue;
-                    }
-                    f_display = Some(ComponentType::decode(d).map_err(|e| e.at_key("display"))?);
-                }
-                b"id" => {
-                    if f_id.is_some() {
-                        d.duplicate("id")?;
-                    }
-                    f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
-                }
-                b"priority" => {
-                    if f_priority.is_some() {
-                        d.duplicate("priority")?;
-                    }
-                    f_priority =
-                        Some(MessagePriorityEnumType::decode(d).map_err(|e| e.at_key("priority"))?);
-                }
-                b"state" => {
-                    if f_state.is_some() {
-                        d.duplicate("state")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_state = None;
-                        continue;
-                    }
-                    f_state = Some(MessageStateEnumType::decode(d).map_err(|e| e.at_key("state"))?);
-                }
-                b"startDateTime" => {
-                    if f_start_date_time.is_some() {
-                        d.duplicate("startDateTime")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_start_date_time = None;
-                        continue;
-                    }
-                    f_start_date_time = Some(d.date_time().map_err(|e| e.at_key("startDateTime"))?);
-                }
-                b"endDateTime" => {
-                    if f_end_date_time.is_some() {
-                        d.duplicate("endDateTime")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_end_date_time = None;
-                        continue;
-                    }
-                    f_end_date_time = Some(d.date_time().map_err(|e| e.at_key("endDateTime"))?);
-                }
-                b"transactionId" => {
-                    if f_transaction_id.is_some() {
-                        d.duplicate("transactionId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_transaction_id = None;
-                        continue;
-                    }
-                    f_transaction_id =
-                        Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
-                }
-                b"message" => {
-                    if f_message.is_some() {
-                        d.duplicate("message")?;
-                    }
-                    f_message =
-                        Some(MessageContentType::decode(d).map_err(|e| e.at_key("message"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(MessageInfoType {
-            custom_data: f_custom_data,
-            display: f_display,
-            id: match f_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("id")),
-            },
-            priority: match f_priority {
-                Some(v) => v,
-                None => return Err(Decoder::missing("priority")),
-            },
-            state: f_state,
-            start_date_time: f_start_date_time,
-            end_date_time: f_end_date_time,
-            transaction_id: f_transaction_id,
-            message: match f_message {
-                Some(v) => v,
-                None => return Err(Decoder::missing("message")),
-            },
-            extra,
+            let Some(r_id) = f_id else {
+                break 'fail (Decoder::missing("id"), None);
+            };
+            let Some(r_priority) = f_priority else {
+                break 'fail (Decoder::missing("priority"), None);
+            };
+            let Some(r_message) = f_message else {
+                break 'fail (Decoder::missing("message"), None);
+            };
+            return Ok(MessageInfoType {
+                custom_data: f_custom_data,
+                display: f_display,
+                id: r_id,
+                priority: r_priority,
+                state: f_state,
+                start_date_time: f_start_date_time,
+                end_date_time: f_end_date_time,
+                transaction_id: f_transaction_id,
+                message: r_message,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -10652,51 +12085,78 @@ impl Decode for MeterValueType {
         let mut f_timestamp: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"sampledValue" => {
+                        if f_sampled_value.is_some() {
+                            if let Err(e) = d.duplicate("sampledValue") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.array(1, None, |d| SampledValueType::decode(d)) {
+                            Ok(v) => f_sampled_value = Some(v),
+                            Err(e) => break 'fail (e, Some("sampledValue")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"timestamp" => {
+                        if f_timestamp.is_some() {
+                            if let Err(e) = d.duplicate("timestamp") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.date_time() {
+                            Ok(v) => f_timestamp = Some(v),
+                            Err(e) => break 'fail (e, Some("timestamp")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"sampledValue" => {
-                    if f_sampled_value.is_some() {
-                        d.duplicate("sampledValue")?;
-                    }
-                    f_sampled_value = Some(
-                        d.array(1, None, |d| SampledValueType::decode(d))
-                            .map_err(|e| e.at_key("sampledValue"))?,
-                    );
-                }
-                b"timestamp" => {
-                    if f_timestamp.is_some() {
-                        d.duplicate("timestamp")?;
-                    }
-                    f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(MeterValueType {
-            custom_data: f_custom_data,
-            sampled_value: match f_sampled_value {
-                Some(v) => v,
-                None => return Err(Decoder::missing("sampledValue")),
-            },
-            timestamp: match f_timestamp {
-                Some(v) => v,
-                None => return Err(Decoder::missing("timestamp")),
-            },
-            extra,
+            let Some(r_sampled_value) = f_sampled_value else {
+                break 'fail (Decoder::missing("sampledValue"), None);
+            };
+            let Some(r_timestamp) = f_timestamp else {
+                break 'fail (Decoder::missing("timestamp"), None);
+            };
+            return Ok(MeterValueType {
+                custom_data: f_custom_data,
+                sampled_value: r_sampled_value,
+                timestamp: r_timestamp,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -10779,50 +12239,88 @@ impl Decode for ModemType {
         let mut f_imsi: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"iccid" => {
+                        if f_iccid.is_some() {
+                            if let Err(e) = d.duplicate("iccid") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_iccid = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(20)) {
+                            Ok(v) => f_iccid = Some(v),
+                            Err(e) => break 'fail (e, Some("iccid")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"imsi" => {
+                        if f_imsi.is_some() {
+                            if let Err(e) = d.duplicate("imsi") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_imsi = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(20)) {
+                            Ok(v) => f_imsi = Some(v),
+                            Err(e) => break 'fail (e, Some("imsi")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"iccid" => {
-                    if f_iccid.is_some() {
-                        d.duplicate("iccid")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_iccid = None;
-                        continue;
-                    }
-                    f_iccid = Some(d.string(Some(20)).map_err(|e| e.at_key("iccid"))?);
-                }
-                b"imsi" => {
-                    if f_imsi.is_some() {
-                        d.duplicate("imsi")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_imsi = None;
-                        continue;
-                    }
-                    f_imsi = Some(d.string(Some(20)).map_err(|e| e.at_key("imsi"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ModemType {
-            custom_data: f_custom_data,
-            iccid: f_iccid,
-            imsi: f_imsi,
-            extra,
+            return Ok(ModemType {
+                custom_data: f_custom_data,
+                iccid: f_iccid,
+                imsi: f_imsi,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -11154,62 +12652,93 @@ impl Decode for MonitoringDataType {
         let mut f_variable_monitoring: Option<Vec<VariableMonitoringType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"component" => {
+                        if f_component.is_some() {
+                            if let Err(e) = d.duplicate("component") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ComponentType::decode(d) {
+                            Ok(v) => f_component = Some(v),
+                            Err(e) => break 'fail (e, Some("component")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"variable" => {
+                        if f_variable.is_some() {
+                            if let Err(e) = d.duplicate("variable") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match VariableType::decode(d) {
+                            Ok(v) => f_variable = Some(v),
+                            Err(e) => break 'fail (e, Some("variable")),
+                        }
+                    }
+                    b"variableMonitoring" => {
+                        if f_variable_monitoring.is_some() {
+                            if let Err(e) = d.duplicate("variableMonitoring") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.array(1, None, |d| VariableMonitoringType::decode(d)) {
+                            Ok(v) => f_variable_monitoring = Some(v),
+                            Err(e) => break 'fail (e, Some("variableMonitoring")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"component" => {
-                    if f_component.is_some() {
-                        d.duplicate("component")?;
-                    }
-                    f_component =
-                        Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
-                }
-                b"variable" => {
-                    if f_variable.is_some() {
-                        d.duplicate("variable")?;
-                    }
-                    f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
-                }
-                b"variableMonitoring" => {
-                    if f_variable_monitoring.is_some() {
-                        d.duplicate("variableMonitoring")?;
-                    }
-                    f_variable_monitoring = Some(
-                        d.array(1, None, |d| VariableMonitoringType::decode(d))
-                            .map_err(|e| e.at_key("variableMonitoring"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(MonitoringDataType {
-            custom_data: f_custom_data,
-            component: match f_component {
-                Some(v) => v,
-                None => return Err(Decoder::missing("component")),
-            },
-            variable: match f_variable {
-                Some(v) => v,
-                None => return Err(Decoder::missing("variable")),
-            },
-            variable_monitoring: match f_variable_monitoring {
-                Some(v) => v,
-                None => return Err(Decoder::missing("variableMonitoring")),
-            },
-            extra,
+            let Some(r_component) = f_component else {
+                break 'fail (Decoder::missing("component"), None);
+            };
+            let Some(r_variable) = f_variable else {
+                break 'fail (Decoder::missing("variable"), None);
+            };
+            let Some(r_variable_monitoring) = f_variable_monitoring else {
+                break 'fail (Decoder::missing("variableMonitoring"), None);
+            };
+            return Ok(MonitoringDataType {
+                custom_data: f_custom_data,
+                component: r_component,
+                variable: r_variable,
+                variable_monitoring: r_variable_monitoring,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -11410,122 +12939,178 @@ impl Decode for NetworkConnectionProfileType {
         let mut f_vpn: Option<VPNType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"apn" => {
+                        if f_apn.is_some() {
+                            if let Err(e) = d.duplicate("apn") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_apn = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match APNType::decode(d) {
+                            Ok(v) => f_apn = Some(v),
+                            Err(e) => break 'fail (e, Some("apn")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"ocppVersion" => {
+                        if f_ocpp_version.is_some() {
+                            if let Err(e) = d.duplicate("ocppVersion") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match OCPPVersionEnumType::decode(d) {
+                            Ok(v) => f_ocpp_version = Some(v),
+                            Err(e) => break 'fail (e, Some("ocppVersion")),
+                        }
+                    }
+                    b"ocppTransport" => {
+                        if f_ocpp_transport.is_some() {
+                            if let Err(e) = d.duplicate("ocppTransport") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match OCPPTransportEnumType::decode(d) {
+                            Ok(v) => f_ocpp_transport = Some(v),
+                            Err(e) => break 'fail (e, Some("ocppTransport")),
+                        }
+                    }
+                    b"ocppCsmsUrl" => {
+                        if f_ocpp_csms_url.is_some() {
+                            if let Err(e) = d.duplicate("ocppCsmsUrl") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(512)) {
+                            Ok(v) => f_ocpp_csms_url = Some(v),
+                            Err(e) => break 'fail (e, Some("ocppCsmsUrl")),
+                        }
+                    }
+                    b"messageTimeout" => {
+                        if f_message_timeout.is_some() {
+                            if let Err(e) = d.duplicate("messageTimeout") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_message_timeout = Some(v),
+                            Err(e) => break 'fail (e, Some("messageTimeout")),
+                        }
+                    }
+                    b"securityProfile" => {
+                        if f_security_profile.is_some() {
+                            if let Err(e) = d.duplicate("securityProfile") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_security_profile = Some(v),
+                            Err(e) => break 'fail (e, Some("securityProfile")),
+                        }
+                    }
+                    b"ocppInterface" => {
+                        if f_ocpp_interface.is_some() {
+                            if let Err(e) = d.duplicate("ocppInterface") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match OCPPInterfaceEnumType::decode(d) {
+                            Ok(v) => f_ocpp_interface = Some(v),
+                            Err(e) => break 'fail (e, Some("ocppInterface")),
+                        }
+                    }
+                    b"vpn" => {
+                        if f_vpn.is_some() {
+                            if let Err(e) = d.duplicate("vpn") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_vpn = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match VPNType::decode(d) {
+                            Ok(v) => f_vpn = Some(v),
+                            Err(e) => break 'fail (e, Some("vpn")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"apn" => {
-                    if f_apn.is_some() {
-                        d.duplicate("apn")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_apn = None;
-                        continue;
-                    }
-                    f_apn = Some(APNType::decode(d).map_err(|e| e.at_key("apn"))?);
-                }
-                b"ocppVersion" => {
-                    if f_ocpp_version.is_some() {
-                        d.duplicate("ocppVersion")?;
-                    }
-                    f_ocpp_version =
-                        Some(OCPPVersionEnumType::decode(d).map_err(|e| e.at_key("ocppVersion"))?);
-                }
-                b"ocppTransport" => {
-                    if f_ocpp_transport.is_some() {
-                        d.duplicate("ocppTransport")?;
-                    }
-                    f_ocpp_transport = Some(
-                        OCPPTransportEnumType::decode(d).map_err(|e| e.at_key("ocppTransport"))?,
-                    );
-                }
-                b"ocppCsmsUrl" => {
-                    if f_ocpp_csms_url.is_some() {
-                        d.duplicate("ocppCsmsUrl")?;
-                    }
-                    f_ocpp_csms_url =
-                        Some(d.string(Some(512)).map_err(|e| e.at_key("ocppCsmsUrl"))?);
-                }
-                b"messageTimeout" => {
-                    if f_message_timeout.is_some() {
-                        d.duplicate("messageTimeout")?;
-                    }
-                    f_message_timeout = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("messageTimeout"))?,
-                    );
-                }
-                b"securityProfile" => {
-                    if f_security_profile.is_some() {
-                        d.duplicate("securityProfile")?;
-                    }
-                    f_security_profile = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("securityProfile"))?,
-                    );
-                }
-                b"ocppInterface" => {
-                    if f_ocpp_interface.is_some() {
-                        d.duplicate("ocppInterface")?;
-                    }
-                    f_ocpp_interface = Some(
-                        OCPPInterfaceEnumType::decode(d).map_err(|e| e.at_key("ocppInterface"))?,
-                    );
-                }
-                b"vpn" => {
-                    if f_vpn.is_some() {
-                        d.duplicate("vpn")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_vpn = None;
-                        continue;
-                    }
-                    f_vpn = Some(VPNType::decode(d).map_err(|e| e.at_key("vpn"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(NetworkConnectionProfileType {
-            custom_data: f_custom_data,
-            apn: f_apn,
-            ocpp_version: match f_ocpp_version {
-                Some(v) => v,
-                None => return Err(Decoder::missing("ocppVersion")),
-            },
-            ocpp_transport: match f_ocpp_transport {
-                Some(v) => v,
-                None => return Err(Decoder::missing("ocppTransport")),
-            },
-            ocpp_csms_url: match f_ocpp_csms_url {
-                Some(v) => v,
-                None => return Err(Decoder::missing("ocppCsmsUrl")),
-            },
-            message_timeout: match f_message_timeout {
-                Some(v) => v,
-                None => return Err(Decoder::missing("messageTimeout")),
-            },
-            security_profile: match f_security_profile {
-                Some(v) => v,
-                None => return Err(Decoder::missing("securityProfile")),
-            },
-            ocpp_interface: match f_ocpp_interface {
-                Some(v) => v,
-                None => return Err(Decoder::missing("ocppInterface")),
-            },
-            vpn: f_vpn,
-            extra,
+            let Some(r_ocpp_version) = f_ocpp_version else {
+                break 'fail (Decoder::missing("ocppVersion"), None);
+            };
+            let Some(r_ocpp_transport) = f_ocpp_transport else {
+                break 'fail (Decoder::missing("ocppTransport"), None);
+            };
+            let Some(r_ocpp_csms_url) = f_ocpp_csms_url else {
+                break 'fail (Decoder::missing("ocppCsmsUrl"), None);
+            };
+            let Some(r_message_timeout) = f_message_timeout else {
+                break 'fail (Decoder::missing("messageTimeout"), None);
+            };
+            let Some(r_security_profile) = f_security_profile else {
+                break 'fail (Decoder::missing("securityProfile"), None);
+            };
+            let Some(r_ocpp_interface) = f_ocpp_interface else {
+                break 'fail (Decoder::missing("ocppInterface"), None);
+            };
+            return Ok(NetworkConnectionProfileType {
+                custom_data: f_custom_data,
+                apn: f_apn,
+                ocpp_version: r_ocpp_version,
+                ocpp_transport: r_ocpp_transport,
+                ocpp_csms_url: r_ocpp_csms_url,
+                message_timeout: r_message_timeout,
+                security_profile: r_security_profile,
+                ocpp_interface: r_ocpp_interface,
+                vpn: f_vpn,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -12010,86 +13595,123 @@ impl Decode for OCSPRequestDataType {
         let mut f_responder_url: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"hashAlgorithm" => {
+                        if f_hash_algorithm.is_some() {
+                            if let Err(e) = d.duplicate("hashAlgorithm") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match HashAlgorithmEnumType::decode(d) {
+                            Ok(v) => f_hash_algorithm = Some(v),
+                            Err(e) => break 'fail (e, Some("hashAlgorithm")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"issuerNameHash" => {
+                        if f_issuer_name_hash.is_some() {
+                            if let Err(e) = d.duplicate("issuerNameHash") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(128)) {
+                            Ok(v) => f_issuer_name_hash = Some(v),
+                            Err(e) => break 'fail (e, Some("issuerNameHash")),
+                        }
+                    }
+                    b"issuerKeyHash" => {
+                        if f_issuer_key_hash.is_some() {
+                            if let Err(e) = d.duplicate("issuerKeyHash") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(128)) {
+                            Ok(v) => f_issuer_key_hash = Some(v),
+                            Err(e) => break 'fail (e, Some("issuerKeyHash")),
+                        }
+                    }
+                    b"serialNumber" => {
+                        if f_serial_number.is_some() {
+                            if let Err(e) = d.duplicate("serialNumber") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(40)) {
+                            Ok(v) => f_serial_number = Some(v),
+                            Err(e) => break 'fail (e, Some("serialNumber")),
+                        }
+                    }
+                    b"responderURL" => {
+                        if f_responder_url.is_some() {
+                            if let Err(e) = d.duplicate("responderURL") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(512)) {
+                            Ok(v) => f_responder_url = Some(v),
+                            Err(e) => break 'fail (e, Some("responderURL")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"hashAlgorithm" => {
-                    if f_hash_algorithm.is_some() {
-                        d.duplicate("hashAlgorithm")?;
-                    }
-                    f_hash_algorithm = Some(
-                        HashAlgorithmEnumType::decode(d).map_err(|e| e.at_key("hashAlgorithm"))?,
-                    );
-                }
-                b"issuerNameHash" => {
-                    if f_issuer_name_hash.is_some() {
-                        d.duplicate("issuerNameHash")?;
-                    }
-                    f_issuer_name_hash = Some(
-                        d.string(Some(128))
-                            .map_err(|e| e.at_key("issuerNameHash"))?,
-                    );
-                }
-                b"issuerKeyHash" => {
-                    if f_issuer_key_hash.is_some() {
-                        d.duplicate("issuerKeyHash")?;
-                    }
-                    f_issuer_key_hash =
-                        Some(d.string(Some(128)).map_err(|e| e.at_key("issuerKeyHash"))?);
-                }
-                b"serialNumber" => {
-                    if f_serial_number.is_some() {
-                        d.duplicate("serialNumber")?;
-                    }
-                    f_serial_number =
-                        Some(d.string(Some(40)).map_err(|e| e.at_key("serialNumber"))?);
-                }
-                b"responderURL" => {
-                    if f_responder_url.is_some() {
-                        d.duplicate("responderURL")?;
-                    }
-                    f_responder_url =
-                        Some(d.string(Some(512)).map_err(|e| e.at_key("responderURL"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(OCSPRequestDataType {
-            custom_data: f_custom_data,
-            hash_algorithm: match f_hash_algorithm {
-                Some(v) => v,
-                None => return Err(Decoder::missing("hashAlgorithm")),
-            },
-            issuer_name_hash: match f_issuer_name_hash {
-                Some(v) => v,
-                None => return Err(Decoder::missing("issuerNameHash")),
-            },
-            issuer_key_hash: match f_issuer_key_hash {
-                Some(v) => v,
-                None => return Err(Decoder::missing("issuerKeyHash")),
-            },
-            serial_number: match f_serial_number {
-                Some(v) => v,
-                None => return Err(Decoder::missing("serialNumber")),
-            },
-            responder_url: match f_responder_url {
-                Some(v) => v,
-                None => return Err(Decoder::missing("responderURL")),
-            },
-            extra,
+            let Some(r_hash_algorithm) = f_hash_algorithm else {
+                break 'fail (Decoder::missing("hashAlgorithm"), None);
+            };
+            let Some(r_issuer_name_hash) = f_issuer_name_hash else {
+                break 'fail (Decoder::missing("issuerNameHash"), None);
+            };
+            let Some(r_issuer_key_hash) = f_issuer_key_hash else {
+                break 'fail (Decoder::missing("issuerKeyHash"), None);
+            };
+            let Some(r_serial_number) = f_serial_number else {
+                break 'fail (Decoder::missing("serialNumber"), None);
+            };
+            let Some(r_responder_url) = f_responder_url else {
+                break 'fail (Decoder::missing("responderURL"), None);
+            };
+            return Ok(OCSPRequestDataType {
+                custom_data: f_custom_data,
+                hash_algorithm: r_hash_algorithm,
+                issuer_name_hash: r_issuer_name_hash,
+                issuer_key_hash: r_issuer_key_hash,
+                serial_number: r_serial_number,
+                responder_url: r_responder_url,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -12956,49 +14578,83 @@ impl Decode for RelativeTimeIntervalType {
         let mut f_duration: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"start" => {
+                        if f_start.is_some() {
+                            if let Err(e) = d.duplicate("start") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_start = Some(v),
+                            Err(e) => break 'fail (e, Some("start")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"duration" => {
+                        if f_duration.is_some() {
+                            if let Err(e) = d.duplicate("duration") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_duration = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_duration = Some(v),
+                            Err(e) => break 'fail (e, Some("duration")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"start" => {
-                    if f_start.is_some() {
-                        d.duplicate("start")?;
-                    }
-                    f_start = Some(d.integer(None, None).map_err(|e| e.at_key("start"))?);
-                }
-                b"duration" => {
-                    if f_duration.is_some() {
-                        d.duplicate("duration")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_duration = None;
-                        continue;
-                    }
-                    f_duration = Some(d.integer(None, None).map_err(|e| e.at_key("duration"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(RelativeTimeIntervalType {
-            custom_data: f_custom_data,
-            start: match f_start {
-                Some(v) => v,
-                None => return Err(Decoder::missing("start")),
-            },
-            duration: f_duration,
-            extra,
+            let Some(r_start) = f_start else {
+                break 'fail (Decoder::missing("start"), None);
+            };
+            return Ok(RelativeTimeIntervalType {
+                custom_data: f_custom_data,
+                start: r_start,
+                duration: f_duration,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -13155,76 +14811,113 @@ impl Decode for ReportDataType {
         let mut f_variable_characteristics: Option<VariableCharacteristicsType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"component" => {
+                        if f_component.is_some() {
+                            if let Err(e) = d.duplicate("component") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ComponentType::decode(d) {
+                            Ok(v) => f_component = Some(v),
+                            Err(e) => break 'fail (e, Some("component")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"variable" => {
+                        if f_variable.is_some() {
+                            if let Err(e) = d.duplicate("variable") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match VariableType::decode(d) {
+                            Ok(v) => f_variable = Some(v),
+                            Err(e) => break 'fail (e, Some("variable")),
+                        }
+                    }
+                    b"variableAttribute" => {
+                        if f_variable_attribute.is_some() {
+                            if let Err(e) = d.duplicate("variableAttribute") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.array(1, Some(4), |d| VariableAttributeType::decode(d)) {
+                            Ok(v) => f_variable_attribute = Some(v),
+                            Err(e) => break 'fail (e, Some("variableAttribute")),
+                        }
+                    }
+                    b"variableCharacteristics" => {
+                        if f_variable_characteristics.is_some() {
+                            if let Err(e) = d.duplicate("variableCharacteristics") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_variable_characteristics = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match VariableCharacteristicsType::decode(d) {
+                            Ok(v) => f_variable_characteristics = Some(v),
+                            Err(e) => break 'fail (e, Some("variableCharacteristics")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"component" => {
-                    if f_component.is_some() {
-                        d.duplicate("component")?;
-                    }
-                    f_component =
-                        Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
-                }
-                b"variable" => {
-                    if f_variable.is_some() {
-                        d.duplicate("variable")?;
-                    }
-                    f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
-                }
-                b"variableAttribute" => {
-                    if f_variable_attribute.is_some() {
-                        d.duplicate("variableAttribute")?;
-                    }
-                    f_variable_attribute = Some(
-                        d.array(1, Some(4), |d| VariableAttributeType::decode(d))
-                            .map_err(|e| e.at_key("variableAttribute"))?,
-                    );
-                }
-                b"variableCharacteristics" => {
-                    if f_variable_characteristics.is_some() {
-                        d.duplicate("variableCharacteristics")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_variable_characteristics = None;
-                        continue;
-                    }
-                    f_variable_characteristics = Some(
-                        VariableCharacteristicsType::decode(d)
-                            .map_err(|e| e.at_key("variableCharacteristics"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(ReportDataType {
-            custom_data: f_custom_data,
-            component: match f_component {
-                Some(v) => v,
-                None => return Err(Decoder::missing("component")),
-            },
-            variable: match f_variable {
-                Some(v) => v,
-                None => return Err(Decoder::missing("variable")),
-            },
-            variable_attribute: match f_variable_attribute {
-                Some(v) => v,
-                None => return Err(Decoder::missing("variableAttribute")),
-            },
-            variable_characteristics: f_variable_characteristics,
-            extra,
+            let Some(r_component) = f_component else {
+                break 'fail (Decoder::missing("component"), None);
+            };
+            let Some(r_variable) = f_variable else {
+                break 'fail (Decoder::missing("variable"), None);
+            };
+            let Some(r_variable_attribute) = f_variable_attribute else {
+                break 'fail (Decoder::missing("variableAttribute"), None);
+            };
+            return Ok(ReportDataType {
+                custom_data: f_custom_data,
+                component: r_component,
+                variable: r_variable,
+                variable_attribute: r_variable_attribute,
+                variable_characteristics: f_variable_characteristics,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -13721,69 +15414,103 @@ impl Decode for SalesTariffEntryType {
         let mut f_consumption_cost: Option<Vec<ConsumptionCostType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"relativeTimeInterval" => {
+                        if f_relative_time_interval.is_some() {
+                            if let Err(e) = d.duplicate("relativeTimeInterval") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match RelativeTimeIntervalType::decode(d) {
+                            Ok(v) => f_relative_time_interval = Some(v),
+                            Err(e) => break 'fail (e, Some("relativeTimeInterval")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"ePriceLevel" => {
+                        if f_e_price_level.is_some() {
+                            if let Err(e) = d.duplicate("ePriceLevel") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_e_price_level = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(Some(0), None) {
+                            Ok(v) => f_e_price_level = Some(v),
+                            Err(e) => break 'fail (e, Some("ePriceLevel")),
+                        }
+                    }
+                    b"consumptionCost" => {
+                        if f_consumption_cost.is_some() {
+                            if let Err(e) = d.duplicate("consumptionCost") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_consumption_cost = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.array(1, Some(3), |d| ConsumptionCostType::decode(d)) {
+                            Ok(v) => f_consumption_cost = Some(v),
+                            Err(e) => break 'fail (e, Some("consumptionCost")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"relativeTimeInterval" => {
-                    if f_relative_time_interval.is_some() {
-                        d.duplicate("relativeTimeInterval")?;
-                    }
-                    f_relative_time_interval = Some(
-                        RelativeTimeIntervalType::decode(d)
-                            .map_err(|e| e.at_key("relativeTimeInterval"))?,
-                    );
-                }
-                b"ePriceLevel" => {
-                    if f_e_price_level.is_some() {
-                        d.duplicate("ePriceLevel")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_e_price_level = None;
-                        continue;
-                    }
-                    f_e_price_level = Some(
-                        d.integer(Some(0), None)
-                            .map_err(|e| e.at_key("ePriceLevel"))?,
-                    );
-                }
-                b"consumptionCost" => {
-                    if f_consumption_cost.is_some() {
-                        d.duplicate("consumptionCost")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_consumption_cost = None;
-                        continue;
-                    }
-                    f_consumption_cost = Some(
-                        d.array(1, Some(3), |d| ConsumptionCostType::decode(d))
-                            .map_err(|e| e.at_key("consumptionCost"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(SalesTariffEntryType {
-            custom_data: f_custom_data,
-            relative_time_interval: match f_relative_time_interval {
-                Some(v) => v,
-                None => return Err(Decoder::missing("relativeTimeInterval")),
-            },
-            e_price_level: f_e_price_level,
-            consumption_cost: f_consumption_cost,
-            extra,
+            let Some(r_relative_time_interval) = f_relative_time_interval else {
+                break 'fail (Decoder::missing("relativeTimeInterval"), None);
+            };
+            return Ok(SalesTariffEntryType {
+                custom_data: f_custom_data,
+                relative_time_interval: r_relative_time_interval,
+                e_price_level: f_e_price_level,
+                consumption_cost: f_consumption_cost,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -13881,79 +15608,118 @@ impl Decode for SalesTariffType {
         let mut f_sales_tariff_entry: Option<Vec<SalesTariffEntryType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"id" => {
+                        if f_id.is_some() {
+                            if let Err(e) = d.duplicate("id") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_id = Some(v),
+                            Err(e) => break 'fail (e, Some("id")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"salesTariffDescription" => {
+                        if f_sales_tariff_description.is_some() {
+                            if let Err(e) = d.duplicate("salesTariffDescription") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_sales_tariff_description = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(32)) {
+                            Ok(v) => f_sales_tariff_description = Some(v),
+                            Err(e) => break 'fail (e, Some("salesTariffDescription")),
+                        }
+                    }
+                    b"numEPriceLevels" => {
+                        if f_num_e_price_levels.is_some() {
+                            if let Err(e) = d.duplicate("numEPriceLevels") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_num_e_price_levels = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_num_e_price_levels = Some(v),
+                            Err(e) => break 'fail (e, Some("numEPriceLevels")),
+                        }
+                    }
+                    b"salesTariffEntry" => {
+                        if f_sales_tariff_entry.is_some() {
+                            if let Err(e) = d.duplicate("salesTariffEntry") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.array(1, Some(1024), |d| SalesTariffEntryType::decode(d)) {
+                            Ok(v) => f_sales_tariff_entry = Some(v),
+                            Err(e) => break 'fail (e, Some("salesTariffEntry")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"id" => {
-                    if f_id.is_some() {
-                        d.duplicate("id")?;
-                    }
-                    f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
-                }
-                b"salesTariffDescription" => {
-                    if f_sales_tariff_description.is_some() {
-                        d.duplicate("salesTariffDescription")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_sales_tariff_description = None;
-                        continue;
-                    }
-                    f_sales_tariff_description = Some(
-                        d.string(Some(32))
-                            .map_err(|e| e.at_key("salesTariffDescription"))?,
-                    );
-                }
-                b"numEPriceLevels" => {
-                    if f_num_e_price_levels.is_some() {
-                        d.duplicate("numEPriceLevels")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_num_e_price_levels = None;
-                        continue;
-                    }
-                    f_num_e_price_levels = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("numEPriceLevels"))?,
-                    );
-                }
-                b"salesTariffEntry" => {
-                    if f_sales_tariff_entry.is_some() {
-                        d.duplicate("salesTariffEntry")?;
-                    }
-                    f_sales_tariff_entry = Some(
-                        d.array(1, Some(1024), |d| SalesTariffEntryType::decode(d))
-                            .map_err(|e| e.at_key("salesTariffEntry"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(SalesTariffType {
-            custom_data: f_custom_data,
-            id: match f_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("id")),
-            },
-            sales_tariff_description: f_sales_tariff_description,
-            num_e_price_levels: f_num_e_price_levels,
-            sales_tariff_entry: match f_sales_tariff_entry {
-                Some(v) => v,
-                None => return Err(Decoder::missing("salesTariffEntry")),
-            },
-            extra,
+            let Some(r_id) = f_id else {
+                break 'fail (Decoder::missing("id"), None);
+            };
+            let Some(r_sales_tariff_entry) = f_sales_tariff_entry else {
+                break 'fail (Decoder::missing("salesTariffEntry"), None);
+            };
+            return Ok(SalesTariffType {
+                custom_data: f_custom_data,
+                id: r_id,
+                sales_tariff_description: f_sales_tariff_description,
+                num_e_price_levels: f_num_e_price_levels,
+                sales_tariff_entry: r_sales_tariff_entry,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -14027,7 +15793,7 @@ pub struct SampledValueType {
     /// `location`: Optional; a [`LocationEnumType`].
     pub location: Option<LocationEnumType>,
     /// `signedMeterValue`: Optional; a [`SignedMeterValueType`].
-    pub signed_meter_value: Option<SignedMeterValueType>,
+    pub signed_meter_value: Option<Box<SignedMeterValueType>>,
     /// `unitOfMeasure`: Optional; a [`UnitOfMeasureType`].
     pub unit_of_measure: Option<UnitOfMeasureType>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -14060,115 +15826,187 @@ impl Decode for SampledValueType {
         let mut f_measurand: Option<MeasurandEnumType> = None;
         let mut f_phase: Option<PhaseEnumType> = None;
         let mut f_location: Option<LocationEnumType> = None;
-        let mut f_signed_meter_value: Option<SignedMeterValueType> = None;
+        let mut f_signed_meter_value: Option<Box<SignedMeterValueType>> = None;
         let mut f_unit_of_measure: Option<UnitOfMeasureType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"value" => {
+                        if f_value.is_some() {
+                            if let Err(e) = d.duplicate("value") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.decimal(None, None, None) {
+                            Ok(v) => f_value = Some(v),
+                            Err(e) => break 'fail (e, Some("value")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"context" => {
+                        if f_context.is_some() {
+                            if let Err(e) = d.duplicate("context") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_context = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match ReadingContextEnumType::decode(d) {
+                            Ok(v) => f_context = Some(v),
+                            Err(e) => break 'fail (e, Some("context")),
+                        }
+                    }
+                    b"measurand" => {
+                        if f_measurand.is_some() {
+                            if let Err(e) = d.duplicate("measurand") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_measurand = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match MeasurandEnumType::decode(d) {
+                            Ok(v) => f_measurand = Some(v),
+                            Err(e) => break 'fail (e, Some("measurand")),
+                        }
+                    }
+                    b"phase" => {
+                        if f_phase.is_some() {
+                            if let Err(e) = d.duplicate("phase") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_phase = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match PhaseEnumType::decode(d) {
+                            Ok(v) => f_phase = Some(v),
+                            Err(e) => break 'fail (e, Some("phase")),
+                        }
+                    }
+                    b"location" => {
+                        if f_location.is_some() {
+                            if let Err(e) = d.duplicate("location") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_location = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match LocationEnumType::decode(d) {
+                            Ok(v) => f_location = Some(v),
+                            Err(e) => break 'fail (e, Some("location")),
+                        }
+                    }
+                    b"signedMeterValue" => {
+                        if f_signed_meter_value.is_some() {
+                            if let Err(e) = d.duplicate("signedMeterValue") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_signed_meter_value = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match SignedMeterValueType::decode(d).map(Box::new) {
+                            Ok(v) => f_signed_meter_value = Some(v),
+                            Err(e) => break 'fail (e, Some("signedMeterValue")),
+                        }
+                    }
+                    b"unitOfMeasure" => {
+                        if f_unit_of_measure.is_some() {
+                            if let Err(e) = d.duplicate("unitOfMeasure") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_unit_of_measure = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match UnitOfMeasureType::decode(d) {
+                            Ok(v) => f_unit_of_measure = Some(v),
+                            Err(e) => break 'fail (e, Some("unitOfMeasure")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"value" => {
-                    if f_value.is_some() {
-                        d.duplicate("value")?;
-                    }
-                    f_value = Some(d.decimal(None, None, None).map_err(|e| e.at_key("value"))?);
-                }
-                b"context" => {
-                    if f_context.is_some() {
-                        d.duplicate("context")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_context = None;
-                        continue;
-                    }
-                    f_context =
-                        Some(ReadingContextEnumType::decode(d).map_err(|e| e.at_key("context"))?);
-                }
-                b"measurand" => {
-                    if f_measurand.is_some() {
-                        d.duplicate("measurand")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_measurand = None;
-                        continue;
-                    }
-                    f_measurand =
-                        Some(MeasurandEnumType::decode(d).map_err(|e| e.at_key("measurand"))?);
-                }
-                b"phase" => {
-                    if f_phase.is_some() {
-                        d.duplicate("phase")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_phase = None;
-                        continue;
-                    }
-                    f_phase = Some(PhaseEnumType::decode(d).map_err(|e| e.at_key("phase"))?);
-                }
-                b"location" => {
-                    if f_location.is_some() {
-                        d.duplicate("location")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_location = None;
-                        continue;
-                    }
-                    f_location =
-                        Some(LocationEnumType::decode(d).map_err(|e| e.at_key("location"))?);
-                }
-                b"signedMeterValue" => {
-                    if f_signed_meter_value.is_some() {
-                        d.duplicate("signedMeterValue")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_signed_meter_value = None;
-                        continue;
-                    }
-                    f_signed_meter_value = Some(
-                        SignedMeterValueType::decode(d)
-                            .map_err(|e| e.at_key("signedMeterValue"))?,
-                    );
-                }
-                b"unitOfMeasure" => {
-                    if f_unit_of_measure.is_some() {
-                        d.duplicate("unitOfMeasure")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_unit_of_measure = None;
-                        continue;
-                    }
-                    f_unit_of_measure =
-                        Some(UnitOfMeasureType::decode(d).map_err(|e| e.at_key("unitOfMeasure"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(SampledValueType {
-            custom_data: f_custom_data,
-            value: match f_value {
-                Some(v) => v,
-                None => return Err(Decoder::missing("value")),
-            },
-            context: f_context,
-            measurand: f_measurand,
-            phase: f_phase,
-            location: f_location,
-            signed_meter_value: f_signed_meter_value,
-            unit_of_measure: f_unit_of_measure,
-            extra,
+            let Some(r_value) = f_value else {
+                break 'fail (Decoder::missing("value"), None);
+            };
+            return Ok(SampledValueType {
+                custom_data: f_custom_data,
+                value: r_value,
+                context: f_context,
+                measurand: f_measurand,
+                phase: f_phase,
+                location: f_location,
+                signed_meter_value: f_signed_meter_value,
+                unit_of_measure: f_unit_of_measure,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -14381,101 +16219,163 @@ impl Decode for SetMonitoringDataType {
         let mut f_variable: Option<VariableType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"id" => {
+                        if f_id.is_some() {
+                            if let Err(e) = d.duplicate("id") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_id = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_id = Some(v),
+                            Err(e) => break 'fail (e, Some("id")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"transaction" => {
+                        if f_transaction.is_some() {
+                            if let Err(e) = d.duplicate("transaction") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_transaction = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.boolean() {
+                            Ok(v) => f_transaction = Some(v),
+                            Err(e) => break 'fail (e, Some("transaction")),
+                        }
+                    }
+                    b"value" => {
+                        if f_value.is_some() {
+                            if let Err(e) = d.duplicate("value") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.decimal(None, None, None) {
+                            Ok(v) => f_value = Some(v),
+                            Err(e) => break 'fail (e, Some("value")),
+                        }
+                    }
+                    b"type" => {
+                        if f_type_.is_some() {
+                            if let Err(e) = d.duplicate("type") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match MonitorEnumType::decode(d) {
+                            Ok(v) => f_type_ = Some(v),
+                            Err(e) => break 'fail (e, Some("type")),
+                        }
+                    }
+                    b"severity" => {
+                        if f_severity.is_some() {
+                            if let Err(e) = d.duplicate("severity") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_severity = Some(v),
+                            Err(e) => break 'fail (e, Some("severity")),
+                        }
+                    }
+                    b"component" => {
+                        if f_component.is_some() {
+                            if let Err(e) = d.duplicate("component") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ComponentType::decode(d) {
+                            Ok(v) => f_component = Some(v),
+                            Err(e) => break 'fail (e, Some("component")),
+                        }
+                    }
+                    b"variable" => {
+                        if f_variable.is_some() {
+                            if let Err(e) = d.duplicate("variable") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match VariableType::decode(d) {
+                            Ok(v) => f_variable = Some(v),
+                            Err(e) => break 'fail (e, Some("variable")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"id" => {
-                    if f_id.is_some() {
-                        d.duplicate("id")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_id = None;
-                        continue;
-                    }
-                    f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
-                }
-                b"transaction" => {
-                    if f_transaction.is_some() {
-                        d.duplicate("transaction")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_transaction = None;
-                        continue;
-                    }
-                    f_transaction = Some(d.boolean().map_err(|e| e.at_key("transaction"))?);
-                }
-                b"value" => {
-                    if f_value.is_some() {
-                        d.duplicate("value")?;
-                    }
-                    f_value = Some(d.decimal(None, None, None).map_err(|e| e.at_key("value"))?);
-                }
-                b"type" => {
-                    if f_type_.is_some() {
-                        d.duplicate("type")?;
-                    }
-                    f_type_ = Some(MonitorEnumType::decode(d).map_err(|e| e.at_key("type"))?);
-                }
-                b"severity" => {
-                    if f_severity.is_some() {
-                        d.duplicate("severity")?;
-                    }
-                    f_severity = Some(d.integer(None, None).map_err(|e| e.at_key("severity"))?);
-                }
-                b"component" => {
-                    if f_component.is_some() {
-                        d.duplicate("component")?;
-                    }
-                    f_component =
-                        Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
-                }
-                b"variable" => {
-                    if f_variable.is_some() {
-                        d.duplicate("variable")?;
-                    }
-                    f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(SetMonitoringDataType {
-            custom_data: f_custom_data,
-            id: f_id,
-            transaction: f_transaction,
-            value: match f_value {
-                Some(v) => v,
-                None => return Err(Decoder::missing("value")),
-            },
-            type_: match f_type_ {
-                Some(v) => v,
-                None => return Err(Decoder::missing("type")),
-            },
-            severity: match f_severity {
-                Some(v) => v,
-                None => return Err(Decoder::missing("severity")),
-            },
-            component: match f_component {
-                Some(v) => v,
-                None => return Err(Decoder::missing("component")),
-            },
-            variable: match f_variable {
-                Some(v) => v,
-                None => return Err(Decoder::missing("variable")),
-            },
-            extra,
+            let Some(r_value) = f_value else {
+                break 'fail (Decoder::missing("value"), None);
+            };
+            let Some(r_type_) = f_type_ else {
+                break 'fail (Decoder::missing("type"), None);
+            };
+            let Some(r_severity) = f_severity else {
+                break 'fail (Decoder::missing("severity"), None);
+            };
+            let Some(r_component) = f_component else {
+                break 'fail (Decoder::missing("component"), None);
+            };
+            let Some(r_variable) = f_variable else {
+                break 'fail (Decoder::missing("variable"), None);
+            };
+            return Ok(SetMonitoringDataType {
+                custom_data: f_custom_data,
+                id: f_id,
+                transaction: f_transaction,
+                value: r_value,
+                type_: r_type_,
+                severity: r_severity,
+                component: r_component,
+                variable: r_variable,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -14604,104 +16504,163 @@ impl Decode for SetMonitoringResultType {
         let mut f_severity: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"id" => {
+                        if f_id.is_some() {
+                            if let Err(e) = d.duplicate("id") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_id = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_id = Some(v),
+                            Err(e) => break 'fail (e, Some("id")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"statusInfo" => {
+                        if f_status_info.is_some() {
+                            if let Err(e) = d.duplicate("statusInfo") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_status_info = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match StatusInfoType::decode(d) {
+                            Ok(v) => f_status_info = Some(v),
+                            Err(e) => break 'fail (e, Some("statusInfo")),
+                        }
+                    }
+                    b"status" => {
+                        if f_status.is_some() {
+                            if let Err(e) = d.duplicate("status") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match SetMonitoringStatusEnumType::decode(d) {
+                            Ok(v) => f_status = Some(v),
+                            Err(e) => break 'fail (e, Some("status")),
+                        }
+                    }
+                    b"type" => {
+                        if f_type_.is_some() {
+                            if let Err(e) = d.duplicate("type") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match MonitorEnumType::decode(d) {
+                            Ok(v) => f_type_ = Some(v),
+                            Err(e) => break 'fail (e, Some("type")),
+                        }
+                    }
+                    b"component" => {
+                        if f_component.is_some() {
+                            if let Err(e) = d.duplicate("component") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ComponentType::decode(d) {
+                            Ok(v) => f_component = Some(v),
+                            Err(e) => break 'fail (e, Some("component")),
+                        }
+                    }
+                    b"variable" => {
+                        if f_variable.is_some() {
+                            if let Err(e) = d.duplicate("variable") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match VariableType::decode(d) {
+                            Ok(v) => f_variable = Some(v),
+                            Err(e) => break 'fail (e, Some("variable")),
+                        }
+                    }
+                    b"severity" => {
+                        if f_severity.is_some() {
+                            if let Err(e) = d.duplicate("severity") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_severity = Some(v),
+                            Err(e) => break 'fail (e, Some("severity")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"id" => {
-                    if f_id.is_some() {
-                        d.duplicate("id")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_id = None;
-                        continue;
-                    }
-                    f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
-                }
-                b"statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                b"status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        SetMonitoringStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                b"type" => {
-                    if f_type_.is_some() {
-                        d.duplicate("type")?;
-                    }
-                    f_type_ = Some(MonitorEnumType::decode(d).map_err(|e| e.at_key("type"))?);
-                }
-                b"component" => {
-                    if f_component.is_some() {
-                        d.duplicate("component")?;
-                    }
-                    f_component =
-                        Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
-                }
-                b"variable" => {
-                    if f_variable.is_some() {
-                        d.duplicate("variable")?;
-                    }
-                    f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
-                }
-                b"severity" => {
-                    if f_severity.is_some() {
-                        d.duplicate("severity")?;
-                    }
-                    f_severity = Some(d.integer(None, None).map_err(|e| e.at_key("severity"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(SetMonitoringResultType {
-            custom_data: f_custom_data,
-            id: f_id,
-            status_info: f_status_info,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            type_: match f_type_ {
-                Some(v) => v,
-                None => return Err(Decoder::missing("type")),
-            },
-            component: match f_component {
-                Some(v) => v,
-                None => return Err(Decoder::missing("component")),
-            },
-            variable: match f_variable {
-                Some(v) => v,
-                None => return Err(Decoder::missing("variable")),
-            },
-            severity: match f_severity {
-                Some(v) => v,
-                None => return Err(Decoder::missing("severity")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            let Some(r_type_) = f_type_ else {
+                break 'fail (Decoder::missing("type"), None);
+            };
+            let Some(r_component) = f_component else {
+                break 'fail (Decoder::missing("component"), None);
+            };
+            let Some(r_variable) = f_variable else {
+                break 'fail (Decoder::missing("variable"), None);
+            };
+            let Some(r_severity) = f_severity else {
+                break 'fail (Decoder::missing("severity"), None);
+            };
+            return Ok(SetMonitoringResultType {
+                custom_data: f_custom_data,
+                id: f_id,
+                status_info: f_status_info,
+                status: r_status,
+                type_: r_type_,
+                component: r_component,
+                variable: r_variable,
+                severity: r_severity,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -15001,74 +16960,113 @@ impl Decode for SetVariableDataType {
         let mut f_variable: Option<VariableType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"attributeType" => {
+                        if f_attribute_type.is_some() {
+                            if let Err(e) = d.duplicate("attributeType") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_attribute_type = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match AttributeEnumType::decode(d) {
+                            Ok(v) => f_attribute_type = Some(v),
+                            Err(e) => break 'fail (e, Some("attributeType")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"attributeValue" => {
+                        if f_attribute_value.is_some() {
+                            if let Err(e) = d.duplicate("attributeValue") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(1000)) {
+                            Ok(v) => f_attribute_value = Some(v),
+                            Err(e) => break 'fail (e, Some("attributeValue")),
+                        }
+                    }
+                    b"component" => {
+                        if f_component.is_some() {
+                            if let Err(e) = d.duplicate("component") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ComponentType::decode(d) {
+                            Ok(v) => f_component = Some(v),
+                            Err(e) => break 'fail (e, Some("component")),
+                        }
+                    }
+                    b"variable" => {
+                        if f_variable.is_some() {
+                            if let Err(e) = d.duplicate("variable") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match VariableType::decode(d) {
+                            Ok(v) => f_variable = Some(v),
+                            Err(e) => break 'fail (e, Some("variable")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"attributeType" => {
-                    if f_attribute_type.is_some() {
-                        d.duplicate("attributeType")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_attribute_type = None;
-                        continue;
-                    }
-                    f_attribute_type =
-                        Some(AttributeEnumType::decode(d).map_err(|e| e.at_key("attributeType"))?);
-                }
-                b"attributeValue" => {
-                    if f_attribute_value.is_some() {
-                        d.duplicate("attributeValue")?;
-                    }
-                    f_attribute_value = Some(
-                        d.string(Some(1000))
-                            .map_err(|e| e.at_key("attributeValue"))?,
-                    );
-                }
-                b"component" => {
-                    if f_component.is_some() {
-                        d.duplicate("component")?;
-                    }
-                    f_component =
-                        Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
-                }
-                b"variable" => {
-                    if f_variable.is_some() {
-                        d.duplicate("variable")?;
-                    }
-                    f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(SetVariableDataType {
-            custom_data: f_custom_data,
-            attribute_type: f_attribute_type,
-            attribute_value: match f_attribute_value {
-                Some(v) => v,
-                None => return Err(Decoder::missing("attributeValue")),
-            },
-            component: match f_component {
-                Some(v) => v,
-                None => return Err(Decoder::missing("component")),
-            },
-            variable: match f_variable {
-                Some(v) => v,
-                None => return Err(Decoder::missing("variable")),
-            },
-            extra,
+            let Some(r_attribute_value) = f_attribute_value else {
+                break 'fail (Decoder::missing("attributeValue"), None);
+            };
+            let Some(r_component) = f_component else {
+                break 'fail (Decoder::missing("component"), None);
+            };
+            let Some(r_variable) = f_variable else {
+                break 'fail (Decoder::missing("variable"), None);
+            };
+            return Ok(SetVariableDataType {
+                custom_data: f_custom_data,
+                attribute_type: f_attribute_type,
+                attribute_value: r_attribute_value,
+                component: r_component,
+                variable: r_variable,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -15177,87 +17175,133 @@ impl Decode for SetVariableResultType {
         let mut f_variable: Option<VariableType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"attributeType" => {
+                        if f_attribute_type.is_some() {
+                            if let Err(e) = d.duplicate("attributeType") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_attribute_type = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match AttributeEnumType::decode(d) {
+                            Ok(v) => f_attribute_type = Some(v),
+                            Err(e) => break 'fail (e, Some("attributeType")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"attributeStatus" => {
+                        if f_attribute_status.is_some() {
+                            if let Err(e) = d.duplicate("attributeStatus") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match SetVariableStatusEnumType::decode(d) {
+                            Ok(v) => f_attribute_status = Some(v),
+                            Err(e) => break 'fail (e, Some("attributeStatus")),
+                        }
+                    }
+                    b"attributeStatusInfo" => {
+                        if f_attribute_status_info.is_some() {
+                            if let Err(e) = d.duplicate("attributeStatusInfo") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_attribute_status_info = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match StatusInfoType::decode(d) {
+                            Ok(v) => f_attribute_status_info = Some(v),
+                            Err(e) => break 'fail (e, Some("attributeStatusInfo")),
+                        }
+                    }
+                    b"component" => {
+                        if f_component.is_some() {
+                            if let Err(e) = d.duplicate("component") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match ComponentType::decode(d) {
+                            Ok(v) => f_component = Some(v),
+                            Err(e) => break 'fail (e, Some("component")),
+                        }
+                    }
+                    b"variable" => {
+                        if f_variable.is_some() {
+                            if let Err(e) = d.duplicate("variable") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match VariableType::decode(d) {
+                            Ok(v) => f_variable = Some(v),
+                            Err(e) => break 'fail (e, Some("variable")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"attributeType" => {
-                    if f_attribute_type.is_some() {
-                        d.duplicate("attributeType")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_attribute_type = None;
-                        continue;
-                    }
-                    f_attribute_type =
-                        Some(AttributeEnumType::decode(d).map_err(|e| e.at_key("attributeType"))?);
-                }
-                b"attributeStatus" => {
-                    if f_attribute_status.is_some() {
-                        d.duplicate("attributeStatus")?;
-                    }
-                    f_attribute_status = Some(
-                        SetVariableStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("attributeStatus"))?,
-                    );
-                }
-                b"attributeStatusInfo" => {
-                    if f_attribute_status_info.is_some() {
-                        d.duplicate("attributeStatusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_attribute_status_info = None;
-                        continue;
-                    }
-                    f_attribute_status_info = Some(
-                        StatusInfoType::decode(d).map_err(|e| e.at_key("attributeStatusInfo"))?,
-                    );
-                }
-                b"component" => {
-                    if f_component.is_some() {
-                        d.duplicate("component")?;
-                    }
-                    f_component =
-                        Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
-                }
-                b"variable" => {
-                    if f_variable.is_some() {
-                        d.duplicate("variable")?;
-                    }
-                    f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(SetVariableResultType {
-            custom_data: f_custom_data,
-            attribute_type: f_attribute_type,
-            attribute_status: match f_attribute_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("attributeStatus")),
-            },
-            attribute_status_info: f_attribute_status_info,
-            component: match f_component {
-                Some(v) => v,
-                None => return Err(Decoder::missing("component")),
-            },
-            variable: match f_variable {
-                Some(v) => v,
-                None => return Err(Decoder::missing("variable")),
-            },
-            extra,
+            let Some(r_attribute_status) = f_attribute_status else {
+                break 'fail (Decoder::missing("attributeStatus"), None);
+            };
+            let Some(r_component) = f_component else {
+                break 'fail (Decoder::missing("component"), None);
+            };
+            let Some(r_variable) = f_variable else {
+                break 'fail (Decoder::missing("variable"), None);
+            };
+            return Ok(SetVariableResultType {
+                custom_data: f_custom_data,
+                attribute_type: f_attribute_type,
+                attribute_status: r_attribute_status,
+                attribute_status_info: f_attribute_status_info,
+                component: r_component,
+                variable: r_variable,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -15470,73 +17514,108 @@ impl Decode for SignedMeterValueType {
         let mut f_public_key: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"signedMeterData" => {
+                        if f_signed_meter_data.is_some() {
+                            if let Err(e) = d.duplicate("signedMeterData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(2500)) {
+                            Ok(v) => f_signed_meter_data = Some(v),
+                            Err(e) => break 'fail (e, Some("signedMeterData")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"signingMethod" => {
+                        if f_signing_method.is_some() {
+                            if let Err(e) = d.duplicate("signingMethod") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(50)) {
+                            Ok(v) => f_signing_method = Some(v),
+                            Err(e) => break 'fail (e, Some("signingMethod")),
+                        }
+                    }
+                    b"encodingMethod" => {
+                        if f_encoding_method.is_some() {
+                            if let Err(e) = d.duplicate("encodingMethod") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(50)) {
+                            Ok(v) => f_encoding_method = Some(v),
+                            Err(e) => break 'fail (e, Some("encodingMethod")),
+                        }
+                    }
+                    b"publicKey" => {
+                        if f_public_key.is_some() {
+                            if let Err(e) = d.duplicate("publicKey") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(2500)) {
+                            Ok(v) => f_public_key = Some(v),
+                            Err(e) => break 'fail (e, Some("publicKey")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"signedMeterData" => {
-                    if f_signed_meter_data.is_some() {
-                        d.duplicate("signedMeterData")?;
-                    }
-                    f_signed_meter_data = Some(
-                        d.string(Some(2500))
-                            .map_err(|e| e.at_key("signedMeterData"))?,
-                    );
-                }
-                b"signingMethod" => {
-                    if f_signing_method.is_some() {
-                        d.duplicate("signingMethod")?;
-                    }
-                    f_signing_method =
-                        Some(d.string(Some(50)).map_err(|e| e.at_key("signingMethod"))?);
-                }
-                b"encodingMethod" => {
-                    if f_encoding_method.is_some() {
-                        d.duplicate("encodingMethod")?;
-                    }
-                    f_encoding_method =
-                        Some(d.string(Some(50)).map_err(|e| e.at_key("encodingMethod"))?);
-                }
-                b"publicKey" => {
-                    if f_public_key.is_some() {
-                        d.duplicate("publicKey")?;
-                    }
-                    f_public_key = Some(d.string(Some(2500)).map_err(|e| e.at_key("publicKey"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(SignedMeterValueType {
-            custom_data: f_custom_data,
-            signed_meter_data: match f_signed_meter_data {
-                Some(v) => v,
-                None => return Err(Decoder::missing("signedMeterData")),
-            },
-            signing_method: match f_signing_method {
-                Some(v) => v,
-                None => return Err(Decoder::missing("signingMethod")),
-            },
-            encoding_method: match f_encoding_method {
-                Some(v) => v,
-                None => return Err(Decoder::missing("encodingMethod")),
-            },
-            public_key: match f_public_key {
-                Some(v) => v,
-                None => return Err(Decoder::missing("publicKey")),
-            },
-            extra,
+            let Some(r_signed_meter_data) = f_signed_meter_data else {
+                break 'fail (Decoder::missing("signedMeterData"), None);
+            };
+            let Some(r_signing_method) = f_signing_method else {
+                break 'fail (Decoder::missing("signingMethod"), None);
+            };
+            let Some(r_encoding_method) = f_encoding_method else {
+                break 'fail (Decoder::missing("encodingMethod"), None);
+            };
+            let Some(r_public_key) = f_public_key else {
+                break 'fail (Decoder::missing("publicKey"), None);
+            };
+            return Ok(SignedMeterValueType {
+                custom_data: f_custom_data,
+                signed_meter_data: r_signed_meter_data,
+                signing_method: r_signing_method,
+                encoding_method: r_encoding_method,
+                public_key: r_public_key,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -15634,52 +17713,83 @@ impl Decode for StatusInfoType {
         let mut f_additional_info: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"reasonCode" => {
+                        if f_reason_code.is_some() {
+                            if let Err(e) = d.duplicate("reasonCode") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(20)) {
+                            Ok(v) => f_reason_code = Some(v),
+                            Err(e) => break 'fail (e, Some("reasonCode")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"additionalInfo" => {
+                        if f_additional_info.is_some() {
+                            if let Err(e) = d.duplicate("additionalInfo") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_additional_info = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(512)) {
+                            Ok(v) => f_additional_info = Some(v),
+                            Err(e) => break 'fail (e, Some("additionalInfo")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"reasonCode" => {
-                    if f_reason_code.is_some() {
-                        d.duplicate("reasonCode")?;
-                    }
-                    f_reason_code = Some(d.string(Some(20)).map_err(|e| e.at_key("reasonCode"))?);
-                }
-                b"additionalInfo" => {
-                    if f_additional_info.is_some() {
-                        d.duplicate("additionalInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_additional_info = None;
-                        continue;
-                    }
-                    f_additional_info = Some(
-                        d.string(Some(512))
-                            .map_err(|e| e.at_key("additionalInfo"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(StatusInfoType {
-            custom_data: f_custom_data,
-            reason_code: match f_reason_code {
-                Some(v) => v,
-                None => return Err(Decoder::missing("reasonCode")),
-            },
-            additional_info: f_additional_info,
-            extra,
+            let Some(r_reason_code) = f_reason_code else {
+                break 'fail (Decoder::missing("reasonCode"), None);
+            };
+            return Ok(StatusInfoType {
+                custom_data: f_custom_data,
+                reason_code: r_reason_code,
+                additional_info: f_additional_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -15848,92 +17958,143 @@ impl Decode for TransactionType {
         let mut f_remote_start_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"transactionId" => {
+                        if f_transaction_id.is_some() {
+                            if let Err(e) = d.duplicate("transactionId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(36)) {
+                            Ok(v) => f_transaction_id = Some(v),
+                            Err(e) => break 'fail (e, Some("transactionId")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"chargingState" => {
+                        if f_charging_state.is_some() {
+                            if let Err(e) = d.duplicate("chargingState") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_charging_state = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match ChargingStateEnumType::decode(d) {
+                            Ok(v) => f_charging_state = Some(v),
+                            Err(e) => break 'fail (e, Some("chargingState")),
+                        }
+                    }
+                    b"timeSpentCharging" => {
+                        if f_time_spent_charging.is_some() {
+                            if let Err(e) = d.duplicate("timeSpentCharging") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_time_spent_charging = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_time_spent_charging = Some(v),
+                            Err(e) => break 'fail (e, Some("timeSpentCharging")),
+                        }
+                    }
+                    b"stoppedReason" => {
+                        if f_stopped_reason.is_some() {
+                            if let Err(e) = d.duplicate("stoppedReason") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_stopped_reason = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match ReasonEnumType::decode(d) {
+                            Ok(v) => f_stopped_reason = Some(v),
+                            Err(e) => break 'fail (e, Some("stoppedReason")),
+                        }
+                    }
+                    b"remoteStartId" => {
+                        if f_remote_start_id.is_some() {
+                            if let Err(e) = d.duplicate("remoteStartId") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_remote_start_id = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_remote_start_id = Some(v),
+                            Err(e) => break 'fail (e, Some("remoteStartId")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"transactionId" => {
-                    if f_transaction_id.is_some() {
-                        d.duplicate("transactionId")?;
-                    }
-                    f_transaction_id =
-                        Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
-                }
-                b"chargingState" => {
-                    if f_charging_state.is_some() {
-                        d.duplicate("chargingState")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_state = None;
-                        continue;
-                    }
-                    f_charging_state = Some(
-                        ChargingStateEnumType::decode(d).map_err(|e| e.at_key("chargingState"))?,
-                    );
-                }
-                b"timeSpentCharging" => {
-                    if f_time_spent_charging.is_some() {
-                        d.duplicate("timeSpentCharging")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_time_spent_charging = None;
-                        continue;
-                    }
-                    f_time_spent_charging = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("timeSpentCharging"))?,
-                    );
-                }
-                b"stoppedReason" => {
-                    if f_stopped_reason.is_some() {
-                        d.duplicate("stoppedReason")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_stopped_reason = None;
-                        continue;
-                    }
-                    f_stopped_reason =
-                        Some(ReasonEnumType::decode(d).map_err(|e| e.at_key("stoppedReason"))?);
-                }
-                b"remoteStartId" => {
-                    if f_remote_start_id.is_some() {
-                        d.duplicate("remoteStartId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_remote_start_id = None;
-                        continue;
-                    }
-                    f_remote_start_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("remoteStartId"))?,
-                    );
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(TransactionType {
-            custom_data: f_custom_data,
-            transaction_id: match f_transaction_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("transactionId")),
-            },
-            charging_state: f_charging_state,
-            time_spent_charging: f_time_spent_charging,
-            stopped_reason: f_stopped_reason,
-            remote_start_id: f_remote_start_id,
-            extra,
+            let Some(r_transaction_id) = f_transaction_id else {
+                break 'fail (Decoder::missing("transactionId"), None);
+            };
+            return Ok(TransactionType {
+                custom_data: f_custom_data,
+                transaction_id: r_transaction_id,
+                charging_state: f_charging_state,
+                time_spent_charging: f_time_spent_charging,
+                stopped_reason: f_stopped_reason,
+                remote_start_id: f_remote_start_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -16293,50 +18454,88 @@ impl Decode for UnitOfMeasureType {
         let mut f_multiplier: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"unit" => {
+                        if f_unit.is_some() {
+                            if let Err(e) = d.duplicate("unit") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_unit = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(20)) {
+                            Ok(v) => f_unit = Some(v),
+                            Err(e) => break 'fail (e, Some("unit")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"multiplier" => {
+                        if f_multiplier.is_some() {
+                            if let Err(e) = d.duplicate("multiplier") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_multiplier = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_multiplier = Some(v),
+                            Err(e) => break 'fail (e, Some("multiplier")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"unit" => {
-                    if f_unit.is_some() {
-                        d.duplicate("unit")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_unit = None;
-                        continue;
-                    }
-                    f_unit = Some(d.string(Some(20)).map_err(|e| e.at_key("unit"))?);
-                }
-                b"multiplier" => {
-                    if f_multiplier.is_some() {
-                        d.duplicate("multiplier")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_multiplier = None;
-                        continue;
-                    }
-                    f_multiplier = Some(d.integer(None, None).map_err(|e| e.at_key("multiplier"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(UnitOfMeasureType {
-            custom_data: f_custom_data,
-            unit: f_unit,
-            multiplier: f_multiplier,
-            extra,
+            return Ok(UnitOfMeasureType {
+                custom_data: f_custom_data,
+                unit: f_unit,
+                multiplier: f_multiplier,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -16951,89 +19150,143 @@ impl Decode for VPNType {
         let mut f_type_: Option<VPNEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"server" => {
+                        if f_server.is_some() {
+                            if let Err(e) = d.duplicate("server") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(512)) {
+                            Ok(v) => f_server = Some(v),
+                            Err(e) => break 'fail (e, Some("server")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"user" => {
+                        if f_user.is_some() {
+                            if let Err(e) = d.duplicate("user") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(20)) {
+                            Ok(v) => f_user = Some(v),
+                            Err(e) => break 'fail (e, Some("user")),
+                        }
+                    }
+                    b"group" => {
+                        if f_group.is_some() {
+                            if let Err(e) = d.duplicate("group") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_group = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(20)) {
+                            Ok(v) => f_group = Some(v),
+                            Err(e) => break 'fail (e, Some("group")),
+                        }
+                    }
+                    b"password" => {
+                        if f_password.is_some() {
+                            if let Err(e) = d.duplicate("password") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(20)) {
+                            Ok(v) => f_password = Some(v),
+                            Err(e) => break 'fail (e, Some("password")),
+                        }
+                    }
+                    b"key" => {
+                        if f_key.is_some() {
+                            if let Err(e) = d.duplicate("key") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(255)) {
+                            Ok(v) => f_key = Some(v),
+                            Err(e) => break 'fail (e, Some("key")),
+                        }
+                    }
+                    b"type" => {
+                        if f_type_.is_some() {
+                            if let Err(e) = d.duplicate("type") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match VPNEnumType::decode(d) {
+                            Ok(v) => f_type_ = Some(v),
+                            Err(e) => break 'fail (e, Some("type")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"server" => {
-                    if f_server.is_some() {
-                        d.duplicate("server")?;
-                    }
-                    f_server = Some(d.string(Some(512)).map_err(|e| e.at_key("server"))?);
-                }
-                b"user" => {
-                    if f_user.is_some() {
-                        d.duplicate("user")?;
-                    }
-                    f_user = Some(d.string(Some(20)).map_err(|e| e.at_key("user"))?);
-                }
-                b"group" => {
-                    if f_group.is_some() {
-                        d.duplicate("group")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_group = None;
-                        continue;
-                    }
-                    f_group = Some(d.string(Some(20)).map_err(|e| e.at_key("group"))?);
-                }
-                b"password" => {
-                    if f_password.is_some() {
-                        d.duplicate("password")?;
-                    }
-                    f_password = Some(d.string(Some(20)).map_err(|e| e.at_key("password"))?);
-                }
-                b"key" => {
-                    if f_key.is_some() {
-                        d.duplicate("key")?;
-                    }
-                    f_key = Some(d.string(Some(255)).map_err(|e| e.at_key("key"))?);
-                }
-                b"type" => {
-                    if f_type_.is_some() {
-                        d.duplicate("type")?;
-                    }
-                    f_type_ = Some(VPNEnumType::decode(d).map_err(|e| e.at_key("type"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(VPNType {
-            custom_data: f_custom_data,
-            server: match f_server {
-                Some(v) => v,
-                None => return Err(Decoder::missing("server")),
-            },
-            user: match f_user {
-                Some(v) => v,
-                None => return Err(Decoder::missing("user")),
-            },
-            group: f_group,
-            password: match f_password {
-                Some(v) => v,
-                None => return Err(Decoder::missing("password")),
-            },
-            key: match f_key {
-                Some(v) => v,
-                None => return Err(Decoder::missing("key")),
-            },
-            type_: match f_type_ {
-                Some(v) => v,
-                None => return Err(Decoder::missing("type")),
-            },
-            extra,
+            let Some(r_server) = f_server else {
+                break 'fail (Decoder::missing("server"), None);
+            };
+            let Some(r_user) = f_user else {
+                break 'fail (Decoder::missing("user"), None);
+            };
+            let Some(r_password) = f_password else {
+                break 'fail (Decoder::missing("password"), None);
+            };
+            let Some(r_key) = f_key else {
+                break 'fail (Decoder::missing("key"), None);
+            };
+            let Some(r_type_) = f_type_ else {
+                break 'fail (Decoder::missing("type"), None);
+            };
+            return Ok(VPNType {
+                custom_data: f_custom_data,
+                server: r_server,
+                user: r_user,
+                group: f_group,
+                password: r_password,
+                key: r_key,
+                type_: r_type_,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -17155,84 +19408,148 @@ impl Decode for VariableAttributeType {
         let mut f_constant: Option<bool> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"type" => {
+                        if f_type_.is_some() {
+                            if let Err(e) = d.duplicate("type") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_type_ = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match AttributeEnumType::decode(d) {
+                            Ok(v) => f_type_ = Some(v),
+                            Err(e) => break 'fail (e, Some("type")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"value" => {
+                        if f_value.is_some() {
+                            if let Err(e) = d.duplicate("value") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_value = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(2500)) {
+                            Ok(v) => f_value = Some(v),
+                            Err(e) => break 'fail (e, Some("value")),
+                        }
+                    }
+                    b"mutability" => {
+                        if f_mutability.is_some() {
+                            if let Err(e) = d.duplicate("mutability") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_mutability = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match MutabilityEnumType::decode(d) {
+                            Ok(v) => f_mutability = Some(v),
+                            Err(e) => break 'fail (e, Some("mutability")),
+                        }
+                    }
+                    b"persistent" => {
+                        if f_persistent.is_some() {
+                            if let Err(e) = d.duplicate("persistent") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_persistent = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.boolean() {
+                            Ok(v) => f_persistent = Some(v),
+                            Err(e) => break 'fail (e, Some("persistent")),
+                        }
+                    }
+                    b"constant" => {
+                        if f_constant.is_some() {
+                            if let Err(e) = d.duplicate("constant") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_constant = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.boolean() {
+                            Ok(v) => f_constant = Some(v),
+                            Err(e) => break 'fail (e, Some("constant")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"type" => {
-                    if f_type_.is_some() {
-                        d.duplicate("type")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_type_ = None;
-                        continue;
-                    }
-                    f_type_ = Some(AttributeEnumType::decode(d).map_err(|e| e.at_key("type"))?);
-                }
-                b"value" => {
-                    if f_value.is_some() {
-                        d.duplicate("value")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_value = None;
-                        continue;
-                    }
-                    f_value = Some(d.string(Some(2500)).map_err(|e| e.at_key("value"))?);
-                }
-                b"mutability" => {
-                    if f_mutability.is_some() {
-                        d.duplicate("mutability")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_mutability = None;
-                        continue;
-                    }
-                    f_mutability =
-                        Some(MutabilityEnumType::decode(d).map_err(|e| e.at_key("mutability"))?);
-                }
-                b"persistent" => {
-                    if f_persistent.is_some() {
-                        d.duplicate("persistent")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_persistent = None;
-                        continue;
-                    }
-                    f_persistent = Some(d.boolean().map_err(|e| e.at_key("persistent"))?);
-                }
-                b"constant" => {
-                    if f_constant.is_some() {
-                        d.duplicate("constant")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_constant = None;
-                        continue;
-                    }
-                    f_constant = Some(d.boolean().map_err(|e| e.at_key("constant"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(VariableAttributeType {
-            custom_data: f_custom_data,
-            type_: f_type_,
-            value: f_value,
-            mutability: f_mutability,
-            persistent: f_persistent,
-            constant: f_constant,
-            extra,
+            return Ok(VariableAttributeType {
+                custom_data: f_custom_data,
+                type_: f_type_,
+                value: f_value,
+                mutability: f_mutability,
+                persistent: f_persistent,
+                constant: f_constant,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -17335,99 +19652,158 @@ impl Decode for VariableCharacteristicsType {
         let mut f_supports_monitoring: Option<bool> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"unit" => {
+                        if f_unit.is_some() {
+                            if let Err(e) = d.duplicate("unit") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_unit = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(16)) {
+                            Ok(v) => f_unit = Some(v),
+                            Err(e) => break 'fail (e, Some("unit")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"dataType" => {
+                        if f_data_type.is_some() {
+                            if let Err(e) = d.duplicate("dataType") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match DataEnumType::decode(d) {
+                            Ok(v) => f_data_type = Some(v),
+                            Err(e) => break 'fail (e, Some("dataType")),
+                        }
+                    }
+                    b"minLimit" => {
+                        if f_min_limit.is_some() {
+                            if let Err(e) = d.duplicate("minLimit") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_min_limit = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.decimal(None, None, None) {
+                            Ok(v) => f_min_limit = Some(v),
+                            Err(e) => break 'fail (e, Some("minLimit")),
+                        }
+                    }
+                    b"maxLimit" => {
+                        if f_max_limit.is_some() {
+                            if let Err(e) = d.duplicate("maxLimit") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_max_limit = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.decimal(None, None, None) {
+                            Ok(v) => f_max_limit = Some(v),
+                            Err(e) => break 'fail (e, Some("maxLimit")),
+                        }
+                    }
+                    b"valuesList" => {
+                        if f_values_list.is_some() {
+                            if let Err(e) = d.duplicate("valuesList") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_values_list = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(1000)) {
+                            Ok(v) => f_values_list = Some(v),
+                            Err(e) => break 'fail (e, Some("valuesList")),
+                        }
+                    }
+                    b"supportsMonitoring" => {
+                        if f_supports_monitoring.is_some() {
+                            if let Err(e) = d.duplicate("supportsMonitoring") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.boolean() {
+                            Ok(v) => f_supports_monitoring = Some(v),
+                            Err(e) => break 'fail (e, Some("supportsMonitoring")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"unit" => {
-                    if f_unit.is_some() {
-                        d.duplicate("unit")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_unit = None;
-                        continue;
-                    }
-                    f_unit = Some(d.string(Some(16)).map_err(|e| e.at_key("unit"))?);
-                }
-                b"dataType" => {
-                    if f_data_type.is_some() {
-                        d.duplicate("dataType")?;
-                    }
-                    f_data_type = Some(DataEnumType::decode(d).map_err(|e| e.at_key("dataType"))?);
-                }
-                b"minLimit" => {
-                    if f_min_limit.is_some() {
-                        d.duplicate("minLimit")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_min_limit = None;
-                        continue;
-                    }
-                    f_min_limit = Some(
-                        d.decimal(None, None, None)
-                            .map_err(|e| e.at_key("minLimit"))?,
-                    );
-                }
-                b"maxLimit" => {
-                    if f_max_limit.is_some() {
-                        d.duplicate("maxLimit")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_max_limit = None;
-                        continue;
-                    }
-                    f_max_limit = Some(
-                        d.decimal(None, None, None)
-                            .map_err(|e| e.at_key("maxLimit"))?,
-                    );
-                }
-                b"valuesList" => {
-                    if f_values_list.is_some() {
-                        d.duplicate("valuesList")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_values_list = None;
-                        continue;
-                    }
-                    f_values_list = Some(d.string(Some(1000)).map_err(|e| e.at_key("valuesList"))?);
-                }
-                b"supportsMonitoring" => {
-                    if f_supports_monitoring.is_some() {
-                        d.duplicate("supportsMonitoring")?;
-                    }
-                    f_supports_monitoring =
-                        Some(d.boolean().map_err(|e| e.at_key("supportsMonitoring"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(VariableCharacteristicsType {
-            custom_data: f_custom_data,
-            unit: f_unit,
-            data_type: match f_data_type {
-                Some(v) => v,
-                None => return Err(Decoder::missing("dataType")),
-            },
-            min_limit: f_min_limit,
-            max_limit: f_max_limit,
-            values_list: f_values_list,
-            supports_monitoring: match f_supports_monitoring {
-                Some(v) => v,
-                None => return Err(Decoder::missing("supportsMonitoring")),
-            },
-            extra,
+            let Some(r_data_type) = f_data_type else {
+                break 'fail (Decoder::missing("dataType"), None);
+            };
+            let Some(r_supports_monitoring) = f_supports_monitoring else {
+                break 'fail (Decoder::missing("supportsMonitoring"), None);
+            };
+            return Ok(VariableCharacteristicsType {
+                custom_data: f_custom_data,
+                unit: f_unit,
+                data_type: r_data_type,
+                min_limit: f_min_limit,
+                max_limit: f_max_limit,
+                values_list: f_values_list,
+                supports_monitoring: r_supports_monitoring,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -17540,78 +19916,123 @@ impl Decode for VariableMonitoringType {
         let mut f_severity: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"id" => {
+                        if f_id.is_some() {
+                            if let Err(e) = d.duplicate("id") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_id = Some(v),
+                            Err(e) => break 'fail (e, Some("id")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"transaction" => {
+                        if f_transaction.is_some() {
+                            if let Err(e) = d.duplicate("transaction") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.boolean() {
+                            Ok(v) => f_transaction = Some(v),
+                            Err(e) => break 'fail (e, Some("transaction")),
+                        }
+                    }
+                    b"value" => {
+                        if f_value.is_some() {
+                            if let Err(e) = d.duplicate("value") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.decimal(None, None, None) {
+                            Ok(v) => f_value = Some(v),
+                            Err(e) => break 'fail (e, Some("value")),
+                        }
+                    }
+                    b"type" => {
+                        if f_type_.is_some() {
+                            if let Err(e) = d.duplicate("type") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match MonitorEnumType::decode(d) {
+                            Ok(v) => f_type_ = Some(v),
+                            Err(e) => break 'fail (e, Some("type")),
+                        }
+                    }
+                    b"severity" => {
+                        if f_severity.is_some() {
+                            if let Err(e) = d.duplicate("severity") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.integer(None, None) {
+                            Ok(v) => f_severity = Some(v),
+                            Err(e) => break 'fail (e, Some("severity")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"id" => {
-                    if f_id.is_some() {
-                        d.duplicate("id")?;
-                    }
-                    f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
-                }
-                b"transaction" => {
-                    if f_transaction.is_some() {
-                        d.duplicate("transaction")?;
-                    }
-                    f_transaction = Some(d.boolean().map_err(|e| e.at_key("transaction"))?);
-                }
-                b"value" => {
-                    if f_value.is_some() {
-                        d.duplicate("value")?;
-                    }
-                    f_value = Some(d.decimal(None, None, None).map_err(|e| e.at_key("value"))?);
-                }
-                b"type" => {
-                    if f_type_.is_some() {
-                        d.duplicate("type")?;
-                    }
-                    f_type_ = Some(MonitorEnumType::decode(d).map_err(|e| e.at_key("type"))?);
-                }
-                b"severity" => {
-                    if f_severity.is_some() {
-                        d.duplicate("severity")?;
-                    }
-                    f_severity = Some(d.integer(None, None).map_err(|e| e.at_key("severity"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(VariableMonitoringType {
-            custom_data: f_custom_data,
-            id: match f_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("id")),
-            },
-            transaction: match f_transaction {
-                Some(v) => v,
-                None => return Err(Decoder::missing("transaction")),
-            },
-            value: match f_value {
-                Some(v) => v,
-                None => return Err(Decoder::missing("value")),
-            },
-            type_: match f_type_ {
-                Some(v) => v,
-                None => return Err(Decoder::missing("type")),
-            },
-            severity: match f_severity {
-                Some(v) => v,
-                None => return Err(Decoder::missing("severity")),
-            },
-            extra,
+            let Some(r_id) = f_id else {
+                break 'fail (Decoder::missing("id"), None);
+            };
+            let Some(r_transaction) = f_transaction else {
+                break 'fail (Decoder::missing("transaction"), None);
+            };
+            let Some(r_value) = f_value else {
+                break 'fail (Decoder::missing("value"), None);
+            };
+            let Some(r_type_) = f_type_ else {
+                break 'fail (Decoder::missing("type"), None);
+            };
+            let Some(r_severity) = f_severity else {
+                break 'fail (Decoder::missing("severity"), None);
+            };
+            return Ok(VariableMonitoringType {
+                custom_data: f_custom_data,
+                id: r_id,
+                transaction: r_transaction,
+                value: r_value,
+                type_: r_type_,
+                severity: r_severity,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -17698,49 +20119,83 @@ impl Decode for VariableType {
         let mut f_instance: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_key(&mut first)? {
-            match &*key {
-                b"customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match &*key {
+                    b"customData" => {
+                        if f_custom_data.is_some() {
+                            if let Err(e) = d.duplicate("customData") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_custom_data = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match CustomDataType::decode(d).map(Box::new) {
+                            Ok(v) => f_custom_data = Some(v),
+                            Err(e) => break 'fail (e, Some("customData")),
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    b"name" => {
+                        if f_name.is_some() {
+                            if let Err(e) = d.duplicate("name") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.string(Some(50)) {
+                            Ok(v) => f_name = Some(v),
+                            Err(e) => break 'fail (e, Some("name")),
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    b"instance" => {
+                        if f_instance.is_some() {
+                            if let Err(e) = d.duplicate("instance") {
+                                break 'fail (e, None);
+                            }
+                        }
+                        match d.null_as_absent() {
+                            Ok(false) => {}
+                            Ok(true) => {
+                                f_instance = None;
+                                continue;
+                            }
+                            Err(e) => break 'fail (e, None),
+                        }
+                        match d.string(Some(50)) {
+                            Ok(v) => f_instance = Some(v),
+                            Err(e) => break 'fail (e, Some("instance")),
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                b"name" => {
-                    if f_name.is_some() {
-                        d.duplicate("name")?;
-                    }
-                    f_name = Some(d.string(Some(50)).map_err(|e| e.at_key("name"))?);
-                }
-                b"instance" => {
-                    if f_instance.is_some() {
-                        d.duplicate("instance")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_instance = None;
-                        continue;
-                    }
-                    f_instance = Some(d.string(Some(50)).map_err(|e| e.at_key("instance"))?);
-                }
-                _ => d.unknown_key(key, &mut extra)?,
             }
-        }
-        Ok(VariableType {
-            custom_data: f_custom_data,
-            name: match f_name {
-                Some(v) => v,
-                None => return Err(Decoder::missing("name")),
-            },
-            instance: f_instance,
-            extra,
+            let Some(r_name) = f_name else {
+                break 'fail (Decoder::missing("name"), None);
+            };
+            return Ok(VariableType {
+                custom_data: f_custom_data,
+                name: r_name,
+                instance: f_instance,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
