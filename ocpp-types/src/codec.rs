@@ -725,6 +725,16 @@ impl<'a> Decoder<'a> {
     /// Schema), checking `minimum` / `maximum`.
     #[inline]
     pub fn integer(&mut self, min: Option<i64>, max: Option<i64>) -> Result<i64, DecodeError> {
+        if let Some((v, 0, end)) = self.p.peek_plain_number() {
+            self.p.set_offset(end);
+            check_integer(v, min, max)?;
+            return Ok(v);
+        }
+        self.integer_slow(min, max)
+    }
+
+    #[inline(never)]
+    fn integer_slow(&mut self, min: Option<i64>, max: Option<i64>) -> Result<i64, DecodeError> {
         let text = match self.p.peek() {
             Kind::Number => self.p.number().map_err(syntax)?,
             k => return Err(type_error("an integer", k)),
@@ -768,6 +778,22 @@ impl<'a> Decoder<'a> {
     /// Reads an exact decimal, checking `minimum` / `maximum` / `multipleOf`.
     #[inline]
     pub fn decimal(
+        &mut self,
+        min: Option<Decimal>,
+        max: Option<Decimal>,
+        multiple_of: Option<Decimal>,
+    ) -> Result<Decimal, DecodeError> {
+        if let Some((mantissa, scale, end)) = self.p.peek_plain_number() {
+            self.p.set_offset(end);
+            let v = Decimal::new(mantissa, scale);
+            check_decimal(&v, min, max, multiple_of)?;
+            return Ok(v);
+        }
+        self.decimal_slow(min, max, multiple_of)
+    }
+
+    #[inline(never)]
+    fn decimal_slow(
         &mut self,
         min: Option<Decimal>,
         max: Option<Decimal>,
@@ -1036,6 +1062,58 @@ mod tests {
                 proptest::prop_assert_eq!(a.to_string(), b.to_string());
             }
         }
+    }
+
+    #[test]
+    fn numbers_read_alike_on_the_fast_and_the_general_path() {
+        for text in [
+            "0",
+            "-1",
+            "7",
+            "12.50",
+            "0.001",
+            "-0.5",
+            "-0",
+            "-0.0",
+            "2.0",
+            "1e3",
+            "1.5E-7",
+            "123456789012345678",
+            "1234567890123456789",
+            "12345678901234567.8",
+            "99999999999999999999999",
+            "0.000000000000000001",
+        ] {
+            let slow = slow_decimal(text);
+            let fast = Decoder::new(text, DecodeOptions::STRICT).decimal(None, None, None);
+            assert_eq!(
+                fast.ok().map(|d| d.to_string()),
+                slow.map(|d| d.to_string()),
+                "{text}"
+            );
+            let int = Decoder::new(text, DecodeOptions::STRICT).integer(None, None);
+            match slow {
+                Some(d) if d.fract().is_zero() && i64::try_from(d).is_ok() => {
+                    assert_eq!(int.unwrap(), i64::try_from(d).unwrap(), "{text}")
+                }
+                _ => assert!(int.is_err(), "{text}"),
+            }
+        }
+        for bad in ["01", "-", "1.", "-01.5", ".5"] {
+            let mut d = Decoder::new(bad, DecodeOptions::STRICT);
+            let r = d
+                .decimal(None, None, None)
+                .and_then(|_| d.p.finish().map_err(syntax));
+            assert!(r.is_err(), "{bad}");
+        }
+        let e = Decoder::new("5", DecodeOptions::STRICT)
+            .integer(Some(6), None)
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::PropertyConstraintViolation);
+        let e = Decoder::new("2.5", DecodeOptions::STRICT)
+            .integer(None, None)
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::TypeConstraintViolation);
     }
 
     #[test]

@@ -421,6 +421,65 @@ impl<'a> Parser<'a> {
         Ok(v)
     }
 
+    /// Looks at the next value and, when it is a number without exponent of at most 18 digits,
+    /// returns its digits as an integer, the number of digits after the point and the offset
+    /// where the number ends; the caller moves there with [`Parser::set_offset`]. Anything else
+    /// (including negative zero and invalid numbers) returns `None`: read it with
+    /// [`Parser::number`].
+    #[inline]
+    pub(crate) fn peek_plain_number(&mut self) -> Option<(i64, u32, usize)> {
+        self.skip_ws();
+        let b = self.src.as_bytes();
+        let mut i = self.pos;
+        let negative = b.get(i) == Some(&b'-');
+        i += usize::from(negative);
+        let start = i;
+        let mut mantissa: i64 = 0;
+        while let Some(&c) = b.get(i) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            if i - start == 18 {
+                return None;
+            }
+            mantissa = mantissa * 10 + i64::from(c - b'0');
+            i += 1;
+        }
+        let int_digits = i - start;
+        if int_digits == 0 || (int_digits > 1 && b[start] == b'0') {
+            return None;
+        }
+        let mut scale = 0;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            let fraction = i;
+            while let Some(&c) = b.get(i) {
+                if !c.is_ascii_digit() {
+                    break;
+                }
+                if int_digits + (i - fraction) == 18 {
+                    return None;
+                }
+                mantissa = mantissa * 10 + i64::from(c - b'0');
+                i += 1;
+            }
+            if i == fraction {
+                return None;
+            }
+            scale = (i - fraction) as u32;
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) || (negative && mantissa == 0) {
+            return None;
+        }
+        Some((if negative { -mantissa } else { mantissa }, scale, i))
+    }
+
+    /// Moves to `offset`, an offset returned by [`Parser::peek_plain_number`].
+    #[inline]
+    pub(crate) fn set_offset(&mut self, offset: usize) {
+        self.pos = offset;
+    }
+
     /// Reads a number and returns its exact source text.
     #[inline]
     pub fn number(&mut self) -> PResult<&'a str> {

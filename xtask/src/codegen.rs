@@ -1001,36 +1001,50 @@ fn emit_struct(
         out,
         "                let key = match d.next_key(&mut first) {{ Ok(Some(k)) => k, Ok(None) => break, Err(e) => break 'fail (e, None) }};"
     )?;
-    writeln!(out, "                match &*key {{")?;
+    let unknown = if open { "extension_key" } else { "unknown_key" };
+    let unknown_stmt =
+        format!("if let Err(e) = d.{unknown}(key, &mut extra) {{ break 'fail (e, None); }}");
+    // One switch on the name's length, then at most a few fixed-length comparisons (a `match`
+    // on byte strings would compare the name with every member name in turn).
+    let mut by_len: BTreeMap<usize, Vec<&Field>> = BTreeMap::new();
     for f in fields {
-        writeln!(out, "                    b\"{}\" => {{", f.json)?;
-        writeln!(
-            out,
-            "                        if f_{}.is_some() {{ if let Err(e) = d.duplicate(\"{}\") {{ break 'fail (e, None); }} }}",
-            f.rust, f.json
-        )?;
-        // `null` is a valid value of an untyped member, never an absent one.
-        if !f.required && f.ty != Ty::Any {
+        by_len.entry(f.json.len()).or_default().push(f);
+    }
+    writeln!(out, "                match key.len() {{")?;
+    for (len, group) in &by_len {
+        writeln!(out, "                    {len} => {{")?;
+        for (i, f) in group.iter().enumerate() {
+            let kw = if i == 0 { "if" } else { "} else if" };
             writeln!(
                 out,
-                "                        match d.null_as_absent() {{ Ok(false) => {{}} Ok(true) => {{ f_{} = None; continue; }} Err(e) => break 'fail (e, None) }}",
-                f.rust
+                "                        {kw} *key == *b\"{}\" {{",
+                f.json
+            )?;
+            writeln!(
+                out,
+                "                        if f_{}.is_some() {{ if let Err(e) = d.duplicate(\"{}\") {{ break 'fail (e, None); }} }}",
+                f.rust, f.json
+            )?;
+            // `null` is a valid value of an untyped member, never an absent one.
+            if !f.required && f.ty != Ty::Any {
+                writeln!(
+                    out,
+                    "                        match d.null_as_absent() {{ Ok(false) => {{}} Ok(true) => {{ f_{} = None; continue; }} Err(e) => break 'fail (e, None) }}",
+                    f.rust
+                )?;
+            }
+            writeln!(
+                out,
+                "                        match {} {{ Ok(v) => f_{} = Some(v), Err(e) => break 'fail (e, Some(\"{}\")) }}",
+                decode_expr(&f.ty)?,
+                f.rust,
+                f.json
             )?;
         }
-        writeln!(
-            out,
-            "                        match {} {{ Ok(v) => f_{} = Some(v), Err(e) => break 'fail (e, Some(\"{}\")) }}",
-            decode_expr(&f.ty)?,
-            f.rust,
-            f.json
-        )?;
+        writeln!(out, "                        }} else {{ {unknown_stmt} }}")?;
         writeln!(out, "                    }}")?;
     }
-    let unknown = if open { "extension_key" } else { "unknown_key" };
-    writeln!(
-        out,
-        "                    _ => if let Err(e) = d.{unknown}(key, &mut extra) {{ break 'fail (e, None); }},"
-    )?;
+    writeln!(out, "                    _ => {{ {unknown_stmt} }}")?;
     writeln!(out, "                }}\n            }}")?;
     for f in fields.iter().filter(|f| f.required) {
         writeln!(
@@ -1191,15 +1205,22 @@ fn emit_enum(out: &mut String, name: &str, values: &[String], doc: &str) -> Resu
         out,
         "    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {{"
     )?;
-    writeln!(out, "        let s = d.enum_bytes()?;")?;
-    writeln!(out, "        Ok(match &*s {{")?;
+    // As for member names: a switch on the length, then fixed-length comparisons.
+    let unknown = format!("{name}::UnknownValue(d.unknown_enum_bytes(s, \"{name}\")?)");
+    let mut by_len: BTreeMap<usize, Vec<(&String, &String)>> = BTreeMap::new();
     for (v, w) in vars.iter().zip(values) {
-        writeln!(out, "            b\"{w}\" => {name}::{v},")?;
+        by_len.entry(w.len()).or_default().push((v, w));
     }
-    writeln!(
-        out,
-        "            _ => {name}::UnknownValue(d.unknown_enum_bytes(s, \"{name}\")?),"
-    )?;
+    writeln!(out, "        let s = d.enum_bytes()?;")?;
+    writeln!(out, "        Ok(match s.len() {{")?;
+    for (len, group) in &by_len {
+        write!(out, "            {len} => ")?;
+        for (v, w) in group {
+            write!(out, "if *s == *b\"{w}\" {{ {name}::{v} }} else ")?;
+        }
+        writeln!(out, "{{ {unknown} }},")?;
+    }
+    writeln!(out, "            _ => {unknown},")?;
     writeln!(out, "        }})\n    }}\n}}\n")?;
     writeln!(out, "impl Encode for {name} {{")?;
     writeln!(

@@ -42,16 +42,22 @@ impl Decode for AuthorizeRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"idTag" => {
-                        if f_id_tag.is_some() {
-                            if let Err(e) = d.duplicate("idTag") {
+                match key.len() {
+                    5 => {
+                        if *key == *b"idTag" {
+                            if f_id_tag.is_some() {
+                                if let Err(e) = d.duplicate("idTag") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_id_tag = Some(v),
+                                Err(e) => break 'fail (e, Some("idTag")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(20)) {
-                            Ok(v) => f_id_tag = Some(v),
-                            Err(e) => break 'fail (e, Some("idTag")),
                         }
                     }
                     _ => {
@@ -140,16 +146,22 @@ impl Decode for AuthorizeResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"idTagInfo" => {
-                        if f_id_tag_info.is_some() {
-                            if let Err(e) = d.duplicate("idTagInfo") {
+                match key.len() {
+                    9 => {
+                        if *key == *b"idTagInfo" {
+                            if f_id_tag_info.is_some() {
+                                if let Err(e) = d.duplicate("idTagInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match IdTagInfo::decode(d) {
+                                Ok(v) => f_id_tag_info = Some(v),
+                                Err(e) => break 'fail (e, Some("idTagInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match IdTagInfo::decode(d) {
-                            Ok(v) => f_id_tag_info = Some(v),
-                            Err(e) => break 'fail (e, Some("idTagInfo")),
                         }
                     }
                     _ => {
@@ -260,160 +272,207 @@ impl Decode for BootNotificationRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"chargePointVendor" => {
-                        if f_charge_point_vendor.is_some() {
-                            if let Err(e) = d.duplicate("chargePointVendor") {
+                match key.len() {
+                    4 => {
+                        if *key == *b"imsi" {
+                            if f_imsi.is_some() {
+                                if let Err(e) = d.duplicate("imsi") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_imsi = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_imsi = Some(v),
+                                Err(e) => break 'fail (e, Some("imsi")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(20)) {
-                            Ok(v) => f_charge_point_vendor = Some(v),
-                            Err(e) => break 'fail (e, Some("chargePointVendor")),
                         }
                     }
-                    b"chargePointModel" => {
-                        if f_charge_point_model.is_some() {
-                            if let Err(e) = d.duplicate("chargePointModel") {
+                    5 => {
+                        if *key == *b"iccid" {
+                            if f_iccid.is_some() {
+                                if let Err(e) = d.duplicate("iccid") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_iccid = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_iccid = Some(v),
+                                Err(e) => break 'fail (e, Some("iccid")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(20)) {
-                            Ok(v) => f_charge_point_model = Some(v),
-                            Err(e) => break 'fail (e, Some("chargePointModel")),
                         }
                     }
-                    b"chargePointSerialNumber" => {
-                        if f_charge_point_serial_number.is_some() {
-                            if let Err(e) = d.duplicate("chargePointSerialNumber") {
+                    9 => {
+                        if *key == *b"meterType" {
+                            if f_meter_type.is_some() {
+                                if let Err(e) = d.duplicate("meterType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_meter_type = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(25)) {
+                                Ok(v) => f_meter_type = Some(v),
+                                Err(e) => break 'fail (e, Some("meterType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_charge_point_serial_number = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(25)) {
-                            Ok(v) => f_charge_point_serial_number = Some(v),
-                            Err(e) => break 'fail (e, Some("chargePointSerialNumber")),
                         }
                     }
-                    b"chargeBoxSerialNumber" => {
-                        if f_charge_box_serial_number.is_some() {
-                            if let Err(e) = d.duplicate("chargeBoxSerialNumber") {
+                    15 => {
+                        if *key == *b"firmwareVersion" {
+                            if f_firmware_version.is_some() {
+                                if let Err(e) = d.duplicate("firmwareVersion") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_firmware_version = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_firmware_version = Some(v),
+                                Err(e) => break 'fail (e, Some("firmwareVersion")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_charge_box_serial_number = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(25)) {
-                            Ok(v) => f_charge_box_serial_number = Some(v),
-                            Err(e) => break 'fail (e, Some("chargeBoxSerialNumber")),
                         }
                     }
-                    b"firmwareVersion" => {
-                        if f_firmware_version.is_some() {
-                            if let Err(e) = d.duplicate("firmwareVersion") {
+                    16 => {
+                        if *key == *b"chargePointModel" {
+                            if f_charge_point_model.is_some() {
+                                if let Err(e) = d.duplicate("chargePointModel") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_charge_point_model = Some(v),
+                                Err(e) => break 'fail (e, Some("chargePointModel")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_firmware_version = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(50)) {
-                            Ok(v) => f_firmware_version = Some(v),
-                            Err(e) => break 'fail (e, Some("firmwareVersion")),
                         }
                     }
-                    b"iccid" => {
-                        if f_iccid.is_some() {
-                            if let Err(e) = d.duplicate("iccid") {
+                    17 => {
+                        if *key == *b"chargePointVendor" {
+                            if f_charge_point_vendor.is_some() {
+                                if let Err(e) = d.duplicate("chargePointVendor") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_charge_point_vendor = Some(v),
+                                Err(e) => break 'fail (e, Some("chargePointVendor")),
+                            }
+                        } else if *key == *b"meterSerialNumber" {
+                            if f_meter_serial_number.is_some() {
+                                if let Err(e) = d.duplicate("meterSerialNumber") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_meter_serial_number = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(25)) {
+                                Ok(v) => f_meter_serial_number = Some(v),
+                                Err(e) => break 'fail (e, Some("meterSerialNumber")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_iccid = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(20)) {
-                            Ok(v) => f_iccid = Some(v),
-                            Err(e) => break 'fail (e, Some("iccid")),
                         }
                     }
-                    b"imsi" => {
-                        if f_imsi.is_some() {
-                            if let Err(e) = d.duplicate("imsi") {
+                    21 => {
+                        if *key == *b"chargeBoxSerialNumber" {
+                            if f_charge_box_serial_number.is_some() {
+                                if let Err(e) = d.duplicate("chargeBoxSerialNumber") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charge_box_serial_number = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(25)) {
+                                Ok(v) => f_charge_box_serial_number = Some(v),
+                                Err(e) => break 'fail (e, Some("chargeBoxSerialNumber")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_imsi = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(20)) {
-                            Ok(v) => f_imsi = Some(v),
-                            Err(e) => break 'fail (e, Some("imsi")),
                         }
                     }
-                    b"meterType" => {
-                        if f_meter_type.is_some() {
-                            if let Err(e) = d.duplicate("meterType") {
+                    23 => {
+                        if *key == *b"chargePointSerialNumber" {
+                            if f_charge_point_serial_number.is_some() {
+                                if let Err(e) = d.duplicate("chargePointSerialNumber") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charge_point_serial_number = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(25)) {
+                                Ok(v) => f_charge_point_serial_number = Some(v),
+                                Err(e) => break 'fail (e, Some("chargePointSerialNumber")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_meter_type = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(25)) {
-                            Ok(v) => f_meter_type = Some(v),
-                            Err(e) => break 'fail (e, Some("meterType")),
-                        }
-                    }
-                    b"meterSerialNumber" => {
-                        if f_meter_serial_number.is_some() {
-                            if let Err(e) = d.duplicate("meterSerialNumber") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_meter_serial_number = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(25)) {
-                            Ok(v) => f_meter_serial_number = Some(v),
-                            Err(e) => break 'fail (e, Some("meterSerialNumber")),
                         }
                     }
                     _ => {
@@ -585,38 +644,56 @@ impl Decode for BootNotificationResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match RegistrationStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match RegistrationStatus::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
-                    b"currentTime" => {
-                        if f_current_time.is_some() {
-                            if let Err(e) = d.duplicate("currentTime") {
+                    8 => {
+                        if *key == *b"interval" {
+                            if f_interval.is_some() {
+                                if let Err(e) = d.duplicate("interval") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_interval = Some(v),
+                                Err(e) => break 'fail (e, Some("interval")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_current_time = Some(v),
-                            Err(e) => break 'fail (e, Some("currentTime")),
                         }
                     }
-                    b"interval" => {
-                        if f_interval.is_some() {
-                            if let Err(e) = d.duplicate("interval") {
+                    11 => {
+                        if *key == *b"currentTime" {
+                            if f_current_time.is_some() {
+                                if let Err(e) = d.duplicate("currentTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_current_time = Some(v),
+                                Err(e) => break 'fail (e, Some("currentTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_interval = Some(v),
-                            Err(e) => break 'fail (e, Some("interval")),
                         }
                     }
                     _ => {
@@ -721,27 +798,39 @@ impl Decode for ChangeAvailabilityRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"connectorId" => {
-                        if f_connector_id.is_some() {
-                            if let Err(e) = d.duplicate("connectorId") {
+                match key.len() {
+                    4 => {
+                        if *key == *b"type" {
+                            if f_type_.is_some() {
+                                if let Err(e) = d.duplicate("type") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match AvailabilityType::decode(d) {
+                                Ok(v) => f_type_ = Some(v),
+                                Err(e) => break 'fail (e, Some("type")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_connector_id = Some(v),
-                            Err(e) => break 'fail (e, Some("connectorId")),
                         }
                     }
-                    b"type" => {
-                        if f_type_.is_some() {
-                            if let Err(e) = d.duplicate("type") {
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match AvailabilityType::decode(d) {
-                            Ok(v) => f_type_ = Some(v),
-                            Err(e) => break 'fail (e, Some("type")),
                         }
                     }
                     _ => {
@@ -839,16 +928,22 @@ impl Decode for ChangeAvailabilityResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match AvailabilityStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match AvailabilityStatus::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
                     _ => {
@@ -931,27 +1026,39 @@ impl Decode for ChangeConfigurationRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"key" => {
-                        if f_key.is_some() {
-                            if let Err(e) = d.duplicate("key") {
+                match key.len() {
+                    3 => {
+                        if *key == *b"key" {
+                            if f_key.is_some() {
+                                if let Err(e) = d.duplicate("key") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_key = Some(v),
+                                Err(e) => break 'fail (e, Some("key")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(50)) {
-                            Ok(v) => f_key = Some(v),
-                            Err(e) => break 'fail (e, Some("key")),
                         }
                     }
-                    b"value" => {
-                        if f_value.is_some() {
-                            if let Err(e) = d.duplicate("value") {
+                    5 => {
+                        if *key == *b"value" {
+                            if f_value.is_some() {
+                                if let Err(e) = d.duplicate("value") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(500)) {
+                                Ok(v) => f_value = Some(v),
+                                Err(e) => break 'fail (e, Some("value")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(500)) {
-                            Ok(v) => f_value = Some(v),
-                            Err(e) => break 'fail (e, Some("value")),
                         }
                     }
                     _ => {
@@ -1053,16 +1160,22 @@ impl Decode for ChangeConfigurationResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ConfigurationStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ConfigurationStatus::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
                     _ => {
@@ -1137,7 +1250,7 @@ impl Decode for ClearCacheRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
+                match key.len() {
                     _ => {
                         if let Err(e) = d.unknown_key(key, &mut extra) {
                             break 'fail (e, None);
@@ -1209,16 +1322,22 @@ impl Decode for ClearCacheResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ClearCacheStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ClearCacheStatus::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
                     _ => {
@@ -1305,54 +1424,72 @@ impl Decode for DataTransferRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"vendorId" => {
-                        if f_vendor_id.is_some() {
-                            if let Err(e) = d.duplicate("vendorId") {
+                match key.len() {
+                    4 => {
+                        if *key == *b"data" {
+                            if f_data.is_some() {
+                                if let Err(e) = d.duplicate("data") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(None) {
+                                Ok(v) => f_data = Some(v),
+                                Err(e) => break 'fail (e, Some("data")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(255)) {
-                            Ok(v) => f_vendor_id = Some(v),
-                            Err(e) => break 'fail (e, Some("vendorId")),
                         }
                     }
-                    b"messageId" => {
-                        if f_message_id.is_some() {
-                            if let Err(e) = d.duplicate("messageId") {
+                    8 => {
+                        if *key == *b"vendorId" {
+                            if f_vendor_id.is_some() {
+                                if let Err(e) = d.duplicate("vendorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(255)) {
+                                Ok(v) => f_vendor_id = Some(v),
+                                Err(e) => break 'fail (e, Some("vendorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_message_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(50)) {
-                            Ok(v) => f_message_id = Some(v),
-                            Err(e) => break 'fail (e, Some("messageId")),
                         }
                     }
-                    b"data" => {
-                        if f_data.is_some() {
-                            if let Err(e) = d.duplicate("data") {
+                    9 => {
+                        if *key == *b"messageId" {
+                            if f_message_id.is_some() {
+                                if let Err(e) = d.duplicate("messageId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_message_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_message_id = Some(v),
+                                Err(e) => break 'fail (e, Some("messageId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(None) {
-                            Ok(v) => f_data = Some(v),
-                            Err(e) => break 'fail (e, Some("data")),
                         }
                     }
                     _ => {
@@ -1458,35 +1595,47 @@ impl Decode for DataTransferResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    4 => {
+                        if *key == *b"data" {
+                            if f_data.is_some() {
+                                if let Err(e) = d.duplicate("data") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(None) {
+                                Ok(v) => f_data = Some(v),
+                                Err(e) => break 'fail (e, Some("data")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match DataTransferStatus::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
-                    b"data" => {
-                        if f_data.is_some() {
-                            if let Err(e) = d.duplicate("data") {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match DataTransferStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(None) {
-                            Ok(v) => f_data = Some(v),
-                            Err(e) => break 'fail (e, Some("data")),
                         }
                     }
                     _ => {
@@ -1570,24 +1719,30 @@ impl Decode for GetConfigurationRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"key" => {
-                        if f_key.is_some() {
-                            if let Err(e) = d.duplicate("key") {
+                match key.len() {
+                    3 => {
+                        if *key == *b"key" {
+                            if f_key.is_some() {
+                                if let Err(e) = d.duplicate("key") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_key = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(0, None, |d| d.string(Some(50))) {
+                                Ok(v) => f_key = Some(v),
+                                Err(e) => break 'fail (e, Some("key")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_key = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(0, None, |d| d.string(Some(50))) {
-                            Ok(v) => f_key = Some(v),
-                            Err(e) => break 'fail (e, Some("key")),
                         }
                     }
                     _ => {
@@ -1679,43 +1834,55 @@ impl Decode for GetConfigurationResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"configurationKey" => {
-                        if f_configuration_key.is_some() {
-                            if let Err(e) = d.duplicate("configurationKey") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"unknownKey" {
+                            if f_unknown_key.is_some() {
+                                if let Err(e) = d.duplicate("unknownKey") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_unknown_key = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(0, None, |d| d.string(Some(50))) {
+                                Ok(v) => f_unknown_key = Some(v),
+                                Err(e) => break 'fail (e, Some("unknownKey")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_configuration_key = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(0, None, |d| KeyValue::decode(d)) {
-                            Ok(v) => f_configuration_key = Some(v),
-                            Err(e) => break 'fail (e, Some("configurationKey")),
                         }
                     }
-                    b"unknownKey" => {
-                        if f_unknown_key.is_some() {
-                            if let Err(e) = d.duplicate("unknownKey") {
+                    16 => {
+                        if *key == *b"configurationKey" {
+                            if f_configuration_key.is_some() {
+                                if let Err(e) = d.duplicate("configurationKey") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_configuration_key = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(0, None, |d| KeyValue::decode(d)) {
+                                Ok(v) => f_configuration_key = Some(v),
+                                Err(e) => break 'fail (e, Some("configurationKey")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_unknown_key = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(0, None, |d| d.string(Some(50))) {
-                            Ok(v) => f_unknown_key = Some(v),
-                            Err(e) => break 'fail (e, Some("unknownKey")),
                         }
                     }
                     _ => {
@@ -1807,7 +1974,7 @@ impl Decode for HeartbeatRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
+                match key.len() {
                     _ => {
                         if let Err(e) = d.unknown_key(key, &mut extra) {
                             break 'fail (e, None);
@@ -1879,16 +2046,22 @@ impl Decode for HeartbeatResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"currentTime" => {
-                        if f_current_time.is_some() {
-                            if let Err(e) = d.duplicate("currentTime") {
+                match key.len() {
+                    11 => {
+                        if *key == *b"currentTime" {
+                            if f_current_time.is_some() {
+                                if let Err(e) = d.duplicate("currentTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_current_time = Some(v),
+                                Err(e) => break 'fail (e, Some("currentTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_current_time = Some(v),
-                            Err(e) => break 'fail (e, Some("currentTime")),
                         }
                     }
                     _ => {
@@ -1975,46 +2148,64 @@ impl Decode for MeterValuesRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"connectorId" => {
-                        if f_connector_id.is_some() {
-                            if let Err(e) = d.duplicate("connectorId") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"meterValue" {
+                            if f_meter_value.is_some() {
+                                if let Err(e) = d.duplicate("meterValue") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| MeterValue::decode(d)) {
+                                Ok(v) => f_meter_value = Some(v),
+                                Err(e) => break 'fail (e, Some("meterValue")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_connector_id = Some(v),
-                            Err(e) => break 'fail (e, Some("connectorId")),
                         }
                     }
-                    b"transactionId" => {
-                        if f_transaction_id.is_some() {
-                            if let Err(e) = d.duplicate("transactionId") {
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_transaction_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_transaction_id = Some(v),
-                            Err(e) => break 'fail (e, Some("transactionId")),
                         }
                     }
-                    b"meterValue" => {
-                        if f_meter_value.is_some() {
-                            if let Err(e) = d.duplicate("meterValue") {
+                    13 => {
+                        if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_transaction_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.array(1, None, |d| MeterValue::decode(d)) {
-                            Ok(v) => f_meter_value = Some(v),
-                            Err(e) => break 'fail (e, Some("meterValue")),
                         }
                     }
                     _ => {
@@ -2120,7 +2311,7 @@ impl Decode for MeterValuesResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
+                match key.len() {
                     _ => {
                         if let Err(e) = d.unknown_key(key, &mut extra) {
                             break 'fail (e, None);
@@ -2190,54 +2381,72 @@ impl Decode for RemoteStartTransactionRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"connectorId" => {
-                        if f_connector_id.is_some() {
-                            if let Err(e) = d.duplicate("connectorId") {
+                match key.len() {
+                    5 => {
+                        if *key == *b"idTag" {
+                            if f_id_tag.is_some() {
+                                if let Err(e) = d.duplicate("idTag") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_id_tag = Some(v),
+                                Err(e) => break 'fail (e, Some("idTag")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_connector_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_connector_id = Some(v),
-                            Err(e) => break 'fail (e, Some("connectorId")),
                         }
                     }
-                    b"idTag" => {
-                        if f_id_tag.is_some() {
-                            if let Err(e) = d.duplicate("idTag") {
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_connector_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(20)) {
-                            Ok(v) => f_id_tag = Some(v),
-                            Err(e) => break 'fail (e, Some("idTag")),
                         }
                     }
-                    b"chargingProfile" => {
-                        if f_charging_profile.is_some() {
-                            if let Err(e) = d.duplicate("chargingProfile") {
+                    15 => {
+                        if *key == *b"chargingProfile" {
+                            if f_charging_profile.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfile") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_profile = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ChargingProfile::decode(d) {
+                                Ok(v) => f_charging_profile = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfile")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_charging_profile = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match ChargingProfile::decode(d) {
-                            Ok(v) => f_charging_profile = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingProfile")),
                         }
                     }
                     _ => {
@@ -2339,16 +2548,22 @@ impl Decode for RemoteStartTransactionResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match RemoteStartStopStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match RemoteStartStopStatus::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
                     _ => {
@@ -2427,16 +2642,22 @@ impl Decode for RemoteStopTransactionRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"transactionId" => {
-                        if f_transaction_id.is_some() {
-                            if let Err(e) = d.duplicate("transactionId") {
+                match key.len() {
+                    13 => {
+                        if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_transaction_id = Some(v),
-                            Err(e) => break 'fail (e, Some("transactionId")),
                         }
                     }
                     _ => {
@@ -2521,16 +2742,22 @@ impl Decode for RemoteStopTransactionResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match RemoteStartStopStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match RemoteStartStopStatus::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
                     _ => {
@@ -2609,16 +2836,22 @@ impl Decode for ResetRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"type" => {
-                        if f_type_.is_some() {
-                            if let Err(e) = d.duplicate("type") {
+                match key.len() {
+                    4 => {
+                        if *key == *b"type" {
+                            if f_type_.is_some() {
+                                if let Err(e) = d.duplicate("type") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ResetType::decode(d) {
+                                Ok(v) => f_type_ = Some(v),
+                                Err(e) => break 'fail (e, Some("type")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ResetType::decode(d) {
-                            Ok(v) => f_type_ = Some(v),
-                            Err(e) => break 'fail (e, Some("type")),
                         }
                     }
                     _ => {
@@ -2707,16 +2940,22 @@ impl Decode for ResetResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ResetStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ResetStatus::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
                     _ => {
@@ -2811,68 +3050,98 @@ impl Decode for StartTransactionRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"connectorId" => {
-                        if f_connector_id.is_some() {
-                            if let Err(e) = d.duplicate("connectorId") {
+                match key.len() {
+                    5 => {
+                        if *key == *b"idTag" {
+                            if f_id_tag.is_some() {
+                                if let Err(e) = d.duplicate("idTag") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_id_tag = Some(v),
+                                Err(e) => break 'fail (e, Some("idTag")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_connector_id = Some(v),
-                            Err(e) => break 'fail (e, Some("connectorId")),
                         }
                     }
-                    b"idTag" => {
-                        if f_id_tag.is_some() {
-                            if let Err(e) = d.duplicate("idTag") {
+                    9 => {
+                        if *key == *b"timestamp" {
+                            if f_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("timestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("timestamp")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(20)) {
-                            Ok(v) => f_id_tag = Some(v),
-                            Err(e) => break 'fail (e, Some("idTag")),
                         }
                     }
-                    b"meterStart" => {
-                        if f_meter_start.is_some() {
-                            if let Err(e) = d.duplicate("meterStart") {
+                    10 => {
+                        if *key == *b"meterStart" {
+                            if f_meter_start.is_some() {
+                                if let Err(e) = d.duplicate("meterStart") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_meter_start = Some(v),
+                                Err(e) => break 'fail (e, Some("meterStart")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_meter_start = Some(v),
-                            Err(e) => break 'fail (e, Some("meterStart")),
                         }
                     }
-                    b"reservationId" => {
-                        if f_reservation_id.is_some() {
-                            if let Err(e) = d.duplicate("reservationId") {
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_reservation_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_reservation_id = Some(v),
-                            Err(e) => break 'fail (e, Some("reservationId")),
                         }
                     }
-                    b"timestamp" => {
-                        if f_timestamp.is_some() {
-                            if let Err(e) = d.duplicate("timestamp") {
+                    13 => {
+                        if *key == *b"reservationId" {
+                            if f_reservation_id.is_some() {
+                                if let Err(e) = d.duplicate("reservationId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_reservation_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_reservation_id = Some(v),
+                                Err(e) => break 'fail (e, Some("reservationId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_timestamp = Some(v),
-                            Err(e) => break 'fail (e, Some("timestamp")),
                         }
                     }
                     _ => {
@@ -3001,27 +3270,39 @@ impl Decode for StartTransactionResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"idTagInfo" => {
-                        if f_id_tag_info.is_some() {
-                            if let Err(e) = d.duplicate("idTagInfo") {
+                match key.len() {
+                    9 => {
+                        if *key == *b"idTagInfo" {
+                            if f_id_tag_info.is_some() {
+                                if let Err(e) = d.duplicate("idTagInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match IdTagInfo::decode(d) {
+                                Ok(v) => f_id_tag_info = Some(v),
+                                Err(e) => break 'fail (e, Some("idTagInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match IdTagInfo::decode(d) {
-                            Ok(v) => f_id_tag_info = Some(v),
-                            Err(e) => break 'fail (e, Some("idTagInfo")),
                         }
                     }
-                    b"transactionId" => {
-                        if f_transaction_id.is_some() {
-                            if let Err(e) = d.duplicate("transactionId") {
+                    13 => {
+                        if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_transaction_id = Some(v),
-                            Err(e) => break 'fail (e, Some("transactionId")),
                         }
                     }
                     _ => {
@@ -3137,114 +3418,149 @@ impl Decode for StatusNotificationRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"connectorId" => {
-                        if f_connector_id.is_some() {
-                            if let Err(e) = d.duplicate("connectorId") {
+                match key.len() {
+                    4 => {
+                        if *key == *b"info" {
+                            if f_info.is_some() {
+                                if let Err(e) = d.duplicate("info") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_info = Some(v),
+                                Err(e) => break 'fail (e, Some("info")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_connector_id = Some(v),
-                            Err(e) => break 'fail (e, Some("connectorId")),
                         }
                     }
-                    b"errorCode" => {
-                        if f_error_code.is_some() {
-                            if let Err(e) = d.duplicate("errorCode") {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargePointStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ChargePointErrorCode::decode(d) {
-                            Ok(v) => f_error_code = Some(v),
-                            Err(e) => break 'fail (e, Some("errorCode")),
                         }
                     }
-                    b"info" => {
-                        if f_info.is_some() {
-                            if let Err(e) = d.duplicate("info") {
+                    8 => {
+                        if *key == *b"vendorId" {
+                            if f_vendor_id.is_some() {
+                                if let Err(e) = d.duplicate("vendorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_vendor_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(255)) {
+                                Ok(v) => f_vendor_id = Some(v),
+                                Err(e) => break 'fail (e, Some("vendorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(50)) {
-                            Ok(v) => f_info = Some(v),
-                            Err(e) => break 'fail (e, Some("info")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    9 => {
+                        if *key == *b"errorCode" {
+                            if f_error_code.is_some() {
+                                if let Err(e) = d.duplicate("errorCode") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargePointErrorCode::decode(d) {
+                                Ok(v) => f_error_code = Some(v),
+                                Err(e) => break 'fail (e, Some("errorCode")),
+                            }
+                        } else if *key == *b"timestamp" {
+                            if f_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("timestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_timestamp = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("timestamp")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ChargePointStatus::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
-                    b"timestamp" => {
-                        if f_timestamp.is_some() {
-                            if let Err(e) = d.duplicate("timestamp") {
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_timestamp = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_timestamp = Some(v),
-                            Err(e) => break 'fail (e, Some("timestamp")),
                         }
                     }
-                    b"vendorId" => {
-                        if f_vendor_id.is_some() {
-                            if let Err(e) = d.duplicate("vendorId") {
+                    15 => {
+                        if *key == *b"vendorErrorCode" {
+                            if f_vendor_error_code.is_some() {
+                                if let Err(e) = d.duplicate("vendorErrorCode") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_vendor_error_code = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_vendor_error_code = Some(v),
+                                Err(e) => break 'fail (e, Some("vendorErrorCode")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_vendor_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(255)) {
-                            Ok(v) => f_vendor_id = Some(v),
-                            Err(e) => break 'fail (e, Some("vendorId")),
-                        }
-                    }
-                    b"vendorErrorCode" => {
-                        if f_vendor_error_code.is_some() {
-                            if let Err(e) = d.duplicate("vendorErrorCode") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_vendor_error_code = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(50)) {
-                            Ok(v) => f_vendor_error_code = Some(v),
-                            Err(e) => break 'fail (e, Some("vendorErrorCode")),
                         }
                     }
                     _ => {
@@ -3384,7 +3700,7 @@ impl Decode for StatusNotificationResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
+                match key.len() {
                     _ => {
                         if let Err(e) = d.unknown_key(key, &mut extra) {
                             break 'fail (e, None);
@@ -3466,95 +3782,124 @@ impl Decode for StopTransactionRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"idTag" => {
-                        if f_id_tag.is_some() {
-                            if let Err(e) = d.duplicate("idTag") {
+                match key.len() {
+                    5 => {
+                        if *key == *b"idTag" {
+                            if f_id_tag.is_some() {
+                                if let Err(e) = d.duplicate("idTag") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_id_tag = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_id_tag = Some(v),
+                                Err(e) => break 'fail (e, Some("idTag")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_id_tag = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(20)) {
-                            Ok(v) => f_id_tag = Some(v),
-                            Err(e) => break 'fail (e, Some("idTag")),
                         }
                     }
-                    b"meterStop" => {
-                        if f_meter_stop.is_some() {
-                            if let Err(e) = d.duplicate("meterStop") {
+                    6 => {
+                        if *key == *b"reason" {
+                            if f_reason.is_some() {
+                                if let Err(e) = d.duplicate("reason") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_reason = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match Reason::decode(d) {
+                                Ok(v) => f_reason = Some(v),
+                                Err(e) => break 'fail (e, Some("reason")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_meter_stop = Some(v),
-                            Err(e) => break 'fail (e, Some("meterStop")),
                         }
                     }
-                    b"timestamp" => {
-                        if f_timestamp.is_some() {
-                            if let Err(e) = d.duplicate("timestamp") {
+                    9 => {
+                        if *key == *b"meterStop" {
+                            if f_meter_stop.is_some() {
+                                if let Err(e) = d.duplicate("meterStop") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_meter_stop = Some(v),
+                                Err(e) => break 'fail (e, Some("meterStop")),
+                            }
+                        } else if *key == *b"timestamp" {
+                            if f_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("timestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("timestamp")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_timestamp = Some(v),
-                            Err(e) => break 'fail (e, Some("timestamp")),
                         }
                     }
-                    b"transactionId" => {
-                        if f_transaction_id.is_some() {
-                            if let Err(e) = d.duplicate("transactionId") {
+                    13 => {
+                        if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_transaction_id = Some(v),
-                            Err(e) => break 'fail (e, Some("transactionId")),
                         }
                     }
-                    b"reason" => {
-                        if f_reason.is_some() {
-                            if let Err(e) = d.duplicate("reason") {
+                    15 => {
+                        if *key == *b"transactionData" {
+                            if f_transaction_data.is_some() {
+                                if let Err(e) = d.duplicate("transactionData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_transaction_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(0, None, |d| TransactionData::decode(d)) {
+                                Ok(v) => f_transaction_data = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_reason = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match Reason::decode(d) {
-                            Ok(v) => f_reason = Some(v),
-                            Err(e) => break 'fail (e, Some("reason")),
-                        }
-                    }
-                    b"transactionData" => {
-                        if f_transaction_data.is_some() {
-                            if let Err(e) = d.duplicate("transactionData") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_transaction_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(0, None, |d| TransactionData::decode(d)) {
-                            Ok(v) => f_transaction_data = Some(v),
-                            Err(e) => break 'fail (e, Some("transactionData")),
                         }
                     }
                     _ => {
@@ -3692,24 +4037,30 @@ impl Decode for StopTransactionResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"idTagInfo" => {
-                        if f_id_tag_info.is_some() {
-                            if let Err(e) = d.duplicate("idTagInfo") {
+                match key.len() {
+                    9 => {
+                        if *key == *b"idTagInfo" {
+                            if f_id_tag_info.is_some() {
+                                if let Err(e) = d.duplicate("idTagInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_id_tag_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match IdTagInfo::decode(d) {
+                                Ok(v) => f_id_tag_info = Some(v),
+                                Err(e) => break 'fail (e, Some("idTagInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_id_tag_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match IdTagInfo::decode(d) {
-                            Ok(v) => f_id_tag_info = Some(v),
-                            Err(e) => break 'fail (e, Some("idTagInfo")),
                         }
                     }
                     _ => {
@@ -3783,16 +4134,22 @@ impl Decode for UnlockConnectorRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"connectorId" => {
-                        if f_connector_id.is_some() {
-                            if let Err(e) = d.duplicate("connectorId") {
+                match key.len() {
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_connector_id = Some(v),
-                            Err(e) => break 'fail (e, Some("connectorId")),
                         }
                     }
                     _ => {
@@ -3877,16 +4234,22 @@ impl Decode for UnlockConnectorResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match UnlockStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match UnlockStatus::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
                     _ => {
@@ -3965,16 +4328,22 @@ impl Decode for DiagnosticsStatusNotificationRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match DiagnosticsStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match DiagnosticsStatus::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
                     _ => {
@@ -4059,7 +4428,7 @@ impl Decode for DiagnosticsStatusNotificationResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
+                match key.len() {
                     _ => {
                         if let Err(e) = d.unknown_key(key, &mut extra) {
                             break 'fail (e, None);
@@ -4121,16 +4490,22 @@ impl Decode for FirmwareStatusNotificationRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match FirmwareStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match FirmwareStatus::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
                     _ => {
@@ -4215,7 +4590,7 @@ impl Decode for FirmwareStatusNotificationResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
+                match key.len() {
                     _ => {
                         if let Err(e) = d.unknown_key(key, &mut extra) {
                             break 'fail (e, None);
@@ -4293,92 +4668,115 @@ impl Decode for GetDiagnosticsRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"location" => {
-                        if f_location.is_some() {
-                            if let Err(e) = d.duplicate("location") {
+                match key.len() {
+                    7 => {
+                        if *key == *b"retries" {
+                            if f_retries.is_some() {
+                                if let Err(e) = d.duplicate("retries") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retries = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retries = Some(v),
+                                Err(e) => break 'fail (e, Some("retries")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.uri(None) {
-                            Ok(v) => f_location = Some(v),
-                            Err(e) => break 'fail (e, Some("location")),
                         }
                     }
-                    b"retries" => {
-                        if f_retries.is_some() {
-                            if let Err(e) = d.duplicate("retries") {
+                    8 => {
+                        if *key == *b"location" {
+                            if f_location.is_some() {
+                                if let Err(e) = d.duplicate("location") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.uri(None) {
+                                Ok(v) => f_location = Some(v),
+                                Err(e) => break 'fail (e, Some("location")),
+                            }
+                        } else if *key == *b"stopTime" {
+                            if f_stop_time.is_some() {
+                                if let Err(e) = d.duplicate("stopTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_stop_time = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_stop_time = Some(v),
+                                Err(e) => break 'fail (e, Some("stopTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_retries = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_retries = Some(v),
-                            Err(e) => break 'fail (e, Some("retries")),
                         }
                     }
-                    b"retryInterval" => {
-                        if f_retry_interval.is_some() {
-                            if let Err(e) = d.duplicate("retryInterval") {
+                    9 => {
+                        if *key == *b"startTime" {
+                            if f_start_time.is_some() {
+                                if let Err(e) = d.duplicate("startTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_start_time = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_start_time = Some(v),
+                                Err(e) => break 'fail (e, Some("startTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_retry_interval = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_retry_interval = Some(v),
-                            Err(e) => break 'fail (e, Some("retryInterval")),
                         }
                     }
-                    b"startTime" => {
-                        if f_start_time.is_some() {
-                            if let Err(e) = d.duplicate("startTime") {
+                    13 => {
+                        if *key == *b"retryInterval" {
+                            if f_retry_interval.is_some() {
+                                if let Err(e) = d.duplicate("retryInterval") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retry_interval = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retry_interval = Some(v),
+                                Err(e) => break 'fail (e, Some("retryInterval")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_start_time = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_start_time = Some(v),
-                            Err(e) => break 'fail (e, Some("startTime")),
-                        }
-                    }
-                    b"stopTime" => {
-                        if f_stop_time.is_some() {
-                            if let Err(e) = d.duplicate("stopTime") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_stop_time = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_stop_time = Some(v),
-                            Err(e) => break 'fail (e, Some("stopTime")),
                         }
                     }
                     _ => {
@@ -4493,24 +4891,30 @@ impl Decode for GetDiagnosticsResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"fileName" => {
-                        if f_file_name.is_some() {
-                            if let Err(e) = d.duplicate("fileName") {
+                match key.len() {
+                    8 => {
+                        if *key == *b"fileName" {
+                            if f_file_name.is_some() {
+                                if let Err(e) = d.duplicate("fileName") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_file_name = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(255)) {
+                                Ok(v) => f_file_name = Some(v),
+                                Err(e) => break 'fail (e, Some("fileName")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_file_name = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(255)) {
-                            Ok(v) => f_file_name = Some(v),
-                            Err(e) => break 'fail (e, Some("fileName")),
                         }
                     }
                     _ => {
@@ -4596,65 +5000,89 @@ impl Decode for UpdateFirmwareRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"location" => {
-                        if f_location.is_some() {
-                            if let Err(e) = d.duplicate("location") {
+                match key.len() {
+                    7 => {
+                        if *key == *b"retries" {
+                            if f_retries.is_some() {
+                                if let Err(e) = d.duplicate("retries") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retries = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retries = Some(v),
+                                Err(e) => break 'fail (e, Some("retries")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.uri(None) {
-                            Ok(v) => f_location = Some(v),
-                            Err(e) => break 'fail (e, Some("location")),
                         }
                     }
-                    b"retries" => {
-                        if f_retries.is_some() {
-                            if let Err(e) = d.duplicate("retries") {
+                    8 => {
+                        if *key == *b"location" {
+                            if f_location.is_some() {
+                                if let Err(e) = d.duplicate("location") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.uri(None) {
+                                Ok(v) => f_location = Some(v),
+                                Err(e) => break 'fail (e, Some("location")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_retries = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_retries = Some(v),
-                            Err(e) => break 'fail (e, Some("retries")),
                         }
                     }
-                    b"retrieveDate" => {
-                        if f_retrieve_date.is_some() {
-                            if let Err(e) = d.duplicate("retrieveDate") {
+                    12 => {
+                        if *key == *b"retrieveDate" {
+                            if f_retrieve_date.is_some() {
+                                if let Err(e) = d.duplicate("retrieveDate") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_retrieve_date = Some(v),
+                                Err(e) => break 'fail (e, Some("retrieveDate")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_retrieve_date = Some(v),
-                            Err(e) => break 'fail (e, Some("retrieveDate")),
                         }
                     }
-                    b"retryInterval" => {
-                        if f_retry_interval.is_some() {
-                            if let Err(e) = d.duplicate("retryInterval") {
+                    13 => {
+                        if *key == *b"retryInterval" {
+                            if f_retry_interval.is_some() {
+                                if let Err(e) = d.duplicate("retryInterval") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retry_interval = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retry_interval = Some(v),
+                                Err(e) => break 'fail (e, Some("retryInterval")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_retry_interval = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_retry_interval = Some(v),
-                            Err(e) => break 'fail (e, Some("retryInterval")),
                         }
                     }
                     _ => {
@@ -4762,7 +5190,7 @@ impl Decode for UpdateFirmwareResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
+                match key.len() {
                     _ => {
                         if let Err(e) = d.unknown_key(key, &mut extra) {
                             break 'fail (e, None);
@@ -4820,7 +5248,7 @@ impl Decode for GetLocalListVersionRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
+                match key.len() {
                     _ => {
                         if let Err(e) = d.unknown_key(key, &mut extra) {
                             break 'fail (e, None);
@@ -4892,16 +5320,22 @@ impl Decode for GetLocalListVersionResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"listVersion" => {
-                        if f_list_version.is_some() {
-                            if let Err(e) = d.duplicate("listVersion") {
+                match key.len() {
+                    11 => {
+                        if *key == *b"listVersion" {
+                            if f_list_version.is_some() {
+                                if let Err(e) = d.duplicate("listVersion") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_list_version = Some(v),
+                                Err(e) => break 'fail (e, Some("listVersion")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_list_version = Some(v),
-                            Err(e) => break 'fail (e, Some("listVersion")),
                         }
                     }
                     _ => {
@@ -4984,46 +5418,64 @@ impl Decode for SendLocalListRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"listVersion" => {
-                        if f_list_version.is_some() {
-                            if let Err(e) = d.duplicate("listVersion") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"updateType" {
+                            if f_update_type.is_some() {
+                                if let Err(e) = d.duplicate("updateType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match UpdateType::decode(d) {
+                                Ok(v) => f_update_type = Some(v),
+                                Err(e) => break 'fail (e, Some("updateType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_list_version = Some(v),
-                            Err(e) => break 'fail (e, Some("listVersion")),
                         }
                     }
-                    b"localAuthorizationList" => {
-                        if f_local_authorization_list.is_some() {
-                            if let Err(e) = d.duplicate("localAuthorizationList") {
+                    11 => {
+                        if *key == *b"listVersion" {
+                            if f_list_version.is_some() {
+                                if let Err(e) = d.duplicate("listVersion") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_list_version = Some(v),
+                                Err(e) => break 'fail (e, Some("listVersion")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_local_authorization_list = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(0, None, |d| AuthorizationData::decode(d)) {
-                            Ok(v) => f_local_authorization_list = Some(v),
-                            Err(e) => break 'fail (e, Some("localAuthorizationList")),
                         }
                     }
-                    b"updateType" => {
-                        if f_update_type.is_some() {
-                            if let Err(e) = d.duplicate("updateType") {
+                    22 => {
+                        if *key == *b"localAuthorizationList" {
+                            if f_local_authorization_list.is_some() {
+                                if let Err(e) = d.duplicate("localAuthorizationList") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_local_authorization_list = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(0, None, |d| AuthorizationData::decode(d)) {
+                                Ok(v) => f_local_authorization_list = Some(v),
+                                Err(e) => break 'fail (e, Some("localAuthorizationList")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match UpdateType::decode(d) {
-                            Ok(v) => f_update_type = Some(v),
-                            Err(e) => break 'fail (e, Some("updateType")),
                         }
                     }
                     _ => {
@@ -5136,16 +5588,22 @@ impl Decode for SendLocalListResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match UpdateStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match UpdateStatus::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
                     _ => {
@@ -5224,16 +5682,22 @@ impl Decode for CancelReservationRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"reservationId" => {
-                        if f_reservation_id.is_some() {
-                            if let Err(e) = d.duplicate("reservationId") {
+                match key.len() {
+                    13 => {
+                        if *key == *b"reservationId" {
+                            if f_reservation_id.is_some() {
+                                if let Err(e) = d.duplicate("reservationId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_reservation_id = Some(v),
+                                Err(e) => break 'fail (e, Some("reservationId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_reservation_id = Some(v),
-                            Err(e) => break 'fail (e, Some("reservationId")),
                         }
                     }
                     _ => {
@@ -5318,16 +5782,22 @@ impl Decode for CancelReservationResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match CancelReservationStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match CancelReservationStatus::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
                     _ => {
@@ -5427,68 +5897,91 @@ impl Decode for ReserveNowRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"connectorId" => {
-                        if f_connector_id.is_some() {
-                            if let Err(e) = d.duplicate("connectorId") {
+                match key.len() {
+                    5 => {
+                        if *key == *b"idTag" {
+                            if f_id_tag.is_some() {
+                                if let Err(e) = d.duplicate("idTag") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_id_tag = Some(v),
+                                Err(e) => break 'fail (e, Some("idTag")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_connector_id = Some(v),
-                            Err(e) => break 'fail (e, Some("connectorId")),
                         }
                     }
-                    b"expiryDate" => {
-                        if f_expiry_date.is_some() {
-                            if let Err(e) = d.duplicate("expiryDate") {
+                    10 => {
+                        if *key == *b"expiryDate" {
+                            if f_expiry_date.is_some() {
+                                if let Err(e) = d.duplicate("expiryDate") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_expiry_date = Some(v),
+                                Err(e) => break 'fail (e, Some("expiryDate")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_expiry_date = Some(v),
-                            Err(e) => break 'fail (e, Some("expiryDate")),
                         }
                     }
-                    b"idTag" => {
-                        if f_id_tag.is_some() {
-                            if let Err(e) = d.duplicate("idTag") {
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else if *key == *b"parentIdTag" {
+                            if f_parent_id_tag.is_some() {
+                                if let Err(e) = d.duplicate("parentIdTag") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_parent_id_tag = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_parent_id_tag = Some(v),
+                                Err(e) => break 'fail (e, Some("parentIdTag")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(20)) {
-                            Ok(v) => f_id_tag = Some(v),
-                            Err(e) => break 'fail (e, Some("idTag")),
                         }
                     }
-                    b"parentIdTag" => {
-                        if f_parent_id_tag.is_some() {
-                            if let Err(e) = d.duplicate("parentIdTag") {
+                    13 => {
+                        if *key == *b"reservationId" {
+                            if f_reservation_id.is_some() {
+                                if let Err(e) = d.duplicate("reservationId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_reservation_id = Some(v),
+                                Err(e) => break 'fail (e, Some("reservationId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_parent_id_tag = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(20)) {
-                            Ok(v) => f_parent_id_tag = Some(v),
-                            Err(e) => break 'fail (e, Some("parentIdTag")),
-                        }
-                    }
-                    b"reservationId" => {
-                        if f_reservation_id.is_some() {
-                            if let Err(e) = d.duplicate("reservationId") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_reservation_id = Some(v),
-                            Err(e) => break 'fail (e, Some("reservationId")),
                         }
                     }
                     _ => {
@@ -5617,16 +6110,22 @@ impl Decode for ReserveNowResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ReservationStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ReservationStatus::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
                     _ => {
@@ -5717,81 +6216,105 @@ impl Decode for ClearChargingProfileRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"id" => {
-                        if f_id.is_some() {
-                            if let Err(e) = d.duplicate("id") {
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_id = Some(v),
-                            Err(e) => break 'fail (e, Some("id")),
                         }
                     }
-                    b"connectorId" => {
-                        if f_connector_id.is_some() {
-                            if let Err(e) = d.duplicate("connectorId") {
+                    10 => {
+                        if *key == *b"stackLevel" {
+                            if f_stack_level.is_some() {
+                                if let Err(e) = d.duplicate("stackLevel") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_stack_level = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_stack_level = Some(v),
+                                Err(e) => break 'fail (e, Some("stackLevel")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_connector_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_connector_id = Some(v),
-                            Err(e) => break 'fail (e, Some("connectorId")),
                         }
                     }
-                    b"chargingProfilePurpose" => {
-                        if f_charging_profile_purpose.is_some() {
-                            if let Err(e) = d.duplicate("chargingProfilePurpose") {
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_connector_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_charging_profile_purpose = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match ChargingProfilePurposeType::decode(d) {
-                            Ok(v) => f_charging_profile_purpose = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingProfilePurpose")),
                         }
                     }
-                    b"stackLevel" => {
-                        if f_stack_level.is_some() {
-                            if let Err(e) = d.duplicate("stackLevel") {
+                    22 => {
+                        if *key == *b"chargingProfilePurpose" {
+                            if f_charging_profile_purpose.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfilePurpose") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_profile_purpose = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ChargingProfilePurposeType::decode(d) {
+                                Ok(v) => f_charging_profile_purpose = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfilePurpose")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_stack_level = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_stack_level = Some(v),
-                            Err(e) => break 'fail (e, Some("stackLevel")),
                         }
                     }
                     _ => {
@@ -5891,16 +6414,22 @@ impl Decode for ClearChargingProfileResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ClearChargingProfileStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ClearChargingProfileStatus::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
                     _ => {
@@ -5987,46 +6516,64 @@ impl Decode for GetCompositeScheduleRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"connectorId" => {
-                        if f_connector_id.is_some() {
-                            if let Err(e) = d.duplicate("connectorId") {
+                match key.len() {
+                    8 => {
+                        if *key == *b"duration" {
+                            if f_duration.is_some() {
+                                if let Err(e) = d.duplicate("duration") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_duration = Some(v),
+                                Err(e) => break 'fail (e, Some("duration")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_connector_id = Some(v),
-                            Err(e) => break 'fail (e, Some("connectorId")),
                         }
                     }
-                    b"duration" => {
-                        if f_duration.is_some() {
-                            if let Err(e) = d.duplicate("duration") {
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_duration = Some(v),
-                            Err(e) => break 'fail (e, Some("duration")),
                         }
                     }
-                    b"chargingRateUnit" => {
-                        if f_charging_rate_unit.is_some() {
-                            if let Err(e) = d.duplicate("chargingRateUnit") {
+                    16 => {
+                        if *key == *b"chargingRateUnit" {
+                            if f_charging_rate_unit.is_some() {
+                                if let Err(e) = d.duplicate("chargingRateUnit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_rate_unit = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ChargingRateUnitType::decode(d) {
+                                Ok(v) => f_charging_rate_unit = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingRateUnit")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_charging_rate_unit = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match ChargingRateUnitType::decode(d) {
-                            Ok(v) => f_charging_rate_unit = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingRateUnit")),
                         }
                     }
                     _ => {
@@ -6140,73 +6687,97 @@ impl Decode for GetCompositeScheduleResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GetCompositeScheduleStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match GetCompositeScheduleStatus::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
-                    b"connectorId" => {
-                        if f_connector_id.is_some() {
-                            if let Err(e) = d.duplicate("connectorId") {
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_connector_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_connector_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_connector_id = Some(v),
-                            Err(e) => break 'fail (e, Some("connectorId")),
                         }
                     }
-                    b"scheduleStart" => {
-                        if f_schedule_start.is_some() {
-                            if let Err(e) = d.duplicate("scheduleStart") {
+                    13 => {
+                        if *key == *b"scheduleStart" {
+                            if f_schedule_start.is_some() {
+                                if let Err(e) = d.duplicate("scheduleStart") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_schedule_start = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_schedule_start = Some(v),
+                                Err(e) => break 'fail (e, Some("scheduleStart")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_schedule_start = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_schedule_start = Some(v),
-                            Err(e) => break 'fail (e, Some("scheduleStart")),
                         }
                     }
-                    b"chargingSchedule" => {
-                        if f_charging_schedule.is_some() {
-                            if let Err(e) = d.duplicate("chargingSchedule") {
+                    16 => {
+                        if *key == *b"chargingSchedule" {
+                            if f_charging_schedule.is_some() {
+                                if let Err(e) = d.duplicate("chargingSchedule") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_schedule = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ChargingSchedule::decode(d) {
+                                Ok(v) => f_charging_schedule = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingSchedule")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_charging_schedule = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match ChargingSchedule::decode(d) {
-                            Ok(v) => f_charging_schedule = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingSchedule")),
                         }
                     }
                     _ => {
@@ -6310,27 +6881,39 @@ impl Decode for SetChargingProfileRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"connectorId" => {
-                        if f_connector_id.is_some() {
-                            if let Err(e) = d.duplicate("connectorId") {
+                match key.len() {
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_connector_id = Some(v),
-                            Err(e) => break 'fail (e, Some("connectorId")),
                         }
                     }
-                    b"csChargingProfiles" => {
-                        if f_cs_charging_profiles.is_some() {
-                            if let Err(e) = d.duplicate("csChargingProfiles") {
+                    18 => {
+                        if *key == *b"csChargingProfiles" {
+                            if f_cs_charging_profiles.is_some() {
+                                if let Err(e) = d.duplicate("csChargingProfiles") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingProfile::decode(d) {
+                                Ok(v) => f_cs_charging_profiles = Some(v),
+                                Err(e) => break 'fail (e, Some("csChargingProfiles")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ChargingProfile::decode(d) {
-                            Ok(v) => f_cs_charging_profiles = Some(v),
-                            Err(e) => break 'fail (e, Some("csChargingProfiles")),
                         }
                     }
                     _ => {
@@ -6428,16 +7011,22 @@ impl Decode for SetChargingProfileResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingProfileStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ChargingProfileStatus::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
                     _ => {
@@ -6520,35 +7109,47 @@ impl Decode for TriggerMessageRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"requestedMessage" => {
-                        if f_requested_message.is_some() {
-                            if let Err(e) = d.duplicate("requestedMessage") {
+                match key.len() {
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_connector_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match MessageTrigger::decode(d) {
-                            Ok(v) => f_requested_message = Some(v),
-                            Err(e) => break 'fail (e, Some("requestedMessage")),
                         }
                     }
-                    b"connectorId" => {
-                        if f_connector_id.is_some() {
-                            if let Err(e) = d.duplicate("connectorId") {
+                    16 => {
+                        if *key == *b"requestedMessage" {
+                            if f_requested_message.is_some() {
+                                if let Err(e) = d.duplicate("requestedMessage") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match MessageTrigger::decode(d) {
+                                Ok(v) => f_requested_message = Some(v),
+                                Err(e) => break 'fail (e, Some("requestedMessage")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_connector_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_connector_id = Some(v),
-                            Err(e) => break 'fail (e, Some("connectorId")),
                         }
                     }
                     _ => {
@@ -6642,16 +7243,22 @@ impl Decode for TriggerMessageResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match TriggerMessageStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match TriggerMessageStatus::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
                     _ => {
@@ -6730,16 +7337,22 @@ impl Decode for CertificateSignedRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"certificateChain" => {
-                        if f_certificate_chain.is_some() {
-                            if let Err(e) = d.duplicate("certificateChain") {
+                match key.len() {
+                    16 => {
+                        if *key == *b"certificateChain" {
+                            if f_certificate_chain.is_some() {
+                                if let Err(e) = d.duplicate("certificateChain") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(10000)) {
+                                Ok(v) => f_certificate_chain = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateChain")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(10000)) {
-                            Ok(v) => f_certificate_chain = Some(v),
-                            Err(e) => break 'fail (e, Some("certificateChain")),
                         }
                     }
                     _ => {
@@ -6829,16 +7442,22 @@ impl Decode for CertificateSignedResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match CertificateSignedStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match CertificateSignedStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
                     _ => {
@@ -6917,16 +7536,22 @@ impl Decode for DeleteCertificateRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"certificateHashData" => {
-                        if f_certificate_hash_data.is_some() {
-                            if let Err(e) = d.duplicate("certificateHashData") {
+                match key.len() {
+                    19 => {
+                        if *key == *b"certificateHashData" {
+                            if f_certificate_hash_data.is_some() {
+                                if let Err(e) = d.duplicate("certificateHashData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match CertificateHashDataType::decode(d) {
+                                Ok(v) => f_certificate_hash_data = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateHashData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match CertificateHashDataType::decode(d) {
-                            Ok(v) => f_certificate_hash_data = Some(v),
-                            Err(e) => break 'fail (e, Some("certificateHashData")),
                         }
                     }
                     _ => {
@@ -7016,16 +7641,22 @@ impl Decode for DeleteCertificateResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match DeleteCertificateStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match DeleteCertificateStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
                     _ => {
@@ -7108,35 +7739,47 @@ impl Decode for ExtendedTriggerMessageRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"requestedMessage" => {
-                        if f_requested_message.is_some() {
-                            if let Err(e) = d.duplicate("requestedMessage") {
+                match key.len() {
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_connector_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match MessageTriggerEnumType::decode(d) {
-                            Ok(v) => f_requested_message = Some(v),
-                            Err(e) => break 'fail (e, Some("requestedMessage")),
                         }
                     }
-                    b"connectorId" => {
-                        if f_connector_id.is_some() {
-                            if let Err(e) = d.duplicate("connectorId") {
+                    16 => {
+                        if *key == *b"requestedMessage" {
+                            if f_requested_message.is_some() {
+                                if let Err(e) = d.duplicate("requestedMessage") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match MessageTriggerEnumType::decode(d) {
+                                Ok(v) => f_requested_message = Some(v),
+                                Err(e) => break 'fail (e, Some("requestedMessage")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_connector_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_connector_id = Some(v),
-                            Err(e) => break 'fail (e, Some("connectorId")),
                         }
                     }
                     _ => {
@@ -7230,16 +7873,22 @@ impl Decode for ExtendedTriggerMessageResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match TriggerMessageStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match TriggerMessageStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
                     _ => {
@@ -7318,16 +7967,22 @@ impl Decode for GetInstalledCertificateIdsRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"certificateType" => {
-                        if f_certificate_type.is_some() {
-                            if let Err(e) = d.duplicate("certificateType") {
+                match key.len() {
+                    15 => {
+                        if *key == *b"certificateType" {
+                            if f_certificate_type.is_some() {
+                                if let Err(e) = d.duplicate("certificateType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match CertificateUseEnumType::decode(d) {
+                                Ok(v) => f_certificate_type = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match CertificateUseEnumType::decode(d) {
-                            Ok(v) => f_certificate_type = Some(v),
-                            Err(e) => break 'fail (e, Some("certificateType")),
                         }
                     }
                     _ => {
@@ -7420,35 +8075,47 @@ impl Decode for GetInstalledCertificateIdsResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"certificateHashData" => {
-                        if f_certificate_hash_data.is_some() {
-                            if let Err(e) = d.duplicate("certificateHashData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GetInstalledCertificateStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_certificate_hash_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(1, None, |d| CertificateHashDataType::decode(d)) {
-                            Ok(v) => f_certificate_hash_data = Some(v),
-                            Err(e) => break 'fail (e, Some("certificateHashData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    19 => {
+                        if *key == *b"certificateHashData" {
+                            if f_certificate_hash_data.is_some() {
+                                if let Err(e) = d.duplicate("certificateHashData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_certificate_hash_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| CertificateHashDataType::decode(d)) {
+                                Ok(v) => f_certificate_hash_data = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateHashData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match GetInstalledCertificateStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
                     _ => {
@@ -7558,76 +8225,99 @@ impl Decode for GetLogRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"log" => {
-                        if f_log.is_some() {
-                            if let Err(e) = d.duplicate("log") {
+                match key.len() {
+                    3 => {
+                        if *key == *b"log" {
+                            if f_log.is_some() {
+                                if let Err(e) = d.duplicate("log") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match LogParametersType::decode(d) {
+                                Ok(v) => f_log = Some(v),
+                                Err(e) => break 'fail (e, Some("log")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match LogParametersType::decode(d) {
-                            Ok(v) => f_log = Some(v),
-                            Err(e) => break 'fail (e, Some("log")),
                         }
                     }
-                    b"logType" => {
-                        if f_log_type.is_some() {
-                            if let Err(e) = d.duplicate("logType") {
+                    7 => {
+                        if *key == *b"logType" {
+                            if f_log_type.is_some() {
+                                if let Err(e) = d.duplicate("logType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match LogEnumType::decode(d) {
+                                Ok(v) => f_log_type = Some(v),
+                                Err(e) => break 'fail (e, Some("logType")),
+                            }
+                        } else if *key == *b"retries" {
+                            if f_retries.is_some() {
+                                if let Err(e) = d.duplicate("retries") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retries = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retries = Some(v),
+                                Err(e) => break 'fail (e, Some("retries")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match LogEnumType::decode(d) {
-                            Ok(v) => f_log_type = Some(v),
-                            Err(e) => break 'fail (e, Some("logType")),
                         }
                     }
-                    b"requestId" => {
-                        if f_request_id.is_some() {
-                            if let Err(e) = d.duplicate("requestId") {
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_request_id = Some(v),
-                            Err(e) => break 'fail (e, Some("requestId")),
                         }
                     }
-                    b"retries" => {
-                        if f_retries.is_some() {
-                            if let Err(e) = d.duplicate("retries") {
+                    13 => {
+                        if *key == *b"retryInterval" {
+                            if f_retry_interval.is_some() {
+                                if let Err(e) = d.duplicate("retryInterval") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retry_interval = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retry_interval = Some(v),
+                                Err(e) => break 'fail (e, Some("retryInterval")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_retries = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_retries = Some(v),
-                            Err(e) => break 'fail (e, Some("retries")),
-                        }
-                    }
-                    b"retryInterval" => {
-                        if f_retry_interval.is_some() {
-                            if let Err(e) = d.duplicate("retryInterval") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_retry_interval = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_retry_interval = Some(v),
-                            Err(e) => break 'fail (e, Some("retryInterval")),
                         }
                     }
                     _ => {
@@ -7752,35 +8442,47 @@ impl Decode for GetLogResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match LogStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match LogStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
-                    b"filename" => {
-                        if f_filename.is_some() {
-                            if let Err(e) = d.duplicate("filename") {
+                    8 => {
+                        if *key == *b"filename" {
+                            if f_filename.is_some() {
+                                if let Err(e) = d.duplicate("filename") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_filename = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(255)) {
+                                Ok(v) => f_filename = Some(v),
+                                Err(e) => break 'fail (e, Some("filename")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_filename = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(255)) {
-                            Ok(v) => f_filename = Some(v),
-                            Err(e) => break 'fail (e, Some("filename")),
                         }
                     }
                     _ => {
@@ -7871,27 +8573,39 @@ impl Decode for InstallCertificateRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"certificateType" => {
-                        if f_certificate_type.is_some() {
-                            if let Err(e) = d.duplicate("certificateType") {
+                match key.len() {
+                    11 => {
+                        if *key == *b"certificate" {
+                            if f_certificate.is_some() {
+                                if let Err(e) = d.duplicate("certificate") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(5500)) {
+                                Ok(v) => f_certificate = Some(v),
+                                Err(e) => break 'fail (e, Some("certificate")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match CertificateUseEnumType::decode(d) {
-                            Ok(v) => f_certificate_type = Some(v),
-                            Err(e) => break 'fail (e, Some("certificateType")),
                         }
                     }
-                    b"certificate" => {
-                        if f_certificate.is_some() {
-                            if let Err(e) = d.duplicate("certificate") {
+                    15 => {
+                        if *key == *b"certificateType" {
+                            if f_certificate_type.is_some() {
+                                if let Err(e) = d.duplicate("certificateType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match CertificateUseEnumType::decode(d) {
+                                Ok(v) => f_certificate_type = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(5500)) {
-                            Ok(v) => f_certificate = Some(v),
-                            Err(e) => break 'fail (e, Some("certificate")),
                         }
                     }
                     _ => {
@@ -7994,16 +8708,22 @@ impl Decode for InstallCertificateResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match InstallCertificateStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match InstallCertificateStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
                     _ => {
@@ -8086,35 +8806,47 @@ impl Decode for LogStatusNotificationRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match UploadLogStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match UploadLogStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
-                    b"requestId" => {
-                        if f_request_id.is_some() {
-                            if let Err(e) = d.duplicate("requestId") {
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_request_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_request_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_request_id = Some(v),
-                            Err(e) => break 'fail (e, Some("requestId")),
                         }
                     }
                     _ => {
@@ -8204,7 +8936,7 @@ impl Decode for LogStatusNotificationResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
+                match key.len() {
                     _ => {
                         if let Err(e) = d.unknown_key(key, &mut extra) {
                             break 'fail (e, None);
@@ -8274,46 +9006,64 @@ impl Decode for SecurityEventNotificationRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"type" => {
-                        if f_type_.is_some() {
-                            if let Err(e) = d.duplicate("type") {
+                match key.len() {
+                    4 => {
+                        if *key == *b"type" {
+                            if f_type_.is_some() {
+                                if let Err(e) = d.duplicate("type") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_type_ = Some(v),
+                                Err(e) => break 'fail (e, Some("type")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(50)) {
-                            Ok(v) => f_type_ = Some(v),
-                            Err(e) => break 'fail (e, Some("type")),
                         }
                     }
-                    b"timestamp" => {
-                        if f_timestamp.is_some() {
-                            if let Err(e) = d.duplicate("timestamp") {
+                    8 => {
+                        if *key == *b"techInfo" {
+                            if f_tech_info.is_some() {
+                                if let Err(e) = d.duplicate("techInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_tech_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(255)) {
+                                Ok(v) => f_tech_info = Some(v),
+                                Err(e) => break 'fail (e, Some("techInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_timestamp = Some(v),
-                            Err(e) => break 'fail (e, Some("timestamp")),
                         }
                     }
-                    b"techInfo" => {
-                        if f_tech_info.is_some() {
-                            if let Err(e) = d.duplicate("techInfo") {
+                    9 => {
+                        if *key == *b"timestamp" {
+                            if f_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("timestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("timestamp")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_tech_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(255)) {
-                            Ok(v) => f_tech_info = Some(v),
-                            Err(e) => break 'fail (e, Some("techInfo")),
                         }
                     }
                     _ => {
@@ -8419,7 +9169,7 @@ impl Decode for SecurityEventNotificationResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
+                match key.len() {
                     _ => {
                         if let Err(e) = d.unknown_key(key, &mut extra) {
                             break 'fail (e, None);
@@ -8481,16 +9231,22 @@ impl Decode for SignCertificateRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"csr" => {
-                        if f_csr.is_some() {
-                            if let Err(e) = d.duplicate("csr") {
+                match key.len() {
+                    3 => {
+                        if *key == *b"csr" {
+                            if f_csr.is_some() {
+                                if let Err(e) = d.duplicate("csr") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(5500)) {
+                                Ok(v) => f_csr = Some(v),
+                                Err(e) => break 'fail (e, Some("csr")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(5500)) {
-                            Ok(v) => f_csr = Some(v),
-                            Err(e) => break 'fail (e, Some("csr")),
                         }
                     }
                     _ => {
@@ -8576,16 +9332,22 @@ impl Decode for SignCertificateResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GenericStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match GenericStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
                     _ => {
@@ -8668,35 +9430,47 @@ impl Decode for SignedFirmwareStatusNotificationRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match FirmwareStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match FirmwareStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
-                    b"requestId" => {
-                        if f_request_id.is_some() {
-                            if let Err(e) = d.duplicate("requestId") {
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_request_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_request_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_request_id = Some(v),
-                            Err(e) => break 'fail (e, Some("requestId")),
                         }
                     }
                     _ => {
@@ -8786,7 +9560,7 @@ impl Decode for SignedFirmwareStatusNotificationResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
+                match key.len() {
                     _ => {
                         if let Err(e) = d.unknown_key(key, &mut extra) {
                             break 'fail (e, None);
@@ -8860,65 +9634,89 @@ impl Decode for SignedUpdateFirmwareRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"retries" => {
-                        if f_retries.is_some() {
-                            if let Err(e) = d.duplicate("retries") {
+                match key.len() {
+                    7 => {
+                        if *key == *b"retries" {
+                            if f_retries.is_some() {
+                                if let Err(e) = d.duplicate("retries") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retries = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retries = Some(v),
+                                Err(e) => break 'fail (e, Some("retries")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_retries = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_retries = Some(v),
-                            Err(e) => break 'fail (e, Some("retries")),
                         }
                     }
-                    b"retryInterval" => {
-                        if f_retry_interval.is_some() {
-                            if let Err(e) = d.duplicate("retryInterval") {
+                    8 => {
+                        if *key == *b"firmware" {
+                            if f_firmware.is_some() {
+                                if let Err(e) = d.duplicate("firmware") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match FirmwareType::decode(d) {
+                                Ok(v) => f_firmware = Some(v),
+                                Err(e) => break 'fail (e, Some("firmware")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_retry_interval = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_retry_interval = Some(v),
-                            Err(e) => break 'fail (e, Some("retryInterval")),
                         }
                     }
-                    b"requestId" => {
-                        if f_request_id.is_some() {
-                            if let Err(e) = d.duplicate("requestId") {
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_request_id = Some(v),
-                            Err(e) => break 'fail (e, Some("requestId")),
                         }
                     }
-                    b"firmware" => {
-                        if f_firmware.is_some() {
-                            if let Err(e) = d.duplicate("firmware") {
+                    13 => {
+                        if *key == *b"retryInterval" {
+                            if f_retry_interval.is_some() {
+                                if let Err(e) = d.duplicate("retryInterval") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retry_interval = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retry_interval = Some(v),
+                                Err(e) => break 'fail (e, Some("retryInterval")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match FirmwareType::decode(d) {
-                            Ok(v) => f_firmware = Some(v),
-                            Err(e) => break 'fail (e, Some("firmware")),
                         }
                     }
                     _ => {
@@ -9026,16 +9824,22 @@ impl Decode for SignedUpdateFirmwareResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match UpdateFirmwareStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match UpdateFirmwareStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
                     _ => {

@@ -43,35 +43,47 @@ impl Decode for AuthorizationData {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"idTag" => {
-                        if f_id_tag.is_some() {
-                            if let Err(e) = d.duplicate("idTag") {
+                match key.len() {
+                    5 => {
+                        if *key == *b"idTag" {
+                            if f_id_tag.is_some() {
+                                if let Err(e) = d.duplicate("idTag") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_id_tag = Some(v),
+                                Err(e) => break 'fail (e, Some("idTag")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(20)) {
-                            Ok(v) => f_id_tag = Some(v),
-                            Err(e) => break 'fail (e, Some("idTag")),
                         }
                     }
-                    b"idTagInfo" => {
-                        if f_id_tag_info.is_some() {
-                            if let Err(e) = d.duplicate("idTagInfo") {
+                    9 => {
+                        if *key == *b"idTagInfo" {
+                            if f_id_tag_info.is_some() {
+                                if let Err(e) = d.duplicate("idTagInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_id_tag_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match IdTagInfo::decode(d) {
+                                Ok(v) => f_id_tag_info = Some(v),
+                                Err(e) => break 'fail (e, Some("idTagInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_id_tag_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match IdTagInfo::decode(d) {
-                            Ok(v) => f_id_tag_info = Some(v),
-                            Err(e) => break 'fail (e, Some("idTagInfo")),
                         }
                     }
                     _ => {
@@ -192,12 +204,38 @@ impl std::str::FromStr for AuthorizationStatus {
 impl Decode for AuthorizationStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => AuthorizationStatus::Accepted,
-            b"Blocked" => AuthorizationStatus::Blocked,
-            b"Expired" => AuthorizationStatus::Expired,
-            b"Invalid" => AuthorizationStatus::Invalid,
-            b"ConcurrentTx" => AuthorizationStatus::ConcurrentTx,
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Blocked" {
+                    AuthorizationStatus::Blocked
+                } else if *s == *b"Expired" {
+                    AuthorizationStatus::Expired
+                } else if *s == *b"Invalid" {
+                    AuthorizationStatus::Invalid
+                } else {
+                    AuthorizationStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizationStatus")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    AuthorizationStatus::Accepted
+                } else {
+                    AuthorizationStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizationStatus")?,
+                    )
+                }
+            }
+            12 => {
+                if *s == *b"ConcurrentTx" {
+                    AuthorizationStatus::ConcurrentTx
+                } else {
+                    AuthorizationStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizationStatus")?,
+                    )
+                }
+            }
             _ => AuthorizationStatus::UnknownValue(d.unknown_enum_bytes(s, "AuthorizationStatus")?),
         })
     }
@@ -272,10 +310,23 @@ impl std::str::FromStr for AvailabilityStatus {
 impl Decode for AvailabilityStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => AvailabilityStatus::Accepted,
-            b"Rejected" => AvailabilityStatus::Rejected,
-            b"Scheduled" => AvailabilityStatus::Scheduled,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    AvailabilityStatus::Accepted
+                } else if *s == *b"Rejected" {
+                    AvailabilityStatus::Rejected
+                } else {
+                    AvailabilityStatus::UnknownValue(d.unknown_enum_bytes(s, "AvailabilityStatus")?)
+                }
+            }
+            9 => {
+                if *s == *b"Scheduled" {
+                    AvailabilityStatus::Scheduled
+                } else {
+                    AvailabilityStatus::UnknownValue(d.unknown_enum_bytes(s, "AvailabilityStatus")?)
+                }
+            }
             _ => AvailabilityStatus::UnknownValue(d.unknown_enum_bytes(s, "AvailabilityStatus")?),
         })
     }
@@ -343,9 +394,21 @@ impl std::str::FromStr for AvailabilityType {
 impl Decode for AvailabilityType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Inoperative" => AvailabilityType::Inoperative,
-            b"Operative" => AvailabilityType::Operative,
+        Ok(match s.len() {
+            9 => {
+                if *s == *b"Operative" {
+                    AvailabilityType::Operative
+                } else {
+                    AvailabilityType::UnknownValue(d.unknown_enum_bytes(s, "AvailabilityType")?)
+                }
+            }
+            11 => {
+                if *s == *b"Inoperative" {
+                    AvailabilityType::Inoperative
+                } else {
+                    AvailabilityType::UnknownValue(d.unknown_enum_bytes(s, "AvailabilityType")?)
+                }
+            }
             _ => AvailabilityType::UnknownValue(d.unknown_enum_bytes(s, "AvailabilityType")?),
         })
     }
@@ -415,9 +478,18 @@ impl std::str::FromStr for CancelReservationStatus {
 impl Decode for CancelReservationStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => CancelReservationStatus::Accepted,
-            b"Rejected" => CancelReservationStatus::Rejected,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    CancelReservationStatus::Accepted
+                } else if *s == *b"Rejected" {
+                    CancelReservationStatus::Rejected
+                } else {
+                    CancelReservationStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "CancelReservationStatus")?,
+                    )
+                }
+            }
             _ => CancelReservationStatus::UnknownValue(
                 d.unknown_enum_bytes(s, "CancelReservationStatus")?,
             ),
@@ -489,49 +561,66 @@ impl Decode for CertificateHashDataType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"hashAlgorithm" => {
-                        if f_hash_algorithm.is_some() {
-                            if let Err(e) = d.duplicate("hashAlgorithm") {
+                match key.len() {
+                    12 => {
+                        if *key == *b"serialNumber" {
+                            if f_serial_number.is_some() {
+                                if let Err(e) = d.duplicate("serialNumber") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(40)) {
+                                Ok(v) => f_serial_number = Some(v),
+                                Err(e) => break 'fail (e, Some("serialNumber")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match HashAlgorithmEnumType::decode(d) {
-                            Ok(v) => f_hash_algorithm = Some(v),
-                            Err(e) => break 'fail (e, Some("hashAlgorithm")),
                         }
                     }
-                    b"issuerNameHash" => {
-                        if f_issuer_name_hash.is_some() {
-                            if let Err(e) = d.duplicate("issuerNameHash") {
+                    13 => {
+                        if *key == *b"hashAlgorithm" {
+                            if f_hash_algorithm.is_some() {
+                                if let Err(e) = d.duplicate("hashAlgorithm") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match HashAlgorithmEnumType::decode(d) {
+                                Ok(v) => f_hash_algorithm = Some(v),
+                                Err(e) => break 'fail (e, Some("hashAlgorithm")),
+                            }
+                        } else if *key == *b"issuerKeyHash" {
+                            if f_issuer_key_hash.is_some() {
+                                if let Err(e) = d.duplicate("issuerKeyHash") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(128)) {
+                                Ok(v) => f_issuer_key_hash = Some(v),
+                                Err(e) => break 'fail (e, Some("issuerKeyHash")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(128)) {
-                            Ok(v) => f_issuer_name_hash = Some(v),
-                            Err(e) => break 'fail (e, Some("issuerNameHash")),
                         }
                     }
-                    b"issuerKeyHash" => {
-                        if f_issuer_key_hash.is_some() {
-                            if let Err(e) = d.duplicate("issuerKeyHash") {
+                    14 => {
+                        if *key == *b"issuerNameHash" {
+                            if f_issuer_name_hash.is_some() {
+                                if let Err(e) = d.duplicate("issuerNameHash") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(128)) {
+                                Ok(v) => f_issuer_name_hash = Some(v),
+                                Err(e) => break 'fail (e, Some("issuerNameHash")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(128)) {
-                            Ok(v) => f_issuer_key_hash = Some(v),
-                            Err(e) => break 'fail (e, Some("issuerKeyHash")),
-                        }
-                    }
-                    b"serialNumber" => {
-                        if f_serial_number.is_some() {
-                            if let Err(e) = d.duplicate("serialNumber") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.string(Some(40)) {
-                            Ok(v) => f_serial_number = Some(v),
-                            Err(e) => break 'fail (e, Some("serialNumber")),
                         }
                     }
                     _ => {
@@ -671,9 +760,18 @@ impl std::str::FromStr for CertificateSignedStatusEnumType {
 impl Decode for CertificateSignedStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => CertificateSignedStatusEnumType::Accepted,
-            b"Rejected" => CertificateSignedStatusEnumType::Rejected,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    CertificateSignedStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    CertificateSignedStatusEnumType::Rejected
+                } else {
+                    CertificateSignedStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "CertificateSignedStatusEnumType")?,
+                    )
+                }
+            }
             _ => CertificateSignedStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "CertificateSignedStatusEnumType")?,
             ),
@@ -751,9 +849,25 @@ impl std::str::FromStr for CertificateUseEnumType {
 impl Decode for CertificateUseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"CentralSystemRootCertificate" => CertificateUseEnumType::CentralSystemRootCertificate,
-            b"ManufacturerRootCertificate" => CertificateUseEnumType::ManufacturerRootCertificate,
+        Ok(match s.len() {
+            27 => {
+                if *s == *b"ManufacturerRootCertificate" {
+                    CertificateUseEnumType::ManufacturerRootCertificate
+                } else {
+                    CertificateUseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "CertificateUseEnumType")?,
+                    )
+                }
+            }
+            28 => {
+                if *s == *b"CentralSystemRootCertificate" {
+                    CertificateUseEnumType::CentralSystemRootCertificate
+                } else {
+                    CertificateUseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "CertificateUseEnumType")?,
+                    )
+                }
+            }
             _ => CertificateUseEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "CertificateUseEnumType")?,
             ),
@@ -895,23 +1009,102 @@ impl std::str::FromStr for ChargePointErrorCode {
 impl Decode for ChargePointErrorCode {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"ConnectorLockFailure" => ChargePointErrorCode::ConnectorLockFailure,
-            b"EVCommunicationError" => ChargePointErrorCode::EVCommunicationError,
-            b"GroundFailure" => ChargePointErrorCode::GroundFailure,
-            b"HighTemperature" => ChargePointErrorCode::HighTemperature,
-            b"InternalError" => ChargePointErrorCode::InternalError,
-            b"LocalListConflict" => ChargePointErrorCode::LocalListConflict,
-            b"NoError" => ChargePointErrorCode::NoError,
-            b"OtherError" => ChargePointErrorCode::OtherError,
-            b"OverCurrentFailure" => ChargePointErrorCode::OverCurrentFailure,
-            b"PowerMeterFailure" => ChargePointErrorCode::PowerMeterFailure,
-            b"PowerSwitchFailure" => ChargePointErrorCode::PowerSwitchFailure,
-            b"ReaderFailure" => ChargePointErrorCode::ReaderFailure,
-            b"ResetFailure" => ChargePointErrorCode::ResetFailure,
-            b"UnderVoltage" => ChargePointErrorCode::UnderVoltage,
-            b"OverVoltage" => ChargePointErrorCode::OverVoltage,
-            b"WeakSignal" => ChargePointErrorCode::WeakSignal,
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"NoError" {
+                    ChargePointErrorCode::NoError
+                } else {
+                    ChargePointErrorCode::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargePointErrorCode")?,
+                    )
+                }
+            }
+            10 => {
+                if *s == *b"OtherError" {
+                    ChargePointErrorCode::OtherError
+                } else if *s == *b"WeakSignal" {
+                    ChargePointErrorCode::WeakSignal
+                } else {
+                    ChargePointErrorCode::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargePointErrorCode")?,
+                    )
+                }
+            }
+            11 => {
+                if *s == *b"OverVoltage" {
+                    ChargePointErrorCode::OverVoltage
+                } else {
+                    ChargePointErrorCode::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargePointErrorCode")?,
+                    )
+                }
+            }
+            12 => {
+                if *s == *b"ResetFailure" {
+                    ChargePointErrorCode::ResetFailure
+                } else if *s == *b"UnderVoltage" {
+                    ChargePointErrorCode::UnderVoltage
+                } else {
+                    ChargePointErrorCode::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargePointErrorCode")?,
+                    )
+                }
+            }
+            13 => {
+                if *s == *b"GroundFailure" {
+                    ChargePointErrorCode::GroundFailure
+                } else if *s == *b"InternalError" {
+                    ChargePointErrorCode::InternalError
+                } else if *s == *b"ReaderFailure" {
+                    ChargePointErrorCode::ReaderFailure
+                } else {
+                    ChargePointErrorCode::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargePointErrorCode")?,
+                    )
+                }
+            }
+            15 => {
+                if *s == *b"HighTemperature" {
+                    ChargePointErrorCode::HighTemperature
+                } else {
+                    ChargePointErrorCode::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargePointErrorCode")?,
+                    )
+                }
+            }
+            17 => {
+                if *s == *b"LocalListConflict" {
+                    ChargePointErrorCode::LocalListConflict
+                } else if *s == *b"PowerMeterFailure" {
+                    ChargePointErrorCode::PowerMeterFailure
+                } else {
+                    ChargePointErrorCode::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargePointErrorCode")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"OverCurrentFailure" {
+                    ChargePointErrorCode::OverCurrentFailure
+                } else if *s == *b"PowerSwitchFailure" {
+                    ChargePointErrorCode::PowerSwitchFailure
+                } else {
+                    ChargePointErrorCode::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargePointErrorCode")?,
+                    )
+                }
+            }
+            20 => {
+                if *s == *b"ConnectorLockFailure" {
+                    ChargePointErrorCode::ConnectorLockFailure
+                } else if *s == *b"EVCommunicationError" {
+                    ChargePointErrorCode::EVCommunicationError
+                } else {
+                    ChargePointErrorCode::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargePointErrorCode")?,
+                    )
+                }
+            }
             _ => {
                 ChargePointErrorCode::UnknownValue(d.unknown_enum_bytes(s, "ChargePointErrorCode")?)
             }
@@ -1018,16 +1211,50 @@ impl std::str::FromStr for ChargePointStatus {
 impl Decode for ChargePointStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Available" => ChargePointStatus::Available,
-            b"Preparing" => ChargePointStatus::Preparing,
-            b"Charging" => ChargePointStatus::Charging,
-            b"SuspendedEVSE" => ChargePointStatus::SuspendedEVSE,
-            b"SuspendedEV" => ChargePointStatus::SuspendedEV,
-            b"Finishing" => ChargePointStatus::Finishing,
-            b"Reserved" => ChargePointStatus::Reserved,
-            b"Unavailable" => ChargePointStatus::Unavailable,
-            b"Faulted" => ChargePointStatus::Faulted,
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Faulted" {
+                    ChargePointStatus::Faulted
+                } else {
+                    ChargePointStatus::UnknownValue(d.unknown_enum_bytes(s, "ChargePointStatus")?)
+                }
+            }
+            8 => {
+                if *s == *b"Charging" {
+                    ChargePointStatus::Charging
+                } else if *s == *b"Reserved" {
+                    ChargePointStatus::Reserved
+                } else {
+                    ChargePointStatus::UnknownValue(d.unknown_enum_bytes(s, "ChargePointStatus")?)
+                }
+            }
+            9 => {
+                if *s == *b"Available" {
+                    ChargePointStatus::Available
+                } else if *s == *b"Preparing" {
+                    ChargePointStatus::Preparing
+                } else if *s == *b"Finishing" {
+                    ChargePointStatus::Finishing
+                } else {
+                    ChargePointStatus::UnknownValue(d.unknown_enum_bytes(s, "ChargePointStatus")?)
+                }
+            }
+            11 => {
+                if *s == *b"SuspendedEV" {
+                    ChargePointStatus::SuspendedEV
+                } else if *s == *b"Unavailable" {
+                    ChargePointStatus::Unavailable
+                } else {
+                    ChargePointStatus::UnknownValue(d.unknown_enum_bytes(s, "ChargePointStatus")?)
+                }
+            }
+            13 => {
+                if *s == *b"SuspendedEVSE" {
+                    ChargePointStatus::SuspendedEVSE
+                } else {
+                    ChargePointStatus::UnknownValue(d.unknown_enum_bytes(s, "ChargePointStatus")?)
+                }
+            }
             _ => ChargePointStatus::UnknownValue(d.unknown_enum_bytes(s, "ChargePointStatus")?),
         })
     }
@@ -1116,136 +1343,190 @@ impl Decode for ChargingProfile {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"chargingProfileId" => {
-                        if f_charging_profile_id.is_some() {
-                            if let Err(e) = d.duplicate("chargingProfileId") {
+                match key.len() {
+                    7 => {
+                        if *key == *b"validTo" {
+                            if f_valid_to.is_some() {
+                                if let Err(e) = d.duplicate("validTo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_valid_to = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_valid_to = Some(v),
+                                Err(e) => break 'fail (e, Some("validTo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_charging_profile_id = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingProfileId")),
                         }
                     }
-                    b"transactionId" => {
-                        if f_transaction_id.is_some() {
-                            if let Err(e) = d.duplicate("transactionId") {
+                    9 => {
+                        if *key == *b"validFrom" {
+                            if f_valid_from.is_some() {
+                                if let Err(e) = d.duplicate("validFrom") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_valid_from = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_valid_from = Some(v),
+                                Err(e) => break 'fail (e, Some("validFrom")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_transaction_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_transaction_id = Some(v),
-                            Err(e) => break 'fail (e, Some("transactionId")),
                         }
                     }
-                    b"stackLevel" => {
-                        if f_stack_level.is_some() {
-                            if let Err(e) = d.duplicate("stackLevel") {
+                    10 => {
+                        if *key == *b"stackLevel" {
+                            if f_stack_level.is_some() {
+                                if let Err(e) = d.duplicate("stackLevel") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_stack_level = Some(v),
+                                Err(e) => break 'fail (e, Some("stackLevel")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_stack_level = Some(v),
-                            Err(e) => break 'fail (e, Some("stackLevel")),
                         }
                     }
-                    b"chargingProfilePurpose" => {
-                        if f_charging_profile_purpose.is_some() {
-                            if let Err(e) = d.duplicate("chargingProfilePurpose") {
+                    13 => {
+                        if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_transaction_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ChargingProfilePurposeType::decode(d) {
-                            Ok(v) => f_charging_profile_purpose = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingProfilePurpose")),
                         }
                     }
-                    b"chargingProfileKind" => {
-                        if f_charging_profile_kind.is_some() {
-                            if let Err(e) = d.duplicate("chargingProfileKind") {
+                    14 => {
+                        if *key == *b"recurrencyKind" {
+                            if f_recurrency_kind.is_some() {
+                                if let Err(e) = d.duplicate("recurrencyKind") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_recurrency_kind = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match RecurrencyKindType::decode(d) {
+                                Ok(v) => f_recurrency_kind = Some(v),
+                                Err(e) => break 'fail (e, Some("recurrencyKind")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ChargingProfileKindType::decode(d) {
-                            Ok(v) => f_charging_profile_kind = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingProfileKind")),
                         }
                     }
-                    b"recurrencyKind" => {
-                        if f_recurrency_kind.is_some() {
-                            if let Err(e) = d.duplicate("recurrencyKind") {
+                    16 => {
+                        if *key == *b"chargingSchedule" {
+                            if f_charging_schedule.is_some() {
+                                if let Err(e) = d.duplicate("chargingSchedule") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingSchedule::decode(d) {
+                                Ok(v) => f_charging_schedule = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingSchedule")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_recurrency_kind = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match RecurrencyKindType::decode(d) {
-                            Ok(v) => f_recurrency_kind = Some(v),
-                            Err(e) => break 'fail (e, Some("recurrencyKind")),
                         }
                     }
-                    b"validFrom" => {
-                        if f_valid_from.is_some() {
-                            if let Err(e) = d.duplicate("validFrom") {
+                    17 => {
+                        if *key == *b"chargingProfileId" {
+                            if f_charging_profile_id.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfileId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_charging_profile_id = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfileId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_valid_from = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_valid_from = Some(v),
-                            Err(e) => break 'fail (e, Some("validFrom")),
                         }
                     }
-                    b"validTo" => {
-                        if f_valid_to.is_some() {
-                            if let Err(e) = d.duplicate("validTo") {
+                    19 => {
+                        if *key == *b"chargingProfileKind" {
+                            if f_charging_profile_kind.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfileKind") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingProfileKindType::decode(d) {
+                                Ok(v) => f_charging_profile_kind = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfileKind")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_valid_to = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_valid_to = Some(v),
-                            Err(e) => break 'fail (e, Some("validTo")),
                         }
                     }
-                    b"chargingSchedule" => {
-                        if f_charging_schedule.is_some() {
-                            if let Err(e) = d.duplicate("chargingSchedule") {
+                    22 => {
+                        if *key == *b"chargingProfilePurpose" {
+                            if f_charging_profile_purpose.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfilePurpose") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingProfilePurposeType::decode(d) {
+                                Ok(v) => f_charging_profile_purpose = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfilePurpose")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ChargingSchedule::decode(d) {
-                            Ok(v) => f_charging_schedule = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingSchedule")),
                         }
                     }
                     _ => {
@@ -1423,10 +1704,27 @@ impl std::str::FromStr for ChargingProfileKindType {
 impl Decode for ChargingProfileKindType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Absolute" => ChargingProfileKindType::Absolute,
-            b"Recurring" => ChargingProfileKindType::Recurring,
-            b"Relative" => ChargingProfileKindType::Relative,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Absolute" {
+                    ChargingProfileKindType::Absolute
+                } else if *s == *b"Relative" {
+                    ChargingProfileKindType::Relative
+                } else {
+                    ChargingProfileKindType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfileKindType")?,
+                    )
+                }
+            }
+            9 => {
+                if *s == *b"Recurring" {
+                    ChargingProfileKindType::Recurring
+                } else {
+                    ChargingProfileKindType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfileKindType")?,
+                    )
+                }
+            }
             _ => ChargingProfileKindType::UnknownValue(
                 d.unknown_enum_bytes(s, "ChargingProfileKindType")?,
             ),
@@ -1505,10 +1803,34 @@ impl std::str::FromStr for ChargingProfilePurposeType {
 impl Decode for ChargingProfilePurposeType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"ChargePointMaxProfile" => ChargingProfilePurposeType::ChargePointMaxProfile,
-            b"TxDefaultProfile" => ChargingProfilePurposeType::TxDefaultProfile,
-            b"TxProfile" => ChargingProfilePurposeType::TxProfile,
+        Ok(match s.len() {
+            9 => {
+                if *s == *b"TxProfile" {
+                    ChargingProfilePurposeType::TxProfile
+                } else {
+                    ChargingProfilePurposeType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfilePurposeType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"TxDefaultProfile" {
+                    ChargingProfilePurposeType::TxDefaultProfile
+                } else {
+                    ChargingProfilePurposeType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfilePurposeType")?,
+                    )
+                }
+            }
+            21 => {
+                if *s == *b"ChargePointMaxProfile" {
+                    ChargingProfilePurposeType::ChargePointMaxProfile
+                } else {
+                    ChargingProfilePurposeType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfilePurposeType")?,
+                    )
+                }
+            }
             _ => ChargingProfilePurposeType::UnknownValue(
                 d.unknown_enum_bytes(s, "ChargingProfilePurposeType")?,
             ),
@@ -1587,10 +1909,27 @@ impl std::str::FromStr for ChargingProfileStatus {
 impl Decode for ChargingProfileStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => ChargingProfileStatus::Accepted,
-            b"Rejected" => ChargingProfileStatus::Rejected,
-            b"NotSupported" => ChargingProfileStatus::NotSupported,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    ChargingProfileStatus::Accepted
+                } else if *s == *b"Rejected" {
+                    ChargingProfileStatus::Rejected
+                } else {
+                    ChargingProfileStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfileStatus")?,
+                    )
+                }
+            }
+            12 => {
+                if *s == *b"NotSupported" {
+                    ChargingProfileStatus::NotSupported
+                } else {
+                    ChargingProfileStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfileStatus")?,
+                    )
+                }
+            }
             _ => ChargingProfileStatus::UnknownValue(
                 d.unknown_enum_bytes(s, "ChargingProfileStatus")?,
             ),
@@ -1660,9 +1999,18 @@ impl std::str::FromStr for ChargingRateUnitType {
 impl Decode for ChargingRateUnitType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"A" => ChargingRateUnitType::A,
-            b"W" => ChargingRateUnitType::W,
+        Ok(match s.len() {
+            1 => {
+                if *s == *b"A" {
+                    ChargingRateUnitType::A
+                } else if *s == *b"W" {
+                    ChargingRateUnitType::W
+                } else {
+                    ChargingRateUnitType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingRateUnitType")?,
+                    )
+                }
+            }
             _ => {
                 ChargingRateUnitType::UnknownValue(d.unknown_enum_bytes(s, "ChargingRateUnitType")?)
             }
@@ -1734,84 +2082,118 @@ impl Decode for ChargingSchedule {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"duration" => {
-                        if f_duration.is_some() {
-                            if let Err(e) = d.duplicate("duration") {
+                match key.len() {
+                    8 => {
+                        if *key == *b"duration" {
+                            if f_duration.is_some() {
+                                if let Err(e) = d.duplicate("duration") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_duration = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_duration = Some(v),
+                                Err(e) => break 'fail (e, Some("duration")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_duration = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_duration = Some(v),
-                            Err(e) => break 'fail (e, Some("duration")),
                         }
                     }
-                    b"startSchedule" => {
-                        if f_start_schedule.is_some() {
-                            if let Err(e) = d.duplicate("startSchedule") {
+                    13 => {
+                        if *key == *b"startSchedule" {
+                            if f_start_schedule.is_some() {
+                                if let Err(e) = d.duplicate("startSchedule") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_start_schedule = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_start_schedule = Some(v),
+                                Err(e) => break 'fail (e, Some("startSchedule")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_start_schedule = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_start_schedule = Some(v),
-                            Err(e) => break 'fail (e, Some("startSchedule")),
                         }
                     }
-                    b"chargingRateUnit" => {
-                        if f_charging_rate_unit.is_some() {
-                            if let Err(e) = d.duplicate("chargingRateUnit") {
+                    15 => {
+                        if *key == *b"minChargingRate" {
+                            if f_min_charging_rate.is_some() {
+                                if let Err(e) = d.duplicate("minChargingRate") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_min_charging_rate = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.decimal(
+                                None,
+                                None,
+                                Some(Decimal::from_parts(1, 0, 0, false, 1)),
+                            ) {
+                                Ok(v) => f_min_charging_rate = Some(v),
+                                Err(e) => break 'fail (e, Some("minChargingRate")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ChargingRateUnitType::decode(d) {
-                            Ok(v) => f_charging_rate_unit = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingRateUnit")),
                         }
                     }
-                    b"chargingSchedulePeriod" => {
-                        if f_charging_schedule_period.is_some() {
-                            if let Err(e) = d.duplicate("chargingSchedulePeriod") {
+                    16 => {
+                        if *key == *b"chargingRateUnit" {
+                            if f_charging_rate_unit.is_some() {
+                                if let Err(e) = d.duplicate("chargingRateUnit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingRateUnitType::decode(d) {
+                                Ok(v) => f_charging_rate_unit = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingRateUnit")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.array(0, None, |d| ChargingSchedulePeriod::decode(d)) {
-                            Ok(v) => f_charging_schedule_period = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingSchedulePeriod")),
                         }
                     }
-                    b"minChargingRate" => {
-                        if f_min_charging_rate.is_some() {
-                            if let Err(e) = d.duplicate("minChargingRate") {
+                    22 => {
+                        if *key == *b"chargingSchedulePeriod" {
+                            if f_charging_schedule_period.is_some() {
+                                if let Err(e) = d.duplicate("chargingSchedulePeriod") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(0, None, |d| ChargingSchedulePeriod::decode(d)) {
+                                Ok(v) => f_charging_schedule_period = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingSchedulePeriod")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_min_charging_rate = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.decimal(None, None, Some(Decimal::from_parts(1, 0, 0, false, 1))) {
-                            Ok(v) => f_min_charging_rate = Some(v),
-                            Err(e) => break 'fail (e, Some("minChargingRate")),
                         }
                     }
                     _ => {
@@ -1940,46 +2322,68 @@ impl Decode for ChargingSchedulePeriod {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"startPeriod" => {
-                        if f_start_period.is_some() {
-                            if let Err(e) = d.duplicate("startPeriod") {
+                match key.len() {
+                    5 => {
+                        if *key == *b"limit" {
+                            if f_limit.is_some() {
+                                if let Err(e) = d.duplicate("limit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.decimal(
+                                None,
+                                None,
+                                Some(Decimal::from_parts(1, 0, 0, false, 1)),
+                            ) {
+                                Ok(v) => f_limit = Some(v),
+                                Err(e) => break 'fail (e, Some("limit")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_start_period = Some(v),
-                            Err(e) => break 'fail (e, Some("startPeriod")),
                         }
                     }
-                    b"limit" => {
-                        if f_limit.is_some() {
-                            if let Err(e) = d.duplicate("limit") {
+                    11 => {
+                        if *key == *b"startPeriod" {
+                            if f_start_period.is_some() {
+                                if let Err(e) = d.duplicate("startPeriod") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_start_period = Some(v),
+                                Err(e) => break 'fail (e, Some("startPeriod")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.decimal(None, None, Some(Decimal::from_parts(1, 0, 0, false, 1))) {
-                            Ok(v) => f_limit = Some(v),
-                            Err(e) => break 'fail (e, Some("limit")),
                         }
                     }
-                    b"numberPhases" => {
-                        if f_number_phases.is_some() {
-                            if let Err(e) = d.duplicate("numberPhases") {
+                    12 => {
+                        if *key == *b"numberPhases" {
+                            if f_number_phases.is_some() {
+                                if let Err(e) = d.duplicate("numberPhases") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_number_phases = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_number_phases = Some(v),
+                                Err(e) => break 'fail (e, Some("numberPhases")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_number_phases = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_number_phases = Some(v),
-                            Err(e) => break 'fail (e, Some("numberPhases")),
                         }
                     }
                     _ => {
@@ -2090,9 +2494,16 @@ impl std::str::FromStr for ClearCacheStatus {
 impl Decode for ClearCacheStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => ClearCacheStatus::Accepted,
-            b"Rejected" => ClearCacheStatus::Rejected,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    ClearCacheStatus::Accepted
+                } else if *s == *b"Rejected" {
+                    ClearCacheStatus::Rejected
+                } else {
+                    ClearCacheStatus::UnknownValue(d.unknown_enum_bytes(s, "ClearCacheStatus")?)
+                }
+            }
             _ => ClearCacheStatus::UnknownValue(d.unknown_enum_bytes(s, "ClearCacheStatus")?),
         })
     }
@@ -2162,9 +2573,25 @@ impl std::str::FromStr for ClearChargingProfileStatus {
 impl Decode for ClearChargingProfileStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => ClearChargingProfileStatus::Accepted,
-            b"Unknown" => ClearChargingProfileStatus::Unknown,
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Unknown" {
+                    ClearChargingProfileStatus::Unknown
+                } else {
+                    ClearChargingProfileStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "ClearChargingProfileStatus")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    ClearChargingProfileStatus::Accepted
+                } else {
+                    ClearChargingProfileStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "ClearChargingProfileStatus")?,
+                    )
+                }
+            }
             _ => ClearChargingProfileStatus::UnknownValue(
                 d.unknown_enum_bytes(s, "ClearChargingProfileStatus")?,
             ),
@@ -2248,11 +2675,36 @@ impl std::str::FromStr for ConfigurationStatus {
 impl Decode for ConfigurationStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => ConfigurationStatus::Accepted,
-            b"Rejected" => ConfigurationStatus::Rejected,
-            b"RebootRequired" => ConfigurationStatus::RebootRequired,
-            b"NotSupported" => ConfigurationStatus::NotSupported,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    ConfigurationStatus::Accepted
+                } else if *s == *b"Rejected" {
+                    ConfigurationStatus::Rejected
+                } else {
+                    ConfigurationStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "ConfigurationStatus")?,
+                    )
+                }
+            }
+            12 => {
+                if *s == *b"NotSupported" {
+                    ConfigurationStatus::NotSupported
+                } else {
+                    ConfigurationStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "ConfigurationStatus")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"RebootRequired" {
+                    ConfigurationStatus::RebootRequired
+                } else {
+                    ConfigurationStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "ConfigurationStatus")?,
+                    )
+                }
+            }
             _ => ConfigurationStatus::UnknownValue(d.unknown_enum_bytes(s, "ConfigurationStatus")?),
         })
     }
@@ -2332,11 +2784,30 @@ impl std::str::FromStr for DataTransferStatus {
 impl Decode for DataTransferStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => DataTransferStatus::Accepted,
-            b"Rejected" => DataTransferStatus::Rejected,
-            b"UnknownMessageId" => DataTransferStatus::UnknownMessageId,
-            b"UnknownVendorId" => DataTransferStatus::UnknownVendorId,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    DataTransferStatus::Accepted
+                } else if *s == *b"Rejected" {
+                    DataTransferStatus::Rejected
+                } else {
+                    DataTransferStatus::UnknownValue(d.unknown_enum_bytes(s, "DataTransferStatus")?)
+                }
+            }
+            15 => {
+                if *s == *b"UnknownVendorId" {
+                    DataTransferStatus::UnknownVendorId
+                } else {
+                    DataTransferStatus::UnknownValue(d.unknown_enum_bytes(s, "DataTransferStatus")?)
+                }
+            }
+            16 => {
+                if *s == *b"UnknownMessageId" {
+                    DataTransferStatus::UnknownMessageId
+                } else {
+                    DataTransferStatus::UnknownValue(d.unknown_enum_bytes(s, "DataTransferStatus")?)
+                }
+            }
             _ => DataTransferStatus::UnknownValue(d.unknown_enum_bytes(s, "DataTransferStatus")?),
         })
     }
@@ -2411,10 +2882,27 @@ impl std::str::FromStr for DeleteCertificateStatusEnumType {
 impl Decode for DeleteCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => DeleteCertificateStatusEnumType::Accepted,
-            b"Failed" => DeleteCertificateStatusEnumType::Failed,
-            b"NotFound" => DeleteCertificateStatusEnumType::NotFound,
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Failed" {
+                    DeleteCertificateStatusEnumType::Failed
+                } else {
+                    DeleteCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "DeleteCertificateStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    DeleteCertificateStatusEnumType::Accepted
+                } else if *s == *b"NotFound" {
+                    DeleteCertificateStatusEnumType::NotFound
+                } else {
+                    DeleteCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "DeleteCertificateStatusEnumType")?,
+                    )
+                }
+            }
             _ => DeleteCertificateStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "DeleteCertificateStatusEnumType")?,
             ),
@@ -2498,11 +2986,35 @@ impl std::str::FromStr for DiagnosticsStatus {
 impl Decode for DiagnosticsStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Idle" => DiagnosticsStatus::Idle,
-            b"Uploaded" => DiagnosticsStatus::Uploaded,
-            b"UploadFailed" => DiagnosticsStatus::UploadFailed,
-            b"Uploading" => DiagnosticsStatus::Uploading,
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"Idle" {
+                    DiagnosticsStatus::Idle
+                } else {
+                    DiagnosticsStatus::UnknownValue(d.unknown_enum_bytes(s, "DiagnosticsStatus")?)
+                }
+            }
+            8 => {
+                if *s == *b"Uploaded" {
+                    DiagnosticsStatus::Uploaded
+                } else {
+                    DiagnosticsStatus::UnknownValue(d.unknown_enum_bytes(s, "DiagnosticsStatus")?)
+                }
+            }
+            9 => {
+                if *s == *b"Uploading" {
+                    DiagnosticsStatus::Uploading
+                } else {
+                    DiagnosticsStatus::UnknownValue(d.unknown_enum_bytes(s, "DiagnosticsStatus")?)
+                }
+            }
+            12 => {
+                if *s == *b"UploadFailed" {
+                    DiagnosticsStatus::UploadFailed
+                } else {
+                    DiagnosticsStatus::UnknownValue(d.unknown_enum_bytes(s, "DiagnosticsStatus")?)
+                }
+            }
             _ => DiagnosticsStatus::UnknownValue(d.unknown_enum_bytes(s, "DiagnosticsStatus")?),
         })
     }
@@ -2597,14 +3109,51 @@ impl std::str::FromStr for FirmwareStatus {
 impl Decode for FirmwareStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Downloaded" => FirmwareStatus::Downloaded,
-            b"DownloadFailed" => FirmwareStatus::DownloadFailed,
-            b"Downloading" => FirmwareStatus::Downloading,
-            b"Idle" => FirmwareStatus::Idle,
-            b"InstallationFailed" => FirmwareStatus::InstallationFailed,
-            b"Installing" => FirmwareStatus::Installing,
-            b"Installed" => FirmwareStatus::Installed,
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"Idle" {
+                    FirmwareStatus::Idle
+                } else {
+                    FirmwareStatus::UnknownValue(d.unknown_enum_bytes(s, "FirmwareStatus")?)
+                }
+            }
+            9 => {
+                if *s == *b"Installed" {
+                    FirmwareStatus::Installed
+                } else {
+                    FirmwareStatus::UnknownValue(d.unknown_enum_bytes(s, "FirmwareStatus")?)
+                }
+            }
+            10 => {
+                if *s == *b"Downloaded" {
+                    FirmwareStatus::Downloaded
+                } else if *s == *b"Installing" {
+                    FirmwareStatus::Installing
+                } else {
+                    FirmwareStatus::UnknownValue(d.unknown_enum_bytes(s, "FirmwareStatus")?)
+                }
+            }
+            11 => {
+                if *s == *b"Downloading" {
+                    FirmwareStatus::Downloading
+                } else {
+                    FirmwareStatus::UnknownValue(d.unknown_enum_bytes(s, "FirmwareStatus")?)
+                }
+            }
+            14 => {
+                if *s == *b"DownloadFailed" {
+                    FirmwareStatus::DownloadFailed
+                } else {
+                    FirmwareStatus::UnknownValue(d.unknown_enum_bytes(s, "FirmwareStatus")?)
+                }
+            }
+            18 => {
+                if *s == *b"InstallationFailed" {
+                    FirmwareStatus::InstallationFailed
+                } else {
+                    FirmwareStatus::UnknownValue(d.unknown_enum_bytes(s, "FirmwareStatus")?)
+                }
+            }
             _ => FirmwareStatus::UnknownValue(d.unknown_enum_bytes(s, "FirmwareStatus")?),
         })
     }
@@ -2734,21 +3283,98 @@ impl std::str::FromStr for FirmwareStatusEnumType {
 impl Decode for FirmwareStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Downloaded" => FirmwareStatusEnumType::Downloaded,
-            b"DownloadFailed" => FirmwareStatusEnumType::DownloadFailed,
-            b"Downloading" => FirmwareStatusEnumType::Downloading,
-            b"DownloadScheduled" => FirmwareStatusEnumType::DownloadScheduled,
-            b"DownloadPaused" => FirmwareStatusEnumType::DownloadPaused,
-            b"Idle" => FirmwareStatusEnumType::Idle,
-            b"InstallationFailed" => FirmwareStatusEnumType::InstallationFailed,
-            b"Installing" => FirmwareStatusEnumType::Installing,
-            b"Installed" => FirmwareStatusEnumType::Installed,
-            b"InstallRebooting" => FirmwareStatusEnumType::InstallRebooting,
-            b"InstallScheduled" => FirmwareStatusEnumType::InstallScheduled,
-            b"InstallVerificationFailed" => FirmwareStatusEnumType::InstallVerificationFailed,
-            b"InvalidSignature" => FirmwareStatusEnumType::InvalidSignature,
-            b"SignatureVerified" => FirmwareStatusEnumType::SignatureVerified,
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"Idle" {
+                    FirmwareStatusEnumType::Idle
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            9 => {
+                if *s == *b"Installed" {
+                    FirmwareStatusEnumType::Installed
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            10 => {
+                if *s == *b"Downloaded" {
+                    FirmwareStatusEnumType::Downloaded
+                } else if *s == *b"Installing" {
+                    FirmwareStatusEnumType::Installing
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            11 => {
+                if *s == *b"Downloading" {
+                    FirmwareStatusEnumType::Downloading
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"DownloadFailed" {
+                    FirmwareStatusEnumType::DownloadFailed
+                } else if *s == *b"DownloadPaused" {
+                    FirmwareStatusEnumType::DownloadPaused
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"InstallRebooting" {
+                    FirmwareStatusEnumType::InstallRebooting
+                } else if *s == *b"InstallScheduled" {
+                    FirmwareStatusEnumType::InstallScheduled
+                } else if *s == *b"InvalidSignature" {
+                    FirmwareStatusEnumType::InvalidSignature
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            17 => {
+                if *s == *b"DownloadScheduled" {
+                    FirmwareStatusEnumType::DownloadScheduled
+                } else if *s == *b"SignatureVerified" {
+                    FirmwareStatusEnumType::SignatureVerified
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"InstallationFailed" {
+                    FirmwareStatusEnumType::InstallationFailed
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            25 => {
+                if *s == *b"InstallVerificationFailed" {
+                    FirmwareStatusEnumType::InstallVerificationFailed
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
             _ => FirmwareStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
             ),
@@ -2822,68 +3448,98 @@ impl Decode for FirmwareType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"location" => {
-                        if f_location.is_some() {
-                            if let Err(e) = d.duplicate("location") {
+                match key.len() {
+                    8 => {
+                        if *key == *b"location" {
+                            if f_location.is_some() {
+                                if let Err(e) = d.duplicate("location") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(512)) {
+                                Ok(v) => f_location = Some(v),
+                                Err(e) => break 'fail (e, Some("location")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(512)) {
-                            Ok(v) => f_location = Some(v),
-                            Err(e) => break 'fail (e, Some("location")),
                         }
                     }
-                    b"retrieveDateTime" => {
-                        if f_retrieve_date_time.is_some() {
-                            if let Err(e) = d.duplicate("retrieveDateTime") {
+                    9 => {
+                        if *key == *b"signature" {
+                            if f_signature.is_some() {
+                                if let Err(e) = d.duplicate("signature") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(800)) {
+                                Ok(v) => f_signature = Some(v),
+                                Err(e) => break 'fail (e, Some("signature")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_retrieve_date_time = Some(v),
-                            Err(e) => break 'fail (e, Some("retrieveDateTime")),
                         }
                     }
-                    b"installDateTime" => {
-                        if f_install_date_time.is_some() {
-                            if let Err(e) = d.duplicate("installDateTime") {
+                    15 => {
+                        if *key == *b"installDateTime" {
+                            if f_install_date_time.is_some() {
+                                if let Err(e) = d.duplicate("installDateTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_install_date_time = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_install_date_time = Some(v),
+                                Err(e) => break 'fail (e, Some("installDateTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_install_date_time = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_install_date_time = Some(v),
-                            Err(e) => break 'fail (e, Some("installDateTime")),
                         }
                     }
-                    b"signingCertificate" => {
-                        if f_signing_certificate.is_some() {
-                            if let Err(e) = d.duplicate("signingCertificate") {
+                    16 => {
+                        if *key == *b"retrieveDateTime" {
+                            if f_retrieve_date_time.is_some() {
+                                if let Err(e) = d.duplicate("retrieveDateTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_retrieve_date_time = Some(v),
+                                Err(e) => break 'fail (e, Some("retrieveDateTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(5500)) {
-                            Ok(v) => f_signing_certificate = Some(v),
-                            Err(e) => break 'fail (e, Some("signingCertificate")),
                         }
                     }
-                    b"signature" => {
-                        if f_signature.is_some() {
-                            if let Err(e) = d.duplicate("signature") {
+                    18 => {
+                        if *key == *b"signingCertificate" {
+                            if f_signing_certificate.is_some() {
+                                if let Err(e) = d.duplicate("signingCertificate") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(5500)) {
+                                Ok(v) => f_signing_certificate = Some(v),
+                                Err(e) => break 'fail (e, Some("signingCertificate")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(800)) {
-                            Ok(v) => f_signature = Some(v),
-                            Err(e) => break 'fail (e, Some("signature")),
                         }
                     }
                     _ => {
@@ -3029,9 +3685,18 @@ impl std::str::FromStr for GenericStatusEnumType {
 impl Decode for GenericStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => GenericStatusEnumType::Accepted,
-            b"Rejected" => GenericStatusEnumType::Rejected,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    GenericStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    GenericStatusEnumType::Rejected
+                } else {
+                    GenericStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GenericStatusEnumType")?,
+                    )
+                }
+            }
             _ => GenericStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "GenericStatusEnumType")?,
             ),
@@ -3103,9 +3768,18 @@ impl std::str::FromStr for GetCompositeScheduleStatus {
 impl Decode for GetCompositeScheduleStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => GetCompositeScheduleStatus::Accepted,
-            b"Rejected" => GetCompositeScheduleStatus::Rejected,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    GetCompositeScheduleStatus::Accepted
+                } else if *s == *b"Rejected" {
+                    GetCompositeScheduleStatus::Rejected
+                } else {
+                    GetCompositeScheduleStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetCompositeScheduleStatus")?,
+                    )
+                }
+            }
             _ => GetCompositeScheduleStatus::UnknownValue(
                 d.unknown_enum_bytes(s, "GetCompositeScheduleStatus")?,
             ),
@@ -3179,9 +3853,18 @@ impl std::str::FromStr for GetInstalledCertificateStatusEnumType {
 impl Decode for GetInstalledCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => GetInstalledCertificateStatusEnumType::Accepted,
-            b"NotFound" => GetInstalledCertificateStatusEnumType::NotFound,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    GetInstalledCertificateStatusEnumType::Accepted
+                } else if *s == *b"NotFound" {
+                    GetInstalledCertificateStatusEnumType::NotFound
+                } else {
+                    GetInstalledCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetInstalledCertificateStatusEnumType")?,
+                    )
+                }
+            }
             _ => GetInstalledCertificateStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "GetInstalledCertificateStatusEnumType")?,
             ),
@@ -3260,10 +3943,20 @@ impl std::str::FromStr for HashAlgorithmEnumType {
 impl Decode for HashAlgorithmEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"SHA256" => HashAlgorithmEnumType::SHA256,
-            b"SHA384" => HashAlgorithmEnumType::SHA384,
-            b"SHA512" => HashAlgorithmEnumType::SHA512,
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"SHA256" {
+                    HashAlgorithmEnumType::SHA256
+                } else if *s == *b"SHA384" {
+                    HashAlgorithmEnumType::SHA384
+                } else if *s == *b"SHA512" {
+                    HashAlgorithmEnumType::SHA512
+                } else {
+                    HashAlgorithmEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "HashAlgorithmEnumType")?,
+                    )
+                }
+            }
             _ => HashAlgorithmEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "HashAlgorithmEnumType")?,
             ),
@@ -3324,54 +4017,72 @@ impl Decode for IdTagInfo {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"expiryDate" => {
-                        if f_expiry_date.is_some() {
-                            if let Err(e) = d.duplicate("expiryDate") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match AuthorizationStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_expiry_date = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_expiry_date = Some(v),
-                            Err(e) => break 'fail (e, Some("expiryDate")),
                         }
                     }
-                    b"parentIdTag" => {
-                        if f_parent_id_tag.is_some() {
-                            if let Err(e) = d.duplicate("parentIdTag") {
+                    10 => {
+                        if *key == *b"expiryDate" {
+                            if f_expiry_date.is_some() {
+                                if let Err(e) = d.duplicate("expiryDate") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_expiry_date = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_expiry_date = Some(v),
+                                Err(e) => break 'fail (e, Some("expiryDate")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_parent_id_tag = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(20)) {
-                            Ok(v) => f_parent_id_tag = Some(v),
-                            Err(e) => break 'fail (e, Some("parentIdTag")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    11 => {
+                        if *key == *b"parentIdTag" {
+                            if f_parent_id_tag.is_some() {
+                                if let Err(e) = d.duplicate("parentIdTag") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_parent_id_tag = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_parent_id_tag = Some(v),
+                                Err(e) => break 'fail (e, Some("parentIdTag")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match AuthorizationStatus::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
                     _ => {
@@ -3491,10 +4202,27 @@ impl std::str::FromStr for InstallCertificateStatusEnumType {
 impl Decode for InstallCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => InstallCertificateStatusEnumType::Accepted,
-            b"Failed" => InstallCertificateStatusEnumType::Failed,
-            b"Rejected" => InstallCertificateStatusEnumType::Rejected,
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Failed" {
+                    InstallCertificateStatusEnumType::Failed
+                } else {
+                    InstallCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "InstallCertificateStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    InstallCertificateStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    InstallCertificateStatusEnumType::Rejected
+                } else {
+                    InstallCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "InstallCertificateStatusEnumType")?,
+                    )
+                }
+            }
             _ => InstallCertificateStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "InstallCertificateStatusEnumType")?,
             ),
@@ -3557,46 +4285,64 @@ impl Decode for KeyValue {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"key" => {
-                        if f_key.is_some() {
-                            if let Err(e) = d.duplicate("key") {
+                match key.len() {
+                    3 => {
+                        if *key == *b"key" {
+                            if f_key.is_some() {
+                                if let Err(e) = d.duplicate("key") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_key = Some(v),
+                                Err(e) => break 'fail (e, Some("key")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(50)) {
-                            Ok(v) => f_key = Some(v),
-                            Err(e) => break 'fail (e, Some("key")),
                         }
                     }
-                    b"readonly" => {
-                        if f_readonly.is_some() {
-                            if let Err(e) = d.duplicate("readonly") {
+                    5 => {
+                        if *key == *b"value" {
+                            if f_value.is_some() {
+                                if let Err(e) = d.duplicate("value") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_value = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(500)) {
+                                Ok(v) => f_value = Some(v),
+                                Err(e) => break 'fail (e, Some("value")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.boolean() {
-                            Ok(v) => f_readonly = Some(v),
-                            Err(e) => break 'fail (e, Some("readonly")),
                         }
                     }
-                    b"value" => {
-                        if f_value.is_some() {
-                            if let Err(e) = d.duplicate("value") {
+                    8 => {
+                        if *key == *b"readonly" {
+                            if f_readonly.is_some() {
+                                if let Err(e) = d.duplicate("readonly") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_readonly = Some(v),
+                                Err(e) => break 'fail (e, Some("readonly")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_value = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(500)) {
-                            Ok(v) => f_value = Some(v),
-                            Err(e) => break 'fail (e, Some("value")),
                         }
                     }
                     _ => {
@@ -3726,12 +4472,37 @@ impl std::str::FromStr for Location {
 impl Decode for Location {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Cable" => Location::Cable,
-            b"EV" => Location::EV,
-            b"Inlet" => Location::Inlet,
-            b"Outlet" => Location::Outlet,
-            b"Body" => Location::Body,
+        Ok(match s.len() {
+            2 => {
+                if *s == *b"EV" {
+                    Location::EV
+                } else {
+                    Location::UnknownValue(d.unknown_enum_bytes(s, "Location")?)
+                }
+            }
+            4 => {
+                if *s == *b"Body" {
+                    Location::Body
+                } else {
+                    Location::UnknownValue(d.unknown_enum_bytes(s, "Location")?)
+                }
+            }
+            5 => {
+                if *s == *b"Cable" {
+                    Location::Cable
+                } else if *s == *b"Inlet" {
+                    Location::Inlet
+                } else {
+                    Location::UnknownValue(d.unknown_enum_bytes(s, "Location")?)
+                }
+            }
+            6 => {
+                if *s == *b"Outlet" {
+                    Location::Outlet
+                } else {
+                    Location::UnknownValue(d.unknown_enum_bytes(s, "Location")?)
+                }
+            }
             _ => Location::UnknownValue(d.unknown_enum_bytes(s, "Location")?),
         })
     }
@@ -3799,9 +4570,21 @@ impl std::str::FromStr for LogEnumType {
 impl Decode for LogEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"DiagnosticsLog" => LogEnumType::DiagnosticsLog,
-            b"SecurityLog" => LogEnumType::SecurityLog,
+        Ok(match s.len() {
+            11 => {
+                if *s == *b"SecurityLog" {
+                    LogEnumType::SecurityLog
+                } else {
+                    LogEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogEnumType")?)
+                }
+            }
+            14 => {
+                if *s == *b"DiagnosticsLog" {
+                    LogEnumType::DiagnosticsLog
+                } else {
+                    LogEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogEnumType")?)
+                }
+            }
             _ => LogEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogEnumType")?),
         })
     }
@@ -3860,54 +4643,65 @@ impl Decode for LogParametersType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"remoteLocation" => {
-                        if f_remote_location.is_some() {
-                            if let Err(e) = d.duplicate("remoteLocation") {
+                match key.len() {
+                    14 => {
+                        if *key == *b"remoteLocation" {
+                            if f_remote_location.is_some() {
+                                if let Err(e) = d.duplicate("remoteLocation") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(512)) {
+                                Ok(v) => f_remote_location = Some(v),
+                                Err(e) => break 'fail (e, Some("remoteLocation")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(512)) {
-                            Ok(v) => f_remote_location = Some(v),
-                            Err(e) => break 'fail (e, Some("remoteLocation")),
                         }
                     }
-                    b"oldestTimestamp" => {
-                        if f_oldest_timestamp.is_some() {
-                            if let Err(e) = d.duplicate("oldestTimestamp") {
+                    15 => {
+                        if *key == *b"oldestTimestamp" {
+                            if f_oldest_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("oldestTimestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_oldest_timestamp = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_oldest_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("oldestTimestamp")),
+                            }
+                        } else if *key == *b"latestTimestamp" {
+                            if f_latest_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("latestTimestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_latest_timestamp = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_latest_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("latestTimestamp")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_oldest_timestamp = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_oldest_timestamp = Some(v),
-                            Err(e) => break 'fail (e, Some("oldestTimestamp")),
-                        }
-                    }
-                    b"latestTimestamp" => {
-                        if f_latest_timestamp.is_some() {
-                            if let Err(e) = d.duplicate("latestTimestamp") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_latest_timestamp = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_latest_timestamp = Some(v),
-                            Err(e) => break 'fail (e, Some("latestTimestamp")),
                         }
                     }
                     _ => {
@@ -4027,10 +4821,23 @@ impl std::str::FromStr for LogStatusEnumType {
 impl Decode for LogStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => LogStatusEnumType::Accepted,
-            b"Rejected" => LogStatusEnumType::Rejected,
-            b"AcceptedCanceled" => LogStatusEnumType::AcceptedCanceled,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    LogStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    LogStatusEnumType::Rejected
+                } else {
+                    LogStatusEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogStatusEnumType")?)
+                }
+            }
+            16 => {
+                if *s == *b"AcceptedCanceled" {
+                    LogStatusEnumType::AcceptedCanceled
+                } else {
+                    LogStatusEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogStatusEnumType")?)
+                }
+            }
             _ => LogStatusEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogStatusEnumType")?),
         })
     }
@@ -4200,29 +5007,111 @@ impl std::str::FromStr for Measurand {
 impl Decode for Measurand {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Energy.Active.Export.Register" => Measurand::EnergyActiveExportRegister,
-            b"Energy.Active.Import.Register" => Measurand::EnergyActiveImportRegister,
-            b"Energy.Reactive.Export.Register" => Measurand::EnergyReactiveExportRegister,
-            b"Energy.Reactive.Import.Register" => Measurand::EnergyReactiveImportRegister,
-            b"Energy.Active.Export.Interval" => Measurand::EnergyActiveExportInterval,
-            b"Energy.Active.Import.Interval" => Measurand::EnergyActiveImportInterval,
-            b"Energy.Reactive.Export.Interval" => Measurand::EnergyReactiveExportInterval,
-            b"Energy.Reactive.Import.Interval" => Measurand::EnergyReactiveImportInterval,
-            b"Power.Active.Export" => Measurand::PowerActiveExport,
-            b"Power.Active.Import" => Measurand::PowerActiveImport,
-            b"Power.Offered" => Measurand::PowerOffered,
-            b"Power.Reactive.Export" => Measurand::PowerReactiveExport,
-            b"Power.Reactive.Import" => Measurand::PowerReactiveImport,
-            b"Power.Factor" => Measurand::PowerFactor,
-            b"Current.Import" => Measurand::CurrentImport,
-            b"Current.Export" => Measurand::CurrentExport,
-            b"Current.Offered" => Measurand::CurrentOffered,
-            b"Voltage" => Measurand::Voltage,
-            b"Frequency" => Measurand::Frequency,
-            b"Temperature" => Measurand::Temperature,
-            b"SoC" => Measurand::SoC,
-            b"RPM" => Measurand::RPM,
+        Ok(match s.len() {
+            3 => {
+                if *s == *b"SoC" {
+                    Measurand::SoC
+                } else if *s == *b"RPM" {
+                    Measurand::RPM
+                } else {
+                    Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?)
+                }
+            }
+            7 => {
+                if *s == *b"Voltage" {
+                    Measurand::Voltage
+                } else {
+                    Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?)
+                }
+            }
+            9 => {
+                if *s == *b"Frequency" {
+                    Measurand::Frequency
+                } else {
+                    Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?)
+                }
+            }
+            11 => {
+                if *s == *b"Temperature" {
+                    Measurand::Temperature
+                } else {
+                    Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?)
+                }
+            }
+            12 => {
+                if *s == *b"Power.Factor" {
+                    Measurand::PowerFactor
+                } else {
+                    Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?)
+                }
+            }
+            13 => {
+                if *s == *b"Power.Offered" {
+                    Measurand::PowerOffered
+                } else {
+                    Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?)
+                }
+            }
+            14 => {
+                if *s == *b"Current.Import" {
+                    Measurand::CurrentImport
+                } else if *s == *b"Current.Export" {
+                    Measurand::CurrentExport
+                } else {
+                    Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?)
+                }
+            }
+            15 => {
+                if *s == *b"Current.Offered" {
+                    Measurand::CurrentOffered
+                } else {
+                    Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?)
+                }
+            }
+            19 => {
+                if *s == *b"Power.Active.Export" {
+                    Measurand::PowerActiveExport
+                } else if *s == *b"Power.Active.Import" {
+                    Measurand::PowerActiveImport
+                } else {
+                    Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?)
+                }
+            }
+            21 => {
+                if *s == *b"Power.Reactive.Export" {
+                    Measurand::PowerReactiveExport
+                } else if *s == *b"Power.Reactive.Import" {
+                    Measurand::PowerReactiveImport
+                } else {
+                    Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?)
+                }
+            }
+            29 => {
+                if *s == *b"Energy.Active.Export.Register" {
+                    Measurand::EnergyActiveExportRegister
+                } else if *s == *b"Energy.Active.Import.Register" {
+                    Measurand::EnergyActiveImportRegister
+                } else if *s == *b"Energy.Active.Export.Interval" {
+                    Measurand::EnergyActiveExportInterval
+                } else if *s == *b"Energy.Active.Import.Interval" {
+                    Measurand::EnergyActiveImportInterval
+                } else {
+                    Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?)
+                }
+            }
+            31 => {
+                if *s == *b"Energy.Reactive.Export.Register" {
+                    Measurand::EnergyReactiveExportRegister
+                } else if *s == *b"Energy.Reactive.Import.Register" {
+                    Measurand::EnergyReactiveImportRegister
+                } else if *s == *b"Energy.Reactive.Export.Interval" {
+                    Measurand::EnergyReactiveExportInterval
+                } else if *s == *b"Energy.Reactive.Import.Interval" {
+                    Measurand::EnergyReactiveImportInterval
+                } else {
+                    Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?)
+                }
+            }
             _ => Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?),
         })
     }
@@ -4312,13 +5201,49 @@ impl std::str::FromStr for MessageTrigger {
 impl Decode for MessageTrigger {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"BootNotification" => MessageTrigger::BootNotification,
-            b"DiagnosticsStatusNotification" => MessageTrigger::DiagnosticsStatusNotification,
-            b"FirmwareStatusNotification" => MessageTrigger::FirmwareStatusNotification,
-            b"Heartbeat" => MessageTrigger::Heartbeat,
-            b"MeterValues" => MessageTrigger::MeterValues,
-            b"StatusNotification" => MessageTrigger::StatusNotification,
+        Ok(match s.len() {
+            9 => {
+                if *s == *b"Heartbeat" {
+                    MessageTrigger::Heartbeat
+                } else {
+                    MessageTrigger::UnknownValue(d.unknown_enum_bytes(s, "MessageTrigger")?)
+                }
+            }
+            11 => {
+                if *s == *b"MeterValues" {
+                    MessageTrigger::MeterValues
+                } else {
+                    MessageTrigger::UnknownValue(d.unknown_enum_bytes(s, "MessageTrigger")?)
+                }
+            }
+            16 => {
+                if *s == *b"BootNotification" {
+                    MessageTrigger::BootNotification
+                } else {
+                    MessageTrigger::UnknownValue(d.unknown_enum_bytes(s, "MessageTrigger")?)
+                }
+            }
+            18 => {
+                if *s == *b"StatusNotification" {
+                    MessageTrigger::StatusNotification
+                } else {
+                    MessageTrigger::UnknownValue(d.unknown_enum_bytes(s, "MessageTrigger")?)
+                }
+            }
+            26 => {
+                if *s == *b"FirmwareStatusNotification" {
+                    MessageTrigger::FirmwareStatusNotification
+                } else {
+                    MessageTrigger::UnknownValue(d.unknown_enum_bytes(s, "MessageTrigger")?)
+                }
+            }
+            29 => {
+                if *s == *b"DiagnosticsStatusNotification" {
+                    MessageTrigger::DiagnosticsStatusNotification
+                } else {
+                    MessageTrigger::UnknownValue(d.unknown_enum_bytes(s, "MessageTrigger")?)
+                }
+            }
             _ => MessageTrigger::UnknownValue(d.unknown_enum_bytes(s, "MessageTrigger")?),
         })
     }
@@ -4413,14 +5338,63 @@ impl std::str::FromStr for MessageTriggerEnumType {
 impl Decode for MessageTriggerEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"BootNotification" => MessageTriggerEnumType::BootNotification,
-            b"LogStatusNotification" => MessageTriggerEnumType::LogStatusNotification,
-            b"FirmwareStatusNotification" => MessageTriggerEnumType::FirmwareStatusNotification,
-            b"Heartbeat" => MessageTriggerEnumType::Heartbeat,
-            b"MeterValues" => MessageTriggerEnumType::MeterValues,
-            b"SignChargePointCertificate" => MessageTriggerEnumType::SignChargePointCertificate,
-            b"StatusNotification" => MessageTriggerEnumType::StatusNotification,
+        Ok(match s.len() {
+            9 => {
+                if *s == *b"Heartbeat" {
+                    MessageTriggerEnumType::Heartbeat
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
+            11 => {
+                if *s == *b"MeterValues" {
+                    MessageTriggerEnumType::MeterValues
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"BootNotification" {
+                    MessageTriggerEnumType::BootNotification
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"StatusNotification" {
+                    MessageTriggerEnumType::StatusNotification
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
+            21 => {
+                if *s == *b"LogStatusNotification" {
+                    MessageTriggerEnumType::LogStatusNotification
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
+            26 => {
+                if *s == *b"FirmwareStatusNotification" {
+                    MessageTriggerEnumType::FirmwareStatusNotification
+                } else if *s == *b"SignChargePointCertificate" {
+                    MessageTriggerEnumType::SignChargePointCertificate
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
             _ => MessageTriggerEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
             ),
@@ -4477,27 +5451,39 @@ impl Decode for MeterValue {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"timestamp" => {
-                        if f_timestamp.is_some() {
-                            if let Err(e) = d.duplicate("timestamp") {
+                match key.len() {
+                    9 => {
+                        if *key == *b"timestamp" {
+                            if f_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("timestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("timestamp")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_timestamp = Some(v),
-                            Err(e) => break 'fail (e, Some("timestamp")),
                         }
                     }
-                    b"sampledValue" => {
-                        if f_sampled_value.is_some() {
-                            if let Err(e) = d.duplicate("sampledValue") {
+                    12 => {
+                        if *key == *b"sampledValue" {
+                            if f_sampled_value.is_some() {
+                                if let Err(e) = d.duplicate("sampledValue") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| SampledValue::decode(d)) {
+                                Ok(v) => f_sampled_value = Some(v),
+                                Err(e) => break 'fail (e, Some("sampledValue")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.array(1, None, |d| SampledValue::decode(d)) {
-                            Ok(v) => f_sampled_value = Some(v),
-                            Err(e) => break 'fail (e, Some("sampledValue")),
                         }
                     }
                     _ => {
@@ -4655,17 +5641,47 @@ impl std::str::FromStr for Phase {
 impl Decode for Phase {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"L1" => Phase::L1,
-            b"L2" => Phase::L2,
-            b"L3" => Phase::L3,
-            b"N" => Phase::N,
-            b"L1-N" => Phase::L1N,
-            b"L2-N" => Phase::L2N,
-            b"L3-N" => Phase::L3N,
-            b"L1-L2" => Phase::L1L2,
-            b"L2-L3" => Phase::L2L3,
-            b"L3-L1" => Phase::L3L1,
+        Ok(match s.len() {
+            1 => {
+                if *s == *b"N" {
+                    Phase::N
+                } else {
+                    Phase::UnknownValue(d.unknown_enum_bytes(s, "Phase")?)
+                }
+            }
+            2 => {
+                if *s == *b"L1" {
+                    Phase::L1
+                } else if *s == *b"L2" {
+                    Phase::L2
+                } else if *s == *b"L3" {
+                    Phase::L3
+                } else {
+                    Phase::UnknownValue(d.unknown_enum_bytes(s, "Phase")?)
+                }
+            }
+            4 => {
+                if *s == *b"L1-N" {
+                    Phase::L1N
+                } else if *s == *b"L2-N" {
+                    Phase::L2N
+                } else if *s == *b"L3-N" {
+                    Phase::L3N
+                } else {
+                    Phase::UnknownValue(d.unknown_enum_bytes(s, "Phase")?)
+                }
+            }
+            5 => {
+                if *s == *b"L1-L2" {
+                    Phase::L1L2
+                } else if *s == *b"L2-L3" {
+                    Phase::L2L3
+                } else if *s == *b"L3-L1" {
+                    Phase::L3L1
+                } else {
+                    Phase::UnknownValue(d.unknown_enum_bytes(s, "Phase")?)
+                }
+            }
             _ => Phase::UnknownValue(d.unknown_enum_bytes(s, "Phase")?),
         })
     }
@@ -4765,15 +5781,58 @@ impl std::str::FromStr for ReadingContext {
 impl Decode for ReadingContext {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Interruption.Begin" => ReadingContext::InterruptionBegin,
-            b"Interruption.End" => ReadingContext::InterruptionEnd,
-            b"Sample.Clock" => ReadingContext::SampleClock,
-            b"Sample.Periodic" => ReadingContext::SamplePeriodic,
-            b"Transaction.Begin" => ReadingContext::TransactionBegin,
-            b"Transaction.End" => ReadingContext::TransactionEnd,
-            b"Trigger" => ReadingContext::Trigger,
-            b"Other" => ReadingContext::Other,
+        Ok(match s.len() {
+            5 => {
+                if *s == *b"Other" {
+                    ReadingContext::Other
+                } else {
+                    ReadingContext::UnknownValue(d.unknown_enum_bytes(s, "ReadingContext")?)
+                }
+            }
+            7 => {
+                if *s == *b"Trigger" {
+                    ReadingContext::Trigger
+                } else {
+                    ReadingContext::UnknownValue(d.unknown_enum_bytes(s, "ReadingContext")?)
+                }
+            }
+            12 => {
+                if *s == *b"Sample.Clock" {
+                    ReadingContext::SampleClock
+                } else {
+                    ReadingContext::UnknownValue(d.unknown_enum_bytes(s, "ReadingContext")?)
+                }
+            }
+            15 => {
+                if *s == *b"Sample.Periodic" {
+                    ReadingContext::SamplePeriodic
+                } else if *s == *b"Transaction.End" {
+                    ReadingContext::TransactionEnd
+                } else {
+                    ReadingContext::UnknownValue(d.unknown_enum_bytes(s, "ReadingContext")?)
+                }
+            }
+            16 => {
+                if *s == *b"Interruption.End" {
+                    ReadingContext::InterruptionEnd
+                } else {
+                    ReadingContext::UnknownValue(d.unknown_enum_bytes(s, "ReadingContext")?)
+                }
+            }
+            17 => {
+                if *s == *b"Transaction.Begin" {
+                    ReadingContext::TransactionBegin
+                } else {
+                    ReadingContext::UnknownValue(d.unknown_enum_bytes(s, "ReadingContext")?)
+                }
+            }
+            18 => {
+                if *s == *b"Interruption.Begin" {
+                    ReadingContext::InterruptionBegin
+                } else {
+                    ReadingContext::UnknownValue(d.unknown_enum_bytes(s, "ReadingContext")?)
+                }
+            }
             _ => ReadingContext::UnknownValue(d.unknown_enum_bytes(s, "ReadingContext")?),
         })
     }
@@ -4888,18 +5947,59 @@ impl std::str::FromStr for Reason {
 impl Decode for Reason {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"EmergencyStop" => Reason::EmergencyStop,
-            b"EVDisconnected" => Reason::EVDisconnected,
-            b"HardReset" => Reason::HardReset,
-            b"Local" => Reason::Local,
-            b"Other" => Reason::Other,
-            b"PowerLoss" => Reason::PowerLoss,
-            b"Reboot" => Reason::Reboot,
-            b"Remote" => Reason::Remote,
-            b"SoftReset" => Reason::SoftReset,
-            b"UnlockCommand" => Reason::UnlockCommand,
-            b"DeAuthorized" => Reason::DeAuthorized,
+        Ok(match s.len() {
+            5 => {
+                if *s == *b"Local" {
+                    Reason::Local
+                } else if *s == *b"Other" {
+                    Reason::Other
+                } else {
+                    Reason::UnknownValue(d.unknown_enum_bytes(s, "Reason")?)
+                }
+            }
+            6 => {
+                if *s == *b"Reboot" {
+                    Reason::Reboot
+                } else if *s == *b"Remote" {
+                    Reason::Remote
+                } else {
+                    Reason::UnknownValue(d.unknown_enum_bytes(s, "Reason")?)
+                }
+            }
+            9 => {
+                if *s == *b"HardReset" {
+                    Reason::HardReset
+                } else if *s == *b"PowerLoss" {
+                    Reason::PowerLoss
+                } else if *s == *b"SoftReset" {
+                    Reason::SoftReset
+                } else {
+                    Reason::UnknownValue(d.unknown_enum_bytes(s, "Reason")?)
+                }
+            }
+            12 => {
+                if *s == *b"DeAuthorized" {
+                    Reason::DeAuthorized
+                } else {
+                    Reason::UnknownValue(d.unknown_enum_bytes(s, "Reason")?)
+                }
+            }
+            13 => {
+                if *s == *b"EmergencyStop" {
+                    Reason::EmergencyStop
+                } else if *s == *b"UnlockCommand" {
+                    Reason::UnlockCommand
+                } else {
+                    Reason::UnknownValue(d.unknown_enum_bytes(s, "Reason")?)
+                }
+            }
+            14 => {
+                if *s == *b"EVDisconnected" {
+                    Reason::EVDisconnected
+                } else {
+                    Reason::UnknownValue(d.unknown_enum_bytes(s, "Reason")?)
+                }
+            }
             _ => Reason::UnknownValue(d.unknown_enum_bytes(s, "Reason")?),
         })
     }
@@ -4967,9 +6067,21 @@ impl std::str::FromStr for RecurrencyKindType {
 impl Decode for RecurrencyKindType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Daily" => RecurrencyKindType::Daily,
-            b"Weekly" => RecurrencyKindType::Weekly,
+        Ok(match s.len() {
+            5 => {
+                if *s == *b"Daily" {
+                    RecurrencyKindType::Daily
+                } else {
+                    RecurrencyKindType::UnknownValue(d.unknown_enum_bytes(s, "RecurrencyKindType")?)
+                }
+            }
+            6 => {
+                if *s == *b"Weekly" {
+                    RecurrencyKindType::Weekly
+                } else {
+                    RecurrencyKindType::UnknownValue(d.unknown_enum_bytes(s, "RecurrencyKindType")?)
+                }
+            }
             _ => RecurrencyKindType::UnknownValue(d.unknown_enum_bytes(s, "RecurrencyKindType")?),
         })
     }
@@ -5044,10 +6156,23 @@ impl std::str::FromStr for RegistrationStatus {
 impl Decode for RegistrationStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => RegistrationStatus::Accepted,
-            b"Pending" => RegistrationStatus::Pending,
-            b"Rejected" => RegistrationStatus::Rejected,
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Pending" {
+                    RegistrationStatus::Pending
+                } else {
+                    RegistrationStatus::UnknownValue(d.unknown_enum_bytes(s, "RegistrationStatus")?)
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    RegistrationStatus::Accepted
+                } else if *s == *b"Rejected" {
+                    RegistrationStatus::Rejected
+                } else {
+                    RegistrationStatus::UnknownValue(d.unknown_enum_bytes(s, "RegistrationStatus")?)
+                }
+            }
             _ => RegistrationStatus::UnknownValue(d.unknown_enum_bytes(s, "RegistrationStatus")?),
         })
     }
@@ -5117,9 +6242,18 @@ impl std::str::FromStr for RemoteStartStopStatus {
 impl Decode for RemoteStartStopStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => RemoteStartStopStatus::Accepted,
-            b"Rejected" => RemoteStartStopStatus::Rejected,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    RemoteStartStopStatus::Accepted
+                } else if *s == *b"Rejected" {
+                    RemoteStartStopStatus::Rejected
+                } else {
+                    RemoteStartStopStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "RemoteStartStopStatus")?,
+                    )
+                }
+            }
             _ => RemoteStartStopStatus::UnknownValue(
                 d.unknown_enum_bytes(s, "RemoteStartStopStatus")?,
             ),
@@ -5206,12 +6340,32 @@ impl std::str::FromStr for ReservationStatus {
 impl Decode for ReservationStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => ReservationStatus::Accepted,
-            b"Faulted" => ReservationStatus::Faulted,
-            b"Occupied" => ReservationStatus::Occupied,
-            b"Rejected" => ReservationStatus::Rejected,
-            b"Unavailable" => ReservationStatus::Unavailable,
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Faulted" {
+                    ReservationStatus::Faulted
+                } else {
+                    ReservationStatus::UnknownValue(d.unknown_enum_bytes(s, "ReservationStatus")?)
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    ReservationStatus::Accepted
+                } else if *s == *b"Occupied" {
+                    ReservationStatus::Occupied
+                } else if *s == *b"Rejected" {
+                    ReservationStatus::Rejected
+                } else {
+                    ReservationStatus::UnknownValue(d.unknown_enum_bytes(s, "ReservationStatus")?)
+                }
+            }
+            11 => {
+                if *s == *b"Unavailable" {
+                    ReservationStatus::Unavailable
+                } else {
+                    ReservationStatus::UnknownValue(d.unknown_enum_bytes(s, "ReservationStatus")?)
+                }
+            }
             _ => ReservationStatus::UnknownValue(d.unknown_enum_bytes(s, "ReservationStatus")?),
         })
     }
@@ -5278,9 +6432,16 @@ impl std::str::FromStr for ResetStatus {
 impl Decode for ResetStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => ResetStatus::Accepted,
-            b"Rejected" => ResetStatus::Rejected,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    ResetStatus::Accepted
+                } else if *s == *b"Rejected" {
+                    ResetStatus::Rejected
+                } else {
+                    ResetStatus::UnknownValue(d.unknown_enum_bytes(s, "ResetStatus")?)
+                }
+            }
             _ => ResetStatus::UnknownValue(d.unknown_enum_bytes(s, "ResetStatus")?),
         })
     }
@@ -5347,9 +6508,16 @@ impl std::str::FromStr for ResetType {
 impl Decode for ResetType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Hard" => ResetType::Hard,
-            b"Soft" => ResetType::Soft,
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"Hard" {
+                    ResetType::Hard
+                } else if *s == *b"Soft" {
+                    ResetType::Soft
+                } else {
+                    ResetType::UnknownValue(d.unknown_enum_bytes(s, "ResetType")?)
+                }
+            }
             _ => ResetType::UnknownValue(d.unknown_enum_bytes(s, "ResetType")?),
         })
     }
@@ -5424,130 +6592,165 @@ impl Decode for SampledValue {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"value" => {
-                        if f_value.is_some() {
-                            if let Err(e) = d.duplicate("value") {
+                match key.len() {
+                    4 => {
+                        if *key == *b"unit" {
+                            if f_unit.is_some() {
+                                if let Err(e) = d.duplicate("unit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_unit = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match UnitOfMeasure::decode(d) {
+                                Ok(v) => f_unit = Some(v),
+                                Err(e) => break 'fail (e, Some("unit")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(None) {
-                            Ok(v) => f_value = Some(v),
-                            Err(e) => break 'fail (e, Some("value")),
                         }
                     }
-                    b"context" => {
-                        if f_context.is_some() {
-                            if let Err(e) = d.duplicate("context") {
+                    5 => {
+                        if *key == *b"value" {
+                            if f_value.is_some() {
+                                if let Err(e) = d.duplicate("value") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(None) {
+                                Ok(v) => f_value = Some(v),
+                                Err(e) => break 'fail (e, Some("value")),
+                            }
+                        } else if *key == *b"phase" {
+                            if f_phase.is_some() {
+                                if let Err(e) = d.duplicate("phase") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_phase = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match Phase::decode(d) {
+                                Ok(v) => f_phase = Some(v),
+                                Err(e) => break 'fail (e, Some("phase")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_context = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match ReadingContext::decode(d) {
-                            Ok(v) => f_context = Some(v),
-                            Err(e) => break 'fail (e, Some("context")),
                         }
                     }
-                    b"format" => {
-                        if f_format.is_some() {
-                            if let Err(e) = d.duplicate("format") {
+                    6 => {
+                        if *key == *b"format" {
+                            if f_format.is_some() {
+                                if let Err(e) = d.duplicate("format") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_format = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ValueFormat::decode(d) {
+                                Ok(v) => f_format = Some(v),
+                                Err(e) => break 'fail (e, Some("format")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_format = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match ValueFormat::decode(d) {
-                            Ok(v) => f_format = Some(v),
-                            Err(e) => break 'fail (e, Some("format")),
                         }
                     }
-                    b"measurand" => {
-                        if f_measurand.is_some() {
-                            if let Err(e) = d.duplicate("measurand") {
+                    7 => {
+                        if *key == *b"context" {
+                            if f_context.is_some() {
+                                if let Err(e) = d.duplicate("context") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_context = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ReadingContext::decode(d) {
+                                Ok(v) => f_context = Some(v),
+                                Err(e) => break 'fail (e, Some("context")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_measurand = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match Measurand::decode(d) {
-                            Ok(v) => f_measurand = Some(v),
-                            Err(e) => break 'fail (e, Some("measurand")),
                         }
                     }
-                    b"phase" => {
-                        if f_phase.is_some() {
-                            if let Err(e) = d.duplicate("phase") {
+                    8 => {
+                        if *key == *b"location" {
+                            if f_location.is_some() {
+                                if let Err(e) = d.duplicate("location") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_location = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match Location::decode(d) {
+                                Ok(v) => f_location = Some(v),
+                                Err(e) => break 'fail (e, Some("location")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_phase = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match Phase::decode(d) {
-                            Ok(v) => f_phase = Some(v),
-                            Err(e) => break 'fail (e, Some("phase")),
                         }
                     }
-                    b"location" => {
-                        if f_location.is_some() {
-                            if let Err(e) = d.duplicate("location") {
+                    9 => {
+                        if *key == *b"measurand" {
+                            if f_measurand.is_some() {
+                                if let Err(e) = d.duplicate("measurand") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_measurand = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match Measurand::decode(d) {
+                                Ok(v) => f_measurand = Some(v),
+                                Err(e) => break 'fail (e, Some("measurand")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_location = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match Location::decode(d) {
-                            Ok(v) => f_location = Some(v),
-                            Err(e) => break 'fail (e, Some("location")),
-                        }
-                    }
-                    b"unit" => {
-                        if f_unit.is_some() {
-                            if let Err(e) = d.duplicate("unit") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_unit = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match UnitOfMeasure::decode(d) {
-                            Ok(v) => f_unit = Some(v),
-                            Err(e) => break 'fail (e, Some("unit")),
                         }
                     }
                     _ => {
@@ -5674,27 +6877,39 @@ impl Decode for TransactionData {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"timestamp" => {
-                        if f_timestamp.is_some() {
-                            if let Err(e) = d.duplicate("timestamp") {
+                match key.len() {
+                    9 => {
+                        if *key == *b"timestamp" {
+                            if f_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("timestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("timestamp")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_timestamp = Some(v),
-                            Err(e) => break 'fail (e, Some("timestamp")),
                         }
                     }
-                    b"sampledValue" => {
-                        if f_sampled_value.is_some() {
-                            if let Err(e) = d.duplicate("sampledValue") {
+                    12 => {
+                        if *key == *b"sampledValue" {
+                            if f_sampled_value.is_some() {
+                                if let Err(e) = d.duplicate("sampledValue") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(0, None, |d| SampledValue::decode(d)) {
+                                Ok(v) => f_sampled_value = Some(v),
+                                Err(e) => break 'fail (e, Some("sampledValue")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.array(0, None, |d| SampledValue::decode(d)) {
-                            Ok(v) => f_sampled_value = Some(v),
-                            Err(e) => break 'fail (e, Some("sampledValue")),
                         }
                     }
                     _ => {
@@ -5817,10 +7032,27 @@ impl std::str::FromStr for TriggerMessageStatus {
 impl Decode for TriggerMessageStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => TriggerMessageStatus::Accepted,
-            b"Rejected" => TriggerMessageStatus::Rejected,
-            b"NotImplemented" => TriggerMessageStatus::NotImplemented,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    TriggerMessageStatus::Accepted
+                } else if *s == *b"Rejected" {
+                    TriggerMessageStatus::Rejected
+                } else {
+                    TriggerMessageStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerMessageStatus")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"NotImplemented" {
+                    TriggerMessageStatus::NotImplemented
+                } else {
+                    TriggerMessageStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerMessageStatus")?,
+                    )
+                }
+            }
             _ => {
                 TriggerMessageStatus::UnknownValue(d.unknown_enum_bytes(s, "TriggerMessageStatus")?)
             }
@@ -5897,10 +7129,27 @@ impl std::str::FromStr for TriggerMessageStatusEnumType {
 impl Decode for TriggerMessageStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => TriggerMessageStatusEnumType::Accepted,
-            b"Rejected" => TriggerMessageStatusEnumType::Rejected,
-            b"NotImplemented" => TriggerMessageStatusEnumType::NotImplemented,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    TriggerMessageStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    TriggerMessageStatusEnumType::Rejected
+                } else {
+                    TriggerMessageStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerMessageStatusEnumType")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"NotImplemented" {
+                    TriggerMessageStatusEnumType::NotImplemented
+                } else {
+                    TriggerMessageStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerMessageStatusEnumType")?,
+                    )
+                }
+            }
             _ => TriggerMessageStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "TriggerMessageStatusEnumType")?,
             ),
@@ -6054,25 +7303,78 @@ impl std::str::FromStr for UnitOfMeasure {
 impl Decode for UnitOfMeasure {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Wh" => UnitOfMeasure::Wh,
-            b"kWh" => UnitOfMeasure::KWh,
-            b"varh" => UnitOfMeasure::Varh,
-            b"kvarh" => UnitOfMeasure::Kvarh,
-            b"W" => UnitOfMeasure::W,
-            b"kW" => UnitOfMeasure::KW,
-            b"VA" => UnitOfMeasure::VA,
-            b"kVA" => UnitOfMeasure::KVA,
-            b"var" => UnitOfMeasure::Var,
-            b"kvar" => UnitOfMeasure::Kvar,
-            b"A" => UnitOfMeasure::A,
-            b"V" => UnitOfMeasure::V,
-            b"K" => UnitOfMeasure::K,
-            b"Celcius" => UnitOfMeasure::Celcius,
-            b"Celsius" => UnitOfMeasure::Celsius,
-            b"Fahrenheit" => UnitOfMeasure::Fahrenheit,
-            b"Percent" => UnitOfMeasure::Percent,
-            b"Hertz" => UnitOfMeasure::Hertz,
+        Ok(match s.len() {
+            1 => {
+                if *s == *b"W" {
+                    UnitOfMeasure::W
+                } else if *s == *b"A" {
+                    UnitOfMeasure::A
+                } else if *s == *b"V" {
+                    UnitOfMeasure::V
+                } else if *s == *b"K" {
+                    UnitOfMeasure::K
+                } else {
+                    UnitOfMeasure::UnknownValue(d.unknown_enum_bytes(s, "UnitOfMeasure")?)
+                }
+            }
+            2 => {
+                if *s == *b"Wh" {
+                    UnitOfMeasure::Wh
+                } else if *s == *b"kW" {
+                    UnitOfMeasure::KW
+                } else if *s == *b"VA" {
+                    UnitOfMeasure::VA
+                } else {
+                    UnitOfMeasure::UnknownValue(d.unknown_enum_bytes(s, "UnitOfMeasure")?)
+                }
+            }
+            3 => {
+                if *s == *b"kWh" {
+                    UnitOfMeasure::KWh
+                } else if *s == *b"kVA" {
+                    UnitOfMeasure::KVA
+                } else if *s == *b"var" {
+                    UnitOfMeasure::Var
+                } else {
+                    UnitOfMeasure::UnknownValue(d.unknown_enum_bytes(s, "UnitOfMeasure")?)
+                }
+            }
+            4 => {
+                if *s == *b"varh" {
+                    UnitOfMeasure::Varh
+                } else if *s == *b"kvar" {
+                    UnitOfMeasure::Kvar
+                } else {
+                    UnitOfMeasure::UnknownValue(d.unknown_enum_bytes(s, "UnitOfMeasure")?)
+                }
+            }
+            5 => {
+                if *s == *b"kvarh" {
+                    UnitOfMeasure::Kvarh
+                } else if *s == *b"Hertz" {
+                    UnitOfMeasure::Hertz
+                } else {
+                    UnitOfMeasure::UnknownValue(d.unknown_enum_bytes(s, "UnitOfMeasure")?)
+                }
+            }
+            7 => {
+                if *s == *b"Celcius" {
+                    UnitOfMeasure::Celcius
+                } else if *s == *b"Celsius" {
+                    UnitOfMeasure::Celsius
+                } else if *s == *b"Percent" {
+                    UnitOfMeasure::Percent
+                } else {
+                    UnitOfMeasure::UnknownValue(d.unknown_enum_bytes(s, "UnitOfMeasure")?)
+                }
+            }
+            10 => {
+                if *s == *b"Fahrenheit" {
+                    UnitOfMeasure::Fahrenheit
+                } else {
+                    UnitOfMeasure::UnknownValue(d.unknown_enum_bytes(s, "UnitOfMeasure")?)
+                }
+            }
             _ => UnitOfMeasure::UnknownValue(d.unknown_enum_bytes(s, "UnitOfMeasure")?),
         })
     }
@@ -6147,10 +7449,23 @@ impl std::str::FromStr for UnlockStatus {
 impl Decode for UnlockStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Unlocked" => UnlockStatus::Unlocked,
-            b"UnlockFailed" => UnlockStatus::UnlockFailed,
-            b"NotSupported" => UnlockStatus::NotSupported,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Unlocked" {
+                    UnlockStatus::Unlocked
+                } else {
+                    UnlockStatus::UnknownValue(d.unknown_enum_bytes(s, "UnlockStatus")?)
+                }
+            }
+            12 => {
+                if *s == *b"UnlockFailed" {
+                    UnlockStatus::UnlockFailed
+                } else if *s == *b"NotSupported" {
+                    UnlockStatus::NotSupported
+                } else {
+                    UnlockStatus::UnknownValue(d.unknown_enum_bytes(s, "UnlockStatus")?)
+                }
+            }
             _ => UnlockStatus::UnknownValue(d.unknown_enum_bytes(s, "UnlockStatus")?),
         })
     }
@@ -6235,12 +7550,38 @@ impl std::str::FromStr for UpdateFirmwareStatusEnumType {
 impl Decode for UpdateFirmwareStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => UpdateFirmwareStatusEnumType::Accepted,
-            b"Rejected" => UpdateFirmwareStatusEnumType::Rejected,
-            b"AcceptedCanceled" => UpdateFirmwareStatusEnumType::AcceptedCanceled,
-            b"InvalidCertificate" => UpdateFirmwareStatusEnumType::InvalidCertificate,
-            b"RevokedCertificate" => UpdateFirmwareStatusEnumType::RevokedCertificate,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    UpdateFirmwareStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    UpdateFirmwareStatusEnumType::Rejected
+                } else {
+                    UpdateFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UpdateFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"AcceptedCanceled" {
+                    UpdateFirmwareStatusEnumType::AcceptedCanceled
+                } else {
+                    UpdateFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UpdateFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"InvalidCertificate" {
+                    UpdateFirmwareStatusEnumType::InvalidCertificate
+                } else if *s == *b"RevokedCertificate" {
+                    UpdateFirmwareStatusEnumType::RevokedCertificate
+                } else {
+                    UpdateFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UpdateFirmwareStatusEnumType")?,
+                    )
+                }
+            }
             _ => UpdateFirmwareStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "UpdateFirmwareStatusEnumType")?,
             ),
@@ -6324,11 +7665,35 @@ impl std::str::FromStr for UpdateStatus {
 impl Decode for UpdateStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => UpdateStatus::Accepted,
-            b"Failed" => UpdateStatus::Failed,
-            b"NotSupported" => UpdateStatus::NotSupported,
-            b"VersionMismatch" => UpdateStatus::VersionMismatch,
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Failed" {
+                    UpdateStatus::Failed
+                } else {
+                    UpdateStatus::UnknownValue(d.unknown_enum_bytes(s, "UpdateStatus")?)
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    UpdateStatus::Accepted
+                } else {
+                    UpdateStatus::UnknownValue(d.unknown_enum_bytes(s, "UpdateStatus")?)
+                }
+            }
+            12 => {
+                if *s == *b"NotSupported" {
+                    UpdateStatus::NotSupported
+                } else {
+                    UpdateStatus::UnknownValue(d.unknown_enum_bytes(s, "UpdateStatus")?)
+                }
+            }
+            15 => {
+                if *s == *b"VersionMismatch" {
+                    UpdateStatus::VersionMismatch
+                } else {
+                    UpdateStatus::UnknownValue(d.unknown_enum_bytes(s, "UpdateStatus")?)
+                }
+            }
             _ => UpdateStatus::UnknownValue(d.unknown_enum_bytes(s, "UpdateStatus")?),
         })
     }
@@ -6395,9 +7760,21 @@ impl std::str::FromStr for UpdateType {
 impl Decode for UpdateType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Differential" => UpdateType::Differential,
-            b"Full" => UpdateType::Full,
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"Full" {
+                    UpdateType::Full
+                } else {
+                    UpdateType::UnknownValue(d.unknown_enum_bytes(s, "UpdateType")?)
+                }
+            }
+            12 => {
+                if *s == *b"Differential" {
+                    UpdateType::Differential
+                } else {
+                    UpdateType::UnknownValue(d.unknown_enum_bytes(s, "UpdateType")?)
+                }
+            }
             _ => UpdateType::UnknownValue(d.unknown_enum_bytes(s, "UpdateType")?),
         })
     }
@@ -6492,14 +7869,70 @@ impl std::str::FromStr for UploadLogStatusEnumType {
 impl Decode for UploadLogStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"BadMessage" => UploadLogStatusEnumType::BadMessage,
-            b"Idle" => UploadLogStatusEnumType::Idle,
-            b"NotSupportedOperation" => UploadLogStatusEnumType::NotSupportedOperation,
-            b"PermissionDenied" => UploadLogStatusEnumType::PermissionDenied,
-            b"Uploaded" => UploadLogStatusEnumType::Uploaded,
-            b"UploadFailure" => UploadLogStatusEnumType::UploadFailure,
-            b"Uploading" => UploadLogStatusEnumType::Uploading,
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"Idle" {
+                    UploadLogStatusEnumType::Idle
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Uploaded" {
+                    UploadLogStatusEnumType::Uploaded
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
+            9 => {
+                if *s == *b"Uploading" {
+                    UploadLogStatusEnumType::Uploading
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
+            10 => {
+                if *s == *b"BadMessage" {
+                    UploadLogStatusEnumType::BadMessage
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
+            13 => {
+                if *s == *b"UploadFailure" {
+                    UploadLogStatusEnumType::UploadFailure
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"PermissionDenied" {
+                    UploadLogStatusEnumType::PermissionDenied
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
+            21 => {
+                if *s == *b"NotSupportedOperation" {
+                    UploadLogStatusEnumType::NotSupportedOperation
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
             _ => UploadLogStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
             ),
@@ -6570,9 +8003,21 @@ impl std::str::FromStr for ValueFormat {
 impl Decode for ValueFormat {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Raw" => ValueFormat::Raw,
-            b"SignedData" => ValueFormat::SignedData,
+        Ok(match s.len() {
+            3 => {
+                if *s == *b"Raw" {
+                    ValueFormat::Raw
+                } else {
+                    ValueFormat::UnknownValue(d.unknown_enum_bytes(s, "ValueFormat")?)
+                }
+            }
+            10 => {
+                if *s == *b"SignedData" {
+                    ValueFormat::SignedData
+                } else {
+                    ValueFormat::UnknownValue(d.unknown_enum_bytes(s, "ValueFormat")?)
+                }
+            }
             _ => ValueFormat::UnknownValue(d.unknown_enum_bytes(s, "ValueFormat")?),
         })
     }

@@ -50,54 +50,72 @@ impl Decode for CertificateSignedRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"certificateChain" => {
-                        if f_certificate_chain.is_some() {
-                            if let Err(e) = d.duplicate("certificateChain") {
+                    15 => {
+                        if *key == *b"certificateType" {
+                            if f_certificate_type.is_some() {
+                                if let Err(e) = d.duplicate("certificateType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_certificate_type = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CertificateSigningUseEnumType::decode(d) {
+                                Ok(v) => f_certificate_type = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(10000)) {
-                            Ok(v) => f_certificate_chain = Some(v),
-                            Err(e) => break 'fail (e, Some("certificateChain")),
                         }
                     }
-                    b"certificateType" => {
-                        if f_certificate_type.is_some() {
-                            if let Err(e) = d.duplicate("certificateType") {
+                    16 => {
+                        if *key == *b"certificateChain" {
+                            if f_certificate_chain.is_some() {
+                                if let Err(e) = d.duplicate("certificateChain") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(10000)) {
+                                Ok(v) => f_certificate_chain = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateChain")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_certificate_type = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CertificateSigningUseEnumType::decode(d) {
-                            Ok(v) => f_certificate_type = Some(v),
-                            Err(e) => break 'fail (e, Some("certificateType")),
                         }
                     }
                     _ => {
@@ -211,54 +229,65 @@ impl Decode for CertificateSignedResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match CertificateSignedStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match CertificateSignedStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -365,65 +394,89 @@ impl Decode for SecurityEventNotificationRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    4 => {
+                        if *key == *b"type" {
+                            if f_type_.is_some() {
+                                if let Err(e) = d.duplicate("type") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_type_ = Some(v),
+                                Err(e) => break 'fail (e, Some("type")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"type" => {
-                        if f_type_.is_some() {
-                            if let Err(e) = d.duplicate("type") {
+                    8 => {
+                        if *key == *b"techInfo" {
+                            if f_tech_info.is_some() {
+                                if let Err(e) = d.duplicate("techInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_tech_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(255)) {
+                                Ok(v) => f_tech_info = Some(v),
+                                Err(e) => break 'fail (e, Some("techInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(50)) {
-                            Ok(v) => f_type_ = Some(v),
-                            Err(e) => break 'fail (e, Some("type")),
                         }
                     }
-                    b"timestamp" => {
-                        if f_timestamp.is_some() {
-                            if let Err(e) = d.duplicate("timestamp") {
+                    9 => {
+                        if *key == *b"timestamp" {
+                            if f_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("timestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("timestamp")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_timestamp = Some(v),
-                            Err(e) => break 'fail (e, Some("timestamp")),
                         }
                     }
-                    b"techInfo" => {
-                        if f_tech_info.is_some() {
-                            if let Err(e) = d.duplicate("techInfo") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_tech_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(255)) {
-                            Ok(v) => f_tech_info = Some(v),
-                            Err(e) => break 'fail (e, Some("techInfo")),
                         }
                     }
                     _ => {
@@ -541,24 +594,30 @@ impl Decode for SecurityEventNotificationResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
                     _ => {
@@ -640,54 +699,72 @@ impl Decode for SignCertificateRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    3 => {
+                        if *key == *b"csr" {
+                            if f_csr.is_some() {
+                                if let Err(e) = d.duplicate("csr") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(5500)) {
+                                Ok(v) => f_csr = Some(v),
+                                Err(e) => break 'fail (e, Some("csr")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"csr" => {
-                        if f_csr.is_some() {
-                            if let Err(e) = d.duplicate("csr") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(5500)) {
-                            Ok(v) => f_csr = Some(v),
-                            Err(e) => break 'fail (e, Some("csr")),
                         }
                     }
-                    b"certificateType" => {
-                        if f_certificate_type.is_some() {
-                            if let Err(e) = d.duplicate("certificateType") {
+                    15 => {
+                        if *key == *b"certificateType" {
+                            if f_certificate_type.is_some() {
+                                if let Err(e) = d.duplicate("certificateType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_certificate_type = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CertificateSigningUseEnumType::decode(d) {
+                                Ok(v) => f_certificate_type = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_certificate_type = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CertificateSigningUseEnumType::decode(d) {
-                            Ok(v) => f_certificate_type = Some(v),
-                            Err(e) => break 'fail (e, Some("certificateType")),
                         }
                     }
                     _ => {
@@ -800,54 +877,65 @@ impl Decode for SignCertificateResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GenericStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match GenericStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -950,46 +1038,64 @@ impl Decode for BootNotificationRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"reason" {
+                            if f_reason.is_some() {
+                                if let Err(e) = d.duplicate("reason") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match BootReasonEnumType::decode(d) {
+                                Ok(v) => f_reason = Some(v),
+                                Err(e) => break 'fail (e, Some("reason")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"chargingStation" => {
-                        if f_charging_station.is_some() {
-                            if let Err(e) = d.duplicate("chargingStation") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ChargingStationType::decode(d) {
-                            Ok(v) => f_charging_station = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingStation")),
                         }
                     }
-                    b"reason" => {
-                        if f_reason.is_some() {
-                            if let Err(e) = d.duplicate("reason") {
+                    15 => {
+                        if *key == *b"chargingStation" {
+                            if f_charging_station.is_some() {
+                                if let Err(e) = d.duplicate("chargingStation") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingStationType::decode(d) {
+                                Ok(v) => f_charging_station = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingStation")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match BootReasonEnumType::decode(d) {
-                            Ok(v) => f_reason = Some(v),
-                            Err(e) => break 'fail (e, Some("reason")),
                         }
                     }
                     _ => {
@@ -1115,76 +1221,99 @@ impl Decode for BootNotificationResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match RegistrationStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"currentTime" => {
-                        if f_current_time.is_some() {
-                            if let Err(e) = d.duplicate("currentTime") {
+                    8 => {
+                        if *key == *b"interval" {
+                            if f_interval.is_some() {
+                                if let Err(e) = d.duplicate("interval") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_interval = Some(v),
+                                Err(e) => break 'fail (e, Some("interval")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_current_time = Some(v),
-                            Err(e) => break 'fail (e, Some("currentTime")),
                         }
                     }
-                    b"interval" => {
-                        if f_interval.is_some() {
-                            if let Err(e) = d.duplicate("interval") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_interval = Some(v),
-                            Err(e) => break 'fail (e, Some("interval")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    11 => {
+                        if *key == *b"currentTime" {
+                            if f_current_time.is_some() {
+                                if let Err(e) = d.duplicate("currentTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_current_time = Some(v),
+                                Err(e) => break 'fail (e, Some("currentTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match RegistrationStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -1309,46 +1438,57 @@ impl Decode for GetBaseReportRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"requestId" => {
-                        if f_request_id.is_some() {
-                            if let Err(e) = d.duplicate("requestId") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"reportBase" {
+                            if f_report_base.is_some() {
+                                if let Err(e) = d.duplicate("reportBase") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ReportBaseEnumType::decode(d) {
+                                Ok(v) => f_report_base = Some(v),
+                                Err(e) => break 'fail (e, Some("reportBase")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_request_id = Some(v),
-                            Err(e) => break 'fail (e, Some("requestId")),
-                        }
-                    }
-                    b"reportBase" => {
-                        if f_report_base.is_some() {
-                            if let Err(e) = d.duplicate("reportBase") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match ReportBaseEnumType::decode(d) {
-                            Ok(v) => f_report_base = Some(v),
-                            Err(e) => break 'fail (e, Some("reportBase")),
                         }
                     }
                     _ => {
@@ -1462,54 +1602,65 @@ impl Decode for GetBaseReportResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GenericDeviceModelStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match GenericDeviceModelStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -1616,73 +1767,90 @@ impl Decode for GetReportRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"componentVariable" => {
-                        if f_component_variable.is_some() {
-                            if let Err(e) = d.duplicate("componentVariable") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_component_variable = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(1, None, |d| ComponentVariableType::decode(d)) {
-                            Ok(v) => f_component_variable = Some(v),
-                            Err(e) => break 'fail (e, Some("componentVariable")),
                         }
                     }
-                    b"requestId" => {
-                        if f_request_id.is_some() {
-                            if let Err(e) = d.duplicate("requestId") {
+                    17 => {
+                        if *key == *b"componentVariable" {
+                            if f_component_variable.is_some() {
+                                if let Err(e) = d.duplicate("componentVariable") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_component_variable = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| ComponentVariableType::decode(d)) {
+                                Ok(v) => f_component_variable = Some(v),
+                                Err(e) => break 'fail (e, Some("componentVariable")),
+                            }
+                        } else if *key == *b"componentCriteria" {
+                            if f_component_criteria.is_some() {
+                                if let Err(e) = d.duplicate("componentCriteria") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_component_criteria = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, Some(4), |d| ComponentCriterionEnumType::decode(d)) {
+                                Ok(v) => f_component_criteria = Some(v),
+                                Err(e) => break 'fail (e, Some("componentCriteria")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_request_id = Some(v),
-                            Err(e) => break 'fail (e, Some("requestId")),
-                        }
-                    }
-                    b"componentCriteria" => {
-                        if f_component_criteria.is_some() {
-                            if let Err(e) = d.duplicate("componentCriteria") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_component_criteria = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(1, Some(4), |d| ComponentCriterionEnumType::decode(d)) {
-                            Ok(v) => f_component_criteria = Some(v),
-                            Err(e) => break 'fail (e, Some("componentCriteria")),
                         }
                     }
                     _ => {
@@ -1813,54 +1981,65 @@ impl Decode for GetReportResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GenericDeviceModelStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match GenericDeviceModelStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -1959,35 +2138,47 @@ impl Decode for GetVariablesRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"getVariableData" => {
-                        if f_get_variable_data.is_some() {
-                            if let Err(e) = d.duplicate("getVariableData") {
+                    15 => {
+                        if *key == *b"getVariableData" {
+                            if f_get_variable_data.is_some() {
+                                if let Err(e) = d.duplicate("getVariableData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| GetVariableDataType::decode(d)) {
+                                Ok(v) => f_get_variable_data = Some(v),
+                                Err(e) => break 'fail (e, Some("getVariableData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.array(1, None, |d| GetVariableDataType::decode(d)) {
-                            Ok(v) => f_get_variable_data = Some(v),
-                            Err(e) => break 'fail (e, Some("getVariableData")),
                         }
                     }
                     _ => {
@@ -2095,35 +2286,47 @@ impl Decode for GetVariablesResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"getVariableResult" => {
-                        if f_get_variable_result.is_some() {
-                            if let Err(e) = d.duplicate("getVariableResult") {
+                    17 => {
+                        if *key == *b"getVariableResult" {
+                            if f_get_variable_result.is_some() {
+                                if let Err(e) = d.duplicate("getVariableResult") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| GetVariableResultType::decode(d)) {
+                                Ok(v) => f_get_variable_result = Some(v),
+                                Err(e) => break 'fail (e, Some("getVariableResult")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.array(1, None, |d| GetVariableResultType::decode(d)) {
-                            Ok(v) => f_get_variable_result = Some(v),
-                            Err(e) => break 'fail (e, Some("getVariableResult")),
                         }
                     }
                     _ => {
@@ -2237,95 +2440,124 @@ impl Decode for NotifyReportRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    3 => {
+                        if *key == *b"tbc" {
+                            if f_tbc.is_some() {
+                                if let Err(e) = d.duplicate("tbc") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_tbc = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_tbc = Some(v),
+                                Err(e) => break 'fail (e, Some("tbc")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"requestId" => {
-                        if f_request_id.is_some() {
-                            if let Err(e) = d.duplicate("requestId") {
+                    5 => {
+                        if *key == *b"seqNo" {
+                            if f_seq_no.is_some() {
+                                if let Err(e) = d.duplicate("seqNo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_seq_no = Some(v),
+                                Err(e) => break 'fail (e, Some("seqNo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_request_id = Some(v),
-                            Err(e) => break 'fail (e, Some("requestId")),
                         }
                     }
-                    b"generatedAt" => {
-                        if f_generated_at.is_some() {
-                            if let Err(e) = d.duplicate("generatedAt") {
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_generated_at = Some(v),
-                            Err(e) => break 'fail (e, Some("generatedAt")),
                         }
                     }
-                    b"reportData" => {
-                        if f_report_data.is_some() {
-                            if let Err(e) = d.duplicate("reportData") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"reportData" {
+                            if f_report_data.is_some() {
+                                if let Err(e) = d.duplicate("reportData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_report_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| ReportDataType::decode(d)) {
+                                Ok(v) => f_report_data = Some(v),
+                                Err(e) => break 'fail (e, Some("reportData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_report_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(1, None, |d| ReportDataType::decode(d)) {
-                            Ok(v) => f_report_data = Some(v),
-                            Err(e) => break 'fail (e, Some("reportData")),
                         }
                     }
-                    b"tbc" => {
-                        if f_tbc.is_some() {
-                            if let Err(e) = d.duplicate("tbc") {
+                    11 => {
+                        if *key == *b"generatedAt" {
+                            if f_generated_at.is_some() {
+                                if let Err(e) = d.duplicate("generatedAt") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_generated_at = Some(v),
+                                Err(e) => break 'fail (e, Some("generatedAt")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_tbc = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.boolean() {
-                            Ok(v) => f_tbc = Some(v),
-                            Err(e) => break 'fail (e, Some("tbc")),
-                        }
-                    }
-                    b"seqNo" => {
-                        if f_seq_no.is_some() {
-                            if let Err(e) = d.duplicate("seqNo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_seq_no = Some(v),
-                            Err(e) => break 'fail (e, Some("seqNo")),
                         }
                     }
                     _ => {
@@ -2460,24 +2692,30 @@ impl Decode for NotifyReportResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
                     _ => {
@@ -2559,54 +2797,72 @@ impl Decode for ResetRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    4 => {
+                        if *key == *b"type" {
+                            if f_type_.is_some() {
+                                if let Err(e) = d.duplicate("type") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ResetEnumType::decode(d) {
+                                Ok(v) => f_type_ = Some(v),
+                                Err(e) => break 'fail (e, Some("type")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"type" => {
-                        if f_type_.is_some() {
-                            if let Err(e) = d.duplicate("type") {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_evse_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ResetEnumType::decode(d) {
-                            Ok(v) => f_type_ = Some(v),
-                            Err(e) => break 'fail (e, Some("type")),
                         }
                     }
-                    b"evseId" => {
-                        if f_evse_id.is_some() {
-                            if let Err(e) = d.duplicate("evseId") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_evse_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_evse_id = Some(v),
-                            Err(e) => break 'fail (e, Some("evseId")),
                         }
                     }
                     _ => {
@@ -2716,54 +2972,65 @@ impl Decode for ResetResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ResetStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ResetStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -2866,46 +3133,64 @@ impl Decode for SetNetworkProfileRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"configurationSlot" => {
-                        if f_configuration_slot.is_some() {
-                            if let Err(e) = d.duplicate("configurationSlot") {
+                    14 => {
+                        if *key == *b"connectionData" {
+                            if f_connection_data.is_some() {
+                                if let Err(e) = d.duplicate("connectionData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match NetworkConnectionProfileType::decode(d) {
+                                Ok(v) => f_connection_data = Some(v),
+                                Err(e) => break 'fail (e, Some("connectionData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_configuration_slot = Some(v),
-                            Err(e) => break 'fail (e, Some("configurationSlot")),
                         }
                     }
-                    b"connectionData" => {
-                        if f_connection_data.is_some() {
-                            if let Err(e) = d.duplicate("connectionData") {
+                    17 => {
+                        if *key == *b"configurationSlot" {
+                            if f_configuration_slot.is_some() {
+                                if let Err(e) = d.duplicate("configurationSlot") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_configuration_slot = Some(v),
+                                Err(e) => break 'fail (e, Some("configurationSlot")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match NetworkConnectionProfileType::decode(d) {
-                            Ok(v) => f_connection_data = Some(v),
-                            Err(e) => break 'fail (e, Some("connectionData")),
                         }
                     }
                     _ => {
@@ -3019,54 +3304,65 @@ impl Decode for SetNetworkProfileResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match SetNetworkProfileStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match SetNetworkProfileStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -3165,35 +3461,47 @@ impl Decode for SetVariablesRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"setVariableData" => {
-                        if f_set_variable_data.is_some() {
-                            if let Err(e) = d.duplicate("setVariableData") {
+                    15 => {
+                        if *key == *b"setVariableData" {
+                            if f_set_variable_data.is_some() {
+                                if let Err(e) = d.duplicate("setVariableData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| SetVariableDataType::decode(d)) {
+                                Ok(v) => f_set_variable_data = Some(v),
+                                Err(e) => break 'fail (e, Some("setVariableData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.array(1, None, |d| SetVariableDataType::decode(d)) {
-                            Ok(v) => f_set_variable_data = Some(v),
-                            Err(e) => break 'fail (e, Some("setVariableData")),
                         }
                     }
                     _ => {
@@ -3301,35 +3609,47 @@ impl Decode for SetVariablesResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"setVariableResult" => {
-                        if f_set_variable_result.is_some() {
-                            if let Err(e) = d.duplicate("setVariableResult") {
+                    17 => {
+                        if *key == *b"setVariableResult" {
+                            if f_set_variable_result.is_some() {
+                                if let Err(e) = d.duplicate("setVariableResult") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| SetVariableResultType::decode(d)) {
+                                Ok(v) => f_set_variable_result = Some(v),
+                                Err(e) => break 'fail (e, Some("setVariableResult")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.array(1, None, |d| SetVariableResultType::decode(d)) {
-                            Ok(v) => f_set_variable_result = Some(v),
-                            Err(e) => break 'fail (e, Some("setVariableResult")),
                         }
                     }
                     _ => {
@@ -3435,73 +3755,97 @@ impl Decode for AuthorizeRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    7 => {
+                        if *key == *b"idToken" {
+                            if f_id_token.is_some() {
+                                if let Err(e) = d.duplicate("idToken") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match IdTokenType::decode(d) {
+                                Ok(v) => f_id_token = Some(v),
+                                Err(e) => break 'fail (e, Some("idToken")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"idToken" => {
-                        if f_id_token.is_some() {
-                            if let Err(e) = d.duplicate("idToken") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match IdTokenType::decode(d) {
-                            Ok(v) => f_id_token = Some(v),
-                            Err(e) => break 'fail (e, Some("idToken")),
                         }
                     }
-                    b"certificate" => {
-                        if f_certificate.is_some() {
-                            if let Err(e) = d.duplicate("certificate") {
+                    11 => {
+                        if *key == *b"certificate" {
+                            if f_certificate.is_some() {
+                                if let Err(e) = d.duplicate("certificate") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_certificate = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(5500)) {
+                                Ok(v) => f_certificate = Some(v),
+                                Err(e) => break 'fail (e, Some("certificate")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_certificate = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(5500)) {
-                            Ok(v) => f_certificate = Some(v),
-                            Err(e) => break 'fail (e, Some("certificate")),
                         }
                     }
-                    b"iso15118CertificateHashData" => {
-                        if f_iso15118_certificate_hash_data.is_some() {
-                            if let Err(e) = d.duplicate("iso15118CertificateHashData") {
+                    27 => {
+                        if *key == *b"iso15118CertificateHashData" {
+                            if f_iso15118_certificate_hash_data.is_some() {
+                                if let Err(e) = d.duplicate("iso15118CertificateHashData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_iso15118_certificate_hash_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, Some(4), |d| OCSPRequestDataType::decode(d)) {
+                                Ok(v) => f_iso15118_certificate_hash_data = Some(v),
+                                Err(e) => break 'fail (e, Some("iso15118CertificateHashData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_iso15118_certificate_hash_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(1, Some(4), |d| OCSPRequestDataType::decode(d)) {
-                            Ok(v) => f_iso15118_certificate_hash_data = Some(v),
-                            Err(e) => break 'fail (e, Some("iso15118CertificateHashData")),
                         }
                     }
                     _ => {
@@ -3630,54 +3974,72 @@ impl Decode for AuthorizeResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"idTokenInfo" => {
-                        if f_id_token_info.is_some() {
-                            if let Err(e) = d.duplicate("idTokenInfo") {
+                    11 => {
+                        if *key == *b"idTokenInfo" {
+                            if f_id_token_info.is_some() {
+                                if let Err(e) = d.duplicate("idTokenInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match IdTokenInfoType::decode(d) {
+                                Ok(v) => f_id_token_info = Some(v),
+                                Err(e) => break 'fail (e, Some("idTokenInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match IdTokenInfoType::decode(d) {
-                            Ok(v) => f_id_token_info = Some(v),
-                            Err(e) => break 'fail (e, Some("idTokenInfo")),
                         }
                     }
-                    b"certificateStatus" => {
-                        if f_certificate_status.is_some() {
-                            if let Err(e) = d.duplicate("certificateStatus") {
+                    17 => {
+                        if *key == *b"certificateStatus" {
+                            if f_certificate_status.is_some() {
+                                if let Err(e) = d.duplicate("certificateStatus") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_certificate_status = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match AuthorizeCertificateStatusEnumType::decode(d) {
+                                Ok(v) => f_certificate_status = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateStatus")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_certificate_status = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match AuthorizeCertificateStatusEnumType::decode(d) {
-                            Ok(v) => f_certificate_status = Some(v),
-                            Err(e) => break 'fail (e, Some("certificateStatus")),
                         }
                     }
                     _ => {
@@ -3772,24 +4134,30 @@ impl Decode for ClearCacheRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
                     _ => {
@@ -3881,54 +4249,65 @@ impl Decode for ClearCacheResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ClearCacheStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ClearCacheStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -4023,24 +4402,30 @@ impl Decode for GetLocalListVersionRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
                     _ => {
@@ -4128,35 +4513,47 @@ impl Decode for GetLocalListVersionResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"versionNumber" => {
-                        if f_version_number.is_some() {
-                            if let Err(e) = d.duplicate("versionNumber") {
+                    13 => {
+                        if *key == *b"versionNumber" {
+                            if f_version_number.is_some() {
+                                if let Err(e) = d.duplicate("versionNumber") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_version_number = Some(v),
+                                Err(e) => break 'fail (e, Some("versionNumber")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_version_number = Some(v),
-                            Err(e) => break 'fail (e, Some("versionNumber")),
                         }
                     }
                     _ => {
@@ -4251,65 +4648,82 @@ impl Decode for SendLocalListRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"updateType" {
+                            if f_update_type.is_some() {
+                                if let Err(e) = d.duplicate("updateType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match UpdateEnumType::decode(d) {
+                                Ok(v) => f_update_type = Some(v),
+                                Err(e) => break 'fail (e, Some("updateType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"localAuthorizationList" => {
-                        if f_local_authorization_list.is_some() {
-                            if let Err(e) = d.duplicate("localAuthorizationList") {
+                    13 => {
+                        if *key == *b"versionNumber" {
+                            if f_version_number.is_some() {
+                                if let Err(e) = d.duplicate("versionNumber") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_version_number = Some(v),
+                                Err(e) => break 'fail (e, Some("versionNumber")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_local_authorization_list = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(1, None, |d| AuthorizationData::decode(d)) {
-                            Ok(v) => f_local_authorization_list = Some(v),
-                            Err(e) => break 'fail (e, Some("localAuthorizationList")),
                         }
                     }
-                    b"versionNumber" => {
-                        if f_version_number.is_some() {
-                            if let Err(e) = d.duplicate("versionNumber") {
+                    22 => {
+                        if *key == *b"localAuthorizationList" {
+                            if f_local_authorization_list.is_some() {
+                                if let Err(e) = d.duplicate("localAuthorizationList") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_local_authorization_list = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| AuthorizationData::decode(d)) {
+                                Ok(v) => f_local_authorization_list = Some(v),
+                                Err(e) => break 'fail (e, Some("localAuthorizationList")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_version_number = Some(v),
-                            Err(e) => break 'fail (e, Some("versionNumber")),
-                        }
-                    }
-                    b"updateType" => {
-                        if f_update_type.is_some() {
-                            if let Err(e) = d.duplicate("updateType") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match UpdateEnumType::decode(d) {
-                            Ok(v) => f_update_type = Some(v),
-                            Err(e) => break 'fail (e, Some("updateType")),
                         }
                     }
                     _ => {
@@ -4438,54 +4852,65 @@ impl Decode for SendLocalListResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match SendLocalListStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match SendLocalListStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -4584,43 +5009,55 @@ impl Decode for GetTransactionStatusRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"transactionId" => {
-                        if f_transaction_id.is_some() {
-                            if let Err(e) = d.duplicate("transactionId") {
+                    13 => {
+                        if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_transaction_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(36)) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_transaction_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(36)) {
-                            Ok(v) => f_transaction_id = Some(v),
-                            Err(e) => break 'fail (e, Some("transactionId")),
                         }
                     }
                     _ => {
@@ -4721,54 +5158,72 @@ impl Decode for GetTransactionStatusResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"ongoingIndicator" => {
-                        if f_ongoing_indicator.is_some() {
-                            if let Err(e) = d.duplicate("ongoingIndicator") {
+                    15 => {
+                        if *key == *b"messagesInQueue" {
+                            if f_messages_in_queue.is_some() {
+                                if let Err(e) = d.duplicate("messagesInQueue") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_messages_in_queue = Some(v),
+                                Err(e) => break 'fail (e, Some("messagesInQueue")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_ongoing_indicator = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.boolean() {
-                            Ok(v) => f_ongoing_indicator = Some(v),
-                            Err(e) => break 'fail (e, Some("ongoingIndicator")),
                         }
                     }
-                    b"messagesInQueue" => {
-                        if f_messages_in_queue.is_some() {
-                            if let Err(e) = d.duplicate("messagesInQueue") {
+                    16 => {
+                        if *key == *b"ongoingIndicator" {
+                            if f_ongoing_indicator.is_some() {
+                                if let Err(e) = d.duplicate("ongoingIndicator") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_ongoing_indicator = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_ongoing_indicator = Some(v),
+                                Err(e) => break 'fail (e, Some("ongoingIndicator")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.boolean() {
-                            Ok(v) => f_messages_in_queue = Some(v),
-                            Err(e) => break 'fail (e, Some("messagesInQueue")),
                         }
                     }
                     _ => {
@@ -4910,212 +5365,255 @@ impl Decode for TransactionEventRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    4 => {
+                        if *key == *b"evse" {
+                            if f_evse.is_some() {
+                                if let Err(e) = d.duplicate("evse") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_evse = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match EVSEType::decode(d) {
+                                Ok(v) => f_evse = Some(v),
+                                Err(e) => break 'fail (e, Some("evse")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"eventType" => {
-                        if f_event_type.is_some() {
-                            if let Err(e) = d.duplicate("eventType") {
+                    5 => {
+                        if *key == *b"seqNo" {
+                            if f_seq_no.is_some() {
+                                if let Err(e) = d.duplicate("seqNo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_seq_no = Some(v),
+                                Err(e) => break 'fail (e, Some("seqNo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match TransactionEventEnumType::decode(d) {
-                            Ok(v) => f_event_type = Some(v),
-                            Err(e) => break 'fail (e, Some("eventType")),
                         }
                     }
-                    b"meterValue" => {
-                        if f_meter_value.is_some() {
-                            if let Err(e) = d.duplicate("meterValue") {
+                    7 => {
+                        if *key == *b"offline" {
+                            if f_offline.is_some() {
+                                if let Err(e) = d.duplicate("offline") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_offline = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_offline = Some(v),
+                                Err(e) => break 'fail (e, Some("offline")),
+                            }
+                        } else if *key == *b"idToken" {
+                            if f_id_token.is_some() {
+                                if let Err(e) = d.duplicate("idToken") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_id_token = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match IdTokenType::decode(d) {
+                                Ok(v) => f_id_token = Some(v),
+                                Err(e) => break 'fail (e, Some("idToken")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_meter_value = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(1, None, |d| MeterValueType::decode(d)) {
-                            Ok(v) => f_meter_value = Some(v),
-                            Err(e) => break 'fail (e, Some("meterValue")),
                         }
                     }
-                    b"timestamp" => {
-                        if f_timestamp.is_some() {
-                            if let Err(e) = d.duplicate("timestamp") {
+                    9 => {
+                        if *key == *b"eventType" {
+                            if f_event_type.is_some() {
+                                if let Err(e) = d.duplicate("eventType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match TransactionEventEnumType::decode(d) {
+                                Ok(v) => f_event_type = Some(v),
+                                Err(e) => break 'fail (e, Some("eventType")),
+                            }
+                        } else if *key == *b"timestamp" {
+                            if f_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("timestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("timestamp")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_timestamp = Some(v),
-                            Err(e) => break 'fail (e, Some("timestamp")),
                         }
                     }
-                    b"triggerReason" => {
-                        if f_trigger_reason.is_some() {
-                            if let Err(e) = d.duplicate("triggerReason") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"meterValue" {
+                            if f_meter_value.is_some() {
+                                if let Err(e) = d.duplicate("meterValue") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_meter_value = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| MeterValueType::decode(d)) {
+                                Ok(v) => f_meter_value = Some(v),
+                                Err(e) => break 'fail (e, Some("meterValue")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match TriggerReasonEnumType::decode(d) {
-                            Ok(v) => f_trigger_reason = Some(v),
-                            Err(e) => break 'fail (e, Some("triggerReason")),
                         }
                     }
-                    b"seqNo" => {
-                        if f_seq_no.is_some() {
-                            if let Err(e) = d.duplicate("seqNo") {
+                    13 => {
+                        if *key == *b"triggerReason" {
+                            if f_trigger_reason.is_some() {
+                                if let Err(e) = d.duplicate("triggerReason") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match TriggerReasonEnumType::decode(d) {
+                                Ok(v) => f_trigger_reason = Some(v),
+                                Err(e) => break 'fail (e, Some("triggerReason")),
+                            }
+                        } else if *key == *b"reservationId" {
+                            if f_reservation_id.is_some() {
+                                if let Err(e) = d.duplicate("reservationId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_reservation_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_reservation_id = Some(v),
+                                Err(e) => break 'fail (e, Some("reservationId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_seq_no = Some(v),
-                            Err(e) => break 'fail (e, Some("seqNo")),
                         }
                     }
-                    b"offline" => {
-                        if f_offline.is_some() {
-                            if let Err(e) = d.duplicate("offline") {
+                    15 => {
+                        if *key == *b"cableMaxCurrent" {
+                            if f_cable_max_current.is_some() {
+                                if let Err(e) = d.duplicate("cableMaxCurrent") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_cable_max_current = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_cable_max_current = Some(v),
+                                Err(e) => break 'fail (e, Some("cableMaxCurrent")),
+                            }
+                        } else if *key == *b"transactionInfo" {
+                            if f_transaction_info.is_some() {
+                                if let Err(e) = d.duplicate("transactionInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match TransactionType::decode(d) {
+                                Ok(v) => f_transaction_info = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_offline = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.boolean() {
-                            Ok(v) => f_offline = Some(v),
-                            Err(e) => break 'fail (e, Some("offline")),
                         }
                     }
-                    b"numberOfPhasesUsed" => {
-                        if f_number_of_phases_used.is_some() {
-                            if let Err(e) = d.duplicate("numberOfPhasesUsed") {
+                    18 => {
+                        if *key == *b"numberOfPhasesUsed" {
+                            if f_number_of_phases_used.is_some() {
+                                if let Err(e) = d.duplicate("numberOfPhasesUsed") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_number_of_phases_used = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_number_of_phases_used = Some(v),
+                                Err(e) => break 'fail (e, Some("numberOfPhasesUsed")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_number_of_phases_used = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_number_of_phases_used = Some(v),
-                            Err(e) => break 'fail (e, Some("numberOfPhasesUsed")),
-                        }
-                    }
-                    b"cableMaxCurrent" => {
-                        if f_cable_max_current.is_some() {
-                            if let Err(e) = d.duplicate("cableMaxCurrent") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_cable_max_current = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_cable_max_current = Some(v),
-                            Err(e) => break 'fail (e, Some("cableMaxCurrent")),
-                        }
-                    }
-                    b"reservationId" => {
-                        if f_reservation_id.is_some() {
-                            if let Err(e) = d.duplicate("reservationId") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_reservation_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_reservation_id = Some(v),
-                            Err(e) => break 'fail (e, Some("reservationId")),
-                        }
-                    }
-                    b"transactionInfo" => {
-                        if f_transaction_info.is_some() {
-                            if let Err(e) = d.duplicate("transactionInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match TransactionType::decode(d) {
-                            Ok(v) => f_transaction_info = Some(v),
-                            Err(e) => break 'fail (e, Some("transactionInfo")),
-                        }
-                    }
-                    b"evse" => {
-                        if f_evse.is_some() {
-                            if let Err(e) = d.duplicate("evse") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_evse = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match EVSEType::decode(d) {
-                            Ok(v) => f_evse = Some(v),
-                            Err(e) => break 'fail (e, Some("evse")),
-                        }
-                    }
-                    b"idToken" => {
-                        if f_id_token.is_some() {
-                            if let Err(e) = d.duplicate("idToken") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_id_token = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match IdTokenType::decode(d) {
-                            Ok(v) => f_id_token = Some(v),
-                            Err(e) => break 'fail (e, Some("idToken")),
                         }
                     }
                     _ => {
@@ -5327,100 +5825,130 @@ impl Decode for TransactionEventResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    9 => {
+                        if *key == *b"totalCost" {
+                            if f_total_cost.is_some() {
+                                if let Err(e) = d.duplicate("totalCost") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_total_cost = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.decimal(None, None, None) {
+                                Ok(v) => f_total_cost = Some(v),
+                                Err(e) => break 'fail (e, Some("totalCost")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"totalCost" => {
-                        if f_total_cost.is_some() {
-                            if let Err(e) = d.duplicate("totalCost") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_total_cost = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.decimal(None, None, None) {
-                            Ok(v) => f_total_cost = Some(v),
-                            Err(e) => break 'fail (e, Some("totalCost")),
                         }
                     }
-                    b"chargingPriority" => {
-                        if f_charging_priority.is_some() {
-                            if let Err(e) = d.duplicate("chargingPriority") {
+                    11 => {
+                        if *key == *b"idTokenInfo" {
+                            if f_id_token_info.is_some() {
+                                if let Err(e) = d.duplicate("idTokenInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_id_token_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match IdTokenInfoType::decode(d) {
+                                Ok(v) => f_id_token_info = Some(v),
+                                Err(e) => break 'fail (e, Some("idTokenInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_charging_priority = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_charging_priority = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingPriority")),
                         }
                     }
-                    b"idTokenInfo" => {
-                        if f_id_token_info.is_some() {
-                            if let Err(e) = d.duplicate("idTokenInfo") {
+                    16 => {
+                        if *key == *b"chargingPriority" {
+                            if f_charging_priority.is_some() {
+                                if let Err(e) = d.duplicate("chargingPriority") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_priority = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_charging_priority = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingPriority")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_id_token_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match IdTokenInfoType::decode(d) {
-                            Ok(v) => f_id_token_info = Some(v),
-                            Err(e) => break 'fail (e, Some("idTokenInfo")),
                         }
                     }
-                    b"updatedPersonalMessage" => {
-                        if f_updated_personal_message.is_some() {
-                            if let Err(e) = d.duplicate("updatedPersonalMessage") {
+                    22 => {
+                        if *key == *b"updatedPersonalMessage" {
+                            if f_updated_personal_message.is_some() {
+                                if let Err(e) = d.duplicate("updatedPersonalMessage") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_updated_personal_message = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match MessageContentType::decode(d) {
+                                Ok(v) => f_updated_personal_message = Some(v),
+                                Err(e) => break 'fail (e, Some("updatedPersonalMessage")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_updated_personal_message = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match MessageContentType::decode(d) {
-                            Ok(v) => f_updated_personal_message = Some(v),
-                            Err(e) => break 'fail (e, Some("updatedPersonalMessage")),
                         }
                     }
                     _ => {
@@ -5541,103 +6069,139 @@ impl Decode for RequestStartTransactionRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_evse_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"evseId" => {
-                        if f_evse_id.is_some() {
-                            if let Err(e) = d.duplicate("evseId") {
+                    7 => {
+                        if *key == *b"idToken" {
+                            if f_id_token.is_some() {
+                                if let Err(e) = d.duplicate("idToken") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match IdTokenType::decode(d) {
+                                Ok(v) => f_id_token = Some(v),
+                                Err(e) => break 'fail (e, Some("idToken")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_evse_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_evse_id = Some(v),
-                            Err(e) => break 'fail (e, Some("evseId")),
                         }
                     }
-                    b"groupIdToken" => {
-                        if f_group_id_token.is_some() {
-                            if let Err(e) = d.duplicate("groupIdToken") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_group_id_token = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match IdTokenType::decode(d) {
-                            Ok(v) => f_group_id_token = Some(v),
-                            Err(e) => break 'fail (e, Some("groupIdToken")),
                         }
                     }
-                    b"idToken" => {
-                        if f_id_token.is_some() {
-                            if let Err(e) = d.duplicate("idToken") {
+                    12 => {
+                        if *key == *b"groupIdToken" {
+                            if f_group_id_token.is_some() {
+                                if let Err(e) = d.duplicate("groupIdToken") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_group_id_token = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match IdTokenType::decode(d) {
+                                Ok(v) => f_group_id_token = Some(v),
+                                Err(e) => break 'fail (e, Some("groupIdToken")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match IdTokenType::decode(d) {
-                            Ok(v) => f_id_token = Some(v),
-                            Err(e) => break 'fail (e, Some("idToken")),
                         }
                     }
-                    b"remoteStartId" => {
-                        if f_remote_start_id.is_some() {
-                            if let Err(e) = d.duplicate("remoteStartId") {
+                    13 => {
+                        if *key == *b"remoteStartId" {
+                            if f_remote_start_id.is_some() {
+                                if let Err(e) = d.duplicate("remoteStartId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_remote_start_id = Some(v),
+                                Err(e) => break 'fail (e, Some("remoteStartId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_remote_start_id = Some(v),
-                            Err(e) => break 'fail (e, Some("remoteStartId")),
                         }
                     }
-                    b"chargingProfile" => {
-                        if f_charging_profile.is_some() {
-                            if let Err(e) = d.duplicate("chargingProfile") {
+                    15 => {
+                        if *key == *b"chargingProfile" {
+                            if f_charging_profile.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfile") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_profile = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ChargingProfileType::decode(d) {
+                                Ok(v) => f_charging_profile = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfile")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_charging_profile = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match ChargingProfileType::decode(d) {
-                            Ok(v) => f_charging_profile = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingProfile")),
                         }
                     }
                     _ => {
@@ -5776,73 +6340,90 @@ impl Decode for RequestStartTransactionResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match RequestStartStopStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match RequestStartStopStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
+                    13 => {
+                        if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_transaction_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(36)) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
-                        }
-                    }
-                    b"transactionId" => {
-                        if f_transaction_id.is_some() {
-                            if let Err(e) = d.duplicate("transactionId") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_transaction_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(36)) {
-                            Ok(v) => f_transaction_id = Some(v),
-                            Err(e) => break 'fail (e, Some("transactionId")),
                         }
                     }
                     _ => {
@@ -5950,35 +6531,47 @@ impl Decode for RequestStopTransactionRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"transactionId" => {
-                        if f_transaction_id.is_some() {
-                            if let Err(e) = d.duplicate("transactionId") {
+                    13 => {
+                        if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(36)) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(36)) {
-                            Ok(v) => f_transaction_id = Some(v),
-                            Err(e) => break 'fail (e, Some("transactionId")),
                         }
                     }
                     _ => {
@@ -6084,54 +6677,65 @@ impl Decode for RequestStopTransactionResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match RequestStartStopStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match RequestStartStopStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -6234,54 +6838,72 @@ impl Decode for TriggerMessageRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    4 => {
+                        if *key == *b"evse" {
+                            if f_evse.is_some() {
+                                if let Err(e) = d.duplicate("evse") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_evse = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match EVSEType::decode(d) {
+                                Ok(v) => f_evse = Some(v),
+                                Err(e) => break 'fail (e, Some("evse")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"evse" => {
-                        if f_evse.is_some() {
-                            if let Err(e) = d.duplicate("evse") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_evse = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match EVSEType::decode(d) {
-                            Ok(v) => f_evse = Some(v),
-                            Err(e) => break 'fail (e, Some("evse")),
                         }
                     }
-                    b"requestedMessage" => {
-                        if f_requested_message.is_some() {
-                            if let Err(e) = d.duplicate("requestedMessage") {
+                    16 => {
+                        if *key == *b"requestedMessage" {
+                            if f_requested_message.is_some() {
+                                if let Err(e) = d.duplicate("requestedMessage") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match MessageTriggerEnumType::decode(d) {
+                                Ok(v) => f_requested_message = Some(v),
+                                Err(e) => break 'fail (e, Some("requestedMessage")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match MessageTriggerEnumType::decode(d) {
-                            Ok(v) => f_requested_message = Some(v),
-                            Err(e) => break 'fail (e, Some("requestedMessage")),
                         }
                     }
                     _ => {
@@ -6394,54 +7016,65 @@ impl Decode for TriggerMessageResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match TriggerMessageStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match TriggerMessageStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -6544,46 +7177,64 @@ impl Decode for UnlockConnectorRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"evseId" => {
-                        if f_evse_id.is_some() {
-                            if let Err(e) = d.duplicate("evseId") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_evse_id = Some(v),
-                            Err(e) => break 'fail (e, Some("evseId")),
                         }
                     }
-                    b"connectorId" => {
-                        if f_connector_id.is_some() {
-                            if let Err(e) = d.duplicate("connectorId") {
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_connector_id = Some(v),
-                            Err(e) => break 'fail (e, Some("connectorId")),
                         }
                     }
                     _ => {
@@ -6693,54 +7344,65 @@ impl Decode for UnlockConnectorResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match UnlockStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match UnlockStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -6843,54 +7505,72 @@ impl Decode for ChangeAvailabilityRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    4 => {
+                        if *key == *b"evse" {
+                            if f_evse.is_some() {
+                                if let Err(e) = d.duplicate("evse") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_evse = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match EVSEType::decode(d) {
+                                Ok(v) => f_evse = Some(v),
+                                Err(e) => break 'fail (e, Some("evse")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"evse" => {
-                        if f_evse.is_some() {
-                            if let Err(e) = d.duplicate("evse") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_evse = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match EVSEType::decode(d) {
-                            Ok(v) => f_evse = Some(v),
-                            Err(e) => break 'fail (e, Some("evse")),
                         }
                     }
-                    b"operationalStatus" => {
-                        if f_operational_status.is_some() {
-                            if let Err(e) = d.duplicate("operationalStatus") {
+                    17 => {
+                        if *key == *b"operationalStatus" {
+                            if f_operational_status.is_some() {
+                                if let Err(e) = d.duplicate("operationalStatus") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match OperationalStatusEnumType::decode(d) {
+                                Ok(v) => f_operational_status = Some(v),
+                                Err(e) => break 'fail (e, Some("operationalStatus")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match OperationalStatusEnumType::decode(d) {
-                            Ok(v) => f_operational_status = Some(v),
-                            Err(e) => break 'fail (e, Some("operationalStatus")),
                         }
                     }
                     _ => {
@@ -7003,54 +7683,65 @@ impl Decode for ChangeAvailabilityResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChangeAvailabilityStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ChangeAvailabilityStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -7145,24 +7836,30 @@ impl Decode for HeartbeatRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
                     _ => {
@@ -7250,35 +7947,47 @@ impl Decode for HeartbeatResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"currentTime" => {
-                        if f_current_time.is_some() {
-                            if let Err(e) = d.duplicate("currentTime") {
+                    11 => {
+                        if *key == *b"currentTime" {
+                            if f_current_time.is_some() {
+                                if let Err(e) = d.duplicate("currentTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_current_time = Some(v),
+                                Err(e) => break 'fail (e, Some("currentTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_current_time = Some(v),
-                            Err(e) => break 'fail (e, Some("currentTime")),
                         }
                     }
                     _ => {
@@ -7386,68 +8095,98 @@ impl Decode for StatusNotificationRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"timestamp" => {
-                        if f_timestamp.is_some() {
-                            if let Err(e) = d.duplicate("timestamp") {
+                    9 => {
+                        if *key == *b"timestamp" {
+                            if f_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("timestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("timestamp")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_timestamp = Some(v),
-                            Err(e) => break 'fail (e, Some("timestamp")),
                         }
                     }
-                    b"connectorStatus" => {
-                        if f_connector_status.is_some() {
-                            if let Err(e) = d.duplicate("connectorStatus") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ConnectorStatusEnumType::decode(d) {
-                            Ok(v) => f_connector_status = Some(v),
-                            Err(e) => break 'fail (e, Some("connectorStatus")),
                         }
                     }
-                    b"evseId" => {
-                        if f_evse_id.is_some() {
-                            if let Err(e) = d.duplicate("evseId") {
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_evse_id = Some(v),
-                            Err(e) => break 'fail (e, Some("evseId")),
                         }
                     }
-                    b"connectorId" => {
-                        if f_connector_id.is_some() {
-                            if let Err(e) = d.duplicate("connectorId") {
+                    15 => {
+                        if *key == *b"connectorStatus" {
+                            if f_connector_status.is_some() {
+                                if let Err(e) = d.duplicate("connectorStatus") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ConnectorStatusEnumType::decode(d) {
+                                Ok(v) => f_connector_status = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorStatus")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_connector_id = Some(v),
-                            Err(e) => break 'fail (e, Some("connectorId")),
                         }
                     }
                     _ => {
@@ -7575,24 +8314,30 @@ impl Decode for StatusNotificationResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
                     _ => {
@@ -7670,35 +8415,47 @@ impl Decode for CancelReservationRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"reservationId" => {
-                        if f_reservation_id.is_some() {
-                            if let Err(e) = d.duplicate("reservationId") {
+                    13 => {
+                        if *key == *b"reservationId" {
+                            if f_reservation_id.is_some() {
+                                if let Err(e) = d.duplicate("reservationId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_reservation_id = Some(v),
+                                Err(e) => break 'fail (e, Some("reservationId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_reservation_id = Some(v),
-                            Err(e) => break 'fail (e, Some("reservationId")),
                         }
                     }
                     _ => {
@@ -7799,54 +8556,65 @@ impl Decode for CancelReservationResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match CancelReservationStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match CancelReservationStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -7952,46 +8720,64 @@ impl Decode for ReservationStatusUpdateRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"reservationId" => {
-                        if f_reservation_id.is_some() {
-                            if let Err(e) = d.duplicate("reservationId") {
+                    13 => {
+                        if *key == *b"reservationId" {
+                            if f_reservation_id.is_some() {
+                                if let Err(e) = d.duplicate("reservationId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_reservation_id = Some(v),
+                                Err(e) => break 'fail (e, Some("reservationId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_reservation_id = Some(v),
-                            Err(e) => break 'fail (e, Some("reservationId")),
                         }
                     }
-                    b"reservationUpdateStatus" => {
-                        if f_reservation_update_status.is_some() {
-                            if let Err(e) = d.duplicate("reservationUpdateStatus") {
+                    23 => {
+                        if *key == *b"reservationUpdateStatus" {
+                            if f_reservation_update_status.is_some() {
+                                if let Err(e) = d.duplicate("reservationUpdateStatus") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ReservationUpdateStatusEnumType::decode(d) {
+                                Ok(v) => f_reservation_update_status = Some(v),
+                                Err(e) => break 'fail (e, Some("reservationUpdateStatus")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ReservationUpdateStatusEnumType::decode(d) {
-                            Ok(v) => f_reservation_update_status = Some(v),
-                            Err(e) => break 'fail (e, Some("reservationUpdateStatus")),
                         }
                     }
                     _ => {
@@ -8098,24 +8884,30 @@ impl Decode for ReservationStatusUpdateResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
                     _ => {
@@ -8213,114 +9005,156 @@ impl Decode for ReserveNowRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"id" => {
-                        if f_id.is_some() {
-                            if let Err(e) = d.duplicate("id") {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_evse_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_id = Some(v),
-                            Err(e) => break 'fail (e, Some("id")),
                         }
                     }
-                    b"expiryDateTime" => {
-                        if f_expiry_date_time.is_some() {
-                            if let Err(e) = d.duplicate("expiryDateTime") {
+                    7 => {
+                        if *key == *b"idToken" {
+                            if f_id_token.is_some() {
+                                if let Err(e) = d.duplicate("idToken") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match IdTokenType::decode(d) {
+                                Ok(v) => f_id_token = Some(v),
+                                Err(e) => break 'fail (e, Some("idToken")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_expiry_date_time = Some(v),
-                            Err(e) => break 'fail (e, Some("expiryDateTime")),
                         }
                     }
-                    b"connectorType" => {
-                        if f_connector_type.is_some() {
-                            if let Err(e) = d.duplicate("connectorType") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_connector_type = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match ConnectorEnumType::decode(d) {
-                            Ok(v) => f_connector_type = Some(v),
-                            Err(e) => break 'fail (e, Some("connectorType")),
                         }
                     }
-                    b"idToken" => {
-                        if f_id_token.is_some() {
-                            if let Err(e) = d.duplicate("idToken") {
+                    12 => {
+                        if *key == *b"groupIdToken" {
+                            if f_group_id_token.is_some() {
+                                if let Err(e) = d.duplicate("groupIdToken") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_group_id_token = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match IdTokenType::decode(d) {
+                                Ok(v) => f_group_id_token = Some(v),
+                                Err(e) => break 'fail (e, Some("groupIdToken")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match IdTokenType::decode(d) {
-                            Ok(v) => f_id_token = Some(v),
-                            Err(e) => break 'fail (e, Some("idToken")),
                         }
                     }
-                    b"evseId" => {
-                        if f_evse_id.is_some() {
-                            if let Err(e) = d.duplicate("evseId") {
+                    13 => {
+                        if *key == *b"connectorType" {
+                            if f_connector_type.is_some() {
+                                if let Err(e) = d.duplicate("connectorType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_connector_type = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ConnectorEnumType::decode(d) {
+                                Ok(v) => f_connector_type = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_evse_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_evse_id = Some(v),
-                            Err(e) => break 'fail (e, Some("evseId")),
                         }
                     }
-                    b"groupIdToken" => {
-                        if f_group_id_token.is_some() {
-                            if let Err(e) = d.duplicate("groupIdToken") {
+                    14 => {
+                        if *key == *b"expiryDateTime" {
+                            if f_expiry_date_time.is_some() {
+                                if let Err(e) = d.duplicate("expiryDateTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_expiry_date_time = Some(v),
+                                Err(e) => break 'fail (e, Some("expiryDateTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_group_id_token = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match IdTokenType::decode(d) {
-                            Ok(v) => f_group_id_token = Some(v),
-                            Err(e) => break 'fail (e, Some("groupIdToken")),
                         }
                     }
                     _ => {
@@ -8468,54 +9302,65 @@ impl Decode for ReserveNowResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ReserveNowStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ReserveNowStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -8618,46 +9463,64 @@ impl Decode for CostUpdatedRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    9 => {
+                        if *key == *b"totalCost" {
+                            if f_total_cost.is_some() {
+                                if let Err(e) = d.duplicate("totalCost") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.decimal(None, None, None) {
+                                Ok(v) => f_total_cost = Some(v),
+                                Err(e) => break 'fail (e, Some("totalCost")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"totalCost" => {
-                        if f_total_cost.is_some() {
-                            if let Err(e) = d.duplicate("totalCost") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.decimal(None, None, None) {
-                            Ok(v) => f_total_cost = Some(v),
-                            Err(e) => break 'fail (e, Some("totalCost")),
                         }
                     }
-                    b"transactionId" => {
-                        if f_transaction_id.is_some() {
-                            if let Err(e) = d.duplicate("transactionId") {
+                    13 => {
+                        if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(36)) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(36)) {
-                            Ok(v) => f_transaction_id = Some(v),
-                            Err(e) => break 'fail (e, Some("transactionId")),
                         }
                     }
                     _ => {
@@ -8764,24 +9627,30 @@ impl Decode for CostUpdatedResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
                     _ => {
@@ -8863,46 +9732,57 @@ impl Decode for MeterValuesRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"evseId" => {
-                        if f_evse_id.is_some() {
-                            if let Err(e) = d.duplicate("evseId") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"meterValue" {
+                            if f_meter_value.is_some() {
+                                if let Err(e) = d.duplicate("meterValue") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| MeterValueType::decode(d)) {
+                                Ok(v) => f_meter_value = Some(v),
+                                Err(e) => break 'fail (e, Some("meterValue")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_evse_id = Some(v),
-                            Err(e) => break 'fail (e, Some("evseId")),
-                        }
-                    }
-                    b"meterValue" => {
-                        if f_meter_value.is_some() {
-                            if let Err(e) = d.duplicate("meterValue") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.array(1, None, |d| MeterValueType::decode(d)) {
-                            Ok(v) => f_meter_value = Some(v),
-                            Err(e) => break 'fail (e, Some("meterValue")),
                         }
                     }
                     _ => {
@@ -9015,24 +9895,30 @@ impl Decode for MeterValuesResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
                     _ => {
@@ -9114,62 +10000,80 @@ impl Decode for ClearChargingProfileRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"chargingProfileId" => {
-                        if f_charging_profile_id.is_some() {
-                            if let Err(e) = d.duplicate("chargingProfileId") {
+                    17 => {
+                        if *key == *b"chargingProfileId" {
+                            if f_charging_profile_id.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfileId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_profile_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_charging_profile_id = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfileId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_charging_profile_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_charging_profile_id = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingProfileId")),
                         }
                     }
-                    b"chargingProfileCriteria" => {
-                        if f_charging_profile_criteria.is_some() {
-                            if let Err(e) = d.duplicate("chargingProfileCriteria") {
+                    23 => {
+                        if *key == *b"chargingProfileCriteria" {
+                            if f_charging_profile_criteria.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfileCriteria") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_profile_criteria = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ClearChargingProfileType::decode(d) {
+                                Ok(v) => f_charging_profile_criteria = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfileCriteria")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_charging_profile_criteria = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match ClearChargingProfileType::decode(d) {
-                            Ok(v) => f_charging_profile_criteria = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingProfileCriteria")),
                         }
                     }
                     _ => {
@@ -9275,54 +10179,65 @@ impl Decode for ClearChargingProfileResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ClearChargingProfileStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ClearChargingProfileStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -9425,54 +10340,72 @@ impl Decode for ClearedChargingLimitRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_evse_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"chargingLimitSource" => {
-                        if f_charging_limit_source.is_some() {
-                            if let Err(e) = d.duplicate("chargingLimitSource") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ChargingLimitSourceEnumType::decode(d) {
-                            Ok(v) => f_charging_limit_source = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingLimitSource")),
                         }
                     }
-                    b"evseId" => {
-                        if f_evse_id.is_some() {
-                            if let Err(e) = d.duplicate("evseId") {
+                    19 => {
+                        if *key == *b"chargingLimitSource" {
+                            if f_charging_limit_source.is_some() {
+                                if let Err(e) = d.duplicate("chargingLimitSource") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingLimitSourceEnumType::decode(d) {
+                                Ok(v) => f_charging_limit_source = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingLimitSource")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_evse_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_evse_id = Some(v),
-                            Err(e) => break 'fail (e, Some("evseId")),
                         }
                     }
                     _ => {
@@ -9575,24 +10508,30 @@ impl Decode for ClearedChargingLimitResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
                     _ => {
@@ -9678,65 +10617,89 @@ impl Decode for GetChargingProfilesRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_evse_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"requestId" => {
-                        if f_request_id.is_some() {
-                            if let Err(e) = d.duplicate("requestId") {
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_request_id = Some(v),
-                            Err(e) => break 'fail (e, Some("requestId")),
                         }
                     }
-                    b"evseId" => {
-                        if f_evse_id.is_some() {
-                            if let Err(e) = d.duplicate("evseId") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_evse_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_evse_id = Some(v),
-                            Err(e) => break 'fail (e, Some("evseId")),
                         }
                     }
-                    b"chargingProfile" => {
-                        if f_charging_profile.is_some() {
-                            if let Err(e) = d.duplicate("chargingProfile") {
+                    15 => {
+                        if *key == *b"chargingProfile" {
+                            if f_charging_profile.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfile") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingProfileCriterionType::decode(d) {
+                                Ok(v) => f_charging_profile = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfile")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ChargingProfileCriterionType::decode(d) {
-                            Ok(v) => f_charging_profile = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingProfile")),
                         }
                     }
                     _ => {
@@ -9855,54 +10818,65 @@ impl Decode for GetChargingProfilesResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GetChargingProfileStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match GetChargingProfileStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -10009,65 +10983,89 @@ impl Decode for GetCompositeScheduleRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"duration" => {
-                        if f_duration.is_some() {
-                            if let Err(e) = d.duplicate("duration") {
+                    8 => {
+                        if *key == *b"duration" {
+                            if f_duration.is_some() {
+                                if let Err(e) = d.duplicate("duration") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_duration = Some(v),
+                                Err(e) => break 'fail (e, Some("duration")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_duration = Some(v),
-                            Err(e) => break 'fail (e, Some("duration")),
                         }
                     }
-                    b"chargingRateUnit" => {
-                        if f_charging_rate_unit.is_some() {
-                            if let Err(e) = d.duplicate("chargingRateUnit") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_charging_rate_unit = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match ChargingRateUnitEnumType::decode(d) {
-                            Ok(v) => f_charging_rate_unit = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingRateUnit")),
                         }
                     }
-                    b"evseId" => {
-                        if f_evse_id.is_some() {
-                            if let Err(e) = d.duplicate("evseId") {
+                    16 => {
+                        if *key == *b"chargingRateUnit" {
+                            if f_charging_rate_unit.is_some() {
+                                if let Err(e) = d.duplicate("chargingRateUnit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_rate_unit = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ChargingRateUnitEnumType::decode(d) {
+                                Ok(v) => f_charging_rate_unit = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingRateUnit")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_evse_id = Some(v),
-                            Err(e) => break 'fail (e, Some("evseId")),
                         }
                     }
                     _ => {
@@ -10189,73 +11187,90 @@ impl Decode for GetCompositeScheduleResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GenericStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    8 => {
+                        if *key == *b"schedule" {
+                            if f_schedule.is_some() {
+                                if let Err(e) = d.duplicate("schedule") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_schedule = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CompositeScheduleType::decode(d) {
+                                Ok(v) => f_schedule = Some(v),
+                                Err(e) => break 'fail (e, Some("schedule")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match GenericStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
-                        }
-                    }
-                    b"schedule" => {
-                        if f_schedule.is_some() {
-                            if let Err(e) = d.duplicate("schedule") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_schedule = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CompositeScheduleType::decode(d) {
-                            Ok(v) => f_schedule = Some(v),
-                            Err(e) => break 'fail (e, Some("schedule")),
                         }
                     }
                     _ => {
@@ -10370,73 +11385,97 @@ impl Decode for NotifyChargingLimitRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_evse_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"chargingSchedule" => {
-                        if f_charging_schedule.is_some() {
-                            if let Err(e) = d.duplicate("chargingSchedule") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_charging_schedule = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(1, None, |d| ChargingScheduleType::decode(d)) {
-                            Ok(v) => f_charging_schedule = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingSchedule")),
                         }
                     }
-                    b"evseId" => {
-                        if f_evse_id.is_some() {
-                            if let Err(e) = d.duplicate("evseId") {
+                    13 => {
+                        if *key == *b"chargingLimit" {
+                            if f_charging_limit.is_some() {
+                                if let Err(e) = d.duplicate("chargingLimit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingLimitType::decode(d) {
+                                Ok(v) => f_charging_limit = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingLimit")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_evse_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_evse_id = Some(v),
-                            Err(e) => break 'fail (e, Some("evseId")),
                         }
                     }
-                    b"chargingLimit" => {
-                        if f_charging_limit.is_some() {
-                            if let Err(e) = d.duplicate("chargingLimit") {
+                    16 => {
+                        if *key == *b"chargingSchedule" {
+                            if f_charging_schedule.is_some() {
+                                if let Err(e) = d.duplicate("chargingSchedule") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_schedule = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| ChargingScheduleType::decode(d)) {
+                                Ok(v) => f_charging_schedule = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingSchedule")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ChargingLimitType::decode(d) {
-                            Ok(v) => f_charging_limit = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingLimit")),
                         }
                     }
                     _ => {
@@ -10553,24 +11592,30 @@ impl Decode for NotifyChargingLimitResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
                     _ => {
@@ -10656,65 +11701,89 @@ impl Decode for NotifyEVChargingNeedsRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"maxScheduleTuples" => {
-                        if f_max_schedule_tuples.is_some() {
-                            if let Err(e) = d.duplicate("maxScheduleTuples") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_max_schedule_tuples = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_max_schedule_tuples = Some(v),
-                            Err(e) => break 'fail (e, Some("maxScheduleTuples")),
                         }
                     }
-                    b"chargingNeeds" => {
-                        if f_charging_needs.is_some() {
-                            if let Err(e) = d.duplicate("chargingNeeds") {
+                    13 => {
+                        if *key == *b"chargingNeeds" {
+                            if f_charging_needs.is_some() {
+                                if let Err(e) = d.duplicate("chargingNeeds") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingNeedsType::decode(d) {
+                                Ok(v) => f_charging_needs = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingNeeds")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ChargingNeedsType::decode(d) {
-                            Ok(v) => f_charging_needs = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingNeeds")),
                         }
                     }
-                    b"evseId" => {
-                        if f_evse_id.is_some() {
-                            if let Err(e) = d.duplicate("evseId") {
+                    17 => {
+                        if *key == *b"maxScheduleTuples" {
+                            if f_max_schedule_tuples.is_some() {
+                                if let Err(e) = d.duplicate("maxScheduleTuples") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_max_schedule_tuples = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_max_schedule_tuples = Some(v),
+                                Err(e) => break 'fail (e, Some("maxScheduleTuples")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_evse_id = Some(v),
-                            Err(e) => break 'fail (e, Some("evseId")),
                         }
                     }
                     _ => {
@@ -10833,54 +11902,65 @@ impl Decode for NotifyEVChargingNeedsResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match NotifyEVChargingNeedsStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match NotifyEVChargingNeedsStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -10987,57 +12067,81 @@ impl Decode for NotifyEVChargingScheduleRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"timeBase" => {
-                        if f_time_base.is_some() {
-                            if let Err(e) = d.duplicate("timeBase") {
+                    8 => {
+                        if *key == *b"timeBase" {
+                            if f_time_base.is_some() {
+                                if let Err(e) = d.duplicate("timeBase") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_time_base = Some(v),
+                                Err(e) => break 'fail (e, Some("timeBase")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_time_base = Some(v),
-                            Err(e) => break 'fail (e, Some("timeBase")),
                         }
                     }
-                    b"chargingSchedule" => {
-                        if f_charging_schedule.is_some() {
-                            if let Err(e) = d.duplicate("chargingSchedule") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ChargingScheduleType::decode(d) {
-                            Ok(v) => f_charging_schedule = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingSchedule")),
                         }
                     }
-                    b"evseId" => {
-                        if f_evse_id.is_some() {
-                            if let Err(e) = d.duplicate("evseId") {
+                    16 => {
+                        if *key == *b"chargingSchedule" {
+                            if f_charging_schedule.is_some() {
+                                if let Err(e) = d.duplicate("chargingSchedule") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingScheduleType::decode(d) {
+                                Ok(v) => f_charging_schedule = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingSchedule")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_evse_id = Some(v),
-                            Err(e) => break 'fail (e, Some("evseId")),
                         }
                     }
                     _ => {
@@ -11164,54 +12268,65 @@ impl Decode for NotifyEVChargingScheduleResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GenericStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match GenericStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -11331,87 +12446,123 @@ impl Decode for ReportChargingProfilesRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    3 => {
+                        if *key == *b"tbc" {
+                            if f_tbc.is_some() {
+                                if let Err(e) = d.duplicate("tbc") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_tbc = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_tbc = Some(v),
+                                Err(e) => break 'fail (e, Some("tbc")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"requestId" => {
-                        if f_request_id.is_some() {
-                            if let Err(e) = d.duplicate("requestId") {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_request_id = Some(v),
-                            Err(e) => break 'fail (e, Some("requestId")),
                         }
                     }
-                    b"chargingLimitSource" => {
-                        if f_charging_limit_source.is_some() {
-                            if let Err(e) = d.duplicate("chargingLimitSource") {
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ChargingLimitSourceEnumType::decode(d) {
-                            Ok(v) => f_charging_limit_source = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingLimitSource")),
                         }
                     }
-                    b"chargingProfile" => {
-                        if f_charging_profile.is_some() {
-                            if let Err(e) = d.duplicate("chargingProfile") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.array(1, None, |d| ChargingProfileType::decode(d)) {
-                            Ok(v) => f_charging_profile = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingProfile")),
                         }
                     }
-                    b"tbc" => {
-                        if f_tbc.is_some() {
-                            if let Err(e) = d.duplicate("tbc") {
+                    15 => {
+                        if *key == *b"chargingProfile" {
+                            if f_charging_profile.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfile") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| ChargingProfileType::decode(d)) {
+                                Ok(v) => f_charging_profile = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfile")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_tbc = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.boolean() {
-                            Ok(v) => f_tbc = Some(v),
-                            Err(e) => break 'fail (e, Some("tbc")),
                         }
                     }
-                    b"evseId" => {
-                        if f_evse_id.is_some() {
-                            if let Err(e) = d.duplicate("evseId") {
+                    19 => {
+                        if *key == *b"chargingLimitSource" {
+                            if f_charging_limit_source.is_some() {
+                                if let Err(e) = d.duplicate("chargingLimitSource") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingLimitSourceEnumType::decode(d) {
+                                Ok(v) => f_charging_limit_source = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingLimitSource")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_evse_id = Some(v),
-                            Err(e) => break 'fail (e, Some("evseId")),
                         }
                     }
                     _ => {
@@ -11552,24 +12703,30 @@ impl Decode for ReportChargingProfilesResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
                     _ => {
@@ -11651,46 +12808,64 @@ impl Decode for SetChargingProfileRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"evseId" => {
-                        if f_evse_id.is_some() {
-                            if let Err(e) = d.duplicate("evseId") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_evse_id = Some(v),
-                            Err(e) => break 'fail (e, Some("evseId")),
                         }
                     }
-                    b"chargingProfile" => {
-                        if f_charging_profile.is_some() {
-                            if let Err(e) = d.duplicate("chargingProfile") {
+                    15 => {
+                        if *key == *b"chargingProfile" {
+                            if f_charging_profile.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfile") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingProfileType::decode(d) {
+                                Ok(v) => f_charging_profile = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfile")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ChargingProfileType::decode(d) {
-                            Ok(v) => f_charging_profile = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingProfile")),
                         }
                     }
                     _ => {
@@ -11804,54 +12979,65 @@ impl Decode for SetChargingProfileResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingProfileStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ChargingProfileStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -11954,54 +13140,72 @@ impl Decode for FirmwareStatusNotificationRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match FirmwareStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_request_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match FirmwareStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
-                    b"requestId" => {
-                        if f_request_id.is_some() {
-                            if let Err(e) = d.duplicate("requestId") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_request_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_request_id = Some(v),
-                            Err(e) => break 'fail (e, Some("requestId")),
                         }
                     }
                     _ => {
@@ -12103,24 +13307,30 @@ impl Decode for FirmwareStatusNotificationResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
                     _ => {
@@ -12214,95 +13424,124 @@ impl Decode for PublishFirmwareRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    7 => {
+                        if *key == *b"retries" {
+                            if f_retries.is_some() {
+                                if let Err(e) = d.duplicate("retries") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retries = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retries = Some(v),
+                                Err(e) => break 'fail (e, Some("retries")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"location" => {
-                        if f_location.is_some() {
-                            if let Err(e) = d.duplicate("location") {
+                    8 => {
+                        if *key == *b"location" {
+                            if f_location.is_some() {
+                                if let Err(e) = d.duplicate("location") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(512)) {
+                                Ok(v) => f_location = Some(v),
+                                Err(e) => break 'fail (e, Some("location")),
+                            }
+                        } else if *key == *b"checksum" {
+                            if f_checksum.is_some() {
+                                if let Err(e) = d.duplicate("checksum") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(32)) {
+                                Ok(v) => f_checksum = Some(v),
+                                Err(e) => break 'fail (e, Some("checksum")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(512)) {
-                            Ok(v) => f_location = Some(v),
-                            Err(e) => break 'fail (e, Some("location")),
                         }
                     }
-                    b"retries" => {
-                        if f_retries.is_some() {
-                            if let Err(e) = d.duplicate("retries") {
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_retries = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_retries = Some(v),
-                            Err(e) => break 'fail (e, Some("retries")),
                         }
                     }
-                    b"checksum" => {
-                        if f_checksum.is_some() {
-                            if let Err(e) = d.duplicate("checksum") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(32)) {
-                            Ok(v) => f_checksum = Some(v),
-                            Err(e) => break 'fail (e, Some("checksum")),
                         }
                     }
-                    b"requestId" => {
-                        if f_request_id.is_some() {
-                            if let Err(e) = d.duplicate("requestId") {
+                    13 => {
+                        if *key == *b"retryInterval" {
+                            if f_retry_interval.is_some() {
+                                if let Err(e) = d.duplicate("retryInterval") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retry_interval = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retry_interval = Some(v),
+                                Err(e) => break 'fail (e, Some("retryInterval")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_request_id = Some(v),
-                            Err(e) => break 'fail (e, Some("requestId")),
-                        }
-                    }
-                    b"retryInterval" => {
-                        if f_retry_interval.is_some() {
-                            if let Err(e) = d.duplicate("retryInterval") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_retry_interval = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_retry_interval = Some(v),
-                            Err(e) => break 'fail (e, Some("retryInterval")),
                         }
                     }
                     _ => {
@@ -12439,54 +13678,65 @@ impl Decode for PublishFirmwareResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GenericStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match GenericStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -12593,73 +13843,97 @@ impl Decode for PublishFirmwareStatusNotificationRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match PublishFirmwareStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    8 => {
+                        if *key == *b"location" {
+                            if f_location.is_some() {
+                                if let Err(e) = d.duplicate("location") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_location = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| d.string(Some(512))) {
+                                Ok(v) => f_location = Some(v),
+                                Err(e) => break 'fail (e, Some("location")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match PublishFirmwareStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
-                    b"location" => {
-                        if f_location.is_some() {
-                            if let Err(e) = d.duplicate("location") {
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_request_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_location = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(1, None, |d| d.string(Some(512))) {
-                            Ok(v) => f_location = Some(v),
-                            Err(e) => break 'fail (e, Some("location")),
                         }
                     }
-                    b"requestId" => {
-                        if f_request_id.is_some() {
-                            if let Err(e) = d.duplicate("requestId") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_request_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_request_id = Some(v),
-                            Err(e) => break 'fail (e, Some("requestId")),
                         }
                     }
                     _ => {
@@ -12776,24 +14050,30 @@ impl Decode for PublishFirmwareStatusNotificationResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
                     _ => {
@@ -12871,35 +14151,47 @@ impl Decode for UnpublishFirmwareRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    8 => {
+                        if *key == *b"checksum" {
+                            if f_checksum.is_some() {
+                                if let Err(e) = d.duplicate("checksum") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(32)) {
+                                Ok(v) => f_checksum = Some(v),
+                                Err(e) => break 'fail (e, Some("checksum")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"checksum" => {
-                        if f_checksum.is_some() {
-                            if let Err(e) = d.duplicate("checksum") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(32)) {
-                            Ok(v) => f_checksum = Some(v),
-                            Err(e) => break 'fail (e, Some("checksum")),
                         }
                     }
                     _ => {
@@ -13000,35 +14292,47 @@ impl Decode for UnpublishFirmwareResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match UnpublishFirmwareStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match UnpublishFirmwareStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
                     _ => {
@@ -13131,84 +14435,114 @@ impl Decode for UpdateFirmwareRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    7 => {
+                        if *key == *b"retries" {
+                            if f_retries.is_some() {
+                                if let Err(e) = d.duplicate("retries") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retries = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retries = Some(v),
+                                Err(e) => break 'fail (e, Some("retries")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"retries" => {
-                        if f_retries.is_some() {
-                            if let Err(e) = d.duplicate("retries") {
+                    8 => {
+                        if *key == *b"firmware" {
+                            if f_firmware.is_some() {
+                                if let Err(e) = d.duplicate("firmware") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match FirmwareType::decode(d) {
+                                Ok(v) => f_firmware = Some(v),
+                                Err(e) => break 'fail (e, Some("firmware")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_retries = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_retries = Some(v),
-                            Err(e) => break 'fail (e, Some("retries")),
                         }
                     }
-                    b"retryInterval" => {
-                        if f_retry_interval.is_some() {
-                            if let Err(e) = d.duplicate("retryInterval") {
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_retry_interval = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_retry_interval = Some(v),
-                            Err(e) => break 'fail (e, Some("retryInterval")),
                         }
                     }
-                    b"requestId" => {
-                        if f_request_id.is_some() {
-                            if let Err(e) = d.duplicate("requestId") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_request_id = Some(v),
-                            Err(e) => break 'fail (e, Some("requestId")),
                         }
                     }
-                    b"firmware" => {
-                        if f_firmware.is_some() {
-                            if let Err(e) = d.duplicate("firmware") {
+                    13 => {
+                        if *key == *b"retryInterval" {
+                            if f_retry_interval.is_some() {
+                                if let Err(e) = d.duplicate("retryInterval") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retry_interval = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retry_interval = Some(v),
+                                Err(e) => break 'fail (e, Some("retryInterval")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match FirmwareType::decode(d) {
-                            Ok(v) => f_firmware = Some(v),
-                            Err(e) => break 'fail (e, Some("firmware")),
                         }
                     }
                     _ => {
@@ -13332,54 +14666,65 @@ impl Decode for UpdateFirmwareResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match UpdateFirmwareStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match UpdateFirmwareStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -13478,35 +14823,47 @@ impl Decode for DeleteCertificateRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"certificateHashData" => {
-                        if f_certificate_hash_data.is_some() {
-                            if let Err(e) = d.duplicate("certificateHashData") {
+                    19 => {
+                        if *key == *b"certificateHashData" {
+                            if f_certificate_hash_data.is_some() {
+                                if let Err(e) = d.duplicate("certificateHashData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match CertificateHashDataType::decode(d) {
+                                Ok(v) => f_certificate_hash_data = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateHashData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match CertificateHashDataType::decode(d) {
-                            Ok(v) => f_certificate_hash_data = Some(v),
-                            Err(e) => break 'fail (e, Some("certificateHashData")),
                         }
                     }
                     _ => {
@@ -13612,54 +14969,65 @@ impl Decode for DeleteCertificateResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match DeleteCertificateStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match DeleteCertificateStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -13770,57 +15138,74 @@ impl Decode for Get15118EVCertificateRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"action" {
+                            if f_action.is_some() {
+                                if let Err(e) = d.duplicate("action") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match CertificateActionEnumType::decode(d) {
+                                Ok(v) => f_action = Some(v),
+                                Err(e) => break 'fail (e, Some("action")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"iso15118SchemaVersion" => {
-                        if f_iso15118_schema_version.is_some() {
-                            if let Err(e) = d.duplicate("iso15118SchemaVersion") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"exiRequest" {
+                            if f_exi_request.is_some() {
+                                if let Err(e) = d.duplicate("exiRequest") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(5600)) {
+                                Ok(v) => f_exi_request = Some(v),
+                                Err(e) => break 'fail (e, Some("exiRequest")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(50)) {
-                            Ok(v) => f_iso15118_schema_version = Some(v),
-                            Err(e) => break 'fail (e, Some("iso15118SchemaVersion")),
                         }
                     }
-                    b"action" => {
-                        if f_action.is_some() {
-                            if let Err(e) = d.duplicate("action") {
+                    21 => {
+                        if *key == *b"iso15118SchemaVersion" {
+                            if f_iso15118_schema_version.is_some() {
+                                if let Err(e) = d.duplicate("iso15118SchemaVersion") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_iso15118_schema_version = Some(v),
+                                Err(e) => break 'fail (e, Some("iso15118SchemaVersion")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match CertificateActionEnumType::decode(d) {
-                            Ok(v) => f_action = Some(v),
-                            Err(e) => break 'fail (e, Some("action")),
-                        }
-                    }
-                    b"exiRequest" => {
-                        if f_exi_request.is_some() {
-                            if let Err(e) = d.duplicate("exiRequest") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.string(Some(5600)) {
-                            Ok(v) => f_exi_request = Some(v),
-                            Err(e) => break 'fail (e, Some("exiRequest")),
                         }
                     }
                     _ => {
@@ -13957,65 +15342,82 @@ impl Decode for Get15118EVCertificateResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match Iso15118EVCertificateStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match Iso15118EVCertificateStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
+                    11 => {
+                        if *key == *b"exiResponse" {
+                            if f_exi_response.is_some() {
+                                if let Err(e) = d.duplicate("exiResponse") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(7500)) {
+                                Ok(v) => f_exi_response = Some(v),
+                                Err(e) => break 'fail (e, Some("exiResponse")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
-                        }
-                    }
-                    b"exiResponse" => {
-                        if f_exi_response.is_some() {
-                            if let Err(e) = d.duplicate("exiResponse") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.string(Some(7500)) {
-                            Ok(v) => f_exi_response = Some(v),
-                            Err(e) => break 'fail (e, Some("exiResponse")),
                         }
                     }
                     _ => {
@@ -14128,35 +15530,47 @@ impl Decode for GetCertificateStatusRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"ocspRequestData" => {
-                        if f_ocsp_request_data.is_some() {
-                            if let Err(e) = d.duplicate("ocspRequestData") {
+                    15 => {
+                        if *key == *b"ocspRequestData" {
+                            if f_ocsp_request_data.is_some() {
+                                if let Err(e) = d.duplicate("ocspRequestData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match OCSPRequestDataType::decode(d) {
+                                Ok(v) => f_ocsp_request_data = Some(v),
+                                Err(e) => break 'fail (e, Some("ocspRequestData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match OCSPRequestDataType::decode(d) {
-                            Ok(v) => f_ocsp_request_data = Some(v),
-                            Err(e) => break 'fail (e, Some("ocspRequestData")),
                         }
                     }
                     _ => {
@@ -14265,73 +15679,83 @@ impl Decode for GetCertificateStatusResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GetCertificateStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else if *key == *b"ocspResult" {
+                            if f_ocsp_result.is_some() {
+                                if let Err(e) = d.duplicate("ocspResult") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_ocsp_result = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(5500)) {
+                                Ok(v) => f_ocsp_result = Some(v),
+                                Err(e) => break 'fail (e, Some("ocspResult")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match GetCertificateStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
-                        }
-                    }
-                    b"ocspResult" => {
-                        if f_ocsp_result.is_some() {
-                            if let Err(e) = d.duplicate("ocspResult") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_ocsp_result = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(5500)) {
-                            Ok(v) => f_ocsp_result = Some(v),
-                            Err(e) => break 'fail (e, Some("ocspResult")),
                         }
                     }
                     _ => {
@@ -14439,43 +15863,55 @@ impl Decode for GetInstalledCertificateIdsRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"certificateType" => {
-                        if f_certificate_type.is_some() {
-                            if let Err(e) = d.duplicate("certificateType") {
+                    15 => {
+                        if *key == *b"certificateType" {
+                            if f_certificate_type.is_some() {
+                                if let Err(e) = d.duplicate("certificateType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_certificate_type = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| GetCertificateIdUseEnumType::decode(d)) {
+                                Ok(v) => f_certificate_type = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_certificate_type = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(1, None, |d| GetCertificateIdUseEnumType::decode(d)) {
-                            Ok(v) => f_certificate_type = Some(v),
-                            Err(e) => break 'fail (e, Some("certificateType")),
                         }
                     }
                     _ => {
@@ -14586,73 +16022,90 @@ impl Decode for GetInstalledCertificateIdsResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GetInstalledCertificateStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match GetInstalledCertificateStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
+                    24 => {
+                        if *key == *b"certificateHashDataChain" {
+                            if f_certificate_hash_data_chain.is_some() {
+                                if let Err(e) = d.duplicate("certificateHashDataChain") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_certificate_hash_data_chain = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| CertificateHashDataChainType::decode(d)) {
+                                Ok(v) => f_certificate_hash_data_chain = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateHashDataChain")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
-                        }
-                    }
-                    b"certificateHashDataChain" => {
-                        if f_certificate_hash_data_chain.is_some() {
-                            if let Err(e) = d.duplicate("certificateHashDataChain") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_certificate_hash_data_chain = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(1, None, |d| CertificateHashDataChainType::decode(d)) {
-                            Ok(v) => f_certificate_hash_data_chain = Some(v),
-                            Err(e) => break 'fail (e, Some("certificateHashDataChain")),
                         }
                     }
                     _ => {
@@ -14770,46 +16223,64 @@ impl Decode for InstallCertificateRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"certificateType" => {
-                        if f_certificate_type.is_some() {
-                            if let Err(e) = d.duplicate("certificateType") {
+                    11 => {
+                        if *key == *b"certificate" {
+                            if f_certificate.is_some() {
+                                if let Err(e) = d.duplicate("certificate") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(5500)) {
+                                Ok(v) => f_certificate = Some(v),
+                                Err(e) => break 'fail (e, Some("certificate")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match InstallCertificateUseEnumType::decode(d) {
-                            Ok(v) => f_certificate_type = Some(v),
-                            Err(e) => break 'fail (e, Some("certificateType")),
                         }
                     }
-                    b"certificate" => {
-                        if f_certificate.is_some() {
-                            if let Err(e) = d.duplicate("certificate") {
+                    15 => {
+                        if *key == *b"certificateType" {
+                            if f_certificate_type.is_some() {
+                                if let Err(e) = d.duplicate("certificateType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match InstallCertificateUseEnumType::decode(d) {
+                                Ok(v) => f_certificate_type = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(5500)) {
-                            Ok(v) => f_certificate = Some(v),
-                            Err(e) => break 'fail (e, Some("certificate")),
                         }
                     }
                     _ => {
@@ -14928,54 +16399,65 @@ impl Decode for InstallCertificateResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match InstallCertificateStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match InstallCertificateStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -15074,35 +16556,47 @@ impl Decode for ClearVariableMonitoringRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| d.integer(None, None)) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"id" => {
-                        if f_id.is_some() {
-                            if let Err(e) = d.duplicate("id") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.array(1, None, |d| d.integer(None, None)) {
-                            Ok(v) => f_id = Some(v),
-                            Err(e) => break 'fail (e, Some("id")),
                         }
                     }
                     _ => {
@@ -15210,35 +16704,47 @@ impl Decode for ClearVariableMonitoringResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"clearMonitoringResult" => {
-                        if f_clear_monitoring_result.is_some() {
-                            if let Err(e) = d.duplicate("clearMonitoringResult") {
+                    21 => {
+                        if *key == *b"clearMonitoringResult" {
+                            if f_clear_monitoring_result.is_some() {
+                                if let Err(e) = d.duplicate("clearMonitoringResult") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| ClearMonitoringResultType::decode(d)) {
+                                Ok(v) => f_clear_monitoring_result = Some(v),
+                                Err(e) => break 'fail (e, Some("clearMonitoringResult")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.array(1, None, |d| ClearMonitoringResultType::decode(d)) {
-                            Ok(v) => f_clear_monitoring_result = Some(v),
-                            Err(e) => break 'fail (e, Some("clearMonitoringResult")),
                         }
                     }
                     _ => {
@@ -15356,114 +16862,156 @@ impl Decode for CustomerInformationRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    5 => {
+                        if *key == *b"clear" {
+                            if f_clear.is_some() {
+                                if let Err(e) = d.duplicate("clear") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_clear = Some(v),
+                                Err(e) => break 'fail (e, Some("clear")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"customerCertificate" => {
-                        if f_customer_certificate.is_some() {
-                            if let Err(e) = d.duplicate("customerCertificate") {
+                    6 => {
+                        if *key == *b"report" {
+                            if f_report.is_some() {
+                                if let Err(e) = d.duplicate("report") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_report = Some(v),
+                                Err(e) => break 'fail (e, Some("report")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_customer_certificate = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CertificateHashDataType::decode(d) {
-                            Ok(v) => f_customer_certificate = Some(v),
-                            Err(e) => break 'fail (e, Some("customerCertificate")),
                         }
                     }
-                    b"idToken" => {
-                        if f_id_token.is_some() {
-                            if let Err(e) = d.duplicate("idToken") {
+                    7 => {
+                        if *key == *b"idToken" {
+                            if f_id_token.is_some() {
+                                if let Err(e) = d.duplicate("idToken") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_id_token = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match IdTokenType::decode(d) {
+                                Ok(v) => f_id_token = Some(v),
+                                Err(e) => break 'fail (e, Some("idToken")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_id_token = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match IdTokenType::decode(d) {
-                            Ok(v) => f_id_token = Some(v),
-                            Err(e) => break 'fail (e, Some("idToken")),
                         }
                     }
-                    b"requestId" => {
-                        if f_request_id.is_some() {
-                            if let Err(e) = d.duplicate("requestId") {
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_request_id = Some(v),
-                            Err(e) => break 'fail (e, Some("requestId")),
                         }
                     }
-                    b"report" => {
-                        if f_report.is_some() {
-                            if let Err(e) = d.duplicate("report") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.boolean() {
-                            Ok(v) => f_report = Some(v),
-                            Err(e) => break 'fail (e, Some("report")),
                         }
                     }
-                    b"clear" => {
-                        if f_clear.is_some() {
-                            if let Err(e) = d.duplicate("clear") {
+                    18 => {
+                        if *key == *b"customerIdentifier" {
+                            if f_customer_identifier.is_some() {
+                                if let Err(e) = d.duplicate("customerIdentifier") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_customer_identifier = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(64)) {
+                                Ok(v) => f_customer_identifier = Some(v),
+                                Err(e) => break 'fail (e, Some("customerIdentifier")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.boolean() {
-                            Ok(v) => f_clear = Some(v),
-                            Err(e) => break 'fail (e, Some("clear")),
                         }
                     }
-                    b"customerIdentifier" => {
-                        if f_customer_identifier.is_some() {
-                            if let Err(e) = d.duplicate("customerIdentifier") {
+                    19 => {
+                        if *key == *b"customerCertificate" {
+                            if f_customer_certificate.is_some() {
+                                if let Err(e) = d.duplicate("customerCertificate") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_customer_certificate = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CertificateHashDataType::decode(d) {
+                                Ok(v) => f_customer_certificate = Some(v),
+                                Err(e) => break 'fail (e, Some("customerCertificate")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_customer_identifier = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(64)) {
-                            Ok(v) => f_customer_identifier = Some(v),
-                            Err(e) => break 'fail (e, Some("customerIdentifier")),
                         }
                     }
                     _ => {
@@ -15608,54 +17156,65 @@ impl Decode for CustomerInformationResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match CustomerInformationStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match CustomerInformationStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -15770,95 +17329,124 @@ impl Decode for GetLogRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    3 => {
+                        if *key == *b"log" {
+                            if f_log.is_some() {
+                                if let Err(e) = d.duplicate("log") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match LogParametersType::decode(d) {
+                                Ok(v) => f_log = Some(v),
+                                Err(e) => break 'fail (e, Some("log")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"log" => {
-                        if f_log.is_some() {
-                            if let Err(e) = d.duplicate("log") {
+                    7 => {
+                        if *key == *b"logType" {
+                            if f_log_type.is_some() {
+                                if let Err(e) = d.duplicate("logType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match LogEnumType::decode(d) {
+                                Ok(v) => f_log_type = Some(v),
+                                Err(e) => break 'fail (e, Some("logType")),
+                            }
+                        } else if *key == *b"retries" {
+                            if f_retries.is_some() {
+                                if let Err(e) = d.duplicate("retries") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retries = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retries = Some(v),
+                                Err(e) => break 'fail (e, Some("retries")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match LogParametersType::decode(d) {
-                            Ok(v) => f_log = Some(v),
-                            Err(e) => break 'fail (e, Some("log")),
                         }
                     }
-                    b"logType" => {
-                        if f_log_type.is_some() {
-                            if let Err(e) = d.duplicate("logType") {
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match LogEnumType::decode(d) {
-                            Ok(v) => f_log_type = Some(v),
-                            Err(e) => break 'fail (e, Some("logType")),
                         }
                     }
-                    b"requestId" => {
-                        if f_request_id.is_some() {
-                            if let Err(e) = d.duplicate("requestId") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_request_id = Some(v),
-                            Err(e) => break 'fail (e, Some("requestId")),
                         }
                     }
-                    b"retries" => {
-                        if f_retries.is_some() {
-                            if let Err(e) = d.duplicate("retries") {
+                    13 => {
+                        if *key == *b"retryInterval" {
+                            if f_retry_interval.is_some() {
+                                if let Err(e) = d.duplicate("retryInterval") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retry_interval = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retry_interval = Some(v),
+                                Err(e) => break 'fail (e, Some("retryInterval")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_retries = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_retries = Some(v),
-                            Err(e) => break 'fail (e, Some("retries")),
-                        }
-                    }
-                    b"retryInterval" => {
-                        if f_retry_interval.is_some() {
-                            if let Err(e) = d.duplicate("retryInterval") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_retry_interval = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_retry_interval = Some(v),
-                            Err(e) => break 'fail (e, Some("retryInterval")),
                         }
                     }
                     _ => {
@@ -15999,73 +17587,90 @@ impl Decode for GetLogResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match LogStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    8 => {
+                        if *key == *b"filename" {
+                            if f_filename.is_some() {
+                                if let Err(e) = d.duplicate("filename") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_filename = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(255)) {
+                                Ok(v) => f_filename = Some(v),
+                                Err(e) => break 'fail (e, Some("filename")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match LogStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
-                        }
-                    }
-                    b"filename" => {
-                        if f_filename.is_some() {
-                            if let Err(e) = d.duplicate("filename") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_filename = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(255)) {
-                            Ok(v) => f_filename = Some(v),
-                            Err(e) => break 'fail (e, Some("filename")),
                         }
                     }
                     _ => {
@@ -16180,73 +17785,97 @@ impl Decode for GetMonitoringReportRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"componentVariable" => {
-                        if f_component_variable.is_some() {
-                            if let Err(e) = d.duplicate("componentVariable") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_component_variable = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(1, None, |d| ComponentVariableType::decode(d)) {
-                            Ok(v) => f_component_variable = Some(v),
-                            Err(e) => break 'fail (e, Some("componentVariable")),
                         }
                     }
-                    b"requestId" => {
-                        if f_request_id.is_some() {
-                            if let Err(e) = d.duplicate("requestId") {
+                    17 => {
+                        if *key == *b"componentVariable" {
+                            if f_component_variable.is_some() {
+                                if let Err(e) = d.duplicate("componentVariable") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_component_variable = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| ComponentVariableType::decode(d)) {
+                                Ok(v) => f_component_variable = Some(v),
+                                Err(e) => break 'fail (e, Some("componentVariable")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_request_id = Some(v),
-                            Err(e) => break 'fail (e, Some("requestId")),
                         }
                     }
-                    b"monitoringCriteria" => {
-                        if f_monitoring_criteria.is_some() {
-                            if let Err(e) = d.duplicate("monitoringCriteria") {
+                    18 => {
+                        if *key == *b"monitoringCriteria" {
+                            if f_monitoring_criteria.is_some() {
+                                if let Err(e) = d.duplicate("monitoringCriteria") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_monitoring_criteria = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, Some(3), |d| MonitoringCriterionEnumType::decode(d)) {
+                                Ok(v) => f_monitoring_criteria = Some(v),
+                                Err(e) => break 'fail (e, Some("monitoringCriteria")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_monitoring_criteria = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(1, Some(3), |d| MonitoringCriterionEnumType::decode(d)) {
-                            Ok(v) => f_monitoring_criteria = Some(v),
-                            Err(e) => break 'fail (e, Some("monitoringCriteria")),
                         }
                     }
                     _ => {
@@ -16377,54 +18006,65 @@ impl Decode for GetMonitoringReportResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GenericDeviceModelStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match GenericDeviceModelStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -16527,54 +18167,72 @@ impl Decode for LogStatusNotificationRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match UploadLogStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_request_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match UploadLogStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
-                    b"requestId" => {
-                        if f_request_id.is_some() {
-                            if let Err(e) = d.duplicate("requestId") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_request_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_request_id = Some(v),
-                            Err(e) => break 'fail (e, Some("requestId")),
                         }
                     }
                     _ => {
@@ -16676,24 +18334,30 @@ impl Decode for LogStatusNotificationResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
                     _ => {
@@ -16787,87 +18451,123 @@ impl Decode for NotifyCustomerInformationRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    3 => {
+                        if *key == *b"tbc" {
+                            if f_tbc.is_some() {
+                                if let Err(e) = d.duplicate("tbc") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_tbc = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_tbc = Some(v),
+                                Err(e) => break 'fail (e, Some("tbc")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"data" => {
-                        if f_data.is_some() {
-                            if let Err(e) = d.duplicate("data") {
+                    4 => {
+                        if *key == *b"data" {
+                            if f_data.is_some() {
+                                if let Err(e) = d.duplicate("data") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(512)) {
+                                Ok(v) => f_data = Some(v),
+                                Err(e) => break 'fail (e, Some("data")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(512)) {
-                            Ok(v) => f_data = Some(v),
-                            Err(e) => break 'fail (e, Some("data")),
                         }
                     }
-                    b"tbc" => {
-                        if f_tbc.is_some() {
-                            if let Err(e) = d.duplicate("tbc") {
+                    5 => {
+                        if *key == *b"seqNo" {
+                            if f_seq_no.is_some() {
+                                if let Err(e) = d.duplicate("seqNo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_seq_no = Some(v),
+                                Err(e) => break 'fail (e, Some("seqNo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_tbc = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.boolean() {
-                            Ok(v) => f_tbc = Some(v),
-                            Err(e) => break 'fail (e, Some("tbc")),
                         }
                     }
-                    b"seqNo" => {
-                        if f_seq_no.is_some() {
-                            if let Err(e) = d.duplicate("seqNo") {
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_seq_no = Some(v),
-                            Err(e) => break 'fail (e, Some("seqNo")),
                         }
                     }
-                    b"generatedAt" => {
-                        if f_generated_at.is_some() {
-                            if let Err(e) = d.duplicate("generatedAt") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_generated_at = Some(v),
-                            Err(e) => break 'fail (e, Some("generatedAt")),
                         }
                     }
-                    b"requestId" => {
-                        if f_request_id.is_some() {
-                            if let Err(e) = d.duplicate("requestId") {
+                    11 => {
+                        if *key == *b"generatedAt" {
+                            if f_generated_at.is_some() {
+                                if let Err(e) = d.duplicate("generatedAt") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_generated_at = Some(v),
+                                Err(e) => break 'fail (e, Some("generatedAt")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_request_id = Some(v),
-                            Err(e) => break 'fail (e, Some("requestId")),
                         }
                     }
                     _ => {
@@ -17000,24 +18700,30 @@ impl Decode for NotifyCustomerInformationResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
                     _ => {
@@ -17107,76 +18813,106 @@ impl Decode for NotifyEventRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    3 => {
+                        if *key == *b"tbc" {
+                            if f_tbc.is_some() {
+                                if let Err(e) = d.duplicate("tbc") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_tbc = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_tbc = Some(v),
+                                Err(e) => break 'fail (e, Some("tbc")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"generatedAt" => {
-                        if f_generated_at.is_some() {
-                            if let Err(e) = d.duplicate("generatedAt") {
+                    5 => {
+                        if *key == *b"seqNo" {
+                            if f_seq_no.is_some() {
+                                if let Err(e) = d.duplicate("seqNo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_seq_no = Some(v),
+                                Err(e) => break 'fail (e, Some("seqNo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_generated_at = Some(v),
-                            Err(e) => break 'fail (e, Some("generatedAt")),
                         }
                     }
-                    b"tbc" => {
-                        if f_tbc.is_some() {
-                            if let Err(e) = d.duplicate("tbc") {
+                    9 => {
+                        if *key == *b"eventData" {
+                            if f_event_data.is_some() {
+                                if let Err(e) = d.duplicate("eventData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| EventDataType::decode(d)) {
+                                Ok(v) => f_event_data = Some(v),
+                                Err(e) => break 'fail (e, Some("eventData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_tbc = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.boolean() {
-                            Ok(v) => f_tbc = Some(v),
-                            Err(e) => break 'fail (e, Some("tbc")),
                         }
                     }
-                    b"seqNo" => {
-                        if f_seq_no.is_some() {
-                            if let Err(e) = d.duplicate("seqNo") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_seq_no = Some(v),
-                            Err(e) => break 'fail (e, Some("seqNo")),
                         }
                     }
-                    b"eventData" => {
-                        if f_event_data.is_some() {
-                            if let Err(e) = d.duplicate("eventData") {
+                    11 => {
+                        if *key == *b"generatedAt" {
+                            if f_generated_at.is_some() {
+                                if let Err(e) = d.duplicate("generatedAt") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_generated_at = Some(v),
+                                Err(e) => break 'fail (e, Some("generatedAt")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.array(1, None, |d| EventDataType::decode(d)) {
-                            Ok(v) => f_event_data = Some(v),
-                            Err(e) => break 'fail (e, Some("eventData")),
                         }
                     }
                     _ => {
@@ -17307,24 +19043,30 @@ impl Decode for NotifyEventResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
                     _ => {
@@ -17418,95 +19160,131 @@ impl Decode for NotifyMonitoringReportRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    3 => {
+                        if *key == *b"tbc" {
+                            if f_tbc.is_some() {
+                                if let Err(e) = d.duplicate("tbc") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_tbc = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_tbc = Some(v),
+                                Err(e) => break 'fail (e, Some("tbc")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"monitor" => {
-                        if f_monitor.is_some() {
-                            if let Err(e) = d.duplicate("monitor") {
+                    5 => {
+                        if *key == *b"seqNo" {
+                            if f_seq_no.is_some() {
+                                if let Err(e) = d.duplicate("seqNo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_seq_no = Some(v),
+                                Err(e) => break 'fail (e, Some("seqNo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_monitor = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(1, None, |d| MonitoringDataType::decode(d)) {
-                            Ok(v) => f_monitor = Some(v),
-                            Err(e) => break 'fail (e, Some("monitor")),
                         }
                     }
-                    b"requestId" => {
-                        if f_request_id.is_some() {
-                            if let Err(e) = d.duplicate("requestId") {
+                    7 => {
+                        if *key == *b"monitor" {
+                            if f_monitor.is_some() {
+                                if let Err(e) = d.duplicate("monitor") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_monitor = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| MonitoringDataType::decode(d)) {
+                                Ok(v) => f_monitor = Some(v),
+                                Err(e) => break 'fail (e, Some("monitor")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_request_id = Some(v),
-                            Err(e) => break 'fail (e, Some("requestId")),
                         }
                     }
-                    b"tbc" => {
-                        if f_tbc.is_some() {
-                            if let Err(e) = d.duplicate("tbc") {
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_tbc = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.boolean() {
-                            Ok(v) => f_tbc = Some(v),
-                            Err(e) => break 'fail (e, Some("tbc")),
                         }
                     }
-                    b"seqNo" => {
-                        if f_seq_no.is_some() {
-                            if let Err(e) = d.duplicate("seqNo") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_seq_no = Some(v),
-                            Err(e) => break 'fail (e, Some("seqNo")),
                         }
                     }
-                    b"generatedAt" => {
-                        if f_generated_at.is_some() {
-                            if let Err(e) = d.duplicate("generatedAt") {
+                    11 => {
+                        if *key == *b"generatedAt" {
+                            if f_generated_at.is_some() {
+                                if let Err(e) = d.duplicate("generatedAt") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_generated_at = Some(v),
+                                Err(e) => break 'fail (e, Some("generatedAt")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_generated_at = Some(v),
-                            Err(e) => break 'fail (e, Some("generatedAt")),
                         }
                     }
                     _ => {
@@ -17641,24 +19419,30 @@ impl Decode for NotifyMonitoringReportResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
                     _ => {
@@ -17736,35 +19520,47 @@ impl Decode for SetMonitoringBaseRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"monitoringBase" => {
-                        if f_monitoring_base.is_some() {
-                            if let Err(e) = d.duplicate("monitoringBase") {
+                    14 => {
+                        if *key == *b"monitoringBase" {
+                            if f_monitoring_base.is_some() {
+                                if let Err(e) = d.duplicate("monitoringBase") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match MonitoringBaseEnumType::decode(d) {
+                                Ok(v) => f_monitoring_base = Some(v),
+                                Err(e) => break 'fail (e, Some("monitoringBase")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match MonitoringBaseEnumType::decode(d) {
-                            Ok(v) => f_monitoring_base = Some(v),
-                            Err(e) => break 'fail (e, Some("monitoringBase")),
                         }
                     }
                     _ => {
@@ -17869,54 +19665,65 @@ impl Decode for SetMonitoringBaseResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GenericDeviceModelStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match GenericDeviceModelStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -18015,35 +19822,47 @@ impl Decode for SetMonitoringLevelRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    8 => {
+                        if *key == *b"severity" {
+                            if f_severity.is_some() {
+                                if let Err(e) = d.duplicate("severity") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_severity = Some(v),
+                                Err(e) => break 'fail (e, Some("severity")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"severity" => {
-                        if f_severity.is_some() {
-                            if let Err(e) = d.duplicate("severity") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_severity = Some(v),
-                            Err(e) => break 'fail (e, Some("severity")),
                         }
                     }
                     _ => {
@@ -18144,54 +19963,65 @@ impl Decode for SetMonitoringLevelResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GenericStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match GenericStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -18290,35 +20120,47 @@ impl Decode for SetVariableMonitoringRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"setMonitoringData" => {
-                        if f_set_monitoring_data.is_some() {
-                            if let Err(e) = d.duplicate("setMonitoringData") {
+                    17 => {
+                        if *key == *b"setMonitoringData" {
+                            if f_set_monitoring_data.is_some() {
+                                if let Err(e) = d.duplicate("setMonitoringData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| SetMonitoringDataType::decode(d)) {
+                                Ok(v) => f_set_monitoring_data = Some(v),
+                                Err(e) => break 'fail (e, Some("setMonitoringData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.array(1, None, |d| SetMonitoringDataType::decode(d)) {
-                            Ok(v) => f_set_monitoring_data = Some(v),
-                            Err(e) => break 'fail (e, Some("setMonitoringData")),
                         }
                     }
                     _ => {
@@ -18426,35 +20268,47 @@ impl Decode for SetVariableMonitoringResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"setMonitoringResult" => {
-                        if f_set_monitoring_result.is_some() {
-                            if let Err(e) = d.duplicate("setMonitoringResult") {
+                    19 => {
+                        if *key == *b"setMonitoringResult" {
+                            if f_set_monitoring_result.is_some() {
+                                if let Err(e) = d.duplicate("setMonitoringResult") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| SetMonitoringResultType::decode(d)) {
+                                Ok(v) => f_set_monitoring_result = Some(v),
+                                Err(e) => break 'fail (e, Some("setMonitoringResult")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.array(1, None, |d| SetMonitoringResultType::decode(d)) {
-                            Ok(v) => f_set_monitoring_result = Some(v),
-                            Err(e) => break 'fail (e, Some("setMonitoringResult")),
                         }
                     }
                     _ => {
@@ -18552,35 +20406,47 @@ impl Decode for ClearDisplayMessageRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"id" => {
-                        if f_id.is_some() {
-                            if let Err(e) = d.duplicate("id") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_id = Some(v),
-                            Err(e) => break 'fail (e, Some("id")),
                         }
                     }
                     _ => {
@@ -18681,54 +20547,65 @@ impl Decode for ClearDisplayMessageResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ClearMessageStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ClearMessageStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -18839,92 +20716,122 @@ impl Decode for GetDisplayMessagesRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| d.integer(None, None)) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"id" => {
-                        if f_id.is_some() {
-                            if let Err(e) = d.duplicate("id") {
+                    5 => {
+                        if *key == *b"state" {
+                            if f_state.is_some() {
+                                if let Err(e) = d.duplicate("state") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_state = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match MessageStateEnumType::decode(d) {
+                                Ok(v) => f_state = Some(v),
+                                Err(e) => break 'fail (e, Some("state")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(1, None, |d| d.integer(None, None)) {
-                            Ok(v) => f_id = Some(v),
-                            Err(e) => break 'fail (e, Some("id")),
                         }
                     }
-                    b"requestId" => {
-                        if f_request_id.is_some() {
-                            if let Err(e) = d.duplicate("requestId") {
+                    8 => {
+                        if *key == *b"priority" {
+                            if f_priority.is_some() {
+                                if let Err(e) = d.duplicate("priority") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_priority = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match MessagePriorityEnumType::decode(d) {
+                                Ok(v) => f_priority = Some(v),
+                                Err(e) => break 'fail (e, Some("priority")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_request_id = Some(v),
-                            Err(e) => break 'fail (e, Some("requestId")),
                         }
                     }
-                    b"priority" => {
-                        if f_priority.is_some() {
-                            if let Err(e) = d.duplicate("priority") {
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_priority = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match MessagePriorityEnumType::decode(d) {
-                            Ok(v) => f_priority = Some(v),
-                            Err(e) => break 'fail (e, Some("priority")),
                         }
                     }
-                    b"state" => {
-                        if f_state.is_some() {
-                            if let Err(e) = d.duplicate("state") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_state = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match MessageStateEnumType::decode(d) {
-                            Ok(v) => f_state = Some(v),
-                            Err(e) => break 'fail (e, Some("state")),
                         }
                     }
                     _ => {
@@ -19056,54 +20963,65 @@ impl Decode for GetDisplayMessagesResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GetDisplayMessagesStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match GetDisplayMessagesStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -19210,73 +21128,97 @@ impl Decode for NotifyDisplayMessagesRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    3 => {
+                        if *key == *b"tbc" {
+                            if f_tbc.is_some() {
+                                if let Err(e) = d.duplicate("tbc") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_tbc = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_tbc = Some(v),
+                                Err(e) => break 'fail (e, Some("tbc")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"messageInfo" => {
-                        if f_message_info.is_some() {
-                            if let Err(e) = d.duplicate("messageInfo") {
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_message_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(1, None, |d| MessageInfoType::decode(d)) {
-                            Ok(v) => f_message_info = Some(v),
-                            Err(e) => break 'fail (e, Some("messageInfo")),
                         }
                     }
-                    b"requestId" => {
-                        if f_request_id.is_some() {
-                            if let Err(e) = d.duplicate("requestId") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_request_id = Some(v),
-                            Err(e) => break 'fail (e, Some("requestId")),
                         }
                     }
-                    b"tbc" => {
-                        if f_tbc.is_some() {
-                            if let Err(e) = d.duplicate("tbc") {
+                    11 => {
+                        if *key == *b"messageInfo" {
+                            if f_message_info.is_some() {
+                                if let Err(e) = d.duplicate("messageInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_message_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| MessageInfoType::decode(d)) {
+                                Ok(v) => f_message_info = Some(v),
+                                Err(e) => break 'fail (e, Some("messageInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_tbc = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.boolean() {
-                            Ok(v) => f_tbc = Some(v),
-                            Err(e) => break 'fail (e, Some("tbc")),
                         }
                     }
                     _ => {
@@ -19389,24 +21331,30 @@ impl Decode for NotifyDisplayMessagesResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
                     _ => {
@@ -19484,35 +21432,47 @@ impl Decode for SetDisplayMessageRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    7 => {
+                        if *key == *b"message" {
+                            if f_message.is_some() {
+                                if let Err(e) = d.duplicate("message") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match MessageInfoType::decode(d) {
+                                Ok(v) => f_message = Some(v),
+                                Err(e) => break 'fail (e, Some("message")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"message" => {
-                        if f_message.is_some() {
-                            if let Err(e) = d.duplicate("message") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match MessageInfoType::decode(d) {
-                            Ok(v) => f_message = Some(v),
-                            Err(e) => break 'fail (e, Some("message")),
                         }
                     }
                     _ => {
@@ -19617,54 +21577,65 @@ impl Decode for SetDisplayMessageResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match DisplayMessageStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match DisplayMessageStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -19771,65 +21742,89 @@ impl Decode for DataTransferRequest {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    4 => {
+                        if *key == *b"data" {
+                            if f_data.is_some() {
+                                if let Err(e) = d.duplicate("data") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.any() {
+                                Ok(v) => f_data = Some(v),
+                                Err(e) => break 'fail (e, Some("data")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"messageId" => {
-                        if f_message_id.is_some() {
-                            if let Err(e) = d.duplicate("messageId") {
+                    8 => {
+                        if *key == *b"vendorId" {
+                            if f_vendor_id.is_some() {
+                                if let Err(e) = d.duplicate("vendorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(255)) {
+                                Ok(v) => f_vendor_id = Some(v),
+                                Err(e) => break 'fail (e, Some("vendorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_message_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(50)) {
-                            Ok(v) => f_message_id = Some(v),
-                            Err(e) => break 'fail (e, Some("messageId")),
                         }
                     }
-                    b"data" => {
-                        if f_data.is_some() {
-                            if let Err(e) = d.duplicate("data") {
+                    9 => {
+                        if *key == *b"messageId" {
+                            if f_message_id.is_some() {
+                                if let Err(e) = d.duplicate("messageId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_message_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_message_id = Some(v),
+                                Err(e) => break 'fail (e, Some("messageId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.any() {
-                            Ok(v) => f_data = Some(v),
-                            Err(e) => break 'fail (e, Some("data")),
                         }
                     }
-                    b"vendorId" => {
-                        if f_vendor_id.is_some() {
-                            if let Err(e) = d.duplicate("vendorId") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(255)) {
-                            Ok(v) => f_vendor_id = Some(v),
-                            Err(e) => break 'fail (e, Some("vendorId")),
                         }
                     }
                     _ => {
@@ -19951,65 +21946,82 @@ impl Decode for DataTransferResponse {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    4 => {
+                        if *key == *b"data" {
+                            if f_data.is_some() {
+                                if let Err(e) = d.duplicate("data") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.any() {
+                                Ok(v) => f_data = Some(v),
+                                Err(e) => break 'fail (e, Some("data")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match DataTransferStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match DataTransferStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
-                        }
-                    }
-                    b"data" => {
-                        if f_data.is_some() {
-                            if let Err(e) = d.duplicate("data") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.any() {
-                            Ok(v) => f_data = Some(v),
-                            Err(e) => break 'fail (e, Some("data")),
                         }
                     }
                     _ => {

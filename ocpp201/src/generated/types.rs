@@ -60,68 +60,77 @@ impl Decode for ACChargingParametersType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"energyAmount" => {
-                        if f_energy_amount.is_some() {
-                            if let Err(e) = d.duplicate("energyAmount") {
+                    12 => {
+                        if *key == *b"energyAmount" {
+                            if f_energy_amount.is_some() {
+                                if let Err(e) = d.duplicate("energyAmount") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_energy_amount = Some(v),
+                                Err(e) => break 'fail (e, Some("energyAmount")),
+                            }
+                        } else if *key == *b"evMinCurrent" {
+                            if f_ev_min_current.is_some() {
+                                if let Err(e) = d.duplicate("evMinCurrent") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_ev_min_current = Some(v),
+                                Err(e) => break 'fail (e, Some("evMinCurrent")),
+                            }
+                        } else if *key == *b"evMaxCurrent" {
+                            if f_ev_max_current.is_some() {
+                                if let Err(e) = d.duplicate("evMaxCurrent") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_ev_max_current = Some(v),
+                                Err(e) => break 'fail (e, Some("evMaxCurrent")),
+                            }
+                        } else if *key == *b"evMaxVoltage" {
+                            if f_ev_max_voltage.is_some() {
+                                if let Err(e) = d.duplicate("evMaxVoltage") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_ev_max_voltage = Some(v),
+                                Err(e) => break 'fail (e, Some("evMaxVoltage")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_energy_amount = Some(v),
-                            Err(e) => break 'fail (e, Some("energyAmount")),
-                        }
-                    }
-                    b"evMinCurrent" => {
-                        if f_ev_min_current.is_some() {
-                            if let Err(e) = d.duplicate("evMinCurrent") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_ev_min_current = Some(v),
-                            Err(e) => break 'fail (e, Some("evMinCurrent")),
-                        }
-                    }
-                    b"evMaxCurrent" => {
-                        if f_ev_max_current.is_some() {
-                            if let Err(e) = d.duplicate("evMaxCurrent") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_ev_max_current = Some(v),
-                            Err(e) => break 'fail (e, Some("evMaxCurrent")),
-                        }
-                    }
-                    b"evMaxVoltage" => {
-                        if f_ev_max_voltage.is_some() {
-                            if let Err(e) = d.duplicate("evMaxVoltage") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_ev_max_voltage = Some(v),
-                            Err(e) => break 'fail (e, Some("evMaxVoltage")),
                         }
                     }
                     _ => {
@@ -260,11 +269,29 @@ impl std::str::FromStr for APNAuthenticationEnumType {
 impl Decode for APNAuthenticationEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"CHAP" => APNAuthenticationEnumType::CHAP,
-            b"NONE" => APNAuthenticationEnumType::NONE,
-            b"PAP" => APNAuthenticationEnumType::PAP,
-            b"AUTO" => APNAuthenticationEnumType::AUTO,
+        Ok(match s.len() {
+            3 => {
+                if *s == *b"PAP" {
+                    APNAuthenticationEnumType::PAP
+                } else {
+                    APNAuthenticationEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "APNAuthenticationEnumType")?,
+                    )
+                }
+            }
+            4 => {
+                if *s == *b"CHAP" {
+                    APNAuthenticationEnumType::CHAP
+                } else if *s == *b"NONE" {
+                    APNAuthenticationEnumType::NONE
+                } else if *s == *b"AUTO" {
+                    APNAuthenticationEnumType::AUTO
+                } else {
+                    APNAuthenticationEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "APNAuthenticationEnumType")?,
+                    )
+                }
+            }
             _ => APNAuthenticationEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "APNAuthenticationEnumType")?,
             ),
@@ -347,141 +374,182 @@ impl Decode for APNType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    3 => {
+                        if *key == *b"apn" {
+                            if f_apn.is_some() {
+                                if let Err(e) = d.duplicate("apn") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(512)) {
+                                Ok(v) => f_apn = Some(v),
+                                Err(e) => break 'fail (e, Some("apn")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"apn" => {
-                        if f_apn.is_some() {
-                            if let Err(e) = d.duplicate("apn") {
+                    6 => {
+                        if *key == *b"simPin" {
+                            if f_sim_pin.is_some() {
+                                if let Err(e) = d.duplicate("simPin") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_sim_pin = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_sim_pin = Some(v),
+                                Err(e) => break 'fail (e, Some("simPin")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(512)) {
-                            Ok(v) => f_apn = Some(v),
-                            Err(e) => break 'fail (e, Some("apn")),
                         }
                     }
-                    b"apnUserName" => {
-                        if f_apn_user_name.is_some() {
-                            if let Err(e) = d.duplicate("apnUserName") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_apn_user_name = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(20)) {
-                            Ok(v) => f_apn_user_name = Some(v),
-                            Err(e) => break 'fail (e, Some("apnUserName")),
                         }
                     }
-                    b"apnPassword" => {
-                        if f_apn_password.is_some() {
-                            if let Err(e) = d.duplicate("apnPassword") {
+                    11 => {
+                        if *key == *b"apnUserName" {
+                            if f_apn_user_name.is_some() {
+                                if let Err(e) = d.duplicate("apnUserName") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_apn_user_name = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_apn_user_name = Some(v),
+                                Err(e) => break 'fail (e, Some("apnUserName")),
+                            }
+                        } else if *key == *b"apnPassword" {
+                            if f_apn_password.is_some() {
+                                if let Err(e) = d.duplicate("apnPassword") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_apn_password = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_apn_password = Some(v),
+                                Err(e) => break 'fail (e, Some("apnPassword")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_apn_password = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(20)) {
-                            Ok(v) => f_apn_password = Some(v),
-                            Err(e) => break 'fail (e, Some("apnPassword")),
                         }
                     }
-                    b"simPin" => {
-                        if f_sim_pin.is_some() {
-                            if let Err(e) = d.duplicate("simPin") {
+                    16 => {
+                        if *key == *b"preferredNetwork" {
+                            if f_preferred_network.is_some() {
+                                if let Err(e) = d.duplicate("preferredNetwork") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_preferred_network = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(6)) {
+                                Ok(v) => f_preferred_network = Some(v),
+                                Err(e) => break 'fail (e, Some("preferredNetwork")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_sim_pin = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_sim_pin = Some(v),
-                            Err(e) => break 'fail (e, Some("simPin")),
                         }
                     }
-                    b"preferredNetwork" => {
-                        if f_preferred_network.is_some() {
-                            if let Err(e) = d.duplicate("preferredNetwork") {
+                    17 => {
+                        if *key == *b"apnAuthentication" {
+                            if f_apn_authentication.is_some() {
+                                if let Err(e) = d.duplicate("apnAuthentication") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match APNAuthenticationEnumType::decode(d) {
+                                Ok(v) => f_apn_authentication = Some(v),
+                                Err(e) => break 'fail (e, Some("apnAuthentication")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_preferred_network = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(6)) {
-                            Ok(v) => f_preferred_network = Some(v),
-                            Err(e) => break 'fail (e, Some("preferredNetwork")),
                         }
                     }
-                    b"useOnlyPreferredNetwork" => {
-                        if f_use_only_preferred_network.is_some() {
-                            if let Err(e) = d.duplicate("useOnlyPreferredNetwork") {
+                    23 => {
+                        if *key == *b"useOnlyPreferredNetwork" {
+                            if f_use_only_preferred_network.is_some() {
+                                if let Err(e) = d.duplicate("useOnlyPreferredNetwork") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_use_only_preferred_network = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_use_only_preferred_network = Some(v),
+                                Err(e) => break 'fail (e, Some("useOnlyPreferredNetwork")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_use_only_preferred_network = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.boolean() {
-                            Ok(v) => f_use_only_preferred_network = Some(v),
-                            Err(e) => break 'fail (e, Some("useOnlyPreferredNetwork")),
-                        }
-                    }
-                    b"apnAuthentication" => {
-                        if f_apn_authentication.is_some() {
-                            if let Err(e) = d.duplicate("apnAuthentication") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match APNAuthenticationEnumType::decode(d) {
-                            Ok(v) => f_apn_authentication = Some(v),
-                            Err(e) => break 'fail (e, Some("apnAuthentication")),
                         }
                     }
                     _ => {
@@ -626,46 +694,64 @@ impl Decode for AdditionalInfoType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    4 => {
+                        if *key == *b"type" {
+                            if f_type_.is_some() {
+                                if let Err(e) = d.duplicate("type") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_type_ = Some(v),
+                                Err(e) => break 'fail (e, Some("type")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"additionalIdToken" => {
-                        if f_additional_id_token.is_some() {
-                            if let Err(e) = d.duplicate("additionalIdToken") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(36)) {
-                            Ok(v) => f_additional_id_token = Some(v),
-                            Err(e) => break 'fail (e, Some("additionalIdToken")),
                         }
                     }
-                    b"type" => {
-                        if f_type_.is_some() {
-                            if let Err(e) = d.duplicate("type") {
+                    17 => {
+                        if *key == *b"additionalIdToken" {
+                            if f_additional_id_token.is_some() {
+                                if let Err(e) = d.duplicate("additionalIdToken") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(36)) {
+                                Ok(v) => f_additional_id_token = Some(v),
+                                Err(e) => break 'fail (e, Some("additionalIdToken")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(50)) {
-                            Ok(v) => f_type_ = Some(v),
-                            Err(e) => break 'fail (e, Some("type")),
                         }
                     }
                     _ => {
@@ -795,11 +881,20 @@ impl std::str::FromStr for AttributeEnumType {
 impl Decode for AttributeEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Actual" => AttributeEnumType::Actual,
-            b"Target" => AttributeEnumType::Target,
-            b"MinSet" => AttributeEnumType::MinSet,
-            b"MaxSet" => AttributeEnumType::MaxSet,
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Actual" {
+                    AttributeEnumType::Actual
+                } else if *s == *b"Target" {
+                    AttributeEnumType::Target
+                } else if *s == *b"MinSet" {
+                    AttributeEnumType::MinSet
+                } else if *s == *b"MaxSet" {
+                    AttributeEnumType::MaxSet
+                } else {
+                    AttributeEnumType::UnknownValue(d.unknown_enum_bytes(s, "AttributeEnumType")?)
+                }
+            }
             _ => AttributeEnumType::UnknownValue(d.unknown_enum_bytes(s, "AttributeEnumType")?),
         })
     }
@@ -858,54 +953,72 @@ impl Decode for AuthorizationData {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    7 => {
+                        if *key == *b"idToken" {
+                            if f_id_token.is_some() {
+                                if let Err(e) = d.duplicate("idToken") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match IdTokenType::decode(d) {
+                                Ok(v) => f_id_token = Some(v),
+                                Err(e) => break 'fail (e, Some("idToken")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"idToken" => {
-                        if f_id_token.is_some() {
-                            if let Err(e) = d.duplicate("idToken") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match IdTokenType::decode(d) {
-                            Ok(v) => f_id_token = Some(v),
-                            Err(e) => break 'fail (e, Some("idToken")),
                         }
                     }
-                    b"idTokenInfo" => {
-                        if f_id_token_info.is_some() {
-                            if let Err(e) = d.duplicate("idTokenInfo") {
+                    11 => {
+                        if *key == *b"idTokenInfo" {
+                            if f_id_token_info.is_some() {
+                                if let Err(e) = d.duplicate("idTokenInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_id_token_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match IdTokenInfoType::decode(d) {
+                                Ok(v) => f_id_token_info = Some(v),
+                                Err(e) => break 'fail (e, Some("idTokenInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_id_token_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match IdTokenInfoType::decode(d) {
-                            Ok(v) => f_id_token_info = Some(v),
-                            Err(e) => break 'fail (e, Some("idTokenInfo")),
                         }
                     }
                     _ => {
@@ -1059,17 +1172,69 @@ impl std::str::FromStr for AuthorizationStatusEnumType {
 impl Decode for AuthorizationStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => AuthorizationStatusEnumType::Accepted,
-            b"Blocked" => AuthorizationStatusEnumType::Blocked,
-            b"ConcurrentTx" => AuthorizationStatusEnumType::ConcurrentTx,
-            b"Expired" => AuthorizationStatusEnumType::Expired,
-            b"Invalid" => AuthorizationStatusEnumType::Invalid,
-            b"NoCredit" => AuthorizationStatusEnumType::NoCredit,
-            b"NotAllowedTypeEVSE" => AuthorizationStatusEnumType::NotAllowedTypeEVSE,
-            b"NotAtThisLocation" => AuthorizationStatusEnumType::NotAtThisLocation,
-            b"NotAtThisTime" => AuthorizationStatusEnumType::NotAtThisTime,
-            b"Unknown" => AuthorizationStatusEnumType::Unknown,
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Blocked" {
+                    AuthorizationStatusEnumType::Blocked
+                } else if *s == *b"Expired" {
+                    AuthorizationStatusEnumType::Expired
+                } else if *s == *b"Invalid" {
+                    AuthorizationStatusEnumType::Invalid
+                } else if *s == *b"Unknown" {
+                    AuthorizationStatusEnumType::Unknown
+                } else {
+                    AuthorizationStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizationStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    AuthorizationStatusEnumType::Accepted
+                } else if *s == *b"NoCredit" {
+                    AuthorizationStatusEnumType::NoCredit
+                } else {
+                    AuthorizationStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizationStatusEnumType")?,
+                    )
+                }
+            }
+            12 => {
+                if *s == *b"ConcurrentTx" {
+                    AuthorizationStatusEnumType::ConcurrentTx
+                } else {
+                    AuthorizationStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizationStatusEnumType")?,
+                    )
+                }
+            }
+            13 => {
+                if *s == *b"NotAtThisTime" {
+                    AuthorizationStatusEnumType::NotAtThisTime
+                } else {
+                    AuthorizationStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizationStatusEnumType")?,
+                    )
+                }
+            }
+            17 => {
+                if *s == *b"NotAtThisLocation" {
+                    AuthorizationStatusEnumType::NotAtThisLocation
+                } else {
+                    AuthorizationStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizationStatusEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"NotAllowedTypeEVSE" {
+                    AuthorizationStatusEnumType::NotAllowedTypeEVSE
+                } else {
+                    AuthorizationStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizationStatusEnumType")?,
+                    )
+                }
+            }
             _ => AuthorizationStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "AuthorizationStatusEnumType")?,
             ),
@@ -1170,14 +1335,56 @@ impl std::str::FromStr for AuthorizeCertificateStatusEnumType {
 impl Decode for AuthorizeCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => AuthorizeCertificateStatusEnumType::Accepted,
-            b"SignatureError" => AuthorizeCertificateStatusEnumType::SignatureError,
-            b"CertificateExpired" => AuthorizeCertificateStatusEnumType::CertificateExpired,
-            b"CertificateRevoked" => AuthorizeCertificateStatusEnumType::CertificateRevoked,
-            b"NoCertificateAvailable" => AuthorizeCertificateStatusEnumType::NoCertificateAvailable,
-            b"CertChainError" => AuthorizeCertificateStatusEnumType::CertChainError,
-            b"ContractCancelled" => AuthorizeCertificateStatusEnumType::ContractCancelled,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    AuthorizeCertificateStatusEnumType::Accepted
+                } else {
+                    AuthorizeCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizeCertificateStatusEnumType")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"SignatureError" {
+                    AuthorizeCertificateStatusEnumType::SignatureError
+                } else if *s == *b"CertChainError" {
+                    AuthorizeCertificateStatusEnumType::CertChainError
+                } else {
+                    AuthorizeCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizeCertificateStatusEnumType")?,
+                    )
+                }
+            }
+            17 => {
+                if *s == *b"ContractCancelled" {
+                    AuthorizeCertificateStatusEnumType::ContractCancelled
+                } else {
+                    AuthorizeCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizeCertificateStatusEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"CertificateExpired" {
+                    AuthorizeCertificateStatusEnumType::CertificateExpired
+                } else if *s == *b"CertificateRevoked" {
+                    AuthorizeCertificateStatusEnumType::CertificateRevoked
+                } else {
+                    AuthorizeCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizeCertificateStatusEnumType")?,
+                    )
+                }
+            }
+            22 => {
+                if *s == *b"NoCertificateAvailable" {
+                    AuthorizeCertificateStatusEnumType::NoCertificateAvailable
+                } else {
+                    AuthorizeCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizeCertificateStatusEnumType")?,
+                    )
+                }
+            }
             _ => AuthorizeCertificateStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "AuthorizeCertificateStatusEnumType")?,
             ),
@@ -1286,16 +1493,60 @@ impl std::str::FromStr for BootReasonEnumType {
 impl Decode for BootReasonEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"ApplicationReset" => BootReasonEnumType::ApplicationReset,
-            b"FirmwareUpdate" => BootReasonEnumType::FirmwareUpdate,
-            b"LocalReset" => BootReasonEnumType::LocalReset,
-            b"PowerUp" => BootReasonEnumType::PowerUp,
-            b"RemoteReset" => BootReasonEnumType::RemoteReset,
-            b"ScheduledReset" => BootReasonEnumType::ScheduledReset,
-            b"Triggered" => BootReasonEnumType::Triggered,
-            b"Unknown" => BootReasonEnumType::Unknown,
-            b"Watchdog" => BootReasonEnumType::Watchdog,
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"PowerUp" {
+                    BootReasonEnumType::PowerUp
+                } else if *s == *b"Unknown" {
+                    BootReasonEnumType::Unknown
+                } else {
+                    BootReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "BootReasonEnumType")?)
+                }
+            }
+            8 => {
+                if *s == *b"Watchdog" {
+                    BootReasonEnumType::Watchdog
+                } else {
+                    BootReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "BootReasonEnumType")?)
+                }
+            }
+            9 => {
+                if *s == *b"Triggered" {
+                    BootReasonEnumType::Triggered
+                } else {
+                    BootReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "BootReasonEnumType")?)
+                }
+            }
+            10 => {
+                if *s == *b"LocalReset" {
+                    BootReasonEnumType::LocalReset
+                } else {
+                    BootReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "BootReasonEnumType")?)
+                }
+            }
+            11 => {
+                if *s == *b"RemoteReset" {
+                    BootReasonEnumType::RemoteReset
+                } else {
+                    BootReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "BootReasonEnumType")?)
+                }
+            }
+            14 => {
+                if *s == *b"FirmwareUpdate" {
+                    BootReasonEnumType::FirmwareUpdate
+                } else if *s == *b"ScheduledReset" {
+                    BootReasonEnumType::ScheduledReset
+                } else {
+                    BootReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "BootReasonEnumType")?)
+                }
+            }
+            16 => {
+                if *s == *b"ApplicationReset" {
+                    BootReasonEnumType::ApplicationReset
+                } else {
+                    BootReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "BootReasonEnumType")?)
+                }
+            }
             _ => BootReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "BootReasonEnumType")?),
         })
     }
@@ -1365,9 +1616,18 @@ impl std::str::FromStr for CancelReservationStatusEnumType {
 impl Decode for CancelReservationStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => CancelReservationStatusEnumType::Accepted,
-            b"Rejected" => CancelReservationStatusEnumType::Rejected,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    CancelReservationStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    CancelReservationStatusEnumType::Rejected
+                } else {
+                    CancelReservationStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "CancelReservationStatusEnumType")?,
+                    )
+                }
+            }
             _ => CancelReservationStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "CancelReservationStatusEnumType")?,
             ),
@@ -1441,9 +1701,25 @@ impl std::str::FromStr for CertificateActionEnumType {
 impl Decode for CertificateActionEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Install" => CertificateActionEnumType::Install,
-            b"Update" => CertificateActionEnumType::Update,
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Update" {
+                    CertificateActionEnumType::Update
+                } else {
+                    CertificateActionEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "CertificateActionEnumType")?,
+                    )
+                }
+            }
+            7 => {
+                if *s == *b"Install" {
+                    CertificateActionEnumType::Install
+                } else {
+                    CertificateActionEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "CertificateActionEnumType")?,
+                    )
+                }
+            }
             _ => CertificateActionEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "CertificateActionEnumType")?,
             ),
@@ -1513,65 +1789,89 @@ impl Decode for CertificateHashDataChainType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"certificateHashData" => {
-                        if f_certificate_hash_data.is_some() {
-                            if let Err(e) = d.duplicate("certificateHashData") {
+                    15 => {
+                        if *key == *b"certificateType" {
+                            if f_certificate_type.is_some() {
+                                if let Err(e) = d.duplicate("certificateType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GetCertificateIdUseEnumType::decode(d) {
+                                Ok(v) => f_certificate_type = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match CertificateHashDataType::decode(d) {
-                            Ok(v) => f_certificate_hash_data = Some(v),
-                            Err(e) => break 'fail (e, Some("certificateHashData")),
                         }
                     }
-                    b"certificateType" => {
-                        if f_certificate_type.is_some() {
-                            if let Err(e) = d.duplicate("certificateType") {
+                    19 => {
+                        if *key == *b"certificateHashData" {
+                            if f_certificate_hash_data.is_some() {
+                                if let Err(e) = d.duplicate("certificateHashData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match CertificateHashDataType::decode(d) {
+                                Ok(v) => f_certificate_hash_data = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateHashData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match GetCertificateIdUseEnumType::decode(d) {
-                            Ok(v) => f_certificate_type = Some(v),
-                            Err(e) => break 'fail (e, Some("certificateType")),
                         }
                     }
-                    b"childCertificateHashData" => {
-                        if f_child_certificate_hash_data.is_some() {
-                            if let Err(e) = d.duplicate("childCertificateHashData") {
+                    24 => {
+                        if *key == *b"childCertificateHashData" {
+                            if f_child_certificate_hash_data.is_some() {
+                                if let Err(e) = d.duplicate("childCertificateHashData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_child_certificate_hash_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, Some(4), |d| CertificateHashDataType::decode(d)) {
+                                Ok(v) => f_child_certificate_hash_data = Some(v),
+                                Err(e) => break 'fail (e, Some("childCertificateHashData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_child_certificate_hash_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(1, Some(4), |d| CertificateHashDataType::decode(d)) {
-                            Ok(v) => f_child_certificate_hash_data = Some(v),
-                            Err(e) => break 'fail (e, Some("childCertificateHashData")),
                         }
                     }
                     _ => {
@@ -1708,68 +2008,91 @@ impl Decode for CertificateHashDataType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"hashAlgorithm" => {
-                        if f_hash_algorithm.is_some() {
-                            if let Err(e) = d.duplicate("hashAlgorithm") {
+                    12 => {
+                        if *key == *b"serialNumber" {
+                            if f_serial_number.is_some() {
+                                if let Err(e) = d.duplicate("serialNumber") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(40)) {
+                                Ok(v) => f_serial_number = Some(v),
+                                Err(e) => break 'fail (e, Some("serialNumber")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match HashAlgorithmEnumType::decode(d) {
-                            Ok(v) => f_hash_algorithm = Some(v),
-                            Err(e) => break 'fail (e, Some("hashAlgorithm")),
                         }
                     }
-                    b"issuerNameHash" => {
-                        if f_issuer_name_hash.is_some() {
-                            if let Err(e) = d.duplicate("issuerNameHash") {
+                    13 => {
+                        if *key == *b"hashAlgorithm" {
+                            if f_hash_algorithm.is_some() {
+                                if let Err(e) = d.duplicate("hashAlgorithm") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match HashAlgorithmEnumType::decode(d) {
+                                Ok(v) => f_hash_algorithm = Some(v),
+                                Err(e) => break 'fail (e, Some("hashAlgorithm")),
+                            }
+                        } else if *key == *b"issuerKeyHash" {
+                            if f_issuer_key_hash.is_some() {
+                                if let Err(e) = d.duplicate("issuerKeyHash") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(128)) {
+                                Ok(v) => f_issuer_key_hash = Some(v),
+                                Err(e) => break 'fail (e, Some("issuerKeyHash")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(128)) {
-                            Ok(v) => f_issuer_name_hash = Some(v),
-                            Err(e) => break 'fail (e, Some("issuerNameHash")),
                         }
                     }
-                    b"issuerKeyHash" => {
-                        if f_issuer_key_hash.is_some() {
-                            if let Err(e) = d.duplicate("issuerKeyHash") {
+                    14 => {
+                        if *key == *b"issuerNameHash" {
+                            if f_issuer_name_hash.is_some() {
+                                if let Err(e) = d.duplicate("issuerNameHash") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(128)) {
+                                Ok(v) => f_issuer_name_hash = Some(v),
+                                Err(e) => break 'fail (e, Some("issuerNameHash")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(128)) {
-                            Ok(v) => f_issuer_key_hash = Some(v),
-                            Err(e) => break 'fail (e, Some("issuerKeyHash")),
-                        }
-                    }
-                    b"serialNumber" => {
-                        if f_serial_number.is_some() {
-                            if let Err(e) = d.duplicate("serialNumber") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.string(Some(40)) {
-                            Ok(v) => f_serial_number = Some(v),
-                            Err(e) => break 'fail (e, Some("serialNumber")),
                         }
                     }
                     _ => {
@@ -1917,9 +2240,18 @@ impl std::str::FromStr for CertificateSignedStatusEnumType {
 impl Decode for CertificateSignedStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => CertificateSignedStatusEnumType::Accepted,
-            b"Rejected" => CertificateSignedStatusEnumType::Rejected,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    CertificateSignedStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    CertificateSignedStatusEnumType::Rejected
+                } else {
+                    CertificateSignedStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "CertificateSignedStatusEnumType")?,
+                    )
+                }
+            }
             _ => CertificateSignedStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "CertificateSignedStatusEnumType")?,
             ),
@@ -1997,11 +2329,25 @@ impl std::str::FromStr for CertificateSigningUseEnumType {
 impl Decode for CertificateSigningUseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"ChargingStationCertificate" => {
-                CertificateSigningUseEnumType::ChargingStationCertificate
+        Ok(match s.len() {
+            14 => {
+                if *s == *b"V2GCertificate" {
+                    CertificateSigningUseEnumType::V2GCertificate
+                } else {
+                    CertificateSigningUseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "CertificateSigningUseEnumType")?,
+                    )
+                }
             }
-            b"V2GCertificate" => CertificateSigningUseEnumType::V2GCertificate,
+            26 => {
+                if *s == *b"ChargingStationCertificate" {
+                    CertificateSigningUseEnumType::ChargingStationCertificate
+                } else {
+                    CertificateSigningUseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "CertificateSigningUseEnumType")?,
+                    )
+                }
+            }
             _ => CertificateSigningUseEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "CertificateSigningUseEnumType")?,
             ),
@@ -2080,10 +2426,27 @@ impl std::str::FromStr for ChangeAvailabilityStatusEnumType {
 impl Decode for ChangeAvailabilityStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => ChangeAvailabilityStatusEnumType::Accepted,
-            b"Rejected" => ChangeAvailabilityStatusEnumType::Rejected,
-            b"Scheduled" => ChangeAvailabilityStatusEnumType::Scheduled,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    ChangeAvailabilityStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    ChangeAvailabilityStatusEnumType::Rejected
+                } else {
+                    ChangeAvailabilityStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChangeAvailabilityStatusEnumType")?,
+                    )
+                }
+            }
+            9 => {
+                if *s == *b"Scheduled" {
+                    ChangeAvailabilityStatusEnumType::Scheduled
+                } else {
+                    ChangeAvailabilityStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChangeAvailabilityStatusEnumType")?,
+                    )
+                }
+            }
             _ => ChangeAvailabilityStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "ChangeAvailabilityStatusEnumType")?,
             ),
@@ -2167,11 +2530,36 @@ impl std::str::FromStr for ChargingLimitSourceEnumType {
 impl Decode for ChargingLimitSourceEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"EMS" => ChargingLimitSourceEnumType::EMS,
-            b"Other" => ChargingLimitSourceEnumType::Other,
-            b"SO" => ChargingLimitSourceEnumType::SO,
-            b"CSO" => ChargingLimitSourceEnumType::CSO,
+        Ok(match s.len() {
+            2 => {
+                if *s == *b"SO" {
+                    ChargingLimitSourceEnumType::SO
+                } else {
+                    ChargingLimitSourceEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingLimitSourceEnumType")?,
+                    )
+                }
+            }
+            3 => {
+                if *s == *b"EMS" {
+                    ChargingLimitSourceEnumType::EMS
+                } else if *s == *b"CSO" {
+                    ChargingLimitSourceEnumType::CSO
+                } else {
+                    ChargingLimitSourceEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingLimitSourceEnumType")?,
+                    )
+                }
+            }
+            5 => {
+                if *s == *b"Other" {
+                    ChargingLimitSourceEnumType::Other
+                } else {
+                    ChargingLimitSourceEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingLimitSourceEnumType")?,
+                    )
+                }
+            }
             _ => ChargingLimitSourceEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "ChargingLimitSourceEnumType")?,
             ),
@@ -2234,54 +2622,72 @@ impl Decode for ChargingLimitType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"chargingLimitSource" => {
-                        if f_charging_limit_source.is_some() {
-                            if let Err(e) = d.duplicate("chargingLimitSource") {
+                    14 => {
+                        if *key == *b"isGridCritical" {
+                            if f_is_grid_critical.is_some() {
+                                if let Err(e) = d.duplicate("isGridCritical") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_is_grid_critical = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_is_grid_critical = Some(v),
+                                Err(e) => break 'fail (e, Some("isGridCritical")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ChargingLimitSourceEnumType::decode(d) {
-                            Ok(v) => f_charging_limit_source = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingLimitSource")),
                         }
                     }
-                    b"isGridCritical" => {
-                        if f_is_grid_critical.is_some() {
-                            if let Err(e) = d.duplicate("isGridCritical") {
+                    19 => {
+                        if *key == *b"chargingLimitSource" {
+                            if f_charging_limit_source.is_some() {
+                                if let Err(e) = d.duplicate("chargingLimitSource") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingLimitSourceEnumType::decode(d) {
+                                Ok(v) => f_charging_limit_source = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingLimitSource")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_is_grid_critical = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.boolean() {
-                            Ok(v) => f_is_grid_critical = Some(v),
-                            Err(e) => break 'fail (e, Some("isGridCritical")),
                         }
                     }
                     _ => {
@@ -2390,92 +2796,115 @@ impl Decode for ChargingNeedsType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"acChargingParameters" => {
-                        if f_ac_charging_parameters.is_some() {
-                            if let Err(e) = d.duplicate("acChargingParameters") {
+                    13 => {
+                        if *key == *b"departureTime" {
+                            if f_departure_time.is_some() {
+                                if let Err(e) = d.duplicate("departureTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_departure_time = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_departure_time = Some(v),
+                                Err(e) => break 'fail (e, Some("departureTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_ac_charging_parameters = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match ACChargingParametersType::decode(d) {
-                            Ok(v) => f_ac_charging_parameters = Some(v),
-                            Err(e) => break 'fail (e, Some("acChargingParameters")),
                         }
                     }
-                    b"dcChargingParameters" => {
-                        if f_dc_charging_parameters.is_some() {
-                            if let Err(e) = d.duplicate("dcChargingParameters") {
+                    20 => {
+                        if *key == *b"acChargingParameters" {
+                            if f_ac_charging_parameters.is_some() {
+                                if let Err(e) = d.duplicate("acChargingParameters") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_ac_charging_parameters = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ACChargingParametersType::decode(d) {
+                                Ok(v) => f_ac_charging_parameters = Some(v),
+                                Err(e) => break 'fail (e, Some("acChargingParameters")),
+                            }
+                        } else if *key == *b"dcChargingParameters" {
+                            if f_dc_charging_parameters.is_some() {
+                                if let Err(e) = d.duplicate("dcChargingParameters") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_dc_charging_parameters = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match DCChargingParametersType::decode(d) {
+                                Ok(v) => f_dc_charging_parameters = Some(v),
+                                Err(e) => break 'fail (e, Some("dcChargingParameters")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_dc_charging_parameters = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match DCChargingParametersType::decode(d) {
-                            Ok(v) => f_dc_charging_parameters = Some(v),
-                            Err(e) => break 'fail (e, Some("dcChargingParameters")),
                         }
                     }
-                    b"requestedEnergyTransfer" => {
-                        if f_requested_energy_transfer.is_some() {
-                            if let Err(e) = d.duplicate("requestedEnergyTransfer") {
+                    23 => {
+                        if *key == *b"requestedEnergyTransfer" {
+                            if f_requested_energy_transfer.is_some() {
+                                if let Err(e) = d.duplicate("requestedEnergyTransfer") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match EnergyTransferModeEnumType::decode(d) {
+                                Ok(v) => f_requested_energy_transfer = Some(v),
+                                Err(e) => break 'fail (e, Some("requestedEnergyTransfer")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match EnergyTransferModeEnumType::decode(d) {
-                            Ok(v) => f_requested_energy_transfer = Some(v),
-                            Err(e) => break 'fail (e, Some("requestedEnergyTransfer")),
-                        }
-                    }
-                    b"departureTime" => {
-                        if f_departure_time.is_some() {
-                            if let Err(e) = d.duplicate("departureTime") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_departure_time = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_departure_time = Some(v),
-                            Err(e) => break 'fail (e, Some("departureTime")),
                         }
                     }
                     _ => {
@@ -2605,100 +3034,123 @@ impl Decode for ChargingProfileCriterionType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"stackLevel" {
+                            if f_stack_level.is_some() {
+                                if let Err(e) = d.duplicate("stackLevel") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_stack_level = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_stack_level = Some(v),
+                                Err(e) => break 'fail (e, Some("stackLevel")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"chargingProfilePurpose" => {
-                        if f_charging_profile_purpose.is_some() {
-                            if let Err(e) = d.duplicate("chargingProfilePurpose") {
+                    17 => {
+                        if *key == *b"chargingProfileId" {
+                            if f_charging_profile_id.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfileId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_profile_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| d.integer(None, None)) {
+                                Ok(v) => f_charging_profile_id = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfileId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_charging_profile_purpose = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match ChargingProfilePurposeEnumType::decode(d) {
-                            Ok(v) => f_charging_profile_purpose = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingProfilePurpose")),
                         }
                     }
-                    b"stackLevel" => {
-                        if f_stack_level.is_some() {
-                            if let Err(e) = d.duplicate("stackLevel") {
+                    19 => {
+                        if *key == *b"chargingLimitSource" {
+                            if f_charging_limit_source.is_some() {
+                                if let Err(e) = d.duplicate("chargingLimitSource") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_limit_source = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, Some(4), |d| ChargingLimitSourceEnumType::decode(d)) {
+                                Ok(v) => f_charging_limit_source = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingLimitSource")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_stack_level = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_stack_level = Some(v),
-                            Err(e) => break 'fail (e, Some("stackLevel")),
                         }
                     }
-                    b"chargingProfileId" => {
-                        if f_charging_profile_id.is_some() {
-                            if let Err(e) = d.duplicate("chargingProfileId") {
+                    22 => {
+                        if *key == *b"chargingProfilePurpose" {
+                            if f_charging_profile_purpose.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfilePurpose") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_profile_purpose = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ChargingProfilePurposeEnumType::decode(d) {
+                                Ok(v) => f_charging_profile_purpose = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfilePurpose")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_charging_profile_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(1, None, |d| d.integer(None, None)) {
-                            Ok(v) => f_charging_profile_id = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingProfileId")),
-                        }
-                    }
-                    b"chargingLimitSource" => {
-                        if f_charging_limit_source.is_some() {
-                            if let Err(e) = d.duplicate("chargingLimitSource") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_charging_limit_source = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(1, Some(4), |d| ChargingLimitSourceEnumType::decode(d)) {
-                            Ok(v) => f_charging_limit_source = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingLimitSource")),
                         }
                     }
                     _ => {
@@ -2840,10 +3292,27 @@ impl std::str::FromStr for ChargingProfileKindEnumType {
 impl Decode for ChargingProfileKindEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Absolute" => ChargingProfileKindEnumType::Absolute,
-            b"Recurring" => ChargingProfileKindEnumType::Recurring,
-            b"Relative" => ChargingProfileKindEnumType::Relative,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Absolute" {
+                    ChargingProfileKindEnumType::Absolute
+                } else if *s == *b"Relative" {
+                    ChargingProfileKindEnumType::Relative
+                } else {
+                    ChargingProfileKindEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfileKindEnumType")?,
+                    )
+                }
+            }
+            9 => {
+                if *s == *b"Recurring" {
+                    ChargingProfileKindEnumType::Recurring
+                } else {
+                    ChargingProfileKindEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfileKindEnumType")?,
+                    )
+                }
+            }
             _ => ChargingProfileKindEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "ChargingProfileKindEnumType")?,
             ),
@@ -2935,15 +3404,43 @@ impl std::str::FromStr for ChargingProfilePurposeEnumType {
 impl Decode for ChargingProfilePurposeEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"ChargingStationExternalConstraints" => {
-                ChargingProfilePurposeEnumType::ChargingStationExternalConstraints
+        Ok(match s.len() {
+            9 => {
+                if *s == *b"TxProfile" {
+                    ChargingProfilePurposeEnumType::TxProfile
+                } else {
+                    ChargingProfilePurposeEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfilePurposeEnumType")?,
+                    )
+                }
             }
-            b"ChargingStationMaxProfile" => {
-                ChargingProfilePurposeEnumType::ChargingStationMaxProfile
+            16 => {
+                if *s == *b"TxDefaultProfile" {
+                    ChargingProfilePurposeEnumType::TxDefaultProfile
+                } else {
+                    ChargingProfilePurposeEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfilePurposeEnumType")?,
+                    )
+                }
             }
-            b"TxDefaultProfile" => ChargingProfilePurposeEnumType::TxDefaultProfile,
-            b"TxProfile" => ChargingProfilePurposeEnumType::TxProfile,
+            25 => {
+                if *s == *b"ChargingStationMaxProfile" {
+                    ChargingProfilePurposeEnumType::ChargingStationMaxProfile
+                } else {
+                    ChargingProfilePurposeEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfilePurposeEnumType")?,
+                    )
+                }
+            }
+            34 => {
+                if *s == *b"ChargingStationExternalConstraints" {
+                    ChargingProfilePurposeEnumType::ChargingStationExternalConstraints
+                } else {
+                    ChargingProfilePurposeEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfilePurposeEnumType")?,
+                    )
+                }
+            }
             _ => ChargingProfilePurposeEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "ChargingProfilePurposeEnumType")?,
             ),
@@ -3017,9 +3514,18 @@ impl std::str::FromStr for ChargingProfileStatusEnumType {
 impl Decode for ChargingProfileStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => ChargingProfileStatusEnumType::Accepted,
-            b"Rejected" => ChargingProfileStatusEnumType::Rejected,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    ChargingProfileStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    ChargingProfileStatusEnumType::Rejected
+                } else {
+                    ChargingProfileStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfileStatusEnumType")?,
+                    )
+                }
+            }
             _ => ChargingProfileStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "ChargingProfileStatusEnumType")?,
             ),
@@ -3116,155 +3622,208 @@ impl Decode for ChargingProfileType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"id" => {
-                        if f_id.is_some() {
-                            if let Err(e) = d.duplicate("id") {
+                    7 => {
+                        if *key == *b"validTo" {
+                            if f_valid_to.is_some() {
+                                if let Err(e) = d.duplicate("validTo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_valid_to = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_valid_to = Some(v),
+                                Err(e) => break 'fail (e, Some("validTo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_id = Some(v),
-                            Err(e) => break 'fail (e, Some("id")),
                         }
                     }
-                    b"stackLevel" => {
-                        if f_stack_level.is_some() {
-                            if let Err(e) = d.duplicate("stackLevel") {
+                    9 => {
+                        if *key == *b"validFrom" {
+                            if f_valid_from.is_some() {
+                                if let Err(e) = d.duplicate("validFrom") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_valid_from = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_valid_from = Some(v),
+                                Err(e) => break 'fail (e, Some("validFrom")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_stack_level = Some(v),
-                            Err(e) => break 'fail (e, Some("stackLevel")),
                         }
                     }
-                    b"chargingProfilePurpose" => {
-                        if f_charging_profile_purpose.is_some() {
-                            if let Err(e) = d.duplicate("chargingProfilePurpose") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"stackLevel" {
+                            if f_stack_level.is_some() {
+                                if let Err(e) = d.duplicate("stackLevel") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_stack_level = Some(v),
+                                Err(e) => break 'fail (e, Some("stackLevel")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ChargingProfilePurposeEnumType::decode(d) {
-                            Ok(v) => f_charging_profile_purpose = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingProfilePurpose")),
                         }
                     }
-                    b"chargingProfileKind" => {
-                        if f_charging_profile_kind.is_some() {
-                            if let Err(e) = d.duplicate("chargingProfileKind") {
+                    13 => {
+                        if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_transaction_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(36)) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ChargingProfileKindEnumType::decode(d) {
-                            Ok(v) => f_charging_profile_kind = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingProfileKind")),
                         }
                     }
-                    b"recurrencyKind" => {
-                        if f_recurrency_kind.is_some() {
-                            if let Err(e) = d.duplicate("recurrencyKind") {
+                    14 => {
+                        if *key == *b"recurrencyKind" {
+                            if f_recurrency_kind.is_some() {
+                                if let Err(e) = d.duplicate("recurrencyKind") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_recurrency_kind = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match RecurrencyKindEnumType::decode(d) {
+                                Ok(v) => f_recurrency_kind = Some(v),
+                                Err(e) => break 'fail (e, Some("recurrencyKind")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_recurrency_kind = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match RecurrencyKindEnumType::decode(d) {
-                            Ok(v) => f_recurrency_kind = Some(v),
-                            Err(e) => break 'fail (e, Some("recurrencyKind")),
                         }
                     }
-                    b"validFrom" => {
-                        if f_valid_from.is_some() {
-                            if let Err(e) = d.duplicate("validFrom") {
+                    16 => {
+                        if *key == *b"chargingSchedule" {
+                            if f_charging_schedule.is_some() {
+                                if let Err(e) = d.duplicate("chargingSchedule") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, Some(3), |d| ChargingScheduleType::decode(d)) {
+                                Ok(v) => f_charging_schedule = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingSchedule")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_valid_from = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_valid_from = Some(v),
-                            Err(e) => break 'fail (e, Some("validFrom")),
                         }
                     }
-                    b"validTo" => {
-                        if f_valid_to.is_some() {
-                            if let Err(e) = d.duplicate("validTo") {
+                    19 => {
+                        if *key == *b"chargingProfileKind" {
+                            if f_charging_profile_kind.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfileKind") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingProfileKindEnumType::decode(d) {
+                                Ok(v) => f_charging_profile_kind = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfileKind")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_valid_to = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_valid_to = Some(v),
-                            Err(e) => break 'fail (e, Some("validTo")),
                         }
                     }
-                    b"chargingSchedule" => {
-                        if f_charging_schedule.is_some() {
-                            if let Err(e) = d.duplicate("chargingSchedule") {
+                    22 => {
+                        if *key == *b"chargingProfilePurpose" {
+                            if f_charging_profile_purpose.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfilePurpose") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingProfilePurposeEnumType::decode(d) {
+                                Ok(v) => f_charging_profile_purpose = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfilePurpose")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.array(1, Some(3), |d| ChargingScheduleType::decode(d)) {
-                            Ok(v) => f_charging_schedule = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingSchedule")),
-                        }
-                    }
-                    b"transactionId" => {
-                        if f_transaction_id.is_some() {
-                            if let Err(e) = d.duplicate("transactionId") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_transaction_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(36)) {
-                            Ok(v) => f_transaction_id = Some(v),
-                            Err(e) => break 'fail (e, Some("transactionId")),
                         }
                     }
                     _ => {
@@ -3454,9 +4013,18 @@ impl std::str::FromStr for ChargingRateUnitEnumType {
 impl Decode for ChargingRateUnitEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"W" => ChargingRateUnitEnumType::W,
-            b"A" => ChargingRateUnitEnumType::A,
+        Ok(match s.len() {
+            1 => {
+                if *s == *b"W" {
+                    ChargingRateUnitEnumType::W
+                } else if *s == *b"A" {
+                    ChargingRateUnitEnumType::A
+                } else {
+                    ChargingRateUnitEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingRateUnitEnumType")?,
+                    )
+                }
+            }
             _ => ChargingRateUnitEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "ChargingRateUnitEnumType")?,
             ),
@@ -3527,84 +4095,107 @@ impl Decode for ChargingSchedulePeriodType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    5 => {
+                        if *key == *b"limit" {
+                            if f_limit.is_some() {
+                                if let Err(e) = d.duplicate("limit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.decimal(None, None, None) {
+                                Ok(v) => f_limit = Some(v),
+                                Err(e) => break 'fail (e, Some("limit")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"startPeriod" => {
-                        if f_start_period.is_some() {
-                            if let Err(e) = d.duplicate("startPeriod") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"phaseToUse" {
+                            if f_phase_to_use.is_some() {
+                                if let Err(e) = d.duplicate("phaseToUse") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_phase_to_use = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_phase_to_use = Some(v),
+                                Err(e) => break 'fail (e, Some("phaseToUse")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_start_period = Some(v),
-                            Err(e) => break 'fail (e, Some("startPeriod")),
                         }
                     }
-                    b"limit" => {
-                        if f_limit.is_some() {
-                            if let Err(e) = d.duplicate("limit") {
+                    11 => {
+                        if *key == *b"startPeriod" {
+                            if f_start_period.is_some() {
+                                if let Err(e) = d.duplicate("startPeriod") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_start_period = Some(v),
+                                Err(e) => break 'fail (e, Some("startPeriod")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.decimal(None, None, None) {
-                            Ok(v) => f_limit = Some(v),
-                            Err(e) => break 'fail (e, Some("limit")),
                         }
                     }
-                    b"numberPhases" => {
-                        if f_number_phases.is_some() {
-                            if let Err(e) = d.duplicate("numberPhases") {
+                    12 => {
+                        if *key == *b"numberPhases" {
+                            if f_number_phases.is_some() {
+                                if let Err(e) = d.duplicate("numberPhases") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_number_phases = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_number_phases = Some(v),
+                                Err(e) => break 'fail (e, Some("numberPhases")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_number_phases = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_number_phases = Some(v),
-                            Err(e) => break 'fail (e, Some("numberPhases")),
-                        }
-                    }
-                    b"phaseToUse" => {
-                        if f_phase_to_use.is_some() {
-                            if let Err(e) = d.duplicate("phaseToUse") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_phase_to_use = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_phase_to_use = Some(v),
-                            Err(e) => break 'fail (e, Some("phaseToUse")),
                         }
                     }
                     _ => {
@@ -3738,133 +4329,182 @@ impl Decode for ChargingScheduleType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"id" => {
-                        if f_id.is_some() {
-                            if let Err(e) = d.duplicate("id") {
+                    8 => {
+                        if *key == *b"duration" {
+                            if f_duration.is_some() {
+                                if let Err(e) = d.duplicate("duration") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_duration = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_duration = Some(v),
+                                Err(e) => break 'fail (e, Some("duration")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_id = Some(v),
-                            Err(e) => break 'fail (e, Some("id")),
                         }
                     }
-                    b"startSchedule" => {
-                        if f_start_schedule.is_some() {
-                            if let Err(e) = d.duplicate("startSchedule") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_start_schedule = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_start_schedule = Some(v),
-                            Err(e) => break 'fail (e, Some("startSchedule")),
                         }
                     }
-                    b"duration" => {
-                        if f_duration.is_some() {
-                            if let Err(e) = d.duplicate("duration") {
+                    11 => {
+                        if *key == *b"salesTariff" {
+                            if f_sales_tariff.is_some() {
+                                if let Err(e) = d.duplicate("salesTariff") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_sales_tariff = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match SalesTariffType::decode(d) {
+                                Ok(v) => f_sales_tariff = Some(v),
+                                Err(e) => break 'fail (e, Some("salesTariff")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_duration = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_duration = Some(v),
-                            Err(e) => break 'fail (e, Some("duration")),
                         }
                     }
-                    b"chargingRateUnit" => {
-                        if f_charging_rate_unit.is_some() {
-                            if let Err(e) = d.duplicate("chargingRateUnit") {
+                    13 => {
+                        if *key == *b"startSchedule" {
+                            if f_start_schedule.is_some() {
+                                if let Err(e) = d.duplicate("startSchedule") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_start_schedule = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_start_schedule = Some(v),
+                                Err(e) => break 'fail (e, Some("startSchedule")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ChargingRateUnitEnumType::decode(d) {
-                            Ok(v) => f_charging_rate_unit = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingRateUnit")),
                         }
                     }
-                    b"chargingSchedulePeriod" => {
-                        if f_charging_schedule_period.is_some() {
-                            if let Err(e) = d.duplicate("chargingSchedulePeriod") {
+                    15 => {
+                        if *key == *b"minChargingRate" {
+                            if f_min_charging_rate.is_some() {
+                                if let Err(e) = d.duplicate("minChargingRate") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_min_charging_rate = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.decimal(None, None, None) {
+                                Ok(v) => f_min_charging_rate = Some(v),
+                                Err(e) => break 'fail (e, Some("minChargingRate")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.array(1, Some(1024), |d| ChargingSchedulePeriodType::decode(d)) {
-                            Ok(v) => f_charging_schedule_period = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingSchedulePeriod")),
                         }
                     }
-                    b"minChargingRate" => {
-                        if f_min_charging_rate.is_some() {
-                            if let Err(e) = d.duplicate("minChargingRate") {
+                    16 => {
+                        if *key == *b"chargingRateUnit" {
+                            if f_charging_rate_unit.is_some() {
+                                if let Err(e) = d.duplicate("chargingRateUnit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingRateUnitEnumType::decode(d) {
+                                Ok(v) => f_charging_rate_unit = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingRateUnit")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_min_charging_rate = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.decimal(None, None, None) {
-                            Ok(v) => f_min_charging_rate = Some(v),
-                            Err(e) => break 'fail (e, Some("minChargingRate")),
                         }
                     }
-                    b"salesTariff" => {
-                        if f_sales_tariff.is_some() {
-                            if let Err(e) = d.duplicate("salesTariff") {
+                    22 => {
+                        if *key == *b"chargingSchedulePeriod" {
+                            if f_charging_schedule_period.is_some() {
+                                if let Err(e) = d.duplicate("chargingSchedulePeriod") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, Some(1024), |d| ChargingSchedulePeriodType::decode(d))
+                            {
+                                Ok(v) => f_charging_schedule_period = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingSchedulePeriod")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_sales_tariff = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match SalesTariffType::decode(d) {
-                            Ok(v) => f_sales_tariff = Some(v),
-                            Err(e) => break 'fail (e, Some("salesTariff")),
                         }
                     }
                     _ => {
@@ -4040,12 +4680,45 @@ impl std::str::FromStr for ChargingStateEnumType {
 impl Decode for ChargingStateEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Charging" => ChargingStateEnumType::Charging,
-            b"EVConnected" => ChargingStateEnumType::EVConnected,
-            b"SuspendedEV" => ChargingStateEnumType::SuspendedEV,
-            b"SuspendedEVSE" => ChargingStateEnumType::SuspendedEVSE,
-            b"Idle" => ChargingStateEnumType::Idle,
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"Idle" {
+                    ChargingStateEnumType::Idle
+                } else {
+                    ChargingStateEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingStateEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Charging" {
+                    ChargingStateEnumType::Charging
+                } else {
+                    ChargingStateEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingStateEnumType")?,
+                    )
+                }
+            }
+            11 => {
+                if *s == *b"EVConnected" {
+                    ChargingStateEnumType::EVConnected
+                } else if *s == *b"SuspendedEV" {
+                    ChargingStateEnumType::SuspendedEV
+                } else {
+                    ChargingStateEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingStateEnumType")?,
+                    )
+                }
+            }
+            13 => {
+                if *s == *b"SuspendedEVSE" {
+                    ChargingStateEnumType::SuspendedEVSE
+                } else {
+                    ChargingStateEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingStateEnumType")?,
+                    )
+                }
+            }
             _ => ChargingStateEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "ChargingStateEnumType")?,
             ),
@@ -4118,103 +4791,125 @@ impl Decode for ChargingStationType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    5 => {
+                        if *key == *b"model" {
+                            if f_model.is_some() {
+                                if let Err(e) = d.duplicate("model") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_model = Some(v),
+                                Err(e) => break 'fail (e, Some("model")),
+                            }
+                        } else if *key == *b"modem" {
+                            if f_modem.is_some() {
+                                if let Err(e) = d.duplicate("modem") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_modem = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ModemType::decode(d) {
+                                Ok(v) => f_modem = Some(v),
+                                Err(e) => break 'fail (e, Some("modem")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"serialNumber" => {
-                        if f_serial_number.is_some() {
-                            if let Err(e) = d.duplicate("serialNumber") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"vendorName" {
+                            if f_vendor_name.is_some() {
+                                if let Err(e) = d.duplicate("vendorName") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_vendor_name = Some(v),
+                                Err(e) => break 'fail (e, Some("vendorName")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_serial_number = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(25)) {
-                            Ok(v) => f_serial_number = Some(v),
-                            Err(e) => break 'fail (e, Some("serialNumber")),
                         }
                     }
-                    b"model" => {
-                        if f_model.is_some() {
-                            if let Err(e) = d.duplicate("model") {
+                    12 => {
+                        if *key == *b"serialNumber" {
+                            if f_serial_number.is_some() {
+                                if let Err(e) = d.duplicate("serialNumber") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_serial_number = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(25)) {
+                                Ok(v) => f_serial_number = Some(v),
+                                Err(e) => break 'fail (e, Some("serialNumber")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(20)) {
-                            Ok(v) => f_model = Some(v),
-                            Err(e) => break 'fail (e, Some("model")),
                         }
                     }
-                    b"modem" => {
-                        if f_modem.is_some() {
-                            if let Err(e) = d.duplicate("modem") {
+                    15 => {
+                        if *key == *b"firmwareVersion" {
+                            if f_firmware_version.is_some() {
+                                if let Err(e) = d.duplicate("firmwareVersion") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_firmware_version = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_firmware_version = Some(v),
+                                Err(e) => break 'fail (e, Some("firmwareVersion")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_modem = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match ModemType::decode(d) {
-                            Ok(v) => f_modem = Some(v),
-                            Err(e) => break 'fail (e, Some("modem")),
-                        }
-                    }
-                    b"vendorName" => {
-                        if f_vendor_name.is_some() {
-                            if let Err(e) = d.duplicate("vendorName") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.string(Some(50)) {
-                            Ok(v) => f_vendor_name = Some(v),
-                            Err(e) => break 'fail (e, Some("vendorName")),
-                        }
-                    }
-                    b"firmwareVersion" => {
-                        if f_firmware_version.is_some() {
-                            if let Err(e) = d.duplicate("firmwareVersion") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_firmware_version = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(50)) {
-                            Ok(v) => f_firmware_version = Some(v),
-                            Err(e) => break 'fail (e, Some("firmwareVersion")),
                         }
                     }
                     _ => {
@@ -4359,9 +5054,18 @@ impl std::str::FromStr for ClearCacheStatusEnumType {
 impl Decode for ClearCacheStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => ClearCacheStatusEnumType::Accepted,
-            b"Rejected" => ClearCacheStatusEnumType::Rejected,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    ClearCacheStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    ClearCacheStatusEnumType::Rejected
+                } else {
+                    ClearCacheStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ClearCacheStatusEnumType")?,
+                    )
+                }
+            }
             _ => ClearCacheStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "ClearCacheStatusEnumType")?,
             ),
@@ -4435,9 +5139,25 @@ impl std::str::FromStr for ClearChargingProfileStatusEnumType {
 impl Decode for ClearChargingProfileStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => ClearChargingProfileStatusEnumType::Accepted,
-            b"Unknown" => ClearChargingProfileStatusEnumType::Unknown,
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Unknown" {
+                    ClearChargingProfileStatusEnumType::Unknown
+                } else {
+                    ClearChargingProfileStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ClearChargingProfileStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    ClearChargingProfileStatusEnumType::Accepted
+                } else {
+                    ClearChargingProfileStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ClearChargingProfileStatusEnumType")?,
+                    )
+                }
+            }
             _ => ClearChargingProfileStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "ClearChargingProfileStatusEnumType")?,
             ),
@@ -4504,81 +5224,98 @@ impl Decode for ClearChargingProfileType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_evse_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"evseId" => {
-                        if f_evse_id.is_some() {
-                            if let Err(e) = d.duplicate("evseId") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"stackLevel" {
+                            if f_stack_level.is_some() {
+                                if let Err(e) = d.duplicate("stackLevel") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_stack_level = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_stack_level = Some(v),
+                                Err(e) => break 'fail (e, Some("stackLevel")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_evse_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_evse_id = Some(v),
-                            Err(e) => break 'fail (e, Some("evseId")),
                         }
                     }
-                    b"chargingProfilePurpose" => {
-                        if f_charging_profile_purpose.is_some() {
-                            if let Err(e) = d.duplicate("chargingProfilePurpose") {
+                    22 => {
+                        if *key == *b"chargingProfilePurpose" {
+                            if f_charging_profile_purpose.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfilePurpose") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_profile_purpose = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ChargingProfilePurposeEnumType::decode(d) {
+                                Ok(v) => f_charging_profile_purpose = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfilePurpose")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_charging_profile_purpose = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match ChargingProfilePurposeEnumType::decode(d) {
-                            Ok(v) => f_charging_profile_purpose = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingProfilePurpose")),
-                        }
-                    }
-                    b"stackLevel" => {
-                        if f_stack_level.is_some() {
-                            if let Err(e) = d.duplicate("stackLevel") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_stack_level = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_stack_level = Some(v),
-                            Err(e) => break 'fail (e, Some("stackLevel")),
                         }
                     }
                     _ => {
@@ -4690,9 +5427,25 @@ impl std::str::FromStr for ClearMessageStatusEnumType {
 impl Decode for ClearMessageStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => ClearMessageStatusEnumType::Accepted,
-            b"Unknown" => ClearMessageStatusEnumType::Unknown,
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Unknown" {
+                    ClearMessageStatusEnumType::Unknown
+                } else {
+                    ClearMessageStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ClearMessageStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    ClearMessageStatusEnumType::Accepted
+                } else {
+                    ClearMessageStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ClearMessageStatusEnumType")?,
+                    )
+                }
+            }
             _ => ClearMessageStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "ClearMessageStatusEnumType")?,
             ),
@@ -4759,65 +5512,82 @@ impl Decode for ClearMonitoringResultType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ClearMonitoringStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ClearMonitoringStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
-                    b"id" => {
-                        if f_id.is_some() {
-                            if let Err(e) = d.duplicate("id") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_id = Some(v),
-                            Err(e) => break 'fail (e, Some("id")),
-                        }
-                    }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
                     _ => {
@@ -4945,10 +5715,20 @@ impl std::str::FromStr for ClearMonitoringStatusEnumType {
 impl Decode for ClearMonitoringStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => ClearMonitoringStatusEnumType::Accepted,
-            b"Rejected" => ClearMonitoringStatusEnumType::Rejected,
-            b"NotFound" => ClearMonitoringStatusEnumType::NotFound,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    ClearMonitoringStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    ClearMonitoringStatusEnumType::Rejected
+                } else if *s == *b"NotFound" {
+                    ClearMonitoringStatusEnumType::NotFound
+                } else {
+                    ClearMonitoringStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ClearMonitoringStatusEnumType")?,
+                    )
+                }
+            }
             _ => ClearMonitoringStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "ClearMonitoringStatusEnumType")?,
             ),
@@ -5032,11 +5812,36 @@ impl std::str::FromStr for ComponentCriterionEnumType {
 impl Decode for ComponentCriterionEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Active" => ComponentCriterionEnumType::Active,
-            b"Available" => ComponentCriterionEnumType::Available,
-            b"Enabled" => ComponentCriterionEnumType::Enabled,
-            b"Problem" => ComponentCriterionEnumType::Problem,
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Active" {
+                    ComponentCriterionEnumType::Active
+                } else {
+                    ComponentCriterionEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ComponentCriterionEnumType")?,
+                    )
+                }
+            }
+            7 => {
+                if *s == *b"Enabled" {
+                    ComponentCriterionEnumType::Enabled
+                } else if *s == *b"Problem" {
+                    ComponentCriterionEnumType::Problem
+                } else {
+                    ComponentCriterionEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ComponentCriterionEnumType")?,
+                    )
+                }
+            }
+            9 => {
+                if *s == *b"Available" {
+                    ComponentCriterionEnumType::Available
+                } else {
+                    ComponentCriterionEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ComponentCriterionEnumType")?,
+                    )
+                }
+            }
             _ => ComponentCriterionEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "ComponentCriterionEnumType")?,
             ),
@@ -5103,73 +5908,90 @@ impl Decode for ComponentType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    4 => {
+                        if *key == *b"evse" {
+                            if f_evse.is_some() {
+                                if let Err(e) = d.duplicate("evse") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_evse = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match EVSEType::decode(d) {
+                                Ok(v) => f_evse = Some(v),
+                                Err(e) => break 'fail (e, Some("evse")),
+                            }
+                        } else if *key == *b"name" {
+                            if f_name.is_some() {
+                                if let Err(e) = d.duplicate("name") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_name = Some(v),
+                                Err(e) => break 'fail (e, Some("name")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"evse" => {
-                        if f_evse.is_some() {
-                            if let Err(e) = d.duplicate("evse") {
+                    8 => {
+                        if *key == *b"instance" {
+                            if f_instance.is_some() {
+                                if let Err(e) = d.duplicate("instance") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_instance = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_instance = Some(v),
+                                Err(e) => break 'fail (e, Some("instance")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_evse = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match EVSEType::decode(d) {
-                            Ok(v) => f_evse = Some(v),
-                            Err(e) => break 'fail (e, Some("evse")),
                         }
                     }
-                    b"name" => {
-                        if f_name.is_some() {
-                            if let Err(e) = d.duplicate("name") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(50)) {
-                            Ok(v) => f_name = Some(v),
-                            Err(e) => break 'fail (e, Some("name")),
-                        }
-                    }
-                    b"instance" => {
-                        if f_instance.is_some() {
-                            if let Err(e) = d.duplicate("instance") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_instance = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(50)) {
-                            Ok(v) => f_instance = Some(v),
-                            Err(e) => break 'fail (e, Some("instance")),
                         }
                     }
                     _ => {
@@ -5280,54 +6102,72 @@ impl Decode for ComponentVariableType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    8 => {
+                        if *key == *b"variable" {
+                            if f_variable.is_some() {
+                                if let Err(e) = d.duplicate("variable") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_variable = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match VariableType::decode(d) {
+                                Ok(v) => f_variable = Some(v),
+                                Err(e) => break 'fail (e, Some("variable")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"component" => {
-                        if f_component.is_some() {
-                            if let Err(e) = d.duplicate("component") {
+                    9 => {
+                        if *key == *b"component" {
+                            if f_component.is_some() {
+                                if let Err(e) = d.duplicate("component") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ComponentType::decode(d) {
+                                Ok(v) => f_component = Some(v),
+                                Err(e) => break 'fail (e, Some("component")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ComponentType::decode(d) {
-                            Ok(v) => f_component = Some(v),
-                            Err(e) => break 'fail (e, Some("component")),
                         }
                     }
-                    b"variable" => {
-                        if f_variable.is_some() {
-                            if let Err(e) = d.duplicate("variable") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_variable = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match VariableType::decode(d) {
-                            Ok(v) => f_variable = Some(v),
-                            Err(e) => break 'fail (e, Some("variable")),
                         }
                     }
                     _ => {
@@ -5448,79 +6288,115 @@ impl Decode for CompositeScheduleType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"chargingSchedulePeriod" => {
-                        if f_charging_schedule_period.is_some() {
-                            if let Err(e) = d.duplicate("chargingSchedulePeriod") {
+                    8 => {
+                        if *key == *b"duration" {
+                            if f_duration.is_some() {
+                                if let Err(e) = d.duplicate("duration") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_duration = Some(v),
+                                Err(e) => break 'fail (e, Some("duration")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.array(1, None, |d| ChargingSchedulePeriodType::decode(d)) {
-                            Ok(v) => f_charging_schedule_period = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingSchedulePeriod")),
                         }
                     }
-                    b"evseId" => {
-                        if f_evse_id.is_some() {
-                            if let Err(e) = d.duplicate("evseId") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_evse_id = Some(v),
-                            Err(e) => break 'fail (e, Some("evseId")),
                         }
                     }
-                    b"duration" => {
-                        if f_duration.is_some() {
-                            if let Err(e) = d.duplicate("duration") {
+                    13 => {
+                        if *key == *b"scheduleStart" {
+                            if f_schedule_start.is_some() {
+                                if let Err(e) = d.duplicate("scheduleStart") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_schedule_start = Some(v),
+                                Err(e) => break 'fail (e, Some("scheduleStart")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_duration = Some(v),
-                            Err(e) => break 'fail (e, Some("duration")),
                         }
                     }
-                    b"scheduleStart" => {
-                        if f_schedule_start.is_some() {
-                            if let Err(e) = d.duplicate("scheduleStart") {
+                    16 => {
+                        if *key == *b"chargingRateUnit" {
+                            if f_charging_rate_unit.is_some() {
+                                if let Err(e) = d.duplicate("chargingRateUnit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingRateUnitEnumType::decode(d) {
+                                Ok(v) => f_charging_rate_unit = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingRateUnit")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_schedule_start = Some(v),
-                            Err(e) => break 'fail (e, Some("scheduleStart")),
                         }
                     }
-                    b"chargingRateUnit" => {
-                        if f_charging_rate_unit.is_some() {
-                            if let Err(e) = d.duplicate("chargingRateUnit") {
+                    22 => {
+                        if *key == *b"chargingSchedulePeriod" {
+                            if f_charging_schedule_period.is_some() {
+                                if let Err(e) = d.duplicate("chargingSchedulePeriod") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| ChargingSchedulePeriodType::decode(d)) {
+                                Ok(v) => f_charging_schedule_period = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingSchedulePeriod")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ChargingRateUnitEnumType::decode(d) {
-                            Ok(v) => f_charging_rate_unit = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingRateUnit")),
                         }
                     }
                     _ => {
@@ -5777,29 +6653,106 @@ impl std::str::FromStr for ConnectorEnumType {
 impl Decode for ConnectorEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"cCCS1" => ConnectorEnumType::CCCS1,
-            b"cCCS2" => ConnectorEnumType::CCCS2,
-            b"cG105" => ConnectorEnumType::CG105,
-            b"cTesla" => ConnectorEnumType::CTesla,
-            b"cType1" => ConnectorEnumType::CType1,
-            b"cType2" => ConnectorEnumType::CType2,
-            b"s309-1P-16A" => ConnectorEnumType::S3091P16A,
-            b"s309-1P-32A" => ConnectorEnumType::S3091P32A,
-            b"s309-3P-16A" => ConnectorEnumType::S3093P16A,
-            b"s309-3P-32A" => ConnectorEnumType::S3093P32A,
-            b"sBS1361" => ConnectorEnumType::SBS1361,
-            b"sCEE-7-7" => ConnectorEnumType::SCEE77,
-            b"sType2" => ConnectorEnumType::SType2,
-            b"sType3" => ConnectorEnumType::SType3,
-            b"Other1PhMax16A" => ConnectorEnumType::Other1PhMax16A,
-            b"Other1PhOver16A" => ConnectorEnumType::Other1PhOver16A,
-            b"Other3Ph" => ConnectorEnumType::Other3Ph,
-            b"Pan" => ConnectorEnumType::Pan,
-            b"wInductive" => ConnectorEnumType::WInductive,
-            b"wResonant" => ConnectorEnumType::WResonant,
-            b"Undetermined" => ConnectorEnumType::Undetermined,
-            b"Unknown" => ConnectorEnumType::Unknown,
+        Ok(match s.len() {
+            3 => {
+                if *s == *b"Pan" {
+                    ConnectorEnumType::Pan
+                } else {
+                    ConnectorEnumType::UnknownValue(d.unknown_enum_bytes(s, "ConnectorEnumType")?)
+                }
+            }
+            5 => {
+                if *s == *b"cCCS1" {
+                    ConnectorEnumType::CCCS1
+                } else if *s == *b"cCCS2" {
+                    ConnectorEnumType::CCCS2
+                } else if *s == *b"cG105" {
+                    ConnectorEnumType::CG105
+                } else {
+                    ConnectorEnumType::UnknownValue(d.unknown_enum_bytes(s, "ConnectorEnumType")?)
+                }
+            }
+            6 => {
+                if *s == *b"cTesla" {
+                    ConnectorEnumType::CTesla
+                } else if *s == *b"cType1" {
+                    ConnectorEnumType::CType1
+                } else if *s == *b"cType2" {
+                    ConnectorEnumType::CType2
+                } else if *s == *b"sType2" {
+                    ConnectorEnumType::SType2
+                } else if *s == *b"sType3" {
+                    ConnectorEnumType::SType3
+                } else {
+                    ConnectorEnumType::UnknownValue(d.unknown_enum_bytes(s, "ConnectorEnumType")?)
+                }
+            }
+            7 => {
+                if *s == *b"sBS1361" {
+                    ConnectorEnumType::SBS1361
+                } else if *s == *b"Unknown" {
+                    ConnectorEnumType::Unknown
+                } else {
+                    ConnectorEnumType::UnknownValue(d.unknown_enum_bytes(s, "ConnectorEnumType")?)
+                }
+            }
+            8 => {
+                if *s == *b"sCEE-7-7" {
+                    ConnectorEnumType::SCEE77
+                } else if *s == *b"Other3Ph" {
+                    ConnectorEnumType::Other3Ph
+                } else {
+                    ConnectorEnumType::UnknownValue(d.unknown_enum_bytes(s, "ConnectorEnumType")?)
+                }
+            }
+            9 => {
+                if *s == *b"wResonant" {
+                    ConnectorEnumType::WResonant
+                } else {
+                    ConnectorEnumType::UnknownValue(d.unknown_enum_bytes(s, "ConnectorEnumType")?)
+                }
+            }
+            10 => {
+                if *s == *b"wInductive" {
+                    ConnectorEnumType::WInductive
+                } else {
+                    ConnectorEnumType::UnknownValue(d.unknown_enum_bytes(s, "ConnectorEnumType")?)
+                }
+            }
+            11 => {
+                if *s == *b"s309-1P-16A" {
+                    ConnectorEnumType::S3091P16A
+                } else if *s == *b"s309-1P-32A" {
+                    ConnectorEnumType::S3091P32A
+                } else if *s == *b"s309-3P-16A" {
+                    ConnectorEnumType::S3093P16A
+                } else if *s == *b"s309-3P-32A" {
+                    ConnectorEnumType::S3093P32A
+                } else {
+                    ConnectorEnumType::UnknownValue(d.unknown_enum_bytes(s, "ConnectorEnumType")?)
+                }
+            }
+            12 => {
+                if *s == *b"Undetermined" {
+                    ConnectorEnumType::Undetermined
+                } else {
+                    ConnectorEnumType::UnknownValue(d.unknown_enum_bytes(s, "ConnectorEnumType")?)
+                }
+            }
+            14 => {
+                if *s == *b"Other1PhMax16A" {
+                    ConnectorEnumType::Other1PhMax16A
+                } else {
+                    ConnectorEnumType::UnknownValue(d.unknown_enum_bytes(s, "ConnectorEnumType")?)
+                }
+            }
+            15 => {
+                if *s == *b"Other1PhOver16A" {
+                    ConnectorEnumType::Other1PhOver16A
+                } else {
+                    ConnectorEnumType::UnknownValue(d.unknown_enum_bytes(s, "ConnectorEnumType")?)
+                }
+            }
             _ => ConnectorEnumType::UnknownValue(d.unknown_enum_bytes(s, "ConnectorEnumType")?),
         })
     }
@@ -5884,12 +6837,45 @@ impl std::str::FromStr for ConnectorStatusEnumType {
 impl Decode for ConnectorStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Available" => ConnectorStatusEnumType::Available,
-            b"Occupied" => ConnectorStatusEnumType::Occupied,
-            b"Reserved" => ConnectorStatusEnumType::Reserved,
-            b"Unavailable" => ConnectorStatusEnumType::Unavailable,
-            b"Faulted" => ConnectorStatusEnumType::Faulted,
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Faulted" {
+                    ConnectorStatusEnumType::Faulted
+                } else {
+                    ConnectorStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ConnectorStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Occupied" {
+                    ConnectorStatusEnumType::Occupied
+                } else if *s == *b"Reserved" {
+                    ConnectorStatusEnumType::Reserved
+                } else {
+                    ConnectorStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ConnectorStatusEnumType")?,
+                    )
+                }
+            }
+            9 => {
+                if *s == *b"Available" {
+                    ConnectorStatusEnumType::Available
+                } else {
+                    ConnectorStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ConnectorStatusEnumType")?,
+                    )
+                }
+            }
+            11 => {
+                if *s == *b"Unavailable" {
+                    ConnectorStatusEnumType::Unavailable
+                } else {
+                    ConnectorStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ConnectorStatusEnumType")?,
+                    )
+                }
+            }
             _ => ConnectorStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "ConnectorStatusEnumType")?,
             ),
@@ -5952,46 +6938,57 @@ impl Decode for ConsumptionCostType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    4 => {
+                        if *key == *b"cost" {
+                            if f_cost.is_some() {
+                                if let Err(e) = d.duplicate("cost") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, Some(3), |d| CostType::decode(d)) {
+                                Ok(v) => f_cost = Some(v),
+                                Err(e) => break 'fail (e, Some("cost")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"startValue" => {
-                        if f_start_value.is_some() {
-                            if let Err(e) = d.duplicate("startValue") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"startValue" {
+                            if f_start_value.is_some() {
+                                if let Err(e) = d.duplicate("startValue") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.decimal(None, None, None) {
+                                Ok(v) => f_start_value = Some(v),
+                                Err(e) => break 'fail (e, Some("startValue")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.decimal(None, None, None) {
-                            Ok(v) => f_start_value = Some(v),
-                            Err(e) => break 'fail (e, Some("startValue")),
-                        }
-                    }
-                    b"cost" => {
-                        if f_cost.is_some() {
-                            if let Err(e) = d.duplicate("cost") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.array(1, Some(3), |d| CostType::decode(d)) {
-                            Ok(v) => f_cost = Some(v),
-                            Err(e) => break 'fail (e, Some("cost")),
                         }
                     }
                     _ => {
@@ -6118,10 +7115,28 @@ impl std::str::FromStr for CostKindEnumType {
 impl Decode for CostKindEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"CarbonDioxideEmission" => CostKindEnumType::CarbonDioxideEmission,
-            b"RelativePricePercentage" => CostKindEnumType::RelativePricePercentage,
-            b"RenewableGenerationPercentage" => CostKindEnumType::RenewableGenerationPercentage,
+        Ok(match s.len() {
+            21 => {
+                if *s == *b"CarbonDioxideEmission" {
+                    CostKindEnumType::CarbonDioxideEmission
+                } else {
+                    CostKindEnumType::UnknownValue(d.unknown_enum_bytes(s, "CostKindEnumType")?)
+                }
+            }
+            23 => {
+                if *s == *b"RelativePricePercentage" {
+                    CostKindEnumType::RelativePricePercentage
+                } else {
+                    CostKindEnumType::UnknownValue(d.unknown_enum_bytes(s, "CostKindEnumType")?)
+                }
+            }
+            29 => {
+                if *s == *b"RenewableGenerationPercentage" {
+                    CostKindEnumType::RenewableGenerationPercentage
+                } else {
+                    CostKindEnumType::UnknownValue(d.unknown_enum_bytes(s, "CostKindEnumType")?)
+                }
+            }
             _ => CostKindEnumType::UnknownValue(d.unknown_enum_bytes(s, "CostKindEnumType")?),
         })
     }
@@ -6184,65 +7199,89 @@ impl Decode for CostType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"amount" {
+                            if f_amount.is_some() {
+                                if let Err(e) = d.duplicate("amount") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_amount = Some(v),
+                                Err(e) => break 'fail (e, Some("amount")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"costKind" => {
-                        if f_cost_kind.is_some() {
-                            if let Err(e) = d.duplicate("costKind") {
+                    8 => {
+                        if *key == *b"costKind" {
+                            if f_cost_kind.is_some() {
+                                if let Err(e) = d.duplicate("costKind") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match CostKindEnumType::decode(d) {
+                                Ok(v) => f_cost_kind = Some(v),
+                                Err(e) => break 'fail (e, Some("costKind")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match CostKindEnumType::decode(d) {
-                            Ok(v) => f_cost_kind = Some(v),
-                            Err(e) => break 'fail (e, Some("costKind")),
                         }
                     }
-                    b"amount" => {
-                        if f_amount.is_some() {
-                            if let Err(e) = d.duplicate("amount") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_amount = Some(v),
-                            Err(e) => break 'fail (e, Some("amount")),
                         }
                     }
-                    b"amountMultiplier" => {
-                        if f_amount_multiplier.is_some() {
-                            if let Err(e) = d.duplicate("amountMultiplier") {
+                    16 => {
+                        if *key == *b"amountMultiplier" {
+                            if f_amount_multiplier.is_some() {
+                                if let Err(e) = d.duplicate("amountMultiplier") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_amount_multiplier = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_amount_multiplier = Some(v),
+                                Err(e) => break 'fail (e, Some("amountMultiplier")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_amount_multiplier = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_amount_multiplier = Some(v),
-                            Err(e) => break 'fail (e, Some("amountMultiplier")),
                         }
                     }
                     _ => {
@@ -6343,16 +7382,22 @@ impl Decode for CustomDataType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"vendorId" => {
-                        if f_vendor_id.is_some() {
-                            if let Err(e) = d.duplicate("vendorId") {
+                match key.len() {
+                    8 => {
+                        if *key == *b"vendorId" {
+                            if f_vendor_id.is_some() {
+                                if let Err(e) = d.duplicate("vendorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(255)) {
+                                Ok(v) => f_vendor_id = Some(v),
+                                Err(e) => break 'fail (e, Some("vendorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.extension_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(255)) {
-                            Ok(v) => f_vendor_id = Some(v),
-                            Err(e) => break 'fail (e, Some("vendorId")),
                         }
                     }
                     _ => {
@@ -6455,10 +7500,27 @@ impl std::str::FromStr for CustomerInformationStatusEnumType {
 impl Decode for CustomerInformationStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => CustomerInformationStatusEnumType::Accepted,
-            b"Rejected" => CustomerInformationStatusEnumType::Rejected,
-            b"Invalid" => CustomerInformationStatusEnumType::Invalid,
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Invalid" {
+                    CustomerInformationStatusEnumType::Invalid
+                } else {
+                    CustomerInformationStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "CustomerInformationStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    CustomerInformationStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    CustomerInformationStatusEnumType::Rejected
+                } else {
+                    CustomerInformationStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "CustomerInformationStatusEnumType")?,
+                    )
+                }
+            }
             _ => CustomerInformationStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "CustomerInformationStatusEnumType")?,
             ),
@@ -6545,160 +7607,186 @@ impl Decode for DCChargingParametersType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    7 => {
+                        if *key == *b"fullSoC" {
+                            if f_full_so_c.is_some() {
+                                if let Err(e) = d.duplicate("fullSoC") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_full_so_c = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(Some(0), Some(100)) {
+                                Ok(v) => f_full_so_c = Some(v),
+                                Err(e) => break 'fail (e, Some("fullSoC")),
+                            }
+                        } else if *key == *b"bulkSoC" {
+                            if f_bulk_so_c.is_some() {
+                                if let Err(e) = d.duplicate("bulkSoC") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_bulk_so_c = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(Some(0), Some(100)) {
+                                Ok(v) => f_bulk_so_c = Some(v),
+                                Err(e) => break 'fail (e, Some("bulkSoC")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"evMaxCurrent" => {
-                        if f_ev_max_current.is_some() {
-                            if let Err(e) = d.duplicate("evMaxCurrent") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"evMaxPower" {
+                            if f_ev_max_power.is_some() {
+                                if let Err(e) = d.duplicate("evMaxPower") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_ev_max_power = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_ev_max_power = Some(v),
+                                Err(e) => break 'fail (e, Some("evMaxPower")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_ev_max_current = Some(v),
-                            Err(e) => break 'fail (e, Some("evMaxCurrent")),
                         }
                     }
-                    b"evMaxVoltage" => {
-                        if f_ev_max_voltage.is_some() {
-                            if let Err(e) = d.duplicate("evMaxVoltage") {
+                    12 => {
+                        if *key == *b"evMaxCurrent" {
+                            if f_ev_max_current.is_some() {
+                                if let Err(e) = d.duplicate("evMaxCurrent") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_ev_max_current = Some(v),
+                                Err(e) => break 'fail (e, Some("evMaxCurrent")),
+                            }
+                        } else if *key == *b"evMaxVoltage" {
+                            if f_ev_max_voltage.is_some() {
+                                if let Err(e) = d.duplicate("evMaxVoltage") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_ev_max_voltage = Some(v),
+                                Err(e) => break 'fail (e, Some("evMaxVoltage")),
+                            }
+                        } else if *key == *b"energyAmount" {
+                            if f_energy_amount.is_some() {
+                                if let Err(e) = d.duplicate("energyAmount") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_energy_amount = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_energy_amount = Some(v),
+                                Err(e) => break 'fail (e, Some("energyAmount")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_ev_max_voltage = Some(v),
-                            Err(e) => break 'fail (e, Some("evMaxVoltage")),
                         }
                     }
-                    b"energyAmount" => {
-                        if f_energy_amount.is_some() {
-                            if let Err(e) = d.duplicate("energyAmount") {
+                    13 => {
+                        if *key == *b"stateOfCharge" {
+                            if f_state_of_charge.is_some() {
+                                if let Err(e) = d.duplicate("stateOfCharge") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_state_of_charge = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(Some(0), Some(100)) {
+                                Ok(v) => f_state_of_charge = Some(v),
+                                Err(e) => break 'fail (e, Some("stateOfCharge")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_energy_amount = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_energy_amount = Some(v),
-                            Err(e) => break 'fail (e, Some("energyAmount")),
                         }
                     }
-                    b"evMaxPower" => {
-                        if f_ev_max_power.is_some() {
-                            if let Err(e) = d.duplicate("evMaxPower") {
+                    16 => {
+                        if *key == *b"evEnergyCapacity" {
+                            if f_ev_energy_capacity.is_some() {
+                                if let Err(e) = d.duplicate("evEnergyCapacity") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_ev_energy_capacity = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_ev_energy_capacity = Some(v),
+                                Err(e) => break 'fail (e, Some("evEnergyCapacity")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_ev_max_power = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_ev_max_power = Some(v),
-                            Err(e) => break 'fail (e, Some("evMaxPower")),
-                        }
-                    }
-                    b"stateOfCharge" => {
-                        if f_state_of_charge.is_some() {
-                            if let Err(e) = d.duplicate("stateOfCharge") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_state_of_charge = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(Some(0), Some(100)) {
-                            Ok(v) => f_state_of_charge = Some(v),
-                            Err(e) => break 'fail (e, Some("stateOfCharge")),
-                        }
-                    }
-                    b"evEnergyCapacity" => {
-                        if f_ev_energy_capacity.is_some() {
-                            if let Err(e) = d.duplicate("evEnergyCapacity") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_ev_energy_capacity = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_ev_energy_capacity = Some(v),
-                            Err(e) => break 'fail (e, Some("evEnergyCapacity")),
-                        }
-                    }
-                    b"fullSoC" => {
-                        if f_full_so_c.is_some() {
-                            if let Err(e) = d.duplicate("fullSoC") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_full_so_c = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(Some(0), Some(100)) {
-                            Ok(v) => f_full_so_c = Some(v),
-                            Err(e) => break 'fail (e, Some("fullSoC")),
-                        }
-                    }
-                    b"bulkSoC" => {
-                        if f_bulk_so_c.is_some() {
-                            if let Err(e) = d.duplicate("bulkSoC") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_bulk_so_c = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(Some(0), Some(100)) {
-                            Ok(v) => f_bulk_so_c = Some(v),
-                            Err(e) => break 'fail (e, Some("bulkSoC")),
                         }
                     }
                     _ => {
@@ -6881,15 +7969,48 @@ impl std::str::FromStr for DataEnumType {
 impl Decode for DataEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"string" => DataEnumType::String,
-            b"decimal" => DataEnumType::Decimal,
-            b"integer" => DataEnumType::Integer,
-            b"dateTime" => DataEnumType::DateTime,
-            b"boolean" => DataEnumType::Boolean,
-            b"OptionList" => DataEnumType::OptionList,
-            b"SequenceList" => DataEnumType::SequenceList,
-            b"MemberList" => DataEnumType::MemberList,
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"string" {
+                    DataEnumType::String
+                } else {
+                    DataEnumType::UnknownValue(d.unknown_enum_bytes(s, "DataEnumType")?)
+                }
+            }
+            7 => {
+                if *s == *b"decimal" {
+                    DataEnumType::Decimal
+                } else if *s == *b"integer" {
+                    DataEnumType::Integer
+                } else if *s == *b"boolean" {
+                    DataEnumType::Boolean
+                } else {
+                    DataEnumType::UnknownValue(d.unknown_enum_bytes(s, "DataEnumType")?)
+                }
+            }
+            8 => {
+                if *s == *b"dateTime" {
+                    DataEnumType::DateTime
+                } else {
+                    DataEnumType::UnknownValue(d.unknown_enum_bytes(s, "DataEnumType")?)
+                }
+            }
+            10 => {
+                if *s == *b"OptionList" {
+                    DataEnumType::OptionList
+                } else if *s == *b"MemberList" {
+                    DataEnumType::MemberList
+                } else {
+                    DataEnumType::UnknownValue(d.unknown_enum_bytes(s, "DataEnumType")?)
+                }
+            }
+            12 => {
+                if *s == *b"SequenceList" {
+                    DataEnumType::SequenceList
+                } else {
+                    DataEnumType::UnknownValue(d.unknown_enum_bytes(s, "DataEnumType")?)
+                }
+            }
             _ => DataEnumType::UnknownValue(d.unknown_enum_bytes(s, "DataEnumType")?),
         })
     }
@@ -6969,11 +8090,36 @@ impl std::str::FromStr for DataTransferStatusEnumType {
 impl Decode for DataTransferStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => DataTransferStatusEnumType::Accepted,
-            b"Rejected" => DataTransferStatusEnumType::Rejected,
-            b"UnknownMessageId" => DataTransferStatusEnumType::UnknownMessageId,
-            b"UnknownVendorId" => DataTransferStatusEnumType::UnknownVendorId,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    DataTransferStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    DataTransferStatusEnumType::Rejected
+                } else {
+                    DataTransferStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "DataTransferStatusEnumType")?,
+                    )
+                }
+            }
+            15 => {
+                if *s == *b"UnknownVendorId" {
+                    DataTransferStatusEnumType::UnknownVendorId
+                } else {
+                    DataTransferStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "DataTransferStatusEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"UnknownMessageId" {
+                    DataTransferStatusEnumType::UnknownMessageId
+                } else {
+                    DataTransferStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "DataTransferStatusEnumType")?,
+                    )
+                }
+            }
             _ => DataTransferStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "DataTransferStatusEnumType")?,
             ),
@@ -7052,10 +8198,27 @@ impl std::str::FromStr for DeleteCertificateStatusEnumType {
 impl Decode for DeleteCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => DeleteCertificateStatusEnumType::Accepted,
-            b"Failed" => DeleteCertificateStatusEnumType::Failed,
-            b"NotFound" => DeleteCertificateStatusEnumType::NotFound,
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Failed" {
+                    DeleteCertificateStatusEnumType::Failed
+                } else {
+                    DeleteCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "DeleteCertificateStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    DeleteCertificateStatusEnumType::Accepted
+                } else if *s == *b"NotFound" {
+                    DeleteCertificateStatusEnumType::NotFound
+                } else {
+                    DeleteCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "DeleteCertificateStatusEnumType")?,
+                    )
+                }
+            }
             _ => DeleteCertificateStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "DeleteCertificateStatusEnumType")?,
             ),
@@ -7151,13 +8314,54 @@ impl std::str::FromStr for DisplayMessageStatusEnumType {
 impl Decode for DisplayMessageStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => DisplayMessageStatusEnumType::Accepted,
-            b"NotSupportedMessageFormat" => DisplayMessageStatusEnumType::NotSupportedMessageFormat,
-            b"Rejected" => DisplayMessageStatusEnumType::Rejected,
-            b"NotSupportedPriority" => DisplayMessageStatusEnumType::NotSupportedPriority,
-            b"NotSupportedState" => DisplayMessageStatusEnumType::NotSupportedState,
-            b"UnknownTransaction" => DisplayMessageStatusEnumType::UnknownTransaction,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    DisplayMessageStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    DisplayMessageStatusEnumType::Rejected
+                } else {
+                    DisplayMessageStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "DisplayMessageStatusEnumType")?,
+                    )
+                }
+            }
+            17 => {
+                if *s == *b"NotSupportedState" {
+                    DisplayMessageStatusEnumType::NotSupportedState
+                } else {
+                    DisplayMessageStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "DisplayMessageStatusEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"UnknownTransaction" {
+                    DisplayMessageStatusEnumType::UnknownTransaction
+                } else {
+                    DisplayMessageStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "DisplayMessageStatusEnumType")?,
+                    )
+                }
+            }
+            20 => {
+                if *s == *b"NotSupportedPriority" {
+                    DisplayMessageStatusEnumType::NotSupportedPriority
+                } else {
+                    DisplayMessageStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "DisplayMessageStatusEnumType")?,
+                    )
+                }
+            }
+            25 => {
+                if *s == *b"NotSupportedMessageFormat" {
+                    DisplayMessageStatusEnumType::NotSupportedMessageFormat
+                } else {
+                    DisplayMessageStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "DisplayMessageStatusEnumType")?,
+                    )
+                }
+            }
             _ => DisplayMessageStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "DisplayMessageStatusEnumType")?,
             ),
@@ -7220,54 +8424,72 @@ impl Decode for EVSEType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"id" => {
-                        if f_id.is_some() {
-                            if let Err(e) = d.duplicate("id") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_id = Some(v),
-                            Err(e) => break 'fail (e, Some("id")),
                         }
                     }
-                    b"connectorId" => {
-                        if f_connector_id.is_some() {
-                            if let Err(e) = d.duplicate("connectorId") {
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_connector_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_connector_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_connector_id = Some(v),
-                            Err(e) => break 'fail (e, Some("connectorId")),
                         }
                     }
                     _ => {
@@ -7384,11 +8606,43 @@ impl std::str::FromStr for EnergyTransferModeEnumType {
 impl Decode for EnergyTransferModeEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"DC" => EnergyTransferModeEnumType::DC,
-            b"AC_single_phase" => EnergyTransferModeEnumType::ACSinglePhase,
-            b"AC_two_phase" => EnergyTransferModeEnumType::ACTwoPhase,
-            b"AC_three_phase" => EnergyTransferModeEnumType::ACThreePhase,
+        Ok(match s.len() {
+            2 => {
+                if *s == *b"DC" {
+                    EnergyTransferModeEnumType::DC
+                } else {
+                    EnergyTransferModeEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "EnergyTransferModeEnumType")?,
+                    )
+                }
+            }
+            12 => {
+                if *s == *b"AC_two_phase" {
+                    EnergyTransferModeEnumType::ACTwoPhase
+                } else {
+                    EnergyTransferModeEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "EnergyTransferModeEnumType")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"AC_three_phase" {
+                    EnergyTransferModeEnumType::ACThreePhase
+                } else {
+                    EnergyTransferModeEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "EnergyTransferModeEnumType")?,
+                    )
+                }
+            }
+            15 => {
+                if *s == *b"AC_single_phase" {
+                    EnergyTransferModeEnumType::ACSinglePhase
+                } else {
+                    EnergyTransferModeEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "EnergyTransferModeEnumType")?,
+                    )
+                }
+            }
             _ => EnergyTransferModeEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "EnergyTransferModeEnumType")?,
             ),
@@ -7503,215 +8757,264 @@ impl Decode for EventDataType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    5 => {
+                        if *key == *b"cause" {
+                            if f_cause.is_some() {
+                                if let Err(e) = d.duplicate("cause") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_cause = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_cause = Some(v),
+                                Err(e) => break 'fail (e, Some("cause")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"eventId" => {
-                        if f_event_id.is_some() {
-                            if let Err(e) = d.duplicate("eventId") {
+                    7 => {
+                        if *key == *b"eventId" {
+                            if f_event_id.is_some() {
+                                if let Err(e) = d.duplicate("eventId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_event_id = Some(v),
+                                Err(e) => break 'fail (e, Some("eventId")),
+                            }
+                        } else if *key == *b"trigger" {
+                            if f_trigger.is_some() {
+                                if let Err(e) = d.duplicate("trigger") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match EventTriggerEnumType::decode(d) {
+                                Ok(v) => f_trigger = Some(v),
+                                Err(e) => break 'fail (e, Some("trigger")),
+                            }
+                        } else if *key == *b"cleared" {
+                            if f_cleared.is_some() {
+                                if let Err(e) = d.duplicate("cleared") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_cleared = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_cleared = Some(v),
+                                Err(e) => break 'fail (e, Some("cleared")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_event_id = Some(v),
-                            Err(e) => break 'fail (e, Some("eventId")),
                         }
                     }
-                    b"timestamp" => {
-                        if f_timestamp.is_some() {
-                            if let Err(e) = d.duplicate("timestamp") {
+                    8 => {
+                        if *key == *b"techCode" {
+                            if f_tech_code.is_some() {
+                                if let Err(e) = d.duplicate("techCode") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_tech_code = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_tech_code = Some(v),
+                                Err(e) => break 'fail (e, Some("techCode")),
+                            }
+                        } else if *key == *b"techInfo" {
+                            if f_tech_info.is_some() {
+                                if let Err(e) = d.duplicate("techInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_tech_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(500)) {
+                                Ok(v) => f_tech_info = Some(v),
+                                Err(e) => break 'fail (e, Some("techInfo")),
+                            }
+                        } else if *key == *b"variable" {
+                            if f_variable.is_some() {
+                                if let Err(e) = d.duplicate("variable") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match VariableType::decode(d) {
+                                Ok(v) => f_variable = Some(v),
+                                Err(e) => break 'fail (e, Some("variable")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_timestamp = Some(v),
-                            Err(e) => break 'fail (e, Some("timestamp")),
                         }
                     }
-                    b"trigger" => {
-                        if f_trigger.is_some() {
-                            if let Err(e) = d.duplicate("trigger") {
+                    9 => {
+                        if *key == *b"timestamp" {
+                            if f_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("timestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("timestamp")),
+                            }
+                        } else if *key == *b"component" {
+                            if f_component.is_some() {
+                                if let Err(e) = d.duplicate("component") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ComponentType::decode(d) {
+                                Ok(v) => f_component = Some(v),
+                                Err(e) => break 'fail (e, Some("component")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match EventTriggerEnumType::decode(d) {
-                            Ok(v) => f_trigger = Some(v),
-                            Err(e) => break 'fail (e, Some("trigger")),
                         }
                     }
-                    b"cause" => {
-                        if f_cause.is_some() {
-                            if let Err(e) = d.duplicate("cause") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_cause = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_cause = Some(v),
-                            Err(e) => break 'fail (e, Some("cause")),
                         }
                     }
-                    b"actualValue" => {
-                        if f_actual_value.is_some() {
-                            if let Err(e) = d.duplicate("actualValue") {
+                    11 => {
+                        if *key == *b"actualValue" {
+                            if f_actual_value.is_some() {
+                                if let Err(e) = d.duplicate("actualValue") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(2500)) {
+                                Ok(v) => f_actual_value = Some(v),
+                                Err(e) => break 'fail (e, Some("actualValue")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(2500)) {
-                            Ok(v) => f_actual_value = Some(v),
-                            Err(e) => break 'fail (e, Some("actualValue")),
                         }
                     }
-                    b"techCode" => {
-                        if f_tech_code.is_some() {
-                            if let Err(e) = d.duplicate("techCode") {
+                    13 => {
+                        if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_transaction_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(36)) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_tech_code = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(50)) {
-                            Ok(v) => f_tech_code = Some(v),
-                            Err(e) => break 'fail (e, Some("techCode")),
                         }
                     }
-                    b"techInfo" => {
-                        if f_tech_info.is_some() {
-                            if let Err(e) = d.duplicate("techInfo") {
+                    20 => {
+                        if *key == *b"variableMonitoringId" {
+                            if f_variable_monitoring_id.is_some() {
+                                if let Err(e) = d.duplicate("variableMonitoringId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_variable_monitoring_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_variable_monitoring_id = Some(v),
+                                Err(e) => break 'fail (e, Some("variableMonitoringId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_tech_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(500)) {
-                            Ok(v) => f_tech_info = Some(v),
-                            Err(e) => break 'fail (e, Some("techInfo")),
                         }
                     }
-                    b"cleared" => {
-                        if f_cleared.is_some() {
-                            if let Err(e) = d.duplicate("cleared") {
+                    21 => {
+                        if *key == *b"eventNotificationType" {
+                            if f_event_notification_type.is_some() {
+                                if let Err(e) = d.duplicate("eventNotificationType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match EventNotificationEnumType::decode(d) {
+                                Ok(v) => f_event_notification_type = Some(v),
+                                Err(e) => break 'fail (e, Some("eventNotificationType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_cleared = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.boolean() {
-                            Ok(v) => f_cleared = Some(v),
-                            Err(e) => break 'fail (e, Some("cleared")),
-                        }
-                    }
-                    b"transactionId" => {
-                        if f_transaction_id.is_some() {
-                            if let Err(e) = d.duplicate("transactionId") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_transaction_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(36)) {
-                            Ok(v) => f_transaction_id = Some(v),
-                            Err(e) => break 'fail (e, Some("transactionId")),
-                        }
-                    }
-                    b"component" => {
-                        if f_component.is_some() {
-                            if let Err(e) = d.duplicate("component") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match ComponentType::decode(d) {
-                            Ok(v) => f_component = Some(v),
-                            Err(e) => break 'fail (e, Some("component")),
-                        }
-                    }
-                    b"variableMonitoringId" => {
-                        if f_variable_monitoring_id.is_some() {
-                            if let Err(e) = d.duplicate("variableMonitoringId") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_variable_monitoring_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_variable_monitoring_id = Some(v),
-                            Err(e) => break 'fail (e, Some("variableMonitoringId")),
-                        }
-                    }
-                    b"eventNotificationType" => {
-                        if f_event_notification_type.is_some() {
-                            if let Err(e) = d.duplicate("eventNotificationType") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match EventNotificationEnumType::decode(d) {
-                            Ok(v) => f_event_notification_type = Some(v),
-                            Err(e) => break 'fail (e, Some("eventNotificationType")),
-                        }
-                    }
-                    b"variable" => {
-                        if f_variable.is_some() {
-                            if let Err(e) = d.duplicate("variable") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match VariableType::decode(d) {
-                            Ok(v) => f_variable = Some(v),
-                            Err(e) => break 'fail (e, Some("variable")),
                         }
                     }
                     _ => {
@@ -7943,11 +9246,43 @@ impl std::str::FromStr for EventNotificationEnumType {
 impl Decode for EventNotificationEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"HardWiredNotification" => EventNotificationEnumType::HardWiredNotification,
-            b"HardWiredMonitor" => EventNotificationEnumType::HardWiredMonitor,
-            b"PreconfiguredMonitor" => EventNotificationEnumType::PreconfiguredMonitor,
-            b"CustomMonitor" => EventNotificationEnumType::CustomMonitor,
+        Ok(match s.len() {
+            13 => {
+                if *s == *b"CustomMonitor" {
+                    EventNotificationEnumType::CustomMonitor
+                } else {
+                    EventNotificationEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "EventNotificationEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"HardWiredMonitor" {
+                    EventNotificationEnumType::HardWiredMonitor
+                } else {
+                    EventNotificationEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "EventNotificationEnumType")?,
+                    )
+                }
+            }
+            20 => {
+                if *s == *b"PreconfiguredMonitor" {
+                    EventNotificationEnumType::PreconfiguredMonitor
+                } else {
+                    EventNotificationEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "EventNotificationEnumType")?,
+                    )
+                }
+            }
+            21 => {
+                if *s == *b"HardWiredNotification" {
+                    EventNotificationEnumType::HardWiredNotification
+                } else {
+                    EventNotificationEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "EventNotificationEnumType")?,
+                    )
+                }
+            }
             _ => EventNotificationEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "EventNotificationEnumType")?,
             ),
@@ -8026,10 +9361,27 @@ impl std::str::FromStr for EventTriggerEnumType {
 impl Decode for EventTriggerEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Alerting" => EventTriggerEnumType::Alerting,
-            b"Delta" => EventTriggerEnumType::Delta,
-            b"Periodic" => EventTriggerEnumType::Periodic,
+        Ok(match s.len() {
+            5 => {
+                if *s == *b"Delta" {
+                    EventTriggerEnumType::Delta
+                } else {
+                    EventTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "EventTriggerEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Alerting" {
+                    EventTriggerEnumType::Alerting
+                } else if *s == *b"Periodic" {
+                    EventTriggerEnumType::Periodic
+                } else {
+                    EventTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "EventTriggerEnumType")?,
+                    )
+                }
+            }
             _ => {
                 EventTriggerEnumType::UnknownValue(d.unknown_enum_bytes(s, "EventTriggerEnumType")?)
             }
@@ -8161,21 +9513,98 @@ impl std::str::FromStr for FirmwareStatusEnumType {
 impl Decode for FirmwareStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Downloaded" => FirmwareStatusEnumType::Downloaded,
-            b"DownloadFailed" => FirmwareStatusEnumType::DownloadFailed,
-            b"Downloading" => FirmwareStatusEnumType::Downloading,
-            b"DownloadScheduled" => FirmwareStatusEnumType::DownloadScheduled,
-            b"DownloadPaused" => FirmwareStatusEnumType::DownloadPaused,
-            b"Idle" => FirmwareStatusEnumType::Idle,
-            b"InstallationFailed" => FirmwareStatusEnumType::InstallationFailed,
-            b"Installing" => FirmwareStatusEnumType::Installing,
-            b"Installed" => FirmwareStatusEnumType::Installed,
-            b"InstallRebooting" => FirmwareStatusEnumType::InstallRebooting,
-            b"InstallScheduled" => FirmwareStatusEnumType::InstallScheduled,
-            b"InstallVerificationFailed" => FirmwareStatusEnumType::InstallVerificationFailed,
-            b"InvalidSignature" => FirmwareStatusEnumType::InvalidSignature,
-            b"SignatureVerified" => FirmwareStatusEnumType::SignatureVerified,
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"Idle" {
+                    FirmwareStatusEnumType::Idle
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            9 => {
+                if *s == *b"Installed" {
+                    FirmwareStatusEnumType::Installed
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            10 => {
+                if *s == *b"Downloaded" {
+                    FirmwareStatusEnumType::Downloaded
+                } else if *s == *b"Installing" {
+                    FirmwareStatusEnumType::Installing
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            11 => {
+                if *s == *b"Downloading" {
+                    FirmwareStatusEnumType::Downloading
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"DownloadFailed" {
+                    FirmwareStatusEnumType::DownloadFailed
+                } else if *s == *b"DownloadPaused" {
+                    FirmwareStatusEnumType::DownloadPaused
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"InstallRebooting" {
+                    FirmwareStatusEnumType::InstallRebooting
+                } else if *s == *b"InstallScheduled" {
+                    FirmwareStatusEnumType::InstallScheduled
+                } else if *s == *b"InvalidSignature" {
+                    FirmwareStatusEnumType::InvalidSignature
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            17 => {
+                if *s == *b"DownloadScheduled" {
+                    FirmwareStatusEnumType::DownloadScheduled
+                } else if *s == *b"SignatureVerified" {
+                    FirmwareStatusEnumType::SignatureVerified
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"InstallationFailed" {
+                    FirmwareStatusEnumType::InstallationFailed
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            25 => {
+                if *s == *b"InstallVerificationFailed" {
+                    FirmwareStatusEnumType::InstallVerificationFailed
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
             _ => FirmwareStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
             ),
@@ -8248,103 +9677,139 @@ impl Decode for FirmwareType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    8 => {
+                        if *key == *b"location" {
+                            if f_location.is_some() {
+                                if let Err(e) = d.duplicate("location") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(512)) {
+                                Ok(v) => f_location = Some(v),
+                                Err(e) => break 'fail (e, Some("location")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"location" => {
-                        if f_location.is_some() {
-                            if let Err(e) = d.duplicate("location") {
+                    9 => {
+                        if *key == *b"signature" {
+                            if f_signature.is_some() {
+                                if let Err(e) = d.duplicate("signature") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_signature = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(800)) {
+                                Ok(v) => f_signature = Some(v),
+                                Err(e) => break 'fail (e, Some("signature")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(512)) {
-                            Ok(v) => f_location = Some(v),
-                            Err(e) => break 'fail (e, Some("location")),
                         }
                     }
-                    b"retrieveDateTime" => {
-                        if f_retrieve_date_time.is_some() {
-                            if let Err(e) = d.duplicate("retrieveDateTime") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_retrieve_date_time = Some(v),
-                            Err(e) => break 'fail (e, Some("retrieveDateTime")),
                         }
                     }
-                    b"installDateTime" => {
-                        if f_install_date_time.is_some() {
-                            if let Err(e) = d.duplicate("installDateTime") {
+                    15 => {
+                        if *key == *b"installDateTime" {
+                            if f_install_date_time.is_some() {
+                                if let Err(e) = d.duplicate("installDateTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_install_date_time = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_install_date_time = Some(v),
+                                Err(e) => break 'fail (e, Some("installDateTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_install_date_time = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_install_date_time = Some(v),
-                            Err(e) => break 'fail (e, Some("installDateTime")),
                         }
                     }
-                    b"signingCertificate" => {
-                        if f_signing_certificate.is_some() {
-                            if let Err(e) = d.duplicate("signingCertificate") {
+                    16 => {
+                        if *key == *b"retrieveDateTime" {
+                            if f_retrieve_date_time.is_some() {
+                                if let Err(e) = d.duplicate("retrieveDateTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_retrieve_date_time = Some(v),
+                                Err(e) => break 'fail (e, Some("retrieveDateTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_signing_certificate = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(5500)) {
-                            Ok(v) => f_signing_certificate = Some(v),
-                            Err(e) => break 'fail (e, Some("signingCertificate")),
                         }
                     }
-                    b"signature" => {
-                        if f_signature.is_some() {
-                            if let Err(e) = d.duplicate("signature") {
+                    18 => {
+                        if *key == *b"signingCertificate" {
+                            if f_signing_certificate.is_some() {
+                                if let Err(e) = d.duplicate("signingCertificate") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_signing_certificate = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(5500)) {
+                                Ok(v) => f_signing_certificate = Some(v),
+                                Err(e) => break 'fail (e, Some("signingCertificate")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_signature = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(800)) {
-                            Ok(v) => f_signature = Some(v),
-                            Err(e) => break 'fail (e, Some("signature")),
                         }
                     }
                     _ => {
@@ -8498,11 +9963,36 @@ impl std::str::FromStr for GenericDeviceModelStatusEnumType {
 impl Decode for GenericDeviceModelStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => GenericDeviceModelStatusEnumType::Accepted,
-            b"Rejected" => GenericDeviceModelStatusEnumType::Rejected,
-            b"NotSupported" => GenericDeviceModelStatusEnumType::NotSupported,
-            b"EmptyResultSet" => GenericDeviceModelStatusEnumType::EmptyResultSet,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    GenericDeviceModelStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    GenericDeviceModelStatusEnumType::Rejected
+                } else {
+                    GenericDeviceModelStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GenericDeviceModelStatusEnumType")?,
+                    )
+                }
+            }
+            12 => {
+                if *s == *b"NotSupported" {
+                    GenericDeviceModelStatusEnumType::NotSupported
+                } else {
+                    GenericDeviceModelStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GenericDeviceModelStatusEnumType")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"EmptyResultSet" {
+                    GenericDeviceModelStatusEnumType::EmptyResultSet
+                } else {
+                    GenericDeviceModelStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GenericDeviceModelStatusEnumType")?,
+                    )
+                }
+            }
             _ => GenericDeviceModelStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "GenericDeviceModelStatusEnumType")?,
             ),
@@ -8576,9 +10066,18 @@ impl std::str::FromStr for GenericStatusEnumType {
 impl Decode for GenericStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => GenericStatusEnumType::Accepted,
-            b"Rejected" => GenericStatusEnumType::Rejected,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    GenericStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    GenericStatusEnumType::Rejected
+                } else {
+                    GenericStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GenericStatusEnumType")?,
+                    )
+                }
+            }
             _ => GenericStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "GenericStatusEnumType")?,
             ),
@@ -8669,13 +10168,44 @@ impl std::str::FromStr for GetCertificateIdUseEnumType {
 impl Decode for GetCertificateIdUseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"V2GRootCertificate" => GetCertificateIdUseEnumType::V2GRootCertificate,
-            b"MORootCertificate" => GetCertificateIdUseEnumType::MORootCertificate,
-            b"CSMSRootCertificate" => GetCertificateIdUseEnumType::CSMSRootCertificate,
-            b"V2GCertificateChain" => GetCertificateIdUseEnumType::V2GCertificateChain,
-            b"ManufacturerRootCertificate" => {
-                GetCertificateIdUseEnumType::ManufacturerRootCertificate
+        Ok(match s.len() {
+            17 => {
+                if *s == *b"MORootCertificate" {
+                    GetCertificateIdUseEnumType::MORootCertificate
+                } else {
+                    GetCertificateIdUseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetCertificateIdUseEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"V2GRootCertificate" {
+                    GetCertificateIdUseEnumType::V2GRootCertificate
+                } else {
+                    GetCertificateIdUseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetCertificateIdUseEnumType")?,
+                    )
+                }
+            }
+            19 => {
+                if *s == *b"CSMSRootCertificate" {
+                    GetCertificateIdUseEnumType::CSMSRootCertificate
+                } else if *s == *b"V2GCertificateChain" {
+                    GetCertificateIdUseEnumType::V2GCertificateChain
+                } else {
+                    GetCertificateIdUseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetCertificateIdUseEnumType")?,
+                    )
+                }
+            }
+            27 => {
+                if *s == *b"ManufacturerRootCertificate" {
+                    GetCertificateIdUseEnumType::ManufacturerRootCertificate
+                } else {
+                    GetCertificateIdUseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetCertificateIdUseEnumType")?,
+                    )
+                }
             }
             _ => GetCertificateIdUseEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "GetCertificateIdUseEnumType")?,
@@ -8750,9 +10280,25 @@ impl std::str::FromStr for GetCertificateStatusEnumType {
 impl Decode for GetCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => GetCertificateStatusEnumType::Accepted,
-            b"Failed" => GetCertificateStatusEnumType::Failed,
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Failed" {
+                    GetCertificateStatusEnumType::Failed
+                } else {
+                    GetCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetCertificateStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    GetCertificateStatusEnumType::Accepted
+                } else {
+                    GetCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetCertificateStatusEnumType")?,
+                    )
+                }
+            }
             _ => GetCertificateStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "GetCertificateStatusEnumType")?,
             ),
@@ -8826,9 +10372,25 @@ impl std::str::FromStr for GetChargingProfileStatusEnumType {
 impl Decode for GetChargingProfileStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => GetChargingProfileStatusEnumType::Accepted,
-            b"NoProfiles" => GetChargingProfileStatusEnumType::NoProfiles,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    GetChargingProfileStatusEnumType::Accepted
+                } else {
+                    GetChargingProfileStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetChargingProfileStatusEnumType")?,
+                    )
+                }
+            }
+            10 => {
+                if *s == *b"NoProfiles" {
+                    GetChargingProfileStatusEnumType::NoProfiles
+                } else {
+                    GetChargingProfileStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetChargingProfileStatusEnumType")?,
+                    )
+                }
+            }
             _ => GetChargingProfileStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "GetChargingProfileStatusEnumType")?,
             ),
@@ -8902,9 +10464,25 @@ impl std::str::FromStr for GetDisplayMessagesStatusEnumType {
 impl Decode for GetDisplayMessagesStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => GetDisplayMessagesStatusEnumType::Accepted,
-            b"Unknown" => GetDisplayMessagesStatusEnumType::Unknown,
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Unknown" {
+                    GetDisplayMessagesStatusEnumType::Unknown
+                } else {
+                    GetDisplayMessagesStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetDisplayMessagesStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    GetDisplayMessagesStatusEnumType::Accepted
+                } else {
+                    GetDisplayMessagesStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetDisplayMessagesStatusEnumType")?,
+                    )
+                }
+            }
             _ => GetDisplayMessagesStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "GetDisplayMessagesStatusEnumType")?,
             ),
@@ -8978,9 +10556,18 @@ impl std::str::FromStr for GetInstalledCertificateStatusEnumType {
 impl Decode for GetInstalledCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => GetInstalledCertificateStatusEnumType::Accepted,
-            b"NotFound" => GetInstalledCertificateStatusEnumType::NotFound,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    GetInstalledCertificateStatusEnumType::Accepted
+                } else if *s == *b"NotFound" {
+                    GetInstalledCertificateStatusEnumType::NotFound
+                } else {
+                    GetInstalledCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetInstalledCertificateStatusEnumType")?,
+                    )
+                }
+            }
             _ => GetInstalledCertificateStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "GetInstalledCertificateStatusEnumType")?,
             ),
@@ -9047,65 +10634,89 @@ impl Decode for GetVariableDataType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    8 => {
+                        if *key == *b"variable" {
+                            if f_variable.is_some() {
+                                if let Err(e) = d.duplicate("variable") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match VariableType::decode(d) {
+                                Ok(v) => f_variable = Some(v),
+                                Err(e) => break 'fail (e, Some("variable")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"attributeType" => {
-                        if f_attribute_type.is_some() {
-                            if let Err(e) = d.duplicate("attributeType") {
+                    9 => {
+                        if *key == *b"component" {
+                            if f_component.is_some() {
+                                if let Err(e) = d.duplicate("component") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ComponentType::decode(d) {
+                                Ok(v) => f_component = Some(v),
+                                Err(e) => break 'fail (e, Some("component")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_attribute_type = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match AttributeEnumType::decode(d) {
-                            Ok(v) => f_attribute_type = Some(v),
-                            Err(e) => break 'fail (e, Some("attributeType")),
                         }
                     }
-                    b"component" => {
-                        if f_component.is_some() {
-                            if let Err(e) = d.duplicate("component") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ComponentType::decode(d) {
-                            Ok(v) => f_component = Some(v),
-                            Err(e) => break 'fail (e, Some("component")),
                         }
                     }
-                    b"variable" => {
-                        if f_variable.is_some() {
-                            if let Err(e) = d.duplicate("variable") {
+                    13 => {
+                        if *key == *b"attributeType" {
+                            if f_attribute_type.is_some() {
+                                if let Err(e) = d.duplicate("attributeType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_attribute_type = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match AttributeEnumType::decode(d) {
+                                Ok(v) => f_attribute_type = Some(v),
+                                Err(e) => break 'fail (e, Some("attributeType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match VariableType::decode(d) {
-                            Ok(v) => f_variable = Some(v),
-                            Err(e) => break 'fail (e, Some("variable")),
                         }
                     }
                     _ => {
@@ -9241,114 +10852,156 @@ impl Decode for GetVariableResultType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    8 => {
+                        if *key == *b"variable" {
+                            if f_variable.is_some() {
+                                if let Err(e) = d.duplicate("variable") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match VariableType::decode(d) {
+                                Ok(v) => f_variable = Some(v),
+                                Err(e) => break 'fail (e, Some("variable")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"attributeStatusInfo" => {
-                        if f_attribute_status_info.is_some() {
-                            if let Err(e) = d.duplicate("attributeStatusInfo") {
+                    9 => {
+                        if *key == *b"component" {
+                            if f_component.is_some() {
+                                if let Err(e) = d.duplicate("component") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ComponentType::decode(d) {
+                                Ok(v) => f_component = Some(v),
+                                Err(e) => break 'fail (e, Some("component")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_attribute_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_attribute_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("attributeStatusInfo")),
                         }
                     }
-                    b"attributeStatus" => {
-                        if f_attribute_status.is_some() {
-                            if let Err(e) = d.duplicate("attributeStatus") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match GetVariableStatusEnumType::decode(d) {
-                            Ok(v) => f_attribute_status = Some(v),
-                            Err(e) => break 'fail (e, Some("attributeStatus")),
                         }
                     }
-                    b"attributeType" => {
-                        if f_attribute_type.is_some() {
-                            if let Err(e) = d.duplicate("attributeType") {
+                    13 => {
+                        if *key == *b"attributeType" {
+                            if f_attribute_type.is_some() {
+                                if let Err(e) = d.duplicate("attributeType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_attribute_type = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match AttributeEnumType::decode(d) {
+                                Ok(v) => f_attribute_type = Some(v),
+                                Err(e) => break 'fail (e, Some("attributeType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_attribute_type = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match AttributeEnumType::decode(d) {
-                            Ok(v) => f_attribute_type = Some(v),
-                            Err(e) => break 'fail (e, Some("attributeType")),
                         }
                     }
-                    b"attributeValue" => {
-                        if f_attribute_value.is_some() {
-                            if let Err(e) = d.duplicate("attributeValue") {
+                    14 => {
+                        if *key == *b"attributeValue" {
+                            if f_attribute_value.is_some() {
+                                if let Err(e) = d.duplicate("attributeValue") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_attribute_value = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(2500)) {
+                                Ok(v) => f_attribute_value = Some(v),
+                                Err(e) => break 'fail (e, Some("attributeValue")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_attribute_value = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(2500)) {
-                            Ok(v) => f_attribute_value = Some(v),
-                            Err(e) => break 'fail (e, Some("attributeValue")),
                         }
                     }
-                    b"component" => {
-                        if f_component.is_some() {
-                            if let Err(e) = d.duplicate("component") {
+                    15 => {
+                        if *key == *b"attributeStatus" {
+                            if f_attribute_status.is_some() {
+                                if let Err(e) = d.duplicate("attributeStatus") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GetVariableStatusEnumType::decode(d) {
+                                Ok(v) => f_attribute_status = Some(v),
+                                Err(e) => break 'fail (e, Some("attributeStatus")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ComponentType::decode(d) {
-                            Ok(v) => f_component = Some(v),
-                            Err(e) => break 'fail (e, Some("component")),
                         }
                     }
-                    b"variable" => {
-                        if f_variable.is_some() {
-                            if let Err(e) = d.duplicate("variable") {
+                    19 => {
+                        if *key == *b"attributeStatusInfo" {
+                            if f_attribute_status_info.is_some() {
+                                if let Err(e) = d.duplicate("attributeStatusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_attribute_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_attribute_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("attributeStatusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match VariableType::decode(d) {
-                            Ok(v) => f_variable = Some(v),
-                            Err(e) => break 'fail (e, Some("variable")),
                         }
                     }
                     _ => {
@@ -9521,12 +11174,45 @@ impl std::str::FromStr for GetVariableStatusEnumType {
 impl Decode for GetVariableStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => GetVariableStatusEnumType::Accepted,
-            b"Rejected" => GetVariableStatusEnumType::Rejected,
-            b"UnknownComponent" => GetVariableStatusEnumType::UnknownComponent,
-            b"UnknownVariable" => GetVariableStatusEnumType::UnknownVariable,
-            b"NotSupportedAttributeType" => GetVariableStatusEnumType::NotSupportedAttributeType,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    GetVariableStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    GetVariableStatusEnumType::Rejected
+                } else {
+                    GetVariableStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetVariableStatusEnumType")?,
+                    )
+                }
+            }
+            15 => {
+                if *s == *b"UnknownVariable" {
+                    GetVariableStatusEnumType::UnknownVariable
+                } else {
+                    GetVariableStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetVariableStatusEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"UnknownComponent" {
+                    GetVariableStatusEnumType::UnknownComponent
+                } else {
+                    GetVariableStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetVariableStatusEnumType")?,
+                    )
+                }
+            }
+            25 => {
+                if *s == *b"NotSupportedAttributeType" {
+                    GetVariableStatusEnumType::NotSupportedAttributeType
+                } else {
+                    GetVariableStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetVariableStatusEnumType")?,
+                    )
+                }
+            }
             _ => GetVariableStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "GetVariableStatusEnumType")?,
             ),
@@ -9605,10 +11291,20 @@ impl std::str::FromStr for HashAlgorithmEnumType {
 impl Decode for HashAlgorithmEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"SHA256" => HashAlgorithmEnumType::SHA256,
-            b"SHA384" => HashAlgorithmEnumType::SHA384,
-            b"SHA512" => HashAlgorithmEnumType::SHA512,
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"SHA256" {
+                    HashAlgorithmEnumType::SHA256
+                } else if *s == *b"SHA384" {
+                    HashAlgorithmEnumType::SHA384
+                } else if *s == *b"SHA512" {
+                    HashAlgorithmEnumType::SHA512
+                } else {
+                    HashAlgorithmEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "HashAlgorithmEnumType")?,
+                    )
+                }
+            }
             _ => HashAlgorithmEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "HashAlgorithmEnumType")?,
             ),
@@ -9710,15 +11406,48 @@ impl std::str::FromStr for IdTokenEnumType {
 impl Decode for IdTokenEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Central" => IdTokenEnumType::Central,
-            b"eMAID" => IdTokenEnumType::EMAID,
-            b"ISO14443" => IdTokenEnumType::ISO14443,
-            b"ISO15693" => IdTokenEnumType::ISO15693,
-            b"KeyCode" => IdTokenEnumType::KeyCode,
-            b"Local" => IdTokenEnumType::Local,
-            b"MacAddress" => IdTokenEnumType::MacAddress,
-            b"NoAuthorization" => IdTokenEnumType::NoAuthorization,
+        Ok(match s.len() {
+            5 => {
+                if *s == *b"eMAID" {
+                    IdTokenEnumType::EMAID
+                } else if *s == *b"Local" {
+                    IdTokenEnumType::Local
+                } else {
+                    IdTokenEnumType::UnknownValue(d.unknown_enum_bytes(s, "IdTokenEnumType")?)
+                }
+            }
+            7 => {
+                if *s == *b"Central" {
+                    IdTokenEnumType::Central
+                } else if *s == *b"KeyCode" {
+                    IdTokenEnumType::KeyCode
+                } else {
+                    IdTokenEnumType::UnknownValue(d.unknown_enum_bytes(s, "IdTokenEnumType")?)
+                }
+            }
+            8 => {
+                if *s == *b"ISO14443" {
+                    IdTokenEnumType::ISO14443
+                } else if *s == *b"ISO15693" {
+                    IdTokenEnumType::ISO15693
+                } else {
+                    IdTokenEnumType::UnknownValue(d.unknown_enum_bytes(s, "IdTokenEnumType")?)
+                }
+            }
+            10 => {
+                if *s == *b"MacAddress" {
+                    IdTokenEnumType::MacAddress
+                } else {
+                    IdTokenEnumType::UnknownValue(d.unknown_enum_bytes(s, "IdTokenEnumType")?)
+                }
+            }
+            15 => {
+                if *s == *b"NoAuthorization" {
+                    IdTokenEnumType::NoAuthorization
+                } else {
+                    IdTokenEnumType::UnknownValue(d.unknown_enum_bytes(s, "IdTokenEnumType")?)
+                }
+            }
             _ => IdTokenEnumType::UnknownValue(d.unknown_enum_bytes(s, "IdTokenEnumType")?),
         })
     }
@@ -9801,168 +11530,208 @@ impl Decode for IdTokenInfoType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match AuthorizationStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_evse_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| d.integer(None, None)) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    9 => {
+                        if *key == *b"language1" {
+                            if f_language1.is_some() {
+                                if let Err(e) = d.duplicate("language1") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_language1 = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(8)) {
+                                Ok(v) => f_language1 = Some(v),
+                                Err(e) => break 'fail (e, Some("language1")),
+                            }
+                        } else if *key == *b"language2" {
+                            if f_language2.is_some() {
+                                if let Err(e) = d.duplicate("language2") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_language2 = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(8)) {
+                                Ok(v) => f_language2 = Some(v),
+                                Err(e) => break 'fail (e, Some("language2")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match AuthorizationStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
-                    b"cacheExpiryDateTime" => {
-                        if f_cache_expiry_date_time.is_some() {
-                            if let Err(e) = d.duplicate("cacheExpiryDateTime") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_cache_expiry_date_time = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_cache_expiry_date_time = Some(v),
-                            Err(e) => break 'fail (e, Some("cacheExpiryDateTime")),
                         }
                     }
-                    b"chargingPriority" => {
-                        if f_charging_priority.is_some() {
-                            if let Err(e) = d.duplicate("chargingPriority") {
+                    12 => {
+                        if *key == *b"groupIdToken" {
+                            if f_group_id_token.is_some() {
+                                if let Err(e) = d.duplicate("groupIdToken") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_group_id_token = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match IdTokenType::decode(d) {
+                                Ok(v) => f_group_id_token = Some(v),
+                                Err(e) => break 'fail (e, Some("groupIdToken")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_charging_priority = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_charging_priority = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingPriority")),
                         }
                     }
-                    b"language1" => {
-                        if f_language1.is_some() {
-                            if let Err(e) = d.duplicate("language1") {
+                    15 => {
+                        if *key == *b"personalMessage" {
+                            if f_personal_message.is_some() {
+                                if let Err(e) = d.duplicate("personalMessage") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_personal_message = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match MessageContentType::decode(d) {
+                                Ok(v) => f_personal_message = Some(v),
+                                Err(e) => break 'fail (e, Some("personalMessage")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_language1 = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(8)) {
-                            Ok(v) => f_language1 = Some(v),
-                            Err(e) => break 'fail (e, Some("language1")),
                         }
                     }
-                    b"evseId" => {
-                        if f_evse_id.is_some() {
-                            if let Err(e) = d.duplicate("evseId") {
+                    16 => {
+                        if *key == *b"chargingPriority" {
+                            if f_charging_priority.is_some() {
+                                if let Err(e) = d.duplicate("chargingPriority") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_priority = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_charging_priority = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingPriority")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_evse_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(1, None, |d| d.integer(None, None)) {
-                            Ok(v) => f_evse_id = Some(v),
-                            Err(e) => break 'fail (e, Some("evseId")),
                         }
                     }
-                    b"groupIdToken" => {
-                        if f_group_id_token.is_some() {
-                            if let Err(e) = d.duplicate("groupIdToken") {
+                    19 => {
+                        if *key == *b"cacheExpiryDateTime" {
+                            if f_cache_expiry_date_time.is_some() {
+                                if let Err(e) = d.duplicate("cacheExpiryDateTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_cache_expiry_date_time = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_cache_expiry_date_time = Some(v),
+                                Err(e) => break 'fail (e, Some("cacheExpiryDateTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_group_id_token = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match IdTokenType::decode(d) {
-                            Ok(v) => f_group_id_token = Some(v),
-                            Err(e) => break 'fail (e, Some("groupIdToken")),
-                        }
-                    }
-                    b"language2" => {
-                        if f_language2.is_some() {
-                            if let Err(e) = d.duplicate("language2") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_language2 = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(8)) {
-                            Ok(v) => f_language2 = Some(v),
-                            Err(e) => break 'fail (e, Some("language2")),
-                        }
-                    }
-                    b"personalMessage" => {
-                        if f_personal_message.is_some() {
-                            if let Err(e) = d.duplicate("personalMessage") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_personal_message = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match MessageContentType::decode(d) {
-                            Ok(v) => f_personal_message = Some(v),
-                            Err(e) => break 'fail (e, Some("personalMessage")),
                         }
                     }
                     _ => {
@@ -10122,65 +11891,89 @@ impl Decode for IdTokenType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    4 => {
+                        if *key == *b"type" {
+                            if f_type_.is_some() {
+                                if let Err(e) = d.duplicate("type") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match IdTokenEnumType::decode(d) {
+                                Ok(v) => f_type_ = Some(v),
+                                Err(e) => break 'fail (e, Some("type")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"additionalInfo" => {
-                        if f_additional_info.is_some() {
-                            if let Err(e) = d.duplicate("additionalInfo") {
+                    7 => {
+                        if *key == *b"idToken" {
+                            if f_id_token.is_some() {
+                                if let Err(e) = d.duplicate("idToken") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(36)) {
+                                Ok(v) => f_id_token = Some(v),
+                                Err(e) => break 'fail (e, Some("idToken")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_additional_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(1, None, |d| AdditionalInfoType::decode(d)) {
-                            Ok(v) => f_additional_info = Some(v),
-                            Err(e) => break 'fail (e, Some("additionalInfo")),
                         }
                     }
-                    b"idToken" => {
-                        if f_id_token.is_some() {
-                            if let Err(e) = d.duplicate("idToken") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(36)) {
-                            Ok(v) => f_id_token = Some(v),
-                            Err(e) => break 'fail (e, Some("idToken")),
                         }
                     }
-                    b"type" => {
-                        if f_type_.is_some() {
-                            if let Err(e) = d.duplicate("type") {
+                    14 => {
+                        if *key == *b"additionalInfo" {
+                            if f_additional_info.is_some() {
+                                if let Err(e) = d.duplicate("additionalInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_additional_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| AdditionalInfoType::decode(d)) {
+                                Ok(v) => f_additional_info = Some(v),
+                                Err(e) => break 'fail (e, Some("additionalInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match IdTokenEnumType::decode(d) {
-                            Ok(v) => f_type_ = Some(v),
-                            Err(e) => break 'fail (e, Some("type")),
                         }
                     }
                     _ => {
@@ -10319,10 +12112,27 @@ impl std::str::FromStr for InstallCertificateStatusEnumType {
 impl Decode for InstallCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => InstallCertificateStatusEnumType::Accepted,
-            b"Rejected" => InstallCertificateStatusEnumType::Rejected,
-            b"Failed" => InstallCertificateStatusEnumType::Failed,
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Failed" {
+                    InstallCertificateStatusEnumType::Failed
+                } else {
+                    InstallCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "InstallCertificateStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    InstallCertificateStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    InstallCertificateStatusEnumType::Rejected
+                } else {
+                    InstallCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "InstallCertificateStatusEnumType")?,
+                    )
+                }
+            }
             _ => InstallCertificateStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "InstallCertificateStatusEnumType")?,
             ),
@@ -10410,12 +12220,42 @@ impl std::str::FromStr for InstallCertificateUseEnumType {
 impl Decode for InstallCertificateUseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"V2GRootCertificate" => InstallCertificateUseEnumType::V2GRootCertificate,
-            b"MORootCertificate" => InstallCertificateUseEnumType::MORootCertificate,
-            b"CSMSRootCertificate" => InstallCertificateUseEnumType::CSMSRootCertificate,
-            b"ManufacturerRootCertificate" => {
-                InstallCertificateUseEnumType::ManufacturerRootCertificate
+        Ok(match s.len() {
+            17 => {
+                if *s == *b"MORootCertificate" {
+                    InstallCertificateUseEnumType::MORootCertificate
+                } else {
+                    InstallCertificateUseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "InstallCertificateUseEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"V2GRootCertificate" {
+                    InstallCertificateUseEnumType::V2GRootCertificate
+                } else {
+                    InstallCertificateUseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "InstallCertificateUseEnumType")?,
+                    )
+                }
+            }
+            19 => {
+                if *s == *b"CSMSRootCertificate" {
+                    InstallCertificateUseEnumType::CSMSRootCertificate
+                } else {
+                    InstallCertificateUseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "InstallCertificateUseEnumType")?,
+                    )
+                }
+            }
+            27 => {
+                if *s == *b"ManufacturerRootCertificate" {
+                    InstallCertificateUseEnumType::ManufacturerRootCertificate
+                } else {
+                    InstallCertificateUseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "InstallCertificateUseEnumType")?,
+                    )
+                }
             }
             _ => InstallCertificateUseEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "InstallCertificateUseEnumType")?,
@@ -10490,9 +12330,25 @@ impl std::str::FromStr for Iso15118EVCertificateStatusEnumType {
 impl Decode for Iso15118EVCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => Iso15118EVCertificateStatusEnumType::Accepted,
-            b"Failed" => Iso15118EVCertificateStatusEnumType::Failed,
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Failed" {
+                    Iso15118EVCertificateStatusEnumType::Failed
+                } else {
+                    Iso15118EVCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "Iso15118EVCertificateStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    Iso15118EVCertificateStatusEnumType::Accepted
+                } else {
+                    Iso15118EVCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "Iso15118EVCertificateStatusEnumType")?,
+                    )
+                }
+            }
             _ => Iso15118EVCertificateStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "Iso15118EVCertificateStatusEnumType")?,
             ),
@@ -10581,12 +12437,37 @@ impl std::str::FromStr for LocationEnumType {
 impl Decode for LocationEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Body" => LocationEnumType::Body,
-            b"Cable" => LocationEnumType::Cable,
-            b"EV" => LocationEnumType::EV,
-            b"Inlet" => LocationEnumType::Inlet,
-            b"Outlet" => LocationEnumType::Outlet,
+        Ok(match s.len() {
+            2 => {
+                if *s == *b"EV" {
+                    LocationEnumType::EV
+                } else {
+                    LocationEnumType::UnknownValue(d.unknown_enum_bytes(s, "LocationEnumType")?)
+                }
+            }
+            4 => {
+                if *s == *b"Body" {
+                    LocationEnumType::Body
+                } else {
+                    LocationEnumType::UnknownValue(d.unknown_enum_bytes(s, "LocationEnumType")?)
+                }
+            }
+            5 => {
+                if *s == *b"Cable" {
+                    LocationEnumType::Cable
+                } else if *s == *b"Inlet" {
+                    LocationEnumType::Inlet
+                } else {
+                    LocationEnumType::UnknownValue(d.unknown_enum_bytes(s, "LocationEnumType")?)
+                }
+            }
+            6 => {
+                if *s == *b"Outlet" {
+                    LocationEnumType::Outlet
+                } else {
+                    LocationEnumType::UnknownValue(d.unknown_enum_bytes(s, "LocationEnumType")?)
+                }
+            }
             _ => LocationEnumType::UnknownValue(d.unknown_enum_bytes(s, "LocationEnumType")?),
         })
     }
@@ -10654,9 +12535,21 @@ impl std::str::FromStr for LogEnumType {
 impl Decode for LogEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"DiagnosticsLog" => LogEnumType::DiagnosticsLog,
-            b"SecurityLog" => LogEnumType::SecurityLog,
+        Ok(match s.len() {
+            11 => {
+                if *s == *b"SecurityLog" {
+                    LogEnumType::SecurityLog
+                } else {
+                    LogEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogEnumType")?)
+                }
+            }
+            14 => {
+                if *s == *b"DiagnosticsLog" {
+                    LogEnumType::DiagnosticsLog
+                } else {
+                    LogEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogEnumType")?)
+                }
+            }
             _ => LogEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogEnumType")?),
         })
     }
@@ -10719,73 +12612,90 @@ impl Decode for LogParametersType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"remoteLocation" => {
-                        if f_remote_location.is_some() {
-                            if let Err(e) = d.duplicate("remoteLocation") {
+                    14 => {
+                        if *key == *b"remoteLocation" {
+                            if f_remote_location.is_some() {
+                                if let Err(e) = d.duplicate("remoteLocation") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(512)) {
+                                Ok(v) => f_remote_location = Some(v),
+                                Err(e) => break 'fail (e, Some("remoteLocation")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(512)) {
-                            Ok(v) => f_remote_location = Some(v),
-                            Err(e) => break 'fail (e, Some("remoteLocation")),
                         }
                     }
-                    b"oldestTimestamp" => {
-                        if f_oldest_timestamp.is_some() {
-                            if let Err(e) = d.duplicate("oldestTimestamp") {
+                    15 => {
+                        if *key == *b"oldestTimestamp" {
+                            if f_oldest_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("oldestTimestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_oldest_timestamp = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_oldest_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("oldestTimestamp")),
+                            }
+                        } else if *key == *b"latestTimestamp" {
+                            if f_latest_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("latestTimestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_latest_timestamp = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_latest_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("latestTimestamp")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_oldest_timestamp = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_oldest_timestamp = Some(v),
-                            Err(e) => break 'fail (e, Some("oldestTimestamp")),
-                        }
-                    }
-                    b"latestTimestamp" => {
-                        if f_latest_timestamp.is_some() {
-                            if let Err(e) = d.duplicate("latestTimestamp") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_latest_timestamp = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_latest_timestamp = Some(v),
-                            Err(e) => break 'fail (e, Some("latestTimestamp")),
                         }
                     }
                     _ => {
@@ -10913,10 +12823,23 @@ impl std::str::FromStr for LogStatusEnumType {
 impl Decode for LogStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => LogStatusEnumType::Accepted,
-            b"Rejected" => LogStatusEnumType::Rejected,
-            b"AcceptedCanceled" => LogStatusEnumType::AcceptedCanceled,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    LogStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    LogStatusEnumType::Rejected
+                } else {
+                    LogStatusEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogStatusEnumType")?)
+                }
+            }
+            16 => {
+                if *s == *b"AcceptedCanceled" {
+                    LogStatusEnumType::AcceptedCanceled
+                } else {
+                    LogStatusEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogStatusEnumType")?)
+                }
+            }
             _ => LogStatusEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogStatusEnumType")?),
         })
     }
@@ -11109,32 +13032,122 @@ impl std::str::FromStr for MeasurandEnumType {
 impl Decode for MeasurandEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Current.Export" => MeasurandEnumType::CurrentExport,
-            b"Current.Import" => MeasurandEnumType::CurrentImport,
-            b"Current.Offered" => MeasurandEnumType::CurrentOffered,
-            b"Energy.Active.Export.Register" => MeasurandEnumType::EnergyActiveExportRegister,
-            b"Energy.Active.Import.Register" => MeasurandEnumType::EnergyActiveImportRegister,
-            b"Energy.Reactive.Export.Register" => MeasurandEnumType::EnergyReactiveExportRegister,
-            b"Energy.Reactive.Import.Register" => MeasurandEnumType::EnergyReactiveImportRegister,
-            b"Energy.Active.Export.Interval" => MeasurandEnumType::EnergyActiveExportInterval,
-            b"Energy.Active.Import.Interval" => MeasurandEnumType::EnergyActiveImportInterval,
-            b"Energy.Active.Net" => MeasurandEnumType::EnergyActiveNet,
-            b"Energy.Reactive.Export.Interval" => MeasurandEnumType::EnergyReactiveExportInterval,
-            b"Energy.Reactive.Import.Interval" => MeasurandEnumType::EnergyReactiveImportInterval,
-            b"Energy.Reactive.Net" => MeasurandEnumType::EnergyReactiveNet,
-            b"Energy.Apparent.Net" => MeasurandEnumType::EnergyApparentNet,
-            b"Energy.Apparent.Import" => MeasurandEnumType::EnergyApparentImport,
-            b"Energy.Apparent.Export" => MeasurandEnumType::EnergyApparentExport,
-            b"Frequency" => MeasurandEnumType::Frequency,
-            b"Power.Active.Export" => MeasurandEnumType::PowerActiveExport,
-            b"Power.Active.Import" => MeasurandEnumType::PowerActiveImport,
-            b"Power.Factor" => MeasurandEnumType::PowerFactor,
-            b"Power.Offered" => MeasurandEnumType::PowerOffered,
-            b"Power.Reactive.Export" => MeasurandEnumType::PowerReactiveExport,
-            b"Power.Reactive.Import" => MeasurandEnumType::PowerReactiveImport,
-            b"SoC" => MeasurandEnumType::SoC,
-            b"Voltage" => MeasurandEnumType::Voltage,
+        Ok(match s.len() {
+            3 => {
+                if *s == *b"SoC" {
+                    MeasurandEnumType::SoC
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
+            7 => {
+                if *s == *b"Voltage" {
+                    MeasurandEnumType::Voltage
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
+            9 => {
+                if *s == *b"Frequency" {
+                    MeasurandEnumType::Frequency
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
+            12 => {
+                if *s == *b"Power.Factor" {
+                    MeasurandEnumType::PowerFactor
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
+            13 => {
+                if *s == *b"Power.Offered" {
+                    MeasurandEnumType::PowerOffered
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
+            14 => {
+                if *s == *b"Current.Export" {
+                    MeasurandEnumType::CurrentExport
+                } else if *s == *b"Current.Import" {
+                    MeasurandEnumType::CurrentImport
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
+            15 => {
+                if *s == *b"Current.Offered" {
+                    MeasurandEnumType::CurrentOffered
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
+            17 => {
+                if *s == *b"Energy.Active.Net" {
+                    MeasurandEnumType::EnergyActiveNet
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
+            19 => {
+                if *s == *b"Energy.Reactive.Net" {
+                    MeasurandEnumType::EnergyReactiveNet
+                } else if *s == *b"Energy.Apparent.Net" {
+                    MeasurandEnumType::EnergyApparentNet
+                } else if *s == *b"Power.Active.Export" {
+                    MeasurandEnumType::PowerActiveExport
+                } else if *s == *b"Power.Active.Import" {
+                    MeasurandEnumType::PowerActiveImport
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
+            21 => {
+                if *s == *b"Power.Reactive.Export" {
+                    MeasurandEnumType::PowerReactiveExport
+                } else if *s == *b"Power.Reactive.Import" {
+                    MeasurandEnumType::PowerReactiveImport
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
+            22 => {
+                if *s == *b"Energy.Apparent.Import" {
+                    MeasurandEnumType::EnergyApparentImport
+                } else if *s == *b"Energy.Apparent.Export" {
+                    MeasurandEnumType::EnergyApparentExport
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
+            29 => {
+                if *s == *b"Energy.Active.Export.Register" {
+                    MeasurandEnumType::EnergyActiveExportRegister
+                } else if *s == *b"Energy.Active.Import.Register" {
+                    MeasurandEnumType::EnergyActiveImportRegister
+                } else if *s == *b"Energy.Active.Export.Interval" {
+                    MeasurandEnumType::EnergyActiveExportInterval
+                } else if *s == *b"Energy.Active.Import.Interval" {
+                    MeasurandEnumType::EnergyActiveImportInterval
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
+            31 => {
+                if *s == *b"Energy.Reactive.Export.Register" {
+                    MeasurandEnumType::EnergyReactiveExportRegister
+                } else if *s == *b"Energy.Reactive.Import.Register" {
+                    MeasurandEnumType::EnergyReactiveImportRegister
+                } else if *s == *b"Energy.Reactive.Export.Interval" {
+                    MeasurandEnumType::EnergyReactiveExportInterval
+                } else if *s == *b"Energy.Reactive.Import.Interval" {
+                    MeasurandEnumType::EnergyReactiveImportInterval
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
             _ => MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?),
         })
     }
@@ -11197,65 +13210,89 @@ impl Decode for MessageContentType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    6 => {
+                        if *key == *b"format" {
+                            if f_format.is_some() {
+                                if let Err(e) = d.duplicate("format") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match MessageFormatEnumType::decode(d) {
+                                Ok(v) => f_format = Some(v),
+                                Err(e) => break 'fail (e, Some("format")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"format" => {
-                        if f_format.is_some() {
-                            if let Err(e) = d.duplicate("format") {
+                    7 => {
+                        if *key == *b"content" {
+                            if f_content.is_some() {
+                                if let Err(e) = d.duplicate("content") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(512)) {
+                                Ok(v) => f_content = Some(v),
+                                Err(e) => break 'fail (e, Some("content")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match MessageFormatEnumType::decode(d) {
-                            Ok(v) => f_format = Some(v),
-                            Err(e) => break 'fail (e, Some("format")),
                         }
                     }
-                    b"language" => {
-                        if f_language.is_some() {
-                            if let Err(e) = d.duplicate("language") {
+                    8 => {
+                        if *key == *b"language" {
+                            if f_language.is_some() {
+                                if let Err(e) = d.duplicate("language") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_language = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(8)) {
+                                Ok(v) => f_language = Some(v),
+                                Err(e) => break 'fail (e, Some("language")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_language = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(8)) {
-                            Ok(v) => f_language = Some(v),
-                            Err(e) => break 'fail (e, Some("language")),
                         }
                     }
-                    b"content" => {
-                        if f_content.is_some() {
-                            if let Err(e) = d.duplicate("content") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(512)) {
-                            Ok(v) => f_content = Some(v),
-                            Err(e) => break 'fail (e, Some("content")),
                         }
                     }
                     _ => {
@@ -11392,11 +13429,36 @@ impl std::str::FromStr for MessageFormatEnumType {
 impl Decode for MessageFormatEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"ASCII" => MessageFormatEnumType::ASCII,
-            b"HTML" => MessageFormatEnumType::HTML,
-            b"URI" => MessageFormatEnumType::URI,
-            b"UTF8" => MessageFormatEnumType::UTF8,
+        Ok(match s.len() {
+            3 => {
+                if *s == *b"URI" {
+                    MessageFormatEnumType::URI
+                } else {
+                    MessageFormatEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageFormatEnumType")?,
+                    )
+                }
+            }
+            4 => {
+                if *s == *b"HTML" {
+                    MessageFormatEnumType::HTML
+                } else if *s == *b"UTF8" {
+                    MessageFormatEnumType::UTF8
+                } else {
+                    MessageFormatEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageFormatEnumType")?,
+                    )
+                }
+            }
+            5 => {
+                if *s == *b"ASCII" {
+                    MessageFormatEnumType::ASCII
+                } else {
+                    MessageFormatEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageFormatEnumType")?,
+                    )
+                }
+            }
             _ => MessageFormatEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "MessageFormatEnumType")?,
             ),
@@ -11481,152 +13543,192 @@ impl Decode for MessageInfoType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"display" => {
-                        if f_display.is_some() {
-                            if let Err(e) = d.duplicate("display") {
+                    5 => {
+                        if *key == *b"state" {
+                            if f_state.is_some() {
+                                if let Err(e) = d.duplicate("state") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_state = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match MessageStateEnumType::decode(d) {
+                                Ok(v) => f_state = Some(v),
+                                Err(e) => break 'fail (e, Some("state")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_display = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match ComponentType::decode(d) {
-                            Ok(v) => f_display = Some(v),
-                            Err(e) => break 'fail (e, Some("display")),
                         }
                     }
-                    b"id" => {
-                        if f_id.is_some() {
-                            if let Err(e) = d.duplicate("id") {
+                    7 => {
+                        if *key == *b"display" {
+                            if f_display.is_some() {
+                                if let Err(e) = d.duplicate("display") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_display = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ComponentType::decode(d) {
+                                Ok(v) => f_display = Some(v),
+                                Err(e) => break 'fail (e, Some("display")),
+                            }
+                        } else if *key == *b"message" {
+                            if f_message.is_some() {
+                                if let Err(e) = d.duplicate("message") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match MessageContentType::decode(d) {
+                                Ok(v) => f_message = Some(v),
+                                Err(e) => break 'fail (e, Some("message")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_id = Some(v),
-                            Err(e) => break 'fail (e, Some("id")),
                         }
                     }
-                    b"priority" => {
-                        if f_priority.is_some() {
-                            if let Err(e) = d.duplicate("priority") {
+                    8 => {
+                        if *key == *b"priority" {
+                            if f_priority.is_some() {
+                                if let Err(e) = d.duplicate("priority") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match MessagePriorityEnumType::decode(d) {
+                                Ok(v) => f_priority = Some(v),
+                                Err(e) => break 'fail (e, Some("priority")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match MessagePriorityEnumType::decode(d) {
-                            Ok(v) => f_priority = Some(v),
-                            Err(e) => break 'fail (e, Some("priority")),
                         }
                     }
-                    b"state" => {
-                        if f_state.is_some() {
-                            if let Err(e) = d.duplicate("state") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_state = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match MessageStateEnumType::decode(d) {
-                            Ok(v) => f_state = Some(v),
-                            Err(e) => break 'fail (e, Some("state")),
                         }
                     }
-                    b"startDateTime" => {
-                        if f_start_date_time.is_some() {
-                            if let Err(e) = d.duplicate("startDateTime") {
+                    11 => {
+                        if *key == *b"endDateTime" {
+                            if f_end_date_time.is_some() {
+                                if let Err(e) = d.duplicate("endDateTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_end_date_time = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_end_date_time = Some(v),
+                                Err(e) => break 'fail (e, Some("endDateTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_start_date_time = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_start_date_time = Some(v),
-                            Err(e) => break 'fail (e, Some("startDateTime")),
                         }
                     }
-                    b"endDateTime" => {
-                        if f_end_date_time.is_some() {
-                            if let Err(e) = d.duplicate("endDateTime") {
+                    13 => {
+                        if *key == *b"startDateTime" {
+                            if f_start_date_time.is_some() {
+                                if let Err(e) = d.duplicate("startDateTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_start_date_time = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_start_date_time = Some(v),
+                                Err(e) => break 'fail (e, Some("startDateTime")),
+                            }
+                        } else if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_transaction_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(36)) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_end_date_time = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_end_date_time = Some(v),
-                            Err(e) => break 'fail (e, Some("endDateTime")),
-                        }
-                    }
-                    b"transactionId" => {
-                        if f_transaction_id.is_some() {
-                            if let Err(e) = d.duplicate("transactionId") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_transaction_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(36)) {
-                            Ok(v) => f_transaction_id = Some(v),
-                            Err(e) => break 'fail (e, Some("transactionId")),
-                        }
-                    }
-                    b"message" => {
-                        if f_message.is_some() {
-                            if let Err(e) = d.duplicate("message") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match MessageContentType::decode(d) {
-                            Ok(v) => f_message = Some(v),
-                            Err(e) => break 'fail (e, Some("message")),
                         }
                     }
                     _ => {
@@ -11800,10 +13902,27 @@ impl std::str::FromStr for MessagePriorityEnumType {
 impl Decode for MessagePriorityEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"AlwaysFront" => MessagePriorityEnumType::AlwaysFront,
-            b"InFront" => MessagePriorityEnumType::InFront,
-            b"NormalCycle" => MessagePriorityEnumType::NormalCycle,
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"InFront" {
+                    MessagePriorityEnumType::InFront
+                } else {
+                    MessagePriorityEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessagePriorityEnumType")?,
+                    )
+                }
+            }
+            11 => {
+                if *s == *b"AlwaysFront" {
+                    MessagePriorityEnumType::AlwaysFront
+                } else if *s == *b"NormalCycle" {
+                    MessagePriorityEnumType::NormalCycle
+                } else {
+                    MessagePriorityEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessagePriorityEnumType")?,
+                    )
+                }
+            }
             _ => MessagePriorityEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "MessagePriorityEnumType")?,
             ),
@@ -11887,11 +14006,43 @@ impl std::str::FromStr for MessageStateEnumType {
 impl Decode for MessageStateEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Charging" => MessageStateEnumType::Charging,
-            b"Faulted" => MessageStateEnumType::Faulted,
-            b"Idle" => MessageStateEnumType::Idle,
-            b"Unavailable" => MessageStateEnumType::Unavailable,
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"Idle" {
+                    MessageStateEnumType::Idle
+                } else {
+                    MessageStateEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageStateEnumType")?,
+                    )
+                }
+            }
+            7 => {
+                if *s == *b"Faulted" {
+                    MessageStateEnumType::Faulted
+                } else {
+                    MessageStateEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageStateEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Charging" {
+                    MessageStateEnumType::Charging
+                } else {
+                    MessageStateEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageStateEnumType")?,
+                    )
+                }
+            }
+            11 => {
+                if *s == *b"Unavailable" {
+                    MessageStateEnumType::Unavailable
+                } else {
+                    MessageStateEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageStateEnumType")?,
+                    )
+                }
+            }
             _ => {
                 MessageStateEnumType::UnknownValue(d.unknown_enum_bytes(s, "MessageStateEnumType")?)
             }
@@ -12016,21 +14167,91 @@ impl std::str::FromStr for MessageTriggerEnumType {
 impl Decode for MessageTriggerEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"BootNotification" => MessageTriggerEnumType::BootNotification,
-            b"LogStatusNotification" => MessageTriggerEnumType::LogStatusNotification,
-            b"FirmwareStatusNotification" => MessageTriggerEnumType::FirmwareStatusNotification,
-            b"Heartbeat" => MessageTriggerEnumType::Heartbeat,
-            b"MeterValues" => MessageTriggerEnumType::MeterValues,
-            b"SignChargingStationCertificate" => {
-                MessageTriggerEnumType::SignChargingStationCertificate
+        Ok(match s.len() {
+            9 => {
+                if *s == *b"Heartbeat" {
+                    MessageTriggerEnumType::Heartbeat
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
             }
-            b"SignV2GCertificate" => MessageTriggerEnumType::SignV2GCertificate,
-            b"StatusNotification" => MessageTriggerEnumType::StatusNotification,
-            b"TransactionEvent" => MessageTriggerEnumType::TransactionEvent,
-            b"SignCombinedCertificate" => MessageTriggerEnumType::SignCombinedCertificate,
-            b"PublishFirmwareStatusNotification" => {
-                MessageTriggerEnumType::PublishFirmwareStatusNotification
+            11 => {
+                if *s == *b"MeterValues" {
+                    MessageTriggerEnumType::MeterValues
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"BootNotification" {
+                    MessageTriggerEnumType::BootNotification
+                } else if *s == *b"TransactionEvent" {
+                    MessageTriggerEnumType::TransactionEvent
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"SignV2GCertificate" {
+                    MessageTriggerEnumType::SignV2GCertificate
+                } else if *s == *b"StatusNotification" {
+                    MessageTriggerEnumType::StatusNotification
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
+            21 => {
+                if *s == *b"LogStatusNotification" {
+                    MessageTriggerEnumType::LogStatusNotification
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
+            23 => {
+                if *s == *b"SignCombinedCertificate" {
+                    MessageTriggerEnumType::SignCombinedCertificate
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
+            26 => {
+                if *s == *b"FirmwareStatusNotification" {
+                    MessageTriggerEnumType::FirmwareStatusNotification
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
+            30 => {
+                if *s == *b"SignChargingStationCertificate" {
+                    MessageTriggerEnumType::SignChargingStationCertificate
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
+            33 => {
+                if *s == *b"PublishFirmwareStatusNotification" {
+                    MessageTriggerEnumType::PublishFirmwareStatusNotification
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
             }
             _ => MessageTriggerEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
@@ -12092,46 +14313,64 @@ impl Decode for MeterValueType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    9 => {
+                        if *key == *b"timestamp" {
+                            if f_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("timestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("timestamp")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"sampledValue" => {
-                        if f_sampled_value.is_some() {
-                            if let Err(e) = d.duplicate("sampledValue") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.array(1, None, |d| SampledValueType::decode(d)) {
-                            Ok(v) => f_sampled_value = Some(v),
-                            Err(e) => break 'fail (e, Some("sampledValue")),
                         }
                     }
-                    b"timestamp" => {
-                        if f_timestamp.is_some() {
-                            if let Err(e) = d.duplicate("timestamp") {
+                    12 => {
+                        if *key == *b"sampledValue" {
+                            if f_sampled_value.is_some() {
+                                if let Err(e) = d.duplicate("sampledValue") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| SampledValueType::decode(d)) {
+                                Ok(v) => f_sampled_value = Some(v),
+                                Err(e) => break 'fail (e, Some("sampledValue")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.date_time() {
-                            Ok(v) => f_timestamp = Some(v),
-                            Err(e) => break 'fail (e, Some("timestamp")),
                         }
                     }
                     _ => {
@@ -12246,62 +14485,80 @@ impl Decode for ModemType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    4 => {
+                        if *key == *b"imsi" {
+                            if f_imsi.is_some() {
+                                if let Err(e) = d.duplicate("imsi") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_imsi = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_imsi = Some(v),
+                                Err(e) => break 'fail (e, Some("imsi")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"iccid" => {
-                        if f_iccid.is_some() {
-                            if let Err(e) = d.duplicate("iccid") {
+                    5 => {
+                        if *key == *b"iccid" {
+                            if f_iccid.is_some() {
+                                if let Err(e) = d.duplicate("iccid") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_iccid = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_iccid = Some(v),
+                                Err(e) => break 'fail (e, Some("iccid")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_iccid = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(20)) {
-                            Ok(v) => f_iccid = Some(v),
-                            Err(e) => break 'fail (e, Some("iccid")),
                         }
                     }
-                    b"imsi" => {
-                        if f_imsi.is_some() {
-                            if let Err(e) = d.duplicate("imsi") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_imsi = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(20)) {
-                            Ok(v) => f_imsi = Some(v),
-                            Err(e) => break 'fail (e, Some("imsi")),
                         }
                     }
                     _ => {
@@ -12425,12 +14682,37 @@ impl std::str::FromStr for MonitorEnumType {
 impl Decode for MonitorEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"UpperThreshold" => MonitorEnumType::UpperThreshold,
-            b"LowerThreshold" => MonitorEnumType::LowerThreshold,
-            b"Delta" => MonitorEnumType::Delta,
-            b"Periodic" => MonitorEnumType::Periodic,
-            b"PeriodicClockAligned" => MonitorEnumType::PeriodicClockAligned,
+        Ok(match s.len() {
+            5 => {
+                if *s == *b"Delta" {
+                    MonitorEnumType::Delta
+                } else {
+                    MonitorEnumType::UnknownValue(d.unknown_enum_bytes(s, "MonitorEnumType")?)
+                }
+            }
+            8 => {
+                if *s == *b"Periodic" {
+                    MonitorEnumType::Periodic
+                } else {
+                    MonitorEnumType::UnknownValue(d.unknown_enum_bytes(s, "MonitorEnumType")?)
+                }
+            }
+            14 => {
+                if *s == *b"UpperThreshold" {
+                    MonitorEnumType::UpperThreshold
+                } else if *s == *b"LowerThreshold" {
+                    MonitorEnumType::LowerThreshold
+                } else {
+                    MonitorEnumType::UnknownValue(d.unknown_enum_bytes(s, "MonitorEnumType")?)
+                }
+            }
+            20 => {
+                if *s == *b"PeriodicClockAligned" {
+                    MonitorEnumType::PeriodicClockAligned
+                } else {
+                    MonitorEnumType::UnknownValue(d.unknown_enum_bytes(s, "MonitorEnumType")?)
+                }
+            }
             _ => MonitorEnumType::UnknownValue(d.unknown_enum_bytes(s, "MonitorEnumType")?),
         })
     }
@@ -12505,10 +14787,34 @@ impl std::str::FromStr for MonitoringBaseEnumType {
 impl Decode for MonitoringBaseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"All" => MonitoringBaseEnumType::All,
-            b"FactoryDefault" => MonitoringBaseEnumType::FactoryDefault,
-            b"HardWiredOnly" => MonitoringBaseEnumType::HardWiredOnly,
+        Ok(match s.len() {
+            3 => {
+                if *s == *b"All" {
+                    MonitoringBaseEnumType::All
+                } else {
+                    MonitoringBaseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MonitoringBaseEnumType")?,
+                    )
+                }
+            }
+            13 => {
+                if *s == *b"HardWiredOnly" {
+                    MonitoringBaseEnumType::HardWiredOnly
+                } else {
+                    MonitoringBaseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MonitoringBaseEnumType")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"FactoryDefault" {
+                    MonitoringBaseEnumType::FactoryDefault
+                } else {
+                    MonitoringBaseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MonitoringBaseEnumType")?,
+                    )
+                }
+            }
             _ => MonitoringBaseEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "MonitoringBaseEnumType")?,
             ),
@@ -12585,10 +14891,34 @@ impl std::str::FromStr for MonitoringCriterionEnumType {
 impl Decode for MonitoringCriterionEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"ThresholdMonitoring" => MonitoringCriterionEnumType::ThresholdMonitoring,
-            b"DeltaMonitoring" => MonitoringCriterionEnumType::DeltaMonitoring,
-            b"PeriodicMonitoring" => MonitoringCriterionEnumType::PeriodicMonitoring,
+        Ok(match s.len() {
+            15 => {
+                if *s == *b"DeltaMonitoring" {
+                    MonitoringCriterionEnumType::DeltaMonitoring
+                } else {
+                    MonitoringCriterionEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MonitoringCriterionEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"PeriodicMonitoring" {
+                    MonitoringCriterionEnumType::PeriodicMonitoring
+                } else {
+                    MonitoringCriterionEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MonitoringCriterionEnumType")?,
+                    )
+                }
+            }
+            19 => {
+                if *s == *b"ThresholdMonitoring" {
+                    MonitoringCriterionEnumType::ThresholdMonitoring
+                } else {
+                    MonitoringCriterionEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MonitoringCriterionEnumType")?,
+                    )
+                }
+            }
             _ => MonitoringCriterionEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "MonitoringCriterionEnumType")?,
             ),
@@ -12659,57 +14989,81 @@ impl Decode for MonitoringDataType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    8 => {
+                        if *key == *b"variable" {
+                            if f_variable.is_some() {
+                                if let Err(e) = d.duplicate("variable") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match VariableType::decode(d) {
+                                Ok(v) => f_variable = Some(v),
+                                Err(e) => break 'fail (e, Some("variable")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"component" => {
-                        if f_component.is_some() {
-                            if let Err(e) = d.duplicate("component") {
+                    9 => {
+                        if *key == *b"component" {
+                            if f_component.is_some() {
+                                if let Err(e) = d.duplicate("component") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ComponentType::decode(d) {
+                                Ok(v) => f_component = Some(v),
+                                Err(e) => break 'fail (e, Some("component")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ComponentType::decode(d) {
-                            Ok(v) => f_component = Some(v),
-                            Err(e) => break 'fail (e, Some("component")),
                         }
                     }
-                    b"variable" => {
-                        if f_variable.is_some() {
-                            if let Err(e) = d.duplicate("variable") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match VariableType::decode(d) {
-                            Ok(v) => f_variable = Some(v),
-                            Err(e) => break 'fail (e, Some("variable")),
                         }
                     }
-                    b"variableMonitoring" => {
-                        if f_variable_monitoring.is_some() {
-                            if let Err(e) = d.duplicate("variableMonitoring") {
+                    18 => {
+                        if *key == *b"variableMonitoring" {
+                            if f_variable_monitoring.is_some() {
+                                if let Err(e) = d.duplicate("variableMonitoring") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| VariableMonitoringType::decode(d)) {
+                                Ok(v) => f_variable_monitoring = Some(v),
+                                Err(e) => break 'fail (e, Some("variableMonitoring")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.array(1, None, |d| VariableMonitoringType::decode(d)) {
-                            Ok(v) => f_variable_monitoring = Some(v),
-                            Err(e) => break 'fail (e, Some("variableMonitoring")),
                         }
                     }
                     _ => {
@@ -12853,10 +15207,23 @@ impl std::str::FromStr for MutabilityEnumType {
 impl Decode for MutabilityEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"ReadOnly" => MutabilityEnumType::ReadOnly,
-            b"WriteOnly" => MutabilityEnumType::WriteOnly,
-            b"ReadWrite" => MutabilityEnumType::ReadWrite,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"ReadOnly" {
+                    MutabilityEnumType::ReadOnly
+                } else {
+                    MutabilityEnumType::UnknownValue(d.unknown_enum_bytes(s, "MutabilityEnumType")?)
+                }
+            }
+            9 => {
+                if *s == *b"WriteOnly" {
+                    MutabilityEnumType::WriteOnly
+                } else if *s == *b"ReadWrite" {
+                    MutabilityEnumType::ReadWrite
+                } else {
+                    MutabilityEnumType::UnknownValue(d.unknown_enum_bytes(s, "MutabilityEnumType")?)
+                }
+            }
             _ => MutabilityEnumType::UnknownValue(d.unknown_enum_bytes(s, "MutabilityEnumType")?),
         })
     }
@@ -12946,128 +15313,161 @@ impl Decode for NetworkConnectionProfileType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    3 => {
+                        if *key == *b"apn" {
+                            if f_apn.is_some() {
+                                if let Err(e) = d.duplicate("apn") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_apn = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match APNType::decode(d) {
+                                Ok(v) => f_apn = Some(v),
+                                Err(e) => break 'fail (e, Some("apn")),
+                            }
+                        } else if *key == *b"vpn" {
+                            if f_vpn.is_some() {
+                                if let Err(e) = d.duplicate("vpn") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_vpn = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match VPNType::decode(d) {
+                                Ok(v) => f_vpn = Some(v),
+                                Err(e) => break 'fail (e, Some("vpn")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"apn" => {
-                        if f_apn.is_some() {
-                            if let Err(e) = d.duplicate("apn") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_apn = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match APNType::decode(d) {
-                            Ok(v) => f_apn = Some(v),
-                            Err(e) => break 'fail (e, Some("apn")),
                         }
                     }
-                    b"ocppVersion" => {
-                        if f_ocpp_version.is_some() {
-                            if let Err(e) = d.duplicate("ocppVersion") {
+                    11 => {
+                        if *key == *b"ocppVersion" {
+                            if f_ocpp_version.is_some() {
+                                if let Err(e) = d.duplicate("ocppVersion") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match OCPPVersionEnumType::decode(d) {
+                                Ok(v) => f_ocpp_version = Some(v),
+                                Err(e) => break 'fail (e, Some("ocppVersion")),
+                            }
+                        } else if *key == *b"ocppCsmsUrl" {
+                            if f_ocpp_csms_url.is_some() {
+                                if let Err(e) = d.duplicate("ocppCsmsUrl") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(512)) {
+                                Ok(v) => f_ocpp_csms_url = Some(v),
+                                Err(e) => break 'fail (e, Some("ocppCsmsUrl")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match OCPPVersionEnumType::decode(d) {
-                            Ok(v) => f_ocpp_version = Some(v),
-                            Err(e) => break 'fail (e, Some("ocppVersion")),
                         }
                     }
-                    b"ocppTransport" => {
-                        if f_ocpp_transport.is_some() {
-                            if let Err(e) = d.duplicate("ocppTransport") {
+                    13 => {
+                        if *key == *b"ocppTransport" {
+                            if f_ocpp_transport.is_some() {
+                                if let Err(e) = d.duplicate("ocppTransport") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match OCPPTransportEnumType::decode(d) {
+                                Ok(v) => f_ocpp_transport = Some(v),
+                                Err(e) => break 'fail (e, Some("ocppTransport")),
+                            }
+                        } else if *key == *b"ocppInterface" {
+                            if f_ocpp_interface.is_some() {
+                                if let Err(e) = d.duplicate("ocppInterface") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match OCPPInterfaceEnumType::decode(d) {
+                                Ok(v) => f_ocpp_interface = Some(v),
+                                Err(e) => break 'fail (e, Some("ocppInterface")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match OCPPTransportEnumType::decode(d) {
-                            Ok(v) => f_ocpp_transport = Some(v),
-                            Err(e) => break 'fail (e, Some("ocppTransport")),
                         }
                     }
-                    b"ocppCsmsUrl" => {
-                        if f_ocpp_csms_url.is_some() {
-                            if let Err(e) = d.duplicate("ocppCsmsUrl") {
+                    14 => {
+                        if *key == *b"messageTimeout" {
+                            if f_message_timeout.is_some() {
+                                if let Err(e) = d.duplicate("messageTimeout") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_message_timeout = Some(v),
+                                Err(e) => break 'fail (e, Some("messageTimeout")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(512)) {
-                            Ok(v) => f_ocpp_csms_url = Some(v),
-                            Err(e) => break 'fail (e, Some("ocppCsmsUrl")),
                         }
                     }
-                    b"messageTimeout" => {
-                        if f_message_timeout.is_some() {
-                            if let Err(e) = d.duplicate("messageTimeout") {
+                    15 => {
+                        if *key == *b"securityProfile" {
+                            if f_security_profile.is_some() {
+                                if let Err(e) = d.duplicate("securityProfile") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_security_profile = Some(v),
+                                Err(e) => break 'fail (e, Some("securityProfile")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_message_timeout = Some(v),
-                            Err(e) => break 'fail (e, Some("messageTimeout")),
-                        }
-                    }
-                    b"securityProfile" => {
-                        if f_security_profile.is_some() {
-                            if let Err(e) = d.duplicate("securityProfile") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_security_profile = Some(v),
-                            Err(e) => break 'fail (e, Some("securityProfile")),
-                        }
-                    }
-                    b"ocppInterface" => {
-                        if f_ocpp_interface.is_some() {
-                            if let Err(e) = d.duplicate("ocppInterface") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match OCPPInterfaceEnumType::decode(d) {
-                            Ok(v) => f_ocpp_interface = Some(v),
-                            Err(e) => break 'fail (e, Some("ocppInterface")),
-                        }
-                    }
-                    b"vpn" => {
-                        if f_vpn.is_some() {
-                            if let Err(e) = d.duplicate("vpn") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_vpn = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match VPNType::decode(d) {
-                            Ok(v) => f_vpn = Some(v),
-                            Err(e) => break 'fail (e, Some("vpn")),
                         }
                     }
                     _ => {
@@ -13252,10 +15652,27 @@ impl std::str::FromStr for NotifyEVChargingNeedsStatusEnumType {
 impl Decode for NotifyEVChargingNeedsStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => NotifyEVChargingNeedsStatusEnumType::Accepted,
-            b"Rejected" => NotifyEVChargingNeedsStatusEnumType::Rejected,
-            b"Processing" => NotifyEVChargingNeedsStatusEnumType::Processing,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    NotifyEVChargingNeedsStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    NotifyEVChargingNeedsStatusEnumType::Rejected
+                } else {
+                    NotifyEVChargingNeedsStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "NotifyEVChargingNeedsStatusEnumType")?,
+                    )
+                }
+            }
+            10 => {
+                if *s == *b"Processing" {
+                    NotifyEVChargingNeedsStatusEnumType::Processing
+                } else {
+                    NotifyEVChargingNeedsStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "NotifyEVChargingNeedsStatusEnumType")?,
+                    )
+                }
+            }
             _ => NotifyEVChargingNeedsStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "NotifyEVChargingNeedsStatusEnumType")?,
             ),
@@ -13359,15 +15776,37 @@ impl std::str::FromStr for OCPPInterfaceEnumType {
 impl Decode for OCPPInterfaceEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Wired0" => OCPPInterfaceEnumType::Wired0,
-            b"Wired1" => OCPPInterfaceEnumType::Wired1,
-            b"Wired2" => OCPPInterfaceEnumType::Wired2,
-            b"Wired3" => OCPPInterfaceEnumType::Wired3,
-            b"Wireless0" => OCPPInterfaceEnumType::Wireless0,
-            b"Wireless1" => OCPPInterfaceEnumType::Wireless1,
-            b"Wireless2" => OCPPInterfaceEnumType::Wireless2,
-            b"Wireless3" => OCPPInterfaceEnumType::Wireless3,
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Wired0" {
+                    OCPPInterfaceEnumType::Wired0
+                } else if *s == *b"Wired1" {
+                    OCPPInterfaceEnumType::Wired1
+                } else if *s == *b"Wired2" {
+                    OCPPInterfaceEnumType::Wired2
+                } else if *s == *b"Wired3" {
+                    OCPPInterfaceEnumType::Wired3
+                } else {
+                    OCPPInterfaceEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "OCPPInterfaceEnumType")?,
+                    )
+                }
+            }
+            9 => {
+                if *s == *b"Wireless0" {
+                    OCPPInterfaceEnumType::Wireless0
+                } else if *s == *b"Wireless1" {
+                    OCPPInterfaceEnumType::Wireless1
+                } else if *s == *b"Wireless2" {
+                    OCPPInterfaceEnumType::Wireless2
+                } else if *s == *b"Wireless3" {
+                    OCPPInterfaceEnumType::Wireless3
+                } else {
+                    OCPPInterfaceEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "OCPPInterfaceEnumType")?,
+                    )
+                }
+            }
             _ => OCPPInterfaceEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "OCPPInterfaceEnumType")?,
             ),
@@ -13437,9 +15876,18 @@ impl std::str::FromStr for OCPPTransportEnumType {
 impl Decode for OCPPTransportEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"JSON" => OCPPTransportEnumType::JSON,
-            b"SOAP" => OCPPTransportEnumType::SOAP,
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"JSON" {
+                    OCPPTransportEnumType::JSON
+                } else if *s == *b"SOAP" {
+                    OCPPTransportEnumType::SOAP
+                } else {
+                    OCPPTransportEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "OCPPTransportEnumType")?,
+                    )
+                }
+            }
             _ => OCPPTransportEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "OCPPTransportEnumType")?,
             ),
@@ -13521,11 +15969,22 @@ impl std::str::FromStr for OCPPVersionEnumType {
 impl Decode for OCPPVersionEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"OCPP12" => OCPPVersionEnumType::OCPP12,
-            b"OCPP15" => OCPPVersionEnumType::OCPP15,
-            b"OCPP16" => OCPPVersionEnumType::OCPP16,
-            b"OCPP20" => OCPPVersionEnumType::OCPP20,
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"OCPP12" {
+                    OCPPVersionEnumType::OCPP12
+                } else if *s == *b"OCPP15" {
+                    OCPPVersionEnumType::OCPP15
+                } else if *s == *b"OCPP16" {
+                    OCPPVersionEnumType::OCPP16
+                } else if *s == *b"OCPP20" {
+                    OCPPVersionEnumType::OCPP20
+                } else {
+                    OCPPVersionEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "OCPPVersionEnumType")?,
+                    )
+                }
+            }
             _ => OCPPVersionEnumType::UnknownValue(d.unknown_enum_bytes(s, "OCPPVersionEnumType")?),
         })
     }
@@ -13602,79 +16061,101 @@ impl Decode for OCSPRequestDataType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"hashAlgorithm" => {
-                        if f_hash_algorithm.is_some() {
-                            if let Err(e) = d.duplicate("hashAlgorithm") {
+                    12 => {
+                        if *key == *b"serialNumber" {
+                            if f_serial_number.is_some() {
+                                if let Err(e) = d.duplicate("serialNumber") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(40)) {
+                                Ok(v) => f_serial_number = Some(v),
+                                Err(e) => break 'fail (e, Some("serialNumber")),
+                            }
+                        } else if *key == *b"responderURL" {
+                            if f_responder_url.is_some() {
+                                if let Err(e) = d.duplicate("responderURL") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(512)) {
+                                Ok(v) => f_responder_url = Some(v),
+                                Err(e) => break 'fail (e, Some("responderURL")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match HashAlgorithmEnumType::decode(d) {
-                            Ok(v) => f_hash_algorithm = Some(v),
-                            Err(e) => break 'fail (e, Some("hashAlgorithm")),
                         }
                     }
-                    b"issuerNameHash" => {
-                        if f_issuer_name_hash.is_some() {
-                            if let Err(e) = d.duplicate("issuerNameHash") {
+                    13 => {
+                        if *key == *b"hashAlgorithm" {
+                            if f_hash_algorithm.is_some() {
+                                if let Err(e) = d.duplicate("hashAlgorithm") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match HashAlgorithmEnumType::decode(d) {
+                                Ok(v) => f_hash_algorithm = Some(v),
+                                Err(e) => break 'fail (e, Some("hashAlgorithm")),
+                            }
+                        } else if *key == *b"issuerKeyHash" {
+                            if f_issuer_key_hash.is_some() {
+                                if let Err(e) = d.duplicate("issuerKeyHash") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(128)) {
+                                Ok(v) => f_issuer_key_hash = Some(v),
+                                Err(e) => break 'fail (e, Some("issuerKeyHash")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(128)) {
-                            Ok(v) => f_issuer_name_hash = Some(v),
-                            Err(e) => break 'fail (e, Some("issuerNameHash")),
                         }
                     }
-                    b"issuerKeyHash" => {
-                        if f_issuer_key_hash.is_some() {
-                            if let Err(e) = d.duplicate("issuerKeyHash") {
+                    14 => {
+                        if *key == *b"issuerNameHash" {
+                            if f_issuer_name_hash.is_some() {
+                                if let Err(e) = d.duplicate("issuerNameHash") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(128)) {
+                                Ok(v) => f_issuer_name_hash = Some(v),
+                                Err(e) => break 'fail (e, Some("issuerNameHash")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(128)) {
-                            Ok(v) => f_issuer_key_hash = Some(v),
-                            Err(e) => break 'fail (e, Some("issuerKeyHash")),
-                        }
-                    }
-                    b"serialNumber" => {
-                        if f_serial_number.is_some() {
-                            if let Err(e) = d.duplicate("serialNumber") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.string(Some(40)) {
-                            Ok(v) => f_serial_number = Some(v),
-                            Err(e) => break 'fail (e, Some("serialNumber")),
-                        }
-                    }
-                    b"responderURL" => {
-                        if f_responder_url.is_some() {
-                            if let Err(e) = d.duplicate("responderURL") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.string(Some(512)) {
-                            Ok(v) => f_responder_url = Some(v),
-                            Err(e) => break 'fail (e, Some("responderURL")),
                         }
                     }
                     _ => {
@@ -13836,9 +16317,25 @@ impl std::str::FromStr for OperationalStatusEnumType {
 impl Decode for OperationalStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Inoperative" => OperationalStatusEnumType::Inoperative,
-            b"Operative" => OperationalStatusEnumType::Operative,
+        Ok(match s.len() {
+            9 => {
+                if *s == *b"Operative" {
+                    OperationalStatusEnumType::Operative
+                } else {
+                    OperationalStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "OperationalStatusEnumType")?,
+                    )
+                }
+            }
+            11 => {
+                if *s == *b"Inoperative" {
+                    OperationalStatusEnumType::Inoperative
+                } else {
+                    OperationalStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "OperationalStatusEnumType")?,
+                    )
+                }
+            }
             _ => OperationalStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "OperationalStatusEnumType")?,
             ),
@@ -13952,17 +16449,47 @@ impl std::str::FromStr for PhaseEnumType {
 impl Decode for PhaseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"L1" => PhaseEnumType::L1,
-            b"L2" => PhaseEnumType::L2,
-            b"L3" => PhaseEnumType::L3,
-            b"N" => PhaseEnumType::N,
-            b"L1-N" => PhaseEnumType::L1N,
-            b"L2-N" => PhaseEnumType::L2N,
-            b"L3-N" => PhaseEnumType::L3N,
-            b"L1-L2" => PhaseEnumType::L1L2,
-            b"L2-L3" => PhaseEnumType::L2L3,
-            b"L3-L1" => PhaseEnumType::L3L1,
+        Ok(match s.len() {
+            1 => {
+                if *s == *b"N" {
+                    PhaseEnumType::N
+                } else {
+                    PhaseEnumType::UnknownValue(d.unknown_enum_bytes(s, "PhaseEnumType")?)
+                }
+            }
+            2 => {
+                if *s == *b"L1" {
+                    PhaseEnumType::L1
+                } else if *s == *b"L2" {
+                    PhaseEnumType::L2
+                } else if *s == *b"L3" {
+                    PhaseEnumType::L3
+                } else {
+                    PhaseEnumType::UnknownValue(d.unknown_enum_bytes(s, "PhaseEnumType")?)
+                }
+            }
+            4 => {
+                if *s == *b"L1-N" {
+                    PhaseEnumType::L1N
+                } else if *s == *b"L2-N" {
+                    PhaseEnumType::L2N
+                } else if *s == *b"L3-N" {
+                    PhaseEnumType::L3N
+                } else {
+                    PhaseEnumType::UnknownValue(d.unknown_enum_bytes(s, "PhaseEnumType")?)
+                }
+            }
+            5 => {
+                if *s == *b"L1-L2" {
+                    PhaseEnumType::L1L2
+                } else if *s == *b"L2-L3" {
+                    PhaseEnumType::L2L3
+                } else if *s == *b"L3-L1" {
+                    PhaseEnumType::L3L1
+                } else {
+                    PhaseEnumType::UnknownValue(d.unknown_enum_bytes(s, "PhaseEnumType")?)
+                }
+            }
             _ => PhaseEnumType::UnknownValue(d.unknown_enum_bytes(s, "PhaseEnumType")?),
         })
     }
@@ -14072,17 +16599,90 @@ impl std::str::FromStr for PublishFirmwareStatusEnumType {
 impl Decode for PublishFirmwareStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Idle" => PublishFirmwareStatusEnumType::Idle,
-            b"DownloadScheduled" => PublishFirmwareStatusEnumType::DownloadScheduled,
-            b"Downloading" => PublishFirmwareStatusEnumType::Downloading,
-            b"Downloaded" => PublishFirmwareStatusEnumType::Downloaded,
-            b"Published" => PublishFirmwareStatusEnumType::Published,
-            b"DownloadFailed" => PublishFirmwareStatusEnumType::DownloadFailed,
-            b"DownloadPaused" => PublishFirmwareStatusEnumType::DownloadPaused,
-            b"InvalidChecksum" => PublishFirmwareStatusEnumType::InvalidChecksum,
-            b"ChecksumVerified" => PublishFirmwareStatusEnumType::ChecksumVerified,
-            b"PublishFailed" => PublishFirmwareStatusEnumType::PublishFailed,
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"Idle" {
+                    PublishFirmwareStatusEnumType::Idle
+                } else {
+                    PublishFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "PublishFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            9 => {
+                if *s == *b"Published" {
+                    PublishFirmwareStatusEnumType::Published
+                } else {
+                    PublishFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "PublishFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            10 => {
+                if *s == *b"Downloaded" {
+                    PublishFirmwareStatusEnumType::Downloaded
+                } else {
+                    PublishFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "PublishFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            11 => {
+                if *s == *b"Downloading" {
+                    PublishFirmwareStatusEnumType::Downloading
+                } else {
+                    PublishFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "PublishFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            13 => {
+                if *s == *b"PublishFailed" {
+                    PublishFirmwareStatusEnumType::PublishFailed
+                } else {
+                    PublishFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "PublishFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"DownloadFailed" {
+                    PublishFirmwareStatusEnumType::DownloadFailed
+                } else if *s == *b"DownloadPaused" {
+                    PublishFirmwareStatusEnumType::DownloadPaused
+                } else {
+                    PublishFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "PublishFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            15 => {
+                if *s == *b"InvalidChecksum" {
+                    PublishFirmwareStatusEnumType::InvalidChecksum
+                } else {
+                    PublishFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "PublishFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"ChecksumVerified" {
+                    PublishFirmwareStatusEnumType::ChecksumVerified
+                } else {
+                    PublishFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "PublishFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            17 => {
+                if *s == *b"DownloadScheduled" {
+                    PublishFirmwareStatusEnumType::DownloadScheduled
+                } else {
+                    PublishFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "PublishFirmwareStatusEnumType")?,
+                    )
+                }
+            }
             _ => PublishFirmwareStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "PublishFirmwareStatusEnumType")?,
             ),
@@ -14186,15 +16786,72 @@ impl std::str::FromStr for ReadingContextEnumType {
 impl Decode for ReadingContextEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Interruption.Begin" => ReadingContextEnumType::InterruptionBegin,
-            b"Interruption.End" => ReadingContextEnumType::InterruptionEnd,
-            b"Other" => ReadingContextEnumType::Other,
-            b"Sample.Clock" => ReadingContextEnumType::SampleClock,
-            b"Sample.Periodic" => ReadingContextEnumType::SamplePeriodic,
-            b"Transaction.Begin" => ReadingContextEnumType::TransactionBegin,
-            b"Transaction.End" => ReadingContextEnumType::TransactionEnd,
-            b"Trigger" => ReadingContextEnumType::Trigger,
+        Ok(match s.len() {
+            5 => {
+                if *s == *b"Other" {
+                    ReadingContextEnumType::Other
+                } else {
+                    ReadingContextEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ReadingContextEnumType")?,
+                    )
+                }
+            }
+            7 => {
+                if *s == *b"Trigger" {
+                    ReadingContextEnumType::Trigger
+                } else {
+                    ReadingContextEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ReadingContextEnumType")?,
+                    )
+                }
+            }
+            12 => {
+                if *s == *b"Sample.Clock" {
+                    ReadingContextEnumType::SampleClock
+                } else {
+                    ReadingContextEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ReadingContextEnumType")?,
+                    )
+                }
+            }
+            15 => {
+                if *s == *b"Sample.Periodic" {
+                    ReadingContextEnumType::SamplePeriodic
+                } else if *s == *b"Transaction.End" {
+                    ReadingContextEnumType::TransactionEnd
+                } else {
+                    ReadingContextEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ReadingContextEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"Interruption.End" {
+                    ReadingContextEnumType::InterruptionEnd
+                } else {
+                    ReadingContextEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ReadingContextEnumType")?,
+                    )
+                }
+            }
+            17 => {
+                if *s == *b"Transaction.Begin" {
+                    ReadingContextEnumType::TransactionBegin
+                } else {
+                    ReadingContextEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ReadingContextEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"Interruption.Begin" {
+                    ReadingContextEnumType::InterruptionBegin
+                } else {
+                    ReadingContextEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ReadingContextEnumType")?,
+                    )
+                }
+            }
             _ => ReadingContextEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "ReadingContextEnumType")?,
             ),
@@ -14351,26 +17008,105 @@ impl std::str::FromStr for ReasonEnumType {
 impl Decode for ReasonEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"DeAuthorized" => ReasonEnumType::DeAuthorized,
-            b"EmergencyStop" => ReasonEnumType::EmergencyStop,
-            b"EnergyLimitReached" => ReasonEnumType::EnergyLimitReached,
-            b"EVDisconnected" => ReasonEnumType::EVDisconnected,
-            b"GroundFault" => ReasonEnumType::GroundFault,
-            b"ImmediateReset" => ReasonEnumType::ImmediateReset,
-            b"Local" => ReasonEnumType::Local,
-            b"LocalOutOfCredit" => ReasonEnumType::LocalOutOfCredit,
-            b"MasterPass" => ReasonEnumType::MasterPass,
-            b"Other" => ReasonEnumType::Other,
-            b"OvercurrentFault" => ReasonEnumType::OvercurrentFault,
-            b"PowerLoss" => ReasonEnumType::PowerLoss,
-            b"PowerQuality" => ReasonEnumType::PowerQuality,
-            b"Reboot" => ReasonEnumType::Reboot,
-            b"Remote" => ReasonEnumType::Remote,
-            b"SOCLimitReached" => ReasonEnumType::SOCLimitReached,
-            b"StoppedByEV" => ReasonEnumType::StoppedByEV,
-            b"TimeLimitReached" => ReasonEnumType::TimeLimitReached,
-            b"Timeout" => ReasonEnumType::Timeout,
+        Ok(match s.len() {
+            5 => {
+                if *s == *b"Local" {
+                    ReasonEnumType::Local
+                } else if *s == *b"Other" {
+                    ReasonEnumType::Other
+                } else {
+                    ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?)
+                }
+            }
+            6 => {
+                if *s == *b"Reboot" {
+                    ReasonEnumType::Reboot
+                } else if *s == *b"Remote" {
+                    ReasonEnumType::Remote
+                } else {
+                    ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?)
+                }
+            }
+            7 => {
+                if *s == *b"Timeout" {
+                    ReasonEnumType::Timeout
+                } else {
+                    ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?)
+                }
+            }
+            9 => {
+                if *s == *b"PowerLoss" {
+                    ReasonEnumType::PowerLoss
+                } else {
+                    ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?)
+                }
+            }
+            10 => {
+                if *s == *b"MasterPass" {
+                    ReasonEnumType::MasterPass
+                } else {
+                    ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?)
+                }
+            }
+            11 => {
+                if *s == *b"GroundFault" {
+                    ReasonEnumType::GroundFault
+                } else if *s == *b"StoppedByEV" {
+                    ReasonEnumType::StoppedByEV
+                } else {
+                    ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?)
+                }
+            }
+            12 => {
+                if *s == *b"DeAuthorized" {
+                    ReasonEnumType::DeAuthorized
+                } else if *s == *b"PowerQuality" {
+                    ReasonEnumType::PowerQuality
+                } else {
+                    ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?)
+                }
+            }
+            13 => {
+                if *s == *b"EmergencyStop" {
+                    ReasonEnumType::EmergencyStop
+                } else {
+                    ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?)
+                }
+            }
+            14 => {
+                if *s == *b"EVDisconnected" {
+                    ReasonEnumType::EVDisconnected
+                } else if *s == *b"ImmediateReset" {
+                    ReasonEnumType::ImmediateReset
+                } else {
+                    ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?)
+                }
+            }
+            15 => {
+                if *s == *b"SOCLimitReached" {
+                    ReasonEnumType::SOCLimitReached
+                } else {
+                    ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?)
+                }
+            }
+            16 => {
+                if *s == *b"LocalOutOfCredit" {
+                    ReasonEnumType::LocalOutOfCredit
+                } else if *s == *b"OvercurrentFault" {
+                    ReasonEnumType::OvercurrentFault
+                } else if *s == *b"TimeLimitReached" {
+                    ReasonEnumType::TimeLimitReached
+                } else {
+                    ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?)
+                }
+            }
+            18 => {
+                if *s == *b"EnergyLimitReached" {
+                    ReasonEnumType::EnergyLimitReached
+                } else {
+                    ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?)
+                }
+            }
             _ => ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?),
         })
     }
@@ -14440,9 +17176,25 @@ impl std::str::FromStr for RecurrencyKindEnumType {
 impl Decode for RecurrencyKindEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Daily" => RecurrencyKindEnumType::Daily,
-            b"Weekly" => RecurrencyKindEnumType::Weekly,
+        Ok(match s.len() {
+            5 => {
+                if *s == *b"Daily" {
+                    RecurrencyKindEnumType::Daily
+                } else {
+                    RecurrencyKindEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "RecurrencyKindEnumType")?,
+                    )
+                }
+            }
+            6 => {
+                if *s == *b"Weekly" {
+                    RecurrencyKindEnumType::Weekly
+                } else {
+                    RecurrencyKindEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "RecurrencyKindEnumType")?,
+                    )
+                }
+            }
             _ => RecurrencyKindEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "RecurrencyKindEnumType")?,
             ),
@@ -14519,10 +17271,27 @@ impl std::str::FromStr for RegistrationStatusEnumType {
 impl Decode for RegistrationStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => RegistrationStatusEnumType::Accepted,
-            b"Pending" => RegistrationStatusEnumType::Pending,
-            b"Rejected" => RegistrationStatusEnumType::Rejected,
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Pending" {
+                    RegistrationStatusEnumType::Pending
+                } else {
+                    RegistrationStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "RegistrationStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    RegistrationStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    RegistrationStatusEnumType::Rejected
+                } else {
+                    RegistrationStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "RegistrationStatusEnumType")?,
+                    )
+                }
+            }
             _ => RegistrationStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "RegistrationStatusEnumType")?,
             ),
@@ -14585,54 +17354,72 @@ impl Decode for RelativeTimeIntervalType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    5 => {
+                        if *key == *b"start" {
+                            if f_start.is_some() {
+                                if let Err(e) = d.duplicate("start") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_start = Some(v),
+                                Err(e) => break 'fail (e, Some("start")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"start" => {
-                        if f_start.is_some() {
-                            if let Err(e) = d.duplicate("start") {
+                    8 => {
+                        if *key == *b"duration" {
+                            if f_duration.is_some() {
+                                if let Err(e) = d.duplicate("duration") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_duration = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_duration = Some(v),
+                                Err(e) => break 'fail (e, Some("duration")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_start = Some(v),
-                            Err(e) => break 'fail (e, Some("start")),
                         }
                     }
-                    b"duration" => {
-                        if f_duration.is_some() {
-                            if let Err(e) = d.duplicate("duration") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_duration = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_duration = Some(v),
-                            Err(e) => break 'fail (e, Some("duration")),
                         }
                     }
                     _ => {
@@ -14744,10 +17531,28 @@ impl std::str::FromStr for ReportBaseEnumType {
 impl Decode for ReportBaseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"ConfigurationInventory" => ReportBaseEnumType::ConfigurationInventory,
-            b"FullInventory" => ReportBaseEnumType::FullInventory,
-            b"SummaryInventory" => ReportBaseEnumType::SummaryInventory,
+        Ok(match s.len() {
+            13 => {
+                if *s == *b"FullInventory" {
+                    ReportBaseEnumType::FullInventory
+                } else {
+                    ReportBaseEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReportBaseEnumType")?)
+                }
+            }
+            16 => {
+                if *s == *b"SummaryInventory" {
+                    ReportBaseEnumType::SummaryInventory
+                } else {
+                    ReportBaseEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReportBaseEnumType")?)
+                }
+            }
+            22 => {
+                if *s == *b"ConfigurationInventory" {
+                    ReportBaseEnumType::ConfigurationInventory
+                } else {
+                    ReportBaseEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReportBaseEnumType")?)
+                }
+            }
             _ => ReportBaseEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReportBaseEnumType")?),
         })
     }
@@ -14818,76 +17623,106 @@ impl Decode for ReportDataType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    8 => {
+                        if *key == *b"variable" {
+                            if f_variable.is_some() {
+                                if let Err(e) = d.duplicate("variable") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match VariableType::decode(d) {
+                                Ok(v) => f_variable = Some(v),
+                                Err(e) => break 'fail (e, Some("variable")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"component" => {
-                        if f_component.is_some() {
-                            if let Err(e) = d.duplicate("component") {
+                    9 => {
+                        if *key == *b"component" {
+                            if f_component.is_some() {
+                                if let Err(e) = d.duplicate("component") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ComponentType::decode(d) {
+                                Ok(v) => f_component = Some(v),
+                                Err(e) => break 'fail (e, Some("component")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ComponentType::decode(d) {
-                            Ok(v) => f_component = Some(v),
-                            Err(e) => break 'fail (e, Some("component")),
                         }
                     }
-                    b"variable" => {
-                        if f_variable.is_some() {
-                            if let Err(e) = d.duplicate("variable") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match VariableType::decode(d) {
-                            Ok(v) => f_variable = Some(v),
-                            Err(e) => break 'fail (e, Some("variable")),
                         }
                     }
-                    b"variableAttribute" => {
-                        if f_variable_attribute.is_some() {
-                            if let Err(e) = d.duplicate("variableAttribute") {
+                    17 => {
+                        if *key == *b"variableAttribute" {
+                            if f_variable_attribute.is_some() {
+                                if let Err(e) = d.duplicate("variableAttribute") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, Some(4), |d| VariableAttributeType::decode(d)) {
+                                Ok(v) => f_variable_attribute = Some(v),
+                                Err(e) => break 'fail (e, Some("variableAttribute")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.array(1, Some(4), |d| VariableAttributeType::decode(d)) {
-                            Ok(v) => f_variable_attribute = Some(v),
-                            Err(e) => break 'fail (e, Some("variableAttribute")),
                         }
                     }
-                    b"variableCharacteristics" => {
-                        if f_variable_characteristics.is_some() {
-                            if let Err(e) = d.duplicate("variableCharacteristics") {
+                    23 => {
+                        if *key == *b"variableCharacteristics" {
+                            if f_variable_characteristics.is_some() {
+                                if let Err(e) = d.duplicate("variableCharacteristics") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_variable_characteristics = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match VariableCharacteristicsType::decode(d) {
+                                Ok(v) => f_variable_characteristics = Some(v),
+                                Err(e) => break 'fail (e, Some("variableCharacteristics")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_variable_characteristics = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match VariableCharacteristicsType::decode(d) {
-                            Ok(v) => f_variable_characteristics = Some(v),
-                            Err(e) => break 'fail (e, Some("variableCharacteristics")),
                         }
                     }
                     _ => {
@@ -15035,9 +17870,18 @@ impl std::str::FromStr for RequestStartStopStatusEnumType {
 impl Decode for RequestStartStopStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => RequestStartStopStatusEnumType::Accepted,
-            b"Rejected" => RequestStartStopStatusEnumType::Rejected,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    RequestStartStopStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    RequestStartStopStatusEnumType::Rejected
+                } else {
+                    RequestStartStopStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "RequestStartStopStatusEnumType")?,
+                    )
+                }
+            }
             _ => RequestStartStopStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "RequestStartStopStatusEnumType")?,
             ),
@@ -15111,9 +17955,18 @@ impl std::str::FromStr for ReservationUpdateStatusEnumType {
 impl Decode for ReservationUpdateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Expired" => ReservationUpdateStatusEnumType::Expired,
-            b"Removed" => ReservationUpdateStatusEnumType::Removed,
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Expired" {
+                    ReservationUpdateStatusEnumType::Expired
+                } else if *s == *b"Removed" {
+                    ReservationUpdateStatusEnumType::Removed
+                } else {
+                    ReservationUpdateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ReservationUpdateStatusEnumType")?,
+                    )
+                }
+            }
             _ => ReservationUpdateStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "ReservationUpdateStatusEnumType")?,
             ),
@@ -15202,12 +18055,38 @@ impl std::str::FromStr for ReserveNowStatusEnumType {
 impl Decode for ReserveNowStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => ReserveNowStatusEnumType::Accepted,
-            b"Faulted" => ReserveNowStatusEnumType::Faulted,
-            b"Occupied" => ReserveNowStatusEnumType::Occupied,
-            b"Rejected" => ReserveNowStatusEnumType::Rejected,
-            b"Unavailable" => ReserveNowStatusEnumType::Unavailable,
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Faulted" {
+                    ReserveNowStatusEnumType::Faulted
+                } else {
+                    ReserveNowStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ReserveNowStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    ReserveNowStatusEnumType::Accepted
+                } else if *s == *b"Occupied" {
+                    ReserveNowStatusEnumType::Occupied
+                } else if *s == *b"Rejected" {
+                    ReserveNowStatusEnumType::Rejected
+                } else {
+                    ReserveNowStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ReserveNowStatusEnumType")?,
+                    )
+                }
+            }
+            11 => {
+                if *s == *b"Unavailable" {
+                    ReserveNowStatusEnumType::Unavailable
+                } else {
+                    ReserveNowStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ReserveNowStatusEnumType")?,
+                    )
+                }
+            }
             _ => ReserveNowStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "ReserveNowStatusEnumType")?,
             ),
@@ -15278,9 +18157,21 @@ impl std::str::FromStr for ResetEnumType {
 impl Decode for ResetEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Immediate" => ResetEnumType::Immediate,
-            b"OnIdle" => ResetEnumType::OnIdle,
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"OnIdle" {
+                    ResetEnumType::OnIdle
+                } else {
+                    ResetEnumType::UnknownValue(d.unknown_enum_bytes(s, "ResetEnumType")?)
+                }
+            }
+            9 => {
+                if *s == *b"Immediate" {
+                    ResetEnumType::Immediate
+                } else {
+                    ResetEnumType::UnknownValue(d.unknown_enum_bytes(s, "ResetEnumType")?)
+                }
+            }
             _ => ResetEnumType::UnknownValue(d.unknown_enum_bytes(s, "ResetEnumType")?),
         })
     }
@@ -15355,10 +18246,27 @@ impl std::str::FromStr for ResetStatusEnumType {
 impl Decode for ResetStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => ResetStatusEnumType::Accepted,
-            b"Rejected" => ResetStatusEnumType::Rejected,
-            b"Scheduled" => ResetStatusEnumType::Scheduled,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    ResetStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    ResetStatusEnumType::Rejected
+                } else {
+                    ResetStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ResetStatusEnumType")?,
+                    )
+                }
+            }
+            9 => {
+                if *s == *b"Scheduled" {
+                    ResetStatusEnumType::Scheduled
+                } else {
+                    ResetStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ResetStatusEnumType")?,
+                    )
+                }
+            }
             _ => ResetStatusEnumType::UnknownValue(d.unknown_enum_bytes(s, "ResetStatusEnumType")?),
         })
     }
@@ -15421,73 +18329,97 @@ impl Decode for SalesTariffEntryType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"relativeTimeInterval" => {
-                        if f_relative_time_interval.is_some() {
-                            if let Err(e) = d.duplicate("relativeTimeInterval") {
+                    11 => {
+                        if *key == *b"ePriceLevel" {
+                            if f_e_price_level.is_some() {
+                                if let Err(e) = d.duplicate("ePriceLevel") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_e_price_level = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(Some(0), None) {
+                                Ok(v) => f_e_price_level = Some(v),
+                                Err(e) => break 'fail (e, Some("ePriceLevel")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match RelativeTimeIntervalType::decode(d) {
-                            Ok(v) => f_relative_time_interval = Some(v),
-                            Err(e) => break 'fail (e, Some("relativeTimeInterval")),
                         }
                     }
-                    b"ePriceLevel" => {
-                        if f_e_price_level.is_some() {
-                            if let Err(e) = d.duplicate("ePriceLevel") {
+                    15 => {
+                        if *key == *b"consumptionCost" {
+                            if f_consumption_cost.is_some() {
+                                if let Err(e) = d.duplicate("consumptionCost") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_consumption_cost = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, Some(3), |d| ConsumptionCostType::decode(d)) {
+                                Ok(v) => f_consumption_cost = Some(v),
+                                Err(e) => break 'fail (e, Some("consumptionCost")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_e_price_level = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(Some(0), None) {
-                            Ok(v) => f_e_price_level = Some(v),
-                            Err(e) => break 'fail (e, Some("ePriceLevel")),
                         }
                     }
-                    b"consumptionCost" => {
-                        if f_consumption_cost.is_some() {
-                            if let Err(e) = d.duplicate("consumptionCost") {
+                    20 => {
+                        if *key == *b"relativeTimeInterval" {
+                            if f_relative_time_interval.is_some() {
+                                if let Err(e) = d.duplicate("relativeTimeInterval") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match RelativeTimeIntervalType::decode(d) {
+                                Ok(v) => f_relative_time_interval = Some(v),
+                                Err(e) => break 'fail (e, Some("relativeTimeInterval")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_consumption_cost = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.array(1, Some(3), |d| ConsumptionCostType::decode(d)) {
-                            Ok(v) => f_consumption_cost = Some(v),
-                            Err(e) => break 'fail (e, Some("consumptionCost")),
                         }
                     }
                     _ => {
@@ -15615,84 +18547,114 @@ impl Decode for SalesTariffType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"id" => {
-                        if f_id.is_some() {
-                            if let Err(e) = d.duplicate("id") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_id = Some(v),
-                            Err(e) => break 'fail (e, Some("id")),
                         }
                     }
-                    b"salesTariffDescription" => {
-                        if f_sales_tariff_description.is_some() {
-                            if let Err(e) = d.duplicate("salesTariffDescription") {
+                    15 => {
+                        if *key == *b"numEPriceLevels" {
+                            if f_num_e_price_levels.is_some() {
+                                if let Err(e) = d.duplicate("numEPriceLevels") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_num_e_price_levels = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_num_e_price_levels = Some(v),
+                                Err(e) => break 'fail (e, Some("numEPriceLevels")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_sales_tariff_description = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(32)) {
-                            Ok(v) => f_sales_tariff_description = Some(v),
-                            Err(e) => break 'fail (e, Some("salesTariffDescription")),
                         }
                     }
-                    b"numEPriceLevels" => {
-                        if f_num_e_price_levels.is_some() {
-                            if let Err(e) = d.duplicate("numEPriceLevels") {
+                    16 => {
+                        if *key == *b"salesTariffEntry" {
+                            if f_sales_tariff_entry.is_some() {
+                                if let Err(e) = d.duplicate("salesTariffEntry") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, Some(1024), |d| SalesTariffEntryType::decode(d)) {
+                                Ok(v) => f_sales_tariff_entry = Some(v),
+                                Err(e) => break 'fail (e, Some("salesTariffEntry")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_num_e_price_levels = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_num_e_price_levels = Some(v),
-                            Err(e) => break 'fail (e, Some("numEPriceLevels")),
                         }
                     }
-                    b"salesTariffEntry" => {
-                        if f_sales_tariff_entry.is_some() {
-                            if let Err(e) = d.duplicate("salesTariffEntry") {
+                    22 => {
+                        if *key == *b"salesTariffDescription" {
+                            if f_sales_tariff_description.is_some() {
+                                if let Err(e) = d.duplicate("salesTariffDescription") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_sales_tariff_description = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(32)) {
+                                Ok(v) => f_sales_tariff_description = Some(v),
+                                Err(e) => break 'fail (e, Some("salesTariffDescription")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.array(1, Some(1024), |d| SalesTariffEntryType::decode(d)) {
-                            Ok(v) => f_sales_tariff_entry = Some(v),
-                            Err(e) => break 'fail (e, Some("salesTariffEntry")),
                         }
                     }
                     _ => {
@@ -15837,149 +18799,190 @@ impl Decode for SampledValueType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    5 => {
+                        if *key == *b"value" {
+                            if f_value.is_some() {
+                                if let Err(e) = d.duplicate("value") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.decimal(None, None, None) {
+                                Ok(v) => f_value = Some(v),
+                                Err(e) => break 'fail (e, Some("value")),
+                            }
+                        } else if *key == *b"phase" {
+                            if f_phase.is_some() {
+                                if let Err(e) = d.duplicate("phase") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_phase = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match PhaseEnumType::decode(d) {
+                                Ok(v) => f_phase = Some(v),
+                                Err(e) => break 'fail (e, Some("phase")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"value" => {
-                        if f_value.is_some() {
-                            if let Err(e) = d.duplicate("value") {
+                    7 => {
+                        if *key == *b"context" {
+                            if f_context.is_some() {
+                                if let Err(e) = d.duplicate("context") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_context = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ReadingContextEnumType::decode(d) {
+                                Ok(v) => f_context = Some(v),
+                                Err(e) => break 'fail (e, Some("context")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.decimal(None, None, None) {
-                            Ok(v) => f_value = Some(v),
-                            Err(e) => break 'fail (e, Some("value")),
                         }
                     }
-                    b"context" => {
-                        if f_context.is_some() {
-                            if let Err(e) = d.duplicate("context") {
+                    8 => {
+                        if *key == *b"location" {
+                            if f_location.is_some() {
+                                if let Err(e) = d.duplicate("location") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_location = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match LocationEnumType::decode(d) {
+                                Ok(v) => f_location = Some(v),
+                                Err(e) => break 'fail (e, Some("location")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_context = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match ReadingContextEnumType::decode(d) {
-                            Ok(v) => f_context = Some(v),
-                            Err(e) => break 'fail (e, Some("context")),
                         }
                     }
-                    b"measurand" => {
-                        if f_measurand.is_some() {
-                            if let Err(e) = d.duplicate("measurand") {
+                    9 => {
+                        if *key == *b"measurand" {
+                            if f_measurand.is_some() {
+                                if let Err(e) = d.duplicate("measurand") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_measurand = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match MeasurandEnumType::decode(d) {
+                                Ok(v) => f_measurand = Some(v),
+                                Err(e) => break 'fail (e, Some("measurand")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_measurand = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match MeasurandEnumType::decode(d) {
-                            Ok(v) => f_measurand = Some(v),
-                            Err(e) => break 'fail (e, Some("measurand")),
                         }
                     }
-                    b"phase" => {
-                        if f_phase.is_some() {
-                            if let Err(e) = d.duplicate("phase") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_phase = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match PhaseEnumType::decode(d) {
-                            Ok(v) => f_phase = Some(v),
-                            Err(e) => break 'fail (e, Some("phase")),
                         }
                     }
-                    b"location" => {
-                        if f_location.is_some() {
-                            if let Err(e) = d.duplicate("location") {
+                    13 => {
+                        if *key == *b"unitOfMeasure" {
+                            if f_unit_of_measure.is_some() {
+                                if let Err(e) = d.duplicate("unitOfMeasure") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_unit_of_measure = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match UnitOfMeasureType::decode(d) {
+                                Ok(v) => f_unit_of_measure = Some(v),
+                                Err(e) => break 'fail (e, Some("unitOfMeasure")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_location = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match LocationEnumType::decode(d) {
-                            Ok(v) => f_location = Some(v),
-                            Err(e) => break 'fail (e, Some("location")),
                         }
                     }
-                    b"signedMeterValue" => {
-                        if f_signed_meter_value.is_some() {
-                            if let Err(e) = d.duplicate("signedMeterValue") {
+                    16 => {
+                        if *key == *b"signedMeterValue" {
+                            if f_signed_meter_value.is_some() {
+                                if let Err(e) = d.duplicate("signedMeterValue") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_signed_meter_value = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match SignedMeterValueType::decode(d).map(Box::new) {
+                                Ok(v) => f_signed_meter_value = Some(v),
+                                Err(e) => break 'fail (e, Some("signedMeterValue")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_signed_meter_value = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match SignedMeterValueType::decode(d).map(Box::new) {
-                            Ok(v) => f_signed_meter_value = Some(v),
-                            Err(e) => break 'fail (e, Some("signedMeterValue")),
-                        }
-                    }
-                    b"unitOfMeasure" => {
-                        if f_unit_of_measure.is_some() {
-                            if let Err(e) = d.duplicate("unitOfMeasure") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_unit_of_measure = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match UnitOfMeasureType::decode(d) {
-                            Ok(v) => f_unit_of_measure = Some(v),
-                            Err(e) => break 'fail (e, Some("unitOfMeasure")),
                         }
                     }
                     _ => {
@@ -16134,10 +19137,34 @@ impl std::str::FromStr for SendLocalListStatusEnumType {
 impl Decode for SendLocalListStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => SendLocalListStatusEnumType::Accepted,
-            b"Failed" => SendLocalListStatusEnumType::Failed,
-            b"VersionMismatch" => SendLocalListStatusEnumType::VersionMismatch,
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Failed" {
+                    SendLocalListStatusEnumType::Failed
+                } else {
+                    SendLocalListStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SendLocalListStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    SendLocalListStatusEnumType::Accepted
+                } else {
+                    SendLocalListStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SendLocalListStatusEnumType")?,
+                    )
+                }
+            }
+            15 => {
+                if *s == *b"VersionMismatch" {
+                    SendLocalListStatusEnumType::VersionMismatch
+                } else {
+                    SendLocalListStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SendLocalListStatusEnumType")?,
+                    )
+                }
+            }
             _ => SendLocalListStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "SendLocalListStatusEnumType")?,
             ),
@@ -16226,117 +19253,158 @@ impl Decode for SetMonitoringDataType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"id" => {
-                        if f_id.is_some() {
-                            if let Err(e) = d.duplicate("id") {
+                    4 => {
+                        if *key == *b"type" {
+                            if f_type_.is_some() {
+                                if let Err(e) = d.duplicate("type") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match MonitorEnumType::decode(d) {
+                                Ok(v) => f_type_ = Some(v),
+                                Err(e) => break 'fail (e, Some("type")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_id = Some(v),
-                            Err(e) => break 'fail (e, Some("id")),
                         }
                     }
-                    b"transaction" => {
-                        if f_transaction.is_some() {
-                            if let Err(e) = d.duplicate("transaction") {
+                    5 => {
+                        if *key == *b"value" {
+                            if f_value.is_some() {
+                                if let Err(e) = d.duplicate("value") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.decimal(None, None, None) {
+                                Ok(v) => f_value = Some(v),
+                                Err(e) => break 'fail (e, Some("value")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_transaction = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.boolean() {
-                            Ok(v) => f_transaction = Some(v),
-                            Err(e) => break 'fail (e, Some("transaction")),
                         }
                     }
-                    b"value" => {
-                        if f_value.is_some() {
-                            if let Err(e) = d.duplicate("value") {
+                    8 => {
+                        if *key == *b"severity" {
+                            if f_severity.is_some() {
+                                if let Err(e) = d.duplicate("severity") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_severity = Some(v),
+                                Err(e) => break 'fail (e, Some("severity")),
+                            }
+                        } else if *key == *b"variable" {
+                            if f_variable.is_some() {
+                                if let Err(e) = d.duplicate("variable") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match VariableType::decode(d) {
+                                Ok(v) => f_variable = Some(v),
+                                Err(e) => break 'fail (e, Some("variable")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.decimal(None, None, None) {
-                            Ok(v) => f_value = Some(v),
-                            Err(e) => break 'fail (e, Some("value")),
                         }
                     }
-                    b"type" => {
-                        if f_type_.is_some() {
-                            if let Err(e) = d.duplicate("type") {
+                    9 => {
+                        if *key == *b"component" {
+                            if f_component.is_some() {
+                                if let Err(e) = d.duplicate("component") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ComponentType::decode(d) {
+                                Ok(v) => f_component = Some(v),
+                                Err(e) => break 'fail (e, Some("component")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match MonitorEnumType::decode(d) {
-                            Ok(v) => f_type_ = Some(v),
-                            Err(e) => break 'fail (e, Some("type")),
                         }
                     }
-                    b"severity" => {
-                        if f_severity.is_some() {
-                            if let Err(e) = d.duplicate("severity") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_severity = Some(v),
-                            Err(e) => break 'fail (e, Some("severity")),
                         }
                     }
-                    b"component" => {
-                        if f_component.is_some() {
-                            if let Err(e) = d.duplicate("component") {
+                    11 => {
+                        if *key == *b"transaction" {
+                            if f_transaction.is_some() {
+                                if let Err(e) = d.duplicate("transaction") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_transaction = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_transaction = Some(v),
+                                Err(e) => break 'fail (e, Some("transaction")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ComponentType::decode(d) {
-                            Ok(v) => f_component = Some(v),
-                            Err(e) => break 'fail (e, Some("component")),
-                        }
-                    }
-                    b"variable" => {
-                        if f_variable.is_some() {
-                            if let Err(e) = d.duplicate("variable") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match VariableType::decode(d) {
-                            Ok(v) => f_variable = Some(v),
-                            Err(e) => break 'fail (e, Some("variable")),
                         }
                     }
                     _ => {
@@ -16511,117 +19579,151 @@ impl Decode for SetMonitoringResultType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"id" => {
-                        if f_id.is_some() {
-                            if let Err(e) = d.duplicate("id") {
+                    4 => {
+                        if *key == *b"type" {
+                            if f_type_.is_some() {
+                                if let Err(e) = d.duplicate("type") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match MonitorEnumType::decode(d) {
+                                Ok(v) => f_type_ = Some(v),
+                                Err(e) => break 'fail (e, Some("type")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_id = Some(v),
-                            Err(e) => break 'fail (e, Some("id")),
                         }
                     }
-                    b"statusInfo" => {
-                        if f_status_info.is_some() {
-                            if let Err(e) = d.duplicate("statusInfo") {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match SetMonitoringStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("statusInfo")),
                         }
                     }
-                    b"status" => {
-                        if f_status.is_some() {
-                            if let Err(e) = d.duplicate("status") {
+                    8 => {
+                        if *key == *b"variable" {
+                            if f_variable.is_some() {
+                                if let Err(e) = d.duplicate("variable") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match VariableType::decode(d) {
+                                Ok(v) => f_variable = Some(v),
+                                Err(e) => break 'fail (e, Some("variable")),
+                            }
+                        } else if *key == *b"severity" {
+                            if f_severity.is_some() {
+                                if let Err(e) = d.duplicate("severity") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_severity = Some(v),
+                                Err(e) => break 'fail (e, Some("severity")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match SetMonitoringStatusEnumType::decode(d) {
-                            Ok(v) => f_status = Some(v),
-                            Err(e) => break 'fail (e, Some("status")),
                         }
                     }
-                    b"type" => {
-                        if f_type_.is_some() {
-                            if let Err(e) = d.duplicate("type") {
+                    9 => {
+                        if *key == *b"component" {
+                            if f_component.is_some() {
+                                if let Err(e) = d.duplicate("component") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ComponentType::decode(d) {
+                                Ok(v) => f_component = Some(v),
+                                Err(e) => break 'fail (e, Some("component")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match MonitorEnumType::decode(d) {
-                            Ok(v) => f_type_ = Some(v),
-                            Err(e) => break 'fail (e, Some("type")),
                         }
                     }
-                    b"component" => {
-                        if f_component.is_some() {
-                            if let Err(e) = d.duplicate("component") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ComponentType::decode(d) {
-                            Ok(v) => f_component = Some(v),
-                            Err(e) => break 'fail (e, Some("component")),
-                        }
-                    }
-                    b"variable" => {
-                        if f_variable.is_some() {
-                            if let Err(e) = d.duplicate("variable") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match VariableType::decode(d) {
-                            Ok(v) => f_variable = Some(v),
-                            Err(e) => break 'fail (e, Some("variable")),
-                        }
-                    }
-                    b"severity" => {
-                        if f_severity.is_some() {
-                            if let Err(e) = d.duplicate("severity") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_severity = Some(v),
-                            Err(e) => break 'fail (e, Some("severity")),
                         }
                     }
                     _ => {
@@ -16808,13 +19910,54 @@ impl std::str::FromStr for SetMonitoringStatusEnumType {
 impl Decode for SetMonitoringStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => SetMonitoringStatusEnumType::Accepted,
-            b"UnknownComponent" => SetMonitoringStatusEnumType::UnknownComponent,
-            b"UnknownVariable" => SetMonitoringStatusEnumType::UnknownVariable,
-            b"UnsupportedMonitorType" => SetMonitoringStatusEnumType::UnsupportedMonitorType,
-            b"Rejected" => SetMonitoringStatusEnumType::Rejected,
-            b"Duplicate" => SetMonitoringStatusEnumType::Duplicate,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    SetMonitoringStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    SetMonitoringStatusEnumType::Rejected
+                } else {
+                    SetMonitoringStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SetMonitoringStatusEnumType")?,
+                    )
+                }
+            }
+            9 => {
+                if *s == *b"Duplicate" {
+                    SetMonitoringStatusEnumType::Duplicate
+                } else {
+                    SetMonitoringStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SetMonitoringStatusEnumType")?,
+                    )
+                }
+            }
+            15 => {
+                if *s == *b"UnknownVariable" {
+                    SetMonitoringStatusEnumType::UnknownVariable
+                } else {
+                    SetMonitoringStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SetMonitoringStatusEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"UnknownComponent" {
+                    SetMonitoringStatusEnumType::UnknownComponent
+                } else {
+                    SetMonitoringStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SetMonitoringStatusEnumType")?,
+                    )
+                }
+            }
+            22 => {
+                if *s == *b"UnsupportedMonitorType" {
+                    SetMonitoringStatusEnumType::UnsupportedMonitorType
+                } else {
+                    SetMonitoringStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SetMonitoringStatusEnumType")?,
+                    )
+                }
+            }
             _ => SetMonitoringStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "SetMonitoringStatusEnumType")?,
             ),
@@ -16893,10 +20036,27 @@ impl std::str::FromStr for SetNetworkProfileStatusEnumType {
 impl Decode for SetNetworkProfileStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => SetNetworkProfileStatusEnumType::Accepted,
-            b"Rejected" => SetNetworkProfileStatusEnumType::Rejected,
-            b"Failed" => SetNetworkProfileStatusEnumType::Failed,
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Failed" {
+                    SetNetworkProfileStatusEnumType::Failed
+                } else {
+                    SetNetworkProfileStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SetNetworkProfileStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    SetNetworkProfileStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    SetNetworkProfileStatusEnumType::Rejected
+                } else {
+                    SetNetworkProfileStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SetNetworkProfileStatusEnumType")?,
+                    )
+                }
+            }
             _ => SetNetworkProfileStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "SetNetworkProfileStatusEnumType")?,
             ),
@@ -16967,76 +20127,106 @@ impl Decode for SetVariableDataType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    8 => {
+                        if *key == *b"variable" {
+                            if f_variable.is_some() {
+                                if let Err(e) = d.duplicate("variable") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match VariableType::decode(d) {
+                                Ok(v) => f_variable = Some(v),
+                                Err(e) => break 'fail (e, Some("variable")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"attributeType" => {
-                        if f_attribute_type.is_some() {
-                            if let Err(e) = d.duplicate("attributeType") {
+                    9 => {
+                        if *key == *b"component" {
+                            if f_component.is_some() {
+                                if let Err(e) = d.duplicate("component") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ComponentType::decode(d) {
+                                Ok(v) => f_component = Some(v),
+                                Err(e) => break 'fail (e, Some("component")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_attribute_type = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match AttributeEnumType::decode(d) {
-                            Ok(v) => f_attribute_type = Some(v),
-                            Err(e) => break 'fail (e, Some("attributeType")),
                         }
                     }
-                    b"attributeValue" => {
-                        if f_attribute_value.is_some() {
-                            if let Err(e) = d.duplicate("attributeValue") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(1000)) {
-                            Ok(v) => f_attribute_value = Some(v),
-                            Err(e) => break 'fail (e, Some("attributeValue")),
                         }
                     }
-                    b"component" => {
-                        if f_component.is_some() {
-                            if let Err(e) = d.duplicate("component") {
+                    13 => {
+                        if *key == *b"attributeType" {
+                            if f_attribute_type.is_some() {
+                                if let Err(e) = d.duplicate("attributeType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_attribute_type = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match AttributeEnumType::decode(d) {
+                                Ok(v) => f_attribute_type = Some(v),
+                                Err(e) => break 'fail (e, Some("attributeType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ComponentType::decode(d) {
-                            Ok(v) => f_component = Some(v),
-                            Err(e) => break 'fail (e, Some("component")),
                         }
                     }
-                    b"variable" => {
-                        if f_variable.is_some() {
-                            if let Err(e) = d.duplicate("variable") {
+                    14 => {
+                        if *key == *b"attributeValue" {
+                            if f_attribute_value.is_some() {
+                                if let Err(e) = d.duplicate("attributeValue") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(1000)) {
+                                Ok(v) => f_attribute_value = Some(v),
+                                Err(e) => break 'fail (e, Some("attributeValue")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match VariableType::decode(d) {
-                            Ok(v) => f_variable = Some(v),
-                            Err(e) => break 'fail (e, Some("variable")),
                         }
                     }
                     _ => {
@@ -17182,95 +20372,131 @@ impl Decode for SetVariableResultType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    8 => {
+                        if *key == *b"variable" {
+                            if f_variable.is_some() {
+                                if let Err(e) = d.duplicate("variable") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match VariableType::decode(d) {
+                                Ok(v) => f_variable = Some(v),
+                                Err(e) => break 'fail (e, Some("variable")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"attributeType" => {
-                        if f_attribute_type.is_some() {
-                            if let Err(e) = d.duplicate("attributeType") {
+                    9 => {
+                        if *key == *b"component" {
+                            if f_component.is_some() {
+                                if let Err(e) = d.duplicate("component") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ComponentType::decode(d) {
+                                Ok(v) => f_component = Some(v),
+                                Err(e) => break 'fail (e, Some("component")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_attribute_type = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match AttributeEnumType::decode(d) {
-                            Ok(v) => f_attribute_type = Some(v),
-                            Err(e) => break 'fail (e, Some("attributeType")),
                         }
                     }
-                    b"attributeStatus" => {
-                        if f_attribute_status.is_some() {
-                            if let Err(e) = d.duplicate("attributeStatus") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match SetVariableStatusEnumType::decode(d) {
-                            Ok(v) => f_attribute_status = Some(v),
-                            Err(e) => break 'fail (e, Some("attributeStatus")),
                         }
                     }
-                    b"attributeStatusInfo" => {
-                        if f_attribute_status_info.is_some() {
-                            if let Err(e) = d.duplicate("attributeStatusInfo") {
+                    13 => {
+                        if *key == *b"attributeType" {
+                            if f_attribute_type.is_some() {
+                                if let Err(e) = d.duplicate("attributeType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_attribute_type = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match AttributeEnumType::decode(d) {
+                                Ok(v) => f_attribute_type = Some(v),
+                                Err(e) => break 'fail (e, Some("attributeType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_attribute_status_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match StatusInfoType::decode(d) {
-                            Ok(v) => f_attribute_status_info = Some(v),
-                            Err(e) => break 'fail (e, Some("attributeStatusInfo")),
                         }
                     }
-                    b"component" => {
-                        if f_component.is_some() {
-                            if let Err(e) = d.duplicate("component") {
+                    15 => {
+                        if *key == *b"attributeStatus" {
+                            if f_attribute_status.is_some() {
+                                if let Err(e) = d.duplicate("attributeStatus") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match SetVariableStatusEnumType::decode(d) {
+                                Ok(v) => f_attribute_status = Some(v),
+                                Err(e) => break 'fail (e, Some("attributeStatus")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match ComponentType::decode(d) {
-                            Ok(v) => f_component = Some(v),
-                            Err(e) => break 'fail (e, Some("component")),
                         }
                     }
-                    b"variable" => {
-                        if f_variable.is_some() {
-                            if let Err(e) = d.duplicate("variable") {
+                    19 => {
+                        if *key == *b"attributeStatusInfo" {
+                            if f_attribute_status_info.is_some() {
+                                if let Err(e) = d.duplicate("attributeStatusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_attribute_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_attribute_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("attributeStatusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match VariableType::decode(d) {
-                            Ok(v) => f_variable = Some(v),
-                            Err(e) => break 'fail (e, Some("variable")),
                         }
                     }
                     _ => {
@@ -17439,13 +20665,54 @@ impl std::str::FromStr for SetVariableStatusEnumType {
 impl Decode for SetVariableStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => SetVariableStatusEnumType::Accepted,
-            b"Rejected" => SetVariableStatusEnumType::Rejected,
-            b"UnknownComponent" => SetVariableStatusEnumType::UnknownComponent,
-            b"UnknownVariable" => SetVariableStatusEnumType::UnknownVariable,
-            b"NotSupportedAttributeType" => SetVariableStatusEnumType::NotSupportedAttributeType,
-            b"RebootRequired" => SetVariableStatusEnumType::RebootRequired,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    SetVariableStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    SetVariableStatusEnumType::Rejected
+                } else {
+                    SetVariableStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SetVariableStatusEnumType")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"RebootRequired" {
+                    SetVariableStatusEnumType::RebootRequired
+                } else {
+                    SetVariableStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SetVariableStatusEnumType")?,
+                    )
+                }
+            }
+            15 => {
+                if *s == *b"UnknownVariable" {
+                    SetVariableStatusEnumType::UnknownVariable
+                } else {
+                    SetVariableStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SetVariableStatusEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"UnknownComponent" {
+                    SetVariableStatusEnumType::UnknownComponent
+                } else {
+                    SetVariableStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SetVariableStatusEnumType")?,
+                    )
+                }
+            }
+            25 => {
+                if *s == *b"NotSupportedAttributeType" {
+                    SetVariableStatusEnumType::NotSupportedAttributeType
+                } else {
+                    SetVariableStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SetVariableStatusEnumType")?,
+                    )
+                }
+            }
             _ => SetVariableStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "SetVariableStatusEnumType")?,
             ),
@@ -17521,68 +20788,98 @@ impl Decode for SignedMeterValueType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    9 => {
+                        if *key == *b"publicKey" {
+                            if f_public_key.is_some() {
+                                if let Err(e) = d.duplicate("publicKey") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(2500)) {
+                                Ok(v) => f_public_key = Some(v),
+                                Err(e) => break 'fail (e, Some("publicKey")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"signedMeterData" => {
-                        if f_signed_meter_data.is_some() {
-                            if let Err(e) = d.duplicate("signedMeterData") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(2500)) {
-                            Ok(v) => f_signed_meter_data = Some(v),
-                            Err(e) => break 'fail (e, Some("signedMeterData")),
                         }
                     }
-                    b"signingMethod" => {
-                        if f_signing_method.is_some() {
-                            if let Err(e) = d.duplicate("signingMethod") {
+                    13 => {
+                        if *key == *b"signingMethod" {
+                            if f_signing_method.is_some() {
+                                if let Err(e) = d.duplicate("signingMethod") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_signing_method = Some(v),
+                                Err(e) => break 'fail (e, Some("signingMethod")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(50)) {
-                            Ok(v) => f_signing_method = Some(v),
-                            Err(e) => break 'fail (e, Some("signingMethod")),
                         }
                     }
-                    b"encodingMethod" => {
-                        if f_encoding_method.is_some() {
-                            if let Err(e) = d.duplicate("encodingMethod") {
+                    14 => {
+                        if *key == *b"encodingMethod" {
+                            if f_encoding_method.is_some() {
+                                if let Err(e) = d.duplicate("encodingMethod") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_encoding_method = Some(v),
+                                Err(e) => break 'fail (e, Some("encodingMethod")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(50)) {
-                            Ok(v) => f_encoding_method = Some(v),
-                            Err(e) => break 'fail (e, Some("encodingMethod")),
                         }
                     }
-                    b"publicKey" => {
-                        if f_public_key.is_some() {
-                            if let Err(e) = d.duplicate("publicKey") {
+                    15 => {
+                        if *key == *b"signedMeterData" {
+                            if f_signed_meter_data.is_some() {
+                                if let Err(e) = d.duplicate("signedMeterData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(2500)) {
+                                Ok(v) => f_signed_meter_data = Some(v),
+                                Err(e) => break 'fail (e, Some("signedMeterData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(2500)) {
-                            Ok(v) => f_public_key = Some(v),
-                            Err(e) => break 'fail (e, Some("publicKey")),
                         }
                     }
                     _ => {
@@ -17720,54 +21017,65 @@ impl Decode for StatusInfoType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"reasonCode" {
+                            if f_reason_code.is_some() {
+                                if let Err(e) = d.duplicate("reasonCode") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_reason_code = Some(v),
+                                Err(e) => break 'fail (e, Some("reasonCode")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"reasonCode" => {
-                        if f_reason_code.is_some() {
-                            if let Err(e) = d.duplicate("reasonCode") {
+                    14 => {
+                        if *key == *b"additionalInfo" {
+                            if f_additional_info.is_some() {
+                                if let Err(e) = d.duplicate("additionalInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_additional_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(512)) {
+                                Ok(v) => f_additional_info = Some(v),
+                                Err(e) => break 'fail (e, Some("additionalInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(20)) {
-                            Ok(v) => f_reason_code = Some(v),
-                            Err(e) => break 'fail (e, Some("reasonCode")),
-                        }
-                    }
-                    b"additionalInfo" => {
-                        if f_additional_info.is_some() {
-                            if let Err(e) = d.duplicate("additionalInfo") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_additional_info = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(512)) {
-                            Ok(v) => f_additional_info = Some(v),
-                            Err(e) => break 'fail (e, Some("additionalInfo")),
                         }
                     }
                     _ => {
@@ -17887,10 +21195,27 @@ impl std::str::FromStr for TransactionEventEnumType {
 impl Decode for TransactionEventEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Ended" => TransactionEventEnumType::Ended,
-            b"Started" => TransactionEventEnumType::Started,
-            b"Updated" => TransactionEventEnumType::Updated,
+        Ok(match s.len() {
+            5 => {
+                if *s == *b"Ended" {
+                    TransactionEventEnumType::Ended
+                } else {
+                    TransactionEventEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TransactionEventEnumType")?,
+                    )
+                }
+            }
+            7 => {
+                if *s == *b"Started" {
+                    TransactionEventEnumType::Started
+                } else if *s == *b"Updated" {
+                    TransactionEventEnumType::Updated
+                } else {
+                    TransactionEventEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TransactionEventEnumType")?,
+                    )
+                }
+            }
             _ => TransactionEventEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "TransactionEventEnumType")?,
             ),
@@ -17965,111 +21290,126 @@ impl Decode for TransactionType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"transactionId" => {
-                        if f_transaction_id.is_some() {
-                            if let Err(e) = d.duplicate("transactionId") {
+                    13 => {
+                        if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(36)) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else if *key == *b"chargingState" {
+                            if f_charging_state.is_some() {
+                                if let Err(e) = d.duplicate("chargingState") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_state = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ChargingStateEnumType::decode(d) {
+                                Ok(v) => f_charging_state = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingState")),
+                            }
+                        } else if *key == *b"stoppedReason" {
+                            if f_stopped_reason.is_some() {
+                                if let Err(e) = d.duplicate("stoppedReason") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_stopped_reason = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ReasonEnumType::decode(d) {
+                                Ok(v) => f_stopped_reason = Some(v),
+                                Err(e) => break 'fail (e, Some("stoppedReason")),
+                            }
+                        } else if *key == *b"remoteStartId" {
+                            if f_remote_start_id.is_some() {
+                                if let Err(e) = d.duplicate("remoteStartId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_remote_start_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_remote_start_id = Some(v),
+                                Err(e) => break 'fail (e, Some("remoteStartId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(36)) {
-                            Ok(v) => f_transaction_id = Some(v),
-                            Err(e) => break 'fail (e, Some("transactionId")),
                         }
                     }
-                    b"chargingState" => {
-                        if f_charging_state.is_some() {
-                            if let Err(e) = d.duplicate("chargingState") {
+                    17 => {
+                        if *key == *b"timeSpentCharging" {
+                            if f_time_spent_charging.is_some() {
+                                if let Err(e) = d.duplicate("timeSpentCharging") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_time_spent_charging = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_time_spent_charging = Some(v),
+                                Err(e) => break 'fail (e, Some("timeSpentCharging")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_charging_state = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match ChargingStateEnumType::decode(d) {
-                            Ok(v) => f_charging_state = Some(v),
-                            Err(e) => break 'fail (e, Some("chargingState")),
-                        }
-                    }
-                    b"timeSpentCharging" => {
-                        if f_time_spent_charging.is_some() {
-                            if let Err(e) = d.duplicate("timeSpentCharging") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_time_spent_charging = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_time_spent_charging = Some(v),
-                            Err(e) => break 'fail (e, Some("timeSpentCharging")),
-                        }
-                    }
-                    b"stoppedReason" => {
-                        if f_stopped_reason.is_some() {
-                            if let Err(e) = d.duplicate("stoppedReason") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_stopped_reason = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match ReasonEnumType::decode(d) {
-                            Ok(v) => f_stopped_reason = Some(v),
-                            Err(e) => break 'fail (e, Some("stoppedReason")),
-                        }
-                    }
-                    b"remoteStartId" => {
-                        if f_remote_start_id.is_some() {
-                            if let Err(e) = d.duplicate("remoteStartId") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_remote_start_id = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_remote_start_id = Some(v),
-                            Err(e) => break 'fail (e, Some("remoteStartId")),
                         }
                     }
                     _ => {
@@ -18207,10 +21547,27 @@ impl std::str::FromStr for TriggerMessageStatusEnumType {
 impl Decode for TriggerMessageStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => TriggerMessageStatusEnumType::Accepted,
-            b"Rejected" => TriggerMessageStatusEnumType::Rejected,
-            b"NotImplemented" => TriggerMessageStatusEnumType::NotImplemented,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    TriggerMessageStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    TriggerMessageStatusEnumType::Rejected
+                } else {
+                    TriggerMessageStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerMessageStatusEnumType")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"NotImplemented" {
+                    TriggerMessageStatusEnumType::NotImplemented
+                } else {
+                    TriggerMessageStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerMessageStatusEnumType")?,
+                    )
+                }
+            }
             _ => TriggerMessageStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "TriggerMessageStatusEnumType")?,
             ),
@@ -18379,28 +21736,133 @@ impl std::str::FromStr for TriggerReasonEnumType {
 impl Decode for TriggerReasonEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Authorized" => TriggerReasonEnumType::Authorized,
-            b"CablePluggedIn" => TriggerReasonEnumType::CablePluggedIn,
-            b"ChargingRateChanged" => TriggerReasonEnumType::ChargingRateChanged,
-            b"ChargingStateChanged" => TriggerReasonEnumType::ChargingStateChanged,
-            b"Deauthorized" => TriggerReasonEnumType::Deauthorized,
-            b"EnergyLimitReached" => TriggerReasonEnumType::EnergyLimitReached,
-            b"EVCommunicationLost" => TriggerReasonEnumType::EVCommunicationLost,
-            b"EVConnectTimeout" => TriggerReasonEnumType::EVConnectTimeout,
-            b"MeterValueClock" => TriggerReasonEnumType::MeterValueClock,
-            b"MeterValuePeriodic" => TriggerReasonEnumType::MeterValuePeriodic,
-            b"TimeLimitReached" => TriggerReasonEnumType::TimeLimitReached,
-            b"Trigger" => TriggerReasonEnumType::Trigger,
-            b"UnlockCommand" => TriggerReasonEnumType::UnlockCommand,
-            b"StopAuthorized" => TriggerReasonEnumType::StopAuthorized,
-            b"EVDeparted" => TriggerReasonEnumType::EVDeparted,
-            b"EVDetected" => TriggerReasonEnumType::EVDetected,
-            b"RemoteStop" => TriggerReasonEnumType::RemoteStop,
-            b"RemoteStart" => TriggerReasonEnumType::RemoteStart,
-            b"AbnormalCondition" => TriggerReasonEnumType::AbnormalCondition,
-            b"SignedDataReceived" => TriggerReasonEnumType::SignedDataReceived,
-            b"ResetCommand" => TriggerReasonEnumType::ResetCommand,
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Trigger" {
+                    TriggerReasonEnumType::Trigger
+                } else {
+                    TriggerReasonEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+                    )
+                }
+            }
+            10 => {
+                if *s == *b"Authorized" {
+                    TriggerReasonEnumType::Authorized
+                } else if *s == *b"EVDeparted" {
+                    TriggerReasonEnumType::EVDeparted
+                } else if *s == *b"EVDetected" {
+                    TriggerReasonEnumType::EVDetected
+                } else if *s == *b"RemoteStop" {
+                    TriggerReasonEnumType::RemoteStop
+                } else {
+                    TriggerReasonEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+                    )
+                }
+            }
+            11 => {
+                if *s == *b"RemoteStart" {
+                    TriggerReasonEnumType::RemoteStart
+                } else {
+                    TriggerReasonEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+                    )
+                }
+            }
+            12 => {
+                if *s == *b"Deauthorized" {
+                    TriggerReasonEnumType::Deauthorized
+                } else if *s == *b"ResetCommand" {
+                    TriggerReasonEnumType::ResetCommand
+                } else {
+                    TriggerReasonEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+                    )
+                }
+            }
+            13 => {
+                if *s == *b"UnlockCommand" {
+                    TriggerReasonEnumType::UnlockCommand
+                } else {
+                    TriggerReasonEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"CablePluggedIn" {
+                    TriggerReasonEnumType::CablePluggedIn
+                } else if *s == *b"StopAuthorized" {
+                    TriggerReasonEnumType::StopAuthorized
+                } else {
+                    TriggerReasonEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+                    )
+                }
+            }
+            15 => {
+                if *s == *b"MeterValueClock" {
+                    TriggerReasonEnumType::MeterValueClock
+                } else {
+                    TriggerReasonEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"EVConnectTimeout" {
+                    TriggerReasonEnumType::EVConnectTimeout
+                } else if *s == *b"TimeLimitReached" {
+                    TriggerReasonEnumType::TimeLimitReached
+                } else {
+                    TriggerReasonEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+                    )
+                }
+            }
+            17 => {
+                if *s == *b"AbnormalCondition" {
+                    TriggerReasonEnumType::AbnormalCondition
+                } else {
+                    TriggerReasonEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"EnergyLimitReached" {
+                    TriggerReasonEnumType::EnergyLimitReached
+                } else if *s == *b"MeterValuePeriodic" {
+                    TriggerReasonEnumType::MeterValuePeriodic
+                } else if *s == *b"SignedDataReceived" {
+                    TriggerReasonEnumType::SignedDataReceived
+                } else {
+                    TriggerReasonEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+                    )
+                }
+            }
+            19 => {
+                if *s == *b"ChargingRateChanged" {
+                    TriggerReasonEnumType::ChargingRateChanged
+                } else if *s == *b"EVCommunicationLost" {
+                    TriggerReasonEnumType::EVCommunicationLost
+                } else {
+                    TriggerReasonEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+                    )
+                }
+            }
+            20 => {
+                if *s == *b"ChargingStateChanged" {
+                    TriggerReasonEnumType::ChargingStateChanged
+                } else {
+                    TriggerReasonEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+                    )
+                }
+            }
             _ => TriggerReasonEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
             ),
@@ -18461,62 +21923,73 @@ impl Decode for UnitOfMeasureType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    4 => {
+                        if *key == *b"unit" {
+                            if f_unit.is_some() {
+                                if let Err(e) = d.duplicate("unit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_unit = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_unit = Some(v),
+                                Err(e) => break 'fail (e, Some("unit")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"unit" => {
-                        if f_unit.is_some() {
-                            if let Err(e) = d.duplicate("unit") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"multiplier" {
+                            if f_multiplier.is_some() {
+                                if let Err(e) = d.duplicate("multiplier") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_multiplier = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_multiplier = Some(v),
+                                Err(e) => break 'fail (e, Some("multiplier")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_unit = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(20)) {
-                            Ok(v) => f_unit = Some(v),
-                            Err(e) => break 'fail (e, Some("unit")),
-                        }
-                    }
-                    b"multiplier" => {
-                        if f_multiplier.is_some() {
-                            if let Err(e) = d.duplicate("multiplier") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_multiplier = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_multiplier = Some(v),
-                            Err(e) => break 'fail (e, Some("multiplier")),
                         }
                     }
                     _ => {
@@ -18634,11 +22107,43 @@ impl std::str::FromStr for UnlockStatusEnumType {
 impl Decode for UnlockStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Unlocked" => UnlockStatusEnumType::Unlocked,
-            b"UnlockFailed" => UnlockStatusEnumType::UnlockFailed,
-            b"OngoingAuthorizedTransaction" => UnlockStatusEnumType::OngoingAuthorizedTransaction,
-            b"UnknownConnector" => UnlockStatusEnumType::UnknownConnector,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Unlocked" {
+                    UnlockStatusEnumType::Unlocked
+                } else {
+                    UnlockStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UnlockStatusEnumType")?,
+                    )
+                }
+            }
+            12 => {
+                if *s == *b"UnlockFailed" {
+                    UnlockStatusEnumType::UnlockFailed
+                } else {
+                    UnlockStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UnlockStatusEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"UnknownConnector" {
+                    UnlockStatusEnumType::UnknownConnector
+                } else {
+                    UnlockStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UnlockStatusEnumType")?,
+                    )
+                }
+            }
+            28 => {
+                if *s == *b"OngoingAuthorizedTransaction" {
+                    UnlockStatusEnumType::OngoingAuthorizedTransaction
+                } else {
+                    UnlockStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UnlockStatusEnumType")?,
+                    )
+                }
+            }
             _ => {
                 UnlockStatusEnumType::UnknownValue(d.unknown_enum_bytes(s, "UnlockStatusEnumType")?)
             }
@@ -18715,10 +22220,34 @@ impl std::str::FromStr for UnpublishFirmwareStatusEnumType {
 impl Decode for UnpublishFirmwareStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"DownloadOngoing" => UnpublishFirmwareStatusEnumType::DownloadOngoing,
-            b"NoFirmware" => UnpublishFirmwareStatusEnumType::NoFirmware,
-            b"Unpublished" => UnpublishFirmwareStatusEnumType::Unpublished,
+        Ok(match s.len() {
+            10 => {
+                if *s == *b"NoFirmware" {
+                    UnpublishFirmwareStatusEnumType::NoFirmware
+                } else {
+                    UnpublishFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UnpublishFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            11 => {
+                if *s == *b"Unpublished" {
+                    UnpublishFirmwareStatusEnumType::Unpublished
+                } else {
+                    UnpublishFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UnpublishFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            15 => {
+                if *s == *b"DownloadOngoing" {
+                    UnpublishFirmwareStatusEnumType::DownloadOngoing
+                } else {
+                    UnpublishFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UnpublishFirmwareStatusEnumType")?,
+                    )
+                }
+            }
             _ => UnpublishFirmwareStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "UnpublishFirmwareStatusEnumType")?,
             ),
@@ -18790,9 +22319,21 @@ impl std::str::FromStr for UpdateEnumType {
 impl Decode for UpdateEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Differential" => UpdateEnumType::Differential,
-            b"Full" => UpdateEnumType::Full,
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"Full" {
+                    UpdateEnumType::Full
+                } else {
+                    UpdateEnumType::UnknownValue(d.unknown_enum_bytes(s, "UpdateEnumType")?)
+                }
+            }
+            12 => {
+                if *s == *b"Differential" {
+                    UpdateEnumType::Differential
+                } else {
+                    UpdateEnumType::UnknownValue(d.unknown_enum_bytes(s, "UpdateEnumType")?)
+                }
+            }
             _ => UpdateEnumType::UnknownValue(d.unknown_enum_bytes(s, "UpdateEnumType")?),
         })
     }
@@ -18877,12 +22418,38 @@ impl std::str::FromStr for UpdateFirmwareStatusEnumType {
 impl Decode for UpdateFirmwareStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"Accepted" => UpdateFirmwareStatusEnumType::Accepted,
-            b"Rejected" => UpdateFirmwareStatusEnumType::Rejected,
-            b"AcceptedCanceled" => UpdateFirmwareStatusEnumType::AcceptedCanceled,
-            b"InvalidCertificate" => UpdateFirmwareStatusEnumType::InvalidCertificate,
-            b"RevokedCertificate" => UpdateFirmwareStatusEnumType::RevokedCertificate,
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    UpdateFirmwareStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    UpdateFirmwareStatusEnumType::Rejected
+                } else {
+                    UpdateFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UpdateFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"AcceptedCanceled" {
+                    UpdateFirmwareStatusEnumType::AcceptedCanceled
+                } else {
+                    UpdateFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UpdateFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"InvalidCertificate" {
+                    UpdateFirmwareStatusEnumType::InvalidCertificate
+                } else if *s == *b"RevokedCertificate" {
+                    UpdateFirmwareStatusEnumType::RevokedCertificate
+                } else {
+                    UpdateFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UpdateFirmwareStatusEnumType")?,
+                    )
+                }
+            }
             _ => UpdateFirmwareStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "UpdateFirmwareStatusEnumType")?,
             ),
@@ -18986,15 +22553,72 @@ impl std::str::FromStr for UploadLogStatusEnumType {
 impl Decode for UploadLogStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"BadMessage" => UploadLogStatusEnumType::BadMessage,
-            b"Idle" => UploadLogStatusEnumType::Idle,
-            b"NotSupportedOperation" => UploadLogStatusEnumType::NotSupportedOperation,
-            b"PermissionDenied" => UploadLogStatusEnumType::PermissionDenied,
-            b"Uploaded" => UploadLogStatusEnumType::Uploaded,
-            b"UploadFailure" => UploadLogStatusEnumType::UploadFailure,
-            b"Uploading" => UploadLogStatusEnumType::Uploading,
-            b"AcceptedCanceled" => UploadLogStatusEnumType::AcceptedCanceled,
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"Idle" {
+                    UploadLogStatusEnumType::Idle
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Uploaded" {
+                    UploadLogStatusEnumType::Uploaded
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
+            9 => {
+                if *s == *b"Uploading" {
+                    UploadLogStatusEnumType::Uploading
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
+            10 => {
+                if *s == *b"BadMessage" {
+                    UploadLogStatusEnumType::BadMessage
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
+            13 => {
+                if *s == *b"UploadFailure" {
+                    UploadLogStatusEnumType::UploadFailure
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"PermissionDenied" {
+                    UploadLogStatusEnumType::PermissionDenied
+                } else if *s == *b"AcceptedCanceled" {
+                    UploadLogStatusEnumType::AcceptedCanceled
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
+            21 => {
+                if *s == *b"NotSupportedOperation" {
+                    UploadLogStatusEnumType::NotSupportedOperation
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
             _ => UploadLogStatusEnumType::UnknownValue(
                 d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
             ),
@@ -19078,11 +22702,25 @@ impl std::str::FromStr for VPNEnumType {
 impl Decode for VPNEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let s = d.enum_bytes()?;
-        Ok(match &*s {
-            b"IKEv2" => VPNEnumType::IKEv2,
-            b"IPSec" => VPNEnumType::IPSec,
-            b"L2TP" => VPNEnumType::L2TP,
-            b"PPTP" => VPNEnumType::PPTP,
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"L2TP" {
+                    VPNEnumType::L2TP
+                } else if *s == *b"PPTP" {
+                    VPNEnumType::PPTP
+                } else {
+                    VPNEnumType::UnknownValue(d.unknown_enum_bytes(s, "VPNEnumType")?)
+                }
+            }
+            5 => {
+                if *s == *b"IKEv2" {
+                    VPNEnumType::IKEv2
+                } else if *s == *b"IPSec" {
+                    VPNEnumType::IPSec
+                } else {
+                    VPNEnumType::UnknownValue(d.unknown_enum_bytes(s, "VPNEnumType")?)
+                }
+            }
             _ => VPNEnumType::UnknownValue(d.unknown_enum_bytes(s, "VPNEnumType")?),
         })
     }
@@ -19157,98 +22795,133 @@ impl Decode for VPNType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    3 => {
+                        if *key == *b"key" {
+                            if f_key.is_some() {
+                                if let Err(e) = d.duplicate("key") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(255)) {
+                                Ok(v) => f_key = Some(v),
+                                Err(e) => break 'fail (e, Some("key")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"server" => {
-                        if f_server.is_some() {
-                            if let Err(e) = d.duplicate("server") {
+                    4 => {
+                        if *key == *b"user" {
+                            if f_user.is_some() {
+                                if let Err(e) = d.duplicate("user") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_user = Some(v),
+                                Err(e) => break 'fail (e, Some("user")),
+                            }
+                        } else if *key == *b"type" {
+                            if f_type_.is_some() {
+                                if let Err(e) = d.duplicate("type") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match VPNEnumType::decode(d) {
+                                Ok(v) => f_type_ = Some(v),
+                                Err(e) => break 'fail (e, Some("type")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(512)) {
-                            Ok(v) => f_server = Some(v),
-                            Err(e) => break 'fail (e, Some("server")),
                         }
                     }
-                    b"user" => {
-                        if f_user.is_some() {
-                            if let Err(e) = d.duplicate("user") {
+                    5 => {
+                        if *key == *b"group" {
+                            if f_group.is_some() {
+                                if let Err(e) = d.duplicate("group") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_group = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_group = Some(v),
+                                Err(e) => break 'fail (e, Some("group")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(20)) {
-                            Ok(v) => f_user = Some(v),
-                            Err(e) => break 'fail (e, Some("user")),
                         }
                     }
-                    b"group" => {
-                        if f_group.is_some() {
-                            if let Err(e) = d.duplicate("group") {
+                    6 => {
+                        if *key == *b"server" {
+                            if f_server.is_some() {
+                                if let Err(e) = d.duplicate("server") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(512)) {
+                                Ok(v) => f_server = Some(v),
+                                Err(e) => break 'fail (e, Some("server")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_group = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(20)) {
-                            Ok(v) => f_group = Some(v),
-                            Err(e) => break 'fail (e, Some("group")),
                         }
                     }
-                    b"password" => {
-                        if f_password.is_some() {
-                            if let Err(e) = d.duplicate("password") {
+                    8 => {
+                        if *key == *b"password" {
+                            if f_password.is_some() {
+                                if let Err(e) = d.duplicate("password") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_password = Some(v),
+                                Err(e) => break 'fail (e, Some("password")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(20)) {
-                            Ok(v) => f_password = Some(v),
-                            Err(e) => break 'fail (e, Some("password")),
                         }
                     }
-                    b"key" => {
-                        if f_key.is_some() {
-                            if let Err(e) = d.duplicate("key") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(255)) {
-                            Ok(v) => f_key = Some(v),
-                            Err(e) => break 'fail (e, Some("key")),
-                        }
-                    }
-                    b"type" => {
-                        if f_type_.is_some() {
-                            if let Err(e) = d.duplicate("type") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match VPNEnumType::decode(d) {
-                            Ok(v) => f_type_ = Some(v),
-                            Err(e) => break 'fail (e, Some("type")),
                         }
                     }
                     _ => {
@@ -19415,119 +23088,141 @@ impl Decode for VariableAttributeType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    4 => {
+                        if *key == *b"type" {
+                            if f_type_.is_some() {
+                                if let Err(e) = d.duplicate("type") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_type_ = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match AttributeEnumType::decode(d) {
+                                Ok(v) => f_type_ = Some(v),
+                                Err(e) => break 'fail (e, Some("type")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"type" => {
-                        if f_type_.is_some() {
-                            if let Err(e) = d.duplicate("type") {
+                    5 => {
+                        if *key == *b"value" {
+                            if f_value.is_some() {
+                                if let Err(e) = d.duplicate("value") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_value = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(2500)) {
+                                Ok(v) => f_value = Some(v),
+                                Err(e) => break 'fail (e, Some("value")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_type_ = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match AttributeEnumType::decode(d) {
-                            Ok(v) => f_type_ = Some(v),
-                            Err(e) => break 'fail (e, Some("type")),
                         }
                     }
-                    b"value" => {
-                        if f_value.is_some() {
-                            if let Err(e) = d.duplicate("value") {
+                    8 => {
+                        if *key == *b"constant" {
+                            if f_constant.is_some() {
+                                if let Err(e) = d.duplicate("constant") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_constant = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_constant = Some(v),
+                                Err(e) => break 'fail (e, Some("constant")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_value = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(2500)) {
-                            Ok(v) => f_value = Some(v),
-                            Err(e) => break 'fail (e, Some("value")),
                         }
                     }
-                    b"mutability" => {
-                        if f_mutability.is_some() {
-                            if let Err(e) = d.duplicate("mutability") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"mutability" {
+                            if f_mutability.is_some() {
+                                if let Err(e) = d.duplicate("mutability") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_mutability = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match MutabilityEnumType::decode(d) {
+                                Ok(v) => f_mutability = Some(v),
+                                Err(e) => break 'fail (e, Some("mutability")),
+                            }
+                        } else if *key == *b"persistent" {
+                            if f_persistent.is_some() {
+                                if let Err(e) = d.duplicate("persistent") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_persistent = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_persistent = Some(v),
+                                Err(e) => break 'fail (e, Some("persistent")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_mutability = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match MutabilityEnumType::decode(d) {
-                            Ok(v) => f_mutability = Some(v),
-                            Err(e) => break 'fail (e, Some("mutability")),
-                        }
-                    }
-                    b"persistent" => {
-                        if f_persistent.is_some() {
-                            if let Err(e) = d.duplicate("persistent") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_persistent = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.boolean() {
-                            Ok(v) => f_persistent = Some(v),
-                            Err(e) => break 'fail (e, Some("persistent")),
-                        }
-                    }
-                    b"constant" => {
-                        if f_constant.is_some() {
-                            if let Err(e) = d.duplicate("constant") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_constant = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.boolean() {
-                            Ok(v) => f_constant = Some(v),
-                            Err(e) => break 'fail (e, Some("constant")),
                         }
                     }
                     _ => {
@@ -19659,122 +23354,143 @@ impl Decode for VariableCharacteristicsType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    4 => {
+                        if *key == *b"unit" {
+                            if f_unit.is_some() {
+                                if let Err(e) = d.duplicate("unit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_unit = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(16)) {
+                                Ok(v) => f_unit = Some(v),
+                                Err(e) => break 'fail (e, Some("unit")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"unit" => {
-                        if f_unit.is_some() {
-                            if let Err(e) = d.duplicate("unit") {
+                    8 => {
+                        if *key == *b"dataType" {
+                            if f_data_type.is_some() {
+                                if let Err(e) = d.duplicate("dataType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match DataEnumType::decode(d) {
+                                Ok(v) => f_data_type = Some(v),
+                                Err(e) => break 'fail (e, Some("dataType")),
+                            }
+                        } else if *key == *b"minLimit" {
+                            if f_min_limit.is_some() {
+                                if let Err(e) = d.duplicate("minLimit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_min_limit = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.decimal(None, None, None) {
+                                Ok(v) => f_min_limit = Some(v),
+                                Err(e) => break 'fail (e, Some("minLimit")),
+                            }
+                        } else if *key == *b"maxLimit" {
+                            if f_max_limit.is_some() {
+                                if let Err(e) = d.duplicate("maxLimit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_max_limit = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.decimal(None, None, None) {
+                                Ok(v) => f_max_limit = Some(v),
+                                Err(e) => break 'fail (e, Some("maxLimit")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_unit = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(16)) {
-                            Ok(v) => f_unit = Some(v),
-                            Err(e) => break 'fail (e, Some("unit")),
                         }
                     }
-                    b"dataType" => {
-                        if f_data_type.is_some() {
-                            if let Err(e) = d.duplicate("dataType") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"valuesList" {
+                            if f_values_list.is_some() {
+                                if let Err(e) = d.duplicate("valuesList") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_values_list = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(1000)) {
+                                Ok(v) => f_values_list = Some(v),
+                                Err(e) => break 'fail (e, Some("valuesList")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match DataEnumType::decode(d) {
-                            Ok(v) => f_data_type = Some(v),
-                            Err(e) => break 'fail (e, Some("dataType")),
                         }
                     }
-                    b"minLimit" => {
-                        if f_min_limit.is_some() {
-                            if let Err(e) = d.duplicate("minLimit") {
+                    18 => {
+                        if *key == *b"supportsMonitoring" {
+                            if f_supports_monitoring.is_some() {
+                                if let Err(e) = d.duplicate("supportsMonitoring") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_supports_monitoring = Some(v),
+                                Err(e) => break 'fail (e, Some("supportsMonitoring")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_min_limit = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.decimal(None, None, None) {
-                            Ok(v) => f_min_limit = Some(v),
-                            Err(e) => break 'fail (e, Some("minLimit")),
-                        }
-                    }
-                    b"maxLimit" => {
-                        if f_max_limit.is_some() {
-                            if let Err(e) = d.duplicate("maxLimit") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_max_limit = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.decimal(None, None, None) {
-                            Ok(v) => f_max_limit = Some(v),
-                            Err(e) => break 'fail (e, Some("maxLimit")),
-                        }
-                    }
-                    b"valuesList" => {
-                        if f_values_list.is_some() {
-                            if let Err(e) = d.duplicate("valuesList") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_values_list = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(1000)) {
-                            Ok(v) => f_values_list = Some(v),
-                            Err(e) => break 'fail (e, Some("valuesList")),
-                        }
-                    }
-                    b"supportsMonitoring" => {
-                        if f_supports_monitoring.is_some() {
-                            if let Err(e) = d.duplicate("supportsMonitoring") {
-                                break 'fail (e, None);
-                            }
-                        }
-                        match d.boolean() {
-                            Ok(v) => f_supports_monitoring = Some(v),
-                            Err(e) => break 'fail (e, Some("supportsMonitoring")),
                         }
                     }
                     _ => {
@@ -19923,79 +23639,115 @@ impl Decode for VariableMonitoringType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"id" => {
-                        if f_id.is_some() {
-                            if let Err(e) = d.duplicate("id") {
+                    4 => {
+                        if *key == *b"type" {
+                            if f_type_.is_some() {
+                                if let Err(e) = d.duplicate("type") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match MonitorEnumType::decode(d) {
+                                Ok(v) => f_type_ = Some(v),
+                                Err(e) => break 'fail (e, Some("type")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_id = Some(v),
-                            Err(e) => break 'fail (e, Some("id")),
                         }
                     }
-                    b"transaction" => {
-                        if f_transaction.is_some() {
-                            if let Err(e) = d.duplicate("transaction") {
+                    5 => {
+                        if *key == *b"value" {
+                            if f_value.is_some() {
+                                if let Err(e) = d.duplicate("value") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.decimal(None, None, None) {
+                                Ok(v) => f_value = Some(v),
+                                Err(e) => break 'fail (e, Some("value")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.boolean() {
-                            Ok(v) => f_transaction = Some(v),
-                            Err(e) => break 'fail (e, Some("transaction")),
                         }
                     }
-                    b"value" => {
-                        if f_value.is_some() {
-                            if let Err(e) = d.duplicate("value") {
+                    8 => {
+                        if *key == *b"severity" {
+                            if f_severity.is_some() {
+                                if let Err(e) = d.duplicate("severity") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_severity = Some(v),
+                                Err(e) => break 'fail (e, Some("severity")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.decimal(None, None, None) {
-                            Ok(v) => f_value = Some(v),
-                            Err(e) => break 'fail (e, Some("value")),
                         }
                     }
-                    b"type" => {
-                        if f_type_.is_some() {
-                            if let Err(e) = d.duplicate("type") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match MonitorEnumType::decode(d) {
-                            Ok(v) => f_type_ = Some(v),
-                            Err(e) => break 'fail (e, Some("type")),
                         }
                     }
-                    b"severity" => {
-                        if f_severity.is_some() {
-                            if let Err(e) = d.duplicate("severity") {
+                    11 => {
+                        if *key == *b"transaction" {
+                            if f_transaction.is_some() {
+                                if let Err(e) = d.duplicate("transaction") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_transaction = Some(v),
+                                Err(e) => break 'fail (e, Some("transaction")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.integer(None, None) {
-                            Ok(v) => f_severity = Some(v),
-                            Err(e) => break 'fail (e, Some("severity")),
                         }
                     }
                     _ => {
@@ -20126,54 +23878,72 @@ impl Decode for VariableType {
                     Ok(None) => break,
                     Err(e) => break 'fail (e, None),
                 };
-                match &*key {
-                    b"customData" => {
-                        if f_custom_data.is_some() {
-                            if let Err(e) = d.duplicate("customData") {
+                match key.len() {
+                    4 => {
+                        if *key == *b"name" {
+                            if f_name.is_some() {
+                                if let Err(e) = d.duplicate("name") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_name = Some(v),
+                                Err(e) => break 'fail (e, Some("name")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_custom_data = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match CustomDataType::decode(d).map(Box::new) {
-                            Ok(v) => f_custom_data = Some(v),
-                            Err(e) => break 'fail (e, Some("customData")),
                         }
                     }
-                    b"name" => {
-                        if f_name.is_some() {
-                            if let Err(e) = d.duplicate("name") {
+                    8 => {
+                        if *key == *b"instance" {
+                            if f_instance.is_some() {
+                                if let Err(e) = d.duplicate("instance") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_instance = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_instance = Some(v),
+                                Err(e) => break 'fail (e, Some("instance")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.string(Some(50)) {
-                            Ok(v) => f_name = Some(v),
-                            Err(e) => break 'fail (e, Some("name")),
                         }
                     }
-                    b"instance" => {
-                        if f_instance.is_some() {
-                            if let Err(e) = d.duplicate("instance") {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
                                 break 'fail (e, None);
                             }
-                        }
-                        match d.null_as_absent() {
-                            Ok(false) => {}
-                            Ok(true) => {
-                                f_instance = None;
-                                continue;
-                            }
-                            Err(e) => break 'fail (e, None),
-                        }
-                        match d.string(Some(50)) {
-                            Ok(v) => f_instance = Some(v),
-                            Err(e) => break 'fail (e, Some("instance")),
                         }
                     }
                     _ => {
