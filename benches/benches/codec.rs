@@ -1,4 +1,4 @@
-//! Decode+validate and encode of a realistic mix per version, each next to a
+//! Decode+validate (strict and lenient) and encode of a realistic mix per version, each next to a
 //! `serde::de::IgnoredAny` scan of the same bytes in the same run.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -6,6 +6,10 @@ use ocpp_types::{DecodeOptions, Frame, OcppVersion, Protocol};
 use std::hint::black_box;
 
 fn decode_all<P: Protocol>(mix: &[benches::Sample]) -> usize {
+    decode_all_with::<P>(mix, &DecodeOptions::STRICT)
+}
+
+fn decode_all_with<P: Protocol>(mix: &[benches::Sample], opts: &DecodeOptions) -> usize {
     let mut n = 0;
     for s in mix {
         let frame = Frame::parse(&s.frame, P::VERSION).expect("frame");
@@ -16,7 +20,7 @@ fn decode_all<P: Protocol>(mix: &[benches::Sample]) -> usize {
             panic!("not a call")
         };
         let a = P::action_from_name(&action).expect("action");
-        let (req, _) = P::decode_request(a, &payload, &DecodeOptions::STRICT).expect("valid");
+        let (req, _) = P::decode_request(a, &payload, opts).expect("valid");
         n += usize::from(P::request_action(&req) == a);
     }
     n
@@ -54,6 +58,14 @@ fn bench_version<P: Protocol>(c: &mut Criterion, name: &str, mix: Vec<benches::S
     });
     g.bench_function("decode_validate", |b| {
         b.iter(|| black_box(decode_all::<P>(black_box(&mix))))
+    });
+    g.bench_function("decode_validate_lenient", |b| {
+        b.iter(|| {
+            black_box(decode_all_with::<P>(
+                black_box(&mix),
+                &DecodeOptions::LENIENT,
+            ))
+        })
     });
     g.bench_function("encode_validate", |b| {
         b.iter(|| {

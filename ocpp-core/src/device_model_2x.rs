@@ -19,7 +19,7 @@ macro_rules! __device_model_2x {
         use std::task::{Context, Poll};
 
         use ocpp_core::{async_trait, CallContext, CallError};
-        use ocpp_types::{DateTime, Decimal};
+        use ocpp_types::{DateTime, Decimal, Text};
 
         use crate::station::ProvisioningHandler;
         use crate::*;
@@ -35,22 +35,22 @@ macro_rules! __device_model_2x {
         #[non_exhaustive]
         pub struct VariableKey {
             /// Component name (`OCPPCommCtrlr`, `EVSE`, ...).
-            pub component: String,
+            pub component: Text,
             /// Component instance.
-            pub component_instance: Option<String>,
+            pub component_instance: Option<Text>,
             /// EVSE id of the component.
             pub evse: Option<i64>,
             /// Connector id of the component (with `evse`).
             pub connector: Option<i64>,
             /// Variable name.
-            pub variable: String,
+            pub variable: Text,
             /// Variable instance.
-            pub variable_instance: Option<String>,
+            pub variable_instance: Option<Text>,
         }
 
         impl VariableKey {
             /// A variable of a station-wide component without instances.
-            pub fn new(component: impl Into<String>, variable: impl Into<String>) -> Self {
+            pub fn new(component: impl Into<Text>, variable: impl Into<Text>) -> Self {
                 VariableKey {
                     component: component.into(),
                     component_instance: None,
@@ -69,7 +69,7 @@ macro_rules! __device_model_2x {
             }
 
             /// The same variable with a variable instance.
-            pub fn instance(mut self, instance: impl Into<String>) -> Self {
+            pub fn instance(mut self, instance: impl Into<Text>) -> Self {
                 self.variable_instance = Some(instance.into());
                 self
             }
@@ -125,26 +125,26 @@ macro_rules! __device_model_2x {
         #[non_exhaustive]
         pub struct Variable {
             /// The `Actual` value.
-            pub value: String,
+            pub value: Text,
             /// Who may read and write it.
             pub mutability: MutabilityEnumType,
             /// The data type values must have.
             pub data_type: DataEnumType,
             /// Unit of the value (reported in the characteristics).
-            pub unit: Option<String>,
+            pub unit: Option<Text>,
             /// Smallest value (numbers) or length (strings).
             pub min: Option<Decimal>,
             /// Largest value (numbers) or length (strings).
             pub max: Option<Decimal>,
             /// Allowed values of an option or sequence list, comma-separated.
-            pub values_list: Option<String>,
+            pub values_list: Option<Text>,
             /// A change takes effect after a reboot.
             pub reboot_required: bool,
         }
 
         impl Variable {
             /// A read-write variable of this data type and value.
-            pub fn new(data_type: DataEnumType, value: impl Into<String>) -> Self {
+            pub fn new(data_type: DataEnumType, value: impl Into<Text>) -> Self {
                 Variable {
                     value: value.into(),
                     mutability: MutabilityEnumType::ReadWrite,
@@ -172,13 +172,13 @@ macro_rules! __device_model_2x {
 
             /// The same variable with this list of allowed values.
             pub fn values(mut self, list: &str) -> Self {
-                self.values_list = Some(list.to_owned());
+                self.values_list = Some(list.into());
                 self
             }
 
             /// The same variable with this unit.
             pub fn unit(mut self, unit: &str) -> Self {
-                self.unit = Some(unit.to_owned());
+                self.unit = Some(unit.into());
                 self
             }
 
@@ -430,7 +430,7 @@ macro_rules! __device_model_2x {
 
             /// The current value of a variable.
             pub fn get(&self, key: &VariableKey) -> Option<String> {
-                self.lock().vars.get(key).map(|v| v.value.clone())
+                self.lock().vars.get(key).map(|v| v.value.to_string())
             }
 
             /// The current value of a variable read as an integer.
@@ -445,7 +445,7 @@ macro_rules! __device_model_2x {
 
             /// Sets a value as the station itself does: mutability and validation do not apply.
             /// Returns `false` when the variable is unknown.
-            pub fn set_value(&self, key: &VariableKey, value: impl Into<String>) -> bool {
+            pub fn set_value(&self, key: &VariableKey, value: impl Into<Text>) -> bool {
                 match self.lock().vars.get_mut(key) {
                     Some(v) => {
                         v.value = value.into();
@@ -665,10 +665,10 @@ macro_rules! __device_model_2x {
             use super::*;
 
             fn comp(name: &str) -> ComponentType {
-                ComponentType::new(name.to_owned())
+                ComponentType::new(name.into())
             }
             fn var(name: &str) -> VariableType {
-                VariableType::new(name.to_owned())
+                VariableType::new(name.into())
             }
 
             #[test]
@@ -715,7 +715,7 @@ macro_rules! __device_model_2x {
             fn set_variables_statuses() {
                 let m = DeviceModel::standard();
                 let set =
-                    |c: &str, v: &str, val: &str| SetVariableDataType::new(val.to_owned(), comp(c), var(v));
+                    |c: &str, v: &str, val: &str| SetVariableDataType::new(val.into(), comp(c), var(v));
                 let r = m.set_variables(&SetVariablesRequest::new(vec![
                     set("OCPPCommCtrlr", "HeartbeatInterval", "60"),
                     set("OCPPCommCtrlr", "HeartbeatInterval", "sixty"),

@@ -292,7 +292,7 @@ fn decode(
         };
         let mut d = Decoder::new(value.get(), *opts);
         let v = match ty {
-            Ty::Str(max) => d.string(Some(*max)).map(Value::Str),
+            Ty::Str(max) => d.string(Some(*max)).map(|s| Value::Str(s.into_string())),
             Ty::Int(min) => d.integer(Some(*min), None).map(Value::Int),
             Ty::Enum(values) => d.enum_str().and_then(|s| {
                 if values.contains(&&*s) {

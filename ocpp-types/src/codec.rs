@@ -13,6 +13,7 @@ use rust_decimal::Decimal;
 use crate::datetime::{DateTime, Parsed};
 use crate::error::{DecodeError, ErrorCode};
 use crate::json::{self, JsonWriter, Kind, Parser, SyntaxError, MAX_DEPTH};
+use crate::text::Text;
 
 /// How strictly to read payloads.
 ///
@@ -354,12 +355,50 @@ pub fn check_uri(s: &str) -> Result<(), DecodeError> {
     Ok(())
 }
 
+/// Reads the source text of a JSON number (already checked by the parser) as an exact decimal.
 fn parse_decimal(text: &str) -> Option<Decimal> {
+    if let Some(d) = parse_plain_decimal(text) {
+        return Some(d);
+    }
     if text.contains(['e', 'E']) {
         Decimal::from_scientific(text).ok()
     } else {
         Decimal::from_str_exact(text).ok()
     }
+}
+
+/// The fast path of [`parse_decimal`]: `-?digits(.digits)?` of at most 18 bytes, which fits an
+/// `i64` mantissa. Anything else (exponents, long numbers, negative zero) returns `None`.
+#[inline]
+fn parse_plain_decimal(text: &str) -> Option<Decimal> {
+    let b = text.as_bytes();
+    let (negative, digits) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut mantissa: i64 = 0;
+    let mut scale = 0u32;
+    let mut fraction = false;
+    for &c in digits {
+        match c {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + i64::from(c - b'0');
+                scale += u32::from(fraction);
+            }
+            b'.' if !fraction => fraction = true,
+            _ => return None,
+        }
+    }
+    if negative && mantissa == 0 {
+        return None;
+    }
+    Some(Decimal::new(
+        if negative { -mantissa } else { mantissa },
+        scale,
+    ))
 }
 
 /// Reads JSON with schema validation; the generated `Decode` impls drive it.
@@ -450,6 +489,50 @@ impl<'a> Decoder<'a> {
         Ok(r)
     }
 
+    /// The next member name as bytes (see [`Parser::object_next_key`]), or `None` at the end of
+    /// the object. The generated decoders match it against the names of the schema.
+    #[inline(always)]
+    pub fn next_key(&mut self, first: &mut bool) -> Result<Option<Cow<'a, [u8]>>, DecodeError> {
+        match self.p.object_next_key(first) {
+            Ok(Some(k)) => Ok(Some(k)),
+            Ok(None) => {
+                self.depth -= 1;
+                Ok(None)
+            }
+            Err(e) => Err(syntax(e)),
+        }
+    }
+
+    /// The member name returned by [`Decoder::next_key`] as a string.
+    pub fn key_str(key: Cow<'a, [u8]>) -> Cow<'a, str> {
+        match key {
+            Cow::Borrowed(k) => String::from_utf8_lossy(k),
+            Cow::Owned(k) => match String::from_utf8(k) {
+                Ok(k) => Cow::Owned(k),
+                Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            },
+        }
+    }
+
+    /// [`Decoder::unknown_member`] for a name returned by [`Decoder::next_key`].
+    #[cold]
+    pub fn unknown_key(
+        &mut self,
+        key: Cow<'a, [u8]>,
+        extra: &mut Extra,
+    ) -> Result<(), DecodeError> {
+        self.unknown_member(Self::key_str(key), extra)
+    }
+
+    /// [`Decoder::extension_member`] for a name returned by [`Decoder::next_key`].
+    pub fn extension_key(
+        &mut self,
+        key: Cow<'a, [u8]>,
+        extra: &mut Extra,
+    ) -> Result<(), DecodeError> {
+        self.extension_member(Self::key_str(key), extra)
+    }
+
     /// Handles a member the schema does not define: `FormatViolation` under strict options; kept
     /// in `extra` under lenient ones.
     pub fn unknown_member(
@@ -480,7 +563,8 @@ impl<'a> Decoder<'a> {
     }
 
     /// Called when a member is seen a second time: `FormatViolation` under strict options.
-    #[inline]
+    #[cold]
+    #[inline(never)]
     pub fn duplicate(&mut self, name: &str) -> Result<(), DecodeError> {
         if self.opts.allow_duplicate_members {
             self.leniencies.duplicate_members += 1;
@@ -495,9 +579,18 @@ impl<'a> Decoder<'a> {
     }
 
     /// For an optional member: under lenient options, consumes a `null` and returns `true`.
-    #[inline]
+    #[inline(always)]
     pub fn null_as_absent(&mut self) -> Result<bool, DecodeError> {
-        if self.opts.null_as_absent && self.p.peek() == Kind::Null {
+        if self.opts.null_as_absent {
+            self.null_as_absent_slow()
+        } else {
+            Ok(false)
+        }
+    }
+
+    #[inline(never)]
+    fn null_as_absent_slow(&mut self) -> Result<bool, DecodeError> {
+        if self.p.peek() == Kind::Null {
             self.p.null().map_err(syntax)?;
             self.leniencies.null_members += 1;
             return Ok(true);
@@ -526,9 +619,30 @@ impl<'a> Decoder<'a> {
     }
 
     /// Reads a string, checking `maxLength` when given.
-    #[inline]
-    pub fn string(&mut self, max_length: Option<usize>) -> Result<String, DecodeError> {
+    #[inline(never)]
+    pub fn string(&mut self, max_length: Option<usize>) -> Result<Text, DecodeError> {
+        // Fast path: no escape, and short enough in bytes (so in characters).
+        if let Some(s) = self.p.plain_string() {
+            if max_length.is_none_or(|m| s.len() <= m) {
+                return Ok(Text::new(s));
+            }
+            return self.checked_string(Cow::Borrowed(s), max_length);
+        }
+        self.string_slow(max_length)
+    }
+
+    #[inline(never)]
+    fn string_slow(&mut self, max_length: Option<usize>) -> Result<Text, DecodeError> {
         let s = self.raw_string()?;
+        self.checked_string(s, max_length)
+    }
+
+    #[inline(never)]
+    fn checked_string(
+        &mut self,
+        s: Cow<'a, str>,
+        max_length: Option<usize>,
+    ) -> Result<Text, DecodeError> {
         if let Some(max) = max_length {
             if let Err(e) = check_max_length(&s, max) {
                 if !self.opts.allow_over_long_strings {
@@ -537,11 +651,11 @@ impl<'a> Decoder<'a> {
                 self.leniencies.over_long_strings += 1;
             }
         }
-        Ok(s.into_owned())
+        Ok(Text::from(s))
     }
 
     /// Reads a `format: uri` string.
-    pub fn uri(&mut self, max_length: Option<usize>) -> Result<String, DecodeError> {
+    pub fn uri(&mut self, max_length: Option<usize>) -> Result<Text, DecodeError> {
         let s = self.string(max_length)?;
         check_uri(&s)?;
         Ok(s)
@@ -551,6 +665,34 @@ impl<'a> Decoder<'a> {
     #[inline]
     pub fn enum_str(&mut self) -> Result<Cow<'a, str>, DecodeError> {
         self.raw_string()
+    }
+
+    /// Reads the string of an enum value as bytes, to be matched by the caller (the generated
+    /// decoders); see [`Decoder::unknown_enum_bytes`]. The bytes are always valid UTF-8.
+    #[inline(never)]
+    pub fn enum_bytes(&mut self) -> Result<Cow<'a, [u8]>, DecodeError> {
+        if let Some(s) = self.p.plain_string_bytes() {
+            return Ok(Cow::Borrowed(s));
+        }
+        self.enum_bytes_slow()
+    }
+
+    #[inline(never)]
+    fn enum_bytes_slow(&mut self) -> Result<Cow<'a, [u8]>, DecodeError> {
+        Ok(match self.raw_string()? {
+            Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+            Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+        })
+    }
+
+    /// [`Decoder::unknown_enum`] for a value read with [`Decoder::enum_bytes`].
+    #[cold]
+    pub fn unknown_enum_bytes(
+        &mut self,
+        value: Cow<'a, [u8]>,
+        type_name: &str,
+    ) -> Result<String, DecodeError> {
+        self.unknown_enum(Self::key_str(value), type_name)
     }
 
     /// Handles an enum value the schema does not list: `PropertyConstraintViolation` under strict
@@ -583,6 +725,16 @@ impl<'a> Decoder<'a> {
     /// Schema), checking `minimum` / `maximum`.
     #[inline]
     pub fn integer(&mut self, min: Option<i64>, max: Option<i64>) -> Result<i64, DecodeError> {
+        if let Some((v, 0, end)) = self.p.peek_plain_number() {
+            self.p.set_offset(end);
+            check_integer(v, min, max)?;
+            return Ok(v);
+        }
+        self.integer_slow(min, max)
+    }
+
+    #[inline(never)]
+    fn integer_slow(&mut self, min: Option<i64>, max: Option<i64>) -> Result<i64, DecodeError> {
         let text = match self.p.peek() {
             Kind::Number => self.p.number().map_err(syntax)?,
             k => return Err(type_error("an integer", k)),
@@ -626,6 +778,22 @@ impl<'a> Decoder<'a> {
     /// Reads an exact decimal, checking `minimum` / `maximum` / `multipleOf`.
     #[inline]
     pub fn decimal(
+        &mut self,
+        min: Option<Decimal>,
+        max: Option<Decimal>,
+        multiple_of: Option<Decimal>,
+    ) -> Result<Decimal, DecodeError> {
+        if let Some((mantissa, scale, end)) = self.p.peek_plain_number() {
+            self.p.set_offset(end);
+            let v = Decimal::new(mantissa, scale);
+            check_decimal(&v, min, max, multiple_of)?;
+            return Ok(v);
+        }
+        self.decimal_slow(min, max, multiple_of)
+    }
+
+    #[inline(never)]
+    fn decimal_slow(
         &mut self,
         min: Option<Decimal>,
         max: Option<Decimal>,
@@ -703,8 +871,25 @@ impl<'a> Decoder<'a> {
         }
         self.depth += 1;
         self.p.array_begin().map_err(syntax)?;
-        let mut out = Vec::new();
         let mut first = true;
+        if !self.p.array_next(&mut first).map_err(syntax)? {
+            self.depth -= 1;
+            check_items(0, min_items, max_items)?;
+            return Ok(Vec::new());
+        }
+        if max_items == Some(0) {
+            self.p.skip_value().map_err(syntax)?;
+            return Err(check_items(1, min_items, max_items).unwrap_err());
+        }
+        // Most arrays hold one item: allocate exactly one; otherwise room for several, so that
+        // long arrays of large items are not copied at every doubling.
+        let item0 = item(self).map_err(|e| e.at_index(0))?;
+        let mut out = if self.p.at_array_end() {
+            Vec::with_capacity(1)
+        } else {
+            Vec::with_capacity(max_items.map_or(8, |m| m.min(8)))
+        };
+        out.push(item0);
         while self.p.array_next(&mut first).map_err(syntax)? {
             if max_items.is_some_and(|m| out.len() >= m) {
                 // Report too many items at the first item past the limit, after checking its syntax.
@@ -820,5 +1005,142 @@ impl Validator {
             .at_key(name)),
             _ => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slow_decimal(text: &str) -> Option<Decimal> {
+        if text.contains(['e', 'E']) {
+            Decimal::from_scientific(text).ok()
+        } else {
+            Decimal::from_str_exact(text).ok()
+        }
+    }
+
+    #[test]
+    fn plain_decimals_read_exactly_like_the_general_parser() {
+        for text in [
+            "0",
+            "7",
+            "-7",
+            "12.50",
+            "0.001",
+            "-0.5",
+            "230.4",
+            "123456789012345678",
+            "1234567890123456.8",
+        ] {
+            let fast = parse_plain_decimal(text).unwrap();
+            let slow = slow_decimal(text).unwrap();
+            assert_eq!(fast, slow, "{text}");
+            assert_eq!(fast.to_string(), slow.to_string(), "{text}");
+        }
+        // Left to the general parser.
+        for text in ["-0", "-0.0", "1e3", "1234567890123456789", "1.5E-7"] {
+            assert_eq!(parse_plain_decimal(text), None, "{text}");
+            assert_eq!(parse_decimal(text), slow_decimal(text), "{text}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decimal_fast_path_agrees_with_rust_decimal(
+            int in "-?(0|[1-9][0-9]{0,20})",
+            frac in proptest::option::of("[0-9]{1,20}"),
+        ) {
+            let text = match frac {
+                Some(f) => format!("{int}.{f}"),
+                None => int,
+            };
+            let fast = parse_decimal(&text);
+            let slow = slow_decimal(&text);
+            proptest::prop_assert_eq!(fast, slow);
+            if let (Some(a), Some(b)) = (fast, slow) {
+                proptest::prop_assert_eq!(a.to_string(), b.to_string());
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_read_alike_on_the_fast_and_the_general_path() {
+        for text in [
+            "0",
+            "-1",
+            "7",
+            "12.50",
+            "0.001",
+            "-0.5",
+            "-0",
+            "-0.0",
+            "2.0",
+            "1e3",
+            "1.5E-7",
+            "123456789012345678",
+            "1234567890123456789",
+            "12345678901234567.8",
+            "99999999999999999999999",
+            "0.000000000000000001",
+        ] {
+            let slow = slow_decimal(text);
+            let fast = Decoder::new(text, DecodeOptions::STRICT).decimal(None, None, None);
+            assert_eq!(
+                fast.ok().map(|d| d.to_string()),
+                slow.map(|d| d.to_string()),
+                "{text}"
+            );
+            let int = Decoder::new(text, DecodeOptions::STRICT).integer(None, None);
+            match slow {
+                Some(d) if d.fract().is_zero() && i64::try_from(d).is_ok() => {
+                    assert_eq!(int.unwrap(), i64::try_from(d).unwrap(), "{text}")
+                }
+                _ => assert!(int.is_err(), "{text}"),
+            }
+        }
+        for bad in ["01", "-", "1.", "-01.5", ".5"] {
+            let mut d = Decoder::new(bad, DecodeOptions::STRICT);
+            let r = d
+                .decimal(None, None, None)
+                .and_then(|_| d.p.finish().map_err(syntax));
+            assert!(r.is_err(), "{bad}");
+        }
+        let e = Decoder::new("5", DecodeOptions::STRICT)
+            .integer(Some(6), None)
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::PropertyConstraintViolation);
+        let e = Decoder::new("2.5", DecodeOptions::STRICT)
+            .integer(None, None)
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::TypeConstraintViolation);
+    }
+
+    #[test]
+    fn arrays_of_one_item_take_exactly_one_slot() {
+        let mut d = Decoder::new("[1]", DecodeOptions::STRICT);
+        assert_eq!(
+            d.array(0, None, |d| d.integer(None, None)).unwrap(),
+            vec![1]
+        );
+        let mut d = Decoder::new("[1]", DecodeOptions::STRICT);
+        assert_eq!(
+            d.array(0, None, |d| d.integer(None, None))
+                .unwrap()
+                .capacity(),
+            1
+        );
+        let mut d = Decoder::new("[1,2,3,4,5,6,7,8,9,10]", DecodeOptions::STRICT);
+        let v = d.array(0, None, |d| d.integer(None, None)).unwrap();
+        assert_eq!(v, (1..=10).collect::<Vec<i64>>());
+        let mut d = Decoder::new("[]", DecodeOptions::STRICT);
+        let e = d.array(1, None, |d| d.integer(None, None)).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::OccurrenceConstraintViolation);
+        let mut d = Decoder::new("[1,2,3]", DecodeOptions::STRICT);
+        let e = d.array(0, Some(2), |d| d.integer(None, None)).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::OccurrenceConstraintViolation);
+        let mut d = Decoder::new("[\"x\"]", DecodeOptions::STRICT);
+        let e = d.array(0, Some(0), |d| d.integer(None, None)).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::OccurrenceConstraintViolation);
     }
 }

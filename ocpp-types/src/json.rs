@@ -100,6 +100,16 @@ impl<'a> Parser<'a> {
 
     #[inline]
     fn skip_ws(&mut self) {
+        // Compact JSON has no white space between tokens: one comparison in the common case
+        // (every white space byte is at most b' ').
+        match self.src.as_bytes().get(self.pos) {
+            Some(&c) if c <= b' ' => self.skip_ws_slow(),
+            _ => {}
+        }
+    }
+
+    #[cold]
+    fn skip_ws_slow(&mut self) {
         let b = self.src.as_bytes();
         while let Some(&c) = b.get(self.pos) {
             if c == b' ' || c == b'\n' || c == b'\r' || c == b'\t' {
@@ -189,6 +199,51 @@ impl<'a> Parser<'a> {
         Ok(Some(key))
     }
 
+    /// Like [`Parser::object_next`], but returns the name as bytes: borrowed from the input when
+    /// it holds no escape, so that callers can match it against the names they know without a
+    /// UTF-8 boundary check. The bytes are always valid UTF-8.
+    #[inline(always)]
+    pub fn object_next_key(&mut self, first: &mut bool) -> PResult<Option<Cow<'a, [u8]>>> {
+        // Fast path for compact JSON: `}`, or `"name":` (first member) / `,"name":` (others)
+        // without white space or escapes; anything else takes the general path.
+        let b = self.src.as_bytes();
+        let mut i = self.pos;
+        match b.get(i) {
+            Some(b'}') => {
+                self.pos = i + 1;
+                return Ok(None);
+            }
+            Some(b',') if !*first => i += 1,
+            Some(b'"') if *first => {}
+            _ => return self.object_next_key_slow(first),
+        }
+        if b.get(i) == Some(&b'"') {
+            let start = i + 1;
+            let end = find_special(b, start);
+            if let (Some(b'"'), Some(b':')) = (b.get(end), b.get(end + 1)) {
+                *first = false;
+                self.pos = end + 2;
+                return Ok(Some(Cow::Borrowed(&b[start..end])));
+            }
+        }
+        self.object_next_key_slow(first)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn object_next_key_slow(&mut self, first: &mut bool) -> PResult<Option<Cow<'a, [u8]>>> {
+        Ok(self.object_next(first)?.map(|key| match key {
+            Cow::Borrowed(k) => Cow::Borrowed(k.as_bytes()),
+            Cow::Owned(k) => Cow::Owned(k.into_bytes()),
+        }))
+    }
+
+    /// Whether the next token is the `]` that closes an array (without consuming it).
+    #[inline]
+    pub fn at_array_end(&mut self) -> bool {
+        self.peek_byte() == Some(b']')
+    }
+
     /// Consumes `[`.
     #[inline]
     pub fn array_begin(&mut self) -> PResult<()> {
@@ -217,9 +272,29 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Reads a string that holds no escape as bytes, borrowed from the input, and returns `None`
+    /// without moving when the next value is anything else (then use [`Parser::string`]). The
+    /// bytes are always valid UTF-8.
+    #[inline(always)]
+    pub fn plain_string_bytes(&mut self) -> Option<&'a [u8]> {
+        self.skip_ws();
+        let b = self.src.as_bytes();
+        if b.get(self.pos) != Some(&b'"') {
+            return None;
+        }
+        let start = self.pos + 1;
+        let end = find_special(b, start);
+        if b.get(end) == Some(&b'"') {
+            self.pos = end + 1;
+            Some(&b[start..end])
+        } else {
+            None
+        }
+    }
+
     /// Reads a string that holds no escape, borrowed from the input, and returns `None` without
     /// moving when the next value is anything else (then use [`Parser::string`]).
-    #[inline]
+    #[inline(always)]
     pub fn plain_string(&mut self) -> Option<&'a str> {
         self.skip_ws();
         let b = self.src.as_bytes();
@@ -344,6 +419,65 @@ impl<'a> Parser<'a> {
             self.pos += 1;
         }
         Ok(v)
+    }
+
+    /// Looks at the next value and, when it is a number without exponent of at most 18 digits,
+    /// returns its digits as an integer, the number of digits after the point and the offset
+    /// where the number ends; the caller moves there with [`Parser::set_offset`]. Anything else
+    /// (including negative zero and invalid numbers) returns `None`: read it with
+    /// [`Parser::number`].
+    #[inline]
+    pub(crate) fn peek_plain_number(&mut self) -> Option<(i64, u32, usize)> {
+        self.skip_ws();
+        let b = self.src.as_bytes();
+        let mut i = self.pos;
+        let negative = b.get(i) == Some(&b'-');
+        i += usize::from(negative);
+        let start = i;
+        let mut mantissa: i64 = 0;
+        while let Some(&c) = b.get(i) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            if i - start == 18 {
+                return None;
+            }
+            mantissa = mantissa * 10 + i64::from(c - b'0');
+            i += 1;
+        }
+        let int_digits = i - start;
+        if int_digits == 0 || (int_digits > 1 && b[start] == b'0') {
+            return None;
+        }
+        let mut scale = 0;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            let fraction = i;
+            while let Some(&c) = b.get(i) {
+                if !c.is_ascii_digit() {
+                    break;
+                }
+                if int_digits + (i - fraction) == 18 {
+                    return None;
+                }
+                mantissa = mantissa * 10 + i64::from(c - b'0');
+                i += 1;
+            }
+            if i == fraction {
+                return None;
+            }
+            scale = (i - fraction) as u32;
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) || (negative && mantissa == 0) {
+            return None;
+        }
+        Some((if negative { -mantissa } else { mantissa }, scale, i))
+    }
+
+    /// Moves to `offset`, an offset returned by [`Parser::peek_plain_number`].
+    #[inline]
+    pub(crate) fn set_offset(&mut self, offset: usize) {
+        self.pos = offset;
     }
 
     /// Reads a number and returns its exact source text.
@@ -485,7 +619,7 @@ const HI: u64 = 0x8080_8080_8080_8080;
 /// The offset of the first byte at or after `i` that ends a plain run of string content (a `"`,
 /// a `\\` or a control character), or `b.len()`. Eight bytes at a time: in each of the three
 /// zero-byte tests below the lowest flagged byte is always a true match, so the position is exact.
-#[inline]
+#[inline(always)]
 fn find_special(b: &[u8], mut i: usize) -> usize {
     while let Some(chunk) = b.get(i..i + 8) {
         let mut a = [0u8; 8];

@@ -9,6 +9,7 @@
 //! - The validating codec ([`Decoder`], [`Validator`], [`Decode`], [`Encode`]) behind the
 //!   generated message types, with [`DecodeOptions`] (strict by default, lenient per station) and
 //!   [`DecodeError`]s that carry the JSON pointer and the OCPP error code of the first fault.
+//! - [`Text`]: the string of every string member, stored inline up to 24 bytes.
 //! - The [`Request`] trait that ties a message to its action, response type and direction.
 //!
 //! # Fault to error code
@@ -49,6 +50,7 @@ pub mod error;
 pub mod frame;
 pub mod json;
 pub mod message;
+pub mod text;
 pub mod version;
 
 pub use codec::{
@@ -60,6 +62,7 @@ pub use error::{DecodeError, ErrorCode};
 pub use frame::{Frame, FrameError, FrameErrorKind, MessageType};
 pub use message::{decode_call, Message, Protocol, Request, SendMessage};
 pub use rust_decimal::Decimal;
+pub use text::Text;
 pub use version::{Direction, OcppVersion, Role};
 
 #[doc(hidden)]

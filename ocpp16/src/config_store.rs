@@ -37,6 +37,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use ocpp_core::{async_trait, CallContext, CallError};
+use ocpp_types::Text;
 
 use crate::station::CoreHandler;
 use crate::*;
@@ -296,8 +297,8 @@ impl ConfigStore {
             .unwrap_or(usize::MAX);
         let keys = self.lock();
         let entry = |name: &str, k: &ConfigKey| {
-            let mut kv = KeyValue::new(name.to_owned(), k.readonly);
-            kv.value = k.value.clone();
+            let mut kv = KeyValue::new(name.into(), k.readonly);
+            kv.value = k.value.as_deref().map(Text::from);
             kv
         };
         let mut response = GetConfigurationResponse::new();
@@ -311,7 +312,7 @@ impl ConfigStore {
             ),
             Some(asked) => {
                 for name in asked.iter().take(max) {
-                    match keys.get(name) {
+                    match keys.get(name.as_str()) {
                         Some(k) => found.push(entry(name, k)),
                         None => unknown.push(name.clone()),
                     }
@@ -422,7 +423,7 @@ mod tests {
 
     fn get(store: &ConfigStore, keys: &[&str]) -> GetConfigurationResponse {
         let mut r = GetConfigurationRequest::new();
-        r.key = Some(keys.iter().map(|k| k.to_string()).collect());
+        r.key = Some(keys.iter().map(|k| Text::from(*k)).collect());
         store.get_configuration(&r)
     }
 

@@ -177,7 +177,7 @@ pub fn profile(p: &ChargingProfileType) -> Result<sc::ChargingProfile, Validatio
         kind: kind(&p.charging_profile_kind, p.recurrency_kind.as_ref())?,
         valid_from: p.valid_from.as_ref().map(DateTime::to_utc),
         valid_to: p.valid_to.as_ref().map(DateTime::to_utc),
-        transaction_id: p.transaction_id.clone(),
+        transaction_id: p.transaction_id.as_deref().map(str::to_owned),
         schedules,
         max_offline_duration: p.max_offline_duration,
         invalid_after_offline_duration: p.invalid_after_offline_duration,

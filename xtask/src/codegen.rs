@@ -771,14 +771,15 @@ fn opt_dec(v: &Option<String>) -> Result<String> {
 }
 
 /// Types kept behind a pointer because they are rare and would otherwise make every object that
-/// may carry them larger (2.x `customData` appears in every object).
+/// may carry them larger (2.x `customData` appears in every object; a signed meter value, four
+/// strings, in every sampled value), and so every move of it slower.
 fn boxed(name: &str) -> bool {
-    name == "CustomDataType"
+    matches!(name, "CustomDataType" | "SignedMeterValueType")
 }
 
 fn rust_type(ty: &Ty) -> String {
     match ty {
-        Ty::Str { .. } => "String".into(),
+        Ty::Str { .. } => "Text".into(),
         Ty::Int { .. } => "i64".into(),
         Ty::Num { .. } => "Decimal".into(),
         Ty::Bool => "bool".into(),
@@ -972,7 +973,9 @@ fn emit_struct(
     writeln!(out, "            extra: Extra::new(),")?;
     writeln!(out, "        }}\n    }}\n}}\n")?;
 
-    // Decode.
+    // Decode. Every fault leaves the member loop through one exit (`break 'fail`) with the
+    // member name to add to its JSON pointer, so that the decoded members are dropped in one
+    // place instead of at every `?`: the functions stay small and the hot path straight.
     writeln!(out, "impl Decode for {name} {{")?;
     writeln!(
         out,
@@ -991,54 +994,81 @@ fn emit_struct(
     writeln!(out, "        let mut first = true;")?;
     writeln!(
         out,
-        "        while let Some(key) = d.next_member(&mut first)? {{"
+        "        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {{"
     )?;
-    writeln!(out, "            match &*key {{")?;
+    writeln!(out, "            loop {{")?;
+    writeln!(
+        out,
+        "                let key = match d.next_key(&mut first) {{ Ok(Some(k)) => k, Ok(None) => break, Err(e) => break 'fail (e, None) }};"
+    )?;
+    let unknown = if open { "extension_key" } else { "unknown_key" };
+    let unknown_stmt =
+        format!("if let Err(e) = d.{unknown}(key, &mut extra) {{ break 'fail (e, None); }}");
+    // One switch on the name's length, then at most a few fixed-length comparisons (a `match`
+    // on byte strings would compare the name with every member name in turn).
+    let mut by_len: BTreeMap<usize, Vec<&Field>> = BTreeMap::new();
     for f in fields {
-        writeln!(out, "                \"{}\" => {{", f.json)?;
-        writeln!(
-            out,
-            "                    if f_{}.is_some() {{ d.duplicate(\"{}\")?; }}",
-            f.rust, f.json
-        )?;
-        // `null` is a valid value of an untyped member, never an absent one.
-        if !f.required && f.ty != Ty::Any {
+        by_len.entry(f.json.len()).or_default().push(f);
+    }
+    writeln!(out, "                match key.len() {{")?;
+    for (len, group) in &by_len {
+        writeln!(out, "                    {len} => {{")?;
+        for (i, f) in group.iter().enumerate() {
+            let kw = if i == 0 { "if" } else { "} else if" };
             writeln!(
                 out,
-                "                    if d.null_as_absent()? {{ f_{} = None; continue; }}",
-                f.rust
+                "                        {kw} *key == *b\"{}\" {{",
+                f.json
+            )?;
+            writeln!(
+                out,
+                "                        if f_{}.is_some() {{ if let Err(e) = d.duplicate(\"{}\") {{ break 'fail (e, None); }} }}",
+                f.rust, f.json
+            )?;
+            // `null` is a valid value of an untyped member, never an absent one.
+            if !f.required && f.ty != Ty::Any {
+                writeln!(
+                    out,
+                    "                        match d.null_as_absent() {{ Ok(false) => {{}} Ok(true) => {{ f_{} = None; continue; }} Err(e) => break 'fail (e, None) }}",
+                    f.rust
+                )?;
+            }
+            writeln!(
+                out,
+                "                        match {} {{ Ok(v) => f_{} = Some(v), Err(e) => break 'fail (e, Some(\"{}\")) }}",
+                decode_expr(&f.ty)?,
+                f.rust,
+                f.json
             )?;
         }
+        writeln!(out, "                        }} else {{ {unknown_stmt} }}")?;
+        writeln!(out, "                    }}")?;
+    }
+    writeln!(out, "                    _ => {{ {unknown_stmt} }}")?;
+    writeln!(out, "                }}\n            }}")?;
+    for f in fields.iter().filter(|f| f.required) {
         writeln!(
             out,
-            "                    f_{} = Some({}.map_err(|e| e.at_key(\"{}\"))?);",
-            f.rust,
-            decode_expr(&f.ty)?,
-            f.json
+            "            let Some(r_{r}) = f_{r} else {{ break 'fail (Decoder::missing(\"{j}\"), None) }};",
+            r = f.rust,
+            j = f.json
         )?;
-        writeln!(out, "                }}")?;
     }
-    let unknown = if open {
-        "extension_member"
-    } else {
-        "unknown_member"
-    };
-    writeln!(out, "                _ => d.{unknown}(key, &mut extra)?,")?;
-    writeln!(out, "            }}\n        }}")?;
-    writeln!(out, "        Ok({name} {{")?;
+    writeln!(out, "            return Ok({name} {{")?;
     for f in fields {
         if f.required {
-            writeln!(
-                out,
-                "            {r}: match f_{r} {{ Some(v) => v, None => return Err(Decoder::missing(\"{j}\")) }},",
-                r = f.rust,
-                j = f.json
-            )?;
+            writeln!(out, "                {r}: r_{r},", r = f.rust)?;
         } else {
-            writeln!(out, "            {r}: f_{r},", r = f.rust)?;
+            writeln!(out, "                {r}: f_{r},", r = f.rust)?;
         }
     }
-    writeln!(out, "            extra,\n        }})\n    }}\n}}\n")?;
+    writeln!(out, "                extra,\n            }});")?;
+    writeln!(out, "        }};")?;
+    writeln!(
+        out,
+        "        Err(match at {{ Some(k) => e.at_key(k), None => e }})"
+    )?;
+    writeln!(out, "    }}\n}}\n")?;
 
     // Encode + validate.
     writeln!(out, "impl Encode for {name} {{")?;
@@ -1175,15 +1205,22 @@ fn emit_enum(out: &mut String, name: &str, values: &[String], doc: &str) -> Resu
         out,
         "    fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {{"
     )?;
-    writeln!(out, "        let s = d.enum_str()?;")?;
-    writeln!(out, "        Ok(match &*s {{")?;
+    // As for member names: a switch on the length, then fixed-length comparisons.
+    let unknown = format!("{name}::UnknownValue(d.unknown_enum_bytes(s, \"{name}\")?)");
+    let mut by_len: BTreeMap<usize, Vec<(&String, &String)>> = BTreeMap::new();
     for (v, w) in vars.iter().zip(values) {
-        writeln!(out, "            \"{w}\" => {name}::{v},")?;
+        by_len.entry(w.len()).or_default().push((v, w));
     }
-    writeln!(
-        out,
-        "            _ => {name}::UnknownValue(d.unknown_enum(s, \"{name}\")?),"
-    )?;
+    writeln!(out, "        let s = d.enum_bytes()?;")?;
+    writeln!(out, "        Ok(match s.len() {{")?;
+    for (len, group) in &by_len {
+        write!(out, "            {len} => ")?;
+        for (v, w) in group {
+            write!(out, "if *s == *b\"{w}\" {{ {name}::{v} }} else ")?;
+        }
+        writeln!(out, "{{ {unknown} }},")?;
+    }
+    writeln!(out, "            _ => {unknown},")?;
     writeln!(out, "        }})\n    }}\n}}\n")?;
     writeln!(out, "impl Encode for {name} {{")?;
     writeln!(
@@ -1206,7 +1243,7 @@ fn header(spec: &VersionSpec, what: &str, files: &str) -> String {
          #![allow(clippy::all, unused_imports)]\n\n\
          use ocpp_types::codec::{{Decode, Decoder, Encode, Extra, RawJson, Validator}};\n\
          use ocpp_types::json::JsonWriter;\n\
-         use ocpp_types::{{DateTime, DecodeError, Decimal}};\n\
+         use ocpp_types::{{DateTime, DecodeError, Decimal, Text}};\n\
          use crate::UnknownEnumValue;\n",
         spec.version
     )

@@ -185,7 +185,7 @@ impl CoreHandler for Hardware {
         let accepted = self.0.update(|s| {
             let free = s.available && s.transaction.is_none() && s.remote_start.is_none();
             if free {
-                s.remote_start = Some((r.id_tag.clone(), None));
+                s.remote_start = Some((r.id_tag.to_string(), None));
             }
             free
         });

@@ -187,7 +187,7 @@ macro_rules! v2x {
                     let accepted = self.0.update(|s| {
                         let free = s.available && s.transaction.is_none() && s.remote_start.is_none();
                         if free {
-                            s.remote_start = Some((r.id_token.id_token.clone(), Some(r.remote_start_id)));
+                            s.remote_start = Some((r.id_token.id_token.to_string(), Some(r.remote_start_id)));
                         }
                         free
                     });

@@ -7,21 +7,21 @@ use crate::generated::types::*;
 use crate::UnknownEnumValue;
 use ocpp_types::codec::{Decode, Decoder, Encode, Extra, RawJson, Validator};
 use ocpp_types::json::JsonWriter;
-use ocpp_types::{DateTime, Decimal, DecodeError};
+use ocpp_types::{DateTime, Decimal, DecodeError, Text};
 use ocpp_types::{Direction, Message, OcppVersion};
 
 /// The `Authorize` request (CALL payload) of OCPP 1.6, sent by the charging station to the CSMS; block `Core`. Answered by [`AuthorizeResponse`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizeRequest {
     /// `idTag`: Required; at most 20 characters.
-    pub id_tag: String,
+    pub id_tag: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl AuthorizeRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(id_tag: String) -> Self {
+    pub fn new(id_tag: Text) -> Self {
         AuthorizeRequest {
             id_tag,
             extra: Extra::new(),
@@ -32,26 +32,52 @@ impl AuthorizeRequest {
 impl Decode for AuthorizeRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_id_tag: Option<String> = None;
+        let mut f_id_tag: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "idTag" => {
-                    if f_id_tag.is_some() {
-                        d.duplicate("idTag")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    5 => {
+                        if *key == *b"idTag" {
+                            if f_id_tag.is_some() {
+                                if let Err(e) = d.duplicate("idTag") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_id_tag = Some(v),
+                                Err(e) => break 'fail (e, Some("idTag")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_id_tag = Some(d.string(Some(20)).map_err(|e| e.at_key("idTag"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(AuthorizeRequest {
-            id_tag: match f_id_tag {
-                Some(v) => v,
-                None => return Err(Decoder::missing("idTag")),
-            },
-            extra,
+            let Some(r_id_tag) = f_id_tag else {
+                break 'fail (Decoder::missing("idTag"), None);
+            };
+            return Ok(AuthorizeRequest {
+                id_tag: r_id_tag,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -113,23 +139,49 @@ impl Decode for AuthorizeResponse {
         let mut f_id_tag_info: Option<IdTagInfo> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "idTagInfo" => {
-                    if f_id_tag_info.is_some() {
-                        d.duplicate("idTagInfo")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    9 => {
+                        if *key == *b"idTagInfo" {
+                            if f_id_tag_info.is_some() {
+                                if let Err(e) = d.duplicate("idTagInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match IdTagInfo::decode(d) {
+                                Ok(v) => f_id_tag_info = Some(v),
+                                Err(e) => break 'fail (e, Some("idTagInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_id_tag_info = Some(IdTagInfo::decode(d).map_err(|e| e.at_key("idTagInfo"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(AuthorizeResponse {
-            id_tag_info: match f_id_tag_info {
-                Some(v) => v,
-                None => return Err(Decoder::missing("idTagInfo")),
-            },
-            extra,
+            let Some(r_id_tag_info) = f_id_tag_info else {
+                break 'fail (Decoder::missing("idTagInfo"), None);
+            };
+            return Ok(AuthorizeResponse {
+                id_tag_info: r_id_tag_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -160,30 +212,30 @@ impl Encode for AuthorizeResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BootNotificationRequest {
     /// `chargePointVendor`: Required; at most 20 characters.
-    pub charge_point_vendor: String,
+    pub charge_point_vendor: Text,
     /// `chargePointModel`: Required; at most 20 characters.
-    pub charge_point_model: String,
+    pub charge_point_model: Text,
     /// `chargePointSerialNumber`: Optional; at most 25 characters.
-    pub charge_point_serial_number: Option<String>,
+    pub charge_point_serial_number: Option<Text>,
     /// `chargeBoxSerialNumber`: Optional; at most 25 characters.
-    pub charge_box_serial_number: Option<String>,
+    pub charge_box_serial_number: Option<Text>,
     /// `firmwareVersion`: Optional; at most 50 characters.
-    pub firmware_version: Option<String>,
+    pub firmware_version: Option<Text>,
     /// `iccid`: Optional; at most 20 characters.
-    pub iccid: Option<String>,
+    pub iccid: Option<Text>,
     /// `imsi`: Optional; at most 20 characters.
-    pub imsi: Option<String>,
+    pub imsi: Option<Text>,
     /// `meterType`: Optional; at most 25 characters.
-    pub meter_type: Option<String>,
+    pub meter_type: Option<Text>,
     /// `meterSerialNumber`: Optional; at most 25 characters.
-    pub meter_serial_number: Option<String>,
+    pub meter_serial_number: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl BootNotificationRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(charge_point_vendor: String, charge_point_model: String) -> Self {
+    pub fn new(charge_point_vendor: Text, charge_point_model: Text) -> Self {
         BootNotificationRequest {
             charge_point_vendor,
             charge_point_model,
@@ -202,139 +254,256 @@ impl BootNotificationRequest {
 impl Decode for BootNotificationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_charge_point_vendor: Option<String> = None;
-        let mut f_charge_point_model: Option<String> = None;
-        let mut f_charge_point_serial_number: Option<String> = None;
-        let mut f_charge_box_serial_number: Option<String> = None;
-        let mut f_firmware_version: Option<String> = None;
-        let mut f_iccid: Option<String> = None;
-        let mut f_imsi: Option<String> = None;
-        let mut f_meter_type: Option<String> = None;
-        let mut f_meter_serial_number: Option<String> = None;
+        let mut f_charge_point_vendor: Option<Text> = None;
+        let mut f_charge_point_model: Option<Text> = None;
+        let mut f_charge_point_serial_number: Option<Text> = None;
+        let mut f_charge_box_serial_number: Option<Text> = None;
+        let mut f_firmware_version: Option<Text> = None;
+        let mut f_iccid: Option<Text> = None;
+        let mut f_imsi: Option<Text> = None;
+        let mut f_meter_type: Option<Text> = None;
+        let mut f_meter_serial_number: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "chargePointVendor" => {
-                    if f_charge_point_vendor.is_some() {
-                        d.duplicate("chargePointVendor")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    4 => {
+                        if *key == *b"imsi" {
+                            if f_imsi.is_some() {
+                                if let Err(e) = d.duplicate("imsi") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_imsi = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_imsi = Some(v),
+                                Err(e) => break 'fail (e, Some("imsi")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_charge_point_vendor = Some(
-                        d.string(Some(20))
-                            .map_err(|e| e.at_key("chargePointVendor"))?,
-                    );
+                    5 => {
+                        if *key == *b"iccid" {
+                            if f_iccid.is_some() {
+                                if let Err(e) = d.duplicate("iccid") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_iccid = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_iccid = Some(v),
+                                Err(e) => break 'fail (e, Some("iccid")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    9 => {
+                        if *key == *b"meterType" {
+                            if f_meter_type.is_some() {
+                                if let Err(e) = d.duplicate("meterType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_meter_type = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(25)) {
+                                Ok(v) => f_meter_type = Some(v),
+                                Err(e) => break 'fail (e, Some("meterType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    15 => {
+                        if *key == *b"firmwareVersion" {
+                            if f_firmware_version.is_some() {
+                                if let Err(e) = d.duplicate("firmwareVersion") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_firmware_version = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_firmware_version = Some(v),
+                                Err(e) => break 'fail (e, Some("firmwareVersion")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    16 => {
+                        if *key == *b"chargePointModel" {
+                            if f_charge_point_model.is_some() {
+                                if let Err(e) = d.duplicate("chargePointModel") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_charge_point_model = Some(v),
+                                Err(e) => break 'fail (e, Some("chargePointModel")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    17 => {
+                        if *key == *b"chargePointVendor" {
+                            if f_charge_point_vendor.is_some() {
+                                if let Err(e) = d.duplicate("chargePointVendor") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_charge_point_vendor = Some(v),
+                                Err(e) => break 'fail (e, Some("chargePointVendor")),
+                            }
+                        } else if *key == *b"meterSerialNumber" {
+                            if f_meter_serial_number.is_some() {
+                                if let Err(e) = d.duplicate("meterSerialNumber") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_meter_serial_number = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(25)) {
+                                Ok(v) => f_meter_serial_number = Some(v),
+                                Err(e) => break 'fail (e, Some("meterSerialNumber")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    21 => {
+                        if *key == *b"chargeBoxSerialNumber" {
+                            if f_charge_box_serial_number.is_some() {
+                                if let Err(e) = d.duplicate("chargeBoxSerialNumber") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charge_box_serial_number = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(25)) {
+                                Ok(v) => f_charge_box_serial_number = Some(v),
+                                Err(e) => break 'fail (e, Some("chargeBoxSerialNumber")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    23 => {
+                        if *key == *b"chargePointSerialNumber" {
+                            if f_charge_point_serial_number.is_some() {
+                                if let Err(e) = d.duplicate("chargePointSerialNumber") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charge_point_serial_number = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(25)) {
+                                Ok(v) => f_charge_point_serial_number = Some(v),
+                                Err(e) => break 'fail (e, Some("chargePointSerialNumber")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "chargePointModel" => {
-                    if f_charge_point_model.is_some() {
-                        d.duplicate("chargePointModel")?;
-                    }
-                    f_charge_point_model = Some(
-                        d.string(Some(20))
-                            .map_err(|e| e.at_key("chargePointModel"))?,
-                    );
-                }
-                "chargePointSerialNumber" => {
-                    if f_charge_point_serial_number.is_some() {
-                        d.duplicate("chargePointSerialNumber")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charge_point_serial_number = None;
-                        continue;
-                    }
-                    f_charge_point_serial_number = Some(
-                        d.string(Some(25))
-                            .map_err(|e| e.at_key("chargePointSerialNumber"))?,
-                    );
-                }
-                "chargeBoxSerialNumber" => {
-                    if f_charge_box_serial_number.is_some() {
-                        d.duplicate("chargeBoxSerialNumber")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charge_box_serial_number = None;
-                        continue;
-                    }
-                    f_charge_box_serial_number = Some(
-                        d.string(Some(25))
-                            .map_err(|e| e.at_key("chargeBoxSerialNumber"))?,
-                    );
-                }
-                "firmwareVersion" => {
-                    if f_firmware_version.is_some() {
-                        d.duplicate("firmwareVersion")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_firmware_version = None;
-                        continue;
-                    }
-                    f_firmware_version = Some(
-                        d.string(Some(50))
-                            .map_err(|e| e.at_key("firmwareVersion"))?,
-                    );
-                }
-                "iccid" => {
-                    if f_iccid.is_some() {
-                        d.duplicate("iccid")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_iccid = None;
-                        continue;
-                    }
-                    f_iccid = Some(d.string(Some(20)).map_err(|e| e.at_key("iccid"))?);
-                }
-                "imsi" => {
-                    if f_imsi.is_some() {
-                        d.duplicate("imsi")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_imsi = None;
-                        continue;
-                    }
-                    f_imsi = Some(d.string(Some(20)).map_err(|e| e.at_key("imsi"))?);
-                }
-                "meterType" => {
-                    if f_meter_type.is_some() {
-                        d.duplicate("meterType")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_meter_type = None;
-                        continue;
-                    }
-                    f_meter_type = Some(d.string(Some(25)).map_err(|e| e.at_key("meterType"))?);
-                }
-                "meterSerialNumber" => {
-                    if f_meter_serial_number.is_some() {
-                        d.duplicate("meterSerialNumber")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_meter_serial_number = None;
-                        continue;
-                    }
-                    f_meter_serial_number = Some(
-                        d.string(Some(25))
-                            .map_err(|e| e.at_key("meterSerialNumber"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(BootNotificationRequest {
-            charge_point_vendor: match f_charge_point_vendor {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargePointVendor")),
-            },
-            charge_point_model: match f_charge_point_model {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargePointModel")),
-            },
-            charge_point_serial_number: f_charge_point_serial_number,
-            charge_box_serial_number: f_charge_box_serial_number,
-            firmware_version: f_firmware_version,
-            iccid: f_iccid,
-            imsi: f_imsi,
-            meter_type: f_meter_type,
-            meter_serial_number: f_meter_serial_number,
-            extra,
+            let Some(r_charge_point_vendor) = f_charge_point_vendor else {
+                break 'fail (Decoder::missing("chargePointVendor"), None);
+            };
+            let Some(r_charge_point_model) = f_charge_point_model else {
+                break 'fail (Decoder::missing("chargePointModel"), None);
+            };
+            return Ok(BootNotificationRequest {
+                charge_point_vendor: r_charge_point_vendor,
+                charge_point_model: r_charge_point_model,
+                charge_point_serial_number: f_charge_point_serial_number,
+                charge_box_serial_number: f_charge_box_serial_number,
+                firmware_version: f_firmware_version,
+                iccid: f_iccid,
+                imsi: f_imsi,
+                meter_type: f_meter_type,
+                meter_serial_number: f_meter_serial_number,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -468,43 +637,91 @@ impl Decode for BootNotificationResponse {
         let mut f_interval: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match RegistrationStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status = Some(RegistrationStatus::decode(d).map_err(|e| e.at_key("status"))?);
-                }
-                "currentTime" => {
-                    if f_current_time.is_some() {
-                        d.duplicate("currentTime")?;
+                    8 => {
+                        if *key == *b"interval" {
+                            if f_interval.is_some() {
+                                if let Err(e) = d.duplicate("interval") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_interval = Some(v),
+                                Err(e) => break 'fail (e, Some("interval")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_current_time = Some(d.date_time().map_err(|e| e.at_key("currentTime"))?);
-                }
-                "interval" => {
-                    if f_interval.is_some() {
-                        d.duplicate("interval")?;
+                    11 => {
+                        if *key == *b"currentTime" {
+                            if f_current_time.is_some() {
+                                if let Err(e) = d.duplicate("currentTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_current_time = Some(v),
+                                Err(e) => break 'fail (e, Some("currentTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_interval = Some(d.integer(None, None).map_err(|e| e.at_key("interval"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(BootNotificationResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            current_time: match f_current_time {
-                Some(v) => v,
-                None => return Err(Decoder::missing("currentTime")),
-            },
-            interval: match f_interval {
-                Some(v) => v,
-                None => return Err(Decoder::missing("interval")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            let Some(r_current_time) = f_current_time else {
+                break 'fail (Decoder::missing("currentTime"), None);
+            };
+            let Some(r_interval) = f_interval else {
+                break 'fail (Decoder::missing("interval"), None);
+            };
+            return Ok(BootNotificationResponse {
+                status: r_status,
+                current_time: r_current_time,
+                interval: r_interval,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -574,34 +791,70 @@ impl Decode for ChangeAvailabilityRequest {
         let mut f_type_: Option<AvailabilityType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    4 => {
+                        if *key == *b"type" {
+                            if f_type_.is_some() {
+                                if let Err(e) = d.duplicate("type") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match AvailabilityType::decode(d) {
+                                Ok(v) => f_type_ = Some(v),
+                                Err(e) => break 'fail (e, Some("type")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
-                }
-                "type" => {
-                    if f_type_.is_some() {
-                        d.duplicate("type")?;
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_type_ = Some(AvailabilityType::decode(d).map_err(|e| e.at_key("type"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ChangeAvailabilityRequest {
-            connector_id: match f_connector_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("connectorId")),
-            },
-            type_: match f_type_ {
-                Some(v) => v,
-                None => return Err(Decoder::missing("type")),
-            },
-            extra,
+            let Some(r_connector_id) = f_connector_id else {
+                break 'fail (Decoder::missing("connectorId"), None);
+            };
+            let Some(r_type_) = f_type_ else {
+                break 'fail (Decoder::missing("type"), None);
+            };
+            return Ok(ChangeAvailabilityRequest {
+                connector_id: r_connector_id,
+                type_: r_type_,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -668,23 +921,49 @@ impl Decode for ChangeAvailabilityResponse {
         let mut f_status: Option<AvailabilityStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match AvailabilityStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status = Some(AvailabilityStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ChangeAvailabilityResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(ChangeAvailabilityResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -715,16 +994,16 @@ impl Encode for ChangeAvailabilityResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeConfigurationRequest {
     /// `key`: Required; at most 50 characters.
-    pub key: String,
+    pub key: Text,
     /// `value`: Required; at most 500 characters.
-    pub value: String,
+    pub value: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl ChangeConfigurationRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(key: String, value: String) -> Self {
+    pub fn new(key: Text, value: Text) -> Self {
         ChangeConfigurationRequest {
             key,
             value,
@@ -736,37 +1015,74 @@ impl ChangeConfigurationRequest {
 impl Decode for ChangeConfigurationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_key: Option<String> = None;
-        let mut f_value: Option<String> = None;
+        let mut f_key: Option<Text> = None;
+        let mut f_value: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "key" => {
-                    if f_key.is_some() {
-                        d.duplicate("key")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    3 => {
+                        if *key == *b"key" {
+                            if f_key.is_some() {
+                                if let Err(e) = d.duplicate("key") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_key = Some(v),
+                                Err(e) => break 'fail (e, Some("key")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_key = Some(d.string(Some(50)).map_err(|e| e.at_key("key"))?);
-                }
-                "value" => {
-                    if f_value.is_some() {
-                        d.duplicate("value")?;
+                    5 => {
+                        if *key == *b"value" {
+                            if f_value.is_some() {
+                                if let Err(e) = d.duplicate("value") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(500)) {
+                                Ok(v) => f_value = Some(v),
+                                Err(e) => break 'fail (e, Some("value")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_value = Some(d.string(Some(500)).map_err(|e| e.at_key("value"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ChangeConfigurationRequest {
-            key: match f_key {
-                Some(v) => v,
-                None => return Err(Decoder::missing("key")),
-            },
-            value: match f_value {
-                Some(v) => v,
-                None => return Err(Decoder::missing("value")),
-            },
-            extra,
+            let Some(r_key) = f_key else {
+                break 'fail (Decoder::missing("key"), None);
+            };
+            let Some(r_value) = f_value else {
+                break 'fail (Decoder::missing("value"), None);
+            };
+            return Ok(ChangeConfigurationRequest {
+                key: r_key,
+                value: r_value,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -837,24 +1153,49 @@ impl Decode for ChangeConfigurationResponse {
         let mut f_status: Option<ConfigurationStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ConfigurationStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status =
-                        Some(ConfigurationStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ChangeConfigurationResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(ChangeConfigurationResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -902,12 +1243,27 @@ impl Decode for ClearCacheRequest {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                _ => d.unknown_member(key, &mut extra)?,
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
+                }
             }
-        }
-        Ok(ClearCacheRequest { extra })
+            return Ok(ClearCacheRequest { extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
+        })
     }
 }
 
@@ -959,23 +1315,49 @@ impl Decode for ClearCacheResponse {
         let mut f_status: Option<ClearCacheStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ClearCacheStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status = Some(ClearCacheStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ClearCacheResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(ClearCacheResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1006,18 +1388,18 @@ impl Encode for ClearCacheResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataTransferRequest {
     /// `vendorId`: Required; at most 255 characters.
-    pub vendor_id: String,
+    pub vendor_id: Text,
     /// `messageId`: Optional; at most 50 characters.
-    pub message_id: Option<String>,
+    pub message_id: Option<Text>,
     /// `data`: Optional; a string.
-    pub data: Option<String>,
+    pub data: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl DataTransferRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(vendor_id: String) -> Self {
+    pub fn new(vendor_id: Text) -> Self {
         DataTransferRequest {
             vendor_id,
             message_id: None,
@@ -1030,50 +1412,106 @@ impl DataTransferRequest {
 impl Decode for DataTransferRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_vendor_id: Option<String> = None;
-        let mut f_message_id: Option<String> = None;
-        let mut f_data: Option<String> = None;
+        let mut f_vendor_id: Option<Text> = None;
+        let mut f_message_id: Option<Text> = None;
+        let mut f_data: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "vendorId" => {
-                    if f_vendor_id.is_some() {
-                        d.duplicate("vendorId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    4 => {
+                        if *key == *b"data" {
+                            if f_data.is_some() {
+                                if let Err(e) = d.duplicate("data") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(None) {
+                                Ok(v) => f_data = Some(v),
+                                Err(e) => break 'fail (e, Some("data")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_vendor_id = Some(d.string(Some(255)).map_err(|e| e.at_key("vendorId"))?);
+                    8 => {
+                        if *key == *b"vendorId" {
+                            if f_vendor_id.is_some() {
+                                if let Err(e) = d.duplicate("vendorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(255)) {
+                                Ok(v) => f_vendor_id = Some(v),
+                                Err(e) => break 'fail (e, Some("vendorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    9 => {
+                        if *key == *b"messageId" {
+                            if f_message_id.is_some() {
+                                if let Err(e) = d.duplicate("messageId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_message_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_message_id = Some(v),
+                                Err(e) => break 'fail (e, Some("messageId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "messageId" => {
-                    if f_message_id.is_some() {
-                        d.duplicate("messageId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_message_id = None;
-                        continue;
-                    }
-                    f_message_id = Some(d.string(Some(50)).map_err(|e| e.at_key("messageId"))?);
-                }
-                "data" => {
-                    if f_data.is_some() {
-                        d.duplicate("data")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_data = None;
-                        continue;
-                    }
-                    f_data = Some(d.string(None).map_err(|e| e.at_key("data"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(DataTransferRequest {
-            vendor_id: match f_vendor_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("vendorId")),
-            },
-            message_id: f_message_id,
-            data: f_data,
-            extra,
+            let Some(r_vendor_id) = f_vendor_id else {
+                break 'fail (Decoder::missing("vendorId"), None);
+            };
+            return Ok(DataTransferRequest {
+                vendor_id: r_vendor_id,
+                message_id: f_message_id,
+                data: f_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1127,7 +1565,7 @@ pub struct DataTransferResponse {
     /// `status`: Required; a [`DataTransferStatus`].
     pub status: DataTransferStatus,
     /// `data`: Optional; a string.
-    pub data: Option<String>,
+    pub data: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -1147,37 +1585,78 @@ impl Decode for DataTransferResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_status: Option<DataTransferStatus> = None;
-        let mut f_data: Option<String> = None;
+        let mut f_data: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    4 => {
+                        if *key == *b"data" {
+                            if f_data.is_some() {
+                                if let Err(e) = d.duplicate("data") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(None) {
+                                Ok(v) => f_data = Some(v),
+                                Err(e) => break 'fail (e, Some("data")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status = Some(DataTransferStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match DataTransferStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "data" => {
-                    if f_data.is_some() {
-                        d.duplicate("data")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_data = None;
-                        continue;
-                    }
-                    f_data = Some(d.string(None).map_err(|e| e.at_key("data"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(DataTransferResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            data: f_data,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(DataTransferResponse {
+                status: r_status,
+                data: f_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1212,7 +1691,7 @@ impl Encode for DataTransferResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetConfigurationRequest {
     /// `key`: Optional; an array of items, each at most 50 characters.
-    pub key: Option<Vec<String>>,
+    pub key: Option<Vec<Text>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -1230,28 +1709,55 @@ impl GetConfigurationRequest {
 impl Decode for GetConfigurationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_key: Option<Vec<String>> = None;
+        let mut f_key: Option<Vec<Text>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "key" => {
-                    if f_key.is_some() {
-                        d.duplicate("key")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    3 => {
+                        if *key == *b"key" {
+                            if f_key.is_some() {
+                                if let Err(e) = d.duplicate("key") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_key = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(0, None, |d| d.string(Some(50))) {
+                                Ok(v) => f_key = Some(v),
+                                Err(e) => break 'fail (e, Some("key")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_key = None;
-                        continue;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_key = Some(
-                        d.array(0, None, |d| d.string(Some(50)))
-                            .map_err(|e| e.at_key("key"))?,
-                    );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetConfigurationRequest { key: f_key, extra })
+            return Ok(GetConfigurationRequest { key: f_key, extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
+        })
     }
 }
 
@@ -1298,7 +1804,7 @@ pub struct GetConfigurationResponse {
     /// `configurationKey`: Optional; an array of items, each a [`KeyValue`].
     pub configuration_key: Option<Vec<KeyValue>>,
     /// `unknownKey`: Optional; an array of items, each at most 50 characters.
-    pub unknown_key: Option<Vec<String>>,
+    pub unknown_key: Option<Vec<Text>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -1318,44 +1824,83 @@ impl Decode for GetConfigurationResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_configuration_key: Option<Vec<KeyValue>> = None;
-        let mut f_unknown_key: Option<Vec<String>> = None;
+        let mut f_unknown_key: Option<Vec<Text>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "configurationKey" => {
-                    if f_configuration_key.is_some() {
-                        d.duplicate("configurationKey")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"unknownKey" {
+                            if f_unknown_key.is_some() {
+                                if let Err(e) = d.duplicate("unknownKey") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_unknown_key = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(0, None, |d| d.string(Some(50))) {
+                                Ok(v) => f_unknown_key = Some(v),
+                                Err(e) => break 'fail (e, Some("unknownKey")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_configuration_key = None;
-                        continue;
+                    16 => {
+                        if *key == *b"configurationKey" {
+                            if f_configuration_key.is_some() {
+                                if let Err(e) = d.duplicate("configurationKey") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_configuration_key = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(0, None, |d| KeyValue::decode(d)) {
+                                Ok(v) => f_configuration_key = Some(v),
+                                Err(e) => break 'fail (e, Some("configurationKey")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_configuration_key = Some(
-                        d.array(0, None, |d| KeyValue::decode(d))
-                            .map_err(|e| e.at_key("configurationKey"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "unknownKey" => {
-                    if f_unknown_key.is_some() {
-                        d.duplicate("unknownKey")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_unknown_key = None;
-                        continue;
-                    }
-                    f_unknown_key = Some(
-                        d.array(0, None, |d| d.string(Some(50)))
-                            .map_err(|e| e.at_key("unknownKey"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetConfigurationResponse {
-            configuration_key: f_configuration_key,
-            unknown_key: f_unknown_key,
-            extra,
+            return Ok(GetConfigurationResponse {
+                configuration_key: f_configuration_key,
+                unknown_key: f_unknown_key,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1422,12 +1967,27 @@ impl Decode for HeartbeatRequest {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                _ => d.unknown_member(key, &mut extra)?,
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
+                }
             }
-        }
-        Ok(HeartbeatRequest { extra })
+            return Ok(HeartbeatRequest { extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
+        })
     }
 }
 
@@ -1479,23 +2039,49 @@ impl Decode for HeartbeatResponse {
         let mut f_current_time: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "currentTime" => {
-                    if f_current_time.is_some() {
-                        d.duplicate("currentTime")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    11 => {
+                        if *key == *b"currentTime" {
+                            if f_current_time.is_some() {
+                                if let Err(e) = d.duplicate("currentTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_current_time = Some(v),
+                                Err(e) => break 'fail (e, Some("currentTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_current_time = Some(d.date_time().map_err(|e| e.at_key("currentTime"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(HeartbeatResponse {
-            current_time: match f_current_time {
-                Some(v) => v,
-                None => return Err(Decoder::missing("currentTime")),
-            },
-            extra,
+            let Some(r_current_time) = f_current_time else {
+                break 'fail (Decoder::missing("currentTime"), None);
+            };
+            return Ok(HeartbeatResponse {
+                current_time: r_current_time,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1555,51 +2141,96 @@ impl Decode for MeterValuesRequest {
         let mut f_meter_value: Option<Vec<MeterValue>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"meterValue" {
+                            if f_meter_value.is_some() {
+                                if let Err(e) = d.duplicate("meterValue") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| MeterValue::decode(d)) {
+                                Ok(v) => f_meter_value = Some(v),
+                                Err(e) => break 'fail (e, Some("meterValue")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_transaction_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "transactionId" => {
-                    if f_transaction_id.is_some() {
-                        d.duplicate("transactionId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_transaction_id = None;
-                        continue;
-                    }
-                    f_transaction_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("transactionId"))?,
-                    );
-                }
-                "meterValue" => {
-                    if f_meter_value.is_some() {
-                        d.duplicate("meterValue")?;
-                    }
-                    f_meter_value = Some(
-                        d.array(1, None, |d| MeterValue::decode(d))
-                            .map_err(|e| e.at_key("meterValue"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(MeterValuesRequest {
-            connector_id: match f_connector_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("connectorId")),
-            },
-            transaction_id: f_transaction_id,
-            meter_value: match f_meter_value {
-                Some(v) => v,
-                None => return Err(Decoder::missing("meterValue")),
-            },
-            extra,
+            let Some(r_connector_id) = f_connector_id else {
+                break 'fail (Decoder::missing("connectorId"), None);
+            };
+            let Some(r_meter_value) = f_meter_value else {
+                break 'fail (Decoder::missing("meterValue"), None);
+            };
+            return Ok(MeterValuesRequest {
+                connector_id: r_connector_id,
+                transaction_id: f_transaction_id,
+                meter_value: r_meter_value,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1673,12 +2304,27 @@ impl Decode for MeterValuesResponse {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                _ => d.unknown_member(key, &mut extra)?,
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
+                }
             }
-        }
-        Ok(MeterValuesResponse { extra })
+            return Ok(MeterValuesResponse { extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
+        })
     }
 }
 
@@ -1701,7 +2347,7 @@ pub struct RemoteStartTransactionRequest {
     /// `connectorId`: Optional; an integer.
     pub connector_id: Option<i64>,
     /// `idTag`: Required; at most 20 characters.
-    pub id_tag: String,
+    pub id_tag: Text,
     /// `chargingProfile`: Optional; a [`ChargingProfile`].
     pub charging_profile: Option<ChargingProfile>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -1710,7 +2356,7 @@ pub struct RemoteStartTransactionRequest {
 
 impl RemoteStartTransactionRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(id_tag: String) -> Self {
+    pub fn new(id_tag: Text) -> Self {
         RemoteStartTransactionRequest {
             connector_id: None,
             id_tag,
@@ -1724,51 +2370,105 @@ impl Decode for RemoteStartTransactionRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_connector_id: Option<i64> = None;
-        let mut f_id_tag: Option<String> = None;
+        let mut f_id_tag: Option<Text> = None;
         let mut f_charging_profile: Option<ChargingProfile> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    5 => {
+                        if *key == *b"idTag" {
+                            if f_id_tag.is_some() {
+                                if let Err(e) = d.duplicate("idTag") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_id_tag = Some(v),
+                                Err(e) => break 'fail (e, Some("idTag")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_connector_id = None;
-                        continue;
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_connector_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
+                    15 => {
+                        if *key == *b"chargingProfile" {
+                            if f_charging_profile.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfile") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_profile = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ChargingProfile::decode(d) {
+                                Ok(v) => f_charging_profile = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfile")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "idTag" => {
-                    if f_id_tag.is_some() {
-                        d.duplicate("idTag")?;
-                    }
-                    f_id_tag = Some(d.string(Some(20)).map_err(|e| e.at_key("idTag"))?);
-                }
-                "chargingProfile" => {
-                    if f_charging_profile.is_some() {
-                        d.duplicate("chargingProfile")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_profile = None;
-                        continue;
-                    }
-                    f_charging_profile =
-                        Some(ChargingProfile::decode(d).map_err(|e| e.at_key("chargingProfile"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(RemoteStartTransactionRequest {
-            connector_id: f_connector_id,
-            id_tag: match f_id_tag {
-                Some(v) => v,
-                None => return Err(Decoder::missing("idTag")),
-            },
-            charging_profile: f_charging_profile,
-            extra,
+            let Some(r_id_tag) = f_id_tag else {
+                break 'fail (Decoder::missing("idTag"), None);
+            };
+            return Ok(RemoteStartTransactionRequest {
+                connector_id: f_connector_id,
+                id_tag: r_id_tag,
+                charging_profile: f_charging_profile,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1841,24 +2541,49 @@ impl Decode for RemoteStartTransactionResponse {
         let mut f_status: Option<RemoteStartStopStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match RemoteStartStopStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status =
-                        Some(RemoteStartStopStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(RemoteStartTransactionResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(RemoteStartTransactionResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1910,26 +2635,49 @@ impl Decode for RemoteStopTransactionRequest {
         let mut f_transaction_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "transactionId" => {
-                    if f_transaction_id.is_some() {
-                        d.duplicate("transactionId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    13 => {
+                        if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_transaction_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("transactionId"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(RemoteStopTransactionRequest {
-            transaction_id: match f_transaction_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("transactionId")),
-            },
-            extra,
+            let Some(r_transaction_id) = f_transaction_id else {
+                break 'fail (Decoder::missing("transactionId"), None);
+            };
+            return Ok(RemoteStopTransactionRequest {
+                transaction_id: r_transaction_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1987,24 +2735,49 @@ impl Decode for RemoteStopTransactionResponse {
         let mut f_status: Option<RemoteStartStopStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match RemoteStartStopStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status =
-                        Some(RemoteStartStopStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(RemoteStopTransactionResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(RemoteStopTransactionResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2056,23 +2829,49 @@ impl Decode for ResetRequest {
         let mut f_type_: Option<ResetType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "type" => {
-                    if f_type_.is_some() {
-                        d.duplicate("type")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    4 => {
+                        if *key == *b"type" {
+                            if f_type_.is_some() {
+                                if let Err(e) = d.duplicate("type") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ResetType::decode(d) {
+                                Ok(v) => f_type_ = Some(v),
+                                Err(e) => break 'fail (e, Some("type")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_type_ = Some(ResetType::decode(d).map_err(|e| e.at_key("type"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ResetRequest {
-            type_: match f_type_ {
-                Some(v) => v,
-                None => return Err(Decoder::missing("type")),
-            },
-            extra,
+            let Some(r_type_) = f_type_ else {
+                break 'fail (Decoder::missing("type"), None);
+            };
+            return Ok(ResetRequest {
+                type_: r_type_,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2134,23 +2933,49 @@ impl Decode for ResetResponse {
         let mut f_status: Option<ResetStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ResetStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status = Some(ResetStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ResetResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(ResetResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2183,7 +3008,7 @@ pub struct StartTransactionRequest {
     /// `connectorId`: Required; an integer.
     pub connector_id: i64,
     /// `idTag`: Required; at most 20 characters.
-    pub id_tag: String,
+    pub id_tag: Text,
     /// `meterStart`: Required; an integer.
     pub meter_start: i64,
     /// `reservationId`: Optional; an integer.
@@ -2196,7 +3021,7 @@ pub struct StartTransactionRequest {
 
 impl StartTransactionRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(connector_id: i64, id_tag: String, meter_start: i64, timestamp: DateTime) -> Self {
+    pub fn new(connector_id: i64, id_tag: Text, meter_start: i64, timestamp: DateTime) -> Self {
         StartTransactionRequest {
             connector_id,
             id_tag,
@@ -2212,75 +3037,144 @@ impl Decode for StartTransactionRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_connector_id: Option<i64> = None;
-        let mut f_id_tag: Option<String> = None;
+        let mut f_id_tag: Option<Text> = None;
         let mut f_meter_start: Option<i64> = None;
         let mut f_reservation_id: Option<i64> = None;
         let mut f_timestamp: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    5 => {
+                        if *key == *b"idTag" {
+                            if f_id_tag.is_some() {
+                                if let Err(e) = d.duplicate("idTag") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_id_tag = Some(v),
+                                Err(e) => break 'fail (e, Some("idTag")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
+                    9 => {
+                        if *key == *b"timestamp" {
+                            if f_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("timestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("timestamp")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"meterStart" {
+                            if f_meter_start.is_some() {
+                                if let Err(e) = d.duplicate("meterStart") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_meter_start = Some(v),
+                                Err(e) => break 'fail (e, Some("meterStart")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"reservationId" {
+                            if f_reservation_id.is_some() {
+                                if let Err(e) = d.duplicate("reservationId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_reservation_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_reservation_id = Some(v),
+                                Err(e) => break 'fail (e, Some("reservationId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "idTag" => {
-                    if f_id_tag.is_some() {
-                        d.duplicate("idTag")?;
-                    }
-                    f_id_tag = Some(d.string(Some(20)).map_err(|e| e.at_key("idTag"))?);
-                }
-                "meterStart" => {
-                    if f_meter_start.is_some() {
-                        d.duplicate("meterStart")?;
-                    }
-                    f_meter_start =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("meterStart"))?);
-                }
-                "reservationId" => {
-                    if f_reservation_id.is_some() {
-                        d.duplicate("reservationId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_reservation_id = None;
-                        continue;
-                    }
-                    f_reservation_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("reservationId"))?,
-                    );
-                }
-                "timestamp" => {
-                    if f_timestamp.is_some() {
-                        d.duplicate("timestamp")?;
-                    }
-                    f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(StartTransactionRequest {
-            connector_id: match f_connector_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("connectorId")),
-            },
-            id_tag: match f_id_tag {
-                Some(v) => v,
-                None => return Err(Decoder::missing("idTag")),
-            },
-            meter_start: match f_meter_start {
-                Some(v) => v,
-                None => return Err(Decoder::missing("meterStart")),
-            },
-            reservation_id: f_reservation_id,
-            timestamp: match f_timestamp {
-                Some(v) => v,
-                None => return Err(Decoder::missing("timestamp")),
-            },
-            extra,
+            let Some(r_connector_id) = f_connector_id else {
+                break 'fail (Decoder::missing("connectorId"), None);
+            };
+            let Some(r_id_tag) = f_id_tag else {
+                break 'fail (Decoder::missing("idTag"), None);
+            };
+            let Some(r_meter_start) = f_meter_start else {
+                break 'fail (Decoder::missing("meterStart"), None);
+            };
+            let Some(r_timestamp) = f_timestamp else {
+                break 'fail (Decoder::missing("timestamp"), None);
+            };
+            return Ok(StartTransactionRequest {
+                connector_id: r_connector_id,
+                id_tag: r_id_tag,
+                meter_start: r_meter_start,
+                reservation_id: f_reservation_id,
+                timestamp: r_timestamp,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2369,36 +3263,70 @@ impl Decode for StartTransactionResponse {
         let mut f_transaction_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "idTagInfo" => {
-                    if f_id_tag_info.is_some() {
-                        d.duplicate("idTagInfo")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    9 => {
+                        if *key == *b"idTagInfo" {
+                            if f_id_tag_info.is_some() {
+                                if let Err(e) = d.duplicate("idTagInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match IdTagInfo::decode(d) {
+                                Ok(v) => f_id_tag_info = Some(v),
+                                Err(e) => break 'fail (e, Some("idTagInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_id_tag_info = Some(IdTagInfo::decode(d).map_err(|e| e.at_key("idTagInfo"))?);
-                }
-                "transactionId" => {
-                    if f_transaction_id.is_some() {
-                        d.duplicate("transactionId")?;
+                    13 => {
+                        if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_transaction_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("transactionId"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(StartTransactionResponse {
-            id_tag_info: match f_id_tag_info {
-                Some(v) => v,
-                None => return Err(Decoder::missing("idTagInfo")),
-            },
-            transaction_id: match f_transaction_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("transactionId")),
-            },
-            extra,
+            let Some(r_id_tag_info) = f_id_tag_info else {
+                break 'fail (Decoder::missing("idTagInfo"), None);
+            };
+            let Some(r_transaction_id) = f_transaction_id else {
+                break 'fail (Decoder::missing("transactionId"), None);
+            };
+            return Ok(StartTransactionResponse {
+                id_tag_info: r_id_tag_info,
+                transaction_id: r_transaction_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2438,15 +3366,15 @@ pub struct StatusNotificationRequest {
     /// `errorCode`: Required; a [`ChargePointErrorCode`].
     pub error_code: ChargePointErrorCode,
     /// `info`: Optional; at most 50 characters.
-    pub info: Option<String>,
+    pub info: Option<Text>,
     /// `status`: Required; a [`ChargePointStatus`].
     pub status: ChargePointStatus,
     /// `timestamp`: Optional; an RFC 3339 date-time.
     pub timestamp: Option<DateTime>,
     /// `vendorId`: Optional; at most 255 characters.
-    pub vendor_id: Option<String>,
+    pub vendor_id: Option<Text>,
     /// `vendorErrorCode`: Optional; at most 50 characters.
-    pub vendor_error_code: Option<String>,
+    pub vendor_error_code: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -2476,99 +3404,195 @@ impl Decode for StatusNotificationRequest {
         d.object_begin()?;
         let mut f_connector_id: Option<i64> = None;
         let mut f_error_code: Option<ChargePointErrorCode> = None;
-        let mut f_info: Option<String> = None;
+        let mut f_info: Option<Text> = None;
         let mut f_status: Option<ChargePointStatus> = None;
         let mut f_timestamp: Option<DateTime> = None;
-        let mut f_vendor_id: Option<String> = None;
-        let mut f_vendor_error_code: Option<String> = None;
+        let mut f_vendor_id: Option<Text> = None;
+        let mut f_vendor_error_code: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    4 => {
+                        if *key == *b"info" {
+                            if f_info.is_some() {
+                                if let Err(e) = d.duplicate("info") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_info = Some(v),
+                                Err(e) => break 'fail (e, Some("info")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargePointStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    8 => {
+                        if *key == *b"vendorId" {
+                            if f_vendor_id.is_some() {
+                                if let Err(e) = d.duplicate("vendorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_vendor_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(255)) {
+                                Ok(v) => f_vendor_id = Some(v),
+                                Err(e) => break 'fail (e, Some("vendorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    9 => {
+                        if *key == *b"errorCode" {
+                            if f_error_code.is_some() {
+                                if let Err(e) = d.duplicate("errorCode") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargePointErrorCode::decode(d) {
+                                Ok(v) => f_error_code = Some(v),
+                                Err(e) => break 'fail (e, Some("errorCode")),
+                            }
+                        } else if *key == *b"timestamp" {
+                            if f_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("timestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_timestamp = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("timestamp")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    15 => {
+                        if *key == *b"vendorErrorCode" {
+                            if f_vendor_error_code.is_some() {
+                                if let Err(e) = d.duplicate("vendorErrorCode") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_vendor_error_code = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_vendor_error_code = Some(v),
+                                Err(e) => break 'fail (e, Some("vendorErrorCode")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "errorCode" => {
-                    if f_error_code.is_some() {
-                        d.duplicate("errorCode")?;
-                    }
-                    f_error_code =
-                        Some(ChargePointErrorCode::decode(d).map_err(|e| e.at_key("errorCode"))?);
-                }
-                "info" => {
-                    if f_info.is_some() {
-                        d.duplicate("info")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_info = None;
-                        continue;
-                    }
-                    f_info = Some(d.string(Some(50)).map_err(|e| e.at_key("info"))?);
-                }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(ChargePointStatus::decode(d).map_err(|e| e.at_key("status"))?);
-                }
-                "timestamp" => {
-                    if f_timestamp.is_some() {
-                        d.duplicate("timestamp")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_timestamp = None;
-                        continue;
-                    }
-                    f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
-                }
-                "vendorId" => {
-                    if f_vendor_id.is_some() {
-                        d.duplicate("vendorId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_vendor_id = None;
-                        continue;
-                    }
-                    f_vendor_id = Some(d.string(Some(255)).map_err(|e| e.at_key("vendorId"))?);
-                }
-                "vendorErrorCode" => {
-                    if f_vendor_error_code.is_some() {
-                        d.duplicate("vendorErrorCode")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_vendor_error_code = None;
-                        continue;
-                    }
-                    f_vendor_error_code = Some(
-                        d.string(Some(50))
-                            .map_err(|e| e.at_key("vendorErrorCode"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(StatusNotificationRequest {
-            connector_id: match f_connector_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("connectorId")),
-            },
-            error_code: match f_error_code {
-                Some(v) => v,
-                None => return Err(Decoder::missing("errorCode")),
-            },
-            info: f_info,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            timestamp: f_timestamp,
-            vendor_id: f_vendor_id,
-            vendor_error_code: f_vendor_error_code,
-            extra,
+            let Some(r_connector_id) = f_connector_id else {
+                break 'fail (Decoder::missing("connectorId"), None);
+            };
+            let Some(r_error_code) = f_error_code else {
+                break 'fail (Decoder::missing("errorCode"), None);
+            };
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(StatusNotificationRequest {
+                connector_id: r_connector_id,
+                error_code: r_error_code,
+                info: f_info,
+                status: r_status,
+                timestamp: f_timestamp,
+                vendor_id: f_vendor_id,
+                vendor_error_code: f_vendor_error_code,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2669,12 +3693,27 @@ impl Decode for StatusNotificationResponse {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                _ => d.unknown_member(key, &mut extra)?,
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
+                }
             }
-        }
-        Ok(StatusNotificationResponse { extra })
+            return Ok(StatusNotificationResponse { extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
+        })
     }
 }
 
@@ -2695,7 +3734,7 @@ impl Encode for StatusNotificationResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StopTransactionRequest {
     /// `idTag`: Optional; at most 20 characters.
-    pub id_tag: Option<String>,
+    pub id_tag: Option<Text>,
     /// `meterStop`: Required; an integer.
     pub meter_stop: i64,
     /// `timestamp`: Required; an RFC 3339 date-time.
@@ -2728,7 +3767,7 @@ impl StopTransactionRequest {
 impl Decode for StopTransactionRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_id_tag: Option<String> = None;
+        let mut f_id_tag: Option<Text> = None;
         let mut f_meter_stop: Option<i64> = None;
         let mut f_timestamp: Option<DateTime> = None;
         let mut f_transaction_id: Option<i64> = None;
@@ -2736,82 +3775,162 @@ impl Decode for StopTransactionRequest {
         let mut f_transaction_data: Option<Vec<TransactionData>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "idTag" => {
-                    if f_id_tag.is_some() {
-                        d.duplicate("idTag")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    5 => {
+                        if *key == *b"idTag" {
+                            if f_id_tag.is_some() {
+                                if let Err(e) = d.duplicate("idTag") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_id_tag = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_id_tag = Some(v),
+                                Err(e) => break 'fail (e, Some("idTag")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_id_tag = None;
-                        continue;
+                    6 => {
+                        if *key == *b"reason" {
+                            if f_reason.is_some() {
+                                if let Err(e) = d.duplicate("reason") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_reason = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match Reason::decode(d) {
+                                Ok(v) => f_reason = Some(v),
+                                Err(e) => break 'fail (e, Some("reason")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_id_tag = Some(d.string(Some(20)).map_err(|e| e.at_key("idTag"))?);
+                    9 => {
+                        if *key == *b"meterStop" {
+                            if f_meter_stop.is_some() {
+                                if let Err(e) = d.duplicate("meterStop") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_meter_stop = Some(v),
+                                Err(e) => break 'fail (e, Some("meterStop")),
+                            }
+                        } else if *key == *b"timestamp" {
+                            if f_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("timestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("timestamp")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    15 => {
+                        if *key == *b"transactionData" {
+                            if f_transaction_data.is_some() {
+                                if let Err(e) = d.duplicate("transactionData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_transaction_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(0, None, |d| TransactionData::decode(d)) {
+                                Ok(v) => f_transaction_data = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "meterStop" => {
-                    if f_meter_stop.is_some() {
-                        d.duplicate("meterStop")?;
-                    }
-                    f_meter_stop = Some(d.integer(None, None).map_err(|e| e.at_key("meterStop"))?);
-                }
-                "timestamp" => {
-                    if f_timestamp.is_some() {
-                        d.duplicate("timestamp")?;
-                    }
-                    f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
-                }
-                "transactionId" => {
-                    if f_transaction_id.is_some() {
-                        d.duplicate("transactionId")?;
-                    }
-                    f_transaction_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("transactionId"))?,
-                    );
-                }
-                "reason" => {
-                    if f_reason.is_some() {
-                        d.duplicate("reason")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_reason = None;
-                        continue;
-                    }
-                    f_reason = Some(Reason::decode(d).map_err(|e| e.at_key("reason"))?);
-                }
-                "transactionData" => {
-                    if f_transaction_data.is_some() {
-                        d.duplicate("transactionData")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_transaction_data = None;
-                        continue;
-                    }
-                    f_transaction_data = Some(
-                        d.array(0, None, |d| TransactionData::decode(d))
-                            .map_err(|e| e.at_key("transactionData"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(StopTransactionRequest {
-            id_tag: f_id_tag,
-            meter_stop: match f_meter_stop {
-                Some(v) => v,
-                None => return Err(Decoder::missing("meterStop")),
-            },
-            timestamp: match f_timestamp {
-                Some(v) => v,
-                None => return Err(Decoder::missing("timestamp")),
-            },
-            transaction_id: match f_transaction_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("transactionId")),
-            },
-            reason: f_reason,
-            transaction_data: f_transaction_data,
-            extra,
+            let Some(r_meter_stop) = f_meter_stop else {
+                break 'fail (Decoder::missing("meterStop"), None);
+            };
+            let Some(r_timestamp) = f_timestamp else {
+                break 'fail (Decoder::missing("timestamp"), None);
+            };
+            let Some(r_transaction_id) = f_transaction_id else {
+                break 'fail (Decoder::missing("transactionId"), None);
+            };
+            return Ok(StopTransactionRequest {
+                id_tag: f_id_tag,
+                meter_stop: r_meter_stop,
+                timestamp: r_timestamp,
+                transaction_id: r_transaction_id,
+                reason: f_reason,
+                transaction_data: f_transaction_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2911,24 +4030,54 @@ impl Decode for StopTransactionResponse {
         let mut f_id_tag_info: Option<IdTagInfo> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "idTagInfo" => {
-                    if f_id_tag_info.is_some() {
-                        d.duplicate("idTagInfo")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    9 => {
+                        if *key == *b"idTagInfo" {
+                            if f_id_tag_info.is_some() {
+                                if let Err(e) = d.duplicate("idTagInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_id_tag_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match IdTagInfo::decode(d) {
+                                Ok(v) => f_id_tag_info = Some(v),
+                                Err(e) => break 'fail (e, Some("idTagInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_id_tag_info = None;
-                        continue;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_id_tag_info = Some(IdTagInfo::decode(d).map_err(|e| e.at_key("idTagInfo"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(StopTransactionResponse {
-            id_tag_info: f_id_tag_info,
-            extra,
+            return Ok(StopTransactionResponse {
+                id_tag_info: f_id_tag_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2978,24 +4127,49 @@ impl Decode for UnlockConnectorRequest {
         let mut f_connector_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(UnlockConnectorRequest {
-            connector_id: match f_connector_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("connectorId")),
-            },
-            extra,
+            let Some(r_connector_id) = f_connector_id else {
+                break 'fail (Decoder::missing("connectorId"), None);
+            };
+            return Ok(UnlockConnectorRequest {
+                connector_id: r_connector_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3053,23 +4227,49 @@ impl Decode for UnlockConnectorResponse {
         let mut f_status: Option<UnlockStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match UnlockStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status = Some(UnlockStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(UnlockConnectorResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(UnlockConnectorResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3121,23 +4321,49 @@ impl Decode for DiagnosticsStatusNotificationRequest {
         let mut f_status: Option<DiagnosticsStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match DiagnosticsStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status = Some(DiagnosticsStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(DiagnosticsStatusNotificationRequest {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(DiagnosticsStatusNotificationRequest {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3195,12 +4421,27 @@ impl Decode for DiagnosticsStatusNotificationResponse {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                _ => d.unknown_member(key, &mut extra)?,
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
+                }
             }
-        }
-        Ok(DiagnosticsStatusNotificationResponse { extra })
+            return Ok(DiagnosticsStatusNotificationResponse { extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
+        })
     }
 }
 
@@ -3242,23 +4483,49 @@ impl Decode for FirmwareStatusNotificationRequest {
         let mut f_status: Option<FirmwareStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match FirmwareStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status = Some(FirmwareStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(FirmwareStatusNotificationRequest {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(FirmwareStatusNotificationRequest {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3316,12 +4583,27 @@ impl Decode for FirmwareStatusNotificationResponse {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                _ => d.unknown_member(key, &mut extra)?,
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
+                }
             }
-        }
-        Ok(FirmwareStatusNotificationResponse { extra })
+            return Ok(FirmwareStatusNotificationResponse { extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
+        })
     }
 }
 
@@ -3342,7 +4624,7 @@ impl Encode for FirmwareStatusNotificationResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetDiagnosticsRequest {
     /// `location`: Required; a URI.
-    pub location: String,
+    pub location: Text,
     /// `retries`: Optional; an integer.
     pub retries: Option<i64>,
     /// `retryInterval`: Optional; an integer.
@@ -3357,7 +4639,7 @@ pub struct GetDiagnosticsRequest {
 
 impl GetDiagnosticsRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(location: String) -> Self {
+    pub fn new(location: Text) -> Self {
         GetDiagnosticsRequest {
             location,
             retries: None,
@@ -3372,77 +4654,153 @@ impl GetDiagnosticsRequest {
 impl Decode for GetDiagnosticsRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_location: Option<String> = None;
+        let mut f_location: Option<Text> = None;
         let mut f_retries: Option<i64> = None;
         let mut f_retry_interval: Option<i64> = None;
         let mut f_start_time: Option<DateTime> = None;
         let mut f_stop_time: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "location" => {
-                    if f_location.is_some() {
-                        d.duplicate("location")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    7 => {
+                        if *key == *b"retries" {
+                            if f_retries.is_some() {
+                                if let Err(e) = d.duplicate("retries") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retries = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retries = Some(v),
+                                Err(e) => break 'fail (e, Some("retries")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_location = Some(d.uri(None).map_err(|e| e.at_key("location"))?);
+                    8 => {
+                        if *key == *b"location" {
+                            if f_location.is_some() {
+                                if let Err(e) = d.duplicate("location") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.uri(None) {
+                                Ok(v) => f_location = Some(v),
+                                Err(e) => break 'fail (e, Some("location")),
+                            }
+                        } else if *key == *b"stopTime" {
+                            if f_stop_time.is_some() {
+                                if let Err(e) = d.duplicate("stopTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_stop_time = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_stop_time = Some(v),
+                                Err(e) => break 'fail (e, Some("stopTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    9 => {
+                        if *key == *b"startTime" {
+                            if f_start_time.is_some() {
+                                if let Err(e) = d.duplicate("startTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_start_time = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_start_time = Some(v),
+                                Err(e) => break 'fail (e, Some("startTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"retryInterval" {
+                            if f_retry_interval.is_some() {
+                                if let Err(e) = d.duplicate("retryInterval") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retry_interval = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retry_interval = Some(v),
+                                Err(e) => break 'fail (e, Some("retryInterval")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "retries" => {
-                    if f_retries.is_some() {
-                        d.duplicate("retries")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_retries = None;
-                        continue;
-                    }
-                    f_retries = Some(d.integer(None, None).map_err(|e| e.at_key("retries"))?);
-                }
-                "retryInterval" => {
-                    if f_retry_interval.is_some() {
-                        d.duplicate("retryInterval")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_retry_interval = None;
-                        continue;
-                    }
-                    f_retry_interval = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("retryInterval"))?,
-                    );
-                }
-                "startTime" => {
-                    if f_start_time.is_some() {
-                        d.duplicate("startTime")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_start_time = None;
-                        continue;
-                    }
-                    f_start_time = Some(d.date_time().map_err(|e| e.at_key("startTime"))?);
-                }
-                "stopTime" => {
-                    if f_stop_time.is_some() {
-                        d.duplicate("stopTime")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_stop_time = None;
-                        continue;
-                    }
-                    f_stop_time = Some(d.date_time().map_err(|e| e.at_key("stopTime"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetDiagnosticsRequest {
-            location: match f_location {
-                Some(v) => v,
-                None => return Err(Decoder::missing("location")),
-            },
-            retries: f_retries,
-            retry_interval: f_retry_interval,
-            start_time: f_start_time,
-            stop_time: f_stop_time,
-            extra,
+            let Some(r_location) = f_location else {
+                break 'fail (Decoder::missing("location"), None);
+            };
+            return Ok(GetDiagnosticsRequest {
+                location: r_location,
+                retries: f_retries,
+                retry_interval: f_retry_interval,
+                start_time: f_start_time,
+                stop_time: f_stop_time,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3505,7 +4863,7 @@ impl ocpp_types::Request for GetDiagnosticsRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetDiagnosticsResponse {
     /// `fileName`: Optional; at most 255 characters.
-    pub file_name: Option<String>,
+    pub file_name: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -3523,27 +4881,57 @@ impl GetDiagnosticsResponse {
 impl Decode for GetDiagnosticsResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_file_name: Option<String> = None;
+        let mut f_file_name: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "fileName" => {
-                    if f_file_name.is_some() {
-                        d.duplicate("fileName")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    8 => {
+                        if *key == *b"fileName" {
+                            if f_file_name.is_some() {
+                                if let Err(e) = d.duplicate("fileName") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_file_name = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(255)) {
+                                Ok(v) => f_file_name = Some(v),
+                                Err(e) => break 'fail (e, Some("fileName")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_file_name = None;
-                        continue;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_file_name = Some(d.string(Some(255)).map_err(|e| e.at_key("fileName"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetDiagnosticsResponse {
-            file_name: f_file_name,
-            extra,
+            return Ok(GetDiagnosticsResponse {
+                file_name: f_file_name,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3572,7 +4960,7 @@ impl Encode for GetDiagnosticsResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpdateFirmwareRequest {
     /// `location`: Required; a URI.
-    pub location: String,
+    pub location: Text,
     /// `retries`: Optional; an integer.
     pub retries: Option<i64>,
     /// `retrieveDate`: Required; an RFC 3339 date-time.
@@ -3585,7 +4973,7 @@ pub struct UpdateFirmwareRequest {
 
 impl UpdateFirmwareRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(location: String, retrieve_date: DateTime) -> Self {
+    pub fn new(location: Text, retrieve_date: DateTime) -> Self {
         UpdateFirmwareRequest {
             location,
             retries: None,
@@ -3599,64 +4987,128 @@ impl UpdateFirmwareRequest {
 impl Decode for UpdateFirmwareRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_location: Option<String> = None;
+        let mut f_location: Option<Text> = None;
         let mut f_retries: Option<i64> = None;
         let mut f_retrieve_date: Option<DateTime> = None;
         let mut f_retry_interval: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "location" => {
-                    if f_location.is_some() {
-                        d.duplicate("location")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    7 => {
+                        if *key == *b"retries" {
+                            if f_retries.is_some() {
+                                if let Err(e) = d.duplicate("retries") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retries = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retries = Some(v),
+                                Err(e) => break 'fail (e, Some("retries")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_location = Some(d.uri(None).map_err(|e| e.at_key("location"))?);
+                    8 => {
+                        if *key == *b"location" {
+                            if f_location.is_some() {
+                                if let Err(e) = d.duplicate("location") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.uri(None) {
+                                Ok(v) => f_location = Some(v),
+                                Err(e) => break 'fail (e, Some("location")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    12 => {
+                        if *key == *b"retrieveDate" {
+                            if f_retrieve_date.is_some() {
+                                if let Err(e) = d.duplicate("retrieveDate") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_retrieve_date = Some(v),
+                                Err(e) => break 'fail (e, Some("retrieveDate")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"retryInterval" {
+                            if f_retry_interval.is_some() {
+                                if let Err(e) = d.duplicate("retryInterval") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retry_interval = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retry_interval = Some(v),
+                                Err(e) => break 'fail (e, Some("retryInterval")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "retries" => {
-                    if f_retries.is_some() {
-                        d.duplicate("retries")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_retries = None;
-                        continue;
-                    }
-                    f_retries = Some(d.integer(None, None).map_err(|e| e.at_key("retries"))?);
-                }
-                "retrieveDate" => {
-                    if f_retrieve_date.is_some() {
-                        d.duplicate("retrieveDate")?;
-                    }
-                    f_retrieve_date = Some(d.date_time().map_err(|e| e.at_key("retrieveDate"))?);
-                }
-                "retryInterval" => {
-                    if f_retry_interval.is_some() {
-                        d.duplicate("retryInterval")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_retry_interval = None;
-                        continue;
-                    }
-                    f_retry_interval = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("retryInterval"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(UpdateFirmwareRequest {
-            location: match f_location {
-                Some(v) => v,
-                None => return Err(Decoder::missing("location")),
-            },
-            retries: f_retries,
-            retrieve_date: match f_retrieve_date {
-                Some(v) => v,
-                None => return Err(Decoder::missing("retrieveDate")),
-            },
-            retry_interval: f_retry_interval,
-            extra,
+            let Some(r_location) = f_location else {
+                break 'fail (Decoder::missing("location"), None);
+            };
+            let Some(r_retrieve_date) = f_retrieve_date else {
+                break 'fail (Decoder::missing("retrieveDate"), None);
+            };
+            return Ok(UpdateFirmwareRequest {
+                location: r_location,
+                retries: f_retries,
+                retrieve_date: r_retrieve_date,
+                retry_interval: f_retry_interval,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3731,12 +5183,27 @@ impl Decode for UpdateFirmwareResponse {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                _ => d.unknown_member(key, &mut extra)?,
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
+                }
             }
-        }
-        Ok(UpdateFirmwareResponse { extra })
+            return Ok(UpdateFirmwareResponse { extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
+        })
     }
 }
 
@@ -3774,12 +5241,27 @@ impl Decode for GetLocalListVersionRequest {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                _ => d.unknown_member(key, &mut extra)?,
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
+                }
             }
-        }
-        Ok(GetLocalListVersionRequest { extra })
+            return Ok(GetLocalListVersionRequest { extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
+        })
     }
 }
 
@@ -3831,24 +5313,49 @@ impl Decode for GetLocalListVersionResponse {
         let mut f_list_version: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "listVersion" => {
-                    if f_list_version.is_some() {
-                        d.duplicate("listVersion")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    11 => {
+                        if *key == *b"listVersion" {
+                            if f_list_version.is_some() {
+                                if let Err(e) = d.duplicate("listVersion") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_list_version = Some(v),
+                                Err(e) => break 'fail (e, Some("listVersion")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_list_version =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("listVersion"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetLocalListVersionResponse {
-            list_version: match f_list_version {
-                Some(v) => v,
-                None => return Err(Decoder::missing("listVersion")),
-            },
-            extra,
+            let Some(r_list_version) = f_list_version else {
+                break 'fail (Decoder::missing("listVersion"), None);
+            };
+            return Ok(GetLocalListVersionResponse {
+                list_version: r_list_version,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3904,49 +5411,96 @@ impl Decode for SendLocalListRequest {
         let mut f_update_type: Option<UpdateType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "listVersion" => {
-                    if f_list_version.is_some() {
-                        d.duplicate("listVersion")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"updateType" {
+                            if f_update_type.is_some() {
+                                if let Err(e) = d.duplicate("updateType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match UpdateType::decode(d) {
+                                Ok(v) => f_update_type = Some(v),
+                                Err(e) => break 'fail (e, Some("updateType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_list_version =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("listVersion"))?);
+                    11 => {
+                        if *key == *b"listVersion" {
+                            if f_list_version.is_some() {
+                                if let Err(e) = d.duplicate("listVersion") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_list_version = Some(v),
+                                Err(e) => break 'fail (e, Some("listVersion")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    22 => {
+                        if *key == *b"localAuthorizationList" {
+                            if f_local_authorization_list.is_some() {
+                                if let Err(e) = d.duplicate("localAuthorizationList") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_local_authorization_list = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(0, None, |d| AuthorizationData::decode(d)) {
+                                Ok(v) => f_local_authorization_list = Some(v),
+                                Err(e) => break 'fail (e, Some("localAuthorizationList")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "localAuthorizationList" => {
-                    if f_local_authorization_list.is_some() {
-                        d.duplicate("localAuthorizationList")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_local_authorization_list = None;
-                        continue;
-                    }
-                    f_local_authorization_list = Some(
-                        d.array(0, None, |d| AuthorizationData::decode(d))
-                            .map_err(|e| e.at_key("localAuthorizationList"))?,
-                    );
-                }
-                "updateType" => {
-                    if f_update_type.is_some() {
-                        d.duplicate("updateType")?;
-                    }
-                    f_update_type =
-                        Some(UpdateType::decode(d).map_err(|e| e.at_key("updateType"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SendLocalListRequest {
-            list_version: match f_list_version {
-                Some(v) => v,
-                None => return Err(Decoder::missing("listVersion")),
-            },
-            local_authorization_list: f_local_authorization_list,
-            update_type: match f_update_type {
-                Some(v) => v,
-                None => return Err(Decoder::missing("updateType")),
-            },
-            extra,
+            let Some(r_list_version) = f_list_version else {
+                break 'fail (Decoder::missing("listVersion"), None);
+            };
+            let Some(r_update_type) = f_update_type else {
+                break 'fail (Decoder::missing("updateType"), None);
+            };
+            return Ok(SendLocalListRequest {
+                list_version: r_list_version,
+                local_authorization_list: f_local_authorization_list,
+                update_type: r_update_type,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4027,23 +5581,49 @@ impl Decode for SendLocalListResponse {
         let mut f_status: Option<UpdateStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match UpdateStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status = Some(UpdateStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SendLocalListResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(SendLocalListResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4095,26 +5675,49 @@ impl Decode for CancelReservationRequest {
         let mut f_reservation_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "reservationId" => {
-                    if f_reservation_id.is_some() {
-                        d.duplicate("reservationId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    13 => {
+                        if *key == *b"reservationId" {
+                            if f_reservation_id.is_some() {
+                                if let Err(e) = d.duplicate("reservationId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_reservation_id = Some(v),
+                                Err(e) => break 'fail (e, Some("reservationId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_reservation_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("reservationId"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(CancelReservationRequest {
-            reservation_id: match f_reservation_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("reservationId")),
-            },
-            extra,
+            let Some(r_reservation_id) = f_reservation_id else {
+                break 'fail (Decoder::missing("reservationId"), None);
+            };
+            return Ok(CancelReservationRequest {
+                reservation_id: r_reservation_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4172,24 +5775,49 @@ impl Decode for CancelReservationResponse {
         let mut f_status: Option<CancelReservationStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match CancelReservationStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status =
-                        Some(CancelReservationStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(CancelReservationResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(CancelReservationResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4224,9 +5852,9 @@ pub struct ReserveNowRequest {
     /// `expiryDate`: Required; an RFC 3339 date-time.
     pub expiry_date: DateTime,
     /// `idTag`: Required; at most 20 characters.
-    pub id_tag: String,
+    pub id_tag: Text,
     /// `parentIdTag`: Optional; at most 20 characters.
-    pub parent_id_tag: Option<String>,
+    pub parent_id_tag: Option<Text>,
     /// `reservationId`: Required; an integer.
     pub reservation_id: i64,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -4238,7 +5866,7 @@ impl ReserveNowRequest {
     pub fn new(
         connector_id: i64,
         expiry_date: DateTime,
-        id_tag: String,
+        id_tag: Text,
         reservation_id: i64,
     ) -> Self {
         ReserveNowRequest {
@@ -4257,74 +5885,136 @@ impl Decode for ReserveNowRequest {
         d.object_begin()?;
         let mut f_connector_id: Option<i64> = None;
         let mut f_expiry_date: Option<DateTime> = None;
-        let mut f_id_tag: Option<String> = None;
-        let mut f_parent_id_tag: Option<String> = None;
+        let mut f_id_tag: Option<Text> = None;
+        let mut f_parent_id_tag: Option<Text> = None;
         let mut f_reservation_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    5 => {
+                        if *key == *b"idTag" {
+                            if f_id_tag.is_some() {
+                                if let Err(e) = d.duplicate("idTag") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_id_tag = Some(v),
+                                Err(e) => break 'fail (e, Some("idTag")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
+                    10 => {
+                        if *key == *b"expiryDate" {
+                            if f_expiry_date.is_some() {
+                                if let Err(e) = d.duplicate("expiryDate") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_expiry_date = Some(v),
+                                Err(e) => break 'fail (e, Some("expiryDate")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else if *key == *b"parentIdTag" {
+                            if f_parent_id_tag.is_some() {
+                                if let Err(e) = d.duplicate("parentIdTag") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_parent_id_tag = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_parent_id_tag = Some(v),
+                                Err(e) => break 'fail (e, Some("parentIdTag")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"reservationId" {
+                            if f_reservation_id.is_some() {
+                                if let Err(e) = d.duplicate("reservationId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_reservation_id = Some(v),
+                                Err(e) => break 'fail (e, Some("reservationId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "expiryDate" => {
-                    if f_expiry_date.is_some() {
-                        d.duplicate("expiryDate")?;
-                    }
-                    f_expiry_date = Some(d.date_time().map_err(|e| e.at_key("expiryDate"))?);
-                }
-                "idTag" => {
-                    if f_id_tag.is_some() {
-                        d.duplicate("idTag")?;
-                    }
-                    f_id_tag = Some(d.string(Some(20)).map_err(|e| e.at_key("idTag"))?);
-                }
-                "parentIdTag" => {
-                    if f_parent_id_tag.is_some() {
-                        d.duplicate("parentIdTag")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_parent_id_tag = None;
-                        continue;
-                    }
-                    f_parent_id_tag =
-                        Some(d.string(Some(20)).map_err(|e| e.at_key("parentIdTag"))?);
-                }
-                "reservationId" => {
-                    if f_reservation_id.is_some() {
-                        d.duplicate("reservationId")?;
-                    }
-                    f_reservation_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("reservationId"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ReserveNowRequest {
-            connector_id: match f_connector_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("connectorId")),
-            },
-            expiry_date: match f_expiry_date {
-                Some(v) => v,
-                None => return Err(Decoder::missing("expiryDate")),
-            },
-            id_tag: match f_id_tag {
-                Some(v) => v,
-                None => return Err(Decoder::missing("idTag")),
-            },
-            parent_id_tag: f_parent_id_tag,
-            reservation_id: match f_reservation_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("reservationId")),
-            },
-            extra,
+            let Some(r_connector_id) = f_connector_id else {
+                break 'fail (Decoder::missing("connectorId"), None);
+            };
+            let Some(r_expiry_date) = f_expiry_date else {
+                break 'fail (Decoder::missing("expiryDate"), None);
+            };
+            let Some(r_id_tag) = f_id_tag else {
+                break 'fail (Decoder::missing("idTag"), None);
+            };
+            let Some(r_reservation_id) = f_reservation_id else {
+                break 'fail (Decoder::missing("reservationId"), None);
+            };
+            return Ok(ReserveNowRequest {
+                connector_id: r_connector_id,
+                expiry_date: r_expiry_date,
+                id_tag: r_id_tag,
+                parent_id_tag: f_parent_id_tag,
+                reservation_id: r_reservation_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4413,23 +6103,49 @@ impl Decode for ReserveNowResponse {
         let mut f_status: Option<ReservationStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ReservationStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status = Some(ReservationStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ReserveNowResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(ReserveNowResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4493,62 +6209,132 @@ impl Decode for ClearChargingProfileRequest {
         let mut f_stack_level: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "id" => {
-                    if f_id.is_some() {
-                        d.duplicate("id")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_id = None;
-                        continue;
+                    10 => {
+                        if *key == *b"stackLevel" {
+                            if f_stack_level.is_some() {
+                                if let Err(e) = d.duplicate("stackLevel") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_stack_level = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_stack_level = Some(v),
+                                Err(e) => break 'fail (e, Some("stackLevel")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_connector_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    22 => {
+                        if *key == *b"chargingProfilePurpose" {
+                            if f_charging_profile_purpose.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfilePurpose") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_profile_purpose = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ChargingProfilePurposeType::decode(d) {
+                                Ok(v) => f_charging_profile_purpose = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfilePurpose")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_connector_id = None;
-                        continue;
-                    }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
-                }
-                "chargingProfilePurpose" => {
-                    if f_charging_profile_purpose.is_some() {
-                        d.duplicate("chargingProfilePurpose")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_profile_purpose = None;
-                        continue;
-                    }
-                    f_charging_profile_purpose = Some(
-                        ChargingProfilePurposeType::decode(d)
-                            .map_err(|e| e.at_key("chargingProfilePurpose"))?,
-                    );
-                }
-                "stackLevel" => {
-                    if f_stack_level.is_some() {
-                        d.duplicate("stackLevel")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_stack_level = None;
-                        continue;
-                    }
-                    f_stack_level =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("stackLevel"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ClearChargingProfileRequest {
-            id: f_id,
-            connector_id: f_connector_id,
-            charging_profile_purpose: f_charging_profile_purpose,
-            stack_level: f_stack_level,
-            extra,
+            return Ok(ClearChargingProfileRequest {
+                id: f_id,
+                connector_id: f_connector_id,
+                charging_profile_purpose: f_charging_profile_purpose,
+                stack_level: f_stack_level,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4621,25 +6407,49 @@ impl Decode for ClearChargingProfileResponse {
         let mut f_status: Option<ClearChargingProfileStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ClearChargingProfileStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status = Some(
-                        ClearChargingProfileStatus::decode(d).map_err(|e| e.at_key("status"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ClearChargingProfileResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(ClearChargingProfileResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4699,48 +6509,96 @@ impl Decode for GetCompositeScheduleRequest {
         let mut f_charging_rate_unit: Option<ChargingRateUnitType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    8 => {
+                        if *key == *b"duration" {
+                            if f_duration.is_some() {
+                                if let Err(e) = d.duplicate("duration") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_duration = Some(v),
+                                Err(e) => break 'fail (e, Some("duration")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    16 => {
+                        if *key == *b"chargingRateUnit" {
+                            if f_charging_rate_unit.is_some() {
+                                if let Err(e) = d.duplicate("chargingRateUnit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_rate_unit = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ChargingRateUnitType::decode(d) {
+                                Ok(v) => f_charging_rate_unit = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingRateUnit")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "duration" => {
-                    if f_duration.is_some() {
-                        d.duplicate("duration")?;
-                    }
-                    f_duration = Some(d.integer(None, None).map_err(|e| e.at_key("duration"))?);
-                }
-                "chargingRateUnit" => {
-                    if f_charging_rate_unit.is_some() {
-                        d.duplicate("chargingRateUnit")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_rate_unit = None;
-                        continue;
-                    }
-                    f_charging_rate_unit = Some(
-                        ChargingRateUnitType::decode(d)
-                            .map_err(|e| e.at_key("chargingRateUnit"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetCompositeScheduleRequest {
-            connector_id: match f_connector_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("connectorId")),
-            },
-            duration: match f_duration {
-                Some(v) => v,
-                None => return Err(Decoder::missing("duration")),
-            },
-            charging_rate_unit: f_charging_rate_unit,
-            extra,
+            let Some(r_connector_id) = f_connector_id else {
+                break 'fail (Decoder::missing("connectorId"), None);
+            };
+            let Some(r_duration) = f_duration else {
+                break 'fail (Decoder::missing("duration"), None);
+            };
+            return Ok(GetCompositeScheduleRequest {
+                connector_id: r_connector_id,
+                duration: r_duration,
+                charging_rate_unit: f_charging_rate_unit,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4822,61 +6680,127 @@ impl Decode for GetCompositeScheduleResponse {
         let mut f_charging_schedule: Option<ChargingSchedule> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GetCompositeScheduleStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status = Some(
-                        GetCompositeScheduleStatus::decode(d).map_err(|e| e.at_key("status"))?,
-                    );
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_connector_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"scheduleStart" {
+                            if f_schedule_start.is_some() {
+                                if let Err(e) = d.duplicate("scheduleStart") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_schedule_start = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_schedule_start = Some(v),
+                                Err(e) => break 'fail (e, Some("scheduleStart")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    16 => {
+                        if *key == *b"chargingSchedule" {
+                            if f_charging_schedule.is_some() {
+                                if let Err(e) = d.duplicate("chargingSchedule") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_schedule = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ChargingSchedule::decode(d) {
+                                Ok(v) => f_charging_schedule = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingSchedule")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_connector_id = None;
-                        continue;
-                    }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
-                }
-                "scheduleStart" => {
-                    if f_schedule_start.is_some() {
-                        d.duplicate("scheduleStart")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_schedule_start = None;
-                        continue;
-                    }
-                    f_schedule_start = Some(d.date_time().map_err(|e| e.at_key("scheduleStart"))?);
-                }
-                "chargingSchedule" => {
-                    if f_charging_schedule.is_some() {
-                        d.duplicate("chargingSchedule")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_schedule = None;
-                        continue;
-                    }
-                    f_charging_schedule = Some(
-                        ChargingSchedule::decode(d).map_err(|e| e.at_key("chargingSchedule"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetCompositeScheduleResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            connector_id: f_connector_id,
-            schedule_start: f_schedule_start,
-            charging_schedule: f_charging_schedule,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(GetCompositeScheduleResponse {
+                status: r_status,
+                connector_id: f_connector_id,
+                schedule_start: f_schedule_start,
+                charging_schedule: f_charging_schedule,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4950,36 +6874,70 @@ impl Decode for SetChargingProfileRequest {
         let mut f_cs_charging_profiles: Option<ChargingProfile> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
-                }
-                "csChargingProfiles" => {
-                    if f_cs_charging_profiles.is_some() {
-                        d.duplicate("csChargingProfiles")?;
+                    18 => {
+                        if *key == *b"csChargingProfiles" {
+                            if f_cs_charging_profiles.is_some() {
+                                if let Err(e) = d.duplicate("csChargingProfiles") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingProfile::decode(d) {
+                                Ok(v) => f_cs_charging_profiles = Some(v),
+                                Err(e) => break 'fail (e, Some("csChargingProfiles")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_cs_charging_profiles = Some(
-                        ChargingProfile::decode(d).map_err(|e| e.at_key("csChargingProfiles"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SetChargingProfileRequest {
-            connector_id: match f_connector_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("connectorId")),
-            },
-            cs_charging_profiles: match f_cs_charging_profiles {
-                Some(v) => v,
-                None => return Err(Decoder::missing("csChargingProfiles")),
-            },
-            extra,
+            let Some(r_connector_id) = f_connector_id else {
+                break 'fail (Decoder::missing("connectorId"), None);
+            };
+            let Some(r_cs_charging_profiles) = f_cs_charging_profiles else {
+                break 'fail (Decoder::missing("csChargingProfiles"), None);
+            };
+            return Ok(SetChargingProfileRequest {
+                connector_id: r_connector_id,
+                cs_charging_profiles: r_cs_charging_profiles,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5046,24 +7004,49 @@ impl Decode for SetChargingProfileResponse {
         let mut f_status: Option<ChargingProfileStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingProfileStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status =
-                        Some(ChargingProfileStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SetChargingProfileResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(SetChargingProfileResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5119,36 +7102,75 @@ impl Decode for TriggerMessageRequest {
         let mut f_connector_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "requestedMessage" => {
-                    if f_requested_message.is_some() {
-                        d.duplicate("requestedMessage")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_connector_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_requested_message =
-                        Some(MessageTrigger::decode(d).map_err(|e| e.at_key("requestedMessage"))?);
+                    16 => {
+                        if *key == *b"requestedMessage" {
+                            if f_requested_message.is_some() {
+                                if let Err(e) = d.duplicate("requestedMessage") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match MessageTrigger::decode(d) {
+                                Ok(v) => f_requested_message = Some(v),
+                                Err(e) => break 'fail (e, Some("requestedMessage")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_connector_id = None;
-                        continue;
-                    }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(TriggerMessageRequest {
-            requested_message: match f_requested_message {
-                Some(v) => v,
-                None => return Err(Decoder::missing("requestedMessage")),
-            },
-            connector_id: f_connector_id,
-            extra,
+            let Some(r_requested_message) = f_requested_message else {
+                break 'fail (Decoder::missing("requestedMessage"), None);
+            };
+            return Ok(TriggerMessageRequest {
+                requested_message: r_requested_message,
+                connector_id: f_connector_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5214,24 +7236,49 @@ impl Decode for TriggerMessageResponse {
         let mut f_status: Option<TriggerMessageStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match TriggerMessageStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status =
-                        Some(TriggerMessageStatus::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(TriggerMessageResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(TriggerMessageResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5262,14 +7309,14 @@ impl Encode for TriggerMessageResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateSignedRequest {
     /// `certificateChain`: Required; at most 10000 characters.
-    pub certificate_chain: String,
+    pub certificate_chain: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl CertificateSignedRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(certificate_chain: String) -> Self {
+    pub fn new(certificate_chain: Text) -> Self {
         CertificateSignedRequest {
             certificate_chain,
             extra: Extra::new(),
@@ -5280,29 +7327,52 @@ impl CertificateSignedRequest {
 impl Decode for CertificateSignedRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_certificate_chain: Option<String> = None;
+        let mut f_certificate_chain: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "certificateChain" => {
-                    if f_certificate_chain.is_some() {
-                        d.duplicate("certificateChain")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    16 => {
+                        if *key == *b"certificateChain" {
+                            if f_certificate_chain.is_some() {
+                                if let Err(e) = d.duplicate("certificateChain") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(10000)) {
+                                Ok(v) => f_certificate_chain = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateChain")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_certificate_chain = Some(
-                        d.string(Some(10000))
-                            .map_err(|e| e.at_key("certificateChain"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(CertificateSignedRequest {
-            certificate_chain: match f_certificate_chain {
-                Some(v) => v,
-                None => return Err(Decoder::missing("certificateChain")),
-            },
-            extra,
+            let Some(r_certificate_chain) = f_certificate_chain else {
+                break 'fail (Decoder::missing("certificateChain"), None);
+            };
+            return Ok(CertificateSignedRequest {
+                certificate_chain: r_certificate_chain,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5365,26 +7435,49 @@ impl Decode for CertificateSignedResponse {
         let mut f_status: Option<CertificateSignedStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match CertificateSignedStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status = Some(
-                        CertificateSignedStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(CertificateSignedResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(CertificateSignedResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5436,26 +7529,49 @@ impl Decode for DeleteCertificateRequest {
         let mut f_certificate_hash_data: Option<CertificateHashDataType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "certificateHashData" => {
-                    if f_certificate_hash_data.is_some() {
-                        d.duplicate("certificateHashData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    19 => {
+                        if *key == *b"certificateHashData" {
+                            if f_certificate_hash_data.is_some() {
+                                if let Err(e) = d.duplicate("certificateHashData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match CertificateHashDataType::decode(d) {
+                                Ok(v) => f_certificate_hash_data = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateHashData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_certificate_hash_data = Some(
-                        CertificateHashDataType::decode(d)
-                            .map_err(|e| e.at_key("certificateHashData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(DeleteCertificateRequest {
-            certificate_hash_data: match f_certificate_hash_data {
-                Some(v) => v,
-                None => return Err(Decoder::missing("certificateHashData")),
-            },
-            extra,
+            let Some(r_certificate_hash_data) = f_certificate_hash_data else {
+                break 'fail (Decoder::missing("certificateHashData"), None);
+            };
+            return Ok(DeleteCertificateRequest {
+                certificate_hash_data: r_certificate_hash_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5518,26 +7634,49 @@ impl Decode for DeleteCertificateResponse {
         let mut f_status: Option<DeleteCertificateStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match DeleteCertificateStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status = Some(
-                        DeleteCertificateStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(DeleteCertificateResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(DeleteCertificateResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5593,38 +7732,75 @@ impl Decode for ExtendedTriggerMessageRequest {
         let mut f_connector_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "requestedMessage" => {
-                    if f_requested_message.is_some() {
-                        d.duplicate("requestedMessage")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_connector_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_requested_message = Some(
-                        MessageTriggerEnumType::decode(d)
-                            .map_err(|e| e.at_key("requestedMessage"))?,
-                    );
+                    16 => {
+                        if *key == *b"requestedMessage" {
+                            if f_requested_message.is_some() {
+                                if let Err(e) = d.duplicate("requestedMessage") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match MessageTriggerEnumType::decode(d) {
+                                Ok(v) => f_requested_message = Some(v),
+                                Err(e) => break 'fail (e, Some("requestedMessage")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_connector_id = None;
-                        continue;
-                    }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ExtendedTriggerMessageRequest {
-            requested_message: match f_requested_message {
-                Some(v) => v,
-                None => return Err(Decoder::missing("requestedMessage")),
-            },
-            connector_id: f_connector_id,
-            extra,
+            let Some(r_requested_message) = f_requested_message else {
+                break 'fail (Decoder::missing("requestedMessage"), None);
+            };
+            return Ok(ExtendedTriggerMessageRequest {
+                requested_message: r_requested_message,
+                connector_id: f_connector_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5690,25 +7866,49 @@ impl Decode for ExtendedTriggerMessageResponse {
         let mut f_status: Option<TriggerMessageStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match TriggerMessageStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status = Some(
-                        TriggerMessageStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ExtendedTriggerMessageResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(ExtendedTriggerMessageResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5760,26 +7960,49 @@ impl Decode for GetInstalledCertificateIdsRequest {
         let mut f_certificate_type: Option<CertificateUseEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "certificateType" => {
-                    if f_certificate_type.is_some() {
-                        d.duplicate("certificateType")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    15 => {
+                        if *key == *b"certificateType" {
+                            if f_certificate_type.is_some() {
+                                if let Err(e) = d.duplicate("certificateType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match CertificateUseEnumType::decode(d) {
+                                Ok(v) => f_certificate_type = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_certificate_type = Some(
-                        CertificateUseEnumType::decode(d)
-                            .map_err(|e| e.at_key("certificateType"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetInstalledCertificateIdsRequest {
-            certificate_type: match f_certificate_type {
-                Some(v) => v,
-                None => return Err(Decoder::missing("certificateType")),
-            },
-            extra,
+            let Some(r_certificate_type) = f_certificate_type else {
+                break 'fail (Decoder::missing("certificateType"), None);
+            };
+            return Ok(GetInstalledCertificateIdsRequest {
+                certificate_type: r_certificate_type,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5845,40 +8068,75 @@ impl Decode for GetInstalledCertificateIdsResponse {
         let mut f_status: Option<GetInstalledCertificateStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "certificateHashData" => {
-                    if f_certificate_hash_data.is_some() {
-                        d.duplicate("certificateHashData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GetInstalledCertificateStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_certificate_hash_data = None;
-                        continue;
+                    19 => {
+                        if *key == *b"certificateHashData" {
+                            if f_certificate_hash_data.is_some() {
+                                if let Err(e) = d.duplicate("certificateHashData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_certificate_hash_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| CertificateHashDataType::decode(d)) {
+                                Ok(v) => f_certificate_hash_data = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateHashData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_certificate_hash_data = Some(
-                        d.array(1, None, |d| CertificateHashDataType::decode(d))
-                            .map_err(|e| e.at_key("certificateHashData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        GetInstalledCertificateStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetInstalledCertificateIdsResponse {
-            certificate_hash_data: f_certificate_hash_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(GetInstalledCertificateIdsResponse {
+                certificate_hash_data: f_certificate_hash_data,
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5960,68 +8218,136 @@ impl Decode for GetLogRequest {
         let mut f_retry_interval: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "log" => {
-                    if f_log.is_some() {
-                        d.duplicate("log")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    3 => {
+                        if *key == *b"log" {
+                            if f_log.is_some() {
+                                if let Err(e) = d.duplicate("log") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match LogParametersType::decode(d) {
+                                Ok(v) => f_log = Some(v),
+                                Err(e) => break 'fail (e, Some("log")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_log = Some(LogParametersType::decode(d).map_err(|e| e.at_key("log"))?);
+                    7 => {
+                        if *key == *b"logType" {
+                            if f_log_type.is_some() {
+                                if let Err(e) = d.duplicate("logType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match LogEnumType::decode(d) {
+                                Ok(v) => f_log_type = Some(v),
+                                Err(e) => break 'fail (e, Some("logType")),
+                            }
+                        } else if *key == *b"retries" {
+                            if f_retries.is_some() {
+                                if let Err(e) = d.duplicate("retries") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retries = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retries = Some(v),
+                                Err(e) => break 'fail (e, Some("retries")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"retryInterval" {
+                            if f_retry_interval.is_some() {
+                                if let Err(e) = d.duplicate("retryInterval") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retry_interval = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retry_interval = Some(v),
+                                Err(e) => break 'fail (e, Some("retryInterval")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "logType" => {
-                    if f_log_type.is_some() {
-                        d.duplicate("logType")?;
-                    }
-                    f_log_type = Some(LogEnumType::decode(d).map_err(|e| e.at_key("logType"))?);
-                }
-                "requestId" => {
-                    if f_request_id.is_some() {
-                        d.duplicate("requestId")?;
-                    }
-                    f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
-                }
-                "retries" => {
-                    if f_retries.is_some() {
-                        d.duplicate("retries")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_retries = None;
-                        continue;
-                    }
-                    f_retries = Some(d.integer(None, None).map_err(|e| e.at_key("retries"))?);
-                }
-                "retryInterval" => {
-                    if f_retry_interval.is_some() {
-                        d.duplicate("retryInterval")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_retry_interval = None;
-                        continue;
-                    }
-                    f_retry_interval = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("retryInterval"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetLogRequest {
-            log: match f_log {
-                Some(v) => v,
-                None => return Err(Decoder::missing("log")),
-            },
-            log_type: match f_log_type {
-                Some(v) => v,
-                None => return Err(Decoder::missing("logType")),
-            },
-            request_id: match f_request_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("requestId")),
-            },
-            retries: f_retries,
-            retry_interval: f_retry_interval,
-            extra,
+            let Some(r_log) = f_log else {
+                break 'fail (Decoder::missing("log"), None);
+            };
+            let Some(r_log_type) = f_log_type else {
+                break 'fail (Decoder::missing("logType"), None);
+            };
+            let Some(r_request_id) = f_request_id else {
+                break 'fail (Decoder::missing("requestId"), None);
+            };
+            return Ok(GetLogRequest {
+                log: r_log,
+                log_type: r_log_type,
+                request_id: r_request_id,
+                retries: f_retries,
+                retry_interval: f_retry_interval,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6086,7 +8412,7 @@ pub struct GetLogResponse {
     /// `status`: Required; a [`LogStatusEnumType`].
     pub status: LogStatusEnumType,
     /// `filename`: Optional; at most 255 characters.
-    pub filename: Option<String>,
+    pub filename: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -6106,37 +8432,78 @@ impl Decode for GetLogResponse {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_status: Option<LogStatusEnumType> = None;
-        let mut f_filename: Option<String> = None;
+        let mut f_filename: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match LogStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status = Some(LogStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
+                    8 => {
+                        if *key == *b"filename" {
+                            if f_filename.is_some() {
+                                if let Err(e) = d.duplicate("filename") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_filename = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(255)) {
+                                Ok(v) => f_filename = Some(v),
+                                Err(e) => break 'fail (e, Some("filename")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "filename" => {
-                    if f_filename.is_some() {
-                        d.duplicate("filename")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_filename = None;
-                        continue;
-                    }
-                    f_filename = Some(d.string(Some(255)).map_err(|e| e.at_key("filename"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetLogResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            filename: f_filename,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(GetLogResponse {
+                status: r_status,
+                filename: f_filename,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6176,14 +8543,14 @@ pub struct InstallCertificateRequest {
     /// `certificateType`: Required; a [`CertificateUseEnumType`].
     pub certificate_type: CertificateUseEnumType,
     /// `certificate`: Required; at most 5500 characters.
-    pub certificate: String,
+    pub certificate: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl InstallCertificateRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(certificate_type: CertificateUseEnumType, certificate: String) -> Self {
+    pub fn new(certificate_type: CertificateUseEnumType, certificate: Text) -> Self {
         InstallCertificateRequest {
             certificate_type,
             certificate,
@@ -6196,40 +8563,73 @@ impl Decode for InstallCertificateRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_certificate_type: Option<CertificateUseEnumType> = None;
-        let mut f_certificate: Option<String> = None;
+        let mut f_certificate: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "certificateType" => {
-                    if f_certificate_type.is_some() {
-                        d.duplicate("certificateType")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    11 => {
+                        if *key == *b"certificate" {
+                            if f_certificate.is_some() {
+                                if let Err(e) = d.duplicate("certificate") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(5500)) {
+                                Ok(v) => f_certificate = Some(v),
+                                Err(e) => break 'fail (e, Some("certificate")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_certificate_type = Some(
-                        CertificateUseEnumType::decode(d)
-                            .map_err(|e| e.at_key("certificateType"))?,
-                    );
-                }
-                "certificate" => {
-                    if f_certificate.is_some() {
-                        d.duplicate("certificate")?;
+                    15 => {
+                        if *key == *b"certificateType" {
+                            if f_certificate_type.is_some() {
+                                if let Err(e) = d.duplicate("certificateType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match CertificateUseEnumType::decode(d) {
+                                Ok(v) => f_certificate_type = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_certificate =
-                        Some(d.string(Some(5500)).map_err(|e| e.at_key("certificate"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(InstallCertificateRequest {
-            certificate_type: match f_certificate_type {
-                Some(v) => v,
-                None => return Err(Decoder::missing("certificateType")),
-            },
-            certificate: match f_certificate {
-                Some(v) => v,
-                None => return Err(Decoder::missing("certificate")),
-            },
-            extra,
+            let Some(r_certificate_type) = f_certificate_type else {
+                break 'fail (Decoder::missing("certificateType"), None);
+            };
+            let Some(r_certificate) = f_certificate else {
+                break 'fail (Decoder::missing("certificate"), None);
+            };
+            return Ok(InstallCertificateRequest {
+                certificate_type: r_certificate_type,
+                certificate: r_certificate,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6301,26 +8701,49 @@ impl Decode for InstallCertificateResponse {
         let mut f_status: Option<InstallCertificateStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match InstallCertificateStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status = Some(
-                        InstallCertificateStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(InstallCertificateResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(InstallCertificateResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6376,35 +8799,75 @@ impl Decode for LogStatusNotificationRequest {
         let mut f_request_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match UploadLogStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status =
-                        Some(UploadLogStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_request_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "requestId" => {
-                    if f_request_id.is_some() {
-                        d.duplicate("requestId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_request_id = None;
-                        continue;
-                    }
-                    f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(LogStatusNotificationRequest {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            request_id: f_request_id,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(LogStatusNotificationRequest {
+                status: r_status,
+                request_id: f_request_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6466,12 +8929,27 @@ impl Decode for LogStatusNotificationResponse {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                _ => d.unknown_member(key, &mut extra)?,
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
+                }
             }
-        }
-        Ok(LogStatusNotificationResponse { extra })
+            return Ok(LogStatusNotificationResponse { extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
+        })
     }
 }
 
@@ -6492,18 +8970,18 @@ impl Encode for LogStatusNotificationResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecurityEventNotificationRequest {
     /// `type`: Required; at most 50 characters.
-    pub type_: String,
+    pub type_: Text,
     /// `timestamp`: Required; an RFC 3339 date-time.
     pub timestamp: DateTime,
     /// `techInfo`: Optional; at most 255 characters.
-    pub tech_info: Option<String>,
+    pub tech_info: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl SecurityEventNotificationRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(type_: String, timestamp: DateTime) -> Self {
+    pub fn new(type_: Text, timestamp: DateTime) -> Self {
         SecurityEventNotificationRequest {
             type_,
             timestamp,
@@ -6516,49 +8994,101 @@ impl SecurityEventNotificationRequest {
 impl Decode for SecurityEventNotificationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_type_: Option<String> = None;
+        let mut f_type_: Option<Text> = None;
         let mut f_timestamp: Option<DateTime> = None;
-        let mut f_tech_info: Option<String> = None;
+        let mut f_tech_info: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "type" => {
-                    if f_type_.is_some() {
-                        d.duplicate("type")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    4 => {
+                        if *key == *b"type" {
+                            if f_type_.is_some() {
+                                if let Err(e) = d.duplicate("type") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_type_ = Some(v),
+                                Err(e) => break 'fail (e, Some("type")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_type_ = Some(d.string(Some(50)).map_err(|e| e.at_key("type"))?);
+                    8 => {
+                        if *key == *b"techInfo" {
+                            if f_tech_info.is_some() {
+                                if let Err(e) = d.duplicate("techInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_tech_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(255)) {
+                                Ok(v) => f_tech_info = Some(v),
+                                Err(e) => break 'fail (e, Some("techInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    9 => {
+                        if *key == *b"timestamp" {
+                            if f_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("timestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("timestamp")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "timestamp" => {
-                    if f_timestamp.is_some() {
-                        d.duplicate("timestamp")?;
-                    }
-                    f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
-                }
-                "techInfo" => {
-                    if f_tech_info.is_some() {
-                        d.duplicate("techInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_tech_info = None;
-                        continue;
-                    }
-                    f_tech_info = Some(d.string(Some(255)).map_err(|e| e.at_key("techInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SecurityEventNotificationRequest {
-            type_: match f_type_ {
-                Some(v) => v,
-                None => return Err(Decoder::missing("type")),
-            },
-            timestamp: match f_timestamp {
-                Some(v) => v,
-                None => return Err(Decoder::missing("timestamp")),
-            },
-            tech_info: f_tech_info,
-            extra,
+            let Some(r_type_) = f_type_ else {
+                break 'fail (Decoder::missing("type"), None);
+            };
+            let Some(r_timestamp) = f_timestamp else {
+                break 'fail (Decoder::missing("timestamp"), None);
+            };
+            return Ok(SecurityEventNotificationRequest {
+                type_: r_type_,
+                timestamp: r_timestamp,
+                tech_info: f_tech_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6632,12 +9162,27 @@ impl Decode for SecurityEventNotificationResponse {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                _ => d.unknown_member(key, &mut extra)?,
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
+                }
             }
-        }
-        Ok(SecurityEventNotificationResponse { extra })
+            return Ok(SecurityEventNotificationResponse { extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
+        })
     }
 }
 
@@ -6658,14 +9203,14 @@ impl Encode for SecurityEventNotificationResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignCertificateRequest {
     /// `csr`: Required; at most 5500 characters.
-    pub csr: String,
+    pub csr: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl SignCertificateRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(csr: String) -> Self {
+    pub fn new(csr: Text) -> Self {
         SignCertificateRequest {
             csr,
             extra: Extra::new(),
@@ -6676,26 +9221,49 @@ impl SignCertificateRequest {
 impl Decode for SignCertificateRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_csr: Option<String> = None;
+        let mut f_csr: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "csr" => {
-                    if f_csr.is_some() {
-                        d.duplicate("csr")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    3 => {
+                        if *key == *b"csr" {
+                            if f_csr.is_some() {
+                                if let Err(e) = d.duplicate("csr") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(5500)) {
+                                Ok(v) => f_csr = Some(v),
+                                Err(e) => break 'fail (e, Some("csr")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_csr = Some(d.string(Some(5500)).map_err(|e| e.at_key("csr"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SignCertificateRequest {
-            csr: match f_csr {
-                Some(v) => v,
-                None => return Err(Decoder::missing("csr")),
-            },
-            extra,
+            let Some(r_csr) = f_csr else {
+                break 'fail (Decoder::missing("csr"), None);
+            };
+            return Ok(SignCertificateRequest { csr: r_csr, extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6757,24 +9325,49 @@ impl Decode for SignCertificateResponse {
         let mut f_status: Option<GenericStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GenericStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status =
-                        Some(GenericStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SignCertificateResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(SignCertificateResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6830,35 +9423,75 @@ impl Decode for SignedFirmwareStatusNotificationRequest {
         let mut f_request_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match FirmwareStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status =
-                        Some(FirmwareStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_request_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "requestId" => {
-                    if f_request_id.is_some() {
-                        d.duplicate("requestId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_request_id = None;
-                        continue;
-                    }
-                    f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SignedFirmwareStatusNotificationRequest {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            request_id: f_request_id,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(SignedFirmwareStatusNotificationRequest {
+                status: r_status,
+                request_id: f_request_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6920,12 +9553,27 @@ impl Decode for SignedFirmwareStatusNotificationResponse {
         d.object_begin()?;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                _ => d.unknown_member(key, &mut extra)?,
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
+                }
             }
-        }
-        Ok(SignedFirmwareStatusNotificationResponse { extra })
+            return Ok(SignedFirmwareStatusNotificationResponse { extra });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
+        })
     }
 }
 
@@ -6979,58 +9627,122 @@ impl Decode for SignedUpdateFirmwareRequest {
         let mut f_firmware: Option<FirmwareType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "retries" => {
-                    if f_retries.is_some() {
-                        d.duplicate("retries")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    7 => {
+                        if *key == *b"retries" {
+                            if f_retries.is_some() {
+                                if let Err(e) = d.duplicate("retries") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retries = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retries = Some(v),
+                                Err(e) => break 'fail (e, Some("retries")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_retries = None;
-                        continue;
+                    8 => {
+                        if *key == *b"firmware" {
+                            if f_firmware.is_some() {
+                                if let Err(e) = d.duplicate("firmware") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match FirmwareType::decode(d) {
+                                Ok(v) => f_firmware = Some(v),
+                                Err(e) => break 'fail (e, Some("firmware")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_retries = Some(d.integer(None, None).map_err(|e| e.at_key("retries"))?);
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"retryInterval" {
+                            if f_retry_interval.is_some() {
+                                if let Err(e) = d.duplicate("retryInterval") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retry_interval = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retry_interval = Some(v),
+                                Err(e) => break 'fail (e, Some("retryInterval")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "retryInterval" => {
-                    if f_retry_interval.is_some() {
-                        d.duplicate("retryInterval")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_retry_interval = None;
-                        continue;
-                    }
-                    f_retry_interval = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("retryInterval"))?,
-                    );
-                }
-                "requestId" => {
-                    if f_request_id.is_some() {
-                        d.duplicate("requestId")?;
-                    }
-                    f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
-                }
-                "firmware" => {
-                    if f_firmware.is_some() {
-                        d.duplicate("firmware")?;
-                    }
-                    f_firmware = Some(FirmwareType::decode(d).map_err(|e| e.at_key("firmware"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SignedUpdateFirmwareRequest {
-            retries: f_retries,
-            retry_interval: f_retry_interval,
-            request_id: match f_request_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("requestId")),
-            },
-            firmware: match f_firmware {
-                Some(v) => v,
-                None => return Err(Decoder::missing("firmware")),
-            },
-            extra,
+            let Some(r_request_id) = f_request_id else {
+                break 'fail (Decoder::missing("requestId"), None);
+            };
+            let Some(r_firmware) = f_firmware else {
+                break 'fail (Decoder::missing("firmware"), None);
+            };
+            return Ok(SignedUpdateFirmwareRequest {
+                retries: f_retries,
+                retry_interval: f_retry_interval,
+                request_id: r_request_id,
+                firmware: r_firmware,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -7105,25 +9817,49 @@ impl Decode for SignedUpdateFirmwareResponse {
         let mut f_status: Option<UpdateFirmwareStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match UpdateFirmwareStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_status = Some(
-                        UpdateFirmwareStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SignedUpdateFirmwareResponse {
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(SignedUpdateFirmwareResponse {
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }

@@ -6,12 +6,12 @@
 use crate::UnknownEnumValue;
 use ocpp_types::codec::{Decode, Decoder, Encode, Extra, RawJson, Validator};
 use ocpp_types::json::JsonWriter;
-use ocpp_types::{DateTime, Decimal, DecodeError};
+use ocpp_types::{DateTime, Decimal, DecodeError, Text};
 /// `AuthorizationData` of OCPP 1.6; used in SendLocalList.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizationData {
     /// `idTag`: Required; at most 20 characters.
-    pub id_tag: String,
+    pub id_tag: Text,
     /// `idTagInfo`: Optional; a [`IdTagInfo`].
     pub id_tag_info: Option<IdTagInfo>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -20,7 +20,7 @@ pub struct AuthorizationData {
 
 impl AuthorizationData {
     /// A value with the required members given and every optional member absent.
-    pub fn new(id_tag: String) -> Self {
+    pub fn new(id_tag: Text) -> Self {
         AuthorizationData {
             id_tag,
             id_tag_info: None,
@@ -32,38 +32,79 @@ impl AuthorizationData {
 impl Decode for AuthorizationData {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_id_tag: Option<String> = None;
+        let mut f_id_tag: Option<Text> = None;
         let mut f_id_tag_info: Option<IdTagInfo> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "idTag" => {
-                    if f_id_tag.is_some() {
-                        d.duplicate("idTag")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    5 => {
+                        if *key == *b"idTag" {
+                            if f_id_tag.is_some() {
+                                if let Err(e) = d.duplicate("idTag") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_id_tag = Some(v),
+                                Err(e) => break 'fail (e, Some("idTag")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_id_tag = Some(d.string(Some(20)).map_err(|e| e.at_key("idTag"))?);
+                    9 => {
+                        if *key == *b"idTagInfo" {
+                            if f_id_tag_info.is_some() {
+                                if let Err(e) = d.duplicate("idTagInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_id_tag_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match IdTagInfo::decode(d) {
+                                Ok(v) => f_id_tag_info = Some(v),
+                                Err(e) => break 'fail (e, Some("idTagInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "idTagInfo" => {
-                    if f_id_tag_info.is_some() {
-                        d.duplicate("idTagInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_id_tag_info = None;
-                        continue;
-                    }
-                    f_id_tag_info = Some(IdTagInfo::decode(d).map_err(|e| e.at_key("idTagInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(AuthorizationData {
-            id_tag: match f_id_tag {
-                Some(v) => v,
-                None => return Err(Decoder::missing("idTag")),
-            },
-            id_tag_info: f_id_tag_info,
-            extra,
+            let Some(r_id_tag) = f_id_tag else {
+                break 'fail (Decoder::missing("idTag"), None);
+            };
+            return Ok(AuthorizationData {
+                id_tag: r_id_tag,
+                id_tag_info: f_id_tag_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -162,14 +203,40 @@ impl std::str::FromStr for AuthorizationStatus {
 
 impl Decode for AuthorizationStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => AuthorizationStatus::Accepted,
-            "Blocked" => AuthorizationStatus::Blocked,
-            "Expired" => AuthorizationStatus::Expired,
-            "Invalid" => AuthorizationStatus::Invalid,
-            "ConcurrentTx" => AuthorizationStatus::ConcurrentTx,
-            _ => AuthorizationStatus::UnknownValue(d.unknown_enum(s, "AuthorizationStatus")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Blocked" {
+                    AuthorizationStatus::Blocked
+                } else if *s == *b"Expired" {
+                    AuthorizationStatus::Expired
+                } else if *s == *b"Invalid" {
+                    AuthorizationStatus::Invalid
+                } else {
+                    AuthorizationStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizationStatus")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    AuthorizationStatus::Accepted
+                } else {
+                    AuthorizationStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizationStatus")?,
+                    )
+                }
+            }
+            12 => {
+                if *s == *b"ConcurrentTx" {
+                    AuthorizationStatus::ConcurrentTx
+                } else {
+                    AuthorizationStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizationStatus")?,
+                    )
+                }
+            }
+            _ => AuthorizationStatus::UnknownValue(d.unknown_enum_bytes(s, "AuthorizationStatus")?),
         })
     }
 }
@@ -242,12 +309,25 @@ impl std::str::FromStr for AvailabilityStatus {
 
 impl Decode for AvailabilityStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => AvailabilityStatus::Accepted,
-            "Rejected" => AvailabilityStatus::Rejected,
-            "Scheduled" => AvailabilityStatus::Scheduled,
-            _ => AvailabilityStatus::UnknownValue(d.unknown_enum(s, "AvailabilityStatus")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    AvailabilityStatus::Accepted
+                } else if *s == *b"Rejected" {
+                    AvailabilityStatus::Rejected
+                } else {
+                    AvailabilityStatus::UnknownValue(d.unknown_enum_bytes(s, "AvailabilityStatus")?)
+                }
+            }
+            9 => {
+                if *s == *b"Scheduled" {
+                    AvailabilityStatus::Scheduled
+                } else {
+                    AvailabilityStatus::UnknownValue(d.unknown_enum_bytes(s, "AvailabilityStatus")?)
+                }
+            }
+            _ => AvailabilityStatus::UnknownValue(d.unknown_enum_bytes(s, "AvailabilityStatus")?),
         })
     }
 }
@@ -313,11 +393,23 @@ impl std::str::FromStr for AvailabilityType {
 
 impl Decode for AvailabilityType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Inoperative" => AvailabilityType::Inoperative,
-            "Operative" => AvailabilityType::Operative,
-            _ => AvailabilityType::UnknownValue(d.unknown_enum(s, "AvailabilityType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            9 => {
+                if *s == *b"Operative" {
+                    AvailabilityType::Operative
+                } else {
+                    AvailabilityType::UnknownValue(d.unknown_enum_bytes(s, "AvailabilityType")?)
+                }
+            }
+            11 => {
+                if *s == *b"Inoperative" {
+                    AvailabilityType::Inoperative
+                } else {
+                    AvailabilityType::UnknownValue(d.unknown_enum_bytes(s, "AvailabilityType")?)
+                }
+            }
+            _ => AvailabilityType::UnknownValue(d.unknown_enum_bytes(s, "AvailabilityType")?),
         })
     }
 }
@@ -385,13 +477,22 @@ impl std::str::FromStr for CancelReservationStatus {
 
 impl Decode for CancelReservationStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => CancelReservationStatus::Accepted,
-            "Rejected" => CancelReservationStatus::Rejected,
-            _ => {
-                CancelReservationStatus::UnknownValue(d.unknown_enum(s, "CancelReservationStatus")?)
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    CancelReservationStatus::Accepted
+                } else if *s == *b"Rejected" {
+                    CancelReservationStatus::Rejected
+                } else {
+                    CancelReservationStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "CancelReservationStatus")?,
+                    )
+                }
             }
+            _ => CancelReservationStatus::UnknownValue(
+                d.unknown_enum_bytes(s, "CancelReservationStatus")?,
+            ),
         })
     }
 }
@@ -417,11 +518,11 @@ pub struct CertificateHashDataType {
     /// `hashAlgorithm`: Required; a [`HashAlgorithmEnumType`].
     pub hash_algorithm: HashAlgorithmEnumType,
     /// `issuerNameHash`: Required; at most 128 characters.
-    pub issuer_name_hash: String,
+    pub issuer_name_hash: Text,
     /// `issuerKeyHash`: Required; at most 128 characters.
-    pub issuer_key_hash: String,
+    pub issuer_key_hash: Text,
     /// `serialNumber`: Required; at most 40 characters.
-    pub serial_number: String,
+    pub serial_number: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -430,9 +531,9 @@ impl CertificateHashDataType {
     /// A value with the required members given and every optional member absent.
     pub fn new(
         hash_algorithm: HashAlgorithmEnumType,
-        issuer_name_hash: String,
-        issuer_key_hash: String,
-        serial_number: String,
+        issuer_name_hash: Text,
+        issuer_key_hash: Text,
+        serial_number: Text,
     ) -> Self {
         CertificateHashDataType {
             hash_algorithm,
@@ -448,65 +549,110 @@ impl Decode for CertificateHashDataType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_hash_algorithm: Option<HashAlgorithmEnumType> = None;
-        let mut f_issuer_name_hash: Option<String> = None;
-        let mut f_issuer_key_hash: Option<String> = None;
-        let mut f_serial_number: Option<String> = None;
+        let mut f_issuer_name_hash: Option<Text> = None;
+        let mut f_issuer_key_hash: Option<Text> = None;
+        let mut f_serial_number: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "hashAlgorithm" => {
-                    if f_hash_algorithm.is_some() {
-                        d.duplicate("hashAlgorithm")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    12 => {
+                        if *key == *b"serialNumber" {
+                            if f_serial_number.is_some() {
+                                if let Err(e) = d.duplicate("serialNumber") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(40)) {
+                                Ok(v) => f_serial_number = Some(v),
+                                Err(e) => break 'fail (e, Some("serialNumber")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_hash_algorithm = Some(
-                        HashAlgorithmEnumType::decode(d).map_err(|e| e.at_key("hashAlgorithm"))?,
-                    );
-                }
-                "issuerNameHash" => {
-                    if f_issuer_name_hash.is_some() {
-                        d.duplicate("issuerNameHash")?;
+                    13 => {
+                        if *key == *b"hashAlgorithm" {
+                            if f_hash_algorithm.is_some() {
+                                if let Err(e) = d.duplicate("hashAlgorithm") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match HashAlgorithmEnumType::decode(d) {
+                                Ok(v) => f_hash_algorithm = Some(v),
+                                Err(e) => break 'fail (e, Some("hashAlgorithm")),
+                            }
+                        } else if *key == *b"issuerKeyHash" {
+                            if f_issuer_key_hash.is_some() {
+                                if let Err(e) = d.duplicate("issuerKeyHash") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(128)) {
+                                Ok(v) => f_issuer_key_hash = Some(v),
+                                Err(e) => break 'fail (e, Some("issuerKeyHash")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_issuer_name_hash = Some(
-                        d.string(Some(128))
-                            .map_err(|e| e.at_key("issuerNameHash"))?,
-                    );
-                }
-                "issuerKeyHash" => {
-                    if f_issuer_key_hash.is_some() {
-                        d.duplicate("issuerKeyHash")?;
+                    14 => {
+                        if *key == *b"issuerNameHash" {
+                            if f_issuer_name_hash.is_some() {
+                                if let Err(e) = d.duplicate("issuerNameHash") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(128)) {
+                                Ok(v) => f_issuer_name_hash = Some(v),
+                                Err(e) => break 'fail (e, Some("issuerNameHash")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_issuer_key_hash =
-                        Some(d.string(Some(128)).map_err(|e| e.at_key("issuerKeyHash"))?);
-                }
-                "serialNumber" => {
-                    if f_serial_number.is_some() {
-                        d.duplicate("serialNumber")?;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_serial_number =
-                        Some(d.string(Some(40)).map_err(|e| e.at_key("serialNumber"))?);
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(CertificateHashDataType {
-            hash_algorithm: match f_hash_algorithm {
-                Some(v) => v,
-                None => return Err(Decoder::missing("hashAlgorithm")),
-            },
-            issuer_name_hash: match f_issuer_name_hash {
-                Some(v) => v,
-                None => return Err(Decoder::missing("issuerNameHash")),
-            },
-            issuer_key_hash: match f_issuer_key_hash {
-                Some(v) => v,
-                None => return Err(Decoder::missing("issuerKeyHash")),
-            },
-            serial_number: match f_serial_number {
-                Some(v) => v,
-                None => return Err(Decoder::missing("serialNumber")),
-            },
-            extra,
+            let Some(r_hash_algorithm) = f_hash_algorithm else {
+                break 'fail (Decoder::missing("hashAlgorithm"), None);
+            };
+            let Some(r_issuer_name_hash) = f_issuer_name_hash else {
+                break 'fail (Decoder::missing("issuerNameHash"), None);
+            };
+            let Some(r_issuer_key_hash) = f_issuer_key_hash else {
+                break 'fail (Decoder::missing("issuerKeyHash"), None);
+            };
+            let Some(r_serial_number) = f_serial_number else {
+                break 'fail (Decoder::missing("serialNumber"), None);
+            };
+            return Ok(CertificateHashDataType {
+                hash_algorithm: r_hash_algorithm,
+                issuer_name_hash: r_issuer_name_hash,
+                issuer_key_hash: r_issuer_key_hash,
+                serial_number: r_serial_number,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -613,12 +759,21 @@ impl std::str::FromStr for CertificateSignedStatusEnumType {
 
 impl Decode for CertificateSignedStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => CertificateSignedStatusEnumType::Accepted,
-            "Rejected" => CertificateSignedStatusEnumType::Rejected,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    CertificateSignedStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    CertificateSignedStatusEnumType::Rejected
+                } else {
+                    CertificateSignedStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "CertificateSignedStatusEnumType")?,
+                    )
+                }
+            }
             _ => CertificateSignedStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "CertificateSignedStatusEnumType")?,
+                d.unknown_enum_bytes(s, "CertificateSignedStatusEnumType")?,
             ),
         })
     }
@@ -693,11 +848,29 @@ impl std::str::FromStr for CertificateUseEnumType {
 
 impl Decode for CertificateUseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "CentralSystemRootCertificate" => CertificateUseEnumType::CentralSystemRootCertificate,
-            "ManufacturerRootCertificate" => CertificateUseEnumType::ManufacturerRootCertificate,
-            _ => CertificateUseEnumType::UnknownValue(d.unknown_enum(s, "CertificateUseEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            27 => {
+                if *s == *b"ManufacturerRootCertificate" {
+                    CertificateUseEnumType::ManufacturerRootCertificate
+                } else {
+                    CertificateUseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "CertificateUseEnumType")?,
+                    )
+                }
+            }
+            28 => {
+                if *s == *b"CentralSystemRootCertificate" {
+                    CertificateUseEnumType::CentralSystemRootCertificate
+                } else {
+                    CertificateUseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "CertificateUseEnumType")?,
+                    )
+                }
+            }
+            _ => CertificateUseEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "CertificateUseEnumType")?,
+            ),
         })
     }
 }
@@ -835,25 +1008,106 @@ impl std::str::FromStr for ChargePointErrorCode {
 
 impl Decode for ChargePointErrorCode {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "ConnectorLockFailure" => ChargePointErrorCode::ConnectorLockFailure,
-            "EVCommunicationError" => ChargePointErrorCode::EVCommunicationError,
-            "GroundFailure" => ChargePointErrorCode::GroundFailure,
-            "HighTemperature" => ChargePointErrorCode::HighTemperature,
-            "InternalError" => ChargePointErrorCode::InternalError,
-            "LocalListConflict" => ChargePointErrorCode::LocalListConflict,
-            "NoError" => ChargePointErrorCode::NoError,
-            "OtherError" => ChargePointErrorCode::OtherError,
-            "OverCurrentFailure" => ChargePointErrorCode::OverCurrentFailure,
-            "PowerMeterFailure" => ChargePointErrorCode::PowerMeterFailure,
-            "PowerSwitchFailure" => ChargePointErrorCode::PowerSwitchFailure,
-            "ReaderFailure" => ChargePointErrorCode::ReaderFailure,
-            "ResetFailure" => ChargePointErrorCode::ResetFailure,
-            "UnderVoltage" => ChargePointErrorCode::UnderVoltage,
-            "OverVoltage" => ChargePointErrorCode::OverVoltage,
-            "WeakSignal" => ChargePointErrorCode::WeakSignal,
-            _ => ChargePointErrorCode::UnknownValue(d.unknown_enum(s, "ChargePointErrorCode")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"NoError" {
+                    ChargePointErrorCode::NoError
+                } else {
+                    ChargePointErrorCode::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargePointErrorCode")?,
+                    )
+                }
+            }
+            10 => {
+                if *s == *b"OtherError" {
+                    ChargePointErrorCode::OtherError
+                } else if *s == *b"WeakSignal" {
+                    ChargePointErrorCode::WeakSignal
+                } else {
+                    ChargePointErrorCode::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargePointErrorCode")?,
+                    )
+                }
+            }
+            11 => {
+                if *s == *b"OverVoltage" {
+                    ChargePointErrorCode::OverVoltage
+                } else {
+                    ChargePointErrorCode::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargePointErrorCode")?,
+                    )
+                }
+            }
+            12 => {
+                if *s == *b"ResetFailure" {
+                    ChargePointErrorCode::ResetFailure
+                } else if *s == *b"UnderVoltage" {
+                    ChargePointErrorCode::UnderVoltage
+                } else {
+                    ChargePointErrorCode::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargePointErrorCode")?,
+                    )
+                }
+            }
+            13 => {
+                if *s == *b"GroundFailure" {
+                    ChargePointErrorCode::GroundFailure
+                } else if *s == *b"InternalError" {
+                    ChargePointErrorCode::InternalError
+                } else if *s == *b"ReaderFailure" {
+                    ChargePointErrorCode::ReaderFailure
+                } else {
+                    ChargePointErrorCode::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargePointErrorCode")?,
+                    )
+                }
+            }
+            15 => {
+                if *s == *b"HighTemperature" {
+                    ChargePointErrorCode::HighTemperature
+                } else {
+                    ChargePointErrorCode::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargePointErrorCode")?,
+                    )
+                }
+            }
+            17 => {
+                if *s == *b"LocalListConflict" {
+                    ChargePointErrorCode::LocalListConflict
+                } else if *s == *b"PowerMeterFailure" {
+                    ChargePointErrorCode::PowerMeterFailure
+                } else {
+                    ChargePointErrorCode::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargePointErrorCode")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"OverCurrentFailure" {
+                    ChargePointErrorCode::OverCurrentFailure
+                } else if *s == *b"PowerSwitchFailure" {
+                    ChargePointErrorCode::PowerSwitchFailure
+                } else {
+                    ChargePointErrorCode::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargePointErrorCode")?,
+                    )
+                }
+            }
+            20 => {
+                if *s == *b"ConnectorLockFailure" {
+                    ChargePointErrorCode::ConnectorLockFailure
+                } else if *s == *b"EVCommunicationError" {
+                    ChargePointErrorCode::EVCommunicationError
+                } else {
+                    ChargePointErrorCode::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargePointErrorCode")?,
+                    )
+                }
+            }
+            _ => {
+                ChargePointErrorCode::UnknownValue(d.unknown_enum_bytes(s, "ChargePointErrorCode")?)
+            }
         })
     }
 }
@@ -956,18 +1210,52 @@ impl std::str::FromStr for ChargePointStatus {
 
 impl Decode for ChargePointStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Available" => ChargePointStatus::Available,
-            "Preparing" => ChargePointStatus::Preparing,
-            "Charging" => ChargePointStatus::Charging,
-            "SuspendedEVSE" => ChargePointStatus::SuspendedEVSE,
-            "SuspendedEV" => ChargePointStatus::SuspendedEV,
-            "Finishing" => ChargePointStatus::Finishing,
-            "Reserved" => ChargePointStatus::Reserved,
-            "Unavailable" => ChargePointStatus::Unavailable,
-            "Faulted" => ChargePointStatus::Faulted,
-            _ => ChargePointStatus::UnknownValue(d.unknown_enum(s, "ChargePointStatus")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Faulted" {
+                    ChargePointStatus::Faulted
+                } else {
+                    ChargePointStatus::UnknownValue(d.unknown_enum_bytes(s, "ChargePointStatus")?)
+                }
+            }
+            8 => {
+                if *s == *b"Charging" {
+                    ChargePointStatus::Charging
+                } else if *s == *b"Reserved" {
+                    ChargePointStatus::Reserved
+                } else {
+                    ChargePointStatus::UnknownValue(d.unknown_enum_bytes(s, "ChargePointStatus")?)
+                }
+            }
+            9 => {
+                if *s == *b"Available" {
+                    ChargePointStatus::Available
+                } else if *s == *b"Preparing" {
+                    ChargePointStatus::Preparing
+                } else if *s == *b"Finishing" {
+                    ChargePointStatus::Finishing
+                } else {
+                    ChargePointStatus::UnknownValue(d.unknown_enum_bytes(s, "ChargePointStatus")?)
+                }
+            }
+            11 => {
+                if *s == *b"SuspendedEV" {
+                    ChargePointStatus::SuspendedEV
+                } else if *s == *b"Unavailable" {
+                    ChargePointStatus::Unavailable
+                } else {
+                    ChargePointStatus::UnknownValue(d.unknown_enum_bytes(s, "ChargePointStatus")?)
+                }
+            }
+            13 => {
+                if *s == *b"SuspendedEVSE" {
+                    ChargePointStatus::SuspendedEVSE
+                } else {
+                    ChargePointStatus::UnknownValue(d.unknown_enum_bytes(s, "ChargePointStatus")?)
+                }
+            }
+            _ => ChargePointStatus::UnknownValue(d.unknown_enum_bytes(s, "ChargePointStatus")?),
         })
     }
 }
@@ -1048,124 +1336,237 @@ impl Decode for ChargingProfile {
         let mut f_charging_schedule: Option<ChargingSchedule> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "chargingProfileId" => {
-                    if f_charging_profile_id.is_some() {
-                        d.duplicate("chargingProfileId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    7 => {
+                        if *key == *b"validTo" {
+                            if f_valid_to.is_some() {
+                                if let Err(e) = d.duplicate("validTo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_valid_to = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_valid_to = Some(v),
+                                Err(e) => break 'fail (e, Some("validTo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_charging_profile_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("chargingProfileId"))?,
-                    );
+                    9 => {
+                        if *key == *b"validFrom" {
+                            if f_valid_from.is_some() {
+                                if let Err(e) = d.duplicate("validFrom") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_valid_from = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_valid_from = Some(v),
+                                Err(e) => break 'fail (e, Some("validFrom")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"stackLevel" {
+                            if f_stack_level.is_some() {
+                                if let Err(e) = d.duplicate("stackLevel") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_stack_level = Some(v),
+                                Err(e) => break 'fail (e, Some("stackLevel")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_transaction_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    14 => {
+                        if *key == *b"recurrencyKind" {
+                            if f_recurrency_kind.is_some() {
+                                if let Err(e) = d.duplicate("recurrencyKind") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_recurrency_kind = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match RecurrencyKindType::decode(d) {
+                                Ok(v) => f_recurrency_kind = Some(v),
+                                Err(e) => break 'fail (e, Some("recurrencyKind")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    16 => {
+                        if *key == *b"chargingSchedule" {
+                            if f_charging_schedule.is_some() {
+                                if let Err(e) = d.duplicate("chargingSchedule") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingSchedule::decode(d) {
+                                Ok(v) => f_charging_schedule = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingSchedule")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    17 => {
+                        if *key == *b"chargingProfileId" {
+                            if f_charging_profile_id.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfileId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_charging_profile_id = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfileId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    19 => {
+                        if *key == *b"chargingProfileKind" {
+                            if f_charging_profile_kind.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfileKind") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingProfileKindType::decode(d) {
+                                Ok(v) => f_charging_profile_kind = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfileKind")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    22 => {
+                        if *key == *b"chargingProfilePurpose" {
+                            if f_charging_profile_purpose.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfilePurpose") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingProfilePurposeType::decode(d) {
+                                Ok(v) => f_charging_profile_purpose = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfilePurpose")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "transactionId" => {
-                    if f_transaction_id.is_some() {
-                        d.duplicate("transactionId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_transaction_id = None;
-                        continue;
-                    }
-                    f_transaction_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("transactionId"))?,
-                    );
-                }
-                "stackLevel" => {
-                    if f_stack_level.is_some() {
-                        d.duplicate("stackLevel")?;
-                    }
-                    f_stack_level =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("stackLevel"))?);
-                }
-                "chargingProfilePurpose" => {
-                    if f_charging_profile_purpose.is_some() {
-                        d.duplicate("chargingProfilePurpose")?;
-                    }
-                    f_charging_profile_purpose = Some(
-                        ChargingProfilePurposeType::decode(d)
-                            .map_err(|e| e.at_key("chargingProfilePurpose"))?,
-                    );
-                }
-                "chargingProfileKind" => {
-                    if f_charging_profile_kind.is_some() {
-                        d.duplicate("chargingProfileKind")?;
-                    }
-                    f_charging_profile_kind = Some(
-                        ChargingProfileKindType::decode(d)
-                            .map_err(|e| e.at_key("chargingProfileKind"))?,
-                    );
-                }
-                "recurrencyKind" => {
-                    if f_recurrency_kind.is_some() {
-                        d.duplicate("recurrencyKind")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_recurrency_kind = None;
-                        continue;
-                    }
-                    f_recurrency_kind = Some(
-                        RecurrencyKindType::decode(d).map_err(|e| e.at_key("recurrencyKind"))?,
-                    );
-                }
-                "validFrom" => {
-                    if f_valid_from.is_some() {
-                        d.duplicate("validFrom")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_valid_from = None;
-                        continue;
-                    }
-                    f_valid_from = Some(d.date_time().map_err(|e| e.at_key("validFrom"))?);
-                }
-                "validTo" => {
-                    if f_valid_to.is_some() {
-                        d.duplicate("validTo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_valid_to = None;
-                        continue;
-                    }
-                    f_valid_to = Some(d.date_time().map_err(|e| e.at_key("validTo"))?);
-                }
-                "chargingSchedule" => {
-                    if f_charging_schedule.is_some() {
-                        d.duplicate("chargingSchedule")?;
-                    }
-                    f_charging_schedule = Some(
-                        ChargingSchedule::decode(d).map_err(|e| e.at_key("chargingSchedule"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ChargingProfile {
-            charging_profile_id: match f_charging_profile_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingProfileId")),
-            },
-            transaction_id: f_transaction_id,
-            stack_level: match f_stack_level {
-                Some(v) => v,
-                None => return Err(Decoder::missing("stackLevel")),
-            },
-            charging_profile_purpose: match f_charging_profile_purpose {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingProfilePurpose")),
-            },
-            charging_profile_kind: match f_charging_profile_kind {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingProfileKind")),
-            },
-            recurrency_kind: f_recurrency_kind,
-            valid_from: f_valid_from,
-            valid_to: f_valid_to,
-            charging_schedule: match f_charging_schedule {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingSchedule")),
-            },
-            extra,
+            let Some(r_charging_profile_id) = f_charging_profile_id else {
+                break 'fail (Decoder::missing("chargingProfileId"), None);
+            };
+            let Some(r_stack_level) = f_stack_level else {
+                break 'fail (Decoder::missing("stackLevel"), None);
+            };
+            let Some(r_charging_profile_purpose) = f_charging_profile_purpose else {
+                break 'fail (Decoder::missing("chargingProfilePurpose"), None);
+            };
+            let Some(r_charging_profile_kind) = f_charging_profile_kind else {
+                break 'fail (Decoder::missing("chargingProfileKind"), None);
+            };
+            let Some(r_charging_schedule) = f_charging_schedule else {
+                break 'fail (Decoder::missing("chargingSchedule"), None);
+            };
+            return Ok(ChargingProfile {
+                charging_profile_id: r_charging_profile_id,
+                transaction_id: f_transaction_id,
+                stack_level: r_stack_level,
+                charging_profile_purpose: r_charging_profile_purpose,
+                charging_profile_kind: r_charging_profile_kind,
+                recurrency_kind: f_recurrency_kind,
+                valid_from: f_valid_from,
+                valid_to: f_valid_to,
+                charging_schedule: r_charging_schedule,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1302,14 +1703,31 @@ impl std::str::FromStr for ChargingProfileKindType {
 
 impl Decode for ChargingProfileKindType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Absolute" => ChargingProfileKindType::Absolute,
-            "Recurring" => ChargingProfileKindType::Recurring,
-            "Relative" => ChargingProfileKindType::Relative,
-            _ => {
-                ChargingProfileKindType::UnknownValue(d.unknown_enum(s, "ChargingProfileKindType")?)
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Absolute" {
+                    ChargingProfileKindType::Absolute
+                } else if *s == *b"Relative" {
+                    ChargingProfileKindType::Relative
+                } else {
+                    ChargingProfileKindType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfileKindType")?,
+                    )
+                }
             }
+            9 => {
+                if *s == *b"Recurring" {
+                    ChargingProfileKindType::Recurring
+                } else {
+                    ChargingProfileKindType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfileKindType")?,
+                    )
+                }
+            }
+            _ => ChargingProfileKindType::UnknownValue(
+                d.unknown_enum_bytes(s, "ChargingProfileKindType")?,
+            ),
         })
     }
 }
@@ -1384,13 +1802,37 @@ impl std::str::FromStr for ChargingProfilePurposeType {
 
 impl Decode for ChargingProfilePurposeType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "ChargePointMaxProfile" => ChargingProfilePurposeType::ChargePointMaxProfile,
-            "TxDefaultProfile" => ChargingProfilePurposeType::TxDefaultProfile,
-            "TxProfile" => ChargingProfilePurposeType::TxProfile,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            9 => {
+                if *s == *b"TxProfile" {
+                    ChargingProfilePurposeType::TxProfile
+                } else {
+                    ChargingProfilePurposeType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfilePurposeType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"TxDefaultProfile" {
+                    ChargingProfilePurposeType::TxDefaultProfile
+                } else {
+                    ChargingProfilePurposeType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfilePurposeType")?,
+                    )
+                }
+            }
+            21 => {
+                if *s == *b"ChargePointMaxProfile" {
+                    ChargingProfilePurposeType::ChargePointMaxProfile
+                } else {
+                    ChargingProfilePurposeType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfilePurposeType")?,
+                    )
+                }
+            }
             _ => ChargingProfilePurposeType::UnknownValue(
-                d.unknown_enum(s, "ChargingProfilePurposeType")?,
+                d.unknown_enum_bytes(s, "ChargingProfilePurposeType")?,
             ),
         })
     }
@@ -1466,12 +1908,31 @@ impl std::str::FromStr for ChargingProfileStatus {
 
 impl Decode for ChargingProfileStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => ChargingProfileStatus::Accepted,
-            "Rejected" => ChargingProfileStatus::Rejected,
-            "NotSupported" => ChargingProfileStatus::NotSupported,
-            _ => ChargingProfileStatus::UnknownValue(d.unknown_enum(s, "ChargingProfileStatus")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    ChargingProfileStatus::Accepted
+                } else if *s == *b"Rejected" {
+                    ChargingProfileStatus::Rejected
+                } else {
+                    ChargingProfileStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfileStatus")?,
+                    )
+                }
+            }
+            12 => {
+                if *s == *b"NotSupported" {
+                    ChargingProfileStatus::NotSupported
+                } else {
+                    ChargingProfileStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfileStatus")?,
+                    )
+                }
+            }
+            _ => ChargingProfileStatus::UnknownValue(
+                d.unknown_enum_bytes(s, "ChargingProfileStatus")?,
+            ),
         })
     }
 }
@@ -1537,11 +1998,22 @@ impl std::str::FromStr for ChargingRateUnitType {
 
 impl Decode for ChargingRateUnitType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "A" => ChargingRateUnitType::A,
-            "W" => ChargingRateUnitType::W,
-            _ => ChargingRateUnitType::UnknownValue(d.unknown_enum(s, "ChargingRateUnitType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            1 => {
+                if *s == *b"A" {
+                    ChargingRateUnitType::A
+                } else if *s == *b"W" {
+                    ChargingRateUnitType::W
+                } else {
+                    ChargingRateUnitType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingRateUnitType")?,
+                    )
+                }
+            }
+            _ => {
+                ChargingRateUnitType::UnknownValue(d.unknown_enum_bytes(s, "ChargingRateUnitType")?)
+            }
         })
     }
 }
@@ -1603,75 +2075,152 @@ impl Decode for ChargingSchedule {
         let mut f_min_charging_rate: Option<Decimal> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "duration" => {
-                    if f_duration.is_some() {
-                        d.duplicate("duration")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    8 => {
+                        if *key == *b"duration" {
+                            if f_duration.is_some() {
+                                if let Err(e) = d.duplicate("duration") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_duration = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_duration = Some(v),
+                                Err(e) => break 'fail (e, Some("duration")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_duration = None;
-                        continue;
+                    13 => {
+                        if *key == *b"startSchedule" {
+                            if f_start_schedule.is_some() {
+                                if let Err(e) = d.duplicate("startSchedule") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_start_schedule = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_start_schedule = Some(v),
+                                Err(e) => break 'fail (e, Some("startSchedule")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_duration = Some(d.integer(None, None).map_err(|e| e.at_key("duration"))?);
+                    15 => {
+                        if *key == *b"minChargingRate" {
+                            if f_min_charging_rate.is_some() {
+                                if let Err(e) = d.duplicate("minChargingRate") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_min_charging_rate = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.decimal(
+                                None,
+                                None,
+                                Some(Decimal::from_parts(1, 0, 0, false, 1)),
+                            ) {
+                                Ok(v) => f_min_charging_rate = Some(v),
+                                Err(e) => break 'fail (e, Some("minChargingRate")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    16 => {
+                        if *key == *b"chargingRateUnit" {
+                            if f_charging_rate_unit.is_some() {
+                                if let Err(e) = d.duplicate("chargingRateUnit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingRateUnitType::decode(d) {
+                                Ok(v) => f_charging_rate_unit = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingRateUnit")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    22 => {
+                        if *key == *b"chargingSchedulePeriod" {
+                            if f_charging_schedule_period.is_some() {
+                                if let Err(e) = d.duplicate("chargingSchedulePeriod") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(0, None, |d| ChargingSchedulePeriod::decode(d)) {
+                                Ok(v) => f_charging_schedule_period = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingSchedulePeriod")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "startSchedule" => {
-                    if f_start_schedule.is_some() {
-                        d.duplicate("startSchedule")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_start_schedule = None;
-                        continue;
-                    }
-                    f_start_schedule = Some(d.date_time().map_err(|e| e.at_key("startSchedule"))?);
-                }
-                "chargingRateUnit" => {
-                    if f_charging_rate_unit.is_some() {
-                        d.duplicate("chargingRateUnit")?;
-                    }
-                    f_charging_rate_unit = Some(
-                        ChargingRateUnitType::decode(d)
-                            .map_err(|e| e.at_key("chargingRateUnit"))?,
-                    );
-                }
-                "chargingSchedulePeriod" => {
-                    if f_charging_schedule_period.is_some() {
-                        d.duplicate("chargingSchedulePeriod")?;
-                    }
-                    f_charging_schedule_period = Some(
-                        d.array(0, None, |d| ChargingSchedulePeriod::decode(d))
-                            .map_err(|e| e.at_key("chargingSchedulePeriod"))?,
-                    );
-                }
-                "minChargingRate" => {
-                    if f_min_charging_rate.is_some() {
-                        d.duplicate("minChargingRate")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_min_charging_rate = None;
-                        continue;
-                    }
-                    f_min_charging_rate = Some(
-                        d.decimal(None, None, Some(Decimal::from_parts(1, 0, 0, false, 1)))
-                            .map_err(|e| e.at_key("minChargingRate"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ChargingSchedule {
-            duration: f_duration,
-            start_schedule: f_start_schedule,
-            charging_rate_unit: match f_charging_rate_unit {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingRateUnit")),
-            },
-            charging_schedule_period: match f_charging_schedule_period {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingSchedulePeriod")),
-            },
-            min_charging_rate: f_min_charging_rate,
-            extra,
+            let Some(r_charging_rate_unit) = f_charging_rate_unit else {
+                break 'fail (Decoder::missing("chargingRateUnit"), None);
+            };
+            let Some(r_charging_schedule_period) = f_charging_schedule_period else {
+                break 'fail (Decoder::missing("chargingSchedulePeriod"), None);
+            };
+            return Ok(ChargingSchedule {
+                duration: f_duration,
+                start_schedule: f_start_schedule,
+                charging_rate_unit: r_charging_rate_unit,
+                charging_schedule_period: r_charging_schedule_period,
+                min_charging_rate: f_min_charging_rate,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1766,51 +2315,100 @@ impl Decode for ChargingSchedulePeriod {
         let mut f_number_phases: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "startPeriod" => {
-                    if f_start_period.is_some() {
-                        d.duplicate("startPeriod")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    5 => {
+                        if *key == *b"limit" {
+                            if f_limit.is_some() {
+                                if let Err(e) = d.duplicate("limit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.decimal(
+                                None,
+                                None,
+                                Some(Decimal::from_parts(1, 0, 0, false, 1)),
+                            ) {
+                                Ok(v) => f_limit = Some(v),
+                                Err(e) => break 'fail (e, Some("limit")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_start_period =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("startPeriod"))?);
+                    11 => {
+                        if *key == *b"startPeriod" {
+                            if f_start_period.is_some() {
+                                if let Err(e) = d.duplicate("startPeriod") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_start_period = Some(v),
+                                Err(e) => break 'fail (e, Some("startPeriod")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    12 => {
+                        if *key == *b"numberPhases" {
+                            if f_number_phases.is_some() {
+                                if let Err(e) = d.duplicate("numberPhases") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_number_phases = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_number_phases = Some(v),
+                                Err(e) => break 'fail (e, Some("numberPhases")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "limit" => {
-                    if f_limit.is_some() {
-                        d.duplicate("limit")?;
-                    }
-                    f_limit = Some(
-                        d.decimal(None, None, Some(Decimal::from_parts(1, 0, 0, false, 1)))
-                            .map_err(|e| e.at_key("limit"))?,
-                    );
-                }
-                "numberPhases" => {
-                    if f_number_phases.is_some() {
-                        d.duplicate("numberPhases")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_number_phases = None;
-                        continue;
-                    }
-                    f_number_phases = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("numberPhases"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ChargingSchedulePeriod {
-            start_period: match f_start_period {
-                Some(v) => v,
-                None => return Err(Decoder::missing("startPeriod")),
-            },
-            limit: match f_limit {
-                Some(v) => v,
-                None => return Err(Decoder::missing("limit")),
-            },
-            number_phases: f_number_phases,
-            extra,
+            let Some(r_start_period) = f_start_period else {
+                break 'fail (Decoder::missing("startPeriod"), None);
+            };
+            let Some(r_limit) = f_limit else {
+                break 'fail (Decoder::missing("limit"), None);
+            };
+            return Ok(ChargingSchedulePeriod {
+                start_period: r_start_period,
+                limit: r_limit,
+                number_phases: f_number_phases,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1895,11 +2493,18 @@ impl std::str::FromStr for ClearCacheStatus {
 
 impl Decode for ClearCacheStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => ClearCacheStatus::Accepted,
-            "Rejected" => ClearCacheStatus::Rejected,
-            _ => ClearCacheStatus::UnknownValue(d.unknown_enum(s, "ClearCacheStatus")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    ClearCacheStatus::Accepted
+                } else if *s == *b"Rejected" {
+                    ClearCacheStatus::Rejected
+                } else {
+                    ClearCacheStatus::UnknownValue(d.unknown_enum_bytes(s, "ClearCacheStatus")?)
+                }
+            }
+            _ => ClearCacheStatus::UnknownValue(d.unknown_enum_bytes(s, "ClearCacheStatus")?),
         })
     }
 }
@@ -1967,12 +2572,28 @@ impl std::str::FromStr for ClearChargingProfileStatus {
 
 impl Decode for ClearChargingProfileStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => ClearChargingProfileStatus::Accepted,
-            "Unknown" => ClearChargingProfileStatus::Unknown,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Unknown" {
+                    ClearChargingProfileStatus::Unknown
+                } else {
+                    ClearChargingProfileStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "ClearChargingProfileStatus")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    ClearChargingProfileStatus::Accepted
+                } else {
+                    ClearChargingProfileStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "ClearChargingProfileStatus")?,
+                    )
+                }
+            }
             _ => ClearChargingProfileStatus::UnknownValue(
-                d.unknown_enum(s, "ClearChargingProfileStatus")?,
+                d.unknown_enum_bytes(s, "ClearChargingProfileStatus")?,
             ),
         })
     }
@@ -2053,13 +2674,38 @@ impl std::str::FromStr for ConfigurationStatus {
 
 impl Decode for ConfigurationStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => ConfigurationStatus::Accepted,
-            "Rejected" => ConfigurationStatus::Rejected,
-            "RebootRequired" => ConfigurationStatus::RebootRequired,
-            "NotSupported" => ConfigurationStatus::NotSupported,
-            _ => ConfigurationStatus::UnknownValue(d.unknown_enum(s, "ConfigurationStatus")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    ConfigurationStatus::Accepted
+                } else if *s == *b"Rejected" {
+                    ConfigurationStatus::Rejected
+                } else {
+                    ConfigurationStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "ConfigurationStatus")?,
+                    )
+                }
+            }
+            12 => {
+                if *s == *b"NotSupported" {
+                    ConfigurationStatus::NotSupported
+                } else {
+                    ConfigurationStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "ConfigurationStatus")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"RebootRequired" {
+                    ConfigurationStatus::RebootRequired
+                } else {
+                    ConfigurationStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "ConfigurationStatus")?,
+                    )
+                }
+            }
+            _ => ConfigurationStatus::UnknownValue(d.unknown_enum_bytes(s, "ConfigurationStatus")?),
         })
     }
 }
@@ -2137,13 +2783,32 @@ impl std::str::FromStr for DataTransferStatus {
 
 impl Decode for DataTransferStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => DataTransferStatus::Accepted,
-            "Rejected" => DataTransferStatus::Rejected,
-            "UnknownMessageId" => DataTransferStatus::UnknownMessageId,
-            "UnknownVendorId" => DataTransferStatus::UnknownVendorId,
-            _ => DataTransferStatus::UnknownValue(d.unknown_enum(s, "DataTransferStatus")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    DataTransferStatus::Accepted
+                } else if *s == *b"Rejected" {
+                    DataTransferStatus::Rejected
+                } else {
+                    DataTransferStatus::UnknownValue(d.unknown_enum_bytes(s, "DataTransferStatus")?)
+                }
+            }
+            15 => {
+                if *s == *b"UnknownVendorId" {
+                    DataTransferStatus::UnknownVendorId
+                } else {
+                    DataTransferStatus::UnknownValue(d.unknown_enum_bytes(s, "DataTransferStatus")?)
+                }
+            }
+            16 => {
+                if *s == *b"UnknownMessageId" {
+                    DataTransferStatus::UnknownMessageId
+                } else {
+                    DataTransferStatus::UnknownValue(d.unknown_enum_bytes(s, "DataTransferStatus")?)
+                }
+            }
+            _ => DataTransferStatus::UnknownValue(d.unknown_enum_bytes(s, "DataTransferStatus")?),
         })
     }
 }
@@ -2216,13 +2881,30 @@ impl std::str::FromStr for DeleteCertificateStatusEnumType {
 
 impl Decode for DeleteCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => DeleteCertificateStatusEnumType::Accepted,
-            "Failed" => DeleteCertificateStatusEnumType::Failed,
-            "NotFound" => DeleteCertificateStatusEnumType::NotFound,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Failed" {
+                    DeleteCertificateStatusEnumType::Failed
+                } else {
+                    DeleteCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "DeleteCertificateStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    DeleteCertificateStatusEnumType::Accepted
+                } else if *s == *b"NotFound" {
+                    DeleteCertificateStatusEnumType::NotFound
+                } else {
+                    DeleteCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "DeleteCertificateStatusEnumType")?,
+                    )
+                }
+            }
             _ => DeleteCertificateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "DeleteCertificateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "DeleteCertificateStatusEnumType")?,
             ),
         })
     }
@@ -2303,13 +2985,37 @@ impl std::str::FromStr for DiagnosticsStatus {
 
 impl Decode for DiagnosticsStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Idle" => DiagnosticsStatus::Idle,
-            "Uploaded" => DiagnosticsStatus::Uploaded,
-            "UploadFailed" => DiagnosticsStatus::UploadFailed,
-            "Uploading" => DiagnosticsStatus::Uploading,
-            _ => DiagnosticsStatus::UnknownValue(d.unknown_enum(s, "DiagnosticsStatus")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"Idle" {
+                    DiagnosticsStatus::Idle
+                } else {
+                    DiagnosticsStatus::UnknownValue(d.unknown_enum_bytes(s, "DiagnosticsStatus")?)
+                }
+            }
+            8 => {
+                if *s == *b"Uploaded" {
+                    DiagnosticsStatus::Uploaded
+                } else {
+                    DiagnosticsStatus::UnknownValue(d.unknown_enum_bytes(s, "DiagnosticsStatus")?)
+                }
+            }
+            9 => {
+                if *s == *b"Uploading" {
+                    DiagnosticsStatus::Uploading
+                } else {
+                    DiagnosticsStatus::UnknownValue(d.unknown_enum_bytes(s, "DiagnosticsStatus")?)
+                }
+            }
+            12 => {
+                if *s == *b"UploadFailed" {
+                    DiagnosticsStatus::UploadFailed
+                } else {
+                    DiagnosticsStatus::UnknownValue(d.unknown_enum_bytes(s, "DiagnosticsStatus")?)
+                }
+            }
+            _ => DiagnosticsStatus::UnknownValue(d.unknown_enum_bytes(s, "DiagnosticsStatus")?),
         })
     }
 }
@@ -2402,16 +3108,53 @@ impl std::str::FromStr for FirmwareStatus {
 
 impl Decode for FirmwareStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Downloaded" => FirmwareStatus::Downloaded,
-            "DownloadFailed" => FirmwareStatus::DownloadFailed,
-            "Downloading" => FirmwareStatus::Downloading,
-            "Idle" => FirmwareStatus::Idle,
-            "InstallationFailed" => FirmwareStatus::InstallationFailed,
-            "Installing" => FirmwareStatus::Installing,
-            "Installed" => FirmwareStatus::Installed,
-            _ => FirmwareStatus::UnknownValue(d.unknown_enum(s, "FirmwareStatus")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"Idle" {
+                    FirmwareStatus::Idle
+                } else {
+                    FirmwareStatus::UnknownValue(d.unknown_enum_bytes(s, "FirmwareStatus")?)
+                }
+            }
+            9 => {
+                if *s == *b"Installed" {
+                    FirmwareStatus::Installed
+                } else {
+                    FirmwareStatus::UnknownValue(d.unknown_enum_bytes(s, "FirmwareStatus")?)
+                }
+            }
+            10 => {
+                if *s == *b"Downloaded" {
+                    FirmwareStatus::Downloaded
+                } else if *s == *b"Installing" {
+                    FirmwareStatus::Installing
+                } else {
+                    FirmwareStatus::UnknownValue(d.unknown_enum_bytes(s, "FirmwareStatus")?)
+                }
+            }
+            11 => {
+                if *s == *b"Downloading" {
+                    FirmwareStatus::Downloading
+                } else {
+                    FirmwareStatus::UnknownValue(d.unknown_enum_bytes(s, "FirmwareStatus")?)
+                }
+            }
+            14 => {
+                if *s == *b"DownloadFailed" {
+                    FirmwareStatus::DownloadFailed
+                } else {
+                    FirmwareStatus::UnknownValue(d.unknown_enum_bytes(s, "FirmwareStatus")?)
+                }
+            }
+            18 => {
+                if *s == *b"InstallationFailed" {
+                    FirmwareStatus::InstallationFailed
+                } else {
+                    FirmwareStatus::UnknownValue(d.unknown_enum_bytes(s, "FirmwareStatus")?)
+                }
+            }
+            _ => FirmwareStatus::UnknownValue(d.unknown_enum_bytes(s, "FirmwareStatus")?),
         })
     }
 }
@@ -2539,23 +3282,102 @@ impl std::str::FromStr for FirmwareStatusEnumType {
 
 impl Decode for FirmwareStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Downloaded" => FirmwareStatusEnumType::Downloaded,
-            "DownloadFailed" => FirmwareStatusEnumType::DownloadFailed,
-            "Downloading" => FirmwareStatusEnumType::Downloading,
-            "DownloadScheduled" => FirmwareStatusEnumType::DownloadScheduled,
-            "DownloadPaused" => FirmwareStatusEnumType::DownloadPaused,
-            "Idle" => FirmwareStatusEnumType::Idle,
-            "InstallationFailed" => FirmwareStatusEnumType::InstallationFailed,
-            "Installing" => FirmwareStatusEnumType::Installing,
-            "Installed" => FirmwareStatusEnumType::Installed,
-            "InstallRebooting" => FirmwareStatusEnumType::InstallRebooting,
-            "InstallScheduled" => FirmwareStatusEnumType::InstallScheduled,
-            "InstallVerificationFailed" => FirmwareStatusEnumType::InstallVerificationFailed,
-            "InvalidSignature" => FirmwareStatusEnumType::InvalidSignature,
-            "SignatureVerified" => FirmwareStatusEnumType::SignatureVerified,
-            _ => FirmwareStatusEnumType::UnknownValue(d.unknown_enum(s, "FirmwareStatusEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"Idle" {
+                    FirmwareStatusEnumType::Idle
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            9 => {
+                if *s == *b"Installed" {
+                    FirmwareStatusEnumType::Installed
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            10 => {
+                if *s == *b"Downloaded" {
+                    FirmwareStatusEnumType::Downloaded
+                } else if *s == *b"Installing" {
+                    FirmwareStatusEnumType::Installing
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            11 => {
+                if *s == *b"Downloading" {
+                    FirmwareStatusEnumType::Downloading
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"DownloadFailed" {
+                    FirmwareStatusEnumType::DownloadFailed
+                } else if *s == *b"DownloadPaused" {
+                    FirmwareStatusEnumType::DownloadPaused
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"InstallRebooting" {
+                    FirmwareStatusEnumType::InstallRebooting
+                } else if *s == *b"InstallScheduled" {
+                    FirmwareStatusEnumType::InstallScheduled
+                } else if *s == *b"InvalidSignature" {
+                    FirmwareStatusEnumType::InvalidSignature
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            17 => {
+                if *s == *b"DownloadScheduled" {
+                    FirmwareStatusEnumType::DownloadScheduled
+                } else if *s == *b"SignatureVerified" {
+                    FirmwareStatusEnumType::SignatureVerified
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"InstallationFailed" {
+                    FirmwareStatusEnumType::InstallationFailed
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            25 => {
+                if *s == *b"InstallVerificationFailed" {
+                    FirmwareStatusEnumType::InstallVerificationFailed
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            _ => FirmwareStatusEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+            ),
         })
     }
 }
@@ -2577,15 +3399,15 @@ impl Encode for FirmwareStatusEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FirmwareType {
     /// `location`: Required; at most 512 characters.
-    pub location: String,
+    pub location: Text,
     /// `retrieveDateTime`: Required; an RFC 3339 date-time.
     pub retrieve_date_time: DateTime,
     /// `installDateTime`: Optional; an RFC 3339 date-time.
     pub install_date_time: Option<DateTime>,
     /// `signingCertificate`: Required; at most 5500 characters.
-    pub signing_certificate: String,
+    pub signing_certificate: Text,
     /// `signature`: Required; at most 800 characters.
-    pub signature: String,
+    pub signature: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -2593,10 +3415,10 @@ pub struct FirmwareType {
 impl FirmwareType {
     /// A value with the required members given and every optional member absent.
     pub fn new(
-        location: String,
+        location: Text,
         retrieve_date_time: DateTime,
-        signing_certificate: String,
-        signature: String,
+        signing_certificate: Text,
+        signature: Text,
     ) -> Self {
         FirmwareType {
             location,
@@ -2612,76 +3434,145 @@ impl FirmwareType {
 impl Decode for FirmwareType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_location: Option<String> = None;
+        let mut f_location: Option<Text> = None;
         let mut f_retrieve_date_time: Option<DateTime> = None;
         let mut f_install_date_time: Option<DateTime> = None;
-        let mut f_signing_certificate: Option<String> = None;
-        let mut f_signature: Option<String> = None;
+        let mut f_signing_certificate: Option<Text> = None;
+        let mut f_signature: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "location" => {
-                    if f_location.is_some() {
-                        d.duplicate("location")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    8 => {
+                        if *key == *b"location" {
+                            if f_location.is_some() {
+                                if let Err(e) = d.duplicate("location") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(512)) {
+                                Ok(v) => f_location = Some(v),
+                                Err(e) => break 'fail (e, Some("location")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_location = Some(d.string(Some(512)).map_err(|e| e.at_key("location"))?);
+                    9 => {
+                        if *key == *b"signature" {
+                            if f_signature.is_some() {
+                                if let Err(e) = d.duplicate("signature") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(800)) {
+                                Ok(v) => f_signature = Some(v),
+                                Err(e) => break 'fail (e, Some("signature")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    15 => {
+                        if *key == *b"installDateTime" {
+                            if f_install_date_time.is_some() {
+                                if let Err(e) = d.duplicate("installDateTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_install_date_time = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_install_date_time = Some(v),
+                                Err(e) => break 'fail (e, Some("installDateTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    16 => {
+                        if *key == *b"retrieveDateTime" {
+                            if f_retrieve_date_time.is_some() {
+                                if let Err(e) = d.duplicate("retrieveDateTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_retrieve_date_time = Some(v),
+                                Err(e) => break 'fail (e, Some("retrieveDateTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    18 => {
+                        if *key == *b"signingCertificate" {
+                            if f_signing_certificate.is_some() {
+                                if let Err(e) = d.duplicate("signingCertificate") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(5500)) {
+                                Ok(v) => f_signing_certificate = Some(v),
+                                Err(e) => break 'fail (e, Some("signingCertificate")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "retrieveDateTime" => {
-                    if f_retrieve_date_time.is_some() {
-                        d.duplicate("retrieveDateTime")?;
-                    }
-                    f_retrieve_date_time =
-                        Some(d.date_time().map_err(|e| e.at_key("retrieveDateTime"))?);
-                }
-                "installDateTime" => {
-                    if f_install_date_time.is_some() {
-                        d.duplicate("installDateTime")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_install_date_time = None;
-                        continue;
-                    }
-                    f_install_date_time =
-                        Some(d.date_time().map_err(|e| e.at_key("installDateTime"))?);
-                }
-                "signingCertificate" => {
-                    if f_signing_certificate.is_some() {
-                        d.duplicate("signingCertificate")?;
-                    }
-                    f_signing_certificate = Some(
-                        d.string(Some(5500))
-                            .map_err(|e| e.at_key("signingCertificate"))?,
-                    );
-                }
-                "signature" => {
-                    if f_signature.is_some() {
-                        d.duplicate("signature")?;
-                    }
-                    f_signature = Some(d.string(Some(800)).map_err(|e| e.at_key("signature"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(FirmwareType {
-            location: match f_location {
-                Some(v) => v,
-                None => return Err(Decoder::missing("location")),
-            },
-            retrieve_date_time: match f_retrieve_date_time {
-                Some(v) => v,
-                None => return Err(Decoder::missing("retrieveDateTime")),
-            },
-            install_date_time: f_install_date_time,
-            signing_certificate: match f_signing_certificate {
-                Some(v) => v,
-                None => return Err(Decoder::missing("signingCertificate")),
-            },
-            signature: match f_signature {
-                Some(v) => v,
-                None => return Err(Decoder::missing("signature")),
-            },
-            extra,
+            let Some(r_location) = f_location else {
+                break 'fail (Decoder::missing("location"), None);
+            };
+            let Some(r_retrieve_date_time) = f_retrieve_date_time else {
+                break 'fail (Decoder::missing("retrieveDateTime"), None);
+            };
+            let Some(r_signing_certificate) = f_signing_certificate else {
+                break 'fail (Decoder::missing("signingCertificate"), None);
+            };
+            let Some(r_signature) = f_signature else {
+                break 'fail (Decoder::missing("signature"), None);
+            };
+            return Ok(FirmwareType {
+                location: r_location,
+                retrieve_date_time: r_retrieve_date_time,
+                install_date_time: f_install_date_time,
+                signing_certificate: r_signing_certificate,
+                signature: r_signature,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2793,11 +3684,22 @@ impl std::str::FromStr for GenericStatusEnumType {
 
 impl Decode for GenericStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => GenericStatusEnumType::Accepted,
-            "Rejected" => GenericStatusEnumType::Rejected,
-            _ => GenericStatusEnumType::UnknownValue(d.unknown_enum(s, "GenericStatusEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    GenericStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    GenericStatusEnumType::Rejected
+                } else {
+                    GenericStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GenericStatusEnumType")?,
+                    )
+                }
+            }
+            _ => GenericStatusEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "GenericStatusEnumType")?,
+            ),
         })
     }
 }
@@ -2865,12 +3767,21 @@ impl std::str::FromStr for GetCompositeScheduleStatus {
 
 impl Decode for GetCompositeScheduleStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => GetCompositeScheduleStatus::Accepted,
-            "Rejected" => GetCompositeScheduleStatus::Rejected,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    GetCompositeScheduleStatus::Accepted
+                } else if *s == *b"Rejected" {
+                    GetCompositeScheduleStatus::Rejected
+                } else {
+                    GetCompositeScheduleStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetCompositeScheduleStatus")?,
+                    )
+                }
+            }
             _ => GetCompositeScheduleStatus::UnknownValue(
-                d.unknown_enum(s, "GetCompositeScheduleStatus")?,
+                d.unknown_enum_bytes(s, "GetCompositeScheduleStatus")?,
             ),
         })
     }
@@ -2941,12 +3852,21 @@ impl std::str::FromStr for GetInstalledCertificateStatusEnumType {
 
 impl Decode for GetInstalledCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => GetInstalledCertificateStatusEnumType::Accepted,
-            "NotFound" => GetInstalledCertificateStatusEnumType::NotFound,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    GetInstalledCertificateStatusEnumType::Accepted
+                } else if *s == *b"NotFound" {
+                    GetInstalledCertificateStatusEnumType::NotFound
+                } else {
+                    GetInstalledCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetInstalledCertificateStatusEnumType")?,
+                    )
+                }
+            }
             _ => GetInstalledCertificateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "GetInstalledCertificateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "GetInstalledCertificateStatusEnumType")?,
             ),
         })
     }
@@ -3022,12 +3942,24 @@ impl std::str::FromStr for HashAlgorithmEnumType {
 
 impl Decode for HashAlgorithmEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "SHA256" => HashAlgorithmEnumType::SHA256,
-            "SHA384" => HashAlgorithmEnumType::SHA384,
-            "SHA512" => HashAlgorithmEnumType::SHA512,
-            _ => HashAlgorithmEnumType::UnknownValue(d.unknown_enum(s, "HashAlgorithmEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"SHA256" {
+                    HashAlgorithmEnumType::SHA256
+                } else if *s == *b"SHA384" {
+                    HashAlgorithmEnumType::SHA384
+                } else if *s == *b"SHA512" {
+                    HashAlgorithmEnumType::SHA512
+                } else {
+                    HashAlgorithmEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "HashAlgorithmEnumType")?,
+                    )
+                }
+            }
+            _ => HashAlgorithmEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "HashAlgorithmEnumType")?,
+            ),
         })
     }
 }
@@ -3051,7 +3983,7 @@ pub struct IdTagInfo {
     /// `expiryDate`: Optional; an RFC 3339 date-time.
     pub expiry_date: Option<DateTime>,
     /// `parentIdTag`: Optional; at most 20 characters.
-    pub parent_id_tag: Option<String>,
+    pub parent_id_tag: Option<Text>,
     /// `status`: Required; a [`AuthorizationStatus`].
     pub status: AuthorizationStatus,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -3074,51 +4006,105 @@ impl Decode for IdTagInfo {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_expiry_date: Option<DateTime> = None;
-        let mut f_parent_id_tag: Option<String> = None;
+        let mut f_parent_id_tag: Option<Text> = None;
         let mut f_status: Option<AuthorizationStatus> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "expiryDate" => {
-                    if f_expiry_date.is_some() {
-                        d.duplicate("expiryDate")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match AuthorizationStatus::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_expiry_date = None;
-                        continue;
+                    10 => {
+                        if *key == *b"expiryDate" {
+                            if f_expiry_date.is_some() {
+                                if let Err(e) = d.duplicate("expiryDate") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_expiry_date = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_expiry_date = Some(v),
+                                Err(e) => break 'fail (e, Some("expiryDate")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_expiry_date = Some(d.date_time().map_err(|e| e.at_key("expiryDate"))?);
+                    11 => {
+                        if *key == *b"parentIdTag" {
+                            if f_parent_id_tag.is_some() {
+                                if let Err(e) = d.duplicate("parentIdTag") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_parent_id_tag = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_parent_id_tag = Some(v),
+                                Err(e) => break 'fail (e, Some("parentIdTag")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "parentIdTag" => {
-                    if f_parent_id_tag.is_some() {
-                        d.duplicate("parentIdTag")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_parent_id_tag = None;
-                        continue;
-                    }
-                    f_parent_id_tag =
-                        Some(d.string(Some(20)).map_err(|e| e.at_key("parentIdTag"))?);
-                }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status =
-                        Some(AuthorizationStatus::decode(d).map_err(|e| e.at_key("status"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(IdTagInfo {
-            expiry_date: f_expiry_date,
-            parent_id_tag: f_parent_id_tag,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(IdTagInfo {
+                expiry_date: f_expiry_date,
+                parent_id_tag: f_parent_id_tag,
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3215,13 +4201,30 @@ impl std::str::FromStr for InstallCertificateStatusEnumType {
 
 impl Decode for InstallCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => InstallCertificateStatusEnumType::Accepted,
-            "Failed" => InstallCertificateStatusEnumType::Failed,
-            "Rejected" => InstallCertificateStatusEnumType::Rejected,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Failed" {
+                    InstallCertificateStatusEnumType::Failed
+                } else {
+                    InstallCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "InstallCertificateStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    InstallCertificateStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    InstallCertificateStatusEnumType::Rejected
+                } else {
+                    InstallCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "InstallCertificateStatusEnumType")?,
+                    )
+                }
+            }
             _ => InstallCertificateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "InstallCertificateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "InstallCertificateStatusEnumType")?,
             ),
         })
     }
@@ -3246,18 +4249,18 @@ impl Encode for InstallCertificateStatusEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyValue {
     /// `key`: Required; at most 50 characters.
-    pub key: String,
+    pub key: Text,
     /// `readonly`: Required; a boolean.
     pub readonly: bool,
     /// `value`: Optional; at most 500 characters.
-    pub value: Option<String>,
+    pub value: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl KeyValue {
     /// A value with the required members given and every optional member absent.
-    pub fn new(key: String, readonly: bool) -> Self {
+    pub fn new(key: Text, readonly: bool) -> Self {
         KeyValue {
             key,
             readonly,
@@ -3270,49 +4273,101 @@ impl KeyValue {
 impl Decode for KeyValue {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_key: Option<String> = None;
+        let mut f_key: Option<Text> = None;
         let mut f_readonly: Option<bool> = None;
-        let mut f_value: Option<String> = None;
+        let mut f_value: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "key" => {
-                    if f_key.is_some() {
-                        d.duplicate("key")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    3 => {
+                        if *key == *b"key" {
+                            if f_key.is_some() {
+                                if let Err(e) = d.duplicate("key") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_key = Some(v),
+                                Err(e) => break 'fail (e, Some("key")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_key = Some(d.string(Some(50)).map_err(|e| e.at_key("key"))?);
+                    5 => {
+                        if *key == *b"value" {
+                            if f_value.is_some() {
+                                if let Err(e) = d.duplicate("value") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_value = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(500)) {
+                                Ok(v) => f_value = Some(v),
+                                Err(e) => break 'fail (e, Some("value")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    8 => {
+                        if *key == *b"readonly" {
+                            if f_readonly.is_some() {
+                                if let Err(e) = d.duplicate("readonly") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_readonly = Some(v),
+                                Err(e) => break 'fail (e, Some("readonly")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "readonly" => {
-                    if f_readonly.is_some() {
-                        d.duplicate("readonly")?;
-                    }
-                    f_readonly = Some(d.boolean().map_err(|e| e.at_key("readonly"))?);
-                }
-                "value" => {
-                    if f_value.is_some() {
-                        d.duplicate("value")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_value = None;
-                        continue;
-                    }
-                    f_value = Some(d.string(Some(500)).map_err(|e| e.at_key("value"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(KeyValue {
-            key: match f_key {
-                Some(v) => v,
-                None => return Err(Decoder::missing("key")),
-            },
-            readonly: match f_readonly {
-                Some(v) => v,
-                None => return Err(Decoder::missing("readonly")),
-            },
-            value: f_value,
-            extra,
+            let Some(r_key) = f_key else {
+                break 'fail (Decoder::missing("key"), None);
+            };
+            let Some(r_readonly) = f_readonly else {
+                break 'fail (Decoder::missing("readonly"), None);
+            };
+            return Ok(KeyValue {
+                key: r_key,
+                readonly: r_readonly,
+                value: f_value,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3416,14 +4471,39 @@ impl std::str::FromStr for Location {
 
 impl Decode for Location {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Cable" => Location::Cable,
-            "EV" => Location::EV,
-            "Inlet" => Location::Inlet,
-            "Outlet" => Location::Outlet,
-            "Body" => Location::Body,
-            _ => Location::UnknownValue(d.unknown_enum(s, "Location")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            2 => {
+                if *s == *b"EV" {
+                    Location::EV
+                } else {
+                    Location::UnknownValue(d.unknown_enum_bytes(s, "Location")?)
+                }
+            }
+            4 => {
+                if *s == *b"Body" {
+                    Location::Body
+                } else {
+                    Location::UnknownValue(d.unknown_enum_bytes(s, "Location")?)
+                }
+            }
+            5 => {
+                if *s == *b"Cable" {
+                    Location::Cable
+                } else if *s == *b"Inlet" {
+                    Location::Inlet
+                } else {
+                    Location::UnknownValue(d.unknown_enum_bytes(s, "Location")?)
+                }
+            }
+            6 => {
+                if *s == *b"Outlet" {
+                    Location::Outlet
+                } else {
+                    Location::UnknownValue(d.unknown_enum_bytes(s, "Location")?)
+                }
+            }
+            _ => Location::UnknownValue(d.unknown_enum_bytes(s, "Location")?),
         })
     }
 }
@@ -3489,11 +4569,23 @@ impl std::str::FromStr for LogEnumType {
 
 impl Decode for LogEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "DiagnosticsLog" => LogEnumType::DiagnosticsLog,
-            "SecurityLog" => LogEnumType::SecurityLog,
-            _ => LogEnumType::UnknownValue(d.unknown_enum(s, "LogEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            11 => {
+                if *s == *b"SecurityLog" {
+                    LogEnumType::SecurityLog
+                } else {
+                    LogEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogEnumType")?)
+                }
+            }
+            14 => {
+                if *s == *b"DiagnosticsLog" {
+                    LogEnumType::DiagnosticsLog
+                } else {
+                    LogEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogEnumType")?)
+                }
+            }
+            _ => LogEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogEnumType")?),
         })
     }
 }
@@ -3515,7 +4607,7 @@ impl Encode for LogEnumType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogParametersType {
     /// `remoteLocation`: Required; at most 512 characters.
-    pub remote_location: String,
+    pub remote_location: Text,
     /// `oldestTimestamp`: Optional; an RFC 3339 date-time.
     pub oldest_timestamp: Option<DateTime>,
     /// `latestTimestamp`: Optional; an RFC 3339 date-time.
@@ -3526,7 +4618,7 @@ pub struct LogParametersType {
 
 impl LogParametersType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(remote_location: String) -> Self {
+    pub fn new(remote_location: Text) -> Self {
         LogParametersType {
             remote_location,
             oldest_timestamp: None,
@@ -3539,55 +4631,99 @@ impl LogParametersType {
 impl Decode for LogParametersType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_remote_location: Option<String> = None;
+        let mut f_remote_location: Option<Text> = None;
         let mut f_oldest_timestamp: Option<DateTime> = None;
         let mut f_latest_timestamp: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "remoteLocation" => {
-                    if f_remote_location.is_some() {
-                        d.duplicate("remoteLocation")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    14 => {
+                        if *key == *b"remoteLocation" {
+                            if f_remote_location.is_some() {
+                                if let Err(e) = d.duplicate("remoteLocation") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(512)) {
+                                Ok(v) => f_remote_location = Some(v),
+                                Err(e) => break 'fail (e, Some("remoteLocation")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_remote_location = Some(
-                        d.string(Some(512))
-                            .map_err(|e| e.at_key("remoteLocation"))?,
-                    );
+                    15 => {
+                        if *key == *b"oldestTimestamp" {
+                            if f_oldest_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("oldestTimestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_oldest_timestamp = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_oldest_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("oldestTimestamp")),
+                            }
+                        } else if *key == *b"latestTimestamp" {
+                            if f_latest_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("latestTimestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_latest_timestamp = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_latest_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("latestTimestamp")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "oldestTimestamp" => {
-                    if f_oldest_timestamp.is_some() {
-                        d.duplicate("oldestTimestamp")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_oldest_timestamp = None;
-                        continue;
-                    }
-                    f_oldest_timestamp =
-                        Some(d.date_time().map_err(|e| e.at_key("oldestTimestamp"))?);
-                }
-                "latestTimestamp" => {
-                    if f_latest_timestamp.is_some() {
-                        d.duplicate("latestTimestamp")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_latest_timestamp = None;
-                        continue;
-                    }
-                    f_latest_timestamp =
-                        Some(d.date_time().map_err(|e| e.at_key("latestTimestamp"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(LogParametersType {
-            remote_location: match f_remote_location {
-                Some(v) => v,
-                None => return Err(Decoder::missing("remoteLocation")),
-            },
-            oldest_timestamp: f_oldest_timestamp,
-            latest_timestamp: f_latest_timestamp,
-            extra,
+            let Some(r_remote_location) = f_remote_location else {
+                break 'fail (Decoder::missing("remoteLocation"), None);
+            };
+            return Ok(LogParametersType {
+                remote_location: r_remote_location,
+                oldest_timestamp: f_oldest_timestamp,
+                latest_timestamp: f_latest_timestamp,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3684,12 +4820,25 @@ impl std::str::FromStr for LogStatusEnumType {
 
 impl Decode for LogStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => LogStatusEnumType::Accepted,
-            "Rejected" => LogStatusEnumType::Rejected,
-            "AcceptedCanceled" => LogStatusEnumType::AcceptedCanceled,
-            _ => LogStatusEnumType::UnknownValue(d.unknown_enum(s, "LogStatusEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    LogStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    LogStatusEnumType::Rejected
+                } else {
+                    LogStatusEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogStatusEnumType")?)
+                }
+            }
+            16 => {
+                if *s == *b"AcceptedCanceled" {
+                    LogStatusEnumType::AcceptedCanceled
+                } else {
+                    LogStatusEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogStatusEnumType")?)
+                }
+            }
+            _ => LogStatusEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogStatusEnumType")?),
         })
     }
 }
@@ -3857,31 +5006,113 @@ impl std::str::FromStr for Measurand {
 
 impl Decode for Measurand {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Energy.Active.Export.Register" => Measurand::EnergyActiveExportRegister,
-            "Energy.Active.Import.Register" => Measurand::EnergyActiveImportRegister,
-            "Energy.Reactive.Export.Register" => Measurand::EnergyReactiveExportRegister,
-            "Energy.Reactive.Import.Register" => Measurand::EnergyReactiveImportRegister,
-            "Energy.Active.Export.Interval" => Measurand::EnergyActiveExportInterval,
-            "Energy.Active.Import.Interval" => Measurand::EnergyActiveImportInterval,
-            "Energy.Reactive.Export.Interval" => Measurand::EnergyReactiveExportInterval,
-            "Energy.Reactive.Import.Interval" => Measurand::EnergyReactiveImportInterval,
-            "Power.Active.Export" => Measurand::PowerActiveExport,
-            "Power.Active.Import" => Measurand::PowerActiveImport,
-            "Power.Offered" => Measurand::PowerOffered,
-            "Power.Reactive.Export" => Measurand::PowerReactiveExport,
-            "Power.Reactive.Import" => Measurand::PowerReactiveImport,
-            "Power.Factor" => Measurand::PowerFactor,
-            "Current.Import" => Measurand::CurrentImport,
-            "Current.Export" => Measurand::CurrentExport,
-            "Current.Offered" => Measurand::CurrentOffered,
-            "Voltage" => Measurand::Voltage,
-            "Frequency" => Measurand::Frequency,
-            "Temperature" => Measurand::Temperature,
-            "SoC" => Measurand::SoC,
-            "RPM" => Measurand::RPM,
-            _ => Measurand::UnknownValue(d.unknown_enum(s, "Measurand")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            3 => {
+                if *s == *b"SoC" {
+                    Measurand::SoC
+                } else if *s == *b"RPM" {
+                    Measurand::RPM
+                } else {
+                    Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?)
+                }
+            }
+            7 => {
+                if *s == *b"Voltage" {
+                    Measurand::Voltage
+                } else {
+                    Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?)
+                }
+            }
+            9 => {
+                if *s == *b"Frequency" {
+                    Measurand::Frequency
+                } else {
+                    Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?)
+                }
+            }
+            11 => {
+                if *s == *b"Temperature" {
+                    Measurand::Temperature
+                } else {
+                    Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?)
+                }
+            }
+            12 => {
+                if *s == *b"Power.Factor" {
+                    Measurand::PowerFactor
+                } else {
+                    Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?)
+                }
+            }
+            13 => {
+                if *s == *b"Power.Offered" {
+                    Measurand::PowerOffered
+                } else {
+                    Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?)
+                }
+            }
+            14 => {
+                if *s == *b"Current.Import" {
+                    Measurand::CurrentImport
+                } else if *s == *b"Current.Export" {
+                    Measurand::CurrentExport
+                } else {
+                    Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?)
+                }
+            }
+            15 => {
+                if *s == *b"Current.Offered" {
+                    Measurand::CurrentOffered
+                } else {
+                    Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?)
+                }
+            }
+            19 => {
+                if *s == *b"Power.Active.Export" {
+                    Measurand::PowerActiveExport
+                } else if *s == *b"Power.Active.Import" {
+                    Measurand::PowerActiveImport
+                } else {
+                    Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?)
+                }
+            }
+            21 => {
+                if *s == *b"Power.Reactive.Export" {
+                    Measurand::PowerReactiveExport
+                } else if *s == *b"Power.Reactive.Import" {
+                    Measurand::PowerReactiveImport
+                } else {
+                    Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?)
+                }
+            }
+            29 => {
+                if *s == *b"Energy.Active.Export.Register" {
+                    Measurand::EnergyActiveExportRegister
+                } else if *s == *b"Energy.Active.Import.Register" {
+                    Measurand::EnergyActiveImportRegister
+                } else if *s == *b"Energy.Active.Export.Interval" {
+                    Measurand::EnergyActiveExportInterval
+                } else if *s == *b"Energy.Active.Import.Interval" {
+                    Measurand::EnergyActiveImportInterval
+                } else {
+                    Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?)
+                }
+            }
+            31 => {
+                if *s == *b"Energy.Reactive.Export.Register" {
+                    Measurand::EnergyReactiveExportRegister
+                } else if *s == *b"Energy.Reactive.Import.Register" {
+                    Measurand::EnergyReactiveImportRegister
+                } else if *s == *b"Energy.Reactive.Export.Interval" {
+                    Measurand::EnergyReactiveExportInterval
+                } else if *s == *b"Energy.Reactive.Import.Interval" {
+                    Measurand::EnergyReactiveImportInterval
+                } else {
+                    Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?)
+                }
+            }
+            _ => Measurand::UnknownValue(d.unknown_enum_bytes(s, "Measurand")?),
         })
     }
 }
@@ -3969,15 +5200,51 @@ impl std::str::FromStr for MessageTrigger {
 
 impl Decode for MessageTrigger {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "BootNotification" => MessageTrigger::BootNotification,
-            "DiagnosticsStatusNotification" => MessageTrigger::DiagnosticsStatusNotification,
-            "FirmwareStatusNotification" => MessageTrigger::FirmwareStatusNotification,
-            "Heartbeat" => MessageTrigger::Heartbeat,
-            "MeterValues" => MessageTrigger::MeterValues,
-            "StatusNotification" => MessageTrigger::StatusNotification,
-            _ => MessageTrigger::UnknownValue(d.unknown_enum(s, "MessageTrigger")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            9 => {
+                if *s == *b"Heartbeat" {
+                    MessageTrigger::Heartbeat
+                } else {
+                    MessageTrigger::UnknownValue(d.unknown_enum_bytes(s, "MessageTrigger")?)
+                }
+            }
+            11 => {
+                if *s == *b"MeterValues" {
+                    MessageTrigger::MeterValues
+                } else {
+                    MessageTrigger::UnknownValue(d.unknown_enum_bytes(s, "MessageTrigger")?)
+                }
+            }
+            16 => {
+                if *s == *b"BootNotification" {
+                    MessageTrigger::BootNotification
+                } else {
+                    MessageTrigger::UnknownValue(d.unknown_enum_bytes(s, "MessageTrigger")?)
+                }
+            }
+            18 => {
+                if *s == *b"StatusNotification" {
+                    MessageTrigger::StatusNotification
+                } else {
+                    MessageTrigger::UnknownValue(d.unknown_enum_bytes(s, "MessageTrigger")?)
+                }
+            }
+            26 => {
+                if *s == *b"FirmwareStatusNotification" {
+                    MessageTrigger::FirmwareStatusNotification
+                } else {
+                    MessageTrigger::UnknownValue(d.unknown_enum_bytes(s, "MessageTrigger")?)
+                }
+            }
+            29 => {
+                if *s == *b"DiagnosticsStatusNotification" {
+                    MessageTrigger::DiagnosticsStatusNotification
+                } else {
+                    MessageTrigger::UnknownValue(d.unknown_enum_bytes(s, "MessageTrigger")?)
+                }
+            }
+            _ => MessageTrigger::UnknownValue(d.unknown_enum_bytes(s, "MessageTrigger")?),
         })
     }
 }
@@ -4070,16 +5337,67 @@ impl std::str::FromStr for MessageTriggerEnumType {
 
 impl Decode for MessageTriggerEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "BootNotification" => MessageTriggerEnumType::BootNotification,
-            "LogStatusNotification" => MessageTriggerEnumType::LogStatusNotification,
-            "FirmwareStatusNotification" => MessageTriggerEnumType::FirmwareStatusNotification,
-            "Heartbeat" => MessageTriggerEnumType::Heartbeat,
-            "MeterValues" => MessageTriggerEnumType::MeterValues,
-            "SignChargePointCertificate" => MessageTriggerEnumType::SignChargePointCertificate,
-            "StatusNotification" => MessageTriggerEnumType::StatusNotification,
-            _ => MessageTriggerEnumType::UnknownValue(d.unknown_enum(s, "MessageTriggerEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            9 => {
+                if *s == *b"Heartbeat" {
+                    MessageTriggerEnumType::Heartbeat
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
+            11 => {
+                if *s == *b"MeterValues" {
+                    MessageTriggerEnumType::MeterValues
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"BootNotification" {
+                    MessageTriggerEnumType::BootNotification
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"StatusNotification" {
+                    MessageTriggerEnumType::StatusNotification
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
+            21 => {
+                if *s == *b"LogStatusNotification" {
+                    MessageTriggerEnumType::LogStatusNotification
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
+            26 => {
+                if *s == *b"FirmwareStatusNotification" {
+                    MessageTriggerEnumType::FirmwareStatusNotification
+                } else if *s == *b"SignChargePointCertificate" {
+                    MessageTriggerEnumType::SignChargePointCertificate
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
+            _ => MessageTriggerEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+            ),
         })
     }
 }
@@ -4126,36 +5444,70 @@ impl Decode for MeterValue {
         let mut f_sampled_value: Option<Vec<SampledValue>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "timestamp" => {
-                    if f_timestamp.is_some() {
-                        d.duplicate("timestamp")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    9 => {
+                        if *key == *b"timestamp" {
+                            if f_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("timestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("timestamp")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
-                }
-                "sampledValue" => {
-                    if f_sampled_value.is_some() {
-                        d.duplicate("sampledValue")?;
+                    12 => {
+                        if *key == *b"sampledValue" {
+                            if f_sampled_value.is_some() {
+                                if let Err(e) = d.duplicate("sampledValue") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| SampledValue::decode(d)) {
+                                Ok(v) => f_sampled_value = Some(v),
+                                Err(e) => break 'fail (e, Some("sampledValue")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_sampled_value = Some(
-                        d.array(1, None, |d| SampledValue::decode(d))
-                            .map_err(|e| e.at_key("sampledValue"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(MeterValue {
-            timestamp: match f_timestamp {
-                Some(v) => v,
-                None => return Err(Decoder::missing("timestamp")),
-            },
-            sampled_value: match f_sampled_value {
-                Some(v) => v,
-                None => return Err(Decoder::missing("sampledValue")),
-            },
-            extra,
+            let Some(r_timestamp) = f_timestamp else {
+                break 'fail (Decoder::missing("timestamp"), None);
+            };
+            let Some(r_sampled_value) = f_sampled_value else {
+                break 'fail (Decoder::missing("sampledValue"), None);
+            };
+            return Ok(MeterValue {
+                timestamp: r_timestamp,
+                sampled_value: r_sampled_value,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4288,19 +5640,49 @@ impl std::str::FromStr for Phase {
 
 impl Decode for Phase {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "L1" => Phase::L1,
-            "L2" => Phase::L2,
-            "L3" => Phase::L3,
-            "N" => Phase::N,
-            "L1-N" => Phase::L1N,
-            "L2-N" => Phase::L2N,
-            "L3-N" => Phase::L3N,
-            "L1-L2" => Phase::L1L2,
-            "L2-L3" => Phase::L2L3,
-            "L3-L1" => Phase::L3L1,
-            _ => Phase::UnknownValue(d.unknown_enum(s, "Phase")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            1 => {
+                if *s == *b"N" {
+                    Phase::N
+                } else {
+                    Phase::UnknownValue(d.unknown_enum_bytes(s, "Phase")?)
+                }
+            }
+            2 => {
+                if *s == *b"L1" {
+                    Phase::L1
+                } else if *s == *b"L2" {
+                    Phase::L2
+                } else if *s == *b"L3" {
+                    Phase::L3
+                } else {
+                    Phase::UnknownValue(d.unknown_enum_bytes(s, "Phase")?)
+                }
+            }
+            4 => {
+                if *s == *b"L1-N" {
+                    Phase::L1N
+                } else if *s == *b"L2-N" {
+                    Phase::L2N
+                } else if *s == *b"L3-N" {
+                    Phase::L3N
+                } else {
+                    Phase::UnknownValue(d.unknown_enum_bytes(s, "Phase")?)
+                }
+            }
+            5 => {
+                if *s == *b"L1-L2" {
+                    Phase::L1L2
+                } else if *s == *b"L2-L3" {
+                    Phase::L2L3
+                } else if *s == *b"L3-L1" {
+                    Phase::L3L1
+                } else {
+                    Phase::UnknownValue(d.unknown_enum_bytes(s, "Phase")?)
+                }
+            }
+            _ => Phase::UnknownValue(d.unknown_enum_bytes(s, "Phase")?),
         })
     }
 }
@@ -4398,17 +5780,60 @@ impl std::str::FromStr for ReadingContext {
 
 impl Decode for ReadingContext {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Interruption.Begin" => ReadingContext::InterruptionBegin,
-            "Interruption.End" => ReadingContext::InterruptionEnd,
-            "Sample.Clock" => ReadingContext::SampleClock,
-            "Sample.Periodic" => ReadingContext::SamplePeriodic,
-            "Transaction.Begin" => ReadingContext::TransactionBegin,
-            "Transaction.End" => ReadingContext::TransactionEnd,
-            "Trigger" => ReadingContext::Trigger,
-            "Other" => ReadingContext::Other,
-            _ => ReadingContext::UnknownValue(d.unknown_enum(s, "ReadingContext")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            5 => {
+                if *s == *b"Other" {
+                    ReadingContext::Other
+                } else {
+                    ReadingContext::UnknownValue(d.unknown_enum_bytes(s, "ReadingContext")?)
+                }
+            }
+            7 => {
+                if *s == *b"Trigger" {
+                    ReadingContext::Trigger
+                } else {
+                    ReadingContext::UnknownValue(d.unknown_enum_bytes(s, "ReadingContext")?)
+                }
+            }
+            12 => {
+                if *s == *b"Sample.Clock" {
+                    ReadingContext::SampleClock
+                } else {
+                    ReadingContext::UnknownValue(d.unknown_enum_bytes(s, "ReadingContext")?)
+                }
+            }
+            15 => {
+                if *s == *b"Sample.Periodic" {
+                    ReadingContext::SamplePeriodic
+                } else if *s == *b"Transaction.End" {
+                    ReadingContext::TransactionEnd
+                } else {
+                    ReadingContext::UnknownValue(d.unknown_enum_bytes(s, "ReadingContext")?)
+                }
+            }
+            16 => {
+                if *s == *b"Interruption.End" {
+                    ReadingContext::InterruptionEnd
+                } else {
+                    ReadingContext::UnknownValue(d.unknown_enum_bytes(s, "ReadingContext")?)
+                }
+            }
+            17 => {
+                if *s == *b"Transaction.Begin" {
+                    ReadingContext::TransactionBegin
+                } else {
+                    ReadingContext::UnknownValue(d.unknown_enum_bytes(s, "ReadingContext")?)
+                }
+            }
+            18 => {
+                if *s == *b"Interruption.Begin" {
+                    ReadingContext::InterruptionBegin
+                } else {
+                    ReadingContext::UnknownValue(d.unknown_enum_bytes(s, "ReadingContext")?)
+                }
+            }
+            _ => ReadingContext::UnknownValue(d.unknown_enum_bytes(s, "ReadingContext")?),
         })
     }
 }
@@ -4521,20 +5946,61 @@ impl std::str::FromStr for Reason {
 
 impl Decode for Reason {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "EmergencyStop" => Reason::EmergencyStop,
-            "EVDisconnected" => Reason::EVDisconnected,
-            "HardReset" => Reason::HardReset,
-            "Local" => Reason::Local,
-            "Other" => Reason::Other,
-            "PowerLoss" => Reason::PowerLoss,
-            "Reboot" => Reason::Reboot,
-            "Remote" => Reason::Remote,
-            "SoftReset" => Reason::SoftReset,
-            "UnlockCommand" => Reason::UnlockCommand,
-            "DeAuthorized" => Reason::DeAuthorized,
-            _ => Reason::UnknownValue(d.unknown_enum(s, "Reason")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            5 => {
+                if *s == *b"Local" {
+                    Reason::Local
+                } else if *s == *b"Other" {
+                    Reason::Other
+                } else {
+                    Reason::UnknownValue(d.unknown_enum_bytes(s, "Reason")?)
+                }
+            }
+            6 => {
+                if *s == *b"Reboot" {
+                    Reason::Reboot
+                } else if *s == *b"Remote" {
+                    Reason::Remote
+                } else {
+                    Reason::UnknownValue(d.unknown_enum_bytes(s, "Reason")?)
+                }
+            }
+            9 => {
+                if *s == *b"HardReset" {
+                    Reason::HardReset
+                } else if *s == *b"PowerLoss" {
+                    Reason::PowerLoss
+                } else if *s == *b"SoftReset" {
+                    Reason::SoftReset
+                } else {
+                    Reason::UnknownValue(d.unknown_enum_bytes(s, "Reason")?)
+                }
+            }
+            12 => {
+                if *s == *b"DeAuthorized" {
+                    Reason::DeAuthorized
+                } else {
+                    Reason::UnknownValue(d.unknown_enum_bytes(s, "Reason")?)
+                }
+            }
+            13 => {
+                if *s == *b"EmergencyStop" {
+                    Reason::EmergencyStop
+                } else if *s == *b"UnlockCommand" {
+                    Reason::UnlockCommand
+                } else {
+                    Reason::UnknownValue(d.unknown_enum_bytes(s, "Reason")?)
+                }
+            }
+            14 => {
+                if *s == *b"EVDisconnected" {
+                    Reason::EVDisconnected
+                } else {
+                    Reason::UnknownValue(d.unknown_enum_bytes(s, "Reason")?)
+                }
+            }
+            _ => Reason::UnknownValue(d.unknown_enum_bytes(s, "Reason")?),
         })
     }
 }
@@ -4600,11 +6066,23 @@ impl std::str::FromStr for RecurrencyKindType {
 
 impl Decode for RecurrencyKindType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Daily" => RecurrencyKindType::Daily,
-            "Weekly" => RecurrencyKindType::Weekly,
-            _ => RecurrencyKindType::UnknownValue(d.unknown_enum(s, "RecurrencyKindType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            5 => {
+                if *s == *b"Daily" {
+                    RecurrencyKindType::Daily
+                } else {
+                    RecurrencyKindType::UnknownValue(d.unknown_enum_bytes(s, "RecurrencyKindType")?)
+                }
+            }
+            6 => {
+                if *s == *b"Weekly" {
+                    RecurrencyKindType::Weekly
+                } else {
+                    RecurrencyKindType::UnknownValue(d.unknown_enum_bytes(s, "RecurrencyKindType")?)
+                }
+            }
+            _ => RecurrencyKindType::UnknownValue(d.unknown_enum_bytes(s, "RecurrencyKindType")?),
         })
     }
 }
@@ -4677,12 +6155,25 @@ impl std::str::FromStr for RegistrationStatus {
 
 impl Decode for RegistrationStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => RegistrationStatus::Accepted,
-            "Pending" => RegistrationStatus::Pending,
-            "Rejected" => RegistrationStatus::Rejected,
-            _ => RegistrationStatus::UnknownValue(d.unknown_enum(s, "RegistrationStatus")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Pending" {
+                    RegistrationStatus::Pending
+                } else {
+                    RegistrationStatus::UnknownValue(d.unknown_enum_bytes(s, "RegistrationStatus")?)
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    RegistrationStatus::Accepted
+                } else if *s == *b"Rejected" {
+                    RegistrationStatus::Rejected
+                } else {
+                    RegistrationStatus::UnknownValue(d.unknown_enum_bytes(s, "RegistrationStatus")?)
+                }
+            }
+            _ => RegistrationStatus::UnknownValue(d.unknown_enum_bytes(s, "RegistrationStatus")?),
         })
     }
 }
@@ -4750,11 +6241,22 @@ impl std::str::FromStr for RemoteStartStopStatus {
 
 impl Decode for RemoteStartStopStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => RemoteStartStopStatus::Accepted,
-            "Rejected" => RemoteStartStopStatus::Rejected,
-            _ => RemoteStartStopStatus::UnknownValue(d.unknown_enum(s, "RemoteStartStopStatus")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    RemoteStartStopStatus::Accepted
+                } else if *s == *b"Rejected" {
+                    RemoteStartStopStatus::Rejected
+                } else {
+                    RemoteStartStopStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "RemoteStartStopStatus")?,
+                    )
+                }
+            }
+            _ => RemoteStartStopStatus::UnknownValue(
+                d.unknown_enum_bytes(s, "RemoteStartStopStatus")?,
+            ),
         })
     }
 }
@@ -4837,14 +6339,34 @@ impl std::str::FromStr for ReservationStatus {
 
 impl Decode for ReservationStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => ReservationStatus::Accepted,
-            "Faulted" => ReservationStatus::Faulted,
-            "Occupied" => ReservationStatus::Occupied,
-            "Rejected" => ReservationStatus::Rejected,
-            "Unavailable" => ReservationStatus::Unavailable,
-            _ => ReservationStatus::UnknownValue(d.unknown_enum(s, "ReservationStatus")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Faulted" {
+                    ReservationStatus::Faulted
+                } else {
+                    ReservationStatus::UnknownValue(d.unknown_enum_bytes(s, "ReservationStatus")?)
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    ReservationStatus::Accepted
+                } else if *s == *b"Occupied" {
+                    ReservationStatus::Occupied
+                } else if *s == *b"Rejected" {
+                    ReservationStatus::Rejected
+                } else {
+                    ReservationStatus::UnknownValue(d.unknown_enum_bytes(s, "ReservationStatus")?)
+                }
+            }
+            11 => {
+                if *s == *b"Unavailable" {
+                    ReservationStatus::Unavailable
+                } else {
+                    ReservationStatus::UnknownValue(d.unknown_enum_bytes(s, "ReservationStatus")?)
+                }
+            }
+            _ => ReservationStatus::UnknownValue(d.unknown_enum_bytes(s, "ReservationStatus")?),
         })
     }
 }
@@ -4909,11 +6431,18 @@ impl std::str::FromStr for ResetStatus {
 
 impl Decode for ResetStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => ResetStatus::Accepted,
-            "Rejected" => ResetStatus::Rejected,
-            _ => ResetStatus::UnknownValue(d.unknown_enum(s, "ResetStatus")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    ResetStatus::Accepted
+                } else if *s == *b"Rejected" {
+                    ResetStatus::Rejected
+                } else {
+                    ResetStatus::UnknownValue(d.unknown_enum_bytes(s, "ResetStatus")?)
+                }
+            }
+            _ => ResetStatus::UnknownValue(d.unknown_enum_bytes(s, "ResetStatus")?),
         })
     }
 }
@@ -4978,11 +6507,18 @@ impl std::str::FromStr for ResetType {
 
 impl Decode for ResetType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Hard" => ResetType::Hard,
-            "Soft" => ResetType::Soft,
-            _ => ResetType::UnknownValue(d.unknown_enum(s, "ResetType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"Hard" {
+                    ResetType::Hard
+                } else if *s == *b"Soft" {
+                    ResetType::Soft
+                } else {
+                    ResetType::UnknownValue(d.unknown_enum_bytes(s, "ResetType")?)
+                }
+            }
+            _ => ResetType::UnknownValue(d.unknown_enum_bytes(s, "ResetType")?),
         })
     }
 }
@@ -5004,7 +6540,7 @@ impl Encode for ResetType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SampledValue {
     /// `value`: Required; a string.
-    pub value: String,
+    pub value: Text,
     /// `context`: Optional; a [`ReadingContext`].
     pub context: Option<ReadingContext>,
     /// `format`: Optional; a [`ValueFormat`].
@@ -5023,7 +6559,7 @@ pub struct SampledValue {
 
 impl SampledValue {
     /// A value with the required members given and every optional member absent.
-    pub fn new(value: String) -> Self {
+    pub fn new(value: Text) -> Self {
         SampledValue {
             value,
             context: None,
@@ -5040,7 +6576,7 @@ impl SampledValue {
 impl Decode for SampledValue {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_value: Option<String> = None;
+        let mut f_value: Option<Text> = None;
         let mut f_context: Option<ReadingContext> = None;
         let mut f_format: Option<ValueFormat> = None;
         let mut f_measurand: Option<Measurand> = None;
@@ -5049,89 +6585,198 @@ impl Decode for SampledValue {
         let mut f_unit: Option<UnitOfMeasure> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "value" => {
-                    if f_value.is_some() {
-                        d.duplicate("value")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    4 => {
+                        if *key == *b"unit" {
+                            if f_unit.is_some() {
+                                if let Err(e) = d.duplicate("unit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_unit = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match UnitOfMeasure::decode(d) {
+                                Ok(v) => f_unit = Some(v),
+                                Err(e) => break 'fail (e, Some("unit")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_value = Some(d.string(None).map_err(|e| e.at_key("value"))?);
+                    5 => {
+                        if *key == *b"value" {
+                            if f_value.is_some() {
+                                if let Err(e) = d.duplicate("value") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(None) {
+                                Ok(v) => f_value = Some(v),
+                                Err(e) => break 'fail (e, Some("value")),
+                            }
+                        } else if *key == *b"phase" {
+                            if f_phase.is_some() {
+                                if let Err(e) = d.duplicate("phase") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_phase = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match Phase::decode(d) {
+                                Ok(v) => f_phase = Some(v),
+                                Err(e) => break 'fail (e, Some("phase")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    6 => {
+                        if *key == *b"format" {
+                            if f_format.is_some() {
+                                if let Err(e) = d.duplicate("format") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_format = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ValueFormat::decode(d) {
+                                Ok(v) => f_format = Some(v),
+                                Err(e) => break 'fail (e, Some("format")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    7 => {
+                        if *key == *b"context" {
+                            if f_context.is_some() {
+                                if let Err(e) = d.duplicate("context") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_context = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ReadingContext::decode(d) {
+                                Ok(v) => f_context = Some(v),
+                                Err(e) => break 'fail (e, Some("context")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    8 => {
+                        if *key == *b"location" {
+                            if f_location.is_some() {
+                                if let Err(e) = d.duplicate("location") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_location = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match Location::decode(d) {
+                                Ok(v) => f_location = Some(v),
+                                Err(e) => break 'fail (e, Some("location")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    9 => {
+                        if *key == *b"measurand" {
+                            if f_measurand.is_some() {
+                                if let Err(e) = d.duplicate("measurand") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_measurand = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match Measurand::decode(d) {
+                                Ok(v) => f_measurand = Some(v),
+                                Err(e) => break 'fail (e, Some("measurand")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "context" => {
-                    if f_context.is_some() {
-                        d.duplicate("context")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_context = None;
-                        continue;
-                    }
-                    f_context = Some(ReadingContext::decode(d).map_err(|e| e.at_key("context"))?);
-                }
-                "format" => {
-                    if f_format.is_some() {
-                        d.duplicate("format")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_format = None;
-                        continue;
-                    }
-                    f_format = Some(ValueFormat::decode(d).map_err(|e| e.at_key("format"))?);
-                }
-                "measurand" => {
-                    if f_measurand.is_some() {
-                        d.duplicate("measurand")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_measurand = None;
-                        continue;
-                    }
-                    f_measurand = Some(Measurand::decode(d).map_err(|e| e.at_key("measurand"))?);
-                }
-                "phase" => {
-                    if f_phase.is_some() {
-                        d.duplicate("phase")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_phase = None;
-                        continue;
-                    }
-                    f_phase = Some(Phase::decode(d).map_err(|e| e.at_key("phase"))?);
-                }
-                "location" => {
-                    if f_location.is_some() {
-                        d.duplicate("location")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_location = None;
-                        continue;
-                    }
-                    f_location = Some(Location::decode(d).map_err(|e| e.at_key("location"))?);
-                }
-                "unit" => {
-                    if f_unit.is_some() {
-                        d.duplicate("unit")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_unit = None;
-                        continue;
-                    }
-                    f_unit = Some(UnitOfMeasure::decode(d).map_err(|e| e.at_key("unit"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SampledValue {
-            value: match f_value {
-                Some(v) => v,
-                None => return Err(Decoder::missing("value")),
-            },
-            context: f_context,
-            format: f_format,
-            measurand: f_measurand,
-            phase: f_phase,
-            location: f_location,
-            unit: f_unit,
-            extra,
+            let Some(r_value) = f_value else {
+                break 'fail (Decoder::missing("value"), None);
+            };
+            return Ok(SampledValue {
+                value: r_value,
+                context: f_context,
+                format: f_format,
+                measurand: f_measurand,
+                phase: f_phase,
+                location: f_location,
+                unit: f_unit,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5225,36 +6870,70 @@ impl Decode for TransactionData {
         let mut f_sampled_value: Option<Vec<SampledValue>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "timestamp" => {
-                    if f_timestamp.is_some() {
-                        d.duplicate("timestamp")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    9 => {
+                        if *key == *b"timestamp" {
+                            if f_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("timestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("timestamp")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
-                }
-                "sampledValue" => {
-                    if f_sampled_value.is_some() {
-                        d.duplicate("sampledValue")?;
+                    12 => {
+                        if *key == *b"sampledValue" {
+                            if f_sampled_value.is_some() {
+                                if let Err(e) = d.duplicate("sampledValue") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(0, None, |d| SampledValue::decode(d)) {
+                                Ok(v) => f_sampled_value = Some(v),
+                                Err(e) => break 'fail (e, Some("sampledValue")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_sampled_value = Some(
-                        d.array(0, None, |d| SampledValue::decode(d))
-                            .map_err(|e| e.at_key("sampledValue"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(TransactionData {
-            timestamp: match f_timestamp {
-                Some(v) => v,
-                None => return Err(Decoder::missing("timestamp")),
-            },
-            sampled_value: match f_sampled_value {
-                Some(v) => v,
-                None => return Err(Decoder::missing("sampledValue")),
-            },
-            extra,
+            let Some(r_timestamp) = f_timestamp else {
+                break 'fail (Decoder::missing("timestamp"), None);
+            };
+            let Some(r_sampled_value) = f_sampled_value else {
+                break 'fail (Decoder::missing("sampledValue"), None);
+            };
+            return Ok(TransactionData {
+                timestamp: r_timestamp,
+                sampled_value: r_sampled_value,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5352,12 +7031,31 @@ impl std::str::FromStr for TriggerMessageStatus {
 
 impl Decode for TriggerMessageStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => TriggerMessageStatus::Accepted,
-            "Rejected" => TriggerMessageStatus::Rejected,
-            "NotImplemented" => TriggerMessageStatus::NotImplemented,
-            _ => TriggerMessageStatus::UnknownValue(d.unknown_enum(s, "TriggerMessageStatus")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    TriggerMessageStatus::Accepted
+                } else if *s == *b"Rejected" {
+                    TriggerMessageStatus::Rejected
+                } else {
+                    TriggerMessageStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerMessageStatus")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"NotImplemented" {
+                    TriggerMessageStatus::NotImplemented
+                } else {
+                    TriggerMessageStatus::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerMessageStatus")?,
+                    )
+                }
+            }
+            _ => {
+                TriggerMessageStatus::UnknownValue(d.unknown_enum_bytes(s, "TriggerMessageStatus")?)
+            }
         })
     }
 }
@@ -5430,13 +7128,30 @@ impl std::str::FromStr for TriggerMessageStatusEnumType {
 
 impl Decode for TriggerMessageStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => TriggerMessageStatusEnumType::Accepted,
-            "Rejected" => TriggerMessageStatusEnumType::Rejected,
-            "NotImplemented" => TriggerMessageStatusEnumType::NotImplemented,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    TriggerMessageStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    TriggerMessageStatusEnumType::Rejected
+                } else {
+                    TriggerMessageStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerMessageStatusEnumType")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"NotImplemented" {
+                    TriggerMessageStatusEnumType::NotImplemented
+                } else {
+                    TriggerMessageStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerMessageStatusEnumType")?,
+                    )
+                }
+            }
             _ => TriggerMessageStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "TriggerMessageStatusEnumType")?,
+                d.unknown_enum_bytes(s, "TriggerMessageStatusEnumType")?,
             ),
         })
     }
@@ -5587,27 +7302,80 @@ impl std::str::FromStr for UnitOfMeasure {
 
 impl Decode for UnitOfMeasure {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Wh" => UnitOfMeasure::Wh,
-            "kWh" => UnitOfMeasure::KWh,
-            "varh" => UnitOfMeasure::Varh,
-            "kvarh" => UnitOfMeasure::Kvarh,
-            "W" => UnitOfMeasure::W,
-            "kW" => UnitOfMeasure::KW,
-            "VA" => UnitOfMeasure::VA,
-            "kVA" => UnitOfMeasure::KVA,
-            "var" => UnitOfMeasure::Var,
-            "kvar" => UnitOfMeasure::Kvar,
-            "A" => UnitOfMeasure::A,
-            "V" => UnitOfMeasure::V,
-            "K" => UnitOfMeasure::K,
-            "Celcius" => UnitOfMeasure::Celcius,
-            "Celsius" => UnitOfMeasure::Celsius,
-            "Fahrenheit" => UnitOfMeasure::Fahrenheit,
-            "Percent" => UnitOfMeasure::Percent,
-            "Hertz" => UnitOfMeasure::Hertz,
-            _ => UnitOfMeasure::UnknownValue(d.unknown_enum(s, "UnitOfMeasure")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            1 => {
+                if *s == *b"W" {
+                    UnitOfMeasure::W
+                } else if *s == *b"A" {
+                    UnitOfMeasure::A
+                } else if *s == *b"V" {
+                    UnitOfMeasure::V
+                } else if *s == *b"K" {
+                    UnitOfMeasure::K
+                } else {
+                    UnitOfMeasure::UnknownValue(d.unknown_enum_bytes(s, "UnitOfMeasure")?)
+                }
+            }
+            2 => {
+                if *s == *b"Wh" {
+                    UnitOfMeasure::Wh
+                } else if *s == *b"kW" {
+                    UnitOfMeasure::KW
+                } else if *s == *b"VA" {
+                    UnitOfMeasure::VA
+                } else {
+                    UnitOfMeasure::UnknownValue(d.unknown_enum_bytes(s, "UnitOfMeasure")?)
+                }
+            }
+            3 => {
+                if *s == *b"kWh" {
+                    UnitOfMeasure::KWh
+                } else if *s == *b"kVA" {
+                    UnitOfMeasure::KVA
+                } else if *s == *b"var" {
+                    UnitOfMeasure::Var
+                } else {
+                    UnitOfMeasure::UnknownValue(d.unknown_enum_bytes(s, "UnitOfMeasure")?)
+                }
+            }
+            4 => {
+                if *s == *b"varh" {
+                    UnitOfMeasure::Varh
+                } else if *s == *b"kvar" {
+                    UnitOfMeasure::Kvar
+                } else {
+                    UnitOfMeasure::UnknownValue(d.unknown_enum_bytes(s, "UnitOfMeasure")?)
+                }
+            }
+            5 => {
+                if *s == *b"kvarh" {
+                    UnitOfMeasure::Kvarh
+                } else if *s == *b"Hertz" {
+                    UnitOfMeasure::Hertz
+                } else {
+                    UnitOfMeasure::UnknownValue(d.unknown_enum_bytes(s, "UnitOfMeasure")?)
+                }
+            }
+            7 => {
+                if *s == *b"Celcius" {
+                    UnitOfMeasure::Celcius
+                } else if *s == *b"Celsius" {
+                    UnitOfMeasure::Celsius
+                } else if *s == *b"Percent" {
+                    UnitOfMeasure::Percent
+                } else {
+                    UnitOfMeasure::UnknownValue(d.unknown_enum_bytes(s, "UnitOfMeasure")?)
+                }
+            }
+            10 => {
+                if *s == *b"Fahrenheit" {
+                    UnitOfMeasure::Fahrenheit
+                } else {
+                    UnitOfMeasure::UnknownValue(d.unknown_enum_bytes(s, "UnitOfMeasure")?)
+                }
+            }
+            _ => UnitOfMeasure::UnknownValue(d.unknown_enum_bytes(s, "UnitOfMeasure")?),
         })
     }
 }
@@ -5680,12 +7448,25 @@ impl std::str::FromStr for UnlockStatus {
 
 impl Decode for UnlockStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Unlocked" => UnlockStatus::Unlocked,
-            "UnlockFailed" => UnlockStatus::UnlockFailed,
-            "NotSupported" => UnlockStatus::NotSupported,
-            _ => UnlockStatus::UnknownValue(d.unknown_enum(s, "UnlockStatus")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Unlocked" {
+                    UnlockStatus::Unlocked
+                } else {
+                    UnlockStatus::UnknownValue(d.unknown_enum_bytes(s, "UnlockStatus")?)
+                }
+            }
+            12 => {
+                if *s == *b"UnlockFailed" {
+                    UnlockStatus::UnlockFailed
+                } else if *s == *b"NotSupported" {
+                    UnlockStatus::NotSupported
+                } else {
+                    UnlockStatus::UnknownValue(d.unknown_enum_bytes(s, "UnlockStatus")?)
+                }
+            }
+            _ => UnlockStatus::UnknownValue(d.unknown_enum_bytes(s, "UnlockStatus")?),
         })
     }
 }
@@ -5768,15 +7549,41 @@ impl std::str::FromStr for UpdateFirmwareStatusEnumType {
 
 impl Decode for UpdateFirmwareStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => UpdateFirmwareStatusEnumType::Accepted,
-            "Rejected" => UpdateFirmwareStatusEnumType::Rejected,
-            "AcceptedCanceled" => UpdateFirmwareStatusEnumType::AcceptedCanceled,
-            "InvalidCertificate" => UpdateFirmwareStatusEnumType::InvalidCertificate,
-            "RevokedCertificate" => UpdateFirmwareStatusEnumType::RevokedCertificate,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    UpdateFirmwareStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    UpdateFirmwareStatusEnumType::Rejected
+                } else {
+                    UpdateFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UpdateFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"AcceptedCanceled" {
+                    UpdateFirmwareStatusEnumType::AcceptedCanceled
+                } else {
+                    UpdateFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UpdateFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"InvalidCertificate" {
+                    UpdateFirmwareStatusEnumType::InvalidCertificate
+                } else if *s == *b"RevokedCertificate" {
+                    UpdateFirmwareStatusEnumType::RevokedCertificate
+                } else {
+                    UpdateFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UpdateFirmwareStatusEnumType")?,
+                    )
+                }
+            }
             _ => UpdateFirmwareStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "UpdateFirmwareStatusEnumType")?,
+                d.unknown_enum_bytes(s, "UpdateFirmwareStatusEnumType")?,
             ),
         })
     }
@@ -5857,13 +7664,37 @@ impl std::str::FromStr for UpdateStatus {
 
 impl Decode for UpdateStatus {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => UpdateStatus::Accepted,
-            "Failed" => UpdateStatus::Failed,
-            "NotSupported" => UpdateStatus::NotSupported,
-            "VersionMismatch" => UpdateStatus::VersionMismatch,
-            _ => UpdateStatus::UnknownValue(d.unknown_enum(s, "UpdateStatus")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Failed" {
+                    UpdateStatus::Failed
+                } else {
+                    UpdateStatus::UnknownValue(d.unknown_enum_bytes(s, "UpdateStatus")?)
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    UpdateStatus::Accepted
+                } else {
+                    UpdateStatus::UnknownValue(d.unknown_enum_bytes(s, "UpdateStatus")?)
+                }
+            }
+            12 => {
+                if *s == *b"NotSupported" {
+                    UpdateStatus::NotSupported
+                } else {
+                    UpdateStatus::UnknownValue(d.unknown_enum_bytes(s, "UpdateStatus")?)
+                }
+            }
+            15 => {
+                if *s == *b"VersionMismatch" {
+                    UpdateStatus::VersionMismatch
+                } else {
+                    UpdateStatus::UnknownValue(d.unknown_enum_bytes(s, "UpdateStatus")?)
+                }
+            }
+            _ => UpdateStatus::UnknownValue(d.unknown_enum_bytes(s, "UpdateStatus")?),
         })
     }
 }
@@ -5928,11 +7759,23 @@ impl std::str::FromStr for UpdateType {
 
 impl Decode for UpdateType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Differential" => UpdateType::Differential,
-            "Full" => UpdateType::Full,
-            _ => UpdateType::UnknownValue(d.unknown_enum(s, "UpdateType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"Full" {
+                    UpdateType::Full
+                } else {
+                    UpdateType::UnknownValue(d.unknown_enum_bytes(s, "UpdateType")?)
+                }
+            }
+            12 => {
+                if *s == *b"Differential" {
+                    UpdateType::Differential
+                } else {
+                    UpdateType::UnknownValue(d.unknown_enum_bytes(s, "UpdateType")?)
+                }
+            }
+            _ => UpdateType::UnknownValue(d.unknown_enum_bytes(s, "UpdateType")?),
         })
     }
 }
@@ -6025,18 +7868,74 @@ impl std::str::FromStr for UploadLogStatusEnumType {
 
 impl Decode for UploadLogStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "BadMessage" => UploadLogStatusEnumType::BadMessage,
-            "Idle" => UploadLogStatusEnumType::Idle,
-            "NotSupportedOperation" => UploadLogStatusEnumType::NotSupportedOperation,
-            "PermissionDenied" => UploadLogStatusEnumType::PermissionDenied,
-            "Uploaded" => UploadLogStatusEnumType::Uploaded,
-            "UploadFailure" => UploadLogStatusEnumType::UploadFailure,
-            "Uploading" => UploadLogStatusEnumType::Uploading,
-            _ => {
-                UploadLogStatusEnumType::UnknownValue(d.unknown_enum(s, "UploadLogStatusEnumType")?)
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"Idle" {
+                    UploadLogStatusEnumType::Idle
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
             }
+            8 => {
+                if *s == *b"Uploaded" {
+                    UploadLogStatusEnumType::Uploaded
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
+            9 => {
+                if *s == *b"Uploading" {
+                    UploadLogStatusEnumType::Uploading
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
+            10 => {
+                if *s == *b"BadMessage" {
+                    UploadLogStatusEnumType::BadMessage
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
+            13 => {
+                if *s == *b"UploadFailure" {
+                    UploadLogStatusEnumType::UploadFailure
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"PermissionDenied" {
+                    UploadLogStatusEnumType::PermissionDenied
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
+            21 => {
+                if *s == *b"NotSupportedOperation" {
+                    UploadLogStatusEnumType::NotSupportedOperation
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
+            _ => UploadLogStatusEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+            ),
         })
     }
 }
@@ -6103,11 +8002,23 @@ impl std::str::FromStr for ValueFormat {
 
 impl Decode for ValueFormat {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Raw" => ValueFormat::Raw,
-            "SignedData" => ValueFormat::SignedData,
-            _ => ValueFormat::UnknownValue(d.unknown_enum(s, "ValueFormat")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            3 => {
+                if *s == *b"Raw" {
+                    ValueFormat::Raw
+                } else {
+                    ValueFormat::UnknownValue(d.unknown_enum_bytes(s, "ValueFormat")?)
+                }
+            }
+            10 => {
+                if *s == *b"SignedData" {
+                    ValueFormat::SignedData
+                } else {
+                    ValueFormat::UnknownValue(d.unknown_enum_bytes(s, "ValueFormat")?)
+                }
+            }
+            _ => ValueFormat::UnknownValue(d.unknown_enum_bytes(s, "ValueFormat")?),
         })
     }
 }

@@ -7,7 +7,7 @@ use crate::generated::types::*;
 use crate::UnknownEnumValue;
 use ocpp_types::codec::{Decode, Decoder, Encode, Extra, RawJson, Validator};
 use ocpp_types::json::JsonWriter;
-use ocpp_types::{DateTime, Decimal, DecodeError};
+use ocpp_types::{DateTime, Decimal, DecodeError, Text};
 use ocpp_types::{Direction, Message, OcppVersion};
 
 /// The `CertificateSigned` request (CALL payload) of OCPP 2.0.1, sent by the CSMS to the charging station; block `A_Security`. Answered by [`CertificateSignedResponse`].
@@ -16,7 +16,7 @@ pub struct CertificateSignedRequest {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `certificateChain`: Required; at most 10000 characters.
-    pub certificate_chain: String,
+    pub certificate_chain: Text,
     /// `certificateType`: Optional; a [`CertificateSigningUseEnumType`].
     pub certificate_type: Option<CertificateSigningUseEnumType>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -25,7 +25,7 @@ pub struct CertificateSignedRequest {
 
 impl CertificateSignedRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(certificate_chain: String) -> Self {
+    pub fn new(certificate_chain: Text) -> Self {
         CertificateSignedRequest {
             custom_data: None,
             certificate_chain,
@@ -39,59 +39,105 @@ impl Decode for CertificateSignedRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_certificate_chain: Option<String> = None;
+        let mut f_certificate_chain: Option<Text> = None;
         let mut f_certificate_type: Option<CertificateSigningUseEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    15 => {
+                        if *key == *b"certificateType" {
+                            if f_certificate_type.is_some() {
+                                if let Err(e) = d.duplicate("certificateType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_certificate_type = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CertificateSigningUseEnumType::decode(d) {
+                                Ok(v) => f_certificate_type = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    16 => {
+                        if *key == *b"certificateChain" {
+                            if f_certificate_chain.is_some() {
+                                if let Err(e) = d.duplicate("certificateChain") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(10000)) {
+                                Ok(v) => f_certificate_chain = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateChain")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "certificateChain" => {
-                    if f_certificate_chain.is_some() {
-                        d.duplicate("certificateChain")?;
-                    }
-                    f_certificate_chain = Some(
-                        d.string(Some(10000))
-                            .map_err(|e| e.at_key("certificateChain"))?,
-                    );
-                }
-                "certificateType" => {
-                    if f_certificate_type.is_some() {
-                        d.duplicate("certificateType")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_certificate_type = None;
-                        continue;
-                    }
-                    f_certificate_type = Some(
-                        CertificateSigningUseEnumType::decode(d)
-                            .map_err(|e| e.at_key("certificateType"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(CertificateSignedRequest {
-            custom_data: f_custom_data,
-            certificate_chain: match f_certificate_chain {
-                Some(v) => v,
-                None => return Err(Decoder::missing("certificateChain")),
-            },
-            certificate_type: f_certificate_type,
-            extra,
+            let Some(r_certificate_chain) = f_certificate_chain else {
+                break 'fail (Decoder::missing("certificateChain"), None);
+            };
+            return Ok(CertificateSignedRequest {
+                custom_data: f_custom_data,
+                certificate_chain: r_certificate_chain,
+                certificate_type: f_certificate_type,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -176,53 +222,94 @@ impl Decode for CertificateSignedResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match CertificateSignedStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        CertificateSignedStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(CertificateSignedResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(CertificateSignedResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -269,18 +356,18 @@ pub struct SecurityEventNotificationRequest {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `type`: Required; at most 50 characters.
-    pub type_: String,
+    pub type_: Text,
     /// `timestamp`: Required; an RFC 3339 date-time.
     pub timestamp: DateTime,
     /// `techInfo`: Optional; at most 255 characters.
-    pub tech_info: Option<String>,
+    pub tech_info: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl SecurityEventNotificationRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(type_: String, timestamp: DateTime) -> Self {
+    pub fn new(type_: Text, timestamp: DateTime) -> Self {
         SecurityEventNotificationRequest {
             custom_data: None,
             type_,
@@ -295,64 +382,127 @@ impl Decode for SecurityEventNotificationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_type_: Option<String> = None;
+        let mut f_type_: Option<Text> = None;
         let mut f_timestamp: Option<DateTime> = None;
-        let mut f_tech_info: Option<String> = None;
+        let mut f_tech_info: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    4 => {
+                        if *key == *b"type" {
+                            if f_type_.is_some() {
+                                if let Err(e) = d.duplicate("type") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_type_ = Some(v),
+                                Err(e) => break 'fail (e, Some("type")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    8 => {
+                        if *key == *b"techInfo" {
+                            if f_tech_info.is_some() {
+                                if let Err(e) = d.duplicate("techInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_tech_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(255)) {
+                                Ok(v) => f_tech_info = Some(v),
+                                Err(e) => break 'fail (e, Some("techInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    9 => {
+                        if *key == *b"timestamp" {
+                            if f_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("timestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("timestamp")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "type" => {
-                    if f_type_.is_some() {
-                        d.duplicate("type")?;
-                    }
-                    f_type_ = Some(d.string(Some(50)).map_err(|e| e.at_key("type"))?);
-                }
-                "timestamp" => {
-                    if f_timestamp.is_some() {
-                        d.duplicate("timestamp")?;
-                    }
-                    f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
-                }
-                "techInfo" => {
-                    if f_tech_info.is_some() {
-                        d.duplicate("techInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_tech_info = None;
-                        continue;
-                    }
-                    f_tech_info = Some(d.string(Some(255)).map_err(|e| e.at_key("techInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SecurityEventNotificationRequest {
-            custom_data: f_custom_data,
-            type_: match f_type_ {
-                Some(v) => v,
-                None => return Err(Decoder::missing("type")),
-            },
-            timestamp: match f_timestamp {
-                Some(v) => v,
-                None => return Err(Decoder::missing("timestamp")),
-            },
-            tech_info: f_tech_info,
-            extra,
+            let Some(r_type_) = f_type_ else {
+                break 'fail (Decoder::missing("type"), None);
+            };
+            let Some(r_timestamp) = f_timestamp else {
+                break 'fail (Decoder::missing("timestamp"), None);
+            };
+            return Ok(SecurityEventNotificationRequest {
+                custom_data: f_custom_data,
+                type_: r_type_,
+                timestamp: r_timestamp,
+                tech_info: f_tech_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -437,28 +587,54 @@ impl Decode for SecurityEventNotificationResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SecurityEventNotificationResponse {
-            custom_data: f_custom_data,
-            extra,
+            return Ok(SecurityEventNotificationResponse {
+                custom_data: f_custom_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -489,7 +665,7 @@ pub struct SignCertificateRequest {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `csr`: Required; at most 5500 characters.
-    pub csr: String,
+    pub csr: Text,
     /// `certificateType`: Optional; a [`CertificateSigningUseEnumType`].
     pub certificate_type: Option<CertificateSigningUseEnumType>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -498,7 +674,7 @@ pub struct SignCertificateRequest {
 
 impl SignCertificateRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(csr: String) -> Self {
+    pub fn new(csr: Text) -> Self {
         SignCertificateRequest {
             custom_data: None,
             csr,
@@ -512,56 +688,105 @@ impl Decode for SignCertificateRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_csr: Option<String> = None;
+        let mut f_csr: Option<Text> = None;
         let mut f_certificate_type: Option<CertificateSigningUseEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    3 => {
+                        if *key == *b"csr" {
+                            if f_csr.is_some() {
+                                if let Err(e) = d.duplicate("csr") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(5500)) {
+                                Ok(v) => f_csr = Some(v),
+                                Err(e) => break 'fail (e, Some("csr")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    15 => {
+                        if *key == *b"certificateType" {
+                            if f_certificate_type.is_some() {
+                                if let Err(e) = d.duplicate("certificateType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_certificate_type = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CertificateSigningUseEnumType::decode(d) {
+                                Ok(v) => f_certificate_type = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "csr" => {
-                    if f_csr.is_some() {
-                        d.duplicate("csr")?;
-                    }
-                    f_csr = Some(d.string(Some(5500)).map_err(|e| e.at_key("csr"))?);
-                }
-                "certificateType" => {
-                    if f_certificate_type.is_some() {
-                        d.duplicate("certificateType")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_certificate_type = None;
-                        continue;
-                    }
-                    f_certificate_type = Some(
-                        CertificateSigningUseEnumType::decode(d)
-                            .map_err(|e| e.at_key("certificateType"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SignCertificateRequest {
-            custom_data: f_custom_data,
-            csr: match f_csr {
-                Some(v) => v,
-                None => return Err(Decoder::missing("csr")),
-            },
-            certificate_type: f_certificate_type,
-            extra,
+            let Some(r_csr) = f_csr else {
+                break 'fail (Decoder::missing("csr"), None);
+            };
+            return Ok(SignCertificateRequest {
+                custom_data: f_custom_data,
+                csr: r_csr,
+                certificate_type: f_certificate_type,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -645,51 +870,94 @@ impl Decode for SignCertificateResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GenericStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status =
-                        Some(GenericStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SignCertificateResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(SignCertificateResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -763,50 +1031,96 @@ impl Decode for BootNotificationRequest {
         let mut f_reason: Option<BootReasonEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"reason" {
+                            if f_reason.is_some() {
+                                if let Err(e) = d.duplicate("reason") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match BootReasonEnumType::decode(d) {
+                                Ok(v) => f_reason = Some(v),
+                                Err(e) => break 'fail (e, Some("reason")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    15 => {
+                        if *key == *b"chargingStation" {
+                            if f_charging_station.is_some() {
+                                if let Err(e) = d.duplicate("chargingStation") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingStationType::decode(d) {
+                                Ok(v) => f_charging_station = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingStation")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "chargingStation" => {
-                    if f_charging_station.is_some() {
-                        d.duplicate("chargingStation")?;
-                    }
-                    f_charging_station = Some(
-                        ChargingStationType::decode(d).map_err(|e| e.at_key("chargingStation"))?,
-                    );
-                }
-                "reason" => {
-                    if f_reason.is_some() {
-                        d.duplicate("reason")?;
-                    }
-                    f_reason = Some(BootReasonEnumType::decode(d).map_err(|e| e.at_key("reason"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(BootNotificationRequest {
-            custom_data: f_custom_data,
-            charging_station: match f_charging_station {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingStation")),
-            },
-            reason: match f_reason {
-                Some(v) => v,
-                None => return Err(Decoder::missing("reason")),
-            },
-            extra,
+            let Some(r_charging_station) = f_charging_station else {
+                break 'fail (Decoder::missing("chargingStation"), None);
+            };
+            let Some(r_reason) = f_reason else {
+                break 'fail (Decoder::missing("reason"), None);
+            };
+            return Ok(BootNotificationRequest {
+                custom_data: f_custom_data,
+                charging_station: r_charging_station,
+                reason: r_reason,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -900,72 +1214,136 @@ impl Decode for BootNotificationResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match RegistrationStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    8 => {
+                        if *key == *b"interval" {
+                            if f_interval.is_some() {
+                                if let Err(e) = d.duplicate("interval") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_interval = Some(v),
+                                Err(e) => break 'fail (e, Some("interval")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    11 => {
+                        if *key == *b"currentTime" {
+                            if f_current_time.is_some() {
+                                if let Err(e) = d.duplicate("currentTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_current_time = Some(v),
+                                Err(e) => break 'fail (e, Some("currentTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "currentTime" => {
-                    if f_current_time.is_some() {
-                        d.duplicate("currentTime")?;
-                    }
-                    f_current_time = Some(d.date_time().map_err(|e| e.at_key("currentTime"))?);
-                }
-                "interval" => {
-                    if f_interval.is_some() {
-                        d.duplicate("interval")?;
-                    }
-                    f_interval = Some(d.integer(None, None).map_err(|e| e.at_key("interval"))?);
-                }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        RegistrationStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(BootNotificationResponse {
-            custom_data: f_custom_data,
-            current_time: match f_current_time {
-                Some(v) => v,
-                None => return Err(Decoder::missing("currentTime")),
-            },
-            interval: match f_interval {
-                Some(v) => v,
-                None => return Err(Decoder::missing("interval")),
-            },
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_current_time) = f_current_time else {
+                break 'fail (Decoder::missing("currentTime"), None);
+            };
+            let Some(r_interval) = f_interval else {
+                break 'fail (Decoder::missing("interval"), None);
+            };
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(BootNotificationResponse {
+                custom_data: f_custom_data,
+                current_time: r_current_time,
+                interval: r_interval,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1053,49 +1431,89 @@ impl Decode for GetBaseReportRequest {
         let mut f_report_base: Option<ReportBaseEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"reportBase" {
+                            if f_report_base.is_some() {
+                                if let Err(e) = d.duplicate("reportBase") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ReportBaseEnumType::decode(d) {
+                                Ok(v) => f_report_base = Some(v),
+                                Err(e) => break 'fail (e, Some("reportBase")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "requestId" => {
-                    if f_request_id.is_some() {
-                        d.duplicate("requestId")?;
-                    }
-                    f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
-                }
-                "reportBase" => {
-                    if f_report_base.is_some() {
-                        d.duplicate("reportBase")?;
-                    }
-                    f_report_base =
-                        Some(ReportBaseEnumType::decode(d).map_err(|e| e.at_key("reportBase"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetBaseReportRequest {
-            custom_data: f_custom_data,
-            request_id: match f_request_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("requestId")),
-            },
-            report_base: match f_report_base {
-                Some(v) => v,
-                None => return Err(Decoder::missing("reportBase")),
-            },
-            extra,
+            let Some(r_request_id) = f_request_id else {
+                break 'fail (Decoder::missing("requestId"), None);
+            };
+            let Some(r_report_base) = f_report_base else {
+                break 'fail (Decoder::missing("reportBase"), None);
+            };
+            return Ok(GetBaseReportRequest {
+                custom_data: f_custom_data,
+                request_id: r_request_id,
+                report_base: r_report_base,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1177,53 +1595,94 @@ impl Decode for GetBaseReportResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GenericDeviceModelStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        GenericDeviceModelStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetBaseReportResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(GetBaseReportResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1301,66 +1760,120 @@ impl Decode for GetReportRequest {
         let mut f_component_criteria: Option<Vec<ComponentCriterionEnumType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    17 => {
+                        if *key == *b"componentVariable" {
+                            if f_component_variable.is_some() {
+                                if let Err(e) = d.duplicate("componentVariable") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_component_variable = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| ComponentVariableType::decode(d)) {
+                                Ok(v) => f_component_variable = Some(v),
+                                Err(e) => break 'fail (e, Some("componentVariable")),
+                            }
+                        } else if *key == *b"componentCriteria" {
+                            if f_component_criteria.is_some() {
+                                if let Err(e) = d.duplicate("componentCriteria") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_component_criteria = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, Some(4), |d| ComponentCriterionEnumType::decode(d)) {
+                                Ok(v) => f_component_criteria = Some(v),
+                                Err(e) => break 'fail (e, Some("componentCriteria")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "componentVariable" => {
-                    if f_component_variable.is_some() {
-                        d.duplicate("componentVariable")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_component_variable = None;
-                        continue;
-                    }
-                    f_component_variable = Some(
-                        d.array(1, None, |d| ComponentVariableType::decode(d))
-                            .map_err(|e| e.at_key("componentVariable"))?,
-                    );
-                }
-                "requestId" => {
-                    if f_request_id.is_some() {
-                        d.duplicate("requestId")?;
-                    }
-                    f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
-                }
-                "componentCriteria" => {
-                    if f_component_criteria.is_some() {
-                        d.duplicate("componentCriteria")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_component_criteria = None;
-                        continue;
-                    }
-                    f_component_criteria = Some(
-                        d.array(1, Some(4), |d| ComponentCriterionEnumType::decode(d))
-                            .map_err(|e| e.at_key("componentCriteria"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetReportRequest {
-            custom_data: f_custom_data,
-            component_variable: f_component_variable,
-            request_id: match f_request_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("requestId")),
-            },
-            component_criteria: f_component_criteria,
-            extra,
+            let Some(r_request_id) = f_request_id else {
+                break 'fail (Decoder::missing("requestId"), None);
+            };
+            return Ok(GetReportRequest {
+                custom_data: f_custom_data,
+                component_variable: f_component_variable,
+                request_id: r_request_id,
+                component_criteria: f_component_criteria,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1461,53 +1974,94 @@ impl Decode for GetReportResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GenericDeviceModelStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        GenericDeviceModelStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetReportResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(GetReportResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1577,41 +2131,75 @@ impl Decode for GetVariablesRequest {
         let mut f_get_variable_data: Option<Vec<GetVariableDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    15 => {
+                        if *key == *b"getVariableData" {
+                            if f_get_variable_data.is_some() {
+                                if let Err(e) = d.duplicate("getVariableData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| GetVariableDataType::decode(d)) {
+                                Ok(v) => f_get_variable_data = Some(v),
+                                Err(e) => break 'fail (e, Some("getVariableData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "getVariableData" => {
-                    if f_get_variable_data.is_some() {
-                        d.duplicate("getVariableData")?;
-                    }
-                    f_get_variable_data = Some(
-                        d.array(1, None, |d| GetVariableDataType::decode(d))
-                            .map_err(|e| e.at_key("getVariableData"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetVariablesRequest {
-            custom_data: f_custom_data,
-            get_variable_data: match f_get_variable_data {
-                Some(v) => v,
-                None => return Err(Decoder::missing("getVariableData")),
-            },
-            extra,
+            let Some(r_get_variable_data) = f_get_variable_data else {
+                break 'fail (Decoder::missing("getVariableData"), None);
+            };
+            return Ok(GetVariablesRequest {
+                custom_data: f_custom_data,
+                get_variable_data: r_get_variable_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1691,41 +2279,75 @@ impl Decode for GetVariablesResponse {
         let mut f_get_variable_result: Option<Vec<GetVariableResultType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    17 => {
+                        if *key == *b"getVariableResult" {
+                            if f_get_variable_result.is_some() {
+                                if let Err(e) = d.duplicate("getVariableResult") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| GetVariableResultType::decode(d)) {
+                                Ok(v) => f_get_variable_result = Some(v),
+                                Err(e) => break 'fail (e, Some("getVariableResult")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "getVariableResult" => {
-                    if f_get_variable_result.is_some() {
-                        d.duplicate("getVariableResult")?;
-                    }
-                    f_get_variable_result = Some(
-                        d.array(1, None, |d| GetVariableResultType::decode(d))
-                            .map_err(|e| e.at_key("getVariableResult"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetVariablesResponse {
-            custom_data: f_custom_data,
-            get_variable_result: match f_get_variable_result {
-                Some(v) => v,
-                None => return Err(Decoder::missing("getVariableResult")),
-            },
-            extra,
+            let Some(r_get_variable_result) = f_get_variable_result else {
+                break 'fail (Decoder::missing("getVariableResult"), None);
+            };
+            return Ok(GetVariablesResponse {
+                custom_data: f_custom_data,
+                get_variable_result: r_get_variable_result,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1811,83 +2433,162 @@ impl Decode for NotifyReportRequest {
         let mut f_seq_no: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    3 => {
+                        if *key == *b"tbc" {
+                            if f_tbc.is_some() {
+                                if let Err(e) = d.duplicate("tbc") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_tbc = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_tbc = Some(v),
+                                Err(e) => break 'fail (e, Some("tbc")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    5 => {
+                        if *key == *b"seqNo" {
+                            if f_seq_no.is_some() {
+                                if let Err(e) = d.duplicate("seqNo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_seq_no = Some(v),
+                                Err(e) => break 'fail (e, Some("seqNo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"reportData" {
+                            if f_report_data.is_some() {
+                                if let Err(e) = d.duplicate("reportData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_report_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| ReportDataType::decode(d)) {
+                                Ok(v) => f_report_data = Some(v),
+                                Err(e) => break 'fail (e, Some("reportData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    11 => {
+                        if *key == *b"generatedAt" {
+                            if f_generated_at.is_some() {
+                                if let Err(e) = d.duplicate("generatedAt") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_generated_at = Some(v),
+                                Err(e) => break 'fail (e, Some("generatedAt")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "requestId" => {
-                    if f_request_id.is_some() {
-                        d.duplicate("requestId")?;
-                    }
-                    f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
-                }
-                "generatedAt" => {
-                    if f_generated_at.is_some() {
-                        d.duplicate("generatedAt")?;
-                    }
-                    f_generated_at = Some(d.date_time().map_err(|e| e.at_key("generatedAt"))?);
-                }
-                "reportData" => {
-                    if f_report_data.is_some() {
-                        d.duplicate("reportData")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_report_data = None;
-                        continue;
-                    }
-                    f_report_data = Some(
-                        d.array(1, None, |d| ReportDataType::decode(d))
-                            .map_err(|e| e.at_key("reportData"))?,
-                    );
-                }
-                "tbc" => {
-                    if f_tbc.is_some() {
-                        d.duplicate("tbc")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_tbc = None;
-                        continue;
-                    }
-                    f_tbc = Some(d.boolean().map_err(|e| e.at_key("tbc"))?);
-                }
-                "seqNo" => {
-                    if f_seq_no.is_some() {
-                        d.duplicate("seqNo")?;
-                    }
-                    f_seq_no = Some(d.integer(None, None).map_err(|e| e.at_key("seqNo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(NotifyReportRequest {
-            custom_data: f_custom_data,
-            request_id: match f_request_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("requestId")),
-            },
-            generated_at: match f_generated_at {
-                Some(v) => v,
-                None => return Err(Decoder::missing("generatedAt")),
-            },
-            report_data: f_report_data,
-            tbc: f_tbc,
-            seq_no: match f_seq_no {
-                Some(v) => v,
-                None => return Err(Decoder::missing("seqNo")),
-            },
-            extra,
+            let Some(r_request_id) = f_request_id else {
+                break 'fail (Decoder::missing("requestId"), None);
+            };
+            let Some(r_generated_at) = f_generated_at else {
+                break 'fail (Decoder::missing("generatedAt"), None);
+            };
+            let Some(r_seq_no) = f_seq_no else {
+                break 'fail (Decoder::missing("seqNo"), None);
+            };
+            return Ok(NotifyReportRequest {
+                custom_data: f_custom_data,
+                request_id: r_request_id,
+                generated_at: r_generated_at,
+                report_data: f_report_data,
+                tbc: f_tbc,
+                seq_no: r_seq_no,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1984,28 +2685,54 @@ impl Decode for NotifyReportResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(NotifyReportResponse {
-            custom_data: f_custom_data,
-            extra,
+            return Ok(NotifyReportResponse {
+                custom_data: f_custom_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2063,49 +2790,101 @@ impl Decode for ResetRequest {
         let mut f_evse_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    4 => {
+                        if *key == *b"type" {
+                            if f_type_.is_some() {
+                                if let Err(e) = d.duplicate("type") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ResetEnumType::decode(d) {
+                                Ok(v) => f_type_ = Some(v),
+                                Err(e) => break 'fail (e, Some("type")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_evse_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "type" => {
-                    if f_type_.is_some() {
-                        d.duplicate("type")?;
-                    }
-                    f_type_ = Some(ResetEnumType::decode(d).map_err(|e| e.at_key("type"))?);
-                }
-                "evseId" => {
-                    if f_evse_id.is_some() {
-                        d.duplicate("evseId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_evse_id = None;
-                        continue;
-                    }
-                    f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ResetRequest {
-            custom_data: f_custom_data,
-            type_: match f_type_ {
-                Some(v) => v,
-                None => return Err(Decoder::missing("type")),
-            },
-            evse_id: f_evse_id,
-            extra,
+            let Some(r_type_) = f_type_ else {
+                break 'fail (Decoder::missing("type"), None);
+            };
+            return Ok(ResetRequest {
+                custom_data: f_custom_data,
+                type_: r_type_,
+                evse_id: f_evse_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2186,51 +2965,94 @@ impl Decode for ResetResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ResetStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status =
-                        Some(ResetStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ResetResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(ResetResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2304,54 +3126,96 @@ impl Decode for SetNetworkProfileRequest {
         let mut f_connection_data: Option<NetworkConnectionProfileType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    14 => {
+                        if *key == *b"connectionData" {
+                            if f_connection_data.is_some() {
+                                if let Err(e) = d.duplicate("connectionData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match NetworkConnectionProfileType::decode(d) {
+                                Ok(v) => f_connection_data = Some(v),
+                                Err(e) => break 'fail (e, Some("connectionData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    17 => {
+                        if *key == *b"configurationSlot" {
+                            if f_configuration_slot.is_some() {
+                                if let Err(e) = d.duplicate("configurationSlot") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_configuration_slot = Some(v),
+                                Err(e) => break 'fail (e, Some("configurationSlot")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "configurationSlot" => {
-                    if f_configuration_slot.is_some() {
-                        d.duplicate("configurationSlot")?;
-                    }
-                    f_configuration_slot = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("configurationSlot"))?,
-                    );
-                }
-                "connectionData" => {
-                    if f_connection_data.is_some() {
-                        d.duplicate("connectionData")?;
-                    }
-                    f_connection_data = Some(
-                        NetworkConnectionProfileType::decode(d)
-                            .map_err(|e| e.at_key("connectionData"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SetNetworkProfileRequest {
-            custom_data: f_custom_data,
-            configuration_slot: match f_configuration_slot {
-                Some(v) => v,
-                None => return Err(Decoder::missing("configurationSlot")),
-            },
-            connection_data: match f_connection_data {
-                Some(v) => v,
-                None => return Err(Decoder::missing("connectionData")),
-            },
-            extra,
+            let Some(r_configuration_slot) = f_configuration_slot else {
+                break 'fail (Decoder::missing("configurationSlot"), None);
+            };
+            let Some(r_connection_data) = f_connection_data else {
+                break 'fail (Decoder::missing("connectionData"), None);
+            };
+            return Ok(SetNetworkProfileRequest {
+                custom_data: f_custom_data,
+                configuration_slot: r_configuration_slot,
+                connection_data: r_connection_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2433,53 +3297,94 @@ impl Decode for SetNetworkProfileResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match SetNetworkProfileStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        SetNetworkProfileStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SetNetworkProfileResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(SetNetworkProfileResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2549,41 +3454,75 @@ impl Decode for SetVariablesRequest {
         let mut f_set_variable_data: Option<Vec<SetVariableDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    15 => {
+                        if *key == *b"setVariableData" {
+                            if f_set_variable_data.is_some() {
+                                if let Err(e) = d.duplicate("setVariableData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| SetVariableDataType::decode(d)) {
+                                Ok(v) => f_set_variable_data = Some(v),
+                                Err(e) => break 'fail (e, Some("setVariableData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "setVariableData" => {
-                    if f_set_variable_data.is_some() {
-                        d.duplicate("setVariableData")?;
-                    }
-                    f_set_variable_data = Some(
-                        d.array(1, None, |d| SetVariableDataType::decode(d))
-                            .map_err(|e| e.at_key("setVariableData"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SetVariablesRequest {
-            custom_data: f_custom_data,
-            set_variable_data: match f_set_variable_data {
-                Some(v) => v,
-                None => return Err(Decoder::missing("setVariableData")),
-            },
-            extra,
+            let Some(r_set_variable_data) = f_set_variable_data else {
+                break 'fail (Decoder::missing("setVariableData"), None);
+            };
+            return Ok(SetVariablesRequest {
+                custom_data: f_custom_data,
+                set_variable_data: r_set_variable_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2663,41 +3602,75 @@ impl Decode for SetVariablesResponse {
         let mut f_set_variable_result: Option<Vec<SetVariableResultType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    17 => {
+                        if *key == *b"setVariableResult" {
+                            if f_set_variable_result.is_some() {
+                                if let Err(e) = d.duplicate("setVariableResult") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| SetVariableResultType::decode(d)) {
+                                Ok(v) => f_set_variable_result = Some(v),
+                                Err(e) => break 'fail (e, Some("setVariableResult")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "setVariableResult" => {
-                    if f_set_variable_result.is_some() {
-                        d.duplicate("setVariableResult")?;
-                    }
-                    f_set_variable_result = Some(
-                        d.array(1, None, |d| SetVariableResultType::decode(d))
-                            .map_err(|e| e.at_key("setVariableResult"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SetVariablesResponse {
-            custom_data: f_custom_data,
-            set_variable_result: match f_set_variable_result {
-                Some(v) => v,
-                None => return Err(Decoder::missing("setVariableResult")),
-            },
-            extra,
+            let Some(r_set_variable_result) = f_set_variable_result else {
+                break 'fail (Decoder::missing("setVariableResult"), None);
+            };
+            return Ok(SetVariablesResponse {
+                custom_data: f_custom_data,
+                set_variable_result: r_set_variable_result,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2746,7 +3719,7 @@ pub struct AuthorizeRequest {
     /// `idToken`: Required; a [`IdTokenType`].
     pub id_token: IdTokenType,
     /// `certificate`: Optional; at most 5500 characters.
-    pub certificate: Option<String>,
+    pub certificate: Option<Text>,
     /// `iso15118CertificateHashData`: Optional; an array of 1 to 4 items, each a [`OCSPRequestDataType`].
     pub iso15118_certificate_hash_data: Option<Vec<OCSPRequestDataType>>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -2771,68 +3744,131 @@ impl Decode for AuthorizeRequest {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_id_token: Option<IdTokenType> = None;
-        let mut f_certificate: Option<String> = None;
+        let mut f_certificate: Option<Text> = None;
         let mut f_iso15118_certificate_hash_data: Option<Vec<OCSPRequestDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    7 => {
+                        if *key == *b"idToken" {
+                            if f_id_token.is_some() {
+                                if let Err(e) = d.duplicate("idToken") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match IdTokenType::decode(d) {
+                                Ok(v) => f_id_token = Some(v),
+                                Err(e) => break 'fail (e, Some("idToken")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    11 => {
+                        if *key == *b"certificate" {
+                            if f_certificate.is_some() {
+                                if let Err(e) = d.duplicate("certificate") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_certificate = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(5500)) {
+                                Ok(v) => f_certificate = Some(v),
+                                Err(e) => break 'fail (e, Some("certificate")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    27 => {
+                        if *key == *b"iso15118CertificateHashData" {
+                            if f_iso15118_certificate_hash_data.is_some() {
+                                if let Err(e) = d.duplicate("iso15118CertificateHashData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_iso15118_certificate_hash_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, Some(4), |d| OCSPRequestDataType::decode(d)) {
+                                Ok(v) => f_iso15118_certificate_hash_data = Some(v),
+                                Err(e) => break 'fail (e, Some("iso15118CertificateHashData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "idToken" => {
-                    if f_id_token.is_some() {
-                        d.duplicate("idToken")?;
-                    }
-                    f_id_token = Some(IdTokenType::decode(d).map_err(|e| e.at_key("idToken"))?);
-                }
-                "certificate" => {
-                    if f_certificate.is_some() {
-                        d.duplicate("certificate")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_certificate = None;
-                        continue;
-                    }
-                    f_certificate =
-                        Some(d.string(Some(5500)).map_err(|e| e.at_key("certificate"))?);
-                }
-                "iso15118CertificateHashData" => {
-                    if f_iso15118_certificate_hash_data.is_some() {
-                        d.duplicate("iso15118CertificateHashData")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_iso15118_certificate_hash_data = None;
-                        continue;
-                    }
-                    f_iso15118_certificate_hash_data = Some(
-                        d.array(1, Some(4), |d| OCSPRequestDataType::decode(d))
-                            .map_err(|e| e.at_key("iso15118CertificateHashData"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(AuthorizeRequest {
-            custom_data: f_custom_data,
-            id_token: match f_id_token {
-                Some(v) => v,
-                None => return Err(Decoder::missing("idToken")),
-            },
-            certificate: f_certificate,
-            iso15118_certificate_hash_data: f_iso15118_certificate_hash_data,
-            extra,
+            let Some(r_id_token) = f_id_token else {
+                break 'fail (Decoder::missing("idToken"), None);
+            };
+            return Ok(AuthorizeRequest {
+                custom_data: f_custom_data,
+                id_token: r_id_token,
+                certificate: f_certificate,
+                iso15118_certificate_hash_data: f_iso15118_certificate_hash_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2931,53 +3967,101 @@ impl Decode for AuthorizeResponse {
         let mut f_certificate_status: Option<AuthorizeCertificateStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    11 => {
+                        if *key == *b"idTokenInfo" {
+                            if f_id_token_info.is_some() {
+                                if let Err(e) = d.duplicate("idTokenInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match IdTokenInfoType::decode(d) {
+                                Ok(v) => f_id_token_info = Some(v),
+                                Err(e) => break 'fail (e, Some("idTokenInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    17 => {
+                        if *key == *b"certificateStatus" {
+                            if f_certificate_status.is_some() {
+                                if let Err(e) = d.duplicate("certificateStatus") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_certificate_status = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match AuthorizeCertificateStatusEnumType::decode(d) {
+                                Ok(v) => f_certificate_status = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateStatus")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "idTokenInfo" => {
-                    if f_id_token_info.is_some() {
-                        d.duplicate("idTokenInfo")?;
-                    }
-                    f_id_token_info =
-                        Some(IdTokenInfoType::decode(d).map_err(|e| e.at_key("idTokenInfo"))?);
-                }
-                "certificateStatus" => {
-                    if f_certificate_status.is_some() {
-                        d.duplicate("certificateStatus")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_certificate_status = None;
-                        continue;
-                    }
-                    f_certificate_status = Some(
-                        AuthorizeCertificateStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("certificateStatus"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(AuthorizeResponse {
-            custom_data: f_custom_data,
-            id_token_info: match f_id_token_info {
-                Some(v) => v,
-                None => return Err(Decoder::missing("idTokenInfo")),
-            },
-            certificate_status: f_certificate_status,
-            extra,
+            let Some(r_id_token_info) = f_id_token_info else {
+                break 'fail (Decoder::missing("idTokenInfo"), None);
+            };
+            return Ok(AuthorizeResponse {
+                custom_data: f_custom_data,
+                id_token_info: r_id_token_info,
+                certificate_status: f_certificate_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3043,28 +4127,54 @@ impl Decode for ClearCacheRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ClearCacheRequest {
-            custom_data: f_custom_data,
-            extra,
+            return Ok(ClearCacheRequest {
+                custom_data: f_custom_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3132,51 +4242,94 @@ impl Decode for ClearCacheResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ClearCacheStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status =
-                        Some(ClearCacheStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ClearCacheResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(ClearCacheResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3242,28 +4395,54 @@ impl Decode for GetLocalListVersionRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetLocalListVersionRequest {
-            custom_data: f_custom_data,
-            extra,
+            return Ok(GetLocalListVersionRequest {
+                custom_data: f_custom_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3327,41 +4506,75 @@ impl Decode for GetLocalListVersionResponse {
         let mut f_version_number: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    13 => {
+                        if *key == *b"versionNumber" {
+                            if f_version_number.is_some() {
+                                if let Err(e) = d.duplicate("versionNumber") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_version_number = Some(v),
+                                Err(e) => break 'fail (e, Some("versionNumber")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "versionNumber" => {
-                    if f_version_number.is_some() {
-                        d.duplicate("versionNumber")?;
-                    }
-                    f_version_number = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("versionNumber"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetLocalListVersionResponse {
-            custom_data: f_custom_data,
-            version_number: match f_version_number {
-                Some(v) => v,
-                None => return Err(Decoder::missing("versionNumber")),
-            },
-            extra,
+            let Some(r_version_number) = f_version_number else {
+                break 'fail (Decoder::missing("versionNumber"), None);
+            };
+            return Ok(GetLocalListVersionResponse {
+                custom_data: f_custom_data,
+                version_number: r_version_number,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3428,66 +4641,115 @@ impl Decode for SendLocalListRequest {
         let mut f_update_type: Option<UpdateEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"updateType" {
+                            if f_update_type.is_some() {
+                                if let Err(e) = d.duplicate("updateType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match UpdateEnumType::decode(d) {
+                                Ok(v) => f_update_type = Some(v),
+                                Err(e) => break 'fail (e, Some("updateType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    13 => {
+                        if *key == *b"versionNumber" {
+                            if f_version_number.is_some() {
+                                if let Err(e) = d.duplicate("versionNumber") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_version_number = Some(v),
+                                Err(e) => break 'fail (e, Some("versionNumber")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    22 => {
+                        if *key == *b"localAuthorizationList" {
+                            if f_local_authorization_list.is_some() {
+                                if let Err(e) = d.duplicate("localAuthorizationList") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_local_authorization_list = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| AuthorizationData::decode(d)) {
+                                Ok(v) => f_local_authorization_list = Some(v),
+                                Err(e) => break 'fail (e, Some("localAuthorizationList")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "localAuthorizationList" => {
-                    if f_local_authorization_list.is_some() {
-                        d.duplicate("localAuthorizationList")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_local_authorization_list = None;
-                        continue;
-                    }
-                    f_local_authorization_list = Some(
-                        d.array(1, None, |d| AuthorizationData::decode(d))
-                            .map_err(|e| e.at_key("localAuthorizationList"))?,
-                    );
-                }
-                "versionNumber" => {
-                    if f_version_number.is_some() {
-                        d.duplicate("versionNumber")?;
-                    }
-                    f_version_number = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("versionNumber"))?,
-                    );
-                }
-                "updateType" => {
-                    if f_update_type.is_some() {
-                        d.duplicate("updateType")?;
-                    }
-                    f_update_type =
-                        Some(UpdateEnumType::decode(d).map_err(|e| e.at_key("updateType"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SendLocalListRequest {
-            custom_data: f_custom_data,
-            local_authorization_list: f_local_authorization_list,
-            version_number: match f_version_number {
-                Some(v) => v,
-                None => return Err(Decoder::missing("versionNumber")),
-            },
-            update_type: match f_update_type {
-                Some(v) => v,
-                None => return Err(Decoder::missing("updateType")),
-            },
-            extra,
+            let Some(r_version_number) = f_version_number else {
+                break 'fail (Decoder::missing("versionNumber"), None);
+            };
+            let Some(r_update_type) = f_update_type else {
+                break 'fail (Decoder::missing("updateType"), None);
+            };
+            return Ok(SendLocalListRequest {
+                custom_data: f_custom_data,
+                local_authorization_list: f_local_authorization_list,
+                version_number: r_version_number,
+                update_type: r_update_type,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3583,52 +4845,94 @@ impl Decode for SendLocalListResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match SendLocalListStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        SendLocalListStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SendLocalListResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(SendLocalListResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3675,7 +4979,7 @@ pub struct GetTransactionStatusRequest {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `transactionId`: Optional; at most 36 characters.
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -3695,43 +4999,83 @@ impl Decode for GetTransactionStatusRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    13 => {
+                        if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_transaction_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(36)) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "transactionId" => {
-                    if f_transaction_id.is_some() {
-                        d.duplicate("transactionId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_transaction_id = None;
-                        continue;
-                    }
-                    f_transaction_id =
-                        Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetTransactionStatusRequest {
-            custom_data: f_custom_data,
-            transaction_id: f_transaction_id,
-            extra,
+            return Ok(GetTransactionStatusRequest {
+                custom_data: f_custom_data,
+                transaction_id: f_transaction_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3807,51 +5151,101 @@ impl Decode for GetTransactionStatusResponse {
         let mut f_messages_in_queue: Option<bool> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    15 => {
+                        if *key == *b"messagesInQueue" {
+                            if f_messages_in_queue.is_some() {
+                                if let Err(e) = d.duplicate("messagesInQueue") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_messages_in_queue = Some(v),
+                                Err(e) => break 'fail (e, Some("messagesInQueue")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    16 => {
+                        if *key == *b"ongoingIndicator" {
+                            if f_ongoing_indicator.is_some() {
+                                if let Err(e) = d.duplicate("ongoingIndicator") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_ongoing_indicator = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_ongoing_indicator = Some(v),
+                                Err(e) => break 'fail (e, Some("ongoingIndicator")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "ongoingIndicator" => {
-                    if f_ongoing_indicator.is_some() {
-                        d.duplicate("ongoingIndicator")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_ongoing_indicator = None;
-                        continue;
-                    }
-                    f_ongoing_indicator =
-                        Some(d.boolean().map_err(|e| e.at_key("ongoingIndicator"))?);
-                }
-                "messagesInQueue" => {
-                    if f_messages_in_queue.is_some() {
-                        d.duplicate("messagesInQueue")?;
-                    }
-                    f_messages_in_queue =
-                        Some(d.boolean().map_err(|e| e.at_key("messagesInQueue"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetTransactionStatusResponse {
-            custom_data: f_custom_data,
-            ongoing_indicator: f_ongoing_indicator,
-            messages_in_queue: match f_messages_in_queue {
-                Some(v) => v,
-                None => return Err(Decoder::missing("messagesInQueue")),
-            },
-            extra,
+            let Some(r_messages_in_queue) = f_messages_in_queue else {
+                break 'fail (Decoder::missing("messagesInQueue"), None);
+            };
+            return Ok(GetTransactionStatusResponse {
+                custom_data: f_custom_data,
+                ongoing_indicator: f_ongoing_indicator,
+                messages_in_queue: r_messages_in_queue,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3964,172 +5358,306 @@ impl Decode for TransactionEventRequest {
         let mut f_id_token: Option<IdTokenType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    4 => {
+                        if *key == *b"evse" {
+                            if f_evse.is_some() {
+                                if let Err(e) = d.duplicate("evse") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_evse = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match EVSEType::decode(d) {
+                                Ok(v) => f_evse = Some(v),
+                                Err(e) => break 'fail (e, Some("evse")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    5 => {
+                        if *key == *b"seqNo" {
+                            if f_seq_no.is_some() {
+                                if let Err(e) = d.duplicate("seqNo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_seq_no = Some(v),
+                                Err(e) => break 'fail (e, Some("seqNo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    7 => {
+                        if *key == *b"offline" {
+                            if f_offline.is_some() {
+                                if let Err(e) = d.duplicate("offline") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_offline = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_offline = Some(v),
+                                Err(e) => break 'fail (e, Some("offline")),
+                            }
+                        } else if *key == *b"idToken" {
+                            if f_id_token.is_some() {
+                                if let Err(e) = d.duplicate("idToken") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_id_token = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match IdTokenType::decode(d) {
+                                Ok(v) => f_id_token = Some(v),
+                                Err(e) => break 'fail (e, Some("idToken")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    9 => {
+                        if *key == *b"eventType" {
+                            if f_event_type.is_some() {
+                                if let Err(e) = d.duplicate("eventType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match TransactionEventEnumType::decode(d) {
+                                Ok(v) => f_event_type = Some(v),
+                                Err(e) => break 'fail (e, Some("eventType")),
+                            }
+                        } else if *key == *b"timestamp" {
+                            if f_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("timestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("timestamp")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"meterValue" {
+                            if f_meter_value.is_some() {
+                                if let Err(e) = d.duplicate("meterValue") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_meter_value = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| MeterValueType::decode(d)) {
+                                Ok(v) => f_meter_value = Some(v),
+                                Err(e) => break 'fail (e, Some("meterValue")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"triggerReason" {
+                            if f_trigger_reason.is_some() {
+                                if let Err(e) = d.duplicate("triggerReason") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match TriggerReasonEnumType::decode(d) {
+                                Ok(v) => f_trigger_reason = Some(v),
+                                Err(e) => break 'fail (e, Some("triggerReason")),
+                            }
+                        } else if *key == *b"reservationId" {
+                            if f_reservation_id.is_some() {
+                                if let Err(e) = d.duplicate("reservationId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_reservation_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_reservation_id = Some(v),
+                                Err(e) => break 'fail (e, Some("reservationId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    15 => {
+                        if *key == *b"cableMaxCurrent" {
+                            if f_cable_max_current.is_some() {
+                                if let Err(e) = d.duplicate("cableMaxCurrent") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_cable_max_current = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_cable_max_current = Some(v),
+                                Err(e) => break 'fail (e, Some("cableMaxCurrent")),
+                            }
+                        } else if *key == *b"transactionInfo" {
+                            if f_transaction_info.is_some() {
+                                if let Err(e) = d.duplicate("transactionInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match TransactionType::decode(d) {
+                                Ok(v) => f_transaction_info = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    18 => {
+                        if *key == *b"numberOfPhasesUsed" {
+                            if f_number_of_phases_used.is_some() {
+                                if let Err(e) = d.duplicate("numberOfPhasesUsed") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_number_of_phases_used = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_number_of_phases_used = Some(v),
+                                Err(e) => break 'fail (e, Some("numberOfPhasesUsed")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "eventType" => {
-                    if f_event_type.is_some() {
-                        d.duplicate("eventType")?;
-                    }
-                    f_event_type = Some(
-                        TransactionEventEnumType::decode(d).map_err(|e| e.at_key("eventType"))?,
-                    );
-                }
-                "meterValue" => {
-                    if f_meter_value.is_some() {
-                        d.duplicate("meterValue")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_meter_value = None;
-                        continue;
-                    }
-                    f_meter_value = Some(
-                        d.array(1, None, |d| MeterValueType::decode(d))
-                            .map_err(|e| e.at_key("meterValue"))?,
-                    );
-                }
-                "timestamp" => {
-                    if f_timestamp.is_some() {
-                        d.duplicate("timestamp")?;
-                    }
-                    f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
-                }
-                "triggerReason" => {
-                    if f_trigger_reason.is_some() {
-                        d.duplicate("triggerReason")?;
-                    }
-                    f_trigger_reason = Some(
-                        TriggerReasonEnumType::decode(d).map_err(|e| e.at_key("triggerReason"))?,
-                    );
-                }
-                "seqNo" => {
-                    if f_seq_no.is_some() {
-                        d.duplicate("seqNo")?;
-                    }
-                    f_seq_no = Some(d.integer(None, None).map_err(|e| e.at_key("seqNo"))?);
-                }
-                "offline" => {
-                    if f_offline.is_some() {
-                        d.duplicate("offline")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_offline = None;
-                        continue;
-                    }
-                    f_offline = Some(d.boolean().map_err(|e| e.at_key("offline"))?);
-                }
-                "numberOfPhasesUsed" => {
-                    if f_number_of_phases_used.is_some() {
-                        d.duplicate("numberOfPhasesUsed")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_number_of_phases_used = None;
-                        continue;
-                    }
-                    f_number_of_phases_used = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("numberOfPhasesUsed"))?,
-                    );
-                }
-                "cableMaxCurrent" => {
-                    if f_cable_max_current.is_some() {
-                        d.duplicate("cableMaxCurrent")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_cable_max_current = None;
-                        continue;
-                    }
-                    f_cable_max_current = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("cableMaxCurrent"))?,
-                    );
-                }
-                "reservationId" => {
-                    if f_reservation_id.is_some() {
-                        d.duplicate("reservationId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_reservation_id = None;
-                        continue;
-                    }
-                    f_reservation_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("reservationId"))?,
-                    );
-                }
-                "transactionInfo" => {
-                    if f_transaction_info.is_some() {
-                        d.duplicate("transactionInfo")?;
-                    }
-                    f_transaction_info =
-                        Some(TransactionType::decode(d).map_err(|e| e.at_key("transactionInfo"))?);
-                }
-                "evse" => {
-                    if f_evse.is_some() {
-                        d.duplicate("evse")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_evse = None;
-                        continue;
-                    }
-                    f_evse = Some(EVSEType::decode(d).map_err(|e| e.at_key("evse"))?);
-                }
-                "idToken" => {
-                    if f_id_token.is_some() {
-                        d.duplicate("idToken")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_id_token = None;
-                        continue;
-                    }
-                    f_id_token = Some(IdTokenType::decode(d).map_err(|e| e.at_key("idToken"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(TransactionEventRequest {
-            custom_data: f_custom_data,
-            event_type: match f_event_type {
-                Some(v) => v,
-                None => return Err(Decoder::missing("eventType")),
-            },
-            meter_value: f_meter_value,
-            timestamp: match f_timestamp {
-                Some(v) => v,
-                None => return Err(Decoder::missing("timestamp")),
-            },
-            trigger_reason: match f_trigger_reason {
-                Some(v) => v,
-                None => return Err(Decoder::missing("triggerReason")),
-            },
-            seq_no: match f_seq_no {
-                Some(v) => v,
-                None => return Err(Decoder::missing("seqNo")),
-            },
-            offline: f_offline,
-            number_of_phases_used: f_number_of_phases_used,
-            cable_max_current: f_cable_max_current,
-            reservation_id: f_reservation_id,
-            transaction_info: match f_transaction_info {
-                Some(v) => v,
-                None => return Err(Decoder::missing("transactionInfo")),
-            },
-            evse: f_evse,
-            id_token: f_id_token,
-            extra,
+            let Some(r_event_type) = f_event_type else {
+                break 'fail (Decoder::missing("eventType"), None);
+            };
+            let Some(r_timestamp) = f_timestamp else {
+                break 'fail (Decoder::missing("timestamp"), None);
+            };
+            let Some(r_trigger_reason) = f_trigger_reason else {
+                break 'fail (Decoder::missing("triggerReason"), None);
+            };
+            let Some(r_seq_no) = f_seq_no else {
+                break 'fail (Decoder::missing("seqNo"), None);
+            };
+            let Some(r_transaction_info) = f_transaction_info else {
+                break 'fail (Decoder::missing("transactionInfo"), None);
+            };
+            return Ok(TransactionEventRequest {
+                custom_data: f_custom_data,
+                event_type: r_event_type,
+                meter_value: f_meter_value,
+                timestamp: r_timestamp,
+                trigger_reason: r_trigger_reason,
+                seq_no: r_seq_no,
+                offline: f_offline,
+                number_of_phases_used: f_number_of_phases_used,
+                cable_max_current: f_cable_max_current,
+                reservation_id: f_reservation_id,
+                transaction_info: r_transaction_info,
+                evse: f_evse,
+                id_token: f_id_token,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4290,82 +5818,158 @@ impl Decode for TransactionEventResponse {
         let mut f_updated_personal_message: Option<MessageContentType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    9 => {
+                        if *key == *b"totalCost" {
+                            if f_total_cost.is_some() {
+                                if let Err(e) = d.duplicate("totalCost") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_total_cost = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.decimal(None, None, None) {
+                                Ok(v) => f_total_cost = Some(v),
+                                Err(e) => break 'fail (e, Some("totalCost")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    11 => {
+                        if *key == *b"idTokenInfo" {
+                            if f_id_token_info.is_some() {
+                                if let Err(e) = d.duplicate("idTokenInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_id_token_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match IdTokenInfoType::decode(d) {
+                                Ok(v) => f_id_token_info = Some(v),
+                                Err(e) => break 'fail (e, Some("idTokenInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    16 => {
+                        if *key == *b"chargingPriority" {
+                            if f_charging_priority.is_some() {
+                                if let Err(e) = d.duplicate("chargingPriority") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_priority = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_charging_priority = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingPriority")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    22 => {
+                        if *key == *b"updatedPersonalMessage" {
+                            if f_updated_personal_message.is_some() {
+                                if let Err(e) = d.duplicate("updatedPersonalMessage") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_updated_personal_message = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match MessageContentType::decode(d) {
+                                Ok(v) => f_updated_personal_message = Some(v),
+                                Err(e) => break 'fail (e, Some("updatedPersonalMessage")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "totalCost" => {
-                    if f_total_cost.is_some() {
-                        d.duplicate("totalCost")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_total_cost = None;
-                        continue;
-                    }
-                    f_total_cost = Some(
-                        d.decimal(None, None, None)
-                            .map_err(|e| e.at_key("totalCost"))?,
-                    );
-                }
-                "chargingPriority" => {
-                    if f_charging_priority.is_some() {
-                        d.duplicate("chargingPriority")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_priority = None;
-                        continue;
-                    }
-                    f_charging_priority = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("chargingPriority"))?,
-                    );
-                }
-                "idTokenInfo" => {
-                    if f_id_token_info.is_some() {
-                        d.duplicate("idTokenInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_id_token_info = None;
-                        continue;
-                    }
-                    f_id_token_info =
-                        Some(IdTokenInfoType::decode(d).map_err(|e| e.at_key("idTokenInfo"))?);
-                }
-                "updatedPersonalMessage" => {
-                    if f_updated_personal_message.is_some() {
-                        d.duplicate("updatedPersonalMessage")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_updated_personal_message = None;
-                        continue;
-                    }
-                    f_updated_personal_message = Some(
-                        MessageContentType::decode(d)
-                            .map_err(|e| e.at_key("updatedPersonalMessage"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(TransactionEventResponse {
-            custom_data: f_custom_data,
-            total_cost: f_total_cost,
-            charging_priority: f_charging_priority,
-            id_token_info: f_id_token_info,
-            updated_personal_message: f_updated_personal_message,
-            extra,
+            return Ok(TransactionEventResponse {
+                custom_data: f_custom_data,
+                total_cost: f_total_cost,
+                charging_priority: f_charging_priority,
+                id_token_info: f_id_token_info,
+                updated_personal_message: f_updated_personal_message,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4458,87 +6062,174 @@ impl Decode for RequestStartTransactionRequest {
         let mut f_charging_profile: Option<ChargingProfileType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_evse_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    7 => {
+                        if *key == *b"idToken" {
+                            if f_id_token.is_some() {
+                                if let Err(e) = d.duplicate("idToken") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match IdTokenType::decode(d) {
+                                Ok(v) => f_id_token = Some(v),
+                                Err(e) => break 'fail (e, Some("idToken")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    12 => {
+                        if *key == *b"groupIdToken" {
+                            if f_group_id_token.is_some() {
+                                if let Err(e) = d.duplicate("groupIdToken") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_group_id_token = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match IdTokenType::decode(d) {
+                                Ok(v) => f_group_id_token = Some(v),
+                                Err(e) => break 'fail (e, Some("groupIdToken")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"remoteStartId" {
+                            if f_remote_start_id.is_some() {
+                                if let Err(e) = d.duplicate("remoteStartId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_remote_start_id = Some(v),
+                                Err(e) => break 'fail (e, Some("remoteStartId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    15 => {
+                        if *key == *b"chargingProfile" {
+                            if f_charging_profile.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfile") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_profile = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ChargingProfileType::decode(d) {
+                                Ok(v) => f_charging_profile = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfile")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "evseId" => {
-                    if f_evse_id.is_some() {
-                        d.duplicate("evseId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_evse_id = None;
-                        continue;
-                    }
-                    f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
-                }
-                "groupIdToken" => {
-                    if f_group_id_token.is_some() {
-                        d.duplicate("groupIdToken")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_group_id_token = None;
-                        continue;
-                    }
-                    f_group_id_token =
-                        Some(IdTokenType::decode(d).map_err(|e| e.at_key("groupIdToken"))?);
-                }
-                "idToken" => {
-                    if f_id_token.is_some() {
-                        d.duplicate("idToken")?;
-                    }
-                    f_id_token = Some(IdTokenType::decode(d).map_err(|e| e.at_key("idToken"))?);
-                }
-                "remoteStartId" => {
-                    if f_remote_start_id.is_some() {
-                        d.duplicate("remoteStartId")?;
-                    }
-                    f_remote_start_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("remoteStartId"))?,
-                    );
-                }
-                "chargingProfile" => {
-                    if f_charging_profile.is_some() {
-                        d.duplicate("chargingProfile")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_profile = None;
-                        continue;
-                    }
-                    f_charging_profile = Some(
-                        ChargingProfileType::decode(d).map_err(|e| e.at_key("chargingProfile"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(RequestStartTransactionRequest {
-            custom_data: f_custom_data,
-            evse_id: f_evse_id,
-            group_id_token: f_group_id_token,
-            id_token: match f_id_token {
-                Some(v) => v,
-                None => return Err(Decoder::missing("idToken")),
-            },
-            remote_start_id: match f_remote_start_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("remoteStartId")),
-            },
-            charging_profile: f_charging_profile,
-            extra,
+            let Some(r_id_token) = f_id_token else {
+                break 'fail (Decoder::missing("idToken"), None);
+            };
+            let Some(r_remote_start_id) = f_remote_start_id else {
+                break 'fail (Decoder::missing("remoteStartId"), None);
+            };
+            return Ok(RequestStartTransactionRequest {
+                custom_data: f_custom_data,
+                evse_id: f_evse_id,
+                group_id_token: f_group_id_token,
+                id_token: r_id_token,
+                remote_start_id: r_remote_start_id,
+                charging_profile: f_charging_profile,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4615,7 +6306,7 @@ pub struct RequestStartTransactionResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `transactionId`: Optional; at most 36 characters.
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -4639,68 +6330,123 @@ impl Decode for RequestStartTransactionResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<RequestStartStopStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match RequestStartStopStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    13 => {
+                        if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_transaction_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(36)) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        RequestStartStopStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                "transactionId" => {
-                    if f_transaction_id.is_some() {
-                        d.duplicate("transactionId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_transaction_id = None;
-                        continue;
-                    }
-                    f_transaction_id =
-                        Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(RequestStartTransactionResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            transaction_id: f_transaction_id,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(RequestStartTransactionResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                transaction_id: f_transaction_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4755,14 +6501,14 @@ pub struct RequestStopTransactionRequest {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `transactionId`: Required; at most 36 characters.
-    pub transaction_id: String,
+    pub transaction_id: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl RequestStopTransactionRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(transaction_id: String) -> Self {
+    pub fn new(transaction_id: Text) -> Self {
         RequestStopTransactionRequest {
             custom_data: None,
             transaction_id,
@@ -4775,42 +6521,78 @@ impl Decode for RequestStopTransactionRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    13 => {
+                        if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(36)) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "transactionId" => {
-                    if f_transaction_id.is_some() {
-                        d.duplicate("transactionId")?;
-                    }
-                    f_transaction_id =
-                        Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(RequestStopTransactionRequest {
-            custom_data: f_custom_data,
-            transaction_id: match f_transaction_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("transactionId")),
-            },
-            extra,
+            let Some(r_transaction_id) = f_transaction_id else {
+                break 'fail (Decoder::missing("transactionId"), None);
+            };
+            return Ok(RequestStopTransactionRequest {
+                custom_data: f_custom_data,
+                transaction_id: r_transaction_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4888,53 +6670,94 @@ impl Decode for RequestStopTransactionResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match RequestStartStopStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        RequestStartStopStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(RequestStopTransactionResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(RequestStopTransactionResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5008,52 +6831,101 @@ impl Decode for TriggerMessageRequest {
         let mut f_requested_message: Option<MessageTriggerEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    4 => {
+                        if *key == *b"evse" {
+                            if f_evse.is_some() {
+                                if let Err(e) = d.duplicate("evse") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_evse = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match EVSEType::decode(d) {
+                                Ok(v) => f_evse = Some(v),
+                                Err(e) => break 'fail (e, Some("evse")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    16 => {
+                        if *key == *b"requestedMessage" {
+                            if f_requested_message.is_some() {
+                                if let Err(e) = d.duplicate("requestedMessage") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match MessageTriggerEnumType::decode(d) {
+                                Ok(v) => f_requested_message = Some(v),
+                                Err(e) => break 'fail (e, Some("requestedMessage")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "evse" => {
-                    if f_evse.is_some() {
-                        d.duplicate("evse")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_evse = None;
-                        continue;
-                    }
-                    f_evse = Some(EVSEType::decode(d).map_err(|e| e.at_key("evse"))?);
-                }
-                "requestedMessage" => {
-                    if f_requested_message.is_some() {
-                        d.duplicate("requestedMessage")?;
-                    }
-                    f_requested_message = Some(
-                        MessageTriggerEnumType::decode(d)
-                            .map_err(|e| e.at_key("requestedMessage"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(TriggerMessageRequest {
-            custom_data: f_custom_data,
-            evse: f_evse,
-            requested_message: match f_requested_message {
-                Some(v) => v,
-                None => return Err(Decoder::missing("requestedMessage")),
-            },
-            extra,
+            let Some(r_requested_message) = f_requested_message else {
+                break 'fail (Decoder::missing("requestedMessage"), None);
+            };
+            return Ok(TriggerMessageRequest {
+                custom_data: f_custom_data,
+                evse: f_evse,
+                requested_message: r_requested_message,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5137,52 +7009,94 @@ impl Decode for TriggerMessageResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match TriggerMessageStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        TriggerMessageStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(TriggerMessageResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(TriggerMessageResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5256,49 +7170,96 @@ impl Decode for UnlockConnectorRequest {
         let mut f_connector_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "evseId" => {
-                    if f_evse_id.is_some() {
-                        d.duplicate("evseId")?;
-                    }
-                    f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
-                }
-                "connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
-                    }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(UnlockConnectorRequest {
-            custom_data: f_custom_data,
-            evse_id: match f_evse_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("evseId")),
-            },
-            connector_id: match f_connector_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("connectorId")),
-            },
-            extra,
+            let Some(r_evse_id) = f_evse_id else {
+                break 'fail (Decoder::missing("evseId"), None);
+            };
+            let Some(r_connector_id) = f_connector_id else {
+                break 'fail (Decoder::missing("connectorId"), None);
+            };
+            return Ok(UnlockConnectorRequest {
+                custom_data: f_custom_data,
+                evse_id: r_evse_id,
+                connector_id: r_connector_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5376,51 +7337,94 @@ impl Decode for UnlockConnectorResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match UnlockStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status =
-                        Some(UnlockStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(UnlockConnectorResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(UnlockConnectorResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5494,52 +7498,101 @@ impl Decode for ChangeAvailabilityRequest {
         let mut f_operational_status: Option<OperationalStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    4 => {
+                        if *key == *b"evse" {
+                            if f_evse.is_some() {
+                                if let Err(e) = d.duplicate("evse") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_evse = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match EVSEType::decode(d) {
+                                Ok(v) => f_evse = Some(v),
+                                Err(e) => break 'fail (e, Some("evse")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    17 => {
+                        if *key == *b"operationalStatus" {
+                            if f_operational_status.is_some() {
+                                if let Err(e) = d.duplicate("operationalStatus") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match OperationalStatusEnumType::decode(d) {
+                                Ok(v) => f_operational_status = Some(v),
+                                Err(e) => break 'fail (e, Some("operationalStatus")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "evse" => {
-                    if f_evse.is_some() {
-                        d.duplicate("evse")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_evse = None;
-                        continue;
-                    }
-                    f_evse = Some(EVSEType::decode(d).map_err(|e| e.at_key("evse"))?);
-                }
-                "operationalStatus" => {
-                    if f_operational_status.is_some() {
-                        d.duplicate("operationalStatus")?;
-                    }
-                    f_operational_status = Some(
-                        OperationalStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("operationalStatus"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ChangeAvailabilityRequest {
-            custom_data: f_custom_data,
-            evse: f_evse,
-            operational_status: match f_operational_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("operationalStatus")),
-            },
-            extra,
+            let Some(r_operational_status) = f_operational_status else {
+                break 'fail (Decoder::missing("operationalStatus"), None);
+            };
+            return Ok(ChangeAvailabilityRequest {
+                custom_data: f_custom_data,
+                evse: f_evse,
+                operational_status: r_operational_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5623,53 +7676,94 @@ impl Decode for ChangeAvailabilityResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChangeAvailabilityStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        ChangeAvailabilityStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ChangeAvailabilityResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(ChangeAvailabilityResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5735,28 +7829,54 @@ impl Decode for HeartbeatRequest {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(HeartbeatRequest {
-            custom_data: f_custom_data,
-            extra,
+            return Ok(HeartbeatRequest {
+                custom_data: f_custom_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5820,38 +7940,75 @@ impl Decode for HeartbeatResponse {
         let mut f_current_time: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    11 => {
+                        if *key == *b"currentTime" {
+                            if f_current_time.is_some() {
+                                if let Err(e) = d.duplicate("currentTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_current_time = Some(v),
+                                Err(e) => break 'fail (e, Some("currentTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "currentTime" => {
-                    if f_current_time.is_some() {
-                        d.duplicate("currentTime")?;
-                    }
-                    f_current_time = Some(d.date_time().map_err(|e| e.at_key("currentTime"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(HeartbeatResponse {
-            custom_data: f_custom_data,
-            current_time: match f_current_time {
-                Some(v) => v,
-                None => return Err(Decoder::missing("currentTime")),
-            },
-            extra,
+            let Some(r_current_time) = f_current_time else {
+                break 'fail (Decoder::missing("currentTime"), None);
+            };
+            return Ok(HeartbeatResponse {
+                custom_data: f_custom_data,
+                current_time: r_current_time,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5931,72 +8088,138 @@ impl Decode for StatusNotificationRequest {
         let mut f_connector_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    9 => {
+                        if *key == *b"timestamp" {
+                            if f_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("timestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("timestamp")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    15 => {
+                        if *key == *b"connectorStatus" {
+                            if f_connector_status.is_some() {
+                                if let Err(e) = d.duplicate("connectorStatus") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ConnectorStatusEnumType::decode(d) {
+                                Ok(v) => f_connector_status = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorStatus")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "timestamp" => {
-                    if f_timestamp.is_some() {
-                        d.duplicate("timestamp")?;
-                    }
-                    f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
-                }
-                "connectorStatus" => {
-                    if f_connector_status.is_some() {
-                        d.duplicate("connectorStatus")?;
-                    }
-                    f_connector_status = Some(
-                        ConnectorStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("connectorStatus"))?,
-                    );
-                }
-                "evseId" => {
-                    if f_evse_id.is_some() {
-                        d.duplicate("evseId")?;
-                    }
-                    f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
-                }
-                "connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
-                    }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(StatusNotificationRequest {
-            custom_data: f_custom_data,
-            timestamp: match f_timestamp {
-                Some(v) => v,
-                None => return Err(Decoder::missing("timestamp")),
-            },
-            connector_status: match f_connector_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("connectorStatus")),
-            },
-            evse_id: match f_evse_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("evseId")),
-            },
-            connector_id: match f_connector_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("connectorId")),
-            },
-            extra,
+            let Some(r_timestamp) = f_timestamp else {
+                break 'fail (Decoder::missing("timestamp"), None);
+            };
+            let Some(r_connector_status) = f_connector_status else {
+                break 'fail (Decoder::missing("connectorStatus"), None);
+            };
+            let Some(r_evse_id) = f_evse_id else {
+                break 'fail (Decoder::missing("evseId"), None);
+            };
+            let Some(r_connector_id) = f_connector_id else {
+                break 'fail (Decoder::missing("connectorId"), None);
+            };
+            return Ok(StatusNotificationRequest {
+                custom_data: f_custom_data,
+                timestamp: r_timestamp,
+                connector_status: r_connector_status,
+                evse_id: r_evse_id,
+                connector_id: r_connector_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6084,28 +8307,54 @@ impl Decode for StatusNotificationResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(StatusNotificationResponse {
-            custom_data: f_custom_data,
-            extra,
+            return Ok(StatusNotificationResponse {
+                custom_data: f_custom_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6159,41 +8408,75 @@ impl Decode for CancelReservationRequest {
         let mut f_reservation_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    13 => {
+                        if *key == *b"reservationId" {
+                            if f_reservation_id.is_some() {
+                                if let Err(e) = d.duplicate("reservationId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_reservation_id = Some(v),
+                                Err(e) => break 'fail (e, Some("reservationId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "reservationId" => {
-                    if f_reservation_id.is_some() {
-                        d.duplicate("reservationId")?;
-                    }
-                    f_reservation_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("reservationId"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(CancelReservationRequest {
-            custom_data: f_custom_data,
-            reservation_id: match f_reservation_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("reservationId")),
-            },
-            extra,
+            let Some(r_reservation_id) = f_reservation_id else {
+                break 'fail (Decoder::missing("reservationId"), None);
+            };
+            return Ok(CancelReservationRequest {
+                custom_data: f_custom_data,
+                reservation_id: r_reservation_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6266,53 +8549,94 @@ impl Decode for CancelReservationResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match CancelReservationStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        CancelReservationStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(CancelReservationResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(CancelReservationResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6389,54 +8713,96 @@ impl Decode for ReservationStatusUpdateRequest {
         let mut f_reservation_update_status: Option<ReservationUpdateStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    13 => {
+                        if *key == *b"reservationId" {
+                            if f_reservation_id.is_some() {
+                                if let Err(e) = d.duplicate("reservationId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_reservation_id = Some(v),
+                                Err(e) => break 'fail (e, Some("reservationId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    23 => {
+                        if *key == *b"reservationUpdateStatus" {
+                            if f_reservation_update_status.is_some() {
+                                if let Err(e) = d.duplicate("reservationUpdateStatus") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ReservationUpdateStatusEnumType::decode(d) {
+                                Ok(v) => f_reservation_update_status = Some(v),
+                                Err(e) => break 'fail (e, Some("reservationUpdateStatus")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "reservationId" => {
-                    if f_reservation_id.is_some() {
-                        d.duplicate("reservationId")?;
-                    }
-                    f_reservation_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("reservationId"))?,
-                    );
-                }
-                "reservationUpdateStatus" => {
-                    if f_reservation_update_status.is_some() {
-                        d.duplicate("reservationUpdateStatus")?;
-                    }
-                    f_reservation_update_status = Some(
-                        ReservationUpdateStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("reservationUpdateStatus"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ReservationStatusUpdateRequest {
-            custom_data: f_custom_data,
-            reservation_id: match f_reservation_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("reservationId")),
-            },
-            reservation_update_status: match f_reservation_update_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("reservationUpdateStatus")),
-            },
-            extra,
+            let Some(r_reservation_id) = f_reservation_id else {
+                break 'fail (Decoder::missing("reservationId"), None);
+            };
+            let Some(r_reservation_update_status) = f_reservation_update_status else {
+                break 'fail (Decoder::missing("reservationUpdateStatus"), None);
+            };
+            return Ok(ReservationStatusUpdateRequest {
+                custom_data: f_custom_data,
+                reservation_id: r_reservation_id,
+                reservation_update_status: r_reservation_update_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6511,28 +8877,54 @@ impl Decode for ReservationStatusUpdateResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ReservationStatusUpdateResponse {
-            custom_data: f_custom_data,
-            extra,
+            return Ok(ReservationStatusUpdateResponse {
+                custom_data: f_custom_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6606,94 +8998,195 @@ impl Decode for ReserveNowRequest {
         let mut f_group_id_token: Option<IdTokenType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_evse_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    7 => {
+                        if *key == *b"idToken" {
+                            if f_id_token.is_some() {
+                                if let Err(e) = d.duplicate("idToken") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match IdTokenType::decode(d) {
+                                Ok(v) => f_id_token = Some(v),
+                                Err(e) => break 'fail (e, Some("idToken")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    12 => {
+                        if *key == *b"groupIdToken" {
+                            if f_group_id_token.is_some() {
+                                if let Err(e) = d.duplicate("groupIdToken") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_group_id_token = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match IdTokenType::decode(d) {
+                                Ok(v) => f_group_id_token = Some(v),
+                                Err(e) => break 'fail (e, Some("groupIdToken")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"connectorType" {
+                            if f_connector_type.is_some() {
+                                if let Err(e) = d.duplicate("connectorType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_connector_type = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ConnectorEnumType::decode(d) {
+                                Ok(v) => f_connector_type = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    14 => {
+                        if *key == *b"expiryDateTime" {
+                            if f_expiry_date_time.is_some() {
+                                if let Err(e) = d.duplicate("expiryDateTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_expiry_date_time = Some(v),
+                                Err(e) => break 'fail (e, Some("expiryDateTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "id" => {
-                    if f_id.is_some() {
-                        d.duplicate("id")?;
-                    }
-                    f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
-                }
-                "expiryDateTime" => {
-                    if f_expiry_date_time.is_some() {
-                        d.duplicate("expiryDateTime")?;
-                    }
-                    f_expiry_date_time =
-                        Some(d.date_time().map_err(|e| e.at_key("expiryDateTime"))?);
-                }
-                "connectorType" => {
-                    if f_connector_type.is_some() {
-                        d.duplicate("connectorType")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_connector_type = None;
-                        continue;
-                    }
-                    f_connector_type =
-                        Some(ConnectorEnumType::decode(d).map_err(|e| e.at_key("connectorType"))?);
-                }
-                "idToken" => {
-                    if f_id_token.is_some() {
-                        d.duplicate("idToken")?;
-                    }
-                    f_id_token = Some(IdTokenType::decode(d).map_err(|e| e.at_key("idToken"))?);
-                }
-                "evseId" => {
-                    if f_evse_id.is_some() {
-                        d.duplicate("evseId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_evse_id = None;
-                        continue;
-                    }
-                    f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
-                }
-                "groupIdToken" => {
-                    if f_group_id_token.is_some() {
-                        d.duplicate("groupIdToken")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_group_id_token = None;
-                        continue;
-                    }
-                    f_group_id_token =
-                        Some(IdTokenType::decode(d).map_err(|e| e.at_key("groupIdToken"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ReserveNowRequest {
-            custom_data: f_custom_data,
-            id: match f_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("id")),
-            },
-            expiry_date_time: match f_expiry_date_time {
-                Some(v) => v,
-                None => return Err(Decoder::missing("expiryDateTime")),
-            },
-            connector_type: f_connector_type,
-            id_token: match f_id_token {
-                Some(v) => v,
-                None => return Err(Decoder::missing("idToken")),
-            },
-            evse_id: f_evse_id,
-            group_id_token: f_group_id_token,
-            extra,
+            let Some(r_id) = f_id else {
+                break 'fail (Decoder::missing("id"), None);
+            };
+            let Some(r_expiry_date_time) = f_expiry_date_time else {
+                break 'fail (Decoder::missing("expiryDateTime"), None);
+            };
+            let Some(r_id_token) = f_id_token else {
+                break 'fail (Decoder::missing("idToken"), None);
+            };
+            return Ok(ReserveNowRequest {
+                custom_data: f_custom_data,
+                id: r_id,
+                expiry_date_time: r_expiry_date_time,
+                connector_type: f_connector_type,
+                id_token: r_id_token,
+                evse_id: f_evse_id,
+                group_id_token: f_group_id_token,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6802,51 +9295,94 @@ impl Decode for ReserveNowResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ReserveNowStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status =
-                        Some(ReserveNowStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ReserveNowResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(ReserveNowResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6895,14 +9431,14 @@ pub struct CostUpdatedRequest {
     /// `totalCost`: Required; an exact decimal.
     pub total_cost: Decimal,
     /// `transactionId`: Required; at most 36 characters.
-    pub transaction_id: String,
+    pub transaction_id: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl CostUpdatedRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(total_cost: Decimal, transaction_id: String) -> Self {
+    pub fn new(total_cost: Decimal, transaction_id: Text) -> Self {
         CostUpdatedRequest {
             custom_data: None,
             total_cost,
@@ -6917,55 +9453,99 @@ impl Decode for CostUpdatedRequest {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_total_cost: Option<Decimal> = None;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    9 => {
+                        if *key == *b"totalCost" {
+                            if f_total_cost.is_some() {
+                                if let Err(e) = d.duplicate("totalCost") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.decimal(None, None, None) {
+                                Ok(v) => f_total_cost = Some(v),
+                                Err(e) => break 'fail (e, Some("totalCost")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    13 => {
+                        if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(36)) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "totalCost" => {
-                    if f_total_cost.is_some() {
-                        d.duplicate("totalCost")?;
-                    }
-                    f_total_cost = Some(
-                        d.decimal(None, None, None)
-                            .map_err(|e| e.at_key("totalCost"))?,
-                    );
-                }
-                "transactionId" => {
-                    if f_transaction_id.is_some() {
-                        d.duplicate("transactionId")?;
-                    }
-                    f_transaction_id =
-                        Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(CostUpdatedRequest {
-            custom_data: f_custom_data,
-            total_cost: match f_total_cost {
-                Some(v) => v,
-                None => return Err(Decoder::missing("totalCost")),
-            },
-            transaction_id: match f_transaction_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("transactionId")),
-            },
-            extra,
+            let Some(r_total_cost) = f_total_cost else {
+                break 'fail (Decoder::missing("totalCost"), None);
+            };
+            let Some(r_transaction_id) = f_transaction_id else {
+                break 'fail (Decoder::missing("transactionId"), None);
+            };
+            return Ok(CostUpdatedRequest {
+                custom_data: f_custom_data,
+                total_cost: r_total_cost,
+                transaction_id: r_transaction_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -7040,28 +9620,54 @@ impl Decode for CostUpdatedResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(CostUpdatedResponse {
-            custom_data: f_custom_data,
-            extra,
+            return Ok(CostUpdatedResponse {
+                custom_data: f_custom_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -7119,51 +9725,89 @@ impl Decode for MeterValuesRequest {
         let mut f_meter_value: Option<Vec<MeterValueType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"meterValue" {
+                            if f_meter_value.is_some() {
+                                if let Err(e) = d.duplicate("meterValue") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| MeterValueType::decode(d)) {
+                                Ok(v) => f_meter_value = Some(v),
+                                Err(e) => break 'fail (e, Some("meterValue")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "evseId" => {
-                    if f_evse_id.is_some() {
-                        d.duplicate("evseId")?;
-                    }
-                    f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
-                }
-                "meterValue" => {
-                    if f_meter_value.is_some() {
-                        d.duplicate("meterValue")?;
-                    }
-                    f_meter_value = Some(
-                        d.array(1, None, |d| MeterValueType::decode(d))
-                            .map_err(|e| e.at_key("meterValue"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(MeterValuesRequest {
-            custom_data: f_custom_data,
-            evse_id: match f_evse_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("evseId")),
-            },
-            meter_value: match f_meter_value {
-                Some(v) => v,
-                None => return Err(Decoder::missing("meterValue")),
-            },
-            extra,
+            let Some(r_evse_id) = f_evse_id else {
+                break 'fail (Decoder::missing("evseId"), None);
+            };
+            let Some(r_meter_value) = f_meter_value else {
+                break 'fail (Decoder::missing("meterValue"), None);
+            };
+            return Ok(MeterValuesRequest {
+                custom_data: f_custom_data,
+                evse_id: r_evse_id,
+                meter_value: r_meter_value,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -7244,28 +9888,54 @@ impl Decode for MeterValuesResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(MeterValuesResponse {
-            custom_data: f_custom_data,
-            extra,
+            return Ok(MeterValuesResponse {
+                custom_data: f_custom_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -7323,56 +9993,106 @@ impl Decode for ClearChargingProfileRequest {
         let mut f_charging_profile_criteria: Option<ClearChargingProfileType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    17 => {
+                        if *key == *b"chargingProfileId" {
+                            if f_charging_profile_id.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfileId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_profile_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_charging_profile_id = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfileId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    23 => {
+                        if *key == *b"chargingProfileCriteria" {
+                            if f_charging_profile_criteria.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfileCriteria") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_profile_criteria = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ClearChargingProfileType::decode(d) {
+                                Ok(v) => f_charging_profile_criteria = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfileCriteria")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "chargingProfileId" => {
-                    if f_charging_profile_id.is_some() {
-                        d.duplicate("chargingProfileId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_profile_id = None;
-                        continue;
-                    }
-                    f_charging_profile_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("chargingProfileId"))?,
-                    );
-                }
-                "chargingProfileCriteria" => {
-                    if f_charging_profile_criteria.is_some() {
-                        d.duplicate("chargingProfileCriteria")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_profile_criteria = None;
-                        continue;
-                    }
-                    f_charging_profile_criteria = Some(
-                        ClearChargingProfileType::decode(d)
-                            .map_err(|e| e.at_key("chargingProfileCriteria"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ClearChargingProfileRequest {
-            custom_data: f_custom_data,
-            charging_profile_id: f_charging_profile_id,
-            charging_profile_criteria: f_charging_profile_criteria,
-            extra,
+            return Ok(ClearChargingProfileRequest {
+                custom_data: f_custom_data,
+                charging_profile_id: f_charging_profile_id,
+                charging_profile_criteria: f_charging_profile_criteria,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -7452,53 +10172,94 @@ impl Decode for ClearChargingProfileResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ClearChargingProfileStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        ClearChargingProfileStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ClearChargingProfileResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(ClearChargingProfileResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -7572,52 +10333,101 @@ impl Decode for ClearedChargingLimitRequest {
         let mut f_evse_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_evse_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    19 => {
+                        if *key == *b"chargingLimitSource" {
+                            if f_charging_limit_source.is_some() {
+                                if let Err(e) = d.duplicate("chargingLimitSource") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingLimitSourceEnumType::decode(d) {
+                                Ok(v) => f_charging_limit_source = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingLimitSource")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "chargingLimitSource" => {
-                    if f_charging_limit_source.is_some() {
-                        d.duplicate("chargingLimitSource")?;
-                    }
-                    f_charging_limit_source = Some(
-                        ChargingLimitSourceEnumType::decode(d)
-                            .map_err(|e| e.at_key("chargingLimitSource"))?,
-                    );
-                }
-                "evseId" => {
-                    if f_evse_id.is_some() {
-                        d.duplicate("evseId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_evse_id = None;
-                        continue;
-                    }
-                    f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ClearedChargingLimitRequest {
-            custom_data: f_custom_data,
-            charging_limit_source: match f_charging_limit_source {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingLimitSource")),
-            },
-            evse_id: f_evse_id,
-            extra,
+            let Some(r_charging_limit_source) = f_charging_limit_source else {
+                break 'fail (Decoder::missing("chargingLimitSource"), None);
+            };
+            return Ok(ClearedChargingLimitRequest {
+                custom_data: f_custom_data,
+                charging_limit_source: r_charging_limit_source,
+                evse_id: f_evse_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -7691,28 +10501,54 @@ impl Decode for ClearedChargingLimitResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ClearedChargingLimitResponse {
-            custom_data: f_custom_data,
-            extra,
+            return Ok(ClearedChargingLimitResponse {
+                custom_data: f_custom_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -7774,62 +10610,122 @@ impl Decode for GetChargingProfilesRequest {
         let mut f_charging_profile: Option<ChargingProfileCriterionType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_evse_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    15 => {
+                        if *key == *b"chargingProfile" {
+                            if f_charging_profile.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfile") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingProfileCriterionType::decode(d) {
+                                Ok(v) => f_charging_profile = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfile")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "requestId" => {
-                    if f_request_id.is_some() {
-                        d.duplicate("requestId")?;
-                    }
-                    f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
-                }
-                "evseId" => {
-                    if f_evse_id.is_some() {
-                        d.duplicate("evseId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_evse_id = None;
-                        continue;
-                    }
-                    f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
-                }
-                "chargingProfile" => {
-                    if f_charging_profile.is_some() {
-                        d.duplicate("chargingProfile")?;
-                    }
-                    f_charging_profile = Some(
-                        ChargingProfileCriterionType::decode(d)
-                            .map_err(|e| e.at_key("chargingProfile"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetChargingProfilesRequest {
-            custom_data: f_custom_data,
-            request_id: match f_request_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("requestId")),
-            },
-            evse_id: f_evse_id,
-            charging_profile: match f_charging_profile {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingProfile")),
-            },
-            extra,
+            let Some(r_request_id) = f_request_id else {
+                break 'fail (Decoder::missing("requestId"), None);
+            };
+            let Some(r_charging_profile) = f_charging_profile else {
+                break 'fail (Decoder::missing("chargingProfile"), None);
+            };
+            return Ok(GetChargingProfilesRequest {
+                custom_data: f_custom_data,
+                request_id: r_request_id,
+                evse_id: f_evse_id,
+                charging_profile: r_charging_profile,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -7915,53 +10811,94 @@ impl Decode for GetChargingProfilesResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GetChargingProfileStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        GetChargingProfileStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetChargingProfilesResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(GetChargingProfilesResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -8039,62 +10976,122 @@ impl Decode for GetCompositeScheduleRequest {
         let mut f_evse_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    8 => {
+                        if *key == *b"duration" {
+                            if f_duration.is_some() {
+                                if let Err(e) = d.duplicate("duration") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_duration = Some(v),
+                                Err(e) => break 'fail (e, Some("duration")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    16 => {
+                        if *key == *b"chargingRateUnit" {
+                            if f_charging_rate_unit.is_some() {
+                                if let Err(e) = d.duplicate("chargingRateUnit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_rate_unit = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ChargingRateUnitEnumType::decode(d) {
+                                Ok(v) => f_charging_rate_unit = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingRateUnit")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "duration" => {
-                    if f_duration.is_some() {
-                        d.duplicate("duration")?;
-                    }
-                    f_duration = Some(d.integer(None, None).map_err(|e| e.at_key("duration"))?);
-                }
-                "chargingRateUnit" => {
-                    if f_charging_rate_unit.is_some() {
-                        d.duplicate("chargingRateUnit")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_rate_unit = None;
-                        continue;
-                    }
-                    f_charging_rate_unit = Some(
-                        ChargingRateUnitEnumType::decode(d)
-                            .map_err(|e| e.at_key("chargingRateUnit"))?,
-                    );
-                }
-                "evseId" => {
-                    if f_evse_id.is_some() {
-                        d.duplicate("evseId")?;
-                    }
-                    f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetCompositeScheduleRequest {
-            custom_data: f_custom_data,
-            duration: match f_duration {
-                Some(v) => v,
-                None => return Err(Decoder::missing("duration")),
-            },
-            charging_rate_unit: f_charging_rate_unit,
-            evse_id: match f_evse_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("evseId")),
-            },
-            extra,
+            let Some(r_duration) = f_duration else {
+                break 'fail (Decoder::missing("duration"), None);
+            };
+            let Some(r_evse_id) = f_evse_id else {
+                break 'fail (Decoder::missing("evseId"), None);
+            };
+            return Ok(GetCompositeScheduleRequest {
+                custom_data: f_custom_data,
+                duration: r_duration,
+                charging_rate_unit: f_charging_rate_unit,
+                evse_id: r_evse_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -8183,63 +11180,120 @@ impl Decode for GetCompositeScheduleResponse {
         let mut f_schedule: Option<CompositeScheduleType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GenericStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    8 => {
+                        if *key == *b"schedule" {
+                            if f_schedule.is_some() {
+                                if let Err(e) = d.duplicate("schedule") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_schedule = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CompositeScheduleType::decode(d) {
+                                Ok(v) => f_schedule = Some(v),
+                                Err(e) => break 'fail (e, Some("schedule")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status =
-                        Some(GenericStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                "schedule" => {
-                    if f_schedule.is_some() {
-                        d.duplicate("schedule")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_schedule = None;
-                        continue;
-                    }
-                    f_schedule =
-                        Some(CompositeScheduleType::decode(d).map_err(|e| e.at_key("schedule"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetCompositeScheduleResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            schedule: f_schedule,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(GetCompositeScheduleResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                schedule: f_schedule,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -8324,64 +11378,127 @@ impl Decode for NotifyChargingLimitRequest {
         let mut f_charging_limit: Option<ChargingLimitType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_evse_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    13 => {
+                        if *key == *b"chargingLimit" {
+                            if f_charging_limit.is_some() {
+                                if let Err(e) = d.duplicate("chargingLimit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingLimitType::decode(d) {
+                                Ok(v) => f_charging_limit = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingLimit")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    16 => {
+                        if *key == *b"chargingSchedule" {
+                            if f_charging_schedule.is_some() {
+                                if let Err(e) = d.duplicate("chargingSchedule") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_schedule = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| ChargingScheduleType::decode(d)) {
+                                Ok(v) => f_charging_schedule = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingSchedule")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "chargingSchedule" => {
-                    if f_charging_schedule.is_some() {
-                        d.duplicate("chargingSchedule")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_schedule = None;
-                        continue;
-                    }
-                    f_charging_schedule = Some(
-                        d.array(1, None, |d| ChargingScheduleType::decode(d))
-                            .map_err(|e| e.at_key("chargingSchedule"))?,
-                    );
-                }
-                "evseId" => {
-                    if f_evse_id.is_some() {
-                        d.duplicate("evseId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_evse_id = None;
-                        continue;
-                    }
-                    f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
-                }
-                "chargingLimit" => {
-                    if f_charging_limit.is_some() {
-                        d.duplicate("chargingLimit")?;
-                    }
-                    f_charging_limit =
-                        Some(ChargingLimitType::decode(d).map_err(|e| e.at_key("chargingLimit"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(NotifyChargingLimitRequest {
-            custom_data: f_custom_data,
-            charging_schedule: f_charging_schedule,
-            evse_id: f_evse_id,
-            charging_limit: match f_charging_limit {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingLimit")),
-            },
-            extra,
+            let Some(r_charging_limit) = f_charging_limit else {
+                break 'fail (Decoder::missing("chargingLimit"), None);
+            };
+            return Ok(NotifyChargingLimitRequest {
+                custom_data: f_custom_data,
+                charging_schedule: f_charging_schedule,
+                evse_id: f_evse_id,
+                charging_limit: r_charging_limit,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -8468,28 +11585,54 @@ impl Decode for NotifyChargingLimitResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(NotifyChargingLimitResponse {
-            custom_data: f_custom_data,
-            extra,
+            return Ok(NotifyChargingLimitResponse {
+                custom_data: f_custom_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -8551,63 +11694,122 @@ impl Decode for NotifyEVChargingNeedsRequest {
         let mut f_evse_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    13 => {
+                        if *key == *b"chargingNeeds" {
+                            if f_charging_needs.is_some() {
+                                if let Err(e) = d.duplicate("chargingNeeds") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingNeedsType::decode(d) {
+                                Ok(v) => f_charging_needs = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingNeeds")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    17 => {
+                        if *key == *b"maxScheduleTuples" {
+                            if f_max_schedule_tuples.is_some() {
+                                if let Err(e) = d.duplicate("maxScheduleTuples") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_max_schedule_tuples = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_max_schedule_tuples = Some(v),
+                                Err(e) => break 'fail (e, Some("maxScheduleTuples")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "maxScheduleTuples" => {
-                    if f_max_schedule_tuples.is_some() {
-                        d.duplicate("maxScheduleTuples")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_max_schedule_tuples = None;
-                        continue;
-                    }
-                    f_max_schedule_tuples = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("maxScheduleTuples"))?,
-                    );
-                }
-                "chargingNeeds" => {
-                    if f_charging_needs.is_some() {
-                        d.duplicate("chargingNeeds")?;
-                    }
-                    f_charging_needs =
-                        Some(ChargingNeedsType::decode(d).map_err(|e| e.at_key("chargingNeeds"))?);
-                }
-                "evseId" => {
-                    if f_evse_id.is_some() {
-                        d.duplicate("evseId")?;
-                    }
-                    f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(NotifyEVChargingNeedsRequest {
-            custom_data: f_custom_data,
-            max_schedule_tuples: f_max_schedule_tuples,
-            charging_needs: match f_charging_needs {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingNeeds")),
-            },
-            evse_id: match f_evse_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("evseId")),
-            },
-            extra,
+            let Some(r_charging_needs) = f_charging_needs else {
+                break 'fail (Decoder::missing("chargingNeeds"), None);
+            };
+            let Some(r_evse_id) = f_evse_id else {
+                break 'fail (Decoder::missing("evseId"), None);
+            };
+            return Ok(NotifyEVChargingNeedsRequest {
+                custom_data: f_custom_data,
+                max_schedule_tuples: f_max_schedule_tuples,
+                charging_needs: r_charging_needs,
+                evse_id: r_evse_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -8693,53 +11895,94 @@ impl Decode for NotifyEVChargingNeedsResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match NotifyEVChargingNeedsStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        NotifyEVChargingNeedsStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(NotifyEVChargingNeedsResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(NotifyEVChargingNeedsResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -8817,61 +12060,117 @@ impl Decode for NotifyEVChargingScheduleRequest {
         let mut f_evse_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    8 => {
+                        if *key == *b"timeBase" {
+                            if f_time_base.is_some() {
+                                if let Err(e) = d.duplicate("timeBase") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_time_base = Some(v),
+                                Err(e) => break 'fail (e, Some("timeBase")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    16 => {
+                        if *key == *b"chargingSchedule" {
+                            if f_charging_schedule.is_some() {
+                                if let Err(e) = d.duplicate("chargingSchedule") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingScheduleType::decode(d) {
+                                Ok(v) => f_charging_schedule = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingSchedule")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "timeBase" => {
-                    if f_time_base.is_some() {
-                        d.duplicate("timeBase")?;
-                    }
-                    f_time_base = Some(d.date_time().map_err(|e| e.at_key("timeBase"))?);
-                }
-                "chargingSchedule" => {
-                    if f_charging_schedule.is_some() {
-                        d.duplicate("chargingSchedule")?;
-                    }
-                    f_charging_schedule = Some(
-                        ChargingScheduleType::decode(d)
-                            .map_err(|e| e.at_key("chargingSchedule"))?,
-                    );
-                }
-                "evseId" => {
-                    if f_evse_id.is_some() {
-                        d.duplicate("evseId")?;
-                    }
-                    f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(NotifyEVChargingScheduleRequest {
-            custom_data: f_custom_data,
-            time_base: match f_time_base {
-                Some(v) => v,
-                None => return Err(Decoder::missing("timeBase")),
-            },
-            charging_schedule: match f_charging_schedule {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingSchedule")),
-            },
-            evse_id: match f_evse_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("evseId")),
-            },
-            extra,
+            let Some(r_time_base) = f_time_base else {
+                break 'fail (Decoder::missing("timeBase"), None);
+            };
+            let Some(r_charging_schedule) = f_charging_schedule else {
+                break 'fail (Decoder::missing("chargingSchedule"), None);
+            };
+            let Some(r_evse_id) = f_evse_id else {
+                break 'fail (Decoder::missing("evseId"), None);
+            };
+            return Ok(NotifyEVChargingScheduleRequest {
+                custom_data: f_custom_data,
+                time_base: r_time_base,
+                charging_schedule: r_charging_schedule,
+                evse_id: r_evse_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -8962,51 +12261,94 @@ impl Decode for NotifyEVChargingScheduleResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GenericStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status =
-                        Some(GenericStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(NotifyEVChargingScheduleResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(NotifyEVChargingScheduleResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -9097,85 +12439,164 @@ impl Decode for ReportChargingProfilesRequest {
         let mut f_evse_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    3 => {
+                        if *key == *b"tbc" {
+                            if f_tbc.is_some() {
+                                if let Err(e) = d.duplicate("tbc") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_tbc = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_tbc = Some(v),
+                                Err(e) => break 'fail (e, Some("tbc")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    15 => {
+                        if *key == *b"chargingProfile" {
+                            if f_charging_profile.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfile") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| ChargingProfileType::decode(d)) {
+                                Ok(v) => f_charging_profile = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfile")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    19 => {
+                        if *key == *b"chargingLimitSource" {
+                            if f_charging_limit_source.is_some() {
+                                if let Err(e) = d.duplicate("chargingLimitSource") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingLimitSourceEnumType::decode(d) {
+                                Ok(v) => f_charging_limit_source = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingLimitSource")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "requestId" => {
-                    if f_request_id.is_some() {
-                        d.duplicate("requestId")?;
-                    }
-                    f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
-                }
-                "chargingLimitSource" => {
-                    if f_charging_limit_source.is_some() {
-                        d.duplicate("chargingLimitSource")?;
-                    }
-                    f_charging_limit_source = Some(
-                        ChargingLimitSourceEnumType::decode(d)
-                            .map_err(|e| e.at_key("chargingLimitSource"))?,
-                    );
-                }
-                "chargingProfile" => {
-                    if f_charging_profile.is_some() {
-                        d.duplicate("chargingProfile")?;
-                    }
-                    f_charging_profile = Some(
-                        d.array(1, None, |d| ChargingProfileType::decode(d))
-                            .map_err(|e| e.at_key("chargingProfile"))?,
-                    );
-                }
-                "tbc" => {
-                    if f_tbc.is_some() {
-                        d.duplicate("tbc")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_tbc = None;
-                        continue;
-                    }
-                    f_tbc = Some(d.boolean().map_err(|e| e.at_key("tbc"))?);
-                }
-                "evseId" => {
-                    if f_evse_id.is_some() {
-                        d.duplicate("evseId")?;
-                    }
-                    f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ReportChargingProfilesRequest {
-            custom_data: f_custom_data,
-            request_id: match f_request_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("requestId")),
-            },
-            charging_limit_source: match f_charging_limit_source {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingLimitSource")),
-            },
-            charging_profile: match f_charging_profile {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingProfile")),
-            },
-            tbc: f_tbc,
-            evse_id: match f_evse_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("evseId")),
-            },
-            extra,
+            let Some(r_request_id) = f_request_id else {
+                break 'fail (Decoder::missing("requestId"), None);
+            };
+            let Some(r_charging_limit_source) = f_charging_limit_source else {
+                break 'fail (Decoder::missing("chargingLimitSource"), None);
+            };
+            let Some(r_charging_profile) = f_charging_profile else {
+                break 'fail (Decoder::missing("chargingProfile"), None);
+            };
+            let Some(r_evse_id) = f_evse_id else {
+                break 'fail (Decoder::missing("evseId"), None);
+            };
+            return Ok(ReportChargingProfilesRequest {
+                custom_data: f_custom_data,
+                request_id: r_request_id,
+                charging_limit_source: r_charging_limit_source,
+                charging_profile: r_charging_profile,
+                tbc: f_tbc,
+                evse_id: r_evse_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -9275,28 +12696,54 @@ impl Decode for ReportChargingProfilesResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ReportChargingProfilesResponse {
-            custom_data: f_custom_data,
-            extra,
+            return Ok(ReportChargingProfilesResponse {
+                custom_data: f_custom_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -9354,50 +12801,96 @@ impl Decode for SetChargingProfileRequest {
         let mut f_charging_profile: Option<ChargingProfileType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    15 => {
+                        if *key == *b"chargingProfile" {
+                            if f_charging_profile.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfile") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingProfileType::decode(d) {
+                                Ok(v) => f_charging_profile = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfile")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "evseId" => {
-                    if f_evse_id.is_some() {
-                        d.duplicate("evseId")?;
-                    }
-                    f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
-                }
-                "chargingProfile" => {
-                    if f_charging_profile.is_some() {
-                        d.duplicate("chargingProfile")?;
-                    }
-                    f_charging_profile = Some(
-                        ChargingProfileType::decode(d).map_err(|e| e.at_key("chargingProfile"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SetChargingProfileRequest {
-            custom_data: f_custom_data,
-            evse_id: match f_evse_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("evseId")),
-            },
-            charging_profile: match f_charging_profile {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingProfile")),
-            },
-            extra,
+            let Some(r_evse_id) = f_evse_id else {
+                break 'fail (Decoder::missing("evseId"), None);
+            };
+            let Some(r_charging_profile) = f_charging_profile else {
+                break 'fail (Decoder::missing("chargingProfile"), None);
+            };
+            return Ok(SetChargingProfileRequest {
+                custom_data: f_custom_data,
+                evse_id: r_evse_id,
+                charging_profile: r_charging_profile,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -9479,52 +12972,94 @@ impl Decode for SetChargingProfileResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingProfileStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        ChargingProfileStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SetChargingProfileResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(SetChargingProfileResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -9598,50 +13133,101 @@ impl Decode for FirmwareStatusNotificationRequest {
         let mut f_request_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match FirmwareStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_request_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status =
-                        Some(FirmwareStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
-                }
-                "requestId" => {
-                    if f_request_id.is_some() {
-                        d.duplicate("requestId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_request_id = None;
-                        continue;
-                    }
-                    f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(FirmwareStatusNotificationRequest {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            request_id: f_request_id,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(FirmwareStatusNotificationRequest {
+                custom_data: f_custom_data,
+                status: r_status,
+                request_id: f_request_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -9714,28 +13300,54 @@ impl Decode for FirmwareStatusNotificationResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(FirmwareStatusNotificationResponse {
-            custom_data: f_custom_data,
-            extra,
+            return Ok(FirmwareStatusNotificationResponse {
+                custom_data: f_custom_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -9766,11 +13378,11 @@ pub struct PublishFirmwareRequest {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `location`: Required; at most 512 characters.
-    pub location: String,
+    pub location: Text,
     /// `retries`: Optional; an integer.
     pub retries: Option<i64>,
     /// `checksum`: Required; at most 32 characters.
-    pub checksum: String,
+    pub checksum: Text,
     /// `requestId`: Required; an integer.
     pub request_id: i64,
     /// `retryInterval`: Optional; an integer.
@@ -9781,7 +13393,7 @@ pub struct PublishFirmwareRequest {
 
 impl PublishFirmwareRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(location: String, checksum: String, request_id: i64) -> Self {
+    pub fn new(location: Text, checksum: Text, request_id: i64) -> Self {
         PublishFirmwareRequest {
             custom_data: None,
             location,
@@ -9798,90 +13410,169 @@ impl Decode for PublishFirmwareRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_location: Option<String> = None;
+        let mut f_location: Option<Text> = None;
         let mut f_retries: Option<i64> = None;
-        let mut f_checksum: Option<String> = None;
+        let mut f_checksum: Option<Text> = None;
         let mut f_request_id: Option<i64> = None;
         let mut f_retry_interval: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    7 => {
+                        if *key == *b"retries" {
+                            if f_retries.is_some() {
+                                if let Err(e) = d.duplicate("retries") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retries = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retries = Some(v),
+                                Err(e) => break 'fail (e, Some("retries")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    8 => {
+                        if *key == *b"location" {
+                            if f_location.is_some() {
+                                if let Err(e) = d.duplicate("location") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(512)) {
+                                Ok(v) => f_location = Some(v),
+                                Err(e) => break 'fail (e, Some("location")),
+                            }
+                        } else if *key == *b"checksum" {
+                            if f_checksum.is_some() {
+                                if let Err(e) = d.duplicate("checksum") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(32)) {
+                                Ok(v) => f_checksum = Some(v),
+                                Err(e) => break 'fail (e, Some("checksum")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"retryInterval" {
+                            if f_retry_interval.is_some() {
+                                if let Err(e) = d.duplicate("retryInterval") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retry_interval = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retry_interval = Some(v),
+                                Err(e) => break 'fail (e, Some("retryInterval")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "location" => {
-                    if f_location.is_some() {
-                        d.duplicate("location")?;
-                    }
-                    f_location = Some(d.string(Some(512)).map_err(|e| e.at_key("location"))?);
-                }
-                "retries" => {
-                    if f_retries.is_some() {
-                        d.duplicate("retries")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_retries = None;
-                        continue;
-                    }
-                    f_retries = Some(d.integer(None, None).map_err(|e| e.at_key("retries"))?);
-                }
-                "checksum" => {
-                    if f_checksum.is_some() {
-                        d.duplicate("checksum")?;
-                    }
-                    f_checksum = Some(d.string(Some(32)).map_err(|e| e.at_key("checksum"))?);
-                }
-                "requestId" => {
-                    if f_request_id.is_some() {
-                        d.duplicate("requestId")?;
-                    }
-                    f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
-                }
-                "retryInterval" => {
-                    if f_retry_interval.is_some() {
-                        d.duplicate("retryInterval")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_retry_interval = None;
-                        continue;
-                    }
-                    f_retry_interval = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("retryInterval"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(PublishFirmwareRequest {
-            custom_data: f_custom_data,
-            location: match f_location {
-                Some(v) => v,
-                None => return Err(Decoder::missing("location")),
-            },
-            retries: f_retries,
-            checksum: match f_checksum {
-                Some(v) => v,
-                None => return Err(Decoder::missing("checksum")),
-            },
-            request_id: match f_request_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("requestId")),
-            },
-            retry_interval: f_retry_interval,
-            extra,
+            let Some(r_location) = f_location else {
+                break 'fail (Decoder::missing("location"), None);
+            };
+            let Some(r_checksum) = f_checksum else {
+                break 'fail (Decoder::missing("checksum"), None);
+            };
+            let Some(r_request_id) = f_request_id else {
+                break 'fail (Decoder::missing("requestId"), None);
+            };
+            return Ok(PublishFirmwareRequest {
+                custom_data: f_custom_data,
+                location: r_location,
+                retries: f_retries,
+                checksum: r_checksum,
+                request_id: r_request_id,
+                retry_interval: f_retry_interval,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -9980,51 +13671,94 @@ impl Decode for PublishFirmwareResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GenericStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status =
-                        Some(GenericStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(PublishFirmwareResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(PublishFirmwareResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -10073,7 +13807,7 @@ pub struct PublishFirmwareStatusNotificationRequest {
     /// `status`: Required; a [`PublishFirmwareStatusEnumType`].
     pub status: PublishFirmwareStatusEnumType,
     /// `location`: Optional; an array of at least 1 items, each at most 512 characters.
-    pub location: Option<Vec<String>>,
+    pub location: Option<Vec<Text>>,
     /// `requestId`: Optional; an integer.
     pub request_id: Option<i64>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -10098,69 +13832,131 @@ impl Decode for PublishFirmwareStatusNotificationRequest {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<PublishFirmwareStatusEnumType> = None;
-        let mut f_location: Option<Vec<String>> = None;
+        let mut f_location: Option<Vec<Text>> = None;
         let mut f_request_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match PublishFirmwareStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    8 => {
+                        if *key == *b"location" {
+                            if f_location.is_some() {
+                                if let Err(e) = d.duplicate("location") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_location = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| d.string(Some(512))) {
+                                Ok(v) => f_location = Some(v),
+                                Err(e) => break 'fail (e, Some("location")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_request_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        PublishFirmwareStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "location" => {
-                    if f_location.is_some() {
-                        d.duplicate("location")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_location = None;
-                        continue;
-                    }
-                    f_location = Some(
-                        d.array(1, None, |d| d.string(Some(512)))
-                            .map_err(|e| e.at_key("location"))?,
-                    );
-                }
-                "requestId" => {
-                    if f_request_id.is_some() {
-                        d.duplicate("requestId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_request_id = None;
-                        continue;
-                    }
-                    f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(PublishFirmwareStatusNotificationRequest {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            location: f_location,
-            request_id: f_request_id,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(PublishFirmwareStatusNotificationRequest {
+                custom_data: f_custom_data,
+                status: r_status,
+                location: f_location,
+                request_id: f_request_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -10247,28 +14043,54 @@ impl Decode for PublishFirmwareStatusNotificationResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(PublishFirmwareStatusNotificationResponse {
-            custom_data: f_custom_data,
-            extra,
+            return Ok(PublishFirmwareStatusNotificationResponse {
+                custom_data: f_custom_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -10299,14 +14121,14 @@ pub struct UnpublishFirmwareRequest {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `checksum`: Required; at most 32 characters.
-    pub checksum: String,
+    pub checksum: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl UnpublishFirmwareRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(checksum: String) -> Self {
+    pub fn new(checksum: Text) -> Self {
         UnpublishFirmwareRequest {
             custom_data: None,
             checksum,
@@ -10319,41 +14141,78 @@ impl Decode for UnpublishFirmwareRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_checksum: Option<String> = None;
+        let mut f_checksum: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    8 => {
+                        if *key == *b"checksum" {
+                            if f_checksum.is_some() {
+                                if let Err(e) = d.duplicate("checksum") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(32)) {
+                                Ok(v) => f_checksum = Some(v),
+                                Err(e) => break 'fail (e, Some("checksum")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "checksum" => {
-                    if f_checksum.is_some() {
-                        d.duplicate("checksum")?;
-                    }
-                    f_checksum = Some(d.string(Some(32)).map_err(|e| e.at_key("checksum"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(UnpublishFirmwareRequest {
-            custom_data: f_custom_data,
-            checksum: match f_checksum {
-                Some(v) => v,
-                None => return Err(Decoder::missing("checksum")),
-            },
-            extra,
+            let Some(r_checksum) = f_checksum else {
+                break 'fail (Decoder::missing("checksum"), None);
+            };
+            return Ok(UnpublishFirmwareRequest {
+                custom_data: f_custom_data,
+                checksum: r_checksum,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -10426,41 +14285,75 @@ impl Decode for UnpublishFirmwareResponse {
         let mut f_status: Option<UnpublishFirmwareStatusEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match UnpublishFirmwareStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        UnpublishFirmwareStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(UnpublishFirmwareResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(UnpublishFirmwareResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -10535,73 +14428,148 @@ impl Decode for UpdateFirmwareRequest {
         let mut f_firmware: Option<FirmwareType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    7 => {
+                        if *key == *b"retries" {
+                            if f_retries.is_some() {
+                                if let Err(e) = d.duplicate("retries") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retries = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retries = Some(v),
+                                Err(e) => break 'fail (e, Some("retries")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    8 => {
+                        if *key == *b"firmware" {
+                            if f_firmware.is_some() {
+                                if let Err(e) = d.duplicate("firmware") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match FirmwareType::decode(d) {
+                                Ok(v) => f_firmware = Some(v),
+                                Err(e) => break 'fail (e, Some("firmware")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"retryInterval" {
+                            if f_retry_interval.is_some() {
+                                if let Err(e) = d.duplicate("retryInterval") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retry_interval = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retry_interval = Some(v),
+                                Err(e) => break 'fail (e, Some("retryInterval")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "retries" => {
-                    if f_retries.is_some() {
-                        d.duplicate("retries")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_retries = None;
-                        continue;
-                    }
-                    f_retries = Some(d.integer(None, None).map_err(|e| e.at_key("retries"))?);
-                }
-                "retryInterval" => {
-                    if f_retry_interval.is_some() {
-                        d.duplicate("retryInterval")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_retry_interval = None;
-                        continue;
-                    }
-                    f_retry_interval = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("retryInterval"))?,
-                    );
-                }
-                "requestId" => {
-                    if f_request_id.is_some() {
-                        d.duplicate("requestId")?;
-                    }
-                    f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
-                }
-                "firmware" => {
-                    if f_firmware.is_some() {
-                        d.duplicate("firmware")?;
-                    }
-                    f_firmware = Some(FirmwareType::decode(d).map_err(|e| e.at_key("firmware"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(UpdateFirmwareRequest {
-            custom_data: f_custom_data,
-            retries: f_retries,
-            retry_interval: f_retry_interval,
-            request_id: match f_request_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("requestId")),
-            },
-            firmware: match f_firmware {
-                Some(v) => v,
-                None => return Err(Decoder::missing("firmware")),
-            },
-            extra,
+            let Some(r_request_id) = f_request_id else {
+                break 'fail (Decoder::missing("requestId"), None);
+            };
+            let Some(r_firmware) = f_firmware else {
+                break 'fail (Decoder::missing("firmware"), None);
+            };
+            return Ok(UpdateFirmwareRequest {
+                custom_data: f_custom_data,
+                retries: f_retries,
+                retry_interval: f_retry_interval,
+                request_id: r_request_id,
+                firmware: r_firmware,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -10691,52 +14659,94 @@ impl Decode for UpdateFirmwareResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match UpdateFirmwareStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        UpdateFirmwareStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(UpdateFirmwareResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(UpdateFirmwareResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -10806,41 +14816,75 @@ impl Decode for DeleteCertificateRequest {
         let mut f_certificate_hash_data: Option<CertificateHashDataType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    19 => {
+                        if *key == *b"certificateHashData" {
+                            if f_certificate_hash_data.is_some() {
+                                if let Err(e) = d.duplicate("certificateHashData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match CertificateHashDataType::decode(d) {
+                                Ok(v) => f_certificate_hash_data = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateHashData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "certificateHashData" => {
-                    if f_certificate_hash_data.is_some() {
-                        d.duplicate("certificateHashData")?;
-                    }
-                    f_certificate_hash_data = Some(
-                        CertificateHashDataType::decode(d)
-                            .map_err(|e| e.at_key("certificateHashData"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(DeleteCertificateRequest {
-            custom_data: f_custom_data,
-            certificate_hash_data: match f_certificate_hash_data {
-                Some(v) => v,
-                None => return Err(Decoder::missing("certificateHashData")),
-            },
-            extra,
+            let Some(r_certificate_hash_data) = f_certificate_hash_data else {
+                break 'fail (Decoder::missing("certificateHashData"), None);
+            };
+            return Ok(DeleteCertificateRequest {
+                custom_data: f_custom_data,
+                certificate_hash_data: r_certificate_hash_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -10918,53 +14962,94 @@ impl Decode for DeleteCertificateResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match DeleteCertificateStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        DeleteCertificateStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(DeleteCertificateResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(DeleteCertificateResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -11011,11 +15096,11 @@ pub struct Get15118EVCertificateRequest {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `iso15118SchemaVersion`: Required; at most 50 characters.
-    pub iso15118_schema_version: String,
+    pub iso15118_schema_version: Text,
     /// `action`: Required; a [`CertificateActionEnumType`].
     pub action: CertificateActionEnumType,
     /// `exiRequest`: Required; at most 5600 characters.
-    pub exi_request: String,
+    pub exi_request: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -11023,9 +15108,9 @@ pub struct Get15118EVCertificateRequest {
 impl Get15118EVCertificateRequest {
     /// A value with the required members given and every optional member absent.
     pub fn new(
-        iso15118_schema_version: String,
+        iso15118_schema_version: Text,
         action: CertificateActionEnumType,
-        exi_request: String,
+        exi_request: Text,
     ) -> Self {
         Get15118EVCertificateRequest {
             custom_data: None,
@@ -11041,67 +15126,115 @@ impl Decode for Get15118EVCertificateRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_iso15118_schema_version: Option<String> = None;
+        let mut f_iso15118_schema_version: Option<Text> = None;
         let mut f_action: Option<CertificateActionEnumType> = None;
-        let mut f_exi_request: Option<String> = None;
+        let mut f_exi_request: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"action" {
+                            if f_action.is_some() {
+                                if let Err(e) = d.duplicate("action") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match CertificateActionEnumType::decode(d) {
+                                Ok(v) => f_action = Some(v),
+                                Err(e) => break 'fail (e, Some("action")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"exiRequest" {
+                            if f_exi_request.is_some() {
+                                if let Err(e) = d.duplicate("exiRequest") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(5600)) {
+                                Ok(v) => f_exi_request = Some(v),
+                                Err(e) => break 'fail (e, Some("exiRequest")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    21 => {
+                        if *key == *b"iso15118SchemaVersion" {
+                            if f_iso15118_schema_version.is_some() {
+                                if let Err(e) = d.duplicate("iso15118SchemaVersion") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_iso15118_schema_version = Some(v),
+                                Err(e) => break 'fail (e, Some("iso15118SchemaVersion")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "iso15118SchemaVersion" => {
-                    if f_iso15118_schema_version.is_some() {
-                        d.duplicate("iso15118SchemaVersion")?;
-                    }
-                    f_iso15118_schema_version = Some(
-                        d.string(Some(50))
-                            .map_err(|e| e.at_key("iso15118SchemaVersion"))?,
-                    );
-                }
-                "action" => {
-                    if f_action.is_some() {
-                        d.duplicate("action")?;
-                    }
-                    f_action =
-                        Some(CertificateActionEnumType::decode(d).map_err(|e| e.at_key("action"))?);
-                }
-                "exiRequest" => {
-                    if f_exi_request.is_some() {
-                        d.duplicate("exiRequest")?;
-                    }
-                    f_exi_request = Some(d.string(Some(5600)).map_err(|e| e.at_key("exiRequest"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(Get15118EVCertificateRequest {
-            custom_data: f_custom_data,
-            iso15118_schema_version: match f_iso15118_schema_version {
-                Some(v) => v,
-                None => return Err(Decoder::missing("iso15118SchemaVersion")),
-            },
-            action: match f_action {
-                Some(v) => v,
-                None => return Err(Decoder::missing("action")),
-            },
-            exi_request: match f_exi_request {
-                Some(v) => v,
-                None => return Err(Decoder::missing("exiRequest")),
-            },
-            extra,
+            let Some(r_iso15118_schema_version) = f_iso15118_schema_version else {
+                break 'fail (Decoder::missing("iso15118SchemaVersion"), None);
+            };
+            let Some(r_action) = f_action else {
+                break 'fail (Decoder::missing("action"), None);
+            };
+            let Some(r_exi_request) = f_exi_request else {
+                break 'fail (Decoder::missing("exiRequest"), None);
+            };
+            return Ok(Get15118EVCertificateRequest {
+                custom_data: f_custom_data,
+                iso15118_schema_version: r_iso15118_schema_version,
+                action: r_action,
+                exi_request: r_exi_request,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -11175,14 +15308,14 @@ pub struct Get15118EVCertificateResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `exiResponse`: Required; at most 7500 characters.
-    pub exi_response: String,
+    pub exi_response: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl Get15118EVCertificateResponse {
     /// A value with the required members given and every optional member absent.
-    pub fn new(status: Iso15118EVCertificateStatusEnumType, exi_response: String) -> Self {
+    pub fn new(status: Iso15118EVCertificateStatusEnumType, exi_response: Text) -> Self {
         Get15118EVCertificateResponse {
             custom_data: None,
             status,
@@ -11199,67 +15332,118 @@ impl Decode for Get15118EVCertificateResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<Iso15118EVCertificateStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_exi_response: Option<String> = None;
+        let mut f_exi_response: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match Iso15118EVCertificateStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    11 => {
+                        if *key == *b"exiResponse" {
+                            if f_exi_response.is_some() {
+                                if let Err(e) = d.duplicate("exiResponse") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(7500)) {
+                                Ok(v) => f_exi_response = Some(v),
+                                Err(e) => break 'fail (e, Some("exiResponse")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        Iso15118EVCertificateStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                "exiResponse" => {
-                    if f_exi_response.is_some() {
-                        d.duplicate("exiResponse")?;
-                    }
-                    f_exi_response =
-                        Some(d.string(Some(7500)).map_err(|e| e.at_key("exiResponse"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(Get15118EVCertificateResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            exi_response: match f_exi_response {
-                Some(v) => v,
-                None => return Err(Decoder::missing("exiResponse")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            let Some(r_exi_response) = f_exi_response else {
+                break 'fail (Decoder::missing("exiResponse"), None);
+            };
+            return Ok(Get15118EVCertificateResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                exi_response: r_exi_response,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -11339,40 +15523,75 @@ impl Decode for GetCertificateStatusRequest {
         let mut f_ocsp_request_data: Option<OCSPRequestDataType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    15 => {
+                        if *key == *b"ocspRequestData" {
+                            if f_ocsp_request_data.is_some() {
+                                if let Err(e) = d.duplicate("ocspRequestData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match OCSPRequestDataType::decode(d) {
+                                Ok(v) => f_ocsp_request_data = Some(v),
+                                Err(e) => break 'fail (e, Some("ocspRequestData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "ocspRequestData" => {
-                    if f_ocsp_request_data.is_some() {
-                        d.duplicate("ocspRequestData")?;
-                    }
-                    f_ocsp_request_data = Some(
-                        OCSPRequestDataType::decode(d).map_err(|e| e.at_key("ocspRequestData"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetCertificateStatusRequest {
-            custom_data: f_custom_data,
-            ocsp_request_data: match f_ocsp_request_data {
-                Some(v) => v,
-                None => return Err(Decoder::missing("ocspRequestData")),
-            },
-            extra,
+            let Some(r_ocsp_request_data) = f_ocsp_request_data else {
+                break 'fail (Decoder::missing("ocspRequestData"), None);
+            };
+            return Ok(GetCertificateStatusRequest {
+                custom_data: f_custom_data,
+                ocsp_request_data: r_ocsp_request_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -11426,7 +15645,7 @@ pub struct GetCertificateStatusResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `ocspResult`: Optional; at most 5500 characters.
-    pub ocsp_result: Option<String>,
+    pub ocsp_result: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -11450,66 +15669,116 @@ impl Decode for GetCertificateStatusResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<GetCertificateStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_ocsp_result: Option<String> = None;
+        let mut f_ocsp_result: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GetCertificateStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else if *key == *b"ocspResult" {
+                            if f_ocsp_result.is_some() {
+                                if let Err(e) = d.duplicate("ocspResult") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_ocsp_result = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(5500)) {
+                                Ok(v) => f_ocsp_result = Some(v),
+                                Err(e) => break 'fail (e, Some("ocspResult")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        GetCertificateStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                "ocspResult" => {
-                    if f_ocsp_result.is_some() {
-                        d.duplicate("ocspResult")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_ocsp_result = None;
-                        continue;
-                    }
-                    f_ocsp_result = Some(d.string(Some(5500)).map_err(|e| e.at_key("ocspResult"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetCertificateStatusResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            ocsp_result: f_ocsp_result,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(GetCertificateStatusResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                ocsp_result: f_ocsp_result,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -11587,42 +15856,80 @@ impl Decode for GetInstalledCertificateIdsRequest {
         let mut f_certificate_type: Option<Vec<GetCertificateIdUseEnumType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    15 => {
+                        if *key == *b"certificateType" {
+                            if f_certificate_type.is_some() {
+                                if let Err(e) = d.duplicate("certificateType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_certificate_type = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| GetCertificateIdUseEnumType::decode(d)) {
+                                Ok(v) => f_certificate_type = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "certificateType" => {
-                    if f_certificate_type.is_some() {
-                        d.duplicate("certificateType")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_certificate_type = None;
-                        continue;
-                    }
-                    f_certificate_type = Some(
-                        d.array(1, None, |d| GetCertificateIdUseEnumType::decode(d))
-                            .map_err(|e| e.at_key("certificateType"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetInstalledCertificateIdsRequest {
-            custom_data: f_custom_data,
-            certificate_type: f_certificate_type,
-            extra,
+            return Ok(GetInstalledCertificateIdsRequest {
+                custom_data: f_custom_data,
+                certificate_type: f_certificate_type,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -11708,67 +16015,120 @@ impl Decode for GetInstalledCertificateIdsResponse {
         let mut f_certificate_hash_data_chain: Option<Vec<CertificateHashDataChainType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GetInstalledCertificateStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    24 => {
+                        if *key == *b"certificateHashDataChain" {
+                            if f_certificate_hash_data_chain.is_some() {
+                                if let Err(e) = d.duplicate("certificateHashDataChain") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_certificate_hash_data_chain = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| CertificateHashDataChainType::decode(d)) {
+                                Ok(v) => f_certificate_hash_data_chain = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateHashDataChain")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        GetInstalledCertificateStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                "certificateHashDataChain" => {
-                    if f_certificate_hash_data_chain.is_some() {
-                        d.duplicate("certificateHashDataChain")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_certificate_hash_data_chain = None;
-                        continue;
-                    }
-                    f_certificate_hash_data_chain = Some(
-                        d.array(1, None, |d| CertificateHashDataChainType::decode(d))
-                            .map_err(|e| e.at_key("certificateHashDataChain"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetInstalledCertificateIdsResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            certificate_hash_data_chain: f_certificate_hash_data_chain,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(GetInstalledCertificateIdsResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                certificate_hash_data_chain: f_certificate_hash_data_chain,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -11831,14 +16191,14 @@ pub struct InstallCertificateRequest {
     /// `certificateType`: Required; a [`InstallCertificateUseEnumType`].
     pub certificate_type: InstallCertificateUseEnumType,
     /// `certificate`: Required; at most 5500 characters.
-    pub certificate: String,
+    pub certificate: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl InstallCertificateRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(certificate_type: InstallCertificateUseEnumType, certificate: String) -> Self {
+    pub fn new(certificate_type: InstallCertificateUseEnumType, certificate: Text) -> Self {
         InstallCertificateRequest {
             custom_data: None,
             certificate_type,
@@ -11853,55 +16213,99 @@ impl Decode for InstallCertificateRequest {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_certificate_type: Option<InstallCertificateUseEnumType> = None;
-        let mut f_certificate: Option<String> = None;
+        let mut f_certificate: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    11 => {
+                        if *key == *b"certificate" {
+                            if f_certificate.is_some() {
+                                if let Err(e) = d.duplicate("certificate") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(5500)) {
+                                Ok(v) => f_certificate = Some(v),
+                                Err(e) => break 'fail (e, Some("certificate")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    15 => {
+                        if *key == *b"certificateType" {
+                            if f_certificate_type.is_some() {
+                                if let Err(e) = d.duplicate("certificateType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match InstallCertificateUseEnumType::decode(d) {
+                                Ok(v) => f_certificate_type = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "certificateType" => {
-                    if f_certificate_type.is_some() {
-                        d.duplicate("certificateType")?;
-                    }
-                    f_certificate_type = Some(
-                        InstallCertificateUseEnumType::decode(d)
-                            .map_err(|e| e.at_key("certificateType"))?,
-                    );
-                }
-                "certificate" => {
-                    if f_certificate.is_some() {
-                        d.duplicate("certificate")?;
-                    }
-                    f_certificate =
-                        Some(d.string(Some(5500)).map_err(|e| e.at_key("certificate"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(InstallCertificateRequest {
-            custom_data: f_custom_data,
-            certificate_type: match f_certificate_type {
-                Some(v) => v,
-                None => return Err(Decoder::missing("certificateType")),
-            },
-            certificate: match f_certificate {
-                Some(v) => v,
-                None => return Err(Decoder::missing("certificate")),
-            },
-            extra,
+            let Some(r_certificate_type) = f_certificate_type else {
+                break 'fail (Decoder::missing("certificateType"), None);
+            };
+            let Some(r_certificate) = f_certificate else {
+                break 'fail (Decoder::missing("certificate"), None);
+            };
+            return Ok(InstallCertificateRequest {
+                custom_data: f_custom_data,
+                certificate_type: r_certificate_type,
+                certificate: r_certificate,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -11988,53 +16392,94 @@ impl Decode for InstallCertificateResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match InstallCertificateStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        InstallCertificateStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(InstallCertificateResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(InstallCertificateResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -12104,41 +16549,75 @@ impl Decode for ClearVariableMonitoringRequest {
         let mut f_id: Option<Vec<i64>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| d.integer(None, None)) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "id" => {
-                    if f_id.is_some() {
-                        d.duplicate("id")?;
-                    }
-                    f_id = Some(
-                        d.array(1, None, |d| d.integer(None, None))
-                            .map_err(|e| e.at_key("id"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ClearVariableMonitoringRequest {
-            custom_data: f_custom_data,
-            id: match f_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("id")),
-            },
-            extra,
+            let Some(r_id) = f_id else {
+                break 'fail (Decoder::missing("id"), None);
+            };
+            return Ok(ClearVariableMonitoringRequest {
+                custom_data: f_custom_data,
+                id: r_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -12218,41 +16697,75 @@ impl Decode for ClearVariableMonitoringResponse {
         let mut f_clear_monitoring_result: Option<Vec<ClearMonitoringResultType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    21 => {
+                        if *key == *b"clearMonitoringResult" {
+                            if f_clear_monitoring_result.is_some() {
+                                if let Err(e) = d.duplicate("clearMonitoringResult") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| ClearMonitoringResultType::decode(d)) {
+                                Ok(v) => f_clear_monitoring_result = Some(v),
+                                Err(e) => break 'fail (e, Some("clearMonitoringResult")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "clearMonitoringResult" => {
-                    if f_clear_monitoring_result.is_some() {
-                        d.duplicate("clearMonitoringResult")?;
-                    }
-                    f_clear_monitoring_result = Some(
-                        d.array(1, None, |d| ClearMonitoringResultType::decode(d))
-                            .map_err(|e| e.at_key("clearMonitoringResult"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ClearVariableMonitoringResponse {
-            custom_data: f_custom_data,
-            clear_monitoring_result: match f_clear_monitoring_result {
-                Some(v) => v,
-                None => return Err(Decoder::missing("clearMonitoringResult")),
-            },
-            extra,
+            let Some(r_clear_monitoring_result) = f_clear_monitoring_result else {
+                break 'fail (Decoder::missing("clearMonitoringResult"), None);
+            };
+            return Ok(ClearVariableMonitoringResponse {
+                custom_data: f_custom_data,
+                clear_monitoring_result: r_clear_monitoring_result,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -12309,7 +16822,7 @@ pub struct CustomerInformationRequest {
     /// `clear`: Required; a boolean.
     pub clear: bool,
     /// `customerIdentifier`: Optional; at most 64 characters.
-    pub customer_identifier: Option<String>,
+    pub customer_identifier: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -12339,100 +16852,198 @@ impl Decode for CustomerInformationRequest {
         let mut f_request_id: Option<i64> = None;
         let mut f_report: Option<bool> = None;
         let mut f_clear: Option<bool> = None;
-        let mut f_customer_identifier: Option<String> = None;
+        let mut f_customer_identifier: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    5 => {
+                        if *key == *b"clear" {
+                            if f_clear.is_some() {
+                                if let Err(e) = d.duplicate("clear") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_clear = Some(v),
+                                Err(e) => break 'fail (e, Some("clear")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    6 => {
+                        if *key == *b"report" {
+                            if f_report.is_some() {
+                                if let Err(e) = d.duplicate("report") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_report = Some(v),
+                                Err(e) => break 'fail (e, Some("report")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    7 => {
+                        if *key == *b"idToken" {
+                            if f_id_token.is_some() {
+                                if let Err(e) = d.duplicate("idToken") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_id_token = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match IdTokenType::decode(d) {
+                                Ok(v) => f_id_token = Some(v),
+                                Err(e) => break 'fail (e, Some("idToken")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    18 => {
+                        if *key == *b"customerIdentifier" {
+                            if f_customer_identifier.is_some() {
+                                if let Err(e) = d.duplicate("customerIdentifier") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_customer_identifier = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(64)) {
+                                Ok(v) => f_customer_identifier = Some(v),
+                                Err(e) => break 'fail (e, Some("customerIdentifier")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    19 => {
+                        if *key == *b"customerCertificate" {
+                            if f_customer_certificate.is_some() {
+                                if let Err(e) = d.duplicate("customerCertificate") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_customer_certificate = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CertificateHashDataType::decode(d) {
+                                Ok(v) => f_customer_certificate = Some(v),
+                                Err(e) => break 'fail (e, Some("customerCertificate")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "customerCertificate" => {
-                    if f_customer_certificate.is_some() {
-                        d.duplicate("customerCertificate")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_customer_certificate = None;
-                        continue;
-                    }
-                    f_customer_certificate = Some(
-                        CertificateHashDataType::decode(d)
-                            .map_err(|e| e.at_key("customerCertificate"))?,
-                    );
-                }
-                "idToken" => {
-                    if f_id_token.is_some() {
-                        d.duplicate("idToken")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_id_token = None;
-                        continue;
-                    }
-                    f_id_token = Some(IdTokenType::decode(d).map_err(|e| e.at_key("idToken"))?);
-                }
-                "requestId" => {
-                    if f_request_id.is_some() {
-                        d.duplicate("requestId")?;
-                    }
-                    f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
-                }
-                "report" => {
-                    if f_report.is_some() {
-                        d.duplicate("report")?;
-                    }
-                    f_report = Some(d.boolean().map_err(|e| e.at_key("report"))?);
-                }
-                "clear" => {
-                    if f_clear.is_some() {
-                        d.duplicate("clear")?;
-                    }
-                    f_clear = Some(d.boolean().map_err(|e| e.at_key("clear"))?);
-                }
-                "customerIdentifier" => {
-                    if f_customer_identifier.is_some() {
-                        d.duplicate("customerIdentifier")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_customer_identifier = None;
-                        continue;
-                    }
-                    f_customer_identifier = Some(
-                        d.string(Some(64))
-                            .map_err(|e| e.at_key("customerIdentifier"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(CustomerInformationRequest {
-            custom_data: f_custom_data,
-            customer_certificate: f_customer_certificate,
-            id_token: f_id_token,
-            request_id: match f_request_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("requestId")),
-            },
-            report: match f_report {
-                Some(v) => v,
-                None => return Err(Decoder::missing("report")),
-            },
-            clear: match f_clear {
-                Some(v) => v,
-                None => return Err(Decoder::missing("clear")),
-            },
-            customer_identifier: f_customer_identifier,
-            extra,
+            let Some(r_request_id) = f_request_id else {
+                break 'fail (Decoder::missing("requestId"), None);
+            };
+            let Some(r_report) = f_report else {
+                break 'fail (Decoder::missing("report"), None);
+            };
+            let Some(r_clear) = f_clear else {
+                break 'fail (Decoder::missing("clear"), None);
+            };
+            return Ok(CustomerInformationRequest {
+                custom_data: f_custom_data,
+                customer_certificate: f_customer_certificate,
+                id_token: f_id_token,
+                request_id: r_request_id,
+                report: r_report,
+                clear: r_clear,
+                customer_identifier: f_customer_identifier,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -12538,53 +17149,94 @@ impl Decode for CustomerInformationResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match CustomerInformationStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        CustomerInformationStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(CustomerInformationResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(CustomerInformationResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -12670,83 +17322,162 @@ impl Decode for GetLogRequest {
         let mut f_retry_interval: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    3 => {
+                        if *key == *b"log" {
+                            if f_log.is_some() {
+                                if let Err(e) = d.duplicate("log") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match LogParametersType::decode(d) {
+                                Ok(v) => f_log = Some(v),
+                                Err(e) => break 'fail (e, Some("log")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    7 => {
+                        if *key == *b"logType" {
+                            if f_log_type.is_some() {
+                                if let Err(e) = d.duplicate("logType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match LogEnumType::decode(d) {
+                                Ok(v) => f_log_type = Some(v),
+                                Err(e) => break 'fail (e, Some("logType")),
+                            }
+                        } else if *key == *b"retries" {
+                            if f_retries.is_some() {
+                                if let Err(e) = d.duplicate("retries") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retries = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retries = Some(v),
+                                Err(e) => break 'fail (e, Some("retries")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"retryInterval" {
+                            if f_retry_interval.is_some() {
+                                if let Err(e) = d.duplicate("retryInterval") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_retry_interval = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_retry_interval = Some(v),
+                                Err(e) => break 'fail (e, Some("retryInterval")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "log" => {
-                    if f_log.is_some() {
-                        d.duplicate("log")?;
-                    }
-                    f_log = Some(LogParametersType::decode(d).map_err(|e| e.at_key("log"))?);
-                }
-                "logType" => {
-                    if f_log_type.is_some() {
-                        d.duplicate("logType")?;
-                    }
-                    f_log_type = Some(LogEnumType::decode(d).map_err(|e| e.at_key("logType"))?);
-                }
-                "requestId" => {
-                    if f_request_id.is_some() {
-                        d.duplicate("requestId")?;
-                    }
-                    f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
-                }
-                "retries" => {
-                    if f_retries.is_some() {
-                        d.duplicate("retries")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_retries = None;
-                        continue;
-                    }
-                    f_retries = Some(d.integer(None, None).map_err(|e| e.at_key("retries"))?);
-                }
-                "retryInterval" => {
-                    if f_retry_interval.is_some() {
-                        d.duplicate("retryInterval")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_retry_interval = None;
-                        continue;
-                    }
-                    f_retry_interval = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("retryInterval"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetLogRequest {
-            custom_data: f_custom_data,
-            log: match f_log {
-                Some(v) => v,
-                None => return Err(Decoder::missing("log")),
-            },
-            log_type: match f_log_type {
-                Some(v) => v,
-                None => return Err(Decoder::missing("logType")),
-            },
-            request_id: match f_request_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("requestId")),
-            },
-            retries: f_retries,
-            retry_interval: f_retry_interval,
-            extra,
+            let Some(r_log) = f_log else {
+                break 'fail (Decoder::missing("log"), None);
+            };
+            let Some(r_log_type) = f_log_type else {
+                break 'fail (Decoder::missing("logType"), None);
+            };
+            let Some(r_request_id) = f_request_id else {
+                break 'fail (Decoder::missing("requestId"), None);
+            };
+            return Ok(GetLogRequest {
+                custom_data: f_custom_data,
+                log: r_log,
+                log_type: r_log_type,
+                request_id: r_request_id,
+                retries: f_retries,
+                retry_interval: f_retry_interval,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -12822,7 +17553,7 @@ pub struct GetLogResponse {
     /// `statusInfo`: Optional; a [`StatusInfoType`].
     pub status_info: Option<StatusInfoType>,
     /// `filename`: Optional; at most 255 characters.
-    pub filename: Option<String>,
+    pub filename: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -12846,64 +17577,123 @@ impl Decode for GetLogResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_status: Option<LogStatusEnumType> = None;
         let mut f_status_info: Option<StatusInfoType> = None;
-        let mut f_filename: Option<String> = None;
+        let mut f_filename: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match LogStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    8 => {
+                        if *key == *b"filename" {
+                            if f_filename.is_some() {
+                                if let Err(e) = d.duplicate("filename") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_filename = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(255)) {
+                                Ok(v) => f_filename = Some(v),
+                                Err(e) => break 'fail (e, Some("filename")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(LogStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                "filename" => {
-                    if f_filename.is_some() {
-                        d.duplicate("filename")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_filename = None;
-                        continue;
-                    }
-                    f_filename = Some(d.string(Some(255)).map_err(|e| e.at_key("filename"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetLogResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            filename: f_filename,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(GetLogResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                filename: f_filename,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -12988,66 +17778,127 @@ impl Decode for GetMonitoringReportRequest {
         let mut f_monitoring_criteria: Option<Vec<MonitoringCriterionEnumType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    17 => {
+                        if *key == *b"componentVariable" {
+                            if f_component_variable.is_some() {
+                                if let Err(e) = d.duplicate("componentVariable") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_component_variable = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| ComponentVariableType::decode(d)) {
+                                Ok(v) => f_component_variable = Some(v),
+                                Err(e) => break 'fail (e, Some("componentVariable")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    18 => {
+                        if *key == *b"monitoringCriteria" {
+                            if f_monitoring_criteria.is_some() {
+                                if let Err(e) = d.duplicate("monitoringCriteria") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_monitoring_criteria = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, Some(3), |d| MonitoringCriterionEnumType::decode(d)) {
+                                Ok(v) => f_monitoring_criteria = Some(v),
+                                Err(e) => break 'fail (e, Some("monitoringCriteria")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "componentVariable" => {
-                    if f_component_variable.is_some() {
-                        d.duplicate("componentVariable")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_component_variable = None;
-                        continue;
-                    }
-                    f_component_variable = Some(
-                        d.array(1, None, |d| ComponentVariableType::decode(d))
-                            .map_err(|e| e.at_key("componentVariable"))?,
-                    );
-                }
-                "requestId" => {
-                    if f_request_id.is_some() {
-                        d.duplicate("requestId")?;
-                    }
-                    f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
-                }
-                "monitoringCriteria" => {
-                    if f_monitoring_criteria.is_some() {
-                        d.duplicate("monitoringCriteria")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_monitoring_criteria = None;
-                        continue;
-                    }
-                    f_monitoring_criteria = Some(
-                        d.array(1, Some(3), |d| MonitoringCriterionEnumType::decode(d))
-                            .map_err(|e| e.at_key("monitoringCriteria"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetMonitoringReportRequest {
-            custom_data: f_custom_data,
-            component_variable: f_component_variable,
-            request_id: match f_request_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("requestId")),
-            },
-            monitoring_criteria: f_monitoring_criteria,
-            extra,
+            let Some(r_request_id) = f_request_id else {
+                break 'fail (Decoder::missing("requestId"), None);
+            };
+            return Ok(GetMonitoringReportRequest {
+                custom_data: f_custom_data,
+                component_variable: f_component_variable,
+                request_id: r_request_id,
+                monitoring_criteria: f_monitoring_criteria,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -13148,53 +17999,94 @@ impl Decode for GetMonitoringReportResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GenericDeviceModelStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        GenericDeviceModelStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetMonitoringReportResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(GetMonitoringReportResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -13268,50 +18160,101 @@ impl Decode for LogStatusNotificationRequest {
         let mut f_request_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match UploadLogStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_request_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status =
-                        Some(UploadLogStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
-                }
-                "requestId" => {
-                    if f_request_id.is_some() {
-                        d.duplicate("requestId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_request_id = None;
-                        continue;
-                    }
-                    f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(LogStatusNotificationRequest {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            request_id: f_request_id,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(LogStatusNotificationRequest {
+                custom_data: f_custom_data,
+                status: r_status,
+                request_id: f_request_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -13384,28 +18327,54 @@ impl Decode for LogStatusNotificationResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(LogStatusNotificationResponse {
-            custom_data: f_custom_data,
-            extra,
+            return Ok(LogStatusNotificationResponse {
+                custom_data: f_custom_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -13436,7 +18405,7 @@ pub struct NotifyCustomerInformationRequest {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `data`: Required; at most 512 characters.
-    pub data: String,
+    pub data: Text,
     /// `tbc`: Optional; a boolean.
     pub tbc: Option<bool>,
     /// `seqNo`: Required; an integer.
@@ -13451,7 +18420,7 @@ pub struct NotifyCustomerInformationRequest {
 
 impl NotifyCustomerInformationRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(data: String, seq_no: i64, generated_at: DateTime, request_id: i64) -> Self {
+    pub fn new(data: Text, seq_no: i64, generated_at: DateTime, request_id: i64) -> Self {
         NotifyCustomerInformationRequest {
             custom_data: None,
             data,
@@ -13468,86 +18437,171 @@ impl Decode for NotifyCustomerInformationRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_data: Option<String> = None;
+        let mut f_data: Option<Text> = None;
         let mut f_tbc: Option<bool> = None;
         let mut f_seq_no: Option<i64> = None;
         let mut f_generated_at: Option<DateTime> = None;
         let mut f_request_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    3 => {
+                        if *key == *b"tbc" {
+                            if f_tbc.is_some() {
+                                if let Err(e) = d.duplicate("tbc") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_tbc = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_tbc = Some(v),
+                                Err(e) => break 'fail (e, Some("tbc")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    4 => {
+                        if *key == *b"data" {
+                            if f_data.is_some() {
+                                if let Err(e) = d.duplicate("data") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(512)) {
+                                Ok(v) => f_data = Some(v),
+                                Err(e) => break 'fail (e, Some("data")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    5 => {
+                        if *key == *b"seqNo" {
+                            if f_seq_no.is_some() {
+                                if let Err(e) = d.duplicate("seqNo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_seq_no = Some(v),
+                                Err(e) => break 'fail (e, Some("seqNo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    11 => {
+                        if *key == *b"generatedAt" {
+                            if f_generated_at.is_some() {
+                                if let Err(e) = d.duplicate("generatedAt") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_generated_at = Some(v),
+                                Err(e) => break 'fail (e, Some("generatedAt")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "data" => {
-                    if f_data.is_some() {
-                        d.duplicate("data")?;
-                    }
-                    f_data = Some(d.string(Some(512)).map_err(|e| e.at_key("data"))?);
-                }
-                "tbc" => {
-                    if f_tbc.is_some() {
-                        d.duplicate("tbc")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_tbc = None;
-                        continue;
-                    }
-                    f_tbc = Some(d.boolean().map_err(|e| e.at_key("tbc"))?);
-                }
-                "seqNo" => {
-                    if f_seq_no.is_some() {
-                        d.duplicate("seqNo")?;
-                    }
-                    f_seq_no = Some(d.integer(None, None).map_err(|e| e.at_key("seqNo"))?);
-                }
-                "generatedAt" => {
-                    if f_generated_at.is_some() {
-                        d.duplicate("generatedAt")?;
-                    }
-                    f_generated_at = Some(d.date_time().map_err(|e| e.at_key("generatedAt"))?);
-                }
-                "requestId" => {
-                    if f_request_id.is_some() {
-                        d.duplicate("requestId")?;
-                    }
-                    f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(NotifyCustomerInformationRequest {
-            custom_data: f_custom_data,
-            data: match f_data {
-                Some(v) => v,
-                None => return Err(Decoder::missing("data")),
-            },
-            tbc: f_tbc,
-            seq_no: match f_seq_no {
-                Some(v) => v,
-                None => return Err(Decoder::missing("seqNo")),
-            },
-            generated_at: match f_generated_at {
-                Some(v) => v,
-                None => return Err(Decoder::missing("generatedAt")),
-            },
-            request_id: match f_request_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("requestId")),
-            },
-            extra,
+            let Some(r_data) = f_data else {
+                break 'fail (Decoder::missing("data"), None);
+            };
+            let Some(r_seq_no) = f_seq_no else {
+                break 'fail (Decoder::missing("seqNo"), None);
+            };
+            let Some(r_generated_at) = f_generated_at else {
+                break 'fail (Decoder::missing("generatedAt"), None);
+            };
+            let Some(r_request_id) = f_request_id else {
+                break 'fail (Decoder::missing("requestId"), None);
+            };
+            return Ok(NotifyCustomerInformationRequest {
+                custom_data: f_custom_data,
+                data: r_data,
+                tbc: f_tbc,
+                seq_no: r_seq_no,
+                generated_at: r_generated_at,
+                request_id: r_request_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -13639,28 +18693,54 @@ impl Decode for NotifyCustomerInformationResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(NotifyCustomerInformationResponse {
-            custom_data: f_custom_data,
-            extra,
+            return Ok(NotifyCustomerInformationResponse {
+                custom_data: f_custom_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -13726,72 +18806,143 @@ impl Decode for NotifyEventRequest {
         let mut f_event_data: Option<Vec<EventDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    3 => {
+                        if *key == *b"tbc" {
+                            if f_tbc.is_some() {
+                                if let Err(e) = d.duplicate("tbc") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_tbc = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_tbc = Some(v),
+                                Err(e) => break 'fail (e, Some("tbc")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    5 => {
+                        if *key == *b"seqNo" {
+                            if f_seq_no.is_some() {
+                                if let Err(e) = d.duplicate("seqNo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_seq_no = Some(v),
+                                Err(e) => break 'fail (e, Some("seqNo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    9 => {
+                        if *key == *b"eventData" {
+                            if f_event_data.is_some() {
+                                if let Err(e) = d.duplicate("eventData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| EventDataType::decode(d)) {
+                                Ok(v) => f_event_data = Some(v),
+                                Err(e) => break 'fail (e, Some("eventData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    11 => {
+                        if *key == *b"generatedAt" {
+                            if f_generated_at.is_some() {
+                                if let Err(e) = d.duplicate("generatedAt") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_generated_at = Some(v),
+                                Err(e) => break 'fail (e, Some("generatedAt")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "generatedAt" => {
-                    if f_generated_at.is_some() {
-                        d.duplicate("generatedAt")?;
-                    }
-                    f_generated_at = Some(d.date_time().map_err(|e| e.at_key("generatedAt"))?);
-                }
-                "tbc" => {
-                    if f_tbc.is_some() {
-                        d.duplicate("tbc")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_tbc = None;
-                        continue;
-                    }
-                    f_tbc = Some(d.boolean().map_err(|e| e.at_key("tbc"))?);
-                }
-                "seqNo" => {
-                    if f_seq_no.is_some() {
-                        d.duplicate("seqNo")?;
-                    }
-                    f_seq_no = Some(d.integer(None, None).map_err(|e| e.at_key("seqNo"))?);
-                }
-                "eventData" => {
-                    if f_event_data.is_some() {
-                        d.duplicate("eventData")?;
-                    }
-                    f_event_data = Some(
-                        d.array(1, None, |d| EventDataType::decode(d))
-                            .map_err(|e| e.at_key("eventData"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(NotifyEventRequest {
-            custom_data: f_custom_data,
-            generated_at: match f_generated_at {
-                Some(v) => v,
-                None => return Err(Decoder::missing("generatedAt")),
-            },
-            tbc: f_tbc,
-            seq_no: match f_seq_no {
-                Some(v) => v,
-                None => return Err(Decoder::missing("seqNo")),
-            },
-            event_data: match f_event_data {
-                Some(v) => v,
-                None => return Err(Decoder::missing("eventData")),
-            },
-            extra,
+            let Some(r_generated_at) = f_generated_at else {
+                break 'fail (Decoder::missing("generatedAt"), None);
+            };
+            let Some(r_seq_no) = f_seq_no else {
+                break 'fail (Decoder::missing("seqNo"), None);
+            };
+            let Some(r_event_data) = f_event_data else {
+                break 'fail (Decoder::missing("eventData"), None);
+            };
+            return Ok(NotifyEventRequest {
+                custom_data: f_custom_data,
+                generated_at: r_generated_at,
+                tbc: f_tbc,
+                seq_no: r_seq_no,
+                event_data: r_event_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -13885,28 +19036,54 @@ impl Decode for NotifyEventResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(NotifyEventResponse {
-            custom_data: f_custom_data,
-            extra,
+            return Ok(NotifyEventResponse {
+                custom_data: f_custom_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -13976,83 +19153,169 @@ impl Decode for NotifyMonitoringReportRequest {
         let mut f_generated_at: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    3 => {
+                        if *key == *b"tbc" {
+                            if f_tbc.is_some() {
+                                if let Err(e) = d.duplicate("tbc") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_tbc = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_tbc = Some(v),
+                                Err(e) => break 'fail (e, Some("tbc")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    5 => {
+                        if *key == *b"seqNo" {
+                            if f_seq_no.is_some() {
+                                if let Err(e) = d.duplicate("seqNo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_seq_no = Some(v),
+                                Err(e) => break 'fail (e, Some("seqNo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    7 => {
+                        if *key == *b"monitor" {
+                            if f_monitor.is_some() {
+                                if let Err(e) = d.duplicate("monitor") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_monitor = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| MonitoringDataType::decode(d)) {
+                                Ok(v) => f_monitor = Some(v),
+                                Err(e) => break 'fail (e, Some("monitor")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    11 => {
+                        if *key == *b"generatedAt" {
+                            if f_generated_at.is_some() {
+                                if let Err(e) = d.duplicate("generatedAt") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_generated_at = Some(v),
+                                Err(e) => break 'fail (e, Some("generatedAt")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "monitor" => {
-                    if f_monitor.is_some() {
-                        d.duplicate("monitor")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_monitor = None;
-                        continue;
-                    }
-                    f_monitor = Some(
-                        d.array(1, None, |d| MonitoringDataType::decode(d))
-                            .map_err(|e| e.at_key("monitor"))?,
-                    );
-                }
-                "requestId" => {
-                    if f_request_id.is_some() {
-                        d.duplicate("requestId")?;
-                    }
-                    f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
-                }
-                "tbc" => {
-                    if f_tbc.is_some() {
-                        d.duplicate("tbc")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_tbc = None;
-                        continue;
-                    }
-                    f_tbc = Some(d.boolean().map_err(|e| e.at_key("tbc"))?);
-                }
-                "seqNo" => {
-                    if f_seq_no.is_some() {
-                        d.duplicate("seqNo")?;
-                    }
-                    f_seq_no = Some(d.integer(None, None).map_err(|e| e.at_key("seqNo"))?);
-                }
-                "generatedAt" => {
-                    if f_generated_at.is_some() {
-                        d.duplicate("generatedAt")?;
-                    }
-                    f_generated_at = Some(d.date_time().map_err(|e| e.at_key("generatedAt"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(NotifyMonitoringReportRequest {
-            custom_data: f_custom_data,
-            monitor: f_monitor,
-            request_id: match f_request_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("requestId")),
-            },
-            tbc: f_tbc,
-            seq_no: match f_seq_no {
-                Some(v) => v,
-                None => return Err(Decoder::missing("seqNo")),
-            },
-            generated_at: match f_generated_at {
-                Some(v) => v,
-                None => return Err(Decoder::missing("generatedAt")),
-            },
-            extra,
+            let Some(r_request_id) = f_request_id else {
+                break 'fail (Decoder::missing("requestId"), None);
+            };
+            let Some(r_seq_no) = f_seq_no else {
+                break 'fail (Decoder::missing("seqNo"), None);
+            };
+            let Some(r_generated_at) = f_generated_at else {
+                break 'fail (Decoder::missing("generatedAt"), None);
+            };
+            return Ok(NotifyMonitoringReportRequest {
+                custom_data: f_custom_data,
+                monitor: f_monitor,
+                request_id: r_request_id,
+                tbc: f_tbc,
+                seq_no: r_seq_no,
+                generated_at: r_generated_at,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -14149,28 +19412,54 @@ impl Decode for NotifyMonitoringReportResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(NotifyMonitoringReportResponse {
-            custom_data: f_custom_data,
-            extra,
+            return Ok(NotifyMonitoringReportResponse {
+                custom_data: f_custom_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -14224,41 +19513,75 @@ impl Decode for SetMonitoringBaseRequest {
         let mut f_monitoring_base: Option<MonitoringBaseEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    14 => {
+                        if *key == *b"monitoringBase" {
+                            if f_monitoring_base.is_some() {
+                                if let Err(e) = d.duplicate("monitoringBase") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match MonitoringBaseEnumType::decode(d) {
+                                Ok(v) => f_monitoring_base = Some(v),
+                                Err(e) => break 'fail (e, Some("monitoringBase")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "monitoringBase" => {
-                    if f_monitoring_base.is_some() {
-                        d.duplicate("monitoringBase")?;
-                    }
-                    f_monitoring_base = Some(
-                        MonitoringBaseEnumType::decode(d)
-                            .map_err(|e| e.at_key("monitoringBase"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SetMonitoringBaseRequest {
-            custom_data: f_custom_data,
-            monitoring_base: match f_monitoring_base {
-                Some(v) => v,
-                None => return Err(Decoder::missing("monitoringBase")),
-            },
-            extra,
+            let Some(r_monitoring_base) = f_monitoring_base else {
+                break 'fail (Decoder::missing("monitoringBase"), None);
+            };
+            return Ok(SetMonitoringBaseRequest {
+                custom_data: f_custom_data,
+                monitoring_base: r_monitoring_base,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -14335,53 +19658,94 @@ impl Decode for SetMonitoringBaseResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GenericDeviceModelStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        GenericDeviceModelStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SetMonitoringBaseResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(SetMonitoringBaseResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -14451,38 +19815,75 @@ impl Decode for SetMonitoringLevelRequest {
         let mut f_severity: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    8 => {
+                        if *key == *b"severity" {
+                            if f_severity.is_some() {
+                                if let Err(e) = d.duplicate("severity") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_severity = Some(v),
+                                Err(e) => break 'fail (e, Some("severity")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "severity" => {
-                    if f_severity.is_some() {
-                        d.duplicate("severity")?;
-                    }
-                    f_severity = Some(d.integer(None, None).map_err(|e| e.at_key("severity"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SetMonitoringLevelRequest {
-            custom_data: f_custom_data,
-            severity: match f_severity {
-                Some(v) => v,
-                None => return Err(Decoder::missing("severity")),
-            },
-            extra,
+            let Some(r_severity) = f_severity else {
+                break 'fail (Decoder::missing("severity"), None);
+            };
+            return Ok(SetMonitoringLevelRequest {
+                custom_data: f_custom_data,
+                severity: r_severity,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -14555,51 +19956,94 @@ impl Decode for SetMonitoringLevelResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GenericStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status =
-                        Some(GenericStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?);
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SetMonitoringLevelResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(SetMonitoringLevelResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -14669,41 +20113,75 @@ impl Decode for SetVariableMonitoringRequest {
         let mut f_set_monitoring_data: Option<Vec<SetMonitoringDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    17 => {
+                        if *key == *b"setMonitoringData" {
+                            if f_set_monitoring_data.is_some() {
+                                if let Err(e) = d.duplicate("setMonitoringData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| SetMonitoringDataType::decode(d)) {
+                                Ok(v) => f_set_monitoring_data = Some(v),
+                                Err(e) => break 'fail (e, Some("setMonitoringData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "setMonitoringData" => {
-                    if f_set_monitoring_data.is_some() {
-                        d.duplicate("setMonitoringData")?;
-                    }
-                    f_set_monitoring_data = Some(
-                        d.array(1, None, |d| SetMonitoringDataType::decode(d))
-                            .map_err(|e| e.at_key("setMonitoringData"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SetVariableMonitoringRequest {
-            custom_data: f_custom_data,
-            set_monitoring_data: match f_set_monitoring_data {
-                Some(v) => v,
-                None => return Err(Decoder::missing("setMonitoringData")),
-            },
-            extra,
+            let Some(r_set_monitoring_data) = f_set_monitoring_data else {
+                break 'fail (Decoder::missing("setMonitoringData"), None);
+            };
+            return Ok(SetVariableMonitoringRequest {
+                custom_data: f_custom_data,
+                set_monitoring_data: r_set_monitoring_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -14783,41 +20261,75 @@ impl Decode for SetVariableMonitoringResponse {
         let mut f_set_monitoring_result: Option<Vec<SetMonitoringResultType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    19 => {
+                        if *key == *b"setMonitoringResult" {
+                            if f_set_monitoring_result.is_some() {
+                                if let Err(e) = d.duplicate("setMonitoringResult") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| SetMonitoringResultType::decode(d)) {
+                                Ok(v) => f_set_monitoring_result = Some(v),
+                                Err(e) => break 'fail (e, Some("setMonitoringResult")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "setMonitoringResult" => {
-                    if f_set_monitoring_result.is_some() {
-                        d.duplicate("setMonitoringResult")?;
-                    }
-                    f_set_monitoring_result = Some(
-                        d.array(1, None, |d| SetMonitoringResultType::decode(d))
-                            .map_err(|e| e.at_key("setMonitoringResult"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SetVariableMonitoringResponse {
-            custom_data: f_custom_data,
-            set_monitoring_result: match f_set_monitoring_result {
-                Some(v) => v,
-                None => return Err(Decoder::missing("setMonitoringResult")),
-            },
-            extra,
+            let Some(r_set_monitoring_result) = f_set_monitoring_result else {
+                break 'fail (Decoder::missing("setMonitoringResult"), None);
+            };
+            return Ok(SetVariableMonitoringResponse {
+                custom_data: f_custom_data,
+                set_monitoring_result: r_set_monitoring_result,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -14887,38 +20399,75 @@ impl Decode for ClearDisplayMessageRequest {
         let mut f_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "id" => {
-                    if f_id.is_some() {
-                        d.duplicate("id")?;
-                    }
-                    f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ClearDisplayMessageRequest {
-            custom_data: f_custom_data,
-            id: match f_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("id")),
-            },
-            extra,
+            let Some(r_id) = f_id else {
+                break 'fail (Decoder::missing("id"), None);
+            };
+            return Ok(ClearDisplayMessageRequest {
+                custom_data: f_custom_data,
+                id: r_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -14991,52 +20540,94 @@ impl Decode for ClearDisplayMessageResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ClearMessageStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        ClearMessageStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ClearDisplayMessageResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(ClearDisplayMessageResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -15118,75 +20709,153 @@ impl Decode for GetDisplayMessagesRequest {
         let mut f_state: Option<MessageStateEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| d.integer(None, None)) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    5 => {
+                        if *key == *b"state" {
+                            if f_state.is_some() {
+                                if let Err(e) = d.duplicate("state") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_state = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match MessageStateEnumType::decode(d) {
+                                Ok(v) => f_state = Some(v),
+                                Err(e) => break 'fail (e, Some("state")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    8 => {
+                        if *key == *b"priority" {
+                            if f_priority.is_some() {
+                                if let Err(e) = d.duplicate("priority") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_priority = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match MessagePriorityEnumType::decode(d) {
+                                Ok(v) => f_priority = Some(v),
+                                Err(e) => break 'fail (e, Some("priority")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "id" => {
-                    if f_id.is_some() {
-                        d.duplicate("id")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_id = None;
-                        continue;
-                    }
-                    f_id = Some(
-                        d.array(1, None, |d| d.integer(None, None))
-                            .map_err(|e| e.at_key("id"))?,
-                    );
-                }
-                "requestId" => {
-                    if f_request_id.is_some() {
-                        d.duplicate("requestId")?;
-                    }
-                    f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
-                }
-                "priority" => {
-                    if f_priority.is_some() {
-                        d.duplicate("priority")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_priority = None;
-                        continue;
-                    }
-                    f_priority =
-                        Some(MessagePriorityEnumType::decode(d).map_err(|e| e.at_key("priority"))?);
-                }
-                "state" => {
-                    if f_state.is_some() {
-                        d.duplicate("state")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_state = None;
-                        continue;
-                    }
-                    f_state = Some(MessageStateEnumType::decode(d).map_err(|e| e.at_key("state"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetDisplayMessagesRequest {
-            custom_data: f_custom_data,
-            id: f_id,
-            request_id: match f_request_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("requestId")),
-            },
-            priority: f_priority,
-            state: f_state,
-            extra,
+            let Some(r_request_id) = f_request_id else {
+                break 'fail (Decoder::missing("requestId"), None);
+            };
+            return Ok(GetDisplayMessagesRequest {
+                custom_data: f_custom_data,
+                id: f_id,
+                request_id: r_request_id,
+                priority: f_priority,
+                state: f_state,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -15287,53 +20956,94 @@ impl Decode for GetDisplayMessagesResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GetDisplayMessagesStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        GetDisplayMessagesStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetDisplayMessagesResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(GetDisplayMessagesResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -15411,63 +21121,127 @@ impl Decode for NotifyDisplayMessagesRequest {
         let mut f_tbc: Option<bool> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    3 => {
+                        if *key == *b"tbc" {
+                            if f_tbc.is_some() {
+                                if let Err(e) = d.duplicate("tbc") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_tbc = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_tbc = Some(v),
+                                Err(e) => break 'fail (e, Some("tbc")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    9 => {
+                        if *key == *b"requestId" {
+                            if f_request_id.is_some() {
+                                if let Err(e) = d.duplicate("requestId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_request_id = Some(v),
+                                Err(e) => break 'fail (e, Some("requestId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    11 => {
+                        if *key == *b"messageInfo" {
+                            if f_message_info.is_some() {
+                                if let Err(e) = d.duplicate("messageInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_message_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| MessageInfoType::decode(d)) {
+                                Ok(v) => f_message_info = Some(v),
+                                Err(e) => break 'fail (e, Some("messageInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "messageInfo" => {
-                    if f_message_info.is_some() {
-                        d.duplicate("messageInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_message_info = None;
-                        continue;
-                    }
-                    f_message_info = Some(
-                        d.array(1, None, |d| MessageInfoType::decode(d))
-                            .map_err(|e| e.at_key("messageInfo"))?,
-                    );
-                }
-                "requestId" => {
-                    if f_request_id.is_some() {
-                        d.duplicate("requestId")?;
-                    }
-                    f_request_id = Some(d.integer(None, None).map_err(|e| e.at_key("requestId"))?);
-                }
-                "tbc" => {
-                    if f_tbc.is_some() {
-                        d.duplicate("tbc")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_tbc = None;
-                        continue;
-                    }
-                    f_tbc = Some(d.boolean().map_err(|e| e.at_key("tbc"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(NotifyDisplayMessagesRequest {
-            custom_data: f_custom_data,
-            message_info: f_message_info,
-            request_id: match f_request_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("requestId")),
-            },
-            tbc: f_tbc,
-            extra,
+            let Some(r_request_id) = f_request_id else {
+                break 'fail (Decoder::missing("requestId"), None);
+            };
+            return Ok(NotifyDisplayMessagesRequest {
+                custom_data: f_custom_data,
+                message_info: f_message_info,
+                request_id: r_request_id,
+                tbc: f_tbc,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -15550,28 +21324,54 @@ impl Decode for NotifyDisplayMessagesResponse {
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
                 }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(NotifyDisplayMessagesResponse {
-            custom_data: f_custom_data,
-            extra,
+            return Ok(NotifyDisplayMessagesResponse {
+                custom_data: f_custom_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -15625,38 +21425,75 @@ impl Decode for SetDisplayMessageRequest {
         let mut f_message: Option<MessageInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    7 => {
+                        if *key == *b"message" {
+                            if f_message.is_some() {
+                                if let Err(e) = d.duplicate("message") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match MessageInfoType::decode(d) {
+                                Ok(v) => f_message = Some(v),
+                                Err(e) => break 'fail (e, Some("message")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "message" => {
-                    if f_message.is_some() {
-                        d.duplicate("message")?;
-                    }
-                    f_message = Some(MessageInfoType::decode(d).map_err(|e| e.at_key("message"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SetDisplayMessageRequest {
-            custom_data: f_custom_data,
-            message: match f_message {
-                Some(v) => v,
-                None => return Err(Decoder::missing("message")),
-            },
-            extra,
+            let Some(r_message) = f_message else {
+                break 'fail (Decoder::missing("message"), None);
+            };
+            return Ok(SetDisplayMessageRequest {
+                custom_data: f_custom_data,
+                message: r_message,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -15733,52 +21570,94 @@ impl Decode for SetDisplayMessageResponse {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match DisplayMessageStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        DisplayMessageStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SetDisplayMessageResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(SetDisplayMessageResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -15825,18 +21704,18 @@ pub struct DataTransferRequest {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `messageId`: Optional; at most 50 characters.
-    pub message_id: Option<String>,
+    pub message_id: Option<Text>,
     /// `data`: Optional; any JSON value.
     pub data: Option<RawJson>,
     /// `vendorId`: Required; at most 255 characters.
-    pub vendor_id: String,
+    pub vendor_id: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl DataTransferRequest {
     /// A value with the required members given and every optional member absent.
-    pub fn new(vendor_id: String) -> Self {
+    pub fn new(vendor_id: Text) -> Self {
         DataTransferRequest {
             custom_data: None,
             message_id: None,
@@ -15851,61 +21730,124 @@ impl Decode for DataTransferRequest {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_message_id: Option<String> = None;
+        let mut f_message_id: Option<Text> = None;
         let mut f_data: Option<RawJson> = None;
-        let mut f_vendor_id: Option<String> = None;
+        let mut f_vendor_id: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    4 => {
+                        if *key == *b"data" {
+                            if f_data.is_some() {
+                                if let Err(e) = d.duplicate("data") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.any() {
+                                Ok(v) => f_data = Some(v),
+                                Err(e) => break 'fail (e, Some("data")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    8 => {
+                        if *key == *b"vendorId" {
+                            if f_vendor_id.is_some() {
+                                if let Err(e) = d.duplicate("vendorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(255)) {
+                                Ok(v) => f_vendor_id = Some(v),
+                                Err(e) => break 'fail (e, Some("vendorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    9 => {
+                        if *key == *b"messageId" {
+                            if f_message_id.is_some() {
+                                if let Err(e) = d.duplicate("messageId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_message_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_message_id = Some(v),
+                                Err(e) => break 'fail (e, Some("messageId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "messageId" => {
-                    if f_message_id.is_some() {
-                        d.duplicate("messageId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_message_id = None;
-                        continue;
-                    }
-                    f_message_id = Some(d.string(Some(50)).map_err(|e| e.at_key("messageId"))?);
-                }
-                "data" => {
-                    if f_data.is_some() {
-                        d.duplicate("data")?;
-                    }
-                    f_data = Some(d.any().map_err(|e| e.at_key("data"))?);
-                }
-                "vendorId" => {
-                    if f_vendor_id.is_some() {
-                        d.duplicate("vendorId")?;
-                    }
-                    f_vendor_id = Some(d.string(Some(255)).map_err(|e| e.at_key("vendorId"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(DataTransferRequest {
-            custom_data: f_custom_data,
-            message_id: f_message_id,
-            data: f_data,
-            vendor_id: match f_vendor_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("vendorId")),
-            },
-            extra,
+            let Some(r_vendor_id) = f_vendor_id else {
+                break 'fail (Decoder::missing("vendorId"), None);
+            };
+            return Ok(DataTransferRequest {
+                custom_data: f_custom_data,
+                message_id: f_message_id,
+                data: f_data,
+                vendor_id: r_vendor_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -15997,59 +21939,112 @@ impl Decode for DataTransferResponse {
         let mut f_data: Option<RawJson> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    4 => {
+                        if *key == *b"data" {
+                            if f_data.is_some() {
+                                if let Err(e) = d.duplicate("data") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.any() {
+                                Ok(v) => f_data = Some(v),
+                                Err(e) => break 'fail (e, Some("data")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match DataTransferStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        DataTransferStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                "data" => {
-                    if f_data.is_some() {
-                        d.duplicate("data")?;
-                    }
-                    f_data = Some(d.any().map_err(|e| e.at_key("data"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(DataTransferResponse {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            status_info: f_status_info,
-            data: f_data,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(DataTransferResponse {
+                custom_data: f_custom_data,
+                status: r_status,
+                status_info: f_status_info,
+                data: f_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }

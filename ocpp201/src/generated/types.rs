@@ -6,7 +6,7 @@
 use crate::UnknownEnumValue;
 use ocpp_types::codec::{Decode, Decoder, Encode, Extra, RawJson, Validator};
 use ocpp_types::json::JsonWriter;
-use ocpp_types::{DateTime, Decimal, DecodeError};
+use ocpp_types::{DateTime, Decimal, DecodeError, Text};
 /// `ACChargingParametersType` of OCPP 2.0.1; used in NotifyEVChargingNeedsRequest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ACChargingParametersType {
@@ -53,80 +53,117 @@ impl Decode for ACChargingParametersType {
         let mut f_ev_max_voltage: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    12 => {
+                        if *key == *b"energyAmount" {
+                            if f_energy_amount.is_some() {
+                                if let Err(e) = d.duplicate("energyAmount") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_energy_amount = Some(v),
+                                Err(e) => break 'fail (e, Some("energyAmount")),
+                            }
+                        } else if *key == *b"evMinCurrent" {
+                            if f_ev_min_current.is_some() {
+                                if let Err(e) = d.duplicate("evMinCurrent") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_ev_min_current = Some(v),
+                                Err(e) => break 'fail (e, Some("evMinCurrent")),
+                            }
+                        } else if *key == *b"evMaxCurrent" {
+                            if f_ev_max_current.is_some() {
+                                if let Err(e) = d.duplicate("evMaxCurrent") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_ev_max_current = Some(v),
+                                Err(e) => break 'fail (e, Some("evMaxCurrent")),
+                            }
+                        } else if *key == *b"evMaxVoltage" {
+                            if f_ev_max_voltage.is_some() {
+                                if let Err(e) = d.duplicate("evMaxVoltage") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_ev_max_voltage = Some(v),
+                                Err(e) => break 'fail (e, Some("evMaxVoltage")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "energyAmount" => {
-                    if f_energy_amount.is_some() {
-                        d.duplicate("energyAmount")?;
-                    }
-                    f_energy_amount = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("energyAmount"))?,
-                    );
-                }
-                "evMinCurrent" => {
-                    if f_ev_min_current.is_some() {
-                        d.duplicate("evMinCurrent")?;
-                    }
-                    f_ev_min_current = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("evMinCurrent"))?,
-                    );
-                }
-                "evMaxCurrent" => {
-                    if f_ev_max_current.is_some() {
-                        d.duplicate("evMaxCurrent")?;
-                    }
-                    f_ev_max_current = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("evMaxCurrent"))?,
-                    );
-                }
-                "evMaxVoltage" => {
-                    if f_ev_max_voltage.is_some() {
-                        d.duplicate("evMaxVoltage")?;
-                    }
-                    f_ev_max_voltage = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("evMaxVoltage"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ACChargingParametersType {
-            custom_data: f_custom_data,
-            energy_amount: match f_energy_amount {
-                Some(v) => v,
-                None => return Err(Decoder::missing("energyAmount")),
-            },
-            ev_min_current: match f_ev_min_current {
-                Some(v) => v,
-                None => return Err(Decoder::missing("evMinCurrent")),
-            },
-            ev_max_current: match f_ev_max_current {
-                Some(v) => v,
-                None => return Err(Decoder::missing("evMaxCurrent")),
-            },
-            ev_max_voltage: match f_ev_max_voltage {
-                Some(v) => v,
-                None => return Err(Decoder::missing("evMaxVoltage")),
-            },
-            extra,
+            let Some(r_energy_amount) = f_energy_amount else {
+                break 'fail (Decoder::missing("energyAmount"), None);
+            };
+            let Some(r_ev_min_current) = f_ev_min_current else {
+                break 'fail (Decoder::missing("evMinCurrent"), None);
+            };
+            let Some(r_ev_max_current) = f_ev_max_current else {
+                break 'fail (Decoder::missing("evMaxCurrent"), None);
+            };
+            let Some(r_ev_max_voltage) = f_ev_max_voltage else {
+                break 'fail (Decoder::missing("evMaxVoltage"), None);
+            };
+            return Ok(ACChargingParametersType {
+                custom_data: f_custom_data,
+                energy_amount: r_energy_amount,
+                ev_min_current: r_ev_min_current,
+                ev_max_current: r_ev_max_current,
+                ev_max_voltage: r_ev_max_voltage,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -231,14 +268,32 @@ impl std::str::FromStr for APNAuthenticationEnumType {
 
 impl Decode for APNAuthenticationEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "CHAP" => APNAuthenticationEnumType::CHAP,
-            "NONE" => APNAuthenticationEnumType::NONE,
-            "PAP" => APNAuthenticationEnumType::PAP,
-            "AUTO" => APNAuthenticationEnumType::AUTO,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            3 => {
+                if *s == *b"PAP" {
+                    APNAuthenticationEnumType::PAP
+                } else {
+                    APNAuthenticationEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "APNAuthenticationEnumType")?,
+                    )
+                }
+            }
+            4 => {
+                if *s == *b"CHAP" {
+                    APNAuthenticationEnumType::CHAP
+                } else if *s == *b"NONE" {
+                    APNAuthenticationEnumType::NONE
+                } else if *s == *b"AUTO" {
+                    APNAuthenticationEnumType::AUTO
+                } else {
+                    APNAuthenticationEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "APNAuthenticationEnumType")?,
+                    )
+                }
+            }
             _ => APNAuthenticationEnumType::UnknownValue(
-                d.unknown_enum(s, "APNAuthenticationEnumType")?,
+                d.unknown_enum_bytes(s, "APNAuthenticationEnumType")?,
             ),
         })
     }
@@ -265,15 +320,15 @@ pub struct APNType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `apn`: Required; at most 512 characters.
-    pub apn: String,
+    pub apn: Text,
     /// `apnUserName`: Optional; at most 20 characters.
-    pub apn_user_name: Option<String>,
+    pub apn_user_name: Option<Text>,
     /// `apnPassword`: Optional; at most 20 characters.
-    pub apn_password: Option<String>,
+    pub apn_password: Option<Text>,
     /// `simPin`: Optional; an integer.
     pub sim_pin: Option<i64>,
     /// `preferredNetwork`: Optional; at most 6 characters.
-    pub preferred_network: Option<String>,
+    pub preferred_network: Option<Text>,
     /// `useOnlyPreferredNetwork`: Optional; a boolean.
     pub use_only_preferred_network: Option<bool>,
     /// `apnAuthentication`: Required; a [`APNAuthenticationEnumType`].
@@ -284,7 +339,7 @@ pub struct APNType {
 
 impl APNType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(apn: String, apn_authentication: APNAuthenticationEnumType) -> Self {
+    pub fn new(apn: Text, apn_authentication: APNAuthenticationEnumType) -> Self {
         APNType {
             custom_data: None,
             apn,
@@ -303,122 +358,228 @@ impl Decode for APNType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_apn: Option<String> = None;
-        let mut f_apn_user_name: Option<String> = None;
-        let mut f_apn_password: Option<String> = None;
+        let mut f_apn: Option<Text> = None;
+        let mut f_apn_user_name: Option<Text> = None;
+        let mut f_apn_password: Option<Text> = None;
         let mut f_sim_pin: Option<i64> = None;
-        let mut f_preferred_network: Option<String> = None;
+        let mut f_preferred_network: Option<Text> = None;
         let mut f_use_only_preferred_network: Option<bool> = None;
         let mut f_apn_authentication: Option<APNAuthenticationEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    3 => {
+                        if *key == *b"apn" {
+                            if f_apn.is_some() {
+                                if let Err(e) = d.duplicate("apn") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(512)) {
+                                Ok(v) => f_apn = Some(v),
+                                Err(e) => break 'fail (e, Some("apn")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    6 => {
+                        if *key == *b"simPin" {
+                            if f_sim_pin.is_some() {
+                                if let Err(e) = d.duplicate("simPin") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_sim_pin = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_sim_pin = Some(v),
+                                Err(e) => break 'fail (e, Some("simPin")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    11 => {
+                        if *key == *b"apnUserName" {
+                            if f_apn_user_name.is_some() {
+                                if let Err(e) = d.duplicate("apnUserName") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_apn_user_name = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_apn_user_name = Some(v),
+                                Err(e) => break 'fail (e, Some("apnUserName")),
+                            }
+                        } else if *key == *b"apnPassword" {
+                            if f_apn_password.is_some() {
+                                if let Err(e) = d.duplicate("apnPassword") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_apn_password = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_apn_password = Some(v),
+                                Err(e) => break 'fail (e, Some("apnPassword")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    16 => {
+                        if *key == *b"preferredNetwork" {
+                            if f_preferred_network.is_some() {
+                                if let Err(e) = d.duplicate("preferredNetwork") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_preferred_network = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(6)) {
+                                Ok(v) => f_preferred_network = Some(v),
+                                Err(e) => break 'fail (e, Some("preferredNetwork")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    17 => {
+                        if *key == *b"apnAuthentication" {
+                            if f_apn_authentication.is_some() {
+                                if let Err(e) = d.duplicate("apnAuthentication") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match APNAuthenticationEnumType::decode(d) {
+                                Ok(v) => f_apn_authentication = Some(v),
+                                Err(e) => break 'fail (e, Some("apnAuthentication")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    23 => {
+                        if *key == *b"useOnlyPreferredNetwork" {
+                            if f_use_only_preferred_network.is_some() {
+                                if let Err(e) = d.duplicate("useOnlyPreferredNetwork") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_use_only_preferred_network = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_use_only_preferred_network = Some(v),
+                                Err(e) => break 'fail (e, Some("useOnlyPreferredNetwork")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "apn" => {
-                    if f_apn.is_some() {
-                        d.duplicate("apn")?;
-                    }
-                    f_apn = Some(d.string(Some(512)).map_err(|e| e.at_key("apn"))?);
-                }
-                "apnUserName" => {
-                    if f_apn_user_name.is_some() {
-                        d.duplicate("apnUserName")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_apn_user_name = None;
-                        continue;
-                    }
-                    f_apn_user_name =
-                        Some(d.string(Some(20)).map_err(|e| e.at_key("apnUserName"))?);
-                }
-                "apnPassword" => {
-                    if f_apn_password.is_some() {
-                        d.duplicate("apnPassword")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_apn_password = None;
-                        continue;
-                    }
-                    f_apn_password = Some(d.string(Some(20)).map_err(|e| e.at_key("apnPassword"))?);
-                }
-                "simPin" => {
-                    if f_sim_pin.is_some() {
-                        d.duplicate("simPin")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_sim_pin = None;
-                        continue;
-                    }
-                    f_sim_pin = Some(d.integer(None, None).map_err(|e| e.at_key("simPin"))?);
-                }
-                "preferredNetwork" => {
-                    if f_preferred_network.is_some() {
-                        d.duplicate("preferredNetwork")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_preferred_network = None;
-                        continue;
-                    }
-                    f_preferred_network = Some(
-                        d.string(Some(6))
-                            .map_err(|e| e.at_key("preferredNetwork"))?,
-                    );
-                }
-                "useOnlyPreferredNetwork" => {
-                    if f_use_only_preferred_network.is_some() {
-                        d.duplicate("useOnlyPreferredNetwork")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_use_only_preferred_network = None;
-                        continue;
-                    }
-                    f_use_only_preferred_network = Some(
-                        d.boolean()
-                            .map_err(|e| e.at_key("useOnlyPreferredNetwork"))?,
-                    );
-                }
-                "apnAuthentication" => {
-                    if f_apn_authentication.is_some() {
-                        d.duplicate("apnAuthentication")?;
-                    }
-                    f_apn_authentication = Some(
-                        APNAuthenticationEnumType::decode(d)
-                            .map_err(|e| e.at_key("apnAuthentication"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(APNType {
-            custom_data: f_custom_data,
-            apn: match f_apn {
-                Some(v) => v,
-                None => return Err(Decoder::missing("apn")),
-            },
-            apn_user_name: f_apn_user_name,
-            apn_password: f_apn_password,
-            sim_pin: f_sim_pin,
-            preferred_network: f_preferred_network,
-            use_only_preferred_network: f_use_only_preferred_network,
-            apn_authentication: match f_apn_authentication {
-                Some(v) => v,
-                None => return Err(Decoder::missing("apnAuthentication")),
-            },
-            extra,
+            let Some(r_apn) = f_apn else {
+                break 'fail (Decoder::missing("apn"), None);
+            };
+            let Some(r_apn_authentication) = f_apn_authentication else {
+                break 'fail (Decoder::missing("apnAuthentication"), None);
+            };
+            return Ok(APNType {
+                custom_data: f_custom_data,
+                apn: r_apn,
+                apn_user_name: f_apn_user_name,
+                apn_password: f_apn_password,
+                sim_pin: f_sim_pin,
+                preferred_network: f_preferred_network,
+                use_only_preferred_network: f_use_only_preferred_network,
+                apn_authentication: r_apn_authentication,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -499,16 +660,16 @@ pub struct AdditionalInfoType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `additionalIdToken`: Required; at most 36 characters.
-    pub additional_id_token: String,
+    pub additional_id_token: Text,
     /// `type`: Required; at most 50 characters.
-    pub type_: String,
+    pub type_: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl AdditionalInfoType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(additional_id_token: String, type_: String) -> Self {
+    pub fn new(additional_id_token: Text, type_: Text) -> Self {
         AdditionalInfoType {
             custom_data: None,
             additional_id_token,
@@ -522,55 +683,100 @@ impl Decode for AdditionalInfoType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_additional_id_token: Option<String> = None;
-        let mut f_type_: Option<String> = None;
+        let mut f_additional_id_token: Option<Text> = None;
+        let mut f_type_: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    4 => {
+                        if *key == *b"type" {
+                            if f_type_.is_some() {
+                                if let Err(e) = d.duplicate("type") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_type_ = Some(v),
+                                Err(e) => break 'fail (e, Some("type")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    17 => {
+                        if *key == *b"additionalIdToken" {
+                            if f_additional_id_token.is_some() {
+                                if let Err(e) = d.duplicate("additionalIdToken") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(36)) {
+                                Ok(v) => f_additional_id_token = Some(v),
+                                Err(e) => break 'fail (e, Some("additionalIdToken")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "additionalIdToken" => {
-                    if f_additional_id_token.is_some() {
-                        d.duplicate("additionalIdToken")?;
-                    }
-                    f_additional_id_token = Some(
-                        d.string(Some(36))
-                            .map_err(|e| e.at_key("additionalIdToken"))?,
-                    );
-                }
-                "type" => {
-                    if f_type_.is_some() {
-                        d.duplicate("type")?;
-                    }
-                    f_type_ = Some(d.string(Some(50)).map_err(|e| e.at_key("type"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(AdditionalInfoType {
-            custom_data: f_custom_data,
-            additional_id_token: match f_additional_id_token {
-                Some(v) => v,
-                None => return Err(Decoder::missing("additionalIdToken")),
-            },
-            type_: match f_type_ {
-                Some(v) => v,
-                None => return Err(Decoder::missing("type")),
-            },
-            extra,
+            let Some(r_additional_id_token) = f_additional_id_token else {
+                break 'fail (Decoder::missing("additionalIdToken"), None);
+            };
+            let Some(r_type_) = f_type_ else {
+                break 'fail (Decoder::missing("type"), None);
+            };
+            return Ok(AdditionalInfoType {
+                custom_data: f_custom_data,
+                additional_id_token: r_additional_id_token,
+                type_: r_type_,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -674,13 +880,22 @@ impl std::str::FromStr for AttributeEnumType {
 
 impl Decode for AttributeEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Actual" => AttributeEnumType::Actual,
-            "Target" => AttributeEnumType::Target,
-            "MinSet" => AttributeEnumType::MinSet,
-            "MaxSet" => AttributeEnumType::MaxSet,
-            _ => AttributeEnumType::UnknownValue(d.unknown_enum(s, "AttributeEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Actual" {
+                    AttributeEnumType::Actual
+                } else if *s == *b"Target" {
+                    AttributeEnumType::Target
+                } else if *s == *b"MinSet" {
+                    AttributeEnumType::MinSet
+                } else if *s == *b"MaxSet" {
+                    AttributeEnumType::MaxSet
+                } else {
+                    AttributeEnumType::UnknownValue(d.unknown_enum_bytes(s, "AttributeEnumType")?)
+                }
+            }
+            _ => AttributeEnumType::UnknownValue(d.unknown_enum_bytes(s, "AttributeEnumType")?),
         })
     }
 }
@@ -731,50 +946,101 @@ impl Decode for AuthorizationData {
         let mut f_id_token_info: Option<IdTokenInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    7 => {
+                        if *key == *b"idToken" {
+                            if f_id_token.is_some() {
+                                if let Err(e) = d.duplicate("idToken") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match IdTokenType::decode(d) {
+                                Ok(v) => f_id_token = Some(v),
+                                Err(e) => break 'fail (e, Some("idToken")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    11 => {
+                        if *key == *b"idTokenInfo" {
+                            if f_id_token_info.is_some() {
+                                if let Err(e) = d.duplicate("idTokenInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_id_token_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match IdTokenInfoType::decode(d) {
+                                Ok(v) => f_id_token_info = Some(v),
+                                Err(e) => break 'fail (e, Some("idTokenInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "idToken" => {
-                    if f_id_token.is_some() {
-                        d.duplicate("idToken")?;
-                    }
-                    f_id_token = Some(IdTokenType::decode(d).map_err(|e| e.at_key("idToken"))?);
-                }
-                "idTokenInfo" => {
-                    if f_id_token_info.is_some() {
-                        d.duplicate("idTokenInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_id_token_info = None;
-                        continue;
-                    }
-                    f_id_token_info =
-                        Some(IdTokenInfoType::decode(d).map_err(|e| e.at_key("idTokenInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(AuthorizationData {
-            custom_data: f_custom_data,
-            id_token: match f_id_token {
-                Some(v) => v,
-                None => return Err(Decoder::missing("idToken")),
-            },
-            id_token_info: f_id_token_info,
-            extra,
+            let Some(r_id_token) = f_id_token else {
+                break 'fail (Decoder::missing("idToken"), None);
+            };
+            return Ok(AuthorizationData {
+                custom_data: f_custom_data,
+                id_token: r_id_token,
+                id_token_info: f_id_token_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -905,20 +1171,72 @@ impl std::str::FromStr for AuthorizationStatusEnumType {
 
 impl Decode for AuthorizationStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => AuthorizationStatusEnumType::Accepted,
-            "Blocked" => AuthorizationStatusEnumType::Blocked,
-            "ConcurrentTx" => AuthorizationStatusEnumType::ConcurrentTx,
-            "Expired" => AuthorizationStatusEnumType::Expired,
-            "Invalid" => AuthorizationStatusEnumType::Invalid,
-            "NoCredit" => AuthorizationStatusEnumType::NoCredit,
-            "NotAllowedTypeEVSE" => AuthorizationStatusEnumType::NotAllowedTypeEVSE,
-            "NotAtThisLocation" => AuthorizationStatusEnumType::NotAtThisLocation,
-            "NotAtThisTime" => AuthorizationStatusEnumType::NotAtThisTime,
-            "Unknown" => AuthorizationStatusEnumType::Unknown,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Blocked" {
+                    AuthorizationStatusEnumType::Blocked
+                } else if *s == *b"Expired" {
+                    AuthorizationStatusEnumType::Expired
+                } else if *s == *b"Invalid" {
+                    AuthorizationStatusEnumType::Invalid
+                } else if *s == *b"Unknown" {
+                    AuthorizationStatusEnumType::Unknown
+                } else {
+                    AuthorizationStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizationStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    AuthorizationStatusEnumType::Accepted
+                } else if *s == *b"NoCredit" {
+                    AuthorizationStatusEnumType::NoCredit
+                } else {
+                    AuthorizationStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizationStatusEnumType")?,
+                    )
+                }
+            }
+            12 => {
+                if *s == *b"ConcurrentTx" {
+                    AuthorizationStatusEnumType::ConcurrentTx
+                } else {
+                    AuthorizationStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizationStatusEnumType")?,
+                    )
+                }
+            }
+            13 => {
+                if *s == *b"NotAtThisTime" {
+                    AuthorizationStatusEnumType::NotAtThisTime
+                } else {
+                    AuthorizationStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizationStatusEnumType")?,
+                    )
+                }
+            }
+            17 => {
+                if *s == *b"NotAtThisLocation" {
+                    AuthorizationStatusEnumType::NotAtThisLocation
+                } else {
+                    AuthorizationStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizationStatusEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"NotAllowedTypeEVSE" {
+                    AuthorizationStatusEnumType::NotAllowedTypeEVSE
+                } else {
+                    AuthorizationStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizationStatusEnumType")?,
+                    )
+                }
+            }
             _ => AuthorizationStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "AuthorizationStatusEnumType")?,
+                d.unknown_enum_bytes(s, "AuthorizationStatusEnumType")?,
             ),
         })
     }
@@ -1016,17 +1334,59 @@ impl std::str::FromStr for AuthorizeCertificateStatusEnumType {
 
 impl Decode for AuthorizeCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => AuthorizeCertificateStatusEnumType::Accepted,
-            "SignatureError" => AuthorizeCertificateStatusEnumType::SignatureError,
-            "CertificateExpired" => AuthorizeCertificateStatusEnumType::CertificateExpired,
-            "CertificateRevoked" => AuthorizeCertificateStatusEnumType::CertificateRevoked,
-            "NoCertificateAvailable" => AuthorizeCertificateStatusEnumType::NoCertificateAvailable,
-            "CertChainError" => AuthorizeCertificateStatusEnumType::CertChainError,
-            "ContractCancelled" => AuthorizeCertificateStatusEnumType::ContractCancelled,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    AuthorizeCertificateStatusEnumType::Accepted
+                } else {
+                    AuthorizeCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizeCertificateStatusEnumType")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"SignatureError" {
+                    AuthorizeCertificateStatusEnumType::SignatureError
+                } else if *s == *b"CertChainError" {
+                    AuthorizeCertificateStatusEnumType::CertChainError
+                } else {
+                    AuthorizeCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizeCertificateStatusEnumType")?,
+                    )
+                }
+            }
+            17 => {
+                if *s == *b"ContractCancelled" {
+                    AuthorizeCertificateStatusEnumType::ContractCancelled
+                } else {
+                    AuthorizeCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizeCertificateStatusEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"CertificateExpired" {
+                    AuthorizeCertificateStatusEnumType::CertificateExpired
+                } else if *s == *b"CertificateRevoked" {
+                    AuthorizeCertificateStatusEnumType::CertificateRevoked
+                } else {
+                    AuthorizeCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizeCertificateStatusEnumType")?,
+                    )
+                }
+            }
+            22 => {
+                if *s == *b"NoCertificateAvailable" {
+                    AuthorizeCertificateStatusEnumType::NoCertificateAvailable
+                } else {
+                    AuthorizeCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "AuthorizeCertificateStatusEnumType")?,
+                    )
+                }
+            }
             _ => AuthorizeCertificateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "AuthorizeCertificateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "AuthorizeCertificateStatusEnumType")?,
             ),
         })
     }
@@ -1132,18 +1492,62 @@ impl std::str::FromStr for BootReasonEnumType {
 
 impl Decode for BootReasonEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "ApplicationReset" => BootReasonEnumType::ApplicationReset,
-            "FirmwareUpdate" => BootReasonEnumType::FirmwareUpdate,
-            "LocalReset" => BootReasonEnumType::LocalReset,
-            "PowerUp" => BootReasonEnumType::PowerUp,
-            "RemoteReset" => BootReasonEnumType::RemoteReset,
-            "ScheduledReset" => BootReasonEnumType::ScheduledReset,
-            "Triggered" => BootReasonEnumType::Triggered,
-            "Unknown" => BootReasonEnumType::Unknown,
-            "Watchdog" => BootReasonEnumType::Watchdog,
-            _ => BootReasonEnumType::UnknownValue(d.unknown_enum(s, "BootReasonEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"PowerUp" {
+                    BootReasonEnumType::PowerUp
+                } else if *s == *b"Unknown" {
+                    BootReasonEnumType::Unknown
+                } else {
+                    BootReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "BootReasonEnumType")?)
+                }
+            }
+            8 => {
+                if *s == *b"Watchdog" {
+                    BootReasonEnumType::Watchdog
+                } else {
+                    BootReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "BootReasonEnumType")?)
+                }
+            }
+            9 => {
+                if *s == *b"Triggered" {
+                    BootReasonEnumType::Triggered
+                } else {
+                    BootReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "BootReasonEnumType")?)
+                }
+            }
+            10 => {
+                if *s == *b"LocalReset" {
+                    BootReasonEnumType::LocalReset
+                } else {
+                    BootReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "BootReasonEnumType")?)
+                }
+            }
+            11 => {
+                if *s == *b"RemoteReset" {
+                    BootReasonEnumType::RemoteReset
+                } else {
+                    BootReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "BootReasonEnumType")?)
+                }
+            }
+            14 => {
+                if *s == *b"FirmwareUpdate" {
+                    BootReasonEnumType::FirmwareUpdate
+                } else if *s == *b"ScheduledReset" {
+                    BootReasonEnumType::ScheduledReset
+                } else {
+                    BootReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "BootReasonEnumType")?)
+                }
+            }
+            16 => {
+                if *s == *b"ApplicationReset" {
+                    BootReasonEnumType::ApplicationReset
+                } else {
+                    BootReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "BootReasonEnumType")?)
+                }
+            }
+            _ => BootReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "BootReasonEnumType")?),
         })
     }
 }
@@ -1211,12 +1615,21 @@ impl std::str::FromStr for CancelReservationStatusEnumType {
 
 impl Decode for CancelReservationStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => CancelReservationStatusEnumType::Accepted,
-            "Rejected" => CancelReservationStatusEnumType::Rejected,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    CancelReservationStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    CancelReservationStatusEnumType::Rejected
+                } else {
+                    CancelReservationStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "CancelReservationStatusEnumType")?,
+                    )
+                }
+            }
             _ => CancelReservationStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "CancelReservationStatusEnumType")?,
+                d.unknown_enum_bytes(s, "CancelReservationStatusEnumType")?,
             ),
         })
     }
@@ -1287,12 +1700,28 @@ impl std::str::FromStr for CertificateActionEnumType {
 
 impl Decode for CertificateActionEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Install" => CertificateActionEnumType::Install,
-            "Update" => CertificateActionEnumType::Update,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Update" {
+                    CertificateActionEnumType::Update
+                } else {
+                    CertificateActionEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "CertificateActionEnumType")?,
+                    )
+                }
+            }
+            7 => {
+                if *s == *b"Install" {
+                    CertificateActionEnumType::Install
+                } else {
+                    CertificateActionEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "CertificateActionEnumType")?,
+                    )
+                }
+            }
             _ => CertificateActionEnumType::UnknownValue(
-                d.unknown_enum(s, "CertificateActionEnumType")?,
+                d.unknown_enum_bytes(s, "CertificateActionEnumType")?,
             ),
         })
     }
@@ -1353,68 +1782,122 @@ impl Decode for CertificateHashDataChainType {
         let mut f_child_certificate_hash_data: Option<Vec<CertificateHashDataType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    15 => {
+                        if *key == *b"certificateType" {
+                            if f_certificate_type.is_some() {
+                                if let Err(e) = d.duplicate("certificateType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GetCertificateIdUseEnumType::decode(d) {
+                                Ok(v) => f_certificate_type = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    19 => {
+                        if *key == *b"certificateHashData" {
+                            if f_certificate_hash_data.is_some() {
+                                if let Err(e) = d.duplicate("certificateHashData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match CertificateHashDataType::decode(d) {
+                                Ok(v) => f_certificate_hash_data = Some(v),
+                                Err(e) => break 'fail (e, Some("certificateHashData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    24 => {
+                        if *key == *b"childCertificateHashData" {
+                            if f_child_certificate_hash_data.is_some() {
+                                if let Err(e) = d.duplicate("childCertificateHashData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_child_certificate_hash_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, Some(4), |d| CertificateHashDataType::decode(d)) {
+                                Ok(v) => f_child_certificate_hash_data = Some(v),
+                                Err(e) => break 'fail (e, Some("childCertificateHashData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "certificateHashData" => {
-                    if f_certificate_hash_data.is_some() {
-                        d.duplicate("certificateHashData")?;
-                    }
-                    f_certificate_hash_data = Some(
-                        CertificateHashDataType::decode(d)
-                            .map_err(|e| e.at_key("certificateHashData"))?,
-                    );
-                }
-                "certificateType" => {
-                    if f_certificate_type.is_some() {
-                        d.duplicate("certificateType")?;
-                    }
-                    f_certificate_type = Some(
-                        GetCertificateIdUseEnumType::decode(d)
-                            .map_err(|e| e.at_key("certificateType"))?,
-                    );
-                }
-                "childCertificateHashData" => {
-                    if f_child_certificate_hash_data.is_some() {
-                        d.duplicate("childCertificateHashData")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_child_certificate_hash_data = None;
-                        continue;
-                    }
-                    f_child_certificate_hash_data = Some(
-                        d.array(1, Some(4), |d| CertificateHashDataType::decode(d))
-                            .map_err(|e| e.at_key("childCertificateHashData"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(CertificateHashDataChainType {
-            custom_data: f_custom_data,
-            certificate_hash_data: match f_certificate_hash_data {
-                Some(v) => v,
-                None => return Err(Decoder::missing("certificateHashData")),
-            },
-            certificate_type: match f_certificate_type {
-                Some(v) => v,
-                None => return Err(Decoder::missing("certificateType")),
-            },
-            child_certificate_hash_data: f_child_certificate_hash_data,
-            extra,
+            let Some(r_certificate_hash_data) = f_certificate_hash_data else {
+                break 'fail (Decoder::missing("certificateHashData"), None);
+            };
+            let Some(r_certificate_type) = f_certificate_type else {
+                break 'fail (Decoder::missing("certificateType"), None);
+            };
+            return Ok(CertificateHashDataChainType {
+                custom_data: f_custom_data,
+                certificate_hash_data: r_certificate_hash_data,
+                certificate_type: r_certificate_type,
+                child_certificate_hash_data: f_child_certificate_hash_data,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1480,11 +1963,11 @@ pub struct CertificateHashDataType {
     /// `hashAlgorithm`: Required; a [`HashAlgorithmEnumType`].
     pub hash_algorithm: HashAlgorithmEnumType,
     /// `issuerNameHash`: Required; at most 128 characters.
-    pub issuer_name_hash: String,
+    pub issuer_name_hash: Text,
     /// `issuerKeyHash`: Required; at most 128 characters.
-    pub issuer_key_hash: String,
+    pub issuer_key_hash: Text,
     /// `serialNumber`: Required; at most 40 characters.
-    pub serial_number: String,
+    pub serial_number: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -1493,9 +1976,9 @@ impl CertificateHashDataType {
     /// A value with the required members given and every optional member absent.
     pub fn new(
         hash_algorithm: HashAlgorithmEnumType,
-        issuer_name_hash: String,
-        issuer_key_hash: String,
-        serial_number: String,
+        issuer_name_hash: Text,
+        issuer_key_hash: Text,
+        serial_number: Text,
     ) -> Self {
         CertificateHashDataType {
             custom_data: None,
@@ -1513,80 +1996,136 @@ impl Decode for CertificateHashDataType {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_hash_algorithm: Option<HashAlgorithmEnumType> = None;
-        let mut f_issuer_name_hash: Option<String> = None;
-        let mut f_issuer_key_hash: Option<String> = None;
-        let mut f_serial_number: Option<String> = None;
+        let mut f_issuer_name_hash: Option<Text> = None;
+        let mut f_issuer_key_hash: Option<Text> = None;
+        let mut f_serial_number: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    12 => {
+                        if *key == *b"serialNumber" {
+                            if f_serial_number.is_some() {
+                                if let Err(e) = d.duplicate("serialNumber") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(40)) {
+                                Ok(v) => f_serial_number = Some(v),
+                                Err(e) => break 'fail (e, Some("serialNumber")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    13 => {
+                        if *key == *b"hashAlgorithm" {
+                            if f_hash_algorithm.is_some() {
+                                if let Err(e) = d.duplicate("hashAlgorithm") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match HashAlgorithmEnumType::decode(d) {
+                                Ok(v) => f_hash_algorithm = Some(v),
+                                Err(e) => break 'fail (e, Some("hashAlgorithm")),
+                            }
+                        } else if *key == *b"issuerKeyHash" {
+                            if f_issuer_key_hash.is_some() {
+                                if let Err(e) = d.duplicate("issuerKeyHash") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(128)) {
+                                Ok(v) => f_issuer_key_hash = Some(v),
+                                Err(e) => break 'fail (e, Some("issuerKeyHash")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    14 => {
+                        if *key == *b"issuerNameHash" {
+                            if f_issuer_name_hash.is_some() {
+                                if let Err(e) = d.duplicate("issuerNameHash") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(128)) {
+                                Ok(v) => f_issuer_name_hash = Some(v),
+                                Err(e) => break 'fail (e, Some("issuerNameHash")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "hashAlgorithm" => {
-                    if f_hash_algorithm.is_some() {
-                        d.duplicate("hashAlgorithm")?;
-                    }
-                    f_hash_algorithm = Some(
-                        HashAlgorithmEnumType::decode(d).map_err(|e| e.at_key("hashAlgorithm"))?,
-                    );
-                }
-                "issuerNameHash" => {
-                    if f_issuer_name_hash.is_some() {
-                        d.duplicate("issuerNameHash")?;
-                    }
-                    f_issuer_name_hash = Some(
-                        d.string(Some(128))
-                            .map_err(|e| e.at_key("issuerNameHash"))?,
-                    );
-                }
-                "issuerKeyHash" => {
-                    if f_issuer_key_hash.is_some() {
-                        d.duplicate("issuerKeyHash")?;
-                    }
-                    f_issuer_key_hash =
-                        Some(d.string(Some(128)).map_err(|e| e.at_key("issuerKeyHash"))?);
-                }
-                "serialNumber" => {
-                    if f_serial_number.is_some() {
-                        d.duplicate("serialNumber")?;
-                    }
-                    f_serial_number =
-                        Some(d.string(Some(40)).map_err(|e| e.at_key("serialNumber"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(CertificateHashDataType {
-            custom_data: f_custom_data,
-            hash_algorithm: match f_hash_algorithm {
-                Some(v) => v,
-                None => return Err(Decoder::missing("hashAlgorithm")),
-            },
-            issuer_name_hash: match f_issuer_name_hash {
-                Some(v) => v,
-                None => return Err(Decoder::missing("issuerNameHash")),
-            },
-            issuer_key_hash: match f_issuer_key_hash {
-                Some(v) => v,
-                None => return Err(Decoder::missing("issuerKeyHash")),
-            },
-            serial_number: match f_serial_number {
-                Some(v) => v,
-                None => return Err(Decoder::missing("serialNumber")),
-            },
-            extra,
+            let Some(r_hash_algorithm) = f_hash_algorithm else {
+                break 'fail (Decoder::missing("hashAlgorithm"), None);
+            };
+            let Some(r_issuer_name_hash) = f_issuer_name_hash else {
+                break 'fail (Decoder::missing("issuerNameHash"), None);
+            };
+            let Some(r_issuer_key_hash) = f_issuer_key_hash else {
+                break 'fail (Decoder::missing("issuerKeyHash"), None);
+            };
+            let Some(r_serial_number) = f_serial_number else {
+                break 'fail (Decoder::missing("serialNumber"), None);
+            };
+            return Ok(CertificateHashDataType {
+                custom_data: f_custom_data,
+                hash_algorithm: r_hash_algorithm,
+                issuer_name_hash: r_issuer_name_hash,
+                issuer_key_hash: r_issuer_key_hash,
+                serial_number: r_serial_number,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -1700,12 +2239,21 @@ impl std::str::FromStr for CertificateSignedStatusEnumType {
 
 impl Decode for CertificateSignedStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => CertificateSignedStatusEnumType::Accepted,
-            "Rejected" => CertificateSignedStatusEnumType::Rejected,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    CertificateSignedStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    CertificateSignedStatusEnumType::Rejected
+                } else {
+                    CertificateSignedStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "CertificateSignedStatusEnumType")?,
+                    )
+                }
+            }
             _ => CertificateSignedStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "CertificateSignedStatusEnumType")?,
+                d.unknown_enum_bytes(s, "CertificateSignedStatusEnumType")?,
             ),
         })
     }
@@ -1780,14 +2328,28 @@ impl std::str::FromStr for CertificateSigningUseEnumType {
 
 impl Decode for CertificateSigningUseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "ChargingStationCertificate" => {
-                CertificateSigningUseEnumType::ChargingStationCertificate
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            14 => {
+                if *s == *b"V2GCertificate" {
+                    CertificateSigningUseEnumType::V2GCertificate
+                } else {
+                    CertificateSigningUseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "CertificateSigningUseEnumType")?,
+                    )
+                }
             }
-            "V2GCertificate" => CertificateSigningUseEnumType::V2GCertificate,
+            26 => {
+                if *s == *b"ChargingStationCertificate" {
+                    CertificateSigningUseEnumType::ChargingStationCertificate
+                } else {
+                    CertificateSigningUseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "CertificateSigningUseEnumType")?,
+                    )
+                }
+            }
             _ => CertificateSigningUseEnumType::UnknownValue(
-                d.unknown_enum(s, "CertificateSigningUseEnumType")?,
+                d.unknown_enum_bytes(s, "CertificateSigningUseEnumType")?,
             ),
         })
     }
@@ -1863,13 +2425,30 @@ impl std::str::FromStr for ChangeAvailabilityStatusEnumType {
 
 impl Decode for ChangeAvailabilityStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => ChangeAvailabilityStatusEnumType::Accepted,
-            "Rejected" => ChangeAvailabilityStatusEnumType::Rejected,
-            "Scheduled" => ChangeAvailabilityStatusEnumType::Scheduled,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    ChangeAvailabilityStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    ChangeAvailabilityStatusEnumType::Rejected
+                } else {
+                    ChangeAvailabilityStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChangeAvailabilityStatusEnumType")?,
+                    )
+                }
+            }
+            9 => {
+                if *s == *b"Scheduled" {
+                    ChangeAvailabilityStatusEnumType::Scheduled
+                } else {
+                    ChangeAvailabilityStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChangeAvailabilityStatusEnumType")?,
+                    )
+                }
+            }
             _ => ChangeAvailabilityStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "ChangeAvailabilityStatusEnumType")?,
+                d.unknown_enum_bytes(s, "ChangeAvailabilityStatusEnumType")?,
             ),
         })
     }
@@ -1950,14 +2529,39 @@ impl std::str::FromStr for ChargingLimitSourceEnumType {
 
 impl Decode for ChargingLimitSourceEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "EMS" => ChargingLimitSourceEnumType::EMS,
-            "Other" => ChargingLimitSourceEnumType::Other,
-            "SO" => ChargingLimitSourceEnumType::SO,
-            "CSO" => ChargingLimitSourceEnumType::CSO,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            2 => {
+                if *s == *b"SO" {
+                    ChargingLimitSourceEnumType::SO
+                } else {
+                    ChargingLimitSourceEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingLimitSourceEnumType")?,
+                    )
+                }
+            }
+            3 => {
+                if *s == *b"EMS" {
+                    ChargingLimitSourceEnumType::EMS
+                } else if *s == *b"CSO" {
+                    ChargingLimitSourceEnumType::CSO
+                } else {
+                    ChargingLimitSourceEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingLimitSourceEnumType")?,
+                    )
+                }
+            }
+            5 => {
+                if *s == *b"Other" {
+                    ChargingLimitSourceEnumType::Other
+                } else {
+                    ChargingLimitSourceEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingLimitSourceEnumType")?,
+                    )
+                }
+            }
             _ => ChargingLimitSourceEnumType::UnknownValue(
-                d.unknown_enum(s, "ChargingLimitSourceEnumType")?,
+                d.unknown_enum_bytes(s, "ChargingLimitSourceEnumType")?,
             ),
         })
     }
@@ -2011,52 +2615,101 @@ impl Decode for ChargingLimitType {
         let mut f_is_grid_critical: Option<bool> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    14 => {
+                        if *key == *b"isGridCritical" {
+                            if f_is_grid_critical.is_some() {
+                                if let Err(e) = d.duplicate("isGridCritical") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_is_grid_critical = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_is_grid_critical = Some(v),
+                                Err(e) => break 'fail (e, Some("isGridCritical")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    19 => {
+                        if *key == *b"chargingLimitSource" {
+                            if f_charging_limit_source.is_some() {
+                                if let Err(e) = d.duplicate("chargingLimitSource") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingLimitSourceEnumType::decode(d) {
+                                Ok(v) => f_charging_limit_source = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingLimitSource")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "chargingLimitSource" => {
-                    if f_charging_limit_source.is_some() {
-                        d.duplicate("chargingLimitSource")?;
-                    }
-                    f_charging_limit_source = Some(
-                        ChargingLimitSourceEnumType::decode(d)
-                            .map_err(|e| e.at_key("chargingLimitSource"))?,
-                    );
-                }
-                "isGridCritical" => {
-                    if f_is_grid_critical.is_some() {
-                        d.duplicate("isGridCritical")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_is_grid_critical = None;
-                        continue;
-                    }
-                    f_is_grid_critical = Some(d.boolean().map_err(|e| e.at_key("isGridCritical"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ChargingLimitType {
-            custom_data: f_custom_data,
-            charging_limit_source: match f_charging_limit_source {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingLimitSource")),
-            },
-            is_grid_critical: f_is_grid_critical,
-            extra,
+            let Some(r_charging_limit_source) = f_charging_limit_source else {
+                break 'fail (Decoder::missing("chargingLimitSource"), None);
+            };
+            return Ok(ChargingLimitType {
+                custom_data: f_custom_data,
+                charging_limit_source: r_charging_limit_source,
+                is_grid_critical: f_is_grid_critical,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2136,80 +2789,146 @@ impl Decode for ChargingNeedsType {
         let mut f_departure_time: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    13 => {
+                        if *key == *b"departureTime" {
+                            if f_departure_time.is_some() {
+                                if let Err(e) = d.duplicate("departureTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_departure_time = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_departure_time = Some(v),
+                                Err(e) => break 'fail (e, Some("departureTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    20 => {
+                        if *key == *b"acChargingParameters" {
+                            if f_ac_charging_parameters.is_some() {
+                                if let Err(e) = d.duplicate("acChargingParameters") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_ac_charging_parameters = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ACChargingParametersType::decode(d) {
+                                Ok(v) => f_ac_charging_parameters = Some(v),
+                                Err(e) => break 'fail (e, Some("acChargingParameters")),
+                            }
+                        } else if *key == *b"dcChargingParameters" {
+                            if f_dc_charging_parameters.is_some() {
+                                if let Err(e) = d.duplicate("dcChargingParameters") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_dc_charging_parameters = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match DCChargingParametersType::decode(d) {
+                                Ok(v) => f_dc_charging_parameters = Some(v),
+                                Err(e) => break 'fail (e, Some("dcChargingParameters")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    23 => {
+                        if *key == *b"requestedEnergyTransfer" {
+                            if f_requested_energy_transfer.is_some() {
+                                if let Err(e) = d.duplicate("requestedEnergyTransfer") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match EnergyTransferModeEnumType::decode(d) {
+                                Ok(v) => f_requested_energy_transfer = Some(v),
+                                Err(e) => break 'fail (e, Some("requestedEnergyTransfer")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "acChargingParameters" => {
-                    if f_ac_charging_parameters.is_some() {
-                        d.duplicate("acChargingParameters")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_ac_charging_parameters = None;
-                        continue;
-                    }
-                    f_ac_charging_parameters = Some(
-                        ACChargingParametersType::decode(d)
-                            .map_err(|e| e.at_key("acChargingParameters"))?,
-                    );
-                }
-                "dcChargingParameters" => {
-                    if f_dc_charging_parameters.is_some() {
-                        d.duplicate("dcChargingParameters")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_dc_charging_parameters = None;
-                        continue;
-                    }
-                    f_dc_charging_parameters = Some(
-                        DCChargingParametersType::decode(d)
-                            .map_err(|e| e.at_key("dcChargingParameters"))?,
-                    );
-                }
-                "requestedEnergyTransfer" => {
-                    if f_requested_energy_transfer.is_some() {
-                        d.duplicate("requestedEnergyTransfer")?;
-                    }
-                    f_requested_energy_transfer = Some(
-                        EnergyTransferModeEnumType::decode(d)
-                            .map_err(|e| e.at_key("requestedEnergyTransfer"))?,
-                    );
-                }
-                "departureTime" => {
-                    if f_departure_time.is_some() {
-                        d.duplicate("departureTime")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_departure_time = None;
-                        continue;
-                    }
-                    f_departure_time = Some(d.date_time().map_err(|e| e.at_key("departureTime"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ChargingNeedsType {
-            custom_data: f_custom_data,
-            ac_charging_parameters: f_ac_charging_parameters,
-            dc_charging_parameters: f_dc_charging_parameters,
-            requested_energy_transfer: match f_requested_energy_transfer {
-                Some(v) => v,
-                None => return Err(Decoder::missing("requestedEnergyTransfer")),
-            },
-            departure_time: f_departure_time,
-            extra,
+            let Some(r_requested_energy_transfer) = f_requested_energy_transfer else {
+                break 'fail (Decoder::missing("requestedEnergyTransfer"), None);
+            };
+            return Ok(ChargingNeedsType {
+                custom_data: f_custom_data,
+                ac_charging_parameters: f_ac_charging_parameters,
+                dc_charging_parameters: f_dc_charging_parameters,
+                requested_energy_transfer: r_requested_energy_transfer,
+                departure_time: f_departure_time,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2308,82 +3027,151 @@ impl Decode for ChargingProfileCriterionType {
         let mut f_charging_limit_source: Option<Vec<ChargingLimitSourceEnumType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"stackLevel" {
+                            if f_stack_level.is_some() {
+                                if let Err(e) = d.duplicate("stackLevel") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_stack_level = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_stack_level = Some(v),
+                                Err(e) => break 'fail (e, Some("stackLevel")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    17 => {
+                        if *key == *b"chargingProfileId" {
+                            if f_charging_profile_id.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfileId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_profile_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| d.integer(None, None)) {
+                                Ok(v) => f_charging_profile_id = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfileId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    19 => {
+                        if *key == *b"chargingLimitSource" {
+                            if f_charging_limit_source.is_some() {
+                                if let Err(e) = d.duplicate("chargingLimitSource") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_limit_source = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, Some(4), |d| ChargingLimitSourceEnumType::decode(d)) {
+                                Ok(v) => f_charging_limit_source = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingLimitSource")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    22 => {
+                        if *key == *b"chargingProfilePurpose" {
+                            if f_charging_profile_purpose.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfilePurpose") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_profile_purpose = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ChargingProfilePurposeEnumType::decode(d) {
+                                Ok(v) => f_charging_profile_purpose = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfilePurpose")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "chargingProfilePurpose" => {
-                    if f_charging_profile_purpose.is_some() {
-                        d.duplicate("chargingProfilePurpose")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_profile_purpose = None;
-                        continue;
-                    }
-                    f_charging_profile_purpose = Some(
-                        ChargingProfilePurposeEnumType::decode(d)
-                            .map_err(|e| e.at_key("chargingProfilePurpose"))?,
-                    );
-                }
-                "stackLevel" => {
-                    if f_stack_level.is_some() {
-                        d.duplicate("stackLevel")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_stack_level = None;
-                        continue;
-                    }
-                    f_stack_level =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("stackLevel"))?);
-                }
-                "chargingProfileId" => {
-                    if f_charging_profile_id.is_some() {
-                        d.duplicate("chargingProfileId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_profile_id = None;
-                        continue;
-                    }
-                    f_charging_profile_id = Some(
-                        d.array(1, None, |d| d.integer(None, None))
-                            .map_err(|e| e.at_key("chargingProfileId"))?,
-                    );
-                }
-                "chargingLimitSource" => {
-                    if f_charging_limit_source.is_some() {
-                        d.duplicate("chargingLimitSource")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_limit_source = None;
-                        continue;
-                    }
-                    f_charging_limit_source = Some(
-                        d.array(1, Some(4), |d| ChargingLimitSourceEnumType::decode(d))
-                            .map_err(|e| e.at_key("chargingLimitSource"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ChargingProfileCriterionType {
-            custom_data: f_custom_data,
-            charging_profile_purpose: f_charging_profile_purpose,
-            stack_level: f_stack_level,
-            charging_profile_id: f_charging_profile_id,
-            charging_limit_source: f_charging_limit_source,
-            extra,
+            return Ok(ChargingProfileCriterionType {
+                custom_data: f_custom_data,
+                charging_profile_purpose: f_charging_profile_purpose,
+                stack_level: f_stack_level,
+                charging_profile_id: f_charging_profile_id,
+                charging_limit_source: f_charging_limit_source,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -2503,13 +3291,30 @@ impl std::str::FromStr for ChargingProfileKindEnumType {
 
 impl Decode for ChargingProfileKindEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Absolute" => ChargingProfileKindEnumType::Absolute,
-            "Recurring" => ChargingProfileKindEnumType::Recurring,
-            "Relative" => ChargingProfileKindEnumType::Relative,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Absolute" {
+                    ChargingProfileKindEnumType::Absolute
+                } else if *s == *b"Relative" {
+                    ChargingProfileKindEnumType::Relative
+                } else {
+                    ChargingProfileKindEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfileKindEnumType")?,
+                    )
+                }
+            }
+            9 => {
+                if *s == *b"Recurring" {
+                    ChargingProfileKindEnumType::Recurring
+                } else {
+                    ChargingProfileKindEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfileKindEnumType")?,
+                    )
+                }
+            }
             _ => ChargingProfileKindEnumType::UnknownValue(
-                d.unknown_enum(s, "ChargingProfileKindEnumType")?,
+                d.unknown_enum_bytes(s, "ChargingProfileKindEnumType")?,
             ),
         })
     }
@@ -2598,18 +3403,46 @@ impl std::str::FromStr for ChargingProfilePurposeEnumType {
 
 impl Decode for ChargingProfilePurposeEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "ChargingStationExternalConstraints" => {
-                ChargingProfilePurposeEnumType::ChargingStationExternalConstraints
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            9 => {
+                if *s == *b"TxProfile" {
+                    ChargingProfilePurposeEnumType::TxProfile
+                } else {
+                    ChargingProfilePurposeEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfilePurposeEnumType")?,
+                    )
+                }
             }
-            "ChargingStationMaxProfile" => {
-                ChargingProfilePurposeEnumType::ChargingStationMaxProfile
+            16 => {
+                if *s == *b"TxDefaultProfile" {
+                    ChargingProfilePurposeEnumType::TxDefaultProfile
+                } else {
+                    ChargingProfilePurposeEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfilePurposeEnumType")?,
+                    )
+                }
             }
-            "TxDefaultProfile" => ChargingProfilePurposeEnumType::TxDefaultProfile,
-            "TxProfile" => ChargingProfilePurposeEnumType::TxProfile,
+            25 => {
+                if *s == *b"ChargingStationMaxProfile" {
+                    ChargingProfilePurposeEnumType::ChargingStationMaxProfile
+                } else {
+                    ChargingProfilePurposeEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfilePurposeEnumType")?,
+                    )
+                }
+            }
+            34 => {
+                if *s == *b"ChargingStationExternalConstraints" {
+                    ChargingProfilePurposeEnumType::ChargingStationExternalConstraints
+                } else {
+                    ChargingProfilePurposeEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfilePurposeEnumType")?,
+                    )
+                }
+            }
             _ => ChargingProfilePurposeEnumType::UnknownValue(
-                d.unknown_enum(s, "ChargingProfilePurposeEnumType")?,
+                d.unknown_enum_bytes(s, "ChargingProfilePurposeEnumType")?,
             ),
         })
     }
@@ -2680,12 +3513,21 @@ impl std::str::FromStr for ChargingProfileStatusEnumType {
 
 impl Decode for ChargingProfileStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => ChargingProfileStatusEnumType::Accepted,
-            "Rejected" => ChargingProfileStatusEnumType::Rejected,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    ChargingProfileStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    ChargingProfileStatusEnumType::Rejected
+                } else {
+                    ChargingProfileStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingProfileStatusEnumType")?,
+                    )
+                }
+            }
             _ => ChargingProfileStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "ChargingProfileStatusEnumType")?,
+                d.unknown_enum_bytes(s, "ChargingProfileStatusEnumType")?,
             ),
         })
     }
@@ -2728,7 +3570,7 @@ pub struct ChargingProfileType {
     /// `chargingSchedule`: Required; an array of 1 to 3 items, each a [`ChargingScheduleType`].
     pub charging_schedule: Vec<ChargingScheduleType>,
     /// `transactionId`: Optional; at most 36 characters.
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -2770,139 +3612,259 @@ impl Decode for ChargingProfileType {
         let mut f_valid_from: Option<DateTime> = None;
         let mut f_valid_to: Option<DateTime> = None;
         let mut f_charging_schedule: Option<Vec<ChargingScheduleType>> = None;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    7 => {
+                        if *key == *b"validTo" {
+                            if f_valid_to.is_some() {
+                                if let Err(e) = d.duplicate("validTo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_valid_to = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_valid_to = Some(v),
+                                Err(e) => break 'fail (e, Some("validTo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    9 => {
+                        if *key == *b"validFrom" {
+                            if f_valid_from.is_some() {
+                                if let Err(e) = d.duplicate("validFrom") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_valid_from = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_valid_from = Some(v),
+                                Err(e) => break 'fail (e, Some("validFrom")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"stackLevel" {
+                            if f_stack_level.is_some() {
+                                if let Err(e) = d.duplicate("stackLevel") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_stack_level = Some(v),
+                                Err(e) => break 'fail (e, Some("stackLevel")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_transaction_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(36)) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    14 => {
+                        if *key == *b"recurrencyKind" {
+                            if f_recurrency_kind.is_some() {
+                                if let Err(e) = d.duplicate("recurrencyKind") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_recurrency_kind = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match RecurrencyKindEnumType::decode(d) {
+                                Ok(v) => f_recurrency_kind = Some(v),
+                                Err(e) => break 'fail (e, Some("recurrencyKind")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    16 => {
+                        if *key == *b"chargingSchedule" {
+                            if f_charging_schedule.is_some() {
+                                if let Err(e) = d.duplicate("chargingSchedule") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, Some(3), |d| ChargingScheduleType::decode(d)) {
+                                Ok(v) => f_charging_schedule = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingSchedule")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    19 => {
+                        if *key == *b"chargingProfileKind" {
+                            if f_charging_profile_kind.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfileKind") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingProfileKindEnumType::decode(d) {
+                                Ok(v) => f_charging_profile_kind = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfileKind")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    22 => {
+                        if *key == *b"chargingProfilePurpose" {
+                            if f_charging_profile_purpose.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfilePurpose") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingProfilePurposeEnumType::decode(d) {
+                                Ok(v) => f_charging_profile_purpose = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfilePurpose")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "id" => {
-                    if f_id.is_some() {
-                        d.duplicate("id")?;
-                    }
-                    f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
-                }
-                "stackLevel" => {
-                    if f_stack_level.is_some() {
-                        d.duplicate("stackLevel")?;
-                    }
-                    f_stack_level =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("stackLevel"))?);
-                }
-                "chargingProfilePurpose" => {
-                    if f_charging_profile_purpose.is_some() {
-                        d.duplicate("chargingProfilePurpose")?;
-                    }
-                    f_charging_profile_purpose = Some(
-                        ChargingProfilePurposeEnumType::decode(d)
-                            .map_err(|e| e.at_key("chargingProfilePurpose"))?,
-                    );
-                }
-                "chargingProfileKind" => {
-                    if f_charging_profile_kind.is_some() {
-                        d.duplicate("chargingProfileKind")?;
-                    }
-                    f_charging_profile_kind = Some(
-                        ChargingProfileKindEnumType::decode(d)
-                            .map_err(|e| e.at_key("chargingProfileKind"))?,
-                    );
-                }
-                "recurrencyKind" => {
-                    if f_recurrency_kind.is_some() {
-                        d.duplicate("recurrencyKind")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_recurrency_kind = None;
-                        continue;
-                    }
-                    f_recurrency_kind = Some(
-                        RecurrencyKindEnumType::decode(d)
-                            .map_err(|e| e.at_key("recurrencyKind"))?,
-                    );
-                }
-                "validFrom" => {
-                    if f_valid_from.is_some() {
-                        d.duplicate("validFrom")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_valid_from = None;
-                        continue;
-                    }
-                    f_valid_from = Some(d.date_time().map_err(|e| e.at_key("validFrom"))?);
-                }
-                "validTo" => {
-                    if f_valid_to.is_some() {
-                        d.duplicate("validTo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_valid_to = None;
-                        continue;
-                    }
-                    f_valid_to = Some(d.date_time().map_err(|e| e.at_key("validTo"))?);
-                }
-                "chargingSchedule" => {
-                    if f_charging_schedule.is_some() {
-                        d.duplicate("chargingSchedule")?;
-                    }
-                    f_charging_schedule = Some(
-                        d.array(1, Some(3), |d| ChargingScheduleType::decode(d))
-                            .map_err(|e| e.at_key("chargingSchedule"))?,
-                    );
-                }
-                "transactionId" => {
-                    if f_transaction_id.is_some() {
-                        d.duplicate("transactionId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_transaction_id = None;
-                        continue;
-                    }
-                    f_transaction_id =
-                        Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ChargingProfileType {
-            custom_data: f_custom_data,
-            id: match f_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("id")),
-            },
-            stack_level: match f_stack_level {
-                Some(v) => v,
-                None => return Err(Decoder::missing("stackLevel")),
-            },
-            charging_profile_purpose: match f_charging_profile_purpose {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingProfilePurpose")),
-            },
-            charging_profile_kind: match f_charging_profile_kind {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingProfileKind")),
-            },
-            recurrency_kind: f_recurrency_kind,
-            valid_from: f_valid_from,
-            valid_to: f_valid_to,
-            charging_schedule: match f_charging_schedule {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingSchedule")),
-            },
-            transaction_id: f_transaction_id,
-            extra,
+            let Some(r_id) = f_id else {
+                break 'fail (Decoder::missing("id"), None);
+            };
+            let Some(r_stack_level) = f_stack_level else {
+                break 'fail (Decoder::missing("stackLevel"), None);
+            };
+            let Some(r_charging_profile_purpose) = f_charging_profile_purpose else {
+                break 'fail (Decoder::missing("chargingProfilePurpose"), None);
+            };
+            let Some(r_charging_profile_kind) = f_charging_profile_kind else {
+                break 'fail (Decoder::missing("chargingProfileKind"), None);
+            };
+            let Some(r_charging_schedule) = f_charging_schedule else {
+                break 'fail (Decoder::missing("chargingSchedule"), None);
+            };
+            return Ok(ChargingProfileType {
+                custom_data: f_custom_data,
+                id: r_id,
+                stack_level: r_stack_level,
+                charging_profile_purpose: r_charging_profile_purpose,
+                charging_profile_kind: r_charging_profile_kind,
+                recurrency_kind: f_recurrency_kind,
+                valid_from: f_valid_from,
+                valid_to: f_valid_to,
+                charging_schedule: r_charging_schedule,
+                transaction_id: f_transaction_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3050,12 +4012,21 @@ impl std::str::FromStr for ChargingRateUnitEnumType {
 
 impl Decode for ChargingRateUnitEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "W" => ChargingRateUnitEnumType::W,
-            "A" => ChargingRateUnitEnumType::A,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            1 => {
+                if *s == *b"W" {
+                    ChargingRateUnitEnumType::W
+                } else if *s == *b"A" {
+                    ChargingRateUnitEnumType::A
+                } else {
+                    ChargingRateUnitEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingRateUnitEnumType")?,
+                    )
+                }
+            }
             _ => ChargingRateUnitEnumType::UnknownValue(
-                d.unknown_enum(s, "ChargingRateUnitEnumType")?,
+                d.unknown_enum_bytes(s, "ChargingRateUnitEnumType")?,
             ),
         })
     }
@@ -3117,75 +4088,141 @@ impl Decode for ChargingSchedulePeriodType {
         let mut f_phase_to_use: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    5 => {
+                        if *key == *b"limit" {
+                            if f_limit.is_some() {
+                                if let Err(e) = d.duplicate("limit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.decimal(None, None, None) {
+                                Ok(v) => f_limit = Some(v),
+                                Err(e) => break 'fail (e, Some("limit")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"phaseToUse" {
+                            if f_phase_to_use.is_some() {
+                                if let Err(e) = d.duplicate("phaseToUse") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_phase_to_use = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_phase_to_use = Some(v),
+                                Err(e) => break 'fail (e, Some("phaseToUse")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    11 => {
+                        if *key == *b"startPeriod" {
+                            if f_start_period.is_some() {
+                                if let Err(e) = d.duplicate("startPeriod") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_start_period = Some(v),
+                                Err(e) => break 'fail (e, Some("startPeriod")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    12 => {
+                        if *key == *b"numberPhases" {
+                            if f_number_phases.is_some() {
+                                if let Err(e) = d.duplicate("numberPhases") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_number_phases = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_number_phases = Some(v),
+                                Err(e) => break 'fail (e, Some("numberPhases")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "startPeriod" => {
-                    if f_start_period.is_some() {
-                        d.duplicate("startPeriod")?;
-                    }
-                    f_start_period =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("startPeriod"))?);
-                }
-                "limit" => {
-                    if f_limit.is_some() {
-                        d.duplicate("limit")?;
-                    }
-                    f_limit = Some(d.decimal(None, None, None).map_err(|e| e.at_key("limit"))?);
-                }
-                "numberPhases" => {
-                    if f_number_phases.is_some() {
-                        d.duplicate("numberPhases")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_number_phases = None;
-                        continue;
-                    }
-                    f_number_phases = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("numberPhases"))?,
-                    );
-                }
-                "phaseToUse" => {
-                    if f_phase_to_use.is_some() {
-                        d.duplicate("phaseToUse")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_phase_to_use = None;
-                        continue;
-                    }
-                    f_phase_to_use =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("phaseToUse"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ChargingSchedulePeriodType {
-            custom_data: f_custom_data,
-            start_period: match f_start_period {
-                Some(v) => v,
-                None => return Err(Decoder::missing("startPeriod")),
-            },
-            limit: match f_limit {
-                Some(v) => v,
-                None => return Err(Decoder::missing("limit")),
-            },
-            number_phases: f_number_phases,
-            phase_to_use: f_phase_to_use,
-            extra,
+            let Some(r_start_period) = f_start_period else {
+                break 'fail (Decoder::missing("startPeriod"), None);
+            };
+            let Some(r_limit) = f_limit else {
+                break 'fail (Decoder::missing("limit"), None);
+            };
+            return Ok(ChargingSchedulePeriodType {
+                custom_data: f_custom_data,
+                start_period: r_start_period,
+                limit: r_limit,
+                number_phases: f_number_phases,
+                phase_to_use: f_phase_to_use,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3285,112 +4322,222 @@ impl Decode for ChargingScheduleType {
         let mut f_sales_tariff: Option<SalesTariffType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    8 => {
+                        if *key == *b"duration" {
+                            if f_duration.is_some() {
+                                if let Err(e) = d.duplicate("duration") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_duration = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_duration = Some(v),
+                                Err(e) => break 'fail (e, Some("duration")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    11 => {
+                        if *key == *b"salesTariff" {
+                            if f_sales_tariff.is_some() {
+                                if let Err(e) = d.duplicate("salesTariff") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_sales_tariff = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match SalesTariffType::decode(d) {
+                                Ok(v) => f_sales_tariff = Some(v),
+                                Err(e) => break 'fail (e, Some("salesTariff")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"startSchedule" {
+                            if f_start_schedule.is_some() {
+                                if let Err(e) = d.duplicate("startSchedule") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_start_schedule = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_start_schedule = Some(v),
+                                Err(e) => break 'fail (e, Some("startSchedule")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    15 => {
+                        if *key == *b"minChargingRate" {
+                            if f_min_charging_rate.is_some() {
+                                if let Err(e) = d.duplicate("minChargingRate") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_min_charging_rate = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.decimal(None, None, None) {
+                                Ok(v) => f_min_charging_rate = Some(v),
+                                Err(e) => break 'fail (e, Some("minChargingRate")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    16 => {
+                        if *key == *b"chargingRateUnit" {
+                            if f_charging_rate_unit.is_some() {
+                                if let Err(e) = d.duplicate("chargingRateUnit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingRateUnitEnumType::decode(d) {
+                                Ok(v) => f_charging_rate_unit = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingRateUnit")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    22 => {
+                        if *key == *b"chargingSchedulePeriod" {
+                            if f_charging_schedule_period.is_some() {
+                                if let Err(e) = d.duplicate("chargingSchedulePeriod") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, Some(1024), |d| ChargingSchedulePeriodType::decode(d))
+                            {
+                                Ok(v) => f_charging_schedule_period = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingSchedulePeriod")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "id" => {
-                    if f_id.is_some() {
-                        d.duplicate("id")?;
-                    }
-                    f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
-                }
-                "startSchedule" => {
-                    if f_start_schedule.is_some() {
-                        d.duplicate("startSchedule")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_start_schedule = None;
-                        continue;
-                    }
-                    f_start_schedule = Some(d.date_time().map_err(|e| e.at_key("startSchedule"))?);
-                }
-                "duration" => {
-                    if f_duration.is_some() {
-                        d.duplicate("duration")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_duration = None;
-                        continue;
-                    }
-                    f_duration = Some(d.integer(None, None).map_err(|e| e.at_key("duration"))?);
-                }
-                "chargingRateUnit" => {
-                    if f_charging_rate_unit.is_some() {
-                        d.duplicate("chargingRateUnit")?;
-                    }
-                    f_charging_rate_unit = Some(
-                        ChargingRateUnitEnumType::decode(d)
-                            .map_err(|e| e.at_key("chargingRateUnit"))?,
-                    );
-                }
-                "chargingSchedulePeriod" => {
-                    if f_charging_schedule_period.is_some() {
-                        d.duplicate("chargingSchedulePeriod")?;
-                    }
-                    f_charging_schedule_period = Some(
-                        d.array(1, Some(1024), |d| ChargingSchedulePeriodType::decode(d))
-                            .map_err(|e| e.at_key("chargingSchedulePeriod"))?,
-                    );
-                }
-                "minChargingRate" => {
-                    if f_min_charging_rate.is_some() {
-                        d.duplicate("minChargingRate")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_min_charging_rate = None;
-                        continue;
-                    }
-                    f_min_charging_rate = Some(
-                        d.decimal(None, None, None)
-                            .map_err(|e| e.at_key("minChargingRate"))?,
-                    );
-                }
-                "salesTariff" => {
-                    if f_sales_tariff.is_some() {
-                        d.duplicate("salesTariff")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_sales_tariff = None;
-                        continue;
-                    }
-                    f_sales_tariff =
-                        Some(SalesTariffType::decode(d).map_err(|e| e.at_key("salesTariff"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ChargingScheduleType {
-            custom_data: f_custom_data,
-            id: match f_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("id")),
-            },
-            start_schedule: f_start_schedule,
-            duration: f_duration,
-            charging_rate_unit: match f_charging_rate_unit {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingRateUnit")),
-            },
-            charging_schedule_period: match f_charging_schedule_period {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingSchedulePeriod")),
-            },
-            min_charging_rate: f_min_charging_rate,
-            sales_tariff: f_sales_tariff,
-            extra,
+            let Some(r_id) = f_id else {
+                break 'fail (Decoder::missing("id"), None);
+            };
+            let Some(r_charging_rate_unit) = f_charging_rate_unit else {
+                break 'fail (Decoder::missing("chargingRateUnit"), None);
+            };
+            let Some(r_charging_schedule_period) = f_charging_schedule_period else {
+                break 'fail (Decoder::missing("chargingSchedulePeriod"), None);
+            };
+            return Ok(ChargingScheduleType {
+                custom_data: f_custom_data,
+                id: r_id,
+                start_schedule: f_start_schedule,
+                duration: f_duration,
+                charging_rate_unit: r_charging_rate_unit,
+                charging_schedule_period: r_charging_schedule_period,
+                min_charging_rate: f_min_charging_rate,
+                sales_tariff: f_sales_tariff,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3532,14 +4679,49 @@ impl std::str::FromStr for ChargingStateEnumType {
 
 impl Decode for ChargingStateEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Charging" => ChargingStateEnumType::Charging,
-            "EVConnected" => ChargingStateEnumType::EVConnected,
-            "SuspendedEV" => ChargingStateEnumType::SuspendedEV,
-            "SuspendedEVSE" => ChargingStateEnumType::SuspendedEVSE,
-            "Idle" => ChargingStateEnumType::Idle,
-            _ => ChargingStateEnumType::UnknownValue(d.unknown_enum(s, "ChargingStateEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"Idle" {
+                    ChargingStateEnumType::Idle
+                } else {
+                    ChargingStateEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingStateEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Charging" {
+                    ChargingStateEnumType::Charging
+                } else {
+                    ChargingStateEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingStateEnumType")?,
+                    )
+                }
+            }
+            11 => {
+                if *s == *b"EVConnected" {
+                    ChargingStateEnumType::EVConnected
+                } else if *s == *b"SuspendedEV" {
+                    ChargingStateEnumType::SuspendedEV
+                } else {
+                    ChargingStateEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingStateEnumType")?,
+                    )
+                }
+            }
+            13 => {
+                if *s == *b"SuspendedEVSE" {
+                    ChargingStateEnumType::SuspendedEVSE
+                } else {
+                    ChargingStateEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ChargingStateEnumType")?,
+                    )
+                }
+            }
+            _ => ChargingStateEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "ChargingStateEnumType")?,
+            ),
         })
     }
 }
@@ -3563,22 +4745,22 @@ pub struct ChargingStationType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `serialNumber`: Optional; at most 25 characters.
-    pub serial_number: Option<String>,
+    pub serial_number: Option<Text>,
     /// `model`: Required; at most 20 characters.
-    pub model: String,
+    pub model: Text,
     /// `modem`: Optional; a [`ModemType`].
     pub modem: Option<ModemType>,
     /// `vendorName`: Required; at most 50 characters.
-    pub vendor_name: String,
+    pub vendor_name: Text,
     /// `firmwareVersion`: Optional; at most 50 characters.
-    pub firmware_version: Option<String>,
+    pub firmware_version: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl ChargingStationType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(model: String, vendor_name: String) -> Self {
+    pub fn new(model: Text, vendor_name: Text) -> Self {
         ChargingStationType {
             custom_data: None,
             serial_number: None,
@@ -3595,92 +4777,167 @@ impl Decode for ChargingStationType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_serial_number: Option<String> = None;
-        let mut f_model: Option<String> = None;
+        let mut f_serial_number: Option<Text> = None;
+        let mut f_model: Option<Text> = None;
         let mut f_modem: Option<ModemType> = None;
-        let mut f_vendor_name: Option<String> = None;
-        let mut f_firmware_version: Option<String> = None;
+        let mut f_vendor_name: Option<Text> = None;
+        let mut f_firmware_version: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    5 => {
+                        if *key == *b"model" {
+                            if f_model.is_some() {
+                                if let Err(e) = d.duplicate("model") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_model = Some(v),
+                                Err(e) => break 'fail (e, Some("model")),
+                            }
+                        } else if *key == *b"modem" {
+                            if f_modem.is_some() {
+                                if let Err(e) = d.duplicate("modem") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_modem = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ModemType::decode(d) {
+                                Ok(v) => f_modem = Some(v),
+                                Err(e) => break 'fail (e, Some("modem")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"vendorName" {
+                            if f_vendor_name.is_some() {
+                                if let Err(e) = d.duplicate("vendorName") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_vendor_name = Some(v),
+                                Err(e) => break 'fail (e, Some("vendorName")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    12 => {
+                        if *key == *b"serialNumber" {
+                            if f_serial_number.is_some() {
+                                if let Err(e) = d.duplicate("serialNumber") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_serial_number = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(25)) {
+                                Ok(v) => f_serial_number = Some(v),
+                                Err(e) => break 'fail (e, Some("serialNumber")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    15 => {
+                        if *key == *b"firmwareVersion" {
+                            if f_firmware_version.is_some() {
+                                if let Err(e) = d.duplicate("firmwareVersion") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_firmware_version = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_firmware_version = Some(v),
+                                Err(e) => break 'fail (e, Some("firmwareVersion")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "serialNumber" => {
-                    if f_serial_number.is_some() {
-                        d.duplicate("serialNumber")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_serial_number = None;
-                        continue;
-                    }
-                    f_serial_number =
-                        Some(d.string(Some(25)).map_err(|e| e.at_key("serialNumber"))?);
-                }
-                "model" => {
-                    if f_model.is_some() {
-                        d.duplicate("model")?;
-                    }
-                    f_model = Some(d.string(Some(20)).map_err(|e| e.at_key("model"))?);
-                }
-                "modem" => {
-                    if f_modem.is_some() {
-                        d.duplicate("modem")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_modem = None;
-                        continue;
-                    }
-                    f_modem = Some(ModemType::decode(d).map_err(|e| e.at_key("modem"))?);
-                }
-                "vendorName" => {
-                    if f_vendor_name.is_some() {
-                        d.duplicate("vendorName")?;
-                    }
-                    f_vendor_name = Some(d.string(Some(50)).map_err(|e| e.at_key("vendorName"))?);
-                }
-                "firmwareVersion" => {
-                    if f_firmware_version.is_some() {
-                        d.duplicate("firmwareVersion")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_firmware_version = None;
-                        continue;
-                    }
-                    f_firmware_version = Some(
-                        d.string(Some(50))
-                            .map_err(|e| e.at_key("firmwareVersion"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ChargingStationType {
-            custom_data: f_custom_data,
-            serial_number: f_serial_number,
-            model: match f_model {
-                Some(v) => v,
-                None => return Err(Decoder::missing("model")),
-            },
-            modem: f_modem,
-            vendor_name: match f_vendor_name {
-                Some(v) => v,
-                None => return Err(Decoder::missing("vendorName")),
-            },
-            firmware_version: f_firmware_version,
-            extra,
+            let Some(r_model) = f_model else {
+                break 'fail (Decoder::missing("model"), None);
+            };
+            let Some(r_vendor_name) = f_vendor_name else {
+                break 'fail (Decoder::missing("vendorName"), None);
+            };
+            return Ok(ChargingStationType {
+                custom_data: f_custom_data,
+                serial_number: f_serial_number,
+                model: r_model,
+                modem: f_modem,
+                vendor_name: r_vendor_name,
+                firmware_version: f_firmware_version,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -3796,12 +5053,21 @@ impl std::str::FromStr for ClearCacheStatusEnumType {
 
 impl Decode for ClearCacheStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => ClearCacheStatusEnumType::Accepted,
-            "Rejected" => ClearCacheStatusEnumType::Rejected,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    ClearCacheStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    ClearCacheStatusEnumType::Rejected
+                } else {
+                    ClearCacheStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ClearCacheStatusEnumType")?,
+                    )
+                }
+            }
             _ => ClearCacheStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "ClearCacheStatusEnumType")?,
+                d.unknown_enum_bytes(s, "ClearCacheStatusEnumType")?,
             ),
         })
     }
@@ -3872,12 +5138,28 @@ impl std::str::FromStr for ClearChargingProfileStatusEnumType {
 
 impl Decode for ClearChargingProfileStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => ClearChargingProfileStatusEnumType::Accepted,
-            "Unknown" => ClearChargingProfileStatusEnumType::Unknown,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Unknown" {
+                    ClearChargingProfileStatusEnumType::Unknown
+                } else {
+                    ClearChargingProfileStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ClearChargingProfileStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    ClearChargingProfileStatusEnumType::Accepted
+                } else {
+                    ClearChargingProfileStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ClearChargingProfileStatusEnumType")?,
+                    )
+                }
+            }
             _ => ClearChargingProfileStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "ClearChargingProfileStatusEnumType")?,
+                d.unknown_enum_bytes(s, "ClearChargingProfileStatusEnumType")?,
             ),
         })
     }
@@ -3935,65 +5217,125 @@ impl Decode for ClearChargingProfileType {
         let mut f_stack_level: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_evse_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"stackLevel" {
+                            if f_stack_level.is_some() {
+                                if let Err(e) = d.duplicate("stackLevel") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_stack_level = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_stack_level = Some(v),
+                                Err(e) => break 'fail (e, Some("stackLevel")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    22 => {
+                        if *key == *b"chargingProfilePurpose" {
+                            if f_charging_profile_purpose.is_some() {
+                                if let Err(e) = d.duplicate("chargingProfilePurpose") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_profile_purpose = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ChargingProfilePurposeEnumType::decode(d) {
+                                Ok(v) => f_charging_profile_purpose = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingProfilePurpose")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "evseId" => {
-                    if f_evse_id.is_some() {
-                        d.duplicate("evseId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_evse_id = None;
-                        continue;
-                    }
-                    f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
-                }
-                "chargingProfilePurpose" => {
-                    if f_charging_profile_purpose.is_some() {
-                        d.duplicate("chargingProfilePurpose")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_profile_purpose = None;
-                        continue;
-                    }
-                    f_charging_profile_purpose = Some(
-                        ChargingProfilePurposeEnumType::decode(d)
-                            .map_err(|e| e.at_key("chargingProfilePurpose"))?,
-                    );
-                }
-                "stackLevel" => {
-                    if f_stack_level.is_some() {
-                        d.duplicate("stackLevel")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_stack_level = None;
-                        continue;
-                    }
-                    f_stack_level =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("stackLevel"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ClearChargingProfileType {
-            custom_data: f_custom_data,
-            evse_id: f_evse_id,
-            charging_profile_purpose: f_charging_profile_purpose,
-            stack_level: f_stack_level,
-            extra,
+            return Ok(ClearChargingProfileType {
+                custom_data: f_custom_data,
+                evse_id: f_evse_id,
+                charging_profile_purpose: f_charging_profile_purpose,
+                stack_level: f_stack_level,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4084,12 +5426,28 @@ impl std::str::FromStr for ClearMessageStatusEnumType {
 
 impl Decode for ClearMessageStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => ClearMessageStatusEnumType::Accepted,
-            "Unknown" => ClearMessageStatusEnumType::Unknown,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Unknown" {
+                    ClearMessageStatusEnumType::Unknown
+                } else {
+                    ClearMessageStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ClearMessageStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    ClearMessageStatusEnumType::Accepted
+                } else {
+                    ClearMessageStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ClearMessageStatusEnumType")?,
+                    )
+                }
+            }
             _ => ClearMessageStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "ClearMessageStatusEnumType")?,
+                d.unknown_enum_bytes(s, "ClearMessageStatusEnumType")?,
             ),
         })
     }
@@ -4147,62 +5505,115 @@ impl Decode for ClearMonitoringResultType {
         let mut f_status_info: Option<StatusInfoType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ClearMonitoringStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        ClearMonitoringStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "id" => {
-                    if f_id.is_some() {
-                        d.duplicate("id")?;
-                    }
-                    f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ClearMonitoringResultType {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            id: match f_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("id")),
-            },
-            status_info: f_status_info,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            let Some(r_id) = f_id else {
+                break 'fail (Decoder::missing("id"), None);
+            };
+            return Ok(ClearMonitoringResultType {
+                custom_data: f_custom_data,
+                status: r_status,
+                id: r_id,
+                status_info: f_status_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4303,13 +5714,23 @@ impl std::str::FromStr for ClearMonitoringStatusEnumType {
 
 impl Decode for ClearMonitoringStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => ClearMonitoringStatusEnumType::Accepted,
-            "Rejected" => ClearMonitoringStatusEnumType::Rejected,
-            "NotFound" => ClearMonitoringStatusEnumType::NotFound,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    ClearMonitoringStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    ClearMonitoringStatusEnumType::Rejected
+                } else if *s == *b"NotFound" {
+                    ClearMonitoringStatusEnumType::NotFound
+                } else {
+                    ClearMonitoringStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ClearMonitoringStatusEnumType")?,
+                    )
+                }
+            }
             _ => ClearMonitoringStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "ClearMonitoringStatusEnumType")?,
+                d.unknown_enum_bytes(s, "ClearMonitoringStatusEnumType")?,
             ),
         })
     }
@@ -4390,14 +5811,39 @@ impl std::str::FromStr for ComponentCriterionEnumType {
 
 impl Decode for ComponentCriterionEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Active" => ComponentCriterionEnumType::Active,
-            "Available" => ComponentCriterionEnumType::Available,
-            "Enabled" => ComponentCriterionEnumType::Enabled,
-            "Problem" => ComponentCriterionEnumType::Problem,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Active" {
+                    ComponentCriterionEnumType::Active
+                } else {
+                    ComponentCriterionEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ComponentCriterionEnumType")?,
+                    )
+                }
+            }
+            7 => {
+                if *s == *b"Enabled" {
+                    ComponentCriterionEnumType::Enabled
+                } else if *s == *b"Problem" {
+                    ComponentCriterionEnumType::Problem
+                } else {
+                    ComponentCriterionEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ComponentCriterionEnumType")?,
+                    )
+                }
+            }
+            9 => {
+                if *s == *b"Available" {
+                    ComponentCriterionEnumType::Available
+                } else {
+                    ComponentCriterionEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ComponentCriterionEnumType")?,
+                    )
+                }
+            }
             _ => ComponentCriterionEnumType::UnknownValue(
-                d.unknown_enum(s, "ComponentCriterionEnumType")?,
+                d.unknown_enum_bytes(s, "ComponentCriterionEnumType")?,
             ),
         })
     }
@@ -4426,16 +5872,16 @@ pub struct ComponentType {
     /// `evse`: Optional; a [`EVSEType`].
     pub evse: Option<EVSEType>,
     /// `name`: Required; at most 50 characters.
-    pub name: String,
+    pub name: Text,
     /// `instance`: Optional; at most 50 characters.
-    pub instance: Option<String>,
+    pub instance: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl ComponentType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(name: String) -> Self {
+    pub fn new(name: Text) -> Self {
         ComponentType {
             custom_data: None,
             evse: None,
@@ -4451,64 +5897,124 @@ impl Decode for ComponentType {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_evse: Option<EVSEType> = None;
-        let mut f_name: Option<String> = None;
-        let mut f_instance: Option<String> = None;
+        let mut f_name: Option<Text> = None;
+        let mut f_instance: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    4 => {
+                        if *key == *b"evse" {
+                            if f_evse.is_some() {
+                                if let Err(e) = d.duplicate("evse") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_evse = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match EVSEType::decode(d) {
+                                Ok(v) => f_evse = Some(v),
+                                Err(e) => break 'fail (e, Some("evse")),
+                            }
+                        } else if *key == *b"name" {
+                            if f_name.is_some() {
+                                if let Err(e) = d.duplicate("name") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_name = Some(v),
+                                Err(e) => break 'fail (e, Some("name")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    8 => {
+                        if *key == *b"instance" {
+                            if f_instance.is_some() {
+                                if let Err(e) = d.duplicate("instance") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_instance = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_instance = Some(v),
+                                Err(e) => break 'fail (e, Some("instance")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "evse" => {
-                    if f_evse.is_some() {
-                        d.duplicate("evse")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_evse = None;
-                        continue;
-                    }
-                    f_evse = Some(EVSEType::decode(d).map_err(|e| e.at_key("evse"))?);
-                }
-                "name" => {
-                    if f_name.is_some() {
-                        d.duplicate("name")?;
-                    }
-                    f_name = Some(d.string(Some(50)).map_err(|e| e.at_key("name"))?);
-                }
-                "instance" => {
-                    if f_instance.is_some() {
-                        d.duplicate("instance")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_instance = None;
-                        continue;
-                    }
-                    f_instance = Some(d.string(Some(50)).map_err(|e| e.at_key("instance"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ComponentType {
-            custom_data: f_custom_data,
-            evse: f_evse,
-            name: match f_name {
-                Some(v) => v,
-                None => return Err(Decoder::missing("name")),
-            },
-            instance: f_instance,
-            extra,
+            let Some(r_name) = f_name else {
+                break 'fail (Decoder::missing("name"), None);
+            };
+            return Ok(ComponentType {
+                custom_data: f_custom_data,
+                evse: f_evse,
+                name: r_name,
+                instance: f_instance,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4589,50 +6095,101 @@ impl Decode for ComponentVariableType {
         let mut f_variable: Option<VariableType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    8 => {
+                        if *key == *b"variable" {
+                            if f_variable.is_some() {
+                                if let Err(e) = d.duplicate("variable") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_variable = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match VariableType::decode(d) {
+                                Ok(v) => f_variable = Some(v),
+                                Err(e) => break 'fail (e, Some("variable")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    9 => {
+                        if *key == *b"component" {
+                            if f_component.is_some() {
+                                if let Err(e) = d.duplicate("component") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ComponentType::decode(d) {
+                                Ok(v) => f_component = Some(v),
+                                Err(e) => break 'fail (e, Some("component")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "component" => {
-                    if f_component.is_some() {
-                        d.duplicate("component")?;
-                    }
-                    f_component =
-                        Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
-                }
-                "variable" => {
-                    if f_variable.is_some() {
-                        d.duplicate("variable")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_variable = None;
-                        continue;
-                    }
-                    f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ComponentVariableType {
-            custom_data: f_custom_data,
-            component: match f_component {
-                Some(v) => v,
-                None => return Err(Decoder::missing("component")),
-            },
-            variable: f_variable,
-            extra,
+            let Some(r_component) = f_component else {
+                break 'fail (Decoder::missing("component"), None);
+            };
+            return Ok(ComponentVariableType {
+                custom_data: f_custom_data,
+                component: r_component,
+                variable: f_variable,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -4724,84 +6281,159 @@ impl Decode for CompositeScheduleType {
         let mut f_charging_rate_unit: Option<ChargingRateUnitEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    8 => {
+                        if *key == *b"duration" {
+                            if f_duration.is_some() {
+                                if let Err(e) = d.duplicate("duration") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_duration = Some(v),
+                                Err(e) => break 'fail (e, Some("duration")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"scheduleStart" {
+                            if f_schedule_start.is_some() {
+                                if let Err(e) = d.duplicate("scheduleStart") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_schedule_start = Some(v),
+                                Err(e) => break 'fail (e, Some("scheduleStart")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    16 => {
+                        if *key == *b"chargingRateUnit" {
+                            if f_charging_rate_unit.is_some() {
+                                if let Err(e) = d.duplicate("chargingRateUnit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ChargingRateUnitEnumType::decode(d) {
+                                Ok(v) => f_charging_rate_unit = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingRateUnit")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    22 => {
+                        if *key == *b"chargingSchedulePeriod" {
+                            if f_charging_schedule_period.is_some() {
+                                if let Err(e) = d.duplicate("chargingSchedulePeriod") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| ChargingSchedulePeriodType::decode(d)) {
+                                Ok(v) => f_charging_schedule_period = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingSchedulePeriod")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "chargingSchedulePeriod" => {
-                    if f_charging_schedule_period.is_some() {
-                        d.duplicate("chargingSchedulePeriod")?;
-                    }
-                    f_charging_schedule_period = Some(
-                        d.array(1, None, |d| ChargingSchedulePeriodType::decode(d))
-                            .map_err(|e| e.at_key("chargingSchedulePeriod"))?,
-                    );
-                }
-                "evseId" => {
-                    if f_evse_id.is_some() {
-                        d.duplicate("evseId")?;
-                    }
-                    f_evse_id = Some(d.integer(None, None).map_err(|e| e.at_key("evseId"))?);
-                }
-                "duration" => {
-                    if f_duration.is_some() {
-                        d.duplicate("duration")?;
-                    }
-                    f_duration = Some(d.integer(None, None).map_err(|e| e.at_key("duration"))?);
-                }
-                "scheduleStart" => {
-                    if f_schedule_start.is_some() {
-                        d.duplicate("scheduleStart")?;
-                    }
-                    f_schedule_start = Some(d.date_time().map_err(|e| e.at_key("scheduleStart"))?);
-                }
-                "chargingRateUnit" => {
-                    if f_charging_rate_unit.is_some() {
-                        d.duplicate("chargingRateUnit")?;
-                    }
-                    f_charging_rate_unit = Some(
-                        ChargingRateUnitEnumType::decode(d)
-                            .map_err(|e| e.at_key("chargingRateUnit"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(CompositeScheduleType {
-            custom_data: f_custom_data,
-            charging_schedule_period: match f_charging_schedule_period {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingSchedulePeriod")),
-            },
-            evse_id: match f_evse_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("evseId")),
-            },
-            duration: match f_duration {
-                Some(v) => v,
-                None => return Err(Decoder::missing("duration")),
-            },
-            schedule_start: match f_schedule_start {
-                Some(v) => v,
-                None => return Err(Decoder::missing("scheduleStart")),
-            },
-            charging_rate_unit: match f_charging_rate_unit {
-                Some(v) => v,
-                None => return Err(Decoder::missing("chargingRateUnit")),
-            },
-            extra,
+            let Some(r_charging_schedule_period) = f_charging_schedule_period else {
+                break 'fail (Decoder::missing("chargingSchedulePeriod"), None);
+            };
+            let Some(r_evse_id) = f_evse_id else {
+                break 'fail (Decoder::missing("evseId"), None);
+            };
+            let Some(r_duration) = f_duration else {
+                break 'fail (Decoder::missing("duration"), None);
+            };
+            let Some(r_schedule_start) = f_schedule_start else {
+                break 'fail (Decoder::missing("scheduleStart"), None);
+            };
+            let Some(r_charging_rate_unit) = f_charging_rate_unit else {
+                break 'fail (Decoder::missing("chargingRateUnit"), None);
+            };
+            return Ok(CompositeScheduleType {
+                custom_data: f_custom_data,
+                charging_schedule_period: r_charging_schedule_period,
+                evse_id: r_evse_id,
+                duration: r_duration,
+                schedule_start: r_schedule_start,
+                charging_rate_unit: r_charging_rate_unit,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5020,31 +6652,108 @@ impl std::str::FromStr for ConnectorEnumType {
 
 impl Decode for ConnectorEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "cCCS1" => ConnectorEnumType::CCCS1,
-            "cCCS2" => ConnectorEnumType::CCCS2,
-            "cG105" => ConnectorEnumType::CG105,
-            "cTesla" => ConnectorEnumType::CTesla,
-            "cType1" => ConnectorEnumType::CType1,
-            "cType2" => ConnectorEnumType::CType2,
-            "s309-1P-16A" => ConnectorEnumType::S3091P16A,
-            "s309-1P-32A" => ConnectorEnumType::S3091P32A,
-            "s309-3P-16A" => ConnectorEnumType::S3093P16A,
-            "s309-3P-32A" => ConnectorEnumType::S3093P32A,
-            "sBS1361" => ConnectorEnumType::SBS1361,
-            "sCEE-7-7" => ConnectorEnumType::SCEE77,
-            "sType2" => ConnectorEnumType::SType2,
-            "sType3" => ConnectorEnumType::SType3,
-            "Other1PhMax16A" => ConnectorEnumType::Other1PhMax16A,
-            "Other1PhOver16A" => ConnectorEnumType::Other1PhOver16A,
-            "Other3Ph" => ConnectorEnumType::Other3Ph,
-            "Pan" => ConnectorEnumType::Pan,
-            "wInductive" => ConnectorEnumType::WInductive,
-            "wResonant" => ConnectorEnumType::WResonant,
-            "Undetermined" => ConnectorEnumType::Undetermined,
-            "Unknown" => ConnectorEnumType::Unknown,
-            _ => ConnectorEnumType::UnknownValue(d.unknown_enum(s, "ConnectorEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            3 => {
+                if *s == *b"Pan" {
+                    ConnectorEnumType::Pan
+                } else {
+                    ConnectorEnumType::UnknownValue(d.unknown_enum_bytes(s, "ConnectorEnumType")?)
+                }
+            }
+            5 => {
+                if *s == *b"cCCS1" {
+                    ConnectorEnumType::CCCS1
+                } else if *s == *b"cCCS2" {
+                    ConnectorEnumType::CCCS2
+                } else if *s == *b"cG105" {
+                    ConnectorEnumType::CG105
+                } else {
+                    ConnectorEnumType::UnknownValue(d.unknown_enum_bytes(s, "ConnectorEnumType")?)
+                }
+            }
+            6 => {
+                if *s == *b"cTesla" {
+                    ConnectorEnumType::CTesla
+                } else if *s == *b"cType1" {
+                    ConnectorEnumType::CType1
+                } else if *s == *b"cType2" {
+                    ConnectorEnumType::CType2
+                } else if *s == *b"sType2" {
+                    ConnectorEnumType::SType2
+                } else if *s == *b"sType3" {
+                    ConnectorEnumType::SType3
+                } else {
+                    ConnectorEnumType::UnknownValue(d.unknown_enum_bytes(s, "ConnectorEnumType")?)
+                }
+            }
+            7 => {
+                if *s == *b"sBS1361" {
+                    ConnectorEnumType::SBS1361
+                } else if *s == *b"Unknown" {
+                    ConnectorEnumType::Unknown
+                } else {
+                    ConnectorEnumType::UnknownValue(d.unknown_enum_bytes(s, "ConnectorEnumType")?)
+                }
+            }
+            8 => {
+                if *s == *b"sCEE-7-7" {
+                    ConnectorEnumType::SCEE77
+                } else if *s == *b"Other3Ph" {
+                    ConnectorEnumType::Other3Ph
+                } else {
+                    ConnectorEnumType::UnknownValue(d.unknown_enum_bytes(s, "ConnectorEnumType")?)
+                }
+            }
+            9 => {
+                if *s == *b"wResonant" {
+                    ConnectorEnumType::WResonant
+                } else {
+                    ConnectorEnumType::UnknownValue(d.unknown_enum_bytes(s, "ConnectorEnumType")?)
+                }
+            }
+            10 => {
+                if *s == *b"wInductive" {
+                    ConnectorEnumType::WInductive
+                } else {
+                    ConnectorEnumType::UnknownValue(d.unknown_enum_bytes(s, "ConnectorEnumType")?)
+                }
+            }
+            11 => {
+                if *s == *b"s309-1P-16A" {
+                    ConnectorEnumType::S3091P16A
+                } else if *s == *b"s309-1P-32A" {
+                    ConnectorEnumType::S3091P32A
+                } else if *s == *b"s309-3P-16A" {
+                    ConnectorEnumType::S3093P16A
+                } else if *s == *b"s309-3P-32A" {
+                    ConnectorEnumType::S3093P32A
+                } else {
+                    ConnectorEnumType::UnknownValue(d.unknown_enum_bytes(s, "ConnectorEnumType")?)
+                }
+            }
+            12 => {
+                if *s == *b"Undetermined" {
+                    ConnectorEnumType::Undetermined
+                } else {
+                    ConnectorEnumType::UnknownValue(d.unknown_enum_bytes(s, "ConnectorEnumType")?)
+                }
+            }
+            14 => {
+                if *s == *b"Other1PhMax16A" {
+                    ConnectorEnumType::Other1PhMax16A
+                } else {
+                    ConnectorEnumType::UnknownValue(d.unknown_enum_bytes(s, "ConnectorEnumType")?)
+                }
+            }
+            15 => {
+                if *s == *b"Other1PhOver16A" {
+                    ConnectorEnumType::Other1PhOver16A
+                } else {
+                    ConnectorEnumType::UnknownValue(d.unknown_enum_bytes(s, "ConnectorEnumType")?)
+                }
+            }
+            _ => ConnectorEnumType::UnknownValue(d.unknown_enum_bytes(s, "ConnectorEnumType")?),
         })
     }
 }
@@ -5127,16 +6836,49 @@ impl std::str::FromStr for ConnectorStatusEnumType {
 
 impl Decode for ConnectorStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Available" => ConnectorStatusEnumType::Available,
-            "Occupied" => ConnectorStatusEnumType::Occupied,
-            "Reserved" => ConnectorStatusEnumType::Reserved,
-            "Unavailable" => ConnectorStatusEnumType::Unavailable,
-            "Faulted" => ConnectorStatusEnumType::Faulted,
-            _ => {
-                ConnectorStatusEnumType::UnknownValue(d.unknown_enum(s, "ConnectorStatusEnumType")?)
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Faulted" {
+                    ConnectorStatusEnumType::Faulted
+                } else {
+                    ConnectorStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ConnectorStatusEnumType")?,
+                    )
+                }
             }
+            8 => {
+                if *s == *b"Occupied" {
+                    ConnectorStatusEnumType::Occupied
+                } else if *s == *b"Reserved" {
+                    ConnectorStatusEnumType::Reserved
+                } else {
+                    ConnectorStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ConnectorStatusEnumType")?,
+                    )
+                }
+            }
+            9 => {
+                if *s == *b"Available" {
+                    ConnectorStatusEnumType::Available
+                } else {
+                    ConnectorStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ConnectorStatusEnumType")?,
+                    )
+                }
+            }
+            11 => {
+                if *s == *b"Unavailable" {
+                    ConnectorStatusEnumType::Unavailable
+                } else {
+                    ConnectorStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ConnectorStatusEnumType")?,
+                    )
+                }
+            }
+            _ => ConnectorStatusEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "ConnectorStatusEnumType")?,
+            ),
         })
     }
 }
@@ -5189,54 +6931,89 @@ impl Decode for ConsumptionCostType {
         let mut f_cost: Option<Vec<CostType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    4 => {
+                        if *key == *b"cost" {
+                            if f_cost.is_some() {
+                                if let Err(e) = d.duplicate("cost") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, Some(3), |d| CostType::decode(d)) {
+                                Ok(v) => f_cost = Some(v),
+                                Err(e) => break 'fail (e, Some("cost")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"startValue" {
+                            if f_start_value.is_some() {
+                                if let Err(e) = d.duplicate("startValue") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.decimal(None, None, None) {
+                                Ok(v) => f_start_value = Some(v),
+                                Err(e) => break 'fail (e, Some("startValue")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "startValue" => {
-                    if f_start_value.is_some() {
-                        d.duplicate("startValue")?;
-                    }
-                    f_start_value = Some(
-                        d.decimal(None, None, None)
-                            .map_err(|e| e.at_key("startValue"))?,
-                    );
-                }
-                "cost" => {
-                    if f_cost.is_some() {
-                        d.duplicate("cost")?;
-                    }
-                    f_cost = Some(
-                        d.array(1, Some(3), |d| CostType::decode(d))
-                            .map_err(|e| e.at_key("cost"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ConsumptionCostType {
-            custom_data: f_custom_data,
-            start_value: match f_start_value {
-                Some(v) => v,
-                None => return Err(Decoder::missing("startValue")),
-            },
-            cost: match f_cost {
-                Some(v) => v,
-                None => return Err(Decoder::missing("cost")),
-            },
-            extra,
+            let Some(r_start_value) = f_start_value else {
+                break 'fail (Decoder::missing("startValue"), None);
+            };
+            let Some(r_cost) = f_cost else {
+                break 'fail (Decoder::missing("cost"), None);
+            };
+            return Ok(ConsumptionCostType {
+                custom_data: f_custom_data,
+                start_value: r_start_value,
+                cost: r_cost,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5337,12 +7114,30 @@ impl std::str::FromStr for CostKindEnumType {
 
 impl Decode for CostKindEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "CarbonDioxideEmission" => CostKindEnumType::CarbonDioxideEmission,
-            "RelativePricePercentage" => CostKindEnumType::RelativePricePercentage,
-            "RenewableGenerationPercentage" => CostKindEnumType::RenewableGenerationPercentage,
-            _ => CostKindEnumType::UnknownValue(d.unknown_enum(s, "CostKindEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            21 => {
+                if *s == *b"CarbonDioxideEmission" {
+                    CostKindEnumType::CarbonDioxideEmission
+                } else {
+                    CostKindEnumType::UnknownValue(d.unknown_enum_bytes(s, "CostKindEnumType")?)
+                }
+            }
+            23 => {
+                if *s == *b"RelativePricePercentage" {
+                    CostKindEnumType::RelativePricePercentage
+                } else {
+                    CostKindEnumType::UnknownValue(d.unknown_enum_bytes(s, "CostKindEnumType")?)
+                }
+            }
+            29 => {
+                if *s == *b"RenewableGenerationPercentage" {
+                    CostKindEnumType::RenewableGenerationPercentage
+                } else {
+                    CostKindEnumType::UnknownValue(d.unknown_enum_bytes(s, "CostKindEnumType")?)
+                }
+            }
+            _ => CostKindEnumType::UnknownValue(d.unknown_enum_bytes(s, "CostKindEnumType")?),
         })
     }
 }
@@ -5397,63 +7192,122 @@ impl Decode for CostType {
         let mut f_amount_multiplier: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"amount" {
+                            if f_amount.is_some() {
+                                if let Err(e) = d.duplicate("amount") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_amount = Some(v),
+                                Err(e) => break 'fail (e, Some("amount")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    8 => {
+                        if *key == *b"costKind" {
+                            if f_cost_kind.is_some() {
+                                if let Err(e) = d.duplicate("costKind") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match CostKindEnumType::decode(d) {
+                                Ok(v) => f_cost_kind = Some(v),
+                                Err(e) => break 'fail (e, Some("costKind")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    16 => {
+                        if *key == *b"amountMultiplier" {
+                            if f_amount_multiplier.is_some() {
+                                if let Err(e) = d.duplicate("amountMultiplier") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_amount_multiplier = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_amount_multiplier = Some(v),
+                                Err(e) => break 'fail (e, Some("amountMultiplier")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "costKind" => {
-                    if f_cost_kind.is_some() {
-                        d.duplicate("costKind")?;
-                    }
-                    f_cost_kind =
-                        Some(CostKindEnumType::decode(d).map_err(|e| e.at_key("costKind"))?);
-                }
-                "amount" => {
-                    if f_amount.is_some() {
-                        d.duplicate("amount")?;
-                    }
-                    f_amount = Some(d.integer(None, None).map_err(|e| e.at_key("amount"))?);
-                }
-                "amountMultiplier" => {
-                    if f_amount_multiplier.is_some() {
-                        d.duplicate("amountMultiplier")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_amount_multiplier = None;
-                        continue;
-                    }
-                    f_amount_multiplier = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("amountMultiplier"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(CostType {
-            custom_data: f_custom_data,
-            cost_kind: match f_cost_kind {
-                Some(v) => v,
-                None => return Err(Decoder::missing("costKind")),
-            },
-            amount: match f_amount {
-                Some(v) => v,
-                None => return Err(Decoder::missing("amount")),
-            },
-            amount_multiplier: f_amount_multiplier,
-            extra,
+            let Some(r_cost_kind) = f_cost_kind else {
+                break 'fail (Decoder::missing("costKind"), None);
+            };
+            let Some(r_amount) = f_amount else {
+                break 'fail (Decoder::missing("amount"), None);
+            };
+            return Ok(CostType {
+                custom_data: f_custom_data,
+                cost_kind: r_cost_kind,
+                amount: r_amount,
+                amount_multiplier: f_amount_multiplier,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5500,14 +7354,14 @@ impl Encode for CostType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomDataType {
     /// `vendorId`: Required; at most 255 characters.
-    pub vendor_id: String,
+    pub vendor_id: Text,
     /// Further members: this object is open to vendor-specific members, which are kept and written back.
     pub extra: Extra,
 }
 
 impl CustomDataType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(vendor_id: String) -> Self {
+    pub fn new(vendor_id: Text) -> Self {
         CustomDataType {
             vendor_id,
             extra: Extra::new(),
@@ -5518,26 +7372,52 @@ impl CustomDataType {
 impl Decode for CustomDataType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
-        let mut f_vendor_id: Option<String> = None;
+        let mut f_vendor_id: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "vendorId" => {
-                    if f_vendor_id.is_some() {
-                        d.duplicate("vendorId")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    8 => {
+                        if *key == *b"vendorId" {
+                            if f_vendor_id.is_some() {
+                                if let Err(e) = d.duplicate("vendorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(255)) {
+                                Ok(v) => f_vendor_id = Some(v),
+                                Err(e) => break 'fail (e, Some("vendorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.extension_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_vendor_id = Some(d.string(Some(255)).map_err(|e| e.at_key("vendorId"))?);
+                    _ => {
+                        if let Err(e) = d.extension_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                _ => d.extension_member(key, &mut extra)?,
             }
-        }
-        Ok(CustomDataType {
-            vendor_id: match f_vendor_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("vendorId")),
-            },
-            extra,
+            let Some(r_vendor_id) = f_vendor_id else {
+                break 'fail (Decoder::missing("vendorId"), None);
+            };
+            return Ok(CustomDataType {
+                vendor_id: r_vendor_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5619,13 +7499,30 @@ impl std::str::FromStr for CustomerInformationStatusEnumType {
 
 impl Decode for CustomerInformationStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => CustomerInformationStatusEnumType::Accepted,
-            "Rejected" => CustomerInformationStatusEnumType::Rejected,
-            "Invalid" => CustomerInformationStatusEnumType::Invalid,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Invalid" {
+                    CustomerInformationStatusEnumType::Invalid
+                } else {
+                    CustomerInformationStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "CustomerInformationStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    CustomerInformationStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    CustomerInformationStatusEnumType::Rejected
+                } else {
+                    CustomerInformationStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "CustomerInformationStatusEnumType")?,
+                    )
+                }
+            }
             _ => CustomerInformationStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "CustomerInformationStatusEnumType")?,
+                d.unknown_enum_bytes(s, "CustomerInformationStatusEnumType")?,
             ),
         })
     }
@@ -5703,136 +7600,224 @@ impl Decode for DCChargingParametersType {
         let mut f_bulk_so_c: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    7 => {
+                        if *key == *b"fullSoC" {
+                            if f_full_so_c.is_some() {
+                                if let Err(e) = d.duplicate("fullSoC") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_full_so_c = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(Some(0), Some(100)) {
+                                Ok(v) => f_full_so_c = Some(v),
+                                Err(e) => break 'fail (e, Some("fullSoC")),
+                            }
+                        } else if *key == *b"bulkSoC" {
+                            if f_bulk_so_c.is_some() {
+                                if let Err(e) = d.duplicate("bulkSoC") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_bulk_so_c = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(Some(0), Some(100)) {
+                                Ok(v) => f_bulk_so_c = Some(v),
+                                Err(e) => break 'fail (e, Some("bulkSoC")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"evMaxPower" {
+                            if f_ev_max_power.is_some() {
+                                if let Err(e) = d.duplicate("evMaxPower") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_ev_max_power = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_ev_max_power = Some(v),
+                                Err(e) => break 'fail (e, Some("evMaxPower")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    12 => {
+                        if *key == *b"evMaxCurrent" {
+                            if f_ev_max_current.is_some() {
+                                if let Err(e) = d.duplicate("evMaxCurrent") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_ev_max_current = Some(v),
+                                Err(e) => break 'fail (e, Some("evMaxCurrent")),
+                            }
+                        } else if *key == *b"evMaxVoltage" {
+                            if f_ev_max_voltage.is_some() {
+                                if let Err(e) = d.duplicate("evMaxVoltage") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_ev_max_voltage = Some(v),
+                                Err(e) => break 'fail (e, Some("evMaxVoltage")),
+                            }
+                        } else if *key == *b"energyAmount" {
+                            if f_energy_amount.is_some() {
+                                if let Err(e) = d.duplicate("energyAmount") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_energy_amount = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_energy_amount = Some(v),
+                                Err(e) => break 'fail (e, Some("energyAmount")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"stateOfCharge" {
+                            if f_state_of_charge.is_some() {
+                                if let Err(e) = d.duplicate("stateOfCharge") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_state_of_charge = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(Some(0), Some(100)) {
+                                Ok(v) => f_state_of_charge = Some(v),
+                                Err(e) => break 'fail (e, Some("stateOfCharge")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    16 => {
+                        if *key == *b"evEnergyCapacity" {
+                            if f_ev_energy_capacity.is_some() {
+                                if let Err(e) = d.duplicate("evEnergyCapacity") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_ev_energy_capacity = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_ev_energy_capacity = Some(v),
+                                Err(e) => break 'fail (e, Some("evEnergyCapacity")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "evMaxCurrent" => {
-                    if f_ev_max_current.is_some() {
-                        d.duplicate("evMaxCurrent")?;
-                    }
-                    f_ev_max_current = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("evMaxCurrent"))?,
-                    );
-                }
-                "evMaxVoltage" => {
-                    if f_ev_max_voltage.is_some() {
-                        d.duplicate("evMaxVoltage")?;
-                    }
-                    f_ev_max_voltage = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("evMaxVoltage"))?,
-                    );
-                }
-                "energyAmount" => {
-                    if f_energy_amount.is_some() {
-                        d.duplicate("energyAmount")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_energy_amount = None;
-                        continue;
-                    }
-                    f_energy_amount = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("energyAmount"))?,
-                    );
-                }
-                "evMaxPower" => {
-                    if f_ev_max_power.is_some() {
-                        d.duplicate("evMaxPower")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_ev_max_power = None;
-                        continue;
-                    }
-                    f_ev_max_power =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("evMaxPower"))?);
-                }
-                "stateOfCharge" => {
-                    if f_state_of_charge.is_some() {
-                        d.duplicate("stateOfCharge")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_state_of_charge = None;
-                        continue;
-                    }
-                    f_state_of_charge = Some(
-                        d.integer(Some(0), Some(100))
-                            .map_err(|e| e.at_key("stateOfCharge"))?,
-                    );
-                }
-                "evEnergyCapacity" => {
-                    if f_ev_energy_capacity.is_some() {
-                        d.duplicate("evEnergyCapacity")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_ev_energy_capacity = None;
-                        continue;
-                    }
-                    f_ev_energy_capacity = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("evEnergyCapacity"))?,
-                    );
-                }
-                "fullSoC" => {
-                    if f_full_so_c.is_some() {
-                        d.duplicate("fullSoC")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_full_so_c = None;
-                        continue;
-                    }
-                    f_full_so_c = Some(
-                        d.integer(Some(0), Some(100))
-                            .map_err(|e| e.at_key("fullSoC"))?,
-                    );
-                }
-                "bulkSoC" => {
-                    if f_bulk_so_c.is_some() {
-                        d.duplicate("bulkSoC")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_bulk_so_c = None;
-                        continue;
-                    }
-                    f_bulk_so_c = Some(
-                        d.integer(Some(0), Some(100))
-                            .map_err(|e| e.at_key("bulkSoC"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(DCChargingParametersType {
-            custom_data: f_custom_data,
-            ev_max_current: match f_ev_max_current {
-                Some(v) => v,
-                None => return Err(Decoder::missing("evMaxCurrent")),
-            },
-            ev_max_voltage: match f_ev_max_voltage {
-                Some(v) => v,
-                None => return Err(Decoder::missing("evMaxVoltage")),
-            },
-            energy_amount: f_energy_amount,
-            ev_max_power: f_ev_max_power,
-            state_of_charge: f_state_of_charge,
-            ev_energy_capacity: f_ev_energy_capacity,
-            full_so_c: f_full_so_c,
-            bulk_so_c: f_bulk_so_c,
-            extra,
+            let Some(r_ev_max_current) = f_ev_max_current else {
+                break 'fail (Decoder::missing("evMaxCurrent"), None);
+            };
+            let Some(r_ev_max_voltage) = f_ev_max_voltage else {
+                break 'fail (Decoder::missing("evMaxVoltage"), None);
+            };
+            return Ok(DCChargingParametersType {
+                custom_data: f_custom_data,
+                ev_max_current: r_ev_max_current,
+                ev_max_voltage: r_ev_max_voltage,
+                energy_amount: f_energy_amount,
+                ev_max_power: f_ev_max_power,
+                state_of_charge: f_state_of_charge,
+                ev_energy_capacity: f_ev_energy_capacity,
+                full_so_c: f_full_so_c,
+                bulk_so_c: f_bulk_so_c,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -5983,17 +7968,50 @@ impl std::str::FromStr for DataEnumType {
 
 impl Decode for DataEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "string" => DataEnumType::String,
-            "decimal" => DataEnumType::Decimal,
-            "integer" => DataEnumType::Integer,
-            "dateTime" => DataEnumType::DateTime,
-            "boolean" => DataEnumType::Boolean,
-            "OptionList" => DataEnumType::OptionList,
-            "SequenceList" => DataEnumType::SequenceList,
-            "MemberList" => DataEnumType::MemberList,
-            _ => DataEnumType::UnknownValue(d.unknown_enum(s, "DataEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"string" {
+                    DataEnumType::String
+                } else {
+                    DataEnumType::UnknownValue(d.unknown_enum_bytes(s, "DataEnumType")?)
+                }
+            }
+            7 => {
+                if *s == *b"decimal" {
+                    DataEnumType::Decimal
+                } else if *s == *b"integer" {
+                    DataEnumType::Integer
+                } else if *s == *b"boolean" {
+                    DataEnumType::Boolean
+                } else {
+                    DataEnumType::UnknownValue(d.unknown_enum_bytes(s, "DataEnumType")?)
+                }
+            }
+            8 => {
+                if *s == *b"dateTime" {
+                    DataEnumType::DateTime
+                } else {
+                    DataEnumType::UnknownValue(d.unknown_enum_bytes(s, "DataEnumType")?)
+                }
+            }
+            10 => {
+                if *s == *b"OptionList" {
+                    DataEnumType::OptionList
+                } else if *s == *b"MemberList" {
+                    DataEnumType::MemberList
+                } else {
+                    DataEnumType::UnknownValue(d.unknown_enum_bytes(s, "DataEnumType")?)
+                }
+            }
+            12 => {
+                if *s == *b"SequenceList" {
+                    DataEnumType::SequenceList
+                } else {
+                    DataEnumType::UnknownValue(d.unknown_enum_bytes(s, "DataEnumType")?)
+                }
+            }
+            _ => DataEnumType::UnknownValue(d.unknown_enum_bytes(s, "DataEnumType")?),
         })
     }
 }
@@ -6071,14 +8089,39 @@ impl std::str::FromStr for DataTransferStatusEnumType {
 
 impl Decode for DataTransferStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => DataTransferStatusEnumType::Accepted,
-            "Rejected" => DataTransferStatusEnumType::Rejected,
-            "UnknownMessageId" => DataTransferStatusEnumType::UnknownMessageId,
-            "UnknownVendorId" => DataTransferStatusEnumType::UnknownVendorId,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    DataTransferStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    DataTransferStatusEnumType::Rejected
+                } else {
+                    DataTransferStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "DataTransferStatusEnumType")?,
+                    )
+                }
+            }
+            15 => {
+                if *s == *b"UnknownVendorId" {
+                    DataTransferStatusEnumType::UnknownVendorId
+                } else {
+                    DataTransferStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "DataTransferStatusEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"UnknownMessageId" {
+                    DataTransferStatusEnumType::UnknownMessageId
+                } else {
+                    DataTransferStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "DataTransferStatusEnumType")?,
+                    )
+                }
+            }
             _ => DataTransferStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "DataTransferStatusEnumType")?,
+                d.unknown_enum_bytes(s, "DataTransferStatusEnumType")?,
             ),
         })
     }
@@ -6154,13 +8197,30 @@ impl std::str::FromStr for DeleteCertificateStatusEnumType {
 
 impl Decode for DeleteCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => DeleteCertificateStatusEnumType::Accepted,
-            "Failed" => DeleteCertificateStatusEnumType::Failed,
-            "NotFound" => DeleteCertificateStatusEnumType::NotFound,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Failed" {
+                    DeleteCertificateStatusEnumType::Failed
+                } else {
+                    DeleteCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "DeleteCertificateStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    DeleteCertificateStatusEnumType::Accepted
+                } else if *s == *b"NotFound" {
+                    DeleteCertificateStatusEnumType::NotFound
+                } else {
+                    DeleteCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "DeleteCertificateStatusEnumType")?,
+                    )
+                }
+            }
             _ => DeleteCertificateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "DeleteCertificateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "DeleteCertificateStatusEnumType")?,
             ),
         })
     }
@@ -6253,16 +8313,57 @@ impl std::str::FromStr for DisplayMessageStatusEnumType {
 
 impl Decode for DisplayMessageStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => DisplayMessageStatusEnumType::Accepted,
-            "NotSupportedMessageFormat" => DisplayMessageStatusEnumType::NotSupportedMessageFormat,
-            "Rejected" => DisplayMessageStatusEnumType::Rejected,
-            "NotSupportedPriority" => DisplayMessageStatusEnumType::NotSupportedPriority,
-            "NotSupportedState" => DisplayMessageStatusEnumType::NotSupportedState,
-            "UnknownTransaction" => DisplayMessageStatusEnumType::UnknownTransaction,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    DisplayMessageStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    DisplayMessageStatusEnumType::Rejected
+                } else {
+                    DisplayMessageStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "DisplayMessageStatusEnumType")?,
+                    )
+                }
+            }
+            17 => {
+                if *s == *b"NotSupportedState" {
+                    DisplayMessageStatusEnumType::NotSupportedState
+                } else {
+                    DisplayMessageStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "DisplayMessageStatusEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"UnknownTransaction" {
+                    DisplayMessageStatusEnumType::UnknownTransaction
+                } else {
+                    DisplayMessageStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "DisplayMessageStatusEnumType")?,
+                    )
+                }
+            }
+            20 => {
+                if *s == *b"NotSupportedPriority" {
+                    DisplayMessageStatusEnumType::NotSupportedPriority
+                } else {
+                    DisplayMessageStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "DisplayMessageStatusEnumType")?,
+                    )
+                }
+            }
+            25 => {
+                if *s == *b"NotSupportedMessageFormat" {
+                    DisplayMessageStatusEnumType::NotSupportedMessageFormat
+                } else {
+                    DisplayMessageStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "DisplayMessageStatusEnumType")?,
+                    )
+                }
+            }
             _ => DisplayMessageStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "DisplayMessageStatusEnumType")?,
+                d.unknown_enum_bytes(s, "DisplayMessageStatusEnumType")?,
             ),
         })
     }
@@ -6316,50 +8417,101 @@ impl Decode for EVSEType {
         let mut f_connector_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    11 => {
+                        if *key == *b"connectorId" {
+                            if f_connector_id.is_some() {
+                                if let Err(e) = d.duplicate("connectorId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_connector_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_connector_id = Some(v),
+                                Err(e) => break 'fail (e, Some("connectorId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "id" => {
-                    if f_id.is_some() {
-                        d.duplicate("id")?;
-                    }
-                    f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
-                }
-                "connectorId" => {
-                    if f_connector_id.is_some() {
-                        d.duplicate("connectorId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_connector_id = None;
-                        continue;
-                    }
-                    f_connector_id =
-                        Some(d.integer(None, None).map_err(|e| e.at_key("connectorId"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(EVSEType {
-            custom_data: f_custom_data,
-            id: match f_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("id")),
-            },
-            connector_id: f_connector_id,
-            extra,
+            let Some(r_id) = f_id else {
+                break 'fail (Decoder::missing("id"), None);
+            };
+            return Ok(EVSEType {
+                custom_data: f_custom_data,
+                id: r_id,
+                connector_id: f_connector_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6453,14 +8605,46 @@ impl std::str::FromStr for EnergyTransferModeEnumType {
 
 impl Decode for EnergyTransferModeEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "DC" => EnergyTransferModeEnumType::DC,
-            "AC_single_phase" => EnergyTransferModeEnumType::ACSinglePhase,
-            "AC_two_phase" => EnergyTransferModeEnumType::ACTwoPhase,
-            "AC_three_phase" => EnergyTransferModeEnumType::ACThreePhase,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            2 => {
+                if *s == *b"DC" {
+                    EnergyTransferModeEnumType::DC
+                } else {
+                    EnergyTransferModeEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "EnergyTransferModeEnumType")?,
+                    )
+                }
+            }
+            12 => {
+                if *s == *b"AC_two_phase" {
+                    EnergyTransferModeEnumType::ACTwoPhase
+                } else {
+                    EnergyTransferModeEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "EnergyTransferModeEnumType")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"AC_three_phase" {
+                    EnergyTransferModeEnumType::ACThreePhase
+                } else {
+                    EnergyTransferModeEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "EnergyTransferModeEnumType")?,
+                    )
+                }
+            }
+            15 => {
+                if *s == *b"AC_single_phase" {
+                    EnergyTransferModeEnumType::ACSinglePhase
+                } else {
+                    EnergyTransferModeEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "EnergyTransferModeEnumType")?,
+                    )
+                }
+            }
             _ => EnergyTransferModeEnumType::UnknownValue(
-                d.unknown_enum(s, "EnergyTransferModeEnumType")?,
+                d.unknown_enum_bytes(s, "EnergyTransferModeEnumType")?,
             ),
         })
     }
@@ -6495,15 +8679,15 @@ pub struct EventDataType {
     /// `cause`: Optional; an integer.
     pub cause: Option<i64>,
     /// `actualValue`: Required; at most 2500 characters.
-    pub actual_value: String,
+    pub actual_value: Text,
     /// `techCode`: Optional; at most 50 characters.
-    pub tech_code: Option<String>,
+    pub tech_code: Option<Text>,
     /// `techInfo`: Optional; at most 500 characters.
-    pub tech_info: Option<String>,
+    pub tech_info: Option<Text>,
     /// `cleared`: Optional; a boolean.
     pub cleared: Option<bool>,
     /// `transactionId`: Optional; at most 36 characters.
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<Text>,
     /// `component`: Required; a [`ComponentType`].
     pub component: ComponentType,
     /// `variableMonitoringId`: Optional; an integer.
@@ -6522,7 +8706,7 @@ impl EventDataType {
         event_id: i64,
         timestamp: DateTime,
         trigger: EventTriggerEnumType,
-        actual_value: String,
+        actual_value: Text,
         component: ComponentType,
         event_notification_type: EventNotificationEnumType,
         variable: VariableType,
@@ -6555,185 +8739,333 @@ impl Decode for EventDataType {
         let mut f_timestamp: Option<DateTime> = None;
         let mut f_trigger: Option<EventTriggerEnumType> = None;
         let mut f_cause: Option<i64> = None;
-        let mut f_actual_value: Option<String> = None;
-        let mut f_tech_code: Option<String> = None;
-        let mut f_tech_info: Option<String> = None;
+        let mut f_actual_value: Option<Text> = None;
+        let mut f_tech_code: Option<Text> = None;
+        let mut f_tech_info: Option<Text> = None;
         let mut f_cleared: Option<bool> = None;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut f_component: Option<ComponentType> = None;
         let mut f_variable_monitoring_id: Option<i64> = None;
         let mut f_event_notification_type: Option<EventNotificationEnumType> = None;
         let mut f_variable: Option<VariableType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    5 => {
+                        if *key == *b"cause" {
+                            if f_cause.is_some() {
+                                if let Err(e) = d.duplicate("cause") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_cause = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_cause = Some(v),
+                                Err(e) => break 'fail (e, Some("cause")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    7 => {
+                        if *key == *b"eventId" {
+                            if f_event_id.is_some() {
+                                if let Err(e) = d.duplicate("eventId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_event_id = Some(v),
+                                Err(e) => break 'fail (e, Some("eventId")),
+                            }
+                        } else if *key == *b"trigger" {
+                            if f_trigger.is_some() {
+                                if let Err(e) = d.duplicate("trigger") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match EventTriggerEnumType::decode(d) {
+                                Ok(v) => f_trigger = Some(v),
+                                Err(e) => break 'fail (e, Some("trigger")),
+                            }
+                        } else if *key == *b"cleared" {
+                            if f_cleared.is_some() {
+                                if let Err(e) = d.duplicate("cleared") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_cleared = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_cleared = Some(v),
+                                Err(e) => break 'fail (e, Some("cleared")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    8 => {
+                        if *key == *b"techCode" {
+                            if f_tech_code.is_some() {
+                                if let Err(e) = d.duplicate("techCode") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_tech_code = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_tech_code = Some(v),
+                                Err(e) => break 'fail (e, Some("techCode")),
+                            }
+                        } else if *key == *b"techInfo" {
+                            if f_tech_info.is_some() {
+                                if let Err(e) = d.duplicate("techInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_tech_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(500)) {
+                                Ok(v) => f_tech_info = Some(v),
+                                Err(e) => break 'fail (e, Some("techInfo")),
+                            }
+                        } else if *key == *b"variable" {
+                            if f_variable.is_some() {
+                                if let Err(e) = d.duplicate("variable") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match VariableType::decode(d) {
+                                Ok(v) => f_variable = Some(v),
+                                Err(e) => break 'fail (e, Some("variable")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    9 => {
+                        if *key == *b"timestamp" {
+                            if f_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("timestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("timestamp")),
+                            }
+                        } else if *key == *b"component" {
+                            if f_component.is_some() {
+                                if let Err(e) = d.duplicate("component") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ComponentType::decode(d) {
+                                Ok(v) => f_component = Some(v),
+                                Err(e) => break 'fail (e, Some("component")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    11 => {
+                        if *key == *b"actualValue" {
+                            if f_actual_value.is_some() {
+                                if let Err(e) = d.duplicate("actualValue") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(2500)) {
+                                Ok(v) => f_actual_value = Some(v),
+                                Err(e) => break 'fail (e, Some("actualValue")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_transaction_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(36)) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    20 => {
+                        if *key == *b"variableMonitoringId" {
+                            if f_variable_monitoring_id.is_some() {
+                                if let Err(e) = d.duplicate("variableMonitoringId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_variable_monitoring_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_variable_monitoring_id = Some(v),
+                                Err(e) => break 'fail (e, Some("variableMonitoringId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    21 => {
+                        if *key == *b"eventNotificationType" {
+                            if f_event_notification_type.is_some() {
+                                if let Err(e) = d.duplicate("eventNotificationType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match EventNotificationEnumType::decode(d) {
+                                Ok(v) => f_event_notification_type = Some(v),
+                                Err(e) => break 'fail (e, Some("eventNotificationType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "eventId" => {
-                    if f_event_id.is_some() {
-                        d.duplicate("eventId")?;
-                    }
-                    f_event_id = Some(d.integer(None, None).map_err(|e| e.at_key("eventId"))?);
-                }
-                "timestamp" => {
-                    if f_timestamp.is_some() {
-                        d.duplicate("timestamp")?;
-                    }
-                    f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
-                }
-                "trigger" => {
-                    if f_trigger.is_some() {
-                        d.duplicate("trigger")?;
-                    }
-                    f_trigger =
-                        Some(EventTriggerEnumType::decode(d).map_err(|e| e.at_key("trigger"))?);
-                }
-                "cause" => {
-                    if f_cause.is_some() {
-                        d.duplicate("cause")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_cause = None;
-                        continue;
-                    }
-                    f_cause = Some(d.integer(None, None).map_err(|e| e.at_key("cause"))?);
-                }
-                "actualValue" => {
-                    if f_actual_value.is_some() {
-                        d.duplicate("actualValue")?;
-                    }
-                    f_actual_value =
-                        Some(d.string(Some(2500)).map_err(|e| e.at_key("actualValue"))?);
-                }
-                "techCode" => {
-                    if f_tech_code.is_some() {
-                        d.duplicate("techCode")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_tech_code = None;
-                        continue;
-                    }
-                    f_tech_code = Some(d.string(Some(50)).map_err(|e| e.at_key("techCode"))?);
-                }
-                "techInfo" => {
-                    if f_tech_info.is_some() {
-                        d.duplicate("techInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_tech_info = None;
-                        continue;
-                    }
-                    f_tech_info = Some(d.string(Some(500)).map_err(|e| e.at_key("techInfo"))?);
-                }
-                "cleared" => {
-                    if f_cleared.is_some() {
-                        d.duplicate("cleared")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_cleared = None;
-                        continue;
-                    }
-                    f_cleared = Some(d.boolean().map_err(|e| e.at_key("cleared"))?);
-                }
-                "transactionId" => {
-                    if f_transaction_id.is_some() {
-                        d.duplicate("transactionId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_transaction_id = None;
-                        continue;
-                    }
-                    f_transaction_id =
-                        Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
-                }
-                "component" => {
-                    if f_component.is_some() {
-                        d.duplicate("component")?;
-                    }
-                    f_component =
-                        Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
-                }
-                "variableMonitoringId" => {
-                    if f_variable_monitoring_id.is_some() {
-                        d.duplicate("variableMonitoringId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_variable_monitoring_id = None;
-                        continue;
-                    }
-                    f_variable_monitoring_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("variableMonitoringId"))?,
-                    );
-                }
-                "eventNotificationType" => {
-                    if f_event_notification_type.is_some() {
-                        d.duplicate("eventNotificationType")?;
-                    }
-                    f_event_notification_type = Some(
-                        EventNotificationEnumType::decode(d)
-                            .map_err(|e| e.at_key("eventNotificationType"))?,
-                    );
-                }
-                "variable" => {
-                    if f_variable.is_some() {
-                        d.duplicate("variable")?;
-                    }
-                    f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(EventDataType {
-            custom_data: f_custom_data,
-            event_id: match f_event_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("eventId")),
-            },
-            timestamp: match f_timestamp {
-                Some(v) => v,
-                None => return Err(Decoder::missing("timestamp")),
-            },
-            trigger: match f_trigger {
-                Some(v) => v,
-                None => return Err(Decoder::missing("trigger")),
-            },
-            cause: f_cause,
-            actual_value: match f_actual_value {
-                Some(v) => v,
-                None => return Err(Decoder::missing("actualValue")),
-            },
-            tech_code: f_tech_code,
-            tech_info: f_tech_info,
-            cleared: f_cleared,
-            transaction_id: f_transaction_id,
-            component: match f_component {
-                Some(v) => v,
-                None => return Err(Decoder::missing("component")),
-            },
-            variable_monitoring_id: f_variable_monitoring_id,
-            event_notification_type: match f_event_notification_type {
-                Some(v) => v,
-                None => return Err(Decoder::missing("eventNotificationType")),
-            },
-            variable: match f_variable {
-                Some(v) => v,
-                None => return Err(Decoder::missing("variable")),
-            },
-            extra,
+            let Some(r_event_id) = f_event_id else {
+                break 'fail (Decoder::missing("eventId"), None);
+            };
+            let Some(r_timestamp) = f_timestamp else {
+                break 'fail (Decoder::missing("timestamp"), None);
+            };
+            let Some(r_trigger) = f_trigger else {
+                break 'fail (Decoder::missing("trigger"), None);
+            };
+            let Some(r_actual_value) = f_actual_value else {
+                break 'fail (Decoder::missing("actualValue"), None);
+            };
+            let Some(r_component) = f_component else {
+                break 'fail (Decoder::missing("component"), None);
+            };
+            let Some(r_event_notification_type) = f_event_notification_type else {
+                break 'fail (Decoder::missing("eventNotificationType"), None);
+            };
+            let Some(r_variable) = f_variable else {
+                break 'fail (Decoder::missing("variable"), None);
+            };
+            return Ok(EventDataType {
+                custom_data: f_custom_data,
+                event_id: r_event_id,
+                timestamp: r_timestamp,
+                trigger: r_trigger,
+                cause: f_cause,
+                actual_value: r_actual_value,
+                tech_code: f_tech_code,
+                tech_info: f_tech_info,
+                cleared: f_cleared,
+                transaction_id: f_transaction_id,
+                component: r_component,
+                variable_monitoring_id: f_variable_monitoring_id,
+                event_notification_type: r_event_notification_type,
+                variable: r_variable,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -6913,14 +9245,46 @@ impl std::str::FromStr for EventNotificationEnumType {
 
 impl Decode for EventNotificationEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "HardWiredNotification" => EventNotificationEnumType::HardWiredNotification,
-            "HardWiredMonitor" => EventNotificationEnumType::HardWiredMonitor,
-            "PreconfiguredMonitor" => EventNotificationEnumType::PreconfiguredMonitor,
-            "CustomMonitor" => EventNotificationEnumType::CustomMonitor,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            13 => {
+                if *s == *b"CustomMonitor" {
+                    EventNotificationEnumType::CustomMonitor
+                } else {
+                    EventNotificationEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "EventNotificationEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"HardWiredMonitor" {
+                    EventNotificationEnumType::HardWiredMonitor
+                } else {
+                    EventNotificationEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "EventNotificationEnumType")?,
+                    )
+                }
+            }
+            20 => {
+                if *s == *b"PreconfiguredMonitor" {
+                    EventNotificationEnumType::PreconfiguredMonitor
+                } else {
+                    EventNotificationEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "EventNotificationEnumType")?,
+                    )
+                }
+            }
+            21 => {
+                if *s == *b"HardWiredNotification" {
+                    EventNotificationEnumType::HardWiredNotification
+                } else {
+                    EventNotificationEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "EventNotificationEnumType")?,
+                    )
+                }
+            }
             _ => EventNotificationEnumType::UnknownValue(
-                d.unknown_enum(s, "EventNotificationEnumType")?,
+                d.unknown_enum_bytes(s, "EventNotificationEnumType")?,
             ),
         })
     }
@@ -6996,12 +9360,31 @@ impl std::str::FromStr for EventTriggerEnumType {
 
 impl Decode for EventTriggerEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Alerting" => EventTriggerEnumType::Alerting,
-            "Delta" => EventTriggerEnumType::Delta,
-            "Periodic" => EventTriggerEnumType::Periodic,
-            _ => EventTriggerEnumType::UnknownValue(d.unknown_enum(s, "EventTriggerEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            5 => {
+                if *s == *b"Delta" {
+                    EventTriggerEnumType::Delta
+                } else {
+                    EventTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "EventTriggerEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Alerting" {
+                    EventTriggerEnumType::Alerting
+                } else if *s == *b"Periodic" {
+                    EventTriggerEnumType::Periodic
+                } else {
+                    EventTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "EventTriggerEnumType")?,
+                    )
+                }
+            }
+            _ => {
+                EventTriggerEnumType::UnknownValue(d.unknown_enum_bytes(s, "EventTriggerEnumType")?)
+            }
         })
     }
 }
@@ -7129,23 +9512,102 @@ impl std::str::FromStr for FirmwareStatusEnumType {
 
 impl Decode for FirmwareStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Downloaded" => FirmwareStatusEnumType::Downloaded,
-            "DownloadFailed" => FirmwareStatusEnumType::DownloadFailed,
-            "Downloading" => FirmwareStatusEnumType::Downloading,
-            "DownloadScheduled" => FirmwareStatusEnumType::DownloadScheduled,
-            "DownloadPaused" => FirmwareStatusEnumType::DownloadPaused,
-            "Idle" => FirmwareStatusEnumType::Idle,
-            "InstallationFailed" => FirmwareStatusEnumType::InstallationFailed,
-            "Installing" => FirmwareStatusEnumType::Installing,
-            "Installed" => FirmwareStatusEnumType::Installed,
-            "InstallRebooting" => FirmwareStatusEnumType::InstallRebooting,
-            "InstallScheduled" => FirmwareStatusEnumType::InstallScheduled,
-            "InstallVerificationFailed" => FirmwareStatusEnumType::InstallVerificationFailed,
-            "InvalidSignature" => FirmwareStatusEnumType::InvalidSignature,
-            "SignatureVerified" => FirmwareStatusEnumType::SignatureVerified,
-            _ => FirmwareStatusEnumType::UnknownValue(d.unknown_enum(s, "FirmwareStatusEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"Idle" {
+                    FirmwareStatusEnumType::Idle
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            9 => {
+                if *s == *b"Installed" {
+                    FirmwareStatusEnumType::Installed
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            10 => {
+                if *s == *b"Downloaded" {
+                    FirmwareStatusEnumType::Downloaded
+                } else if *s == *b"Installing" {
+                    FirmwareStatusEnumType::Installing
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            11 => {
+                if *s == *b"Downloading" {
+                    FirmwareStatusEnumType::Downloading
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"DownloadFailed" {
+                    FirmwareStatusEnumType::DownloadFailed
+                } else if *s == *b"DownloadPaused" {
+                    FirmwareStatusEnumType::DownloadPaused
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"InstallRebooting" {
+                    FirmwareStatusEnumType::InstallRebooting
+                } else if *s == *b"InstallScheduled" {
+                    FirmwareStatusEnumType::InstallScheduled
+                } else if *s == *b"InvalidSignature" {
+                    FirmwareStatusEnumType::InvalidSignature
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            17 => {
+                if *s == *b"DownloadScheduled" {
+                    FirmwareStatusEnumType::DownloadScheduled
+                } else if *s == *b"SignatureVerified" {
+                    FirmwareStatusEnumType::SignatureVerified
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"InstallationFailed" {
+                    FirmwareStatusEnumType::InstallationFailed
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            25 => {
+                if *s == *b"InstallVerificationFailed" {
+                    FirmwareStatusEnumType::InstallVerificationFailed
+                } else {
+                    FirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            _ => FirmwareStatusEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "FirmwareStatusEnumType")?,
+            ),
         })
     }
 }
@@ -7169,22 +9631,22 @@ pub struct FirmwareType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `location`: Required; at most 512 characters.
-    pub location: String,
+    pub location: Text,
     /// `retrieveDateTime`: Required; an RFC 3339 date-time.
     pub retrieve_date_time: DateTime,
     /// `installDateTime`: Optional; an RFC 3339 date-time.
     pub install_date_time: Option<DateTime>,
     /// `signingCertificate`: Optional; at most 5500 characters.
-    pub signing_certificate: Option<String>,
+    pub signing_certificate: Option<Text>,
     /// `signature`: Optional; at most 800 characters.
-    pub signature: Option<String>,
+    pub signature: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl FirmwareType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(location: String, retrieve_date_time: DateTime) -> Self {
+    pub fn new(location: Text, retrieve_date_time: DateTime) -> Self {
         FirmwareType {
             custom_data: None,
             location,
@@ -7201,93 +9663,181 @@ impl Decode for FirmwareType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_location: Option<String> = None;
+        let mut f_location: Option<Text> = None;
         let mut f_retrieve_date_time: Option<DateTime> = None;
         let mut f_install_date_time: Option<DateTime> = None;
-        let mut f_signing_certificate: Option<String> = None;
-        let mut f_signature: Option<String> = None;
+        let mut f_signing_certificate: Option<Text> = None;
+        let mut f_signature: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    8 => {
+                        if *key == *b"location" {
+                            if f_location.is_some() {
+                                if let Err(e) = d.duplicate("location") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(512)) {
+                                Ok(v) => f_location = Some(v),
+                                Err(e) => break 'fail (e, Some("location")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    9 => {
+                        if *key == *b"signature" {
+                            if f_signature.is_some() {
+                                if let Err(e) = d.duplicate("signature") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_signature = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(800)) {
+                                Ok(v) => f_signature = Some(v),
+                                Err(e) => break 'fail (e, Some("signature")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    15 => {
+                        if *key == *b"installDateTime" {
+                            if f_install_date_time.is_some() {
+                                if let Err(e) = d.duplicate("installDateTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_install_date_time = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_install_date_time = Some(v),
+                                Err(e) => break 'fail (e, Some("installDateTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    16 => {
+                        if *key == *b"retrieveDateTime" {
+                            if f_retrieve_date_time.is_some() {
+                                if let Err(e) = d.duplicate("retrieveDateTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_retrieve_date_time = Some(v),
+                                Err(e) => break 'fail (e, Some("retrieveDateTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    18 => {
+                        if *key == *b"signingCertificate" {
+                            if f_signing_certificate.is_some() {
+                                if let Err(e) = d.duplicate("signingCertificate") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_signing_certificate = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(5500)) {
+                                Ok(v) => f_signing_certificate = Some(v),
+                                Err(e) => break 'fail (e, Some("signingCertificate")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "location" => {
-                    if f_location.is_some() {
-                        d.duplicate("location")?;
-                    }
-                    f_location = Some(d.string(Some(512)).map_err(|e| e.at_key("location"))?);
-                }
-                "retrieveDateTime" => {
-                    if f_retrieve_date_time.is_some() {
-                        d.duplicate("retrieveDateTime")?;
-                    }
-                    f_retrieve_date_time =
-                        Some(d.date_time().map_err(|e| e.at_key("retrieveDateTime"))?);
-                }
-                "installDateTime" => {
-                    if f_install_date_time.is_some() {
-                        d.duplicate("installDateTime")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_install_date_time = None;
-                        continue;
-                    }
-                    f_install_date_time =
-                        Some(d.date_time().map_err(|e| e.at_key("installDateTime"))?);
-                }
-                "signingCertificate" => {
-                    if f_signing_certificate.is_some() {
-                        d.duplicate("signingCertificate")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_signing_certificate = None;
-                        continue;
-                    }
-                    f_signing_certificate = Some(
-                        d.string(Some(5500))
-                            .map_err(|e| e.at_key("signingCertificate"))?,
-                    );
-                }
-                "signature" => {
-                    if f_signature.is_some() {
-                        d.duplicate("signature")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_signature = None;
-                        continue;
-                    }
-                    f_signature = Some(d.string(Some(800)).map_err(|e| e.at_key("signature"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(FirmwareType {
-            custom_data: f_custom_data,
-            location: match f_location {
-                Some(v) => v,
-                None => return Err(Decoder::missing("location")),
-            },
-            retrieve_date_time: match f_retrieve_date_time {
-                Some(v) => v,
-                None => return Err(Decoder::missing("retrieveDateTime")),
-            },
-            install_date_time: f_install_date_time,
-            signing_certificate: f_signing_certificate,
-            signature: f_signature,
-            extra,
+            let Some(r_location) = f_location else {
+                break 'fail (Decoder::missing("location"), None);
+            };
+            let Some(r_retrieve_date_time) = f_retrieve_date_time else {
+                break 'fail (Decoder::missing("retrieveDateTime"), None);
+            };
+            return Ok(FirmwareType {
+                custom_data: f_custom_data,
+                location: r_location,
+                retrieve_date_time: r_retrieve_date_time,
+                install_date_time: f_install_date_time,
+                signing_certificate: f_signing_certificate,
+                signature: f_signature,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -7412,14 +9962,39 @@ impl std::str::FromStr for GenericDeviceModelStatusEnumType {
 
 impl Decode for GenericDeviceModelStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => GenericDeviceModelStatusEnumType::Accepted,
-            "Rejected" => GenericDeviceModelStatusEnumType::Rejected,
-            "NotSupported" => GenericDeviceModelStatusEnumType::NotSupported,
-            "EmptyResultSet" => GenericDeviceModelStatusEnumType::EmptyResultSet,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    GenericDeviceModelStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    GenericDeviceModelStatusEnumType::Rejected
+                } else {
+                    GenericDeviceModelStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GenericDeviceModelStatusEnumType")?,
+                    )
+                }
+            }
+            12 => {
+                if *s == *b"NotSupported" {
+                    GenericDeviceModelStatusEnumType::NotSupported
+                } else {
+                    GenericDeviceModelStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GenericDeviceModelStatusEnumType")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"EmptyResultSet" {
+                    GenericDeviceModelStatusEnumType::EmptyResultSet
+                } else {
+                    GenericDeviceModelStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GenericDeviceModelStatusEnumType")?,
+                    )
+                }
+            }
             _ => GenericDeviceModelStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "GenericDeviceModelStatusEnumType")?,
+                d.unknown_enum_bytes(s, "GenericDeviceModelStatusEnumType")?,
             ),
         })
     }
@@ -7490,11 +10065,22 @@ impl std::str::FromStr for GenericStatusEnumType {
 
 impl Decode for GenericStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => GenericStatusEnumType::Accepted,
-            "Rejected" => GenericStatusEnumType::Rejected,
-            _ => GenericStatusEnumType::UnknownValue(d.unknown_enum(s, "GenericStatusEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    GenericStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    GenericStatusEnumType::Rejected
+                } else {
+                    GenericStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GenericStatusEnumType")?,
+                    )
+                }
+            }
+            _ => GenericStatusEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "GenericStatusEnumType")?,
+            ),
         })
     }
 }
@@ -7581,17 +10167,48 @@ impl std::str::FromStr for GetCertificateIdUseEnumType {
 
 impl Decode for GetCertificateIdUseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "V2GRootCertificate" => GetCertificateIdUseEnumType::V2GRootCertificate,
-            "MORootCertificate" => GetCertificateIdUseEnumType::MORootCertificate,
-            "CSMSRootCertificate" => GetCertificateIdUseEnumType::CSMSRootCertificate,
-            "V2GCertificateChain" => GetCertificateIdUseEnumType::V2GCertificateChain,
-            "ManufacturerRootCertificate" => {
-                GetCertificateIdUseEnumType::ManufacturerRootCertificate
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            17 => {
+                if *s == *b"MORootCertificate" {
+                    GetCertificateIdUseEnumType::MORootCertificate
+                } else {
+                    GetCertificateIdUseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetCertificateIdUseEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"V2GRootCertificate" {
+                    GetCertificateIdUseEnumType::V2GRootCertificate
+                } else {
+                    GetCertificateIdUseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetCertificateIdUseEnumType")?,
+                    )
+                }
+            }
+            19 => {
+                if *s == *b"CSMSRootCertificate" {
+                    GetCertificateIdUseEnumType::CSMSRootCertificate
+                } else if *s == *b"V2GCertificateChain" {
+                    GetCertificateIdUseEnumType::V2GCertificateChain
+                } else {
+                    GetCertificateIdUseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetCertificateIdUseEnumType")?,
+                    )
+                }
+            }
+            27 => {
+                if *s == *b"ManufacturerRootCertificate" {
+                    GetCertificateIdUseEnumType::ManufacturerRootCertificate
+                } else {
+                    GetCertificateIdUseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetCertificateIdUseEnumType")?,
+                    )
+                }
             }
             _ => GetCertificateIdUseEnumType::UnknownValue(
-                d.unknown_enum(s, "GetCertificateIdUseEnumType")?,
+                d.unknown_enum_bytes(s, "GetCertificateIdUseEnumType")?,
             ),
         })
     }
@@ -7662,12 +10279,28 @@ impl std::str::FromStr for GetCertificateStatusEnumType {
 
 impl Decode for GetCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => GetCertificateStatusEnumType::Accepted,
-            "Failed" => GetCertificateStatusEnumType::Failed,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Failed" {
+                    GetCertificateStatusEnumType::Failed
+                } else {
+                    GetCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetCertificateStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    GetCertificateStatusEnumType::Accepted
+                } else {
+                    GetCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetCertificateStatusEnumType")?,
+                    )
+                }
+            }
             _ => GetCertificateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "GetCertificateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "GetCertificateStatusEnumType")?,
             ),
         })
     }
@@ -7738,12 +10371,28 @@ impl std::str::FromStr for GetChargingProfileStatusEnumType {
 
 impl Decode for GetChargingProfileStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => GetChargingProfileStatusEnumType::Accepted,
-            "NoProfiles" => GetChargingProfileStatusEnumType::NoProfiles,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    GetChargingProfileStatusEnumType::Accepted
+                } else {
+                    GetChargingProfileStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetChargingProfileStatusEnumType")?,
+                    )
+                }
+            }
+            10 => {
+                if *s == *b"NoProfiles" {
+                    GetChargingProfileStatusEnumType::NoProfiles
+                } else {
+                    GetChargingProfileStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetChargingProfileStatusEnumType")?,
+                    )
+                }
+            }
             _ => GetChargingProfileStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "GetChargingProfileStatusEnumType")?,
+                d.unknown_enum_bytes(s, "GetChargingProfileStatusEnumType")?,
             ),
         })
     }
@@ -7814,12 +10463,28 @@ impl std::str::FromStr for GetDisplayMessagesStatusEnumType {
 
 impl Decode for GetDisplayMessagesStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => GetDisplayMessagesStatusEnumType::Accepted,
-            "Unknown" => GetDisplayMessagesStatusEnumType::Unknown,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Unknown" {
+                    GetDisplayMessagesStatusEnumType::Unknown
+                } else {
+                    GetDisplayMessagesStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetDisplayMessagesStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    GetDisplayMessagesStatusEnumType::Accepted
+                } else {
+                    GetDisplayMessagesStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetDisplayMessagesStatusEnumType")?,
+                    )
+                }
+            }
             _ => GetDisplayMessagesStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "GetDisplayMessagesStatusEnumType")?,
+                d.unknown_enum_bytes(s, "GetDisplayMessagesStatusEnumType")?,
             ),
         })
     }
@@ -7890,12 +10555,21 @@ impl std::str::FromStr for GetInstalledCertificateStatusEnumType {
 
 impl Decode for GetInstalledCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => GetInstalledCertificateStatusEnumType::Accepted,
-            "NotFound" => GetInstalledCertificateStatusEnumType::NotFound,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    GetInstalledCertificateStatusEnumType::Accepted
+                } else if *s == *b"NotFound" {
+                    GetInstalledCertificateStatusEnumType::NotFound
+                } else {
+                    GetInstalledCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetInstalledCertificateStatusEnumType")?,
+                    )
+                }
+            }
             _ => GetInstalledCertificateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "GetInstalledCertificateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "GetInstalledCertificateStatusEnumType")?,
             ),
         })
     }
@@ -7953,61 +10627,122 @@ impl Decode for GetVariableDataType {
         let mut f_variable: Option<VariableType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    8 => {
+                        if *key == *b"variable" {
+                            if f_variable.is_some() {
+                                if let Err(e) = d.duplicate("variable") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match VariableType::decode(d) {
+                                Ok(v) => f_variable = Some(v),
+                                Err(e) => break 'fail (e, Some("variable")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    9 => {
+                        if *key == *b"component" {
+                            if f_component.is_some() {
+                                if let Err(e) = d.duplicate("component") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ComponentType::decode(d) {
+                                Ok(v) => f_component = Some(v),
+                                Err(e) => break 'fail (e, Some("component")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"attributeType" {
+                            if f_attribute_type.is_some() {
+                                if let Err(e) = d.duplicate("attributeType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_attribute_type = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match AttributeEnumType::decode(d) {
+                                Ok(v) => f_attribute_type = Some(v),
+                                Err(e) => break 'fail (e, Some("attributeType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "attributeType" => {
-                    if f_attribute_type.is_some() {
-                        d.duplicate("attributeType")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_attribute_type = None;
-                        continue;
-                    }
-                    f_attribute_type =
-                        Some(AttributeEnumType::decode(d).map_err(|e| e.at_key("attributeType"))?);
-                }
-                "component" => {
-                    if f_component.is_some() {
-                        d.duplicate("component")?;
-                    }
-                    f_component =
-                        Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
-                }
-                "variable" => {
-                    if f_variable.is_some() {
-                        d.duplicate("variable")?;
-                    }
-                    f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetVariableDataType {
-            custom_data: f_custom_data,
-            attribute_type: f_attribute_type,
-            component: match f_component {
-                Some(v) => v,
-                None => return Err(Decoder::missing("component")),
-            },
-            variable: match f_variable {
-                Some(v) => v,
-                None => return Err(Decoder::missing("variable")),
-            },
-            extra,
+            let Some(r_component) = f_component else {
+                break 'fail (Decoder::missing("component"), None);
+            };
+            let Some(r_variable) = f_variable else {
+                break 'fail (Decoder::missing("variable"), None);
+            };
+            return Ok(GetVariableDataType {
+                custom_data: f_custom_data,
+                attribute_type: f_attribute_type,
+                component: r_component,
+                variable: r_variable,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -8069,7 +10804,7 @@ pub struct GetVariableResultType {
     /// `attributeType`: Optional; a [`AttributeEnumType`].
     pub attribute_type: Option<AttributeEnumType>,
     /// `attributeValue`: Optional; at most 2500 characters.
-    pub attribute_value: Option<String>,
+    pub attribute_value: Option<Text>,
     /// `component`: Required; a [`ComponentType`].
     pub component: ComponentType,
     /// `variable`: Required; a [`VariableType`].
@@ -8105,106 +10840,200 @@ impl Decode for GetVariableResultType {
         let mut f_attribute_status_info: Option<StatusInfoType> = None;
         let mut f_attribute_status: Option<GetVariableStatusEnumType> = None;
         let mut f_attribute_type: Option<AttributeEnumType> = None;
-        let mut f_attribute_value: Option<String> = None;
+        let mut f_attribute_value: Option<Text> = None;
         let mut f_component: Option<ComponentType> = None;
         let mut f_variable: Option<VariableType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    8 => {
+                        if *key == *b"variable" {
+                            if f_variable.is_some() {
+                                if let Err(e) = d.duplicate("variable") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match VariableType::decode(d) {
+                                Ok(v) => f_variable = Some(v),
+                                Err(e) => break 'fail (e, Some("variable")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    9 => {
+                        if *key == *b"component" {
+                            if f_component.is_some() {
+                                if let Err(e) = d.duplicate("component") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ComponentType::decode(d) {
+                                Ok(v) => f_component = Some(v),
+                                Err(e) => break 'fail (e, Some("component")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"attributeType" {
+                            if f_attribute_type.is_some() {
+                                if let Err(e) = d.duplicate("attributeType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_attribute_type = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match AttributeEnumType::decode(d) {
+                                Ok(v) => f_attribute_type = Some(v),
+                                Err(e) => break 'fail (e, Some("attributeType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    14 => {
+                        if *key == *b"attributeValue" {
+                            if f_attribute_value.is_some() {
+                                if let Err(e) = d.duplicate("attributeValue") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_attribute_value = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(2500)) {
+                                Ok(v) => f_attribute_value = Some(v),
+                                Err(e) => break 'fail (e, Some("attributeValue")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    15 => {
+                        if *key == *b"attributeStatus" {
+                            if f_attribute_status.is_some() {
+                                if let Err(e) = d.duplicate("attributeStatus") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match GetVariableStatusEnumType::decode(d) {
+                                Ok(v) => f_attribute_status = Some(v),
+                                Err(e) => break 'fail (e, Some("attributeStatus")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    19 => {
+                        if *key == *b"attributeStatusInfo" {
+                            if f_attribute_status_info.is_some() {
+                                if let Err(e) = d.duplicate("attributeStatusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_attribute_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_attribute_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("attributeStatusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "attributeStatusInfo" => {
-                    if f_attribute_status_info.is_some() {
-                        d.duplicate("attributeStatusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_attribute_status_info = None;
-                        continue;
-                    }
-                    f_attribute_status_info = Some(
-                        StatusInfoType::decode(d).map_err(|e| e.at_key("attributeStatusInfo"))?,
-                    );
-                }
-                "attributeStatus" => {
-                    if f_attribute_status.is_some() {
-                        d.duplicate("attributeStatus")?;
-                    }
-                    f_attribute_status = Some(
-                        GetVariableStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("attributeStatus"))?,
-                    );
-                }
-                "attributeType" => {
-                    if f_attribute_type.is_some() {
-                        d.duplicate("attributeType")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_attribute_type = None;
-                        continue;
-                    }
-                    f_attribute_type =
-                        Some(AttributeEnumType::decode(d).map_err(|e| e.at_key("attributeType"))?);
-                }
-                "attributeValue" => {
-                    if f_attribute_value.is_some() {
-                        d.duplicate("attributeValue")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_attribute_value = None;
-                        continue;
-                    }
-                    f_attribute_value = Some(
-                        d.string(Some(2500))
-                            .map_err(|e| e.at_key("attributeValue"))?,
-                    );
-                }
-                "component" => {
-                    if f_component.is_some() {
-                        d.duplicate("component")?;
-                    }
-                    f_component =
-                        Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
-                }
-                "variable" => {
-                    if f_variable.is_some() {
-                        d.duplicate("variable")?;
-                    }
-                    f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(GetVariableResultType {
-            custom_data: f_custom_data,
-            attribute_status_info: f_attribute_status_info,
-            attribute_status: match f_attribute_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("attributeStatus")),
-            },
-            attribute_type: f_attribute_type,
-            attribute_value: f_attribute_value,
-            component: match f_component {
-                Some(v) => v,
-                None => return Err(Decoder::missing("component")),
-            },
-            variable: match f_variable {
-                Some(v) => v,
-                None => return Err(Decoder::missing("variable")),
-            },
-            extra,
+            let Some(r_attribute_status) = f_attribute_status else {
+                break 'fail (Decoder::missing("attributeStatus"), None);
+            };
+            let Some(r_component) = f_component else {
+                break 'fail (Decoder::missing("component"), None);
+            };
+            let Some(r_variable) = f_variable else {
+                break 'fail (Decoder::missing("variable"), None);
+            };
+            return Ok(GetVariableResultType {
+                custom_data: f_custom_data,
+                attribute_status_info: f_attribute_status_info,
+                attribute_status: r_attribute_status,
+                attribute_type: f_attribute_type,
+                attribute_value: f_attribute_value,
+                component: r_component,
+                variable: r_variable,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -8344,15 +11173,48 @@ impl std::str::FromStr for GetVariableStatusEnumType {
 
 impl Decode for GetVariableStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => GetVariableStatusEnumType::Accepted,
-            "Rejected" => GetVariableStatusEnumType::Rejected,
-            "UnknownComponent" => GetVariableStatusEnumType::UnknownComponent,
-            "UnknownVariable" => GetVariableStatusEnumType::UnknownVariable,
-            "NotSupportedAttributeType" => GetVariableStatusEnumType::NotSupportedAttributeType,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    GetVariableStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    GetVariableStatusEnumType::Rejected
+                } else {
+                    GetVariableStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetVariableStatusEnumType")?,
+                    )
+                }
+            }
+            15 => {
+                if *s == *b"UnknownVariable" {
+                    GetVariableStatusEnumType::UnknownVariable
+                } else {
+                    GetVariableStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetVariableStatusEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"UnknownComponent" {
+                    GetVariableStatusEnumType::UnknownComponent
+                } else {
+                    GetVariableStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetVariableStatusEnumType")?,
+                    )
+                }
+            }
+            25 => {
+                if *s == *b"NotSupportedAttributeType" {
+                    GetVariableStatusEnumType::NotSupportedAttributeType
+                } else {
+                    GetVariableStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "GetVariableStatusEnumType")?,
+                    )
+                }
+            }
             _ => GetVariableStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "GetVariableStatusEnumType")?,
+                d.unknown_enum_bytes(s, "GetVariableStatusEnumType")?,
             ),
         })
     }
@@ -8428,12 +11290,24 @@ impl std::str::FromStr for HashAlgorithmEnumType {
 
 impl Decode for HashAlgorithmEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "SHA256" => HashAlgorithmEnumType::SHA256,
-            "SHA384" => HashAlgorithmEnumType::SHA384,
-            "SHA512" => HashAlgorithmEnumType::SHA512,
-            _ => HashAlgorithmEnumType::UnknownValue(d.unknown_enum(s, "HashAlgorithmEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"SHA256" {
+                    HashAlgorithmEnumType::SHA256
+                } else if *s == *b"SHA384" {
+                    HashAlgorithmEnumType::SHA384
+                } else if *s == *b"SHA512" {
+                    HashAlgorithmEnumType::SHA512
+                } else {
+                    HashAlgorithmEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "HashAlgorithmEnumType")?,
+                    )
+                }
+            }
+            _ => HashAlgorithmEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "HashAlgorithmEnumType")?,
+            ),
         })
     }
 }
@@ -8531,17 +11405,50 @@ impl std::str::FromStr for IdTokenEnumType {
 
 impl Decode for IdTokenEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Central" => IdTokenEnumType::Central,
-            "eMAID" => IdTokenEnumType::EMAID,
-            "ISO14443" => IdTokenEnumType::ISO14443,
-            "ISO15693" => IdTokenEnumType::ISO15693,
-            "KeyCode" => IdTokenEnumType::KeyCode,
-            "Local" => IdTokenEnumType::Local,
-            "MacAddress" => IdTokenEnumType::MacAddress,
-            "NoAuthorization" => IdTokenEnumType::NoAuthorization,
-            _ => IdTokenEnumType::UnknownValue(d.unknown_enum(s, "IdTokenEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            5 => {
+                if *s == *b"eMAID" {
+                    IdTokenEnumType::EMAID
+                } else if *s == *b"Local" {
+                    IdTokenEnumType::Local
+                } else {
+                    IdTokenEnumType::UnknownValue(d.unknown_enum_bytes(s, "IdTokenEnumType")?)
+                }
+            }
+            7 => {
+                if *s == *b"Central" {
+                    IdTokenEnumType::Central
+                } else if *s == *b"KeyCode" {
+                    IdTokenEnumType::KeyCode
+                } else {
+                    IdTokenEnumType::UnknownValue(d.unknown_enum_bytes(s, "IdTokenEnumType")?)
+                }
+            }
+            8 => {
+                if *s == *b"ISO14443" {
+                    IdTokenEnumType::ISO14443
+                } else if *s == *b"ISO15693" {
+                    IdTokenEnumType::ISO15693
+                } else {
+                    IdTokenEnumType::UnknownValue(d.unknown_enum_bytes(s, "IdTokenEnumType")?)
+                }
+            }
+            10 => {
+                if *s == *b"MacAddress" {
+                    IdTokenEnumType::MacAddress
+                } else {
+                    IdTokenEnumType::UnknownValue(d.unknown_enum_bytes(s, "IdTokenEnumType")?)
+                }
+            }
+            15 => {
+                if *s == *b"NoAuthorization" {
+                    IdTokenEnumType::NoAuthorization
+                } else {
+                    IdTokenEnumType::UnknownValue(d.unknown_enum_bytes(s, "IdTokenEnumType")?)
+                }
+            }
+            _ => IdTokenEnumType::UnknownValue(d.unknown_enum_bytes(s, "IdTokenEnumType")?),
         })
     }
 }
@@ -8571,13 +11478,13 @@ pub struct IdTokenInfoType {
     /// `chargingPriority`: Optional; an integer.
     pub charging_priority: Option<i64>,
     /// `language1`: Optional; at most 8 characters.
-    pub language1: Option<String>,
+    pub language1: Option<Text>,
     /// `evseId`: Optional; an array of at least 1 items, each an integer.
     pub evse_id: Option<Vec<i64>>,
     /// `groupIdToken`: Optional; a [`IdTokenType`].
     pub group_id_token: Option<IdTokenType>,
     /// `language2`: Optional; at most 8 characters.
-    pub language2: Option<String>,
+    pub language2: Option<Text>,
     /// `personalMessage`: Optional; a [`MessageContentType`].
     pub personal_message: Option<MessageContentType>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -8609,134 +11516,250 @@ impl Decode for IdTokenInfoType {
         let mut f_status: Option<AuthorizationStatusEnumType> = None;
         let mut f_cache_expiry_date_time: Option<DateTime> = None;
         let mut f_charging_priority: Option<i64> = None;
-        let mut f_language1: Option<String> = None;
+        let mut f_language1: Option<Text> = None;
         let mut f_evse_id: Option<Vec<i64>> = None;
         let mut f_group_id_token: Option<IdTokenType> = None;
-        let mut f_language2: Option<String> = None;
+        let mut f_language2: Option<Text> = None;
         let mut f_personal_message: Option<MessageContentType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match AuthorizationStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else if *key == *b"evseId" {
+                            if f_evse_id.is_some() {
+                                if let Err(e) = d.duplicate("evseId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_evse_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| d.integer(None, None)) {
+                                Ok(v) => f_evse_id = Some(v),
+                                Err(e) => break 'fail (e, Some("evseId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    9 => {
+                        if *key == *b"language1" {
+                            if f_language1.is_some() {
+                                if let Err(e) = d.duplicate("language1") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_language1 = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(8)) {
+                                Ok(v) => f_language1 = Some(v),
+                                Err(e) => break 'fail (e, Some("language1")),
+                            }
+                        } else if *key == *b"language2" {
+                            if f_language2.is_some() {
+                                if let Err(e) = d.duplicate("language2") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_language2 = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(8)) {
+                                Ok(v) => f_language2 = Some(v),
+                                Err(e) => break 'fail (e, Some("language2")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    12 => {
+                        if *key == *b"groupIdToken" {
+                            if f_group_id_token.is_some() {
+                                if let Err(e) = d.duplicate("groupIdToken") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_group_id_token = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match IdTokenType::decode(d) {
+                                Ok(v) => f_group_id_token = Some(v),
+                                Err(e) => break 'fail (e, Some("groupIdToken")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    15 => {
+                        if *key == *b"personalMessage" {
+                            if f_personal_message.is_some() {
+                                if let Err(e) = d.duplicate("personalMessage") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_personal_message = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match MessageContentType::decode(d) {
+                                Ok(v) => f_personal_message = Some(v),
+                                Err(e) => break 'fail (e, Some("personalMessage")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    16 => {
+                        if *key == *b"chargingPriority" {
+                            if f_charging_priority.is_some() {
+                                if let Err(e) = d.duplicate("chargingPriority") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_priority = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_charging_priority = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingPriority")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    19 => {
+                        if *key == *b"cacheExpiryDateTime" {
+                            if f_cache_expiry_date_time.is_some() {
+                                if let Err(e) = d.duplicate("cacheExpiryDateTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_cache_expiry_date_time = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_cache_expiry_date_time = Some(v),
+                                Err(e) => break 'fail (e, Some("cacheExpiryDateTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        AuthorizationStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "cacheExpiryDateTime" => {
-                    if f_cache_expiry_date_time.is_some() {
-                        d.duplicate("cacheExpiryDateTime")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_cache_expiry_date_time = None;
-                        continue;
-                    }
-                    f_cache_expiry_date_time =
-                        Some(d.date_time().map_err(|e| e.at_key("cacheExpiryDateTime"))?);
-                }
-                "chargingPriority" => {
-                    if f_charging_priority.is_some() {
-                        d.duplicate("chargingPriority")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_priority = None;
-                        continue;
-                    }
-                    f_charging_priority = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("chargingPriority"))?,
-                    );
-                }
-                "language1" => {
-                    if f_language1.is_some() {
-                        d.duplicate("language1")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_language1 = None;
-                        continue;
-                    }
-                    f_language1 = Some(d.string(Some(8)).map_err(|e| e.at_key("language1"))?);
-                }
-                "evseId" => {
-                    if f_evse_id.is_some() {
-                        d.duplicate("evseId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_evse_id = None;
-                        continue;
-                    }
-                    f_evse_id = Some(
-                        d.array(1, None, |d| d.integer(None, None))
-                            .map_err(|e| e.at_key("evseId"))?,
-                    );
-                }
-                "groupIdToken" => {
-                    if f_group_id_token.is_some() {
-                        d.duplicate("groupIdToken")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_group_id_token = None;
-                        continue;
-                    }
-                    f_group_id_token =
-                        Some(IdTokenType::decode(d).map_err(|e| e.at_key("groupIdToken"))?);
-                }
-                "language2" => {
-                    if f_language2.is_some() {
-                        d.duplicate("language2")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_language2 = None;
-                        continue;
-                    }
-                    f_language2 = Some(d.string(Some(8)).map_err(|e| e.at_key("language2"))?);
-                }
-                "personalMessage" => {
-                    if f_personal_message.is_some() {
-                        d.duplicate("personalMessage")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_personal_message = None;
-                        continue;
-                    }
-                    f_personal_message = Some(
-                        MessageContentType::decode(d).map_err(|e| e.at_key("personalMessage"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(IdTokenInfoType {
-            custom_data: f_custom_data,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            cache_expiry_date_time: f_cache_expiry_date_time,
-            charging_priority: f_charging_priority,
-            language1: f_language1,
-            evse_id: f_evse_id,
-            group_id_token: f_group_id_token,
-            language2: f_language2,
-            personal_message: f_personal_message,
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            return Ok(IdTokenInfoType {
+                custom_data: f_custom_data,
+                status: r_status,
+                cache_expiry_date_time: f_cache_expiry_date_time,
+                charging_priority: f_charging_priority,
+                language1: f_language1,
+                evse_id: f_evse_id,
+                group_id_token: f_group_id_token,
+                language2: f_language2,
+                personal_message: f_personal_message,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -8832,7 +11855,7 @@ pub struct IdTokenType {
     /// `additionalInfo`: Optional; an array of at least 1 items, each a [`AdditionalInfoType`].
     pub additional_info: Option<Vec<AdditionalInfoType>>,
     /// `idToken`: Required; at most 36 characters.
-    pub id_token: String,
+    pub id_token: Text,
     /// `type`: Required; a [`IdTokenEnumType`].
     pub type_: IdTokenEnumType,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -8841,7 +11864,7 @@ pub struct IdTokenType {
 
 impl IdTokenType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(id_token: String, type_: IdTokenEnumType) -> Self {
+    pub fn new(id_token: Text, type_: IdTokenEnumType) -> Self {
         IdTokenType {
             custom_data: None,
             additional_info: None,
@@ -8857,66 +11880,126 @@ impl Decode for IdTokenType {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_additional_info: Option<Vec<AdditionalInfoType>> = None;
-        let mut f_id_token: Option<String> = None;
+        let mut f_id_token: Option<Text> = None;
         let mut f_type_: Option<IdTokenEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    4 => {
+                        if *key == *b"type" {
+                            if f_type_.is_some() {
+                                if let Err(e) = d.duplicate("type") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match IdTokenEnumType::decode(d) {
+                                Ok(v) => f_type_ = Some(v),
+                                Err(e) => break 'fail (e, Some("type")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    7 => {
+                        if *key == *b"idToken" {
+                            if f_id_token.is_some() {
+                                if let Err(e) = d.duplicate("idToken") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(36)) {
+                                Ok(v) => f_id_token = Some(v),
+                                Err(e) => break 'fail (e, Some("idToken")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    14 => {
+                        if *key == *b"additionalInfo" {
+                            if f_additional_info.is_some() {
+                                if let Err(e) = d.duplicate("additionalInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_additional_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, None, |d| AdditionalInfoType::decode(d)) {
+                                Ok(v) => f_additional_info = Some(v),
+                                Err(e) => break 'fail (e, Some("additionalInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "additionalInfo" => {
-                    if f_additional_info.is_some() {
-                        d.duplicate("additionalInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_additional_info = None;
-                        continue;
-                    }
-                    f_additional_info = Some(
-                        d.array(1, None, |d| AdditionalInfoType::decode(d))
-                            .map_err(|e| e.at_key("additionalInfo"))?,
-                    );
-                }
-                "idToken" => {
-                    if f_id_token.is_some() {
-                        d.duplicate("idToken")?;
-                    }
-                    f_id_token = Some(d.string(Some(36)).map_err(|e| e.at_key("idToken"))?);
-                }
-                "type" => {
-                    if f_type_.is_some() {
-                        d.duplicate("type")?;
-                    }
-                    f_type_ = Some(IdTokenEnumType::decode(d).map_err(|e| e.at_key("type"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(IdTokenType {
-            custom_data: f_custom_data,
-            additional_info: f_additional_info,
-            id_token: match f_id_token {
-                Some(v) => v,
-                None => return Err(Decoder::missing("idToken")),
-            },
-            type_: match f_type_ {
-                Some(v) => v,
-                None => return Err(Decoder::missing("type")),
-            },
-            extra,
+            let Some(r_id_token) = f_id_token else {
+                break 'fail (Decoder::missing("idToken"), None);
+            };
+            let Some(r_type_) = f_type_ else {
+                break 'fail (Decoder::missing("type"), None);
+            };
+            return Ok(IdTokenType {
+                custom_data: f_custom_data,
+                additional_info: f_additional_info,
+                id_token: r_id_token,
+                type_: r_type_,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -9028,13 +12111,30 @@ impl std::str::FromStr for InstallCertificateStatusEnumType {
 
 impl Decode for InstallCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => InstallCertificateStatusEnumType::Accepted,
-            "Rejected" => InstallCertificateStatusEnumType::Rejected,
-            "Failed" => InstallCertificateStatusEnumType::Failed,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Failed" {
+                    InstallCertificateStatusEnumType::Failed
+                } else {
+                    InstallCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "InstallCertificateStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    InstallCertificateStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    InstallCertificateStatusEnumType::Rejected
+                } else {
+                    InstallCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "InstallCertificateStatusEnumType")?,
+                    )
+                }
+            }
             _ => InstallCertificateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "InstallCertificateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "InstallCertificateStatusEnumType")?,
             ),
         })
     }
@@ -9119,16 +12219,46 @@ impl std::str::FromStr for InstallCertificateUseEnumType {
 
 impl Decode for InstallCertificateUseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "V2GRootCertificate" => InstallCertificateUseEnumType::V2GRootCertificate,
-            "MORootCertificate" => InstallCertificateUseEnumType::MORootCertificate,
-            "CSMSRootCertificate" => InstallCertificateUseEnumType::CSMSRootCertificate,
-            "ManufacturerRootCertificate" => {
-                InstallCertificateUseEnumType::ManufacturerRootCertificate
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            17 => {
+                if *s == *b"MORootCertificate" {
+                    InstallCertificateUseEnumType::MORootCertificate
+                } else {
+                    InstallCertificateUseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "InstallCertificateUseEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"V2GRootCertificate" {
+                    InstallCertificateUseEnumType::V2GRootCertificate
+                } else {
+                    InstallCertificateUseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "InstallCertificateUseEnumType")?,
+                    )
+                }
+            }
+            19 => {
+                if *s == *b"CSMSRootCertificate" {
+                    InstallCertificateUseEnumType::CSMSRootCertificate
+                } else {
+                    InstallCertificateUseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "InstallCertificateUseEnumType")?,
+                    )
+                }
+            }
+            27 => {
+                if *s == *b"ManufacturerRootCertificate" {
+                    InstallCertificateUseEnumType::ManufacturerRootCertificate
+                } else {
+                    InstallCertificateUseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "InstallCertificateUseEnumType")?,
+                    )
+                }
             }
             _ => InstallCertificateUseEnumType::UnknownValue(
-                d.unknown_enum(s, "InstallCertificateUseEnumType")?,
+                d.unknown_enum_bytes(s, "InstallCertificateUseEnumType")?,
             ),
         })
     }
@@ -9199,12 +12329,28 @@ impl std::str::FromStr for Iso15118EVCertificateStatusEnumType {
 
 impl Decode for Iso15118EVCertificateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => Iso15118EVCertificateStatusEnumType::Accepted,
-            "Failed" => Iso15118EVCertificateStatusEnumType::Failed,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Failed" {
+                    Iso15118EVCertificateStatusEnumType::Failed
+                } else {
+                    Iso15118EVCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "Iso15118EVCertificateStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    Iso15118EVCertificateStatusEnumType::Accepted
+                } else {
+                    Iso15118EVCertificateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "Iso15118EVCertificateStatusEnumType")?,
+                    )
+                }
+            }
             _ => Iso15118EVCertificateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "Iso15118EVCertificateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "Iso15118EVCertificateStatusEnumType")?,
             ),
         })
     }
@@ -9290,14 +12436,39 @@ impl std::str::FromStr for LocationEnumType {
 
 impl Decode for LocationEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Body" => LocationEnumType::Body,
-            "Cable" => LocationEnumType::Cable,
-            "EV" => LocationEnumType::EV,
-            "Inlet" => LocationEnumType::Inlet,
-            "Outlet" => LocationEnumType::Outlet,
-            _ => LocationEnumType::UnknownValue(d.unknown_enum(s, "LocationEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            2 => {
+                if *s == *b"EV" {
+                    LocationEnumType::EV
+                } else {
+                    LocationEnumType::UnknownValue(d.unknown_enum_bytes(s, "LocationEnumType")?)
+                }
+            }
+            4 => {
+                if *s == *b"Body" {
+                    LocationEnumType::Body
+                } else {
+                    LocationEnumType::UnknownValue(d.unknown_enum_bytes(s, "LocationEnumType")?)
+                }
+            }
+            5 => {
+                if *s == *b"Cable" {
+                    LocationEnumType::Cable
+                } else if *s == *b"Inlet" {
+                    LocationEnumType::Inlet
+                } else {
+                    LocationEnumType::UnknownValue(d.unknown_enum_bytes(s, "LocationEnumType")?)
+                }
+            }
+            6 => {
+                if *s == *b"Outlet" {
+                    LocationEnumType::Outlet
+                } else {
+                    LocationEnumType::UnknownValue(d.unknown_enum_bytes(s, "LocationEnumType")?)
+                }
+            }
+            _ => LocationEnumType::UnknownValue(d.unknown_enum_bytes(s, "LocationEnumType")?),
         })
     }
 }
@@ -9363,11 +12534,23 @@ impl std::str::FromStr for LogEnumType {
 
 impl Decode for LogEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "DiagnosticsLog" => LogEnumType::DiagnosticsLog,
-            "SecurityLog" => LogEnumType::SecurityLog,
-            _ => LogEnumType::UnknownValue(d.unknown_enum(s, "LogEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            11 => {
+                if *s == *b"SecurityLog" {
+                    LogEnumType::SecurityLog
+                } else {
+                    LogEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogEnumType")?)
+                }
+            }
+            14 => {
+                if *s == *b"DiagnosticsLog" {
+                    LogEnumType::DiagnosticsLog
+                } else {
+                    LogEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogEnumType")?)
+                }
+            }
+            _ => LogEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogEnumType")?),
         })
     }
 }
@@ -9391,7 +12574,7 @@ pub struct LogParametersType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `remoteLocation`: Required; at most 512 characters.
-    pub remote_location: String,
+    pub remote_location: Text,
     /// `oldestTimestamp`: Optional; an RFC 3339 date-time.
     pub oldest_timestamp: Option<DateTime>,
     /// `latestTimestamp`: Optional; an RFC 3339 date-time.
@@ -9402,7 +12585,7 @@ pub struct LogParametersType {
 
 impl LogParametersType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(remote_location: String) -> Self {
+    pub fn new(remote_location: Text) -> Self {
         LogParametersType {
             custom_data: None,
             remote_location,
@@ -9417,70 +12600,125 @@ impl Decode for LogParametersType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_remote_location: Option<String> = None;
+        let mut f_remote_location: Option<Text> = None;
         let mut f_oldest_timestamp: Option<DateTime> = None;
         let mut f_latest_timestamp: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    14 => {
+                        if *key == *b"remoteLocation" {
+                            if f_remote_location.is_some() {
+                                if let Err(e) = d.duplicate("remoteLocation") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(512)) {
+                                Ok(v) => f_remote_location = Some(v),
+                                Err(e) => break 'fail (e, Some("remoteLocation")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    15 => {
+                        if *key == *b"oldestTimestamp" {
+                            if f_oldest_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("oldestTimestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_oldest_timestamp = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_oldest_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("oldestTimestamp")),
+                            }
+                        } else if *key == *b"latestTimestamp" {
+                            if f_latest_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("latestTimestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_latest_timestamp = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_latest_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("latestTimestamp")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "remoteLocation" => {
-                    if f_remote_location.is_some() {
-                        d.duplicate("remoteLocation")?;
-                    }
-                    f_remote_location = Some(
-                        d.string(Some(512))
-                            .map_err(|e| e.at_key("remoteLocation"))?,
-                    );
-                }
-                "oldestTimestamp" => {
-                    if f_oldest_timestamp.is_some() {
-                        d.duplicate("oldestTimestamp")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_oldest_timestamp = None;
-                        continue;
-                    }
-                    f_oldest_timestamp =
-                        Some(d.date_time().map_err(|e| e.at_key("oldestTimestamp"))?);
-                }
-                "latestTimestamp" => {
-                    if f_latest_timestamp.is_some() {
-                        d.duplicate("latestTimestamp")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_latest_timestamp = None;
-                        continue;
-                    }
-                    f_latest_timestamp =
-                        Some(d.date_time().map_err(|e| e.at_key("latestTimestamp"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(LogParametersType {
-            custom_data: f_custom_data,
-            remote_location: match f_remote_location {
-                Some(v) => v,
-                None => return Err(Decoder::missing("remoteLocation")),
-            },
-            oldest_timestamp: f_oldest_timestamp,
-            latest_timestamp: f_latest_timestamp,
-            extra,
+            let Some(r_remote_location) = f_remote_location else {
+                break 'fail (Decoder::missing("remoteLocation"), None);
+            };
+            return Ok(LogParametersType {
+                custom_data: f_custom_data,
+                remote_location: r_remote_location,
+                oldest_timestamp: f_oldest_timestamp,
+                latest_timestamp: f_latest_timestamp,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -9584,12 +12822,25 @@ impl std::str::FromStr for LogStatusEnumType {
 
 impl Decode for LogStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => LogStatusEnumType::Accepted,
-            "Rejected" => LogStatusEnumType::Rejected,
-            "AcceptedCanceled" => LogStatusEnumType::AcceptedCanceled,
-            _ => LogStatusEnumType::UnknownValue(d.unknown_enum(s, "LogStatusEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    LogStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    LogStatusEnumType::Rejected
+                } else {
+                    LogStatusEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogStatusEnumType")?)
+                }
+            }
+            16 => {
+                if *s == *b"AcceptedCanceled" {
+                    LogStatusEnumType::AcceptedCanceled
+                } else {
+                    LogStatusEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogStatusEnumType")?)
+                }
+            }
+            _ => LogStatusEnumType::UnknownValue(d.unknown_enum_bytes(s, "LogStatusEnumType")?),
         })
     }
 }
@@ -9780,34 +13031,124 @@ impl std::str::FromStr for MeasurandEnumType {
 
 impl Decode for MeasurandEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Current.Export" => MeasurandEnumType::CurrentExport,
-            "Current.Import" => MeasurandEnumType::CurrentImport,
-            "Current.Offered" => MeasurandEnumType::CurrentOffered,
-            "Energy.Active.Export.Register" => MeasurandEnumType::EnergyActiveExportRegister,
-            "Energy.Active.Import.Register" => MeasurandEnumType::EnergyActiveImportRegister,
-            "Energy.Reactive.Export.Register" => MeasurandEnumType::EnergyReactiveExportRegister,
-            "Energy.Reactive.Import.Register" => MeasurandEnumType::EnergyReactiveImportRegister,
-            "Energy.Active.Export.Interval" => MeasurandEnumType::EnergyActiveExportInterval,
-            "Energy.Active.Import.Interval" => MeasurandEnumType::EnergyActiveImportInterval,
-            "Energy.Active.Net" => MeasurandEnumType::EnergyActiveNet,
-            "Energy.Reactive.Export.Interval" => MeasurandEnumType::EnergyReactiveExportInterval,
-            "Energy.Reactive.Import.Interval" => MeasurandEnumType::EnergyReactiveImportInterval,
-            "Energy.Reactive.Net" => MeasurandEnumType::EnergyReactiveNet,
-            "Energy.Apparent.Net" => MeasurandEnumType::EnergyApparentNet,
-            "Energy.Apparent.Import" => MeasurandEnumType::EnergyApparentImport,
-            "Energy.Apparent.Export" => MeasurandEnumType::EnergyApparentExport,
-            "Frequency" => MeasurandEnumType::Frequency,
-            "Power.Active.Export" => MeasurandEnumType::PowerActiveExport,
-            "Power.Active.Import" => MeasurandEnumType::PowerActiveImport,
-            "Power.Factor" => MeasurandEnumType::PowerFactor,
-            "Power.Offered" => MeasurandEnumType::PowerOffered,
-            "Power.Reactive.Export" => MeasurandEnumType::PowerReactiveExport,
-            "Power.Reactive.Import" => MeasurandEnumType::PowerReactiveImport,
-            "SoC" => MeasurandEnumType::SoC,
-            "Voltage" => MeasurandEnumType::Voltage,
-            _ => MeasurandEnumType::UnknownValue(d.unknown_enum(s, "MeasurandEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            3 => {
+                if *s == *b"SoC" {
+                    MeasurandEnumType::SoC
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
+            7 => {
+                if *s == *b"Voltage" {
+                    MeasurandEnumType::Voltage
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
+            9 => {
+                if *s == *b"Frequency" {
+                    MeasurandEnumType::Frequency
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
+            12 => {
+                if *s == *b"Power.Factor" {
+                    MeasurandEnumType::PowerFactor
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
+            13 => {
+                if *s == *b"Power.Offered" {
+                    MeasurandEnumType::PowerOffered
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
+            14 => {
+                if *s == *b"Current.Export" {
+                    MeasurandEnumType::CurrentExport
+                } else if *s == *b"Current.Import" {
+                    MeasurandEnumType::CurrentImport
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
+            15 => {
+                if *s == *b"Current.Offered" {
+                    MeasurandEnumType::CurrentOffered
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
+            17 => {
+                if *s == *b"Energy.Active.Net" {
+                    MeasurandEnumType::EnergyActiveNet
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
+            19 => {
+                if *s == *b"Energy.Reactive.Net" {
+                    MeasurandEnumType::EnergyReactiveNet
+                } else if *s == *b"Energy.Apparent.Net" {
+                    MeasurandEnumType::EnergyApparentNet
+                } else if *s == *b"Power.Active.Export" {
+                    MeasurandEnumType::PowerActiveExport
+                } else if *s == *b"Power.Active.Import" {
+                    MeasurandEnumType::PowerActiveImport
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
+            21 => {
+                if *s == *b"Power.Reactive.Export" {
+                    MeasurandEnumType::PowerReactiveExport
+                } else if *s == *b"Power.Reactive.Import" {
+                    MeasurandEnumType::PowerReactiveImport
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
+            22 => {
+                if *s == *b"Energy.Apparent.Import" {
+                    MeasurandEnumType::EnergyApparentImport
+                } else if *s == *b"Energy.Apparent.Export" {
+                    MeasurandEnumType::EnergyApparentExport
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
+            29 => {
+                if *s == *b"Energy.Active.Export.Register" {
+                    MeasurandEnumType::EnergyActiveExportRegister
+                } else if *s == *b"Energy.Active.Import.Register" {
+                    MeasurandEnumType::EnergyActiveImportRegister
+                } else if *s == *b"Energy.Active.Export.Interval" {
+                    MeasurandEnumType::EnergyActiveExportInterval
+                } else if *s == *b"Energy.Active.Import.Interval" {
+                    MeasurandEnumType::EnergyActiveImportInterval
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
+            31 => {
+                if *s == *b"Energy.Reactive.Export.Register" {
+                    MeasurandEnumType::EnergyReactiveExportRegister
+                } else if *s == *b"Energy.Reactive.Import.Register" {
+                    MeasurandEnumType::EnergyReactiveImportRegister
+                } else if *s == *b"Energy.Reactive.Export.Interval" {
+                    MeasurandEnumType::EnergyReactiveExportInterval
+                } else if *s == *b"Energy.Reactive.Import.Interval" {
+                    MeasurandEnumType::EnergyReactiveImportInterval
+                } else {
+                    MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?)
+                }
+            }
+            _ => MeasurandEnumType::UnknownValue(d.unknown_enum_bytes(s, "MeasurandEnumType")?),
         })
     }
 }
@@ -9833,16 +13174,16 @@ pub struct MessageContentType {
     /// `format`: Required; a [`MessageFormatEnumType`].
     pub format: MessageFormatEnumType,
     /// `language`: Optional; at most 8 characters.
-    pub language: Option<String>,
+    pub language: Option<Text>,
     /// `content`: Required; at most 512 characters.
-    pub content: String,
+    pub content: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl MessageContentType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(format: MessageFormatEnumType, content: String) -> Self {
+    pub fn new(format: MessageFormatEnumType, content: Text) -> Self {
         MessageContentType {
             custom_data: None,
             format,
@@ -9858,64 +13199,126 @@ impl Decode for MessageContentType {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_format: Option<MessageFormatEnumType> = None;
-        let mut f_language: Option<String> = None;
-        let mut f_content: Option<String> = None;
+        let mut f_language: Option<Text> = None;
+        let mut f_content: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    6 => {
+                        if *key == *b"format" {
+                            if f_format.is_some() {
+                                if let Err(e) = d.duplicate("format") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match MessageFormatEnumType::decode(d) {
+                                Ok(v) => f_format = Some(v),
+                                Err(e) => break 'fail (e, Some("format")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    7 => {
+                        if *key == *b"content" {
+                            if f_content.is_some() {
+                                if let Err(e) = d.duplicate("content") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(512)) {
+                                Ok(v) => f_content = Some(v),
+                                Err(e) => break 'fail (e, Some("content")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    8 => {
+                        if *key == *b"language" {
+                            if f_language.is_some() {
+                                if let Err(e) = d.duplicate("language") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_language = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(8)) {
+                                Ok(v) => f_language = Some(v),
+                                Err(e) => break 'fail (e, Some("language")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "format" => {
-                    if f_format.is_some() {
-                        d.duplicate("format")?;
-                    }
-                    f_format =
-                        Some(MessageFormatEnumType::decode(d).map_err(|e| e.at_key("format"))?);
-                }
-                "language" => {
-                    if f_language.is_some() {
-                        d.duplicate("language")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_language = None;
-                        continue;
-                    }
-                    f_language = Some(d.string(Some(8)).map_err(|e| e.at_key("language"))?);
-                }
-                "content" => {
-                    if f_content.is_some() {
-                        d.duplicate("content")?;
-                    }
-                    f_content = Some(d.string(Some(512)).map_err(|e| e.at_key("content"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(MessageContentType {
-            custom_data: f_custom_data,
-            format: match f_format {
-                Some(v) => v,
-                None => return Err(Decoder::missing("format")),
-            },
-            language: f_language,
-            content: match f_content {
-                Some(v) => v,
-                None => return Err(Decoder::missing("content")),
-            },
-            extra,
+            let Some(r_format) = f_format else {
+                break 'fail (Decoder::missing("format"), None);
+            };
+            let Some(r_content) = f_content else {
+                break 'fail (Decoder::missing("content"), None);
+            };
+            return Ok(MessageContentType {
+                custom_data: f_custom_data,
+                format: r_format,
+                language: f_language,
+                content: r_content,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -10025,13 +13428,40 @@ impl std::str::FromStr for MessageFormatEnumType {
 
 impl Decode for MessageFormatEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "ASCII" => MessageFormatEnumType::ASCII,
-            "HTML" => MessageFormatEnumType::HTML,
-            "URI" => MessageFormatEnumType::URI,
-            "UTF8" => MessageFormatEnumType::UTF8,
-            _ => MessageFormatEnumType::UnknownValue(d.unknown_enum(s, "MessageFormatEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            3 => {
+                if *s == *b"URI" {
+                    MessageFormatEnumType::URI
+                } else {
+                    MessageFormatEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageFormatEnumType")?,
+                    )
+                }
+            }
+            4 => {
+                if *s == *b"HTML" {
+                    MessageFormatEnumType::HTML
+                } else if *s == *b"UTF8" {
+                    MessageFormatEnumType::UTF8
+                } else {
+                    MessageFormatEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageFormatEnumType")?,
+                    )
+                }
+            }
+            5 => {
+                if *s == *b"ASCII" {
+                    MessageFormatEnumType::ASCII
+                } else {
+                    MessageFormatEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageFormatEnumType")?,
+                    )
+                }
+            }
+            _ => MessageFormatEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "MessageFormatEnumType")?,
+            ),
         })
     }
 }
@@ -10067,7 +13497,7 @@ pub struct MessageInfoType {
     /// `endDateTime`: Optional; an RFC 3339 date-time.
     pub end_date_time: Option<DateTime>,
     /// `transactionId`: Optional; at most 36 characters.
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<Text>,
     /// `message`: Required; a [`MessageContentType`].
     pub message: MessageContentType,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -10102,120 +13532,237 @@ impl Decode for MessageInfoType {
         let mut f_state: Option<MessageStateEnumType> = None;
         let mut f_start_date_time: Option<DateTime> = None;
         let mut f_end_date_time: Option<DateTime> = None;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut f_message: Option<MessageContentType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    5 => {
+                        if *key == *b"state" {
+                            if f_state.is_some() {
+                                if let Err(e) = d.duplicate("state") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_state = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match MessageStateEnumType::decode(d) {
+                                Ok(v) => f_state = Some(v),
+                                Err(e) => break 'fail (e, Some("state")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    7 => {
+                        if *key == *b"display" {
+                            if f_display.is_some() {
+                                if let Err(e) = d.duplicate("display") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_display = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ComponentType::decode(d) {
+                                Ok(v) => f_display = Some(v),
+                                Err(e) => break 'fail (e, Some("display")),
+                            }
+                        } else if *key == *b"message" {
+                            if f_message.is_some() {
+                                if let Err(e) = d.duplicate("message") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match MessageContentType::decode(d) {
+                                Ok(v) => f_message = Some(v),
+                                Err(e) => break 'fail (e, Some("message")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    8 => {
+                        if *key == *b"priority" {
+                            if f_priority.is_some() {
+                                if let Err(e) = d.duplicate("priority") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match MessagePriorityEnumType::decode(d) {
+                                Ok(v) => f_priority = Some(v),
+                                Err(e) => break 'fail (e, Some("priority")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    11 => {
+                        if *key == *b"endDateTime" {
+                            if f_end_date_time.is_some() {
+                                if let Err(e) = d.duplicate("endDateTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_end_date_time = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_end_date_time = Some(v),
+                                Err(e) => break 'fail (e, Some("endDateTime")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"startDateTime" {
+                            if f_start_date_time.is_some() {
+                                if let Err(e) = d.duplicate("startDateTime") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_start_date_time = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_start_date_time = Some(v),
+                                Err(e) => break 'fail (e, Some("startDateTime")),
+                            }
+                        } else if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_transaction_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(36)) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "display" => {
-                    if f_display.is_some() {
-                        d.duplicate("display")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_display = None;
-                        continue;
-                    }
-                    f_display = Some(ComponentType::decode(d).map_err(|e| e.at_key("display"))?);
-                }
-                "id" => {
-                    if f_id.is_some() {
-                        d.duplicate("id")?;
-                    }
-                    f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
-                }
-                "priority" => {
-                    if f_priority.is_some() {
-                        d.duplicate("priority")?;
-                    }
-                    f_priority =
-                        Some(MessagePriorityEnumType::decode(d).map_err(|e| e.at_key("priority"))?);
-                }
-                "state" => {
-                    if f_state.is_some() {
-                        d.duplicate("state")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_state = None;
-                        continue;
-                    }
-                    f_state = Some(MessageStateEnumType::decode(d).map_err(|e| e.at_key("state"))?);
-                }
-                "startDateTime" => {
-                    if f_start_date_time.is_some() {
-                        d.duplicate("startDateTime")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_start_date_time = None;
-                        continue;
-                    }
-                    f_start_date_time = Some(d.date_time().map_err(|e| e.at_key("startDateTime"))?);
-                }
-                "endDateTime" => {
-                    if f_end_date_time.is_some() {
-                        d.duplicate("endDateTime")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_end_date_time = None;
-                        continue;
-                    }
-                    f_end_date_time = Some(d.date_time().map_err(|e| e.at_key("endDateTime"))?);
-                }
-                "transactionId" => {
-                    if f_transaction_id.is_some() {
-                        d.duplicate("transactionId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_transaction_id = None;
-                        continue;
-                    }
-                    f_transaction_id =
-                        Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
-                }
-                "message" => {
-                    if f_message.is_some() {
-                        d.duplicate("message")?;
-                    }
-                    f_message =
-                        Some(MessageContentType::decode(d).map_err(|e| e.at_key("message"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(MessageInfoType {
-            custom_data: f_custom_data,
-            display: f_display,
-            id: match f_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("id")),
-            },
-            priority: match f_priority {
-                Some(v) => v,
-                None => return Err(Decoder::missing("priority")),
-            },
-            state: f_state,
-            start_date_time: f_start_date_time,
-            end_date_time: f_end_date_time,
-            transaction_id: f_transaction_id,
-            message: match f_message {
-                Some(v) => v,
-                None => return Err(Decoder::missing("message")),
-            },
-            extra,
+            let Some(r_id) = f_id else {
+                break 'fail (Decoder::missing("id"), None);
+            };
+            let Some(r_priority) = f_priority else {
+                break 'fail (Decoder::missing("priority"), None);
+            };
+            let Some(r_message) = f_message else {
+                break 'fail (Decoder::missing("message"), None);
+            };
+            return Ok(MessageInfoType {
+                custom_data: f_custom_data,
+                display: f_display,
+                id: r_id,
+                priority: r_priority,
+                state: f_state,
+                start_date_time: f_start_date_time,
+                end_date_time: f_end_date_time,
+                transaction_id: f_transaction_id,
+                message: r_message,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -10354,14 +13901,31 @@ impl std::str::FromStr for MessagePriorityEnumType {
 
 impl Decode for MessagePriorityEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "AlwaysFront" => MessagePriorityEnumType::AlwaysFront,
-            "InFront" => MessagePriorityEnumType::InFront,
-            "NormalCycle" => MessagePriorityEnumType::NormalCycle,
-            _ => {
-                MessagePriorityEnumType::UnknownValue(d.unknown_enum(s, "MessagePriorityEnumType")?)
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"InFront" {
+                    MessagePriorityEnumType::InFront
+                } else {
+                    MessagePriorityEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessagePriorityEnumType")?,
+                    )
+                }
             }
+            11 => {
+                if *s == *b"AlwaysFront" {
+                    MessagePriorityEnumType::AlwaysFront
+                } else if *s == *b"NormalCycle" {
+                    MessagePriorityEnumType::NormalCycle
+                } else {
+                    MessagePriorityEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessagePriorityEnumType")?,
+                    )
+                }
+            }
+            _ => MessagePriorityEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "MessagePriorityEnumType")?,
+            ),
         })
     }
 }
@@ -10441,13 +14005,47 @@ impl std::str::FromStr for MessageStateEnumType {
 
 impl Decode for MessageStateEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Charging" => MessageStateEnumType::Charging,
-            "Faulted" => MessageStateEnumType::Faulted,
-            "Idle" => MessageStateEnumType::Idle,
-            "Unavailable" => MessageStateEnumType::Unavailable,
-            _ => MessageStateEnumType::UnknownValue(d.unknown_enum(s, "MessageStateEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"Idle" {
+                    MessageStateEnumType::Idle
+                } else {
+                    MessageStateEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageStateEnumType")?,
+                    )
+                }
+            }
+            7 => {
+                if *s == *b"Faulted" {
+                    MessageStateEnumType::Faulted
+                } else {
+                    MessageStateEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageStateEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Charging" {
+                    MessageStateEnumType::Charging
+                } else {
+                    MessageStateEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageStateEnumType")?,
+                    )
+                }
+            }
+            11 => {
+                if *s == *b"Unavailable" {
+                    MessageStateEnumType::Unavailable
+                } else {
+                    MessageStateEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageStateEnumType")?,
+                    )
+                }
+            }
+            _ => {
+                MessageStateEnumType::UnknownValue(d.unknown_enum_bytes(s, "MessageStateEnumType")?)
+            }
         })
     }
 }
@@ -10568,24 +14166,96 @@ impl std::str::FromStr for MessageTriggerEnumType {
 
 impl Decode for MessageTriggerEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "BootNotification" => MessageTriggerEnumType::BootNotification,
-            "LogStatusNotification" => MessageTriggerEnumType::LogStatusNotification,
-            "FirmwareStatusNotification" => MessageTriggerEnumType::FirmwareStatusNotification,
-            "Heartbeat" => MessageTriggerEnumType::Heartbeat,
-            "MeterValues" => MessageTriggerEnumType::MeterValues,
-            "SignChargingStationCertificate" => {
-                MessageTriggerEnumType::SignChargingStationCertificate
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            9 => {
+                if *s == *b"Heartbeat" {
+                    MessageTriggerEnumType::Heartbeat
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
             }
-            "SignV2GCertificate" => MessageTriggerEnumType::SignV2GCertificate,
-            "StatusNotification" => MessageTriggerEnumType::StatusNotification,
-            "TransactionEvent" => MessageTriggerEnumType::TransactionEvent,
-            "SignCombinedCertificate" => MessageTriggerEnumType::SignCombinedCertificate,
-            "PublishFirmwareStatusNotification" => {
-                MessageTriggerEnumType::PublishFirmwareStatusNotification
+            11 => {
+                if *s == *b"MeterValues" {
+                    MessageTriggerEnumType::MeterValues
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
             }
-            _ => MessageTriggerEnumType::UnknownValue(d.unknown_enum(s, "MessageTriggerEnumType")?),
+            16 => {
+                if *s == *b"BootNotification" {
+                    MessageTriggerEnumType::BootNotification
+                } else if *s == *b"TransactionEvent" {
+                    MessageTriggerEnumType::TransactionEvent
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"SignV2GCertificate" {
+                    MessageTriggerEnumType::SignV2GCertificate
+                } else if *s == *b"StatusNotification" {
+                    MessageTriggerEnumType::StatusNotification
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
+            21 => {
+                if *s == *b"LogStatusNotification" {
+                    MessageTriggerEnumType::LogStatusNotification
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
+            23 => {
+                if *s == *b"SignCombinedCertificate" {
+                    MessageTriggerEnumType::SignCombinedCertificate
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
+            26 => {
+                if *s == *b"FirmwareStatusNotification" {
+                    MessageTriggerEnumType::FirmwareStatusNotification
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
+            30 => {
+                if *s == *b"SignChargingStationCertificate" {
+                    MessageTriggerEnumType::SignChargingStationCertificate
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
+            33 => {
+                if *s == *b"PublishFirmwareStatusNotification" {
+                    MessageTriggerEnumType::PublishFirmwareStatusNotification
+                } else {
+                    MessageTriggerEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+                    )
+                }
+            }
+            _ => MessageTriggerEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "MessageTriggerEnumType")?,
+            ),
         })
     }
 }
@@ -10636,51 +14306,96 @@ impl Decode for MeterValueType {
         let mut f_timestamp: Option<DateTime> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    9 => {
+                        if *key == *b"timestamp" {
+                            if f_timestamp.is_some() {
+                                if let Err(e) = d.duplicate("timestamp") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.date_time() {
+                                Ok(v) => f_timestamp = Some(v),
+                                Err(e) => break 'fail (e, Some("timestamp")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    12 => {
+                        if *key == *b"sampledValue" {
+                            if f_sampled_value.is_some() {
+                                if let Err(e) = d.duplicate("sampledValue") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| SampledValueType::decode(d)) {
+                                Ok(v) => f_sampled_value = Some(v),
+                                Err(e) => break 'fail (e, Some("sampledValue")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "sampledValue" => {
-                    if f_sampled_value.is_some() {
-                        d.duplicate("sampledValue")?;
-                    }
-                    f_sampled_value = Some(
-                        d.array(1, None, |d| SampledValueType::decode(d))
-                            .map_err(|e| e.at_key("sampledValue"))?,
-                    );
-                }
-                "timestamp" => {
-                    if f_timestamp.is_some() {
-                        d.duplicate("timestamp")?;
-                    }
-                    f_timestamp = Some(d.date_time().map_err(|e| e.at_key("timestamp"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(MeterValueType {
-            custom_data: f_custom_data,
-            sampled_value: match f_sampled_value {
-                Some(v) => v,
-                None => return Err(Decoder::missing("sampledValue")),
-            },
-            timestamp: match f_timestamp {
-                Some(v) => v,
-                None => return Err(Decoder::missing("timestamp")),
-            },
-            extra,
+            let Some(r_sampled_value) = f_sampled_value else {
+                break 'fail (Decoder::missing("sampledValue"), None);
+            };
+            let Some(r_timestamp) = f_timestamp else {
+                break 'fail (Decoder::missing("timestamp"), None);
+            };
+            return Ok(MeterValueType {
+                custom_data: f_custom_data,
+                sampled_value: r_sampled_value,
+                timestamp: r_timestamp,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -10736,9 +14451,9 @@ pub struct ModemType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `iccid`: Optional; at most 20 characters.
-    pub iccid: Option<String>,
+    pub iccid: Option<Text>,
     /// `imsi`: Optional; at most 20 characters.
-    pub imsi: Option<String>,
+    pub imsi: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -10759,54 +14474,110 @@ impl Decode for ModemType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_iccid: Option<String> = None;
-        let mut f_imsi: Option<String> = None;
+        let mut f_iccid: Option<Text> = None;
+        let mut f_imsi: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    4 => {
+                        if *key == *b"imsi" {
+                            if f_imsi.is_some() {
+                                if let Err(e) = d.duplicate("imsi") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_imsi = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_imsi = Some(v),
+                                Err(e) => break 'fail (e, Some("imsi")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    5 => {
+                        if *key == *b"iccid" {
+                            if f_iccid.is_some() {
+                                if let Err(e) = d.duplicate("iccid") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_iccid = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_iccid = Some(v),
+                                Err(e) => break 'fail (e, Some("iccid")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "iccid" => {
-                    if f_iccid.is_some() {
-                        d.duplicate("iccid")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_iccid = None;
-                        continue;
-                    }
-                    f_iccid = Some(d.string(Some(20)).map_err(|e| e.at_key("iccid"))?);
-                }
-                "imsi" => {
-                    if f_imsi.is_some() {
-                        d.duplicate("imsi")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_imsi = None;
-                        continue;
-                    }
-                    f_imsi = Some(d.string(Some(20)).map_err(|e| e.at_key("imsi"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ModemType {
-            custom_data: f_custom_data,
-            iccid: f_iccid,
-            imsi: f_imsi,
-            extra,
+            return Ok(ModemType {
+                custom_data: f_custom_data,
+                iccid: f_iccid,
+                imsi: f_imsi,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -10910,14 +14681,39 @@ impl std::str::FromStr for MonitorEnumType {
 
 impl Decode for MonitorEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "UpperThreshold" => MonitorEnumType::UpperThreshold,
-            "LowerThreshold" => MonitorEnumType::LowerThreshold,
-            "Delta" => MonitorEnumType::Delta,
-            "Periodic" => MonitorEnumType::Periodic,
-            "PeriodicClockAligned" => MonitorEnumType::PeriodicClockAligned,
-            _ => MonitorEnumType::UnknownValue(d.unknown_enum(s, "MonitorEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            5 => {
+                if *s == *b"Delta" {
+                    MonitorEnumType::Delta
+                } else {
+                    MonitorEnumType::UnknownValue(d.unknown_enum_bytes(s, "MonitorEnumType")?)
+                }
+            }
+            8 => {
+                if *s == *b"Periodic" {
+                    MonitorEnumType::Periodic
+                } else {
+                    MonitorEnumType::UnknownValue(d.unknown_enum_bytes(s, "MonitorEnumType")?)
+                }
+            }
+            14 => {
+                if *s == *b"UpperThreshold" {
+                    MonitorEnumType::UpperThreshold
+                } else if *s == *b"LowerThreshold" {
+                    MonitorEnumType::LowerThreshold
+                } else {
+                    MonitorEnumType::UnknownValue(d.unknown_enum_bytes(s, "MonitorEnumType")?)
+                }
+            }
+            20 => {
+                if *s == *b"PeriodicClockAligned" {
+                    MonitorEnumType::PeriodicClockAligned
+                } else {
+                    MonitorEnumType::UnknownValue(d.unknown_enum_bytes(s, "MonitorEnumType")?)
+                }
+            }
+            _ => MonitorEnumType::UnknownValue(d.unknown_enum_bytes(s, "MonitorEnumType")?),
         })
     }
 }
@@ -10990,12 +14786,38 @@ impl std::str::FromStr for MonitoringBaseEnumType {
 
 impl Decode for MonitoringBaseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "All" => MonitoringBaseEnumType::All,
-            "FactoryDefault" => MonitoringBaseEnumType::FactoryDefault,
-            "HardWiredOnly" => MonitoringBaseEnumType::HardWiredOnly,
-            _ => MonitoringBaseEnumType::UnknownValue(d.unknown_enum(s, "MonitoringBaseEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            3 => {
+                if *s == *b"All" {
+                    MonitoringBaseEnumType::All
+                } else {
+                    MonitoringBaseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MonitoringBaseEnumType")?,
+                    )
+                }
+            }
+            13 => {
+                if *s == *b"HardWiredOnly" {
+                    MonitoringBaseEnumType::HardWiredOnly
+                } else {
+                    MonitoringBaseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MonitoringBaseEnumType")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"FactoryDefault" {
+                    MonitoringBaseEnumType::FactoryDefault
+                } else {
+                    MonitoringBaseEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MonitoringBaseEnumType")?,
+                    )
+                }
+            }
+            _ => MonitoringBaseEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "MonitoringBaseEnumType")?,
+            ),
         })
     }
 }
@@ -11068,13 +14890,37 @@ impl std::str::FromStr for MonitoringCriterionEnumType {
 
 impl Decode for MonitoringCriterionEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "ThresholdMonitoring" => MonitoringCriterionEnumType::ThresholdMonitoring,
-            "DeltaMonitoring" => MonitoringCriterionEnumType::DeltaMonitoring,
-            "PeriodicMonitoring" => MonitoringCriterionEnumType::PeriodicMonitoring,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            15 => {
+                if *s == *b"DeltaMonitoring" {
+                    MonitoringCriterionEnumType::DeltaMonitoring
+                } else {
+                    MonitoringCriterionEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MonitoringCriterionEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"PeriodicMonitoring" {
+                    MonitoringCriterionEnumType::PeriodicMonitoring
+                } else {
+                    MonitoringCriterionEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MonitoringCriterionEnumType")?,
+                    )
+                }
+            }
+            19 => {
+                if *s == *b"ThresholdMonitoring" {
+                    MonitoringCriterionEnumType::ThresholdMonitoring
+                } else {
+                    MonitoringCriterionEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "MonitoringCriterionEnumType")?,
+                    )
+                }
+            }
             _ => MonitoringCriterionEnumType::UnknownValue(
-                d.unknown_enum(s, "MonitoringCriterionEnumType")?,
+                d.unknown_enum_bytes(s, "MonitoringCriterionEnumType")?,
             ),
         })
     }
@@ -11136,62 +14982,117 @@ impl Decode for MonitoringDataType {
         let mut f_variable_monitoring: Option<Vec<VariableMonitoringType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    8 => {
+                        if *key == *b"variable" {
+                            if f_variable.is_some() {
+                                if let Err(e) = d.duplicate("variable") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match VariableType::decode(d) {
+                                Ok(v) => f_variable = Some(v),
+                                Err(e) => break 'fail (e, Some("variable")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    9 => {
+                        if *key == *b"component" {
+                            if f_component.is_some() {
+                                if let Err(e) = d.duplicate("component") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ComponentType::decode(d) {
+                                Ok(v) => f_component = Some(v),
+                                Err(e) => break 'fail (e, Some("component")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    18 => {
+                        if *key == *b"variableMonitoring" {
+                            if f_variable_monitoring.is_some() {
+                                if let Err(e) = d.duplicate("variableMonitoring") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, None, |d| VariableMonitoringType::decode(d)) {
+                                Ok(v) => f_variable_monitoring = Some(v),
+                                Err(e) => break 'fail (e, Some("variableMonitoring")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "component" => {
-                    if f_component.is_some() {
-                        d.duplicate("component")?;
-                    }
-                    f_component =
-                        Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
-                }
-                "variable" => {
-                    if f_variable.is_some() {
-                        d.duplicate("variable")?;
-                    }
-                    f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
-                }
-                "variableMonitoring" => {
-                    if f_variable_monitoring.is_some() {
-                        d.duplicate("variableMonitoring")?;
-                    }
-                    f_variable_monitoring = Some(
-                        d.array(1, None, |d| VariableMonitoringType::decode(d))
-                            .map_err(|e| e.at_key("variableMonitoring"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(MonitoringDataType {
-            custom_data: f_custom_data,
-            component: match f_component {
-                Some(v) => v,
-                None => return Err(Decoder::missing("component")),
-            },
-            variable: match f_variable {
-                Some(v) => v,
-                None => return Err(Decoder::missing("variable")),
-            },
-            variable_monitoring: match f_variable_monitoring {
-                Some(v) => v,
-                None => return Err(Decoder::missing("variableMonitoring")),
-            },
-            extra,
+            let Some(r_component) = f_component else {
+                break 'fail (Decoder::missing("component"), None);
+            };
+            let Some(r_variable) = f_variable else {
+                break 'fail (Decoder::missing("variable"), None);
+            };
+            let Some(r_variable_monitoring) = f_variable_monitoring else {
+                break 'fail (Decoder::missing("variableMonitoring"), None);
+            };
+            return Ok(MonitoringDataType {
+                custom_data: f_custom_data,
+                component: r_component,
+                variable: r_variable,
+                variable_monitoring: r_variable_monitoring,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -11305,12 +15206,25 @@ impl std::str::FromStr for MutabilityEnumType {
 
 impl Decode for MutabilityEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "ReadOnly" => MutabilityEnumType::ReadOnly,
-            "WriteOnly" => MutabilityEnumType::WriteOnly,
-            "ReadWrite" => MutabilityEnumType::ReadWrite,
-            _ => MutabilityEnumType::UnknownValue(d.unknown_enum(s, "MutabilityEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"ReadOnly" {
+                    MutabilityEnumType::ReadOnly
+                } else {
+                    MutabilityEnumType::UnknownValue(d.unknown_enum_bytes(s, "MutabilityEnumType")?)
+                }
+            }
+            9 => {
+                if *s == *b"WriteOnly" {
+                    MutabilityEnumType::WriteOnly
+                } else if *s == *b"ReadWrite" {
+                    MutabilityEnumType::ReadWrite
+                } else {
+                    MutabilityEnumType::UnknownValue(d.unknown_enum_bytes(s, "MutabilityEnumType")?)
+                }
+            }
+            _ => MutabilityEnumType::UnknownValue(d.unknown_enum_bytes(s, "MutabilityEnumType")?),
         })
     }
 }
@@ -11340,7 +15254,7 @@ pub struct NetworkConnectionProfileType {
     /// `ocppTransport`: Required; a [`OCPPTransportEnumType`].
     pub ocpp_transport: OCPPTransportEnumType,
     /// `ocppCsmsUrl`: Required; at most 512 characters.
-    pub ocpp_csms_url: String,
+    pub ocpp_csms_url: Text,
     /// `messageTimeout`: Required; an integer.
     pub message_timeout: i64,
     /// `securityProfile`: Required; an integer.
@@ -11358,7 +15272,7 @@ impl NetworkConnectionProfileType {
     pub fn new(
         ocpp_version: OCPPVersionEnumType,
         ocpp_transport: OCPPTransportEnumType,
-        ocpp_csms_url: String,
+        ocpp_csms_url: Text,
         message_timeout: i64,
         security_profile: i64,
         ocpp_interface: OCPPInterfaceEnumType,
@@ -11385,129 +15299,218 @@ impl Decode for NetworkConnectionProfileType {
         let mut f_apn: Option<APNType> = None;
         let mut f_ocpp_version: Option<OCPPVersionEnumType> = None;
         let mut f_ocpp_transport: Option<OCPPTransportEnumType> = None;
-        let mut f_ocpp_csms_url: Option<String> = None;
+        let mut f_ocpp_csms_url: Option<Text> = None;
         let mut f_message_timeout: Option<i64> = None;
         let mut f_security_profile: Option<i64> = None;
         let mut f_ocpp_interface: Option<OCPPInterfaceEnumType> = None;
         let mut f_vpn: Option<VPNType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    3 => {
+                        if *key == *b"apn" {
+                            if f_apn.is_some() {
+                                if let Err(e) = d.duplicate("apn") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_apn = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match APNType::decode(d) {
+                                Ok(v) => f_apn = Some(v),
+                                Err(e) => break 'fail (e, Some("apn")),
+                            }
+                        } else if *key == *b"vpn" {
+                            if f_vpn.is_some() {
+                                if let Err(e) = d.duplicate("vpn") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_vpn = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match VPNType::decode(d) {
+                                Ok(v) => f_vpn = Some(v),
+                                Err(e) => break 'fail (e, Some("vpn")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    11 => {
+                        if *key == *b"ocppVersion" {
+                            if f_ocpp_version.is_some() {
+                                if let Err(e) = d.duplicate("ocppVersion") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match OCPPVersionEnumType::decode(d) {
+                                Ok(v) => f_ocpp_version = Some(v),
+                                Err(e) => break 'fail (e, Some("ocppVersion")),
+                            }
+                        } else if *key == *b"ocppCsmsUrl" {
+                            if f_ocpp_csms_url.is_some() {
+                                if let Err(e) = d.duplicate("ocppCsmsUrl") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(512)) {
+                                Ok(v) => f_ocpp_csms_url = Some(v),
+                                Err(e) => break 'fail (e, Some("ocppCsmsUrl")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"ocppTransport" {
+                            if f_ocpp_transport.is_some() {
+                                if let Err(e) = d.duplicate("ocppTransport") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match OCPPTransportEnumType::decode(d) {
+                                Ok(v) => f_ocpp_transport = Some(v),
+                                Err(e) => break 'fail (e, Some("ocppTransport")),
+                            }
+                        } else if *key == *b"ocppInterface" {
+                            if f_ocpp_interface.is_some() {
+                                if let Err(e) = d.duplicate("ocppInterface") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match OCPPInterfaceEnumType::decode(d) {
+                                Ok(v) => f_ocpp_interface = Some(v),
+                                Err(e) => break 'fail (e, Some("ocppInterface")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    14 => {
+                        if *key == *b"messageTimeout" {
+                            if f_message_timeout.is_some() {
+                                if let Err(e) = d.duplicate("messageTimeout") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_message_timeout = Some(v),
+                                Err(e) => break 'fail (e, Some("messageTimeout")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    15 => {
+                        if *key == *b"securityProfile" {
+                            if f_security_profile.is_some() {
+                                if let Err(e) = d.duplicate("securityProfile") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_security_profile = Some(v),
+                                Err(e) => break 'fail (e, Some("securityProfile")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "apn" => {
-                    if f_apn.is_some() {
-                        d.duplicate("apn")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_apn = None;
-                        continue;
-                    }
-                    f_apn = Some(APNType::decode(d).map_err(|e| e.at_key("apn"))?);
-                }
-                "ocppVersion" => {
-                    if f_ocpp_version.is_some() {
-                        d.duplicate("ocppVersion")?;
-                    }
-                    f_ocpp_version =
-                        Some(OCPPVersionEnumType::decode(d).map_err(|e| e.at_key("ocppVersion"))?);
-                }
-                "ocppTransport" => {
-                    if f_ocpp_transport.is_some() {
-                        d.duplicate("ocppTransport")?;
-                    }
-                    f_ocpp_transport = Some(
-                        OCPPTransportEnumType::decode(d).map_err(|e| e.at_key("ocppTransport"))?,
-                    );
-                }
-                "ocppCsmsUrl" => {
-                    if f_ocpp_csms_url.is_some() {
-                        d.duplicate("ocppCsmsUrl")?;
-                    }
-                    f_ocpp_csms_url =
-                        Some(d.string(Some(512)).map_err(|e| e.at_key("ocppCsmsUrl"))?);
-                }
-                "messageTimeout" => {
-                    if f_message_timeout.is_some() {
-                        d.duplicate("messageTimeout")?;
-                    }
-                    f_message_timeout = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("messageTimeout"))?,
-                    );
-                }
-                "securityProfile" => {
-                    if f_security_profile.is_some() {
-                        d.duplicate("securityProfile")?;
-                    }
-                    f_security_profile = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("securityProfile"))?,
-                    );
-                }
-                "ocppInterface" => {
-                    if f_ocpp_interface.is_some() {
-                        d.duplicate("ocppInterface")?;
-                    }
-                    f_ocpp_interface = Some(
-                        OCPPInterfaceEnumType::decode(d).map_err(|e| e.at_key("ocppInterface"))?,
-                    );
-                }
-                "vpn" => {
-                    if f_vpn.is_some() {
-                        d.duplicate("vpn")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_vpn = None;
-                        continue;
-                    }
-                    f_vpn = Some(VPNType::decode(d).map_err(|e| e.at_key("vpn"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(NetworkConnectionProfileType {
-            custom_data: f_custom_data,
-            apn: f_apn,
-            ocpp_version: match f_ocpp_version {
-                Some(v) => v,
-                None => return Err(Decoder::missing("ocppVersion")),
-            },
-            ocpp_transport: match f_ocpp_transport {
-                Some(v) => v,
-                None => return Err(Decoder::missing("ocppTransport")),
-            },
-            ocpp_csms_url: match f_ocpp_csms_url {
-                Some(v) => v,
-                None => return Err(Decoder::missing("ocppCsmsUrl")),
-            },
-            message_timeout: match f_message_timeout {
-                Some(v) => v,
-                None => return Err(Decoder::missing("messageTimeout")),
-            },
-            security_profile: match f_security_profile {
-                Some(v) => v,
-                None => return Err(Decoder::missing("securityProfile")),
-            },
-            ocpp_interface: match f_ocpp_interface {
-                Some(v) => v,
-                None => return Err(Decoder::missing("ocppInterface")),
-            },
-            vpn: f_vpn,
-            extra,
+            let Some(r_ocpp_version) = f_ocpp_version else {
+                break 'fail (Decoder::missing("ocppVersion"), None);
+            };
+            let Some(r_ocpp_transport) = f_ocpp_transport else {
+                break 'fail (Decoder::missing("ocppTransport"), None);
+            };
+            let Some(r_ocpp_csms_url) = f_ocpp_csms_url else {
+                break 'fail (Decoder::missing("ocppCsmsUrl"), None);
+            };
+            let Some(r_message_timeout) = f_message_timeout else {
+                break 'fail (Decoder::missing("messageTimeout"), None);
+            };
+            let Some(r_security_profile) = f_security_profile else {
+                break 'fail (Decoder::missing("securityProfile"), None);
+            };
+            let Some(r_ocpp_interface) = f_ocpp_interface else {
+                break 'fail (Decoder::missing("ocppInterface"), None);
+            };
+            return Ok(NetworkConnectionProfileType {
+                custom_data: f_custom_data,
+                apn: f_apn,
+                ocpp_version: r_ocpp_version,
+                ocpp_transport: r_ocpp_transport,
+                ocpp_csms_url: r_ocpp_csms_url,
+                message_timeout: r_message_timeout,
+                security_profile: r_security_profile,
+                ocpp_interface: r_ocpp_interface,
+                vpn: f_vpn,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -11648,13 +15651,30 @@ impl std::str::FromStr for NotifyEVChargingNeedsStatusEnumType {
 
 impl Decode for NotifyEVChargingNeedsStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => NotifyEVChargingNeedsStatusEnumType::Accepted,
-            "Rejected" => NotifyEVChargingNeedsStatusEnumType::Rejected,
-            "Processing" => NotifyEVChargingNeedsStatusEnumType::Processing,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    NotifyEVChargingNeedsStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    NotifyEVChargingNeedsStatusEnumType::Rejected
+                } else {
+                    NotifyEVChargingNeedsStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "NotifyEVChargingNeedsStatusEnumType")?,
+                    )
+                }
+            }
+            10 => {
+                if *s == *b"Processing" {
+                    NotifyEVChargingNeedsStatusEnumType::Processing
+                } else {
+                    NotifyEVChargingNeedsStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "NotifyEVChargingNeedsStatusEnumType")?,
+                    )
+                }
+            }
             _ => NotifyEVChargingNeedsStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "NotifyEVChargingNeedsStatusEnumType")?,
+                d.unknown_enum_bytes(s, "NotifyEVChargingNeedsStatusEnumType")?,
             ),
         })
     }
@@ -11755,17 +15775,41 @@ impl std::str::FromStr for OCPPInterfaceEnumType {
 
 impl Decode for OCPPInterfaceEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Wired0" => OCPPInterfaceEnumType::Wired0,
-            "Wired1" => OCPPInterfaceEnumType::Wired1,
-            "Wired2" => OCPPInterfaceEnumType::Wired2,
-            "Wired3" => OCPPInterfaceEnumType::Wired3,
-            "Wireless0" => OCPPInterfaceEnumType::Wireless0,
-            "Wireless1" => OCPPInterfaceEnumType::Wireless1,
-            "Wireless2" => OCPPInterfaceEnumType::Wireless2,
-            "Wireless3" => OCPPInterfaceEnumType::Wireless3,
-            _ => OCPPInterfaceEnumType::UnknownValue(d.unknown_enum(s, "OCPPInterfaceEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Wired0" {
+                    OCPPInterfaceEnumType::Wired0
+                } else if *s == *b"Wired1" {
+                    OCPPInterfaceEnumType::Wired1
+                } else if *s == *b"Wired2" {
+                    OCPPInterfaceEnumType::Wired2
+                } else if *s == *b"Wired3" {
+                    OCPPInterfaceEnumType::Wired3
+                } else {
+                    OCPPInterfaceEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "OCPPInterfaceEnumType")?,
+                    )
+                }
+            }
+            9 => {
+                if *s == *b"Wireless0" {
+                    OCPPInterfaceEnumType::Wireless0
+                } else if *s == *b"Wireless1" {
+                    OCPPInterfaceEnumType::Wireless1
+                } else if *s == *b"Wireless2" {
+                    OCPPInterfaceEnumType::Wireless2
+                } else if *s == *b"Wireless3" {
+                    OCPPInterfaceEnumType::Wireless3
+                } else {
+                    OCPPInterfaceEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "OCPPInterfaceEnumType")?,
+                    )
+                }
+            }
+            _ => OCPPInterfaceEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "OCPPInterfaceEnumType")?,
+            ),
         })
     }
 }
@@ -11831,11 +15875,22 @@ impl std::str::FromStr for OCPPTransportEnumType {
 
 impl Decode for OCPPTransportEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "JSON" => OCPPTransportEnumType::JSON,
-            "SOAP" => OCPPTransportEnumType::SOAP,
-            _ => OCPPTransportEnumType::UnknownValue(d.unknown_enum(s, "OCPPTransportEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"JSON" {
+                    OCPPTransportEnumType::JSON
+                } else if *s == *b"SOAP" {
+                    OCPPTransportEnumType::SOAP
+                } else {
+                    OCPPTransportEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "OCPPTransportEnumType")?,
+                    )
+                }
+            }
+            _ => OCPPTransportEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "OCPPTransportEnumType")?,
+            ),
         })
     }
 }
@@ -11913,13 +15968,24 @@ impl std::str::FromStr for OCPPVersionEnumType {
 
 impl Decode for OCPPVersionEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "OCPP12" => OCPPVersionEnumType::OCPP12,
-            "OCPP15" => OCPPVersionEnumType::OCPP15,
-            "OCPP16" => OCPPVersionEnumType::OCPP16,
-            "OCPP20" => OCPPVersionEnumType::OCPP20,
-            _ => OCPPVersionEnumType::UnknownValue(d.unknown_enum(s, "OCPPVersionEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"OCPP12" {
+                    OCPPVersionEnumType::OCPP12
+                } else if *s == *b"OCPP15" {
+                    OCPPVersionEnumType::OCPP15
+                } else if *s == *b"OCPP16" {
+                    OCPPVersionEnumType::OCPP16
+                } else if *s == *b"OCPP20" {
+                    OCPPVersionEnumType::OCPP20
+                } else {
+                    OCPPVersionEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "OCPPVersionEnumType")?,
+                    )
+                }
+            }
+            _ => OCPPVersionEnumType::UnknownValue(d.unknown_enum_bytes(s, "OCPPVersionEnumType")?),
         })
     }
 }
@@ -11945,13 +16011,13 @@ pub struct OCSPRequestDataType {
     /// `hashAlgorithm`: Required; a [`HashAlgorithmEnumType`].
     pub hash_algorithm: HashAlgorithmEnumType,
     /// `issuerNameHash`: Required; at most 128 characters.
-    pub issuer_name_hash: String,
+    pub issuer_name_hash: Text,
     /// `issuerKeyHash`: Required; at most 128 characters.
-    pub issuer_key_hash: String,
+    pub issuer_key_hash: Text,
     /// `serialNumber`: Required; at most 40 characters.
-    pub serial_number: String,
+    pub serial_number: Text,
     /// `responderURL`: Required; at most 512 characters.
-    pub responder_url: String,
+    pub responder_url: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -11960,10 +16026,10 @@ impl OCSPRequestDataType {
     /// A value with the required members given and every optional member absent.
     pub fn new(
         hash_algorithm: HashAlgorithmEnumType,
-        issuer_name_hash: String,
-        issuer_key_hash: String,
-        serial_number: String,
-        responder_url: String,
+        issuer_name_hash: Text,
+        issuer_key_hash: Text,
+        serial_number: Text,
+        responder_url: Text,
     ) -> Self {
         OCSPRequestDataType {
             custom_data: None,
@@ -11982,92 +16048,151 @@ impl Decode for OCSPRequestDataType {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_hash_algorithm: Option<HashAlgorithmEnumType> = None;
-        let mut f_issuer_name_hash: Option<String> = None;
-        let mut f_issuer_key_hash: Option<String> = None;
-        let mut f_serial_number: Option<String> = None;
-        let mut f_responder_url: Option<String> = None;
+        let mut f_issuer_name_hash: Option<Text> = None;
+        let mut f_issuer_key_hash: Option<Text> = None;
+        let mut f_serial_number: Option<Text> = None;
+        let mut f_responder_url: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    12 => {
+                        if *key == *b"serialNumber" {
+                            if f_serial_number.is_some() {
+                                if let Err(e) = d.duplicate("serialNumber") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(40)) {
+                                Ok(v) => f_serial_number = Some(v),
+                                Err(e) => break 'fail (e, Some("serialNumber")),
+                            }
+                        } else if *key == *b"responderURL" {
+                            if f_responder_url.is_some() {
+                                if let Err(e) = d.duplicate("responderURL") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(512)) {
+                                Ok(v) => f_responder_url = Some(v),
+                                Err(e) => break 'fail (e, Some("responderURL")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    13 => {
+                        if *key == *b"hashAlgorithm" {
+                            if f_hash_algorithm.is_some() {
+                                if let Err(e) = d.duplicate("hashAlgorithm") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match HashAlgorithmEnumType::decode(d) {
+                                Ok(v) => f_hash_algorithm = Some(v),
+                                Err(e) => break 'fail (e, Some("hashAlgorithm")),
+                            }
+                        } else if *key == *b"issuerKeyHash" {
+                            if f_issuer_key_hash.is_some() {
+                                if let Err(e) = d.duplicate("issuerKeyHash") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(128)) {
+                                Ok(v) => f_issuer_key_hash = Some(v),
+                                Err(e) => break 'fail (e, Some("issuerKeyHash")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    14 => {
+                        if *key == *b"issuerNameHash" {
+                            if f_issuer_name_hash.is_some() {
+                                if let Err(e) = d.duplicate("issuerNameHash") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(128)) {
+                                Ok(v) => f_issuer_name_hash = Some(v),
+                                Err(e) => break 'fail (e, Some("issuerNameHash")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "hashAlgorithm" => {
-                    if f_hash_algorithm.is_some() {
-                        d.duplicate("hashAlgorithm")?;
-                    }
-                    f_hash_algorithm = Some(
-                        HashAlgorithmEnumType::decode(d).map_err(|e| e.at_key("hashAlgorithm"))?,
-                    );
-                }
-                "issuerNameHash" => {
-                    if f_issuer_name_hash.is_some() {
-                        d.duplicate("issuerNameHash")?;
-                    }
-                    f_issuer_name_hash = Some(
-                        d.string(Some(128))
-                            .map_err(|e| e.at_key("issuerNameHash"))?,
-                    );
-                }
-                "issuerKeyHash" => {
-                    if f_issuer_key_hash.is_some() {
-                        d.duplicate("issuerKeyHash")?;
-                    }
-                    f_issuer_key_hash =
-                        Some(d.string(Some(128)).map_err(|e| e.at_key("issuerKeyHash"))?);
-                }
-                "serialNumber" => {
-                    if f_serial_number.is_some() {
-                        d.duplicate("serialNumber")?;
-                    }
-                    f_serial_number =
-                        Some(d.string(Some(40)).map_err(|e| e.at_key("serialNumber"))?);
-                }
-                "responderURL" => {
-                    if f_responder_url.is_some() {
-                        d.duplicate("responderURL")?;
-                    }
-                    f_responder_url =
-                        Some(d.string(Some(512)).map_err(|e| e.at_key("responderURL"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(OCSPRequestDataType {
-            custom_data: f_custom_data,
-            hash_algorithm: match f_hash_algorithm {
-                Some(v) => v,
-                None => return Err(Decoder::missing("hashAlgorithm")),
-            },
-            issuer_name_hash: match f_issuer_name_hash {
-                Some(v) => v,
-                None => return Err(Decoder::missing("issuerNameHash")),
-            },
-            issuer_key_hash: match f_issuer_key_hash {
-                Some(v) => v,
-                None => return Err(Decoder::missing("issuerKeyHash")),
-            },
-            serial_number: match f_serial_number {
-                Some(v) => v,
-                None => return Err(Decoder::missing("serialNumber")),
-            },
-            responder_url: match f_responder_url {
-                Some(v) => v,
-                None => return Err(Decoder::missing("responderURL")),
-            },
-            extra,
+            let Some(r_hash_algorithm) = f_hash_algorithm else {
+                break 'fail (Decoder::missing("hashAlgorithm"), None);
+            };
+            let Some(r_issuer_name_hash) = f_issuer_name_hash else {
+                break 'fail (Decoder::missing("issuerNameHash"), None);
+            };
+            let Some(r_issuer_key_hash) = f_issuer_key_hash else {
+                break 'fail (Decoder::missing("issuerKeyHash"), None);
+            };
+            let Some(r_serial_number) = f_serial_number else {
+                break 'fail (Decoder::missing("serialNumber"), None);
+            };
+            let Some(r_responder_url) = f_responder_url else {
+                break 'fail (Decoder::missing("responderURL"), None);
+            };
+            return Ok(OCSPRequestDataType {
+                custom_data: f_custom_data,
+                hash_algorithm: r_hash_algorithm,
+                issuer_name_hash: r_issuer_name_hash,
+                issuer_key_hash: r_issuer_key_hash,
+                serial_number: r_serial_number,
+                responder_url: r_responder_url,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -12191,12 +16316,28 @@ impl std::str::FromStr for OperationalStatusEnumType {
 
 impl Decode for OperationalStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Inoperative" => OperationalStatusEnumType::Inoperative,
-            "Operative" => OperationalStatusEnumType::Operative,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            9 => {
+                if *s == *b"Operative" {
+                    OperationalStatusEnumType::Operative
+                } else {
+                    OperationalStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "OperationalStatusEnumType")?,
+                    )
+                }
+            }
+            11 => {
+                if *s == *b"Inoperative" {
+                    OperationalStatusEnumType::Inoperative
+                } else {
+                    OperationalStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "OperationalStatusEnumType")?,
+                    )
+                }
+            }
             _ => OperationalStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "OperationalStatusEnumType")?,
+                d.unknown_enum_bytes(s, "OperationalStatusEnumType")?,
             ),
         })
     }
@@ -12307,19 +16448,49 @@ impl std::str::FromStr for PhaseEnumType {
 
 impl Decode for PhaseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "L1" => PhaseEnumType::L1,
-            "L2" => PhaseEnumType::L2,
-            "L3" => PhaseEnumType::L3,
-            "N" => PhaseEnumType::N,
-            "L1-N" => PhaseEnumType::L1N,
-            "L2-N" => PhaseEnumType::L2N,
-            "L3-N" => PhaseEnumType::L3N,
-            "L1-L2" => PhaseEnumType::L1L2,
-            "L2-L3" => PhaseEnumType::L2L3,
-            "L3-L1" => PhaseEnumType::L3L1,
-            _ => PhaseEnumType::UnknownValue(d.unknown_enum(s, "PhaseEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            1 => {
+                if *s == *b"N" {
+                    PhaseEnumType::N
+                } else {
+                    PhaseEnumType::UnknownValue(d.unknown_enum_bytes(s, "PhaseEnumType")?)
+                }
+            }
+            2 => {
+                if *s == *b"L1" {
+                    PhaseEnumType::L1
+                } else if *s == *b"L2" {
+                    PhaseEnumType::L2
+                } else if *s == *b"L3" {
+                    PhaseEnumType::L3
+                } else {
+                    PhaseEnumType::UnknownValue(d.unknown_enum_bytes(s, "PhaseEnumType")?)
+                }
+            }
+            4 => {
+                if *s == *b"L1-N" {
+                    PhaseEnumType::L1N
+                } else if *s == *b"L2-N" {
+                    PhaseEnumType::L2N
+                } else if *s == *b"L3-N" {
+                    PhaseEnumType::L3N
+                } else {
+                    PhaseEnumType::UnknownValue(d.unknown_enum_bytes(s, "PhaseEnumType")?)
+                }
+            }
+            5 => {
+                if *s == *b"L1-L2" {
+                    PhaseEnumType::L1L2
+                } else if *s == *b"L2-L3" {
+                    PhaseEnumType::L2L3
+                } else if *s == *b"L3-L1" {
+                    PhaseEnumType::L3L1
+                } else {
+                    PhaseEnumType::UnknownValue(d.unknown_enum_bytes(s, "PhaseEnumType")?)
+                }
+            }
+            _ => PhaseEnumType::UnknownValue(d.unknown_enum_bytes(s, "PhaseEnumType")?),
         })
     }
 }
@@ -12427,20 +16598,93 @@ impl std::str::FromStr for PublishFirmwareStatusEnumType {
 
 impl Decode for PublishFirmwareStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Idle" => PublishFirmwareStatusEnumType::Idle,
-            "DownloadScheduled" => PublishFirmwareStatusEnumType::DownloadScheduled,
-            "Downloading" => PublishFirmwareStatusEnumType::Downloading,
-            "Downloaded" => PublishFirmwareStatusEnumType::Downloaded,
-            "Published" => PublishFirmwareStatusEnumType::Published,
-            "DownloadFailed" => PublishFirmwareStatusEnumType::DownloadFailed,
-            "DownloadPaused" => PublishFirmwareStatusEnumType::DownloadPaused,
-            "InvalidChecksum" => PublishFirmwareStatusEnumType::InvalidChecksum,
-            "ChecksumVerified" => PublishFirmwareStatusEnumType::ChecksumVerified,
-            "PublishFailed" => PublishFirmwareStatusEnumType::PublishFailed,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"Idle" {
+                    PublishFirmwareStatusEnumType::Idle
+                } else {
+                    PublishFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "PublishFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            9 => {
+                if *s == *b"Published" {
+                    PublishFirmwareStatusEnumType::Published
+                } else {
+                    PublishFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "PublishFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            10 => {
+                if *s == *b"Downloaded" {
+                    PublishFirmwareStatusEnumType::Downloaded
+                } else {
+                    PublishFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "PublishFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            11 => {
+                if *s == *b"Downloading" {
+                    PublishFirmwareStatusEnumType::Downloading
+                } else {
+                    PublishFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "PublishFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            13 => {
+                if *s == *b"PublishFailed" {
+                    PublishFirmwareStatusEnumType::PublishFailed
+                } else {
+                    PublishFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "PublishFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"DownloadFailed" {
+                    PublishFirmwareStatusEnumType::DownloadFailed
+                } else if *s == *b"DownloadPaused" {
+                    PublishFirmwareStatusEnumType::DownloadPaused
+                } else {
+                    PublishFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "PublishFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            15 => {
+                if *s == *b"InvalidChecksum" {
+                    PublishFirmwareStatusEnumType::InvalidChecksum
+                } else {
+                    PublishFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "PublishFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"ChecksumVerified" {
+                    PublishFirmwareStatusEnumType::ChecksumVerified
+                } else {
+                    PublishFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "PublishFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            17 => {
+                if *s == *b"DownloadScheduled" {
+                    PublishFirmwareStatusEnumType::DownloadScheduled
+                } else {
+                    PublishFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "PublishFirmwareStatusEnumType")?,
+                    )
+                }
+            }
             _ => PublishFirmwareStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "PublishFirmwareStatusEnumType")?,
+                d.unknown_enum_bytes(s, "PublishFirmwareStatusEnumType")?,
             ),
         })
     }
@@ -12541,17 +16785,76 @@ impl std::str::FromStr for ReadingContextEnumType {
 
 impl Decode for ReadingContextEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Interruption.Begin" => ReadingContextEnumType::InterruptionBegin,
-            "Interruption.End" => ReadingContextEnumType::InterruptionEnd,
-            "Other" => ReadingContextEnumType::Other,
-            "Sample.Clock" => ReadingContextEnumType::SampleClock,
-            "Sample.Periodic" => ReadingContextEnumType::SamplePeriodic,
-            "Transaction.Begin" => ReadingContextEnumType::TransactionBegin,
-            "Transaction.End" => ReadingContextEnumType::TransactionEnd,
-            "Trigger" => ReadingContextEnumType::Trigger,
-            _ => ReadingContextEnumType::UnknownValue(d.unknown_enum(s, "ReadingContextEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            5 => {
+                if *s == *b"Other" {
+                    ReadingContextEnumType::Other
+                } else {
+                    ReadingContextEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ReadingContextEnumType")?,
+                    )
+                }
+            }
+            7 => {
+                if *s == *b"Trigger" {
+                    ReadingContextEnumType::Trigger
+                } else {
+                    ReadingContextEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ReadingContextEnumType")?,
+                    )
+                }
+            }
+            12 => {
+                if *s == *b"Sample.Clock" {
+                    ReadingContextEnumType::SampleClock
+                } else {
+                    ReadingContextEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ReadingContextEnumType")?,
+                    )
+                }
+            }
+            15 => {
+                if *s == *b"Sample.Periodic" {
+                    ReadingContextEnumType::SamplePeriodic
+                } else if *s == *b"Transaction.End" {
+                    ReadingContextEnumType::TransactionEnd
+                } else {
+                    ReadingContextEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ReadingContextEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"Interruption.End" {
+                    ReadingContextEnumType::InterruptionEnd
+                } else {
+                    ReadingContextEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ReadingContextEnumType")?,
+                    )
+                }
+            }
+            17 => {
+                if *s == *b"Transaction.Begin" {
+                    ReadingContextEnumType::TransactionBegin
+                } else {
+                    ReadingContextEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ReadingContextEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"Interruption.Begin" {
+                    ReadingContextEnumType::InterruptionBegin
+                } else {
+                    ReadingContextEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ReadingContextEnumType")?,
+                    )
+                }
+            }
+            _ => ReadingContextEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "ReadingContextEnumType")?,
+            ),
         })
     }
 }
@@ -12704,28 +17007,107 @@ impl std::str::FromStr for ReasonEnumType {
 
 impl Decode for ReasonEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "DeAuthorized" => ReasonEnumType::DeAuthorized,
-            "EmergencyStop" => ReasonEnumType::EmergencyStop,
-            "EnergyLimitReached" => ReasonEnumType::EnergyLimitReached,
-            "EVDisconnected" => ReasonEnumType::EVDisconnected,
-            "GroundFault" => ReasonEnumType::GroundFault,
-            "ImmediateReset" => ReasonEnumType::ImmediateReset,
-            "Local" => ReasonEnumType::Local,
-            "LocalOutOfCredit" => ReasonEnumType::LocalOutOfCredit,
-            "MasterPass" => ReasonEnumType::MasterPass,
-            "Other" => ReasonEnumType::Other,
-            "OvercurrentFault" => ReasonEnumType::OvercurrentFault,
-            "PowerLoss" => ReasonEnumType::PowerLoss,
-            "PowerQuality" => ReasonEnumType::PowerQuality,
-            "Reboot" => ReasonEnumType::Reboot,
-            "Remote" => ReasonEnumType::Remote,
-            "SOCLimitReached" => ReasonEnumType::SOCLimitReached,
-            "StoppedByEV" => ReasonEnumType::StoppedByEV,
-            "TimeLimitReached" => ReasonEnumType::TimeLimitReached,
-            "Timeout" => ReasonEnumType::Timeout,
-            _ => ReasonEnumType::UnknownValue(d.unknown_enum(s, "ReasonEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            5 => {
+                if *s == *b"Local" {
+                    ReasonEnumType::Local
+                } else if *s == *b"Other" {
+                    ReasonEnumType::Other
+                } else {
+                    ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?)
+                }
+            }
+            6 => {
+                if *s == *b"Reboot" {
+                    ReasonEnumType::Reboot
+                } else if *s == *b"Remote" {
+                    ReasonEnumType::Remote
+                } else {
+                    ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?)
+                }
+            }
+            7 => {
+                if *s == *b"Timeout" {
+                    ReasonEnumType::Timeout
+                } else {
+                    ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?)
+                }
+            }
+            9 => {
+                if *s == *b"PowerLoss" {
+                    ReasonEnumType::PowerLoss
+                } else {
+                    ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?)
+                }
+            }
+            10 => {
+                if *s == *b"MasterPass" {
+                    ReasonEnumType::MasterPass
+                } else {
+                    ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?)
+                }
+            }
+            11 => {
+                if *s == *b"GroundFault" {
+                    ReasonEnumType::GroundFault
+                } else if *s == *b"StoppedByEV" {
+                    ReasonEnumType::StoppedByEV
+                } else {
+                    ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?)
+                }
+            }
+            12 => {
+                if *s == *b"DeAuthorized" {
+                    ReasonEnumType::DeAuthorized
+                } else if *s == *b"PowerQuality" {
+                    ReasonEnumType::PowerQuality
+                } else {
+                    ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?)
+                }
+            }
+            13 => {
+                if *s == *b"EmergencyStop" {
+                    ReasonEnumType::EmergencyStop
+                } else {
+                    ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?)
+                }
+            }
+            14 => {
+                if *s == *b"EVDisconnected" {
+                    ReasonEnumType::EVDisconnected
+                } else if *s == *b"ImmediateReset" {
+                    ReasonEnumType::ImmediateReset
+                } else {
+                    ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?)
+                }
+            }
+            15 => {
+                if *s == *b"SOCLimitReached" {
+                    ReasonEnumType::SOCLimitReached
+                } else {
+                    ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?)
+                }
+            }
+            16 => {
+                if *s == *b"LocalOutOfCredit" {
+                    ReasonEnumType::LocalOutOfCredit
+                } else if *s == *b"OvercurrentFault" {
+                    ReasonEnumType::OvercurrentFault
+                } else if *s == *b"TimeLimitReached" {
+                    ReasonEnumType::TimeLimitReached
+                } else {
+                    ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?)
+                }
+            }
+            18 => {
+                if *s == *b"EnergyLimitReached" {
+                    ReasonEnumType::EnergyLimitReached
+                } else {
+                    ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?)
+                }
+            }
+            _ => ReasonEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReasonEnumType")?),
         })
     }
 }
@@ -12793,11 +17175,29 @@ impl std::str::FromStr for RecurrencyKindEnumType {
 
 impl Decode for RecurrencyKindEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Daily" => RecurrencyKindEnumType::Daily,
-            "Weekly" => RecurrencyKindEnumType::Weekly,
-            _ => RecurrencyKindEnumType::UnknownValue(d.unknown_enum(s, "RecurrencyKindEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            5 => {
+                if *s == *b"Daily" {
+                    RecurrencyKindEnumType::Daily
+                } else {
+                    RecurrencyKindEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "RecurrencyKindEnumType")?,
+                    )
+                }
+            }
+            6 => {
+                if *s == *b"Weekly" {
+                    RecurrencyKindEnumType::Weekly
+                } else {
+                    RecurrencyKindEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "RecurrencyKindEnumType")?,
+                    )
+                }
+            }
+            _ => RecurrencyKindEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "RecurrencyKindEnumType")?,
+            ),
         })
     }
 }
@@ -12870,13 +17270,30 @@ impl std::str::FromStr for RegistrationStatusEnumType {
 
 impl Decode for RegistrationStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => RegistrationStatusEnumType::Accepted,
-            "Pending" => RegistrationStatusEnumType::Pending,
-            "Rejected" => RegistrationStatusEnumType::Rejected,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Pending" {
+                    RegistrationStatusEnumType::Pending
+                } else {
+                    RegistrationStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "RegistrationStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    RegistrationStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    RegistrationStatusEnumType::Rejected
+                } else {
+                    RegistrationStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "RegistrationStatusEnumType")?,
+                    )
+                }
+            }
             _ => RegistrationStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "RegistrationStatusEnumType")?,
+                d.unknown_enum_bytes(s, "RegistrationStatusEnumType")?,
             ),
         })
     }
@@ -12930,49 +17347,101 @@ impl Decode for RelativeTimeIntervalType {
         let mut f_duration: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    5 => {
+                        if *key == *b"start" {
+                            if f_start.is_some() {
+                                if let Err(e) = d.duplicate("start") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_start = Some(v),
+                                Err(e) => break 'fail (e, Some("start")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    8 => {
+                        if *key == *b"duration" {
+                            if f_duration.is_some() {
+                                if let Err(e) = d.duplicate("duration") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_duration = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_duration = Some(v),
+                                Err(e) => break 'fail (e, Some("duration")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "start" => {
-                    if f_start.is_some() {
-                        d.duplicate("start")?;
-                    }
-                    f_start = Some(d.integer(None, None).map_err(|e| e.at_key("start"))?);
-                }
-                "duration" => {
-                    if f_duration.is_some() {
-                        d.duplicate("duration")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_duration = None;
-                        continue;
-                    }
-                    f_duration = Some(d.integer(None, None).map_err(|e| e.at_key("duration"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(RelativeTimeIntervalType {
-            custom_data: f_custom_data,
-            start: match f_start {
-                Some(v) => v,
-                None => return Err(Decoder::missing("start")),
-            },
-            duration: f_duration,
-            extra,
+            let Some(r_start) = f_start else {
+                break 'fail (Decoder::missing("start"), None);
+            };
+            return Ok(RelativeTimeIntervalType {
+                custom_data: f_custom_data,
+                start: r_start,
+                duration: f_duration,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -13061,12 +17530,30 @@ impl std::str::FromStr for ReportBaseEnumType {
 
 impl Decode for ReportBaseEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "ConfigurationInventory" => ReportBaseEnumType::ConfigurationInventory,
-            "FullInventory" => ReportBaseEnumType::FullInventory,
-            "SummaryInventory" => ReportBaseEnumType::SummaryInventory,
-            _ => ReportBaseEnumType::UnknownValue(d.unknown_enum(s, "ReportBaseEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            13 => {
+                if *s == *b"FullInventory" {
+                    ReportBaseEnumType::FullInventory
+                } else {
+                    ReportBaseEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReportBaseEnumType")?)
+                }
+            }
+            16 => {
+                if *s == *b"SummaryInventory" {
+                    ReportBaseEnumType::SummaryInventory
+                } else {
+                    ReportBaseEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReportBaseEnumType")?)
+                }
+            }
+            22 => {
+                if *s == *b"ConfigurationInventory" {
+                    ReportBaseEnumType::ConfigurationInventory
+                } else {
+                    ReportBaseEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReportBaseEnumType")?)
+                }
+            }
+            _ => ReportBaseEnumType::UnknownValue(d.unknown_enum_bytes(s, "ReportBaseEnumType")?),
         })
     }
 }
@@ -13129,76 +17616,143 @@ impl Decode for ReportDataType {
         let mut f_variable_characteristics: Option<VariableCharacteristicsType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    8 => {
+                        if *key == *b"variable" {
+                            if f_variable.is_some() {
+                                if let Err(e) = d.duplicate("variable") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match VariableType::decode(d) {
+                                Ok(v) => f_variable = Some(v),
+                                Err(e) => break 'fail (e, Some("variable")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    9 => {
+                        if *key == *b"component" {
+                            if f_component.is_some() {
+                                if let Err(e) = d.duplicate("component") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ComponentType::decode(d) {
+                                Ok(v) => f_component = Some(v),
+                                Err(e) => break 'fail (e, Some("component")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    17 => {
+                        if *key == *b"variableAttribute" {
+                            if f_variable_attribute.is_some() {
+                                if let Err(e) = d.duplicate("variableAttribute") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, Some(4), |d| VariableAttributeType::decode(d)) {
+                                Ok(v) => f_variable_attribute = Some(v),
+                                Err(e) => break 'fail (e, Some("variableAttribute")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    23 => {
+                        if *key == *b"variableCharacteristics" {
+                            if f_variable_characteristics.is_some() {
+                                if let Err(e) = d.duplicate("variableCharacteristics") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_variable_characteristics = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match VariableCharacteristicsType::decode(d) {
+                                Ok(v) => f_variable_characteristics = Some(v),
+                                Err(e) => break 'fail (e, Some("variableCharacteristics")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "component" => {
-                    if f_component.is_some() {
-                        d.duplicate("component")?;
-                    }
-                    f_component =
-                        Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
-                }
-                "variable" => {
-                    if f_variable.is_some() {
-                        d.duplicate("variable")?;
-                    }
-                    f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
-                }
-                "variableAttribute" => {
-                    if f_variable_attribute.is_some() {
-                        d.duplicate("variableAttribute")?;
-                    }
-                    f_variable_attribute = Some(
-                        d.array(1, Some(4), |d| VariableAttributeType::decode(d))
-                            .map_err(|e| e.at_key("variableAttribute"))?,
-                    );
-                }
-                "variableCharacteristics" => {
-                    if f_variable_characteristics.is_some() {
-                        d.duplicate("variableCharacteristics")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_variable_characteristics = None;
-                        continue;
-                    }
-                    f_variable_characteristics = Some(
-                        VariableCharacteristicsType::decode(d)
-                            .map_err(|e| e.at_key("variableCharacteristics"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(ReportDataType {
-            custom_data: f_custom_data,
-            component: match f_component {
-                Some(v) => v,
-                None => return Err(Decoder::missing("component")),
-            },
-            variable: match f_variable {
-                Some(v) => v,
-                None => return Err(Decoder::missing("variable")),
-            },
-            variable_attribute: match f_variable_attribute {
-                Some(v) => v,
-                None => return Err(Decoder::missing("variableAttribute")),
-            },
-            variable_characteristics: f_variable_characteristics,
-            extra,
+            let Some(r_component) = f_component else {
+                break 'fail (Decoder::missing("component"), None);
+            };
+            let Some(r_variable) = f_variable else {
+                break 'fail (Decoder::missing("variable"), None);
+            };
+            let Some(r_variable_attribute) = f_variable_attribute else {
+                break 'fail (Decoder::missing("variableAttribute"), None);
+            };
+            return Ok(ReportDataType {
+                custom_data: f_custom_data,
+                component: r_component,
+                variable: r_variable,
+                variable_attribute: r_variable_attribute,
+                variable_characteristics: f_variable_characteristics,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -13315,12 +17869,21 @@ impl std::str::FromStr for RequestStartStopStatusEnumType {
 
 impl Decode for RequestStartStopStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => RequestStartStopStatusEnumType::Accepted,
-            "Rejected" => RequestStartStopStatusEnumType::Rejected,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    RequestStartStopStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    RequestStartStopStatusEnumType::Rejected
+                } else {
+                    RequestStartStopStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "RequestStartStopStatusEnumType")?,
+                    )
+                }
+            }
             _ => RequestStartStopStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "RequestStartStopStatusEnumType")?,
+                d.unknown_enum_bytes(s, "RequestStartStopStatusEnumType")?,
             ),
         })
     }
@@ -13391,12 +17954,21 @@ impl std::str::FromStr for ReservationUpdateStatusEnumType {
 
 impl Decode for ReservationUpdateStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Expired" => ReservationUpdateStatusEnumType::Expired,
-            "Removed" => ReservationUpdateStatusEnumType::Removed,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Expired" {
+                    ReservationUpdateStatusEnumType::Expired
+                } else if *s == *b"Removed" {
+                    ReservationUpdateStatusEnumType::Removed
+                } else {
+                    ReservationUpdateStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ReservationUpdateStatusEnumType")?,
+                    )
+                }
+            }
             _ => ReservationUpdateStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "ReservationUpdateStatusEnumType")?,
+                d.unknown_enum_bytes(s, "ReservationUpdateStatusEnumType")?,
             ),
         })
     }
@@ -13482,15 +18054,41 @@ impl std::str::FromStr for ReserveNowStatusEnumType {
 
 impl Decode for ReserveNowStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => ReserveNowStatusEnumType::Accepted,
-            "Faulted" => ReserveNowStatusEnumType::Faulted,
-            "Occupied" => ReserveNowStatusEnumType::Occupied,
-            "Rejected" => ReserveNowStatusEnumType::Rejected,
-            "Unavailable" => ReserveNowStatusEnumType::Unavailable,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Faulted" {
+                    ReserveNowStatusEnumType::Faulted
+                } else {
+                    ReserveNowStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ReserveNowStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    ReserveNowStatusEnumType::Accepted
+                } else if *s == *b"Occupied" {
+                    ReserveNowStatusEnumType::Occupied
+                } else if *s == *b"Rejected" {
+                    ReserveNowStatusEnumType::Rejected
+                } else {
+                    ReserveNowStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ReserveNowStatusEnumType")?,
+                    )
+                }
+            }
+            11 => {
+                if *s == *b"Unavailable" {
+                    ReserveNowStatusEnumType::Unavailable
+                } else {
+                    ReserveNowStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ReserveNowStatusEnumType")?,
+                    )
+                }
+            }
             _ => ReserveNowStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "ReserveNowStatusEnumType")?,
+                d.unknown_enum_bytes(s, "ReserveNowStatusEnumType")?,
             ),
         })
     }
@@ -13558,11 +18156,23 @@ impl std::str::FromStr for ResetEnumType {
 
 impl Decode for ResetEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Immediate" => ResetEnumType::Immediate,
-            "OnIdle" => ResetEnumType::OnIdle,
-            _ => ResetEnumType::UnknownValue(d.unknown_enum(s, "ResetEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"OnIdle" {
+                    ResetEnumType::OnIdle
+                } else {
+                    ResetEnumType::UnknownValue(d.unknown_enum_bytes(s, "ResetEnumType")?)
+                }
+            }
+            9 => {
+                if *s == *b"Immediate" {
+                    ResetEnumType::Immediate
+                } else {
+                    ResetEnumType::UnknownValue(d.unknown_enum_bytes(s, "ResetEnumType")?)
+                }
+            }
+            _ => ResetEnumType::UnknownValue(d.unknown_enum_bytes(s, "ResetEnumType")?),
         })
     }
 }
@@ -13635,12 +18245,29 @@ impl std::str::FromStr for ResetStatusEnumType {
 
 impl Decode for ResetStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => ResetStatusEnumType::Accepted,
-            "Rejected" => ResetStatusEnumType::Rejected,
-            "Scheduled" => ResetStatusEnumType::Scheduled,
-            _ => ResetStatusEnumType::UnknownValue(d.unknown_enum(s, "ResetStatusEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    ResetStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    ResetStatusEnumType::Rejected
+                } else {
+                    ResetStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ResetStatusEnumType")?,
+                    )
+                }
+            }
+            9 => {
+                if *s == *b"Scheduled" {
+                    ResetStatusEnumType::Scheduled
+                } else {
+                    ResetStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "ResetStatusEnumType")?,
+                    )
+                }
+            }
+            _ => ResetStatusEnumType::UnknownValue(d.unknown_enum_bytes(s, "ResetStatusEnumType")?),
         })
     }
 }
@@ -13695,69 +18322,127 @@ impl Decode for SalesTariffEntryType {
         let mut f_consumption_cost: Option<Vec<ConsumptionCostType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    11 => {
+                        if *key == *b"ePriceLevel" {
+                            if f_e_price_level.is_some() {
+                                if let Err(e) = d.duplicate("ePriceLevel") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_e_price_level = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(Some(0), None) {
+                                Ok(v) => f_e_price_level = Some(v),
+                                Err(e) => break 'fail (e, Some("ePriceLevel")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    15 => {
+                        if *key == *b"consumptionCost" {
+                            if f_consumption_cost.is_some() {
+                                if let Err(e) = d.duplicate("consumptionCost") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_consumption_cost = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.array(1, Some(3), |d| ConsumptionCostType::decode(d)) {
+                                Ok(v) => f_consumption_cost = Some(v),
+                                Err(e) => break 'fail (e, Some("consumptionCost")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    20 => {
+                        if *key == *b"relativeTimeInterval" {
+                            if f_relative_time_interval.is_some() {
+                                if let Err(e) = d.duplicate("relativeTimeInterval") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match RelativeTimeIntervalType::decode(d) {
+                                Ok(v) => f_relative_time_interval = Some(v),
+                                Err(e) => break 'fail (e, Some("relativeTimeInterval")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "relativeTimeInterval" => {
-                    if f_relative_time_interval.is_some() {
-                        d.duplicate("relativeTimeInterval")?;
-                    }
-                    f_relative_time_interval = Some(
-                        RelativeTimeIntervalType::decode(d)
-                            .map_err(|e| e.at_key("relativeTimeInterval"))?,
-                    );
-                }
-                "ePriceLevel" => {
-                    if f_e_price_level.is_some() {
-                        d.duplicate("ePriceLevel")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_e_price_level = None;
-                        continue;
-                    }
-                    f_e_price_level = Some(
-                        d.integer(Some(0), None)
-                            .map_err(|e| e.at_key("ePriceLevel"))?,
-                    );
-                }
-                "consumptionCost" => {
-                    if f_consumption_cost.is_some() {
-                        d.duplicate("consumptionCost")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_consumption_cost = None;
-                        continue;
-                    }
-                    f_consumption_cost = Some(
-                        d.array(1, Some(3), |d| ConsumptionCostType::decode(d))
-                            .map_err(|e| e.at_key("consumptionCost"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SalesTariffEntryType {
-            custom_data: f_custom_data,
-            relative_time_interval: match f_relative_time_interval {
-                Some(v) => v,
-                None => return Err(Decoder::missing("relativeTimeInterval")),
-            },
-            e_price_level: f_e_price_level,
-            consumption_cost: f_consumption_cost,
-            extra,
+            let Some(r_relative_time_interval) = f_relative_time_interval else {
+                break 'fail (Decoder::missing("relativeTimeInterval"), None);
+            };
+            return Ok(SalesTariffEntryType {
+                custom_data: f_custom_data,
+                relative_time_interval: r_relative_time_interval,
+                e_price_level: f_e_price_level,
+                consumption_cost: f_consumption_cost,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -13822,7 +18507,7 @@ pub struct SalesTariffType {
     /// `id`: Required; an integer.
     pub id: i64,
     /// `salesTariffDescription`: Optional; at most 32 characters.
-    pub sales_tariff_description: Option<String>,
+    pub sales_tariff_description: Option<Text>,
     /// `numEPriceLevels`: Optional; an integer.
     pub num_e_price_levels: Option<i64>,
     /// `salesTariffEntry`: Required; an array of 1 to 1024 items, each a [`SalesTariffEntryType`].
@@ -13850,84 +18535,153 @@ impl Decode for SalesTariffType {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_id: Option<i64> = None;
-        let mut f_sales_tariff_description: Option<String> = None;
+        let mut f_sales_tariff_description: Option<Text> = None;
         let mut f_num_e_price_levels: Option<i64> = None;
         let mut f_sales_tariff_entry: Option<Vec<SalesTariffEntryType>> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    15 => {
+                        if *key == *b"numEPriceLevels" {
+                            if f_num_e_price_levels.is_some() {
+                                if let Err(e) = d.duplicate("numEPriceLevels") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_num_e_price_levels = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_num_e_price_levels = Some(v),
+                                Err(e) => break 'fail (e, Some("numEPriceLevels")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    16 => {
+                        if *key == *b"salesTariffEntry" {
+                            if f_sales_tariff_entry.is_some() {
+                                if let Err(e) = d.duplicate("salesTariffEntry") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.array(1, Some(1024), |d| SalesTariffEntryType::decode(d)) {
+                                Ok(v) => f_sales_tariff_entry = Some(v),
+                                Err(e) => break 'fail (e, Some("salesTariffEntry")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    22 => {
+                        if *key == *b"salesTariffDescription" {
+                            if f_sales_tariff_description.is_some() {
+                                if let Err(e) = d.duplicate("salesTariffDescription") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_sales_tariff_description = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(32)) {
+                                Ok(v) => f_sales_tariff_description = Some(v),
+                                Err(e) => break 'fail (e, Some("salesTariffDescription")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "id" => {
-                    if f_id.is_some() {
-                        d.duplicate("id")?;
-                    }
-                    f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
-                }
-                "salesTariffDescription" => {
-                    if f_sales_tariff_description.is_some() {
-                        d.duplicate("salesTariffDescription")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_sales_tariff_description = None;
-                        continue;
-                    }
-                    f_sales_tariff_description = Some(
-                        d.string(Some(32))
-                            .map_err(|e| e.at_key("salesTariffDescription"))?,
-                    );
-                }
-                "numEPriceLevels" => {
-                    if f_num_e_price_levels.is_some() {
-                        d.duplicate("numEPriceLevels")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_num_e_price_levels = None;
-                        continue;
-                    }
-                    f_num_e_price_levels = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("numEPriceLevels"))?,
-                    );
-                }
-                "salesTariffEntry" => {
-                    if f_sales_tariff_entry.is_some() {
-                        d.duplicate("salesTariffEntry")?;
-                    }
-                    f_sales_tariff_entry = Some(
-                        d.array(1, Some(1024), |d| SalesTariffEntryType::decode(d))
-                            .map_err(|e| e.at_key("salesTariffEntry"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SalesTariffType {
-            custom_data: f_custom_data,
-            id: match f_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("id")),
-            },
-            sales_tariff_description: f_sales_tariff_description,
-            num_e_price_levels: f_num_e_price_levels,
-            sales_tariff_entry: match f_sales_tariff_entry {
-                Some(v) => v,
-                None => return Err(Decoder::missing("salesTariffEntry")),
-            },
-            extra,
+            let Some(r_id) = f_id else {
+                break 'fail (Decoder::missing("id"), None);
+            };
+            let Some(r_sales_tariff_entry) = f_sales_tariff_entry else {
+                break 'fail (Decoder::missing("salesTariffEntry"), None);
+            };
+            return Ok(SalesTariffType {
+                custom_data: f_custom_data,
+                id: r_id,
+                sales_tariff_description: f_sales_tariff_description,
+                num_e_price_levels: f_num_e_price_levels,
+                sales_tariff_entry: r_sales_tariff_entry,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -14001,7 +18755,7 @@ pub struct SampledValueType {
     /// `location`: Optional; a [`LocationEnumType`].
     pub location: Option<LocationEnumType>,
     /// `signedMeterValue`: Optional; a [`SignedMeterValueType`].
-    pub signed_meter_value: Option<SignedMeterValueType>,
+    pub signed_meter_value: Option<Box<SignedMeterValueType>>,
     /// `unitOfMeasure`: Optional; a [`UnitOfMeasureType`].
     pub unit_of_measure: Option<UnitOfMeasureType>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -14034,115 +18788,228 @@ impl Decode for SampledValueType {
         let mut f_measurand: Option<MeasurandEnumType> = None;
         let mut f_phase: Option<PhaseEnumType> = None;
         let mut f_location: Option<LocationEnumType> = None;
-        let mut f_signed_meter_value: Option<SignedMeterValueType> = None;
+        let mut f_signed_meter_value: Option<Box<SignedMeterValueType>> = None;
         let mut f_unit_of_measure: Option<UnitOfMeasureType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    5 => {
+                        if *key == *b"value" {
+                            if f_value.is_some() {
+                                if let Err(e) = d.duplicate("value") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.decimal(None, None, None) {
+                                Ok(v) => f_value = Some(v),
+                                Err(e) => break 'fail (e, Some("value")),
+                            }
+                        } else if *key == *b"phase" {
+                            if f_phase.is_some() {
+                                if let Err(e) = d.duplicate("phase") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_phase = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match PhaseEnumType::decode(d) {
+                                Ok(v) => f_phase = Some(v),
+                                Err(e) => break 'fail (e, Some("phase")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    7 => {
+                        if *key == *b"context" {
+                            if f_context.is_some() {
+                                if let Err(e) = d.duplicate("context") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_context = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ReadingContextEnumType::decode(d) {
+                                Ok(v) => f_context = Some(v),
+                                Err(e) => break 'fail (e, Some("context")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    8 => {
+                        if *key == *b"location" {
+                            if f_location.is_some() {
+                                if let Err(e) = d.duplicate("location") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_location = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match LocationEnumType::decode(d) {
+                                Ok(v) => f_location = Some(v),
+                                Err(e) => break 'fail (e, Some("location")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    9 => {
+                        if *key == *b"measurand" {
+                            if f_measurand.is_some() {
+                                if let Err(e) = d.duplicate("measurand") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_measurand = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match MeasurandEnumType::decode(d) {
+                                Ok(v) => f_measurand = Some(v),
+                                Err(e) => break 'fail (e, Some("measurand")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"unitOfMeasure" {
+                            if f_unit_of_measure.is_some() {
+                                if let Err(e) = d.duplicate("unitOfMeasure") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_unit_of_measure = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match UnitOfMeasureType::decode(d) {
+                                Ok(v) => f_unit_of_measure = Some(v),
+                                Err(e) => break 'fail (e, Some("unitOfMeasure")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    16 => {
+                        if *key == *b"signedMeterValue" {
+                            if f_signed_meter_value.is_some() {
+                                if let Err(e) = d.duplicate("signedMeterValue") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_signed_meter_value = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match SignedMeterValueType::decode(d).map(Box::new) {
+                                Ok(v) => f_signed_meter_value = Some(v),
+                                Err(e) => break 'fail (e, Some("signedMeterValue")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "value" => {
-                    if f_value.is_some() {
-                        d.duplicate("value")?;
-                    }
-                    f_value = Some(d.decimal(None, None, None).map_err(|e| e.at_key("value"))?);
-                }
-                "context" => {
-                    if f_context.is_some() {
-                        d.duplicate("context")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_context = None;
-                        continue;
-                    }
-                    f_context =
-                        Some(ReadingContextEnumType::decode(d).map_err(|e| e.at_key("context"))?);
-                }
-                "measurand" => {
-                    if f_measurand.is_some() {
-                        d.duplicate("measurand")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_measurand = None;
-                        continue;
-                    }
-                    f_measurand =
-                        Some(MeasurandEnumType::decode(d).map_err(|e| e.at_key("measurand"))?);
-                }
-                "phase" => {
-                    if f_phase.is_some() {
-                        d.duplicate("phase")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_phase = None;
-                        continue;
-                    }
-                    f_phase = Some(PhaseEnumType::decode(d).map_err(|e| e.at_key("phase"))?);
-                }
-                "location" => {
-                    if f_location.is_some() {
-                        d.duplicate("location")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_location = None;
-                        continue;
-                    }
-                    f_location =
-                        Some(LocationEnumType::decode(d).map_err(|e| e.at_key("location"))?);
-                }
-                "signedMeterValue" => {
-                    if f_signed_meter_value.is_some() {
-                        d.duplicate("signedMeterValue")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_signed_meter_value = None;
-                        continue;
-                    }
-                    f_signed_meter_value = Some(
-                        SignedMeterValueType::decode(d)
-                            .map_err(|e| e.at_key("signedMeterValue"))?,
-                    );
-                }
-                "unitOfMeasure" => {
-                    if f_unit_of_measure.is_some() {
-                        d.duplicate("unitOfMeasure")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_unit_of_measure = None;
-                        continue;
-                    }
-                    f_unit_of_measure =
-                        Some(UnitOfMeasureType::decode(d).map_err(|e| e.at_key("unitOfMeasure"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SampledValueType {
-            custom_data: f_custom_data,
-            value: match f_value {
-                Some(v) => v,
-                None => return Err(Decoder::missing("value")),
-            },
-            context: f_context,
-            measurand: f_measurand,
-            phase: f_phase,
-            location: f_location,
-            signed_meter_value: f_signed_meter_value,
-            unit_of_measure: f_unit_of_measure,
-            extra,
+            let Some(r_value) = f_value else {
+                break 'fail (Decoder::missing("value"), None);
+            };
+            return Ok(SampledValueType {
+                custom_data: f_custom_data,
+                value: r_value,
+                context: f_context,
+                measurand: f_measurand,
+                phase: f_phase,
+                location: f_location,
+                signed_meter_value: f_signed_meter_value,
+                unit_of_measure: f_unit_of_measure,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -14269,13 +19136,37 @@ impl std::str::FromStr for SendLocalListStatusEnumType {
 
 impl Decode for SendLocalListStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => SendLocalListStatusEnumType::Accepted,
-            "Failed" => SendLocalListStatusEnumType::Failed,
-            "VersionMismatch" => SendLocalListStatusEnumType::VersionMismatch,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Failed" {
+                    SendLocalListStatusEnumType::Failed
+                } else {
+                    SendLocalListStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SendLocalListStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    SendLocalListStatusEnumType::Accepted
+                } else {
+                    SendLocalListStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SendLocalListStatusEnumType")?,
+                    )
+                }
+            }
+            15 => {
+                if *s == *b"VersionMismatch" {
+                    SendLocalListStatusEnumType::VersionMismatch
+                } else {
+                    SendLocalListStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SendLocalListStatusEnumType")?,
+                    )
+                }
+            }
             _ => SendLocalListStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "SendLocalListStatusEnumType")?,
+                d.unknown_enum_bytes(s, "SendLocalListStatusEnumType")?,
             ),
         })
     }
@@ -14355,101 +19246,204 @@ impl Decode for SetMonitoringDataType {
         let mut f_variable: Option<VariableType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    4 => {
+                        if *key == *b"type" {
+                            if f_type_.is_some() {
+                                if let Err(e) = d.duplicate("type") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match MonitorEnumType::decode(d) {
+                                Ok(v) => f_type_ = Some(v),
+                                Err(e) => break 'fail (e, Some("type")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    5 => {
+                        if *key == *b"value" {
+                            if f_value.is_some() {
+                                if let Err(e) = d.duplicate("value") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.decimal(None, None, None) {
+                                Ok(v) => f_value = Some(v),
+                                Err(e) => break 'fail (e, Some("value")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    8 => {
+                        if *key == *b"severity" {
+                            if f_severity.is_some() {
+                                if let Err(e) = d.duplicate("severity") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_severity = Some(v),
+                                Err(e) => break 'fail (e, Some("severity")),
+                            }
+                        } else if *key == *b"variable" {
+                            if f_variable.is_some() {
+                                if let Err(e) = d.duplicate("variable") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match VariableType::decode(d) {
+                                Ok(v) => f_variable = Some(v),
+                                Err(e) => break 'fail (e, Some("variable")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    9 => {
+                        if *key == *b"component" {
+                            if f_component.is_some() {
+                                if let Err(e) = d.duplicate("component") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ComponentType::decode(d) {
+                                Ok(v) => f_component = Some(v),
+                                Err(e) => break 'fail (e, Some("component")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    11 => {
+                        if *key == *b"transaction" {
+                            if f_transaction.is_some() {
+                                if let Err(e) = d.duplicate("transaction") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_transaction = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_transaction = Some(v),
+                                Err(e) => break 'fail (e, Some("transaction")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "id" => {
-                    if f_id.is_some() {
-                        d.duplicate("id")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_id = None;
-                        continue;
-                    }
-                    f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
-                }
-                "transaction" => {
-                    if f_transaction.is_some() {
-                        d.duplicate("transaction")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_transaction = None;
-                        continue;
-                    }
-                    f_transaction = Some(d.boolean().map_err(|e| e.at_key("transaction"))?);
-                }
-                "value" => {
-                    if f_value.is_some() {
-                        d.duplicate("value")?;
-                    }
-                    f_value = Some(d.decimal(None, None, None).map_err(|e| e.at_key("value"))?);
-                }
-                "type" => {
-                    if f_type_.is_some() {
-                        d.duplicate("type")?;
-                    }
-                    f_type_ = Some(MonitorEnumType::decode(d).map_err(|e| e.at_key("type"))?);
-                }
-                "severity" => {
-                    if f_severity.is_some() {
-                        d.duplicate("severity")?;
-                    }
-                    f_severity = Some(d.integer(None, None).map_err(|e| e.at_key("severity"))?);
-                }
-                "component" => {
-                    if f_component.is_some() {
-                        d.duplicate("component")?;
-                    }
-                    f_component =
-                        Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
-                }
-                "variable" => {
-                    if f_variable.is_some() {
-                        d.duplicate("variable")?;
-                    }
-                    f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SetMonitoringDataType {
-            custom_data: f_custom_data,
-            id: f_id,
-            transaction: f_transaction,
-            value: match f_value {
-                Some(v) => v,
-                None => return Err(Decoder::missing("value")),
-            },
-            type_: match f_type_ {
-                Some(v) => v,
-                None => return Err(Decoder::missing("type")),
-            },
-            severity: match f_severity {
-                Some(v) => v,
-                None => return Err(Decoder::missing("severity")),
-            },
-            component: match f_component {
-                Some(v) => v,
-                None => return Err(Decoder::missing("component")),
-            },
-            variable: match f_variable {
-                Some(v) => v,
-                None => return Err(Decoder::missing("variable")),
-            },
-            extra,
+            let Some(r_value) = f_value else {
+                break 'fail (Decoder::missing("value"), None);
+            };
+            let Some(r_type_) = f_type_ else {
+                break 'fail (Decoder::missing("type"), None);
+            };
+            let Some(r_severity) = f_severity else {
+                break 'fail (Decoder::missing("severity"), None);
+            };
+            let Some(r_component) = f_component else {
+                break 'fail (Decoder::missing("component"), None);
+            };
+            let Some(r_variable) = f_variable else {
+                break 'fail (Decoder::missing("variable"), None);
+            };
+            return Ok(SetMonitoringDataType {
+                custom_data: f_custom_data,
+                id: f_id,
+                transaction: f_transaction,
+                value: r_value,
+                type_: r_type_,
+                severity: r_severity,
+                component: r_component,
+                variable: r_variable,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -14578,104 +19572,197 @@ impl Decode for SetMonitoringResultType {
         let mut f_severity: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    4 => {
+                        if *key == *b"type" {
+                            if f_type_.is_some() {
+                                if let Err(e) = d.duplicate("type") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match MonitorEnumType::decode(d) {
+                                Ok(v) => f_type_ = Some(v),
+                                Err(e) => break 'fail (e, Some("type")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    6 => {
+                        if *key == *b"status" {
+                            if f_status.is_some() {
+                                if let Err(e) = d.duplicate("status") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match SetMonitoringStatusEnumType::decode(d) {
+                                Ok(v) => f_status = Some(v),
+                                Err(e) => break 'fail (e, Some("status")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    8 => {
+                        if *key == *b"variable" {
+                            if f_variable.is_some() {
+                                if let Err(e) = d.duplicate("variable") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match VariableType::decode(d) {
+                                Ok(v) => f_variable = Some(v),
+                                Err(e) => break 'fail (e, Some("variable")),
+                            }
+                        } else if *key == *b"severity" {
+                            if f_severity.is_some() {
+                                if let Err(e) = d.duplicate("severity") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_severity = Some(v),
+                                Err(e) => break 'fail (e, Some("severity")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    9 => {
+                        if *key == *b"component" {
+                            if f_component.is_some() {
+                                if let Err(e) = d.duplicate("component") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ComponentType::decode(d) {
+                                Ok(v) => f_component = Some(v),
+                                Err(e) => break 'fail (e, Some("component")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"statusInfo" {
+                            if f_status_info.is_some() {
+                                if let Err(e) = d.duplicate("statusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("statusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "id" => {
-                    if f_id.is_some() {
-                        d.duplicate("id")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_id = None;
-                        continue;
-                    }
-                    f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
-                }
-                "statusInfo" => {
-                    if f_status_info.is_some() {
-                        d.duplicate("statusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_status_info = None;
-                        continue;
-                    }
-                    f_status_info =
-                        Some(StatusInfoType::decode(d).map_err(|e| e.at_key("statusInfo"))?);
-                }
-                "status" => {
-                    if f_status.is_some() {
-                        d.duplicate("status")?;
-                    }
-                    f_status = Some(
-                        SetMonitoringStatusEnumType::decode(d).map_err(|e| e.at_key("status"))?,
-                    );
-                }
-                "type" => {
-                    if f_type_.is_some() {
-                        d.duplicate("type")?;
-                    }
-                    f_type_ = Some(MonitorEnumType::decode(d).map_err(|e| e.at_key("type"))?);
-                }
-                "component" => {
-                    if f_component.is_some() {
-                        d.duplicate("component")?;
-                    }
-                    f_component =
-                        Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
-                }
-                "variable" => {
-                    if f_variable.is_some() {
-                        d.duplicate("variable")?;
-                    }
-                    f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
-                }
-                "severity" => {
-                    if f_severity.is_some() {
-                        d.duplicate("severity")?;
-                    }
-                    f_severity = Some(d.integer(None, None).map_err(|e| e.at_key("severity"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SetMonitoringResultType {
-            custom_data: f_custom_data,
-            id: f_id,
-            status_info: f_status_info,
-            status: match f_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("status")),
-            },
-            type_: match f_type_ {
-                Some(v) => v,
-                None => return Err(Decoder::missing("type")),
-            },
-            component: match f_component {
-                Some(v) => v,
-                None => return Err(Decoder::missing("component")),
-            },
-            variable: match f_variable {
-                Some(v) => v,
-                None => return Err(Decoder::missing("variable")),
-            },
-            severity: match f_severity {
-                Some(v) => v,
-                None => return Err(Decoder::missing("severity")),
-            },
-            extra,
+            let Some(r_status) = f_status else {
+                break 'fail (Decoder::missing("status"), None);
+            };
+            let Some(r_type_) = f_type_ else {
+                break 'fail (Decoder::missing("type"), None);
+            };
+            let Some(r_component) = f_component else {
+                break 'fail (Decoder::missing("component"), None);
+            };
+            let Some(r_variable) = f_variable else {
+                break 'fail (Decoder::missing("variable"), None);
+            };
+            let Some(r_severity) = f_severity else {
+                break 'fail (Decoder::missing("severity"), None);
+            };
+            return Ok(SetMonitoringResultType {
+                custom_data: f_custom_data,
+                id: f_id,
+                status_info: f_status_info,
+                status: r_status,
+                type_: r_type_,
+                component: r_component,
+                variable: r_variable,
+                severity: r_severity,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -14822,16 +19909,57 @@ impl std::str::FromStr for SetMonitoringStatusEnumType {
 
 impl Decode for SetMonitoringStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => SetMonitoringStatusEnumType::Accepted,
-            "UnknownComponent" => SetMonitoringStatusEnumType::UnknownComponent,
-            "UnknownVariable" => SetMonitoringStatusEnumType::UnknownVariable,
-            "UnsupportedMonitorType" => SetMonitoringStatusEnumType::UnsupportedMonitorType,
-            "Rejected" => SetMonitoringStatusEnumType::Rejected,
-            "Duplicate" => SetMonitoringStatusEnumType::Duplicate,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    SetMonitoringStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    SetMonitoringStatusEnumType::Rejected
+                } else {
+                    SetMonitoringStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SetMonitoringStatusEnumType")?,
+                    )
+                }
+            }
+            9 => {
+                if *s == *b"Duplicate" {
+                    SetMonitoringStatusEnumType::Duplicate
+                } else {
+                    SetMonitoringStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SetMonitoringStatusEnumType")?,
+                    )
+                }
+            }
+            15 => {
+                if *s == *b"UnknownVariable" {
+                    SetMonitoringStatusEnumType::UnknownVariable
+                } else {
+                    SetMonitoringStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SetMonitoringStatusEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"UnknownComponent" {
+                    SetMonitoringStatusEnumType::UnknownComponent
+                } else {
+                    SetMonitoringStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SetMonitoringStatusEnumType")?,
+                    )
+                }
+            }
+            22 => {
+                if *s == *b"UnsupportedMonitorType" {
+                    SetMonitoringStatusEnumType::UnsupportedMonitorType
+                } else {
+                    SetMonitoringStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SetMonitoringStatusEnumType")?,
+                    )
+                }
+            }
             _ => SetMonitoringStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "SetMonitoringStatusEnumType")?,
+                d.unknown_enum_bytes(s, "SetMonitoringStatusEnumType")?,
             ),
         })
     }
@@ -14907,13 +20035,30 @@ impl std::str::FromStr for SetNetworkProfileStatusEnumType {
 
 impl Decode for SetNetworkProfileStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => SetNetworkProfileStatusEnumType::Accepted,
-            "Rejected" => SetNetworkProfileStatusEnumType::Rejected,
-            "Failed" => SetNetworkProfileStatusEnumType::Failed,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            6 => {
+                if *s == *b"Failed" {
+                    SetNetworkProfileStatusEnumType::Failed
+                } else {
+                    SetNetworkProfileStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SetNetworkProfileStatusEnumType")?,
+                    )
+                }
+            }
+            8 => {
+                if *s == *b"Accepted" {
+                    SetNetworkProfileStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    SetNetworkProfileStatusEnumType::Rejected
+                } else {
+                    SetNetworkProfileStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SetNetworkProfileStatusEnumType")?,
+                    )
+                }
+            }
             _ => SetNetworkProfileStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "SetNetworkProfileStatusEnumType")?,
+                d.unknown_enum_bytes(s, "SetNetworkProfileStatusEnumType")?,
             ),
         })
     }
@@ -14942,7 +20087,7 @@ pub struct SetVariableDataType {
     /// `attributeType`: Optional; a [`AttributeEnumType`].
     pub attribute_type: Option<AttributeEnumType>,
     /// `attributeValue`: Required; at most 1000 characters.
-    pub attribute_value: String,
+    pub attribute_value: Text,
     /// `component`: Required; a [`ComponentType`].
     pub component: ComponentType,
     /// `variable`: Required; a [`VariableType`].
@@ -14953,7 +20098,7 @@ pub struct SetVariableDataType {
 
 impl SetVariableDataType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(attribute_value: String, component: ComponentType, variable: VariableType) -> Self {
+    pub fn new(attribute_value: Text, component: ComponentType, variable: VariableType) -> Self {
         SetVariableDataType {
             custom_data: None,
             attribute_type: None,
@@ -14970,79 +20115,148 @@ impl Decode for SetVariableDataType {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_attribute_type: Option<AttributeEnumType> = None;
-        let mut f_attribute_value: Option<String> = None;
+        let mut f_attribute_value: Option<Text> = None;
         let mut f_component: Option<ComponentType> = None;
         let mut f_variable: Option<VariableType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    8 => {
+                        if *key == *b"variable" {
+                            if f_variable.is_some() {
+                                if let Err(e) = d.duplicate("variable") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match VariableType::decode(d) {
+                                Ok(v) => f_variable = Some(v),
+                                Err(e) => break 'fail (e, Some("variable")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    9 => {
+                        if *key == *b"component" {
+                            if f_component.is_some() {
+                                if let Err(e) = d.duplicate("component") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ComponentType::decode(d) {
+                                Ok(v) => f_component = Some(v),
+                                Err(e) => break 'fail (e, Some("component")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"attributeType" {
+                            if f_attribute_type.is_some() {
+                                if let Err(e) = d.duplicate("attributeType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_attribute_type = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match AttributeEnumType::decode(d) {
+                                Ok(v) => f_attribute_type = Some(v),
+                                Err(e) => break 'fail (e, Some("attributeType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    14 => {
+                        if *key == *b"attributeValue" {
+                            if f_attribute_value.is_some() {
+                                if let Err(e) = d.duplicate("attributeValue") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(1000)) {
+                                Ok(v) => f_attribute_value = Some(v),
+                                Err(e) => break 'fail (e, Some("attributeValue")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "attributeType" => {
-                    if f_attribute_type.is_some() {
-                        d.duplicate("attributeType")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_attribute_type = None;
-                        continue;
-                    }
-                    f_attribute_type =
-                        Some(AttributeEnumType::decode(d).map_err(|e| e.at_key("attributeType"))?);
-                }
-                "attributeValue" => {
-                    if f_attribute_value.is_some() {
-                        d.duplicate("attributeValue")?;
-                    }
-                    f_attribute_value = Some(
-                        d.string(Some(1000))
-                            .map_err(|e| e.at_key("attributeValue"))?,
-                    );
-                }
-                "component" => {
-                    if f_component.is_some() {
-                        d.duplicate("component")?;
-                    }
-                    f_component =
-                        Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
-                }
-                "variable" => {
-                    if f_variable.is_some() {
-                        d.duplicate("variable")?;
-                    }
-                    f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SetVariableDataType {
-            custom_data: f_custom_data,
-            attribute_type: f_attribute_type,
-            attribute_value: match f_attribute_value {
-                Some(v) => v,
-                None => return Err(Decoder::missing("attributeValue")),
-            },
-            component: match f_component {
-                Some(v) => v,
-                None => return Err(Decoder::missing("component")),
-            },
-            variable: match f_variable {
-                Some(v) => v,
-                None => return Err(Decoder::missing("variable")),
-            },
-            extra,
+            let Some(r_attribute_value) = f_attribute_value else {
+                break 'fail (Decoder::missing("attributeValue"), None);
+            };
+            let Some(r_component) = f_component else {
+                break 'fail (Decoder::missing("component"), None);
+            };
+            let Some(r_variable) = f_variable else {
+                break 'fail (Decoder::missing("variable"), None);
+            };
+            return Ok(SetVariableDataType {
+                custom_data: f_custom_data,
+                attribute_type: f_attribute_type,
+                attribute_value: r_attribute_value,
+                component: r_component,
+                variable: r_variable,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -15151,87 +20365,169 @@ impl Decode for SetVariableResultType {
         let mut f_variable: Option<VariableType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    8 => {
+                        if *key == *b"variable" {
+                            if f_variable.is_some() {
+                                if let Err(e) = d.duplicate("variable") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match VariableType::decode(d) {
+                                Ok(v) => f_variable = Some(v),
+                                Err(e) => break 'fail (e, Some("variable")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    9 => {
+                        if *key == *b"component" {
+                            if f_component.is_some() {
+                                if let Err(e) = d.duplicate("component") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match ComponentType::decode(d) {
+                                Ok(v) => f_component = Some(v),
+                                Err(e) => break 'fail (e, Some("component")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    13 => {
+                        if *key == *b"attributeType" {
+                            if f_attribute_type.is_some() {
+                                if let Err(e) = d.duplicate("attributeType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_attribute_type = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match AttributeEnumType::decode(d) {
+                                Ok(v) => f_attribute_type = Some(v),
+                                Err(e) => break 'fail (e, Some("attributeType")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    15 => {
+                        if *key == *b"attributeStatus" {
+                            if f_attribute_status.is_some() {
+                                if let Err(e) = d.duplicate("attributeStatus") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match SetVariableStatusEnumType::decode(d) {
+                                Ok(v) => f_attribute_status = Some(v),
+                                Err(e) => break 'fail (e, Some("attributeStatus")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    19 => {
+                        if *key == *b"attributeStatusInfo" {
+                            if f_attribute_status_info.is_some() {
+                                if let Err(e) = d.duplicate("attributeStatusInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_attribute_status_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match StatusInfoType::decode(d) {
+                                Ok(v) => f_attribute_status_info = Some(v),
+                                Err(e) => break 'fail (e, Some("attributeStatusInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "attributeType" => {
-                    if f_attribute_type.is_some() {
-                        d.duplicate("attributeType")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_attribute_type = None;
-                        continue;
-                    }
-                    f_attribute_type =
-                        Some(AttributeEnumType::decode(d).map_err(|e| e.at_key("attributeType"))?);
-                }
-                "attributeStatus" => {
-                    if f_attribute_status.is_some() {
-                        d.duplicate("attributeStatus")?;
-                    }
-                    f_attribute_status = Some(
-                        SetVariableStatusEnumType::decode(d)
-                            .map_err(|e| e.at_key("attributeStatus"))?,
-                    );
-                }
-                "attributeStatusInfo" => {
-                    if f_attribute_status_info.is_some() {
-                        d.duplicate("attributeStatusInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_attribute_status_info = None;
-                        continue;
-                    }
-                    f_attribute_status_info = Some(
-                        StatusInfoType::decode(d).map_err(|e| e.at_key("attributeStatusInfo"))?,
-                    );
-                }
-                "component" => {
-                    if f_component.is_some() {
-                        d.duplicate("component")?;
-                    }
-                    f_component =
-                        Some(ComponentType::decode(d).map_err(|e| e.at_key("component"))?);
-                }
-                "variable" => {
-                    if f_variable.is_some() {
-                        d.duplicate("variable")?;
-                    }
-                    f_variable = Some(VariableType::decode(d).map_err(|e| e.at_key("variable"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SetVariableResultType {
-            custom_data: f_custom_data,
-            attribute_type: f_attribute_type,
-            attribute_status: match f_attribute_status {
-                Some(v) => v,
-                None => return Err(Decoder::missing("attributeStatus")),
-            },
-            attribute_status_info: f_attribute_status_info,
-            component: match f_component {
-                Some(v) => v,
-                None => return Err(Decoder::missing("component")),
-            },
-            variable: match f_variable {
-                Some(v) => v,
-                None => return Err(Decoder::missing("variable")),
-            },
-            extra,
+            let Some(r_attribute_status) = f_attribute_status else {
+                break 'fail (Decoder::missing("attributeStatus"), None);
+            };
+            let Some(r_component) = f_component else {
+                break 'fail (Decoder::missing("component"), None);
+            };
+            let Some(r_variable) = f_variable else {
+                break 'fail (Decoder::missing("variable"), None);
+            };
+            return Ok(SetVariableResultType {
+                custom_data: f_custom_data,
+                attribute_type: f_attribute_type,
+                attribute_status: r_attribute_status,
+                attribute_status_info: f_attribute_status_info,
+                component: r_component,
+                variable: r_variable,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -15368,16 +20664,57 @@ impl std::str::FromStr for SetVariableStatusEnumType {
 
 impl Decode for SetVariableStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => SetVariableStatusEnumType::Accepted,
-            "Rejected" => SetVariableStatusEnumType::Rejected,
-            "UnknownComponent" => SetVariableStatusEnumType::UnknownComponent,
-            "UnknownVariable" => SetVariableStatusEnumType::UnknownVariable,
-            "NotSupportedAttributeType" => SetVariableStatusEnumType::NotSupportedAttributeType,
-            "RebootRequired" => SetVariableStatusEnumType::RebootRequired,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    SetVariableStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    SetVariableStatusEnumType::Rejected
+                } else {
+                    SetVariableStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SetVariableStatusEnumType")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"RebootRequired" {
+                    SetVariableStatusEnumType::RebootRequired
+                } else {
+                    SetVariableStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SetVariableStatusEnumType")?,
+                    )
+                }
+            }
+            15 => {
+                if *s == *b"UnknownVariable" {
+                    SetVariableStatusEnumType::UnknownVariable
+                } else {
+                    SetVariableStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SetVariableStatusEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"UnknownComponent" {
+                    SetVariableStatusEnumType::UnknownComponent
+                } else {
+                    SetVariableStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SetVariableStatusEnumType")?,
+                    )
+                }
+            }
+            25 => {
+                if *s == *b"NotSupportedAttributeType" {
+                    SetVariableStatusEnumType::NotSupportedAttributeType
+                } else {
+                    SetVariableStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "SetVariableStatusEnumType")?,
+                    )
+                }
+            }
             _ => SetVariableStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "SetVariableStatusEnumType")?,
+                d.unknown_enum_bytes(s, "SetVariableStatusEnumType")?,
             ),
         })
     }
@@ -15404,13 +20741,13 @@ pub struct SignedMeterValueType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `signedMeterData`: Required; at most 2500 characters.
-    pub signed_meter_data: String,
+    pub signed_meter_data: Text,
     /// `signingMethod`: Required; at most 50 characters.
-    pub signing_method: String,
+    pub signing_method: Text,
     /// `encodingMethod`: Required; at most 50 characters.
-    pub encoding_method: String,
+    pub encoding_method: Text,
     /// `publicKey`: Required; at most 2500 characters.
-    pub public_key: String,
+    pub public_key: Text,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
@@ -15418,10 +20755,10 @@ pub struct SignedMeterValueType {
 impl SignedMeterValueType {
     /// A value with the required members given and every optional member absent.
     pub fn new(
-        signed_meter_data: String,
-        signing_method: String,
-        encoding_method: String,
-        public_key: String,
+        signed_meter_data: Text,
+        signing_method: Text,
+        encoding_method: Text,
+        public_key: Text,
     ) -> Self {
         SignedMeterValueType {
             custom_data: None,
@@ -15438,79 +20775,144 @@ impl Decode for SignedMeterValueType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_signed_meter_data: Option<String> = None;
-        let mut f_signing_method: Option<String> = None;
-        let mut f_encoding_method: Option<String> = None;
-        let mut f_public_key: Option<String> = None;
+        let mut f_signed_meter_data: Option<Text> = None;
+        let mut f_signing_method: Option<Text> = None;
+        let mut f_encoding_method: Option<Text> = None;
+        let mut f_public_key: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    9 => {
+                        if *key == *b"publicKey" {
+                            if f_public_key.is_some() {
+                                if let Err(e) = d.duplicate("publicKey") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(2500)) {
+                                Ok(v) => f_public_key = Some(v),
+                                Err(e) => break 'fail (e, Some("publicKey")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    13 => {
+                        if *key == *b"signingMethod" {
+                            if f_signing_method.is_some() {
+                                if let Err(e) = d.duplicate("signingMethod") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_signing_method = Some(v),
+                                Err(e) => break 'fail (e, Some("signingMethod")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    14 => {
+                        if *key == *b"encodingMethod" {
+                            if f_encoding_method.is_some() {
+                                if let Err(e) = d.duplicate("encodingMethod") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_encoding_method = Some(v),
+                                Err(e) => break 'fail (e, Some("encodingMethod")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    15 => {
+                        if *key == *b"signedMeterData" {
+                            if f_signed_meter_data.is_some() {
+                                if let Err(e) = d.duplicate("signedMeterData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(2500)) {
+                                Ok(v) => f_signed_meter_data = Some(v),
+                                Err(e) => break 'fail (e, Some("signedMeterData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "signedMeterData" => {
-                    if f_signed_meter_data.is_some() {
-                        d.duplicate("signedMeterData")?;
-                    }
-                    f_signed_meter_data = Some(
-                        d.string(Some(2500))
-                            .map_err(|e| e.at_key("signedMeterData"))?,
-                    );
-                }
-                "signingMethod" => {
-                    if f_signing_method.is_some() {
-                        d.duplicate("signingMethod")?;
-                    }
-                    f_signing_method =
-                        Some(d.string(Some(50)).map_err(|e| e.at_key("signingMethod"))?);
-                }
-                "encodingMethod" => {
-                    if f_encoding_method.is_some() {
-                        d.duplicate("encodingMethod")?;
-                    }
-                    f_encoding_method =
-                        Some(d.string(Some(50)).map_err(|e| e.at_key("encodingMethod"))?);
-                }
-                "publicKey" => {
-                    if f_public_key.is_some() {
-                        d.duplicate("publicKey")?;
-                    }
-                    f_public_key = Some(d.string(Some(2500)).map_err(|e| e.at_key("publicKey"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(SignedMeterValueType {
-            custom_data: f_custom_data,
-            signed_meter_data: match f_signed_meter_data {
-                Some(v) => v,
-                None => return Err(Decoder::missing("signedMeterData")),
-            },
-            signing_method: match f_signing_method {
-                Some(v) => v,
-                None => return Err(Decoder::missing("signingMethod")),
-            },
-            encoding_method: match f_encoding_method {
-                Some(v) => v,
-                None => return Err(Decoder::missing("encodingMethod")),
-            },
-            public_key: match f_public_key {
-                Some(v) => v,
-                None => return Err(Decoder::missing("publicKey")),
-            },
-            extra,
+            let Some(r_signed_meter_data) = f_signed_meter_data else {
+                break 'fail (Decoder::missing("signedMeterData"), None);
+            };
+            let Some(r_signing_method) = f_signing_method else {
+                break 'fail (Decoder::missing("signingMethod"), None);
+            };
+            let Some(r_encoding_method) = f_encoding_method else {
+                break 'fail (Decoder::missing("encodingMethod"), None);
+            };
+            let Some(r_public_key) = f_public_key else {
+                break 'fail (Decoder::missing("publicKey"), None);
+            };
+            return Ok(SignedMeterValueType {
+                custom_data: f_custom_data,
+                signed_meter_data: r_signed_meter_data,
+                signing_method: r_signing_method,
+                encoding_method: r_encoding_method,
+                public_key: r_public_key,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -15581,16 +20983,16 @@ pub struct StatusInfoType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `reasonCode`: Required; at most 20 characters.
-    pub reason_code: String,
+    pub reason_code: Text,
     /// `additionalInfo`: Optional; at most 512 characters.
-    pub additional_info: Option<String>,
+    pub additional_info: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl StatusInfoType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(reason_code: String) -> Self {
+    pub fn new(reason_code: Text) -> Self {
         StatusInfoType {
             custom_data: None,
             reason_code,
@@ -15604,56 +21006,98 @@ impl Decode for StatusInfoType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_reason_code: Option<String> = None;
-        let mut f_additional_info: Option<String> = None;
+        let mut f_reason_code: Option<Text> = None;
+        let mut f_additional_info: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"reasonCode" {
+                            if f_reason_code.is_some() {
+                                if let Err(e) = d.duplicate("reasonCode") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_reason_code = Some(v),
+                                Err(e) => break 'fail (e, Some("reasonCode")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    14 => {
+                        if *key == *b"additionalInfo" {
+                            if f_additional_info.is_some() {
+                                if let Err(e) = d.duplicate("additionalInfo") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_additional_info = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(512)) {
+                                Ok(v) => f_additional_info = Some(v),
+                                Err(e) => break 'fail (e, Some("additionalInfo")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "reasonCode" => {
-                    if f_reason_code.is_some() {
-                        d.duplicate("reasonCode")?;
-                    }
-                    f_reason_code = Some(d.string(Some(20)).map_err(|e| e.at_key("reasonCode"))?);
-                }
-                "additionalInfo" => {
-                    if f_additional_info.is_some() {
-                        d.duplicate("additionalInfo")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_additional_info = None;
-                        continue;
-                    }
-                    f_additional_info = Some(
-                        d.string(Some(512))
-                            .map_err(|e| e.at_key("additionalInfo"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(StatusInfoType {
-            custom_data: f_custom_data,
-            reason_code: match f_reason_code {
-                Some(v) => v,
-                None => return Err(Decoder::missing("reasonCode")),
-            },
-            additional_info: f_additional_info,
-            extra,
+            let Some(r_reason_code) = f_reason_code else {
+                break 'fail (Decoder::missing("reasonCode"), None);
+            };
+            return Ok(StatusInfoType {
+                custom_data: f_custom_data,
+                reason_code: r_reason_code,
+                additional_info: f_additional_info,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -15750,13 +21194,30 @@ impl std::str::FromStr for TransactionEventEnumType {
 
 impl Decode for TransactionEventEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Ended" => TransactionEventEnumType::Ended,
-            "Started" => TransactionEventEnumType::Started,
-            "Updated" => TransactionEventEnumType::Updated,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            5 => {
+                if *s == *b"Ended" {
+                    TransactionEventEnumType::Ended
+                } else {
+                    TransactionEventEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TransactionEventEnumType")?,
+                    )
+                }
+            }
+            7 => {
+                if *s == *b"Started" {
+                    TransactionEventEnumType::Started
+                } else if *s == *b"Updated" {
+                    TransactionEventEnumType::Updated
+                } else {
+                    TransactionEventEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TransactionEventEnumType")?,
+                    )
+                }
+            }
             _ => TransactionEventEnumType::UnknownValue(
-                d.unknown_enum(s, "TransactionEventEnumType")?,
+                d.unknown_enum_bytes(s, "TransactionEventEnumType")?,
             ),
         })
     }
@@ -15783,7 +21244,7 @@ pub struct TransactionType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `transactionId`: Required; at most 36 characters.
-    pub transaction_id: String,
+    pub transaction_id: Text,
     /// `chargingState`: Optional; a [`ChargingStateEnumType`].
     pub charging_state: Option<ChargingStateEnumType>,
     /// `timeSpentCharging`: Optional; an integer.
@@ -15798,7 +21259,7 @@ pub struct TransactionType {
 
 impl TransactionType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(transaction_id: String) -> Self {
+    pub fn new(transaction_id: Text) -> Self {
         TransactionType {
             custom_data: None,
             transaction_id,
@@ -15815,99 +21276,165 @@ impl Decode for TransactionType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_transaction_id: Option<String> = None;
+        let mut f_transaction_id: Option<Text> = None;
         let mut f_charging_state: Option<ChargingStateEnumType> = None;
         let mut f_time_spent_charging: Option<i64> = None;
         let mut f_stopped_reason: Option<ReasonEnumType> = None;
         let mut f_remote_start_id: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    13 => {
+                        if *key == *b"transactionId" {
+                            if f_transaction_id.is_some() {
+                                if let Err(e) = d.duplicate("transactionId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(36)) {
+                                Ok(v) => f_transaction_id = Some(v),
+                                Err(e) => break 'fail (e, Some("transactionId")),
+                            }
+                        } else if *key == *b"chargingState" {
+                            if f_charging_state.is_some() {
+                                if let Err(e) = d.duplicate("chargingState") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_charging_state = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ChargingStateEnumType::decode(d) {
+                                Ok(v) => f_charging_state = Some(v),
+                                Err(e) => break 'fail (e, Some("chargingState")),
+                            }
+                        } else if *key == *b"stoppedReason" {
+                            if f_stopped_reason.is_some() {
+                                if let Err(e) = d.duplicate("stoppedReason") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_stopped_reason = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match ReasonEnumType::decode(d) {
+                                Ok(v) => f_stopped_reason = Some(v),
+                                Err(e) => break 'fail (e, Some("stoppedReason")),
+                            }
+                        } else if *key == *b"remoteStartId" {
+                            if f_remote_start_id.is_some() {
+                                if let Err(e) = d.duplicate("remoteStartId") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_remote_start_id = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_remote_start_id = Some(v),
+                                Err(e) => break 'fail (e, Some("remoteStartId")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    17 => {
+                        if *key == *b"timeSpentCharging" {
+                            if f_time_spent_charging.is_some() {
+                                if let Err(e) = d.duplicate("timeSpentCharging") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_time_spent_charging = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_time_spent_charging = Some(v),
+                                Err(e) => break 'fail (e, Some("timeSpentCharging")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "transactionId" => {
-                    if f_transaction_id.is_some() {
-                        d.duplicate("transactionId")?;
-                    }
-                    f_transaction_id =
-                        Some(d.string(Some(36)).map_err(|e| e.at_key("transactionId"))?);
-                }
-                "chargingState" => {
-                    if f_charging_state.is_some() {
-                        d.duplicate("chargingState")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_charging_state = None;
-                        continue;
-                    }
-                    f_charging_state = Some(
-                        ChargingStateEnumType::decode(d).map_err(|e| e.at_key("chargingState"))?,
-                    );
-                }
-                "timeSpentCharging" => {
-                    if f_time_spent_charging.is_some() {
-                        d.duplicate("timeSpentCharging")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_time_spent_charging = None;
-                        continue;
-                    }
-                    f_time_spent_charging = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("timeSpentCharging"))?,
-                    );
-                }
-                "stoppedReason" => {
-                    if f_stopped_reason.is_some() {
-                        d.duplicate("stoppedReason")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_stopped_reason = None;
-                        continue;
-                    }
-                    f_stopped_reason =
-                        Some(ReasonEnumType::decode(d).map_err(|e| e.at_key("stoppedReason"))?);
-                }
-                "remoteStartId" => {
-                    if f_remote_start_id.is_some() {
-                        d.duplicate("remoteStartId")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_remote_start_id = None;
-                        continue;
-                    }
-                    f_remote_start_id = Some(
-                        d.integer(None, None)
-                            .map_err(|e| e.at_key("remoteStartId"))?,
-                    );
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(TransactionType {
-            custom_data: f_custom_data,
-            transaction_id: match f_transaction_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("transactionId")),
-            },
-            charging_state: f_charging_state,
-            time_spent_charging: f_time_spent_charging,
-            stopped_reason: f_stopped_reason,
-            remote_start_id: f_remote_start_id,
-            extra,
+            let Some(r_transaction_id) = f_transaction_id else {
+                break 'fail (Decoder::missing("transactionId"), None);
+            };
+            return Ok(TransactionType {
+                custom_data: f_custom_data,
+                transaction_id: r_transaction_id,
+                charging_state: f_charging_state,
+                time_spent_charging: f_time_spent_charging,
+                stopped_reason: f_stopped_reason,
+                remote_start_id: f_remote_start_id,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -16019,13 +21546,30 @@ impl std::str::FromStr for TriggerMessageStatusEnumType {
 
 impl Decode for TriggerMessageStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => TriggerMessageStatusEnumType::Accepted,
-            "Rejected" => TriggerMessageStatusEnumType::Rejected,
-            "NotImplemented" => TriggerMessageStatusEnumType::NotImplemented,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    TriggerMessageStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    TriggerMessageStatusEnumType::Rejected
+                } else {
+                    TriggerMessageStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerMessageStatusEnumType")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"NotImplemented" {
+                    TriggerMessageStatusEnumType::NotImplemented
+                } else {
+                    TriggerMessageStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerMessageStatusEnumType")?,
+                    )
+                }
+            }
             _ => TriggerMessageStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "TriggerMessageStatusEnumType")?,
+                d.unknown_enum_bytes(s, "TriggerMessageStatusEnumType")?,
             ),
         })
     }
@@ -16191,30 +21735,137 @@ impl std::str::FromStr for TriggerReasonEnumType {
 
 impl Decode for TriggerReasonEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Authorized" => TriggerReasonEnumType::Authorized,
-            "CablePluggedIn" => TriggerReasonEnumType::CablePluggedIn,
-            "ChargingRateChanged" => TriggerReasonEnumType::ChargingRateChanged,
-            "ChargingStateChanged" => TriggerReasonEnumType::ChargingStateChanged,
-            "Deauthorized" => TriggerReasonEnumType::Deauthorized,
-            "EnergyLimitReached" => TriggerReasonEnumType::EnergyLimitReached,
-            "EVCommunicationLost" => TriggerReasonEnumType::EVCommunicationLost,
-            "EVConnectTimeout" => TriggerReasonEnumType::EVConnectTimeout,
-            "MeterValueClock" => TriggerReasonEnumType::MeterValueClock,
-            "MeterValuePeriodic" => TriggerReasonEnumType::MeterValuePeriodic,
-            "TimeLimitReached" => TriggerReasonEnumType::TimeLimitReached,
-            "Trigger" => TriggerReasonEnumType::Trigger,
-            "UnlockCommand" => TriggerReasonEnumType::UnlockCommand,
-            "StopAuthorized" => TriggerReasonEnumType::StopAuthorized,
-            "EVDeparted" => TriggerReasonEnumType::EVDeparted,
-            "EVDetected" => TriggerReasonEnumType::EVDetected,
-            "RemoteStop" => TriggerReasonEnumType::RemoteStop,
-            "RemoteStart" => TriggerReasonEnumType::RemoteStart,
-            "AbnormalCondition" => TriggerReasonEnumType::AbnormalCondition,
-            "SignedDataReceived" => TriggerReasonEnumType::SignedDataReceived,
-            "ResetCommand" => TriggerReasonEnumType::ResetCommand,
-            _ => TriggerReasonEnumType::UnknownValue(d.unknown_enum(s, "TriggerReasonEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            7 => {
+                if *s == *b"Trigger" {
+                    TriggerReasonEnumType::Trigger
+                } else {
+                    TriggerReasonEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+                    )
+                }
+            }
+            10 => {
+                if *s == *b"Authorized" {
+                    TriggerReasonEnumType::Authorized
+                } else if *s == *b"EVDeparted" {
+                    TriggerReasonEnumType::EVDeparted
+                } else if *s == *b"EVDetected" {
+                    TriggerReasonEnumType::EVDetected
+                } else if *s == *b"RemoteStop" {
+                    TriggerReasonEnumType::RemoteStop
+                } else {
+                    TriggerReasonEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+                    )
+                }
+            }
+            11 => {
+                if *s == *b"RemoteStart" {
+                    TriggerReasonEnumType::RemoteStart
+                } else {
+                    TriggerReasonEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+                    )
+                }
+            }
+            12 => {
+                if *s == *b"Deauthorized" {
+                    TriggerReasonEnumType::Deauthorized
+                } else if *s == *b"ResetCommand" {
+                    TriggerReasonEnumType::ResetCommand
+                } else {
+                    TriggerReasonEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+                    )
+                }
+            }
+            13 => {
+                if *s == *b"UnlockCommand" {
+                    TriggerReasonEnumType::UnlockCommand
+                } else {
+                    TriggerReasonEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+                    )
+                }
+            }
+            14 => {
+                if *s == *b"CablePluggedIn" {
+                    TriggerReasonEnumType::CablePluggedIn
+                } else if *s == *b"StopAuthorized" {
+                    TriggerReasonEnumType::StopAuthorized
+                } else {
+                    TriggerReasonEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+                    )
+                }
+            }
+            15 => {
+                if *s == *b"MeterValueClock" {
+                    TriggerReasonEnumType::MeterValueClock
+                } else {
+                    TriggerReasonEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"EVConnectTimeout" {
+                    TriggerReasonEnumType::EVConnectTimeout
+                } else if *s == *b"TimeLimitReached" {
+                    TriggerReasonEnumType::TimeLimitReached
+                } else {
+                    TriggerReasonEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+                    )
+                }
+            }
+            17 => {
+                if *s == *b"AbnormalCondition" {
+                    TriggerReasonEnumType::AbnormalCondition
+                } else {
+                    TriggerReasonEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"EnergyLimitReached" {
+                    TriggerReasonEnumType::EnergyLimitReached
+                } else if *s == *b"MeterValuePeriodic" {
+                    TriggerReasonEnumType::MeterValuePeriodic
+                } else if *s == *b"SignedDataReceived" {
+                    TriggerReasonEnumType::SignedDataReceived
+                } else {
+                    TriggerReasonEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+                    )
+                }
+            }
+            19 => {
+                if *s == *b"ChargingRateChanged" {
+                    TriggerReasonEnumType::ChargingRateChanged
+                } else if *s == *b"EVCommunicationLost" {
+                    TriggerReasonEnumType::EVCommunicationLost
+                } else {
+                    TriggerReasonEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+                    )
+                }
+            }
+            20 => {
+                if *s == *b"ChargingStateChanged" {
+                    TriggerReasonEnumType::ChargingStateChanged
+                } else {
+                    TriggerReasonEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+                    )
+                }
+            }
+            _ => TriggerReasonEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "TriggerReasonEnumType")?,
+            ),
         })
     }
 }
@@ -16238,7 +21889,7 @@ pub struct UnitOfMeasureType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `unit`: Optional; at most 20 characters.
-    pub unit: Option<String>,
+    pub unit: Option<Text>,
     /// `multiplier`: Optional; an integer.
     pub multiplier: Option<i64>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -16261,54 +21912,103 @@ impl Decode for UnitOfMeasureType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_unit: Option<String> = None;
+        let mut f_unit: Option<Text> = None;
         let mut f_multiplier: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    4 => {
+                        if *key == *b"unit" {
+                            if f_unit.is_some() {
+                                if let Err(e) = d.duplicate("unit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_unit = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_unit = Some(v),
+                                Err(e) => break 'fail (e, Some("unit")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"multiplier" {
+                            if f_multiplier.is_some() {
+                                if let Err(e) = d.duplicate("multiplier") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_multiplier = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_multiplier = Some(v),
+                                Err(e) => break 'fail (e, Some("multiplier")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "unit" => {
-                    if f_unit.is_some() {
-                        d.duplicate("unit")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_unit = None;
-                        continue;
-                    }
-                    f_unit = Some(d.string(Some(20)).map_err(|e| e.at_key("unit"))?);
-                }
-                "multiplier" => {
-                    if f_multiplier.is_some() {
-                        d.duplicate("multiplier")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_multiplier = None;
-                        continue;
-                    }
-                    f_multiplier = Some(d.integer(None, None).map_err(|e| e.at_key("multiplier"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(UnitOfMeasureType {
-            custom_data: f_custom_data,
-            unit: f_unit,
-            multiplier: f_multiplier,
-            extra,
+            return Ok(UnitOfMeasureType {
+                custom_data: f_custom_data,
+                unit: f_unit,
+                multiplier: f_multiplier,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -16406,13 +22106,47 @@ impl std::str::FromStr for UnlockStatusEnumType {
 
 impl Decode for UnlockStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Unlocked" => UnlockStatusEnumType::Unlocked,
-            "UnlockFailed" => UnlockStatusEnumType::UnlockFailed,
-            "OngoingAuthorizedTransaction" => UnlockStatusEnumType::OngoingAuthorizedTransaction,
-            "UnknownConnector" => UnlockStatusEnumType::UnknownConnector,
-            _ => UnlockStatusEnumType::UnknownValue(d.unknown_enum(s, "UnlockStatusEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Unlocked" {
+                    UnlockStatusEnumType::Unlocked
+                } else {
+                    UnlockStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UnlockStatusEnumType")?,
+                    )
+                }
+            }
+            12 => {
+                if *s == *b"UnlockFailed" {
+                    UnlockStatusEnumType::UnlockFailed
+                } else {
+                    UnlockStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UnlockStatusEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"UnknownConnector" {
+                    UnlockStatusEnumType::UnknownConnector
+                } else {
+                    UnlockStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UnlockStatusEnumType")?,
+                    )
+                }
+            }
+            28 => {
+                if *s == *b"OngoingAuthorizedTransaction" {
+                    UnlockStatusEnumType::OngoingAuthorizedTransaction
+                } else {
+                    UnlockStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UnlockStatusEnumType")?,
+                    )
+                }
+            }
+            _ => {
+                UnlockStatusEnumType::UnknownValue(d.unknown_enum_bytes(s, "UnlockStatusEnumType")?)
+            }
         })
     }
 }
@@ -16485,13 +22219,37 @@ impl std::str::FromStr for UnpublishFirmwareStatusEnumType {
 
 impl Decode for UnpublishFirmwareStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "DownloadOngoing" => UnpublishFirmwareStatusEnumType::DownloadOngoing,
-            "NoFirmware" => UnpublishFirmwareStatusEnumType::NoFirmware,
-            "Unpublished" => UnpublishFirmwareStatusEnumType::Unpublished,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            10 => {
+                if *s == *b"NoFirmware" {
+                    UnpublishFirmwareStatusEnumType::NoFirmware
+                } else {
+                    UnpublishFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UnpublishFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            11 => {
+                if *s == *b"Unpublished" {
+                    UnpublishFirmwareStatusEnumType::Unpublished
+                } else {
+                    UnpublishFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UnpublishFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            15 => {
+                if *s == *b"DownloadOngoing" {
+                    UnpublishFirmwareStatusEnumType::DownloadOngoing
+                } else {
+                    UnpublishFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UnpublishFirmwareStatusEnumType")?,
+                    )
+                }
+            }
             _ => UnpublishFirmwareStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "UnpublishFirmwareStatusEnumType")?,
+                d.unknown_enum_bytes(s, "UnpublishFirmwareStatusEnumType")?,
             ),
         })
     }
@@ -16560,11 +22318,23 @@ impl std::str::FromStr for UpdateEnumType {
 
 impl Decode for UpdateEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Differential" => UpdateEnumType::Differential,
-            "Full" => UpdateEnumType::Full,
-            _ => UpdateEnumType::UnknownValue(d.unknown_enum(s, "UpdateEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"Full" {
+                    UpdateEnumType::Full
+                } else {
+                    UpdateEnumType::UnknownValue(d.unknown_enum_bytes(s, "UpdateEnumType")?)
+                }
+            }
+            12 => {
+                if *s == *b"Differential" {
+                    UpdateEnumType::Differential
+                } else {
+                    UpdateEnumType::UnknownValue(d.unknown_enum_bytes(s, "UpdateEnumType")?)
+                }
+            }
+            _ => UpdateEnumType::UnknownValue(d.unknown_enum_bytes(s, "UpdateEnumType")?),
         })
     }
 }
@@ -16647,15 +22417,41 @@ impl std::str::FromStr for UpdateFirmwareStatusEnumType {
 
 impl Decode for UpdateFirmwareStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "Accepted" => UpdateFirmwareStatusEnumType::Accepted,
-            "Rejected" => UpdateFirmwareStatusEnumType::Rejected,
-            "AcceptedCanceled" => UpdateFirmwareStatusEnumType::AcceptedCanceled,
-            "InvalidCertificate" => UpdateFirmwareStatusEnumType::InvalidCertificate,
-            "RevokedCertificate" => UpdateFirmwareStatusEnumType::RevokedCertificate,
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            8 => {
+                if *s == *b"Accepted" {
+                    UpdateFirmwareStatusEnumType::Accepted
+                } else if *s == *b"Rejected" {
+                    UpdateFirmwareStatusEnumType::Rejected
+                } else {
+                    UpdateFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UpdateFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"AcceptedCanceled" {
+                    UpdateFirmwareStatusEnumType::AcceptedCanceled
+                } else {
+                    UpdateFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UpdateFirmwareStatusEnumType")?,
+                    )
+                }
+            }
+            18 => {
+                if *s == *b"InvalidCertificate" {
+                    UpdateFirmwareStatusEnumType::InvalidCertificate
+                } else if *s == *b"RevokedCertificate" {
+                    UpdateFirmwareStatusEnumType::RevokedCertificate
+                } else {
+                    UpdateFirmwareStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UpdateFirmwareStatusEnumType")?,
+                    )
+                }
+            }
             _ => UpdateFirmwareStatusEnumType::UnknownValue(
-                d.unknown_enum(s, "UpdateFirmwareStatusEnumType")?,
+                d.unknown_enum_bytes(s, "UpdateFirmwareStatusEnumType")?,
             ),
         })
     }
@@ -16756,19 +22552,76 @@ impl std::str::FromStr for UploadLogStatusEnumType {
 
 impl Decode for UploadLogStatusEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "BadMessage" => UploadLogStatusEnumType::BadMessage,
-            "Idle" => UploadLogStatusEnumType::Idle,
-            "NotSupportedOperation" => UploadLogStatusEnumType::NotSupportedOperation,
-            "PermissionDenied" => UploadLogStatusEnumType::PermissionDenied,
-            "Uploaded" => UploadLogStatusEnumType::Uploaded,
-            "UploadFailure" => UploadLogStatusEnumType::UploadFailure,
-            "Uploading" => UploadLogStatusEnumType::Uploading,
-            "AcceptedCanceled" => UploadLogStatusEnumType::AcceptedCanceled,
-            _ => {
-                UploadLogStatusEnumType::UnknownValue(d.unknown_enum(s, "UploadLogStatusEnumType")?)
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"Idle" {
+                    UploadLogStatusEnumType::Idle
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
             }
+            8 => {
+                if *s == *b"Uploaded" {
+                    UploadLogStatusEnumType::Uploaded
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
+            9 => {
+                if *s == *b"Uploading" {
+                    UploadLogStatusEnumType::Uploading
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
+            10 => {
+                if *s == *b"BadMessage" {
+                    UploadLogStatusEnumType::BadMessage
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
+            13 => {
+                if *s == *b"UploadFailure" {
+                    UploadLogStatusEnumType::UploadFailure
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
+            16 => {
+                if *s == *b"PermissionDenied" {
+                    UploadLogStatusEnumType::PermissionDenied
+                } else if *s == *b"AcceptedCanceled" {
+                    UploadLogStatusEnumType::AcceptedCanceled
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
+            21 => {
+                if *s == *b"NotSupportedOperation" {
+                    UploadLogStatusEnumType::NotSupportedOperation
+                } else {
+                    UploadLogStatusEnumType::UnknownValue(
+                        d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+                    )
+                }
+            }
+            _ => UploadLogStatusEnumType::UnknownValue(
+                d.unknown_enum_bytes(s, "UploadLogStatusEnumType")?,
+            ),
         })
     }
 }
@@ -16848,13 +22701,27 @@ impl std::str::FromStr for VPNEnumType {
 
 impl Decode for VPNEnumType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let s = d.enum_str()?;
-        Ok(match &*s {
-            "IKEv2" => VPNEnumType::IKEv2,
-            "IPSec" => VPNEnumType::IPSec,
-            "L2TP" => VPNEnumType::L2TP,
-            "PPTP" => VPNEnumType::PPTP,
-            _ => VPNEnumType::UnknownValue(d.unknown_enum(s, "VPNEnumType")?),
+        let s = d.enum_bytes()?;
+        Ok(match s.len() {
+            4 => {
+                if *s == *b"L2TP" {
+                    VPNEnumType::L2TP
+                } else if *s == *b"PPTP" {
+                    VPNEnumType::PPTP
+                } else {
+                    VPNEnumType::UnknownValue(d.unknown_enum_bytes(s, "VPNEnumType")?)
+                }
+            }
+            5 => {
+                if *s == *b"IKEv2" {
+                    VPNEnumType::IKEv2
+                } else if *s == *b"IPSec" {
+                    VPNEnumType::IPSec
+                } else {
+                    VPNEnumType::UnknownValue(d.unknown_enum_bytes(s, "VPNEnumType")?)
+                }
+            }
+            _ => VPNEnumType::UnknownValue(d.unknown_enum_bytes(s, "VPNEnumType")?),
         })
     }
 }
@@ -16878,15 +22745,15 @@ pub struct VPNType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `server`: Required; at most 512 characters.
-    pub server: String,
+    pub server: Text,
     /// `user`: Required; at most 20 characters.
-    pub user: String,
+    pub user: Text,
     /// `group`: Optional; at most 20 characters.
-    pub group: Option<String>,
+    pub group: Option<Text>,
     /// `password`: Required; at most 20 characters.
-    pub password: String,
+    pub password: Text,
     /// `key`: Required; at most 255 characters.
-    pub key: String,
+    pub key: Text,
     /// `type`: Required; a [`VPNEnumType`].
     pub type_: VPNEnumType,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -16895,13 +22762,7 @@ pub struct VPNType {
 
 impl VPNType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(
-        server: String,
-        user: String,
-        password: String,
-        key: String,
-        type_: VPNEnumType,
-    ) -> Self {
+    pub fn new(server: Text, user: Text, password: Text, key: Text, type_: VPNEnumType) -> Self {
         VPNType {
             custom_data: None,
             server,
@@ -16919,97 +22780,186 @@ impl Decode for VPNType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_server: Option<String> = None;
-        let mut f_user: Option<String> = None;
-        let mut f_group: Option<String> = None;
-        let mut f_password: Option<String> = None;
-        let mut f_key: Option<String> = None;
+        let mut f_server: Option<Text> = None;
+        let mut f_user: Option<Text> = None;
+        let mut f_group: Option<Text> = None;
+        let mut f_password: Option<Text> = None;
+        let mut f_key: Option<Text> = None;
         let mut f_type_: Option<VPNEnumType> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    3 => {
+                        if *key == *b"key" {
+                            if f_key.is_some() {
+                                if let Err(e) = d.duplicate("key") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(255)) {
+                                Ok(v) => f_key = Some(v),
+                                Err(e) => break 'fail (e, Some("key")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    4 => {
+                        if *key == *b"user" {
+                            if f_user.is_some() {
+                                if let Err(e) = d.duplicate("user") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_user = Some(v),
+                                Err(e) => break 'fail (e, Some("user")),
+                            }
+                        } else if *key == *b"type" {
+                            if f_type_.is_some() {
+                                if let Err(e) = d.duplicate("type") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match VPNEnumType::decode(d) {
+                                Ok(v) => f_type_ = Some(v),
+                                Err(e) => break 'fail (e, Some("type")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    5 => {
+                        if *key == *b"group" {
+                            if f_group.is_some() {
+                                if let Err(e) = d.duplicate("group") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_group = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_group = Some(v),
+                                Err(e) => break 'fail (e, Some("group")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    6 => {
+                        if *key == *b"server" {
+                            if f_server.is_some() {
+                                if let Err(e) = d.duplicate("server") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(512)) {
+                                Ok(v) => f_server = Some(v),
+                                Err(e) => break 'fail (e, Some("server")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    8 => {
+                        if *key == *b"password" {
+                            if f_password.is_some() {
+                                if let Err(e) = d.duplicate("password") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(20)) {
+                                Ok(v) => f_password = Some(v),
+                                Err(e) => break 'fail (e, Some("password")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "server" => {
-                    if f_server.is_some() {
-                        d.duplicate("server")?;
-                    }
-                    f_server = Some(d.string(Some(512)).map_err(|e| e.at_key("server"))?);
-                }
-                "user" => {
-                    if f_user.is_some() {
-                        d.duplicate("user")?;
-                    }
-                    f_user = Some(d.string(Some(20)).map_err(|e| e.at_key("user"))?);
-                }
-                "group" => {
-                    if f_group.is_some() {
-                        d.duplicate("group")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_group = None;
-                        continue;
-                    }
-                    f_group = Some(d.string(Some(20)).map_err(|e| e.at_key("group"))?);
-                }
-                "password" => {
-                    if f_password.is_some() {
-                        d.duplicate("password")?;
-                    }
-                    f_password = Some(d.string(Some(20)).map_err(|e| e.at_key("password"))?);
-                }
-                "key" => {
-                    if f_key.is_some() {
-                        d.duplicate("key")?;
-                    }
-                    f_key = Some(d.string(Some(255)).map_err(|e| e.at_key("key"))?);
-                }
-                "type" => {
-                    if f_type_.is_some() {
-                        d.duplicate("type")?;
-                    }
-                    f_type_ = Some(VPNEnumType::decode(d).map_err(|e| e.at_key("type"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(VPNType {
-            custom_data: f_custom_data,
-            server: match f_server {
-                Some(v) => v,
-                None => return Err(Decoder::missing("server")),
-            },
-            user: match f_user {
-                Some(v) => v,
-                None => return Err(Decoder::missing("user")),
-            },
-            group: f_group,
-            password: match f_password {
-                Some(v) => v,
-                None => return Err(Decoder::missing("password")),
-            },
-            key: match f_key {
-                Some(v) => v,
-                None => return Err(Decoder::missing("key")),
-            },
-            type_: match f_type_ {
-                Some(v) => v,
-                None => return Err(Decoder::missing("type")),
-            },
-            extra,
+            let Some(r_server) = f_server else {
+                break 'fail (Decoder::missing("server"), None);
+            };
+            let Some(r_user) = f_user else {
+                break 'fail (Decoder::missing("user"), None);
+            };
+            let Some(r_password) = f_password else {
+                break 'fail (Decoder::missing("password"), None);
+            };
+            let Some(r_key) = f_key else {
+                break 'fail (Decoder::missing("key"), None);
+            };
+            let Some(r_type_) = f_type_ else {
+                break 'fail (Decoder::missing("type"), None);
+            };
+            return Ok(VPNType {
+                custom_data: f_custom_data,
+                server: r_server,
+                user: r_user,
+                group: f_group,
+                password: r_password,
+                key: r_key,
+                type_: r_type_,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -17094,7 +23044,7 @@ pub struct VariableAttributeType {
     /// `type`: Optional; a [`AttributeEnumType`].
     pub type_: Option<AttributeEnumType>,
     /// `value`: Optional; at most 2500 characters.
-    pub value: Option<String>,
+    pub value: Option<Text>,
     /// `mutability`: Optional; a [`MutabilityEnumType`].
     pub mutability: Option<MutabilityEnumType>,
     /// `persistent`: Optional; a boolean.
@@ -17125,90 +23075,176 @@ impl Decode for VariableAttributeType {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
         let mut f_type_: Option<AttributeEnumType> = None;
-        let mut f_value: Option<String> = None;
+        let mut f_value: Option<Text> = None;
         let mut f_mutability: Option<MutabilityEnumType> = None;
         let mut f_persistent: Option<bool> = None;
         let mut f_constant: Option<bool> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    4 => {
+                        if *key == *b"type" {
+                            if f_type_.is_some() {
+                                if let Err(e) = d.duplicate("type") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_type_ = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match AttributeEnumType::decode(d) {
+                                Ok(v) => f_type_ = Some(v),
+                                Err(e) => break 'fail (e, Some("type")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    5 => {
+                        if *key == *b"value" {
+                            if f_value.is_some() {
+                                if let Err(e) = d.duplicate("value") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_value = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(2500)) {
+                                Ok(v) => f_value = Some(v),
+                                Err(e) => break 'fail (e, Some("value")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    8 => {
+                        if *key == *b"constant" {
+                            if f_constant.is_some() {
+                                if let Err(e) = d.duplicate("constant") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_constant = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_constant = Some(v),
+                                Err(e) => break 'fail (e, Some("constant")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"mutability" {
+                            if f_mutability.is_some() {
+                                if let Err(e) = d.duplicate("mutability") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_mutability = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match MutabilityEnumType::decode(d) {
+                                Ok(v) => f_mutability = Some(v),
+                                Err(e) => break 'fail (e, Some("mutability")),
+                            }
+                        } else if *key == *b"persistent" {
+                            if f_persistent.is_some() {
+                                if let Err(e) = d.duplicate("persistent") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_persistent = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_persistent = Some(v),
+                                Err(e) => break 'fail (e, Some("persistent")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "type" => {
-                    if f_type_.is_some() {
-                        d.duplicate("type")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_type_ = None;
-                        continue;
-                    }
-                    f_type_ = Some(AttributeEnumType::decode(d).map_err(|e| e.at_key("type"))?);
-                }
-                "value" => {
-                    if f_value.is_some() {
-                        d.duplicate("value")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_value = None;
-                        continue;
-                    }
-                    f_value = Some(d.string(Some(2500)).map_err(|e| e.at_key("value"))?);
-                }
-                "mutability" => {
-                    if f_mutability.is_some() {
-                        d.duplicate("mutability")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_mutability = None;
-                        continue;
-                    }
-                    f_mutability =
-                        Some(MutabilityEnumType::decode(d).map_err(|e| e.at_key("mutability"))?);
-                }
-                "persistent" => {
-                    if f_persistent.is_some() {
-                        d.duplicate("persistent")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_persistent = None;
-                        continue;
-                    }
-                    f_persistent = Some(d.boolean().map_err(|e| e.at_key("persistent"))?);
-                }
-                "constant" => {
-                    if f_constant.is_some() {
-                        d.duplicate("constant")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_constant = None;
-                        continue;
-                    }
-                    f_constant = Some(d.boolean().map_err(|e| e.at_key("constant"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(VariableAttributeType {
-            custom_data: f_custom_data,
-            type_: f_type_,
-            value: f_value,
-            mutability: f_mutability,
-            persistent: f_persistent,
-            constant: f_constant,
-            extra,
+            return Ok(VariableAttributeType {
+                custom_data: f_custom_data,
+                type_: f_type_,
+                value: f_value,
+                mutability: f_mutability,
+                persistent: f_persistent,
+                constant: f_constant,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -17268,7 +23304,7 @@ pub struct VariableCharacteristicsType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `unit`: Optional; at most 16 characters.
-    pub unit: Option<String>,
+    pub unit: Option<Text>,
     /// `dataType`: Required; a [`DataEnumType`].
     pub data_type: DataEnumType,
     /// `minLimit`: Optional; an exact decimal.
@@ -17276,7 +23312,7 @@ pub struct VariableCharacteristicsType {
     /// `maxLimit`: Optional; an exact decimal.
     pub max_limit: Option<Decimal>,
     /// `valuesList`: Optional; at most 1000 characters.
-    pub values_list: Option<String>,
+    pub values_list: Option<Text>,
     /// `supportsMonitoring`: Required; a boolean.
     pub supports_monitoring: bool,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
@@ -17303,107 +23339,187 @@ impl Decode for VariableCharacteristicsType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_unit: Option<String> = None;
+        let mut f_unit: Option<Text> = None;
         let mut f_data_type: Option<DataEnumType> = None;
         let mut f_min_limit: Option<Decimal> = None;
         let mut f_max_limit: Option<Decimal> = None;
-        let mut f_values_list: Option<String> = None;
+        let mut f_values_list: Option<Text> = None;
         let mut f_supports_monitoring: Option<bool> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    4 => {
+                        if *key == *b"unit" {
+                            if f_unit.is_some() {
+                                if let Err(e) = d.duplicate("unit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_unit = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(16)) {
+                                Ok(v) => f_unit = Some(v),
+                                Err(e) => break 'fail (e, Some("unit")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    8 => {
+                        if *key == *b"dataType" {
+                            if f_data_type.is_some() {
+                                if let Err(e) = d.duplicate("dataType") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match DataEnumType::decode(d) {
+                                Ok(v) => f_data_type = Some(v),
+                                Err(e) => break 'fail (e, Some("dataType")),
+                            }
+                        } else if *key == *b"minLimit" {
+                            if f_min_limit.is_some() {
+                                if let Err(e) = d.duplicate("minLimit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_min_limit = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.decimal(None, None, None) {
+                                Ok(v) => f_min_limit = Some(v),
+                                Err(e) => break 'fail (e, Some("minLimit")),
+                            }
+                        } else if *key == *b"maxLimit" {
+                            if f_max_limit.is_some() {
+                                if let Err(e) = d.duplicate("maxLimit") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_max_limit = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.decimal(None, None, None) {
+                                Ok(v) => f_max_limit = Some(v),
+                                Err(e) => break 'fail (e, Some("maxLimit")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else if *key == *b"valuesList" {
+                            if f_values_list.is_some() {
+                                if let Err(e) = d.duplicate("valuesList") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_values_list = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(1000)) {
+                                Ok(v) => f_values_list = Some(v),
+                                Err(e) => break 'fail (e, Some("valuesList")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    18 => {
+                        if *key == *b"supportsMonitoring" {
+                            if f_supports_monitoring.is_some() {
+                                if let Err(e) = d.duplicate("supportsMonitoring") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_supports_monitoring = Some(v),
+                                Err(e) => break 'fail (e, Some("supportsMonitoring")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "unit" => {
-                    if f_unit.is_some() {
-                        d.duplicate("unit")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_unit = None;
-                        continue;
-                    }
-                    f_unit = Some(d.string(Some(16)).map_err(|e| e.at_key("unit"))?);
-                }
-                "dataType" => {
-                    if f_data_type.is_some() {
-                        d.duplicate("dataType")?;
-                    }
-                    f_data_type = Some(DataEnumType::decode(d).map_err(|e| e.at_key("dataType"))?);
-                }
-                "minLimit" => {
-                    if f_min_limit.is_some() {
-                        d.duplicate("minLimit")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_min_limit = None;
-                        continue;
-                    }
-                    f_min_limit = Some(
-                        d.decimal(None, None, None)
-                            .map_err(|e| e.at_key("minLimit"))?,
-                    );
-                }
-                "maxLimit" => {
-                    if f_max_limit.is_some() {
-                        d.duplicate("maxLimit")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_max_limit = None;
-                        continue;
-                    }
-                    f_max_limit = Some(
-                        d.decimal(None, None, None)
-                            .map_err(|e| e.at_key("maxLimit"))?,
-                    );
-                }
-                "valuesList" => {
-                    if f_values_list.is_some() {
-                        d.duplicate("valuesList")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_values_list = None;
-                        continue;
-                    }
-                    f_values_list = Some(d.string(Some(1000)).map_err(|e| e.at_key("valuesList"))?);
-                }
-                "supportsMonitoring" => {
-                    if f_supports_monitoring.is_some() {
-                        d.duplicate("supportsMonitoring")?;
-                    }
-                    f_supports_monitoring =
-                        Some(d.boolean().map_err(|e| e.at_key("supportsMonitoring"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(VariableCharacteristicsType {
-            custom_data: f_custom_data,
-            unit: f_unit,
-            data_type: match f_data_type {
-                Some(v) => v,
-                None => return Err(Decoder::missing("dataType")),
-            },
-            min_limit: f_min_limit,
-            max_limit: f_max_limit,
-            values_list: f_values_list,
-            supports_monitoring: match f_supports_monitoring {
-                Some(v) => v,
-                None => return Err(Decoder::missing("supportsMonitoring")),
-            },
-            extra,
+            let Some(r_data_type) = f_data_type else {
+                break 'fail (Decoder::missing("dataType"), None);
+            };
+            let Some(r_supports_monitoring) = f_supports_monitoring else {
+                break 'fail (Decoder::missing("supportsMonitoring"), None);
+            };
+            return Ok(VariableCharacteristicsType {
+                custom_data: f_custom_data,
+                unit: f_unit,
+                data_type: r_data_type,
+                min_limit: f_min_limit,
+                max_limit: f_max_limit,
+                values_list: f_values_list,
+                supports_monitoring: r_supports_monitoring,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -17516,78 +23632,159 @@ impl Decode for VariableMonitoringType {
         let mut f_severity: Option<i64> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    2 => {
+                        if *key == *b"id" {
+                            if f_id.is_some() {
+                                if let Err(e) = d.duplicate("id") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_id = Some(v),
+                                Err(e) => break 'fail (e, Some("id")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    4 => {
+                        if *key == *b"type" {
+                            if f_type_.is_some() {
+                                if let Err(e) = d.duplicate("type") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match MonitorEnumType::decode(d) {
+                                Ok(v) => f_type_ = Some(v),
+                                Err(e) => break 'fail (e, Some("type")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    5 => {
+                        if *key == *b"value" {
+                            if f_value.is_some() {
+                                if let Err(e) = d.duplicate("value") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.decimal(None, None, None) {
+                                Ok(v) => f_value = Some(v),
+                                Err(e) => break 'fail (e, Some("value")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    8 => {
+                        if *key == *b"severity" {
+                            if f_severity.is_some() {
+                                if let Err(e) = d.duplicate("severity") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.integer(None, None) {
+                                Ok(v) => f_severity = Some(v),
+                                Err(e) => break 'fail (e, Some("severity")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    11 => {
+                        if *key == *b"transaction" {
+                            if f_transaction.is_some() {
+                                if let Err(e) = d.duplicate("transaction") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.boolean() {
+                                Ok(v) => f_transaction = Some(v),
+                                Err(e) => break 'fail (e, Some("transaction")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "id" => {
-                    if f_id.is_some() {
-                        d.duplicate("id")?;
-                    }
-                    f_id = Some(d.integer(None, None).map_err(|e| e.at_key("id"))?);
-                }
-                "transaction" => {
-                    if f_transaction.is_some() {
-                        d.duplicate("transaction")?;
-                    }
-                    f_transaction = Some(d.boolean().map_err(|e| e.at_key("transaction"))?);
-                }
-                "value" => {
-                    if f_value.is_some() {
-                        d.duplicate("value")?;
-                    }
-                    f_value = Some(d.decimal(None, None, None).map_err(|e| e.at_key("value"))?);
-                }
-                "type" => {
-                    if f_type_.is_some() {
-                        d.duplicate("type")?;
-                    }
-                    f_type_ = Some(MonitorEnumType::decode(d).map_err(|e| e.at_key("type"))?);
-                }
-                "severity" => {
-                    if f_severity.is_some() {
-                        d.duplicate("severity")?;
-                    }
-                    f_severity = Some(d.integer(None, None).map_err(|e| e.at_key("severity"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(VariableMonitoringType {
-            custom_data: f_custom_data,
-            id: match f_id {
-                Some(v) => v,
-                None => return Err(Decoder::missing("id")),
-            },
-            transaction: match f_transaction {
-                Some(v) => v,
-                None => return Err(Decoder::missing("transaction")),
-            },
-            value: match f_value {
-                Some(v) => v,
-                None => return Err(Decoder::missing("value")),
-            },
-            type_: match f_type_ {
-                Some(v) => v,
-                None => return Err(Decoder::missing("type")),
-            },
-            severity: match f_severity {
-                Some(v) => v,
-                None => return Err(Decoder::missing("severity")),
-            },
-            extra,
+            let Some(r_id) = f_id else {
+                break 'fail (Decoder::missing("id"), None);
+            };
+            let Some(r_transaction) = f_transaction else {
+                break 'fail (Decoder::missing("transaction"), None);
+            };
+            let Some(r_value) = f_value else {
+                break 'fail (Decoder::missing("value"), None);
+            };
+            let Some(r_type_) = f_type_ else {
+                break 'fail (Decoder::missing("type"), None);
+            };
+            let Some(r_severity) = f_severity else {
+                break 'fail (Decoder::missing("severity"), None);
+            };
+            return Ok(VariableMonitoringType {
+                custom_data: f_custom_data,
+                id: r_id,
+                transaction: r_transaction,
+                value: r_value,
+                type_: r_type_,
+                severity: r_severity,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
@@ -17647,16 +23844,16 @@ pub struct VariableType {
     /// `customData`: Optional; a [`CustomDataType`].
     pub custom_data: Option<Box<CustomDataType>>,
     /// `name`: Required; at most 50 characters.
-    pub name: String,
+    pub name: Text,
     /// `instance`: Optional; at most 50 characters.
-    pub instance: Option<String>,
+    pub instance: Option<Text>,
     /// Members the schema does not define, kept only under lenient decoding and written back on encode.
     pub extra: Extra,
 }
 
 impl VariableType {
     /// A value with the required members given and every optional member absent.
-    pub fn new(name: String) -> Self {
+    pub fn new(name: Text) -> Self {
         VariableType {
             custom_data: None,
             name,
@@ -17670,53 +23867,105 @@ impl Decode for VariableType {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.object_begin()?;
         let mut f_custom_data: Option<Box<CustomDataType>> = None;
-        let mut f_name: Option<String> = None;
-        let mut f_instance: Option<String> = None;
+        let mut f_name: Option<Text> = None;
+        let mut f_instance: Option<Text> = None;
         let mut extra = Extra::new();
         let mut first = true;
-        while let Some(key) = d.next_member(&mut first)? {
-            match &*key {
-                "customData" => {
-                    if f_custom_data.is_some() {
-                        d.duplicate("customData")?;
+        let (e, at): (DecodeError, Option<&'static str>) = 'fail: {
+            loop {
+                let key = match d.next_key(&mut first) {
+                    Ok(Some(k)) => k,
+                    Ok(None) => break,
+                    Err(e) => break 'fail (e, None),
+                };
+                match key.len() {
+                    4 => {
+                        if *key == *b"name" {
+                            if f_name.is_some() {
+                                if let Err(e) = d.duplicate("name") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_name = Some(v),
+                                Err(e) => break 'fail (e, Some("name")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    if d.null_as_absent()? {
-                        f_custom_data = None;
-                        continue;
+                    8 => {
+                        if *key == *b"instance" {
+                            if f_instance.is_some() {
+                                if let Err(e) = d.duplicate("instance") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_instance = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match d.string(Some(50)) {
+                                Ok(v) => f_instance = Some(v),
+                                Err(e) => break 'fail (e, Some("instance")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
                     }
-                    f_custom_data = Some(
-                        CustomDataType::decode(d)
-                            .map(Box::new)
-                            .map_err(|e| e.at_key("customData"))?,
-                    );
+                    10 => {
+                        if *key == *b"customData" {
+                            if f_custom_data.is_some() {
+                                if let Err(e) = d.duplicate("customData") {
+                                    break 'fail (e, None);
+                                }
+                            }
+                            match d.null_as_absent() {
+                                Ok(false) => {}
+                                Ok(true) => {
+                                    f_custom_data = None;
+                                    continue;
+                                }
+                                Err(e) => break 'fail (e, None),
+                            }
+                            match CustomDataType::decode(d).map(Box::new) {
+                                Ok(v) => f_custom_data = Some(v),
+                                Err(e) => break 'fail (e, Some("customData")),
+                            }
+                        } else {
+                            if let Err(e) = d.unknown_key(key, &mut extra) {
+                                break 'fail (e, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        if let Err(e) = d.unknown_key(key, &mut extra) {
+                            break 'fail (e, None);
+                        }
+                    }
                 }
-                "name" => {
-                    if f_name.is_some() {
-                        d.duplicate("name")?;
-                    }
-                    f_name = Some(d.string(Some(50)).map_err(|e| e.at_key("name"))?);
-                }
-                "instance" => {
-                    if f_instance.is_some() {
-                        d.duplicate("instance")?;
-                    }
-                    if d.null_as_absent()? {
-                        f_instance = None;
-                        continue;
-                    }
-                    f_instance = Some(d.string(Some(50)).map_err(|e| e.at_key("instance"))?);
-                }
-                _ => d.unknown_member(key, &mut extra)?,
             }
-        }
-        Ok(VariableType {
-            custom_data: f_custom_data,
-            name: match f_name {
-                Some(v) => v,
-                None => return Err(Decoder::missing("name")),
-            },
-            instance: f_instance,
-            extra,
+            let Some(r_name) = f_name else {
+                break 'fail (Decoder::missing("name"), None);
+            };
+            return Ok(VariableType {
+                custom_data: f_custom_data,
+                name: r_name,
+                instance: f_instance,
+                extra,
+            });
+        };
+        Err(match at {
+            Some(k) => e.at_key(k),
+            None => e,
         })
     }
 }
