@@ -161,7 +161,9 @@ pub fn router(state: ApiState) -> Router {
             )
         })
         .with_state(state)
-        .layer(axum::middleware::from_fn(crate::dashboard::same_origin_writes))
+        .layer(axum::middleware::from_fn(
+            crate::dashboard::same_origin_writes,
+        ))
 }
 
 async fn openapi() -> Response {
