@@ -35,7 +35,7 @@ pub struct ApiState {
 
 /// An API error: a status and a JSON body.
 #[derive(Debug)]
-pub struct ApiError(StatusCode, Value);
+pub struct ApiError(pub(crate) StatusCode, pub(crate) Value);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -43,11 +43,11 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn err(status: StatusCode, msg: impl Into<String>) -> ApiError {
+pub(crate) fn err(status: StatusCode, msg: impl Into<String>) -> ApiError {
     ApiError(status, json!({"error": msg.into()}))
 }
 
-fn db(e: crate::store::StoreError) -> ApiError {
+pub(crate) fn db(e: crate::store::StoreError) -> ApiError {
     tracing::error!(error = %e, "API storage error");
     err(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
 }
@@ -101,7 +101,7 @@ fn page(q: &HashMap<String, String>) -> Result<Page, ApiError> {
     })
 }
 
-fn body(b: &Bytes) -> Result<Value, ApiError> {
+pub(crate) fn body(b: &Bytes) -> Result<Value, ApiError> {
     if b.is_empty() {
         return Ok(json!({}));
     }
@@ -210,7 +210,7 @@ async fn stations(
     ))
 }
 
-async fn known(s: &ApiState, id: &str) -> Result<crate::store::StationRecord, ApiError> {
+pub(crate) async fn known(s: &ApiState, id: &str) -> Result<crate::store::StationRecord, ApiError> {
     s.csms
         .store()
         .station(id)
@@ -503,7 +503,7 @@ async fn call(
     ))
 }
 
-async fn version_of(s: &ApiState, id: &str) -> Result<OcppVersion, ApiError> {
+pub(crate) async fn version_of(s: &ApiState, id: &str) -> Result<OcppVersion, ApiError> {
     match s.connections.get(id) {
         Some(h) => Ok(h.version()),
         None => {

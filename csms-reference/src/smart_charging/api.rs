@@ -20,7 +20,6 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
@@ -29,56 +28,16 @@ use ocpp_types::OcppVersion;
 use serde_json::{json, Value};
 
 use super::*;
-use crate::api::ApiState;
+use crate::api::{body, db, err, known, version_of, ApiError, ApiState};
 use crate::domain::now;
-use crate::ocpp::{operator_call, OperatorCallError};
+use crate::ocpp::operator_call;
 
-/// An error answer of these routes: a status and `{"error": ...}` (with `rule` for a
-/// smart-charging rule, `path` for a schema fault).
-#[derive(Debug)]
-pub struct SmartChargingApiError(StatusCode, Value);
-
-impl IntoResponse for SmartChargingApiError {
-    fn into_response(self) -> Response {
-        (self.0, Json(self.1)).into_response()
-    }
-}
-
-type E = SmartChargingApiError;
+type E = ApiError;
 type R = Result<Json<Value>, E>;
-
-fn err(status: StatusCode, msg: impl Into<String>) -> E {
-    SmartChargingApiError(status, json!({"error": msg.into()}))
-}
-
-fn db(e: StoreError) -> E {
-    tracing::error!(error = %e, "API storage error");
-    err(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-}
-
-fn call_err(e: OperatorCallError) -> E {
-    let msg = e.to_string();
-    match e {
-        OperatorCallError::UnknownStation(_) => err(StatusCode::NOT_FOUND, msg),
-        OperatorCallError::NotConnected(_) | OperatorCallError::Disconnected => {
-            err(StatusCode::CONFLICT, msg)
-        }
-        OperatorCallError::InvalidPayload { path, .. } => {
-            SmartChargingApiError(StatusCode::BAD_REQUEST, json!({"error": msg, "path": path}))
-        }
-        OperatorCallError::CallError { code, description } => SmartChargingApiError(
-            StatusCode::BAD_GATEWAY,
-            json!({"error": msg, "code": code, "description": description}),
-        ),
-        OperatorCallError::InvalidResponse(_) => err(StatusCode::BAD_GATEWAY, msg),
-        OperatorCallError::Timeout => err(StatusCode::GATEWAY_TIMEOUT, msg),
-        _ => err(StatusCode::BAD_REQUEST, msg),
-    }
-}
 
 fn profile_err(e: ProfileError) -> E {
     match e {
-        ProfileError::Decode { path, message } => SmartChargingApiError(
+        ProfileError::Decode { path, message } => ApiError(
             StatusCode::BAD_REQUEST,
             json!({"error": format!("invalid payload at {path:?}: {message}"), "path": path}),
         ),
@@ -87,45 +46,10 @@ fn profile_err(e: ProfileError) -> E {
 }
 
 fn rule_err(r: &ValidationError) -> E {
-    SmartChargingApiError(
+    ApiError(
         StatusCode::BAD_REQUEST,
         json!({"error": format!("the profile breaks rule {}: {r}", r.rule()), "rule": r.rule()}),
     )
-}
-
-fn body(b: &Bytes) -> Result<Value, E> {
-    if b.is_empty() {
-        return Ok(json!({}));
-    }
-    serde_json::from_slice(b).map_err(|e| {
-        err(
-            StatusCode::BAD_REQUEST,
-            format!("the body is not JSON: {e}"),
-        )
-    })
-}
-
-async fn known(s: &ApiState, id: &str) -> Result<(), E> {
-    match s.csms.store().station(id).await.map_err(db)? {
-        Some(_) => Ok(()),
-        None => Err(err(
-            StatusCode::NOT_FOUND,
-            format!("station {id:?} is unknown"),
-        )),
-    }
-}
-
-async fn version_of_station(s: &ApiState, id: &str) -> Result<OcppVersion, E> {
-    match s.connections.get(id) {
-        Some(h) => Ok(h.version()),
-        None => {
-            known(s, id).await?;
-            Err(err(
-                StatusCode::CONFLICT,
-                format!("station {id:?} is not connected"),
-            ))
-        }
-    }
 }
 
 /// An optional integer member of a JSON body: 400 when present and not an integer (never
@@ -227,15 +151,13 @@ async fn list_profiles(
 
 async fn send(s: &ApiState, id: &str, action: &str, payload: &Value) -> Result<Value, E> {
     let (version, answer) =
-        operator_call(&s.csms, &s.connections, id, action, &payload.to_string())
-            .await
-            .map_err(call_err)?;
+        operator_call(&s.csms, &s.connections, id, action, &payload.to_string()).await?;
     Ok(json!({"station": id, "version": version.as_str(), "action": action, "response": answer}))
 }
 
 async fn set_profile(State(s): State<ApiState>, Path(id): Path<String>, b: Bytes) -> R {
     let payload = body(&b)?;
-    let version = version_of_station(&s, &id).await?;
+    let version = version_of(&s, &id).await?;
     let installed = read_set_request(version, &payload.to_string()).map_err(profile_err)?;
     check_profile(s.csms.store().as_ref(), &id, version, &installed)
         .await
@@ -256,7 +178,7 @@ async fn set_profile(State(s): State<ApiState>, Path(id): Path<String>, b: Bytes
 
 async fn clear_profiles(State(s): State<ApiState>, Path(id): Path<String>, b: Bytes) -> R {
     let payload = body(&b)?;
-    version_of_station(&s, &id).await?;
+    version_of(&s, &id).await?;
     Ok(Json(send(&s, &id, "ClearChargingProfile", &payload).await?))
 }
 
@@ -270,7 +192,7 @@ async fn clear_profile(
             format!("profile id {profile:?} is not an integer"),
         )
     })?;
-    let version = version_of_station(&s, &id).await?;
+    let version = version_of(&s, &id).await?;
     let payload = if version == OcppVersion::V16 {
         json!({"id": profile})
     } else {
@@ -329,7 +251,7 @@ async fn composite(
 
 async fn compare(State(s): State<ApiState>, Path(id): Path<String>, b: Bytes) -> R {
     let b = body(&b)?;
-    let version = version_of_station(&s, &id).await?;
+    let version = version_of(&s, &id).await?;
     let evse = body_int(&b, "evseId")?.unwrap_or(0);
     let duration = body_int(&b, "duration")?.unwrap_or(3600);
     if evse < 0 || duration <= 0 {
