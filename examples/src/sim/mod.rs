@@ -232,15 +232,6 @@ pub async fn run(cfg: SimConfig, stats: Arc<Stats>) -> Summary {
     stats.set_epoch(start);
     let end = tokio::time::Instant::now() + cfg.duration;
     let cfg = Arc::new(cfg);
-    // How many stations are online when the load ends.
-    let at_end = {
-        let stats = stats.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep_until(end).await;
-            let online = stats.online.load(Ordering::Relaxed).max(0) as u64;
-            stats.final_online.store(online, Ordering::Relaxed);
-        })
-    };
     let mut tasks = Vec::with_capacity(cfg.stations);
     for n in 0..cfg.stations {
         if n > 0 && cfg.ramp_up > 0.0 {
@@ -257,7 +248,6 @@ pub async fn run(cfg: SimConfig, stats: Arc<Stats>) -> Summary {
     for t in tasks {
         let _ = t.await;
     }
-    let _ = at_end.await;
     stats.summary_in(cfg.stations, start.elapsed(), (ramped, cfg.duration))
 }
 
@@ -350,6 +340,11 @@ async fn station(
     }
     watcher.abort();
     if client.status().borrow().connected.is_some() {
+        // Counted by each station as its load ends, not sampled at the deadline: a sample
+        // raced with the stations that were already closing on time.
+        if tokio::time::Instant::now() >= end {
+            stats.final_online.fetch_add(1, Ordering::Relaxed);
+        }
         stats.online_change(-1);
     }
     client.shutdown().await;
