@@ -1,6 +1,8 @@
 //! The OCPI client (reqwest): authenticated requests with request and correlation ids, envelope
 //! decoding, pagination followed to the end, retries with exponential backoff that honour
-//! `Retry-After`, version discovery and the registration handshake.
+//! `Retry-After`, version discovery and the registration handshake. An observer
+//! ([`Client::with_observer`]) sees every attempt ([`Exchange`]: ids, statuses, duration, never
+//! the token), e.g. for an audit log.
 
 use std::time::Duration;
 
@@ -177,8 +179,43 @@ pub struct Client {
     encoding: TokenEncoding,
     routing: Option<Routing>,
     correlation_id: Option<String>,
+    observer: Option<Observer>,
     /// Retry policy.
     pub retry: RetryPolicy,
+}
+
+/// One HTTP exchange of a [`Client`] as its observer sees it (one per attempt): enough for an
+/// audit log, never the `Authorization` header or a body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    /// HTTP method.
+    pub method: String,
+    /// The URL requested.
+    pub url: String,
+    /// The `X-Request-ID` sent.
+    pub request_id: String,
+    /// The `X-Correlation-ID` sent.
+    pub correlation_id: String,
+    /// The HTTP status, when a response arrived.
+    pub http_status: Option<u16>,
+    /// The OCPI `status_code` of the response envelope, when it has one.
+    pub ocpi_status: Option<u16>,
+    /// The `Retry-After` of the response, when it sent one.
+    pub retry_after: Option<Duration>,
+    /// The transport or decoding error, when the exchange failed before an envelope was read.
+    pub error: Option<String>,
+    /// From sending the request to reading the response body.
+    pub duration: Duration,
+}
+
+/// A callback that sees every [`Exchange`] of a [`Client`] ([`Client::with_observer`]).
+#[derive(Clone)]
+pub struct Observer(pub std::sync::Arc<dyn Fn(&Exchange) + Send + Sync>);
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Observer")
+    }
 }
 
 /// A response with its pagination headers.
@@ -258,8 +295,16 @@ impl Client {
             encoding,
             routing: None,
             correlation_id: None,
+            observer: None,
             retry: RetryPolicy::default(),
         }
+    }
+
+    /// The same client calling `observer` after every attempt of every request (request and
+    /// correlation ids, statuses, duration; e.g. for an audit log or metrics).
+    pub fn with_observer(mut self, observer: impl Fn(&Exchange) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Observer(std::sync::Arc::new(observer)));
+        self
     }
 
     /// The same client sending `correlation_id` as the `X-Correlation-ID` of every request
@@ -295,6 +340,26 @@ impl Client {
         let correlation = self.correlation_id.clone().unwrap_or_else(request_id);
         let mut attempt = 0;
         loop {
+            let rid = request_id();
+            let started = std::time::Instant::now();
+            let observe = |http_status: Option<u16>,
+                           ocpi_status: Option<u16>,
+                           retry_after: Option<Duration>,
+                           error: Option<String>| {
+                if let Some(o) = &self.observer {
+                    (o.0)(&Exchange {
+                        method: method.to_string(),
+                        url: url.to_owned(),
+                        request_id: rid.clone(),
+                        correlation_id: correlation.clone(),
+                        http_status,
+                        ocpi_status,
+                        retry_after,
+                        error,
+                        duration: started.elapsed(),
+                    });
+                }
+            };
             let mut rb = self
                 .http
                 .request(method.clone(), url)
@@ -302,7 +367,7 @@ impl Client {
                     headers::AUTHORIZATION,
                     authorization_header(&self.token, self.encoding),
                 )
-                .header(headers::X_REQUEST_ID, request_id())
+                .header(headers::X_REQUEST_ID, &rid)
                 .header(headers::X_CORRELATION_ID, &correlation);
             for (name, value) in self.routing.iter().flat_map(Routing::headers) {
                 rb = rb.header(name, value);
@@ -314,23 +379,28 @@ impl Client {
             let resp = match rb.send().await {
                 Ok(r) => r,
                 Err(e) if !last && (e.is_connect() || e.is_timeout()) => {
+                    observe(None, None, None, Some(e.to_string()));
                     tokio::time::sleep(self.retry.delay(attempt)).await;
                     attempt += 1;
                     continue;
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    observe(None, None, None, Some(e.to_string()));
+                    return Err(e.into());
+                }
             };
             let status = resp.status().as_u16();
+            let retry_after = resp
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_retry_after);
             let idempotent = matches!(
                 method,
                 reqwest::Method::GET | reqwest::Method::PUT | reqwest::Method::DELETE
             );
             if !last && (status == 429 || (status >= 500 && idempotent)) {
-                let retry_after = resp
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(parse_retry_after);
+                observe(Some(status), None, retry_after, None);
                 let wait = match retry_after {
                     Some(w) if w > self.retry.max_delay => {
                         return Err(ClientError::RateLimited { retry_after: w })
@@ -348,12 +418,24 @@ impl Client {
             let total_count = header(headers::X_TOTAL_COUNT).and_then(|v| v.parse().ok());
             let limit = header(headers::X_LIMIT).and_then(|v| v.parse().ok());
             let location = header(headers::LOCATION);
-            let bytes = resp.bytes().await?;
-            let env: Envelope<serde_json::Value> =
-                serde_json::from_slice(&bytes).map_err(|e| ClientError::Body {
-                    status,
-                    message: e.to_string(),
-                })?;
+            let bytes = match resp.bytes().await {
+                Ok(b) => b,
+                Err(e) => {
+                    observe(Some(status), None, retry_after, Some(e.to_string()));
+                    return Err(e.into());
+                }
+            };
+            let env: Envelope<serde_json::Value> = match serde_json::from_slice(&bytes) {
+                Ok(env) => env,
+                Err(e) => {
+                    observe(Some(status), None, retry_after, Some(e.to_string()));
+                    return Err(ClientError::Body {
+                        status,
+                        message: e.to_string(),
+                    });
+                }
+            };
+            observe(Some(status), Some(env.status_code.0), retry_after, None);
             if !env.status_code.is_success() || status >= 400 {
                 return Err(ClientError::Ocpi {
                     status,

@@ -342,3 +342,43 @@ async fn request_ids_correlation_and_routing_headers() {
     );
     assert_ne!(seen[2].0, seen[3].0);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_observer_sees_every_attempt_without_the_token() {
+    // A 429 with Retry-After 0, then 200: two exchanges, one correlation id, the status codes
+    // and the Retry-After of each; a connection refused is an exchange with an error.
+    let c = Counter::default();
+    let url = serve(flaky(c.clone(), 1, 429, Some("0"))).await;
+    let seen: Arc<std::sync::Mutex<Vec<ocpi::client::Exchange>>> = Arc::default();
+    let s = seen.clone();
+    let cl = client(3, Duration::from_millis(1), Duration::from_secs(5))
+        .with_observer(move |x| s.lock().unwrap().push(x.clone()));
+    let _: Value = bounded(cl.get(&format!("{url}/x"))).await.unwrap();
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 2);
+        assert_eq!(seen[0].http_status, Some(429));
+        assert_eq!(seen[0].retry_after, Some(Duration::ZERO));
+        assert_eq!(
+            (seen[1].http_status, seen[1].ocpi_status),
+            (Some(200), Some(1000))
+        );
+        assert_eq!(seen[1].method, "GET");
+        assert_eq!(seen[1].url, format!("{url}/x"));
+        assert_ne!(seen[0].request_id, seen[1].request_id);
+        assert_eq!(seen[0].correlation_id, seen[1].correlation_id);
+        assert!(seen.iter().all(|x| !format!("{x:?}").contains("dG9rZW4=")));
+    }
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let cl = cl.clone();
+    let e = bounded(cl.get::<Value>(&format!("http://{closed}/x"))).await;
+    assert!(e.is_err());
+    let seen = seen.lock().unwrap();
+    assert!(seen.len() >= 3);
+    assert!(seen[2..]
+        .iter()
+        .all(|x| x.http_status.is_none() && x.error.is_some()));
+}
