@@ -5,7 +5,8 @@
 //! and 2.1 (`examples::sim`, whose stations answer remote starts by charging and sending meter
 //! values), watches them appear on the fleet page that was opened before they booted, presses
 //! remote start on each station page, watches the session's chart grow, exercises the call
-//! form and the id tokens page, and saves a PNG screenshot of every page under
+//! form, the id tokens page and the OCPI page (partners, a TOKEN_A issued in the page, CDRs
+//! paged and refreshed live), and saves a PNG screenshot of every page under
 //! `target/browser-artifacts/`. Without `/usr/bin/chromium` (or `$CHROMIUM`) it is skipped,
 //! except under `CI=true`, where it fails.
 
@@ -16,6 +17,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use csms_reference::config::{FileSettings, Settings};
+use csms_reference::ocpi_cpo::db::OutboxRow;
+use csms_reference::ocpi_cpo::OcpiFileSettings;
 use csms_reference::server::{start, RunningCsms};
 use csms_reference::store::{
     BootRecord, MessageRecord, MeterValueRecord, Page, SqliteStore, StationFilter, StatusRecord,
@@ -32,6 +35,23 @@ async fn csms(dir: &tempfile::TempDir) -> RunningCsms {
         api_listen: Some("127.0.0.1:0".into()),
         database_url: Some(format!("sqlite:{}", dir.path().join("csms.db").display())),
         call_timeout: Some(5),
+        ..Default::default()
+    };
+    start(Settings::validate(f).unwrap()).await.unwrap()
+}
+
+/// A CSMS with the OCPI CPO bridge enabled (on a loopback port of its own).
+async fn csms_with_ocpi(dir: &tempfile::TempDir) -> RunningCsms {
+    let f = FileSettings {
+        ocpp_listen: Some("127.0.0.1:0".into()),
+        api_listen: Some("127.0.0.1:0".into()),
+        database_url: Some(format!("sqlite:{}", dir.path().join("csms.db").display())),
+        call_timeout: Some(5),
+        ocpi: Some(OcpiFileSettings {
+            listen: Some("127.0.0.1:0".into()),
+            retry_max_seconds: Some(1),
+            ..Default::default()
+        }),
         ..Default::default()
     };
     start(Settings::validate(f).unwrap()).await.unwrap()
@@ -420,6 +440,19 @@ async fn pages_paginate_filter_and_escape() {
         let (s, _) = get(&format!("{base}{p}")).await;
         assert_eq!(s, 200, "{p}");
     }
+    // Without the OCPI bridge, its page says how to enable it.
+    for p in ["/ocpi", "/ui/ocpi/partners"] {
+        let (s, html) = get(&format!("{base}{p}")).await;
+        assert_eq!(s, 200, "{p}");
+        assert!(
+            html.contains("OCPI is not enabled")
+                && html.contains("[ocpi]")
+                && html.contains("CSMS_OCPI_LISTEN"),
+            "{p}: {html}"
+        );
+    }
+    let (s, html) = get(&format!("{base}/ui/ocpi/cdrs")).await;
+    assert_eq!((s, html.as_str()), (200, ""));
     // The call form's validation: the station's version, the exact path of a fault.
     let c = reqwest::Client::new();
     let v = |action: &str, body: &str| {
@@ -510,6 +543,8 @@ async fn api_authentication_covers_the_dashboard() {
         "/tokens",
         "/stations/X",
         "/ui/stations/X/validate/Reset",
+        "/ocpi",
+        "/ui/ocpi/cdrs",
     ] {
         let r = c.get(format!("{base}{p}")).send().await.unwrap();
         assert_eq!(r.status().as_u16(), 401, "{p} without credentials");
@@ -536,6 +571,226 @@ async fn api_authentication_covers_the_dashboard() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     assert!(r.text().await.unwrap().contains("<h1>Fleet</h1>"));
+    csms.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The OCPI page.
+
+/// A CDR as the bridge stores it, of a token of party `cc`-`pid`.
+fn cdr(n: u32, cc: &str, pid: &str) -> Value {
+    json!({
+        "country_code": "NL", "party_id": "CPO", "id": format!("C-{n:04}"),
+        "session_id": format!("S-{n:04}"),
+        "start_date_time": "2024-05-01T10:00:00Z", "end_date_time": "2024-05-01T11:30:00Z",
+        "cdr_token": {"country_code": cc, "party_id": pid, "uid": format!("RFID-{n}"),
+                      "type": "RFID", "contract_id": "DE-EMS-C1"},
+        "currency": "EUR", "total_energy": 12.5,
+        "total_cost": {"excl_vat": 3.75, "incl_vat": 4.46},
+        "last_updated": "2024-05-01T11:30:00Z",
+    })
+}
+
+/// Seeds the bridge of `csms`: a registered eMSP partner (DE-EMS, whose CDR endpoint refuses
+/// connections, so that its undelivered pushes stay undelivered), 120 of its CDRs with their
+/// POSTs in the outbox (C-0000..C-0099 delivered, C-0100 refused by the partner, C-0101 failed
+/// once, the 19 from C-0101 waiting), and C-0120 of a party no partner owns, never pushed,
+/// whose session is linked to its OCPP transaction.
+async fn seed_ocpi(csms: &RunningCsms) {
+    let cpo = csms.ocpi.as_ref().unwrap();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let registration = ocpi::credentials::Registration {
+        version: ocpi::v221::VersionNumber::V2_2_1,
+        token_b: "token-b".into(),
+        versions_url: "http://emsp.example/ocpi/versions".into(),
+        endpoints: serde_json::from_value(json!([
+            {"identifier": "cdrs", "role": "RECEIVER", "url": format!("http://{closed}/cdrs")},
+            {"identifier": "tokens", "role": "SENDER", "url": format!("http://{closed}/tokens")},
+        ]))
+        .unwrap(),
+        roles: serde_json::from_value(json!([{"role": "EMSP", "party_id": "EMS",
+            "country_code": "DE", "business_details": {"name": "<Beta & Co>"}}]))
+        .unwrap(),
+    };
+    let partner = cpo
+        .server
+        .registry
+        .lock()
+        .unwrap()
+        .add_registered_peer("token-c", registration);
+    cpo.persist_partners().await;
+    let db = csms.csms.store().ocpi_db().unwrap();
+    for n in 0..120 {
+        let c = cdr(n, "DE", "EMS");
+        let id = c["id"].as_str().unwrap().to_owned();
+        cpo.server
+            .storage
+            .put_kind("cdrs", "SENDER", vec![id.clone()], c.clone());
+        let row = db
+            .push_outbox(&OutboxRow {
+                id: 0,
+                partner_id: partner as i64,
+                method: "POST".into(),
+                module: "cdrs".into(),
+                path: "[]".into(),
+                body: c.to_string(),
+                created_at: "2024-05-01T11:30:01.000Z".into(),
+                attempts: 0,
+                last_error: None,
+                delivered_at: None,
+                result: None,
+            })
+            .await
+            .unwrap();
+        match n {
+            0..=99 => db
+                .outbox_delivered(
+                    row,
+                    "2024-05-01T11:30:02.000Z",
+                    Some(&format!("https://emsp.example/cdrs/{id}")),
+                )
+                .await
+                .unwrap(),
+            100 => {
+                db.outbox_failed(row, "OCPI status 2001: invalid CDR")
+                    .await
+                    .unwrap();
+                db.outbox_delivered(
+                    row,
+                    "2024-05-01T11:30:03.000Z",
+                    Some("dropped: OCPI status 2001: invalid CDR"),
+                )
+                .await
+                .unwrap();
+            }
+            101 => db.outbox_failed(row, "HTTP 503").await.unwrap(),
+            _ => {}
+        }
+    }
+    cpo.server.storage.put_kind(
+        "x-session",
+        "SENDER",
+        vec!["S-0120".into()],
+        json!({"station": "ST-1", "transaction": "T 1", "evse": 1}),
+    );
+    cpo.server.storage.put_kind(
+        "cdrs",
+        "SENDER",
+        vec!["C-0120".into()],
+        cdr(120, "NL", "XXX"),
+    );
+    cpo.server.storage.flush().await;
+}
+
+/// The `<tr>` of a CDR in a page.
+fn cdr_row<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!(r#"<tr data-cdr="{id}""#))
+        .unwrap_or_else(|| panic!("no row of {id}"));
+    let len = html[start..].find("</tr>").unwrap();
+    &html[start..start + len]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ocpi_page_lists_partners_and_pages_cdrs() {
+    let dir = tempfile::tempdir().unwrap();
+    let csms = csms_with_ocpi(&dir).await;
+    let base = format!("http://{}", csms.api_addr);
+    seed_ocpi(&csms).await;
+    let (s, html) = get(&format!("{base}/ocpi")).await;
+    assert_eq!(s, 200);
+    assert!(html.contains(r#"<a href="/ocpi" class="active">OCPI</a>"#));
+    // The partner: parties (escaped), version, handshake, backlog and its last error.
+    assert!(
+        html.contains(r#"<tr data-partner="1" data-state="registered" data-pending="19">"#),
+        "{html}"
+    );
+    assert!(html.contains("DE-EMS") && html.contains("&lt;Beta &amp; Co&gt;"));
+    assert!(!html.contains("<Beta"));
+    assert!(html.contains(">2.2.1<") && html.contains("http://emsp.example/ocpi/versions"));
+    assert!(html.contains("19 waiting") && html.contains("2 endpoints"));
+    assert!(
+        html.contains(r#"class="err-text""#),
+        "the last delivery error"
+    );
+    assert!(html.contains(r#"id="stat-cdrs">121<"#) && html.contains(r#"id="stat-backlog">19<"#));
+    assert!(html.contains(&csms.ocpi.as_ref().unwrap().versions_url()));
+    assert!(html.contains(r#"data-api="POST /api/ocpi/partners""#));
+    // The CDRs, newest first, 50 a page, each with its push state.
+    assert!(html.contains("1–50 of 121"));
+    assert_eq!(html.matches("<tr data-cdr=").count(), 50);
+    assert!(html.find(r#"data-cdr="C-0120""#) < html.find(r#"data-cdr="C-0119""#));
+    let r = cdr_row(&html, "C-0120");
+    assert!(
+        r.contains(r#"data-push="none""#) && r.contains("NL-XXX"),
+        "{r}"
+    );
+    assert!(r.contains(r#"href="/sessions/ST-1/T%201""#), "{r}");
+    let r = cdr_row(&html, "C-0099");
+    assert!(r.contains(r#"data-push="pushed""#), "{r}");
+    assert!(r.contains("https://emsp.example/cdrs/C-0099") && r.contains("#1"));
+    assert!(r.contains("12.5 kWh") && r.contains("3.75 EUR") && r.contains("4.46 EUR incl. VAT"));
+    assert!(r.contains("2024-05-01 10:00:00") && r.contains("2024-05-01 11:30:00"));
+    assert!(cdr_row(&html, "C-0100").contains(r#"data-push="refused""#));
+    let r = cdr_row(&html, "C-0101");
+    assert!(r.contains(r#"data-push="retrying""#), "{r}");
+    let r = cdr_row(&html, "C-0110");
+    assert!(
+        r.contains(r#"data-push="queued""#) || r.contains(r#"data-push="retrying""#),
+        "{r}"
+    );
+    // The live fragments: one page of CDRs, the partners; not whole pages.
+    let (s, html) = get(&format!("{base}/ui/ocpi/cdrs?page=3")).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("101–121 of 121") && !html.contains("<html"));
+    assert_eq!(html.matches("<tr data-cdr=").count(), 21);
+    assert!(cdr_row(&html, "C-0000").contains(r#"data-push="pushed""#));
+    // A new partner's TOKEN_A through the API the page's form calls.
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/ocpi/partners"))
+        .json(&json!({"name": "Gamma <g>"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let (s, html) = get(&format!("{base}/ui/ocpi/partners")).await;
+    assert_eq!(s, 200);
+    assert!(!html.contains("<html"));
+    assert!(
+        html.contains(r#"<tr data-partner="2" data-state="pending" data-pending="0">"#),
+        "{html}"
+    );
+    assert!(html.contains("#2 Gamma &lt;g&gt;") && html.contains(r#"id="stat-partners">1 / 2<"#));
+    // Thousands of CDRs: a page is still one page (the time is printed, not asserted).
+    let cpo = csms.ocpi.as_ref().unwrap();
+    for n in 1000..6000 {
+        cpo.server.storage.put_kind(
+            "cdrs",
+            "SENDER",
+            vec![format!("C-{n:04}")],
+            cdr(n, "NL", "XXX"),
+        );
+    }
+    for p in [1, 60, 103] {
+        let t = Instant::now();
+        let (s, html) = get(&format!("{base}/ui/ocpi/cdrs?page={p}")).await;
+        assert_eq!(s, 200);
+        assert_eq!(
+            html.matches("<tr data-cdr=").count(),
+            if p == 103 { 21 } else { 50 }
+        );
+        println!(
+            "/ui/ocpi/cdrs?page={p} with 5121 CDRs: {:.1} ms, {} bytes",
+            t.elapsed().as_secs_f64() * 1000.0,
+            html.len()
+        );
+    }
+    let (_, html) = get(&format!("{base}/ui/ocpi/cdrs?page=103")).await;
+    assert!(html.contains("5101–5121 of 5121"), "the last page");
+    assert!(cdr_row(&html, "C-0000").contains(r#"data-push="pushed""#));
     csms.shutdown().await;
 }
 
@@ -765,7 +1020,7 @@ async fn dashboard_in_headless_chromium() {
     };
     let out = artifacts();
     let dir = tempfile::tempdir().unwrap();
-    let csms = csms(&dir).await;
+    let csms = csms_with_ocpi(&dir).await;
     let base = format!("http://{}", csms.api_addr);
     let mut b = Browser::launch(&exe).await;
 
@@ -1045,6 +1300,63 @@ async fn dashboard_in_headless_chromium() {
     b.wait_for(&format!("{count} >= {}", now + 3), 60, "more readings")
         .await;
     b.screenshot(&out.join("session-2.0.1-balanced.png")).await;
+
+    // OCPI: the partners and CDRs of the bridge; a TOKEN_A issued in the page; a new CDR
+    // appears without a reload.
+    seed_ocpi(&csms).await;
+    b.open(&format!("{base}/ocpi")).await;
+    b.wait_for(
+        "document.querySelector('#partners tr[data-state=\"registered\"]') !== null && document.querySelectorAll('#cdrs tr[data-cdr]').length === 50",
+        20,
+        "the registered partner and a page of CDRs",
+    )
+    .await;
+    b.eval("window.__notReloaded = true").await;
+    b.eval("(() => { const f = document.querySelector('#token-a'); f.elements.name.value = 'Browser eMSP'; f.querySelector('button').click(); return true; })()").await;
+    let issued = b
+        .wait_for(
+            "(document.querySelector('#token-out').className.includes('ok') || document.querySelector('#token-out').className.includes('err')) && document.querySelector('#token-out').textContent",
+            20,
+            "the new TOKEN_A",
+        )
+        .await;
+    let issued = issued.as_str().unwrap();
+    assert!(
+        issued.starts_with("201") && issued.contains("token_a") && issued.contains("versions_url"),
+        "{issued}"
+    );
+    b.wait_for(
+        "Array.from(document.querySelectorAll('#partners tr[data-state=\"pending\"]')).some(r => r.innerText.includes('Browser eMSP'))",
+        20,
+        "the pending partner",
+    )
+    .await;
+    let cpo = csms.ocpi.as_ref().unwrap();
+    cpo.server.storage.put_kind(
+        "cdrs",
+        "SENDER",
+        vec!["C-0121".into()],
+        cdr(121, "NL", "XXX"),
+    );
+    b.wait_for(
+        "document.querySelector('#cdrs tr[data-cdr]').dataset.cdr === 'C-0121' && document.querySelector('#stat-cdrs').textContent === '122'",
+        20,
+        "the new CDR on top",
+    )
+    .await;
+    assert_eq!(b.eval("window.__notReloaded === true").await, json!(true));
+    assert_eq!(
+        b.eval("document.querySelectorAll('#cdrs tr[data-cdr]').length")
+            .await,
+        json!(50)
+    );
+    b.screenshot(&out.join("ocpi.png")).await;
+    b.open(&format!("{base}/ocpi?page=3")).await;
+    assert_eq!(
+        b.eval("document.querySelectorAll('#cdrs tr[data-cdr]').length")
+            .await,
+        json!(22)
+    );
 
     drop(b);
     sim.abort();

@@ -13,6 +13,10 @@
 //! - `/tokens`: id tokens: list, add, block, accept, expire, delete.
 //! - `/load-balancing`: site load-balancing groups with their stations and the limits given to
 //!   their sessions; the station page lists its installed charging profiles.
+//! - `/ocpi`: the OCPI partners (parties, version, handshake state, push backlog, last delivery
+//!   and error), a form that issues a `TOKEN_A`, and the CDRs (session, partner, times, energy,
+//!   cost, whether pushed), paged; it says how to enable the bridge when it is off. Its routes
+//!   ([`ocpi_routes`]) take the bridge handle and are merged next to the API router.
 //!
 //! Live parts are HTML fragments under `/ui/` that the page fetches again every second or two
 //! (only the part shown: one page of the fleet, never all of it), and only while the tab is
@@ -22,6 +26,7 @@
 
 mod chart;
 mod fleet;
+mod ocpi;
 mod sessions;
 mod smart;
 mod station;
@@ -57,6 +62,15 @@ pub fn routes() -> Router<ApiState> {
         .route("/ui/tokens", get(tokens::fragment))
         .route("/load-balancing", get(smart::page))
         .route("/ui/load-balancing", get(smart::fragment))
+}
+
+/// The OCPI page's routes (`/ocpi`, `/ui/ocpi/...`), with the CPO bridge when it runs (the page
+/// says how to enable it otherwise). Merge them into the app before its authentication layer.
+pub fn ocpi_routes(
+    csms: &std::sync::Arc<crate::domain::Csms>,
+    cpo: Option<std::sync::Arc<crate::ocpi_cpo::OcpiCpo>>,
+) -> Router {
+    ocpi::routes(csms, cpo)
 }
 
 /// Refuses cross-site writes to the API and the dashboard: a request other than `GET`, `HEAD`
@@ -276,6 +290,7 @@ fn layout(title: &str, active: &str, body: &str) -> String {
         ("sessions", "/sessions", "Sessions"),
         ("tokens", "/tokens", "Id tokens"),
         ("load", "/load-balancing", "Load balancing"),
+        ("ocpi", "/ocpi", "OCPI"),
     ]
     .iter()
     .map(|(k, href, label)| {
@@ -375,6 +390,7 @@ details summary{cursor:pointer;color:#475569}
 .legend{display:flex;gap:16px;font-size:12.5px;color:#475569;margin:4px 0 8px}
 .legend span::before{content:"";display:inline-block;width:18px;height:3px;border-radius:2px;margin-right:6px;vertical-align:middle;background:var(--c)}
 .hint{font-size:12.5px;color:#64748b;margin-top:6px}
+.note{font-size:12px}.err-text{color:#b91c1c;font-size:12.5px}
 "#;
 
 const JS: &str = r#"

@@ -67,6 +67,17 @@ pub struct OutboxRow {
     pub result: Option<String>,
 }
 
+/// What a partner's outbox holds (for the operator's dashboard).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboxSummary {
+    /// Pushes not delivered yet.
+    pub pending: i64,
+    /// When a push was last delivered (or dropped).
+    pub last_delivered_at: Option<String>,
+    /// The error of the latest push whose delivery failed at least once.
+    pub last_error: Option<String>,
+}
+
 /// The storage of the OCPI bridge.
 #[async_trait]
 pub trait OcpiDb: Send + Sync + 'static {
@@ -92,6 +103,24 @@ pub trait OcpiDb: Send + Sync + 'static {
     async fn outbox_failed(&self, id: i64, error: &str) -> StoreResult<()>;
     /// The pushes of a partner, oldest first.
     async fn outbox(&self, partner_id: i64, limit: i64) -> StoreResult<Vec<OutboxRow>>;
+    /// A partner's backlog, last delivery and last error (read-only; the SQL stores answer
+    /// with indexed queries, this default reads the partner's whole outbox).
+    async fn outbox_summary(&self, partner_id: i64) -> StoreResult<OutboxSummary> {
+        let rows = self.outbox(partner_id, i64::MAX).await?;
+        Ok(OutboxSummary {
+            pending: rows.iter().filter(|r| r.delivered_at.is_none()).count() as i64,
+            last_delivered_at: rows.iter().filter_map(|r| r.delivered_at.clone()).max(),
+            last_error: rows.iter().rev().find_map(|r| r.last_error.clone()),
+        })
+    }
+    /// Pushes to any partner of one module (as queued: `cdrs`, `sessions`, ...) after the
+    /// queue position `after`, oldest first, at most `limit` (read-only).
+    async fn outbox_of_module(
+        &self,
+        module: &str,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxRow>>;
 }
 
 macro_rules! ocpi_db {
@@ -253,6 +282,59 @@ macro_rules! ocpi_db {
                     "SELECT * FROM ocpi_outbox WHERE partner_id = $1 ORDER BY id LIMIT $2",
                 )
                 .bind(partner_id)
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?;
+                let mut out = Vec::new();
+                for r in &rows {
+                    out.push(outbox_row(r)?);
+                }
+                Ok(out)
+            }
+            async fn outbox_summary(&self, partner_id: i64) -> StoreResult<OutboxSummary> {
+                let pending: i64 = sqlx::query(
+                    "SELECT COUNT(*) AS n FROM ocpi_outbox \
+                     WHERE partner_id = $1 AND delivered_at IS NULL",
+                )
+                .bind(partner_id)
+                .fetch_one(self.pool())
+                .await?
+                .try_get("n")?;
+                let last_delivered_at: Option<String> = sqlx::query(
+                    "SELECT MAX(delivered_at) AS t FROM ocpi_outbox WHERE partner_id = $1",
+                )
+                .bind(partner_id)
+                .fetch_one(self.pool())
+                .await?
+                .try_get("t")?;
+                let last_error = match sqlx::query(
+                    "SELECT last_error FROM ocpi_outbox \
+                     WHERE partner_id = $1 AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1",
+                )
+                .bind(partner_id)
+                .fetch_optional(self.pool())
+                .await?
+                {
+                    Some(r) => r.try_get("last_error")?,
+                    None => None,
+                };
+                Ok(OutboxSummary {
+                    pending,
+                    last_delivered_at,
+                    last_error,
+                })
+            }
+            async fn outbox_of_module(
+                &self,
+                module: &str,
+                after: i64,
+                limit: i64,
+            ) -> StoreResult<Vec<OutboxRow>> {
+                let rows = sqlx::query(
+                    "SELECT * FROM ocpi_outbox WHERE module = $1 AND id > $2 ORDER BY id LIMIT $3",
+                )
+                .bind(module)
+                .bind(after)
                 .bind(limit)
                 .fetch_all(self.pool())
                 .await?;

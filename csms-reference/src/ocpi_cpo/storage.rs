@@ -111,6 +111,32 @@ impl CpoStorage {
             .map(|(_, v)| v.clone())
     }
 
+    /// One page of the objects of a kind given by name, newest (last inserted) first, and how
+    /// many there are: only the page is cloned (the operator's dashboard pages thousands of
+    /// CDRs this way). Every object, whoever asks.
+    pub fn page_kind(
+        &self,
+        module: &str,
+        role: &str,
+        offset: usize,
+        limit: usize,
+    ) -> (usize, Vec<(Vec<String>, Value)>) {
+        let g = self.objects.read().unwrap_or_else(|e| e.into_inner());
+        let mut v: Vec<(i64, &Key)> = g
+            .iter()
+            .filter(|((m, r, _), _)| m == module && r == role)
+            .map(|(k, (seq, _))| (*seq, k))
+            .collect();
+        v.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        let page = v
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .filter_map(|(_, k)| g.get(*k).map(|(_, o)| (k.2.clone(), o.clone())))
+            .collect();
+        (v.len(), page)
+    }
+
     /// Stores an object of a kind given by name; returns whether it was new.
     pub fn put_kind(&self, module: &str, role: &str, ids: Vec<String>, object: Value) -> bool {
         let key = (module.to_owned(), role.to_owned(), ids);
