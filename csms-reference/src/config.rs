@@ -35,6 +35,14 @@
 //! name = "My charging"
 //! currency = "EUR"                      # of sessions without a tariff
 //! retry_max_seconds = 60                # longest wait between push attempts
+//! rate_limit_per_second = 50            # requests one partner may make to us (429 beyond)
+//! rate_limit_burst = 100
+//! push_rate_per_second = 50             # our pushes to one partner (0: no limit)
+//! circuit_failures = 5                  # failed pushes in a row that open a partner's circuit
+//! circuit_cooldown_seconds = 30         # before the half-open probe (doubles while it fails)
+//! push_concurrency = 16                 # deliveries in flight over all partners
+//! audit_retention_days = 30             # OCPI audit log pruned by age (0: no limit)
+//! audit_max_rows = 1000000              # and by size
 //!
 //! [[station]]
 //! id = "CS-1"
@@ -181,6 +189,18 @@ pub struct FileSettings {
     pub station: Vec<StationSettings>,
     /// The OCPI CPO bridge (`[ocpi]`; off unless `listen` is set).
     pub ocpi: Option<crate::ocpi_cpo::OcpiFileSettings>,
+    /// Encryption at rest (`[security]`).
+    pub security: Option<SecurityFileSettings>,
+}
+
+/// `[security]`: encryption at rest ([`crate::at_rest`]).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityFileSettings {
+    /// The file holding the data key (base64 of 32 bytes; created with mode 0600 when
+    /// missing). Default: `<database file>.key` beside a SQLite database, `csms-data.key` in
+    /// the working directory for PostgreSQL. The `CSMS_DATA_KEY` variable takes precedence.
+    pub data_key_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for FileSettings {
@@ -213,6 +233,7 @@ impl std::fmt::Debug for FileSettings {
             .field("store_timeout", &self.store_timeout)
             .field("station", &self.station)
             .field("ocpi", &self.ocpi)
+            .field("security", &self.security)
             .finish()
     }
 }
@@ -296,6 +317,12 @@ impl FileSettings {
             (Some(a), Some(b)) => Some(a.overlay(b)),
             (a, b) => b.or(a),
         };
+        if let Some(sec) = other.security {
+            let mine = self.security.get_or_insert_with(Default::default);
+            if sec.data_key_file.is_some() {
+                mine.data_key_file = sec.data_key_file;
+            }
+        }
         self
     }
 }
@@ -337,6 +364,9 @@ pub struct Settings {
     pub store_timeout: std::time::Duration,
     /// The OCPI CPO bridge, when enabled.
     pub ocpi: Option<crate::ocpi_cpo::OcpiSettings>,
+    /// The data key file of encryption at rest (`[security] data_key_file`; `None`: the
+    /// default place, see [`crate::at_rest`]).
+    pub data_key_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -357,6 +387,7 @@ impl std::fmt::Debug for Settings {
             .field("connection_limits", &self.connection_limits)
             .field("store_timeout", &self.store_timeout)
             .field("ocpi", &self.ocpi)
+            .field("data_key_file", &self.data_key_file)
             .finish()
     }
 }
@@ -568,6 +599,7 @@ impl Settings {
             store_timeout,
             stations: f.station,
             api_auth,
+            data_key_file: f.security.and_then(|s| s.data_key_file),
         })
     }
 }

@@ -6,6 +6,7 @@
 //! - [`domain`]: the version-neutral domain services (registration, authorization,
 //!   transactions, meter values, device model, reports, DataTransfer) with thin per-version
 //!   adapters, fed by [`ocpp`], the one generic dispatcher of all three OCPP versions.
+//! - [`at_rest`]: encryption at rest of personal data and partner credentials.
 //! - [`api`]: the operator HTTP API, protected by [`api_auth`]; [`metrics`]: Prometheus metrics.
 //! - [`smart_charging`]: stored charging profiles, local composite schedules, reconciliation
 //!   with the stations' reports, site load balancing.
@@ -38,6 +39,7 @@
 
 pub mod api;
 pub mod api_auth;
+pub mod at_rest;
 pub mod config;
 pub mod dashboard;
 pub mod domain;

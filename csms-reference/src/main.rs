@@ -196,6 +196,8 @@ fn serve(args: ServeArgs) -> ExitCode {
                 listen: Some(l),
                 ..Default::default()
             }),
+        // `[security]` comes from the file (and CSMS_DATA_KEY); no flag.
+        security: None,
     };
     let settings = match Settings::validate(file.overlay(flags)) {
         Ok(s) => s,

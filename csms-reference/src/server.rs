@@ -45,6 +45,10 @@ pub enum StartError {
     /// The OCPI bridge could not start.
     #[error("ocpi: {0}")]
     Ocpi(#[from] crate::ocpi_cpo::OcpiStartError),
+    /// The data key of encryption at rest could not be loaded, or does not open this
+    /// database.
+    #[error("encryption at rest: {0}")]
+    AtRest(#[from] crate::at_rest::PrepareError),
 }
 
 /// Opens the store a database URL names.
@@ -157,14 +161,61 @@ async fn expire_reservations(csms: Arc<Csms>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Starts the CSMS with validated settings.
+/// Opens the store a database URL names with encryption at rest ([`crate::at_rest`]): checks
+/// the key against the database and encrypts the values stored in plaintext before.
+pub async fn open_store_encrypted(
+    url: &str,
+    timeout: Duration,
+    cipher: crate::at_rest::Cipher,
+) -> Result<Arc<dyn Store>, StartError> {
+    let st = |source| StartError::Store {
+        url: redact(url),
+        source,
+    };
+    let sealed;
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        let s = SqliteStore::connect_with_timeout(url, timeout)
+            .await
+            .map_err(st)?
+            .with_cipher(cipher);
+        sealed = crate::at_rest::prepare(&s).await?;
+        Arc::new(s)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let s = PgStore::connect_with_timeout(url, None, timeout)
+            .await
+            .map_err(st)?
+            .with_cipher(cipher);
+        sealed = crate::at_rest::prepare(&s).await?;
+        Arc::new(s)
+    } else {
+        return Err(st(StoreError::UnsupportedUrl(url.into())));
+    };
+    if sealed > 0 {
+        tracing::warn!(rows = sealed, "encrypted rows stored in plaintext before");
+    }
+    Ok(store)
+}
+
+/// Starts the CSMS with validated settings. Personal data and partner credentials are
+/// encrypted at rest with the data key ([`crate::at_rest::load_key`]).
 pub async fn start(settings: Settings) -> Result<RunningCsms, StartError> {
-    let store = open_store_with_timeout(&settings.database_url, settings.store_timeout)
-        .await
-        .map_err(|source| StartError::Store {
-            url: redact(&settings.database_url),
-            source,
-        })?;
+    let (key, source) = crate::at_rest::load_key(
+        settings.data_key_file.as_deref(),
+        &settings.database_url,
+    )
+    .map_err(crate::at_rest::PrepareError::from)?;
+    match &source {
+        crate::at_rest::KeySource::Generated(_) => {
+            tracing::warn!(key = %source, "generated the data key of encryption at rest: back it up apart from the database")
+        }
+        _ => tracing::info!(key = %source, "data key of encryption at rest"),
+    }
+    let store = open_store_encrypted(
+        &settings.database_url,
+        settings.store_timeout,
+        crate::at_rest::Cipher::new(key),
+    )
+    .await?;
     start_with_store(settings, store).await
 }
 
@@ -287,8 +338,6 @@ pub async fn start_with_store(
         }
         None => None,
     };
-    // The dashboard's OCPI page: the bridge's partners and CDRs, or how to enable it.
-    app = app.merge(crate::dashboard::ocpi_routes(&csms, ocpi.clone()));
     // Authentication goes over the finished router, so it covers every route mounted in it.
     let (app, generated_api_token) = match crate::api_auth::ApiCredentials::from_settings(
         &settings.api_auth,

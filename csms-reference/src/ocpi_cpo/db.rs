@@ -140,7 +140,10 @@ macro_rules! ocpi_db {
                         id: r.try_get("id")?,
                         token_hash: r.try_get("token_hash")?,
                         state: r.try_get("state")?,
-                        registration: r.try_get("registration")?,
+                        registration: self
+                            .cipher()
+                            .open_opt(r.try_get("registration")?)
+                            .map_err(sqlx::Error::from)?,
                         name: r.try_get("name")?,
                         created_at: r.try_get("created_at")?,
                         updated_at: r.try_get("updated_at")?,
@@ -160,7 +163,7 @@ macro_rules! ocpi_db {
                 .bind(p.id)
                 .bind(&p.token_hash)
                 .bind(&p.state)
-                .bind(&p.registration)
+                .bind(self.cipher().seal_opt(&p.registration))
                 .bind(&p.name)
                 .bind(&p.created_at)
                 .bind(&p.updated_at)
@@ -179,9 +182,12 @@ macro_rules! ocpi_db {
                     out.push(ObjectRow {
                         module: r.try_get("module")?,
                         role: r.try_get("role")?,
-                        ids: r.try_get("ids")?,
+                        ids: self.cipher().open(r.try_get("ids")?).map_err(sqlx::Error::from)?,
                         seq: r.try_get("seq")?,
-                        object: r.try_get("object")?,
+                        object: self
+                            .cipher()
+                            .open(r.try_get("object")?)
+                            .map_err(sqlx::Error::from)?,
                     });
                 }
                 Ok(out)
@@ -194,9 +200,9 @@ macro_rules! ocpi_db {
                 )
                 .bind(&o.module)
                 .bind(&o.role)
-                .bind(&o.ids)
+                .bind(self.cipher().det(&o.ids))
                 .bind(o.seq)
-                .bind(&o.object)
+                .bind(self.cipher().seal(&o.object))
                 .execute(self.pool())
                 .await?;
                 Ok(())
@@ -207,7 +213,7 @@ macro_rules! ocpi_db {
                 )
                 .bind(module)
                 .bind(role)
-                .bind(ids)
+                .bind(self.cipher().det(ids))
                 .execute(self.pool())
                 .await?;
                 Ok(())
@@ -221,7 +227,7 @@ macro_rules! ocpi_db {
                 .bind(&o.method)
                 .bind(&o.module)
                 .bind(&o.path)
-                .bind(&o.body)
+                .bind(self.cipher().seal(&o.body))
                 .bind(&o.created_at)
                 .fetch_one(self.pool())
                 .await?;
@@ -237,7 +243,7 @@ macro_rules! ocpi_db {
                 .await?;
                 rows.iter()
                     .next()
-                    .map(outbox_row)
+                    .map(|r| open_outbox(self.cipher(), outbox_row(r)?))
                     .transpose()
                     .map_err(Into::into)
             }
@@ -287,7 +293,7 @@ macro_rules! ocpi_db {
                 .await?;
                 let mut out = Vec::new();
                 for r in &rows {
-                    out.push(outbox_row(r)?);
+                    out.push(open_outbox(self.cipher(), outbox_row(r)?)?);
                 }
                 Ok(out)
             }
@@ -340,12 +346,18 @@ macro_rules! ocpi_db {
                 .await?;
                 let mut out = Vec::new();
                 for r in &rows {
-                    out.push(outbox_row(r)?);
+                    out.push(open_outbox(self.cipher(), outbox_row(r)?)?);
                 }
                 Ok(out)
             }
         }
     };
+}
+
+/// A push with its body decrypted ([`crate::at_rest`]).
+fn open_outbox(c: &crate::at_rest::Cipher, mut o: OutboxRow) -> Result<OutboxRow, sqlx::Error> {
+    c.open_in(&mut o.body)?;
+    Ok(o)
 }
 
 fn outbox_row<R: Row>(r: &R) -> Result<OutboxRow, sqlx::Error>

@@ -15,6 +15,7 @@ use sqlx::sqlite::{
 use sqlx::Row;
 
 use super::*;
+use crate::at_rest::Cipher;
 
 fn migrator(files: &[(i64, &'static str, &'static str)]) -> Migrator {
     Migrator {
@@ -52,6 +53,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "ocpi",
         include_str!("../../migrations/sqlite/0004_ocpi.sql"),
     ),
+    (
+        7,
+        "at_rest",
+        include_str!("../../migrations/sqlite/0007_at_rest.sql"),
+    ),
 ];
 const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -69,6 +75,11 @@ const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
         "ocpi",
         include_str!("../../migrations/postgres/0004_ocpi.sql"),
     ),
+    (
+        7,
+        "at_rest",
+        include_str!("../../migrations/postgres/0007_at_rest.sql"),
+    ),
 ];
 
 static NONCE: AtomicU64 = AtomicU64::new(0);
@@ -84,6 +95,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// Group commit of the units of work ([`Store::begin`]).
     group: super::group::Group,
+    /// Encryption at rest ([`crate::at_rest`]).
+    cipher: Cipher,
 }
 
 impl SqliteStore {
@@ -115,12 +128,28 @@ impl SqliteStore {
             .await?;
         migrator(SQLITE_MIGRATIONS).run(&pool).await?;
         let group = super::group::Group::new(pool.clone());
-        Ok(SqliteStore { pool, group })
+        Ok(SqliteStore {
+            pool,
+            group,
+            cipher: Cipher::none(),
+        })
     }
 
     /// The pool, for direct queries.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// The same store encrypting personal data and partner credentials with `cipher`
+    /// ([`crate::at_rest`]).
+    pub fn with_cipher(mut self, cipher: Cipher) -> Self {
+        self.cipher = cipher;
+        self
+    }
+
+    /// What this store encrypts with.
+    pub fn cipher(&self) -> &Cipher {
+        &self.cipher
     }
 }
 
@@ -128,6 +157,8 @@ impl SqliteStore {
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Encryption at rest ([`crate::at_rest`]).
+    cipher: Cipher,
 }
 
 impl PgStore {
@@ -175,12 +206,27 @@ impl PgStore {
             .connect_with(opts)
             .await?;
         migrator(PG_MIGRATIONS).run(&pool).await?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            cipher: Cipher::none(),
+        })
     }
 
     /// The pool, for direct queries.
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// The same store encrypting personal data and partner credentials with `cipher`
+    /// ([`crate::at_rest`]).
+    pub fn with_cipher(mut self, cipher: Cipher) -> Self {
+        self.cipher = cipher;
+        self
+    }
+
+    /// What this store encrypts with.
+    pub fn cipher(&self) -> &Cipher {
+        &self.cipher
     }
 }
 
@@ -324,6 +370,33 @@ row_fn!(reservation_row, ReservationRecord, |r| ReservationRecord {
     status: r.try_get("status")?,
 });
 
+// Encryption at rest (crate::at_rest): the encrypted columns decrypted as they are read.
+
+fn open_message(c: &Cipher, mut m: MessageRecord) -> Result<MessageRecord, sqlx::Error> {
+    c.open_in(&mut m.payload)?;
+    Ok(m)
+}
+
+fn open_token(c: &Cipher, mut t: IdTokenRecord) -> Result<IdTokenRecord, sqlx::Error> {
+    c.open_in(&mut t.id_token)?;
+    c.open_opt_in(&mut t.parent_id)?;
+    c.open_opt_in(&mut t.group_id)?;
+    Ok(t)
+}
+
+fn open_tx(c: &Cipher, mut t: TransactionRecord) -> Result<TransactionRecord, sqlx::Error> {
+    c.open_opt_in(&mut t.id_token)?;
+    Ok(t)
+}
+
+fn open_reservation(
+    c: &Cipher,
+    mut r: ReservationRecord,
+) -> Result<ReservationRecord, sqlx::Error> {
+    c.open_in(&mut r.id_token)?;
+    Ok(r)
+}
+
 // Smart charging rows (crate::smart_charging).
 
 row_fn!(profile_row, ChargingProfileRecord, |r| {
@@ -422,7 +495,7 @@ macro_rules! sql_store {
                 let rows = sqlx::query("SELECT * FROM message_log WHERE station_id = $1 ORDER BY id LIMIT $2 OFFSET $3")
                     .bind(station_id).bind(page.limit).bind(page.offset)
                     .fetch_all(&self.pool).await?;
-                Ok(rows.iter().map(message_row).collect::<Result<_, _>>()?)
+                Ok(rows.iter().map(|r| open_message(&self.cipher, message_row(r)?)).collect::<Result<_, _>>()?)
             }
 
             async fn ensure_station(&self, station_id: &str, registration: &str, at: &str) -> StoreResult<StationRecord> {
@@ -502,22 +575,22 @@ macro_rules! sql_store {
             async fn put_id_token(&self, t: &IdTokenRecord, at: &str) -> StoreResult<()> {
                 sqlx::query("INSERT INTO id_tokens (id_token, token_type, status, expiry, parent_id, group_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
                              ON CONFLICT (id_token, token_type) DO UPDATE SET status = $3, expiry = $4, parent_id = $5, group_id = $6, updated_at = $7")
-                    .bind(&t.id_token).bind(&t.token_type).bind(&t.status).bind(&t.expiry)
-                    .bind(&t.parent_id).bind(&t.group_id).bind(at)
+                    .bind(self.cipher.det(&t.id_token)).bind(&t.token_type).bind(&t.status).bind(&t.expiry)
+                    .bind(self.cipher.det_opt(&t.parent_id)).bind(self.cipher.det_opt(&t.group_id)).bind(at)
                     .execute(&self.pool).await?;
                 Ok(())
             }
 
             async fn delete_id_token(&self, id_token: &str, token_type: &str) -> StoreResult<bool> {
                 let r = sqlx::query("DELETE FROM id_tokens WHERE id_token = $1 AND token_type = $2")
-                    .bind(id_token).bind(token_type).execute(&self.pool).await?;
+                    .bind(self.cipher.det(id_token)).bind(token_type).execute(&self.pool).await?;
                 Ok(r.rows_affected() > 0)
             }
 
             async fn id_tokens(&self, page: Page) -> StoreResult<Vec<IdTokenRecord>> {
                 let rows = sqlx::query("SELECT * FROM id_tokens ORDER BY id_token, token_type LIMIT $1 OFFSET $2")
                     .bind(page.limit).bind(page.offset).fetch_all(&self.pool).await?;
-                Ok(rows.iter().map(token_row).collect::<Result<_, _>>()?)
+                Ok(rows.iter().map(|r| open_token(&self.cipher, token_row(r)?)).collect::<Result<_, _>>()?)
             }
 
             async fn start_transaction_16(&self, s: &TxStart) -> StoreResult<i64> {
@@ -531,13 +604,13 @@ macro_rules! sql_store {
             async fn transaction(&self, station_id: &str, transaction_id: &str) -> StoreResult<Option<TransactionRecord>> {
                 let row = sqlx::query(&format!("SELECT {TX_COLS} FROM transactions WHERE station_id = $1 AND transaction_id = $2"))
                     .bind(station_id).bind(transaction_id).fetch_optional(&self.pool).await?;
-                Ok(row.as_ref().map(tx_row).transpose()?)
+                Ok(row.as_ref().map(|r| open_tx(&self.cipher, tx_row(r)?)).transpose()?)
             }
 
             async fn transactions(&self, station_id: Option<&str>, page: Page) -> StoreResult<Vec<TransactionRecord>> {
                 let rows = sqlx::query(&format!("SELECT {TX_COLS} FROM transactions WHERE ($1 = '' OR station_id = $1) ORDER BY id DESC LIMIT $2 OFFSET $3"))
                     .bind(station_id.unwrap_or("")).bind(page.limit).bind(page.offset).fetch_all(&self.pool).await?;
-                Ok(rows.iter().map(tx_row).collect::<Result<_, _>>()?)
+                Ok(rows.iter().map(|r| open_tx(&self.cipher, tx_row(r)?)).collect::<Result<_, _>>()?)
             }
 
             async fn insert_meter_values(&self, station_id: &str, values: &[MeterValueRecord]) -> StoreResult<()> {
@@ -573,7 +646,7 @@ macro_rules! sql_store {
             async fn put_reservation(&self, r: &ReservationRecord, at: &str) -> StoreResult<()> {
                 sqlx::query("INSERT INTO reservations (id, station_id, evse_id, id_token, expiry, status, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
                              ON CONFLICT (station_id, id) DO UPDATE SET evse_id = $3, id_token = $4, expiry = $5, status = $6, updated_at = $7")
-                    .bind(r.id).bind(&r.station_id).bind(r.evse_id).bind(&r.id_token).bind(&r.expiry).bind(&r.status).bind(at)
+                    .bind(r.id).bind(&r.station_id).bind(r.evse_id).bind(self.cipher.det(&r.id_token)).bind(&r.expiry).bind(&r.status).bind(at)
                     .execute(&self.pool).await?;
                 Ok(())
             }
@@ -585,7 +658,7 @@ macro_rules! sql_store {
             async fn reservations(&self, station_id: &str) -> StoreResult<Vec<ReservationRecord>> {
                 let rows = sqlx::query("SELECT * FROM reservations WHERE station_id = $1 ORDER BY id")
                     .bind(station_id).fetch_all(&self.pool).await?;
-                Ok(rows.iter().map(reservation_row).collect::<Result<_, _>>()?)
+                Ok(rows.iter().map(|r| open_reservation(&self.cipher, reservation_row(r)?)).collect::<Result<_, _>>()?)
             }
 
             async fn set_local_list_version(&self, station_id: &str, version: i64, at: &str) -> StoreResult<()> {
@@ -601,7 +674,7 @@ macro_rules! sql_store {
                 let at = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
                 let mut expired = Vec::new();
                 for row in &rows {
-                    let mut r = reservation_row(row)?;
+                    let mut r = open_reservation(&self.cipher, reservation_row(row)?)?;
                     let due = chrono::DateTime::parse_from_rfc3339(&r.expiry).is_ok_and(|e| e <= now);
                     if !due {
                         continue;
@@ -662,7 +735,7 @@ macro_rules! sql_store {
             async fn active_transactions(&self, station_id: &str) -> StoreResult<Vec<TransactionRecord>> {
                 let rows = sqlx::query(&format!("SELECT {TX_COLS} FROM transactions WHERE station_id = $1 AND status = 'Active' ORDER BY id"))
                     .bind(station_id).fetch_all(&self.pool).await?;
-                Ok(rows.iter().map(tx_row).collect::<Result<_, _>>()?)
+                Ok(rows.iter().map(|r| open_tx(&self.cipher, tx_row(r)?)).collect::<Result<_, _>>()?)
             }
 
             async fn put_composite_report(&self, c: &CompositeReportRecord) -> StoreResult<()> {
@@ -765,7 +838,7 @@ macro_rules! sql_store {
                 let rows = sqlx::query(&format!("SELECT {cols} FROM transactions t JOIN lb_group_members m ON m.station_id = t.station_id \
                                                  WHERE m.group_id = $1 AND t.status = 'Active' ORDER BY t.id"))
                     .bind(group_id).fetch_all(&self.pool).await?;
-                Ok(rows.iter().map(tx_row).collect::<Result<_, _>>()?)
+                Ok(rows.iter().map(|r| open_tx(&self.cipher, tx_row(r)?)).collect::<Result<_, _>>()?)
             }
 
             // Read methods of the operator dashboard.
@@ -804,7 +877,7 @@ macro_rules! sql_store {
                 let rows = sqlx::query("SELECT * FROM message_log WHERE station_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3")
                     .bind(station_id).bind(page.limit).bind(page.offset)
                     .fetch_all(&self.pool).await?;
-                Ok(rows.iter().map(message_row).collect::<Result<_, _>>()?)
+                Ok(rows.iter().map(|r| open_message(&self.cipher, message_row(r)?)).collect::<Result<_, _>>()?)
             }
 
             async fn search_transactions(&self, station_id: Option<&str>, status: Option<&str>, page: Page) -> StoreResult<(Vec<TransactionRecord>, i64)> {
@@ -814,7 +887,7 @@ macro_rules! sql_store {
                     .bind(st).bind(stat).bind(page.limit).bind(page.offset).fetch_all(&self.pool).await?;
                 let n: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM transactions WHERE {cond}"))
                     .bind(st).bind(stat).fetch_one(&self.pool).await?.try_get("n")?;
-                Ok((rows.iter().map(tx_row).collect::<Result<_, _>>()?, n))
+                Ok((rows.iter().map(|r| open_tx(&self.cipher, tx_row(r)?)).collect::<Result<_, _>>()?, n))
             }
 
             async fn energy_register_bounds(&self, station_id: &str, transaction_id: &str) -> StoreResult<Option<(MeterValueRecord, MeterValueRecord)>> {
@@ -839,7 +912,7 @@ macro_rules! sql_store {
             async fn log_message(&mut self, m: &MessageRecord) -> StoreResult<()> {
                 sqlx::query("INSERT INTO message_log (station_id, direction, kind, message_id, action, payload, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(&m.station_id).bind(&m.direction).bind(&m.kind).bind(&m.message_id)
-                    .bind(&m.action).bind(&m.payload).bind(&m.at)
+                    .bind(&m.action).bind(self.1.seal(&m.payload)).bind(&m.at)
                     .execute(&mut *self.0).await?;
                 Ok(())
             }
@@ -888,14 +961,14 @@ macro_rules! sql_store {
 
             async fn id_token(&mut self, id_token: &str, token_type: &str) -> StoreResult<Option<IdTokenRecord>> {
                 let row = sqlx::query("SELECT * FROM id_tokens WHERE id_token = $1 AND (token_type = $2 OR token_type = '') ORDER BY token_type DESC LIMIT 1")
-                    .bind(id_token).bind(token_type).fetch_optional(&mut *self.0).await?;
-                Ok(row.as_ref().map(token_row).transpose()?)
+                    .bind(self.1.det(id_token)).bind(token_type).fetch_optional(&mut *self.0).await?;
+                Ok(row.as_ref().map(|r| open_token(&self.1, token_row(r)?)).transpose()?)
             }
 
             async fn start_transaction_16(&mut self, s: &TxStart) -> StoreResult<i64> {
                 let tx = &mut *self.0;
                 let existing = sqlx::query("SELECT id FROM transactions WHERE station_id = $1 AND version = '1.6' AND connector_id = $2 AND id_token = $3 AND meter_start = $4 AND started_at = $5")
-                    .bind(&s.station_id).bind(s.connector_id).bind(&s.id_token).bind(&s.meter_start).bind(&s.timestamp)
+                    .bind(&s.station_id).bind(s.connector_id).bind(self.1.det(&s.id_token)).bind(&s.meter_start).bind(&s.timestamp)
                     .fetch_optional(&mut *tx).await?;
                 if let Some(row) = existing {
                     return Ok(row.try_get("id")?);
@@ -903,14 +976,14 @@ macro_rules! sql_store {
                 let placeholder = format!("pending-{}-{}", std::process::id(), NONCE.fetch_add(1, Ordering::Relaxed));
                 let row = sqlx::query("INSERT INTO transactions (station_id, transaction_id, version, evse_id, connector_id, id_token, status, started_at, meter_start, reservation_id, last_seq_no, updated_at) \
                                        VALUES ($1, $2, '1.6', $3, $3, $4, 'Active', $5, $6, $7, 0, $8) RETURNING id")
-                    .bind(&s.station_id).bind(&placeholder).bind(s.connector_id).bind(&s.id_token)
+                    .bind(&s.station_id).bind(&placeholder).bind(s.connector_id).bind(self.1.det(&s.id_token))
                     .bind(&s.timestamp).bind(&s.meter_start).bind(s.reservation_id).bind(&s.received_at)
                     .fetch_one(&mut *tx).await?;
                 let id: i64 = row.try_get("id")?;
                 sqlx::query("UPDATE transactions SET transaction_id = $2 WHERE id = $1")
                     .bind(id).bind(id.to_string()).execute(&mut *tx).await?;
                 sqlx::query("INSERT INTO transaction_events (station_id, transaction_id, seq_no, event_type, trigger_reason, timestamp, offline, payload, received_at) VALUES ($1, $2, 0, 'Started', NULL, $3, FALSE, $4, $5)")
-                    .bind(&s.station_id).bind(id.to_string()).bind(&s.timestamp).bind(&s.payload).bind(&s.received_at)
+                    .bind(&s.station_id).bind(id.to_string()).bind(&s.timestamp).bind(self.1.seal(&s.payload)).bind(&s.received_at)
                     .execute(&mut *tx).await?;
                 Ok(id)
             }
@@ -920,7 +993,7 @@ macro_rules! sql_store {
                 let inserted = sqlx::query("INSERT INTO transaction_events (station_id, transaction_id, seq_no, event_type, trigger_reason, timestamp, offline, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
                                             ON CONFLICT (station_id, transaction_id, seq_no) DO NOTHING RETURNING id")
                     .bind(&e.station_id).bind(&e.transaction_id).bind(e.seq_no).bind(&e.event_type)
-                    .bind(&e.trigger_reason).bind(&e.timestamp).bind(e.offline).bind(&e.payload).bind(&e.received_at)
+                    .bind(&e.trigger_reason).bind(&e.timestamp).bind(e.offline).bind(self.1.seal(&e.payload)).bind(&e.received_at)
                     .fetch_optional(&mut *tx).await?;
                 let Some(row) = inserted else {
                     return Ok(TxEventOutcome { duplicate: true });
@@ -950,7 +1023,7 @@ macro_rules! sql_store {
                                reservation_id = COALESCE(transactions.reservation_id, excluded.reservation_id), \
                                updated_at = excluded.updated_at")
                     .bind(&e.station_id).bind(&e.transaction_id).bind(&e.version).bind(e.evse_id).bind(e.connector_id)
-                    .bind(&e.id_token).bind(&e.token_type).bind(status).bind(started).bind(stopped)
+                    .bind(self.1.det_opt(&e.id_token)).bind(&e.token_type).bind(status).bind(started).bind(stopped)
                     .bind(&e.meter_stop).bind(&e.stop_reason).bind(&e.charging_state).bind(e.seq_no)
                     .bind(e.offline).bind(e.reservation_id).bind(&e.received_at)
                     .execute(&mut *tx).await?;
@@ -1042,11 +1115,11 @@ macro_rules! insert_meter_fn {
 mod sqlite_impl {
     use super::*;
     /// A unit of work on SQLite.
-    pub(super) struct Tx(crate::store::group::Unit);
+    pub(super) struct Tx(crate::store::group::Unit, Cipher);
     impl SqliteStore {
         /// A unit of work, committed with the other units of its group.
         async fn unit(&self) -> Result<Tx, sqlx::Error> {
-            Ok(Tx(self.group.begin().await?))
+            Ok(Tx(self.group.begin().await?, self.cipher.clone()))
         }
     }
     insert_meter_fn!(insert_meter, sqlx::Sqlite);
@@ -1056,12 +1129,12 @@ mod sqlite_impl {
 mod pg_impl {
     use super::*;
     /// A unit of work on PostgreSQL.
-    pub(super) struct Tx(sqlx::Transaction<'static, sqlx::Postgres>);
+    pub(super) struct Tx(sqlx::Transaction<'static, sqlx::Postgres>, Cipher);
     impl PgStore {
         /// A unit of work: a transaction of its own (PostgreSQL commits concurrent
         /// transactions together by itself).
         async fn unit(&self) -> Result<Tx, sqlx::Error> {
-            Ok(Tx(self.pool.begin().await?))
+            Ok(Tx(self.pool.begin().await?, self.cipher.clone()))
         }
     }
     insert_meter_fn!(insert_meter, sqlx::Postgres);

@@ -1,0 +1,281 @@
+//! Encryption at rest (`csms_reference::at_rest`) against `csms serve` (the real binary): id
+//! tokens, transactions' tokens and the message log never reach the SQLite file in clear, the
+//! API and OCPP behave as before, the generated key file is private, a database from before
+//! encryption is encrypted at start, and a start with another key stops with a clear error.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use csms_reference::store::{IdTokenRecord, SqliteStore, Store};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use sqlx::Row;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+type Ws = tokio_tungstenite::WebSocketStream<TcpStream>;
+
+const TAG: &str = "SECRETTAG0451";
+const OTHER: &str = "PARENTTAG0777";
+
+struct Csms {
+    child: Child,
+    ocpp: String,
+    api: String,
+}
+
+impl Drop for Csms {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn command(db: &str, key: Option<&str>) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_csms"));
+    cmd.arg("serve")
+        .args([
+            "--ocpp-listen",
+            "127.0.0.1:0",
+            "--api-listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--database-url", db])
+        .env("CSMS_LOG", "warn")
+        .env_remove("CSMS_API_TOKEN")
+        .env_remove("CSMS_DATA_KEY");
+    if let Some(k) = key {
+        cmd.env("CSMS_DATA_KEY", k);
+    }
+    cmd
+}
+
+fn serve(db: &str, key: Option<&str>) -> Csms {
+    let mut child = command(db, key)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut ocpp, mut api) = (None, None);
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(r) = line.strip_prefix("csms: stations connect to ws://") {
+            ocpp = r.split('/').next().map(str::to_owned);
+        }
+        if let Some(r) = line.strip_prefix("csms: operator API at http://") {
+            api = r.split('/').next().map(str::to_owned);
+            break;
+        }
+    }
+    std::thread::spawn(move || lines.for_each(drop));
+    Csms {
+        child,
+        ocpp: ocpp.expect("station URL printed"),
+        api: format!("http://{}", api.expect("API address printed")),
+    }
+}
+
+async fn ws16(ocpp: &str, id: &str) -> Ws {
+    let mut req = format!("ws://{ocpp}/ocpp/{id}")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("Sec-WebSocket-Protocol", "ocpp1.6".parse().unwrap());
+    let tcp = TcpStream::connect(ocpp).await.unwrap();
+    tokio_tungstenite::client_async(req, tcp).await.unwrap().0
+}
+
+async fn call(w: &mut Ws, id: &str, action: &str, payload: Value) -> Value {
+    w.send(Message::text(json!([2, id, action, payload]).to_string()))
+        .await
+        .unwrap();
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(10), w.next())
+            .await
+            .expect("an answer in time")
+            .expect("connection open")
+            .unwrap();
+        if let Message::Text(t) = m {
+            let v: Value = serde_json::from_str(t.as_str()).unwrap();
+            assert_eq!(v[0], 3, "{v}");
+            assert_eq!(v[1], id);
+            return v[2].clone();
+        }
+    }
+}
+
+async fn get(url: String) -> Value {
+    let r = reqwest::get(url).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    r.json().await.unwrap()
+}
+
+/// The database's bytes (main file and write-ahead log) contain `needle`.
+fn file_contains(path: &std::path::Path, needle: &str) -> bool {
+    let mut all = Vec::new();
+    for p in [
+        path.to_path_buf(),
+        path.with_extension("db-wal"),
+        path.with_extension("db-shm"),
+    ] {
+        if let Ok(mut f) = std::fs::File::open(&p) {
+            f.read_to_end(&mut all).unwrap();
+        }
+    }
+    all.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// A 1.6 station: boot, Authorize and a whole transaction with `TAG`.
+async fn charge(csms: &Csms, station: &str) {
+    let mut w = ws16(&csms.ocpp, station).await;
+    let boot = call(
+        &mut w,
+        "b",
+        "BootNotification",
+        json!({"chargePointVendor": "V", "chargePointModel": "M"}),
+    )
+    .await;
+    assert_eq!(boot["status"], "Accepted");
+    let auth = call(&mut w, "a", "Authorize", json!({"idTag": TAG})).await;
+    assert_eq!(auth["idTagInfo"]["status"], "Accepted");
+    let start = call(
+        &mut w,
+        "s",
+        "StartTransaction",
+        json!({"connectorId": 1, "idTag": TAG, "meterStart": 0, "timestamp": "2026-01-01T00:00:00Z"}),
+    )
+    .await;
+    assert_eq!(start["idTagInfo"]["status"], "Accepted");
+    let tx = start["transactionId"].as_i64().unwrap();
+    let stop = call(
+        &mut w,
+        "t",
+        "StopTransaction",
+        json!({"transactionId": tx, "idTag": TAG, "meterStop": 1000, "timestamp": "2026-01-01T01:00:00Z"}),
+    )
+    .await;
+    assert_eq!(stop["idTagInfo"]["status"], "Accepted");
+    w.close(None).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn id_tokens_and_the_message_log_are_not_stored_in_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("at_rest.db");
+    let db = format!("sqlite:{}", path.display());
+    let csms = serve(&db, None);
+
+    // The generated key file: beside the database, private.
+    let key_file = dir.path().join("at_rest.db.key");
+    let key = std::fs::read_to_string(&key_file).expect("a key file beside the database");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "key file mode {mode:o}");
+    }
+
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/id-tokens", csms.api))
+        .json(&json!({"idToken": TAG, "status": "Accepted", "parentId": OTHER}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    charge(&csms, "CS-AT-REST").await;
+
+    // The API reads everything back in clear.
+    let tokens = get(format!("{}/api/id-tokens", csms.api)).await;
+    assert!(tokens.to_string().contains(TAG), "{tokens}");
+    let one = get(format!("{}/api/id-tokens/{TAG}", csms.api)).await;
+    assert_eq!(one["parentId"], OTHER);
+    let txs = get(format!("{}/api/stations/CS-AT-REST/transactions", csms.api)).await;
+    assert!(txs.to_string().contains(TAG), "{txs}");
+    let log = get(format!("{}/api/stations/CS-AT-REST/messages", csms.api)).await;
+    assert!(log.to_string().contains(TAG), "{log}");
+    drop(csms);
+
+    // Neither the database file nor its log holds the tokens in clear.
+    assert!(!file_contains(&path, TAG), "the id token is in the file");
+    assert!(!file_contains(&path, OTHER), "the parent id is in the file");
+    assert!(file_contains(&path, "enc1:"));
+    assert!(
+        file_contains(&path, "CS-AT-REST"),
+        "the check itself can see the file"
+    );
+
+    // Another key: a clear error, no start.
+    let (_, other_key) = csms_reference::at_rest::DataKey::generate().unwrap();
+    let out = command(&db, Some(&other_key))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("does not decrypt with this data key"),
+        "stderr: {err}"
+    );
+
+    // The right key by variable: the same data.
+    let csms = serve(&db, Some(key.trim()));
+    let one = get(format!("{}/api/id-tokens/{TAG}", csms.api)).await;
+    assert_eq!(one["idToken"], TAG);
+    charge(&csms, "CS-AT-REST-2").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_from_before_encryption_is_encrypted_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("legacy.db");
+    let db = format!("sqlite:{}", path.display());
+    {
+        // Written without a key: plaintext rows, as before encryption at rest.
+        let s = SqliteStore::connect(&db).await.unwrap();
+        s.put_id_token(
+            &IdTokenRecord {
+                id_token: TAG.into(),
+                token_type: String::new(),
+                status: "Accepted".into(),
+                expiry: None,
+                parent_id: Some(OTHER.into()),
+                group_id: None,
+            },
+            "2026-01-01T00:00:00Z",
+        )
+        .await
+        .unwrap();
+        let row = sqlx::query("SELECT id_token FROM id_tokens")
+            .fetch_one(s.pool())
+            .await
+            .unwrap();
+        assert_eq!(row.get::<String, _>("id_token"), TAG);
+        s.pool().close().await;
+    }
+    let csms = serve(&db, None);
+    let one = get(format!("{}/api/id-tokens/{TAG}", csms.api)).await;
+    assert_eq!(one["parentId"], OTHER);
+    charge(&csms, "CS-LEGACY").await;
+    drop(csms);
+    let s = SqliteStore::connect(&db).await.unwrap();
+    for row in sqlx::query("SELECT id_token, parent_id FROM id_tokens")
+        .fetch_all(s.pool())
+        .await
+        .unwrap()
+    {
+        let t: String = row.get("id_token");
+        assert!(t.starts_with("enc1:"), "{t}");
+    }
+    // Read without the key, an encrypted value is an error, not ciphertext passed off as a
+    // token.
+    assert!(s.id_tokens(Default::default()).await.is_err());
+    s.pool().close().await;
+    assert!(
+        !file_contains(&path, TAG),
+        "the plaintext is gone from the file"
+    );
+}
