@@ -338,6 +338,8 @@ pub async fn start_with_store(
         }
         None => None,
     };
+    // The dashboard's OCPI page: the bridge's partners and CDRs, or how to enable it.
+    app = app.merge(crate::dashboard::ocpi_routes(&csms, ocpi.clone()));
     // Authentication goes over the finished router, so it covers every route mounted in it.
     let (app, generated_api_token) = match crate::api_auth::ApiCredentials::from_settings(
         &settings.api_auth,
