@@ -10,6 +10,9 @@
 //! | `csms_api_auth_failures_total` | | operator API requests refused for missing or wrong credentials |
 //! | `csms_disconnects_total` | `reason` | station connections ended: `closed` (by the station), `keepalive_timeout` (no pong: half-open TCP), `slow_peer` (it did not read what was sent), `message_too_big`, `replaced`, `kicked`, `shutdown`, `error` |
 //! | `csms_refused_connections_total` | `reason` | station connections refused before the WebSocket upgrade by the CSMS (`bad_station_id`, `throttled`, `wrong_password`) |
+//! | `csms_refused_messages_total` | `code` | station messages the engine refused, by the CALLERROR code answered (`dropped`: no answer possible) |
+//! | `csms_flood_refusals_total` | | CALLs refused because too many of the station's CALLs were already waiting (a flood sent without waiting for answers; also in `csms_refused_messages_total{code="GenericError"}`) |
+//! | `csms_bad_frames_total` | `kind` | unusable frames from stations: `binary` (ignored), `invalid_utf8` (connection dropped; also `csms_disconnects_total{reason="error"}`) |
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -47,6 +50,9 @@ struct Inner {
     api_auth_failures: u64,
     refused: BTreeMap<String, u64>,
     disconnects: BTreeMap<&'static str, u64>,
+    refused_messages: BTreeMap<String, u64>,
+    flood_refusals: u64,
+    bad_frames: BTreeMap<&'static str, u64>,
 }
 
 /// The CSMS's metrics registry.
@@ -124,6 +130,21 @@ impl Metrics {
         *self.lock().disconnects.entry(reason).or_default() += 1;
     }
 
+    /// One station message refused by the engine, answered with `code` (`dropped`: not
+    /// answered); `flood` when it was refused because too many CALLs were waiting.
+    pub fn refused_message(&self, code: &str, flood: bool) {
+        let mut m = self.lock();
+        *m.refused_messages.entry(code.to_owned()).or_default() += 1;
+        if flood {
+            m.flood_refusals += 1;
+        }
+    }
+
+    /// One unusable frame from a station: `binary` or `invalid_utf8`.
+    pub fn bad_frame(&self, kind: &'static str) {
+        *self.lock().bad_frames.entry(kind).or_default() += 1;
+    }
+
     /// The text exposition.
     pub fn render(&self) -> String {
         let m = self.lock();
@@ -164,6 +185,17 @@ impl Metrics {
         o.push_str("# HELP csms_disconnects_total Station connections ended, by reason.\n# TYPE csms_disconnects_total counter\n");
         for (r, n) in &m.disconnects {
             let _ = writeln!(o, "csms_disconnects_total{{reason=\"{r}\"}} {n}");
+        }
+        o.push_str("# HELP csms_refused_messages_total Station messages refused by the engine, by the code answered.\n# TYPE csms_refused_messages_total counter\n");
+        for (c, n) in &m.refused_messages {
+            let _ = writeln!(o, "csms_refused_messages_total{{code=\"{}\"}} {n}", esc(c));
+        }
+        o.push_str("# HELP csms_flood_refusals_total CALLs refused because too many were waiting for an answer.\n# TYPE csms_flood_refusals_total counter\n");
+        let _ = writeln!(o, "csms_flood_refusals_total {}", m.flood_refusals);
+        o.push_str("# HELP csms_bad_frames_total Unusable frames from stations, by kind.\n# TYPE csms_bad_frames_total counter\n");
+        for k in ["binary", "invalid_utf8"] {
+            let n = m.bad_frames.get(k).copied().unwrap_or(0);
+            let _ = writeln!(o, "csms_bad_frames_total{{kind=\"{k}\"}} {n}");
         }
         for (name, help, map) in [
             (

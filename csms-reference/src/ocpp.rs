@@ -139,6 +139,18 @@ impl ConnectionObserver for Observer {
         })
     }
 
+    fn refused(&self, info: &ConnectionInfo, code: Option<ocpp_types::ErrorCode>, reason: &str) {
+        // The engine's wording for a flood (ocpp-core `ConnectionObserver::refused`).
+        let flood = code == Some(ocpp_types::ErrorCode::GenericError)
+            && reason.starts_with("too many CALLs waiting");
+        let code = code.map_or("dropped", |c| c.wire(info.version));
+        self.csms.metrics().refused_message(code, flood);
+    }
+
+    fn bad_frame(&self, _: &ConnectionInfo, kind: &'static str) {
+        self.csms.metrics().bad_frame(kind);
+    }
+
     async fn disconnected(&self, info: &ConnectionInfo, reason: &DisconnectReason) {
         tracing::info!(station = %info.station_id, %reason, "disconnected");
         self.csms.metrics().connected(info.version.as_str(), -1);
@@ -212,10 +224,24 @@ pub fn station_id_fault(id: &str) -> Option<&'static str> {
 /// [`AuthThrottle::PER_STATION`] failures of one station id, or [`AuthThrottle::PER_ADDRESS`]
 /// failures from one address, within [`AuthThrottle::WINDOW`], further attempts are refused
 /// without looking at the password (so guessing is slow and costs no Argon2 time) until the
-/// window that began with the first failure has passed. A success clears the station's count.
-#[derive(Debug, Default)]
+/// window that began with the first failure has passed (a lockout of at most
+/// [`AuthThrottle::WINDOW`], not extended by attempts made while locked out). A success clears
+/// the station's count.
+///
+/// Memory is bounded: at most [`AuthThrottle::capacity`] keys (station ids and addresses) are
+/// kept. When full, keys whose window has passed are dropped; when still full (more distinct
+/// failing sources within one window than the capacity, a distributed attack), the oldest
+/// tenth is evicted, whose lockouts then end early.
+#[derive(Debug)]
 pub struct AuthThrottle {
     failures: std::sync::Mutex<HashMap<ThrottleKey, (Instant, u32)>>,
+    capacity: usize,
+}
+
+impl Default for AuthThrottle {
+    fn default() -> Self {
+        Self::with_capacity(Self::MAX_KEYS)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -231,8 +257,31 @@ impl AuthThrottle {
     pub const PER_ADDRESS: u32 = 20;
     /// The window.
     pub const WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
-    /// At most this many keys are kept; past it, expired windows are dropped.
-    const MAX_KEYS: usize = 100_000;
+    /// The default capacity: at most this many keys are kept.
+    pub const MAX_KEYS: usize = 100_000;
+
+    /// A throttle keeping at most `capacity` keys (at least 10).
+    pub fn with_capacity(capacity: usize) -> Self {
+        AuthThrottle {
+            failures: Default::default(),
+            capacity: capacity.max(10),
+        }
+    }
+
+    /// How many keys it keeps at most.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// How many keys (station ids and addresses with failures) it holds now.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether it holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 
     fn keys(station: &str, address: std::net::IpAddr) -> [(ThrottleKey, u32); 2] {
         [
@@ -269,7 +318,7 @@ impl AuthThrottle {
         if throttled {
             return false;
         }
-        Self::count(&mut m, now, station, address);
+        self.count(&mut m, now, station, address);
         true
     }
 
@@ -277,17 +326,30 @@ impl AuthThrottle {
     pub fn failed(&self, station: &str, address: std::net::IpAddr) {
         let now = Instant::now();
         let mut m = self.lock();
-        Self::count(&mut m, now, station, address);
+        self.count(&mut m, now, station, address);
     }
 
     fn count(
+        &self,
         m: &mut HashMap<ThrottleKey, (Instant, u32)>,
         now: Instant,
         station: &str,
         address: std::net::IpAddr,
     ) {
-        if m.len() >= Self::MAX_KEYS {
+        if m.len() + 2 > self.capacity {
             m.retain(|_, (since, _)| now.duration_since(*since) < Self::WINDOW);
+        }
+        if m.len() + 2 > self.capacity {
+            // Still full: evict the oldest tenth (one sort per tenth of the capacity).
+            let mut by_age: Vec<(Instant, ThrottleKey)> = m
+                .iter()
+                .map(|(k, (since, _))| (*since, k.clone()))
+                .collect();
+            by_age.sort_unstable_by_key(|(since, _)| *since);
+            let evict = (m.len() + 2 - self.capacity).max(self.capacity / 10);
+            for (_, k) in by_age.into_iter().take(evict) {
+                m.remove(&k);
+            }
         }
         for (k, _) in Self::keys(station, address) {
             let e = m.entry(k).or_insert((now, 0));

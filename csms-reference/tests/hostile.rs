@@ -331,6 +331,22 @@ async fn broken_frames_and_floods_leave_the_server_and_others_unaffected() {
         3,
         "GOOD, BIN1 and FLOOD1 are connected; the two dropped ones are not"
     );
+    // The refusals and the unusable frames are counted by kind.
+    assert_eq!(csms.metric("csms_flood_refusals_total").await, errors);
+    assert_eq!(
+        csms.metric("csms_refused_messages_total{code=\"GenericError\"}")
+            .await,
+        errors
+    );
+    assert_eq!(
+        csms.metric("csms_bad_frames_total{kind=\"binary\"}").await,
+        1
+    );
+    assert_eq!(
+        csms.metric("csms_bad_frames_total{kind=\"invalid_utf8\"}")
+            .await,
+        1
+    );
     good.shutdown().await;
 }
 
@@ -574,4 +590,48 @@ async fn a_closed_stdout_does_not_stop_the_server() {
         status.success(),
         "a graceful shutdown, not a panic on the closed stdout: {status:?}"
     );
+}
+
+/// 100,000 distinct failing sources (each a new station id from a new address) within one
+/// window: the throttle never holds more keys than its capacity (evicting the oldest), and a
+/// source that has just passed its limit is still refused.
+#[test]
+fn the_auth_throttle_stays_bounded_under_100k_distinct_failing_sources() {
+    use csms_reference::ocpp::AuthThrottle;
+    use std::net::{IpAddr, Ipv6Addr};
+    for capacity in [1_000, AuthThrottle::MAX_KEYS] {
+        let t = AuthThrottle::with_capacity(capacity);
+        let mut peak = 0;
+        for i in 0..100_000u32 {
+            let addr = IpAddr::V6(Ipv6Addr::new(
+                0x2001,
+                0xdb8,
+                0,
+                0,
+                0,
+                0,
+                (i >> 16) as u16,
+                i as u16,
+            ));
+            t.failed(&format!("CS{i}"), addr);
+            peak = peak.max(t.len());
+        }
+        assert!(peak <= capacity, "capacity {capacity}: peak {peak} keys");
+        assert!(
+            t.len() > capacity / 2,
+            "it still remembers the recent failures"
+        );
+        // The newest offender goes over its per-address limit and is locked out.
+        let addr: IpAddr = "2001:db8::ffff:ffff".parse().unwrap();
+        for n in 0..AuthThrottle::PER_ADDRESS {
+            assert!(
+                t.begin(&format!("X{n}"), addr),
+                "attempt {n} may be checked"
+            );
+        }
+        assert!(!t.begin("X-next", addr), "locked out past the limit");
+        assert!(t.throttled("X-next", addr));
+        assert!(t.len() <= capacity);
+        println!("auth throttle: capacity {capacity}, 100000 sources, peak {peak} keys");
+    }
 }

@@ -212,4 +212,20 @@ pub trait ConnectionObserver: Send + Sync + 'static {
     async fn disconnected(&self, info: &ConnectionInfo, reason: &DisconnectReason) {
         let _ = (info, reason);
     }
+
+    /// The engine refused an incoming message of this connection: answered with the
+    /// CALLERROR `code`, or dropped (`None`); `reason` says why (one that is a flood of CALLs
+    /// sent without waiting for answers reads "too many CALLs waiting for an answer": more
+    /// were waiting than [`Config::max_queued_incoming`](crate::Config::max_queued_incoming)).
+    /// Called in the connection's task: keep it short (count, log).
+    fn refused(&self, info: &ConnectionInfo, code: Option<ocpp_types::ErrorCode>, reason: &str) {
+        let _ = (info, code, reason);
+    }
+
+    /// The station sent a frame the transport cannot use: `"binary"` (ignored: OCPP-J is text
+    /// only) or `"invalid_utf8"` (a text frame that is not UTF-8: the connection is dropped).
+    /// Called in the connection's task: keep it short.
+    fn bad_frame(&self, info: &ConnectionInfo, kind: &'static str) {
+        let _ = (info, kind);
+    }
 }

@@ -93,6 +93,7 @@ impl<P: Protocol> Stack for VersionStack<P> {
         );
         let (boot_tx, boot_rx) = watch::channel(cfg_boot(&session));
         session.boot = Some(boot_tx);
+        session.observer = shared.observer.clone().map(|o| (o, info.clone()));
         let mut shutdown = shared.shutdown.clone();
         let reason = session
             .run_connected(&mut ws, &mut cmds, &mut shutdown, &kick, &shared.transport)

@@ -92,6 +92,8 @@ pub(crate) struct Session<P: Protocol, Q: OfflineQueue> {
     waiters: HashMap<CallId, oneshot::Sender<Result<P::AnyResponse, CallFailure>>>,
     running: Option<(String, JoinHandle<Answer<P>>)>,
     pub(crate) boot: Option<watch::Sender<BootState>>,
+    /// The server's connection observer, told of refused messages and unusable frames.
+    pub(crate) observer: Option<(Arc<dyn super::ConnectionObserver>, super::ConnectionInfo)>,
 }
 
 impl<P: Protocol, Q: OfflineQueue> Session<P, Q> {
@@ -112,6 +114,7 @@ impl<P: Protocol, Q: OfflineQueue> Session<P, Q> {
             waiters: HashMap::new(),
             running: None,
             boot: None,
+            observer: None,
         }
     }
 
@@ -194,6 +197,9 @@ impl<P: Protocol, Q: OfflineQueue> Session<P, Q> {
                     reason,
                 } => {
                     tracing::warn!(station = %self.station_id, message_id = ?id, action = ?action, ?answered, %reason, "message refused");
+                    if let Some((o, info)) = &self.observer {
+                        o.refused(info, answered, &reason);
+                    }
                 }
                 other => {
                     tracing::debug!(station = %self.station_id, event = ?other, "engine event");
@@ -348,6 +354,9 @@ impl<P: Protocol, Q: OfflineQueue> Session<P, Q> {
                         }
                         Some(Ok(Message::Binary(_))) => {
                             tracing::warn!(station = %self.station_id, "binary frame ignored (OCPP-J is text only)");
+                            if let Some((o, info)) = &self.observer {
+                                o.bad_frame(info, "binary");
+                            }
                         }
                         Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
                         Some(Ok(Message::Close(frame))) => {
@@ -360,6 +369,13 @@ impl<P: Protocol, Q: OfflineQueue> Session<P, Q> {
                             tracing::warn!(station = %self.station_id, error = %e, "message too big; closing");
                             close(ws, CloseCode::Size, "message too big").await;
                             return DisconnectReason::MessageTooBig;
+                        }
+                        Some(Err(tungstenite::Error::Utf8(e))) => {
+                            tracing::warn!(station = %self.station_id, error = %e, "text frame that is not UTF-8; dropping the connection");
+                            if let Some((o, info)) = &self.observer {
+                                o.bad_frame(info, "invalid_utf8");
+                            }
+                            return error_reason(tungstenite::Error::Utf8(e));
                         }
                         Some(Err(e)) => return error_reason(e),
                         None => return DisconnectReason::Closed { code: None, reason: String::new() },
