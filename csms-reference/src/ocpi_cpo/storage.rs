@@ -127,7 +127,7 @@ impl CpoStorage {
             .filter(|((m, r, _), _)| m == module && r == role)
             .map(|(k, (seq, _))| (*seq, k))
             .collect();
-        v.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        v.sort_unstable_by_key(|(seq, _)| std::cmp::Reverse(*seq));
         let page = v
             .iter()
             .skip(offset)
