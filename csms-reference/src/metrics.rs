@@ -13,6 +13,9 @@
 //! | `csms_refused_messages_total` | `code` | station messages the engine refused, by the CALLERROR code answered (`dropped`: no answer possible) |
 //! | `csms_flood_refusals_total` | | CALLs refused because too many of the station's CALLs were already waiting (a flood sent without waiting for answers; also in `csms_refused_messages_total{code="GenericError"}`) |
 //! | `csms_bad_frames_total` | `kind` | unusable frames from stations: `binary` (ignored), `invalid_utf8` (connection dropped; also `csms_disconnects_total{reason="error"}`) |
+//!
+//! Other modules add their own families through [`MetricsSource`]: the OCPI bridge's partner
+//! health (`csms_ocpi_*`, see `ocpi_cpo::ops`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -55,10 +58,18 @@ struct Inner {
     bad_frames: BTreeMap<&'static str, u64>,
 }
 
+/// A part of the exposition kept by another module (e.g. the OCPI bridge's partner health),
+/// written after the registry's own metrics ([`Metrics::add_source`]).
+pub trait MetricsSource: Send + Sync {
+    /// Appends metric families in the text exposition format.
+    fn render(&self, out: &mut String);
+}
+
 /// The CSMS's metrics registry.
 #[derive(Debug, Default)]
 pub struct Metrics {
     inner: Mutex<Inner>,
+    sources: Mutex<Vec<std::sync::Weak<dyn MetricsSource>>>,
 }
 
 fn esc(s: &str) -> String {
@@ -145,8 +156,30 @@ impl Metrics {
         *self.lock().bad_frames.entry(kind).or_default() += 1;
     }
 
+    /// Adds a source whose metrics are written with these as long as it lives.
+    pub fn add_source(&self, source: std::sync::Weak<dyn MetricsSource>) {
+        let mut s = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        s.retain(|x| x.strong_count() > 0);
+        s.push(source);
+    }
+
     /// The text exposition.
     pub fn render(&self) -> String {
+        let mut o = self.render_own();
+        let sources: Vec<_> = self
+            .sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter_map(std::sync::Weak::upgrade)
+            .collect();
+        for s in sources {
+            s.render(&mut o);
+        }
+        o
+    }
+
+    fn render_own(&self) -> String {
         let m = self.lock();
         let mut o = String::new();
         o.push_str("# HELP csms_connected_stations Stations connected now.\n# TYPE csms_connected_stations gauge\n");

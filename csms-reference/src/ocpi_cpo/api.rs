@@ -2,8 +2,14 @@
 //!
 //! - `POST /api/ocpi/partners` (`{"name": ..}` optional): a new partner's `TOKEN_A` and our
 //!   versions URL, to hand to the eMSP (201); `GET /api/ocpi/partners`: every partner, its
-//!   handshake state, version, roles and endpoints; `GET /api/ocpi/partners/{id}/outbox`:
-//!   its pushes, delivered or queued.
+//!   handshake state, version, roles and endpoints, whether it is a hub, and its `health`
+//!   (circuit `closed` / `open` / `half_open`, consecutive failures, outbox backlog, pushes
+//!   delivered / failed / dropped, rate-limited requests both ways, last success);
+//!   `GET /api/ocpi/partners/{id}/outbox`: its pushes, delivered or queued.
+//! - `GET /api/ocpi/audit?partner=&limit=&before=`: the audit log of OCPI requests both ways,
+//!   newest first (`limit` 1 to 1000, default 100; `before` an id: the rows older than it),
+//!   as `{"items": [..], "next_before": id or null}`.
+//! - `GET /api/ocpi/hubclientinfo`: the `ClientInfo` objects hubs PUT (parties they connect).
 //! - `PUT /api/ocpi/locations/{id}`: a location description (OCPI Location members such as
 //!   `name`, `address`, `city`, `postal_code`, `country`, `coordinates`, `time_zone`,
 //!   `operator`, `opening_times`, `facilities`, and `evses`: each with `station` (station id),
@@ -67,6 +73,8 @@ pub fn routes(cpo: Arc<OcpiCpo>) -> Router {
         .route("/api/ocpi/sessions", get(sessions))
         .route("/api/ocpi/cdrs", get(cdrs))
         .route("/api/ocpi/tokens", get(tokens))
+        .route("/api/ocpi/audit", get(audit))
+        .route("/api/ocpi/hubclientinfo", get(hub_client_info))
         .with_state(cpo)
 }
 
@@ -226,6 +234,62 @@ async fn tokens(State(cpo): S) -> Response {
     let v: Vec<Value> = cpo
         .storage()
         .list_kind(ModuleId::Tokens.as_str(), "RECEIVER")
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+    Json(json!(v)).into_response()
+}
+
+/// The query of `GET /api/ocpi/audit`.
+#[derive(Debug, serde::Deserialize)]
+struct AuditQuery {
+    partner: Option<String>,
+    limit: Option<String>,
+    before: Option<String>,
+}
+
+async fn audit(
+    State(cpo): S,
+    axum::extract::Query(q): axum::extract::Query<AuditQuery>,
+) -> Response {
+    let num = |name: &str, v: &Option<String>| -> Result<Option<i64>, Response> {
+        match v.as_deref().filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => s.parse::<i64>().map(Some).map_err(|_| {
+                err(
+                    StatusCode::BAD_REQUEST,
+                    format!("{name} must be a number, not {s:?}"),
+                )
+            }),
+        }
+    };
+    let (partner, limit, before) = match (
+        num("partner", &q.partner),
+        num("limit", &q.limit),
+        num("before", &q.before),
+    ) {
+        (Ok(p), Ok(l), Ok(b)) => (p, l, b),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return e,
+    };
+    let limit = limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return err(StatusCode::BAD_REQUEST, "limit must be 1 to 1000");
+    }
+    match cpo.db.audit(partner, before, limit).await {
+        Ok(rows) => {
+            let next = (rows.len() as i64 == limit)
+                .then(|| rows.last().map(|r| r.id))
+                .flatten();
+            Json(json!({"items": rows, "next_before": next})).into_response()
+        }
+        Err(e) => err(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn hub_client_info(State(cpo): S) -> Response {
+    let v: Vec<Value> = cpo
+        .storage()
+        .list_kind(ModuleId::HubClientInfo.as_str(), "RECEIVER")
         .into_iter()
         .map(|(_, v)| v)
         .collect();

@@ -80,7 +80,7 @@ pub struct OutboxSummary {
 
 /// The storage of the OCPI bridge.
 #[async_trait]
-pub trait OcpiDb: Send + Sync + 'static {
+pub trait OcpiDb: super::ops::AuditDb + Send + Sync + 'static {
     /// Every partner.
     async fn partners(&self) -> StoreResult<Vec<PartnerRow>>;
     /// Creates or replaces a partner (`created_at` and `name` kept on update when given none).

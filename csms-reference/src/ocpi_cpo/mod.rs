@@ -37,12 +37,22 @@
 //!   SetChargingProfile (recorded by the smart-charging module like any operator call).
 //! - Every push goes through a persisted outbox per partner, delivered in order with
 //!   exponential backoff (connection failures and 5xx are retried; an OCPI client error is
-//!   recorded and the next push goes on), and survives a restart.
+//!   recorded and the next push goes on), and survives a restart. Each partner's pushes are
+//!   delivered by a task of their own, so a slow or unreachable partner delays nobody else's.
+//! - Operating with partners ([`ops`]): a rate limit per partner on its requests to us (429
+//!   with `Retry-After`) and on our pushes to it (its own 429 waited out), a circuit breaker
+//!   per partner (pushes stay queued while open; half-open probe after a cool-down that
+//!   doubles), the audit log of every OCPI request and response both ways
+//!   (`GET /api/ocpi/audit`), hub partners (routing headers on our pushes, requests attributed
+//!   to the party of their `OCPI-from-*` headers, `ClientInfo` PUT by hubs kept and served at
+//!   `GET /api/ocpi/hubclientinfo`; a party without a partner of its own is reached through the
+//!   hub), and partner health in the operator API and the metrics.
 
 pub mod api;
 mod commands;
 pub mod db;
 mod locations;
+pub mod ops;
 mod outbox;
 mod sessions;
 pub mod storage;
@@ -54,7 +64,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ocpi::credentials::{Peer, PeerState, Registration, Registry};
-use ocpi::server::{encoding_of, Server, ServerConfig};
+use ocpi::server::{Server, ServerConfig};
 use ocpi::v221::{CredentialsRole, Endpoint, InterfaceRole, ModuleId, VersionNumber};
 use ocpp_core::transport::Connections;
 use ocpp_types::OcppVersion;
@@ -85,6 +95,22 @@ pub struct OcpiFileSettings {
     pub currency: Option<String>,
     /// Longest wait between two delivery attempts of a push, seconds (default 60).
     pub retry_max_seconds: Option<u64>,
+    /// Requests per second one partner may make to us, sustained (default 50).
+    pub rate_limit_per_second: Option<u32>,
+    /// Requests one partner may make at once (default 100).
+    pub rate_limit_burst: Option<u32>,
+    /// Pushes per second to one partner (default 50; 0: no limit).
+    pub push_rate_per_second: Option<u32>,
+    /// Consecutive failed deliveries that open a partner's circuit (default 5).
+    pub circuit_failures: Option<u32>,
+    /// First cool-down of an open circuit, seconds (default 30; doubled at each failed probe).
+    pub circuit_cooldown_seconds: Option<u64>,
+    /// Deliveries in flight at once over all partners (default 16).
+    pub push_concurrency: Option<u32>,
+    /// Audit log rows older than this many days are pruned (default 30; 0: no age limit).
+    pub audit_retention_days: Option<u32>,
+    /// Audit log rows kept at most, the newest (default 1,000,000).
+    pub audit_max_rows: Option<u64>,
 }
 
 impl OcpiFileSettings {
@@ -100,7 +126,15 @@ impl OcpiFileSettings {
             party_id,
             name,
             currency,
-            retry_max_seconds
+            retry_max_seconds,
+            rate_limit_per_second,
+            rate_limit_burst,
+            push_rate_per_second,
+            circuit_failures,
+            circuit_cooldown_seconds,
+            push_concurrency,
+            audit_retention_days,
+            audit_max_rows
         );
         self
     }
@@ -123,6 +157,8 @@ pub struct OcpiSettings {
     pub currency: String,
     /// Longest wait between two delivery attempts.
     pub retry_max: Duration,
+    /// Rate limits, circuit breakers and the audit log ([`ops`]).
+    pub ops: ops::OpsSettings,
 }
 
 fn bad(setting: &str, message: impl Into<String>) -> ConfigError {
@@ -181,6 +217,54 @@ impl OcpiSettings {
                 format!("{retry} is not 1 to 86400"),
             ));
         }
+        let d = ops::OpsSettings::default();
+        let positive = |name: &str, v: Option<u32>, default: u32| match v {
+            Some(0) => Err(bad(name, "must be at least 1")),
+            v => Ok(v.unwrap_or(default)),
+        };
+        let cooldown = f.circuit_cooldown_seconds.unwrap_or(30);
+        if cooldown == 0 || cooldown > 86_400 {
+            return Err(bad(
+                "circuit_cooldown_seconds",
+                format!("{cooldown} is not 1 to 86400"),
+            ));
+        }
+        let audit_max_rows = f.audit_max_rows.unwrap_or(d.audit_max_rows);
+        if audit_max_rows == 0 {
+            return Err(bad("audit_max_rows", "must be at least 1"));
+        }
+        let ops = ops::OpsSettings {
+            rate_per_second: positive(
+                "rate_limit_per_second",
+                f.rate_limit_per_second,
+                d.rate_per_second,
+            )?,
+            rate_burst: positive("rate_limit_burst", f.rate_limit_burst, d.rate_burst)?,
+            push_rate_per_second: f.push_rate_per_second.unwrap_or(d.push_rate_per_second),
+            circuit_failures: positive("circuit_failures", f.circuit_failures, d.circuit_failures)?,
+            circuit_cooldown: Duration::from_secs(cooldown),
+            push_concurrency: positive(
+                "push_concurrency",
+                f.push_concurrency,
+                d.push_concurrency as u32,
+            )? as usize,
+            audit_retention_days: f.audit_retention_days.unwrap_or(d.audit_retention_days),
+            audit_max_rows,
+        };
+        let realtime = f.realtime_timeout_ms.unwrap_or(3000);
+        if realtime == 0 || realtime > 60_000 {
+            return Err(bad(
+                "realtime_timeout_ms",
+                format!("{realtime} is not 1 to 60000"),
+            ));
+        }
+        let command = f.command_timeout_seconds.unwrap_or(30);
+        if command == 0 || command > 3600 {
+            return Err(bad(
+                "command_timeout_seconds",
+                format!("{command} is not 1 to 3600"),
+            ));
+        }
         Ok(Some(OcpiSettings {
             listen,
             url: f.url.clone().map(|u| u.trim_end_matches('/').to_owned()),
@@ -189,6 +273,7 @@ impl OcpiSettings {
             name: f.name.clone().unwrap_or_else(|| "ocpp-rs CSMS".into()),
             currency,
             retry_max: Duration::from_secs(retry),
+            ops,
         }))
     }
 }
@@ -227,6 +312,8 @@ pub struct OcpiCpo {
     settings: OcpiSettings,
     work: mpsc::UnboundedSender<Work>,
     outbox_wake: Arc<Notify>,
+    /// Rate limits, circuits, health and the audit log of the partners.
+    ops: Arc<ops::Ops>,
     names: Mutex<HashMap<u64, String>>,
     /// Tokens authorized in real time, by uid, with the authorization reference given.
     auth_refs: Mutex<HashMap<String, Option<String>>>,
@@ -329,6 +416,8 @@ impl OcpiCpo {
                 (ModuleId::Tokens, InterfaceRole::Receiver),
                 (ModuleId::Commands, InterfaceRole::Receiver),
                 (ModuleId::ChargingProfiles, InterfaceRole::Receiver),
+                // A hub tells which parties it connects (2.2.1 on).
+                (ModuleId::HubClientInfo, InterfaceRole::Receiver),
             ],
             roles: vec![role],
             tolerant_token_encoding: true,
@@ -340,6 +429,12 @@ impl OcpiCpo {
         let server = Server::with_handlers(config, storage, registry, handlers);
         let (stop, stop_rx) = watch::channel(false);
         let (work, work_rx) = mpsc::unbounded_channel();
+        let ops = ops::Ops::start(settings.ops.clone(), db.clone());
+        for (p, n) in db.outbox_backlog().await? {
+            ops.set_backlog(p as u64, n);
+        }
+        let source: Arc<dyn crate::metrics::MetricsSource> = ops.clone();
+        csms.metrics().add_source(Arc::downgrade(&source));
         let cpo = Arc::new(OcpiCpo {
             server: server.clone(),
             addr,
@@ -349,6 +444,7 @@ impl OcpiCpo {
             settings,
             work,
             outbox_wake: Arc::new(Notify::new()),
+            ops,
             names: Mutex::new(names),
             auth_refs: Mutex::default(),
             command_tokens: Mutex::default(),
@@ -365,6 +461,11 @@ impl OcpiCpo {
             .layer(axum::middleware::from_fn_with_state(
                 Arc::downgrade(&cpo),
                 persist_before_answer,
+            ))
+            // Outermost: rate limit, audit log and metrics of every request.
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::downgrade(&cpo),
+                ops::inbound,
             ));
         let mut rx = stop_rx.clone();
         let http = tokio::spawn(async move {
@@ -531,8 +632,10 @@ impl OcpiCpo {
                         o["versions_url"] = json!(reg.versions_url);
                         o["roles"] = json!(reg.roles);
                         o["endpoints"] = json!(reg.endpoints);
+                        o["hub"] = json!(ops::is_hub(reg));
                     }
                 }
+                o["health"] = self.ops.health_json(p.id);
                 o
             })
             .collect();
@@ -547,17 +650,21 @@ impl OcpiCpo {
             .map(|e| e.url.0.clone())
     }
 
-    /// The partner that owns a party (an eMSP role with this country code and party id).
+    /// The partner that owns a party (an eMSP role with this country code and party id), or
+    /// else the hub through which it is reached.
     fn owner_of(&self, country_code: &str, party_id: &str) -> Option<u64> {
-        self.registered().into_iter().find_map(|(id, reg)| {
-            reg.roles
-                .iter()
-                .any(|r| {
-                    r.country_code.0.eq_ignore_ascii_case(country_code)
-                        && r.party_id.0.eq_ignore_ascii_case(party_id)
-                })
-                .then_some(id)
-        })
+        self.registered()
+            .into_iter()
+            .find_map(|(id, reg)| {
+                reg.roles
+                    .iter()
+                    .any(|r| {
+                        r.country_code.0.eq_ignore_ascii_case(country_code)
+                            && r.party_id.0.eq_ignore_ascii_case(party_id)
+                    })
+                    .then_some(id)
+            })
+            .or_else(|| self.hub_for())
     }
 
     /// Queues a push to one partner (its Receiver interface of `module`), after the objects
@@ -586,7 +693,10 @@ impl OcpiCpo {
         };
         self.storage().flush().await;
         match self.db.push_outbox(&row).await {
-            Ok(_) => self.outbox_wake.notify_one(),
+            Ok(_) => {
+                self.ops.queued(partner);
+                self.outbox_wake.notify_one()
+            }
             Err(e) => tracing::error!(error = %e, partner, "queueing an OCPI push failed"),
         }
     }
@@ -635,9 +745,17 @@ impl OcpiCpo {
         let reg = self.registration(partner).ok_or("partner not registered")?;
         let url = Self::endpoint(&reg, &ModuleId::Tokens, &InterfaceRole::Sender)
             .ok_or("the partner offers no real-time authorization")?;
+        if !self.ops.reachable(partner) {
+            return Err("the partner's circuit is open".into());
+        }
         let location = locations::references_of(self, station);
-        let mut client = ocpi::client::Client::new(reg.token_b.clone(), encoding_of(&reg.version));
-        client.retry.attempts = 1;
+        let client = self.partner_client(
+            partner,
+            &reg,
+            ModuleId::Tokens.as_str(),
+            Some((cc.to_owned(), pid.to_owned())),
+            None,
+        );
         client
             .authorize_token::<Value, Value>(&url, uid, ty, location.as_ref())
             .await

@@ -1,15 +1,17 @@
-//! Delivery of the persisted outbox: per partner, oldest push first, the next one only after
-//! the previous was delivered; failures retried with exponential backoff.
+//! Delivery of the persisted outbox: one task per partner with pushes (so that a slow or
+//! unreachable partner delays only its own pushes), each delivering its partner's pushes
+//! oldest first, the next one only after the previous was delivered; failures retried with
+//! exponential backoff, behind the partner's rate limit and circuit breaker ([`super::ops`]).
+//! At most `push_concurrency` deliveries are in flight at once over all partners.
 
 use std::collections::HashMap;
-use std::sync::Weak;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use ocpi::client::{Client, ClientError};
-use ocpi::server::encoding_of;
+use ocpi::client::{ClientError, Exchange};
 use ocpi::v221::{InterfaceRole, ModuleId, VersionNumber};
 use serde_json::Value;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify, Semaphore};
 use tokio::time::Instant;
 
 use super::db::OutboxRow;
@@ -23,8 +25,8 @@ enum Outcome {
     Delivered(Option<String>),
     /// Refused for good (an OCPI client error, or the partner is gone): recorded, skipped.
     Dropped(String),
-    /// Try again later.
-    Retry(String),
+    /// Try again later (not before the partner's `Retry-After`, when it sent one with a 429).
+    Retry(String, Option<Duration>),
 }
 
 fn retryable(e: &ClientError) -> bool {
@@ -86,8 +88,37 @@ async fn deliver(cpo: &OcpiCpo, item: &OutboxRow) -> Outcome {
     {
         session_patch_to_211(&mut body);
     }
-    let mut client = Client::new(reg.token_b.clone(), encoding_of(&reg.version));
-    client.retry.attempts = 1;
+    // To a hub: routed to the eMSP of the session or CDR, or broadcast (to the hub itself).
+    let to = if super::ops::is_hub(&reg) {
+        let token = match module {
+            ModuleId::Sessions => path.get(2).and_then(|id| {
+                body.get("cdr_token").cloned().or_else(|| {
+                    cpo.storage()
+                        .get_kind(ModuleId::Sessions.as_str(), "SENDER", &[(*id).to_owned()])
+                        .and_then(|s| s.get("cdr_token").cloned())
+                })
+            }),
+            ModuleId::Cdrs => body.get("cdr_token").cloned(),
+            _ => None,
+        };
+        token.and_then(|t| {
+            Some((
+                t.get("country_code")?.as_str()?.to_owned(),
+                t.get("party_id")?.as_str()?.to_owned(),
+            ))
+        })
+    } else {
+        None
+    };
+    let retry_after: Arc<Mutex<Option<Duration>>> = Arc::default();
+    let seen = retry_after.clone();
+    let tap: Arc<dyn Fn(&Exchange) + Send + Sync> = Arc::new(move |x: &Exchange| {
+        if x.http_status == Some(429) {
+            *seen.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(x.retry_after.unwrap_or(Duration::from_secs(1)));
+        }
+    });
+    let client = cpo.partner_client(item.partner_id as u64, &reg, module.as_str(), to, Some(tap));
     let r = match item.method.as_str() {
         "PUT" => client.put_object(&url, &path, &body).await.map(|_| None),
         "PATCH" => client.patch_object(&url, &path, &body).await.map(|_| None),
@@ -97,7 +128,10 @@ async fn deliver(cpo: &OcpiCpo, item: &OutboxRow) -> Outcome {
     };
     match r {
         Ok(result) => Outcome::Delivered(result),
-        Err(e) if retryable(&e) => Outcome::Retry(e.to_string()),
+        Err(e) if retryable(&e) => Outcome::Retry(
+            e.to_string(),
+            *retry_after.lock().unwrap_or_else(|e| e.into_inner()),
+        ),
         Err(e) => Outcome::Dropped(e.to_string()),
     }
 }
@@ -129,72 +163,141 @@ fn session_patch_to_211(body: &mut Value) {
     }
 }
 
-/// The delivery task, until `stop`.
+/// The delivery task, until `stop`: starts a task per partner with pushes and wakes them
+/// when pushes are queued.
 pub(super) async fn run(cpo: Weak<OcpiCpo>, mut stop: watch::Receiver<bool>) {
-    let mut backoff: HashMap<i64, (u32, Instant)> = HashMap::new();
+    let mut workers: HashMap<i64, Arc<Notify>> = HashMap::new();
+    // Dropped (aborting the partners' tasks) when this task ends or is aborted.
+    let mut tasks = tokio::task::JoinSet::new();
+    let Some(c) = cpo.upgrade() else { return };
+    let slots = Arc::new(Semaphore::new(c.settings.ops.push_concurrency.max(1)));
+    drop(c);
     loop {
         let Some(c) = cpo.upgrade() else { return };
         let wake = c.outbox_wake.clone();
-        let retry_max = c.settings.retry_max;
-        let mut next: Option<Instant> = None;
-        let partners = match c.db.outbox_partners().await {
-            Ok(p) => p,
+        let mut next = Instant::now() + Duration::from_secs(60);
+        match c.db.outbox_partners().await {
+            Ok(partners) => {
+                for p in partners {
+                    workers
+                        .entry(p)
+                        .or_insert_with(|| {
+                            let w = Arc::new(Notify::new());
+                            tasks.spawn(partner_task(
+                                cpo.clone(),
+                                p,
+                                w.clone(),
+                                slots.clone(),
+                                stop.clone(),
+                            ));
+                            w
+                        })
+                        .notify_one();
+                }
+            }
             Err(e) => {
                 tracing::error!(error = %e, "reading the OCPI outbox failed");
-                next = Some(Instant::now() + Duration::from_secs(1));
-                Vec::new()
-            }
-        };
-        for p in partners {
-            if let Some((_, until)) = backoff.get(&p) {
-                if *until > Instant::now() {
-                    next = Some(next.map_or(*until, |n| n.min(*until)));
-                    continue;
-                }
-            }
-            loop {
-                let item = match c.db.next_outbox(p).await {
-                    Ok(Some(i)) => i,
-                    Ok(None) => break,
-                    Err(e) => {
-                        tracing::error!(error = %e, "reading the OCPI outbox failed");
-                        break;
-                    }
-                };
-                match deliver(&c, &item).await {
-                    Outcome::Delivered(result) => {
-                        backoff.remove(&p);
-                        let _ =
-                            c.db.outbox_delivered(item.id, &now(), result.as_deref())
-                                .await;
-                    }
-                    Outcome::Dropped(why) => {
-                        tracing::warn!(partner = p, push = item.id, error = %why, "OCPI push refused; skipped");
-                        let _ = c.db.outbox_failed(item.id, &why).await;
-                        let _ = c
-                            .db
-                            .outbox_delivered(item.id, &now(), Some(&format!("dropped: {why}")))
-                            .await;
-                    }
-                    Outcome::Retry(why) => {
-                        let _ = c.db.outbox_failed(item.id, &why).await;
-                        let n = backoff.get(&p).map_or(0, |(n, _)| n + 1);
-                        let delay = BASE.saturating_mul(1 << n.min(16)).min(retry_max);
-                        let until = Instant::now() + delay;
-                        tracing::info!(partner = p, push = item.id, attempt = n + 1, ?delay, error = %why, "OCPI push failed; retrying later");
-                        backoff.insert(p, (n, until));
-                        next = Some(next.map_or(until, |x| x.min(until)));
-                        break;
-                    }
-                }
+                next = Instant::now() + Duration::from_secs(1);
             }
         }
         drop(c);
-        let sleep = next.unwrap_or_else(|| Instant::now() + Duration::from_secs(60));
         tokio::select! {
             _ = wake.notified() => {}
-            _ = tokio::time::sleep_until(sleep) => {}
+            _ = tokio::time::sleep_until(next) => {}
             _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// Delivers one partner's pushes in order, until `stop` (or the bridge is gone).
+async fn partner_task(
+    cpo: Weak<OcpiCpo>,
+    p: i64,
+    wake: Arc<Notify>,
+    slots: Arc<Semaphore>,
+    mut stop: watch::Receiver<bool>,
+) {
+    // Failed attempts of the push at the head, and when to try it again.
+    let mut backoff: Option<(u32, Instant)> = None;
+    loop {
+        let Some(c) = cpo.upgrade() else { return };
+        let retry_max = c.settings.retry_max;
+        let gate = c.ops.gate(p as u64);
+        let wait = match (gate, backoff.map(|(_, u)| u)) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b).filter(|u| *u > Instant::now()),
+        };
+        if let Some(until) = wait {
+            drop(c);
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            continue;
+        }
+        let item = match c.db.next_outbox(p).await {
+            Ok(Some(i)) => i,
+            Ok(None) => {
+                drop(c);
+                tokio::select! {
+                    _ = wake.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+                continue;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, partner = p, "reading the OCPI outbox failed");
+                drop(c);
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+                continue;
+            }
+        };
+        let outcome = {
+            let Ok(_slot) = slots.acquire().await else {
+                return;
+            };
+            deliver(&c, &item).await
+        };
+        match outcome {
+            Outcome::Delivered(result) => {
+                backoff = None;
+                c.ops.delivered(p as u64, false);
+                let _ =
+                    c.db.outbox_delivered(item.id, &now(), result.as_deref())
+                        .await;
+            }
+            Outcome::Dropped(why) => {
+                backoff = None;
+                tracing::warn!(partner = p, push = item.id, error = %why, "OCPI push refused; skipped");
+                c.ops.delivered(p as u64, true);
+                let _ = c.db.outbox_failed(item.id, &why).await;
+                let _ =
+                    c.db.outbox_delivered(item.id, &now(), Some(&format!("dropped: {why}")))
+                        .await;
+            }
+            Outcome::Retry(why, Some(retry_after)) => {
+                // Rate limited by the partner: wait what it asked, not a failure.
+                let _ = c.db.outbox_failed(item.id, &why).await;
+                tracing::info!(
+                    partner = p,
+                    push = item.id,
+                    ?retry_after,
+                    "OCPI partner rate limits us; waiting"
+                );
+                c.ops.rate_limited_out(p as u64, retry_after);
+            }
+            Outcome::Retry(why, None) => {
+                let _ = c.db.outbox_failed(item.id, &why).await;
+                let n = backoff.map_or(0, |(n, _)| n + 1);
+                let delay = BASE.saturating_mul(1 << n.min(16)).min(retry_max);
+                tracing::info!(partner = p, push = item.id, attempt = n + 1, ?delay, error = %why, "OCPI push failed; retrying later");
+                backoff = Some((n, Instant::now() + delay));
+                c.ops.failed(p as u64);
+            }
         }
     }
 }

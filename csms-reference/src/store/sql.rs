@@ -54,6 +54,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0004_ocpi.sql"),
     ),
     (
+        5,
+        "ocpi_audit",
+        include_str!("../../migrations/sqlite/0005_ocpi_audit.sql"),
+    ),
+    (
         7,
         "at_rest",
         include_str!("../../migrations/sqlite/0007_at_rest.sql"),
@@ -74,6 +79,11 @@ const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "ocpi",
         include_str!("../../migrations/postgres/0004_ocpi.sql"),
+    ),
+    (
+        5,
+        "ocpi_audit",
+        include_str!("../../migrations/postgres/0005_ocpi_audit.sql"),
     ),
     (
         7,

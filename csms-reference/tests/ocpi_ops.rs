@@ -1,0 +1,712 @@
+//! Operating the OCPI CPO bridge with partners: one partner that hangs does not delay the
+//! pushes of another; a partner that is down opens its circuit (pushes stay queued, delivered
+//! in order after the cool-down); requests over a partner's rate limit get 429 with
+//! `Retry-After`, and a partner's own 429 is waited out; the audit log records requests both
+//! ways with their ids and without tokens; a hub gets routing headers and may PUT ClientInfo;
+//! and the metrics show each partner's health.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use csms_reference::config::{FileSettings, Settings};
+use csms_reference::ocpi_cpo::OcpiFileSettings;
+use csms_reference::server::{start, RunningCsms};
+use ocpi::client::Client;
+use ocpi::credentials::{generate_token, PeerState, Registration, Registry};
+use ocpi::server::{router, MemoryStorage, Server, ServerConfig, Storage};
+use ocpi::transport::TokenEncoding;
+use ocpi::v221::{Credentials, CredentialsRole, Endpoint, InterfaceRole, ModuleId, VersionNumber};
+use serde_json::{json, Value};
+
+fn settings(dir: &tempfile::TempDir, ocpi: OcpiFileSettings) -> Settings {
+    let f = FileSettings {
+        ocpp_listen: Some("127.0.0.1:0".into()),
+        api_listen: Some("127.0.0.1:0".into()),
+        database_url: Some(format!("sqlite:{}", dir.path().join("csms.db").display())),
+        metrics_public: Some(true),
+        ocpi: Some(OcpiFileSettings {
+            listen: Some("127.0.0.1:0".into()),
+            retry_max_seconds: Some(1),
+            ..ocpi
+        }),
+        ..Default::default()
+    };
+    Settings::validate(f).unwrap()
+}
+
+async fn api(method: reqwest::Method, url: String, body: Option<Value>) -> (u16, Value) {
+    let mut r = reqwest::Client::new().request(method, url);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let r = r.send().await.unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn metrics(csms: &RunningCsms) -> String {
+    reqwest::get(format!("http://{}/metrics", csms.api_addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Polls `f` until it gives a value (at most 30 s: a bound, not a timing assertion).
+async fn eventually<T, F, Fut>(what: &str, f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    eventually_within(what, 600, f).await
+}
+
+/// Polls `f` every 50 ms, at most `polls` times.
+async fn eventually_within<T, F, Fut>(what: &str, polls: usize, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..polls {
+        if let Some(v) = f().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+// ---------------------------------------------------------------- partners
+
+/// How a partner answers requests to its module endpoints.
+const NORMAL: u8 = 0;
+/// Never answers (the request hangs).
+const HANG: u8 = 1;
+/// 503 to everything.
+const DOWN: u8 = 2;
+/// 429 with `Retry-After: 1` once, then normal.
+const LIMIT_ONCE: u8 = 3;
+
+/// A request a partner answered normally: method, path, headers (lower-case names), body.
+type Seen = (String, String, Vec<(String, String)>, Value);
+
+struct Partner {
+    server: Arc<Server<MemoryStorage>>,
+    base: String,
+    log: Arc<Mutex<Vec<Seen>>>,
+    mode: Arc<AtomicU8>,
+    token_b: String,
+    role: CredentialsRole,
+}
+
+fn role(role: &str, party_id: &str) -> CredentialsRole {
+    serde_json::from_value(
+        json!({"role": role, "party_id": party_id, "country_code": "NL",
+        "business_details": {"name": party_id}}),
+    )
+    .unwrap()
+}
+
+async fn partner(role: CredentialsRole, cpo_versions: &str) -> Partner {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/ocpi", listener.local_addr().unwrap());
+    let token_b = generate_token();
+    let mut registry = Registry::new();
+    registry.add_registered_peer(
+        &token_b,
+        Registration {
+            version: VersionNumber::V2_2_1,
+            token_b: String::new(),
+            versions_url: cpo_versions.to_owned(),
+            endpoints: vec![],
+            roles: vec![],
+        },
+    );
+    let config = ServerConfig {
+        base_url: base.clone(),
+        versions: vec![VersionNumber::V2_2_1],
+        modules: vec![
+            (ModuleId::Locations, InterfaceRole::Receiver),
+            (ModuleId::Sessions, InterfaceRole::Receiver),
+            (ModuleId::Cdrs, InterfaceRole::Receiver),
+            (ModuleId::Tariffs, InterfaceRole::Receiver),
+            (ModuleId::Tokens, InterfaceRole::Sender),
+        ],
+        roles: vec![role.clone()],
+        tolerant_token_encoding: false,
+        max_limit: 50,
+        storage_version: None,
+    };
+    let server = Server::new(config, MemoryStorage::new(), registry);
+    let log: Arc<Mutex<Vec<Seen>>> = Arc::default();
+    let mode = Arc::new(AtomicU8::new(NORMAL));
+    let (l, m) = (log.clone(), mode.clone());
+    let app = router(server.clone()).layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| {
+            let (log, mode) = (l.clone(), m.clone());
+            async move {
+                use axum::response::IntoResponse;
+                let module = req.uri().path().contains("/receiver/");
+                match mode.load(Ordering::SeqCst) {
+                    HANG if module => {
+                        std::future::pending::<()>().await;
+                        unreachable!()
+                    }
+                    DOWN if module => {
+                        return (axum::http::StatusCode::SERVICE_UNAVAILABLE, "down")
+                            .into_response()
+                    }
+                    LIMIT_ONCE if module => {
+                        mode.store(NORMAL, Ordering::SeqCst);
+                        return (
+                            axum::http::StatusCode::TOO_MANY_REQUESTS,
+                            [("retry-after", "1")],
+                            axum::Json(json!({"status_code": 2000,
+                                "timestamp": "2024-01-01T00:00:00Z"})),
+                        )
+                            .into_response();
+                    }
+                    _ => {}
+                }
+                let (parts, body) = req.into_parts();
+                let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+                let headers = parts
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+                    .collect();
+                let seen = (
+                    parts.method.to_string(),
+                    parts.uri.path().to_owned(),
+                    headers,
+                    serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+                );
+                let resp = next
+                    .run(axum::extract::Request::from_parts(
+                        parts,
+                        axum::body::Body::from(bytes),
+                    ))
+                    .await;
+                log.lock().unwrap().push(seen);
+                resp
+            }
+        },
+    ));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Partner {
+        server,
+        base,
+        log,
+        mode,
+        token_b,
+        role,
+    }
+}
+
+impl Partner {
+    /// Gets a TOKEN_A from the operator API and registers; returns its partner id, TOKEN_C
+    /// and the CPO's endpoints.
+    async fn register(&self, csms: &RunningCsms) -> (u64, String, Vec<Endpoint>) {
+        let (s, p) = api(
+            reqwest::Method::POST,
+            format!("{}/ocpi/partners", csms.api_url()),
+            Some(json!({"name": self.role.party_id.0})),
+        )
+        .await;
+        assert_eq!(s, 201, "{p}");
+        let versions = p["versions_url"].as_str().unwrap().to_owned();
+        let ours = Credentials {
+            token: self.token_b.clone().into(),
+            url: format!("{}/versions", self.base).into(),
+            roles: vec![self.role.clone()],
+            extra: Default::default(),
+        };
+        let r = Client::register(
+            p["token_a"].as_str().unwrap(),
+            &versions,
+            &[VersionNumber::V2_2_1],
+            &ours,
+        )
+        .await
+        .unwrap();
+        let mut registry = self.server.registry.lock().unwrap();
+        let mut peer = registry.peers().next().unwrap().clone();
+        peer.state = PeerState::Registered(Registration {
+            version: r.version.clone(),
+            token_b: r.token_c.clone(),
+            versions_url: versions,
+            endpoints: r.endpoints.clone(),
+            roles: r.peer.roles.clone(),
+        });
+        registry.restore_peer(peer);
+        (p["id"].as_u64().unwrap(), r.token_c, r.endpoints)
+    }
+
+    fn tariff(&self, id: &str) -> Option<Value> {
+        self.server.storage.get(
+            &ModuleId::Tariffs,
+            &InterfaceRole::Receiver,
+            &["NL".into(), "CPO".into(), id.into()],
+        )
+    }
+
+    /// The tariff PUTs the partner accepted, in order (ids).
+    fn tariff_puts(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(m, p, _, _)| m == "PUT" && p.contains("/receiver/tariffs/"))
+            .map(|(_, p, _, _)| p.rsplit('/').next().unwrap().to_owned())
+            .collect()
+    }
+}
+
+fn url_of(endpoints: &[Endpoint], module: ModuleId, role: InterfaceRole) -> String {
+    endpoints
+        .iter()
+        .find(|e| e.identifier == module && e.role == role)
+        .unwrap_or_else(|| panic!("no {module} endpoint"))
+        .url
+        .0
+        .clone()
+}
+
+fn tariff(price: f64) -> Value {
+    json!({"currency": "EUR", "elements": [{"price_components": [
+        {"type": "ENERGY", "price": price, "step_size": 1}]}]})
+}
+
+async fn put_tariff(csms: &RunningCsms, id: &str, price: f64) {
+    let (s, b) = api(
+        reqwest::Method::PUT,
+        format!("{}/ocpi/tariffs/{id}", csms.api_url()),
+        Some(tariff(price)),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+}
+
+async fn health(csms: &RunningCsms, id: u64) -> Value {
+    let (_, partners) = api(
+        reqwest::Method::GET,
+        format!("{}/ocpi/partners", csms.api_url()),
+        None,
+    )
+    .await;
+    partners
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == id)
+        .unwrap()["health"]
+        .clone()
+}
+
+// ---------------------------------------------------------------- tests
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_partner_delays_nobody_and_a_down_one_opens_its_circuit() {
+    let dir = tempfile::tempdir().unwrap();
+    let csms = start(settings(
+        &dir,
+        OcpiFileSettings {
+            circuit_failures: Some(2),
+            circuit_cooldown_seconds: Some(1),
+            ..Default::default()
+        },
+    ))
+    .await
+    .unwrap();
+    let cpo = csms.ocpi.clone().unwrap();
+    let versions = cpo.versions_url();
+    // A tariff before any partner: each gets it when it registers (the bridge's catch-up of
+    // a new partner), which also tells when that catch-up is behind us.
+    put_tariff(&csms, "T0", 0.20).await;
+    // Registered first, so that a delivery loop over partners in id order would meet it first.
+    let hanging = partner(role("EMSP", "HNG"), &versions).await;
+    let healthy = partner(role("EMSP", "MSP"), &versions).await;
+    let down = partner(role("EMSP", "DWN"), &versions).await;
+    hanging.mode.store(HANG, Ordering::SeqCst);
+    down.mode.store(DOWN, Ordering::SeqCst);
+    let (hang_id, _, _) = hanging.register(&csms).await;
+    let (ok_id, ok_token_c, _) = healthy.register(&csms).await;
+    let (down_id, _, _) = down.register(&csms).await;
+    for id in [hang_id, ok_id, down_id] {
+        eventually("the new partner's catch-up queued", || async {
+            let (_, o) = api(
+                reqwest::Method::GET,
+                format!("{}/ocpi/partners/{id}/outbox", csms.api_url()),
+                None,
+            )
+            .await;
+            (!o.as_array()?.is_empty()).then_some(())
+        })
+        .await;
+    }
+
+    put_tariff(&csms, "T1", 0.25).await;
+    put_tariff(&csms, "T2", 0.30).await;
+    // The healthy partner gets them all while the hanging one holds its first push (the
+    // client waits 30 s for an answer) and the down one fails. (The bound, 15 s, is generous
+    // for three pushes, and shorter than the 30 s a delivery loop shared by all partners
+    // would wait for the hanging one.)
+    eventually_within("T0, T1 and T2 at the healthy partner", 300, || async {
+        (healthy.tariff_puts().len() == 3).then_some(())
+    })
+    .await;
+    assert_eq!(healthy.tariff_puts(), ["T0", "T1", "T2"]);
+    assert!(hanging.tariff("T0").is_none());
+
+    // The down partner's circuit opens; its pushes stay queued.
+    let h = eventually("the down partner's circuit open", || async {
+        let h = health(&csms, down_id).await;
+        (h["circuit"] == "open").then_some(h)
+    })
+    .await;
+    assert!(h["consecutive_failures"].as_u64().unwrap() >= 2, "{h}");
+    assert_eq!(h["outbox_backlog"], 3, "{h}");
+    let m = metrics(&csms).await;
+    assert!(
+        m.contains(&format!(
+            "csms_ocpi_partner_outbox_backlog{{partner=\"{down_id}\"}} 3"
+        )),
+        "{m}"
+    );
+    assert!(
+        m.contains(&format!(
+            "csms_ocpi_partner_outbox_backlog{{partner=\"{hang_id}\"}} 3"
+        )),
+        "{m}"
+    );
+    assert!(
+        m.contains(&format!(
+            "csms_ocpi_pushes_total{{partner=\"{ok_id}\",result=\"delivered\"}} 3"
+        )),
+        "{m}"
+    );
+    assert!(
+        m.contains(&format!(
+            "csms_ocpi_partner_circuit_state{{partner=\"{ok_id}\"}} 0"
+        )),
+        "{m}"
+    );
+    assert!(
+        m.contains(&format!(
+            "csms_ocpi_partner_last_success_timestamp_seconds{{partner=\"{ok_id}\"}} "
+        )),
+        "{m}"
+    );
+    assert!(
+        m.contains(&format!(
+            "csms_ocpi_requests_total{{partner=\"{ok_id}\",status=\"200\"}} "
+        )),
+        "{m}"
+    );
+    assert!(m.contains("# TYPE csms_ocpi_partner_consecutive_failures gauge"));
+    let failures = m
+        .lines()
+        .find(|l| {
+            l.starts_with(&format!(
+                "csms_ocpi_partner_consecutive_failures{{partner=\"{down_id}\"}}"
+            ))
+        })
+        .unwrap();
+    assert_ne!(failures.rsplit(' ').next(), Some("0"), "{m}");
+
+    // Back up: the half-open probe succeeds after the cool-down, and the rest follows in order.
+    down.mode.store(NORMAL, Ordering::SeqCst);
+    eventually("T0, T1 and T2 at the partner that was down", || async {
+        (down.tariff_puts().len() == 3).then_some(())
+    })
+    .await;
+    assert_eq!(down.tariff_puts(), ["T0", "T1", "T2"]);
+    let h = eventually("the circuit closed", || async {
+        let h = health(&csms, down_id).await;
+        (h["circuit"] == "closed" && h["outbox_backlog"] == 0).then_some(h)
+    })
+    .await;
+    assert_eq!(h["pushes_delivered"], 3, "{h}");
+
+    // The audit log: our pushes to the healthy partner with the ids it received, its own
+    // requests to us, no token anywhere.
+    let seen_ids: Vec<String> = healthy
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(m, _, _, _)| m == "PUT")
+        .filter_map(|(_, _, h, _)| {
+            h.iter()
+                .find(|(k, _)| k == "x-request-id")
+                .map(|(_, v)| v.clone())
+        })
+        .collect();
+    assert_eq!(seen_ids.len(), 3);
+    // (The log is written by a task: wait until it has the pushes.)
+    let audit = eventually("the pushes in the audit log", || async {
+        let (s, audit) = api(
+            reqwest::Method::GET,
+            format!("{}/ocpi/audit?partner={ok_id}&limit=1000", csms.api_url()),
+            None,
+        )
+        .await;
+        assert_eq!(s, 200, "{audit}");
+        let items = audit["items"].as_array()?;
+        seen_ids
+            .iter()
+            .all(|rid| items.iter().any(|r| r["request_id"] == rid.as_str()))
+            .then_some(audit)
+    })
+    .await;
+    let items = audit["items"].as_array().unwrap();
+    for rid in &seen_ids {
+        let row = items
+            .iter()
+            .find(|r| r["request_id"] == rid.as_str())
+            .unwrap_or_else(|| panic!("no audit row for {rid}: {audit}"));
+        assert_eq!(row["direction"], "out");
+        assert_eq!(row["method"], "PUT");
+        assert_eq!(row["module"], "tariffs");
+        assert!(row["http_status"] == 200 || row["http_status"] == 201);
+        assert_eq!(row["ocpi_status"], 1000);
+        assert!(row["correlation_id"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty()));
+    }
+    let inbound = items
+        .iter()
+        .find(|r| r["direction"] == "in" && r["module"] == "credentials")
+        .unwrap_or_else(|| panic!("no credentials request audited: {audit}"));
+    assert_eq!(inbound["method"], "POST");
+    assert_eq!(inbound["party"], "NL*MSP");
+    let text = audit.to_string();
+    assert!(!text.contains(&ok_token_c) && !text.contains(&healthy.token_b));
+    // Pagination: newest first, `before` continues.
+    let (_, page1) = api(
+        reqwest::Method::GET,
+        format!("{}/ocpi/audit?partner={ok_id}&limit=2", csms.api_url()),
+        None,
+    )
+    .await;
+    let next = page1["next_before"].as_i64().unwrap();
+    let (_, page2) = api(
+        reqwest::Method::GET,
+        format!(
+            "{}/ocpi/audit?partner={ok_id}&limit=2&before={next}",
+            csms.api_url()
+        ),
+        None,
+    )
+    .await;
+    let ids: Vec<i64> = page1["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(page2["items"].as_array().unwrap())
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 4);
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
+    let (s, _) = api(
+        reqwest::Method::GET,
+        format!("{}/ocpi/audit?limit=0", csms.api_url()),
+        None,
+    )
+    .await;
+    assert_eq!(s, 400);
+    let (_, doc) = api(
+        reqwest::Method::GET,
+        format!("{}/openapi.json", csms.api_url()),
+        None,
+    )
+    .await;
+    assert!(doc["paths"]["/api/ocpi/audit"]["get"].is_object());
+    assert!(doc["paths"]["/api/ocpi/hubclientinfo"]["get"].is_object());
+    csms.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let csms = start(settings(
+        &dir,
+        OcpiFileSettings {
+            rate_limit_per_second: Some(1),
+            rate_limit_burst: Some(8),
+            ..Default::default()
+        },
+    ))
+    .await
+    .unwrap();
+    let versions = csms.ocpi.as_ref().unwrap().versions_url();
+    put_tariff(&csms, "T0", 0.20).await;
+    let p = partner(role("EMSP", "MSP"), &versions).await;
+    let (id, token_c, endpoints) = p.register(&csms).await;
+    // The catch-up of the new partner (T0) is behind us before the 429 test below.
+    eventually("T0 at the partner", || async {
+        p.tariff("T0").is_some().then_some(())
+    })
+    .await;
+    // Requests beyond the burst are refused with 429, Retry-After and OCPI status 2000, and
+    // carry the request's ids back.
+    let url = url_of(&endpoints, ModuleId::Tariffs, InterfaceRole::Sender);
+    let http = reqwest::Client::new();
+    let mut limited = None;
+    for i in 0..30 {
+        let r = http
+            .get(&url)
+            .header(
+                "authorization",
+                ocpi::transport::authorization_header(&token_c, TokenEncoding::Base64),
+            )
+            .header("x-request-id", format!("req-{i}"))
+            .header("x-correlation-id", "corr-1")
+            .send()
+            .await
+            .unwrap();
+        if r.status().as_u16() == 429 {
+            limited = Some((i, r));
+            break;
+        }
+    }
+    let (i, r) = limited.expect("a request over the limit");
+    let retry_after: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after >= 1);
+    assert_eq!(r.headers()["x-request-id"], format!("req-{i}").as_str());
+    assert_eq!(r.headers()["x-correlation-id"], "corr-1");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["status_code"], 2000);
+    let m = metrics(&csms).await;
+    assert!(
+        m.contains(&format!(
+            "csms_ocpi_requests_total{{partner=\"{id}\",status=\"429\"}} "
+        )),
+        "{m}"
+    );
+    assert!(
+        !m.contains(&format!(
+            "csms_ocpi_rate_limited_total{{partner=\"{id}\",direction=\"in\"}} 0"
+        )),
+        "{m}"
+    );
+    // The ocpi client waits Retry-After and gets through.
+    let client = Client::new(token_c.clone(), TokenEncoding::Base64);
+    let _: Vec<Value> = client.get(&url).await.unwrap();
+
+    // A partner answering 429 is waited out, not counted as a failure.
+    p.mode.store(LIMIT_ONCE, Ordering::SeqCst);
+    put_tariff(&csms, "T1", 0.25).await;
+    eventually("T1 after the partner's 429", || async {
+        p.tariff("T1").is_some().then_some(())
+    })
+    .await;
+    let h = health(&csms, id).await;
+    assert_eq!(h["rate_limited_out"], 1, "{h}");
+    assert_eq!(h["circuit"], "closed", "{h}");
+    assert_eq!(h["pushes_delivered"], 2, "{h}");
+    assert_eq!(p.tariff_puts(), ["T0", "T1"]);
+    csms.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_gets_routing_headers_and_puts_client_info() {
+    let dir = tempfile::tempdir().unwrap();
+    let csms = start(settings(&dir, OcpiFileSettings::default()))
+        .await
+        .unwrap();
+    let versions = csms.ocpi.as_ref().unwrap().versions_url();
+    let hub = partner(role("HUB", "HUB"), &versions).await;
+    let (id, token_c, endpoints) = hub.register(&csms).await;
+    let (_, partners) = api(
+        reqwest::Method::GET,
+        format!("{}/ocpi/partners", csms.api_url()),
+        None,
+    )
+    .await;
+    assert_eq!(partners[0]["hub"], true);
+
+    // The hub tells us of a party it connects.
+    let info_url = url_of(&endpoints, ModuleId::HubClientInfo, InterfaceRole::Receiver);
+    let client = Client::new(token_c.clone(), TokenEncoding::Base64);
+    let info = json!({"party_id": "ABC", "country_code": "DE", "role": "EMSP",
+        "status": "CONNECTED", "last_updated": "2024-01-01T00:00:00Z"});
+    client
+        .put_client_info(&info_url, "DE", "ABC", &info)
+        .await
+        .unwrap();
+    let (_, infos) = api(
+        reqwest::Method::GET,
+        format!("{}/ocpi/hubclientinfo", csms.api_url()),
+        None,
+    )
+    .await;
+    assert_eq!(infos[0]["party_id"], "ABC", "{infos}");
+
+    // A token of that party, pushed through the hub: stored, and audited as the party's.
+    let tokens_url = url_of(&endpoints, ModuleId::Tokens, InterfaceRole::Receiver);
+    let routed = client
+        .clone()
+        .with_routing(ocpi::transport::Routing::new(("DE", "ABC"), ("NL", "CPO")));
+    let token = json!({"country_code": "DE", "party_id": "ABC", "uid": "HUBTOK", "type": "RFID",
+        "contract_id": "DE-ABC-C1", "issuer": "ABC", "valid": true, "whitelist": "ALLOWED",
+        "last_updated": "2024-01-01T00:00:00Z"});
+    let st = routed
+        .put_object(&tokens_url, &["DE", "ABC", "HUBTOK"], &token)
+        .await
+        .unwrap();
+    assert_eq!(st, 201);
+    let row = eventually("the hub's token PUT audited", || async {
+        let (_, audit) = api(
+            reqwest::Method::GET,
+            format!("{}/ocpi/audit?partner={id}", csms.api_url()),
+            None,
+        )
+        .await;
+        audit["items"]
+            .as_array()?
+            .iter()
+            .find(|r| r["module"] == "tokens" && r["method"] == "PUT")
+            .cloned()
+    })
+    .await;
+    assert_eq!(row["party"], "DE*ABC", "{row}");
+    assert_eq!(row["direction"], "in");
+    assert_eq!(row["http_status"], 201);
+    assert_eq!(row["ocpi_status"], 1000);
+
+    // Our broadcast push to the hub: from us, to the hub.
+    put_tariff(&csms, "T1", 0.25).await;
+    eventually("T1 at the hub", || async {
+        hub.tariff("T1").is_some().then_some(())
+    })
+    .await;
+    let headers = hub
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(m, p, _, _)| m == "PUT" && p.contains("/tariffs/"))
+        .unwrap()
+        .2
+        .clone();
+    let h = |n: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(h("ocpi-from-country-code"), Some("NL"));
+    assert_eq!(h("ocpi-from-party-id"), Some("CPO"));
+    assert_eq!(h("ocpi-to-country-code"), Some("NL"));
+    assert_eq!(h("ocpi-to-party-id"), Some("HUB"));
+    assert!(h("x-request-id").is_some_and(|v| !v.is_empty()));
+    assert!(h("x-correlation-id").is_some_and(|v| !v.is_empty()));
+    csms.shutdown().await;
+}
