@@ -371,6 +371,121 @@ async fn dashboard_store_reads_postgres() {
         .await;
 }
 
+/// The outbox reads of the OCPI page: a partner's summary, the pushes of one module.
+async fn ocpi_outbox_reads(store: Arc<dyn Store>) {
+    let db = store.ocpi_db().unwrap();
+    let push = |partner: i64, module: &str, n: u32| OutboxRow {
+        id: 0,
+        partner_id: partner,
+        method: "POST".into(),
+        module: module.into(),
+        path: "[]".into(),
+        body: json!({"id": format!("C-{n}")}).to_string(),
+        created_at: ts(n),
+        attempts: 0,
+        last_error: None,
+        delivered_at: None,
+        result: None,
+    };
+    let mut ids = Vec::new();
+    for (partner, module, n) in [
+        (1, "cdrs", 0),
+        (1, "cdrs", 1),
+        (1, "sessions", 2),
+        (2, "cdrs", 3),
+        (1, "cdrs", 4),
+    ] {
+        ids.push(db.push_outbox(&push(partner, module, n)).await.unwrap());
+    }
+    let summary = db.outbox_summary(1).await.unwrap();
+    assert_eq!(summary.pending, 4);
+    assert_eq!(summary.last_delivered_at, None);
+    assert_eq!(summary.last_error, None);
+    db.outbox_delivered(ids[1], "2024-05-01T10:09:00.000Z", Some("https://e/1"))
+        .await
+        .unwrap();
+    db.outbox_delivered(ids[0], "2024-05-01T10:08:00.000Z", None)
+        .await
+        .unwrap();
+    db.outbox_failed(ids[2], "first").await.unwrap();
+    db.outbox_failed(ids[4], "HTTP 503").await.unwrap();
+    db.outbox_failed(ids[3], "of partner 2").await.unwrap();
+    let summary = db.outbox_summary(1).await.unwrap();
+    assert_eq!(summary.pending, 2);
+    assert_eq!(
+        summary.last_delivered_at.as_deref(),
+        Some("2024-05-01T10:09:00.000Z")
+    );
+    assert_eq!(
+        summary.last_error.as_deref(),
+        Some("HTTP 503"),
+        "the latest"
+    );
+    assert_eq!(
+        db.outbox_summary(9).await.unwrap(),
+        Default::default(),
+        "a partner without pushes"
+    );
+    let cdrs = db.outbox_of_module("cdrs", 0, 100).await.unwrap();
+    let got: Vec<_> = cdrs
+        .iter()
+        .map(|r| (r.id, r.partner_id, r.body.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (ids[0], 1, r#"{"id":"C-0"}"#),
+            (ids[1], 1, r#"{"id":"C-1"}"#),
+            (ids[3], 2, r#"{"id":"C-3"}"#),
+            (ids[4], 1, r#"{"id":"C-4"}"#),
+        ]
+    );
+    assert_eq!(cdrs[1].result.as_deref(), Some("https://e/1"));
+    assert_eq!(
+        (cdrs[3].attempts, cdrs[3].delivered_at.as_deref()),
+        (1, None)
+    );
+    let after: Vec<_> = db
+        .outbox_of_module("cdrs", ids[0], 2)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(
+        after,
+        [ids[1], ids[3]],
+        "after a position, at most the limit"
+    );
+}
+
+#[tokio::test]
+async fn ocpi_outbox_reads_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("t.db").display());
+    ocpi_outbox_reads(Arc::new(SqliteStore::connect(&url).await.unwrap())).await;
+}
+
+#[tokio::test]
+async fn ocpi_outbox_reads_postgres() {
+    let Ok(url) = std::env::var("OCPP_TEST_POSTGRES_URL") else {
+        println!("SKIPPED ocpi_outbox_reads_postgres: OCPP_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let schema = format!(
+        "dash_ocpi_{}_{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_micros()
+    );
+    let store = csms_reference::store::PgStore::connect_in_schema(&url, Some(&schema))
+        .await
+        .unwrap();
+    ocpi_outbox_reads(Arc::new(store.clone())).await;
+    let _ = sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+        .execute(store.pool())
+        .await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pages over plain HTTP.
 
