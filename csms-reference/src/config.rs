@@ -201,6 +201,8 @@ pub struct SecurityFileSettings {
     /// missing). Default: `<database file>.key` beside a SQLite database, `csms-data.key` in
     /// the working directory for PostgreSQL. The `CSMS_DATA_KEY` variable takes precedence.
     pub data_key_file: Option<PathBuf>,
+    /// The hosts OCPI partners' URLs may point at ([`crate::fetch_allow`]).
+    pub fetch_allow: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for FileSettings {
@@ -322,6 +324,9 @@ impl FileSettings {
             if sec.data_key_file.is_some() {
                 mine.data_key_file = sec.data_key_file;
             }
+            if sec.fetch_allow.is_some() {
+                mine.fetch_allow = sec.fetch_allow;
+            }
         }
         self
     }
@@ -367,6 +372,8 @@ pub struct Settings {
     /// The data key file of encryption at rest (`[security] data_key_file`; `None`: the
     /// default place, see [`crate::at_rest`]).
     pub data_key_file: Option<PathBuf>,
+    /// Which partner-supplied URLs may be fetched (`[security] fetch_allow`).
+    pub fetch_allow: crate::fetch_allow::FetchAllow,
 }
 
 impl std::fmt::Debug for Settings {
@@ -388,6 +395,7 @@ impl std::fmt::Debug for Settings {
             .field("store_timeout", &self.store_timeout)
             .field("ocpi", &self.ocpi)
             .field("data_key_file", &self.data_key_file)
+            .field("fetch_allow", &self.fetch_allow)
             .finish()
     }
 }
@@ -475,6 +483,11 @@ impl Settings {
             }
         };
         let ocpi = crate::ocpi_cpo::OcpiSettings::validate(f.ocpi.as_ref())?;
+        let fetch_allow = crate::fetch_allow::FetchAllow::new(
+            f.security.as_ref().and_then(|s| s.fetch_allow.as_deref()),
+            ocpi.as_ref().is_some_and(|o| o.listen.ip().is_loopback()),
+        )
+        .map_err(|e| bad("security.fetch_allow", e))?;
         if ocpp_listen.port() != 0 && ocpp_listen.port() == api_listen.port() {
             return Err(bad(
                 "api_listen",
@@ -600,6 +613,7 @@ impl Settings {
             stations: f.station,
             api_auth,
             data_key_file: f.security.and_then(|s| s.data_key_file),
+            fetch_allow,
         })
     }
 }

@@ -6,7 +6,8 @@
 //! - [`domain`]: the version-neutral domain services (registration, authorization,
 //!   transactions, meter values, device model, reports, DataTransfer) with thin per-version
 //!   adapters, fed by [`ocpp`], the one generic dispatcher of all three OCPP versions.
-//! - [`at_rest`]: encryption at rest of personal data and partner credentials.
+//! - [`at_rest`]: encryption at rest of personal data and partner credentials;
+//!   [`fetch_allow`]: which partner-supplied URLs may be fetched.
 //! - [`api`]: the operator HTTP API, protected by [`api_auth`]; [`metrics`]: Prometheus metrics.
 //! - [`smart_charging`]: stored charging profiles, local composite schedules, reconciliation
 //!   with the stations' reports, site load balancing.
@@ -43,6 +44,7 @@ pub mod at_rest;
 pub mod config;
 pub mod dashboard;
 pub mod domain;
+pub mod fetch_allow;
 pub mod metrics;
 pub mod ocpi_cpo;
 pub mod ocpp;

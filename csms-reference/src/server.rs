@@ -327,6 +327,8 @@ pub async fn start_with_store(
     });
     let ocpi = match &settings.ocpi {
         Some(o) => {
+            // Partner-supplied URLs pass the fetch policy (process-wide: the OCPI client's).
+            settings.fetch_allow.install();
             let cpo = crate::ocpi_cpo::OcpiCpo::start(o.clone(), csms.clone(), connections.clone())
                 .await?;
             // The OCPI routes get the cross-site-write check of the API router too (that

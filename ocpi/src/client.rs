@@ -114,6 +114,54 @@ pub enum ClientError {
         /// The wait the server asked for.
         retry_after: Duration,
     },
+    /// The process's fetch policy ([`set_fetch_policy`]) refused the URL; nothing was sent.
+    #[error("URL not allowed: {0}")]
+    NotAllowed(String),
+}
+
+/// Decides whether a [`Client`] may request a URL, from the URL's host and the addresses it
+/// resolves to: `Err(reason)` refuses it. See [`set_fetch_policy`].
+pub type FetchPolicy =
+    std::sync::Arc<dyn Fn(&str, &[std::net::IpAddr]) -> Result<(), String> + Send + Sync>;
+
+static FETCH_POLICY: std::sync::RwLock<Option<FetchPolicy>> = std::sync::RwLock::new(None);
+
+/// Sets (`None`: clears) the process-wide policy every [`Client`] applies before each request.
+/// The URLs a peer gives (its versions URL and endpoints, a `response_url`) are checked
+/// against it, so that a partner cannot make the server call into its internal network: the
+/// host is resolved first and the policy gets all its addresses; a refused URL fails with
+/// [`ClientError::NotAllowed`] without any connection. A name that resolves to another address
+/// by the time of the connection (DNS rebinding) is not caught: allow-list names you trust.
+pub fn set_fetch_policy(policy: Option<FetchPolicy>) {
+    *FETCH_POLICY.write().unwrap_or_else(|e| e.into_inner()) = policy;
+}
+
+async fn check_fetch_policy(url: &str) -> Result<(), ClientError> {
+    let policy = FETCH_POLICY
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let Some(policy) = policy else {
+        return Ok(());
+    };
+    let not = |why: String| ClientError::NotAllowed(format!("{url}: {why}"));
+    let u = reqwest::Url::parse(url).map_err(|e| not(e.to_string()))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(not("not http(s)".into()));
+    }
+    let host = u.host_str().ok_or_else(|| not("no host".into()))?;
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<std::net::IpAddr> = match bare.parse::<std::net::IpAddr>() {
+        Ok(a) => vec![a],
+        Err(_) => {
+            let port = u.port_or_known_default().unwrap_or(80);
+            tokio::net::lookup_host((bare, port))
+                .await
+                .map(|it| it.map(|s| s.ip()).collect())
+                .unwrap_or_default()
+        }
+    };
+    policy(bare, &addrs).map_err(not)
 }
 
 impl ClientError {
@@ -130,7 +178,9 @@ impl ClientError {
             ClientError::Ocpi { status, .. } | ClientError::Body { status, .. } => Some(*status),
             ClientError::Http(e) => e.status().map(|s| s.as_u16()),
             ClientError::RateLimited { .. } => Some(429),
-            ClientError::Handshake(_) | ClientError::Pagination(_) => None,
+            ClientError::Handshake(_) | ClientError::Pagination(_) | ClientError::NotAllowed(_) => {
+                None
+            }
         }
     }
 }
@@ -337,6 +387,7 @@ impl Client {
         url: &str,
         body: Option<&B>,
     ) -> Result<Response<T>, ClientError> {
+        check_fetch_policy(url).await?;
         let correlation = self.correlation_id.clone().unwrap_or_else(request_id);
         let mut attempt = 0;
         loop {
