@@ -9,7 +9,8 @@
 //!
 //! Whether a CDR was pushed is read from the outbox: an index from CDR id to its `POST`,
 //! built incrementally (each queued CDR's body read once), then only the pushes of the CDRs
-//! on the page shown are read again at each refresh.
+//! on the page shown are read again at each refresh. The CDRs themselves are paged in memory
+//! ([`crate::ocpi_cpo::storage::CpoStorage::page_kind`]): only the page shown is copied.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -31,8 +32,8 @@ use crate::ocpi_cpo::OcpiCpo;
 const PER_PAGE: i64 = 50;
 /// Outbox rows read at once while indexing the CDR pushes.
 const INDEX_CHUNK: i64 = 1000;
-/// At most this many outbox rows are read to show the push state of one page of CDRs.
-const STATUS_SPAN: i64 = 5000;
+/// The pushes of a page of CDRs are read in runs of queue positions at most this long.
+const STATUS_SPAN: i64 = 1000;
 
 /// The state of the OCPI page: the bridge when it runs, its storage, the push index.
 #[derive(Clone)]
@@ -309,6 +310,19 @@ async fn index_pushes(odb: &dyn OcpiDb, idx: &mut PushIndex) -> Result<(), super
     }
 }
 
+/// Queue positions grouped in runs `(first, last)` shorter than `span`, in order.
+fn runs(mut ids: Vec<i64>, span: i64) -> Vec<(i64, i64)> {
+    ids.sort_unstable();
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for id in ids {
+        match out.last_mut() {
+            Some((lo, hi)) if id - *lo < span => *hi = id,
+            _ => out.push((id, id)),
+        }
+    }
+    out
+}
+
 /// One page of CDRs, newest first.
 async fn render_cdrs(v: &OcpiView, query: &HashMap<String, String>) -> PageResult {
     let (Some(cpo), Some(odb)) = (&v.cpo, &v.db) else {
@@ -337,9 +351,10 @@ async fn render_cdrs(v: &OcpiView, query: &HashMap<String, String>) -> PageResul
             })
             .collect()
     };
-    if let (Some(lo), Some(hi)) = (push_of.values().min(), push_of.values().max()) {
+    // Read in runs of nearby queue positions (one run for a page pushed in order).
+    for (lo, hi) in runs(push_of.values().copied().collect(), STATUS_SPAN) {
         for r in odb
-            .outbox_of_module(module, lo - 1, (hi - lo + 1).min(STATUS_SPAN))
+            .outbox_of_module(module, lo - 1, hi - lo + 1)
             .await
             .map_err(db)?
         {
@@ -517,6 +532,16 @@ mod tests {
         assert!(r.contains(r#"data-push="pushed""#) && r.contains("https://emsp/cdrs/1"));
         let r = push_badge(Some(&row(t, Some("dropped: no endpoint"), 1)), true);
         assert!(r.contains(r#"data-push="refused""#), "{r}");
+    }
+
+    #[test]
+    fn pushes_are_read_in_runs() {
+        assert!(runs(vec![], 10).is_empty());
+        assert_eq!(runs(vec![7, 3, 5], 10), [(3, 7)]);
+        assert_eq!(
+            runs(vec![100, 1, 10, 11, 250, 105], 10),
+            [(1, 10), (11, 11), (100, 105), (250, 250)]
+        );
     }
 
     #[test]
