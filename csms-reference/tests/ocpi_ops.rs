@@ -3,15 +3,18 @@
 //! in order after the cool-down); requests over a partner's rate limit get 429 with
 //! `Retry-After`, and a partner's own 429 is waited out; the audit log records requests both
 //! ways with their ids and without tokens; a hub gets routing headers and may PUT ClientInfo;
-//! and the metrics show each partner's health.
+//! the metrics show each partner's health; and the audit log pages and prunes on SQLite and
+//! PostgreSQL (when `OCPP_TEST_POSTGRES_URL` is set).
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use csms_reference::config::{FileSettings, Settings};
+use csms_reference::ocpi_cpo::ops::{AuditDb, AuditRow};
 use csms_reference::ocpi_cpo::OcpiFileSettings;
 use csms_reference::server::{start, RunningCsms};
+use csms_reference::store::{PgStore, SqliteStore};
 use ocpi::client::Client;
 use ocpi::credentials::{generate_token, PeerState, Registration, Registry};
 use ocpi::server::{router, MemoryStorage, Server, ServerConfig, Storage};
@@ -709,4 +712,95 @@ async fn a_hub_gets_routing_headers_and_puts_client_info() {
     assert!(h("x-request-id").is_some_and(|v| !v.is_empty()));
     assert!(h("x-correlation-id").is_some_and(|v| !v.is_empty()));
     csms.shutdown().await;
+}
+
+fn audit_row(at: &str, partner: i64, request_id: &str) -> AuditRow {
+    AuditRow {
+        id: 0,
+        at: at.into(),
+        direction: "out".into(),
+        partner_id: Some(partner),
+        party: Some("NL*MSP".into()),
+        method: "PUT".into(),
+        url: "http://emsp/ocpi/2.2.1/tariffs/NL/CPO/T1".into(),
+        module: Some("tariffs".into()),
+        http_status: Some(200),
+        ocpi_status: Some(1000),
+        request_id: Some(request_id.into()),
+        correlation_id: Some("corr".into()),
+        duration_ms: 3,
+        error: None,
+    }
+}
+
+async fn audit_log_on(store: &dyn AuditDb) {
+    let rows: Vec<AuditRow> = (0..6)
+        .map(|i| {
+            audit_row(
+                &format!("2026-01-0{}T00:00:00.000Z", i + 1),
+                1 + i % 2,
+                &format!("r{i}"),
+            )
+        })
+        .collect();
+    store.audit_insert(&rows).await.unwrap();
+    let all = store.audit(None, None, 100).await.unwrap();
+    let ids: Vec<&str> = all
+        .iter()
+        .map(|r| r.request_id.as_deref().unwrap())
+        .collect();
+    assert_eq!(ids, ["r5", "r4", "r3", "r2", "r1", "r0"], "newest first");
+    assert_eq!(all[0].party.as_deref(), Some("NL*MSP"));
+    assert_eq!(all[0].ocpi_status, Some(1000));
+    let p1 = store.audit(Some(1), None, 2).await.unwrap();
+    assert_eq!(
+        p1.iter()
+            .map(|r| r.request_id.clone().unwrap())
+            .collect::<Vec<_>>(),
+        ["r4", "r2"]
+    );
+    let p2 = store.audit(Some(1), Some(p1[1].id), 2).await.unwrap();
+    assert_eq!(p2.len(), 1);
+    assert_eq!(p2[0].request_id.as_deref(), Some("r0"));
+    // Older than 2026-01-03: r0 and r1 go; then all but the newest 2.
+    let n = store
+        .audit_prune(Some("2026-01-03T00:00:00.000Z"), 1000)
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    store.audit_prune(None, 2).await.unwrap();
+    let left: Vec<String> = store
+        .audit(None, None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.request_id.unwrap())
+        .collect();
+    assert_eq!(left, ["r5", "r4"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_pages_and_prunes_on_every_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("audit.db").display());
+    let sqlite = SqliteStore::connect(&url).await.unwrap();
+    audit_log_on(&sqlite).await;
+    match std::env::var("OCPP_TEST_POSTGRES_URL") {
+        Ok(url) => {
+            let n = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos();
+            let schema = format!("csms_ocpi_ops_{}_{n}", std::process::id());
+            let pg = PgStore::connect_in_schema(&url, Some(&schema))
+                .await
+                .unwrap();
+            audit_log_on(&pg).await;
+            sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+                .execute(pg.pool())
+                .await
+                .unwrap();
+        }
+        Err(_) => println!("SKIPPED the audit log on postgres: OCPP_TEST_POSTGRES_URL is not set"),
+    }
 }

@@ -252,11 +252,11 @@ async fn audit(
     State(cpo): S,
     axum::extract::Query(q): axum::extract::Query<AuditQuery>,
 ) -> Response {
-    let num = |name: &str, v: &Option<String>| -> Result<Option<i64>, Response> {
+    let num = |name: &str, v: &Option<String>| -> Result<Option<i64>, Bad> {
         match v.as_deref().filter(|s| !s.is_empty()) {
             None => Ok(None),
             Some(s) => s.parse::<i64>().map(Some).map_err(|_| {
-                err(
+                (
                     StatusCode::BAD_REQUEST,
                     format!("{name} must be a number, not {s:?}"),
                 )
@@ -269,7 +269,7 @@ async fn audit(
         num("before", &q.before),
     ) {
         (Ok(p), Ok(l), Ok(b)) => (p, l, b),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return e,
+        (Err((st, m)), _, _) | (_, Err((st, m)), _) | (_, _, Err((st, m))) => return err(st, m),
     };
     let limit = limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {

@@ -523,6 +523,9 @@ impl crate::metrics::MetricsSource for Ops {
 
 // ------------------------------------------------------------------ hubs and clients
 
+/// A callback that sees each exchange of a partner client besides the audit log.
+pub(super) type Tap = Arc<dyn Fn(&Exchange) + Send + Sync>;
+
 /// Whether a registration is a hub's.
 pub(super) fn is_hub(reg: &Registration) -> bool {
     reg.roles.iter().any(|r| r.role == Role::Hub)
@@ -546,7 +549,7 @@ impl OcpiCpo {
         reg: &Registration,
         module: &str,
         to: Option<(String, String)>,
-        tap: Option<Arc<dyn Fn(&Exchange) + Send + Sync>>,
+        tap: Option<Tap>,
     ) -> Client {
         let mut client = Client::new(reg.token_b.clone(), encoding_of(&reg.version));
         client.retry.attempts = 1;

@@ -112,7 +112,7 @@ async fn deliver(cpo: &OcpiCpo, item: &OutboxRow) -> Outcome {
     };
     let retry_after: Arc<Mutex<Option<Duration>>> = Arc::default();
     let seen = retry_after.clone();
-    let tap: Arc<dyn Fn(&Exchange) + Send + Sync> = Arc::new(move |x: &Exchange| {
+    let tap: super::ops::Tap = Arc::new(move |x: &Exchange| {
         if x.http_status == Some(429) {
             *seen.lock().unwrap_or_else(|e| e.into_inner()) =
                 Some(x.retry_after.unwrap_or(Duration::from_secs(1)));
