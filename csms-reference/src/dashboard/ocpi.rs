@@ -161,6 +161,29 @@ fn state_badge(state: &str) -> String {
     format!(r#"<span class="badge {class}">{}</span>"#, esc(state))
 }
 
+/// The handshake state of a partner, with a hub mark and its delivery circuit when not closed
+/// (the bridge's `health`: open after failures in a row, half-open while probing).
+fn state_badges(p: &Value) -> String {
+    let state = p["state"].as_str().unwrap_or("unknown");
+    let mut out = state_badge(state);
+    if p["hub"].as_bool() == Some(true) {
+        out.push_str(r#" <span class="badge b-info">hub</span>"#);
+    }
+    let failures = p["health"]["consecutive_failures"].as_u64().unwrap_or(0);
+    let circuit = match p["health"]["circuit"].as_str() {
+        Some("open") => Some(("b-bad", "open", "circuit open")),
+        Some("half_open") => Some(("b-warn", "half_open", "circuit half-open")),
+        _ => None,
+    };
+    if let Some((class, key, label)) = circuit {
+        let _ = write!(
+            out,
+            r#" <span class="badge {class}" data-circuit="{key}" title="{failures} failed deliveries in a row: pushes wait, in order, until the partner answers again">{label}</span>"#
+        );
+    }
+    out
+}
+
 /// The summary cards and the partners table.
 async fn render_partners(v: &OcpiView) -> PageResult {
     let (Some(cpo), Some(odb)) = (&v.cpo, &v.db) else {
@@ -228,7 +251,7 @@ async fn render_partners(v: &OcpiView) -> PageResult {
             ago(issued.get(&id).map(String::as_str)),
             roles(p),
             version,
-            state_badge(state),
+            state_badges(p),
             if endpoints > 0 {
                 format!(r#"<div class="muted note">{endpoints} endpoints</div>"#)
             } else {
@@ -532,6 +555,25 @@ mod tests {
         assert!(r.contains(r#"data-push="pushed""#) && r.contains("https://emsp/cdrs/1"));
         let r = push_badge(Some(&row(t, Some("dropped: no endpoint"), 1)), true);
         assert!(r.contains(r#"data-push="refused""#), "{r}");
+    }
+
+    #[test]
+    fn handshake_hub_and_circuit() {
+        let p = json!({"state": "registered", "hub": true,
+            "health": {"circuit": "open", "consecutive_failures": 5}});
+        let b = state_badges(&p);
+        assert!(b.contains(">registered<") && b.contains(">hub<"), "{b}");
+        assert!(
+            b.contains(r#"data-circuit="open""#) && b.contains("5 failed"),
+            "{b}"
+        );
+        let b = state_badges(&json!({"state": "registered", "health": {"circuit": "closed"}}));
+        assert!(!b.contains("circuit") && !b.contains("hub"), "{b}");
+        let b = state_badges(&json!({"state": "pending", "health": {"circuit": "half_open"}}));
+        assert!(
+            b.contains("b-warn") && b.contains("circuit half-open"),
+            "{b}"
+        );
     }
 
     #[test]
