@@ -1,8 +1,19 @@
 //! Commands and charging profiles from eMSPs (and SCSPs), turned into OCPP calls of the
 //! station's version; the station's answer, or its timeout, is POSTed to `response_url`.
+//!
+//! - A station has `command_timeout_seconds` to answer (the `timeout` of the synchronous
+//!   answer); then TIMEOUT is posted. At most [`MAX_IN_FLIGHT`] commands wait for stations at
+//!   once; more are refused (REJECTED).
+//! - A partner acts on its own only: START_SESSION and RESERVE_NOW with tokens of its parties,
+//!   STOP_SESSION and charging profiles on sessions of its tokens (others are
+//!   `UNKNOWN_SESSION`: a session of another party is not disclosed), CANCEL_RESERVATION of
+//!   its reservations.
+//! - The token of a START_SESSION / RESERVE_NOW is kept ([`super::pending`]) until its session
+//!   starts, the station refuses or does not answer, or it expires.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
+use std::time::Instant;
 
 use ocpi::handlers::{
     ChargingProfilesReceiver, CommandRequest, CommandsReceiver, Handlers, RequestContext,
@@ -19,10 +30,77 @@ use super::locations::{self, Assigned};
 use super::OcpiCpo;
 use crate::ocpp::{operator_call, OperatorCallError};
 
-/// How long a station has to answer, in the synchronous answer (seconds).
-const TIMEOUT: u32 = 30;
+/// Commands and charging profiles waiting for a station's answer at most at once.
+pub const MAX_IN_FLIGHT: usize = 1000;
 
 static NEXT_ID: AtomicI64 = AtomicI64::new(0);
+
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+/// A place among the requests waiting for a station, given back when dropped.
+struct InFlight;
+
+impl InFlight {
+    fn take() -> Option<InFlight> {
+        IN_FLIGHT
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < MAX_IN_FLIGHT).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| InFlight)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The synchronous answer's `timeout`: how long the station has (seconds).
+fn timeout_secs(cpo: &OcpiCpo) -> u32 {
+    cpo.settings.command_timeout.as_secs().min(u32::MAX as u64) as u32
+}
+
+/// The station's answer to `action`, or [`OperatorCallError::Timeout`] after the command
+/// timeout.
+async fn call_station(
+    cpo: &OcpiCpo,
+    station: &str,
+    action: &str,
+    payload: &Value,
+) -> Result<(OcppVersion, Value), OperatorCallError> {
+    tokio::time::timeout(
+        cpo.settings.command_timeout,
+        operator_call(
+            &cpo.csms,
+            &cpo.connections,
+            station,
+            action,
+            &payload.to_string(),
+        ),
+    )
+    .await
+    .unwrap_or(Err(OperatorCallError::Timeout))
+}
+
+/// Until when the token of a command is kept when the command is accepted.
+fn token_expiry(req: &CommandRequest) -> Instant {
+    let now = Instant::now();
+    let reservation = req
+        .str_member("expiry_date")
+        .filter(|_| req.command == CommandType::ReserveNow)
+        .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
+        .and_then(|d| {
+            (d.with_timezone(&chrono::Utc) - chrono::Utc::now())
+                .to_std()
+                .ok()
+        });
+    match reservation {
+        Some(d) => now + (d + super::pending::START_TTL).min(super::pending::RESERVATION_TTL_MAX),
+        None => now + super::pending::START_TTL,
+    }
+}
 
 fn fresh_id() -> i64 {
     (chrono::Utc::now().timestamp() % 1_000_000) * 1000 + NEXT_ID.fetch_add(1, Ordering::Relaxed)
@@ -118,10 +196,15 @@ fn plan(
             if let Some(r) = req.str_member("authorization_reference") {
                 remembered["authorization_reference"] = json!(r);
             }
-            cpo.command_tokens
+            let kept = cpo
+                .command_tokens
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .insert(uid.clone(), remembered);
+                .insert(&uid, remembered, token_expiry(req), Instant::now());
+            if !kept {
+                tracing::warn!(token = %uid, "too many command tokens waiting: command refused");
+                return Ok(Err(CommandResponseType::Rejected));
+            }
             let v16 = v == OcppVersion::V16;
             if req.command == CommandType::StartSession {
                 Ok(Ok(if v16 {
@@ -256,6 +339,25 @@ fn reservation_of(cpo: &OcpiCpo, id: &str) -> Option<(String, i64)> {
     ))
 }
 
+/// The partner that made a reservation.
+fn reservation_partner(cpo: &OcpiCpo, id: &str) -> Option<u64> {
+    cpo.storage()
+        .get_kind("x-reservation", "SENDER", &[id.to_owned()])?
+        .get("partner")?
+        .as_u64()
+}
+
+/// Whether the token of a START_SESSION / RESERVE_NOW belongs to the calling partner (one of
+/// its parties, or the hub it is reached through).
+fn token_of_caller(cpo: &OcpiCpo, ctx: &RequestContext, req: &CommandRequest) -> bool {
+    let Some(t) = req.body.get("token") else {
+        // The body check of the OCPI server requires it; plan() names it when missing.
+        return true;
+    };
+    let party = |k: &str| t.get(k).and_then(Value::as_str).unwrap_or("");
+    cpo.owner_of(party("country_code"), party("party_id")) == Some(ctx.peer)
+}
+
 /// The station and transaction of a session we serve.
 fn session_of(cpo: &OcpiCpo, session_id: &str) -> Option<(String, String)> {
     let v = cpo
@@ -318,6 +420,23 @@ impl CommandsReceiver for CpoHandlers {
                 return Ok(response(CommandResponseType::UnknownSession, 0));
             }
         }
+        let own = match request.command {
+            CommandType::StartSession | CommandType::ReserveNow => {
+                token_of_caller(&cpo, ctx, request)
+            }
+            CommandType::CancelReservation => request
+                .str_member("reservation_id")
+                .is_none_or(|id| reservation_partner(&cpo, id).is_none_or(|p| p == ctx.peer)),
+            _ => true,
+        };
+        if !own {
+            tracing::warn!(partner = ctx.peer, command = %request.command, "an OCPI command on another party's token or reservation refused");
+            return Ok(response(CommandResponseType::Rejected, 0));
+        }
+        let Some(slot) = InFlight::take() else {
+            tracing::warn!("too many OCPI commands waiting for stations: command refused");
+            return Ok(response(CommandResponseType::Rejected, 0));
+        };
         let (station, action, payload) = match plan(&cpo, request)? {
             Ok(p) => p,
             Err(refusal) => return Ok(response(refusal, 0)),
@@ -332,7 +451,7 @@ impl CommandsReceiver for CpoHandlers {
                     "x-reservation",
                     "SENDER",
                     vec![id.to_owned()],
-                    json!({"station": station, "number": n}),
+                    json!({"station": station, "number": n, "partner": ctx.peer}),
                 );
             }
         }
@@ -341,17 +460,26 @@ impl CommandsReceiver for CpoHandlers {
         let command = request.command.clone();
         let response_url = request.response_url.clone();
         let cpo2 = cpo.clone();
+        let uid = request
+            .body
+            .get("token")
+            .and_then(|t| t.get("uid"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         tokio::spawn(async move {
-            let answer = operator_call(
-                &cpo2.csms,
-                &cpo2.connections,
-                &station,
-                &action,
-                &payload.to_string(),
-            )
-            .await;
+            let _slot = slot;
+            let answer = call_station(&cpo2, &station, &action, &payload).await;
             let result = result_of(&command, &answer);
             tracing::info!(%station, %action, %command, result, "OCPI command answered by the station");
+            if result != "ACCEPTED" {
+                // No session will come of it: its token is not kept.
+                if let Some(uid) = &uid {
+                    cpo2.command_tokens
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(uid);
+                }
+            }
             let Some(client) = client else { return };
             let body: CommandResult = match serde_json::from_value(json!({"result": result})) {
                 Ok(b) => b,
@@ -364,7 +492,7 @@ impl CommandsReceiver for CpoHandlers {
                 tracing::warn!(error = %e, %response_url, "posting a command result failed");
             }
         });
-        Ok(response(CommandResponseType::Accepted, TIMEOUT))
+        Ok(response(CommandResponseType::Accepted, timeout_secs(&cpo)))
     }
 }
 
@@ -438,6 +566,11 @@ impl ChargingProfilesReceiver for CpoHandlers {
                 extra: Default::default(),
             })
         };
+        // Only on sessions of the caller's tokens (mod_charging_profiles: "ChargingProfile
+        // can be created by the owner of a Token on Sessions that belong to that token").
+        if session_owner(&cpo, session_id) != Some(ctx.peer) {
+            return refuse(ChargingProfileResponseType::UnknownSession);
+        }
         let Some((station, tx)) = session_of(&cpo, session_id) else {
             return refuse(ChargingProfileResponseType::UnknownSession);
         };
@@ -452,16 +585,14 @@ impl ChargingProfilesReceiver for CpoHandlers {
         let (action, payload) = ocpp_profile(version, evse, &tx, &request.charging_profile)?;
         let client = ctx.client();
         let url = request.response_url.0.clone();
+        let Some(slot) = InFlight::take() else {
+            return refuse(ChargingProfileResponseType::Rejected);
+        };
+        let timeout = timeout_secs(&cpo);
         tokio::spawn(async move {
+            let _slot = slot;
             // operator_call records an accepted profile through the smart-charging module.
-            let answer = operator_call(
-                &cpo.csms,
-                &cpo.connections,
-                &station,
-                &action,
-                &payload.to_string(),
-            )
-            .await;
+            let answer = call_station(&cpo, &station, &action, &payload).await;
             let result = match &answer {
                 Ok((_, a)) if a.get("status").and_then(Value::as_str) == Some("Accepted") => {
                     "ACCEPTED"
@@ -481,7 +612,49 @@ impl ChargingProfilesReceiver for CpoHandlers {
         });
         Ok(ChargingProfileResponse {
             result: ChargingProfileResponseType::Accepted,
-            timeout: TIMEOUT,
+            timeout,
+            extra: Default::default(),
+        })
+    }
+
+    /// Reading the active profile is not offered; a session of another party is unknown.
+    fn get_active_profile(
+        &self,
+        ctx: &RequestContext,
+        session_id: &str,
+        _duration: u32,
+        _response_url: &str,
+    ) -> Result<ChargingProfileResponse, OcpiError> {
+        self.not_offered_on_own(ctx, session_id)
+    }
+
+    /// Clearing is not offered; a session of another party is unknown.
+    fn clear_profile(
+        &self,
+        ctx: &RequestContext,
+        session_id: &str,
+        _response_url: &str,
+    ) -> Result<ChargingProfileResponse, OcpiError> {
+        self.not_offered_on_own(ctx, session_id)
+    }
+}
+
+impl CpoHandlers {
+    /// `NOT_SUPPORTED` on a session of the caller's tokens, `UNKNOWN_SESSION` on any other.
+    fn not_offered_on_own(
+        &self,
+        ctx: &RequestContext,
+        session_id: &str,
+    ) -> Result<ChargingProfileResponse, OcpiError> {
+        let cpo = self.cpo()?;
+        let result = if session_owner(&cpo, session_id) == Some(ctx.peer) {
+            ChargingProfileResponseType::NotSupported
+        } else {
+            ChargingProfileResponseType::UnknownSession
+        };
+        Ok(ChargingProfileResponse {
+            result,
+            timeout: 0,
             extra: Default::default(),
         })
     }

@@ -91,6 +91,21 @@ pub trait OcpiDb: super::ops::AuditDb + Send + Sync + 'static {
     async fn put_object(&self, o: &ObjectRow) -> StoreResult<()>;
     /// Deletes an object.
     async fn delete_object(&self, module: &str, role: &str, ids: &str) -> StoreResult<()>;
+    /// Creates or replaces objects and queues pushes in one database transaction (a CDR and
+    /// its POST are stored together or not at all). The default is not atomic.
+    async fn put_objects_with_outbox(
+        &self,
+        objects: &[ObjectRow],
+        pushes: &[OutboxRow],
+    ) -> StoreResult<()> {
+        for o in objects {
+            self.put_object(o).await?;
+        }
+        for p in pushes {
+            self.push_outbox(p).await?;
+        }
+        Ok(())
+    }
     /// Queues a push; returns its id.
     async fn push_outbox(&self, o: &OutboxRow) -> StoreResult<i64>;
     /// The oldest undelivered push of a partner.
@@ -127,6 +142,43 @@ macro_rules! ocpi_db {
     ($store:ty) => {
         #[async_trait]
         impl OcpiDb for $store {
+            async fn put_objects_with_outbox(
+                &self,
+                objects: &[ObjectRow],
+                pushes: &[OutboxRow],
+            ) -> StoreResult<()> {
+                let mut tx = self.pool().begin().await?;
+                for o in objects {
+                    sqlx::query(
+                        "INSERT INTO ocpi_objects (module, role, ids, seq, object) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (module, role, ids) \
+                         DO UPDATE SET object = excluded.object",
+                    )
+                    .bind(&o.module)
+                    .bind(&o.role)
+                    .bind(self.cipher().det(&o.ids))
+                    .bind(o.seq)
+                    .bind(self.cipher().seal(&o.object))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for p in pushes {
+                    sqlx::query(
+                        "INSERT INTO ocpi_outbox (partner_id, method, module, path, body, \
+                         created_at, attempts) VALUES ($1, $2, $3, $4, $5, $6, 0)",
+                    )
+                    .bind(p.partner_id)
+                    .bind(&p.method)
+                    .bind(&p.module)
+                    .bind(&p.path)
+                    .bind(self.cipher().seal(&p.body))
+                    .bind(&p.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
             async fn partners(&self) -> StoreResult<Vec<PartnerRow>> {
                 let rows = sqlx::query(
                     "SELECT id, token_hash, state, registration, name, created_at, updated_at \

@@ -252,3 +252,41 @@ pub(super) async fn status_changed(cpo: &OcpiCpo, rec: &StatusRecord) {
     )
     .await;
 }
+
+/// How long after a partner's registration its catch-up pushes are queued: the partner
+/// learns our roles and `TOKEN_C` from the answer to its credentials request, and may refuse
+/// a push that arrives before it stored them.
+const CATCH_UP_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A partner that just registered is sent the current tariffs, then the current locations
+/// (tariffs first: locations name them), each a PUT through its outbox, in the order they
+/// were created. Changes made after this are pushed to it as to every partner.
+pub(super) fn catch_up(cpo: &std::sync::Arc<OcpiCpo>, partner: u64) {
+    let weak = std::sync::Arc::downgrade(cpo);
+    tokio::spawn(async move {
+        tokio::time::sleep(CATCH_UP_GRACE).await;
+        let Some(cpo) = weak.upgrade() else { return };
+        let Some(reg) = cpo.registration(partner) else {
+            return;
+        };
+        let (cc, pid) = cpo.party();
+        let (cc, pid) = (cc.to_owned(), pid.to_owned());
+        let mut sent = 0;
+        for module in [ModuleId::Tariffs, ModuleId::Locations] {
+            if OcpiCpo::endpoint(&reg, &module, &ocpi::v221::InterfaceRole::Receiver).is_none() {
+                continue;
+            }
+            for (ids, object) in cpo.storage().list_kind(module.as_str(), "SENDER") {
+                let Some(id) = ids.first() else { continue };
+                cpo.push(partner, "PUT", &module, &[&cc, &pid, id], &object)
+                    .await;
+                sent += 1;
+            }
+        }
+        tracing::info!(
+            partner,
+            pushes = sent,
+            "a new OCPI partner is sent the current tariffs and locations"
+        );
+    });
+}

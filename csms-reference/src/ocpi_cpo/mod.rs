@@ -20,20 +20,39 @@
 //!   (`PUT /api/ocpi/locations/{id}`); the location is served on the Sender interface and PUT
 //!   to every partner. Each StatusNotification of an assigned EVSE is PATCHed to every
 //!   partner at once.
-//! - Tokens pushed by eMSPs (Receiver interface) authorize Authorize, StartTransaction and
-//!   TransactionEvent: `whitelist` ALWAYS and ALLOWED from the list, ALLOWED_OFFLINE real-time
-//!   first and the list when the eMSP cannot be reached, NEVER real-time only
-//!   (`POST {tokens}/{uid}/authorize`); `group_id` becomes the 2.x group id / 1.6 parent id.
+//! - Tokens pushed by eMSPs (Receiver interface, indexed by uid) authorize Authorize,
+//!   StartTransaction and TransactionEvent: `whitelist` ALWAYS and ALLOWED from the list,
+//!   ALLOWED_OFFLINE real-time first and the list when the eMSP cannot be reached, NEVER
+//!   real-time only (`POST {tokens}/{uid}/authorize`; refused, 2.x `Unknown`, when the eMSP
+//!   cannot be reached); the real-time request waits at most `realtime_timeout_ms` (3 s), as
+//!   the station waits for the answer; `group_id` becomes the 2.x group id / 1.6 parent id.
 //! - Sessions and CDRs: a transaction started with an eMSP token becomes a Session (PUT to the
 //!   eMSP), PATCHed with kWh, charging periods and cost so far as meter values arrive; at its
 //!   end a CDR priced with the connector's tariff by [`ocpi::tariff`] (charging periods split
 //!   where the price changes) is POSTed to the eMSP (its `Location` answer recorded) and
-//!   served on the Sender interface.
+//!   served on the Sender interface. A session is stored with its token and authorization
+//!   method when it starts; a CDR is stored in the same database transaction as its POST.
+//! - Durability: transaction changes reach the bridge after the OCPP message was committed,
+//!   through memory; at every start the bridge reconciles (`sessions::reconcile`): every
+//!   transaction of an eMSP token gets its session and, once ended, its CDR, exactly once.
+//! - Pricing failures: a CDR is never pushed with a made-up cost. When the connector names a
+//!   tariff that is not published, or the tariff engine cannot price the session, the session
+//!   is completed without cost, the failure is logged and kept (`x-unpriced`, listed by
+//!   [`OcpiCpo::unpriced`]), and the CDR is priced and pushed when a tariff changes or at the
+//!   next start.
+//! - Partners see only their own: sessions and CDRs on GET (others' are unknown: 404 / 2003),
+//!   STOP_SESSION and charging profiles on sessions of their tokens (else `UNKNOWN_SESSION`),
+//!   START_SESSION and RESERVE_NOW with tokens of their parties, CANCEL_RESERVATION of their
+//!   reservations (else `REJECTED`).
+//! - A partner that completes the registration is sent the current tariffs and locations
+//!   (PUT, through its outbox, in order).
 //! - Tariffs managed through the operator API, attached to connectors by `tariff_ids`, served
 //!   and PUT to partners.
 //! - Commands (START_SESSION, STOP_SESSION, RESERVE_NOW, CANCEL_RESERVATION, UNLOCK_CONNECTOR)
-//!   become the OCPP call of the station's version; the station's answer (or its timeout) is
-//!   POSTed to `response_url`. Charging profiles PUT by an eMSP/SCSP become a TxProfile
+//!   become the OCPP call of the station's version; the station's answer (or, after
+//!   `command_timeout_seconds`, TIMEOUT) is POSTed to `response_url`. Tokens given with
+//!   START_SESSION / RESERVE_NOW are kept in a bounded map until the session starts, the
+//!   command fails or they expire ([`pending`]). Charging profiles PUT by an eMSP/SCSP become a TxProfile
 //!   SetChargingProfile (recorded by the smart-charging module like any operator call).
 //! - Every push goes through a persisted outbox per partner, delivered in order with
 //!   exponential backoff (connection failures and 5xx are retried; an OCPI client error is
@@ -54,6 +73,7 @@ pub mod db;
 mod locations;
 pub mod ops;
 mod outbox;
+pub mod pending;
 mod sessions;
 pub mod storage;
 
@@ -111,6 +131,12 @@ pub struct OcpiFileSettings {
     pub audit_retention_days: Option<u32>,
     /// Audit log rows kept at most, the newest (default 1,000,000).
     pub audit_max_rows: Option<u64>,
+    /// Longest wait for an eMSP's real-time authorization, milliseconds (default 3000); then
+    /// the whitelist's fallback applies.
+    pub realtime_timeout_ms: Option<u64>,
+    /// Longest wait for a station's answer to an OCPI command, seconds (default 30); then
+    /// TIMEOUT is posted to the `response_url`.
+    pub command_timeout_seconds: Option<u64>,
 }
 
 impl OcpiFileSettings {
@@ -134,7 +160,9 @@ impl OcpiFileSettings {
             circuit_cooldown_seconds,
             push_concurrency,
             audit_retention_days,
-            audit_max_rows
+            audit_max_rows,
+            realtime_timeout_ms,
+            command_timeout_seconds
         );
         self
     }
@@ -159,6 +187,10 @@ pub struct OcpiSettings {
     pub retry_max: Duration,
     /// Rate limits, circuit breakers and the audit log ([`ops`]).
     pub ops: ops::OpsSettings,
+    /// Longest wait for a real-time authorization.
+    pub realtime_timeout: Duration,
+    /// Longest wait for a station's answer to a command.
+    pub command_timeout: Duration,
 }
 
 fn bad(setting: &str, message: impl Into<String>) -> ConfigError {
@@ -274,6 +306,8 @@ impl OcpiSettings {
             currency,
             retry_max: Duration::from_secs(retry),
             ops,
+            realtime_timeout: Duration::from_millis(realtime),
+            command_timeout: Duration::from_secs(command),
         }))
     }
 }
@@ -298,6 +332,10 @@ enum Work {
     Events(Vec<HookEvent>),
     Tx(TransactionChange),
     Flush(tokio::sync::oneshot::Sender<()>),
+    /// Every transaction checked for its session and CDR (at start).
+    Reconcile,
+    /// The sessions that could not be priced, priced again (a tariff changed).
+    Reprice,
 }
 
 /// The running bridge.
@@ -317,8 +355,8 @@ pub struct OcpiCpo {
     names: Mutex<HashMap<u64, String>>,
     /// Tokens authorized in real time, by uid, with the authorization reference given.
     auth_refs: Mutex<HashMap<String, Option<String>>>,
-    /// Tokens given with START_SESSION and RESERVE_NOW, by uid.
-    command_tokens: Mutex<HashMap<String, Value>>,
+    /// Tokens given with START_SESSION and RESERVE_NOW, by uid (bounded, expiring).
+    command_tokens: Mutex<pending::CommandTokens>,
     stop: watch::Sender<bool>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -456,6 +494,10 @@ impl OcpiCpo {
         let app = ocpi::server::router(server)
             .layer(axum::middleware::from_fn_with_state(
                 Arc::downgrade(&cpo),
+                scope_to_caller,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::downgrade(&cpo),
                 persist_after_credentials,
             ))
             .layer(axum::middleware::from_fn_with_state(
@@ -478,7 +520,17 @@ impl OcpiCpo {
                 tracing::error!(error = %e, "the OCPI server failed");
             }
         });
+        // Before any live change: what a crash or a stop may have left undone.
+        let _ = cpo.work.send(Work::Reconcile);
         let events = tokio::spawn(event_task(Arc::downgrade(&cpo), work_rx));
+        let reprice = tokio::spawn(reprice_task(
+            Arc::downgrade(&cpo),
+            cpo.storage().tariffs_changed(),
+        ));
+        cpo.tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(reprice);
         let out = tokio::spawn(outbox::run(Arc::downgrade(&cpo), stop_rx));
         cpo.tasks_push([http, events, out]);
         csms.set_hooks(Arc::new(Hooks(Arc::downgrade(&cpo))));
@@ -713,21 +765,34 @@ impl OcpiCpo {
     /// The stored eMSP token with this uid (any party), or one given with a command.
     fn find_token(&self, uid: &str) -> Option<Value> {
         self.storage()
-            .list_kind(ModuleId::Tokens.as_str(), "RECEIVER")
+            .token_by_uid(uid)
             .into_iter()
-            .map(|(_, t)| t)
-            .find(|t| {
-                t.get("uid")
-                    .and_then(Value::as_str)
-                    .is_some_and(|u| u.eq_ignore_ascii_case(uid))
-            })
+            .next()
             .or_else(|| {
                 self.command_tokens
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .get(uid)
-                    .cloned()
+                    .get(uid, std::time::Instant::now())
             })
+    }
+
+    /// The sessions whose CDR could not be priced yet (`station`, `transaction`,
+    /// `session_id`, `error`, `at`), for the operator.
+    pub fn unpriced(&self) -> Vec<Value> {
+        self.storage()
+            .list_kind(sessions::UNPRICED, "SENDER")
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect()
+    }
+
+    /// Pushes queued to these partners by a write of their own (see
+    /// [`storage::CpoStorage::put_with_pushes`]): counted and delivered like [`Self::push`]'s.
+    fn pushes_queued(&self, partners: &[u64]) {
+        for p in partners {
+            self.ops.queued(*p);
+        }
+        self.outbox_wake.notify_one();
     }
 
     /// Real-time authorization at the eMSP owning `token`: `Err` when it cannot be reached.
@@ -776,6 +841,7 @@ impl OcpiCpo {
                 ("EXPIRED", _) => "Expired",
                 ("NO_CREDIT", false) => "NoCredit",
                 ("NOT_ALLOWED", false) => "NotAtThisLocation",
+                ("UNREACHABLE", false) => "Unknown",
                 _ => "Invalid",
             }
             .into(),
@@ -796,7 +862,13 @@ impl OcpiCpo {
             .remove(uid);
         let decided = match whitelist {
             "ALWAYS" | "ALLOWED" => from_list.to_owned(),
-            "ALLOWED_OFFLINE" | "NEVER" => match self.realtime(&token, station).await {
+            "ALLOWED_OFFLINE" | "NEVER" => match tokio::time::timeout(
+                self.settings.realtime_timeout,
+                self.realtime(&token, station),
+            )
+            .await
+            .unwrap_or_else(|_| Err("no answer in time".into()))
+            {
                 Ok(answer) => {
                     let reference = answer
                         .get("authorization_reference")
@@ -821,7 +893,7 @@ impl OcpiCpo {
                 }
                 Err(e) => {
                     tracing::warn!(token = uid, error = %e, "eMSP unreachable: NEVER-whitelisted token refused");
-                    "NOT_ALLOWED".to_owned()
+                    "UNREACHABLE".to_owned()
                 }
             },
             _ => from_list.to_owned(),
@@ -842,13 +914,75 @@ async fn persist_after_credentials(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let credentials = req.uri().path().ends_with("/credentials");
+    let before: Vec<u64> = match (credentials, cpo.upgrade()) {
+        (true, Some(c)) => c.registered().into_iter().map(|(id, _)| id).collect(),
+        _ => Vec::new(),
+    };
     let resp = next.run(req).await;
     if credentials {
         if let Some(cpo) = cpo.upgrade() {
             cpo.persist_partners().await;
+            // A partner that just registered gets what others got while it was not there.
+            for (id, _) in cpo.registered() {
+                if !before.contains(&id) {
+                    locations::catch_up(&cpo, id);
+                }
+            }
         }
     }
     resp
+}
+
+/// GET requests are served on behalf of the caller: the sessions and CDRs of other
+/// partners' tokens are neither listed nor found (see [`storage::as_viewer`]).
+async fn scope_to_caller(
+    axum::extract::State(cpo): axum::extract::State<Weak<OcpiCpo>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if req.method() != axum::http::Method::GET {
+        return next.run(req).await;
+    }
+    let Some(c) = cpo.upgrade() else {
+        return next.run(req).await;
+    };
+    let auth = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let candidates = ocpi::transport::parse_authorization(
+        auth,
+        ocpi::transport::TokenEncoding::Base64,
+        true,
+    )
+    .unwrap_or_default();
+    let peer = {
+        let r = c.server.registry.lock().unwrap_or_else(|e| e.into_inner());
+        candidates.iter().find_map(|t| {
+            r.authenticate(t, ocpi::credentials::Scope::Module)
+                .ok()
+                .map(|caller| caller.peer)
+        })
+    };
+    let viewer = peer.map(|peer| storage::Viewer {
+        peer,
+        parties: c
+            .registered()
+            .into_iter()
+            .flat_map(|(id, reg)| {
+                reg.roles
+                    .into_iter()
+                    .map(move |r| (id, r.country_code.0, r.party_id.0))
+            })
+            .collect(),
+        hub: c.hub_for(),
+    });
+    drop(c);
+    match viewer {
+        Some(v) => storage::as_viewer(v, next.run(req)).await,
+        // Not authenticated: the OCPI server refuses it.
+        None => next.run(req).await,
+    }
 }
 
 /// The storage keeps objects in memory and writes them to the database from a writer task
@@ -916,7 +1050,19 @@ async fn event_task(cpo: Weak<OcpiCpo>, mut rx: mpsc::UnboundedReceiver<Work>) {
             Work::Flush(done) => {
                 let _ = done.send(());
             }
+            Work::Reconcile => sessions::reconcile(&cpo).await,
+            Work::Reprice => sessions::reprice(&cpo).await,
         }
+    }
+}
+
+/// Asks the event task to price again the sessions that could not be priced, after every
+/// change of the tariffs.
+async fn reprice_task(cpo: Weak<OcpiCpo>, changed: Arc<Notify>) {
+    loop {
+        changed.notified().await;
+        let Some(c) = cpo.upgrade() else { return };
+        let _ = c.work.send(Work::Reprice);
     }
 }
 

@@ -1,6 +1,17 @@
 //! Sessions and CDRs: an OCPP transaction started with an eMSP token becomes an OCPI Session,
 //! updated as meter values arrive and completed at the end, when its CDR is priced with the
 //! connector's tariff and POSTed to the eMSP.
+//!
+//! - A session is stored (`x-session`: station, transaction, EVSE, the token and how it was
+//!   authorized) with its PUT in one database transaction; later updates and the CDR use the
+//!   stored token, so a token the eMSP deletes or a command token that expires mid-session
+//!   changes nothing.
+//! - A CDR is stored with its POST in one database transaction: stored means queued, and a
+//!   transaction with a CDR is never handled again ([`reconcile`] at start relies on that).
+//! - A CDR is pushed only when priced: a connector naming a tariff that is not published, or a
+//!   tariff the engine cannot apply, leaves the session completed without cost and an
+//!   `x-unpriced` record (logged as an error), priced again by [`reprice`] when a tariff
+//!   changes and by [`reconcile`] at start.
 
 use std::str::FromStr;
 
@@ -10,10 +21,20 @@ use ocpi::v221::{CdrDimension, CdrDimensionType, ChargingPeriod, ModuleId, Tarif
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
+use super::db::OutboxRow;
 use super::locations::{self, Assigned};
 use super::OcpiCpo;
 use crate::domain::now;
 use crate::store::{Page, TransactionRecord};
+
+/// The bridge kind of the sessions whose CDR could not be priced yet (by session id).
+pub(super) const UNPRICED: &str = "x-unpriced";
+
+/// The bridge kind of a session's origin (by session id).
+const ORIGIN: &str = "x-session";
+
+/// How long a command token is kept once its session started (it is forgotten at the end).
+const SESSION_TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(48 * 3600);
 
 /// The OCPI session id of a transaction (`{station}-{transaction}`, hashed when longer than
 /// the 36 characters OCPI allows).
@@ -123,6 +144,8 @@ struct Numbers {
     costs: Option<Costs>,
     tariff: Option<Value>,
     end: Option<DateTime<Utc>>,
+    /// Why a session that a tariff should price has no costs.
+    error: Option<String>,
 }
 
 fn period(start: DateTime<Utc>, kwh: Decimal) -> ChargingPeriod {
@@ -161,7 +184,10 @@ async fn numbers(cpo: &OcpiCpo, tx: &TransactionRecord, a: &Assigned) -> Numbers
             end = Some(b);
         }
     }
-    let tariff = tariff_of(cpo, tx, a);
+    let (tariff, mut error) = match tariff_of(cpo, tx, a) {
+        Ok(t) => (t, None),
+        Err(e) => (None, Some(e)),
+    };
     let tz = a
         .location
         .get("time_zone")
@@ -170,21 +196,28 @@ async fn numbers(cpo: &OcpiCpo, tx: &TransactionRecord, a: &Assigned) -> Numbers
         .unwrap_or(chrono_tz::UTC);
     let costs = match (&tariff, end) {
         (Some(t), Some(end)) if !periods.is_empty() => {
-            let typed: Option<Tariff> = serde_json::from_value(t.clone()).ok();
             let end = ocpi::primitives::DateTime::from(end);
-            typed.and_then(|typed| {
-                let input = PricingInput::from_charging_periods(&periods, Some(&end), tz).ok()?;
-                match price(&typed, &input, &PricingOptions::default()) {
-                    Ok(c) => Some(c),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "pricing a session failed");
-                        None
-                    }
+            let priced = serde_json::from_value::<Tariff>(t.clone())
+                .map_err(|e| format!("the tariff is not an OCPI tariff: {e}"))
+                .and_then(|typed| {
+                    let input = PricingInput::from_charging_periods(&periods, Some(&end), tz)
+                        .map_err(|e| format!("the charging periods cannot be priced: {e}"))?;
+                    price(&typed, &input, &PricingOptions::default()).map_err(|e| e.to_string())
+                });
+            match priced {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::warn!(error = %e, station = %tx.station_id, transaction = %tx.transaction_id, "pricing a session failed");
+                    error = Some(e);
+                    None
                 }
-            })
+            }
         }
         _ => None,
     };
+    if tariff.is_some() && costs.is_none() && error.is_none() {
+        error = Some("the session has no charging periods to price".into());
+    }
     if let Some(c) = &costs {
         periods = c.charging_periods.clone();
     }
@@ -194,6 +227,7 @@ async fn numbers(cpo: &OcpiCpo, tx: &TransactionRecord, a: &Assigned) -> Numbers
         costs,
         tariff,
         end,
+        error,
     }
 }
 
@@ -219,15 +253,21 @@ fn connector(tx: &TransactionRecord, a: &Assigned) -> Value {
         .unwrap_or(Value::Null)
 }
 
-fn tariff_of(cpo: &OcpiCpo, tx: &TransactionRecord, a: &Assigned) -> Option<Value> {
+/// The tariff of the transaction's connector: `Ok(None)` when the connector names none,
+/// `Err` when the one it names is not published.
+fn tariff_of(cpo: &OcpiCpo, tx: &TransactionRecord, a: &Assigned) -> Result<Option<Value>, String> {
     let c = connector(tx, a);
-    let id = c
-        .get("tariff_ids")?
-        .as_array()?
-        .first()?
-        .as_str()?
-        .to_owned();
-    cpo.tariff(&id)
+    let Some(id) = c
+        .get("tariff_ids")
+        .and_then(Value::as_array)
+        .and_then(|l| l.first())
+        .and_then(Value::as_str)
+    else {
+        return Ok(None);
+    };
+    cpo.tariff(id)
+        .map(Some)
+        .ok_or_else(|| format!("the connector's tariff {id:?} is not published"))
 }
 
 struct Context {
@@ -235,6 +275,8 @@ struct Context {
     token: Value,
     assigned: Assigned,
     id: String,
+    /// The session's stored origin (`x-session`), once it started.
+    origin: Option<Value>,
 }
 
 async fn context(cpo: &OcpiCpo, station: &str, tx_id: &str) -> Option<Context> {
@@ -245,7 +287,14 @@ async fn context(cpo: &OcpiCpo, station: &str, tx_id: &str) -> Option<Context> {
         .await
         .ok()
         .flatten()?;
-    let token = cpo.find_token(tx.id_token.as_deref()?)?;
+    let id = session_id(station, tx_id);
+    let origin = cpo
+        .storage()
+        .get_kind(ORIGIN, "SENDER", std::slice::from_ref(&id));
+    let token = match origin.as_ref().and_then(|o| o.get("token")) {
+        Some(t) if t.is_object() => t.clone(),
+        _ => cpo.find_token(tx.id_token.as_deref()?)?,
+    };
     let evse = tx.evse_id.or(tx.connector_id)?;
     let Some(assigned) = locations::find(cpo, station, evse) else {
         tracing::info!(
@@ -256,10 +305,11 @@ async fn context(cpo: &OcpiCpo, station: &str, tx_id: &str) -> Option<Context> {
         return None;
     };
     Some(Context {
-        id: session_id(station, tx_id),
+        id,
         tx,
         token,
         assigned,
+        origin,
     })
 }
 
@@ -288,7 +338,7 @@ fn auth_method(cpo: &OcpiCpo, uid: &str) -> (&'static str, Option<String>) {
         .command_tokens
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .get(uid)
+        .get(uid, std::time::Instant::now())
         .and_then(|t| {
             t.get("authorization_reference")
                 .and_then(Value::as_str)
@@ -312,7 +362,20 @@ fn currency(cpo: &OcpiCpo, n: &Numbers) -> String {
 fn session_json(cpo: &OcpiCpo, c: &Context, n: &Numbers, completed: bool) -> Value {
     let (cc, pid) = cpo.party();
     let uid = c.token.get("uid").and_then(Value::as_str).unwrap_or("");
-    let (method, reference) = auth_method(cpo, uid);
+    let (method, reference) = match c.origin.as_ref().and_then(|o| o.get("auth_method")) {
+        Some(m) => (
+            m.as_str().unwrap_or("WHITELIST").to_owned(),
+            c.origin
+                .as_ref()
+                .and_then(|o| o.get("authorization_reference"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        ),
+        None => {
+            let (m, r) = auth_method(cpo, uid);
+            (m.to_owned(), r)
+        }
+    };
     let conn = connector(&c.tx, &c.assigned);
     let mut s = json!({
         "country_code": cc,
@@ -375,30 +438,106 @@ fn stored(cpo: &OcpiCpo, id: &str) -> Option<Value> {
         .get_kind(ModuleId::Sessions.as_str(), "SENDER", &[id.to_owned()])
 }
 
+/// An outbox row for the owner of the session's token (none when no partner owns it).
+fn session_push(
+    cpo: &OcpiCpo,
+    c: &Context,
+    method: &str,
+    path: &[&str],
+    module: &ModuleId,
+    body: &Value,
+) -> Option<(u64, OutboxRow)> {
+    let partner = owner(cpo, &c.token)?;
+    Some((
+        partner,
+        OutboxRow {
+            id: 0,
+            partner_id: partner as i64,
+            method: method.into(),
+            module: module.to_string(),
+            path: serde_json::to_string(path).unwrap_or_default(),
+            body: body.to_string(),
+            created_at: now(),
+            attempts: 0,
+            last_error: None,
+            delivered_at: None,
+            result: None,
+        },
+    ))
+}
+
+/// Stores objects with the pushes they cause in one database transaction; false (logged)
+/// when the database refused (nothing stored, nothing queued).
+async fn store_and_push(
+    cpo: &OcpiCpo,
+    objects: Vec<(&str, &str, Vec<String>, Value)>,
+    pushes: Vec<(u64, OutboxRow)>,
+) -> bool {
+    let partners: Vec<u64> = pushes.iter().map(|(p, _)| *p).collect();
+    let rows = pushes.into_iter().map(|(_, r)| r).collect();
+    match cpo.storage().put_with_pushes(objects, rows).await {
+        Ok(()) => {
+            if !partners.is_empty() {
+                cpo.pushes_queued(&partners);
+            }
+            true
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "storing an OCPI session or CDR failed; it is retried at the next start");
+            false
+        }
+    }
+}
+
 /// A transaction started: its session, when an eMSP token started it at an assigned EVSE.
 pub(super) async fn started(cpo: &OcpiCpo, station: &str, tx: &str) {
-    let Some(c) = context(cpo, station, tx).await else {
+    let Some(mut c) = context(cpo, station, tx).await else {
         return;
     };
     if stored(cpo, &c.id).is_some() {
         return;
     }
-    cpo.storage().put_kind(
-        "x-session",
-        "SENDER",
-        vec![c.id.clone()],
-        json!({"station": station, "transaction": tx,
-               "evse": c.tx.evse_id.or(c.tx.connector_id)}),
-    );
+    let uid = c
+        .token
+        .get("uid")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let (method, reference) = auth_method(cpo, &uid);
+    let mut origin = json!({"station": station, "transaction": tx,
+        "evse": c.tx.evse_id.or(c.tx.connector_id), "token": c.token, "auth_method": method});
+    if let Some(r) = reference {
+        origin["authorization_reference"] = json!(r);
+    }
+    c.origin = Some(origin.clone());
     let n = numbers(cpo, &c.tx, &c.assigned).await;
     let s = session_json(cpo, &c, &n, false);
-    cpo.storage().put_kind(
-        ModuleId::Sessions.as_str(),
-        "SENDER",
-        vec![c.id.clone()],
-        s.clone(),
+    let (cc, pid) = cpo.party();
+    let push = session_push(
+        cpo,
+        &c,
+        "PUT",
+        &[cc, pid, c.id.as_str()],
+        &ModuleId::Sessions,
+        &s,
     );
-    push_session(cpo, &c, "PUT", &s).await;
+    let stored = store_and_push(
+        cpo,
+        vec![
+            (ORIGIN, "SENDER", vec![c.id.clone()], origin),
+            (ModuleId::Sessions.as_str(), "SENDER", vec![c.id.clone()], s),
+        ],
+        push.into_iter().collect(),
+    )
+    .await;
+    if stored && method == "COMMAND" {
+        // Its session keeps the token now; the command's copy stays while it charges (a
+        // 2.x station may present the token again in later events).
+        cpo.command_tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .expire_at(&uid, std::time::Instant::now() + SESSION_TOKEN_TTL);
+    }
 }
 
 /// New meter values or events: kWh, charging periods and cost so far PATCHed.
@@ -447,14 +586,12 @@ pub(super) async fn ended(cpo: &OcpiCpo, station: &str, tx: &str) {
     {
         return;
     }
+    // The context was read before the session existed when it started just now.
+    let Some(c) = context(cpo, station, tx).await else {
+        return;
+    };
     let n = numbers(cpo, &c.tx, &c.assigned).await;
     let s = session_json(cpo, &c, &n, true);
-    cpo.storage().put_kind(
-        ModuleId::Sessions.as_str(),
-        "SENDER",
-        vec![c.id.clone()],
-        s.clone(),
-    );
     let mut patch = json!({
         "kwh": s["kwh"], "charging_periods": s["charging_periods"], "status": "COMPLETED",
         "end_date_time": s["end_date_time"], "last_updated": s["last_updated"],
@@ -462,12 +599,149 @@ pub(super) async fn ended(cpo: &OcpiCpo, station: &str, tx: &str) {
     if let Some(t) = s.get("total_cost") {
         patch["total_cost"] = t.clone();
     }
-    push_session(cpo, &c, "PATCH", &patch).await;
+    let (cc, pid) = cpo.party();
+    let session_patch = session_push(
+        cpo,
+        &c,
+        "PATCH",
+        &[cc, pid, c.id.as_str()],
+        &ModuleId::Sessions,
+        &patch,
+    );
+    let session_ids = vec![c.id.clone()];
+    if let Some(error) = &n.error {
+        // No CDR with a made-up cost: the session is completed, the failure kept in sight.
+        let already = cpo
+            .storage()
+            .get_kind(UNPRICED, "SENDER", &session_ids)
+            .is_some();
+        tracing::error!(session = %c.id, %station, transaction = tx, %error,
+            "the CDR cannot be priced; it is not sent until it can be (when a tariff changes, or at the next start)");
+        let record = json!({"session_id": c.id, "station": station, "transaction": tx,
+            "error": error, "at": now()});
+        store_and_push(
+            cpo,
+            vec![
+                (
+                    ModuleId::Sessions.as_str(),
+                    "SENDER",
+                    session_ids.clone(),
+                    s,
+                ),
+                (UNPRICED, "SENDER", session_ids, record),
+            ],
+            if already {
+                Vec::new()
+            } else {
+                session_patch.into_iter().collect()
+            },
+        )
+        .await;
+        return;
+    }
     let cdr = cdr_json(cpo, &c, &n, &s);
-    cpo.storage()
-        .put_kind(ModuleId::Cdrs.as_str(), "SENDER", cdr_ids, cdr.clone());
-    if let Some(partner) = owner(cpo, &c.token) {
-        cpo.push(partner, "POST", &ModuleId::Cdrs, &[], &cdr).await;
+    let cdr_push = session_push(cpo, &c, "POST", &[], &ModuleId::Cdrs, &cdr);
+    let done = store_and_push(
+        cpo,
+        vec![
+            (
+                ModuleId::Sessions.as_str(),
+                "SENDER",
+                session_ids.clone(),
+                s,
+            ),
+            (ModuleId::Cdrs.as_str(), "SENDER", cdr_ids, cdr),
+        ],
+        session_patch.into_iter().chain(cdr_push).collect(),
+    )
+    .await;
+    if done {
+        cpo.storage().delete_kind(UNPRICED, "SENDER", &session_ids);
+        if let Some(uid) = c.token.get("uid").and_then(Value::as_str) {
+            cpo.command_tokens
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(uid);
+        }
+    }
+}
+
+/// At start: every transaction of an eMSP token gets what the bridge may have missed while
+/// it was stopped or when it crashed between the OCPP message's commit and its own writes
+/// (changes reach it through memory): its session, and once ended its CDR. Idempotent: a
+/// transaction with a CDR is skipped without reading more, one with a session is not started
+/// again. Reads every transaction, newest first, a page at a time.
+pub(super) async fn reconcile(cpo: &OcpiCpo) {
+    const PAGE: i64 = 500;
+    let (mut offset, mut checked, mut handled) = (0, 0u64, 0u64);
+    loop {
+        let page = match cpo
+            .csms
+            .store()
+            .transactions(
+                None,
+                Page {
+                    limit: PAGE,
+                    offset,
+                },
+            )
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "reconciling OCPI sessions: reading the transactions failed");
+                return;
+            }
+        };
+        let n = page.len() as i64;
+        for tx in page {
+            checked += 1;
+            let Some(uid) = tx.id_token.as_deref() else {
+                continue;
+            };
+            let id = session_id(&tx.station_id, &tx.transaction_id);
+            let ids = std::slice::from_ref(&id);
+            if cpo
+                .storage()
+                .get_kind(ModuleId::Cdrs.as_str(), "SENDER", ids)
+                .is_some()
+            {
+                continue;
+            }
+            let has_session = cpo.storage().get_kind(ORIGIN, "SENDER", ids).is_some();
+            if !has_session && cpo.find_token(uid).is_none() {
+                continue;
+            }
+            if tx.status == "Ended" {
+                handled += 1;
+                ended(cpo, &tx.station_id, &tx.transaction_id).await;
+            } else if !has_session {
+                handled += 1;
+                started(cpo, &tx.station_id, &tx.transaction_id).await;
+            }
+        }
+        if n < PAGE {
+            break;
+        }
+        offset += PAGE;
+    }
+    tracing::info!(
+        transactions = checked,
+        handled,
+        "OCPI sessions and CDRs reconciled with the transactions"
+    );
+}
+
+/// The sessions that could not be priced, priced again (a tariff changed).
+pub(super) async fn reprice(cpo: &OcpiCpo) {
+    for (_, u) in cpo.storage().list_kind(UNPRICED, "SENDER") {
+        let (Some(station), Some(tx)) = (
+            u.get("station").and_then(Value::as_str),
+            u.get("transaction").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        ended(cpo, station, tx).await;
     }
 }
 
