@@ -453,9 +453,12 @@ pub async fn seal_existing(db: &dyn AtRestDb) -> StoreResult<u64> {
     db.seal_existing().await
 }
 
-/// The encrypted columns: table, key columns (`true`: integer), value columns (`true`:
-/// synthetic nonce).
-const COLUMNS: &[(&str, &[(&str, bool)], &[(&str, bool)])] = &[
+/// Columns of a table with a flag: for key columns, `true` when an integer; for encrypted
+/// columns, `true` when compared for equality (synthetic nonce).
+type Columns = &'static [(&'static str, bool)];
+
+/// The encrypted columns: table, key columns, encrypted columns.
+const COLUMNS: &[(&str, Columns, Columns)] = &[
     (
         "id_tokens",
         &[("id_token", false), ("token_type", false)],

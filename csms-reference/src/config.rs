@@ -44,6 +44,12 @@
 //! audit_retention_days = 30             # OCPI audit log pruned by age (0: no limit)
 //! audit_max_rows = 1000000              # and by size
 //!
+//! [security]
+//! data_key_file = "/etc/csms/data.key"  # encryption at rest (crate::at_rest); CSMS_DATA_KEY
+//!                                       #   (base64) wins; default: <database>.key, generated
+//! fetch_allow = ["emsp.example.com"]    # hosts OCPI partners' URLs may point at
+//!                                       #   (crate::fetch_allow; default: no internal addresses)
+//!
 //! [[station]]
 //! id = "CS-1"
 //! security_profile = 1

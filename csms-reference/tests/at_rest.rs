@@ -279,3 +279,90 @@ async fn a_database_from_before_encryption_is_encrypted_at_start() {
         "the plaintext is gone from the file"
     );
 }
+
+/// PostgreSQL (a database of its own, dropped afterwards): the rows hold no token in clear,
+/// the API reads them, another key is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_rows_hold_no_token_in_clear() {
+    let Some(admin_url) = std::env::var("OCPP_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        println!("SKIPPED postgres_rows_hold_no_token_in_clear: OCPP_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let admin = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&admin_url)
+        .await
+        .unwrap();
+    let name = format!(
+        "csms_at_rest_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+    );
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let base = admin_url.split('?').next().unwrap();
+    let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
+    // The key by variable: no key file is written into the working directory.
+    let (_, key) = csms_reference::at_rest::DataKey::generate().unwrap();
+    let csms = serve(&url, Some(&key));
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/id-tokens", csms.api))
+        .json(&json!({"idToken": TAG, "status": "Accepted", "parentId": OTHER}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    charge(&csms, "CS-AT-REST-PG").await;
+    let txs = get(format!(
+        "{}/api/stations/CS-AT-REST-PG/transactions",
+        csms.api
+    ))
+    .await;
+    assert!(txs.to_string().contains(TAG), "{txs}");
+    drop(csms);
+
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .unwrap();
+    let mut values = 0;
+    for q in [
+        "SELECT id_token AS v FROM id_tokens",
+        "SELECT parent_id AS v FROM id_tokens",
+        "SELECT id_token AS v FROM transactions",
+        "SELECT payload AS v FROM message_log",
+        "SELECT payload AS v FROM transaction_events",
+    ] {
+        for row in sqlx::query(q).fetch_all(&pool).await.unwrap() {
+            let v: Option<String> = row.get("v");
+            if let Some(v) = v {
+                assert!(!v.contains(TAG) && !v.contains(OTHER), "{q}: {v}");
+                assert!(v.starts_with("enc1:"), "{q}: {v}");
+                values += 1;
+            }
+        }
+    }
+    assert!(values >= 10, "{values} encrypted values checked");
+    pool.close().await;
+
+    let (_, other_key) = csms_reference::at_rest::DataKey::generate().unwrap();
+    let out = command(&url, Some(&other_key))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not decrypt with this data key"));
+    let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&admin)
+        .await;
+}
