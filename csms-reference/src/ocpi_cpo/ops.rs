@@ -573,6 +573,20 @@ impl OcpiCpo {
         })
     }
 
+    /// `client` (e.g. a handler context's, [`ocpi::handlers::RequestContext::client`]) with its
+    /// exchanges written to the audit log as requests to `partner` of `module` (its own
+    /// observer, if any, is replaced).
+    #[allow(dead_code)] // for callers outside the outbox (command results).
+    pub(super) fn audited(&self, partner: u64, module: &str, client: Client) -> Client {
+        let ops = self.ops.clone();
+        let module = module.to_owned();
+        client.with_observer(move |x| {
+            let mut row = AuditRow::out(partner, None, x);
+            row.module = Some(module.clone());
+            ops.audit(row);
+        })
+    }
+
     /// The partner for a party that has none of its own: a registered hub (the first one;
     /// `ClientInfo` does not name the hub that sent it).
     pub(super) fn hub_for(&self) -> Option<u64> {
@@ -955,6 +969,63 @@ mod tests {
         c.success();
         assert_eq!((c.state, c.failures), (CircuitState::Closed, 0));
         assert_eq!(c.failure(t1, 3, cd), None);
+    }
+
+    #[test]
+    fn settings_have_defaults_and_refuse_zeros() {
+        use super::super::{OcpiFileSettings, OcpiSettings};
+        let base = OcpiFileSettings {
+            listen: Some("127.0.0.1:0".into()),
+            ..Default::default()
+        };
+        let s = OcpiSettings::validate(Some(&base)).unwrap().unwrap();
+        assert_eq!(s.ops, OpsSettings::default());
+        let s = OcpiSettings::validate(Some(&OcpiFileSettings {
+            rate_limit_per_second: Some(5),
+            rate_limit_burst: Some(10),
+            push_rate_per_second: Some(0),
+            circuit_failures: Some(3),
+            circuit_cooldown_seconds: Some(7),
+            push_concurrency: Some(2),
+            audit_retention_days: Some(0),
+            audit_max_rows: Some(500),
+            ..base.clone()
+        }))
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            s.ops,
+            OpsSettings {
+                rate_per_second: 5,
+                rate_burst: 10,
+                push_rate_per_second: 0,
+                circuit_failures: 3,
+                circuit_cooldown: Duration::from_secs(7),
+                push_concurrency: 2,
+                audit_retention_days: 0,
+                audit_max_rows: 500,
+            }
+        );
+        for bad in [
+            OcpiFileSettings {
+                rate_limit_per_second: Some(0),
+                ..base.clone()
+            },
+            OcpiFileSettings {
+                circuit_failures: Some(0),
+                ..base.clone()
+            },
+            OcpiFileSettings {
+                circuit_cooldown_seconds: Some(0),
+                ..base.clone()
+            },
+            OcpiFileSettings {
+                audit_max_rows: Some(0),
+                ..base.clone()
+            },
+        ] {
+            assert!(OcpiSettings::validate(Some(&bad)).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
