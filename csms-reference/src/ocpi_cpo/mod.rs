@@ -854,12 +854,8 @@ impl OcpiCpo {
             .and_then(Value::as_str)
             .unwrap_or("ALLOWED");
         let from_list = if valid { "ALLOWED" } else { "BLOCKED" };
-        // A reference given by an earlier real-time authorization must not mark later
-        // sessions of this token (decided from the list, or refused) as AUTH_REQUEST.
-        self.auth_refs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(uid);
+        // The reference of a real-time authorization, once given.
+        let mut granted: Option<Option<String>> = None;
         let decided = match whitelist {
             "ALWAYS" | "ALLOWED" => from_list.to_owned(),
             "ALLOWED_OFFLINE" | "NEVER" => match tokio::time::timeout(
@@ -880,10 +876,7 @@ impl OcpiCpo {
                         .unwrap_or("NOT_ALLOWED")
                         .to_owned();
                     if allowed == "ALLOWED" {
-                        self.auth_refs
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .insert(uid.to_owned(), reference);
+                        granted = Some(reference);
                     }
                     allowed
                 }
@@ -898,6 +891,16 @@ impl OcpiCpo {
             },
             _ => from_list.to_owned(),
         };
+        // A reference given by an earlier real-time authorization must not mark later
+        // sessions of this token (decided from the list, or refused) as AUTH_REQUEST. It is
+        // replaced only now, so that a session starting while the token is asked again
+        // (a 2.x station presents it in each event) keeps its method.
+        let mut refs = self.auth_refs.lock().unwrap_or_else(|e| e.into_inner());
+        match granted {
+            Some(r) => refs.insert(uid.to_owned(), r),
+            None => refs.remove(uid),
+        };
+        drop(refs);
         Some(info(&decided))
     }
 
