@@ -953,12 +953,9 @@ async fn scope_to_caller(
         .headers()
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let candidates = ocpi::transport::parse_authorization(
-        auth,
-        ocpi::transport::TokenEncoding::Base64,
-        true,
-    )
-    .unwrap_or_default();
+    let candidates =
+        ocpi::transport::parse_authorization(auth, ocpi::transport::TokenEncoding::Base64, true)
+            .unwrap_or_default();
     let peer = {
         let r = c.server.registry.lock().unwrap_or_else(|e| e.into_inner());
         candidates.iter().find_map(|t| {
