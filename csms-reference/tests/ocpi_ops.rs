@@ -20,6 +20,9 @@ use ocpi::credentials::{generate_token, PeerState, Registration, Registry};
 use ocpi::server::{router, MemoryStorage, Server, ServerConfig, Storage};
 use ocpi::transport::TokenEncoding;
 use ocpi::v221::{Credentials, CredentialsRole, Endpoint, InterfaceRole, ModuleId, VersionNumber};
+use ocpp_core::transport::StationClient;
+use ocpp_core::{BootState, CallContext, CallError, Dispatch, MemoryQueue, StationConfig};
+use ocpp_types::{DecodeOptions, Protocol};
 use serde_json::{json, Value};
 
 fn settings(dir: &tempfile::TempDir, ocpi: OcpiFileSettings) -> Settings {
@@ -79,6 +82,69 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("timed out waiting for {what}");
+}
+
+// ---------------------------------------------------------------- a station
+
+/// A station that supports no call from the CSMS.
+struct NoCalls;
+
+#[async_trait::async_trait]
+impl<P: Protocol> Dispatch<P> for NoCalls {
+    async fn dispatch(
+        &self,
+        _: CallContext<P>,
+        req: P::AnyRequest,
+    ) -> Result<P::AnyResponse, CallError> {
+        Err(ocpp_core::not_supported(P::action_name(P::request_action(
+            &req,
+        ))))
+    }
+    async fn dispatch_send(&self, _: CallContext<P>, _: P::AnyRequest) {}
+}
+
+/// A 1.6 station, booted; its peer for calls.
+async fn station16(
+    csms: &RunningCsms,
+    id: &str,
+) -> (StationClient, ocpp_core::Peer<ocpp16::Ocpp16>) {
+    type P = ocpp16::Ocpp16;
+    let a = P::action_from_name("BootNotification").unwrap();
+    let boot = P::decode_request(
+        a,
+        r#"{"chargePointVendor":"ACME","chargePointModel":"W16"}"#,
+        &DecodeOptions::STRICT,
+    )
+    .unwrap()
+    .0;
+    let client = StationClient::builder(format!("ws://{}/ocpp", csms.ocpp_addr), id)
+        .version::<P, _>(
+            Arc::new(NoCalls),
+            StationConfig::new(boot),
+            MemoryQueue::new(),
+        )
+        .start()
+        .unwrap();
+    let mut st = client.status();
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        st.wait_for(|s| s.boot == BootState::Accepted && s.connected.is_some()),
+    )
+    .await
+    .expect("boot accepted in time")
+    .unwrap();
+    let peer = client.peer::<P>().unwrap();
+    (client, peer)
+}
+
+async fn call16(peer: &ocpp_core::Peer<ocpp16::Ocpp16>, action: &str, payload: Value) -> Value {
+    type P = ocpp16::Ocpp16;
+    let a = P::action_from_name(action).unwrap();
+    let req = P::decode_request(a, &payload.to_string(), &DecodeOptions::STRICT)
+        .unwrap()
+        .0;
+    let resp = peer.call_any(req).await.unwrap();
+    serde_json::from_str(&P::encode_response(&resp, &DecodeOptions::STRICT).unwrap()).unwrap()
 }
 
 // ---------------------------------------------------------------- partners
@@ -683,6 +749,38 @@ async fn a_hub_gets_routing_headers_and_puts_client_info() {
     assert_eq!(row["direction"], "in");
     assert_eq!(row["http_status"], 201);
     assert_eq!(row["ocpi_status"], 1000);
+
+    // A station presents the token: real-time authorization (NEVER) goes to the hub, routed
+    // to the token's party.
+    let never = json!({"country_code": "DE", "party_id": "ABC", "uid": "HUBRT", "type": "RFID",
+        "contract_id": "DE-ABC-C2", "issuer": "ABC", "valid": true, "whitelist": "NEVER",
+        "last_updated": "2024-01-01T00:00:00Z"});
+    routed
+        .put_object(&tokens_url, &["DE", "ABC", "HUBRT"], &never)
+        .await
+        .unwrap();
+    hub.server.storage.put(
+        &ModuleId::Tokens,
+        &InterfaceRole::Sender,
+        vec!["HUBRT".into()],
+        never,
+    );
+    let (_station, peer) = station16(&csms, "CS-HUB").await;
+    let a = call16(&peer, "Authorize", json!({"idTag": "HUBRT"})).await;
+    assert_eq!(a["idTagInfo"]["status"], "Accepted", "{a}");
+    let headers = hub
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(m, p, _, _)| m == "POST" && p.contains("/tokens/HUBRT/authorize"))
+        .expect("the real-time authorization at the hub")
+        .2
+        .clone();
+    let h = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    assert_eq!(h("ocpi-to-country-code").as_deref(), Some("DE"));
+    assert_eq!(h("ocpi-to-party-id").as_deref(), Some("ABC"));
+    assert_eq!(h("ocpi-from-party-id").as_deref(), Some("CPO"));
 
     // Our broadcast push to the hub: from us, to the hub.
     put_tariff(&csms, "T1", 0.25).await;
