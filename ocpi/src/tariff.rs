@@ -541,6 +541,10 @@ fn to_utc(tz: &Tz, n: chrono::NaiveDateTime) -> Option<chrono::DateTime<chrono::
         .map(|d| d.with_timezone(&chrono::Utc))
 }
 
+/// The longest span of charging periods [`price`] accepts, in days; a longer one is
+/// [`TariffError::InvalidInput`].
+pub const MAX_SPAN_DAYS: i64 = 400;
+
 /// Prices a session against a tariff.
 pub fn price(
     tariff: &Tariff,
@@ -572,6 +576,13 @@ pub fn price(
         .find(|s| is_reservation(s.kind))
         .map(|s| s.start);
     let last_end = segs.iter().map(|s| s.end).max().unwrap_or(first.end);
+    // Every local midnight in the span is a boundary: a span of centuries (a period dated in
+    // year 1007, found by the `tariff` fuzz target) would take minutes and gigabytes.
+    if last_end - first.start > chrono::TimeDelta::days(MAX_SPAN_DAYS) {
+        return Err(TariffError::InvalidInput(format!(
+            "the charging periods span more than {MAX_SPAN_DAYS} days"
+        )));
+    }
     if let Some(s) = session_start {
         if tariff.start_date_time.as_ref().is_some_and(|t| s < t.utc())
             || tariff.end_date_time.as_ref().is_some_and(|t| s >= t.utc())
