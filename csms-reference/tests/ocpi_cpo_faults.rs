@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use csms_reference::config::{FileSettings, Settings};
+use csms_reference::ocpi_cpo::db::{ObjectRow, OutboxRow};
 use csms_reference::ocpi_cpo::OcpiFileSettings;
 use csms_reference::server::{start, RunningCsms};
+use csms_reference::store::{SqliteStore, Store};
 use ocpi::client::Client;
 use ocpi::credentials::{generate_token, PeerState, Registration, Registry};
 use ocpi::handlers::{
@@ -629,6 +631,14 @@ async fn a_cdr_that_cannot_be_priced_is_held_until_it_can() {
     assert_eq!(unpriced.len(), 1, "{unpriced:?}");
     assert_eq!(unpriced[0]["session_id"], json!(sid));
     assert!(unpriced[0]["error"].as_str().unwrap().contains("T404"));
+    let (s, listed) = api(
+        reqwest::Method::GET,
+        format!("{api_url}/ocpi/unpriced"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(listed[0]["session_id"], json!(sid), "shown to the operator");
     eventually("the completed session", || async {
         e.stored(ModuleId::Sessions, &["NL", "CPO", &sid])
             .filter(|s| s["status"] == "COMPLETED")
@@ -1035,4 +1045,61 @@ async fn a_hanging_emsp_does_not_hold_up_authorize() {
         started.elapsed().as_millis()
     );
     c.shutdown().await;
+}
+
+/// Defect 1, the other half: a CDR is stored with its POST in one database transaction; when
+/// the outbox cannot be written, the CDR is not stored either (so the reconciliation at the
+/// next start makes it again instead of believing it sent).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cdr_and_its_post_are_stored_together_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("csms.db").display());
+    let store = SqliteStore::connect(&url).await.unwrap();
+    let db = store.ocpi_db().unwrap();
+    let cdr = ObjectRow {
+        module: "cdrs".into(),
+        role: "SENDER".into(),
+        ids: "[\"S1\"]".into(),
+        seq: 1,
+        object: "{\"id\":\"S1\"}".into(),
+    };
+    let post = OutboxRow {
+        id: 0,
+        partner_id: 7,
+        method: "POST".into(),
+        module: "cdrs".into(),
+        path: "[]".into(),
+        body: "{\"id\":\"S1\"}".into(),
+        created_at: "2024-01-01T00:00:00Z".into(),
+        attempts: 0,
+        last_error: None,
+        delivered_at: None,
+        result: None,
+    };
+    db.put_objects_with_outbox(std::slice::from_ref(&cdr), std::slice::from_ref(&post))
+        .await
+        .unwrap();
+    assert_eq!(db.objects().await.unwrap().len(), 1);
+    assert_eq!(db.outbox(7, 10).await.unwrap().len(), 1);
+    // The outbox cannot be written: the second CDR is not stored either.
+    sqlx::query("ALTER TABLE ocpi_outbox RENAME TO ocpi_outbox_away")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let second = ObjectRow {
+        ids: "[\"S2\"]".into(),
+        seq: 2,
+        ..cdr
+    };
+    assert!(db
+        .put_objects_with_outbox(&[second], &[post])
+        .await
+        .is_err());
+    sqlx::query("ALTER TABLE ocpi_outbox_away RENAME TO ocpi_outbox")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let objects = db.objects().await.unwrap();
+    assert_eq!(objects.len(), 1, "rolled back: {objects:?}");
+    assert_eq!(db.outbox(7, 10).await.unwrap().len(), 1);
 }

@@ -21,6 +21,8 @@
 //!   `party_id`, `id` and `last_updated` are filled in), `GET /api/ocpi/tariffs`.
 //! - `GET /api/ocpi/sessions`, `GET /api/ocpi/cdrs`, `GET /api/ocpi/tokens` (tokens pushed by
 //!   eMSPs).
+//! - `GET /api/ocpi/unpriced`: sessions whose CDR is held because it cannot be priced (the
+//!   connector's tariff is not published, or the tariff engine refused), with the reason.
 
 use std::sync::Arc;
 
@@ -73,6 +75,7 @@ pub fn routes(cpo: Arc<OcpiCpo>) -> Router {
         .route("/api/ocpi/sessions", get(sessions))
         .route("/api/ocpi/cdrs", get(cdrs))
         .route("/api/ocpi/tokens", get(tokens))
+        .route("/api/ocpi/unpriced", get(unpriced))
         .route("/api/ocpi/audit", get(audit))
         .route("/api/ocpi/hubclientinfo", get(hub_client_info))
         .with_state(cpo)
@@ -238,6 +241,10 @@ async fn tokens(State(cpo): S) -> Response {
         .map(|(_, v)| v)
         .collect();
     Json(json!(v)).into_response()
+}
+
+async fn unpriced(State(cpo): S) -> Response {
+    Json(json!(cpo.unpriced())).into_response()
 }
 
 /// The query of `GET /api/ocpi/audit`.
