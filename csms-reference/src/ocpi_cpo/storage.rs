@@ -396,3 +396,69 @@ impl Storage for CpoStorage {
         self.delete_kind(module.as_str(), role.as_str(), ids)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{SqliteStore, Store};
+    use serde_json::json;
+
+    fn token(cc: &str, pid: &str, uid: &str) -> Value {
+        json!({"country_code": cc, "party_id": pid, "uid": uid, "type": "RFID"})
+    }
+
+    #[tokio::test]
+    async fn tokens_are_found_by_uid_through_the_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("t.db").display());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        let db = store.ocpi_db().unwrap();
+        let s = CpoStorage::load(db.clone()).await.unwrap();
+        let ids = |cc: &str, pid: &str, uid: &str| vec![cc.into(), pid.into(), uid.into()];
+        for i in 0..1000 {
+            let uid = format!("u{i}");
+            s.put_kind(
+                TOKENS,
+                RECEIVER,
+                ids("NL", "MSP", &uid),
+                token("NL", "MSP", &uid),
+            );
+        }
+        s.put_kind(
+            TOKENS,
+            RECEIVER,
+            ids("DE", "ABC", "u7"),
+            token("DE", "ABC", "u7"),
+        );
+        assert_eq!(s.token_by_uid("U500"), vec![token("NL", "MSP", "u500")]);
+        let both = s.token_by_uid("u7");
+        assert_eq!(both.len(), 2, "one per party, oldest first");
+        assert_eq!(both[0]["party_id"], "MSP");
+        // A token replaced under the same path with another uid moves in the index.
+        s.put_kind(
+            TOKENS,
+            RECEIVER,
+            ids("NL", "MSP", "u1"),
+            token("NL", "MSP", "renamed"),
+        );
+        assert!(s.token_by_uid("u1").is_empty());
+        assert_eq!(s.token_by_uid("RENAMED").len(), 1);
+        assert!(s.delete_kind(TOKENS, RECEIVER, &ids("NL", "MSP", "u2")));
+        assert!(s.token_by_uid("u2").is_empty());
+        // Objects of other modules are not tokens.
+        s.put_kind(
+            "sessions",
+            "SENDER",
+            vec!["x".into()],
+            json!({"uid": "u3x"}),
+        );
+        assert!(s.token_by_uid("u3x").is_empty());
+        // The index is rebuilt from the database at start.
+        s.flush().await;
+        let again = CpoStorage::load(db).await.unwrap();
+        assert_eq!(again.token_by_uid("u999").len(), 1);
+        assert_eq!(again.token_by_uid("renamed").len(), 1);
+        assert!(again.token_by_uid("u2").is_empty());
+        assert_eq!(again.token_by_uid("u7").len(), 2);
+    }
+}
