@@ -455,7 +455,7 @@ impl CommandsReceiver for CpoHandlers {
                 );
             }
         }
-        let client = ctx.client();
+        let client = ctx.client().map(|c| cpo.audited(ctx.peer, "commands", c));
         let version = ctx.version.clone();
         let command = request.command.clone();
         let response_url = request.response_url.clone();
@@ -583,7 +583,9 @@ impl ChargingProfilesReceiver for CpoHandlers {
             .and_then(|v| v.get("evse").and_then(Value::as_i64))
             .unwrap_or(1);
         let (action, payload) = ocpp_profile(version, evse, &tx, &request.charging_profile)?;
-        let client = ctx.client();
+        let client = ctx
+            .client()
+            .map(|c| cpo.audited(ctx.peer, "chargingprofiles", c));
         let url = request.response_url.0.clone();
         let Some(slot) = InFlight::take() else {
             return refuse(ChargingProfileResponseType::Rejected);

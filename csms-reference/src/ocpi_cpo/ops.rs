@@ -576,7 +576,6 @@ impl OcpiCpo {
     /// `client` (e.g. a handler context's, [`ocpi::handlers::RequestContext::client`]) with its
     /// exchanges written to the audit log as requests to `partner` of `module` (its own
     /// observer, if any, is replaced).
-    #[allow(dead_code)] // for callers outside the outbox (command results).
     pub(super) fn audited(&self, partner: u64, module: &str, client: Client) -> Client {
         let ops = self.ops.clone();
         let module = module.to_owned();
