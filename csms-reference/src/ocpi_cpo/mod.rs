@@ -38,7 +38,7 @@
 //! - Pricing failures: a CDR is never pushed with a made-up cost. When the connector names a
 //!   tariff that is not published, or the tariff engine cannot price the session, the session
 //!   is completed without cost, the failure is logged and kept (`x-unpriced`, listed by
-//!   [`OcpiCpo::unpriced`]), and the CDR is priced and pushed when a tariff changes or at the
+//!   [`OcpiCpo::unpriced`] and `GET /api/ocpi/unpriced`), and the CDR is priced and pushed when a tariff changes or at the
 //!   next start.
 //! - Partners see only their own: sessions and CDRs on GET (others' are unknown: 404 / 2003),
 //!   STOP_SESSION and charging profiles on sessions of their tokens (else `UNKNOWN_SESSION`),
@@ -332,8 +332,9 @@ enum Work {
     Events(Vec<HookEvent>),
     Tx(TransactionChange),
     Flush(tokio::sync::oneshot::Sender<()>),
-    /// Every transaction checked for its session and CDR (at start).
-    Reconcile,
+    /// The transactions from this position on (newest first) checked for their session and
+    /// CDR, a page at a time (at start; live changes queued meanwhile go between pages).
+    Reconcile(i64),
     /// The sessions that could not be priced, priced again (a tariff changed).
     Reprice,
 }
@@ -521,7 +522,7 @@ impl OcpiCpo {
             }
         });
         // Before any live change: what a crash or a stop may have left undone.
-        let _ = cpo.work.send(Work::Reconcile);
+        let _ = cpo.work.send(Work::Reconcile(0));
         let events = tokio::spawn(event_task(Arc::downgrade(&cpo), work_rx));
         let reprice = tokio::spawn(reprice_task(
             Arc::downgrade(&cpo),
@@ -1050,7 +1051,11 @@ async fn event_task(cpo: Weak<OcpiCpo>, mut rx: mpsc::UnboundedReceiver<Work>) {
             Work::Flush(done) => {
                 let _ = done.send(());
             }
-            Work::Reconcile => sessions::reconcile(&cpo).await,
+            Work::Reconcile(from) => {
+                if let Some(next) = sessions::reconcile(&cpo, from).await {
+                    let _ = cpo.work.send(Work::Reconcile(next));
+                }
+            }
             Work::Reprice => sessions::reprice(&cpo).await,
         }
     }

@@ -670,66 +670,65 @@ pub(super) async fn ended(cpo: &OcpiCpo, station: &str, tx: &str) {
 /// it was stopped or when it crashed between the OCPP message's commit and its own writes
 /// (changes reach it through memory): its session, and once ended its CDR. Idempotent: a
 /// transaction with a CDR is skipped without reading more, one with a session is not started
-/// again. Reads every transaction, newest first, a page at a time.
-pub(super) async fn reconcile(cpo: &OcpiCpo) {
+/// again. Reads the transactions newest first, one page from position `from`; returns the
+/// position of the next page, if any (the event task handles the live changes queued
+/// meanwhile before it: a large history does not hold up status updates).
+pub(super) async fn reconcile(cpo: &OcpiCpo, from: i64) -> Option<i64> {
     const PAGE: i64 = 500;
-    let (mut offset, mut checked, mut handled) = (0, 0u64, 0u64);
-    loop {
-        let page = match cpo
-            .csms
-            .store()
-            .transactions(
-                None,
-                Page {
-                    limit: PAGE,
-                    offset,
-                },
-            )
-            .await
-        {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::error!(error = %e, "reconciling OCPI sessions: reading the transactions failed");
-                return;
-            }
+    let page = match cpo
+        .csms
+        .store()
+        .transactions(
+            None,
+            Page {
+                limit: PAGE,
+                offset: from,
+            },
+        )
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = %e, "reconciling OCPI sessions: reading the transactions failed");
+            return None;
+        }
+    };
+    let n = page.len() as i64;
+    let mut handled = 0u64;
+    for tx in page {
+        let Some(uid) = tx.id_token.as_deref() else {
+            continue;
         };
-        let n = page.len() as i64;
-        for tx in page {
-            checked += 1;
-            let Some(uid) = tx.id_token.as_deref() else {
-                continue;
-            };
-            let id = session_id(&tx.station_id, &tx.transaction_id);
-            let ids = std::slice::from_ref(&id);
-            if cpo
-                .storage()
-                .get_kind(ModuleId::Cdrs.as_str(), "SENDER", ids)
-                .is_some()
-            {
-                continue;
-            }
-            let has_session = cpo.storage().get_kind(ORIGIN, "SENDER", ids).is_some();
-            if !has_session && cpo.find_token(uid).is_none() {
-                continue;
-            }
-            if tx.status == "Ended" {
-                handled += 1;
-                ended(cpo, &tx.station_id, &tx.transaction_id).await;
-            } else if !has_session {
-                handled += 1;
-                started(cpo, &tx.station_id, &tx.transaction_id).await;
-            }
+        let id = session_id(&tx.station_id, &tx.transaction_id);
+        let ids = std::slice::from_ref(&id);
+        if cpo
+            .storage()
+            .get_kind(ModuleId::Cdrs.as_str(), "SENDER", ids)
+            .is_some()
+        {
+            continue;
         }
-        if n < PAGE {
-            break;
+        let has_session = cpo.storage().get_kind(ORIGIN, "SENDER", ids).is_some();
+        if !has_session && cpo.find_token(uid).is_none() {
+            continue;
         }
-        offset += PAGE;
+        if tx.status == "Ended" {
+            handled += 1;
+            ended(cpo, &tx.station_id, &tx.transaction_id).await;
+        } else if !has_session {
+            handled += 1;
+            started(cpo, &tx.station_id, &tx.transaction_id).await;
+        }
     }
-    tracing::info!(
-        transactions = checked,
-        handled,
-        "OCPI sessions and CDRs reconciled with the transactions"
-    );
+    if handled > 0 {
+        tracing::info!(
+            from,
+            transactions = n,
+            handled,
+            "OCPI sessions and CDRs the bridge had missed made"
+        );
+    }
+    (n == PAGE).then_some(from + PAGE)
 }
 
 /// The sessions that could not be priced, priced again (a tariff changed).
