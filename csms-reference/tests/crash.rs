@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use csms_reference::store::SqliteStore;
+use csms_reference::store::{Page, SqliteStore, Store};
 use ocpp_core::transport::{Backoff, StationClient};
 use ocpp_core::{
     BootState, CallContext, CallError, CallFailure, Dispatch, MemoryQueue, Peer, StationConfig,
@@ -343,7 +343,14 @@ async fn count(pool: &sqlx::SqlitePool, sql: &str, binds: &[&str]) -> i64 {
 
 /// Every answered message of `sent` is in the database exactly once, with its logged CALL.
 async fn check_stored(db: &str, sent: &[Sent]) -> usize {
-    let store = SqliteStore::connect(db).await.unwrap();
+    // The message log's payloads are encrypted at rest: read it through the store, with the
+    // data key `csms serve` generated beside the database.
+    let key_file = csms_reference::at_rest::default_key_file(db).unwrap();
+    let key = std::fs::read_to_string(&key_file).unwrap();
+    let cipher = csms_reference::at_rest::Cipher::new(
+        csms_reference::at_rest::DataKey::from_base64(&key, "the key file").unwrap(),
+    );
+    let store = SqliteStore::connect(db).await.unwrap().with_cipher(cipher);
     let pool = store.pool();
     let mut checked = 0;
     for s in sent.iter().filter(|s| s.answer.is_some()) {
@@ -378,9 +385,36 @@ async fn check_stored(db: &str, sent: &[Sent]) -> usize {
             other => panic!("{other}"),
         };
         assert_eq!(n, 1, "{what}: stored once");
-        let like = format!("%{}%", s.ts);
-        let logged = count(pool, "SELECT COUNT(*) FROM message_log WHERE station_id = $1 AND direction = 'in' AND kind = 'call' AND action = $2 AND payload LIKE $3", &[st, s.action, &like]).await;
-        let answered = count(pool, "SELECT COUNT(*) FROM message_log m WHERE station_id = $1 AND direction = 'out' AND kind = 'result' AND action = $2 AND EXISTS (SELECT 1 FROM message_log c WHERE c.station_id = m.station_id AND c.message_id = m.message_id AND c.direction = 'in' AND c.payload LIKE $3)", &[st, s.action, &like]).await;
+        let log = store
+            .messages(
+                st,
+                Page {
+                    limit: 1_000_000,
+                    offset: 0,
+                },
+            )
+            .await
+            .unwrap();
+        let calls: Vec<&str> = log
+            .iter()
+            .filter(|m| {
+                m.direction == "in"
+                    && m.kind == "call"
+                    && m.action == s.action
+                    && m.payload.contains(&s.ts)
+            })
+            .map(|m| m.message_id.as_str())
+            .collect();
+        let logged = calls.len();
+        let answered = log
+            .iter()
+            .filter(|m| {
+                m.direction == "out"
+                    && m.kind == "result"
+                    && m.action == s.action
+                    && calls.contains(&m.message_id.as_str())
+            })
+            .count();
         assert!(
             logged >= 1 && answered >= 1,
             "{what}: the CALL and its answer are logged ({logged}, {answered})"
