@@ -1103,3 +1103,59 @@ async fn a_cdr_and_its_post_are_stored_together_or_not_at_all() {
     assert_eq!(objects.len(), 1, "rolled back: {objects:?}");
     assert_eq!(db.outbox(7, 10).await.unwrap().len(), 1);
 }
+
+/// Defect 1 with a history longer than one page of the reconciliation (500): transactions
+/// written while the bridge was away each get their session after the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reconciliation_reads_every_page_of_transactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = csms(&dir).await;
+    let api_url = format!("http://{}/api", first.api_addr);
+    let versions = first.ocpi.as_ref().unwrap().versions_url();
+    let e = emsp(&versions, "MSP", VersionNumber::V2_2_1).await;
+    let (client, endpoints, _) = partner(&first, &e).await;
+    e.token(&client, &endpoints, "TOKM", "ALWAYS").await;
+    put_tariff(&api_url, "T1").await;
+    let _p16 = station16(&first, "CS16", vec![]).await;
+    put_location(
+        &api_url,
+        json!([{"station": "CS16", "evse": 1, "connectors": [connector("T1")]}]),
+    )
+    .await;
+    first.shutdown().await;
+    // 600 transactions the bridge never heard of, written to the database directly.
+    let url = format!("sqlite:{}", dir.path().join("csms.db").display());
+    let store = SqliteStore::connect(&url).await.unwrap();
+    let base = chrono::Utc::now() - chrono::TimeDelta::days(30);
+    for i in 0..600 {
+        store
+            .start_transaction_16(&csms_reference::store::TxStart {
+                station_id: "CS16".into(),
+                connector_id: 1,
+                id_token: "TOKM".into(),
+                meter_start: "0".into(),
+                timestamp: t(base, i),
+                reservation_id: None,
+                payload: "{}".into(),
+                received_at: t(base, i),
+            })
+            .await
+            .unwrap();
+    }
+    drop(store);
+    let second = csms(&dir).await;
+    let mut sessions = 0;
+    for _ in 0..1200 {
+        sessions = e
+            .server
+            .storage
+            .list(&ModuleId::Sessions, &InterfaceRole::Receiver)
+            .len();
+        if sessions >= 600 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(sessions, 600, "a session for every transaction");
+    second.shutdown().await;
+}
