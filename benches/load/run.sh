@@ -55,6 +55,9 @@ while kill -0 $sim 2>/dev/null; do
   sleep 1
 done
 wait $sim || true
+# The CSMS's own view: time to store each message (csms_store_duration_seconds, from asking
+# for the unit of work to its commit), before it stops.
+curl -s http://127.0.0.1:19001/metrics >"$out/metrics.txt" 2>/dev/null || true
 kill $csms; wait $csms 2>/dev/null || true
 trap - EXIT
 
@@ -82,6 +85,23 @@ res = {
              "cpuPercentSteady": round(cpu(2), 1), "steadyWindowSeconds": round(w[-1][0] - w[0][0], 1) if w else 0},
     "simulator": {"peakRssMiB": round(max(r[3] for r in rows) / 1024, 1), "cpuPercentSteady": round(cpu(4), 1)},
 }
+# Store time over every message of the run, from the CSMS's histogram (bucket bounds: the
+# share of messages stored within 1, 5, 10, 25, 50, 100, 250 ms, 1, 5, 30 s).
+try:
+    buckets, total, count = {}, 0.0, 0
+    for line in open(f"{out}/metrics.txt"):
+        if line.startswith("csms_store_duration_seconds_bucket"):
+            le = line.split('le="')[1].split('"')[0]
+            buckets[le] = buckets.get(le, 0) + int(float(line.split()[-1]))
+        elif line.startswith("csms_store_duration_seconds_sum"):
+            total += float(line.split()[-1])
+        elif line.startswith("csms_store_duration_seconds_count"):
+            count += int(float(line.split()[-1]))
+    if count:
+        res["csmsStore"] = {"messages": count, "meanMs": round(total / count * 1000, 2),
+                            "withinMs": {str(round(float(k) * 1000)): round(v / count, 4) for k, v in buckets.items() if k != "+Inf"}}
+except OSError:
+    pass
 json.dump(res, open(f"{out}/result.json", "w"), indent=2)
 print(json.dumps(res, indent=2))
 PY

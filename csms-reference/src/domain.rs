@@ -375,13 +375,10 @@ impl Csms {
             },
             Err(e) => return Err(self.unit_failed(call_log, version, e).await),
         };
-        let mut result = match unit.db.log_message(&call_log).await {
-            Ok(()) => {
-                self.apply(&mut unit, station, version, action, payload, &req, &at)
-                    .await
-            }
-            Err(e) => Err(internal(e)),
-        };
+        // The call is logged with its answer at the end of the unit (one statement).
+        let mut result = self
+            .apply(&mut unit, station, version, action, payload, &req, &at)
+            .await;
         let failed_in_store = matches!(&result, Err(e) if e.code == ErrorCode::InternalError);
         let body = match &result {
             Ok(v) => v.to_string(),
@@ -401,8 +398,7 @@ impl Csms {
         } else {
             let answer_log = log("out", kind, body.clone(), now());
             let committed = async {
-                unit.db.touch(station, &at).await?;
-                unit.db.log_message(&answer_log).await?;
+                unit.db.log_exchange(&call_log, &answer_log, &at).await?;
                 unit.db.commit().await
             }
             .await;

@@ -67,19 +67,29 @@ impl Group {
         let mut g = self.state.clone().lock_owned().await;
         settle(&mut g).await?;
         if g.conn.is_none() {
+            // A new group: its BEGIN and the unit's savepoint in one round trip to the
+            // connection's worker thread.
             let mut conn = self.pool.acquire().await?;
-            sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+            if let Err(e) = sqlx::query("BEGIN IMMEDIATE; SAVEPOINT unit")
+                .execute(&mut *conn)
+                .await
+            {
+                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                return Err(e);
+            }
             g.conn = Some(conn);
-        }
-        let conn = g.conn.as_mut().expect("held");
-        if let Err(e) = sqlx::query("SAVEPOINT unit").execute(&mut **conn).await {
-            // Leave no half-open group behind.
-            flush(&mut g).await;
-            return Err(e);
+        } else {
+            let conn = g.conn.as_mut().expect("held");
+            if let Err(e) = sqlx::query("SAVEPOINT unit").execute(&mut **conn).await {
+                // Leave no half-open group behind.
+                flush(&mut g).await;
+                return Err(e);
+            }
         }
         Ok(Unit {
             guard: Some(g),
             state: self.state.clone(),
+            released: false,
         })
     }
 }
@@ -134,6 +144,8 @@ async fn flush(g: &mut State) {
 pub(crate) struct Unit {
     guard: Option<OwnedMutexGuard<State>>,
     state: Arc<Mutex<State>>,
+    /// The unit's last statement released its savepoint already ([`Unit::released`]).
+    released: bool,
 }
 
 impl Deref for Unit {
@@ -156,14 +168,27 @@ impl DerefMut for Unit {
 }
 
 impl Unit {
+    /// The SQL that releases the unit's savepoint: a store that ends the unit's last write
+    /// with it (one round trip less) says so with [`Unit::released`].
+    pub(crate) const RELEASE: &'static str = "RELEASE unit";
+
+    /// The unit's last statement ended with [`Unit::RELEASE`]: its writes have joined the
+    /// group, [`Unit::commit`] does not release again, and dropping the unit no longer rolls
+    /// them back.
+    pub(crate) fn released(&mut self) {
+        self.released = true;
+    }
+
     /// Adds the unit's writes to its group and returns once the group is committed (on disk).
     pub(crate) async fn commit(mut self) -> Result<(), sqlx::Error> {
         let mut g = self.guard.take().expect("live unit");
         let conn = g.conn.as_mut().expect("held");
-        if let Err(e) = sqlx::query("RELEASE unit").execute(&mut **conn).await {
-            g.rollback = true;
-            self.guard = Some(g);
-            return Err(e);
+        if !self.released {
+            if let Err(e) = sqlx::query(Self::RELEASE).execute(&mut **conn).await {
+                g.rollback = true;
+                self.guard = Some(g);
+                return Err(e);
+            }
         }
         let group = g.open;
         // Let the units waiting join the group, then commit it unless one of them has.
@@ -186,7 +211,8 @@ impl Drop for Unit {
         };
         // Dropped without commit: its savepoint is rolled back by whoever locks next; make
         // sure someone does, so that the group is committed and the connection returned.
-        g.rollback = true;
+        // (A released savepoint is gone: those writes are the group's now.)
+        g.rollback = !self.released;
         drop(g);
         let state = self.state.clone();
         if let Ok(rt) = tokio::runtime::Handle::try_current() {

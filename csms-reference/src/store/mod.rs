@@ -15,7 +15,7 @@ use serde::Serialize;
 mod group;
 mod sql;
 
-pub use sql::{PgStore, SqliteStore, DEFAULT_STORE_TIMEOUT};
+pub use sql::{pg_pool_size, PgStore, SqliteStore, DEFAULT_PG_POOL, DEFAULT_STORE_TIMEOUT};
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -440,6 +440,21 @@ pub trait StoreTx: Send {
         status: &str,
         at: &str,
     ) -> StoreResult<bool>;
+    /// The last write of a station message's unit: logs the CALL and then its answer and sets
+    /// the station's last-seen time to `at`. A store may do this in one statement (and, on
+    /// SQLite, end the unit's savepoint with it): nothing but [`commit`](Self::commit) may
+    /// follow. By default [`log_message`](Self::log_message), [`touch`](Self::touch),
+    /// [`log_message`](Self::log_message).
+    async fn log_exchange(
+        &mut self,
+        call: &MessageRecord,
+        answer: &MessageRecord,
+        at: &str,
+    ) -> StoreResult<()> {
+        self.log_message(call).await?;
+        self.touch(&call.station_id, at).await?;
+        self.log_message(answer).await
+    }
     /// Commits every write of the unit.
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }

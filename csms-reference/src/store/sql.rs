@@ -134,6 +134,9 @@ impl SqliteStore {
         // with ocpp-sim, 100 stations) instead of waiting. Serialising here never fails.
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
+            // No ping on every acquire (one more round trip to the connection's thread per
+            // group of units); a broken connection fails the unit's first statement instead.
+            .test_before_acquire(false)
             .connect_with(opts)
             .await?;
         migrator(SQLITE_MIGRATIONS).run(&pool).await?;
@@ -161,6 +164,22 @@ impl SqliteStore {
     pub fn cipher(&self) -> &Cipher {
         &self.cipher
     }
+}
+
+/// How many connections the PostgreSQL store opens at most unless `CSMS_DATABASE_POOL` says
+/// otherwise. Each unit of work (one station message) holds one connection from its `BEGIN`
+/// to its `COMMIT`, so this is how many messages are stored at once; PostgreSQL flushes the
+/// commits that wait together with one WAL write. 32 keeps well under PostgreSQL's default
+/// `max_connections` (100) with room for a second node, the API and `psql`.
+pub const DEFAULT_PG_POOL: u32 = 32;
+
+/// The PostgreSQL pool size: `CSMS_DATABASE_POOL` (1 or more) or [`DEFAULT_PG_POOL`].
+pub fn pg_pool_size() -> u32 {
+    std::env::var("CSMS_DATABASE_POOL")
+        .ok()
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(DEFAULT_PG_POOL)
 }
 
 /// The PostgreSQL store.
@@ -211,7 +230,10 @@ impl PgStore {
             opts = opts.options([("search_path", s)]);
         }
         let pool = PgPoolOptions::new()
-            .max_connections(8)
+            .max_connections(pg_pool_size())
+            // No round trip to check the connection before every unit of work; a broken one
+            // fails the unit's first statement (the station gets an InternalError and resends).
+            .test_before_acquire(false)
             .acquire_timeout(timeout)
             .connect_with(opts)
             .await?;
@@ -955,6 +977,17 @@ macro_rules! sql_store {
 
             async fn record_status(&mut self, s: &StatusRecord) -> StoreResult<()> {
                 let tx = &mut *self.0;
+                if MULTI_STATEMENT {
+                    // Both statements below in one round trip (same parameters, $8 the payload).
+                    sqlx::query("INSERT INTO connector_status (station_id, evse_id, connector_id, status, error_code, info, timestamp, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $9) \
+                                 ON CONFLICT (station_id, evse_id, connector_id) DO UPDATE SET status = $4, error_code = $5, info = $6, timestamp = $7, updated_at = $9; \
+                                 INSERT INTO status_history (station_id, evse_id, connector_id, status, error_code, info, timestamp, payload, received_at) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 \
+                                 WHERE $7 IS NULL OR NOT EXISTS (SELECT 1 FROM status_history WHERE station_id = $1 AND evse_id = $2 AND connector_id = $3 AND status = $4 AND timestamp = $7)")
+                        .bind(&s.station_id).bind(s.evse_id).bind(s.connector_id).bind(&s.status)
+                        .bind(&s.error_code).bind(&s.info).bind(&s.timestamp).bind(&s.payload).bind(&s.received_at)
+                        .execute(&mut *tx).await?;
+                    return Ok(());
+                }
                 sqlx::query("INSERT INTO connector_status (station_id, evse_id, connector_id, status, error_code, info, timestamp, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                              ON CONFLICT (station_id, evse_id, connector_id) DO UPDATE SET status = $4, error_code = $5, info = $6, timestamp = $7, updated_at = $8")
                     .bind(&s.station_id).bind(s.evse_id).bind(s.connector_id).bind(&s.status)
@@ -1037,18 +1070,17 @@ macro_rules! sql_store {
                     .bind(&e.meter_stop).bind(&e.stop_reason).bind(&e.charging_state).bind(e.seq_no)
                     .bind(e.offline).bind(e.reservation_id).bind(&e.received_at)
                     .execute(&mut *tx).await?;
-                for m in &e.meter_values {
-                    insert_meter(&mut *tx, &e.station_id, m, Some(event_id)).await?;
-                }
+                insert_meters(&mut *tx, &e.station_id, &e.meter_values, Some(event_id)).await?;
                 Ok(TxEventOutcome { duplicate: false })
             }
 
             async fn insert_meter_values(&mut self, station_id: &str, values: &[MeterValueRecord]) -> StoreResult<()> {
-                let tx = &mut *self.0;
-                for m in values {
-                    insert_meter(&mut *tx, station_id, m, None).await?;
-                }
+                insert_meters(&mut *self.0, station_id, values, None).await?;
                 Ok(())
+            }
+
+            async fn log_exchange(&mut self, call: &MessageRecord, answer: &MessageRecord, at: &str) -> StoreResult<()> {
+                self.exchange(call, answer, at).await
             }
 
             async fn upsert_variables(&mut self, station_id: &str, vars: &[VariableRecord]) -> StoreResult<()> {
@@ -1094,33 +1126,66 @@ macro_rules! sql_store {
 }
 
 macro_rules! insert_meter_fn {
-    ($name:ident, $db:ty) => {
+    ($name:ident, $db:ty, $multi_statement:expr) => {
+        /// Stores `values` in as few round trips as the backend allows: one multi-row insert
+        /// for the samples of a transaction event; the deduplicating inserts of a MeterValues
+        /// message in one multi-statement query on SQLite, one statement each on PostgreSQL
+        /// (whose prepared statements hold one statement).
         async fn $name(
             conn: &mut <$db as sqlx::Database>::Connection,
             station_id: &str,
-            m: &MeterValueRecord,
+            values: &[MeterValueRecord],
             source_event: Option<i64>,
         ) -> Result<(), sqlx::Error> {
+            const N: usize = 12;
+            fn marks(row: usize) -> String {
+                let v: Vec<String> = (1..=N).map(|k| format!("${}", row * N + k)).collect();
+                v.join(", ")
+            }
             // A MeterValues message redelivered (the CSMS stored it, then the station lost
             // the answer) adds nothing: a sample identical in every column is stored once.
             // Samples of a TransactionEvent are deduplicated with their event (seqNo).
-            let sql = if source_event.is_none() {
-                format!("INSERT INTO meter_values (station_id, {METER_COLS}, source_event) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 \
-                         WHERE NOT EXISTS (SELECT 1 FROM meter_values WHERE station_id = $1 AND source_event IS NULL AND transaction_id IS NOT DISTINCT FROM $2 \
-                           AND evse_id IS NOT DISTINCT FROM $3 AND timestamp = $4 AND value = $5 AND measurand IS NOT DISTINCT FROM $6 AND phase IS NOT DISTINCT FROM $7 \
-                           AND unit IS NOT DISTINCT FROM $8 AND context IS NOT DISTINCT FROM $9 AND location IS NOT DISTINCT FROM $10)")
+            fn dedup(row: usize) -> String {
+                let p = |k: usize| format!("${}", row * N + k);
+                format!("INSERT INTO meter_values (station_id, {METER_COLS}, source_event) SELECT {} \
+                         WHERE NOT EXISTS (SELECT 1 FROM meter_values WHERE station_id = {} AND source_event IS NULL AND transaction_id IS NOT DISTINCT FROM {} \
+                           AND evse_id IS NOT DISTINCT FROM {} AND timestamp = {} AND value = {} AND measurand IS NOT DISTINCT FROM {} AND phase IS NOT DISTINCT FROM {} \
+                           AND unit IS NOT DISTINCT FROM {} AND context IS NOT DISTINCT FROM {} AND location IS NOT DISTINCT FROM {})",
+                        marks(row), p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8), p(9), p(10))
+            }
+            if values.is_empty() {
+                return Ok(());
+            }
+            // At most 256 rows (3,072 parameters) per query, well below both backends' limits.
+            let batches: Vec<(String, &[MeterValueRecord])> = if source_event.is_some() {
+                values.chunks(256).map(|c| {
+                    let rows: Vec<String> = (0..c.len()).map(|r| format!("({})", marks(r))).collect();
+                    (format!("INSERT INTO meter_values (station_id, {METER_COLS}, source_event) VALUES {}", rows.join(", ")), c)
+                }).collect()
+            } else if $multi_statement {
+                values.chunks(256).map(|c| {
+                    let stmts: Vec<String> = (0..c.len()).map(dedup).collect();
+                    (stmts.join("; "), c)
+                }).collect()
             } else {
-                format!("INSERT INTO meter_values (station_id, {METER_COLS}, source_event) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+                values.chunks(1).map(|c| (dedup(0), c)).collect()
             };
-            sqlx::query(&sql)
-                .bind(station_id).bind(&m.transaction_id).bind(m.evse_id).bind(&m.timestamp).bind(&m.value)
-                .bind(&m.measurand).bind(&m.phase).bind(&m.unit).bind(&m.context).bind(&m.location)
-                .bind(&m.signed_data).bind(source_event)
-                .execute(conn).await?;
+            for (sql, rows) in &batches {
+                let mut q = sqlx::query(sql);
+                for m in rows.iter() {
+                    q = q.bind(station_id).bind(&m.transaction_id).bind(m.evse_id).bind(&m.timestamp).bind(&m.value)
+                        .bind(&m.measurand).bind(&m.phase).bind(&m.unit).bind(&m.context).bind(&m.location)
+                        .bind(&m.signed_data).bind(source_event);
+                }
+                q.execute(&mut *conn).await?;
+            }
             Ok(())
         }
     };
 }
+
+/// The columns of a message log row, as the exchange inserts bind them.
+const LOG_ROW: &str = "station_id, direction, kind, message_id, action, payload, at";
 
 mod sqlite_impl {
     use super::*;
@@ -1132,7 +1197,39 @@ mod sqlite_impl {
             Ok(Tx(self.group.begin().await?, self.cipher.clone()))
         }
     }
-    insert_meter_fn!(insert_meter, sqlx::Sqlite);
+    /// A query may hold several statements (sharing its numbered parameters).
+    const MULTI_STATEMENT: bool = true;
+    insert_meter_fn!(insert_meters, sqlx::Sqlite, MULTI_STATEMENT);
+    impl Tx {
+        /// The CALL and its answer logged, the station touched and the unit's savepoint
+        /// released: one round trip to the connection's thread instead of four.
+        async fn exchange(
+            &mut self,
+            call: &MessageRecord,
+            answer: &MessageRecord,
+            at: &str,
+        ) -> StoreResult<()> {
+            let sql = format!(
+                "INSERT INTO message_log ({LOG_ROW}) VALUES ($1, $2, $3, $4, $5, $6, $7), ($8, $9, $10, $11, $12, $13, $14); \
+                 UPDATE stations SET last_seen = $15 WHERE id = $1; {}",
+                crate::store::group::Unit::RELEASE
+            );
+            let mut q = sqlx::query(&sql);
+            for m in [call, answer] {
+                q = q
+                    .bind(&m.station_id)
+                    .bind(&m.direction)
+                    .bind(&m.kind)
+                    .bind(&m.message_id)
+                    .bind(&m.action)
+                    .bind(self.1.seal(&m.payload))
+                    .bind(&m.at);
+            }
+            q.bind(at).execute(&mut *self.0).await?;
+            self.0.released();
+            Ok(())
+        }
+    }
     sql_store!(SqliteStore, Tx);
 }
 
@@ -1147,6 +1244,35 @@ mod pg_impl {
             Ok(Tx(self.pool.begin().await?, self.cipher.clone()))
         }
     }
-    insert_meter_fn!(insert_meter, sqlx::Postgres);
+    /// A prepared statement is one statement.
+    const MULTI_STATEMENT: bool = false;
+    insert_meter_fn!(insert_meters, sqlx::Postgres, MULTI_STATEMENT);
+    impl Tx {
+        /// The CALL and its answer logged and the station touched, in one statement.
+        async fn exchange(
+            &mut self,
+            call: &MessageRecord,
+            answer: &MessageRecord,
+            at: &str,
+        ) -> StoreResult<()> {
+            let sql = format!(
+                "WITH touched AS (UPDATE stations SET last_seen = $15 WHERE id = $1) \
+                 INSERT INTO message_log ({LOG_ROW}) VALUES ($1, $2, $3, $4, $5, $6, $7), ($8, $9, $10, $11, $12, $13, $14)"
+            );
+            let mut q = sqlx::query(&sql);
+            for m in [call, answer] {
+                q = q
+                    .bind(&m.station_id)
+                    .bind(&m.direction)
+                    .bind(&m.kind)
+                    .bind(&m.message_id)
+                    .bind(&m.action)
+                    .bind(self.1.seal(&m.payload))
+                    .bind(&m.at);
+            }
+            q.bind(at).execute(&mut *self.0).await?;
+            Ok(())
+        }
+    }
     sql_store!(PgStore, Tx);
 }
