@@ -762,16 +762,38 @@ async fn credentials<S: Storage>(
     }
 }
 
-/// Whether the caller named the party `country_code`/`party_id` among its roles in the
-/// credentials handshake (or is a hub, which speaks for many parties).
-fn owned_by_caller(ctx: &RequestContext, country_code: &str, party_id: &str) -> bool {
-    ctx.registration.as_ref().is_some_and(|r| {
-        r.roles.iter().any(|role| {
-            role.role == crate::v221::Role::Hub
-                || (role.country_code.0.eq_ignore_ascii_case(country_code)
-                    && role.party_id.0.eq_ignore_ascii_case(party_id))
+/// Whether the caller may reach the client owned objects of the party
+/// `country_code`/`party_id`: it named the party among its roles in the credentials
+/// handshake, or it is a hub (which speaks for many parties) and no other registered partner
+/// that is not a hub named the party (a hub must not overwrite a directly connected
+/// partner's tokens or sessions).
+fn owned_by_caller(
+    registry: &Registry,
+    ctx: &RequestContext,
+    country_code: &str,
+    party_id: &str,
+) -> bool {
+    let names = |roles: &[CredentialsRole]| {
+        roles.iter().any(|role| {
+            role.country_code.0.eq_ignore_ascii_case(country_code)
+                && role.party_id.0.eq_ignore_ascii_case(party_id)
         })
-    })
+    };
+    let is_hub =
+        |roles: &[CredentialsRole]| roles.iter().any(|role| role.role == crate::v221::Role::Hub);
+    let Some(r) = ctx.registration.as_ref() else {
+        return false;
+    };
+    if names(&r.roles) {
+        return true;
+    }
+    is_hub(&r.roles)
+        && !registry.peers().any(|p| match &p.state {
+            PeerState::Registered(other) => {
+                p.id != ctx.peer && !is_hub(&other.roles) && names(&other.roles)
+            }
+            _ => false,
+        })
 }
 
 fn not_found_code(module: &ModuleId) -> StatusCode {
@@ -1006,7 +1028,8 @@ fn module_request<S: Storage>(
         // HTTP 404), so that no partner can read, overwrite or remove another one's data. A
         // hub speaks for many parties; ClientInfo objects describe other parties.
         (InterfaceRole::Receiver, _)
-            if *module != ModuleId::HubClientInfo && !owned_by_caller(ctx, &ids[0], &ids[1]) =>
+            if *module != ModuleId::HubClientInfo
+                && !owned_by_caller(&server.registry(), ctx, &ids[0], &ids[1]) =>
         {
             Err(OcpiError::not_found(
                 not_found_code(module),
