@@ -1015,7 +1015,9 @@ fn via<A: DeserializeOwned, B: Serialize>(
 /// of other modules, and any object between versions of one family (2.2 and 2.2.1), are
 /// returned unchanged. `parties` names the owner when upgrading 2.1.1 objects. A session
 /// downgraded to 2.1.1 embeds its location: `location` is that location in the `from` version
-/// ([`ConvertError::MissingLocation`] without it).
+/// ([`ConvertError::MissingLocation`] without it). A CDR downgraded to 2.1.1 takes its EVSE
+/// and connector from `location` when given (voltage, amperage, status as published), else
+/// rebuilds them from `cdr_location` with voltage and amperage 0.
 pub fn convert_json(
     module: &v221::ModuleId,
     from: &v221::VersionNumber,
@@ -1081,12 +1083,47 @@ pub fn convert_json(
         (M::Sessions, ..) => via(value, session_230_to_221),
         (M::Cdrs, 0, 1) => via(value, |x| cdr_211_to_221(x, p)),
         (M::Cdrs, 0, _) => via(value, |x| cdr_211_to_230(x, p)),
-        (M::Cdrs, 1, 0) => via(value, cdr_221_to_211),
+        (M::Cdrs, 1, 0) => cdr_location_from(via(value, cdr_221_to_211)?, location_211),
         (M::Cdrs, 1, _) => via(value, cdr_221_to_230),
-        (M::Cdrs, _, 0) => via(value, cdr_230_to_211),
+        (M::Cdrs, _, 0) => cdr_location_from(via(value, cdr_230_to_211)?, location_211),
         (M::Cdrs, ..) => via(value, cdr_230_to_221),
         _ => same(),
     }
+}
+
+/// A CDR converted to 2.1.1 with its `location` rebuilt from `cdr_location` (connector voltage
+/// and amperage unknown, written as 0): when the caller passed the published location, the
+/// CDR's EVSE and connector are taken from it instead (status, voltage, amperage, tariff), the
+/// EVSE narrowed to the connector charged at. Without a location the rebuilt one is kept.
+fn cdr_location_from(
+    mut c: Converted<Value>,
+    location_211: impl FnOnce() -> Result<v211::Location, ConvertError>,
+) -> Result<Converted<Value>, ConvertError> {
+    let Ok(published) = location_211().and_then(|l| Ok(serde_json::to_value(l)?)) else {
+        return Ok(c);
+    };
+    let Some(rebuilt) = c.value.get("location") else {
+        return Ok(c);
+    };
+    let evse_uid = rebuilt.pointer("/evses/0/uid").cloned();
+    let connector_id = rebuilt.pointer("/evses/0/connectors/0/id").cloned();
+    let evse = published
+        .get("evses")
+        .and_then(Value::as_array)
+        .and_then(|evses| evses.iter().find(|e| e.get("uid") == evse_uid.as_ref()));
+    let connector = evse
+        .and_then(|e| e.get("connectors"))
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.iter().find(|x| x.get("id") == connector_id.as_ref()));
+    let (Some(evse), Some(connector)) = (evse, connector) else {
+        return Ok(c);
+    };
+    let mut evse = evse.clone();
+    evse["connectors"] = Value::Array(vec![connector.clone()]);
+    let mut location = published;
+    location["evses"] = Value::Array(vec![evse]);
+    c.value["location"] = location;
+    Ok(c)
 }
 
 /// The interface a 2.1.1 endpoint implements: 2.1.1 version details name no interface role,

@@ -240,3 +240,66 @@ fn tokens_between_versions() {
     assert!(back.is_lossless());
     assert_eq!(back.value, t);
 }
+
+#[test]
+fn cdr_to_211_takes_evse_and_connector_from_the_published_location() {
+    // The 2.2.1 location the CDR was charged at, as the CPO publishes it.
+    let location = json!({"country_code": "NL", "party_id": "CPO", "id": "LOC0", "publish": true,
+        "address": "Street 1", "city": "Utrecht", "postal_code": "3511", "country": "NLD",
+        "coordinates": {"latitude": "52.090736", "longitude": "5.121420"}, "time_zone": "Europe/Amsterdam",
+        "evses": [
+            {"uid": "EVSE9", "evse_id": "NL*CPO*E9", "status": "AVAILABLE",
+             "connectors": [{"id": "1", "standard": "IEC_62196_T2", "format": "SOCKET",
+                "power_type": "AC_1_PHASE", "max_voltage": 230, "max_amperage": 16,
+                "last_updated": "2024-01-01T00:00:00Z"}],
+             "last_updated": "2024-01-01T00:00:00Z"},
+            {"uid": "EVSE0", "evse_id": "NL*CPO*E0", "status": "CHARGING",
+             "connectors": [
+                {"id": "1", "standard": "IEC_62196_T2", "format": "SOCKET",
+                 "power_type": "AC_3_PHASE", "max_voltage": 230, "max_amperage": 32,
+                 "tariff_ids": ["T1"], "last_updated": "2024-01-01T00:00:00Z"},
+                {"id": "2", "standard": "DOMESTIC_F", "format": "SOCKET",
+                 "power_type": "AC_1_PHASE", "max_voltage": 230, "max_amperage": 10,
+                 "last_updated": "2024-01-01T00:00:00Z"}],
+             "last_updated": "2024-01-01T00:00:00Z"}],
+        "last_updated": "2024-01-01T00:00:00Z"});
+    let cdr = serde_json::to_value(cdr_221()).unwrap();
+    let (v221, v211) = (v221::VersionNumber::V2_2_1, v221::VersionNumber::V2_1_1);
+    let m = v221::ModuleId::Cdrs;
+    let with = convert_json(&m, &v221, &v211, &cdr, &parties(), Some(&location)).unwrap();
+    let l = &with.value["location"];
+    assert_eq!(l["id"], "LOC0");
+    assert_eq!(
+        l["time_zone"], "Europe/Amsterdam",
+        "the published location, not a rebuilt one"
+    );
+    assert_eq!(
+        l["evses"].as_array().unwrap().len(),
+        1,
+        "only the EVSE charged at"
+    );
+    assert_eq!(l["evses"][0]["uid"], "EVSE0");
+    assert_eq!(l["evses"][0]["status"], "CHARGING");
+    let connectors = l["evses"][0]["connectors"].as_array().unwrap();
+    assert_eq!(connectors.len(), 1, "only the connector charged at");
+    assert_eq!(connectors[0]["id"], "1");
+    assert_eq!(connectors[0]["amperage"], 32);
+    assert_eq!(connectors[0]["voltage"], 230);
+    let typed: v211::Cdr = serde_json::from_value(with.value.clone()).unwrap();
+    typed.validate().unwrap();
+
+    // Without the location (or with one that lacks the EVSE) the rebuilt one stays, zeroed.
+    let without = convert_json(&m, &v221, &v211, &cdr, &parties(), None).unwrap();
+    assert_eq!(
+        without.value["location"]["evses"][0]["connectors"][0]["amperage"],
+        0
+    );
+    let mut other = location.clone();
+    other["evses"].as_array_mut().unwrap().remove(1);
+    let missing = convert_json(&m, &v221, &v211, &cdr, &parties(), Some(&other)).unwrap();
+    assert_eq!(missing.value["location"]["evses"][0]["uid"], "EVSE0");
+    assert_eq!(
+        missing.value["location"]["evses"][0]["connectors"][0]["amperage"],
+        0
+    );
+}
