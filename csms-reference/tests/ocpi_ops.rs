@@ -157,6 +157,8 @@ const HANG: u8 = 1;
 const DOWN: u8 = 2;
 /// 429 with `Retry-After: 1` once, then normal.
 const LIMIT_ONCE: u8 = 3;
+/// 429 with `Retry-After: u64::MAX` seconds once, then normal.
+const LIMIT_HUGE: u8 = 4;
 
 /// A request a partner answered normally: method, path, headers (lower-case names), body.
 type Seen = (String, String, Vec<(String, String)>, Value);
@@ -232,6 +234,16 @@ async fn partner(role: CredentialsRole, cpo_versions: &str) -> Partner {
                         return (
                             axum::http::StatusCode::TOO_MANY_REQUESTS,
                             [("retry-after", "1")],
+                            axum::Json(json!({"status_code": 2000,
+                                "timestamp": "2024-01-01T00:00:00Z"})),
+                        )
+                            .into_response();
+                    }
+                    LIMIT_HUGE if module => {
+                        mode.store(NORMAL, Ordering::SeqCst);
+                        return (
+                            axum::http::StatusCode::TOO_MANY_REQUESTS,
+                            [("retry-after", "18446744073709551615")],
                             axum::Json(json!({"status_code": 2000,
                                 "timestamp": "2024-01-01T00:00:00Z"})),
                         )
@@ -659,12 +671,15 @@ async fn rate_limits_both_ways() {
         )),
         "{m}"
     );
-    assert!(
-        !m.contains(&format!(
-            "csms_ocpi_rate_limited_total{{partner=\"{id}\",direction=\"in\"}} 0"
-        )),
-        "{m}"
-    );
+    let limited_in = format!("csms_ocpi_rate_limited_total{{partner=\"{id}\",direction=\"in\"}} ");
+    let n: u64 = m
+        .lines()
+        .find_map(|l| l.strip_prefix(limited_in.as_str()))
+        .unwrap_or_else(|| panic!("no {limited_in} in {m}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(n >= 1, "{m}");
     // The ocpi client waits Retry-After and gets through.
     let client = Client::new(token_c.clone(), TokenEncoding::Base64);
     let _: Vec<Value> = client.get(&url).await.unwrap();
@@ -681,6 +696,18 @@ async fn rate_limits_both_ways() {
     assert_eq!(h["circuit"], "closed", "{h}");
     assert_eq!(h["pushes_delivered"], 2, "{h}");
     assert_eq!(p.tariff_puts(), ["T0", "T1"]);
+
+    // A partner's absurd Retry-After (u64::MAX seconds) is clamped to the longest backoff
+    // (1 s here): no overflow killing the partner's delivery, no push parked for ages.
+    p.mode.store(LIMIT_HUGE, Ordering::SeqCst);
+    put_tariff(&csms, "T2", 0.30).await;
+    eventually("T2 after the partner's huge Retry-After", || async {
+        p.tariff("T2").is_some().then_some(())
+    })
+    .await;
+    let h = health(&csms, id).await;
+    assert_eq!(h["rate_limited_out"], 2, "{h}");
+    assert_eq!(p.tariff_puts(), ["T0", "T1", "T2"]);
     csms.shutdown().await;
 }
 
@@ -781,6 +808,35 @@ async fn a_hub_gets_routing_headers_and_puts_client_info() {
     assert_eq!(h("ocpi-to-country-code").as_deref(), Some("DE"));
     assert_eq!(h("ocpi-to-party-id").as_deref(), Some("ABC"));
     assert_eq!(h("ocpi-from-party-id").as_deref(), Some("CPO"));
+
+    // The audit log keeps no customer token id (the log is not encrypted at rest): neither
+    // in the hub's token PUTs nor in our real-time authorization's URL.
+    let audit = eventually("the real-time authorization audited", || async {
+        let (_, audit) = api(
+            reqwest::Method::GET,
+            format!("{}/ocpi/audit?partner={id}&limit=100", csms.api_url()),
+            None,
+        )
+        .await;
+        let items = audit["items"].as_array()?.clone();
+        items
+            .iter()
+            .any(|r| r["direction"] == "out" && r["method"] == "POST" && r["module"] == "tokens")
+            .then_some(items)
+    })
+    .await;
+    let puts = audit
+        .iter()
+        .filter(|r| r["module"] == "tokens" && r["method"] == "PUT")
+        .count();
+    assert_eq!(puts, 2, "{audit:?}");
+    for r in &audit {
+        let url = r["url"].as_str().unwrap();
+        assert!(
+            !url.contains("HUBTOK") && !url.contains("HUBRT"),
+            "a token id in the audit log: {r}"
+        );
+    }
 
     // Our broadcast push to the hub: from us, to the hub.
     put_tariff(&csms, "T1", 0.25).await;

@@ -455,7 +455,8 @@ impl CommandsReceiver for CpoHandlers {
                 );
             }
         }
-        let client = ctx.client().map(|c| cpo.audited(ctx.peer, "commands", c));
+        // To a hub: routed back to the requesting party.
+        let client = ctx.client().map(|c| cpo.audited_reply(ctx, "commands", c));
         let version = ctx.version.clone();
         let command = request.command.clone();
         let response_url = request.response_url.clone();
@@ -583,9 +584,10 @@ impl ChargingProfilesReceiver for CpoHandlers {
             .and_then(|v| v.get("evse").and_then(Value::as_i64))
             .unwrap_or(1);
         let (action, payload) = ocpp_profile(version, evse, &tx, &request.charging_profile)?;
+        // To a hub: routed back to the requesting party.
         let client = ctx
             .client()
-            .map(|c| cpo.audited(ctx.peer, "chargingprofiles", c));
+            .map(|c| cpo.audited_reply(ctx, "chargingprofiles", c));
         let url = request.response_url.0.clone();
         let Some(slot) = InFlight::take() else {
             return refuse(ChargingProfileResponseType::Rejected);

@@ -561,6 +561,7 @@ impl OcpiCpo {
             t.abort();
             let _ = t.await;
         }
+        self.ops.flush_audit().await;
         self.server.storage.flush().await;
     }
 
@@ -704,7 +705,7 @@ impl OcpiCpo {
     }
 
     /// The partner that owns a party (an eMSP role with this country code and party id), or
-    /// else the hub through which it is reached.
+    /// else the hub through which it is reached ([`ops`]' `hub_for_party`).
     fn owner_of(&self, country_code: &str, party_id: &str) -> Option<u64> {
         self.registered()
             .into_iter()
@@ -717,7 +718,7 @@ impl OcpiCpo {
                     })
                     .then_some(id)
             })
-            .or_else(|| self.hub_for())
+            .or_else(|| self.hub_for_party(country_code, party_id))
     }
 
     /// Queues a push to one partner (its Receiver interface of `module`), after the objects
@@ -812,7 +813,7 @@ impl OcpiCpo {
         let url = Self::endpoint(&reg, &ModuleId::Tokens, &InterfaceRole::Sender)
             .ok_or("the partner offers no real-time authorization")?;
         if !self.ops.reachable(partner) {
-            return Err("the partner's circuit is open".into());
+            return Err("the partner's real-time authorization circuit is open".into());
         }
         let location = locations::references_of(self, station);
         let client = self.partner_client(
@@ -822,10 +823,11 @@ impl OcpiCpo {
             Some((cc.to_owned(), pid.to_owned())),
             None,
         );
-        client
+        let r = client
             .authorize_token::<Value, Value>(&url, uid, ty, location.as_ref())
-            .await
-            .map_err(|e| e.to_string())
+            .await;
+        self.ops.realtime_answered(partner, &r);
+        r.map_err(|e| e.to_string())
     }
 
     /// The decision on a token a station presented; `None` when no eMSP issued it.
@@ -882,11 +884,11 @@ impl OcpiCpo {
                     allowed
                 }
                 Err(e) if whitelist == "ALLOWED_OFFLINE" => {
-                    tracing::warn!(token = uid, error = %e, "eMSP unreachable: ALLOWED_OFFLINE token checked against the list");
+                    tracing::warn!(error = %e, "eMSP unreachable: ALLOWED_OFFLINE token checked against the list");
                     from_list.to_owned()
                 }
                 Err(e) => {
-                    tracing::warn!(token = uid, error = %e, "eMSP unreachable: NEVER-whitelisted token refused");
+                    tracing::warn!(error = %e, "eMSP unreachable: NEVER-whitelisted token refused");
                     "UNREACHABLE".to_owned()
                 }
             },

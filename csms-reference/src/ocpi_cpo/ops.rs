@@ -17,17 +17,28 @@
 //! its pushes stay queued in the persisted outbox, in order. Then the circuit is half open:
 //! one push is sent as a probe; its success closes the circuit, its failure opens it again
 //! for twice the previous cool-down (capped at 32 times `circuit_cooldown_seconds`). Real-time
-//! authorization is not sent to a partner whose circuit is open (the token is decided as if
-//! the partner could not be reached). The state is in the operator API's partner listing
+//! authorization has a circuit of its own, opened by its own failed requests (connection
+//! failures, 5xx) with the same settings, so one push the partner keeps refusing does not stop
+//! the authorization of its customers' tokens; while that circuit is open the token is decided
+//! as if the partner could not be reached. The state is in the operator API's partner listing
 //! (`health`) and in the metrics.
 //!
 //! # Audit log
-//! Every request a partner makes to us and every request we make to a partner (each attempt)
-//! is recorded in `ocpi_audit` (migration 0005): time, direction (`in`, `out`), partner,
-//! party (for a hub, the party of the `OCPI-from-*` headers of its requests and of the
-//! `OCPI-to-*` headers of ours), method, URL, module, HTTP status, OCPI status code,
-//! `X-Request-ID`, `X-Correlation-ID`, duration and error; never a token or a body. Rows
-//! older than `audit_retention_days` and beyond the newest `audit_max_rows` are pruned.
+//! Every request a partner makes to us and every request we make to a partner through the
+//! bridge's clients (pushes, real-time authorization, command and charging-profile results;
+//! each attempt) is recorded in `ocpi_audit` (migration 0005): time, direction (`in`, `out`),
+//! partner, party (for a hub, the party of the `OCPI-from-*` headers of its requests and of
+//! the `OCPI-to-*` headers of ours), method, URL, module, HTTP status, OCPI status code,
+//! `X-Request-ID`, `X-Correlation-ID`, duration and error; never a token or a body. Not
+//! audited: the credentials handshake's own `versions` and `details` requests to a partner
+//! (made by the `ocpi` crate's registration), and requests without a known token refused by
+//! the rate limit (counted in `csms_ocpi_requests_total{partner="unknown"}` only, so a flood
+//! of them cannot flood the log). URLs are kept without customer token ids (the uid segment
+//! of a Tokens URL is replaced with `…`) and cut to 512 characters. Rows wait in a bounded
+//! queue for the writer; when it is full they are dropped and counted
+//! (`csms_ocpi_audit_dropped_total`); the queue is written out at shutdown. Rows
+//! older than `audit_retention_days` and beyond the newest `audit_max_rows` are pruned (in
+//! chunks of 5,000 rows per statement).
 //! `GET /api/ocpi/audit?partner=&limit=&before=` reads it newest first.
 //!
 //! # Metrics
@@ -40,6 +51,7 @@
 //! | `csms_ocpi_requests_total` | `partner`, `status` | requests partners made to us, by HTTP status |
 //! | `csms_ocpi_rate_limited_total` | `partner`, `direction` | requests refused by our limit (`in`) and 429s partners answered us (`out`) |
 //! | `csms_ocpi_partner_last_success_timestamp_seconds` | `partner` | last delivered push (Unix time) |
+//! | `csms_ocpi_audit_dropped_total` | | audit rows dropped because the writer's queue was full |
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -239,28 +251,56 @@ struct Health {
     bucket_out: Option<Bucket>,
     /// A partner's `Retry-After`: no push before this.
     not_before: Option<Instant>,
+    /// Real-time authorization's own circuit (its failures only: a push the partner keeps
+    /// failing must not stop the authorization of its customers' tokens).
+    realtime: Circuit,
 }
 
 /// The key of requests without a known credentials token.
 const ANONYMOUS: u64 = u64::MAX;
+
+/// Audit rows waiting for the writer at most; beyond, rows are dropped (and counted) rather
+/// than queued without bound (a flood of requests must not grow memory).
+const AUDIT_QUEUE: usize = 10_000;
+
+/// The longest URL kept in an audit row (characters; longer ones are cut).
+const AUDIT_URL_MAX: usize = 512;
+
+/// What the audit writer gets.
+#[derive(Debug)]
+enum AuditMsg {
+    Row(Box<AuditRow>),
+    /// Answered when every row queued before is written.
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
 
 /// Rate limits, circuits and health of every partner; the audit log's writer.
 #[derive(Debug)]
 pub struct Ops {
     settings: OpsSettings,
     partners: Mutex<HashMap<u64, Health>>,
-    audit: mpsc::UnboundedSender<AuditRow>,
+    audit: mpsc::Sender<AuditMsg>,
+    /// Audit rows dropped because the writer's queue was full.
+    audit_dropped: std::sync::atomic::AtomicU64,
+    /// Parties (upper-case country code and party id) a hub PUT a token or a `ClientInfo`
+    /// for, and that hub (the latest): sessions and CDRs of that party go through it.
+    hub_parties: Mutex<HashMap<(String, String), u64>>,
+    /// Whether `hub_parties` was filled from the stored tokens (once, at the first need).
+    hub_parties_seeded: std::sync::atomic::AtomicBool,
 }
 
 impl Ops {
     /// A new registry writing audit rows to `db` (from a task; pruning now and then).
     pub(super) fn start(settings: OpsSettings, db: Arc<dyn super::db::OcpiDb>) -> Arc<Ops> {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(AUDIT_QUEUE);
         tokio::spawn(audit_writer(db, rx, settings.clone()));
         Arc::new(Ops {
             settings,
             partners: Mutex::default(),
             audit: tx,
+            audit_dropped: Default::default(),
+            hub_parties: Mutex::default(),
+            hub_parties_seeded: Default::default(),
         })
     }
 
@@ -283,6 +323,7 @@ impl Ops {
                 bucket_out: (s.push_rate_per_second > 0)
                     .then(|| Bucket::new(s.push_rate_per_second, s.push_rate_per_second, now)),
                 not_before: None,
+                realtime: Circuit::default(),
             }
         });
         f(h)
@@ -331,9 +372,34 @@ impl Ops {
         })
     }
 
-    /// Whether real-time requests to `partner` should be tried (its circuit is not open).
+    /// Whether real-time authorization requests to `partner` should be tried: their own
+    /// circuit (opened by failed real-time requests, not by failed pushes) is not open.
     pub(super) fn reachable(&self, partner: u64) -> bool {
-        self.with(partner, |h| h.circuit.state != CircuitState::Open)
+        self.with(partner, |h| h.realtime.allow(Instant::now()).is_ok())
+    }
+
+    /// The result of a real-time authorization request to `partner`: a connection failure,
+    /// timeout or 5xx counts against its real-time circuit; any answer closes it.
+    pub(super) fn realtime_answered<T>(
+        &self,
+        partner: u64,
+        r: &Result<T, ocpi::client::ClientError>,
+    ) {
+        let failed = match r {
+            Ok(_) => false,
+            Err(e) => e.http_status().is_none_or(|s| s >= 500 || s == 408),
+        };
+        let (n, cd) = (
+            self.settings.circuit_failures,
+            self.settings.circuit_cooldown,
+        );
+        self.with(partner, |h| {
+            if failed {
+                h.realtime.failure(Instant::now(), n, cd);
+            } else {
+                h.realtime.success();
+            }
+        });
     }
 
     /// A push was delivered (or refused for good when `dropped`: the partner answered).
@@ -370,7 +436,12 @@ impl Ops {
     pub(super) fn rate_limited_out(&self, partner: u64, retry_after: Duration) {
         self.with(partner, |h| {
             h.limited_out += 1;
-            h.not_before = Some(Instant::now() + retry_after);
+            // A partner's Retry-After is not trusted to fit the clock (the caller clamps it).
+            let now = Instant::now();
+            h.not_before = Some(
+                now.checked_add(retry_after)
+                    .unwrap_or_else(|| now + Duration::from_secs(3600)),
+            );
         });
     }
 
@@ -392,9 +463,50 @@ impl Ops {
         })
     }
 
-    /// Queues an audit row.
-    pub(super) fn audit(&self, row: AuditRow) {
-        let _ = self.audit.send(row);
+    /// Queues an audit row (its URL redacted and cut to [`AUDIT_URL_MAX`]); dropped and
+    /// counted (`csms_ocpi_audit_dropped_total`) when the writer's queue is full.
+    pub(super) fn audit(&self, mut row: AuditRow) {
+        row.url = audit_url(&row.url);
+        if let Err(mpsc::error::TrySendError::Full(_)) =
+            self.audit.try_send(AuditMsg::Row(Box::new(row)))
+        {
+            self.audit_dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Records that `partner`, when a hub, PUT the token or `ClientInfo` of `url` (the party
+    /// of `…/tokens/{cc}/{pid}/{uid}` or `…/hubclientinfo/{cc}/{pid}`).
+    fn hub_put(&self, partner: u64, url: &str, cpo: &OcpiCpo) {
+        let path = url.split('?').next().unwrap_or("");
+        let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let Some(i) = segs
+            .iter()
+            .rposition(|s| *s == "tokens" || *s == "hubclientinfo")
+        else {
+            return;
+        };
+        let (Some(cc), Some(pid)) = (segs.get(i + 1), segs.get(i + 2)) else {
+            return;
+        };
+        if !cpo.registration(partner).is_some_and(|r| is_hub(&r)) {
+            return;
+        }
+        self.hub_parties
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((cc.to_ascii_uppercase(), pid.to_ascii_uppercase()), partner);
+    }
+
+    /// Waits until the audit rows queued so far are written (at shutdown; at most 5 s).
+    pub(super) async fn flush_audit(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            if self.audit.send(AuditMsg::Flush(tx)).await.is_ok() {
+                let _ = rx.await;
+            }
+        })
+        .await;
     }
 }
 
@@ -506,6 +618,18 @@ impl crate::metrics::MetricsSource for Ops {
         }
         family(
             o,
+            "csms_ocpi_audit_dropped_total",
+            "counter",
+            "OCPI audit rows dropped because the audit writer's queue was full.",
+        );
+        let _ = writeln!(
+            o,
+            "csms_ocpi_audit_dropped_total {}",
+            self.audit_dropped
+                .load(std::sync::atomic::Ordering::Relaxed)
+        );
+        family(
+            o,
             "csms_ocpi_partner_last_success_timestamp_seconds",
             "gauge",
             "When a push to the partner was last delivered (Unix time).",
@@ -573,26 +697,119 @@ impl OcpiCpo {
         })
     }
 
-    /// `client` (e.g. a handler context's, [`ocpi::handlers::RequestContext::client`]) with its
-    /// exchanges written to the audit log as requests to `partner` of `module` (its own
-    /// observer, if any, is replaced).
-    pub(super) fn audited(&self, partner: u64, module: &str, client: Client) -> Client {
+    /// `client` (a handler context's, [`ocpi::handlers::RequestContext::client`]) answering a
+    /// request asynchronously (command and charging-profile results POSTed to a
+    /// `response_url`), its exchanges written to the audit log as requests to the caller of
+    /// `module` (its own observer, if any, is replaced); when the caller is a hub, with
+    /// the routing headers back to the party that made the request (its `OCPI-from-*`
+    /// headers) from us, so the hub can deliver the result; audited as that party's.
+    pub(super) fn audited_reply(
+        &self,
+        ctx: &ocpi::handlers::RequestContext,
+        module: &str,
+        mut client: Client,
+    ) -> Client {
+        let mut party = None;
+        if ctx.registration.as_ref().is_some_and(is_hub) {
+            if let (Some(cc), Some(pid)) = (
+                ctx.routing.from_country_code.as_deref(),
+                ctx.routing.from_party_id.as_deref(),
+            ) {
+                let (ours_cc, ours_pid) = self.party();
+                client = client.with_routing(Routing::new((ours_cc, ours_pid), (cc, pid)));
+                party = Some(format!("{cc}*{pid}"));
+            }
+        }
         let ops = self.ops.clone();
         let module = module.to_owned();
+        let partner = ctx.peer;
         client.with_observer(move |x| {
-            let mut row = AuditRow::out(partner, None, x);
+            let mut row = AuditRow::out(partner, party.clone(), x);
             row.module = Some(module.clone());
             ops.audit(row);
         })
     }
 
-    /// The partner for a party that has none of its own: a registered hub (the first one;
-    /// `ClientInfo` does not name the hub that sent it).
+    /// The registered hub with the lowest id (deterministic), the one that speaks for the
+    /// parties without a partner of their own when the bridge serves a hub's requests.
     pub(super) fn hub_for(&self) -> Option<u64> {
         self.registered()
             .into_iter()
-            .find(|(_, r)| is_hub(r))
+            .filter(|(_, r)| is_hub(r))
             .map(|(id, _)| id)
+            .min()
+    }
+
+    /// The hub through which a party without a partner of its own is reached: the hub that
+    /// PUT a token or a `ClientInfo` of that party (seen since the start, or, for the tokens
+    /// stored before, the lowest-id hub), else the lowest-id hub if a hub announced the party
+    /// in a `ClientInfo`; `None` for a party no hub spoke of (its sessions and CDRs go
+    /// nowhere rather than to an arbitrary hub).
+    pub(super) fn hub_for_party(&self, country_code: &str, party_id: &str) -> Option<u64> {
+        let hubs: Vec<u64> = self
+            .registered()
+            .into_iter()
+            .filter(|(_, r)| is_hub(r))
+            .map(|(id, _)| id)
+            .collect();
+        let lowest = hubs.iter().copied().min()?;
+        let key = (
+            country_code.to_ascii_uppercase(),
+            party_id.to_ascii_uppercase(),
+        );
+        if !self
+            .ops
+            .hub_parties_seeded
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            // Tokens stored before this start: which hub PUT them is not stored; the
+            // lowest-id hub (exact with one hub). Later PUTs record their hub.
+            let stored: Vec<(String, String)> = self
+                .storage()
+                .list_kind(ocpi::v221::ModuleId::Tokens.as_str(), "RECEIVER")
+                .into_iter()
+                .filter_map(|(ids, _)| {
+                    Some((
+                        ids.first()?.to_ascii_uppercase(),
+                        ids.get(1)?.to_ascii_uppercase(),
+                    ))
+                })
+                .collect();
+            let mut m = self
+                .ops
+                .hub_parties
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            for k in stored {
+                m.entry(k).or_insert(lowest);
+            }
+        }
+        let recorded = self
+            .ops
+            .hub_parties
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .copied();
+        match recorded {
+            Some(h) if hubs.contains(&h) => Some(h),
+            Some(_) => Some(lowest),
+            None => self
+                .storage()
+                .get_kind(
+                    ocpi::v221::ModuleId::HubClientInfo.as_str(),
+                    "RECEIVER",
+                    &[key.0.clone(), key.1.clone()],
+                )
+                .or_else(|| {
+                    self.storage().get_kind(
+                        ocpi::v221::ModuleId::HubClientInfo.as_str(),
+                        "RECEIVER",
+                        &[country_code.to_owned(), party_id.to_owned()],
+                    )
+                })
+                .map(|_| lowest),
+        }
     }
 }
 
@@ -650,8 +867,10 @@ pub(super) async fn inbound(
     let url = req.uri().to_string();
     let module = module_of(req.uri().path());
     let key = partner.unwrap_or(ANONYMOUS);
+    let mut refused_unknown = false;
     let resp = match c.ops.admit(key) {
         Err(wait) => {
+            refused_unknown = partner.is_none();
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             let env = ocpi::transport::Envelope::<Value>::error(
                 ocpi::transport::StatusCode::CLIENT_ERROR,
@@ -676,6 +895,14 @@ pub(super) async fn inbound(
     };
     let status = resp.status().as_u16();
     c.ops.answered(key, status);
+    if let (Some(p), "PUT", true) = (partner, method.as_str(), (200..300).contains(&status)) {
+        c.ops.hub_put(p, &url, &c);
+    }
+    if refused_unknown {
+        // Callers without a known token over their (shared) limit are counted, not audited:
+        // a flood of them must not flood the log.
+        return resp;
+    }
     // A hub speaks for the party of its OCPI-from-* headers; another partner for its own
     // (read after the answer: a registration has named the roles by then).
     let registration = partner.and_then(|p| c.registration(p));
@@ -689,14 +916,22 @@ pub(super) async fn inbound(
     };
     // The OCPI status code of the envelope (the body is read and put back).
     let (parts, body) = resp.into_parts();
-    let (ocpi_status, body) = match axum::body::to_bytes(body, 64 << 20).await {
-        Ok(b) => (
-            serde_json::from_slice::<StatusOnly>(&b)
-                .ok()
-                .and_then(|s| s.status_code),
-            axum::body::Body::from(b),
-        ),
-        Err(_) => (None, axum::body::Body::empty()),
+    // A body larger than 64 MiB (or of unknown size beyond it) is passed through unread.
+    let small = axum::body::HttpBody::size_hint(&body)
+        .upper()
+        .is_some_and(|n| n <= 64 << 20);
+    let (ocpi_status, body) = if small {
+        match axum::body::to_bytes(body, 64 << 20).await {
+            Ok(b) => (
+                serde_json::from_slice::<StatusOnly>(&b)
+                    .ok()
+                    .and_then(|s| s.status_code),
+                axum::body::Body::from(b),
+            ),
+            Err(_) => (None, axum::body::Body::empty()),
+        }
+    } else {
+        (None, body)
     };
     c.ops.audit(AuditRow {
         id: 0,
@@ -778,22 +1013,62 @@ impl AuditRow {
     }
 }
 
+/// A URL as the audit log keeps it: customer token ids replaced with `…` (the uid of
+/// `…/tokens/{country_code}/{party_id}/{uid}` and of `…/tokens/{uid}/authorize`; the log
+/// is not encrypted at rest) and cut to [`AUDIT_URL_MAX`] characters.
+pub(crate) fn audit_url(url: &str) -> String {
+    let (path, query) = match url.find('?') {
+        Some(i) => url.split_at(i),
+        None => (url, ""),
+    };
+    let mut segs: Vec<&str> = path.split('/').collect();
+    if let Some(t) = segs.iter().rposition(|s| s.eq_ignore_ascii_case("tokens")) {
+        let after = segs.len() - t - 1;
+        let uid = match segs.get(t + 2) {
+            Some(s) if s.eq_ignore_ascii_case("authorize") => Some(t + 1),
+            _ if after >= 3 => Some(t + 3),
+            _ => None,
+        };
+        if let Some(i) = uid.filter(|i| segs.get(*i).is_some_and(|s| !s.is_empty())) {
+            segs[i] = "…";
+        }
+    }
+    let mut out = segs.join("/");
+    out.push_str(query);
+    if out.chars().count() > AUDIT_URL_MAX {
+        out = out.chars().take(AUDIT_URL_MAX - 1).collect();
+        out.push('…');
+    }
+    out
+}
+
 /// Writes audit rows as they come (several per statement when they queue up) and prunes the
 /// log every 1,000 rows and at least every 10 minutes.
 async fn audit_writer(
     db: Arc<dyn super::db::OcpiDb>,
-    mut rx: mpsc::UnboundedReceiver<AuditRow>,
+    mut rx: mpsc::Receiver<AuditMsg>,
     s: OpsSettings,
 ) {
     let mut since_prune = 0usize;
     let mut last_prune = Instant::now();
+    let mut msgs = Vec::new();
     let mut batch = Vec::new();
-    while rx.recv_many(&mut batch, 256).await > 0 {
+    while rx.recv_many(&mut msgs, 256).await > 0 {
+        let mut flushed = Vec::new();
+        for m in msgs.drain(..) {
+            match m {
+                AuditMsg::Row(r) => batch.push(*r),
+                AuditMsg::Flush(tx) => flushed.push(tx),
+            }
+        }
         since_prune += batch.len();
         if let Err(e) = db.audit_insert(&batch).await {
             tracing::error!(error = %e, rows = batch.len(), "writing the OCPI audit log failed");
         }
         batch.clear();
+        for tx in flushed {
+            let _ = tx.send(());
+        }
         if since_prune >= 1000 || last_prune.elapsed() > Duration::from_secs(600) {
             since_prune = 0;
             last_prune = Instant::now();
@@ -828,6 +1103,9 @@ pub trait AuditDb: Send + Sync + 'static {
     /// Undelivered pushes per partner.
     async fn outbox_backlog(&self) -> StoreResult<Vec<(i64, i64)>>;
 }
+
+/// Rows one pruning statement deletes at most.
+const PRUNE_CHUNK: i64 = 5_000;
 
 macro_rules! audit_db {
     ($store:ty, $db:ty) => {
@@ -897,21 +1175,46 @@ macro_rules! audit_db {
                 Ok(out)
             }
             async fn audit_prune(&self, older_than: Option<&str>, keep: i64) -> StoreResult<u64> {
+                // In chunks of PRUNE_CHUNK rows: one huge DELETE would hold the database's
+                // write lock (SQLite) or a long transaction (PostgreSQL).
                 let mut n = 0;
                 if let Some(t) = older_than {
-                    n += sqlx::query("DELETE FROM ocpi_audit WHERE at < $1")
+                    loop {
+                        let k = sqlx::query(
+                            "DELETE FROM ocpi_audit WHERE id IN (SELECT id FROM ocpi_audit \
+                             WHERE at < $1 ORDER BY id LIMIT $2)",
+                        )
                         .bind(t)
+                        .bind(PRUNE_CHUNK)
                         .execute(self.pool())
                         .await?
                         .rows_affected();
+                        n += k;
+                        if k < PRUNE_CHUNK as u64 {
+                            break;
+                        }
+                    }
                 }
-                n += sqlx::query(
-                    "DELETE FROM ocpi_audit WHERE id <= (SELECT MAX(id) FROM ocpi_audit) - $1",
-                )
-                .bind(keep)
-                .execute(self.pool())
-                .await?
-                .rows_affected();
+                let max: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM ocpi_audit")
+                    .fetch_one(self.pool())
+                    .await?;
+                if let Some(last) = max.map(|m| m.saturating_sub(keep)) {
+                    loop {
+                        let k = sqlx::query(
+                            "DELETE FROM ocpi_audit WHERE id IN (SELECT id FROM ocpi_audit \
+                             WHERE id <= $1 ORDER BY id LIMIT $2)",
+                        )
+                        .bind(last)
+                        .bind(PRUNE_CHUNK)
+                        .execute(self.pool())
+                        .await?
+                        .rows_affected();
+                        n += k;
+                        if k < PRUNE_CHUNK as u64 {
+                            break;
+                        }
+                    }
+                }
                 Ok(n)
             }
             async fn outbox_backlog(&self) -> StoreResult<Vec<(i64, i64)>> {
@@ -1042,5 +1345,27 @@ mod tests {
             module_of("http://h/ocpi/emsp/2.2.1/sessions/NL/CPO/1").as_deref(),
             None
         );
+    }
+
+    #[test]
+    fn audit_urls_hide_token_ids_and_are_cut() {
+        assert_eq!(
+            audit_url("/ocpi/2.2.1/receiver/tokens/NL/MSP/0123ABCD?type=RFID"),
+            "/ocpi/2.2.1/receiver/tokens/NL/MSP/…?type=RFID"
+        );
+        assert_eq!(
+            audit_url("http://h/ocpi/emsp/2.2.1/tokens/0123ABCD/authorize?type=APP_USER"),
+            "http://h/ocpi/emsp/2.2.1/tokens/…/authorize?type=APP_USER"
+        );
+        assert_eq!(
+            audit_url("/ocpi/2.2.1/receiver/tokens/NL/MSP"),
+            "/ocpi/2.2.1/receiver/tokens/NL/MSP"
+        );
+        assert_eq!(
+            audit_url("/ocpi/2.2.1/sender/tariffs?limit=5"),
+            "/ocpi/2.2.1/sender/tariffs?limit=5"
+        );
+        let long = format!("/ocpi/{}", "x".repeat(2000));
+        assert_eq!(audit_url(&long).chars().count(), AUDIT_URL_MAX);
     }
 }

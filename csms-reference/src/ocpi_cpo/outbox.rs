@@ -63,8 +63,10 @@ async fn deliver(cpo: &OcpiCpo, item: &OutboxRow) -> Outcome {
                 .unwrap_or(pid)
                 .into(),
         };
+        // Sessions name their location in `location_id`, CDRs in `cdr_location.id`.
         let location = body
             .get("location_id")
+            .or_else(|| body.pointer("/cdr_location/id"))
             .and_then(Value::as_str)
             .and_then(|id| {
                 cpo.storage()
@@ -88,7 +90,8 @@ async fn deliver(cpo: &OcpiCpo, item: &OutboxRow) -> Outcome {
     {
         session_patch_to_211(&mut body);
     }
-    // To a hub: routed to the eMSP of the session or CDR, or broadcast (to the hub itself).
+    // To a hub: routed to the eMSP of the session or CDR, or (Locations, Tariffs) broadcast
+    // to the hub itself.
     let to = if super::ops::is_hub(&reg) {
         let token = match module {
             ModuleId::Sessions => path.get(2).and_then(|id| {
@@ -101,12 +104,20 @@ async fn deliver(cpo: &OcpiCpo, item: &OutboxRow) -> Outcome {
             ModuleId::Cdrs => body.get("cdr_token").cloned(),
             _ => None,
         };
-        token.and_then(|t| {
+        let to = token.and_then(|t| {
             Some((
                 t.get("country_code")?.as_str()?.to_owned(),
                 t.get("party_id")?.as_str()?.to_owned(),
             ))
-        })
+        });
+        // A customer's session or CDR is never broadcast (sent to the hub itself): only
+        // Locations and Tariffs are.
+        if to.is_none() && matches!(module, ModuleId::Sessions | ModuleId::Cdrs) {
+            return Outcome::Dropped(format!(
+                "the {module} object names no party to route it to through the hub"
+            ));
+        }
+        to
     } else {
         None
     };
@@ -164,11 +175,14 @@ fn session_patch_to_211(body: &mut Value) {
 }
 
 /// The delivery task, until `stop`: starts a task per partner with pushes and wakes them
-/// when pushes are queued.
+/// when pushes are queued. A partner's task that ended (it panicked, say) is logged and
+/// started again at the next pass, so that partner's pushes do not stop silently.
 pub(super) async fn run(cpo: Weak<OcpiCpo>, mut stop: watch::Receiver<bool>) {
     let mut workers: HashMap<i64, Arc<Notify>> = HashMap::new();
     // Dropped (aborting the partners' tasks) when this task ends or is aborted.
     let mut tasks = tokio::task::JoinSet::new();
+    // The partner of each task, by task id.
+    let mut owners: HashMap<tokio::task::Id, i64> = HashMap::new();
     let Some(c) = cpo.upgrade() else { return };
     let slots = Arc::new(Semaphore::new(c.settings.ops.push_concurrency.max(1)));
     drop(c);
@@ -183,13 +197,14 @@ pub(super) async fn run(cpo: Weak<OcpiCpo>, mut stop: watch::Receiver<bool>) {
                         .entry(p)
                         .or_insert_with(|| {
                             let w = Arc::new(Notify::new());
-                            tasks.spawn(partner_task(
+                            let h = tasks.spawn(partner_task(
                                 cpo.clone(),
                                 p,
                                 w.clone(),
                                 slots.clone(),
                                 stop.clone(),
                             ));
+                            owners.insert(h.id(), p);
                             w
                         })
                         .notify_one();
@@ -201,10 +216,30 @@ pub(super) async fn run(cpo: Weak<OcpiCpo>, mut stop: watch::Receiver<bool>) {
             }
         }
         drop(c);
+        let mut ended = false;
         tokio::select! {
             _ = wake.notified() => {}
             _ = tokio::time::sleep_until(next) => {}
+            Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                // A partner's task ended before `stop` (it panicked): forgotten, so the next
+                // pass starts it again (after a second, not in a tight loop).
+                let id = match &done { Ok((id, ())) => *id, Err(e) => e.id() };
+                if let Some(p) = owners.remove(&id) {
+                    workers.remove(&p);
+                    match done {
+                        Err(e) if e.is_panic() => tracing::error!(partner = p, error = %e, "OCPI delivery task of a partner panicked; restarting it"),
+                        _ => tracing::warn!(partner = p, "OCPI delivery task of a partner ended; restarting it"),
+                    }
+                }
+                ended = true;
+            }
             _ = stop.wait_for(|s| *s) => return,
+        }
+        if ended {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
         }
     }
 }
@@ -280,7 +315,10 @@ async fn partner_task(
                         .await;
             }
             Outcome::Retry(why, Some(retry_after)) => {
-                // Rate limited by the partner: wait what it asked, not a failure.
+                // Rate limited by the partner: wait what it asked (at most the longest
+                // backoff: a partner's huge Retry-After must not park its pushes for a year
+                // or overflow the clock), not a failure.
+                let retry_after = retry_after.min(retry_max);
                 let _ = c.db.outbox_failed(item.id, &why).await;
                 tracing::info!(
                     partner = p,
