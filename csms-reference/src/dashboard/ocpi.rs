@@ -263,10 +263,10 @@ async fn render_partners(v: &OcpiView) -> PageResult {
     if partners.is_empty() {
         rows.push_str(r#"<tr><td colspan="7" class="empty">No partner yet: issue a TOKEN_A above and give it to the eMSP with our versions URL.</td></tr>"#);
     }
-    let (cdrs, _) = cpo
+    let cdrs = cpo
         .server
         .storage
-        .page_kind(ModuleId::Cdrs.as_str(), "SENDER", 0, 0);
+        .count_kind(ModuleId::Cdrs.as_str(), "SENDER");
     let (cc, pid) = cpo.party();
     let mut out = format!(
         r#"<div class="grid g4" style="margin-bottom:18px"><div class="stat"><div class="v" id="stat-partners">{registered} / {}</div><div class="l">Partners registered</div></div><div class="stat"><div class="v" id="stat-cdrs">{cdrs}</div><div class="l">CDRs</div></div><div class="stat"><div class="v" id="stat-backlog">{backlog}</div><div class="l">Pushes waiting</div></div><div class="stat"><div class="v mono">{}-{}</div><div class="l">Our party (CPO)</div></div></div>"#,

@@ -334,6 +334,15 @@ impl CpoStorage {
         (v.len(), page)
     }
 
+    /// How many objects of a kind given by name there are (a range of the ordered map: no
+    /// object is looked at beyond that kind; every object, whoever asks).
+    pub fn count_kind(&self, module: &str, role: &str) -> usize {
+        let g = self.objects.read().unwrap_or_else(|e| e.into_inner());
+        g.range((module.to_owned(), role.to_owned(), Vec::new())..)
+            .take_while(|((m, r, _), _)| m == module && r == role)
+            .count()
+    }
+
     /// Stores an object of a kind given by name; returns whether it was new.
     pub fn put_kind(&self, module: &str, role: &str, ids: Vec<String>, object: Value) -> bool {
         let key = (module.to_owned(), role.to_owned(), ids);
