@@ -414,7 +414,7 @@ async fn a_hanging_partner_delays_nobody_and_a_down_one_opens_its_circuit() {
     down.mode.store(DOWN, Ordering::SeqCst);
     let (hang_id, _, _) = hanging.register(&csms).await;
     let (ok_id, ok_token_c, _) = healthy.register(&csms).await;
-    let (down_id, _, _) = down.register(&csms).await;
+    let (down_id, down_token_c, down_endpoints) = down.register(&csms).await;
     for id in [hang_id, ok_id, down_id] {
         eventually("the new partner's catch-up queued", || async {
             let (_, o) = api(
@@ -496,6 +496,37 @@ async fn a_hanging_partner_delays_nobody_and_a_down_one_opens_its_circuit() {
         })
         .unwrap();
     assert_ne!(failures.rsplit(' ').next(), Some("0"), "{m}");
+
+    // The open delivery circuit does not stop real-time authorization (its own requests go
+    // to the partner's Sender interface, which answers): a station presenting a NEVER token
+    // of that partner is Accepted.
+    let never = json!({"country_code": "NL", "party_id": "DWN", "uid": "DWNRT", "type": "RFID",
+        "contract_id": "NL-DWN-C1", "issuer": "DWN", "valid": true, "whitelist": "NEVER",
+        "last_updated": "2024-01-01T00:00:00Z"});
+    Client::new(down_token_c.clone(), TokenEncoding::Base64)
+        .put_object(
+            &url_of(&down_endpoints, ModuleId::Tokens, InterfaceRole::Receiver),
+            &["NL", "DWN", "DWNRT"],
+            &never,
+        )
+        .await
+        .unwrap();
+    down.server.storage.put(
+        &ModuleId::Tokens,
+        &InterfaceRole::Sender,
+        vec!["DWNRT".into()],
+        never,
+    );
+    let (_station, peer) = station16(&csms, "CS-DWN").await;
+    let a = call16(&peer, "Authorize", json!({"idTag": "DWNRT"})).await;
+    assert_eq!(a["idTagInfo"]["status"], "Accepted", "{a}");
+    assert!(down
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|(m, p, _, _)| m == "POST" && p.contains("/tokens/DWNRT/authorize")));
+    assert_ne!(health(&csms, down_id).await["circuit"], "closed");
 
     // Back up: the half-open probe succeeds after the cool-down, and the rest follows in order.
     down.mode.store(NORMAL, Ordering::SeqCst);
