@@ -711,6 +711,59 @@ async fn rate_limits_both_ways() {
         .parse()
         .unwrap();
     assert!(n >= 1, "{m}");
+    // Callers without a known token over their (shared) limit are counted, not audited (a
+    // flood of them must not flood the audit log).
+    let mut refused = 0;
+    for _ in 0..30 {
+        let r = http
+            .get(&url)
+            .header("authorization", "Token bm90LWEtdG9rZW4=")
+            .send()
+            .await
+            .unwrap();
+        if r.status().as_u16() == 429 {
+            refused += 1;
+        }
+    }
+    assert!(refused > 0);
+    let m = metrics(&csms).await;
+    assert!(
+        m.contains("csms_ocpi_requests_total{partner=\"unknown\",status=\"429\"} "),
+        "{m}"
+    );
+    assert!(m.contains("csms_ocpi_audit_dropped_total 0"), "{m}");
+    // (An audited request after them: once it is in the log, so would they be.)
+    let _ = http
+        .get(&url)
+        .header(
+            "authorization",
+            ocpi::transport::authorization_header(&token_c, TokenEncoding::Base64),
+        )
+        .header("x-request-id", "after-the-flood")
+        .send()
+        .await
+        .unwrap();
+    let audit = eventually("the request after the flood audited", || async {
+        let (_, audit) = api(
+            reqwest::Method::GET,
+            format!("{}/ocpi/audit?limit=1000", csms.api_url()),
+            None,
+        )
+        .await;
+        let items = audit["items"].as_array()?.clone();
+        items
+            .iter()
+            .any(|r| r["request_id"] == "after-the-flood")
+            .then_some(items)
+    })
+    .await;
+    assert!(
+        !audit
+            .iter()
+            .any(|r| r["partner_id"].is_null() && r["http_status"] == 429),
+        "{audit:?}"
+    );
+
     // The ocpi client waits Retry-After and gets through.
     let client = Client::new(token_c.clone(), TokenEncoding::Base64);
     let _: Vec<Value> = client.get(&url).await.unwrap();
