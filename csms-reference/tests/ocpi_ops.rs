@@ -949,6 +949,56 @@ async fn a_hub_gets_routing_headers_and_puts_client_info() {
     assert_eq!(h("ocpi-to-party-id"), Some("HUB"));
     assert!(h("x-request-id").is_some_and(|v| !v.is_empty()));
     assert!(h("x-correlation-id").is_some_and(|v| !v.is_empty()));
+
+    // A command from a party behind the hub: its asynchronous result goes back through the
+    // hub routed to that party (OCPI-to-* the requesting party, OCPI-from-* us).
+    let (s, loc) = api(
+        reqwest::Method::PUT,
+        format!("{}/ocpi/locations/LOCH", csms.api_url()),
+        Some(
+            json!({"name": "Hub test", "address": "Main Street 1", "city": "Utrecht",
+            "postal_code": "3511AA", "country": "NLD",
+            "coordinates": {"latitude": "52.090736", "longitude": "5.121420"},
+            "time_zone": "Europe/Amsterdam",
+            "evses": [{"station": "CS-HUB", "evse": 1, "evse_id": "NL*CPO*EHUB",
+                "connectors": [{"id": "1", "standard": "IEC_62196_T2", "format": "SOCKET",
+                    "power_type": "AC_3_PHASE", "max_voltage": 230, "max_amperage": 32,
+                    "tariff_ids": ["T1"]}]}]}),
+        ),
+    )
+    .await;
+    assert_eq!(s, 200, "{loc}");
+    let evse_uid = loc["evses"][0]["uid"].as_str().unwrap().to_owned();
+    let commands_url = url_of(&endpoints, ModuleId::Commands, InterfaceRole::Receiver);
+    let response_url = format!("{}/2.2.1/sender/commands/UNLOCK_CONNECTOR/h1", hub.base);
+    routed
+        .send_command(
+            &commands_url,
+            &ocpi::v221::CommandType::UnlockConnector,
+            &json!({"response_url": response_url, "location_id": "LOCH",
+                "evse_uid": evse_uid, "connector_id": "1"}),
+        )
+        .await
+        .unwrap();
+    let headers = eventually("the command result at the hub", || async {
+        hub.log
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(m, p, _, _)| m == "POST" && p.ends_with("/commands/UNLOCK_CONNECTOR/h1"))
+            .map(|(_, _, h, _)| h.clone())
+    })
+    .await;
+    let h = |n: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(h("ocpi-to-country-code"), Some("DE"));
+    assert_eq!(h("ocpi-to-party-id"), Some("ABC"));
+    assert_eq!(h("ocpi-from-country-code"), Some("NL"));
+    assert_eq!(h("ocpi-from-party-id"), Some("CPO"));
     csms.shutdown().await;
 }
 
