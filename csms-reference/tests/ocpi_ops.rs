@@ -1092,3 +1092,49 @@ async fn the_audit_log_pages_and_prunes_on_every_backend() {
         Err(_) => println!("SKIPPED the audit log on postgres: OCPP_TEST_POSTGRES_URL is not set"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_party_behind_two_hubs_is_reached_through_the_hub_that_put_its_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let csms = start(settings(&dir, OcpiFileSettings::default()))
+        .await
+        .unwrap();
+    let versions = csms.ocpi.as_ref().unwrap().versions_url();
+    // Hub A registers first (the lowest id), hub B puts the token.
+    let hub_a = partner(role("HUB", "HBA"), &versions).await;
+    let hub_b = partner(role("HUB", "HBB"), &versions).await;
+    let (a_id, _, _) = hub_a.register(&csms).await;
+    let (b_id, b_token_c, b_endpoints) = hub_b.register(&csms).await;
+    assert!(a_id < b_id);
+    let never = json!({"country_code": "DE", "party_id": "XYZ", "uid": "VIAB", "type": "RFID",
+        "contract_id": "DE-XYZ-C1", "issuer": "XYZ", "valid": true, "whitelist": "NEVER",
+        "last_updated": "2024-01-01T00:00:00Z"});
+    Client::new(b_token_c, TokenEncoding::Base64)
+        .with_routing(ocpi::transport::Routing::new(("DE", "XYZ"), ("NL", "CPO")))
+        .put_object(
+            &url_of(&b_endpoints, ModuleId::Tokens, InterfaceRole::Receiver),
+            &["DE", "XYZ", "VIAB"],
+            &never,
+        )
+        .await
+        .unwrap();
+    hub_b.server.storage.put(
+        &ModuleId::Tokens,
+        &InterfaceRole::Sender,
+        vec!["VIAB".into()],
+        never,
+    );
+    let (_station, peer) = station16(&csms, "CS-2HUBS").await;
+    let a = call16(&peer, "Authorize", json!({"idTag": "VIAB"})).await;
+    assert_eq!(a["idTagInfo"]["status"], "Accepted", "{a}");
+    let asked = |p: &Partner| {
+        p.log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(m, path, _, _)| m == "POST" && path.contains("/tokens/VIAB/authorize"))
+    };
+    assert!(asked(&hub_b), "hub B (which put the token) is asked");
+    assert!(!asked(&hub_a), "hub A is not");
+    csms.shutdown().await;
+}
