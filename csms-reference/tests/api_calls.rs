@@ -11,9 +11,14 @@ use csms_reference::config::{FileSettings, Settings};
 use csms_reference::server::{start, start_with_store, RunningCsms};
 use csms_reference::store::{PgStore, Store};
 use ocpp_core::transport::StationClient;
-use ocpp_core::{BootState, CallContext, CallError, Dispatch, MemoryQueue, Peer, StationConfig};
+use ocpp_core::{CallContext, CallError, Dispatch, Peer};
 use ocpp_types::{DecodeOptions, ErrorCode, Protocol};
-use serde_json::{json, Value};
+use serde_json::json;
+
+mod common;
+
+use common::station::{call_text, connect};
+use common::{get, post};
 
 /// Answers: Reset after 3 s (past the CSMS's 1 s call timeout), ReserveNow Accepted,
 /// UnlockConnector with a CALLERROR, anything else NotSupported.
@@ -64,55 +69,11 @@ async fn station<P: Protocol>(
     id: &str,
     boot: &str,
 ) -> (StationClient, Peer<P>) {
-    let a = P::action_from_name("BootNotification").unwrap();
-    let boot = P::decode_request(a, boot, &DecodeOptions::STRICT)
-        .unwrap()
-        .0;
-    let client = StationClient::builder(format!("ws://{}/ocpp", csms.ocpp_addr), id)
-        .version::<P, _>(Arc::new(Slow), StationConfig::new(boot), MemoryQueue::new())
-        .start()
-        .unwrap();
-    let mut st = client.status();
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        st.wait_for(|s| s.boot == BootState::Accepted && s.connected.is_some()),
-    )
-    .await
-    .expect("boot accepted in time")
-    .unwrap();
-    let peer = client.peer::<P>().unwrap();
-    (client, peer)
+    connect(csms, id, boot, Arc::new(Slow)).await
 }
 
 const BOOT2: &str = r#"{"chargingStation":{"model":"W","vendorName":"V"},"reason":"PowerUp"}"#;
 const BOOT16: &str = r#"{"chargePointVendor":"V","chargePointModel":"W"}"#;
-
-/// Sends a CALL whose payload is given as JSON text (numbers kept as written).
-async fn call_text<P: Protocol>(peer: &Peer<P>, action: &str, payload: &str) -> Value {
-    let a = P::action_from_name(action).unwrap();
-    let req = P::decode_request(a, payload, &DecodeOptions::STRICT)
-        .unwrap_or_else(|e| panic!("{action}: {e}"))
-        .0;
-    let resp = peer.call_any(req).await.unwrap();
-    serde_json::from_str(&P::encode_response(&resp, &DecodeOptions::STRICT).unwrap()).unwrap()
-}
-
-async fn get(api: &str, path: &str) -> (u16, Value) {
-    let r = reqwest::get(format!("{api}{path}")).await.unwrap();
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn post(api: &str, path: &str, body: Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(format!("{api}{path}"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or(Value::Null))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn call_failures_are_answered_with_their_status() {

@@ -4,41 +4,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use csms_reference::config::{FileSettings, Settings};
 use csms_reference::server::{start, RunningCsms};
 use ocpp_core::transport::StationClient;
-use ocpp_core::{BootState, CallContext, CallError, Dispatch, MemoryQueue, Peer, StationConfig};
-use ocpp_types::{DecodeOptions, ErrorCode, Protocol};
+use ocpp_core::{BootState, MemoryQueue, Peer, StationConfig};
+use ocpp_types::{DecodeOptions, Protocol};
 use serde_json::{json, Value};
 
-/// A station-side dispatcher answering CSMS calls from a table of JSON answers.
-struct Answers<P>(
-    Vec<(&'static str, &'static str)>,
-    std::marker::PhantomData<fn() -> P>,
-);
+mod common;
 
-#[async_trait]
-impl<P: Protocol> Dispatch<P> for Answers<P> {
-    async fn dispatch(
-        &self,
-        _: CallContext<P>,
-        req: P::AnyRequest,
-    ) -> Result<P::AnyResponse, CallError> {
-        let action = P::request_action(&req);
-        let name = P::action_name(action);
-        match self.0.iter().find(|(a, _)| *a == name) {
-            Some((_, "CALLERROR")) => {
-                Err(CallError::new(ErrorCode::GenericError, "refused by test"))
-            }
-            Some((_, answer)) => Ok(P::decode_response(action, answer, &DecodeOptions::STRICT)
-                .unwrap()
-                .0),
-            None => Err(ocpp_core::not_supported(name)),
-        }
-    }
-    async fn dispatch_send(&self, _: CallContext<P>, _: P::AnyRequest) {}
-}
+use common::station::{call, station, Answers};
+use common::{get, post};
 
 async fn csms(dir: &tempfile::TempDir) -> RunningCsms {
     let f = FileSettings {
@@ -49,65 +25,6 @@ async fn csms(dir: &tempfile::TempDir) -> RunningCsms {
         ..Default::default()
     };
     start(Settings::validate(f).unwrap()).await.unwrap()
-}
-
-async fn station<P: Protocol>(
-    csms: &RunningCsms,
-    id: &str,
-    boot: &str,
-    answers: Vec<(&'static str, &'static str)>,
-) -> (StationClient, Peer<P>) {
-    let a = P::action_from_name("BootNotification").unwrap();
-    let boot = P::decode_request(a, boot, &DecodeOptions::STRICT)
-        .unwrap()
-        .0;
-    let client = StationClient::builder(format!("ws://{}/ocpp", csms.ocpp_addr), id)
-        .version::<P, _>(
-            Arc::new(Answers::<P>(answers, Default::default())),
-            StationConfig::new(boot),
-            MemoryQueue::new(),
-        )
-        .start()
-        .unwrap();
-    let mut st = client.status();
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        st.wait_for(|s| s.boot == BootState::Accepted && s.connected.is_some()),
-    )
-    .await
-    .expect("boot accepted in time")
-    .unwrap();
-    let peer = client.peer::<P>().unwrap();
-    (client, peer)
-}
-
-async fn call<P: Protocol>(peer: &Peer<P>, action: &str, payload: Value) -> Value {
-    let a = P::action_from_name(action).unwrap();
-    let req = P::decode_request(a, &payload.to_string(), &DecodeOptions::STRICT)
-        .unwrap_or_else(|e| panic!("{action}: {e}"))
-        .0;
-    let resp = peer
-        .call_any(req)
-        .await
-        .unwrap_or_else(|e| panic!("{action}: {e}"));
-    serde_json::from_str(&P::encode_response(&resp, &DecodeOptions::STRICT).unwrap()).unwrap()
-}
-
-async fn get(api: &str, path: &str) -> (u16, Value) {
-    let r = reqwest::get(format!("{api}{path}")).await.unwrap();
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn post(api: &str, path: &str, body: Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(format!("{api}{path}"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -406,7 +323,7 @@ async fn pending_stations_wait_for_an_operator() {
     .0;
     let client = StationClient::builder(format!("ws://{}/ocpp", csms.ocpp_addr), "NEW1")
         .version::<ocpp201::Ocpp201, _>(
-            Arc::new(Answers::<ocpp201::Ocpp201>(vec![], Default::default())),
+            Arc::new(Answers::<ocpp201::Ocpp201>::new(vec![])),
             StationConfig::new(boot),
             MemoryQueue::new(),
         )

@@ -6,120 +6,35 @@
 //! give their asynchronous results; and pushes queued while the eMSP is down are delivered in
 //! order after it comes back, across a CSMS restart.
 
-use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use async_trait::async_trait;
-use csms_reference::config::{FileSettings, Settings};
+use csms_reference::config::Settings;
 use csms_reference::ocpi_cpo::db::{ObjectRow, OutboxRow, PartnerRow};
 use csms_reference::ocpi_cpo::OcpiFileSettings;
 use csms_reference::server::{start, start_with_store, RunningCsms};
-use csms_reference::store::{PgStore, SqliteStore, Store};
 use ocpi::client::Client;
-use ocpi::credentials::{generate_token, PeerState, Registration, Registry};
-use ocpi::handlers::{
-    ChargingProfileAsyncResult, ChargingProfileResultKind, ChargingProfilesSender, CommandsSender,
-    Handlers, RequestContext,
-};
-use ocpi::server::{router, MemoryStorage, Server, ServerConfig, Storage};
-use ocpi::transport::{OcpiError, PageQuery, TokenEncoding};
-use ocpi::v221::{
-    CommandResult, CommandType, Credentials, CredentialsRole, Endpoint, InterfaceRole, ModuleId,
-    VersionNumber,
-};
-use ocpp_core::transport::StationClient;
-use ocpp_core::{BootState, CallContext, CallError, Dispatch, MemoryQueue, Peer, StationConfig};
-use ocpp_types::{DecodeOptions, Protocol};
+use ocpi::credentials::generate_token;
+use ocpi::handlers::ChargingProfileResultKind;
+use ocpi::server::{router, MemoryStorage, Server, Storage};
+use ocpi::transport::{PageQuery, TokenEncoding};
+use ocpi::v221::{CommandType, Endpoint, InterfaceRole, ModuleId, VersionNumber};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-// ---------------------------------------------------------------- stations
+mod common;
 
-struct Answers<P>(
-    Vec<(&'static str, &'static str)>,
-    std::marker::PhantomData<fn() -> P>,
-);
+use common::partner::{
+    connector, emsp_modules, emsp_server, location, ocpi_settings, recording_handlers,
+    register_emsp, token, url_of, ResultLog,
+};
+use common::station::{call, station};
+use common::{api, backends, dec, eventually, t};
 
-#[async_trait]
-impl<P: Protocol> Dispatch<P> for Answers<P> {
-    async fn dispatch(
-        &self,
-        _: CallContext<P>,
-        req: P::AnyRequest,
-    ) -> Result<P::AnyResponse, CallError> {
-        let action = P::request_action(&req);
-        let name = P::action_name(action);
-        match self.0.iter().find(|(a, _)| *a == name) {
-            Some((_, answer)) => Ok(P::decode_response(action, answer, &DecodeOptions::STRICT)
-                .unwrap()
-                .0),
-            None => Err(ocpp_core::not_supported(name)),
-        }
-    }
-    async fn dispatch_send(&self, _: CallContext<P>, _: P::AnyRequest) {}
-}
-
-async fn station<P: Protocol>(
-    csms: &RunningCsms,
-    id: &str,
-    boot: &str,
-    answers: Vec<(&'static str, &'static str)>,
-) -> (StationClient, Peer<P>) {
-    let a = P::action_from_name("BootNotification").unwrap();
-    let boot = P::decode_request(a, boot, &DecodeOptions::STRICT)
-        .unwrap()
-        .0;
-    let client = StationClient::builder(format!("ws://{}/ocpp", csms.ocpp_addr), id)
-        .version::<P, _>(
-            Arc::new(Answers::<P>(answers, Default::default())),
-            StationConfig::new(boot),
-            MemoryQueue::new(),
-        )
-        .start()
-        .unwrap();
-    let mut st = client.status();
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        st.wait_for(|s| s.boot == BootState::Accepted && s.connected.is_some()),
-    )
-    .await
-    .expect("boot accepted in time")
-    .unwrap();
-    let peer = client.peer::<P>().unwrap();
-    (client, peer)
-}
-
-async fn call<P: Protocol>(peer: &Peer<P>, action: &str, payload: Value) -> Value {
-    let a = P::action_from_name(action).unwrap();
-    let req = P::decode_request(a, &payload.to_string(), &DecodeOptions::STRICT)
-        .unwrap_or_else(|e| panic!("{action}: {e}"))
-        .0;
-    let resp = peer
-        .call_any(req)
-        .await
-        .unwrap_or_else(|e| panic!("{action}: {e}"));
-    serde_json::from_str(&P::encode_response(&resp, &DecodeOptions::STRICT).unwrap()).unwrap()
-}
-
-// ---------------------------------------------------------------- CSMS and API
+// ---------------------------------------------------------------- CSMS
 
 fn settings(database_url: String) -> Settings {
-    let f = FileSettings {
-        ocpp_listen: Some("127.0.0.1:0".into()),
-        api_listen: Some("127.0.0.1:0".into()),
-        database_url: Some(database_url),
-        call_timeout: Some(5),
-        accept_unknown_tokens: Some(false),
-        ocpi: Some(OcpiFileSettings {
-            listen: Some("127.0.0.1:0".into()),
-            retry_max_seconds: Some(1),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    Settings::validate(f).unwrap()
+    ocpi_settings(database_url, OcpiFileSettings::default())
 }
 
 async fn csms(dir: &tempfile::TempDir) -> RunningCsms {
@@ -127,119 +42,9 @@ async fn csms(dir: &tempfile::TempDir) -> RunningCsms {
     start(settings(url)).await.unwrap()
 }
 
-fn unique() -> String {
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{}_{}", std::process::id(), n)
-}
-
-/// A store of a run: its name, the store, and the PostgreSQL schema to drop afterwards.
-type Backend = (&'static str, Arc<dyn Store>, Option<(PgStore, String)>);
-
-/// The stores of a run: SQLite always, PostgreSQL (in a fresh schema, dropped afterwards by
-/// [`drop_schema`]) when OCPP_TEST_POSTGRES_URL is set.
-async fn stores(test: &str) -> Vec<Backend> {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.keep().join("csms.db").display());
-    let mut out: Vec<Backend> = vec![(
-        "sqlite",
-        Arc::new(SqliteStore::connect(&url).await.unwrap()),
-        None,
-    )];
-    match std::env::var("OCPP_TEST_POSTGRES_URL") {
-        Ok(url) => {
-            let schema = format!("csms_ocpi_{}", unique());
-            let pg = PgStore::connect_in_schema(&url, Some(&schema))
-                .await
-                .unwrap();
-            out.push(("postgres", Arc::new(pg.clone()), Some((pg, schema))));
-        }
-        Err(_) => println!("SKIPPED {test} on postgres: OCPP_TEST_POSTGRES_URL is not set"),
-    }
-    out
-}
-
-async fn drop_schema(pg: Option<(PgStore, String)>) {
-    if let Some((pg, schema)) = pg {
-        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-            .execute(pg.pool())
-            .await
-            .unwrap();
-    }
-}
-
-async fn api(method: reqwest::Method, url: String, body: Option<Value>) -> (u16, Value) {
-    let mut r = reqwest::Client::new().request(method, url);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let r = r.send().await.unwrap();
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or(Value::Null))
-}
-
-/// Polls `f` until it gives a value (at most 20 s: a bound, not a timing assertion).
-async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    for _ in 0..400 {
-        if let Some(v) = f().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
-fn dec(v: &Value) -> Decimal {
-    Decimal::from_str(&v.to_string()).unwrap_or_else(|_| panic!("{v} is not a number"))
-}
-
 // ---------------------------------------------------------------- the eMSP
 
 type Log = Arc<Mutex<Vec<(String, String, Value)>>>;
-
-struct Results(Arc<Mutex<Vec<(String, String, String)>>>);
-
-impl CommandsSender for Results {
-    fn command_result(
-        &self,
-        _: &RequestContext,
-        command: &CommandType,
-        id: &str,
-        result: CommandResult,
-    ) -> Result<(), OcpiError> {
-        self.0.lock().unwrap().push((
-            command.to_string(),
-            id.to_owned(),
-            result.result.to_string(),
-        ));
-        Ok(())
-    }
-}
-
-impl ChargingProfilesSender for Results {
-    fn profile_result(
-        &self,
-        _: &RequestContext,
-        id: &str,
-        result: ChargingProfileAsyncResult,
-    ) -> Result<(), OcpiError> {
-        let r = serde_json::to_value(&result).unwrap()["result"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        self.0
-            .lock()
-            .unwrap()
-            .push(("profile".into(), id.to_owned(), r));
-        Ok(())
-    }
-}
 
 struct Emsp {
     server: Arc<Server<MemoryStorage>>,
@@ -248,59 +53,22 @@ struct Emsp {
     log: Log,
     /// While true, the eMSP answers 503 to everything.
     down: Arc<AtomicBool>,
-    results: Arc<Mutex<Vec<(String, String, String)>>>,
+    results: ResultLog,
     token_b: String,
-}
-
-fn role(role: &str, party_id: &str) -> CredentialsRole {
-    serde_json::from_value(
-        json!({"role": role, "party_id": party_id, "country_code": "NL",
-        "business_details": {"name": party_id}}),
-    )
-    .unwrap()
 }
 
 async fn emsp(listener: tokio::net::TcpListener, cpo_versions: &str) -> Emsp {
     let base = format!("http://{}/ocpi", listener.local_addr().unwrap());
     let token_b = generate_token();
-    let mut registry = Registry::new();
-    registry.add_registered_peer(
+    let results = ResultLog::default();
+    let server = emsp_server(
+        &base,
         &token_b,
-        Registration {
-            version: VersionNumber::V2_2_1,
-            token_b: String::new(),
-            versions_url: cpo_versions.to_owned(),
-            endpoints: vec![],
-            roles: vec![],
-        },
-    );
-    let results = Arc::new(Mutex::new(Vec::new()));
-    let config = ServerConfig {
-        base_url: base.clone(),
-        versions: vec![VersionNumber::V2_2_1],
-        modules: vec![
-            (ModuleId::Locations, InterfaceRole::Receiver),
-            (ModuleId::Sessions, InterfaceRole::Receiver),
-            (ModuleId::Cdrs, InterfaceRole::Receiver),
-            (ModuleId::Tariffs, InterfaceRole::Receiver),
-            (ModuleId::Tokens, InterfaceRole::Sender),
-            (ModuleId::Commands, InterfaceRole::Sender),
-            (ModuleId::ChargingProfiles, InterfaceRole::Sender),
-        ],
-        roles: vec![role("EMSP", "MSP")],
-        tolerant_token_encoding: false,
-        max_limit: 50,
-        storage_version: None,
-    };
-    let server = Server::with_handlers(
-        config,
-        MemoryStorage::new(),
-        registry,
-        Handlers {
-            commands_sender: Arc::new(Results(results.clone())),
-            charging_profiles_sender: Arc::new(Results(results.clone())),
-            ..Handlers::default()
-        },
+        cpo_versions,
+        &VersionNumber::V2_2_1,
+        emsp_modules(),
+        "MSP",
+        recording_handlers(&results),
     );
     let log: Log = Arc::default();
     let down = Arc::new(AtomicBool::new(false));
@@ -368,62 +136,18 @@ impl Emsp {
 
     /// Registers with the CPO with `token_a`; returns TOKEN_C and the CPO's endpoints.
     async fn register(&self, token_a: &str, cpo_versions: &str) -> (String, Vec<Endpoint>) {
-        let ours = Credentials {
-            token: self.token_b.clone().into(),
-            url: format!("{}/versions", self.base).into(),
-            roles: vec![role("EMSP", "MSP")],
-            extra: Default::default(),
-        };
-        let r = Client::register(token_a, cpo_versions, &[VersionNumber::V2_2_1], &ours)
-            .await
-            .unwrap();
-        // What the eMSP now knows of the CPO: its TOKEN_C, endpoints and roles (the roles say
-        // which parties may push to our Receiver interfaces).
-        let mut registry = self.server.registry.lock().unwrap();
-        let mut peer = registry.peers().next().unwrap().clone();
-        peer.state = PeerState::Registered(Registration {
-            version: r.version.clone(),
-            token_b: r.token_c.clone(),
-            versions_url: cpo_versions.to_owned(),
-            endpoints: r.endpoints.clone(),
-            roles: r.peer.roles.clone(),
-        });
-        registry.restore_peer(peer);
+        let r = register_emsp(
+            &self.server,
+            &self.base,
+            &self.token_b,
+            "MSP",
+            &[VersionNumber::V2_2_1],
+            token_a,
+            cpo_versions,
+        )
+        .await;
         (r.token_c, r.endpoints)
     }
-}
-
-fn url_of(endpoints: &[Endpoint], module: ModuleId, role: InterfaceRole) -> String {
-    endpoints
-        .iter()
-        .find(|e| e.identifier == module && e.role == role)
-        .unwrap_or_else(|| panic!("no {module} endpoint"))
-        .url
-        .0
-        .clone()
-}
-
-fn token(uid: &str, whitelist: &str, valid: bool) -> Value {
-    json!({"country_code": "NL", "party_id": "MSP", "uid": uid, "type": "RFID",
-        "contract_id": format!("NL-MSP-C{uid}"), "issuer": "MSP", "valid": valid,
-        "whitelist": whitelist, "group_id": "GROUP1", "last_updated": "2024-01-01T00:00:00Z"})
-}
-
-fn connector(tariff: &str) -> Value {
-    json!({"id": "1", "standard": "IEC_62196_T2", "format": "SOCKET", "power_type": "AC_3_PHASE",
-        "max_voltage": 230, "max_amperage": 32, "tariff_ids": [tariff]})
-}
-
-fn location(evses: Value) -> Value {
-    json!({"name": "Town hall", "address": "Main Street 1", "city": "Utrecht",
-        "postal_code": "3511AA", "country": "NLD",
-        "coordinates": {"latitude": "52.090736", "longitude": "5.121420"},
-        "time_zone": "Europe/Amsterdam", "operator": {"name": "Town Charging"},
-        "opening_times": {"twentyfourseven": true}, "evses": evses})
-}
-
-fn t(base: chrono::DateTime<chrono::Utc>, minutes: i64) -> String {
-    (base + chrono::TimeDelta::minutes(minutes)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 async fn evse_status(e: &Emsp, uid: &str, want: &str) {
@@ -441,20 +165,21 @@ async fn evse_status(e: &Emsp, uid: &str, want: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emsp_registers_and_sees_locations_sessions_cdrs_and_commands() {
-    for (name, store, pg) in stores("the OCPI end-to-end scenario").await {
-        println!("backend {name}");
-        let csms = start_with_store(settings("sqlite::memory:".into()), store)
+    for b in backends("the OCPI end-to-end scenario", "csms_ocpi").await {
+        println!("backend {}", b.name);
+        let csms = start_with_store(settings("sqlite::memory:".into()), b.store.clone())
             .await
             .unwrap();
         scenario(csms).await;
-        drop_schema(pg).await;
+        b.cleanup().await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ocpi_storage_on_every_backend() {
-    for (name, store, pg) in stores("the OCPI storage").await {
-        let db = store.ocpi_db().expect("the SQL stores have OCPI storage");
+    for b in backends("the OCPI storage", "csms_ocpi").await {
+        let name = b.name;
+        let db = b.store.ocpi_db().expect("the SQL stores have OCPI storage");
         let p = PartnerRow {
             id: 7,
             token_hash: "h1".into(),
@@ -535,7 +260,7 @@ async fn ocpi_storage_on_every_backend() {
         assert!(db.outbox_partners().await.unwrap().is_empty(), "{name}");
         let all = db.outbox(7, 10).await.unwrap();
         assert_eq!(all[0].result.as_deref(), Some("url"), "{name}");
-        drop_schema(pg).await;
+        b.cleanup().await;
     }
 }
 

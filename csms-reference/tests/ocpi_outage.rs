@@ -13,65 +13,34 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use csms_reference::config::{FileSettings, Settings};
 use csms_reference::ocpi_cpo::OcpiFileSettings;
 use csms_reference::server::{start, RunningCsms};
-use ocpi::client::Client;
-use ocpi::credentials::{generate_token, PeerState, Registration, Registry};
+use ocpi::credentials::generate_token;
 use ocpi::handlers::Handlers;
-use ocpi::server::{router, MemoryStorage, Server, ServerConfig};
-use ocpi::v221::{Credentials, CredentialsRole, InterfaceRole, ModuleId, VersionNumber};
+use ocpi::server::{router, MemoryStorage, Server};
+use ocpi::v221::{InterfaceRole, ModuleId, VersionNumber};
 use ocpp_core::transport::StationClient;
-use ocpp_core::{BootState, CallContext, CallError, Dispatch, MemoryQueue, Peer, StationConfig};
+use ocpp_core::Peer;
 use ocpp_types::{DecodeOptions, Protocol};
 use serde_json::{json, Value};
 
+mod common;
+
+use common::partner::{emsp_server, register_emsp};
+use common::station::{connect, NoCalls};
+use common::{api, eventually_within as eventually};
+
 type P = ocpp16::Ocpp16;
 
-struct NoCalls;
-
-#[async_trait]
-impl Dispatch<P> for NoCalls {
-    async fn dispatch(
-        &self,
-        _: CallContext<P>,
-        req: <P as Protocol>::AnyRequest,
-    ) -> Result<<P as Protocol>::AnyResponse, CallError> {
-        Err(ocpp_core::not_supported(<P as Protocol>::action_name(
-            <P as Protocol>::request_action(&req),
-        )))
-    }
-    async fn dispatch_send(&self, _: CallContext<P>, _: <P as Protocol>::AnyRequest) {}
-}
-
 async fn station(csms: &RunningCsms, id: &str) -> (StationClient, Peer<P>) {
-    let a = <P as Protocol>::action_from_name("BootNotification").unwrap();
-    let boot = <P as Protocol>::decode_request(
-        a,
+    connect::<P>(
+        csms,
+        id,
         r#"{"chargePointVendor":"ACME","chargePointModel":"W16"}"#,
-        &DecodeOptions::STRICT,
-    )
-    .unwrap()
-    .0;
-    let client = StationClient::builder(format!("ws://{}/ocpp", csms.ocpp_addr), id)
-        .version::<P, _>(
-            Arc::new(NoCalls),
-            StationConfig::new(boot),
-            MemoryQueue::new(),
-        )
-        .start()
-        .unwrap();
-    let mut st = client.status();
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        st.wait_for(|s| s.boot == BootState::Accepted && s.connected.is_some()),
+        Arc::new(NoCalls),
     )
     .await
-    .expect("boot accepted in time")
-    .unwrap();
-    let peer = client.peer::<P>().unwrap();
-    (client, peer)
 }
 
 async fn status(peer: &Peer<P>, status: &str) {
@@ -102,40 +71,6 @@ async fn csms(dir: &tempfile::TempDir) -> RunningCsms {
     start(Settings::validate(f).unwrap()).await.unwrap()
 }
 
-async fn api(method: reqwest::Method, url: String, body: Option<Value>) -> (u16, Value) {
-    let mut r = reqwest::Client::new().request(method, url);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let r = r.send().await.unwrap();
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or(Value::Null))
-}
-
-/// Polls `f` until it gives a value, at most `limit` (a bound, not a timing assertion).
-async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if let Some(v) = f().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
-fn role(role: &str, party_id: &str) -> CredentialsRole {
-    serde_json::from_value(
-        json!({"role": role, "party_id": party_id, "country_code": "NL",
-        "business_details": {"name": party_id}}),
-    )
-    .unwrap()
-}
-
 /// The eMSP: an OCPI server on a fixed address that can be taken off the network and back.
 struct Emsp {
     server: Arc<Server<MemoryStorage>>,
@@ -151,31 +86,18 @@ impl Emsp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let token_b = generate_token();
-        let mut registry = Registry::new();
-        registry.add_registered_peer(
+        let server = emsp_server(
+            &format!("http://{addr}/ocpi"),
             &token_b,
-            Registration {
-                version: VersionNumber::V2_2_1,
-                token_b: String::new(),
-                versions_url: cpo_versions.to_owned(),
-                endpoints: vec![],
-                roles: vec![],
-            },
-        );
-        let config = ServerConfig {
-            base_url: format!("http://{addr}/ocpi"),
-            versions: vec![VersionNumber::V2_2_1],
-            modules: vec![
+            cpo_versions,
+            &VersionNumber::V2_2_1,
+            vec![
                 (ModuleId::Locations, InterfaceRole::Receiver),
                 (ModuleId::Tariffs, InterfaceRole::Receiver),
             ],
-            roles: vec![role("EMSP", "MSP")],
-            tolerant_token_encoding: false,
-            max_limit: 50,
-            storage_version: None,
-        };
-        let server =
-            Server::with_handlers(config, MemoryStorage::new(), registry, Handlers::default());
+            "MSP",
+            Handlers::default(),
+        );
         let mut e = Emsp {
             server,
             addr,
@@ -240,25 +162,16 @@ impl Emsp {
     }
 
     async fn register(&self, token_a: &str, cpo_versions: &str) {
-        let ours = Credentials {
-            token: self.token_b.clone().into(),
-            url: format!("http://{}/ocpi/versions", self.addr).into(),
-            roles: vec![role("EMSP", "MSP")],
-            extra: Default::default(),
-        };
-        let r = Client::register(token_a, cpo_versions, &[VersionNumber::V2_2_1], &ours)
-            .await
-            .unwrap();
-        let mut registry = self.server.registry.lock().unwrap();
-        let mut peer = registry.peers().next().unwrap().clone();
-        peer.state = PeerState::Registered(Registration {
-            version: r.version.clone(),
-            token_b: r.token_c.clone(),
-            versions_url: cpo_versions.to_owned(),
-            endpoints: r.endpoints.clone(),
-            roles: r.peer.roles.clone(),
-        });
-        registry.restore_peer(peer);
+        register_emsp(
+            &self.server,
+            &format!("http://{}/ocpi", self.addr),
+            &self.token_b,
+            "MSP",
+            &[VersionNumber::V2_2_1],
+            token_a,
+            cpo_versions,
+        )
+        .await;
     }
 }
 

@@ -1,0 +1,165 @@
+//! Support shared by the csms-reference integration tests: the CSMS in process or as a
+//! `csms serve` child ([`process`]), simulated stations ([`station`]), the OCPI partner side
+//! ([`partner`]), the stores of a run, HTTP helpers and polling.
+//!
+//! Each test binary includes this module with `mod common;` and uses only part of it, hence
+//! the `dead_code` allowance (the usual pattern for Cargo test support modules).
+
+#![allow(dead_code)]
+
+pub mod partner;
+pub mod process;
+pub mod station;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use csms_reference::store::{PgStore, SqliteStore, Store};
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+/// The environment variable that names the PostgreSQL server of the tests.
+pub const POSTGRES_ENV: &str = "OCPP_TEST_POSTGRES_URL";
+
+/// Polls `f` until it gives a value (400 polls 50 ms apart, about 20 s: a bound, not a timing
+/// assertion).
+pub async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..400 {
+        if let Some(v) = f().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Polls `f` (every 100 ms) until it gives a value, for at most `limit` (a bound, not a timing
+/// assertion).
+pub async fn eventually_within<T, F, Fut>(what: &str, limit: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if let Some(v) = f().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// One HTTP request with an optional JSON body: the status and the JSON answer (`Null` when
+/// the answer is not JSON).
+pub async fn api(method: reqwest::Method, url: String, body: Option<Value>) -> (u16, Value) {
+    let mut r = reqwest::Client::new().request(method, url);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let r = r.send().await.unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+/// `GET {api}{path}`.
+pub async fn get(api_url: &str, path: &str) -> (u16, Value) {
+    api(reqwest::Method::GET, format!("{api_url}{path}"), None).await
+}
+
+/// `POST {api}{path}` with a JSON body.
+pub async fn post(api_url: &str, path: &str, body: Value) -> (u16, Value) {
+    api(
+        reqwest::Method::POST,
+        format!("{api_url}{path}"),
+        Some(body),
+    )
+    .await
+}
+
+/// `PUT {api}{path}` with a JSON body.
+pub async fn put(api_url: &str, path: &str, body: Value) -> (u16, Value) {
+    api(reqwest::Method::PUT, format!("{api_url}{path}"), Some(body)).await
+}
+
+/// `DELETE {api}{path}`.
+pub async fn delete(api_url: &str, path: &str) -> (u16, Value) {
+    api(reqwest::Method::DELETE, format!("{api_url}{path}"), None).await
+}
+
+/// A JSON number as a decimal, exactly as written.
+pub fn dec(v: &Value) -> Decimal {
+    use std::str::FromStr;
+    Decimal::from_str(&v.to_string()).unwrap_or_else(|_| panic!("{v} is not a number"))
+}
+
+/// `base` plus `minutes`, in RFC 3339 to the second.
+pub fn t(base: chrono::DateTime<chrono::Utc>, minutes: i64) -> String {
+    (base + chrono::TimeDelta::minutes(minutes)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A name unique to this process and moment (PostgreSQL schema names).
+pub fn unique() -> String {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{}_{}", std::process::id(), n)
+}
+
+/// One store of a run, and what to clean up after it.
+pub struct Backend {
+    /// `sqlite` or `postgres`.
+    pub name: &'static str,
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The SQLite file's directory, removed with the backend.
+    pub dir: Option<tempfile::TempDir>,
+    /// The PostgreSQL store and its schema, dropped by [`Backend::cleanup`].
+    pub pg_schema: Option<(PgStore, String)>,
+}
+
+impl Backend {
+    /// Drops the PostgreSQL schema of the run.
+    pub async fn cleanup(self) {
+        if let Some((pg, schema)) = self.pg_schema {
+            sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+                .execute(pg.pool())
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// The stores of a run: SQLite always (a file in a temp directory), PostgreSQL in a fresh
+/// schema named `{prefix}_{unique}` when OCPP_TEST_POSTGRES_URL is set (said when skipped).
+pub async fn backends(test: &str, prefix: &str) -> Vec<Backend> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("csms.db").display());
+    let mut out = vec![Backend {
+        name: "sqlite",
+        store: Arc::new(SqliteStore::connect(&url).await.unwrap()),
+        dir: Some(dir),
+        pg_schema: None,
+    }];
+    match std::env::var(POSTGRES_ENV) {
+        Ok(url) => {
+            let schema = format!("{prefix}_{}", unique());
+            let pg = PgStore::connect_in_schema(&url, Some(&schema))
+                .await
+                .unwrap();
+            out.push(Backend {
+                name: "postgres",
+                store: Arc::new(pg.clone()),
+                dir: None,
+                pg_schema: Some((pg, schema)),
+            });
+        }
+        Err(_) => println!("SKIPPED {test} on postgres: {POSTGRES_ENV} is not set"),
+    }
+    out
+}
