@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use csms_reference::config::{FileSettings, Settings};
+use csms_reference::ocpi_cpo::db::{OcpiDb, OutboxRow};
 use csms_reference::ocpi_cpo::ops::{AuditDb, AuditRow};
 use csms_reference::ocpi_cpo::OcpiFileSettings;
 use csms_reference::server::{start, RunningCsms};
@@ -1067,12 +1068,49 @@ async fn audit_log_on(store: &dyn AuditDb) {
     assert_eq!(left, ["r5", "r4"]);
 }
 
+/// The outbox summary's `head_error` is the error of the oldest undelivered push (what holds
+/// the partner back, shown on the dashboard), not the latest error of any push.
+async fn head_error_on(db: &dyn OcpiDb) {
+    let push = |n: u32| OutboxRow {
+        id: 0,
+        partner_id: 7,
+        method: "PUT".into(),
+        module: "tariffs".into(),
+        path: format!("[\"T{n}\"]"),
+        body: "{}".into(),
+        created_at: format!("2024-05-01T10:00:0{n}.000Z"),
+        attempts: 0,
+        last_error: None,
+        delivered_at: None,
+        result: None,
+    };
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(db.push_outbox(&push(n)).await.unwrap());
+    }
+    db.outbox_failed(ids[0], "HTTP 503").await.unwrap();
+    db.outbox_delivered(ids[0], "2024-05-01T10:01:00.000Z", None)
+        .await
+        .unwrap();
+    db.outbox_failed(ids[2], "later").await.unwrap();
+    let s = db.outbox_summary(7).await.unwrap();
+    assert_eq!(s.pending, 2);
+    assert_eq!(
+        s.head_error, None,
+        "the oldest undelivered push has not failed"
+    );
+    db.outbox_failed(ids[1], "HTTP 502").await.unwrap();
+    let s = db.outbox_summary(7).await.unwrap();
+    assert_eq!(s.head_error.as_deref(), Some("HTTP 502"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_log_pages_and_prunes_on_every_backend() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("audit.db").display());
     let sqlite = SqliteStore::connect(&url).await.unwrap();
     audit_log_on(&sqlite).await;
+    head_error_on(&sqlite).await;
     match std::env::var("OCPP_TEST_POSTGRES_URL") {
         Ok(url) => {
             let n = std::time::SystemTime::now()
@@ -1084,6 +1122,7 @@ async fn the_audit_log_pages_and_prunes_on_every_backend() {
                 .await
                 .unwrap();
             audit_log_on(&pg).await;
+            head_error_on(&pg).await;
             sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
                 .execute(pg.pool())
                 .await

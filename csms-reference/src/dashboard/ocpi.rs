@@ -213,7 +213,7 @@ async fn render_partners(v: &OcpiView) -> PageResult {
         } else {
             format!(
                 r#"<span class="badge {}">{} waiting</span>"#,
-                if sum.last_error.is_some() {
+                if sum.head_error.is_some() {
                     "b-warn"
                 } else {
                     "b-info"
@@ -221,7 +221,9 @@ async fn render_partners(v: &OcpiView) -> PageResult {
                 sum.pending
             )
         };
-        let error = match &sum.last_error {
+        // The error holding the partner's pushes back (of its oldest undelivered push), not
+        // one of a push delivered since.
+        let error = match &sum.head_error {
             Some(e) => {
                 let short: String = e.chars().take(90).collect();
                 format!(

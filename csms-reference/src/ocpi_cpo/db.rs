@@ -76,6 +76,9 @@ pub struct OutboxSummary {
     pub last_delivered_at: Option<String>,
     /// The error of the latest push whose delivery failed at least once.
     pub last_error: Option<String>,
+    /// The error of the oldest undelivered push (the one holding the others back), when its
+    /// delivery failed at least once.
+    pub head_error: Option<String>,
 }
 
 /// The storage of the OCPI bridge.
@@ -126,6 +129,10 @@ pub trait OcpiDb: super::ops::AuditDb + Send + Sync + 'static {
             pending: rows.iter().filter(|r| r.delivered_at.is_none()).count() as i64,
             last_delivered_at: rows.iter().filter_map(|r| r.delivered_at.clone()).max(),
             last_error: rows.iter().rev().find_map(|r| r.last_error.clone()),
+            head_error: rows
+                .iter()
+                .find(|r| r.delivered_at.is_none())
+                .and_then(|r| r.last_error.clone()),
         })
     }
     /// Pushes to any partner of one module (as queued: `cdrs`, `sessions`, ...) after the
@@ -376,10 +383,22 @@ macro_rules! ocpi_db {
                     Some(r) => r.try_get("last_error")?,
                     None => None,
                 };
+                let head_error = match sqlx::query(
+                    "SELECT last_error FROM ocpi_outbox \
+                     WHERE partner_id = $1 AND delivered_at IS NULL ORDER BY id LIMIT 1",
+                )
+                .bind(partner_id)
+                .fetch_optional(self.pool())
+                .await?
+                {
+                    Some(r) => r.try_get("last_error")?,
+                    None => None,
+                };
                 Ok(OutboxSummary {
                     pending,
                     last_delivered_at,
                     last_error,
+                    head_error,
                 })
             }
             async fn outbox_of_module(
