@@ -823,11 +823,18 @@ impl OcpiCpo {
             Some((cc.to_owned(), pid.to_owned())),
             None,
         );
-        let r = client
-            .authorize_token::<Value, Value>(&url, uid, ty, location.as_ref())
-            .await;
-        self.ops.realtime_answered(partner, &r);
-        r.map_err(|e| e.to_string())
+        // Timed out here (not only by the caller) so that a hanging partner counts against
+        // its real-time circuit.
+        let r = tokio::time::timeout(
+            self.settings.realtime_timeout,
+            client.authorize_token::<Value, Value>(&url, uid, ty, location.as_ref()),
+        )
+        .await;
+        self.ops.realtime_answered(partner, r.as_ref().ok());
+        match r {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(_) => Err("no answer in time".into()),
+        }
     }
 
     /// The decision on a token a station presented; `None` when no eMSP issued it.

@@ -378,16 +378,18 @@ impl Ops {
         self.with(partner, |h| h.realtime.allow(Instant::now()).is_ok())
     }
 
-    /// The result of a real-time authorization request to `partner`: a connection failure,
-    /// timeout or 5xx counts against its real-time circuit; any answer closes it.
+    /// The result of a real-time authorization request to `partner` (`None`: no answer in
+    /// time): a connection failure, timeout or 5xx counts against its real-time circuit; any
+    /// other answer closes it.
     pub(super) fn realtime_answered<T>(
         &self,
         partner: u64,
-        r: &Result<T, ocpi::client::ClientError>,
+        r: Option<&Result<T, ocpi::client::ClientError>>,
     ) {
         let failed = match r {
-            Ok(_) => false,
-            Err(e) => e.http_status().is_none_or(|s| s >= 500 || s == 408),
+            None => true,
+            Some(Ok(_)) => false,
+            Some(Err(e)) => e.http_status().is_none_or(|s| s >= 500 || s == 408),
         };
         let (n, cd) = (
             self.settings.circuit_failures,
