@@ -1175,5 +1175,14 @@ async fn a_party_behind_two_hubs_is_reached_through_the_hub_that_put_its_token()
     };
     assert!(asked(&hub_b), "hub B (which put the token) is asked");
     assert!(!asked(&hub_a), "hub A is not");
+    // Shut down right away: the audit rows still queued are written first.
     csms.shutdown().await;
+    let url = format!("sqlite:{}", dir.path().join("csms.db").display());
+    let store = SqliteStore::connect(&url).await.unwrap();
+    let rows = store.audit(Some(b_id as i64), None, 1000).await.unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r.direction == "out" && r.method == "POST" && r.url.contains("/authorize")),
+        "{rows:?}"
+    );
 }
