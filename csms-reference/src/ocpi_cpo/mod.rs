@@ -65,7 +65,8 @@
 //!   (`GET /api/ocpi/audit`), hub partners (routing headers on our pushes, requests attributed
 //!   to the party of their `OCPI-from-*` headers, `ClientInfo` PUT by hubs kept and served at
 //!   `GET /api/ocpi/hubclientinfo`; a party without a partner of its own is reached through the
-//!   hub), and partner health in the operator API and the metrics.
+//!   hub that PUT its tokens or `ClientInfo`, and not at all when no hub spoke of it), and
+//!   partner health in the operator API and the metrics.
 
 pub mod api;
 mod commands;
