@@ -3,8 +3,8 @@
 //! API and OCPP behave as before, the generated key file is private, a database from before
 //! encryption is encrypted at start, and a start with another key stops with a clear error.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::io::Read;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use csms_reference::store::{IdTokenRecord, SqliteStore, Store};
@@ -15,35 +15,19 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
+mod common;
+
+use common::process::{self, serve_command, Csms};
+use common::{postgres_url, PgDatabase};
+
 type Ws = tokio_tungstenite::WebSocketStream<TcpStream>;
 
 const TAG: &str = "SECRETTAG0451";
 const OTHER: &str = "PARENTTAG0777";
 
-struct Csms {
-    child: Child,
-    ocpp: String,
-    api: String,
-}
-
-impl Drop for Csms {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn command(db: &str, key: Option<&str>) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_csms"));
-    cmd.arg("serve")
-        .args([
-            "--ocpp-listen",
-            "127.0.0.1:0",
-            "--api-listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--database-url", db])
-        .env("CSMS_LOG", "warn")
+    let mut cmd = serve_command(db);
+    cmd.env("CSMS_LOG", "warn")
         .env_remove("CSMS_API_TOKEN")
         .env_remove("CSMS_DATA_KEY");
     if let Some(k) = key {
@@ -53,29 +37,9 @@ fn command(db: &str, key: Option<&str>) -> Command {
 }
 
 fn serve(db: &str, key: Option<&str>) -> Csms {
-    let mut child = command(db, key)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut ocpp, mut api) = (None, None);
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(r) = line.strip_prefix("csms: stations connect to ws://") {
-            ocpp = r.split('/').next().map(str::to_owned);
-        }
-        if let Some(r) = line.strip_prefix("csms: operator API at http://") {
-            api = r.split('/').next().map(str::to_owned);
-            break;
-        }
-    }
-    std::thread::spawn(move || lines.for_each(drop));
-    Csms {
-        child,
-        ocpp: ocpp.expect("station URL printed"),
-        api: format!("http://{}", api.expect("API address printed")),
-    }
+    let mut cmd = command(db, key);
+    cmd.stderr(Stdio::null());
+    process::spawn(cmd)
 }
 
 async fn ws16(ocpp: &str, id: &str) -> Ws {
@@ -284,32 +248,11 @@ async fn a_database_from_before_encryption_is_encrypted_at_start() {
 /// the API reads them, another key is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_rows_hold_no_token_in_clear() {
-    let Some(admin_url) = std::env::var("OCPP_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        println!("SKIPPED postgres_rows_hold_no_token_in_clear: OCPP_TEST_POSTGRES_URL is not set");
+    let Some(admin_url) = postgres_url("postgres_rows_hold_no_token_in_clear") else {
         return;
     };
-    let admin = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(2)
-        .connect(&admin_url)
-        .await
-        .unwrap();
-    let name = format!(
-        "csms_at_rest_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis()
-    );
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let base = admin_url.split('?').next().unwrap();
-    let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
+    let pg = PgDatabase::create(&admin_url, "csms_at_rest").await;
+    let url = pg.url.clone();
     // The key by variable: no key file is written into the working directory.
     let (_, key) = csms_reference::at_rest::DataKey::generate().unwrap();
     let csms = serve(&url, Some(&key));
@@ -362,7 +305,5 @@ async fn postgres_rows_hold_no_token_in_clear() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not decrypt with this data key"));
-    let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&admin)
-        .await;
+    pg.drop_it().await;
 }

@@ -5,72 +5,31 @@
 //! Each test asserts that the server stays up, that the other stations are unaffected, and
 //! that the fault is counted in `/metrics` and visible in the API.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
 use ocpp201::Ocpp201;
 use ocpp_core::transport::StationClient;
-use ocpp_core::{BootState, CallContext, CallError, Dispatch, MemoryQueue, Peer, StationConfig};
+use ocpp_core::Peer;
 use ocpp_types::{DecodeOptions, Protocol};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-/// A `csms serve` child process, killed when dropped.
-struct Csms {
-    child: Child,
-    ocpp: String,
-    api: String,
-}
+mod common;
 
-impl Drop for Csms {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::process::{self, serve_command, Csms};
+use common::station::{connect_to, NoCalls};
+use common::{metrics, postgres_url, text_frame, wait_until, PgDatabase};
 
 fn serve(db: &str, extra: &[&str]) -> Csms {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_csms"))
-        .arg("serve")
-        .args([
-            "--ocpp-listen",
-            "127.0.0.1:0",
-            "--api-listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--database-url", db])
-        .args(extra)
+    let mut cmd = serve_command(db);
+    cmd.args(extra)
         // The flood below makes one warning per refused CALL; errors only.
         .env("CSMS_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("csms starts");
-    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut ocpp, mut api) = (None, None);
-    for line in out.by_ref() {
-        let line = line.unwrap();
-        if let Some(rest) = line.strip_prefix("csms: stations connect to ws://") {
-            ocpp = rest.split('/').next().map(str::to_owned);
-        }
-        if let Some(rest) = line.strip_prefix("csms: operator API at http://") {
-            api = rest.split('/').next().map(str::to_owned);
-        }
-        if ocpp.is_some() && api.is_some() {
-            break;
-        }
-    }
-    std::thread::spawn(move || out.for_each(drop));
-    Csms {
-        child,
-        ocpp: ocpp.expect("the station URL is printed"),
-        api: format!("http://{}", api.expect("the API URL is printed")),
-    }
+        .stderr(Stdio::inherit());
+    process::spawn(cmd)
 }
 
 /// Opens a WebSocket by hand on a socket with the given receive buffer (bytes; `None`: the
@@ -102,39 +61,10 @@ async fn raw_ws(addr: &str, station: &str, subprotocol: &str, rcvbuf: Option<u32
     tcp
 }
 
-/// A client text frame (masked with the key 0, so the payload is written as it is).
-fn text_frame(payload: &str) -> Vec<u8> {
-    let p = payload.as_bytes();
-    let mut f = vec![0x81u8];
-    match p.len() {
-        n if n < 126 => f.push(0x80 | n as u8),
-        n if n <= 0xffff => {
-            f.push(0x80 | 126);
-            f.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            f.push(0x80 | 127);
-            f.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    f.extend_from_slice(&[0, 0, 0, 0]);
-    f.extend_from_slice(p);
-    f
-}
-
 async fn get(url: &str) -> Value {
     let r = reqwest::get(url).await.unwrap();
     assert!(r.status().is_success(), "{url}: {}", r.status());
     r.json().await.unwrap()
-}
-
-async fn metrics(api: &str) -> String {
-    reqwest::get(format!("{api}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
 }
 
 /// The value of one metric line (`name{labels}`), 0 when absent.
@@ -142,22 +72,6 @@ fn metric(text: &str, series: &str) -> f64 {
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
         .unwrap_or(0.0)
-}
-
-/// Polls `check` until it holds; panics with `what` after `limit`.
-async fn wait_until<F, Fut>(limit: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let end = Instant::now() + limit;
-    while !check().await {
-        assert!(
-            Instant::now() < end,
-            "still not true after {limit:?}: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn connected(api: &str, station: &str) -> Option<bool> {
@@ -170,23 +84,6 @@ async fn connected(api: &str, station: &str) -> Option<bool> {
     r.json::<Value>().await.unwrap()["connected"].as_bool()
 }
 
-/// A station that answers every CSMS call NotSupported (the tests make none).
-struct NoCalls;
-
-#[async_trait]
-impl<P: Protocol> Dispatch<P> for NoCalls {
-    async fn dispatch(
-        &self,
-        _: CallContext<P>,
-        req: P::AnyRequest,
-    ) -> Result<P::AnyResponse, CallError> {
-        Err(ocpp_core::not_supported(P::action_name(P::request_action(
-            &req,
-        ))))
-    }
-    async fn dispatch_send(&self, _: CallContext<P>, _: P::AnyRequest) {}
-}
-
 /// A well-behaved 2.0.1 station (the ocpp-core client: it reads all the time and answers
 /// pings), booted.
 struct GoodStation {
@@ -196,31 +93,14 @@ struct GoodStation {
 
 impl GoodStation {
     async fn connect(addr: &str, id: &str) -> Self {
-        let a = Ocpp201::action_from_name("BootNotification").unwrap();
-        let boot = Ocpp201::decode_request(
-            a,
+        let (client, peer) = connect_to::<Ocpp201>(
+            addr,
+            id,
             r#"{"chargingStation":{"model":"M","vendorName":"V"},"reason":"PowerUp"}"#,
-            &DecodeOptions::STRICT,
-        )
-        .unwrap()
-        .0;
-        let client = StationClient::builder(format!("ws://{addr}/ocpp"), id)
-            .version::<Ocpp201, _>(
-                Arc::new(NoCalls),
-                StationConfig::new(boot),
-                MemoryQueue::new(),
-            )
-            .start()
-            .unwrap();
-        let mut st = client.status();
-        tokio::time::timeout(
+            Arc::new(NoCalls),
             Duration::from_secs(30),
-            st.wait_for(|s| s.boot == BootState::Accepted && s.connected.is_some()),
         )
-        .await
-        .expect("boot accepted in time")
-        .unwrap();
-        let peer = client.peer::<Ocpp201>().unwrap();
+        .await;
         GoodStation {
             _client: client,
             peer,
@@ -496,62 +376,6 @@ async fn sqlite_locked_by_another_process_gives_a_timely_internal_error() {
     );
 }
 
-/// The admin URL of the test PostgreSQL server, or a SKIPPED line.
-fn postgres_url(test: &str) -> Option<String> {
-    match std::env::var("OCPP_TEST_POSTGRES_URL") {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ => {
-            println!("SKIPPED {test}: OCPP_TEST_POSTGRES_URL is not set");
-            None
-        }
-    }
-}
-
-/// A database of its own on the test server (the faults act on a whole database), dropped
-/// at the end.
-struct PgDatabase {
-    admin: sqlx::PgPool,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    async fn create(admin_url: &str, tag: &str) -> Self {
-        let admin = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(2)
-            .connect(admin_url)
-            .await
-            .unwrap();
-        let name = format!(
-            "csms_fault_{tag}_{}_{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis()
-        );
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&admin)
-            .await
-            .unwrap();
-        let base = admin_url.split('?').next().unwrap();
-        let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
-        PgDatabase { admin, name, url }
-    }
-
-    async fn drop_it(self) {
-        let _ = sqlx::query(&format!(
-            "ALTER DATABASE {} ALLOW_CONNECTIONS true",
-            self.name
-        ))
-        .execute(&self.admin)
-        .await;
-        let _ = sqlx::query(&format!("DROP DATABASE {} WITH (FORCE)", self.name))
-            .execute(&self.admin)
-            .await;
-    }
-}
-
 /// PostgreSQL: a table the message writes to is locked (`LOCK TABLE transactions IN ACCESS
 /// EXCLUSIVE MODE`, held by a side connection) — the message gets InternalError within the
 /// store timeout (`lock_timeout`) rather than hanging; then the database refuses every
@@ -565,7 +389,7 @@ async fn postgres_unavailable_gives_a_timely_internal_error_and_recovers() {
     else {
         return;
     };
-    let pg = PgDatabase::create(&admin_url, "db").await;
+    let pg = PgDatabase::create(&admin_url, "csms_fault_db").await;
     let csms = serve(&pg.url, &["--store-timeout", "2"]);
     let mut st = RawStation::connect(&csms.ocpp, "PG-FAULT-1").await;
     let (boot, _) = st.call("BootNotification", BOOT_201).await;

@@ -5,15 +5,13 @@
 //! well-behaved station is unaffected, and what `/metrics` counted.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use futures_util::{SinkExt, StreamExt};
 use ocpp_core::transport::StationClient;
-use ocpp_core::{BootState, CallContext, CallError, Dispatch, MemoryQueue, Peer, StationConfig};
-use ocpp_types::{DecodeOptions, Protocol};
+use ocpp_core::Peer;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -22,62 +20,47 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::Message;
 
+mod common;
+
+use common::process::{self, serve_command};
+use common::station::{connect_to, NoCalls};
+
 type Ws = tokio_tungstenite::WebSocketStream<TcpStream>;
-
-struct Csms {
-    child: Child,
-    ocpp: String,
-    api: String,
-    db: String,
-}
-
-impl Drop for Csms {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Starts `csms serve` on free ports and a temp database, with an optional TOML file.
 fn serve(dir: &tempfile::TempDir, config: Option<&str>) -> Csms {
     let db = format!("sqlite:{}", dir.path().join("hostile.db").display());
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_csms"));
-    cmd.arg("serve")
-        .args([
-            "--ocpp-listen",
-            "127.0.0.1:0",
-            "--api-listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--database-url", &db])
-        .env("CSMS_LOG", "warn")
+    let mut cmd = serve_command(&db);
+    cmd.env("CSMS_LOG", "warn")
         .env_remove("CSMS_API_TOKEN")
-        .stdout(Stdio::piped())
         .stderr(Stdio::null());
     if let Some(c) = config {
         let path = dir.path().join("csms.toml");
         std::fs::write(&path, c).unwrap();
         cmd.arg("--config").arg(path);
     }
-    let mut child = cmd.spawn().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut ocpp, mut api) = (None, None);
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(r) = line.strip_prefix("csms: stations connect to ws://") {
-            ocpp = r.split('/').next().map(str::to_owned);
-        }
-        if let Some(r) = line.strip_prefix("csms: operator API at http://") {
-            api = r.split('/').next().map(str::to_owned);
-            break;
-        }
-    }
-    std::thread::spawn(move || lines.for_each(drop));
     Csms {
-        child,
-        ocpp: ocpp.expect("station URL printed"),
-        api: format!("http://{}", api.expect("API address printed")),
+        server: process::spawn(cmd),
         db,
+    }
+}
+
+/// `csms serve` and its database URL.
+struct Csms {
+    server: process::Csms,
+    db: String,
+}
+
+impl std::ops::Deref for Csms {
+    type Target = process::Csms;
+    fn deref(&self) -> &process::Csms {
+        &self.server
+    }
+}
+
+impl std::ops::DerefMut for Csms {
+    fn deref_mut(&mut self) -> &mut process::Csms {
+        &mut self.server
     }
 }
 
@@ -112,47 +95,9 @@ impl Csms {
     }
 }
 
-struct NoCalls;
-
-#[async_trait]
-impl<P: Protocol> Dispatch<P> for NoCalls {
-    async fn dispatch(
-        &self,
-        _: CallContext<P>,
-        req: P::AnyRequest,
-    ) -> Result<P::AnyResponse, CallError> {
-        Err(ocpp_core::not_supported(P::action_name(P::request_action(
-            &req,
-        ))))
-    }
-    async fn dispatch_send(&self, _: CallContext<P>, _: P::AnyRequest) {}
-}
-
 /// A well-behaved 2.0.1 station through the library's station role.
 async fn good_station(ocpp: &str, id: &str) -> (StationClient, Peer<ocpp201::Ocpp201>) {
-    type P = ocpp201::Ocpp201;
-    let a = <P as Protocol>::action_from_name("BootNotification").unwrap();
-    let boot = <P as Protocol>::decode_request(a, BOOT, &DecodeOptions::STRICT)
-        .unwrap()
-        .0;
-    let client = StationClient::builder(format!("ws://{ocpp}/ocpp"), id)
-        .version::<P, _>(
-            Arc::new(NoCalls),
-            StationConfig::new(boot),
-            MemoryQueue::new(),
-        )
-        .start()
-        .unwrap();
-    let mut st = client.status();
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        st.wait_for(|s| s.boot == BootState::Accepted && s.connected.is_some()),
-    )
-    .await
-    .expect("the good station boots")
-    .unwrap();
-    let peer = client.peer::<P>().unwrap();
-    (client, peer)
+    connect_to(ocpp, id, BOOT, Arc::new(NoCalls), Duration::from_secs(10)).await
 }
 
 async fn heartbeat(peer: &Peer<ocpp201::Ocpp201>) {

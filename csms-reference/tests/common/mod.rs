@@ -163,3 +163,109 @@ pub async fn backends(test: &str, prefix: &str) -> Vec<Backend> {
     }
     out
 }
+
+/// Polls `check` (every 100 ms) until it holds; panics with `what` after `limit`.
+pub async fn wait_until<F, Fut>(limit: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let end = Instant::now() + limit;
+    while !check().await {
+        assert!(
+            Instant::now() < end,
+            "still not true after {limit:?}: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The text of `{api}/metrics`.
+pub async fn metrics(api_url: &str) -> String {
+    reqwest::get(format!("{api_url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// A client WebSocket text frame (masked with the key 0, so the payload is written as it is).
+pub fn text_frame(payload: &str) -> Vec<u8> {
+    let p = payload.as_bytes();
+    let mut f = vec![0x81u8];
+    match p.len() {
+        n if n < 126 => f.push(0x80 | n as u8),
+        n if n <= 0xffff => {
+            f.push(0x80 | 126);
+            f.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            f.push(0x80 | 127);
+            f.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    f.extend_from_slice(&[0, 0, 0, 0]);
+    f.extend_from_slice(p);
+    f
+}
+
+/// The admin URL of the test PostgreSQL server, or `None` after a SKIPPED line for `test`.
+pub fn postgres_url(test: &str) -> Option<String> {
+    match std::env::var(POSTGRES_ENV) {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            println!("SKIPPED {test}: {POSTGRES_ENV} is not set");
+            None
+        }
+    }
+}
+
+/// A database of its own on the test PostgreSQL server, dropped by [`PgDatabase::drop_it`].
+pub struct PgDatabase {
+    /// A pool on the admin URL.
+    pub admin: sqlx::PgPool,
+    /// The database's name.
+    pub name: String,
+    /// The database's URL.
+    pub url: String,
+}
+
+impl PgDatabase {
+    /// Creates the database `{prefix}_{pid}_{millis}` on the server of `admin_url`.
+    pub async fn create(admin_url: &str, prefix: &str) -> Self {
+        let admin = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(2)
+            .connect(admin_url)
+            .await
+            .unwrap();
+        let name = format!(
+            "{prefix}_{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
+        );
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        let base = admin_url.split('?').next().unwrap();
+        let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
+        PgDatabase { admin, name, url }
+    }
+
+    /// Drops the database (connections allowed again first, then forced out).
+    pub async fn drop_it(self) {
+        let _ = sqlx::query(&format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS true",
+            self.name
+        ))
+        .execute(&self.admin)
+        .await;
+        let _ = sqlx::query(&format!("DROP DATABASE {} WITH (FORCE)", self.name))
+            .execute(&self.admin)
+            .await;
+    }
+}

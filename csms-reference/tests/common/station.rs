@@ -78,10 +78,11 @@ impl<P: Protocol> Dispatch<P> for NoCalls {
     async fn dispatch_send(&self, _: CallContext<P>, _: P::AnyRequest) {}
 }
 
-/// Connects station `id` of version `P` to the CSMS with the BootNotification `boot` (JSON)
-/// and the dispatcher `dispatch`, and waits (at most `within`) until the boot is accepted.
-pub async fn connect_within<P: Protocol>(
-    csms: &RunningCsms,
+/// Connects station `id` of version `P` to the CSMS at `ocpp_addr` (`host:port`) with the
+/// BootNotification `boot` (JSON) and the dispatcher `dispatch`, and waits (at most `within`)
+/// until the boot is accepted.
+pub async fn connect_to<P: Protocol>(
+    ocpp_addr: &str,
     id: &str,
     boot: &str,
     dispatch: Arc<dyn Dispatch<P>>,
@@ -91,7 +92,7 @@ pub async fn connect_within<P: Protocol>(
     let boot = P::decode_request(a, boot, &DecodeOptions::STRICT)
         .unwrap()
         .0;
-    let client = StationClient::builder(format!("ws://{}/ocpp", csms.ocpp_addr), id)
+    let client = StationClient::builder(format!("ws://{ocpp_addr}/ocpp"), id)
         .version::<P, _>(dispatch, StationConfig::new(boot), MemoryQueue::new())
         .start()
         .unwrap();
@@ -107,14 +108,15 @@ pub async fn connect_within<P: Protocol>(
     (client, peer)
 }
 
-/// [`connect_within`] with a 10 s bound on the boot.
+/// [`connect_to`] the in-process CSMS with a 10 s bound on the boot.
 pub async fn connect<P: Protocol>(
     csms: &RunningCsms,
     id: &str,
     boot: &str,
     dispatch: Arc<dyn Dispatch<P>>,
 ) -> (StationClient, Peer<P>) {
-    connect_within(csms, id, boot, dispatch, Duration::from_secs(10)).await
+    let addr = csms.ocpp_addr.to_string();
+    connect_to(&addr, id, boot, dispatch, Duration::from_secs(10)).await
 }
 
 /// A station answering the CSMS's calls from `answers` (see [`Answers`]).
