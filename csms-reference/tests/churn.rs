@@ -7,67 +7,26 @@
 //! process holds no more file descriptors than before the churn (no leaked socket or task
 //! holding one).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+mod common;
+
+use common::process::{self, serve_command, Csms};
+use common::{metrics, text_frame, wait_until};
 
 /// How many connections the churn makes.
 const CONNECTIONS: usize = 1000;
 /// How many of them are open at the same time.
 const CONCURRENCY: usize = 25;
 
-/// A `csms serve` child process, killed when dropped.
-struct Csms {
-    child: Child,
-    ocpp: String,
-    api: String,
-}
-
-impl Drop for Csms {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn serve(db: &str) -> Csms {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_csms"))
-        .arg("serve")
-        .args([
-            "--ocpp-listen",
-            "127.0.0.1:0",
-            "--api-listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--database-url", db])
-        .env("CSMS_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("csms starts");
-    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut ocpp, mut api) = (None, None);
-    for line in out.by_ref() {
-        let line = line.unwrap();
-        if let Some(rest) = line.strip_prefix("csms: stations connect to ws://") {
-            ocpp = rest.split('/').next().map(str::to_owned);
-        }
-        if let Some(rest) = line.strip_prefix("csms: operator API at http://") {
-            api = rest.split('/').next().map(str::to_owned);
-        }
-        if ocpp.is_some() && api.is_some() {
-            break;
-        }
-    }
-    std::thread::spawn(move || out.for_each(drop));
-    Csms {
-        child,
-        ocpp: ocpp.expect("the station URL is printed"),
-        api: format!("http://{}", api.expect("the API URL is printed")),
-    }
+    let mut cmd = serve_command(db);
+    cmd.env("CSMS_LOG", "error").stderr(Stdio::inherit());
+    process::spawn(cmd)
 }
 
 fn open_fds(pid: u32) -> usize {
@@ -84,36 +43,12 @@ fn threads(pid: u32) -> usize {
         .unwrap_or(0)
 }
 
-async fn metrics(api: &str) -> String {
-    reqwest::get(format!("{api}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 /// The sum of every series of a metric family matching `prefix` (e.g. `name{`).
 fn metric_sum(text: &str, prefix: &str) -> f64 {
     text.lines()
         .filter(|l| l.starts_with(prefix))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
-}
-
-/// A client text frame (masked with the key 0, so the payload is written as it is).
-fn text_frame(payload: &str) -> Vec<u8> {
-    let p = payload.as_bytes();
-    let mut f = vec![0x81u8];
-    if p.len() < 126 {
-        f.push(0x80 | p.len() as u8);
-    } else {
-        f.push(0x80 | 126);
-        f.extend_from_slice(&(p.len() as u16).to_be_bytes());
-    }
-    f.extend_from_slice(&[0, 0, 0, 0]);
-    f.extend_from_slice(p);
-    f
 }
 
 /// A client close frame with code 1000.
@@ -218,21 +153,6 @@ async fn one(addr: String, i: usize) -> bool {
             read_boot_answer(&mut tcp).await;
             true
         }
-    }
-}
-
-async fn wait_until<F, Fut>(limit: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let end = Instant::now() + limit;
-    while !check().await {
-        assert!(
-            Instant::now() < end,
-            "still not true after {limit:?}: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

@@ -6,11 +6,14 @@
 //! `ocpp-core/tests/interop/setup.sh`). When it is unset or cannot import `ocpp`, the test
 //! prints a SKIPPED line and passes, except under `CI=true`, where it fails.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
+
+mod common;
+
+use common::process::{self, serve_command, Csms};
 
 /// The venv python, or `None` (after printing why) when the test is to be skipped.
 fn python(test: &str) -> Option<String> {
@@ -36,54 +39,12 @@ fn python(test: &str) -> Option<String> {
     None
 }
 
-struct Csms {
-    child: Child,
-    ocpp: String,
-    api: String,
-}
-
-impl Drop for Csms {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn serve(dir: &tempfile::TempDir) -> Csms {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_csms"))
-        .arg("serve")
-        .args([
-            "--ocpp-listen",
-            "127.0.0.1:0",
-            "--api-listen",
-            "127.0.0.1:0",
-        ])
-        .arg("--database-url")
-        .arg(format!("sqlite:{}", dir.path().join("py.db").display()))
-        .env("CSMS_LOG", "warn")
+    let mut cmd = serve_command(&format!("sqlite:{}", dir.path().join("py.db").display()));
+    cmd.env("CSMS_LOG", "warn")
         .env_remove("CSMS_API_TOKEN")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut ocpp, mut api) = (None, None);
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(r) = line.strip_prefix("csms: stations connect to ws://") {
-            ocpp = r.split('/').next().map(str::to_owned);
-        }
-        if let Some(r) = line.strip_prefix("csms: operator API at http://") {
-            api = r.split('/').next().map(str::to_owned);
-            break;
-        }
-    }
-    std::thread::spawn(move || lines.for_each(drop));
-    Csms {
-        child,
-        ocpp: ocpp.expect("station URL printed"),
-        api: format!("http://{}", api.expect("API address printed")),
-    }
+        .stderr(Stdio::inherit());
+    process::spawn(cmd)
 }
 
 fn run_station(python: &str, version: &str, url: &str) -> Value {
