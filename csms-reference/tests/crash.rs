@@ -14,31 +14,15 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use csms_reference::store::{Page, SqliteStore, Store};
 use ocpp_core::transport::{Backoff, StationClient};
-use ocpp_core::{
-    BootState, CallContext, CallError, CallFailure, Dispatch, MemoryQueue, Peer, StationConfig,
-};
+use ocpp_core::{BootState, CallFailure, MemoryQueue, Peer, StationConfig};
 use ocpp_types::{DecodeOptions, Protocol};
 use serde_json::{json, Value};
 
-/// A station that answers every CSMS call NotSupported (the test makes none).
-struct NoCalls;
+mod common;
 
-#[async_trait]
-impl<P: Protocol> Dispatch<P> for NoCalls {
-    async fn dispatch(
-        &self,
-        _: CallContext<P>,
-        req: P::AnyRequest,
-    ) -> Result<P::AnyResponse, CallError> {
-        Err(ocpp_core::not_supported(P::action_name(P::request_action(
-            &req,
-        ))))
-    }
-    async fn dispatch_send(&self, _: CallContext<P>, _: P::AnyRequest) {}
-}
+use common::station::NoCalls;
 
 struct Server {
     child: Child,

@@ -5,29 +5,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use csms_reference::config::{FileSettings, Settings, StationSettings};
 use csms_reference::server::start;
 use ocpp_core::transport::{Backoff, ClientTls, StationClient};
-use ocpp_core::{BootState, CallContext, CallError, Dispatch, MemoryQueue, StationConfig};
+use ocpp_core::{BootState, MemoryQueue, StationConfig};
 use ocpp_types::{DecodeOptions, Protocol};
 use serde_json::Value;
 
-struct NoCalls;
+mod common;
 
-#[async_trait]
-impl<P: Protocol> Dispatch<P> for NoCalls {
-    async fn dispatch(
-        &self,
-        _: CallContext<P>,
-        req: P::AnyRequest,
-    ) -> Result<P::AnyResponse, CallError> {
-        Err(ocpp_core::not_supported(P::action_name(P::request_action(
-            &req,
-        ))))
-    }
-    async fn dispatch_send(&self, _: CallContext<P>, _: P::AnyRequest) {}
-}
+use common::station::NoCalls;
 
 fn client(url: &str, id: &str, password: Option<&str>, tls: Option<ClientTls>) -> StationClient {
     type P = ocpp201::Ocpp201;
