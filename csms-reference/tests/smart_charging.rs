@@ -6,7 +6,7 @@
 //! SKIPPED when unset).
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use csms_reference::config::{FileSettings, Settings};
@@ -14,9 +14,14 @@ use csms_reference::server::{start_with_store, RunningCsms};
 use csms_reference::smart_charging::{LOAD_BALANCING_PROFILE_ID, LOAD_BALANCING_STACK_LEVEL};
 use csms_reference::store::*;
 use ocpp_core::transport::StationClient;
-use ocpp_core::{BootState, CallContext, CallError, Dispatch, MemoryQueue, Peer, StationConfig};
+use ocpp_core::{CallContext, CallError, Dispatch, Peer};
 use ocpp_types::{DecodeOptions, Protocol};
 use serde_json::{json, Value};
+
+mod common;
+
+use common::station::{call, connect_to};
+use common::{backends, delete, eventually, get, post, put};
 
 type Log = Arc<Mutex<Vec<(String, Value)>>>;
 
@@ -79,62 +84,6 @@ impl<P: Protocol> Dispatch<P> for Recorder<P> {
     async fn dispatch_send(&self, _: CallContext<P>, _: P::AnyRequest) {}
 }
 
-fn unique() -> String {
-    let n = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{}_{}", std::process::id(), n)
-}
-
-/// One backend of a run: the store, and what to clean up after it.
-struct Backend {
-    name: &'static str,
-    store: Arc<dyn Store>,
-    _dir: Option<tempfile::TempDir>,
-    pg_schema: Option<(PgStore, String)>,
-}
-
-impl Backend {
-    /// Drops the PostgreSQL schema of the run.
-    async fn cleanup(self) {
-        if let Some((pg, schema)) = self.pg_schema {
-            sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-                .execute(pg.pool())
-                .await
-                .unwrap();
-        }
-    }
-}
-
-/// The backends: SQLite always, PostgreSQL when configured (in a fresh schema).
-async fn backends(test: &str) -> Vec<Backend> {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("csms.db").display());
-    let mut out = vec![Backend {
-        name: "sqlite",
-        store: Arc::new(SqliteStore::connect(&url).await.unwrap()),
-        _dir: Some(dir),
-        pg_schema: None,
-    }];
-    match std::env::var("OCPP_TEST_POSTGRES_URL") {
-        Ok(url) => {
-            let schema = format!("csms_sc_{}", unique());
-            let pg = PgStore::connect_in_schema(&url, Some(&schema))
-                .await
-                .unwrap();
-            out.push(Backend {
-                name: "postgres",
-                store: Arc::new(pg.clone()),
-                _dir: None,
-                pg_schema: Some((pg, schema)),
-            });
-        }
-        Err(_) => println!("SKIPPED {test} on postgres: OCPP_TEST_POSTGRES_URL is not set"),
-    }
-    out
-}
-
 async fn csms(store: Arc<dyn Store>) -> RunningCsms {
     let f = FileSettings {
         ocpp_listen: Some("127.0.0.1:0".into()),
@@ -162,87 +111,24 @@ async fn station<P: Protocol>(
         ("ClearChargingProfile", ACCEPTED.to_owned()),
     ];
     answers.extend(extra);
-    let a = P::action_from_name("BootNotification").unwrap();
-    let boot = P::decode_request(a, boot, &DecodeOptions::STRICT)
-        .unwrap()
-        .0;
-    let client = StationClient::builder(format!("ws://{}/ocpp", csms.ocpp_addr), id)
-        .version::<P, _>(
-            Arc::new(Recorder::<P> {
-                station: id.to_owned(),
-                log: log.clone(),
-                answers,
-                _p: Default::default(),
-            }),
-            StationConfig::new(boot),
-            MemoryQueue::new(),
-        )
-        .start()
-        .unwrap();
-    let mut st = client.status();
-    tokio::time::timeout(
+    let (client, peer) = connect_to::<P>(
+        &csms.ocpp_addr.to_string(),
+        id,
+        boot,
+        Arc::new(Recorder::<P> {
+            station: id.to_owned(),
+            log: log.clone(),
+            answers,
+            _p: Default::default(),
+        }),
         Duration::from_secs(60),
-        st.wait_for(|s| s.boot == BootState::Accepted && s.connected.is_some()),
     )
-    .await
-    .expect("boot accepted in time")
-    .unwrap();
-    let peer = client.peer::<P>().unwrap();
+    .await;
     (client, peer, log)
 }
 
 const BOOT16: &str = r#"{"chargePointVendor":"ACME","chargePointModel":"W16"}"#;
 const BOOT2: &str = r#"{"chargingStation":{"model":"W2","vendorName":"ACME"},"reason":"PowerUp"}"#;
-
-async fn call<P: Protocol>(peer: &Peer<P>, action: &str, payload: Value) -> Value {
-    let a = P::action_from_name(action).unwrap();
-    let req = P::decode_request(a, &payload.to_string(), &DecodeOptions::STRICT)
-        .unwrap_or_else(|e| panic!("{action}: {e}"))
-        .0;
-    let resp = peer
-        .call_any(req)
-        .await
-        .unwrap_or_else(|e| panic!("{action}: {e}"));
-    serde_json::from_str(&P::encode_response(&resp, &DecodeOptions::STRICT).unwrap()).unwrap()
-}
-
-async fn http(method: reqwest::Method, url: String, body: Option<Value>) -> (u16, Value) {
-    let mut r = reqwest::Client::new().request(method, url);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let r = r.send().await.unwrap();
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn get(api: &str, path: &str) -> (u16, Value) {
-    http(reqwest::Method::GET, format!("{api}{path}"), None).await
-}
-async fn post(api: &str, path: &str, body: Value) -> (u16, Value) {
-    http(reqwest::Method::POST, format!("{api}{path}"), Some(body)).await
-}
-async fn put(api: &str, path: &str, body: Value) -> (u16, Value) {
-    http(reqwest::Method::PUT, format!("{api}{path}"), Some(body)).await
-}
-async fn delete(api: &str, path: &str) -> (u16, Value) {
-    http(reqwest::Method::DELETE, format!("{api}{path}"), None).await
-}
-
-/// Polls `f` until it gives `Some`, for at most 20 s (work that runs off the answer path).
-async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    for _ in 0..400 {
-        if let Some(v) = f().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
 
 fn profile_ids(list: &Value) -> Vec<i64> {
     list["items"]
@@ -516,7 +402,7 @@ async fn profiles_scenario(store: Arc<dyn Store>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn profiles_stored_listed_validated_cleared_and_reconciled() {
-    for b in backends("profiles").await {
+    for b in backends("profiles", "csms_sc").await {
         println!("backend {}", b.name);
         profiles_scenario(b.store.clone()).await;
         b.cleanup().await;
@@ -892,7 +778,7 @@ async fn load_balancing_scenario(store: Arc<dyn Store>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_balancing_shares_63_a_as_stations_join_and_leave() {
-    for b in backends("load_balancing").await {
+    for b in backends("load_balancing", "csms_sc").await {
         println!("backend {}", b.name);
         load_balancing_scenario(b.store.clone()).await;
         b.cleanup().await;
@@ -1148,7 +1034,7 @@ async fn store_suite(store: Arc<dyn Store>) {
 
 #[tokio::test]
 async fn store_on_every_backend() {
-    for b in backends("store").await {
+    for b in backends("store", "csms_sc").await {
         println!("backend {}", b.name);
         store_suite(b.store.clone()).await;
         b.cleanup().await;
