@@ -5,22 +5,16 @@
 
 use std::io::Read;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use csms_reference::store::{IdTokenRecord, SqliteStore, Store};
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use sqlx::Row;
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::Message;
 
 mod common;
 
 use common::process::{self, serve_command, Csms};
+use common::raw::{ws, ws_call, Ws};
 use common::{postgres_url, PgDatabase};
-
-type Ws = tokio_tungstenite::WebSocketStream<TcpStream>;
 
 const TAG: &str = "SECRETTAG0451";
 const OTHER: &str = "PARENTTAG0777";
@@ -43,32 +37,13 @@ fn serve(db: &str, key: Option<&str>) -> Csms {
 }
 
 async fn ws16(ocpp: &str, id: &str) -> Ws {
-    let mut req = format!("ws://{ocpp}/ocpp/{id}")
-        .into_client_request()
-        .unwrap();
-    req.headers_mut()
-        .insert("Sec-WebSocket-Protocol", "ocpp1.6".parse().unwrap());
-    let tcp = TcpStream::connect(ocpp).await.unwrap();
-    tokio_tungstenite::client_async(req, tcp).await.unwrap().0
+    ws(ocpp, id, "ocpp1.6").await
 }
 
 async fn call(w: &mut Ws, id: &str, action: &str, payload: Value) -> Value {
-    w.send(Message::text(json!([2, id, action, payload]).to_string()))
-        .await
-        .unwrap();
-    loop {
-        let m = tokio::time::timeout(Duration::from_secs(10), w.next())
-            .await
-            .expect("an answer in time")
-            .expect("connection open")
-            .unwrap();
-        if let Message::Text(t) = m {
-            let v: Value = serde_json::from_str(t.as_str()).unwrap();
-            assert_eq!(v[0], 3, "{v}");
-            assert_eq!(v[1], id);
-            return v[2].clone();
-        }
-    }
+    let v = ws_call(w, id, action, payload).await;
+    assert_eq!(v[0], 3, "{v}");
+    v[2].clone()
 }
 
 async fn get(url: String) -> Value {

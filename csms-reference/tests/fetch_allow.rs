@@ -10,13 +10,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use ocpi::client::Client;
 use ocpi::v221::{Credentials, CredentialsRole, VersionNumber};
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::Message;
+
+mod common;
+
+use common::raw::{ws, ws_call as call};
 
 struct Csms {
     child: Child,
@@ -95,41 +95,12 @@ async fn target() -> (String, Arc<AtomicUsize>) {
     (url, n)
 }
 
-async fn call(
-    w: &mut tokio_tungstenite::WebSocketStream<TcpStream>,
-    id: &str,
-    action: &str,
-    payload: Value,
-) -> Value {
-    w.send(Message::text(json!([2, id, action, payload]).to_string()))
-        .await
-        .unwrap();
-    loop {
-        let m = tokio::time::timeout(Duration::from_secs(10), w.next())
-            .await
-            .expect("an answer in time")
-            .expect("connection open")
-            .unwrap();
-        if let Message::Text(t) = m {
-            let v: Value = serde_json::from_str(t.as_str()).unwrap();
-            assert_eq!(v[1], id, "{v}");
-            return v;
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn urls_a_station_supplies_are_never_fetched() {
     let dir = tempfile::tempdir().unwrap();
     let csms = serve(&dir, "");
     let (url, connections) = target().await;
-    let mut req = format!("ws://{}/ocpp/CS-URLS", csms.ocpp)
-        .into_client_request()
-        .unwrap();
-    req.headers_mut()
-        .insert("Sec-WebSocket-Protocol", "ocpp2.0.1".parse().unwrap());
-    let tcp = TcpStream::connect(&csms.ocpp).await.unwrap();
-    let mut w = tokio_tungstenite::client_async(req, tcp).await.unwrap().0;
+    let mut w = ws(&csms.ocpp, "CS-URLS", "ocpp2.0.1").await;
     let boot = call(
         &mut w,
         "b",

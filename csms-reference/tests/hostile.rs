@@ -15,7 +15,6 @@ use ocpp_core::Peer;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::Message;
@@ -23,9 +22,8 @@ use tokio_tungstenite::tungstenite::Message;
 mod common;
 
 use common::process::{self, serve_command};
+use common::raw::{self, Ws};
 use common::station::{connect_to, NoCalls};
-
-type Ws = tokio_tungstenite::WebSocketStream<TcpStream>;
 
 /// Starts `csms serve` on free ports and a temp database, with an optional TOML file.
 fn serve(dir: &tempfile::TempDir, config: Option<&str>) -> Csms {
@@ -114,13 +112,7 @@ const BOOT: &str = r#"{"chargingStation":{"model":"H","vendorName":"V"},"reason"
 
 /// A raw WebSocket connection speaking OCPP 2.0.1.
 async fn ws(ocpp: &str, id: &str) -> Ws {
-    let mut req = format!("ws://{ocpp}/ocpp/{id}")
-        .into_client_request()
-        .unwrap();
-    req.headers_mut()
-        .insert("Sec-WebSocket-Protocol", "ocpp2.0.1".parse().unwrap());
-    let tcp = TcpStream::connect(ocpp).await.unwrap();
-    tokio_tungstenite::client_async(req, tcp).await.unwrap().0
+    raw::ws(ocpp, id, "ocpp2.0.1").await
 }
 
 /// The next OCPP frame (text), skipping pings; `None` when the connection ended.
@@ -493,16 +485,7 @@ async fn failed_basic_auth_is_throttled_per_station_and_per_address() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_stdout_does_not_stop_the_server() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_csms"))
-        .arg("serve")
-        .args([
-            "--ocpp-listen",
-            "127.0.0.1:0",
-            "--api-listen",
-            "127.0.0.1:0",
-        ])
-        .arg("--database-url")
-        .arg(format!("sqlite:{}", dir.path().join("s.db").display()))
+    let mut child = serve_command(&format!("sqlite:{}", dir.path().join("s.db").display()))
         .env("CSMS_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

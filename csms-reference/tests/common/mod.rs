@@ -9,6 +9,7 @@
 
 pub mod partner;
 pub mod process;
+pub mod raw;
 pub mod station;
 
 use std::sync::Arc;
