@@ -7,7 +7,7 @@
 //! order after it comes back, across a CSMS restart.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use csms_reference::config::Settings;
 use csms_reference::ocpi_cpo::db::{ObjectRow, OutboxRow, PartnerRow};
@@ -25,8 +25,8 @@ use serde_json::{json, Value};
 mod common;
 
 use common::partner::{
-    connector, emsp_modules, emsp_server, location, ocpi_settings, recording_handlers,
-    register_emsp, token, url_of, ResultLog,
+    connector, emsp_modules, emsp_server, location, log_request, logged, ocpi_settings,
+    recording_handlers, register_emsp, stored, token, url_of, RequestLog, ResultLog,
 };
 use common::station::{call, station};
 use common::{api, backends, dec, eventually, t};
@@ -44,7 +44,7 @@ async fn csms(dir: &tempfile::TempDir) -> RunningCsms {
 
 // ---------------------------------------------------------------- the eMSP
 
-type Log = Arc<Mutex<Vec<(String, String, Value)>>>;
+type Log = RequestLog;
 
 struct Emsp {
     server: Arc<Server<MemoryStorage>>,
@@ -98,18 +98,7 @@ fn serve_emsp(
                 if down.load(Ordering::SeqCst) {
                     return (axum::http::StatusCode::SERVICE_UNAVAILABLE, "down").into_response();
                 }
-                let (parts, body) = req.into_parts();
-                let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-                log.lock().unwrap().push((
-                    parts.method.to_string(),
-                    parts.uri.path().to_owned(),
-                    serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-                ));
-                next.run(axum::extract::Request::from_parts(
-                    parts,
-                    axum::body::Body::from(bytes),
-                ))
-                .await
+                next.run(log_request(&log, req).await).await
             }
         },
     ));
@@ -118,20 +107,11 @@ fn serve_emsp(
 
 impl Emsp {
     fn stored(&self, module: ModuleId, ids: &[&str]) -> Option<Value> {
-        let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
-        self.server
-            .storage
-            .get(&module, &InterfaceRole::Receiver, &ids)
+        stored(&self.server, module, ids)
     }
 
     fn logged(&self, method: &str, path_part: &str) -> Vec<Value> {
-        self.log
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(m, p, _)| m == method && p.contains(path_part))
-            .map(|(_, _, b)| b.clone())
-            .collect()
+        logged(&self.log, method, path_part)
     }
 
     /// Registers with the CPO with `token_a`; returns TOKEN_C and the CPO's endpoints.

@@ -215,3 +215,36 @@ pub fn location(evses: Value) -> Value {
         "time_zone": "Europe/Amsterdam", "operator": {"name": "Town Charging"},
         "opening_times": {"twentyfourseven": true}, "evses": evses})
 }
+
+/// Every request that reached an eMSP: method, path, JSON body (`Null` when not JSON).
+pub type RequestLog = Arc<Mutex<Vec<(String, String, Value)>>>;
+
+/// Reads the body of `req`, records the request in `log`, and gives the request back whole
+/// (for a middleware in front of the eMSP's router).
+pub async fn log_request(log: &RequestLog, req: axum::extract::Request) -> axum::extract::Request {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    log.lock().unwrap().push((
+        parts.method.to_string(),
+        parts.uri.path().to_owned(),
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    ));
+    axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// The bodies of the logged requests with `method` whose path contains `path_part`.
+pub fn logged(log: &RequestLog, method: &str, path_part: &str) -> Vec<Value> {
+    log.lock()
+        .unwrap()
+        .iter()
+        .filter(|(m, p, _)| m == method && p.contains(path_part))
+        .map(|(_, _, b)| b.clone())
+        .collect()
+}
+
+/// The object the eMSP's server received (Receiver interface) in `module` under `ids`.
+pub fn stored(server: &Server<MemoryStorage>, module: ModuleId, ids: &[&str]) -> Option<Value> {
+    use ocpi::server::Storage;
+    let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+    server.storage.get(&module, &InterfaceRole::Receiver, &ids)
+}
