@@ -16,6 +16,7 @@ use tokio::net::TcpStream;
 mod common;
 
 use common::process::{self, serve_command, Csms};
+use common::raw::upgrade_tcp;
 use common::{metrics, text_frame, wait_until};
 
 /// How many connections the churn makes.
@@ -55,26 +56,8 @@ fn metric_sum(text: &str, prefix: &str) -> f64 {
 const CLOSE_FRAME: [u8; 8] = [0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8];
 
 async fn upgrade(addr: &str, station: &str, subprotocol: &str) -> TcpStream {
-    let mut tcp = TcpStream::connect(addr).await.unwrap();
-    let req = format!(
-        "GET /ocpp/{station} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
-         Sec-WebSocket-Protocol: {subprotocol}\r\n\r\n"
-    );
-    tcp.write_all(req.as_bytes()).await.unwrap();
-    let mut head = Vec::new();
-    let mut b = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        assert_eq!(
-            tcp.read(&mut b).await.unwrap(),
-            1,
-            "the server answers the upgrade"
-        );
-        head.push(b[0]);
-    }
-    let head = String::from_utf8_lossy(&head);
-    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-    tcp
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    upgrade_tcp(tcp, addr, station, subprotocol).await
 }
 
 fn boot_frame(version: &str) -> String {

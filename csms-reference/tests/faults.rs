@@ -14,12 +14,13 @@ use ocpp_core::transport::StationClient;
 use ocpp_core::Peer;
 use ocpp_types::{DecodeOptions, Protocol};
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpSocket, TcpStream};
 
 mod common;
 
 use common::process::{self, serve_command, Csms};
+use common::raw::upgrade_tcp;
 use common::station::{connect_to, NoCalls};
 use common::{metrics, postgres_url, text_frame, wait_until, PgDatabase};
 
@@ -39,26 +40,8 @@ async fn raw_ws(addr: &str, station: &str, subprotocol: &str, rcvbuf: Option<u32
     if let Some(n) = rcvbuf {
         sock.set_recv_buffer_size(n).unwrap();
     }
-    let mut tcp = sock.connect(addr.parse().unwrap()).await.unwrap();
-    let req = format!(
-        "GET /ocpp/{station} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
-         Sec-WebSocket-Protocol: {subprotocol}\r\n\r\n"
-    );
-    tcp.write_all(req.as_bytes()).await.unwrap();
-    let mut head = Vec::new();
-    let mut b = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        assert_eq!(
-            tcp.read(&mut b).await.unwrap(),
-            1,
-            "the server answers the upgrade"
-        );
-        head.push(b[0]);
-    }
-    let head = String::from_utf8_lossy(&head);
-    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-    tcp
+    let tcp = sock.connect(addr.parse().unwrap()).await.unwrap();
+    upgrade_tcp(tcp, addr, station, subprotocol).await
 }
 
 async fn get(url: &str) -> Value {

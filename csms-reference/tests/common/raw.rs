@@ -42,3 +42,34 @@ pub async fn ws_call(w: &mut Ws, id: &str, action: &str, payload: Value) -> Valu
         }
     }
 }
+
+/// Upgrades the TCP connection `tcp` (to `addr`) by hand to an OCPP WebSocket of station
+/// `station` offering `subprotocol`, and gives the raw stream back after the `101` answer
+/// (read byte by byte: nothing after the head is consumed).
+pub async fn upgrade_tcp(
+    mut tcp: TcpStream,
+    addr: &str,
+    station: &str,
+    subprotocol: &str,
+) -> TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let req = format!(
+        "GET /ocpp/{station} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Protocol: {subprotocol}\r\n\r\n"
+    );
+    tcp.write_all(req.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            tcp.read(&mut b).await.unwrap(),
+            1,
+            "the server answers the upgrade"
+        );
+        head.push(b[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    tcp
+}
