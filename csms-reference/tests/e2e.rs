@@ -6,14 +6,13 @@ use std::time::Duration;
 
 use csms_reference::config::{FileSettings, Settings};
 use csms_reference::server::{start, RunningCsms};
-use ocpp_core::transport::StationClient;
-use ocpp_core::{BootState, MemoryQueue, Peer, StationConfig};
-use ocpp_types::{DecodeOptions, Protocol};
+use ocpp_core::{BootState, Peer};
+use ocpp_types::Protocol;
 use serde_json::{json, Value};
 
 mod common;
 
-use common::station::{call, station, Answers};
+use common::station::{call, start_client, station, Answers};
 use common::{get, post};
 
 async fn csms(dir: &tempfile::TempDir) -> RunningCsms {
@@ -313,22 +312,12 @@ async fn pending_stations_wait_for_an_operator() {
     };
     let csms = start(Settings::validate(f).unwrap()).await.unwrap();
     let api = format!("http://{}", csms.api_addr);
-    let a = ocpp201::Action::BootNotification;
-    let boot = <ocpp201::Ocpp201 as Protocol>::decode_request(
-        a,
+    let client = start_client::<ocpp201::Ocpp201>(
+        &csms.ocpp_addr.to_string(),
+        "NEW1",
         r#"{"chargingStation":{"model":"W","vendorName":"V"},"reason":"PowerUp"}"#,
-        &DecodeOptions::STRICT,
-    )
-    .unwrap()
-    .0;
-    let client = StationClient::builder(format!("ws://{}/ocpp", csms.ocpp_addr), "NEW1")
-        .version::<ocpp201::Ocpp201, _>(
-            Arc::new(Answers::<ocpp201::Ocpp201>::new(vec![])),
-            StationConfig::new(boot),
-            MemoryQueue::new(),
-        )
-        .start()
-        .unwrap();
+        Arc::new(Answers::<ocpp201::Ocpp201>::new(vec![])),
+    );
     let mut st = client.status();
     tokio::time::timeout(
         Duration::from_secs(10),

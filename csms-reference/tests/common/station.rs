@@ -78,6 +78,25 @@ impl<P: Protocol> Dispatch<P> for NoCalls {
     async fn dispatch_send(&self, _: CallContext<P>, _: P::AnyRequest) {}
 }
 
+/// Starts the client of station `id`, version `P`, towards the CSMS at `ocpp_addr`
+/// (`host:port`), with the BootNotification `boot` (JSON), the dispatcher `dispatch` and an
+/// offline queue in memory; it connects and boots in the background.
+pub fn start_client<P: Protocol>(
+    ocpp_addr: &str,
+    id: &str,
+    boot: &str,
+    dispatch: Arc<dyn Dispatch<P>>,
+) -> StationClient {
+    let a = P::action_from_name("BootNotification").unwrap();
+    let boot = P::decode_request(a, boot, &DecodeOptions::STRICT)
+        .unwrap()
+        .0;
+    StationClient::builder(format!("ws://{ocpp_addr}/ocpp"), id)
+        .version::<P, _>(dispatch, StationConfig::new(boot), MemoryQueue::new())
+        .start()
+        .unwrap()
+}
+
 /// Connects station `id` of version `P` to the CSMS at `ocpp_addr` (`host:port`) with the
 /// BootNotification `boot` (JSON) and the dispatcher `dispatch`, and waits (at most `within`)
 /// until the boot is accepted.
@@ -88,14 +107,7 @@ pub async fn connect_to<P: Protocol>(
     dispatch: Arc<dyn Dispatch<P>>,
     within: Duration,
 ) -> (StationClient, Peer<P>) {
-    let a = P::action_from_name("BootNotification").unwrap();
-    let boot = P::decode_request(a, boot, &DecodeOptions::STRICT)
-        .unwrap()
-        .0;
-    let client = StationClient::builder(format!("ws://{ocpp_addr}/ocpp"), id)
-        .version::<P, _>(dispatch, StationConfig::new(boot), MemoryQueue::new())
-        .start()
-        .unwrap();
+    let client = start_client(ocpp_addr, id, boot, dispatch);
     let mut st = client.status();
     tokio::time::timeout(
         within,
