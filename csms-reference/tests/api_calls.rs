@@ -19,6 +19,7 @@ mod common;
 
 use common::station::{call_text, connect};
 use common::{get, post};
+use common::{loopback, sqlite_url};
 
 /// Answers: Reset after 3 s (past the CSMS's 1 s call timeout), ReserveNow Accepted,
 /// UnlockConnector with a CALLERROR, anything else NotSupported.
@@ -55,11 +56,8 @@ impl<P: Protocol> Dispatch<P> for Slow {
 
 fn settings(dir: &tempfile::TempDir) -> Settings {
     Settings::validate(FileSettings {
-        ocpp_listen: Some("127.0.0.1:0".into()),
-        api_listen: Some("127.0.0.1:0".into()),
-        database_url: Some(format!("sqlite:{}", dir.path().join("csms.db").display())),
         call_timeout: Some(1),
-        ..Default::default()
+        ..loopback(sqlite_url(dir))
     })
     .unwrap()
 }

@@ -29,13 +29,14 @@ use ocpp_types::OcppVersion;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
+mod common;
+
+use common::{loopback, sqlite_url};
+
 async fn csms(dir: &tempfile::TempDir) -> RunningCsms {
     let f = FileSettings {
-        ocpp_listen: Some("127.0.0.1:0".into()),
-        api_listen: Some("127.0.0.1:0".into()),
-        database_url: Some(format!("sqlite:{}", dir.path().join("csms.db").display())),
         call_timeout: Some(5),
-        ..Default::default()
+        ..loopback(sqlite_url(dir))
     };
     start(Settings::validate(f).unwrap()).await.unwrap()
 }
@@ -43,16 +44,13 @@ async fn csms(dir: &tempfile::TempDir) -> RunningCsms {
 /// A CSMS with the OCPI CPO bridge enabled (on a loopback port of its own).
 async fn csms_with_ocpi(dir: &tempfile::TempDir) -> RunningCsms {
     let f = FileSettings {
-        ocpp_listen: Some("127.0.0.1:0".into()),
-        api_listen: Some("127.0.0.1:0".into()),
-        database_url: Some(format!("sqlite:{}", dir.path().join("csms.db").display())),
         call_timeout: Some(5),
         ocpi: Some(OcpiFileSettings {
             listen: Some("127.0.0.1:0".into()),
             retry_max_seconds: Some(1),
             ..Default::default()
         }),
-        ..Default::default()
+        ..loopback(sqlite_url(dir))
     };
     start(Settings::validate(f).unwrap()).await.unwrap()
 }
@@ -640,13 +638,10 @@ async fn pages_paginate_filter_and_escape() {
 async fn api_authentication_covers_the_dashboard() {
     let dir = tempfile::tempdir().unwrap();
     let f = FileSettings {
-        ocpp_listen: Some("127.0.0.1:0".into()),
-        api_listen: Some("127.0.0.1:0".into()),
-        database_url: Some(format!("sqlite:{}", dir.path().join("csms.db").display())),
         api_auth: Some("on".into()),
         api_user: Some("operator".into()),
         api_password: Some("s3cret-pass".into()),
-        ..Default::default()
+        ..loopback(sqlite_url(&dir))
     };
     let csms = start(Settings::validate(f).unwrap()).await.unwrap();
     let base = format!("http://{}", csms.api_addr);

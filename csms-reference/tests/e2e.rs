@@ -14,14 +14,12 @@ mod common;
 
 use common::station::{call, start_client, station, Answers};
 use common::{get, post};
+use common::{loopback, sqlite_url};
 
 async fn csms(dir: &tempfile::TempDir) -> RunningCsms {
     let f = FileSettings {
-        ocpp_listen: Some("127.0.0.1:0".into()),
-        api_listen: Some("127.0.0.1:0".into()),
-        database_url: Some(format!("sqlite:{}", dir.path().join("csms.db").display())),
         call_timeout: Some(2),
-        ..Default::default()
+        ..loopback(sqlite_url(dir))
     };
     start(Settings::validate(f).unwrap()).await.unwrap()
 }
@@ -304,11 +302,8 @@ async fn full_sessions_of_every_version() {
 async fn pending_stations_wait_for_an_operator() {
     let dir = tempfile::tempdir().unwrap();
     let f = FileSettings {
-        ocpp_listen: Some("127.0.0.1:0".into()),
-        api_listen: Some("127.0.0.1:0".into()),
-        database_url: Some(format!("sqlite:{}", dir.path().join("p.db").display())),
         unknown_stations: Some("pending".into()),
-        ..Default::default()
+        ..loopback(format!("sqlite:{}", dir.path().join("p.db").display()))
     };
     let csms = start(Settings::validate(f).unwrap()).await.unwrap();
     let api = format!("http://{}", csms.api_addr);

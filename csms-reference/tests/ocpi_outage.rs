@@ -27,6 +27,7 @@ use serde_json::{json, Value};
 
 mod common;
 
+use common::loopback;
 use common::partner::{emsp_server, register_emsp};
 use common::station::{connect, NoCalls};
 use common::{api, eventually_within as eventually};
@@ -57,16 +58,13 @@ async fn status(peer: &Peer<P>, status: &str) {
 async fn csms(dir: &tempfile::TempDir) -> RunningCsms {
     let url = format!("sqlite:{}", dir.path().join("csms.db").display());
     let f = FileSettings {
-        ocpp_listen: Some("127.0.0.1:0".into()),
-        api_listen: Some("127.0.0.1:0".into()),
-        database_url: Some(url),
         ocpi: Some(OcpiFileSettings {
             listen: Some("127.0.0.1:0".into()),
             retry_max_seconds: Some(1),
             circuit_cooldown_seconds: Some(1),
             ..Default::default()
         }),
-        ..Default::default()
+        ..loopback(url)
     };
     start(Settings::validate(f).unwrap()).await.unwrap()
 }

@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 
 mod common;
 
+use common::loopback;
 use common::station::{call, connect_to};
 use common::{backends, delete, eventually, get, post, put};
 
@@ -86,11 +87,8 @@ impl<P: Protocol> Dispatch<P> for Recorder<P> {
 
 async fn csms(store: Arc<dyn Store>) -> RunningCsms {
     let f = FileSettings {
-        ocpp_listen: Some("127.0.0.1:0".into()),
-        api_listen: Some("127.0.0.1:0".into()),
-        database_url: Some("sqlite::memory:".into()),
         call_timeout: Some(5),
-        ..Default::default()
+        ..loopback("sqlite::memory:".into())
     };
     start_with_store(Settings::validate(f).unwrap(), store)
         .await

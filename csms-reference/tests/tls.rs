@@ -14,6 +14,7 @@ use serde_json::Value;
 
 mod common;
 
+use common::loopback;
 use common::station::NoCalls;
 
 fn client(url: &str, id: &str, password: Option<&str>, tls: Option<ClientTls>) -> StationClient {
@@ -55,9 +56,6 @@ async fn security_profile_2_over_tls_with_basic_auth() {
     std::fs::write(&cert_file, &cert_pem).unwrap();
     std::fs::write(&key_file, &key_pem).unwrap();
     let settings = Settings::validate(FileSettings {
-        ocpp_listen: Some("127.0.0.1:0".into()),
-        api_listen: Some("127.0.0.1:0".into()),
-        database_url: Some(format!("sqlite:{}", dir.path().join("tls.db").display())),
         tls_cert: Some(cert_file),
         tls_key: Some(key_file),
         security_profile: Some(2),
@@ -67,7 +65,7 @@ async fn security_profile_2_over_tls_with_basic_auth() {
             password: Some("tls-station-secret".into()),
             lenient: None,
         }],
-        ..Default::default()
+        ..loopback(format!("sqlite:{}", dir.path().join("tls.db").display()))
     })
     .unwrap();
     let csms = start(settings).await.unwrap();

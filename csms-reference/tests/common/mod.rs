@@ -270,3 +270,19 @@ impl PgDatabase {
             .await;
     }
 }
+
+/// The URL of a SQLite database file `csms.db` in `dir`.
+pub fn sqlite_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite:{}", dir.path().join("csms.db").display())
+}
+
+/// Settings of a CSMS on loopback with free ports (stations and API) and the database
+/// `database_url`; the caller completes them (`..loopback(url)`) and validates them.
+pub fn loopback(database_url: String) -> csms_reference::config::FileSettings {
+    csms_reference::config::FileSettings {
+        ocpp_listen: Some("127.0.0.1:0".into()),
+        api_listen: Some("127.0.0.1:0".into()),
+        database_url: Some(database_url),
+        ..Default::default()
+    }
+}

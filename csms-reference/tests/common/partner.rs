@@ -19,13 +19,12 @@ use ocpi::v221::{
 };
 use serde_json::{json, Value};
 
+use super::loopback;
+
 /// The CSMS on loopback ports with OCPI on (`ocpi` completed with a loopback listener and a
 /// 1 s retry bound), a 5 s call timeout and no unknown tokens accepted.
 pub fn ocpi_settings(database_url: String, ocpi: OcpiFileSettings) -> Settings {
     let f = FileSettings {
-        ocpp_listen: Some("127.0.0.1:0".into()),
-        api_listen: Some("127.0.0.1:0".into()),
-        database_url: Some(database_url),
         call_timeout: Some(5),
         accept_unknown_tokens: Some(false),
         ocpi: Some(OcpiFileSettings {
@@ -33,7 +32,7 @@ pub fn ocpi_settings(database_url: String, ocpi: OcpiFileSettings) -> Settings {
             retry_max_seconds: Some(1),
             ..ocpi
         }),
-        ..Default::default()
+        ..loopback(database_url)
     };
     Settings::validate(f).unwrap()
 }
