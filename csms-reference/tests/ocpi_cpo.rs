@@ -25,8 +25,8 @@ use serde_json::{json, Value};
 mod common;
 
 use common::partner::{
-    connector, emsp_modules, emsp_server, location, log_request, logged, ocpi_settings,
-    recording_handlers, register_emsp, stored, token, url_of, RequestLog, ResultLog,
+    connector, emsp_modules, location, log_request, logged, ocpi_settings, partner_server,
+    recording_handlers, register_partner, role, stored, token, url_of, RequestLog, ResultLog,
 };
 use common::station::{call, station};
 use common::{api, backends, dec, eventually, t};
@@ -61,13 +61,13 @@ async fn emsp(listener: tokio::net::TcpListener, cpo_versions: &str) -> Emsp {
     let base = format!("http://{}/ocpi", listener.local_addr().unwrap());
     let token_b = generate_token();
     let results = ResultLog::default();
-    let server = emsp_server(
+    let server = partner_server(
         &base,
         &token_b,
         cpo_versions,
         &VersionNumber::V2_2_1,
         emsp_modules(),
-        "MSP",
+        role("EMSP", "MSP"),
         recording_handlers(&results),
     );
     let log: Log = Arc::default();
@@ -116,11 +116,11 @@ impl Emsp {
 
     /// Registers with the CPO with `token_a`; returns TOKEN_C and the CPO's endpoints.
     async fn register(&self, token_a: &str, cpo_versions: &str) -> (String, Vec<Endpoint>) {
-        let r = register_emsp(
+        let r = register_partner(
             &self.server,
             &self.base,
             &self.token_b,
-            "MSP",
+            role("EMSP", "MSP"),
             &[VersionNumber::V2_2_1],
             token_a,
             cpo_versions,

@@ -28,7 +28,7 @@ use serde_json::{json, Value};
 mod common;
 
 use common::loopback;
-use common::partner::{emsp_server, register_emsp};
+use common::partner::{partner_server, register_partner, role};
 use common::station::{connect, NoCalls};
 use common::{api, eventually_within as eventually};
 
@@ -84,7 +84,7 @@ impl Emsp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let token_b = generate_token();
-        let server = emsp_server(
+        let server = partner_server(
             &format!("http://{addr}/ocpi"),
             &token_b,
             cpo_versions,
@@ -93,7 +93,7 @@ impl Emsp {
                 (ModuleId::Locations, InterfaceRole::Receiver),
                 (ModuleId::Tariffs, InterfaceRole::Receiver),
             ],
-            "MSP",
+            role("EMSP", "MSP"),
             Handlers::default(),
         );
         let mut e = Emsp {
@@ -160,11 +160,11 @@ impl Emsp {
     }
 
     async fn register(&self, token_a: &str, cpo_versions: &str) {
-        register_emsp(
+        register_partner(
             &self.server,
             &format!("http://{}/ocpi", self.addr),
             &self.token_b,
-            "MSP",
+            role("EMSP", "MSP"),
             &[VersionNumber::V2_2_1],
             token_a,
             cpo_versions,

@@ -97,15 +97,15 @@ pub fn recording_handlers(results: &ResultLog) -> Handlers {
     }
 }
 
-/// The eMSP's OCPI server at `base` (`http://addr/ocpi`) speaking `version`, with `modules`,
-/// the role EMSP of `party`, and the CPO known as a peer that will present `token_b`.
-pub fn emsp_server(
+/// A partner's OCPI server at `base` (`http://addr/ocpi`) speaking `version`, with `modules`
+/// and the role `own_role`, and the CPO known as a peer that will present `token_b`.
+pub fn partner_server(
     base: &str,
     token_b: &str,
     cpo_versions: &str,
     version: &VersionNumber,
     modules: Vec<(ModuleId, InterfaceRole)>,
-    party: &str,
+    own_role: CredentialsRole,
     handlers: Handlers,
 ) -> Arc<Server<MemoryStorage>> {
     let mut registry = Registry::new();
@@ -123,7 +123,7 @@ pub fn emsp_server(
         base_url: base.to_owned(),
         versions: vec![version.clone()],
         modules,
-        roles: vec![role("EMSP", party)],
+        roles: vec![own_role],
         tolerant_token_encoding: false,
         max_limit: 50,
         storage_version: None,
@@ -145,15 +145,15 @@ pub fn emsp_modules() -> Vec<(ModuleId, InterfaceRole)> {
     ]
 }
 
-/// The eMSP of `server` (reachable at `base`, presenting `token_b`, role EMSP of `party`)
+/// The partner of `server` (reachable at `base`, presenting `token_b`, in the role `own_role`)
 /// registers with the CPO with `token_a`, offering `versions`; what it now knows of the CPO
 /// (its TOKEN_C, endpoints and roles, which say which parties may push to our Receiver
 /// interfaces) is kept in its registry.
-pub async fn register_emsp(
+pub async fn register_partner(
     server: &Server<MemoryStorage>,
     base: &str,
     token_b: &str,
-    party: &str,
+    own_role: CredentialsRole,
     versions: &[VersionNumber],
     token_a: &str,
     cpo_versions: &str,
@@ -161,7 +161,7 @@ pub async fn register_emsp(
     let ours = Credentials {
         token: token_b.to_owned().into(),
         url: format!("{base}/versions").into(),
-        roles: vec![role("EMSP", party)],
+        roles: vec![own_role],
         extra: Default::default(),
     };
     let r = Client::register(token_a, cpo_versions, versions, &ours)
