@@ -24,12 +24,21 @@ pub const POSTGRES_ENV: &str = "OCPP_TEST_POSTGRES_URL";
 
 /// Polls `f` until it gives a value (400 polls 50 ms apart, about 20 s: a bound, not a timing
 /// assertion).
-pub async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
+pub async fn eventually<T, F, Fut>(what: &str, f: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    for _ in 0..400 {
+    eventually_polls(what, 400, f).await
+}
+
+/// Polls `f` every 50 ms until it gives a value, at most `polls` times.
+pub async fn eventually_polls<T, F, Fut>(what: &str, polls: usize, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..polls {
         if let Some(v) = f().await {
             return v;
         }
