@@ -7,109 +7,46 @@
 //! station's Authorize.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use csms_reference::config::{FileSettings, Settings};
 use csms_reference::ocpi_cpo::db::{ObjectRow, OutboxRow};
 use csms_reference::ocpi_cpo::OcpiFileSettings;
 use csms_reference::server::{start, RunningCsms};
 use csms_reference::store::{SqliteStore, Store};
 use ocpi::client::Client;
-use ocpi::credentials::{generate_token, PeerState, Registration, Registry};
-use ocpi::handlers::{
-    ChargingProfileAsyncResult, ChargingProfileResultKind, ChargingProfilesSender, CommandsSender,
-    Handlers, RequestContext,
-};
-use ocpi::server::{encoding_of, router, MemoryStorage, Server, ServerConfig, Storage};
-use ocpi::transport::{OcpiError, PageQuery};
-use ocpi::v221::{
-    CommandResult, CommandType, Credentials, CredentialsRole, Endpoint, InterfaceRole, ModuleId,
-    VersionNumber,
-};
-use ocpp_core::transport::StationClient;
-use ocpp_core::{BootState, CallContext, CallError, Dispatch, MemoryQueue, Peer, StationConfig};
-use ocpp_types::{DecodeOptions, Protocol};
+use ocpi::credentials::generate_token;
+use ocpi::handlers::ChargingProfileResultKind;
+use ocpi::server::{encoding_of, router, MemoryStorage, Server, Storage};
+use ocpi::transport::PageQuery;
+use ocpi::v221::{CommandType, Endpoint, InterfaceRole, ModuleId, VersionNumber};
+use ocpp_core::Peer;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
+mod common;
+
+use common::partner::{
+    connector, emsp_modules, location, log_request, logged, ocpi_settings, partner_server,
+    recording_handlers, register_partner, role, stored, url_of, RequestLog, ResultLog,
+};
+use common::station::{call, connect, station, Answers};
+use common::{api, dec, eventually, t};
+
 // ---------------------------------------------------------------- stations
 
-/// A station's answers to CSMS calls; the actions in `hang` are never answered.
-struct Answers<P> {
-    answers: Vec<(&'static str, &'static str)>,
-    hang: Vec<&'static str>,
-    _p: std::marker::PhantomData<fn() -> P>,
-}
-
-#[async_trait]
-impl<P: Protocol> Dispatch<P> for Answers<P> {
-    async fn dispatch(
-        &self,
-        _: CallContext<P>,
-        req: P::AnyRequest,
-    ) -> Result<P::AnyResponse, CallError> {
-        let action = P::request_action(&req);
-        let name = P::action_name(action);
-        if self.hang.contains(&name) {
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-        }
-        match self.answers.iter().find(|(a, _)| *a == name) {
-            Some((_, answer)) => Ok(P::decode_response(action, answer, &DecodeOptions::STRICT)
-                .unwrap()
-                .0),
-            None => Err(ocpp_core::not_supported(name)),
-        }
-    }
-    async fn dispatch_send(&self, _: CallContext<P>, _: P::AnyRequest) {}
-}
-
-async fn station<P: Protocol>(
-    csms: &RunningCsms,
-    id: &str,
-    boot: &str,
-    answers: Vec<(&'static str, &'static str)>,
-    hang: Vec<&'static str>,
-) -> (StationClient, Peer<P>) {
-    let a = P::action_from_name("BootNotification").unwrap();
-    let boot = P::decode_request(a, boot, &DecodeOptions::STRICT)
-        .unwrap()
-        .0;
-    let client = StationClient::builder(format!("ws://{}/ocpp", csms.ocpp_addr), id)
-        .version::<P, _>(
-            Arc::new(Answers::<P> {
-                answers,
-                hang,
-                _p: Default::default(),
-            }),
-            StationConfig::new(boot),
-            MemoryQueue::new(),
-        )
-        .start()
-        .unwrap();
-    let mut st = client.status();
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        st.wait_for(|s| s.boot == BootState::Accepted && s.connected.is_some()),
-    )
-    .await
-    .expect("boot accepted in time")
-    .unwrap();
-    let peer = client.peer::<P>().unwrap();
-    (client, peer)
-}
-
 async fn station16(csms: &RunningCsms, id: &str, hang: Vec<&'static str>) -> Peer<ocpp16::Ocpp16> {
-    let (c, p) = station::<ocpp16::Ocpp16>(
+    let (c, p) = connect::<ocpp16::Ocpp16>(
         csms,
         id,
         r#"{"chargePointVendor":"ACME","chargePointModel":"W16"}"#,
-        vec![
-            ("RemoteStartTransaction", r#"{"status":"Accepted"}"#),
-            ("SetChargingProfile", r#"{"status":"Accepted"}"#),
-        ],
-        hang,
+        Arc::new(Answers::hanging(
+            vec![
+                ("RemoteStartTransaction", r#"{"status":"Accepted"}"#),
+                ("SetChargingProfile", r#"{"status":"Accepted"}"#),
+            ],
+            hang,
+        )),
     )
     .await;
     // The client lives as long as the test.
@@ -117,121 +54,20 @@ async fn station16(csms: &RunningCsms, id: &str, hang: Vec<&'static str>) -> Pee
     p
 }
 
-async fn call<P: Protocol>(peer: &Peer<P>, action: &str, payload: Value) -> Value {
-    let a = P::action_from_name(action).unwrap();
-    let req = P::decode_request(a, &payload.to_string(), &DecodeOptions::STRICT)
-        .unwrap_or_else(|e| panic!("{action}: {e}"))
-        .0;
-    let resp = peer
-        .call_any(req)
-        .await
-        .unwrap_or_else(|e| panic!("{action}: {e}"));
-    serde_json::from_str(&P::encode_response(&resp, &DecodeOptions::STRICT).unwrap()).unwrap()
-}
-
 // ---------------------------------------------------------------- CSMS and API
-
-fn settings(database_url: String, ocpi: OcpiFileSettings) -> Settings {
-    let f = FileSettings {
-        ocpp_listen: Some("127.0.0.1:0".into()),
-        api_listen: Some("127.0.0.1:0".into()),
-        database_url: Some(database_url),
-        call_timeout: Some(5),
-        accept_unknown_tokens: Some(false),
-        ocpi: Some(OcpiFileSettings {
-            listen: Some("127.0.0.1:0".into()),
-            retry_max_seconds: Some(1),
-            ..ocpi
-        }),
-        ..Default::default()
-    };
-    Settings::validate(f).unwrap()
-}
 
 async fn csms_with(dir: &tempfile::TempDir, ocpi: OcpiFileSettings) -> RunningCsms {
     let url = format!("sqlite:{}", dir.path().join("csms.db").display());
-    start(settings(url, ocpi)).await.unwrap()
+    start(ocpi_settings(url, ocpi)).await.unwrap()
 }
 
 async fn csms(dir: &tempfile::TempDir) -> RunningCsms {
     csms_with(dir, OcpiFileSettings::default()).await
 }
 
-async fn api(method: reqwest::Method, url: String, body: Option<Value>) -> (u16, Value) {
-    let mut r = reqwest::Client::new().request(method, url);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let r = r.send().await.unwrap();
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or(Value::Null))
-}
-
-/// Polls `f` until it gives a value (at most 20 s: a bound, not a timing assertion).
-async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    for _ in 0..400 {
-        if let Some(v) = f().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
-fn dec(v: &Value) -> Decimal {
-    use std::str::FromStr;
-    Decimal::from_str(&v.to_string()).unwrap_or_else(|_| panic!("{v} is not a number"))
-}
-
-fn t(base: chrono::DateTime<chrono::Utc>, minutes: i64) -> String {
-    (base + chrono::TimeDelta::minutes(minutes)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 // ---------------------------------------------------------------- the eMSP
 
-type Log = Arc<Mutex<Vec<(String, String, Value)>>>;
-
-struct Results(Arc<Mutex<Vec<(String, String, String)>>>);
-
-impl CommandsSender for Results {
-    fn command_result(
-        &self,
-        _: &RequestContext,
-        command: &CommandType,
-        id: &str,
-        result: CommandResult,
-    ) -> Result<(), OcpiError> {
-        self.0.lock().unwrap().push((
-            command.to_string(),
-            id.to_owned(),
-            result.result.to_string(),
-        ));
-        Ok(())
-    }
-}
-
-impl ChargingProfilesSender for Results {
-    fn profile_result(
-        &self,
-        _: &RequestContext,
-        id: &str,
-        result: ChargingProfileAsyncResult,
-    ) -> Result<(), OcpiError> {
-        let r = serde_json::to_value(&result).unwrap()["result"]
-            .as_str()
-            .unwrap_or("")
-            .to_owned();
-        self.0
-            .lock()
-            .unwrap()
-            .push(("profile".into(), id.to_owned(), r));
-        Ok(())
-    }
-}
+type Log = RequestLog;
 
 struct Emsp {
     server: Arc<Server<MemoryStorage>>,
@@ -242,60 +78,23 @@ struct Emsp {
     log: Log,
     /// While true, real-time authorization requests are never answered.
     hang: Arc<AtomicBool>,
-    results: Arc<Mutex<Vec<(String, String, String)>>>,
+    results: ResultLog,
     token_b: String,
-}
-
-fn role(role: &str, party_id: &str) -> CredentialsRole {
-    serde_json::from_value(
-        json!({"role": role, "party_id": party_id, "country_code": "NL",
-        "business_details": {"name": party_id}}),
-    )
-    .unwrap()
 }
 
 async fn emsp(cpo_versions: &str, party: &'static str, version: VersionNumber) -> Emsp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/ocpi", listener.local_addr().unwrap());
     let token_b = generate_token();
-    let mut registry = Registry::new();
-    registry.add_registered_peer(
+    let results = ResultLog::default();
+    let server = partner_server(
+        &base,
         &token_b,
-        Registration {
-            version: version.clone(),
-            token_b: String::new(),
-            versions_url: cpo_versions.to_owned(),
-            endpoints: vec![],
-            roles: vec![],
-        },
-    );
-    let results = Arc::new(Mutex::new(Vec::new()));
-    let config = ServerConfig {
-        base_url: base.clone(),
-        versions: vec![version.clone()],
-        modules: vec![
-            (ModuleId::Locations, InterfaceRole::Receiver),
-            (ModuleId::Sessions, InterfaceRole::Receiver),
-            (ModuleId::Cdrs, InterfaceRole::Receiver),
-            (ModuleId::Tariffs, InterfaceRole::Receiver),
-            (ModuleId::Tokens, InterfaceRole::Sender),
-            (ModuleId::Commands, InterfaceRole::Sender),
-            (ModuleId::ChargingProfiles, InterfaceRole::Sender),
-        ],
-        roles: vec![role("EMSP", party)],
-        tolerant_token_encoding: false,
-        max_limit: 50,
-        storage_version: None,
-    };
-    let server = Server::with_handlers(
-        config,
-        MemoryStorage::new(),
-        registry,
-        Handlers {
-            commands_sender: Arc::new(Results(results.clone())),
-            charging_profiles_sender: Arc::new(Results(results.clone())),
-            ..Handlers::default()
-        },
+        cpo_versions,
+        &version,
+        emsp_modules(),
+        role("EMSP", party),
+        recording_handlers(&results),
     );
     let log: Log = Arc::default();
     let hang = Arc::new(AtomicBool::new(false));
@@ -304,22 +103,11 @@ async fn emsp(cpo_versions: &str, party: &'static str, version: VersionNumber) -
         move |req: axum::extract::Request, next: axum::middleware::Next| {
             let (log, hang) = (l.clone(), h.clone());
             async move {
-                let (parts, body) = req.into_parts();
-                let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-                let path = parts.uri.path().to_owned();
-                log.lock().unwrap().push((
-                    parts.method.to_string(),
-                    path.clone(),
-                    serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-                ));
-                if hang.load(Ordering::SeqCst) && path.ends_with("/authorize") {
+                let req = log_request(&log, req).await;
+                if hang.load(Ordering::SeqCst) && req.uri().path().ends_with("/authorize") {
                     tokio::time::sleep(Duration::from_secs(3600)).await;
                 }
-                next.run(axum::extract::Request::from_parts(
-                    parts,
-                    axum::body::Body::from(bytes),
-                ))
-                .await
+                next.run(req).await
             }
         },
     ));
@@ -338,48 +126,25 @@ async fn emsp(cpo_versions: &str, party: &'static str, version: VersionNumber) -
 
 impl Emsp {
     fn stored(&self, module: ModuleId, ids: &[&str]) -> Option<Value> {
-        let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
-        self.server
-            .storage
-            .get(&module, &InterfaceRole::Receiver, &ids)
+        stored(&self.server, module, ids)
     }
 
     fn logged(&self, method: &str, path_part: &str) -> Vec<Value> {
-        self.log
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(m, p, _)| m == method && p.contains(path_part))
-            .map(|(_, _, b)| b.clone())
-            .collect()
+        logged(&self.log, method, path_part)
     }
 
     /// Registers with the CPO; returns a client with TOKEN_C and the CPO's endpoints.
     async fn register(&self, token_a: &str, cpo_versions: &str) -> (Client, Vec<Endpoint>) {
-        let ours = Credentials {
-            token: self.token_b.clone().into(),
-            url: format!("{}/versions", self.base).into(),
-            roles: vec![role("EMSP", self.party)],
-            extra: Default::default(),
-        };
-        let r = Client::register(
+        let r = register_partner(
+            &self.server,
+            &self.base,
+            &self.token_b,
+            role("EMSP", self.party),
+            std::slice::from_ref(&self.version),
             token_a,
             cpo_versions,
-            std::slice::from_ref(&self.version),
-            &ours,
         )
-        .await
-        .unwrap();
-        let mut registry = self.server.registry.lock().unwrap();
-        let mut peer = registry.peers().next().unwrap().clone();
-        peer.state = PeerState::Registered(Registration {
-            version: r.version.clone(),
-            token_b: r.token_c.clone(),
-            versions_url: cpo_versions.to_owned(),
-            endpoints: r.endpoints.clone(),
-            roles: r.peer.roles.clone(),
-        });
-        registry.restore_peer(peer);
+        .await;
         (
             Client::new(r.token_c.clone(), encoding_of(&r.version)),
             r.endpoints,
@@ -407,30 +172,6 @@ impl Emsp {
             tk,
         );
     }
-}
-
-fn url_of(endpoints: &[Endpoint], module: ModuleId, role: InterfaceRole) -> String {
-    endpoints
-        .iter()
-        .find(|e| e.identifier == module && e.role == role)
-        .or_else(|| endpoints.iter().find(|e| e.identifier == module))
-        .unwrap_or_else(|| panic!("no {module} endpoint"))
-        .url
-        .0
-        .clone()
-}
-
-fn connector(tariff: &str) -> Value {
-    json!({"id": "1", "standard": "IEC_62196_T2", "format": "SOCKET", "power_type": "AC_3_PHASE",
-        "max_voltage": 230, "max_amperage": 32, "tariff_ids": [tariff]})
-}
-
-fn location(evses: Value) -> Value {
-    json!({"name": "Town hall", "address": "Main Street 1", "city": "Utrecht",
-        "postal_code": "3511AA", "country": "NLD",
-        "coordinates": {"latitude": "52.090736", "longitude": "5.121420"},
-        "time_zone": "Europe/Amsterdam", "operator": {"name": "Town Charging"},
-        "opening_times": {"twentyfourseven": true}, "evses": evses})
 }
 
 /// 0.25/kWh + 0.50 per session, 20 % VAT.
@@ -961,6 +702,10 @@ async fn a_2_1_1_emsp_gets_status_session_and_cdr_in_2_1_1_form() {
     assert!(cdr.get("stop_date_time").is_some(), "{cdr}");
     assert!(cdr.get("end_date_time").is_none(), "{cdr}");
     assert_eq!(cdr["location"]["id"], "LOC1", "{cdr}");
+    // The 2.1.1 CDR carries the whole location, its connector as published (not zeroed).
+    let connector = &cdr["location"]["evses"][0]["connectors"][0];
+    assert_eq!(connector["amperage"], 32, "{cdr}");
+    assert_eq!(connector["voltage"], 230, "{cdr}");
     assert_eq!(
         dec(&cdr["total_cost"]),
         Decimal::new(300, 2),
@@ -1002,7 +747,6 @@ async fn a_hanging_emsp_does_not_hold_up_authorize() {
         &c,
         "CS201",
         r#"{"reason":"PowerUp","chargingStation":{"vendorName":"ACME","model":"W201"}}"#,
-        vec![],
         vec![],
     )
     .await;
