@@ -17,48 +17,35 @@ use csms_reference::ocpi_cpo::OcpiFileSettings;
 use csms_reference::server::{start, RunningCsms};
 use csms_reference::store::{PgStore, SqliteStore};
 use ocpi::client::Client;
-use ocpi::credentials::{generate_token, PeerState, Registration, Registry};
-use ocpi::server::{router, MemoryStorage, Server, ServerConfig, Storage};
+use ocpi::credentials::generate_token;
+use ocpi::handlers::Handlers;
+use ocpi::server::{router, MemoryStorage, Server, Storage};
 use ocpi::transport::TokenEncoding;
-use ocpi::v221::{Credentials, CredentialsRole, Endpoint, InterfaceRole, ModuleId, VersionNumber};
+use ocpi::v221::{CredentialsRole, Endpoint, InterfaceRole, ModuleId, VersionNumber};
 use ocpp_core::transport::StationClient;
-use ocpp_core::{BootState, CallContext, CallError, Dispatch, MemoryQueue, StationConfig};
-use ocpp_types::{DecodeOptions, Protocol};
 use serde_json::{json, Value};
+
+mod common;
+
+use common::partner::{partner_server, register_partner, role, url_of};
+use common::station::{call as call16, connect_to, NoCalls};
+use common::{api, eventually_polls, loopback, sqlite_url};
 
 fn settings(dir: &tempfile::TempDir, ocpi: OcpiFileSettings) -> Settings {
     let f = FileSettings {
-        ocpp_listen: Some("127.0.0.1:0".into()),
-        api_listen: Some("127.0.0.1:0".into()),
-        database_url: Some(format!("sqlite:{}", dir.path().join("csms.db").display())),
         metrics_public: Some(true),
         ocpi: Some(OcpiFileSettings {
             listen: Some("127.0.0.1:0".into()),
             retry_max_seconds: Some(1),
             ..ocpi
         }),
-        ..Default::default()
+        ..loopback(sqlite_url(dir))
     };
     Settings::validate(f).unwrap()
 }
 
-async fn api(method: reqwest::Method, url: String, body: Option<Value>) -> (u16, Value) {
-    let mut r = reqwest::Client::new().request(method, url);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let r = r.send().await.unwrap();
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or(Value::Null))
-}
-
 async fn metrics(csms: &RunningCsms) -> String {
-    reqwest::get(format!("http://{}/metrics", csms.api_addr))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    common::metrics(&format!("http://{}", csms.api_addr)).await
 }
 
 /// Polls `f` until it gives a value (at most 30 s: a bound, not a timing assertion).
@@ -67,85 +54,24 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    eventually_within(what, 600, f).await
-}
-
-/// Polls `f` every 50 ms, at most `polls` times.
-async fn eventually_within<T, F, Fut>(what: &str, polls: usize, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    for _ in 0..polls {
-        if let Some(v) = f().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
+    eventually_polls(what, 600, f).await
 }
 
 // ---------------------------------------------------------------- a station
-
-/// A station that supports no call from the CSMS.
-struct NoCalls;
-
-#[async_trait::async_trait]
-impl<P: Protocol> Dispatch<P> for NoCalls {
-    async fn dispatch(
-        &self,
-        _: CallContext<P>,
-        req: P::AnyRequest,
-    ) -> Result<P::AnyResponse, CallError> {
-        Err(ocpp_core::not_supported(P::action_name(P::request_action(
-            &req,
-        ))))
-    }
-    async fn dispatch_send(&self, _: CallContext<P>, _: P::AnyRequest) {}
-}
 
 /// A 1.6 station, booted; its peer for calls.
 async fn station16(
     csms: &RunningCsms,
     id: &str,
 ) -> (StationClient, ocpp_core::Peer<ocpp16::Ocpp16>) {
-    type P = ocpp16::Ocpp16;
-    let a = P::action_from_name("BootNotification").unwrap();
-    let boot = P::decode_request(
-        a,
+    connect_to(
+        &csms.ocpp_addr.to_string(),
+        id,
         r#"{"chargePointVendor":"ACME","chargePointModel":"W16"}"#,
-        &DecodeOptions::STRICT,
-    )
-    .unwrap()
-    .0;
-    let client = StationClient::builder(format!("ws://{}/ocpp", csms.ocpp_addr), id)
-        .version::<P, _>(
-            Arc::new(NoCalls),
-            StationConfig::new(boot),
-            MemoryQueue::new(),
-        )
-        .start()
-        .unwrap();
-    let mut st = client.status();
-    tokio::time::timeout(
+        Arc::new(NoCalls),
         Duration::from_secs(30),
-        st.wait_for(|s| s.boot == BootState::Accepted && s.connected.is_some()),
     )
     .await
-    .expect("boot accepted in time")
-    .unwrap();
-    let peer = client.peer::<P>().unwrap();
-    (client, peer)
-}
-
-async fn call16(peer: &ocpp_core::Peer<ocpp16::Ocpp16>, action: &str, payload: Value) -> Value {
-    type P = ocpp16::Ocpp16;
-    let a = P::action_from_name(action).unwrap();
-    let req = P::decode_request(a, &payload.to_string(), &DecodeOptions::STRICT)
-        .unwrap()
-        .0;
-    let resp = peer.call_any(req).await.unwrap();
-    serde_json::from_str(&P::encode_response(&resp, &DecodeOptions::STRICT).unwrap()).unwrap()
 }
 
 // ---------------------------------------------------------------- partners
@@ -173,45 +99,25 @@ struct Partner {
     role: CredentialsRole,
 }
 
-fn role(role: &str, party_id: &str) -> CredentialsRole {
-    serde_json::from_value(
-        json!({"role": role, "party_id": party_id, "country_code": "NL",
-        "business_details": {"name": party_id}}),
-    )
-    .unwrap()
-}
-
 async fn partner(role: CredentialsRole, cpo_versions: &str) -> Partner {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/ocpi", listener.local_addr().unwrap());
     let token_b = generate_token();
-    let mut registry = Registry::new();
-    registry.add_registered_peer(
+    let server = partner_server(
+        &base,
         &token_b,
-        Registration {
-            version: VersionNumber::V2_2_1,
-            token_b: String::new(),
-            versions_url: cpo_versions.to_owned(),
-            endpoints: vec![],
-            roles: vec![],
-        },
-    );
-    let config = ServerConfig {
-        base_url: base.clone(),
-        versions: vec![VersionNumber::V2_2_1],
-        modules: vec![
+        cpo_versions,
+        &VersionNumber::V2_2_1,
+        vec![
             (ModuleId::Locations, InterfaceRole::Receiver),
             (ModuleId::Sessions, InterfaceRole::Receiver),
             (ModuleId::Cdrs, InterfaceRole::Receiver),
             (ModuleId::Tariffs, InterfaceRole::Receiver),
             (ModuleId::Tokens, InterfaceRole::Sender),
         ],
-        roles: vec![role.clone()],
-        tolerant_token_encoding: false,
-        max_limit: 50,
-        storage_version: None,
-    };
-    let server = Server::new(config, MemoryStorage::new(), registry);
+        role.clone(),
+        Handlers::default(),
+    );
     let log: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let mode = Arc::new(AtomicU8::new(NORMAL));
     let (l, m) = (log.clone(), mode.clone());
@@ -299,30 +205,16 @@ impl Partner {
         .await;
         assert_eq!(s, 201, "{p}");
         let versions = p["versions_url"].as_str().unwrap().to_owned();
-        let ours = Credentials {
-            token: self.token_b.clone().into(),
-            url: format!("{}/versions", self.base).into(),
-            roles: vec![self.role.clone()],
-            extra: Default::default(),
-        };
-        let r = Client::register(
+        let r = register_partner(
+            &self.server,
+            &self.base,
+            &self.token_b,
+            self.role.clone(),
+            &[VersionNumber::V2_2_1],
             p["token_a"].as_str().unwrap(),
             &versions,
-            &[VersionNumber::V2_2_1],
-            &ours,
         )
-        .await
-        .unwrap();
-        let mut registry = self.server.registry.lock().unwrap();
-        let mut peer = registry.peers().next().unwrap().clone();
-        peer.state = PeerState::Registered(Registration {
-            version: r.version.clone(),
-            token_b: r.token_c.clone(),
-            versions_url: versions,
-            endpoints: r.endpoints.clone(),
-            roles: r.peer.roles.clone(),
-        });
-        registry.restore_peer(peer);
+        .await;
         (p["id"].as_u64().unwrap(), r.token_c, r.endpoints)
     }
 
@@ -344,16 +236,6 @@ impl Partner {
             .map(|(_, p, _, _)| p.rsplit('/').next().unwrap().to_owned())
             .collect()
     }
-}
-
-fn url_of(endpoints: &[Endpoint], module: ModuleId, role: InterfaceRole) -> String {
-    endpoints
-        .iter()
-        .find(|e| e.identifier == module && e.role == role)
-        .unwrap_or_else(|| panic!("no {module} endpoint"))
-        .url
-        .0
-        .clone()
 }
 
 fn tariff(price: f64) -> Value {
@@ -435,7 +317,7 @@ async fn a_hanging_partner_delays_nobody_and_a_down_one_opens_its_circuit() {
     // client waits 30 s for an answer) and the down one fails. (The bound, 15 s, is generous
     // for three pushes, and shorter than the 30 s a delivery loop shared by all partners
     // would wait for the hanging one.)
-    eventually_within("T0, T1 and T2 at the healthy partner", 300, || async {
+    eventually_polls("T0, T1 and T2 at the healthy partner", 300, || async {
         (healthy.tariff_puts().len() == 3).then_some(())
     })
     .await;
@@ -1113,11 +995,7 @@ async fn the_audit_log_pages_and_prunes_on_every_backend() {
     head_error_on(&sqlite).await;
     match std::env::var("OCPP_TEST_POSTGRES_URL") {
         Ok(url) => {
-            let n = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos();
-            let schema = format!("csms_ocpi_ops_{}_{n}", std::process::id());
+            let schema = format!("csms_ocpi_ops_{}", common::unique());
             let pg = PgStore::connect_in_schema(&url, Some(&schema))
                 .await
                 .unwrap();
