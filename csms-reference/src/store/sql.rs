@@ -231,9 +231,10 @@ impl PgStore {
         }
         let pool = PgPoolOptions::new()
             .max_connections(pg_pool_size())
-            // No round trip to check the connection before every unit of work; a broken one
-            // fails the unit's first statement (the station gets an InternalError and resends).
-            .test_before_acquire(false)
+            // A connection is checked (one round trip) before each unit of work: after the
+            // server restarts, every pooled connection is broken, and without the check each
+            // would fail one station message after the database is back (tests/faults.rs).
+            .test_before_acquire(true)
             .acquire_timeout(timeout)
             .connect_with(opts)
             .await?;
