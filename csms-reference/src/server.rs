@@ -199,11 +199,9 @@ pub async fn open_store_encrypted(
 /// Starts the CSMS with validated settings. Personal data and partner credentials are
 /// encrypted at rest with the data key ([`crate::at_rest::load_key`]).
 pub async fn start(settings: Settings) -> Result<RunningCsms, StartError> {
-    let (key, source) = crate::at_rest::load_key(
-        settings.data_key_file.as_deref(),
-        &settings.database_url,
-    )
-    .map_err(crate::at_rest::PrepareError::from)?;
+    let (key, source) =
+        crate::at_rest::load_key(settings.data_key_file.as_deref(), &settings.database_url)
+            .map_err(crate::at_rest::PrepareError::from)?;
     match &source {
         crate::at_rest::KeySource::Generated(_) => {
             tracing::warn!(key = %source, "generated the data key of encryption at rest: back it up apart from the database")
