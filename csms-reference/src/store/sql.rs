@@ -1188,6 +1188,26 @@ macro_rules! insert_meter_fn {
 /// The columns of a message log row, as the exchange inserts bind them.
 const LOG_ROW: &str = "station_id, direction, kind, message_id, action, payload, at";
 
+/// Binds the parameters of a unit's exchange statement, the same on both backends: the CALL's
+/// and the answer's [`LOG_ROW`] ($1–$14, payloads sealed with the cipher), then the station's
+/// `last_seen` ($15).
+macro_rules! bind_exchange {
+    ($q:expr, $cipher:expr, $call:expr, $answer:expr, $at:expr) => {{
+        let mut q = $q;
+        for m in [$call, $answer] {
+            q = q
+                .bind(&m.station_id)
+                .bind(&m.direction)
+                .bind(&m.kind)
+                .bind(&m.message_id)
+                .bind(&m.action)
+                .bind($cipher.seal(&m.payload))
+                .bind(&m.at);
+        }
+        q.bind($at)
+    }};
+}
+
 mod sqlite_impl {
     use super::*;
     /// A unit of work on SQLite.
@@ -1210,23 +1230,17 @@ mod sqlite_impl {
             answer: &MessageRecord,
             at: &str,
         ) -> StoreResult<()> {
-            let sql = format!(
-                "INSERT INTO message_log ({LOG_ROW}) VALUES ($1, $2, $3, $4, $5, $6, $7), ($8, $9, $10, $11, $12, $13, $14); \
-                 UPDATE stations SET last_seen = $15 WHERE id = $1; {}",
-                crate::store::group::Unit::RELEASE
-            );
-            let mut q = sqlx::query(&sql);
-            for m in [call, answer] {
-                q = q
-                    .bind(&m.station_id)
-                    .bind(&m.direction)
-                    .bind(&m.kind)
-                    .bind(&m.message_id)
-                    .bind(&m.action)
-                    .bind(self.1.seal(&m.payload))
-                    .bind(&m.at);
-            }
-            q.bind(at).execute(&mut *self.0).await?;
+            // Formatted once, not for every message.
+            static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+                format!(
+                    "INSERT INTO message_log ({LOG_ROW}) VALUES ($1, $2, $3, $4, $5, $6, $7), ($8, $9, $10, $11, $12, $13, $14); \
+                     UPDATE stations SET last_seen = $15 WHERE id = $1; {}",
+                    crate::store::group::Unit::RELEASE
+                )
+            });
+            bind_exchange!(sqlx::query(&SQL), &self.1, call, answer, at)
+                .execute(&mut *self.0)
+                .await?;
             self.0.released();
             Ok(())
         }
@@ -1256,22 +1270,16 @@ mod pg_impl {
             answer: &MessageRecord,
             at: &str,
         ) -> StoreResult<()> {
-            let sql = format!(
-                "WITH touched AS (UPDATE stations SET last_seen = $15 WHERE id = $1) \
-                 INSERT INTO message_log ({LOG_ROW}) VALUES ($1, $2, $3, $4, $5, $6, $7), ($8, $9, $10, $11, $12, $13, $14)"
-            );
-            let mut q = sqlx::query(&sql);
-            for m in [call, answer] {
-                q = q
-                    .bind(&m.station_id)
-                    .bind(&m.direction)
-                    .bind(&m.kind)
-                    .bind(&m.message_id)
-                    .bind(&m.action)
-                    .bind(self.1.seal(&m.payload))
-                    .bind(&m.at);
-            }
-            q.bind(at).execute(&mut *self.0).await?;
+            // Formatted once, not for every message.
+            static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+                format!(
+                    "WITH touched AS (UPDATE stations SET last_seen = $15 WHERE id = $1) \
+                     INSERT INTO message_log ({LOG_ROW}) VALUES ($1, $2, $3, $4, $5, $6, $7), ($8, $9, $10, $11, $12, $13, $14)"
+                )
+            });
+            bind_exchange!(sqlx::query(&SQL), &self.1, call, answer, at)
+                .execute(&mut *self.0)
+                .await?;
             Ok(())
         }
     }
