@@ -50,8 +50,13 @@ sim=$!
 stat() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 t0=$(date +%s.%N)
+rm -f "$out/store-timeline.txt"
 while kill -0 $sim 2>/dev/null; do
   echo "$(date +%s.%N) $(rss $csms) $(stat $csms) $(rss $sim) $(stat $sim)" >>"$out/samples.txt"
+  # The CSMS's store-time histogram (summed over actions), for the store time second by second.
+  curl -s http://127.0.0.1:19001/metrics 2>/dev/null | awk -v t="$(date +%s.%N)" '
+    /^csms_store_duration_seconds_bucket/ { split($0, a, "le=\""); split(a[2], b, "\""); n[b[1]] += $NF }
+    END { printf "%s", t; for (k in n) printf " %s=%d", k, n[k]; print "" }' >>"$out/store-timeline.txt"
   sleep 1
 done
 wait $sim || true
@@ -78,6 +83,10 @@ res = {
     "callsPerSecond": s["callsPerSecond"],
     "messagesPerSecond": s["messagesPerSecond"],
     "latencyMs": s["latencyMs"],
+    "rampLatencyMs": s.get("rampLatencyMs"),
+    "steadyLatencyMs": s.get("steadyLatencyMs"),
+    "teardownLatencyMs": s.get("teardownLatencyMs"),
+    "latencyTimelineMs": s.get("latencyTimelineMs"),
     "callErrorsTotal": s["callErrorsTotal"],
     "lost": s["lost"],
     "transactions": s["transactions"],

@@ -325,11 +325,11 @@ pub fn default_key_file(database_url: &str) -> Option<PathBuf> {
     let Some(rest) = database_url.strip_prefix("sqlite:") else {
         return Some(PathBuf::from("csms-data.key"));
     };
-    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let path = path.strip_prefix("//").unwrap_or(path);
-    if path.is_empty() || path == ":memory:" || query.split('&').any(|q| q == "mode=memory") {
+    if crate::store::in_memory(database_url) {
         return None;
     }
+    let path = rest.split_once('?').map_or(rest, |(path, _)| path);
+    let path = path.strip_prefix("//").unwrap_or(path);
     let mut p = PathBuf::from(path).into_os_string();
     p.push(".key");
     Some(PathBuf::from(p))

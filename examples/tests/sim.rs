@@ -54,6 +54,21 @@ fn assert_clean(s: &Summary, rx: &Received, stations: u64) {
     );
     assert_eq!(started.len() as u64, s.tx_started, "{s}");
     assert!(s.calls > 0 && s.p50_ms <= s.p90_ms && s.p90_ms <= s.p99_ms && s.p99_ms <= s.max_ms);
+    // Every measured call is in exactly one phase (connect ramp, steady window, teardown)
+    // and in one 10 s slice of the timeline.
+    let phases = [&s.ramp_latency, &s.steady_latency, &s.teardown_latency];
+    assert_eq!(phases.iter().map(|l| l.calls).sum::<u64>(), s.calls, "{s}");
+    assert_eq!(
+        s.timeline.iter().map(|(_, l)| l.calls).sum::<u64>(),
+        s.calls,
+        "{s}"
+    );
+    for l in phases.into_iter().filter(|l| l.calls > 0) {
+        assert!(
+            l.p50_ms <= l.p99_ms && l.p99_ms <= l.max_ms && l.max_ms <= s.max_ms,
+            "{l:?}"
+        );
+    }
 }
 
 async fn charging(version: OcppVersion) {

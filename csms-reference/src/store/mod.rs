@@ -14,6 +14,7 @@ use serde::Serialize;
 
 mod group;
 mod sql;
+pub(crate) use sql::in_memory;
 
 pub use sql::{pg_pool_size, PgStore, SqliteStore, DEFAULT_PG_POOL, DEFAULT_STORE_TIMEOUT};
 

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -12,7 +13,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::Row;
+use sqlx::{ConnectOptions, Row};
 
 use super::*;
 use crate::at_rest::Cipher;
@@ -103,10 +104,43 @@ pub const DEFAULT_STORE_TIMEOUT: std::time::Duration = std::time::Duration::from
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The reads of the [`Store`] methods: connections of their own on a database file (WAL:
+    /// readers do not wait for the writer, which group commit keeps busy under load); the
+    /// writer's pool for an in-memory database.
+    read: SqlitePool,
     /// Group commit of the units of work ([`Store::begin`]).
     group: super::group::Group,
     /// Encryption at rest ([`crate::at_rest`]).
     cipher: Cipher,
+    /// Held by every clone of the store: the checkpoint task ends when the last one is dropped.
+    _alive: Arc<()>,
+}
+
+/// How often the WAL is copied into the database file in the background.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Copies the WAL into the database file on a connection of its own, every
+/// [`CHECKPOINT_EVERY`] while the store is alive (`PASSIVE`: it never waits for the writer or
+/// the readers). The writer's own checkpoint, after the commit that takes the WAL past 1,000
+/// pages, then finds most pages copied already: without this it copied and synced all of them
+/// (megabytes under load) while every unit of the next group waited, the spikes of the load
+/// runs' round trip. The writer's checkpoint stays: only a checkpoint between its
+/// transactions lets the writer start the WAL from its beginning again.
+async fn checkpoint(mut conn: sqlx::SqliteConnection, alive: std::sync::Weak<()>) {
+    loop {
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        if alive.strong_count() == 0 {
+            break;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&mut conn)
+            .await
+        {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+        }
+    }
+    // The last connection to close checkpoints what is left.
+    let _ = sqlx::Connection::close(conn).await;
 }
 
 impl SqliteStore {
@@ -129,6 +163,9 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(timeout)
             .foreign_keys(true);
+        let reader = opts.clone().read_only(true);
+        let checkpointer = opts.clone();
+        let memory = in_memory(url);
         // One connection: SQLite has one writer at a time, and several pooled connections
         // upgrading deferred transactions fail with SQLITE_BUSY(_SNAPSHOT) under load (found
         // with ocpp-sim, 100 stations) instead of waiting. Serialising here never fails.
@@ -140,11 +177,28 @@ impl SqliteStore {
             .connect_with(opts)
             .await?;
         migrator(SQLITE_MIGRATIONS).run(&pool).await?;
+        let alive = Arc::new(());
+        let read = if memory {
+            pool.clone()
+        } else {
+            // Two: the station connections' look-ups (authentication, boot state) and the
+            // API's pages; each has a thread of its own in sqlx.
+            let read = SqlitePoolOptions::new()
+                .max_connections(2)
+                .test_before_acquire(false)
+                .connect_with(reader)
+                .await?;
+            let conn = checkpointer.connect().await?;
+            tokio::spawn(checkpoint(conn, Arc::downgrade(&alive)));
+            read
+        };
         let group = super::group::Group::new(pool.clone());
         Ok(SqliteStore {
             pool,
+            read,
             group,
             cipher: Cipher::none(),
+            _alive: alive,
         })
     }
 
@@ -164,6 +218,15 @@ impl SqliteStore {
     pub fn cipher(&self) -> &Cipher {
         &self.cipher
     }
+}
+
+/// Whether a SQLite URL names an in-memory database (whose connections share nothing but
+/// what the writer's pool holds).
+pub(crate) fn in_memory(url: &str) -> bool {
+    let rest = url.strip_prefix("sqlite:").unwrap_or(url);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let path = path.strip_prefix("//").unwrap_or(path);
+    path.is_empty() || path == ":memory:" || query.split('&').any(|q| q == "mode=memory")
 }
 
 /// How many connections the PostgreSQL store opens at most unless `CSMS_DATABASE_POOL` says
@@ -186,6 +249,8 @@ pub fn pg_pool_size() -> u32 {
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// The reads of the [`Store`] methods: the same pool.
+    read: PgPool,
     /// Encryption at rest ([`crate::at_rest`]).
     cipher: Cipher,
 }
@@ -240,6 +305,7 @@ impl PgStore {
             .await?;
         migrator(PG_MIGRATIONS).run(&pool).await?;
         Ok(PgStore {
+            read: pool.clone(),
             pool,
             cipher: Cipher::none(),
         })
@@ -527,7 +593,7 @@ macro_rules! sql_store {
             async fn messages(&self, station_id: &str, page: Page) -> StoreResult<Vec<MessageRecord>> {
                 let rows = sqlx::query("SELECT * FROM message_log WHERE station_id = $1 ORDER BY id LIMIT $2 OFFSET $3")
                     .bind(station_id).bind(page.limit).bind(page.offset)
-                    .fetch_all(&self.pool).await?;
+                    .fetch_all(&self.read).await?;
                 Ok(rows.iter().map(|r| open_message(&self.cipher, message_row(r)?)).collect::<Result<_, _>>()?)
             }
 
@@ -537,13 +603,13 @@ macro_rules! sql_store {
 
             async fn station(&self, station_id: &str) -> StoreResult<Option<StationRecord>> {
                 let row = sqlx::query(&format!("SELECT {STATION_COLS} FROM stations WHERE id = $1"))
-                    .bind(station_id).fetch_optional(&self.pool).await?;
+                    .bind(station_id).fetch_optional(&self.read).await?;
                 Ok(row.as_ref().map(station_row).transpose()?)
             }
 
             async fn stations(&self, page: Page) -> StoreResult<Vec<StationRecord>> {
                 let rows = sqlx::query(&format!("SELECT {STATION_COLS} FROM stations ORDER BY id LIMIT $1 OFFSET $2"))
-                    .bind(page.limit).bind(page.offset).fetch_all(&self.pool).await?;
+                    .bind(page.limit).bind(page.offset).fetch_all(&self.read).await?;
                 Ok(rows.iter().map(station_row).collect::<Result<_, _>>()?)
             }
 
@@ -591,13 +657,13 @@ macro_rules! sql_store {
 
             async fn statuses(&self, station_id: &str) -> StoreResult<Vec<StatusRecord>> {
                 let rows = sqlx::query("SELECT station_id, evse_id, connector_id, status, error_code, info, timestamp, '' AS payload, updated_at AS received_at FROM connector_status WHERE station_id = $1 ORDER BY evse_id, connector_id")
-                    .bind(station_id).fetch_all(&self.pool).await?;
+                    .bind(station_id).fetch_all(&self.read).await?;
                 Ok(rows.iter().map(status_row).collect::<Result<_, _>>()?)
             }
 
             async fn status_history(&self, station_id: &str, page: Page) -> StoreResult<Vec<StatusRecord>> {
                 let rows = sqlx::query("SELECT station_id, evse_id, connector_id, status, error_code, info, timestamp, payload, received_at FROM status_history WHERE station_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3")
-                    .bind(station_id).bind(page.limit).bind(page.offset).fetch_all(&self.pool).await?;
+                    .bind(station_id).bind(page.limit).bind(page.offset).fetch_all(&self.read).await?;
                 Ok(rows.iter().map(status_row).collect::<Result<_, _>>()?)
             }
 
@@ -622,7 +688,7 @@ macro_rules! sql_store {
 
             async fn id_tokens(&self, page: Page) -> StoreResult<Vec<IdTokenRecord>> {
                 let rows = sqlx::query("SELECT * FROM id_tokens ORDER BY id_token, token_type LIMIT $1 OFFSET $2")
-                    .bind(page.limit).bind(page.offset).fetch_all(&self.pool).await?;
+                    .bind(page.limit).bind(page.offset).fetch_all(&self.read).await?;
                 Ok(rows.iter().map(|r| open_token(&self.cipher, token_row(r)?)).collect::<Result<_, _>>()?)
             }
 
@@ -636,13 +702,13 @@ macro_rules! sql_store {
 
             async fn transaction(&self, station_id: &str, transaction_id: &str) -> StoreResult<Option<TransactionRecord>> {
                 let row = sqlx::query(&format!("SELECT {TX_COLS} FROM transactions WHERE station_id = $1 AND transaction_id = $2"))
-                    .bind(station_id).bind(transaction_id).fetch_optional(&self.pool).await?;
+                    .bind(station_id).bind(transaction_id).fetch_optional(&self.read).await?;
                 Ok(row.as_ref().map(|r| open_tx(&self.cipher, tx_row(r)?)).transpose()?)
             }
 
             async fn transactions(&self, station_id: Option<&str>, page: Page) -> StoreResult<Vec<TransactionRecord>> {
                 let rows = sqlx::query(&format!("SELECT {TX_COLS} FROM transactions WHERE ($1 = '' OR station_id = $1) ORDER BY id DESC LIMIT $2 OFFSET $3"))
-                    .bind(station_id.unwrap_or("")).bind(page.limit).bind(page.offset).fetch_all(&self.pool).await?;
+                    .bind(station_id.unwrap_or("")).bind(page.limit).bind(page.offset).fetch_all(&self.read).await?;
                 Ok(rows.iter().map(|r| open_tx(&self.cipher, tx_row(r)?)).collect::<Result<_, _>>()?)
             }
 
@@ -652,7 +718,7 @@ macro_rules! sql_store {
 
             async fn meter_values(&self, station_id: &str, transaction_id: &str, page: Page) -> StoreResult<Vec<MeterValueRecord>> {
                 let rows = sqlx::query(&format!("SELECT {METER_COLS} FROM meter_values WHERE station_id = $1 AND transaction_id = $2 ORDER BY id LIMIT $3 OFFSET $4"))
-                    .bind(station_id).bind(transaction_id).bind(page.limit).bind(page.offset).fetch_all(&self.pool).await?;
+                    .bind(station_id).bind(transaction_id).bind(page.limit).bind(page.offset).fetch_all(&self.read).await?;
                 Ok(rows.iter().map(meter_row).collect::<Result<_, _>>()?)
             }
 
@@ -662,7 +728,7 @@ macro_rules! sql_store {
 
             async fn variables(&self, station_id: &str, page: Page) -> StoreResult<Vec<VariableRecord>> {
                 let rows = sqlx::query("SELECT * FROM device_model WHERE station_id = $1 ORDER BY component, component_instance, evse_id, connector_id, variable, variable_instance, attribute_type LIMIT $2 OFFSET $3")
-                    .bind(station_id).bind(page.limit).bind(page.offset).fetch_all(&self.pool).await?;
+                    .bind(station_id).bind(page.limit).bind(page.offset).fetch_all(&self.read).await?;
                 Ok(rows.iter().map(variable_row).collect::<Result<_, _>>()?)
             }
 
@@ -672,7 +738,7 @@ macro_rules! sql_store {
 
             async fn events(&self, station_id: &str, kind: Option<&str>, page: Page) -> StoreResult<Vec<EventRecord>> {
                 let rows = sqlx::query("SELECT * FROM station_events WHERE station_id = $1 AND ($2 = '' OR kind = $2) ORDER BY id DESC LIMIT $3 OFFSET $4")
-                    .bind(station_id).bind(kind.unwrap_or("")).bind(page.limit).bind(page.offset).fetch_all(&self.pool).await?;
+                    .bind(station_id).bind(kind.unwrap_or("")).bind(page.limit).bind(page.offset).fetch_all(&self.read).await?;
                 Ok(rows.iter().map(event_row).collect::<Result<_, _>>()?)
             }
 
@@ -690,7 +756,7 @@ macro_rules! sql_store {
 
             async fn reservations(&self, station_id: &str) -> StoreResult<Vec<ReservationRecord>> {
                 let rows = sqlx::query("SELECT * FROM reservations WHERE station_id = $1 ORDER BY id")
-                    .bind(station_id).fetch_all(&self.pool).await?;
+                    .bind(station_id).fetch_all(&self.read).await?;
                 Ok(rows.iter().map(|r| open_reservation(&self.cipher, reservation_row(r)?)).collect::<Result<_, _>>()?)
             }
 
@@ -701,22 +767,33 @@ macro_rules! sql_store {
             }
 
             async fn expire_reservations(&self, now: chrono::DateTime<chrono::Utc>) -> StoreResult<Vec<ReservationRecord>> {
-                let mut tx = self.pool.begin().await?;
+                // Found on a reader (this runs every few seconds, and on SQLite the writer is
+                // the station messages' queue); the writer only when one is due. The update
+                // checks the status it read, so a reservation used or cancelled meanwhile
+                // stays as it is.
                 let rows = sqlx::query("SELECT * FROM reservations WHERE status IN ('Reserved', 'Accepted')")
-                    .fetch_all(&mut *tx).await?;
-                let at = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-                let mut expired = Vec::new();
+                    .fetch_all(&self.read).await?;
+                let mut due = Vec::new();
                 for row in &rows {
-                    let mut r = open_reservation(&self.cipher, reservation_row(row)?)?;
-                    let due = chrono::DateTime::parse_from_rfc3339(&r.expiry).is_ok_and(|e| e <= now);
-                    if !due {
-                        continue;
+                    let r = open_reservation(&self.cipher, reservation_row(row)?)?;
+                    if chrono::DateTime::parse_from_rfc3339(&r.expiry).is_ok_and(|e| e <= now) {
+                        due.push(r);
                     }
-                    sqlx::query("UPDATE reservations SET status = 'Expired', updated_at = $3 WHERE station_id = $1 AND id = $2 AND status = $4")
+                }
+                if due.is_empty() {
+                    return Ok(due);
+                }
+                let at = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                let mut tx = self.pool.begin().await?;
+                let mut expired = Vec::new();
+                for mut r in due {
+                    let n = sqlx::query("UPDATE reservations SET status = 'Expired', updated_at = $3 WHERE station_id = $1 AND id = $2 AND status = $4")
                         .bind(&r.station_id).bind(r.id).bind(&at).bind(&r.status)
                         .execute(&mut *tx).await?;
-                    r.status = "Expired".into();
-                    expired.push(r);
+                    if n.rows_affected() > 0 {
+                        r.status = "Expired".into();
+                        expired.push(r);
+                    }
                 }
                 tx.commit().await?;
                 Ok(expired)
@@ -724,7 +801,7 @@ macro_rules! sql_store {
 
             async fn local_list_version(&self, station_id: &str) -> StoreResult<Option<i64>> {
                 let row = sqlx::query("SELECT version FROM local_list_versions WHERE station_id = $1")
-                    .bind(station_id).fetch_optional(&self.pool).await?;
+                    .bind(station_id).fetch_optional(&self.read).await?;
                 Ok(row.map(|r| r.try_get("version")).transpose()?)
             }
 
@@ -750,7 +827,7 @@ macro_rules! sql_store {
 
             async fn charging_profiles(&self, station_id: &str, evse_id: Option<i64>) -> StoreResult<Vec<ChargingProfileRecord>> {
                 let rows = sqlx::query(&format!("SELECT {PROFILE_COLS} FROM charging_profiles WHERE station_id = $1 AND ($2 < 0 OR evse_id = $2) ORDER BY evse_id, profile_id"))
-                    .bind(station_id).bind(evse_id.unwrap_or(-1)).fetch_all(&self.pool).await?;
+                    .bind(station_id).bind(evse_id.unwrap_or(-1)).fetch_all(&self.read).await?;
                 Ok(rows.iter().map(profile_row).collect::<Result<_, _>>()?)
             }
 
@@ -767,7 +844,7 @@ macro_rules! sql_store {
 
             async fn active_transactions(&self, station_id: &str) -> StoreResult<Vec<TransactionRecord>> {
                 let rows = sqlx::query(&format!("SELECT {TX_COLS} FROM transactions WHERE station_id = $1 AND status = 'Active' ORDER BY id"))
-                    .bind(station_id).fetch_all(&self.pool).await?;
+                    .bind(station_id).fetch_all(&self.read).await?;
                 Ok(rows.iter().map(|r| open_tx(&self.cipher, tx_row(r)?)).collect::<Result<_, _>>()?)
             }
 
@@ -783,7 +860,7 @@ macro_rules! sql_store {
 
             async fn composite_reports(&self, station_id: &str, evse_id: Option<i64>, page: Page) -> StoreResult<Vec<CompositeReportRecord>> {
                 let rows = sqlx::query("SELECT * FROM composite_reports WHERE station_id = $1 AND ($2 < 0 OR evse_id = $2) ORDER BY id DESC LIMIT $3 OFFSET $4")
-                    .bind(station_id).bind(evse_id.unwrap_or(-1)).bind(page.limit).bind(page.offset).fetch_all(&self.pool).await?;
+                    .bind(station_id).bind(evse_id.unwrap_or(-1)).bind(page.limit).bind(page.offset).fetch_all(&self.read).await?;
                 Ok(rows.iter().map(composite_row).collect::<Result<_, _>>()?)
             }
 
@@ -802,7 +879,7 @@ macro_rules! sql_store {
             async fn latest_reported_profiles(&self, station_id: &str) -> StoreResult<Vec<ReportedProfileRecord>> {
                 let rows = sqlx::query("SELECT * FROM reported_profiles WHERE station_id = $1 AND request_id = \
                                         (SELECT request_id FROM reported_profiles WHERE station_id = $1 ORDER BY id DESC LIMIT 1) ORDER BY id")
-                    .bind(station_id).fetch_all(&self.pool).await?;
+                    .bind(station_id).fetch_all(&self.read).await?;
                 Ok(rows.iter().map(reported_row).collect::<Result<_, _>>()?)
             }
 
@@ -816,12 +893,12 @@ macro_rules! sql_store {
             }
 
             async fn load_group(&self, id: &str) -> StoreResult<Option<LoadGroupRecord>> {
-                let row = sqlx::query("SELECT * FROM lb_groups WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+                let row = sqlx::query("SELECT * FROM lb_groups WHERE id = $1").bind(id).fetch_optional(&self.read).await?;
                 Ok(row.as_ref().map(group_row).transpose()?)
             }
 
             async fn load_groups(&self) -> StoreResult<Vec<LoadGroupRecord>> {
-                let rows = sqlx::query("SELECT * FROM lb_groups ORDER BY id").fetch_all(&self.pool).await?;
+                let rows = sqlx::query("SELECT * FROM lb_groups ORDER BY id").fetch_all(&self.read).await?;
                 Ok(rows.iter().map(group_row).collect::<Result<_, _>>()?)
             }
 
@@ -856,13 +933,13 @@ macro_rules! sql_store {
 
             async fn load_group_members(&self, group_id: &str) -> StoreResult<Vec<String>> {
                 let rows = sqlx::query("SELECT station_id FROM lb_group_members WHERE group_id = $1 ORDER BY station_id")
-                    .bind(group_id).fetch_all(&self.pool).await?;
+                    .bind(group_id).fetch_all(&self.read).await?;
                 Ok(rows.iter().map(|r| r.try_get("station_id")).collect::<Result<_, _>>()?)
             }
 
             async fn load_group_of(&self, station_id: &str) -> StoreResult<Option<String>> {
                 let row = sqlx::query("SELECT group_id FROM lb_group_members WHERE station_id = $1")
-                    .bind(station_id).fetch_optional(&self.pool).await?;
+                    .bind(station_id).fetch_optional(&self.read).await?;
                 Ok(row.map(|r| r.try_get("group_id")).transpose()?)
             }
 
@@ -870,7 +947,7 @@ macro_rules! sql_store {
                 let cols = TX_COLS.split(", ").map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ");
                 let rows = sqlx::query(&format!("SELECT {cols} FROM transactions t JOIN lb_group_members m ON m.station_id = t.station_id \
                                                  WHERE m.group_id = $1 AND t.status = 'Active' ORDER BY t.id"))
-                    .bind(group_id).fetch_all(&self.pool).await?;
+                    .bind(group_id).fetch_all(&self.read).await?;
                 Ok(rows.iter().map(|r| open_tx(&self.cipher, tx_row(r)?)).collect::<Result<_, _>>()?)
             }
 
@@ -885,10 +962,10 @@ macro_rules! sql_store {
                             AND ($3 = '' OR ($3 = 'online' AND connected) OR ($3 = 'offline' AND NOT connected))";
                 let rows = sqlx::query(&format!("SELECT {STATION_COLS} FROM stations WHERE {cond} ORDER BY id LIMIT $4 OFFSET $5"))
                     .bind(&like).bind(&f.version).bind(&f.connection).bind(page.limit).bind(page.offset)
-                    .fetch_all(&self.pool).await?;
+                    .fetch_all(&self.read).await?;
                 let n: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM stations WHERE {cond}"))
                     .bind(&like).bind(&f.version).bind(&f.connection)
-                    .fetch_one(&self.pool).await?.try_get("n")?;
+                    .fetch_one(&self.read).await?.try_get("n")?;
                 Ok((rows.iter().map(station_row).collect::<Result<_, _>>()?, n))
             }
 
@@ -902,14 +979,14 @@ macro_rules! sql_store {
                 for id in station_ids {
                     q = q.bind(id);
                 }
-                let rows = q.fetch_all(&self.pool).await?;
+                let rows = q.fetch_all(&self.read).await?;
                 Ok(rows.iter().map(status_row).collect::<Result<_, _>>()?)
             }
 
             async fn recent_messages(&self, station_id: &str, page: Page) -> StoreResult<Vec<MessageRecord>> {
                 let rows = sqlx::query("SELECT * FROM message_log WHERE station_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3")
                     .bind(station_id).bind(page.limit).bind(page.offset)
-                    .fetch_all(&self.pool).await?;
+                    .fetch_all(&self.read).await?;
                 Ok(rows.iter().map(|r| open_message(&self.cipher, message_row(r)?)).collect::<Result<_, _>>()?)
             }
 
@@ -917,18 +994,18 @@ macro_rules! sql_store {
                 let cond = "($1 = '' OR station_id = $1) AND ($2 = '' OR status = $2)";
                 let (st, stat) = (station_id.unwrap_or(""), status.unwrap_or(""));
                 let rows = sqlx::query(&format!("SELECT {TX_COLS} FROM transactions WHERE {cond} ORDER BY id DESC LIMIT $3 OFFSET $4"))
-                    .bind(st).bind(stat).bind(page.limit).bind(page.offset).fetch_all(&self.pool).await?;
+                    .bind(st).bind(stat).bind(page.limit).bind(page.offset).fetch_all(&self.read).await?;
                 let n: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM transactions WHERE {cond}"))
-                    .bind(st).bind(stat).fetch_one(&self.pool).await?.try_get("n")?;
+                    .bind(st).bind(stat).fetch_one(&self.read).await?.try_get("n")?;
                 Ok((rows.iter().map(|r| open_tx(&self.cipher, tx_row(r)?)).collect::<Result<_, _>>()?, n))
             }
 
             async fn energy_register_bounds(&self, station_id: &str, transaction_id: &str) -> StoreResult<Option<(MeterValueRecord, MeterValueRecord)>> {
                 let cond = "station_id = $1 AND transaction_id = $2 AND (measurand IS NULL OR measurand = 'Energy.Active.Import.Register') AND phase IS NULL";
                 let first = sqlx::query(&format!("SELECT {METER_COLS} FROM meter_values WHERE {cond} ORDER BY id LIMIT 1"))
-                    .bind(station_id).bind(transaction_id).fetch_optional(&self.pool).await?;
+                    .bind(station_id).bind(transaction_id).fetch_optional(&self.read).await?;
                 let last = sqlx::query(&format!("SELECT {METER_COLS} FROM meter_values WHERE {cond} ORDER BY id DESC LIMIT 1"))
-                    .bind(station_id).bind(transaction_id).fetch_optional(&self.pool).await?;
+                    .bind(station_id).bind(transaction_id).fetch_optional(&self.read).await?;
                 Ok(match (first, last) {
                     (Some(a), Some(b)) => Some((meter_row(&a)?, meter_row(&b)?)),
                     _ => None,
@@ -936,7 +1013,7 @@ macro_rules! sql_store {
             }
 
             async fn count_id_tokens(&self) -> StoreResult<i64> {
-                Ok(sqlx::query("SELECT COUNT(*) AS n FROM id_tokens").fetch_one(&self.pool).await?.try_get("n")?)
+                Ok(sqlx::query("SELECT COUNT(*) AS n FROM id_tokens").fetch_one(&self.read).await?.try_get("n")?)
             }
         }
 

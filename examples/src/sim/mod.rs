@@ -24,7 +24,7 @@ use ocpp_core::{async_trait, BootState, CallFailure, StationConfig};
 use ocpp_types::{decode_payload, Decode, DecodeOptions, OcppVersion};
 
 use hw::{Hw, StopCause, Trigger};
-pub use stats::{Stats, Summary};
+pub use stats::{Latency, Stats, Summary};
 
 /// What the stations do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -485,6 +485,11 @@ async fn charging(
         } else {
             link.authorize(&tx.tag).await.unwrap_or(false)
         };
+        // The transaction starts on the station when it sends the start: its meter values
+        // are sampled from then on, however long the CSMS takes to answer (with the answer's
+        // time instead, every station answered after the same stall of the CSMS sampled in
+        // step from then on, and the runs' bursts grew every interval).
+        let started_at = tokio::time::Instant::now();
         if authorized && link.start(&mut tx).await.unwrap_or(false) {
             stats.tx_started.fetch_add(1, Ordering::Relaxed);
             hw.update(|s| {
@@ -492,8 +497,8 @@ async fn charging(
                 s.stop = None;
             });
             let _ = link.status(Status::Charging).await;
-            let stop_at = (tokio::time::Instant::now() + cfg.session).min(end);
-            let mut last = tokio::time::Instant::now();
+            let stop_at = (started_at + cfg.session).min(end);
+            let mut last = started_at;
             let cause = loop {
                 let interval = link
                     .meter_interval()
@@ -505,12 +510,16 @@ async fn charging(
                         .saturating_duration_since(tokio::time::Instant::now()),
                 )
                 .await;
+                let woke = tokio::time::Instant::now();
                 beat.tick(link, end).await;
                 let now = tokio::time::Instant::now();
-                if now < next && hw.state().stop.is_none() && hw.state().triggers.is_empty() {
+                if woke < next && hw.state().stop.is_none() && hw.state().triggers.is_empty() {
                     // Woken for the heartbeat only.
                     continue;
                 }
+                // A sample due is taken at its time (the station's sampling clock keeps its
+                // phase, whatever the heartbeat's answer took); a stop or a trigger now.
+                let now = if woke >= next { next } else { now };
                 tx.meter_wh +=
                     (tx.power_w * now.duration_since(last).as_secs_f64() / 3600.0).round() as i64;
                 last = now;
@@ -545,9 +554,42 @@ async fn charging(
 }
 
 /// A number in [0, 1) from the station id, to spread the stations' first sessions.
+///
+/// FNV-1a, then a 64-bit finaliser (MurmurHash3's `fmix64`): FNV alone leaves the high bits
+/// nearly the same for ids that differ in their last characters, and `SIM-0100` to
+/// `SIM-0199` plugged in within the same second, their meter values in step from then on.
 fn jitter(id: &str) -> f64 {
-    let h = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+    let mut h = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     });
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^= h >> 33;
     (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::jitter;
+
+    /// Ids that differ only in their last digits are spread over the whole interval: every
+    /// tenth of it gets about a tenth of 1,000 stations (FNV alone put 100 ids in a row at
+    /// nearly the same point).
+    #[test]
+    fn jitter_spreads_neighbouring_ids() {
+        let mut tenths = [0u32; 10];
+        for n in 1..=1000 {
+            let j = jitter(&format!("SIM-{n:04}"));
+            assert!((0.0..1.0).contains(&j));
+            tenths[(j * 10.0) as usize] += 1;
+        }
+        assert!(
+            tenths.iter().all(|&c| (70..=130).contains(&c)),
+            "{tenths:?}"
+        );
+        // The same id, the same point.
+        assert_eq!(jitter("SIM-0042"), jitter("SIM-0042"));
+    }
 }

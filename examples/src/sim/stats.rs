@@ -14,7 +14,8 @@ pub struct Stats {
     sent: Mutex<BTreeMap<String, u64>>,
     errors: Mutex<BTreeMap<String, u64>>,
     received: Mutex<BTreeMap<String, u64>>,
-    latencies_us: Mutex<Vec<u64>>,
+    /// Round trips of answered calls: (milliseconds from `epoch` to sending, microseconds).
+    latencies_us: Mutex<Vec<(u32, u64)>>,
     /// Answered calls per second of the run (index: whole seconds since `epoch`).
     per_second: Mutex<Vec<u64>>,
     epoch: Mutex<Option<Instant>>,
@@ -89,7 +90,10 @@ impl Stats {
         match &r {
             Ok(_) => {
                 bump(&self.sent, action);
-                self.latencies_us.lock().unwrap().push(us);
+                let epoch = *self.epoch.lock().unwrap();
+                let sent_ms =
+                    epoch.map_or(0, |e| t.saturating_duration_since(e).as_millis() as u32);
+                self.latencies_us.lock().unwrap().push((sent_ms, us));
                 self.answered_at(done);
             }
             Err(CallFailure::Error { error, wire_code }) => {
@@ -156,20 +160,42 @@ impl Stats {
             s.calls_per_second = window.iter().sum::<u64>() as f64 / window.len() as f64;
         }
         s.peak_calls_per_second = ps.iter().copied().max().unwrap_or(0);
+        let lat = self.latencies_us.lock().unwrap();
+        let to_ms = steady.1.as_millis() as u32;
+        let from_ms = (steady.0.as_millis() as u32).min(to_ms);
+        let phase = |keep: &dyn Fn(u32) -> bool| {
+            Latency::of(
+                lat.iter()
+                    .filter(|(at, _)| keep(*at))
+                    .map(|(_, us)| *us)
+                    .collect(),
+            )
+        };
+        s.ramp_latency = phase(&|at| at < from_ms);
+        s.steady_latency = phase(&|at| (from_ms..to_ms).contains(&at));
+        s.teardown_latency = phase(&|at| at >= to_ms);
+        // The round trip over the run, 10 s at a time (by the second each call was sent).
+        let mut buckets: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
+        for (at, us) in lat.iter() {
+            buckets.entry(at / 10_000 * 10).or_default().push(*us);
+        }
+        s.timeline = buckets
+            .into_iter()
+            .map(|(second, v)| (second, Latency::of(v)))
+            .collect();
         s
     }
 
     /// The summary of the run (no sustained rate: see [`Stats::summary_in`]).
     pub fn summary(&self, requested: usize, elapsed: Duration) -> Summary {
-        let mut lat = self.latencies_us.lock().unwrap().clone();
-        lat.sort_unstable();
-        let pct = |p: f64| -> f64 {
-            if lat.is_empty() {
-                return 0.0;
-            }
-            let i = ((p / 100.0) * lat.len() as f64).ceil() as usize;
-            lat[i.clamp(1, lat.len()) - 1] as f64 / 1000.0
-        };
+        let all = Latency::of(
+            self.latencies_us
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|(_, us)| *us)
+                .collect(),
+        );
         Summary {
             stations: requested as u64,
             connected: self.connected.load(Ordering::Relaxed),
@@ -185,15 +211,59 @@ impl Stats {
             tx_started: self.tx_started.load(Ordering::Relaxed),
             tx_ended: self.tx_ended.load(Ordering::Relaxed),
             reconnects: self.reconnects.load(Ordering::Relaxed),
-            calls: lat.len() as u64,
-            p50_ms: pct(50.0),
-            p90_ms: pct(90.0),
-            p99_ms: pct(99.0),
-            max_ms: lat.last().map_or(0.0, |m| *m as f64 / 1000.0),
+            calls: all.calls,
+            p50_ms: all.p50_ms,
+            p90_ms: all.p90_ms,
+            p99_ms: all.p99_ms,
+            max_ms: all.max_ms,
             steady_seconds: 0,
             calls_per_second: 0.0,
             peak_calls_per_second: 0,
+            ramp_latency: Latency::default(),
+            steady_latency: Latency::default(),
+            teardown_latency: Latency::default(),
+            timeline: Vec::new(),
         }
+    }
+}
+
+/// Round-trip percentiles of a set of calls, milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Latency {
+    /// Calls measured.
+    pub calls: u64,
+    /// Median.
+    pub p50_ms: f64,
+    /// 90th percentile.
+    pub p90_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// Maximum.
+    pub max_ms: f64,
+}
+
+impl Latency {
+    /// The percentiles of `us` (round trips in microseconds; nearest-rank).
+    pub fn of(mut us: Vec<u64>) -> Latency {
+        if us.is_empty() {
+            return Latency::default();
+        }
+        us.sort_unstable();
+        let pct = |p: f64| -> f64 {
+            let i = ((p / 100.0) * us.len() as f64).ceil() as usize;
+            us[i.clamp(1, us.len()) - 1] as f64 / 1000.0
+        };
+        Latency {
+            calls: us.len() as u64,
+            p50_ms: pct(50.0),
+            p90_ms: pct(90.0),
+            p99_ms: pct(99.0),
+            max_ms: *us.last().expect("not empty") as f64 / 1000.0,
+        }
+    }
+
+    fn to_json(self) -> Value {
+        json!({"calls": self.calls, "p50": self.p50_ms, "p90": self.p90_ms, "p99": self.p99_ms, "max": self.max_ms})
     }
 }
 
@@ -245,6 +315,16 @@ pub struct Summary {
     pub calls_per_second: f64,
     /// The most calls answered in one second.
     pub peak_calls_per_second: u64,
+    /// Round trips of the calls sent in the steady window (every station started, load not
+    /// yet ended): the stations held, without the connect ramp.
+    pub steady_latency: Latency,
+    /// Round trips of the calls sent before the steady window: the stations connecting.
+    pub ramp_latency: Latency,
+    /// Round trips of the calls sent after the load ended: every station stopping its
+    /// session and going offline at the same moment.
+    pub teardown_latency: Latency,
+    /// Round trips by the 10 s of the run in which the calls were sent (start second, figures).
+    pub timeline: Vec<(u32, Latency)>,
 }
 
 impl Summary {
@@ -287,6 +367,14 @@ impl Summary {
             "transactions": {"started": self.tx_started, "ended": self.tx_ended},
             "reconnects": self.reconnects,
             "latencyMs": {"calls": self.calls, "p50": self.p50_ms, "p90": self.p90_ms, "p99": self.p99_ms, "max": self.max_ms},
+            "steadyLatencyMs": self.steady_latency.to_json(),
+            "rampLatencyMs": self.ramp_latency.to_json(),
+            "teardownLatencyMs": self.teardown_latency.to_json(),
+            "latencyTimelineMs": self.timeline.iter().map(|(second, l)| {
+                let mut v = l.to_json();
+                v["fromSecond"] = json!(second);
+                v
+            }).collect::<Vec<_>>(),
         })
     }
 }
@@ -345,6 +433,20 @@ impl std::fmt::Display for Summary {
             f,
             "round trip over {} calls: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
             self.calls, self.p50_ms, self.p90_ms, self.p99_ms, self.max_ms
-        )
+        )?;
+        for (name, l) in [
+            ("connect ramp", &self.ramp_latency),
+            ("steady window", &self.steady_latency),
+            ("teardown", &self.teardown_latency),
+        ] {
+            if l.calls > 0 {
+                write!(
+                    f,
+                    "\n{name}, {} calls: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+                    l.calls, l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms
+                )?;
+            }
+        }
+        Ok(())
     }
 }
