@@ -465,3 +465,38 @@ async fn postgres_store() {
         .await
         .unwrap();
 }
+
+/// On a SQLite file, the store's reads have connections of their own: a read while a unit of
+/// work holds the writer (group commit keeps it busy under load) answers at once, from what is
+/// committed, and sees the unit's writes once it commits. (A read that waited for the
+/// writer's connection, which this task holds, would fail when the pool gives up, after 30 s.)
+#[tokio::test]
+async fn sqlite_reads_do_not_wait_for_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("r.db").display());
+    let store = SqliteStore::connect(&url).await.unwrap();
+    let (before, after) = ("2024-05-01T10:00:00.000Z", "2024-05-01T11:00:00.000Z");
+    store
+        .ensure_station("CS-R", "Pending", before)
+        .await
+        .unwrap();
+    store.touch("CS-R", before).await.unwrap();
+
+    let mut unit = store.begin().await.unwrap();
+    unit.touch("CS-R", after).await.unwrap();
+    let seen = store.station("CS-R").await.unwrap().unwrap();
+    assert_eq!(
+        seen.last_seen.as_deref(),
+        Some(before),
+        "not the uncommitted write"
+    );
+    assert_eq!(store.stations(Page::default()).await.unwrap().len(), 1);
+    unit.commit().await.unwrap();
+
+    let seen = store.station("CS-R").await.unwrap().unwrap();
+    assert_eq!(
+        seen.last_seen.as_deref(),
+        Some(after),
+        "the committed write"
+    );
+}

@@ -122,10 +122,12 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(1
 /// Copies the WAL into the database file on a connection of its own, every
 /// [`CHECKPOINT_EVERY`] while the store is alive (`PASSIVE`: it never waits for the writer or
 /// the readers). The writer's own checkpoint, after the commit that takes the WAL past 1,000
-/// pages, then finds most pages copied already: without this it copied and synced all of them
-/// (megabytes under load) while every unit of the next group waited, the spikes of the load
-/// runs' round trip. The writer's checkpoint stays: only a checkpoint between its
-/// transactions lets the writer start the WAL from its beginning again.
+/// pages, then finds most pages copied already; without this it copies and syncs all of them
+/// (4 MB, four times a second at 10,000 stations) while the next group of units waits. (In
+/// the load runs of `benches/README.md` the difference was within what one run to the next
+/// varies.) The writer's checkpoint stays: with group commit the writer is nearly always in a
+/// transaction, and only a checkpoint between its transactions lets it start the WAL from
+/// its beginning again (with `wal_autocheckpoint = 0` the WAL grew to 2.4 GB in 150 s).
 async fn checkpoint(mut conn: sqlx::SqliteConnection, alive: std::sync::Weak<()>) {
     loop {
         tokio::time::sleep(CHECKPOINT_EVERY).await;
@@ -139,7 +141,6 @@ async fn checkpoint(mut conn: sqlx::SqliteConnection, alive: std::sync::Weak<()>
             tracing::warn!(error = %e, "WAL checkpoint failed");
         }
     }
-    // The last connection to close checkpoints what is left.
     let _ = sqlx::Connection::close(conn).await;
 }
 
@@ -171,6 +172,7 @@ impl SqliteStore {
         // with ocpp-sim, 100 stations) instead of waiting. Serialising here never fails.
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
+            .acquire_slow_threshold(slow_acquire(timeout))
             // No ping on every acquire (one more round trip to the connection's thread per
             // group of units); a broken connection fails the unit's first statement instead.
             .test_before_acquire(false)
@@ -185,6 +187,7 @@ impl SqliteStore {
             // API's pages; each has a thread of its own in sqlx.
             let read = SqlitePoolOptions::new()
                 .max_connections(2)
+                .acquire_slow_threshold(slow_acquire(timeout))
                 .test_before_acquire(false)
                 .connect_with(reader)
                 .await?;
@@ -227,6 +230,14 @@ pub(crate) fn in_memory(url: &str) -> bool {
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     let path = path.strip_prefix("//").unwrap_or(path);
     path.is_empty() || path == ":memory:" || query.split('&').any(|q| q == "mode=memory")
+}
+
+/// From how long a wait for a pooled connection sqlx logs a warning: half the store's timeout.
+/// (sqlx's default, 2 s, wrote one warning per waiting message when 10,000 stations stopped
+/// their sessions in the same second, 56,000 lines in 4 s; the wait is in the
+/// `csms_store_duration_seconds` histogram either way.)
+fn slow_acquire(timeout: std::time::Duration) -> std::time::Duration {
+    timeout / 2
 }
 
 /// How many connections the PostgreSQL store opens at most unless `CSMS_DATABASE_POOL` says
@@ -296,6 +307,7 @@ impl PgStore {
         }
         let pool = PgPoolOptions::new()
             .max_connections(pg_pool_size())
+            .acquire_slow_threshold(slow_acquire(timeout))
             // A connection is checked (one round trip) before each unit of work: after the
             // server restarts, every pooled connection is broken, and without the check each
             // would fail one station message after the database is back (tests/faults.rs).
