@@ -423,7 +423,8 @@ pub trait AtRestDb: Send + Sync {
     /// Stores the key check value (when none is stored).
     async fn put_key_check(&self, check: &str, at: &str) -> StoreResult<()>;
     /// Encrypts every value of the encrypted columns still stored in plaintext; returns how
-    /// many rows changed.
+    /// many rows changed. In the append-only tables it reads only the rows after the largest
+    /// id an earlier call checked.
     async fn seal_existing(&self) -> StoreResult<u64>;
 }
 
@@ -481,6 +482,13 @@ const COLUMNS: &[(&str, Columns, Columns)] = &[
     ("ocpi_outbox", &[("id", true)], &[("body", false)]),
 ];
 
+/// The tables of [`COLUMNS`] whose rows are only ever inserted, with increasing ids that are
+/// never reused (`AUTOINCREMENT`, `BIGSERIAL`), and whose encrypted values never change: the
+/// largest, the message log and the transaction events. [`AtRestDb::seal_existing`] records in
+/// `at_rest_sealed` the largest id it has checked in each, and the next start checks only the
+/// rows after it (a database of months no longer reads its whole message log at every start).
+const APPEND_ONLY: &[&str] = &["message_log", "transaction_events"];
+
 enum Val {
     Int(i64),
     Text(Option<String>),
@@ -520,11 +528,28 @@ macro_rules! at_rest_db {
                 }
                 let mut changed = 0u64;
                 for (table, keys, values) in COLUMNS {
-                    let plain = values
+                    let mut plain = values
                         .iter()
                         .map(|(v, _)| format!("({v} IS NOT NULL AND {v} NOT LIKE 'enc1:%')"))
                         .collect::<Vec<_>>()
                         .join(" OR ");
+                    // An append-only table: the rows up to the id checked at an earlier start
+                    // are not read again, and the rows up to the largest id now are checked.
+                    let mut upto = None;
+                    if APPEND_ONLY.contains(table) {
+                        let from: Option<i64> = sqlx::query_scalar(
+                            "SELECT max_id FROM at_rest_sealed WHERE table_name = $1",
+                        )
+                        .bind(*table)
+                        .fetch_optional(self.pool())
+                        .await?;
+                        upto = sqlx::query_scalar::<_, Option<i64>>(&format!(
+                            "SELECT MAX(id) FROM {table}"
+                        ))
+                        .fetch_one(self.pool())
+                        .await?;
+                        plain = format!("id > {} AND ({plain})", from.unwrap_or(0));
+                    }
                     let cols = keys
                         .iter()
                         .map(|(k, _)| format!("{k} AS k_{k}"))
@@ -582,6 +607,16 @@ macro_rules! at_rest_db {
                             changed += 1;
                         }
                         tx.commit().await?;
+                    }
+                    if let Some(upto) = upto {
+                        sqlx::query(
+                            "INSERT INTO at_rest_sealed (table_name, max_id) VALUES ($1, $2) \
+                             ON CONFLICT (table_name) DO UPDATE SET max_id = $2",
+                        )
+                        .bind(*table)
+                        .bind(upto)
+                        .execute(self.pool())
+                        .await?;
                     }
                 }
                 if changed > 0 && $sqlite {

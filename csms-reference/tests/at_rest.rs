@@ -282,3 +282,75 @@ async fn postgres_rows_hold_no_token_in_clear() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not decrypt with this data key"));
     pg.drop_it().await;
 }
+
+/// The message log is append-only: a start checks only the rows after the largest id the
+/// last start checked (`at_rest_sealed`). A plaintext row written after it (by a build from
+/// before encryption at rest, say) is encrypted at the next start; the rows up to it are not
+/// read again (a row there made plaintext behind the store's back stays as it is, which is
+/// how the test sees that they were not read).
+#[tokio::test]
+async fn a_start_checks_only_the_new_rows_of_the_message_log() {
+    use csms_reference::at_rest::{prepare, Cipher, DataKey};
+    use csms_reference::store::MessageRecord;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("log.db").display());
+    let log = |n: u32| MessageRecord {
+        station_id: "CS-LOG".into(),
+        direction: "in".into(),
+        kind: "call".into(),
+        message_id: n.to_string(),
+        action: "Authorize".into(),
+        payload: format!(r#"{{"idTag":"{TAG}{n}"}}"#),
+        at: "2026-01-01T00:00:00Z".into(),
+    };
+    let payloads = |pool: sqlx::SqlitePool| async move {
+        sqlx::query("SELECT payload FROM message_log ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<String, _>("payload"))
+            .collect::<Vec<_>>()
+    };
+    let sealed_upto = |pool: sqlx::SqlitePool| async move {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT max_id FROM at_rest_sealed WHERE table_name = 'message_log'",
+        )
+        .fetch_optional(&pool)
+        .await
+        .unwrap()
+    };
+
+    let plain = SqliteStore::connect(&db).await.unwrap();
+    plain.log_message(&log(1)).await.unwrap();
+    let keyed = SqliteStore::connect(&db)
+        .await
+        .unwrap()
+        .with_cipher(Cipher::new(DataKey::from_bytes(&[7; 32])));
+    assert_eq!(prepare(&keyed).await.unwrap(), 1, "the first start: row 1");
+    assert_eq!(sealed_upto(plain.pool().clone()).await, Some(1));
+    assert!(payloads(plain.pool().clone()).await[0].starts_with("enc1:"));
+
+    plain.log_message(&log(2)).await.unwrap();
+    sqlx::query("UPDATE message_log SET payload = 'behind the back' WHERE id = 1")
+        .execute(plain.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        prepare(&keyed).await.unwrap(),
+        1,
+        "the next start: row 2 only"
+    );
+    let now = payloads(plain.pool().clone()).await;
+    assert_eq!(now[0], "behind the back", "row 1 not read again");
+    assert!(
+        now[1].starts_with("enc1:") && !now[1].contains(TAG),
+        "{}",
+        now[1]
+    );
+    assert_eq!(sealed_upto(plain.pool().clone()).await, Some(2));
+    // Nothing new: nothing to do, and the mark stays.
+    assert_eq!(prepare(&keyed).await.unwrap(), 0);
+    assert_eq!(sealed_upto(plain.pool().clone()).await, Some(2));
+}

@@ -64,6 +64,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "at_rest",
         include_str!("../../migrations/sqlite/0007_at_rest.sql"),
     ),
+    (
+        8,
+        "at_rest_sealed",
+        include_str!("../../migrations/sqlite/0008_at_rest_sealed.sql"),
+    ),
 ];
 const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -90,6 +95,11 @@ const PG_MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "at_rest",
         include_str!("../../migrations/postgres/0007_at_rest.sql"),
+    ),
+    (
+        8,
+        "at_rest_sealed",
+        include_str!("../../migrations/postgres/0008_at_rest_sealed.sql"),
     ),
 ];
 
