@@ -54,9 +54,9 @@ rm -f "$out/store-timeline.txt"
 while kill -0 $sim 2>/dev/null; do
   echo "$(date +%s.%N) $(rss $csms) $(stat $csms) $(rss $sim) $(stat $sim)" >>"$out/samples.txt"
   # The CSMS's store-time histogram (summed over actions), for the store time second by second.
-  curl -s http://127.0.0.1:19001/metrics 2>/dev/null | awk -v t="$(date +%s.%N)" '
+  { curl -s -m 2 http://127.0.0.1:19001/metrics 2>/dev/null || true; } | awk -v t="$(date +%s.%N)" '
     /^csms_store_duration_seconds_bucket/ { split($0, a, "le=\""); split(a[2], b, "\""); n[b[1]] += $NF }
-    END { printf "%s", t; for (k in n) printf " %s=%d", k, n[k]; print "" }' >>"$out/store-timeline.txt"
+    END { printf "%s", t; for (k in n) printf " %s=%d", k, n[k]; print "" }' >>"$out/store-timeline.txt" || true
   sleep 1
 done
 wait $sim || true

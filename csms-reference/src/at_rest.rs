@@ -622,9 +622,24 @@ macro_rules! at_rest_db {
                 if changed > 0 && $sqlite {
                     // The plaintext may remain in free pages and in the write-ahead log.
                     sqlx::query("VACUUM").execute(self.pool()).await?;
-                    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                        .execute(self.pool())
-                        .await?;
+                    // A checkpoint that finds another running (the store's background one)
+                    // does not wait and reports `busy` instead of an error: try again until
+                    // the WAL is copied and truncated.
+                    let mut tries = 0;
+                    loop {
+                        let busy: i64 = sqlx::query_scalar("PRAGMA wal_checkpoint(TRUNCATE)")
+                            .fetch_one(self.pool())
+                            .await?;
+                        if busy == 0 {
+                            break;
+                        }
+                        tries += 1;
+                        if tries == 200 {
+                            tracing::warn!("the write-ahead log could not be truncated after encrypting: old plaintext may remain in it until the next checkpoint");
+                            break;
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
                 }
                 Ok(changed)
             }

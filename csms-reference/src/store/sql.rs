@@ -791,8 +791,8 @@ macro_rules! sql_store {
             async fn expire_reservations(&self, now: chrono::DateTime<chrono::Utc>) -> StoreResult<Vec<ReservationRecord>> {
                 // Found on a reader (this runs every few seconds, and on SQLite the writer is
                 // the station messages' queue); the writer only when one is due. The update
-                // checks the status it read, so a reservation used or cancelled meanwhile
-                // stays as it is.
+                // checks the status and the expiry it read, so a reservation used, cancelled
+                // or replaced (a ReserveNow with the same id) meanwhile stays as it is.
                 let rows = sqlx::query("SELECT * FROM reservations WHERE status IN ('Reserved', 'Accepted')")
                     .fetch_all(&self.read).await?;
                 let mut due = Vec::new();
@@ -809,8 +809,8 @@ macro_rules! sql_store {
                 let mut tx = self.pool.begin().await?;
                 let mut expired = Vec::new();
                 for mut r in due {
-                    let n = sqlx::query("UPDATE reservations SET status = 'Expired', updated_at = $3 WHERE station_id = $1 AND id = $2 AND status = $4")
-                        .bind(&r.station_id).bind(r.id).bind(&at).bind(&r.status)
+                    let n = sqlx::query("UPDATE reservations SET status = 'Expired', updated_at = $3 WHERE station_id = $1 AND id = $2 AND status = $4 AND expiry = $5")
+                        .bind(&r.station_id).bind(r.id).bind(&at).bind(&r.status).bind(&r.expiry)
                         .execute(&mut *tx).await?;
                     if n.rows_affected() > 0 {
                         r.status = "Expired".into();

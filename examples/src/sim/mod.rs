@@ -517,9 +517,16 @@ async fn charging(
                     // Woken for the heartbeat only.
                     continue;
                 }
-                // A sample due is taken at its time (the station's sampling clock keeps its
-                // phase, whatever the heartbeat's answer took); a stop or a trigger now.
-                let now = if woke >= next { next } else { now };
+                // A sample due is taken at the last tick of the station's sampling clock
+                // (which keeps its phase, whatever the heartbeat's answer took; after a stall
+                // of several intervals, the missed samples are skipped, not sent in a row); a
+                // stop or a trigger now.
+                let now = if woke >= next {
+                    let missed = (woke - next).as_secs_f64() / interval.as_secs_f64();
+                    (next + interval.mul_f64(missed.floor())).min(woke)
+                } else {
+                    now
+                };
                 tx.meter_wh +=
                     (tx.power_w * now.duration_since(last).as_secs_f64() / 3600.0).round() as i64;
                 last = now;
