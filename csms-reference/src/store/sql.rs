@@ -194,9 +194,11 @@ impl SqliteStore {
             pool.clone()
         } else {
             // Two: the station connections' look-ups (authentication, boot state) and the
-            // API's pages; each has a thread of its own in sqlx.
+            // API's pages; each has a thread of its own in sqlx. Both kept open (a fixed set of
+            // database files and threads, not one more under the first burst).
             let read = SqlitePoolOptions::new()
                 .max_connections(2)
+                .min_connections(2)
                 .acquire_slow_threshold(slow_acquire(timeout))
                 .test_before_acquire(false)
                 .connect_with(reader)
