@@ -149,7 +149,10 @@ impl Stats {
         elapsed: Duration,
         steady: (Duration, Duration),
     ) -> Summary {
-        let mut s = self.summary(requested, elapsed);
+        // One snapshot for the whole summary: while stations still run (ocpp-sim gives up
+        // waiting for them), the phases then still add up to the calls counted.
+        let lat = self.latencies_us.lock().unwrap().clone();
+        let mut s = self.summary_of(requested, elapsed, &lat);
         let ps = self.per_second.lock().unwrap().clone();
         // Whole seconds inside the window only.
         let from = steady.0.as_secs_f64().ceil() as usize;
@@ -160,7 +163,6 @@ impl Stats {
             s.calls_per_second = window.iter().sum::<u64>() as f64 / window.len() as f64;
         }
         s.peak_calls_per_second = ps.iter().copied().max().unwrap_or(0);
-        let lat = self.latencies_us.lock().unwrap();
         let to_ms = steady.1.as_millis() as u32;
         let from_ms = (steady.0.as_millis() as u32).min(to_ms);
         let phase = |keep: &dyn Fn(u32) -> bool| {
@@ -188,14 +190,13 @@ impl Stats {
 
     /// The summary of the run (no sustained rate: see [`Stats::summary_in`]).
     pub fn summary(&self, requested: usize, elapsed: Duration) -> Summary {
-        let all = Latency::of(
-            self.latencies_us
-                .lock()
-                .unwrap()
-                .iter()
-                .map(|(_, us)| *us)
-                .collect(),
-        );
+        let lat = self.latencies_us.lock().unwrap().clone();
+        self.summary_of(requested, elapsed, &lat)
+    }
+
+    /// The summary over the round trips `lat` (a snapshot of the recorded ones).
+    fn summary_of(&self, requested: usize, elapsed: Duration, lat: &[(u32, u64)]) -> Summary {
+        let all = Latency::of(lat.iter().map(|(_, us)| *us).collect());
         Summary {
             stations: requested as u64,
             connected: self.connected.load(Ordering::Relaxed),
